@@ -11,8 +11,10 @@
 //! Nothing here starts a runtime or opens a socket; errors are collected as
 //! [`Diagnostic`]s, never panics.
 
+pub mod cond;
 pub mod diag;
 pub mod lexer;
+pub mod reader;
 pub mod source;
 
 pub use diag::{Code, Diagnostic, HaproxyLoc, HaproxyText, Severity};
