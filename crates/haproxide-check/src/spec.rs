@@ -361,7 +361,10 @@ mod tests {
         assert_eq!(s.intervals.fastinter, None);
         assert_eq!(s.init_state, InitState::None);
         let h = HttpSend::default();
-        assert_eq!((h.method.as_str(), h.uri.as_str(), h.version.as_str()), ("OPTIONS", "/", "HTTP/1.0"));
+        assert_eq!(
+            (h.method.as_str(), h.uri.as_str(), h.version.as_str()),
+            ("OPTIONS", "/", "HTTP/1.0")
+        );
     }
 
     #[test]

@@ -1,0 +1,511 @@
+//! Server state: operational state driven by checks, kept apart from the
+//! administrative state (maint, drain) and from tracking
+//! (configuration.txt §5.2 `check`, `track`, `agent-check`; management.txt
+//! §9.3 `set server ... state`).
+//!
+//! Sans-IO: [`ServerState`] consumes check results and tracked-server changes
+//! and returns the [`Event`]s to publish and log; it never reads a clock
+//! itself (callers pass `now`, seconds since an arbitrary epoch).
+
+use crate::health::{Health, Verdict};
+use crate::log::ServerName;
+use crate::spec::{AgentSpec, CheckSpec, InitState};
+use crate::status::{CheckResult, CheckStatus};
+
+/// Operational state (HAProxy's `SRV_ST_*`; slow-start `STARTING` is folded
+/// into `Running` because this crate does not implement `slowstart`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpState {
+    /// DOWN.
+    Stopped,
+    /// UP.
+    Running,
+    /// UP but not taking new load-balanced traffic (NOLB), e.g. 404 with
+    /// `http-check disable-on-404`.
+    Stopping,
+}
+
+/// Administrative state, independent of what checks say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct AdminState {
+    /// Maintenance (`disabled` keyword, CLI `set server state maint`, agent
+    /// `maint`): no traffic, checks paused.
+    pub maint: bool,
+    /// Drain (CLI `set server state drain`, agent `drain` sets weight 0): no
+    /// new load-balanced traffic, persistent sessions still served.
+    pub drain: bool,
+}
+
+/// Which check produced a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckKind {
+    /// The health check (`check`).
+    Health,
+    /// The agent check (`agent-check`).
+    Agent,
+}
+
+/// A change of operational or administrative state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// Server.
+    pub server: ServerName,
+    /// Before.
+    pub from: OpState,
+    /// After.
+    pub to: OpState,
+    /// The check result that caused it, if any.
+    pub cause: Option<CheckResult>,
+}
+
+/// What the caller must do after feeding a result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// With `option log-health-checks`: log a "Health check for server ..."
+    /// line for this result (status changed or counter moved).
+    CheckReport {
+        /// Which check.
+        kind: CheckKind,
+        /// The result.
+        result: CheckResult,
+        /// The counter after the result.
+        health: Health,
+    },
+    /// The operational state changed.
+    Changed(Transition),
+    /// The agent asked for a new weight (percentage of the configured one).
+    Weight(u32),
+}
+
+/// `show stat` fields derived from checks (management.txt §9.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatFields {
+    /// `chkfail`: failed checks (only counted while the server was up-ish,
+    /// i.e. while the counter could still decrease).
+    pub chkfail: u64,
+    /// `chkdown`: UP→DOWN transitions.
+    pub chkdown: u64,
+    /// `lastchg`: time of the last state change (caller's seconds).
+    pub last_change: u64,
+    /// `downtime`: total seconds spent DOWN, not counting the current period.
+    pub downtime: u64,
+}
+
+/// The state of one server as far as checks and administration go.
+#[derive(Debug, Clone)]
+pub struct ServerState {
+    name: ServerName,
+    check: Option<Health>,
+    agent: Option<Health>,
+    check_status: CheckStatus,
+    agent_status: CheckStatus,
+    last_check: Option<CheckResult>,
+    op: OpState,
+    admin: AdminState,
+    log_health_checks: bool,
+    /// `track`: the tracked server and its last known state.
+    tracked: Option<(ServerName, OpState)>,
+    stats: StatFields,
+}
+
+impl ServerState {
+    /// A server with an optional health check and agent check. Without any
+    /// check and not tracking, a server is simply UP (configuration.txt §5.2
+    /// `check`: "the server is always considered available").
+    pub fn new(name: ServerName, check: Option<&CheckSpec>, agent: Option<&AgentSpec>) -> Self {
+        let health = check.map(|c| Health::new(c.rise, c.fall, c.init_state));
+        let agent = agent.map(|a| Health::new(a.rise, a.fall, InitState::None));
+        let op = match &health {
+            Some(h) if !h.is_up() => OpState::Stopped,
+            _ => OpState::Running,
+        };
+        Self {
+            name,
+            check: health,
+            agent,
+            check_status: CheckStatus::Init,
+            agent_status: CheckStatus::Init,
+            last_check: None,
+            op,
+            admin: AdminState::default(),
+            log_health_checks: check.is_some_and(|c| c.log_health_checks),
+            tracked: None,
+            stats: StatFields::default(),
+        }
+    }
+
+    /// Makes this server follow `target` (configuration.txt §5.2 `track`):
+    /// it goes DOWN when the tracked server does and may come UP only when it
+    /// is up.
+    pub fn track(mut self, target: ServerName, target_state: OpState) -> Self {
+        if target_state == OpState::Stopped {
+            self.op = OpState::Stopped;
+        }
+        self.tracked = Some((target, target_state));
+        self
+    }
+
+    /// Server name.
+    pub fn name(&self) -> &ServerName {
+        &self.name
+    }
+    /// Operational state.
+    pub fn op_state(&self) -> OpState {
+        self.op
+    }
+    /// Administrative state.
+    pub fn admin(&self) -> AdminState {
+        self.admin
+    }
+    /// Health-check counter.
+    pub fn check_health(&self) -> Option<&Health> {
+        self.check.as_ref()
+    }
+    /// Agent counter.
+    pub fn agent_health(&self) -> Option<&Health> {
+        self.agent.as_ref()
+    }
+    /// Last health-check result (`check_status`, `check_code`,
+    /// `check_duration`, `last_chk` in `show stat`).
+    pub fn last_check(&self) -> Option<&CheckResult> {
+        self.last_check.as_ref()
+    }
+    /// Current health-check status (`INI` before the first result).
+    pub fn check_status(&self) -> CheckStatus {
+        self.check_status
+    }
+    /// Stat counters.
+    pub fn stats(&self) -> &StatFields {
+        &self.stats
+    }
+
+    /// May the forwarder send new load-balanced connections here? UP,
+    /// not stopping, not in maintenance or drain.
+    pub fn usable(&self) -> bool {
+        self.op == OpState::Running && !self.admin.maint && !self.admin.drain
+    }
+
+    /// Is the server up at all (including stopping/drain, which still serve
+    /// persistent sessions), and not in maintenance?
+    pub fn is_up(&self) -> bool {
+        self.op != OpState::Stopped && !self.admin.maint
+    }
+
+    /// Is the health check running (not paused by maintenance)?
+    pub fn checks_active(&self) -> bool {
+        !self.admin.maint
+    }
+
+    fn set_op(&mut self, to: OpState, cause: Option<CheckResult>, now: u64, out: &mut Vec<Event>) {
+        if self.op == to {
+            return;
+        }
+        let from = self.op;
+        if from == OpState::Stopped {
+            self.stats.downtime += now.saturating_sub(self.stats.last_change);
+        }
+        if to == OpState::Stopped {
+            self.stats.chkdown += 1;
+        }
+        self.stats.last_change = now;
+        self.op = to;
+        out.push(Event::Changed(Transition {
+            server: self.name.clone(),
+            from,
+            to,
+            cause,
+        }));
+    }
+
+    /// Feeds one finished check (src/check.c semantics of HAProxy 2.6):
+    ///
+    /// - the counter moves per [`Health::apply`]; an agent that could not be
+    ///   reached (status below layer-7 data) does not count as a failure;
+    /// - a failed check with the counter at 0 takes the server DOWN (an
+    ///   agent only for `L7STS`: "down", "fail", "stopped");
+    /// - a passed check takes it UP when every enabled check is up and the
+    ///   tracked server is not down; a conditional pass (404 with
+    ///   `disable-on-404`) puts it in stopping mode instead.
+    ///
+    /// Nothing changes while in maintenance (checks are paused).
+    pub fn on_result(&mut self, kind: CheckKind, result: CheckResult, now: u64) -> Vec<Event> {
+        let mut out = Vec::new();
+        if self.admin.maint {
+            return out;
+        }
+        let verdict = result.verdict();
+        let (health, status_slot) = match kind {
+            CheckKind::Health => (self.check.as_mut(), &mut self.check_status),
+            CheckKind::Agent => (self.agent.as_mut(), &mut self.agent_status),
+        };
+        let Some(health) = health else {
+            return out;
+        };
+        let prev_status = std::mem::replace(status_slot, result.status);
+        if verdict == Verdict::Neutral {
+            return out;
+        }
+        let counts = !(kind == CheckKind::Agent
+            && verdict == Verdict::Failed
+            && !result.status.is_l7_data());
+        let moved = if counts {
+            let ch = health.apply(verdict);
+            if ch.moved && verdict == Verdict::Failed {
+                self.stats.chkfail += 1;
+            }
+            ch.moved
+        } else {
+            false
+        };
+        let health_now = *health;
+        if kind == CheckKind::Health {
+            self.last_check = Some(result.clone());
+        }
+        if self.log_health_checks && (prev_status != result.status || moved) {
+            out.push(Event::CheckReport {
+                kind,
+                result: result.clone(),
+                health: health_now,
+            });
+        }
+        match verdict {
+            Verdict::Failed => {
+                let agent_may_down =
+                    kind == CheckKind::Health || result.status == CheckStatus::L7Sts;
+                if agent_may_down && health_now.is_fully_down() {
+                    self.set_op(OpState::Stopped, Some(result), now, &mut out);
+                }
+            }
+            Verdict::Passed => {
+                if self.all_checks_up()
+                    && !(kind == CheckKind::Agent && self.op == OpState::Stopping)
+                {
+                    self.set_op(OpState::Running, Some(result), now, &mut out);
+                }
+            }
+            Verdict::CondPassed => {
+                if kind == CheckKind::Health && self.all_checks_up() {
+                    self.set_op(OpState::Stopping, Some(result), now, &mut out);
+                }
+            }
+            Verdict::Neutral => {}
+        }
+        out
+    }
+
+    fn all_checks_up(&self) -> bool {
+        if let Some((_, OpState::Stopped)) = self.tracked {
+            return false;
+        }
+        self.check.is_none_or(|h| h.is_up()) && self.agent.is_none_or(|h| h.is_up())
+    }
+
+    /// The tracked server changed state (configuration.txt §5.2 `track`).
+    pub fn on_tracked(&mut self, state: OpState, now: u64) -> Vec<Event> {
+        let mut out = Vec::new();
+        let Some((_, s)) = self.tracked.as_mut() else {
+            return out;
+        };
+        *s = state;
+        if self.admin.maint {
+            return out;
+        }
+        match state {
+            OpState::Stopped => self.set_op(OpState::Stopped, None, now, &mut out),
+            OpState::Running | OpState::Stopping => {
+                if self.all_checks_up() {
+                    self.set_op(state, None, now, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    /// The tracked server, if any.
+    pub fn tracked(&self) -> Option<&ServerName> {
+        self.tracked.as_ref().map(|(n, _)| n)
+    }
+
+    /// Enters or leaves maintenance (management.txt §9.3 `set server <srv>
+    /// state maint|ready`). Entering forces the counters to 0 and the server
+    /// DOWN; leaving resets the health counter to `rise` ("start OK but check
+    /// immediately") and brings the server UP if the other conditions allow.
+    pub fn set_maint(&mut self, maint: bool, now: u64) -> Vec<Event> {
+        let mut out = Vec::new();
+        if self.admin.maint == maint {
+            return out;
+        }
+        self.admin.maint = maint;
+        if maint {
+            if let Some(h) = self.check.as_mut() {
+                h.force_down();
+            }
+            self.set_op(OpState::Stopped, None, now, &mut out);
+        } else {
+            if let Some(h) = self.check.as_mut() {
+                h.reset_to_rise();
+            }
+            if self.all_checks_up() {
+                let to = match self.tracked {
+                    Some((_, OpState::Stopping)) => OpState::Stopping,
+                    _ => OpState::Running,
+                };
+                self.set_op(to, None, now, &mut out);
+            }
+        }
+        out
+    }
+
+    /// Sets or clears drain (weight 0). Drain does not touch the operational
+    /// state: checks go on and the server stays UP for persistent traffic.
+    pub fn set_drain(&mut self, drain: bool) {
+        self.admin.drain = drain;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn res(s: CheckStatus) -> CheckResult {
+        CheckResult::new(s, Duration::from_millis(1))
+    }
+
+    fn changes(ev: &[Event]) -> Vec<(OpState, OpState)> {
+        ev.iter()
+            .filter_map(|e| match e {
+                Event::Changed(t) => Some((t.from, t.to)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn srv(log: bool) -> ServerState {
+        let spec = CheckSpec {
+            log_health_checks: log,
+            ..Default::default()
+        };
+        ServerState::new(ServerName::new("be", "s1"), Some(&spec), None)
+    }
+
+    #[test]
+    fn first_failure_downs_then_rise_ups() {
+        let mut s = srv(false);
+        assert!(s.usable());
+        let ev = s.on_result(CheckKind::Health, res(CheckStatus::L4Con), 10);
+        assert_eq!(changes(&ev), [(OpState::Running, OpState::Stopped)]);
+        assert_eq!(s.stats().chkdown, 1);
+        assert_eq!(s.stats().chkfail, 1);
+        assert!(changes(&s.on_result(CheckKind::Health, res(CheckStatus::L4Ok), 11)).is_empty());
+        let ev = s.on_result(CheckKind::Health, res(CheckStatus::L4Ok), 15);
+        assert_eq!(changes(&ev), [(OpState::Stopped, OpState::Running)]);
+        assert_eq!(s.stats().downtime, 5);
+        assert_eq!(s.stats().last_change, 15);
+    }
+
+    #[test]
+    fn reports_only_with_log_health_checks_and_on_change() {
+        let mut s = srv(true);
+        let ev = s.on_result(CheckKind::Health, res(CheckStatus::L4Ok), 0);
+        assert!(matches!(ev[0], Event::CheckReport { .. }));
+        // fully up, same status: nothing to report
+        let ev = s.on_result(CheckKind::Health, res(CheckStatus::L4Ok), 0);
+        assert!(ev.is_empty());
+        // a failure moves the counter: reported, still UP
+        let ev = s.on_result(CheckKind::Health, res(CheckStatus::L4Con), 0);
+        assert_eq!(ev.len(), 1);
+        let mut q = srv(false);
+        assert!(q
+            .on_result(CheckKind::Health, res(CheckStatus::L4Ok), 0)
+            .is_empty());
+    }
+
+    #[test]
+    fn maint_is_separate_from_health() {
+        let mut s = srv(false);
+        s.on_result(CheckKind::Health, res(CheckStatus::L4Ok), 0);
+        let ev = s.set_maint(true, 1);
+        assert_eq!(changes(&ev), [(OpState::Running, OpState::Stopped)]);
+        assert!(!s.usable() && !s.checks_active());
+        // results are ignored in maintenance
+        assert!(s
+            .on_result(CheckKind::Health, res(CheckStatus::L4Ok), 2)
+            .is_empty());
+        let ev = s.set_maint(false, 3);
+        assert_eq!(changes(&ev), [(OpState::Stopped, OpState::Running)]);
+        assert_eq!(s.check_health().map(|h| h.value()), Some(2));
+        // one failure after maintenance takes it down again
+        let ev = s.on_result(CheckKind::Health, res(CheckStatus::L4Con), 4);
+        assert_eq!(changes(&ev), [(OpState::Running, OpState::Stopped)]);
+    }
+
+    #[test]
+    fn drain_keeps_up_but_unusable() {
+        let mut s = srv(false);
+        s.set_drain(true);
+        assert!(s.is_up() && !s.usable());
+        assert_eq!(s.op_state(), OpState::Running);
+        s.set_drain(false);
+        assert!(s.usable());
+    }
+
+    #[test]
+    fn disable_on_404_goes_stopping() {
+        let mut s = srv(false);
+        let ev = s.on_result(CheckKind::Health, res(CheckStatus::L7OkC), 0);
+        assert_eq!(changes(&ev), [(OpState::Running, OpState::Stopping)]);
+        assert!(s.is_up() && !s.usable());
+        let ev = s.on_result(CheckKind::Health, res(CheckStatus::L7Ok), 0);
+        assert_eq!(changes(&ev), [(OpState::Stopping, OpState::Running)]);
+    }
+
+    #[test]
+    fn agent_connection_failure_does_not_down() {
+        let spec = CheckSpec::default();
+        let agent = AgentSpec {
+            port: 1,
+            ..Default::default()
+        };
+        let mut s = ServerState::new(ServerName::new("be", "s"), Some(&spec), Some(&agent));
+        for _ in 0..5 {
+            assert!(changes(&s.on_result(CheckKind::Agent, res(CheckStatus::L4Con), 0)).is_empty());
+        }
+        assert!(s.usable());
+        let ev = s.on_result(CheckKind::Agent, res(CheckStatus::L7Sts).with_code(0), 0);
+        assert_eq!(changes(&ev), [(OpState::Running, OpState::Stopped)]);
+        // health check alone cannot bring it up while the agent says down
+        s.on_result(CheckKind::Health, res(CheckStatus::L4Ok), 0);
+        assert_eq!(s.op_state(), OpState::Stopped);
+        s.on_result(CheckKind::Agent, res(CheckStatus::L7Ok), 0);
+        assert_eq!(s.op_state(), OpState::Stopped);
+        s.on_result(CheckKind::Agent, res(CheckStatus::L7Ok), 0);
+        assert_eq!(s.op_state(), OpState::Running);
+    }
+
+    #[test]
+    fn track_follows_target() {
+        let mut t = ServerState::new(ServerName::new("be", "s2"), None, None)
+            .track(ServerName::new("be", "s1"), OpState::Running);
+        assert!(t.usable());
+        let ev = t.on_tracked(OpState::Stopped, 1);
+        assert_eq!(changes(&ev), [(OpState::Running, OpState::Stopped)]);
+        let ev = t.on_tracked(OpState::Running, 2);
+        assert_eq!(changes(&ev), [(OpState::Stopped, OpState::Running)]);
+        let t2 = ServerState::new(ServerName::new("be", "s3"), None, None)
+            .track(ServerName::new("be", "s1"), OpState::Stopped);
+        assert!(!t2.usable());
+    }
+
+    #[test]
+    fn init_state_down_starts_stopped() {
+        let spec = CheckSpec {
+            init_state: InitState::Down,
+            ..Default::default()
+        };
+        let mut s = ServerState::new(ServerName::new("be", "s"), Some(&spec), None);
+        assert_eq!(s.op_state(), OpState::Stopped);
+        let ev = s.on_result(CheckKind::Health, res(CheckStatus::L4Ok), 0);
+        assert_eq!(changes(&ev), [(OpState::Stopped, OpState::Running)]);
+    }
+}
