@@ -13,9 +13,11 @@
 
 pub mod cond;
 pub mod diag;
+pub mod keywords;
 pub mod lexer;
 pub mod reader;
 pub mod source;
+pub mod value;
 
 pub use diag::{Code, Diagnostic, HaproxyLoc, HaproxyText, Severity};
 pub use source::{FileId, SourceFile, SourceMap, Span};
