@@ -1,23 +1,135 @@
 //! haproxide-config: HAProxy's configuration language.
 //!
 //! Three layers, each feeding the next:
-//! 1. **syntax** ([`lexer`], [`reader`]): files → lines → words with spans, conditional
-//!    blocks (`.if`), directives; one line at a time, as HAProxy reads them;
+//! 1. **syntax** ([`lexer`], [`cond`], [`reader`]): files → lines → words with spans,
+//!    conditional blocks (`.if`), directives; one line at a time, as HAProxy reads them;
 //! 2. **model** ([`model`], [`parse`]): words → typed sections and keywords, validated
 //!    against the keyword tables of the selected HAProxy version ([`keywords`]);
 //! 3. **resolve** ([`resolve`]): defaults inheritance, `default-server`, references,
-//!    names, addresses and files, and the whole-configuration checks.
+//!    names, addresses, and the whole-configuration checks.
 //!
 //! Nothing here starts a runtime or opens a socket; errors are collected as
-//! [`Diagnostic`]s, never panics.
+//! [`Diagnostic`]s, never panics. [`check`] runs the whole pipeline.
 
 pub mod cond;
 pub mod diag;
 pub mod keywords;
 pub mod lexer;
+pub mod model;
+pub mod parse;
 pub mod reader;
+pub mod resolve;
 pub mod source;
 pub mod value;
 
+use std::path::PathBuf;
+
 pub use diag::{Code, Diagnostic, HaproxyLoc, HaproxyText, Severity};
+pub use keywords::TableSet;
+pub use model::Config;
 pub use source::{FileId, SourceFile, SourceMap, Span};
+
+/// The HAProxy a configuration is checked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub table: TableSet,
+    /// The version `.if version_atleast()` compares with.
+    pub version: (u32, u32, u32),
+}
+
+impl Target {
+    /// The default: HAProxy master's documented keywords (3.x).
+    pub const LATEST: Target = Target { table: TableSet::Master, version: (3, 5, 0) };
+    /// Debian 12's HAProxy 2.6.12.
+    pub const V2_6: Target = Target { table: TableSet::V2_6, version: (2, 6, 12) };
+
+    /// Parse `X.Y` (2.6 and later). Versions after 2.6 use master's tables.
+    pub fn parse(s: &str) -> Option<Target> {
+        let mut it = s.split('.');
+        let major: u32 = it.next()?.parse().ok()?;
+        let minor: u32 = it.next().unwrap_or("0").parse().ok()?;
+        let patch: u32 = it.next().unwrap_or("0").parse().ok()?;
+        match (major, minor) {
+            (2, 6) => Some(Target { version: (2, 6, if patch == 0 { 12 } else { patch }), ..Target::V2_6 }),
+            (2, 7..) | (3, _) => Some(Target { table: TableSet::Master, version: (major, minor, patch) }),
+            _ => None,
+        }
+    }
+}
+
+/// Options for [`check`].
+pub struct CheckOptions<'a> {
+    pub target: Target,
+    pub env: &'a dyn lexer::Env,
+    /// `-dr`.
+    pub ignore_resolution_failures: bool,
+    pub resolve_names: bool,
+    pub check_files: bool,
+}
+
+/// The outcome of checking a configuration.
+#[derive(Debug)]
+pub struct Checked {
+    pub sources: SourceMap,
+    pub config: Config,
+    /// In the order HAProxy would report them.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Parsing was aborted (`.alert`, a bad `.if`...).
+    pub aborted: bool,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// HAProxy's exit code for `-c`: 1 on error, 2 when valid but nothing listens, else 0.
+    pub fn exit_code(&self, deny_warnings: bool) -> i32 {
+        if self.has_errors() || (deny_warnings && self.diagnostics.iter().any(|d| d.severity == Severity::Warning)) {
+            1
+        } else if !self.config.has_listener() {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+fn cond_context(t: Target) -> cond::CondContext {
+    cond::CondContext {
+        version: t.version,
+        features: "-51DEGREES +ACCEPT4 +BACKTRACE -CLOSEFROM +CPU_AFFINITY +CRYPT_H -DEVICEATLAS +DL -ENGINE +EPOLL -EVPORTS +GETADDRINFO -KQUEUE +LIBCRYPT +LINUX_SPLICE +LINUX_TPROXY +LUA -MEMORY_PROFILING +NETFILTER +NS -OBSOLETE_LINKER +OPENSSL +OT -PCRE +PCRE2 +PCRE2_JIT -PCRE_JIT +POLL +PRCTL -PROCCTL +PROMEX -QUIC +RT +SLZ -STATIC_PCRE -STATIC_PCRE2 +SYSTEMD +TFO +THREAD +THREAD_DUMP +TPROXY -WURFL -ZLIB"
+            .split(' ')
+            .map(str::to_string)
+            .collect(),
+        ssl_lib: ("OpenSSL".into(), (3, 0, 17)),
+    }
+}
+
+/// Run the pipeline on what the reader produced.
+pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked {
+    let popts = parse::ParseOptions { table: opts.target.table, env: opts.env, check_files: opts.check_files };
+    let (mut config, mut diagnostics) = parse::parse(&read, &popts);
+    let parse_failed = diagnostics.iter().any(Diagnostic::is_error);
+    // HAProxy runs the post-parse checks only after a clean parse.
+    if !parse_failed && !read.aborted {
+        let ropts = resolve::ResolveOptions {
+            ignore_resolution_failures: opts.ignore_resolution_failures,
+            resolve_names: opts.resolve_names,
+        };
+        diagnostics.extend(resolve::resolve(&mut config, &ropts));
+    }
+    Checked { sources: read.sources, config, diagnostics, aborted: read.aborted }
+}
+
+/// Read, parse and resolve configuration files and directories (HAProxy's `-f`).
+pub fn check(paths: &[PathBuf], opts: &CheckOptions<'_>) -> Checked {
+    let ropts = reader::ReadOptions { env: opts.env, cond: cond_context(opts.target) };
+    check_read(reader::read_paths(paths, &ropts), opts)
+}
+
+/// Check configuration text held in memory (tests, fuzzing).
+pub fn check_bytes(name: &str, bytes: Vec<u8>, opts: &CheckOptions<'_>) -> Checked {
+    let ropts = reader::ReadOptions { env: opts.env, cond: cond_context(opts.target) };
+    check_read(reader::read_bytes(name, bytes, &ropts), opts)
+}

@@ -1,0 +1,423 @@
+//! The typed configuration model.
+//!
+//! Sections and keywords the engine runs are typed here (with the [`Span`] of what
+//! they came from); every other keyword is kept as a generic [`Directive`] and
+//! reported as "not run by haproxide yet" where it matters. [`crate::resolve`] then
+//! applies defaults and `default-server` inheritance in place.
+
+use std::collections::BTreeMap;
+
+use crate::reader::{Line, Word};
+use crate::source::Span;
+use crate::value::{Address, Millis};
+
+/// A name with the place it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    pub name: String,
+    pub span: Span,
+}
+
+impl Named {
+    pub fn from_word(w: &Word) -> Named {
+        Named {
+            name: w.text.clone(),
+            span: w.span,
+        }
+    }
+}
+
+/// A keyword line kept as words (every line of a section is kept this way, typed or not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directive {
+    /// The canonical keyword, possibly several words (`option httpchk`, `timeout client`).
+    pub keyword: String,
+    /// `no option x` / `default option x`.
+    pub modifier: Modifier,
+    pub line: Line,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Modifier {
+    #[default]
+    None,
+    No,
+    Default,
+}
+
+/// `global` (configuration.txt §3). Several `global` sections merge into one.
+#[derive(Debug, Clone, Default)]
+pub struct Global {
+    pub spans: Vec<Span>,
+    pub maxconn: Option<u32>,
+    pub nbthread: Option<u32>,
+    pub daemon: bool,
+    pub master_worker: bool,
+    pub quiet: bool,
+    pub zero_warning: bool,
+    pub external_check: bool,
+    pub pidfile: Option<Named>,
+    pub user: Option<Named>,
+    pub group: Option<Named>,
+    pub chroot: Option<Named>,
+    pub hard_stop_after: Option<Millis>,
+    pub spread_checks: Option<u32>,
+    pub logs: Vec<LogTarget>,
+    pub stats_sockets: Vec<StatsSocket>,
+    pub stats_timeout: Option<Millis>,
+    pub server_state_file: Option<Named>,
+    pub server_state_base: Option<Named>,
+    pub lua_loads: Vec<Named>,
+    pub directives: Vec<Directive>,
+}
+
+/// `log` (configuration.txt §3.1 `log`, §4.2 `log`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogTarget {
+    /// `log global`: use the global log targets.
+    Global(Span),
+    /// `no log`.
+    Disabled(Span),
+    Target {
+        /// `stdout`, `stderr`, a UNIX path, `ip:port`, `ring@name`, `fd@N`...
+        target: Named,
+        address: Option<Address>,
+        /// `len`, `format`, `sample` options as written.
+        options: Vec<(String, String)>,
+        facility: Named,
+        level: Option<Named>,
+        min_level: Option<Named>,
+    },
+}
+
+/// `stats socket` (configuration.txt §3.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsSocket {
+    pub address: Named,
+    pub parsed: Option<Address>,
+    /// Bind options (`mode`, `level`, `expose-fd listeners`...), as keyword → argument.
+    pub options: Vec<(String, Option<String>, Span)>,
+}
+
+/// Proxy kinds (configuration.txt §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProxyKind {
+    Defaults,
+    Frontend,
+    Backend,
+    Listen,
+}
+
+impl ProxyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProxyKind::Defaults => "defaults",
+            ProxyKind::Frontend => "frontend",
+            ProxyKind::Backend => "backend",
+            ProxyKind::Listen => "listen",
+        }
+    }
+    pub fn has_frontend(self) -> bool {
+        matches!(self, ProxyKind::Frontend | ProxyKind::Listen | ProxyKind::Defaults)
+    }
+    pub fn has_backend(self) -> bool {
+        matches!(self, ProxyKind::Backend | ProxyKind::Listen | ProxyKind::Defaults)
+    }
+}
+
+/// `mode` (configuration.txt §4.2 `mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    Tcp,
+    Http,
+    /// `mode log` (log backends, HAProxy ≥ 2.9).
+    Log,
+    /// `mode spop` (HAProxy ≥ 3.1).
+    Spop,
+    /// `mode health` (removed in 2.4? accepted by 2.6 for compatibility as an error).
+    Health,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Tcp => "tcp",
+            Mode::Http => "http",
+            Mode::Log => "log",
+            Mode::Spop => "spop",
+            Mode::Health => "health",
+        }
+    }
+}
+
+/// `balance` algorithms (configuration.txt §4.2 `balance`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Balance {
+    RoundRobin,
+    StaticRr,
+    LeastConn,
+    First,
+    Source,
+    Random { draws: u32 },
+    Uri { args: Vec<String> },
+    UrlParam { param: String, args: Vec<String> },
+    Hdr { name: String, args: Vec<String> },
+    RdpCookie { name: Option<String> },
+    Hash { expr: String },
+    LogHash { conv: String },
+    Sticky,
+}
+
+/// A typed server or default-server option (configuration.txt §5.2). Options not
+/// typed here are kept in [`ServerDef::other`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerParams {
+    pub check: Option<bool>,
+    pub inter: Option<Millis>,
+    pub fastinter: Option<Millis>,
+    pub downinter: Option<Millis>,
+    pub rise: Option<u32>,
+    pub fall: Option<u32>,
+    pub weight: Option<u32>,
+    pub backup: Option<bool>,
+    pub disabled: Option<bool>,
+    pub maxconn: Option<u32>,
+    pub maxqueue: Option<u32>,
+    pub minconn: Option<u32>,
+    pub port: Option<u16>,
+    pub addr: Option<String>,
+    pub on_marked_down: Option<String>,
+    pub on_marked_up: Option<String>,
+    pub on_error: Option<String>,
+    pub init_addr: Option<Vec<String>>,
+    pub init_state: Option<String>,
+    pub track: Option<Named>,
+    pub send_proxy: Option<bool>,
+    pub send_proxy_v2: Option<bool>,
+    pub check_send_proxy: Option<bool>,
+    pub check_ssl: Option<bool>,
+    pub ssl: Option<bool>,
+    pub verify: Option<String>,
+    pub ca_file: Option<Named>,
+    pub crt: Option<Named>,
+    pub agent_check: Option<bool>,
+    pub agent_port: Option<u16>,
+    pub agent_addr: Option<String>,
+    pub agent_inter: Option<Millis>,
+    pub agent_send: Option<String>,
+    pub resolvers: Option<Named>,
+    pub slowstart: Option<Millis>,
+    pub source: Option<String>,
+}
+
+/// `server` or `default-server` (configuration.txt §4.2 `server`, §5.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerDef {
+    /// Empty for `default-server`.
+    pub name: Named,
+    /// The address as written (env not yet expanded) and parsed; None for default-server.
+    pub address: Option<Named>,
+    pub parsed: Option<Address>,
+    pub params: ServerParams,
+    /// Options haproxide does not type (yet), with their argument.
+    pub other: Vec<(String, Option<String>, Span)>,
+    pub span: Span,
+}
+
+/// `bind` (configuration.txt §4.2 `bind`, §5.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bind {
+    /// One `bind` line may list several comma-separated addresses.
+    pub addresses: Vec<(Named, Address)>,
+    pub name: Option<String>,
+    pub maxconn: Option<u32>,
+    pub backlog: Option<u32>,
+    pub v4v6: bool,
+    pub v6only: bool,
+    pub accept_proxy: bool,
+    pub ssl: bool,
+    pub other: Vec<(String, Option<String>, Span)>,
+    pub span: Span,
+}
+
+/// An ACL expression: `fetch[(args)][,conv...] [-flags] [patterns]` (configuration.txt §7.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclExpr {
+    pub fetch: Named,
+    pub args: Option<String>,
+    pub converters: Vec<String>,
+    pub flags: Vec<String>,
+    pub patterns: Vec<String>,
+}
+
+/// `acl <name> <expr>` (configuration.txt §7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acl {
+    pub name: Named,
+    pub expr: AclExpr,
+}
+
+/// One term of a condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CondTerm {
+    /// A named ACL, possibly negated with `!`.
+    Named { negated: bool, name: Named },
+    /// An anonymous ACL `{ ... }`.
+    Anonymous { negated: bool, expr: AclExpr },
+}
+
+/// `if|unless` condition: OR of ANDs (configuration.txt §7.2 "Using ACLs to form conditions").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub unless: bool,
+    pub or_terms: Vec<Vec<CondTerm>>,
+    pub span: Span,
+}
+
+/// `use_backend <name> [if|unless cond]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UseBackend {
+    pub backend: Named,
+    pub cond: Option<Condition>,
+}
+
+/// A rule of `tcp-request`/`http-request`/... with its action and condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// `tcp-request connection`, `http-request`...
+    pub ruleset: String,
+    pub action: Named,
+    pub args: Vec<String>,
+    pub cond: Option<Condition>,
+}
+
+/// `option <name>` / `no option <name>` (configuration.txt §4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyOption {
+    pub name: Named,
+    pub negated: bool,
+    pub args: Vec<String>,
+}
+
+/// A proxy section: `defaults`, `frontend`, `backend` or `listen`.
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    pub kind: ProxyKind,
+    /// Empty for an anonymous `defaults`.
+    pub name: Named,
+    /// `from <defaults>`.
+    pub from: Option<Named>,
+    /// The span of the section header line.
+    pub span: Span,
+    pub mode: Option<Mode>,
+    pub binds: Vec<Bind>,
+    pub servers: Vec<ServerDef>,
+    pub default_server: Option<ServerDef>,
+    pub balance: Option<Balance>,
+    pub hash_type: Option<Vec<String>>,
+    pub timeouts: BTreeMap<String, Millis>,
+    pub retries: Option<u32>,
+    pub maxconn: Option<u32>,
+    pub fullconn: Option<u32>,
+    pub options: Vec<ProxyOption>,
+    pub default_backend: Option<Named>,
+    pub use_backends: Vec<UseBackend>,
+    pub acls: Vec<Acl>,
+    pub rules: Vec<Rule>,
+    pub logs: Vec<LogTarget>,
+    pub disabled: bool,
+    /// `http-check ...` lines, in order.
+    pub http_checks: Vec<Directive>,
+    /// `tcp-check ...` lines, in order.
+    pub tcp_checks: Vec<Directive>,
+    /// Every line of the section, typed or not, in order.
+    pub directives: Vec<Directive>,
+    /// The defaults section this proxy inherits from (index into `Config::proxies`), set by resolve.
+    pub defaults: Option<usize>,
+}
+
+impl Proxy {
+    pub fn new(kind: ProxyKind, name: Named, span: Span) -> Proxy {
+        Proxy {
+            kind,
+            name,
+            from: None,
+            span,
+            mode: None,
+            binds: Vec::new(),
+            servers: Vec::new(),
+            default_server: None,
+            balance: None,
+            hash_type: None,
+            timeouts: BTreeMap::new(),
+            retries: None,
+            maxconn: None,
+            fullconn: None,
+            options: Vec::new(),
+            default_backend: None,
+            use_backends: Vec::new(),
+            acls: Vec::new(),
+            rules: Vec::new(),
+            logs: Vec::new(),
+            disabled: false,
+            http_checks: Vec::new(),
+            tcp_checks: Vec::new(),
+            directives: Vec::new(),
+            defaults: None,
+        }
+    }
+
+    /// The last setting of `option <name>`: Some(true) set, Some(false) `no option`.
+    pub fn option(&self, name: &str) -> Option<bool> {
+        self.options
+            .iter()
+            .rev()
+            .find(|o| o.name.name == name)
+            .map(|o| !o.negated)
+    }
+
+    /// The effective mode (HAProxy's default is tcp).
+    pub fn effective_mode(&self) -> Mode {
+        self.mode.unwrap_or(Mode::Tcp)
+    }
+}
+
+/// A section other than global and proxies (`peers`, `resolvers`, `userlist`...).
+#[derive(Debug, Clone)]
+pub struct OtherSection {
+    pub kind: String,
+    pub name: Option<Named>,
+    pub span: Span,
+    pub directives: Vec<Directive>,
+}
+
+/// A whole configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub global: Global,
+    /// `defaults`, `frontend`, `backend` and `listen`, in file order.
+    pub proxies: Vec<Proxy>,
+    pub others: Vec<OtherSection>,
+}
+
+impl Config {
+    pub fn proxy(&self, name: &str, backend: bool) -> Option<&Proxy> {
+        self.proxies.iter().find(|p| {
+            p.name.name == name
+                && p.kind != ProxyKind::Defaults
+                && (if backend { p.kind.has_backend() } else { p.kind.has_frontend() })
+        })
+    }
+
+    /// Whether anything listens: a bind in a frontend/listen, or a peers/log-forward
+    /// section that binds (HAProxy's "no listener" check).
+    pub fn has_listener(&self) -> bool {
+        self.proxies
+            .iter()
+            .any(|p| p.kind != ProxyKind::Defaults && !p.disabled && !p.binds.is_empty())
+            || self.others.iter().any(|s| {
+                matches!(s.kind.as_str(), "log-forward" | "peers")
+                    && s.directives.iter().any(|d| matches!(d.keyword.as_str(), "bind" | "dgram-bind" | "peer"))
+            })
+    }
+}

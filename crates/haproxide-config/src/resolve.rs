@@ -1,0 +1,290 @@
+//! Resolution: what HAProxy does after parsing (configuration.txt §4 "Proxies" for
+//! defaults, §4.2 `default-server`, §5.2 `init-addr`; HAProxy's post-parse checks).
+//!
+//! - defaults inheritance in file order: a proxy inherits from the last `defaults`
+//!   section before it, or the one named by `from`;
+//! - `default-server` chains: defaults → proxy `default-server` → `server`;
+//! - references: `default_backend`, `use_backend`, `track`, mode compatibility;
+//! - server addresses: host names are resolved as HAProxy does at start-up; a
+//!   failure is an error unless `init-addr` includes `none`, a `resolvers` section
+//!   is named, or `-dr` was given;
+//! - whole-configuration checks: missing timeouts, "no listener" (exit 2).
+
+use crate::diag::{Code, Diagnostic, HaproxyLoc};
+use crate::model::*;
+use crate::parse::resolves;
+use crate::value::Host;
+
+/// Options for resolution.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResolveOptions {
+    /// `-dr`: an unresolvable server address is a warning, not an error.
+    pub ignore_resolution_failures: bool,
+    /// Resolve server host names (off: skip, for offline linting).
+    pub resolve_names: bool,
+}
+
+/// Copy into `into` every parameter `from` sets (when `overwrite`) or that `into` lacks.
+pub fn inherit_params(into: &mut ServerParams, from: &ServerParams, overwrite: bool) {
+    macro_rules! f {
+        ($($field:ident),*) => {
+            $( if from.$field.is_some() && (overwrite || into.$field.is_none()) {
+                into.$field = from.$field.clone();
+            } )*
+        };
+    }
+    f!(check, inter, fastinter, downinter, rise, fall, weight, backup, disabled, maxconn, maxqueue,
+       minconn, port, addr, on_marked_down, on_marked_up, on_error, init_addr, init_state, track,
+       send_proxy, send_proxy_v2, check_send_proxy, check_ssl, ssl, verify, ca_file, crt,
+       agent_check, agent_port, agent_addr, agent_inter, agent_send, resolvers, slowstart, source);
+}
+
+/// Apply defaults and default-server inheritance, then check references.
+/// Returns post-parse diagnostics (HAProxy runs these only when parsing succeeded).
+pub fn resolve(cfg: &mut Config, opts: &ResolveOptions) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    inherit_defaults(cfg, &mut diags);
+    check_references(cfg, &mut diags);
+    check_timeouts(cfg, &mut diags);
+    resolve_servers(cfg, opts, &mut diags);
+    diags
+}
+
+fn inherit_defaults(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
+    let mut last_defaults: Option<usize> = None;
+    for i in 0..cfg.proxies.len() {
+        let from = cfg.proxies[i].from.clone();
+        let parent = match &from {
+            Some(f) => {
+                let found = cfg.proxies[..i].iter().rposition(|p| p.kind == ProxyKind::Defaults && p.name.name == f.name);
+                if found.is_none() {
+                    let kind = cfg.proxies[i].kind.as_str();
+                    let name = cfg.proxies[i].name.name.clone();
+                    diags.push(
+                        Diagnostic::error(Code::UnknownDefaults, format!("no defaults section named `{}` before this {kind}", f.name))
+                            .at(f.span)
+                            .hx(HaproxyLoc::Parsing, format!("{kind} '{name}' : defaults section '{}' not found for {kind} '{name}'.", f.name)),
+                    );
+                }
+                found
+            }
+            None => last_defaults,
+        };
+        cfg.proxies[i].defaults = parent;
+        if let Some(pi) = parent {
+            let (before, after) = cfg.proxies.split_at_mut(i);
+            let (Some(d), Some(p)) = (before.get(pi), after.first_mut()) else { continue };
+            inherit_proxy(p, d);
+        }
+        if cfg.proxies[i].kind == ProxyKind::Defaults {
+            last_defaults = Some(i);
+        }
+    }
+}
+
+/// What a proxy takes from its defaults section (configuration.txt §4, "defaults").
+fn inherit_proxy(p: &mut Proxy, d: &Proxy) {
+    if p.mode.is_none() {
+        p.mode = d.mode;
+    }
+    if p.kind.has_backend() && p.balance.is_none() {
+        p.balance = d.balance.clone();
+    }
+    if p.hash_type.is_none() {
+        p.hash_type = d.hash_type.clone();
+    }
+    for (k, v) in &d.timeouts {
+        p.timeouts.entry(k.clone()).or_insert(*v);
+    }
+    if p.retries.is_none() {
+        p.retries = d.retries;
+    }
+    if p.maxconn.is_none() && p.kind.has_frontend() {
+        p.maxconn = d.maxconn;
+    }
+    if p.fullconn.is_none() {
+        p.fullconn = d.fullconn;
+    }
+    if p.default_backend.is_none() && p.kind.has_frontend() {
+        p.default_backend = d.default_backend.clone();
+    }
+    // Options: the defaults' settings come first, the proxy's own override them.
+    let mut opts = d.options.clone();
+    opts.append(&mut p.options);
+    p.options = opts;
+    if p.logs.is_empty() {
+        p.logs = d.logs.clone();
+    }
+    if p.http_checks.is_empty() {
+        p.http_checks = d.http_checks.clone();
+    }
+    if p.tcp_checks.is_empty() {
+        p.tcp_checks = d.tcp_checks.clone();
+    }
+    // default-server chain: defaults' default-server, then the proxy's own.
+    if let Some(dds) = &d.default_server {
+        match &mut p.default_server {
+            Some(own) => inherit_params(&mut own.params, &dds.params, false),
+            None => p.default_server = Some(dds.clone()),
+        }
+    }
+    if let Some(ds) = p.default_server.clone() {
+        for s in &mut p.servers {
+            inherit_params(&mut s.params, &ds.params, false);
+        }
+    }
+}
+
+fn check_references(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
+    let backend_mode = |cfg: &Config, name: &str| cfg.proxy(name, true).map(|b| (b.effective_mode(), b.span));
+    for p in cfg.proxies.iter().filter(|p| p.kind != ProxyKind::Defaults && p.kind.has_frontend()) {
+        let mut refs: Vec<(&Named, &str)> = Vec::new();
+        if let Some(db) = &p.default_backend {
+            refs.push((db, "default_backend"));
+        }
+        for ub in &p.use_backends {
+            // Names with a log-format expression (`%[...]`) are resolved at run time.
+            if !ub.backend.name.contains('%') {
+                refs.push((&ub.backend, "use_backend"));
+            }
+        }
+        for (r, what) in refs {
+            match backend_mode(cfg, &r.name) {
+                None => {
+                    let hx = if what == "default_backend" {
+                        format!("Proxy '{}': unable to find required default_backend: '{}'.", p.name.name, r.name)
+                    } else {
+                        format!("Proxy '{}': unable to find required use_backend: '{}'.", p.name.name, r.name)
+                    };
+                    let mut d = Diagnostic::error(Code::UnknownBackend, format!("{what} names no backend `{}`", r.name))
+                        .at(r.span)
+                        .hx(HaproxyLoc::None, hx);
+                    let names = cfg.proxies.iter().filter(|b| b.kind.has_backend() && b.kind != ProxyKind::Defaults).map(|b| b.name.name.as_str());
+                    if let Some(s) = crate::diag::suggest(&r.name, names) {
+                        d = d.help(format!("did you mean `{s}`?"));
+                    }
+                    diags.push(d);
+                }
+                Some((bmode, bspan)) => {
+                    if p.effective_mode() == Mode::Http && bmode == Mode::Tcp {
+                        let ctx = if what == "default_backend" { "as its default backend" } else { "in a 'use_backend' rule" };
+                        diags.push(
+                            Diagnostic::error(Code::ModeMismatch, format!("http {} `{}` uses tcp backend `{}`", p.kind.as_str(), p.name.name, r.name))
+                                .at(r.span)
+                                .related(bspan, "the backend is declared here (mode tcp)")
+                                .help("set the same `mode` on both")
+                                .hx(
+                                    HaproxyLoc::None,
+                                    format!(
+                                        "http {} '{}' (\u{1}{}\u{1}:{}) tries to use incompatible tcp backend '{}' (\u{1}{}\u{1}:{}) {ctx} (see 'mode').",
+                                        p.kind.as_str(), p.name.name, p.span.file.0, p.span.line, r.name, bspan.file.0, bspan.line
+                                    ),
+                                ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // `track [proxy/]server`.
+    for p in cfg.proxies.iter().filter(|p| p.kind != ProxyKind::Defaults) {
+        for s in &p.servers {
+            let Some(t) = &s.params.track else { continue };
+            let (bname, sname) = t.name.split_once('/').unwrap_or((p.name.name.as_str(), t.name.as_str()));
+            let found = cfg.proxy(bname, true).is_some_and(|b| b.servers.iter().any(|x| x.name.name == sname));
+            if !found {
+                diags.push(
+                    Diagnostic::error(Code::UnknownTrack, format!("`track` names no server `{}`", t.name))
+                        .at(t.span)
+                        .hx(HaproxyLoc::None, format!("config : {} '{}', server '{}': unable to find required server '{}' for tracking.", p.kind.as_str(), p.name.name, s.name.name, t.name)),
+                );
+            }
+        }
+        // `option external-check` needs `external-check` in global.
+        if p.option("external-check") == Some(true) && !cfg.global.external_check {
+            diags.push(
+                Diagnostic::error(Code::MissingGlobalSetting, "`option external-check` needs `external-check` in the global section")
+                    .at(p.span)
+                    .hx(HaproxyLoc::None, format!("Proxy '{}' : 'option external-check' unable to find required 'global.external-check'.", p.name.name)),
+            );
+        }
+    }
+}
+
+/// HAProxy's "missing timeouts" warning (post-parse).
+fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
+    for p in cfg.proxies.iter().filter(|p| p.kind != ProxyKind::Defaults && !p.disabled) {
+        if !matches!(p.effective_mode(), Mode::Tcp | Mode::Http) {
+            continue;
+        }
+        let missing = |k: &str| p.timeouts.get(k).is_none_or(|t| t.0 == 0);
+        let mut need = Vec::new();
+        if p.kind.has_frontend() && missing("client") {
+            need.push("client");
+        }
+        if p.kind.has_backend() && missing("connect") {
+            need.push("connect");
+        }
+        if p.kind.has_backend() && missing("server") {
+            need.push("server");
+        }
+        if need.is_empty() || (p.kind == ProxyKind::Frontend && p.binds.is_empty()) {
+            continue;
+        }
+        let what = match p.kind {
+            ProxyKind::Frontend => "frontend",
+            ProxyKind::Backend => "backend",
+            _ => "proxy",
+        };
+        diags.push(
+            Diagnostic::warning(Code::MissingTimeouts, format!("{what} `{}` has no timeout {}", p.name.name, need.join(", ")))
+                .at(p.name.span)
+                .help("set `timeout client`, `timeout connect` and `timeout server` (in a defaults section for all proxies)")
+                .hx(
+                    HaproxyLoc::None,
+                    format!(
+                        "missing timeouts for {what} '{}'.\nWhile not properly invalid, you will certainly encounter various problems\nwith such a configuration. To fix this, please ensure that all following\ntimeouts are set to a non-zero value: 'client', 'connect', 'server'.",
+                        p.name.name
+                    ),
+                ),
+        );
+    }
+}
+
+/// Server address initialisation (configuration.txt §5.2 `init-addr`).
+fn resolve_servers(cfg: &Config, opts: &ResolveOptions, diags: &mut Vec<Diagnostic>) {
+    if !opts.resolve_names {
+        return;
+    }
+    let mut failed = false;
+    for p in cfg.proxies.iter().filter(|p| p.kind != ProxyKind::Defaults) {
+        for s in &p.servers {
+            let Some(Host::Name(host)) = s.parsed.as_ref().map(|a| &a.host) else { continue };
+            let init = s.params.init_addr.clone().unwrap_or_else(|| vec!["last".into(), "libc".into()]);
+            let libc = init.iter().any(|m| m == "libc");
+            if libc && resolves(host) {
+                continue;
+            }
+            let allows_none = init.iter().any(|m| m == "none") || s.params.resolvers.is_some();
+            let span = s.address.as_ref().map(|a| a.span).unwrap_or(s.span);
+            let ctx = format!("'server {}/{}'", p.name.name, s.name.name);
+            if allows_none || opts.ignore_resolution_failures {
+                diags.push(
+                    Diagnostic::warning(Code::UnresolvableAddress, format!("server host `{host}` does not resolve; the server starts disabled"))
+                        .at(span)
+                        .hx(HaproxyLoc::Bracket, format!("{ctx} : could not resolve address '{host}', disabling server.")),
+                );
+            } else {
+                failed = true;
+                diags.push(
+                    Diagnostic::error(Code::UnresolvableAddress, format!("server host `{host}` does not resolve"))
+                        .at(span)
+                        .label("unresolvable")
+                        .help("fix the name, add `init-addr last,libc,none` to start the server disabled, or check with -dr to make this a warning")
+                        .hx(HaproxyLoc::Bracket, format!("{ctx} : could not resolve address '{host}'.")),
+                );
+            }
+        }
+    }
+    let _ = failed;
+}
