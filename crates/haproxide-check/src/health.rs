@@ -106,6 +106,11 @@ impl Health {
         self.value = 0;
     }
 
+    /// Sets the counter to fully up, as an agent `up` reply does.
+    pub fn force_up(&mut self) {
+        self.value = self.max();
+    }
+
     /// Sets the counter to `rise`, as leaving maintenance does ("start OK but
     /// check immediately").
     pub fn reset_to_rise(&mut self) {

@@ -12,6 +12,7 @@
 
 pub mod health;
 pub mod log;
+pub mod probe;
 pub mod spec;
 pub mod state;
 pub mod status;

@@ -9,6 +9,7 @@
 
 use crate::health::{Health, Verdict};
 use crate::log::ServerName;
+use crate::probe::agent::{AgentAdmin, AgentHealth, AgentReply};
 use crate::spec::{AgentSpec, CheckSpec, InitState};
 use crate::status::{CheckResult, CheckStatus};
 
@@ -356,6 +357,35 @@ impl ServerState {
         out
     }
 
+    /// Feeds an agent reply (configuration.txt §5.2 `agent-check`): the
+    /// administrative word first (`drain`, `maint`, `ready`), then the weight,
+    /// then the health word, which sets the agent counter directly (`up` fully
+    /// up, `down`/`stopped`/`fail` fully down) before the result is applied.
+    pub fn on_agent_reply(&mut self, reply: &AgentReply, now: u64) -> Vec<Event> {
+        let mut out = Vec::new();
+        match reply.admin {
+            Some(AgentAdmin::Drain) => self.set_drain(true),
+            Some(AgentAdmin::Maint) => out.extend(self.set_maint(true, now)),
+            Some(AgentAdmin::Ready) => {
+                self.set_drain(false);
+                out.extend(self.set_maint(false, now));
+            }
+            None => {}
+        }
+        if let Some(w) = reply.weight_pct {
+            out.push(Event::Weight(w));
+        }
+        if let Some(h) = self.agent.as_mut() {
+            match reply.health {
+                Some(AgentHealth::Up) => h.force_up(),
+                Some(_) => h.force_down(),
+                None => {}
+            }
+        }
+        out.extend(self.on_result(CheckKind::Agent, reply.result.clone(), now));
+        out
+    }
+
     /// Sets or clears drain (weight 0). Drain does not touch the operational
     /// state: checks go on and the server stays UP for persistent traffic.
     pub fn set_drain(&mut self, drain: bool) {
@@ -481,6 +511,31 @@ mod tests {
         assert_eq!(s.op_state(), OpState::Stopped);
         s.on_result(CheckKind::Agent, res(CheckStatus::L7Ok), 0);
         assert_eq!(s.op_state(), OpState::Running);
+    }
+
+    #[test]
+    fn agent_replies() {
+        use crate::probe::agent::parse_agent_line;
+        let spec = CheckSpec::default();
+        let agent = AgentSpec {
+            port: 1,
+            ..Default::default()
+        };
+        let mut s = ServerState::new(ServerName::new("be", "s"), Some(&spec), Some(&agent));
+        let t = tokio::time::Instant::now();
+        let ev = s.on_agent_reply(&parse_agent_line(b"down", t), 1);
+        assert_eq!(changes(&ev), [(OpState::Running, OpState::Stopped)]);
+        let ev = s.on_agent_reply(&parse_agent_line(b"up 50%", t), 2);
+        assert!(ev.contains(&Event::Weight(50)));
+        assert_eq!(changes(&ev), [(OpState::Stopped, OpState::Running)]);
+        s.on_agent_reply(&parse_agent_line(b"drain", t), 3);
+        assert!(s.is_up() && !s.usable());
+        let ev = s.on_agent_reply(&parse_agent_line(b"maint", t), 4);
+        assert_eq!(changes(&ev), [(OpState::Running, OpState::Stopped)]);
+        assert!(s.admin().maint);
+        let ev = s.on_agent_reply(&parse_agent_line(b"ready", t), 5);
+        assert_eq!(changes(&ev), [(OpState::Stopped, OpState::Running)]);
+        assert!(s.usable());
     }
 
     #[test]

@@ -1,0 +1,223 @@
+//! Agent checks (configuration.txt §5.2 `agent-check`, `agent-port`,
+//! `agent-addr`, `agent-inter`, `agent-send`).
+//!
+//! The agent answers one line of words separated by spaces, tabs or commas,
+//! ended by CR or LF, optionally followed by `#` and a description: a health
+//! word (`up`, `down`, `stopped`, `fail`), an administrative word (`ready`,
+//! `drain`, `maint`), a weight (`75%`) and `maxconn:N`. The last word of a
+//! kind wins.
+
+use tokio::time::Instant;
+
+use super::conn::{ConnectPlan, IoFailure, Session};
+use crate::status::{CheckResult, CheckStatus};
+
+/// Health word of an agent reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentHealth {
+    /// `up`: the agent's counter goes fully up.
+    Up,
+    /// `down`.
+    Down,
+    /// `stopped`.
+    Stopped,
+    /// `fail`.
+    Fail,
+}
+
+/// Administrative word of an agent reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentAdmin {
+    /// `ready`: leave drain and maintenance.
+    Ready,
+    /// `drain`.
+    Drain,
+    /// `maint`.
+    Maint,
+}
+
+/// A parsed agent reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentReply {
+    /// Health word.
+    pub health: Option<AgentHealth>,
+    /// Administrative word.
+    pub admin: Option<AgentAdmin>,
+    /// Weight in percent of the configured weight.
+    pub weight_pct: Option<u32>,
+    /// `maxconn:N`.
+    pub maxconn: Option<u32>,
+    /// The check result to record (`CHECKED` when there was no health word).
+    pub result: CheckResult,
+}
+
+/// Parses one agent line (without its line end).
+pub fn parse_agent_line(line: &[u8], start: Instant) -> AgentReply {
+    let text = String::from_utf8_lossy(line);
+    let (words, desc) = match text.split_once('#') {
+        Some((w, d)) => (w.to_string(), d.trim_start_matches([' ', '\t']).to_string()),
+        None => (text.to_string(), String::new()),
+    };
+    let mut reply = AgentReply {
+        health: None,
+        admin: None,
+        weight_pct: None,
+        maxconn: None,
+        result: CheckResult::new(CheckStatus::Checked, start.elapsed()),
+    };
+    let mut health_word = String::new();
+    let mut err: Option<String> = None;
+    for w in words.split([' ', '\t', ',']).filter(|w| !w.is_empty()) {
+        let lw = w.to_ascii_lowercase();
+        match lw.as_str() {
+            "up" => reply.health = Some(AgentHealth::Up),
+            "down" => reply.health = Some(AgentHealth::Down),
+            "stopped" => reply.health = Some(AgentHealth::Stopped),
+            "fail" => reply.health = Some(AgentHealth::Fail),
+            "ready" => reply.admin = Some(AgentAdmin::Ready),
+            "drain" => reply.admin = Some(AgentAdmin::Drain),
+            "maint" => reply.admin = Some(AgentAdmin::Maint),
+            _ if w.as_bytes()[0].is_ascii_digit() && w.contains('%') => {
+                match w.trim_end_matches('%').parse::<u32>() {
+                    Ok(p) => reply.weight_pct = Some(p),
+                    Err(_) => {
+                        err.get_or_insert_with(|| w.to_string());
+                    }
+                }
+            }
+            _ if lw.starts_with("maxconn:") => match w["maxconn:".len()..].parse::<u32>() {
+                Ok(m) => reply.maxconn = Some(m),
+                Err(_) => {
+                    err.get_or_insert_with(|| w.to_string());
+                }
+            },
+            _ => {
+                err.get_or_insert_with(|| w.to_string());
+            }
+        }
+        if matches!(lw.as_str(), "up" | "down" | "stopped" | "fail") {
+            health_word = w.to_string();
+        }
+    }
+    if let Some(h) = reply.health {
+        let status = if h == AgentHealth::Up {
+            CheckStatus::L7Ok
+        } else {
+            CheckStatus::L7Sts
+        };
+        let mut msg = desc;
+        if msg.is_empty() || h == AgentHealth::Up {
+            if let Some(e) = &err {
+                msg = e.clone();
+            }
+        }
+        let text = if msg.is_empty() {
+            format!("via agent : {health_word}")
+        } else {
+            format!("via agent : {health_word} ({msg})")
+        };
+        reply.result = CheckResult::new(status, start.elapsed()).with_desc(text);
+    } else if let Some(e) = err {
+        reply.result = reply
+            .result
+            .with_desc(format!("agent reports an error : {e}"));
+    }
+    reply
+}
+
+/// What one agent run produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentOutcome {
+    /// The agent answered.
+    Reply(AgentReply),
+    /// The agent could not be reached or did not answer (never marks the
+    /// server down by itself).
+    Failed(CheckResult),
+}
+
+/// Connects to the agent, sends `agent-send` if any, reads one line.
+pub async fn run(plan: &ConnectPlan, send: Option<&[u8]>, start: Instant) -> AgentOutcome {
+    let mut s = match Session::open(plan, start, "").await {
+        Ok(s) => s,
+        Err(r) => return AgentOutcome::Failed(r),
+    };
+    let fail = |f: IoFailure| match f {
+        IoFailure::Timeout => {
+            AgentOutcome::Failed(CheckResult::new(CheckStatus::L7Tout, start.elapsed()))
+        }
+        IoFailure::Io(e) => AgentOutcome::Failed(
+            CheckResult::new(CheckStatus::SockErr, start.elapsed())
+                .with_desc(super::conn::strerror(&e)),
+        ),
+    };
+    if let Some(d) = send {
+        if let Err(f) = s.send(d).await {
+            return fail(f);
+        }
+    }
+    loop {
+        if let Some(end) = s.buf.iter().position(|&c| c == b'\r' || c == b'\n') {
+            let reply = parse_agent_line(&s.buf[..end], start);
+            s.close().await;
+            return AgentOutcome::Reply(reply);
+        }
+        if s.last_read() {
+            if s.buf.is_empty() {
+                return AgentOutcome::Failed(
+                    CheckResult::new(CheckStatus::L7Rsp, start.elapsed())
+                        .with_desc("TCPCHK got an empty response at step 1"),
+                );
+            }
+            let mut r = parse_agent_line(&[], start);
+            r.result = CheckResult::new(CheckStatus::Checked, start.elapsed())
+                .with_desc("Ignoring incomplete line from agent");
+            return AgentOutcome::Reply(r);
+        }
+        if let Err(f) = s.fill().await {
+            return fail(f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> AgentReply {
+        parse_agent_line(s.as_bytes(), Instant::now())
+    }
+
+    #[test]
+    fn words() {
+        let r = p("up 75%");
+        assert_eq!(
+            (r.health, r.weight_pct, r.result.status),
+            (Some(AgentHealth::Up), Some(75), CheckStatus::L7Ok)
+        );
+        assert_eq!(r.result.desc, "via agent : up");
+        let r = p("down#disk full");
+        assert_eq!(
+            (r.health, r.result.status),
+            (Some(AgentHealth::Down), CheckStatus::L7Sts)
+        );
+        assert_eq!(r.result.desc, "via agent : down (disk full)");
+        let r = p("drain,maxconn:10");
+        assert_eq!(
+            (r.admin, r.maxconn, r.result.status),
+            (Some(AgentAdmin::Drain), Some(10), CheckStatus::Checked)
+        );
+        let r = p("ready\tUP bogus");
+        assert_eq!(
+            (r.admin, r.health),
+            (Some(AgentAdmin::Ready), Some(AgentHealth::Up))
+        );
+        assert_eq!(r.result.desc, "via agent : UP (bogus)");
+        let r = p("hello");
+        assert_eq!(r.result.desc, "agent reports an error : hello");
+        let r = p("maint stopped fail");
+        assert_eq!(
+            (r.admin, r.health),
+            (Some(AgentAdmin::Maint), Some(AgentHealth::Fail))
+        );
+    }
+}

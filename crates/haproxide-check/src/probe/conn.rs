@@ -1,0 +1,277 @@
+//! Opening a check connection and talking over it under a deadline
+//! (configuration.txt §4.2 `timeout check`, §5.2 `check-ssl`,
+//! `check-send-proxy`).
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{timeout_at, Instant};
+
+use crate::spec::CheckTimeouts;
+use crate::status::{CheckResult, CheckStatus};
+
+/// HAProxy reads check responses into one buffer of `tune.bufsize` (16 kB by
+/// default); a response that fills it is judged on what it holds.
+pub const READ_BUFFER_LIMIT: usize = 16384;
+
+/// TLS settings prepared once per server (rustls, no OpenSSL).
+#[derive(Clone)]
+pub struct TlsClient {
+    /// The rustls configuration (verification policy, roots).
+    pub config: Arc<rustls::ClientConfig>,
+    /// The name presented (SNI) and verified; an IP address sends no SNI.
+    pub server_name: rustls::pki_types::ServerName<'static>,
+}
+
+impl std::fmt::Debug for TlsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsClient")
+            .field("server_name", &self.server_name)
+            .finish()
+    }
+}
+
+/// Where and how to connect, and the time budget of one check run.
+#[derive(Debug, Clone)]
+pub struct ConnectPlan {
+    /// Destination.
+    pub addr: SocketAddr,
+    /// `timeout connect` / `timeout check`.
+    pub timeouts: CheckTimeouts,
+    /// The interval in force for this run (`inter`, `fastinter` or
+    /// `downinter`), which bounds the check when `timeout check` is unset.
+    pub inter: Duration,
+    /// Send a PROXY v1 line first (`check-send-proxy`).
+    pub send_proxy: bool,
+    /// Wrap in TLS (`check-ssl`).
+    pub tls: Option<TlsClient>,
+}
+
+impl ConnectPlan {
+    /// Deadline for establishing the connection (TCP and TLS), per
+    /// configuration.txt §4.2 `timeout check`: `min(timeout connect, inter)`
+    /// when both `timeout check` and `timeout connect` are set, else `inter`.
+    pub fn connect_deadline(&self, start: Instant) -> Instant {
+        let budget = match (self.timeouts.check, self.timeouts.connect) {
+            (Some(_), Some(c)) => c.min(self.inter),
+            _ => self.inter,
+        };
+        start + budget
+    }
+
+    /// Deadline for the rest of the check once connected: `timeout check`
+    /// from now when set, otherwise the connect deadline still applies (the
+    /// whole check must fit in `inter`).
+    pub fn io_deadline(&self, now: Instant, connect_deadline: Instant) -> Instant {
+        match self.timeouts.check {
+            Some(t) => now + t,
+            None => connect_deadline,
+        }
+    }
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// A plain or TLS stream.
+pub struct Stream(Box<dyn Io>);
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.0).poll_shutdown(cx)
+    }
+}
+
+/// The text HAProxy prints for a socket error (`strerror(errno)`), e.g.
+/// "Connection refused". Rust's message carries a " (os error N)" suffix,
+/// which is cut.
+pub fn strerror(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Why talking over an open connection stopped.
+#[derive(Debug)]
+pub enum IoFailure {
+    /// The deadline passed.
+    Timeout,
+    /// A socket error.
+    Io(io::Error),
+}
+
+/// An open check connection with its input buffer and deadline.
+pub struct Session {
+    stream: Stream,
+    /// Bytes received since the last send.
+    pub buf: Vec<u8>,
+    /// The peer closed its side.
+    pub eof: bool,
+    deadline: Instant,
+    /// TLS is in use (success is reported as L6OK for a bare connect).
+    pub tls: bool,
+}
+
+impl Session {
+    /// Opens the connection: TCP connect, PROXY line, TLS handshake. On
+    /// failure returns the finished result (L4CON, L4TOUT, L6RSP, L6TOUT).
+    /// `step_info` is appended to error descriptions (tcp-check step text).
+    pub async fn open(
+        plan: &ConnectPlan,
+        start: Instant,
+        step_info: &str,
+    ) -> Result<Session, CheckResult> {
+        let deadline = plan.connect_deadline(start);
+        let fail = |status: CheckStatus, desc: String| {
+            CheckResult::new(status, start.elapsed()).with_desc(desc)
+        };
+        let tcp = match timeout_at(deadline, TcpStream::connect(plan.addr)).await {
+            Err(_) => return Err(fail(CheckStatus::L4Tout, step_info.to_string())),
+            Ok(Err(e)) => {
+                return Err(fail(
+                    CheckStatus::L4Con,
+                    format!("{}{step_info}", strerror(&e)),
+                ))
+            }
+            Ok(Ok(s)) => s,
+        };
+        // Not fatal: the check works without it.
+        let _ = tcp.set_nodelay(true);
+        let local = tcp.local_addr().ok();
+        let mut stream = Stream(Box::new(tcp));
+        if plan.send_proxy {
+            let line = match local {
+                Some(local) => proxy_v1_line(local, plan.addr),
+                None => "PROXY UNKNOWN\r\n".to_string(),
+            };
+            match timeout_at(deadline, stream.write_all(line.as_bytes())).await {
+                Err(_) => return Err(fail(CheckStatus::L4Tout, step_info.to_string())),
+                Ok(Err(e)) => {
+                    return Err(fail(
+                        CheckStatus::SockErr,
+                        format!("{}{step_info}", strerror(&e)),
+                    ))
+                }
+                Ok(Ok(())) => {}
+            }
+        }
+        let mut tls = false;
+        if let Some(t) = &plan.tls {
+            let connector = tokio_rustls::TlsConnector::from(t.config.clone());
+            match timeout_at(deadline, connector.connect(t.server_name.clone(), stream)).await {
+                Err(_) => return Err(fail(CheckStatus::L6Tout, step_info.to_string())),
+                Ok(Err(_)) => {
+                    return Err(fail(
+                        CheckStatus::L6Rsp,
+                        format!("SSL handshake failure{step_info}"),
+                    ));
+                }
+                Ok(Ok(s)) => {
+                    stream = Stream(Box::new(s));
+                    tls = true;
+                }
+            }
+        }
+        Ok(Session {
+            stream,
+            buf: Vec::new(),
+            eof: false,
+            deadline: plan.io_deadline(Instant::now(), deadline),
+            tls,
+        })
+    }
+
+    /// Sends bytes; the input buffer is cleared (a new exchange starts).
+    pub async fn send(&mut self, data: &[u8]) -> Result<(), IoFailure> {
+        self.buf.clear();
+        self.eof = false;
+        match timeout_at(self.deadline, async {
+            self.stream.write_all(data).await?;
+            self.stream.flush().await
+        })
+        .await
+        {
+            Err(_) => Err(IoFailure::Timeout),
+            Ok(Err(e)) => Err(IoFailure::Io(e)),
+            Ok(Ok(())) => Ok(()),
+        }
+    }
+
+    /// Reads once more into the buffer. Returns the number of bytes read (0
+    /// at end of stream, which also sets `eof`). Stops reading at
+    /// [`READ_BUFFER_LIMIT`] and then reports 0 without `eof`.
+    pub async fn fill(&mut self) -> Result<usize, IoFailure> {
+        if self.eof || self.buf.len() >= READ_BUFFER_LIMIT {
+            return Ok(0);
+        }
+        let mut chunk = [0u8; 4096];
+        let room = (READ_BUFFER_LIMIT - self.buf.len()).min(chunk.len());
+        match timeout_at(self.deadline, self.stream.read(&mut chunk[..room])).await {
+            Err(_) => Err(IoFailure::Timeout),
+            Ok(Err(e)) => Err(IoFailure::Io(e)),
+            Ok(Ok(0)) => {
+                self.eof = true;
+                Ok(0)
+            }
+            Ok(Ok(n)) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Ok(n)
+            }
+        }
+    }
+
+    /// Whether no more data can come (end of stream or full buffer).
+    pub fn last_read(&self) -> bool {
+        self.eof || self.buf.len() >= READ_BUFFER_LIMIT
+    }
+
+    /// Best-effort close (errors are irrelevant once the verdict is known).
+    pub async fn close(mut self) {
+        let _ = tokio::time::timeout(Duration::from_millis(50), self.stream.shutdown()).await;
+    }
+}
+
+/// The PROXY protocol v1 line HAProxy sends with `check-send-proxy`, e.g.
+/// "PROXY TCP4 127.0.0.1 127.0.0.1 37718 23005\r\n" (local address first).
+pub fn proxy_v1_line(local: SocketAddr, peer: SocketAddr) -> String {
+    let fam = if local.is_ipv4() && peer.is_ipv4() {
+        "TCP4"
+    } else {
+        "TCP6"
+    };
+    format!(
+        "PROXY {fam} {} {} {} {}\r\n",
+        local.ip(),
+        peer.ip(),
+        local.port(),
+        peer.port()
+    )
+}

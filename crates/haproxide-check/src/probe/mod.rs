@@ -1,0 +1,182 @@
+//! Probes over tokio: one check run against one server, ending in a
+//! [`CheckResult`](crate::status::CheckResult).
+
+pub mod agent;
+pub mod conn;
+pub mod http;
+pub mod rules;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
+
+use crate::spec::{AgentSpec, CheckSpec, ProbeSpec};
+use crate::status::{CheckResult, CheckStatus};
+use conn::{ConnectPlan, Session};
+use http::HttpRules;
+use rules::Ruleset;
+
+/// A check could not be prepared.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    /// A tcp-check regex.
+    #[error(transparent)]
+    Rule(#[from] rules::RuleError),
+    /// An http-check regex.
+    #[error(transparent)]
+    HttpRule(#[from] http::HttpRuleError),
+    /// TLS configuration.
+    #[error("check-ssl: {0}")]
+    Tls(String),
+    /// `ca-file` unreadable or invalid.
+    #[error("ca-file {path:?}: {reason}")]
+    CaFile {
+        /// Path.
+        path: PathBuf,
+        /// Reason.
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum Compiled {
+    Tcp,
+    Http(Box<crate::spec::HttpCheckSpec>, HttpRules),
+    Rules(Ruleset),
+    SslHello,
+}
+
+/// Per-run facts from the server state that some probes need.
+#[derive(Debug, Clone, Default)]
+pub struct RunContext {
+    /// Value of `X-Haproxy-Server-State` (`http-check send-state`).
+    pub state_header: Option<String>,
+    /// The server is DOWN (a 404 then fails even with `disable-on-404`).
+    pub server_stopped: bool,
+}
+
+/// A prepared health check for one server.
+#[derive(Debug, Clone)]
+pub struct Prober {
+    compiled: Compiled,
+    plan: ConnectPlan,
+}
+
+impl Prober {
+    /// Prepares the check of `spec` for the server at `server`
+    /// (`addr`/`port` overrides applied, regexes compiled, TLS configured).
+    pub fn new(spec: &CheckSpec, server: SocketAddr) -> Result<Self, ProbeError> {
+        let target = spec.target(server);
+        let tls = match &spec.tls {
+            Some(t) => Some(tls::client(t, target.ip())?),
+            None => None,
+        };
+        let compiled = match &spec.probe {
+            ProbeSpec::Tcp => Compiled::Tcp,
+            ProbeSpec::Http(h) => Compiled::Http(Box::new(h.clone()), HttpRules::compile(h)?),
+            ProbeSpec::TcpCheck(r) => Compiled::Rules(Ruleset::from_user(r)?),
+            ProbeSpec::Pgsql { user } => Compiled::Rules(Ruleset::pgsql(user)),
+            ProbeSpec::Mysql { user, post41 } => {
+                Compiled::Rules(Ruleset::mysql(user.as_deref(), *post41))
+            }
+            ProbeSpec::Redis => Compiled::Rules(Ruleset::redis()),
+            ProbeSpec::Smtp { hello } => Compiled::Rules(Ruleset::smtp(
+                hello.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
+            )),
+            ProbeSpec::Ldap => Compiled::Rules(Ruleset::ldap()),
+            ProbeSpec::SslHello => Compiled::SslHello,
+        };
+        Ok(Self {
+            compiled,
+            plan: ConnectPlan {
+                addr: target,
+                timeouts: spec.timeouts.clone(),
+                inter: spec.intervals.inter,
+                send_proxy: spec.send_proxy,
+                tls,
+            },
+        })
+    }
+
+    /// The address checked.
+    pub fn target(&self) -> SocketAddr {
+        self.plan.addr
+    }
+
+    /// Runs one check; `inter` is the interval in force (it bounds the check
+    /// when `timeout check` is unset).
+    pub async fn run(&self, inter: Duration, ctx: &RunContext) -> CheckResult {
+        let start = Instant::now();
+        let mut plan = self.plan.clone();
+        plan.inter = inter;
+        match &self.compiled {
+            Compiled::Tcp => match Session::open(&plan, start, "").await {
+                Ok(s) => {
+                    let st = if s.tls {
+                        CheckStatus::L6Ok
+                    } else {
+                        CheckStatus::L4Ok
+                    };
+                    s.close().await;
+                    CheckResult::new(st, start.elapsed())
+                }
+                Err(r) => r,
+            },
+            Compiled::Http(spec, rules) => {
+                http::run(
+                    spec,
+                    rules,
+                    &plan,
+                    ctx.state_header.as_deref(),
+                    ctx.server_stopped,
+                    start,
+                )
+                .await
+            }
+            Compiled::Rules(rs) => rs.run(&plan, start).await,
+            Compiled::SslHello => {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs() as u32)
+                    .unwrap_or(0);
+                Ruleset::ssl_hello(now).run(&plan, start).await
+            }
+        }
+    }
+}
+
+/// A prepared agent check.
+#[derive(Debug, Clone)]
+pub struct AgentProber {
+    plan: ConnectPlan,
+    send: Option<Vec<u8>>,
+}
+
+impl AgentProber {
+    /// Prepares the agent check of a server at `server` (`agent-addr`,
+    /// `agent-port`), sharing the backend's timeouts.
+    pub fn new(
+        spec: &AgentSpec,
+        server: SocketAddr,
+        timeouts: &crate::spec::CheckTimeouts,
+    ) -> Self {
+        Self {
+            plan: ConnectPlan {
+                addr: SocketAddr::new(spec.addr.unwrap_or(server.ip()), spec.port),
+                timeouts: timeouts.clone(),
+                inter: spec.inter,
+                send_proxy: false,
+                tls: None,
+            },
+            send: spec.send.clone(),
+        }
+    }
+
+    /// Runs one agent check.
+    pub async fn run(&self) -> agent::AgentOutcome {
+        agent::run(&self.plan, self.send.as_deref(), Instant::now()).await
+    }
+}
