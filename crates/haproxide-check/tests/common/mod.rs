@@ -1,0 +1,211 @@
+//! In-process mock backends on 127.0.0.1:0 for the real-socket tests.
+//! Every mock runs in one tokio task that owns its connections; dropping
+//! the [`Mock`] aborts it, closing the listener and all connections.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+
+/// A running mock; aborted on drop.
+pub struct Mock {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+    /// Requests received (first read of each connection), for byte checks.
+    pub seen: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves each accepted connection with `handler`.
+pub async fn serve<F, Fut>(handler: F) -> Mock
+where
+    F: Fn(TcpStream, Arc<Mutex<Vec<Vec<u8>>>>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let l = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = l.local_addr().expect("local addr");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    let task = tokio::spawn(async move {
+        let mut conns = JoinSet::new();
+        loop {
+            tokio::select! {
+                acc = l.accept() => match acc {
+                    Ok((s, _)) => { conns.spawn(handler(s, seen2.clone())); }
+                    Err(_) => break,
+                },
+                Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            }
+        }
+    });
+    Mock { addr, task, seen }
+}
+
+/// Reads until `\r\n\r\n` (plus a declared body), EOF or 2 s.
+pub async fn read_request(s: &mut TcpStream) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                let cl = head
+                    .lines()
+                    .find_map(|l| {
+                        l.strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + cl {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+    buf
+}
+
+fn reason(code: u16) -> &'static str {
+    match code {
+        200 => "OK",
+        404 => "Not Found",
+        503 => "Service Unavailable",
+        _ => "Other",
+    }
+}
+
+/// A Patroni-like responder: `HTTP/1.0 <code> <reason>\r\n\r\n<body>` then
+/// close, with no header and no Content-Length. The code flips with
+/// `status.store(..)`.
+pub async fn patroni(status: Arc<AtomicU16>, body: &'static str) -> Mock {
+    serve(move |mut s, seen| {
+        let status = status.clone();
+        async move {
+            let req = read_request(&mut s).await;
+            seen.lock().map(|mut v| v.push(req)).ok();
+            let code = status.load(Ordering::SeqCst);
+            let resp = format!("HTTP/1.0 {code} {}\r\n\r\n{body}", reason(code));
+            let _ = s.write_all(resp.as_bytes()).await;
+            let _ = s.shutdown().await;
+        }
+    })
+    .await
+}
+
+/// Accepts and never answers (holds the connection until dropped).
+pub async fn black_hole() -> Mock {
+    serve(|s, _| async move {
+        let _keep = s;
+        std::future::pending::<()>().await;
+    })
+    .await
+}
+
+/// Reads the request, waits `delay`, then sends `reply` and closes.
+pub async fn slow(delay: Duration, reply: &'static [u8]) -> Mock {
+    serve(move |mut s, seen| async move {
+        let mut b = [0u8; 4096];
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(2), s.read(&mut b)).await {
+            seen.lock().map(|mut v| v.push(b[..n].to_vec())).ok();
+        }
+        tokio::time::sleep(delay).await;
+        let _ = s.write_all(reply).await;
+        let _ = s.shutdown().await;
+    })
+    .await
+}
+
+/// Reads once (if `read_first`) and answers `reply`, then closes.
+pub async fn reply(read_first: bool, reply: &'static [u8]) -> Mock {
+    serve(move |mut s, seen| async move {
+        if read_first {
+            let mut b = [0u8; 4096];
+            if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(2), s.read(&mut b)).await {
+                seen.lock().map(|mut v| v.push(b[..n].to_vec())).ok();
+            }
+        }
+        let _ = s.write_all(reply).await;
+        // Let the client read before closing (avoid RST on unread data).
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let _ = s.shutdown().await;
+    })
+    .await
+}
+
+/// A scripted conversation: for each (expect_read, write) pair, read at
+/// least one chunk if `expect_read`, then write.
+pub async fn script(steps: &'static [(bool, &'static [u8])]) -> Mock {
+    serve(move |mut s, seen| async move {
+        for (read, write) in steps {
+            if *read {
+                let mut b = [0u8; 4096];
+                match tokio::time::timeout(Duration::from_secs(2), s.read(&mut b)).await {
+                    Ok(Ok(n)) if n > 0 => {
+                        seen.lock().map(|mut v| v.push(b[..n].to_vec())).ok();
+                    }
+                    _ => return,
+                }
+            }
+            if s.write_all(write).await.is_err() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let _ = s.shutdown().await;
+    })
+    .await
+}
+
+/// An address nothing listens on (bound, then released).
+pub async fn refused_addr() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let a = l.local_addr().expect("addr");
+    drop(l);
+    a
+}
+
+/// A listener that never accepts, with its backlog filled: further connects
+/// hang (SYNs dropped), which gives a layer-4 timeout on loopback.
+pub struct Unaccepting {
+    pub addr: SocketAddr,
+    _listener: tokio::net::TcpListener,
+    _fillers: Vec<std::net::TcpStream>,
+}
+
+pub async fn unaccepting() -> Unaccepting {
+    let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+    sock.bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    let addr = sock.local_addr().expect("addr");
+    let listener = sock.listen(0).expect("listen");
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)) {
+            Ok(s) => fillers.push(s),
+            Err(_) => break,
+        }
+    }
+    Unaccepting {
+        addr,
+        _listener: listener,
+        _fillers: fillers,
+    }
+}

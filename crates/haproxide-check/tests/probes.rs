@@ -1,0 +1,634 @@
+//! Real-socket probe tests against in-process mocks on 127.0.0.1.
+
+mod common;
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use haproxide_check::probe::agent::{AgentHealth, AgentOutcome};
+use haproxide_check::probe::{AgentProber, Prober, RunContext};
+use haproxide_check::spec::*;
+use haproxide_check::status::{CheckResult, CheckStatus};
+
+const INTER: Duration = Duration::from_secs(2);
+
+fn spec(probe: ProbeSpec) -> CheckSpec {
+    CheckSpec {
+        probe,
+        timeouts: CheckTimeouts {
+            connect: Some(Duration::from_secs(1)),
+            check: Some(Duration::from_millis(300)),
+        },
+        ..Default::default()
+    }
+}
+
+async fn check(spec: &CheckSpec, addr: std::net::SocketAddr) -> CheckResult {
+    let p = Prober::new(spec, addr).expect("prober");
+    // Every probe must end by itself well within this bound.
+    tokio::time::timeout(Duration::from_secs(5), p.run(INTER, &RunContext::default()))
+        .await
+        .expect("probe finished")
+}
+
+fn httpchk(args: &[&str]) -> ProbeSpec {
+    ProbeSpec::Http(HttpCheckSpec {
+        send: HttpSend::from_httpchk_args(args),
+        ..Default::default()
+    })
+}
+
+#[tokio::test]
+async fn l4_ok_refused_and_timeout() {
+    let m = common::black_hole().await;
+    let r = check(&spec(ProbeSpec::Tcp), m.addr).await;
+    assert_eq!((r.status, r.desc.as_str()), (CheckStatus::L4Ok, ""));
+
+    let r = check(&spec(ProbeSpec::Tcp), common::refused_addr().await).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (CheckStatus::L4Con, "Connection refused")
+    );
+
+    let u = common::unaccepting().await;
+    let mut s = spec(ProbeSpec::Tcp);
+    s.timeouts.connect = Some(Duration::from_millis(200));
+    let r = check(&s, u.addr).await;
+    assert_eq!(r.status, CheckStatus::L4Tout, "{r:?}");
+    let d = r.duration.expect("duration");
+    assert!(
+        d >= Duration::from_millis(190) && d < Duration::from_millis(1500),
+        "{d:?}"
+    );
+}
+
+#[tokio::test]
+async fn patroni_http10_no_headers_flips() {
+    let code = Arc::new(AtomicU16::new(200));
+    let m = common::patroni(code.clone(), "").await;
+    let s = spec(httpchk(&[]));
+    let r = check(&s, m.addr).await;
+    assert_eq!((r.status, r.code), (CheckStatus::L7Ok, Some(200)));
+    code.store(503, Ordering::SeqCst);
+    let r = check(&s, m.addr).await;
+    assert_eq!(
+        (r.status, r.code, r.desc.as_str()),
+        (CheckStatus::L7Sts, Some(503), "Service Unavailable")
+    );
+    let seen = m.seen.lock().unwrap().clone();
+    assert_eq!(seen[0], b"OPTIONS / HTTP/1.0\r\n\r\n");
+}
+
+#[tokio::test]
+async fn patroni_get_body_until_eof() {
+    let code = Arc::new(AtomicU16::new(200));
+    let m = common::patroni(code, "{\"role\": \"master\", \"state\": \"running\"}").await;
+    let mut h = HttpCheckSpec {
+        send: HttpSend::from_httpchk_args(&["GET", "/master"]),
+        ..Default::default()
+    };
+    h.expect = vec![HttpExpect {
+        negate: false,
+        kind: HttpExpectKind::String("\"role\": \"master\"".into()),
+    }];
+    let r = check(&spec(ProbeSpec::Http(h.clone())), m.addr).await;
+    assert_eq!(r.status, CheckStatus::L7Ok, "{r:?}");
+    h.expect = vec![HttpExpect {
+        negate: false,
+        kind: HttpExpectKind::String("replica".into()),
+    }];
+    let r = check(&spec(ProbeSpec::Http(h)), m.addr).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (CheckStatus::L7Rsp, "HTTP content check did not match")
+    );
+    assert_eq!(m.seen.lock().unwrap()[0], b"GET /master HTTP/1.0\r\n\r\n");
+}
+
+#[tokio::test]
+async fn http_black_hole_slow_garbage_refused() {
+    let bh = common::black_hole().await;
+    let r = check(&spec(httpchk(&[])), bh.addr).await;
+    assert_eq!((r.status, r.desc.as_str()), (CheckStatus::L7Tout, ""));
+    let d = r.duration.expect("duration");
+    assert!(
+        d >= Duration::from_millis(290) && d < Duration::from_millis(1500),
+        "{d:?}"
+    );
+
+    let fast = common::slow(Duration::from_millis(50), b"HTTP/1.0 200 OK\r\n\r\n").await;
+    assert_eq!(
+        check(&spec(httpchk(&[])), fast.addr).await.status,
+        CheckStatus::L7Ok
+    );
+    let slow = common::slow(Duration::from_millis(800), b"HTTP/1.0 200 OK\r\n\r\n").await;
+    assert_eq!(
+        check(&spec(httpchk(&[])), slow.addr).await.status,
+        CheckStatus::L7Tout
+    );
+
+    let g = common::reply(true, b"garbage\r\n\r\n").await;
+    let r = check(&spec(httpchk(&[])), g.addr).await;
+    assert_eq!((r.status, r.desc.as_str()), (CheckStatus::L7Rsp, ""));
+
+    let r = check(&spec(httpchk(&[])), common::refused_addr().await).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (CheckStatus::L4Con, "Connection refused")
+    );
+}
+
+#[tokio::test]
+async fn http_headers_without_close_judged_on_status() {
+    // HTTP/1.1, no Content-Length, connection kept open: the status decides.
+    let m = common::slow(
+        Duration::ZERO,
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npartial",
+    )
+    .await;
+    let r = check(&spec(httpchk(&["GET", "/"])), m.addr).await;
+    assert_eq!(r.status, CheckStatus::L7Ok);
+}
+
+#[tokio::test]
+async fn http_send_state_and_disable_on_404() {
+    let code = Arc::new(AtomicU16::new(404));
+    let m = common::patroni(code, "").await;
+    let h = HttpCheckSpec {
+        disable_on_404: true,
+        send_state: true,
+        ..Default::default()
+    };
+    let p = Prober::new(&spec(ProbeSpec::Http(h)), m.addr).unwrap();
+    let ctx = RunContext {
+        state_header: Some("UP 1/3; name=be/s1".into()),
+        server_stopped: false,
+    };
+    let r = p.run(INTER, &ctx).await;
+    assert_eq!((r.status, r.code), (CheckStatus::L7OkC, Some(404)));
+    let ctx = RunContext {
+        server_stopped: true,
+        ..ctx
+    };
+    assert_eq!(p.run(INTER, &ctx).await.status, CheckStatus::L7Sts);
+    assert_eq!(
+        m.seen.lock().unwrap()[0],
+        b"OPTIONS / HTTP/1.0\r\nx-haproxy-server-state: UP 1/3; name=be/s1\r\n\r\n"
+    );
+}
+
+fn tcp_rules() -> ProbeSpec {
+    ProbeSpec::TcpCheck(vec![
+        TcpCheckRule::Send(b"PING\r\n".to_vec()),
+        TcpCheckRule::Expect(TcpExpect {
+            negate: false,
+            kind: TcpExpectKind::String(b"+PONG".to_vec()),
+        }),
+    ])
+}
+
+#[tokio::test]
+async fn tcp_check_sequences_and_messages() {
+    let ok = common::reply(true, b"+PONG\r\n").await;
+    let r = check(&spec(tcp_rules()), ok.addr).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (CheckStatus::L7Ok, "(tcp-check)")
+    );
+    assert_eq!(ok.seen.lock().unwrap()[0], b"PING\r\n");
+
+    // Strings below are what HAProxy 2.6.12 logged for the same situations.
+    let g = common::reply(true, b"garbage\r\n").await;
+    let r = check(&spec(tcp_rules()), g.addr).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (
+            CheckStatus::L7Rsp,
+            "TCPCHK did not match content '+PONG' at step 2"
+        )
+    );
+
+    let bh = common::black_hole().await;
+    let r = check(&spec(tcp_rules()), bh.addr).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (
+            CheckStatus::L7Tout,
+            " at step 2 of tcp-check (expect string '+PONG')"
+        )
+    );
+
+    let r = check(&spec(tcp_rules()), common::refused_addr().await).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (
+            CheckStatus::L4Con,
+            "Connection refused at initial connection step of tcp-check"
+        )
+    );
+
+    let commented = ProbeSpec::TcpCheck(vec![
+        TcpCheckRule::Comment("hello".into()),
+        TcpCheckRule::Connect(ConnectRule::default()),
+        TcpCheckRule::Send(b"PING\r\n".to_vec()),
+        TcpCheckRule::Expect(TcpExpect {
+            negate: false,
+            kind: TcpExpectKind::RString("^\\+PONG".into()),
+        }),
+    ]);
+    let r = check(&spec(commented.clone()), g.addr).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (
+            CheckStatus::L7Rsp,
+            "TCPCHK did not match content (regex) at step 4"
+        )
+    );
+    let r = check(&spec(commented), common::refused_addr().await).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (
+            CheckStatus::L4Con,
+            "Connection refused at step 2 of tcp-check (connect) comment: 'hello'"
+        )
+    );
+
+    // Binary send/expect, and a negated expect.
+    let b = common::reply(true, b"\x00\x01\x02\x03").await;
+    let bin = ProbeSpec::TcpCheck(vec![
+        TcpCheckRule::SendBinary(vec![0xde, 0xad]),
+        TcpCheckRule::Expect(TcpExpect {
+            negate: false,
+            kind: TcpExpectKind::Binary(vec![0x01, 0x02]),
+        }),
+    ]);
+    assert_eq!(check(&spec(bin), b.addr).await.status, CheckStatus::L7Ok);
+    assert_eq!(b.seen.lock().unwrap()[0], [0xde, 0xad]);
+    let neg = ProbeSpec::TcpCheck(vec![TcpCheckRule::Expect(TcpExpect {
+        negate: true,
+        kind: TcpExpectKind::String(b"garbage".to_vec()),
+    })]);
+    let r = check(&spec(neg), common::reply(false, b"garbage\r\n").await.addr).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (
+            CheckStatus::L7Rsp,
+            "TCPCHK matched unwanted content 'garbage' at step 1"
+        )
+    );
+}
+
+#[tokio::test]
+async fn redis_check() {
+    let ok = common::reply(true, b"+PONG\r\n").await;
+    let r = check(&spec(ProbeSpec::Redis), ok.addr).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (CheckStatus::L7Ok, "Redis server is ok")
+    );
+    assert_eq!(ok.seen.lock().unwrap()[0], b"*1\r\n$4\r\nPING\r\n");
+    let bad = common::reply(true, b"garbage\r\n").await;
+    let r = check(&spec(ProbeSpec::Redis), bad.addr).await;
+    assert_eq!(
+        (r.status, r.desc.as_str(), r.code),
+        (CheckStatus::L7Sts, "garbage", None)
+    );
+    let loading = common::reply(true, b"-LOADING Redis is loading the dataset in memory\r\n").await;
+    let r = check(&spec(ProbeSpec::Redis), loading.addr).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (
+            CheckStatus::L7Sts,
+            "-LOADING Redis is loading the dataset in memory"
+        )
+    );
+}
+
+#[tokio::test]
+async fn pgsql_check() {
+    let pg = ProbeSpec::Pgsql {
+        user: "haproxy".into(),
+    };
+    let ok = common::reply(true, b"R\x00\x00\x00\x08\x00\x00\x00\x00").await;
+    let r = check(&spec(pg.clone()), ok.addr).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (CheckStatus::L7Ok, "PostgreSQL server is ok")
+    );
+    assert_eq!(
+        ok.seen.lock().unwrap()[0],
+        b"\x00\x00\x00\x16\x00\x03\x00\x00user\x00haproxy\x00\x00"
+    );
+    let md5 = common::reply(true, b"R\x00\x00\x00\x0c\x00\x00\x00\x05salt").await;
+    assert_eq!(
+        check(&spec(pg.clone()), md5.addr).await.status,
+        CheckStatus::L7Ok
+    );
+    let err = common::reply(
+        true,
+        b"E\x00\x00\x00\x2aSFATAL\x00C28000\x00Mno pg_hba.conf entry\x00\x00",
+    )
+    .await;
+    let r = check(&spec(pg.clone()), err.addr).await;
+    assert_eq!((r.status, r.desc.as_str()), (CheckStatus::L7Rsp, "FATAL"));
+    let g = common::reply(true, b"garbage\r\n").await;
+    let r = check(&spec(pg), g.addr).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (CheckStatus::L7Sts, "PostgreSQL unknown error")
+    );
+}
+
+// A MySQL 5.x-like initial handshake: length 0x4e, seq 0, protocol 10, version.
+const MYSQL_GREETING: &[u8] = b"\x4e\x00\x00\x00\x0a5.7.44-log\x00\x08\x00\x00\x00abcdefgh\x00\xff\xf7\x21\x02\x00\xff\x81\x15\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00ijklmnopqrst\x00mysql_native_password\x00";
+
+#[tokio::test]
+async fn mysql_check() {
+    let greet = common::reply(false, MYSQL_GREETING).await;
+    let r = check(
+        &spec(ProbeSpec::Mysql {
+            user: None,
+            post41: false,
+        }),
+        greet.addr,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (CheckStatus::L7Ok, "5.7.44-log")
+    );
+    let denied = common::reply(false, b"\x16\x00\x00\x00\xff\x6a\x04Host is not allowed").await;
+    let r = check(
+        &spec(ProbeSpec::Mysql {
+            user: None,
+            post41: false,
+        }),
+        denied.addr,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code, r.desc.as_str()),
+        (CheckStatus::L7Sts, Some(1130), "Host is not allowed")
+    );
+
+    // With a user: greeting then the OK packet, the auth packet was sent first.
+    static WITH_OK: &[(bool, &[u8])] = &[
+        (true, MYSQL_GREETING),
+        (false, b"\x07\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00"),
+    ];
+    let m = common::script(WITH_OK).await;
+    let r = check(
+        &spec(ProbeSpec::Mysql {
+            user: Some("haproxy".into()),
+            post41: true,
+        }),
+        m.addr,
+    )
+    .await;
+    assert_eq!(r.status, CheckStatus::L7Ok, "{r:?}");
+    let sent = m.seen.lock().unwrap()[0].clone();
+    // 3-byte length (34 + len("haproxy")) and sequence 1, then COM_QUIT.
+    assert_eq!(&sent[..4], &[41, 0, 0, 1]);
+    assert!(sent.ends_with(b"haproxy\x00\x00\x01\x00\x00\x00\x01"));
+}
+
+#[tokio::test]
+async fn smtp_check() {
+    static OK: &[(bool, &[u8])] = &[
+        (false, b"220 mail.example ESMTP\r\n"),
+        (true, b"250 mail.example hello\r\n"),
+        (true, b"221 bye\r\n"),
+    ];
+    let m = common::script(OK).await;
+    let r = check(&spec(ProbeSpec::Smtp { hello: None }), m.addr).await;
+    assert_eq!(
+        (r.status, r.code, r.desc.as_str()),
+        (CheckStatus::L7Ok, Some(221), "bye")
+    );
+    assert_eq!(
+        m.seen.lock().unwrap().clone(),
+        vec![b"HELO localhost\r\n".to_vec(), b"QUIT\r\n".to_vec()]
+    );
+    let bad = common::reply(false, b"554 no service here\r\n").await;
+    let r = check(&spec(ProbeSpec::Smtp { hello: None }), bad.addr).await;
+    assert_eq!(
+        (r.status, r.code, r.desc.as_str()),
+        (CheckStatus::L7Sts, Some(554), "no service here")
+    );
+    static NOQUIT: &[(bool, &[u8])] = &[
+        (false, b"220 mail.example ESMTP\r\n"),
+        (true, b"250 mail.example hello\r\n"),
+    ];
+    let m = common::script(NOQUIT).await;
+    let r = check(
+        &spec(ProbeSpec::Smtp {
+            hello: Some(("EHLO".into(), "me".into())),
+        }),
+        m.addr,
+    )
+    .await;
+    // HAProxy 2.6.12 logs exactly this when the server closes before QUIT's reply.
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (CheckStatus::L7Sts, "TCPCHK got an empty response at step 7")
+    );
+    assert_eq!(m.seen.lock().unwrap()[0], b"EHLO me\r\n");
+}
+
+#[tokio::test]
+async fn ldap_and_ssl_hello() {
+    let ok = common::reply(
+        true,
+        b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00",
+    )
+    .await;
+    let r = check(&spec(ProbeSpec::Ldap), ok.addr).await;
+    assert_eq!((r.status, r.desc.as_str()), (CheckStatus::L7Ok, "Success"));
+    assert_eq!(
+        ok.seen.lock().unwrap()[0],
+        b"\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00"
+    );
+    let denied = common::reply(
+        true,
+        b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00",
+    )
+    .await;
+    let r = check(&spec(ProbeSpec::Ldap), denied.addr).await;
+    assert_eq!((r.status, r.code), (CheckStatus::L7Sts, Some(0x31)));
+    let g = common::reply(true, b"garbage\r\n\r\n\r\n\r\n").await;
+    let r = check(&spec(ProbeSpec::Ldap), g.addr).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (CheckStatus::L7Rsp, "Not LDAPv3 protocol")
+    );
+
+    let alert = common::reply(true, b"\x15\x03\x00\x00\x02\x02\x28").await;
+    assert_eq!(
+        check(&spec(ProbeSpec::SslHello), alert.addr).await.status,
+        CheckStatus::L6Ok
+    );
+    assert_eq!(alert.seen.lock().unwrap()[0][..3], [0x16, 0x03, 0x00]);
+    let r = check(&spec(ProbeSpec::SslHello), g.addr).await;
+    assert_eq!(r.status, CheckStatus::L6Rsp);
+    let bh = common::black_hole().await;
+    assert_eq!(
+        check(&spec(ProbeSpec::SslHello), bh.addr).await.status,
+        CheckStatus::L6Tout
+    );
+}
+
+#[tokio::test]
+async fn agent_check() {
+    let m = common::reply(false, b"up 75%\n").await;
+    let a = AgentSpec {
+        port: m.addr.port(),
+        ..Default::default()
+    };
+    let out = AgentProber::new(&a, m.addr, &CheckTimeouts::default())
+        .run()
+        .await;
+    let AgentOutcome::Reply(r) = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!((r.health, r.weight_pct), (Some(AgentHealth::Up), Some(75)));
+
+    static SEND: &[(bool, &[u8])] = &[(true, b"drain\r\n")];
+    let m = common::script(SEND).await;
+    let a = AgentSpec {
+        port: m.addr.port(),
+        send: Some(b"hello\n".to_vec()),
+        ..Default::default()
+    };
+    let AgentOutcome::Reply(r) = AgentProber::new(&a, m.addr, &CheckTimeouts::default())
+        .run()
+        .await
+    else {
+        panic!("reply expected")
+    };
+    assert_eq!(r.result.status, CheckStatus::Checked);
+    assert_eq!(m.seen.lock().unwrap()[0], b"hello\n");
+
+    let refused = common::refused_addr().await;
+    let a = AgentSpec {
+        port: refused.port(),
+        ..Default::default()
+    };
+    let out = AgentProber::new(&a, refused, &CheckTimeouts::default())
+        .run()
+        .await;
+    assert!(
+        matches!(out, AgentOutcome::Failed(ref r) if r.status == CheckStatus::L4Con),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn check_port_addr_and_send_proxy() {
+    let m = common::reply(true, b"").await;
+    let mut s = spec(ProbeSpec::Tcp);
+    s.port = Some(m.addr.port());
+    s.send_proxy = true;
+    // The server address has another port; `port` redirects the check.
+    let server = common::refused_addr().await;
+    let r = check(&s, server).await;
+    assert_eq!(r.status, CheckStatus::L4Ok);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let line = String::from_utf8(m.seen.lock().unwrap()[0].clone()).unwrap();
+    assert!(
+        line.starts_with("PROXY TCP4 127.0.0.1 127.0.0.1 "),
+        "{line}"
+    );
+    assert!(line.ends_with(&format!(" {}\r\n", m.addr.port())), "{line}");
+}
+
+mod tls {
+    use super::*;
+    use std::path::PathBuf;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn data(f: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(f)
+    }
+
+    async fn tls_server() -> common::Mock {
+        let certs: Vec<_> =
+            rustls_pemfile::certs(&mut std::fs::read(data("cert.pem")).unwrap().as_slice())
+                .collect::<Result<_, _>>()
+                .unwrap();
+        let key =
+            rustls_pemfile::private_key(&mut std::fs::read(data("key.pem")).unwrap().as_slice())
+                .unwrap()
+                .unwrap();
+        let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+        common::serve(move |s, _| {
+            let acceptor = acceptor.clone();
+            async move {
+                if let Ok(mut t) = acceptor.accept(s).await {
+                    let mut b = [0u8; 1024];
+                    let _ = t.read(&mut b).await;
+                    let _ = t.write_all(b"HTTP/1.0 200 OK\r\n\r\n").await;
+                    let _ = t.shutdown().await;
+                }
+            }
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn check_ssl_verify_none_and_ca_file() {
+        let m = tls_server().await;
+        let mut s = spec(ProbeSpec::Tcp);
+        s.tls = Some(TlsSpec {
+            verify: false,
+            ca_file: None,
+            sni: None,
+        });
+        assert_eq!(check(&s, m.addr).await.status, CheckStatus::L6Ok);
+
+        s.probe = httpchk(&[]);
+        s.tls = Some(TlsSpec {
+            verify: true,
+            ca_file: Some(data("ca.pem")),
+            sni: Some("check.test".into()),
+        });
+        let r = check(&s, m.addr).await;
+        assert_eq!((r.status, r.code), (CheckStatus::L7Ok, Some(200)));
+
+        s.tls = Some(TlsSpec {
+            verify: true,
+            ca_file: Some(data("other-ca.pem")),
+            sni: Some("check.test".into()),
+        });
+        let r = check(&s, m.addr).await;
+        assert_eq!(
+            (r.status, r.desc.as_str()),
+            (CheckStatus::L6Rsp, "SSL handshake failure")
+        );
+
+        // A plain-text server answering the TLS hello with garbage.
+        let g = common::reply(true, b"garbage\r\n\r\n").await;
+        s.tls = Some(TlsSpec {
+            verify: false,
+            ca_file: None,
+            sni: None,
+        });
+        assert_eq!(check(&s, g.addr).await.status, CheckStatus::L6Rsp);
+        s.tls = Some(TlsSpec {
+            verify: true,
+            ca_file: Some(data("missing.pem")),
+            sni: None,
+        });
+        assert!(Prober::new(&s, g.addr).is_err());
+    }
+}
