@@ -27,6 +27,7 @@ use std::path::PathBuf;
 pub use diag::{Code, Diagnostic, HaproxyLoc, HaproxyText, Severity};
 pub use keywords::TableSet;
 pub use model::Config;
+pub use parse::Resolver;
 pub use source::{FileId, SourceFile, SourceMap, Span};
 
 /// The HAProxy a configuration is checked for.
@@ -63,7 +64,7 @@ pub struct CheckOptions<'a> {
     pub env: &'a dyn lexer::Env,
     /// `-dr`.
     pub ignore_resolution_failures: bool,
-    pub resolve_names: bool,
+    pub resolver: parse::Resolver,
     pub check_files: bool,
 }
 
@@ -108,14 +109,15 @@ fn cond_context(t: Target) -> cond::CondContext {
 
 /// Run the pipeline on what the reader produced.
 pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked {
-    let popts = parse::ParseOptions { table: opts.target.table, env: opts.env, check_files: opts.check_files };
+    let env = reader::LayeredEnv { overlay: &read.env, inner: opts.env };
+    let popts = parse::ParseOptions { table: opts.target.table, env: &env, check_files: opts.check_files, resolver: opts.resolver };
     let (mut config, mut diagnostics) = parse::parse(&read, &popts);
     let parse_failed = diagnostics.iter().any(Diagnostic::is_error);
     // HAProxy runs the post-parse checks only after a clean parse.
     if !parse_failed && !read.aborted {
         let ropts = resolve::ResolveOptions {
             ignore_resolution_failures: opts.ignore_resolution_failures,
-            resolve_names: opts.resolve_names,
+            resolver: opts.resolver,
         };
         diagnostics.extend(resolve::resolve(&mut config, &ropts));
     }

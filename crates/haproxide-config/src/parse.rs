@@ -27,6 +27,38 @@ pub struct ParseOptions<'a> {
     pub env: &'a dyn Env,
     /// Check that files named by the configuration exist (certificates, errorfiles, Lua...).
     pub check_files: bool,
+    /// How host names in `bind` and `log` lines are resolved at parse time.
+    pub resolver: Resolver,
+}
+
+/// How host names are resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolver {
+    /// The C library (`getaddrinfo`), as HAProxy does: /etc/hosts, then DNS.
+    System,
+    /// Only /etc/hosts and `localhost`: never sends a packet (tests, offline CI).
+    HostsFile,
+    /// Do not resolve: every host name is taken as resolvable.
+    Off,
+}
+
+impl Resolver {
+    /// Whether `host` resolves.
+    pub fn resolves(self, host: &str) -> bool {
+        match self {
+            Resolver::Off => true,
+            Resolver::System => (host, 0u16).to_socket_addrs().map(|mut a| a.next().is_some()).unwrap_or(false),
+            Resolver::HostsFile => {
+                host.eq_ignore_ascii_case("localhost")
+                    || std::fs::read_to_string("/etc/hosts").is_ok_and(|t| {
+                        t.lines().any(|l| {
+                            let l = l.split('#').next().unwrap_or("");
+                            l.split_whitespace().skip(1).any(|n| n.eq_ignore_ascii_case(host))
+                        })
+                    })
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -417,6 +449,31 @@ impl Parser<'_> {
             }
             self.push(d);
         }
+        // Addresses resolved at parse time in mailers, resolvers and peers sections.
+        if let ("mailer", "mailers") | ("nameserver", "resolvers") | ("peer" | "server", "peers") = (kw.as_str(), sec.as_str()) {
+            if let Some(w) = line.words.get(start + 2) {
+                let expanded = value::expand_env(&w.text, self.opts.env);
+                let bad = match value::parse_address(&expanded, AddrUse::Other) {
+                    Ok(a) => match &a.host {
+                        Host::Name(n) if !self.opts.resolver.resolves(n) => Some(format!("invalid address: '{n}' in '{}'", w.text)),
+                        _ => None,
+                    },
+                    Err(e) => Some(e.haproxy_text(&w.text)),
+                };
+                if let Some(msg) = bad {
+                    let ctx = if sec == "peers" && kw == "server" { "server (null)/".to_string() + line.arg(start + 1) } else { format!("{kw} {}", line.arg(start + 1)) };
+                    self.err(Code::InvalidAddress, w.span, format!("invalid or unresolvable address `{}`", w.text), HaproxyLoc::Parsing, format!("'{ctx}' : {msg}"));
+                }
+            }
+        }
+        if kw == "errorfile" && self.opts.check_files {
+            if let Some(w) = line.words.get(start + 2) {
+                if !Path::new(&w.text).is_file() {
+                    let f = w.text.clone();
+                    self.err(Code::MissingFile, w.span, format!("errorfile `{f}` does not exist"), HaproxyLoc::Parsing, format!("errorfile : error opening file '{f}'."));
+                }
+            }
+        }
         if let Some(s) = self.cfg.others.get_mut(i) {
             s.directives.push(Directive { keyword: kw, modifier: Modifier::None, line: line.clone() });
         }
@@ -431,7 +488,7 @@ impl Parser<'_> {
         let known = self.kw.global.contains(&kw)
             || self.kw.global.contains(&format!("{kw} {arg1}"))
             || matches!(kw.as_str(), "master-worker" | "stats" | "tune.ssl.ocsp-update");
-        if !known {
+        if !known || (build_feature_of(&kw).is_some() && self.opts.table == TableSet::V2_6) {
             if self.report_removed(line, start, &kw) {
                 return;
             }
@@ -442,6 +499,10 @@ impl Parser<'_> {
         g.directives.push(Directive { keyword: kw.clone(), modifier, line: line.clone() });
         let num = |s: &str| u32::try_from(value::atol(s)).ok();
         match kw.as_str() {
+            "maxconn" if arg1.is_empty() => {
+                let span = line.span(start + 1);
+                self.err(Code::MissingArgument, span, "`maxconn` needs a number", HaproxyLoc::Parsing, "'maxconn' expects an integer argument.");
+            }
             "maxconn" => g.maxconn = num(&arg1),
             "nbthread" => g.nbthread = num(&arg1),
             "daemon" => g.daemon = true,
@@ -610,7 +671,7 @@ impl Parser<'_> {
             match value::parse_address(&expanded, AddrUse::Other) {
                 Ok(a) => {
                     if let Host::Name(n) = &a.host {
-                        if !resolves(n) {
+                        if !self.opts.resolver.resolves(n) {
                             let hx = format!("log : invalid address: '{n}' in '{target}'\n");
                             self.err(Code::InvalidAddress, first.span, format!("log host `{n}` does not resolve"), HaproxyLoc::Parsing, hx);
                             return None;
@@ -662,8 +723,17 @@ impl Parser<'_> {
 
     fn time_arg(&mut self, line: &Line, i: usize, what: &str) -> Option<value::Millis> {
         let text = line.arg(i).to_string();
-        match value::parse_time(&text, 1) {
-            Ok(t) => Some(t),
+        match value::parse_time_lenient(&text, 1) {
+            Ok((t, None)) => Some(t),
+            Ok((t, Some(c))) => {
+                self.push(
+                    Diagnostic::warning(Code::InvalidArgument, format!("unexpected character `{c}` after the time `{text}`: HAProxy ignores it"))
+                        .at(line.span(i))
+                        .help("units are us, ms, s, m, h, d (`15min` is read as 15m)")
+                        .hx(HaproxyLoc::None, format!("unexpected character '{c}' after the timer value '{text}', only (us=microseconds,ms=milliseconds,s=seconds,m=minutes,h=hours,d=days) are supported. This will be reported as an error in next versions.")),
+                );
+                Some(t)
+            }
             Err(value::TimeError::Empty) => {
                 self.err(
                     Code::MissingArgument,
@@ -836,7 +906,7 @@ impl Parser<'_> {
         match kw0.as_str() {
             "mode" => self.kw_mode(pi, line, a),
             "bind" => self.kw_bind(pi, line, start),
-            "server" | "default-server" => self.kw_server(pi, line, start),
+            "server" | "default-server" | "server-template" => self.kw_server(pi, line, start),
             "balance" => self.kw_balance(pi, line, a),
             "timeout" => {
                 let what = canon.clone();
@@ -873,6 +943,17 @@ impl Parser<'_> {
             "tcp-check" => self.cfg.proxies[pi].tcp_checks.push(dir),
             "tcp-request" | "tcp-response" | "http-request" | "http-response" | "http-after-response" => {
                 self.kw_rule(pi, line, start, &canon)
+            }
+            "filter" => {
+                let cfgi = (a..line.words.len()).find(|&j| line.arg(j) == "config");
+                if let (true, Some(j)) = (self.opts.check_files && line.arg(a) == "spoe", cfgi) {
+                    if let Some(w) = line.words.get(j + 1) {
+                        if !Path::new(&w.text).is_file() {
+                            let f = w.text.clone();
+                            self.err(Code::MissingFile, w.span, format!("SPOE configuration file `{f}` does not exist"), HaproxyLoc::Parsing, format!("'filter' : 'Could not open configuration file {f} : No such file or directory'"));
+                        }
+                    }
+                }
             }
             "errorfile" => {
                 if let Some(w) = line.words.get(a + 1) {
@@ -1014,7 +1095,7 @@ impl Parser<'_> {
             match value::parse_address(&expanded, AddrUse::Bind) {
                 Ok(a) => {
                     if let Host::Name(n) = &a.host {
-                        if !resolves(n) {
+                        if !self.opts.resolver.resolves(n) {
                             self.err(Code::InvalidAddress, addr_w.span, format!("bind host `{n}` does not resolve"), HaproxyLoc::Parsing, format!("'bind' : invalid address: '{n}' in '{part}'"));
                             return;
                         }
@@ -1089,9 +1170,31 @@ impl Parser<'_> {
     /// `server` / `default-server` (configuration.txt §4.2 `server`, §5.2 options).
     fn kw_server(&mut self, pi: usize, line: &Line, start: usize) {
         let is_default = line.arg(start) == "default-server";
+        let is_template = line.arg(start) == "server-template";
         let pname = self.cfg.proxies[pi].name.name.clone();
+        // server-template <prefix> <num | low-high> <addr> [params]: servers prefix<low>..prefix<high>.
+        let mut template_ids: Option<(u32, u32)> = None;
         let (name, address, mut i) = if is_default {
             (Named { name: String::new(), span: line.span(start) }, None, start + 1)
+        } else if is_template {
+            let (Some(n), Some(r), Some(a)) = (line.words.get(start + 1), line.words.get(start + 2), line.words.get(start + 3).filter(|w| !w.text.is_empty())) else {
+                self.push(
+                    Diagnostic::error(Code::MissingArgument, "`server-template` needs a prefix, a number or range and an address")
+                        .at(line.span_from(start))
+                        .hx(HaproxyLoc::Bracket, "'server-template' expects <prefix> <nb | range> <addr>[:<port>] as arguments."),
+                );
+                return;
+            };
+            let range = match r.text.split_once('-') {
+                Some((a, b)) => (value::atol(a), value::atol(b)),
+                None => (1, value::atol(&r.text)),
+            };
+            if range.0 < 1 || range.1 < range.0 || range.1 > 1_000_000 {
+                self.err(Code::InvalidArgument, r.span, format!("invalid server-template range `{}`", r.text), HaproxyLoc::Bracket, format!("'server-template' : invalid range '{}'.", r.text));
+                return;
+            }
+            template_ids = Some((range.0 as u32, range.1 as u32));
+            (Named { name: format!("{}{}", n.text, range.0), span: n.span }, Some(Named::from_word(a)), start + 4)
         } else {
             let (Some(n), Some(a)) = (line.words.get(start + 1), line.words.get(start + 2).filter(|w| !w.text.is_empty())) else {
                 self.push(
@@ -1284,6 +1387,13 @@ impl Parser<'_> {
             match &mut p.default_server {
                 Some(prev) => merge_params(&mut prev.params, &sd.params, &mut prev.other, &sd.other),
                 None => p.default_server = Some(sd),
+            }
+        } else if let Some((lo, hi)) = template_ids {
+            let prefix = line.arg(start + 1).to_string();
+            for n in lo..=hi {
+                let mut s = sd.clone();
+                s.name.name = format!("{prefix}{n}");
+                p.servers.push(s);
             }
         } else {
             p.servers.push(sd);
@@ -1537,10 +1647,6 @@ fn merge_params(
     into_other.extend(from_other.iter().cloned());
 }
 
-/// Whether a host name resolves here (HAProxy resolves `bind`/`log` names at parse time).
-pub fn resolves(host: &str) -> bool {
-    (host, 0u16).to_socket_addrs().map(|mut a| a.next().is_some()).unwrap_or(false)
-}
 
 /// Whether a user or group name is listed in `/etc/passwd` or `/etc/group`.
 fn name_in_db(db: &str, name: &str) -> bool {

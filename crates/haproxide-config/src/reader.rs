@@ -7,6 +7,7 @@
 //! interleaved with the lines as [`Event`]s so that the model layer reports
 //! everything in the order HAProxy would.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::cond::{self, CondContext};
@@ -82,9 +83,73 @@ pub struct ReadOptions<'a> {
     pub cond: CondContext,
 }
 
+/// Environment changes made by `setenv`, `presetenv`, `unsetenv` and `resetenv` in
+/// `global` (configuration.txt §3.1): they apply to the lines that follow.
+#[derive(Debug, Clone, Default)]
+pub struct EnvOverlay {
+    /// Variables set (Some) or unset (None) by the configuration.
+    pub vars: HashMap<String, Option<String>>,
+    /// After `resetenv`: only these process variables remain visible.
+    pub keep_only: Option<HashSet<String>>,
+}
+
+impl EnvOverlay {
+    /// Look a variable up through the overlay, then `inner`.
+    pub fn lookup(&self, inner: &dyn Env, name: &str) -> Option<String> {
+        if let Some(v) = self.vars.get(name) {
+            return v.clone();
+        }
+        if let Some(keep) = &self.keep_only {
+            if !keep.contains(name) {
+                return None;
+            }
+        }
+        inner.var(name)
+    }
+
+    /// Apply one global line if it is an environment keyword.
+    fn apply(&mut self, line: &Line, inner: &dyn Env) {
+        let args: Vec<&str> = line.words.iter().skip(1).map(|w| w.text.as_str()).collect();
+        match (line.arg(0), args.as_slice()) {
+            ("setenv", [name, value, ..]) => {
+                self.vars.insert(name.to_string(), Some(value.to_string()));
+            }
+            ("presetenv", [name, value, ..]) => {
+                if self.lookup(inner, name).is_none() {
+                    self.vars.insert(name.to_string(), Some(value.to_string()));
+                }
+            }
+            ("unsetenv", names) => {
+                for n in names {
+                    self.vars.insert(n.to_string(), None);
+                }
+            }
+            ("resetenv", names) => {
+                self.vars.retain(|k, _| names.contains(&k.as_str()));
+                self.keep_only = Some(names.iter().map(|s| s.to_string()).collect());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// An environment seen through an [`EnvOverlay`].
+pub struct LayeredEnv<'a> {
+    pub overlay: &'a EnvOverlay,
+    pub inner: &'a dyn Env,
+}
+
+impl Env for LayeredEnv<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.overlay.lookup(self.inner, name)
+    }
+}
+
 /// The result of reading a set of paths.
 #[derive(Debug, Default)]
 pub struct ReadOutput {
+    /// The environment as the configuration left it.
+    pub env: EnvOverlay,
     pub sources: SourceMap,
     pub events: Vec<Event>,
     /// HAProxy's `ERR_ABORT`: reading stopped (`.alert`, a bad `.if`...); nothing after
@@ -226,6 +291,7 @@ impl CondState {
 /// `.FILE`, `.LINE`, `.SECTION`, then the real environment.
 struct LineEnv<'a> {
     inner: &'a dyn Env,
+    overlay: &'a EnvOverlay,
     file: &'a str,
     line: u32,
     section: &'a str,
@@ -238,7 +304,7 @@ impl Env for LineEnv<'_> {
             ".LINE" => Some(self.line.to_string()),
             ".SECTION" => Some(self.section.to_string()),
             n if n.starts_with('.') => None,
-            n => self.inner.var(n),
+            n => self.overlay.lookup(self.inner, n),
         }
     }
 }
@@ -258,11 +324,13 @@ fn read_file(out: &mut ReadOutput, id: FileId, opts: &ReadOptions<'_>) {
     let bytes = file.bytes.clone();
     let mut conds: Vec<CondState> = Vec::new();
     let mut section = String::new();
+    let mut in_global = false;
     let mut line_no: u32 = 0;
     let mut pos = 0usize;
     let mut last_had_lf = true;
     let mut last_len = 0usize;
     let ev = &mut out.events;
+    let overlay = &mut out.env;
 
     macro_rules! diag {
         ($d:expr) => {
@@ -292,6 +360,7 @@ fn read_file(out: &mut ReadOutput, id: FileId, opts: &ReadOptions<'_>) {
         if process {
             let env = LineEnv {
                 inner: opts.env,
+                overlay,
                 file: &name,
                 line: line_no,
                 section: &section,
@@ -353,6 +422,10 @@ fn read_file(out: &mut ReadOutput, id: FileId, opts: &ReadOptions<'_>) {
                     } else if !masked {
                         if SECTION_WORDS.contains(&kw.as_str()) {
                             section = if line.arg(1).is_empty() { kw.clone() } else { line.arg(1).to_string() };
+                            in_global = kw == "global";
+                        }
+                        if in_global {
+                            overlay.apply(&line, opts.env);
                         }
                         ev.push(Event::Line(line));
                     }
@@ -697,6 +770,14 @@ mod tests {
         let out = read("global\nmax\0conn 1\nafter\n");
         assert_eq!(diags(&out), vec![(Code::StrayNul, 2)]);
         assert_eq!(lines(&out), vec![(1, "global".into()), (2, "max".into())]);
+    }
+
+    #[test]
+    fn setenv_family_applies_to_later_lines() {
+        let out = read("global\n  presetenv A 1\n  presetenv SET no\n  setenv B \"${A}2\"\nlisten x\n  a \"$A$B$SET\"\nglobal\n  unsetenv A\n  resetenv B\nlisten y\n  b \"$A-$B-$SET\"\n");
+        let ls = lines(&out);
+        assert_eq!(ls[5].1, "a 112yes");
+        assert_eq!(ls[10].1, "b -12-");
     }
 
     #[test]

@@ -12,16 +12,16 @@
 
 use crate::diag::{Code, Diagnostic, HaproxyLoc};
 use crate::model::*;
-use crate::parse::resolves;
+use crate::parse::Resolver;
 use crate::value::Host;
 
 /// Options for resolution.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct ResolveOptions {
     /// `-dr`: an unresolvable server address is a warning, not an error.
     pub ignore_resolution_failures: bool,
-    /// Resolve server host names (off: skip, for offline linting).
-    pub resolve_names: bool,
+    /// How server host names are resolved.
+    pub resolver: Resolver,
 }
 
 /// Copy into `into` every parameter `from` sets (when `overwrite`) or that `into` lacks.
@@ -253,7 +253,7 @@ fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
 
 /// Server address initialisation (configuration.txt §5.2 `init-addr`).
 fn resolve_servers(cfg: &Config, opts: &ResolveOptions, diags: &mut Vec<Diagnostic>) {
-    if !opts.resolve_names {
+    if opts.resolver == Resolver::Off {
         return;
     }
     let mut failed = false;
@@ -262,7 +262,7 @@ fn resolve_servers(cfg: &Config, opts: &ResolveOptions, diags: &mut Vec<Diagnost
             let Some(Host::Name(host)) = s.parsed.as_ref().map(|a| &a.host) else { continue };
             let init = s.params.init_addr.clone().unwrap_or_else(|| vec!["last".into(), "libc".into()]);
             let libc = init.iter().any(|m| m == "libc");
-            if libc && resolves(host) {
+            if libc && opts.resolver.resolves(host) {
                 continue;
             }
             let allows_none = init.iter().any(|m| m == "none") || s.params.resolvers.is_some();

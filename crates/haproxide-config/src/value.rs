@@ -31,8 +31,16 @@ pub enum TimeError {
 pub const MAX_TIME_MS: u64 = 2_147_483_647;
 
 /// Parse a time: digits, then an optional unit `us`, `ms`, `s`, `m`, `h`, `d`
-/// (configuration.txt §2.5; the default unit is given, usually ms).
+/// (configuration.txt §2.5; the default unit is given, usually ms). Values are rounded
+/// up to the next millisecond, as HAProxy does. Characters after a valid unit are only
+/// warned about by HAProxy: see [`parse_time_lenient`].
 pub fn parse_time(s: &str, default_unit_ms: u64) -> Result<Millis, TimeError> {
+    parse_time_lenient(s, default_unit_ms).map(|(ms, _)| ms)
+}
+
+/// Like [`parse_time`], but also returns the first character after a valid unit
+/// (`15min` → 15 minutes and `Some('i')`): HAProxy accepts it with a warning.
+pub fn parse_time_lenient(s: &str, default_unit_ms: u64) -> Result<(Millis, Option<char>), TimeError> {
     if s.is_empty() {
         return Err(TimeError::Empty);
     }
@@ -43,37 +51,33 @@ pub fn parse_time(s: &str, default_unit_ms: u64) -> Result<Millis, TimeError> {
     let (num, unit) = s.split_at(digits);
     let mut value: u64 = 0;
     for b in num.bytes() {
-        value = value
-            .saturating_mul(10)
-            .saturating_add(u64::from(b - b'0'));
+        value = value.saturating_mul(10).saturating_add(u64::from(b - b'0'));
     }
-    // (numerator, denominator) in ms
-    let (mul, div): (u64, u64) = match unit {
-        "" => (default_unit_ms, 1),
-        "us" => (1, 1000),
-        "ms" => (1, 1),
-        "s" => (1000, 1),
-        "m" => (60_000, 1),
-        "h" => (3_600_000, 1),
-        "d" => (86_400_000, 1),
-        other => {
-            let bad = other
-                .char_indices()
-                .find(|&(i, _)| !["us", "ms", "s", "m", "h", "d"].iter().any(|u| other[..=i].len() <= u.len() && u.starts_with(&other[..=i])))
-                .map(|(_, c)| c)
-                .or_else(|| other.chars().next())
-                .unwrap_or(' ');
-            return Err(TimeError::UnexpectedChar(bad));
+    // (numerator, denominator) in ms, and the length of the unit.
+    let (mul, div, len): (u64, u64, usize) = if unit.is_empty() {
+        (default_unit_ms, 1, 0)
+    } else if unit.starts_with("us") {
+        (1, 1000, 2)
+    } else if unit.starts_with("ms") {
+        (1, 1, 2)
+    } else {
+        match unit.as_bytes()[0] {
+            b's' => (1000, 1, 1),
+            b'm' => (60_000, 1, 1),
+            b'h' => (3_600_000, 1, 1),
+            b'd' => (86_400_000, 1, 1),
+            _ => return Err(TimeError::UnexpectedChar(unit.chars().next().unwrap_or(' '))),
         }
     };
-    let ms = value.saturating_mul(mul) / div;
+    let trailing = unit.get(len..).and_then(|r| r.chars().next());
+    let ms = value.saturating_mul(mul).saturating_add(div - 1) / div;
     if value != 0 && ms == 0 {
         return Err(TimeError::Underflow);
     }
     if ms > MAX_TIME_MS {
         return Err(TimeError::Overflow);
     }
-    Ok(Millis(ms))
+    Ok((Millis(ms), trailing))
 }
 
 /// Parse a size: digits then an optional `k`, `m` or `g` (case-insensitive), as
@@ -389,15 +393,16 @@ mod tests {
         assert_eq!(parse_time("3m", 1), Ok(Millis(180_000)));
         assert_eq!(parse_time("1h", 1), Ok(Millis(3_600_000)));
         assert_eq!(parse_time("1d", 1), Ok(Millis(86_400_000)));
-        assert_eq!(parse_time("1500us", 1), Ok(Millis(1)));
+        assert_eq!(parse_time("1500us", 1), Ok(Millis(2)));
+        assert_eq!(parse_time("1us", 1), Ok(Millis(1)));
+        assert_eq!(parse_time_lenient("15min", 1), Ok((Millis(900_000), Some('i'))));
         assert_eq!(parse_time("0", 1), Ok(Millis(0)));
         assert_eq!(parse_time("10x", 1), Err(TimeError::UnexpectedChar('x')));
-        assert_eq!(parse_time("10mx", 1), Err(TimeError::UnexpectedChar('x')));
+        assert_eq!(parse_time_lenient("10mx", 1), Ok((Millis(600_000), Some('x'))));
         assert_eq!(parse_time("x", 1), Err(TimeError::UnexpectedChar('x')));
         assert_eq!(parse_time("", 1), Err(TimeError::Empty));
         assert_eq!(parse_time("99999999999", 1), Err(TimeError::Overflow));
         assert_eq!(parse_time("25d", 1), Err(TimeError::Overflow));
-        assert_eq!(parse_time("1us", 1), Err(TimeError::Underflow));
     }
 
     #[test]

@@ -1,1 +1,236 @@
-fn main() {}
+//! haproxide: the command line.
+//!
+//! Two forms, as users of HAProxy expect:
+//! - `haproxide check -f FILE|DIR ... [--format human|short|json|haproxy]
+//!   [--haproxy-version X.Y] [-dr] [--deny-warnings]`: lint with rich diagnostics;
+//! - `haproxide -c -f FILE ...`: HAProxy's own check mode, same output and exit codes.
+//!
+//! `check` never starts an async runtime. Exit codes follow `haproxy -c`:
+//! 0 valid, 1 errors, 2 valid but no listener.
+
+mod render;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use haproxide_config::{lexer::ProcessEnv, CheckOptions, Target};
+
+use render::Format;
+
+/// HAProxy-compatible configuration checker and TCP proxy.
+#[derive(Debug, Parser)]
+#[command(name = "haproxide", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    haproxy: HaproxyArgs,
+}
+
+/// The HAProxy-style flags (`haproxide -c -f FILE`).
+#[derive(Debug, Args)]
+struct HaproxyArgs {
+    /// Configuration file or directory (repeatable). Default: /etc/haproxy/haproxy.cfg.
+    #[arg(short = 'f', value_name = "FILE|DIR")]
+    files: Vec<PathBuf>,
+    /// Check the configuration and exit (as `haproxy -c`).
+    #[arg(short = 'c')]
+    check: bool,
+    /// Quiet: print nothing, only set the exit code (`-q`).
+    #[arg(short = 'q')]
+    quiet: bool,
+    /// Ignore server address resolution failures (`-dr`).
+    #[arg(long = "dr", hide = true)]
+    dr: bool,
+    /// Warnings are fatal (`-dW`).
+    #[arg(long = "dW", hide = true)]
+    dw: bool,
+    /// Show the version (`-v`, `-vv`).
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    show_version: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ResolveMode {
+    System,
+    Hosts,
+    None,
+}
+
+impl From<ResolveMode> for haproxide_config::Resolver {
+    fn from(m: ResolveMode) -> Self {
+        match m {
+            ResolveMode::System => haproxide_config::Resolver::System,
+            ResolveMode::Hosts => haproxide_config::Resolver::HostsFile,
+            ResolveMode::None => haproxide_config::Resolver::Off,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Lint configuration files with rustc-quality diagnostics.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// Configuration file or directory (`*.cfg` in lexical order); repeatable.
+    #[arg(short = 'f', long = "file", value_name = "FILE|DIR", required = true)]
+    files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Check against this HAProxy version's keywords (2.6, 2.8, 3.0 ... default: latest).
+    #[arg(long = "haproxy-version", value_name = "X.Y")]
+    haproxy_version: Option<String>,
+    /// Treat unresolvable server addresses as warnings (HAProxy's `-dr`).
+    #[arg(long = "dr", alias = "ignore-resolution-failures")]
+    dr: bool,
+    /// How host names are resolved: system (getaddrinfo, as HAProxy), hosts
+    /// (/etc/hosts only: never sends a DNS query), none (do not resolve).
+    #[arg(long, value_enum, default_value_t = ResolveMode::System)]
+    resolve: ResolveMode,
+    /// Do not check that referenced files (certificates, errorfiles, Lua...) exist.
+    #[arg(long = "no-file-checks")]
+    no_file_checks: bool,
+    /// Exit 1 when there are warnings (HAProxy's `zero-warning` / `-dW`).
+    #[arg(long = "deny-warnings")]
+    deny_warnings: bool,
+    /// Colors in human output: auto, always, never.
+    #[arg(long, default_value = "auto")]
+    color: String,
+}
+
+/// HAProxy spells some flags as one dash and several letters (`-dr`, `-dW`, `-vv`).
+/// Translate them to what the argument parser understands.
+fn translate_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    args.map(|a| match a.as_str() {
+        "-dr" => "--dr".to_string(),
+        "-dW" => "--dW".to_string(),
+        _ => a,
+    })
+    .collect()
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("haproxide: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run() -> Result<u8> {
+    let cli = Cli::parse_from(translate_args(std::env::args()));
+    match cli.command {
+        Some(Command::Check(args)) => check_command(args),
+        None => haproxy_command(cli.haproxy),
+    }
+}
+
+fn parse_target(v: Option<&str>) -> Result<Target> {
+    match v {
+        None => Ok(Target::LATEST),
+        Some(s) => Target::parse(s).ok_or_else(|| anyhow::anyhow!("unsupported --haproxy-version '{s}' (use 2.6 or later, e.g. 2.6, 2.8, 3.0, 3.2)")),
+    }
+}
+
+fn check_command(args: CheckArgs) -> Result<u8> {
+    let target = parse_target(args.haproxy_version.as_deref())?;
+    let env = ProcessEnv;
+    let opts = CheckOptions {
+        target,
+        env: &env,
+        ignore_resolution_failures: args.dr,
+        resolver: args.resolve.into(),
+        check_files: !args.no_file_checks,
+    };
+    let checked = haproxide_config::check(&args.files, &opts);
+    let deny = args.deny_warnings || checked.config.global.zero_warning;
+    let code = checked.exit_code(deny);
+    let version = args.haproxy_version.clone().unwrap_or_else(|| "latest".into());
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.format {
+        Format::Human => {
+            let color = match args.color.as_str() {
+                "always" => true,
+                "never" => false,
+                _ => std::io::stderr().is_terminal(),
+            };
+            let text = render::human(&checked, color);
+            eprint!("{text}");
+            eprintln!("{}", summary(&checked, code));
+        }
+        Format::Short => {
+            let _ = out.write_all(render::short(&checked).as_bytes());
+        }
+        Format::Json => {
+            let _ = out.write_all(render::json(&checked, &version, code).as_bytes());
+        }
+        Format::Haproxy => {
+            let hv = if target.table == haproxide_config::TableSet::V2_6 { "2.6.12".to_string() } else { version };
+            let (o, e) = render::haproxy(&checked, code, &hv, deny);
+            let _ = out.write_all(o.as_bytes());
+            eprint!("{e}");
+        }
+    }
+    Ok(u8::try_from(code).unwrap_or(1))
+}
+
+fn summary(checked: &haproxide_config::Checked, code: i32) -> String {
+    let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = checked.diagnostics.iter().filter(|d| d.severity == haproxide_config::Severity::Warning).count();
+    let files = checked.sources.files().count();
+    let verdict = match code {
+        0 => "valid".to_string(),
+        2 => "valid, but nothing listens (exit 2, as `haproxy -c`)".to_string(),
+        _ => "invalid".to_string(),
+    };
+    format!(
+        "{verdict}: {errors} error{}, {warnings} warning{} in {files} file{}",
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" },
+        if files == 1 { "" } else { "s" }
+    )
+}
+
+fn haproxy_command(args: HaproxyArgs) -> Result<u8> {
+    if args.show_version > 0 {
+        println!("haproxide version {} - HAProxy-compatible configuration checker and TCP proxy", env!("CARGO_PKG_VERSION"));
+        if args.show_version > 1 {
+            println!("Keyword tables: HAProxy 2.6 (Debian 2.6.12 build) and master (3.x documentation)");
+        }
+        return Ok(0);
+    }
+    let files = if args.files.is_empty() { vec![PathBuf::from("/etc/haproxy/haproxy.cfg")] } else { args.files };
+    if !args.check {
+        anyhow::bail!(
+            "running the proxy is not implemented yet (issue 4); use `-c` to check the configuration: haproxide -c -f {}",
+            files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" -f ")
+        );
+    }
+    let env = ProcessEnv;
+    let opts = CheckOptions {
+        target: Target::LATEST,
+        env: &env,
+        ignore_resolution_failures: args.dr,
+        resolver: haproxide_config::Resolver::System,
+        check_files: true,
+    };
+    let checked = haproxide_config::check(&files, &opts);
+    let deny = args.dw || checked.config.global.zero_warning;
+    let code = checked.exit_code(deny);
+    if !(args.quiet || checked.config.global.quiet) {
+        let (o, e) = render::haproxy(&checked, code, "3.5", deny);
+        print!("{o}");
+        eprint!("{e}");
+    }
+    Ok(u8::try_from(code).unwrap_or(1))
+}
