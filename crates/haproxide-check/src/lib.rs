@@ -10,9 +10,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod checker;
 pub mod health;
 pub mod log;
 pub mod probe;
+pub mod schedule;
 pub mod spec;
 pub mod state;
 pub mod status;

@@ -275,3 +275,56 @@ pub fn proxy_v1_line(local: SocketAddr, peer: SocketAddr) -> String {
         peer.port()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(connect: Option<u64>, check: Option<u64>, inter: u64) -> ConnectPlan {
+        ConnectPlan {
+            addr: SocketAddr::from(([127, 0, 0, 1], 1)),
+            timeouts: CheckTimeouts {
+                connect: connect.map(Duration::from_millis),
+                check: check.map(Duration::from_millis),
+            },
+            inter: Duration::from_millis(inter),
+            send_proxy: false,
+            tls: None,
+        }
+    }
+
+    /// configuration.txt §4.2 `timeout check`: table of (timeout connect,
+    /// timeout check, inter) -> (connect budget, budget after connect).
+    #[test]
+    fn timeout_table() {
+        let t0 = Instant::now();
+        let ms = |d: Instant| d.duration_since(t0).as_millis();
+        let cases = [
+            // no timeout check: everything within inter
+            (Some(5000), None, 2000, 2000, 2000),
+            (None, None, 2000, 2000, 2000),
+            // timeout check: connect within min(connect, inter), then check
+            (Some(1000), Some(300), 2000, 1000, 300),
+            (Some(5000), Some(300), 2000, 2000, 300),
+            // timeout check without timeout connect: connect within inter
+            (None, Some(300), 2000, 2000, 300),
+        ];
+        for (c, k, i, want_connect, want_io) in cases {
+            let p = plan(c, k, i);
+            let cd = p.connect_deadline(t0);
+            assert_eq!(ms(cd), want_connect, "{c:?} {k:?} {i}");
+            assert_eq!(ms(p.io_deadline(t0, cd)), want_io, "{c:?} {k:?} {i}");
+        }
+    }
+
+    #[test]
+    fn strerror_and_proxy_line() {
+        let e = io::Error::from_raw_os_error(111);
+        assert_eq!(strerror(&e), "Connection refused");
+        let l = proxy_v1_line(
+            "127.0.0.1:37718".parse().unwrap(),
+            "127.0.0.1:23005".parse().unwrap(),
+        );
+        assert_eq!(l, "PROXY TCP4 127.0.0.1 127.0.0.1 37718 23005\r\n");
+    }
+}

@@ -1,0 +1,795 @@
+//! The scheduler: one tokio task per check driving the sans-IO state, and
+//! the read side for the forwarder (configuration.txt §5.2 `check`, `inter`,
+//! `fastinter`, `downinter`, `track`, `agent-check`; §3.2 `spread-checks`).
+//!
+//! - [`Checker::start`] spawns the check tasks; dropping the [`Checker`]
+//!   stops them all.
+//! - [`HealthView`] answers "may I send a new connection to this server?"
+//!   with one atomic load, and [`HealthView::subscribe`] streams transitions
+//!   (so sessions can be cut when a server goes DOWN) and log lines.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::log::{self, BackendCounts, ChangeReason, LogLine, ServerName};
+use crate::probe::agent::AgentOutcome;
+use crate::probe::{AgentProber, ProbeError, Prober, RunContext};
+use crate::schedule::{self, Jitter};
+use crate::spec::{AgentSpec, CheckSpec};
+use crate::state::{CheckKind, Event, OpState, ServerState, Transition};
+use crate::status::{CheckResult, CheckStatus};
+
+/// A boxed future, for the probe traits.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Something that runs one health check (the real [`Prober`], or a fake in
+/// tests).
+pub trait HealthProbe: Send + Sync + 'static {
+    /// Runs one check with `inter` in force.
+    fn check<'a>(&'a self, inter: Duration, ctx: &'a RunContext) -> BoxFuture<'a, CheckResult>;
+}
+
+impl HealthProbe for Prober {
+    fn check<'a>(&'a self, inter: Duration, ctx: &'a RunContext) -> BoxFuture<'a, CheckResult> {
+        Box::pin(self.run(inter, ctx))
+    }
+}
+
+/// Something that runs one agent check.
+pub trait AgentProbe: Send + Sync + 'static {
+    /// Runs one agent check.
+    fn check(&self) -> BoxFuture<'_, AgentOutcome>;
+}
+
+impl AgentProbe for AgentProber {
+    fn check(&self) -> BoxFuture<'_, AgentOutcome> {
+        Box::pin(self.run())
+    }
+}
+
+/// One server as the checker needs it (filled in by the config crate).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Backend and server names, `backup` flag.
+    pub name: ServerName,
+    /// Server address.
+    pub addr: SocketAddr,
+    /// `weight` (default 1).
+    pub weight: u32,
+    /// `check` and its settings; `None` without `check`.
+    pub check: Option<CheckSpec>,
+    /// `agent-check` and its settings.
+    pub agent: Option<AgentSpec>,
+    /// `track [<backend>/]<server>`.
+    pub track: Option<ServerName>,
+    /// `disabled`: starts in maintenance.
+    pub disabled: bool,
+}
+
+impl ServerConfig {
+    /// A server with a health check of `spec`.
+    pub fn checked(name: ServerName, addr: SocketAddr, spec: CheckSpec) -> Self {
+        Self {
+            name,
+            addr,
+            weight: 1,
+            check: Some(spec),
+            agent: None,
+            track: None,
+            disabled: false,
+        }
+    }
+}
+
+/// Global settings (configuration.txt §3.2).
+#[derive(Debug, Clone)]
+pub struct CheckerOptions {
+    /// `spread-checks` percentage (0..=50).
+    pub spread_checks: u8,
+    /// `max-spread-checks`.
+    pub max_spread_checks: Option<Duration>,
+    /// `node` (default: the host name), shown by `http-check send-state`.
+    pub node: String,
+}
+
+impl Default for CheckerOptions {
+    fn default() -> Self {
+        let node = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        Self {
+            spread_checks: 0,
+            max_spread_checks: None,
+            node,
+        }
+    }
+}
+
+/// Index of a server in the checker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ServerId(pub usize);
+
+/// What subscribers receive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckEvent {
+    /// A server changed operational state.
+    Transition {
+        /// When (tokio clock).
+        at: Instant,
+        /// Which server.
+        id: ServerId,
+        /// The change.
+        transition: Transition,
+    },
+    /// A line HAProxy would log for this backend.
+    Log {
+        /// When.
+        at: Instant,
+        /// Severity and text.
+        line: LogLine,
+    },
+    /// An agent asked for a weight change (percent of the configured weight).
+    Weight {
+        /// Which server.
+        id: ServerId,
+        /// Percent.
+        pct: u32,
+    },
+}
+
+/// A checker could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckerError {
+    /// A probe could not be prepared.
+    #[error("server {backend}/{server}: {source}")]
+    Probe {
+        /// Backend.
+        backend: String,
+        /// Server.
+        server: String,
+        /// Why.
+        source: ProbeError,
+    },
+    /// `track` names an unknown server.
+    #[error("server {backend}/{server} tracks unknown server {target}")]
+    UnknownTrack {
+        /// Backend.
+        backend: String,
+        /// Server.
+        server: String,
+        /// The missing `backend/server`.
+        target: String,
+    },
+}
+
+struct Slot {
+    cfg: ServerConfig,
+    state: Mutex<ServerState>,
+    usable: AtomicBool,
+    up: AtomicBool,
+    trackers: Vec<usize>,
+}
+
+struct Shared {
+    start: Instant,
+    slots: Vec<Slot>,
+    by_name: HashMap<(String, String), usize>,
+    tx: broadcast::Sender<CheckEvent>,
+    node: String,
+}
+
+fn lock(m: &Mutex<ServerState>) -> MutexGuard<'_, ServerState> {
+    // A poisoned lock only means another task panicked mid-update; the state
+    // itself is always consistent between method calls, so keep using it.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The `show stat` view of one server (management.txt §9.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerStats {
+    /// `status`: "UP", "DOWN", "UP 1/3", "DOWN 1/2", "NOLB", "MAINT",
+    /// "DRAIN", "no check".
+    pub status: String,
+    /// `check_status` ("L7OK", "INI"...).
+    pub check_status: String,
+    /// `check_code`.
+    pub check_code: Option<u32>,
+    /// `check_duration` in ms.
+    pub check_duration_ms: Option<u128>,
+    /// `check_desc`.
+    pub check_desc: String,
+    /// `check_rise`.
+    pub check_rise: u32,
+    /// `check_fall`.
+    pub check_fall: u32,
+    /// `check_health`.
+    pub check_health: u32,
+    /// `chkfail`.
+    pub chkfail: u64,
+    /// `chkdown`.
+    pub chkdown: u64,
+    /// `lastchg`: seconds since the last change.
+    pub lastchg: u64,
+    /// `downtime`: total seconds DOWN (including the current period).
+    pub downtime: u64,
+}
+
+impl Shared {
+    fn now_s(&self) -> u64 {
+        self.start.elapsed().as_secs()
+    }
+
+    fn counts(&self, backend: &str) -> BackendCounts {
+        let mut c = BackendCounts::default();
+        for s in self.slots.iter().filter(|s| s.cfg.name.backend == backend) {
+            if s.usable.load(Ordering::Acquire) {
+                if s.cfg.name.backup {
+                    c.backup += 1;
+                } else {
+                    c.active += 1;
+                }
+            }
+        }
+        c
+    }
+
+    fn emit(&self, ev: CheckEvent) {
+        // No subscriber is not an error.
+        let _ = self.tx.send(ev);
+    }
+
+    fn log(&self, line: LogLine) {
+        self.emit(CheckEvent::Log {
+            at: Instant::now(),
+            line,
+        });
+    }
+
+    fn sync_flags(&self, i: usize, st: &ServerState) {
+        self.slots[i].usable.store(st.usable(), Ordering::Release);
+        self.slots[i].up.store(st.is_up(), Ordering::Release);
+    }
+
+    /// Publishes the events of server `i` (logs, transitions, tracking).
+    /// `log_changes`: log "is DOWN"/"is UP" lines for transitions (false when
+    /// the caller already logged an administrative line).
+    fn publish(&self, i: usize, events: Vec<Event>, drain: bool, log_changes: bool) {
+        let slot = &self.slots[i];
+        for ev in events {
+            match ev {
+                Event::CheckReport {
+                    kind,
+                    result,
+                    health,
+                } => {
+                    self.log(log::check_line(
+                        &slot.cfg.name,
+                        kind == CheckKind::Agent,
+                        &result,
+                        &health,
+                        drain,
+                    ));
+                }
+                Event::Weight(pct) => self.emit(CheckEvent::Weight {
+                    id: ServerId(i),
+                    pct,
+                }),
+                Event::Changed(t) => {
+                    if log_changes {
+                        self.log_transition(i, &t, drain);
+                    }
+                    let to = t.to;
+                    self.emit(CheckEvent::Transition {
+                        at: Instant::now(),
+                        id: ServerId(i),
+                        transition: t,
+                    });
+                    for &j in &slot.trackers {
+                        let (evs, d) = {
+                            let mut st = lock(&self.slots[j].state);
+                            let evs = st.on_tracked(to, self.now_s());
+                            self.sync_flags(j, &st);
+                            (evs, st.admin().drain)
+                        };
+                        self.publish(j, evs, d, true);
+                    }
+                }
+            }
+        }
+    }
+
+    fn log_transition(&self, i: usize, t: &Transition, drain: bool) {
+        let slot = &self.slots[i];
+        let log_checks = slot.cfg.check.as_ref().is_some_and(|c| c.log_health_checks);
+        let reason = match (&slot.cfg.track, &t.cause) {
+            (_, Some(cause)) if !log_checks && slot.cfg.track.is_none() => {
+                ChangeReason::Check(cause.clone())
+            }
+            (Some(target), None) => ChangeReason::Via(target.clone()),
+            _ => ChangeReason::None,
+        };
+        let counts = self.counts(&slot.cfg.name.backend);
+        let was_usable = t.from == OpState::Running && !drain;
+        let line = match t.to {
+            OpState::Stopped => log::down_line(
+                &slot.cfg.name,
+                &reason,
+                &counts,
+                t.from == OpState::Stopping || drain,
+            ),
+            OpState::Running => log::up_line(&slot.cfg.name, &reason, &counts),
+            OpState::Stopping => log::stopping_line(&slot.cfg.name, &reason, &counts),
+        };
+        self.log(line);
+        if t.to != OpState::Running && was_usable && counts.active + counts.backup == 0 {
+            self.log(log::no_server_line(&slot.cfg.name.backend));
+        }
+    }
+
+    fn state_header(&self, i: usize, st: &ServerState) -> String {
+        let slot = &self.slots[i];
+        let word = match (st.check_health(), st.op_state()) {
+            (None, _) => "no check".to_string(),
+            (Some(h), OpState::Stopped) if h.value() == 0 => "DOWN".to_string(),
+            (Some(h), OpState::Stopped) => format!("DOWN {}/{}", h.value(), h.rise()),
+            (Some(h), op) => {
+                let base = if op == OpState::Stopping {
+                    "NOLB"
+                } else {
+                    "UP"
+                };
+                if h.is_fully_up() {
+                    base.to_string()
+                } else {
+                    let (n, d) = h.fraction();
+                    format!("{base} {n}/{d}")
+                }
+            }
+        };
+        let backend = &slot.cfg.name.backend;
+        let total: u32 = self
+            .slots
+            .iter()
+            .filter(|s| &s.cfg.name.backend == backend && !s.cfg.name.backup)
+            .filter(|s| s.usable.load(Ordering::Acquire))
+            .map(|s| s.cfg.weight)
+            .sum();
+        let cur = if st.usable() { slot.cfg.weight } else { 0 };
+        format!(
+            "{word}; address={}; port={}; name={}/{}; node={}; weight={cur}/{total}; scur=0/0; qcur=0",
+            slot.cfg.addr.ip(),
+            slot.cfg.addr.port(),
+            backend,
+            slot.cfg.name.server,
+            self.node
+        )
+    }
+}
+
+/// The running checks. Dropping it stops every check task.
+pub struct Checker {
+    shared: Arc<Shared>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Checker {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+type Probes = (Option<Arc<dyn HealthProbe>>, Option<Arc<dyn AgentProbe>>);
+
+impl Checker {
+    /// Starts the checks of `servers` with the real probes. Must be called
+    /// within a tokio runtime.
+    pub fn start(servers: Vec<ServerConfig>, opts: CheckerOptions) -> Result<Self, CheckerError> {
+        Self::start_with(servers, opts, |cfg| {
+            let h = match &cfg.check {
+                Some(spec) => Some(Arc::new(Prober::new(spec, cfg.addr)?) as Arc<dyn HealthProbe>),
+                None => None,
+            };
+            let a = cfg.agent.as_ref().map(|a| {
+                let t = cfg
+                    .check
+                    .as_ref()
+                    .map(|c| c.timeouts.clone())
+                    .unwrap_or_default();
+                Arc::new(AgentProber::new(a, cfg.addr, &t)) as Arc<dyn AgentProbe>
+            });
+            Ok((h, a))
+        })
+    }
+
+    /// Starts the checks with probes made by `make` (tests use fakes).
+    pub fn start_with<F>(
+        servers: Vec<ServerConfig>,
+        opts: CheckerOptions,
+        mut make: F,
+    ) -> Result<Self, CheckerError>
+    where
+        F: FnMut(&ServerConfig) -> Result<Probes, ProbeError>,
+    {
+        let mut by_name = HashMap::new();
+        for (i, s) in servers.iter().enumerate() {
+            by_name.insert((s.name.backend.clone(), s.name.server.clone()), i);
+        }
+        let mut trackers = vec![Vec::new(); servers.len()];
+        let mut probes = Vec::new();
+        for (i, s) in servers.iter().enumerate() {
+            if let Some(t) = &s.track {
+                let Some(&j) = by_name.get(&(t.backend.clone(), t.server.clone())) else {
+                    return Err(CheckerError::UnknownTrack {
+                        backend: s.name.backend.clone(),
+                        server: s.name.server.clone(),
+                        target: format!("{}/{}", t.backend, t.server),
+                    });
+                };
+                trackers[j].push(i);
+            }
+            let p = make(s).map_err(|source| CheckerError::Probe {
+                backend: s.name.backend.clone(),
+                server: s.name.server.clone(),
+                source,
+            })?;
+            probes.push(p);
+        }
+        let mut slots: Vec<Slot> = Vec::with_capacity(servers.len());
+        for (cfg, tr) in servers.into_iter().zip(trackers) {
+            let st = ServerState::new(cfg.name.clone(), cfg.check.as_ref(), cfg.agent.as_ref());
+            slots.push(Slot {
+                state: Mutex::new(st),
+                usable: AtomicBool::new(false),
+                up: AtomicBool::new(false),
+                trackers: tr,
+                cfg,
+            });
+        }
+        // Tracking: a tracker starts as its target (targets come first or not,
+        // resolve by repeated passes; configs have no cycles, bounded anyway).
+        for _ in 0..slots.len().min(8) {
+            for i in 0..slots.len() {
+                let Some(t) = slots[i].cfg.track.clone() else {
+                    continue;
+                };
+                let Some(&j) = by_name.get(&(t.backend.clone(), t.server.clone())) else {
+                    continue;
+                };
+                let target_state = lock(&slots[j].state).op_state();
+                let mut st = lock(&slots[i].state);
+                let fresh = ServerState::new(
+                    slots[i].cfg.name.clone(),
+                    slots[i].cfg.check.as_ref(),
+                    slots[i].cfg.agent.as_ref(),
+                )
+                .track(t, target_state);
+                *st = fresh;
+            }
+        }
+        for s in &slots {
+            let mut st = lock(&s.state);
+            if s.cfg.disabled {
+                st.set_maint(true, 0);
+            }
+            s.usable.store(st.usable(), Ordering::Release);
+            s.up.store(st.is_up(), Ordering::Release);
+        }
+        let (tx, _) = broadcast::channel(4096);
+        let shared = Arc::new(Shared {
+            start: Instant::now(),
+            slots,
+            by_name,
+            tx,
+            node: opts.node.clone(),
+        });
+
+        // First-check spread over all checks (health then agent, per server).
+        let mut firsts = Vec::new();
+        for (s, (h, a)) in shared.slots.iter().zip(&probes) {
+            if h.is_some() {
+                if let Some(c) = &s.cfg.check {
+                    let st = lock(&s.state);
+                    let hh = st
+                        .check_health()
+                        .copied()
+                        .unwrap_or(crate::health::Health::new(c.rise, c.fall, c.init_state));
+                    firsts.push(schedule::interval(&c.intervals, &hh, st.op_state()));
+                }
+            }
+            if let (Some(_), Some(ag)) = (a, &s.cfg.agent) {
+                firsts.push(ag.inter);
+            }
+        }
+        let delays = schedule::first_check_delays(&firsts, opts.max_spread_checks);
+        let mut delay_it = delays.into_iter();
+        let mut tasks = Vec::new();
+        for (i, (h, a)) in probes.into_iter().enumerate() {
+            let seed = (i as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D)
+                ^ shared.start.elapsed().as_nanos() as u64;
+            if let Some(h) = h {
+                let d = delay_it.next().unwrap_or_default();
+                tasks.push(tokio::spawn(health_loop(
+                    shared.clone(),
+                    i,
+                    h,
+                    d,
+                    opts.spread_checks,
+                    Jitter::new(seed),
+                )));
+            }
+            if let Some(a) = a {
+                let d = delay_it.next().unwrap_or_default();
+                tasks.push(tokio::spawn(agent_loop(
+                    shared.clone(),
+                    i,
+                    a,
+                    d,
+                    opts.spread_checks,
+                    Jitter::new(!seed),
+                )));
+            }
+        }
+        Ok(Self { shared, tasks })
+    }
+
+    /// The read side.
+    pub fn view(&self) -> HealthView {
+        HealthView {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Enters or leaves maintenance (management.txt §9.3 `set server ...
+    /// state maint|ready`), logging as HAProxy does ("Server be/s is going
+    /// DOWN for maintenance. ...", "Server be/s was DOWN and now enters
+    /// maintenance.", "Server be/s is UP/READY (leaving forced maintenance).").
+    pub fn set_maint(&self, id: ServerId, maint: bool) {
+        let Some(slot) = self.shared.slots.get(id.0) else {
+            return;
+        };
+        let (evs, drain, was_down, now_down) = {
+            let mut st = lock(&slot.state);
+            let was_down = st.op_state() == OpState::Stopped;
+            let evs = st.set_maint(maint, self.shared.now_s());
+            self.shared.sync_flags(id.0, &st);
+            (
+                evs,
+                st.admin().drain,
+                was_down,
+                st.op_state() == OpState::Stopped,
+            )
+        };
+        let name = &slot.cfg.name;
+        let counts = self.shared.counts(&name.backend);
+        let line = if maint {
+            log::maint_line(name, was_down, "", &counts, drain)
+        } else {
+            LogLine {
+                severity: log::Severity::Notice,
+                text: format!(
+                    "{}Server {}/{} is {}/{} (leaving forced maintenance).",
+                    if name.backup { "Backup " } else { "" },
+                    name.backend,
+                    name.server,
+                    if now_down { "DOWN" } else { "UP" },
+                    if drain { "DRAIN" } else { "READY" }
+                ),
+            }
+        };
+        self.shared.log(line);
+        self.shared.publish(id.0, evs, drain, false);
+    }
+
+    /// Sets or clears drain (management.txt §9.3 `set server ... state drain`).
+    pub fn set_drain(&self, id: ServerId, drain: bool) {
+        let Some(slot) = self.shared.slots.get(id.0) else {
+            return;
+        };
+        let mut st = lock(&slot.state);
+        st.set_drain(drain);
+        self.shared.sync_flags(id.0, &st);
+    }
+}
+
+/// Cheap, clonable read access to server health, for the forwarder.
+#[derive(Clone)]
+pub struct HealthView {
+    shared: Arc<Shared>,
+}
+
+impl HealthView {
+    /// Looks a server up by name.
+    pub fn id(&self, backend: &str, server: &str) -> Option<ServerId> {
+        self.shared
+            .by_name
+            .get(&(backend.to_string(), server.to_string()))
+            .map(|&i| ServerId(i))
+    }
+
+    /// May a new load-balanced connection go to this server now? (UP, not
+    /// stopping, not in maintenance, not draining.) One atomic load.
+    pub fn is_usable(&self, id: ServerId) -> bool {
+        self.shared
+            .slots
+            .get(id.0)
+            .is_some_and(|s| s.usable.load(Ordering::Acquire))
+    }
+
+    /// Is the server up at all (persistent traffic may still go there)?
+    pub fn is_up(&self, id: ServerId) -> bool {
+        self.shared
+            .slots
+            .get(id.0)
+            .is_some_and(|s| s.up.load(Ordering::Acquire))
+    }
+
+    /// Usable servers of a backend, in configuration order.
+    pub fn usable_in(&self, backend: &str) -> Vec<ServerId> {
+        (0..self.shared.slots.len())
+            .filter(|&i| self.shared.slots[i].cfg.name.backend == backend)
+            .filter(|&i| self.shared.slots[i].usable.load(Ordering::Acquire))
+            .map(ServerId)
+            .collect()
+    }
+
+    /// Transitions and log lines from now on. A receiver that falls more than
+    /// 4096 events behind gets `Lagged` and should re-read the state.
+    pub fn subscribe(&self) -> broadcast::Receiver<CheckEvent> {
+        self.shared.tx.subscribe()
+    }
+
+    /// The `show stat` fields of a server.
+    pub fn stats(&self, id: ServerId) -> Option<ServerStats> {
+        let slot = self.shared.slots.get(id.0)?;
+        let st = lock(&slot.state);
+        let now = self.shared.now_s();
+        let stats = st.stats();
+        let (rise, fall, health) = st
+            .check_health()
+            .map(|h| (h.rise(), h.fall(), h.value()))
+            .unwrap_or((0, 0, 0));
+        let last = st.last_check();
+        let status = if st.admin().maint {
+            "MAINT".to_string()
+        } else if st.admin().drain && st.op_state() != OpState::Stopped {
+            "DRAIN".to_string()
+        } else {
+            self.shared
+                .state_header(id.0, &st)
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        };
+        let down_now = if st.op_state() == OpState::Stopped {
+            now.saturating_sub(stats.last_change)
+        } else {
+            0
+        };
+        Some(ServerStats {
+            status,
+            check_status: st.check_status().name().to_string(),
+            check_code: last.and_then(|r| {
+                if r.status.has_code() {
+                    Some(r.code.unwrap_or(0))
+                } else {
+                    None
+                }
+            }),
+            check_duration_ms: last.and_then(|r| r.duration.map(|d| d.as_millis())),
+            check_desc: last.map(|r| r.desc.clone()).unwrap_or_default(),
+            check_rise: rise,
+            check_fall: fall,
+            check_health: health,
+            chkfail: stats.chkfail,
+            chkdown: stats.chkdown,
+            lastchg: now.saturating_sub(stats.last_change),
+            downtime: stats.downtime + down_now,
+        })
+    }
+}
+
+async fn health_loop(
+    shared: Arc<Shared>,
+    i: usize,
+    probe: Arc<dyn HealthProbe>,
+    first: Duration,
+    spread: u8,
+    mut jitter: Jitter,
+) {
+    let slot = &shared.slots[i];
+    let Some(spec) = slot.cfg.check.clone() else {
+        return;
+    };
+    tokio::time::sleep(first).await;
+    loop {
+        let (inter, ctx, paused) = {
+            let st = lock(&slot.state);
+            let h = st
+                .check_health()
+                .copied()
+                .unwrap_or(crate::health::Health::new(
+                    spec.rise,
+                    spec.fall,
+                    spec.init_state,
+                ));
+            let inter = schedule::interval(&spec.intervals, &h, st.op_state());
+            let ctx = RunContext {
+                state_header: Some(shared.state_header(i, &st)),
+                server_stopped: st.op_state() == OpState::Stopped,
+            };
+            (inter, ctx, !st.checks_active())
+        };
+        if paused {
+            tokio::time::sleep(spec.intervals.inter).await;
+            continue;
+        }
+        let result = probe.check(inter, &ctx).await;
+        let (events, drain, next) = {
+            let mut st = lock(&slot.state);
+            let events = st.on_result(CheckKind::Health, result, shared.now_s());
+            shared.sync_flags(i, &st);
+            let h = st
+                .check_health()
+                .copied()
+                .unwrap_or(crate::health::Health::new(
+                    spec.rise,
+                    spec.fall,
+                    spec.init_state,
+                ));
+            (
+                events,
+                st.admin().drain,
+                schedule::interval(&spec.intervals, &h, st.op_state()),
+            )
+        };
+        shared.publish(i, events, drain, true);
+        tokio::time::sleep(schedule::spread(next, spread, jitter.unit())).await;
+    }
+}
+
+async fn agent_loop(
+    shared: Arc<Shared>,
+    i: usize,
+    probe: Arc<dyn AgentProbe>,
+    first: Duration,
+    spread: u8,
+    mut jitter: Jitter,
+) {
+    let slot = &shared.slots[i];
+    let Some(spec) = slot.cfg.agent.clone() else {
+        return;
+    };
+    tokio::time::sleep(first).await;
+    loop {
+        let outcome = probe.check().await;
+        let (events, drain) = {
+            let mut st = lock(&slot.state);
+            let now = shared.now_s();
+            let events = match &outcome {
+                AgentOutcome::Reply(r) => st.on_agent_reply(r, now),
+                AgentOutcome::Failed(r) => st.on_result(CheckKind::Agent, r.clone(), now),
+            };
+            shared.sync_flags(i, &st);
+            (events, st.admin().drain)
+        };
+        shared.publish(i, events, drain, true);
+        tokio::time::sleep(schedule::spread(spec.inter, spread, jitter.unit())).await;
+    }
+}
+
+/// A check result with no code or description, for fakes and tests.
+pub fn simple_result(status: CheckStatus, took: Duration) -> CheckResult {
+    CheckResult::new(status, took)
+}
