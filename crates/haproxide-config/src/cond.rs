@@ -180,7 +180,10 @@ impl<'a> Parser2<'a> {
             return Ok((start, None));
         }
         if depth == 0 {
-            return Err(self.err(start, format!("unparsable conditional expression '{start}'")));
+            return Err(self.err(
+                start,
+                format!("unparsable conditional expression '{start}'"),
+            ));
         }
         let mut neg = false;
         let mut i = start;
@@ -189,12 +192,21 @@ impl<'a> Parser2<'a> {
             i = rest.trim_start_matches([' ', '\t']);
         }
         if let Ok((rest, v)) = number(i) {
-            return Ok((rest, Some(NegTerm { neg, term: Term::Const(v) })));
+            return Ok((
+                rest,
+                Some(NegTerm {
+                    neg,
+                    term: Term::Const(v),
+                }),
+            ));
         }
         if let Some(rest) = i.strip_prefix('(') {
             let (rest, inner) = self.expr(rest, depth - 1)?;
             let Some(inner) = inner else {
-                return Err(self.err(start, format!("unparsable conditional expression '{start}'")));
+                return Err(self.err(
+                    start,
+                    format!("unparsable conditional expression '{start}'"),
+                ));
             };
             let rest = rest.trim_start_matches([' ', '\t']);
             let Some(rest) = rest.strip_prefix(')') else {
@@ -204,7 +216,13 @@ impl<'a> Parser2<'a> {
                 ));
             };
             let rest = rest.trim_start_matches([' ', '\t']);
-            return Ok((rest, Some(NegTerm { neg, term: Term::Paren(Box::new(inner)) })));
+            return Ok((
+                rest,
+                Some(NegTerm {
+                    neg,
+                    term: Term::Paren(Box::new(inner)),
+                }),
+            ));
         }
         if let Ok((rest, name)) = pred_name(i) {
             if let Some(&(_, nargs)) = PREDICATES.iter().find(|(p, _)| *p == name) {
@@ -213,7 +231,10 @@ impl<'a> Parser2<'a> {
                         Ok((r, _)) => r,
                         Err(_) => rest,
                     };
-                    let term = Term::Pred { name: name.into(), args: Vec::new() };
+                    let term = Term::Pred {
+                        name: name.into(),
+                        args: Vec::new(),
+                    };
                     return Ok((rest, Some(NegTerm { neg, term })));
                 }
                 return match pred_args(rest) {
@@ -246,7 +267,10 @@ impl<'a> Parser2<'a> {
                 };
             }
         }
-        Err(self.err(start, format!("unparsable conditional expression '{start}'")))
+        Err(self.err(
+            start,
+            format!("unparsable conditional expression '{start}'"),
+        ))
     }
 }
 
@@ -285,7 +309,10 @@ fn eval_term(t: &NegTerm, ctx: &CondContext, env: &dyn Env) -> bool {
                 "ssllib_name_startswith" => ctx.ssl_lib.0.starts_with(a0),
                 // Reference build: OpenSSL, not AWS-LC, not in FIPS mode; `enabled`
                 // knows EPOLL, POLL, SPLICE, GETADDRINFO and REUSEPORT on Linux.
-                "enabled" => matches!(a0, "EPOLL" | "POLL" | "SPLICE" | "REUSEPORT" | "FAST-FORWARD"),
+                "enabled" => matches!(
+                    a0,
+                    "EPOLL" | "POLL" | "SPLICE" | "REUSEPORT" | "FAST-FORWARD"
+                ),
                 _ => false,
             }
         }
@@ -294,7 +321,8 @@ fn eval_term(t: &NegTerm, ctx: &CondContext, env: &dyn Env) -> bool {
 }
 
 fn eval_expr(e: &Expr, ctx: &CondContext, env: &dyn Env) -> bool {
-    e.0.iter().any(|ands| ands.iter().all(|t| eval_term(t, ctx, env)))
+    e.0.iter()
+        .any(|ands| ands.iter().all(|t| eval_term(t, ctx, env)))
 }
 
 /// Parse and evaluate a condition (the words after `.if`, re-joined with spaces).
@@ -303,7 +331,13 @@ pub fn evaluate(text: &str, ctx: &CondContext, env: &dyn Env) -> Result<bool, Co
     let (rest, expr) = p.expr(text, MAX_DEPTH)?;
     let rest_trim = rest.trim_start_matches([' ', '\t']);
     if !rest_trim.is_empty() {
-        return Err(p.err(rest_trim, format!("unexpected character '{}'", rest_trim.chars().next().unwrap_or(' '))));
+        return Err(p.err(
+            rest_trim,
+            format!(
+                "unexpected character '{}'",
+                rest_trim.chars().next().unwrap_or(' ')
+            ),
+        ));
     }
     Ok(expr.is_some_and(|e| eval_expr(&e, ctx, env)))
 }

@@ -53,7 +53,9 @@ pub struct Keywords {
 impl Keywords {
     /// The first words of multi-word proxy keywords (`option`, `timeout`, `stats`...).
     pub fn proxy_prefixes(&self) -> impl Iterator<Item = &str> {
-        self.proxy.keys().filter_map(|k| k.split_once(' ').map(|(a, _)| a))
+        self.proxy
+            .keys()
+            .filter_map(|k| k.split_once(' ').map(|(a, _)| a))
     }
 
     /// Look a proxy keyword up by its longest matching prefix of `words`
@@ -69,7 +71,9 @@ impl Keywords {
     }
 
     pub fn has_action(&self, ruleset: &str, action: &str) -> bool {
-        self.actions.get(ruleset).is_some_and(|s| s.contains(action))
+        self.actions
+            .get(ruleset)
+            .is_some_and(|s| s.contains(action))
     }
 }
 
@@ -168,13 +172,44 @@ pub fn keywords(set: TableSet) -> &'static Keywords {
 /// master documentation for newer keywords (configuration.txt §5.1, §5.2).
 pub fn option_takes_no_arg(kw: &str) -> bool {
     const NO_ARG: &[&str] = &[
-        "accept-proxy", "agent-check", "allow-0rtt", "backup", "check", "check-reuse-pool",
-        "check-send-proxy", "check-sni-auto", "check-ssl", "check-via-socks4", "defer-accept",
-        "disabled", "enabled", "generate-certificates", "non-stick", "prefer-client-ciphers",
-        "quic-force-retry", "renegotiate", "send-proxy", "send-proxy-v2", "send-proxy-v2-ssl",
-        "send-proxy-v2-ssl-cn", "sni-auto", "ssl", "ssl-reuse", "stick", "strict-maxconn",
-        "strict-sni", "tfo", "tls-tickets", "transparent", "usesrc", "v4v6", "v6only",
-        "no-alpn", "no-ca-names", "no-strict-sni", "ws-no-arg",
+        "accept-proxy",
+        "agent-check",
+        "allow-0rtt",
+        "backup",
+        "check",
+        "check-reuse-pool",
+        "check-send-proxy",
+        "check-sni-auto",
+        "check-ssl",
+        "check-via-socks4",
+        "defer-accept",
+        "disabled",
+        "enabled",
+        "generate-certificates",
+        "non-stick",
+        "prefer-client-ciphers",
+        "quic-force-retry",
+        "renegotiate",
+        "send-proxy",
+        "send-proxy-v2",
+        "send-proxy-v2-ssl",
+        "send-proxy-v2-ssl-cn",
+        "sni-auto",
+        "ssl",
+        "ssl-reuse",
+        "stick",
+        "strict-maxconn",
+        "strict-sni",
+        "tfo",
+        "tls-tickets",
+        "transparent",
+        "usesrc",
+        "v4v6",
+        "v6only",
+        "no-alpn",
+        "no-ca-names",
+        "no-strict-sni",
+        "ws-no-arg",
     ];
     NO_ARG.contains(&kw) || kw.starts_with("no-") || kw.starts_with("force-")
 }
@@ -210,7 +245,9 @@ mod tests {
             assert!(k.fetches.contains("req.ssl_sni"));
             assert!(k.converters.contains("lower"));
             assert!(k.section_names.contains("peers"));
-            let (name, n, allow) = k.lookup_proxy(&["option", "httpchk", "GET"]).expect("httpchk");
+            let (name, n, allow) = k
+                .lookup_proxy(&["option", "httpchk", "GET"])
+                .expect("httpchk");
             assert_eq!((name, n), ("option httpchk", 2));
             assert!(allow.backend && allow.listen && allow.defaults && !allow.frontend);
             let (_, _, b) = k.lookup_proxy(&["bind", ":80"]).expect("bind");
@@ -225,7 +262,9 @@ mod tests {
         let old = keywords(TableSet::V2_6);
         let new = keywords(TableSet::Master);
         assert!(!old.server.contains("init-state") && new.server.contains("init-state"));
-        assert!(!old.section_names.contains("crt-store") && new.section_names.contains("crt-store"));
+        assert!(
+            !old.section_names.contains("crt-store") && new.section_names.contains("crt-store")
+        );
         assert!(!old.fetches.contains("fc_nb_streams"));
     }
 }

@@ -169,7 +169,9 @@ fn escape(in_dquote: bool) -> impl Fn(&[u8]) -> PResult<'_, Piece<'_>> {
                 let digits: PResult<'_, &[u8]> =
                     take_while_m_n(2, 2, |c: u8| c.is_ascii_hexdigit()).parse(&rest[1..]);
                 match digits {
-                    Ok((after, hh)) => Ok((after, Piece::Byte(hex_val(hh[0]) << 4 | hex_val(hh[1])))),
+                    Ok((after, hh)) => {
+                        Ok((after, Piece::Byte(hex_val(hh[0]) << 4 | hex_val(hh[1]))))
+                    }
                     Err(_) => fail(i, LexErrorKind::BadHex),
                 }
             }
@@ -249,14 +251,16 @@ pub fn split_line(line: &[u8], env: &dyn Env) -> Result<Vec<LexWord>, LexError> 
             kind: p.kind.unwrap_or(fallback),
             pos: offset(p.input),
         },
-        nom::Err::Incomplete(_) => LexError { kind: fallback, pos: at },
+        nom::Err::Incomplete(_) => LexError {
+            kind: fallback,
+            pos: at,
+        },
     };
 
     let mut words: Vec<LexWord> = Vec::new();
     let mut cur: Option<LexWord> = None;
     let mut i = line;
-    loop {
-        let Some(&c) = i.first() else { break };
+    while let Some(&c) = i.first() {
         if is_eol(c) {
             break;
         }
@@ -285,7 +289,8 @@ pub fn split_line(line: &[u8], env: &dyn Env) -> Result<Vec<LexWord>, LexError> 
         match c {
             b'"' => {
                 let body = &i[1..];
-                let (r, p) = dquoted_body(body).map_err(|e| lex_err(e, LexErrorKind::UnmatchedQuote, start))?;
+                let (r, p) = dquoted_body(body)
+                    .map_err(|e| lex_err(e, LexErrorKind::UnmatchedQuote, start))?;
                 if r.first() != Some(&b'"') {
                     return Err(LexError {
                         kind: LexErrorKind::UnmatchedQuote,
@@ -298,7 +303,10 @@ pub fn split_line(line: &[u8], env: &dyn Env) -> Result<Vec<LexWord>, LexError> 
             }
             b'\'' => {
                 let body = &i[1..];
-                let len = body.iter().position(|&b| b == b'\'' || is_eol(b)).unwrap_or(body.len());
+                let len = body
+                    .iter()
+                    .position(|&b| b == b'\'' || is_eol(b))
+                    .unwrap_or(body.len());
                 if body.get(len) != Some(&b'\'') {
                     return Err(LexError {
                         kind: LexErrorKind::UnmatchedQuote,
@@ -310,12 +318,14 @@ pub fn split_line(line: &[u8], env: &dyn Env) -> Result<Vec<LexWord>, LexError> 
                 rest = &body[len + 1..];
             }
             b'\\' => {
-                let (r, p) = escape(false)(i).map_err(|e| lex_err(e, LexErrorKind::BadHex, start))?;
+                let (r, p) =
+                    escape(false)(i).map_err(|e| lex_err(e, LexErrorKind::BadHex, start))?;
                 pieces = vec![p];
                 rest = r;
             }
             _ => {
-                let (r, p) = plain_unquoted(i).map_err(|e| lex_err(e, LexErrorKind::UnmatchedQuote, start))?;
+                let (r, p) = plain_unquoted(i)
+                    .map_err(|e| lex_err(e, LexErrorKind::UnmatchedQuote, start))?;
                 pieces = vec![p];
                 rest = r;
             }
@@ -455,7 +465,10 @@ mod tests {
 
     #[test]
     fn environment_only_inside_double_quotes() {
-        assert_eq!(words(r#""${T}" "$T" ${T} $T"#), vec!["5s", "5s", "${T}", "$T"]);
+        assert_eq!(
+            words(r#""${T}" "$T" ${T} $T"#),
+            vec!["5s", "5s", "${T}", "$T"]
+        );
         assert_eq!(words(r#""${NOPE-4s}" "a${NOPE}b""#), vec!["4s", "ab"]);
         assert_eq!(words(r#""${NOPE-a b}""#), vec!["a b"]);
         assert_eq!(words(r#""$EMPTY""#), vec![""]);
@@ -465,9 +478,21 @@ mod tests {
 
     #[test]
     fn errors_point_at_the_cause() {
-        assert_eq!(err(r#"a "bc"#), LexError { kind: LexErrorKind::UnmatchedQuote, pos: 2 });
+        assert_eq!(
+            err(r#"a "bc"#),
+            LexError {
+                kind: LexErrorKind::UnmatchedQuote,
+                pos: 2
+            }
+        );
         assert_eq!(err("a 'bc").kind, LexErrorKind::UnmatchedQuote);
-        assert_eq!(err(r#"a "${X""#), LexError { kind: LexErrorKind::UnmatchedBrace, pos: 4 });
+        assert_eq!(
+            err(r#"a "${X""#),
+            LexError {
+                kind: LexErrorKind::UnmatchedBrace,
+                pos: 4
+            }
+        );
         assert_eq!(err(r#""$1""#).kind, LexErrorKind::BadVariableName);
         assert_eq!(err(r"\xZZ").kind, LexErrorKind::BadHex);
         assert_eq!(err(r#""${X[1]}""#).kind, LexErrorKind::BadWordExpansion);

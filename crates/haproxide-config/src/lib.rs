@@ -40,9 +40,15 @@ pub struct Target {
 
 impl Target {
     /// The default: HAProxy master's documented keywords (3.x).
-    pub const LATEST: Target = Target { table: TableSet::Master, version: (3, 5, 0) };
+    pub const LATEST: Target = Target {
+        table: TableSet::Master,
+        version: (3, 5, 0),
+    };
     /// Debian 12's HAProxy 2.6.12.
-    pub const V2_6: Target = Target { table: TableSet::V2_6, version: (2, 6, 12) };
+    pub const V2_6: Target = Target {
+        table: TableSet::V2_6,
+        version: (2, 6, 12),
+    };
 
     /// Parse `X.Y` (2.6 and later). Versions after 2.6 use master's tables.
     pub fn parse(s: &str) -> Option<Target> {
@@ -51,8 +57,14 @@ impl Target {
         let minor: u32 = it.next().unwrap_or("0").parse().ok()?;
         let patch: u32 = it.next().unwrap_or("0").parse().ok()?;
         match (major, minor) {
-            (2, 6) => Some(Target { version: (2, 6, if patch == 0 { 12 } else { patch }), ..Target::V2_6 }),
-            (2, 7..) | (3, _) => Some(Target { table: TableSet::Master, version: (major, minor, patch) }),
+            (2, 6) => Some(Target {
+                version: (2, 6, if patch == 0 { 12 } else { patch }),
+                ..Target::V2_6
+            }),
+            (2, 7..) | (3, _) => Some(Target {
+                table: TableSet::Master,
+                version: (major, minor, patch),
+            }),
             _ => None,
         }
     }
@@ -86,7 +98,13 @@ impl Checked {
 
     /// HAProxy's exit code for `-c`: 1 on error, 2 when valid but nothing listens, else 0.
     pub fn exit_code(&self, deny_warnings: bool) -> i32 {
-        if self.has_errors() || (deny_warnings && self.diagnostics.iter().any(|d| d.severity == Severity::Warning)) {
+        if self.has_errors()
+            || (deny_warnings
+                && self
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.severity == Severity::Warning))
+        {
             1
         } else if !self.config.has_listener() {
             2
@@ -109,8 +127,16 @@ fn cond_context(t: Target) -> cond::CondContext {
 
 /// Run the pipeline on what the reader produced.
 pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked {
-    let env = reader::LayeredEnv { overlay: &read.env, inner: opts.env };
-    let popts = parse::ParseOptions { table: opts.target.table, env: &env, check_files: opts.check_files, resolver: opts.resolver };
+    let env = reader::LayeredEnv {
+        overlay: &read.env,
+        inner: opts.env,
+    };
+    let popts = parse::ParseOptions {
+        table: opts.target.table,
+        env: &env,
+        check_files: opts.check_files,
+        resolver: opts.resolver,
+    };
     let (mut config, mut diagnostics) = parse::parse(&read, &popts);
     let parse_failed = diagnostics.iter().any(Diagnostic::is_error);
     // HAProxy runs the post-parse checks only after a clean parse.
@@ -121,17 +147,28 @@ pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked 
         };
         diagnostics.extend(resolve::resolve(&mut config, &ropts));
     }
-    Checked { sources: read.sources, config, diagnostics, aborted: read.aborted }
+    Checked {
+        sources: read.sources,
+        config,
+        diagnostics,
+        aborted: read.aborted,
+    }
 }
 
 /// Read, parse and resolve configuration files and directories (HAProxy's `-f`).
 pub fn check(paths: &[PathBuf], opts: &CheckOptions<'_>) -> Checked {
-    let ropts = reader::ReadOptions { env: opts.env, cond: cond_context(opts.target) };
+    let ropts = reader::ReadOptions {
+        env: opts.env,
+        cond: cond_context(opts.target),
+    };
     check_read(reader::read_paths(paths, &ropts), opts)
 }
 
 /// Check configuration text held in memory (tests, fuzzing).
 pub fn check_bytes(name: &str, bytes: Vec<u8>, opts: &CheckOptions<'_>) -> Checked {
-    let ropts = reader::ReadOptions { env: opts.env, cond: cond_context(opts.target) };
+    let ropts = reader::ReadOptions {
+        env: opts.env,
+        cond: cond_context(opts.target),
+    };
     check_read(reader::read_bytes(name, bytes, &ropts), opts)
 }

@@ -78,16 +78,20 @@ pub enum LogTarget {
     Global(Span),
     /// `no log`.
     Disabled(Span),
-    Target {
-        /// `stdout`, `stderr`, a UNIX path, `ip:port`, `ring@name`, `fd@N`...
-        target: Named,
-        address: Option<Address>,
-        /// `len`, `format`, `sample` options as written.
-        options: Vec<(String, String)>,
-        facility: Named,
-        level: Option<Named>,
-        min_level: Option<Named>,
-    },
+    Target(Box<LogDest>),
+}
+
+/// A log destination (configuration.txt §3.1 `log`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogDest {
+    /// `stdout`, `stderr`, a UNIX path, `ip:port`, `ring@name`, `fd@N`...
+    pub target: Named,
+    pub address: Option<Address>,
+    /// `len`, `format`, `sample` options as written.
+    pub options: Vec<(String, String)>,
+    pub facility: Named,
+    pub level: Option<Named>,
+    pub min_level: Option<Named>,
 }
 
 /// `stats socket` (configuration.txt §3.1).
@@ -118,10 +122,16 @@ impl ProxyKind {
         }
     }
     pub fn has_frontend(self) -> bool {
-        matches!(self, ProxyKind::Frontend | ProxyKind::Listen | ProxyKind::Defaults)
+        matches!(
+            self,
+            ProxyKind::Frontend | ProxyKind::Listen | ProxyKind::Defaults
+        )
     }
     pub fn has_backend(self) -> bool {
-        matches!(self, ProxyKind::Backend | ProxyKind::Listen | ProxyKind::Defaults)
+        matches!(
+            self,
+            ProxyKind::Backend | ProxyKind::Listen | ProxyKind::Defaults
+        )
     }
 }
 
@@ -405,7 +415,11 @@ impl Config {
         self.proxies.iter().find(|p| {
             p.name.name == name
                 && p.kind != ProxyKind::Defaults
-                && (if backend { p.kind.has_backend() } else { p.kind.has_frontend() })
+                && (if backend {
+                    p.kind.has_backend()
+                } else {
+                    p.kind.has_frontend()
+                })
         })
     }
 
@@ -417,7 +431,9 @@ impl Config {
             .any(|p| p.kind != ProxyKind::Defaults && !p.disabled && !p.binds.is_empty())
             || self.others.iter().any(|s| {
                 matches!(s.kind.as_str(), "log-forward" | "peers")
-                    && s.directives.iter().any(|d| matches!(d.keyword.as_str(), "bind" | "dgram-bind" | "peer"))
+                    && s.directives
+                        .iter()
+                        .any(|d| matches!(d.keyword.as_str(), "bind" | "dgram-bind" | "peer"))
             })
     }
 }

@@ -47,13 +47,18 @@ impl Resolver {
     pub fn resolves(self, host: &str) -> bool {
         match self {
             Resolver::Off => true,
-            Resolver::System => (host, 0u16).to_socket_addrs().map(|mut a| a.next().is_some()).unwrap_or(false),
+            Resolver::System => (host, 0u16)
+                .to_socket_addrs()
+                .map(|mut a| a.next().is_some())
+                .unwrap_or(false),
             Resolver::HostsFile => {
                 host.eq_ignore_ascii_case("localhost")
                     || std::fs::read_to_string("/etc/hosts").is_ok_and(|t| {
                         t.lines().any(|l| {
                             let l = l.split('#').next().unwrap_or("");
-                            l.split_whitespace().skip(1).any(|n| n.eq_ignore_ascii_case(host))
+                            l.split_whitespace()
+                                .skip(1)
+                                .any(|n| n.eq_ignore_ascii_case(host))
                         })
                     })
             }
@@ -143,12 +148,15 @@ pub fn parse(read: &ReadOutput, opts: &ParseOptions<'_>) -> (Config, Vec<Diagnos
                 if p.fatal >= MAX_FATAL_PER_FILE {
                     p.stopped_file = true;
                     p.diags.push(
-                        Diagnostic::error(Code::TooManyErrors, "too many errors in this file, stopping")
-                            .at(line.span(0))
-                            .hx(
-                                HaproxyLoc::ParsingTight,
-                                format!("too many fatal errors ({}), stopping now.", p.fatal),
-                            ),
+                        Diagnostic::error(
+                            Code::TooManyErrors,
+                            "too many errors in this file, stopping",
+                        )
+                        .at(line.span(0))
+                        .hx(
+                            HaproxyLoc::ParsingTight,
+                            format!("too many fatal errors ({}), stopping now.", p.fatal),
+                        ),
                     );
                     continue;
                 }
@@ -163,7 +171,12 @@ pub fn parse(read: &ReadOutput, opts: &ParseOptions<'_>) -> (Config, Vec<Diagnos
 
 /// Keywords that accept the `no` / `default` prefix (cfgparse.c, 2.6).
 const NEGATABLE: &[&str] = &[
-    "option", "log", "busy-polling", "set-dumpable", "strict-limits", "insecure-fork-wanted",
+    "option",
+    "log",
+    "busy-polling",
+    "set-dumpable",
+    "strict-limits",
+    "insecure-fork-wanted",
     "numa-cpu-mapping",
 ];
 
@@ -172,11 +185,25 @@ impl Parser<'_> {
         self.diags.push(d);
     }
 
-    fn err(&mut self, code: Code, span: Span, msg: impl Into<String>, loc: HaproxyLoc, hx: impl Into<String>) {
+    fn err(
+        &mut self,
+        code: Code,
+        span: Span,
+        msg: impl Into<String>,
+        loc: HaproxyLoc,
+        hx: impl Into<String>,
+    ) {
         self.push(Diagnostic::error(code, msg).at(span).hx(loc, hx));
     }
 
-    fn warn(&mut self, code: Code, span: Span, msg: impl Into<String>, loc: HaproxyLoc, hx: impl Into<String>) {
+    fn warn(
+        &mut self,
+        code: Code,
+        span: Span,
+        msg: impl Into<String>,
+        loc: HaproxyLoc,
+        hx: impl Into<String>,
+    ) {
         self.push(Diagnostic::warning(code, msg).at(span).hx(loc, hx));
     }
 
@@ -202,10 +229,14 @@ impl Parser<'_> {
         }
         match self.cur {
             Cur::None => {
-                let mut d = Diagnostic::error(Code::OutOfSection, format!("`{kw}` before any section"))
-                    .at(line.span(start))
-                    .label("not inside a section")
-                    .hx(HaproxyLoc::ParsingTight, format!("unknown keyword '{kw}' out of section."));
+                let mut d =
+                    Diagnostic::error(Code::OutOfSection, format!("`{kw}` before any section"))
+                        .at(line.span(start))
+                        .label("not inside a section")
+                        .hx(
+                            HaproxyLoc::ParsingTight,
+                            format!("unknown keyword '{kw}' out of section."),
+                        );
                 if let Some(s) = self.section_hint(&kw) {
                     d = d.help(format!("`{kw}` belongs in {s}"));
                 }
@@ -214,7 +245,7 @@ impl Parser<'_> {
             Cur::Broken => self.err(
                 Code::SectionNotCreated,
                 line.span(start),
-                "this line belongs to a section that could not be created",
+                "this line belongs to a section that was not created (see the error above)",
                 HaproxyLoc::Parsing,
                 "'listen' or 'defaults' expected.",
             ),
@@ -266,13 +297,24 @@ impl Parser<'_> {
         self.removed
             .iter()
             .find(|r| r.keyword == two && !r.message.is_empty())
-            .or_else(|| self.removed.iter().find(|r| r.keyword == one && !r.message.is_empty()))
+            .or_else(|| {
+                self.removed
+                    .iter()
+                    .find(|r| r.keyword == one && !r.message.is_empty())
+            })
     }
 
     /// Whether `removed_in` ("2.1") is at or before the selected version.
     fn removed_applies(&self, r: &Removed) -> bool {
-        let v: Vec<u32> = r.removed_in.split('.').filter_map(|x| x.parse().ok()).collect();
-        let ver = (v.first().copied().unwrap_or(0), v.get(1).copied().unwrap_or(0));
+        let v: Vec<u32> = r
+            .removed_in
+            .split('.')
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let ver = (
+            v.first().copied().unwrap_or(0),
+            v.get(1).copied().unwrap_or(0),
+        );
         match self.opts.table {
             TableSet::V2_6 => ver <= (2, 6),
             TableSet::Master => true,
@@ -280,8 +322,13 @@ impl Parser<'_> {
     }
 
     fn report_removed(&mut self, line: &Line, start: usize, r_kw: &str) -> bool {
-        let words: Vec<&str> = line.words[start..].iter().map(|w| w.text.as_str()).collect();
-        let Some(r) = self.removed(&words) else { return false };
+        let words: Vec<&str> = line.words[start..]
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect();
+        let Some(r) = self.removed(&words) else {
+            return false;
+        };
         if !self.removed_applies(r) || (r.keyword != r_kw && !r.keyword.starts_with(r_kw)) {
             return false;
         }
@@ -333,7 +380,10 @@ impl Parser<'_> {
                 idx = 2;
                 Named::from_word(w)
             }
-            _ => Named { name: String::new(), span: line.span(0) },
+            _ => Named {
+                name: String::new(),
+                span: line.span(0),
+            },
         };
         if name.name.is_empty() && kind != ProxyKind::Defaults {
             self.err(
@@ -346,38 +396,44 @@ impl Parser<'_> {
             self.cur = Cur::Broken;
             return;
         }
-        if let Some(bad) = name.name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))) {
+        if let Some(bad) = name
+            .name
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')))
+        {
             self.err(
                 Code::InvalidArgument,
                 name.span,
                 format!("invalid character `{bad}` in {kw} name"),
                 HaproxyLoc::Parsing,
-                format!("character '{bad}' is not permitted in '{kw}' name '{}'.", name.name),
+                format!(
+                    "character '{bad}' is not permitted in '{kw}' name '{}'.",
+                    name.name
+                ),
             );
         }
         let mut from = None;
         match line.arg(idx) {
             "" => {}
-            "from" => {
-                match line.words.get(idx + 1) {
-                    Some(w) => from = Some(Named::from_word(w)),
-                    None => self.err(
-                        Code::MissingArgument,
-                        line.span(idx),
-                        "`from` needs the name of a defaults section",
-                        HaproxyLoc::Parsing,
-                        format!("'{kw}' expects a defaults section name after 'from'."),
-                    ),
-                }
-            }
+            "from" => match line.words.get(idx + 1) {
+                Some(w) => from = Some(Named::from_word(w)),
+                None => self.err(
+                    Code::MissingArgument,
+                    line.span(idx),
+                    "`from` needs the name of a defaults section",
+                    HaproxyLoc::Parsing,
+                    format!("'{kw}' expects a defaults section name after 'from'."),
+                ),
+            },
             _ if kind == ProxyKind::Defaults => {}
             other => {
-                let listen_addr = other.contains(':') || other.starts_with('*') || other.starts_with('/');
+                let listen_addr =
+                    other.contains(':') || other.starts_with('*') || other.starts_with('/');
                 if listen_addr && kind != ProxyKind::Backend {
                     let d = Diagnostic::error(Code::ListenAddress, "an address on the section line is no longer supported")
                         .at(line.span_from(idx))
                         .label("listening address")
-                        .help(format!("move it to a `bind {other}` line inside the section (removed in HAProxy 2.1? since 1.5 deprecated)"))
+                        .help(format!("HAProxy no longer accepts an address on the `{kw}` line: write `{kw} {}` and, inside the section, `bind {other}`", name.name))
                         .hx(HaproxyLoc::Parsing, "please use the 'bind' keyword for listening addresses.");
                     self.push(d);
                     self.cur = Cur::Broken;
@@ -403,11 +459,14 @@ impl Parser<'_> {
             if let Some(p) = clash {
                 let (pk, ps) = (p.kind.as_str(), p.name.span);
                 let file = ps.file;
-                let d = Diagnostic::error(Code::DuplicateProxy, format!("{kw} `{}` is defined twice", name.name))
-                    .at(name.span)
-                    .label("second definition")
-                    .related(ps, "first defined here")
-                    .help("give each proxy a distinct name (a frontend and a backend may share one)");
+                let d = Diagnostic::error(
+                    Code::DuplicateProxy,
+                    format!("{kw} `{}` is defined twice", name.name),
+                )
+                .at(name.span)
+                .label("second definition")
+                .related(ps, "first defined here")
+                .help("give each proxy a distinct name (a frontend and a backend may share one)");
                 let loc_name = self.file_marker(file);
                 self.push(d.hx(
                     HaproxyLoc::ParsingCapital,
@@ -431,38 +490,66 @@ impl Parser<'_> {
 
     fn other_kw(&mut self, i: usize, line: &Line, start: usize) {
         let kw = line.arg(start).to_string();
-        let Some(sec) = self.cfg.others.get(i).map(|s| s.kind.clone()) else { return };
+        let Some(sec) = self.cfg.others.get(i).map(|s| s.kind.clone()) else {
+            return;
+        };
         let known = self.kw.sections.get(&sec);
         let two = format!("{} {}", kw, line.arg(start + 1));
         let ok = match known {
             // Sections whose keyword list we do not have are accepted as they are.
             None => true,
-            Some(set) => set.contains(&kw) || set.contains(&two) || set.iter().any(|k| k.starts_with(&format!("{kw} "))),
+            Some(set) => {
+                set.contains(&kw)
+                    || set.contains(&two)
+                    || set.iter().any(|k| k.starts_with(&format!("{kw} ")))
+            }
         };
         if !ok {
-            let cands: Vec<&str> = known.map(|s| s.iter().map(String::as_str).collect()).unwrap_or_default();
-            let mut d = Diagnostic::error(Code::UnknownKeyword, format!("unknown keyword `{kw}` in a `{sec}` section"))
-                .at(line.span(start))
-                .hx(HaproxyLoc::Parsing, format!("unknown keyword '{kw}' in '{sec}' section"));
+            let cands: Vec<&str> = known
+                .map(|s| s.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            let mut d = Diagnostic::error(
+                Code::UnknownKeyword,
+                format!("unknown keyword `{kw}` in a `{sec}` section"),
+            )
+            .at(line.span(start))
+            .hx(
+                HaproxyLoc::Parsing,
+                format!("unknown keyword '{kw}' in '{sec}' section"),
+            );
             if let Some(s) = suggest(&kw, cands) {
                 d = d.help(format!("did you mean `{s}`?"));
             }
             self.push(d);
         }
         // Addresses resolved at parse time in mailers, resolvers and peers sections.
-        if let ("mailer", "mailers") | ("nameserver", "resolvers") | ("peer" | "server", "peers") = (kw.as_str(), sec.as_str()) {
+        if let ("mailer", "mailers") | ("nameserver", "resolvers") | ("peer" | "server", "peers") =
+            (kw.as_str(), sec.as_str())
+        {
             if let Some(w) = line.words.get(start + 2) {
                 let expanded = value::expand_env(&w.text, self.opts.env);
                 let bad = match value::parse_address(&expanded, AddrUse::Other) {
                     Ok(a) => match &a.host {
-                        Host::Name(n) if !self.opts.resolver.resolves(n) => Some(format!("invalid address: '{n}' in '{}'", w.text)),
+                        Host::Name(n) if !self.opts.resolver.resolves(n) => {
+                            Some(format!("invalid address: '{n}' in '{}'", w.text))
+                        }
                         _ => None,
                     },
                     Err(e) => Some(e.haproxy_text(&w.text)),
                 };
                 if let Some(msg) = bad {
-                    let ctx = if sec == "peers" && kw == "server" { "server (null)/".to_string() + line.arg(start + 1) } else { format!("{kw} {}", line.arg(start + 1)) };
-                    self.err(Code::InvalidAddress, w.span, format!("invalid or unresolvable address `{}`", w.text), HaproxyLoc::Parsing, format!("'{ctx}' : {msg}"));
+                    let ctx = if sec == "peers" && kw == "server" {
+                        "server (null)/".to_string() + line.arg(start + 1)
+                    } else {
+                        format!("{kw} {}", line.arg(start + 1))
+                    };
+                    self.err(
+                        Code::InvalidAddress,
+                        w.span,
+                        format!("invalid or unresolvable address `{}`", w.text),
+                        HaproxyLoc::Parsing,
+                        format!("'{ctx}' : {msg}"),
+                    );
                 }
             }
         }
@@ -470,12 +557,22 @@ impl Parser<'_> {
             if let Some(w) = line.words.get(start + 2) {
                 if !Path::new(&w.text).is_file() {
                     let f = w.text.clone();
-                    self.err(Code::MissingFile, w.span, format!("errorfile `{f}` does not exist"), HaproxyLoc::Parsing, format!("errorfile : error opening file '{f}'."));
+                    self.err(
+                        Code::MissingFile,
+                        w.span,
+                        format!("errorfile `{f}` does not exist"),
+                        HaproxyLoc::Parsing,
+                        format!("errorfile : error opening file '{f}'."),
+                    );
                 }
             }
         }
         if let Some(s) = self.cfg.others.get_mut(i) {
-            s.directives.push(Directive { keyword: kw, modifier: Modifier::None, line: line.clone() });
+            s.directives.push(Directive {
+                keyword: kw,
+                modifier: Modifier::None,
+                line: line.clone(),
+            });
         }
     }
 
@@ -487,21 +584,39 @@ impl Parser<'_> {
         let arg1 = line.arg(start + 1).to_string();
         let known = self.kw.global.contains(&kw)
             || self.kw.global.contains(&format!("{kw} {arg1}"))
-            || matches!(kw.as_str(), "master-worker" | "stats" | "tune.ssl.ocsp-update");
+            || matches!(
+                kw.as_str(),
+                "master-worker" | "stats" | "tune.ssl.ocsp-update"
+            );
         if !known || (build_feature_of(&kw).is_some() && self.opts.table == TableSet::V2_6) {
             if self.report_removed(line, start, &kw) {
                 return;
             }
-            self.unknown_keyword(line, start, "global", self.kw.global.iter().map(String::as_str).collect());
+            self.unknown_keyword(
+                line,
+                start,
+                "global",
+                self.kw.global.iter().map(String::as_str).collect(),
+            );
             return;
         }
         let g = &mut self.cfg.global;
-        g.directives.push(Directive { keyword: kw.clone(), modifier, line: line.clone() });
+        g.directives.push(Directive {
+            keyword: kw.clone(),
+            modifier,
+            line: line.clone(),
+        });
         let num = |s: &str| u32::try_from(value::atol(s)).ok();
         match kw.as_str() {
             "maxconn" if arg1.is_empty() => {
                 let span = line.span(start + 1);
-                self.err(Code::MissingArgument, span, "`maxconn` needs a number", HaproxyLoc::Parsing, "'maxconn' expects an integer argument.");
+                self.err(
+                    Code::MissingArgument,
+                    span,
+                    "`maxconn` needs a number",
+                    HaproxyLoc::Parsing,
+                    "'maxconn' expects an integer argument.",
+                );
             }
             "maxconn" => g.maxconn = num(&arg1),
             "nbthread" => g.nbthread = num(&arg1),
@@ -513,8 +628,12 @@ impl Parser<'_> {
             "spread-checks" => g.spread_checks = num(&arg1),
             "pidfile" => g.pidfile = line.words.get(start + 1).map(Named::from_word),
             "chroot" => g.chroot = line.words.get(start + 1).map(Named::from_word),
-            "server-state-file" => g.server_state_file = line.words.get(start + 1).map(Named::from_word),
-            "server-state-base" => g.server_state_base = line.words.get(start + 1).map(Named::from_word),
+            "server-state-file" => {
+                g.server_state_file = line.words.get(start + 1).map(Named::from_word)
+            }
+            "server-state-base" => {
+                g.server_state_base = line.words.get(start + 1).map(Named::from_word)
+            }
             "hard-stop-after" => {
                 if let Some(t) = self.time_arg(line, start + 1, "hard-stop-after") {
                     self.cfg.global.hard_stop_after = Some(t);
@@ -523,7 +642,11 @@ impl Parser<'_> {
             "user" | "group" => {
                 let named = line.words.get(start + 1).map(Named::from_word);
                 if let Some(n) = &named {
-                    let db = if kw == "user" { "/etc/passwd" } else { "/etc/group" };
+                    let db = if kw == "user" {
+                        "/etc/passwd"
+                    } else {
+                        "/etc/group"
+                    };
                     if !name_in_db(db, &n.name) && !n.name.is_empty() {
                         let what = if kw == "user" { "user" } else { "group" };
                         self.err(
@@ -557,7 +680,7 @@ impl Parser<'_> {
                             w.span,
                             format!("Lua file `{f}` does not exist"),
                             HaproxyLoc::Parsing,
-                            format!("lua-load: error in Lua file '{f}': cannot open {f}: No such file or directory"),
+                            format!("error in Lua file '{f}': cannot open {f}: No such file or directory"),
                         );
                     }
                 }
@@ -570,7 +693,9 @@ impl Parser<'_> {
                             w.span,
                             format!("`{}` is not a directory", w.text),
                             HaproxyLoc::Parsing,
-                            format!("global statement '{kw}' expects a directory path as an argument."),
+                            format!(
+                                "global statement '{kw}' expects a directory path as an argument."
+                            ),
                         );
                     }
                 }
@@ -673,7 +798,13 @@ impl Parser<'_> {
                     if let Host::Name(n) = &a.host {
                         if !self.opts.resolver.resolves(n) {
                             let hx = format!("log : invalid address: '{n}' in '{target}'\n");
-                            self.err(Code::InvalidAddress, first.span, format!("log host `{n}` does not resolve"), HaproxyLoc::Parsing, hx);
+                            self.err(
+                                Code::InvalidAddress,
+                                first.span,
+                                format!("log host `{n}` does not resolve"),
+                                HaproxyLoc::Parsing,
+                                hx,
+                            );
                             return None;
                         }
                     }
@@ -681,7 +812,13 @@ impl Parser<'_> {
                 }
                 Err(e) => {
                     let hx = format!("log : {}\n", e.haproxy_text(&target));
-                    self.err(Code::InvalidAddress, first.span, format!("invalid log target `{target}`"), HaproxyLoc::Parsing, hx);
+                    self.err(
+                        Code::InvalidAddress,
+                        first.span,
+                        format!("invalid log target `{target}`"),
+                        HaproxyLoc::Parsing,
+                        hx,
+                    );
                     return None;
                 }
             }
@@ -702,23 +839,29 @@ impl Parser<'_> {
             "local3", "local4", "local5", "local6", "local7",
         ];
         if !FACILITIES.contains(&fac.text.as_str()) {
-            let mut d = Diagnostic::error(Code::InvalidArgument, format!("unknown log facility `{}`", fac.text))
-                .at(fac.span)
-                .hx(HaproxyLoc::Parsing, format!("log : unknown log facility '{}'\n", fac.text));
+            let mut d = Diagnostic::error(
+                Code::InvalidArgument,
+                format!("unknown log facility `{}`", fac.text),
+            )
+            .at(fac.span)
+            .hx(
+                HaproxyLoc::Parsing,
+                format!("log : unknown log facility '{}'\n", fac.text),
+            );
             if let Some(s) = suggest(&fac.text, FACILITIES.iter().copied()) {
                 d = d.help(format!("did you mean `{s}`?"));
             }
             self.push(d);
             return None;
         }
-        Some(LogTarget::Target {
+        Some(LogTarget::Target(Box::new(LogDest {
             target: Named::from_word(first),
             address,
             options,
             facility: Named::from_word(fac),
             level: line.words.get(i + 1).map(Named::from_word),
             min_level: line.words.get(i + 2).map(Named::from_word),
-        })
+        })))
     }
 
     fn time_arg(&mut self, line: &Line, i: usize, what: &str) -> Option<value::Millis> {
@@ -746,11 +889,19 @@ impl Parser<'_> {
             }
             Err(value::TimeError::UnexpectedChar(c)) => {
                 self.push(
-                    Diagnostic::error(Code::InvalidArgument, format!("invalid time `{text}` for `{what}`"))
-                        .at(line.span(i))
-                        .label(format!("unexpected character `{c}`"))
-                        .help("a time is a number with an optional unit: us, ms, s, m, h, d (default ms)")
-                        .hx(HaproxyLoc::Parsing, format!("unexpected character '{c}' in '{what}'")),
+                    Diagnostic::error(
+                        Code::InvalidArgument,
+                        format!("invalid time `{text}` for `{what}`"),
+                    )
+                    .at(line.span(i))
+                    .label(format!("unexpected character `{c}`"))
+                    .help(
+                        "a time is a number with an optional unit: us, ms, s, m, h, d (default ms)",
+                    )
+                    .hx(
+                        HaproxyLoc::Parsing,
+                        format!("unexpected character '{c}' in '{what}'"),
+                    ),
                 );
                 None
             }
@@ -782,10 +933,18 @@ impl Parser<'_> {
         // A keyword of a newer HAProxy, or of a feature the reference build lacks.
         if let Some(feature) = build_feature_of(&kw) {
             self.push(
-                Diagnostic::error(Code::NotInBuild, format!("`{kw}` needs an HAProxy built with {feature}"))
-                    .at(line.span(start))
-                    .help(format!("the reference build (Debian's HAProxy) has no {feature} support"))
-                    .hx(HaproxyLoc::Parsing, format!("unknown keyword '{kw}' in '{section}' section")),
+                Diagnostic::error(
+                    Code::NotInBuild,
+                    format!("`{kw}` needs an HAProxy built with {feature}"),
+                )
+                .at(line.span(start))
+                .help(format!(
+                    "the reference build (Debian's HAProxy) has no {feature} support"
+                ))
+                .hx(
+                    HaproxyLoc::Parsing,
+                    format!("unknown keyword '{kw}' in '{section}' section"),
+                ),
             );
             return;
         }
@@ -805,9 +964,15 @@ impl Parser<'_> {
             Diagnostic::error(Code::NotInVersion, format!("`{kw}` is not known to HAProxy 2.6"))
                 .help("it was added in a later HAProxy; remove --haproxy-version 2.6 to check for a newer one")
         } else {
-            Diagnostic::error(Code::UnknownKeyword, format!("unknown keyword `{kw}` in a `{section}` section"))
+            Diagnostic::error(
+                Code::UnknownKeyword,
+                format!("unknown keyword `{kw}` in a `{section}` section"),
+            )
         };
-        d = d.at(line.span(start)).label("unknown keyword").hx(HaproxyLoc::Parsing, hx);
+        d = d
+            .at(line.span(start))
+            .label("unknown keyword")
+            .hx(HaproxyLoc::Parsing, hx);
         if !newer {
             if let Some(s) = hint {
                 d = d.help(format!("did you mean `{s}`?"));
@@ -822,10 +987,19 @@ impl Parser<'_> {
 
     /// Proxy keywords (configuration.txt §4.1 matrix, §4.2 entries).
     fn proxy_kw(&mut self, pi: usize, line: &Line, start: usize, modifier: Modifier) {
-        let Some(kind) = self.cfg.proxies.get(pi).map(|p| p.kind) else { return };
-        let words: Vec<&str> = line.words[start..].iter().map(|w| w.text.as_str()).collect();
+        let Some(kind) = self.cfg.proxies.get(pi).map(|p| p.kind) else {
+            return;
+        };
+        let words: Vec<&str> = line.words[start..]
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect();
         let section = kind.as_str();
-        let Some((canon, n, allow)) = self.kw.lookup_proxy(&words).map(|(c, n, a)| (c.to_string(), n, *a)) else {
+        let Some((canon, n, allow)) = self
+            .kw
+            .lookup_proxy(&words)
+            .map(|(c, n, a)| (c.to_string(), n, *a))
+        else {
             self.proxy_unknown(line, start, section, &words);
             return;
         };
@@ -838,7 +1012,11 @@ impl Parser<'_> {
             ProxyKind::Backend => allow.backend,
             ProxyKind::Listen => allow.listen,
         };
-        if kind == ProxyKind::Defaults && allow.named_defaults_only && pname.is_empty() && self.opts.table == TableSet::Master {
+        if kind == ProxyKind::Defaults
+            && allow.named_defaults_only
+            && pname.is_empty()
+            && self.opts.table == TableSet::Master
+        {
             self.err(
                 Code::WrongSection,
                 line.span(start),
@@ -849,10 +1027,18 @@ impl Parser<'_> {
             return;
         }
         if !allowed {
-            let label = if canon.starts_with("option ") { words.get(1).copied().unwrap_or("") } else { &kw0 };
+            let label = if canon.starts_with("option ") {
+                words.get(1).copied().unwrap_or("")
+            } else {
+                &kw0
+            };
             match kind {
                 ProxyKind::Defaults => {
-                    let loc = if kw0 == "server" { HaproxyLoc::Bracket } else { HaproxyLoc::Parsing };
+                    let loc = if kw0 == "server" {
+                        HaproxyLoc::Bracket
+                    } else {
+                        HaproxyLoc::Parsing
+                    };
                     self.err(
                         Code::WrongSection,
                         line.span(start),
@@ -861,7 +1047,12 @@ impl Parser<'_> {
                         format!("'{kw0}' not allowed in 'defaults' section."),
                     );
                 }
-                ProxyKind::Frontend if matches!(kw0.as_str(), "server" | "default-server" | "server-template") => {
+                ProxyKind::Frontend
+                    if matches!(
+                        kw0.as_str(),
+                        "server" | "default-server" | "server-template"
+                    ) =>
+                {
                     self.err(
                         Code::WrongSection,
                         line.span(start),
@@ -870,7 +1061,10 @@ impl Parser<'_> {
                         format!("parsing [{}:{}] : '{kw0}' not allowed because frontend '{pname}' has no backend capability.", self.file_marker(line.file), line.line),
                     );
                 }
-                ProxyKind::Backend if canon.starts_with("tcp-request connection") || canon.starts_with("tcp-request session") => {
+                ProxyKind::Backend
+                    if canon.starts_with("tcp-request connection")
+                        || canon.starts_with("tcp-request session") =>
+                {
                     self.err(
                         Code::WrongSection,
                         line.span(start),
@@ -880,13 +1074,27 @@ impl Parser<'_> {
                     );
                 }
                 _ => {
-                    let cap = if kind == ProxyKind::Frontend { "backend" } else { "frontend" };
+                    let cap = if kind == ProxyKind::Frontend {
+                        "backend"
+                    } else {
+                        "frontend"
+                    };
                     let hx = if canon.starts_with("timeout ") {
                         format!("'{canon}' will be ignored because {section} '{pname}' has no {cap} capability")
+                    } else if kw0 == "maxconn" {
+                        format!("'{label}' ignored because {section} '{pname}' has no {cap} capability. Maybe you want 'fullconn' instead ?")
+                    } else if kw0 == "fullconn" {
+                        format!("'{label}' ignored because {section} '{pname}' has no {cap} capability. Maybe you want 'maxconn' instead ?")
                     } else {
                         format!("'{label}' ignored because {section} '{pname}' has no {cap} capability.")
                     };
-                    self.warn(Code::WrongSection, line.span(start), format!("`{canon}` is ignored in a {section} (it needs {cap} capability)"), HaproxyLoc::Parsing, hx);
+                    self.warn(
+                        Code::WrongSection,
+                        line.span(start),
+                        format!("`{canon}` is ignored in a {section} (it needs {cap} capability)"),
+                        HaproxyLoc::Parsing,
+                        hx,
+                    );
                 }
             }
             return;
@@ -900,7 +1108,11 @@ impl Parser<'_> {
                 format!("'{canon}' is deprecated and will be removed in a future version."),
             );
         }
-        let dir = Directive { keyword: canon.clone(), modifier, line: line.clone() };
+        let dir = Directive {
+            keyword: canon.clone(),
+            modifier,
+            line: line.clone(),
+        };
         self.cfg.proxies[pi].directives.push(dir.clone());
         let a = start + n; // first argument after the keyword
         match kw0.as_str() {
@@ -915,23 +1127,57 @@ impl Parser<'_> {
                     self.cfg.proxies[pi].timeouts.insert(key, t);
                 }
             }
-            "retries" => self.cfg.proxies[pi].retries = u32::try_from(value::atol(line.arg(a))).ok(),
-            "maxconn" => self.cfg.proxies[pi].maxconn = u32::try_from(value::atol(line.arg(a))).ok(),
-            "fullconn" => self.cfg.proxies[pi].fullconn = u32::try_from(value::atol(line.arg(a))).ok(),
+            "retries" => {
+                self.cfg.proxies[pi].retries = u32::try_from(value::atol(line.arg(a))).ok()
+            }
+            "maxconn" => {
+                self.cfg.proxies[pi].maxconn = u32::try_from(value::atol(line.arg(a))).ok()
+            }
+            "fullconn" => {
+                self.cfg.proxies[pi].fullconn = u32::try_from(value::atol(line.arg(a))).ok()
+            }
             "disabled" => self.cfg.proxies[pi].disabled = true,
             "enabled" => self.cfg.proxies[pi].disabled = false,
-            "hash-type" => self.cfg.proxies[pi].hash_type = Some(words[1..].iter().map(|s| s.to_string()).collect()),
+            "hash-type" => {
+                self.cfg.proxies[pi].hash_type =
+                    Some(words[1..].iter().map(|s| s.to_string()).collect())
+            }
             "option" => {
                 let name = Named::from_word(&line.words[start + 1]);
-                let args = words[2..].iter().map(|s| s.to_string()).collect();
-                self.cfg.proxies[pi].options.push(ProxyOption { name, negated: modifier == Modifier::No, args });
-            }
-            "default_backend" => {
-                match line.words.get(a) {
-                    Some(w) => self.cfg.proxies[pi].default_backend = Some(Named::from_word(w)),
-                    None => self.err(Code::MissingArgument, line.span(a), "`default_backend` needs a backend name", HaproxyLoc::Parsing, "'default_backend' expects a backend name."),
+                if kind == ProxyKind::Backend
+                    && matches!(name.name.as_str(), "tcplog" | "httplog" | "httpslog")
+                {
+                    self.warn(
+                        Code::WrongSection,
+                        line.span(start + 1),
+                        format!(
+                            "`option {}` does nothing in a backend (logs are written by frontends)",
+                            name.name
+                        ),
+                        HaproxyLoc::Parsing,
+                        format!(
+                            "backend '{pname}' : 'option {}' directive is ignored in backends.",
+                            name.name
+                        ),
+                    );
                 }
+                let args = words[2..].iter().map(|s| s.to_string()).collect();
+                self.cfg.proxies[pi].options.push(ProxyOption {
+                    name,
+                    negated: modifier == Modifier::No,
+                    args,
+                });
             }
+            "default_backend" => match line.words.get(a) {
+                Some(w) => self.cfg.proxies[pi].default_backend = Some(Named::from_word(w)),
+                None => self.err(
+                    Code::MissingArgument,
+                    line.span(a),
+                    "`default_backend` needs a backend name",
+                    HaproxyLoc::Parsing,
+                    "'default_backend' expects a backend name.",
+                ),
+            },
             "use_backend" => self.kw_use_backend(pi, line, a),
             "acl" => self.kw_acl(pi, line, a),
             "log" => {
@@ -941,9 +1187,11 @@ impl Parser<'_> {
             }
             "http-check" => self.cfg.proxies[pi].http_checks.push(dir),
             "tcp-check" => self.cfg.proxies[pi].tcp_checks.push(dir),
-            "tcp-request" | "tcp-response" | "http-request" | "http-response" | "http-after-response" => {
-                self.kw_rule(pi, line, start, &canon)
-            }
+            "tcp-request"
+            | "tcp-response"
+            | "http-request"
+            | "http-response"
+            | "http-after-response" => self.kw_rule(pi, line, start, &canon),
             "filter" => {
                 let cfgi = (a..line.words.len()).find(|&j| line.arg(j) == "config");
                 if let (true, Some(j)) = (self.opts.check_files && line.arg(a) == "spoe", cfgi) {
@@ -959,7 +1207,13 @@ impl Parser<'_> {
                 if let Some(w) = line.words.get(a + 1) {
                     if self.opts.check_files && !Path::new(&w.text).is_file() {
                         let f = w.text.clone();
-                        self.err(Code::MissingFile, w.span, format!("errorfile `{f}` does not exist"), HaproxyLoc::Parsing, format!("errorfile : error opening file '{f}'."));
+                        self.err(
+                            Code::MissingFile,
+                            w.span,
+                            format!("errorfile `{f}` does not exist"),
+                            HaproxyLoc::Parsing,
+                            format!("errorfile : error opening file '{f}'."),
+                        );
                     }
                 }
             }
@@ -1000,8 +1254,14 @@ impl Parser<'_> {
                     format!("'{kw0}' expects one of {} but got '{sub}'.", subs.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")),
                 ),
             };
-            let code = if kw0 == "option" { Code::UnknownOption } else { Code::UnknownKeyword };
-            let mut d = Diagnostic::error(code, msg).at(line.span(start + 1)).hx(HaproxyLoc::Parsing, hx);
+            let code = if kw0 == "option" {
+                Code::UnknownOption
+            } else {
+                Code::UnknownKeyword
+            };
+            let mut d = Diagnostic::error(code, msg)
+                .at(line.span(start + 1))
+                .hx(HaproxyLoc::Parsing, hx);
             if let Some(h) = hint {
                 d = d.help(format!("did you mean `{kw0} {h}`?"));
             }
@@ -1012,7 +1272,12 @@ impl Parser<'_> {
             // `stats` sub-keywords not in the matrix (stats socket in a proxy...).
             return;
         }
-        let cands: Vec<&str> = self.kw.proxy.keys().map(|k| k.split(' ').next().unwrap_or(k)).collect();
+        let cands: Vec<&str> = self
+            .kw
+            .proxy
+            .keys()
+            .map(|k| k.split(' ').next().unwrap_or(k))
+            .collect();
         self.unknown_keyword(line, start, section, cands);
     }
 
@@ -1027,17 +1292,29 @@ impl Parser<'_> {
             other => {
                 let other = other.to_string();
                 self.push(
-                    Diagnostic::error(Code::InvalidArgument, format!("unknown proxy mode `{other}`"))
-                        .at(line.span(a))
-                        .help("mode is `tcp` or `http`")
-                        .hx(HaproxyLoc::Parsing, format!("unknown proxy mode '{other}'.")),
+                    Diagnostic::error(
+                        Code::InvalidArgument,
+                        format!("unknown proxy mode `{other}`"),
+                    )
+                    .at(line.span(a))
+                    .help("mode is `tcp` or `http`")
+                    .hx(
+                        HaproxyLoc::Parsing,
+                        format!("unknown proxy mode '{other}'."),
+                    ),
                 );
                 None
             }
         };
         if m.is_some() && !line.arg(a + 1).is_empty() {
             let extra = line.arg(a + 1).to_string();
-            self.err(Code::TooManyArguments, line.span(a + 1), format!("`mode` takes one argument; `{extra}` is extra"), HaproxyLoc::Parsing, format!("'mode' cannot handle unexpected argument '{extra}'."));
+            self.err(
+                Code::TooManyArguments,
+                line.span(a + 1),
+                format!("`mode` takes one argument; `{extra}` is extra"),
+                HaproxyLoc::Parsing,
+                format!("'mode' cannot handle unexpected argument '{extra}'."),
+            );
         }
         if let Some(m) = m {
             self.cfg.proxies[pi].mode = Some(m);
@@ -1047,7 +1324,12 @@ impl Parser<'_> {
     /// `balance` (configuration.txt §4.2 `balance`).
     fn kw_balance(&mut self, pi: usize, line: &Line, a: usize) {
         let alg = line.arg(a).to_string();
-        let rest: Vec<String> = line.words.iter().skip(a + 1).map(|w| w.text.clone()).collect();
+        let rest: Vec<String> = line
+            .words
+            .iter()
+            .skip(a + 1)
+            .map(|w| w.text.clone())
+            .collect();
         let b = match alg.as_str() {
             "roundrobin" => Some(Balance::RoundRobin),
             "static-rr" => Some(Balance::StaticRr),
@@ -1055,23 +1337,51 @@ impl Parser<'_> {
             "first" => Some(Balance::First),
             "source" => Some(Balance::Source),
             "uri" => Some(Balance::Uri { args: rest }),
-            "url_param" => Some(Balance::UrlParam { param: rest.first().cloned().unwrap_or_default(), args: rest.iter().skip(1).cloned().collect() }),
+            "url_param" => Some(Balance::UrlParam {
+                param: rest.first().cloned().unwrap_or_default(),
+                args: rest.iter().skip(1).cloned().collect(),
+            }),
             "rdp-cookie" => Some(Balance::RdpCookie { name: None }),
             s if s.starts_with("random") => {
-                let draws = s.strip_prefix("random(").and_then(|r| r.strip_suffix(')')).map(|d| value::atol(d).max(1) as u32).unwrap_or(2);
+                let draws = s
+                    .strip_prefix("random(")
+                    .and_then(|r| r.strip_suffix(')'))
+                    .map(|d| value::atol(d).max(1) as u32)
+                    .unwrap_or(2);
                 Some(Balance::Random { draws })
             }
-            s if s.starts_with("hdr(") && s.ends_with(')') => Some(Balance::Hdr { name: s[4..s.len() - 1].to_string(), args: rest }),
-            s if s.starts_with("rdp-cookie(") && s.ends_with(')') => Some(Balance::RdpCookie { name: Some(s[11..s.len() - 1].to_string()) }),
-            "hash" => Some(Balance::Hash { expr: rest.join(" ") }),
-            "log-hash" if self.opts.table == TableSet::Master => Some(Balance::LogHash { conv: rest.join(" ") }),
+            s if s.starts_with("hdr(") && s.ends_with(')') => Some(Balance::Hdr {
+                name: s[4..s.len() - 1].to_string(),
+                args: rest,
+            }),
+            s if s.starts_with("rdp-cookie(") && s.ends_with(')') => Some(Balance::RdpCookie {
+                name: Some(s[11..s.len() - 1].to_string()),
+            }),
+            "hash" => Some(Balance::Hash {
+                expr: rest.join(" "),
+            }),
+            "log-hash" if self.opts.table == TableSet::Master => Some(Balance::LogHash {
+                conv: rest.join(" "),
+            }),
             "sticky" if self.opts.table == TableSet::Master => Some(Balance::Sticky),
             _ => None,
         };
         match b {
             Some(b) => self.cfg.proxies[pi].balance = Some(b),
             None => {
-                let algs = ["roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "hdr(name)", "rdp-cookie", "random", "hash"];
+                let algs = [
+                    "roundrobin",
+                    "static-rr",
+                    "leastconn",
+                    "first",
+                    "source",
+                    "uri",
+                    "url_param",
+                    "hdr(name)",
+                    "rdp-cookie",
+                    "random",
+                    "hash",
+                ];
                 let mut d = Diagnostic::error(Code::InvalidArgument, format!("unknown balance algorithm `{alg}`"))
                     .at(line.span(a))
                     .hx(HaproxyLoc::Parsing, "balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.");
@@ -1086,7 +1396,13 @@ impl Parser<'_> {
     /// `bind` (configuration.txt §4.2 `bind`, options in §5.1).
     fn kw_bind(&mut self, pi: usize, line: &Line, start: usize) {
         let Some(addr_w) = line.words.get(start + 1).filter(|w| !w.text.is_empty()) else {
-            self.err(Code::MissingArgument, line.span(start + 1), "`bind` needs an address", HaproxyLoc::Parsing, "'bind' expects {<path>|[addr1]:port1[-end1]}{,[addr]:port[-end]}... as arguments.");
+            self.err(
+                Code::MissingArgument,
+                line.span(start + 1),
+                "`bind` needs an address",
+                HaproxyLoc::Parsing,
+                "'bind' expects {<path>|[addr1]:port1[-end1]}{,[addr]:port[-end]}... as arguments.",
+            );
             return;
         };
         let mut addresses = Vec::new();
@@ -1096,25 +1412,51 @@ impl Parser<'_> {
                 Ok(a) => {
                     if let Host::Name(n) = &a.host {
                         if !self.opts.resolver.resolves(n) {
-                            self.err(Code::InvalidAddress, addr_w.span, format!("bind host `{n}` does not resolve"), HaproxyLoc::Parsing, format!("'bind' : invalid address: '{n}' in '{part}'"));
+                            self.err(
+                                Code::InvalidAddress,
+                                addr_w.span,
+                                format!("bind host `{n}` does not resolve"),
+                                HaproxyLoc::Parsing,
+                                format!("'bind' : invalid address: '{n}' in '{part}'"),
+                            );
                             return;
                         }
                     }
-                    addresses.push((Named { name: part.to_string(), span: addr_w.span }, a));
+                    addresses.push((
+                        Named {
+                            name: part.to_string(),
+                            span: addr_w.span,
+                        },
+                        a,
+                    ));
                 }
                 Err(e) => {
                     let hx = format!("'bind' : {}", e.haproxy_text(part));
                     self.push(
-                        Diagnostic::error(Code::InvalidAddress, format!("invalid bind address `{part}`"))
-                            .at(addr_w.span)
-                            .label(e.haproxy_text(part))
-                            .hx(HaproxyLoc::Parsing, hx),
+                        Diagnostic::error(
+                            Code::InvalidAddress,
+                            format!("invalid bind address `{part}`"),
+                        )
+                        .at(addr_w.span)
+                        .label(e.haproxy_text(part))
+                        .hx(HaproxyLoc::Parsing, hx),
                     );
                     return;
                 }
             }
         }
-        let mut b = Bind { addresses, name: None, maxconn: None, backlog: None, v4v6: false, v6only: false, accept_proxy: false, ssl: false, other: Vec::new(), span: line.span_from(start) };
+        let mut b = Bind {
+            addresses,
+            name: None,
+            maxconn: None,
+            backlog: None,
+            v4v6: false,
+            v6only: false,
+            accept_proxy: false,
+            ssl: false,
+            other: Vec::new(),
+            span: line.span_from(start),
+        };
         let mut i = start + 2;
         let crt_base = self.global_dir("crt-base");
         let ca_base = self.global_dir("ca-base");
@@ -1122,9 +1464,19 @@ impl Parser<'_> {
             let k = line.arg(i).to_string();
             if !self.kw.bind.contains(&k) && k != "expose-fd" && k != "process" {
                 let hint = suggest(&k, self.kw.bind.iter().map(String::as_str));
-                let mut d = Diagnostic::error(Code::UnknownBindKeyword, format!("unknown bind option `{k}`"))
-                    .at(line.span(i))
-                    .hx(HaproxyLoc::Parsing, format!("'bind {}' in section '{}': unknown keyword '{k}'.", addr_w.text, self.cfg.proxies[pi].kind.as_str()));
+                let mut d = Diagnostic::error(
+                    Code::UnknownBindKeyword,
+                    format!("unknown bind option `{k}`"),
+                )
+                .at(line.span(i))
+                .hx(
+                    HaproxyLoc::Parsing,
+                    format!(
+                        "'bind {}' in section '{}': unknown keyword '{k}'.",
+                        addr_w.text,
+                        self.cfg.proxies[pi].kind.as_str()
+                    ),
+                );
                 if let Some(h) = hint {
                     d = d.help(format!("did you mean `{h}`?"));
                 }
@@ -1135,15 +1487,27 @@ impl Parser<'_> {
             let arg = takes.then(|| line.arg(i + 1).to_string());
             match k.as_str() {
                 "name" => b.name = arg.clone(),
-                "maxconn" => b.maxconn = arg.as_deref().and_then(|s| u32::try_from(value::atol(s)).ok()),
-                "backlog" => b.backlog = arg.as_deref().and_then(|s| u32::try_from(value::atol(s)).ok()),
+                "maxconn" => {
+                    b.maxconn = arg
+                        .as_deref()
+                        .and_then(|s| u32::try_from(value::atol(s)).ok())
+                }
+                "backlog" => {
+                    b.backlog = arg
+                        .as_deref()
+                        .and_then(|s| u32::try_from(value::atol(s)).ok())
+                }
                 "v4v6" => b.v4v6 = true,
                 "v6only" => b.v6only = true,
                 "accept-proxy" => b.accept_proxy = true,
                 "ssl" => b.ssl = true,
                 "crt" | "ca-file" | "crl-file" | "crt-list" => {
                     if let (Some(f), true) = (arg.as_deref(), self.opts.check_files) {
-                        let base = if k == "crt" || k == "crt-list" { crt_base.as_deref() } else { ca_base.as_deref() };
+                        let base = if k == "crt" || k == "crt-list" {
+                            crt_base.as_deref()
+                        } else {
+                            ca_base.as_deref()
+                        };
                         let path = with_base(base, f);
                         if !Path::new(&path).exists() {
                             let hx = if k == "crt" {
@@ -1151,7 +1515,13 @@ impl Parser<'_> {
                             } else {
                                 format!("'bind {}' : unable to load {path}", addr_w.text)
                             };
-                            self.err(Code::MissingFile, line.span(i + 1), format!("{k} file `{path}` does not exist"), HaproxyLoc::Parsing, hx);
+                            self.err(
+                                Code::MissingFile,
+                                line.span(i + 1),
+                                format!("{k} file `{path}` does not exist"),
+                                HaproxyLoc::Parsing,
+                                hx,
+                            );
                         }
                     }
                     b.other.push((k.clone(), arg.clone(), line.span(i)));
@@ -1164,7 +1534,13 @@ impl Parser<'_> {
     }
 
     fn global_dir(&self, kw: &str) -> Option<String> {
-        self.cfg.global.directives.iter().rev().find(|d| d.keyword == kw).map(|d| d.line.arg(1).to_string())
+        self.cfg
+            .global
+            .directives
+            .iter()
+            .rev()
+            .find(|d| d.keyword == kw)
+            .map(|d| d.line.arg(1).to_string())
     }
 
     /// `server` / `default-server` (configuration.txt §4.2 `server`, §5.2 options).
@@ -1175,9 +1551,20 @@ impl Parser<'_> {
         // server-template <prefix> <num | low-high> <addr> [params]: servers prefix<low>..prefix<high>.
         let mut template_ids: Option<(u32, u32)> = None;
         let (name, address, mut i) = if is_default {
-            (Named { name: String::new(), span: line.span(start) }, None, start + 1)
+            (
+                Named {
+                    name: String::new(),
+                    span: line.span(start),
+                },
+                None,
+                start + 1,
+            )
         } else if is_template {
-            let (Some(n), Some(r), Some(a)) = (line.words.get(start + 1), line.words.get(start + 2), line.words.get(start + 3).filter(|w| !w.text.is_empty())) else {
+            let (Some(n), Some(r), Some(a)) = (
+                line.words.get(start + 1),
+                line.words.get(start + 2),
+                line.words.get(start + 3).filter(|w| !w.text.is_empty()),
+            ) else {
                 self.push(
                     Diagnostic::error(Code::MissingArgument, "`server-template` needs a prefix, a number or range and an address")
                         .at(line.span_from(start))
@@ -1190,25 +1577,59 @@ impl Parser<'_> {
                 None => (1, value::atol(&r.text)),
             };
             if range.0 < 1 || range.1 < range.0 || range.1 > 1_000_000 {
-                self.err(Code::InvalidArgument, r.span, format!("invalid server-template range `{}`", r.text), HaproxyLoc::Bracket, format!("'server-template' : invalid range '{}'.", r.text));
+                self.err(
+                    Code::InvalidArgument,
+                    r.span,
+                    format!("invalid server-template range `{}`", r.text),
+                    HaproxyLoc::Bracket,
+                    format!("'server-template' : invalid range '{}'.", r.text),
+                );
                 return;
             }
             template_ids = Some((range.0 as u32, range.1 as u32));
-            (Named { name: format!("{}{}", n.text, range.0), span: n.span }, Some(Named::from_word(a)), start + 4)
+            (
+                Named {
+                    name: format!("{}{}", n.text, range.0),
+                    span: n.span,
+                },
+                Some(Named::from_word(a)),
+                start + 4,
+            )
         } else {
-            let (Some(n), Some(a)) = (line.words.get(start + 1), line.words.get(start + 2).filter(|w| !w.text.is_empty())) else {
+            let (Some(n), Some(a)) = (
+                line.words.get(start + 1),
+                line.words.get(start + 2).filter(|w| !w.text.is_empty()),
+            ) else {
                 self.push(
-                    Diagnostic::error(Code::MissingArgument, "`server` needs a name and an address")
-                        .at(line.span_from(start))
-                        .help("write `server <name> <address>[:<port>] [options]`")
-                        .hx(HaproxyLoc::Bracket, "'server' expects <name> and <addr>[:<port>] as arguments."),
+                    Diagnostic::error(
+                        Code::MissingArgument,
+                        "`server` needs a name and an address",
+                    )
+                    .at(line.span_from(start))
+                    .help("write `server <name> <address>[:<port>] [options]`")
+                    .hx(
+                        HaproxyLoc::Bracket,
+                        "'server' expects <name> and <addr>[:<port>] as arguments.",
+                    ),
                 );
                 return;
             };
             (Named::from_word(n), Some(Named::from_word(a)), start + 3)
         };
-        let ctx = format!("'{} {pname}/{}'", if is_default { "default-server" } else { "server" }, name.name);
-        let ctx = if is_default { format!("'default-server {pname}/'") } else { ctx };
+        let ctx = format!(
+            "'{} {pname}/{}'",
+            if is_default {
+                "default-server"
+            } else {
+                "server"
+            },
+            name.name
+        );
+        let ctx = if is_default {
+            format!("'default-server {pname}/'")
+        } else {
+            ctx
+        };
         let _ = &ctx;
         let sctx = format!("'server {pname}/{}'", name.name);
         let mut parsed = None;
@@ -1218,18 +1639,49 @@ impl Parser<'_> {
                 Ok(ad) => parsed = Some(ad),
                 Err(e) => {
                     self.push(
-                        Diagnostic::error(if e == value::AddrError::Empty { Code::EmptyAddress } else { Code::InvalidAddress }, format!("invalid server address `{}`", a.name))
-                            .at(a.span)
-                            .label(e.haproxy_text(&a.name))
-                            .hx(HaproxyLoc::Bracket, format!("{sctx} : {}", e.haproxy_text(&a.name))),
+                        Diagnostic::error(
+                            if e == value::AddrError::Empty {
+                                Code::EmptyAddress
+                            } else {
+                                Code::InvalidAddress
+                            },
+                            format!("invalid server address `{}`", a.name),
+                        )
+                        .at(a.span)
+                        .label(e.haproxy_text(&a.name))
+                        .hx(
+                            HaproxyLoc::Bracket,
+                            format!("{sctx} : {}", e.haproxy_text(&a.name)),
+                        ),
                     );
                     return;
                 }
             }
         }
+        if let Some(bad) = name
+            .name
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')))
+        {
+            self.err(
+                Code::InvalidArgument,
+                name.span,
+                format!("invalid character `{bad}` in server name `{}`", name.name),
+                HaproxyLoc::Bracket,
+                format!(
+                    "character '{bad}' is not permitted in server name '{}'.",
+                    name.name
+                ),
+            );
+            return;
+        }
         // Duplicate server names are fatal in 2.6.
         if !is_default {
-            if let Some(prev) = self.cfg.proxies[pi].servers.iter().find(|s| s.name.name == name.name) {
+            if let Some(prev) = self.cfg.proxies[pi]
+                .servers
+                .iter()
+                .find(|s| s.name.name == name.name)
+            {
                 let pl = prev.span.line;
                 let ps = prev.span;
                 let kind = self.cfg.proxies[pi].kind.as_str();
@@ -1241,26 +1693,45 @@ impl Parser<'_> {
                 );
             }
         }
-        let mut sd = ServerDef { name, address, parsed, params: ServerParams::default(), other: Vec::new(), span: line.span_from(start) };
+        let mut sd = ServerDef {
+            name,
+            address,
+            parsed,
+            params: ServerParams::default(),
+            other: Vec::new(),
+            span: line.span_from(start),
+        };
         let ca_base = self.global_dir("ca-base");
         let crt_base = self.global_dir("crt-base");
         while i < line.words.len() && !line.arg(i).is_empty() {
             let k = line.arg(i).to_string();
-            let known = self.kw.server.contains(&k) || k.starts_with("set-proxy-v2-tlv-fmt(") || k == "no-check-send-proxy";
+            let known = self.kw.server.contains(&k)
+                || k.starts_with("set-proxy-v2-tlv-fmt(")
+                || k == "no-check-send-proxy";
             if !known {
                 let hint = suggest(&k, self.kw.server.iter().map(String::as_str));
                 let mut hx = format!("{sctx} : unknown keyword '{k}'.");
                 if let Some(h) = hint {
                     hx = format!("{sctx} : unknown keyword '{k}'; did you mean '{h}' maybe ?");
                 }
-                let newer = self.opts.table == TableSet::V2_6 && keywords(TableSet::Master).server.contains(&k);
+                let newer = self.opts.table == TableSet::V2_6
+                    && keywords(TableSet::Master).server.contains(&k);
                 let mut d = if newer {
-                    Diagnostic::error(Code::NotInVersion, format!("server option `{k}` is not known to HAProxy 2.6"))
-                        .help("it was added in a later HAProxy")
+                    Diagnostic::error(
+                        Code::NotInVersion,
+                        format!("server option `{k}` is not known to HAProxy 2.6"),
+                    )
+                    .help("it was added in a later HAProxy")
                 } else {
-                    Diagnostic::error(Code::UnknownServerKeyword, format!("unknown server option `{k}`"))
+                    Diagnostic::error(
+                        Code::UnknownServerKeyword,
+                        format!("unknown server option `{k}`"),
+                    )
                 };
-                d = d.at(line.span(i)).label("unknown server option").hx(HaproxyLoc::Bracket, hx);
+                d = d
+                    .at(line.span(i))
+                    .label("unknown server option")
+                    .hx(HaproxyLoc::Bracket, hx);
                 if let (Some(h), false) = (hint, newer) {
                     d = d.help(format!("did you mean `{h}`?"));
                 }
@@ -1269,14 +1740,30 @@ impl Parser<'_> {
             }
             if k == "source" {
                 // `source <addr>[:port] [usesrc ...] [interface ...]`: takes the rest.
-                sd.params.source = Some(line.words[i + 1..].iter().map(|w| w.text.clone()).collect::<Vec<_>>().join(" "));
+                sd.params.source = Some(
+                    line.words[i + 1..]
+                        .iter()
+                        .map(|w| w.text.clone())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
                 break;
             }
             let takes = !option_takes_no_arg(&k);
             let arg_w = line.words.get(i + 1);
-            let arg = if takes { arg_w.map(|w| w.text.clone()) } else { None };
+            let arg = if takes {
+                arg_w.map(|w| w.text.clone())
+            } else {
+                None
+            };
             if takes && arg.as_deref().is_none_or(str::is_empty) {
-                self.err(Code::MissingArgument, line.span(i), format!("server option `{k}` needs an argument"), HaproxyLoc::Bracket, format!("{sctx} : '{k}' expects an argument."));
+                self.err(
+                    Code::MissingArgument,
+                    line.span(i),
+                    format!("server option `{k}` needs an argument"),
+                    HaproxyLoc::Bracket,
+                    format!("{sctx} : '{k}' expects an argument."),
+                );
                 return;
             }
             let a = arg.clone().unwrap_or_default();
@@ -1301,7 +1788,8 @@ impl Parser<'_> {
                 "no-ssl" => p.ssl = Some(false),
                 "agent-check" => p.agent_check = Some(true),
                 "no-agent-check" => p.agent_check = Some(false),
-                "inter" | "fastinter" | "downinter" | "agent-inter" | "slowstart" => match time(&a) {
+                "inter" | "fastinter" | "downinter" | "agent-inter" | "slowstart" => match time(&a)
+                {
                     Ok(t) => match k.as_str() {
                         "inter" => p.inter = Some(t),
                         "fastinter" => p.fastinter = Some(t),
@@ -1314,16 +1802,35 @@ impl Parser<'_> {
                 "rise" | "fall" => {
                     let v = value::atol(&a);
                     if v <= 0 {
-                        self.err(Code::InvalidArgument, line.span(i + 1), format!("`{k}` must be greater than 0"), HaproxyLoc::Bracket, format!("{sctx} : '{k}' has to be > 0."));
+                        self.err(
+                            Code::InvalidArgument,
+                            line.span(i + 1),
+                            format!("`{k}` must be greater than 0"),
+                            HaproxyLoc::Bracket,
+                            format!("{sctx} : '{k}' has to be > 0."),
+                        );
                         return;
                     }
                     let v = u32::try_from(v).unwrap_or(u32::MAX);
-                    if k == "rise" { p.rise = Some(v) } else { p.fall = Some(v) }
+                    if k == "rise" {
+                        p.rise = Some(v)
+                    } else {
+                        p.fall = Some(v)
+                    }
                 }
                 "weight" => {
                     let v = value::atol(&a);
                     if !(0..=256).contains(&v) {
-                        self.err(Code::InvalidArgument, line.span(i + 1), format!("weight {v} is not within 0 and 256"), HaproxyLoc::Bracket, format!("{sctx} : weight of server {} is not within 0 and 256 ({v})..", sd.name.name));
+                        self.err(
+                            Code::InvalidArgument,
+                            line.span(i + 1),
+                            format!("weight {v} is not within 0 and 256"),
+                            HaproxyLoc::Bracket,
+                            format!(
+                                "{sctx} : weight of server {} is not within 0 and 256 ({v})..",
+                                sd.name.name
+                            ),
+                        );
                         return;
                     }
                     p.weight = Some(v as u32);
@@ -1340,10 +1847,19 @@ impl Parser<'_> {
                     let ok = match k.as_str() {
                         "on-marked-down" => a == "shutdown-sessions",
                         "on-marked-up" => a == "shutdown-backup-sessions",
-                        _ => matches!(a.as_str(), "fastinter" | "fail-check" | "sudden-death" | "mark-down"),
+                        _ => matches!(
+                            a.as_str(),
+                            "fastinter" | "fail-check" | "sudden-death" | "mark-down"
+                        ),
                     };
                     if !ok {
-                        self.err(Code::InvalidArgument, line.span(i + 1), format!("`{k}` does not accept `{a}`"), HaproxyLoc::Bracket, format!("{sctx} : '{k}' expects a valid action but got '{a}'."));
+                        self.err(
+                            Code::InvalidArgument,
+                            line.span(i + 1),
+                            format!("`{k}` does not accept `{a}`"),
+                            HaproxyLoc::Bracket,
+                            format!("{sctx} : '{k}' expects a valid action but got '{a}'."),
+                        );
                         return;
                     }
                     match k.as_str() {
@@ -1358,7 +1874,11 @@ impl Parser<'_> {
                 "verify" => p.verify = Some(a.clone()),
                 "resolvers" => p.resolvers = arg_w.map(Named::from_word),
                 "ca-file" | "crt" | "crl-file" => {
-                    let base = if k == "crt" { crt_base.as_deref() } else { ca_base.as_deref() };
+                    let base = if k == "crt" {
+                        crt_base.as_deref()
+                    } else {
+                        ca_base.as_deref()
+                    };
                     let path = with_base(base, &a);
                     if self.opts.check_files && !Path::new(&path).exists() && !a.starts_with('@') {
                         let hx = if k == "crt" {
@@ -1366,17 +1886,39 @@ impl Parser<'_> {
                         } else {
                             format!("{sctx} : unable to load {path}")
                         };
-                        self.err(Code::MissingFile, line.span(i + 1), format!("{k} file `{path}` does not exist"), HaproxyLoc::Bracket, hx);
+                        self.err(
+                            Code::MissingFile,
+                            line.span(i + 1),
+                            format!("{k} file `{path}` does not exist"),
+                            HaproxyLoc::Bracket,
+                            hx,
+                        );
                     }
                     if let Some(w) = arg_w {
-                        if k == "ca-file" { p.ca_file = Some(Named::from_word(w)) } else if k == "crt" { p.crt = Some(Named::from_word(w)) }
+                        if k == "ca-file" {
+                            p.ca_file = Some(Named::from_word(w))
+                        } else if k == "crt" {
+                            p.crt = Some(Named::from_word(w))
+                        }
                     }
                 }
                 _ => sd.other.push((k.clone(), arg.clone(), line.span(i))),
             }
             if let Some(e) = bad_time {
-                let c = match e { value::TimeError::UnexpectedChar(c) => c, _ => ' ' };
-                self.err(Code::InvalidArgument, line.span(i + 1), format!("invalid time `{a}` for `{k}`"), HaproxyLoc::Bracket, format!("{sctx} : unexpected character '{c}' in '{k}' argument of server {}..", sd.name.name));
+                let c = match e {
+                    value::TimeError::UnexpectedChar(c) => c,
+                    _ => ' ',
+                };
+                self.err(
+                    Code::InvalidArgument,
+                    line.span(i + 1),
+                    format!("invalid time `{a}` for `{k}`"),
+                    HaproxyLoc::Bracket,
+                    format!(
+                        "{sctx} : unexpected character '{c}' in '{k}' argument of server {}..",
+                        sd.name.name
+                    ),
+                );
                 return;
             }
             i += if takes { 2 } else { 1 };
@@ -1385,7 +1927,9 @@ impl Parser<'_> {
         if is_default {
             // default-server lines accumulate.
             match &mut p.default_server {
-                Some(prev) => merge_params(&mut prev.params, &sd.params, &mut prev.other, &sd.other),
+                Some(prev) => {
+                    merge_params(&mut prev.params, &sd.params, &mut prev.other, &sd.other)
+                }
                 None => p.default_server = Some(sd),
             }
         } else if let Some((lo, hi)) = template_ids {
@@ -1403,7 +1947,13 @@ impl Parser<'_> {
     /// `use_backend <name> [{if|unless} <cond>]` (configuration.txt §4.2).
     fn kw_use_backend(&mut self, pi: usize, line: &Line, a: usize) {
         let Some(w) = line.words.get(a) else {
-            self.err(Code::MissingArgument, line.span(a), "`use_backend` needs a backend name", HaproxyLoc::Parsing, "'use_backend' expects a backend name.");
+            self.err(
+                Code::MissingArgument,
+                line.span(a),
+                "`use_backend` needs a backend name",
+                HaproxyLoc::Parsing,
+                "'use_backend' expects a backend name.",
+            );
             return;
         };
         let cond = match line.arg(a + 1) {
@@ -1411,61 +1961,114 @@ impl Parser<'_> {
             "" => None,
             other => {
                 let other = other.to_string();
-                self.err(Code::ConditionExpression, line.span(a + 1), format!("expected `if` or `unless`, found `{other}`"), HaproxyLoc::Parsing, format!("'use_backend' : unexpected keyword '{other}'. Expecting 'if' or 'unless'."));
+                self.err(
+                    Code::ConditionExpression,
+                    line.span(a + 1),
+                    format!("expected `if` or `unless`, found `{other}`"),
+                    HaproxyLoc::Parsing,
+                    format!(
+                        "'use_backend' : unexpected keyword '{other}'. Expecting 'if' or 'unless'."
+                    ),
+                );
                 return;
             }
         };
-        self.cfg.proxies[pi].use_backends.push(UseBackend { backend: Named::from_word(w), cond });
+        self.cfg.proxies[pi].use_backends.push(UseBackend {
+            backend: Named::from_word(w),
+            cond,
+        });
     }
 
     /// `acl <name> <criterion> [flags] [operator] [<value>] ...` (configuration.txt §7.1).
     fn kw_acl(&mut self, pi: usize, line: &Line, a: usize) {
         let (Some(name), Some(_)) = (line.words.get(a), line.words.get(a + 1)) else {
-            self.err(Code::MissingArgument, line.span(a), "`acl` needs a name and a criterion", HaproxyLoc::Parsing, "'acl' expects an ACL name.");
+            self.err(
+                Code::MissingArgument,
+                line.span(a),
+                "`acl` needs a name and a criterion",
+                HaproxyLoc::Parsing,
+                "'acl' expects an ACL name.",
+            );
             return;
         };
-        let words: Vec<&str> = line.words[a + 1..].iter().map(|w| w.text.as_str()).collect();
+        let words: Vec<&str> = line.words[a + 1..]
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect();
         let name_s = name.text.clone();
         match self.acl_expr(line, a + 1, &words) {
             Ok(expr) => {
                 self.acl_names.insert(name_s.clone());
-                self.cfg.proxies[pi].acls.push(Acl { name: Named::from_word(name), expr });
+                self.cfg.proxies[pi].acls.push(Acl {
+                    name: Named::from_word(name),
+                    expr,
+                });
             }
             Err((code, span, msg, detail)) => {
-                self.push(
-                    Diagnostic::error(code, msg)
-                        .at(span)
-                        .hx(HaproxyLoc::Parsing, format!("error detected while parsing ACL '{name_s}' : {detail}.")),
-                );
+                self.push(Diagnostic::error(code, msg).at(span).hx(
+                    HaproxyLoc::Parsing,
+                    format!("error detected while parsing ACL '{name_s}' : {detail}."),
+                ));
             }
         }
     }
 
     /// Parse an ACL expression starting at word `i` (`words` = the words from there).
     #[allow(clippy::type_complexity)]
-    fn acl_expr(&self, line: &Line, i: usize, words: &[&str]) -> Result<AclExpr, (Code, Span, String, String)> {
+    fn acl_expr(
+        &self,
+        line: &Line,
+        i: usize,
+        words: &[&str],
+    ) -> Result<AclExpr, (Code, Span, String, String)> {
         let crit = words.first().copied().unwrap_or("");
         let mut parts = split_converters(crit);
         let head = parts.remove(0);
         let (fname, args) = match head.find('(') {
-            Some(p) => (&head[..p], Some(head[p + 1..].trim_end_matches(')').to_string())),
+            Some(p) => (
+                &head[..p],
+                Some(head[p + 1..].trim_end_matches(')').to_string()),
+            ),
             None => (head, None),
         };
         let known = self.kw.fetches.contains(fname) || self.kw.acl_keywords.contains(fname);
         if !known {
-            let hint = suggest(fname, self.kw.fetches.iter().map(String::as_str).chain(self.kw.acl_keywords.iter().map(String::as_str)));
-            let msg = format!("unknown fetch method `{fname}`{}", hint.map(|h| format!(" (did you mean `{h}`?)")).unwrap_or_default());
-            return Err((Code::UnknownFetch, line.span(i), msg, format!("unknown fetch method '{fname}' in ACL expression '{crit}'")));
+            let hint = suggest(
+                fname,
+                self.kw
+                    .fetches
+                    .iter()
+                    .map(String::as_str)
+                    .chain(self.kw.acl_keywords.iter().map(String::as_str)),
+            );
+            let msg = format!(
+                "unknown fetch method `{fname}`{}",
+                hint.map(|h| format!(" (did you mean `{h}`?)"))
+                    .unwrap_or_default()
+            );
+            return Err((
+                Code::UnknownFetch,
+                line.span(i),
+                msg,
+                format!("unknown fetch method '{fname}' in ACL expression '{crit}'"),
+            ));
         }
         for c in &parts {
             let cname = c.split('(').next().unwrap_or(c);
             if !self.kw.converters.contains(cname) {
-                return Err((Code::UnknownConverter, line.span(i), format!("unknown converter `{cname}`"), format!("unknown converter '{cname}' in ACL expression '{crit}'")));
+                return Err((
+                    Code::UnknownConverter,
+                    line.span(i),
+                    format!("unknown converter `{cname}`"),
+                    format!("unknown converter '{cname}' in ACL expression '{crit}'"),
+                ));
             }
         }
         let mut flags = Vec::new();
         let mut k = 1;
-        while let Some(f) = words.get(k).filter(|f| f.starts_with('-') && f.len() > 1 && !f[1..].starts_with(|c: char| c.is_ascii_digit())) {
+        while let Some(f) = words.get(k).filter(|f| {
+            f.starts_with('-') && f.len() > 1 && !f[1..].starts_with(|c: char| c.is_ascii_digit())
+        }) {
             flags.push(f.to_string());
             let takes = matches!(*f, "-f" | "-m" | "-M");
             if *f == "--" {
@@ -1476,7 +2079,12 @@ impl Parser<'_> {
                 if let Some(v) = words.get(k + 1) {
                     flags.push(v.to_string());
                     if *f == "-f" && self.opts.check_files && !Path::new(v).exists() {
-                        return Err((Code::MissingFile, line.span(i + k + 1), format!("pattern file `{v}` does not exist"), format!("failed to open pattern file <{v}>")));
+                        return Err((
+                            Code::MissingFile,
+                            line.span(i + k + 1),
+                            format!("pattern file `{v}` does not exist"),
+                            format!("failed to open pattern file <{v}>"),
+                        ));
                     }
                 }
                 k += 2;
@@ -1485,11 +2093,19 @@ impl Parser<'_> {
             }
         }
         Ok(AclExpr {
-            fetch: Named { name: fname.to_string(), span: line.span(i) },
+            fetch: Named {
+                name: fname.to_string(),
+                span: line.span(i),
+            },
             args,
             converters: parts.iter().map(|s| s.to_string()).collect(),
             flags,
-            patterns: words.get(k..).unwrap_or(&[]).iter().map(|s| s.to_string()).collect(),
+            patterns: words
+                .get(k..)
+                .unwrap_or(&[])
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         })
     }
 
@@ -1499,9 +2115,28 @@ impl Parser<'_> {
         let mut or_terms: Vec<Vec<CondTerm>> = vec![Vec::new()];
         let mut k = i + 1;
         let predefined = [
-            "TRUE", "FALSE", "LOCALHOST", "HTTP", "HTTP_1.0", "HTTP_1.1", "HTTP_2.0", "HTTP_3.0", "HTTP_CONTENT",
-            "HTTP_URL_ABS", "HTTP_URL_SLASH", "HTTP_URL_STAR", "METH_CONNECT", "METH_DELETE", "METH_GET",
-            "METH_HEAD", "METH_OPTIONS", "METH_POST", "METH_PUT", "METH_TRACE", "RDP_COOKIE", "REQ_CONTENT",
+            "TRUE",
+            "FALSE",
+            "LOCALHOST",
+            "HTTP",
+            "HTTP_1.0",
+            "HTTP_1.1",
+            "HTTP_2.0",
+            "HTTP_3.0",
+            "HTTP_CONTENT",
+            "HTTP_URL_ABS",
+            "HTTP_URL_SLASH",
+            "HTTP_URL_STAR",
+            "METH_CONNECT",
+            "METH_DELETE",
+            "METH_GET",
+            "METH_HEAD",
+            "METH_OPTIONS",
+            "METH_POST",
+            "METH_PUT",
+            "METH_TRACE",
+            "RDP_COOKIE",
+            "REQ_CONTENT",
             "WAIT_END",
         ];
         while k < line.words.len() && !line.arg(k).is_empty() {
@@ -1526,11 +2161,19 @@ impl Parser<'_> {
                     self.err(Code::ConditionExpression, line.span(k), "`{` without matching `}` in condition", HaproxyLoc::Parsing, format!("error detected while parsing {what} : missing closing '}}' in condition."));
                     return None;
                 };
-                let words: Vec<&str> = line.words[k + 1..end].iter().map(|w| w.text.as_str()).collect();
+                let words: Vec<&str> = line.words[k + 1..end]
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect();
                 match self.acl_expr(line, k + 1, &words) {
-                    Ok(expr) => or_terms.last_mut()?.push(CondTerm::Anonymous { negated, expr }),
+                    Ok(expr) => or_terms
+                        .last_mut()?
+                        .push(CondTerm::Anonymous { negated, expr }),
                     Err((code, span, msg, detail)) => {
-                        self.push(Diagnostic::error(code, msg).at(span).hx(HaproxyLoc::Parsing, format!("error detected while parsing {what} : {detail}.")));
+                        self.push(Diagnostic::error(code, msg).at(span).hx(
+                            HaproxyLoc::Parsing,
+                            format!("error detected while parsing {what} : {detail}."),
+                        ));
                         return None;
                     }
                 }
@@ -1539,19 +2182,35 @@ impl Parser<'_> {
             }
             if !self.acl_names.contains(&t) && !predefined.contains(&t.as_str()) {
                 let hint = suggest(&t, self.acl_names.iter().map(String::as_str));
-                let mut d = Diagnostic::error(Code::UnknownAcl, format!("no ACL named `{t}` is declared before this line"))
-                    .at(line.span(k))
-                    .hx(HaproxyLoc::Parsing, format!("error detected while parsing {what} : no such ACL : '{t}'."));
+                let mut d = Diagnostic::error(
+                    Code::UnknownAcl,
+                    format!("no ACL named `{t}` is declared before this line"),
+                )
+                .at(line.span(k))
+                .hx(
+                    HaproxyLoc::Parsing,
+                    format!("error detected while parsing {what} : no such ACL : '{t}'."),
+                );
                 if let Some(h) = hint {
                     d = d.help(format!("did you mean `{h}`?"));
                 }
                 self.push(d);
                 return None;
             }
-            or_terms.last_mut()?.push(CondTerm::Named { negated, name: Named { name: t, span: line.span(k) } });
+            or_terms.last_mut()?.push(CondTerm::Named {
+                negated,
+                name: Named {
+                    name: t,
+                    span: line.span(k),
+                },
+            });
             k += 1;
         }
-        Some(Condition { unless, or_terms, span: line.span_from(i) })
+        Some(Condition {
+            unless,
+            or_terms,
+            span: line.span_from(i),
+        })
     }
 
     /// `tcp-request`, `http-request`... rules: the action must exist for the rule set.
@@ -1563,22 +2222,53 @@ impl Parser<'_> {
             return;
         }
         let Some(action_w) = line.words.get(ai) else {
-            self.err(Code::MissingArgument, line.span(ai), format!("`{canon}` needs an action"), HaproxyLoc::Parsing, format!("'{canon}' expects an action."));
+            self.err(
+                Code::MissingArgument,
+                line.span(ai),
+                format!("`{canon}` needs an action"),
+                HaproxyLoc::Parsing,
+                format!("'{canon}' expects an action."),
+            );
             return;
         };
         let action = action_w.text.clone();
         let base = action.split('(').next().unwrap_or(&action).to_string();
         let rs = canon.to_string();
         let is_lua = base.starts_with("lua.");
-        let known = self.kw.has_action(&rs, &base)
-            || (is_lua && self.has_lua)
-            || (base.starts_with("track-sc") || base.starts_with("sc-")) && self.kw.actions.get(&rs).is_some_and(|s| s.iter().any(|a| a.starts_with(&base[..base.len().min(8)])));
+        let known =
+            self.kw.has_action(&rs, &base)
+                || (is_lua && self.has_lua)
+                || (base.starts_with("track-sc") || base.starts_with("sc-"))
+                    && self.kw.actions.get(&rs).is_some_and(|s| {
+                        s.iter().any(|a| a.starts_with(&base[..base.len().min(8)]))
+                    });
         if !known && self.kw.actions.contains_key(&rs) {
-            let list: Vec<&str> = self.kw.actions.get(&rs).map(|s| { let mut v: Vec<&str> = s.iter().map(String::as_str).collect(); v.sort(); v }).unwrap_or_default();
+            let list: Vec<&str> = self
+                .kw
+                .actions
+                .get(&rs)
+                .map(|s| {
+                    let mut v: Vec<&str> = s.iter().map(String::as_str).collect();
+                    v.sort();
+                    v
+                })
+                .unwrap_or_default();
             let hint = suggest(&base, list.iter().copied());
-            let mut d = Diagnostic::error(Code::UnknownAction, format!("unknown `{rs}` action `{base}`"))
-                .at(action_w.span)
-                .hx(HaproxyLoc::ParsingTight, format!("'{rs}' expects {} but got '{action}'.", list.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ")));
+            let mut d = Diagnostic::error(
+                Code::UnknownAction,
+                format!("unknown `{rs}` action `{base}`"),
+            )
+            .at(action_w.span)
+            .hx(
+                HaproxyLoc::ParsingTight,
+                format!(
+                    "'{rs}' expects {} but got '{action}'.",
+                    list.iter()
+                        .map(|a| format!("'{a}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
             if let Some(h) = hint {
                 d = d.help(format!("did you mean `{h}`?"));
             }
@@ -1588,9 +2278,18 @@ impl Parser<'_> {
         // `set-var(x) <expr>`: the expression's fetch must exist.
         if base == "set-var" {
             if let Some(expr) = line.words.get(ai + 1) {
-                let head = split_converters(&expr.text).first().map(|s| s.to_string()).unwrap_or_default();
+                let head = split_converters(&expr.text)
+                    .first()
+                    .map(|s| s.to_string())
+                    .unwrap_or_default();
                 let fname = head.split('(').next().unwrap_or("").to_string();
-                if !fname.is_empty() && !self.kw.fetches.contains(&fname) && !fname.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '"') {
+                if !fname.is_empty()
+                    && !self.kw.fetches.contains(&fname)
+                    && !fname
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_digit() || c == '"')
+                {
                     let pname = self.cfg.proxies[pi].name.name.clone();
                     let kind = self.cfg.proxies[pi].kind.as_str();
                     self.push(
@@ -1604,8 +2303,16 @@ impl Parser<'_> {
         }
         let ci = (ai + 1..line.words.len()).find(|&j| matches!(line.arg(j), "if" | "unless"));
         let cond = ci.and_then(|j| self.condition(line, j, &format!("'{rs}' rule")));
-        let args = line.words[ai + 1..ci.unwrap_or(line.words.len())].iter().map(|w| w.text.clone()).collect();
-        self.cfg.proxies[pi].rules.push(Rule { ruleset: rs, action: Named::from_word(action_w), args, cond });
+        let args = line.words[ai + 1..ci.unwrap_or(line.words.len())]
+            .iter()
+            .map(|w| w.text.clone())
+            .collect();
+        self.cfg.proxies[pi].rules.push(Rule {
+            ruleset: rs,
+            action: Named::from_word(action_w),
+            args,
+            cond,
+        });
     }
 }
 
@@ -1631,7 +2338,9 @@ fn split_converters(s: &str) -> Vec<&str> {
 
 fn with_base(base: Option<&str>, f: &str) -> String {
     match base {
-        Some(b) if !f.starts_with('/') && !b.is_empty() => format!("{}/{f}", b.trim_end_matches('/')),
+        Some(b) if !f.starts_with('/') && !b.is_empty() => {
+            format!("{}/{f}", b.trim_end_matches('/'))
+        }
         _ => f.to_string(),
     }
 }
@@ -1646,7 +2355,6 @@ fn merge_params(
     crate::resolve::inherit_params(into, from, true);
     into_other.extend(from_other.iter().cloned());
 }
-
 
 /// Whether a user or group name is listed in `/etc/passwd` or `/etc/group`.
 fn name_in_db(db: &str, name: &str) -> bool {

@@ -53,7 +53,11 @@ impl Line {
         match self.words.get(i) {
             Some(w) => w.span,
             None => match self.words.last() {
-                Some(w) => Span { start: w.span.end, end: w.span.end, ..w.span },
+                Some(w) => Span {
+                    start: w.span.end,
+                    end: w.span.end,
+                    ..w.span
+                },
                 None => Span::line(self.file, self.line),
             },
         }
@@ -114,10 +118,8 @@ impl EnvOverlay {
             ("setenv", [name, value, ..]) => {
                 self.vars.insert(name.to_string(), Some(value.to_string()));
             }
-            ("presetenv", [name, value, ..]) => {
-                if self.lookup(inner, name).is_none() {
-                    self.vars.insert(name.to_string(), Some(value.to_string()));
-                }
+            ("presetenv", [name, value, ..]) if self.lookup(inner, name).is_none() => {
+                self.vars.insert(name.to_string(), Some(value.to_string()));
             }
             ("unsetenv", names) => {
                 for n in names {
@@ -219,9 +221,11 @@ pub fn read_paths(paths: &[PathBuf], opts: &ReadOptions<'_>) -> ReadOutput {
 /// Read configuration text that does not come from disk (tests, fuzzing, stdin).
 pub fn read_bytes(name: &str, bytes: Vec<u8>, opts: &ReadOptions<'_>) -> ReadOutput {
     let mut out = ReadOutput::default();
-    let id = out
-        .sources
-        .add(SourceFile::new(name.to_string(), PathBuf::from(name), bytes));
+    let id = out.sources.add(SourceFile::new(
+        name.to_string(),
+        PathBuf::from(name),
+        bytes,
+    ));
     read_file(&mut out, id, opts);
     out
 }
@@ -234,11 +238,14 @@ fn push_unreadable(out: &mut ReadOutput, path: &Path, e: &std::io::Error) {
     let reason = io_reason(e);
     let name = display_name(path);
     out.events.push(Event::Diag(
-        Diagnostic::error(Code::FileUnreadable, format!("cannot open configuration file/directory `{name}`: {reason}"))
-            .hx(
-                HaproxyLoc::None,
-                format!("Cannot open configuration file/directory {name} : {reason}"),
-            ),
+        Diagnostic::error(
+            Code::FileUnreadable,
+            format!("cannot open configuration file/directory `{name}`: {reason}"),
+        )
+        .hx(
+            HaproxyLoc::None,
+            format!("Cannot open configuration file/directory {name} : {reason}"),
+        ),
     ));
 }
 
@@ -274,7 +281,10 @@ enum CondState {
 
 impl CondState {
     fn masked(self) -> bool {
-        !matches!(self, CondState::IfTake | CondState::ElifTake | CondState::ElseTake)
+        !matches!(
+            self,
+            CondState::IfTake | CondState::ElifTake | CondState::ElseTake
+        )
     }
     fn in_else(self) -> bool {
         matches!(self, CondState::ElseTake | CondState::ElseDrop)
@@ -311,9 +321,25 @@ impl Env for LineEnv<'_> {
 
 /// Section keywords, only to answer `.SECTION`.
 const SECTION_WORDS: &[&str] = &[
-    "global", "defaults", "frontend", "backend", "listen", "userlist", "peers", "resolvers",
-    "mailers", "program", "http-errors", "ring", "log-forward", "cache", "fcgi-app",
-    "crt-store", "acme", "traces", "log-profile",
+    "global",
+    "defaults",
+    "frontend",
+    "backend",
+    "listen",
+    "userlist",
+    "peers",
+    "resolvers",
+    "mailers",
+    "program",
+    "http-errors",
+    "ring",
+    "log-forward",
+    "cache",
+    "fcgi-app",
+    "crt-store",
+    "acme",
+    "traces",
+    "log-profile",
 ];
 
 fn read_file(out: &mut ReadOutput, id: FileId, opts: &ReadOptions<'_>) {
@@ -356,7 +382,7 @@ fn read_file(out: &mut ReadOutput, id: FileId, opts: &ReadOptions<'_>) {
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         let lead = text.iter().take_while(|b| b.is_ascii_whitespace()).count();
 
-        let process = !(text.get(lead) == Some(&b'['));
+        let process = text.get(lead) != Some(&b'[');
         if process {
             let env = LineEnv {
                 inner: opts.env,
@@ -369,22 +395,31 @@ fn read_file(out: &mut ReadOutput, id: FileId, opts: &ReadOptions<'_>) {
                 Err(e) => {
                     let (code, what) = match e.kind {
                         LexErrorKind::UnmatchedQuote => (Code::UnmatchedQuote, "unmatched quote"),
-                        LexErrorKind::UnmatchedBrace => {
-                            (Code::UnmatchedBrace, "unmatched brace in environment variable name")
-                        }
-                        LexErrorKind::BadVariableName => {
-                            (Code::BadVariableName, "forbidden first char in environment variable name")
-                        }
-                        LexErrorKind::BadHex => (Code::BadHexEscape, "truncated or invalid hexadecimal sequence"),
-                        LexErrorKind::BadWordExpansion => {
-                            (Code::BadWordExpansion, "truncated or invalid word expansion sequence")
-                        }
+                        LexErrorKind::UnmatchedBrace => (
+                            Code::UnmatchedBrace,
+                            "unmatched brace in environment variable name",
+                        ),
+                        LexErrorKind::BadVariableName => (
+                            Code::BadVariableName,
+                            "forbidden first char in environment variable name",
+                        ),
+                        LexErrorKind::BadHex => (
+                            Code::BadHexEscape,
+                            "truncated or invalid hexadecimal sequence",
+                        ),
+                        LexErrorKind::BadWordExpansion => (
+                            Code::BadWordExpansion,
+                            "truncated or invalid word expansion sequence",
+                        ),
                         LexErrorKind::TooManyWords => (Code::TooManyWords, "too many words"),
                     };
                     let span = Span::new(id, line_no, e.pos, e.pos + 1);
                     let shown = String::from_utf8_lossy(&text[lead..]).into_owned();
                     let hx = if e.kind == LexErrorKind::TooManyWords {
-                        format!("too many words, truncating after word {}.", lexer::MAX_WORDS)
+                        format!(
+                            "too many words, truncating after word {}.",
+                            lexer::MAX_WORDS
+                        )
                     } else {
                         format!(
                             "{what} at position {}:\n  {shown}\n  {:>width$}",
@@ -393,7 +428,10 @@ fn read_file(out: &mut ReadOutput, id: FileId, opts: &ReadOptions<'_>) {
                             width = e.pos.saturating_sub(lead) + 1
                         )
                     };
-                    diag!(Diagnostic::error(code, what).at(span).label(what).hx(HaproxyLoc::ParsingTight, hx));
+                    diag!(Diagnostic::error(code, what)
+                        .at(span)
+                        .label(what)
+                        .hx(HaproxyLoc::ParsingTight, hx));
                 }
                 Ok(lw) if lw.is_empty() => {}
                 Ok(lw) => {
@@ -405,23 +443,30 @@ fn read_file(out: &mut ReadOutput, id: FileId, opts: &ReadOptions<'_>) {
                             quoted: w.quoted,
                         })
                         .collect();
-                    let line = Line { file: id, line: line_no, words };
+                    let line = Line {
+                        file: id,
+                        line: line_no,
+                        words,
+                    };
                     let kw = line.arg(0).to_string();
                     let masked = conds.last().is_some_and(|c| c.masked());
                     if kw.starts_with('.') {
                         match handle_directive(&line, &kw, &mut conds, masked, opts, &env) {
                             Directive::Continue => {}
-                            Directive::Diag(d) => diag!(d),
+                            Directive::Diag(d) => diag!(*d),
                             Directive::Abort(d) => {
-                                diag!(d);
+                                diag!(*d);
                                 out.aborted = true;
                                 return;
                             }
-                            Directive::NotDirective => {}
                         }
                     } else if !masked {
                         if SECTION_WORDS.contains(&kw.as_str()) {
-                            section = if line.arg(1).is_empty() { kw.clone() } else { line.arg(1).to_string() };
+                            section = if line.arg(1).is_empty() {
+                                kw.clone()
+                            } else {
+                                line.arg(1).to_string()
+                            };
                             in_global = kw == "global";
                         }
                         if in_global {
@@ -434,9 +479,14 @@ fn read_file(out: &mut ReadOutput, id: FileId, opts: &ReadOptions<'_>) {
         }
         if let Some(n) = stray_nul {
             if had_lf {
-                diag!(Diagnostic::error(Code::StrayNul, "stray NUL byte in the line")
-                    .at(Span::new(id, line_no, n, n + 1))
-                    .hx(HaproxyLoc::ParsingTight, format!("Stray NUL character at position {}.", n + 1)));
+                diag!(
+                    Diagnostic::error(Code::StrayNul, "stray NUL byte in the line")
+                        .at(Span::new(id, line_no, n, n + 1))
+                        .hx(
+                            HaproxyLoc::ParsingTight,
+                            format!("Stray NUL character at position {}.", n + 1)
+                        )
+                );
                 break;
             }
         }
@@ -454,10 +504,13 @@ fn read_file(out: &mut ReadOutput, id: FileId, opts: &ReadOptions<'_>) {
             ));
     }
     if !conds.is_empty() {
-        diag!(Diagnostic::error(Code::UnterminatedIf, "`.if` block not closed before the end of the file")
-            .at(Span::line(id, line_no))
-            .help("add `.endif`")
-            .hx(HaproxyLoc::ParsingTight, "non-terminated '.if' block."));
+        diag!(Diagnostic::error(
+            Code::UnterminatedIf,
+            "`.if` block not closed before the end of the file"
+        )
+        .at(Span::line(id, line_no))
+        .help("add `.endif`")
+        .hx(HaproxyLoc::ParsingTight, "non-terminated '.if' block."));
         out.aborted = true;
     }
     ev.push(Event::EndOfFile(id));
@@ -465,9 +518,16 @@ fn read_file(out: &mut ReadOutput, id: FileId, opts: &ReadOptions<'_>) {
 
 enum Directive {
     Continue,
-    NotDirective,
-    Diag(Diagnostic),
-    Abort(Diagnostic),
+    Diag(Box<Diagnostic>),
+    Abort(Box<Diagnostic>),
+}
+
+fn abort(d: Diagnostic) -> Directive {
+    Directive::Abort(Box::new(d))
+}
+
+fn diag_d(d: Diagnostic) -> Directive {
+    Directive::Diag(Box::new(d))
 }
 
 fn handle_directive(
@@ -486,22 +546,39 @@ fn handle_directive(
             .join(" ")
     };
     let lone = |what: &str| {
-        Directive::Abort(
-            Diagnostic::error(Code::LoneConditional, format!("`{what}` without a matching `.if`"))
-                .at(line.span(0))
-                .hx(HaproxyLoc::ParsingTight, format!("lone '{what}' with no matching '.if'.")),
+        abort(
+            Diagnostic::error(
+                Code::LoneConditional,
+                format!("`{what}` without a matching `.if`"),
+            )
+            .at(line.span(0))
+            .hx(
+                HaproxyLoc::ParsingTight,
+                format!("lone '{what}' with no matching '.if'."),
+            ),
         )
     };
     let eval = |what: &str| -> Result<bool, Directive> {
         let text = joined();
         cond::evaluate(&text, &opts.cond, env).map_err(|e| {
-            let arg_start = line.words.get(1).map(|w| w.span.start as usize).unwrap_or(0);
+            let arg_start = line
+                .words
+                .get(1)
+                .map(|w| w.span.start as usize)
+                .unwrap_or(0);
             let span = line
                 .words
                 .get(1)
-                .map(|w| Span::new(w.span.file, w.span.line, arg_start + e.pos, arg_start + e.pos + 1))
+                .map(|w| {
+                    Span::new(
+                        w.span.file,
+                        w.span.line,
+                        arg_start + e.pos,
+                        arg_start + e.pos + 1,
+                    )
+                })
                 .unwrap_or_else(|| line.span(0));
-            Directive::Abort(
+            abort(
                 Diagnostic::error(Code::ConditionSyntax, format!("{} in `{what}`", e.message))
                     .at(span)
                     .hx(
@@ -520,17 +597,23 @@ fn handle_directive(
     let no_args = |what: &str| -> Option<Directive> {
         let extra = line.arg(1);
         (!extra.is_empty()).then(|| {
-            Directive::Abort(
-                Diagnostic::error(Code::DirectiveArguments, format!("`{what}` takes no argument"))
-                    .at(line.span(1))
-                    .hx(HaproxyLoc::ParsingTight, format!("Unexpected argument '{extra}' for '{what}'.")),
+            abort(
+                Diagnostic::error(
+                    Code::DirectiveArguments,
+                    format!("`{what}` takes no argument"),
+                )
+                .at(line.span(1))
+                .hx(
+                    HaproxyLoc::ParsingTight,
+                    format!("Unexpected argument '{extra}' for '{what}'."),
+                ),
             )
         })
     };
     match kw {
         ".if" => {
             if conds.len() + 1 >= MAX_NESTED_CONDS {
-                return Directive::Abort(
+                return abort(
                     Diagnostic::error(Code::TooDeepIf, "too many nested `.if` blocks")
                         .at(line.span(0))
                         .hx(
@@ -555,10 +638,13 @@ fn handle_directive(
                 return lone(".elif");
             };
             if top.in_else() {
-                return Directive::Abort(
+                return abort(
                     Diagnostic::error(Code::LoneConditional, "`.elif` after `.else`")
                         .at(line.span(0))
-                        .hx(HaproxyLoc::ParsingTight, "'.elif' after '.else' is not permitted."),
+                        .hx(
+                            HaproxyLoc::ParsingTight,
+                            "'.elif' after '.else' is not permitted.",
+                        ),
                 );
             }
             let new = if top.settled() {
@@ -583,13 +669,20 @@ fn handle_directive(
                 return lone(".else");
             };
             if top.in_else() {
-                return Directive::Abort(
+                return abort(
                     Diagnostic::error(Code::LoneConditional, "`.else` after `.else`")
                         .at(line.span(0))
-                        .hx(HaproxyLoc::ParsingTight, "'.else' after '.else' is not permitted."),
+                        .hx(
+                            HaproxyLoc::ParsingTight,
+                            "'.else' after '.else' is not permitted.",
+                        ),
                 );
             }
-            let new = if top.settled() { CondState::ElseDrop } else { CondState::ElseTake };
+            let new = if top.settled() {
+                CondState::ElseDrop
+            } else {
+                CondState::ElseTake
+            };
             if let Some(t) = conds.last_mut() {
                 *t = new;
             }
@@ -608,7 +701,7 @@ fn handle_directive(
         ".alert" | ".warning" | ".notice" | ".diag" => {
             let extra = line.arg(2);
             if !extra.is_empty() {
-                return Directive::Diag(
+                return diag_d(
                     Diagnostic::error(Code::DirectiveArguments, format!("`{kw}` takes one argument"))
                         .at(line.span(2))
                         .help("quote the message if it contains spaces")
@@ -623,37 +716,39 @@ fn handle_directive(
             let msg = line.arg(1).to_string();
             let hx = format!("'{msg}'.");
             match kw {
-                ".alert" => Directive::Abort(
+                ".alert" => abort(
                     Diagnostic::error(Code::AlertDirective, msg.clone())
                         .at(line.span_from(0))
                         .hx(HaproxyLoc::ParsingTight, hx),
                 ),
-                ".warning" => Directive::Diag(
+                ".warning" => diag_d(
                     Diagnostic::warning(Code::WarningDirective, msg.clone())
                         .at(line.span_from(0))
                         .hx(HaproxyLoc::ParsingTight, hx),
                 ),
-                ".notice" => Directive::Diag(
+                ".notice" => diag_d(
                     Diagnostic::new(Code::NoticeDirective, Severity::Notice, msg.clone())
                         .at(line.span_from(0))
                         .hx(HaproxyLoc::ParsingTight, hx),
                 ),
-                _ => Directive::Diag(
+                _ => diag_d(
                     Diagnostic::new(Code::NoticeDirective, Severity::Info, msg.clone())
                         .at(line.span_from(0))
                         .hx(HaproxyLoc::ParsingTight, hx),
                 ),
             }
         }
-        _ => {
-            let _ = Directive::NotDirective;
-            Directive::Diag(
-                Diagnostic::error(Code::UnknownDirective, format!("unknown directive `{kw}`"))
-                    .at(line.span(0))
-                    .help("known directives: .if, .elif, .else, .endif, .diag, .notice, .warning, .alert")
-                    .hx(HaproxyLoc::ParsingTight, format!("unknown directive '{kw}'.")),
-            )
-        }
+        _ => diag_d(
+            Diagnostic::error(Code::UnknownDirective, format!("unknown directive `{kw}`"))
+                .at(line.span(0))
+                .help(
+                    "known directives: .if, .elif, .else, .endif, .diag, .notice, .warning, .alert",
+                )
+                .hx(
+                    HaproxyLoc::ParsingTight,
+                    format!("unknown directive '{kw}'."),
+                ),
+        ),
     }
 }
 
@@ -674,7 +769,10 @@ mod tests {
     }
 
     fn read(text: &str) -> ReadOutput {
-        let opts = ReadOptions { env: &env, cond: ctx() };
+        let opts = ReadOptions {
+            env: &env,
+            cond: ctx(),
+        };
         read_bytes("t.cfg", text.as_bytes().to_vec(), &opts)
     }
 
@@ -682,7 +780,14 @@ mod tests {
         out.events
             .iter()
             .filter_map(|e| match e {
-                Event::Line(l) => Some((l.line, l.words.iter().map(|w| w.text.clone()).collect::<Vec<_>>().join(" "))),
+                Event::Line(l) => Some((
+                    l.line,
+                    l.words
+                        .iter()
+                        .map(|w| w.text.clone())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )),
                 _ => None,
             })
             .collect()
@@ -742,8 +847,14 @@ mod tests {
         let out = read(".alert \"stop\"\nafter\n");
         assert!(out.aborted);
         assert!(lines(&out).is_empty());
-        assert_eq!(diags(&read(".warning a b\n")), vec![(Code::DirectiveArguments, 1)]);
-        assert_eq!(diags(&read(".warning \"a b\"\n")), vec![(Code::WarningDirective, 1)]);
+        assert_eq!(
+            diags(&read(".warning a b\n")),
+            vec![(Code::DirectiveArguments, 1)]
+        );
+        assert_eq!(
+            diags(&read(".warning \"a b\"\n")),
+            vec![(Code::WarningDirective, 1)]
+        );
         // .alert inside a dropped block does nothing
         assert!(!read(".if 0\n.alert x\n.endif\n").aborted);
     }
@@ -797,7 +908,11 @@ mod tests {
         let got: Vec<String> = expand_paths(std::slice::from_ref(&dir))
             .into_iter()
             .filter_map(Result::ok)
-            .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            .map(|p| {
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
             .collect();
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(got, vec!["a.cfg", "b.cfg"]);

@@ -33,10 +33,44 @@ pub fn inherit_params(into: &mut ServerParams, from: &ServerParams, overwrite: b
             } )*
         };
     }
-    f!(check, inter, fastinter, downinter, rise, fall, weight, backup, disabled, maxconn, maxqueue,
-       minconn, port, addr, on_marked_down, on_marked_up, on_error, init_addr, init_state, track,
-       send_proxy, send_proxy_v2, check_send_proxy, check_ssl, ssl, verify, ca_file, crt,
-       agent_check, agent_port, agent_addr, agent_inter, agent_send, resolvers, slowstart, source);
+    f!(
+        check,
+        inter,
+        fastinter,
+        downinter,
+        rise,
+        fall,
+        weight,
+        backup,
+        disabled,
+        maxconn,
+        maxqueue,
+        minconn,
+        port,
+        addr,
+        on_marked_down,
+        on_marked_up,
+        on_error,
+        init_addr,
+        init_state,
+        track,
+        send_proxy,
+        send_proxy_v2,
+        check_send_proxy,
+        check_ssl,
+        ssl,
+        verify,
+        ca_file,
+        crt,
+        agent_check,
+        agent_port,
+        agent_addr,
+        agent_inter,
+        agent_send,
+        resolvers,
+        slowstart,
+        source
+    );
 }
 
 /// Apply defaults and default-server inheritance, then check references.
@@ -56,7 +90,9 @@ fn inherit_defaults(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
         let from = cfg.proxies[i].from.clone();
         let parent = match &from {
             Some(f) => {
-                let found = cfg.proxies[..i].iter().rposition(|p| p.kind == ProxyKind::Defaults && p.name.name == f.name);
+                let found = cfg.proxies[..i]
+                    .iter()
+                    .rposition(|p| p.kind == ProxyKind::Defaults && p.name.name == f.name);
                 if found.is_none() {
                     let kind = cfg.proxies[i].kind.as_str();
                     let name = cfg.proxies[i].name.name.clone();
@@ -73,7 +109,9 @@ fn inherit_defaults(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
         cfg.proxies[i].defaults = parent;
         if let Some(pi) = parent {
             let (before, after) = cfg.proxies.split_at_mut(i);
-            let (Some(d), Some(p)) = (before.get(pi), after.first_mut()) else { continue };
+            let (Some(d), Some(p)) = (before.get(pi), after.first_mut()) else {
+                continue;
+            };
             inherit_proxy(p, d);
         }
         if cfg.proxies[i].kind == ProxyKind::Defaults {
@@ -136,8 +174,13 @@ fn inherit_proxy(p: &mut Proxy, d: &Proxy) {
 }
 
 fn check_references(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
-    let backend_mode = |cfg: &Config, name: &str| cfg.proxy(name, true).map(|b| (b.effective_mode(), b.span));
-    for p in cfg.proxies.iter().filter(|p| p.kind != ProxyKind::Defaults && p.kind.has_frontend()) {
+    let backend_mode =
+        |cfg: &Config, name: &str| cfg.proxy(name, true).map(|b| (b.effective_mode(), b.span));
+    for p in cfg
+        .proxies
+        .iter()
+        .filter(|p| p.kind != ProxyKind::Defaults && p.kind.has_frontend())
+    {
         let mut refs: Vec<(&Named, &str)> = Vec::new();
         if let Some(db) = &p.default_backend {
             refs.push((db, "default_backend"));
@@ -152,14 +195,27 @@ fn check_references(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
             match backend_mode(cfg, &r.name) {
                 None => {
                     let hx = if what == "default_backend" {
-                        format!("Proxy '{}': unable to find required default_backend: '{}'.", p.name.name, r.name)
+                        format!(
+                            "Proxy '{}': unable to find required default_backend: '{}'.",
+                            p.name.name, r.name
+                        )
                     } else {
-                        format!("Proxy '{}': unable to find required use_backend: '{}'.", p.name.name, r.name)
+                        format!(
+                            "Proxy '{}': unable to find required use_backend: '{}'.",
+                            p.name.name, r.name
+                        )
                     };
-                    let mut d = Diagnostic::error(Code::UnknownBackend, format!("{what} names no backend `{}`", r.name))
-                        .at(r.span)
-                        .hx(HaproxyLoc::None, hx);
-                    let names = cfg.proxies.iter().filter(|b| b.kind.has_backend() && b.kind != ProxyKind::Defaults).map(|b| b.name.name.as_str());
+                    let mut d = Diagnostic::error(
+                        Code::UnknownBackend,
+                        format!("{what} names no backend `{}`", r.name),
+                    )
+                    .at(r.span)
+                    .hx(HaproxyLoc::None, hx);
+                    let names = cfg
+                        .proxies
+                        .iter()
+                        .filter(|b| b.kind.has_backend() && b.kind != ProxyKind::Defaults)
+                        .map(|b| b.name.name.as_str());
                     if let Some(s) = crate::diag::suggest(&r.name, names) {
                         d = d.help(format!("did you mean `{s}`?"));
                     }
@@ -167,7 +223,11 @@ fn check_references(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
                 }
                 Some((bmode, bspan)) => {
                     if p.effective_mode() == Mode::Http && bmode == Mode::Tcp {
-                        let ctx = if what == "default_backend" { "as its default backend" } else { "in a 'use_backend' rule" };
+                        let ctx = if what == "default_backend" {
+                            "as its default backend"
+                        } else {
+                            "in a 'use_backend' rule"
+                        };
                         diags.push(
                             Diagnostic::error(Code::ModeMismatch, format!("http {} `{}` uses tcp backend `{}`", p.kind.as_str(), p.name.name, r.name))
                                 .at(r.span)
@@ -190,8 +250,13 @@ fn check_references(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     for p in cfg.proxies.iter().filter(|p| p.kind != ProxyKind::Defaults) {
         for s in &p.servers {
             let Some(t) = &s.params.track else { continue };
-            let (bname, sname) = t.name.split_once('/').unwrap_or((p.name.name.as_str(), t.name.as_str()));
-            let found = cfg.proxy(bname, true).is_some_and(|b| b.servers.iter().any(|x| x.name.name == sname));
+            let (bname, sname) = t
+                .name
+                .split_once('/')
+                .unwrap_or((p.name.name.as_str(), t.name.as_str()));
+            let found = cfg
+                .proxy(bname, true)
+                .is_some_and(|b| b.servers.iter().any(|x| x.name.name == sname));
             if !found {
                 diags.push(
                     Diagnostic::error(Code::UnknownTrack, format!("`track` names no server `{}`", t.name))
@@ -211,9 +276,43 @@ fn check_references(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// HAProxy's "missing timeouts" warning (post-parse).
+/// HAProxy's word for a proxy kind in post-parse messages.
+fn type_str(k: ProxyKind) -> &'static str {
+    match k {
+        ProxyKind::Frontend => "frontend",
+        ProxyKind::Backend => "backend",
+        ProxyKind::Listen => "proxy",
+        ProxyKind::Defaults => "defaults",
+    }
+}
+
+fn hx_warn(code: Code, span: Option<crate::source::Span>, msg: String, hx: String) -> Diagnostic {
+    let mut d = Diagnostic::warning(code, msg).hx(HaproxyLoc::None, hx);
+    d.span = span;
+    d
+}
+
+/// Per-proxy post-parse warnings, in the order HAProxy prints them: a frontend
+/// without `bind`, missing timeouts, a log format without a log target, HTTP-only
+/// settings in a TCP proxy, `option external-check` without `insecure-fork-wanted`.
 fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
-    for p in cfg.proxies.iter().filter(|p| p.kind != ProxyKind::Defaults && !p.disabled) {
+    let global_logs = !cfg.global.logs.is_empty();
+    for p in cfg
+        .proxies
+        .iter()
+        .filter(|p| p.kind != ProxyKind::Defaults && !p.disabled)
+    {
+        let ts = type_str(p.kind);
+        let name = &p.name.name;
+        if p.kind == ProxyKind::Frontend && p.binds.is_empty() {
+            diags.push(hx_warn(
+                Code::MiscWarning,
+                Some(p.name.span),
+                format!("frontend `{name}` has no `bind`: nothing reaches it"),
+                format!("frontend '{name}' has no 'bind' directive. Please declare it as a backend if this was intended."),
+            ));
+            continue;
+        }
         if !matches!(p.effective_mode(), Mode::Tcp | Mode::Http) {
             continue;
         }
@@ -228,26 +327,103 @@ fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
         if p.kind.has_backend() && missing("server") {
             need.push("server");
         }
-        if need.is_empty() || (p.kind == ProxyKind::Frontend && p.binds.is_empty()) {
-            continue;
-        }
-        let what = match p.kind {
-            ProxyKind::Frontend => "frontend",
-            ProxyKind::Backend => "backend",
-            _ => "proxy",
-        };
-        diags.push(
-            Diagnostic::warning(Code::MissingTimeouts, format!("{what} `{}` has no timeout {}", p.name.name, need.join(", ")))
-                .at(p.name.span)
-                .help("set `timeout client`, `timeout connect` and `timeout server` (in a defaults section for all proxies)")
-                .hx(
-                    HaproxyLoc::None,
-                    format!(
-                        "missing timeouts for {what} '{}'.\nWhile not properly invalid, you will certainly encounter various problems\nwith such a configuration. To fix this, please ensure that all following\ntimeouts are set to a non-zero value: 'client', 'connect', 'server'.",
-                        p.name.name
+        if !need.is_empty() {
+            diags.push(
+                Diagnostic::warning(Code::MissingTimeouts, format!("{ts} `{name}` has no timeout {}", need.join(", ")))
+                    .at(p.name.span)
+                    .help("set `timeout client`, `timeout connect` and `timeout server` (in a defaults section for all proxies)")
+                    .hx(
+                        HaproxyLoc::None,
+                        format!(
+                            "missing timeouts for {ts} '{name}'.\nWhile not properly invalid, you will certainly encounter various problems\nwith such a configuration. To fix this, please ensure that all following\ntimeouts are set to a non-zero value: 'client', 'connect', 'server'."
+                        ),
                     ),
-                ),
-        );
+            );
+        }
+        // A log format with nowhere to log.
+        let has_format = p.kind.has_frontend()
+            && (["tcplog", "httplog", "httpslog"]
+                .iter()
+                .any(|o| p.option(o) == Some(true))
+                || p.directives.iter().any(|d| d.keyword == "log-format"));
+        let has_target = p.logs.iter().any(|l| match l {
+            LogTarget::Global(_) => global_logs,
+            LogTarget::Target(_) => true,
+            LogTarget::Disabled(_) => false,
+        });
+        if has_format && !has_target {
+            diags.push(hx_warn(
+                Code::MiscWarning,
+                Some(p.name.span),
+                format!("{ts} `{name}` sets a log format but has no log target: nothing is logged"),
+                format!("log format ignored for {ts} '{name}' since it has no log address."),
+            ));
+        }
+        if p.effective_mode() == Mode::Tcp {
+            if p.directives.iter().any(|d| d.keyword.starts_with("stats "))
+                && p.kind != ProxyKind::Backend
+            {
+                diags.push(hx_warn(
+                    Code::MiscWarning,
+                    Some(p.name.span),
+                    format!("`stats` in {ts} `{name}` needs mode http: ignored"),
+                    format!(
+                        "'stats' statement ignored for {ts} '{name}' as it requires HTTP mode."
+                    ),
+                ));
+            }
+            for o in ["forwardfor", "originalto"] {
+                if p.option(o) == Some(true) {
+                    diags.push(hx_warn(
+                        Code::MiscWarning,
+                        Some(p.name.span),
+                        format!("`option {o}` in {ts} `{name}` needs mode http: ignored"),
+                        format!("'option {o}' ignored for {ts} '{name}' as it requires HTTP mode."),
+                    ));
+                }
+            }
+            for rs in ["http-request", "http-response", "http-after-response"] {
+                if p.rules.iter().any(|r| r.ruleset == rs) {
+                    diags.push(hx_warn(
+                        Code::MiscWarning,
+                        Some(p.name.span),
+                        format!("`{rs}` rules in {ts} `{name}` need mode http: ignored"),
+                        format!(
+                            "'{rs}' rules ignored for {ts} '{name}' as they require HTTP mode."
+                        ),
+                    ));
+                }
+            }
+            if p.kind.has_backend() {
+                for s in p
+                    .servers
+                    .iter()
+                    .filter(|s| s.other.iter().any(|(k, _, _)| k == "cookie"))
+                {
+                    diags.push(hx_warn(
+                        Code::MiscWarning,
+                        Some(s.name.span),
+                        format!("`cookie` on server `{}` needs mode http: ignored", s.name.name),
+                        format!("{ts} '{name}' : ignoring cookie for server '{}' as HTTP mode is disabled.", s.name.name),
+                    ));
+                }
+            }
+        }
+        if p.option("external-check") == Some(true)
+            && cfg.global.external_check
+            && !cfg
+                .global
+                .directives
+                .iter()
+                .any(|d| d.keyword == "insecure-fork-wanted")
+        {
+            diags.push(hx_warn(
+                Code::MiscWarning,
+                Some(p.name.span),
+                "`option external-check` without `insecure-fork-wanted` in global: the check will likely fail".into(),
+                format!("Proxy '{name}' : 'insecure-fork-wanted' not enabled in the global section, 'option external-check' will likely fail."),
+            ));
+        }
     }
 }
 
@@ -259,8 +435,14 @@ fn resolve_servers(cfg: &Config, opts: &ResolveOptions, diags: &mut Vec<Diagnost
     let mut failed = false;
     for p in cfg.proxies.iter().filter(|p| p.kind != ProxyKind::Defaults) {
         for s in &p.servers {
-            let Some(Host::Name(host)) = s.parsed.as_ref().map(|a| &a.host) else { continue };
-            let init = s.params.init_addr.clone().unwrap_or_else(|| vec!["last".into(), "libc".into()]);
+            let Some(Host::Name(host)) = s.parsed.as_ref().map(|a| &a.host) else {
+                continue;
+            };
+            let init = s
+                .params
+                .init_addr
+                .clone()
+                .unwrap_or_else(|| vec!["last".into(), "libc".into()]);
             let libc = init.iter().any(|m| m == "libc");
             if libc && opts.resolver.resolves(host) {
                 continue;
@@ -270,9 +452,17 @@ fn resolve_servers(cfg: &Config, opts: &ResolveOptions, diags: &mut Vec<Diagnost
             let ctx = format!("'server {}/{}'", p.name.name, s.name.name);
             if allows_none || opts.ignore_resolution_failures {
                 diags.push(
-                    Diagnostic::warning(Code::UnresolvableAddress, format!("server host `{host}` does not resolve; the server starts disabled"))
-                        .at(span)
-                        .hx(HaproxyLoc::Bracket, format!("{ctx} : could not resolve address '{host}', disabling server.")),
+                    Diagnostic::warning(
+                        Code::UnresolvableAddress,
+                        format!(
+                            "server host `{host}` does not resolve; the server starts disabled"
+                        ),
+                    )
+                    .at(span)
+                    .hx(
+                        HaproxyLoc::Bracket,
+                        format!("{ctx} : could not resolve address '{host}', disabling server."),
+                    ),
                 );
             } else {
                 failed = true;

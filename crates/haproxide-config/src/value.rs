@@ -40,7 +40,10 @@ pub fn parse_time(s: &str, default_unit_ms: u64) -> Result<Millis, TimeError> {
 
 /// Like [`parse_time`], but also returns the first character after a valid unit
 /// (`15min` → 15 minutes and `Some('i')`): HAProxy accepts it with a warning.
-pub fn parse_time_lenient(s: &str, default_unit_ms: u64) -> Result<(Millis, Option<char>), TimeError> {
+pub fn parse_time_lenient(
+    s: &str,
+    default_unit_ms: u64,
+) -> Result<(Millis, Option<char>), TimeError> {
     if s.is_empty() {
         return Err(TimeError::Empty);
     }
@@ -66,7 +69,11 @@ pub fn parse_time_lenient(s: &str, default_unit_ms: u64) -> Result<(Millis, Opti
             b'm' => (60_000, 1, 1),
             b'h' => (3_600_000, 1, 1),
             b'd' => (86_400_000, 1, 1),
-            _ => return Err(TimeError::UnexpectedChar(unit.chars().next().unwrap_or(' '))),
+            _ => {
+                return Err(TimeError::UnexpectedChar(
+                    unit.chars().next().unwrap_or(' '),
+                ))
+            }
         }
     };
     let trailing = unit.get(len..).and_then(|r| r.chars().next());
@@ -219,7 +226,9 @@ impl AddrError {
     /// HAProxy's wording, given the raw address text.
     pub fn haproxy_text(&self, raw: &str) -> String {
         match self {
-            AddrError::Empty => format!("'{raw}' resolves to an empty address (environment variable missing?)\n"),
+            AddrError::Empty => {
+                format!("'{raw}' resolves to an empty address (environment variable missing?)\n")
+            }
             AddrError::MissingPort => format!("missing port specification in '{raw}'"),
             AddrError::InvalidPort(p) => format!("invalid port '{p}'"),
             AddrError::InvalidPortRange(p) => format!("invalid port range '{p}'"),
@@ -271,7 +280,12 @@ pub fn parse_address(s: &str, usage: AddrUse) -> Result<Address, AddrError> {
         return Err(AddrError::Empty);
     }
     let (prefix, rest) = match s.find('@') {
-        Some(i) if s[..i].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') && i > 0 => {
+        Some(i)
+            if s[..i]
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+                && i > 0 =>
+        {
             (Some(s[..i].to_string()), &s[i + 1..])
         }
         _ => (None, s),
@@ -297,7 +311,11 @@ pub fn parse_address(s: &str, usage: AddrUse) -> Result<Address, AddrError> {
         Some(_) => return Err(AddrError::Invalid(s.to_string())),
     }
     if prefix.is_none() && rest.starts_with('/') {
-        return Ok(Address { prefix, host: Host::Unix(rest.to_string()), port: PortSpec::None });
+        return Ok(Address {
+            prefix,
+            host: Host::Unix(rest.to_string()),
+            port: PortSpec::None,
+        });
     }
     // Split host and port: `[v6]:port`, or the last colon.
     let (host_str, port_str) = if let Some(inner) = rest.strip_prefix('[') {
@@ -341,7 +359,13 @@ pub fn parse_address(s: &str, usage: AddrUse) -> Result<Address, AddrError> {
     finish(prefix, host, port_str, usage, s)
 }
 
-fn finish(prefix: Option<String>, host: Host, port: Option<&str>, usage: AddrUse, raw: &str) -> Result<Address, AddrError> {
+fn finish(
+    prefix: Option<String>,
+    host: Host,
+    port: Option<&str>,
+    usage: AddrUse,
+    raw: &str,
+) -> Result<Address, AddrError> {
     let port = match port {
         None | Some("") => {
             if usage == AddrUse::Bind {
@@ -353,7 +377,9 @@ fn finish(prefix: Option<String>, host: Host, port: Option<&str>, usage: AddrUse
             if usage != AddrUse::Server {
                 return Err(AddrError::InvalidPort(p.to_string()));
             }
-            let v: i32 = p.parse().map_err(|_| AddrError::InvalidPort(p.to_string()))?;
+            let v: i32 = p
+                .parse()
+                .map_err(|_| AddrError::InvalidPort(p.to_string()))?;
             PortSpec::Offset(v)
         }
         Some(p) => match p.split_once('-') {
@@ -395,10 +421,16 @@ mod tests {
         assert_eq!(parse_time("1d", 1), Ok(Millis(86_400_000)));
         assert_eq!(parse_time("1500us", 1), Ok(Millis(2)));
         assert_eq!(parse_time("1us", 1), Ok(Millis(1)));
-        assert_eq!(parse_time_lenient("15min", 1), Ok((Millis(900_000), Some('i'))));
+        assert_eq!(
+            parse_time_lenient("15min", 1),
+            Ok((Millis(900_000), Some('i')))
+        );
         assert_eq!(parse_time("0", 1), Ok(Millis(0)));
         assert_eq!(parse_time("10x", 1), Err(TimeError::UnexpectedChar('x')));
-        assert_eq!(parse_time_lenient("10mx", 1), Ok((Millis(600_000), Some('x'))));
+        assert_eq!(
+            parse_time_lenient("10mx", 1),
+            Ok((Millis(600_000), Some('x')))
+        );
         assert_eq!(parse_time("x", 1), Err(TimeError::UnexpectedChar('x')));
         assert_eq!(parse_time("", 1), Err(TimeError::Empty));
         assert_eq!(parse_time("99999999999", 1), Err(TimeError::Overflow));
@@ -427,18 +459,51 @@ mod tests {
         let a = parse_address("[::1]:80", AddrUse::Bind).expect("ok");
         assert_eq!(a.host, Host::V6(Ipv6Addr::LOCALHOST));
         let a = parse_address("ipv6@::1:81", AddrUse::Bind).expect("ok");
-        assert_eq!((a.host, a.port), (Host::V6(Ipv6Addr::LOCALHOST), PortSpec::Single(81)));
+        assert_eq!(
+            (a.host, a.port),
+            (Host::V6(Ipv6Addr::LOCALHOST), PortSpec::Single(81))
+        );
         let a = parse_address(":::80", AddrUse::Bind).expect("ok");
-        assert_eq!((a.host, a.port), (Host::V6(Ipv6Addr::UNSPECIFIED), PortSpec::Single(80)));
-        assert_eq!(parse_address("unix@/tmp/x", AddrUse::Bind).map(|a| a.host), Ok(Host::Unix("/tmp/x".into())));
-        assert_eq!(parse_address("/tmp/y", AddrUse::Bind).map(|a| a.host), Ok(Host::Unix("/tmp/y".into())));
-        assert_eq!(parse_address("fd@3", AddrUse::Bind).map(|a| a.host), Ok(Host::Fd("3".into())));
-        assert_eq!(parse_address("abns@foo", AddrUse::Bind).map(|a| a.host), Ok(Host::Abns("foo".into())));
-        assert_eq!(parse_address("1.2.3.4", AddrUse::Bind), Err(AddrError::MissingPort));
-        assert_eq!(parse_address("1.2.3.4:99999", AddrUse::Bind), Err(AddrError::InvalidPort("99999".into())));
-        assert_eq!(parse_address(":80-70", AddrUse::Bind), Err(AddrError::InvalidPortRange("80-70".into())));
-        assert!(matches!(parse_address("quic4@:443", AddrUse::Bind), Err(AddrError::Unsupported(_))));
-        assert!(matches!(parse_address("mptcp@[::]:5000", AddrUse::Bind), Err(AddrError::Invalid(_))));
+        assert_eq!(
+            (a.host, a.port),
+            (Host::V6(Ipv6Addr::UNSPECIFIED), PortSpec::Single(80))
+        );
+        assert_eq!(
+            parse_address("unix@/tmp/x", AddrUse::Bind).map(|a| a.host),
+            Ok(Host::Unix("/tmp/x".into()))
+        );
+        assert_eq!(
+            parse_address("/tmp/y", AddrUse::Bind).map(|a| a.host),
+            Ok(Host::Unix("/tmp/y".into()))
+        );
+        assert_eq!(
+            parse_address("fd@3", AddrUse::Bind).map(|a| a.host),
+            Ok(Host::Fd("3".into()))
+        );
+        assert_eq!(
+            parse_address("abns@foo", AddrUse::Bind).map(|a| a.host),
+            Ok(Host::Abns("foo".into()))
+        );
+        assert_eq!(
+            parse_address("1.2.3.4", AddrUse::Bind),
+            Err(AddrError::MissingPort)
+        );
+        assert_eq!(
+            parse_address("1.2.3.4:99999", AddrUse::Bind),
+            Err(AddrError::InvalidPort("99999".into()))
+        );
+        assert_eq!(
+            parse_address(":80-70", AddrUse::Bind),
+            Err(AddrError::InvalidPortRange("80-70".into()))
+        );
+        assert!(matches!(
+            parse_address("quic4@:443", AddrUse::Bind),
+            Err(AddrError::Unsupported(_))
+        ));
+        assert!(matches!(
+            parse_address("mptcp@[::]:5000", AddrUse::Bind),
+            Err(AddrError::Invalid(_))
+        ));
         assert_eq!(
             parse_address("foo:80", AddrUse::Bind).map(|a| a.host),
             Ok(Host::Name("foo".into()))
@@ -451,7 +516,10 @@ mod tests {
         assert_eq!(a.port, PortSpec::None);
         let a = parse_address("db:+1", AddrUse::Server).expect("ok");
         assert_eq!(a.port, PortSpec::Offset(1));
-        assert_eq!(parse_address("1.2.3.4:80-90", AddrUse::Server), Err(AddrError::PortRangeNotPermitted));
+        assert_eq!(
+            parse_address("1.2.3.4:80-90", AddrUse::Server),
+            Err(AddrError::PortRangeNotPermitted)
+        );
         assert_eq!(parse_address("", AddrUse::Server), Err(AddrError::Empty));
         let a = parse_address(":5432", AddrUse::Server).expect("ok");
         assert_eq!((a.host, a.port), (Host::Any, PortSpec::Single(5432)));

@@ -75,7 +75,10 @@ struct Row {
 #[test]
 fn corpus_agrees_with_haproxy_2_6() {
     let Some(dir) = corpus_dir() else {
-        assert!(std::env::var_os("CI").is_none(), "the corpus (../shared/corpus/haproxy-cfg) is missing in CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the corpus (../shared/corpus/haproxy-cfg) is missing in CI"
+        );
         eprintln!("corpus not found beside the repository: skipped");
         return;
     };
@@ -88,9 +91,13 @@ fn corpus_agrees_with_haproxy_2_6() {
     let env = |n: &str| std::env::var(n).ok();
     let mut rows = Vec::new();
     for r in read_tsv(&dir.join("MANIFEST.tsv")) {
-        let (Some(file), Some(verdict)) = (r.first(), r.get(1)) else { continue };
+        let (Some(file), Some(verdict)) = (r.first(), r.get(1)) else {
+            continue;
+        };
         let alert = r.get(2).cloned().unwrap_or_default();
-        let Some(&want_exit) = exits.get(file) else { continue };
+        let Some(&want_exit) = exits.get(file) else {
+            continue;
+        };
         let opts = CheckOptions {
             target: Target::V2_6,
             env: &env,
@@ -104,13 +111,23 @@ fn corpus_agrees_with_haproxy_2_6() {
         let got_line = first_err.and_then(|d| d.span).map(|s| s.line);
         // HAProxy's first alert in its raw output (MANIFEST's alert is the first one
         // left after the environment was neutralised).
-        let out = std::fs::read_to_string(dir.join(format!("expected/{file}.out"))).unwrap_or_default();
+        let out =
+            std::fs::read_to_string(dir.join(format!("expected/{file}.out"))).unwrap_or_default();
         let raw_alert = out
             .lines()
-            .find(|l| l.starts_with("[ALERT]") && !l.contains("Error(s) found") && !l.contains("Fatal errors") && !l.contains("Failed to initialize"))
+            .find(|l| {
+                l.starts_with("[ALERT]")
+                    && !l.contains("Error(s) found")
+                    && !l.contains("Fatal errors")
+                    && !l.contains("Failed to initialize")
+            })
             .unwrap_or("")
             .to_string();
-        let alert = if raw_alert.is_empty() { alert } else { raw_alert };
+        let alert = if raw_alert.is_empty() {
+            alert
+        } else {
+            raw_alert
+        };
         let want_line = alert_line(&alert);
         let cause_ok = match (verdict.as_str(), alert_cause(&alert)) {
             ("ENV", Some(code)) => first_err.is_some_and(|d| d.code == code),
@@ -127,7 +144,10 @@ fn corpus_agrees_with_haproxy_2_6() {
                     && !l.contains("Error(s) found")
             });
         let dr_ok = only_dns.then(|| {
-            let opts = CheckOptions { ignore_resolution_failures: true, ..opts };
+            let opts = CheckOptions {
+                ignore_resolution_failures: true,
+                ..opts
+            };
             check(&[PathBuf::from(file)], &opts).exit_code(false) == 0
         });
         rows.push(Row {
@@ -139,19 +159,30 @@ fn corpus_agrees_with_haproxy_2_6() {
             got_line,
             cause_ok,
             dr_ok,
-            first: first_err.map(|d| format!("{} {}", d.code.as_str(), d.message)).unwrap_or_default(),
+            first: first_err
+                .map(|d| format!("{} {}", d.code.as_str(), d.message))
+                .unwrap_or_default(),
         });
     }
     let total = rows.len();
     let exit_agree = rows.iter().filter(|r| r.want_exit == r.got_exit).count();
-    let with_line: Vec<&Row> = rows.iter().filter(|r| r.want_line.is_some() && r.want_exit == 1).collect();
-    let line_agree = with_line.iter().filter(|r| r.want_line == r.got_line).count();
+    let with_line: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.want_line.is_some() && r.want_exit == 1)
+        .collect();
+    let line_agree = with_line
+        .iter()
+        .filter(|r| r.want_line == r.got_line)
+        .count();
     let cause_agree = rows.iter().filter(|r| r.cause_ok).count();
     let dr: Vec<&Row> = rows.iter().filter(|r| r.dr_ok.is_some()).collect();
     let dr_agree = dr.iter().filter(|r| r.dr_ok == Some(true)).count();
     eprintln!("corpus: {total} files");
     eprintln!("  exit code agrees:        {exit_agree}/{total}");
-    eprintln!("  first error line agrees: {line_agree}/{}", with_line.len());
+    eprintln!(
+        "  first error line agrees: {line_agree}/{}",
+        with_line.len()
+    );
     eprintln!("  ENV cause agrees:        {cause_agree}/{total}");
     eprintln!("  -dr passes (DNS-only):   {dr_agree}/{}", dr.len());
     for verdict in ["OK", "WARN", "ENV", "SYNTAX"] {
@@ -165,7 +196,15 @@ fn corpus_agrees_with_haproxy_2_6() {
         if r.want_exit != r.got_exit || line_bad || !r.cause_ok || r.dr_ok == Some(false) {
             bad.push(format!(
                 "  {} [{}] exit {}/{} line {:?}/{:?} cause_ok={} dr_ok={:?}: {}",
-                r.file, r.verdict, r.got_exit, r.want_exit, r.got_line, r.want_line, r.cause_ok, r.dr_ok, r.first
+                r.file,
+                r.verdict,
+                r.got_exit,
+                r.want_exit,
+                r.got_line,
+                r.want_line,
+                r.cause_ok,
+                r.dr_ok,
+                r.first
             ));
         }
     }
@@ -177,7 +216,10 @@ fn corpus_agrees_with_haproxy_2_6() {
     }
     assert!(total >= 170, "corpus has {total} files");
     assert_eq!(exit_agree, total, "exit codes must all agree");
-    assert!(line_agree * 100 >= with_line.len() * 95, "first-error line agreement below 95%");
+    assert!(
+        line_agree * 100 >= with_line.len() * 95,
+        "first-error line agreement below 95%"
+    );
     assert_eq!(cause_agree, total, "ENV causes must agree");
     assert_eq!(dr_agree, dr.len(), "DNS-only files must pass with -dr");
 }

@@ -137,7 +137,11 @@ fn run() -> Result<u8> {
 fn parse_target(v: Option<&str>) -> Result<Target> {
     match v {
         None => Ok(Target::LATEST),
-        Some(s) => Target::parse(s).ok_or_else(|| anyhow::anyhow!("unsupported --haproxy-version '{s}' (use 2.6 or later, e.g. 2.6, 2.8, 3.0, 3.2)")),
+        Some(s) => Target::parse(s).ok_or_else(|| {
+            anyhow::anyhow!(
+                "unsupported --haproxy-version '{s}' (use 2.6 or later, e.g. 2.6, 2.8, 3.0, 3.2)"
+            )
+        }),
     }
 }
 
@@ -154,7 +158,10 @@ fn check_command(args: CheckArgs) -> Result<u8> {
     let checked = haproxide_config::check(&args.files, &opts);
     let deny = args.deny_warnings || checked.config.global.zero_warning;
     let code = checked.exit_code(deny);
-    let version = args.haproxy_version.clone().unwrap_or_else(|| "latest".into());
+    let version = args
+        .haproxy_version
+        .clone()
+        .unwrap_or_else(|| "latest".into());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
@@ -174,11 +181,18 @@ fn check_command(args: CheckArgs) -> Result<u8> {
         Format::Json => {
             let _ = out.write_all(render::json(&checked, &version, code).as_bytes());
         }
+        // `quiet` in global silences HAProxy entirely, alerts included.
+        Format::Haproxy if checked.config.global.quiet => {}
         Format::Haproxy => {
-            let hv = if target.table == haproxide_config::TableSet::V2_6 { "2.6.12".to_string() } else { version };
+            let hv = if target.table == haproxide_config::TableSet::V2_6 {
+                "2.6.12".to_string()
+            } else {
+                version
+            };
             let (o, e) = render::haproxy(&checked, code, &hv, deny);
-            let _ = out.write_all(o.as_bytes());
+            // HAProxy prints its diagnostics first and the verdict on stdout at exit.
             eprint!("{e}");
+            let _ = out.write_all(o.as_bytes());
         }
     }
     Ok(u8::try_from(code).unwrap_or(1))
@@ -186,7 +200,11 @@ fn check_command(args: CheckArgs) -> Result<u8> {
 
 fn summary(checked: &haproxide_config::Checked, code: i32) -> String {
     let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
-    let warnings = checked.diagnostics.iter().filter(|d| d.severity == haproxide_config::Severity::Warning).count();
+    let warnings = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == haproxide_config::Severity::Warning)
+        .count();
     let files = checked.sources.files().count();
     let verdict = match code {
         0 => "valid".to_string(),
@@ -203,13 +221,22 @@ fn summary(checked: &haproxide_config::Checked, code: i32) -> String {
 
 fn haproxy_command(args: HaproxyArgs) -> Result<u8> {
     if args.show_version > 0 {
-        println!("haproxide version {} - HAProxy-compatible configuration checker and TCP proxy", env!("CARGO_PKG_VERSION"));
+        println!(
+            "haproxide version {} - HAProxy-compatible configuration checker and TCP proxy",
+            env!("CARGO_PKG_VERSION")
+        );
         if args.show_version > 1 {
-            println!("Keyword tables: HAProxy 2.6 (Debian 2.6.12 build) and master (3.x documentation)");
+            println!(
+                "Keyword tables: HAProxy 2.6 (Debian 2.6.12 build) and master (3.x documentation)"
+            );
         }
         return Ok(0);
     }
-    let files = if args.files.is_empty() { vec![PathBuf::from("/etc/haproxy/haproxy.cfg")] } else { args.files };
+    let files = if args.files.is_empty() {
+        vec![PathBuf::from("/etc/haproxy/haproxy.cfg")]
+    } else {
+        args.files
+    };
     if !args.check {
         anyhow::bail!(
             "running the proxy is not implemented yet (issue 4); use `-c` to check the configuration: haproxide -c -f {}",
@@ -229,8 +256,8 @@ fn haproxy_command(args: HaproxyArgs) -> Result<u8> {
     let code = checked.exit_code(deny);
     if !(args.quiet || checked.config.global.quiet) {
         let (o, e) = render::haproxy(&checked, code, "3.5", deny);
-        print!("{o}");
         eprint!("{e}");
+        print!("{o}");
     }
     Ok(u8::try_from(code).unwrap_or(1))
 }

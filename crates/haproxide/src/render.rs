@@ -43,45 +43,95 @@ pub fn expand_file_markers(text: &str, sources: &SourceMap) -> String {
 }
 
 fn location(sources: &SourceMap, span: Span) -> String {
-    format!("{}:{}:{}", sources.name(span.file), span.line, sources.column(span))
+    format!(
+        "{}:{}:{}",
+        sources.name(span.file),
+        span.line,
+        sources.column(span)
+    )
 }
 
 /// `human`: rustc-style blocks.
 pub fn human(checked: &Checked, color: bool) -> String {
     let mut out = String::new();
     let (red, yellow, blue, cyan, bold, reset) = if color {
-        ("\x1b[1;31m", "\x1b[1;33m", "\x1b[1;34m", "\x1b[1;36m", "\x1b[1m", "\x1b[0m")
+        (
+            "\x1b[1;31m",
+            "\x1b[1;33m",
+            "\x1b[1;34m",
+            "\x1b[1;36m",
+            "\x1b[1m",
+            "\x1b[0m",
+        )
     } else {
         ("", "", "", "", "", "")
     };
-    for d in &checked.diagnostics {
+    let diags = &checked.diagnostics;
+    let mut i = 0;
+    while i < diags.len() {
+        let d = &diags[i];
+        i += 1;
+        // A section that could not be created rejects each of its lines: show the first
+        // and count the rest (the JSON and haproxy formats keep every one).
+        let cascade = diags[i..]
+            .iter()
+            .take_while(|n| d.code == haproxide_config::Code::SectionNotCreated && n.code == d.code)
+            .count();
+        i += cascade;
         let (word, c) = match d.severity {
             Severity::Error => ("error", red),
             Severity::Warning => ("warning", yellow),
             Severity::Notice => ("notice", cyan),
             Severity::Info => ("info", cyan),
         };
-        let _ = writeln!(out, "{c}{word}[{}]{reset}{bold}: {}{reset}", d.code.as_str(), d.message);
+        let _ = writeln!(
+            out,
+            "{c}{word}[{}]{reset}{bold}: {}{reset}",
+            d.code.as_str(),
+            d.message
+        );
         if let Some(span) = d.span {
-            snippet(&mut out, &checked.sources, span, d.label.as_deref(), c, blue, reset);
+            snippet(
+                &mut out,
+                &checked.sources,
+                span,
+                d.label.as_deref(),
+                c,
+                blue,
+                reset,
+            );
         }
         for (span, what) in &d.related {
             let _ = writeln!(out, "{blue}note{reset}: {what}");
             snippet(&mut out, &checked.sources, *span, None, blue, blue, reset);
         }
+        let pad = " ".repeat(d.span.map(|s| s.line.to_string().len()).unwrap_or(1));
         if let Some(h) = &d.help {
-            let _ = writeln!(out, "  {blue}={reset} {bold}help{reset}: {h}");
+            let _ = writeln!(out, "{pad} {blue}={reset} {bold}help{reset}: {h}");
+        }
+        if cascade > 0 {
+            let _ = writeln!(out, "{pad} {blue}={reset} {bold}note{reset}: the next {cascade} line{} of this section are rejected the same way", if cascade == 1 { "" } else { "s" });
         }
         out.push('\n');
     }
     out
 }
 
-fn snippet(out: &mut String, sources: &SourceMap, span: Span, label: Option<&str>, c: &str, blue: &str, reset: &str) {
+fn snippet(
+    out: &mut String,
+    sources: &SourceMap,
+    span: Span,
+    label: Option<&str>,
+    c: &str,
+    blue: &str,
+    reset: &str,
+) {
     let num = span.line.to_string();
     let pad = " ".repeat(num.len());
     let _ = writeln!(out, "{pad}{blue}-->{reset} {}", location(sources, span));
-    let Some(file) = sources.get(span.file) else { return };
+    let Some(file) = sources.get(span.file) else {
+        return;
+    };
     let text = file.line_text(span.line).replace('\t', " ");
     let _ = writeln!(out, "{pad} {blue}|{reset}");
     let _ = writeln!(out, "{blue}{num} |{reset} {text}");
@@ -105,8 +155,17 @@ fn snippet(out: &mut String, sources: &SourceMap, span: Span, label: Option<&str
 pub fn short(checked: &Checked) -> String {
     let mut out = String::new();
     for d in &checked.diagnostics {
-        let loc = d.span.map(|s| format!("{}: ", location(&checked.sources, s))).unwrap_or_default();
-        let _ = writeln!(out, "{loc}{}[{}]: {}", d.severity.as_str(), d.code.as_str(), d.message);
+        let loc = d
+            .span
+            .map(|s| format!("{}: ", location(&checked.sources, s)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{loc}{}[{}]: {}",
+            d.severity.as_str(),
+            d.code.as_str(),
+            d.message
+        );
     }
     out
 }
@@ -117,7 +176,10 @@ pub fn haproxy_message(d: &Diagnostic, sources: &SourceMap) -> String {
         return d.message.clone();
     };
     let text = expand_file_markers(&h.text, sources);
-    let loc = d.span.map(|s| format!("{}:{}", sources.name(s.file), s.line)).unwrap_or_default();
+    let loc = d
+        .span
+        .map(|s| format!("{}:{}", sources.name(s.file), s.line))
+        .unwrap_or_default();
     match h.loc {
         HaproxyLoc::Parsing => format!("parsing [{loc}] : {text}"),
         HaproxyLoc::ParsingTight => format!("parsing [{loc}]: {text}"),
@@ -157,7 +219,13 @@ pub fn json(checked: &Checked, target: &str, exit_code: i32) -> String {
             })
         })
         .collect();
-    let count = |sev: Severity| checked.diagnostics.iter().filter(|d| d.severity == sev).count();
+    let count = |sev: Severity| {
+        checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == sev)
+            .count()
+    };
     let doc = serde_json::json!({
         "schema": 1,
         "tool": "haproxide",
@@ -169,21 +237,33 @@ pub fn json(checked: &Checked, target: &str, exit_code: i32) -> String {
         "warnings": count(Severity::Warning),
         "diagnostics": diags,
     });
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut text =
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     text.push('\n');
     text
 }
 
 /// `haproxy`: what `haproxy -c` prints, as (stdout, stderr).
-pub fn haproxy(checked: &Checked, exit_code: i32, version: &str, deny_warnings: bool) -> (String, String) {
+pub fn haproxy(
+    checked: &Checked,
+    exit_code: i32,
+    version: &str,
+    deny_warnings: bool,
+) -> (String, String) {
     let pid = std::process::id();
     let mut err = String::new();
     let mut notices_done = false;
-    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "haproxide".into());
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "haproxide".into());
     let mut notices = |err: &mut String| {
         if !notices_done {
             notices_done = true;
-            let _ = writeln!(err, "[NOTICE]   ({pid}) : haproxy version is {version} (haproxide {})", env!("CARGO_PKG_VERSION"));
+            let _ = writeln!(
+                err,
+                "[NOTICE]   ({pid}) : haproxy version is {version} (haproxide {})",
+                env!("CARGO_PKG_VERSION")
+            );
             let _ = writeln!(err, "[NOTICE]   ({pid}) : path to executable is {exe}");
         }
     };
@@ -214,11 +294,20 @@ pub fn haproxy(checked: &Checked, exit_code: i32, version: &str, deny_warnings: 
         }
         notices(&mut err);
         let msg = haproxy_message(d, &checked.sources);
-        line(&mut err, tag, d.code != haproxide_config::Code::FileUnreadable, &msg);
+        line(
+            &mut err,
+            tag,
+            d.code != haproxide_config::Code::FileUnreadable,
+            &msg,
+        );
         if d.is_error() {
             match (d.code, d.span) {
                 (haproxide_config::Code::UnresolvableAddress, _) => addr = true,
-                (_, Some(s)) if d.haproxy.as_ref().is_some_and(|h| h.loc != HaproxyLoc::None) => {
+                (_, Some(s))
+                    if d.haproxy
+                        .as_ref()
+                        .is_some_and(|h| h.loc != HaproxyLoc::None) =>
+                {
                     if !parse_err_files.contains(&s.file) {
                         parse_err_files.push(s.file);
                     }
@@ -228,16 +317,42 @@ pub fn haproxy(checked: &Checked, exit_code: i32, version: &str, deny_warnings: 
         }
     }
     for f in &parse_err_files {
-        line(&mut err, "[ALERT]", true, &format!("Error(s) found in configuration file : {}", checked.sources.name(*f)));
+        line(
+            &mut err,
+            "[ALERT]",
+            true,
+            &format!(
+                "Error(s) found in configuration file : {}",
+                checked.sources.name(*f)
+            ),
+        );
     }
     if addr {
-        line(&mut err, "[ALERT]", true, "Failed to initialize server(s) addr.");
+        line(
+            &mut err,
+            "[ALERT]",
+            true,
+            "Failed to initialize server(s) addr.",
+        );
     } else if !parse_err_files.is_empty() || post {
-        line(&mut err, "[ALERT]", true, "Fatal errors found in configuration.");
+        line(
+            &mut err,
+            "[ALERT]",
+            true,
+            "Fatal errors found in configuration.",
+        );
     }
-    let warnings = checked.diagnostics.iter().any(|d| d.severity == Severity::Warning);
+    let warnings = checked
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == Severity::Warning);
     if deny_warnings && warnings && !checked.has_errors() {
-        line(&mut err, "[ALERT]", true, "Some warnings were found and 'zero-warning' is set. Aborting.");
+        line(
+            &mut err,
+            "[ALERT]",
+            true,
+            "Some warnings were found and 'zero-warning' is set. Aborting.",
+        );
     }
     let mut out = String::new();
     match exit_code {
@@ -251,7 +366,9 @@ pub fn haproxy(checked: &Checked, exit_code: i32, version: &str, deny_warnings: 
             if warnings {
                 out.push_str("Warnings were found.\n");
             }
-            out.push_str("Configuration file has no error but will not start (no listener) => exit(2).\n");
+            out.push_str(
+                "Configuration file has no error but will not start (no listener) => exit(2).\n",
+            );
         }
         _ => {}
     }
