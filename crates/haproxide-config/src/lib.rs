@@ -20,6 +20,7 @@ pub mod parse;
 pub mod reader;
 pub mod resolve;
 pub mod source;
+pub mod support;
 pub mod value;
 
 use std::path::PathBuf;

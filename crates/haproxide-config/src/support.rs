@@ -1,0 +1,365 @@
+//! What haproxide does with each HAProxy keyword: the source of
+//! `docs/config-support.md` (a test regenerates it and fails when the file is stale).
+//!
+//! Levels:
+//! - **typed**: parsed into typed values with spans and checked (the model the engine
+//!   will run from);
+//! - **checked**: recognised and validated (name, section, arguments or referenced
+//!   files) but kept in generic form;
+//! - **known**: accepted where HAProxy accepts it, kept in generic form.
+//!
+//! Whether the engine *runs* a keyword is a separate column: the forwarding engine
+//! (issue 4) is not built yet, so nothing is run today.
+
+use crate::keywords::{keywords, TableSet};
+
+/// How far haproxide handles a keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Known,
+    Checked,
+    Typed,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Known => "known",
+            Level::Checked => "checked",
+            Level::Typed => "typed",
+        }
+    }
+}
+
+const GLOBAL_TYPED: &[&str] = &[
+    "maxconn",
+    "nbthread",
+    "daemon",
+    "master-worker",
+    "quiet",
+    "zero-warning",
+    "external-check",
+    "spread-checks",
+    "pidfile",
+    "chroot",
+    "server-state-file",
+    "server-state-base",
+    "hard-stop-after",
+    "user",
+    "group",
+    "log",
+    "stats socket",
+    "stats timeout",
+    "setenv",
+    "presetenv",
+    "unsetenv",
+    "resetenv",
+];
+const GLOBAL_CHECKED: &[&str] = &["lua-load", "lua-load-per-thread", "issuers-chain-path"];
+const PROXY_TYPED: &[&str] = &[
+    "mode",
+    "bind",
+    "server",
+    "default-server",
+    "server-template",
+    "balance",
+    "retries",
+    "maxconn",
+    "fullconn",
+    "disabled",
+    "enabled",
+    "hash-type",
+    "default_backend",
+    "use_backend",
+    "acl",
+    "log",
+    "timeout check",
+    "timeout client",
+    "timeout client-fin",
+    "timeout connect",
+    "timeout queue",
+    "timeout server",
+    "timeout server-fin",
+    "timeout tunnel",
+    "timeout http-keep-alive",
+    "timeout http-request",
+    "timeout tarpit",
+    "timeout client-hs",
+];
+const PROXY_CHECKED_PREFIXES: &[&str] = &[
+    "option ",
+    "http-check ",
+    "tcp-check ",
+    "tcp-request ",
+    "tcp-response ",
+    "http-request",
+    "http-response",
+    "http-after-response",
+    "errorfile",
+    "filter",
+];
+const SERVER_TYPED: &[&str] = &[
+    "check",
+    "no-check",
+    "inter",
+    "fastinter",
+    "downinter",
+    "rise",
+    "fall",
+    "weight",
+    "backup",
+    "no-backup",
+    "disabled",
+    "enabled",
+    "maxconn",
+    "maxqueue",
+    "minconn",
+    "port",
+    "addr",
+    "on-marked-down",
+    "on-marked-up",
+    "on-error",
+    "init-addr",
+    "init-state",
+    "track",
+    "send-proxy",
+    "no-send-proxy",
+    "send-proxy-v2",
+    "no-send-proxy-v2",
+    "check-send-proxy",
+    "check-ssl",
+    "no-check-ssl",
+    "ssl",
+    "no-ssl",
+    "verify",
+    "ca-file",
+    "crt",
+    "agent-check",
+    "no-agent-check",
+    "agent-port",
+    "agent-addr",
+    "agent-inter",
+    "agent-send",
+    "resolvers",
+    "slowstart",
+    "source",
+];
+const BIND_TYPED: &[&str] = &[
+    "name",
+    "maxconn",
+    "backlog",
+    "v4v6",
+    "v6only",
+    "accept-proxy",
+    "ssl",
+];
+const BIND_CHECKED: &[&str] = &["crt", "ca-file", "crl-file", "crt-list"];
+
+/// The level of a keyword of a given table ("global", "proxy", "server", "bind").
+pub fn level(table: &str, kw: &str) -> Level {
+    let typed = match table {
+        "global" => GLOBAL_TYPED.contains(&kw),
+        "proxy" => PROXY_TYPED.contains(&kw),
+        "server" => SERVER_TYPED.contains(&kw),
+        "bind" => BIND_TYPED.contains(&kw),
+        _ => false,
+    };
+    if typed {
+        return Level::Typed;
+    }
+    let checked = match table {
+        "global" => GLOBAL_CHECKED.contains(&kw),
+        "proxy" => PROXY_CHECKED_PREFIXES.iter().any(|p| kw.starts_with(p)),
+        "bind" => BIND_CHECKED.contains(&kw),
+        _ => false,
+    };
+    if checked {
+        Level::Checked
+    } else {
+        Level::Known
+    }
+}
+
+/// Render the generated part of docs/config-support.md.
+pub fn render_markdown() -> String {
+    let master = keywords(TableSet::Master);
+    let v26 = keywords(TableSet::V2_6);
+    let mut out = String::new();
+    let yes = |b: bool| if b { "yes" } else { "—" };
+    let mut section = |title: &str, table: &str, rows: Vec<(String, bool, String)>| {
+        let mut counts = [0usize; 3];
+        for (kw, _, _) in &rows {
+            counts[level(table, kw) as usize] += 1;
+        }
+        out.push_str(&format!(
+            "\n### {title} ({} keywords: {} typed, {} checked, {} known)\n\n",
+            rows.len(),
+            counts[2],
+            counts[1],
+            counts[0]
+        ));
+        out.push_str(
+            "| keyword | in 2.6 | where | haproxide | run by the engine |\n|---|---|---|---|---|\n",
+        );
+        for (kw, in26, where_) in rows {
+            out.push_str(&format!(
+                "| `{kw}` | {} | {where_} | {} | not yet |\n",
+                yes(in26),
+                level(table, &kw).as_str()
+            ));
+        }
+    };
+    let mut g: Vec<&String> = master.global.iter().collect();
+    g.sort();
+    section(
+        "Global (§3)",
+        "global",
+        g.iter()
+            .map(|k| (k.to_string(), v26.global.contains(*k), "global".to_string()))
+            .collect(),
+    );
+    let mut p: Vec<(&String, &crate::keywords::ProxyAllow)> = master.proxy.iter().collect();
+    p.sort_by(|a, b| a.0.cmp(b.0));
+    section(
+        "Proxies (§4.1 matrix)",
+        "proxy",
+        p.iter()
+            .map(|(k, a)| {
+                let mut w = Vec::new();
+                if a.defaults {
+                    w.push(if a.named_defaults_only {
+                        "defaults (named)"
+                    } else {
+                        "defaults"
+                    });
+                }
+                if a.frontend {
+                    w.push("frontend");
+                }
+                if a.listen {
+                    w.push("listen");
+                }
+                if a.backend {
+                    w.push("backend");
+                }
+                (k.to_string(), v26.proxy.contains_key(*k), w.join(", "))
+            })
+            .collect(),
+    );
+    let mut s: Vec<&String> = master.server.iter().collect();
+    s.sort();
+    section(
+        "Server and default-server options (§5.2)",
+        "server",
+        s.iter()
+            .map(|k| {
+                (
+                    k.to_string(),
+                    v26.server.contains(*k),
+                    "server, default-server".to_string(),
+                )
+            })
+            .collect(),
+    );
+    let mut b: Vec<&String> = master.bind.iter().collect();
+    b.sort();
+    section(
+        "Bind options (§5.1)",
+        "bind",
+        b.iter()
+            .map(|k| (k.to_string(), v26.bind.contains(*k), "bind".to_string()))
+            .collect(),
+    );
+    let mut o: Vec<(&String, &std::collections::HashSet<String>)> =
+        master.sections.iter().collect();
+    o.sort_by(|a, b| a.0.cmp(b.0));
+    out.push_str("\n### Other sections\n\n| section | in 2.6 | keywords | haproxide | run by the engine |\n|---|---|---|---|---|\n");
+    let mut names: Vec<&String> = master.section_names.iter().collect();
+    names.sort();
+    for n in names {
+        let mut kws: Vec<&String> = master
+            .sections
+            .get(n)
+            .map(|s| s.iter().collect())
+            .unwrap_or_default();
+        kws.sort();
+        let list = if kws.is_empty() {
+            "(see its own chapter)".to_string()
+        } else {
+            kws.iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!(
+            "| `{n}` | {} | {list} | known | not yet |\n",
+            yes(v26.section_names.contains(n))
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels() {
+        assert_eq!(level("proxy", "balance"), Level::Typed);
+        assert_eq!(level("proxy", "option httpchk"), Level::Checked);
+        assert_eq!(level("proxy", "compression"), Level::Known);
+        assert_eq!(level("server", "inter"), Level::Typed);
+        assert_eq!(level("global", "lua-load"), Level::Checked);
+    }
+
+    /// Compare the generated part of a doc (between markers) with `generated`;
+    /// `BLESS=1` rewrites it.
+    pub(crate) fn assert_doc_section(rel: &str, name: &str, generated: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(rel);
+        let begin = format!("<!-- BEGIN GENERATED: {name} -->\n");
+        let end = "<!-- END GENERATED -->";
+        let doc = std::fs::read_to_string(&path).unwrap_or_default();
+        let (Some(b), Some(e)) = (doc.find(&begin), doc.find(end)) else {
+            panic!("{rel} lacks the markers of the generated section '{name}'");
+        };
+        if &doc[b + begin.len()..e] != generated {
+            if std::env::var_os("BLESS").is_some() {
+                let new = format!("{}{begin}{generated}{}", &doc[..b], &doc[e..]);
+                std::fs::write(&path, new).expect("write doc");
+                return;
+            }
+            panic!("{rel} is stale: run `BLESS=1 cargo test -p haproxide-config docs_`");
+        }
+    }
+
+    /// docs/config-support.md must contain the current generated table.
+    #[test]
+    fn docs_config_support_is_current() {
+        assert_doc_section(
+            "docs/config-support.md",
+            "keyword table (crates/haproxide-config/src/support.rs)",
+            &render_markdown(),
+        );
+    }
+
+    /// docs/diagnostics.md must list every diagnostic code.
+    #[test]
+    fn docs_diagnostic_codes_are_current() {
+        let mut table = String::from("| code | name | meaning |\n|---|---|---|\n");
+        for c in crate::diag::Code::ALL {
+            table.push_str(&format!(
+                "| `{}` | `{}` | {} |\n",
+                c.as_str(),
+                c.name(),
+                c.summary()
+            ));
+        }
+        assert_doc_section(
+            "docs/diagnostics.md",
+            "diagnostic codes (crates/haproxide-config/src/diag.rs)",
+            &table,
+        );
+    }
+}
