@@ -209,3 +209,75 @@ pub async fn unaccepting() -> Unaccepting {
         _fillers: fillers,
     }
 }
+
+/// Like [`patroni`] with a body that can change too.
+pub async fn patroni_body(status: Arc<AtomicU16>, body: Arc<Mutex<String>>) -> Mock {
+    serve(move |mut s, seen| {
+        let status = status.clone();
+        let body = body.clone();
+        async move {
+            let req = read_request(&mut s).await;
+            seen.lock().map(|mut v| v.push(req)).ok();
+            let code = status.load(Ordering::SeqCst);
+            let b = body.lock().map(|b| b.clone()).unwrap_or_default();
+            let resp = format!("HTTP/1.0 {code} {}\r\n\r\n{b}", reason(code));
+            let _ = s.write_all(resp.as_bytes()).await;
+            let _ = s.shutdown().await;
+        }
+    })
+    .await
+}
+
+/// A plain TCP listener on a fixed port that can be closed (connections
+/// refused) and reopened.
+pub struct Toggle {
+    pub addr: SocketAddr,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Toggle {
+    pub async fn new() -> Self {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let mut t = Self { addr, task: None };
+        t.task = Some(Self::run(l));
+        t
+    }
+
+    fn run(l: TcpListener) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                drop(s);
+            }
+        })
+    }
+
+    /// Stops listening: connections are refused.
+    pub fn close(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn open(&mut self) {
+        if self.task.is_none() {
+            // The port was ours a moment ago; retry briefly while the kernel
+            // releases it.
+            for _ in 0..50 {
+                if let Ok(l) = TcpListener::bind(self.addr).await {
+                    self.task = Some(Self::run(l));
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            panic!("could not rebind {}", self.addr);
+        }
+    }
+}
+
+impl Drop for Toggle {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

@@ -1,0 +1,288 @@
+//! Differential test against the real HAProxy 2.6 (/usr/sbin/haproxy): the
+//! same in-process mock backends flip on the same schedule and are checked
+//! by both HAProxy and haproxide at the same time. The health-check log
+//! lines must be identical apart from timestamps, pids and durations, with
+//! the same severities, and each DOWN/UP must happen at nearly the same time
+//! (within one check interval plus start-up skew).
+//!
+//! Skipped, with a message, only when /usr/sbin/haproxy is absent
+//! (scripts/install-deps installs it for CI).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use haproxide_check::checker::{CheckEvent, Checker, CheckerOptions, ServerConfig};
+use haproxide_check::log::{ServerName, Severity};
+use haproxide_check::spec::*;
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
+
+const HAPROXY: &str = "/usr/sbin/haproxy";
+const INTER_MS: u64 = 200;
+
+/// Kills and reaps HAProxy, removes its directory, whatever happens.
+struct HaproxyGuard {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Drop for HaproxyGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+fn start_haproxy(cfg: &str) -> HaproxyGuard {
+    let dir = std::env::temp_dir().join(format!("haproxide-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("haproxy.cfg");
+    std::fs::write(&path, cfg).expect("write cfg");
+    let child = Command::new(HAPROXY)
+        .arg("-db")
+        .arg("-f")
+        .arg(&path)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn haproxy");
+    HaproxyGuard { child, dir }
+}
+
+/// "<133>Nov 26 09:43:56 haproxy[6368]: text\n" -> (severity, text).
+fn parse_syslog(d: &[u8]) -> Option<(u8, String)> {
+    let s = std::str::from_utf8(d).ok()?;
+    let end = s.find('>')?;
+    let pri: u8 = s.get(1..end)?.parse().ok()?;
+    let text = &s[s.find("]: ")? + 3..];
+    Some((pri & 7, text.trim_end_matches('\n').to_string()))
+}
+
+fn normalize(text: &str) -> String {
+    // durations differ between the two; everything else must not
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("check duration: ") {
+        let after = &rest[i + "check duration: ".len()..];
+        let digits = after.chars().take_while(|c| c.is_ascii_digit()).count();
+        out.push_str(&rest[..i]);
+        out.push_str("check duration: Nms");
+        rest = after[digits..]
+            .strip_prefix("ms")
+            .unwrap_or(&after[digits..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The server a line is about ("be1/s1"), or the backend for "has no server".
+fn subject(text: &str) -> String {
+    for w in text.split([' ', ',']) {
+        if w.contains('/') && !w.starts_with("HTTP") {
+            return w.trim_end_matches('.').to_string();
+        }
+    }
+    text.split(' ').nth(1).unwrap_or("").to_string()
+}
+
+type Lines = Vec<(Duration, u8, String)>;
+
+fn by_subject(lines: &Lines) -> BTreeMap<String, Vec<(Duration, u8, String)>> {
+    let mut m: BTreeMap<String, Vec<_>> = BTreeMap::new();
+    for (t, sev, text) in lines {
+        m.entry(subject(text))
+            .or_default()
+            .push((*t, *sev, normalize(text)));
+    }
+    m
+}
+
+fn spec(probe: ProbeSpec) -> CheckSpec {
+    CheckSpec {
+        probe,
+        intervals: Intervals {
+            inter: Duration::from_millis(INTER_MS),
+            ..Default::default()
+        },
+        timeouts: CheckTimeouts {
+            connect: Some(Duration::from_secs(1)),
+            check: Some(Duration::from_millis(300)),
+        },
+        log_health_checks: true,
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_transitions_and_log_lines_as_haproxy() {
+    if !Path::new(HAPROXY).exists() {
+        eprintln!("SKIPPED: {HAPROXY} not found; run scripts/install-deps to install HAProxy 2.6");
+        return;
+    }
+    // Backends.
+    let s1_code = Arc::new(AtomicU16::new(200));
+    let be1_s1 = common::patroni(s1_code.clone(), "").await;
+    let be1_s2 = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let be1_b1 = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let body = Arc::new(Mutex::new("{\"role\": \"master\"}".to_string()));
+    let be2_s1 = common::patroni_body(Arc::new(AtomicU16::new(200)), body.clone()).await;
+    let mut be3_s1 = common::Toggle::new().await;
+    let be4_s1 = common::black_hole().await;
+
+    let syslog = UdpSocket::bind("127.0.0.1:0").await.expect("udp");
+    let log_port = syslog.local_addr().expect("addr").port();
+    let fe_port = free_port();
+    let srv = |a: SocketAddr| format!("{a} check inter {INTER_MS}ms");
+    let cfg = format!(
+        "global\n  log 127.0.0.1:{log_port} local0\n\
+         defaults\n  mode http\n  log global\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n  timeout check 300ms\n  option log-health-checks\n\
+         frontend f\n  bind 127.0.0.1:{fe_port}\n  default_backend be1\n\
+         backend be1\n  option httpchk\n  server s1 {}\n  server s2 {}\n  server b1 {} backup\n\
+         backend be2\n  option httpchk GET /master\n  http-check expect string master\n  server s1 {}\n\
+         backend be3\n  mode tcp\n  server s1 {}\n\
+         backend be4\n  option httpchk\n  server s1 {}\n",
+        srv(be1_s1.addr),
+        srv(be1_s2.addr),
+        srv(be1_b1.addr),
+        srv(be2_s1.addr),
+        srv(be3_s1.addr),
+        srv(be4_s1.addr),
+    );
+
+    // haproxide, configured the same way.
+    let http = |args: &[&str], expect: Vec<HttpExpect>| {
+        ProbeSpec::Http(HttpCheckSpec {
+            send: HttpSend::from_httpchk_args(args),
+            expect,
+            ..Default::default()
+        })
+    };
+    let mk = |be: &str, s: &str, backup: bool, a: SocketAddr, p: ProbeSpec| {
+        ServerConfig::checked(
+            ServerName {
+                backup,
+                ..ServerName::new(be, s)
+            },
+            a,
+            spec(p),
+        )
+    };
+    let servers = vec![
+        mk("be1", "s1", false, be1_s1.addr, http(&[], vec![])),
+        mk("be1", "s2", false, be1_s2.addr, http(&[], vec![])),
+        mk("be1", "b1", true, be1_b1.addr, http(&[], vec![])),
+        mk(
+            "be2",
+            "s1",
+            false,
+            be2_s1.addr,
+            http(
+                &["GET", "/master"],
+                vec![HttpExpect {
+                    negate: false,
+                    kind: HttpExpectKind::String("master".into()),
+                }],
+            ),
+        ),
+        mk("be3", "s1", false, be3_s1.addr, ProbeSpec::Tcp),
+        mk("be4", "s1", false, be4_s1.addr, http(&[], vec![])),
+    ];
+
+    let t0 = Instant::now();
+    let _haproxy = start_haproxy(&cfg);
+    let checker = Checker::start(servers, CheckerOptions::default()).expect("checker");
+    let mut rx = checker.view().subscribe();
+
+    let theirs: Arc<Mutex<Lines>> = Arc::new(Mutex::new(Vec::new()));
+    let theirs2 = theirs.clone();
+    let collector = tokio::spawn(async move {
+        let mut buf = vec![0u8; 65536];
+        while let Ok(n) = syslog.recv(&mut buf).await {
+            if let Some((sev, text)) = parse_syslog(&buf[..n]) {
+                theirs2.lock().unwrap().push((t0.elapsed(), sev, text));
+            }
+        }
+    });
+    let ours: Arc<Mutex<Lines>> = Arc::new(Mutex::new(Vec::new()));
+    let ours2 = ours.clone();
+    let ours_task = tokio::spawn(async move {
+        while let Ok(ev) = rx.recv().await {
+            if let CheckEvent::Log { at, line } = ev {
+                let sev = match line.severity {
+                    Severity::Emerg => 0,
+                    Severity::Alert => 1,
+                    Severity::Notice => 5,
+                };
+                ours2
+                    .lock()
+                    .unwrap()
+                    .push((at.duration_since(t0), sev, line.text));
+            }
+        }
+    });
+
+    // The schedule both checkers see.
+    let at = |ms: u64| tokio::time::sleep_until(t0 + Duration::from_millis(ms));
+    at(1500).await;
+    s1_code.store(503, Ordering::SeqCst);
+    at(2000).await;
+    *body.lock().unwrap() = "{\"role\": \"replica\"}".into();
+    be3_s1.close();
+    at(3500).await;
+    s1_code.store(200, Ordering::SeqCst);
+    be3_s1.open().await;
+    at(4000).await;
+    *body.lock().unwrap() = "{\"role\": \"master\"}".into();
+    at(5500).await;
+    collector.abort();
+    ours_task.abort();
+    drop(checker);
+
+    let theirs = by_subject(&theirs.lock().unwrap());
+    let ours = by_subject(&ours.lock().unwrap());
+    let keys: Vec<&String> = theirs.keys().collect();
+    assert!(keys.len() >= 6, "HAProxy logged too little: {theirs:#?}");
+    assert_eq!(
+        theirs.keys().collect::<Vec<_>>(),
+        ours.keys().collect::<Vec<_>>(),
+        "subjects differ"
+    );
+    let mut max_skew = Duration::ZERO;
+    for (k, t) in &theirs {
+        let o = &ours[k];
+        let tt: Vec<(u8, &str)> = t.iter().map(|x| (x.1, x.2.as_str())).collect();
+        let oo: Vec<(u8, &str)> = o.iter().map(|x| (x.1, x.2.as_str())).collect();
+        if std::env::var_os("HAPROXIDE_DIFF_VERBOSE").is_some() {
+            for x in t {
+                eprintln!("{:>6}ms <{}> {}", x.0.as_millis(), x.1, x.2);
+            }
+        }
+        assert_eq!(oo, tt, "lines for {k} differ");
+        for (a, b) in t.iter().zip(o) {
+            if a.2.starts_with("Server ") {
+                let skew = a.0.abs_diff(b.0);
+                max_skew = max_skew.max(skew);
+            }
+        }
+    }
+    // Each side notices a flip at its next check: they may be one interval
+    // apart, plus HAProxy's start-up time.
+    let bound = Duration::from_millis(INTER_MS + 150);
+    eprintln!("differential: {} subjects, identical lines; max DOWN/UP skew {max_skew:?} (bound {bound:?})", theirs.len());
+    assert!(max_skew <= bound, "DOWN/UP times differ by {max_skew:?}");
+}
