@@ -46,8 +46,9 @@ fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-fn start_haproxy(cfg: &str) -> HaproxyGuard {
-    let dir = std::env::temp_dir().join(format!("haproxide-diff-{}", std::process::id()));
+fn start_haproxy(cfg: &str, tag: u16) -> HaproxyGuard {
+    // One directory per instance: tests run in parallel.
+    let dir = std::env::temp_dir().join(format!("haproxide-diff-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("haproxy.cfg");
     std::fs::write(&path, cfg).expect("write cfg");
@@ -128,83 +129,27 @@ fn spec(probe: ProbeSpec) -> CheckSpec {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn same_transitions_and_log_lines_as_haproxy() {
-    if !Path::new(HAPROXY).exists() {
-        eprintln!("SKIPPED: {HAPROXY} not found; run scripts/install-deps to install HAProxy 2.6");
-        return;
-    }
-    // Backends.
-    let s1_code = Arc::new(AtomicU16::new(200));
-    let be1_s1 = common::patroni(s1_code.clone(), "").await;
-    let be1_s2 = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
-    let be1_b1 = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
-    let body = Arc::new(Mutex::new("{\"role\": \"master\"}".to_string()));
-    let be2_s1 = common::patroni_body(Arc::new(AtomicU16::new(200)), body.clone()).await;
-    let mut be3_s1 = common::Toggle::new().await;
-    let be4_s1 = common::black_hole().await;
-
+/// Runs HAProxy with `backends` (config text after the defaults) and
+/// haproxide with `servers` side by side while `schedule` flips the mocks,
+/// then compares per-server log lines and DOWN/UP times.
+async fn compare<F: std::future::Future<Output = ()>>(
+    backends: &str,
+    log_health_checks: bool,
+    servers: Vec<ServerConfig>,
+    schedule: impl FnOnce(Instant) -> F,
+    min_subjects: usize,
+) {
     let syslog = UdpSocket::bind("127.0.0.1:0").await.expect("udp");
     let log_port = syslog.local_addr().expect("addr").port();
     let fe_port = free_port();
-    let srv = |a: SocketAddr| format!("{a} check inter {INTER_MS}ms");
     let cfg = format!(
         "global\n  log 127.0.0.1:{log_port} local0\n\
-         defaults\n  mode http\n  log global\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n  timeout check 300ms\n  option log-health-checks\n\
-         frontend f\n  bind 127.0.0.1:{fe_port}\n  default_backend be1\n\
-         backend be1\n  option httpchk\n  server s1 {}\n  server s2 {}\n  server b1 {} backup\n\
-         backend be2\n  option httpchk GET /master\n  http-check expect string master\n  server s1 {}\n\
-         backend be3\n  mode tcp\n  server s1 {}\n\
-         backend be4\n  option httpchk\n  server s1 {}\n",
-        srv(be1_s1.addr),
-        srv(be1_s2.addr),
-        srv(be1_b1.addr),
-        srv(be2_s1.addr),
-        srv(be3_s1.addr),
-        srv(be4_s1.addr),
+         defaults\n  mode http\n  log global\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n  timeout check 300ms\n{}\
+         frontend f\n  bind 127.0.0.1:{fe_port}\n  default_backend be1\n{backends}",
+        if log_health_checks { "  option log-health-checks\n" } else { "" },
     );
-
-    // haproxide, configured the same way.
-    let http = |args: &[&str], expect: Vec<HttpExpect>| {
-        ProbeSpec::Http(HttpCheckSpec {
-            send: HttpSend::from_httpchk_args(args),
-            expect,
-            ..Default::default()
-        })
-    };
-    let mk = |be: &str, s: &str, backup: bool, a: SocketAddr, p: ProbeSpec| {
-        ServerConfig::checked(
-            ServerName {
-                backup,
-                ..ServerName::new(be, s)
-            },
-            a,
-            spec(p),
-        )
-    };
-    let servers = vec![
-        mk("be1", "s1", false, be1_s1.addr, http(&[], vec![])),
-        mk("be1", "s2", false, be1_s2.addr, http(&[], vec![])),
-        mk("be1", "b1", true, be1_b1.addr, http(&[], vec![])),
-        mk(
-            "be2",
-            "s1",
-            false,
-            be2_s1.addr,
-            http(
-                &["GET", "/master"],
-                vec![HttpExpect {
-                    negate: false,
-                    kind: HttpExpectKind::String("master".into()),
-                }],
-            ),
-        ),
-        mk("be3", "s1", false, be3_s1.addr, ProbeSpec::Tcp),
-        mk("be4", "s1", false, be4_s1.addr, http(&[], vec![])),
-    ];
-
     let t0 = Instant::now();
-    let _haproxy = start_haproxy(&cfg);
+    let _haproxy = start_haproxy(&cfg, log_port);
     let checker = Checker::start(servers, CheckerOptions::default()).expect("checker");
     let mut rx = checker.view().subscribe();
 
@@ -235,32 +180,21 @@ async fn same_transitions_and_log_lines_as_haproxy() {
             }
         }
     });
-
-    // The schedule both checkers see.
-    let at = |ms: u64| tokio::time::sleep_until(t0 + Duration::from_millis(ms));
-    at(1500).await;
-    s1_code.store(503, Ordering::SeqCst);
-    at(2000).await;
-    *body.lock().unwrap() = "{\"role\": \"replica\"}".into();
-    be3_s1.close();
-    at(3500).await;
-    s1_code.store(200, Ordering::SeqCst);
-    be3_s1.open().await;
-    at(4000).await;
-    *body.lock().unwrap() = "{\"role\": \"master\"}".into();
-    at(5500).await;
+    schedule(t0).await;
     collector.abort();
     ours_task.abort();
     drop(checker);
 
     let theirs = by_subject(&theirs.lock().unwrap());
     let ours = by_subject(&ours.lock().unwrap());
-    let keys: Vec<&String> = theirs.keys().collect();
-    assert!(keys.len() >= 6, "HAProxy logged too little: {theirs:#?}");
+    assert!(
+        theirs.len() >= min_subjects,
+        "HAProxy logged too little: {theirs:#?}"
+    );
     assert_eq!(
         theirs.keys().collect::<Vec<_>>(),
         ours.keys().collect::<Vec<_>>(),
-        "subjects differ"
+        "subjects differ: {ours:#?}"
     );
     let mut max_skew = Duration::ZERO;
     for (k, t) in &theirs {
@@ -275,8 +209,7 @@ async fn same_transitions_and_log_lines_as_haproxy() {
         assert_eq!(oo, tt, "lines for {k} differ");
         for (a, b) in t.iter().zip(o) {
             if a.2.starts_with("Server ") {
-                let skew = a.0.abs_diff(b.0);
-                max_skew = max_skew.max(skew);
+                max_skew = max_skew.max(a.0.abs_diff(b.0));
             }
         }
     }
@@ -285,4 +218,176 @@ async fn same_transitions_and_log_lines_as_haproxy() {
     let bound = Duration::from_millis(INTER_MS + 150);
     eprintln!("differential: {} subjects, identical lines; max DOWN/UP skew {max_skew:?} (bound {bound:?})", theirs.len());
     assert!(max_skew <= bound, "DOWN/UP times differ by {max_skew:?}");
+}
+
+fn haproxy_present() -> bool {
+    if Path::new(HAPROXY).exists() {
+        return true;
+    }
+    eprintln!("SKIPPED: {HAPROXY} not found; run scripts/install-deps to install HAProxy 2.6");
+    false
+}
+
+fn http(args: &[&str], expect: Vec<HttpExpect>) -> ProbeSpec {
+    ProbeSpec::Http(HttpCheckSpec {
+        send: HttpSend::from_httpchk_args(args),
+        expect,
+        ..Default::default()
+    })
+}
+
+fn mk(be: &str, s: &str, backup: bool, a: SocketAddr, p: ProbeSpec, log: bool) -> ServerConfig {
+    let mut sp = spec(p);
+    sp.log_health_checks = log;
+    ServerConfig::checked(
+        ServerName {
+            backup,
+            ..ServerName::new(be, s)
+        },
+        a,
+        sp,
+    )
+}
+
+/// `option log-health-checks`: HTTP status flips, body expect, L4 refused,
+/// black hole (timeout), backup counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_transitions_and_log_lines_as_haproxy() {
+    if !haproxy_present() {
+        return;
+    }
+    let s1_code = Arc::new(AtomicU16::new(200));
+    let be1_s1 = common::patroni(s1_code.clone(), "").await;
+    let be1_s2 = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let be1_b1 = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let body = Arc::new(Mutex::new("{\"role\": \"master\"}".to_string()));
+    let be2_s1 = common::patroni_body(Arc::new(AtomicU16::new(200)), body.clone()).await;
+    let be3 = Arc::new(tokio::sync::Mutex::new(common::Toggle::new().await));
+    let be3_addr = be3.lock().await.addr;
+    let be4_s1 = common::black_hole().await;
+
+    let srv = |a: SocketAddr| format!("{a} check inter {INTER_MS}ms");
+    let backends = format!(
+        "backend be1\n  option httpchk\n  server s1 {}\n  server s2 {}\n  server b1 {} backup\n\
+         backend be2\n  option httpchk GET /master\n  http-check expect string master\n  server s1 {}\n\
+         backend be3\n  mode tcp\n  server s1 {}\n\
+         backend be4\n  option httpchk\n  server s1 {}\n",
+        srv(be1_s1.addr),
+        srv(be1_s2.addr),
+        srv(be1_b1.addr),
+        srv(be2_s1.addr),
+        srv(be3_addr),
+        srv(be4_s1.addr),
+    );
+    let master = vec![HttpExpect {
+        negate: false,
+        kind: HttpExpectKind::String("master".into()),
+    }];
+    let servers = vec![
+        mk("be1", "s1", false, be1_s1.addr, http(&[], vec![]), true),
+        mk("be1", "s2", false, be1_s2.addr, http(&[], vec![]), true),
+        mk("be1", "b1", true, be1_b1.addr, http(&[], vec![]), true),
+        mk(
+            "be2",
+            "s1",
+            false,
+            be2_s1.addr,
+            http(&["GET", "/master"], master),
+            true,
+        ),
+        mk("be3", "s1", false, be3_addr, ProbeSpec::Tcp, true),
+        mk("be4", "s1", false, be4_s1.addr, http(&[], vec![]), true),
+    ];
+    let schedule = |t0: Instant| async move {
+        let at = |ms: u64| tokio::time::sleep_until(t0 + Duration::from_millis(ms));
+        at(1500).await;
+        s1_code.store(503, Ordering::SeqCst);
+        at(2000).await;
+        *body.lock().unwrap() = "{\"role\": \"replica\"}".into();
+        be3.lock().await.close();
+        at(3500).await;
+        s1_code.store(200, Ordering::SeqCst);
+        be3.lock().await.open().await;
+        at(4000).await;
+        *body.lock().unwrap() = "{\"role\": \"master\"}".into();
+        at(5500).await;
+    };
+    compare(&backends, true, servers, schedule, 6).await;
+}
+
+/// Without `option log-health-checks`: the DOWN/UP lines carry the check
+/// reason. Also: running on backup, redis-check, disable-on-404 (stopping),
+/// `track`, agent-check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reasons_backup_redis_404_track_agent_like_haproxy() {
+    if !haproxy_present() {
+        return;
+    }
+    let code = Arc::new(AtomicU16::new(200));
+    let s1 = common::patroni(code.clone(), "").await;
+    let b1 = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let redis_reply = Arc::new(Mutex::new(b"+PONG\r\n".to_vec()));
+    let redis = common::reply_dyn(redis_reply.clone()).await;
+    let c404 = Arc::new(AtomicU16::new(200));
+    let s404 = common::patroni(c404.clone(), "").await;
+    let agent_line = Arc::new(Mutex::new("up\n".to_string()));
+    let agent = common::agent(agent_line.clone()).await;
+    let agent_srv = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+
+    let srv = |a: SocketAddr| format!("{a} check inter {INTER_MS}ms");
+    let backends = format!(
+        "backend be1\n  option httpchk\n  server s1 {}\n  server b1 {} backup\n\
+         backend be2\n  mode tcp\n  option redis-check\n  server s1 {}\n\
+         backend be3\n  option httpchk\n  http-check disable-on-404\n  server s1 {}\n\
+         backend be4\n  server t1 {} track be1/s1\n\
+         backend be5\n  option httpchk\n  server s1 {} agent-check agent-port {} agent-inter {INTER_MS}ms\n",
+        srv(s1.addr),
+        srv(b1.addr),
+        srv(redis.addr),
+        srv(s404.addr),
+        s1.addr,
+        srv(agent_srv.addr),
+        agent.addr.port(),
+    );
+    let mut t1 = mk("be4", "t1", false, s1.addr, ProbeSpec::Tcp, false);
+    t1.check = None;
+    t1.track = Some(ServerName::new("be1", "s1"));
+    let mut be5 = mk("be5", "s1", false, agent_srv.addr, http(&[], vec![]), false);
+    be5.agent = Some(AgentSpec {
+        port: agent.addr.port(),
+        inter: Duration::from_millis(INTER_MS),
+        ..Default::default()
+    });
+    let mut be3 = mk("be3", "s1", false, s404.addr, http(&[], vec![]), false);
+    if let Some(CheckSpec {
+        probe: ProbeSpec::Http(h),
+        ..
+    }) = be3.check.as_mut()
+    {
+        h.disable_on_404 = true;
+    }
+    let servers = vec![
+        mk("be1", "s1", false, s1.addr, http(&[], vec![]), false),
+        mk("be1", "b1", true, b1.addr, http(&[], vec![]), false),
+        mk("be2", "s1", false, redis.addr, ProbeSpec::Redis, false),
+        be3,
+        t1,
+        be5,
+    ];
+    let schedule = |t0: Instant| async move {
+        let at = |ms: u64| tokio::time::sleep_until(t0 + Duration::from_millis(ms));
+        at(1000).await;
+        code.store(503, Ordering::SeqCst);
+        *redis_reply.lock().unwrap() =
+            b"-LOADING Redis is loading the dataset in memory\r\n".to_vec();
+        c404.store(404, Ordering::SeqCst);
+        *agent_line.lock().unwrap() = "down\n".into();
+        at(2500).await;
+        code.store(200, Ordering::SeqCst);
+        *redis_reply.lock().unwrap() = b"+PONG\r\n".to_vec();
+        c404.store(200, Ordering::SeqCst);
+        *agent_line.lock().unwrap() = "up\n".into();
+        at(4000).await;
+    };
+    compare(&backends, false, servers, schedule, 5).await;
 }

@@ -281,3 +281,33 @@ impl Drop for Toggle {
         self.close();
     }
 }
+
+/// A mock agent answering the current `line` (e.g. "up\n", "down\n").
+pub async fn agent(line: Arc<Mutex<String>>) -> Mock {
+    serve(move |mut s, _| {
+        let line = line.clone();
+        async move {
+            let l = line.lock().map(|l| l.clone()).unwrap_or_default();
+            let _ = s.write_all(l.as_bytes()).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = s.shutdown().await;
+        }
+    })
+    .await
+}
+
+/// A mock that reads once and answers the current `reply`.
+pub async fn reply_dyn(reply: Arc<Mutex<Vec<u8>>>) -> Mock {
+    serve(move |mut s, _| {
+        let reply = reply.clone();
+        async move {
+            let mut b = [0u8; 4096];
+            let _ = tokio::time::timeout(Duration::from_secs(2), s.read(&mut b)).await;
+            let r = reply.lock().map(|r| r.clone()).unwrap_or_default();
+            let _ = s.write_all(&r).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = s.shutdown().await;
+        }
+    })
+    .await
+}
