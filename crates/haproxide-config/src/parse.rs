@@ -1368,6 +1368,13 @@ impl Parser<'_> {
         };
         match b {
             Some(b) => self.cfg.proxies[pi].balance = Some(b),
+            None if alg.is_empty() => self.err(
+                Code::MissingArgument,
+                line.span(a),
+                "`balance` needs an algorithm",
+                HaproxyLoc::Parsing,
+                "balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.",
+            ),
             None => {
                 let algs = [
                     "roundrobin",
@@ -1683,7 +1690,7 @@ impl Parser<'_> {
                 .find(|s| s.name.name == name.name)
             {
                 let pl = prev.span.line;
-                let ps = prev.span;
+                let ps = prev.name.span;
                 let kind = self.cfg.proxies[pi].kind.as_str();
                 self.push(
                     Diagnostic::error(Code::DuplicateServer, format!("server `{}` is defined twice in {kind} `{pname}`", name.name))
@@ -1923,6 +1930,19 @@ impl Parser<'_> {
             }
             i += if takes { 2 } else { 1 };
         }
+        if !is_default && sd.params.track.is_some() && self.effective_check(pi, &sd.params) {
+            self.err(
+                Code::InvalidArgument,
+                line.span_from(start),
+                format!(
+                    "server `{}` both checks and tracks: choose one",
+                    sd.name.name
+                ),
+                HaproxyLoc::Bracket,
+                format!("{sctx} : unable to enable checks and tracking at the same time!"),
+            );
+            return;
+        }
         let p = &mut self.cfg.proxies[pi];
         if is_default {
             // default-server lines accumulate.
@@ -1942,6 +1962,35 @@ impl Parser<'_> {
         } else {
             p.servers.push(sd);
         }
+    }
+
+    /// Whether a server being parsed has `check`, counting the `default-server` lines
+    /// seen so far in its proxy and in the defaults section it inherits from (HAProxy
+    /// applies them when the server line is parsed).
+    fn effective_check(&self, pi: usize, own: &ServerParams) -> bool {
+        if let Some(c) = own.check {
+            return c;
+        }
+        let Some(p) = self.cfg.proxies.get(pi) else {
+            return false;
+        };
+        if let Some(c) = p.default_server.as_ref().and_then(|d| d.params.check) {
+            return c;
+        }
+        let defaults = match &p.from {
+            Some(f) => self.cfg.proxies[..pi]
+                .iter()
+                .rev()
+                .find(|d| d.kind == ProxyKind::Defaults && d.name.name == f.name),
+            None => self.cfg.proxies[..pi]
+                .iter()
+                .rev()
+                .find(|d| d.kind == ProxyKind::Defaults),
+        };
+        defaults
+            .and_then(|d| d.default_server.as_ref())
+            .and_then(|d| d.params.check)
+            .unwrap_or(false)
     }
 
     /// `use_backend <name> [{if|unless} <cond>]` (configuration.txt §4.2).

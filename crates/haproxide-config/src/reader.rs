@@ -349,6 +349,8 @@ fn read_file(out: &mut ReadOutput, id: FileId, opts: &ReadOptions<'_>) {
     let name = file.name.clone();
     let bytes = file.bytes.clone();
     let mut conds: Vec<CondState> = Vec::new();
+    // Where each open `.if` is, for the "not closed" message.
+    let mut cond_spans: Vec<Span> = Vec::new();
     let mut section = String::new();
     let mut in_global = false;
     let mut line_no: u32 = 0;
@@ -451,7 +453,15 @@ fn read_file(out: &mut ReadOutput, id: FileId, opts: &ReadOptions<'_>) {
                     let kw = line.arg(0).to_string();
                     let masked = conds.last().is_some_and(|c| c.masked());
                     if kw.starts_with('.') {
-                        match handle_directive(&line, &kw, &mut conds, masked, opts, &env) {
+                        let depth = conds.len();
+                        let directive =
+                            handle_directive(&line, &kw, &mut conds, masked, opts, &env);
+                        if conds.len() > depth {
+                            cond_spans.push(line.span(0));
+                        } else if conds.len() < depth {
+                            cond_spans.pop();
+                        }
+                        match directive {
                             Directive::Continue => {}
                             Directive::Diag(d) => diag!(*d),
                             Directive::Abort(d) => {
@@ -508,8 +518,12 @@ fn read_file(out: &mut ReadOutput, id: FileId, opts: &ReadOptions<'_>) {
             Code::UnterminatedIf,
             "`.if` block not closed before the end of the file"
         )
-        .at(Span::line(id, line_no))
-        .help("add `.endif`")
+        .at(cond_spans
+            .last()
+            .copied()
+            .unwrap_or(Span::line(id, line_no)))
+        .label("this `.if` has no `.endif`")
+        .help("add `.endif` where the block ends")
         .hx(HaproxyLoc::ParsingTight, "non-terminated '.if' block."));
         out.aborted = true;
     }
@@ -838,7 +852,7 @@ mod tests {
         assert_eq!(diags(&read(".endif\n")), vec![(Code::LoneConditional, 1)]);
         assert_eq!(diags(&read(".else\n")), vec![(Code::LoneConditional, 1)]);
         let out = read(".if 1\nx\n");
-        assert_eq!(diags(&out), vec![(Code::UnterminatedIf, 2)]);
+        assert_eq!(diags(&out), vec![(Code::UnterminatedIf, 1)]);
         assert!(out.aborted);
         let out = read(".if bogus\nx\n.endif\n");
         assert_eq!(diags(&out), vec![(Code::ConditionSyntax, 1)]);

@@ -79,6 +79,7 @@ pub fn resolve(cfg: &mut Config, opts: &ResolveOptions) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     inherit_defaults(cfg, &mut diags);
     check_references(cfg, &mut diags);
+    check_peers(cfg, &mut diags);
     check_timeouts(cfg, &mut diags);
     resolve_servers(cfg, opts, &mut diags);
     diags
@@ -174,8 +175,10 @@ fn inherit_proxy(p: &mut Proxy, d: &Proxy) {
 }
 
 fn check_references(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
-    let backend_mode =
-        |cfg: &Config, name: &str| cfg.proxy(name, true).map(|b| (b.effective_mode(), b.span));
+    let backend_mode = |cfg: &Config, name: &str| {
+        cfg.proxy(name, true)
+            .map(|b| (b.effective_mode(), b.name.span))
+    };
     for p in cfg
         .proxies
         .iter()
@@ -273,6 +276,55 @@ fn check_references(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
                     .hx(HaproxyLoc::None, format!("Proxy '{}' : 'option external-check' unable to find required 'global.external-check'.", p.name.name)),
             );
         }
+    }
+}
+
+/// The local peer name: `localpeer` in global, else the host name (configuration.txt
+/// §3.1 `localpeer`).
+fn local_peer_name(cfg: &Config) -> String {
+    if let Some(d) = cfg
+        .global
+        .directives
+        .iter()
+        .rev()
+        .find(|d| d.keyword == "localpeer")
+    {
+        return d.line.arg(1).to_string();
+    }
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// A `peers` section without the local peer is removed, with a warning (HAProxy).
+fn check_peers(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
+    let local = local_peer_name(cfg);
+    let mut remove = Vec::new();
+    for (i, s) in cfg
+        .others
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind == "peers")
+    {
+        let has_local = s
+            .directives
+            .iter()
+            .any(|d| matches!(d.keyword.as_str(), "peer" | "server") && d.line.arg(1) == local);
+        if !has_local {
+            let name = s.name.as_ref().map(|n| n.name.clone()).unwrap_or_default();
+            diags.push(hx_warn(
+                Code::MiscWarning,
+                Some(s.span),
+                format!(
+                    "peers section `{name}` has no peer named `{local}` (this host): it is removed"
+                ),
+                format!("Removing incomplete section 'peers {name}' (no peer named '{local}')."),
+            ));
+            remove.push(i);
+        }
+    }
+    for i in remove.into_iter().rev() {
+        cfg.others.remove(i);
     }
 }
 

@@ -147,7 +147,9 @@ fn snippet(
         "{pad} {blue}|{reset} {}{c}{}{}{reset}",
         " ".repeat(col),
         "^".repeat(width),
-        label.map(|l| format!(" {l}")).unwrap_or_default()
+        label
+            .map(|l| format!(" {}", l.trim_end()))
+            .unwrap_or_default()
     );
 }
 
