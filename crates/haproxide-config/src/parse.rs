@@ -1415,7 +1415,9 @@ impl Parser<'_> {
         let mut addresses = Vec::new();
         for part in addr_w.text.split(',') {
             let expanded = value::expand_env(part, self.opts.env);
-            match value::parse_address(&expanded, AddrUse::Bind) {
+            let parsed = value::parse_address(&expanded, AddrUse::Bind)
+                .and_then(|a| self.address_in_version(a, part));
+            match parsed {
                 Ok(a) => {
                     if let Host::Name(n) = &a.host {
                         if !self.opts.resolver.resolves(n) {
@@ -1538,6 +1540,26 @@ impl Parser<'_> {
             i += if takes { 2 } else { 1 };
         }
         self.cfg.proxies[pi].binds.push(b);
+    }
+
+    /// Protocols the selected HAProxy lacks: 2.6 has no MPTCP, and the reference
+    /// build (Debian's) no QUIC.
+    fn address_in_version(
+        &self,
+        a: value::Address,
+        raw: &str,
+    ) -> Result<value::Address, value::AddrError> {
+        if self.opts.table != TableSet::V2_6 {
+            return Ok(a);
+        }
+        match a.prefix.as_deref() {
+            Some(q @ ("quic4" | "quic6")) => Err(value::AddrError::Unsupported(format!(
+                "unsupported stream protocol for datagram family {} address '{raw}'; QUIC is not compiled in if this is what you were looking for.",
+                if q == "quic6" { 10 } else { 2 }
+            ))),
+            Some("mptcp" | "mptcp4" | "mptcp6") => Err(value::AddrError::Invalid(raw.to_string())),
+            _ => Ok(a),
+        }
     }
 
     fn global_dir(&self, kw: &str) -> Option<String> {

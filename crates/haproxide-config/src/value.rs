@@ -292,22 +292,38 @@ pub fn parse_address(s: &str, usage: AddrUse) -> Result<Address, AddrError> {
     };
     match prefix.as_deref() {
         Some("unix" | "uxst" | "uxdg") => {
-            return Ok(Address { prefix, host: Host::Unix(rest.to_string()), port: PortSpec::None })
+            return Ok(Address {
+                prefix,
+                host: Host::Unix(rest.to_string()),
+                port: PortSpec::None,
+            })
         }
         Some("abns" | "abnsz") => {
-            return Ok(Address { prefix, host: Host::Abns(rest.to_string()), port: PortSpec::None })
+            return Ok(Address {
+                prefix,
+                host: Host::Abns(rest.to_string()),
+                port: PortSpec::None,
+            })
         }
-        Some("fd") => return Ok(Address { prefix, host: Host::Fd(rest.to_string()), port: PortSpec::None }),
+        Some("fd") => {
+            return Ok(Address {
+                prefix,
+                host: Host::Fd(rest.to_string()),
+                port: PortSpec::None,
+            })
+        }
         Some("sockpair") => {
-            return Ok(Address { prefix, host: Host::SockPair(rest.to_string()), port: PortSpec::None })
+            return Ok(Address {
+                prefix,
+                host: Host::SockPair(rest.to_string()),
+                port: PortSpec::None,
+            })
         }
-        Some("quic4" | "quic6" | "quic") => {
-            return Err(AddrError::Unsupported(format!(
-                "unsupported stream protocol for datagram family {} address '{s}'; QUIC is not compiled in if this is what you were looking for.",
-                if prefix.as_deref() == Some("quic6") { 10 } else { 2 }
-            )))
-        }
-        Some("ipv4" | "ipv6" | "udp" | "udp4" | "udp6" | "tcp" | "tcp4" | "tcp6" | "stream" | "dgram") | None => {}
+        Some(
+            "ipv4" | "ipv6" | "udp" | "udp4" | "udp6" | "tcp" | "tcp4" | "tcp6" | "stream"
+            | "dgram" | "quic4" | "quic6" | "mptcp" | "mptcp4" | "mptcp6",
+        )
+        | None => {}
         Some(_) => return Err(AddrError::Invalid(s.to_string())),
     }
     if prefix.is_none() && rest.starts_with('/') {
@@ -496,12 +512,16 @@ mod tests {
             parse_address(":80-70", AddrUse::Bind),
             Err(AddrError::InvalidPortRange("80-70".into()))
         );
+        assert_eq!(
+            parse_address("quic4@:443", AddrUse::Bind).map(|a| a.prefix),
+            Ok(Some("quic4".into()))
+        );
+        assert_eq!(
+            parse_address("mptcp@[::]:5000", AddrUse::Bind).map(|a| a.port),
+            Ok(PortSpec::Single(5000))
+        );
         assert!(matches!(
-            parse_address("quic4@:443", AddrUse::Bind),
-            Err(AddrError::Unsupported(_))
-        ));
-        assert!(matches!(
-            parse_address("mptcp@[::]:5000", AddrUse::Bind),
+            parse_address("bogus@:1", AddrUse::Bind),
             Err(AddrError::Invalid(_))
         ));
         assert_eq!(
