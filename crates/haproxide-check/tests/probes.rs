@@ -631,4 +631,50 @@ mod tls {
         });
         assert!(Prober::new(&s, g.addr).is_err());
     }
+
+    #[tokio::test]
+    async fn connect_rules_with_ssl() {
+        let m = tls_server().await;
+        let plain = common::refused_addr().await;
+        // tcp-check connect port <tls port> ssl; send; expect
+        let rules = vec![
+            TcpCheckRule::Connect(ConnectRule {
+                port: Some(m.addr.port()),
+                ssl: true,
+                ..Default::default()
+            }),
+            TcpCheckRule::Send(b"GET / HTTP/1.0\r\n\r\n".to_vec()),
+            TcpCheckRule::Expect(TcpExpect {
+                negate: false,
+                kind: TcpExpectKind::String(b"200 OK".to_vec()),
+            }),
+        ];
+        let r = check(&spec(ProbeSpec::TcpCheck(rules)), plain).await;
+        assert_eq!(
+            (r.status, r.desc.as_str()),
+            (CheckStatus::L7Ok, "(tcp-check)")
+        );
+        // http-check connect ssl
+        let h = HttpCheckSpec {
+            connect: Some(ConnectRule {
+                port: Some(m.addr.port()),
+                ssl: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let r = check(&spec(ProbeSpec::Http(h)), plain).await;
+        assert_eq!((r.status, r.code), (CheckStatus::L7Ok, Some(200)));
+        // a bare `tcp-check connect ssl` reports L6OK
+        let rules = vec![TcpCheckRule::Connect(ConnectRule {
+            port: Some(m.addr.port()),
+            ssl: true,
+            ..Default::default()
+        })];
+        let r = check(&spec(ProbeSpec::TcpCheck(rules)), plain).await;
+        assert_eq!(
+            (r.status, r.desc.as_str()),
+            (CheckStatus::L6Ok, "(tcp-check)")
+        );
+    }
 }

@@ -51,6 +51,9 @@ pub struct ConnectPlan {
     pub send_proxy: bool,
     /// Wrap in TLS (`check-ssl`).
     pub tls: Option<TlsClient>,
+    /// TLS for `tcp-check connect ssl` / `http-check connect ssl` rules
+    /// (the server's `check-ssl` settings, else `verify none`).
+    pub rule_tls: Option<TlsClient>,
 }
 
 impl ConnectPlan {
@@ -290,6 +293,7 @@ mod tests {
             inter: Duration::from_millis(inter),
             send_proxy: false,
             tls: None,
+            rule_tls: None,
         }
     }
 

@@ -412,13 +412,7 @@ pub async fn run(
 ) -> CheckResult {
     let mut plan = plan.clone();
     if let Some(c) = &spec.connect {
-        if let Some(p) = c.port {
-            plan.addr.set_port(p);
-        }
-        if let Some(a) = c.addr {
-            plan.addr.set_ip(a);
-        }
-        plan.send_proxy |= c.send_proxy;
+        super::apply_connect_rule(&mut plan, c);
     }
     let mut s = match Session::open(&plan, start, "").await {
         Ok(s) => s,

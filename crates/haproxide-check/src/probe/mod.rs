@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
-use crate::spec::{AgentSpec, CheckSpec, ProbeSpec};
+use crate::spec::{AgentSpec, CheckSpec, ConnectRule, ProbeSpec, TcpCheckRule, TlsSpec};
 use crate::status::{CheckResult, CheckStatus};
 use conn::{ConnectPlan, Session};
 use http::HttpRules;
@@ -58,6 +58,27 @@ pub struct RunContext {
     pub server_stopped: bool,
 }
 
+/// Applies a `tcp-check connect` / `http-check connect` rule to a plan
+/// (configuration.txt §4.2 `tcp-check connect`: `port`, `addr`,
+/// `send-proxy`, `ssl`, `sni`).
+pub(crate) fn apply_connect_rule(plan: &mut ConnectPlan, c: &ConnectRule) {
+    if let Some(port) = c.port {
+        plan.addr.set_port(port);
+    }
+    if let Some(a) = c.addr {
+        plan.addr.set_ip(a);
+    }
+    plan.send_proxy |= c.send_proxy;
+    if c.ssl {
+        plan.tls = plan.rule_tls.clone();
+    }
+    if let (Some(sni), Some(t)) = (&c.sni, plan.tls.as_mut()) {
+        if let Ok(n) = rustls::pki_types::ServerName::try_from(sni.clone()) {
+            t.server_name = n;
+        }
+    }
+}
+
 /// A prepared health check for one server.
 #[derive(Debug, Clone)]
 pub struct Prober {
@@ -73,6 +94,26 @@ impl Prober {
         let tls = match &spec.tls {
             Some(t) => Some(tls::client(t, target.ip())?),
             None => None,
+        };
+        let rule_wants_ssl = match &spec.probe {
+            ProbeSpec::TcpCheck(rules) => rules
+                .iter()
+                .any(|r| matches!(r, TcpCheckRule::Connect(c) if c.ssl)),
+            ProbeSpec::Http(h) => h.connect.as_ref().is_some_and(|c| c.ssl),
+            _ => false,
+        };
+        let rule_tls = if rule_wants_ssl {
+            let default = TlsSpec {
+                verify: false,
+                ca_file: None,
+                sni: None,
+            };
+            Some(tls::client(
+                spec.tls.as_ref().unwrap_or(&default),
+                target.ip(),
+            )?)
+        } else {
+            None
         };
         let compiled = match &spec.probe {
             ProbeSpec::Tcp => Compiled::Tcp,
@@ -97,6 +138,7 @@ impl Prober {
                 inter: spec.intervals.inter,
                 send_proxy: spec.send_proxy,
                 tls,
+                rule_tls,
             },
         })
     }
@@ -170,6 +212,7 @@ impl AgentProber {
                 inter: spec.inter,
                 send_proxy: false,
                 tls: None,
+                rule_tls: None,
             },
             send: spec.send.clone(),
         }

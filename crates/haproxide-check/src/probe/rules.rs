@@ -702,13 +702,7 @@ impl Ruleset {
                         s.close().await;
                     }
                     let mut p = plan.clone();
-                    if let Some(port) = c.port {
-                        p.addr.set_port(port);
-                    }
-                    if let Some(a) = c.addr {
-                        p.addr.set_ip(a);
-                    }
-                    p.send_proxy |= c.send_proxy;
+                    super::apply_connect_rule(&mut p, c);
                     let info = if rule.step == 0 && self.user {
                         " at initial connection step of tcp-check".to_string()
                     } else {
