@@ -236,10 +236,17 @@ pub fn suggest<'a, I>(word: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
-    let max = (word.chars().count() / 3).clamp(1, 4);
+    let len = word.chars().count();
+    let max = (len / 3).clamp(1, 4);
     let mut best: Option<(usize, &'a str)> = None;
     for c in candidates {
         if c == word {
+            continue;
+        }
+        // The distance is at least the difference in length: skip the quadratic
+        // computation when it cannot be close enough (a 1 MB word must not cost
+        // 1 MB × every keyword).
+        if c.chars().count().abs_diff(len) > max {
             continue;
         }
         let d = edit_distance(word, c);
@@ -307,5 +314,17 @@ mod tests {
         assert_eq!(suggest("zzzzzzzz", kws), None);
         assert_eq!(edit_distance("chek", "check"), 1);
         assert_eq!(edit_distance("ab", "ba"), 1);
+        // Length cut-off: a long word gets no suggestion and returns at once.
+        // (Without it, 1 MB × 300 keywords takes minutes in a debug build.)
+        let long = "b".repeat(1 << 20);
+        let many: Vec<String> = (0..300).map(|i| format!("keyword-{i}")).collect();
+        let t = std::time::Instant::now();
+        assert_eq!(suggest(&long, many.iter().map(String::as_str)), None);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t.elapsed()
+        );
+        assert_eq!(suggest("bnd", ["bind", "balance"]), Some("bind"));
     }
 }

@@ -336,10 +336,10 @@ pub struct Proxy {
     pub rules: Vec<Rule>,
     pub logs: Vec<LogTarget>,
     pub disabled: bool,
-    /// `http-check ...` lines, in order.
-    pub http_checks: Vec<Directive>,
-    /// `tcp-check ...` lines, in order.
-    pub tcp_checks: Vec<Directive>,
+    /// `http-check ...` rules, in order (typed: [`crate::checks`]).
+    pub http_checks: Vec<crate::checks::CheckRule>,
+    /// `tcp-check ...` rules, in order.
+    pub tcp_checks: Vec<crate::checks::CheckRule>,
     /// Every line of the section, typed or not, in order.
     pub directives: Vec<Directive>,
     /// The defaults section this proxy inherits from (index into `Config::proxies`), set by resolve.

@@ -1185,8 +1185,23 @@ impl Parser<'_> {
                     self.cfg.proxies[pi].logs.push(t);
                 }
             }
-            "http-check" => self.cfg.proxies[pi].http_checks.push(dir),
-            "tcp-check" => self.cfg.proxies[pi].tcp_checks.push(dir),
+            "http-check" | "tcp-check" => match crate::checks::parse_rule(&dir) {
+                Ok(rule) => {
+                    let p = &mut self.cfg.proxies[pi];
+                    if kw0 == "http-check" {
+                        p.http_checks.push(rule);
+                    } else {
+                        p.tcp_checks.push(rule);
+                    }
+                }
+                Err(e) => self.err(
+                    Code::InvalidArgument,
+                    line.span(start + e.word),
+                    e.message,
+                    HaproxyLoc::Parsing,
+                    e.haproxy,
+                ),
+            },
             "tcp-request"
             | "tcp-response"
             | "http-request"

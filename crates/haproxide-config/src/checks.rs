@@ -1,0 +1,565 @@
+//! Health-check configuration, typed (configuration.txt §4.2 `option httpchk`,
+//! `http-check connect|send|expect|comment|disable-on-404|send-state`,
+//! `tcp-check connect|send|send-lf|send-binary|send-binary-lf|expect|comment`,
+//! `option pgsql-check|mysql-check|redis-check|smtpchk|ldap-check|ssl-hello-chk|
+//! tcp-check|external-check|spop-check`).
+//!
+//! The config crate only describes; `haproxide-server` will translate these into the
+//! check crate's specs.
+
+use crate::model::{Directive, Proxy};
+
+/// Which kind of check a backend runs (the last `option *chk` wins, as in HAProxy).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CheckKind {
+    /// No check option: a plain TCP connect (L4) check.
+    #[default]
+    Tcp,
+    /// `option httpchk [<method>] [<uri>] [<version>]`.
+    Http {
+        method: Option<String>,
+        uri: Option<String>,
+        version: Option<String>,
+        host: Option<String>,
+    },
+    /// `option tcp-check`: the `tcp-check` rules.
+    TcpCheck,
+    /// `option pgsql-check user <name>`.
+    Pgsql {
+        user: String,
+    },
+    /// `option mysql-check [user <name> [post-41|pre-41]]`.
+    Mysql {
+        user: Option<String>,
+        post41: bool,
+    },
+    RedisCheck,
+    /// `option smtpchk [HELO|EHLO <domain>]`.
+    Smtp {
+        verb: String,
+        domain: String,
+    },
+    LdapCheck,
+    SslHello,
+    ExternalCheck,
+    SpopCheck,
+}
+
+/// `http-check expect` / `tcp-check expect` matchers (configuration.txt §4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpectMatch {
+    /// `status <codes>`: a list of codes and ranges (`200`, `200-399`, `200,301`).
+    Status(Vec<(u16, u16)>),
+    RStatus(String),
+    String(String),
+    RString(String),
+    StringLf(String),
+    Binary(String),
+    RBinary(String),
+    BinaryLf(String),
+    /// `hdr name <fmt> [-m <meth>] [value <fmt> [-m <meth>]] [full]` (and `fhdr`).
+    Header {
+        name: String,
+        value: Option<String>,
+        full_line: bool,
+        words: Vec<String>,
+    },
+}
+
+/// One `expect` rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expect {
+    pub negate: bool,
+    pub matcher: ExpectMatch,
+    pub min_recv: Option<i64>,
+    pub comment: Option<String>,
+    pub ok_status: Option<String>,
+    pub error_status: Option<String>,
+    pub tout_status: Option<String>,
+    pub on_success: Option<String>,
+    pub on_error: Option<String>,
+}
+
+/// `connect` options shared by `http-check connect` and `tcp-check connect`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Connect {
+    pub default: bool,
+    pub port: Option<String>,
+    pub addr: Option<String>,
+    pub send_proxy: bool,
+    pub via_socks4: bool,
+    pub ssl: bool,
+    pub sni: Option<String>,
+    pub alpn: Option<String>,
+    pub proto: Option<String>,
+    pub linger: bool,
+    pub comment: Option<String>,
+}
+
+/// `http-check send` (configuration.txt §4.2).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpSend {
+    pub method: Option<String>,
+    pub uri: Option<String>,
+    pub uri_lf: bool,
+    pub version: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    pub body_lf: bool,
+    pub comment: Option<String>,
+}
+
+/// One rule of an `http-check` or `tcp-check` sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckRule {
+    Comment(String),
+    Connect(Connect),
+    HttpSend(HttpSend),
+    /// `tcp-check send <data>` / `send-lf <fmt>`.
+    Send {
+        data: String,
+        log_format: bool,
+    },
+    /// `tcp-check send-binary <hex>` / `send-binary-lf <hexfmt>`.
+    SendBinary {
+        hex: String,
+        log_format: bool,
+    },
+    Expect(Expect),
+    SetVar {
+        name: String,
+        expr: String,
+    },
+    UnsetVar {
+        name: String,
+    },
+    DisableOn404,
+    SendState,
+}
+
+/// A problem in a check rule: message in haproxide's words and HAProxy's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    pub word: usize,
+    pub message: String,
+    pub haproxy: String,
+}
+
+/// The health-check settings of a proxy, from its (inherited) options and rules.
+pub fn check_kind(p: &Proxy) -> CheckKind {
+    let mut kind = CheckKind::Tcp;
+    for o in &p.options {
+        if o.negated {
+            continue;
+        }
+        let a = |i: usize| o.args.get(i).cloned();
+        kind = match o.name.name.as_str() {
+            "httpchk" => {
+                // `option httpchk <uri>` | `<method> <uri>` | `<method> <uri> <version>`.
+                let (method, uri, version) = match o.args.len() {
+                    0 => (None, None, None),
+                    1 => (None, a(0), None),
+                    2 => (a(0), a(1), None),
+                    _ => (a(0), a(1), a(2)),
+                };
+                // HAProxy ≤ 2.x let the version carry headers after `\r\n`.
+                let (version, host) = match version {
+                    Some(v) if v.contains("\r\n") => {
+                        let (ver, rest) = v.split_once("\r\n").unwrap_or((v.as_str(), ""));
+                        (Some(ver.to_string()), Some(rest.to_string()))
+                    }
+                    v => (v, None),
+                };
+                CheckKind::Http {
+                    method,
+                    uri,
+                    version,
+                    host,
+                }
+            }
+            "tcp-check" => CheckKind::TcpCheck,
+            "pgsql-check" => CheckKind::Pgsql {
+                user: a(1).unwrap_or_default(),
+            },
+            "mysql-check" => CheckKind::Mysql {
+                user: a(1),
+                post41: a(2).as_deref() == Some("post-41"),
+            },
+            "redis-check" => CheckKind::RedisCheck,
+            "smtpchk" => CheckKind::Smtp {
+                verb: a(0).unwrap_or_else(|| "HELO".into()),
+                domain: a(1).unwrap_or_else(|| "localhost".into()),
+            },
+            "ldap-check" => CheckKind::LdapCheck,
+            "ssl-hello-chk" => CheckKind::SslHello,
+            "external-check" => CheckKind::ExternalCheck,
+            "spop-check" => CheckKind::SpopCheck,
+            _ => kind,
+        };
+    }
+    kind
+}
+
+/// Parse `[!] <match> <pattern>` and the options of `expect`.
+fn parse_expect(words: &[&str], http: bool) -> Result<Expect, RuleError> {
+    let mut e = Expect {
+        negate: false,
+        matcher: ExpectMatch::String(String::new()),
+        min_recv: None,
+        comment: None,
+        ok_status: None,
+        error_status: None,
+        tout_status: None,
+        on_success: None,
+        on_error: None,
+    };
+    let which = if http { "http-check" } else { "tcp-check" };
+    let mut i = 0;
+    loop {
+        let w = words.get(i).copied().unwrap_or("");
+        let val = words.get(i + 1).map(|s| s.to_string());
+        let need = |v: &Option<String>| {
+            v.clone()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| RuleError {
+                    word: i,
+                    message: format!("`{w}` needs an argument"),
+                    haproxy: format!("'{which} expect' : '{w}' expects an argument."),
+                })
+        };
+        match w {
+            "min-recv" => e.min_recv = Some(crate::value::atol(&need(&val)?)),
+            "comment" => e.comment = Some(need(&val)?),
+            "ok-status" => e.ok_status = Some(need(&val)?),
+            "error-status" => e.error_status = Some(need(&val)?),
+            "tout-status" => e.tout_status = Some(need(&val)?),
+            "on-success" => e.on_success = Some(need(&val)?),
+            "on-error" => e.on_error = Some(need(&val)?),
+            "status-code" => {
+                need(&val)?;
+            }
+            "!" => {
+                e.negate = true;
+                i += 1;
+                continue;
+            }
+            _ => break,
+        }
+        i += 2;
+    }
+    let kw = words.get(i).copied().unwrap_or("");
+    let pat = words.get(i + 1).map(|s| s.to_string()).unwrap_or_default();
+    let matchers: &[&str] = if http {
+        &[
+            "status",
+            "rstatus",
+            "hdr",
+            "fhdr",
+            "string",
+            "rstring",
+            "string-lf",
+            "binary",
+            "rbinary",
+            "binary-lf",
+        ]
+    } else {
+        &[
+            "string",
+            "rstring",
+            "string-lf",
+            "binary",
+            "rbinary",
+            "binary-lf",
+        ]
+    };
+    if !matchers.contains(&kw) {
+        return Err(RuleError {
+            word: i,
+            message: format!("`{which} expect` does not know the matcher `{kw}`"),
+            haproxy: format!(
+                "'{which} expect' only supports min-recv, [!], {}, but got '{kw}' as argument.",
+                matchers.join(", ")
+            ),
+        });
+    }
+    if pat.is_empty() && kw != "hdr" && kw != "fhdr" {
+        return Err(RuleError {
+            word: i,
+            message: format!("`{which} expect {kw}` needs a pattern"),
+            haproxy: format!("'{which} expect {kw}' expects <pattern> as an argument."),
+        });
+    }
+    e.matcher = match kw {
+        "status" => {
+            let mut ranges = Vec::new();
+            for part in pat.split(',') {
+                let (a, b) = part.split_once('-').unwrap_or((part, part));
+                match (a.parse::<u16>(), b.parse::<u16>()) {
+                    (Ok(a), Ok(b)) if a <= b => ranges.push((a, b)),
+                    _ => {
+                        return Err(RuleError {
+                            word: i + 1,
+                            message: format!("invalid status code or range `{part}`"),
+                            haproxy: format!(
+                                "'{which} expect status' : invalid status code '{part}'."
+                            ),
+                        })
+                    }
+                }
+            }
+            ExpectMatch::Status(ranges)
+        }
+        "rstatus" => ExpectMatch::RStatus(pat),
+        "string" => ExpectMatch::String(pat),
+        "rstring" => ExpectMatch::RString(pat),
+        "string-lf" => ExpectMatch::StringLf(pat),
+        "binary" => ExpectMatch::Binary(pat),
+        "rbinary" => ExpectMatch::RBinary(pat),
+        "binary-lf" => ExpectMatch::BinaryLf(pat),
+        _ => {
+            let rest: Vec<String> = words[i + 1..].iter().map(|s| s.to_string()).collect();
+            let pos = |k: &str| rest.iter().position(|w| w == k);
+            ExpectMatch::Header {
+                name: pos("name")
+                    .and_then(|p| rest.get(p + 1).cloned())
+                    .unwrap_or_default(),
+                value: pos("value").and_then(|p| rest.get(p + 1).cloned()),
+                full_line: kw == "fhdr" || rest.iter().any(|w| w == "full"),
+                words: rest,
+            }
+        }
+    };
+    Ok(e)
+}
+
+fn parse_connect(words: &[&str]) -> Connect {
+    let mut c = Connect::default();
+    let mut i = 0;
+    while let Some(&w) = words.get(i) {
+        let v = words.get(i + 1).map(|s| s.to_string());
+        let mut take = false;
+        match w {
+            "default" => c.default = true,
+            "send-proxy" => c.send_proxy = true,
+            "via-socks4" => c.via_socks4 = true,
+            "ssl" => c.ssl = true,
+            "linger" => c.linger = true,
+            "port" => (c.port, take) = (v, true),
+            "addr" => (c.addr, take) = (v, true),
+            "sni" => (c.sni, take) = (v, true),
+            "alpn" => (c.alpn, take) = (v, true),
+            "proto" => (c.proto, take) = (v, true),
+            "comment" => (c.comment, take) = (v, true),
+            _ => {}
+        }
+        i += if take { 2 } else { 1 };
+    }
+    c
+}
+
+fn parse_send(words: &[&str]) -> HttpSend {
+    let mut s = HttpSend::default();
+    let mut i = 0;
+    while let Some(&w) = words.get(i) {
+        let v = words.get(i + 1).map(|s| s.to_string());
+        let mut step = 2;
+        match w {
+            "meth" => s.method = v,
+            "uri" => s.uri = v,
+            "uri-lf" => (s.uri, s.uri_lf) = (v, true),
+            "ver" => s.version = v,
+            "body" => s.body = v,
+            "body-lf" => (s.body, s.body_lf) = (v, true),
+            "comment" => s.comment = v,
+            "hdr" => {
+                s.headers.push((
+                    v.unwrap_or_default(),
+                    words.get(i + 2).map(|s| s.to_string()).unwrap_or_default(),
+                ));
+                step = 3;
+            }
+            _ => step = 1,
+        }
+        i += step;
+    }
+    s
+}
+
+/// Parse one `http-check ...` or `tcp-check ...` directive into a rule.
+pub fn parse_rule(d: &Directive) -> Result<CheckRule, RuleError> {
+    let words: Vec<&str> = d.line.words.iter().map(|w| w.text.as_str()).collect();
+    let http = words.first() == Some(&"http-check");
+    let sub = words.get(1).copied().unwrap_or("");
+    let rest = words.get(2..).unwrap_or(&[]);
+    let offset = 2;
+    let shift = |mut e: RuleError| {
+        e.word += offset;
+        e
+    };
+    Ok(match sub {
+        "comment" => CheckRule::Comment(rest.join(" ")),
+        "connect" => CheckRule::Connect(parse_connect(rest)),
+        "send" if http => CheckRule::HttpSend(parse_send(rest)),
+        "send" | "send-lf" => CheckRule::Send {
+            data: rest.first().copied().unwrap_or("").to_string(),
+            log_format: sub == "send-lf",
+        },
+        "send-binary" | "send-binary-lf" => CheckRule::SendBinary {
+            hex: rest.first().copied().unwrap_or("").to_string(),
+            log_format: sub == "send-binary-lf",
+        },
+        "expect" => CheckRule::Expect(parse_expect(rest, http).map_err(shift)?),
+        "disable-on-404" => CheckRule::DisableOn404,
+        "send-state" => CheckRule::SendState,
+        s if s.starts_with("set-var") => CheckRule::SetVar {
+            name: s
+                .trim_start_matches("set-var")
+                .trim_matches(|c| c == '(' || c == ')')
+                .to_string(),
+            expr: rest.join(" "),
+        },
+        s if s.starts_with("unset-var") => CheckRule::UnsetVar {
+            name: s
+                .trim_start_matches("unset-var")
+                .trim_matches(|c| c == '(' || c == ')')
+                .to_string(),
+        },
+        other => {
+            let which = if http { "http-check" } else { "tcp-check" };
+            return Err(RuleError {
+                word: 1,
+                message: format!("unknown `{which}` rule `{other}`"),
+                haproxy: format!("'{which}' only supports 'comment', 'connect', 'send', 'expect'... (got '{other}')"),
+            });
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::{Line, Word};
+    use crate::source::{FileId, Span};
+
+    fn dir(text: &str) -> Directive {
+        let words = text
+            .split(' ')
+            .map(|w| Word {
+                text: w.to_string(),
+                span: Span::line(FileId(0), 1),
+                quoted: false,
+            })
+            .collect();
+        Directive {
+            keyword: String::new(),
+            modifier: Default::default(),
+            line: Line {
+                file: FileId(0),
+                line: 1,
+                words,
+            },
+        }
+    }
+
+    #[test]
+    fn expect_rules() {
+        let r = parse_rule(&dir("http-check expect status 200")).expect("ok");
+        assert_eq!(
+            r,
+            CheckRule::Expect(Expect {
+                negate: false,
+                matcher: ExpectMatch::Status(vec![(200, 200)]),
+                min_recv: None,
+                comment: None,
+                ok_status: None,
+                error_status: None,
+                tout_status: None,
+                on_success: None,
+                on_error: None
+            })
+        );
+        let CheckRule::Expect(e) =
+            parse_rule(&dir("http-check expect ! status 200-399,500")).expect("ok")
+        else {
+            panic!("not expect")
+        };
+        assert!(e.negate);
+        assert_eq!(e.matcher, ExpectMatch::Status(vec![(200, 399), (500, 500)]));
+        let CheckRule::Expect(e) =
+            parse_rule(&dir("tcp-check expect min-recv 4 comment x string +PONG")).expect("ok")
+        else {
+            panic!("not expect")
+        };
+        assert_eq!(
+            (e.min_recv, e.matcher),
+            (Some(4), ExpectMatch::String("+PONG".into()))
+        );
+        assert!(
+            parse_rule(&dir("tcp-check expect status 200")).is_err(),
+            "status is HTTP only"
+        );
+        assert!(parse_rule(&dir("http-check expect status abc")).is_err());
+        assert!(parse_rule(&dir("http-check expect bogus x")).is_err());
+    }
+
+    #[test]
+    fn send_and_connect() {
+        let r = parse_rule(&dir(
+            "http-check send meth GET uri /primary ver HTTP/1.1 hdr Host db",
+        ))
+        .expect("ok");
+        let CheckRule::HttpSend(s) = r else {
+            panic!("not send")
+        };
+        assert_eq!(s.method.as_deref(), Some("GET"));
+        assert_eq!(s.uri.as_deref(), Some("/primary"));
+        assert_eq!(s.headers, vec![("Host".to_string(), "db".to_string())]);
+        let CheckRule::Connect(c) =
+            parse_rule(&dir("tcp-check connect port 8008 ssl sni x linger")).expect("ok")
+        else {
+            panic!("not connect")
+        };
+        assert_eq!(
+            (c.port.as_deref(), c.ssl, c.sni.as_deref(), c.linger),
+            (Some("8008"), true, Some("x"), true)
+        );
+        assert_eq!(
+            parse_rule(&dir("tcp-check send-binary 2a310d0a")).expect("ok"),
+            CheckRule::SendBinary {
+                hex: "2a310d0a".into(),
+                log_format: false
+            }
+        );
+    }
+
+    #[test]
+    fn check_kind_from_options() {
+        use crate::model::{Named, ProxyKind, ProxyOption};
+        let n = |s: &str| Named {
+            name: s.into(),
+            span: Span::line(FileId(0), 1),
+        };
+        let mut p = Proxy::new(ProxyKind::Backend, n("b"), Span::line(FileId(0), 1));
+        assert_eq!(check_kind(&p), CheckKind::Tcp);
+        p.options.push(ProxyOption {
+            name: n("httpchk"),
+            negated: false,
+            args: vec!["/replica?lag=1MB".into()],
+        });
+        assert_eq!(
+            check_kind(&p),
+            CheckKind::Http {
+                method: None,
+                uri: Some("/replica?lag=1MB".into()),
+                version: None,
+                host: None
+            }
+        );
+        p.options.push(ProxyOption {
+            name: n("pgsql-check"),
+            negated: false,
+            args: vec!["user".into(), "pg".into()],
+        });
+        assert_eq!(check_kind(&p), CheckKind::Pgsql { user: "pg".into() });
+    }
+}
