@@ -1,0 +1,50 @@
+//! Benchmark helper: haproxide checking N servers with `option httpchk` at
+//! `inter` against the bench responder, as HAProxy would with the config
+//! written by bench/checks.sh.
+//! Usage: bench_checker <servers> <inter-ms> <first-port> <ports>
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use haproxide_check::checker::{CheckEvent, Checker, CheckerOptions, ServerConfig};
+use haproxide_check::log::ServerName;
+use haproxide_check::spec::{CheckSpec, CheckTimeouts, HttpCheckSpec, Intervals, ProbeSpec};
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let inter: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let first: u16 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(24000);
+    let ports: u16 = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(10);
+    let spec = CheckSpec {
+        probe: ProbeSpec::Http(HttpCheckSpec::default()),
+        intervals: Intervals { inter: Duration::from_millis(inter), ..Default::default() },
+        timeouts: CheckTimeouts { connect: Some(Duration::from_secs(5)), check: Some(Duration::from_secs(5)) },
+        ..Default::default()
+    };
+    let servers: Vec<ServerConfig> = (0..n)
+        .map(|i| {
+            let port = first + (i as u16 % ports);
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            ServerConfig::checked(ServerName::new(format!("be{}", i / 1000), format!("s{i}")), addr, spec.clone())
+        })
+        .collect();
+    let checker = Checker::start(servers, CheckerOptions::default()).expect("start checker");
+    let view = checker.view();
+    let mut rx = view.subscribe();
+    let mut downs = 0u64;
+    let mut last = tokio::time::Instant::now();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+            Ok(Ok(CheckEvent::Transition { transition, .. })) if transition.to != transition.from => downs += 1,
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => break,
+            _ => {}
+        }
+        if last.elapsed() >= Duration::from_secs(10) {
+            let up = (0..n).filter(|&i| view.is_usable(haproxide_check::checker::ServerId(i))).count();
+            eprintln!("checker: {up}/{n} usable, {downs} transitions so far");
+            last = tokio::time::Instant::now();
+        }
+    }
+}
