@@ -166,6 +166,34 @@ pub fn check(paths: &[PathBuf], opts: &CheckOptions<'_>) -> Checked {
     check_read(reader::read_paths(paths, &ropts), opts)
 }
 
+/// Diagnostics (`info`, code `not-run-yet`) for every directive haproxide keeps only in
+/// generic form: valid HAProxy that it checks for placement but does not model yet.
+pub fn generic_directives(checked: &Checked) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut push = |table: &str, d: &model::Directive| {
+        if support::level(table, &d.keyword) == support::Level::Known {
+            out.push(
+                Diagnostic::new(
+                    Code::NotRunYet,
+                    Severity::Info,
+                    format!("`{}` is accepted as HAProxy accepts it, but haproxide does not model or run it yet", d.keyword),
+                )
+                .at(d.line.span(0)),
+            );
+        }
+    };
+    for d in &checked.config.global.directives {
+        push("global", d);
+    }
+    for p in &checked.config.proxies {
+        for d in &p.directives {
+            push("proxy", d);
+        }
+    }
+    out.sort_by_key(|d| d.span.map(|s| (s.file, s.line)));
+    out
+}
+
 /// Check configuration text held in memory (tests, fuzzing).
 pub fn check_bytes(name: &str, bytes: Vec<u8>, opts: &CheckOptions<'_>) -> Checked {
     let ropts = reader::ReadOptions {

@@ -602,7 +602,11 @@ impl Parser<'_> {
         }
         let g = &mut self.cfg.global;
         g.directives.push(Directive {
-            keyword: kw.clone(),
+            keyword: if kw == "stats" {
+                format!("stats {arg1}")
+            } else {
+                kw.clone()
+            },
             modifier,
             line: line.clone(),
         });

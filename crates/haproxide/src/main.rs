@@ -100,6 +100,9 @@ struct CheckArgs {
     /// Exit 1 when there are warnings (HAProxy's `zero-warning` / `-dW`).
     #[arg(long = "deny-warnings")]
     deny_warnings: bool,
+    /// Also list the directives haproxide accepts but does not model or run yet.
+    #[arg(long = "show-unsupported")]
+    show_unsupported: bool,
     /// Colors in human output: auto, always, never.
     #[arg(long, default_value = "auto")]
     color: String,
@@ -155,8 +158,13 @@ fn check_command(args: CheckArgs) -> Result<u8> {
         resolver: args.resolve.into(),
         check_files: !args.no_file_checks,
     };
-    let checked = haproxide_config::check(&args.files, &opts);
+    let mut checked = haproxide_config::check(&args.files, &opts);
     let deny = args.deny_warnings || checked.config.global.zero_warning;
+    let generic = haproxide_config::generic_directives(&checked);
+    let generic_count = generic.len();
+    if args.show_unsupported {
+        checked.diagnostics.extend(generic);
+    }
     let code = checked.exit_code(deny);
     let version = args
         .haproxy_version
@@ -174,6 +182,16 @@ fn check_command(args: CheckArgs) -> Result<u8> {
             let text = render::human(&checked, color);
             eprint!("{text}");
             eprintln!("{}", summary(&checked, code));
+            if code != 1 {
+                eprintln!(
+                    "note: haproxide checks this configuration; the proxy engine that will run it is not built yet{}",
+                    if generic_count > 0 && !args.show_unsupported {
+                        format!(" ({generic_count} directives are kept in generic form: --show-unsupported lists them)")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
         }
         Format::Short => {
             let _ = out.write_all(render::short(&checked).as_bytes());
