@@ -2144,6 +2144,16 @@ impl Parser<'_> {
             ));
         }
         for c in &parts {
+            if let Some((conv, file)) = map_file(c) {
+                if self.opts.check_files && !Path::new(&file).exists() {
+                    return Err((
+                        Code::MissingFile,
+                        line.span(i),
+                        format!("map file `{file}` does not exist"),
+                        format!("invalid args in converter '{conv}' : failed to open pattern file <{file}> in ACL expression '{crit}'"),
+                    ));
+                }
+            }
             let cname = c.split('(').next().unwrap_or(c);
             if !self.kw.converters.contains(cname) {
                 return Err((
@@ -2391,6 +2401,22 @@ impl Parser<'_> {
                 }
             }
         }
+        if self.opts.check_files {
+            for w in &line.words[ai + 1..] {
+                for (conv, file) in map_files_in(&w.text) {
+                    if !Path::new(&file).exists() {
+                        let pname = self.cfg.proxies[pi].name.name.clone();
+                        let kind = self.cfg.proxies[pi].kind.as_str();
+                        self.push(
+                            Diagnostic::error(Code::MissingFile, format!("map file `{file}` does not exist"))
+                                .at(w.span)
+                                .hx(HaproxyLoc::Parsing, format!("error detected in {kind} '{pname}' while parsing '{rs} {action}' rule : failed to parse sample expression <{}> : invalid args in converter '{conv}' : failed to open pattern file <{file}>.", w.text.trim_start_matches("%["))),
+                        );
+                        return;
+                    }
+                }
+            }
+        }
         let ci = (ai + 1..line.words.len()).find(|&j| matches!(line.arg(j), "if" | "unless"));
         let cond = ci.and_then(|j| self.condition(line, j, &format!("'{rs}' rule")));
         let args = line.words[ai + 1..ci.unwrap_or(line.words.len())]
@@ -2404,6 +2430,39 @@ impl Parser<'_> {
             cond,
         });
     }
+}
+
+/// A `map*(<file>[,default])` converter and its file, from one converter text.
+fn map_file(conv: &str) -> Option<(String, String)> {
+    let (name, args) = conv.split_once('(')?;
+    if !(name == "map" || name.starts_with("map_")) {
+        return None;
+    }
+    let file = args
+        .trim_end_matches(']')
+        .trim_end_matches(')')
+        .split(',')
+        .next()?
+        .trim();
+    (!file.is_empty()).then(|| (name.to_string(), file.to_string()))
+}
+
+/// Every `map*(<file>...)` converter inside `%[...]` or sample expressions of a word.
+fn map_files_in(word: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = word;
+    while let Some(i) = rest.find("map") {
+        let tail = &rest[i..];
+        let boundary = i == 0 || matches!(rest.as_bytes()[i - 1], b',' | b'[' | b' ');
+        if boundary {
+            let end = tail.find(')').map(|e| e + 1).unwrap_or(tail.len());
+            if let Some(m) = map_file(&tail[..end]) {
+                out.push(m);
+            }
+        }
+        rest = &tail[3..];
+    }
+    out
 }
 
 /// Split `fetch(args),conv1(a),conv2` on top-level commas.

@@ -169,7 +169,7 @@ fn check_command(args: CheckArgs) -> Result<u8> {
     let version = args
         .haproxy_version
         .clone()
-        .unwrap_or_else(|| "latest".into());
+        .unwrap_or_else(|| "3.5-dev".into());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
