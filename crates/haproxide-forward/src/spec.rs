@@ -1,0 +1,248 @@
+//! What to run: plain data the server crate fills in from the configuration.
+//!
+//! Nothing here knows about the config crate; `haproxide-server` translates. Defaults
+//! are HAProxy's (configuration.txt §4.2).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The whole forwarding engine.
+#[derive(Debug, Clone, Default)]
+pub struct EngineSpec {
+    /// Frontends (and the frontend half of `listen` sections).
+    pub frontends: Vec<FrontendSpec>,
+    /// Backends (and the backend half of `listen` sections); referenced by index.
+    pub backends: Vec<BackendSpec>,
+    /// Global `maxconn`: stop accepting beyond it (configuration.txt §3.2).
+    pub maxconn: Option<usize>,
+}
+
+/// Where a listener listens (configuration.txt §4.2 `bind`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenAddr {
+    /// An IPv4 or IPv6 socket address (one port; ranges are expanded by the caller).
+    Tcp(SocketAddr),
+    /// A UNIX stream socket path.
+    Unix(std::path::PathBuf),
+    /// An inherited, already listening file descriptor (`fd@N`).
+    Fd(i32),
+}
+
+/// One `bind` address with its options (configuration.txt §5.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindSpec {
+    pub addr: ListenAddr,
+    /// `name`.
+    pub name: Option<String>,
+    /// `backlog` (default: the frontend's maxconn, as HAProxy).
+    pub backlog: Option<u32>,
+    /// `maxconn` of this listener.
+    pub maxconn: Option<usize>,
+    /// `v6only` (`v4v6` is the default for `::` on Linux).
+    pub v6only: bool,
+    /// `accept-proxy`: expect a PROXY protocol v1/v2 header first.
+    pub accept_proxy: bool,
+}
+
+/// A condition as the TCP engine evaluates it: OR of ANDs of terms.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Condition {
+    /// `unless` instead of `if`.
+    pub unless: bool,
+    pub or_terms: Vec<Vec<Term>>,
+}
+
+/// One term of a condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    pub negated: bool,
+    pub test: Test,
+}
+
+/// The TCP-mode tests people use with `use_backend` (configuration.txt §7.3.3, §7.3.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Test {
+    AlwaysTrue,
+    AlwaysFalse,
+    /// `src` in one of these networks.
+    Src(Vec<IpNet>),
+    /// `dst` in one of these networks.
+    Dst(Vec<IpNet>),
+    /// `src_port` in one of these inclusive ranges.
+    SrcPort(Vec<(u16, u16)>),
+    /// `dst_port` in one of these inclusive ranges.
+    DstPort(Vec<(u16, u16)>),
+    /// `req.ssl_sni` (TLS ClientHello SNI) matched as the flags say.
+    SslSni(StrMatch),
+    /// `req.len` compared with an integer (`ge`, `gt`... as written in HAProxy).
+    ReqLen(IntMatch),
+    /// `req.ssl_hello_type` equals this value.
+    SslHelloType(u8),
+}
+
+/// An IP network (`10.0.0.0/8`, a single address is /32 or /128).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: std::net::IpAddr,
+    pub prefix: u8,
+}
+
+/// A string match (configuration.txt §7.1.3): exact, begins, ends, contains, dom;
+/// `-i` for case-insensitive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrMatch {
+    pub method: StrMethod,
+    pub ignore_case: bool,
+    pub patterns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrMethod {
+    Exact,
+    Begin,
+    End,
+    Sub,
+    Dom,
+    Found,
+}
+
+/// An integer match (`eq`, `ge`, `gt`, `le`, `lt`, or ranges).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntMatch {
+    pub ranges: Vec<(i64, i64)>,
+}
+
+/// `tcp-request connection|content accept|reject [if cond]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpRule {
+    pub accept: bool,
+    pub cond: Option<Condition>,
+}
+
+/// A frontend (configuration.txt §4).
+#[derive(Debug, Clone, Default)]
+pub struct FrontendSpec {
+    pub name: String,
+    pub binds: Vec<BindSpec>,
+    /// Frontend `maxconn` (default: global maxconn, as HAProxy).
+    pub maxconn: Option<usize>,
+    /// `timeout client`: inactivity on the client side.
+    pub timeout_client: Option<Duration>,
+    /// `timeout client-fin`: after the client half-closed.
+    pub timeout_client_fin: Option<Duration>,
+    /// `tcp-request inspect-delay`.
+    pub inspect_delay: Option<Duration>,
+    pub tcp_connection_rules: Vec<TcpRule>,
+    pub tcp_content_rules: Vec<TcpRule>,
+    /// `use_backend` rules in order: backend index and condition.
+    pub use_backends: Vec<(usize, Option<Condition>)>,
+    /// `default_backend` (for a `listen`, its own backend).
+    pub default_backend: Option<usize>,
+    /// `option clitcpka`.
+    pub tcp_keepalive: bool,
+    /// `option dontlognull`.
+    pub dont_log_null: bool,
+    /// Frontend `disabled`.
+    pub disabled: bool,
+}
+
+/// Load-balancing algorithms (configuration.txt §4.2 `balance`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Balance {
+    /// Weighted round robin, dynamic (the default).
+    #[default]
+    RoundRobin,
+    /// Weighted round robin, static.
+    StaticRr,
+    LeastConn,
+    /// The first server (by id) with free slots.
+    First,
+    /// Hash of the client's source address.
+    Source,
+    /// Power of `draws` random choices (default 2).
+    Random { draws: u32 },
+}
+
+/// `hash-type` (configuration.txt §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HashType {
+    #[default]
+    MapBased,
+    Consistent,
+}
+
+/// A backend.
+#[derive(Debug, Clone, Default)]
+pub struct BackendSpec {
+    pub name: String,
+    pub balance: Balance,
+    pub hash_type: HashType,
+    pub servers: Vec<ServerSpec>,
+    /// `retries` (default 3).
+    pub retries: u32,
+    /// `option redispatch [<interval>]`: on a failed retry, pick another server.
+    pub redispatch: bool,
+    /// `option allbackups`: use every backup at once when no active server is up.
+    pub all_backups: bool,
+    /// `timeout connect` (default: HAProxy has none; we use 5 s and warn at start).
+    pub timeout_connect: Option<Duration>,
+    /// `timeout server`.
+    pub timeout_server: Option<Duration>,
+    /// `timeout server-fin`.
+    pub timeout_server_fin: Option<Duration>,
+    /// `timeout tunnel` (replaces client/server timeouts once both sides talk).
+    pub timeout_tunnel: Option<Duration>,
+    /// `timeout queue` (default: `timeout connect`).
+    pub timeout_queue: Option<Duration>,
+    /// `fullconn` (dynamic maxconn with `minconn`).
+    pub fullconn: Option<usize>,
+    /// `option srvtcpka`.
+    pub tcp_keepalive: bool,
+}
+
+/// PROXY protocol to send to a server (configuration.txt §5.2 `send-proxy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SendProxy {
+    #[default]
+    None,
+    V1,
+    V2,
+}
+
+/// A server's port: fixed, or relative to / equal to the client's destination port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerPort {
+    Fixed(u16),
+    /// No port in the address: use the port the client connected to.
+    SameAsClient,
+    /// `+N`/`-N`: the client's destination port plus this offset.
+    Offset(i32),
+}
+
+/// A server (configuration.txt §5.2).
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    pub name: String,
+    pub ip: std::net::IpAddr,
+    pub port: ServerPort,
+    /// `weight` (default 1; 0 = only when no other).
+    pub weight: u32,
+    pub backup: bool,
+    /// `maxconn` (0 = unlimited).
+    pub maxconn: usize,
+    /// `maxqueue` (0 = unlimited).
+    pub maxqueue: usize,
+    /// `minconn` (with `fullconn`).
+    pub minconn: usize,
+    pub send_proxy: SendProxy,
+    /// `on-marked-down shutdown-sessions`.
+    pub shutdown_on_down: bool,
+    /// `on-marked-up shutdown-backup-sessions`.
+    pub shutdown_backup_on_up: bool,
+    /// `source <addr>`: bind outgoing connections to this address.
+    pub source: Option<std::net::IpAddr>,
+    /// `disabled`: starts in maintenance.
+    pub disabled: bool,
+    /// Whether the server is health-checked (without `check`, it is always up).
+    pub checked: bool,
+}
