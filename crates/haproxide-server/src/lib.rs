@@ -1,0 +1,8 @@
+//! haproxide-server: the runtime around the engines.
+//!
+//! - [`translate`]: the resolved configuration → `haproxide-forward` and
+//!   `haproxide-check` specs (the only place that sees both sides);
+//! - [`logging`]: log targets and HAProxy's log line formats;
+//! - [`run`]: start, wire health to routing, signals, soft/hard stop.
+
+pub mod logging;

@@ -1,0 +1,1 @@
+//! Logs as HAProxy writes them (configuration.txt §3.1 `log`, §8 "Logging").
