@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../../.."
 N=${1:-10000}
 INTER=${2:-1000}
 SECS=${3:-60}
-WARMUP=10
+WARMUP=${WARMUP:-10}
 PORT0=24000
 PORTS=10
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-check}
@@ -29,6 +29,11 @@ hwm_kb() { awk '/^VmHWM/{print $2}' "/proc/$1/status"; }
 measure() { # name pid
   local name=$1 pid=$2
   sleep "$WARMUP"
+  if [ ! -e "/proc/$pid/stat" ]; then
+    echo "| $name | $N | ${INTER}ms | exited early | | |"
+    tail -5 "$TMP"/*.err >&2 || true
+    return 0
+  fi
   local c0; c0=$(cpu_ticks "$pid")
   sleep "$SECS"
   local c1; c1=$(cpu_ticks "$pid")
@@ -48,7 +53,7 @@ kill "$HX"; wait "$HX" 2>/dev/null || true
 
 if [ -x /usr/sbin/haproxy ]; then
   {
-    printf 'global\n  maxconn 100000\n'
+    printf 'global\n'
     printf 'defaults\n  mode http\n  timeout connect 5s\n  timeout client 5s\n  timeout server 5s\n  timeout check 5s\n'
     printf 'frontend f\n  bind 127.0.0.1:%d\n  default_backend be0\n' $((PORT0 + PORTS + 1))
     for ((i = 0; i < N; i++)); do

@@ -19,15 +19,25 @@ async fn main() {
     let ports: u16 = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(10);
     let spec = CheckSpec {
         probe: ProbeSpec::Http(HttpCheckSpec::default()),
-        intervals: Intervals { inter: Duration::from_millis(inter), ..Default::default() },
-        timeouts: CheckTimeouts { connect: Some(Duration::from_secs(5)), check: Some(Duration::from_secs(5)) },
+        intervals: Intervals {
+            inter: Duration::from_millis(inter),
+            ..Default::default()
+        },
+        timeouts: CheckTimeouts {
+            connect: Some(Duration::from_secs(5)),
+            check: Some(Duration::from_secs(5)),
+        },
         ..Default::default()
     };
     let servers: Vec<ServerConfig> = (0..n)
         .map(|i| {
             let port = first + (i as u16 % ports);
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            ServerConfig::checked(ServerName::new(format!("be{}", i / 1000), format!("s{i}")), addr, spec.clone())
+            ServerConfig::checked(
+                ServerName::new(format!("be{}", i / 1000), format!("s{i}")),
+                addr,
+                spec.clone(),
+            )
         })
         .collect();
     let checker = Checker::start(servers, CheckerOptions::default()).expect("start checker");
@@ -37,12 +47,18 @@ async fn main() {
     let mut last = tokio::time::Instant::now();
     loop {
         match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
-            Ok(Ok(CheckEvent::Transition { transition, .. })) if transition.to != transition.from => downs += 1,
+            Ok(Ok(CheckEvent::Transition { transition, .. }))
+                if transition.to != transition.from =>
+            {
+                downs += 1
+            }
             Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => break,
             _ => {}
         }
         if last.elapsed() >= Duration::from_secs(10) {
-            let up = (0..n).filter(|&i| view.is_usable(haproxide_check::checker::ServerId(i))).count();
+            let up = (0..n)
+                .filter(|&i| view.is_usable(haproxide_check::checker::ServerId(i)))
+                .count();
             eprintln!("checker: {up}/{n} usable, {downs} transitions so far");
             last = tokio::time::Instant::now();
         }

@@ -12,13 +12,19 @@ async fn main() {
     let count: u16 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10);
     let mut tasks = Vec::new();
     for port in first..first + count {
-        let l = TcpListener::bind(("127.0.0.1", port)).await.expect("bind responder port");
+        let l = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind responder port");
         tasks.push(tokio::spawn(async move {
             loop {
-                let Ok((mut s, _)) = l.accept().await else { continue };
+                let Ok((mut s, _)) = l.accept().await else {
+                    continue;
+                };
                 tokio::spawn(async move {
                     let mut buf = [0u8; 1024];
-                    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), s.read(&mut buf)).await;
+                    let _ =
+                        tokio::time::timeout(std::time::Duration::from_secs(2), s.read(&mut buf))
+                            .await;
                     let _ = s.write_all(b"HTTP/1.0 200 OK\r\n\r\n").await;
                     let _ = s.shutdown().await;
                 });

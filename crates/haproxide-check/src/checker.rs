@@ -183,6 +183,8 @@ struct Shared {
     start: Instant,
     slots: Vec<Slot>,
     by_name: HashMap<(String, String), usize>,
+    /// Servers of each backend, so per-backend counts do not scan everything.
+    members: HashMap<String, Vec<usize>>,
     tx: broadcast::Sender<CheckEvent>,
     node: String,
 }
@@ -230,7 +232,8 @@ impl Shared {
 
     fn counts(&self, backend: &str) -> BackendCounts {
         let mut c = BackendCounts::default();
-        for s in self.slots.iter().filter(|s| s.cfg.name.backend == backend) {
+        let members = self.members.get(backend).map(Vec::as_slice).unwrap_or(&[]);
+        for s in members.iter().map(|&i| &self.slots[i]) {
             if s.usable.load(Ordering::Acquire) {
                 if s.cfg.name.backup {
                     c.backup += 1;
@@ -356,11 +359,11 @@ impl Shared {
             }
         };
         let backend = &slot.cfg.name.backend;
-        let total: u32 = self
-            .slots
+        let members = self.members.get(backend).map(Vec::as_slice).unwrap_or(&[]);
+        let total: u32 = members
             .iter()
-            .filter(|s| &s.cfg.name.backend == backend && !s.cfg.name.backup)
-            .filter(|s| s.usable.load(Ordering::Acquire))
+            .map(|&j| &self.slots[j])
+            .filter(|s| !s.cfg.name.backup && s.usable.load(Ordering::Acquire))
             .map(|s| s.cfg.weight)
             .sum();
         let cur = if st.usable() { slot.cfg.weight } else { 0 };
@@ -486,10 +489,18 @@ impl Checker {
             s.up.store(st.is_up(), Ordering::Release);
         }
         let (tx, _) = broadcast::channel(4096);
+        let mut members: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, s) in slots.iter().enumerate() {
+            members
+                .entry(s.cfg.name.backend.clone())
+                .or_default()
+                .push(i);
+        }
         let shared = Arc::new(Shared {
             start: Instant::now(),
             slots,
             by_name,
+            members,
             tx,
             node: opts.node.clone(),
         });
@@ -636,8 +647,15 @@ impl HealthView {
 
     /// Usable servers of a backend, in configuration order.
     pub fn usable_in(&self, backend: &str) -> Vec<ServerId> {
-        (0..self.shared.slots.len())
-            .filter(|&i| self.shared.slots[i].cfg.name.backend == backend)
+        let members = self
+            .shared
+            .members
+            .get(backend)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        members
+            .iter()
+            .copied()
             .filter(|&i| self.shared.slots[i].usable.load(Ordering::Acquire))
             .map(ServerId)
             .collect()
@@ -712,6 +730,8 @@ async fn health_loop(
     let Some(spec) = slot.cfg.check.clone() else {
         return;
     };
+    // Building X-Haproxy-Server-State walks the backend: only when needed.
+    let send_state = matches!(&spec.probe, crate::spec::ProbeSpec::Http(h) if h.send_state);
     tokio::time::sleep(first).await;
     loop {
         let (inter, ctx, paused) = {
@@ -726,7 +746,7 @@ async fn health_loop(
                 ));
             let inter = schedule::interval(&spec.intervals, &h, st.op_state());
             let ctx = RunContext {
-                state_header: Some(shared.state_header(i, &st)),
+                state_header: send_state.then(|| shared.state_header(i, &st)),
                 server_stopped: st.op_state() == OpState::Stopped,
             };
             (inter, ctx, !st.checks_active())

@@ -563,4 +563,90 @@ mod tests {
         let ev = s.on_result(CheckKind::Health, res(CheckStatus::L4Ok), 0);
         assert_eq!(changes(&ev), [(OpState::Stopped, OpState::Running)]);
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Check(CheckStatus),
+            Agent(CheckStatus),
+            Maint(bool),
+            Drain(bool),
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            let st = prop::sample::select(CheckStatus::ALL.to_vec());
+            prop_oneof![
+                4 => st.clone().prop_map(Op::Check),
+                2 => st.prop_map(Op::Agent),
+                1 => any::<bool>().prop_map(Op::Maint),
+                1 => any::<bool>().prop_map(Op::Drain),
+            ]
+        }
+
+        proptest! {
+            /// Whatever happens: usable implies Running, not maint, not drain;
+            /// maint implies DOWN; transitions chain (each `from` is the
+            /// previous `to`) and never repeat a state; with only health
+            /// checks, the state is DOWN exactly when the counter is below rise.
+            #[test]
+            fn server_state_invariants(rise in 1u32..5, fall in 1u32..5, ops in prop::collection::vec(op(), 0..80)) {
+                let spec = CheckSpec { rise, fall, ..Default::default() };
+                let agent = AgentSpec { port: 1, rise, fall, ..Default::default() };
+                let mut s = ServerState::new(ServerName::new("b", "s"), Some(&spec), Some(&agent));
+                let mut cur = s.op_state();
+                let mut now = 0;
+                for o in ops {
+                    now += 1;
+                    let ev = match o {
+                        Op::Check(st) => s.on_result(CheckKind::Health, CheckResult::new(st, Duration::ZERO), now),
+                        Op::Agent(st) => s.on_result(CheckKind::Agent, CheckResult::new(st, Duration::ZERO), now),
+                        Op::Maint(m) => s.set_maint(m, now),
+                        Op::Drain(d) => { s.set_drain(d); Vec::new() }
+                    };
+                    for (from, to) in changes(&ev) {
+                        prop_assert_eq!(from, cur);
+                        prop_assert_ne!(from, to);
+                        cur = to;
+                    }
+                    prop_assert_eq!(cur, s.op_state());
+                    if s.usable() {
+                        prop_assert!(s.op_state() == OpState::Running && !s.admin().maint && !s.admin().drain);
+                    }
+                    if s.admin().maint {
+                        prop_assert_eq!(s.op_state(), OpState::Stopped);
+                    }
+                    let h = s.check_health().copied();
+                    if let Some(h) = h {
+                        if s.op_state() != OpState::Stopped {
+                            prop_assert!(h.is_up() || s.admin().maint);
+                        }
+                    }
+                }
+                prop_assert!(s.stats().chkdown <= now);
+            }
+
+            /// Only health checks: `fall` consecutive failures always end DOWN,
+            /// then `rise` successes always end UP (no maintenance involved).
+            #[test]
+            fn fall_then_rise_always_flips(rise in 1u32..6, fall in 1u32..6, pre in prop::collection::vec(prop::sample::select(CheckStatus::ALL.to_vec()), 0..20)) {
+                let spec = CheckSpec { rise, fall, ..Default::default() };
+                let mut s = ServerState::new(ServerName::new("b", "s"), Some(&spec), None);
+                for st in pre {
+                    s.on_result(CheckKind::Health, CheckResult::new(st, Duration::ZERO), 0);
+                }
+                for _ in 0..fall {
+                    s.on_result(CheckKind::Health, CheckResult::new(CheckStatus::L4Con, Duration::ZERO), 0);
+                }
+                prop_assert_eq!(s.op_state(), OpState::Stopped);
+                for _ in 0..rise {
+                    s.on_result(CheckKind::Health, CheckResult::new(CheckStatus::L7Ok, Duration::ZERO), 0);
+                }
+                prop_assert_eq!(s.op_state(), OpState::Running);
+                prop_assert!(s.usable());
+            }
+        }
+    }
 }
