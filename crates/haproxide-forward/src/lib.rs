@@ -7,9 +7,26 @@
 
 pub mod spec;
 
+mod lb;
+mod listener;
+mod proxy_proto;
+mod relay;
+pub mod rules;
+mod session;
+
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinHandle;
+
+use lb::{BackendRt, Kill};
+pub use proxy_proto::{v1_header as proxy_v1_header, v2_header as proxy_v2_header};
+pub use relay::BUFSIZE;
+pub use session::DEFAULT_TIMEOUT_CONNECT;
 
 pub use spec::*;
 
@@ -99,53 +116,325 @@ pub struct Counters {
     pub total: u64,
 }
 
+pub(crate) struct FrontendRt {
+    pub(crate) spec: FrontendSpec,
+    pub(crate) light: session::FeLight,
+    pub(crate) cur: AtomicU64,
+    pub(crate) total: AtomicU64,
+}
+
+/// State shared by listeners and sessions.
+pub(crate) struct Shared {
+    pub(crate) frontends: Vec<FrontendRt>,
+    pub(crate) backends: Vec<Arc<BackendRt>>,
+    pub(crate) logger: Arc<dyn SessionLogger>,
+    /// Sessions alive on the process (HAProxy's `actconn`).
+    pub(crate) actconn: AtomicU64,
+    pub(crate) next_sid: AtomicU64,
+    sessions: Mutex<HashMap<u64, Arc<Kill>>>,
+    /// Notified whenever a session ends.
+    pub(crate) idle: Notify,
+    hard_stopped: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn register(&self, sid: u64, kill: &Arc<Kill>) {
+        let mut m = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        m.insert(sid, kill.clone());
+    }
+
+    pub(crate) fn unregister(&self, sid: u64) {
+        let mut m = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        m.remove(&sid);
+    }
+
+    pub(crate) fn stopping_hard(&self) -> bool {
+        self.hard_stopped.load(Ordering::SeqCst)
+    }
+
+    fn kill_all(&self) -> usize {
+        let kills: Vec<Arc<Kill>> = {
+            let m = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+            m.values().cloned().collect()
+        };
+        for k in &kills {
+            k.kill();
+        }
+        kills.len()
+    }
+}
+
 /// A running engine. Dropping it hard-stops everything.
 pub struct Engine {
-    _private: (),
+    shared: Arc<Shared>,
+    listeners: Mutex<Vec<JoinHandle<()>>>,
+    addrs: Vec<(String, SocketAddr)>,
 }
 
 impl Engine {
-    /// Bind every listener and start accepting.
+    /// Bind every listener and start accepting. Must be called within a tokio runtime.
+    ///
+    /// Sessions are spawned tasks: a multi-threaded runtime spreads them over cores.
     pub async fn start(
         spec: EngineSpec,
         health: Arc<dyn ServerHealth>,
         logger: Arc<dyn SessionLogger>,
     ) -> Result<Engine, StartError> {
-        let _ = (spec, health, logger);
-        Err(StartError::Spec("the forwarding engine is not implemented yet".into()))
+        validate(&spec)?;
+        let EngineSpec {
+            frontends,
+            backends,
+            maxconn,
+        } = spec;
+        let global = maxconn.map(|m| Arc::new(Semaphore::new(m.min(Semaphore::MAX_PERMITS))));
+        let mut bound = Vec::new();
+        let mut limits = Vec::new();
+        let mut taken = HashSet::new();
+        for (fi, fe) in frontends.iter().enumerate() {
+            if fe.disabled {
+                continue;
+            }
+            let fe_sem = fe
+                .maxconn
+                .map(|m| Arc::new(Semaphore::new(m.min(Semaphore::MAX_PERMITS))));
+            // §5.1 `backlog`: defaults to the frontend's maxconn, as HAProxy.
+            let default_backlog = fe.maxconn.or(maxconn).unwrap_or(1024).min(65535) as u32;
+            for (bi, b) in fe.binds.iter().enumerate() {
+                let one = listener::bind_one(&fe.name, fi, bi, b, default_backlog, &mut taken)?;
+                let mut l = Vec::new();
+                if let Some(m) = b.maxconn {
+                    l.push(Arc::new(Semaphore::new(m.min(Semaphore::MAX_PERMITS))));
+                }
+                if let Some(s) = &fe_sem {
+                    l.push(s.clone());
+                }
+                if let Some(s) = &global {
+                    l.push(s.clone());
+                }
+                bound.push(one);
+                limits.push(l);
+            }
+        }
+        let frontends = frontends
+            .into_iter()
+            .map(|spec| FrontendRt {
+                light: session::FeLight {
+                    timeout_client: spec.timeout_client,
+                    timeout_client_fin: spec.timeout_client_fin,
+                    inspect_delay: spec.inspect_delay,
+                    tcp_connection_rules: Arc::new(spec.tcp_connection_rules.clone()),
+                    tcp_content_rules: Arc::new(spec.tcp_content_rules.clone()),
+                    use_backends: Arc::new(spec.use_backends.clone()),
+                    default_backend: spec.default_backend,
+                },
+                spec,
+                cur: AtomicU64::new(0),
+                total: AtomicU64::new(0),
+            })
+            .collect();
+        let backends = backends
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| Arc::new(BackendRt::new(i, b, health.clone())))
+            .collect();
+        let shared = Arc::new(Shared {
+            frontends,
+            backends,
+            logger,
+            actconn: AtomicU64::new(0),
+            next_sid: AtomicU64::new(1),
+            sessions: Mutex::new(HashMap::new()),
+            idle: Notify::new(),
+            hard_stopped: AtomicBool::new(false),
+        });
+        let mut addrs = Vec::new();
+        let mut handles = Vec::new();
+        for (b, l) in bound.into_iter().zip(limits) {
+            if let Some(a) = b.local {
+                addrs.push((shared.frontends[b.fe].spec.name.clone(), a));
+            }
+            handles.push(tokio::spawn(listener::accept_loop(shared.clone(), b, l)));
+        }
+        Ok(Engine {
+            shared,
+            listeners: Mutex::new(handles),
+            addrs,
+        })
     }
 
-    /// The addresses actually bound, per frontend (useful with port 0).
+    /// The addresses actually bound, per frontend (useful with port 0). UNIX sockets
+    /// are not listed.
     pub fn local_addrs(&self) -> Vec<(String, SocketAddr)> {
-        Vec::new()
+        self.addrs.clone()
     }
 
     /// Cut every session established to this server (`on-marked-down
     /// shutdown-sessions`, `shutdown sessions server`). Returns how many were cut.
+    /// Sessions end with termination state `K` plus their phase (`KD` in data).
     pub fn shutdown_server_sessions(&self, backend: usize, server: usize) -> usize {
-        let _ = (backend, server);
-        0
+        let Some(be) = self.shared.backends.get(backend) else {
+            return 0;
+        };
+        let kills = be.kills(|s| s == server);
+        for k in &kills {
+            k.kill();
+        }
+        kills.len()
     }
 
     /// Cut every session to the backup servers of a backend (`on-marked-up
     /// shutdown-backup-sessions`).
     pub fn shutdown_backup_sessions(&self, backend: usize) -> usize {
-        let _ = backend;
-        0
+        let Some(be) = self.shared.backends.get(backend) else {
+            return 0;
+        };
+        let servers = &be.spec.servers;
+        let kills = be.kills(|s| servers.get(s).is_some_and(|x| x.backup));
+        for k in &kills {
+            k.kill();
+        }
+        kills.len()
     }
 
-    /// Sessions currently established to a server, and in total since start.
+    /// Sessions currently assigned to a server (connecting or established), and in
+    /// total since start.
     pub fn server_counters(&self, backend: usize, server: usize) -> Counters {
-        let _ = (backend, server);
-        Counters::default()
+        match self.shared.backends.get(backend) {
+            Some(be) => {
+                let (current, total) = be.server_counts(server);
+                Counters { current, total }
+            }
+            None => Counters::default(),
+        }
+    }
+
+    /// Sessions that chose this backend (current and total).
+    pub fn backend_counters(&self, backend: usize) -> Counters {
+        match self.shared.backends.get(backend) {
+            Some(be) => Counters {
+                current: be.cur.load(Ordering::Relaxed),
+                total: be.total.load(Ordering::Relaxed),
+            },
+            None => Counters::default(),
+        }
+    }
+
+    /// Sessions accepted by this frontend (current and total).
+    pub fn frontend_counters(&self, frontend: usize) -> Counters {
+        match self.shared.frontends.get(frontend) {
+            Some(fe) => Counters {
+                current: fe.cur.load(Ordering::Relaxed),
+                total: fe.total.load(Ordering::Relaxed),
+            },
+            None => Counters::default(),
+        }
+    }
+
+    /// Sessions alive on the engine (HAProxy's `actconn`).
+    pub fn active_sessions(&self) -> u64 {
+        self.shared.actconn.load(Ordering::Relaxed)
+    }
+
+    /// Sessions waiting in a server's queue and in its backend's queue.
+    pub fn queue_lengths(&self, backend: usize, server: usize) -> (u64, u64) {
+        match self.shared.backends.get(backend) {
+            Some(be) => be.queue_lens(Some(server)),
+            None => (0, 0),
+        }
+    }
+
+    /// Hand free server slots to queued sessions now (e.g. after a server came UP;
+    /// queued sessions also re-check every 200 ms on their own).
+    pub fn wake_queues(&self, backend: usize) {
+        if let Some(be) = self.shared.backends.get(backend) {
+            be.kick_queues();
+        }
+    }
+
+    fn close_listeners(&self) {
+        let handles =
+            std::mem::take(&mut *self.listeners.lock().unwrap_or_else(|e| e.into_inner()));
+        for h in handles {
+            // Aborting the accept task drops (closes) its listening socket.
+            h.abort();
+        }
     }
 
     /// Soft stop (SIGUSR1): close the listeners, let sessions finish; after
     /// `hard_stop_after`, cut what remains. Resolves when no session is left.
     pub async fn soft_stop(&self, hard_stop_after: Option<Duration>) {
-        let _ = hard_stop_after;
+        self.close_listeners();
+        let deadline = hard_stop_after.map(|d| tokio::time::Instant::now() + d);
+        loop {
+            let n = self.shared.idle.notified();
+            tokio::pin!(n);
+            n.as_mut().enable();
+            if self.active_sessions() == 0 {
+                return;
+            }
+            match deadline {
+                Some(d) => {
+                    if tokio::time::timeout_at(d, n).await.is_err() {
+                        break;
+                    }
+                }
+                None => {
+                    // Re-check now and then in case a notification raced.
+                    let _ = tokio::time::timeout(Duration::from_millis(500), n).await;
+                }
+            }
+        }
+        self.hard_stop();
+        // Killed sessions end at their next poll; wait for them briefly.
+        let until = tokio::time::Instant::now() + Duration::from_secs(2);
+        while self.active_sessions() > 0 && tokio::time::Instant::now() < until {
+            let n = self.shared.idle.notified();
+            let _ = tokio::time::timeout(Duration::from_millis(20), n).await;
+        }
     }
 
     /// Hard stop (SIGTERM): close everything now.
-    pub fn hard_stop(&self) {}
+    pub fn hard_stop(&self) {
+        self.shared.hard_stopped.store(true, Ordering::SeqCst);
+        self.close_listeners();
+        self.shared.kill_all();
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.hard_stop();
+    }
+}
+
+fn validate(spec: &EngineSpec) -> Result<(), StartError> {
+    let nb = spec.backends.len();
+    for fe in &spec.frontends {
+        let bad = fe.default_backend.is_some_and(|b| b >= nb)
+            || fe.use_backends.iter().any(|(b, _)| *b >= nb);
+        if bad {
+            return Err(StartError::Spec(format!(
+                "frontend '{}' refers to a missing backend",
+                fe.name
+            )));
+        }
+        if fe.maxconn == Some(0) || fe.binds.iter().any(|b| b.maxconn == Some(0)) {
+            return Err(StartError::Spec(format!(
+                "frontend '{}': maxconn 0",
+                fe.name
+            )));
+        }
+    }
+    if spec.maxconn == Some(0) {
+        return Err(StartError::Spec("global maxconn 0".into()));
+    }
+    for be in &spec.backends {
+        if let spec::Balance::Random { draws: 0 } = be.balance {
+            return Err(StartError::Spec(format!(
+                "backend '{}': random(0)",
+                be.name
+            )));
+        }
+    }
+    Ok(())
 }

@@ -160,7 +160,9 @@ pub enum Balance {
     /// Hash of the client's source address.
     Source,
     /// Power of `draws` random choices (default 2).
-    Random { draws: u32 },
+    Random {
+        draws: u32,
+    },
 }
 
 /// `hash-type` (configuration.txt §4.2).

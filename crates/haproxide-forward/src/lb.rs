@@ -1,0 +1,581 @@
+//! Backend runtime: server choice (configuration.txt §4.2 `balance`, `hash-type`),
+//! server slots with `maxconn`/`minconn`/`fullconn`, the per-server and per-backend
+//! queues (`maxqueue`, `timeout queue`), and the per-server session registry used by
+//! `shutdown_server_sessions`.
+//!
+//! All of a backend's mutable state sits behind one short-held mutex; nothing awaits
+//! while holding it.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::{oneshot, Notify};
+
+use crate::spec::{BackendSpec, Balance, HashType};
+use crate::ServerHealth;
+
+/// A session's kill switch (admin `shutdown sessions`, `on-marked-down
+/// shutdown-sessions`, hard stop).
+#[derive(Default)]
+pub(crate) struct Kill {
+    killed: AtomicU8,
+    notify: Notify,
+}
+
+impl Kill {
+    pub(crate) fn kill(&self) {
+        self.killed.store(1, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    pub(crate) fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::SeqCst) != 0
+    }
+
+    /// Resolves once killed.
+    pub(crate) async fn wait(&self) {
+        loop {
+            let n = self.notify.notified();
+            tokio::pin!(n);
+            n.as_mut().enable();
+            if self.is_killed() {
+                return;
+            }
+            n.await;
+        }
+    }
+}
+
+struct Waiter {
+    id: u64,
+    tx: oneshot::Sender<usize>,
+}
+
+#[derive(Default)]
+struct SrvState {
+    /// Sessions assigned to the server (connecting or established): HAProxy's `served`.
+    cur: usize,
+    total: u64,
+    queue: VecDeque<Waiter>,
+    sessions: HashMap<u64, Arc<Kill>>,
+    /// Smooth weighted round-robin score.
+    rr_score: i64,
+}
+
+#[derive(Default)]
+struct BeState {
+    srv: Vec<SrvState>,
+    /// Sessions waiting for any server (all were full).
+    queue: VecDeque<Waiter>,
+    next_waiter: u64,
+    /// leastconn: where the round-robin among equals resumes.
+    lc_next: usize,
+    rng: u64,
+    /// source hashing: candidate set and the map or ring built for it.
+    hash_cache: Option<(Vec<usize>, Vec<(u32, usize)>)>,
+}
+
+/// A backend at run time.
+pub(crate) struct BackendRt {
+    pub(crate) spec: BackendSpec,
+    pub(crate) idx: usize,
+    health: Arc<dyn ServerHealth>,
+    st: Mutex<BeState>,
+    /// `beconn` (sessions that chose this backend) and its total.
+    pub(crate) cur: AtomicU64,
+    pub(crate) total: AtomicU64,
+}
+
+/// The outcome of a server choice.
+pub(crate) enum Assign {
+    Server(SrvSlot),
+    Queued(QueueTicket),
+    /// No usable server (HAProxy's `SRV_STATUS_NOSRV`).
+    NoServer,
+    /// The chosen server's queue is full (`maxqueue`).
+    QueueFull,
+}
+
+fn lock(m: &Mutex<BeState>) -> MutexGuard<'_, BeState> {
+    // A panic while holding the lock cannot leave the counters half-updated in a way
+    // worse than losing the session; keep serving.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl BackendRt {
+    pub(crate) fn new(idx: usize, spec: BackendSpec, health: Arc<dyn ServerHealth>) -> BackendRt {
+        let seed = {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_usize(idx);
+            h.finish() | 1
+        };
+        let st = BeState {
+            srv: (0..spec.servers.len())
+                .map(|_| SrvState::default())
+                .collect(),
+            rng: seed,
+            ..BeState::default()
+        };
+        BackendRt {
+            spec,
+            idx,
+            health,
+            st: Mutex::new(st),
+            cur: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+        }
+    }
+
+    /// Health's view of one server.
+    pub(crate) fn server_usable(&self, s: usize) -> bool {
+        self.health.usable(self.idx, s)
+    }
+
+    fn usable(&self, s: usize) -> bool {
+        let sp = &self.spec.servers[s];
+        sp.weight > 0 && !sp.disabled && self.health.usable(self.idx, s)
+    }
+
+    /// Servers that may take traffic now: usable active ones; if none, the first
+    /// usable backup, or all usable backups with `option allbackups` (§4.2
+    /// `option allbackups`, §5.2 `backup`). Weight 0 servers are never chosen.
+    fn eligible(&self) -> Vec<usize> {
+        let servers = &self.spec.servers;
+        let act: Vec<usize> = (0..servers.len())
+            .filter(|&s| !servers[s].backup && self.usable(s))
+            .collect();
+        if !act.is_empty() {
+            return act;
+        }
+        let mut bck = (0..servers.len()).filter(|&s| servers[s].backup && self.usable(s));
+        if self.spec.all_backups {
+            bck.collect()
+        } else {
+            bck.next().into_iter().collect()
+        }
+    }
+
+    /// Active usable servers count (HAProxy's `srv_act`).
+    pub(crate) fn active_usable(&self) -> usize {
+        (0..self.spec.servers.len())
+            .filter(|&s| !self.spec.servers[s].backup && self.usable(s))
+            .count()
+    }
+
+    /// The server's effective maxconn (0 = unlimited): with `minconn` and `fullconn`,
+    /// `max(minconn, beconn * maxconn / fullconn)` (§5.2 `minconn`, §4.2 `fullconn`).
+    fn max_conn(&self, s: usize) -> usize {
+        let sp = &self.spec.servers[s];
+        if sp.maxconn == 0 {
+            return 0;
+        }
+        if sp.minconn == 0 || sp.minconn >= sp.maxconn {
+            return sp.maxconn;
+        }
+        let full = self.spec.fullconn.unwrap_or(0);
+        let be = self.cur.load(Ordering::Relaxed) as usize;
+        if full == 0 || be >= full {
+            return sp.maxconn;
+        }
+        (be * sp.maxconn / full).max(sp.minconn).max(1)
+    }
+
+    fn has_slot(&self, st: &BeState, s: usize) -> bool {
+        let m = self.max_conn(s);
+        m == 0 || st.srv[s].cur < m
+    }
+
+    /// Choose a server, or queue (§4.2 `balance`, `timeout queue`, §5.2 `maxqueue`).
+    /// `avoid` is the server that just failed (avoided when another one is possible).
+    pub(crate) fn assign(
+        self: &Arc<Self>,
+        client_ip: Option<IpAddr>,
+        avoid: Option<usize>,
+        sid: u64,
+        kill: &Arc<Kill>,
+    ) -> Assign {
+        let cands = self.eligible();
+        if cands.is_empty() {
+            return Assign::NoServer;
+        }
+        let mut st = lock(&self.st);
+        if self.spec.balance == Balance::Source {
+            let s = match client_ip {
+                Some(ip) => self.hash_pick(&mut st, &cands, ip, avoid),
+                None => cands[0],
+            };
+            if st.srv[s].queue.is_empty() && self.has_slot(&st, s) {
+                return Assign::Server(self.take(&mut st, s, sid, kill));
+            }
+            let mq = self.spec.servers[s].maxqueue;
+            if mq > 0 && st.srv[s].queue.len() >= mq {
+                return Assign::QueueFull;
+            }
+            return Assign::Queued(self.enqueue(&mut st, Some(s)));
+        }
+        if !st.queue.is_empty() {
+            // Others are already waiting because every server was full: FIFO.
+            return Assign::Queued(self.enqueue(&mut st, None));
+        }
+        let mut free: Vec<usize> = cands
+            .iter()
+            .copied()
+            .filter(|&s| st.srv[s].queue.is_empty() && self.has_slot(&st, s))
+            .collect();
+        if free.len() > 1 {
+            if let Some(a) = avoid {
+                free.retain(|&s| s != a);
+            }
+        }
+        if free.is_empty() {
+            return Assign::Queued(self.enqueue(&mut st, None));
+        }
+        let s = match self.spec.balance {
+            Balance::RoundRobin | Balance::StaticRr | Balance::Source => {
+                self.rr_pick(&mut st, &free)
+            }
+            Balance::LeastConn => self.lc_pick(&mut st, &free),
+            Balance::First => free[0],
+            Balance::Random { draws } => self.random_pick(&mut st, &free, draws),
+        };
+        Assign::Server(self.take(&mut st, s, sid, kill))
+    }
+
+    fn take(self: &Arc<Self>, st: &mut BeState, s: usize, sid: u64, kill: &Arc<Kill>) -> SrvSlot {
+        st.srv[s].cur += 1;
+        st.srv[s].total += 1;
+        st.srv[s].sessions.insert(sid, kill.clone());
+        SrvSlot {
+            be: self.clone(),
+            srv: s,
+            sid,
+        }
+    }
+
+    fn enqueue(self: &Arc<Self>, st: &mut BeState, srv: Option<usize>) -> QueueTicket {
+        let (tx, rx) = oneshot::channel();
+        st.next_waiter += 1;
+        let id = st.next_waiter;
+        let w = Waiter { id, tx };
+        match srv {
+            Some(s) => st.srv[s].queue.push_back(w),
+            None => st.queue.push_back(w),
+        }
+        QueueTicket {
+            be: self.clone(),
+            id,
+            srv,
+            rx: Some(rx),
+        }
+    }
+
+    /// Smooth weighted round robin: every candidate gains its weight, the highest
+    /// score wins and pays the total (ties go to the lowest index).
+    fn rr_pick(&self, st: &mut BeState, free: &[usize]) -> usize {
+        let total: i64 = free
+            .iter()
+            .map(|&s| self.spec.servers[s].weight as i64)
+            .sum();
+        let mut best = free[0];
+        for &s in free {
+            st.srv[s].rr_score += self.spec.servers[s].weight as i64;
+            if st.srv[s].rr_score > st.srv[best].rr_score {
+                best = s;
+            }
+        }
+        st.srv[best].rr_score -= total;
+        best
+    }
+
+    /// leastconn: fewest sessions relative to weight; round robin among equals.
+    fn lc_pick(&self, st: &mut BeState, free: &[usize]) -> usize {
+        let key = |s: usize| {
+            (st.srv[s].cur as u128 + 1) * 1_000_000 / self.spec.servers[s].weight.max(1) as u128
+        };
+        let min = free.iter().map(|&s| key(s)).min().unwrap_or(0);
+        let equals: Vec<usize> = free.iter().copied().filter(|&s| key(s) == min).collect();
+        let s = equals
+            .iter()
+            .copied()
+            .find(|&s| s >= st.lc_next)
+            .unwrap_or(equals[0]);
+        st.lc_next = s + 1;
+        s
+    }
+
+    fn next_rand(st: &mut BeState) -> u64 {
+        // xorshift64*
+        let mut x = st.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        st.rng = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// `random(<draws>)`: draw weighted-random servers, keep the least loaded.
+    fn random_pick(&self, st: &mut BeState, free: &[usize], draws: u32) -> usize {
+        let total: u64 = free
+            .iter()
+            .map(|&s| self.spec.servers[s].weight as u64)
+            .sum();
+        let mut best: Option<usize> = None;
+        for _ in 0..draws.max(1) {
+            let mut r = Self::next_rand(st) % total.max(1);
+            let mut pick = free[0];
+            for &s in free {
+                let w = self.spec.servers[s].weight as u64;
+                if r < w {
+                    pick = s;
+                    break;
+                }
+                r -= w;
+            }
+            best = Some(match best {
+                None => pick,
+                Some(b) => {
+                    // load(pick)/w(pick) < load(b)/w(b)
+                    let lp = st.srv[pick].cur as u64 * self.spec.servers[b].weight as u64;
+                    let lb = st.srv[b].cur as u64 * self.spec.servers[pick].weight as u64;
+                    if lp < lb {
+                        pick
+                    } else {
+                        b
+                    }
+                }
+            });
+        }
+        best.unwrap_or(free[0])
+    }
+
+    /// `balance source`: the client address hashed as XOR of its 32-bit words; with
+    /// `hash-type map-based` the hash modulo the total weight indexes a map in which
+    /// each server holds weight-proportional, interleaved slots; with `consistent`, a
+    /// ring of weight-proportional points (§4.2 `hash-type`).
+    fn hash_pick(
+        &self,
+        st: &mut BeState,
+        cands: &[usize],
+        ip: IpAddr,
+        avoid: Option<usize>,
+    ) -> usize {
+        let bytes: Vec<u8> = match ip {
+            IpAddr::V4(a) => a.octets().to_vec(),
+            IpAddr::V6(a) => match a.to_ipv4_mapped() {
+                Some(v4) => v4.octets().to_vec(),
+                None => a.octets().to_vec(),
+            },
+        };
+        let mut h: u32 = 0;
+        for w in bytes.chunks(4) {
+            h ^= u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
+        }
+        let cands: Vec<usize> = match avoid {
+            Some(a) if cands.len() > 1 => cands.iter().copied().filter(|&s| s != a).collect(),
+            _ => cands.to_vec(),
+        };
+        let fresh = !matches!(&st.hash_cache, Some((c, _)) if *c == cands);
+        if fresh {
+            let table = match self.spec.hash_type {
+                HashType::MapBased => self.build_map(&cands),
+                HashType::Consistent => self.build_ring(&cands),
+            };
+            st.hash_cache = Some((cands.clone(), table));
+        }
+        let Some((_, table)) = &st.hash_cache else {
+            return cands[0];
+        };
+        if table.is_empty() {
+            return cands[0];
+        }
+        match self.spec.hash_type {
+            HashType::MapBased => table[(h as usize) % table.len()].1,
+            HashType::Consistent => {
+                let k = avalanche(h);
+                let i = table.partition_point(|&(p, _)| p < k);
+                table[i % table.len()].1
+            }
+        }
+    }
+
+    fn build_map(&self, cands: &[usize]) -> Vec<(u32, usize)> {
+        let w = |s: usize| self.spec.servers[s].weight as i64;
+        let tot: i64 = cands.iter().map(|&s| w(s)).sum();
+        let mut score = vec![0i64; cands.len()];
+        let mut map = Vec::with_capacity(tot as usize);
+        for _ in 0..tot {
+            let mut best = 0;
+            for (i, &s) in cands.iter().enumerate() {
+                score[i] += w(s);
+                if score[i] > score[best] {
+                    best = i;
+                }
+            }
+            score[best] -= tot;
+            map.push((0, cands[best]));
+        }
+        map
+    }
+
+    fn build_ring(&self, cands: &[usize]) -> Vec<(u32, usize)> {
+        let mut ring = Vec::new();
+        for &s in cands {
+            let points = (self.spec.servers[s].weight as usize * 16).min(4096);
+            for k in 0..points {
+                let p = avalanche(
+                    (s as u32).wrapping_mul(0x9E37_79B9) ^ avalanche(k as u32 ^ 0xA5A5_0000),
+                );
+                ring.push((p, s));
+            }
+        }
+        ring.sort_unstable();
+        ring
+    }
+
+    /// Give freed slots of server `s` to the oldest waiter of its own queue or of the
+    /// backend queue (FIFO), as HAProxy's `process_srv_queue`.
+    fn dispatch(&self, st: &mut BeState, s: usize) {
+        let eligible = self.eligible().contains(&s);
+        while self.has_slot(st, s) {
+            let own = st.srv[s].queue.front().map(|w| w.id);
+            let be = if eligible {
+                st.queue.front().map(|w| w.id)
+            } else {
+                None
+            };
+            let w = match (own, be) {
+                (Some(a), Some(b)) if b < a => st.queue.pop_front(),
+                (Some(_), _) => st.srv[s].queue.pop_front(),
+                (None, Some(_)) => st.queue.pop_front(),
+                (None, None) => break,
+            };
+            let Some(w) = w else { break };
+            st.srv[s].cur += 1;
+            st.srv[s].total += 1;
+            if w.tx.send(s).is_err() {
+                st.srv[s].cur -= 1;
+                st.srv[s].total -= 1;
+            }
+        }
+    }
+
+    fn release(&self, s: usize, sid: u64, counted: bool) {
+        let mut st = lock(&self.st);
+        st.srv[s].sessions.remove(&sid);
+        if counted {
+            st.srv[s].cur = st.srv[s].cur.saturating_sub(1);
+        }
+        self.dispatch(&mut st, s);
+    }
+
+    /// Hand a free slot to waiters, e.g. after a server came back (called on demand).
+    pub(crate) fn kick_queues(&self) {
+        let mut st = lock(&self.st);
+        for s in 0..self.spec.servers.len() {
+            self.dispatch(&mut st, s);
+        }
+    }
+
+    /// Kill switches of the sessions on these servers.
+    pub(crate) fn kills(&self, which: impl Fn(usize) -> bool) -> Vec<Arc<Kill>> {
+        let st = lock(&self.st);
+        st.srv
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| which(*i))
+            .flat_map(|(_, s)| s.sessions.values().cloned())
+            .collect()
+    }
+
+    /// (current, total) of a server.
+    pub(crate) fn server_counts(&self, s: usize) -> (u64, u64) {
+        let st = lock(&self.st);
+        st.srv
+            .get(s)
+            .map(|x| (x.cur as u64, x.total))
+            .unwrap_or((0, 0))
+    }
+
+    /// (server queue, backend queue) lengths.
+    pub(crate) fn queue_lens(&self, s: Option<usize>) -> (u64, u64) {
+        let st = lock(&self.st);
+        let sq = s
+            .and_then(|s| st.srv.get(s))
+            .map(|x| x.queue.len() as u64)
+            .unwrap_or(0);
+        (sq, st.queue.len() as u64)
+    }
+}
+
+/// 32-bit avalanche mix (a murmur3 finalizer).
+fn avalanche(mut h: u32) -> u32 {
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^= h >> 16;
+    h
+}
+
+/// A slot on a server, held while the session is assigned to it. Dropping it frees
+/// the slot, unregisters the session and wakes the next queued session.
+pub(crate) struct SrvSlot {
+    be: Arc<BackendRt>,
+    pub(crate) srv: usize,
+    sid: u64,
+}
+
+impl Drop for SrvSlot {
+    fn drop(&mut self) {
+        self.be.release(self.srv, self.sid, true);
+    }
+}
+
+/// A place in a queue. Dropping it (timeout, client gone) leaves the queue, or gives
+/// back a slot that was handed over meanwhile.
+pub(crate) struct QueueTicket {
+    be: Arc<BackendRt>,
+    id: u64,
+    pub(crate) srv: Option<usize>,
+    rx: Option<oneshot::Receiver<usize>>,
+}
+
+impl QueueTicket {
+    /// Wait until a slot is handed over; None if the queue closed.
+    pub(crate) async fn wait(&mut self, sid: u64, kill: &Arc<Kill>) -> Option<SrvSlot> {
+        let rx = self.rx.as_mut()?;
+        let s = rx.await.ok()?;
+        self.rx = None;
+        let mut st = lock(&self.be.st);
+        st.srv[s].sessions.insert(sid, kill.clone());
+        drop(st);
+        Some(SrvSlot {
+            be: self.be.clone(),
+            srv: s,
+            sid,
+        })
+    }
+}
+
+impl Drop for QueueTicket {
+    fn drop(&mut self) {
+        let Some(mut rx) = self.rx.take() else { return };
+        let mut st = lock(&self.be.st);
+        let q = match self.srv {
+            Some(s) => &mut st.srv[s].queue,
+            None => &mut st.queue,
+        };
+        if let Some(i) = q.iter().position(|w| w.id == self.id) {
+            q.remove(i);
+            return;
+        }
+        drop(st);
+        if let Ok(s) = rx.try_recv() {
+            // Handed a slot we will not use: give it back.
+            self.be.release(s, u64::MAX, true);
+        }
+    }
+}

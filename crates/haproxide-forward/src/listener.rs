@@ -1,0 +1,262 @@
+//! Listening sockets (configuration.txt §4.2 `bind`, §5.1 bind options) and the
+//! accept loops with HAProxy's connection limits (§3.2 global `maxconn`, §4.2
+//! frontend `maxconn`, §5.1 bind `maxconn`).
+//!
+//! A listener only calls accept() once it holds a permit of every limit that applies:
+//! beyond a limit, connections wait in the kernel's backlog instead of being accepted
+//! and closed, as HAProxy does (it disables polling on a full listener).
+
+use std::collections::HashSet;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
+use std::sync::Arc;
+use std::time::Duration;
+
+use socket2::{Domain, SockAddr, Socket, Type};
+use tokio::io::unix::AsyncFd;
+use tokio::net::{TcpStream, UnixStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::relay::ClientStream;
+use crate::spec::{BindSpec, ListenAddr};
+use crate::{Shared, StartError};
+
+/// A bound, listening socket not yet polled.
+pub(crate) struct Bound {
+    pub(crate) fe: usize,
+    pub(crate) bind: usize,
+    pub(crate) sock: Socket,
+    pub(crate) local: Option<SocketAddr>,
+    /// Whether accepted sockets are TCP (else UNIX).
+    pub(crate) tcp: bool,
+}
+
+fn bind_err(frontend: &str, addr: &ListenAddr, source: io::Error) -> StartError {
+    let addr = match addr {
+        ListenAddr::Tcp(a) => a.to_string(),
+        ListenAddr::Unix(p) => format!("unix@{}", p.display()),
+        ListenAddr::Fd(n) => format!("fd@{n}"),
+    };
+    StartError::Bind {
+        frontend: frontend.to_string(),
+        addr,
+        source,
+    }
+}
+
+/// Bind one `bind` line. TCP sockets get SO_REUSEADDR and SO_REUSEPORT, so that a new
+/// process can bind the same address while the old one still listens (`-sf` reloads).
+pub(crate) fn bind_one(
+    frontend: &str,
+    fe: usize,
+    bind: usize,
+    spec: &BindSpec,
+    default_backlog: u32,
+    taken_fds: &mut HashSet<i32>,
+) -> Result<Bound, StartError> {
+    let backlog = spec
+        .backlog
+        .unwrap_or(default_backlog)
+        .clamp(1, i32::MAX as u32) as i32;
+    let err = |e| bind_err(frontend, &spec.addr, e);
+    match &spec.addr {
+        ListenAddr::Tcp(addr) => {
+            let domain = Domain::for_address(*addr);
+            let sock = Socket::new(domain, Type::STREAM.cloexec(), None).map_err(err)?;
+            sock.set_reuse_address(true).map_err(err)?;
+            sock.set_reuse_port(true).map_err(err)?;
+            if addr.is_ipv6() {
+                sock.set_only_v6(spec.v6only).map_err(err)?;
+            }
+            sock.set_nonblocking(true).map_err(err)?;
+            sock.bind(&SockAddr::from(*addr)).map_err(err)?;
+            sock.listen(backlog).map_err(err)?;
+            let local = sock.local_addr().ok().and_then(|a| a.as_socket());
+            Ok(Bound {
+                fe,
+                bind,
+                sock,
+                local,
+                tcp: true,
+            })
+        }
+        ListenAddr::Unix(path) => {
+            // Bind a temporary name, then rename it over the final one: the path is
+            // never missing, and an old process's socket is replaced atomically.
+            let mut tmp = path.clone().into_os_string();
+            tmp.push(format!(".{}.tmp", std::process::id()));
+            let tmp = std::path::PathBuf::from(tmp);
+            let _ = std::fs::remove_file(&tmp);
+            let sock = Socket::new(Domain::UNIX, Type::STREAM.cloexec(), None).map_err(err)?;
+            sock.set_nonblocking(true).map_err(err)?;
+            sock.bind(&SockAddr::unix(&tmp).map_err(err)?)
+                .map_err(err)?;
+            if let Err(e) = sock
+                .listen(backlog)
+                .and_then(|_| std::fs::rename(&tmp, path))
+            {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(err(e));
+            }
+            Ok(Bound {
+                fe,
+                bind,
+                sock,
+                local: None,
+                tcp: false,
+            })
+        }
+        ListenAddr::Fd(n) => {
+            let n = *n;
+            if n <= 2 {
+                return Err(err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "fd@ refuses stdin/stdout/stderr",
+                )));
+            }
+            if !taken_fds.insert(n) {
+                return Err(err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "fd used by two binds",
+                )));
+            }
+            // SAFETY: fcntl(F_GETFD) only queries the descriptor table; it is the
+            // check that `n` is an open descriptor before anything takes ownership.
+            if unsafe { libc::fcntl(n, libc::F_GETFD) } == -1 {
+                return Err(err(io::Error::last_os_error()));
+            }
+            // SAFETY: `n` is open (checked above), is not 0-2, and is taken once per
+            // start (`taken_fds`). `fd@N` means the descriptor was inherited from the
+            // parent for this listener, so nothing else in the process owns it. If it
+            // turns out not to be a listening stream socket, ownership is given back
+            // with into_raw_fd() so that we never close a descriptor we did not open.
+            let sock = unsafe { Socket::from_raw_fd(n) };
+            let check = (|| -> io::Result<bool> {
+                let is_stream = sock.r#type()? == Type::STREAM;
+                let listening = sock.is_listener()?;
+                Ok(is_stream && listening)
+            })();
+            match check {
+                Ok(true) => {}
+                Ok(false) => {
+                    let _ = sock.into_raw_fd();
+                    return Err(err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "not a listening stream socket",
+                    )));
+                }
+                Err(e) => {
+                    let _ = sock.into_raw_fd();
+                    return Err(err(e));
+                }
+            }
+            sock.set_nonblocking(true).map_err(err)?;
+            let local = sock.local_addr().ok().and_then(|a| a.as_socket());
+            let tcp = local.is_some();
+            Ok(Bound {
+                fe,
+                bind,
+                sock,
+                local,
+                tcp,
+            })
+        }
+    }
+}
+
+/// The limits a listener must respect, innermost first (bind, frontend, global).
+pub(crate) type Limits = Vec<Arc<Semaphore>>;
+
+async fn acquire(limits: &Limits) -> Option<Vec<OwnedSemaphorePermit>> {
+    let mut permits = Vec::with_capacity(limits.len());
+    for l in limits {
+        permits.push(l.clone().acquire_owned().await.ok()?);
+    }
+    Some(permits)
+}
+
+fn into_client(sock: Socket, tcp: bool) -> io::Result<ClientStream> {
+    sock.set_nonblocking(true)?;
+    if tcp {
+        let std: std::net::TcpStream = sock.into();
+        Ok(ClientStream::Tcp(TcpStream::from_std(std)?))
+    } else {
+        let std: std::os::unix::net::UnixStream = sock.into();
+        Ok(ClientStream::Unix(UnixStream::from_std(std)?))
+    }
+}
+
+/// Accept loop of one listener; ends when the task is aborted (which closes the socket).
+pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits) {
+    let (fe, bind, tcp, local) = (b.fe, b.bind, b.tcp, b.local);
+    // SAFETY: a socket2::Socket owns its descriptor: it stays open and the same for
+    // as long as the AsyncFd owns the Socket, and as_raw_fd() always returns it.
+    let fd = match unsafe { AsyncFd::register_with_interest(b.sock, tokio::io::Interest::READABLE) }
+    {
+        Ok(fd) => fd,
+        Err(e) => {
+            tracing::error!(frontend = %shared.frontends[fe].spec.name, "cannot poll listener: {e}");
+            return;
+        }
+    };
+    let accept_proxy = shared.frontends[fe].spec.binds[bind].accept_proxy;
+    loop {
+        let mut guard = match fd.readable().await {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::error!("listener poll error: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        // Only take connections we are allowed to serve.
+        let Some(permits) = acquire(&limits).await else {
+            return;
+        };
+        match guard.try_io(|inner| inner.get_ref().accept()) {
+            Ok(Ok((sock, peer))) => {
+                let peer = peer.as_socket();
+                if tcp {
+                    let _ = sock.set_tcp_nodelay(true);
+                    if shared.frontends[fe].spec.tcp_keepalive {
+                        let _ = sock.set_keepalive(true);
+                    }
+                }
+                let dst = if tcp {
+                    sock.local_addr().ok().and_then(|a| a.as_socket()).or(local)
+                } else {
+                    None
+                };
+                match into_client(sock, tcp) {
+                    Ok(client) => {
+                        let sh = shared.clone();
+                        tokio::spawn(crate::session::run(
+                            sh,
+                            fe,
+                            client,
+                            peer,
+                            dst,
+                            accept_proxy,
+                            permits,
+                        ));
+                    }
+                    Err(e) => tracing::warn!("accepted socket unusable: {e}"),
+                }
+            }
+            Ok(Err(e)) => {
+                drop(permits);
+                match e.raw_os_error() {
+                    // Out of descriptors or memory: back off instead of spinning.
+                    Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS)
+                    | Some(libc::ENOMEM) => {
+                        tracing::warn!(fd = fd.as_raw_fd(), "accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    _ => {}
+                }
+            }
+            Err(_would_block) => drop(permits),
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! The data phase: a bidirectional copy with bounded buffers, half-close propagation
+//! and HAProxy's inactivity timeouts (configuration.txt §4.2 `timeout client`,
+//! `timeout server`, `timeout tunnel`, `timeout client-fin`, `timeout server-fin`).
+//!
+//! Both directions are polled from one future (no task or lock per direction). When a
+//! side sends a FIN, its buffered data is flushed to the other side, which then gets a
+//! `shutdown(SHUT_WR)`; the other direction goes on until it finishes too. Activity on a
+//! socket in either direction refreshes that socket's inactivity timer, as HAProxy does
+//! without `option independent-streams`. Once either direction is shut, the `-fin`
+//! timeouts (when set) replace the client/server (or tunnel) ones.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpStream, UnixStream};
+use tokio::time::Instant;
+
+/// HAProxy's default `tune.bufsize`: each direction of a session holds at most this.
+pub const BUFSIZE: usize = 16 * 1024;
+
+/// A client connection: TCP or UNIX stream.
+pub(crate) enum ClientStream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl AsyncRead for ClientStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ClientStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            ClientStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ClientStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ClientStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            ClientStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ClientStream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            ClientStream::Unix(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ClientStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            ClientStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Inactivity timeouts for the data phase (None = no timeout).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RelayTimeouts {
+    /// `timeout tunnel` if set, else `timeout client`.
+    pub client: Option<Duration>,
+    /// `timeout tunnel` if set, else `timeout server`.
+    pub server: Option<Duration>,
+    pub client_fin: Option<Duration>,
+    pub server_fin: Option<Duration>,
+}
+
+/// One direction's buffer.
+pub(crate) struct Half {
+    buf: Box<[u8]>,
+    pos: usize,
+    cap: usize,
+    /// The reader sent a FIN.
+    pub(crate) eof: bool,
+    /// The FIN was propagated (shutdown(WR) on the writer).
+    shut: bool,
+}
+
+enum HalfErr {
+    Read,
+    Write,
+}
+
+impl Half {
+    pub(crate) fn new() -> Half {
+        Half {
+            buf: vec![0u8; BUFSIZE].into_boxed_slice(),
+            pos: 0,
+            cap: 0,
+            eof: false,
+            shut: false,
+        }
+    }
+
+    /// The free space to read into (used before the relay starts, e.g. inspection).
+    pub(crate) fn spare(&mut self) -> &mut [u8] {
+        &mut self.buf[self.cap..]
+    }
+
+    pub(crate) fn filled(&self) -> &[u8] {
+        &self.buf[self.pos..self.cap]
+    }
+
+    pub(crate) fn commit(&mut self, n: usize) {
+        self.cap = (self.cap + n).min(self.buf.len());
+    }
+
+    /// Drop `n` bytes from the front (a PROXY header read from the client).
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.cap);
+        if self.pos == self.cap {
+            self.pos = 0;
+            self.cap = 0;
+        }
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.cap == self.buf.len()
+    }
+
+    /// Copy from `r` to `w` as far as possible. Ready(Ok) once the FIN is propagated.
+    fn poll_copy<R, W>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut r: Pin<&mut R>,
+        mut w: Pin<&mut W>,
+        count: &mut u64,
+        act_r: &mut bool,
+        act_w: &mut bool,
+    ) -> Poll<Result<(), HalfErr>>
+    where
+        R: AsyncRead + ?Sized,
+        W: AsyncWrite + ?Sized,
+    {
+        loop {
+            if self.shut {
+                return Poll::Ready(Ok(()));
+            }
+            let mut progressed = false;
+            if !self.eof && self.cap < self.buf.len() {
+                let mut rb = ReadBuf::new(&mut self.buf[self.cap..]);
+                match r.as_mut().poll_read(cx, &mut rb) {
+                    Poll::Ready(Ok(())) => {
+                        let n = rb.filled().len();
+                        if n == 0 {
+                            self.eof = true;
+                        } else {
+                            self.cap += n;
+                            *count += n as u64;
+                            *act_r = true;
+                        }
+                        progressed = true;
+                    }
+                    Poll::Ready(Err(_)) => return Poll::Ready(Err(HalfErr::Read)),
+                    Poll::Pending => {}
+                }
+            }
+            if self.pos < self.cap {
+                match w.as_mut().poll_write(cx, &self.buf[self.pos..self.cap]) {
+                    Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
+                        return Poll::Ready(Err(HalfErr::Write))
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        self.pos += n;
+                        if self.pos == self.cap {
+                            self.pos = 0;
+                            self.cap = 0;
+                        }
+                        *act_w = true;
+                        progressed = true;
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            if self.eof && self.pos == self.cap {
+                return match w.as_mut().poll_shutdown(cx) {
+                    // A failed shutdown (peer already gone) ends this direction too;
+                    // the other direction reports the error if it matters.
+                    Poll::Ready(_) => {
+                        self.shut = true;
+                        Poll::Ready(Ok(()))
+                    }
+                    Poll::Pending => Poll::Pending,
+                };
+            }
+            if !progressed {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+/// Byte counters of a session, updated as data flows.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Bytes {
+    /// Received from the client.
+    pub from_client: u64,
+    /// Received from the server.
+    pub from_server: u64,
+}
+
+/// Relay until both directions are finished or something fails; returns HAProxy's
+/// termination state for the data phase (`--`, `CD`, `SD`, `cD`, `sD`). `req` holds
+/// client data read before the relay (inspection, connect), already counted.
+pub(crate) async fn relay<C, S>(
+    client: &mut C,
+    server: &mut S,
+    req: &mut Half,
+    t: RelayTimeouts,
+    bytes: &mut Bytes,
+) -> [u8; 2]
+where
+    C: AsyncRead + AsyncWrite + Unpin + ?Sized,
+    S: AsyncRead + AsyncWrite + Unpin + ?Sized,
+{
+    let mut resp = Half::new();
+    let now = Instant::now();
+    let mut last_c = now;
+    let mut last_s = now;
+    let far = now + Duration::from_secs(86400 * 365);
+    let mut sleep = Box::pin(tokio::time::sleep_until(far));
+    let mut armed = far;
+    std::future::poll_fn(|cx| loop {
+        let (mut c_act, mut s_act) = (false, false);
+        if !req.shut {
+            match req.poll_copy(
+                cx,
+                Pin::new(&mut *client),
+                Pin::new(&mut *server),
+                &mut bytes.from_client,
+                &mut c_act,
+                &mut s_act,
+            ) {
+                Poll::Ready(Err(HalfErr::Read)) => return Poll::Ready(*b"CD"),
+                Poll::Ready(Err(HalfErr::Write)) => return Poll::Ready(*b"SD"),
+                _ => {}
+            }
+        }
+        if !resp.shut {
+            match resp.poll_copy(
+                cx,
+                Pin::new(&mut *server),
+                Pin::new(&mut *client),
+                &mut bytes.from_server,
+                &mut s_act,
+                &mut c_act,
+            ) {
+                Poll::Ready(Err(HalfErr::Read)) => return Poll::Ready(*b"SD"),
+                Poll::Ready(Err(HalfErr::Write)) => return Poll::Ready(*b"CD"),
+                _ => {}
+            }
+        }
+        if req.shut && resp.shut {
+            return Poll::Ready(*b"--");
+        }
+        let now = Instant::now();
+        if c_act {
+            last_c = now;
+        }
+        if s_act {
+            last_s = now;
+        }
+        let half_closed = req.eof || resp.eof;
+        let (tc, ts) = if half_closed {
+            (t.client_fin.or(t.client), t.server_fin.or(t.server))
+        } else {
+            (t.client, t.server)
+        };
+        let dc = tc.map(|d| last_c + d);
+        let ds = ts.map(|d| last_s + d);
+        if dc.is_some_and(|d| now >= d) {
+            return Poll::Ready(*b"cD");
+        }
+        if ds.is_some_and(|d| now >= d) {
+            return Poll::Ready(*b"sD");
+        }
+        let next = match (dc, ds) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => far,
+        };
+        if next != armed {
+            sleep.as_mut().reset(next);
+            armed = next;
+        }
+        if sleep.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        // The timer fired: loop to re-check the deadlines with a fresh clock.
+    })
+    .await
+}

@@ -1,0 +1,518 @@
+//! One client session in TCP mode, from accept to log (configuration.txt §4 proxies,
+//! §8.2.2 TCP log format, §8.5 session state at disconnection).
+//!
+//! Steps: PROXY header on `accept-proxy` binds; `tcp-request connection` rules;
+//! `tcp-request content` rules with `tcp-request inspect-delay`; backend switching
+//! (`use_backend` in order, then `default_backend`); server choice and queueing; connect
+//! with `retries` and `option redispatch`; `send-proxy`; the data relay; the log.
+//!
+//! Every resource of the session (slots, permits, sockets) is owned by RAII guards, so
+//! a kill, an error or a panic in the session releases everything.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
+
+use crate::lb::{Assign, BackendRt, Kill, SrvSlot};
+use crate::proxy_proto;
+use crate::relay::{relay, Bytes, ClientStream, Half, RelayTimeouts};
+use crate::rules::{eval_cond, eval_rules, EvalCtx, Tri};
+use crate::spec::{Balance, SendProxy, ServerPort};
+use crate::{SessionRecord, Shared};
+
+/// HAProxy has no default `timeout connect`; without one we bound connects to 5 s.
+pub const DEFAULT_TIMEOUT_CONNECT: Duration = Duration::from_secs(5);
+
+/// What the session did, filled in as it goes (it survives a kill).
+struct Sess {
+    shared: Arc<Shared>,
+    fe: usize,
+    src: Option<SocketAddr>,
+    dst: Option<SocketAddr>,
+    sid: u64,
+    kill: Arc<Kill>,
+    /// The phase letter of §8.5's second character: R, Q, C, D.
+    phase: u8,
+    backend: Option<Arc<BackendRt>>,
+    be_guard: bool,
+    slot: Option<SrvSlot>,
+    server: Option<usize>,
+    tw_start: Option<Instant>,
+    tw: i64,
+    tc: i64,
+    retries: u32,
+    redispatched: bool,
+    bytes: Bytes,
+    /// Client data read before the relay.
+    req: Half,
+    /// Do not log (rejected by `tcp-request connection`).
+    silent: bool,
+}
+
+enum Flow {
+    Done([u8; 2]),
+}
+
+/// Run a session to its end. Never panics on I/O; every path closes both sockets.
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    fe: usize,
+    mut client: ClientStream,
+    src: Option<SocketAddr>,
+    dst: Option<SocketAddr>,
+    accept_proxy: bool,
+    permits: Vec<OwnedSemaphorePermit>,
+) {
+    let accepted_at = SystemTime::now();
+    let t0 = Instant::now();
+    let sid = shared.next_sid.fetch_add(1, Ordering::Relaxed);
+    let kill = Arc::new(Kill::default());
+    shared.register(sid, &kill);
+    let fert = &shared.frontends[fe];
+    fert.cur.fetch_add(1, Ordering::Relaxed);
+    fert.total.fetch_add(1, Ordering::Relaxed);
+    shared.actconn.fetch_add(1, Ordering::Relaxed);
+    let mut s = Sess {
+        shared: shared.clone(),
+        fe,
+        src,
+        dst,
+        sid,
+        kill: kill.clone(),
+        phase: b'R',
+        backend: None,
+        be_guard: false,
+        slot: None,
+        server: None,
+        tw_start: None,
+        tw: -1,
+        tc: -1,
+        retries: 0,
+        redispatched: false,
+        bytes: Bytes::default(),
+        req: Half::new(),
+        silent: false,
+    };
+    let term = if shared.stopping_hard() {
+        *b"KR"
+    } else {
+        tokio::select! {
+            biased;
+            _ = kill.wait() => [b'K', s.phase],
+            Flow::Done(t) = s.body(&mut client, accept_proxy) => t,
+        }
+    };
+    drop(client);
+    if let Some(ts) = s.tw_start {
+        if s.tw < 0 {
+            s.tw = ts.elapsed().as_millis() as i64;
+        }
+    }
+    if !s.silent && !(fert.spec.dont_log_null && s.bytes.from_client == 0) {
+        let (be_name, beconn) = match &s.backend {
+            Some(b) => (Some(b.spec.name.clone()), b.cur.load(Ordering::Relaxed)),
+            None => (None, 0),
+        };
+        let (srv_name, srv_conn, queues) = match (&s.backend, s.server) {
+            (Some(b), Some(i)) => (
+                b.spec.servers.get(i).map(|x| x.name.clone()),
+                b.server_counts(i).0,
+                b.queue_lens(Some(i)),
+            ),
+            (Some(b), None) => (None, 0, b.queue_lens(None)),
+            _ => (None, 0, (0, 0)),
+        };
+        let rec = SessionRecord {
+            client: src.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
+            frontend_addr: dst,
+            accepted_at,
+            frontend: fert.spec.name.clone(),
+            backend: be_name,
+            server: srv_name,
+            tw: s.tw,
+            tc: s.tc,
+            tt: t0.elapsed().as_millis() as i64,
+            bytes_read: s.bytes.from_server,
+            bytes_uploaded: s.bytes.from_client,
+            termination: term,
+            actconn: shared.actconn.load(Ordering::Relaxed),
+            feconn: fert.cur.load(Ordering::Relaxed),
+            beconn,
+            srv_conn,
+            retries: s.retries,
+            redispatched: s.redispatched,
+            srv_queue: queues.0,
+            backend_queue: queues.1,
+        };
+        shared.logger.log(&rec);
+    }
+    // Release in order: server slot (wakes queued sessions), backend, frontend, permits.
+    s.slot = None;
+    if s.be_guard {
+        if let Some(b) = &s.backend {
+            b.cur.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+    fert.cur.fetch_sub(1, Ordering::Relaxed);
+    shared.unregister(sid);
+    drop(permits);
+    shared.actconn.fetch_sub(1, Ordering::Relaxed);
+    shared.idle.notify_waiters();
+}
+
+/// Outcome of waiting on something while watching the client socket.
+enum Race<T> {
+    Done(T),
+    /// The client aborted (reset or error).
+    ClientAbort,
+}
+
+impl Sess {
+    fn ctx(&self, final_eval: bool) -> EvalCtx<'_> {
+        EvalCtx {
+            src: self.src,
+            dst: self.dst,
+            data: self.req.filled(),
+            final_eval,
+        }
+    }
+
+    /// Await `fut` while reading what the client sends into the request buffer (so
+    /// that an abort is noticed and data is ready to forward). A FIN is not an abort.
+    async fn watch_client<F: Future>(
+        &mut self,
+        client: &mut ClientStream,
+        fut: F,
+    ) -> Race<F::Output> {
+        tokio::pin!(fut);
+        loop {
+            let can_read = !self.req.eof && !self.req.is_full();
+            let spare = self.req.spare();
+            tokio::select! {
+                biased;
+                r = &mut fut => return Race::Done(r),
+                r = client.read(spare), if can_read => match r {
+                    Ok(0) => self.req.eof = true,
+                    Ok(n) => {
+                        self.req.commit(n);
+                        self.bytes.from_client += n as u64;
+                    }
+                    Err(_) => return Race::ClientAbort,
+                },
+            }
+        }
+    }
+
+    async fn body(&mut self, client: &mut ClientStream, accept_proxy: bool) -> Flow {
+        let fspec = self.shared.frontends[self.fe].light.clone();
+        // PROXY header from the client (§5.1 `accept-proxy`), bounded by `timeout client`.
+        if accept_proxy {
+            let deadline = fspec.timeout_client.map(|d| Instant::now() + d);
+            loop {
+                match proxy_proto::parse(self.req.filled()) {
+                    proxy_proto::ParseResult::Done(p) => {
+                        if let Some((s, d)) = p.addrs {
+                            self.src = Some(s);
+                            self.dst = Some(d);
+                        }
+                        self.req.consume(p.len);
+                        // The header is not client payload.
+                        self.bytes.from_client =
+                            self.bytes.from_client.saturating_sub(p.len as u64);
+                        break;
+                    }
+                    proxy_proto::ParseResult::Invalid => {
+                        self.silent = true;
+                        return Flow::Done(*b"PR");
+                    }
+                    proxy_proto::ParseResult::Incomplete => {}
+                }
+                if self.req.eof || self.req.is_full() {
+                    self.silent = true;
+                    return Flow::Done(*b"CR");
+                }
+                let read = client.read(self.req.spare());
+                let r = match deadline {
+                    Some(d) => match tokio::time::timeout_at(d, read).await {
+                        Ok(r) => r,
+                        Err(_) => {
+                            self.silent = true;
+                            return Flow::Done(*b"cR");
+                        }
+                    },
+                    None => read.await,
+                };
+                match r {
+                    Ok(0) => self.req.eof = true,
+                    Ok(n) => {
+                        self.req.commit(n);
+                        self.bytes.from_client += n as u64;
+                    }
+                    Err(_) => {
+                        self.silent = true;
+                        return Flow::Done(*b"CR");
+                    }
+                }
+            }
+        }
+
+        // `tcp-request connection` (§4.2): layer 4 only; a reject closes silently.
+        if let Ok(Some(false)) = eval_rules(&fspec.tcp_connection_rules, &self.ctx(true)) {
+            self.silent = true;
+            return Flow::Done(*b"PR");
+        }
+
+        // `tcp-request content` with `tcp-request inspect-delay` (§4.2).
+        if !fspec.tcp_content_rules.is_empty() {
+            let deadline = fspec.inspect_delay.map(|d| Instant::now() + d);
+            loop {
+                let final_eval = deadline.is_none_or(|d| Instant::now() >= d)
+                    || self.req.eof
+                    || self.req.is_full();
+                match eval_rules(&fspec.tcp_content_rules, &self.ctx(final_eval)) {
+                    Ok(Some(false)) => return Flow::Done(*b"PR"),
+                    Ok(_) => break,
+                    Err(()) if final_eval => break,
+                    Err(()) => {}
+                }
+                let Some(d) = deadline else { break };
+                let read = client.read(self.req.spare());
+                let cto = fspec.timeout_client.map(|t| Instant::now() + t);
+                let until = match cto {
+                    Some(c) if c < d => c,
+                    _ => d,
+                };
+                match tokio::time::timeout_at(until, read).await {
+                    Ok(Ok(0)) => self.req.eof = true,
+                    Ok(Ok(n)) => {
+                        self.req.commit(n);
+                        self.bytes.from_client += n as u64;
+                    }
+                    Ok(Err(_)) => return Flow::Done(*b"CR"),
+                    Err(_) => {
+                        if cto.is_some_and(|c| c <= Instant::now() && c < d) {
+                            return Flow::Done(*b"cR");
+                        }
+                    }
+                }
+            }
+        }
+
+        // Backend switching rules (§4.2 `use_backend`, `default_backend`).
+        let mut chosen = None;
+        for (b, cond) in fspec.use_backends.iter() {
+            if eval_cond(cond.as_ref(), &self.ctx(true)) == Tri::Pass {
+                chosen = Some(*b);
+                break;
+            }
+        }
+        let Some(b) = chosen.or(fspec.default_backend) else {
+            return Flow::Done(*b"SC");
+        };
+        let Some(be) = self.shared.backends.get(b).cloned() else {
+            return Flow::Done(*b"SC");
+        };
+        be.cur.fetch_add(1, Ordering::Relaxed);
+        be.total.fetch_add(1, Ordering::Relaxed);
+        self.backend = Some(be.clone());
+        self.be_guard = true;
+        self.connect_and_relay(client, &be, &fspec).await
+    }
+
+    async fn connect_and_relay(
+        &mut self,
+        client: &mut ClientStream,
+        be: &Arc<BackendRt>,
+        fspec: &FeLight,
+    ) -> Flow {
+        let bspec = &be.spec;
+        let tconn = bspec.timeout_connect.unwrap_or(DEFAULT_TIMEOUT_CONNECT);
+        let tqueue = bspec.timeout_queue.unwrap_or(tconn);
+        let client_ip: Option<IpAddr> = self.src.map(|a| a.ip());
+        let mut avoid = None;
+        let server: TcpStream = loop {
+            // Server assignment, possibly through a queue.
+            if self.slot.is_none() {
+                self.phase = b'Q';
+                if self.tw_start.is_none() {
+                    self.tw_start = Some(Instant::now());
+                }
+                match be.assign(client_ip, avoid, self.sid, &self.kill) {
+                    Assign::Server(slot) => self.slot = Some(slot),
+                    Assign::NoServer => {
+                        self.tw = -1;
+                        self.tw_start = None;
+                        return Flow::Done(*b"SC");
+                    }
+                    Assign::QueueFull => return Flow::Done(*b"SQ"),
+                    Assign::Queued(mut ticket) => {
+                        let (sid, kill) = (self.sid, self.kill.clone());
+                        let deadline = Instant::now() + tqueue;
+                        let be2 = be.clone();
+                        let wait = async {
+                            loop {
+                                // Poll for slots that opened without a release (a
+                                // server back up, a larger dynamic maxconn).
+                                let tick = Instant::now() + Duration::from_millis(200);
+                                match tokio::time::timeout_at(
+                                    tick.min(deadline),
+                                    ticket.wait(sid, &kill),
+                                )
+                                .await
+                                {
+                                    Ok(r) => return r,
+                                    Err(_) if Instant::now() >= deadline => return None,
+                                    Err(_) => be2.kick_queues(),
+                                }
+                            }
+                        };
+                        match self.watch_client(client, wait).await {
+                            Race::Done(Some(slot)) => self.slot = Some(slot),
+                            Race::Done(None) => return Flow::Done(*b"sQ"),
+                            Race::ClientAbort => return Flow::Done(*b"CQ"),
+                        }
+                    }
+                }
+            }
+            let Some(srv) = self.slot.as_ref().map(|s| s.srv) else {
+                return Flow::Done(*b"SC");
+            };
+            if let Some(ts) = self.tw_start {
+                self.tw = self.tw.max(0) + ts.elapsed().as_millis() as i64;
+                self.tw_start = None;
+            }
+            self.server = Some(srv);
+            self.phase = b'C';
+            let sspec = &bspec.servers[srv];
+            let port = match sspec.port {
+                ServerPort::Fixed(p) => p,
+                ServerPort::SameAsClient => self.dst.map(|d| d.port()).unwrap_or(0),
+                ServerPort::Offset(o) => {
+                    (self.dst.map(|d| d.port() as i32).unwrap_or(0) + o).clamp(0, 65535) as u16
+                }
+            };
+            let addr = SocketAddr::new(sspec.ip, port);
+            let t_start = Instant::now();
+            let attempt = connect(addr, sspec.source, bspec.tcp_keepalive);
+            let res = match self
+                .watch_client(client, tokio::time::timeout(tconn, attempt))
+                .await
+            {
+                Race::Done(r) => r,
+                Race::ClientAbort => return Flow::Done(*b"CC"),
+            };
+            let refused = match res {
+                Ok(Ok(stream)) => {
+                    self.tc = t_start.elapsed().as_millis() as i64;
+                    break stream;
+                }
+                Ok(Err(_)) => true,
+                Err(_) => false,
+            };
+            // §4.2 `retries`: after `retries` failed retries, give up.
+            if self.retries >= bspec.retries {
+                return Flow::Done(if refused { *b"SC" } else { *b"sC" });
+            }
+            self.retries += 1;
+            // §4.2 `option redispatch`: by default the last retry goes to another
+            // server; with a non-deterministic algorithm (round robin) and more than one
+            // active server, every retry does; so does a retry after the server went down.
+            let rr_kind = matches!(bspec.balance, Balance::RoundRobin | Balance::StaticRr);
+            let srv_act = be.active_usable();
+            let redisp = bspec.redispatch
+                && (!be_usable(be, srv)
+                    || self.retries == bspec.retries
+                    || (srv_act > 1 && rr_kind));
+            if redisp {
+                self.slot = None;
+                avoid = Some(srv);
+                self.redispatched = true;
+            }
+            // A refused connection is retried after min(1 s, timeout connect), unless it
+            // goes to another server of a round-robin farm (HAProxy's turn-around timer).
+            if refused && (!redisp || !rr_kind || srv_act <= 1) {
+                let pause = tconn.min(Duration::from_secs(1));
+                if let Race::ClientAbort =
+                    self.watch_client(client, tokio::time::sleep(pause)).await
+                {
+                    return Flow::Done(*b"CC");
+                }
+            }
+        };
+        let mut server = server;
+        self.phase = b'D';
+        let srv = self.server.unwrap_or(0);
+        // §5.2 `send-proxy`, `send-proxy-v2`: the header goes first, before any payload.
+        let header = match bspec.servers[srv].send_proxy {
+            SendProxy::None => None,
+            SendProxy::V1 => Some(proxy_proto::v1_header(self.src, self.dst)),
+            SendProxy::V2 => Some(proxy_proto::v2_header(self.src, self.dst)),
+        };
+        if let Some(h) = header {
+            let w = server.write_all(&h);
+            let ok = match bspec.timeout_server {
+                Some(t) => matches!(tokio::time::timeout(t, w).await, Ok(Ok(()))),
+                None => w.await.is_ok(),
+            };
+            if !ok {
+                return Flow::Done(*b"SD");
+            }
+        }
+        let t = RelayTimeouts {
+            client: bspec.timeout_tunnel.or(fspec.timeout_client),
+            server: bspec.timeout_tunnel.or(bspec.timeout_server),
+            client_fin: fspec.timeout_client_fin,
+            server_fin: bspec.timeout_server_fin,
+        };
+        let term = relay(client, &mut server, &mut self.req, t, &mut self.bytes).await;
+        Flow::Done(term)
+    }
+}
+
+fn be_usable(be: &BackendRt, s: usize) -> bool {
+    be.spec
+        .servers
+        .get(s)
+        .is_some_and(|x| x.weight > 0 && !x.disabled)
+        && be.server_usable(s)
+}
+
+/// Connect to a server, optionally from a `source` address, with `option srvtcpka`.
+async fn connect(
+    addr: SocketAddr,
+    source: Option<IpAddr>,
+    keepalive: bool,
+) -> std::io::Result<TcpStream> {
+    let sock = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    sock.set_nodelay(true)?;
+    if keepalive {
+        sock.set_keepalive(true)?;
+    }
+    if let Some(ip) = source {
+        sock.bind(SocketAddr::new(ip, 0))?;
+    }
+    sock.connect(addr).await
+}
+
+/// The frontend fields a session needs, cloned once (rules are shared via Arc).
+#[derive(Clone)]
+pub(crate) struct FeLight {
+    pub timeout_client: Option<Duration>,
+    pub timeout_client_fin: Option<Duration>,
+    pub inspect_delay: Option<Duration>,
+    pub tcp_connection_rules: Arc<Vec<crate::spec::TcpRule>>,
+    pub tcp_content_rules: Arc<Vec<crate::spec::TcpRule>>,
+    pub use_backends: Arc<Vec<(usize, Option<crate::spec::Condition>)>>,
+    pub default_backend: Option<usize>,
+}
