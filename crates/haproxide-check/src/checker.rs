@@ -382,6 +382,8 @@ impl Shared {
 pub struct Checker {
     shared: Arc<Shared>,
     tasks: Vec<JoinHandle<()>>,
+    /// Check loops built by `new*` and not yet spawned by `run`.
+    pending: Vec<BoxFuture<'static, ()>>,
 }
 
 impl Drop for Checker {
@@ -396,9 +398,41 @@ type Probes = (Option<Arc<dyn HealthProbe>>, Option<Arc<dyn AgentProbe>>);
 
 impl Checker {
     /// Starts the checks of `servers` with the real probes. Must be called
-    /// within a tokio runtime.
+    /// within a tokio runtime. Events emitted before a later `subscribe()`
+    /// are not seen by it: use [`Checker::new`], subscribe, then
+    /// [`Checker::run`] to see every event.
     pub fn start(servers: Vec<ServerConfig>, opts: CheckerOptions) -> Result<Self, CheckerError> {
-        Self::start_with(servers, opts, |cfg| {
+        let mut c = Self::new(servers, opts)?;
+        c.run();
+        Ok(c)
+    }
+
+    /// Starts the checks with probes made by `make` (tests use fakes).
+    pub fn start_with<F>(
+        servers: Vec<ServerConfig>,
+        opts: CheckerOptions,
+        make: F,
+    ) -> Result<Self, CheckerError>
+    where
+        F: FnMut(&ServerConfig) -> Result<Probes, ProbeError>,
+    {
+        let mut c = Self::new_with(servers, opts, make)?;
+        c.run();
+        Ok(c)
+    }
+
+    /// Spawns the check tasks prepared by [`Checker::new`] (once; later
+    /// calls do nothing). Must be called within a tokio runtime.
+    pub fn run(&mut self) {
+        for f in self.pending.drain(..) {
+            self.tasks.push(tokio::spawn(f));
+        }
+    }
+
+    /// Prepares the checks of `servers` with the real probes, without
+    /// starting them (see [`Checker::run`]).
+    pub fn new(servers: Vec<ServerConfig>, opts: CheckerOptions) -> Result<Self, CheckerError> {
+        Self::new_with(servers, opts, |cfg| {
             let h = match &cfg.check {
                 Some(spec) => Some(Arc::new(Prober::new(spec, cfg.addr)?) as Arc<dyn HealthProbe>),
                 None => None,
@@ -415,8 +449,8 @@ impl Checker {
         })
     }
 
-    /// Starts the checks with probes made by `make` (tests use fakes).
-    pub fn start_with<F>(
+    /// Prepares the checks with probes made by `make`, without starting them.
+    pub fn new_with<F>(
         servers: Vec<ServerConfig>,
         opts: CheckerOptions,
         mut make: F,
@@ -524,13 +558,13 @@ impl Checker {
         }
         let delays = schedule::first_check_delays(&firsts, opts.max_spread_checks);
         let mut delay_it = delays.into_iter();
-        let mut tasks = Vec::new();
+        let mut pending: Vec<BoxFuture<'static, ()>> = Vec::new();
         for (i, (h, a)) in probes.into_iter().enumerate() {
             let seed = (i as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D)
                 ^ shared.start.elapsed().as_nanos() as u64;
             if let Some(h) = h {
                 let d = delay_it.next().unwrap_or_default();
-                tasks.push(tokio::spawn(health_loop(
+                pending.push(Box::pin(health_loop(
                     shared.clone(),
                     i,
                     h,
@@ -541,7 +575,7 @@ impl Checker {
             }
             if let Some(a) = a {
                 let d = delay_it.next().unwrap_or_default();
-                tasks.push(tokio::spawn(agent_loop(
+                pending.push(Box::pin(agent_loop(
                     shared.clone(),
                     i,
                     a,
@@ -551,7 +585,11 @@ impl Checker {
                 )));
             }
         }
-        Ok(Self { shared, tasks })
+        Ok(Self {
+            shared,
+            tasks: Vec::new(),
+            pending,
+        })
     }
 
     /// The read side.

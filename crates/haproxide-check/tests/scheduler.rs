@@ -73,7 +73,7 @@ fn spec() -> CheckSpec {
 
 fn start(servers: Vec<ServerConfig>, fakes: Vec<Fake>) -> Checker {
     let mut it = fakes.into_iter();
-    Checker::start_with(
+    Checker::new_with(
         servers,
         CheckerOptions {
             node: "test".into(),
@@ -125,7 +125,7 @@ fn logs(evs: &[CheckEvent]) -> Vec<(Severity, String)> {
 async fn inter_fastinter_downinter_rise_fall() {
     let f = Fake::new(Duration::ZERO);
     let t0 = f.t0;
-    let c = start(
+    let mut c = start(
         vec![ServerConfig::checked(
             ServerName::new("be", "s1"),
             addr(),
@@ -135,6 +135,7 @@ async fn inter_fastinter_downinter_rise_fall() {
     );
     let view = c.view();
     let mut rx = view.subscribe();
+    c.run();
     let id = view.id("be", "s1").unwrap();
     assert!(view.is_usable(id));
 
@@ -195,7 +196,7 @@ async fn next_check_counts_from_the_end_of_the_previous() {
         inter: Duration::from_secs(1),
         ..Default::default()
     };
-    let _c = start(
+    let mut c = start(
         vec![ServerConfig::checked(
             ServerName::new("be", "s1"),
             addr(),
@@ -203,6 +204,7 @@ async fn next_check_counts_from_the_end_of_the_previous() {
         )],
         vec![f.clone()],
     );
+    c.run();
     tokio::time::sleep_until(t0 + Duration::from_millis(4000)).await;
     assert_eq!(f.times(), vec![0, 1300, 2600, 3900]);
 }
@@ -219,7 +221,8 @@ async fn first_checks_are_spread_over_the_interval() {
     let servers = (0..4)
         .map(|i| ServerConfig::checked(ServerName::new("be", format!("s{i}")), addr(), s.clone()))
         .collect();
-    let _c = start(servers, fakes.clone());
+    let mut c = start(servers, fakes.clone());
+    c.run();
     tokio::time::sleep_until(t0 + Duration::from_millis(900)).await;
     let firsts: Vec<u128> = fakes.iter().map(|f| f.times()[0]).collect();
     assert_eq!(firsts, vec![0, 250, 500, 750]);
@@ -271,7 +274,7 @@ async fn log_health_checks_lines_and_init_state() {
     s.log_health_checks = true;
     s.init_state = InitState::FullyDown;
     s.intervals.downinter = None;
-    let c = start(
+    let mut c = start(
         vec![ServerConfig::checked(
             ServerName::new("be", "s1"),
             addr(),
@@ -281,6 +284,7 @@ async fn log_health_checks_lines_and_init_state() {
     );
     let view = c.view();
     let mut rx = view.subscribe();
+    c.run();
     let id = view.id("be", "s1").unwrap();
     assert!(!view.is_usable(id) && !view.is_up(id));
     tokio::time::sleep_until(t0 + Duration::from_millis(100)).await;
@@ -311,9 +315,10 @@ async fn track_follows_and_logs_via() {
     let mut s2 = ServerConfig::checked(ServerName::new("be2", "s2"), addr(), spec());
     s2.check = None;
     s2.track = Some(ServerName::new("be", "s1"));
-    let c = start(vec![s1, s2], vec![f.clone()]);
+    let mut c = start(vec![s1, s2], vec![f.clone()]);
     let view = c.view();
     let mut rx = view.subscribe();
+    c.run();
     let id2 = view.id("be2", "s2").unwrap();
     assert!(view.is_usable(id2));
     f.healthy.store(false, Ordering::SeqCst);
@@ -341,7 +346,7 @@ async fn track_follows_and_logs_via() {
 async fn maintenance_pauses_checks_and_drain_keeps_up() {
     let f = Fake::new(Duration::ZERO);
     let t0 = f.t0;
-    let c = start(
+    let mut c = start(
         vec![ServerConfig::checked(
             ServerName::new("be", "s1"),
             addr(),
@@ -351,6 +356,7 @@ async fn maintenance_pauses_checks_and_drain_keeps_up() {
     );
     let view = c.view();
     let mut rx = view.subscribe();
+    c.run();
     let id = view.id("be", "s1").unwrap();
     tokio::time::sleep_until(t0 + Duration::from_millis(1000)).await;
     c.set_maint(id, true);

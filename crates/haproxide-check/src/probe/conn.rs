@@ -258,7 +258,11 @@ impl Session {
 
     /// Best-effort close (errors are irrelevant once the verdict is known).
     pub async fn close(mut self) {
-        let _ = tokio::time::timeout(Duration::from_millis(50), self.stream.shutdown()).await;
+        // TLS: try to send close_notify, briefly. Plain TCP: dropping the
+        // socket closes it at once, without arming a timer per check.
+        if self.tls {
+            let _ = tokio::time::timeout(Duration::from_millis(50), self.stream.shutdown()).await;
+        }
     }
 }
 

@@ -233,6 +233,8 @@ fn dechunk(mut b: &[u8]) -> (Vec<u8>, bool) {
 pub struct HttpRules {
     expects: Vec<(bool, CompiledExpect)>,
     disable_on_404: bool,
+    /// The request bytes when they never change (no `send-state`).
+    fixed_request: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone)]
@@ -295,6 +297,7 @@ impl HttpRules {
         Ok(Self {
             expects,
             disable_on_404: spec.disable_on_404,
+            fixed_request: (!spec.send_state).then(|| spec.send.to_bytes(None)),
         })
     }
 }
@@ -418,9 +421,10 @@ pub async fn run(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let req = spec
-        .send
-        .to_bytes(if spec.send_state { state_header } else { None });
+    let req: std::borrow::Cow<[u8]> = match &rules.fixed_request {
+        Some(b) => std::borrow::Cow::Borrowed(b),
+        None => std::borrow::Cow::Owned(spec.send.to_bytes(state_header)),
+    };
     let is_head = spec.send.method.eq_ignore_ascii_case("HEAD");
     let fail = |f: IoFailure| match f {
         IoFailure::Timeout => CheckResult::new(CheckStatus::L7Tout, start.elapsed()),
