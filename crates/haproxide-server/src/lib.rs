@@ -6,3 +6,5 @@
 //! - [`run`]: start, wire health to routing, signals, soft/hard stop.
 
 pub mod logging;
+pub mod run;
+pub mod translate;

@@ -9,6 +9,7 @@
 //! 0 valid, 1 errors, 2 valid but no listener.
 
 mod render;
+mod runcmd;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -22,7 +23,7 @@ use render::Format;
 
 /// HAProxy-compatible configuration checker and TCP proxy.
 #[derive(Debug, Parser)]
-#[command(name = "haproxide", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+#[command(name = "haproxide", version, about, long_about = None, args_conflicts_with_subcommands = true, disable_version_flag = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -32,25 +33,50 @@ struct Cli {
 
 /// The HAProxy-style flags (`haproxide -c -f FILE`).
 #[derive(Debug, Args)]
-struct HaproxyArgs {
+pub(crate) struct HaproxyArgs {
     /// Configuration file or directory (repeatable). Default: /etc/haproxy/haproxy.cfg.
     #[arg(short = 'f', value_name = "FILE|DIR")]
-    files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
     /// Check the configuration and exit (as `haproxy -c`).
     #[arg(short = 'c')]
-    check: bool,
+    pub(crate) check: bool,
     /// Quiet: print nothing, only set the exit code (`-q`).
     #[arg(short = 'q')]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Ignore server address resolution failures (`-dr`).
     #[arg(long = "dr", hide = true)]
-    dr: bool,
+    pub(crate) dr: bool,
     /// Warnings are fatal (`-dW`).
     #[arg(long = "dW", hide = true)]
-    dw: bool,
+    pub(crate) dw: bool,
     /// Show the version (`-v`, `-vv`).
     #[arg(short = 'v', action = clap::ArgAction::Count)]
-    show_version: u8,
+    pub(crate) show_version: u8,
+    /// Stay in the foreground, debug output (`-d`).
+    #[arg(short = 'd')]
+    pub(crate) debug: bool,
+    /// Stay in the foreground (`-db`).
+    #[arg(long = "db", hide = true)]
+    pub(crate) foreground: bool,
+    /// Run in the background as a daemon (`-D`).
+    #[arg(short = 'D')]
+    pub(crate) daemon: bool,
+    /// Write the process id to this file (`-p`).
+    #[arg(short = 'p', value_name = "PIDFILE")]
+    pub(crate) pidfile: Option<PathBuf>,
+    /// Verbose (`-V`).
+    #[arg(short = 'V')]
+    pub(crate) verbose: bool,
+    /// Once listening, ask these processes to finish their sessions and stop (`-sf`).
+    #[arg(long = "sf", num_args = 1.., value_name = "PID", hide = true)]
+    pub(crate) soft_finish: Vec<i32>,
+    /// Once listening, stop these processes at once (`-st`).
+    #[arg(long = "st", num_args = 1.., value_name = "PID", hide = true)]
+    pub(crate) terminate: Vec<i32>,
+    /// Start even if some proxies cannot be run yet: skip them, with a warning naming
+    /// file:line (by default haproxide refuses to start, never ignoring silently).
+    #[arg(long = "allow-unsupported")]
+    pub(crate) allow_unsupported: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -80,7 +106,7 @@ enum Command {
 struct CheckArgs {
     /// Configuration file or directory (`*.cfg` in lexical order); repeatable.
     #[arg(short = 'f', long = "file", value_name = "FILE|DIR", required = true)]
-    files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -89,7 +115,7 @@ struct CheckArgs {
     haproxy_version: Option<String>,
     /// Treat unresolvable server addresses as warnings (HAProxy's `-dr`).
     #[arg(long = "dr", alias = "ignore-resolution-failures")]
-    dr: bool,
+    pub(crate) dr: bool,
     /// How host names are resolved: system (getaddrinfo, as HAProxy), hosts
     /// (/etc/hosts only: never sends a DNS query), none (do not resolve).
     #[arg(long, value_enum, default_value_t = ResolveMode::System)]
@@ -114,6 +140,10 @@ fn translate_args(args: impl Iterator<Item = String>) -> Vec<String> {
     args.map(|a| match a.as_str() {
         "-dr" => "--dr".to_string(),
         "-dW" => "--dW".to_string(),
+        "-db" => "--db".to_string(),
+        "--version" => "-v".to_string(),
+        "-sf" => "--sf".to_string(),
+        "-st" => "--st".to_string(),
         _ => a,
     })
     .collect()
@@ -253,13 +283,10 @@ fn haproxy_command(args: HaproxyArgs) -> Result<u8> {
     let files = if args.files.is_empty() {
         vec![PathBuf::from("/etc/haproxy/haproxy.cfg")]
     } else {
-        args.files
+        args.files.clone()
     };
     if !args.check {
-        anyhow::bail!(
-            "running the proxy is not implemented yet (issue 4); use `-c` to check the configuration: haproxide -c -f {}",
-            files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" -f ")
-        );
+        return runcmd::run(args, files);
     }
     let env = ProcessEnv;
     let opts = CheckOptions {

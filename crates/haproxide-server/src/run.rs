@@ -1,0 +1,197 @@
+//! Running a configuration: health checks wired to routing, signals, stop.
+//!
+//! - Health: the check crate's [`HealthView`] answers the forwarder's
+//!   [`ServerHealth`] questions (one atomic load per question). Servers without
+//!   `check` are always usable.
+//! - Transitions: a task follows the checker's events. On DOWN (or MAINT) of a
+//!   server with `on-marked-down shutdown-sessions` it cuts that server's sessions at
+//!   once. On UP of a server with `on-marked-up shutdown-backup-sessions` it cuts the
+//!   backup sessions of its backend (configuration.txt §5.2).
+//! - Signals as HAProxy (management.txt §4 "Stopping and restarting HAProxy"):
+//!   SIGUSR1 soft stop (stop listening, let sessions finish, `hard-stop-after`),
+//!   SIGTERM and SIGINT hard stop.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use haproxide_check::checker::{CheckEvent, Checker, CheckerOptions, HealthView, ServerId};
+use haproxide_check::state::OpState;
+use haproxide_forward::{Engine, ServerHealth, SessionLogger};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::translate::Plan;
+
+/// Why the runtime could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("health checks: {0}")]
+    Checker(#[from] haproxide_check::checker::CheckerError),
+    #[error("{0}")]
+    Engine(#[from] haproxide_forward::StartError),
+}
+
+/// Where process events (server UP/DOWN, health-check reports, proxy start/stop) go.
+pub trait EventSink: Send + Sync + 'static {
+    /// `level` is a syslog severity (0 emerg … 7 debug).
+    fn event(&self, level: u8, text: &str);
+}
+
+/// Routes the forwarder's health questions to the checker.
+struct Health {
+    view: Option<HealthView>,
+    ids: HashMap<(usize, usize), ServerId>,
+}
+
+impl ServerHealth for Health {
+    fn usable(&self, backend: usize, server: usize) -> bool {
+        match (self.ids.get(&(backend, server)), &self.view) {
+            (Some(id), Some(view)) => view.is_usable(*id),
+            // Not checked, not tracked, not disabled: always usable.
+            _ => true,
+        }
+    }
+}
+
+/// A running configuration.
+pub struct Running {
+    pub engine: Arc<Engine>,
+    checker: Option<Checker>,
+    hard_stop_after: Option<Duration>,
+    follower: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    Soft,
+    Hard,
+}
+
+/// Start checks and listeners for a translated configuration. Must run inside a
+/// tokio runtime.
+pub async fn start(
+    plan: Plan,
+    logger: Arc<dyn SessionLogger>,
+    events: Arc<dyn EventSink>,
+) -> Result<Running, RunError> {
+    let checker = if plan.checked.is_empty() {
+        None
+    } else {
+        let opts = CheckerOptions {
+            spread_checks: plan.spread_checks,
+            ..CheckerOptions::default()
+        };
+        Some(Checker::start(plan.checked.clone(), opts)?)
+    };
+    let view = checker.as_ref().map(Checker::view);
+    let mut ids = HashMap::new();
+    if let Some(v) = &view {
+        for &(b, s) in plan.server_index.keys() {
+            let bname = plan
+                .engine
+                .backends
+                .get(b)
+                .map(|x| x.name.as_str())
+                .unwrap_or("");
+            let sname = plan
+                .engine
+                .backends
+                .get(b)
+                .and_then(|x| x.servers.get(s))
+                .map(|x| x.name.as_str())
+                .unwrap_or("");
+            if let Some(id) = v.id(bname, sname) {
+                ids.insert((b, s), id);
+            }
+        }
+    }
+    // Reverse map and per-server actions for the transition follower.
+    let mut actions: HashMap<ServerId, (usize, usize, bool, bool)> = HashMap::new();
+    for (&(b, s), &id) in &ids {
+        if let Some(spec) = plan.engine.backends.get(b).and_then(|x| x.servers.get(s)) {
+            actions.insert(
+                id,
+                (b, s, spec.shutdown_on_down, spec.shutdown_backup_on_up),
+            );
+        }
+    }
+    let rx = view.as_ref().map(HealthView::subscribe);
+    let health = Arc::new(Health { view, ids });
+    let engine = Arc::new(Engine::start(plan.engine.clone(), health, logger).await?);
+    for f in &plan.engine.frontends {
+        events.event(5, &format!("Proxy {} started.", f.name));
+    }
+    let follower = rx.map(|mut rx| {
+        let engine = Arc::clone(&engine);
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(CheckEvent::Transition { id, transition, .. }) => {
+                        let Some(&(b, s, cut_on_down, cut_backups_on_up)) = actions.get(&id) else {
+                            continue;
+                        };
+                        if transition.to == OpState::Stopped && cut_on_down {
+                            engine.shutdown_server_sessions(b, s);
+                        } else if transition.to == OpState::Running
+                            && transition.from == OpState::Stopped
+                            && cut_backups_on_up
+                        {
+                            engine.shutdown_backup_sessions(b);
+                        }
+                    }
+                    Ok(CheckEvent::Log { line, .. }) => {
+                        events.event(line.severity as u8, &line.text)
+                    }
+                    Ok(CheckEvent::Weight { .. }) => {}
+                    // Missed events: state is re-read from the view on every routing
+                    // decision, so only a cut could have been missed; keep going.
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        })
+    });
+    Ok(Running {
+        engine,
+        checker,
+        hard_stop_after: plan.hard_stop_after,
+        follower,
+    })
+}
+
+impl Running {
+    /// Serve until SIGUSR1 (soft stop), SIGTERM or SIGINT (hard stop), or `stop`.
+    pub async fn serve(self, mut stop: tokio::sync::watch::Receiver<bool>) -> Stopped {
+        use tokio::signal::unix::{signal, SignalKind};
+        let usr1 = signal(SignalKind::user_defined1());
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        let how = match (usr1, term, int) {
+            (Ok(mut usr1), Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = usr1.recv() => Stopped::Soft,
+                _ = term.recv() => Stopped::Hard,
+                _ = int.recv() => Stopped::Hard,
+                _ = stop.wait_for(|s| *s) => Stopped::Soft,
+            },
+            _ => {
+                let _ = stop.wait_for(|s| *s).await;
+                Stopped::Soft
+            }
+        };
+        self.stop(how).await;
+        how
+    }
+
+    /// Stop now (hard) or after the sessions end (soft, bounded by `hard-stop-after`).
+    pub async fn stop(mut self, how: Stopped) {
+        match how {
+            Stopped::Soft => self.engine.soft_stop(self.hard_stop_after).await,
+            Stopped::Hard => self.engine.hard_stop(),
+        }
+        if let Some(f) = self.follower.take() {
+            f.abort();
+        }
+        drop(self.checker.take());
+    }
+}

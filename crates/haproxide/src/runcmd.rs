@@ -1,0 +1,170 @@
+//! `haproxide [-f FILE|DIR]... [-d|-db|-D] [-p PIDFILE] [-sf PID...|-st PID...]`:
+//! run the configuration as HAProxy would (management.txt §3 "Command line").
+//!
+//! The configuration is checked exactly as `-c` checks it. If it is invalid, the
+//! process prints HAProxy's alerts and exits 1. A proxy the engine cannot run yet
+//! stops start-up with file:line, unless `--allow-unsupported` is given; then it is
+//! skipped, with a warning. Daemon mode forks before any thread exists.
+//! `-sf`/`-st` signal the old processes only once our listeners are bound, so the
+//! two processes overlap and no connection is refused.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use haproxide_config::{lexer::ProcessEnv, CheckOptions, Target};
+use haproxide_server::run::{self, EventSink, Stopped};
+
+use crate::{render, HaproxyArgs};
+
+/// Process events on stderr (foreground debug mode); the log targets come with the
+/// logging module.
+struct StderrEvents {
+    enabled: bool,
+}
+
+impl EventSink for StderrEvents {
+    fn event(&self, level: u8, text: &str) {
+        if self.enabled {
+            let tag = match level {
+                0..=2 => "[ALERT]",
+                3 | 4 => "[WARNING]",
+                _ => "[NOTICE]",
+            };
+            eprintln!("{tag:<11}({}) : {text}", std::process::id());
+        }
+    }
+}
+
+pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {
+    let env = ProcessEnv;
+    let opts = CheckOptions {
+        target: Target::LATEST,
+        env: &env,
+        ignore_resolution_failures: args.dr,
+        resolver: haproxide_config::Resolver::System,
+        check_files: true,
+    };
+    let checked = haproxide_config::check(&files, &opts);
+    let quiet = args.quiet || checked.config.global.quiet;
+    let global_daemon = checked.config.global.daemon;
+    if checked.has_errors() {
+        if !quiet {
+            let (_, e) = render::haproxy(&checked, 1, "3.5", false);
+            eprint!("{e}");
+        }
+        return Ok(1);
+    }
+    let (plan, unsupported) = haproxide_server::translate::translate(&checked.config);
+    if !unsupported.is_empty() {
+        let mut shown = checked;
+        let skip = args.allow_unsupported;
+        shown.diagnostics = unsupported
+            .into_iter()
+            .map(|mut d| {
+                if skip {
+                    d.severity = haproxide_config::Severity::Warning;
+                    d.message.push_str(" (skipped: --allow-unsupported)");
+                }
+                d
+            })
+            .collect();
+        eprint!("{}", render::human(&shown, false));
+        if !skip {
+            eprintln!("haproxide: not starting: the configuration uses what haproxide does not run yet (--allow-unsupported skips those proxies)");
+            return Ok(1);
+        }
+    }
+    if plan.engine.frontends.is_empty() {
+        eprintln!("haproxide: nothing to listen on (no frontend with a bind can run)");
+        return Ok(1);
+    }
+    // `-d`/`-db` keep the process in the foreground even with `daemon` in global.
+    let daemon = (args.daemon || global_daemon) && !args.debug && !args.foreground;
+    if daemon {
+        daemonize().context("cannot daemonize")?;
+    }
+    if let Some(p) = &args.pidfile {
+        std::fs::write(p, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write pid file {}", p.display()))?;
+    }
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let events: Arc<dyn EventSink> = Arc::new(StderrEvents {
+        enabled: args.debug || args.verbose,
+    });
+    let code = rt.block_on(async move {
+        let running = match run::start(plan, Arc::new(haproxide_forward::NoLog), events).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("[ALERT]    ({}) : {e}", std::process::id());
+                return 1u8;
+            }
+        };
+        // Our listeners are bound: now the old processes may go.
+        signal_all(&args.soft_finish, libc::SIGUSR1);
+        signal_all(&args.terminate, libc::SIGTERM);
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        match running.serve(rx).await {
+            Stopped::Soft | Stopped::Hard => 0,
+        }
+    });
+    if let Some(p) = &args.pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    let _ = std::io::stderr().flush();
+    Ok(code)
+}
+
+fn signal_all(pids: &[i32], sig: libc::c_int) {
+    for &pid in pids {
+        if pid > 0 {
+            // SAFETY: kill(2) has no memory-safety preconditions; a stale pid only
+            // yields ESRCH, which is ignored as HAProxy does.
+            unsafe {
+                libc::kill(pid, sig);
+            }
+        }
+    }
+}
+
+/// Detach from the terminal: fork, setsid, fork again, stdio to /dev/null. Called
+/// before the async runtime starts, while the process has a single thread.
+fn daemonize() -> std::io::Result<()> {
+    // SAFETY: called before any other thread is spawned (the tokio runtime is built
+    // afterwards), so fork() cannot duplicate a lock held by another thread.
+    unsafe {
+        match libc::fork() {
+            -1 => return Err(std::io::Error::last_os_error()),
+            0 => {}
+            _ => libc::_exit(0),
+        }
+        if libc::setsid() == -1 {
+            return Err(std::io::Error::last_os_error());
+        }
+        match libc::fork() {
+            -1 => return Err(std::io::Error::last_os_error()),
+            0 => {}
+            _ => libc::_exit(0),
+        }
+    }
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    use std::os::fd::AsRawFd;
+    for fd in 0..=2 {
+        // SAFETY: dup2 onto the standard descriptors with a valid open fd.
+        if unsafe { libc::dup2(null.as_raw_fd(), fd) } == -1 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
