@@ -249,20 +249,28 @@ pub enum Fetch<T> {
     Absent,
 }
 
-/// `req.ssl_hello_type`: the handshake type of the first TLS handshake record.
+/// `req.ssl_hello_type`: the handshake type of the first TLS handshake message, once
+/// the whole message is in the buffer (configuration.txt §7.3.5).
 pub fn ssl_hello_type(data: &[u8]) -> Fetch<u8> {
     if data.is_empty() {
         return Fetch::Incomplete;
     }
-    if data[0] != 0x16 {
+    if !matches!(data[0], 0x14..=0x17 | 0xff) {
         return Fetch::Absent;
     }
-    if data.len() < 6 {
+    if data.len() < 9 {
         return Fetch::Incomplete;
     }
-    // Record version must be SSLv3/TLS (major 3).
-    if data[1] != 3 {
+    // SSLv3 or later, and a record long enough for a handshake header.
+    if ((data[1] as u32) << 16 | (data[2] as u32) << 8) < 0x0003_0000 {
         return Fetch::Absent;
+    }
+    if u16::from_be_bytes([data[3], data[4]]) < 4 {
+        return Fetch::Absent;
+    }
+    let hs_len = (data[6] as usize) << 16 | (data[7] as usize) << 8 | data[8] as usize;
+    if data.len() < 9 + hs_len {
+        return Fetch::Incomplete;
     }
     Fetch::Value(data[5])
 }

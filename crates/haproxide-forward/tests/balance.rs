@@ -1,0 +1,249 @@
+//! Server choice: algorithms, weights, backups, health.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::*;
+use haproxide_forward::*;
+use tokio::net::{TcpSocket, TcpStream};
+
+/// Connect, read the 2-byte server name, keep the connection.
+async fn who_keep(addr: SocketAddr) -> (String, TcpStream) {
+    let mut c = connect(addr).await;
+    let n = read_n(&mut c, 2).await;
+    (String::from_utf8(n).unwrap(), c)
+}
+
+async fn who(addr: SocketAddr) -> String {
+    who_keep(addr).await.0
+}
+
+async fn who_from(src: &str, addr: SocketAddr) -> String {
+    let s = TcpSocket::new_v4().unwrap();
+    s.bind(format!("{src}:0").parse().unwrap()).unwrap();
+    let mut c = tokio::time::timeout(WAIT, s.connect(addr)).await.unwrap().unwrap();
+    String::from_utf8(read_n(&mut c, 2).await).unwrap()
+}
+
+async fn farm(names: &[&'static str]) -> (Vec<Mock>, Vec<ServerSpec>) {
+    let mut mocks = Vec::new();
+    let mut specs = Vec::new();
+    for n in names {
+        let m = named(n).await;
+        specs.push(server(n, m.addr));
+        mocks.push(m);
+    }
+    (mocks, specs)
+}
+
+fn count(v: &[String]) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for s in v {
+        *m.entry(s.clone()).or_default() += 1;
+    }
+    m
+}
+
+#[tokio::test]
+async fn roundrobin_follows_weights_smoothly() {
+    let (_m, mut specs) = farm(&["s0", "s1"]).await;
+    specs[0].weight = 3;
+    let r = start(simple(specs)).await;
+    let mut seq = Vec::new();
+    for _ in 0..8 {
+        seq.push(who(r.addr).await);
+    }
+    let c = count(&seq);
+    assert_eq!(c["s0"], 6, "{seq:?}");
+    assert_eq!(c["s1"], 2, "{seq:?}");
+    // Smooth: never three s1 in a row, and s1 is interleaved rather than bunched.
+    assert_ne!(seq[..2], ["s1".to_string(), "s1".to_string()]);
+    assert_eq!(r.engine.server_counters(0, 0).total, 6);
+    assert_eq!(r.engine.server_counters(0, 1).total, 2);
+}
+
+#[tokio::test]
+async fn static_rr_and_weight_zero() {
+    let (_m, mut specs) = farm(&["s0", "s1", "s2"]).await;
+    specs[2].weight = 0;
+    let mut spec = simple(specs);
+    spec.backends[0].balance = Balance::StaticRr;
+    let r = start(spec).await;
+    let mut seq = Vec::new();
+    for _ in 0..6 {
+        seq.push(who(r.addr).await);
+    }
+    let c = count(&seq);
+    assert_eq!(c.get("s2"), None, "weight 0 never chosen: {seq:?}");
+    assert_eq!((c["s0"], c["s1"]), (3, 3));
+}
+
+#[tokio::test]
+async fn leastconn_picks_the_least_loaded() {
+    let (_m, specs) = farm(&["s0", "s1", "s2"]).await;
+    let mut spec = simple(specs);
+    spec.backends[0].balance = Balance::LeastConn;
+    let r = start(spec).await;
+    // Load s? with two long sessions and another with one.
+    let (a, _ka) = who_keep(r.addr).await;
+    let (b, _kb) = who_keep(r.addr).await;
+    let (c, _kc) = who_keep(r.addr).await;
+    let mut first3 = vec![a.clone(), b.clone(), c.clone()];
+    first3.sort();
+    assert_eq!(first3, ["s0", "s1", "s2"], "one each while equal");
+    let (d, _kd) = who_keep(r.addr).await;
+    // Now `d` has 2; the others have 1: the next two go to the other two.
+    let e = who_keep(r.addr).await;
+    let f = who_keep(r.addr).await;
+    assert_ne!(e.0, d);
+    assert_ne!(f.0, d);
+    assert_ne!(e.0, f.0);
+    // Closing sessions on one server makes it the least loaded.
+    drop(e);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let g = who(r.addr).await;
+    let e_name = {
+        let mut all = vec!["s0", "s1", "s2"];
+        all.retain(|x| *x != d && *x != f.0);
+        all[0].to_string()
+    };
+    assert_eq!(g, e_name);
+}
+
+#[tokio::test]
+async fn first_fills_servers_in_order() {
+    let (_m, mut specs) = farm(&["s0", "s1", "s2"]).await;
+    for s in &mut specs {
+        s.maxconn = 2;
+    }
+    let mut spec = simple(specs);
+    spec.backends[0].balance = Balance::First;
+    let r = start(spec).await;
+    let mut keep = Vec::new();
+    let mut seq = Vec::new();
+    for _ in 0..5 {
+        let (n, k) = who_keep(r.addr).await;
+        seq.push(n);
+        keep.push(k);
+    }
+    assert_eq!(seq, ["s0", "s0", "s1", "s1", "s2"]);
+    drop(keep.remove(0));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(who(r.addr).await, "s0", "a freed slot on the first server is used first");
+}
+
+#[tokio::test]
+async fn source_hash_is_sticky_per_client_address() {
+    let (_m, specs) = farm(&["s0", "s1", "s2", "s3"]).await;
+    let mut spec = simple(specs);
+    spec.backends[0].balance = Balance::Source;
+    let r = start(spec).await;
+    let mut per_src = Vec::new();
+    for src in ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"] {
+        let first = who_from(src, r.addr).await;
+        for _ in 0..3 {
+            assert_eq!(who_from(src, r.addr).await, first, "{src} sticks");
+        }
+        per_src.push(first);
+    }
+    let distinct = count(&per_src).len();
+    assert!(distinct >= 2, "different addresses spread: {per_src:?}");
+}
+
+#[tokio::test]
+async fn consistent_hash_keeps_clients_when_another_server_goes_down() {
+    let (_m, specs) = farm(&["s0", "s1", "s2", "s3"]).await;
+    let mut spec = simple(specs);
+    spec.backends[0].balance = Balance::Source;
+    spec.backends[0].hash_type = HashType::Consistent;
+    let r = start(spec).await;
+    let srcs: Vec<String> = (1..=12).map(|i| format!("127.0.0.{i}")).collect();
+    let mut before = Vec::new();
+    for s in &srcs {
+        before.push(who_from(s, r.addr).await);
+    }
+    // Take down a server that some client does not use; clients of others stay.
+    let victim = before[0].clone();
+    let vi: usize = victim[1..].parse().unwrap();
+    r.health.set(0, vi, false);
+    for (s, b) in srcs.iter().zip(&before) {
+        let now = who_from(s, r.addr).await;
+        if *b == victim {
+            assert_ne!(now, victim);
+        } else {
+            assert_eq!(&now, b, "{s} kept its server");
+        }
+    }
+}
+
+#[tokio::test]
+async fn random_uses_every_server() {
+    let (_m, specs) = farm(&["s0", "s1"]).await;
+    let mut spec = simple(specs);
+    spec.backends[0].balance = Balance::Random { draws: 2 };
+    let r = start(spec).await;
+    let mut seq = Vec::new();
+    for _ in 0..30 {
+        seq.push(who(r.addr).await);
+    }
+    let c = count(&seq);
+    assert!(c.get("s0").copied().unwrap_or(0) > 0 && c.get("s1").copied().unwrap_or(0) > 0, "{c:?}");
+}
+
+#[tokio::test]
+async fn backup_takes_over_only_when_no_active_server_is_usable() {
+    let (_m, mut specs) = farm(&["s0", "s1", "b0", "b1"]).await;
+    specs[2].backup = true;
+    specs[3].backup = true;
+    let r = start(simple(specs)).await;
+    for _ in 0..4 {
+        assert!(who(r.addr).await.starts_with('s'));
+    }
+    r.health.set(0, 0, false);
+    for _ in 0..3 {
+        assert_eq!(who(r.addr).await, "s1");
+    }
+    r.health.set(0, 1, false);
+    for _ in 0..4 {
+        assert_eq!(who(r.addr).await, "b0", "only the first backup without allbackups");
+    }
+    r.health.set(0, 2, false);
+    assert_eq!(who(r.addr).await, "b1", "next backup when the first is down");
+    r.health.set(0, 0, true);
+    assert_eq!(who(r.addr).await, "s0", "active back: backups unused");
+}
+
+#[tokio::test]
+async fn allbackups_spreads_over_all_backups() {
+    let (_m, mut specs) = farm(&["s0", "b0", "b1"]).await;
+    specs[1].backup = true;
+    specs[2].backup = true;
+    let mut spec = simple(specs);
+    spec.backends[0].all_backups = true;
+    let r = start(spec).await;
+    r.health.set(0, 0, false);
+    let mut seq = Vec::new();
+    for _ in 0..4 {
+        seq.push(who(r.addr).await);
+    }
+    assert_eq!(count(&seq).len(), 2, "{seq:?}");
+}
+
+#[tokio::test]
+async fn no_usable_server_closes_with_sc_at_once() {
+    let (_m, specs) = farm(&["s0"]).await;
+    let r = start(simple(specs)).await;
+    r.health.set(0, 0, false);
+    let t = std::time::Instant::now();
+    let mut c = connect(r.addr).await;
+    assert!(closed_within(&mut c, WAIT).await);
+    assert!(t.elapsed() < Duration::from_millis(500));
+    let rec = &r.log.wait(1).await[0];
+    assert_eq!(term(rec), "SC");
+    assert_eq!(rec.backend.as_deref(), Some("be"));
+    assert_eq!(rec.server, None);
+    assert_eq!(rec.tc, -1);
+}

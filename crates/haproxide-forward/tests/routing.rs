@@ -1,0 +1,192 @@
+//! Backend switching and `tcp-request` rules.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::*;
+use haproxide_forward::*;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpSocket;
+
+fn cond(test: Test) -> Option<Condition> {
+    Some(Condition { unless: false, or_terms: vec![vec![Term { negated: false, test }]] })
+}
+
+fn net(s: &str) -> IpNet {
+    let (a, p) = s.split_once('/').unwrap();
+    IpNet { addr: a.parse().unwrap(), prefix: p.parse().unwrap() }
+}
+
+fn sni(names: &[&str]) -> Test {
+    Test::SslSni(StrMatch {
+        method: StrMethod::Exact,
+        ignore_case: true,
+        patterns: names.iter().map(|s| s.to_string()).collect(),
+    })
+}
+
+/// A TLS 1.2/1.3-style ClientHello record with an SNI extension.
+fn client_hello(name: &str) -> Vec<u8> {
+    let n = name.as_bytes();
+    let mut sn = Vec::new();
+    sn.extend_from_slice(&((n.len() + 3) as u16).to_be_bytes());
+    sn.push(0);
+    sn.extend_from_slice(&(n.len() as u16).to_be_bytes());
+    sn.extend_from_slice(n);
+    let mut exts = Vec::new();
+    exts.extend_from_slice(&[0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x1d]); // supported_groups
+    exts.extend_from_slice(&[0x00, 0x00]);
+    exts.extend_from_slice(&(sn.len() as u16).to_be_bytes());
+    exts.extend_from_slice(&sn);
+    exts.extend_from_slice(&[0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04]); // supported_versions
+    let mut body = vec![0x03, 0x03];
+    body.extend_from_slice(&[0x42; 32]);
+    body.push(32);
+    body.extend_from_slice(&[0x11; 32]);
+    body.extend_from_slice(&[0x00, 0x04, 0x13, 0x01, 0x13, 0x02]);
+    body.extend_from_slice(&[0x01, 0x00]);
+    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+    body.extend_from_slice(&exts);
+    let mut hs = vec![0x01];
+    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&body);
+    let mut rec = vec![0x16, 0x03, 0x01];
+    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+async fn two_backends() -> (Mock, Mock, EngineSpec) {
+    let a = named("aa").await;
+    let b = named("bb").await;
+    let spec = EngineSpec {
+        frontends: vec![frontend("fe", Some(0))],
+        backends: vec![backend("A", vec![server("a", a.addr)]), backend("B", vec![server("b", b.addr)])],
+        maxconn: None,
+    };
+    (a, b, spec)
+}
+
+async fn name_from(src: &str, addr: SocketAddr) -> String {
+    let s = TcpSocket::new_v4().unwrap();
+    s.bind(format!("{src}:0").parse().unwrap()).unwrap();
+    let mut c = tokio::time::timeout(WAIT, s.connect(addr)).await.unwrap().unwrap();
+    String::from_utf8(read_n(&mut c, 2).await).unwrap()
+}
+
+#[tokio::test]
+async fn use_backend_on_src() {
+    let (_a, _b, mut spec) = two_backends().await;
+    spec.frontends[0].use_backends = vec![(1, cond(Test::Src(vec![net("127.0.0.2/32"), net("127.0.1.0/24")])))];
+    let r = start(spec).await;
+    assert_eq!(name_from("127.0.0.1", r.addr).await, "aa");
+    assert_eq!(name_from("127.0.0.2", r.addr).await, "bb");
+    assert_eq!(name_from("127.0.1.77", r.addr).await, "bb");
+    assert_eq!(name_from("127.0.0.3", r.addr).await, "aa");
+    let recs = r.log.wait(4).await;
+    assert_eq!(recs.iter().filter(|x| x.backend.as_deref() == Some("B")).count(), 2);
+}
+
+#[tokio::test]
+async fn use_backend_on_ssl_sni_after_inspection() {
+    let (_a, _b, mut spec) = two_backends().await;
+    let fe = &mut spec.frontends[0];
+    fe.inspect_delay = Some(Duration::from_secs(2));
+    fe.tcp_content_rules = vec![TcpRule { accept: true, cond: cond(Test::SslHelloType(1)) }];
+    fe.use_backends = vec![(1, cond(sni(&["db.example.com"])))];
+    let r = start(spec).await;
+
+    // The ClientHello arrives in two pieces: the rule waits for all of it.
+    let hello = client_hello("DB.example.com");
+    let mut c = connect(r.addr).await;
+    c.write_all(&hello[..20]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    c.write_all(&hello[20..]).await.unwrap();
+    let t = Instant::now();
+    assert_eq!(read_n(&mut c, 2).await, b"bb");
+    assert!(t.elapsed() < Duration::from_secs(1), "no need to wait for the inspect delay");
+    // The server received the ClientHello untouched (named() echoes after its name).
+    assert_eq!(read_n(&mut c, hello.len()).await, hello);
+
+    let mut c = connect(r.addr).await;
+    c.write_all(&client_hello("www.example.com")).await.unwrap();
+    assert_eq!(read_n(&mut c, 2).await, b"aa");
+}
+
+#[tokio::test]
+async fn inspect_delay_expires_for_non_tls_clients() {
+    let (_a, _b, mut spec) = two_backends().await;
+    let fe = &mut spec.frontends[0];
+    fe.inspect_delay = Some(Duration::from_millis(300));
+    fe.tcp_content_rules = vec![TcpRule { accept: true, cond: cond(Test::SslHelloType(1)) }];
+    fe.use_backends = vec![(1, cond(sni(&["db.example.com"])))];
+    let r = start(spec).await;
+    // A client that says nothing is routed once the delay expires.
+    let t = Instant::now();
+    let mut c = connect(r.addr).await;
+    assert_eq!(read_n(&mut c, 2).await, b"aa");
+    let el = t.elapsed();
+    assert!(el >= Duration::from_millis(280) && el < Duration::from_secs(2), "{el:?}");
+    // Plain text is not TLS: decided at once, no wait.
+    let t = Instant::now();
+    let mut c = connect(r.addr).await;
+    c.write_all(b"PING\r\n").await.unwrap();
+    assert_eq!(read_n(&mut c, 2).await, b"aa");
+    assert!(t.elapsed() < Duration::from_millis(250));
+}
+
+#[tokio::test]
+async fn tcp_request_content_reject_and_req_len() {
+    let (_a, _b, mut spec) = two_backends().await;
+    let fe = &mut spec.frontends[0];
+    fe.inspect_delay = Some(Duration::from_secs(2));
+    // accept if req.len ge 4, else (when final) reject.
+    fe.tcp_content_rules = vec![
+        TcpRule { accept: true, cond: cond(Test::ReqLen(IntMatch { ranges: vec![(4, i64::MAX)] })) },
+        TcpRule { accept: false, cond: None },
+    ];
+    let r = start(spec).await;
+    let mut c = connect(r.addr).await;
+    c.write_all(b"ab").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    c.write_all(b"cd").await.unwrap();
+    assert_eq!(read_n(&mut c, 2).await, b"aa");
+    // Too short and then closed: rejected.
+    let mut c = connect(r.addr).await;
+    c.write_all(b"x").await.unwrap();
+    c.shutdown().await.unwrap();
+    assert!(closed_within(&mut c, WAIT).await);
+    let recs = r.log.wait(1).await;
+    assert!(recs.iter().any(|x| term(x) == "PR"), "{recs:?}");
+}
+
+#[tokio::test]
+async fn tcp_request_connection_reject_closes_without_log() {
+    let (_a, _b, mut spec) = two_backends().await;
+    spec.frontends[0].tcp_connection_rules =
+        vec![TcpRule { accept: false, cond: cond(Test::Src(vec![net("127.0.0.9/32")])) }];
+    let r = start(spec).await;
+    let s = TcpSocket::new_v4().unwrap();
+    s.bind("127.0.0.9:0".parse().unwrap()).unwrap();
+    let mut c = s.connect(r.addr).await.unwrap();
+    assert!(closed_within(&mut c, WAIT).await);
+    assert_eq!(name_from("127.0.0.1", r.addr).await, "aa");
+    r.log.wait(0).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(r.engine.frontend_counters(0).total, 2);
+    assert_eq!(r.engine.backend_counters(0).total, 1, "the rejected one never reached a backend");
+}
+
+#[tokio::test]
+async fn no_backend_closes() {
+    let (_a, _b, mut spec) = two_backends().await;
+    spec.frontends[0].default_backend = None;
+    spec.frontends[0].use_backends = vec![(1, cond(Test::DstPort(vec![(1, 1)])))];
+    let r = start(spec).await;
+    let mut c = connect(r.addr).await;
+    assert!(closed_within(&mut c, WAIT).await);
+    let rec = &r.log.wait(1).await[0];
+    assert_eq!(rec.backend, None);
+}
