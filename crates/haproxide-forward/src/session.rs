@@ -130,8 +130,8 @@ pub(crate) async fn run(
             _ => (None, 0, (0, 0)),
         };
         let rec = SessionRecord {
-            client: src.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
-            frontend_addr: dst,
+            client: s.src.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
+            frontend_addr: s.dst,
             accepted_at,
             frontend: fert.spec.name.clone(),
             backend: be_name,
