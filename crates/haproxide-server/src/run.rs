@@ -75,14 +75,15 @@ pub async fn start(
     logger: Arc<dyn SessionLogger>,
     events: Arc<dyn EventSink>,
 ) -> Result<Running, RunError> {
-    let checker = if plan.checked.is_empty() {
+    // Prepare the checks and subscribe before they run, so no event is missed.
+    let mut checker = if plan.checked.is_empty() {
         None
     } else {
         let opts = CheckerOptions {
             spread_checks: plan.spread_checks,
             ..CheckerOptions::default()
         };
-        Some(Checker::start(plan.checked.clone(), opts)?)
+        Some(Checker::new(plan.checked.clone(), opts)?)
     };
     let view = checker.as_ref().map(Checker::view);
     let mut ids = HashMap::new();
@@ -117,6 +118,9 @@ pub async fn start(
         }
     }
     let rx = view.as_ref().map(HealthView::subscribe);
+    if let Some(c) = checker.as_mut() {
+        c.run();
+    }
     let health = Arc::new(Health { view, ids });
     let engine = Arc::new(Engine::start(plan.engine.clone(), health, logger).await?);
     for f in &plan.engine.frontends {

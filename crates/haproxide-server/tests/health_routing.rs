@@ -1,0 +1,261 @@
+//! Health-driven routing over real sockets: a Patroni-like HTTP/1.0 check responder
+//! that flips between 200 and 503, echo servers as the "databases", and haproxide's
+//! runtime (checker + forwarder) in between.
+//!
+//! Shows: no routing before the first check passes; traffic follows the node whose
+//! check answers 200; `on-marked-down shutdown-sessions` cuts a live session within
+//! 100 ms of the DOWN transition.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use haproxide_config::{check_bytes, CheckOptions, Resolver, Target};
+use haproxide_server::run::{self, EventSink};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Answers every request with `HTTP/1.0 200 OK` or `503`, headerless, then closes
+/// (what Patroni's REST API answers to OPTIONS).
+async fn patroni_like(ok: Arc<AtomicBool>) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let ok = ok.load(Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let reply: &[u8] = if ok {
+                    b"HTTP/1.0 200 OK\r\n\r\n"
+                } else {
+                    b"HTTP/1.0 503 Service Unavailable\r\n\r\n"
+                };
+                let _ = s.write_all(reply).await;
+            });
+        }
+    });
+    addr
+}
+
+/// Echoes, prefixed with its name, so the client knows which node it reached.
+async fn echo(name: &'static str) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            let mut out = name.as_bytes().to_vec();
+                            out.extend_from_slice(&buf[..n]);
+                            if s.write_all(&out).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+#[derive(Default)]
+struct Events(Mutex<Vec<(Instant, String)>>);
+
+impl EventSink for Events {
+    fn event(&self, _level: u8, text: &str) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push((Instant::now(), text.to_string()));
+        }
+    }
+}
+
+impl Events {
+    fn find(&self, needle: &str) -> Option<Instant> {
+        self.0
+            .lock()
+            .ok()?
+            .iter()
+            .find(|(_, t)| t.contains(needle))
+            .map(|(i, _)| *i)
+    }
+}
+
+async fn ask(port: u16) -> Option<String> {
+    let mut s = tokio::time::timeout(
+        Duration::from_secs(2),
+        TcpStream::connect(("127.0.0.1", port)),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    s.write_all(b"?").await.ok()?;
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_millis(1500), s.read(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    (n > 0).then(|| {
+        String::from_utf8_lossy(&buf[..n])
+            .trim_end_matches('?')
+            .to_string()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traffic_follows_health_and_down_cuts_sessions() {
+    let ok1 = Arc::new(AtomicBool::new(true));
+    let ok2 = Arc::new(AtomicBool::new(false));
+    let (c1, c2) = (
+        patroni_like(ok1.clone()).await,
+        patroni_like(ok2.clone()).await,
+    );
+    let (d1, d2) = (echo("node1").await, echo("node2").await);
+    let port = free_port();
+    let cfg = format!(
+        "defaults\n mode tcp\n retries 1\n timeout connect 300ms\n timeout client 30s\n timeout server 30s\n timeout queue 300ms\n\
+         listen primary\n bind 127.0.0.1:{port}\n option httpchk\n http-check expect status 200\n\
+         default-server inter 100ms fall 2 rise 1 on-marked-down shutdown-sessions\n\
+         server node1 {d1} check port {}\n server node2 {d2} check port {}\n",
+        c1.port(),
+        c2.port()
+    );
+    let env = |_: &str| None;
+    let opts = CheckOptions {
+        target: Target::LATEST,
+        env: &env,
+        ignore_resolution_failures: false,
+        resolver: Resolver::Off,
+        check_files: false,
+    };
+    let checked = check_bytes("t.cfg", cfg.into_bytes(), &opts);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let (plan, errors) = haproxide_server::translate::translate(&checked.config);
+    assert!(errors.is_empty(), "{errors:?}");
+    let events = Arc::new(Events::default());
+    let running = run::start(plan, Arc::new(haproxide_forward::NoLog), events.clone())
+        .await
+        .expect("start");
+
+    // Only node1 passes its check: every connection reaches it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut first = None;
+    while Instant::now() < deadline {
+        first = ask(port).await;
+        if first.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(first.as_deref(), Some("node1"));
+    for _ in 0..5 {
+        assert_eq!(
+            ask(port).await.as_deref(),
+            Some("node1"),
+            "node2 never passed a check: no traffic"
+        );
+    }
+
+    // A live session on node1.
+    let mut live = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    live.write_all(b"x").await.expect("write");
+    let mut buf = [0u8; 64];
+    let n = live.read(&mut buf).await.expect("read");
+    assert_eq!(&buf[..n], b"node1x");
+
+    // Failover: node2 becomes primary, node1 stops answering 200.
+    ok2.store(true, Ordering::SeqCst);
+    ok1.store(false, Ordering::SeqCst);
+    let t0 = Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(5), live.read(&mut buf))
+        .await
+        .expect("session cut within 5 s");
+    let cut_at = Instant::now();
+    assert!(
+        matches!(r, Ok(0) | Err(_)),
+        "the session to the demoted node must be cut, got {r:?}"
+    );
+    let down_at = events
+        .find("node1 is DOWN")
+        .expect("a DOWN event was reported");
+    let lag = cut_at.saturating_duration_since(down_at);
+    assert!(
+        lag <= Duration::from_millis(100),
+        "cut {lag:?} after the DOWN transition"
+    );
+    assert!(cut_at - t0 < Duration::from_secs(2));
+
+    // New connections reach node2 only.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut got = None;
+    while Instant::now() < deadline {
+        got = ask(port).await;
+        if got.as_deref() == Some("node2") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(got.as_deref(), Some("node2"));
+    for _ in 0..5 {
+        assert_eq!(ask(port).await.as_deref(), Some("node2"));
+    }
+    running.stop(run::Stopped::Hard).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_routing_before_the_first_check_passes() {
+    // The check port never answers 200 at first: nothing must reach the server.
+    let ok = Arc::new(AtomicBool::new(false));
+    let c = patroni_like(ok.clone()).await;
+    let d = echo("node").await;
+    let port = free_port();
+    let cfg = format!(
+        "defaults\n mode tcp\n timeout connect 200ms\n timeout client 5s\n timeout server 5s\n timeout queue 200ms\n\
+         listen l\n bind 127.0.0.1:{port}\n option httpchk\n server node {d} check port {} inter 100ms\n",
+        c.port()
+    );
+    let env = |_: &str| None;
+    let opts = CheckOptions {
+        target: Target::LATEST,
+        env: &env,
+        ignore_resolution_failures: false,
+        resolver: Resolver::Off,
+        check_files: false,
+    };
+    let checked = check_bytes("t.cfg", cfg.into_bytes(), &opts);
+    let (plan, errors) = haproxide_server::translate::translate(&checked.config);
+    assert!(errors.is_empty(), "{errors:?}");
+    let running = run::start(
+        plan,
+        Arc::new(haproxide_forward::NoLog),
+        Arc::new(Events::default()),
+    )
+    .await
+    .expect("start");
+    for _ in 0..3 {
+        assert_eq!(ask(port).await, None, "routed before any check passed");
+    }
+    ok.store(true, Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut got = None;
+    while Instant::now() < deadline && got.is_none() {
+        got = ask(port).await;
+    }
+    assert_eq!(got.as_deref(), Some("node"));
+    running.stop(run::Stopped::Hard).await;
+}
