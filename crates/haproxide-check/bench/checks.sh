@@ -26,29 +26,32 @@ cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/{print $2}' "/proc/$1/status"; }
 
+served() { awk '/^served/{n=$2} END{print n+0}' "$TMP/responder.err"; }
+
 measure() { # name pid
   local name=$1 pid=$2
   sleep "$WARMUP"
   if [ ! -e "/proc/$pid/stat" ]; then
-    echo "| $name | $N | ${INTER}ms | exited early | | |"
+    echo "| $name | $N | ${INTER}ms | exited early | | | |"
     tail -5 "$TMP"/*.err >&2 || true
     return 0
   fi
-  local c0; c0=$(cpu_ticks "$pid")
+  local c0; c0=$(cpu_ticks "$pid"); local s0; s0=$(served)
   sleep "$SECS"
-  local c1; c1=$(cpu_ticks "$pid")
+  local c1; c1=$(cpu_ticks "$pid"); local s1; s1=$(served)
   local cpu; cpu=$(awk -v a="$c0" -v b="$c1" -v t="$TCK" -v s="$SECS" 'BEGIN{printf "%.2f", (b-a)/t*60/s}')
-  echo "| $name | $N | ${INTER}ms | $cpu | $(( $(rss_kb "$pid") / 1024 )) MiB | $(( $(hwm_kb "$pid") / 1024 )) MiB |"
+  local rate=$(( (s1 - s0) / SECS ))
+  echo "| $name | $N | ${INTER}ms | $rate | $cpu | $(( $(rss_kb "$pid") / 1024 )) MiB | $(( $(hwm_kb "$pid") / 1024 )) MiB |"
 }
 
-"$BIN/bench_responder" "$PORT0" "$PORTS" 2>/dev/null & PIDS+=($!)
+"$BIN/bench_responder" "$PORT0" "$PORTS" 2>"$TMP/responder.err" & PIDS+=($!)
 sleep 1
 
-echo "| checker | servers | inter | CPU s/min | RSS | peak RSS |"
-echo "|---|---|---|---|---|---|"
+echo "| checker | servers | inter | checks/s | CPU s/min | RSS | peak RSS |"
+echo "|---|---|---|---|---|---|---|"
 
 "$BIN/bench_checker" "$N" "$INTER" "$PORT0" "$PORTS" 2>"$TMP/haproxide.err" & HX=$!; PIDS+=($HX)
-measure haproxide "$HX"
+measure "haproxide ($(nproc) threads)" "$HX"
 kill "$HX"; wait "$HX" 2>/dev/null || true
 
 if [ -x /usr/sbin/haproxy ]; then
@@ -64,7 +67,7 @@ if [ -x /usr/sbin/haproxy ]; then
   /usr/sbin/haproxy -db -f "$TMP/haproxy.cfg" >/dev/null 2>"$TMP/haproxy.err" & HP=$!; PIDS+=($HP)
   measure "HAProxy $(/usr/sbin/haproxy -v | awk 'NR==1{print $3}')" "$HP"
 else
-  echo "| HAProxy | not installed | | | | |"
+  echo "| HAProxy | not installed | | | | | |"
 fi
 echo
 echo "machine: $(nproc) CPUs, $(uname -r); haproxide log: $(tail -1 "$TMP/haproxide.err" 2>/dev/null || true)"

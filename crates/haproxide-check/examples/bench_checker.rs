@@ -10,8 +10,31 @@ use haproxide_check::checker::{CheckEvent, Checker, CheckerOptions, ServerConfig
 use haproxide_check::log::ServerName;
 use haproxide_check::spec::{CheckSpec, CheckTimeouts, HttpCheckSpec, Intervals, ProbeSpec};
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // Worker threads: HAPROXIDE_BENCH_THREADS (default: one per CPU, like
+    // HAProxy's default nbthread).
+    let threads: usize = std::env::var("HAPROXIDE_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+    let rt = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    };
+    rt.expect("tokio runtime").block_on(run());
+}
+
+async fn run() {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let inter: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);

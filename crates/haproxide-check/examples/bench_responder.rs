@@ -10,8 +10,21 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let first: u16 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(24000);
     let count: u16 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10);
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = served.clone();
+    // Total connections served, once a second, for the check-rate column.
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            eprintln!(
+                "served {}",
+                counter.load(std::sync::atomic::Ordering::Relaxed)
+            );
+        }
+    });
     let mut tasks = Vec::new();
     for port in first..first + count {
+        let served = served.clone();
         let l = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind responder port");
@@ -20,6 +33,7 @@ async fn main() {
                 let Ok((mut s, _)) = l.accept().await else {
                     continue;
                 };
+                served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tokio::spawn(async move {
                     let mut buf = [0u8; 1024];
                     let _ =

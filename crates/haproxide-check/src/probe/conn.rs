@@ -166,9 +166,12 @@ impl Session {
             }
             Ok(Ok(s)) => s,
         };
-        // Not fatal: the check works without it.
-        let _ = tcp.set_nodelay(true);
-        let local = tcp.local_addr().ok();
+        // No TCP_NODELAY: each exchange is a single write, Nagle never delays it.
+        let local = if plan.send_proxy {
+            tcp.local_addr().ok()
+        } else {
+            None
+        };
         let mut stream = Stream(Box::new(tcp));
         if plan.send_proxy {
             let line = match local {
