@@ -1,1 +1,91 @@
 //! Logs as HAProxy writes them (configuration.txt §3.1 `log`, §8 "Logging").
+//!
+//! - [`LogTarget`] / [`LogDest`] / [`LogFormat`] / [`Facility`] / [`Level`]:
+//!   one `log` line (§3.1, §4.2), parsed by [`LogTarget::parse_args`];
+//! - [`Logger`]: a set of targets; [`Logger::send`], [`Logger::event`],
+//!   [`Logger::check_line`] never block nor fail (losses are counted);
+//! - [`tcplog_line`], [`default_line`], [`LogFormatString`]: session lines
+//!   (§8.2.1, §8.2.2, §8.2.6);
+//! - [`FrontendLog`]: the [`haproxide_forward::SessionLogger`] a frontend
+//!   gets;
+//! - [`events`]: process/proxy event texts and severities.
+//!
+//! Wire bytes of every header format, the tcplog line, the default line,
+//! `len` truncation, level filtering and the event texts were checked
+//! against HAProxy 2.6.12 (the differential test in `tests_haproxy.rs`
+//! re-checks the tcplog datagram on each run).
+
+pub(crate) mod clock;
+pub mod events;
+mod format;
+mod logger;
+mod session;
+mod target;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_haproxy;
+
+pub use clock::{Tm, Zone};
+pub use format::{default_line, tcplog_line, LogFormatString, RenderContext, TCPLOG_FORMAT};
+pub use logger::{render_message, system_hostname, Logger, SyslogIdentity};
+pub use session::{FrontendLog, SessionFormat};
+pub use target::{Facility, Level, LogDest, LogFormat, LogTarget, DEFAULT_MAX_LEN};
+
+/// Errors building log targets and loggers.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// Not one of the 24 facilities (§3.1 `log` `<facility>`).
+    #[error("unknown log facility '{0}'")]
+    UnknownFacility(String),
+    /// Not one of the 8 levels.
+    #[error("unknown log level '{0}'")]
+    UnknownLevel(String),
+    /// Not a `format` keyword.
+    #[error("unknown log format '{0}'")]
+    UnknownFormat(String),
+    /// Unparsable `<address>`.
+    #[error("invalid log address '{0}'")]
+    BadAddress(String),
+    /// `len` outside 80..=65535.
+    #[error("invalid log length '{0}' (must be 80 to 65535)")]
+    BadLength(String),
+    /// A required argument is missing.
+    #[error("missing {0} in 'log' line")]
+    MissingArgument(&'static str),
+    /// Trailing argument.
+    #[error("unexpected argument '{0}' in 'log' line")]
+    UnexpectedArgument(String),
+    /// A feature this implementation does not have.
+    #[error("'{0}' is not supported")]
+    Unsupported(&'static str),
+    /// A socket or file could not be opened.
+    #[error("cannot open log target {dest}: {source}")]
+    Open {
+        /// The target.
+        dest: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Errors compiling a `log-format` string (§8.2.6), worded like HAProxy's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogFormatError {
+    /// `%zz`.
+    #[error("no such format variable '{0}'. If you wanted to emit the '%' character verbatim, you need to use '%%'")]
+    UnknownVariable(String),
+    /// `%` or `%{` at the end.
+    #[error("truncated line after '{0}'")]
+    Truncated(String),
+    /// `%{+Q}` followed by no name.
+    #[error("parse argument modifier without variable name near '%{{{0}}}'")]
+    ModifierWithoutVariable(String),
+    /// HTTP-only variable in a TCP proxy.
+    #[error("format variable '{0}' is reserved for HTTP mode")]
+    HttpOnly(String),
+    /// `%[expr]` with an unsupported fetch or converter.
+    #[error("unsupported sample expression '{0}' (supported: src, src_port, dst, dst_port, fe_name, be_name, srv_name)")]
+    UnsupportedSample(String),
+}

@@ -1,0 +1,227 @@
+//! Calendar arithmetic for log timestamps, std-only except for the local
+//! UTC offset, which comes from the C library's `localtime_r` exactly as
+//! HAProxy gets it (so `TZ` is honoured the same way).
+//!
+//! HAProxy prints local time in the syslog headers (configuration.txt §3.1
+//! `log`, formats `rfc3164`, `rfc5424`, `timed`, `iso`) and in `%t`/`%Tl`
+//! (§8.2.6); `%T` is GMT.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Which offset from UTC timestamps are printed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Zone {
+    /// The process's local time zone (`TZ`, `/etc/localtime`), as HAProxy.
+    #[default]
+    Local,
+    /// UTC.
+    Utc,
+    /// A fixed offset east of UTC, in seconds (tests).
+    Fixed(i32),
+}
+
+/// A broken-down time: calendar fields in some zone plus that zone's offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tm {
+    /// Unix seconds (UTC).
+    pub unix: i64,
+    /// Microseconds within the second.
+    pub micros: u32,
+    /// Year, e.g. 2026.
+    pub year: i64,
+    /// Month 1..=12.
+    pub month: u32,
+    /// Day of month 1..=31.
+    pub day: u32,
+    /// Hour 0..=23.
+    pub hour: u32,
+    /// Minute 0..=59.
+    pub min: u32,
+    /// Second 0..=59.
+    pub sec: u32,
+    /// Offset east of UTC, seconds.
+    pub offset: i32,
+}
+
+/// Three-letter English month names, as HAProxy prints them.
+pub const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Days since 1970-01-01 → (year, month 1..=12, day 1..=31) in the proleptic
+/// Gregorian calendar (H. Hinnant's "civil_from_days").
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097; // [0, 146096]
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
+    let mp = (5 * doy + 2) / 153; // [0, 11]
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Splits a `SystemTime` into Unix seconds and microseconds (times before
+/// 1970 count backwards correctly).
+pub fn unix_parts(t: SystemTime) -> (i64, u32) {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => (d.as_secs() as i64, d.subsec_micros()),
+        Err(e) => {
+            let d = e.duration();
+            let mut secs = -(d.as_secs() as i64);
+            let mut micros = d.subsec_micros();
+            if micros > 0 {
+                secs -= 1;
+                micros = 1_000_000 - micros;
+            }
+            (secs, micros)
+        }
+    }
+}
+
+/// The local zone's offset east of UTC at `unix`, in seconds (0 if the C
+/// library cannot tell).
+#[allow(unsafe_code)]
+pub fn local_offset(unix: i64) -> i32 {
+    let t = unix as libc::time_t;
+    // SAFETY: `tm` is a plain C struct for which all-zero bytes are valid;
+    // `localtime_r` is the thread-safe variant and only writes into `tm`.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::localtime_r(&t, &mut tm) };
+    if r.is_null() {
+        0
+    } else {
+        tm.tm_gmtoff as i32
+    }
+}
+
+impl Tm {
+    /// Breaks `t` down in `zone`.
+    pub fn new(t: SystemTime, zone: Zone) -> Tm {
+        let (unix, micros) = unix_parts(t);
+        let offset = match zone {
+            Zone::Utc => 0,
+            Zone::Fixed(o) => o,
+            Zone::Local => local_offset(unix),
+        };
+        let local = unix + i64::from(offset);
+        let days = local.div_euclid(86_400);
+        let rem = local.rem_euclid(86_400) as u32;
+        let (year, month, day) = civil_from_days(days);
+        Tm {
+            unix,
+            micros,
+            year,
+            month,
+            day,
+            hour: rem / 3600,
+            min: rem / 60 % 60,
+            sec: rem % 60,
+            offset,
+        }
+    }
+
+    /// "Nov"
+    pub fn month_name(&self) -> &'static str {
+        MONTHS[(self.month.clamp(1, 12) - 1) as usize]
+    }
+
+    /// Offset as `+HH:MM` (`sep` = ":") or `+HHMM` (`sep` = "").
+    pub fn offset_str(&self, sep: &str) -> String {
+        let sign = if self.offset < 0 { '-' } else { '+' };
+        let a = self.offset.unsigned_abs();
+        format!("{sign}{:02}{sep}{:02}", a / 3600, a / 60 % 60)
+    }
+
+    /// RFC 3164 timestamp: `Nov 26 10:00:00`, day padded with a space
+    /// (`Feb  6 12:12:09`, configuration.txt §8.2.1 example).
+    pub fn rfc3164(&self) -> String {
+        format!(
+            "{} {:2} {:02}:{:02}:{:02}",
+            self.month_name(),
+            self.day,
+            self.hour,
+            self.min,
+            self.sec
+        )
+    }
+
+    /// ISO 8601 / RFC 5424 timestamp with microseconds:
+    /// `2026-11-26T10:00:00.123456+00:00`.
+    pub fn iso(&self) -> String {
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}{}",
+            self.year,
+            self.month,
+            self.day,
+            self.hour,
+            self.min,
+            self.sec,
+            self.micros,
+            self.offset_str(":")
+        )
+    }
+
+    /// `26/Nov/2026:10:00:00`, the common part of `%t` and `%T`.
+    fn day_time(&self) -> String {
+        format!(
+            "{:02}/{}/{:04}:{:02}:{:02}:{:02}",
+            self.day,
+            self.month_name(),
+            self.year,
+            self.hour,
+            self.min,
+            self.sec
+        )
+    }
+
+    /// `%t` accept date: `26/Nov/2026:10:00:00.123` (§8.2.2 "accept_date").
+    pub fn accept_date(&self) -> String {
+        format!("{}.{:03}", self.day_time(), self.micros / 1000)
+    }
+
+    /// `%T` / `%Tl`: `26/Nov/2026:10:00:00 +0000` (§8.2.6).
+    pub fn clf_date(&self) -> String {
+        format!("{} {}", self.day_time(), self.offset_str(""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(20_783), (2026, 11, 26));
+    }
+
+    #[test]
+    fn formats() {
+        // 2026-11-26T10:00:00.123456Z
+        let t = UNIX_EPOCH + Duration::from_micros(1_795_687_200_123_456);
+        let tm = Tm::new(t, Zone::Utc);
+        assert_eq!(tm.rfc3164(), "Nov 26 10:00:00");
+        assert_eq!(tm.iso(), "2026-11-26T10:00:00.123456+00:00");
+        assert_eq!(tm.accept_date(), "26/Nov/2026:10:00:00.123");
+        assert_eq!(tm.clf_date(), "26/Nov/2026:10:00:00 +0000");
+        let tm = Tm::new(t, Zone::Fixed(-12_600));
+        assert_eq!(tm.iso(), "2026-11-26T06:30:00.123456-03:30");
+        assert_eq!(tm.clf_date(), "26/Nov/2026:06:30:00 -0330");
+        let early = UNIX_EPOCH + Duration::from_secs(1_770_379_929); // 2026-02-06
+        assert_eq!(Tm::new(early, Zone::Utc).rfc3164(), "Feb  6 12:12:09");
+    }
+
+    #[test]
+    fn before_epoch() {
+        let t = UNIX_EPOCH - Duration::from_millis(1500);
+        let tm = Tm::new(t, Zone::Utc);
+        assert_eq!((tm.year, tm.month, tm.day), (1969, 12, 31));
+        assert_eq!((tm.hour, tm.min, tm.sec, tm.micros), (23, 59, 58, 500_000));
+    }
+}

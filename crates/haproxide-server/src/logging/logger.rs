@@ -1,0 +1,363 @@
+//! Sending lines to the targets (configuration.txt §3.1 `log`), without
+//! ever blocking or failing the caller.
+
+use std::fs::OpenOptions;
+use std::io::{ErrorKind, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use haproxide_check::log::LogLine;
+
+use super::clock::{Tm, Zone};
+use super::target::{Facility, Level, LogDest, LogFormat, LogTarget};
+use super::LogError;
+
+/// Lines queued per stdout/stderr/fd target before new ones are dropped
+/// (and counted) rather than blocking the proxy.
+const STREAM_QUEUE: usize = 4096;
+
+/// What HAProxy puts in the syslog header besides the date
+/// (configuration.txt §3.1 `log-tag`, `log-send-hostname`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyslogIdentity {
+    /// `log-tag` (global); HAProxy defaults to its program name, "haproxy",
+    /// which is kept as the default so that syslog filters keep matching.
+    pub tag: String,
+    /// The pid printed in `tag[pid]`.
+    pub pid: u32,
+    /// `log-send-hostname`: `Some(name)` adds the hostname field to the
+    /// `local` format and replaces `localhost` (rfc3164) or `-` (rfc5424).
+    pub hostname: Option<String>,
+}
+
+impl Default for SyslogIdentity {
+    fn default() -> Self {
+        SyslogIdentity {
+            tag: "haproxy".to_string(),
+            pid: std::process::id(),
+            hostname: None,
+        }
+    }
+}
+
+impl SyslogIdentity {
+    /// `log-tag <tag>`.
+    pub fn with_tag(mut self, tag: impl Into<String>) -> Self {
+        self.tag = tag.into();
+        self
+    }
+
+    /// `log-send-hostname [<name>]`: `None` means the keyword without
+    /// argument, i.e. the system's hostname.
+    pub fn with_send_hostname(mut self, name: Option<String>) -> Self {
+        self.hostname = Some(name.unwrap_or_else(system_hostname));
+        self
+    }
+}
+
+/// The system's hostname (`%H`, `log-send-hostname` without argument).
+pub fn system_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// Builds the bytes of one syslog message: header per `format`, `msg`,
+/// the whole cut to `max_len` bytes, then `\n` (configuration.txt §3.1
+/// `log` `format` and `len`; byte layout verified against HAProxy 2.6.12,
+/// see [`LogFormat`]).
+#[allow(clippy::too_many_arguments)]
+pub fn render_message(
+    format: LogFormat,
+    facility: Facility,
+    level: Level,
+    ident: &SyslogIdentity,
+    tag: Option<&str>,
+    tm: &Tm,
+    msg: &str,
+    max_len: usize,
+) -> Vec<u8> {
+    let pri = u32::from(facility.code()) * 8 + u32::from(level.code());
+    let tag = tag.unwrap_or(&ident.tag);
+    let pid = ident.pid;
+    let mut out = match format {
+        LogFormat::Local => match &ident.hostname {
+            Some(h) => format!("<{pri}>{} {h} {tag}[{pid}]: ", tm.rfc3164()),
+            None => format!("<{pri}>{} {tag}[{pid}]: ", tm.rfc3164()),
+        },
+        LogFormat::Rfc3164 => {
+            let h = ident.hostname.as_deref().unwrap_or("localhost");
+            format!("<{pri}>{} {h} {tag}[{pid}]: ", tm.rfc3164())
+        }
+        LogFormat::Rfc5424 => {
+            let h = ident.hostname.as_deref().unwrap_or("-");
+            format!("<{pri}>1 {} {h} {tag} {pid} - - ", tm.iso())
+        }
+        LogFormat::Priority => format!("<{pri}>"),
+        LogFormat::Short => format!("<{}>", level.code()),
+        LogFormat::Timed => format!("<{}>{} ", level.code(), tm.iso()),
+        LogFormat::Iso => format!("{} ", tm.iso()),
+        LogFormat::Raw => String::new(),
+    }
+    .into_bytes();
+    out.extend_from_slice(msg.as_bytes());
+    out.truncate(max_len);
+    out.push(b'\n');
+    out
+}
+
+enum Output {
+    Udp(UdpSocket, SocketAddr),
+    Unix(UnixDatagram, PathBuf),
+    Stream(SyncSender<Vec<u8>>),
+}
+
+struct Sink {
+    target: LogTarget,
+    out: Output,
+}
+
+struct Inner {
+    sinks: Vec<Sink>,
+    ident: SyslogIdentity,
+    zone: Zone,
+    sent: AtomicU64,
+    dropped: Arc<AtomicU64>,
+}
+
+/// A set of log targets: the global `log` lines, or a proxy's (`log
+/// global` plus its own). Cheap to clone (shared), `Send + Sync`.
+///
+/// Sending never blocks for long and never fails: UDP and unix datagram
+/// sockets are non-blocking (a full or missing `/dev/log` drops the line),
+/// stdout/stderr/`fd@N` lines go through a bounded queue to a writer
+/// thread. Lost lines are counted in [`Logger::dropped`] (HAProxy's
+/// "DroppedLogs").
+#[derive(Clone)]
+pub struct Logger {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Logger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Logger")
+            .field("targets", &self.targets().collect::<Vec<_>>())
+            .field("ident", &self.inner.ident)
+            .field("zone", &self.inner.zone)
+            .finish()
+    }
+}
+
+impl Default for Logger {
+    fn default() -> Self {
+        Logger::disabled()
+    }
+}
+
+fn open(target: &LogTarget, dropped: &Arc<AtomicU64>) -> Result<Output, LogError> {
+    let io_err = |source| LogError::Open {
+        dest: target.dest.to_string(),
+        source,
+    };
+    match &target.dest {
+        LogDest::Udp(addr) => {
+            let local: SocketAddr = if addr.is_ipv4() {
+                (Ipv4Addr::UNSPECIFIED, 0).into()
+            } else {
+                (Ipv6Addr::UNSPECIFIED, 0).into()
+            };
+            let s = UdpSocket::bind(local).map_err(io_err)?;
+            s.set_nonblocking(true).map_err(io_err)?;
+            Ok(Output::Udp(s, *addr))
+        }
+        LogDest::UnixDgram(path) => {
+            let s = UnixDatagram::unbound().map_err(io_err)?;
+            s.set_nonblocking(true).map_err(io_err)?;
+            Ok(Output::Unix(s, path.clone()))
+        }
+        LogDest::Stdout => spawn_writer("stdout", std::io::stdout(), dropped).map_err(io_err),
+        LogDest::Stderr => spawn_writer("stderr", std::io::stderr(), dropped).map_err(io_err),
+        LogDest::Fd(1) => spawn_writer("stdout", std::io::stdout(), dropped).map_err(io_err),
+        LogDest::Fd(2) => spawn_writer("stderr", std::io::stderr(), dropped).map_err(io_err),
+        LogDest::Fd(n) => {
+            let f = OpenOptions::new()
+                .append(true)
+                .open(format!("/dev/fd/{n}"))
+                .map_err(io_err)?;
+            spawn_writer("fd", f, dropped).map_err(io_err)
+        }
+    }
+}
+
+fn spawn_writer<W: Write + Send + 'static>(
+    name: &str,
+    mut w: W,
+    dropped: &Arc<AtomicU64>,
+) -> std::io::Result<Output> {
+    let (tx, rx) = sync_channel::<Vec<u8>>(STREAM_QUEUE);
+    let dropped = Arc::clone(dropped);
+    std::thread::Builder::new()
+        .name(format!("log-{name}"))
+        .spawn(move || {
+            for line in rx {
+                if w.write_all(&line).and_then(|()| w.flush()).is_err() {
+                    dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        })?;
+    Ok(Output::Stream(tx))
+}
+
+impl Logger {
+    /// Opens the targets (sockets are created now, unbound and
+    /// non-blocking; unix socket paths are resolved at each send, so a
+    /// syslog daemon may come and go). Local time zone, as HAProxy.
+    pub fn new(targets: Vec<LogTarget>, ident: SyslogIdentity) -> Result<Logger, LogError> {
+        Logger::with_zone(targets, ident, Zone::Local)
+    }
+
+    /// [`Logger::new`] printing dates in `zone`.
+    pub fn with_zone(
+        targets: Vec<LogTarget>,
+        ident: SyslogIdentity,
+        zone: Zone,
+    ) -> Result<Logger, LogError> {
+        let dropped = Arc::new(AtomicU64::new(0));
+        let sinks = targets
+            .into_iter()
+            .map(|target| {
+                let out = open(&target, &dropped)?;
+                Ok(Sink { target, out })
+            })
+            .collect::<Result<Vec<_>, LogError>>()?;
+        Ok(Logger {
+            inner: Arc::new(Inner {
+                sinks,
+                ident,
+                zone,
+                sent: AtomicU64::new(0),
+                dropped,
+            }),
+        })
+    }
+
+    /// No targets: every send is a no-op (`no log`, or no `log` line).
+    pub fn disabled() -> Logger {
+        Logger {
+            inner: Arc::new(Inner {
+                sinks: Vec::new(),
+                ident: SyslogIdentity::default(),
+                zone: Zone::Local,
+                sent: AtomicU64::new(0),
+                dropped: Arc::new(AtomicU64::new(0)),
+            }),
+        }
+    }
+
+    /// Whether there is no target at all.
+    pub fn is_empty(&self) -> bool {
+        self.inner.sinks.is_empty()
+    }
+
+    /// The targets, in configuration order.
+    pub fn targets(&self) -> impl Iterator<Item = &LogTarget> {
+        self.inner.sinks.iter().map(|s| &s.target)
+    }
+
+    /// The header identity.
+    pub fn identity(&self) -> &SyslogIdentity {
+        &self.inner.ident
+    }
+
+    /// The zone dates are printed in.
+    pub fn zone(&self) -> Zone {
+        self.inner.zone
+    }
+
+    /// Lines handed to the system (or to a writer queue).
+    pub fn sent(&self) -> u64 {
+        self.inner.sent.load(Ordering::Relaxed)
+    }
+
+    /// Lines lost: full socket buffer or queue, missing unix socket, write
+    /// errors.
+    pub fn dropped(&self) -> u64 {
+        self.inner.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Sends `msg` at `level` to every target that accepts the level, with
+    /// the global `log-tag`.
+    pub fn send(&self, level: Level, msg: &str) {
+        self.send_at(level, None, msg, SystemTime::now());
+    }
+
+    /// [`Logger::send`] with a proxy's `log-tag` (configuration.txt §4.2
+    /// `log-tag`) instead of the global one.
+    pub fn send_tagged(&self, level: Level, tag: Option<&str>, msg: &str) {
+        self.send_at(level, tag, msg, SystemTime::now());
+    }
+
+    /// A process or proxy event (`Proxy X stopped (...)`, `Server X is
+    /// DOWN...`): the text as-is, at `level`. See [`super::events`] for the
+    /// texts.
+    pub fn event(&self, level: Level, text: &str) {
+        self.send(level, text);
+    }
+
+    /// A health-check log line from `haproxide-check`, at its severity.
+    pub fn check_line(&self, line: &LogLine) {
+        self.send(line.severity.into(), &line.text);
+    }
+
+    /// [`Logger::send_tagged`] with an explicit header date (tests).
+    pub fn send_at(&self, level: Level, tag: Option<&str>, msg: &str, now: SystemTime) {
+        if self.inner.sinks.is_empty() {
+            return;
+        }
+        let tm = Tm::new(now, self.inner.zone);
+        for sink in &self.inner.sinks {
+            let Some(lvl) = sink.target.effective_level(level) else {
+                continue;
+            };
+            let bytes = render_message(
+                sink.target.format,
+                sink.target.facility,
+                lvl,
+                &self.inner.ident,
+                tag,
+                &tm,
+                msg,
+                sink.target.max_len,
+            );
+            let ok = match &sink.out {
+                Output::Udp(s, addr) => s.send_to(&bytes, addr).is_ok(),
+                Output::Unix(s, path) => match s.send_to(&bytes, path) {
+                    Ok(_) => true,
+                    Err(e) => {
+                        if e.kind() != ErrorKind::WouldBlock {
+                            tracing::trace!(path = %path.display(), error = %e, "log send failed");
+                        }
+                        false
+                    }
+                },
+                Output::Stream(tx) => match tx.try_send(bytes) {
+                    Ok(()) => true,
+                    Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
+                },
+            };
+            if ok {
+                self.inner.sent.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.inner.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}

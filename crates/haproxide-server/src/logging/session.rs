@@ -1,0 +1,136 @@
+//! The per-frontend [`SessionLogger`] (configuration.txt §4.2 `option
+//! tcplog`, `log-format`, `option log-separate-errors`, `option
+//! dontlog-normal`; §8.2).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use haproxide_forward::{SessionLogger, SessionRecord};
+
+use super::format::{default_line, LogFormatString, RenderContext};
+use super::logger::{system_hostname, Logger};
+use super::target::Level;
+
+/// Which line a frontend logs per session (§8.2).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SessionFormat {
+    /// No `option tcplog` nor `log-format`: "Connect from A to B (fe/TCP)"
+    /// (§8.2.1). HAProxy emits it at accept time; here it comes when the
+    /// engine reports the session.
+    #[default]
+    Default,
+    /// `option tcplog` (§8.2.2).
+    TcpLog,
+    /// `log-format <string>` (§8.2.6), compiled by
+    /// [`LogFormatString::parse`].
+    Custom(LogFormatString),
+}
+
+/// Process-wide count of logged sessions, for `%rt`.
+static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Logs a frontend's finished sessions to its targets at INFO (ERR for
+/// errors with `option log-separate-errors`). `option dontlognull` is the
+/// engine's business (it does not report those sessions).
+///
+/// ```ignore
+/// let fe_log = FrontendLog::new(proxy_logger, SessionFormat::TcpLog)
+///     .with_tag(proxy_log_tag)                // `log-tag` of the proxy, if any
+///     .with_log_separate_errors(opt_separate)
+///     .with_dontlog_normal(opt_dontlog_normal);
+/// let logger: Arc<dyn SessionLogger> = Arc::new(fe_log);
+/// ```
+#[derive(Debug)]
+pub struct FrontendLog {
+    logger: Logger,
+    format: SessionFormat,
+    tag: Option<String>,
+    separate_errors: bool,
+    dontlog_normal: bool,
+    hostname: String,
+    counter: AtomicU64,
+}
+
+/// Whether a session had an error, timeout, retry or redispatch (§8.3.3,
+/// §8.3.4 "normal connection").
+fn is_abnormal(rec: &SessionRecord) -> bool {
+    rec.termination[0] != b'-' || rec.retries > 0 || rec.redispatched
+}
+
+impl FrontendLog {
+    /// A frontend's session logger over `logger` (its targets: `log
+    /// global` and/or its own `log` lines).
+    pub fn new(logger: Logger, format: SessionFormat) -> FrontendLog {
+        FrontendLog {
+            logger,
+            format,
+            tag: None,
+            separate_errors: false,
+            dontlog_normal: false,
+            hostname: system_hostname(),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// The proxy's `log-tag` (§4.2), replacing the global one in headers.
+    pub fn with_tag(mut self, tag: Option<String>) -> FrontendLog {
+        self.tag = tag;
+        self
+    }
+
+    /// `option log-separate-errors` (§8.3.3): sessions with an error,
+    /// timeout, retry or redispatch are logged at ERR instead of INFO.
+    pub fn with_log_separate_errors(mut self, on: bool) -> FrontendLog {
+        self.separate_errors = on;
+        self
+    }
+
+    /// `option dontlog-normal` (§8.3.4): only sessions with an error,
+    /// timeout, retry or redispatch are logged.
+    pub fn with_dontlog_normal(mut self, on: bool) -> FrontendLog {
+        self.dontlog_normal = on;
+        self
+    }
+
+    /// The targets.
+    pub fn logger(&self) -> &Logger {
+        &self.logger
+    }
+
+    /// The line for `rec` (advances the `%lc` counter), and its level, or
+    /// `None` if `dontlog-normal` skips it.
+    pub fn render(&self, rec: &SessionRecord) -> Option<(Level, String)> {
+        let abnormal = is_abnormal(rec);
+        if self.dontlog_normal && !abnormal {
+            return None;
+        }
+        let level = if self.separate_errors && abnormal {
+            Level::Err
+        } else {
+            Level::Info
+        };
+        let ctx = RenderContext {
+            zone: self.logger.zone(),
+            pid: self.logger.identity().pid,
+            hostname: &self.hostname,
+            log_counter: self.counter.fetch_add(1, Ordering::Relaxed),
+            request_counter: REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed),
+        };
+        let line = match &self.format {
+            SessionFormat::Default => default_line(rec),
+            SessionFormat::TcpLog => LogFormatString::tcplog().render(rec, &ctx),
+            SessionFormat::Custom(f) => f.render(rec, &ctx),
+        };
+        Some((level, line))
+    }
+}
+
+impl SessionLogger for FrontendLog {
+    fn log(&self, record: &SessionRecord) {
+        if self.logger.is_empty() {
+            return;
+        }
+        if let Some((level, line)) = self.render(record) {
+            self.logger.send_tagged(level, self.tag.as_deref(), &line);
+        }
+    }
+}

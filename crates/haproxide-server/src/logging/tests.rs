@@ -1,0 +1,589 @@
+//! Unit tests: header bytes per format, session lines from a fixed record,
+//! log-format rendering and errors, level filters, real datagrams.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::os::unix::net::UnixDatagram;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use haproxide_forward::{SessionLogger, SessionRecord};
+
+use super::*;
+
+/// 2026-11-26T10:00:00.123456Z
+fn t0() -> SystemTime {
+    UNIX_EPOCH + Duration::from_micros(1_795_687_200_123_456)
+}
+
+fn ident() -> SyslogIdentity {
+    SyslogIdentity {
+        tag: "haproxy".into(),
+        pid: 1234,
+        hostname: None,
+    }
+}
+
+fn record() -> SessionRecord {
+    SessionRecord {
+        client: "10.0.1.2:33313".parse().unwrap(),
+        frontend_addr: Some("10.0.3.31:8012".parse().unwrap()),
+        accepted_at: UNIX_EPOCH + Duration::from_millis(1_233_922_371_443),
+        frontend: "fnt".into(),
+        backend: Some("bck".into()),
+        server: Some("srv1".into()),
+        tw: 0,
+        tc: 0,
+        tt: 5007,
+        bytes_read: 212,
+        bytes_uploaded: 17,
+        termination: *b"--",
+        actconn: 0,
+        feconn: 0,
+        beconn: 0,
+        srv_conn: 0,
+        retries: 3,
+        redispatched: false,
+        srv_queue: 0,
+        backend_queue: 0,
+    }
+}
+
+fn msg(format: LogFormat, facility: Facility, level: Level, id: &SyslogIdentity) -> String {
+    let tm = Tm::new(t0(), Zone::Utc);
+    let b = render_message(format, facility, level, id, None, &tm, "message", 1024);
+    String::from_utf8(b).unwrap()
+}
+
+#[test]
+fn header_formats_byte_exact() {
+    let id = ident();
+    let (f, l) = (Facility::Local0, Level::Info);
+    assert_eq!(
+        msg(LogFormat::Local, f, l, &id),
+        "<134>Nov 26 10:00:00 haproxy[1234]: message\n"
+    );
+    assert_eq!(
+        msg(LogFormat::Rfc3164, f, l, &id),
+        "<134>Nov 26 10:00:00 localhost haproxy[1234]: message\n"
+    );
+    assert_eq!(
+        msg(LogFormat::Rfc5424, f, l, &id),
+        "<134>1 2026-11-26T10:00:00.123456+00:00 - haproxy 1234 - - message\n"
+    );
+    assert_eq!(msg(LogFormat::Priority, f, l, &id), "<134>message\n");
+    assert_eq!(msg(LogFormat::Short, f, l, &id), "<6>message\n");
+    assert_eq!(
+        msg(LogFormat::Timed, f, l, &id),
+        "<6>2026-11-26T10:00:00.123456+00:00 message\n"
+    );
+    assert_eq!(
+        msg(LogFormat::Iso, f, l, &id),
+        "2026-11-26T10:00:00.123456+00:00 message\n"
+    );
+    assert_eq!(msg(LogFormat::Raw, f, l, &id), "message\n");
+}
+
+#[test]
+fn header_with_hostname_and_tag() {
+    let id = ident()
+        .with_tag("myTag")
+        .with_send_hostname(Some("vm".into()));
+    let (f, l) = (Facility::Local1, Level::Warning);
+    assert_eq!(
+        msg(LogFormat::Local, f, l, &id),
+        "<140>Nov 26 10:00:00 vm myTag[1234]: message\n"
+    );
+    assert_eq!(
+        msg(LogFormat::Rfc3164, f, l, &id),
+        "<140>Nov 26 10:00:00 vm myTag[1234]: message\n"
+    );
+    assert_eq!(
+        msg(LogFormat::Rfc5424, f, l, &id),
+        "<140>1 2026-11-26T10:00:00.123456+00:00 vm myTag 1234 - - message\n"
+    );
+    // A proxy's log-tag replaces the global one.
+    let tm = Tm::new(t0(), Zone::Fixed(-12_600));
+    let b = render_message(LogFormat::Rfc5424, f, l, &id, Some("pxTag"), &tm, "m", 1024);
+    assert_eq!(
+        b,
+        b"<140>1 2026-11-26T06:30:00.123456-03:30 vm pxTag 1234 - - m\n"
+    );
+}
+
+#[test]
+fn priority_numbers() {
+    let id = ident();
+    assert!(msg(LogFormat::Priority, Facility::Kern, Level::Emerg, &id).starts_with("<0>"));
+    assert!(msg(LogFormat::Priority, Facility::Local7, Level::Debug, &id).starts_with("<191>"));
+    assert!(msg(LogFormat::Priority, Facility::Local2, Level::Warning, &id).starts_with("<148>"));
+    assert!(msg(LogFormat::Short, Facility::Local2, Level::Warning, &id).starts_with("<4>"));
+}
+
+#[test]
+fn len_truncates_before_newline() {
+    // HAProxy 2.6.12 with `len 80` sent exactly 81 bytes: 80 + "\n".
+    let tm = Tm::new(t0(), Zone::Utc);
+    let long = "x".repeat(200);
+    for format in [LogFormat::Raw, LogFormat::Rfc5424, LogFormat::Local] {
+        let b = render_message(
+            format,
+            Facility::Local0,
+            Level::Info,
+            &ident(),
+            None,
+            &tm,
+            &long,
+            80,
+        );
+        assert_eq!(b.len(), 81);
+        assert_eq!(b[80], b'\n');
+    }
+    let b = render_message(
+        LogFormat::Raw,
+        Facility::Local0,
+        Level::Info,
+        &ident(),
+        None,
+        &tm,
+        &"y".repeat(80),
+        80,
+    );
+    assert_eq!(b.len(), 81);
+}
+
+#[test]
+fn names_parse() {
+    assert_eq!("local0".parse::<Facility>().unwrap(), Facility::Local0);
+    assert_eq!("auth2".parse::<Facility>().unwrap().code(), 10);
+    assert_eq!("cron2".parse::<Facility>().unwrap().code(), 15);
+    assert!("local8".parse::<Facility>().is_err());
+    assert_eq!("err".parse::<Level>().unwrap(), Level::Err);
+    assert!("error".parse::<Level>().is_err());
+    for f in Facility::ALL {
+        assert_eq!(f.name().parse::<Facility>().unwrap(), f);
+    }
+    for l in Level::ALL {
+        assert_eq!(l.name().parse::<Level>().unwrap(), l);
+    }
+    for f in [
+        "local", "rfc3164", "rfc5424", "priority", "short", "timed", "iso", "raw",
+    ] {
+        assert_eq!(f.parse::<LogFormat>().unwrap().name(), f);
+    }
+    assert_eq!(LogFormat::default(), LogFormat::Local);
+}
+
+#[test]
+fn dest_parse() {
+    let udp = |s: &str| match LogDest::parse(s).unwrap() {
+        LogDest::Udp(a) => a,
+        d => panic!("{d:?}"),
+    };
+    assert_eq!(udp("127.0.0.1"), "127.0.0.1:514".parse().unwrap());
+    assert_eq!(udp("127.0.0.1:1514"), "127.0.0.1:1514".parse().unwrap());
+    assert_eq!(udp("udp@10.0.0.1:9"), "10.0.0.1:9".parse().unwrap());
+    assert_eq!(udp("::1:"), "[::1]:514".parse().unwrap());
+    assert_eq!(udp("::1:1514"), "[::1]:1514".parse().unwrap());
+    assert_eq!(udp("[::1]:1514"), "[::1]:1514".parse().unwrap());
+    assert_eq!(udp("[::1]"), "[::1]:514".parse().unwrap());
+    assert_eq!(
+        LogDest::parse("/dev/log").unwrap(),
+        LogDest::UnixDgram("/dev/log".into())
+    );
+    assert_eq!(LogDest::parse("stdout").unwrap(), LogDest::Stdout);
+    assert_eq!(LogDest::parse("fd@2").unwrap(), LogDest::Stderr);
+    assert_eq!(LogDest::parse("fd@5").unwrap(), LogDest::Fd(5));
+    assert!(LogDest::parse("ring@buf").is_err());
+    assert!(LogDest::parse("nohost:514").is_err());
+}
+
+#[test]
+fn target_args_parse() {
+    let t = LogTarget::parse_args(&["127.0.0.1:514", "local0"]).unwrap();
+    assert_eq!(t.format, LogFormat::Local);
+    assert_eq!(t.max_len, 1024);
+    assert_eq!((t.max_level, t.min_level), (None, None));
+    let t = LogTarget::parse_args(&[
+        "/dev/log", "len", "80", "format", "rfc5424", "local3", "info", "notice",
+    ])
+    .unwrap();
+    assert_eq!(t.dest, LogDest::UnixDgram("/dev/log".into()));
+    assert_eq!(t.max_len, 80);
+    assert_eq!(t.format, LogFormat::Rfc5424);
+    assert_eq!(t.facility, Facility::Local3);
+    assert_eq!(t.max_level, Some(Level::Info));
+    assert_eq!(t.min_level, Some(Level::Notice));
+    assert!(LogTarget::parse_args(&["127.0.0.1", "len", "79", "local0"]).is_err());
+    assert!(LogTarget::parse_args(&["127.0.0.1", "format", "xml", "local0"]).is_err());
+    assert!(LogTarget::parse_args(&["127.0.0.1"]).is_err());
+    assert!(LogTarget::parse_args(&["127.0.0.1", "local0", "info", "err", "x"]).is_err());
+}
+
+#[test]
+fn level_filters() {
+    // `local0 info notice`: debug dropped, warning capped to notice (as
+    // HAProxy 2.6.12 did on the wire: <133> for a warning).
+    let t = LogTarget::new(LogDest::Stdout, Facility::Local0)
+        .with_levels(Some(Level::Info), Some(Level::Notice));
+    assert_eq!(t.effective_level(Level::Debug), None);
+    assert_eq!(t.effective_level(Level::Info), Some(Level::Info));
+    assert_eq!(t.effective_level(Level::Notice), Some(Level::Notice));
+    assert_eq!(t.effective_level(Level::Warning), Some(Level::Notice));
+    assert_eq!(t.effective_level(Level::Emerg), Some(Level::Notice));
+    let t = LogTarget::new(LogDest::Stdout, Facility::Local0);
+    assert_eq!(t.effective_level(Level::Debug), Some(Level::Debug));
+}
+
+#[test]
+fn tcplog_doc_example() {
+    // configuration.txt §8.2.2 example.
+    assert_eq!(
+        tcplog_line(&record(), false),
+        "10.0.1.2:33313 [06/Feb/2009:12:12:51.443] fnt bck/srv1 0/0/5007 212 -- 0/0/0/0/3 0/0"
+    );
+}
+
+#[test]
+fn tcplog_placeholders() {
+    let mut r = record();
+    r.backend = None;
+    r.server = None;
+    r.tw = -1;
+    r.tc = -1;
+    r.tt = 0;
+    r.bytes_read = 0;
+    r.termination = *b"PR";
+    r.retries = 0;
+    r.actconn = 1;
+    r.feconn = 1;
+    assert_eq!(
+        tcplog_line(&r, false),
+        "10.0.1.2:33313 [06/Feb/2009:12:12:51.443] fnt fnt/<NOSRV> -1/-1/0 0 PR 1/1/0/0/0 0/0"
+    );
+    let mut r = record();
+    r.client = "[::1]:41270".parse().unwrap();
+    r.retries = 1;
+    r.redispatched = true;
+    r.termination = *b"sD";
+    r.srv_queue = 2;
+    r.backend_queue = 7;
+    assert_eq!(
+        tcplog_line(&r, false),
+        "::1:41270 [06/Feb/2009:12:12:51.443] fnt bck/srv1 0/0/5007 212 sD 0/0/0/0/+1 2/7"
+    );
+}
+
+#[test]
+fn tcplog_local_date_uses_local_zone() {
+    let r = record();
+    let off = clock::local_offset(1_233_922_371);
+    let expect = Tm::new(r.accepted_at, Zone::Fixed(off)).accept_date();
+    assert!(tcplog_line(&r, true).contains(&format!("[{expect}]")));
+}
+
+#[test]
+fn default_format_line() {
+    let mut r = record();
+    assert_eq!(
+        default_line(&r),
+        "Connect from 10.0.1.2:33313 to 10.0.3.31:8012 (fnt/TCP)"
+    );
+    r.client = "[::1]:41662".parse().unwrap();
+    r.frontend_addr = Some("[::1]:19007".parse().unwrap());
+    assert_eq!(
+        default_line(&r),
+        "Connect from ::1:41662 to ::1:19007 (fnt/TCP)"
+    );
+}
+
+fn render(fmt: &str, r: &SessionRecord) -> String {
+    let ctx = RenderContext {
+        zone: Zone::Utc,
+        pid: 3228,
+        hostname: "vm",
+        log_counter: 0,
+        request_counter: 1,
+    };
+    LogFormatString::parse(fmt).unwrap().render(r, &ctx)
+}
+
+#[test]
+fn log_format_equals_tcplog() {
+    let r = record();
+    assert_eq!(render(TCPLOG_FORMAT, &r), tcplog_line(&r, false));
+}
+
+#[test]
+fn log_format_variables() {
+    let mut r = record();
+    r.client = "[::1]:35772".parse().unwrap();
+    r.frontend_addr = Some("[::1]:19006".parse().unwrap());
+    r.accepted_at = UNIX_EPOCH + Duration::from_millis(1_795_688_501_725);
+    r.frontend = "C".into();
+    r.backend = Some("OK".into());
+    r.server = Some("s1".into());
+    r.tt = 4;
+    r.tw = 1;
+    r.tc = 0;
+    r.bytes_read = 5;
+    r.retries = 0;
+    // Same string as sent to HAProxy 2.6.12; its line (after the header) was
+    // ::1|::1|0000…01|0000…01|"::1"|127.0.0.1|vm|"vm"|-|"C"|4|6B080835|--|
+    // 0000|"OK"|"C"|26/Nov/2026:10:21:41 +0000|4A39|0C9C|3228|1|1 — here
+    // %si is "-" (no server address in the record).
+    let fmt = "%ci|%fi|%{+X}ci|%{+X}fi|%{+Q}ci|%si|%H|%{+Q}H|%{+E}ID|%{+Q,+E}f|%{+X}Tt|%{+X}Ts|%{+Q}ts|%{+X}lc|%{+Q}b|%{+Q}ft|%{+Q}T|%{+X}sp|%{+X}pid|%{+Q}pid|%{+X}ac|%{+Q}ac";
+    assert_eq!(
+        render(fmt, &r),
+        "::1|::1|00000000000000000000000000000001|00000000000000000000000000000001|\"::1\"|-|vm|\"vm\"|-|\"C\"|4|6B080835|--|0000|\"OK\"|\"C\"|26/Nov/2026:10:21:41 +0000|-|0C9C|3228|0|0"
+    );
+    // %o, -Q, samples, %%, empty captures, %ST, absent strings.
+    let fmt = "%ci %{+Q}o %ci %s %{-Q}s %{+Q}ID %{+Q}ts %{+X}rt %{+Q}rc %{+Q}fp %{+Q}Tt|%[src]|%[dst_port]|%{+X}[src]|100%%|%hr|%sslc|%ST";
+    assert_eq!(
+        render(fmt, &r),
+        "::1 \"::1\" \"s1\" s1 \"\" -- 0001 0 19006 4|\"::1\"|\"19006\"|\"::1\"|100%||\"\"|0"
+    );
+    // Space runs merge; a space after a variable that printed nothing is
+    // dropped (HAProxy 2.6.12 output for this very string, with an IPv4
+    // client: `a b127.0.0.1 127.0.0.1| | x "127.0.0.1" "127.0.0.1"`).
+    assert_eq!(
+        render("a  b%ci   %ci|  |%{+Q}o  x %ci %hr %hr %ci", &r),
+        "a b::1 ::1| | x \"::1\" \"::1\""
+    );
+    assert_eq!(render("%ts %hr", &r), "-- ");
+    // Timers and dates.
+    assert_eq!(
+        render("%t|%T|%Tl|%ms|%Ts|%Th|%Tu|%Td|%U|%B|%Tw|%Tc", &r),
+        "26/Nov/2026:10:21:41.725|26/Nov/2026:10:21:41 +0000|26/Nov/2026:10:21:41 +0000|725|1795688501|0|4|3|17|5|1|0"
+    );
+    r.tc = -1;
+    assert_eq!(render("%Td", &r), "-1");
+    // Escaping.
+    r.frontend = "a\"b\\c]d".into();
+    assert_eq!(
+        render("%{+E}f %{+Q,+E}f %f", &r),
+        "a\\\"b\\\\c\\]d \"a\\\"b\\\\c\\]d\" a\"b\\c]d"
+    );
+}
+
+#[test]
+fn log_format_errors() {
+    use LogFormatError as E;
+    let err = |s| LogFormatString::parse(s).unwrap_err();
+    assert_eq!(err("%zz"), E::UnknownVariable("zz".into()));
+    assert_eq!(err("%Tw%"), E::Truncated("%".into()));
+    assert!(matches!(err("a%{+Q"), E::Truncated(_)));
+    assert_eq!(err("%{+Q}"), E::ModifierWithoutVariable("+Q".into()));
+    assert_eq!(err("%Ta"), E::HttpOnly("Ta".into()));
+    assert_eq!(err("%tsc"), E::HttpOnly("tsc".into()));
+    assert!(matches!(err("%[foo]"), E::UnsupportedSample(_)));
+    assert_eq!(
+        err("%zz").to_string(),
+        "no such format variable 'zz'. If you wanted to emit the '%' character verbatim, you need to use '%%'"
+    );
+    // HAProxy accepts unknown modifier letters.
+    assert!(LogFormatString::parse("%{+Z}ci %{Q}ci").is_ok());
+}
+
+#[test]
+fn event_texts() {
+    assert_eq!(
+        events::proxy_stopped("L", 1, 1),
+        (
+            Level::Warning,
+            "Proxy L stopped (cumulated conns: FE: 1, BE: 1).".into()
+        )
+    );
+    assert_eq!(
+        events::proxy_paused(events::ProxyKind::Listen, "L").1,
+        "Paused proxy L."
+    );
+    assert_eq!(
+        events::proxy_resumed(events::ProxyKind::Frontend, "F").1,
+        "Resumed frontend F."
+    );
+    assert_eq!(
+        events::soft_stop_scheduled(300).1,
+        "Scheduling a soft-stop in 300 ms."
+    );
+    assert_eq!(events::grace_expired().0, Level::Notice);
+    assert_eq!(
+        events::proxy_hard_stopped("L", 1).1,
+        "Proxy L hard-stopped (1 remaining conns will be closed)."
+    );
+    assert_eq!(
+        events::console_line(Level::Warning, 32014, "Paused proxy L."),
+        "[WARNING]  (32014) : Paused proxy L."
+    );
+    assert_eq!(
+        events::console_line(Level::Notice, 1, "x"),
+        "[NOTICE]   (1) : x"
+    );
+    assert_eq!(
+        events::console_line(Level::Alert, 1, "x"),
+        "[ALERT]    (1) : x"
+    );
+}
+
+fn catcher() -> (UdpSocket, SocketAddr) {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let a = s.local_addr().unwrap();
+    (s, a)
+}
+
+fn recv(s: &UdpSocket) -> String {
+    let mut buf = [0u8; 70_000];
+    let n = s.recv(&mut buf).unwrap();
+    String::from_utf8(buf[..n].to_vec()).unwrap()
+}
+
+#[test]
+fn udp_catcher_receives_datagrams() {
+    let (s, addr) = catcher();
+    let targets = vec![
+        LogTarget::new(LogDest::Udp(addr), Facility::Local0),
+        LogTarget::new(LogDest::Udp(addr), Facility::Local1)
+            .with_format(LogFormat::Rfc5424)
+            .with_levels(Some(Level::Notice), None),
+        LogTarget::new(LogDest::Udp(addr), Facility::Local2)
+            .with_format(LogFormat::Raw)
+            .with_max_len(80),
+    ];
+    let logger = Logger::with_zone(targets, ident(), Zone::Utc).unwrap();
+    logger.send_at(Level::Info, None, "hello", t0());
+    assert_eq!(recv(&s), "<134>Nov 26 10:00:00 haproxy[1234]: hello\n");
+    // rfc5424 target filters out info.
+    assert_eq!(recv(&s), "hello\n");
+    let (lvl, text) = events::proxy_stopped("L", 3, 4);
+    logger.event(lvl, &text);
+    assert!(
+        recv(&s).ends_with(" haproxy[1234]: Proxy L stopped (cumulated conns: FE: 3, BE: 4).\n")
+    );
+    assert!(recv(&s).starts_with("<140>1 "));
+    assert_eq!(
+        recv(&s),
+        "Proxy L stopped (cumulated conns: FE: 3, BE: 4).\n"
+    );
+    assert_eq!(logger.sent(), 5);
+    assert_eq!(logger.dropped(), 0);
+
+    // A frontend's session logger with a proxy log-tag.
+    let fe = FrontendLog::new(logger.clone(), SessionFormat::TcpLog).with_tag(Some("pxTag".into()));
+    fe.log(&record());
+    let l = recv(&s);
+    assert!(l.starts_with("<134>"), "{l}");
+    assert!(l.contains(" pxTag[1234]: 10.0.1.2:33313 [06/Feb/2009:12:12:51.443] fnt bck/srv1 0/0/5007 212 -- 0/0/0/0/3 0/0\n"), "{l}");
+    let _ = recv(&s); // raw copy (rfc5424 filters info)
+}
+
+#[test]
+fn udp_ipv6_target() {
+    let Ok(s) = UdpSocket::bind("[::1]:0") else {
+        eprintln!("skipping: no IPv6 loopback");
+        return;
+    };
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let addr = s.local_addr().unwrap();
+    let logger = Logger::with_zone(
+        vec![LogTarget::new(LogDest::Udp(addr), Facility::Daemon).with_format(LogFormat::Short)],
+        ident(),
+        Zone::Utc,
+    )
+    .unwrap();
+    logger.send(Level::Err, "v6");
+    assert_eq!(recv(&s), "<3>v6\n");
+}
+
+#[test]
+fn session_levels_and_dontlog_normal() {
+    let logger = Logger::disabled();
+    let fe = FrontendLog::new(logger.clone(), SessionFormat::Default)
+        .with_log_separate_errors(true)
+        .with_dontlog_normal(true);
+    assert_eq!(fe.render(&record()).map(|x| x.0), Some(Level::Err)); // 3 retries
+    let mut ok = record();
+    ok.retries = 0;
+    assert_eq!(fe.render(&ok), None);
+    let fe = FrontendLog::new(logger.clone(), SessionFormat::Default);
+    assert_eq!(
+        fe.render(&ok),
+        Some((
+            Level::Info,
+            "Connect from 10.0.1.2:33313 to 10.0.3.31:8012 (fnt/TCP)".into()
+        ))
+    );
+    let mut sd = ok.clone();
+    sd.termination = *b"SD";
+    let fe = FrontendLog::new(
+        logger,
+        SessionFormat::Custom(LogFormatString::parse("%lc %ts").unwrap()),
+    )
+    .with_log_separate_errors(true);
+    assert_eq!(fe.render(&ok), Some((Level::Info, "0 --".into())));
+    assert_eq!(fe.render(&sd), Some((Level::Err, "1 SD".into())));
+}
+
+#[test]
+fn unix_dgram_target_and_missing_socket() {
+    let dir = std::env::temp_dir().join(format!("haproxide-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("log.sock");
+    let _ = std::fs::remove_file(&path);
+    let rx = UnixDatagram::bind(&path).unwrap();
+    rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let missing = dir.join("missing.sock");
+    let logger = Logger::with_zone(
+        vec![
+            LogTarget::new(LogDest::UnixDgram(path.clone()), Facility::Local0),
+            LogTarget::new(LogDest::UnixDgram(missing), Facility::Local0),
+        ],
+        ident(),
+        Zone::Utc,
+    )
+    .unwrap();
+    logger.send_at(Level::Notice, None, "unix", t0());
+    let mut buf = [0u8; 2048];
+    let n = rx.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"<133>Nov 26 10:00:00 haproxy[1234]: unix\n");
+    assert_eq!((logger.sent(), logger.dropped()), (1, 1));
+
+    // A receiver that never reads: sends never block, losses are counted.
+    let start = std::time::Instant::now();
+    for _ in 0..20_000 {
+        logger.send(Level::Info, &"z".repeat(900));
+    }
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(
+        logger.dropped() > 20_000 / 2,
+        "dropped {}",
+        logger.dropped()
+    );
+    drop(rx);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn stream_targets_do_not_block() {
+    let logger = Logger::with_zone(
+        vec![LogTarget::new(LogDest::Stderr, Facility::Local0).with_format(LogFormat::Raw)],
+        ident(),
+        Zone::Utc,
+    )
+    .unwrap();
+    logger.send(Level::Info, "haproxide logging test line on stderr");
+    assert_eq!(logger.sent(), 1);
+}
+
+#[test]
+fn check_lines_use_their_severity() {
+    let (s, addr) = catcher();
+    let logger = Logger::with_zone(
+        vec![LogTarget::new(LogDest::Udp(addr), Facility::Local0).with_format(LogFormat::Priority)],
+        ident(),
+        Zone::Utc,
+    )
+    .unwrap();
+    logger.check_line(&haproxide_check::log::no_server_line("be"));
+    let l = recv(&s);
+    assert!(l.starts_with("<128>"), "{l}");
+    assert!(l.contains("be"), "{l}");
+}
