@@ -64,6 +64,9 @@ struct SrvState {
     rr_score: i64,
 }
 
+/// A hash map (slot -> server) or ring (sorted points -> server).
+type HashTable = Vec<(u32, usize)>;
+
 #[derive(Default)]
 struct BeState {
     srv: Vec<SrvState>,
@@ -74,7 +77,7 @@ struct BeState {
     lc_next: usize,
     rng: u64,
     /// source hashing: candidate set and the map or ring built for it.
-    hash_cache: Option<(Vec<usize>, Vec<(u32, usize)>)>,
+    hash_cache: Option<(Vec<usize>, HashTable)>,
 }
 
 /// A backend at run time.
@@ -401,8 +404,9 @@ impl BackendRt {
         }
     }
 
-    fn build_map(&self, cands: &[usize]) -> Vec<(u32, usize)> {
-        let w = |s: usize| self.spec.servers[s].weight as i64;
+    fn build_map(&self, cands: &[usize]) -> HashTable {
+        // Weights are capped at HAProxy's maximum (256) so the map stays small.
+        let w = |s: usize| self.spec.servers[s].weight.min(256) as i64;
         let tot: i64 = cands.iter().map(|&s| w(s)).sum();
         let mut score = vec![0i64; cands.len()];
         let mut map = Vec::with_capacity(tot as usize);
@@ -420,7 +424,7 @@ impl BackendRt {
         map
     }
 
-    fn build_ring(&self, cands: &[usize]) -> Vec<(u32, usize)> {
+    fn build_ring(&self, cands: &[usize]) -> HashTable {
         let mut ring = Vec::new();
         for &s in cands {
             let points = (self.spec.servers[s].weight as usize * 16).min(4096);

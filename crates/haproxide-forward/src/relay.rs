@@ -77,9 +77,30 @@ pub(crate) struct RelayTimeouts {
     pub server_fin: Option<Duration>,
 }
 
-/// One direction's buffer.
+/// A stream whose readability can be awaited without a buffer, so that idle sessions
+/// hold no buffer at all (HAProxy also allocates buffers only when data comes).
+pub(crate) trait Peer: AsyncRead + AsyncWrite + Unpin {
+    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+}
+
+impl Peer for TcpStream {
+    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_read_ready(cx)
+    }
+}
+
+impl Peer for ClientStream {
+    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            ClientStream::Tcp(s) => s.poll_read_ready(cx),
+            ClientStream::Unix(s) => s.poll_read_ready(cx),
+        }
+    }
+}
+
+/// One direction's buffer, allocated only while it holds data or a read is possible.
 pub(crate) struct Half {
-    buf: Box<[u8]>,
+    buf: Option<Box<[u8]>>,
     pos: usize,
     cap: usize,
     /// The reader sent a FIN.
@@ -96,7 +117,7 @@ enum HalfErr {
 impl Half {
     pub(crate) fn new() -> Half {
         Half {
-            buf: vec![0u8; BUFSIZE].into_boxed_slice(),
+            buf: None,
             pos: 0,
             cap: 0,
             eof: false,
@@ -104,22 +125,35 @@ impl Half {
         }
     }
 
+    fn buf_mut(&mut self) -> &mut [u8] {
+        self.buf
+            .get_or_insert_with(|| vec![0u8; BUFSIZE].into_boxed_slice())
+    }
+
     /// The free space to read into (used before the relay starts, e.g. inspection).
     pub(crate) fn spare(&mut self) -> &mut [u8] {
-        &mut self.buf[self.cap..]
+        let cap = self.cap;
+        &mut self.buf_mut()[cap..]
     }
 
     pub(crate) fn filled(&self) -> &[u8] {
-        &self.buf[self.pos..self.cap]
+        match &self.buf {
+            Some(b) => &b[self.pos..self.cap],
+            None => &[],
+        }
     }
 
     pub(crate) fn commit(&mut self, n: usize) {
-        self.cap = (self.cap + n).min(self.buf.len());
+        self.cap = (self.cap + n).min(BUFSIZE);
     }
 
     /// Drop `n` bytes from the front (a PROXY header read from the client).
     pub(crate) fn consume(&mut self, n: usize) {
         self.pos = (self.pos + n).min(self.cap);
+        self.reset_if_empty();
+    }
+
+    fn reset_if_empty(&mut self) {
         if self.pos == self.cap {
             self.pos = 0;
             self.cap = 0;
@@ -127,57 +161,68 @@ impl Half {
     }
 
     pub(crate) fn is_full(&self) -> bool {
-        self.cap == self.buf.len()
+        self.cap == BUFSIZE
     }
 
     /// Copy from `r` to `w` as far as possible. Ready(Ok) once the FIN is propagated.
     fn poll_copy<R, W>(
         &mut self,
         cx: &mut Context<'_>,
-        mut r: Pin<&mut R>,
-        mut w: Pin<&mut W>,
+        r: &mut R,
+        w: &mut W,
         count: &mut u64,
         act_r: &mut bool,
         act_w: &mut bool,
     ) -> Poll<Result<(), HalfErr>>
     where
-        R: AsyncRead + ?Sized,
-        W: AsyncWrite + ?Sized,
+        R: Peer + ?Sized,
+        W: Peer + ?Sized,
     {
         loop {
             if self.shut {
                 return Poll::Ready(Ok(()));
             }
             let mut progressed = false;
-            if !self.eof && self.cap < self.buf.len() {
-                let mut rb = ReadBuf::new(&mut self.buf[self.cap..]);
-                match r.as_mut().poll_read(cx, &mut rb) {
-                    Poll::Ready(Ok(())) => {
-                        let n = rb.filled().len();
-                        if n == 0 {
-                            self.eof = true;
-                        } else {
-                            self.cap += n;
-                            *count += n as u64;
-                            *act_r = true;
+            if !self.eof && self.cap < BUFSIZE {
+                // Without a buffer, wait for readability before allocating one.
+                let ready = self.buf.is_some()
+                    || match r.poll_readable(cx) {
+                        Poll::Ready(Ok(())) => true,
+                        Poll::Ready(Err(_)) => return Poll::Ready(Err(HalfErr::Read)),
+                        Poll::Pending => false,
+                    };
+                if ready {
+                    let cap = self.cap;
+                    let mut rb = ReadBuf::new(&mut self.buf_mut()[cap..]);
+                    match Pin::new(&mut *r).poll_read(cx, &mut rb) {
+                        Poll::Ready(Ok(())) => {
+                            let n = rb.filled().len();
+                            if n == 0 {
+                                self.eof = true;
+                            } else {
+                                self.cap += n;
+                                *count += n as u64;
+                                *act_r = true;
+                            }
+                            progressed = true;
                         }
-                        progressed = true;
+                        Poll::Ready(Err(_)) => return Poll::Ready(Err(HalfErr::Read)),
+                        Poll::Pending => {}
                     }
-                    Poll::Ready(Err(_)) => return Poll::Ready(Err(HalfErr::Read)),
-                    Poll::Pending => {}
                 }
             }
             if self.pos < self.cap {
-                match w.as_mut().poll_write(cx, &self.buf[self.pos..self.cap]) {
+                let data = match &self.buf {
+                    Some(b) => &b[self.pos..self.cap],
+                    None => &[][..],
+                };
+                match Pin::new(&mut *w).poll_write(cx, data) {
                     Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
                         return Poll::Ready(Err(HalfErr::Write))
                     }
                     Poll::Ready(Ok(n)) => {
                         self.pos += n;
-                        if self.pos == self.cap {
-                            self.pos = 0;
-                            self.cap = 0;
-                        }
+                        self.reset_if_empty();
                         *act_w = true;
                         progressed = true;
                     }
@@ -185,7 +230,8 @@ impl Half {
                 }
             }
             if self.eof && self.pos == self.cap {
-                return match w.as_mut().poll_shutdown(cx) {
+                self.buf = None;
+                return match Pin::new(&mut *w).poll_shutdown(cx) {
                     // A failed shutdown (peer already gone) ends this direction too;
                     // the other direction reports the error if it matters.
                     Poll::Ready(_) => {
@@ -196,6 +242,10 @@ impl Half {
                 };
             }
             if !progressed {
+                if self.pos == self.cap {
+                    // Idle: give the memory back until data comes.
+                    self.buf = None;
+                }
                 return Poll::Pending;
             }
         }
@@ -222,8 +272,8 @@ pub(crate) async fn relay<C, S>(
     bytes: &mut Bytes,
 ) -> [u8; 2]
 where
-    C: AsyncRead + AsyncWrite + Unpin + ?Sized,
-    S: AsyncRead + AsyncWrite + Unpin + ?Sized,
+    C: Peer + ?Sized,
+    S: Peer + ?Sized,
 {
     let mut resp = Half::new();
     let now = Instant::now();
@@ -237,8 +287,8 @@ where
         if !req.shut {
             match req.poll_copy(
                 cx,
-                Pin::new(&mut *client),
-                Pin::new(&mut *server),
+                &mut *client,
+                &mut *server,
                 &mut bytes.from_client,
                 &mut c_act,
                 &mut s_act,
@@ -251,8 +301,8 @@ where
         if !resp.shut {
             match resp.poll_copy(
                 cx,
-                Pin::new(&mut *server),
-                Pin::new(&mut *client),
+                &mut *server,
+                &mut *client,
                 &mut bytes.from_server,
                 &mut s_act,
                 &mut c_act,

@@ -291,7 +291,7 @@ pub fn ssl_sni(data: &[u8]) -> Fetch<&str> {
         return Fetch::Absent;
     }
     let rec_len = u16::from_be_bytes([data[3], data[4]]) as usize;
-    if rec_len < 4 || rec_len > 16384 + 2048 {
+    if !(4..=16384 + 2048).contains(&rec_len) {
         return Fetch::Absent;
     }
     let Some(rec) = data.get(5..5 + rec_len) else {

@@ -115,7 +115,9 @@ pub(crate) async fn run(
             s.tw = ts.elapsed().as_millis() as i64;
         }
     }
-    if !s.silent && !(fert.spec.dont_log_null && s.bytes.from_client == 0) {
+    // §4.2 `option dontlognull`: no log for sessions that received no client byte.
+    let null = fert.spec.dont_log_null && s.bytes.from_client == 0;
+    if !s.silent && !null {
         let (be_name, beconn) = match &s.backend {
             Some(b) => (Some(b.spec.name.clone()), b.cur.load(Ordering::Relaxed)),
             None => (None, 0),

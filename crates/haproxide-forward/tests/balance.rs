@@ -24,7 +24,10 @@ async fn who(addr: SocketAddr) -> String {
 async fn who_from(src: &str, addr: SocketAddr) -> String {
     let s = TcpSocket::new_v4().unwrap();
     s.bind(format!("{src}:0").parse().unwrap()).unwrap();
-    let mut c = tokio::time::timeout(WAIT, s.connect(addr)).await.unwrap().unwrap();
+    let mut c = tokio::time::timeout(WAIT, s.connect(addr))
+        .await
+        .unwrap()
+        .unwrap();
     String::from_utf8(read_n(&mut c, 2).await).unwrap()
 }
 
@@ -132,7 +135,11 @@ async fn first_fills_servers_in_order() {
     assert_eq!(seq, ["s0", "s0", "s1", "s1", "s2"]);
     drop(keep.remove(0));
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(who(r.addr).await, "s0", "a freed slot on the first server is used first");
+    assert_eq!(
+        who(r.addr).await,
+        "s0",
+        "a freed slot on the first server is used first"
+    );
 }
 
 #[tokio::test]
@@ -142,7 +149,14 @@ async fn source_hash_is_sticky_per_client_address() {
     spec.backends[0].balance = Balance::Source;
     let r = start(spec).await;
     let mut per_src = Vec::new();
-    for src in ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"] {
+    for src in [
+        "127.0.0.1",
+        "127.0.0.2",
+        "127.0.0.3",
+        "127.0.0.4",
+        "127.0.0.5",
+        "127.0.0.6",
+    ] {
         let first = who_from(src, r.addr).await;
         for _ in 0..3 {
             assert_eq!(who_from(src, r.addr).await, first, "{src} sticks");
@@ -190,7 +204,10 @@ async fn random_uses_every_server() {
         seq.push(who(r.addr).await);
     }
     let c = count(&seq);
-    assert!(c.get("s0").copied().unwrap_or(0) > 0 && c.get("s1").copied().unwrap_or(0) > 0, "{c:?}");
+    assert!(
+        c.get("s0").copied().unwrap_or(0) > 0 && c.get("s1").copied().unwrap_or(0) > 0,
+        "{c:?}"
+    );
 }
 
 #[tokio::test]
@@ -208,10 +225,18 @@ async fn backup_takes_over_only_when_no_active_server_is_usable() {
     }
     r.health.set(0, 1, false);
     for _ in 0..4 {
-        assert_eq!(who(r.addr).await, "b0", "only the first backup without allbackups");
+        assert_eq!(
+            who(r.addr).await,
+            "b0",
+            "only the first backup without allbackups"
+        );
     }
     r.health.set(0, 2, false);
-    assert_eq!(who(r.addr).await, "b1", "next backup when the first is down");
+    assert_eq!(
+        who(r.addr).await,
+        "b1",
+        "next backup when the first is down"
+    );
     r.health.set(0, 0, true);
     assert_eq!(who(r.addr).await, "s0", "active back: backups unused");
 }

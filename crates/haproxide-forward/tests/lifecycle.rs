@@ -30,12 +30,19 @@ async fn shutdown_server_sessions_cuts_live_sessions_within_100ms() {
     let t = Instant::now();
     r.health.set(0, 0, false);
     assert_eq!(r.engine.shutdown_server_sessions(0, 0), 2);
-    assert!(closed_within(&mut a, Duration::from_millis(100)).await, "cut within 100 ms");
+    assert!(
+        closed_within(&mut a, Duration::from_millis(100)).await,
+        "cut within 100 ms"
+    );
     assert!(closed_within(&mut a2, Duration::from_millis(100)).await);
     assert!(t.elapsed() < Duration::from_millis(150));
     roundtrip(&mut b).await; // the other server's session is untouched
     let recs = r.log.wait(2).await;
-    assert!(recs.iter().all(|x| term(x) == "KD" && x.server.as_deref() == Some("s0")), "{recs:?}");
+    assert!(
+        recs.iter()
+            .all(|x| term(x) == "KD" && x.server.as_deref() == Some("s0")),
+        "{recs:?}"
+    );
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(r.engine.server_counters(0, 0).current, 0);
     // New sessions avoid the DOWN server.
@@ -72,12 +79,18 @@ async fn soft_stop_closes_listeners_and_lets_sessions_finish() {
     let eng = engine.clone();
     let stop = tokio::spawn(async move { eng.soft_stop(None).await });
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(tokio::net::TcpStream::connect(r.addr).await.is_err(), "listener closed");
+    assert!(
+        tokio::net::TcpStream::connect(r.addr).await.is_err(),
+        "listener closed"
+    );
     roundtrip(&mut c).await; // still served
     assert!(!stop.is_finished(), "waits for the session");
     c.shutdown().await.unwrap();
     let _ = read_to_eof(&mut c, WAIT).await;
-    tokio::time::timeout(WAIT, stop).await.expect("soft stop ends").unwrap();
+    tokio::time::timeout(WAIT, stop)
+        .await
+        .expect("soft stop ends")
+        .unwrap();
     assert_eq!(term(&r.log.wait(1).await[0]), "--");
 }
 
@@ -88,9 +101,14 @@ async fn soft_stop_hard_stops_after_the_deadline() {
     let mut c = connect(r.addr).await;
     roundtrip(&mut c).await;
     let t = Instant::now();
-    tokio::time::timeout(WAIT, r.engine.soft_stop(Some(Duration::from_millis(200)))).await.unwrap();
+    tokio::time::timeout(WAIT, r.engine.soft_stop(Some(Duration::from_millis(200))))
+        .await
+        .unwrap();
     let el = t.elapsed();
-    assert!(el >= Duration::from_millis(190) && el < Duration::from_secs(2), "{el:?}");
+    assert!(
+        el >= Duration::from_millis(190) && el < Duration::from_secs(2),
+        "{el:?}"
+    );
     assert!(closed_within(&mut c, Duration::from_millis(100)).await);
     assert_eq!(term(&r.log.wait(1).await[0]), "KD");
     assert_eq!(r.engine.active_sessions(), 0);
@@ -139,12 +157,20 @@ async fn unix_socket_listener() {
     let mut spec = simple(vec![server("s0", e.addr)]);
     spec.frontends[0].binds[0].addr = ListenAddr::Unix(path.clone());
     let log = Arc::new(Capture::default());
-    let engine = Engine::start(spec, Arc::new(AlwaysUp), log.clone()).await.unwrap();
+    let engine = Engine::start(spec, Arc::new(AlwaysUp), log.clone())
+        .await
+        .unwrap();
     assert!(engine.local_addrs().is_empty());
-    let mut c = tokio::time::timeout(WAIT, tokio::net::UnixStream::connect(&path)).await.unwrap().unwrap();
+    let mut c = tokio::time::timeout(WAIT, tokio::net::UnixStream::connect(&path))
+        .await
+        .unwrap()
+        .unwrap();
     c.write_all(b"over unix").await.unwrap();
     let mut b = [0u8; 9];
-    tokio::time::timeout(WAIT, c.read_exact(&mut b)).await.unwrap().unwrap();
+    tokio::time::timeout(WAIT, c.read_exact(&mut b))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(&b, b"over unix");
     drop(c);
     let rec = &log.wait(1).await[0];
@@ -170,14 +196,19 @@ async fn inherited_fd_listener_and_bad_fds() {
     let f = std::fs::File::open("/proc/self/status").unwrap();
     let mut spec = simple(vec![server("s0", e.addr)]);
     spec.frontends[0].binds[0].addr = ListenAddr::Fd(f.as_raw_fd());
-    let err = Engine::start(spec, Arc::new(AlwaysUp), Arc::new(NoLog)).await.err().expect("error");
+    let err = Engine::start(spec, Arc::new(AlwaysUp), Arc::new(NoLog))
+        .await
+        .err()
+        .expect("error");
     assert!(err.to_string().contains("fd@"), "{err}");
     assert!(f.metadata().is_ok(), "still open");
     drop(f);
     for bad in [1, 987_654] {
         let mut spec = simple(vec![server("s0", e.addr)]);
         spec.frontends[0].binds[0].addr = ListenAddr::Fd(bad);
-        assert!(Engine::start(spec, Arc::new(AlwaysUp), Arc::new(NoLog)).await.is_err());
+        assert!(Engine::start(spec, Arc::new(AlwaysUp), Arc::new(NoLog))
+            .await
+            .is_err());
     }
 }
 
@@ -191,7 +222,9 @@ async fn v6only_controls_ipv4_on_the_any_address() {
         spec.frontends[0].binds = vec![b];
         let r = start(spec).await;
         let v4 = std::net::SocketAddr::from(([127, 0, 0, 1], r.addr.port()));
-        let res = tokio::time::timeout(WAIT, tokio::net::TcpStream::connect(v4)).await.unwrap();
+        let res = tokio::time::timeout(WAIT, tokio::net::TcpStream::connect(v4))
+            .await
+            .unwrap();
         assert_eq!(res.is_ok(), !v6only, "v6only={v6only}");
         if let Ok(mut c) = res {
             roundtrip(&mut c).await;
@@ -206,7 +239,10 @@ async fn bind_conflict_is_a_clear_start_error() {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut spec = simple(vec![server("s0", e.addr)]);
     spec.frontends[0].binds = vec![bind_tcp(&l.local_addr().unwrap().to_string())];
-    let err = Engine::start(spec, Arc::new(AlwaysUp), Arc::new(NoLog)).await.err().expect("error");
+    let err = Engine::start(spec, Arc::new(AlwaysUp), Arc::new(NoLog))
+        .await
+        .err()
+        .expect("error");
     assert!(matches!(err, StartError::Bind { .. }), "{err}");
     assert!(err.to_string().contains("frontend 'fe'"), "{err}");
 }

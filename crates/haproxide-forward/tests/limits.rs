@@ -33,7 +33,10 @@ async fn retries_to_a_refusing_server_pause_then_fail_with_sc() {
     assert!(closed_within(&mut c, WAIT).await);
     let el = t.elapsed();
     // Two pauses of min(1 s, timeout connect) between the three attempts.
-    assert!(el >= Duration::from_millis(480) && el < Duration::from_secs(3), "{el:?}");
+    assert!(
+        el >= Duration::from_millis(480) && el < Duration::from_secs(3),
+        "{el:?}"
+    );
     let rec = &r.log.wait(1).await[0];
     assert_eq!(term(rec), "SC");
     assert_eq!(rec.retries, 2);
@@ -51,7 +54,10 @@ async fn redispatch_in_round_robin_moves_at_once_to_another_server() {
     let t = Instant::now();
     let mut c = connect(r.addr).await;
     assert_eq!(read_n(&mut c, 2).await, b"ok");
-    assert!(t.elapsed() < Duration::from_millis(500), "no turn-around pause when redispatching");
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "no turn-around pause when redispatching"
+    );
     drop(c);
     let rec = &r.log.wait(1).await[0];
     assert_eq!(rec.retries, 1);
@@ -88,7 +94,10 @@ async fn redispatch_with_leastconn_happens_on_the_last_retry() {
     let mut c = connect(r.addr).await;
     assert_eq!(read_n(&mut c, 2).await, b"ok");
     let el = t.elapsed();
-    assert!(el >= Duration::from_millis(280), "two pauses before the last retry: {el:?}");
+    assert!(
+        el >= Duration::from_millis(280),
+        "two pauses before the last retry: {el:?}"
+    );
     drop(c);
     let rec = &r.log.wait(1).await[0];
     assert_eq!((rec.retries, rec.redispatched), (2, true));
@@ -105,7 +114,10 @@ async fn connect_timeout_is_sc_lowercase() {
     let mut c = connect(r.addr).await;
     assert!(closed_within(&mut c, WAIT).await);
     let el = t.elapsed();
-    assert!(el >= Duration::from_millis(380) && el < Duration::from_secs(2), "{el:?}");
+    assert!(
+        el >= Duration::from_millis(380) && el < Duration::from_secs(2),
+        "{el:?}"
+    );
     let rec = &r.log.wait(1).await[0];
     assert_eq!(term(rec), "sC");
     assert_eq!(rec.tc, -1);
@@ -123,17 +135,33 @@ async fn server_maxconn_queues_fifo_and_dequeues_when_a_slot_frees() {
     let mut b = connect(r.addr).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let mut c = connect(r.addr).await;
-    assert!(!gets_data_within(&mut b, Duration::from_millis(200)).await, "b waits in the queue");
-    assert_eq!(r.engine.queue_lengths(0, 0).1, 2, "both in the backend queue");
+    assert!(
+        !gets_data_within(&mut b, Duration::from_millis(200)).await,
+        "b waits in the queue"
+    );
+    assert_eq!(
+        r.engine.queue_lengths(0, 0).1,
+        2,
+        "both in the backend queue"
+    );
     assert_eq!(r.engine.server_counters(0, 0).current, 1);
     drop(a);
-    assert!(gets_data_within(&mut b, Duration::from_secs(1)).await, "b first (FIFO)");
-    assert!(!gets_data_within(&mut c, Duration::from_millis(150)).await, "c still waits");
+    assert!(
+        gets_data_within(&mut b, Duration::from_secs(1)).await,
+        "b first (FIFO)"
+    );
+    assert!(
+        !gets_data_within(&mut c, Duration::from_millis(150)).await,
+        "c still waits"
+    );
     drop(b);
     assert!(gets_data_within(&mut c, Duration::from_secs(1)).await);
     drop(c);
     let recs = r.log.wait(3).await;
-    assert!(recs.iter().filter(|x| x.tw >= 150).count() >= 2, "queue time logged: {recs:?}");
+    assert!(
+        recs.iter().filter(|x| x.tw >= 150).count() >= 2,
+        "queue time logged: {recs:?}"
+    );
 }
 
 #[tokio::test]
@@ -149,7 +177,10 @@ async fn queue_timeout_is_sq() {
     let mut b = connect(r.addr).await;
     assert!(closed_within(&mut b, WAIT).await);
     let el = t.elapsed();
-    assert!(el >= Duration::from_millis(180) && el < Duration::from_secs(2), "{el:?}");
+    assert!(
+        el >= Duration::from_millis(180) && el < Duration::from_secs(2),
+        "{el:?}"
+    );
     let rec = &r.log.wait(1).await[0];
     assert_eq!(term(rec), "sQ");
     assert!(rec.tw >= 180);
@@ -185,11 +216,21 @@ async fn limit_holds(spec: EngineSpec, limit: usize) {
     }
     // The next one completes its TCP handshake in the kernel backlog but is not accepted.
     let mut extra = connect(r.addr).await;
-    assert!(!gets_data_within(&mut extra, Duration::from_millis(300)).await, "not served beyond the limit");
+    assert!(
+        !gets_data_within(&mut extra, Duration::from_millis(300)).await,
+        "not served beyond the limit"
+    );
     assert_eq!(r.engine.active_sessions(), limit as u64);
-    assert_eq!(r.engine.frontend_counters(0).total, limit as u64, "not accepted (no accept-and-close)");
+    assert_eq!(
+        r.engine.frontend_counters(0).total,
+        limit as u64,
+        "not accepted (no accept-and-close)"
+    );
     held.pop();
-    assert!(gets_data_within(&mut extra, WAIT).await, "accepted once a slot frees");
+    assert!(
+        gets_data_within(&mut extra, WAIT).await,
+        "accepted once a slot frees"
+    );
 }
 
 #[tokio::test]

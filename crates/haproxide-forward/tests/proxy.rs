@@ -24,8 +24,15 @@ async fn send_proxy_v1_exact_bytes() {
     let mut sp = server("s", m.addr);
     sp.send_proxy = SendProxy::V1;
     let (client, front) = through(simple(vec![sp]), b"payload").await;
-    let got = tokio::time::timeout(WAIT, rx.recv()).await.unwrap().unwrap();
-    let want = format!("PROXY TCP4 127.0.0.1 127.0.0.1 {} {}\r\npayload", client.port(), front.port());
+    let got = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let want = format!(
+        "PROXY TCP4 127.0.0.1 127.0.0.1 {} {}\r\npayload",
+        client.port(),
+        front.port()
+    );
     assert_eq!(String::from_utf8_lossy(&got), want);
 }
 
@@ -35,8 +42,13 @@ async fn send_proxy_v2_exact_bytes() {
     let mut sp = server("s", m.addr);
     sp.send_proxy = SendProxy::V2;
     let (client, front) = through(simple(vec![sp]), b"payload").await;
-    let got = tokio::time::timeout(WAIT, rx.recv()).await.unwrap().unwrap();
-    let mut want = vec![0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A];
+    let got = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut want = vec![
+        0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A,
+    ];
     want.extend_from_slice(&[0x21, 0x11, 0x00, 0x0C]);
     want.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
     want.extend_from_slice(&client.port().to_be_bytes());
@@ -57,8 +69,15 @@ async fn send_proxy_v1_over_ipv6() {
     let client = c.local_addr().unwrap();
     c.write_all(b"x").await.unwrap();
     c.shutdown().await.unwrap();
-    let got = tokio::time::timeout(WAIT, rx.recv()).await.unwrap().unwrap();
-    let want = format!("PROXY TCP6 ::1 ::1 {} {}\r\nx", client.port(), r.addr.port());
+    let got = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let want = format!(
+        "PROXY TCP6 ::1 ::1 {} {}\r\nx",
+        client.port(),
+        r.addr.port()
+    );
     assert_eq!(String::from_utf8_lossy(&got), want);
 }
 
@@ -69,7 +88,8 @@ async fn accept_proxy_takes_addresses_from_the_header() {
     sp.send_proxy = SendProxy::V1;
     let other = named("xx").await;
     let mut spec = simple(vec![sp]);
-    spec.backends.push(backend("other", vec![server("x", other.addr)]));
+    spec.backends
+        .push(backend("other", vec![server("x", other.addr)]));
     spec.frontends[0].binds[0].accept_proxy = true;
     // Route on the source given by the PROXY header.
     spec.frontends[0].use_backends = vec![(
@@ -78,15 +98,23 @@ async fn accept_proxy_takes_addresses_from_the_header() {
             unless: false,
             or_terms: vec![vec![Term {
                 negated: false,
-                test: Test::Src(vec![IpNet { addr: "10.9.9.9".parse().unwrap(), prefix: 32 }]),
+                test: Test::Src(vec![IpNet {
+                    addr: "10.9.9.9".parse().unwrap(),
+                    prefix: 32,
+                }]),
             }]],
         }),
     )];
     let r = start(spec).await;
     let mut c = connect(r.addr).await;
-    c.write_all(b"PROXY TCP4 10.1.2.3 10.0.0.1 1111 80\r\nhello").await.unwrap();
+    c.write_all(b"PROXY TCP4 10.1.2.3 10.0.0.1 1111 80\r\nhello")
+        .await
+        .unwrap();
     c.shutdown().await.unwrap();
-    let got = tokio::time::timeout(WAIT, rx.recv()).await.unwrap().unwrap();
+    let got = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got, b"PROXY TCP4 10.1.2.3 10.0.0.1 1111 80\r\nhello");
     let rec = &r.log.wait(1).await[0];
     assert_eq!(rec.client, "10.1.2.3:1111".parse().unwrap());
@@ -94,7 +122,9 @@ async fn accept_proxy_takes_addresses_from_the_header() {
 
     // v2 header with a source that matches the use_backend rule.
     let mut c = connect(r.addr).await;
-    let mut h = vec![0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A, 0x21, 0x11, 0, 12];
+    let mut h = vec![
+        0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A, 0x21, 0x11, 0, 12,
+    ];
     h.extend_from_slice(&[10, 9, 9, 9, 10, 0, 0, 1, 0x04, 0x57, 0, 80]);
     c.write_all(&h).await.unwrap();
     assert_eq!(read_n(&mut c, 2).await, b"xx");
@@ -108,7 +138,10 @@ async fn accept_proxy_takes_addresses_from_the_header() {
 #[tokio::test]
 async fn source_binds_outgoing_connections() {
     let m = mock(|mut s: TcpStream| async move {
-        let peer = s.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+        let peer = s
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
         let _ = s.write_all(peer.as_bytes()).await;
     })
     .await;

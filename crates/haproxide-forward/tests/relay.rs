@@ -37,7 +37,9 @@ async fn client_half_close_propagates_and_server_can_still_answer() {
     let m = mock(|mut s| async move {
         let mut all = Vec::new();
         let _ = s.read_to_end(&mut all).await;
-        let _ = s.write_all(format!("got {} bytes", all.len()).as_bytes()).await;
+        let _ = s
+            .write_all(format!("got {} bytes", all.len()).as_bytes())
+            .await;
     })
     .await;
     let r = start(simple(vec![server("s1", m.addr)])).await;
@@ -76,7 +78,10 @@ async fn server_half_close_propagates_and_client_can_still_send() {
     // The other direction still works after the server's FIN.
     c.write_all(b"still here").await.unwrap();
     c.shutdown().await.unwrap();
-    let all = tokio::time::timeout(WAIT, rx.recv()).await.unwrap().unwrap();
+    let all = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(all, b"still here");
     assert_eq!(term(&r.log.wait(1).await[0]), "--");
 }
@@ -104,7 +109,10 @@ async fn client_closes_first_server_sees_eof() {
     let mut c = connect(r.addr).await;
     c.write_all(b"abc").await.unwrap();
     drop(c);
-    let got = tokio::time::timeout(WAIT, rx.recv()).await.unwrap().unwrap();
+    let got = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got, b"abc");
     assert_eq!(term(&r.log.wait(1).await[0]), "--");
 }
@@ -149,7 +157,10 @@ async fn timeout_client_cuts_idle_session_cd() {
     let mut c = connect(r.addr).await;
     assert!(closed_within(&mut c, WAIT).await);
     let el = t.elapsed();
-    assert!(el >= Duration::from_millis(180) && el < Duration::from_secs(2), "{el:?}");
+    assert!(
+        el >= Duration::from_millis(180) && el < Duration::from_secs(2),
+        "{el:?}"
+    );
     assert_eq!(term(&r.log.wait(1).await[0]), "cD");
 }
 
@@ -177,7 +188,11 @@ async fn activity_keeps_session_alive_past_timeouts() {
         c.write_all(b"ping").await.unwrap();
         assert_eq!(read_n(&mut c, 4).await, b"ping");
     }
-    assert_eq!(r.log.len(), 0, "still alive after 480 ms of regular traffic");
+    assert_eq!(
+        r.log.len(),
+        0,
+        "still alive after 480 ms of regular traffic"
+    );
 }
 
 #[tokio::test]
@@ -192,7 +207,10 @@ async fn timeout_tunnel_replaces_client_and_server_timeouts() {
     let mut c = connect(r.addr).await;
     assert!(closed_within(&mut c, WAIT).await);
     let el = t.elapsed();
-    assert!(el >= Duration::from_millis(380), "tunnel timeout used, not client/server: {el:?}");
+    assert!(
+        el >= Duration::from_millis(380),
+        "tunnel timeout used, not client/server: {el:?}"
+    );
     let rec = &r.log.wait(1).await[0];
     assert_eq!(&rec.termination[1..], b"D");
 }
@@ -215,7 +233,10 @@ async fn timeout_client_fin_applies_after_half_close() {
     let (_, _) = read_to_eof(&mut c, WAIT).await;
     let rec = &r.log.wait(1).await[0];
     let el = t.elapsed();
-    assert!(el < Duration::from_secs(3), "client-fin, not client timeout: {el:?}");
+    assert!(
+        el < Duration::from_secs(3),
+        "client-fin, not client timeout: {el:?}"
+    );
     assert_eq!(term(rec), "cD");
 }
 

@@ -11,12 +11,21 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpSocket;
 
 fn cond(test: Test) -> Option<Condition> {
-    Some(Condition { unless: false, or_terms: vec![vec![Term { negated: false, test }]] })
+    Some(Condition {
+        unless: false,
+        or_terms: vec![vec![Term {
+            negated: false,
+            test,
+        }]],
+    })
 }
 
 fn net(s: &str) -> IpNet {
     let (a, p) = s.split_once('/').unwrap();
-    IpNet { addr: a.parse().unwrap(), prefix: p.parse().unwrap() }
+    IpNet {
+        addr: a.parse().unwrap(),
+        prefix: p.parse().unwrap(),
+    }
 }
 
 fn sni(names: &[&str]) -> Test {
@@ -63,7 +72,10 @@ async fn two_backends() -> (Mock, Mock, EngineSpec) {
     let b = named("bb").await;
     let spec = EngineSpec {
         frontends: vec![frontend("fe", Some(0))],
-        backends: vec![backend("A", vec![server("a", a.addr)]), backend("B", vec![server("b", b.addr)])],
+        backends: vec![
+            backend("A", vec![server("a", a.addr)]),
+            backend("B", vec![server("b", b.addr)]),
+        ],
         maxconn: None,
     };
     (a, b, spec)
@@ -72,21 +84,32 @@ async fn two_backends() -> (Mock, Mock, EngineSpec) {
 async fn name_from(src: &str, addr: SocketAddr) -> String {
     let s = TcpSocket::new_v4().unwrap();
     s.bind(format!("{src}:0").parse().unwrap()).unwrap();
-    let mut c = tokio::time::timeout(WAIT, s.connect(addr)).await.unwrap().unwrap();
+    let mut c = tokio::time::timeout(WAIT, s.connect(addr))
+        .await
+        .unwrap()
+        .unwrap();
     String::from_utf8(read_n(&mut c, 2).await).unwrap()
 }
 
 #[tokio::test]
 async fn use_backend_on_src() {
     let (_a, _b, mut spec) = two_backends().await;
-    spec.frontends[0].use_backends = vec![(1, cond(Test::Src(vec![net("127.0.0.2/32"), net("127.0.1.0/24")])))];
+    spec.frontends[0].use_backends = vec![(
+        1,
+        cond(Test::Src(vec![net("127.0.0.2/32"), net("127.0.1.0/24")])),
+    )];
     let r = start(spec).await;
     assert_eq!(name_from("127.0.0.1", r.addr).await, "aa");
     assert_eq!(name_from("127.0.0.2", r.addr).await, "bb");
     assert_eq!(name_from("127.0.1.77", r.addr).await, "bb");
     assert_eq!(name_from("127.0.0.3", r.addr).await, "aa");
     let recs = r.log.wait(4).await;
-    assert_eq!(recs.iter().filter(|x| x.backend.as_deref() == Some("B")).count(), 2);
+    assert_eq!(
+        recs.iter()
+            .filter(|x| x.backend.as_deref() == Some("B"))
+            .count(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -94,7 +117,10 @@ async fn use_backend_on_ssl_sni_after_inspection() {
     let (_a, _b, mut spec) = two_backends().await;
     let fe = &mut spec.frontends[0];
     fe.inspect_delay = Some(Duration::from_secs(2));
-    fe.tcp_content_rules = vec![TcpRule { accept: true, cond: cond(Test::SslHelloType(1)) }];
+    fe.tcp_content_rules = vec![TcpRule {
+        accept: true,
+        cond: cond(Test::SslHelloType(1)),
+    }];
     fe.use_backends = vec![(1, cond(sni(&["db.example.com"])))];
     let r = start(spec).await;
 
@@ -106,7 +132,10 @@ async fn use_backend_on_ssl_sni_after_inspection() {
     c.write_all(&hello[20..]).await.unwrap();
     let t = Instant::now();
     assert_eq!(read_n(&mut c, 2).await, b"bb");
-    assert!(t.elapsed() < Duration::from_secs(1), "no need to wait for the inspect delay");
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "no need to wait for the inspect delay"
+    );
     // The server received the ClientHello untouched (named() echoes after its name).
     assert_eq!(read_n(&mut c, hello.len()).await, hello);
 
@@ -120,7 +149,10 @@ async fn inspect_delay_expires_for_non_tls_clients() {
     let (_a, _b, mut spec) = two_backends().await;
     let fe = &mut spec.frontends[0];
     fe.inspect_delay = Some(Duration::from_millis(300));
-    fe.tcp_content_rules = vec![TcpRule { accept: true, cond: cond(Test::SslHelloType(1)) }];
+    fe.tcp_content_rules = vec![TcpRule {
+        accept: true,
+        cond: cond(Test::SslHelloType(1)),
+    }];
     fe.use_backends = vec![(1, cond(sni(&["db.example.com"])))];
     let r = start(spec).await;
     // A client that says nothing is routed once the delay expires.
@@ -128,7 +160,10 @@ async fn inspect_delay_expires_for_non_tls_clients() {
     let mut c = connect(r.addr).await;
     assert_eq!(read_n(&mut c, 2).await, b"aa");
     let el = t.elapsed();
-    assert!(el >= Duration::from_millis(280) && el < Duration::from_secs(2), "{el:?}");
+    assert!(
+        el >= Duration::from_millis(280) && el < Duration::from_secs(2),
+        "{el:?}"
+    );
     // Plain text is not TLS: decided at once, no wait.
     let t = Instant::now();
     let mut c = connect(r.addr).await;
@@ -144,8 +179,16 @@ async fn tcp_request_content_reject_and_req_len() {
     fe.inspect_delay = Some(Duration::from_secs(2));
     // accept if req.len ge 4, else (when final) reject.
     fe.tcp_content_rules = vec![
-        TcpRule { accept: true, cond: cond(Test::ReqLen(IntMatch { ranges: vec![(4, i64::MAX)] })) },
-        TcpRule { accept: false, cond: None },
+        TcpRule {
+            accept: true,
+            cond: cond(Test::ReqLen(IntMatch {
+                ranges: vec![(4, i64::MAX)],
+            })),
+        },
+        TcpRule {
+            accept: false,
+            cond: None,
+        },
     ];
     let r = start(spec).await;
     let mut c = connect(r.addr).await;
@@ -165,8 +208,10 @@ async fn tcp_request_content_reject_and_req_len() {
 #[tokio::test]
 async fn tcp_request_connection_reject_closes_without_log() {
     let (_a, _b, mut spec) = two_backends().await;
-    spec.frontends[0].tcp_connection_rules =
-        vec![TcpRule { accept: false, cond: cond(Test::Src(vec![net("127.0.0.9/32")])) }];
+    spec.frontends[0].tcp_connection_rules = vec![TcpRule {
+        accept: false,
+        cond: cond(Test::Src(vec![net("127.0.0.9/32")])),
+    }];
     let r = start(spec).await;
     let s = TcpSocket::new_v4().unwrap();
     s.bind("127.0.0.9:0".parse().unwrap()).unwrap();
@@ -176,7 +221,11 @@ async fn tcp_request_connection_reject_closes_without_log() {
     r.log.wait(0).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(r.engine.frontend_counters(0).total, 2);
-    assert_eq!(r.engine.backend_counters(0).total, 1, "the rejected one never reached a backend");
+    assert_eq!(
+        r.engine.backend_counters(0).total,
+        1,
+        "the rejected one never reached a backend"
+    );
 }
 
 #[tokio::test]

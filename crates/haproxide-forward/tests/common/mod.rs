@@ -105,7 +105,10 @@ impl Capture {
                 }
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("only {} sessions logged, expected {n}", self.records.lock().expect("lock").len());
+                panic!(
+                    "only {} sessions logged, expected {n}",
+                    self.records.lock().expect("lock").len()
+                );
             }
         }
     }
@@ -151,9 +154,16 @@ pub struct Running {
 pub async fn start(spec: EngineSpec) -> Running {
     let health = Health::new(&spec);
     let log = Arc::new(Capture::default());
-    let engine = Engine::start(spec, health.clone(), log.clone()).await.expect("engine starts");
+    let engine = Engine::start(spec, health.clone(), log.clone())
+        .await
+        .expect("engine starts");
     let addr = engine.local_addrs()[0].1;
-    Running { engine, addr, log, health }
+    Running {
+        engine,
+        addr,
+        log,
+        health,
+    }
 }
 
 /// A mock server; its tasks stop when it is dropped.
@@ -210,7 +220,12 @@ where
             }
         }
     });
-    Mock { addr, task, accepted, open }
+    Mock {
+        addr,
+        task,
+        accepted,
+        open,
+    }
 }
 
 /// Echo until EOF, then close.
@@ -301,7 +316,8 @@ pub struct BlackHole {
 pub fn black_hole() -> BlackHole {
     use socket2::{Domain, Socket, Type};
     let l = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-    l.bind(&"127.0.0.1:0".parse::<SocketAddr>().expect("addr").into()).expect("bind");
+    l.bind(&"127.0.0.1:0".parse::<SocketAddr>().expect("addr").into())
+        .expect("bind");
     l.listen(0).expect("listen");
     let addr = l.local_addr().expect("addr").as_socket().expect("inet");
     let mut fill = Vec::new();
@@ -312,18 +328,28 @@ pub fn black_hole() -> BlackHole {
         fill.push(s.into());
     }
     std::thread::sleep(Duration::from_millis(50));
-    BlackHole { addr, _l: l, _fill: fill }
+    BlackHole {
+        addr,
+        _l: l,
+        _fill: fill,
+    }
 }
 
 /// Connect to the proxy.
 pub async fn connect(addr: SocketAddr) -> TcpStream {
-    tokio::time::timeout(WAIT, TcpStream::connect(addr)).await.expect("connect in time").expect("connect")
+    tokio::time::timeout(WAIT, TcpStream::connect(addr))
+        .await
+        .expect("connect in time")
+        .expect("connect")
 }
 
 /// Read exactly n bytes within [`WAIT`].
 pub async fn read_n(s: &mut TcpStream, n: usize) -> Vec<u8> {
     let mut b = vec![0u8; n];
-    tokio::time::timeout(WAIT, s.read_exact(&mut b)).await.expect("read in time").expect("read");
+    tokio::time::timeout(WAIT, s.read_exact(&mut b))
+        .await
+        .expect("read in time")
+        .expect("read");
     b
 }
 
@@ -368,5 +394,7 @@ pub fn term(r: &SessionRecord) -> String {
 
 /// SO_LINGER 0: closing sends a RST.
 pub fn set_rst_on_close(s: &TcpStream) {
-    socket2::SockRef::from(s).set_linger(Some(Duration::ZERO)).expect("linger");
+    socket2::SockRef::from(s)
+        .set_linger(Some(Duration::ZERO))
+        .expect("linger");
 }
