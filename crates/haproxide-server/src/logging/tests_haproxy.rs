@@ -1,1 +1,485 @@
+//! Differential test against the real HAProxy 2.6 (`/usr/sbin/haproxy`):
+//! one connection each to a `listen` with `option tcplog`, a frontend with
+//! the default format and a frontend with a `log-format`, logged to eight
+//! UDP catchers (one per `format`); then a soft stop (SIGUSR1) for the
+//! "Proxy X stopped" events. HAProxy runs with `TZ=America/St_Johns` so that
+//! local time is not UTC.
+//!
+//! Every datagram must equal, byte for byte, our rendering of the same
+//! message, where the values only HAProxy knows (header timestamp, accept
+//! date, Tw/Tc/Tt, the UTC offset) are read back from its datagrams;
+//! addresses, ports, pid, counters, names and all formatting are ours.
+//! Skipped (with a message) when HAProxy is not installed.
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use haproxide_forward::SessionRecord;
+
+use super::clock::MONTHS;
+use super::*;
+
+const HAPROXY: &str = "/usr/sbin/haproxy";
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Kills and reaps HAProxy, stops the echo server, removes the temp dir.
+struct Guard {
+    child: Option<Child>,
+    stop: Arc<AtomicBool>,
+    dir: PathBuf,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An echo server that stops when `stop` is set or after 60 s.
+fn echo_server(stop: Arc<AtomicBool>) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let end = Instant::now() + Duration::from_secs(60);
+        while !stop.load(Ordering::Relaxed) && Instant::now() < end {
+            match l.accept() {
+                Ok((mut s, _)) => {
+                    std::thread::spawn(move || {
+                        let _ = s.set_nonblocking(false);
+                        let _ = s.set_read_timeout(Some(WAIT));
+                        let mut buf = [0u8; 1024];
+                        while let Ok(n) = s.read(&mut buf) {
+                            if n == 0 || s.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
+    addr
+}
+
+/// Connects (retrying while HAProxy starts), sends "hello", reads the echo,
+/// closes; returns the client's address.
+fn one_session(addr: SocketAddr) -> SocketAddr {
+    let end = Instant::now() + WAIT;
+    let mut s = loop {
+        match TcpStream::connect_timeout(&addr, WAIT) {
+            Ok(s) => break s,
+            Err(e) if Instant::now() < end => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("haproxy not listening on {addr}: {e}"),
+        }
+    };
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s.write_all(b"hello").unwrap();
+    let mut buf = [0u8; 5];
+    s.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"hello");
+    let me = s.local_addr().unwrap();
+    drop(s);
+    me
+}
+
+fn recv(s: &UdpSocket) -> String {
+    let mut buf = [0u8; 4096];
+    let n = s
+        .recv(&mut buf)
+        .unwrap_or_else(|e| panic!("no datagram from haproxy within {WAIT:?}: {e}"));
+    String::from_utf8(buf[..n].to_vec()).unwrap()
+}
+
+/// Days since the epoch of a civil date (inverse of `civil_from_days`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn month(name: &str) -> u32 {
+    MONTHS.iter().position(|m| *m == name).unwrap() as u32 + 1
+}
+
+fn num(s: &str) -> i64 {
+    s.parse().unwrap_or_else(|_| panic!("not a number: {s:?}"))
+}
+
+fn at(local_secs: i64, offset: i32, micros: u32) -> SystemTime {
+    let unix = local_secs - i64::from(offset);
+    UNIX_EPOCH + Duration::from_secs(unix as u64) + Duration::from_micros(u64::from(micros))
+}
+
+/// `2026-11-26T06:50:29.546507-03:30` → (time, offset).
+fn parse_iso(s: &str) -> (SystemTime, i32) {
+    let (y, mo, d) = (num(&s[0..4]), num(&s[5..7]) as u32, num(&s[8..10]) as u32);
+    let (h, mi, se) = (num(&s[11..13]), num(&s[14..16]), num(&s[17..19]));
+    let micros = num(&s[20..26]) as u32;
+    let sign = if &s[26..27] == "-" { -1 } else { 1 };
+    let off = sign * (num(&s[27..29]) * 3600 + num(&s[30..32]) * 60) as i32;
+    let local = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se;
+    (at(local, off, micros), off)
+}
+
+/// `Nov 26 06:50:29` (year given) → time.
+fn parse_3164(s: &str, year: i64, offset: i32) -> SystemTime {
+    let mo = month(&s[0..3]);
+    let d = num(s[4..6].trim()) as u32;
+    let (h, mi, se) = (num(&s[7..9]), num(&s[10..12]), num(&s[13..15]));
+    at(
+        days_from_civil(year, mo, d) * 86_400 + h * 3600 + mi * 60 + se,
+        offset,
+        0,
+    )
+}
+
+/// `26/Nov/2026:06:50:29.540` → time.
+fn parse_accept(s: &str, offset: i32) -> SystemTime {
+    let d = num(&s[0..2]) as u32;
+    let mo = month(&s[3..6]);
+    let y = num(&s[7..11]);
+    let (h, mi, se) = (num(&s[12..14]), num(&s[15..17]), num(&s[18..20]));
+    let ms = num(&s[21..24]) as u32;
+    at(
+        days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se,
+        offset,
+        ms * 1000,
+    )
+}
+
+/// The message part of a datagram, given its format.
+fn body(format: LogFormat, dgram: &str) -> &str {
+    let d = dgram.strip_suffix('\n').unwrap();
+    match format {
+        LogFormat::Local | LogFormat::Rfc3164 => d.split_once("]: ").unwrap().1,
+        LogFormat::Rfc5424 => d.split_once(" - - ").unwrap().1,
+        LogFormat::Priority | LogFormat::Short => d.split_once('>').unwrap().1,
+        LogFormat::Timed => d.split_once('>').unwrap().1.split_once(' ').unwrap().1,
+        LogFormat::Iso => d.split_once(' ').unwrap().1,
+        LogFormat::Raw => d,
+    }
+}
+
+/// The header time of a datagram (second precision for rfc3164 forms).
+fn header_time(format: LogFormat, dgram: &str, year: i64, offset: i32) -> SystemTime {
+    match format {
+        LogFormat::Local | LogFormat::Rfc3164 => {
+            parse_3164(dgram.split_once('>').unwrap().1, year, offset)
+        }
+        LogFormat::Rfc5424 => parse_iso(&dgram[dgram.find("1 ").unwrap() + 2..]).0,
+        LogFormat::Timed => parse_iso(dgram.split_once('>').unwrap().1).0,
+        LogFormat::Iso => parse_iso(dgram).0,
+        LogFormat::Priority | LogFormat::Short | LogFormat::Raw => UNIX_EPOCH,
+    }
+}
+
+/// One global `log` line per format (index 7 is `raw`, whose datagrams
+/// give the bare message), plus an `rfc5424` one with `len 80`.
+const FORMATS: [(LogFormat, Facility, usize); 9] = [
+    (LogFormat::Local, Facility::Local0, 1024),
+    (LogFormat::Rfc5424, Facility::Local1, 1024),
+    (LogFormat::Rfc3164, Facility::Local2, 1024),
+    (LogFormat::Short, Facility::Local3, 1024),
+    (LogFormat::Timed, Facility::Local4, 1024),
+    (LogFormat::Iso, Facility::Local5, 1024),
+    (LogFormat::Priority, Facility::Local6, 1024),
+    (LogFormat::Raw, Facility::Daemon, 1024),
+    (LogFormat::Rfc5424, Facility::Local7, 80),
+];
+
+/// How a test proxy logs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    TcpLog,
+    Default,
+    Custom,
+}
+
+/// A test proxy: name, log kind, bind address, backend, server, log-tag.
+struct Proxy {
+    name: &'static str,
+    kind: Kind,
+    bind: SocketAddr,
+    backend: &'static str,
+    server: &'static str,
+    tag: Option<&'static str>,
+}
+
+const CUSTOM: &str = "%ci:%cp|%fi:%fp|%f|%ft|%b|%s|%ts|%B|%U|%ac/%fc/%bc/%sc/%rc|%sq/%bq|%{+Q}ci|%{+X}ci|%{+X}cp|%{+X}fp|%pid|%{+X}pid|%H|%ID|%{+Q}ID|%lc|%sslv|%[src]|%{+Q}[dst_port]|100%%|a  b %hr %hr %{+Q}o %f %{-Q}b %[be_name]";
+
+fn write_config(dir: &Path, udp: &[SocketAddr], proxies: &[Proxy], server: SocketAddr) -> PathBuf {
+    let mut cfg = String::from("global\n");
+    for ((format, facility, len), addr) in FORMATS.iter().zip(udp) {
+        cfg.push_str(&format!(
+            "    log {addr} len {len} format {} {facility}\n",
+            format.name()
+        ));
+    }
+    cfg.push_str(
+        "defaults\n    mode tcp\n    log global\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n",
+    );
+    for p in proxies {
+        let section = if p.backend == p.name {
+            "listen"
+        } else {
+            "frontend"
+        };
+        cfg.push_str(&format!(
+            "{section} {}\n    bind {}:{}\n",
+            p.name,
+            p.bind.ip(),
+            p.bind.port()
+        ));
+        match p.kind {
+            Kind::TcpLog => cfg.push_str("    option tcplog\n"),
+            Kind::Default => {}
+            Kind::Custom => cfg.push_str(&format!("    log-format \"{CUSTOM}\"\n")),
+        }
+        if let Some(tag) = p.tag {
+            cfg.push_str(&format!("    log-tag {tag}\n"));
+        }
+        if section == "listen" {
+            cfg.push_str(&format!("    server {} {server}\n", p.server));
+        } else {
+            cfg.push_str(&format!("    default_backend {}\n", p.backend));
+        }
+    }
+    cfg.push_str(&format!("backend B\n    server s2 {server}\n"));
+    let path = dir.join("haproxy.cfg");
+    std::fs::write(&path, cfg).unwrap();
+    path
+}
+
+#[test]
+fn differential_against_haproxy() {
+    if !Path::new(HAPROXY).exists() {
+        eprintln!("skipping differential_against_haproxy: {HAPROXY} is absent (scripts/install-deps installs it)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "haproxide-logdiff-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut guard = Guard {
+        child: None,
+        stop: Arc::clone(&stop),
+        dir: dir.clone(),
+    };
+    let server = echo_server(stop);
+    let catchers: Vec<UdpSocket> = FORMATS
+        .iter()
+        .map(|_| {
+            let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+            s.set_read_timeout(Some(WAIT)).unwrap();
+            s
+        })
+        .collect();
+    let udp: Vec<SocketAddr> = catchers.iter().map(|s| s.local_addr().unwrap()).collect();
+    let lo: std::net::IpAddr = [127, 0, 0, 1].into();
+    let mut proxies = vec![
+        Proxy {
+            name: "L",
+            kind: Kind::TcpLog,
+            bind: (lo, free_port()).into(),
+            backend: "L",
+            server: "s1",
+            tag: None,
+        },
+        Proxy {
+            name: "D",
+            kind: Kind::Default,
+            bind: (lo, free_port()).into(),
+            backend: "B",
+            server: "s2",
+            tag: Some("pxTag"),
+        },
+        Proxy {
+            name: "C",
+            kind: Kind::Custom,
+            bind: (lo, free_port()).into(),
+            backend: "B",
+            server: "s2",
+            tag: None,
+        },
+    ];
+    if let Ok(l) = TcpListener::bind("[::1]:0") {
+        proxies.push(Proxy {
+            name: "V6",
+            kind: Kind::TcpLog,
+            bind: l.local_addr().unwrap(),
+            backend: "B",
+            server: "s2",
+            tag: None,
+        });
+    } else {
+        eprintln!("differential_against_haproxy: no ::1, IPv6 proxy left out");
+    }
+    let cfg = write_config(&dir, &udp, &proxies, server);
+    let child = Command::new(HAPROXY)
+        .arg("-db")
+        .arg("-f")
+        .arg(&cfg)
+        .current_dir(&dir)
+        .env("TZ", "America/St_Johns")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    guard.child = Some(child);
+
+    // One session per proxy, each logged to every target.
+    let mut sessions = Vec::new();
+    for p in &proxies {
+        let client = one_session(p.bind);
+        let dgrams: Vec<String> = catchers.iter().map(recv).collect();
+        sessions.push((client, dgrams));
+    }
+
+    // The UTC offset and year HAProxy used, from its rfc5424 header.
+    let first5424 = &sessions[0].1[1];
+    let iso = &first5424[first5424.find("1 ").unwrap() + 2..];
+    let (_, offset) = parse_iso(iso);
+    let year = num(&iso[0..4]);
+    let zone = Zone::Fixed(offset);
+    let ident = SyslogIdentity {
+        tag: "haproxy".into(),
+        pid,
+        hostname: None,
+    };
+    let hostname = system_hostname();
+    let ctx = RenderContext {
+        zone,
+        pid,
+        hostname: &hostname,
+        log_counter: 0,
+        request_counter: 0,
+    };
+
+    for (p, (client, dgrams)) in proxies.iter().zip(&sessions) {
+        let mut rec = SessionRecord {
+            client: *client,
+            frontend_addr: Some(p.bind),
+            accepted_at: UNIX_EPOCH,
+            frontend: p.name.into(),
+            backend: Some(p.backend.into()),
+            server: Some(p.server.into()),
+            tw: 0,
+            tc: 0,
+            tt: 0,
+            bytes_read: 5,
+            bytes_uploaded: 5,
+            termination: *b"--",
+            actconn: 1,
+            feconn: 1,
+            beconn: 0,
+            srv_conn: 0,
+            retries: 0,
+            redispatched: false,
+            srv_queue: 0,
+            backend_queue: 0,
+        };
+        let ours = match p.kind {
+            Kind::TcpLog => {
+                // The values only HAProxy knows: accept date and timers.
+                let raw = body(LogFormat::Raw, &dgrams[7]);
+                let date = &raw[raw.find('[').unwrap() + 1..raw.find(']').unwrap()];
+                rec.accepted_at = parse_accept(date, offset);
+                let timers: Vec<i64> = raw.split(' ').nth(4).unwrap().split('/').map(num).collect();
+                (rec.tw, rec.tc, rec.tt) = (timers[0], timers[1], timers[2]);
+                LogFormatString::tcplog().render(&rec, &ctx)
+            }
+            Kind::Default => default_line(&rec),
+            Kind::Custom => LogFormatString::parse(CUSTOM).unwrap().render(&rec, &ctx),
+        };
+        for ((format, facility, len), theirs) in FORMATS.iter().zip(dgrams) {
+            let t = header_time(*format, theirs, year, offset);
+            let mine = render_message(
+                *format,
+                *facility,
+                Level::Info,
+                &ident,
+                p.tag,
+                &Tm::new(t, zone),
+                &ours,
+                *len,
+            );
+            assert_eq!(
+                String::from_utf8(mine).unwrap(),
+                *theirs,
+                "proxy {} format {} len {len}",
+                p.name,
+                format.name()
+            );
+        }
+    }
+
+    // Soft stop: "Proxy X stopped (...)" at WARNING, for every proxy.
+    let status = Command::new("kill")
+        .args(["-USR1", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut got = Vec::new();
+    let end = Instant::now() + WAIT;
+    while got.len() < proxies.len() + 2 && Instant::now() < end {
+        got.push(recv(&catchers[0]));
+    }
+    let be_conns = proxies.len() as u64 - 1;
+    let stopped = [
+        ("L", 1, 1, "haproxy"),
+        ("D", 1, 0, "pxTag"),
+        ("C", 1, 0, "haproxy"),
+        ("B", 0, be_conns, "haproxy"),
+    ];
+    for (name, fe, be, tag) in stopped {
+        let (level, text) = events::proxy_stopped(name, fe, be);
+        let want_end = format!(" {tag}[{pid}]: {text}\n");
+        let found = got.iter().find(|d| d.ends_with(&want_end));
+        let d = found.unwrap_or_else(|| panic!("no {text:?} in {got:?}"));
+        let t = header_time(LogFormat::Local, d, year, offset);
+        let mine = render_message(
+            LogFormat::Local,
+            Facility::Local0,
+            level,
+            &ident,
+            Some(tag),
+            &Tm::new(t, zone),
+            &text,
+            DEFAULT_MAX_LEN,
+        );
+        assert_eq!(String::from_utf8(mine).unwrap(), *d);
+    }
+    drop(guard);
+}
