@@ -339,6 +339,7 @@ impl Sess {
         let tqueue = bspec.timeout_queue.unwrap_or(tconn);
         let client_ip: Option<IpAddr> = self.src.map(|a| a.ip());
         let mut avoid = None;
+        let mut tc_start = Instant::now();
         let server: TcpStream = loop {
             // Server assignment, possibly through a queue.
             if self.slot.is_none() {
@@ -389,6 +390,8 @@ impl Sess {
             if let Some(ts) = self.tw_start {
                 self.tw = self.tw.max(0) + ts.elapsed().as_millis() as i64;
                 self.tw_start = None;
+                // §8.4 `Tc` counts from leaving the queue, retries included.
+                tc_start = Instant::now();
             }
             self.server = Some(srv);
             self.phase = b'C';
@@ -401,7 +404,6 @@ impl Sess {
                 }
             };
             let addr = SocketAddr::new(sspec.ip, port);
-            let t_start = Instant::now();
             let attempt = connect(addr, sspec.source, bspec.tcp_keepalive);
             let res = match self
                 .watch_client(client, tokio::time::timeout(tconn, attempt))
@@ -412,7 +414,7 @@ impl Sess {
             };
             let refused = match res {
                 Ok(Ok(stream)) => {
-                    self.tc = t_start.elapsed().as_millis() as i64;
+                    self.tc = tc_start.elapsed().as_millis() as i64;
                     break stream;
                 }
                 Ok(Err(_)) => true,
