@@ -272,3 +272,65 @@ async fn no_usable_server_closes_with_sc_at_once() {
     assert_eq!(rec.server, None);
     assert_eq!(rec.tc, -1);
 }
+
+#[tokio::test]
+async fn source_map_based_spreads_by_weight() {
+    let (_m, mut specs) = farm(&["s0", "s1"]).await;
+    specs[0].weight = 3;
+    let mut spec = simple(specs);
+    spec.backends[0].balance = Balance::Source;
+    let r = start(spec).await;
+    let mut seq = Vec::new();
+    for i in 0..160u32 {
+        let src = format!("127.0.{}.{}", i / 200 + 10, i % 200 + 1);
+        seq.push(who_from(&src, r.addr).await);
+    }
+    let c = count(&seq);
+    let s0 = c.get("s0").copied().unwrap_or(0);
+    // Expect about 120 of 160 on the weight-3 server.
+    assert!((95..=145).contains(&s0), "{c:?}");
+}
+
+#[tokio::test]
+async fn leastconn_honours_weights() {
+    let (_m, mut specs) = farm(&["s0", "s1"]).await;
+    specs[1].weight = 3;
+    let mut spec = simple(specs);
+    spec.backends[0].balance = Balance::LeastConn;
+    let r = start(spec).await;
+    let mut keep = Vec::new();
+    let mut seq = Vec::new();
+    for _ in 0..8 {
+        let (n, k) = who_keep(r.addr).await;
+        seq.push(n);
+        keep.push(k);
+    }
+    let c = count(&seq);
+    assert_eq!((c["s0"], c["s1"]), (2, 6), "{seq:?}");
+}
+
+#[tokio::test]
+async fn minconn_and_fullconn_make_maxconn_dynamic() {
+    // maxconn 10, minconn 2, fullconn 100: below 20 backend sessions the limit is 2.
+    let (_m, mut specs) = farm(&["s0"]).await;
+    specs[0].maxconn = 10;
+    specs[0].minconn = 2;
+    let mut spec = simple(specs);
+    spec.backends[0].fullconn = Some(100);
+    spec.backends[0].timeout_queue = Some(Duration::from_secs(5));
+    let r = start(spec).await;
+    let _a = who_keep(r.addr).await;
+    let _b = who_keep(r.addr).await;
+    let mut c = connect(r.addr).await;
+    let mut buf = [0u8; 2];
+    let got = tokio::time::timeout(
+        Duration::from_millis(300),
+        tokio::io::AsyncReadExt::read_exact(&mut c, &mut buf),
+    )
+    .await;
+    assert!(
+        got.is_err(),
+        "third session waits: dynamic maxconn is minconn at low load"
+    );
+    assert_eq!(r.engine.server_counters(0, 0).current, 2);
+}

@@ -251,3 +251,55 @@ async fn frontend_and_bind_maxconn_stop_accepting() {
     spec.frontends[0].binds[0].maxconn = Some(1);
     limit_holds(spec, 1).await;
 }
+
+#[tokio::test]
+async fn client_abort_while_queued_is_cq_and_leaves_the_queue() {
+    let s = named("s0").await;
+    let mut sp = server("s0", s.addr);
+    sp.maxconn = 1;
+    let mut spec = simple(vec![sp]);
+    spec.backends[0].timeout_queue = Some(Duration::from_secs(5));
+    let r = start(spec).await;
+    let _a = served(r.addr).await;
+    let b = connect(r.addr).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(r.engine.queue_lengths(0, 0).1, 1);
+    set_rst_on_close(&b);
+    drop(b);
+    let rec = &r.log.wait(1).await[0];
+    assert_eq!(term(rec), "CQ");
+    assert_eq!(r.engine.queue_lengths(0, 0), (0, 0));
+}
+
+#[tokio::test]
+async fn client_abort_while_connecting_is_cc() {
+    let bh = black_hole();
+    let mut spec = simple(vec![server("bh", bh.addr)]);
+    spec.backends[0].timeout_connect = Some(Duration::from_secs(3));
+    let r = start(spec).await;
+    let c = connect(r.addr).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    set_rst_on_close(&c);
+    drop(c);
+    let t = Instant::now();
+    let rec = &r.log.wait(1).await[0];
+    assert!(t.elapsed() < Duration::from_secs(1));
+    assert_eq!(term(rec), "CC");
+}
+
+#[tokio::test]
+async fn a_client_half_close_during_connect_is_not_an_abort() {
+    let (m, mut rx) = recorder().await;
+    let r = start(simple(vec![server("s", m.addr)])).await;
+    let mut c = connect(r.addr).await;
+    tokio::io::AsyncWriteExt::write_all(&mut c, b"request")
+        .await
+        .unwrap();
+    tokio::io::AsyncWriteExt::shutdown(&mut c).await.unwrap();
+    let got = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, b"request");
+    assert_eq!(term(&r.log.wait(1).await[0]), "--");
+}
