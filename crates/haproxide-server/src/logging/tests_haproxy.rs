@@ -83,7 +83,7 @@ fn echo_server(stop: Arc<AtomicBool>) -> SocketAddr {
 
 /// Connects (retrying while HAProxy starts), sends "hello", reads the echo,
 /// closes; returns the client's address.
-fn one_session(addr: SocketAddr) -> SocketAddr {
+fn one_session(addr: SocketAddr, outcome: Outcome) -> SocketAddr {
     let end = Instant::now() + WAIT;
     let mut s = loop {
         match TcpStream::connect_timeout(&addr, WAIT) {
@@ -96,6 +96,14 @@ fn one_session(addr: SocketAddr) -> SocketAddr {
         }
     };
     s.set_read_timeout(Some(WAIT)).unwrap();
+    if outcome != Outcome::Echo {
+        let me = s.local_addr().unwrap();
+        let _ = s.write_all(b"hello");
+        let mut sink = Vec::new();
+        let _ = s.read_to_end(&mut sink);
+        assert!(sink.is_empty());
+        return me;
+    }
     s.write_all(b"hello").unwrap();
     let mut buf = [0u8; 5];
     s.read_exact(&mut buf).unwrap();
@@ -230,6 +238,19 @@ struct Proxy {
     backend: &'static str,
     server: &'static str,
     tag: Option<&'static str>,
+    outcome: Outcome,
+}
+
+/// What happens to the test session.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Echoed through the proxy: `--`, 5 bytes each way.
+    Echo,
+    /// `tcp-request content reject`: `PR`, no backend (the frontend's name
+    /// is printed), `<NOSRV>`.
+    Rejected,
+    /// The server refuses (backend `BAD`, `retries 0`): `SC`.
+    Refused,
 }
 
 const CUSTOM: &str = "%ci:%cp|%fi:%fp|%f|%ft|%b|%s|%ts|%B|%U|%ac/%fc/%bc/%sc/%rc|%sq/%bq|%{+Q}ci|%{+X}ci|%{+X}cp|%{+X}fp|%pid|%{+X}pid|%H|%ID|%{+Q}ID|%lc|%sslv|%[src]|%{+Q}[dst_port]|100%%|a  b %hr %hr %{+Q}o %f %{-Q}b %[be_name]";
@@ -262,6 +283,9 @@ fn write_config(dir: &Path, udp: &[SocketAddr], proxies: &[Proxy], server: Socke
             Kind::Default => {}
             Kind::Custom => cfg.push_str(&format!("    log-format \"{CUSTOM}\"\n")),
         }
+        if p.outcome == Outcome::Rejected {
+            cfg.push_str("    tcp-request content reject\n");
+        }
         if let Some(tag) = p.tag {
             cfg.push_str(&format!("    log-tag {tag}\n"));
         }
@@ -271,7 +295,10 @@ fn write_config(dir: &Path, udp: &[SocketAddr], proxies: &[Proxy], server: Socke
             cfg.push_str(&format!("    default_backend {}\n", p.backend));
         }
     }
-    cfg.push_str(&format!("backend B\n    server s2 {server}\n"));
+    cfg.push_str(&format!(
+        "backend B\n    server s2 {server}\nbackend BAD\n    retries 0\n    server s9 127.0.0.1:{}\n",
+        free_port()
+    ));
     let path = dir.join("haproxy.cfg");
     std::fs::write(&path, cfg).unwrap();
     path
@@ -314,6 +341,7 @@ fn differential_against_haproxy() {
             backend: "L",
             server: "s1",
             tag: None,
+            outcome: Outcome::Echo,
         },
         Proxy {
             name: "D",
@@ -322,6 +350,7 @@ fn differential_against_haproxy() {
             backend: "B",
             server: "s2",
             tag: Some("pxTag"),
+            outcome: Outcome::Echo,
         },
         Proxy {
             name: "C",
@@ -330,6 +359,25 @@ fn differential_against_haproxy() {
             backend: "B",
             server: "s2",
             tag: None,
+            outcome: Outcome::Echo,
+        },
+        Proxy {
+            name: "R",
+            kind: Kind::TcpLog,
+            bind: (lo, free_port()).into(),
+            backend: "B",
+            server: "s2",
+            tag: None,
+            outcome: Outcome::Rejected,
+        },
+        Proxy {
+            name: "S",
+            kind: Kind::TcpLog,
+            bind: (lo, free_port()).into(),
+            backend: "BAD",
+            server: "s9",
+            tag: None,
+            outcome: Outcome::Refused,
         },
     ];
     if let Ok(l) = TcpListener::bind("[::1]:0") {
@@ -340,6 +388,7 @@ fn differential_against_haproxy() {
             backend: "B",
             server: "s2",
             tag: None,
+            outcome: Outcome::Echo,
         });
     } else {
         eprintln!("differential_against_haproxy: no ::1, IPv6 proxy left out");
@@ -362,7 +411,7 @@ fn differential_against_haproxy() {
     // One session per proxy, each logged to every target.
     let mut sessions = Vec::new();
     for p in &proxies {
-        let client = one_session(p.bind);
+        let client = one_session(p.bind, p.outcome);
         let dgrams: Vec<String> = catchers.iter().map(recv).collect();
         sessions.push((client, dgrams));
     }
@@ -410,6 +459,14 @@ fn differential_against_haproxy() {
             srv_queue: 0,
             backend_queue: 0,
         };
+        match p.outcome {
+            Outcome::Echo => {}
+            Outcome::Rejected => {
+                (rec.backend, rec.server) = (None, None);
+                (rec.bytes_read, rec.termination) = (0, *b"PR");
+            }
+            Outcome::Refused => (rec.bytes_read, rec.termination) = (0, *b"SC"),
+        }
         let ours = match p.kind {
             Kind::TcpLog => {
                 // The values only HAProxy knows: accept date and timers.
@@ -451,21 +508,25 @@ fn differential_against_haproxy() {
         .status()
         .unwrap();
     assert!(status.success());
-    let mut got = Vec::new();
-    let end = Instant::now() + WAIT;
-    while got.len() < proxies.len() + 2 && Instant::now() < end {
-        got.push(recv(&catchers[0]));
-    }
-    let be_conns = proxies.len() as u64 - 1;
+    let be_conns = proxies.len() as u64 - 3; // D, C, V6 (if any)
     let stopped = [
         ("L", 1, 1, "haproxy"),
         ("D", 1, 0, "pxTag"),
         ("C", 1, 0, "haproxy"),
+        ("R", 1, 0, "haproxy"),
+        ("S", 1, 0, "haproxy"),
         ("B", 0, be_conns, "haproxy"),
+        ("BAD", 0, 1, "haproxy"),
     ];
+    let mut got: Vec<String> = Vec::new();
     for (name, fe, be, tag) in stopped {
         let (level, text) = events::proxy_stopped(name, fe, be);
         let want_end = format!(" {tag}[{pid}]: {text}\n");
+        // Collect datagrams until this one shows up (each recv is bounded).
+        while !got.iter().any(|d| d.ends_with(&want_end)) {
+            assert!(got.len() < 20, "no {text:?} in {got:?}");
+            got.push(recv(&catchers[0]));
+        }
         let found = got.iter().find(|d| d.ends_with(&want_end));
         let d = found.unwrap_or_else(|| panic!("no {text:?} in {got:?}"));
         let t = header_time(LogFormat::Local, d, year, offset);
