@@ -4,6 +4,56 @@
 //! It takes plain [`spec`] structs and never sees the configuration crate.
 //! Health comes in through [`ServerHealth`], and finished sessions go out through
 //! [`SessionLogger`]. `haproxide-server` wires both to the check crate and to the logs.
+//!
+//! # Behaviour, with the HAProxy 2.6 reference (doc/configuration.txt)
+//!
+//! - Listeners (§4.2 `bind`, §5.1): TCP sockets get `SO_REUSEADDR` and `SO_REUSEPORT`
+//!   so that a new process binds while the old one listens; `v6only`; `backlog`
+//!   (default: the frontend's, else global maxconn); UNIX sockets (bound under a
+//!   temporary name, then renamed into place); `fd@N` (checked to be an open, listening
+//!   stream socket, else a [`StartError`] and the descriptor is left alone).
+//! - Limits (§3.2 `maxconn`, §4.2 `maxconn`, §5.1 `maxconn`): a listener accepts only
+//!   while it holds a slot of every limit; beyond them connections wait in the kernel
+//!   backlog (never accepted and closed).
+//! - Rules (§4.2 `tcp-request connection|content`, `tcp-request inspect-delay`, §7):
+//!   three-valued evaluation as HAProxy's; a rule that needs more data waits up to the
+//!   inspect delay. `req.ssl_sni`, `req.ssl_hello_type`, `req.len` look at the bytes
+//!   read so far (at most [`BUFSIZE`]). A `tcp-request connection reject` closes without
+//!   a log; a content reject logs `PR`.
+//! - Backend: `use_backend` rules in order, then `default_backend`; none: close (`SC`).
+//! - Server choice (§4.2 `balance`, `hash-type`, §5.2 `backup`, `weight`, `maxconn`,
+//!   `maxqueue`, `minconn`): see [`Balance`]. Only usable (per [`ServerHealth`]), not
+//!   `disabled`, weight > 0 servers are chosen; backups only when no active server is
+//!   usable (the first one, or all with `option allbackups`). With no usable server the
+//!   session closes at once with `SC` — as HAProxy 2.6, whose `assign_server()`
+//!   returns `SRV_STATUS_NOSRV` when the backend's total weight is 0; it does not
+//!   queue. When every usable server is full, the session waits in the backend queue
+//!   (FIFO) until a slot frees or `timeout queue` (default `timeout connect`) expires:
+//!   `sQ`. With `balance source` the session queues on its server; a full `maxqueue`
+//!   closes with `SQ`.
+//! - Connect (§4.2 `retries`, `option redispatch`, `timeout connect`): a failed
+//!   attempt is retried up to `retries` times. After a refused connection (not after a
+//!   timeout) HAProxy waits min(1 s, `timeout connect`) before retrying the same server
+//!   (its "turn-around timer"); so do we. With `option redispatch`, the last retry goes
+//!   to another server, and with round robin and more than one usable active server
+//!   every retry does, without the pause. Failure: `SC` (refused/error) or `sC` (timeout).
+//!   Without `timeout connect` we bound connects to [`DEFAULT_TIMEOUT_CONNECT`].
+//! - Server options (§5.2): `send-proxy` / `send-proxy-v2` (doc/proxy-protocol.txt
+//!   bytes; `UNKNOWN`/`LOCAL` for UNIX clients), `source`, port `+N`/none; `option
+//!   srvtcpka`/`clitcpka` set `SO_KEEPALIVE`; `TCP_NODELAY` on both sides.
+//! - Relay (§4.2 `timeout client|server|tunnel|client-fin|server-fin`): half-close
+//!   propagates in both directions; a socket's inactivity timer is refreshed by
+//!   traffic in either direction (HAProxy without `option independent-streams`);
+//!   `timeout tunnel` replaces the client and server timeouts once connected (§4.2: "In
+//!   TCP, this timeout is used as soon as no analyzer remains attached"); after a
+//!   half-close the `-fin` timeouts, when set, replace them. Buffers are [`BUFSIZE`]
+//!   per direction and released while a session is idle.
+//! - Termination states (§8.5): first letter `C`/`S` (client/server abort or error),
+//!   `c`/`s` (client/server-side timeout), `P` (proxy rule), `K` (killed: shutdown
+//!   sessions, hard stop), `-` normal; second letter `R` (before a backend was chosen:
+//!   PROXY header, inspection), `Q` (queue), `C` (connect), `D` (data), `-`.
+//! - Logs: one [`SessionRecord`] per session, except `tcp-request connection` rejects
+//!   and, with `option dontlognull` (§4.2), sessions that received no client byte.
 
 pub mod spec;
 

@@ -146,30 +146,39 @@ pub struct FrontendSpec {
     pub disabled: bool,
 }
 
-/// Load-balancing algorithms (configuration.txt §4.2 `balance`).
+/// Load-balancing algorithms (configuration.txt §4.2 `balance`). Every algorithm
+/// skips servers that are unusable, weight 0, or full (`maxconn`), except `source`
+/// whose choice is fixed by the hash (a full server means waiting in its queue).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Balance {
-    /// Weighted round robin, dynamic (the default).
+    /// Weighted round robin, dynamic (the default): smooth weighted round robin over
+    /// the servers usable at the moment of the choice.
     #[default]
     RoundRobin,
-    /// Weighted round robin, static.
+    /// Weighted round robin, static. Weights do not change at run time here, so it
+    /// behaves as `roundrobin`.
     StaticRr,
+    /// Fewest current sessions relative to the weight; round robin among equals.
     LeastConn,
-    /// The first server (by id) with free slots.
+    /// The first server (by position) with free slots.
     First,
-    /// Hash of the client's source address.
+    /// Hash of the client's source address (XOR of its 32-bit words), mapped per
+    /// [`HashType`].
     Source,
-    /// Power of `draws` random choices (default 2).
-    Random {
-        draws: u32,
-    },
+    /// Power of `draws` random choices (default 2): weighted random draws, the least
+    /// loaded relative to its weight wins.
+    Random { draws: u32 },
 }
 
 /// `hash-type` (configuration.txt §4.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HashType {
+    /// Hash modulo the total weight into a map of weight-proportional, interleaved
+    /// slots: even spread, but most clients move when the server set changes.
     #[default]
     MapBased,
+    /// A ring with 16 points per unit of weight: when a server goes away, only its
+    /// clients move.
     Consistent,
 }
 
