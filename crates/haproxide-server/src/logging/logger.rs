@@ -30,8 +30,9 @@ pub struct SyslogIdentity {
     pub tag: String,
     /// The pid printed in `tag[pid]`.
     pub pid: u32,
-    /// `log-send-hostname`: `Some(name)` adds the hostname field to the
-    /// `local` format and replaces `localhost` (rfc3164) or `-` (rfc5424).
+    /// `log-send-hostname`: `Some(name)` replaces `localhost` (rfc3164) or
+    /// `-` (rfc5424); `local` never prints a hostname (the keyword makes
+    /// `rfc3164` the default format instead, see [`LogFormat::default_for`]).
     pub hostname: Option<String>,
 }
 
@@ -89,10 +90,7 @@ pub fn render_message(
     let tag = tag.unwrap_or(&ident.tag);
     let pid = ident.pid;
     let mut out = match format {
-        LogFormat::Local => match &ident.hostname {
-            Some(h) => format!("<{pri}>{} {h} {tag}[{pid}]: ", tm.rfc3164()),
-            None => format!("<{pri}>{} {tag}[{pid}]: ", tm.rfc3164()),
-        },
+        LogFormat::Local => format!("<{pri}>{} {tag}[{pid}]: ", tm.rfc3164()),
         LogFormat::Rfc3164 => {
             let h = ident.hostname.as_deref().unwrap_or("localhost");
             format!("<{pri}>{} {h} {tag}[{pid}]: ", tm.rfc3164())

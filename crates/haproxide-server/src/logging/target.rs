@@ -176,7 +176,7 @@ impl From<haproxide_check::log::Severity> for Level {
 ///
 /// | format     | bytes |
 /// |------------|-------|
-/// | `local`    | `<134>Nov 26 10:00:00 haproxy[1234]: msg` (`HOST ` after the date with `log-send-hostname`) |
+/// | `local`    | `<134>Nov 26 10:00:00 haproxy[1234]: msg` |
 /// | `rfc3164`  | `<134>Nov 26 10:00:00 HOST haproxy[1234]: msg` (HOST = `localhost` without `log-send-hostname`) |
 /// | `rfc5424`  | `<134>1 2026-11-26T10:00:00.123456+00:00 HOST haproxy 1234 - - msg` (HOST = `-` without `log-send-hostname`) |
 /// | `priority` | `<134>msg` |
@@ -187,7 +187,7 @@ impl From<haproxide_check::log::Severity> for Level {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum LogFormat {
     /// `local`: HAProxy 2.6's default — rfc3164 without the hostname field
-    /// unless `log-send-hostname` is set.
+    /// (even with `log-send-hostname`, which makes `rfc3164` the default).
     #[default]
     Local,
     /// `rfc3164`.
@@ -207,6 +207,19 @@ pub enum LogFormat {
 }
 
 impl LogFormat {
+    /// The format of a `log` line without `format`: `local`, or `rfc3164`
+    /// when the global `log-send-hostname` is set (configuration.txt §3.1
+    /// `log` `<format>`: "option log-send-hostname switches the default to
+    /// rfc3164"; HAProxy 2.6.12 then prints the hostname, with an explicit
+    /// `format local` it does not).
+    pub fn default_for(send_hostname: bool) -> LogFormat {
+        if send_hostname {
+            LogFormat::Rfc3164
+        } else {
+            LogFormat::Local
+        }
+    }
+
     /// HAProxy's keyword.
     pub fn name(self) -> &'static str {
         match self {
@@ -333,8 +346,7 @@ pub const DEFAULT_MAX_LEN: usize = 1024;
 pub struct LogTarget {
     /// Destination.
     pub dest: LogDest,
-    /// `format` (default `local`, or `rfc3164` when `log-send-hostname` is
-    /// set — that choice is the caller's: both render the same then).
+    /// `format` (default [`LogFormat::default_for`]).
     pub format: LogFormat,
     /// Facility (ignored by `short`, `timed`, `iso` and `raw`).
     pub facility: Facility,
@@ -381,12 +393,18 @@ impl LogTarget {
 
     /// Parses the arguments of a `log` line after the keyword:
     /// `<address> [len <n>] [format <f>] <facility> [max [min]]`
-    /// (`sample` is rejected as unsupported).
-    pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<LogTarget, LogError> {
+    /// (`sample` is rejected as unsupported). `send_hostname`: whether the
+    /// global section has `log-send-hostname` (it changes the default
+    /// format, see [`LogFormat::default_for`]).
+    pub fn parse_args<S: AsRef<str>>(
+        args: &[S],
+        send_hostname: bool,
+    ) -> Result<LogTarget, LogError> {
         let mut it = args.iter().map(|s| s.as_ref());
         let addr = it.next().ok_or(LogError::MissingArgument("address"))?;
         let dest = LogDest::parse(addr)?;
-        let mut t = LogTarget::new(dest, Facility::Local0);
+        let mut t = LogTarget::new(dest, Facility::Local0)
+            .with_format(LogFormat::default_for(send_hostname));
         let mut facility = None;
         while let Some(a) = it.next() {
             match a {

@@ -88,9 +88,10 @@ fn header_with_hostname_and_tag() {
         .with_tag("myTag")
         .with_send_hostname(Some("vm".into()));
     let (f, l) = (Facility::Local1, Level::Warning);
+    // `format local` never prints the hostname (HAProxy 2.6.12).
     assert_eq!(
         msg(LogFormat::Local, f, l, &id),
-        "<140>Nov 26 10:00:00 vm myTag[1234]: message\n"
+        "<140>Nov 26 10:00:00 myTag[1234]: message\n"
     );
     assert_eq!(
         msg(LogFormat::Rfc3164, f, l, &id),
@@ -198,13 +199,18 @@ fn dest_parse() {
 
 #[test]
 fn target_args_parse() {
-    let t = LogTarget::parse_args(&["127.0.0.1:514", "local0"]).unwrap();
+    let t = LogTarget::parse_args(&["127.0.0.1:514", "local0"], false).unwrap();
     assert_eq!(t.format, LogFormat::Local);
+    let t = LogTarget::parse_args(&["127.0.0.1:514", "local0"], true).unwrap();
+    assert_eq!(t.format, LogFormat::Rfc3164);
     assert_eq!(t.max_len, 1024);
     assert_eq!((t.max_level, t.min_level), (None, None));
-    let t = LogTarget::parse_args(&[
-        "/dev/log", "len", "80", "format", "rfc5424", "local3", "info", "notice",
-    ])
+    let t = LogTarget::parse_args(
+        &[
+            "/dev/log", "len", "80", "format", "rfc5424", "local3", "info", "notice",
+        ],
+        true,
+    )
     .unwrap();
     assert_eq!(t.dest, LogDest::UnixDgram("/dev/log".into()));
     assert_eq!(t.max_len, 80);
@@ -212,10 +218,10 @@ fn target_args_parse() {
     assert_eq!(t.facility, Facility::Local3);
     assert_eq!(t.max_level, Some(Level::Info));
     assert_eq!(t.min_level, Some(Level::Notice));
-    assert!(LogTarget::parse_args(&["127.0.0.1", "len", "79", "local0"]).is_err());
-    assert!(LogTarget::parse_args(&["127.0.0.1", "format", "xml", "local0"]).is_err());
-    assert!(LogTarget::parse_args(&["127.0.0.1"]).is_err());
-    assert!(LogTarget::parse_args(&["127.0.0.1", "local0", "info", "err", "x"]).is_err());
+    assert!(LogTarget::parse_args(&["127.0.0.1", "len", "79", "local0"], false).is_err());
+    assert!(LogTarget::parse_args(&["127.0.0.1", "format", "xml", "local0"], false).is_err());
+    assert!(LogTarget::parse_args(&["127.0.0.1"], false).is_err());
+    assert!(LogTarget::parse_args(&["127.0.0.1", "local0", "info", "err", "x"], false).is_err());
 }
 
 #[test]

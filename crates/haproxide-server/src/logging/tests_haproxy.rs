@@ -208,19 +208,45 @@ fn header_time(format: LogFormat, dgram: &str, year: i64, offset: i32) -> System
     }
 }
 
-/// One global `log` line per format (index 7 is `raw`, whose datagrams
-/// give the bare message), plus an `rfc5424` one with `len 80`.
-const FORMATS: [(LogFormat, Facility, usize); 9] = [
-    (LogFormat::Local, Facility::Local0, 1024),
-    (LogFormat::Rfc5424, Facility::Local1, 1024),
-    (LogFormat::Rfc3164, Facility::Local2, 1024),
-    (LogFormat::Short, Facility::Local3, 1024),
-    (LogFormat::Timed, Facility::Local4, 1024),
-    (LogFormat::Iso, Facility::Local5, 1024),
-    (LogFormat::Priority, Facility::Local6, 1024),
-    (LogFormat::Raw, Facility::Daemon, 1024),
-    (LogFormat::Rfc5424, Facility::Local7, 80),
+/// A global `log` line: format (`None`: no `format` keyword), facility,
+/// `len`, max and min levels.
+type Target = (
+    Option<LogFormat>,
+    Facility,
+    usize,
+    Option<Level>,
+    Option<Level>,
+);
+
+/// One global `log` line per format, an `rfc5424` one with `len 80` and
+/// one without `format`.
+const FORMATS: [Target; 10] = [
+    (Some(LogFormat::Local), Facility::Local0, 1024, None, None),
+    (Some(LogFormat::Rfc5424), Facility::Local1, 1024, None, None),
+    (Some(LogFormat::Rfc3164), Facility::Local2, 1024, None, None),
+    (Some(LogFormat::Short), Facility::Local3, 1024, None, None),
+    (Some(LogFormat::Timed), Facility::Local4, 1024, None, None),
+    (Some(LogFormat::Iso), Facility::Local5, 1024, None, None),
+    (
+        Some(LogFormat::Priority),
+        Facility::Local6,
+        1024,
+        None,
+        None,
+    ),
+    (Some(LogFormat::Raw), Facility::Daemon, 1024, None, None),
+    (Some(LogFormat::Rfc5424), Facility::Local7, 80, None, None),
+    (None, Facility::User, 1024, None, None),
 ];
+
+/// The global section's setup.
+struct Setup {
+    targets: Vec<Target>,
+    /// `log-tag`.
+    tag: Option<&'static str>,
+    /// `log-send-hostname`.
+    hostname: Option<&'static str>,
+}
 
 /// How a test proxy logs.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -255,13 +281,30 @@ enum Outcome {
 
 const CUSTOM: &str = "%ci:%cp|%fi:%fp|%f|%ft|%b|%s|%ts|%B|%U|%ac/%fc/%bc/%sc/%rc|%sq/%bq|%{+Q}ci|%{+X}ci|%{+X}cp|%{+X}fp|%pid|%{+X}pid|%H|%ID|%{+Q}ID|%lc|%sslv|%[src]|%{+Q}[dst_port]|100%%|a  b %hr %hr %{+Q}o %f %{-Q}b %[be_name]";
 
-fn write_config(dir: &Path, udp: &[SocketAddr], proxies: &[Proxy], server: SocketAddr) -> PathBuf {
+fn write_config(
+    dir: &Path,
+    setup: &Setup,
+    udp: &[SocketAddr],
+    proxies: &[Proxy],
+    server: SocketAddr,
+) -> PathBuf {
     let mut cfg = String::from("global\n");
-    for ((format, facility, len), addr) in FORMATS.iter().zip(udp) {
-        cfg.push_str(&format!(
-            "    log {addr} len {len} format {} {facility}\n",
-            format.name()
-        ));
+    for ((format, facility, len, max, min), addr) in setup.targets.iter().zip(udp) {
+        cfg.push_str(&format!("    log {addr} len {len}"));
+        if let Some(f) = format {
+            cfg.push_str(&format!(" format {}", f.name()));
+        }
+        cfg.push_str(&format!(" {facility}"));
+        for l in [max, min].into_iter().flatten() {
+            cfg.push_str(&format!(" {l}"));
+        }
+        cfg.push('\n');
+    }
+    if let Some(tag) = setup.tag {
+        cfg.push_str(&format!("    log-tag {tag}\n"));
+    }
+    if let Some(h) = setup.hostname {
+        cfg.push_str(&format!("    log-send-hostname {h}\n"));
     }
     cfg.push_str(
         "defaults\n    mode tcp\n    log global\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n",
@@ -304,12 +347,125 @@ fn write_config(dir: &Path, udp: &[SocketAddr], proxies: &[Proxy], server: Socke
     path
 }
 
+fn haproxy_missing(test: &str) -> bool {
+    if Path::new(HAPROXY).exists() {
+        return false;
+    }
+    eprintln!("skipping {test}: {HAPROXY} is absent (scripts/install-deps installs it)");
+    true
+}
+
+fn proxy(
+    name: &'static str,
+    kind: Kind,
+    backend: &'static str,
+    server: &'static str,
+    outcome: Outcome,
+) -> Proxy {
+    Proxy {
+        name,
+        kind,
+        bind: ([127, 0, 0, 1], free_port()).into(),
+        backend,
+        server,
+        tag: None,
+        outcome,
+    }
+}
+
 #[test]
 fn differential_against_haproxy() {
-    if !Path::new(HAPROXY).exists() {
-        eprintln!("skipping differential_against_haproxy: {HAPROXY} is absent (scripts/install-deps installs it)");
+    if haproxy_missing("differential_against_haproxy") {
         return;
     }
+    let mut proxies = vec![
+        proxy("L", Kind::TcpLog, "L", "s1", Outcome::Echo),
+        Proxy {
+            tag: Some("pxTag"),
+            ..proxy("D", Kind::Default, "B", "s2", Outcome::Echo)
+        },
+        proxy("C", Kind::Custom, "B", "s2", Outcome::Echo),
+        proxy("R", Kind::TcpLog, "B", "s2", Outcome::Rejected),
+        proxy("S", Kind::TcpLog, "BAD", "s9", Outcome::Refused),
+    ];
+    if let Ok(l) = TcpListener::bind("[::1]:0") {
+        proxies.push(Proxy {
+            bind: l.local_addr().unwrap(),
+            ..proxy("V6", Kind::TcpLog, "B", "s2", Outcome::Echo)
+        });
+    } else {
+        eprintln!("differential_against_haproxy: no ::1, IPv6 proxy left out");
+    }
+    let be_conns = proxies.len() as u64 - 3; // D, C, V6 (if any)
+    let stopped = [
+        ("L", 1, 1, None),
+        ("D", 1, 0, Some("pxTag")),
+        ("C", 1, 0, None),
+        ("R", 1, 0, None),
+        ("S", 1, 0, None),
+        ("B", 0, be_conns, None),
+        ("BAD", 0, 1, None),
+    ];
+    let setup = Setup {
+        targets: FORMATS.to_vec(),
+        tag: None,
+        hostname: None,
+    };
+    run(&setup, &proxies, &stopped);
+}
+
+/// `log-tag`, `log-send-hostname`, level filters (max drops, min caps).
+#[test]
+fn differential_hostname_tag_levels() {
+    if haproxy_missing("differential_hostname_tag_levels") {
+        return;
+    }
+    let proxies = vec![
+        proxy("L", Kind::TcpLog, "L", "s1", Outcome::Echo),
+        Proxy {
+            tag: Some("pxTag"),
+            ..proxy("D", Kind::Default, "B", "s2", Outcome::Echo)
+        },
+    ];
+    let setup = Setup {
+        targets: vec![
+            (Some(LogFormat::Rfc5424), Facility::Local0, 1024, None, None),
+            (Some(LogFormat::Local), Facility::Local1, 1024, None, None),
+            (None, Facility::Local5, 1024, None, None),
+            (Some(LogFormat::Rfc3164), Facility::Local2, 1024, None, None),
+            (
+                Some(LogFormat::Rfc5424),
+                Facility::Local3,
+                1024,
+                Some(Level::Info),
+                Some(Level::Notice),
+            ),
+            (
+                Some(LogFormat::Priority),
+                Facility::Local4,
+                90,
+                Some(Level::Warning),
+                None,
+            ),
+        ],
+        tag: Some("myTag"),
+        hostname: Some("my.host"),
+    };
+    run(
+        &setup,
+        &proxies,
+        &[
+            ("L", 1, 1, None),
+            ("D", 1, 0, Some("pxTag")),
+            ("B", 0, 1, None),
+        ],
+    );
+}
+
+/// Starts HAProxy with `setup` and `proxies`, makes one session per proxy
+/// and compares every datagram with ours; then soft-stops it and compares
+/// the "Proxy X stopped" events (name, FE, BE, proxy log-tag).
+fn run(setup: &Setup, proxies: &[Proxy], stopped: &[(&str, u64, u64, Option<&str>)]) {
     let dir = std::env::temp_dir().join(format!(
         "haproxide-logdiff-{}-{}",
         std::process::id(),
@@ -323,7 +479,8 @@ fn differential_against_haproxy() {
         dir: dir.clone(),
     };
     let server = echo_server(stop);
-    let catchers: Vec<UdpSocket> = FORMATS
+    let catchers: Vec<UdpSocket> = setup
+        .targets
         .iter()
         .map(|_| {
             let s = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -332,68 +489,19 @@ fn differential_against_haproxy() {
         })
         .collect();
     let udp: Vec<SocketAddr> = catchers.iter().map(|s| s.local_addr().unwrap()).collect();
-    let lo: std::net::IpAddr = [127, 0, 0, 1].into();
-    let mut proxies = vec![
-        Proxy {
-            name: "L",
-            kind: Kind::TcpLog,
-            bind: (lo, free_port()).into(),
-            backend: "L",
-            server: "s1",
-            tag: None,
-            outcome: Outcome::Echo,
-        },
-        Proxy {
-            name: "D",
-            kind: Kind::Default,
-            bind: (lo, free_port()).into(),
-            backend: "B",
-            server: "s2",
-            tag: Some("pxTag"),
-            outcome: Outcome::Echo,
-        },
-        Proxy {
-            name: "C",
-            kind: Kind::Custom,
-            bind: (lo, free_port()).into(),
-            backend: "B",
-            server: "s2",
-            tag: None,
-            outcome: Outcome::Echo,
-        },
-        Proxy {
-            name: "R",
-            kind: Kind::TcpLog,
-            bind: (lo, free_port()).into(),
-            backend: "B",
-            server: "s2",
-            tag: None,
-            outcome: Outcome::Rejected,
-        },
-        Proxy {
-            name: "S",
-            kind: Kind::TcpLog,
-            bind: (lo, free_port()).into(),
-            backend: "BAD",
-            server: "s9",
-            tag: None,
-            outcome: Outcome::Refused,
-        },
-    ];
-    if let Ok(l) = TcpListener::bind("[::1]:0") {
-        proxies.push(Proxy {
-            name: "V6",
-            kind: Kind::TcpLog,
-            bind: l.local_addr().unwrap(),
-            backend: "B",
-            server: "s2",
-            tag: None,
-            outcome: Outcome::Echo,
-        });
-    } else {
-        eprintln!("differential_against_haproxy: no ::1, IPv6 proxy left out");
-    }
-    let cfg = write_config(&dir, &udp, &proxies, server);
+    let targets: Vec<LogTarget> = setup
+        .targets
+        .iter()
+        .zip(&udp)
+        .map(|(&(format, facility, len, max, min), addr)| {
+            let send_hostname = setup.hostname.is_some();
+            LogTarget::new(LogDest::Udp(*addr), facility)
+                .with_format(format.unwrap_or(LogFormat::default_for(send_hostname)))
+                .with_max_len(len)
+                .with_levels(max, min)
+        })
+        .collect();
+    let cfg = write_config(&dir, setup, &udp, proxies, server);
     let child = Command::new(HAPROXY)
         .arg("-db")
         .arg("-f")
@@ -408,24 +516,32 @@ fn differential_against_haproxy() {
     let pid = child.id();
     guard.child = Some(child);
 
-    // One session per proxy, each logged to every target.
+    // One session per proxy, logged at INFO to every target that takes it.
     let mut sessions = Vec::new();
-    for p in &proxies {
+    for p in proxies {
         let client = one_session(p.bind, p.outcome);
-        let dgrams: Vec<String> = catchers.iter().map(recv).collect();
+        let dgrams: Vec<Option<String>> = catchers
+            .iter()
+            .zip(&targets)
+            .map(|(c, t)| t.effective_level(Level::Info).map(|_| recv(c)))
+            .collect();
         sessions.push((client, dgrams));
     }
 
-    // The UTC offset and year HAProxy used, from its rfc5424 header.
-    let first5424 = &sessions[0].1[1];
+    // The UTC offset and year HAProxy used, from an rfc5424 header.
+    let i5424 = targets
+        .iter()
+        .position(|t| t.format == LogFormat::Rfc5424 && t.max_len > 100)
+        .unwrap();
+    let first5424 = sessions[0].1[i5424].as_deref().unwrap();
     let iso = &first5424[first5424.find("1 ").unwrap() + 2..];
     let (_, offset) = parse_iso(iso);
     let year = num(&iso[0..4]);
     let zone = Zone::Fixed(offset);
     let ident = SyslogIdentity {
-        tag: "haproxy".into(),
+        tag: setup.tag.unwrap_or("haproxy").into(),
         pid,
-        hostname: None,
+        hostname: setup.hostname.map(String::from),
     };
     let hostname = system_hostname();
     let ctx = RenderContext {
@@ -434,6 +550,31 @@ fn differential_against_haproxy() {
         hostname: &hostname,
         log_counter: 0,
         request_counter: 0,
+    };
+    // Our datagram for `text`, dated like `theirs`.
+    let mine = |target: &LogTarget, level: Level, tag: Option<&str>, text: &str, theirs: &str| {
+        let t = header_time(target.format, theirs, year, offset);
+        let level = target.effective_level(level)?;
+        let b = render_message(
+            target.format,
+            target.facility,
+            level,
+            &ident,
+            tag,
+            &Tm::new(t, zone),
+            text,
+            target.max_len,
+        );
+        String::from_utf8(b).ok()
+    };
+    let check = |target: &LogTarget, level: Level, tag: Option<&str>, text: &str, theirs: &str| {
+        assert_eq!(
+            mine(target, level, tag, text, theirs).as_deref(),
+            Some(theirs),
+            "format {} len {}",
+            target.format.name(),
+            target.max_len
+        );
     };
 
     for (p, (client, dgrams)) in proxies.iter().zip(&sessions) {
@@ -470,7 +611,7 @@ fn differential_against_haproxy() {
         let ours = match p.kind {
             Kind::TcpLog => {
                 // The values only HAProxy knows: accept date and timers.
-                let raw = body(LogFormat::Raw, &dgrams[7]);
+                let raw = body(targets[i5424].format, dgrams[i5424].as_deref().unwrap());
                 let date = &raw[raw.find('[').unwrap() + 1..raw.find(']').unwrap()];
                 rec.accepted_at = parse_accept(date, offset);
                 let timers: Vec<i64> = raw.split(' ').nth(4).unwrap().split('/').map(num).collect();
@@ -480,25 +621,10 @@ fn differential_against_haproxy() {
             Kind::Default => default_line(&rec),
             Kind::Custom => LogFormatString::parse(CUSTOM).unwrap().render(&rec, &ctx),
         };
-        for ((format, facility, len), theirs) in FORMATS.iter().zip(dgrams) {
-            let t = header_time(*format, theirs, year, offset);
-            let mine = render_message(
-                *format,
-                *facility,
-                Level::Info,
-                &ident,
-                p.tag,
-                &Tm::new(t, zone),
-                &ours,
-                *len,
-            );
-            assert_eq!(
-                String::from_utf8(mine).unwrap(),
-                *theirs,
-                "proxy {} format {} len {len}",
-                p.name,
-                format.name()
-            );
+        for (target, theirs) in targets.iter().zip(dgrams) {
+            if let Some(theirs) = theirs {
+                check(target, Level::Info, p.tag, &ours, theirs);
+            }
         }
     }
 
@@ -508,39 +634,24 @@ fn differential_against_haproxy() {
         .status()
         .unwrap();
     assert!(status.success());
-    let be_conns = proxies.len() as u64 - 3; // D, C, V6 (if any)
-    let stopped = [
-        ("L", 1, 1, "haproxy"),
-        ("D", 1, 0, "pxTag"),
-        ("C", 1, 0, "haproxy"),
-        ("R", 1, 0, "haproxy"),
-        ("S", 1, 0, "haproxy"),
-        ("B", 0, be_conns, "haproxy"),
-        ("BAD", 0, 1, "haproxy"),
-    ];
-    let mut got: Vec<String> = Vec::new();
-    for (name, fe, be, tag) in stopped {
-        let (level, text) = events::proxy_stopped(name, fe, be);
-        let want_end = format!(" {tag}[{pid}]: {text}\n");
-        // Collect datagrams until this one shows up (each recv is bounded).
-        while !got.iter().any(|d| d.ends_with(&want_end)) {
-            assert!(got.len() < 20, "no {text:?} in {got:?}");
-            got.push(recv(&catchers[0]));
+    for (target, catcher) in targets.iter().zip(&catchers) {
+        if target.effective_level(Level::Warning).is_none() {
+            continue;
         }
-        let found = got.iter().find(|d| d.ends_with(&want_end));
-        let d = found.unwrap_or_else(|| panic!("no {text:?} in {got:?}"));
-        let t = header_time(LogFormat::Local, d, year, offset);
-        let mine = render_message(
-            LogFormat::Local,
-            Facility::Local0,
-            level,
-            &ident,
-            Some(tag),
-            &Tm::new(t, zone),
-            &text,
-            DEFAULT_MAX_LEN,
-        );
-        assert_eq!(String::from_utf8(mine).unwrap(), *d);
+        let mut got: Vec<String> = Vec::new();
+        for &(name, fe, be, tag) in stopped {
+            let (level, text) = events::proxy_stopped(name, fe, be);
+            // Collect datagrams until ours shows up (each recv is bounded).
+            let same = |d: &String| mine(target, level, tag, &text, d).as_ref() == Some(d);
+            while !got.iter().any(same) {
+                assert!(
+                    got.len() < 20,
+                    "format {}: no {text:?} in {got:?}",
+                    target.format.name()
+                );
+                got.push(recv(catcher));
+            }
+        }
     }
     drop(guard);
 }
