@@ -247,6 +247,15 @@ impl Logger {
         })
     }
 
+    /// A proxy's logger: this one's targets (`log global`) followed by
+    /// `more` (the proxy's own `log` lines, §4.2 `log`), same identity and
+    /// zone. Sockets are opened anew.
+    pub fn extend(&self, more: Vec<LogTarget>) -> Result<Logger, LogError> {
+        let mut targets: Vec<LogTarget> = self.targets().cloned().collect();
+        targets.extend(more);
+        Logger::with_zone(targets, self.inner.ident.clone(), self.inner.zone)
+    }
+
     /// No targets: every send is a no-op (`no log`, or no `log` line).
     pub fn disabled() -> Logger {
         Logger {
@@ -313,6 +322,11 @@ impl Logger {
     /// A health-check log line from `haproxide-check`, at its severity.
     pub fn check_line(&self, line: &LogLine) {
         self.send(line.severity.into(), &line.text);
+    }
+
+    /// A health-check log line sent with a backend's `log-tag` (§4.2).
+    pub fn check_line_tagged(&self, line: &LogLine, tag: Option<&str>) {
+        self.send_tagged(line.severity.into(), tag, &line.text);
     }
 
     /// [`Logger::send_tagged`] with an explicit header date (tests).

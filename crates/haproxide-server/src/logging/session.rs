@@ -25,6 +25,14 @@ pub enum SessionFormat {
     Custom(LogFormatString),
 }
 
+impl SessionFormat {
+    /// `log-format <string>`, compiled (errors worded like HAProxy's, for
+    /// the caller to prefix with file:line).
+    pub fn custom(log_format: &str) -> Result<SessionFormat, super::LogFormatError> {
+        LogFormatString::parse(log_format).map(SessionFormat::Custom)
+    }
+}
+
 /// Process-wide count of logged sessions, for `%rt`.
 static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
 

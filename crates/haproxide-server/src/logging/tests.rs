@@ -593,3 +593,35 @@ fn check_lines_use_their_severity() {
     assert!(l.starts_with("<128>"), "{l}");
     assert!(l.contains("be"), "{l}");
 }
+
+#[test]
+fn extend_and_tagged_check_lines() {
+    let (s1, a1) = catcher();
+    let (s2, a2) = catcher();
+    let global = Logger::with_zone(
+        vec![LogTarget::new(LogDest::Udp(a1), Facility::Local0).with_format(LogFormat::Raw)],
+        ident(),
+        Zone::Utc,
+    )
+    .unwrap();
+    let proxy = global
+        .extend(vec![LogTarget::new(LogDest::Udp(a2), Facility::Local1)])
+        .unwrap();
+    assert_eq!(proxy.targets().count(), 2);
+    proxy.check_line_tagged(&haproxide_check::log::no_server_line("be"), Some("beTag"));
+    assert_eq!(recv(&s1), "backend be has no server available!\n");
+    let l = recv(&s2);
+    assert!(l.starts_with("<136>"), "{l}");
+    assert!(
+        l.ends_with(" beTag[1234]: backend be has no server available!\n"),
+        "{l}"
+    );
+    assert!(matches!(
+        SessionFormat::custom("%ci %zz"),
+        Err(LogFormatError::UnknownVariable(_))
+    ));
+    assert!(matches!(
+        SessionFormat::custom("%ci"),
+        Ok(SessionFormat::Custom(_))
+    ));
+}
