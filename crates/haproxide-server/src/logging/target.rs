@@ -270,9 +270,10 @@ pub enum LogDest {
 
 impl LogDest {
     /// Parses a `log` address: `stdout`, `stderr`, `fd@N`, a path starting
-    /// with `/` (unix socket), `ip[:port]` / `[ipv6][:port]` / `ipv6:port`
-    /// (port 514 by default, §3.1; the `udp@`/`udp4@`/`udp6@`/`unix@`
-    /// prefixes are accepted). `ring@` is not supported.
+    /// with `/` (unix socket), `ip[:port]` / `[ipv6][:port]` / `ipv6:[port]`
+    /// / `hostname[:port]` (resolved now; port 514 by default, §3.1; the
+    /// `udp@`/`udp4@`/`udp6@`/`unix@` prefixes are accepted). `ring@` is
+    /// not supported.
     pub fn parse(s: &str) -> Result<LogDest, LogError> {
         let bad = || LogError::BadAddress(s.to_string());
         match s {
@@ -309,17 +310,24 @@ impl LogDest {
         // §3.1: "An IPv6 address followed by a colon and optionally a UDP
         // port": the last colon always ends the address ("::1:" = ::1 port
         // 514, "::1:1514" = ::1 port 1514).
-        if let Some((host, port)) = s2.rsplit_once(':') {
-            let ip = host.parse::<std::net::IpAddr>().map_err(|_| bad())?;
-            let port = if port.is_empty() {
-                514
-            } else {
-                port.parse::<u16>().map_err(|_| bad())?
-            };
+        let (host, port) = match s2.rsplit_once(':') {
+            Some((host, "")) => (host, 514),
+            Some((host, port)) => (host, port.parse::<u16>().map_err(|_| bad())?),
+            None => (s2, 514),
+        };
+        if let Ok(ip) = host.parse::<std::net::IpAddr>() {
             return Ok(LogDest::Udp(SocketAddr::new(ip, port)));
         }
-        if let Ok(ip) = s2.parse::<std::net::Ipv4Addr>() {
-            return Ok(LogDest::Udp(SocketAddr::new(ip.into(), 514)));
+        // A host name, resolved once now (as HAProxy does at start-up).
+        if !host.is_empty() && !host.contains(':') {
+            use std::net::ToSocketAddrs;
+            if let Some(a) = (host, port)
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut a| a.next())
+            {
+                return Ok(LogDest::Udp(a));
+            }
         }
         Err(bad())
     }

@@ -194,7 +194,10 @@ fn dest_parse() {
     assert_eq!(LogDest::parse("fd@2").unwrap(), LogDest::Stderr);
     assert_eq!(LogDest::parse("fd@5").unwrap(), LogDest::Fd(5));
     assert!(LogDest::parse("ring@buf").is_err());
-    assert!(LogDest::parse("nohost:514").is_err());
+    assert!(udp("localhost:1514").ip().is_loopback());
+    assert_eq!(udp("localhost:1514").port(), 1514);
+    assert!(LogDest::parse("no-such-host.invalid:514").is_err());
+    assert!(LogDest::parse("127.0.0.1:http").is_err());
 }
 
 #[test]
