@@ -79,10 +79,17 @@ async fn run() {
             _ => {}
         }
         if last.elapsed() >= Duration::from_secs(10) {
-            let up = (0..n)
-                .filter(|&i| view.is_usable(haproxide_check::checker::ServerId(i)))
-                .count();
-            eprintln!("checker: {up}/{n} usable, {downs} transitions so far");
+            let ids = (0..n).map(haproxide_check::checker::ServerId);
+            let up = ids.clone().filter(|&id| view.is_usable(id)).count();
+            let durs: Vec<u128> = ids
+                .filter_map(|id| view.stats(id).and_then(|s| s.check_duration_ms))
+                .collect();
+            let avg = durs.iter().sum::<u128>() as f64 / durs.len().max(1) as f64;
+            let max = durs.iter().max().copied().unwrap_or(0);
+            eprintln!(
+                "checker: {up}/{n} usable, {downs} transitions so far, \
+                 last check duration avg {avg:.1} ms, max {max} ms"
+            );
             last = tokio::time::Instant::now();
         }
     }
