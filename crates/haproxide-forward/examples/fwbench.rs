@@ -27,7 +27,7 @@ async fn sink_server() -> std::io::Result<SocketAddr> {
                     if n == 0 {
                         break;
                     }
-                    if b[..n].contains(&b'!') {
+                    if b[n - 1] == b'!' {
                         let _ = s.write_all(b"!").await;
                     }
                 }
@@ -61,7 +61,9 @@ async fn churn(addr: SocketAddr, secs: u64, par: usize) -> f64 {
         let done = done.clone();
         tasks.push(tokio::spawn(async move {
             while Instant::now() < until {
-                let Ok(mut c) = TcpStream::connect(addr).await else { continue };
+                let Ok(mut c) = TcpStream::connect(addr).await else {
+                    continue;
+                };
                 if c.write_all(b"!").await.is_err() {
                     continue;
                 }

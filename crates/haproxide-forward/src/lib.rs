@@ -66,6 +66,7 @@ mod session;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -173,6 +174,13 @@ pub(crate) struct FrontendRt {
     pub(crate) total: AtomicU64,
 }
 
+/// A second descriptor of a listening socket, kept by the engine.
+struct ListenerFd {
+    frontend: String,
+    bind: usize,
+    socket: socket2::Socket,
+}
+
 /// State shared by listeners and sessions.
 pub(crate) struct Shared {
     pub(crate) frontends: Vec<FrontendRt>,
@@ -217,7 +225,7 @@ impl Shared {
 /// A running engine. Dropping it hard-stops everything.
 pub struct Engine {
     shared: Arc<Shared>,
-    listeners: Mutex<Vec<JoinHandle<()>>>,
+    listeners: Mutex<(Vec<JoinHandle<()>>, Vec<ListenerFd>)>,
     addrs: Vec<(String, SocketAddr)>,
 }
 
@@ -299,15 +307,27 @@ impl Engine {
         });
         let mut addrs = Vec::new();
         let mut handles = Vec::new();
+        let mut fds = Vec::new();
         for (b, l) in bound.into_iter().zip(limits) {
             if let Some(a) = b.local {
                 addrs.push((shared.frontends[b.fe].spec.name.clone(), a));
             }
+            // A second descriptor of the same socket, to stop listening synchronously.
+            let dup = b.sock.try_clone().map_err(|e| StartError::Bind {
+                frontend: shared.frontends[b.fe].spec.name.clone(),
+                addr: "dup".into(),
+                source: e,
+            })?;
+            fds.push(ListenerFd {
+                frontend: shared.frontends[b.fe].spec.name.clone(),
+                bind: b.bind,
+                socket: dup,
+            });
             handles.push(tokio::spawn(listener::accept_loop(shared.clone(), b, l)));
         }
         Ok(Engine {
             shared,
-            listeners: Mutex::new(handles),
+            listeners: Mutex::new((handles, fds)),
             addrs,
         })
     }
@@ -401,9 +421,45 @@ impl Engine {
         }
     }
 
-    fn close_listeners(&self) {
-        let handles =
+    /// The listening sockets, for handing them to a new process (`-sf` reloads with
+    /// fd passing: the new process gets them as `fd@N`, so that the accept queues are
+    /// shared and no connection is lost when this process stops). The descriptors stay
+    /// owned by the engine and are closed when it stops; duplicate them to keep them.
+    /// Empty once the listeners are closed.
+    pub fn listening_fds(&self) -> Vec<(String, usize, RawFd)> {
+        let l = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        l.1.iter()
+            .map(|f| (f.frontend.clone(), f.bind, f.socket.as_raw_fd()))
+            .collect()
+    }
+
+    /// Close this engine's descriptors of its listening sockets without shutting the
+    /// sockets down: for after [`Engine::listening_fds`] were handed to a new process,
+    /// which keeps accepting on the same sockets (their queued connections included).
+    /// Then call [`Engine::soft_stop`] to let this engine's sessions finish.
+    pub fn release_listeners(&self) {
+        let (handles, fds) =
             std::mem::take(&mut *self.listeners.lock().unwrap_or_else(|e| e.into_inner()));
+        drop(fds);
+        for h in handles {
+            h.abort();
+        }
+    }
+
+    /// Stop listening now: new connections go to other sockets bound with
+    /// SO_REUSEPORT (or are refused). Connections still in this socket's accept queue
+    /// are reset by the kernel, unless the socket is shared with another process (fd
+    /// passing) or `net.ipv4.tcp_migrate_req` is set (Linux 5.14+), which moves them
+    /// to another listener of the same port.
+    fn close_listeners(&self) {
+        let (handles, fds) =
+            std::mem::take(&mut *self.listeners.lock().unwrap_or_else(|e| e.into_inner()));
+        for f in &fds {
+            // shutdown(2) on a listening TCP socket stops it at once, even though the
+            // accept task still holds its own descriptor until it is dropped.
+            let _ = f.socket.shutdown(std::net::Shutdown::Both);
+        }
+        drop(fds);
         for h in handles {
             // Aborting the accept task drops (closes) its listening socket.
             h.abort();

@@ -247,6 +247,8 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits) {
             Ok(Err(e)) => {
                 drop(permits);
                 match e.raw_os_error() {
+                    // The socket was shut down (engine stopping): stop accepting.
+                    Some(libc::EINVAL) => return,
                     // Out of descriptors or memory: back off instead of spinning.
                     Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS)
                     | Some(libc::ENOMEM) => {

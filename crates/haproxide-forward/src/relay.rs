@@ -98,6 +98,34 @@ impl Peer for ClientStream {
     }
 }
 
+/// Buffers kept per thread for reuse (no allocation nor zeroing per burst); beyond
+/// this many, released buffers go back to the allocator.
+const POOL_MAX: usize = 64;
+
+thread_local! {
+    static POOL: std::cell::RefCell<Vec<Box<[u8]>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn pool_get() -> Box<[u8]> {
+    POOL.with(|p| p.borrow_mut().pop())
+        .unwrap_or_else(|| vec![0u8; BUFSIZE].into_boxed_slice())
+}
+
+fn pool_put(b: Box<[u8]>) {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < POOL_MAX {
+            p.push(b);
+        }
+    });
+}
+
+impl Drop for Half {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 /// One direction's buffer, allocated only while it holds data or a read is possible.
 pub(crate) struct Half {
     buf: Option<Box<[u8]>>,
@@ -126,8 +154,13 @@ impl Half {
     }
 
     fn buf_mut(&mut self) -> &mut [u8] {
-        self.buf
-            .get_or_insert_with(|| vec![0u8; BUFSIZE].into_boxed_slice())
+        self.buf.get_or_insert_with(pool_get)
+    }
+
+    fn release(&mut self) {
+        if let Some(b) = self.buf.take() {
+            pool_put(b);
+        }
     }
 
     /// The free space to read into (used before the relay starts, e.g. inspection).
@@ -230,7 +263,7 @@ impl Half {
                 }
             }
             if self.eof && self.pos == self.cap {
-                self.buf = None;
+                self.release();
                 return match Pin::new(&mut *w).poll_shutdown(cx) {
                     // A failed shutdown (peer already gone) ends this direction too;
                     // the other direction reports the error if it matters.
@@ -244,7 +277,7 @@ impl Half {
             if !progressed {
                 if self.pos == self.cap {
                     // Idle: give the memory back until data comes.
-                    self.buf = None;
+                    self.release();
                 }
                 return Poll::Pending;
             }

@@ -246,3 +246,55 @@ async fn bind_conflict_is_a_clear_start_error() {
     assert!(matches!(err, StartError::Bind { .. }), "{err}");
     assert!(err.to_string().contains("frontend 'fe'"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listening_fds_hand_over_without_losing_a_connection() {
+    let e = echo().await;
+    let r1 = start(simple(vec![server("s0", e.addr)])).await;
+    let addr = r1.addr;
+    // Clients connect in a tight loop during the whole handover.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let st = stop.clone();
+    let clients = tokio::spawn(async move {
+        let (mut ok, mut failed) = (0u32, 0u32);
+        while !st.load(std::sync::atomic::Ordering::Relaxed) {
+            let r = async {
+                let mut c = tokio::net::TcpStream::connect(addr).await?;
+                c.write_all(b"ping").await?;
+                let mut b = [0u8; 4];
+                c.read_exact(&mut b).await?;
+                Ok::<_, std::io::Error>(())
+            };
+            match tokio::time::timeout(WAIT, r).await {
+                Ok(Ok(())) => ok += 1,
+                _ => failed += 1,
+            }
+        }
+        (ok, failed)
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The "new process": the same socket, passed as fd@N.
+    let fds = r1.engine.listening_fds();
+    assert_eq!(fds.len(), 1);
+    // SAFETY: dup() of a descriptor the engine keeps open; the copy is ours.
+    let dup = unsafe { libc::dup(fds[0].2) };
+    assert!(dup > 2);
+    let mut spec = simple(vec![server("s0", e.addr)]);
+    spec.frontends[0].binds[0].addr = ListenAddr::Fd(dup);
+    let r2 = start(spec).await;
+    assert_eq!(r2.addr, addr);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    r1.engine.release_listeners();
+    tokio::time::timeout(WAIT, r1.engine.soft_stop(None))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, failed) = clients.await.unwrap();
+    assert_eq!(failed, 0, "{ok} ok");
+    assert!(ok > 20);
+    assert!(
+        r2.engine.frontend_counters(0).total > 0,
+        "the new engine took over"
+    );
+}
