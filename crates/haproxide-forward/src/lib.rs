@@ -544,3 +544,12 @@ fn validate(spec: &EngineSpec) -> Result<(), StartError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn engine_is_shareable_across_tasks() {
+        fn shareable<T: Send + Sync + 'static>() {}
+        shareable::<super::Engine>();
+    }
+}

@@ -41,8 +41,9 @@ struct Sess {
     /// The phase letter of §8.5's second character: R, Q, C, D.
     phase: u8,
     backend: Option<Arc<BackendRt>>,
-    be_guard: bool,
+    /// Dropped before `be_count`: the slot wakes queued sessions first.
     slot: Option<SrvSlot>,
+    be_count: Option<BeCount>,
     server: Option<usize>,
     tw_start: Option<Instant>,
     tw: i64,
@@ -79,6 +80,13 @@ pub(crate) async fn run(
     fert.cur.fetch_add(1, Ordering::Relaxed);
     fert.total.fetch_add(1, Ordering::Relaxed);
     shared.actconn.fetch_add(1, Ordering::Relaxed);
+    // Undoes the counting above even if the session panics.
+    let live = Live {
+        shared: shared.clone(),
+        fe,
+        sid,
+        _permits: permits,
+    };
     let mut s = Sess {
         shared: shared.clone(),
         fe,
@@ -88,8 +96,8 @@ pub(crate) async fn run(
         kill: kill.clone(),
         phase: b'R',
         backend: None,
-        be_guard: false,
         slot: None,
+        be_count: None,
         server: None,
         tw_start: None,
         tw: -1,
@@ -156,17 +164,36 @@ pub(crate) async fn run(
         shared.logger.log(&rec);
     }
     // Release in order: server slot (wakes queued sessions), backend, frontend, permits.
-    s.slot = None;
-    if s.be_guard {
-        if let Some(b) = &s.backend {
-            b.cur.fetch_sub(1, Ordering::Relaxed);
+    drop(s);
+    drop(live);
+}
+
+/// A session counted on the process and its frontend, holding its listener permits.
+struct Live {
+    shared: Arc<Shared>,
+    fe: usize,
+    sid: u64,
+    _permits: Vec<OwnedSemaphorePermit>,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Some(f) = self.shared.frontends.get(self.fe) {
+            f.cur.fetch_sub(1, Ordering::Relaxed);
         }
+        self.shared.unregister(self.sid);
+        self.shared.actconn.fetch_sub(1, Ordering::Relaxed);
+        self.shared.idle.notify_waiters();
     }
-    fert.cur.fetch_sub(1, Ordering::Relaxed);
-    shared.unregister(sid);
-    drop(permits);
-    shared.actconn.fetch_sub(1, Ordering::Relaxed);
-    shared.idle.notify_waiters();
+}
+
+/// A session counted on a backend (`beconn`).
+struct BeCount(Arc<BackendRt>);
+
+impl Drop for BeCount {
+    fn drop(&mut self) {
+        self.0.cur.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Outcome of waiting on something while watching the client socket.
@@ -324,7 +351,7 @@ impl Sess {
         be.cur.fetch_add(1, Ordering::Relaxed);
         be.total.fetch_add(1, Ordering::Relaxed);
         self.backend = Some(be.clone());
-        self.be_guard = true;
+        self.be_count = Some(BeCount(be.clone()));
         self.connect_and_relay(client, &be, &fspec).await
     }
 
