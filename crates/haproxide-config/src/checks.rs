@@ -7,7 +7,7 @@
 //! The config crate only describes; `haproxide-server` will translate these into the
 //! check crate's specs.
 
-use crate::model::{Directive, Proxy};
+use crate::model::Proxy;
 
 /// Which kind of check a backend runs (the last `option *chk` wins, as in HAProxy).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -386,8 +386,8 @@ fn parse_send(words: &[&str]) -> HttpSend {
 }
 
 /// Parse one `http-check ...` or `tcp-check ...` directive into a rule.
-pub fn parse_rule(d: &Directive) -> Result<CheckRule, RuleError> {
-    let words: Vec<&str> = d.line.words.iter().map(|w| w.text.as_str()).collect();
+pub fn parse_rule(line: &crate::reader::Line) -> Result<CheckRule, RuleError> {
+    let words: Vec<&str> = line.words.iter().map(|w| w.text.as_str()).collect();
     let http = words.first() == Some(&"http-check");
     let sub = words.get(1).copied().unwrap_or("");
     let rest = words.get(2..).unwrap_or(&[]);
@@ -441,7 +441,7 @@ mod tests {
     use crate::reader::{Line, Word};
     use crate::source::{FileId, Span};
 
-    fn dir(text: &str) -> Directive {
+    fn line_of(text: &str) -> Line {
         let words = text
             .split(' ')
             .map(|w| Word {
@@ -450,20 +450,16 @@ mod tests {
                 quoted: false,
             })
             .collect();
-        Directive {
-            keyword: String::new(),
-            modifier: Default::default(),
-            line: Line {
-                file: FileId(0),
-                line: 1,
-                words,
-            },
+        Line {
+            file: FileId(0),
+            line: 1,
+            words,
         }
     }
 
     #[test]
     fn expect_rules() {
-        let r = parse_rule(&dir("http-check expect status 200")).expect("ok");
+        let r = parse_rule(&line_of("http-check expect status 200")).expect("ok");
         assert_eq!(
             r,
             CheckRule::Expect(Expect {
@@ -479,15 +475,16 @@ mod tests {
             })
         );
         let CheckRule::Expect(e) =
-            parse_rule(&dir("http-check expect ! status 200-399,500")).expect("ok")
+            parse_rule(&line_of("http-check expect ! status 200-399,500")).expect("ok")
         else {
             panic!("not expect")
         };
         assert!(e.negate);
         assert_eq!(e.matcher, ExpectMatch::Status(vec![(200, 399), (500, 500)]));
-        let CheckRule::Expect(e) =
-            parse_rule(&dir("tcp-check expect min-recv 4 comment x string +PONG")).expect("ok")
-        else {
+        let CheckRule::Expect(e) = parse_rule(&line_of(
+            "tcp-check expect min-recv 4 comment x string +PONG",
+        ))
+        .expect("ok") else {
             panic!("not expect")
         };
         assert_eq!(
@@ -495,16 +492,16 @@ mod tests {
             (Some(4), ExpectMatch::String("+PONG".into()))
         );
         assert!(
-            parse_rule(&dir("tcp-check expect status 200")).is_err(),
+            parse_rule(&line_of("tcp-check expect status 200")).is_err(),
             "status is HTTP only"
         );
-        assert!(parse_rule(&dir("http-check expect status abc")).is_err());
-        assert!(parse_rule(&dir("http-check expect bogus x")).is_err());
+        assert!(parse_rule(&line_of("http-check expect status abc")).is_err());
+        assert!(parse_rule(&line_of("http-check expect bogus x")).is_err());
     }
 
     #[test]
     fn send_and_connect() {
-        let r = parse_rule(&dir(
+        let r = parse_rule(&line_of(
             "http-check send meth GET uri /primary ver HTTP/1.1 hdr Host db",
         ))
         .expect("ok");
@@ -515,7 +512,7 @@ mod tests {
         assert_eq!(s.uri.as_deref(), Some("/primary"));
         assert_eq!(s.headers, vec![("Host".to_string(), "db".to_string())]);
         let CheckRule::Connect(c) =
-            parse_rule(&dir("tcp-check connect port 8008 ssl sni x linger")).expect("ok")
+            parse_rule(&line_of("tcp-check connect port 8008 ssl sni x linger")).expect("ok")
         else {
             panic!("not connect")
         };
@@ -524,7 +521,7 @@ mod tests {
             (Some("8008"), true, Some("x"), true)
         );
         assert_eq!(
-            parse_rule(&dir("tcp-check send-binary 2a310d0a")).expect("ok"),
+            parse_rule(&line_of("tcp-check send-binary 2a310d0a")).expect("ok"),
             CheckRule::SendBinary {
                 hex: "2a310d0a".into(),
                 log_format: false

@@ -48,6 +48,8 @@ pub struct Keywords {
     pub acl_keywords: HashSet<String>,
     /// Rule set (`http-request`, `tcp-request content`...) → actions.
     pub actions: HashMap<String, HashSet<String>>,
+    /// Proxy keywords by their first word: (full keyword, number of words).
+    pub proxy_by_first: HashMap<String, Vec<(String, usize)>>,
 }
 
 impl Keywords {
@@ -61,13 +63,22 @@ impl Keywords {
     /// Look a proxy keyword up by its longest matching prefix of `words`
     /// (`["option", "httpchk", "GET"]` → `option httpchk`).
     pub fn lookup_proxy(&self, words: &[&str]) -> Option<(&str, usize, &ProxyAllow)> {
-        for n in (1..=words.len().min(3)).rev() {
-            let key = words[..n].join(" ");
-            if let Some((k, v)) = self.proxy.get_key_value(&key) {
-                return Some((k.as_str(), n, v));
+        // Index by first word: no string is built on this hot path.
+        let first = words.first()?;
+        let candidates = self.proxy_by_first.get(*first)?;
+        let mut best: Option<(&str, usize, &ProxyAllow)> = None;
+        for (full, n) in candidates {
+            if *n > words.len() {
+                continue;
+            }
+            let matches = full.split(' ').zip(words.iter()).all(|(a, b)| a == *b);
+            if matches && best.is_none_or(|(_, bn, _)| *n > bn) {
+                if let Some((k, v)) = self.proxy.get_key_value(full.as_str()) {
+                    best = Some((k.as_str(), *n, v));
+                }
             }
         }
-        None
+        best
     }
 
     pub fn has_action(&self, ruleset: &str, action: &str) -> bool {
@@ -136,6 +147,11 @@ fn build(files: [&str; 10]) -> Keywords {
             negatable: notes.contains("(*)"),
         };
         k.proxy.insert(name.to_string(), allow);
+        let first = name.split(' ').next().unwrap_or(name).to_string();
+        k.proxy_by_first
+            .entry(first)
+            .or_default()
+            .push((name.to_string(), name.split(' ').count()));
     }
     for r in rows(sections, true) {
         if let (Some(s), Some(kw)) = (r.first(), r.get(1)) {

@@ -42,6 +42,14 @@ impl LexWord {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.bytes).into_owned()
     }
+
+    /// The word as text, reusing its buffer when it is valid UTF-8.
+    pub fn into_text(self) -> String {
+        match String::from_utf8(self.bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }
+    }
 }
 
 /// What went wrong while splitting a line (HAProxy's `PARSE_ERR_*`).

@@ -129,8 +129,14 @@ fn cond_context(t: Target) -> cond::CondContext {
 
 /// Run the pipeline on what the reader produced.
 pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked {
+    let reader::ReadOutput {
+        sources,
+        events,
+        aborted,
+        env: overlay,
+    } = read;
     let env = reader::LayeredEnv {
-        overlay: &read.env,
+        overlay: &overlay,
         inner: opts.env,
     };
     let popts = parse::ParseOptions {
@@ -139,10 +145,10 @@ pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked 
         check_files: opts.check_files,
         resolver: opts.resolver,
     };
-    let (mut config, mut diagnostics) = parse::parse(&read, &popts);
+    let (mut config, mut diagnostics) = parse::parse(events, &popts);
     let parse_failed = diagnostics.iter().any(Diagnostic::is_error);
     // HAProxy runs the post-parse checks only after a clean parse.
-    if !parse_failed && !read.aborted {
+    if !parse_failed && !aborted {
         let ropts = resolve::ResolveOptions {
             ignore_resolution_failures: opts.ignore_resolution_failures,
             resolver: opts.resolver,
@@ -150,10 +156,10 @@ pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked 
         diagnostics.extend(resolve::resolve(&mut config, &ropts));
     }
     Checked {
-        sources: read.sources,
+        sources,
         config,
         diagnostics,
-        aborted: read.aborted,
+        aborted,
     }
 }
 

@@ -14,7 +14,7 @@ use crate::diag::{suggest, Code, Diagnostic, HaproxyLoc};
 use crate::keywords::{self, build_feature_of, keywords, option_takes_no_arg, Keywords, TableSet};
 use crate::lexer::Env;
 use crate::model::*;
-use crate::reader::{Event, Line, ReadOutput};
+use crate::reader::{Event, Line};
 use crate::source::Span;
 use crate::value::{self, AddrUse, Host};
 
@@ -91,6 +91,12 @@ struct Parser<'a> {
     /// The first server of each name, per proxy: (proxy index, name) → index in its
     /// `servers` (a linear search made a backend of 100k servers quadratic).
     server_index: HashMap<(usize, String), usize>,
+    /// Proxies by name (indexes into `cfg.proxies`), for the duplicate-name check
+    /// (a linear scan made 10,000 backends quadratic).
+    proxy_names: HashMap<String, Vec<usize>>,
+    /// The directive created for the current line, whose words are moved in after
+    /// the handler returns (lines are not copied).
+    pending: Option<Slot>,
 }
 
 struct Removed {
@@ -118,7 +124,7 @@ fn removed_table() -> Vec<Removed> {
 }
 
 /// Parse the reader's events into a [`Config`], appending diagnostics in order.
-pub fn parse(read: &ReadOutput, opts: &ParseOptions<'_>) -> (Config, Vec<Diagnostic>) {
+pub fn parse(events: Vec<Event>, opts: &ParseOptions<'_>) -> (Config, Vec<Diagnostic>) {
     let mut p = Parser {
         kw: keywords(opts.table),
         opts,
@@ -131,14 +137,16 @@ pub fn parse(read: &ReadOutput, opts: &ParseOptions<'_>) -> (Config, Vec<Diagnos
         has_lua: false,
         removed: removed_table(),
         server_index: HashMap::new(),
+        proxy_names: HashMap::new(),
+        pending: None,
     };
-    for ev in &read.events {
+    for ev in events {
         match ev {
             Event::Diag(d) => {
                 if d.is_error() {
                     p.fatal += 1;
                 }
-                p.diags.push(d.clone());
+                p.diags.push(d);
             }
             Event::EndOfFile(_) => {
                 p.cur = Cur::None;
@@ -165,12 +173,39 @@ pub fn parse(read: &ReadOutput, opts: &ParseOptions<'_>) -> (Config, Vec<Diagnos
                     continue;
                 }
                 let before = p.diags.len();
-                p.line(line);
+                p.line(&line);
+                // Give the directive the handler recorded its line, without a copy.
+                if let Some(slot) = p.pending.take() {
+                    if let Some(d) = p.directive_mut(slot) {
+                        d.line = line;
+                    }
+                }
                 p.fatal += p.diags[before..].iter().filter(|d| d.is_error()).count();
             }
         }
     }
     (p.cfg, p.diags)
+}
+
+/// Where a directive was stored.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Global(usize),
+    Proxy(usize, usize),
+    Other(usize, usize),
+}
+
+/// A directive whose line is filled in later.
+fn placeholder(keyword: String, modifier: Modifier, line: &Line) -> Directive {
+    Directive {
+        keyword,
+        modifier,
+        line: Line {
+            file: line.file,
+            line: line.line,
+            words: Vec::new(),
+        },
+    }
 }
 
 /// Keywords that accept the `no` / `default` prefix (cfgparse.c, 2.6).
@@ -185,6 +220,14 @@ const NEGATABLE: &[&str] = &[
 ];
 
 impl Parser<'_> {
+    fn directive_mut(&mut self, slot: Slot) -> Option<&mut Directive> {
+        match slot {
+            Slot::Global(i) => self.cfg.global.directives.get_mut(i),
+            Slot::Proxy(p, i) => self.cfg.proxies.get_mut(p)?.directives.get_mut(i),
+            Slot::Other(s, i) => self.cfg.others.get_mut(s)?.directives.get_mut(i),
+        }
+    }
+
     fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
@@ -454,12 +497,17 @@ impl Parser<'_> {
         }
         // Duplicate names (HAProxy 2.6: frontend and backend may share a name).
         if kind != ProxyKind::Defaults {
-            let clash = self.cfg.proxies.iter().find(|p| {
-                p.kind != ProxyKind::Defaults
-                    && p.name.name == name.name
-                    && ((p.kind.has_frontend() && kind.has_frontend())
-                        || (p.kind.has_backend() && kind.has_backend()))
-            });
+            let clash = self
+                .proxy_names
+                .get(&name.name)
+                .into_iter()
+                .flatten()
+                .filter_map(|&i| self.cfg.proxies.get(i))
+                .find(|p| {
+                    p.kind != ProxyKind::Defaults
+                        && ((p.kind.has_frontend() && kind.has_frontend())
+                            || (p.kind.has_backend() && kind.has_backend()))
+                });
             if let Some(p) = clash {
                 let (pk, ps) = (p.kind.as_str(), p.name.span);
                 let file = ps.file;
@@ -483,8 +531,13 @@ impl Parser<'_> {
         }
         let mut p = Proxy::new(kind, name, line.span(0));
         p.from = from;
+        let idx = self.cfg.proxies.len();
+        self.proxy_names
+            .entry(p.name.name.clone())
+            .or_default()
+            .push(idx);
         self.cfg.proxies.push(p);
-        self.cur = Cur::Proxy(self.cfg.proxies.len() - 1);
+        self.cur = Cur::Proxy(idx);
     }
 
     /// A placeholder the renderer replaces by the file name (`\u{1}file:N\u{1}`).
@@ -572,11 +625,8 @@ impl Parser<'_> {
             }
         }
         if let Some(s) = self.cfg.others.get_mut(i) {
-            s.directives.push(Directive {
-                keyword: kw,
-                modifier: Modifier::None,
-                line: line.clone(),
-            });
+            s.directives.push(placeholder(kw, Modifier::None, line));
+            self.pending = Some(Slot::Other(i, s.directives.len() - 1));
         }
     }
 
@@ -605,15 +655,14 @@ impl Parser<'_> {
             return;
         }
         let g = &mut self.cfg.global;
-        g.directives.push(Directive {
-            keyword: if kw == "stats" {
-                format!("stats {arg1}")
-            } else {
-                kw.clone()
-            },
-            modifier,
-            line: line.clone(),
-        });
+        let keyword = if kw == "stats" {
+            format!("stats {arg1}")
+        } else {
+            kw.clone()
+        };
+        g.directives.push(placeholder(keyword, modifier, line));
+        self.pending = Some(Slot::Global(g.directives.len() - 1));
+        let g = &mut self.cfg.global;
         let num = |s: &str| u32::try_from(value::atol(s)).ok();
         match kw.as_str() {
             "maxconn" if arg1.is_empty() => {
@@ -1116,12 +1165,9 @@ impl Parser<'_> {
                 format!("'{canon}' is deprecated and will be removed in a future version."),
             );
         }
-        let dir = Directive {
-            keyword: canon.clone(),
-            modifier,
-            line: line.clone(),
-        };
-        self.cfg.proxies[pi].directives.push(dir.clone());
+        let dirs = &mut self.cfg.proxies[pi].directives;
+        dirs.push(placeholder(canon.clone(), modifier, line));
+        self.pending = Some(Slot::Proxy(pi, dirs.len() - 1));
         let a = start + n; // first argument after the keyword
         match kw0.as_str() {
             "mode" => self.kw_mode(pi, line, a),
@@ -1193,7 +1239,7 @@ impl Parser<'_> {
                     self.cfg.proxies[pi].logs.push(t);
                 }
             }
-            "http-check" | "tcp-check" => match crate::checks::parse_rule(&dir) {
+            "http-check" | "tcp-check" => match crate::checks::parse_rule(line) {
                 Ok(rule) => {
                     let p = &mut self.cfg.proxies[pi];
                     if kw0 == "http-check" {
@@ -1668,21 +1714,6 @@ impl Parser<'_> {
             };
             (Named::from_word(n), Some(Named::from_word(a)), start + 3)
         };
-        let ctx = format!(
-            "'{} {pname}/{}'",
-            if is_default {
-                "default-server"
-            } else {
-                "server"
-            },
-            name.name
-        );
-        let ctx = if is_default {
-            format!("'default-server {pname}/'")
-        } else {
-            ctx
-        };
-        let _ = &ctx;
         let sctx = format!("'server {pname}/{}'", name.name);
         let mut parsed = None;
         if let Some(a) = &address {

@@ -439,10 +439,13 @@ fn read_file(out: &mut ReadOutput, id: FileId, opts: &ReadOptions<'_>) {
                 Ok(lw) => {
                     let words: Vec<Word> = lw
                         .into_iter()
-                        .map(|w| Word {
-                            text: w.text(),
-                            span: Span::new(id, line_no, w.start, w.end),
-                            quoted: w.quoted,
+                        .map(|w| {
+                            let (span, quoted) = (Span::new(id, line_no, w.start, w.end), w.quoted);
+                            Word {
+                                text: w.into_text(),
+                                span,
+                                quoted,
+                            }
                         })
                         .collect();
                     let line = Line {

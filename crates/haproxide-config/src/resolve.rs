@@ -87,13 +87,14 @@ pub fn resolve(cfg: &mut Config, opts: &ResolveOptions) -> Vec<Diagnostic> {
 
 fn inherit_defaults(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     let mut last_defaults: Option<usize> = None;
+    // Named defaults seen so far: the last one of each name.
+    let mut named_defaults: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::new();
     for i in 0..cfg.proxies.len() {
         let from = cfg.proxies[i].from.clone();
         let parent = match &from {
             Some(f) => {
-                let found = cfg.proxies[..i]
-                    .iter()
-                    .rposition(|p| p.kind == ProxyKind::Defaults && p.name.name == f.name);
+                let found = named_defaults.get(f.name.as_str()).copied();
                 if found.is_none() {
                     let kind = cfg.proxies[i].kind.as_str();
                     let name = cfg.proxies[i].name.name.clone();
@@ -117,6 +118,9 @@ fn inherit_defaults(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
         }
         if cfg.proxies[i].kind == ProxyKind::Defaults {
             last_defaults = Some(i);
+            if !cfg.proxies[i].name.name.is_empty() {
+                named_defaults.insert(cfg.proxies[i].name.name.clone(), i);
+            }
         }
     }
 }
@@ -174,9 +178,19 @@ fn inherit_proxy(p: &mut Proxy, d: &Proxy) {
     }
 }
 
-fn check_references(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
-    let backend_mode = |cfg: &Config, name: &str| {
-        cfg.proxy(name, true)
+fn check_references(cfg: &Config, diags: &mut Vec<Diagnostic>) {
+    // Backends by name, built once (a scan per reference was quadratic).
+    let mut backends: std::collections::HashMap<&str, &Proxy> = std::collections::HashMap::new();
+    for b in cfg
+        .proxies
+        .iter()
+        .filter(|p| p.kind != ProxyKind::Defaults && p.kind.has_backend())
+    {
+        backends.entry(b.name.name.as_str()).or_insert(b);
+    }
+    let backend_mode = |_: &Config, name: &str| {
+        backends
+            .get(name)
             .map(|b| (b.effective_mode(), b.name.span))
     };
     for p in cfg
@@ -257,8 +271,8 @@ fn check_references(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
                 .name
                 .split_once('/')
                 .unwrap_or((p.name.name.as_str(), t.name.as_str()));
-            let found = cfg
-                .proxy(bname, true)
+            let found = backends
+                .get(bname)
                 .is_some_and(|b| b.servers.iter().any(|x| x.name.name == sname));
             if !found {
                 diags.push(

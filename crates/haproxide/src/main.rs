@@ -243,6 +243,9 @@ fn check_command(args: CheckArgs) -> Result<u8> {
             let _ = out.write_all(o.as_bytes());
         }
     }
+    // The process exits now: freeing a large configuration one allocation at a time
+    // would only cost time (it was 6-8% of checking 10,000 backends).
+    std::mem::forget(checked);
     Ok(u8::try_from(code).unwrap_or(1))
 }
 
@@ -304,5 +307,7 @@ fn haproxy_command(args: HaproxyArgs) -> Result<u8> {
         eprint!("{e}");
         print!("{o}");
     }
+    // Exiting: skip freeing the configuration (see check_command).
+    std::mem::forget(checked);
     Ok(u8::try_from(code).unwrap_or(1))
 }
