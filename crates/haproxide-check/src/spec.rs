@@ -311,6 +311,8 @@ pub enum TcpExpectKind {
     RString(String),
     /// `binary <hex>`: the received bytes contain these bytes.
     Binary(Vec<u8>),
+    /// `rbinary <regex>`: regex on the upper-case hex dump of the bytes.
+    RBinary(String),
 }
 
 /// `agent-check` (configuration.txt §5.2 `agent-check`, `agent-port`,

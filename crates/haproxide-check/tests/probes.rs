@@ -264,6 +264,24 @@ async fn tcp_check_sequences_and_messages() {
         }),
     ]);
     assert_eq!(check(&spec(bin), b.addr).await.status, CheckStatus::L7Ok);
+    let b0 = common::reply(false, b"\x00\x01\x02\x03").await;
+    let rbin = ProbeSpec::TcpCheck(vec![TcpCheckRule::Expect(TcpExpect {
+        negate: false,
+        kind: TcpExpectKind::RBinary("^000102".into()),
+    })]);
+    assert_eq!(check(&spec(rbin), b0.addr).await.status, CheckStatus::L7Ok);
+    let rbin_bad = ProbeSpec::TcpCheck(vec![TcpCheckRule::Expect(TcpExpect {
+        negate: false,
+        kind: TcpExpectKind::RBinary("^FF".into()),
+    })]);
+    let r = check(&spec(rbin_bad), b0.addr).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (
+            CheckStatus::L7Rsp,
+            "TCPCHK did not match content (binary regex) at step 1"
+        )
+    );
     assert_eq!(b.seen.lock().unwrap()[0], [0xde, 0xad]);
     let neg = ProbeSpec::TcpCheck(vec![TcpCheckRule::Expect(TcpExpect {
         negate: true,

@@ -172,6 +172,7 @@ impl Ruleset {
                             Matcher::Contains(s.clone())
                         }
                         TcpExpectKind::RString(p) => Matcher::Regex(regex(p)?),
+                        TcpExpectKind::RBinary(p) => Matcher::HexRegex(regex(p)?),
                     };
                     let mut e = Expect::new(matcher);
                     e.negate = *negate;
