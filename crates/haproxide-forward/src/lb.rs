@@ -59,6 +59,8 @@ struct SrvState {
     cur: usize,
     total: u64,
     queue: VecDeque<Waiter>,
+    /// Sessions taken out of `queue` so far (for the log's queue positions).
+    dequeued: u64,
     sessions: HashMap<u64, Arc<Kill>>,
     /// Smooth weighted round-robin score.
     rr_score: i64,
@@ -72,6 +74,7 @@ struct BeState {
     srv: Vec<SrvState>,
     /// Sessions waiting for any server (all were full).
     queue: VecDeque<Waiter>,
+    dequeued: u64,
     next_waiter: u64,
     /// leastconn: where the round-robin among equals resumes.
     lc_next: usize,
@@ -263,15 +266,23 @@ impl BackendRt {
         st.next_waiter += 1;
         let id = st.next_waiter;
         let w = Waiter { id, tx };
-        match srv {
-            Some(s) => st.srv[s].queue.push_back(w),
-            None => st.queue.push_back(w),
-        }
+        let start = match srv {
+            Some(s) => {
+                st.srv[s].queue.push_back(w);
+                st.srv[s].dequeued
+            }
+            None => {
+                st.queue.push_back(w);
+                st.dequeued
+            }
+        };
         QueueTicket {
             be: self.clone(),
             id,
             srv,
             rx: Some(rx),
+            start,
+            ahead: 0,
         }
     }
 
@@ -450,11 +461,18 @@ impl BackendRt {
             } else {
                 None
             };
-            let w = match (own, be) {
-                (Some(a), Some(b)) if b < a => st.queue.pop_front(),
-                (Some(_), _) => st.srv[s].queue.pop_front(),
-                (None, Some(_)) => st.queue.pop_front(),
+            let from_backend = match (own, be) {
+                (Some(a), Some(b)) => b < a,
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
                 (None, None) => break,
+            };
+            let w = if from_backend {
+                st.dequeued += 1;
+                st.queue.pop_front()
+            } else {
+                st.srv[s].dequeued += 1;
+                st.srv[s].queue.pop_front()
             };
             let Some(w) = w else { break };
             st.srv[s].cur += 1;
@@ -545,15 +563,36 @@ pub(crate) struct QueueTicket {
     id: u64,
     pub(crate) srv: Option<usize>,
     rx: Option<oneshot::Receiver<usize>>,
+    /// The queue's dequeue count when this session entered it.
+    start: u64,
+    /// Sessions processed ahead of this one while it waited (§8.2.2 `srv_queue` /
+    /// `backend_queue`), set when it leaves the queue.
+    pub(crate) ahead: u64,
 }
 
 impl QueueTicket {
+    /// Sessions dequeued ahead of this one so far (for a ticket still waiting).
+    pub(crate) fn processed_ahead(&self) -> u64 {
+        let st = lock(&self.be.st);
+        let idx = match self.srv {
+            Some(q) => st.srv[q].dequeued,
+            None => st.dequeued,
+        };
+        idx.saturating_sub(self.start)
+    }
+
     /// Wait until a slot is handed over; None if the queue closed.
     pub(crate) async fn wait(&mut self, sid: u64, kill: &Arc<Kill>) -> Option<SrvSlot> {
         let rx = self.rx.as_mut()?;
         let s = rx.await.ok()?;
         self.rx = None;
         let mut st = lock(&self.be.st);
+        // Its own dequeue counted too: those before it are one less.
+        let idx = match self.srv {
+            Some(q) => st.srv[q].dequeued,
+            None => st.dequeued,
+        };
+        self.ahead = idx.saturating_sub(self.start + 1);
         st.srv[s].sessions.insert(sid, kill.clone());
         drop(st);
         Some(SrvSlot {

@@ -51,6 +51,10 @@ struct Sess {
     retries: u32,
     redispatched: bool,
     bytes: Bytes,
+    /// Sessions served before this one while it waited in the server's / backend's
+    /// queue (§8.2.2 `srv_queue`, `backend_queue`).
+    srv_queue: u64,
+    backend_queue: u64,
     /// Client data read before the relay.
     req: Half,
     /// Do not log (rejected by `tcp-request connection`).
@@ -105,6 +109,8 @@ pub(crate) async fn run(
         retries: 0,
         redispatched: false,
         bytes: Bytes::default(),
+        srv_queue: 0,
+        backend_queue: 0,
         req: Half::new(),
         silent: false,
     };
@@ -130,14 +136,12 @@ pub(crate) async fn run(
             Some(b) => (Some(b.spec.name.clone()), b.cur.load(Ordering::Relaxed)),
             None => (None, 0),
         };
-        let (srv_name, srv_conn, queues) = match (&s.backend, s.server) {
+        let (srv_name, srv_conn) = match (&s.backend, s.server) {
             (Some(b), Some(i)) => (
                 b.spec.servers.get(i).map(|x| x.name.clone()),
                 b.server_counts(i).0,
-                b.queue_lens(Some(i)),
             ),
-            (Some(b), None) => (None, 0, b.queue_lens(None)),
-            _ => (None, 0, (0, 0)),
+            _ => (None, 0),
         };
         let rec = SessionRecord {
             client: s.src.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
@@ -158,8 +162,8 @@ pub(crate) async fn run(
             srv_conn,
             retries: s.retries,
             redispatched: s.redispatched,
-            srv_queue: queues.0,
-            backend_queue: queues.1,
+            srv_queue: s.srv_queue,
+            backend_queue: s.backend_queue,
         };
         shared.logger.log(&rec);
     }
@@ -403,7 +407,16 @@ impl Sess {
                                 }
                             }
                         };
-                        match self.watch_client(client, wait).await {
+                        let res = self.watch_client(client, wait).await;
+                        let ahead = match &res {
+                            Race::Done(Some(_)) => ticket.ahead,
+                            _ => ticket.processed_ahead(),
+                        };
+                        match ticket.srv {
+                            Some(_) => self.srv_queue += ahead,
+                            None => self.backend_queue += ahead,
+                        }
+                        match res {
                             Race::Done(Some(slot)) => self.slot = Some(slot),
                             Race::Done(None) => return Flow::Done(*b"sQ"),
                             Race::ClientAbort => return Flow::Done(*b"CQ"),
