@@ -129,7 +129,10 @@ pub struct SessionRecord {
     pub retries: u32,
     /// Whether a retry went to another server (`+` prefix on retries).
     pub redispatched: bool,
+    /// Sessions served before this one while it waited in its server's queue (0 if it
+    /// never queued there), as `srv_queue` in §8.2.2.
     pub srv_queue: u64,
+    /// The same for the backend's queue (`backend_queue`).
     pub backend_queue: u64,
 }
 

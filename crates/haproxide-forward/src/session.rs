@@ -245,7 +245,15 @@ impl Sess {
 
     async fn body(&mut self, client: &mut ClientStream, accept_proxy: bool) -> Flow {
         let fspec = self.shared.frontends[self.fe].light.clone();
+        // `tcp-request connection` (§4.2): layer 4 only, on the real connection
+        // addresses even with `accept-proxy` (§5.1); a reject closes silently.
+        if let Ok(Some(false)) = eval_rules(&fspec.tcp_connection_rules, &self.ctx(true)) {
+            self.silent = true;
+            return Flow::Done(*b"PR");
+        }
+
         // PROXY header from the client (§5.1 `accept-proxy`), bounded by `timeout client`.
+        // Everything after it (rules, logs, send-proxy) sees the header's addresses.
         if accept_proxy {
             let deadline = fspec.timeout_client.map(|d| Instant::now() + d);
             loop {
@@ -294,12 +302,6 @@ impl Sess {
                     }
                 }
             }
-        }
-
-        // `tcp-request connection` (§4.2): layer 4 only; a reject closes silently.
-        if let Ok(Some(false)) = eval_rules(&fspec.tcp_connection_rules, &self.ctx(true)) {
-            self.silent = true;
-            return Flow::Done(*b"PR");
         }
 
         // `tcp-request content` with `tcp-request inspect-delay` (§4.2).

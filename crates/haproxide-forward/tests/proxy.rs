@@ -129,6 +129,35 @@ async fn accept_proxy_takes_addresses_from_the_header() {
     c.write_all(&h).await.unwrap();
     assert_eq!(read_n(&mut c, 2).await, b"xx");
 
+    // `tcp-request connection` rules see the real address, not the header's.
+    drop(r);
+    let ok = named("ok").await;
+    let mut spec = simple(vec![server("s", ok.addr)]);
+    spec.frontends[0].binds[0].accept_proxy = true;
+    spec.frontends[0].tcp_connection_rules = vec![TcpRule {
+        accept: false,
+        cond: Some(Condition {
+            unless: false,
+            or_terms: vec![vec![Term {
+                negated: false,
+                test: Test::Src(vec![IpNet {
+                    addr: "10.1.2.3".parse().unwrap(),
+                    prefix: 32,
+                }]),
+            }]],
+        }),
+    }];
+    let r = start(spec).await;
+    let mut c = connect(r.addr).await;
+    c.write_all(b"PROXY TCP4 10.1.2.3 10.0.0.1 1111 80\r\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        read_n(&mut c, 2).await,
+        b"ok",
+        "not rejected: the real source is 127.0.0.1"
+    );
+
     // Garbage instead of a header: closed.
     let mut c = connect(r.addr).await;
     c.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
