@@ -387,17 +387,13 @@ impl BackendRt {
         for w in bytes.chunks(4) {
             h ^= u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
         }
-        let cands: Vec<usize> = match avoid {
-            Some(a) if cands.len() > 1 => cands.iter().copied().filter(|&s| s != a).collect(),
-            _ => cands.to_vec(),
-        };
-        let fresh = !matches!(&st.hash_cache, Some((c, _)) if *c == cands);
+        let fresh = !matches!(&st.hash_cache, Some((c, _)) if c.as_slice() == cands);
         if fresh {
             let table = match self.spec.hash_type {
-                HashType::MapBased => self.build_map(&cands),
-                HashType::Consistent => self.build_ring(&cands),
+                HashType::MapBased => self.build_map(cands),
+                HashType::Consistent => self.build_ring(cands),
             };
-            st.hash_cache = Some((cands.clone(), table));
+            st.hash_cache = Some((cands.to_vec(), table));
         }
         let Some((_, table)) = &st.hash_cache else {
             return cands[0];
@@ -405,14 +401,19 @@ impl BackendRt {
         if table.is_empty() {
             return cands[0];
         }
-        match self.spec.hash_type {
-            HashType::MapBased => table[(h as usize) % table.len()].1,
+        let start = match self.spec.hash_type {
+            HashType::MapBased => (h as usize) % table.len(),
             HashType::Consistent => {
                 let k = avalanche(h);
-                let i = table.partition_point(|&(p, _)| p < k);
-                table[i % table.len()].1
+                table.partition_point(|&(p, _)| p < k) % table.len()
             }
-        }
+        };
+        // To avoid a server (redispatch), walk on to the next different one: the
+        // table is not rebuilt for a one-off choice.
+        (0..table.len())
+            .map(|i| table[(start + i) % table.len()].1)
+            .find(|&s| Some(s) != avoid)
+            .unwrap_or(table[start].1)
     }
 
     fn build_map(&self, cands: &[usize]) -> HashTable {

@@ -303,3 +303,28 @@ async fn a_client_half_close_during_connect_is_not_an_abort() {
     assert_eq!(got, b"request");
     assert_eq!(term(&r.log.wait(1).await[0]), "--");
 }
+
+#[tokio::test]
+async fn source_hash_redispatches_away_from_a_dead_server() {
+    let ok = named("ok").await;
+    let mut spec = simple(vec![server("dead", refusing_addr()), server("ok", ok.addr)]);
+    spec.backends[0].balance = Balance::Source;
+    spec.backends[0].redispatch = true;
+    spec.backends[0].retries = 1;
+    spec.backends[0].timeout_connect = Some(Duration::from_millis(100));
+    let r = start(spec).await;
+    for i in 1..=8 {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind(format!("127.0.0.{i}:0").parse().unwrap()).unwrap();
+        let mut c = tokio::time::timeout(WAIT, s.connect(r.addr))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read_n(&mut c, 2).await, b"ok", "client 127.0.0.{i}");
+    }
+    let recs = r.log.wait(8).await;
+    assert!(
+        recs.iter().any(|x| x.redispatched && x.retries == 1),
+        "some clients hashed to the dead server"
+    );
+}
