@@ -628,3 +628,44 @@ fn extend_and_tagged_check_lines() {
         Ok(SessionFormat::Custom(_))
     ));
 }
+
+/// Cost of one session log line (tcplog, one UDP target); run with
+/// `cargo test --release -p haproxide-server logging::tests::bench -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn bench_tcplog_udp() {
+    let (_s, addr) = catcher();
+    let logger = Logger::new(
+        vec![LogTarget::new(LogDest::Udp(addr), Facility::Local0)],
+        ident(),
+    )
+    .unwrap();
+    let fe = FrontendLog::new(logger.clone(), SessionFormat::TcpLog);
+    let rec = record();
+    let n = 200_000u32;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        let _ = fe.render(&rec);
+    }
+    let render = start.elapsed() / n;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        let _ = tcplog_line(&rec, false);
+    }
+    let render_utc = start.elapsed() / n;
+    let start = std::time::Instant::now();
+    for i in 0..n {
+        let _ = clock::local_offset(1_795_687_200 + i64::from(i));
+    }
+    let offset = start.elapsed() / n;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        fe.log(&rec);
+    }
+    let total = start.elapsed() / n;
+    eprintln!(
+        "tcplog render {render:?}/line (UTC {render_utc:?}, localtime_r {offset:?}), render+send {total:?}/line (sent {}, dropped {})",
+        logger.sent(),
+        logger.dropped()
+    );
+}
