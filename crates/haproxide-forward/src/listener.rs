@@ -223,10 +223,12 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits) {
                         let _ = sock.set_keepalive(true);
                     }
                 }
-                let dst = if tcp {
-                    sock.local_addr().ok().and_then(|a| a.as_socket()).or(local)
-                } else {
-                    None
+                // The address the client reached: the bound one, unless it is a
+                // wildcard (then ask the kernel, one getsockname(2)).
+                let dst = match local {
+                    Some(l) if !l.ip().is_unspecified() => Some(l),
+                    _ if tcp => sock.local_addr().ok().and_then(|a| a.as_socket()).or(local),
+                    _ => None,
                 };
                 match into_client(sock, tcp) {
                     Ok(client) => {
