@@ -374,6 +374,25 @@ fn log_format_variables() {
 }
 
 #[test]
+fn ipv4_mapped_addresses() {
+    // `bind :::PORT v4v6` and an IPv4 client: HAProxy 2.6.12 printed
+    // `::ffff:127.0.0.1:40904 ::ffff:127.0.0.1:19000 0000…FFFF7F000001 …`
+    // and `Connect from ::ffff:127.0.0.1:53952 to ::ffff:127.0.0.1:19002 (D/TCP)`.
+    let mut r = record();
+    r.client = "[::ffff:127.0.0.1]:40904".parse().unwrap();
+    r.frontend_addr = Some("[::ffff:127.0.0.1]:19000".parse().unwrap());
+    assert_eq!(
+        render("%ci:%cp %fi:%fp %{+X}ci %{+X}fi", &r),
+        "::ffff:127.0.0.1:40904 ::ffff:127.0.0.1:19000 00000000000000000000FFFF7F000001 00000000000000000000FFFF7F000001"
+    );
+    r.frontend = "D".into();
+    assert_eq!(
+        default_line(&r),
+        "Connect from ::ffff:127.0.0.1:40904 to ::ffff:127.0.0.1:19000 (D/TCP)"
+    );
+}
+
+#[test]
 fn log_format_errors() {
     use LogFormatError as E;
     let err = |s| LogFormatString::parse(s).unwrap_err();
