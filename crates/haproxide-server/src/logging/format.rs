@@ -13,12 +13,17 @@
 //! - dates (`%t %T %Tl`) and `%ts` are never quoted.
 //! - `%o` applies its flags to every later variable.
 //! - `%[fetch]` samples are quoted with `Q` and never hex.
+//! - a run of spaces prints one space, none after a variable that printed
+//!   nothing (`%ci %hr %hr %ci` → `1.2.3.4 1.2.3.4`).
+//! - `%lc` counts the lines this frontend logged before (from 0).
 //!
 //! Variables not available here: `%si %sp %bi %bp` print `-` (the
 //! [`SessionRecord`] carries no server or source address), `%ID %sslc
 //! %sslv` print `-`, `%hr %hrl %hs %hsl` print nothing, `%ST` prints `0`,
-//! `%Th` prints `0`. `%Tu` is `%Tt` and `%Td` is `Tt - Tw - Tc` (≥ 0, `-1`
-//! when Tc is). `%rt` counts the sessions logged by the process (HAProxy
+//! `%Th` prints `0`. `%Tu` is `%Tt` (as HAProxy in TCP) and `%Td` is
+//! `Tt - Tw - Tc` (≥ 0, `-1` when Tc is); HAProxy derives Td from absolute
+//! timestamps, so it can differ by 1 ms (`1/0/602` gave Td 602 there).
+//! `%rt` counts the sessions logged by the process (HAProxy
 //! counts every stream, logged or not). HTTP-only variables are rejected,
 //! as HAProxy does in `mode tcp`. Sample fetches: `src`, `src_port`, `dst`,
 //! `dst_port`, `fe_name`, `be_name`, `srv_name` (no converters).

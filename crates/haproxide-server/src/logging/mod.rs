@@ -11,9 +11,32 @@
 //! - [`events`]: process/proxy event texts and severities.
 //!
 //! Wire bytes of every header format, the tcplog line, the default line,
-//! `len` truncation, level filtering and the event texts were checked
-//! against HAProxy 2.6.12 (the differential test in `tests_haproxy.rs`
-//! re-checks the tcplog datagram on each run).
+//! `log-format` rendering, `len` truncation, level filtering, `log-tag`,
+//! `log-send-hostname` and the soft-stop event texts are compared with
+//! HAProxy 2.6.12's datagrams by the differential tests in
+//! `tests_haproxy.rs` (run on every `cargo test` where `/usr/sbin/haproxy`
+//! exists). Facts they pinned down:
+//! - the default `format` is `local` (rfc3164 without hostname), or
+//!   `rfc3164` with `log-send-hostname`; explicit `rfc3164` prints
+//!   `localhost` without `log-send-hostname`, `rfc5424` prints `-`;
+//! - every message ends with `\n`; `len N` cuts header + text to N bytes
+//!   before it (stdout/fd targets too);
+//! - dates in headers, `%t` and `%Tl` are local time (`TZ`), `%T` is GMT;
+//! - a proxy's `log-tag` is used for its sessions and its stop events.
+//!
+//! Usage by the run loop:
+//! ```ignore
+//! let ident = SyslogIdentity::default()               // "haproxy", own pid
+//!     .with_tag(global_log_tag)                       // if `log-tag`
+//!     .with_send_hostname(send_hostname_arg);         // if `log-send-hostname`
+//! let global = Logger::new(global_targets, ident)?;   // LogTarget::parse_args per `log`
+//! let px_logger = global.extend(proxy_own_targets)?;  // `log global` + own lines
+//! let fe: Arc<dyn SessionLogger> = Arc::new(
+//!     FrontendLog::new(px_logger.clone(), SessionFormat::TcpLog).with_tag(px_tag));
+//! let (level, text) = events::proxy_stopped("fe", fe_total, be_total);
+//! px_logger.send_tagged(level, px_tag.as_deref(), &text);
+//! global.check_line(&line);                           // haproxide-check LogLine
+//! ```
 
 pub(crate) mod clock;
 pub mod events;
