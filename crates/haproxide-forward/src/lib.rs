@@ -43,7 +43,10 @@
 //!   srvtcpka`/`clitcpka` set `SO_KEEPALIVE`; `TCP_NODELAY` on both sides.
 //! - Relay (§4.2 `timeout client|server|tunnel|client-fin|server-fin`): half-close
 //!   propagates in both directions; a socket's inactivity timer is refreshed by
-//!   traffic in either direction (HAProxy without `option independent-streams`);
+//!   traffic in either direction (HAProxy without `option independent-streams`) and
+//!   runs only while that side may still send (not shut, buffer not full) or has data
+//!   waiting for it (HAProxy's armed read/write expirations): a server that closed
+//!   and has nothing left to receive never times out;
 //!   `timeout tunnel` replaces the client and server timeouts once connected (§4.2: "In
 //!   TCP, this timeout is used as soon as no analyzer remains attached"); after a
 //!   half-close the `-fin` timeouts, when set, replace them. Buffers are [`BUFSIZE`]

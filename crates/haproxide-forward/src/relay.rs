@@ -6,7 +6,8 @@
 //! side sends a FIN, its buffered data is flushed to the other side, which then gets a
 //! `shutdown(SHUT_WR)`; the other direction goes on until it finishes too. Activity on a
 //! socket in either direction refreshes that socket's inactivity timer, as HAProxy does
-//! without `option independent-streams`. Once either direction is shut, the `-fin`
+//! without `option independent-streams`; the timer only runs while the socket may
+//! still send to us (not shut, room in the buffer) or has data waiting for it. Once either direction is shut, the `-fin`
 //! timeouts (when set) replace the client/server (or tunnel) ones.
 
 use std::future::Future;
@@ -193,6 +194,11 @@ impl Half {
         }
     }
 
+    /// Data waits to be written to the other side.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.pos < self.cap
+    }
+
     pub(crate) fn is_full(&self) -> bool {
         self.cap == BUFSIZE
     }
@@ -315,6 +321,7 @@ where
     let far = now + Duration::from_secs(86400 * 365);
     let mut sleep = Box::pin(tokio::time::sleep_until(far));
     let mut armed = far;
+    let (mut c_was_armed, mut s_was_armed) = (true, true);
     std::future::poll_fn(|cx| loop {
         let (mut c_act, mut s_act) = (false, false);
         if !req.shut {
@@ -349,20 +356,27 @@ where
             return Poll::Ready(*b"--");
         }
         let now = Instant::now();
-        if c_act {
+        // A side's timer runs only while that side has something to do: it may still
+        // send (not shut, room in the buffer) or data waits to be written to it. So a
+        // server that closed and has nothing left to receive never times out, as in
+        // HAProxy where only armed read/write expirations can fire.
+        let c_armed = (!req.eof && !req.is_full()) || resp.has_pending();
+        let s_armed = (!resp.eof && !resp.is_full()) || req.has_pending();
+        if c_act || (c_armed && !c_was_armed) {
             last_c = now;
         }
-        if s_act {
+        if s_act || (s_armed && !s_was_armed) {
             last_s = now;
         }
+        (c_was_armed, s_was_armed) = (c_armed, s_armed);
         let half_closed = req.eof || resp.eof;
         let (tc, ts) = if half_closed {
             (t.client_fin.or(t.client), t.server_fin.or(t.server))
         } else {
             (t.client, t.server)
         };
-        let dc = tc.map(|d| last_c + d);
-        let ds = ts.map(|d| last_s + d);
+        let dc = tc.filter(|_| c_armed).map(|d| last_c + d);
+        let ds = ts.filter(|_| s_armed).map(|d| last_s + d);
         if dc.is_some_and(|d| now >= d) {
             return Poll::Ready(*b"cD");
         }

@@ -324,3 +324,73 @@ async fn large_transfer_with_bounded_buffers_is_exact() {
     assert_eq!(rec.bytes_uploaded, N as u64);
     assert_eq!(rec.bytes_read, N as u64);
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_by_timeout_client() {
+    // The server streams without end; the client never reads. Once the socket buffers
+    // are full nothing moves on the client side: `timeout client` fires (cD) even
+    // though the server side was busy, and the proxy holds at most its buffers.
+    let m = mock(|mut s| async move {
+        let chunk = vec![b'z'; 65536];
+        while s.write_all(&chunk).await.is_ok() {}
+    })
+    .await;
+    let mut spec = simple(vec![server("s1", m.addr)]);
+    spec.frontends[0].timeout_client = Some(Duration::from_millis(400));
+    // Shorter, but the server side is only waiting for room in the buffer: not armed.
+    spec.backends[0].timeout_server = Some(Duration::from_millis(150));
+    let r = start(spec).await;
+    let c = connect(r.addr).await;
+    let rec = &r.log.wait(1).await[0];
+    assert_eq!(term(rec), "cD");
+    assert!(rec.bytes_read > 0);
+    drop(c);
+}
+
+#[tokio::test]
+async fn a_server_that_stops_reading_is_cut_by_timeout_server() {
+    let s = silent().await;
+    let mut spec = simple(vec![server("s1", s.addr)]);
+    spec.backends[0].timeout_server = Some(Duration::from_millis(300));
+    spec.frontends[0].timeout_client = Some(Duration::from_secs(10));
+    let r = start(spec).await;
+    let c = connect(r.addr).await;
+    let (_rd, mut wr) = c.into_split();
+    // Upload until the proxy stops taking data (the server does not read).
+    let up = tokio::spawn(async move {
+        let chunk = vec![b'u'; 65536];
+        while wr.write_all(&chunk).await.is_ok() {}
+    });
+    let rec = &r.log.wait(1).await[0];
+    assert_eq!(term(rec), "sD");
+    up.abort();
+}
+
+#[tokio::test]
+async fn a_slow_server_trickling_data_stays_within_timeout_server() {
+    let m = mock(|mut s| async move {
+        for _ in 0..6 {
+            tokio::time::sleep(Duration::from_millis(80)).await;
+            if s.write_all(b".").await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let mut spec = simple(vec![server("s1", m.addr)]);
+    spec.backends[0].timeout_server = Some(Duration::from_millis(200));
+    let r = start(spec).await;
+    let mut c = connect(r.addr).await;
+    let (got, clean) = read_to_eof(&mut c, WAIT).await;
+    assert_eq!(got, b"......");
+    assert!(clean);
+    // The server is done; the session waits for the client (no server timeout now).
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        r.log.len(),
+        0,
+        "a closed server with nothing to receive does not time out"
+    );
+    drop(c);
+    assert_eq!(term(&r.log.wait(1).await[0]), "--");
+}
