@@ -229,7 +229,19 @@ impl ServerState {
     ///   `disable-on-404`) puts it in stopping mode instead.
     ///
     /// Nothing changes while in maintenance (checks are paused).
-    pub fn on_result(&mut self, kind: CheckKind, result: CheckResult, now: u64) -> Vec<Event> {
+    ///
+    /// A result carrying a [`CheckResult::followup`] is applied, then its
+    /// follow-up (HAProxy's double report of some protocol checks).
+    pub fn on_result(&mut self, kind: CheckKind, mut result: CheckResult, now: u64) -> Vec<Event> {
+        let followup = result.followup.take();
+        let mut out = self.apply_result(kind, result, now);
+        if let Some(f) = followup {
+            out.extend(self.on_result(kind, *f, now));
+        }
+        out
+    }
+
+    fn apply_result(&mut self, kind: CheckKind, result: CheckResult, now: u64) -> Vec<Event> {
         let mut out = Vec::new();
         if self.admin.maint {
             return out;
@@ -511,6 +523,27 @@ mod tests {
         assert_eq!(s.op_state(), OpState::Stopped);
         s.on_result(CheckKind::Agent, res(CheckStatus::L7Ok), 0);
         assert_eq!(s.op_state(), OpState::Running);
+    }
+
+    #[test]
+    fn double_report_counts_twice() {
+        let mut s = srv(true);
+        s.on_result(CheckKind::Health, res(CheckStatus::L4Con), 0);
+        assert_eq!(s.op_state(), OpState::Stopped);
+        let r = res(CheckStatus::L7Ok)
+            .with_desc("5.7.44-log")
+            .reported_twice();
+        let ev = s.on_result(CheckKind::Health, r, 1);
+        assert_eq!(changes(&ev), [(OpState::Stopped, OpState::Running)]);
+        let reports: Vec<String> = ev
+            .iter()
+            .filter_map(|e| match e {
+                Event::CheckReport { result, .. } => Some(result.desc.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reports, ["5.7.44-log", ""]);
+        assert_eq!(s.last_check().map(|r| r.desc.as_str()), Some(""));
     }
 
     #[test]

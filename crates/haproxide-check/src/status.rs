@@ -174,6 +174,16 @@ pub struct CheckResult {
     pub duration: Option<Duration>,
     /// Free text (`info: "..."` in logs), e.g. "Connection refused".
     pub desc: String,
+    /// A second report of the same check, applied right after this one.
+    ///
+    /// HAProxy 2.6 quirk, reproduced: the custom expect rules of
+    /// `mysql-check` and `ldap-check` set the check status themselves when
+    /// they are the last rule, and the rule engine then sets it again when
+    /// the ruleset completes, with an empty description. The counter moves
+    /// twice, so one passing check after a failure takes the server from 0
+    /// to 1 and then UP (verified against HAProxy 2.6.12 by
+    /// tests/differential.rs).
+    pub followup: Option<Box<CheckResult>>,
 }
 
 impl CheckResult {
@@ -184,7 +194,19 @@ impl CheckResult {
             code: None,
             duration: Some(duration),
             desc: String::new(),
+            followup: None,
         }
+    }
+
+    /// Adds the second report HAProxy makes for some custom expect rules
+    /// (see [`CheckResult::followup`]): same status, code and duration, no
+    /// description.
+    pub fn reported_twice(mut self) -> Self {
+        let mut again = self.clone();
+        again.desc.clear();
+        again.followup = None;
+        self.followup = Some(Box::new(again));
+        self
     }
 
     /// Sets the code.

@@ -35,6 +35,12 @@ struct HaproxyGuard {
     dir: PathBuf,
 }
 
+impl HaproxyGuard {
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+    }
+}
+
 impl Drop for HaproxyGuard {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -61,7 +67,11 @@ fn start_haproxy(cfg: &str, tag: u16) -> HaproxyGuard {
         .current_dir(&dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(
+            std::fs::File::create(dir.join("stderr.log"))
+                .map(Stdio::from)
+                .unwrap_or(Stdio::null()),
+        )
         .spawn()
         .expect("spawn haproxy");
     HaproxyGuard { child, dir }
@@ -147,11 +157,11 @@ async fn compare<F: std::future::Future<Output = ()>>(
     let cfg = format!(
         "global\n  log 127.0.0.1:{log_port} local0\n\
          defaults\n  mode http\n  log global\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n  timeout check 300ms\n{}\
-         frontend f\n  bind 127.0.0.1:{fe_port}\n  default_backend be1\n{backends}",
+         frontend f\n  bind 127.0.0.1:{fe_port}\n{backends}",
         if log_health_checks { "  option log-health-checks\n" } else { "" },
     );
     let t0 = Instant::now();
-    let _haproxy = start_haproxy(&cfg, log_port);
+    let haproxy = start_haproxy(&cfg, log_port);
     let mut checker = Checker::new(servers, CheckerOptions::default()).expect("checker");
     // Subscribe before the first check runs, so no line is missed.
     let mut rx = checker.view().subscribe();
@@ -193,7 +203,8 @@ async fn compare<F: std::future::Future<Output = ()>>(
     let ours = by_subject(&ours.lock().unwrap());
     assert!(
         theirs.len() >= min_subjects,
-        "HAProxy logged too little: {theirs:#?}"
+        "HAProxy logged too little: {theirs:#?}\nstderr:\n{}\nconfig:\n{cfg}",
+        haproxy.stderr()
     );
     assert_eq!(
         theirs.keys().collect::<Vec<_>>(),
@@ -398,4 +409,148 @@ async fn reasons_backup_redis_404_track_agent_like_haproxy() {
         at(4000).await;
     };
     compare(&backends, false, servers, schedule, 5).await;
+}
+
+/// Protocol checks: user tcp-check, pgsql, smtp, mysql, ldap, ssl-hello, and
+/// HTTP `expect rstatus` / `expect hdr` / `http-check send`, each flipping
+/// between a good and a bad answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_checks_like_haproxy() {
+    if !haproxy_present() {
+        return;
+    }
+    let dynr = |b: &[u8]| Arc::new(Mutex::new(b.to_vec()));
+    let tcp_reply = dynr(b"+PONG\r\n");
+    let tcp = common::reply_dyn(tcp_reply.clone()).await;
+    const PG_OK: &[u8] = b"R\x00\x00\x00\x08\x00\x00\x00\x00";
+    const PG_ERR: &[u8] = b"E\x00\x00\x00\x2aSFATAL\x00C28000\x00Mno pg_hba.conf entry\x00\x00";
+    let pg_reply = dynr(PG_OK);
+    let pg = common::reply_dyn(pg_reply.clone()).await;
+    let smtp_ok = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let smtp = common::smtp_dyn(smtp_ok.clone()).await;
+    const MY_OK: &[u8] = b"\x4e\x00\x00\x00\x0a5.7.44-log\x00\x08\x00\x00\x00abcdefgh\x00\xff\xf7\x21\x02\x00\xff\x81\x15\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00ijklmnopqrst\x00mysql_native_password\x00";
+    const MY_ERR: &[u8] = b"\x16\x00\x00\x00\xff\x6a\x04Host is not allowed";
+    let my_reply = dynr(MY_OK);
+    let my = common::greet_dyn(my_reply.clone()).await;
+    const LDAP_OK: &[u8] = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00";
+    const LDAP_ERR: &[u8] = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00";
+    let ldap_reply = dynr(LDAP_OK);
+    let ldap = common::reply_dyn(ldap_reply.clone()).await;
+    let ssl_reply = dynr(b"\x15\x03\x00\x00\x02\x02\x28");
+    let ssl = common::reply_dyn(ssl_reply.clone()).await;
+    let code = Arc::new(AtomicU16::new(200));
+    let rstatus = common::patroni(code.clone(), "").await;
+    let hdr_reply = dynr(b"HTTP/1.0 200 OK\r\nX-Role: master\r\n\r\n");
+    let hdr = common::reply_dyn(hdr_reply.clone()).await;
+
+    let srv = |a: SocketAddr| format!("{a} check inter {INTER_MS}ms");
+    let backends = format!(
+        "backend be1\n  mode tcp\n  option tcp-check\n  tcp-check send PING\\r\\n\n  tcp-check expect string +PONG\n  server s1 {}\n\
+         backend be2\n  mode tcp\n  option pgsql-check user haproxy\n  server s1 {}\n\
+         backend be3\n  mode tcp\n  option smtpchk\n  server s1 {}\n\
+         backend be4\n  mode tcp\n  option mysql-check\n  server s1 {}\n\
+         backend be5\n  mode tcp\n  option ldap-check\n  server s1 {}\n\
+         backend be6\n  mode tcp\n  option ssl-hello-chk\n  server s1 {}\n\
+         backend be7\n  option httpchk\n  http-check send meth GET uri /health ver HTTP/1.1 hdr Host example\n  http-check expect rstatus ^2\n  server s1 {}\n\
+         backend be8\n  option httpchk GET /\n  http-check expect hdr name x-role value master\n  server s1 {}\n",
+        srv(tcp.addr),
+        srv(pg.addr),
+        srv(smtp.addr),
+        srv(my.addr),
+        srv(ldap.addr),
+        srv(ssl.addr),
+        srv(rstatus.addr),
+        srv(hdr.addr),
+    );
+    let tcp_rules = ProbeSpec::TcpCheck(vec![
+        TcpCheckRule::Send(b"PING\r\n".to_vec()),
+        TcpCheckRule::Expect(TcpExpect {
+            negate: false,
+            kind: TcpExpectKind::String(b"+PONG".to_vec()),
+        }),
+    ]);
+    let be7 = ProbeSpec::Http(HttpCheckSpec {
+        send: HttpSend {
+            method: "GET".into(),
+            uri: "/health".into(),
+            version: "HTTP/1.1".into(),
+            headers: vec![("Host".into(), "example".into())],
+            body: None,
+        },
+        expect: vec![HttpExpect {
+            negate: false,
+            kind: HttpExpectKind::RStatus("^2".into()),
+        }],
+        ..Default::default()
+    });
+    let be8 = http(
+        &["GET", "/"],
+        vec![HttpExpect {
+            negate: false,
+            kind: HttpExpectKind::Hdr {
+                name: "x-role".into(),
+                value: Some("master".into()),
+            },
+        }],
+    );
+    let servers = vec![
+        mk("be1", "s1", false, tcp.addr, tcp_rules, true),
+        mk(
+            "be2",
+            "s1",
+            false,
+            pg.addr,
+            ProbeSpec::Pgsql {
+                user: "haproxy".into(),
+            },
+            true,
+        ),
+        mk(
+            "be3",
+            "s1",
+            false,
+            smtp.addr,
+            ProbeSpec::Smtp { hello: None },
+            true,
+        ),
+        mk(
+            "be4",
+            "s1",
+            false,
+            my.addr,
+            ProbeSpec::Mysql {
+                user: None,
+                post41: false,
+            },
+            true,
+        ),
+        mk("be5", "s1", false, ldap.addr, ProbeSpec::Ldap, true),
+        mk("be6", "s1", false, ssl.addr, ProbeSpec::SslHello, true),
+        mk("be7", "s1", false, rstatus.addr, be7, true),
+        mk("be8", "s1", false, hdr.addr, be8, true),
+    ];
+    let schedule = |t0: Instant| async move {
+        let at = |ms: u64| tokio::time::sleep_until(t0 + Duration::from_millis(ms));
+        let set = |r: &Arc<Mutex<Vec<u8>>>, b: &[u8]| *r.lock().unwrap() = b.to_vec();
+        at(1000).await;
+        set(&tcp_reply, b"garbage\r\n");
+        set(&pg_reply, PG_ERR);
+        smtp_ok.store(false, Ordering::SeqCst);
+        set(&my_reply, MY_ERR);
+        set(&ldap_reply, LDAP_ERR);
+        set(&ssl_reply, b"garbage\r\n");
+        code.store(503, Ordering::SeqCst);
+        set(&hdr_reply, b"HTTP/1.0 200 OK\r\nX-Role: replica\r\n\r\n");
+        at(2500).await;
+        set(&tcp_reply, b"+PONG\r\n");
+        set(&pg_reply, PG_OK);
+        smtp_ok.store(true, Ordering::SeqCst);
+        set(&my_reply, MY_OK);
+        set(&ldap_reply, LDAP_OK);
+        set(&ssl_reply, b"\x16\x03\x01\x00\x04\x0e\x00\x00\x00");
+        code.store(200, Ordering::SeqCst);
+        set(&hdr_reply, b"HTTP/1.0 200 OK\r\nX-Role: master\r\n\r\n");
+        at(4000).await;
+    };
+    compare(&backends, true, servers, schedule, 8).await;
 }

@@ -592,6 +592,11 @@ impl Ruleset {
             r.code = code;
             Eval::Done(r)
         };
+        let twice = |status: CheckStatus, code: Option<u32>, desc: String| {
+            let mut r = CheckResult::new(status, start.elapsed()).with_desc(desc);
+            r.code = code;
+            Eval::Done(r.reported_twice())
+        };
         let short = || {
             if last_read {
                 done(CheckStatus::L7Rsp, None, String::new())
@@ -629,11 +634,9 @@ impl Ruleset {
                 if !is_last {
                     return Eval::Continue;
                 }
-                done(
-                    CheckStatus::L7Ok,
-                    None,
-                    payload_text(buf, offset + 5, false),
-                )
+                // HAProxy reports the server version found at offset 5 of the
+                // buffer, i.e. in the greeting, for both rules.
+                twice(CheckStatus::L7Ok, None, payload_text(buf, 5, false))
             }
             Custom::LdapBind => {
                 let not_ldap = || done(CheckStatus::L7Rsp, None, "Not LDAPv3 protocol".into());
@@ -682,7 +685,7 @@ impl Ruleset {
                         "See RFC: http://tools.ietf.org/html/rfc4511#section-4.1.9".into(),
                     );
                 }
-                done(CheckStatus::L7Ok, Some(0), "Success".into())
+                twice(CheckStatus::L7Ok, Some(0), "Success".into())
             }
         }
     }

@@ -311,3 +311,42 @@ pub async fn reply_dyn(reply: Arc<Mutex<Vec<u8>>>) -> Mock {
     })
     .await
 }
+
+/// Answers the current `reply` without reading first, then closes.
+pub async fn greet_dyn(reply: Arc<Mutex<Vec<u8>>>) -> Mock {
+    serve(move |mut s, _| {
+        let reply = reply.clone();
+        async move {
+            let r = reply.lock().map(|r| r.clone()).unwrap_or_default();
+            let _ = s.write_all(&r).await;
+            // Drain what the client sends so the close is clean (no RST).
+            let mut b = [0u8; 1024];
+            let _ = tokio::time::timeout(Duration::from_millis(200), s.read(&mut b)).await;
+            let _ = s.shutdown().await;
+        }
+    })
+    .await
+}
+
+/// An SMTP server: a full 220/250/221 dialogue while `ok`, else a 554 banner.
+pub async fn smtp_dyn(ok: Arc<std::sync::atomic::AtomicBool>) -> Mock {
+    serve(move |mut s, _| {
+        let ok = ok.load(Ordering::SeqCst);
+        async move {
+            let mut b = [0u8; 1024];
+            let t = Duration::from_secs(2);
+            if ok {
+                let _ = s.write_all(b"220 mail.example ESMTP\r\n").await;
+                let _ = tokio::time::timeout(t, s.read(&mut b)).await;
+                let _ = s.write_all(b"250 mail.example hello\r\n").await;
+                let _ = tokio::time::timeout(t, s.read(&mut b)).await;
+                let _ = s.write_all(b"221 bye\r\n").await;
+            } else {
+                let _ = s.write_all(b"554 no service here\r\n").await;
+                let _ = tokio::time::timeout(Duration::from_millis(200), s.read(&mut b)).await;
+            }
+            let _ = s.shutdown().await;
+        }
+    })
+    .await
+}
