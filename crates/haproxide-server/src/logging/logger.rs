@@ -121,6 +121,8 @@ enum Output {
 struct Sink {
     target: LogTarget,
     out: Output,
+    /// Lines that passed the level filter, for `sample`.
+    seen: AtomicU64,
 }
 
 struct Inner {
@@ -233,7 +235,11 @@ impl Logger {
             .into_iter()
             .map(|target| {
                 let out = open(&target, &dropped)?;
-                Ok(Sink { target, out })
+                Ok(Sink {
+                    target,
+                    out,
+                    seen: AtomicU64::new(0),
+                })
             })
             .collect::<Result<Vec<_>, LogError>>()?;
         Ok(Logger {
@@ -339,6 +345,12 @@ impl Logger {
             let Some(lvl) = sink.target.effective_level(level) else {
                 continue;
             };
+            if let Some(sample) = &sink.target.sample {
+                let n = sink.seen.fetch_add(1, Ordering::Relaxed) + 1;
+                if !sample.takes(n) {
+                    continue;
+                }
+            }
             let bytes = render_message(
                 sink.target.format,
                 sink.target.facility,

@@ -54,7 +54,7 @@ pub use clock::{Tm, Zone};
 pub use format::{default_line, tcplog_line, LogFormatString, RenderContext, TCPLOG_FORMAT};
 pub use logger::{render_message, system_hostname, Logger, SyslogIdentity};
 pub use session::{FrontendLog, SessionFormat};
-pub use target::{Facility, Level, LogDest, LogFormat, LogTarget, DEFAULT_MAX_LEN};
+pub use target::{Facility, Level, LogDest, LogFormat, LogSample, LogTarget, DEFAULT_MAX_LEN};
 
 /// Errors building log targets and loggers.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +71,9 @@ pub enum LogError {
     /// Unparsable `<address>`.
     #[error("invalid log address '{0}'")]
     BadAddress(String),
+    /// Bad `sample <ranges>:<size>`.
+    #[error("invalid log sample '{0}' (expected <ranges>:<size>, ranges from 1 up to size)")]
+    BadSample(String),
     /// `len` outside 80..=65535.
     #[error("invalid log length '{0}' (must be 80 to 65535)")]
     BadLength(String),

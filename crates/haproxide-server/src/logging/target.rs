@@ -365,6 +365,52 @@ pub struct LogTarget {
     /// `len`: the header and text are cut to this many bytes before the
     /// final `\n` is added (HAProxy sends `len + 1` bytes at most).
     pub max_len: usize,
+    /// `sample <ranges>:<size>`: send only some of the lines.
+    pub sample: Option<LogSample>,
+}
+
+/// `sample <ranges>:<sample_size>` (configuration.txt §3.1 `log`): of each
+/// run of `size` lines that pass the level filter, only those whose
+/// 1-based position is in a range are sent (HAProxy 2.6.12 with
+/// `sample 2-3,5:6` sent lines 2, 3, 5, 8, 9 of 9; lines dropped by the
+/// level filter are not counted).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LogSample {
+    /// Inclusive 1-based ranges.
+    pub ranges: Vec<(u32, u32)>,
+    /// The period.
+    pub size: u32,
+}
+
+impl LogSample {
+    /// Parses `2-3,5:6`.
+    pub fn parse(s: &str) -> Result<LogSample, LogError> {
+        let bad = || LogError::BadSample(s.to_string());
+        let (ranges, size) = s.split_once(':').ok_or_else(bad)?;
+        let size: u32 = size.parse().map_err(|_| bad())?;
+        let mut out = Vec::new();
+        for r in ranges.split(',') {
+            let (lo, hi) = match r.split_once('-') {
+                Some((lo, hi)) => (lo, hi),
+                None => (r, r),
+            };
+            let lo: u32 = lo.parse().map_err(|_| bad())?;
+            let hi: u32 = hi.parse().map_err(|_| bad())?;
+            if lo == 0 || hi < lo || hi > size {
+                return Err(bad());
+            }
+            out.push((lo, hi));
+        }
+        Ok(LogSample { ranges: out, size })
+    }
+
+    /// Whether the `n`th line (1-based, counting from start) is sent.
+    pub fn takes(&self, n: u64) -> bool {
+        let pos = (n.saturating_sub(1) % u64::from(self.size.max(1))) + 1;
+        self.ranges
+            .iter()
+            .any(|&(lo, hi)| (u64::from(lo)..=u64::from(hi)).contains(&pos))
+    }
 }
 
 impl LogTarget {
@@ -377,6 +423,7 @@ impl LogTarget {
             max_level: None,
             min_level: None,
             max_len: DEFAULT_MAX_LEN,
+            sample: None,
         }
     }
 
@@ -401,7 +448,8 @@ impl LogTarget {
 
     /// Parses the arguments of a `log` line after the keyword:
     /// `<address> [len <n>] [format <f>] <facility> [max [min]]`
-    /// (`sample` is rejected as unsupported). `send_hostname`: whether the
+    /// (HAProxy wants `len`, `format`, `sample` in this order; any order is
+    /// accepted here). `send_hostname`: whether the
     /// global section has `log-send-hostname` (it changes the default
     /// format, see [`LogFormat::default_for`]).
     pub fn parse_args<S: AsRef<str>>(
@@ -428,7 +476,10 @@ impl LogTarget {
                     let v = it.next().ok_or(LogError::MissingArgument("format"))?;
                     t.format = v.parse()?;
                 }
-                "sample" => return Err(LogError::Unsupported("log ... sample")),
+                "sample" => {
+                    let v = it.next().ok_or(LogError::MissingArgument("sample"))?;
+                    t.sample = Some(LogSample::parse(v)?);
+                }
                 _ => {
                     facility = Some(a.parse::<Facility>()?);
                     break;

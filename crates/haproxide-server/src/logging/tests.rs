@@ -688,3 +688,52 @@ fn bench_tcplog_udp() {
         logger.dropped()
     );
 }
+
+#[test]
+fn sampling() {
+    let s = LogSample::parse("2-3,5:6").unwrap();
+    let sent: Vec<u64> = (1..=9).filter(|&n| s.takes(n)).collect();
+    assert_eq!(sent, [2, 3, 5, 8, 9]); // as HAProxy 2.6.12
+    assert!(LogSample::parse("0:4").is_err());
+    assert!(LogSample::parse("1-5:4").is_err());
+    assert!(LogSample::parse("3-2:4").is_err());
+    assert!(LogSample::parse("1").is_err());
+    let t = LogTarget::parse_args(
+        &[
+            "127.0.0.1",
+            "format",
+            "raw",
+            "sample",
+            "1:2",
+            "local1",
+            "notice",
+        ],
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        t.sample,
+        Some(LogSample {
+            ranges: vec![(1, 1)],
+            size: 2
+        })
+    );
+
+    // Lines dropped by the level filter do not count.
+    let (c, addr) = catcher();
+    let target = LogTarget {
+        dest: LogDest::Udp(addr),
+        ..t
+    };
+    let logger = Logger::with_zone(vec![target], ident(), Zone::Utc).unwrap();
+    for i in 0..5 {
+        logger.send(Level::Info, &format!("info {i}"));
+    }
+    for i in 1..=4 {
+        logger.send(Level::Warning, &format!("warning {i}"));
+    }
+    assert_eq!(recv(&c), "warning 1\n");
+    assert_eq!(recv(&c), "warning 3\n");
+    assert_eq!(logger.sent(), 2);
+    assert_eq!(logger.dropped(), 0);
+}
