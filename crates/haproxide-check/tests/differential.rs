@@ -554,3 +554,54 @@ async fn protocol_checks_like_haproxy() {
     };
     compare(&backends, true, servers, schedule, 8).await;
 }
+
+/// HTTP edge cases that matter for Patroni-like endpoints, steady (no
+/// flips): a clean close with no reply, a status line with no end of
+/// headers, garbage, a body that does not match at EOF, a reply slower than
+/// `timeout check`, and `HTTP/1.0 200 OK` with no header at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_edge_cases_like_haproxy() {
+    if !haproxy_present() {
+        return;
+    }
+    let dynr = |b: &[u8]| Arc::new(Mutex::new(b.to_vec()));
+    let empty = common::reply_dyn(dynr(b"")).await;
+    let no_end = common::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n")).await;
+    let garbage = common::reply_dyn(dynr(b"garbage\r\n\r\n")).await;
+    let replica = common::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n\r\n{\"role\": \"replica\"}")).await;
+    let slow = common::slow(Duration::from_millis(500), b"HTTP/1.0 200 OK\r\n\r\n").await;
+    let bare = common::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n\r\n")).await;
+    let no_reason = common::reply_dyn(dynr(b"HTTP/1.1 503\r\nContent-Length: 0\r\n\r\n")).await;
+
+    let srv = |a: SocketAddr| format!("{a} check inter {INTER_MS}ms");
+    let backends = format!(
+        "backend be1\n  option httpchk\n  server s1 {}\n\
+         backend be2\n  option httpchk\n  server s1 {}\n\
+         backend be3\n  option httpchk\n  server s1 {}\n\
+         backend be4\n  option httpchk GET /master\n  http-check expect string master\n  server s1 {}\n\
+         backend be5\n  option httpchk\n  server s1 {}\n\
+         backend be6\n  option httpchk GET /\n  server s1 {}\n\
+         backend be7\n  option httpchk\n  server s1 {}\n",
+        srv(empty.addr),
+        srv(no_end.addr),
+        srv(garbage.addr),
+        srv(replica.addr),
+        srv(slow.addr),
+        srv(bare.addr),
+        srv(no_reason.addr),
+    );
+    let master = vec![HttpExpect { negate: false, kind: HttpExpectKind::String("master".into()) }];
+    let servers = vec![
+        mk("be1", "s1", false, empty.addr, http(&[], vec![]), true),
+        mk("be2", "s1", false, no_end.addr, http(&[], vec![]), true),
+        mk("be3", "s1", false, garbage.addr, http(&[], vec![]), true),
+        mk("be4", "s1", false, replica.addr, http(&["GET", "/master"], master), true),
+        mk("be5", "s1", false, slow.addr, http(&[], vec![]), true),
+        mk("be6", "s1", false, bare.addr, http(&["GET", "/"], vec![]), true),
+        mk("be7", "s1", false, no_reason.addr, http(&[], vec![]), true),
+    ];
+    let schedule = |t0: Instant| async move {
+        tokio::time::sleep_until(t0 + Duration::from_millis(2000)).await;
+    };
+    compare(&backends, true, servers, schedule, 7).await;
+}
