@@ -125,12 +125,20 @@ struct Sink {
     seen: AtomicU64,
 }
 
+/// Counters shared with the writer threads.
+#[derive(Debug, Default)]
+struct Shared {
+    dropped: AtomicU64,
+    /// Lines queued to writer threads and not written yet.
+    pending: AtomicU64,
+}
+
 struct Inner {
     sinks: Vec<Sink>,
     ident: SyslogIdentity,
     zone: Zone,
     sent: AtomicU64,
-    dropped: Arc<AtomicU64>,
+    shared: Arc<Shared>,
 }
 
 /// A set of log targets: the global `log` lines, or a proxy's (`log
@@ -162,7 +170,7 @@ impl Default for Logger {
     }
 }
 
-fn open(target: &LogTarget, dropped: &Arc<AtomicU64>) -> Result<Output, LogError> {
+fn open(target: &LogTarget, shared: &Arc<Shared>) -> Result<Output, LogError> {
     let io_err = |source| LogError::Open {
         dest: target.dest.to_string(),
         source,
@@ -183,16 +191,18 @@ fn open(target: &LogTarget, dropped: &Arc<AtomicU64>) -> Result<Output, LogError
             s.set_nonblocking(true).map_err(io_err)?;
             Ok(Output::Unix(s, path.clone()))
         }
-        LogDest::Stdout => spawn_writer("stdout", std::io::stdout(), dropped).map_err(io_err),
-        LogDest::Stderr => spawn_writer("stderr", std::io::stderr(), dropped).map_err(io_err),
-        LogDest::Fd(1) => spawn_writer("stdout", std::io::stdout(), dropped).map_err(io_err),
-        LogDest::Fd(2) => spawn_writer("stderr", std::io::stderr(), dropped).map_err(io_err),
+        LogDest::Stdout | LogDest::Fd(1) => {
+            spawn_writer("stdout", std::io::stdout(), shared).map_err(io_err)
+        }
+        LogDest::Stderr | LogDest::Fd(2) => {
+            spawn_writer("stderr", std::io::stderr(), shared).map_err(io_err)
+        }
         LogDest::Fd(n) => {
             let f = OpenOptions::new()
                 .append(true)
                 .open(format!("/dev/fd/{n}"))
                 .map_err(io_err)?;
-            spawn_writer("fd", f, dropped).map_err(io_err)
+            spawn_writer("fd", f, shared).map_err(io_err)
         }
     }
 }
@@ -200,17 +210,18 @@ fn open(target: &LogTarget, dropped: &Arc<AtomicU64>) -> Result<Output, LogError
 fn spawn_writer<W: Write + Send + 'static>(
     name: &str,
     mut w: W,
-    dropped: &Arc<AtomicU64>,
+    shared: &Arc<Shared>,
 ) -> std::io::Result<Output> {
     let (tx, rx) = sync_channel::<Vec<u8>>(STREAM_QUEUE);
-    let dropped = Arc::clone(dropped);
+    let shared = Arc::clone(shared);
     std::thread::Builder::new()
         .name(format!("log-{name}"))
         .spawn(move || {
             for line in rx {
                 if w.write_all(&line).and_then(|()| w.flush()).is_err() {
-                    dropped.fetch_add(1, Ordering::Relaxed);
+                    shared.dropped.fetch_add(1, Ordering::Relaxed);
                 }
+                shared.pending.fetch_sub(1, Ordering::AcqRel);
             }
         })?;
     Ok(Output::Stream(tx))
@@ -230,11 +241,11 @@ impl Logger {
         ident: SyslogIdentity,
         zone: Zone,
     ) -> Result<Logger, LogError> {
-        let dropped = Arc::new(AtomicU64::new(0));
+        let shared = Arc::new(Shared::default());
         let sinks = targets
             .into_iter()
             .map(|target| {
-                let out = open(&target, &dropped)?;
+                let out = open(&target, &shared)?;
                 Ok(Sink {
                     target,
                     out,
@@ -248,7 +259,7 @@ impl Logger {
                 ident,
                 zone,
                 sent: AtomicU64::new(0),
-                dropped,
+                shared,
             }),
         })
     }
@@ -270,7 +281,7 @@ impl Logger {
                 ident: SyslogIdentity::default(),
                 zone: Zone::Local,
                 sent: AtomicU64::new(0),
-                dropped: Arc::new(AtomicU64::new(0)),
+                shared: Arc::new(Shared::default()),
             }),
         }
     }
@@ -303,7 +314,24 @@ impl Logger {
     /// Lines lost: full socket buffer or queue, missing unix socket, write
     /// errors.
     pub fn dropped(&self) -> u64 {
-        self.inner.dropped.load(Ordering::Relaxed)
+        self.inner.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Waits until the stdout/stderr/fd writer threads have written every
+    /// queued line, at most `timeout`; returns whether they did. Call it
+    /// before the process exits so that the last lines (e.g. "Proxy X
+    /// stopped") are not lost.
+    pub fn flush(&self, timeout: std::time::Duration) -> bool {
+        let end = std::time::Instant::now() + timeout;
+        loop {
+            if self.inner.shared.pending.load(Ordering::Acquire) == 0 {
+                return true;
+            }
+            if std::time::Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     /// Sends `msg` at `level` to every target that accepts the level, with
@@ -372,15 +400,21 @@ impl Logger {
                         false
                     }
                 },
-                Output::Stream(tx) => match tx.try_send(bytes) {
-                    Ok(()) => true,
-                    Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
-                },
+                Output::Stream(tx) => {
+                    self.inner.shared.pending.fetch_add(1, Ordering::AcqRel);
+                    match tx.try_send(bytes) {
+                        Ok(()) => true,
+                        Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                            self.inner.shared.pending.fetch_sub(1, Ordering::AcqRel);
+                            false
+                        }
+                    }
+                }
             };
             if ok {
                 self.inner.sent.fetch_add(1, Ordering::Relaxed);
             } else {
-                self.inner.dropped.fetch_add(1, Ordering::Relaxed);
+                self.inner.shared.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
     }

@@ -737,3 +737,32 @@ fn sampling() {
     assert_eq!(logger.sent(), 2);
     assert_eq!(logger.dropped(), 0);
 }
+
+#[test]
+fn fd_target_and_flush() {
+    use std::os::fd::AsRawFd;
+    let dir = std::env::temp_dir().join(format!("haproxide-logfd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("out.log");
+    let file = std::fs::File::create(&path).unwrap();
+    let logger = Logger::with_zone(
+        vec![
+            LogTarget::new(LogDest::Fd(file.as_raw_fd()), Facility::Local0)
+                .with_format(LogFormat::Short),
+        ],
+        ident(),
+        Zone::Utc,
+    )
+    .unwrap();
+    for i in 0..100 {
+        logger.send(Level::Notice, &format!("line {i}"));
+    }
+    assert!(logger.flush(Duration::from_secs(5)));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), 100);
+    assert!(text.starts_with("<5>line 0\n<5>line 1\n"));
+    assert!(text.ends_with("<5>line 99\n"));
+    assert_eq!((logger.sent(), logger.dropped()), (100, 0));
+    drop(file);
+    let _ = std::fs::remove_dir_all(&dir);
+}
