@@ -25,23 +25,29 @@ pub(crate) struct Kill {
 }
 
 impl Kill {
-    pub(crate) fn kill(&self) {
-        self.killed.store(1, Ordering::SeqCst);
+    /// Kill with the first letter of the termination state (configuration.txt §8.5):
+    /// `K` admin or stop, `D` server marked down, `U` backup cut when an active server
+    /// came up. The first reason wins.
+    pub(crate) fn kill(&self, why: u8) {
+        let _ = self
+            .killed
+            .compare_exchange(0, why, Ordering::SeqCst, Ordering::SeqCst);
         self.notify.notify_waiters();
     }
 
-    pub(crate) fn is_killed(&self) -> bool {
-        self.killed.load(Ordering::SeqCst) != 0
+    fn reason(&self) -> u8 {
+        self.killed.load(Ordering::SeqCst)
     }
 
-    /// Resolves once killed.
-    pub(crate) async fn wait(&self) {
+    /// Resolves once killed, with the reason letter.
+    pub(crate) async fn wait(&self) -> u8 {
         loop {
             let n = self.notify.notified();
             tokio::pin!(n);
             n.as_mut().enable();
-            if self.is_killed() {
-                return;
+            let r = self.reason();
+            if r != 0 {
+                return r;
             }
             n.await;
         }

@@ -52,8 +52,9 @@
 //!   half-close the `-fin` timeouts, when set, replace them. Buffers are [`BUFSIZE`]
 //!   per direction and released while a session is idle.
 //! - Termination states (§8.5): first letter `C`/`S` (client/server abort or error),
-//!   `c`/`s` (client/server-side timeout), `P` (proxy rule), `K` (killed: shutdown
-//!   sessions, hard stop), `-` normal; second letter `R` (before a backend was chosen:
+//!   `c`/`s` (client/server-side timeout), `P` (proxy rule), `D` (cut because the
+//!   server went DOWN), `U` (backup cut because an active server came UP), `K`
+//!   (killed by an admin or a stop), `-` normal; second letter `R` (before a backend was chosen:
 //!   PROXY header, inspection), `Q` (queue), `C` (connect), `D` (data), `-`.
 //! - Logs: one [`SessionRecord`] per session, except `tcp-request connection` rejects
 //!   and, with `option dontlognull` (§4.2), sessions that received no client byte.
@@ -222,7 +223,7 @@ impl Shared {
             m.values().cloned().collect()
         };
         for k in &kills {
-            k.kill();
+            k.kill(b'K');
         }
         kills.len()
     }
@@ -344,30 +345,36 @@ impl Engine {
         self.addrs.clone()
     }
 
-    /// Cut every session established to this server (`on-marked-down
-    /// shutdown-sessions`, `shutdown sessions server`). Returns how many were cut.
-    /// Sessions end with termination state `K` plus their phase (`KD` in data).
+    /// Cut every session established to this server because it was marked DOWN
+    /// (`on-marked-down shutdown-sessions`). Returns how many were cut. Sessions end
+    /// with termination state `D` plus their phase (`DD` in data, §8.5).
     pub fn shutdown_server_sessions(&self, backend: usize, server: usize) -> usize {
-        let Some(be) = self.shared.backends.get(backend) else {
-            return 0;
-        };
-        let kills = be.kills(|s| s == server);
-        for k in &kills {
-            k.kill();
-        }
-        kills.len()
+        self.cut(backend, |s| s == server, b'D')
+    }
+
+    /// Cut every session established to this server on an admin's request (`shutdown
+    /// sessions server`): termination state `K` plus the phase (`KD`).
+    pub fn kill_server_sessions(&self, backend: usize, server: usize) -> usize {
+        self.cut(backend, |s| s == server, b'K')
     }
 
     /// Cut every session to the backup servers of a backend (`on-marked-up
-    /// shutdown-backup-sessions`).
+    /// shutdown-backup-sessions`): termination state `U` plus the phase (`UD`).
     pub fn shutdown_backup_sessions(&self, backend: usize) -> usize {
         let Some(be) = self.shared.backends.get(backend) else {
             return 0;
         };
         let servers = &be.spec.servers;
-        let kills = be.kills(|s| servers.get(s).is_some_and(|x| x.backup));
+        self.cut(backend, |s| servers.get(s).is_some_and(|x| x.backup), b'U')
+    }
+
+    fn cut(&self, backend: usize, which: impl Fn(usize) -> bool, why: u8) -> usize {
+        let Some(be) = self.shared.backends.get(backend) else {
+            return 0;
+        };
+        let kills = be.kills(which);
         for k in &kills {
-            k.kill();
+            k.kill(why);
         }
         kills.len()
     }

@@ -119,7 +119,7 @@ pub(crate) async fn run(
     } else {
         tokio::select! {
             biased;
-            _ = kill.wait() => [b'K', s.phase],
+            why = kill.wait() => [why, s.phase],
             Flow::Done(t) = s.body(&mut client, accept_proxy) => t,
         }
     };

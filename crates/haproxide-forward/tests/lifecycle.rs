@@ -38,9 +38,10 @@ async fn shutdown_server_sessions_cuts_live_sessions_within_100ms() {
     assert!(t.elapsed() < Duration::from_millis(150));
     roundtrip(&mut b).await; // the other server's session is untouched
     let recs = r.log.wait(2).await;
+    // §8.5: `D` = killed because the server was marked down, in the data phase.
     assert!(
         recs.iter()
-            .all(|x| term(x) == "KD" && x.server.as_deref() == Some("s0")),
+            .all(|x| term(x) == "DD" && x.server.as_deref() == Some("s0")),
         "{recs:?}"
     );
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -67,6 +68,11 @@ async fn shutdown_backup_sessions_cuts_only_backups() {
     assert_eq!(r.engine.shutdown_backup_sessions(0), 1);
     assert!(closed_within(&mut on_backup, Duration::from_millis(100)).await);
     roundtrip(&mut on_active).await;
+    assert_eq!(term(&r.log.wait(1).await[0]), "UD");
+    // An admin's kill is `K`.
+    assert_eq!(r.engine.kill_server_sessions(0, 0), 1);
+    assert!(closed_within(&mut on_active, Duration::from_millis(100)).await);
+    assert_eq!(term(&r.log.wait(2).await[1]), "KD");
 }
 
 #[tokio::test]
