@@ -247,4 +247,36 @@ mod tests {
             })
         );
     }
+
+    #[test]
+    fn parse_never_panics_on_garbage() {
+        let s: SocketAddr = "192.0.2.1:1".parse().unwrap();
+        let d: SocketAddr = "192.0.2.2:2".parse().unwrap();
+        let seeds = [
+            v1_header(Some(s), Some(d)),
+            v2_header(Some(s), Some(d)),
+            b"PROXY UNKNOWN\r\n".to_vec(),
+        ];
+        let mut x: u32 = 99;
+        for seed in seeds {
+            for _ in 0..5000 {
+                let mut v = seed.clone();
+                for _ in 0..2 {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    let i = (x as usize) % v.len();
+                    v[i] = (x >> 8) as u8;
+                }
+                let cut = (x as usize >> 4) % (v.len() + 1);
+                let _ = parse(&v[..cut]);
+                if let ParseResult::Done(p) = parse(&v) {
+                    assert!(p.len <= v.len());
+                }
+            }
+        }
+        // A v1 line without CRLF within 107 bytes is invalid, not incomplete forever.
+        let long = [b"PROXY TCP4 ".as_slice(), &[b'1'; 120]].concat();
+        assert_eq!(parse(&long), ParseResult::Invalid);
+    }
 }
