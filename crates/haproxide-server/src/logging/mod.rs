@@ -8,6 +8,10 @@
 //!   (§8.2.1, §8.2.2, §8.2.6);
 //! - [`FrontendLog`]: the [`haproxide_forward::SessionLogger`] a frontend
 //!   gets;
+//! - [`ProxyLogs`]: everything above for one configuration — the engine's
+//!   single [`haproxide_forward::SessionLogger`] (routes by frontend) and
+//!   the router of proxy events / health-check lines to each proxy's
+//!   targets and `log-tag`;
 //! - [`events`]: process/proxy event texts and severities.
 //!
 //! Wire bytes of every header format, the tcplog line, the default line,
@@ -39,6 +43,7 @@
 //! ```
 
 pub(crate) mod clock;
+mod dispatch;
 pub mod events;
 mod format;
 mod logger;
@@ -51,6 +56,7 @@ mod tests;
 mod tests_haproxy;
 
 pub use clock::{Tm, Zone};
+pub use dispatch::ProxyLogs;
 pub use format::{default_line, tcplog_line, LogFormatString, RenderContext, TCPLOG_FORMAT};
 pub use logger::{render_message, system_hostname, Logger, SyslogIdentity};
 pub use session::{FrontendLog, SessionFormat};

@@ -141,6 +141,11 @@ impl Level {
     pub fn code(self) -> u8 {
         self as u8
     }
+
+    /// The level of a syslog number (0..=7).
+    pub fn from_code(code: u8) -> Option<Level> {
+        Level::ALL.get(usize::from(code)).copied()
+    }
 }
 
 impl FromStr for Level {

@@ -766,3 +766,44 @@ fn fd_target_and_flush() {
     drop(file);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn proxy_logs_routing() {
+    let (c_global, a_global) = catcher();
+    let (c_fe, a_fe) = catcher();
+    let raw = |a| LogTarget::new(LogDest::Udp(a), Facility::Local0).with_format(LogFormat::Raw);
+    let global = Logger::with_zone(vec![raw(a_global)], ident(), Zone::Utc).unwrap();
+    let fe_logger = Logger::with_zone(
+        vec![LogTarget::new(LogDest::Udp(a_fe), Facility::Local0)],
+        ident(),
+        Zone::Utc,
+    )
+    .unwrap();
+    let mut logs = ProxyLogs::new(global.clone());
+    logs.add_proxy("fnt", fe_logger.clone(), Some("feTag".into()));
+    logs.add_frontend(
+        "fnt",
+        FrontendLog::new(fe_logger, SessionFormat::Default).with_tag(Some("feTag".into())),
+    );
+    let mut other = record();
+    other.frontend = "unlogged".into();
+    logs.log(&other); // no FrontendLog: nothing
+    logs.log(&record());
+    let l = recv(&c_fe);
+    assert!(
+        l.ends_with(" feTag[1234]: Connect from 10.0.1.2:33313 to 10.0.3.31:8012 (fnt/TCP)\n"),
+        "{l}"
+    );
+    let (level, text) = events::proxy_stopped("fnt", 1, 0);
+    logs.proxy_event("fnt", level, &text);
+    let l = recv(&c_fe);
+    assert!(l.starts_with("<132>"), "{l}");
+    assert!(l.ends_with(" feTag[1234]: Proxy fnt stopped (cumulated conns: FE: 1, BE: 0).\n"));
+    logs.proxy_event("unknown", Level::Notice, "to global");
+    assert_eq!(recv(&c_global), "to global\n");
+    logs.event(Level::Warning, "Scheduling a soft-stop in 300 ms.");
+    assert_eq!(recv(&c_global), "Scheduling a soft-stop in 300 ms.\n");
+    assert!(logs.flush(Duration::from_secs(1)));
+    assert_eq!(Level::from_code(3), Some(Level::Err));
+    assert_eq!(Level::from_code(8), None);
+}
