@@ -20,7 +20,30 @@ use haproxide_check::state::OpState;
 use haproxide_forward::{Engine, ServerHealth, SessionLogger};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::handover;
 use crate::translate::Plan;
+
+/// Use listening sockets handed over by the previous process: each bind whose
+/// address matches one is given that socket (`fd@N`), so both processes share the
+/// accept queue during the reload. Sockets no longer configured are closed.
+pub fn adopt_listeners(plan: &mut Plan, mut fds: HashMap<String, std::os::fd::OwnedFd>) -> usize {
+    use std::os::fd::IntoRawFd;
+    let mut adopted = 0;
+    for f in &mut plan.engine.frontends {
+        for b in &mut f.binds {
+            let key = match &b.addr {
+                haproxide_forward::ListenAddr::Tcp(a) => a.to_string(),
+                haproxide_forward::ListenAddr::Unix(p) => format!("unix:{}", p.display()),
+                haproxide_forward::ListenAddr::Fd(_) => continue,
+            };
+            if let Some(fd) = fds.remove(&key) {
+                b.addr = haproxide_forward::ListenAddr::Fd(fd.into_raw_fd());
+                adopted += 1;
+            }
+        }
+    }
+    adopted
+}
 
 /// Why the runtime could not start.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +79,8 @@ impl ServerHealth for Health {
 /// A running configuration.
 pub struct Running {
     pub engine: Arc<Engine>,
+    /// Serves our listening sockets to the next process (`-sf` reloads).
+    handover: Option<handover::Server>,
     checker: Option<Checker>,
     hard_stop_after: Option<Duration>,
     follower: Option<tokio::task::JoinHandle<()>>,
@@ -156,8 +181,19 @@ pub async fn start(
             }
         })
     });
+    let fds_engine = Arc::clone(&engine);
+    let handover = handover::Server::start(handover::default_path(std::process::id()), move || {
+        fds_engine
+            .listening_fds()
+            .into_iter()
+            .map(|(_, _, fd)| fd)
+            .collect()
+    })
+    .map_err(|e| tracing::warn!("cannot serve listeners for reloads: {e}"))
+    .ok();
     Ok(Running {
         engine,
+        handover,
         checker,
         hard_stop_after: plan.hard_stop_after,
         follower,
@@ -189,8 +225,20 @@ impl Running {
 
     /// Stop now (hard) or after the sessions end (soft, bounded by `hard-stop-after`).
     pub async fn stop(mut self, how: Stopped) {
+        let handed_over = self
+            .handover
+            .as_ref()
+            .is_some_and(|h| h.handed_over.load(std::sync::atomic::Ordering::SeqCst));
+        // No more handovers from a stopping process.
+        drop(self.handover.take());
         match how {
-            Stopped::Soft => self.engine.soft_stop(self.hard_stop_after).await,
+            Stopped::Soft => {
+                if handed_over {
+                    // The successor accepts on the same sockets: leave them open.
+                    self.engine.release_listeners();
+                }
+                self.engine.soft_stop(self.hard_stop_after).await
+            }
             Stopped::Hard => self.engine.hard_stop(),
         }
         if let Some(f) = self.follower.take() {

@@ -73,6 +73,10 @@ pub(crate) struct HaproxyArgs {
     /// Once listening, stop these processes at once (`-st`).
     #[arg(long = "st", num_args = 1.., value_name = "PID", hide = true)]
     pub(crate) terminate: Vec<i32>,
+    /// Take the listening sockets over from the process serving them at this UNIX
+    /// socket (`-x`; by default, with `-sf PID`, from that process).
+    #[arg(short = 'x', value_name = "SOCKET")]
+    pub(crate) takeover: Option<PathBuf>,
     /// Start even if some proxies cannot be run yet: skip them, with a warning naming
     /// file:line (by default haproxide refuses to start, never ignoring silently).
     #[arg(long = "allow-unsupported")]

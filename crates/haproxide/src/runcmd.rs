@@ -89,6 +89,39 @@ pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {
         std::fs::write(p, format!("{}\n", std::process::id()))
             .with_context(|| format!("cannot write pid file {}", p.display()))?;
     }
+    // Reload: take over the previous process's listening sockets (`-x PATH`, or the
+    // socket of the first `-sf`/`-st` pid), so that no connection is refused.
+    let mut plan = plan;
+    let from = args.takeover.clone().or_else(|| {
+        args.soft_finish
+            .iter()
+            .chain(args.terminate.iter())
+            .find(|p| **p > 0)
+            .map(|p| haproxide_server::handover::default_path(*p as u32))
+    });
+    if let Some(path) = from {
+        match haproxide_server::handover::fetch(&path) {
+            Ok(fds) => {
+                let n = haproxide_server::run::adopt_listeners(&mut plan, fds);
+                if args.debug || args.verbose {
+                    eprintln!(
+                        "[NOTICE]   ({}) : took over {n} listening sockets from {}",
+                        std::process::id(),
+                        path.display()
+                    );
+                }
+            }
+            // Like HAProxy without a reachable `-x` socket: bind afresh (SO_REUSEPORT).
+            Err(e) if args.takeover.is_some() => {
+                eprintln!(
+                    "[WARNING]  ({}) : cannot take over listeners from {}: {e}",
+                    std::process::id(),
+                    path.display()
+                );
+            }
+            Err(_) => {}
+        }
+    }
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);

@@ -1,0 +1,188 @@
+//! Reloads as operators do them: `haproxide -f cfg -sf <old pid>`, ten times in a row,
+//! while a client connects in a tight loop. Not one connection may be refused or
+//! reset, and a session established before a reload finishes normally on the old
+//! process (issue 4, "What must show").
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Kills the process when dropped (a failing test must not leave it running).
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn echo_server() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                loop {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if s.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+fn start(cfg: &std::path::Path, old: Option<u32>) -> Proc {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_haproxide"));
+    cmd.args(["-db", "-f"])
+        .arg(cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(pid) = old {
+        cmd.arg("-sf").arg(pid.to_string());
+    }
+    Proc(cmd.spawn().expect("spawn haproxide"))
+}
+
+fn wait_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("haproxide did not listen on {port}");
+}
+
+/// Wait for a process to exit by itself (soft stop), bounded.
+fn wait_exit(p: &mut Proc, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = p.0.try_wait() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn ten_reloads_under_a_connect_loop_refuse_nothing() {
+    let backend = echo_server();
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("hpx-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let cfg = dir.join("haproxy.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n\
+             listen echo\n    bind 127.0.0.1:{port}\n    server e1 127.0.0.1:{backend}\n"
+        ),
+    )
+    .expect("write cfg");
+    let mut current = start(&cfg, None);
+    wait_listening(port);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let ok = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let client = {
+        let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
+        std::thread::spawn(move || {
+            let mut errors = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                let r = (|| -> std::io::Result<()> {
+                    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+                    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+                    s.write_all(b"ping")?;
+                    let mut buf = [0u8; 4];
+                    s.read_exact(&mut buf)?;
+                    if &buf != b"ping" {
+                        return Err(std::io::Error::other("wrong echo"));
+                    }
+                    Ok(())
+                })();
+                match r {
+                    Ok(()) => ok.fetch_add(1, Ordering::SeqCst),
+                    Err(e) => {
+                        if errors.len() < 5 {
+                            errors.push(e.to_string());
+                        }
+                        failed.fetch_add(1, Ordering::SeqCst)
+                    }
+                };
+            }
+            errors
+        })
+    };
+
+    // A long session opened before the first reload must finish normally.
+    let mut long = TcpStream::connect(("127.0.0.1", port)).expect("long session");
+    long.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+
+    for i in 0..10 {
+        let old_pid = current.0.id();
+        let mut old = std::mem::replace(&mut current, start(&cfg, Some(old_pid)));
+        wait_listening(port);
+        if i > 0 {
+            // Old processes without sessions stop on their own after SIGUSR1.
+            assert!(
+                wait_exit(&mut old, Duration::from_secs(10)),
+                "reload {i}: the old process did not stop"
+            );
+        } else {
+            // The first old process still serves the long session: it must wait for it.
+            std::thread::sleep(Duration::from_millis(300));
+            assert!(
+                old.0.try_wait().ok().flatten().is_none(),
+                "soft stop must wait for the open session"
+            );
+            long.write_all(b"still here")
+                .expect("write on the old process");
+            let mut buf = [0u8; 10];
+            long.read_exact(&mut buf)
+                .expect("echo from the old process");
+            assert_eq!(&buf, b"still here");
+            drop(long.try_clone());
+            long.shutdown(std::net::Shutdown::Both).expect("close");
+            assert!(
+                wait_exit(&mut old, Duration::from_secs(10)),
+                "old process did not stop once its session ended"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::SeqCst);
+    let errors = client.join().expect("client thread");
+    let (ok, failed) = (ok.load(Ordering::SeqCst), failed.load(Ordering::SeqCst));
+    eprintln!("reload test: {ok} connections ok, {failed} failed over 10 reloads");
+    assert!(ok > 100, "the connect loop barely ran: {ok}");
+    assert_eq!(
+        failed, 0,
+        "refused or reset connections during reloads: {errors:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
