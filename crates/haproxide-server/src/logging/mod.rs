@@ -28,18 +28,31 @@
 //! - dates in headers, `%t` and `%Tl` are local time (`TZ`), `%T` is GMT;
 //! - a proxy's `log-tag` is used for its sessions and its stop events.
 //!
-//! Usage by the run loop:
+//! - `option log-separate-errors` raises errors, retries and redispatches
+//!   to ERR; `option dontlog-normal` logs only those (checked by hand).
+//!
+//! Usage by the run loop (the engine takes one `SessionLogger`):
 //! ```ignore
 //! let ident = SyslogIdentity::default()               // "haproxy", own pid
 //!     .with_tag(global_log_tag)                       // if `log-tag`
 //!     .with_send_hostname(send_hostname_arg);         // if `log-send-hostname`
 //! let global = Logger::new(global_targets, ident)?;   // LogTarget::parse_args per `log`
-//! let px_logger = global.extend(proxy_own_targets)?;  // `log global` + own lines
-//! let fe: Arc<dyn SessionLogger> = Arc::new(
-//!     FrontendLog::new(px_logger.clone(), SessionFormat::TcpLog).with_tag(px_tag));
+//! let mut logs = ProxyLogs::new(global.clone());
+//! for px in proxies {                                 // frontends, listens, backends
+//!     let px_logger = global.extend(px_own_targets)?; // `log global` + own lines
+//!     logs.add_proxy(&px.name, px_logger.clone(), px.log_tag.clone());
+//!     if px.is_frontend {
+//!         logs.add_frontend(&px.name, FrontendLog::new(px_logger, SessionFormat::TcpLog)
+//!             .with_tag(px.log_tag.clone())
+//!             .with_log_separate_errors(px.log_separate_errors)
+//!             .with_dontlog_normal(px.dontlog_normal));
+//!     }
+//! }
+//! let logs = Arc::new(logs);                          // Arc<dyn SessionLogger> for the engine
 //! let (level, text) = events::proxy_stopped("fe", fe_total, be_total);
-//! px_logger.send_tagged(level, px_tag.as_deref(), &text);
-//! global.check_line(&line);                           // haproxide-check LogLine
+//! logs.proxy_event("fe", level, &text);
+//! logs.proxy_check_line("be", &line);                 // haproxide-check LogLine
+//! logs.flush(Duration::from_millis(500));             // before exiting
 //! ```
 
 pub(crate) mod clock;
