@@ -459,8 +459,14 @@ impl BackendRt {
 
     /// Give freed slots of server `s` to the oldest waiter of its own queue or of the
     /// backend queue (FIFO), as HAProxy's `process_srv_queue`.
-    fn dispatch(&self, st: &mut BeState, s: usize) {
-        let eligible = self.eligible().contains(&s);
+    fn dispatch(&self, st: &mut BeState, s: usize, eligible_set: Option<&[usize]>) {
+        if st.srv[s].queue.is_empty() && st.queue.is_empty() {
+            return; // nobody waits: skip the health look-ups
+        }
+        let eligible = match eligible_set {
+            Some(e) => e.contains(&s),
+            None => self.eligible().contains(&s),
+        };
         while self.has_slot(st, s) {
             let own = st.srv[s].queue.front().map(|w| w.id);
             let be = if eligible {
@@ -497,15 +503,26 @@ impl BackendRt {
         if counted {
             st.srv[s].cur = st.srv[s].cur.saturating_sub(1);
         }
-        self.dispatch(&mut st, s);
+        self.dispatch(&mut st, s, None);
     }
 
-    /// Hand a free slot to waiters, e.g. after a server came back (called on demand).
+    /// Hand free slots to waiters, e.g. after a server came back (called on demand).
     pub(crate) fn kick_queues(&self) {
+        let eligible = self.eligible();
         let mut st = lock(&self.st);
         for s in 0..self.spec.servers.len() {
-            self.dispatch(&mut st, s);
+            self.dispatch(&mut st, s, Some(&eligible));
         }
+    }
+
+    /// Whether this waiter is first in its queue (only the first one polls for slots).
+    fn is_head(&self, srv: Option<usize>, id: u64) -> bool {
+        let st = lock(&self.st);
+        let q = match srv {
+            Some(s) => &st.srv[s].queue,
+            None => &st.queue,
+        };
+        q.front().is_some_and(|w| w.id == id)
     }
 
     /// Kill switches of the sessions on these servers.
@@ -578,6 +595,13 @@ pub(crate) struct QueueTicket {
 }
 
 impl QueueTicket {
+    /// Hand free slots to waiters if this ticket heads its queue.
+    pub(crate) fn kick_if_head(&self) {
+        if self.be.is_head(self.srv, self.id) {
+            self.be.kick_queues();
+        }
+    }
+
     /// Sessions dequeued ahead of this one so far (for a ticket still waiting).
     pub(crate) fn processed_ahead(&self) -> u64 {
         let st = lock(&self.be.st);

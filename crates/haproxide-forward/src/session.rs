@@ -391,7 +391,6 @@ impl Sess {
                     Assign::Queued(mut ticket) => {
                         let (sid, kill) = (self.sid, self.kill.clone());
                         let deadline = Instant::now() + tqueue;
-                        let be2 = be.clone();
                         let wait = async {
                             loop {
                                 // Poll for slots that opened without a release (a
@@ -405,7 +404,7 @@ impl Sess {
                                 {
                                     Ok(r) => return r,
                                     Err(_) if Instant::now() >= deadline => return None,
-                                    Err(_) => be2.kick_queues(),
+                                    Err(_) => ticket.kick_if_head(),
                                 }
                             }
                         };

@@ -328,3 +328,27 @@ async fn source_hash_redispatches_away_from_a_dead_server() {
         "some clients hashed to the dead server"
     );
 }
+
+#[tokio::test]
+async fn queued_sessions_go_to_a_server_that_comes_back() {
+    let s0 = named("s0").await;
+    let s1 = named("s1").await;
+    let mut a = server("s0", s0.addr);
+    a.maxconn = 1;
+    let mut spec = simple(vec![a, server("s1", s1.addr)]);
+    spec.backends[0].timeout_queue = Some(Duration::from_secs(5));
+    let r = start(spec).await;
+    r.health.set(0, 1, false);
+    let _first = served(r.addr).await; // s0 is now full
+    let mut b = connect(r.addr).await;
+    let mut c = connect(r.addr).await;
+    assert!(
+        !gets_data_within(&mut b, Duration::from_millis(250)).await,
+        "queued"
+    );
+    // s1 comes back: the engine is told at once (the waiters also poll every 200 ms).
+    r.health.set(0, 1, true);
+    r.engine.wake_queues(0);
+    assert_eq!(read_n(&mut b, 2).await, b"s1");
+    assert_eq!(read_n(&mut c, 2).await, b"s1", "s1 has no maxconn: both go");
+}
