@@ -15,6 +15,9 @@ pub const DEFAULT_INTER: Duration = Duration::from_millis(2000);
 pub const DEFAULT_RISE: u32 = 2;
 /// HAProxy's default `fall` (configuration.txt §5.2 `fall`: "default 3").
 pub const DEFAULT_FALL: u32 = 3;
+/// The agent check's rise and fall: always 1 in HAProxy 2.6 (one "down" reply
+/// takes the server down, one "up" brings the agent side back).
+pub const AGENT_RISE_FALL: u32 = 1;
 
 /// Check intervals (configuration.txt §5.2 `inter`, `fastinter`, `downinter`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -327,9 +330,10 @@ pub struct AgentSpec {
     pub inter: Duration,
     /// `agent-send`.
     pub send: Option<Vec<u8>>,
-    /// Agent `rise` (the server's `rise`).
+    /// Agent counter `rise`. HAProxy 2.6 always uses 1 (`DEF_AGENT_RISETIME`);
+    /// the server's `rise` does not apply to the agent.
     pub rise: u32,
-    /// Agent `fall` (the server's `fall`).
+    /// Agent counter `fall`. HAProxy 2.6 always uses 1 (`DEF_AGENT_FALLTIME`).
     pub fall: u32,
 }
 
@@ -340,8 +344,8 @@ impl Default for AgentSpec {
             addr: None,
             inter: DEFAULT_INTER,
             send: None,
-            rise: DEFAULT_RISE,
-            fall: DEFAULT_FALL,
+            rise: AGENT_RISE_FALL,
+            fall: AGENT_RISE_FALL,
         }
     }
 }

@@ -201,6 +201,15 @@ async fn compare<F: std::future::Future<Output = ()>>(
 
     let theirs = by_subject(&theirs.lock().unwrap());
     let ours = by_subject(&ours.lock().unwrap());
+    if std::env::var_os("HAPROXIDE_DIFF_VERBOSE").is_some() {
+        for (side, m) in [("haproxy", &theirs), ("haproxide", &ours)] {
+            for (k, v) in m {
+                for x in v {
+                    eprintln!("{side} {k} {:>6}ms <{}> {}", x.0.as_millis(), x.1, x.2);
+                }
+            }
+        }
+    }
     assert!(
         theirs.len() >= min_subjects,
         "HAProxy logged too little: {theirs:#?}\nstderr:\n{}\nconfig:\n{cfg}",
@@ -552,13 +561,15 @@ async fn protocol_checks_like_haproxy() {
         set(&hdr_reply, b"HTTP/1.0 200 OK\r\nX-Role: master\r\n\r\n");
         at(4000).await;
     };
-    compare(&backends, true, servers, schedule, 8).await;
+    compare(&backends, true, servers, schedule, 9).await;
 }
 
 /// HTTP edge cases that matter for Patroni-like endpoints, steady (no
 /// flips): a clean close with no reply, a status line with no end of
 /// headers, garbage, a body that does not match at EOF, a reply slower than
-/// `timeout check`, and `HTTP/1.0 200 OK` with no header at all.
+/// `timeout check`, `HTTP/1.0 200 OK` with no header at all, a status line
+/// without reason phrase; and agents answering "down#text" (ignored by
+/// HAProxy: one unknown word) and "down #text".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_edge_cases_like_haproxy() {
     if !haproxy_present() {
@@ -572,6 +583,10 @@ async fn http_edge_cases_like_haproxy() {
     let slow = common::slow(Duration::from_millis(500), b"HTTP/1.0 200 OK\r\n\r\n").await;
     let bare = common::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n\r\n")).await;
     let no_reason = common::reply_dyn(dynr(b"HTTP/1.1 503\r\nContent-Length: 0\r\n\r\n")).await;
+    let agent_down = common::agent(Arc::new(Mutex::new("down#maintenance window\n".into()))).await;
+    let agent_srv = common::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n\r\n")).await;
+    let agent_desc = common::agent(Arc::new(Mutex::new("down #maintenance window\n".into()))).await;
+    let agent_srv2 = common::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n\r\n")).await;
 
     let srv = |a: SocketAddr| format!("{a} check inter {INTER_MS}ms");
     let backends = format!(
@@ -581,7 +596,9 @@ async fn http_edge_cases_like_haproxy() {
          backend be4\n  option httpchk GET /master\n  http-check expect string master\n  server s1 {}\n\
          backend be5\n  option httpchk\n  server s1 {}\n\
          backend be6\n  option httpchk GET /\n  server s1 {}\n\
-         backend be7\n  option httpchk\n  server s1 {}\n",
+         backend be7\n  option httpchk\n  server s1 {}\n\
+         backend be8\n  option httpchk\n  server s1 {} agent-check agent-port {} agent-inter {INTER_MS}ms\n\
+         backend be9\n  option httpchk\n  server s1 {} agent-check agent-port {} agent-inter {INTER_MS}ms\n",
         srv(empty.addr),
         srv(no_end.addr),
         srv(garbage.addr),
@@ -589,19 +606,54 @@ async fn http_edge_cases_like_haproxy() {
         srv(slow.addr),
         srv(bare.addr),
         srv(no_reason.addr),
+        srv(agent_srv.addr),
+        agent_down.addr.port(),
+        srv(agent_srv2.addr),
+        agent_desc.addr.port(),
     );
-    let master = vec![HttpExpect { negate: false, kind: HttpExpectKind::String("master".into()) }];
+    let mut be9 = mk("be9", "s1", false, agent_srv2.addr, http(&[], vec![]), true);
+    be9.agent = Some(AgentSpec {
+        port: agent_desc.addr.port(),
+        inter: Duration::from_millis(INTER_MS),
+        ..Default::default()
+    });
+    let mut be8 = mk("be8", "s1", false, agent_srv.addr, http(&[], vec![]), true);
+    be8.agent = Some(AgentSpec {
+        port: agent_down.addr.port(),
+        inter: Duration::from_millis(INTER_MS),
+        ..Default::default()
+    });
+    let master = vec![HttpExpect {
+        negate: false,
+        kind: HttpExpectKind::String("master".into()),
+    }];
     let servers = vec![
         mk("be1", "s1", false, empty.addr, http(&[], vec![]), true),
         mk("be2", "s1", false, no_end.addr, http(&[], vec![]), true),
         mk("be3", "s1", false, garbage.addr, http(&[], vec![]), true),
-        mk("be4", "s1", false, replica.addr, http(&["GET", "/master"], master), true),
+        mk(
+            "be4",
+            "s1",
+            false,
+            replica.addr,
+            http(&["GET", "/master"], master),
+            true,
+        ),
         mk("be5", "s1", false, slow.addr, http(&[], vec![]), true),
-        mk("be6", "s1", false, bare.addr, http(&["GET", "/"], vec![]), true),
+        mk(
+            "be6",
+            "s1",
+            false,
+            bare.addr,
+            http(&["GET", "/"], vec![]),
+            true,
+        ),
         mk("be7", "s1", false, no_reason.addr, http(&[], vec![]), true),
+        be8,
+        be9,
     ];
     let schedule = |t0: Instant| async move {
         tokio::time::sleep_until(t0 + Duration::from_millis(2000)).await;
     };
-    compare(&backends, true, servers, schedule, 7).await;
+    compare(&backends, true, servers, schedule, 9).await;
 }

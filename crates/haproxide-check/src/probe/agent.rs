@@ -51,13 +51,35 @@ pub struct AgentReply {
     pub result: CheckResult,
 }
 
+/// Splits an agent line into words and the description: words are
+/// separated by spaces, tabs or commas, and a word *starting* with `#`
+/// begins the description (so `down#text` is one unknown word, as in
+/// HAProxy, while `down #text` is "down" with a description).
+fn split_agent_line(text: &str) -> (Vec<&str>, String) {
+    let is_delim = |c: char| c == ' ' || c == '\t' || c == ',';
+    let mut words = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches(is_delim);
+        if rest.is_empty() {
+            return (words, String::new());
+        }
+        if let Some(d) = rest.strip_prefix('#') {
+            let d = d
+                .trim_start_matches([' ', '\t'])
+                .trim_start_matches([' ', '\n']);
+            return (words, d.to_string());
+        }
+        let end = rest.find(is_delim).unwrap_or(rest.len());
+        words.push(&rest[..end]);
+        rest = &rest[end..];
+    }
+}
+
 /// Parses one agent line (without its line end).
 pub fn parse_agent_line(line: &[u8], start: Instant) -> AgentReply {
     let text = String::from_utf8_lossy(line);
-    let (words, desc) = match text.split_once('#') {
-        Some((w, d)) => (w.to_string(), d.trim_start_matches([' ', '\t']).to_string()),
-        None => (text.to_string(), String::new()),
-    };
+    let (words, desc) = split_agent_line(&text);
     let mut reply = AgentReply {
         health: None,
         admin: None,
@@ -67,7 +89,7 @@ pub fn parse_agent_line(line: &[u8], start: Instant) -> AgentReply {
     };
     let mut health_word = String::new();
     let mut err: Option<String> = None;
-    for w in words.split([' ', '\t', ',']).filter(|w| !w.is_empty()) {
+    for w in words {
         let lw = w.to_ascii_lowercase();
         match lw.as_str() {
             "up" => reply.health = Some(AgentHealth::Up),
@@ -195,11 +217,16 @@ mod tests {
             (Some(AgentHealth::Up), Some(75), CheckStatus::L7Ok)
         );
         assert_eq!(r.result.desc, "via agent : up");
-        let r = p("down#disk full");
+        let r = p("down #disk full");
         assert_eq!(
             (r.health, r.result.status),
             (Some(AgentHealth::Down), CheckStatus::L7Sts)
         );
+        // `#` only starts a description at the beginning of a word: HAProxy
+        // 2.6.12 ignores "down#text" (an unknown word, no state change).
+        let q = p("down#maintenance window");
+        assert_eq!((q.health, q.result.status), (None, CheckStatus::Checked));
+        assert_eq!(q.result.desc, "agent reports an error : down#maintenance");
         assert_eq!(r.result.desc, "via agent : down (disk full)");
         let r = p("drain,maxconn:10");
         assert_eq!(
