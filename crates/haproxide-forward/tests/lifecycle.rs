@@ -304,3 +304,31 @@ async fn listening_fds_hand_over_without_losing_a_connection() {
         "the new engine took over"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_sessions_cuts_hundreds_of_sessions_within_100ms() {
+    let e = echo().await;
+    let r = start(simple(vec![server("s0", e.addr)])).await;
+    let mut conns = Vec::new();
+    for _ in 0..300 {
+        let mut c = connect(r.addr).await;
+        roundtrip(&mut c).await;
+        conns.push(c);
+    }
+    let t = Instant::now();
+    assert_eq!(r.engine.shutdown_server_sessions(0, 0), 300);
+    let mut set = tokio::task::JoinSet::new();
+    for mut c in conns {
+        set.spawn(async move { closed_within(&mut c, Duration::from_millis(100)).await });
+    }
+    while let Some(res) = set.join_next().await {
+        assert!(res.unwrap(), "closed within 100 ms");
+    }
+    assert!(
+        t.elapsed() < Duration::from_millis(200),
+        "{:?}",
+        t.elapsed()
+    );
+    r.log.wait(300).await;
+    assert_eq!(r.engine.server_counters(0, 0).current, 0);
+}
