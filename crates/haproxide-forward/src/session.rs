@@ -55,6 +55,8 @@ struct Sess {
     /// queue (§8.2.2 `srv_queue`, `backend_queue`).
     srv_queue: u64,
     backend_queue: u64,
+    /// Last read from the client before the relay (for `timeout client`).
+    client_active: Instant,
     /// Client data read before the relay.
     req: Half,
     /// Do not log (rejected by `tcp-request connection`).
@@ -111,6 +113,7 @@ pub(crate) async fn run(
         bytes: Bytes::default(),
         srv_queue: 0,
         backend_queue: 0,
+        client_active: t0,
         req: Half::new(),
         silent: false,
     };
@@ -205,6 +208,8 @@ enum Race<T> {
     Done(T),
     /// The client aborted (reset or error).
     ClientAbort,
+    /// `timeout client` expired.
+    ClientTimeout,
 }
 
 impl Sess {
@@ -225,8 +230,13 @@ impl Sess {
         fut: F,
     ) -> Race<F::Output> {
         tokio::pin!(fut);
+        let tc = self.shared.frontends[self.fe].light.timeout_client;
         loop {
             let can_read = !self.req.eof && !self.req.is_full();
+            // `timeout client` runs while the client may send (HAProxy's armed read
+            // timeout on the request channel), also while queued or connecting.
+            let expiry = tc.filter(|_| can_read).map(|t| self.client_active + t);
+            let far = Instant::now() + Duration::from_secs(86400);
             let spare = self.req.spare();
             tokio::select! {
                 biased;
@@ -236,9 +246,13 @@ impl Sess {
                     Ok(n) => {
                         self.req.commit(n);
                         self.bytes.from_client += n as u64;
+                        self.client_active = Instant::now();
                     }
                     Err(_) => return Race::ClientAbort,
                 },
+                _ = tokio::time::sleep_until(expiry.unwrap_or(far)), if expiry.is_some() => {
+                    return Race::ClientTimeout;
+                }
             }
         }
     }
@@ -295,6 +309,7 @@ impl Sess {
                     Ok(n) => {
                         self.req.commit(n);
                         self.bytes.from_client += n as u64;
+                        self.client_active = Instant::now();
                     }
                     Err(_) => {
                         self.silent = true;
@@ -329,6 +344,7 @@ impl Sess {
                     Ok(Ok(n)) => {
                         self.req.commit(n);
                         self.bytes.from_client += n as u64;
+                        self.client_active = Instant::now();
                     }
                     Ok(Err(_)) => return Flow::Done(*b"CR"),
                     Err(_) => {
@@ -421,6 +437,7 @@ impl Sess {
                             Race::Done(Some(slot)) => self.slot = Some(slot),
                             Race::Done(None) => return Flow::Done(*b"sQ"),
                             Race::ClientAbort => return Flow::Done(*b"CQ"),
+                            Race::ClientTimeout => return Flow::Done(*b"cQ"),
                         }
                     }
                 }
@@ -452,6 +469,7 @@ impl Sess {
             {
                 Race::Done(r) => r,
                 Race::ClientAbort => return Flow::Done(*b"CC"),
+                Race::ClientTimeout => return Flow::Done(*b"cC"),
             };
             let refused = match res {
                 Ok(Ok(stream)) => {
@@ -484,10 +502,10 @@ impl Sess {
             // goes to another server of a round-robin farm (HAProxy's turn-around timer).
             if refused && (!redisp || !rr_kind || srv_act <= 1) {
                 let pause = tconn.min(Duration::from_secs(1));
-                if let Race::ClientAbort =
-                    self.watch_client(client, tokio::time::sleep(pause)).await
-                {
-                    return Flow::Done(*b"CC");
+                match self.watch_client(client, tokio::time::sleep(pause)).await {
+                    Race::Done(()) => {}
+                    Race::ClientAbort => return Flow::Done(*b"CC"),
+                    Race::ClientTimeout => return Flow::Done(*b"cC"),
                 }
             }
         };

@@ -352,3 +352,38 @@ async fn queued_sessions_go_to_a_server_that_comes_back() {
     assert_eq!(read_n(&mut b, 2).await, b"s1");
     assert_eq!(read_n(&mut c, 2).await, b"s1", "s1 has no maxconn: both go");
 }
+
+#[tokio::test]
+async fn timeout_client_while_queued_is_cq() {
+    let s = named("s0").await;
+    let mut sp = server("s0", s.addr);
+    sp.maxconn = 1;
+    let mut spec = simple(vec![sp]);
+    spec.backends[0].timeout_queue = Some(Duration::from_secs(5));
+    spec.frontends[0].timeout_client = Some(Duration::from_millis(300));
+    let r = start(spec).await;
+    let mut a = served(r.addr).await;
+    // Keep `a` alive (its client timeout is refreshed by traffic).
+    let keep = tokio::spawn(async move {
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if tokio::io::AsyncWriteExt::write_all(&mut a, b"k")
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        a
+    });
+    let t = Instant::now();
+    let mut b = connect(r.addr).await;
+    assert!(closed_within(&mut b, WAIT).await);
+    let el = t.elapsed();
+    assert!(
+        el >= Duration::from_millis(280) && el < Duration::from_secs(2),
+        "{el:?}"
+    );
+    assert_eq!(term(&r.log.wait(1).await[0]), "cQ");
+    let _ = keep.await;
+}
