@@ -7,5 +7,6 @@
 
 pub mod handover;
 pub mod logging;
+pub mod logsetup;
 pub mod run;
 pub mod translate;

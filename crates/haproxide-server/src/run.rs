@@ -81,6 +81,9 @@ pub struct Running {
     pub engine: Arc<Engine>,
     /// Serves our listening sockets to the next process (`-sf` reloads).
     handover: Option<handover::Server>,
+    events: Arc<dyn EventSink>,
+    /// Proxy names with their frontend and backend indexes, for the stop events.
+    proxies: Vec<(String, Option<usize>, Option<usize>)>,
     checker: Option<Checker>,
     hard_stop_after: Option<Duration>,
     follower: Option<tokio::task::JoinHandle<()>>,
@@ -148,10 +151,9 @@ pub async fn start(
     }
     let health = Arc::new(Health { view, ids });
     let engine = Arc::new(Engine::start(plan.engine.clone(), health, logger).await?);
-    for f in &plan.engine.frontends {
-        events.event(5, &format!("Proxy {} started.", f.name));
-    }
+    let follower_events = Arc::clone(&events);
     let follower = rx.map(|mut rx| {
+        let events = follower_events;
         let engine = Arc::clone(&engine);
         tokio::spawn(async move {
             loop {
@@ -191,9 +193,21 @@ pub async fn start(
     })
     .map_err(|e| tracing::warn!("cannot serve listeners for reloads: {e}"))
     .ok();
+    let mut proxies: Vec<(String, Option<usize>, Option<usize>)> = Vec::new();
+    for (i, f) in plan.engine.frontends.iter().enumerate() {
+        proxies.push((f.name.clone(), Some(i), None));
+    }
+    for (i, b) in plan.engine.backends.iter().enumerate() {
+        match proxies.iter_mut().find(|p| p.0 == b.name) {
+            Some(p) => p.2 = Some(i),
+            None => proxies.push((b.name.clone(), None, Some(i))),
+        }
+    }
     Ok(Running {
         engine,
         handover,
+        events,
+        proxies,
         checker,
         hard_stop_after: plan.hard_stop_after,
         follower,
@@ -237,7 +251,20 @@ impl Running {
                     // The successor accepts on the same sockets: leave them open.
                     self.engine.release_listeners();
                 }
-                self.engine.soft_stop(self.hard_stop_after).await
+                self.engine.soft_stop(self.hard_stop_after).await;
+                // HAProxy logs one line per proxy once it stopped (warning level).
+                for (name, fe, be) in &self.proxies {
+                    let fe = fe
+                        .map(|i| self.engine.frontend_counters(i).total)
+                        .unwrap_or(0);
+                    let be = be
+                        .map(|i| self.engine.backend_counters(i).total)
+                        .unwrap_or(0);
+                    self.events.event(
+                        4,
+                        &format!("Proxy {name} stopped (cumulated conns: FE: {fe}, BE: {be})."),
+                    );
+                }
             }
             Stopped::Hard => self.engine.hard_stop(),
         }

@@ -14,25 +14,24 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use haproxide_config::{lexer::ProcessEnv, CheckOptions, Target};
+use haproxide_server::logging::{events, Level, ProxyLogs};
 use haproxide_server::run::{self, EventSink, Stopped};
 
 use crate::{render, HaproxyArgs};
 
-/// Process events on stderr (foreground debug mode); the log targets come with the
-/// logging module.
-struct StderrEvents {
-    enabled: bool,
+/// Process events go to the global log targets, and to stderr in foreground
+/// debug mode (as HAProxy prints them with `-d`).
+struct Events {
+    logs: Arc<ProxyLogs>,
+    stderr: bool,
 }
 
-impl EventSink for StderrEvents {
+impl EventSink for Events {
     fn event(&self, level: u8, text: &str) {
-        if self.enabled {
-            let tag = match level {
-                0..=2 => "[ALERT]",
-                3 | 4 => "[WARNING]",
-                _ => "[NOTICE]",
-            };
-            eprintln!("{tag:<11}({}) : {text}", std::process::id());
+        let level = Level::from_code(level).unwrap_or(Level::Notice);
+        self.logs.event(level, text);
+        if self.stderr {
+            eprintln!("{}", events::console_line(level, std::process::id(), text));
         }
     }
 }
@@ -46,7 +45,7 @@ pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {
         resolver: haproxide_config::Resolver::System,
         check_files: true,
     };
-    let checked = haproxide_config::check(&files, &opts);
+    let mut checked = haproxide_config::check(&files, &opts);
     let quiet = args.quiet || checked.config.global.quiet;
     let global_daemon = checked.config.global.daemon;
     if checked.has_errors() {
@@ -58,9 +57,8 @@ pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {
     }
     let (plan, unsupported) = haproxide_server::translate::translate(&checked.config);
     if !unsupported.is_empty() {
-        let mut shown = checked;
         let skip = args.allow_unsupported;
-        shown.diagnostics = unsupported
+        let shown: Vec<_> = unsupported
             .into_iter()
             .map(|mut d| {
                 if skip {
@@ -70,12 +68,18 @@ pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {
                 d
             })
             .collect();
-        eprint!("{}", render::human(&shown, false));
+        show(&mut checked, shown);
         if !skip {
             eprintln!("haproxide: not starting: the configuration uses what haproxide does not run yet (--allow-unsupported skips those proxies)");
             return Ok(1);
         }
     }
+    let (logs, log_errors) = haproxide_server::logsetup::build(&checked.config);
+    if !log_errors.is_empty() {
+        show(&mut checked, log_errors);
+        return Ok(1);
+    }
+    let logs = Arc::new(logs);
     if plan.engine.frontends.is_empty() {
         eprintln!("haproxide: nothing to listen on (no frontend with a bind can run)");
         return Ok(1);
@@ -130,11 +134,13 @@ pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    let events: Arc<dyn EventSink> = Arc::new(StderrEvents {
-        enabled: args.debug || args.verbose,
+    let events: Arc<dyn EventSink> = Arc::new(Events {
+        logs: Arc::clone(&logs),
+        stderr: args.debug || args.verbose,
     });
+    let session_logs: Arc<dyn haproxide_forward::SessionLogger> = logs.clone();
     let code = rt.block_on(async move {
-        let running = match run::start(plan, Arc::new(haproxide_forward::NoLog), events).await {
+        let running = match run::start(plan, session_logs, events).await {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("[ALERT]    ({}) : {e}", std::process::id());
@@ -149,11 +155,19 @@ pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {
             Stopped::Soft | Stopped::Hard => 0,
         }
     });
+    logs.flush(std::time::Duration::from_millis(500));
     if let Some(p) = &args.pidfile {
         let _ = std::fs::remove_file(p);
     }
     let _ = std::io::stderr().flush();
     Ok(code)
+}
+
+/// Print diagnostics found after the check (they share its sources for snippets).
+fn show(checked: &mut haproxide_config::Checked, diags: Vec<haproxide_config::Diagnostic>) {
+    let saved = std::mem::replace(&mut checked.diagnostics, diags);
+    eprint!("{}", render::human(checked, false));
+    checked.diagnostics = saved;
 }
 
 fn signal_all(pids: &[i32], sig: libc::c_int) {
