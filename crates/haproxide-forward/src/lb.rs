@@ -214,11 +214,9 @@ impl BackendRt {
             return Assign::NoServer;
         }
         let mut st = lock(&self.st);
-        if self.spec.balance == Balance::Source {
-            let s = match client_ip {
-                Some(ip) => self.hash_pick(&mut st, &cands, ip, avoid),
-                None => cands[0],
-            };
+        // Without an IP source (UNIX socket client) `source` falls back to round robin.
+        if let (Balance::Source, Some(ip)) = (self.spec.balance, client_ip) {
+            let s = self.hash_pick(&mut st, &cands, ip, avoid);
             if st.srv[s].queue.is_empty() && self.has_slot(&st, s) {
                 return Assign::Server(self.take(&mut st, s, sid, kill));
             }
