@@ -25,7 +25,7 @@ use crate::probe::agent::AgentOutcome;
 use crate::probe::{AgentProber, ProbeError, Prober, RunContext};
 use crate::schedule::{self, Jitter};
 use crate::spec::{AgentSpec, CheckSpec};
-use crate::state::{CheckKind, Event, OpState, ServerState, Transition};
+use crate::state::{AdminChange, CheckKind, Event, OpState, ServerState, Transition};
 use crate::status::{CheckResult, CheckStatus};
 
 /// A boxed future, for the probe traits.
@@ -171,6 +171,24 @@ pub enum CheckerError {
     },
 }
 
+/// What publishing needs to know of a server's state after a change.
+#[derive(Debug, Clone, Copy)]
+struct Snap {
+    drain: bool,
+    zero_weight: bool,
+    stopped: bool,
+}
+
+impl Snap {
+    fn of(st: &ServerState) -> Self {
+        Self {
+            drain: st.admin().drain,
+            zero_weight: st.weight() == 0,
+            stopped: st.op_state() == OpState::Stopped,
+        }
+    }
+}
+
 struct Slot {
     cfg: ServerConfig,
     state: Mutex<ServerState>,
@@ -262,10 +280,22 @@ impl Shared {
         self.slots[i].up.store(st.is_up(), Ordering::Release);
     }
 
+    /// Applies `f` to server `i`'s state under its lock, refreshes the
+    /// read-side flags, then publishes the resulting events.
+    fn step(&self, i: usize, f: impl FnOnce(&mut ServerState, u64) -> Vec<Event>) {
+        let (events, snap) = {
+            let mut st = lock(&self.slots[i].state);
+            let events = f(&mut st, self.now_s());
+            self.sync_flags(i, &st);
+            (events, Snap::of(&st))
+        };
+        self.publish(i, events, snap);
+    }
+
     /// Publishes the events of server `i` (logs, transitions, tracking).
-    /// `log_changes`: log "is DOWN"/"is UP" lines for transitions (false when
-    /// the caller already logged an administrative line).
-    fn publish(&self, i: usize, events: Vec<Event>, drain: bool, log_changes: bool) {
+    /// `st` is the server's state right after the events (drain and weight
+    /// shape some lines).
+    fn publish(&self, i: usize, events: Vec<Event>, st: Snap) {
         let slot = &self.slots[i];
         for ev in events {
             match ev {
@@ -279,35 +309,116 @@ impl Shared {
                         kind == CheckKind::Agent,
                         &result,
                         &health,
-                        drain,
+                        st.zero_weight,
                     ));
                 }
-                Event::Weight(pct) => self.emit(CheckEvent::Weight {
-                    id: ServerId(i),
-                    pct,
-                }),
-                Event::Changed(t) => {
-                    if log_changes {
-                        self.log_transition(i, &t, drain);
-                    }
-                    let to = t.to;
-                    self.emit(CheckEvent::Transition {
-                        at: Instant::now(),
+                Event::Weight { pct, was_usable } => {
+                    self.emit(CheckEvent::Weight {
                         id: ServerId(i),
-                        transition: t,
+                        pct,
                     });
-                    for &j in &slot.trackers {
-                        let (evs, d) = {
-                            let mut st = lock(&self.slots[j].state);
-                            let evs = st.on_tracked(to, self.now_s());
-                            self.sync_flags(j, &st);
-                            (evs, st.admin().drain)
-                        };
-                        self.publish(j, evs, d, true);
+                    self.no_server_if_last(i, was_usable);
+                }
+                Event::Changed(t) => {
+                    self.log_transition(i, &t, st.drain);
+                    self.announce(i, t);
+                }
+                Event::Admin {
+                    change,
+                    was_usable,
+                    was_stopping,
+                    transition,
+                } => {
+                    self.log_admin(
+                        i,
+                        change,
+                        was_usable,
+                        was_stopping,
+                        transition.is_some(),
+                        st,
+                    );
+                    if let Some(t) = transition {
+                        self.announce(i, t);
                     }
                 }
             }
         }
+    }
+
+    /// Sends a transition to subscribers and to the servers tracking `i`.
+    fn announce(&self, i: usize, t: Transition) {
+        let to = t.to;
+        self.emit(CheckEvent::Transition {
+            at: Instant::now(),
+            id: ServerId(i),
+            transition: t,
+        });
+        for &j in &self.slots[i].trackers {
+            let (evs, snap) = {
+                let mut st = lock(&self.slots[j].state);
+                let evs = st.on_tracked(to, self.now_s());
+                self.sync_flags(j, &st);
+                (evs, Snap::of(&st))
+            };
+            self.publish(j, evs, snap);
+        }
+    }
+
+    /// "backend X has no server available!" when `i` was usable and the
+    /// backend has none left.
+    fn no_server_if_last(&self, i: usize, was_usable: bool) {
+        let slot = &self.slots[i];
+        if was_usable && !slot.usable.load(Ordering::Acquire) {
+            let c = self.counts(&slot.cfg.name.backend);
+            if c.active + c.backup == 0 {
+                self.log(log::no_server_line(&slot.cfg.name.backend));
+            }
+        }
+    }
+
+    /// Logs an administrative change as HAProxy words it (src/server.c
+    /// `srv_update_status`; checked against HAProxy 2.6.12 for agent
+    /// `drain`/`maint`/`ready`).
+    fn log_admin(
+        &self,
+        i: usize,
+        change: AdminChange,
+        was_usable: bool,
+        was_stopping: bool,
+        moved: bool,
+        st: Snap,
+    ) {
+        let name = &self.slots[i].cfg.name;
+        let pre = if name.backup { "Backup " } else { "" };
+        let counts = self.counts(&name.backend);
+        let notice = |text: String| LogLine {
+            severity: log::Severity::Notice,
+            text,
+        };
+        match change {
+            AdminChange::EnterMaint => {
+                self.log(log::maint_line(name, !moved, "", &counts, was_stopping));
+            }
+            AdminChange::LeaveMaint => self.log(notice(format!(
+                "{pre}Server {}/{} is {}/{} (leaving forced maintenance).",
+                name.backend,
+                name.server,
+                if st.stopped { "DOWN" } else { "UP" },
+                if st.drain { "DRAIN" } else { "READY" }
+            ))),
+            AdminChange::EnterDrain => {
+                let mut l = log::up_line(name, &ChangeReason::None, &counts);
+                l.text = l.text.replacen(" is UP.", " enters drain state.", 1);
+                self.log(l);
+            }
+            AdminChange::LeaveDrain => self.log(notice(format!(
+                "{pre}Server {}/{} is {} (leaving forced drain).",
+                name.backend,
+                name.server,
+                if st.stopped { "DOWN" } else { "UP" }
+            ))),
+        }
+        self.no_server_if_last(i, was_usable);
     }
 
     fn log_transition(&self, i: usize, t: &Transition, drain: bool) {
@@ -366,7 +477,7 @@ impl Shared {
             .filter(|s| !s.cfg.name.backup && s.usable.load(Ordering::Acquire))
             .map(|s| s.cfg.weight)
             .sum();
-        let cur = if st.usable() { slot.cfg.weight } else { 0 };
+        let cur = if st.usable() { st.weight() } else { 0 };
         format!(
             "{word}; address={}; port={}; name={}/{}; node={}; weight={cur}/{total}; scur=0/0; qcur=0",
             slot.cfg.addr.ip(),
@@ -484,7 +595,8 @@ impl Checker {
         }
         let mut slots: Vec<Slot> = Vec::with_capacity(servers.len());
         for (cfg, tr) in servers.into_iter().zip(trackers) {
-            let st = ServerState::new(cfg.name.clone(), cfg.check.as_ref(), cfg.agent.as_ref());
+            let st = ServerState::new(cfg.name.clone(), cfg.check.as_ref(), cfg.agent.as_ref())
+                .with_weight(cfg.weight);
             slots.push(Slot {
                 state: Mutex::new(st),
                 usable: AtomicBool::new(false),
@@ -510,6 +622,7 @@ impl Checker {
                     slots[i].cfg.check.as_ref(),
                     slots[i].cfg.agent.as_ref(),
                 )
+                .with_weight(slots[i].cfg.weight)
                 .track(t, target_state);
                 *st = fresh;
             }
@@ -604,50 +717,18 @@ impl Checker {
     /// DOWN for maintenance. ...", "Server be/s was DOWN and now enters
     /// maintenance.", "Server be/s is UP/READY (leaving forced maintenance).").
     pub fn set_maint(&self, id: ServerId, maint: bool) {
-        let Some(slot) = self.shared.slots.get(id.0) else {
-            return;
-        };
-        let (evs, drain, was_down, now_down) = {
-            let mut st = lock(&slot.state);
-            let was_down = st.op_state() == OpState::Stopped;
-            let evs = st.set_maint(maint, self.shared.now_s());
-            self.shared.sync_flags(id.0, &st);
-            (
-                evs,
-                st.admin().drain,
-                was_down,
-                st.op_state() == OpState::Stopped,
-            )
-        };
-        let name = &slot.cfg.name;
-        let counts = self.shared.counts(&name.backend);
-        let line = if maint {
-            log::maint_line(name, was_down, "", &counts, drain)
-        } else {
-            LogLine {
-                severity: log::Severity::Notice,
-                text: format!(
-                    "{}Server {}/{} is {}/{} (leaving forced maintenance).",
-                    if name.backup { "Backup " } else { "" },
-                    name.backend,
-                    name.server,
-                    if now_down { "DOWN" } else { "UP" },
-                    if drain { "DRAIN" } else { "READY" }
-                ),
-            }
-        };
-        self.shared.log(line);
-        self.shared.publish(id.0, evs, drain, false);
+        if id.0 < self.shared.slots.len() {
+            self.shared.step(id.0, |st, now| st.set_maint(maint, now));
+        }
     }
 
-    /// Sets or clears drain (management.txt §9.3 `set server ... state drain`).
+    /// Sets or clears drain (management.txt §9.3 `set server ... state
+    /// drain|ready`), logging "Server be/s enters drain state. ..." and
+    /// "Server be/s is UP (leaving forced drain)." as HAProxy does.
     pub fn set_drain(&self, id: ServerId, drain: bool) {
-        let Some(slot) = self.shared.slots.get(id.0) else {
-            return;
-        };
-        let mut st = lock(&slot.state);
-        st.set_drain(drain);
-        self.shared.sync_flags(id.0, &st);
+        if id.0 < self.shared.slots.len() {
+            self.shared.step(id.0, |st, _| st.set_drain(drain));
+        }
     }
 }
 
@@ -794,10 +875,9 @@ async fn health_loop(
             continue;
         }
         let result = probe.check(inter, &ctx).await;
-        let (events, drain, next) = {
-            let mut st = lock(&slot.state);
-            let events = st.on_result(CheckKind::Health, result, shared.now_s());
-            shared.sync_flags(i, &st);
+        shared.step(i, |st, now| st.on_result(CheckKind::Health, result, now));
+        let next = {
+            let st = lock(&slot.state);
             let h = st
                 .check_health()
                 .copied()
@@ -806,13 +886,8 @@ async fn health_loop(
                     spec.fall,
                     spec.init_state,
                 ));
-            (
-                events,
-                st.admin().drain,
-                schedule::interval(&spec.intervals, &h, st.op_state()),
-            )
+            schedule::interval(&spec.intervals, &h, st.op_state())
         };
-        shared.publish(i, events, drain, true);
         tokio::time::sleep(schedule::spread(next, spread, jitter.unit())).await;
     }
 }
@@ -832,17 +907,20 @@ async fn agent_loop(
     tokio::time::sleep(first).await;
     loop {
         let outcome = probe.check().await;
-        let (events, drain) = {
-            let mut st = lock(&slot.state);
-            let now = shared.now_s();
-            let events = match &outcome {
-                AgentOutcome::Reply(r) => st.on_agent_reply(r, now),
-                AgentOutcome::Failed(r) => st.on_result(CheckKind::Agent, r.clone(), now),
-            };
-            shared.sync_flags(i, &st);
-            (events, st.admin().drain)
-        };
-        shared.publish(i, events, drain, true);
+        match outcome {
+            // HAProxy applies the administrative word, then the weight, then
+            // the health word, each as its own state update (and log lines).
+            AgentOutcome::Reply(r) => {
+                shared.step(i, |st, now| st.agent_admin(r.admin, now));
+                if let Some(pct) = r.weight_pct {
+                    shared.step(i, |st, _| st.set_weight_pct(pct));
+                }
+                shared.step(i, |st, now| st.agent_health_reply(&r, now));
+            }
+            AgentOutcome::Failed(r) => {
+                shared.step(i, |st, now| st.on_result(CheckKind::Agent, r, now))
+            }
+        }
         tokio::time::sleep(schedule::spread(spec.inter, spread, jitter.unit())).await;
     }
 }

@@ -75,7 +75,39 @@ pub enum Event {
     /// The operational state changed.
     Changed(Transition),
     /// The agent asked for a new weight (percentage of the configured one).
-    Weight(u32),
+    Weight {
+        /// Percent of the configured weight.
+        pct: u32,
+        /// The server was usable before the change.
+        was_usable: bool,
+    },
+    /// An administrative change (maintenance, drain), with the operational
+    /// change it caused, if any. HAProxy logs these with their own wording.
+    Admin {
+        /// What changed.
+        change: AdminChange,
+        /// The server was usable before.
+        was_usable: bool,
+        /// The server was stopping or draining before (lowers the severity
+        /// of "going DOWN for maintenance" to NOTICE).
+        was_stopping: bool,
+        /// The resulting operational change.
+        transition: Option<Transition>,
+    },
+}
+
+/// Administrative changes (management.txt §9.3 `set server ... state`, agent
+/// `drain`/`maint`/`ready`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AdminChange {
+    /// Enters maintenance.
+    EnterMaint,
+    /// Leaves maintenance.
+    LeaveMaint,
+    /// Enters drain.
+    EnterDrain,
+    /// Leaves drain.
+    LeaveDrain,
 }
 
 /// `show stat` fields derived from checks (management.txt §9.1).
@@ -107,6 +139,10 @@ pub struct ServerState {
     /// `track`: the tracked server and its last known state.
     tracked: Option<(ServerName, OpState)>,
     stats: StatFields,
+    /// Configured weight (`weight`, HAProxy's `iweight`).
+    iweight: u32,
+    /// Current weight (`uweight`), changed by the agent's `N%`.
+    uweight: u32,
 }
 
 impl ServerState {
@@ -132,6 +168,8 @@ impl ServerState {
             log_health_checks: check.is_some_and(|c| c.log_health_checks),
             tracked: None,
             stats: StatFields::default(),
+            iweight: 1,
+            uweight: 1,
         }
     }
 
@@ -144,6 +182,19 @@ impl ServerState {
         }
         self.tracked = Some((target, target_state));
         self
+    }
+
+    /// Sets the configured weight (`weight`, default 1).
+    pub fn with_weight(mut self, weight: u32) -> Self {
+        self.iweight = weight;
+        self.uweight = weight;
+        self
+    }
+
+    /// Current weight; 0 means the server takes no load-balanced traffic and
+    /// logs show "DRAIN" as its status word.
+    pub fn weight(&self) -> u32 {
+        self.uweight
     }
 
     /// Server name.
@@ -181,9 +232,9 @@ impl ServerState {
     }
 
     /// May the forwarder send new load-balanced connections here? UP,
-    /// not stopping, not in maintenance or drain.
+    /// not stopping, not in maintenance or drain, weight above 0.
     pub fn usable(&self) -> bool {
-        self.op == OpState::Running && !self.admin.maint && !self.admin.drain
+        self.op == OpState::Running && !self.admin.maint && !self.admin.drain && self.uweight > 0
     }
 
     /// Is the server up at all (including stopping/drain, which still serve
@@ -344,16 +395,19 @@ impl ServerState {
     /// DOWN; leaving resets the health counter to `rise` ("start OK but check
     /// immediately") and brings the server UP if the other conditions allow.
     pub fn set_maint(&mut self, maint: bool, now: u64) -> Vec<Event> {
-        let mut out = Vec::new();
+        let mut changed = Vec::new();
         if self.admin.maint == maint {
-            return out;
+            return changed;
         }
+        let was_usable = self.usable();
+        let was_stopping = self.op == OpState::Stopping || self.admin.drain;
         self.admin.maint = maint;
+        let out = &mut changed;
         if maint {
             if let Some(h) = self.check.as_mut() {
                 h.force_down();
             }
-            self.set_op(OpState::Stopped, None, now, &mut out);
+            self.set_op(OpState::Stopped, None, now, out);
         } else {
             if let Some(h) = self.check.as_mut() {
                 h.reset_to_rise();
@@ -363,10 +417,23 @@ impl ServerState {
                     Some((_, OpState::Stopping)) => OpState::Stopping,
                     _ => OpState::Running,
                 };
-                self.set_op(to, None, now, &mut out);
+                self.set_op(to, None, now, out);
             }
         }
-        out
+        let transition = changed.into_iter().find_map(|e| match e {
+            Event::Changed(t) => Some(t),
+            _ => None,
+        });
+        vec![Event::Admin {
+            change: if maint {
+                AdminChange::EnterMaint
+            } else {
+                AdminChange::LeaveMaint
+            },
+            was_usable,
+            was_stopping,
+            transition,
+        }]
     }
 
     /// Feeds an agent reply (configuration.txt §5.2 `agent-check`): the
@@ -374,19 +441,42 @@ impl ServerState {
     /// then the health word, which sets the agent counter directly (`up` fully
     /// up, `down`/`stopped`/`fail` fully down) before the result is applied.
     pub fn on_agent_reply(&mut self, reply: &AgentReply, now: u64) -> Vec<Event> {
-        let mut out = Vec::new();
-        match reply.admin {
-            Some(AgentAdmin::Drain) => self.set_drain(true),
-            Some(AgentAdmin::Maint) => out.extend(self.set_maint(true, now)),
-            Some(AgentAdmin::Ready) => {
-                self.set_drain(false);
-                out.extend(self.set_maint(false, now));
-            }
-            None => {}
-        }
+        let mut out = self.agent_admin(reply.admin, now);
         if let Some(w) = reply.weight_pct {
-            out.push(Event::Weight(w));
+            out.extend(self.set_weight_pct(w));
         }
+        out.extend(self.agent_health_reply(reply, now));
+        out
+    }
+
+    /// The administrative word of an agent reply (first step of
+    /// [`ServerState::on_agent_reply`]): `drain`, `maint`, or `ready` (leaves
+    /// both).
+    pub fn agent_admin(&mut self, admin: Option<AgentAdmin>, now: u64) -> Vec<Event> {
+        match admin {
+            Some(AgentAdmin::Drain) => self.set_drain(true),
+            Some(AgentAdmin::Maint) => self.set_maint(true, now),
+            Some(AgentAdmin::Ready) => {
+                let mut out = self.set_maint(false, now);
+                out.extend(self.set_drain(false));
+                out
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Sets the weight to `pct` percent of the configured weight (agent
+    /// `N%`, management.txt §9.3 `set weight`), as HAProxy computes it:
+    /// `weight * pct / 100`, so 50% of weight 1 is 0 (no traffic, "DRAIN").
+    pub fn set_weight_pct(&mut self, pct: u32) -> Vec<Event> {
+        let was_usable = self.usable();
+        self.uweight = (u64::from(self.iweight) * u64::from(pct) / 100).min(256) as u32;
+        vec![Event::Weight { pct, was_usable }]
+    }
+
+    /// The health word and result of an agent reply (last step of
+    /// [`ServerState::on_agent_reply`]).
+    pub fn agent_health_reply(&mut self, reply: &AgentReply, now: u64) -> Vec<Event> {
         if let Some(h) = self.agent.as_mut() {
             match reply.health {
                 Some(AgentHealth::Up) => h.force_up(),
@@ -394,14 +484,28 @@ impl ServerState {
                 None => {}
             }
         }
-        out.extend(self.on_result(CheckKind::Agent, reply.result.clone(), now));
-        out
+        self.on_result(CheckKind::Agent, reply.result.clone(), now)
     }
 
-    /// Sets or clears drain (weight 0). Drain does not touch the operational
-    /// state: checks go on and the server stays UP for persistent traffic.
-    pub fn set_drain(&mut self, drain: bool) {
+    /// Sets or clears drain. Drain does not touch the operational state:
+    /// checks go on and the server stays UP for persistent traffic.
+    pub fn set_drain(&mut self, drain: bool) -> Vec<Event> {
+        if self.admin.drain == drain {
+            return Vec::new();
+        }
+        let was_usable = self.usable();
+        let was_stopping = self.op == OpState::Stopping || self.admin.drain;
         self.admin.drain = drain;
+        vec![Event::Admin {
+            change: if drain {
+                AdminChange::EnterDrain
+            } else {
+                AdminChange::LeaveDrain
+            },
+            was_usable,
+            was_stopping,
+            transition: None,
+        }]
     }
 }
 
@@ -417,7 +521,11 @@ mod tests {
     fn changes(ev: &[Event]) -> Vec<(OpState, OpState)> {
         ev.iter()
             .filter_map(|e| match e {
-                Event::Changed(t) => Some((t.from, t.to)),
+                Event::Changed(t)
+                | Event::Admin {
+                    transition: Some(t),
+                    ..
+                } => Some((t.from, t.to)),
                 _ => None,
             })
             .collect()
@@ -553,12 +661,17 @@ mod tests {
             port: 1,
             ..Default::default()
         };
-        let mut s = ServerState::new(ServerName::new("be", "s"), Some(&spec), Some(&agent));
+        let mut s = ServerState::new(ServerName::new("be", "s"), Some(&spec), Some(&agent))
+            .with_weight(100);
         let t = tokio::time::Instant::now();
         let ev = s.on_agent_reply(&parse_agent_line(b"down", t), 1);
         assert_eq!(changes(&ev), [(OpState::Running, OpState::Stopped)]);
         let ev = s.on_agent_reply(&parse_agent_line(b"up 50%", t), 2);
-        assert!(ev.contains(&Event::Weight(50)));
+        assert!(ev.contains(&Event::Weight {
+            pct: 50,
+            was_usable: false
+        }));
+        assert_eq!(s.weight(), 50);
         assert_eq!(changes(&ev), [(OpState::Stopped, OpState::Running)]);
         s.on_agent_reply(&parse_agent_line(b"drain", t), 3);
         assert!(s.is_up() && !s.usable());

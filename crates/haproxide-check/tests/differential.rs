@@ -657,3 +657,90 @@ async fn http_edge_cases_like_haproxy() {
     };
     compare(&backends, true, servers, schedule, 9).await;
 }
+
+/// Agent administrative words and weights, a backup server going DOWN and
+/// UP, `disable-on-404` with `log-health-checks`, and `fastinter` /
+/// `downinter` timing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_admin_backup_404_intervals_like_haproxy() {
+    if !haproxy_present() {
+        return;
+    }
+    let line = Arc::new(Mutex::new("up 100%\n".to_string()));
+    let agent = common::agent(line.clone()).await;
+    let agent_srv = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let main_code = Arc::new(AtomicU16::new(200));
+    let main = common::patroni(main_code.clone(), "").await;
+    let bk_code = Arc::new(AtomicU16::new(200));
+    let bk = common::patroni(bk_code.clone(), "").await;
+    let c404 = Arc::new(AtomicU16::new(200));
+    let s404 = common::patroni(c404.clone(), "").await;
+    let iv_code = Arc::new(AtomicU16::new(200));
+    let iv = common::patroni(iv_code.clone(), "").await;
+
+    let srv = |a: SocketAddr| format!("{a} check inter {INTER_MS}ms");
+    let backends = format!(
+        "backend be1\n  option httpchk\n  server s1 {} agent-check agent-port {} agent-inter {INTER_MS}ms\n\
+         backend be2\n  option httpchk\n  server s1 {}\n  server b1 {} backup\n\
+         backend be3\n  option httpchk\n  http-check disable-on-404\n  server s1 {}\n\
+         backend be4\n  option httpchk\n  server s1 {} check inter 1000ms fastinter 100ms downinter 700ms\n",
+        srv(agent_srv.addr),
+        agent.addr.port(),
+        srv(main.addr),
+        srv(bk.addr),
+        srv(s404.addr),
+        iv.addr,
+    );
+    let mut be1 = mk("be1", "s1", false, agent_srv.addr, http(&[], vec![]), true);
+    be1.agent = Some(AgentSpec {
+        port: agent.addr.port(),
+        inter: Duration::from_millis(INTER_MS),
+        ..Default::default()
+    });
+    let mut be3 = mk("be3", "s1", false, s404.addr, http(&[], vec![]), true);
+    if let Some(CheckSpec {
+        probe: ProbeSpec::Http(h),
+        ..
+    }) = be3.check.as_mut()
+    {
+        h.disable_on_404 = true;
+    }
+    let mut be4 = mk("be4", "s1", false, iv.addr, http(&[], vec![]), true);
+    if let Some(c) = be4.check.as_mut() {
+        c.intervals = Intervals {
+            inter: Duration::from_millis(1000),
+            fastinter: Some(Duration::from_millis(100)),
+            downinter: Some(Duration::from_millis(700)),
+        };
+    }
+    let servers = vec![
+        be1,
+        mk("be2", "s1", false, main.addr, http(&[], vec![]), true),
+        mk("be2", "b1", true, bk.addr, http(&[], vec![]), true),
+        be3,
+        be4,
+    ];
+    let schedule = |t0: Instant| async move {
+        let at = |ms: u64| tokio::time::sleep_until(t0 + Duration::from_millis(ms));
+        let say = |s: &str| *line.lock().unwrap() = s.to_string();
+        at(1000).await;
+        say("drain\n");
+        main_code.store(503, Ordering::SeqCst);
+        c404.store(404, Ordering::SeqCst);
+        iv_code.store(503, Ordering::SeqCst);
+        at(2000).await;
+        say("ready 50%\n");
+        bk_code.store(503, Ordering::SeqCst);
+        at(3000).await;
+        say("maint\n");
+        // be2: the backup comes back first (running on backup), then s1.
+        bk_code.store(200, Ordering::SeqCst);
+        c404.store(200, Ordering::SeqCst);
+        iv_code.store(200, Ordering::SeqCst);
+        at(4000).await;
+        say("ready up\n");
+        main_code.store(200, Ordering::SeqCst);
+        at(5000).await;
+    };
+    compare(&backends, true, servers, schedule, 4).await;
+}
