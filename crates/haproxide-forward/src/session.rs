@@ -461,7 +461,13 @@ impl Sess {
                     (self.dst.map(|d| d.port() as i32).unwrap_or(0) + o).clamp(0, 65535) as u16
                 }
             };
-            let addr = SocketAddr::new(sspec.ip, port);
+            // §5.2 `server`: address 0.0.0.0 (or `*`) means the address the client
+            // connected to.
+            let ip = match (sspec.ip.is_unspecified(), self.dst) {
+                (true, Some(d)) => d.ip(),
+                _ => sspec.ip,
+            };
+            let addr = SocketAddr::new(ip, port);
             let attempt = connect(addr, sspec.source, bspec.tcp_keepalive);
             let res = match self
                 .watch_client(client, tokio::time::timeout(tconn, attempt))

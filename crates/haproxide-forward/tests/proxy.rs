@@ -195,3 +195,14 @@ async fn server_port_follows_the_client_destination_port() {
     let mut c = connect(r.addr).await;
     assert_eq!(read_n(&mut c, 2).await, b"ok");
 }
+
+#[tokio::test]
+async fn server_address_0_0_0_0_means_the_client_destination() {
+    let e = named("ok").await;
+    let mut sp = server("s", e.addr);
+    sp.ip = "0.0.0.0".parse().unwrap();
+    sp.port = ServerPort::Fixed(e.addr.port());
+    let r = start(simple(vec![sp])).await;
+    let mut c = connect(r.addr).await;
+    assert_eq!(read_n(&mut c, 2).await, b"ok");
+}
