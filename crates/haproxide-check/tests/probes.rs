@@ -696,3 +696,87 @@ mod tls {
         );
     }
 }
+
+/// Bad peers: endless bytes without a line end, endless headers, a trickle.
+/// Each check ends by itself with HAProxy's verdict for it; none panics.
+#[tokio::test]
+async fn bad_peers_end_in_a_verdict() {
+    use tokio::io::AsyncWriteExt;
+    let endless = common::serve(|mut s, _| async move {
+        let chunk = [b'A'; 1024];
+        while s.write_all(&chunk).await.is_ok() {}
+    })
+    .await;
+    let r = check(&spec(httpchk(&[])), endless.addr).await;
+    assert_eq!(r.status, CheckStatus::L7Rsp, "{r:?}");
+
+    let headers = common::serve(|mut s, _| async move {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\n").await;
+        while s
+            .write_all(b"X-Filler: yyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\r\n")
+            .await
+            .is_ok()
+        {}
+    })
+    .await;
+    let r = check(&spec(httpchk(&[])), headers.addr).await;
+    assert_eq!(r.status, CheckStatus::L7Rsp, "{r:?}");
+
+    let trickle = common::serve(|mut s, _| async move {
+        for b in b"HTTP/1.0 200 OK\r\n\r\n" {
+            if s.write_all(&[*b]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    let r = check(&spec(httpchk(&[])), trickle.addr).await;
+    assert_eq!(r.status, CheckStatus::L7Tout, "{r:?}");
+    let r = check(&spec(tcp_rules()), trickle.addr).await;
+    assert_eq!(r.status, CheckStatus::L7Tout, "{r:?}");
+}
+
+/// One checker, a black hole next to a healthy server: the healthy one keeps
+/// its pace and the black hole goes DOWN once, on time.
+#[tokio::test]
+async fn a_black_hole_does_not_slow_other_checks() {
+    use haproxide_check::checker::{CheckEvent, Checker, CheckerOptions, ServerConfig};
+    use haproxide_check::log::ServerName;
+    let good = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let bh = common::black_hole().await;
+    let mut s = spec(httpchk(&[]));
+    s.intervals.inter = Duration::from_millis(100);
+    let servers = vec![
+        ServerConfig::checked(ServerName::new("be", "bh"), bh.addr, s.clone()),
+        ServerConfig::checked(ServerName::new("be", "good"), good.addr, s),
+    ];
+    let mut c = Checker::new(servers, CheckerOptions::default()).unwrap();
+    let view = c.view();
+    let mut rx = view.subscribe();
+    c.run();
+    let t0 = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let good_checks = good.seen.lock().unwrap().len();
+    // 100 ms between the end of one check and the start of the next.
+    assert!(
+        (5..=13).contains(&good_checks),
+        "{good_checks} checks in 1.2 s"
+    );
+    let bh_id = view.id("be", "bh").unwrap();
+    assert!(!view.is_usable(bh_id));
+    assert!(view.is_usable(view.id("be", "good").unwrap()));
+    let mut down_at = None;
+    while let Ok(ev) = rx.try_recv() {
+        if let CheckEvent::Transition { at, id, .. } = ev {
+            assert_eq!(id, bh_id);
+            down_at = Some(at.duration_since(t0));
+        }
+    }
+    // first check times out after `timeout check` (300 ms)
+    let d = down_at.expect("black hole went DOWN");
+    assert!(
+        d >= Duration::from_millis(250) && d < Duration::from_millis(1100),
+        "{d:?}"
+    );
+}

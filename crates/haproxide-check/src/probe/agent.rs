@@ -247,4 +247,24 @@ mod tests {
             (Some(AgentAdmin::Maint), Some(AgentHealth::Fail))
         );
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any agent line parses without panicking; the result is a
+            /// health word's status or CHECKED.
+            #[test]
+            fn any_line(line in prop::collection::vec(any::<u8>(), 0..200)) {
+                let r = parse_agent_line(&line, Instant::now());
+                let expected = match r.health {
+                    None => CheckStatus::Checked,
+                    Some(AgentHealth::Up) => CheckStatus::L7Ok,
+                    Some(_) => CheckStatus::L7Sts,
+                };
+                prop_assert_eq!(r.result.status, expected);
+            }
+        }
+    }
 }

@@ -719,4 +719,49 @@ mod tests {
         );
         assert!(matches!(v, Verdict::Done(ref x) if x.status == CheckStatus::L7Sts));
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever a server sends, the reader never panics, and the
+            /// verdict is one of HAProxy's HTTP outcomes.
+            #[test]
+            fn any_bytes_give_a_verdict(buf in prop::collection::vec(any::<u8>(), 0..600), last in any::<bool>()) {
+                let _ = parse_head(&buf);
+                let r = HttpRules::compile(&HttpCheckSpec {
+                    expect: vec![HttpExpect { negate: false, kind: HttpExpectKind::String("ok".into()) }],
+                    ..Default::default()
+                })
+                .unwrap();
+                match judge(&r, &buf, last, false, false, Instant::now()) {
+                    Verdict::NeedMore => prop_assert!(!last),
+                    Verdict::Done(res) => prop_assert!(matches!(
+                        res.status,
+                        CheckStatus::L7Ok | CheckStatus::L7Rsp | CheckStatus::L7Sts | CheckStatus::L7OkC
+                    )),
+                }
+            }
+
+            /// Any status line with headers parses back to its code.
+            #[test]
+            fn generated_heads_parse(code in 100u16..600, hdrs in prop::collection::vec(("[a-zA-Z-]{1,12}", "[ -~]{0,20}"), 0..5), crlf in any::<bool>()) {
+                let eol = if crlf { "\r\n" } else { "\n" };
+                let mut t = format!("HTTP/1.1 {code} Reason{eol}");
+                for (n, v) in &hdrs {
+                    t.push_str(&format!("{n}: {v}{eol}"));
+                }
+                t.push_str(eol);
+                match parse_head(t.as_bytes()) {
+                    Parse::Done(h) => {
+                        prop_assert_eq!(h.status, code);
+                        prop_assert_eq!(h.headers.len(), hdrs.len());
+                        prop_assert_eq!(h.body_start, t.len());
+                    }
+                    other => prop_assert!(false, "{:?}", other),
+                }
+            }
+        }
+    }
 }

@@ -874,4 +874,31 @@ mod tests {
         );
         assert_eq!(hex_upper(&[0x52, 0x0a]), "520A");
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// The protocol parsers (MySQL packets, LDAP BER) never panic on
+            /// arbitrary input, whatever the read state.
+            #[test]
+            fn custom_parsers_never_panic(buf in prop::collection::vec(any::<u8>(), 0..300), last in any::<bool>(), is_last in any::<bool>()) {
+                let rs = Ruleset::ldap();
+                for c in [Custom::MysqlGreeting, Custom::MysqlOk, Custom::LdapBind] {
+                    match rs.eval_custom(c, &buf, last, is_last, Instant::now()) {
+                        Eval::NeedMore => prop_assert!(!last),
+                        Eval::Continue | Eval::Done(_) => {}
+                    }
+                }
+            }
+
+            /// Payload texts never panic and never contain a line end.
+            #[test]
+            fn payload_text_is_one_line(buf in prop::collection::vec(any::<u8>(), 0..100), off in 0usize..120, trim in any::<bool>()) {
+                let t = payload_text(&buf, off, trim);
+                prop_assert!(!t.contains('\r') && !t.contains('\n'));
+            }
+        }
+    }
 }
