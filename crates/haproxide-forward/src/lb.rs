@@ -146,9 +146,30 @@ impl BackendRt {
         self.health.usable(self.idx, s)
     }
 
+    /// The current weight: the configured one, or what health reports (agent-check,
+    /// `set weight`). A weight of 0 makes the server unusable for new sessions.
+    fn current_weight(&self, s: usize) -> u32 {
+        self.health
+            .weight(self.idx, s)
+            .unwrap_or(self.spec.servers[s].weight)
+    }
+
+    /// The weight the algorithm uses: static ones (`static-rr`, hashing) keep the
+    /// configured weight (§4.2 `balance`: "changing a server's weight on the fly will
+    /// have no effect"); dynamic ones follow [`ServerHealth::weight`].
+    fn w(&self, s: usize) -> u32 {
+        match self.spec.balance {
+            Balance::StaticRr | Balance::Source => self.spec.servers[s].weight,
+            _ => self.current_weight(s),
+        }
+    }
+
     fn usable(&self, s: usize) -> bool {
         let sp = &self.spec.servers[s];
-        sp.weight > 0 && !sp.disabled && self.health.usable(self.idx, s)
+        sp.weight > 0
+            && !sp.disabled
+            && self.current_weight(s) > 0
+            && self.health.usable(self.idx, s)
     }
 
     /// Servers that may take traffic now: usable active ones; if none, the first
@@ -293,13 +314,10 @@ impl BackendRt {
     /// Smooth weighted round robin: every candidate gains its weight, the highest
     /// score wins and pays the total (ties go to the lowest index).
     fn rr_pick(&self, st: &mut BeState, free: &[usize]) -> usize {
-        let total: i64 = free
-            .iter()
-            .map(|&s| self.spec.servers[s].weight as i64)
-            .sum();
+        let total: i64 = free.iter().map(|&s| self.w(s) as i64).sum();
         let mut best = free[0];
         for &s in free {
-            st.srv[s].rr_score += self.spec.servers[s].weight as i64;
+            st.srv[s].rr_score += self.w(s) as i64;
             if st.srv[s].rr_score > st.srv[best].rr_score {
                 best = s;
             }
@@ -310,9 +328,7 @@ impl BackendRt {
 
     /// leastconn: fewest sessions relative to weight; round robin among equals.
     fn lc_pick(&self, st: &mut BeState, free: &[usize]) -> usize {
-        let key = |s: usize| {
-            (st.srv[s].cur as u128 + 1) * 1_000_000 / self.spec.servers[s].weight.max(1) as u128
-        };
+        let key = |s: usize| (st.srv[s].cur as u128 + 1) * 1_000_000 / self.w(s).max(1) as u128;
         let min = free.iter().map(|&s| key(s)).min().unwrap_or(0);
         let equals: Vec<usize> = free.iter().copied().filter(|&s| key(s) == min).collect();
         let s = equals
@@ -336,16 +352,13 @@ impl BackendRt {
 
     /// `random(<draws>)`: draw weighted-random servers, keep the least loaded.
     fn random_pick(&self, st: &mut BeState, free: &[usize], draws: u32) -> usize {
-        let total: u64 = free
-            .iter()
-            .map(|&s| self.spec.servers[s].weight as u64)
-            .sum();
+        let total: u64 = free.iter().map(|&s| self.w(s) as u64).sum();
         let mut best: Option<usize> = None;
         for _ in 0..draws.max(1) {
             let mut r = Self::next_rand(st) % total.max(1);
             let mut pick = free[0];
             for &s in free {
-                let w = self.spec.servers[s].weight as u64;
+                let w = self.w(s) as u64;
                 if r < w {
                     pick = s;
                     break;
@@ -356,8 +369,8 @@ impl BackendRt {
                 None => pick,
                 Some(b) => {
                     // load(pick)/w(pick) < load(b)/w(b)
-                    let lp = st.srv[pick].cur as u64 * self.spec.servers[b].weight as u64;
-                    let lb = st.srv[b].cur as u64 * self.spec.servers[pick].weight as u64;
+                    let lp = st.srv[pick].cur as u64 * self.w(b) as u64;
+                    let lb = st.srv[b].cur as u64 * self.w(pick) as u64;
                     if lp < lb {
                         pick
                     } else {

@@ -89,6 +89,16 @@ pub use spec::*;
 /// Indexes are positions in [`EngineSpec::backends`] and [`BackendSpec::servers`].
 pub trait ServerHealth: Send + Sync + 'static {
     fn usable(&self, backend: usize, server: usize) -> bool;
+
+    /// The server's current weight when it differs from the configured one (an
+    /// agent-check reply such as `50%`, `set weight`); `None` keeps the configured
+    /// weight. Dynamic algorithms (`roundrobin`, `leastconn`, `first`, `random`)
+    /// follow it; `static-rr` and hashing keep the configured weight, as HAProxy. A
+    /// weight of 0 stops new sessions to the server (drain).
+    fn weight(&self, backend: usize, server: usize) -> Option<u32> {
+        let _ = (backend, server);
+        None
+    }
 }
 
 /// Every server is always usable (no health checks).

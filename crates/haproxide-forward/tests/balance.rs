@@ -334,3 +334,33 @@ async fn minconn_and_fullconn_make_maxconn_dynamic() {
     );
     assert_eq!(r.engine.server_counters(0, 0).current, 2);
 }
+
+#[tokio::test]
+async fn run_time_weights_steer_dynamic_algorithms_only() {
+    for balance in [Balance::RoundRobin, Balance::StaticRr] {
+        let (_m, specs) = farm(&["s0", "s1"]).await;
+        let mut spec = simple(specs);
+        spec.backends[0].balance = balance;
+        let r = start(spec).await;
+        r.health.set_weight(0, 0, Some(3)); // e.g. an agent-check reply
+        let mut seq = Vec::new();
+        for _ in 0..8 {
+            seq.push(who(r.addr).await);
+        }
+        let c = count(&seq);
+        if balance == Balance::RoundRobin {
+            assert_eq!((c["s0"], c["s1"]), (6, 2), "{seq:?}");
+        } else {
+            assert_eq!(
+                (c["s0"], c["s1"]),
+                (4, 4),
+                "static-rr keeps configured weights: {seq:?}"
+            );
+        }
+        // Weight 0 drains the server for every algorithm.
+        r.health.set_weight(0, 1, Some(0));
+        for _ in 0..3 {
+            assert_eq!(who(r.addr).await, "s0");
+        }
+    }
+}

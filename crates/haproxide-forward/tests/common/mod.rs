@@ -118,9 +118,11 @@ impl Capture {
     }
 }
 
-/// Health flags per (backend, server); all up by default.
+/// Health flags and run-time weights per (backend, server); all up by default.
 pub struct Health {
     flags: Vec<Vec<AtomicBool>>,
+    /// u32::MAX: the configured weight.
+    weights: Vec<Vec<std::sync::atomic::AtomicU32>>,
 }
 
 impl Health {
@@ -131,7 +133,20 @@ impl Health {
                 .iter()
                 .map(|b| b.servers.iter().map(|_| AtomicBool::new(true)).collect())
                 .collect(),
+            weights: spec
+                .backends
+                .iter()
+                .map(|b| {
+                    b.servers
+                        .iter()
+                        .map(|_| std::sync::atomic::AtomicU32::new(u32::MAX))
+                        .collect()
+                })
+                .collect(),
         })
+    }
+    pub fn set_weight(&self, b: usize, s: usize, w: Option<u32>) {
+        self.weights[b][s].store(w.unwrap_or(u32::MAX), Ordering::SeqCst);
     }
     pub fn set(&self, b: usize, s: usize, up: bool) {
         self.flags[b][s].store(up, Ordering::SeqCst);
@@ -141,6 +156,12 @@ impl Health {
 impl ServerHealth for Health {
     fn usable(&self, backend: usize, server: usize) -> bool {
         self.flags[backend][server].load(Ordering::SeqCst)
+    }
+    fn weight(&self, backend: usize, server: usize) -> Option<u32> {
+        match self.weights[backend][server].load(Ordering::SeqCst) {
+            u32::MAX => None,
+            w => Some(w),
+        }
     }
 }
 
