@@ -248,8 +248,13 @@ impl BackendRt {
             return Assign::Queued(self.enqueue(&mut st, Some(s)));
         }
         if !st.queue.is_empty() {
-            // Others are already waiting because every server was full: FIFO.
-            return Assign::Queued(self.enqueue(&mut st, None));
+            // Others are already waiting because every server was full: FIFO. If a
+            // slot opened meanwhile without a release (server back up), hand it out now.
+            let ticket = self.enqueue(&mut st, None);
+            for &c in &cands {
+                self.dispatch(&mut st, c, Some(&cands));
+            }
+            return Assign::Queued(ticket);
         }
         let mut free: Vec<usize> = cands
             .iter()
