@@ -56,8 +56,25 @@
 //!   server went DOWN), `U` (backup cut because an active server came UP), `K`
 //!   (killed by an admin or a stop), `-` normal; second letter `R` (before a backend was chosen:
 //!   PROXY header, inspection), `Q` (queue), `C` (connect), `D` (data), `-`.
-//! - Logs: one [`SessionRecord`] per session, except `tcp-request connection` rejects
-//!   and, with `option dontlognull` (§4.2), sessions that received no client byte.
+//! - Logs: one [`SessionRecord`] per session, except `tcp-request connection` rejects,
+//!   connections closed during the `accept-proxy` handshake, and, with `option
+//!   dontlognull` (§4.2), sessions that received no client byte.
+//!
+//! # Wiring (for `haproxide-server`)
+//!
+//! - Health: [`ServerHealth::usable`] (UP, not MAINT/DRAIN) and optionally
+//!   [`ServerHealth::weight`] (agent-check weights). On a DOWN transition with
+//!   `on-marked-down shutdown-sessions` call [`Engine::shutdown_server_sessions`]
+//!   (`DD`); on UP with `on-marked-up shutdown-backup-sessions`,
+//!   [`Engine::shutdown_backup_sessions`] (`UD`); an admin's cut is
+//!   [`Engine::kill_server_sessions`] (`KD`). After an UP transition,
+//!   [`Engine::wake_queues`] hands free slots to queued sessions at once.
+//! - Reloads: hand [`Engine::listening_fds`] to the new process (it binds them as
+//!   [`ListenAddr::Fd`]), then [`Engine::release_listeners`] and [`Engine::soft_stop`].
+//!   Without fd passing, [`Engine::soft_stop`] shuts the listeners down and the kernel
+//!   resets connections still queued on them.
+//! - Stops: [`Engine::soft_stop`] (SIGUSR1, bounded by `hard-stop-after`),
+//!   [`Engine::hard_stop`] (SIGTERM); dropping the engine hard-stops it.
 
 pub mod spec;
 
