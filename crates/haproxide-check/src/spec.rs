@@ -294,6 +294,31 @@ pub enum TcpCheckRule {
     Expect(TcpExpect),
     /// `tcp-check comment <text>`: names the next rules in error reports.
     Comment(String),
+    /// `tcp-check expect` with options (`min-recv`, `ok-status`,
+    /// `error-status`, `tout-status`, `on-success`, `on-error`, `comment`).
+    ExpectWith(TcpExpect, ExpectOptions),
+}
+
+/// Options of `tcp-check expect` (configuration.txt §4.2 `tcp-check
+/// expect`). `on-success`/`on-error` are plain texts here: log-format
+/// expressions (`%[...]`) and `status-code` are not supported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpectOptions {
+    /// `min-recv <int>`: bytes needed before the rule is evaluated; once
+    /// reached, a mismatch is conclusive.
+    pub min_recv: Option<usize>,
+    /// `ok-status` (L7OK, L7OKC, L6OK, L4OK) when this is the last rule.
+    pub ok_status: Option<crate::status::CheckStatus>,
+    /// `error-status` (L7OKC, L7RSP, L7STS, L6RSP, L4CON); default L7RSP.
+    pub error_status: Option<crate::status::CheckStatus>,
+    /// `tout-status` (L7TOUT, L6TOUT, L4TOUT); default L7TOUT.
+    pub tout_status: Option<crate::status::CheckStatus>,
+    /// `on-success <text>`.
+    pub on_success: Option<String>,
+    /// `on-error <text>`.
+    pub on_error: Option<String>,
+    /// `comment <msg>`.
+    pub comment: Option<String>,
 }
 
 /// `tcp-check expect` (configuration.txt §4.2).

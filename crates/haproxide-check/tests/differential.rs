@@ -461,7 +461,8 @@ async fn protocol_checks_like_haproxy() {
          backend be5\n  mode tcp\n  option ldap-check\n  server s1 {}\n\
          backend be6\n  mode tcp\n  option ssl-hello-chk\n  server s1 {}\n\
          backend be7\n  option httpchk\n  http-check send meth GET uri /health ver HTTP/1.1 hdr Host example\n  http-check expect rstatus ^2\n  server s1 {}\n\
-         backend be8\n  option httpchk GET /\n  http-check expect hdr name x-role value master\n  server s1 {}\n",
+         backend be8\n  option httpchk GET /\n  http-check expect hdr name x-role value master\n  server s1 {}\n\
+         backend be9\n  mode tcp\n  option tcp-check\n  tcp-check send PING\\r\\n\n  tcp-check expect min-recv 5 error-status L7STS on-success \"redis ok\" on-error \"redis is down\" comment ping string +PONG\n  server s1 {}\n",
         srv(tcp.addr),
         srv(pg.addr),
         srv(smtp.addr),
@@ -470,6 +471,7 @@ async fn protocol_checks_like_haproxy() {
         srv(ssl.addr),
         srv(rstatus.addr),
         srv(hdr.addr),
+        srv(tcp.addr),
     );
     let tcp_rules = ProbeSpec::TcpCheck(vec![
         TcpCheckRule::Send(b"PING\r\n".to_vec()),
@@ -477,6 +479,23 @@ async fn protocol_checks_like_haproxy() {
             negate: false,
             kind: TcpExpectKind::String(b"+PONG".to_vec()),
         }),
+    ]);
+    let tcp_opts = ProbeSpec::TcpCheck(vec![
+        TcpCheckRule::Send(b"PING\r\n".to_vec()),
+        TcpCheckRule::ExpectWith(
+            TcpExpect {
+                negate: false,
+                kind: TcpExpectKind::String(b"+PONG".to_vec()),
+            },
+            ExpectOptions {
+                min_recv: Some(5),
+                error_status: Some(haproxide_check::status::CheckStatus::L7Sts),
+                on_success: Some("redis ok".into()),
+                on_error: Some("redis is down".into()),
+                comment: Some("ping".into()),
+                ..Default::default()
+            },
+        ),
     ]);
     let be7 = ProbeSpec::Http(HttpCheckSpec {
         send: HttpSend {
@@ -537,6 +556,7 @@ async fn protocol_checks_like_haproxy() {
         mk("be6", "s1", false, ssl.addr, ProbeSpec::SslHello, true),
         mk("be7", "s1", false, rstatus.addr, be7, true),
         mk("be8", "s1", false, hdr.addr, be8, true),
+        mk("be9", "s1", false, tcp.addr, tcp_opts, true),
     ];
     let schedule = |t0: Instant| async move {
         let at = |ms: u64| tokio::time::sleep_until(t0 + Duration::from_millis(ms));

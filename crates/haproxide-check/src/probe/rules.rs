@@ -48,6 +48,8 @@ pub(crate) enum Msg {
     Default,
     /// Fixed text.
     Text(&'static str),
+    /// Configured text (`on-success`/`on-error`).
+    Owned(String),
     /// The response from `offset`, optionally left-trimmed of spaces, cut at
     /// the first CR/LF (and always at a NUL, as C strings are).
     Payload { offset: usize, ltrim: bool },
@@ -124,6 +126,14 @@ fn regex(p: &str) -> Result<Regex, RuleError> {
     })
 }
 
+fn user_matcher(kind: &TcpExpectKind) -> Result<Matcher, RuleError> {
+    Ok(match kind {
+        TcpExpectKind::String(s) | TcpExpectKind::Binary(s) => Matcher::Contains(s.clone()),
+        TcpExpectKind::RString(p) => Matcher::Regex(regex(p)?),
+        TcpExpectKind::RBinary(p) => Matcher::HexRegex(regex(p)?),
+    })
+}
+
 /// Built-in patterns are constants, so compiling them cannot fail; this keeps
 /// that proof in one place.
 fn builtin(p: &str) -> Regex {
@@ -166,15 +176,26 @@ impl Ruleset {
                     implicit: false,
                 },
                 TcpCheckRule::Send(b) | TcpCheckRule::SendBinary(b) => Action::Send(b.clone()),
+                TcpCheckRule::ExpectWith(TcpExpect { negate, kind }, o) => {
+                    let mut e = Expect::new(user_matcher(kind)?);
+                    e.negate = *negate;
+                    e.min_recv = o.min_recv;
+                    e.ok_status = o.ok_status;
+                    e.err_status = o.error_status;
+                    e.tout_status = o.tout_status;
+                    if let Some(t) = &o.on_success {
+                        e.on_success = Msg::Owned(t.clone());
+                    }
+                    if let Some(t) = &o.on_error {
+                        e.on_error = Msg::Owned(t.clone());
+                    }
+                    if o.comment.is_some() {
+                        comment = o.comment.clone();
+                    }
+                    Action::Expect(Box::new(e))
+                }
                 TcpCheckRule::Expect(TcpExpect { negate, kind }) => {
-                    let matcher = match kind {
-                        TcpExpectKind::String(s) | TcpExpectKind::Binary(s) => {
-                            Matcher::Contains(s.clone())
-                        }
-                        TcpExpectKind::RString(p) => Matcher::Regex(regex(p)?),
-                        TcpExpectKind::RBinary(p) => Matcher::HexRegex(regex(p)?),
-                    };
-                    let mut e = Expect::new(matcher);
+                    let mut e = Expect::new(user_matcher(kind)?);
                     e.negate = *negate;
                     Action::Expect(Box::new(e))
                 }
@@ -516,7 +537,13 @@ impl Ruleset {
         if let Matcher::Custom(c) = &e.matcher {
             return self.eval_custom(*c, buf, last_read, is_last, start);
         }
-        if let Some(min) = e.min_recv {
+        // configuration.txt §4.2: for an exact string, the minimum of its
+        // length and `min-recv` is used.
+        let min_recv = match (&e.matcher, e.min_recv) {
+            (Matcher::Contains(p), Some(m)) => Some(m.min(p.len())),
+            (_, m) => m,
+        };
+        if let Some(min) = min_recv {
             if buf.len() < min && !last_read {
                 return Eval::NeedMore;
             }
@@ -541,6 +568,7 @@ impl Ruleset {
             let status = e.err_status.unwrap_or(CheckStatus::L7Rsp);
             let mut desc = match &e.on_error {
                 Msg::Text(t) => t.to_string(),
+                Msg::Owned(t) => t.clone(),
                 Msg::Payload { offset, ltrim } => payload_text(buf, *offset, *ltrim),
                 Msg::Default if self.user => {
                     let what = if e.negate {
@@ -567,6 +595,7 @@ impl Ruleset {
         if is_last {
             let desc = match &e.on_success {
                 Msg::Text(t) => t.to_string(),
+                Msg::Owned(t) => t.clone(),
                 Msg::Payload { offset, ltrim } => payload_text(buf, *offset, *ltrim),
                 Msg::Default if self.user => "(tcp-check)".into(),
                 Msg::Default => String::new(),
