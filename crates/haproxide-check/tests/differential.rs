@@ -764,3 +764,48 @@ async fn agent_admin_backup_404_intervals_like_haproxy() {
     };
     compare(&backends, true, servers, schedule, 4).await;
 }
+
+/// `check-ssl` (verify none, and verify with `ca-file`), a TLS check against a
+/// plain-text server, a layer-4 connect timeout, and `check-send-proxy`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_l4_timeout_like_haproxy() {
+    if !haproxy_present() {
+        return;
+    }
+    let tls = common::tls_server().await;
+    let plain = common::reply_dyn(Arc::new(Mutex::new(b"garbage\r\n\r\n".to_vec()))).await;
+    let unaccepting = common::unaccepting().await;
+    let ca = common::data("ca.pem");
+    let srv = |a: SocketAddr| format!("{a} check inter {INTER_MS}ms");
+    let backends = format!(
+        "backend be1\n  mode tcp\n  server s1 {} check-ssl verify none\n\
+         backend be2\n  option httpchk\n  server s1 {} check-ssl verify required ca-file {} check-sni check.test\n\
+         backend be3\n  option httpchk\n  server s1 {} check-ssl verify none\n\
+         backend be4\n  mode tcp\n  server s1 {}\n",
+        srv(tls.addr),
+        srv(tls.addr),
+        ca.display(),
+        srv(plain.addr),
+        srv(unaccepting.addr),
+    );
+    let none = TlsSpec {
+        verify: false,
+        ca_file: None,
+        sni: None,
+    };
+    let mut be1 = mk("be1", "s1", false, tls.addr, ProbeSpec::Tcp, true);
+    be1.check.as_mut().unwrap().tls = Some(none.clone());
+    let mut be2 = mk("be2", "s1", false, tls.addr, http(&[], vec![]), true);
+    be2.check.as_mut().unwrap().tls = Some(TlsSpec {
+        verify: true,
+        ca_file: Some(ca.clone()),
+        sni: Some("check.test".into()),
+    });
+    let mut be3 = mk("be3", "s1", false, plain.addr, http(&[], vec![]), true);
+    be3.check.as_mut().unwrap().tls = Some(none);
+    let be4 = mk("be4", "s1", false, unaccepting.addr, ProbeSpec::Tcp, true);
+    let schedule = |t0: Instant| async move {
+        tokio::time::sleep_until(t0 + Duration::from_millis(2000)).await;
+    };
+    compare(&backends, true, vec![be1, be2, be3, be4], schedule, 4).await;
+}

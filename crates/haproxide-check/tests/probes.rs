@@ -572,35 +572,7 @@ mod tls {
     }
 
     async fn tls_server() -> common::Mock {
-        let certs: Vec<_> =
-            rustls_pemfile::certs(&mut std::fs::read(data("cert.pem")).unwrap().as_slice())
-                .collect::<Result<_, _>>()
-                .unwrap();
-        let key =
-            rustls_pemfile::private_key(&mut std::fs::read(data("key.pem")).unwrap().as_slice())
-                .unwrap()
-                .unwrap();
-        let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
-        common::serve(move |s, _| {
-            let acceptor = acceptor.clone();
-            async move {
-                if let Ok(mut t) = acceptor.accept(s).await {
-                    let mut b = [0u8; 1024];
-                    let _ = t.read(&mut b).await;
-                    let _ = t.write_all(b"HTTP/1.0 200 OK\r\n\r\n").await;
-                    let _ = t.shutdown().await;
-                }
-            }
-        })
-        .await
+        common::tls_server().await
     }
 
     #[tokio::test]
