@@ -562,18 +562,7 @@ async fn check_port_addr_and_send_proxy() {
 
 mod tls {
     use super::*;
-    use std::path::PathBuf;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    fn data(f: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data")
-            .join(f)
-    }
-
-    async fn tls_server() -> common::Mock {
-        common::tls_server().await
-    }
+    use common::{data, tls_server};
 
     #[tokio::test]
     async fn check_ssl_verify_none_and_ca_file() {
