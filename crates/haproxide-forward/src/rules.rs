@@ -8,7 +8,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::spec::{Condition, IntMatch, IpNet, StrMatch, StrMethod, TcpRule, Term, Test};
+use crate::spec::{
+    BytesMatch, Condition, IntMatch, IpNet, StrMatch, StrMethod, TcpRule, Term, Test,
+};
 
 /// HAProxy's `ACL_TEST_FAIL` (0), `ACL_TEST_MISS` (1), `ACL_TEST_PASS` (3): AND is `&`,
 /// OR is `|`, negation swaps pass and fail and keeps miss.
@@ -128,6 +130,15 @@ fn eval_test(test: &Test, ctx: &EvalCtx<'_>) -> Tri {
             Fetch::Incomplete => may_change(false, ctx.final_eval),
             Fetch::Absent => Tri::Fail,
         },
+        Test::ReqPayload {
+            offset,
+            length,
+            matcher,
+        } => match req_payload(ctx.data, *offset, *length) {
+            Fetch::Value(v) => pass_if(bytes_match(matcher, v)),
+            Fetch::Incomplete => may_change(false, ctx.final_eval),
+            Fetch::Absent => Tri::Fail,
+        },
         Test::SslSni(m) => match ssl_sni(ctx.data) {
             Fetch::Value(name) => pass_if(str_match(m, name)),
             Fetch::Incomplete => may_change(false, ctx.final_eval),
@@ -237,6 +248,53 @@ fn dom_match(s: &str, p: &str) -> bool {
         }
     }
     false
+}
+
+/// `req.payload(<offset>,<length>)`: the bytes once they have all arrived; with
+/// `length` 0, whatever follows `offset` so far (HAProxy treats it as final). A range
+/// beyond the buffer size can never match.
+pub fn req_payload(data: &[u8], offset: usize, length: usize) -> Fetch<&[u8]> {
+    if offset.saturating_add(length) > crate::BUFSIZE {
+        return Fetch::Absent;
+    }
+    if length == 0 {
+        return match data.get(offset..) {
+            Some(v) => Fetch::Value(v),
+            None => Fetch::Incomplete,
+        };
+    }
+    match offset
+        .checked_add(length)
+        .and_then(|end| data.get(offset..end))
+    {
+        Some(v) => Fetch::Value(v),
+        None => Fetch::Incomplete,
+    }
+}
+
+/// Byte-string matching (exact, begin, end, sub, found; `dom` does not apply).
+pub fn bytes_match(m: &BytesMatch, v: &[u8]) -> bool {
+    if m.method == StrMethod::Found {
+        return true;
+    }
+    let eq = |a: &[u8], b: &[u8]| {
+        if m.ignore_case {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a == b
+        }
+    };
+    m.patterns.iter().any(|p| {
+        let p = p.as_slice();
+        match m.method {
+            StrMethod::Exact => eq(v, p),
+            StrMethod::Begin => v.len() >= p.len() && eq(&v[..p.len()], p),
+            StrMethod::End => v.len() >= p.len() && eq(&v[v.len() - p.len()..], p),
+            StrMethod::Sub => p.is_empty() || v.windows(p.len()).any(|w| eq(w, p)),
+            StrMethod::Dom => false,
+            StrMethod::Found => true,
+        }
+    })
 }
 
 /// A payload fetch's outcome.
@@ -467,5 +525,35 @@ mod tests {
         assert_eq!(Tri::Miss.or(Tri::Pass), Tri::Pass);
         assert!(dom_match("www.example.com", "example"));
         assert!(!dom_match("www.examples.com", "example"));
+    }
+
+    #[test]
+    fn payload_fetch_and_byte_matching() {
+        let d = b"\x16\x03\x01hello";
+        assert_eq!(req_payload(d, 0, 3), Fetch::Value(&b"\x16\x03\x01"[..]));
+        assert_eq!(req_payload(d, 5, 10), Fetch::Incomplete);
+        assert_eq!(req_payload(d, 3, 0), Fetch::Value(&b"hello"[..]));
+        assert_eq!(req_payload(d, 20, 0), Fetch::Incomplete);
+        assert_eq!(req_payload(d, 0, crate::BUFSIZE + 1), Fetch::Absent);
+        assert_eq!(req_payload(d, usize::MAX, 2), Fetch::Absent);
+        let m = |method, ic, p: &[u8]| BytesMatch {
+            method,
+            ignore_case: ic,
+            patterns: vec![p.to_vec()],
+        };
+        assert!(bytes_match(&m(StrMethod::Exact, false, b"hello"), b"hello"));
+        assert!(!bytes_match(
+            &m(StrMethod::Exact, false, b"HELLO"),
+            b"hello"
+        ));
+        assert!(bytes_match(&m(StrMethod::Exact, true, b"HELLO"), b"hello"));
+        assert!(bytes_match(&m(StrMethod::Begin, false, b"he"), b"hello"));
+        assert!(bytes_match(&m(StrMethod::End, false, b"lo"), b"hello"));
+        assert!(bytes_match(&m(StrMethod::Sub, false, b"ell"), b"hello"));
+        assert!(!bytes_match(&m(StrMethod::Sub, false, b"elo"), b"hello"));
+        assert!(!bytes_match(
+            &m(StrMethod::Begin, false, b"hello!"),
+            b"hello"
+        ));
     }
 }

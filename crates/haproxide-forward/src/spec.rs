@@ -78,6 +78,26 @@ pub enum Test {
     ReqLen(IntMatch),
     /// `req.ssl_hello_type` equals this value.
     SslHelloType(u8),
+    /// `req.payload(<offset>,<length>)` (§7.3.5) matched as bytes: `-m bin` (hex in
+    /// the configuration, raw bytes here) or `-m str` are [`StrMethod::Exact`]; `beg`,
+    /// `end`, `sub` and `found` as for strings. `length` 0 means "up to the end of the
+    /// data received so far". While fewer than `offset + length` bytes have arrived
+    /// the result may change (the inspect delay waits for them); a range beyond the
+    /// 16 KiB buffer never matches.
+    ReqPayload {
+        offset: usize,
+        length: usize,
+        matcher: BytesMatch,
+    },
+}
+
+/// A byte-string match for payload fetches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BytesMatch {
+    pub method: StrMethod,
+    /// ASCII case-insensitive comparison (`-i`).
+    pub ignore_case: bool,
+    pub patterns: Vec<Vec<u8>>,
 }
 
 /// An IP network (`10.0.0.0/8`, a single address is /32 or /128).

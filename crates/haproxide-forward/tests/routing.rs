@@ -239,3 +239,40 @@ async fn no_backend_closes() {
     let rec = &r.log.wait(1).await[0];
     assert_eq!(rec.backend, None);
 }
+
+#[tokio::test]
+async fn use_backend_on_req_payload_waits_for_the_bytes() {
+    let (_a, _b, mut spec) = two_backends().await;
+    let payload = |offset, length, pat: &[u8]| Test::ReqPayload {
+        offset,
+        length,
+        matcher: BytesMatch {
+            method: StrMethod::Exact,
+            ignore_case: false,
+            patterns: vec![pat.to_vec()],
+        },
+    };
+    let fe = &mut spec.frontends[0];
+    fe.inspect_delay = Some(Duration::from_secs(2));
+    // PostgreSQL SSLRequest: length 8, code 80877103 (0x04d2162f).
+    let ssl_request = [0u8, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+    fe.tcp_content_rules = vec![TcpRule {
+        accept: true,
+        cond: cond(payload(0, 8, &ssl_request)),
+    }];
+    fe.use_backends = vec![(1, cond(payload(4, 4, &ssl_request[4..])))];
+    let r = start(spec).await;
+    let mut c = connect(r.addr).await;
+    c.write_all(&ssl_request[..3]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    c.write_all(&ssl_request[3..]).await.unwrap();
+    let t = Instant::now();
+    assert_eq!(read_n(&mut c, 2).await, b"bb");
+    assert!(t.elapsed() < Duration::from_secs(1));
+    // Other bytes: the rule fails at once (all 8 bytes there), default backend.
+    let mut c = connect(r.addr).await;
+    c.write_all(b"\0\0\0\x08abcd").await.unwrap();
+    let t = Instant::now();
+    assert_eq!(read_n(&mut c, 2).await, b"aa");
+    assert!(t.elapsed() < Duration::from_secs(1));
+}
