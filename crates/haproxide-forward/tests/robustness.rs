@@ -163,6 +163,28 @@ async fn a_thousand_clients_beyond_maxconn_are_served_in_turn() {
         "never more than maxconn at once: {p}"
     );
     assert_eq!(engine.frontend_counters(0).total, 1000);
+    // Every counter comes back to zero once the clients are gone.
+    let deadline = Instant::now() + WAIT;
+    while engine.active_sessions() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(engine.active_sessions(), 0);
+    assert_eq!(engine.frontend_counters(0).current, 0);
+    assert_eq!(
+        engine.backend_counters(0),
+        Counters {
+            current: 0,
+            total: 1000
+        }
+    );
+    assert_eq!(
+        engine.server_counters(0, 0),
+        Counters {
+            current: 0,
+            total: 1000
+        }
+    );
+    assert_eq!(engine.queue_lengths(0, 0), (0, 0));
 }
 
 #[tokio::test]
