@@ -194,6 +194,8 @@ struct Slot {
     state: Mutex<ServerState>,
     usable: AtomicBool,
     up: AtomicBool,
+    /// A health check is in flight (`show stat` prefixes its status "* ").
+    checking: AtomicBool,
     trackers: Vec<usize>,
 }
 
@@ -219,7 +221,8 @@ pub struct ServerStats {
     /// `status`: "UP", "DOWN", "UP 1/3", "DOWN 1/2", "NOLB", "MAINT",
     /// "DRAIN", "no check".
     pub status: String,
-    /// `check_status` ("L7OK", "INI"...).
+    /// `check_status` ("L7OK", "INI"...), prefixed with "* " while a check
+    /// is running, as HAProxy shows it.
     pub check_status: String,
     /// `check_code`.
     pub check_code: Option<u32>,
@@ -241,6 +244,22 @@ pub struct ServerStats {
     pub lastchg: u64,
     /// `downtime`: total seconds DOWN (including the current period).
     pub downtime: u64,
+    /// `agent_status` ("L7OK", "L7STS", "CHECKED"...), empty without agent.
+    pub agent_status: String,
+    /// `agent_code`.
+    pub agent_code: Option<u32>,
+    /// `agent_duration` in ms.
+    pub agent_duration_ms: Option<u128>,
+    /// `last_agt` (agent description, e.g. "via agent : up").
+    pub agent_desc: String,
+    /// `agent_rise`, `agent_fall`, `agent_health`.
+    pub agent_rise: u32,
+    /// `agent_fall`.
+    pub agent_fall: u32,
+    /// `agent_health`.
+    pub agent_health: u32,
+    /// `weight` (current, after agent changes).
+    pub weight: u32,
 }
 
 impl Shared {
@@ -601,6 +620,7 @@ impl Checker {
                 state: Mutex::new(st),
                 usable: AtomicBool::new(false),
                 up: AtomicBool::new(false),
+                checking: AtomicBool::new(false),
                 trackers: tr,
                 cfg,
             });
@@ -814,9 +834,19 @@ impl HealthView {
         } else {
             0
         };
+        let running = if slot.checking.load(Ordering::Relaxed) {
+            "* "
+        } else {
+            ""
+        };
+        let agent = st.last_agent();
+        let (arise, afall, ahealth) = st
+            .agent_health()
+            .map(|h| (h.rise(), h.fall(), h.value()))
+            .unwrap_or((0, 0, 0));
         Some(ServerStats {
             status,
-            check_status: st.check_status().name().to_string(),
+            check_status: format!("{running}{}", st.check_status().name()),
             check_code: last.and_then(|r| {
                 if r.status.has_code() {
                     Some(r.code.unwrap_or(0))
@@ -833,6 +863,18 @@ impl HealthView {
             chkdown: stats.chkdown,
             lastchg: now.saturating_sub(stats.last_change),
             downtime: stats.downtime + down_now,
+            agent_status: if st.agent_health().is_some() {
+                st.agent_status().name().to_string()
+            } else {
+                String::new()
+            },
+            agent_code: agent.and_then(|r| r.status.has_code().then_some(r.code.unwrap_or(0))),
+            agent_duration_ms: agent.and_then(|r| r.duration.map(|d| d.as_millis())),
+            agent_desc: agent.map(|r| r.desc.clone()).unwrap_or_default(),
+            agent_rise: arise,
+            agent_fall: afall,
+            agent_health: ahealth,
+            weight: st.weight(),
         })
     }
 }
@@ -874,7 +916,9 @@ async fn health_loop(
             tokio::time::sleep(spec.intervals.inter).await;
             continue;
         }
+        slot.checking.store(true, Ordering::Relaxed);
         let result = probe.check(inter, &ctx).await;
+        slot.checking.store(false, Ordering::Relaxed);
         shared.step(i, |st, now| st.on_result(CheckKind::Health, result, now));
         let next = {
             let st = lock(&slot.state);

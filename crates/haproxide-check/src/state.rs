@@ -133,6 +133,7 @@ pub struct ServerState {
     check_status: CheckStatus,
     agent_status: CheckStatus,
     last_check: Option<CheckResult>,
+    last_agent: Option<CheckResult>,
     op: OpState,
     admin: AdminState,
     log_health_checks: bool,
@@ -163,6 +164,7 @@ impl ServerState {
             check_status: CheckStatus::Init,
             agent_status: CheckStatus::Init,
             last_check: None,
+            last_agent: None,
             op,
             admin: AdminState::default(),
             log_health_checks: check.is_some_and(|c| c.log_health_checks),
@@ -225,6 +227,15 @@ impl ServerState {
     /// Current health-check status (`INI` before the first result).
     pub fn check_status(&self) -> CheckStatus {
         self.check_status
+    }
+    /// Last agent result (`agent_status`, `agent_code`, `agent_duration`,
+    /// `last_agt` in `show stat`).
+    pub fn last_agent(&self) -> Option<&CheckResult> {
+        self.last_agent.as_ref()
+    }
+    /// Current agent status (`INI` before the first reply).
+    pub fn agent_status(&self) -> CheckStatus {
+        self.agent_status
     }
     /// Stat counters.
     pub fn stats(&self) -> &StatFields {
@@ -322,8 +333,9 @@ impl ServerState {
             false
         };
         let health_now = *health;
-        if kind == CheckKind::Health {
-            self.last_check = Some(result.clone());
+        match kind {
+            CheckKind::Health => self.last_check = Some(result.clone()),
+            CheckKind::Agent => self.last_agent = Some(result.clone()),
         }
         if self.log_health_checks && (prev_status != result.status || moved) {
             out.push(Event::CheckReport {

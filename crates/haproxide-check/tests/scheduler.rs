@@ -393,3 +393,55 @@ async fn unknown_track_is_an_error() {
     let r = Checker::start_with(vec![s], CheckerOptions::default(), |_| Ok((None, None)));
     assert!(matches!(r, Err(CheckerError::UnknownTrack { .. })));
 }
+
+struct FakeAgent(&'static str);
+
+impl AgentProbe for FakeAgent {
+    fn check(&self) -> BoxFuture<'_, haproxide_check::probe::agent::AgentOutcome> {
+        Box::pin(async move {
+            haproxide_check::probe::agent::AgentOutcome::Reply(
+                haproxide_check::probe::agent::parse_agent_line(self.0.as_bytes(), Instant::now()),
+            )
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn show_stat_fields_running_check_and_agent() {
+    let f = Fake::new(Duration::from_millis(500));
+    let t0 = f.t0;
+    let mut cfg = ServerConfig::checked(ServerName::new("be", "s1"), addr(), spec());
+    cfg.weight = 10;
+    cfg.agent = Some(AgentSpec {
+        port: 1,
+        inter: Duration::from_secs(2),
+        ..Default::default()
+    });
+    let mut fakes = vec![f].into_iter();
+    let mut c = Checker::new_with(vec![cfg], CheckerOptions::default(), move |_| {
+        Ok((
+            fakes.next().map(|f| Arc::new(f) as Arc<dyn HealthProbe>),
+            Some(Arc::new(FakeAgent("up 50%")) as Arc<dyn AgentProbe>),
+        ))
+    })
+    .unwrap();
+    c.run();
+    let view = c.view();
+    let id = view.id("be", "s1").unwrap();
+    tokio::time::sleep_until(t0 + Duration::from_millis(100)).await;
+    assert_eq!(view.stats(id).unwrap().check_status, "* INI");
+    tokio::time::sleep_until(t0 + Duration::from_millis(1500)).await;
+    let st = view.stats(id).unwrap();
+    assert_eq!(st.check_status, "L7OK");
+    assert_eq!(
+        (st.check_code, st.check_duration_ms),
+        (Some(200), Some(500))
+    );
+    assert_eq!(
+        (st.agent_status.as_str(), st.agent_desc.as_str()),
+        ("L7OK", "via agent : up")
+    );
+    assert_eq!((st.agent_rise, st.agent_fall, st.agent_health), (1, 1, 1));
+    assert_eq!(st.weight, 5);
+    assert!(view.is_usable(id));
+}
