@@ -76,6 +76,27 @@ impl ServerHealth for Health {
     }
 }
 
+/// The stop signals, installed as early as possible: until they are, SIGUSR1's
+/// default action would kill the process (a reload arriving during start-up must
+/// not cut sessions).
+pub struct Signals {
+    usr1: std::io::Result<tokio::signal::unix::Signal>,
+    term: std::io::Result<tokio::signal::unix::Signal>,
+    int: std::io::Result<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Install the handlers (inside a tokio runtime).
+    pub fn install() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals {
+            usr1: signal(SignalKind::user_defined1()),
+            term: signal(SignalKind::terminate()),
+            int: signal(SignalKind::interrupt()),
+        }
+    }
+}
+
 /// A running configuration.
 pub struct Running {
     pub engine: Arc<Engine>,
@@ -216,11 +237,12 @@ pub async fn start(
 
 impl Running {
     /// Serve until SIGUSR1 (soft stop), SIGTERM or SIGINT (hard stop), or `stop`.
-    pub async fn serve(self, mut stop: tokio::sync::watch::Receiver<bool>) -> Stopped {
-        use tokio::signal::unix::{signal, SignalKind};
-        let usr1 = signal(SignalKind::user_defined1());
-        let term = signal(SignalKind::terminate());
-        let int = signal(SignalKind::interrupt());
+    pub async fn serve(
+        self,
+        signals: Signals,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Stopped {
+        let Signals { usr1, term, int } = signals;
         let how = match (usr1, term, int) {
             (Ok(mut usr1), Ok(mut term), Ok(mut int)) => tokio::select! {
                 _ = usr1.recv() => Stopped::Soft,

@@ -104,6 +104,12 @@ pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {
             .map(|p| haproxide_server::handover::default_path(*p as u32))
     });
     if let Some(path) = from {
+        // The previous process may still be starting (its socket appears once it
+        // listens): wait for it a little, bounded.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while !path.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         match haproxide_server::handover::fetch(&path) {
             Ok(fds) => {
                 let n = haproxide_server::run::adopt_listeners(&mut plan, fds);
@@ -140,6 +146,7 @@ pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {
     });
     let session_logs: Arc<dyn haproxide_forward::SessionLogger> = logs.clone();
     let code = rt.block_on(async move {
+        let signals = run::Signals::install();
         let running = match run::start(plan, session_logs, events).await {
             Ok(r) => r,
             Err(e) => {
@@ -151,7 +158,7 @@ pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {
         signal_all(&args.soft_finish, libc::SIGUSR1);
         signal_all(&args.terminate, libc::SIGTERM);
         let (_tx, rx) = tokio::sync::watch::channel(false);
-        match running.serve(rx).await {
+        match running.serve(signals, rx).await {
             Stopped::Soft | Stopped::Hard => 0,
         }
     });

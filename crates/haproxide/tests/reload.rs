@@ -63,6 +63,20 @@ fn start(cfg: &std::path::Path, old: Option<u32>) -> Proc {
     Proc(cmd.spawn().expect("spawn haproxide"))
 }
 
+/// A process is ready for the next reload once it serves its listeners to a
+/// successor (the socket appears after its listeners are up).
+fn wait_ready(pid: u32) {
+    let path = std::env::temp_dir().join(format!("haproxide-{pid}.listeners.sock"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if path.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("haproxide {pid} never became ready");
+}
+
 fn wait_listening(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
@@ -103,6 +117,7 @@ fn ten_reloads_under_a_connect_loop_refuse_nothing() {
     .expect("write cfg");
     let mut current = start(&cfg, None);
     wait_listening(port);
+    wait_ready(current.0.id());
 
     let stop = Arc::new(AtomicBool::new(false));
     let ok = Arc::new(AtomicU64::new(0));
@@ -145,7 +160,7 @@ fn ten_reloads_under_a_connect_loop_refuse_nothing() {
     for i in 0..10 {
         let old_pid = current.0.id();
         let mut old = std::mem::replace(&mut current, start(&cfg, Some(old_pid)));
-        wait_listening(port);
+        wait_ready(current.0.id());
         if i > 0 {
             // Old processes without sessions stop on their own after SIGUSR1.
             assert!(
