@@ -273,6 +273,15 @@ impl Engine {
         logger: Arc<dyn SessionLogger>,
     ) -> Result<Engine, StartError> {
         validate(&spec)?;
+        for b in &spec.backends {
+            if b.timeout_connect.is_none() {
+                tracing::warn!(
+                    backend = %b.name,
+                    "no 'timeout connect': server connections are bounded to {:?}",
+                    DEFAULT_TIMEOUT_CONNECT
+                );
+            }
+        }
         let EngineSpec {
             frontends,
             backends,
