@@ -191,6 +191,11 @@ pub struct HttpCheckSpec {
     pub send: HttpSend,
     /// `http-check expect` rules; empty means 2xx and 3xx pass.
     pub expect: Vec<HttpExpect>,
+    /// Options of the `expect` rule at the same index (`min-recv`,
+    /// `ok-status`, `error-status`, `on-success`, `on-error`, `comment`;
+    /// `tout-status` is not applied to HTTP checks). Missing entries mean no
+    /// option.
+    pub expect_options: Vec<ExpectOptions>,
     /// `http-check disable-on-404`: a 404 puts the server in NOLB (stopping)
     /// mode instead of failing, when it is already UP.
     pub disable_on_404: bool,

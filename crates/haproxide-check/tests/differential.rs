@@ -462,7 +462,8 @@ async fn protocol_checks_like_haproxy() {
          backend be6\n  mode tcp\n  option ssl-hello-chk\n  server s1 {}\n\
          backend be7\n  option httpchk\n  http-check send meth GET uri /health ver HTTP/1.1 hdr Host example\n  http-check expect rstatus ^2\n  server s1 {}\n\
          backend be8\n  option httpchk GET /\n  http-check expect hdr name x-role value master\n  server s1 {}\n\
-         backend be9\n  mode tcp\n  option tcp-check\n  tcp-check send PING\\r\\n\n  tcp-check expect min-recv 5 error-status L7STS on-success \"redis ok\" on-error \"redis is down\" comment ping string +PONG\n  server s1 {}\n",
+         backend be9\n  mode tcp\n  option tcp-check\n  tcp-check send PING\\r\\n\n  tcp-check expect min-recv 5 error-status L7STS on-success \"redis ok\" on-error \"redis is down\" comment ping string +PONG\n  server s1 {}\n\
+         backend be10\n  option httpchk\n  http-check expect error-status L7RSP on-success \"primary\" on-error \"not primary\" comment role status 200\n  server s1 {}\n",
         srv(tcp.addr),
         srv(pg.addr),
         srv(smtp.addr),
@@ -472,7 +473,22 @@ async fn protocol_checks_like_haproxy() {
         srv(rstatus.addr),
         srv(hdr.addr),
         srv(tcp.addr),
+        srv(rstatus.addr),
     );
+    let be10 = ProbeSpec::Http(HttpCheckSpec {
+        expect: vec![HttpExpect {
+            negate: false,
+            kind: HttpExpectKind::Status(vec![(200, 200)]),
+        }],
+        expect_options: vec![ExpectOptions {
+            error_status: Some(haproxide_check::status::CheckStatus::L7Rsp),
+            on_success: Some("primary".into()),
+            on_error: Some("not primary".into()),
+            comment: Some("role".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
     let tcp_rules = ProbeSpec::TcpCheck(vec![
         TcpCheckRule::Send(b"PING\r\n".to_vec()),
         TcpCheckRule::Expect(TcpExpect {
@@ -557,6 +573,7 @@ async fn protocol_checks_like_haproxy() {
         mk("be7", "s1", false, rstatus.addr, be7, true),
         mk("be8", "s1", false, hdr.addr, be8, true),
         mk("be9", "s1", false, tcp.addr, tcp_opts, true),
+        mk("be10", "s1", false, rstatus.addr, be10, true),
     ];
     let schedule = |t0: Instant| async move {
         let at = |ms: u64| tokio::time::sleep_until(t0 + Duration::from_millis(ms));

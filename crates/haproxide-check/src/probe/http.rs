@@ -16,7 +16,7 @@ use regex::bytes::Regex;
 use tokio::time::Instant;
 
 use super::conn::{strerror, ConnectPlan, IoFailure, Session};
-use crate::spec::{HttpCheckSpec, HttpExpect, HttpExpectKind, HttpSend};
+use crate::spec::{ExpectOptions, HttpCheckSpec, HttpExpect, HttpExpectKind, HttpSend};
 use crate::status::{CheckResult, CheckStatus};
 
 impl HttpSend {
@@ -231,7 +231,7 @@ fn dechunk(mut b: &[u8]) -> (Vec<u8>, bool) {
 /// A compiled `http-check expect` list.
 #[derive(Debug, Clone)]
 pub struct HttpRules {
-    expects: Vec<(bool, CompiledExpect)>,
+    expects: Vec<(bool, CompiledExpect, ExpectOptions)>,
     disable_on_404: bool,
     /// The request bytes when they never change (no `send-state`).
     fixed_request: Option<Vec<u8>>,
@@ -272,7 +272,7 @@ impl HttpRules {
             })
         };
         let mut expects = Vec::new();
-        for HttpExpect { negate, kind } in &spec.expect {
+        for (i, HttpExpect { negate, kind }) in spec.expect.iter().enumerate() {
             let c = match kind {
                 HttpExpectKind::Status(r) => CompiledExpect::Status(r.clone()),
                 HttpExpectKind::RStatus(p) => CompiledExpect::RStatus(re(p)?),
@@ -289,10 +289,15 @@ impl HttpRules {
                     full: true,
                 },
             };
-            expects.push((*negate, c));
+            let opts = spec.expect_options.get(i).cloned().unwrap_or_default();
+            expects.push((*negate, c, opts));
         }
         if expects.is_empty() {
-            expects.push((false, CompiledExpect::Status(vec![(200, 399)])));
+            expects.push((
+                false,
+                CompiledExpect::Status(vec![(200, 399)]),
+                ExpectOptions::default(),
+            ));
         }
         Ok(Self {
             expects,
@@ -344,7 +349,23 @@ fn judge(
         (std::borrow::Cow::Borrowed(raw), false)
     };
     let body_last = last_read || complete;
-    for (negate, e) in &rules.expects {
+    let mut last_opts: Option<&ExpectOptions> = None;
+    for (negate, e, opts) in &rules.expects {
+        last_opts = Some(opts);
+        // configuration.txt §4.2 `http-check expect`: `on-error` replaces the
+        // default description, `comment` is appended to it.
+        let fail = |status: CheckStatus, desc: String| {
+            let mut d = opts.on_error.clone().unwrap_or(desc);
+            if let Some(c) = &opts.comment {
+                d.push_str(" comment: ");
+                d.push_str(c);
+            }
+            Verdict::Done(
+                res(opts.error_status.unwrap_or(status))
+                    .with_code(code)
+                    .with_desc(d),
+            )
+        };
         let (matched, err_status, desc) = match e {
             CompiledExpect::Status(ranges) => {
                 let m = ranges
@@ -373,11 +394,15 @@ fn judge(
                     if !body_last {
                         return Verdict::NeedMore;
                     }
-                    return Verdict::Done(
-                        res(CheckStatus::L7Rsp)
-                            .with_code(code)
-                            .with_desc("HTTP content check could not find a response body"),
+                    return fail(
+                        CheckStatus::L7Rsp,
+                        "HTTP content check could not find a response body".into(),
                     );
+                }
+                if let Some(min) = opts.min_recv {
+                    if body.len() < min && !body_last {
+                        return Verdict::NeedMore;
+                    }
                 }
                 let m = match e {
                     CompiledExpect::String(p) => {
@@ -386,7 +411,8 @@ fn judge(
                     CompiledExpect::RString(r) => r.is_match(&body),
                     _ => false,
                 };
-                if !m && !body_last {
+                // Without `min-recv`, a mismatch waits for more of the body.
+                if !m && !body_last && opts.min_recv.is_none() {
                     return Verdict::NeedMore;
                 }
                 let d = if *negate {
@@ -398,10 +424,16 @@ fn judge(
             }
         };
         if matched == *negate {
-            return Verdict::Done(res(err_status).with_code(code).with_desc(desc));
+            return fail(err_status, desc);
         }
     }
-    Verdict::Done(res(CheckStatus::L7Ok).with_code(code))
+    let ok = last_opts
+        .and_then(|o| o.ok_status)
+        .unwrap_or(CheckStatus::L7Ok);
+    let info = last_opts
+        .and_then(|o| o.on_success.clone())
+        .unwrap_or_default();
+    Verdict::Done(res(ok).with_code(code).with_desc(info))
 }
 
 /// Runs one HTTP check over `plan`.
@@ -689,6 +721,39 @@ mod tests {
         assert_eq!(
             verdict(&f, b"HTTP/1.1 200 OK\r\nX-Role: a, master\r\n\r\n", false).map(|v| v.0),
             Some(CheckStatus::L7Sts)
+        );
+    }
+
+    #[test]
+    fn expect_options() {
+        let spec = HttpCheckSpec {
+            expect: vec![HttpExpect {
+                negate: false,
+                kind: HttpExpectKind::String("master".into()),
+            }],
+            expect_options: vec![ExpectOptions {
+                min_recv: Some(3),
+                ok_status: Some(CheckStatus::L7OkC),
+                on_error: Some("not primary".into()),
+                comment: Some("role".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let r = HttpRules::compile(&spec).unwrap();
+        // 2 bytes of body: wait; 3 bytes without a match: conclusive (min-recv).
+        assert_eq!(verdict(&r, b"HTTP/1.0 200 OK\r\n\r\nre", false), None);
+        assert_eq!(
+            verdict(&r, b"HTTP/1.0 200 OK\r\n\r\nrep", false),
+            Some((
+                CheckStatus::L7Rsp,
+                Some(200),
+                "not primary comment: role".into()
+            ))
+        );
+        assert_eq!(
+            verdict(&r, b"HTTP/1.0 200 OK\r\n\r\nmaster", false),
+            Some((CheckStatus::L7OkC, Some(200), String::new()))
         );
     }
 
