@@ -302,13 +302,15 @@ pub(crate) struct Bytes {
 
 /// Relay until both directions are finished or something fails; returns HAProxy's
 /// termination state for the data phase (`--`, `CD`, `SD`, `cD`, `sD`). `req` holds
-/// client data read before the relay (inspection, connect), already counted.
+/// client data read before the relay (inspection, connect), already counted;
+/// `client_since` is the client's last activity before the relay.
 pub(crate) async fn relay<C, S>(
     client: &mut C,
     server: &mut S,
     req: &mut Half,
     t: RelayTimeouts,
     bytes: &mut Bytes,
+    client_since: Instant,
 ) -> [u8; 2]
 where
     C: Peer + ?Sized,
@@ -316,7 +318,8 @@ where
 {
     let mut resp = Half::new();
     let now = Instant::now();
-    let mut last_c = now;
+    // The client's timer goes on from its last read (queue and connect included).
+    let mut last_c = client_since.min(now);
     let mut last_s = now;
     let far = now + Duration::from_secs(86400 * 365);
     let mut sleep = Box::pin(tokio::time::sleep_until(far));

@@ -540,7 +540,15 @@ impl Sess {
             client_fin: fspec.timeout_client_fin,
             server_fin: bspec.timeout_server_fin,
         };
-        let term = relay(client, &mut server, &mut self.req, t, &mut self.bytes).await;
+        let term = relay(
+            client,
+            &mut server,
+            &mut self.req,
+            t,
+            &mut self.bytes,
+            self.client_active,
+        )
+        .await;
         Flow::Done(term)
     }
 }
