@@ -85,10 +85,10 @@ mod relay;
 pub mod rules;
 mod session;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -223,37 +223,11 @@ pub(crate) struct Shared {
     /// Sessions alive on the process (HAProxy's `actconn`).
     pub(crate) actconn: AtomicU64,
     pub(crate) next_sid: AtomicU64,
-    sessions: Mutex<HashMap<u64, Arc<Kill>>>,
     /// Notified whenever a session ends.
     pub(crate) idle: Notify,
-    hard_stopped: AtomicBool,
-}
-
-impl Shared {
-    pub(crate) fn register(&self, sid: u64, kill: &Arc<Kill>) {
-        let mut m = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        m.insert(sid, kill.clone());
-    }
-
-    pub(crate) fn unregister(&self, sid: u64) {
-        let mut m = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        m.remove(&sid);
-    }
-
-    pub(crate) fn stopping_hard(&self) -> bool {
-        self.hard_stopped.load(Ordering::SeqCst)
-    }
-
-    fn kill_all(&self) -> usize {
-        let kills: Vec<Arc<Kill>> = {
-            let m = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-            m.values().cloned().collect()
-        };
-        for k in &kills {
-            k.kill(b'K');
-        }
-        kills.len()
-    }
+    /// Hard stop: every session waits on it besides its own kill switch (no global
+    /// registry to lock per session).
+    pub(crate) stop: Kill,
 }
 
 /// A running engine. Dropping it hard-stops everything.
@@ -344,9 +318,8 @@ impl Engine {
             logger,
             actconn: AtomicU64::new(0),
             next_sid: AtomicU64::new(1),
-            sessions: Mutex::new(HashMap::new()),
             idle: Notify::new(),
-            hard_stopped: AtomicBool::new(false),
+            stop: Kill::default(),
         });
         let mut addrs = Vec::new();
         let mut handles = Vec::new();
@@ -550,9 +523,8 @@ impl Engine {
 
     /// Hard stop (SIGTERM): close everything now.
     pub fn hard_stop(&self) {
-        self.shared.hard_stopped.store(true, Ordering::SeqCst);
         self.close_listeners();
-        self.shared.kill_all();
+        self.shared.stop.kill(b'K');
     }
 }
 

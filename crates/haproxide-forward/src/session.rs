@@ -81,7 +81,6 @@ pub(crate) async fn run(
     let t0 = Instant::now();
     let sid = shared.next_sid.fetch_add(1, Ordering::Relaxed);
     let kill = Arc::new(Kill::default());
-    shared.register(sid, &kill);
     let fert = &shared.frontends[fe];
     fert.cur.fetch_add(1, Ordering::Relaxed);
     fert.total.fetch_add(1, Ordering::Relaxed);
@@ -90,7 +89,6 @@ pub(crate) async fn run(
     let live = Live {
         shared: shared.clone(),
         fe,
-        sid,
         _permits: permits,
     };
     let mut s = Sess {
@@ -117,14 +115,11 @@ pub(crate) async fn run(
         req: Half::new(),
         silent: false,
     };
-    let term = if shared.stopping_hard() {
-        *b"KR"
-    } else {
-        tokio::select! {
-            biased;
-            why = kill.wait() => [why, s.phase],
-            Flow::Done(t) = s.body(&mut client, accept_proxy) => t,
-        }
+    let term = tokio::select! {
+        biased;
+        why = shared.stop.wait() => [why, s.phase],
+        why = kill.wait() => [why, s.phase],
+        Flow::Done(t) = s.body(&mut client, accept_proxy) => t,
     };
     drop(client);
     if let Some(ts) = s.tw_start {
@@ -179,7 +174,6 @@ pub(crate) async fn run(
 struct Live {
     shared: Arc<Shared>,
     fe: usize,
-    sid: u64,
     _permits: Vec<OwnedSemaphorePermit>,
 }
 
@@ -188,7 +182,6 @@ impl Drop for Live {
         if let Some(f) = self.shared.frontends.get(self.fe) {
             f.cur.fetch_sub(1, Ordering::Relaxed);
         }
-        self.shared.unregister(self.sid);
         self.shared.actconn.fetch_sub(1, Ordering::Relaxed);
         self.shared.idle.notify_waiters();
     }
