@@ -99,6 +99,9 @@ pub struct CheckerOptions {
     pub max_spread_checks: Option<Duration>,
     /// `node` (default: the host name), shown by `http-check send-state`.
     pub node: String,
+    /// Names of the `listen` sections among the backends: HAProxy calls them
+    /// "proxy" in "proxy NAME has no server available!".
+    pub listen_sections: std::collections::HashSet<String>,
 }
 
 impl Default for CheckerOptions {
@@ -110,6 +113,7 @@ impl Default for CheckerOptions {
             spread_checks: 0,
             max_spread_checks: None,
             node,
+            listen_sections: Default::default(),
         }
     }
 }
@@ -207,6 +211,7 @@ struct Shared {
     members: HashMap<String, Vec<usize>>,
     tx: broadcast::Sender<CheckEvent>,
     node: String,
+    listen: std::collections::HashSet<String>,
 }
 
 fn lock(m: &Mutex<ServerState>) -> MutexGuard<'_, ServerState> {
@@ -280,6 +285,10 @@ impl Shared {
             }
         }
         c
+    }
+
+    fn no_server_line(&self, backend: &str) -> LogLine {
+        log::no_server_line_of(self.listen.contains(backend), backend)
     }
 
     fn emit(&self, ev: CheckEvent) {
@@ -390,7 +399,7 @@ impl Shared {
         if was_usable && !slot.usable.load(Ordering::Acquire) {
             let c = self.counts(&slot.cfg.name.backend);
             if c.active + c.backup == 0 {
-                self.log(log::no_server_line(&slot.cfg.name.backend));
+                self.log(self.no_server_line(&slot.cfg.name.backend));
             }
         }
     }
@@ -464,7 +473,7 @@ impl Shared {
         };
         self.log(line);
         if t.to != OpState::Running && was_usable && counts.active + counts.backup == 0 {
-            self.log(log::no_server_line(&slot.cfg.name.backend));
+            self.log(self.no_server_line(&slot.cfg.name.backend));
         }
     }
 
@@ -670,6 +679,7 @@ impl Checker {
             members,
             tx,
             node: opts.node.clone(),
+            listen: opts.listen_sections.clone(),
         });
 
         // First-check spread over all checks (health then agent, per server).

@@ -253,9 +253,19 @@ fn online_line(
 /// "backend be has no server available!" (EMERG), logged when the last usable
 /// server of a backend goes away.
 pub fn no_server_line(backend: &str) -> LogLine {
+    no_server_line_of(false, backend)
+}
+
+/// Like [`no_server_line`], for a `listen` section when `listen` is true:
+/// HAProxy then says "proxy NAME has no server available!" (its
+/// `proxy_type_str()` of a section with both frontend and backend sides).
+pub fn no_server_line_of(listen: bool, name: &str) -> LogLine {
     LogLine {
         severity: Severity::Emerg,
-        text: format!("backend {backend} has no server available!"),
+        text: format!(
+            "{} {name} has no server available!",
+            if listen { "proxy" } else { "backend" }
+        ),
     }
 }
 
@@ -398,6 +408,10 @@ mod tests {
             "backend gb has no server available!"
         );
         assert_eq!(no_server_line("gb").severity, Severity::Emerg);
+        assert_eq!(
+            no_server_line_of(true, "primary").text,
+            "proxy primary has no server available!"
+        );
     }
 
     #[test]

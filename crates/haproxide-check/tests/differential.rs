@@ -162,7 +162,17 @@ async fn compare<F: std::future::Future<Output = ()>>(
     );
     let t0 = Instant::now();
     let haproxy = start_haproxy(&cfg, log_port);
-    let mut checker = Checker::new(servers, CheckerOptions::default()).expect("checker");
+    // `listen` sections are "proxy" in HAProxy's "has no server available".
+    let listen_sections = backends
+        .lines()
+        .filter_map(|l| l.strip_prefix("listen "))
+        .map(|n| n.trim().to_string())
+        .collect();
+    let opts = CheckerOptions {
+        listen_sections,
+        ..Default::default()
+    };
+    let mut checker = Checker::new(servers, opts).expect("checker");
     // Subscribe before the first check runs, so no line is missed.
     let mut rx = checker.view().subscribe();
     checker.run();
@@ -825,4 +835,61 @@ async fn tls_and_l4_timeout_like_haproxy() {
         tokio::time::sleep_until(t0 + Duration::from_millis(2000)).await;
     };
     compare(&backends, true, vec![be1, be2, be3, be4], schedule, 4).await;
+}
+
+/// The Patroni configuration from Patroni's documentation: `option httpchk
+/// OPTIONS /master`, `http-check expect status 200`, `default-server ...
+/// on-marked-down shutdown-sessions`, `check port <patroni>`: the primary
+/// moves from pg1 to pg2 and back, and both checkers follow it the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patroni_failover_like_haproxy() {
+    if !haproxy_present() {
+        return;
+    }
+    let c1 = Arc::new(AtomicU16::new(200));
+    let c2 = Arc::new(AtomicU16::new(503));
+    let api1 = common::patroni(c1.clone(), "{\"role\": \"master\"}").await;
+    let api2 = common::patroni(c2.clone(), "{\"role\": \"replica\"}").await;
+    // The PostgreSQL ports themselves are never touched by the checks.
+    let pg1 = common::black_hole().await;
+    let pg2 = common::black_hole().await;
+    let backends = format!(
+        "listen primary\n  bind 127.0.0.1:{}\n  mode tcp\n  option httpchk OPTIONS /master\n  http-check expect status 200\n\
+         \x20 default-server inter {INTER_MS}ms fall 3 rise 2 on-marked-down shutdown-sessions\n\
+         \x20 server pg1 {} maxconn 100 check port {}\n  server pg2 {} maxconn 100 check port {}\n",
+        free_port(),
+        pg1.addr,
+        api1.addr.port(),
+        pg2.addr,
+        api2.addr.port(),
+    );
+    let probe = || {
+        ProbeSpec::Http(HttpCheckSpec {
+            send: HttpSend::from_httpchk_args(&["OPTIONS", "/master"]),
+            expect: vec![HttpExpect {
+                negate: false,
+                kind: HttpExpectKind::Status(vec![(200, 200)]),
+            }],
+            ..Default::default()
+        })
+    };
+    let mut s1 = mk("primary", "pg1", false, pg1.addr, probe(), true);
+    s1.check.as_mut().unwrap().port = Some(api1.addr.port());
+    let mut s2 = mk("primary", "pg2", false, pg2.addr, probe(), true);
+    s2.check.as_mut().unwrap().port = Some(api2.addr.port());
+    let schedule = |t0: Instant| async move {
+        let at = |ms: u64| tokio::time::sleep_until(t0 + Duration::from_millis(ms));
+        at(1000).await;
+        // failover: pg1 steps down, pg2 is promoted once pg1 is out (both
+        // checkers must see the same order, so the steps are > 3 intervals apart)
+        c1.store(503, Ordering::SeqCst);
+        at(2000).await;
+        c2.store(200, Ordering::SeqCst);
+        at(3000).await;
+        c2.store(503, Ordering::SeqCst);
+        at(4000).await;
+        c1.store(200, Ordering::SeqCst);
+        at(5200).await;
+    };
+    compare(&backends, true, vec![s1, s2], schedule, 2).await;
 }
