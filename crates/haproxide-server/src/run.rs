@@ -185,11 +185,12 @@ pub async fn start(
                         };
                         if transition.to == OpState::Stopped && cut_on_down {
                             engine.shutdown_server_sessions(b, s);
-                        } else if transition.to == OpState::Running
-                            && transition.from == OpState::Stopped
-                            && cut_backups_on_up
-                        {
-                            engine.shutdown_backup_sessions(b);
+                        } else if transition.to == OpState::Running {
+                            if transition.from == OpState::Stopped && cut_backups_on_up {
+                                engine.shutdown_backup_sessions(b);
+                            }
+                            // Sessions queued for lack of a free server may go now.
+                            engine.wake_queues(b);
                         }
                     }
                     Ok(CheckEvent::Log { line, .. }) => {
