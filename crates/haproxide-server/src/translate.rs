@@ -508,6 +508,50 @@ fn acl_test(e: &AclExpr, errors: &mut Vec<Diagnostic>) -> Option<fw::Test> {
                 None => fail(errors, "`req.ssl_hello_type` without a number".into()),
             }
         }
+        f @ ("req.payload" | "payload") => {
+            // `req.payload(<offset>,<length>)`, matched as binary (hex patterns) by
+            // default (configuration.txt §7.3.5).
+            let args = e.args.as_deref().unwrap_or("");
+            let mut it = args.split(',').map(|s| s.trim().parse::<usize>());
+            let (Some(Ok(offset)), Some(Ok(length))) = (it.next(), it.next()) else {
+                return fail(errors, format!("`{f}({args})`: offset and length expected"));
+            };
+            let m = match method {
+                None | Some("bin") | Some("str") => fw::StrMethod::Exact,
+                Some("beg") => fw::StrMethod::Begin,
+                Some("sub") => fw::StrMethod::Sub,
+                Some("end") => fw::StrMethod::End,
+                Some("found") => fw::StrMethod::Found,
+                Some(other) => return fail(errors, format!("`-m {other}` on {f}")),
+            };
+            let binary = matches!(method, None | Some("bin"));
+            let patterns: Option<Vec<Vec<u8>>> = e
+                .patterns
+                .iter()
+                .map(|p| {
+                    if binary {
+                        decode_hex(p)
+                    } else {
+                        Some(p.clone().into_bytes())
+                    }
+                })
+                .collect();
+            match patterns {
+                Some(patterns) => Some(fw::Test::ReqPayload {
+                    offset,
+                    length,
+                    matcher: fw::BytesMatch {
+                        method: m,
+                        ignore_case: flag("-i"),
+                        patterns,
+                    },
+                }),
+                None => fail(
+                    errors,
+                    format!("the `{f}` patterns {:?} (hexadecimal expected)", e.patterns),
+                ),
+            }
+        }
         other => fail(errors, format!("the sample fetch `{other}` in TCP mode")),
     }
 }
@@ -1085,10 +1129,36 @@ mod tests {
     }
 
     #[test]
+    fn payload_tests() {
+        let (p, errors) = plan(
+            "defaults\n mode tcp\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n\
+             frontend fe\n bind 127.0.0.1:7000\n tcp-request inspect-delay 1s\n acl get req.payload(0,3) -m bin 474554\n\
+             use_backend a if get\n default_backend a\nbackend a\n server s1 127.0.0.1:9000\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let cond = p.engine.frontends[0].use_backends[0]
+            .1
+            .as_ref()
+            .expect("cond");
+        assert_eq!(
+            cond.or_terms[0][0].test,
+            fw::Test::ReqPayload {
+                offset: 0,
+                length: 3,
+                matcher: fw::BytesMatch {
+                    method: fw::StrMethod::Exact,
+                    ignore_case: false,
+                    patterns: vec![b"GET".to_vec()]
+                }
+            }
+        );
+    }
+
+    #[test]
     fn what_is_not_run_is_named() {
         let (_, errors) = plan(
             "defaults\n mode tcp\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n\
-             frontend fe\n bind 127.0.0.1:7000\n acl h req.payload(0,3) -m bin 474554\n use_backend a if h\n default_backend a\n\
+             frontend fe\n bind 127.0.0.1:7000\n acl h req.rdp_cookie_cnt gt 0\n use_backend a if h\n default_backend a\n\
              backend a\n stick-table type ip size 1k\n server s1 127.0.0.1:9000\n",
         );
         let lines: Vec<u32> = errors
