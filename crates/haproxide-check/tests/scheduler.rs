@@ -445,3 +445,58 @@ async fn show_stat_fields_running_check_and_agent() {
     assert_eq!(st.weight, 5);
     assert!(view.is_usable(id));
 }
+
+/// A probe that times out (as the real one does after `timeout check`): the
+/// next check starts `inter` after the timeout, checks never overlap, and the
+/// server goes DOWN when the first timed-out check ends.
+struct Timeout(Duration, Arc<Mutex<Vec<u128>>>, Instant);
+
+impl HealthProbe for Timeout {
+    fn check<'a>(&'a self, _inter: Duration, _ctx: &'a RunContext) -> BoxFuture<'a, CheckResult> {
+        Box::pin(async move {
+            self.1.lock().unwrap().push(self.2.elapsed().as_millis());
+            tokio::time::sleep(self.0).await;
+            CheckResult::new(CheckStatus::L7Tout, self.0)
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeouts_delay_the_next_check_and_go_down() {
+    let t0 = Instant::now();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let probe = Timeout(Duration::from_millis(300), calls.clone(), t0);
+    let mut s = spec();
+    s.intervals = Intervals {
+        inter: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let mut p = Some(probe);
+    let mut c = Checker::new_with(
+        vec![ServerConfig::checked(
+            ServerName::new("be", "s1"),
+            addr(),
+            s,
+        )],
+        CheckerOptions::default(),
+        move |_| Ok((p.take().map(|p| Arc::new(p) as Arc<dyn HealthProbe>), None)),
+    )
+    .unwrap();
+    let view = c.view();
+    let mut rx = view.subscribe();
+    c.run();
+    tokio::time::sleep_until(t0 + Duration::from_millis(4000)).await;
+    // 0 -> times out at 300, next at 1300 -> 1600, next at 2600 -> 2900, 3900
+    assert_eq!(*calls.lock().unwrap(), vec![0, 1300, 2600, 3900]);
+    let evs = drain_events(&mut rx);
+    assert_eq!(
+        transitions(&evs, t0),
+        vec![(300, OpState::Running, OpState::Stopped)]
+    );
+    // the check started at 3900 is still running: "* " prefix
+    let st = view.stats(view.id("be", "s1").unwrap()).unwrap();
+    assert_eq!(
+        (st.check_status.as_str(), st.check_duration_ms),
+        ("* L7TOUT", Some(300))
+    );
+}
