@@ -201,3 +201,121 @@ fn ten_reloads_under_a_connect_loop_refuse_nothing() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_bad_config_at_reload_leaves_the_running_process_serving() {
+    let backend = echo_server();
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("hpx-badreload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let good = dir.join("good.cfg");
+    let bad = dir.join("bad.cfg");
+    let body = format!(
+        "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n\
+         listen echo\n    bind 127.0.0.1:{port}\n    server e1 127.0.0.1:{backend}\n"
+    );
+    std::fs::write(&good, &body).expect("write");
+    std::fs::write(
+        &bad,
+        body.replace("server e1", "server e1 chek")
+            .replace("    mode tcp", "    mode tcp\n    balanse roundrobin"),
+    )
+    .expect("write");
+    let mut running = start(&good, None);
+    wait_listening(port);
+    wait_ready(running.0.id());
+    let out = Command::new(env!("CARGO_BIN_EXE_haproxide"))
+        .args(["-db", "-f"])
+        .arg(&bad)
+        .arg("-sf")
+        .arg(running.0.id().to_string())
+        .output()
+        .expect("run the reload");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a bad configuration must not start"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown keyword 'balanse'"),
+        "HAProxy's alert names the problem: {stderr}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        running.0.try_wait().ok().flatten().is_none(),
+        "the running process must keep serving"
+    );
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("still listening");
+    s.set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    s.write_all(b"ok?").expect("write");
+    let mut buf = [0u8; 3];
+    s.read_exact(&mut buf).expect("still relaying");
+    assert_eq!(&buf, b"ok?");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn daemon_mode_writes_the_pid_file_and_stops_on_sigterm() {
+    let backend = echo_server();
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("hpx-daemon-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let cfg = dir.join("haproxy.cfg");
+    let pidfile = dir.join("haproxide.pid");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    daemon\ndefaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n\
+             listen echo\n    bind 127.0.0.1:{port}\n    server e1 127.0.0.1:{backend}\n"
+        ),
+    )
+    .expect("write cfg");
+    // `daemon` in global (or -D): the command returns at once, the daemon keeps running.
+    let status = Command::new(env!("CARGO_BIN_EXE_haproxide"))
+        .args(["-f"])
+        .arg(&cfg)
+        .arg("-p")
+        .arg(&pidfile)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("start the daemon");
+    assert!(status.success());
+    wait_listening(port);
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("a pid");
+    struct Kill(i32);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            // SAFETY: kill(2) has no memory-safety preconditions.
+            unsafe {
+                libc::kill(self.0, libc::SIGKILL);
+            }
+        }
+    }
+    let guard = Kill(pid);
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.write_all(b"hi").expect("write");
+    let mut buf = [0u8; 2];
+    s.read_exact(&mut buf).expect("echo through the daemon");
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // SAFETY: signal 0 only checks that the process exists.
+    while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: as above.
+    assert_ne!(
+        unsafe { libc::kill(pid, 0) },
+        0,
+        "the daemon did not stop on SIGTERM"
+    );
+    drop(guard);
+    let _ = std::fs::remove_dir_all(&dir);
+}
