@@ -248,6 +248,19 @@ fn dquoted_body(i: &[u8]) -> PResult<'_, Vec<Piece<'_>>> {
     nom::multi::many0(alt((plain_dquoted, escape(true), variable))).parse(i)
 }
 
+/// End the word being built (`${VAR[*]}` expansion) and start a new one at the same
+/// place.
+fn split_word(w: &mut LexWord, words: &mut Vec<LexWord>, end: usize) {
+    let next = LexWord {
+        bytes: Vec::new(),
+        start: w.start,
+        end,
+        quoted: w.quoted,
+    };
+    let done = std::mem::replace(w, next);
+    words.push(LexWord { end, ..done });
+}
+
 /// Split one raw line (without its LF) into words.
 ///
 /// `env` answers variable references inside double quotes.
@@ -364,27 +377,13 @@ pub fn split_line(line: &[u8], env: &dyn Env) -> Result<Vec<LexWord>, LexError> 
                                 continue;
                             }
                             if in_space {
-                                let next = LexWord {
-                                    bytes: Vec::new(),
-                                    start: w.start,
-                                    end,
-                                    quoted: w.quoted,
-                                };
-                                let done = std::mem::replace(w, next);
-                                words.push(LexWord { end, ..done });
+                                split_word(w, &mut words, end);
                                 in_space = false;
                             }
                             w.bytes.push(b);
                         }
                         if in_space {
-                            let next = LexWord {
-                                bytes: Vec::new(),
-                                start: w.start,
-                                end,
-                                quoted: w.quoted,
-                            };
-                            let done = std::mem::replace(w, next);
-                            words.push(LexWord { end, ..done });
+                            split_word(w, &mut words, end);
                         }
                     } else {
                         w.bytes.extend_from_slice(&value);
