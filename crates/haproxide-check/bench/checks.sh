@@ -72,8 +72,13 @@ measure() { # name pid
   echo "| $name | $N | ${INTER}ms | $rate | $(check_ms "$name") ms | $cpu | $user | $per | $(( $(rss_kb "$pid") / 1024 )) MiB | $(( $(hwm_kb "$pid") / 1024 )) MiB |"
 }
 
-"$BIN/bench_responder" "$PORT0" "$PORTS" 2>"$TMP/responder.err" & PIDS+=($!)
+"$BIN/bench_responder" "$PORT0" "$PORTS" 2>"$TMP/responder.err" & RP=$!; PIDS+=($RP)
 sleep 1
+if ! kill -0 "$RP" 2>/dev/null; then
+  echo "bench: the responder could not start (ports $PORT0.. in use?):" >&2
+  cat "$TMP/responder.err" >&2
+  exit 1
+fi
 
 echo "| checker | servers | inter | checks/s done | avg check duration | CPU s/min (user+sys) | of which user | CPU µs/check | RSS | peak RSS |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
