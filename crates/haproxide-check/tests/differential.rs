@@ -893,3 +893,61 @@ async fn patroni_failover_like_haproxy() {
     };
     compare(&backends, true, vec![s1, s2], schedule, 2).await;
 }
+
+/// `http-check send-state`: the `X-Haproxy-Server-State` header haproxide
+/// sends is byte-identical to HAProxy's for the same server state (each
+/// checker gets its own mock; the port in the header is masked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_state_header_like_haproxy() {
+    if !haproxy_present() {
+        return;
+    }
+    let theirs = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let ours = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let other = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let backends = format!(
+        "backend be1\n  option httpchk GET /health\n  http-check send-state\n  server s1 {} check inter {INTER_MS}ms weight 20\n  server s2 {} check inter {INTER_MS}ms weight 30\n",
+        theirs.addr, other.addr,
+    );
+    let h = ProbeSpec::Http(HttpCheckSpec {
+        send: HttpSend::from_httpchk_args(&["GET", "/health"]),
+        send_state: true,
+        ..Default::default()
+    });
+    let mut s1 = mk("be1", "s1", false, ours.addr, h.clone(), true);
+    s1.weight = 20;
+    let mut s2 = mk("be1", "s2", false, other.addr, h, true);
+    s2.weight = 30;
+    let schedule = |t0: Instant| async move {
+        tokio::time::sleep_until(t0 + Duration::from_millis(1000)).await;
+    };
+    compare(&backends, true, vec![s1, s2], schedule, 2).await;
+    let mask = |req: &[u8], port: u16| {
+        String::from_utf8_lossy(req).replace(&format!("port={port};"), "port=P;")
+    };
+    let t: Vec<String> = theirs
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| mask(r, theirs.addr.port()))
+        .collect();
+    let o: Vec<String> = ours
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| mask(r, ours.addr.port()))
+        .collect();
+    assert!(
+        t.len() >= 3 && o.len() >= 3,
+        "too few requests: {t:?} {o:?}"
+    );
+    // First request (server UP 1/3, before any result), then fully UP.
+    assert_eq!(o[0], t[0]);
+    assert_eq!(o[2], t[2]);
+    assert!(t[0].contains("x-haproxy-server-state: UP 1/3;"), "{}", t[0]);
+    if std::env::var_os("HAPROXIDE_DIFF_VERBOSE").is_some() {
+        eprintln!("{:?}\n{:?}\n{:?}", t[0], t[2], o[2]);
+    }
+}
