@@ -630,6 +630,7 @@ async fn http_edge_cases_like_haproxy() {
     let slow = common::slow(Duration::from_millis(500), b"HTTP/1.0 200 OK\r\n\r\n").await;
     let bare = common::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n\r\n")).await;
     let no_reason = common::reply_dyn(dynr(b"HTTP/1.1 503\r\nContent-Length: 0\r\n\r\n")).await;
+    let interim = common::reply_dyn(dynr(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")).await;
     let agent_down = common::agent(Arc::new(Mutex::new("down#maintenance window\n".into()))).await;
     let agent_srv = common::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n\r\n")).await;
     let agent_desc = common::agent(Arc::new(Mutex::new("down #maintenance window\n".into()))).await;
@@ -645,7 +646,8 @@ async fn http_edge_cases_like_haproxy() {
          backend be6\n  option httpchk GET /\n  server s1 {}\n\
          backend be7\n  option httpchk\n  server s1 {}\n\
          backend be8\n  option httpchk\n  server s1 {} agent-check agent-port {} agent-inter {INTER_MS}ms\n\
-         backend be9\n  option httpchk\n  server s1 {} agent-check agent-port {} agent-inter {INTER_MS}ms\n",
+         backend be9\n  option httpchk\n  server s1 {} agent-check agent-port {} agent-inter {INTER_MS}ms\n\
+         backend be10\n  option httpchk\n  server s1 {}\n",
         srv(empty.addr),
         srv(no_end.addr),
         srv(garbage.addr),
@@ -657,6 +659,7 @@ async fn http_edge_cases_like_haproxy() {
         agent_down.addr.port(),
         srv(agent_srv2.addr),
         agent_desc.addr.port(),
+        srv(interim.addr),
     );
     let mut be9 = mk("be9", "s1", false, agent_srv2.addr, http(&[], vec![]), true);
     be9.agent = Some(AgentSpec {
@@ -698,11 +701,12 @@ async fn http_edge_cases_like_haproxy() {
         mk("be7", "s1", false, no_reason.addr, http(&[], vec![]), true),
         be8,
         be9,
+        mk("be10", "s1", false, interim.addr, http(&[], vec![]), true),
     ];
     let schedule = |t0: Instant| async move {
         tokio::time::sleep_until(t0 + Duration::from_millis(2000)).await;
     };
-    compare(&backends, true, servers, schedule, 9).await;
+    compare(&backends, true, servers, schedule, 10).await;
 }
 
 /// Agent administrative words and weights, a backup server going DOWN and
