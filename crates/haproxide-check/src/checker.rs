@@ -200,6 +200,9 @@ struct Slot {
     up: AtomicBool,
     /// A health check is in flight (`show stat` prefixes its status "* ").
     checking: AtomicBool,
+    /// Sessions currently on the server, as reported by the forwarder
+    /// ([`HealthView::set_sessions`]); printed in "N sessions active".
+    sessions: std::sync::atomic::AtomicU32,
     trackers: Vec<usize>,
 }
 
@@ -285,6 +288,15 @@ impl Shared {
             }
         }
         c
+    }
+
+    /// Backend counts plus the server's own session count.
+    fn counts_for(&self, i: usize) -> BackendCounts {
+        let slot = &self.slots[i];
+        BackendCounts {
+            sessions: slot.sessions.load(Ordering::Relaxed),
+            ..self.counts(&slot.cfg.name.backend)
+        }
     }
 
     fn no_server_line(&self, backend: &str) -> LogLine {
@@ -418,7 +430,7 @@ impl Shared {
     ) {
         let name = &self.slots[i].cfg.name;
         let pre = if name.backup { "Backup " } else { "" };
-        let counts = self.counts(&name.backend);
+        let counts = self.counts_for(i);
         let notice = |text: String| LogLine {
             severity: log::Severity::Notice,
             text,
@@ -459,7 +471,7 @@ impl Shared {
             (Some(target), None) => ChangeReason::Via(target.clone()),
             _ => ChangeReason::None,
         };
-        let counts = self.counts(&slot.cfg.name.backend);
+        let counts = self.counts_for(i);
         let was_usable = t.from == OpState::Running && !drain;
         let line = match t.to {
             OpState::Stopped => log::down_line(
@@ -506,8 +518,13 @@ impl Shared {
             .map(|s| s.cfg.weight)
             .sum();
         let cur = if st.usable() { st.weight() } else { 0 };
+        let scur = slot.sessions.load(Ordering::Relaxed);
+        let bsess: u32 = members
+            .iter()
+            .map(|&j| self.slots[j].sessions.load(Ordering::Relaxed))
+            .sum();
         format!(
-            "{word}; address={}; port={}; name={}/{}; node={}; weight={cur}/{total}; scur=0/0; qcur=0",
+            "{word}; address={}; port={}; name={}/{}; node={}; weight={cur}/{total}; scur={scur}/{bsess}; qcur=0",
             slot.cfg.addr.ip(),
             slot.cfg.addr.port(),
             backend,
@@ -630,6 +647,7 @@ impl Checker {
                 usable: AtomicBool::new(false),
                 up: AtomicBool::new(false),
                 checking: AtomicBool::new(false),
+                sessions: std::sync::atomic::AtomicU32::new(0),
                 trackers: tr,
                 cfg,
             });
@@ -775,6 +793,15 @@ impl HealthView {
             .by_name
             .get(&(backend.to_string(), server.to_string()))
             .map(|&i| ServerId(i))
+    }
+
+    /// Reports the number of sessions currently on a server (the forwarder
+    /// calls this as sessions open and close). HAProxy prints it in "Server
+    /// be/s is DOWN. ... N sessions active" and in `send-state`'s `scur`.
+    pub fn set_sessions(&self, id: ServerId, sessions: u32) {
+        if let Some(s) = self.shared.slots.get(id.0) {
+            s.sessions.store(sessions, Ordering::Relaxed);
+        }
     }
 
     /// May a new load-balanced connection go to this server now? (UP, not

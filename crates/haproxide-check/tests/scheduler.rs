@@ -188,6 +188,32 @@ async fn inter_fastinter_downinter_rise_fall() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn down_line_reports_the_forwarders_sessions() {
+    let f = Fake::new(Duration::ZERO);
+    let t0 = f.t0;
+    let mut c = start(
+        vec![ServerConfig::checked(
+            ServerName::new("be", "s1"),
+            addr(),
+            spec(),
+        )],
+        vec![f.clone()],
+    );
+    let view = c.view();
+    let mut rx = view.subscribe();
+    let id = view.id("be", "s1").unwrap();
+    view.set_sessions(id, 7);
+    c.run();
+    f.healthy.store(false, Ordering::SeqCst);
+    tokio::time::sleep_until(t0 + Duration::from_millis(100)).await;
+    let l = logs(&drain_events(&mut rx));
+    assert!(
+        l.iter().any(|x| x.1.ends_with("0 active and 0 backup servers left. 7 sessions active, 0 requeued, 0 remaining in queue.")),
+        "{l:#?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn next_check_counts_from_the_end_of_the_previous() {
     let f = Fake::new(Duration::from_millis(300));
     let t0 = f.t0;
