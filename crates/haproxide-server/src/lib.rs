@@ -5,6 +5,7 @@
 //! - [`logging`]: log targets and HAProxy's log line formats;
 //! - [`run`]: start, wire health to routing, signals, soft/hard stop.
 
+pub mod cli;
 pub mod handover;
 pub mod logging;
 pub mod logsetup;

@@ -1,0 +1,373 @@
+//! A CLI session: HAProxy's line protocol (one command per connection unless
+//! `prompt`, `;`-separated commands, `quit`), levels, and the commands.
+
+use super::stat::{self, StatFilter};
+use super::{help, AdminState, HealthOp, Level, ProxySnapshot, RuntimeState, ServerAction};
+
+const DENIED: &str = "Permission denied\n";
+const REQUIRE_BS: &str = "Require 'backend/server'.\n";
+
+/// What a session does after a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Bytes to send.
+    pub output: String,
+    /// Close the connection after sending.
+    pub close: bool,
+}
+
+/// One client connection's CLI state.
+pub struct Session<'a> {
+    state: &'a dyn RuntimeState,
+    level: Level,
+    interactive: bool,
+}
+
+/// Splits a line into commands on unescaped `;`, and each command into words on
+/// blanks; `\` escapes the next character (as HAProxy's CLI does).
+pub fn split_commands(line: &str) -> Vec<Vec<String>> {
+    let mut cmds = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    word.push(n);
+                    in_word = true;
+                }
+            }
+            ';' => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+                cmds.push(std::mem::take(&mut words));
+            }
+            ' ' | '\t' | '\r' => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            _ => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    cmds.push(words);
+    cmds
+}
+
+/// Outcome of one command.
+enum Outcome {
+    Text(String),
+    Quit,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(state: &'a dyn RuntimeState, level: Level) -> Self {
+        Session {
+            state,
+            level,
+            interactive: false,
+        }
+    }
+
+    /// Whether `prompt` mode is on.
+    pub fn interactive(&self) -> bool {
+        self.interactive
+    }
+
+    /// Current level (lowered by `operator` / `user`).
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    /// Runs one received line (without its newline). In non-interactive mode the
+    /// caller closes once no further complete line is buffered.
+    pub fn line(&mut self, line: &str) -> Reply {
+        let mut output = String::new();
+        let cmds = split_commands(line);
+        let n = cmds.len();
+        for (i, words) in cmds.into_iter().enumerate() {
+            // "a;" leaves an empty trailing command: HAProxy ignores it.
+            if words.is_empty() && i > 0 && i + 1 == n {
+                break;
+            }
+            let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+            match self.command(&refs) {
+                Outcome::Quit => {
+                    return Reply {
+                        output,
+                        close: true,
+                    }
+                }
+                Outcome::Text(t) => {
+                    output.push_str(&t);
+                    output.push_str(if self.interactive { "\n> " } else { "\n" });
+                }
+            }
+        }
+        Reply {
+            output,
+            close: !self.interactive,
+        }
+    }
+
+    fn need(&self, min: Level) -> Option<Outcome> {
+        (self.level < min).then(|| Outcome::Text(DENIED.into()))
+    }
+
+    fn command(&mut self, w: &[&str]) -> Outcome {
+        use Outcome::Text;
+        match w {
+            ["quit", ..] => Outcome::Quit,
+            ["prompt", ..] => {
+                self.interactive = !self.interactive;
+                Text(String::new())
+            }
+            ["help", rest @ ..] => Text(help::help(rest)),
+            ["operator", ..] => {
+                if let Some(d) = self.need(Level::Operator) {
+                    return d;
+                }
+                self.level = Level::Operator;
+                Text(String::new())
+            }
+            ["user", ..] => {
+                self.level = Level::User;
+                Text(String::new())
+            }
+            ["show", "cli", "level", ..] => Text(format!("{}\n", self.level)),
+            ["show", "info", ..] => Text(stat::show_info(&self.state.info())),
+            ["show", "stat", rest @ ..] => Text(self.show_stat(rest)),
+            ["show", "servers", "state", rest @ ..] => {
+                let px = self.state.proxies();
+                match stat::servers_state(&px, rest.first().copied()) {
+                    Some(s) => Text(s),
+                    None => Text("Can't find backend.\n".into()),
+                }
+            }
+            ["show", "backend", ..] => Text(stat::show_backend(&self.state.proxies())),
+            ["get", "weight", rest @ ..] => Text(self.get_weight(rest.first().copied())),
+            ["set", "weight", rest @ ..] => {
+                if let Some(d) = self.need(Level::Admin) {
+                    return d;
+                }
+                Text(self.with_server(rest.first().copied(), |me, px, b, s| {
+                    me.set_weight(px, b, s, rest.get(1).copied())
+                }))
+            }
+            ["set", "server", rest @ ..] => {
+                if let Some(d) = self.need(Level::Admin) {
+                    return d;
+                }
+                Text(self.with_server(rest.first().copied(), |me, px, b, s| {
+                    me.set_server(px, b, s, &rest[1..])
+                }))
+            }
+            ["disable", "server", rest @ ..] => self.admin_action(
+                rest.first().copied(),
+                ServerAction::Admin(AdminState::Maint),
+            ),
+            ["enable", "server", rest @ ..] => self.admin_action(
+                rest.first().copied(),
+                ServerAction::Admin(AdminState::Ready),
+            ),
+            ["disable", "health", rest @ ..] => {
+                self.admin_action(rest.first().copied(), ServerAction::Checks(false))
+            }
+            ["enable", "health", rest @ ..] => {
+                self.admin_action(rest.first().copied(), ServerAction::Checks(true))
+            }
+            ["shutdown", "sessions", "server", rest @ ..] => {
+                self.admin_action(rest.first().copied(), ServerAction::ShutdownSessions)
+            }
+            ["clear", "counters", rest @ ..] => {
+                let all = rest.first() == Some(&"all");
+                let min = if all { Level::Admin } else { Level::Operator };
+                if let Some(d) = self.need(min) {
+                    return d;
+                }
+                self.state.clear_counters(all);
+                Text(String::new())
+            }
+            _ => Text(help::unknown(w)),
+        }
+    }
+
+    fn admin_action(&mut self, arg: Option<&str>, action: ServerAction) -> Outcome {
+        if let Some(d) = self.need(Level::Admin) {
+            return d;
+        }
+        Outcome::Text(self.with_server(arg, |me, _, b, s| me.act(b, s, action)))
+    }
+
+    fn act(&self, backend: &str, server: &str, action: ServerAction) -> String {
+        match self.state.server_action(backend, server, action) {
+            Ok(()) => String::new(),
+            Err(e) if e.0.is_empty() || e.0.ends_with('\n') => e.0,
+            Err(e) => format!("{}\n", e.0),
+        }
+    }
+
+    /// Resolves `backend/server` with HAProxy's messages, then runs `f`.
+    fn with_server<F>(&self, arg: Option<&str>, f: F) -> String
+    where
+        F: FnOnce(&Self, &[ProxySnapshot], &str, &str) -> String,
+    {
+        let Some((b, s)) = arg.and_then(|a| a.split_once('/')) else {
+            return REQUIRE_BS.into();
+        };
+        if s.is_empty() {
+            return REQUIRE_BS.into();
+        }
+        let px = self.state.proxies();
+        let Some(be) = px
+            .iter()
+            .find(|p| p.name == b)
+            .and_then(|p| p.backend.as_ref())
+        else {
+            return "No such backend.\n".into();
+        };
+        if !be.servers.iter().any(|x| x.name == s) {
+            return "No such server.\n".into();
+        }
+        f(self, &px, b, s)
+    }
+
+    fn get_weight(&self, arg: Option<&str>) -> String {
+        self.with_server(arg, |_, px, b, s| {
+            px.iter()
+                .filter(|p| p.name == b)
+                .filter_map(|p| p.backend.as_ref())
+                .flat_map(|be| be.servers.iter())
+                .find(|x| x.name == s)
+                .map(|x| format!("{} (initial {})\n", x.weight, x.iweight))
+                .unwrap_or_default()
+        })
+    }
+
+    fn set_weight(&self, px: &[ProxySnapshot], b: &str, s: &str, arg: Option<&str>) -> String {
+        let Some(arg) = arg else {
+            return "Require <weight> or <weight%>.\n".into();
+        };
+        let iweight = px
+            .iter()
+            .filter(|p| p.name == b)
+            .filter_map(|p| p.backend.as_ref())
+            .flat_map(|be| be.servers.iter())
+            .find(|x| x.name == s)
+            .map_or(1, |x| x.iweight);
+        match parse_weight(arg, iweight) {
+            Ok(w) => self.act(b, s, ServerAction::Weight(w)),
+            Err(e) => e.into(),
+        }
+    }
+
+    fn set_server(&self, _px: &[ProxySnapshot], b: &str, s: &str, rest: &[&str]) -> String {
+        match rest {
+            ["state", v, ..] => {
+                let st = match *v {
+                    "ready" => AdminState::Ready,
+                    "drain" => AdminState::Drain,
+                    "maint" => AdminState::Maint,
+                    _ => return STATE_USAGE.into(),
+                };
+                self.act(b, s, ServerAction::Admin(st))
+            }
+            ["state"] => STATE_USAGE.into(),
+            ["health", v, ..] => {
+                let h = match *v {
+                    "up" => HealthOp::Up,
+                    "stopping" => HealthOp::Stopping,
+                    "down" => HealthOp::Down,
+                    _ => return HEALTH_USAGE.into(),
+                };
+                self.act(b, s, ServerAction::Health(h))
+            }
+            ["health"] => HEALTH_USAGE.into(),
+            ["weight", rest @ ..] => self.set_weight(_px, b, s, rest.first().copied()),
+            _ => SET_SERVER_USAGE.into(),
+        }
+    }
+
+    fn show_stat(&self, args: &[&str]) -> String {
+        let px = self.state.proxies();
+        let mut f = StatFilter::all();
+        f.show_addr = self.level >= Level::Operator;
+        let mut rest = args;
+        if args.len() >= 3 && !is_flag(args[0]) {
+            let iid: i64 = match args[0].parse() {
+                Ok(n) => n,
+                Err(_) => match px.iter().find(|p| p.name == args[0]) {
+                    Some(p) => i64::from(p.iid),
+                    None => return "No such proxy.\n".into(),
+                },
+            };
+            f.iid = u32::try_from(iid).ok();
+            let ty: i64 = args[1].parse().unwrap_or(-1);
+            f.types = u32::try_from(ty).map_or(7, |t| t & 7);
+            let sid: i64 = args[2].parse().unwrap_or(-1);
+            f.sid = u32::try_from(sid).ok();
+            rest = &args[3..];
+        }
+        for a in rest {
+            match *a {
+                "up" => f.up = true,
+                "no-maint" => f.no_maint = true,
+                _ => {}
+            }
+        }
+        stat::show_stat(&px, &f)
+    }
+}
+
+fn is_flag(s: &str) -> bool {
+    matches!(s, "up" | "no-maint" | "typed" | "json" | "desc")
+}
+
+const STATE_USAGE: &str = "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n";
+const HEALTH_USAGE: &str = "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n";
+const SET_SERVER_USAGE: &str = "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n";
+
+/// `set weight` values: absolute 0..=256 or a percentage of the initial weight.
+/// The error texts are HAProxy's (two of them without a final newline, as HAProxy
+/// prints them).
+pub fn parse_weight(arg: &str, iweight: u32) -> Result<u32, &'static str> {
+    let (digits, tail) = {
+        let neg = arg.starts_with('-');
+        let body = if neg { &arg[1..] } else { arg };
+        let end = body
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(body.len());
+        if end == 0 {
+            return Err("Empty weight string empty or preceded by garbage");
+        }
+        let n: i64 = body[..end].parse().unwrap_or(i64::MAX);
+        (if neg { -n } else { n }, &body[end..])
+    };
+    match tail {
+        "%" => {
+            if digits < 0 {
+                return Err("Relative weight must be positive.\n");
+            }
+            let w = (i64::from(iweight) * digits / 100).min(256);
+            Ok(u32::try_from(w).unwrap_or(256))
+        }
+        "" => {
+            if !(0..=256).contains(&digits) {
+                return Err("Absolute weight can only be between 0 and 256 inclusive.\n");
+            }
+            Ok(u32::try_from(digits).unwrap_or(0))
+        }
+        _ => Err("Trailing garbage in weight string"),
+    }
+}

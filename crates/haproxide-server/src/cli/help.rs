@@ -1,0 +1,159 @@
+//! The help lines (HAProxy 2.6's text for the commands haproxide implements, in
+//! HAProxy's order) and the answers to unknown commands.
+
+/// (usage, description) of the commands haproxide implements, as HAProxy 2.6
+/// words them, sorted as HAProxy lists them. `help`, `prompt`, `quit` close the list.
+pub const COMMANDS: &[(&str, &str)] = &[
+    (
+        "clear counters [all]",
+        "clear max statistics counters (or all counters)",
+    ),
+    ("disable health", "disable health checks"),
+    (
+        "disable server (DEPRECATED)",
+        "disable a server for maintenance (use 'set server' instead)",
+    ),
+    ("enable health", "enable health checks"),
+    (
+        "enable server  (DEPRECATED)",
+        "enable a disabled server (use 'set server' instead)",
+    ),
+    ("get weight <bk>/<srv>", "report a server's current weight"),
+    (
+        "operator",
+        "lower the level of the current CLI session to operator",
+    ),
+    (
+        "set server <bk>/<srv> [opts]",
+        "change a server's state, weight, address or ssl",
+    ),
+    (
+        "set weight <bk>/<srv>  (DEPRECATED)",
+        "change a server's weight (use 'set server' instead)",
+    ),
+    (
+        "show backend",
+        "list backends in the current running config",
+    ),
+    (
+        "show cli level",
+        "display the level of the current CLI session",
+    ),
+    (
+        "show info [desc|json|typed|float]*",
+        "report information about the running process",
+    ),
+    (
+        "show servers state [<backend>]",
+        "dump volatile server information (all or for a single backend)",
+    ),
+    (
+        "show stat [desc|json|no-maint|typed|up]*",
+        "report counters for each proxy and server",
+    ),
+    (
+        "shutdown sessions server <bk>/<srv>",
+        "kill sessions on a server",
+    ),
+    ("user", "lower the level of the current CLI session to user"),
+];
+
+/// Always listed last.
+pub const TAIL: &[(&str, &str)] = &[
+    ("help [<command>]", "list matching or all commands"),
+    ("prompt", "toggle interactive mode with prompt"),
+    ("quit", "disconnect"),
+];
+
+fn line(out: &mut String, (usage, desc): (&str, &str)) {
+    out.push_str(&format!("  {usage:<40}: {desc}\n"));
+}
+
+/// The keywords of a usage string (the words before the first argument).
+fn keywords(usage: &str) -> Vec<&str> {
+    usage
+        .split_whitespace()
+        .take_while(|w| {
+            w.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c == '-')
+        })
+        .collect()
+}
+
+fn matches_prefix(usage: &str, words: &[&str]) -> bool {
+    let kw = keywords(usage);
+    !words.is_empty() && words.len() <= kw.len() && kw.iter().zip(words).all(|(k, w)| k == w)
+}
+
+/// `help [<command>]`.
+pub fn help(words: &[&str]) -> String {
+    let mut out = String::from("The following commands are valid at this level:\n");
+    for &c in COMMANDS {
+        if words.is_empty() || matches_prefix(c.0, words) {
+            line(&mut out, c);
+        }
+    }
+    for &c in TAIL {
+        line(&mut out, c);
+    }
+    out
+}
+
+/// Character bigrams of a string, for the fuzzy suggestions.
+fn bigrams(s: &str) -> Vec<(char, char)> {
+    let padded: Vec<char> = std::iter::once(' ')
+        .chain(s.chars())
+        .chain(std::iter::once(' '))
+        .collect();
+    padded.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+/// Dice-like distance between the typed words and a command's keywords (lower is closer).
+fn distance(typed: &str, usage: &str) -> usize {
+    let a = bigrams(typed);
+    let b = bigrams(&keywords(usage).join(" "));
+    let common = a.iter().filter(|x| b.contains(x)).count();
+    (a.len() + b.len()).saturating_sub(2 * common)
+}
+
+/// The answer to an unknown command: every command when nothing was typed, the
+/// commands starting with the typed keywords when there are some, else the five
+/// closest ones (haproxide's own similarity measure), then help/prompt/quit.
+pub fn unknown(words: &[&str]) -> String {
+    let mut out = String::new();
+    if words.is_empty() {
+        out.push_str("Unknown command. Please enter one of the following commands only:\n");
+        for &c in COMMANDS {
+            line(&mut out, c);
+        }
+    } else {
+        out.push_str("Unknown command, but maybe one of the following ones is a better match:\n");
+        let prefixed: Vec<_> = COMMANDS
+            .iter()
+            .filter(|c| matches_prefix(c.0, words) && keywords(c.0).len() > words.len())
+            .collect();
+        if !prefixed.is_empty() {
+            for &&c in &prefixed {
+                line(&mut out, c);
+            }
+        } else {
+            let typed = words.join(" ");
+            let mut ranked: Vec<(usize, usize)> = COMMANDS
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (distance(&typed, c.0), i))
+                .collect();
+            ranked.sort();
+            let mut best: Vec<usize> = ranked.iter().take(5).map(|&(_, i)| i).collect();
+            best.sort();
+            for i in best {
+                line(&mut out, COMMANDS[i]);
+            }
+        }
+    }
+    for &c in TAIL {
+        line(&mut out, c);
+    }
+    out
+}

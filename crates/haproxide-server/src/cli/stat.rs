@@ -1,0 +1,561 @@
+//! `show stat` (CSV), `show servers state` (format version 1), `show backend`,
+//! `show info`, in HAProxy 2.6's layouts.
+
+use super::{BackendSnapshot, FrontendSnapshot, InfoSnapshot, ProxySnapshot, ServerSnapshot};
+
+/// `show stat` columns, in HAProxy 2.6's order (128 of them).
+pub const COLUMNS: &[&str] = &[
+    "pxname",
+    "svname",
+    "qcur",
+    "qmax",
+    "scur",
+    "smax",
+    "slim",
+    "stot",
+    "bin",
+    "bout",
+    "dreq",
+    "dresp",
+    "ereq",
+    "econ",
+    "eresp",
+    "wretr",
+    "wredis",
+    "status",
+    "weight",
+    "act",
+    "bck",
+    "chkfail",
+    "chkdown",
+    "lastchg",
+    "downtime",
+    "qlimit",
+    "pid",
+    "iid",
+    "sid",
+    "throttle",
+    "lbtot",
+    "tracked",
+    "type",
+    "rate",
+    "rate_lim",
+    "rate_max",
+    "check_status",
+    "check_code",
+    "check_duration",
+    "hrsp_1xx",
+    "hrsp_2xx",
+    "hrsp_3xx",
+    "hrsp_4xx",
+    "hrsp_5xx",
+    "hrsp_other",
+    "hanafail",
+    "req_rate",
+    "req_rate_max",
+    "req_tot",
+    "cli_abrt",
+    "srv_abrt",
+    "comp_in",
+    "comp_out",
+    "comp_byp",
+    "comp_rsp",
+    "lastsess",
+    "last_chk",
+    "last_agt",
+    "qtime",
+    "ctime",
+    "rtime",
+    "ttime",
+    "agent_status",
+    "agent_code",
+    "agent_duration",
+    "check_desc",
+    "agent_desc",
+    "check_rise",
+    "check_fall",
+    "check_health",
+    "agent_rise",
+    "agent_fall",
+    "agent_health",
+    "addr",
+    "cookie",
+    "mode",
+    "algo",
+    "conn_rate",
+    "conn_rate_max",
+    "conn_tot",
+    "intercepted",
+    "dcon",
+    "dses",
+    "wrew",
+    "connect",
+    "reuse",
+    "cache_lookups",
+    "cache_hits",
+    "srv_icur",
+    "src_ilim",
+    "qtime_max",
+    "ctime_max",
+    "rtime_max",
+    "ttime_max",
+    "eint",
+    "idle_conn_cur",
+    "safe_conn_cur",
+    "used_conn_cur",
+    "need_conn_est",
+    "uweight",
+    "agg_server_status",
+    "agg_server_check_status",
+    "agg_check_status",
+    "-",
+    "ssl_sess",
+    "ssl_reused_sess",
+    "ssl_failed_handshake",
+    "h2_headers_rcvd",
+    "h2_data_rcvd",
+    "h2_settings_rcvd",
+    "h2_rst_stream_rcvd",
+    "h2_goaway_rcvd",
+    "h2_detected_conn_protocol_errors",
+    "h2_detected_strm_protocol_errors",
+    "h2_rst_stream_resp",
+    "h2_goaway_resp",
+    "h2_open_connections",
+    "h2_backend_open_streams",
+    "h2_total_connections",
+    "h2_backend_total_streams",
+    "h1_open_connections",
+    "h1_open_streams",
+    "h1_total_connections",
+    "h1_total_streams",
+    "h1_bytes_in",
+    "h1_bytes_out",
+    "h1_spliced_bytes_in",
+    "h1_spliced_bytes_out",
+];
+
+fn col(name: &str) -> usize {
+    COLUMNS
+        .iter()
+        .position(|c| *c == name)
+        .unwrap_or(COLUMNS.len())
+}
+
+/// A row under construction: every cell empty until set.
+struct Row(Vec<String>);
+
+impl Row {
+    fn new(px: &str, sv: &str) -> Row {
+        let mut r = Row(vec![String::new(); COLUMNS.len()]);
+        r.set("pxname", px);
+        r.set("svname", sv);
+        r.set("pid", 1);
+        r.set("-", "-");
+        r
+    }
+    fn set(&mut self, name: &str, v: impl ToString) {
+        let i = col(name);
+        if let Some(c) = self.0.get_mut(i) {
+            *c = v.to_string();
+        }
+    }
+    fn zero(&mut self, names: &[&str]) {
+        for n in names {
+            self.set(n, 0);
+        }
+    }
+    fn zero_range(&mut self, from: &str, to: &str) {
+        for i in col(from)..=col(to).min(COLUMNS.len() - 1) {
+            self.0[i] = "0".into();
+        }
+    }
+    fn finish(self, out: &mut String) {
+        for c in &self.0 {
+            out.push_str(&csv_escape(c));
+            out.push(',');
+        }
+        out.push('\n');
+    }
+}
+
+/// HAProxy quotes nothing in CSV; it only replaces the separators it cannot print.
+fn csv_escape(s: &str) -> String {
+    s.replace([',', '\n'], " ")
+}
+
+/// `show stat` filters: `<iid> <type> <sid>` and the `up` / `no-maint` flags.
+#[derive(Debug, Clone, Default)]
+pub struct StatFilter {
+    /// Proxy uuid (None = all).
+    pub iid: Option<u32>,
+    /// Bitmask: 1 frontends, 2 backends, 4 servers.
+    pub types: u32,
+    /// Server id (None = all).
+    pub sid: Option<u32>,
+    pub up: bool,
+    pub no_maint: bool,
+    /// Print server addresses (HAProxy hides them from level user).
+    pub show_addr: bool,
+}
+
+impl StatFilter {
+    pub fn all() -> StatFilter {
+        StatFilter {
+            types: 7,
+            show_addr: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// The CSV header line.
+pub fn header() -> String {
+    let mut out = String::from("# ");
+    for c in COLUMNS {
+        out.push_str(c);
+        out.push(',');
+    }
+    out.push('\n');
+    out
+}
+
+fn frontend_row(px: &ProxySnapshot, fe: &FrontendSnapshot, out: &mut String) {
+    let mut r = Row::new(&px.name, "FRONTEND");
+    r.set("scur", fe.scur);
+    r.set("smax", fe.smax);
+    r.set("slim", fe.slim);
+    r.set("stot", fe.stot);
+    r.set("bin", fe.bin);
+    r.set("bout", fe.bout);
+    r.set("dreq", fe.dreq);
+    r.set("dresp", fe.dresp);
+    r.set("ereq", fe.ereq);
+    r.set("status", &fe.status);
+    r.set("iid", px.iid);
+    r.set("sid", 0);
+    r.set("type", 0);
+    r.set("rate", fe.rate);
+    r.set("rate_lim", fe.rate_lim);
+    r.set("rate_max", fe.rate_max);
+    r.zero(&["req_rate", "req_rate_max", "req_tot"]);
+    r.zero_range("comp_in", "comp_rsp");
+    r.set("mode", &px.mode);
+    r.set("conn_rate", fe.conn_rate);
+    r.set("conn_rate_max", fe.conn_rate_max);
+    r.set("conn_tot", fe.conn_tot);
+    r.set("dcon", fe.dcon);
+    r.set("dses", fe.dses);
+    r.set("wrew", 0);
+    r.set("eint", fe.eint);
+    r.zero_range("ssl_sess", "h1_spliced_bytes_out");
+    r.finish(out);
+}
+
+fn traffic(r: &mut Row, c: &super::TrafficCounters) {
+    r.set("qcur", c.qcur);
+    r.set("qmax", c.qmax);
+    r.set("scur", c.scur);
+    r.set("smax", c.smax);
+    r.set("stot", c.stot);
+    r.set("bin", c.bin);
+    r.set("bout", c.bout);
+    r.set("dresp", c.dresp);
+    r.set("econ", c.econ);
+    r.set("eresp", c.eresp);
+    r.set("wretr", c.wretr);
+    r.set("wredis", c.wredis);
+    r.set("lbtot", c.lbtot);
+    r.set("rate", c.rate);
+    r.set("rate_max", c.rate_max);
+    r.set("cli_abrt", c.cli_abrt);
+    r.set("srv_abrt", c.srv_abrt);
+    r.set("lastsess", c.lastsess);
+    r.set("qtime", c.qtime);
+    r.set("ctime", c.ctime);
+    r.set("rtime", c.rtime);
+    r.set("ttime", c.ttime);
+    r.set("wrew", 0);
+    r.set("connect", c.connect);
+    r.set("reuse", c.reuse);
+    r.set("qtime_max", c.qtime_max);
+    r.set("ctime_max", c.ctime_max);
+    r.set("rtime_max", c.rtime_max);
+    r.set("ttime_max", c.ttime_max);
+    r.set("eint", c.eint);
+}
+
+fn server_row(px: &ProxySnapshot, s: &ServerSnapshot, show_addr: bool, out: &mut String) {
+    let mut r = Row::new(&px.name, &s.name);
+    traffic(&mut r, &s.counters);
+    if s.maxconn > 0 {
+        r.set("slim", s.maxconn);
+    }
+    r.set("status", &s.status);
+    r.set("weight", s.weight);
+    r.set("act", u8::from(!s.backup));
+    r.set("bck", u8::from(s.backup));
+    r.set("lastchg", s.lastchg);
+    r.set("iid", px.iid);
+    r.set("sid", s.sid);
+    r.set("type", 2);
+    if let Some(c) = &s.check {
+        r.set("chkfail", c.chkfail);
+        r.set("chkdown", c.chkdown);
+        r.set("downtime", c.downtime);
+        r.set("check_status", &c.status);
+        if let Some(code) = c.code {
+            r.set("check_code", code);
+        }
+        if let Some(d) = c.duration_ms {
+            r.set("check_duration", d);
+        }
+        r.set("last_chk", &c.last_chk);
+        r.set("check_desc", &c.desc);
+        r.set("check_rise", c.rise);
+        r.set("check_fall", c.fall);
+        r.set("check_health", c.health);
+    }
+    if show_addr {
+        r.set("addr", format!("{}:{}", s.host, s.port));
+    }
+    r.set("mode", &px.mode);
+    r.zero(&[
+        "srv_icur",
+        "idle_conn_cur",
+        "safe_conn_cur",
+        "used_conn_cur",
+    ]);
+    r.set("need_conn_est", s.need_conn_est);
+    r.set("uweight", s.weight);
+    r.zero(&["ssl_sess", "ssl_reused_sess", "ssl_failed_handshake"]);
+    r.finish(out);
+}
+
+fn usable(s: &ServerSnapshot) -> bool {
+    s.status.starts_with("UP") || s.status == "no check"
+}
+
+fn backend_row(px: &ProxySnapshot, be: &BackendSnapshot, flags: &StatFilter, out: &mut String) {
+    let mut r = Row::new(&px.name, "BACKEND");
+    traffic(&mut r, &be.counters);
+    r.set("slim", be.slim);
+    r.set("dreq", be.dreq);
+    let up: Vec<&ServerSnapshot> = be.servers.iter().filter(|s| usable(s)).collect();
+    let status = if flags.up || flags.no_maint {
+        format!("{} ({}/{})", be.status, up.len(), be.servers.len())
+    } else {
+        be.status.clone()
+    };
+    r.set("status", status);
+    let act: Vec<_> = up.iter().filter(|s| !s.backup).collect();
+    let weight: u64 = if act.is_empty() {
+        up.iter().map(|s| u64::from(s.weight)).sum()
+    } else {
+        act.iter().map(|s| u64::from(s.weight)).sum()
+    };
+    r.set("weight", weight);
+    r.set("act", act.len());
+    r.set("bck", up.len() - act.len());
+    r.set("chkdown", be.chkdown);
+    r.set("lastchg", be.lastchg);
+    r.set("downtime", be.downtime);
+    r.set("iid", px.iid);
+    r.set("sid", 0);
+    r.set("type", 1);
+    r.zero_range("comp_in", "comp_rsp");
+    r.set("mode", &px.mode);
+    r.set("algo", &be.algo);
+    r.set("uweight", weight);
+    r.zero(&[
+        "agg_server_status",
+        "agg_server_check_status",
+        "agg_check_status",
+    ]);
+    r.zero_range("ssl_sess", "h1_spliced_bytes_out");
+    r.finish(out);
+}
+
+/// `show stat` in CSV, header included, blank line not included.
+pub fn show_stat(proxies: &[ProxySnapshot], f: &StatFilter) -> String {
+    let mut out = header();
+    for px in proxies {
+        if f.iid.is_some_and(|i| i != px.iid) {
+            continue;
+        }
+        if let Some(fe) = &px.frontend {
+            if f.types & 1 != 0 {
+                frontend_row(px, fe, &mut out);
+            }
+        }
+        if let Some(be) = &px.backend {
+            if f.types & 4 != 0 {
+                for s in &be.servers {
+                    if f.sid.is_some_and(|id| id != s.sid)
+                        || (f.up && !usable(s))
+                        || (f.no_maint && s.maint)
+                    {
+                        continue;
+                    }
+                    server_row(px, s, f.show_addr, &mut out);
+                }
+            }
+            if f.types & 2 != 0 {
+                backend_row(px, be, f, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// The `show servers state` header (format version 1).
+pub const SERVERS_STATE_HEADER: &str = "# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port";
+
+/// `show servers state [backend]`: None when the backend does not exist.
+pub fn servers_state(proxies: &[ProxySnapshot], only: Option<&str>) -> Option<String> {
+    if let Some(name) = only {
+        if !proxies
+            .iter()
+            .any(|p| p.name == name && p.backend.is_some())
+        {
+            return None;
+        }
+    }
+    let mut out = format!("1\n{SERVERS_STATE_HEADER}\n");
+    for px in proxies {
+        let Some(be) = &px.backend else { continue };
+        if only.is_some_and(|n| n != px.name) {
+            continue;
+        }
+        for s in &be.servers {
+            let admin = u32::from(s.maint) | (u32::from(s.drain) << 3);
+            let status_code = s.check_status_code.unwrap_or_else(|| {
+                s.check
+                    .as_ref()
+                    .map_or(1, |c| super::check_status_code(&c.status))
+            });
+            let check_state = if s.check_configured {
+                2 | if s.check_enabled { 4 } else { 0 }
+            } else {
+                0
+            };
+            out.push_str(&format!(
+                "{} {} {} {} {} {} {} {} {} {} {} {} {} {} 0 0 0 - {} - 0 0 - - 0\n",
+                px.iid,
+                px.name,
+                s.sid,
+                s.name,
+                s.host,
+                s.op_state as u32,
+                admin,
+                s.weight,
+                s.iweight,
+                s.lastchg,
+                status_code,
+                s.check_result,
+                s.check_health,
+                check_state,
+                s.port,
+            ));
+        }
+    }
+    Some(out)
+}
+
+/// `show backend`.
+pub fn show_backend(proxies: &[ProxySnapshot]) -> String {
+    let mut out = String::from("# name\n");
+    for px in proxies.iter().filter(|p| p.backend.is_some()) {
+        out.push_str(&px.name);
+        out.push('\n');
+    }
+    out
+}
+
+/// `show info` (the plain `Name: value` form).
+pub fn show_info(i: &InfoSnapshot) -> String {
+    let up = i.uptime_sec;
+    let uptime = format!(
+        "{}d {}h{:02}m{:02}s",
+        up / 86400,
+        (up / 3600) % 24,
+        (up / 60) % 60,
+        up % 60
+    );
+    let fields: Vec<(&str, String)> = vec![
+        ("Name", i.name.clone()),
+        ("Version", i.version.clone()),
+        ("Release_date", i.release_date.clone()),
+        ("Nbthread", i.nbthread.to_string()),
+        ("Nbproc", "1".into()),
+        ("Process_num", "1".into()),
+        ("Pid", i.pid.to_string()),
+        ("Uptime", uptime),
+        ("Uptime_sec", up.to_string()),
+        ("Memmax_MB", "0".into()),
+        ("PoolAlloc_MB", "0".into()),
+        ("PoolUsed_MB", "0".into()),
+        ("PoolFailed", "0".into()),
+        ("Ulimit-n", i.ulimit_n.to_string()),
+        ("Maxsock", i.maxsock.to_string()),
+        ("Maxconn", i.maxconn.to_string()),
+        ("Hard_maxconn", i.hard_maxconn.to_string()),
+        ("CurrConns", i.curr_conns.to_string()),
+        ("CumConns", i.cum_conns.to_string()),
+        ("CumReq", i.cum_req.to_string()),
+        ("MaxSslConns", "0".into()),
+        ("CurrSslConns", "0".into()),
+        ("CumSslConns", "0".into()),
+        ("Maxpipes", "0".into()),
+        ("PipesUsed", "0".into()),
+        ("PipesFree", "0".into()),
+        ("ConnRate", "0".into()),
+        ("ConnRateLimit", "0".into()),
+        ("MaxConnRate", "0".into()),
+        ("SessRate", "0".into()),
+        ("SessRateLimit", "0".into()),
+        ("MaxSessRate", "0".into()),
+        ("SslRate", "0".into()),
+        ("SslRateLimit", "0".into()),
+        ("MaxSslRate", "0".into()),
+        ("SslFrontendKeyRate", "0".into()),
+        ("SslFrontendMaxKeyRate", "0".into()),
+        ("SslFrontendSessionReuse_pct", "0".into()),
+        ("SslBackendKeyRate", "0".into()),
+        ("SslBackendMaxKeyRate", "0".into()),
+        ("SslCacheLookups", "0".into()),
+        ("SslCacheMisses", "0".into()),
+        ("CompressBpsIn", "0".into()),
+        ("CompressBpsOut", "0".into()),
+        ("CompressBpsRateLim", "0".into()),
+        ("Tasks", i.tasks.to_string()),
+        ("Run_queue", "0".into()),
+        ("Idle_pct", "100".into()),
+        ("node", i.node.clone()),
+        ("Stopping", u8::from(i.stopping).to_string()),
+        ("Jobs", i.jobs.to_string()),
+        ("Unstoppable Jobs", "0".into()),
+        ("Listeners", i.listeners.to_string()),
+        ("ActivePeers", "0".into()),
+        ("ConnectedPeers", "0".into()),
+        ("DroppedLogs", "0".into()),
+        ("BusyPolling", "0".into()),
+        ("FailedResolutions", "0".into()),
+        ("TotalBytesOut", i.total_bytes_out.to_string()),
+        ("TotalSplicdedBytesOut", "0".into()),
+        ("BytesOutRate", "0".into()),
+        ("DebugCommandsIssued", "0".into()),
+        ("CumRecvLogs", "0".into()),
+        ("Build info", i.version.clone()),
+        ("Memmax_bytes", "0".into()),
+        ("PoolAlloc_bytes", "0".into()),
+        ("PoolUsed_bytes", "0".into()),
+        ("Start_time_sec", i.start_time_sec.to_string()),
+        ("Tainted", "0".into()),
+    ];
+    let mut out = String::new();
+    for (k, v) in fields {
+        out.push_str(&format!("{k}: {v}\n"));
+    }
+    out
+}
