@@ -108,6 +108,7 @@ pub struct Running {
     checker: Option<Checker>,
     hard_stop_after: Option<Duration>,
     follower: Option<tokio::task::JoinHandle<()>>,
+    sessions_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// How a run ended.
@@ -130,6 +131,7 @@ pub async fn start(
     } else {
         let opts = CheckerOptions {
             spread_checks: plan.spread_checks,
+            listen_sections: plan.listen_sections.clone(),
             ..CheckerOptions::default()
         };
         Some(Checker::new(plan.checked.clone(), opts)?)
@@ -171,7 +173,7 @@ pub async fn start(
         c.run();
     }
     let health = Arc::new(Health { view, ids });
-    let engine = Arc::new(Engine::start(plan.engine.clone(), health, logger).await?);
+    let engine = Arc::new(Engine::start(plan.engine.clone(), health.clone(), logger).await?);
     let follower_events = Arc::clone(&events);
     let follower = rx.map(|mut rx| {
         let events = follower_events;
@@ -205,6 +207,22 @@ pub async fn start(
             }
         })
     });
+    // The checker words "N sessions active" in its DOWN lines: keep it told.
+    let sessions_task = health.view.clone().map(|view| {
+        let engine = Arc::clone(&engine);
+        let ids: Vec<((usize, usize), ServerId)> =
+            health.ids.iter().map(|(k, v)| (*k, *v)).collect();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tick.tick().await;
+                for ((b, s), id) in &ids {
+                    let n = engine.server_counters(*b, *s).current;
+                    view.set_sessions(*id, u32::try_from(n).unwrap_or(u32::MAX));
+                }
+            }
+        })
+    });
     let fds_engine = Arc::clone(&engine);
     let handover = handover::Server::start(handover::default_path(std::process::id()), move || {
         fds_engine
@@ -233,6 +251,7 @@ pub async fn start(
         checker,
         hard_stop_after: plan.hard_stop_after,
         follower,
+        sessions_task,
     })
 }
 
@@ -293,6 +312,9 @@ impl Running {
         }
         if let Some(f) = self.follower.take() {
             f.abort();
+        }
+        if let Some(t) = self.sessions_task.take() {
+            t.abort();
         }
         drop(self.checker.take());
     }

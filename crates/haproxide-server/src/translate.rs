@@ -36,6 +36,8 @@ pub struct Plan {
     /// Global settings the runtime applies.
     pub hard_stop_after: Option<Duration>,
     pub spread_checks: u8,
+    /// Backends that are `listen` sections (HAProxy words their messages "proxy").
+    pub listen_sections: std::collections::HashSet<String>,
 }
 
 /// A configuration item the runtime cannot run yet.
@@ -90,6 +92,9 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
             }
             failed.insert(p.name.name.as_str());
             continue;
+        }
+        if p.kind == ProxyKind::Listen {
+            plan.listen_sections.insert(p.name.name.clone());
         }
         match backend(p, plan.engine.backends.len(), &mut plan, &mut errors) {
             Some(b) => {
