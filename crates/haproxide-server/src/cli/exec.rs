@@ -319,14 +319,23 @@ impl<'a> Session<'a> {
             f.sid = u32::try_from(sid).ok();
             rest = &args[3..];
         }
+        let (mut typed, mut json) = (false, false);
         for a in rest {
             match *a {
                 "up" => f.up = true,
                 "no-maint" => f.no_maint = true,
+                "typed" => typed = true,
+                "json" => json = true,
                 _ => {}
             }
         }
-        stat::show_stat(&px, &f)
+        if json {
+            format!("{}\n", stat::show_stat_json(&px, &f))
+        } else if typed {
+            stat::show_stat_typed(&px, &f)
+        } else {
+            stat::show_stat(&px, &f)
+        }
     }
 }
 

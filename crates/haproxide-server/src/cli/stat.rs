@@ -142,13 +142,24 @@ fn col(name: &str) -> usize {
         .unwrap_or(COLUMNS.len())
 }
 
-/// A row under construction: every cell empty until set.
-struct Row(Vec<String>);
+/// A row under construction: every cell absent until set (a present cell may be
+/// empty, e.g. `last_chk` after a plain L4OK: `typed` and `json` still list it).
+struct Row {
+    obj: char,
+    iid: u32,
+    sid: u32,
+    cells: Vec<Option<String>>,
+}
 
 impl Row {
-    fn new(px: &str, sv: &str) -> Row {
-        let mut r = Row(vec![String::new(); COLUMNS.len()]);
-        r.set("pxname", px);
+    fn new(obj: char, px: &ProxySnapshot, sid: u32, sv: &str) -> Row {
+        let mut r = Row {
+            obj,
+            iid: px.iid,
+            sid,
+            cells: vec![None; COLUMNS.len()],
+        };
+        r.set("pxname", &px.name);
         r.set("svname", sv);
         r.set("pid", 1);
         r.set("-", "-");
@@ -156,8 +167,8 @@ impl Row {
     }
     fn set(&mut self, name: &str, v: impl ToString) {
         let i = col(name);
-        if let Some(c) = self.0.get_mut(i) {
-            *c = v.to_string();
+        if let Some(c) = self.cells.get_mut(i) {
+            *c = Some(v.to_string());
         }
     }
     fn zero(&mut self, names: &[&str]) {
@@ -167,15 +178,8 @@ impl Row {
     }
     fn zero_range(&mut self, from: &str, to: &str) {
         for i in col(from)..=col(to).min(COLUMNS.len() - 1) {
-            self.0[i] = "0".into();
+            self.cells[i] = Some("0".into());
         }
-    }
-    fn finish(self, out: &mut String) {
-        for c in &self.0 {
-            out.push_str(&csv_escape(c));
-            out.push(',');
-        }
-        out.push('\n');
     }
 }
 
@@ -220,8 +224,8 @@ pub fn header() -> String {
     out
 }
 
-fn frontend_row(px: &ProxySnapshot, fe: &FrontendSnapshot, out: &mut String) {
-    let mut r = Row::new(&px.name, "FRONTEND");
+fn frontend_row(px: &ProxySnapshot, fe: &FrontendSnapshot) -> Row {
+    let mut r = Row::new('F', px, 0, "FRONTEND");
     r.set("scur", fe.scur);
     r.set("smax", fe.smax);
     r.set("slim", fe.slim);
@@ -249,7 +253,7 @@ fn frontend_row(px: &ProxySnapshot, fe: &FrontendSnapshot, out: &mut String) {
     r.set("wrew", 0);
     r.set("eint", fe.eint);
     r.zero_range("ssl_sess", "h1_spliced_bytes_out");
-    r.finish(out);
+    r
 }
 
 fn traffic(r: &mut Row, c: &super::TrafficCounters) {
@@ -285,8 +289,8 @@ fn traffic(r: &mut Row, c: &super::TrafficCounters) {
     r.set("eint", c.eint);
 }
 
-fn server_row(px: &ProxySnapshot, s: &ServerSnapshot, show_addr: bool, out: &mut String) {
-    let mut r = Row::new(&px.name, &s.name);
+fn server_row(px: &ProxySnapshot, s: &ServerSnapshot, show_addr: bool) -> Row {
+    let mut r = Row::new('S', px, s.sid, &s.name);
     traffic(&mut r, &s.counters);
     if s.maxconn > 0 {
         r.set("slim", s.maxconn);
@@ -329,15 +333,15 @@ fn server_row(px: &ProxySnapshot, s: &ServerSnapshot, show_addr: bool, out: &mut
     r.set("need_conn_est", s.need_conn_est);
     r.set("uweight", s.weight);
     r.zero(&["ssl_sess", "ssl_reused_sess", "ssl_failed_handshake"]);
-    r.finish(out);
+    r
 }
 
 fn usable(s: &ServerSnapshot) -> bool {
     s.status.starts_with("UP") || s.status == "no check"
 }
 
-fn backend_row(px: &ProxySnapshot, be: &BackendSnapshot, flags: &StatFilter, out: &mut String) {
-    let mut r = Row::new(&px.name, "BACKEND");
+fn backend_row(px: &ProxySnapshot, be: &BackendSnapshot, flags: &StatFilter) -> Row {
+    let mut r = Row::new('B', px, 0, "BACKEND");
     traffic(&mut r, &be.counters);
     r.set("slim", be.slim);
     r.set("dreq", be.dreq);
@@ -373,19 +377,19 @@ fn backend_row(px: &ProxySnapshot, be: &BackendSnapshot, flags: &StatFilter, out
         "agg_check_status",
     ]);
     r.zero_range("ssl_sess", "h1_spliced_bytes_out");
-    r.finish(out);
+    r
 }
 
-/// `show stat` in CSV, header included, blank line not included.
-pub fn show_stat(proxies: &[ProxySnapshot], f: &StatFilter) -> String {
-    let mut out = header();
+/// The rows `show stat` prints, after filtering.
+fn rows(proxies: &[ProxySnapshot], f: &StatFilter) -> Vec<Row> {
+    let mut rows = Vec::new();
     for px in proxies {
         if f.iid.is_some_and(|i| i != px.iid) {
             continue;
         }
         if let Some(fe) = &px.frontend {
             if f.types & 1 != 0 {
-                frontend_row(px, fe, &mut out);
+                rows.push(frontend_row(px, fe));
             }
         }
         if let Some(be) = &px.backend {
@@ -397,15 +401,157 @@ pub fn show_stat(proxies: &[ProxySnapshot], f: &StatFilter) -> String {
                     {
                         continue;
                     }
-                    server_row(px, s, f.show_addr, &mut out);
+                    rows.push(server_row(px, s, f.show_addr));
                 }
             }
             if f.types & 2 != 0 {
-                backend_row(px, be, f, &mut out);
+                rows.push(backend_row(px, be, f));
             }
         }
     }
+    rows
+}
+
+/// `show stat` in CSV, header included, final blank line not included.
+pub fn show_stat(proxies: &[ProxySnapshot], f: &StatFilter) -> String {
+    let mut out = header();
+    for r in rows(proxies, f) {
+        for c in &r.cells {
+            out.push_str(&csv_escape(c.as_deref().unwrap_or("")));
+            out.push(',');
+        }
+        out.push('\n');
+    }
     out
+}
+
+/// Typed position of a CSV column: the `-` separator is not a field.
+fn typed_pos(i: usize) -> usize {
+    let sep = col("-");
+    if i > sep {
+        i - 1
+    } else {
+        i
+    }
+}
+
+/// (tags, type) of a field, from HAProxy's own `typed` output, else from its
+/// field definitions for the columns the captured configuration did not show.
+fn meta(obj: char, i: usize) -> (&'static str, &'static str) {
+    let pos = typed_pos(i);
+    if let Some(&(_, _, t, ty)) = TYPED_META.iter().find(|m| m.0 == obj && m.1 == pos) {
+        return (t, ty);
+    }
+    match COLUMNS.get(i).copied().unwrap_or("") {
+        "slim" => ("CLP", "u32"),
+        "qlimit" => ("CGS", "u32"),
+        "throttle" => ("MaP", "u32"),
+        "check_code" | "agent_code" => ("MOP", "u32"),
+        "agent_duration" => ("MDP", "u64"),
+        "agent_status" | "last_agt" | "agent_desc" => ("MOP", "str"),
+        "agent_rise" | "agent_fall" | "agent_health" => ("CGS", "u32"),
+        "cookie" | "tracked" => ("CGS", "str"),
+        _ => TYPED_META
+            .iter()
+            .find(|m| m.1 == pos)
+            .map_or(("MGP", "u32"), |m| (m.2, m.3)),
+    }
+}
+
+/// `show stat typed`.
+pub fn show_stat_typed(proxies: &[ProxySnapshot], f: &StatFilter) -> String {
+    let mut out = String::new();
+    for r in rows(proxies, f) {
+        for (i, c) in r.cells.iter().enumerate() {
+            let Some(v) = c else { continue };
+            if COLUMNS[i] == "-" {
+                continue;
+            }
+            let (tags, ty) = meta(r.obj, i);
+            out.push_str(&format!(
+                "{}.{}.{}.{}.{}.1:{tags}:{ty}:{v}\n",
+                r.obj,
+                r.iid,
+                r.sid,
+                typed_pos(i),
+                COLUMNS[i]
+            ));
+        }
+    }
+    out
+}
+
+fn tag_name(kind: usize, c: char) -> &'static str {
+    match (kind, c) {
+        (0, 'M') => "Metric",
+        (0, 'S') => "Status",
+        (0, 'K') => "Key",
+        (0, 'C') => "Config",
+        (0, 'P') => "Product",
+        (1, 'A') => "Age",
+        (1, 'a') => "Avg",
+        (1, 'C') => "Counter",
+        (1, 'D') => "Duration",
+        (1, 'G') => "Gauge",
+        (1, 'L') => "Limit",
+        (1, 'M') => "Max",
+        (1, 'N') => "Name",
+        (1, 'O') => "Output",
+        (1, 'R') => "Rate",
+        (1, 'T') => "Time",
+        (2, 'P') => "Process",
+        (2, 'S') => "Service",
+        (2, 's') => "System",
+        _ => "",
+    }
+}
+
+fn json_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// `show stat json` (one line, no final newline).
+pub fn show_stat_json(proxies: &[ProxySnapshot], f: &StatFilter) -> String {
+    let mut rows_out = Vec::new();
+    for r in rows(proxies, f) {
+        let obj = match r.obj {
+            'F' => "Frontend",
+            'B' => "Backend",
+            _ => "Server",
+        };
+        let mut fields = Vec::new();
+        for (i, c) in r.cells.iter().enumerate() {
+            let Some(v) = c else { continue };
+            if COLUMNS[i] == "-" {
+                continue;
+            }
+            let (tags, ty) = meta(r.obj, i);
+            let t: Vec<char> = tags.chars().collect();
+            let value = if ty == "str" { json_str(v) } else { v.clone() };
+            fields.push(format!(
+                "{{\"objType\":\"{obj}\",\"proxyId\":{},\"id\":{},\"field\":{{\"pos\":{},\"name\":\"{}\"}},\"processNum\":1,\"tags\":{{\"origin\":\"{}\",\"nature\":\"{}\",\"scope\":\"{}\"}},\"value\":{{\"type\":\"{ty}\",\"value\":{value}}}}}",
+                r.iid,
+                r.sid,
+                typed_pos(i),
+                COLUMNS[i],
+                tag_name(0, t.first().copied().unwrap_or(' ')),
+                tag_name(1, t.get(1).copied().unwrap_or(' ')),
+                tag_name(2, t.get(2).copied().unwrap_or(' ')),
+            ));
+        }
+        rows_out.push(format!("[{}]", fields.join(",")));
+    }
+    format!("[{}]", rows_out.join(","))
 }
 
 /// The `show servers state` header (format version 1).
@@ -559,3 +705,207 @@ pub fn show_info(i: &InfoSnapshot) -> String {
     }
     out
 }
+
+/// (object, typed position, tags, type) as HAProxy 2.6.12 prints them in
+/// `show stat typed` (captured from the oracle: tests/fixtures/cli/show_stat2_typed.txt).
+pub const TYPED_META: &[(char, usize, &str, &str)] = &[
+    ('B', 0, "KNS", "str"),
+    ('B', 1, "KNS", "str"),
+    ('B', 2, "MGP", "u32"),
+    ('B', 3, "MMP", "u32"),
+    ('B', 4, "MGP", "u32"),
+    ('B', 5, "MMP", "u32"),
+    ('B', 6, "CLP", "u32"),
+    ('B', 7, "MCP", "u64"),
+    ('B', 8, "MCP", "u64"),
+    ('B', 9, "MCP", "u64"),
+    ('B', 10, "MCP", "u64"),
+    ('B', 11, "MCP", "u64"),
+    ('B', 13, "MCP", "u64"),
+    ('B', 14, "MCP", "u64"),
+    ('B', 15, "MCP", "u64"),
+    ('B', 16, "MCP", "u64"),
+    ('B', 17, "SGP", "str"),
+    ('B', 18, "MaP", "u32"),
+    ('B', 19, "MGP", "u32"),
+    ('B', 20, "MGP", "u32"),
+    ('B', 22, "MCP", "u64"),
+    ('B', 23, "MAP", "u32"),
+    ('B', 24, "MCP", "u32"),
+    ('B', 26, "KGP", "u32"),
+    ('B', 27, "KGS", "u32"),
+    ('B', 28, "KGS", "u32"),
+    ('B', 30, "MCP", "u64"),
+    ('B', 32, "CGS", "u32"),
+    ('B', 33, "MGP", "u32"),
+    ('B', 35, "MGP", "u32"),
+    ('B', 49, "MCP", "u64"),
+    ('B', 50, "MCP", "u64"),
+    ('B', 51, "MCP", "u64"),
+    ('B', 52, "MCP", "u64"),
+    ('B', 53, "MCP", "u64"),
+    ('B', 54, "MCP", "u64"),
+    ('B', 55, "MAP", "s32"),
+    ('B', 58, "MaP", "u32"),
+    ('B', 59, "MaP", "u32"),
+    ('B', 60, "MaP", "u32"),
+    ('B', 61, "MaP", "u32"),
+    ('B', 75, "CGS", "str"),
+    ('B', 76, "CGS", "str"),
+    ('B', 83, "MCP", "u64"),
+    ('B', 84, "MCP", "u64"),
+    ('B', 85, "MCP", "u64"),
+    ('B', 90, "MMP", "u32"),
+    ('B', 91, "MMP", "u32"),
+    ('B', 92, "MMP", "u32"),
+    ('B', 93, "MMP", "u32"),
+    ('B', 94, "MCP", "u64"),
+    ('B', 99, "MaP", "u32"),
+    ('B', 100, "MGP", "u32"),
+    ('B', 101, "MGP", "u32"),
+    ('B', 102, "MGP", "u32"),
+    ('B', 103, "MCP", "u64"),
+    ('B', 104, "MCP", "u64"),
+    ('B', 105, "MCP", "u64"),
+    ('B', 106, "MCP", "u64"),
+    ('B', 107, "MCP", "u64"),
+    ('B', 108, "MCP", "u64"),
+    ('B', 109, "MCP", "u64"),
+    ('B', 110, "MCP", "u64"),
+    ('B', 111, "MCP", "u64"),
+    ('B', 112, "MCP", "u64"),
+    ('B', 113, "MCP", "u64"),
+    ('B', 114, "MCP", "u64"),
+    ('B', 115, "MGP", "u64"),
+    ('B', 116, "MGP", "u64"),
+    ('B', 117, "MCP", "u64"),
+    ('B', 118, "MCP", "u64"),
+    ('B', 119, "MGP", "u64"),
+    ('B', 120, "MGP", "u64"),
+    ('B', 121, "MCP", "u64"),
+    ('B', 122, "MCP", "u64"),
+    ('B', 123, "MCP", "u64"),
+    ('B', 124, "MCP", "u64"),
+    ('B', 125, "MCP", "u64"),
+    ('B', 126, "MCP", "u64"),
+    ('F', 0, "KNS", "str"),
+    ('F', 1, "KNS", "str"),
+    ('F', 4, "MGP", "u32"),
+    ('F', 5, "MMP", "u32"),
+    ('F', 6, "CLP", "u32"),
+    ('F', 7, "MCP", "u64"),
+    ('F', 8, "MCP", "u64"),
+    ('F', 9, "MCP", "u64"),
+    ('F', 10, "MCP", "u64"),
+    ('F', 11, "MCP", "u64"),
+    ('F', 12, "MCP", "u64"),
+    ('F', 17, "SGP", "str"),
+    ('F', 26, "KGP", "u32"),
+    ('F', 27, "KGS", "u32"),
+    ('F', 28, "KGS", "u32"),
+    ('F', 32, "CGS", "u32"),
+    ('F', 33, "MRP", "u32"),
+    ('F', 34, "CLP", "u32"),
+    ('F', 35, "MMP", "u32"),
+    ('F', 46, "MRP", "u32"),
+    ('F', 47, "MMP", "u32"),
+    ('F', 48, "MCP", "u64"),
+    ('F', 51, "MCP", "u64"),
+    ('F', 52, "MCP", "u64"),
+    ('F', 53, "MCP", "u64"),
+    ('F', 54, "MCP", "u64"),
+    ('F', 75, "CGS", "str"),
+    ('F', 77, "MRP", "u32"),
+    ('F', 78, "MMP", "u32"),
+    ('F', 79, "MCP", "u64"),
+    ('F', 81, "MCP", "u64"),
+    ('F', 82, "MCP", "u64"),
+    ('F', 83, "MCP", "u64"),
+    ('F', 94, "MCP", "u64"),
+    ('F', 103, "MCP", "u64"),
+    ('F', 104, "MCP", "u64"),
+    ('F', 105, "MCP", "u64"),
+    ('F', 106, "MCP", "u64"),
+    ('F', 107, "MCP", "u64"),
+    ('F', 108, "MCP", "u64"),
+    ('F', 109, "MCP", "u64"),
+    ('F', 110, "MCP", "u64"),
+    ('F', 111, "MCP", "u64"),
+    ('F', 112, "MCP", "u64"),
+    ('F', 113, "MCP", "u64"),
+    ('F', 114, "MCP", "u64"),
+    ('F', 115, "MGP", "u64"),
+    ('F', 116, "MGP", "u64"),
+    ('F', 117, "MCP", "u64"),
+    ('F', 118, "MCP", "u64"),
+    ('F', 119, "MGP", "u64"),
+    ('F', 120, "MGP", "u64"),
+    ('F', 121, "MCP", "u64"),
+    ('F', 122, "MCP", "u64"),
+    ('F', 123, "MCP", "u64"),
+    ('F', 124, "MCP", "u64"),
+    ('F', 125, "MCP", "u64"),
+    ('F', 126, "MCP", "u64"),
+    ('S', 0, "KNS", "str"),
+    ('S', 1, "KNS", "str"),
+    ('S', 2, "MGP", "u32"),
+    ('S', 3, "MMP", "u32"),
+    ('S', 4, "MGP", "u32"),
+    ('S', 5, "MMP", "u32"),
+    ('S', 7, "MCP", "u64"),
+    ('S', 8, "MCP", "u64"),
+    ('S', 9, "MCP", "u64"),
+    ('S', 11, "MCP", "u64"),
+    ('S', 13, "MCP", "u64"),
+    ('S', 14, "MCP", "u64"),
+    ('S', 15, "MCP", "u64"),
+    ('S', 16, "MCP", "u64"),
+    ('S', 17, "SGP", "str"),
+    ('S', 18, "MaP", "u32"),
+    ('S', 19, "SGP", "u32"),
+    ('S', 20, "SGP", "u32"),
+    ('S', 21, "MCP", "u64"),
+    ('S', 22, "MCP", "u64"),
+    ('S', 23, "MAP", "u32"),
+    ('S', 24, "MCP", "u32"),
+    ('S', 26, "KGP", "u32"),
+    ('S', 27, "KGS", "u32"),
+    ('S', 28, "KGS", "u32"),
+    ('S', 30, "MCP", "u64"),
+    ('S', 32, "CGS", "u32"),
+    ('S', 33, "MRP", "u32"),
+    ('S', 35, "MMP", "u32"),
+    ('S', 36, "MOP", "str"),
+    ('S', 38, "MDP", "u64"),
+    ('S', 49, "MCP", "u64"),
+    ('S', 50, "MCP", "u64"),
+    ('S', 55, "MAP", "s32"),
+    ('S', 56, "MOP", "str"),
+    ('S', 58, "MaP", "u32"),
+    ('S', 59, "MaP", "u32"),
+    ('S', 60, "MaP", "u32"),
+    ('S', 61, "MaP", "u32"),
+    ('S', 65, "MOP", "str"),
+    ('S', 67, "CGS", "u32"),
+    ('S', 68, "CGS", "u32"),
+    ('S', 69, "CGS", "u32"),
+    ('S', 73, "CGS", "str"),
+    ('S', 75, "CGS", "str"),
+    ('S', 83, "MCP", "u64"),
+    ('S', 84, "MCP", "u64"),
+    ('S', 85, "MCP", "u64"),
+    ('S', 88, "MGP", "u32"),
+    ('S', 90, "MMP", "u32"),
+    ('S', 91, "MMP", "u32"),
+    ('S', 92, "MMP", "u32"),
+    ('S', 93, "MMP", "u32"),
+    ('S', 94, "MCP", "u64"),
+    ('S', 95, "MGP", "u32"),
+    ('S', 96, "MGP", "u32"),
+    ('S', 97, "MGP", "u32"),
+    ('S', 98, "MGP", "u32"),
+    ('S', 99, "MaP", "u32"),
+    ('S', 103, "MCP", "u64"),
+    ('S', 104, "MCP", "u64"),
+    ('S', 105, "MCP", "u64"),
+];

@@ -815,3 +815,48 @@ async fn cli_tcp_listener_oneshot() {
         .unwrap()
         .unwrap();
 }
+
+/// The first oracle configuration (fe1 + be1 only, 6 s after start), as in
+/// show_stat.txt and show_stat_json.txt.
+fn first_oracle() -> Arc<Fake> {
+    let f = Fake::new();
+    {
+        let mut px = f.proxies.lock().unwrap();
+        px.truncate(2);
+        if let Some(fe) = px[0].frontend.as_mut() {
+            fe.slim = 9984;
+        }
+        if let Some(be) = px[1].backend.as_mut() {
+            be.lastchg = 6;
+            for s in &mut be.servers {
+                s.lastchg = 6;
+                if let Some(c) = s.check.as_mut() {
+                    c.downtime = 6;
+                }
+            }
+        }
+    }
+    f
+}
+
+#[test]
+fn cli_show_stat_typed_matches_haproxy_byte_for_byte() {
+    let f = Fake::new();
+    assert_eq!(
+        run(&*f, Level::Admin, "show stat typed"),
+        fixture!("show_stat2_typed.txt")
+    );
+}
+
+#[test]
+fn cli_show_stat_json_matches_haproxy_byte_for_byte() {
+    let f = first_oracle();
+    assert_eq!(
+        run(&*f, Level::Admin, "show stat"),
+        fixture!("show_stat.txt")
+    );
+    assert_eq!(
+        run(&*f, Level::Admin, "show stat json"),
+        fixture!("show_stat_json.txt")
+    );
+}
