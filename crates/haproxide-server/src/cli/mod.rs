@@ -10,6 +10,7 @@
 //! - [`help`]: the help lines and the "Unknown command" answers;
 //! - [`listen`]: `serve_unix`, `serve_tcp`.
 
+pub mod adapt;
 pub mod exec;
 pub mod help;
 pub mod listen;

@@ -860,3 +860,93 @@ fn cli_show_stat_json_matches_haproxy_byte_for_byte() {
         fixture!("show_stat_json.txt")
     );
 }
+
+fn stats(status: &str, check_status: &str, health: u32) -> haproxide_check::checker::ServerStats {
+    haproxide_check::checker::ServerStats {
+        status: status.into(),
+        check_status: check_status.into(),
+        check_code: None,
+        check_duration_ms: Some(0),
+        check_desc: "Layer4 connection problem".into(),
+        check_rise: 2,
+        check_fall: 3,
+        check_health: health,
+        chkfail: 1,
+        chkdown: 1,
+        lastchg: 3,
+        downtime: 3,
+        agent_status: String::new(),
+        agent_code: None,
+        agent_duration_ms: None,
+        agent_desc: String::new(),
+        agent_rise: 0,
+        agent_fall: 0,
+        agent_health: 0,
+        weight: 1,
+    }
+}
+
+#[test]
+fn cli_adapt_builds_the_oracle_rows_from_checker_stats() {
+    use super::adapt::{server_snapshot, ServerFacts};
+    let facts = |name, sid, port: u16, check| ServerFacts {
+        name,
+        sid,
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        backup: false,
+        iweight: 1,
+        weight: 1,
+        maxconn: 0,
+        maint: false,
+        drain: false,
+        check_configured: check,
+        check_enabled: check,
+        last_chk: "",
+        counters: TrafficCounters::idle(),
+    };
+    let s1 = server_snapshot(
+        &ServerFacts {
+            last_chk: "Connection refused",
+            ..facts("s1", 1, 18901, true)
+        },
+        Some(&stats("DOWN", "L4CON", 0)),
+    );
+    let mut s2 = server_snapshot(
+        &ServerFacts {
+            iweight: 5,
+            weight: 5,
+            ..facts("s2", 2, 18902, false)
+        },
+        None,
+    );
+    s2.lastchg = 3;
+    let mut want = oracle_proxies();
+    let be = want[1].backend.as_mut().unwrap();
+    be.servers[0].need_conn_est = 0;
+    let mut s1_expected = be.servers[0].clone();
+    s1_expected.check_status_code = Some(8);
+    let mut s2_expected = be.servers[1].clone();
+    s2_expected.check_status_code = Some(1);
+    assert_eq!(s1, s1_expected);
+    assert_eq!(s2, s2_expected);
+    // Forced maintenance: HAProxy's "MAINT", op state 0, admin 1, no check columns.
+    let m = server_snapshot(
+        &ServerFacts {
+            maint: true,
+            ..facts("s1", 1, 18901, true)
+        },
+        Some(&stats("DOWN", "L4CON", 0)),
+    );
+    assert_eq!(
+        (m.status.as_str(), m.op_state, m.check.is_none()),
+        ("MAINT", OpState::Stopped, true)
+    );
+    let d = server_snapshot(
+        &ServerFacts {
+            drain: true,
+            ..facts("s2", 2, 18902, false)
+        },
+        None,
+    );
+    assert_eq!((d.status.as_str(), d.op_state), ("DRAIN", OpState::Running));
+}
