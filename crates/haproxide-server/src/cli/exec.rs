@@ -2,7 +2,9 @@
 //! `prompt`, `;`-separated commands, `quit`), levels, and the commands.
 
 use super::stat::{self, StatFilter};
-use super::{help, AdminState, HealthOp, Level, ProxySnapshot, RuntimeState, ServerAction};
+use super::{
+    help, AdminState, FrontendAction, HealthOp, Level, ProxySnapshot, RuntimeState, ServerAction,
+};
 
 const DENIED: &str = "Permission denied\n";
 const REQUIRE_BS: &str = "Require 'backend/server'.\n";
@@ -190,6 +192,50 @@ impl<'a> Session<'a> {
             ["shutdown", "sessions", "server", rest @ ..] => {
                 self.admin_action(rest.first().copied(), ServerAction::ShutdownSessions)
             }
+            ["disable", "frontend", rest @ ..] => {
+                self.frontend(rest.first().copied(), FrontendAction::Disable)
+            }
+            ["enable", "frontend", rest @ ..] => {
+                self.frontend(rest.first().copied(), FrontendAction::Enable)
+            }
+            ["shutdown", "frontend", rest @ ..] => {
+                self.frontend(rest.first().copied(), FrontendAction::Shutdown)
+            }
+            ["set", "maxconn", "frontend", rest @ ..] => {
+                if rest.len() < 2 {
+                    if let Some(d) = self.need(Level::Admin) {
+                        return d;
+                    }
+                    if rest.is_empty() {
+                        return Text("A frontend name is expected.\n".into());
+                    }
+                    return Text("Integer value expected.\n".into());
+                }
+                self.frontend(
+                    rest.first().copied(),
+                    FrontendAction::MaxConn(atoi(rest[1])),
+                )
+            }
+            ["set", "maxconn", "server", rest @ ..] => {
+                if let Some(d) = self.need(Level::Admin) {
+                    return d;
+                }
+                Text(
+                    self.with_server(rest.first().copied(), |me, _, b, s| match rest.get(1) {
+                        None => "Require <maxconn>.\n".into(),
+                        Some(v) => me.act(b, s, ServerAction::MaxConn(atoi(v))),
+                    }),
+                )
+            }
+            ["set", "maxconn", "global", rest @ ..] => {
+                if let Some(d) = self.need(Level::Admin) {
+                    return d;
+                }
+                let Some(v) = rest.first().and_then(|v| v.parse::<u64>().ok()) else {
+                    return Text("Expects an integer value.\n".into());
+                };
+                Text(error_text(self.state.set_global_maxconn(v)))
+            }
             ["clear", "counters", rest @ ..] => {
                 let all = rest.first() == Some(&"all");
                 let min = if all { Level::Admin } else { Level::Operator };
@@ -211,11 +257,32 @@ impl<'a> Session<'a> {
     }
 
     fn act(&self, backend: &str, server: &str, action: ServerAction) -> String {
-        match self.state.server_action(backend, server, action) {
-            Ok(()) => String::new(),
-            Err(e) if e.0.is_empty() || e.0.ends_with('\n') => e.0,
-            Err(e) => format!("{}\n", e.0),
+        error_text(self.state.server_action(backend, server, action))
+    }
+
+    /// `disable/enable/shutdown frontend`, `set maxconn frontend`, with HAProxy's messages.
+    fn frontend(&self, name: Option<&str>, action: FrontendAction) -> Outcome {
+        if let Some(d) = self.need(Level::Admin) {
+            return d;
         }
+        let Some(name) = name else {
+            return Outcome::Text("A frontend name is expected.\n".into());
+        };
+        let px = self.state.proxies();
+        let Some(fe) = px
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.frontend.as_ref())
+        else {
+            return Outcome::Text("No such frontend.\n".into());
+        };
+        let paused = fe.status == "PAUSED";
+        let text = match action {
+            FrontendAction::Disable if paused => "All sockets are already disabled.\n".into(),
+            FrontendAction::Enable if !paused => "All sockets are already enabled.\n".into(),
+            _ => error_text(self.state.frontend_action(name, action)),
+        };
+        Outcome::Text(text)
     }
 
     /// Resolves `backend/server` with HAProxy's messages, then runs `f`.
@@ -337,6 +404,22 @@ impl<'a> Session<'a> {
             stat::show_stat(&px, &f)
         }
     }
+}
+
+/// The text of a runtime refusal (a newline added when missing).
+fn error_text(r: Result<(), super::ActionError>) -> String {
+    match r {
+        Ok(()) => String::new(),
+        Err(e) if e.0.is_empty() || e.0.ends_with('\n') => e.0,
+        Err(e) => format!("{}\n", e.0),
+    }
+}
+
+/// C's `atoi`: leading digits, 0 when there are none (HAProxy's `set maxconn
+/// frontend fe abc` sets 0).
+fn atoi(s: &str) -> u64 {
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    s[..end].parse().unwrap_or(0)
 }
 
 fn is_flag(s: &str) -> bool {

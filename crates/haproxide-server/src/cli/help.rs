@@ -8,11 +8,16 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "clear counters [all]",
         "clear max statistics counters (or all counters)",
     ),
+    (
+        "disable frontend <frontend>",
+        "temporarily disable specific frontend",
+    ),
     ("disable health", "disable health checks"),
     (
         "disable server (DEPRECATED)",
         "disable a server for maintenance (use 'set server' instead)",
     ),
+    ("enable frontend <frontend>", "re-enable specific frontend"),
     ("enable health", "enable health checks"),
     (
         "enable server  (DEPRECATED)",
@@ -22,6 +27,18 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (
         "operator",
         "lower the level of the current CLI session to operator",
+    ),
+    (
+        "set maxconn frontend <frontend> <value>",
+        "change a frontend's maxconn setting",
+    ),
+    (
+        "set maxconn global <value>",
+        "change the per-process maxconn setting",
+    ),
+    (
+        "set maxconn server <bk>/<srv>",
+        "change a server's maxconn setting",
     ),
     (
         "set server <bk>/<srv> [opts]",
@@ -51,6 +68,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "show stat [desc|json|no-maint|typed|up]*",
         "report counters for each proxy and server",
     ),
+    ("shutdown frontend <frontend>", "stop a specific frontend"),
     (
         "shutdown sessions server <bk>/<srv>",
         "kill sessions on a server",

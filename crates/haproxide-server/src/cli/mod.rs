@@ -412,6 +412,21 @@ pub enum ServerAction {
     ShutdownSessions,
     /// `enable health` (true) / `disable health` (false).
     Checks(bool),
+    /// `set maxconn server` (0 = unlimited).
+    MaxConn(u64),
+}
+
+/// A change the CLI asks of the runtime, on one frontend (or `listen` section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrontendAction {
+    /// `disable frontend`: stop accepting (status "PAUSED").
+    Disable,
+    /// `enable frontend`.
+    Enable,
+    /// `shutdown frontend`: stop it for good.
+    Shutdown,
+    /// `set maxconn frontend`.
+    MaxConn(u64),
 }
 
 /// Why the runtime refused an action; the text is printed as is (with a newline).
@@ -436,4 +451,9 @@ pub trait RuntimeState: Send + Sync {
     ) -> Result<(), ActionError>;
     /// `clear counters` (max values and rates) or `clear counters all` (everything).
     fn clear_counters(&self, all: bool);
+    /// `disable/enable/shutdown frontend`, `set maxconn frontend` (the CLI has
+    /// checked the frontend exists and, for disable/enable, its current state).
+    fn frontend_action(&self, frontend: &str, action: FrontendAction) -> Result<(), ActionError>;
+    /// `set maxconn global`.
+    fn set_global_maxconn(&self, maxconn: u64) -> Result<(), ActionError>;
 }
