@@ -66,8 +66,22 @@ pub fn parse_address(s: &str) -> Option<CliAddress> {
     hostport.parse().ok().map(CliAddress::Tcp)
 }
 
-/// Binds a UNIX `stats socket` (replacing a stale file, applying mode/uid/gid)
-/// and serves it until `shutdown` turns true. The socket file is removed on exit.
+/// Serves a `stats socket` at a parsed address (see [`parse_address`]).
+pub async fn serve_address(
+    addr: &CliAddress,
+    opts: ListenOptions,
+    state: Arc<dyn RuntimeState>,
+    shutdown: watch::Receiver<bool>,
+) -> io::Result<()> {
+    match addr {
+        CliAddress::Unix(p) => serve_unix(p, opts, state, shutdown).await,
+        CliAddress::Tcp(a) => serve_tcp(*a, opts, state, shutdown).await,
+    }
+}
+
+/// Binds a UNIX `stats socket` (replacing a stale socket file, applying mode/uid/gid)
+/// and serves it until `shutdown` turns true (or its sender is dropped). The
+/// socket file is removed on exit unless another process has replaced it.
 pub async fn serve_unix(
     path: &Path,
     opts: ListenOptions,
@@ -75,18 +89,32 @@ pub async fn serve_unix(
     shutdown: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let listener = bind_unix(path, &opts)?;
+    let ours = inode(path);
     let r = serve_unix_listener(listener, opts, state, shutdown).await;
-    let _ = std::fs::remove_file(path);
+    // Unlink only our own socket: after a reload the path may already be the new
+    // process's.
+    if ours.is_some() && inode(path) == ours {
+        let _ = std::fs::remove_file(path);
+    }
     r
+}
+
+fn inode(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
 }
 
 /// Binds a UNIX socket as `stats socket` does (for callers that want bind errors
 /// at startup, then [`serve_unix_listener`]).
 pub fn bind_unix(path: &Path, opts: &ListenOptions) -> io::Result<UnixListener> {
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+    // Replace a stale socket (never another kind of file).
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        use std::os::unix::fs::FileTypeExt;
+        if meta.file_type().is_socket() {
+            std::fs::remove_file(path)?;
+        }
     }
     let listener = UnixListener::bind(path)?;
     if let Some(mode) = opts.mode {

@@ -1001,3 +1001,54 @@ fn cli_adapt_builds_the_oracle_rows_from_checker_stats() {
     );
     assert_eq!((d.status.as_str(), d.op_state), ("DRAIN", OpState::Running));
 }
+
+#[tokio::test]
+async fn cli_bind_refuses_to_replace_a_regular_file_and_replaces_a_stale_socket() {
+    let path = sock_path("regular");
+    std::fs::write(&path, b"precious").unwrap();
+    assert!(super::listen::bind_unix(&path, &ListenOptions::default()).is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), b"precious");
+    std::fs::remove_file(&path).unwrap();
+    // A stale socket left by a dead process is replaced.
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let l = super::listen::bind_unix(&path, &ListenOptions::default());
+    assert!(l.is_ok());
+    let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test]
+async fn cli_many_concurrent_clients_each_get_their_answer() {
+    let f: Arc<dyn RuntimeState> = Fake::new();
+    let s = serve("many", ListenOptions::default(), f).await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let p = s.path.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                oneshot(&p, b"show backend\n").await == fixture!("show_backend2.txt")
+            } else {
+                oneshot(&p, b"show stat\n").await == fixture!("show_stat2.txt")
+            }
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap());
+    }
+    let _ = s.stop.send(true);
+}
+
+#[tokio::test]
+async fn cli_stopping_does_not_unlink_a_successors_socket() {
+    let f: Arc<dyn RuntimeState> = Fake::new();
+    let old = serve("succ", ListenOptions::default(), Arc::clone(&f)).await;
+    // A reload: the new process binds the same path.
+    let new = serve("succ", ListenOptions::default(), f).await;
+    old.stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), old.task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(oneshot(&new.path, b"show cli level\n").await, "admin\n\n");
+    let _ = new.stop.send(true);
+}
