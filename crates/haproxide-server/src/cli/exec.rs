@@ -148,7 +148,16 @@ impl<'a> Session<'a> {
                 Text(String::new())
             }
             ["show", "cli", "level", ..] => Text(format!("{}\n", self.level)),
-            ["show", "info", ..] => Text(stat::show_info(&self.state.info())),
+            ["show", "info", rest @ ..] => {
+                let info = self.state.info();
+                Text(if rest.contains(&"json") {
+                    format!("{}\n", stat::show_info_json(&info))
+                } else if rest.contains(&"typed") {
+                    stat::show_info_typed(&info)
+                } else {
+                    stat::show_info(&info)
+                })
+            }
             ["show", "stat", rest @ ..] => Text(self.show_stat(rest)),
             ["show", "servers", "state", rest @ ..] => {
                 let px = self.state.proxies();

@@ -620,6 +620,43 @@ pub fn show_backend(proxies: &[ProxySnapshot]) -> String {
 
 /// `show info` (the plain `Name: value` form).
 pub fn show_info(i: &InfoSnapshot) -> String {
+    let mut out = String::new();
+    for (k, v) in info_fields(i) {
+        out.push_str(&format!("{k}: {v}\n"));
+    }
+    out
+}
+
+/// `show info typed`.
+pub fn show_info_typed(i: &InfoSnapshot) -> String {
+    let mut out = String::new();
+    for (k, v) in info_fields(i) {
+        if let Some(&(_, pos, tags, ty)) = INFO_META.iter().find(|m| m.0 == k) {
+            out.push_str(&format!("{pos}.{k}.1:{tags}:{ty}:{v}\n"));
+        }
+    }
+    out
+}
+
+/// `show info json` (one line, no final newline).
+pub fn show_info_json(i: &InfoSnapshot) -> String {
+    let mut fields = Vec::new();
+    for (k, v) in info_fields(i) {
+        if let Some(&(_, pos, tags, ty)) = INFO_META.iter().find(|m| m.0 == k) {
+            let t: Vec<char> = tags.chars().collect();
+            let value = if ty == "str" { json_str(&v) } else { v };
+            fields.push(format!(
+                "{{\"field\":{{\"pos\":{pos},\"name\":\"{k}\"}},\"processNum\":1,\"tags\":{{\"origin\":\"{}\",\"nature\":\"{}\",\"scope\":\"{}\"}},\"value\":{{\"type\":\"{ty}\",\"value\":{value}}}}}",
+                tag_name(0, t.first().copied().unwrap_or(' ')),
+                tag_name(1, t.get(1).copied().unwrap_or(' ')),
+                tag_name(2, t.get(2).copied().unwrap_or(' ')),
+            ));
+        }
+    }
+    format!("[{}]", fields.join(","))
+}
+
+fn info_fields(i: &InfoSnapshot) -> Vec<(&'static str, String)> {
     let up = i.uptime_sec;
     let uptime = format!(
         "{}d {}h{:02}m{:02}s",
@@ -628,7 +665,7 @@ pub fn show_info(i: &InfoSnapshot) -> String {
         (up / 60) % 60,
         up % 60
     );
-    let fields: Vec<(&str, String)> = vec![
+    let fields: Vec<(&'static str, String)> = vec![
         ("Name", i.name.clone()),
         ("Version", i.version.clone()),
         ("Release_date", i.release_date.clone()),
@@ -699,11 +736,7 @@ pub fn show_info(i: &InfoSnapshot) -> String {
         ("Start_time_sec", i.start_time_sec.to_string()),
         ("Tainted", "0".into()),
     ];
-    let mut out = String::new();
-    for (k, v) in fields {
-        out.push_str(&format!("{k}: {v}\n"));
-    }
-    out
+    fields
 }
 
 /// (object, typed position, tags, type) as HAProxy 2.6.12 prints them in
@@ -908,4 +941,78 @@ pub const TYPED_META: &[(char, usize, &str, &str)] = &[
     ('S', 103, "MCP", "u64"),
     ('S', 104, "MCP", "u64"),
     ('S', 105, "MCP", "u64"),
+];
+
+/// `show info typed` positions, tags and types as HAProxy 2.6.12 prints them
+/// (tests/fixtures/cli/show_info_typed.txt).
+pub const INFO_META: &[(&str, usize, &str, &str)] = &[
+    ("Name", 0, "POS", "str"),
+    ("Version", 1, "POS", "str"),
+    ("Release_date", 2, "POS", "str"),
+    ("Nbthread", 3, "CGS", "u32"),
+    ("Nbproc", 4, "CGS", "u32"),
+    ("Process_num", 5, "KGP", "u32"),
+    ("Pid", 6, "SGP", "u32"),
+    ("Uptime", 7, "MDP", "str"),
+    ("Uptime_sec", 8, "MDP", "u32"),
+    ("Memmax_MB", 9, "CLP", "u32"),
+    ("PoolAlloc_MB", 10, "MGP", "u32"),
+    ("PoolUsed_MB", 11, "MGP", "u32"),
+    ("PoolFailed", 12, "MCP", "u32"),
+    ("Ulimit-n", 13, "CLP", "u32"),
+    ("Maxsock", 14, "CLP", "u32"),
+    ("Maxconn", 15, "CLP", "u32"),
+    ("Hard_maxconn", 16, "CLP", "u32"),
+    ("CurrConns", 17, "MGP", "u32"),
+    ("CumConns", 18, "MCP", "u32"),
+    ("CumReq", 19, "MCP", "u32"),
+    ("MaxSslConns", 20, "MMP", "u32"),
+    ("CurrSslConns", 21, "MGP", "u32"),
+    ("CumSslConns", 22, "MCP", "u32"),
+    ("Maxpipes", 23, "CLP", "u32"),
+    ("PipesUsed", 24, "MGP", "u32"),
+    ("PipesFree", 25, "MGP", "u32"),
+    ("ConnRate", 26, "MRP", "u32"),
+    ("ConnRateLimit", 27, "CLP", "u32"),
+    ("MaxConnRate", 28, "MMP", "u32"),
+    ("SessRate", 29, "MRP", "u32"),
+    ("SessRateLimit", 30, "CLP", "u32"),
+    ("MaxSessRate", 31, "MRP", "u32"),
+    ("SslRate", 32, "MRP", "u32"),
+    ("SslRateLimit", 33, "CLP", "u32"),
+    ("MaxSslRate", 34, "MMP", "u32"),
+    ("SslFrontendKeyRate", 35, "MGP", "u32"),
+    ("SslFrontendMaxKeyRate", 36, "MMP", "u32"),
+    ("SslFrontendSessionReuse_pct", 37, "MGP", "u32"),
+    ("SslBackendKeyRate", 38, "MRP", "u32"),
+    ("SslBackendMaxKeyRate", 39, "MMP", "u32"),
+    ("SslCacheLookups", 40, "MCP", "u32"),
+    ("SslCacheMisses", 41, "MCP", "u32"),
+    ("CompressBpsIn", 42, "MRP", "u32"),
+    ("CompressBpsOut", 43, "MRP", "u32"),
+    ("CompressBpsRateLim", 44, "CLP", "u32"),
+    ("Tasks", 47, "MGP", "u32"),
+    ("Run_queue", 48, "MGP", "u32"),
+    ("Idle_pct", 49, "MaP", "u32"),
+    ("node", 50, "COS", "str"),
+    ("Stopping", 52, "MGP", "u32"),
+    ("Jobs", 53, "MGP", "u32"),
+    ("Unstoppable Jobs", 54, "MGP", "u32"),
+    ("Listeners", 55, "MGP", "u32"),
+    ("ActivePeers", 56, "MGP", "u32"),
+    ("ConnectedPeers", 57, "MGP", "u32"),
+    ("DroppedLogs", 58, "MGP", "u32"),
+    ("BusyPolling", 59, "MGP", "u32"),
+    ("FailedResolutions", 60, "MGP", "u32"),
+    ("TotalBytesOut", 61, "MGP", "u64"),
+    ("TotalSplicdedBytesOut", 62, "MGP", "u64"),
+    ("BytesOutRate", 63, "MRP", "u64"),
+    ("DebugCommandsIssued", 64, "MGP", "u32"),
+    ("CumRecvLogs", 65, "MCP", "u32"),
+    ("Build info", 66, "POS", "str"),
+    ("Memmax_bytes", 67, "CLP", "u32"),
+    ("PoolAlloc_bytes", 68, "MGP", "u64"),
+    ("PoolUsed_bytes", 69, "MGP", "u64"),
+    ("Start_time_sec", 70, "MDP", "u32"),
+    ("Tainted", 71, "SGP", "str"),
 ];

@@ -1052,3 +1052,74 @@ async fn cli_stopping_does_not_unlink_a_successors_socket() {
     assert_eq!(oneshot(&new.path, b"show cli level\n").await, "admin\n\n");
     let _ = new.stop.send(true);
 }
+
+#[test]
+fn cli_show_info_typed_and_json_match_haproxy() {
+    // The values of the typed capture itself (17 min after start).
+    let real_typed = fixture!("show_info_typed.txt");
+    let get = |k: &str| -> String {
+        real_typed
+            .lines()
+            .find_map(|l| {
+                let (head, rest) = l.split_once(".1:")?;
+                let name = head.split_once('.')?.1;
+                (name == k).then(|| rest.splitn(3, ':').nth(2).unwrap_or("").to_string())
+            })
+            .unwrap_or_else(|| "0".into())
+    };
+    let n = |k: &str| get(k).parse::<u64>().unwrap();
+    let info = InfoSnapshot {
+        version: get("Version"),
+        release_date: get("Release_date"),
+        nbthread: n("Nbthread") as u32,
+        pid: n("Pid") as u32,
+        uptime_sec: n("Uptime_sec"),
+        start_time_sec: n("Start_time_sec"),
+        ulimit_n: n("Ulimit-n"),
+        maxsock: n("Maxsock"),
+        maxconn: n("Maxconn"),
+        hard_maxconn: n("Hard_maxconn"),
+        curr_conns: n("CurrConns"),
+        cum_conns: n("CumConns"),
+        cum_req: n("CumReq"),
+        node: get("node"),
+        jobs: n("Jobs"),
+        listeners: n("Listeners"),
+        total_bytes_out: n("TotalBytesOut"),
+        tasks: n("Tasks"),
+        ..Default::default()
+    };
+    // Pool and byte-rate figures are HAProxy internals reported as 0.
+    let fix = |s: &str| -> String {
+        s.split_inclusive('\n')
+            .map(|l| {
+                for k in ["PoolAlloc_bytes", "PoolUsed_bytes", "BytesOutRate"] {
+                    if let Some(i) = l
+                        .find(&format!("{k}.1:"))
+                        .or_else(|| l.find(&format!("\"{k}\"")))
+                    {
+                        let _ = i;
+                        return String::new();
+                    }
+                }
+                l.to_string()
+            })
+            .collect()
+    };
+    let ours = stat::show_info_typed(&info) + "\n";
+    assert_eq!(fix(&ours), fix(fixture!("show_info_typed.txt")));
+    assert_eq!(
+        ours.lines().count(),
+        fixture!("show_info_typed.txt").lines().count()
+    );
+    // JSON (captured a moment later, so values moved): the same fields with the
+    // same positions, tags and types, and the layout around them.
+    let shape = |s: &str| -> Vec<String> {
+        s.split("{\"field\":")
+            .map(|f| f.split(",\"value\":").next().unwrap_or("").to_string())
+            .collect()
+    };
+    let ours_json = stat::show_info_json(&info) + "\n\n";
+    assert_eq!(shape(&ours_json), shape(fixture!("show_info_json.txt")));
+    assert!(ours_json.ends_with("\"value\":{\"type\":\"str\",\"value\":\"0\"}}]\n\n"));
+}
