@@ -5,18 +5,20 @@
 #   examples/patroni/e2e-smoke.sh [haproxide|haproxy]      (default haproxide)
 #
 # 1. lab.sh install, lab.sh up, lab.sh proxy <kind>
-# 2. start-up: a probe every 100 ms on 5000 until it has reached the leader 10 times in a
-#    row (bounded); counts connections that reached a node in recovery meanwhile
+# 2. start-up: a new connection on 5000 every 100 ms from just before the proxy starts, for
+#    STARTUP_S (12) s; when it first / from then on only reaches the leader, and how many
+#    connections reached a node in recovery meanwhile
 # 3. routing: 10 connections on 5000 must all reach the leader (pg_is_in_recovery() = f),
 #    10 on 5001 must all reach replicas (t), never the leader
-# 4. switchover to the next node under a probe: a new connection on 5000 every 100 ms and
-#    one on 5001 every 200 ms; measures when 5000 first / from then on only reaches the new
+# 4. switchover to the next node under a probe for SWITCH_S (25) s: a new connection on 5000
+#    every 100 ms and one on 5001 every 200 ms, each in the background (a slow connection
+#    does not delay the next); measures when 5000 first / from then on only reaches the new
 #    leader, and counts connections that reached a wrong node (5000 on a node in recovery,
 #    5001 on the primary)
 # 5. lab.sh down (also on failure; KEEP=1 keeps the lab running)
 #
-# Each probe is `psql -h 127.0.0.1 -p PORT -c "SELECT inet_server_port(), pg_is_in_recovery()"`
-# with a 1 s connect timeout. Results (per-probe CSV, logs) go to $E2E_OUT
+# Each probe asks `SELECT inet_server_port(), pg_is_in_recovery()` on a new connection
+# (psql for the routing checks, e2e-probe.py for the timed phases). Results (per-probe CSV, logs) go to $E2E_OUT
 # (default /tmp/haproxide-patroni-e2e). Exit 0 when the routing checks pass and the
 # read-write port reached the new leader within the bound.
 set -euo pipefail
@@ -25,12 +27,11 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB="$HERE/lab.sh"
 KIND=${1:-haproxide}
 OUT=${E2E_OUT:-/tmp/haproxide-patroni-e2e}
-SWITCH_MIN_S=${SWITCH_MIN_S:-20}   # probe at least this long after the switchover starts
-SWITCH_MAX_S=${SWITCH_MAX_S:-60}   # and at most this long
 export LAB_DIR=${LAB_DIR:-/tmp/haproxide-patroni-lab}
+VENV=${PATRONI_VENV:-/opt/haproxide-patroni-venv}
 
 say() { printf '[e2e %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+now_ms() { echo $(( ${EPOCHREALTIME/./} / 1000 )); }
 
 cleanup() {
     local rc=$?
@@ -41,16 +42,38 @@ cleanup() {
 # probe PORT -> "15433|f" (server port | in recovery) or "ERR"
 probe() {
     local r
-    r=$(PGCONNECT_TIMEOUT=1 psql -X -h 127.0.0.1 -p "$1" -U postgres -d postgres -Atq \
+    r=$(PGCONNECT_TIMEOUT=1 timeout 5 psql -X -h 127.0.0.1 -p "$1" -U postgres -d postgres -Atq \
         -c "SELECT inet_server_port(), pg_is_in_recovery()" 2>/dev/null | tr -d '\n') || r=ERR
     [ -n "$r" ] || r=ERR
     echo "$r"
+}
+
+# probe_loop FILE T0_MS DURATION_MS PORT:INTERVAL_MS...: a new connection every INTERVAL_MS
+# per port, each in its own thread (e2e-probe.py, with the lab's Patroni venv and psycopg2);
+# appends "launch_ms,port,result,end_ms" relative to T0_MS.
+probe_loop() {
+    local file=$1 t0=$2 duration=$3; shift 3
+    "$VENV/bin/python" "$HERE/e2e-probe.py" --out "$file" --t0-ms "$t0" --duration-ms "$duration" "$@"
+}
+
+# analyze FILE PORT GOOD: prints "n first_good last_not_good in_recovery primary failed"
+# (times in ms of launch; -1 when none). GOOD is the exact result wanted ("15433|f").
+analyze() {
+    sort -t, -k1,1n "$1" | awk -F, -v port="$2" -v good="$3" '
+        $2 != port { next }
+        { n++ }
+        $3 == good { if (first == "") first = $1; next }
+        { last = $1 }
+        $3 ~ /\|t$/ { rec++ } $3 ~ /\|f$/ { pri++ } $3 == "ERR" { err++ }
+        END { printf "%d %s %s %d %d %d\n", n, (first == "" ? -1 : first), (last == "" ? -1 : last), rec, pri, err }'
 }
 
 fail() { say "FAIL: $*"; exit 1; }
 
 rm -rf "$OUT"; mkdir -p "$OUT"
 "$LAB" install
+# Build before anything is timed (a build during the start-up window would skew it).
+if [ "$KIND" = haproxide ] && [ -z "${HAPROXIDE_BIN:-}" ]; then HAPROXIDE_BIN=$("$LAB" build); export HAPROXIDE_BIN; fi
 "$LAB" down >/dev/null 2>&1 || true
 trap cleanup EXIT
 "$LAB" up
@@ -60,24 +83,24 @@ leader_port=$((15431 + leader))
 say "leader: node$leader (PostgreSQL $leader_port)"
 
 # ---------------------------------------------------------------- 2. proxy start-up
+# Probe 5000 every 100 ms from just before the proxy starts, for STARTUP_S seconds.
+STARTUP_S=${STARTUP_S:-12}
+: > "$OUT/startup.csv"
+t0=$(now_ms)
+probe_loop "$OUT/startup.csv" "$t0" $((STARTUP_S * 1000)) 5000:100 &
+loop_pid=$!
 "$LAB" proxy "$KIND"
-start=$(now_ms)
-ok_run=0; startup_wrong=0; startup_err=0; first_ok=""
-echo "t_ms,port,result" > "$OUT/startup.csv"
-next=$start
-while [ $(( $(now_ms) - start )) -lt 30000 ]; do
-    r=$(probe 5000); t=$(( $(now_ms) - start ))
-    echo "$t,5000,$r" >> "$OUT/startup.csv"
-    case "$r" in
-        "$leader_port|f") ok_run=$((ok_run + 1)); [ -n "$first_ok" ] || first_ok=$t ;;
-        *"|t") startup_wrong=$((startup_wrong + 1)); ok_run=0 ;;
-        *) startup_err=$((startup_err + 1)); ok_run=0 ;;
-    esac
-    [ "$ok_run" -ge 10 ] && break
-    next=$((next + 100)); d=$((next - $(now_ms))); [ "$d" -gt 0 ] && sleep "$((d / 1000)).$(printf '%03d' $((d % 1000)))"
-done
-[ "$ok_run" -ge 10 ] || fail "5000 did not reach the leader 10 times in a row within 30 s of the proxy start"
-say "start-up: 5000 first reached the leader at ${first_ok} ms; before that ${startup_wrong} connection(s) reached a node in recovery, ${startup_err} failed"
+listening_ms=$(( $(now_ms) - t0 ))
+# Timestamp the proxy's server state changes (its log has no time): "epoch_ms,line".
+# tail --pid ends with the proxy, so this stops by itself at `down`.
+proxy_pid=$(cat "$LAB_DIR/pids/proxy.pid")
+( tail -n +1 -s 0.1 --pid="$proxy_pid" -F "$LAB_DIR/logs/proxy.log" 2>/dev/null | while IFS= read -r l; do
+      case "$l" in *"Server "*" is "*) echo "$(now_ms),Server ${l#*Server }" ;; esac
+  done >> "$OUT/proxy-events.csv" ) &
+wait "$loop_pid"
+read -r s_n s_first s_last s_rec s_pri s_err <<< "$(analyze "$OUT/startup.csv" 5000 "$leader_port|f")"
+say "start-up: proxy listening by ${listening_ms} ms; 5000 first reached the leader at ${s_first} ms, last reached something else at ${s_last} ms (-1: never); ${s_rec} of ${s_n} connections reached a node in recovery, ${s_err} failed"
+[ "$s_first" -ge 0 ] || fail "5000 never reached the leader within ${STARTUP_S} s of the proxy start"
 
 # ---------------------------------------------------------------- 3. routing
 rw_bad=0; ro_bad=0; declare -A ro_ports=()
@@ -96,57 +119,37 @@ say "routing: 5000 leader-only ($((10 - rw_bad))/10), 5001 replicas-only ($((10 
 [ "$ro_bad" = 0 ] || fail "read-only port reached the leader or failed"
 
 # ---------------------------------------------------------------- 4. switchover under probe
+SWITCH_S=${SWITCH_S:-25}
 new=$(( leader % 3 + 1 )); new_port=$((15431 + new))
-say "switchover node$leader -> node$new under probe (5000 every 100 ms, 5001 every 200 ms)"
-echo "t_ms,port,result" > "$OUT/switchover.csv"
-t0=$(now_ms)
-"$LAB" switchover "node$new" > "$OUT/switchover.out" 2>&1 &
-sw_pid=$!
-sw_done_ms=""; first_new=""; last_not_new=0; rw_wrong=0; ro_wrong=0; rw_err=0; ro_err=0; rw_n=0; ro_n=0
-tick=0; next=$t0; new_run=0
-while :; do
-    t=$(( $(now_ms) - t0 ))
-    [ "$t" -ge $((SWITCH_MAX_S * 1000)) ] && break
-    if [ -z "$sw_done_ms" ] && ! kill -0 "$sw_pid" 2>/dev/null; then sw_done_ms=$t; fi
-    [ -n "$sw_done_ms" ] && [ "$t" -ge $((SWITCH_MIN_S * 1000)) ] && [ "$new_run" -ge 30 ] && break
-    r=$(probe 5000); tr=$(( $(now_ms) - t0 )); rw_n=$((rw_n + 1))
-    echo "$t,5000,$r" >> "$OUT/switchover.csv"
-    if [ "$r" = "$new_port|f" ]; then
-        [ -n "$first_new" ] || first_new=$t
-        new_run=$((new_run + 1))
-    else
-        new_run=0; last_not_new=$tr
-        case "$r" in
-            *"|t") rw_wrong=$((rw_wrong + 1)) ;;
-            ERR) rw_err=$((rw_err + 1)) ;;
-        esac
-    fi
-    if [ $((tick % 2)) = 0 ]; then
-        r=$(probe 5001); ro_n=$((ro_n + 1))
-        echo "$t,5001,$r" >> "$OUT/switchover.csv"
-        case "$r" in
-            *"|f") ro_wrong=$((ro_wrong + 1)) ;;
-            ERR) ro_err=$((ro_err + 1)) ;;
-        esac
-    fi
-    tick=$((tick + 1))
-    next=$((next + 100)); d=$((next - $(now_ms))); [ "$d" -gt 0 ] && sleep "$((d / 1000)).$(printf '%03d' $((d % 1000)))"
-done
-wait "$sw_pid" || true
-say "switchover answer: $(grep -v '^\[lab' "$OUT/switchover.out" | head -n 1)"
-[ -n "$first_new" ] || fail "5000 never reached the new leader node$new within ${SWITCH_MAX_S} s"
+say "switchover node$leader -> node$new under probe for ${SWITCH_S} s (5000 every 100 ms, 5001 every 200 ms)"
+: > "$OUT/switchover.csv"
+t0=$(now_ms); sw_t0=$t0
+probe_loop "$OUT/switchover.csv" "$t0" $((SWITCH_S * 1000)) 5000:100 5001:200 &
+probe_pid=$!
+"$LAB" switchover "node$new" > "$OUT/switchover.out" 2>&1 || true
+sw_done_ms=$(( $(now_ms) - t0 ))
+wait "$probe_pid"
+say "switchover answer after ${sw_done_ms} ms: $(grep -v '^\[lab' "$OUT/switchover.out" | head -n 1)"
+read -r w_n w_first w_last w_rec w_pri w_err <<< "$(analyze "$OUT/switchover.csv" 5000 "$new_port|f")"
+# For 5001 every replica is good: count what reached the primary or failed.
+read -r r_n _ _ r_rec r_pri r_err <<< "$(analyze "$OUT/switchover.csv" 5001 "none")"
 "$LAB" status
+[ "$w_first" -ge 0 ] || fail "5000 never reached the new leader node$new within ${SWITCH_S} s"
 
-cat <<EOF | tee "$OUT/summary.txt"
-=== e2e-smoke ($KIND, $(date -u +%Y-%m-%dT%H:%M:%SZ)) ===
-start-up: 5000 first reached the leader at ${first_ok} ms after the proxy listened; connections to a node in recovery before that: ${startup_wrong}; failed: ${startup_err}
+cat <<SUMMARY | tee "$OUT/summary.txt"
+=== e2e-smoke ($KIND, $(date -u +%Y-%m-%dT%H:%M:%SZ), load average $(cut -d" " -f1-3 /proc/loadavg), $(nproc) cores) ===
+start-up (t=0: proxy launched; listening by ${listening_ms} ms), 5000 every 100 ms:
+  first reached the leader at ${s_first} ms; $( [ "$s_last" = -1 ] && echo "every later connection reached it too" || echo "only the leader after ${s_last} ms")
+  connections to a node in recovery: ${s_rec} of ${s_n}; failed: ${s_err}
 routing: 5000 -> leader 10/10; 5001 -> replicas 10/10 over ${#ro_ports[@]} replica(s)
-switchover node$leader -> node$new (Patroni answered after ${sw_done_ms:-?} ms):
-  5000 first reached the new leader at:      ${first_new} ms
-  5000 last reached another node/failed at:  ${last_not_new} ms (only the new leader after)
-  5000 connections to a node in recovery:    ${rw_wrong} of ${rw_n} (failed: ${rw_err})
-  5001 connections to the primary:           ${ro_wrong} of ${ro_n} (failed: ${ro_err})
-per-probe CSV: $OUT/switchover.csv, $OUT/startup.csv
-EOF
+switchover node$leader -> node$new (t=0: request sent; Patroni answered at ${sw_done_ms} ms):
+  5000 first reached the new leader at:      ${w_first} ms
+  5000 only the new leader after:            ${w_last} ms
+  5000 connections to a node in recovery:    ${w_rec} of ${w_n} (failed: ${w_err}; old primary before the switch: ${w_pri})
+  5001 connections to the primary:           ${r_pri} of ${r_n} (failed: ${r_err})
+per-probe CSV (launch_ms,port,result,end_ms): $OUT/switchover.csv, $OUT/startup.csv
+SUMMARY
+echo "proxy server state changes around the switchover (ms after the request; stamped when logged, so up to the check duration late):"
+awk -F, -v t0="$sw_t0" '$1 >= t0 - 1000 { l = $0; sub(/^[^,]*,/, "", l); sub(/\. [0-9]+ active.*$/, "", l); printf "  %6d ms  %s\n", $1 - t0, l }' "$OUT/proxy-events.csv" | tee -a "$OUT/summary.txt"
 cp "$LAB_DIR/logs/proxy.log" "$OUT/proxy.log" 2>/dev/null || true
 say "PASS"

@@ -8,6 +8,8 @@
 #   lab.sh status                  role of each node from Patroni's REST API
 #   lab.sh proxy [haproxide|haproxy]   start a proxy in front (ports 5000 rw, 5001 ro)
 #   lab.sh proxy-stop              stop the proxy started by `proxy`
+#   lab.sh build                   build haproxide (honours CARGO_TARGET_DIR), print its path;
+#                                  `proxy haproxide` builds unless HAPROXIDE_BIN is set
 #   lab.sh switchover [CANDIDATE]  planned switchover to CANDIDATE (node1..3; default: next node)
 #   lab.sh kill-leader             SIGKILL the leader's Patroni and PostgreSQL
 #   lab.sh kill-patroni            SIGKILL the leader's Patroni only (PostgreSQL keeps running)
@@ -330,6 +332,15 @@ cmd_proxy_stop() {
     rm -f "$LAB_DIR/pids/proxy.pid" "$LAB_DIR/pids/proxy.kind"
 }
 
+# Build haproxide from this repository; print the binary's path.
+cmd_build() {
+    log "building haproxide (cargo build --release -p haproxide)"
+    (cd "$REPO" && cargo build --release -q -p haproxide) >&2 || die "cargo build failed"
+    local bin="${CARGO_TARGET_DIR:-$REPO/target}/release/haproxide"
+    [ -x "$bin" ] || die "no haproxide binary at $bin"
+    echo "$bin"
+}
+
 cmd_proxy() {
     local kind=${1:-haproxide} bin
     mkdir -p "$LAB_DIR/pids" "$LAB_DIR/logs"
@@ -337,12 +348,7 @@ cmd_proxy() {
     case "$kind" in
         haproxide)
             bin=${HAPROXIDE_BIN:-}
-            if [ -z "$bin" ]; then
-                log "building haproxide (cargo build --release -p haproxide)"
-                (cd "$REPO" && cargo build --release -q -p haproxide) >&2
-                bin="${CARGO_TARGET_DIR:-$REPO/target}/release/haproxide"
-            fi
-            [ -x "$bin" ] || die "no haproxide binary at $bin"
+            [ -n "$bin" ] || bin=$(cmd_build)
             log "starting $bin -db -f $PROXY_CFG --allow-unsupported"
             "$bin" -db -f "$PROXY_CFG" --allow-unsupported >"$LAB_DIR/logs/proxy.log" 2>&1 </dev/null &
             ;;
@@ -385,7 +391,7 @@ cmd_down() {
     log "down: $LAB_DIR removed"
 }
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -e/{/^set -e/d;p}' "$0" | sed 's/^# \{0,1\}//'; }
 
 cmd=${1:-}
 [ $# -gt 0 ] && shift
@@ -401,6 +407,7 @@ case "$cmd" in
     start-node) cmd_start_node "$@" ;;
     proxy) cmd_proxy "$@" ;;
     proxy-stop) cmd_proxy_stop ;;
+    build) cmd_build ;;
     -h|--help|help|"") usage ;;
     *) usage; exit 2 ;;
 esac
