@@ -68,12 +68,13 @@ fn shown_status(st: Option<&ServerStats>, maint: bool, drain: bool) -> String {
 }
 
 /// A `show stat` / `show servers state` server from the checker's view (`None`
-/// for a server without `check`).
+/// for a server without `check`). The checker's own status text is used unless
+/// the admin flags override it ("MAINT", "DRAIN" as HAProxy shows them).
 pub fn server_snapshot(f: &ServerFacts<'_>, st: Option<&ServerStats>) -> ServerSnapshot {
     let status = shown_status(st, f.maint, f.drain);
     let op_state = op_state_of(&status);
     let check = match st {
-        Some(s) if f.check_configured && f.check_enabled && !f.maint => Some(CheckSnapshot {
+        Some(s) if f.check_configured && f.check_enabled => Some(CheckSnapshot {
             status: s.check_status.clone(),
             code: s.check_code,
             duration_ms: s

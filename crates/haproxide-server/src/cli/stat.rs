@@ -307,6 +307,10 @@ fn server_row(px: &ProxySnapshot, s: &ServerSnapshot, show_addr: bool) -> Row {
         r.set("chkfail", c.chkfail);
         r.set("chkdown", c.chkdown);
         r.set("downtime", c.downtime);
+    }
+    // In maintenance the checks are paused: HAProxy keeps the counters above and
+    // leaves the check outputs empty.
+    if let Some(c) = s.check.as_ref().filter(|_| !s.maint) {
         r.set("check_status", &c.status);
         if let Some(code) = c.code {
             r.set("check_code", code);
@@ -580,10 +584,12 @@ pub fn servers_state(proxies: &[ProxySnapshot], only: Option<&str>) -> Option<St
                     .as_ref()
                     .map_or(1, |c| super::check_status_code(&c.status))
             });
-            let check_state = if s.check_configured {
-                2 | if s.check_enabled { 4 } else { 0 }
-            } else {
-                0
+            // CHK_ST_CONFIGURED | CHK_ST_ENABLED | CHK_ST_PAUSED (maintenance).
+            let check_state = match (s.check_configured, s.check_enabled) {
+                (false, _) => 0,
+                (true, false) => 2,
+                (true, true) if s.maint => 14,
+                (true, true) => 6,
             };
             out.push_str(&format!(
                 "{} {} {} {} {} {} {} {} {} {} {} {} {} {} 0 0 0 - {} - 0 0 - - 0\n",

@@ -989,7 +989,7 @@ fn cli_adapt_builds_the_oracle_rows_from_checker_stats() {
         Some(&stats("DOWN", "L4CON", 0)),
     );
     assert_eq!(
-        (m.status.as_str(), m.op_state, m.check.is_none()),
+        (m.status.as_str(), m.op_state, m.check.is_some()),
         ("MAINT", OpState::Stopped, true)
     );
     let d = server_snapshot(
@@ -1122,4 +1122,91 @@ fn cli_show_info_typed_and_json_match_haproxy() {
     let ours_json = stat::show_info_json(&info) + "\n\n";
     assert_eq!(shape(&ours_json), shape(fixture!("show_info_json.txt")));
     assert!(ours_json.ends_with("\"value\":{\"type\":\"str\",\"value\":\"0\"}}]\n\n"));
+}
+
+#[test]
+fn cli_maint_and_drain_rows_match_haproxy() {
+    // HAProxy after "set server be1/s1 state maint" (checked, DOWN, maxconn 50),
+    // "set server li1/a1 state drain" (checked, UP): maint_drain.txt.
+    use super::adapt::{server_snapshot, ServerFacts};
+    let real = fixture!("maint_drain.txt");
+    let line = |prefix: &str| -> String {
+        real.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap()
+            .to_string()
+    };
+    let mut st = stats("DOWN", "L4CON", 0);
+    st.chkfail = 2;
+    st.lastchg = 1105;
+    st.downtime = 1108;
+    let s1 = server_snapshot(
+        &ServerFacts {
+            name: "s1",
+            sid: 1,
+            addr: "127.0.0.1:18901".parse().unwrap(),
+            backup: false,
+            iweight: 1,
+            weight: 1,
+            maxconn: 50,
+            maint: true,
+            drain: false,
+            check_configured: true,
+            check_enabled: true,
+            last_chk: "Connection refused",
+            counters: TrafficCounters::idle(),
+        },
+        Some(&st),
+    );
+    let mut a1st = stats("UP", "L4OK", 3);
+    a1st.check_rise = 1;
+    a1st.check_desc = "Layer4 check passed".into();
+    a1st.chkfail = 0;
+    a1st.chkdown = 0;
+    a1st.lastchg = 0;
+    a1st.downtime = 0;
+    let mut a1 = server_snapshot(
+        &ServerFacts {
+            name: "a1",
+            sid: 1,
+            addr: "127.0.0.1:18903".parse().unwrap(),
+            backup: false,
+            iweight: 1,
+            weight: 1,
+            maxconn: 0,
+            maint: false,
+            drain: true,
+            check_configured: true,
+            check_enabled: true,
+            last_chk: "",
+            counters: TrafficCounters::idle(),
+        },
+        Some(&a1st),
+    );
+    a1.need_conn_est = 1;
+    let mut s1 = s1;
+    s1.need_conn_est = 1;
+    let px = |name: &str, iid, servers| ProxySnapshot {
+        name: name.into(),
+        iid,
+        mode: "tcp".into(),
+        frontend: None,
+        backend: Some(BackendSnapshot {
+            servers,
+            ..Default::default()
+        }),
+    };
+    let proxies = vec![px("be1", 3, vec![s1]), px("li1", 4, vec![a1])];
+    let f = stat::StatFilter {
+        types: 4,
+        ..stat::StatFilter::all()
+    };
+    let csv = stat::show_stat(&proxies, &f);
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows[0], line("be1,s1,"));
+    assert_eq!(rows[1], line("li1,a1,"));
+    let state = stat::servers_state(&proxies, None).unwrap();
+    let st_lines: Vec<&str> = state.lines().skip(2).collect();
+    assert_eq!(st_lines[0], line("3 be1 1 s1 "));
+    assert_eq!(st_lines[1], line("4 li1 1 a1 "));
 }
