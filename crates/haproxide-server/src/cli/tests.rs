@@ -1041,16 +1041,25 @@ async fn cli_many_concurrent_clients_each_get_their_answer() {
 async fn cli_stopping_does_not_unlink_a_successors_socket() {
     let f: Arc<dyn RuntimeState> = Fake::new();
     let old = serve("succ", ListenOptions::default(), Arc::clone(&f)).await;
-    // A reload: the new process binds the same path.
-    let new = serve("succ", ListenOptions::default(), f).await;
+    // A reload: the new process binds the same path (synchronously, so the
+    // socket file is the new one before the old process stops).
+    let listener = super::listen::bind_unix(&old.path, &ListenOptions::default()).unwrap();
+    let (new_stop, rx) = watch::channel(false);
+    tokio::spawn(super::listen::serve_unix_listener(
+        listener,
+        ListenOptions::default(),
+        f,
+        rx,
+    ));
     old.stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(5), old.task)
         .await
         .unwrap()
         .unwrap()
         .unwrap();
-    assert_eq!(oneshot(&new.path, b"show cli level\n").await, "admin\n\n");
-    let _ = new.stop.send(true);
+    assert_eq!(oneshot(&old.path, b"show cli level\n").await, "admin\n\n");
+    let _ = new_stop.send(true);
+    let _ = std::fs::remove_file(&old.path);
 }
 
 #[test]
