@@ -1219,3 +1219,138 @@ fn cli_maint_and_drain_rows_match_haproxy() {
     assert_eq!(st_lines[0], line("3 be1 1 s1 "));
     assert_eq!(st_lines[1], line("4 li1 1 a1 "));
 }
+
+/// Differential check against the real HAProxy when it is installed: the same
+/// configuration, the same commands, byte-for-byte answers.
+#[test]
+fn cli_live_differential_against_real_haproxy() {
+    use std::io::{Read, Write};
+    let haproxy = std::path::Path::new("/usr/sbin/haproxy");
+    if !haproxy.exists() {
+        eprintln!("skipped: no /usr/sbin/haproxy");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("hpx-cli-live-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let port = |_| {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (p1, p2) = (port(0), port(1));
+    let admin = dir.join("admin.sock");
+    let user = dir.join("user.sock");
+    let cfg = format!(
+        "global\n    stats socket {} level admin\n    stats socket {} level user\n\
+         defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe1\n    bind 127.0.0.1:{p1}\n    default_backend be1\n\
+         backend be1\n    server s1 127.0.0.1:18901\n    server s2 127.0.0.1:18902 weight 5\n\
+         listen li1\n    bind 127.0.0.1:{p2}\n    server a1 127.0.0.1:18903\n    server b1 127.0.0.1:18904 backup\n",
+        admin.display(),
+        user.display()
+    );
+    let cfg_path = dir.join("h.cfg");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let mut child = std::process::Command::new(haproxy)
+        .arg("-db")
+        .arg("-f")
+        .arg(&cfg_path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ask = |sock: &std::path::Path, cmd: &str| -> Option<String> {
+        let mut c = std::os::unix::net::UnixStream::connect(sock).ok()?;
+        c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        c.write_all(format!("{cmd}\n").as_bytes()).ok()?;
+        let mut out = String::new();
+        c.read_to_string(&mut out).ok()?;
+        Some(out)
+    };
+    let mut ready = false;
+    for _ in 0..100 {
+        if ask(&admin, "show cli level").is_some() && ask(&user, "show cli level").is_some() {
+            ready = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if !ready {
+        let _ = child.kill();
+        let _ = child.wait();
+        eprintln!("skipped: haproxy did not start");
+        return;
+    }
+    let f = Fake::new();
+    let cmds = [
+        "get weight be1/s2",
+        "get weight be1/zz",
+        "get weight zz/s2",
+        "get weight",
+        "get weight be1/",
+        "set weight be1/s2 abc",
+        "set weight be1/s2 10x",
+        "set weight be1/s2 300",
+        "set weight be1/s2",
+        "disable server be1/zz",
+        "disable server be1",
+        "set server be1/s2 state foo",
+        "set server be1/s2 health foo",
+        "set server be1/s2 foo",
+        "set server be1",
+        "shutdown sessions server",
+        "shutdown sessions server be1/zz",
+        "enable health be1/zz",
+        "disable health",
+        "show servers state nope",
+        "show backend",
+        "show cli level",
+        "disable frontend zz",
+        "disable frontend be1",
+        "disable frontend",
+        "enable frontend fe1",
+        "set maxconn server be1/s1",
+        "set maxconn global",
+        "set maxconn frontend fe1",
+        "show stat foo -1 -1",
+        "get weight be1/s2; show backend;get weight be1/zz",
+    ];
+    let mut mismatches = Vec::new();
+    for cmd in cmds {
+        let real = ask(&admin, cmd).unwrap_or_default();
+        let ours = run(&*f, Level::Admin, cmd);
+        if real != ours {
+            mismatches.push((cmd, real, ours));
+        }
+    }
+    for cmd in [
+        "disable server be1/s2",
+        "set weight be1/s2 3",
+        "clear counters",
+        "show cli level",
+        "get weight be1/s2",
+    ] {
+        let real = ask(&user, cmd).unwrap_or_default();
+        let ours = run(&*f, Level::User, cmd);
+        if real != ours {
+            mismatches.push((cmd, real, ours));
+        }
+    }
+    // show stat: same header, same number of rows, same row keys.
+    let real = ask(&admin, "show stat").unwrap_or_default();
+    let ours = run(&*f, Level::Admin, "show stat");
+    let keys = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| l.split(',').take(2).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    if keys(&real) != keys(&ours) {
+        mismatches.push(("show stat (rows)", real, ours));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
