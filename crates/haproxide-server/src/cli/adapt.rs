@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 
 use haproxide_check::checker::ServerStats;
 
-use super::{check_status_code, CheckSnapshot, OpState, ServerSnapshot, TrafficCounters};
+use super::{
+    check_status_code, AgentSnapshot, CheckSnapshot, OpState, ServerSnapshot, TrafficCounters,
+};
 
 /// What the run loop knows about one server besides the checker's view.
 #[derive(Debug, Clone)]
@@ -32,6 +34,38 @@ pub struct ServerFacts<'a> {
     /// `last_chk` text ("Connection refused", empty after a plain L4OK).
     pub last_chk: &'a str,
     pub counters: TrafficCounters,
+    /// `agent-check` on the server line.
+    pub agent_configured: bool,
+    /// Not turned off by `disable agent`.
+    pub agent_enabled: bool,
+    pub agent_port: u16,
+}
+
+/// HAProxy's description of a check status (`check_desc`, `agent_desc`).
+/// "Layer4 check passed" and "Layer4 connection problem" are checked against
+/// HAProxy's output; the others are its texts as documented.
+pub fn status_description(status: &str) -> &'static str {
+    match status.trim_start_matches("* ") {
+        "UNK" => "Unknown",
+        "INI" => "Initializing",
+        "SOCKERR" => "Socket error",
+        "L4OK" => "Layer4 check passed",
+        "L4TOUT" => "Layer4 timeout",
+        "L4CON" => "Layer4 connection problem",
+        "L6OK" => "Layer6 check passed",
+        "L6TOUT" => "Layer6 timeout",
+        "L6RSP" => "Layer6 invalid response",
+        "L7TOUT" => "Layer7 timeout",
+        "L7RSP" => "Layer7 invalid response",
+        "L7OK" => "Layer7 check passed",
+        "L7OKC" => "Layer7 check conditionally passed",
+        "L7STS" => "Layer7 wrong status",
+        "PROCERR" => "External check error",
+        "PROCTOUT" => "External check timeout",
+        "PROCOK" => "External check passed",
+        "HANA" => "Health analyze",
+        _ => "",
+    }
 }
 
 /// HAProxy's operational state for a `show stat` status text.
@@ -91,6 +125,21 @@ pub fn server_snapshot(f: &ServerFacts<'_>, st: Option<&ServerStats>) -> ServerS
         }),
         _ => None,
     };
+    let agent = match st {
+        Some(s) if f.agent_configured && f.agent_enabled => Some(AgentSnapshot {
+            status: s.agent_status.clone(),
+            code: s.agent_code,
+            duration_ms: s
+                .agent_duration_ms
+                .map(|d| u64::try_from(d).unwrap_or(u64::MAX)),
+            last_agt: s.agent_desc.clone(),
+            desc: status_description(&s.agent_status).to_string(),
+            rise: s.agent_rise,
+            fall: s.agent_fall,
+            health: s.agent_health,
+        }),
+        _ => None,
+    };
     let check_status = st.map_or("INI", |s| s.check_status.as_str());
     let check_health = match st {
         Some(s) if f.check_configured => s.check_health,
@@ -128,5 +177,9 @@ pub fn server_snapshot(f: &ServerFacts<'_>, st: Option<&ServerStats>) -> ServerS
         },
         check_health,
         need_conn_est: 0,
+        agent,
+        agent_configured: f.agent_configured,
+        agent_enabled: f.agent_configured && f.agent_enabled,
+        agent_port: f.agent_port,
     }
 }

@@ -198,6 +198,21 @@ impl<'a> Session<'a> {
             ["enable", "health", rest @ ..] => {
                 self.admin_action(rest.first().copied(), ServerAction::Checks(true))
             }
+            ["disable", "agent", rest @ ..] => {
+                self.admin_action(rest.first().copied(), ServerAction::AgentChecks(false))
+            }
+            ["enable", "agent", rest @ ..] => {
+                if let Some(d) = self.need(Level::Admin) {
+                    return d;
+                }
+                Text(self.with_server(rest.first().copied(), |me, px, b, s| {
+                    if find_server(px, b, s).is_some_and(|x| x.agent_configured) {
+                        me.act(b, s, ServerAction::AgentChecks(true))
+                    } else {
+                        "Agent was not configured on this server, cannot enable.\n".into()
+                    }
+                }))
+            }
             ["shutdown", "sessions", "server", rest @ ..] => {
                 self.admin_action(rest.first().copied(), ServerAction::ShutdownSessions)
             }
@@ -370,6 +385,16 @@ impl<'a> Session<'a> {
                 self.act(b, s, ServerAction::Health(h))
             }
             ["health"] => HEALTH_USAGE.into(),
+            ["agent", rest @ ..] => {
+                if !find_server(_px, b, s).is_some_and(|x| x.agent_configured) {
+                    return "agent checks are not enabled on this server.\n".into();
+                }
+                match rest.first() {
+                    Some(&"up") => self.act(b, s, ServerAction::Agent(true)),
+                    Some(&"down") => self.act(b, s, ServerAction::Agent(false)),
+                    _ => "'set server <srv> agent' expects 'up' or 'down'.\n".into(),
+                }
+            }
             ["weight", rest @ ..] => self.set_weight(_px, b, s, rest.first().copied()),
             _ => SET_SERVER_USAGE.into(),
         }
@@ -413,6 +438,14 @@ impl<'a> Session<'a> {
             stat::show_stat(&px, &f)
         }
     }
+}
+
+fn find_server<'p>(px: &'p [ProxySnapshot], b: &str, s: &str) -> Option<&'p super::ServerSnapshot> {
+    px.iter()
+        .filter(|p| p.name == b)
+        .filter_map(|p| p.backend.as_ref())
+        .flat_map(|be| be.servers.iter())
+        .find(|x| x.name == s)
 }
 
 /// The text of a runtime refusal (a newline added when missing).

@@ -17,6 +17,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "disable server (DEPRECATED)",
         "disable a server for maintenance (use 'set server' instead)",
     ),
+    ("enable agent", "enable agent checks"),
     ("enable frontend <frontend>", "re-enable specific frontend"),
     ("enable health", "enable health checks"),
     (

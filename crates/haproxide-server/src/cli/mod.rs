@@ -288,6 +288,23 @@ pub struct CheckSnapshot {
     pub downtime: u64,
 }
 
+/// Agent-check part of a server row (`None` without `agent-check` or when
+/// agent checks are disabled).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AgentSnapshot {
+    /// `agent_status` ("L4CON", "L7OK"...).
+    pub status: String,
+    pub code: Option<u32>,
+    pub duration_ms: Option<u64>,
+    /// `last_agt` (e.g. "Connection refused").
+    pub last_agt: String,
+    /// `agent_desc` ("Layer4 connection problem").
+    pub desc: String,
+    pub rise: u32,
+    pub fall: u32,
+    pub health: u32,
+}
+
 /// A server row (and a `show servers state` line).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSnapshot {
@@ -325,6 +342,13 @@ pub struct ServerSnapshot {
     /// `srv_check_health` (also without a check: HAProxy keeps `rise`-based values).
     pub check_health: u32,
     pub need_conn_est: u64,
+    pub agent: Option<AgentSnapshot>,
+    /// `agent-check` on the server line.
+    pub agent_configured: bool,
+    /// Not turned off by `disable agent`.
+    pub agent_enabled: bool,
+    /// `agent-port` (0 = none).
+    pub agent_port: u16,
 }
 
 impl Default for ServerSnapshot {
@@ -351,6 +375,10 @@ impl Default for ServerSnapshot {
             check_result: 0,
             check_health: 0,
             need_conn_est: 0,
+            agent: None,
+            agent_configured: false,
+            agent_enabled: false,
+            agent_port: 0,
         }
     }
 }
@@ -414,6 +442,10 @@ pub enum ServerAction {
     Checks(bool),
     /// `set maxconn server` (0 = unlimited).
     MaxConn(u64),
+    /// `set server B/S agent up` (true) / `down` (false).
+    Agent(bool),
+    /// `enable agent` (true) / `disable agent` (false).
+    AgentChecks(bool),
 }
 
 /// A change the CLI asks of the runtime, on one frontend (or `listen` section).

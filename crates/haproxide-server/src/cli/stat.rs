@@ -324,6 +324,20 @@ fn server_row(px: &ProxySnapshot, s: &ServerSnapshot, show_addr: bool) -> Row {
         r.set("check_fall", c.fall);
         r.set("check_health", c.health);
     }
+    if let Some(a) = s.agent.as_ref().filter(|_| !s.maint) {
+        r.set("last_agt", &a.last_agt);
+        r.set("agent_status", &a.status);
+        if let Some(code) = a.code {
+            r.set("agent_code", code);
+        }
+        if let Some(d) = a.duration_ms {
+            r.set("agent_duration", d);
+        }
+        r.set("agent_desc", &a.desc);
+        r.set("agent_rise", a.rise);
+        r.set("agent_fall", a.fall);
+        r.set("agent_health", a.health);
+    }
     if show_addr {
         r.set("addr", format!("{}:{}", s.host, s.port));
     }
@@ -584,6 +598,13 @@ pub fn servers_state(proxies: &[ProxySnapshot], only: Option<&str>) -> Option<St
                     .as_ref()
                     .map_or(1, |c| super::check_status_code(&c.status))
             });
+            // CHK_ST_AGENT | CHK_ST_CONFIGURED | CHK_ST_ENABLED | CHK_ST_PAUSED.
+            let agent_state = match (s.agent_configured, s.agent_enabled) {
+                (false, _) => 0,
+                (true, false) => 0x12,
+                (true, true) if s.maint => 0x1e,
+                (true, true) => 0x16,
+            };
             // CHK_ST_CONFIGURED | CHK_ST_ENABLED | CHK_ST_PAUSED (maintenance).
             let check_state = match (s.check_configured, s.check_enabled) {
                 (false, _) => 0,
@@ -592,7 +613,7 @@ pub fn servers_state(proxies: &[ProxySnapshot], only: Option<&str>) -> Option<St
                 (true, true) => 6,
             };
             out.push_str(&format!(
-                "{} {} {} {} {} {} {} {} {} {} {} {} {} {} 0 0 0 - {} - 0 0 - - 0\n",
+                "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} 0 0 - {} - 0 0 - - {}\n",
                 px.iid,
                 px.name,
                 s.sid,
@@ -607,7 +628,9 @@ pub fn servers_state(proxies: &[ProxySnapshot], only: Option<&str>) -> Option<St
                 s.check_result,
                 s.check_health,
                 check_state,
+                agent_state,
                 s.port,
+                s.agent_port,
             ));
         }
     }

@@ -954,6 +954,9 @@ fn cli_adapt_builds_the_oracle_rows_from_checker_stats() {
         check_enabled: check,
         last_chk: "",
         counters: TrafficCounters::idle(),
+        agent_configured: false,
+        agent_enabled: false,
+        agent_port: 0,
     };
     let s1 = server_snapshot(
         &ServerFacts {
@@ -1164,6 +1167,9 @@ fn cli_maint_and_drain_rows_match_haproxy() {
             check_enabled: true,
             last_chk: "Connection refused",
             counters: TrafficCounters::idle(),
+            agent_configured: false,
+            agent_enabled: false,
+            agent_port: 0,
         },
         Some(&st),
     );
@@ -1189,6 +1195,9 @@ fn cli_maint_and_drain_rows_match_haproxy() {
             check_enabled: true,
             last_chk: "",
             counters: TrafficCounters::idle(),
+            agent_configured: false,
+            agent_enabled: false,
+            agent_port: 0,
         },
         Some(&a1st),
     );
@@ -1353,4 +1362,93 @@ fn cli_live_differential_against_real_haproxy() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
+
+#[test]
+fn cli_agent_row_state_and_commands_match_haproxy() {
+    // HAProxy: server s1 with check + agent-check agent-port 18999, both refused
+    // (agent_cmds.txt, and its `show stat` row).
+    use super::adapt::{server_snapshot, ServerFacts};
+    let mut st = stats("DOWN (agent)", "L4CON", 0);
+    st.chkfail = 1;
+    st.chkdown = 2;
+    st.lastchg = 0;
+    st.downtime = 2;
+    st.agent_status = "L4CON".into();
+    st.agent_duration_ms = Some(0);
+    st.agent_desc = "Connection refused".into();
+    st.agent_rise = 1;
+    st.agent_fall = 1;
+    st.agent_health = 0;
+    let s1 = server_snapshot(
+        &ServerFacts {
+            name: "s1",
+            sid: 1,
+            addr: "127.0.0.1:18901".parse().unwrap(),
+            backup: false,
+            iweight: 1,
+            weight: 1,
+            maxconn: 0,
+            maint: false,
+            drain: false,
+            check_configured: true,
+            check_enabled: true,
+            last_chk: "Connection refused",
+            counters: TrafficCounters::idle(),
+            agent_configured: true,
+            agent_enabled: true,
+            agent_port: 18999,
+        },
+        Some(&st),
+    );
+    let px = vec![ProxySnapshot {
+        name: "ba".into(),
+        iid: 2,
+        mode: "tcp".into(),
+        frontend: None,
+        backend: Some(BackendSnapshot {
+            servers: vec![s1],
+            ..Default::default()
+        }),
+    }];
+    let state = stat::servers_state(&px, None).unwrap();
+    let real = fixture!("agent_cmds.txt");
+    let want = real.lines().find(|l| l.starts_with("2 ba 1 s1 ")).unwrap();
+    assert_eq!(state.lines().nth(2).unwrap(), want);
+    // The columns HAProxy printed for s1 (cut -d, -f2,18,22-25,37-39,56-58,63-74).
+    let csv = stat::show_stat(&px, &stat::StatFilter::all());
+    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    let cols = [2, 18, 22, 23, 24, 25, 37, 38, 39, 56, 57, 58]
+        .into_iter()
+        .chain(63..=74)
+        .map(|c| row[c - 1])
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_eq!(
+        cols,
+        "s1,DOWN (agent),1,2,0,2,L4CON,,0,-1,Connection refused,Connection refused,L4CON,,0,Layer4 connection problem,Layer4 connection problem,2,3,0,1,1,0,127.0.0.1:18901"
+    );
+    // Commands.
+    let f = Fake::new();
+    f.with_server("be1", "s1", |s| s.agent_configured = true);
+    for (cmd, out) in blocks(real) {
+        if cmd.starts_with("show") {
+            continue;
+        }
+        let cmd = cmd.replace("ba/", "be1/");
+        assert_eq!(run(&*f, Level::Admin, &cmd), out, "{cmd}");
+    }
+    // Without agent-check (HAProxy, admin_cmds in the first configuration).
+    assert_eq!(
+        run(&*f, Level::Admin, "set server be1/s2 agent up"),
+        "agent checks are not enabled on this server.\n\n"
+    );
+    assert_eq!(
+        run(&*f, Level::Admin, "enable agent be1/s2"),
+        "Agent was not configured on this server, cannot enable.\n\n"
+    );
+    assert_eq!(run(&*f, Level::Admin, "disable agent be1/s2"), "\n");
+    let acts = f.actions.lock().unwrap();
+    assert!(acts.contains(&("be1".into(), "s1".into(), ServerAction::Agent(false))));
+    assert!(acts.contains(&("be1".into(), "s1".into(), ServerAction::AgentChecks(true))));
 }
