@@ -473,8 +473,8 @@ pub trait RuntimeState: Send + Sync {
     fn info(&self) -> InfoSnapshot;
     /// Every proxy section, in configuration order, with current counters and states.
     fn proxies(&self) -> Vec<ProxySnapshot>;
-    /// Applies an action to a server (indices into [`RuntimeState::proxies`]' order
-    /// are not used: names are stable).
+    /// Applies an action to a server, named as in [`RuntimeState::proxies`]. An
+    /// error's text is printed to the client as is (a newline is added if missing).
     fn server_action(
         &self,
         backend: &str,
