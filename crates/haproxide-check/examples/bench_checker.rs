@@ -63,7 +63,18 @@ async fn run() {
             )
         })
         .collect();
-    let checker = Checker::start(servers, CheckerOptions::default()).expect("start checker");
+    let checker = Checker::start(
+        servers,
+        CheckerOptions {
+            // HAPROXIDE_BENCH_SPREAD: `spread-checks` percentage (default 0).
+            spread_checks: std::env::var("HAPROXIDE_BENCH_SPREAD")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            ..CheckerOptions::default()
+        },
+    )
+    .expect("start checker");
     let view = checker.view();
     let mut rx = view.subscribe();
     let mut downs = 0u64;

@@ -26,7 +26,7 @@ use crate::probe::{AgentProber, ProbeError, Prober, RunContext};
 use crate::schedule::{self, Jitter};
 use crate::spec::{AgentSpec, CheckSpec};
 use crate::state::{AdminChange, CheckKind, Event, OpState, ServerState, Transition};
-use crate::status::{CheckResult, CheckStatus};
+use crate::status::CheckResult;
 
 /// A boxed future, for the probe traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -1004,9 +1004,4 @@ async fn agent_loop(
         }
         tokio::time::sleep(schedule::spread(spec.inter, spread, jitter.unit())).await;
     }
-}
-
-/// A check result with no code or description, for fakes and tests.
-pub fn simple_result(status: CheckStatus, took: Duration) -> CheckResult {
-    CheckResult::new(status, took)
 }

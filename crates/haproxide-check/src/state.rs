@@ -290,7 +290,7 @@ impl ServerState {
     ///   tracked server is not down; a conditional pass (404 with
     ///   `disable-on-404`) puts it in stopping mode instead.
     ///
-    /// Nothing changes while in maintenance (checks are paused).
+    /// In maintenance the counter still moves but the state does not change.
     ///
     /// A result carrying a [`CheckResult::followup`] is applied, then its
     /// follow-up (HAProxy's double report of some protocol checks).
@@ -305,9 +305,6 @@ impl ServerState {
 
     fn apply_result(&mut self, kind: CheckKind, result: CheckResult, now: u64) -> Vec<Event> {
         let mut out = Vec::new();
-        if self.admin.maint {
-            return out;
-        }
         let verdict = result.verdict();
         let (health, status_slot) = match kind {
             CheckKind::Health => (self.check.as_mut(), &mut self.check_status),
@@ -343,6 +340,12 @@ impl ServerState {
                 result: result.clone(),
                 health: health_now,
             });
+        }
+        // In maintenance no new health check starts, but a result that lands
+        // (a check in flight, the agent) still moves the counter and is
+        // logged, as in HAProxy; only the operational state stays put.
+        if self.admin.maint {
+            return out;
         }
         match verdict {
             Verdict::Failed => {
@@ -590,10 +593,9 @@ mod tests {
         let ev = s.set_maint(true, 1);
         assert_eq!(changes(&ev), [(OpState::Running, OpState::Stopped)]);
         assert!(!s.usable() && !s.checks_active());
-        // results are ignored in maintenance
-        assert!(s
-            .on_result(CheckKind::Health, res(CheckStatus::L4Ok), 2)
-            .is_empty());
+        // in maintenance a result moves the counter but not the state
+        assert!(changes(&s.on_result(CheckKind::Health, res(CheckStatus::L4Ok), 2)).is_empty());
+        assert_eq!(s.op_state(), OpState::Stopped);
         let ev = s.set_maint(false, 3);
         assert_eq!(changes(&ev), [(OpState::Stopped, OpState::Running)]);
         assert_eq!(s.check_health().map(|h| h.value()), Some(2));
