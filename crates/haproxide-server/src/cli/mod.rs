@@ -10,6 +10,22 @@
 //! - [`help`]: the help lines and the "Unknown command" answers;
 //! - [`listen`]: `serve_unix`, `serve_tcp`.
 
+//! # Wiring (for the run loop)
+//!
+//! Implement [`RuntimeState`] over `Engine` + `Checker` + the `Plan`:
+//! - [`RuntimeState::proxies`]: one [`ProxySnapshot`] per `frontend`/`backend`/`listen`
+//!   in configuration order (`iid` = HAProxy's numbering: with a `stats socket` the
+//!   first configured proxy got 2 in the oracle runs), FRONTEND counters from
+//!   `Engine::frontend_counters` (`scur` = current, `stot` = total), servers built
+//!   with [`adapt::server_snapshot`] from `HealthView::stats(id)` plus the admin flags
+//!   and weights the run loop keeps, `qcur` from `Engine::queue_lengths`;
+//! - [`RuntimeState::server_action`]: `Admin(Maint|Drain|Ready)` → `Checker::set_maint`
+//!   / `set_drain`; `ShutdownSessions` → `Engine::shutdown_server_sessions`;
+//!   `Weight`, `Health`, `Checks`, `Agent*`, `MaxConn` → the engine/checker
+//!   equivalents (or an [`ActionError`] whose text is shown to the client);
+//! - then `tokio::spawn(serve_address(&addr, opts, state, stop_rx))` per
+//!   `stats socket` line ([`listen::parse_address`] parses its address).
+
 pub mod adapt;
 pub mod exec;
 pub mod help;
