@@ -253,15 +253,21 @@ pub async fn serve_client<R, W>(
         buf.pop();
         let line = String::from_utf8_lossy(&buf).into_owned();
         let reply = session.line(&line);
-        if !reply.output.is_empty() {
-            let write = async {
-                wr.write_all(reply.output.as_bytes()).await?;
-                wr.flush().await
-            };
-            match tokio::time::timeout(opts.timeout, write).await {
+        // `stats timeout` bounds inactivity: each chunk must go out in time, so a
+        // slow but live reader still gets a large dump.
+        for chunk in reply.output.as_bytes().chunks(16384) {
+            match tokio::time::timeout(opts.timeout, wr.write_all(chunk)).await {
                 Ok(Ok(())) => {}
                 _ => return,
             }
+        }
+        if !reply.output.is_empty()
+            && !matches!(
+                tokio::time::timeout(opts.timeout, wr.flush()).await,
+                Ok(Ok(()))
+            )
+        {
+            return;
         }
         if reply.close && !(session_continues(&line) && reader.buffer().contains(&b'\n')) {
             let _ = tokio::time::timeout(opts.timeout, wr.shutdown()).await;

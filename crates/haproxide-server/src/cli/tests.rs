@@ -1452,3 +1452,36 @@ fn cli_agent_row_state_and_commands_match_haproxy() {
     assert!(acts.contains(&("be1".into(), "s1".into(), ServerAction::Agent(false))));
     assert!(acts.contains(&("be1".into(), "s1".into(), ServerAction::AgentChecks(true))));
 }
+
+#[tokio::test]
+async fn cli_client_that_never_reads_is_dropped_and_others_are_served() {
+    // Many proxies make a large dump; the client never reads it.
+    let f = Fake::new();
+    {
+        let mut px = f.proxies.lock().unwrap();
+        let base = px.clone();
+        for i in 0..400 {
+            for p in &base {
+                let mut p = p.clone();
+                p.name = format!("{}-{i}", p.name);
+                px.push(p);
+            }
+        }
+    }
+    let opts = ListenOptions {
+        timeout: Duration::from_millis(300),
+        maxconn: 1,
+        ..Default::default()
+    };
+    let state: Arc<dyn RuntimeState> = f;
+    let s = serve("noread", opts, state).await;
+    let mut stuck = tokio::net::UnixStream::connect(&s.path).await.unwrap();
+    stuck.write_all(b"show stat\n").await.unwrap();
+    // The only slot frees up once the write times out.
+    let t0 = std::time::Instant::now();
+    let out = oneshot(&s.path, b"show cli level\n").await;
+    assert_eq!(out, "admin\n\n");
+    assert!(t0.elapsed() < Duration::from_secs(4));
+    drop(stuck);
+    let _ = s.stop.send(true);
+}
