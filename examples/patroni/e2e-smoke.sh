@@ -137,7 +137,7 @@ read -r r_n _ _ r_rec r_pri r_err <<< "$(analyze "$OUT/switchover.csv" 5001 "non
 [ "$w_first" -ge 0 ] || fail "5000 never reached the new leader node$new within ${SWITCH_S} s"
 
 cat <<SUMMARY | tee "$OUT/summary.txt"
-=== e2e-smoke ($KIND, $(date -u +%Y-%m-%dT%H:%M:%SZ), load average $(cut -d" " -f1-3 /proc/loadavg), $(nproc) cores) ===
+=== e2e-smoke ($KIND$( [ "$KIND" = haproxide ] && echo " at $(git -C "$HERE/../.." describe --always --dirty 2>/dev/null)"), $(date -u +%Y-%m-%dT%H:%M:%SZ), load average $(cut -d" " -f1-3 /proc/loadavg), $(nproc) cores) ===
 start-up (t=0: proxy launched; listening by ${listening_ms} ms), 5000 every 100 ms:
   first reached the leader at ${s_first} ms; $( [ "$s_last" = -1 ] && echo "every later connection reached it too" || echo "only the leader after ${s_last} ms")
   connections to a node in recovery: ${s_rec} of ${s_n}; failed: ${s_err}
@@ -150,6 +150,6 @@ switchover node$leader -> node$new (t=0: request sent; Patroni answered at ${sw_
 per-probe CSV (launch_ms,port,result,end_ms): $OUT/switchover.csv, $OUT/startup.csv
 SUMMARY
 echo "proxy server state changes around the switchover (ms after the request; stamped when logged, so up to the check duration late):"
-awk -F, -v t0="$sw_t0" '$1 >= t0 - 1000 { l = $0; sub(/^[^,]*,/, "", l); sub(/\. [0-9]+ active.*$/, "", l); printf "  %6d ms  %s\n", $1 - t0, l }' "$OUT/proxy-events.csv" | tee -a "$OUT/summary.txt"
+awk -F, -v t0="$sw_t0" '$1 >= t0 - 1000 { l = $0; sub(/^[^,]*,/, "", l); sub(/\. [0-9]+ active.*$/, "", l); if (l == prev) next; prev = l; printf "  %6d ms  %s\n", $1 - t0, l }' "$OUT/proxy-events.csv" | tee -a "$OUT/summary.txt"
 cp "$LAB_DIR/logs/proxy.log" "$OUT/proxy.log" 2>/dev/null || true
 say "PASS"
