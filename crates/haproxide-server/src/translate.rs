@@ -672,6 +672,8 @@ fn backend(
             },
         );
         let check = (sp.check == Some(true)).then(|| check_spec(p, s, probe.clone()));
+        // HAProxy's agent ignores the server's rise/fall: one reply changes its state
+        // (measured by the check crate's differential test); AgentSpec's defaults say so.
         let agent = (sp.agent_check == Some(true)).then(|| AgentSpec {
             port: sp.agent_port.unwrap_or(0),
             addr: sp.agent_addr.as_deref().and_then(|a| a.parse().ok()),
@@ -680,8 +682,7 @@ fn backend(
                 .map(ms)
                 .unwrap_or(haproxide_check::spec::DEFAULT_INTER),
             send: sp.agent_send.as_ref().map(|s| s.clone().into_bytes()),
-            rise: sp.rise.unwrap_or(2),
-            fall: sp.fall.unwrap_or(3),
+            ..AgentSpec::default()
         });
         let track = sp.track.as_ref().map(|t| {
             let (tb, ts) = t
