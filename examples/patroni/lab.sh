@@ -365,9 +365,15 @@ cmd_proxy() {
     esac
     echo $! > "$LAB_DIR/pids/proxy.pid"
     echo "$kind" > "$LAB_DIR/pids/proxy.kind"
+    local started_ms=$(( $(date +%s%N) / 1000000 ))
     wait_for 10 "proxy listening on 5000/5001" proxy_listening || { cat "$LAB_DIR/logs/proxy.log" >&2; die "proxy did not start"; }
     log "$kind listening on 127.0.0.1:5000 (read-write) and 127.0.0.1:5001 (read-only), PID $(cat "$LAB_DIR/pids/proxy.pid")"
+    # haproxide routes to a server only once its first check passed (first checks are
+    # spread over up to `inter`), so right after the start a port may close connections.
+    wait_for 20 "5000 and 5001 answer a query" proxy_routes || log "warning: the proxy does not route both ports yet"
+    log "5000 and 5001 route ($(( $(date +%s%N) / 1000000 - started_ms )) ms after the start)"
 }
+proxy_routes() { [ -n "$(psql_at 5000 'SELECT 1')" ] && [ -n "$(psql_at 5001 'SELECT 1')" ]; }
 
 # ---------------------------------------------------------------- down
 cmd_down() {
