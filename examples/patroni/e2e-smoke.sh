@@ -99,7 +99,7 @@ proxy_pid=$(cat "$LAB_DIR/pids/proxy.pid")
   done >> "$OUT/proxy-events.csv" ) &
 wait "$loop_pid"
 read -r s_n s_first s_last s_rec s_pri s_err <<< "$(analyze "$OUT/startup.csv" 5000 "$leader_port|f")"
-say "start-up: proxy listening by ${listening_ms} ms; 5000 first reached the leader at ${s_first} ms, last reached something else at ${s_last} ms (-1: never); ${s_rec} of ${s_n} connections reached a node in recovery, ${s_err} failed"
+say "start-up: both ports routed by ${listening_ms} ms; 5000 first reached the leader at ${s_first} ms, last reached something else at ${s_last} ms (-1: never); ${s_rec} of ${s_n} connections reached a node in recovery, ${s_err} failed"
 [ "$s_first" -ge 0 ] || fail "5000 never reached the leader within ${STARTUP_S} s of the proxy start"
 
 # ---------------------------------------------------------------- 3. routing
@@ -138,7 +138,7 @@ read -r r_n _ _ r_rec r_pri r_err <<< "$(analyze "$OUT/switchover.csv" 5001 "non
 
 cat <<SUMMARY | tee "$OUT/summary.txt"
 === e2e-smoke ($KIND$( [ "$KIND" = haproxide ] && echo " at $(git -C "$HERE/../.." describe --always --dirty 2>/dev/null)"), $(date -u +%Y-%m-%dT%H:%M:%SZ), load average $(cut -d" " -f1-3 /proc/loadavg), $(nproc) cores) ===
-start-up (t=0: proxy launched; listening by ${listening_ms} ms), 5000 every 100 ms:
+start-up (t=0: proxy launched; both ports routed by ${listening_ms} ms), 5000 every 100 ms:
   first reached the leader at ${s_first} ms; $( [ "$s_last" = -1 ] && echo "every later connection reached it too" || echo "only the leader after ${s_last} ms")
   connections to a node in recovery: ${s_rec} of ${s_n}; failed: ${s_err}
 routing: 5000 -> leader 10/10; 5001 -> replicas 10/10 over ${#ro_ports[@]} replica(s)
