@@ -499,6 +499,24 @@ fn resolve_servers(cfg: &Config, opts: &ResolveOptions, diags: &mut Vec<Diagnost
         return;
     }
     let mut failed = false;
+    // With the system resolver, look every distinct name up at once, in parallel and
+    // within one deadline (a configuration may name thousands of hosts).
+    let system_ok: Option<std::collections::HashSet<String>> = (opts.resolver == Resolver::System)
+        .then(|| {
+            let mut names: Vec<String> = cfg
+                .proxies
+                .iter()
+                .filter(|p| p.kind != ProxyKind::Defaults)
+                .flat_map(|p| p.servers.iter())
+                .filter_map(|s| match s.parsed.as_ref().map(|a| &a.host) {
+                    Some(Host::Name(n)) => Some(n.clone()),
+                    _ => None,
+                })
+                .collect();
+            names.sort();
+            names.dedup();
+            crate::parse::resolve_system(&names, crate::parse::SYSTEM_RESOLVE_DEADLINE)
+        });
     for p in cfg.proxies.iter().filter(|p| p.kind != ProxyKind::Defaults) {
         for s in &p.servers {
             let Some(Host::Name(host)) = s.parsed.as_ref().map(|a| &a.host) else {
@@ -510,7 +528,11 @@ fn resolve_servers(cfg: &Config, opts: &ResolveOptions, diags: &mut Vec<Diagnost
                 .clone()
                 .unwrap_or_else(|| vec!["last".into(), "libc".into()]);
             let libc = init.iter().any(|m| m == "libc");
-            if libc && opts.resolver.resolves(host) {
+            let resolved = match &system_ok {
+                Some(ok) => ok.contains(host.as_str()),
+                None => opts.resolver.resolves(host),
+            };
+            if libc && resolved {
                 continue;
             }
             let allows_none = init.iter().any(|m| m == "none") || s.params.resolvers.is_some();

@@ -233,6 +233,13 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits) {
                 match into_client(sock, tcp) {
                     Ok(client) => {
                         let sh = shared.clone();
+                        // Counted before the task runs: a soft stop waiting for
+                        // `actconn == 0` must not miss a session accepted just now
+                        // (it was reset when the process exited; the reload test saw it).
+                        // `session::run`'s guard undoes it.
+                        shared
+                            .actconn
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         tokio::spawn(crate::session::run(
                             sh,
                             fe,

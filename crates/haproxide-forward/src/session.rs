@@ -84,7 +84,8 @@ pub(crate) async fn run(
     let fert = &shared.frontends[fe];
     fert.cur.fetch_add(1, Ordering::Relaxed);
     fert.total.fetch_add(1, Ordering::Relaxed);
-    shared.actconn.fetch_add(1, Ordering::Relaxed);
+    // `actconn` was counted by the accept loop before this task was spawned, so that
+    // a soft stop never sees 0 while an accepted session has not started yet.
     // Undoes the counting above even if the session panics.
     let live = Live {
         shared: shared.clone(),
