@@ -11,7 +11,7 @@ use std::net::ToSocketAddrs;
 use std::path::Path;
 
 use crate::diag::{suggest, Code, Diagnostic, HaproxyLoc};
-use crate::keywords::{self, build_feature_of, keywords, option_takes_no_arg, Keywords, TableSet};
+use crate::keywords::{build_feature_of, keywords, option_takes_no_arg, Keywords, TableSet};
 use crate::lexer::Env;
 use crate::model::*;
 use crate::reader::{Event, Line};
@@ -2601,6 +2601,3 @@ fn name_in_db(db: &str, name: &str) -> bool {
         Err(_) => true, // cannot tell: do not report
     }
 }
-
-#[allow(dead_code)]
-fn _assert_keywords_used(_: &keywords::ProxyAllow) {}

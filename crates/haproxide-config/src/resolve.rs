@@ -498,7 +498,6 @@ fn resolve_servers(cfg: &Config, opts: &ResolveOptions, diags: &mut Vec<Diagnost
     if opts.resolver == Resolver::Off {
         return;
     }
-    let mut failed = false;
     // With the system resolver, look every distinct name up at once, in parallel and
     // within one deadline (a configuration may name thousands of hosts).
     let system_ok: Option<std::collections::HashSet<String>> = (opts.resolver == Resolver::System)
@@ -553,7 +552,6 @@ fn resolve_servers(cfg: &Config, opts: &ResolveOptions, diags: &mut Vec<Diagnost
                     ),
                 );
             } else {
-                failed = true;
                 diags.push(
                     Diagnostic::error(Code::UnresolvableAddress, format!("server host `{host}` does not resolve"))
                         .at(span)
@@ -564,5 +562,4 @@ fn resolve_servers(cfg: &Config, opts: &ResolveOptions, diags: &mut Vec<Diagnost
             }
         }
     }
-    let _ = failed;
 }

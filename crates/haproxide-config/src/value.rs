@@ -361,7 +361,7 @@ pub fn parse_address(s: &str, usage: AddrUse) -> Result<Address, AddrError> {
     } else if host_str.contains(':') {
         // `::1:80` style: everything was an IPv6 address and there is no port.
         if let Ok(a) = rest.parse::<Ipv6Addr>() {
-            return finish(prefix, Host::V6(a), None, usage, s);
+            return finish(prefix, Host::V6(a), None, usage);
         }
         return Err(AddrError::Invalid(host_str.to_string()));
     } else if host_str
@@ -372,7 +372,7 @@ pub fn parse_address(s: &str, usage: AddrUse) -> Result<Address, AddrError> {
     } else {
         return Err(AddrError::Invalid(host_str.to_string()));
     };
-    finish(prefix, host, port_str, usage, s)
+    finish(prefix, host, port_str, usage)
 }
 
 fn finish(
@@ -380,7 +380,6 @@ fn finish(
     host: Host,
     port: Option<&str>,
     usage: AddrUse,
-    raw: &str,
 ) -> Result<Address, AddrError> {
     let port = match port {
         None | Some("") => {
@@ -419,7 +418,6 @@ fn finish(
             }
         },
     };
-    let _ = raw;
     Ok(Address { prefix, host, port })
 }
 

@@ -132,33 +132,9 @@ pub async fn serve_unix_listener(
     listener: UnixListener,
     opts: ListenOptions,
     state: Arc<dyn RuntimeState>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> io::Result<()> {
-    let slots = Arc::new(Semaphore::new(opts.maxconn.max(1)));
-    loop {
-        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
-            return Ok(());
-        };
-        tokio::select! {
-            r = listener.accept() => {
-                match r {
-                    Ok((stream, _)) => {
-                        let (state, opts, stop) = (Arc::clone(&state), opts.clone(), shutdown.clone());
-                        tokio::spawn(async move {
-                            let (rd, wr) = stream.into_split();
-                            serve_client(rd, wr, &opts, state.as_ref(), stop).await;
-                            drop(permit);
-                        });
-                    }
-                    Err(e) => {
-                        tracing::warn!("stats socket accept: {e}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                }
-            }
-            _ = stopped(&mut shutdown) => return Ok(()),
-        }
-    }
+    accept_loop(listener, opts, state, shutdown).await
 }
 
 /// Serves a TCP `stats socket` (`ipv4@127.0.0.1:9999`) until `shutdown`.
@@ -177,6 +153,39 @@ pub async fn serve_tcp_listener(
     listener: TcpListener,
     opts: ListenOptions,
     state: Arc<dyn RuntimeState>,
+    shutdown: watch::Receiver<bool>,
+) -> io::Result<()> {
+    accept_loop(listener, opts, state, shutdown).await
+}
+
+/// A listener whose connections split into a read and a write half.
+trait CliListener {
+    type Read: AsyncRead + Unpin + Send + 'static;
+    type Write: AsyncWrite + Unpin + Send + 'static;
+    async fn accept_split(&self) -> io::Result<(Self::Read, Self::Write)>;
+}
+
+impl CliListener for UnixListener {
+    type Read = tokio::net::unix::OwnedReadHalf;
+    type Write = tokio::net::unix::OwnedWriteHalf;
+    async fn accept_split(&self) -> io::Result<(Self::Read, Self::Write)> {
+        Ok(self.accept().await?.0.into_split())
+    }
+}
+
+impl CliListener for TcpListener {
+    type Read = tokio::net::tcp::OwnedReadHalf;
+    type Write = tokio::net::tcp::OwnedWriteHalf;
+    async fn accept_split(&self) -> io::Result<(Self::Read, Self::Write)> {
+        Ok(self.accept().await?.0.into_split())
+    }
+}
+
+/// Accept clients (at most `maxconn` at once) until `shutdown`.
+async fn accept_loop<L: CliListener>(
+    listener: L,
+    opts: ListenOptions,
+    state: Arc<dyn RuntimeState>,
     mut shutdown: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(opts.maxconn.max(1)));
@@ -185,12 +194,11 @@ pub async fn serve_tcp_listener(
             return Ok(());
         };
         tokio::select! {
-            r = listener.accept() => {
+            r = listener.accept_split() => {
                 match r {
-                    Ok((stream, _)) => {
+                    Ok((rd, wr)) => {
                         let (state, opts, stop) = (Arc::clone(&state), opts.clone(), shutdown.clone());
                         tokio::spawn(async move {
-                            let (rd, wr) = stream.into_split();
                             serve_client(rd, wr, &opts, state.as_ref(), stop).await;
                             drop(permit);
                         });
