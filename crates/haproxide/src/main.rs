@@ -8,6 +8,7 @@
 //! `check` never starts an async runtime. Exit codes follow `haproxy -c`:
 //! 0 valid, 1 errors, 2 valid but no listener.
 
+mod assets;
 mod render;
 mod runcmd;
 
@@ -104,6 +105,9 @@ impl From<ResolveMode> for haproxide_config::Resolver {
 enum Command {
     /// Lint configuration files with rustc-quality diagnostics.
     Check(CheckArgs),
+    /// Write the man pages and shell completions into DIR (packaging; see assets.rs).
+    #[command(hide = true)]
+    GenerateAssets { dir: PathBuf },
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +171,7 @@ fn run() -> Result<u8> {
     let cli = Cli::parse_from(translate_args(std::env::args()));
     match cli.command {
         Some(Command::Check(args)) => check_command(args),
+        Some(Command::GenerateAssets { dir }) => assets::generate(&dir).map(|()| 0),
         None => haproxy_command(cli.haproxy),
     }
 }
