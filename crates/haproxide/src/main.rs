@@ -78,6 +78,17 @@ pub(crate) struct HaproxyArgs {
     /// socket (`-x`; by default, with `-sf PID`, from that process).
     #[arg(short = 'x', value_name = "SOCKET")]
     pub(crate) takeover: Option<PathBuf>,
+    /// Master-worker mode (`-W`): a master process starts a worker that serves,
+    /// reloads it on SIGUSR2/SIGHUP and answers the master CLI (`-S`).
+    #[arg(short = 'W')]
+    pub(crate) master_worker: bool,
+    /// Master-worker mode with systemd notify (`-Ws`): READY=1, RELOADING=1,
+    /// STATUS= over $NOTIFY_SOCKET.
+    #[arg(long = "Ws", hide = true)]
+    pub(crate) master_worker_systemd: bool,
+    /// Master CLI socket (`-S <addr>[,<opts>]`: UNIX path, `ipv4@IP:PORT`, `fd@N`).
+    #[arg(short = 'S', value_name = "ADDR[,OPTS]")]
+    pub(crate) master_cli: Vec<String>,
     /// Start even if some proxies cannot be run yet: skip them, with a warning naming
     /// file:line (by default haproxide refuses to start, never ignoring silently).
     #[arg(long = "allow-unsupported")]
@@ -152,6 +163,7 @@ fn translate_args(args: impl Iterator<Item = String>) -> Vec<String> {
         "--version" => "-v".to_string(),
         "-sf" => "--sf".to_string(),
         "-st" => "--st".to_string(),
+        "-Ws" => "--Ws".to_string(),
         _ => a,
     })
     .collect()

@@ -37,6 +37,10 @@ impl EventSink for Events {
 }
 
 pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {
+    if args.master_worker || args.master_worker_systemd || !args.master_cli.is_empty() {
+        // Interim: the master process lands in the next commit.
+        anyhow::bail!("master-worker mode (-W, -Ws, -S) is not available in this build yet");
+    }
     let env = ProcessEnv;
     let opts = CheckOptions {
         target: Target::LATEST,
