@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -198,6 +198,12 @@ struct Slot {
     state: Mutex<ServerState>,
     usable: AtomicBool,
     up: AtomicBool,
+    /// Current weight (`set weight`, agent `N%`), for the balancer.
+    weight: AtomicU32,
+    /// Health checks not turned off by `disable health`.
+    check_enabled: AtomicBool,
+    /// Agent checks not turned off by `disable agent`.
+    agent_enabled: AtomicBool,
     /// A health check is in flight (`show stat` prefixes its status "* ").
     checking: AtomicBool,
     /// Sessions currently on the server, as reported by the forwarder
@@ -318,6 +324,7 @@ impl Shared {
     fn sync_flags(&self, i: usize, st: &ServerState) {
         self.slots[i].usable.store(st.usable(), Ordering::Release);
         self.slots[i].up.store(st.is_up(), Ordering::Release);
+        self.slots[i].weight.store(st.weight(), Ordering::Release);
     }
 
     /// Applies `f` to server `i`'s state under its lock, refreshes the
@@ -646,6 +653,9 @@ impl Checker {
                 state: Mutex::new(st),
                 usable: AtomicBool::new(false),
                 up: AtomicBool::new(false),
+                weight: AtomicU32::new(cfg.weight),
+                check_enabled: AtomicBool::new(true),
+                agent_enabled: AtomicBool::new(true),
                 checking: AtomicBool::new(false),
                 sessions: std::sync::atomic::AtomicU32::new(0),
                 trackers: tr,
@@ -681,6 +691,7 @@ impl Checker {
             }
             s.usable.store(st.usable(), Ordering::Release);
             s.up.store(st.is_up(), Ordering::Release);
+            s.weight.store(st.weight(), Ordering::Release);
         }
         let (tx, _) = broadcast::channel(4096);
         let mut members: HashMap<String, Vec<usize>> = HashMap::new();
@@ -765,18 +776,14 @@ impl Checker {
     /// DOWN for maintenance. ...", "Server be/s was DOWN and now enters
     /// maintenance.", "Server be/s is UP/READY (leaving forced maintenance).").
     pub fn set_maint(&self, id: ServerId, maint: bool) {
-        if id.0 < self.shared.slots.len() {
-            self.shared.step(id.0, |st, now| st.set_maint(maint, now));
-        }
+        self.view().set_maint(id, maint);
     }
 
     /// Sets or clears drain (management.txt §9.3 `set server ... state
     /// drain|ready`), logging "Server be/s enters drain state. ..." and
     /// "Server be/s is UP (leaving forced drain)." as HAProxy does.
     pub fn set_drain(&self, id: ServerId, drain: bool) {
-        if id.0 < self.shared.slots.len() {
-            self.shared.step(id.0, |st, _| st.set_drain(drain));
-        }
+        self.view().set_drain(id, drain);
     }
 }
 
@@ -819,6 +826,100 @@ impl HealthView {
             .slots
             .get(id.0)
             .is_some_and(|s| s.up.load(Ordering::Acquire))
+    }
+
+    /// The server's current weight (configured, or changed by `set weight` or
+    /// an agent's `N%`). One atomic load.
+    pub fn weight(&self, id: ServerId) -> Option<u32> {
+        self.shared
+            .slots
+            .get(id.0)
+            .map(|s| s.weight.load(Ordering::Acquire))
+    }
+
+    /// Enters or leaves maintenance (see [`Checker::set_maint`]).
+    pub fn set_maint(&self, id: ServerId, maint: bool) {
+        if id.0 < self.shared.slots.len() {
+            self.shared.step(id.0, |st, now| st.set_maint(maint, now));
+        }
+    }
+
+    /// Sets or clears drain (see [`Checker::set_drain`]).
+    pub fn set_drain(&self, id: ServerId, drain: bool) {
+        if id.0 < self.shared.slots.len() {
+            self.shared.step(id.0, |st, _| st.set_drain(drain));
+        }
+    }
+
+    /// `set weight` (management.txt §9.3): the new current weight (0..=256).
+    pub fn set_weight(&self, id: ServerId, weight: u32) {
+        if id.0 < self.shared.slots.len() {
+            self.shared.step(id.0, |st, _| st.set_weight(weight));
+        }
+    }
+
+    /// `set server <srv> health up|stopping|down` (management.txt §9.3); also
+    /// how a `server-state-file` restores a server's operational state.
+    pub fn force_health(&self, id: ServerId, to: OpState) {
+        if id.0 < self.shared.slots.len() {
+            self.shared.step(id.0, |st, now| st.force_health(to, now));
+        }
+    }
+
+    /// `set server <srv> agent up|down` (management.txt §9.3).
+    pub fn force_agent(&self, id: ServerId, up: bool) {
+        if id.0 < self.shared.slots.len() {
+            self.shared.step(id.0, |st, now| st.force_agent(up, now));
+        }
+    }
+
+    /// `enable health` / `disable health` (management.txt §9.3): a disabled
+    /// health check stops running and the server keeps its state.
+    pub fn set_check_enabled(&self, id: ServerId, on: bool) {
+        if let Some(s) = self.shared.slots.get(id.0) {
+            s.check_enabled.store(on, Ordering::Release);
+        }
+    }
+
+    /// `enable agent` / `disable agent` (management.txt §9.3).
+    pub fn set_agent_enabled(&self, id: ServerId, on: bool) {
+        if let Some(s) = self.shared.slots.get(id.0) {
+            s.agent_enabled.store(on, Ordering::Release);
+        }
+    }
+
+    /// Health checks configured and not disabled.
+    pub fn check_enabled(&self, id: ServerId) -> bool {
+        self.shared
+            .slots
+            .get(id.0)
+            .is_some_and(|s| s.cfg.check.is_some() && s.check_enabled.load(Ordering::Acquire))
+    }
+
+    /// Agent checks configured and not disabled.
+    pub fn agent_enabled(&self, id: ServerId) -> bool {
+        self.shared
+            .slots
+            .get(id.0)
+            .is_some_and(|s| s.cfg.agent.is_some() && s.agent_enabled.load(Ordering::Acquire))
+    }
+
+    /// The server follows another one (`track`).
+    pub fn is_tracking(&self, id: ServerId) -> bool {
+        self.shared
+            .slots
+            .get(id.0)
+            .is_some_and(|s| s.cfg.track.is_some())
+    }
+
+    /// The administrative state (maintenance, drain).
+    pub fn admin(&self, id: ServerId) -> Option<crate::state::AdminState> {
+        self.shared.slots.get(id.0).map(|s| lock(&s.state).admin())
+    }
+
+    /// The server as configured.
+    pub fn config(&self, id: ServerId) -> Option<&ServerConfig> {
+        self.shared.slots.get(id.0).map(|s| &s.cfg)
     }
 
     /// Usable servers of a backend, in configuration order.
@@ -947,7 +1048,11 @@ async fn health_loop(
                 state_header: send_state.then(|| shared.state_header(i, &st)),
                 server_stopped: st.op_state() == OpState::Stopped,
             };
-            (inter, ctx, !st.checks_active())
+            (
+                inter,
+                ctx,
+                !st.checks_active() || !slot.check_enabled.load(Ordering::Acquire),
+            )
         };
         if paused {
             tokio::time::sleep(spec.intervals.inter).await;
@@ -987,6 +1092,10 @@ async fn agent_loop(
     };
     tokio::time::sleep(first).await;
     loop {
+        if !slot.agent_enabled.load(Ordering::Acquire) {
+            tokio::time::sleep(spec.inter).await;
+            continue;
+        }
         let outcome = probe.check().await;
         match outcome {
             // HAProxy applies the administrative word, then the weight, then

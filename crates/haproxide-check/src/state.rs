@@ -502,6 +502,63 @@ impl ServerState {
         self.on_result(CheckKind::Agent, reply.result.clone(), now)
     }
 
+    /// Forces the health-check result (management.txt §9.3 `set server <srv>
+    /// health up|stopping|down`, and a `server-state-file` on start-up): the
+    /// counter goes to fully up (`rise + fall - 1`) or to 0 and the operational
+    /// state follows. A server without a check changes state too and keeps it,
+    /// as in HAProxy (no check brings it back). In maintenance only the counter
+    /// moves.
+    pub fn force_health(&mut self, to: OpState, now: u64) -> Vec<Event> {
+        let mut out = Vec::new();
+        if let Some(h) = self.check.as_mut() {
+            if to == OpState::Stopped {
+                h.force_down();
+            } else {
+                h.force_up();
+            }
+        }
+        if !self.admin.maint {
+            self.set_op(to, None, now, &mut out);
+        }
+        out
+    }
+
+    /// Forces the agent's result (management.txt §9.3 `set server <srv> agent
+    /// up|down`): the agent counter goes fully up or to 0; down takes the
+    /// server DOWN, up brings it UP when every other check allows it.
+    pub fn force_agent(&mut self, up: bool, now: u64) -> Vec<Event> {
+        let mut out = Vec::new();
+        let Some(h) = self.agent.as_mut() else {
+            return out;
+        };
+        if up {
+            h.force_up();
+        } else {
+            h.force_down();
+        }
+        if self.admin.maint {
+            return out;
+        }
+        if !up {
+            self.set_op(OpState::Stopped, None, now, &mut out);
+        } else if self.all_checks_up() {
+            self.set_op(OpState::Running, None, now, &mut out);
+        }
+        out
+    }
+
+    /// Sets the current weight (management.txt §9.3 `set weight`, 0..=256).
+    pub fn set_weight(&mut self, weight: u32) -> Vec<Event> {
+        let was_usable = self.usable();
+        self.uweight = weight.min(256);
+        let pct = if self.iweight == 0 {
+            0
+        } else {
+            u32::try_from(u64::from(self.uweight) * 100 / u64::from(self.iweight)).unwrap_or(0)
+        };
+        vec![Event::Weight { pct, was_usable }]
+    }
+
     /// Sets or clears drain. Drain does not touch the operational state:
     /// checks go on and the server stays UP for persistent traffic.
     pub fn set_drain(&mut self, drain: bool) -> Vec<Event> {

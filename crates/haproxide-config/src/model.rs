@@ -65,6 +65,8 @@ pub struct Global {
     pub logs: Vec<LogTarget>,
     pub stats_sockets: Vec<StatsSocket>,
     pub stats_timeout: Option<Millis>,
+    /// `stats maxconn` (configuration.txt §3.2): concurrent CLI clients.
+    pub stats_maxconn: Option<u32>,
     pub server_state_file: Option<Named>,
     pub server_state_base: Option<Named>,
     pub lua_loads: Vec<Named>,

@@ -863,7 +863,12 @@ impl Parser<'_> {
                     self.cfg.global.stats_timeout = Some(t);
                 }
             }
-            "maxconn" | "bind-process" => {}
+            "maxconn" => {
+                if let Ok(n) = line.arg(start + 2).parse::<u32>() {
+                    self.cfg.global.stats_maxconn = Some(n);
+                }
+            }
+            "bind-process" => {}
             _ => self.err(
                 Code::UnknownKeyword,
                 line.span(start + 1),

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{oneshot, Notify};
@@ -98,6 +98,8 @@ pub(crate) struct BackendRt {
     /// `beconn` (sessions that chose this backend) and its total.
     pub(crate) cur: AtomicU64,
     pub(crate) total: AtomicU64,
+    /// Each server's `maxconn` (0 = none), changed by `set maxconn server`.
+    maxconn: Vec<AtomicUsize>,
 }
 
 /// The outcome of a server choice.
@@ -132,6 +134,11 @@ impl BackendRt {
             ..BeState::default()
         };
         BackendRt {
+            maxconn: spec
+                .servers
+                .iter()
+                .map(|s| AtomicUsize::new(s.maxconn))
+                .collect(),
             spec,
             idx,
             health,
@@ -202,18 +209,47 @@ impl BackendRt {
     /// `max(minconn, beconn * maxconn / fullconn)` (§5.2 `minconn`, §4.2 `fullconn`).
     fn max_conn(&self, s: usize) -> usize {
         let sp = &self.spec.servers[s];
-        if sp.maxconn == 0 {
+        let maxconn = self.maxconn[s].load(Ordering::Relaxed);
+        if maxconn == 0 {
             return 0;
         }
-        if sp.minconn == 0 || sp.minconn >= sp.maxconn {
-            return sp.maxconn;
+        if sp.minconn == 0 || sp.minconn >= maxconn {
+            return maxconn;
         }
         let full = self.spec.fullconn.unwrap_or(0);
         let be = self.cur.load(Ordering::Relaxed) as usize;
         if full == 0 || be >= full {
-            return sp.maxconn;
+            return maxconn;
         }
-        (be * sp.maxconn / full).max(sp.minconn).max(1)
+        (be * maxconn / full).max(sp.minconn).max(1)
+    }
+
+    /// `set maxconn server` (0 = unlimited); queued sessions get the new slots.
+    pub(crate) fn set_server_maxconn(&self, s: usize, maxconn: usize) {
+        if let Some(m) = self.maxconn.get(s) {
+            m.store(maxconn, Ordering::Relaxed);
+            self.kick_queues();
+        }
+    }
+
+    /// A server's current `maxconn` (0 = none).
+    pub(crate) fn server_maxconn(&self, s: usize) -> usize {
+        self.maxconn.get(s).map_or(0, |m| m.load(Ordering::Relaxed))
+    }
+
+    /// `clear counters all`: server totals back to 0.
+    pub(crate) fn clear_totals(&self) {
+        self.total.store(0, Ordering::Relaxed);
+        let mut st = lock(&self.st);
+        for s in &mut st.srv {
+            s.total = 0;
+        }
+    }
+
+    /// The kill switch of one session, if it is on a server of this backend.
+    pub(crate) fn session_kill(&self, sid: u64) -> Option<Arc<Kill>> {
+        let st = lock(&self.st);
+        st.srv.iter().find_map(|s| s.sessions.get(&sid).cloned())
     }
 
     fn has_slot(&self, st: &BeState, s: usize) -> bool {

@@ -206,10 +206,16 @@ pub(crate) struct FrontendRt {
     pub(crate) light: session::FeLight,
     pub(crate) cur: AtomicU64,
     pub(crate) total: AtomicU64,
+    /// `disable frontend`: its listeners stop accepting (connections wait in the
+    /// kernel's backlog) until `enable frontend`.
+    pub(crate) paused: tokio::sync::watch::Sender<bool>,
+    /// The frontend's `maxconn`, changeable at run time.
+    pub(crate) limit: Arc<listener::Limit>,
 }
 
 /// A second descriptor of a listening socket, kept by the engine.
 struct ListenerFd {
+    fe: usize,
     frontend: String,
     bind: usize,
     socket: socket2::Socket,
@@ -228,6 +234,8 @@ pub(crate) struct Shared {
     /// Hard stop: every session waits on it besides its own kill switch (no global
     /// registry to lock per session).
     pub(crate) stop: Kill,
+    /// Global `maxconn`, changeable at run time.
+    pub(crate) global: Arc<listener::Limit>,
 }
 
 /// A running engine. Dropping it hard-stops everything.
@@ -261,7 +269,11 @@ impl Engine {
             backends,
             maxconn,
         } = spec;
-        let global = maxconn.map(|m| Arc::new(Semaphore::new(m.min(Semaphore::MAX_PERMITS))));
+        let global = Arc::new(listener::Limit::new(maxconn));
+        let fe_limits: Vec<Arc<listener::Limit>> = frontends
+            .iter()
+            .map(|f| Arc::new(listener::Limit::new(f.maxconn)))
+            .collect();
         let mut bound = Vec::new();
         let mut limits = Vec::new();
         let mut taken = HashSet::new();
@@ -269,9 +281,6 @@ impl Engine {
             if fe.disabled {
                 continue;
             }
-            let fe_sem = fe
-                .maxconn
-                .map(|m| Arc::new(Semaphore::new(m.min(Semaphore::MAX_PERMITS))));
             // §5.1 `backlog`: defaults to the frontend's maxconn, as HAProxy.
             let default_backlog = fe.maxconn.or(maxconn).unwrap_or(1024).min(65535) as u32;
             for (bi, b) in fe.binds.iter().enumerate() {
@@ -280,19 +289,16 @@ impl Engine {
                 if let Some(m) = b.maxconn {
                     l.push(Arc::new(Semaphore::new(m.min(Semaphore::MAX_PERMITS))));
                 }
-                if let Some(s) = &fe_sem {
-                    l.push(s.clone());
-                }
-                if let Some(s) = &global {
-                    l.push(s.clone());
-                }
+                l.push(fe_limits[fi].sem.clone());
+                l.push(global.sem.clone());
                 bound.push(one);
                 limits.push(l);
             }
         }
         let frontends = frontends
             .into_iter()
-            .map(|spec| FrontendRt {
+            .zip(fe_limits)
+            .map(|(spec, limit)| FrontendRt {
                 light: session::FeLight {
                     timeout_client: spec.timeout_client,
                     timeout_client_fin: spec.timeout_client_fin,
@@ -305,6 +311,8 @@ impl Engine {
                 spec,
                 cur: AtomicU64::new(0),
                 total: AtomicU64::new(0),
+                paused: tokio::sync::watch::Sender::new(false),
+                limit,
             })
             .collect();
         let backends = backends
@@ -320,6 +328,7 @@ impl Engine {
             next_sid: AtomicU64::new(1),
             idle: Notify::new(),
             stop: Kill::default(),
+            global,
         });
         let mut addrs = Vec::new();
         let mut handles = Vec::new();
@@ -335,6 +344,7 @@ impl Engine {
                 source: e,
             })?;
             fds.push(ListenerFd {
+                fe: b.fe,
                 frontend: shared.frontends[b.fe].spec.name.clone(),
                 bind: b.bind,
                 socket: dup,
@@ -441,6 +451,111 @@ impl Engine {
         if let Some(be) = self.shared.backends.get(backend) {
             be.kick_queues();
         }
+    }
+
+    /// `disable frontend` (true) / `enable frontend` (false), management.txt §9.3:
+    /// a paused frontend accepts nothing; connections wait in the kernel's backlog.
+    pub fn pause_frontend(&self, frontend: usize, paused: bool) {
+        if let Some(f) = self.shared.frontends.get(frontend) {
+            f.paused.send_replace(paused);
+        }
+    }
+
+    /// Whether `disable frontend` paused it.
+    pub fn frontend_paused(&self, frontend: usize) -> bool {
+        self.shared
+            .frontends
+            .get(frontend)
+            .is_some_and(|f| *f.paused.borrow())
+    }
+
+    /// `shutdown frontend` (management.txt §9.3): close its listeners for good;
+    /// its sessions go on.
+    pub fn shutdown_frontend(&self, frontend: usize) {
+        let mut l = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        let (handles, fds) = &mut *l;
+        let mut i = 0;
+        while i < fds.len() {
+            if fds[i].fe == frontend {
+                let f = fds.remove(i);
+                let _ = f.socket.shutdown(std::net::Shutdown::Both);
+                if i < handles.len() {
+                    handles.remove(i).abort();
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Whether the frontend still has listeners (false after `shutdown frontend`
+    /// or a stop).
+    pub fn frontend_listening(&self, frontend: usize) -> bool {
+        let l = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        l.1.iter().any(|f| f.fe == frontend)
+    }
+
+    /// `set maxconn frontend` (None: unlimited); also the configured value.
+    pub fn set_frontend_maxconn(&self, frontend: usize, maxconn: Option<usize>) {
+        if let Some(f) = self.shared.frontends.get(frontend) {
+            f.limit.set(maxconn);
+        }
+    }
+
+    /// The frontend's current `maxconn` (None: unlimited).
+    pub fn frontend_maxconn(&self, frontend: usize) -> Option<usize> {
+        self.shared
+            .frontends
+            .get(frontend)
+            .and_then(|f| f.limit.get())
+    }
+
+    /// `set maxconn global` (None: unlimited).
+    pub fn set_global_maxconn(&self, maxconn: Option<usize>) {
+        self.shared.global.set(maxconn);
+    }
+
+    /// The process's current `maxconn` (None: unlimited).
+    pub fn global_maxconn(&self) -> Option<usize> {
+        self.shared.global.get()
+    }
+
+    /// `set maxconn server` (0: unlimited); queued sessions get the new slots.
+    pub fn set_server_maxconn(&self, backend: usize, server: usize, maxconn: usize) {
+        if let Some(be) = self.shared.backends.get(backend) {
+            be.set_server_maxconn(server, maxconn);
+        }
+    }
+
+    /// A server's current `maxconn` (0: none).
+    pub fn server_maxconn(&self, backend: usize, server: usize) -> usize {
+        self.shared
+            .backends
+            .get(backend)
+            .map_or(0, |be| be.server_maxconn(server))
+    }
+
+    /// `clear counters all`: cumulated totals back to 0 (current values stay).
+    pub fn clear_totals(&self) {
+        for f in &self.shared.frontends {
+            f.total.store(0, Ordering::Relaxed);
+        }
+        for b in &self.shared.backends {
+            b.clear_totals();
+        }
+    }
+
+    /// `shutdown session <id>` (management.txt §9.3) for a session established on
+    /// a server (ids are [`SessionRecord`]-independent, from 1 in accept order).
+    /// Returns whether it was found. It ends with termination state `K`.
+    pub fn kill_session(&self, sid: u64) -> bool {
+        for b in &self.shared.backends {
+            if let Some(k) = b.session_kill(sid) {
+                k.kill(b'K');
+                return true;
+            }
+        }
+        false
     }
 
     /// The listening sockets, for handing them to a new process (`-sf` reloads with

@@ -168,6 +168,56 @@ pub(crate) fn bind_one(
 /// The limits a listener must respect, innermost first (bind, frontend, global).
 pub(crate) type Limits = Vec<Arc<Semaphore>>;
 
+/// A connection limit that `set maxconn frontend|global` can change while
+/// connections hold slots of it (management.txt §9.3).
+pub(crate) struct Limit {
+    pub(crate) sem: Arc<Semaphore>,
+    /// The configured value; `None` = unlimited.
+    max: std::sync::Mutex<Option<usize>>,
+}
+
+impl Limit {
+    pub(crate) fn new(max: Option<usize>) -> Limit {
+        let n = max.map_or(Semaphore::MAX_PERMITS, |m| m.min(Semaphore::MAX_PERMITS));
+        Limit {
+            sem: Arc::new(Semaphore::new(n)),
+            max: std::sync::Mutex::new(max),
+        }
+    }
+
+    /// The current limit (`None`: unlimited).
+    pub(crate) fn get(&self) -> Option<usize> {
+        *self.max.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the limit. Slots in use stay in use: a lower limit takes effect as
+    /// they are released (HAProxy also never cuts established connections).
+    pub(crate) fn set(&self, max: Option<usize>) {
+        let mut cur = self.max.lock().unwrap_or_else(|e| e.into_inner());
+        let permits =
+            |m: Option<usize>| m.map_or(Semaphore::MAX_PERMITS, |m| m.min(Semaphore::MAX_PERMITS));
+        let (old, new) = (permits(*cur), permits(max));
+        *cur = max;
+        if new > old {
+            self.sem.add_permits(new - old);
+        } else if old > new {
+            let owed = (old - new) - self.sem.forget_permits(old - new);
+            if owed > 0 {
+                // Take the rest as slots come back.
+                let sem = Arc::clone(&self.sem);
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    rt.spawn(async move {
+                        let n = u32::try_from(owed).unwrap_or(u32::MAX);
+                        if let Ok(p) = sem.acquire_many_owned(n).await {
+                            p.forget();
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
 async fn acquire(limits: &Limits) -> Option<Vec<OwnedSemaphorePermit>> {
     let mut permits = Vec::with_capacity(limits.len());
     for l in limits {
@@ -201,6 +251,7 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits) {
         }
     };
     let accept_proxy = shared.frontends[fe].spec.binds[bind].accept_proxy;
+    let mut paused = shared.frontends[fe].paused.subscribe();
     loop {
         let mut guard = match fd.readable().await {
             Ok(g) => g,
@@ -210,6 +261,15 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits) {
                 continue;
             }
         };
+        // `disable frontend`: accept nothing until enabled again (the connection
+        // that woke us stays in the backlog).
+        if *paused.borrow_and_update() {
+            drop(guard);
+            if paused.wait_for(|p| !*p).await.is_err() {
+                return;
+            }
+            continue;
+        }
         // Only take connections we are allowed to serve.
         let Some(permits) = acquire(&limits).await else {
             return;

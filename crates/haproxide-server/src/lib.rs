@@ -5,9 +5,12 @@
 //! - [`logging`]: log targets and HAProxy's log line formats;
 //! - [`run`]: start, wire health to routing, signals, soft/hard stop.
 
+pub mod admin_plan;
 pub mod cli;
 pub mod handover;
+pub mod live;
 pub mod logging;
 pub mod logsetup;
 pub mod run;
+pub mod server_state;
 pub mod translate;

@@ -1,8 +1,12 @@
 //! Running a configuration: health checks wired to routing, signals, stop.
 //!
 //! - Health: the check crate's [`HealthView`] answers the forwarder's
-//!   [`ServerHealth`] questions (one atomic load per question). Servers without
-//!   `check` are always usable.
+//!   [`ServerHealth`] questions (one atomic load per question), usability and
+//!   current weight. Every server has a state there; a server without `check` has
+//!   no probe and stays UP unless an admin changes it (runtime API, state file).
+//! - Runtime API: one task per `stats socket` serves [`crate::live::Live`]
+//!   ([`Running::runtime_state`] gives it to other callers, e.g. a master
+//!   process); the listeners close when the process stops.
 //! - Transitions: a task follows the checker's events. On DOWN (or MAINT) of a
 //!   server with `on-marked-down shutdown-sessions` it cuts that server's sessions at
 //!   once. On UP of a server with `on-marked-up shutdown-backup-sessions` it cuts the
@@ -52,6 +56,12 @@ pub enum RunError {
     Checker(#[from] haproxide_check::checker::CheckerError),
     #[error("{0}")]
     Engine(#[from] haproxide_forward::StartError),
+    #[error("stats socket {addr}: {source}")]
+    StatsSocket {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Where process events (server UP/DOWN, health-check reports, proxy start/stop) go.
@@ -70,8 +80,16 @@ impl ServerHealth for Health {
     fn usable(&self, backend: usize, server: usize) -> bool {
         match (self.ids.get(&(backend, server)), &self.view) {
             (Some(id), Some(view)) => view.is_usable(*id),
-            // Not checked, not tracked, not disabled: always usable.
+            // Not known to the checker (no server at all): nothing to refuse.
             _ => true,
+        }
+    }
+
+    /// `set weight` and agent weights, from the checker's state.
+    fn weight(&self, backend: usize, server: usize) -> Option<u32> {
+        match (self.ids.get(&(backend, server)), &self.view) {
+            (Some(id), Some(view)) => view.weight(*id),
+            _ => None,
         }
     }
 }
@@ -109,6 +127,10 @@ pub struct Running {
     hard_stop_after: Option<Duration>,
     follower: Option<tokio::task::JoinHandle<()>>,
     sessions_task: Option<tokio::task::JoinHandle<()>>,
+    live: Arc<crate::live::Live>,
+    /// Stops the `stats socket` listeners and their sessions.
+    cli_stop: tokio::sync::watch::Sender<bool>,
+    cli_tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// How a run ended.
@@ -126,7 +148,10 @@ pub async fn start(
     events: Arc<dyn EventSink>,
 ) -> Result<Running, RunError> {
     // Prepare the checks and subscribe before they run, so no event is missed.
-    let mut checker = if plan.checked.is_empty() {
+    // Servers without check, track or `disabled` get a probe-less state too: the
+    // runtime API's admin state lives there.
+    let servers = all_servers(&plan);
+    let mut checker = if servers.is_empty() {
         None
     } else {
         let opts = CheckerOptions {
@@ -134,27 +159,16 @@ pub async fn start(
             listen_sections: plan.listen_sections.clone(),
             ..CheckerOptions::default()
         };
-        Some(Checker::new(plan.checked.clone(), opts)?)
+        Some(Checker::new(servers, opts)?)
     };
     let view = checker.as_ref().map(Checker::view);
     let mut ids = HashMap::new();
     if let Some(v) = &view {
-        for &(b, s) in plan.server_index.keys() {
-            let bname = plan
-                .engine
-                .backends
-                .get(b)
-                .map(|x| x.name.as_str())
-                .unwrap_or("");
-            let sname = plan
-                .engine
-                .backends
-                .get(b)
-                .and_then(|x| x.servers.get(s))
-                .map(|x| x.name.as_str())
-                .unwrap_or("");
-            if let Some(id) = v.id(bname, sname) {
-                ids.insert((b, s), id);
+        for (b, be) in plan.engine.backends.iter().enumerate() {
+            for (s, srv) in be.servers.iter().enumerate() {
+                if let Some(id) = v.id(&be.name, &srv.name) {
+                    ids.insert((b, s), id);
+                }
             }
         }
     }
@@ -169,11 +183,48 @@ pub async fn start(
         }
     }
     let rx = view.as_ref().map(HealthView::subscribe);
+    // States saved by the previous process (`server-state-file`) apply before
+    // the first check and the first connection.
+    if let Some(v) = &view {
+        for w in crate::server_state::apply(&plan, v) {
+            events.event(4, &w);
+        }
+    }
     if let Some(c) = checker.as_mut() {
         c.run();
     }
-    let health = Arc::new(Health { view, ids });
+    let health = Arc::new(Health {
+        view: view.clone(),
+        ids: ids.clone(),
+    });
     let engine = Arc::new(Engine::start(plan.engine.clone(), health.clone(), logger).await?);
+    let live = Arc::new(crate::live::Live::new(
+        Arc::clone(&engine),
+        view,
+        ids,
+        &plan,
+    ));
+    let (cli_stop, cli_rx) = tokio::sync::watch::channel(false);
+    let mut cli_tasks = Vec::new();
+    for sock in &plan.admin.sockets {
+        let bound =
+            crate::cli::listen::bind_address(&sock.address, &sock.options).map_err(|source| {
+                RunError::StatsSocket {
+                    addr: format!("{:?}", sock.address),
+                    source,
+                }
+            })?;
+        let (opts, state, rx) = (
+            sock.options.clone(),
+            Arc::clone(&live) as Arc<dyn crate::cli::RuntimeState>,
+            cli_rx.clone(),
+        );
+        cli_tasks.push(tokio::spawn(async move {
+            if let Err(e) = crate::cli::listen::serve_bound(bound, opts, state, rx).await {
+                tracing::warn!("stats socket: {e}");
+            }
+        }));
+    }
     let follower_events = Arc::clone(&events);
     let follower = rx.map(|mut rx| {
         let events = follower_events;
@@ -252,10 +303,53 @@ pub async fn start(
         hard_stop_after: plan.hard_stop_after,
         follower,
         sessions_task,
+        live,
+        cli_stop,
+        cli_tasks,
     })
 }
 
+/// Every server of the plan for the checker: the configured checks, and a
+/// probe-less state for the others.
+fn all_servers(plan: &Plan) -> Vec<haproxide_check::checker::ServerConfig> {
+    use haproxide_check::checker::ServerConfig;
+    use haproxide_check::log::ServerName;
+    let mut servers = plan.checked.clone();
+    for (b, be) in plan.engine.backends.iter().enumerate() {
+        for (s, srv) in be.servers.iter().enumerate() {
+            if plan.server_index.contains_key(&(b, s)) {
+                continue;
+            }
+            let port = match srv.port {
+                haproxide_forward::ServerPort::Fixed(p) => p,
+                _ => 0,
+            };
+            servers.push(ServerConfig {
+                name: ServerName {
+                    backend: be.name.clone(),
+                    server: srv.name.clone(),
+                    backup: srv.backup,
+                },
+                addr: std::net::SocketAddr::new(srv.ip, port),
+                weight: srv.weight,
+                check: None,
+                agent: None,
+                track: None,
+                disabled: srv.disabled,
+            });
+        }
+    }
+    servers
+}
+
 impl Running {
+    /// The runtime API's view of this process (what every `stats socket` serves),
+    /// e.g. for a master process serving a worker's CLI over another socket with
+    /// [`crate::cli::serve_stream`].
+    pub fn runtime_state(&self) -> Arc<dyn crate::cli::RuntimeState> {
+        Arc::clone(&self.live) as Arc<dyn crate::cli::RuntimeState>
+    }
+
     /// Serve until SIGUSR1 (soft stop), SIGTERM or SIGINT (hard stop), or `stop`.
     pub async fn serve(
         self,
@@ -287,6 +381,13 @@ impl Running {
             .is_some_and(|h| h.handed_over.load(std::sync::atomic::Ordering::SeqCst));
         // No more handovers from a stopping process.
         drop(self.handover.take());
+        // The runtime API stops with the listeners (HAProxy stops its CLI
+        // frontend too); the successor serves the same socket path.
+        self.live.set_stopping();
+        let _ = self.cli_stop.send(true);
+        for t in self.cli_tasks.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
+        }
         match how {
             Stopped::Soft => {
                 if handed_over {

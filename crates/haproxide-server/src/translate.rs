@@ -38,10 +38,14 @@ pub struct Plan {
     pub spread_checks: u8,
     /// Backends that are `listen` sections (HAProxy words their messages "proxy").
     pub listen_sections: std::collections::HashSet<String>,
+    /// Proxies in configuration order, as the runtime API numbers them.
+    pub proxies: Vec<crate::admin_plan::ProxyPlan>,
+    /// `stats socket` listeners and the server-state file.
+    pub admin: crate::admin_plan::AdminPlan,
 }
 
 /// A configuration item the runtime cannot run yet.
-fn unsupported(span: Span, what: impl Into<String>) -> Diagnostic {
+pub(crate) fn unsupported(span: Span, what: impl Into<String>) -> Diagnostic {
     let what = what.into();
     Diagnostic::error(Code::NotRunYet, format!("{what}: haproxide does not run this yet"))
         .at(span)
@@ -127,6 +131,7 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
             plan.engine.frontends.push(f);
         }
     }
+    crate::admin_plan::fill(cfg, &mut plan, &mut errors);
     (plan, errors)
 }
 

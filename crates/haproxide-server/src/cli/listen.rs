@@ -1,5 +1,8 @@
-//! The `stats socket` listeners: UNIX path or TCP (`ipv4@`/`ipv6@`), one task per
-//! client, every read and write bounded by `stats timeout`.
+//! The `stats socket` listeners: UNIX path, TCP (`ipv4@`/`ipv6@`) or an inherited
+//! `fd@N`, one task per client, every read and write bounded by `stats timeout`.
+//!
+//! [`serve_stream`] serves one CLI session over any byte stream (a socketpair, a
+//! pipe to a master process...), with the same rules as a `stats socket` client.
 
 use std::io;
 use std::net::SocketAddr;
@@ -48,11 +51,16 @@ impl Default for ListenOptions {
 pub enum CliAddress {
     Unix(PathBuf),
     Tcp(SocketAddr),
+    /// An inherited listening socket (`fd@N`), UNIX or TCP.
+    Fd(i32),
 }
 
 /// Parses a `stats socket` address: `/path`, `unix@/path`, `ipv4@IP:PORT`,
 /// `ipv6@[IP]:PORT` or `IP:PORT`.
 pub fn parse_address(s: &str) -> Option<CliAddress> {
+    if let Some(n) = s.strip_prefix("fd@") {
+        return n.parse().ok().map(CliAddress::Fd);
+    }
     if let Some(p) = s.strip_prefix("unix@") {
         return Some(CliAddress::Unix(p.into()));
     }
@@ -76,6 +84,116 @@ pub async fn serve_address(
     match addr {
         CliAddress::Unix(p) => serve_unix(p, opts, state, shutdown).await,
         CliAddress::Tcp(a) => serve_tcp(*a, opts, state, shutdown).await,
+        CliAddress::Fd(fd) => match adopt_fd(*fd)? {
+            Adopted::Unix(l) => serve_unix_listener(l, opts, state, shutdown).await,
+            Adopted::Tcp(l) => serve_tcp_listener(l, opts, state, shutdown).await,
+        },
+    }
+}
+
+/// A listener bound before the loop runs (bind errors show at start-up).
+pub enum Bound {
+    Unix(UnixListener, PathBuf),
+    Tcp(TcpListener),
+}
+
+/// Binds a `stats socket` now (inside a tokio runtime); [`serve_bound`] serves it.
+pub fn bind_address(addr: &CliAddress, opts: &ListenOptions) -> io::Result<Bound> {
+    match addr {
+        CliAddress::Unix(p) => Ok(Bound::Unix(bind_unix(p, opts)?, p.clone())),
+        CliAddress::Tcp(a) => {
+            let sock = if a.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            sock.set_reuseaddr(true)?;
+            sock.bind(*a)?;
+            Ok(Bound::Tcp(sock.listen(1024)?))
+        }
+        CliAddress::Fd(fd) => match adopt_fd(*fd)? {
+            Adopted::Unix(l) => Ok(Bound::Unix(l, PathBuf::new())),
+            Adopted::Tcp(l) => Ok(Bound::Tcp(l)),
+        },
+    }
+}
+
+/// Serves a listener from [`bind_address`] until `shutdown`; a UNIX socket file
+/// is removed on exit unless another process has replaced it.
+pub async fn serve_bound(
+    bound: Bound,
+    opts: ListenOptions,
+    state: Arc<dyn RuntimeState>,
+    shutdown: watch::Receiver<bool>,
+) -> io::Result<()> {
+    match bound {
+        Bound::Tcp(l) => serve_tcp_listener(l, opts, state, shutdown).await,
+        Bound::Unix(l, path) => {
+            let ours = (!path.as_os_str().is_empty())
+                .then(|| inode(&path))
+                .flatten();
+            let r = serve_unix_listener(l, opts, state, shutdown).await;
+            if ours.is_some() && inode(&path) == ours {
+                let _ = std::fs::remove_file(&path);
+            }
+            r
+        }
+    }
+}
+
+enum Adopted {
+    Unix(UnixListener),
+    Tcp(TcpListener),
+}
+
+/// Takes an inherited listening socket (`fd@N`): it must be an open stream socket
+/// in the listening state.
+fn adopt_fd(fd: i32) -> io::Result<Adopted> {
+    use std::os::fd::FromRawFd;
+    let mut domain: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `domain`.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_DOMAIN,
+            (&mut domain as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut listening: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: as above.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            (&mut listening as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 || listening == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("fd@{fd} is not a listening socket"),
+        ));
+    }
+    if domain == libc::AF_UNIX {
+        // SAFETY: fd is an open, listening UNIX stream socket handed to us by
+        // the configuration (`fd@N`); we take ownership of it.
+        let l = unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) };
+        l.set_nonblocking(true)?;
+        Ok(Adopted::Unix(UnixListener::from_std(l)?))
+    } else {
+        // SAFETY: as above, for an IPv4/IPv6 listening socket.
+        let l = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+        l.set_nonblocking(true)?;
+        Ok(Adopted::Tcp(TcpListener::from_std(l)?))
     }
 }
 
@@ -107,22 +225,39 @@ fn inode(path: &Path) -> Option<(u64, u64)> {
 }
 
 /// Binds a UNIX socket as `stats socket` does (for callers that want bind errors
-/// at startup, then [`serve_unix_listener`]).
+/// at startup, then [`serve_unix_listener`]). As HAProxy, the socket is bound
+/// under a temporary name (`PATH.PID.tmp`), given its mode and owner, then
+/// renamed over `PATH`: during a reload the path always answers, first from the
+/// old process, then from the new one. Anything but a socket at `PATH` is never
+/// replaced.
 pub fn bind_unix(path: &Path, opts: &ListenOptions) -> io::Result<UnixListener> {
-    // Replace a stale socket (never another kind of file).
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         use std::os::unix::fs::FileTypeExt;
-        if meta.file_type().is_socket() {
-            std::fs::remove_file(path)?;
+        if !meta.file_type().is_socket() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a socket", path.display()),
+            ));
         }
     }
-    let listener = UnixListener::bind(path)?;
-    if let Some(mode) = opts.mode {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    }
-    if opts.uid.is_some() || opts.gid.is_some() {
-        std::os::unix::fs::chown(path, opts.uid, opts.gid)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let listener = UnixListener::bind(&tmp)?;
+    let prepared = (|| {
+        if let Some(mode) = opts.mode {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+        }
+        if opts.uid.is_some() || opts.gid.is_some() {
+            std::os::unix::fs::chown(&tmp, opts.uid, opts.gid)?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = prepared {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
     Ok(listener)
 }
@@ -282,6 +417,23 @@ pub async fn serve_client<R, W>(
             return;
         }
     }
+}
+
+/// Serves one CLI session over any byte stream (for a master process talking to a
+/// worker over a socketpair, or a test): the same protocol and rules as a `stats
+/// socket` client (`opts.level`, `prompt`, `;`, `quit`, `opts.timeout` per read
+/// and write, `opts.max_line`). Returns when the peer closes, a one-shot command
+/// was answered, a timeout expired or `shutdown` turned true.
+pub async fn serve_stream<S>(
+    stream: S,
+    opts: &ListenOptions,
+    state: &dyn RuntimeState,
+    shutdown: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (rd, wr) = tokio::io::split(stream);
+    serve_client(rd, wr, opts, state, shutdown).await;
 }
 
 /// Non-interactive mode still runs the lines already received with the first one

@@ -36,7 +36,7 @@ pub mod stat;
 mod tests;
 
 pub use exec::Session;
-pub use listen::{serve_tcp, serve_unix, ListenOptions};
+pub use listen::{serve_stream, serve_tcp, serve_unix, CliAddress, ListenOptions};
 
 use std::fmt;
 

@@ -1,0 +1,397 @@
+//! The runtime API over the running engines: [`Live`] implements
+//! [`RuntimeState`] with the forwarding [`Engine`], the checker's [`HealthView`]
+//! and the [`Plan`] (management.txt §9.3).
+//!
+//! Every server, checked or not, has a state in the checker (a server without
+//! `check` simply has no probe): that is the admin overlay, so `disable server`,
+//! `set server … state maint|drain`, `set weight` and `set server … health`
+//! act on servers without checks too, and are logged as HAProxy logs them.
+//! Routing reads that state on every choice ([`crate::run`]'s `ServerHealth`),
+//! so a change applies to the next connection. Drain stops new load-balanced
+//! sessions; the TCP engine has no persistence, so nothing else reaches a
+//! draining server, and its sessions go on.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use haproxide_check::checker::{HealthView, ServerId};
+use haproxide_check::state::OpState as CkOp;
+use haproxide_forward::spec::{Balance, EngineSpec, ServerPort};
+use haproxide_forward::Engine;
+
+use crate::admin_plan::ProxyPlan;
+use crate::cli::adapt::{server_snapshot, ServerFacts};
+use crate::cli::{
+    ActionError, AdminState, BackendSnapshot, FrontendAction, FrontendSnapshot, HealthOp,
+    InfoSnapshot, ProxySnapshot, RuntimeState, ServerAction, TrafficCounters,
+};
+use crate::translate::Plan;
+
+/// The live runtime state (see the module documentation).
+pub struct Live {
+    engine: Arc<Engine>,
+    view: Option<HealthView>,
+    ids: HashMap<(usize, usize), ServerId>,
+    spec: EngineSpec,
+    proxies: Vec<ProxyPlan>,
+    started: Instant,
+    start_time_sec: u64,
+    hard_maxconn: u64,
+    node: String,
+    stopping: AtomicBool,
+}
+
+impl Live {
+    /// `ids` maps every (backend, server) of the engine to its checker id.
+    pub fn new(
+        engine: Arc<Engine>,
+        view: Option<HealthView>,
+        ids: HashMap<(usize, usize), ServerId>,
+        plan: &Plan,
+    ) -> Live {
+        let hard_maxconn = plan
+            .admin
+            .maxconn
+            .unwrap_or_else(|| default_maxconn(ulimit_n()));
+        Live {
+            engine,
+            view,
+            ids,
+            spec: plan.engine.clone(),
+            proxies: plan.proxies.clone(),
+            started: Instant::now(),
+            start_time_sec: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            hard_maxconn,
+            node: hostname(),
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    /// The process is stopping (`show info`'s `Stopping`).
+    pub fn set_stopping(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    fn server_index(&self, backend: &str, server: &str) -> Option<(usize, usize)> {
+        let b = self.spec.backends.iter().position(|b| b.name == backend)?;
+        let s = self.spec.backends[b]
+            .servers
+            .iter()
+            .position(|s| s.name == server)?;
+        Some((b, s))
+    }
+
+    fn global_maxconn(&self) -> u64 {
+        self.engine
+            .global_maxconn()
+            .map_or(self.hard_maxconn, |m| m as u64)
+    }
+
+    fn frontend_row(&self, fi: usize) -> FrontendSnapshot {
+        let c = self.engine.frontend_counters(fi);
+        let status = if !self.engine.frontend_listening(fi) {
+            "STOP"
+        } else if self.engine.frontend_paused(fi) {
+            "PAUSED"
+        } else {
+            "OPEN"
+        };
+        FrontendSnapshot {
+            status: status.into(),
+            scur: c.current,
+            smax: c.current,
+            slim: self.frontend_slim(fi),
+            stot: c.total,
+            conn_tot: c.total,
+            ..FrontendSnapshot::default()
+        }
+    }
+
+    /// HAProxy's frontend `maxconn` default is the global one.
+    fn frontend_slim(&self, fi: usize) -> u64 {
+        self.engine
+            .frontend_maxconn(fi)
+            .map_or_else(|| self.global_maxconn(), |m| m as u64)
+    }
+
+    fn backend_row(&self, p: &ProxyPlan, bi: usize) -> Option<BackendSnapshot> {
+        let spec = self.spec.backends.get(bi)?;
+        let mut servers = Vec::with_capacity(spec.servers.len());
+        let mut any_usable = false;
+        for (si, s) in spec.servers.iter().enumerate() {
+            let id = self.ids.get(&(bi, si)).copied();
+            let st = id.and_then(|id| self.view.as_ref()?.stats(id));
+            let cfg = id.and_then(|id| self.view.as_ref()?.config(id));
+            let c = self.engine.server_counters(bi, si);
+            let (sq, _) = self.engine.queue_lengths(bi, si);
+            let port = match s.port {
+                ServerPort::Fixed(p) => p,
+                _ => 0,
+            };
+            let admin = id
+                .and_then(|id| self.view.as_ref()?.admin(id))
+                .unwrap_or_default();
+            let (maint, drain) = (admin.maint, admin.drain);
+            let facts = ServerFacts {
+                name: &s.name,
+                sid: p.sids.get(si).map_or(si as u32 + 1, |x| x.0),
+                addr: std::net::SocketAddr::new(s.ip, port),
+                backup: s.backup,
+                iweight: s.weight,
+                weight: st.as_ref().map_or(s.weight, |x| x.weight),
+                maxconn: self.engine.server_maxconn(bi, si) as u64,
+                maint,
+                drain,
+                check_configured: cfg.is_some_and(|c| c.check.is_some()),
+                check_enabled: id
+                    .is_some_and(|id| self.view.as_ref().is_some_and(|v| v.check_enabled(id))),
+                last_chk: st.as_ref().map_or("", |x| x.check_desc.as_str()),
+                counters: TrafficCounters {
+                    qcur: sq,
+                    scur: c.current,
+                    smax: c.current,
+                    stot: c.total,
+                    lbtot: c.total,
+                    ..TrafficCounters::idle()
+                },
+                agent_configured: cfg.is_some_and(|c| c.agent.is_some()),
+                agent_enabled: id
+                    .is_some_and(|id| self.view.as_ref().is_some_and(|v| v.agent_enabled(id))),
+                agent_port: cfg.and_then(|c| c.agent.as_ref()).map_or(0, |a| a.port),
+            };
+            let mut row = server_snapshot(&facts, st.as_ref());
+            // The checker's text is `last_chk` ("Connection refused"); `check_desc`
+            // is the status's description ("Layer4 connection problem").
+            if let Some(c) = row.check.as_mut() {
+                c.desc = crate::cli::adapt::status_description(&c.status).to_string();
+            }
+            let usable = match (id, &self.view) {
+                (Some(id), Some(v)) => v.is_usable(id),
+                _ => !s.disabled,
+            };
+            any_usable |= usable;
+            servers.push(row);
+        }
+        let c = self.engine.backend_counters(bi);
+        let (_, bq) = self.engine.queue_lengths(bi, 0);
+        Some(BackendSnapshot {
+            status: if any_usable { "UP" } else { "DOWN" }.into(),
+            algo: algo(spec.balance).into(),
+            counters: TrafficCounters {
+                qcur: bq,
+                scur: c.current,
+                smax: c.current,
+                stot: c.total,
+                lbtot: c.total,
+                ..TrafficCounters::idle()
+            },
+            slim: self.backend_slim(bi),
+            servers,
+            ..BackendSnapshot::default()
+        })
+    }
+
+    /// A backend's `slim`: its `fullconn`, else as HAProxy computes it, 10% of
+    /// the `maxconn` of the frontends that can use it (at least 1).
+    fn backend_slim(&self, bi: usize) -> u64 {
+        if let Some(f) = self.spec.backends.get(bi).and_then(|b| b.fullconn) {
+            return f as u64;
+        }
+        let sum: u64 = self
+            .spec
+            .frontends
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                f.default_backend == Some(bi) || f.use_backends.iter().any(|(b, _)| *b == bi)
+            })
+            .map(|(fi, _)| self.frontend_slim(fi))
+            .sum();
+        sum.div_ceil(10).max(1)
+    }
+}
+
+fn algo(b: Balance) -> &'static str {
+    match b {
+        Balance::RoundRobin => "roundrobin",
+        Balance::StaticRr => "static-rr",
+        Balance::LeastConn => "leastconn",
+        Balance::First => "first",
+        Balance::Source => "source",
+        Balance::Random { .. } => "random",
+    }
+}
+
+fn ulimit_n() -> u64 {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } == 0 {
+        r.rlim_cur
+    } else {
+        1024
+    }
+}
+
+/// HAProxy's automatic `maxconn` when none is set: what the descriptor limit
+/// allows (two descriptors per connection, a few kept for the process).
+fn default_maxconn(ulimit: u64) -> u64 {
+    (ulimit.saturating_sub(32) / 2).max(1)
+}
+
+pub(crate) fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+impl RuntimeState for Live {
+    fn info(&self) -> InfoSnapshot {
+        let listeners = (0..self.spec.frontends.len())
+            .filter(|&i| self.engine.frontend_listening(i))
+            .count() as u64;
+        let cum: u64 = (0..self.spec.frontends.len())
+            .map(|i| self.engine.frontend_counters(i).total)
+            .sum();
+        let ulimit = ulimit_n();
+        let cur = self.engine.active_sessions();
+        InfoSnapshot {
+            version: format!("2.6-haproxide-{}", env!("CARGO_PKG_VERSION")),
+            nbthread: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+            pid: std::process::id(),
+            uptime_sec: self.started.elapsed().as_secs(),
+            start_time_sec: self.start_time_sec,
+            ulimit_n: ulimit,
+            maxsock: ulimit,
+            maxconn: self.global_maxconn(),
+            hard_maxconn: self.hard_maxconn,
+            curr_conns: cur,
+            cum_conns: cum,
+            node: self.node.clone(),
+            stopping: self.stopping.load(Ordering::Relaxed),
+            jobs: cur + listeners,
+            listeners,
+            ..InfoSnapshot::default()
+        }
+    }
+
+    fn proxies(&self) -> Vec<ProxySnapshot> {
+        self.proxies
+            .iter()
+            .map(|p| ProxySnapshot {
+                name: p.name.clone(),
+                iid: p.iid,
+                mode: "tcp".into(),
+                frontend: p.frontend.map(|fi| self.frontend_row(fi)),
+                backend: p.backend.and_then(|bi| self.backend_row(p, bi)),
+            })
+            .collect()
+    }
+
+    fn server_action(
+        &self,
+        backend: &str,
+        server: &str,
+        action: ServerAction,
+    ) -> Result<(), ActionError> {
+        let Some((b, s)) = self.server_index(backend, server) else {
+            return Err(ActionError("No such server.".into()));
+        };
+        let (Some(view), Some(&id)) = (&self.view, self.ids.get(&(b, s))) else {
+            return Err(ActionError("No such server.".into()));
+        };
+        match action {
+            ServerAction::Admin(AdminState::Maint) => {
+                view.set_maint(id, true);
+                view.set_drain(id, false);
+            }
+            ServerAction::Admin(AdminState::Drain) => {
+                view.set_drain(id, true);
+                view.set_maint(id, false);
+            }
+            ServerAction::Admin(AdminState::Ready) => {
+                view.set_drain(id, false);
+                view.set_maint(id, false);
+            }
+            ServerAction::Health(op) => {
+                if view.is_tracking(id) {
+                    return Err(ActionError(
+                        "cannot change health on a tracking server.".into(),
+                    ));
+                }
+                view.force_health(
+                    id,
+                    match op {
+                        HealthOp::Up => CkOp::Running,
+                        HealthOp::Stopping => CkOp::Stopping,
+                        HealthOp::Down => CkOp::Stopped,
+                    },
+                );
+            }
+            ServerAction::Weight(w) => view.set_weight(id, w),
+            ServerAction::ShutdownSessions => {
+                self.engine.kill_server_sessions(b, s);
+            }
+            ServerAction::Checks(on) => {
+                if on && view.config(id).is_none_or(|c| c.check.is_none()) {
+                    return Err(ActionError(
+                        "Health check was not configured on this server, cannot enable.".into(),
+                    ));
+                }
+                view.set_check_enabled(id, on);
+            }
+            ServerAction::MaxConn(n) => {
+                self.engine
+                    .set_server_maxconn(b, s, usize::try_from(n).unwrap_or(usize::MAX));
+            }
+            ServerAction::Agent(up) => view.force_agent(id, up),
+            ServerAction::AgentChecks(on) => view.set_agent_enabled(id, on),
+        }
+        // A server that may take traffic again serves the queue at once.
+        self.engine.wake_queues(b);
+        Ok(())
+    }
+
+    fn clear_counters(&self, all: bool) {
+        // Max values and rates are not kept apart from the current values; the
+        // totals are what `all` clears.
+        if all {
+            self.engine.clear_totals();
+        }
+    }
+
+    fn frontend_action(&self, frontend: &str, action: FrontendAction) -> Result<(), ActionError> {
+        let Some(fi) = self.spec.frontends.iter().position(|f| f.name == frontend) else {
+            return Err(ActionError("No such frontend.".into()));
+        };
+        match action {
+            FrontendAction::Disable => self.engine.pause_frontend(fi, true),
+            FrontendAction::Enable => self.engine.pause_frontend(fi, false),
+            FrontendAction::Shutdown => self.engine.shutdown_frontend(fi),
+            FrontendAction::MaxConn(n) => self
+                .engine
+                .set_frontend_maxconn(fi, Some(usize::try_from(n).unwrap_or(usize::MAX))),
+        }
+        Ok(())
+    }
+
+    fn set_global_maxconn(&self, maxconn: u64) -> Result<(), ActionError> {
+        if maxconn > self.hard_maxconn {
+            return Err(ActionError("Value out of range.".into()));
+        }
+        let v = if maxconn == 0 {
+            self.hard_maxconn
+        } else {
+            maxconn
+        };
+        self.engine
+            .set_global_maxconn(Some(usize::try_from(v).unwrap_or(usize::MAX)));
+        Ok(())
+    }
+}
