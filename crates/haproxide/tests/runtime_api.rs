@@ -1,0 +1,762 @@
+//! The runtime API driven as operators drive it (issue 5, "What must show"):
+//! `echo cmd | socat - UNIX:path` one-shot commands and `prompt` sessions on the
+//! `stats socket` of a running `haproxide`, compared with what HAProxy 2.6
+//! (/usr/sbin/haproxy, started on loopback with the same configuration) prints;
+//! admin commands changing routing under live traffic; and a reload that keeps
+//! server states through `server-state-file`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Kills the process when dropped (a failing test must not leave it running).
+struct Proc(Child);
+
+impl Proc {
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A temporary directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("hpx-rt-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A backend server that greets each connection with its name and a newline,
+/// then echoes until the client closes. Stops accepting when dropped.
+struct Named {
+    port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl Named {
+    fn start(name: &'static str) -> Named {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let st = Arc::clone(&stop);
+        l.set_nonblocking(true).expect("nonblocking");
+        std::thread::spawn(move || {
+            while !st.load(Ordering::Relaxed) {
+                match l.accept() {
+                    Ok((mut s, _)) => {
+                        let _ = s.set_nonblocking(false);
+                        std::thread::spawn(move || {
+                            if s.write_all(format!("{name}\n").as_bytes()).is_err() {
+                                return;
+                            }
+                            let mut buf = [0u8; 1024];
+                            loop {
+                                match s.read(&mut buf) {
+                                    Ok(0) | Err(_) => break,
+                                    Ok(n) => {
+                                        if s.write_all(&buf[..n]).is_err() {
+                                            break;
+                                        }
+                                    }
+                                }
+                            }
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Named { port, stop }
+    }
+}
+
+impl Drop for Named {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+fn haproxide(cfg: &Path, extra: &[&str]) -> Proc {
+    Proc(
+        Command::new(env!("CARGO_BIN_EXE_haproxide"))
+            .args(["-db", "-f"])
+            .arg(cfg)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn haproxide"),
+    )
+}
+
+fn haproxy(cfg: &Path) -> Option<Proc> {
+    let bin = Path::new("/usr/sbin/haproxy");
+    if !bin.exists() {
+        return None;
+    }
+    Command::new(bin)
+        .args(["-db", "-f"])
+        .arg(cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+        .map(Proc)
+}
+
+/// `echo "$cmd" | socat - UNIX:$sock`: send one line, read to EOF.
+fn ask(sock: &Path, cmd: &str) -> Option<String> {
+    let mut c = UnixStream::connect(sock).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    c.write_all(format!("{cmd}\n").as_bytes()).ok()?;
+    let mut out = String::new();
+    c.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+fn must_ask(sock: &Path, cmd: &str) -> String {
+    ask(sock, cmd).unwrap_or_else(|| panic!("no answer to {cmd:?} on {}", sock.display()))
+}
+
+/// Wait until `sock` answers and `f` accepts the answer to `cmd` (10 s).
+fn wait_for(sock: &Path, cmd: &str, f: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        if let Some(a) = ask(sock, cmd) {
+            if f(&a) {
+                return a;
+            }
+            last = a;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "{}: {cmd:?} never satisfied; last answer:\n{last}",
+        sock.display()
+    );
+}
+
+/// The server a new connection to `port` lands on (its greeting), or None.
+fn route(port: u16) -> Option<String> {
+    let s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).ok()?;
+    let name = line.trim().to_string();
+    (!name.is_empty()).then_some(name)
+}
+
+/// A `show servers state` line's fields for one server.
+fn state_fields(state: &str, server: &str) -> Vec<String> {
+    state
+        .lines()
+        .map(|l| l.split(' ').map(str::to_string).collect::<Vec<_>>())
+        .find(|f| f.len() > 3 && f[3] == server)
+        .unwrap_or_default()
+}
+
+/// Interactive `prompt` mode over one connection, as `socat readline` users see it.
+#[test]
+fn one_shot_and_prompt_sessions_like_socat() {
+    let dir = TempDir::new("prompt");
+    let (a, port, tport) = (Named::start("A"), free_port(), free_port());
+    let sock = dir.path("admin.sock");
+    let cfg = dir.path("h.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    stats socket {} mode 600 level admin expose-fd listeners\n    stats socket ipv4@127.0.0.1:{tport} level operator\n    stats timeout 5s\n\
+             defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             listen li1\n    bind 127.0.0.1:{port}\n    server a1 127.0.0.1:{}\n",
+            sock.display(),
+            a.port
+        ),
+    )
+    .unwrap();
+    let p = haproxide(&cfg, &[]);
+    let info = wait_for(&sock, "show info", |s| s.contains("Name: HAProxy"));
+    assert!(info.contains(&format!("\nPid: {}\n", p.pid())), "{info}");
+    // `mode 600` applied to the socket file.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // One-shot: the answer then EOF; `;` runs several commands.
+    assert_eq!(must_ask(&sock, "show cli level"), "admin\n\n");
+    assert_eq!(
+        must_ask(&sock, "get weight li1/a1; show backend"),
+        "1 (initial 1)\n\n# name\nli1\n\n"
+    );
+    // Interactive: "prompt" turns on the "> " prompt; the session stays open
+    // across commands until "quit".
+    let mut c = UnixStream::connect(&sock).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    let read_until_prompt = |r: &mut BufReader<UnixStream>| -> String {
+        let mut out = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !out.ends_with(b"> ") && Instant::now() < deadline {
+            let mut b = [0u8; 1];
+            match r.read(&mut b) {
+                Ok(1) => out.push(b[0]),
+                _ => break,
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    c.write_all(b"prompt\n").unwrap();
+    assert_eq!(read_until_prompt(&mut r), "\n> ");
+    c.write_all(b"show cli level\n").unwrap();
+    assert_eq!(read_until_prompt(&mut r), "admin\n\n> ");
+    c.write_all(b"set weight li1/a1 7\n").unwrap();
+    assert_eq!(read_until_prompt(&mut r), "\n> ");
+    c.write_all(b"get weight li1/a1\n").unwrap();
+    assert_eq!(read_until_prompt(&mut r), "7 (initial 1)\n\n> ");
+    c.write_all(b"quit\n").unwrap();
+    let mut rest = Vec::new();
+    let _ = r.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "{rest:?}");
+    // The TCP socket (`ipv4@`, level operator).
+    let mut t = TcpStream::connect(("127.0.0.1", tport)).unwrap();
+    t.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    t.write_all(b"show cli level\n").unwrap();
+    let mut out = String::new();
+    t.read_to_string(&mut out).unwrap();
+    assert_eq!(out, "operator\n\n");
+    drop(p);
+}
+
+const LEVEL_CMDS: &[&str] = &[
+    "disable server be1/s1",
+    "enable server be1/s1",
+    "set server be1/s1 state drain",
+    "set server be1/s1 health down",
+    "set weight be1/s1 3",
+    "shutdown sessions server be1/s1",
+    "disable health be1/s1",
+    "disable frontend fe1",
+    "set maxconn global 100",
+    "set maxconn server be1/s1 10",
+    "clear counters",
+    "clear counters all",
+    "show cli level",
+    "get weight be1/s1",
+    "operator",
+    "show servers state be1",
+];
+
+fn compare_cfg(dir: &TempDir, tag: &str, s1: u16, s2: u16) -> (PathBuf, PathBuf, PathBuf, u16) {
+    let admin = dir.path(&format!("{tag}-admin.sock"));
+    let user = dir.path(&format!("{tag}-user.sock"));
+    let (p1, p2) = (free_port(), free_port());
+    let cfg = dir.path(&format!("{tag}.cfg"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    stats socket {} level admin\n    stats socket {} level user\n\
+             defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend fe1\n    bind 127.0.0.1:{p1}\n    default_backend be1\n\
+             backend be1\n    server s1 127.0.0.1:{s1} check inter 100 rise 1 fall 1\n    server s2 127.0.0.1:{s2} check inter 100 rise 1 fall 1\n    server s3 127.0.0.1:{s1} weight 5\n\
+             listen li1\n    bind 127.0.0.1:{p2}\n    balance leastconn\n    server a1 127.0.0.1:{s1}\n    server b1 127.0.0.1:{s2} backup\n",
+            admin.display(),
+            user.display()
+        ),
+    )
+    .unwrap();
+    (cfg, admin, user, p1)
+}
+
+/// Stable states in both processes: s1 UP (its port answers), s2 DOWN (refused).
+fn settled(state: &str) -> bool {
+    let s1 = state_fields(state, "s1");
+    let s2 = state_fields(state, "s2");
+    s1.get(5).map(String::as_str) == Some("2")
+        && s2.get(5).map(String::as_str) == Some("0")
+        && s1.get(10).map(String::as_str) == Some("6")
+        && s2.get(10).map(String::as_str) == Some("8")
+}
+
+/// Kind of a CSV/state field for layout comparisons: empty, number, or text.
+fn kind(f: &str) -> &'static str {
+    if f.is_empty() {
+        "empty"
+    } else if f.parse::<i64>().is_ok() {
+        "number"
+    } else {
+        "text"
+    }
+}
+
+#[test]
+fn show_stat_and_servers_state_layout_match_haproxy() {
+    let dir = TempDir::new("layout");
+    let up = Named::start("UP");
+    let down_port = free_port();
+    let (ours_cfg, ours_admin, _, _) = compare_cfg(&dir, "ours", up.port, down_port);
+    let (theirs_cfg, theirs_admin, _, _) = compare_cfg(&dir, "theirs", up.port, down_port);
+    let Some(_theirs) = haproxy(&theirs_cfg) else {
+        eprintln!("skipped: no /usr/sbin/haproxy");
+        return;
+    };
+    let _ours = haproxide(&ours_cfg, &[]);
+    let theirs_state = wait_for(&theirs_admin, "show servers state", settled);
+    let ours_state = wait_for(&ours_admin, "show servers state", settled);
+
+    // show stat: the same header, the same rows, the same number of fields per
+    // row, and each field of the same kind (empty, number, text).
+    let theirs = must_ask(&theirs_admin, "show stat");
+    let ours = must_ask(&ours_admin, "show stat");
+    let lines = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (tl, ol) = (lines(&theirs), lines(&ours));
+    assert_eq!(ol[0], tl[0], "show stat header");
+    assert_eq!(ol.len(), tl.len(), "rows:\n{ours}\n---\n{theirs}");
+    let header: Vec<&str> = tl[0].trim_start_matches("# ").split(',').collect();
+    let mut diffs = Vec::new();
+    for (o, t) in ol.iter().zip(&tl).skip(1) {
+        let (of, tf): (Vec<&str>, Vec<&str>) = (o.split(',').collect(), t.split(',').collect());
+        assert_eq!(of.len(), tf.len(), "fields of {o}\n vs {t}");
+        assert_eq!(of[..2], tf[..2], "row keys");
+        for (i, (a, b)) in of.iter().zip(&tf).enumerate() {
+            if kind(a) != kind(b) {
+                diffs.push(format!(
+                    "{}/{} {}: ours {a:?} haproxy {b:?}",
+                    of[0], of[1], header[i]
+                ));
+            }
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "field kinds differ:\n{}",
+        diffs.join("\n")
+    );
+    // The values that do not depend on time or traffic are the same.
+    for col in [
+        "status",
+        "weight",
+        "act",
+        "bck",
+        "iid",
+        "sid",
+        "type",
+        "check_status",
+        "addr",
+        "mode",
+        "algo",
+        "check_rise",
+        "check_fall",
+        "check_health",
+    ] {
+        let i = header.iter().position(|h| *h == col).unwrap();
+        for (o, t) in ol.iter().zip(&tl).skip(1) {
+            let (of, tf): (Vec<&str>, Vec<&str>) = (o.split(',').collect(), t.split(',').collect());
+            assert_eq!(of[i], tf[i], "{col} of {}/{}", of[0], of[1]);
+        }
+    }
+
+    // show servers state: version line and header identical; per server the same
+    // number of fields, and every field but the time since the last change equal.
+    let (tl, ol) = (lines(&theirs_state), lines(&ours_state));
+    assert_eq!(ol[..2], tl[..2], "servers state header");
+    assert_eq!(ol.len(), tl.len());
+    for (o, t) in ol.iter().zip(&tl).skip(2) {
+        let (of, tf): (Vec<&str>, Vec<&str>) = (o.split(' ').collect(), t.split(' ').collect());
+        assert_eq!(of.len(), tf.len(), "{o}\n vs {t}");
+        for (i, (a, b)) in of.iter().zip(&tf).enumerate() {
+            if i == 9 {
+                assert_eq!(kind(a), kind(b));
+            } else {
+                assert_eq!(a, b, "field {i} of\n{o}\n vs\n{t}");
+            }
+        }
+    }
+}
+
+#[test]
+fn level_user_is_refused_admin_commands_as_haproxy() {
+    let dir = TempDir::new("level");
+    let up = Named::start("UP");
+    let down_port = free_port();
+    let (ours_cfg, ours_admin, ours_user, _) = compare_cfg(&dir, "ours", up.port, down_port);
+    let (theirs_cfg, theirs_admin, theirs_user, _) =
+        compare_cfg(&dir, "theirs", up.port, down_port);
+    let _ours = haproxide(&ours_cfg, &[]);
+    wait_for(&ours_admin, "show servers state", settled);
+    let theirs = haproxy(&theirs_cfg);
+    if theirs.is_some() {
+        wait_for(&theirs_admin, "show servers state", settled);
+    }
+    let mut mismatches = Vec::new();
+    for cmd in LEVEL_CMDS {
+        let ours = must_ask(&ours_user, cmd);
+        if theirs.is_some() {
+            let real = must_ask(&theirs_user, cmd);
+            if real != ours {
+                mismatches.push(format!("{cmd}: ours {ours:?} haproxy {real:?}"));
+            }
+        }
+        // Whatever HAProxy says, the user level changed nothing.
+        let admin_view = must_ask(&ours_admin, "show servers state be1");
+        let s1 = state_fields(&admin_view, "s1");
+        assert_eq!(
+            (s1[5].as_str(), s1[6].as_str(), s1[7].as_str()),
+            ("2", "0", "1"),
+            "after {cmd}"
+        );
+    }
+    assert_eq!(
+        must_ask(&ours_user, "disable server be1/s1"),
+        "Permission denied\n\n"
+    );
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// When each connection started and which server greeted it.
+type Seen = Arc<Mutex<Vec<(Instant, Option<String>)>>>;
+
+/// A client that connects in a loop and records, for each connection, when it
+/// started and which server greeted it.
+struct Traffic {
+    stop: Arc<AtomicBool>,
+    seen: Seen,
+    task: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Traffic {
+    fn start(port: u16) -> Traffic {
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (st, sn) = (Arc::clone(&stop), Arc::clone(&seen));
+        let task = std::thread::spawn(move || {
+            while !st.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let r = route(port);
+                if let Ok(mut v) = sn.lock() {
+                    v.push((t, r));
+                }
+            }
+        });
+        Traffic {
+            stop,
+            seen,
+            task: Some(task),
+        }
+    }
+
+    /// Servers of the connections started after `t`, once `n` of them exist (10 s).
+    fn after(&self, t: Instant, n: usize) -> Vec<Option<String>> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let v: Vec<Option<String>> = self
+                .seen
+                .lock()
+                .map(|v| {
+                    v.iter()
+                        .filter(|(s, _)| *s > t)
+                        .map(|(_, r)| r.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if v.len() >= n || Instant::now() > deadline {
+                return v;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Traffic {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.task.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn count(v: &[Option<String>], name: &str) -> usize {
+    v.iter().filter(|r| r.as_deref() == Some(name)).count()
+}
+
+/// `disable server`, `set server … state drain` and `enable server` change where
+/// the next connections go, while a client connects in a loop; a session
+/// established on a draining server goes on. Neither server has `check` (the
+/// admin state is not the checker's alone).
+#[test]
+fn admin_state_changes_routing_under_live_traffic() {
+    let dir = TempDir::new("routing");
+    let (a, b, port) = (Named::start("A"), Named::start("B"), free_port());
+    let sock = dir.path("admin.sock");
+    let cfg = dir.path("h.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    stats socket {}\n\
+             defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             listen li1\n    bind 127.0.0.1:{port}\n    server a 127.0.0.1:{}\n    server b 127.0.0.1:{}\n",
+            sock.display(),
+            a.port,
+            b.port
+        ),
+    )
+    .unwrap();
+    let _p = haproxide(&cfg, &[]);
+    wait_for(&sock, "show cli level", |s| s == "admin\n\n");
+    let traffic = Traffic::start(port);
+    let v = traffic.after(Instant::now(), 20);
+    assert!(
+        count(&v, "A") >= 5 && count(&v, "B") >= 5,
+        "both serve: {v:?}"
+    );
+
+    // disable server: every connection started after the answer goes to B.
+    assert_eq!(must_ask(&sock, "disable server li1/a"), "\n");
+    let t = Instant::now();
+    let v = traffic.after(t, 30);
+    assert_eq!(count(&v, "B"), v.len(), "after disable: {v:?}");
+    assert!(v.len() >= 30);
+    let st = must_ask(&sock, "show servers state li1");
+    assert_eq!(state_fields(&st, "a")[6], "1", "{st}");
+
+    // enable server: A serves again.
+    assert_eq!(must_ask(&sock, "enable server li1/a"), "\n");
+    let v = traffic.after(Instant::now(), 20);
+    assert!(count(&v, "A") >= 5, "after enable: {v:?}");
+
+    // drain B: a session already on B goes on, new ones go to A.
+    let mut on_b = None;
+    for _ in 0..20 {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        if line.trim() == "B" {
+            on_b = Some((s, r));
+            break;
+        }
+    }
+    let (mut kept, mut kept_r) = on_b.expect("a session on B");
+    assert_eq!(must_ask(&sock, "set server li1/b state drain"), "\n");
+    let t = Instant::now();
+    let v = traffic.after(t, 30);
+    assert_eq!(count(&v, "A"), v.len(), "after drain: {v:?}");
+    kept.write_all(b"still here\n").unwrap();
+    let mut line = String::new();
+    kept_r.read_line(&mut line).unwrap();
+    assert_eq!(line, "still here\n", "a draining server keeps its sessions");
+    let st = must_ask(&sock, "show servers state li1");
+    assert_eq!(state_fields(&st, "b")[6], "8", "{st}");
+    assert!(
+        must_ask(&sock, "show stat").contains("li1,b,")
+            && must_ask(&sock, "show stat").contains(",DRAIN,")
+    );
+
+    // ready: both again.
+    assert_eq!(must_ask(&sock, "set server li1/b state ready"), "\n");
+    let v = traffic.after(Instant::now(), 20);
+    assert!(
+        count(&v, "A") >= 5 && count(&v, "B") >= 5,
+        "after ready: {v:?}"
+    );
+
+    // set weight 0 stops new sessions too; get weight shows it.
+    assert_eq!(must_ask(&sock, "set weight li1/b 0"), "\n");
+    assert_eq!(must_ask(&sock, "get weight li1/b"), "0 (initial 1)\n\n");
+    let v = traffic.after(Instant::now(), 20);
+    assert_eq!(count(&v, "A"), v.len(), "after weight 0: {v:?}");
+    drop(traffic);
+}
+
+/// `shutdown sessions server` cuts the sessions established on that server at
+/// once; sessions on another server go on.
+#[test]
+fn shutdown_sessions_server_cuts_live_sessions() {
+    let dir = TempDir::new("shut");
+    let (a, b, port) = (Named::start("A"), Named::start("B"), free_port());
+    let sock = dir.path("admin.sock");
+    let cfg = dir.path("h.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    stats socket {}\n\
+             defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\n\
+             listen li1\n    bind 127.0.0.1:{port}\n    server a 127.0.0.1:{}\n    server b 127.0.0.1:{}\n",
+            sock.display(),
+            a.port,
+            b.port
+        ),
+    )
+    .unwrap();
+    let _p = haproxide(&cfg, &[]);
+    wait_for(&sock, "show cli level", |s| s == "admin\n\n");
+    let mut sessions: Vec<(String, TcpStream, BufReader<TcpStream>)> = Vec::new();
+    for _ in 0..6 {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        sessions.push((line.trim().to_string(), s, r));
+    }
+    let on_a = sessions.iter().filter(|s| s.0 == "A").count();
+    assert!((2..=4).contains(&on_a), "round robin: {on_a} of 6 on A");
+    let stat = must_ask(&sock, "show stat");
+    let scur = |stat: &str, srv: &str| -> String {
+        stat.lines()
+            .find(|l| l.starts_with(&format!("li1,{srv},")))
+            .map(|l| l.split(',').nth(4).unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(scur(&stat, "a"), on_a.to_string(), "{stat}");
+    let t0 = Instant::now();
+    assert_eq!(must_ask(&sock, "shutdown sessions server li1/a"), "\n");
+    for (name, s, r) in &mut sessions {
+        let mut buf = String::new();
+        if name == "A" {
+            // Cut: EOF (or a reset) well before the 30 s timeouts.
+            let n = r.read_line(&mut buf).unwrap_or(0);
+            assert_eq!(n, 0, "session on A still open: {buf:?}");
+        } else {
+            s.write_all(b"ping\n").unwrap();
+            r.read_line(&mut buf).unwrap();
+            assert_eq!(buf, "ping\n", "session on B cut");
+        }
+    }
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    let stat = wait_for(&sock, "show stat", |s| scur(s, "a") == "0");
+    assert_eq!(scur(&stat, "b"), (6 - on_a).to_string());
+}
+
+/// A reload (`-sf`) with `server-state-file` keeps a server put in maintenance
+/// and one forced DOWN in those states, where without the file they would be
+/// UP at once: `b` has no check, `c` has `init-state up` and a check too slow to
+/// change anything during the test.
+#[test]
+fn reload_keeps_maint_and_down_from_the_server_state_file() {
+    let dir = TempDir::new("state");
+    let (a, b, c, port) = (
+        Named::start("A"),
+        Named::start("B"),
+        Named::start("C"),
+        free_port(),
+    );
+    let sock = dir.path("admin.sock");
+    let state = dir.path("servers.state");
+    let cfg = dir.path("h.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    stats socket {}\n    server-state-base {}\n    server-state-file servers.state\n\
+             defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    load-server-state-from-file global\n\
+             listen li1\n    bind 127.0.0.1:{port}\n    server a 127.0.0.1:{}\n    server b 127.0.0.1:{}\n    server c 127.0.0.1:{} check inter 60s init-state up\n",
+            sock.display(),
+            dir.0.display(),
+            a.port,
+            b.port,
+            c.port
+        ),
+    )
+    .unwrap();
+    let old = haproxide(&cfg, &[]);
+    wait_for(&sock, "show cli level", |s| s == "admin\n\n");
+    // Before: all three serve.
+    let mut seen = Vec::new();
+    for _ in 0..30 {
+        seen.push(route(port));
+    }
+    for n in ["A", "B", "C"] {
+        assert!(count(&seen, n) >= 5, "{n} before: {seen:?}");
+    }
+    assert_eq!(must_ask(&sock, "disable server li1/b"), "\n");
+    assert_eq!(must_ask(&sock, "set server li1/c health down"), "\n");
+    // What operators run before a reload.
+    let saved = must_ask(&sock, "show servers state");
+    std::fs::write(&state, &saved).unwrap();
+    let new = haproxide(&cfg, &["-sf", &old.pid().to_string()]);
+    let info = wait_for(&sock, "show info", |s| {
+        s.contains(&format!("\nPid: {}\n", new.pid()))
+    });
+    assert!(info.contains("Name: HAProxy"));
+    let st = must_ask(&sock, "show servers state li1");
+    let (fb, fc) = (state_fields(&st, "b"), state_fields(&st, "c"));
+    assert_eq!(
+        (fb[5].as_str(), fb[6].as_str()),
+        ("0", "1"),
+        "b in MAINT:\n{st}"
+    );
+    assert_eq!(
+        (fc[5].as_str(), fc[6].as_str()),
+        ("0", "0"),
+        "c DOWN:\n{st}"
+    );
+    // `show stat`: b in MAINT; c DOWN ("DOWN 1/2" once its first check passed:
+    // it needs `rise` of them to come back, as HAProxy).
+    let stat = must_ask(&sock, "show stat");
+    let status = |srv: &str| -> String {
+        stat.lines()
+            .find(|l| l.starts_with(&format!("li1,{srv},")))
+            .and_then(|l| l.split(',').nth(17))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(status("b"), "MAINT", "{stat}");
+    assert!(status("c").starts_with("DOWN"), "{stat}");
+    let mut seen = Vec::new();
+    for _ in 0..30 {
+        seen.push(route(port));
+    }
+    assert_eq!(
+        count(&seen, "A"),
+        30,
+        "after reload only A serves: {seen:?}"
+    );
+    // Without the state file the same configuration routes to all three.
+    std::fs::remove_file(&state).unwrap();
+    let fresh = haproxide(&cfg, &["-sf", &new.pid().to_string()]);
+    wait_for(&sock, "show info", |s| {
+        s.contains(&format!("\nPid: {}\n", fresh.pid()))
+    });
+    let mut seen = Vec::new();
+    for _ in 0..30 {
+        seen.push(route(port));
+    }
+    assert!(count(&seen, "B") >= 5 && count(&seen, "C") >= 5, "{seen:?}");
+}
