@@ -22,9 +22,19 @@ use crate::ServerHealth;
 pub(crate) struct Kill {
     killed: AtomicU8,
     notify: Notify,
+    /// The session's frontend, client and start (for `show sess`).
+    pub(crate) origin: Option<(usize, Option<std::net::SocketAddr>, std::time::Instant)>,
 }
 
 impl Kill {
+    /// A session's kill switch, remembering where it comes from.
+    pub(crate) fn for_session(fe: usize, src: Option<std::net::SocketAddr>) -> Kill {
+        Kill {
+            origin: Some((fe, src, std::time::Instant::now())),
+            ..Kill::default()
+        }
+    }
+
     /// Kill with the first letter of the termination state (configuration.txt §8.5):
     /// `K` admin or stop, `D` server marked down, `U` backup cut when an active server
     /// came up. The first reason wins.
@@ -244,6 +254,16 @@ impl BackendRt {
         for s in &mut st.srv {
             s.total = 0;
         }
+    }
+
+    /// (session id, server, kill switch) of the sessions on this backend's servers.
+    pub(crate) fn sessions(&self) -> Vec<(u64, usize, Arc<Kill>)> {
+        let st = lock(&self.st);
+        st.srv
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.sessions.iter().map(move |(id, k)| (*id, i, k.clone())))
+            .collect()
     }
 
     /// The kill switch of one session, if it is on a server of this backend.

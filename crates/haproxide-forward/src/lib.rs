@@ -194,6 +194,18 @@ pub enum StartError {
     Spec(String),
 }
 
+/// A session on a server, for `show sess` (indexes as in [`EngineSpec`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: u64,
+    pub frontend: usize,
+    pub backend: usize,
+    pub server: usize,
+    /// The client (None for a UNIX socket client).
+    pub src: Option<SocketAddr>,
+    pub age: Duration,
+}
+
 /// Live counters (for `show stat`, tests and logs).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -545,9 +557,32 @@ impl Engine {
         }
     }
 
-    /// `shutdown session <id>` (management.txt §9.3) for a session established on
-    /// a server (ids are [`SessionRecord`]-independent, from 1 in accept order).
-    /// Returns whether it was found. It ends with termination state `K`.
+    /// The sessions assigned to a server (connecting or established), oldest
+    /// first: what `show sess` lists (management.txt §9.3).
+    pub fn sessions(&self) -> Vec<SessionInfo> {
+        let mut out = Vec::new();
+        for b in &self.shared.backends {
+            for (id, s, k) in b.sessions() {
+                let Some((fe, src, started)) = k.origin else {
+                    continue;
+                };
+                out.push(SessionInfo {
+                    id,
+                    frontend: fe,
+                    backend: b.idx,
+                    server: s,
+                    src,
+                    age: started.elapsed(),
+                });
+            }
+        }
+        out.sort_by_key(|s| s.id);
+        out
+    }
+
+    /// `shutdown session <id>` (management.txt §9.3) for a session listed by
+    /// [`Engine::sessions`] (ids count accepted connections from 1). Returns
+    /// whether it was found. It ends with termination state `K`.
     pub fn kill_session(&self, sid: u64) -> bool {
         for b in &self.shared.backends {
             if let Some(k) = b.session_kill(sid) {

@@ -80,7 +80,7 @@ pub(crate) async fn run(
     let accepted_at = SystemTime::now();
     let t0 = Instant::now();
     let sid = shared.next_sid.fetch_add(1, Ordering::Relaxed);
-    let kill = Arc::new(Kill::default());
+    let kill = Arc::new(Kill::for_session(fe, src));
     let fert = &shared.frontends[fe];
     fert.cur.fetch_add(1, Ordering::Relaxed);
     fert.total.fetch_add(1, Ordering::Relaxed);

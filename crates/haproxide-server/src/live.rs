@@ -25,7 +25,7 @@ use crate::admin_plan::ProxyPlan;
 use crate::cli::adapt::{server_snapshot, ServerFacts};
 use crate::cli::{
     ActionError, AdminState, BackendSnapshot, FrontendAction, FrontendSnapshot, HealthOp,
-    InfoSnapshot, ProxySnapshot, RuntimeState, ServerAction, TrafficCounters,
+    InfoSnapshot, ProxySnapshot, RuntimeState, ServerAction, SessionSnapshot, TrafficCounters,
 };
 use crate::translate::Plan;
 
@@ -379,6 +379,37 @@ impl RuntimeState for Live {
                 .set_frontend_maxconn(fi, Some(usize::try_from(n).unwrap_or(usize::MAX))),
         }
         Ok(())
+    }
+
+    fn sessions(&self) -> Vec<SessionSnapshot> {
+        let name = |v: Option<&String>| v.cloned().unwrap_or_else(|| "<none>".into());
+        self.engine
+            .sessions()
+            .into_iter()
+            .map(|s| {
+                let be = self.spec.backends.get(s.backend);
+                SessionSnapshot {
+                    id: s.id,
+                    proto: match s.src {
+                        Some(a) if a.is_ipv4() => "tcpv4",
+                        Some(_) => "tcpv6",
+                        None => "unix_stream",
+                    }
+                    .into(),
+                    src: s
+                        .src
+                        .map_or_else(|| "unix:1".into(), |a| format!("{}:{}", a.ip(), a.port())),
+                    frontend: name(self.spec.frontends.get(s.frontend).map(|f| &f.name)),
+                    backend: name(be.map(|b| &b.name)),
+                    server: name(be.and_then(|b| b.servers.get(s.server)).map(|x| &x.name)),
+                    age_sec: s.age.as_secs(),
+                }
+            })
+            .collect()
+    }
+
+    fn shutdown_session(&self, id: u64) -> bool {
+        self.engine.kill_session(id)
     }
 
     fn set_global_maxconn(&self, maxconn: u64) -> Result<(), ActionError> {

@@ -663,6 +663,39 @@ fn shutdown_sessions_server_cuts_live_sessions() {
     assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
     let stat = wait_for(&sock, "show stat", |s| scur(s, "a") == "0");
     assert_eq!(scur(&stat, "b"), (6 - on_a).to_string());
+
+    // `show sess` lists the sessions left (all on b); `shutdown session` cuts one.
+    let sess = must_ask(&sock, "show sess");
+    let lines: Vec<&str> = sess.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 6 - on_a, "{sess}");
+    for l in &lines {
+        assert!(
+            l.starts_with("0x") && l.contains(" proto=tcpv4 src=127.0.0.1:"),
+            "{l}"
+        );
+        assert!(l.contains(" fe=li1 be=li1 srv=b "), "{l}");
+    }
+    let id = lines[0].split(':').next().unwrap_or("");
+    assert_eq!(must_ask(&sock, &format!("shutdown session {id}")), "\n");
+    assert_eq!(
+        must_ask(&sock, &format!("shutdown session {id}")),
+        "No such session (use 'show sess').\n\n"
+    );
+    let left = wait_for(&sock, "show sess", |s| {
+        s.lines().filter(|l| !l.is_empty()).count() == 5 - on_a
+    });
+    assert!(!left.contains(&format!("{id}:")), "{left}");
+    // Exactly one of the sessions on B was cut.
+    let mut open = 0;
+    for (name, s, r) in &mut sessions {
+        if name == "B" {
+            let mut buf = String::new();
+            if s.write_all(b"ping\n").is_ok() && r.read_line(&mut buf).unwrap_or(0) > 0 {
+                open += 1;
+            }
+        }
+    }
+    assert_eq!(open, 5 - on_a);
 }
 
 /// A reload (`-sf`) with `server-state-file` keeps a server put in maintenance
@@ -759,4 +792,163 @@ fn reload_keeps_maint_and_down_from_the_server_state_file() {
         seen.push(route(port));
     }
     assert!(count(&seen, "B") >= 5 && count(&seen, "C") >= 5, "{seen:?}");
+}
+
+/// A connection that waits for its server's greeting.
+struct Pending(BufReader<TcpStream>);
+
+impl Pending {
+    fn open(port: u16) -> Pending {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        Pending(BufReader::new(s))
+    }
+    /// The greeting if it arrives within `wait`.
+    fn greeting(&mut self, wait: Duration) -> Option<String> {
+        self.0.get_ref().set_read_timeout(Some(wait)).ok()?;
+        let mut line = String::new();
+        match self.0.read_line(&mut line) {
+            Ok(n) if n > 0 => Some(line.trim().to_string()),
+            _ => None,
+        }
+    }
+}
+
+fn stat_field(stat: &str, row: &str, col: &str) -> String {
+    let header: Vec<&str> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("# ")
+        .split(',')
+        .collect();
+    let i = header.iter().position(|h| *h == col).unwrap_or(usize::MAX);
+    stat.lines()
+        .find(|l| l.starts_with(&format!("{row},")))
+        .and_then(|l| l.split(',').nth(i))
+        .unwrap_or("")
+        .to_string()
+}
+
+/// `disable/enable frontend`, `set maxconn frontend|server|global`, `set server
+/// … health` and `disable/enable health` act on the running engine.
+#[test]
+fn frontend_maxconn_and_health_commands_act_on_the_engine() {
+    let dir = TempDir::new("fe");
+    let (a, b, port) = (Named::start("A"), Named::start("B"), free_port());
+    let sock = dir.path("admin.sock");
+    let cfg = dir.path("h.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    maxconn 500\n    stats socket {}\n\
+             defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\n    timeout queue 20s\n\
+             listen li1\n    bind 127.0.0.1:{port}\n    balance first\n    server a 127.0.0.1:{} check inter 200 rise 1\n    server b 127.0.0.1:{} backup\n",
+            sock.display(),
+            a.port,
+            b.port
+        ),
+    )
+    .unwrap();
+    let _p = haproxide(&cfg, &[]);
+    wait_for(&sock, "show stat", |s| {
+        stat_field(s, "li1,a", "status") == "UP"
+    });
+    let short = Duration::from_millis(400);
+
+    // disable frontend: connections wait in the backlog, "PAUSED"; enable: served.
+    assert_eq!(must_ask(&sock, "disable frontend li1"), "\n");
+    assert_eq!(
+        stat_field(&must_ask(&sock, "show stat"), "li1,FRONTEND", "status"),
+        "PAUSED"
+    );
+    assert_eq!(
+        must_ask(&sock, "disable frontend li1"),
+        "All sockets are already disabled.\n\n"
+    );
+    let mut waiting = Pending::open(port);
+    assert_eq!(waiting.greeting(short), None, "a paused frontend accepted");
+    assert_eq!(must_ask(&sock, "enable frontend li1"), "\n");
+    assert_eq!(
+        waiting.greeting(Duration::from_secs(5)).as_deref(),
+        Some("A")
+    );
+    assert_eq!(
+        stat_field(&must_ask(&sock, "show stat"), "li1,FRONTEND", "status"),
+        "OPEN"
+    );
+
+    // set maxconn frontend 2: the third connection waits until it is raised.
+    assert_eq!(must_ask(&sock, "set maxconn frontend li1 2"), "\n");
+    assert_eq!(
+        stat_field(&must_ask(&sock, "show stat"), "li1,FRONTEND", "slim"),
+        "2"
+    );
+    let mut second = Pending::open(port);
+    assert_eq!(
+        second.greeting(Duration::from_secs(5)).as_deref(),
+        Some("A")
+    );
+    let mut third = Pending::open(port);
+    assert_eq!(third.greeting(short), None, "maxconn 2 let a third in");
+    assert_eq!(must_ask(&sock, "set maxconn frontend li1 10"), "\n");
+    assert_eq!(third.greeting(Duration::from_secs(5)).as_deref(), Some("A"));
+
+    // set maxconn server a 3: with `balance first`, the 4th session queues on a
+    // (backup b is not used while a is up); raising it serves the queue.
+    assert_eq!(must_ask(&sock, "set maxconn server li1/a 3"), "\n");
+    assert_eq!(
+        stat_field(&must_ask(&sock, "show stat"), "li1,a", "slim"),
+        "3"
+    );
+    let mut fourth = Pending::open(port);
+    assert_eq!(
+        fourth.greeting(short),
+        None,
+        "server maxconn 3 let a 4th in"
+    );
+    assert_eq!(
+        stat_field(&must_ask(&sock, "show stat"), "li1,BACKEND", "qcur"),
+        "1"
+    );
+    assert_eq!(must_ask(&sock, "set maxconn server li1/a 0"), "\n");
+    assert_eq!(
+        fourth.greeting(Duration::from_secs(5)).as_deref(),
+        Some("A")
+    );
+
+    // set maxconn global: bounded by the configured one, as HAProxy.
+    assert_eq!(
+        must_ask(&sock, "set maxconn global 501"),
+        "Value out of range.\n\n"
+    );
+    assert_eq!(must_ask(&sock, "set maxconn global 400"), "\n");
+    assert!(must_ask(&sock, "show info").contains("\nMaxconn: 400\n"));
+
+    // set server health down on a (checked): the backup takes over until a check
+    // brings a back; disable health keeps it down.
+    assert_eq!(must_ask(&sock, "disable health li1/a"), "\n");
+    assert_eq!(must_ask(&sock, "set server li1/a health down"), "\n");
+    assert_eq!(route(port).as_deref(), Some("B"));
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(route(port).as_deref(), Some("B"), "a disabled check ran");
+    assert_eq!(
+        stat_field(&must_ask(&sock, "show stat"), "li1,a", "check_status"),
+        ""
+    );
+    assert_eq!(must_ask(&sock, "enable health li1/a"), "\n");
+    wait_for(&sock, "show stat", |s| {
+        stat_field(s, "li1,a", "status") == "UP"
+    });
+    assert_eq!(route(port).as_deref(), Some("A"));
+    // Without a check, forced health stays as set.
+    assert_eq!(
+        must_ask(&sock, "enable health li1/b"),
+        "Health check was not configured on this server, cannot enable.\n\n"
+    );
+    assert_eq!(must_ask(&sock, "set server li1/a state maint"), "\n");
+    assert_eq!(must_ask(&sock, "set server li1/b health down"), "\n");
+    assert_eq!(route(port), None, "no server left");
+    assert_eq!(must_ask(&sock, "set server li1/b health up"), "\n");
+    assert_eq!(route(port).as_deref(), Some("B"));
+    drop((waiting, second, third, fourth));
 }

@@ -167,6 +167,25 @@ impl<'a> Session<'a> {
                 }
             }
             ["show", "backend", ..] => Text(stat::show_backend(&self.state.proxies())),
+            ["show", "sess", rest @ ..] => {
+                if let Some(d) = self.need(Level::Operator) {
+                    return d;
+                }
+                Text(self.show_sess(rest.first().copied()))
+            }
+            ["shutdown", "session", rest @ ..] => {
+                if let Some(d) = self.need(Level::Admin) {
+                    return d;
+                }
+                let id = rest.first().map_or(0, |a| strtoul(a));
+                Text(if id == 0 {
+                    "Session pointer expected (use 'show sess').\n".into()
+                } else if self.state.shutdown_session(id) {
+                    String::new()
+                } else {
+                    "No such session (use 'show sess').\n".into()
+                })
+            }
             ["get", "weight", rest @ ..] => Text(self.get_weight(rest.first().copied())),
             ["set", "weight", rest @ ..] => {
                 if let Some(d) = self.need(Level::Admin) {
@@ -400,6 +419,31 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// `show sess [id|all]`: one line per session with HAProxy's first fields
+    /// (`0x<id>: proto=… src=… fe=… be=… srv=… age=…`); the engine-internal
+    /// fields that follow in HAProxy (buffers, flags) are left out. With an id
+    /// or `all`, the same lines for that session (or all).
+    fn show_sess(&self, arg: Option<&str>) -> String {
+        let only = arg.filter(|a| *a != "all").map(strtoul);
+        let mut out = String::new();
+        for s in self.state.sessions() {
+            if only.is_some_and(|id| id != s.id) {
+                continue;
+            }
+            out.push_str(&format!(
+                "0x{:x}: proto={} src={} fe={} be={} srv={} age={}\n",
+                s.id,
+                s.proto,
+                s.src,
+                s.frontend,
+                s.backend,
+                s.server,
+                human_time(s.age_sec)
+            ));
+        }
+        out
+    }
+
     fn show_stat(&self, args: &[&str]) -> String {
         let px = self.state.proxies();
         let mut f = StatFilter::all();
@@ -455,6 +499,43 @@ fn error_text(r: Result<(), super::ActionError>) -> String {
         Err(e) if e.0.is_empty() || e.0.ends_with('\n') => e.0,
         Err(e) => format!("{}\n", e.0),
     }
+}
+
+/// C's `strtoul(s, NULL, 0)`: `0x` hexadecimal, leading `0` octal, else
+/// decimal; the longest valid prefix, 0 when there is none.
+pub(crate) fn strtoul(s: &str) -> u64 {
+    let (digits, radix) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        (h, 16)
+    } else if s.len() > 1 && s.starts_with('0') {
+        (&s[1..], 8)
+    } else {
+        (s, 10)
+    };
+    let end = digits
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(digits.len());
+    u64::from_str_radix(&digits[..end], radix).unwrap_or(0)
+}
+
+/// HAProxy's `human_time` (src/tools.c) for whole seconds: at most two
+/// non-zero units ("0s", "42s", "1m", "1h1m", "1d5s").
+pub(crate) fn human_time(t: u64) -> String {
+    let mut out = String::new();
+    let mut cnt = 2;
+    if t >= 86400 {
+        out.push_str(&format!("{}d", t / 86400));
+        cnt -= 1;
+    }
+    for (n, unit) in [(t % 86400 / 3600, 'h'), (t % 3600 / 60, 'm')] {
+        if cnt > 0 && n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+            cnt -= 1;
+        }
+    }
+    if (cnt > 0 && t % 60 > 0) || t == 0 {
+        out.push_str(&format!("{}s", t % 60));
+    }
+    out
 }
 
 /// C's `atoi`: leading digits, 0 when there are none (HAProxy's `set maxconn

@@ -66,10 +66,15 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "dump volatile server information (all or for a single backend)",
     ),
     (
+        "show sess [id]",
+        "report the list of current sessions or dump this exact session",
+    ),
+    (
         "show stat [desc|json|no-maint|typed|up]*",
         "report counters for each proxy and server",
     ),
     ("shutdown frontend <frontend>", "stop a specific frontend"),
+    ("shutdown session [id]", "kill a specific session"),
     (
         "shutdown sessions server <bk>/<srv>",
         "kill sessions on a server",

@@ -477,6 +477,22 @@ pub enum FrontendAction {
     MaxConn(u64),
 }
 
+/// One session for `show sess`: the first fields of HAProxy's line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSnapshot {
+    /// The session id (`shutdown session` takes it; printed `0x…` as HAProxy
+    /// prints its stream pointers).
+    pub id: u64,
+    /// "tcpv4", "tcpv6", "unix_stream".
+    pub proto: String,
+    /// "IP:PORT", or "unix:1".
+    pub src: String,
+    pub frontend: String,
+    pub backend: String,
+    pub server: String,
+    pub age_sec: u64,
+}
+
 /// Why the runtime refused an action; the text is printed as is (with a newline).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionError(pub String);
@@ -504,4 +520,13 @@ pub trait RuntimeState: Send + Sync {
     fn frontend_action(&self, frontend: &str, action: FrontendAction) -> Result<(), ActionError>;
     /// `set maxconn global`.
     fn set_global_maxconn(&self, maxconn: u64) -> Result<(), ActionError>;
+    /// `show sess`: the sessions on servers (none by default).
+    fn sessions(&self) -> Vec<SessionSnapshot> {
+        Vec::new()
+    }
+    /// `shutdown session <id>`: whether that session existed (and is now cut).
+    fn shutdown_session(&self, id: u64) -> bool {
+        let _ = id;
+        false
+    }
 }

@@ -1485,3 +1485,96 @@ async fn cli_client_that_never_reads_is_dropped_and_others_are_served() {
     drop(stuck);
     let _ = s.stop.send(true);
 }
+
+#[test]
+fn cli_human_time_and_strtoul_as_haproxy() {
+    use super::exec::{human_time, strtoul};
+    for (t, want) in [
+        (0, "0s"),
+        (42, "42s"),
+        (60, "1m"),
+        (62, "1m2s"),
+        (3600, "1h"),
+        (3661, "1h1m"),
+        (86405, "1d5s"),
+        (90061, "1d1h"),
+    ] {
+        assert_eq!(human_time(t), want, "{t}");
+    }
+    for (s, want) in [
+        ("0x1f", 31),
+        ("0X10", 16),
+        ("017", 15),
+        ("42", 42),
+        ("42abc", 42),
+        ("abc", 0),
+        ("0", 0),
+        ("0xzz", 0),
+    ] {
+        assert_eq!(strtoul(s), want, "{s}");
+    }
+}
+
+#[test]
+fn cli_show_sess_and_shutdown_session() {
+    struct Sessions(Fake, Mutex<Vec<u64>>);
+    impl RuntimeState for Sessions {
+        fn info(&self) -> InfoSnapshot {
+            self.0.info()
+        }
+        fn proxies(&self) -> Vec<ProxySnapshot> {
+            self.0.proxies()
+        }
+        fn server_action(&self, b: &str, s: &str, a: ServerAction) -> Result<(), ActionError> {
+            self.0.server_action(b, s, a)
+        }
+        fn clear_counters(&self, all: bool) {
+            self.0.clear_counters(all)
+        }
+        fn frontend_action(&self, fe: &str, a: FrontendAction) -> Result<(), ActionError> {
+            self.0.frontend_action(fe, a)
+        }
+        fn set_global_maxconn(&self, n: u64) -> Result<(), ActionError> {
+            self.0.set_global_maxconn(n)
+        }
+        fn sessions(&self) -> Vec<SessionSnapshot> {
+            vec![SessionSnapshot {
+                id: 0x2a,
+                proto: "tcpv4".into(),
+                src: "127.0.0.1:40000".into(),
+                frontend: "fe1".into(),
+                backend: "be1".into(),
+                server: "s2".into(),
+                age_sec: 62,
+            }]
+        }
+        fn shutdown_session(&self, id: u64) -> bool {
+            self.1.lock().unwrap().push(id);
+            id == 0x2a
+        }
+    }
+    let fake = Fake::new();
+    let st = Sessions(
+        Arc::try_unwrap(fake).ok().expect("sole owner"),
+        Mutex::new(Vec::new()),
+    );
+    let line = "0x2a: proto=tcpv4 src=127.0.0.1:40000 fe=fe1 be=be1 srv=s2 age=1m2s\n\n";
+    assert_eq!(run(&st, Level::Operator, "show sess"), line);
+    assert_eq!(run(&st, Level::Operator, "show sess 0x2a"), line);
+    assert_eq!(run(&st, Level::Operator, "show sess 0x2b"), "\n");
+    assert_eq!(run(&st, Level::User, "show sess"), "Permission denied\n\n");
+    assert_eq!(
+        run(&st, Level::Operator, "shutdown session 0x2a"),
+        "Permission denied\n\n"
+    );
+    assert_eq!(run(&st, Level::Admin, "shutdown session 0x2a"), "\n");
+    assert_eq!(
+        run(&st, Level::Admin, "shutdown session 0x2b"),
+        "No such session (use 'show sess').\n\n"
+    );
+    assert_eq!(
+        run(&st, Level::Admin, "shutdown session"),
+        "Session pointer expected (use 'show sess').\n\n"
+    );
+    assert_eq!(*st.1.lock().unwrap(), vec![0x2a, 0x2b]);
+}
