@@ -15,6 +15,8 @@
 #   lab.sh kill-patroni            SIGKILL the leader's Patroni only (PostgreSQL keeps running)
 #   lab.sh start-node N            (re)start Patroni on node N (1..3)
 #   lab.sh leader                  print the leader's node number (exit 1 if none)
+#   lab.sh wait-ready [SECONDS]    wait (default 90 s) for one leader + two streaming replicas
+#   lab.sh pg-pid N                print node N's postmaster PID if it runs (exit 1 if not)
 #   lab.sh down                    stop every process the lab started (by PID), remove the state dir
 #
 # Ports: PostgreSQL 15432-15434, Patroni REST 18008-18010, etcd 12379 (peer 12380),
@@ -128,9 +130,12 @@ cmd_install() {
     if [ ! -x "$VENV/bin/patroni" ]; then
         # Patroni runs as the postgres user: the venv must come from the system Python and
         # sit in a world-readable place (a Python under /root is not readable by postgres).
-        log "creating $VENV with patroni[etcd3] psycopg2-binary"
+        # Pinned to the versions measured here (override with PATRONI_PIP).
+        local spec=${PATRONI_PIP:-patroni[etcd3]==4.1.5 psycopg2-binary==2.9.13}
+        log "creating $VENV with $spec"
         /usr/bin/python3 -m venv "$VENV"
-        "$VENV/bin/pip" install -q 'patroni[etcd3]' psycopg2-binary
+        # shellcheck disable=SC2086 # a list of requirement specifiers
+        "$VENV/bin/pip" install -q --disable-pip-version-check $spec
         chmod -R a+rX "$VENV"
     fi
     log "installed: $(etcd --version 2>/dev/null | head -n 1); $("$(pg_bindir)/postgres" --version); patroni $("$VENV/bin/patroni" --version 2>/dev/null | awk '{print $2}')"
@@ -407,6 +412,8 @@ case "$cmd" in
     down) cmd_down ;;
     status) cmd_status ;;
     leader) leader ;;
+    wait-ready) wait_for "${1:-90}" "one leader and two streaming replicas" cluster_ready ;;
+    pg-pid) p=$(postmaster_pid "${1:-0}"); pid_alive "$p" && echo "$p" ;;
     switchover) cmd_switchover "$@" ;;
     kill-leader) cmd_kill_leader ;;
     kill-patroni) cmd_kill_patroni ;;
