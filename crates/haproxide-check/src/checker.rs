@@ -204,6 +204,8 @@ struct Slot {
     check_enabled: AtomicBool,
     /// Agent checks not turned off by `disable agent`.
     agent_enabled: AtomicBool,
+    /// DOWN only for want of a first check result ([`ServerState::awaiting_first_check`]).
+    pending: AtomicBool,
     /// A health check is in flight (`show stat` prefixes its status "* ").
     checking: AtomicBool,
     /// Sessions currently on the server, as reported by the forwarder
@@ -325,6 +327,9 @@ impl Shared {
         self.slots[i].usable.store(st.usable(), Ordering::Release);
         self.slots[i].up.store(st.is_up(), Ordering::Release);
         self.slots[i].weight.store(st.weight(), Ordering::Release);
+        self.slots[i]
+            .pending
+            .store(st.awaiting_first_check(), Ordering::Release);
     }
 
     /// Applies `f` to server `i`'s state under its lock, refreshes the
@@ -656,6 +661,7 @@ impl Checker {
                 weight: AtomicU32::new(cfg.weight),
                 check_enabled: AtomicBool::new(true),
                 agent_enabled: AtomicBool::new(true),
+                pending: AtomicBool::new(false),
                 checking: AtomicBool::new(false),
                 sessions: std::sync::atomic::AtomicU32::new(0),
                 trackers: tr,
@@ -692,6 +698,8 @@ impl Checker {
             s.usable.store(st.usable(), Ordering::Release);
             s.up.store(st.is_up(), Ordering::Release);
             s.weight.store(st.weight(), Ordering::Release);
+            s.pending
+                .store(st.awaiting_first_check(), Ordering::Release);
         }
         let (tx, _) = broadcast::channel(4096);
         let mut members: HashMap<String, Vec<usize>> = HashMap::new();
@@ -818,6 +826,15 @@ impl HealthView {
             .slots
             .get(id.0)
             .is_some_and(|s| s.usable.load(Ordering::Acquire))
+    }
+
+    /// Is the server DOWN only because its first health check has not concluded yet
+    /// ([`ServerState::awaiting_first_check`]), with checks not turned off by
+    /// `disable health` (then no result is coming)?
+    pub fn is_pending(&self, id: ServerId) -> bool {
+        self.shared.slots.get(id.0).is_some_and(|s| {
+            s.pending.load(Ordering::Acquire) && s.check_enabled.load(Ordering::Acquire)
+        })
     }
 
     /// Is the server up at all (persistent traffic may still go there)?

@@ -254,6 +254,16 @@ impl ServerState {
         self.op != OpState::Stopped && !self.admin.maint
     }
 
+    /// Is the server DOWN only because its health check has not given a first result
+    /// yet (it starts DOWN: `init-state down`, haproxide's default for checked
+    /// servers), so that it may come UP within `inter`? Not in maintenance.
+    pub fn awaiting_first_check(&self) -> bool {
+        self.check.is_some()
+            && self.last_check.is_none()
+            && self.op == OpState::Stopped
+            && !self.admin.maint
+    }
+
     /// Is the health check running (not paused by maintenance)?
     pub fn checks_active(&self) -> bool {
         !self.admin.maint

@@ -208,6 +208,15 @@ impl BackendRt {
         }
     }
 
+    /// Whether a server not in maintenance (weight above 0) still awaits its first
+    /// health check result ([`ServerHealth::pending`]).
+    fn awaiting_first_check(&self) -> bool {
+        let servers = &self.spec.servers;
+        (0..servers.len()).any(|s| {
+            servers[s].weight > 0 && !servers[s].disabled && self.health.pending(self.idx, s)
+        })
+    }
+
     /// Active usable servers count (HAProxy's `srv_act`).
     pub(crate) fn active_usable(&self) -> usize {
         (0..self.spec.servers.len())
@@ -288,6 +297,12 @@ impl BackendRt {
     ) -> Assign {
         let cands = self.eligible();
         if cands.is_empty() {
+            if self.awaiting_first_check() {
+                // Hold it until a first check brings a server UP (`wake_queues`) or
+                // the queue timeout: see [`ServerHealth::pending`].
+                let mut st = lock(&self.st);
+                return Assign::Queued(self.enqueue(&mut st, None));
+            }
             return Assign::NoServer;
         }
         let mut st = lock(&self.st);

@@ -116,6 +116,17 @@ pub trait ServerHealth: Send + Sync + 'static {
         let _ = (backend, server);
         None
     }
+
+    /// The server is not usable only because its first health check has not concluded
+    /// yet (checked servers start DOWN). While a backend has no usable server but one
+    /// such server, a new session waits in the backend queue (bounded by `timeout
+    /// queue`, else `timeout connect`) instead of being closed: it goes as soon as a
+    /// server comes UP. A deviation from HAProxy, which has no pending state (2.6 starts
+    /// servers UP; 3.1's `init-state down` closes such sessions): see docs/patroni.md.
+    fn pending(&self, backend: usize, server: usize) -> bool {
+        let _ = (backend, server);
+        false
+    }
 }
 
 /// Every server is always usable (no health checks).

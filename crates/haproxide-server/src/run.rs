@@ -92,6 +92,13 @@ impl ServerHealth for Health {
             _ => None,
         }
     }
+
+    fn pending(&self, backend: usize, server: usize) -> bool {
+        match (self.ids.get(&(backend, server)), &self.view) {
+            (Some(id), Some(view)) => view.is_pending(*id),
+            _ => false,
+        }
+    }
 }
 
 /// The stop signals, installed as early as possible: until they are, SIGUSR1's

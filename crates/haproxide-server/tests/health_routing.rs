@@ -259,3 +259,104 @@ async fn no_routing_before_the_first_check_passes() {
     assert_eq!(got.as_deref(), Some("node"));
     running.stop(run::Stopped::Hard).await;
 }
+
+/// Like `patroni_like`, but holds each answer until `open` is set: the check stays in
+/// flight, so the server stays "awaiting its first check".
+async fn gated_check(ok: Arc<AtomicBool>, open: Arc<AtomicBool>) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let (ok, open) = (ok.clone(), open.clone());
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                while !open.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                let reply: &[u8] = if ok.load(Ordering::SeqCst) {
+                    b"HTTP/1.0 200 OK\r\n\r\n"
+                } else {
+                    b"HTTP/1.0 503 Service Unavailable\r\n\r\n"
+                };
+                let _ = s.write_all(reply).await;
+            });
+        }
+    });
+    addr
+}
+
+/// A connection arriving before the first check concluded waits (bounded by `timeout
+/// queue`) for it: served once the check passes, closed unserved when it fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_before_the_first_check_waits_for_its_result() {
+    for passes in [true, false] {
+        let ok = Arc::new(AtomicBool::new(passes));
+        let open = Arc::new(AtomicBool::new(false));
+        let c = gated_check(ok.clone(), open.clone()).await;
+        let d = echo("node").await;
+        let port = free_port();
+        let cfg = format!(
+            "defaults\n mode tcp\n timeout connect 1s\n timeout client 5s\n timeout server 5s\n timeout queue 3s\n timeout check 5s\n\
+             listen l\n bind 127.0.0.1:{port}\n option httpchk\n server node {d} check port {} inter 100ms\n",
+            c.port()
+        );
+        let env = |_: &str| None;
+        let opts = CheckOptions {
+            target: Target::LATEST,
+            env: &env,
+            ignore_resolution_failures: false,
+            resolver: Resolver::Off,
+            check_files: false,
+        };
+        let checked = check_bytes("t.cfg", cfg.into_bytes(), &opts);
+        let (plan, errors) = haproxide_server::translate::translate(&checked.config);
+        assert!(errors.is_empty(), "{errors:?}");
+        let running = run::start(
+            plan,
+            Arc::new(haproxide_forward::NoLog),
+            Arc::new(Events::default()),
+        )
+        .await
+        .expect("start");
+        let mut s = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        s.write_all(b"?").await.expect("write");
+        let t0 = Instant::now();
+        let opener = {
+            let open = open.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(600)).await;
+                open.store(true, Ordering::SeqCst);
+            })
+        };
+        let mut buf = [0u8; 64];
+        let r = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("an answer or a close within 5 s");
+        let waited = t0.elapsed();
+        let _ = opener.await;
+        if passes {
+            assert_eq!(
+                r.ok().map(|n| buf[..n].to_vec()).as_deref(),
+                Some(&b"node?"[..]),
+                "held, then served once the first check passed"
+            );
+            assert!(
+                waited >= Duration::from_millis(500),
+                "served after {waited:?}: before the check concluded?"
+            );
+            assert!(
+                waited < Duration::from_secs(3),
+                "served only at the queue timeout ({waited:?})"
+            );
+        } else {
+            assert!(
+                matches!(r, Ok(0) | Err(_)),
+                "the first check failed: nothing may be served, got {r:?}"
+            );
+        }
+        running.stop(run::Stopped::Hard).await;
+    }
+}
