@@ -97,7 +97,7 @@ use tokio::task::JoinHandle;
 
 use lb::{BackendRt, Kill};
 pub use proxy_proto::{v1_header as proxy_v1_header, v2_header as proxy_v2_header};
-pub use relay::BUFSIZE;
+pub use relay::{ClientStream, BUFSIZE};
 pub use session::DEFAULT_TIMEOUT_CONNECT;
 
 pub use spec::*;
@@ -126,6 +126,42 @@ pub trait ServerHealth: Send + Sync + 'static {
     fn pending(&self, backend: usize, server: usize) -> bool {
         let _ = (backend, server);
         false
+    }
+}
+
+/// Answers the connections of a frontend whose [`FrontendSpec::service`] is set,
+/// instead of forwarding them (HAProxy's applets: the stats page, the Prometheus
+/// exporter). The engine accepts, counts and limits these connections like any
+/// other; a hard stop drops the returned future (closing the connection).
+pub trait Service: Send + Sync + 'static {
+    fn serve(
+        &self,
+        conn: ServiceConn,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+}
+
+/// An accepted connection handed to a [`Service`].
+pub struct ServiceConn {
+    pub stream: ClientStream,
+    /// The client's address (None for UNIX sockets).
+    pub peer: Option<SocketAddr>,
+    /// The address the client reached.
+    pub local: Option<SocketAddr>,
+    /// Resolves when the engine starts stopping.
+    pub stop: StopSignal,
+}
+
+/// Tells a [`Service`] that the engine is stopping (soft stop): it should finish the
+/// exchange in progress and close (HAProxy closes idle keep-alive connections).
+pub struct StopSignal(Arc<Shared>);
+
+impl StopSignal {
+    /// Resolves once a soft or hard stop began.
+    pub async fn wait(&self) {
+        tokio::select! {
+            _ = self.0.soft.wait() => {}
+            _ = self.0.stop.wait() => {}
+        }
     }
 }
 
@@ -259,6 +295,8 @@ pub(crate) struct Shared {
     pub(crate) stop: Kill,
     /// Global `maxconn`, changeable at run time.
     pub(crate) global: Arc<listener::Limit>,
+    /// Soft stop began (services close their idle connections).
+    pub(crate) soft: Kill,
 }
 
 /// A running engine. Dropping it hard-stops everything.
@@ -352,6 +390,7 @@ impl Engine {
             idle: Notify::new(),
             stop: Kill::default(),
             global,
+            soft: Kill::default(),
         });
         let mut addrs = Vec::new();
         let mut handles = Vec::new();
@@ -653,6 +692,7 @@ impl Engine {
     /// `hard_stop_after`, cut what remains. Resolves when no session is left.
     pub async fn soft_stop(&self, hard_stop_after: Option<Duration>) {
         self.close_listeners();
+        self.shared.soft.kill(b'K');
         let deadline = hard_stop_after.map(|d| tokio::time::Instant::now() + d);
         loop {
             let n = self.shared.idle.notified();
@@ -725,6 +765,38 @@ fn validate(spec: &EngineSpec) -> Result<(), StartError> {
         }
     }
     Ok(())
+}
+
+/// Runs a [`Service`] on an accepted connection, counted as a session of its
+/// frontend (`actconn` was counted by the accept loop).
+pub(crate) async fn run_service(
+    shared: Arc<Shared>,
+    fe: usize,
+    service: Arc<dyn Service>,
+    stream: ClientStream,
+    peer: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+    permits: Vec<tokio::sync::OwnedSemaphorePermit>,
+) {
+    if let Some(f) = shared.frontends.get(fe) {
+        f.cur.fetch_add(1, Ordering::Relaxed);
+        f.total.fetch_add(1, Ordering::Relaxed);
+    }
+    let _live = session::Live {
+        shared: shared.clone(),
+        fe,
+        _permits: permits,
+    };
+    let conn = ServiceConn {
+        stream,
+        peer,
+        local,
+        stop: StopSignal(shared.clone()),
+    };
+    tokio::select! {
+        _ = shared.stop.wait() => {}
+        _ = service.serve(conn) => {}
+    }
 }
 
 #[cfg(test)]

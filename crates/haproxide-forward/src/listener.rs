@@ -252,6 +252,12 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits) {
     };
     let accept_proxy = shared.frontends[fe].spec.binds[bind].accept_proxy;
     let mut paused = shared.frontends[fe].paused.subscribe();
+    // A service frontend (stats page, exporter) hands connections to it.
+    let service = shared.frontends[fe]
+        .spec
+        .service
+        .as_ref()
+        .map(|s| s.0.clone());
     loop {
         let mut guard = match fd.readable().await {
             Ok(g) => g,
@@ -291,6 +297,23 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits) {
                     _ => None,
                 };
                 match into_client(sock, tcp) {
+                    Ok(client) if service.is_some() => {
+                        if let Some(service) = service.clone() {
+                            // Counted before the task runs, as sessions are.
+                            shared
+                                .actconn
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            tokio::spawn(crate::run_service(
+                                shared.clone(),
+                                fe,
+                                service,
+                                client,
+                                peer,
+                                dst,
+                                permits,
+                            ));
+                        }
+                    }
                     Ok(client) => {
                         let sh = shared.clone();
                         // Counted before the task runs: a soft stop waiting for

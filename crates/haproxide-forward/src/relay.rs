@@ -24,7 +24,7 @@ use tokio::time::Instant;
 pub const BUFSIZE: usize = 16 * 1024;
 
 /// A client connection: TCP or UNIX stream.
-pub(crate) enum ClientStream {
+pub enum ClientStream {
     Tcp(TcpStream),
     Unix(UnixStream),
 }

@@ -172,10 +172,10 @@ pub(crate) async fn run(
 }
 
 /// A session counted on the process and its frontend, holding its listener permits.
-struct Live {
-    shared: Arc<Shared>,
-    fe: usize,
-    _permits: Vec<OwnedSemaphorePermit>,
+pub(crate) struct Live {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) fe: usize,
+    pub(crate) _permits: Vec<OwnedSemaphorePermit>,
 }
 
 impl Drop for Live {

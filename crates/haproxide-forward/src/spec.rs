@@ -164,6 +164,21 @@ pub struct FrontendSpec {
     pub dont_log_null: bool,
     /// Frontend `disabled`.
     pub disabled: bool,
+    /// A service answers this frontend's connections instead of forwarding them
+    /// (the HTTP stats page and Prometheus exporter of `haproxide-server`). Its
+    /// listeners, limits, counters, reload handover and stops are the engine's as
+    /// for any frontend.
+    pub service: Option<ServiceHandle>,
+}
+
+/// A [`crate::Service`] in a [`FrontendSpec`] (cloneable, printable).
+#[derive(Clone)]
+pub struct ServiceHandle(pub std::sync::Arc<dyn crate::Service>);
+
+impl std::fmt::Debug for ServiceHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServiceHandle")
+    }
 }
 
 /// Load-balancing algorithms (configuration.txt §4.2 `balance`). Every algorithm

@@ -13,4 +13,5 @@ pub mod logging;
 pub mod logsetup;
 pub mod run;
 pub mod server_state;
+pub mod stats;
 pub mod translate;

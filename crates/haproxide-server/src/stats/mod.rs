@@ -1,0 +1,502 @@
+//! The HTTP stats service of `mode http` proxies whose whole job is statistics
+//! (configuration.txt §4.2 `stats enable`, `stats uri`, `stats realm`, `stats
+//! auth`, `stats admin`, `stats refresh`, `stats hide-version`, `stats
+//! show-legends`, `stats show-node`, `stats show-desc`, `stats scope`; management.txt
+//! §9.1 "CSV format" for `;csv`, §9.2 "Typed output format" / JSON for `;json`)
+//! and the Prometheus exporter (`http-request use-service prometheus-exporter`,
+//! HAProxy's addons/promex).
+//!
+//! This is not HTTP mode: [`http`] is a small HTTP/1.1 server for these two
+//! services only. The forwarding engine owns the listeners (so reloads hand them
+//! over like any other), counts the connections, and hands each one to a
+//! [`StatsService`] ([`haproxide_forward::Service`]). Everything shown or changed
+//! goes through [`RuntimeState`], the same interface as the runtime API.
+//!
+//! - [`http`]: requests, responses, keep-alive, limits, timeouts;
+//! - [`html`]: the HTML page, laid out as HAProxy 2.6's;
+//! - [`prom`]: the exporter's metric families.
+
+pub mod html;
+pub mod http;
+pub mod prom;
+
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use haproxide_forward::{Service, ServiceConn};
+
+use crate::cli::stat::{self, StatFilter};
+use crate::cli::{AdminState, HealthOp, RuntimeState, ServerAction};
+use http::{Request, Response};
+
+/// A test of a stats condition (`stats admin if ...`, `use-service ... if ...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Test {
+    True,
+    False,
+    /// HAProxy's predefined `LOCALHOST` (src 127.0.0.1/8 or ::1).
+    Localhost,
+    /// `src` against networks (address, prefix length).
+    Src(Vec<(IpAddr, u8)>),
+    /// `path` equal to one of the patterns.
+    Path(Vec<String>),
+    /// `path_beg`.
+    PathBeg(Vec<String>),
+}
+
+/// A condition: OR of ANDs of possibly negated tests, `if` or `unless`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cond {
+    pub unless: bool,
+    pub or_terms: Vec<Vec<(bool, Test)>>,
+}
+
+impl Cond {
+    /// `if TRUE`.
+    pub fn always() -> Cond {
+        Cond {
+            unless: false,
+            or_terms: vec![vec![(false, Test::True)]],
+        }
+    }
+
+    pub fn eval(&self, src: Option<IpAddr>, path: &str) -> bool {
+        let hit = self
+            .or_terms
+            .iter()
+            .any(|ands| ands.iter().all(|(neg, t)| test(t, src, path) != *neg));
+        hit != self.unless
+    }
+}
+
+fn in_net(a: IpAddr, net: IpAddr, len: u8) -> bool {
+    match (a, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let m = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len.min(32)))
+            };
+            u32::from(a) & m == u32::from(n) & m
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            if let Some(v4) = a.to_ipv4_mapped() {
+                return in_net(IpAddr::V4(v4), IpAddr::V6(n), len);
+            }
+            let m = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len.min(128)))
+            };
+            u128::from(a) & m == u128::from(n) & m
+        }
+        (IpAddr::V6(a), IpAddr::V4(_)) => match a.to_ipv4_mapped() {
+            Some(v4) => in_net(IpAddr::V4(v4), net, len),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+fn test(t: &Test, src: Option<IpAddr>, path: &str) -> bool {
+    match t {
+        Test::True => true,
+        Test::False => false,
+        Test::Localhost => src.is_some_and(|a| {
+            in_net(a, IpAddr::from([127, 0, 0, 0]), 8)
+                || a == IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
+        }),
+        Test::Src(nets) => src.is_some_and(|a| nets.iter().any(|(n, l)| in_net(a, *n, *l))),
+        Test::Path(p) => p.iter().any(|x| x == path),
+        Test::PathBeg(p) => p.iter().any(|x| path.starts_with(x.as_str())),
+    }
+}
+
+/// What one `mode http` stats proxy serves (from its `stats` and `http-request
+/// use-service` lines; `haproxide-server::translate` builds it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsSpec {
+    /// The proxy's name (for `stats scope .`).
+    pub proxy: String,
+    /// The stats page is enabled (`stats enable` or any `stats` keyword that implies it).
+    pub enabled: bool,
+    /// `stats uri` (default `/haproxy?stats`): a request whose URI begins with it.
+    pub uri: String,
+    /// `stats realm` (default "HAProxy Statistics").
+    pub realm: String,
+    /// `stats auth user:password` lines (empty = no authentication).
+    pub auth: Vec<(String, String)>,
+    /// `stats admin if|unless ...` (None: no admin).
+    pub admin: Option<Cond>,
+    /// `stats refresh` in seconds.
+    pub refresh: Option<u64>,
+    pub hide_version: bool,
+    pub show_legends: bool,
+    /// `stats show-node [name]`: Some("") = the node name.
+    pub show_node: Option<String>,
+    /// `stats show-desc [text]`: Some("") = the global description.
+    pub show_desc: Option<String>,
+    /// `stats scope` names (`.` = this proxy); empty = every proxy.
+    pub scope: Vec<String>,
+    /// `http-request use-service prometheus-exporter [if ...]` rules, in order.
+    pub prometheus: Vec<Option<Cond>>,
+    /// Global `description`.
+    pub description: String,
+    /// `timeout http-request`, `timeout http-keep-alive`, `timeout client`.
+    pub timeout_request: Option<Duration>,
+    pub timeout_keep_alive: Option<Duration>,
+    pub timeout_client: Option<Duration>,
+}
+
+impl Default for StatsSpec {
+    fn default() -> Self {
+        StatsSpec {
+            proxy: String::new(),
+            enabled: false,
+            uri: "/haproxy?stats".into(),
+            realm: "HAProxy Statistics".into(),
+            auth: Vec::new(),
+            admin: None,
+            refresh: None,
+            hide_version: false,
+            show_legends: false,
+            show_node: None,
+            show_desc: None,
+            scope: Vec::new(),
+            prometheus: Vec::new(),
+            description: String::new(),
+            timeout_request: None,
+            timeout_keep_alive: None,
+            timeout_client: None,
+        }
+    }
+}
+
+impl StatsSpec {
+    /// The HTTP server's limits: HAProxy's timeouts, and 30 s where none is set
+    /// (HAProxy would wait forever; a stats client never needs to).
+    pub fn limits(&self) -> http::Limits {
+        let fallback = Duration::from_secs(30);
+        let client = self.timeout_client.unwrap_or(fallback);
+        let request = self.timeout_request.unwrap_or(client);
+        http::Limits {
+            request,
+            keep_alive: self.timeout_keep_alive.unwrap_or(request),
+            write: client,
+            ..http::Limits::default()
+        }
+    }
+}
+
+/// The runtime state, set once the run loop has built it (requests arriving
+/// before get a 503).
+#[derive(Default)]
+pub struct StateSlot(RwLock<Option<Arc<dyn RuntimeState>>>);
+
+impl StateSlot {
+    pub fn set(&self, state: Arc<dyn RuntimeState>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(state);
+    }
+    pub fn get(&self) -> Option<Arc<dyn RuntimeState>> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The engine-facing service of one stats proxy.
+pub struct StatsService {
+    pub spec: Arc<StatsSpec>,
+    pub state: Arc<StateSlot>,
+}
+
+impl Service for StatsService {
+    fn serve(
+        &self,
+        conn: ServiceConn,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        let spec = self.spec.clone();
+        let slot = self.state.clone();
+        Box::pin(async move {
+            let ServiceConn {
+                stream, peer, stop, ..
+            } = conn;
+            let src = peer.map(|p| p.ip());
+            let limits = spec.limits();
+            http::serve(
+                stream,
+                limits,
+                async move { stop.wait().await },
+                |req| match slot.get() {
+                    Some(state) => handle(&spec, state.as_ref(), src, req),
+                    None => http::error(503),
+                },
+            )
+            .await;
+        })
+    }
+}
+
+/// Options after the stats URI (`;csv`, `;json`, `;norefresh`, `;up`,
+/// `;no-maint`, `;st=CODE`) and `?scope=`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageOpts {
+    pub csv: bool,
+    pub json: bool,
+    pub json_schema: bool,
+    pub norefresh: bool,
+    pub up: bool,
+    pub no_maint: bool,
+    pub st: Option<String>,
+    pub scope: Option<String>,
+}
+
+impl PageOpts {
+    pub fn parse(rest: &str) -> PageOpts {
+        let mut o = PageOpts::default();
+        let (main, query) = match rest.split_once('?') {
+            Some((m, q)) => (m, q),
+            None => (rest, ""),
+        };
+        for part in main.split(';').skip(1).chain(query.split(';')) {
+            match part {
+                "csv" => o.csv = true,
+                "json" => o.json = true,
+                "json-schema" => o.json_schema = true,
+                "norefresh" => o.norefresh = true,
+                "up" => o.up = true,
+                "no-maint" => o.no_maint = true,
+                p => {
+                    if let Some(code) = p.strip_prefix("st=") {
+                        o.st = Some(code.chars().take(4).collect());
+                    }
+                }
+            }
+        }
+        for kv in query.split(['&', ';']) {
+            if let Some(v) = kv.strip_prefix("scope=") {
+                let v = http::url_decode(v);
+                if !v.is_empty() {
+                    // HAProxy bounds the scope text (STAT_SCOPE_TXT_MAXLEN).
+                    o.scope = Some(v.chars().take(20).collect());
+                }
+            }
+        }
+        o
+    }
+
+    /// The suffix that keeps these display options in links and redirects.
+    pub fn suffix(&self) -> String {
+        let mut s = String::new();
+        if self.up {
+            s.push_str(";up");
+        }
+        if self.norefresh {
+            s.push_str(";norefresh");
+        }
+        if let Some(sc) = &self.scope {
+            s.push_str("?scope=");
+            s.push_str(&html::escape(sc));
+        }
+        s
+    }
+}
+
+fn authorized(spec: &StatsSpec, req: &Request) -> bool {
+    if spec.auth.is_empty() {
+        return true;
+    }
+    let Some(v) = req.header("authorization") else {
+        return false;
+    };
+    let mut it = v.splitn(2, ' ');
+    let (Some(scheme), Some(cred)) = (it.next(), it.next()) else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return false;
+    }
+    let Some(raw) = http::base64_decode(cred.trim()) else {
+        return false;
+    };
+    let raw = String::from_utf8_lossy(&raw);
+    let Some((user, pass)) = raw.split_once(':') else {
+        return false;
+    };
+    spec.auth.iter().any(|(u, p)| u == user && p == pass)
+}
+
+/// Whether a proxy is shown under `stats scope` and the page's scope field.
+pub fn in_scope(spec: &StatsSpec, opts: &PageOpts, name: &str) -> bool {
+    let configured = spec.scope.is_empty()
+        || spec
+            .scope
+            .iter()
+            .any(|s| s == name || (s == "." && name == spec.proxy));
+    let asked = opts
+        .scope
+        .as_ref()
+        .is_none_or(|s| name.to_ascii_lowercase().contains(&s.to_ascii_lowercase()));
+    configured && asked
+}
+
+/// Answers one request (the whole service, without I/O).
+pub fn handle(
+    spec: &StatsSpec,
+    state: &dyn RuntimeState,
+    src: Option<IpAddr>,
+    req: &Request,
+) -> Response {
+    let path = req.path();
+    if spec
+        .prometheus
+        .iter()
+        .any(|c| c.as_ref().is_none_or(|c| c.eval(src, path)))
+    {
+        let body = prom::render(&state.info(), &state.proxies());
+        return Response::new(200, "text/plain; version=0.0.4", body);
+    }
+    if !spec.enabled || !req.target.starts_with(spec.uri.as_str()) {
+        return http::error(503);
+    }
+    if !authorized(spec, req) {
+        let realm = spec.realm.replace('"', "");
+        return Response::new(
+            401,
+            "text/html",
+            "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n",
+        )
+        .with_header("www-authenticate", format!("Basic realm=\"{realm}\""));
+    }
+    let opts = PageOpts::parse(&req.target[spec.uri.len()..]);
+    let admin = spec.admin.as_ref().is_some_and(|c| c.eval(src, path));
+    match req.method.as_str() {
+        "POST" => {
+            let code = if admin {
+                post_action(state, &String::from_utf8_lossy(&req.body))
+            } else {
+                "DENY"
+            };
+            let base = spec.uri.split('?').next().unwrap_or("/");
+            let mut loc = format!("{base};st={code}");
+            loc.push_str(&opts.suffix());
+            Response::new(303, "text/plain", Vec::new()).with_header("location", loc)
+        }
+        "GET" | "HEAD" => page(spec, state, &opts, admin),
+        _ => http::error(405),
+    }
+}
+
+fn page(spec: &StatsSpec, state: &dyn RuntimeState, opts: &PageOpts, admin: bool) -> Response {
+    let proxies: Vec<_> = state
+        .proxies()
+        .into_iter()
+        .filter(|p| in_scope(spec, opts, &p.name))
+        .collect();
+    let filter = StatFilter {
+        up: opts.up,
+        no_maint: opts.no_maint,
+        ..StatFilter::all()
+    };
+    let mut resp = if opts.csv {
+        Response::new(200, "text/plain", stat::show_stat(&proxies, &filter))
+    } else if opts.json {
+        Response::new(
+            200,
+            "application/json",
+            stat::show_stat_json(&proxies, &filter),
+        )
+    } else {
+        let body = html::render(&html::Page {
+            spec,
+            info: &state.info(),
+            proxies: &proxies,
+            opts,
+            admin,
+        });
+        Response::new(200, "text/html", body)
+    };
+    if let (Some(r), false) = (spec.refresh, opts.norefresh) {
+        resp = resp.with_header("refresh", r.to_string());
+    }
+    resp
+}
+
+/// The admin form's actions (HAProxy's stats admin `action=` values).
+pub fn parse_action(a: &str) -> Option<ServerAction> {
+    Some(match a {
+        "ready" | "enable" => ServerAction::Admin(AdminState::Ready),
+        "drain" => ServerAction::Admin(AdminState::Drain),
+        "maint" | "disable" => ServerAction::Admin(AdminState::Maint),
+        "dhlth" => ServerAction::Checks(false),
+        "ehlth" => ServerAction::Checks(true),
+        "hrunn" => ServerAction::Health(HealthOp::Up),
+        "hnolb" => ServerAction::Health(HealthOp::Stopping),
+        "hdown" => ServerAction::Health(HealthOp::Down),
+        "dagent" => ServerAction::AgentChecks(false),
+        "eagent" => ServerAction::AgentChecks(true),
+        "arunn" => ServerAction::Agent(true),
+        "adown" => ServerAction::Agent(false),
+        "shutdown" => ServerAction::ShutdownSessions,
+        _ => return None,
+    })
+}
+
+/// Applies a posted admin form (`b=#<iid>` or a name, `s=<server>`..., `action=`);
+/// returns HAProxy's status code for the redirect.
+fn post_action(state: &dyn RuntimeState, body: &str) -> &'static str {
+    let form = http::form_decode(body);
+    let backend = form.iter().find(|(k, _)| k == "b").map(|(_, v)| v.as_str());
+    let action = form
+        .iter()
+        .find(|(k, _)| k == "action")
+        .map(|(_, v)| v.as_str());
+    let servers: Vec<&str> = form
+        .iter()
+        .filter(|(k, _)| k == "s")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let (Some(b), Some(action)) = (backend, action) else {
+        return "ERRP";
+    };
+    if action.is_empty() {
+        return "NONE";
+    }
+    let Some(act) = parse_action(action) else {
+        return "ERRP";
+    };
+    let proxies = state.proxies();
+    let found: Vec<_> = proxies
+        .iter()
+        .filter(|p| p.backend.is_some())
+        .filter(|p| match b.strip_prefix('#') {
+            Some(id) => id.parse::<u32>().is_ok_and(|id| id == p.iid),
+            None => p.name == b,
+        })
+        .collect();
+    let [px] = found.as_slice() else {
+        return "ERRP";
+    };
+    let Some(be) = &px.backend else {
+        return "ERRP";
+    };
+    if servers.is_empty() {
+        return "NONE";
+    }
+    let (mut done, mut failed) = (0, 0);
+    for s in servers {
+        let known = be.servers.iter().filter(|x| x.name == s).count() == 1;
+        if known && state.server_action(&px.name, s, act).is_ok() {
+            done += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    match (done, failed) {
+        (0, _) => "ERRP",
+        (_, 0) => "DONE",
+        _ => "PART",
+    }
+}
+
+#[cfg(test)]
+mod tests;
