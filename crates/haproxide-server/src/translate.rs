@@ -25,6 +25,8 @@ use haproxide_config::value::{Host, PortSpec};
 use haproxide_config::{Code, Diagnostic, Span};
 use haproxide_forward::spec as fw;
 
+mod stats;
+
 /// Everything the runtime needs, plus the mapping between the two engines' ids.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
@@ -42,6 +44,9 @@ pub struct Plan {
     pub proxies: Vec<crate::admin_plan::ProxyPlan>,
     /// `stats socket` listeners and the server-state file.
     pub admin: crate::admin_plan::AdminPlan,
+    /// Stats/exporter proxies: index in `engine.frontends` and what they serve
+    /// (the run loop attaches a `crate::stats::StatsService` to those frontends).
+    pub stats: Vec<(usize, crate::stats::StatsSpec)>,
 }
 
 /// A configuration item the runtime cannot run yet.
@@ -82,6 +87,9 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
     // cannot run either.
     let mut failed: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for p in live.iter().filter(|p| p.kind.has_backend()) {
+        if stats::is_stats_proxy(p) {
+            continue;
+        }
         if p.effective_mode() != Mode::Tcp {
             if p.kind == ProxyKind::Backend || !p.binds.is_empty() {
                 errors.push(unsupported(
@@ -111,6 +119,13 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
         }
     }
     for p in live.iter().filter(|p| p.kind.has_frontend()) {
+        if stats::is_stats_proxy(p) {
+            if let Some((f, spec)) = stats::stats_proxy(cfg, p, &mut errors) {
+                plan.stats.push((plan.engine.frontends.len(), spec));
+                plan.engine.frontends.push(f);
+            }
+            continue;
+        }
         if p.effective_mode() != Mode::Tcp {
             if p.kind == ProxyKind::Frontend {
                 errors.push(unsupported(
@@ -215,30 +230,7 @@ fn frontend(
             .ok()
             .map(ms);
     }
-    for b in &p.binds {
-        for (named, addr) in &b.addresses {
-            let addrs = match listen_addrs(addr) {
-                Ok(a) => a,
-                Err(msg) => {
-                    errors.push(unsupported(named.span, msg));
-                    continue;
-                }
-            };
-            for a in addrs {
-                f.binds.push(fw::BindSpec {
-                    addr: a,
-                    name: b.name.clone(),
-                    backlog: b.backlog,
-                    maxconn: b.maxconn.map(|m| m as usize),
-                    v6only: b.v6only,
-                    accept_proxy: b.accept_proxy,
-                });
-            }
-            if b.ssl {
-                errors.push(unsupported(b.span, "`bind ... ssl` (TLS termination)"));
-            }
-        }
-    }
+    binds(p, &mut f, errors);
     for r in &p.rules {
         let accept = match r.action.name.as_str() {
             "accept" => true,
@@ -299,6 +291,34 @@ fn frontend(
         blocked |= failed.contains(d);
     }
     (errors.len() == before && !blocked).then_some(f)
+}
+
+/// The listeners of a frontend's `bind` lines.
+fn binds(p: &Proxy, f: &mut fw::FrontendSpec, errors: &mut Vec<Diagnostic>) {
+    for b in &p.binds {
+        for (named, addr) in &b.addresses {
+            let addrs = match listen_addrs(addr) {
+                Ok(a) => a,
+                Err(msg) => {
+                    errors.push(unsupported(named.span, msg));
+                    continue;
+                }
+            };
+            for a in addrs {
+                f.binds.push(fw::BindSpec {
+                    addr: a,
+                    name: b.name.clone(),
+                    backlog: b.backlog,
+                    maxconn: b.maxconn.map(|m| m as usize),
+                    v6only: b.v6only,
+                    accept_proxy: b.accept_proxy,
+                });
+            }
+            if b.ssl {
+                errors.push(unsupported(b.span, "`bind ... ssl` (TLS termination)"));
+            }
+        }
+    }
 }
 
 /// Expand a bind address into the listeners the engine opens (port ranges give
@@ -1027,12 +1047,15 @@ mod tests {
     #[test]
     fn patroni_tutorial() {
         let (p, errors) = plan(PATRONI);
-        // The stats page (mode http) is not run yet: it is named, not ignored.
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert_eq!(errors[0].code, Code::NotRunYet);
-        assert_eq!(errors[0].span.map(|s| s.line), Some(19));
+        // The stats page (mode http, `stats enable`, `stats uri /`) is served.
+        assert!(errors.is_empty(), "{errors:?}");
         let names: Vec<&str> = p.engine.frontends.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["primary", "replicas"]);
+        assert_eq!(names, ["stats", "primary", "replicas"]);
+        assert_eq!(p.stats.len(), 1);
+        assert_eq!(p.stats[0].0, 0);
+        assert!(p.stats[0].1.enabled);
+        assert_eq!(p.stats[0].1.uri, "/");
+        assert_eq!(p.engine.frontends[0].binds.len(), 1);
         let primary = &p.engine.backends[0];
         assert_eq!(primary.name, "primary");
         assert_eq!(primary.retries, 2);
@@ -1078,7 +1101,7 @@ mod tests {
         };
         assert_eq!(h.send.uri, "/replica?lag=1MB");
         // listen: the frontend's default backend is its own backend.
-        assert_eq!(p.engine.frontends[1].default_backend, Some(1));
+        assert_eq!(p.engine.frontends[2].default_backend, Some(1));
         assert_eq!(p.server_index.get(&(1, 2)), Some(&5));
     }
 
@@ -1178,5 +1201,78 @@ mod tests {
             .collect();
         assert_eq!(lines, vec![12, 8], "backend errors come first: {errors:?}");
         assert!(errors.iter().all(|d| d.code == Code::NotRunYet));
+    }
+
+    const BASE: &str =
+        "defaults\n mode tcp\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n";
+
+    #[test]
+    fn stats_proxy_is_served() {
+        let (p, errors) = plan(&format!(
+            "global\n description the lab\n{BASE}\
+             listen stats\n mode http\n bind 127.0.0.1:7000\n timeout client 7s\n stats enable\n stats uri /st\n\
+             stats refresh 10s\n stats realm Lab\n stats auth admin:se:cret\n stats auth ro:x\n\
+             stats admin if LOCALHOST || {{ src 10.0.0.0/8 192.168.0.0/255.255.0.0 }}\n stats hide-version\n stats show-legends\n\
+             stats show-node n1\n stats show-desc\n stats scope .\n stats scope pg\n\
+             acl m path /metrics\n http-request use-service prometheus-exporter if m\n\
+             http-request use-service prometheus-exporter if {{ path_beg /prom }} !{{ src 10.9.9.9 }}\n"
+        ));
+        assert!(errors.is_empty(), "{errors:?}");
+        let (i, s) = &p.stats[0];
+        assert_eq!(p.engine.frontends[*i].name, "stats");
+        assert_eq!(
+            p.engine.frontends[*i].timeout_client,
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            (s.uri.as_str(), s.realm.as_str(), s.refresh),
+            ("/st", "Lab", Some(10))
+        );
+        assert_eq!(
+            s.auth,
+            vec![
+                ("admin".into(), "se:cret".into()),
+                ("ro".into(), "x".into())
+            ]
+        );
+        assert!(s.hide_version && s.show_legends && s.enabled);
+        assert_eq!(s.show_node.as_deref(), Some("n1"));
+        assert_eq!(s.show_desc.as_deref(), Some(""));
+        assert_eq!(s.description, "the lab");
+        assert_eq!(s.scope, vec![".".to_string(), "pg".to_string()]);
+        let admin = s.admin.as_ref().expect("admin");
+        let ip = |a: &str| Some(a.parse().unwrap());
+        assert!(admin.eval(ip("127.0.0.1"), "/"));
+        assert!(admin.eval(ip("10.2.3.4"), "/"));
+        assert!(admin.eval(ip("192.168.7.1"), "/"));
+        assert!(!admin.eval(ip("172.16.0.1"), "/"));
+        assert_eq!(s.prometheus.len(), 2);
+        let m = s.prometheus[0].as_ref().expect("cond");
+        assert!(m.eval(None, "/metrics") && !m.eval(None, "/metricsx"));
+        let pb = s.prometheus[1].as_ref().expect("cond");
+        assert!(pb.eval(ip("10.0.0.1"), "/prom/x") && !pb.eval(ip("10.9.9.9"), "/prom/x"));
+        // No engine backend for it.
+        assert!(p.engine.backends.is_empty());
+    }
+
+    #[test]
+    fn other_http_features_in_a_stats_proxy_are_refused_with_their_line() {
+        let (p, errors) = plan(&format!(
+            "{BASE}listen stats\n mode http\n bind 127.0.0.1:7000\n stats enable\n\
+             http-request deny if {{ path /x }}\n option forwardfor\n compression algo gzip\n\
+             server s1 127.0.0.1:80\n stats admin if {{ hdr(host) x }}\n\
+             frontend web\n mode http\n bind 127.0.0.1:8080\n default_backend b\n\
+             backend b\n mode http\n server s 127.0.0.1:80\n"
+        ));
+        let mut lines: Vec<u32> = errors
+            .iter()
+            .filter_map(|d| d.span.map(|s| s.line))
+            .collect();
+        lines.sort_unstable();
+        // http-request deny (10), compression (12), server (13), stats admin on a
+        // header (14), the plain HTTP frontend (16) and backend (20).
+        assert_eq!(lines, vec![10, 12, 13, 14, 16, 20], "{errors:?}");
+        assert!(errors.iter().all(|d| d.code == Code::NotRunYet));
+        assert!(p.stats.is_empty());
     }
 }

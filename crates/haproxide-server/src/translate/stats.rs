@@ -1,0 +1,336 @@
+//! `mode http` proxies whose whole job is the stats page and/or the Prometheus
+//! exporter (configuration.txt §4.2 `stats *`, `http-request use-service`) →
+//! a [`fw::FrontendSpec`] served by `crate::stats` and its [`StatsSpec`].
+//! Anything else in such a proxy (servers, other HTTP rules, ...) is refused with
+//! file:line, as every HTTP feature is.
+
+use std::net::IpAddr;
+
+use haproxide_config::model::{
+    AclExpr, CondTerm, Condition as CfgCondition, Config, Mode, Proxy, ProxyKind,
+};
+use haproxide_config::reader::Line;
+use haproxide_config::Diagnostic;
+use haproxide_forward::spec as fw;
+
+use super::{ms, unsupported};
+use crate::stats::{Cond, StatsSpec, Test};
+
+/// Whether this proxy is a stats/exporter proxy (handled here rather than refused
+/// as `mode http`).
+pub(super) fn is_stats_proxy(p: &Proxy) -> bool {
+    p.effective_mode() == Mode::Http
+        && matches!(p.kind, ProxyKind::Listen | ProxyKind::Frontend)
+        && !p.binds.is_empty()
+        && (p.directives.iter().any(|d| d.keyword.starts_with("stats "))
+            || p.rules.iter().any(is_exporter_rule))
+}
+
+fn is_exporter_rule(r: &haproxide_config::model::Rule) -> bool {
+    r.ruleset == "http-request"
+        && r.action.name == "use-service"
+        && r.args.first().map(String::as_str) == Some("prometheus-exporter")
+}
+
+/// Keywords a stats proxy may hold besides `stats ...` (they change nothing the
+/// stats service does, or are applied by it).
+const ALLOWED: &[&str] = &[
+    "mode",
+    "bind",
+    "maxconn",
+    "log",
+    "no log",
+    "description",
+    "id",
+    "acl",
+    "disabled",
+    "enabled",
+    "balance",
+    "retries",
+    "option httplog",
+    "option dontlognull",
+    "option http-keep-alive",
+    "option httpclose",
+    "option http-server-close",
+    "option forwardfor",
+    "option redispatch",
+];
+
+/// `stats` sub-keywords served (`stats http-request` and others are refused).
+const STATS_KEYWORDS: &[&str] = &[
+    "stats enable",
+    "stats disable",
+    "stats uri",
+    "stats realm",
+    "stats auth",
+    "stats admin",
+    "stats refresh",
+    "stats hide-version",
+    "stats show-legends",
+    "stats show-node",
+    "stats show-desc",
+    "stats scope",
+];
+
+/// Build the stats service of a stats proxy; errors name what cannot run.
+pub(super) fn stats_proxy(
+    cfg: &Config,
+    p: &Proxy,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<(fw::FrontendSpec, StatsSpec)> {
+    let before = errors.len();
+    let mut spec = StatsSpec {
+        proxy: p.name.name.clone(),
+        description: cfg
+            .global
+            .directives
+            .iter()
+            .rev()
+            .find(|d| d.keyword == "description")
+            .map(|d| rest(&d.line, 1))
+            .unwrap_or_default(),
+        timeout_request: p.timeouts.get("http-request").copied().map(ms),
+        timeout_keep_alive: p.timeouts.get("http-keep-alive").copied().map(ms),
+        timeout_client: p.timeouts.get("client").copied().map(ms),
+        ..StatsSpec::default()
+    };
+    for d in &p.directives {
+        let k = d.keyword.as_str();
+        if k.starts_with("timeout ") || k == "http-request" || k.starts_with("http-request ") {
+            continue;
+        }
+        if k.starts_with("stats ") {
+            if !STATS_KEYWORDS.contains(&k) {
+                errors.push(unsupported(d.line.span_from(0), format!("`{k}`")));
+                continue;
+            }
+            stats_keyword(&mut spec, p, k, &d.line, errors);
+            continue;
+        }
+        if !ALLOWED.contains(&k) {
+            errors.push(unsupported(
+                d.line.span_from(0),
+                format!(
+                    "`{k}` in the `mode http` proxy `{}` (haproxide serves only the stats page and the Prometheus exporter in HTTP mode)",
+                    p.name.name
+                ),
+            ));
+        }
+    }
+    for r in &p.rules {
+        if !is_exporter_rule(r) {
+            errors.push(unsupported(
+                r.action.span,
+                format!("`{} {}`", r.ruleset, r.action.name),
+            ));
+            continue;
+        }
+        match &r.cond {
+            None => spec.prometheus.push(None),
+            Some(c) => {
+                if let Some(c) = model_cond(p, c, errors) {
+                    spec.prometheus.push(Some(c));
+                }
+            }
+        }
+    }
+    let mut f = fw::FrontendSpec {
+        name: p.name.name.clone(),
+        maxconn: p.maxconn.map(|m| m as usize),
+        timeout_client: p.timeouts.get("client").copied().map(ms),
+        disabled: p.disabled,
+        ..Default::default()
+    };
+    super::binds(p, &mut f, errors);
+    (errors.len() == before).then_some((f, spec))
+}
+
+/// The words from `i` on, joined (HAProxy's `stats show-desc`, `description`).
+fn rest(line: &Line, i: usize) -> String {
+    line.words
+        .iter()
+        .skip(i)
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn stats_keyword(
+    spec: &mut StatsSpec,
+    p: &Proxy,
+    k: &str,
+    line: &Line,
+    errors: &mut Vec<Diagnostic>,
+) {
+    // Every `stats` keyword but `stats disable` enables the page (HAProxy's
+    // stats_check_init_uri_auth).
+    spec.enabled = k != "stats disable";
+    match k {
+        "stats uri" => spec.uri = line.arg(2).to_string(),
+        "stats realm" => spec.realm = line.arg(2).to_string(),
+        "stats auth" => {
+            let (u, pw) = line.arg(2).split_once(':').unwrap_or((line.arg(2), ""));
+            spec.auth.push((u.to_string(), pw.to_string()));
+        }
+        "stats refresh" => {
+            spec.refresh = haproxide_config::value::parse_time(line.arg(2), 1000)
+                .ok()
+                .map(|t| t.as_duration().as_secs());
+        }
+        "stats hide-version" => spec.hide_version = true,
+        "stats show-legends" => spec.show_legends = true,
+        "stats show-node" => spec.show_node = Some(line.arg(2).to_string()),
+        "stats show-desc" => spec.show_desc = Some(rest(line, 2)),
+        "stats scope" => spec.scope.push(line.arg(2).to_string()),
+        "stats admin" => {
+            let words: Vec<&str> = line.words.iter().skip(2).map(|w| w.text.as_str()).collect();
+            match word_cond(p, &words) {
+                Ok(c) => spec.admin = Some(c),
+                Err(what) => errors.push(unsupported(line.span_from(2), what)),
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A condition given as words (`if|unless` first), for `stats admin`.
+fn word_cond(p: &Proxy, words: &[&str]) -> Result<Cond, String> {
+    let (unless, mut rest) = match words.split_first() {
+        Some((&"if", r)) => (false, r),
+        Some((&"unless", r)) => (true, r),
+        _ => return Err("`stats admin` without `if`/`unless`".into()),
+    };
+    let mut cond = Cond {
+        unless,
+        or_terms: vec![Vec::new()],
+    };
+    while let Some((&w, r)) = rest.split_first() {
+        rest = r;
+        if w == "||" || w == "or" {
+            cond.or_terms.push(Vec::new());
+            continue;
+        }
+        let (neg, w) = match w.strip_prefix('!') {
+            Some(x) => (true, x),
+            None => (false, w),
+        };
+        let (neg, w) = if w.is_empty() {
+            // `! name`
+            match rest.split_first() {
+                Some((&n, r)) => {
+                    rest = r;
+                    (true, n)
+                }
+                None => return Err("a condition ending in `!`".into()),
+            }
+        } else {
+            (neg, w)
+        };
+        let t = if w == "{" {
+            let end = rest
+                .iter()
+                .position(|x| *x == "}")
+                .ok_or("an unclosed `{` in a condition")?;
+            let inner = &rest[..end];
+            rest = &rest[end + 1..];
+            let (fetch, pats) = inner.split_first().ok_or("an empty `{ }` condition")?;
+            test(fetch, &[], pats.iter().map(|s| s.to_string()).collect())?
+        } else {
+            named(p, w)?
+        };
+        if let Some(last) = cond.or_terms.last_mut() {
+            last.push((neg, t));
+        }
+    }
+    if cond.or_terms.iter().any(Vec::is_empty) {
+        return Err("an empty condition".into());
+    }
+    Ok(cond)
+}
+
+fn named(p: &Proxy, n: &str) -> Result<Test, String> {
+    match n {
+        "TRUE" => Ok(Test::True),
+        "FALSE" => Ok(Test::False),
+        "LOCALHOST" => Ok(Test::Localhost),
+        _ => {
+            let lines: Vec<&AclExpr> = p
+                .acls
+                .iter()
+                .filter(|a| a.name.name == n)
+                .map(|a| &a.expr)
+                .collect();
+            match lines.as_slice() {
+                [e] => expr_test(e),
+                [] => Err(format!("the predefined ACL `{n}` in a stats condition")),
+                _ => Err("an ACL name declared on several lines".into()),
+            }
+        }
+    }
+}
+
+fn expr_test(e: &AclExpr) -> Result<Test, String> {
+    test(&e.fetch.name, &e.flags, e.patterns.clone())
+}
+
+fn test(fetch: &str, flags: &[String], patterns: Vec<String>) -> Result<Test, String> {
+    if flags.iter().any(|f| f != "-m" && f != "str" && f != "ip") {
+        return Err(format!(
+            "ACL flags `{}` in a stats condition",
+            flags.join(" ")
+        ));
+    }
+    match fetch {
+        "path" => Ok(Test::Path(patterns)),
+        "path_beg" => Ok(Test::PathBeg(patterns)),
+        "src" => {
+            let mut nets = Vec::new();
+            for s in &patterns {
+                let (a, l) = s.split_once('/').unwrap_or((s, ""));
+                let ip: IpAddr = a
+                    .parse()
+                    .map_err(|_| format!("`src {s}` (only addresses and networks)"))?;
+                let max = if ip.is_ipv4() { 32 } else { 128 };
+                let len = if l.is_empty() {
+                    max
+                } else if let Ok(n) = l.parse::<u8>() {
+                    n.min(max)
+                } else {
+                    // A dotted mask (255.255.255.0).
+                    match l.parse::<std::net::Ipv4Addr>() {
+                        Ok(m) => u32::from(m).count_ones() as u8,
+                        Err(_) => return Err(format!("`src {s}`")),
+                    }
+                };
+                nets.push((ip, len));
+            }
+            Ok(Test::Src(nets))
+        }
+        other => Err(format!("the sample fetch `{other}` in a stats condition")),
+    }
+}
+
+fn model_cond(p: &Proxy, c: &CfgCondition, errors: &mut Vec<Diagnostic>) -> Option<Cond> {
+    let mut or_terms = Vec::new();
+    for ands in &c.or_terms {
+        let mut terms = Vec::new();
+        for t in ands {
+            let r = match t {
+                CondTerm::Named { negated, name } => named(p, &name.name).map(|t| (*negated, t)),
+                CondTerm::Anonymous { negated, expr } => expr_test(expr).map(|t| (*negated, t)),
+            };
+            match r {
+                Ok(t) => terms.push(t),
+                Err(what) => {
+                    errors.push(unsupported(c.span, what));
+                    return None;
+                }
+            }
+        }
+        or_terms.push(terms);
+    }
+    Some(Cond {
+        unless: c.unless,
+        or_terms,
+    })
+}
