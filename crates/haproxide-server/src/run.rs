@@ -4,6 +4,8 @@
 //!   [`ServerHealth`] questions (one atomic load per question), usability and
 //!   current weight. Every server has a state there; a server without `check` has
 //!   no probe and stays UP unless an admin changes it (runtime API, state file).
+//! - Stats page and Prometheus exporter: `plan.stats` frontends get a
+//!   [`crate::stats::StatsService`] over the same [`crate::live::Live`].
 //! - Runtime API: one task per `stats socket` serves [`crate::live::Live`]
 //!   ([`Running::runtime_state`] gives it to other callers, e.g. a master
 //!   process); the listeners close when the process stops.
@@ -204,11 +206,29 @@ pub async fn start(
         view: view.clone(),
         ids: ids.clone(),
     });
-    let engine = Arc::new(Engine::start(plan.engine.clone(), health.clone(), logger).await?);
+    // Stats/exporter proxies: their frontends are served by the stats service,
+    // which reads the runtime state once it exists (just below).
+    let stats_state = Arc::new(crate::stats::StateSlot::default());
+    let mut engine_spec = plan.engine.clone();
+    for (fi, spec) in &plan.stats {
+        if let Some(f) = engine_spec.frontends.get_mut(*fi) {
+            f.service = Some(haproxide_forward::ServiceHandle(Arc::new(
+                crate::stats::StatsService {
+                    spec: Arc::new(spec.clone()),
+                    state: Arc::clone(&stats_state),
+                },
+            )));
+        }
+    }
+    let engine = Arc::new(Engine::start(engine_spec, health.clone(), logger).await?);
     let live = Arc::new(crate::live::Live::new(
         Arc::clone(&engine),
         view,
         ids,
+        &plan,
+    ));
+    stats_state.set(crate::stats::with_http_modes(
+        Arc::clone(&live) as Arc<dyn crate::cli::RuntimeState>,
         &plan,
     ));
     let (cli_stop, cli_rx) = tokio::sync::watch::channel(false);

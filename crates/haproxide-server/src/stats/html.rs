@@ -190,14 +190,14 @@ fn general(out: &mut String, p: &Page<'_>) {
         Some(_) => format!(": {}", escape(&p.spec.description)),
         None => String::new(),
     };
-    let version = if p.spec.hide_version {
-        String::new()
-    } else {
-        format!(
+    let version = match (p.spec.hide_version, i.release_date.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => format!(" version {}", escape(&i.version)),
+        (false, false) => format!(
             " version {}, released {}",
             escape(&i.version),
             escape(&i.release_date)
-        )
+        ),
     };
     let _ = write!(
         out,
@@ -531,8 +531,9 @@ fn backend_row(out: &mut String, px: &ProxySnapshot, b: &BackendSnapshot, legend
         .iter()
         .map(|s| u64::from(s.weight))
         .sum();
-    let total: u64 = b.servers.iter().map(|s| u64::from(s.iweight)).sum();
-    td_ac(out, &format!("{weight}/{total}"));
+    // HAProxy prints the usable weight and its user-set equivalent (`weight`
+    // and `uweight` of `show stat`), equal here.
+    td_ac(out, &format!("{weight}/{weight}"));
     td_ac(out, &act.len().to_string());
     td_ac(out, &bck.len().to_string());
     td_ac(out, "&nbsp;");

@@ -119,6 +119,8 @@ fn test(t: &Test, src: Option<IpAddr>, path: &str) -> bool {
 pub struct StatsSpec {
     /// The proxy's name (for `stats scope .`).
     pub proxy: String,
+    /// A `listen` section (HAProxy also shows its BACKEND row).
+    pub listen: bool,
     /// The stats page is enabled (`stats enable` or any `stats` keyword that implies it).
     pub enabled: bool,
     /// `stats uri` (default `/haproxy?stats`): a request whose URI begins with it.
@@ -153,6 +155,7 @@ impl Default for StatsSpec {
     fn default() -> Self {
         StatsSpec {
             proxy: String::new(),
+            listen: false,
             enabled: false,
             uri: "/haproxy?stats".into(),
             realm: "HAProxy Statistics".into(),
@@ -201,6 +204,73 @@ impl StateSlot {
     pub fn get(&self) -> Option<Arc<dyn RuntimeState>> {
         self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
+}
+
+/// The runtime state as the stats page and exporter show it: the stats proxies
+/// are `mode http`, and a `listen` one has its (server-less) BACKEND row, as in
+/// HAProxy.
+struct HttpModes {
+    inner: Arc<dyn RuntimeState>,
+    /// (name, is a `listen`).
+    http: Vec<(String, bool)>,
+}
+
+impl RuntimeState for HttpModes {
+    fn info(&self) -> crate::cli::InfoSnapshot {
+        self.inner.info()
+    }
+    fn proxies(&self) -> Vec<crate::cli::ProxySnapshot> {
+        let mut px = self.inner.proxies();
+        for p in &mut px {
+            let Some((_, listen)) = self.http.iter().find(|(n, _)| *n == p.name) else {
+                continue;
+            };
+            p.mode = "http".into();
+            if *listen && p.backend.is_none() {
+                // HAProxy's default `fullconn`: a tenth of the frontend's maxconn.
+                let slim = p.frontend.as_ref().map_or(0, |f| f.slim.div_ceil(10));
+                p.backend = Some(crate::cli::BackendSnapshot {
+                    slim,
+                    ..Default::default()
+                });
+            }
+        }
+        px
+    }
+    fn server_action(
+        &self,
+        backend: &str,
+        server: &str,
+        action: ServerAction,
+    ) -> Result<(), crate::cli::ActionError> {
+        self.inner.server_action(backend, server, action)
+    }
+    fn clear_counters(&self, all: bool) {
+        self.inner.clear_counters(all)
+    }
+    fn frontend_action(
+        &self,
+        frontend: &str,
+        action: crate::cli::FrontendAction,
+    ) -> Result<(), crate::cli::ActionError> {
+        self.inner.frontend_action(frontend, action)
+    }
+    fn set_global_maxconn(&self, maxconn: u64) -> Result<(), crate::cli::ActionError> {
+        self.inner.set_global_maxconn(maxconn)
+    }
+}
+
+/// Wraps the run loop's state for the stats services of `plan`.
+pub fn with_http_modes(
+    inner: Arc<dyn RuntimeState>,
+    plan: &crate::translate::Plan,
+) -> Arc<dyn RuntimeState> {
+    let http = plan
+        .stats
+        .iter()
+        .map(|(_, s)| (s.proxy.clone(), s.listen))
+        .collect();
+    Arc::new(HttpModes { inner, http })
 }
 
 /// The engine-facing service of one stats proxy.

@@ -81,6 +81,7 @@ pub(super) fn stats_proxy(
     let before = errors.len();
     let mut spec = StatsSpec {
         proxy: p.name.name.clone(),
+        listen: p.kind == ProxyKind::Listen,
         description: cfg
             .global
             .directives
