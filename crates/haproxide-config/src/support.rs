@@ -8,8 +8,8 @@
 //!   files) but kept in generic form;
 //! - **known**: accepted where HAProxy accepts it, kept in generic form.
 //!
-//! Whether the engine *runs* a keyword is a separate column: the forwarding engine
-//! (issue 4) is not built yet, so nothing is run today.
+//! Whether the engine *runs* a keyword is a separate column, filled from [`RUN`]
+//! (today: the runtime API's keywords; the forwarding engine's are not listed yet).
 
 use crate::keywords::{keywords, TableSet};
 
@@ -50,6 +50,7 @@ const GLOBAL_TYPED: &[&str] = &[
     "log",
     "stats socket",
     "stats timeout",
+    "stats maxconn",
     "setenv",
     "presetenv",
     "unsetenv",
@@ -155,6 +156,24 @@ const BIND_TYPED: &[&str] = &[
 ];
 const BIND_CHECKED: &[&str] = &["crt", "ca-file", "crl-file", "crt-list"];
 
+/// Keywords `haproxide` runs, per table: the runtime API (issue 5). A keyword
+/// listed here says "yes" in the doc's "run by the engine" column.
+const RUN: &[(&str, &str)] = &[
+    ("global", "stats socket"),
+    ("global", "stats timeout"),
+    ("global", "stats maxconn"),
+    ("global", "server-state-file"),
+    ("global", "server-state-base"),
+    ("proxy", "load-server-state-from-file"),
+    ("proxy", "server-state-file-name"),
+    ("server", "init-state"),
+];
+
+/// Whether the engine runs this keyword of this table.
+pub fn runs(table: &str, kw: &str) -> bool {
+    RUN.iter().any(|(t, k)| *t == table && *k == kw)
+}
+
 /// The level of a keyword of a given table ("global", "proxy", "server", "bind").
 pub fn level(table: &str, kw: &str) -> Level {
     let typed = match table {
@@ -203,9 +222,10 @@ pub fn render_markdown() -> String {
         );
         for (kw, in26, where_) in rows {
             out.push_str(&format!(
-                "| `{kw}` | {} | {where_} | {} | not yet |\n",
+                "| `{kw}` | {} | {where_} | {} | {} |\n",
                 yes(in26),
-                level(table, &kw).as_str()
+                level(table, &kw).as_str(),
+                if runs(table, &kw) { "yes" } else { "not yet" }
             ));
         }
     };
