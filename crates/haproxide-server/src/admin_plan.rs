@@ -280,6 +280,8 @@ pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
                         *span,
                         format!("`stats socket ... {other}`"),
                     ));
+                    ok = false;
+                    break;
                 }
             }
             if !ok {
@@ -318,5 +320,137 @@ fn lookup_id(name: &str, group: bool) -> Option<u32> {
             let r = libc::getpwnam_r(c.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut res);
             (r == 0 && !res.is_null()).then_some(pw.pw_uid)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use haproxide_config::{check_bytes, CheckOptions, Code, Resolver, Target};
+
+    fn plan(text: &str) -> (Plan, Vec<Diagnostic>) {
+        let env = |_: &str| None;
+        let opts = CheckOptions {
+            target: Target::LATEST,
+            env: &env,
+            ignore_resolution_failures: false,
+            resolver: Resolver::HostsFile,
+            check_files: false,
+        };
+        let checked = check_bytes("t.cfg", text.as_bytes().to_vec(), &opts);
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        crate::translate::translate(&checked.config)
+    }
+
+    const PROXIES: &str = "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
+        frontend fe1\n    bind 127.0.0.1:8001\n    default_backend be1\n\
+        backend be1\n    server s1 127.0.0.1:9001\n    server s2 127.0.0.1:9002 id 7\n    server s3 127.0.0.1:9003\n\
+        listen li1\n    id 9\n    bind 127.0.0.1:8002\n    server a1 127.0.0.1:9004\n\
+        backend be2\n    server b1 127.0.0.1:9005\n";
+
+    #[test]
+    fn proxy_and_server_ids_as_haproxy_numbers_them() {
+        // With a stats socket HAProxy's CLI frontend takes uuid 1.
+        let (p, errors) = plan(&format!("global\n    stats socket /tmp/x.sock\n{PROXIES}"));
+        assert!(errors.is_empty(), "{errors:?}");
+        let ids: Vec<(&str, u32, bool)> = p
+            .proxies
+            .iter()
+            .map(|x| (x.name.as_str(), x.iid, x.forced_id))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("fe1", 2, false),
+                ("be1", 3, false),
+                ("li1", 9, true),
+                ("be2", 4, false)
+            ]
+        );
+        assert_eq!(p.proxies[1].sids, [(1, false), (7, true), (2, false)]);
+        assert_eq!(
+            (p.proxies[2].frontend, p.proxies[2].backend),
+            (Some(1), Some(1))
+        );
+        let (p, _) = plan(PROXIES);
+        assert_eq!(p.proxies[0].iid, 1);
+        assert!(p.admin.sockets.is_empty());
+    }
+
+    #[test]
+    fn stats_socket_lines_become_listeners() {
+        let (p, errors) = plan(&format!(
+            "global\n    maxconn 300\n    stats socket /run/a.sock mode 660 level operator expose-fd listeners\n    stats socket ipv4@127.0.0.1:9999 level user\n    stats socket 127.0.0.1:9998\n    stats socket ipv6@[::1]:9997\n    stats socket fd@3 uid 0 gid 0\n    stats timeout 30s\n    stats maxconn 5\n{PROXIES}"
+        ));
+        assert!(errors.is_empty(), "{errors:?}");
+        let s = &p.admin.sockets;
+        assert_eq!(s.len(), 5);
+        assert_eq!(s[0].address, CliAddress::Unix("/run/a.sock".into()));
+        assert_eq!(
+            (s[0].options.mode, s[0].options.level),
+            (Some(0o660), Level::Operator)
+        );
+        assert_eq!(
+            s[1].address,
+            CliAddress::Tcp("127.0.0.1:9999".parse().unwrap())
+        );
+        assert_eq!(s[1].options.level, Level::User);
+        assert_eq!(
+            s[2].address,
+            CliAddress::Tcp("127.0.0.1:9998".parse().unwrap())
+        );
+        assert_eq!(s[2].options.level, Level::Admin, "HAProxy's default level");
+        assert_eq!(s[3].address, CliAddress::Tcp("[::1]:9997".parse().unwrap()));
+        assert_eq!(s[4].address, CliAddress::Fd(3));
+        assert_eq!((s[4].options.uid, s[4].options.gid), (Some(0), Some(0)));
+        for x in s {
+            assert_eq!(x.options.timeout, Duration::from_secs(30));
+            assert_eq!(x.options.maxconn, 5);
+        }
+        assert_eq!(p.admin.maxconn, Some(300));
+        // Defaults: HAProxy's 10 s and 10 clients.
+        let (p, _) = plan(&format!("global\n    stats socket /run/a.sock\n{PROXIES}"));
+        let o = &p.admin.sockets[0].options;
+        assert_eq!((o.timeout, o.maxconn), (Duration::from_secs(10), 10));
+    }
+
+    #[test]
+    fn stats_socket_options_not_run_are_refused_with_their_line() {
+        let (p, errors) = plan(&format!(
+            "global\n    stats socket /run/a.sock accept-proxy\n    stats socket abns@cli\n{PROXIES}"
+        ));
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors.iter().all(|e| e.code == Code::NotRunYet));
+        assert_eq!(errors[0].span.map(|s| s.line), Some(2));
+        assert_eq!(errors[1].span.map(|s| s.line), Some(3));
+        assert!(p.admin.sockets.is_empty());
+    }
+
+    #[test]
+    fn server_state_sources() {
+        let (p, errors) = plan(&format!(
+            "global\n    server-state-base /var/lib/hpx/\n    server-state-file global.state\n\
+             defaults named\n    mode tcp\n    load-server-state-from-file local\n\
+             {PROXIES}\
+             backend be3 from named\n    server-state-file-name /abs/be3.state\n    server c1 127.0.0.1:9006\n\
+             backend be4 from named\n    load-server-state-from-file global\n    server d1 127.0.0.1:9007\n\
+             backend be5 from named\n    server e1 127.0.0.1:9008\n"
+        ));
+        assert!(errors.is_empty(), "{errors:?}");
+        let src = |n: &str| {
+            p.proxies
+                .iter()
+                .find(|x| x.name == n)
+                .map(|x| x.state_from.clone())
+                .unwrap()
+        };
+        assert_eq!(
+            p.admin.state_file,
+            Some(PathBuf::from("/var/lib/hpx/global.state"))
+        );
+        assert_eq!(src("be1"), StateSource::None);
+        assert_eq!(src("be3"), StateSource::Local("/abs/be3.state".into()));
+        assert_eq!(src("be4"), StateSource::Global);
+        assert_eq!(src("be5"), StateSource::Local("/var/lib/hpx/be5".into()));
     }
 }
