@@ -11,6 +11,8 @@ pub mod handover;
 pub mod live;
 pub mod logging;
 pub mod logsetup;
+pub mod mworker;
+pub mod process;
 pub mod run;
 pub mod server_state;
 pub mod stats;

@@ -146,7 +146,10 @@ pub struct Running {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stopped {
     Soft,
+    /// SIGTERM.
     Hard,
+    /// SIGINT (a hard stop too; a worker's master reports it, HAProxy exits 130).
+    Interrupt,
 }
 
 /// Start checks and listeners for a translated configuration. Must run inside a
@@ -388,7 +391,7 @@ impl Running {
             (Ok(mut usr1), Ok(mut term), Ok(mut int)) => tokio::select! {
                 _ = usr1.recv() => Stopped::Soft,
                 _ = term.recv() => Stopped::Hard,
-                _ = int.recv() => Stopped::Hard,
+                _ = int.recv() => Stopped::Interrupt,
                 _ = stop.wait_for(|s| *s) => Stopped::Soft,
             },
             _ => {
@@ -436,7 +439,7 @@ impl Running {
                     );
                 }
             }
-            Stopped::Hard => self.engine.hard_stop(),
+            Stopped::Hard | Stopped::Interrupt => self.engine.hard_stop(),
         }
         if let Some(f) = self.follower.take() {
             f.abort();

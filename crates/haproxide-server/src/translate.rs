@@ -47,6 +47,8 @@ pub struct Plan {
     /// Stats/exporter proxies: index in `engine.frontends` and what they serve
     /// (the run loop attaches a `crate::stats::StatsService` to those frontends).
     pub stats: Vec<(usize, crate::stats::StatsSpec)>,
+    /// Process-wide settings of `global` (privileges, limits, threads, master).
+    pub process: crate::process::ProcessSpec,
 }
 
 /// A configuration item the runtime cannot run yet.
@@ -76,6 +78,7 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
         ..Plan::default()
     };
     plan.engine.maxconn = cfg.global.maxconn.map(|m| m as usize);
+    plan.process = crate::process::ProcessSpec::from_config(cfg);
     let live: Vec<&Proxy> = cfg
         .proxies
         .iter()

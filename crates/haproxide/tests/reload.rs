@@ -4,11 +4,12 @@
 //! process (issue 4, "What must show").
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod common;
+use common::{echo_server, free_port, ConnectLoop};
 
 /// Kills the process when dropped (a failing test must not leave it running).
 struct Proc(Child);
@@ -18,37 +19,6 @@ impl Drop for Proc {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn echo_server() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = l.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { continue };
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                loop {
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            if s.write_all(&buf[..n]).is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-            });
-        }
-    });
-    port
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
 }
 
 fn start(cfg: &std::path::Path, old: Option<u32>) -> Proc {
@@ -119,38 +89,7 @@ fn ten_reloads_under_a_connect_loop() -> (u64, u64, Vec<String>) {
     wait_listening(port);
     wait_ready(current.0.id());
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let ok = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
-    let client = {
-        let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
-        std::thread::spawn(move || {
-            let mut errors = Vec::new();
-            while !stop.load(Ordering::SeqCst) {
-                let r = (|| -> std::io::Result<()> {
-                    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-                    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-                    s.write_all(b"ping")?;
-                    let mut buf = [0u8; 4];
-                    s.read_exact(&mut buf)?;
-                    if &buf != b"ping" {
-                        return Err(std::io::Error::other("wrong echo"));
-                    }
-                    Ok(())
-                })();
-                match r {
-                    Ok(()) => ok.fetch_add(1, Ordering::SeqCst),
-                    Err(e) => {
-                        if errors.len() < 5 {
-                            errors.push(e.to_string());
-                        }
-                        failed.fetch_add(1, Ordering::SeqCst)
-                    }
-                };
-            }
-            errors
-        })
-    };
+    let client = ConnectLoop::start(port);
 
     // A long session opened before the first reload must finish normally.
     let mut long = TcpStream::connect(("127.0.0.1", port)).expect("long session");
@@ -190,9 +129,7 @@ fn ten_reloads_under_a_connect_loop() -> (u64, u64, Vec<String>) {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(200));
-    stop.store(true, Ordering::SeqCst);
-    let errors = client.join().expect("client thread");
-    let (ok, failed) = (ok.load(Ordering::SeqCst), failed.load(Ordering::SeqCst));
+    let (ok, failed, errors) = client.finish();
     eprintln!("reload test: {ok} connections ok, {failed} failed over 10 reloads");
     let _ = std::fs::remove_dir_all(&dir);
     (ok, failed, errors)

@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{free_port, TempDir};
+
 /// Kills the process when dropped (a failing test must not leave it running).
 struct Proc(Child);
 
@@ -27,27 +30,6 @@ impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-/// A temporary directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("hpx-rt-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -99,13 +81,6 @@ impl Drop for Named {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
 }
 
 fn haproxide(cfg: &Path, extra: &[&str]) -> Proc {
@@ -191,7 +166,7 @@ fn state_fields(state: &str, server: &str) -> Vec<String> {
 /// Interactive `prompt` mode over one connection, as `socat readline` users see it.
 #[test]
 fn one_shot_and_prompt_sessions_like_socat() {
-    let dir = TempDir::new("prompt");
+    let dir = TempDir::new("rt-prompt");
     let (a, port, tport) = (Named::start("A"), free_port(), free_port());
     let sock = dir.path("admin.sock");
     let cfg = dir.path("h.cfg");
@@ -321,7 +296,7 @@ fn kind(f: &str) -> &'static str {
 
 #[test]
 fn show_stat_and_servers_state_layout_match_haproxy() {
-    let dir = TempDir::new("layout");
+    let dir = TempDir::new("rt-layout");
     let up = Named::start("UP");
     let down_port = free_port();
     let (ours_cfg, ours_admin, _, _) = compare_cfg(&dir, "ours", up.port, down_port);
@@ -411,7 +386,7 @@ fn show_stat_and_servers_state_layout_match_haproxy() {
 
 #[test]
 fn level_user_is_refused_admin_commands_as_haproxy() {
-    let dir = TempDir::new("level");
+    let dir = TempDir::new("rt-level");
     let up = Named::start("UP");
     let down_port = free_port();
     let (ours_cfg, ours_admin, ours_user, _) = compare_cfg(&dir, "ours", up.port, down_port);
@@ -521,7 +496,7 @@ fn count(v: &[Option<String>], name: &str) -> usize {
 /// admin state is not the checker's alone).
 #[test]
 fn admin_state_changes_routing_under_live_traffic() {
-    let dir = TempDir::new("routing");
+    let dir = TempDir::new("rt-routing");
     let (a, b, port) = (Named::start("A"), Named::start("B"), free_port());
     let sock = dir.path("admin.sock");
     let cfg = dir.path("h.cfg");
@@ -609,7 +584,7 @@ fn admin_state_changes_routing_under_live_traffic() {
 /// once; sessions on another server go on.
 #[test]
 fn shutdown_sessions_server_cuts_live_sessions() {
-    let dir = TempDir::new("shut");
+    let dir = TempDir::new("rt-shut");
     let (a, b, port) = (Named::start("A"), Named::start("B"), free_port());
     let sock = dir.path("admin.sock");
     let cfg = dir.path("h.cfg");
@@ -704,7 +679,7 @@ fn shutdown_sessions_server_cuts_live_sessions() {
 /// change anything during the test.
 #[test]
 fn reload_keeps_maint_and_down_from_the_server_state_file() {
-    let dir = TempDir::new("state");
+    let dir = TempDir::new("rt-state");
     let (a, b, c, port) = (
         Named::start("A"),
         Named::start("B"),

@@ -1,0 +1,574 @@
+//! The master process: starts, reloads and reaps the workers (see the module doc
+//! of [`super`]). Its messages are HAProxy's (src/mworker.c), on stderr.
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncReadExt;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+use super::mcli;
+use super::notify::{self, Notifier};
+use super::{TAKEOVER_ENV, WORKER_ENV};
+use crate::cli::listen::{self, CliAddress};
+use crate::handover;
+use crate::logging::{events, Level};
+
+/// How the master runs.
+pub struct MasterConfig {
+    /// The executable to start workers from (resolved at start-up: after a package
+    /// upgrade, reloads start the new binary, as HAProxy's master re-executes).
+    pub exe: PathBuf,
+    /// The worker's arguments (the master's own; the worker ignores `-W`, `-D`...).
+    pub args: Vec<OsString>,
+    /// `-Ws`: notify systemd.
+    pub systemd: bool,
+    /// `-q` / `quiet`: only alerts on stderr.
+    pub quiet: bool,
+    /// Shown by `show proc`.
+    pub version: String,
+    /// `mworker-max-reloads` of the configuration loaded at start.
+    pub max_reloads: Option<u32>,
+    /// How long a worker may take to say it listens.
+    pub ready_timeout: Duration,
+}
+
+/// What a successful configuration load tells the master.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub max_reloads: Option<u32>,
+}
+
+/// Checks the configuration again at a reload; `None` when it is invalid (the loader
+/// has printed why).
+pub type Loader = Box<dyn FnMut() -> Option<Loaded> + Send>;
+
+/// A worker as `show proc` lists it.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    pub pid: u32,
+    pub reloads: u32,
+    pub started: Instant,
+    /// Replaced by a newer worker, finishing its sessions.
+    pub leaving: bool,
+    /// Its runtime API socket (for `@N` forwarding).
+    pub cli: PathBuf,
+}
+
+/// The master's view, shared with the master CLI.
+#[derive(Debug)]
+pub struct State {
+    pub master_pid: u32,
+    pub started: Instant,
+    pub reloads: u32,
+    pub failed: u32,
+    /// Newest first.
+    pub workers: Vec<Worker>,
+    pub version: String,
+}
+
+pub(crate) type Shared = Arc<Mutex<State>>;
+
+fn lock(s: &Shared) -> std::sync::MutexGuard<'_, State> {
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        1 => "Hangup",
+        2 => "Interrupt",
+        3 => "Quit",
+        6 => "Aborted",
+        9 => "Killed",
+        10 => "User defined signal 1",
+        11 => "Segmentation fault",
+        12 => "User defined signal 2",
+        13 => "Broken pipe",
+        15 => "Terminated",
+        _ => "Signal",
+    }
+}
+
+/// HAProxy's status of an exited child: the exit code, or 128 + signal.
+fn status_code(st: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    st.code()
+        .or_else(|| st.signal().map(|s| 128 + s))
+        .unwrap_or(255)
+}
+
+fn how(code: i32) -> &'static str {
+    if code >= 128 {
+        signal_name(code - 128)
+    } else {
+        "Exit"
+    }
+}
+
+fn kill(pid: u32, sig: i32) {
+    if let Ok(p) = i32::try_from(pid) {
+        if p > 0 {
+            // SAFETY: kill(2) has no memory-safety preconditions.
+            unsafe {
+                libc::kill(p, sig);
+            }
+        }
+    }
+}
+
+struct Master {
+    cfg: MasterConfig,
+    loader: Loader,
+    notifier: Notifier,
+    shared: Shared,
+    /// Private directory for the workers' CLI sockets.
+    dir: PathBuf,
+    seq: u32,
+    exits_tx: mpsc::UnboundedSender<(u32, i32)>,
+    exits: mpsc::UnboundedReceiver<(u32, i32)>,
+    /// Workers started but not ready yet.
+    starting: HashSet<u32>,
+    /// Exits that arrived while waiting for a new worker, handled afterwards.
+    pending_exits: Vec<(u32, i32)>,
+    stopping: bool,
+    exit_code: i32,
+}
+
+/// Runs the master until every worker has exited; returns the exit code.
+pub fn run(cfg: MasterConfig, loader: Loader, clis: Vec<mcli::CliSpec>) -> i32 {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!(
+                "{}",
+                events::console_line(Level::Alert, std::process::id(), &format!("{e}"))
+            );
+            return 1;
+        }
+    };
+    let paths: Vec<PathBuf> = clis
+        .iter()
+        .filter_map(|c| match &c.addr {
+            CliAddress::Unix(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    let dir = std::env::temp_dir().join(format!("haproxide-master-{}", std::process::id()));
+    let code = rt.block_on(async move {
+        let (exits_tx, exits) = mpsc::unbounded_channel();
+        let shared = Arc::new(Mutex::new(State {
+            master_pid: std::process::id(),
+            started: Instant::now(),
+            reloads: 0,
+            failed: 0,
+            workers: Vec::new(),
+            version: cfg.version.clone(),
+        }));
+        let notifier = Notifier::from_env(cfg.systemd);
+        let mut m = Master {
+            cfg,
+            loader,
+            notifier,
+            shared,
+            dir,
+            seq: 0,
+            exits_tx,
+            exits,
+            starting: HashSet::new(),
+            pending_exits: Vec::new(),
+            stopping: false,
+            exit_code: -1,
+        };
+        m.main(clis).await
+    });
+    for p in paths {
+        let _ = std::fs::remove_file(p);
+    }
+    code
+}
+
+impl Master {
+    fn say(&self, level: Level, text: &str) {
+        if self.cfg.quiet && level > Level::Alert {
+            return;
+        }
+        eprintln!("{}", events::console_line(level, std::process::id(), text));
+    }
+
+    fn notify(&self, msg: &str) {
+        if let Err(e) = self.notifier.send(msg) {
+            self.say(Level::Warning, &format!("cannot notify systemd: {e}"));
+        }
+    }
+
+    async fn main(&mut self, clis: Vec<mcli::CliSpec>) -> i32 {
+        let (reload_tx, mut reload_rx) = mpsc::unbounded_channel();
+        let sigs = (
+            signal(SignalKind::user_defined2()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::user_defined1()),
+        );
+        let (Ok(mut usr2), Ok(mut hup), Ok(mut term), Ok(mut int), Ok(mut usr1)) = sigs else {
+            self.say(Level::Alert, "cannot install the signal handlers");
+            return 1;
+        };
+        if let Err(e) = std::fs::create_dir_all(&self.dir).and_then(|_| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))
+        }) {
+            self.say(
+                Level::Alert,
+                &format!("cannot create {}: {e}", self.dir.display()),
+            );
+            return 1;
+        }
+        for c in clis {
+            match listen::bind_address(&c.addr, &c.opts) {
+                Ok(b) => {
+                    tokio::spawn(mcli::serve(b, Arc::clone(&self.shared), reload_tx.clone()));
+                }
+                Err(e) => {
+                    self.say(
+                        Level::Alert,
+                        &format!("cannot bind the master CLI socket {:?}: {e}", c.addr),
+                    );
+                    return 1;
+                }
+            }
+        }
+        let code = match self.start_worker(None).await {
+            Ok(_) => {
+                self.say(Level::Notice, "Loading success.");
+                self.notify(&notify::ready(std::process::id()));
+                self.serve(
+                    &mut usr2,
+                    &mut hup,
+                    &mut term,
+                    &mut int,
+                    &mut usr1,
+                    &mut reload_rx,
+                )
+                .await
+            }
+            Err(code) => {
+                self.say(
+                    Level::Alert,
+                    &format!("the first worker failed to start; exiting ({code})"),
+                );
+                code
+            }
+        };
+        let _ = std::fs::remove_dir_all(&self.dir);
+        code
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn serve(
+        &mut self,
+        usr2: &mut tokio::signal::unix::Signal,
+        hup: &mut tokio::signal::unix::Signal,
+        term: &mut tokio::signal::unix::Signal,
+        int: &mut tokio::signal::unix::Signal,
+        usr1: &mut tokio::signal::unix::Signal,
+        reload_rx: &mut mpsc::UnboundedReceiver<()>,
+    ) -> i32 {
+        loop {
+            for (pid, code) in std::mem::take(&mut self.pending_exits) {
+                if let Some(code) = self.on_exit(pid, code) {
+                    return code;
+                }
+            }
+            tokio::select! {
+                _ = usr2.recv() => self.reload().await,
+                _ = hup.recv() => self.reload().await,
+                Some(()) = reload_rx.recv() => self.reload().await,
+                _ = term.recv() => self.stop(libc::SIGTERM),
+                _ = int.recv() => self.stop(libc::SIGINT),
+                _ = usr1.recv() => self.stop(libc::SIGUSR1),
+                Some((pid, code)) = self.exits.recv() => {
+                    if let Some(code) = self.on_exit(pid, code) {
+                        return code;
+                    }
+                }
+            }
+        }
+    }
+
+    /// SIGTERM/SIGINT/SIGUSR1 to the master: passed on to every worker; the master
+    /// leaves once they have all exited.
+    fn stop(&mut self, sig: i32) {
+        self.notify(notify::STOPPING);
+        self.say(Level::Warning, "Exiting Master process...");
+        self.stopping = true;
+        for w in lock(&self.shared).workers.iter() {
+            kill(w.pid, sig);
+        }
+    }
+
+    /// A child exited. Returns the master's exit code once no worker is left.
+    fn on_exit(&mut self, pid: u32, code: i32) -> Option<i32> {
+        let removed = {
+            let mut st = lock(&self.shared);
+            let i = st.workers.iter().position(|w| w.pid == pid);
+            i.map(|i| st.workers.remove(i))
+        };
+        match removed {
+            Some(w) => {
+                let _ = std::fs::remove_file(&w.cli);
+                if w.leaving {
+                    self.say(
+                        Level::Warning,
+                        &format!(
+                            "Former worker ({pid}) exited with code {code} ({})",
+                            how(code)
+                        ),
+                    );
+                } else {
+                    let level = if code < 128 {
+                        Level::Warning
+                    } else {
+                        Level::Alert
+                    };
+                    self.say(
+                        level,
+                        &format!(
+                            "Current worker ({pid}) exited with code {code} ({})",
+                            how(code)
+                        ),
+                    );
+                    if code != 0 && code != 130 && code != 143 && !self.stopping {
+                        self.say(
+                            Level::Alert,
+                            "exit-on-failure: killing every processes with SIGTERM",
+                        );
+                        self.stopping = true;
+                        for w in lock(&self.shared).workers.iter() {
+                            kill(w.pid, libc::SIGTERM);
+                        }
+                    }
+                    if self.exit_code < 0 && code != 0 && code != 143 {
+                        self.exit_code = code;
+                    }
+                }
+            }
+            None if self.starting.remove(&pid) => {
+                self.say(
+                    Level::Warning,
+                    &format!(
+                        "Failed to load worker ({pid}) exited with code {code} ({})",
+                        how(code)
+                    ),
+                );
+            }
+            None => {
+                self.say(
+                    Level::Warning,
+                    &format!("Process {pid} exited with code {code} ({})", how(code)),
+                );
+            }
+        }
+        if lock(&self.shared).workers.is_empty() && self.starting.is_empty() {
+            let code = self.exit_code.max(0);
+            self.say(
+                Level::Warning,
+                &format!("All workers exited. Exiting... ({code})"),
+            );
+            return Some(code);
+        }
+        None
+    }
+
+    /// Starts a worker and waits until it listens. On failure, returns the exit
+    /// code the master would leave with.
+    async fn start_worker(&mut self, takeover: Option<PathBuf>) -> Result<u32, i32> {
+        let (pid, mut status, cli) = match self.spawn(takeover) {
+            Ok(s) => s,
+            Err(e) => {
+                self.say(Level::Alert, &format!("cannot start a worker: {e}"));
+                return Err(1);
+            }
+        };
+        self.starting.insert(pid);
+        self.say(Level::Notice, &format!("New worker ({pid}) forked"));
+        let mut buf = [0u8; 16];
+        let ready = matches!(
+            tokio::time::timeout(self.cfg.ready_timeout, status.read(&mut buf)).await,
+            Ok(Ok(n)) if buf[..n].starts_with(b"READY")
+        );
+        if ready {
+            self.starting.remove(&pid);
+            // The worker notices the master's death by the end of this socket.
+            let keep = tokio::spawn(async move {
+                let mut sink = [0u8; 16];
+                while matches!(status.read(&mut sink).await, Ok(n) if n > 0) {}
+            });
+            drop(keep);
+            lock(&self.shared).workers.insert(
+                0,
+                Worker {
+                    pid,
+                    reloads: 0,
+                    started: Instant::now(),
+                    leaving: false,
+                    cli,
+                },
+            );
+            return Ok(pid);
+        }
+        // Not ready: stopped before listening, or too slow (then it is killed).
+        kill(pid, libc::SIGTERM);
+        let _ = std::fs::remove_file(&cli);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match tokio::time::timeout_at(deadline, self.exits.recv()).await {
+                Ok(Some((p, code))) if p == pid => {
+                    self.starting.remove(&pid);
+                    self.say(
+                        Level::Warning,
+                        &format!(
+                            "Failed to load worker ({pid}) exited with code {code} ({})",
+                            how(code)
+                        ),
+                    );
+                    return Err(if code == 0 { 1 } else { code });
+                }
+                Ok(Some(other)) => self.pending_exits.push(other),
+                _ => {
+                    kill(pid, libc::SIGKILL);
+                    return Err(1);
+                }
+            }
+        }
+    }
+
+    fn spawn(
+        &mut self,
+        takeover: Option<PathBuf>,
+    ) -> io::Result<(u32, tokio::net::UnixStream, PathBuf)> {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
+        self.seq += 1;
+        let cli_path = self.dir.join(format!("worker-{}.sock", self.seq));
+        let _ = std::fs::remove_file(&cli_path);
+        let cli = std::os::unix::net::UnixListener::bind(&cli_path)?;
+        let (sfd, cfd) = (theirs.as_raw_fd(), cli.as_raw_fd());
+        let mut cmd = tokio::process::Command::new(&self.cfg.exe);
+        cmd.args(&self.cfg.args)
+            .env(WORKER_ENV, format!("{sfd},{cfd}"))
+            .env("HAPROXY_MWORKER", "1")
+            .env_remove("NOTIFY_SOCKET");
+        match takeover {
+            Some(p) => cmd.env(TAKEOVER_ENV, p),
+            None => cmd.env_remove(TAKEOVER_ENV),
+        };
+        // SAFETY: the closure runs between fork and exec and only calls fcntl(2),
+        // which is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(move || {
+                for fd in [sfd, cfd] {
+                    if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn()?;
+        drop(theirs);
+        drop(cli);
+        let pid = child.id().unwrap_or(0);
+        let tx = self.exits_tx.clone();
+        tokio::spawn(async move {
+            let code = match child.wait().await {
+                Ok(st) => status_code(st),
+                Err(_) => 255,
+            };
+            let _ = tx.send((pid, code));
+        });
+        ours.set_nonblocking(true)?;
+        Ok((pid, tokio::net::UnixStream::from_std(ours)?, cli_path))
+    }
+
+    /// SIGUSR2, SIGHUP or `reload`: check the configuration again, start a new
+    /// worker on the same listening sockets, then soft-stop the old ones.
+    async fn reload(&mut self) {
+        if self.stopping {
+            return;
+        }
+        self.notify(&notify::reloading());
+        self.say(Level::Warning, "Reexecuting Master process");
+        {
+            let mut st = lock(&self.shared);
+            st.reloads += 1;
+            for w in st.workers.iter_mut() {
+                w.reloads += 1;
+            }
+        }
+        let Some(loaded) = (self.loader)() else {
+            self.reload_failed("the new configuration is invalid");
+            return;
+        };
+        let current = lock(&self.shared)
+            .workers
+            .iter()
+            .find(|w| !w.leaving)
+            .map(|w| w.pid);
+        let takeover = current.map(handover::default_path);
+        match self.start_worker(takeover).await {
+            Ok(new) => {
+                self.cfg.max_reloads = loaded.max_reloads;
+                let mut old = Vec::new();
+                let mut too_old = Vec::new();
+                for w in lock(&self.shared).workers.iter_mut() {
+                    if w.pid == new {
+                        continue;
+                    }
+                    if !w.leaving {
+                        w.leaving = true;
+                        old.push(w.pid);
+                    }
+                    if self.cfg.max_reloads.is_some_and(|m| w.reloads > m) {
+                        too_old.push(w.pid);
+                    }
+                }
+                for pid in old {
+                    kill(pid, libc::SIGUSR1);
+                }
+                for pid in too_old {
+                    kill(pid, libc::SIGTERM);
+                }
+                self.say(Level::Notice, "Loading success.");
+                self.notify(&notify::ready(std::process::id()));
+            }
+            Err(_) => self.reload_failed("the new worker failed to start"),
+        }
+    }
+
+    fn reload_failed(&mut self, why: &str) {
+        lock(&self.shared).failed += 1;
+        let serving: Vec<String> = lock(&self.shared)
+            .workers
+            .iter()
+            .filter(|w| !w.leaving)
+            .map(|w| w.pid.to_string())
+            .collect();
+        self.say(
+            Level::Alert,
+            &format!(
+                "Reload failed: {why}; the current worker ({}) keeps serving.",
+                serving.join(", ")
+            ),
+        );
+        self.notify(notify::RELOAD_FAILED);
+    }
+}

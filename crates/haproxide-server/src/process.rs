@@ -1,0 +1,321 @@
+//! Process-wide settings of `global` (configuration.txt §3.1 "Process management
+//! and security"): `user`/`group`/`uid`/`gid`, `chroot`, `ulimit-n` and the file
+//! descriptor limit derived from `maxconn`, `nbthread`, `cpu-map`,
+//! `mworker-max-reloads`, `strict-limits`.
+//!
+//! - Privileges are dropped after the listeners are bound (so ports below 1024
+//!   work), in HAProxy's order: `chroot`, then `setgid` (supplementary groups
+//!   cleared), then `setuid`.
+//! - The descriptor limit is HAProxy 2.6's computation (src/haproxy.c
+//!   `compute_ideal_maxconn`, `compute_ideal_maxsock`): 10 reserved descriptors,
+//!   one per listener, the CLI's 10 connections (+1 per `stats socket`), three per
+//!   thread (poller and wake-up pipe), and two per connection. Without `maxconn`,
+//!   maxconn is what the boot limit leaves. `ulimit-n` overrides the result.
+//!   haproxide's own needs per thread differ slightly (tokio's epoll and eventfd:
+//!   two per runtime plus one per thread); HAProxy's formula is kept so that the
+//!   same configuration gets the same limit.
+//! - `nbthread N` sets the number of tokio worker threads (default: the CPUs the
+//!   process may use, as HAProxy's default). Accept, relay and checks all run on
+//!   that one runtime; HAProxy's thread groups have no equivalent.
+//! - `cpu-map` is accepted and not applied (tokio does not pin its threads): a
+//!   warning names each line.
+
+use std::path::PathBuf;
+
+use haproxide_config::diag::Code;
+use haproxide_config::model::{Config, ProxyKind};
+use haproxide_config::Diagnostic;
+
+/// What the process applies at start.
+#[derive(Debug, Clone)]
+pub struct ProcessSpec {
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub chroot: Option<PathBuf>,
+    /// `ulimit-n`.
+    pub ulimit_n: Option<u64>,
+    /// `maxconn` in global.
+    pub maxconn: Option<u32>,
+    /// `nbthread`.
+    pub nbthread: Option<usize>,
+    /// `mworker-max-reloads`.
+    pub max_reloads: Option<u32>,
+    /// Listening sockets (bind addresses) and `stats socket` lines.
+    pub listeners: u64,
+    pub stats_sockets: u64,
+    /// `strict-limits` (on by default in HAProxy 2.6): failing to raise the
+    /// descriptor limit stops the start.
+    pub strict_limits: bool,
+    /// Accepted but not applied (`cpu-map`), with their location.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Default for ProcessSpec {
+    fn default() -> Self {
+        ProcessSpec {
+            uid: None,
+            gid: None,
+            chroot: None,
+            ulimit_n: None,
+            maxconn: None,
+            nbthread: None,
+            max_reloads: None,
+            listeners: 0,
+            stats_sockets: 0,
+            strict_limits: true,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// The id of `name` in `/etc/passwd` or `/etc/group` (third field).
+pub fn id_in_db(db: &str, name: &str) -> Option<u32> {
+    let text = std::fs::read_to_string(db).ok()?;
+    text.lines().find_map(|l| {
+        let mut f = l.split(':');
+        (f.next()? == name).then_some(())?;
+        f.nth(1)?.parse().ok()
+    })
+}
+
+/// Descriptor limits as HAProxy computes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FdLimits {
+    pub maxconn: u64,
+    pub maxsock: u64,
+    /// The `RLIMIT_NOFILE` to set.
+    pub rlimit: u64,
+}
+
+impl ProcessSpec {
+    pub fn from_config(cfg: &Config) -> ProcessSpec {
+        let g = &cfg.global;
+        let mut p = ProcessSpec {
+            maxconn: g.maxconn,
+            nbthread: g.nbthread.filter(|n| *n > 0).map(|n| n as usize),
+            chroot: g.chroot.as_ref().map(|c| PathBuf::from(&c.name)),
+            uid: g
+                .user
+                .as_ref()
+                .and_then(|u| id_in_db("/etc/passwd", &u.name)),
+            gid: g
+                .group
+                .as_ref()
+                .and_then(|u| id_in_db("/etc/group", &u.name)),
+            stats_sockets: g.stats_sockets.len() as u64,
+            ..ProcessSpec::default()
+        };
+        for d in &g.directives {
+            let Some(i) = d.line.words.iter().position(|w| w.text == d.keyword) else {
+                continue;
+            };
+            let arg = d.line.arg(i + 1);
+            let num = arg.parse::<u64>().ok();
+            match (d.keyword.as_str(), d.modifier) {
+                ("uid", _) => p.uid = num.and_then(|n| u32::try_from(n).ok()),
+                ("gid", _) => p.gid = num.and_then(|n| u32::try_from(n).ok()),
+                ("ulimit-n", _) => p.ulimit_n = num.filter(|n| *n > 0),
+                ("mworker-max-reloads", _) => {
+                    p.max_reloads = num.and_then(|n| u32::try_from(n).ok())
+                }
+                ("strict-limits", haproxide_config::model::Modifier::No) => p.strict_limits = false,
+                ("strict-limits", _) => p.strict_limits = true,
+                ("cpu-map", _) => p.warnings.push(
+                    Diagnostic::warning(
+                        Code::NotRunYet,
+                        "`cpu-map` is accepted but not applied: haproxide does not pin its threads",
+                    )
+                    .at(d.line.span(i))
+                    .help(
+                        "the kernel schedules the tokio worker threads (`nbthread` sets how many)",
+                    ),
+                ),
+                _ => {}
+            }
+        }
+        p.listeners = cfg
+            .proxies
+            .iter()
+            .filter(|x| matches!(x.kind, ProxyKind::Frontend | ProxyKind::Listen) && !x.disabled)
+            .flat_map(|x| x.binds.iter())
+            .map(|b| b.addresses.len() as u64)
+            .sum();
+        p
+    }
+
+    /// Worker threads: `nbthread`, or the CPUs this process may run on.
+    pub fn threads(&self) -> usize {
+        self.nbthread.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+    }
+
+    /// HAProxy's maxconn / maxsock / rlimit for boot limits (`cur`, `max`).
+    pub fn fd_limits(&self, boot_cur: u64, boot_max: u64) -> FdLimits {
+        let threads = self.threads() as u64;
+        let cli = if self.stats_sockets > 0 { 10 } else { 0 };
+        let reserved = 10 + self.listeners + self.stats_sockets + cli;
+        let per_thread = 3 * threads;
+        let maxconn = match self.maxconn {
+            Some(m) => u64::from(m),
+            None => {
+                let remain = boot_cur.max(boot_max).saturating_sub(reserved + per_thread);
+                // HAProxy's DEFAULT_MAXCONN floor.
+                (remain / 2).max(100)
+            }
+        };
+        let maxsock = reserved + per_thread + 2 * maxconn;
+        FdLimits {
+            maxconn,
+            maxsock,
+            rlimit: self.ulimit_n.unwrap_or(maxsock),
+        }
+    }
+}
+
+/// Why a process setting could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("Cannot raise FD limit to {wanted}, limit is {limit}.")]
+    FdLimit { wanted: u64, limit: u64 },
+    #[error("cannot chroot to '{0}': {1}")]
+    Chroot(String, std::io::Error),
+    #[error("cannot set gid to {0}: {1}")]
+    Gid(u32, std::io::Error),
+    #[error("cannot set uid to {0}: {1}")]
+    Uid(u32, std::io::Error),
+}
+
+fn rlimit_nofile() -> (u64, u64) {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct it is given.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut l);
+    }
+    (l.rlim_cur, l.rlim_max)
+}
+
+/// Sets `RLIMIT_NOFILE` as HAProxy does (soft = the computed value, hard = at
+/// least the boot hard limit). Returns the limits and the warning to print when
+/// `strict-limits` is off and the limit could not be raised.
+pub fn apply_fd_limit(spec: &ProcessSpec) -> Result<(FdLimits, Option<String>), ProcessError> {
+    let (cur, max) = rlimit_nofile();
+    let mut limits = spec.fd_limits(cur, max);
+    let wanted = libc::rlimit {
+        rlim_cur: limits.rlimit,
+        rlim_max: max.max(limits.rlimit),
+    };
+    // SAFETY: setrlimit reads the struct it is given.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) } == 0 {
+        return Ok((limits, None));
+    }
+    if spec.strict_limits {
+        return Err(ProcessError::FdLimit {
+            wanted: limits.rlimit,
+            limit: cur,
+        });
+    }
+    // Not strict: the most the hard limit allows.
+    let best = libc::rlimit {
+        rlim_cur: max,
+        rlim_max: max,
+    };
+    // SAFETY: as above.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_NOFILE, &best);
+    }
+    let (now, _) = rlimit_nofile();
+    let warning = ProcessError::FdLimit {
+        wanted: limits.rlimit,
+        limit: now,
+    }
+    .to_string();
+    limits.rlimit = now;
+    Ok((limits, Some(warning)))
+}
+
+/// `chroot`, then `gid`/`group`, then `uid`/`user`. Call once the listeners are
+/// bound. glibc applies set*id to every thread of the process.
+pub fn drop_privileges(spec: &ProcessSpec) -> Result<(), ProcessError> {
+    if let Some(dir) = &spec.chroot {
+        let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|_| {
+            ProcessError::Chroot(
+                dir.display().to_string(),
+                std::io::ErrorKind::InvalidInput.into(),
+            )
+        })?;
+        // SAFETY: a valid NUL-terminated path; chdir("/") follows so that no
+        // directory outside the new root stays reachable.
+        unsafe {
+            if libc::chroot(c.as_ptr()) != 0 || libc::chdir(c"/".as_ptr()) != 0 {
+                return Err(ProcessError::Chroot(
+                    dir.display().to_string(),
+                    std::io::Error::last_os_error(),
+                ));
+            }
+        }
+    }
+    // SAFETY: plain system calls on integers.
+    unsafe {
+        let root = libc::geteuid() == 0;
+        if let Some(gid) = spec.gid {
+            if root && libc::setgroups(0, std::ptr::null()) != 0 {
+                return Err(ProcessError::Gid(gid, std::io::Error::last_os_error()));
+            }
+            if libc::setgid(gid) != 0 {
+                return Err(ProcessError::Gid(gid, std::io::Error::last_os_error()));
+            }
+        }
+        if let Some(uid) = spec.uid {
+            if root && spec.gid.is_none() && libc::setgroups(0, std::ptr::null()) != 0 {
+                return Err(ProcessError::Uid(uid, std::io::Error::last_os_error()));
+            }
+            if libc::setuid(uid) != 0 {
+                return Err(ProcessError::Uid(uid, std::io::Error::last_os_error()));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(maxconn: Option<u32>, threads: usize) -> ProcessSpec {
+        ProcessSpec {
+            maxconn,
+            nbthread: Some(threads),
+            listeners: 1,
+            stats_sockets: 1,
+            ..ProcessSpec::default()
+        }
+    }
+
+    /// Values read from HAProxy 2.6.12's `show info` (Ulimit-n, Maxsock, Maxconn)
+    /// with one bind, one stats socket, 2 threads, and a boot limit of 20000.
+    #[test]
+    fn fd_limits_match_haproxy() {
+        let l = spec(None, 2).fd_limits(20000, 20000);
+        assert_eq!((l.maxconn, l.maxsock, l.rlimit), (9986, 20000, 20000));
+        let l = spec(Some(100), 2).fd_limits(20000, 20000);
+        assert_eq!((l.maxconn, l.maxsock, l.rlimit), (100, 228, 228));
+        let l = spec(Some(4000), 2).fd_limits(20000, 20000);
+        assert_eq!((l.maxconn, l.maxsock, l.rlimit), (4000, 8028, 8028));
+        let mut s = spec(Some(100), 2);
+        s.ulimit_n = Some(5000);
+        let l = s.fd_limits(20000, 20000);
+        assert_eq!((l.maxsock, l.rlimit), (228, 5000));
+    }
+
+    #[test]
+    fn ids_from_the_databases() {
+        assert_eq!(id_in_db("/etc/passwd", "root"), Some(0));
+        assert_eq!(id_in_db("/etc/passwd", "no-such-user-here"), None);
+    }
+}
