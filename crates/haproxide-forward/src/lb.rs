@@ -73,6 +73,8 @@ struct Waiter {
 struct SrvState {
     /// Sessions assigned to the server (connecting or established): HAProxy's `served`.
     cur: usize,
+    /// Most sessions at once (`smax`).
+    max: usize,
     total: u64,
     queue: VecDeque<Waiter>,
     /// Sessions taken out of `queue` so far (for the log's queue positions).
@@ -108,6 +110,8 @@ pub(crate) struct BackendRt {
     /// `beconn` (sessions that chose this backend) and its total.
     pub(crate) cur: AtomicU64,
     pub(crate) total: AtomicU64,
+    /// Most sessions at once (`smax`).
+    pub(crate) max: AtomicU64,
     /// Each server's `maxconn` (0 = none), changed by `set maxconn server`.
     maxconn: Vec<AtomicUsize>,
 }
@@ -154,6 +158,7 @@ impl BackendRt {
             health,
             st: Mutex::new(st),
             cur: AtomicU64::new(0),
+            max: AtomicU64::new(0),
             total: AtomicU64::new(0),
         }
     }
@@ -256,6 +261,21 @@ impl BackendRt {
         self.maxconn.get(s).map_or(0, |m| m.load(Ordering::Relaxed))
     }
 
+    /// A server's `smax`.
+    pub(crate) fn server_max(&self, s: usize) -> u64 {
+        lock(&self.st).srv.get(s).map_or(0, |x| x.max as u64)
+    }
+
+    /// `clear counters`: max values restart from the current ones.
+    pub(crate) fn clear_max(&self) {
+        self.max
+            .store(self.cur.load(Ordering::Relaxed), Ordering::Relaxed);
+        let mut st = lock(&self.st);
+        for s in &mut st.srv {
+            s.max = s.cur;
+        }
+    }
+
     /// `clear counters all`: server totals back to 0.
     pub(crate) fn clear_totals(&self) {
         self.total.store(0, Ordering::Relaxed);
@@ -353,6 +373,7 @@ impl BackendRt {
 
     fn take(self: &Arc<Self>, st: &mut BeState, s: usize, sid: u64, kill: &Arc<Kill>) -> SrvSlot {
         st.srv[s].cur += 1;
+        st.srv[s].max = st.srv[s].max.max(st.srv[s].cur);
         st.srv[s].total += 1;
         st.srv[s].sessions.insert(sid, kill.clone());
         SrvSlot {

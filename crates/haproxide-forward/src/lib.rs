@@ -265,6 +265,8 @@ pub(crate) struct FrontendRt {
     pub(crate) light: session::FeLight,
     pub(crate) cur: AtomicU64,
     pub(crate) total: AtomicU64,
+    /// Most concurrent sessions since start or `clear counters` (`smax`).
+    pub(crate) max: AtomicU64,
     /// `disable frontend`: its listeners stop accepting (connections wait in the
     /// kernel's backlog) until `enable frontend`.
     pub(crate) paused: tokio::sync::watch::Sender<bool>,
@@ -372,6 +374,7 @@ impl Engine {
                 spec,
                 cur: AtomicU64::new(0),
                 total: AtomicU64::new(0),
+                max: AtomicU64::new(0),
                 paused: tokio::sync::watch::Sender::new(false),
                 limit,
             })
@@ -597,6 +600,43 @@ impl Engine {
             .map_or(0, |be| be.server_maxconn(server))
     }
 
+    /// Most concurrent sessions of a frontend since start or
+    /// [`Engine::clear_max`] (`smax`).
+    pub fn frontend_max(&self, frontend: usize) -> u64 {
+        self.shared
+            .frontends
+            .get(frontend)
+            .map_or(0, |f| f.max.load(Ordering::Relaxed))
+    }
+
+    /// The same for a backend.
+    pub fn backend_max(&self, backend: usize) -> u64 {
+        self.shared
+            .backends
+            .get(backend)
+            .map_or(0, |b| b.max.load(Ordering::Relaxed))
+    }
+
+    /// The same for a server.
+    pub fn server_max(&self, backend: usize, server: usize) -> u64 {
+        self.shared
+            .backends
+            .get(backend)
+            .map_or(0, |b| b.server_max(server))
+    }
+
+    /// `clear counters` (management.txt §9.3): the max values restart from the
+    /// current ones.
+    pub fn clear_max(&self) {
+        for f in &self.shared.frontends {
+            f.max
+                .store(f.cur.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        for b in &self.shared.backends {
+            b.clear_max();
+        }
+    }
+
     /// `clear counters all`: cumulated totals back to 0 (current values stay).
     pub fn clear_totals(&self) {
         for f in &self.shared.frontends {
@@ -779,7 +819,8 @@ pub(crate) async fn run_service(
     permits: Vec<tokio::sync::OwnedSemaphorePermit>,
 ) {
     if let Some(f) = shared.frontends.get(fe) {
-        f.cur.fetch_add(1, Ordering::Relaxed);
+        let n = f.cur.fetch_add(1, Ordering::Relaxed) + 1;
+        f.max.fetch_max(n, Ordering::Relaxed);
         f.total.fetch_add(1, Ordering::Relaxed);
     }
     let _live = session::Live {

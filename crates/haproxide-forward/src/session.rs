@@ -82,7 +82,8 @@ pub(crate) async fn run(
     let sid = shared.next_sid.fetch_add(1, Ordering::Relaxed);
     let kill = Arc::new(Kill::for_session(fe, src));
     let fert = &shared.frontends[fe];
-    fert.cur.fetch_add(1, Ordering::Relaxed);
+    let n = fert.cur.fetch_add(1, Ordering::Relaxed) + 1;
+    fert.max.fetch_max(n, Ordering::Relaxed);
     fert.total.fetch_add(1, Ordering::Relaxed);
     // `actconn` was counted by the accept loop before this task was spawned, so that
     // a soft stop never sees 0 while an accepted session has not started yet.
@@ -364,7 +365,8 @@ impl Sess {
         let Some(be) = self.shared.backends.get(b).cloned() else {
             return Flow::Done(*b"SC");
         };
-        be.cur.fetch_add(1, Ordering::Relaxed);
+        let n = be.cur.fetch_add(1, Ordering::Relaxed) + 1;
+        be.max.fetch_max(n, Ordering::Relaxed);
         be.total.fetch_add(1, Ordering::Relaxed);
         self.backend = Some(be.clone());
         self.be_count = Some(BeCount(be.clone()));

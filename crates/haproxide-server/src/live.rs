@@ -103,7 +103,7 @@ impl Live {
         FrontendSnapshot {
             status: status.into(),
             scur: c.current,
-            smax: c.current,
+            smax: self.engine.frontend_max(fi),
             slim: self.frontend_slim(fi),
             stot: c.total,
             conn_tot: c.total,
@@ -153,7 +153,7 @@ impl Live {
                 counters: TrafficCounters {
                     qcur: sq,
                     scur: c.current,
-                    smax: c.current,
+                    smax: self.engine.server_max(bi, si),
                     stot: c.total,
                     lbtot: c.total,
                     ..TrafficCounters::idle()
@@ -184,7 +184,7 @@ impl Live {
             counters: TrafficCounters {
                 qcur: bq,
                 scur: c.current,
-                smax: c.current,
+                smax: self.engine.backend_max(bi),
                 stot: c.total,
                 lbtot: c.total,
                 ..TrafficCounters::idle()
@@ -359,8 +359,9 @@ impl RuntimeState for Live {
     }
 
     fn clear_counters(&self, all: bool) {
-        // Max values and rates are not kept apart from the current values; the
-        // totals are what `all` clears.
+        // Max values restart from the current ones; `all` also zeroes totals
+        // (rates are not kept).
+        self.engine.clear_max();
         if all {
             self.engine.clear_totals();
         }

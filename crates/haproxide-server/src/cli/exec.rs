@@ -320,7 +320,15 @@ impl<'a> Session<'a> {
             return Outcome::Text("No such frontend.\n".into());
         };
         let paused = fe.status == "PAUSED";
+        let stopped = fe.status == "STOP";
         let text = match action {
+            FrontendAction::Disable if stopped => {
+                "Frontend was previously shut down, cannot disable.\n".into()
+            }
+            FrontendAction::Enable if stopped => {
+                "Frontend was previously shut down, cannot enable.\n".into()
+            }
+            FrontendAction::Shutdown if stopped => "Frontend was already shut down.\n".into(),
             FrontendAction::Disable if paused => "All sockets are already disabled.\n".into(),
             FrontendAction::Enable if !paused => "All sockets are already enabled.\n".into(),
             _ => error_text(self.state.frontend_action(name, action)),

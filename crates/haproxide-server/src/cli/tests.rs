@@ -1578,3 +1578,34 @@ fn cli_show_sess_and_shutdown_session() {
     );
     assert_eq!(*st.1.lock().unwrap(), vec![0x2a, 0x2b]);
 }
+
+/// `serve_stream`: one CLI session over any byte stream (what a master process
+/// uses to reach a worker), with the same protocol as a `stats socket` client.
+#[tokio::test]
+async fn cli_serve_stream_over_a_duplex_pipe() {
+    let f: Arc<dyn RuntimeState> = Fake::new();
+    let (mut client, server) = tokio::io::duplex(64 * 1024);
+    let (_stop, rx) = watch::channel(false);
+    let opts = ListenOptions {
+        level: Level::Operator,
+        ..ListenOptions::default()
+    };
+    let state = Arc::clone(&f);
+    let task = tokio::spawn(async move {
+        super::serve_stream(server, &opts, state.as_ref(), rx).await;
+    });
+    client
+        .write_all(b"prompt\nshow cli level\ndisable server be1/s1\nquit\n")
+        .await
+        .unwrap();
+    let mut out = String::new();
+    tokio::time::timeout(Duration::from_secs(5), client.read_to_string(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out, "\n> operator\n\n> Permission denied\n\n> ");
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+}
