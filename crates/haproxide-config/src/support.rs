@@ -199,6 +199,23 @@ pub fn level(table: &str, kw: &str) -> Level {
     }
 }
 
+/// The doc's "run by the engine" column: "yes" for [`runs`], "stats page" /
+/// "refused" for the stats keywords, "not yet" elsewhere. The stats keywords are served by the stats page of `mode http`
+/// proxies that only serve statistics (haproxide-server's `stats` module).
+pub fn run_status(table: &str, kw: &str) -> &'static str {
+    match (table, kw) {
+        (
+            "proxy",
+            "stats enable" | "stats uri" | "stats realm" | "stats auth" | "stats admin"
+            | "stats refresh" | "stats hide-version" | "stats show-legends" | "stats show-node"
+            | "stats show-desc" | "stats scope",
+        ) => "stats page",
+        ("proxy", "stats http-request") => "refused",
+        _ if runs(table, kw) => "yes",
+        _ => "not yet",
+    }
+}
+
 /// Render the generated part of docs/config-support.md.
 pub fn render_markdown() -> String {
     let master = keywords(TableSet::Master);
@@ -225,7 +242,7 @@ pub fn render_markdown() -> String {
                 "| `{kw}` | {} | {where_} | {} | {} |\n",
                 yes(in26),
                 level(table, &kw).as_str(),
-                if runs(table, &kw) { "yes" } else { "not yet" }
+                run_status(table, &kw)
             ));
         }
     };

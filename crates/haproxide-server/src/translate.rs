@@ -90,7 +90,7 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
     // cannot run either.
     let mut failed: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for p in live.iter().filter(|p| p.kind.has_backend()) {
-        if stats::is_stats_proxy(p) {
+        if stats::is_stats_proxy(cfg, p) {
             continue;
         }
         if p.effective_mode() != Mode::Tcp {
@@ -122,7 +122,7 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
         }
     }
     for p in live.iter().filter(|p| p.kind.has_frontend()) {
-        if stats::is_stats_proxy(p) {
+        if stats::is_stats_proxy(cfg, p) {
             if let Some((f, spec)) = stats::stats_proxy(cfg, p, &mut errors) {
                 plan.stats.push((plan.engine.frontends.len(), spec));
                 plan.engine.frontends.push(f);
@@ -1277,5 +1277,19 @@ mod tests {
         assert_eq!(lines, vec![10, 12, 13, 14, 16, 20], "{errors:?}");
         assert!(errors.iter().all(|d| d.code == Code::NotRunYet));
         assert!(p.stats.is_empty());
+    }
+
+    #[test]
+    fn stats_keywords_are_inherited_from_defaults() {
+        let (p, errors) = plan(
+            "defaults\n mode http\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n\
+             stats uri /admin\n stats auth a:b\n\
+             listen st\n bind 127.0.0.1:7000\n stats realm Own\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let s = &p.stats[0].1;
+        assert!(s.enabled);
+        assert_eq!((s.uri.as_str(), s.realm.as_str()), ("/admin", "Own"));
+        assert_eq!(s.auth, vec![("a".to_string(), "b".to_string())]);
     }
 }

@@ -18,12 +18,26 @@ use crate::stats::{Cond, StatsSpec, Test};
 
 /// Whether this proxy is a stats/exporter proxy (handled here rather than refused
 /// as `mode http`).
-pub(super) fn is_stats_proxy(p: &Proxy) -> bool {
+pub(super) fn is_stats_proxy(cfg: &Config, p: &Proxy) -> bool {
     p.effective_mode() == Mode::Http
         && matches!(p.kind, ProxyKind::Listen | ProxyKind::Frontend)
         && !p.binds.is_empty()
-        && (p.directives.iter().any(|d| d.keyword.starts_with("stats "))
+        && (inherited_stats(cfg, p).next().is_some()
+            || p.directives.iter().any(|d| d.keyword.starts_with("stats "))
             || p.rules.iter().any(is_exporter_rule))
+}
+
+/// `stats` lines of the proxy's defaults section (§4: "defaults" apply to the
+/// proxies that follow); the proxy's own lines come after them and win.
+fn inherited_stats<'c>(
+    cfg: &'c Config,
+    p: &Proxy,
+) -> impl Iterator<Item = &'c haproxide_config::model::Directive> {
+    p.defaults
+        .and_then(|i| cfg.proxies.get(i))
+        .into_iter()
+        .flat_map(|d| d.directives.iter())
+        .filter(|d| d.keyword.starts_with("stats "))
 }
 
 fn is_exporter_rule(r: &haproxide_config::model::Rule) -> bool {
@@ -95,7 +109,7 @@ pub(super) fn stats_proxy(
         timeout_client: p.timeouts.get("client").copied().map(ms),
         ..StatsSpec::default()
     };
-    for d in &p.directives {
+    for d in inherited_stats(cfg, p).chain(&p.directives) {
         let k = d.keyword.as_str();
         if k.starts_with("timeout ") || k == "http-request" || k.starts_with("http-request ") {
             continue;
