@@ -43,7 +43,7 @@ fn up_server() -> u16 {
 }
 
 struct Setup {
-    _proc: Proc,
+    proc: Proc,
     dir: TempDir,
     port: u16,
 }
@@ -52,6 +52,18 @@ impl Setup {
     fn socket(&self) -> PathBuf {
         self.dir.0.join("admin.sock")
     }
+}
+
+fn spawn(cfg: &Path, old: Option<u32>) -> Proc {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_haproxide"));
+    cmd.args(["-db", "-f"])
+        .arg(cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(pid) = old {
+        cmd.arg("-sf").arg(pid.to_string());
+    }
+    Proc(cmd.spawn().expect("spawn haproxide"))
 }
 
 /// haproxide with a stats listen (auth, admin, exporter) and a TCP listen `pg`:
@@ -79,15 +91,8 @@ listen pg\n    bind 127.0.0.1:{pg}\n    balance roundrobin\n\
     );
     let path = dir.0.join("haproxy.cfg");
     std::fs::write(&path, cfg).expect("write cfg");
-    let child = Command::new(env!("CARGO_BIN_EXE_haproxide"))
-        .args(["-db", "-f"])
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn haproxide");
     let s = Setup {
-        _proc: Proc(child),
+        proc: spawn(&path, None),
         dir,
         port,
     };
@@ -570,4 +575,91 @@ fn stats_page_in_headless_chromium() {
     let stat = cli(&s.socket(), "show stat");
     assert_eq!(row_status(&stat, "nochk"), "MAINT", "{stat}");
     assert_eq!(row_status(&stat, "up"), "UP");
+}
+
+/// The `pid = N` of the stats page.
+fn page_pid(port: u16) -> Option<u32> {
+    let page = http_get(port, "/", Some("admin:secret"))?;
+    let at = page.find("<b>pid = </b> ")? + "<b>pid = </b> ".len();
+    page[at..].split(' ').next()?.parse().ok()
+}
+
+#[test]
+fn reload_keeps_the_stats_listener_and_closes_idle_keep_alive() {
+    let mut s = start("reload");
+    let old_pid = s.proc.0.id();
+    assert_eq!(page_pid(s.port), Some(old_pid));
+    // An idle keep-alive connection on the old process.
+    let mut idle = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    idle.set_read_timeout(Some(Duration::from_secs(8)))
+        .expect("timeout");
+    write!(
+        idle,
+        "GET /;csv HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {}\r\n\r\n",
+        base64("admin:secret")
+    )
+    .expect("write");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("\npg,BACKEND,") {
+        let n = idle.read(&mut buf).expect("first response");
+        assert!(n > 0, "closed before the first response");
+        got.extend_from_slice(&buf[..n]);
+    }
+    // The old process serves its listeners to a successor once it is up.
+    let handover = std::env::temp_dir().join(format!("haproxide-{old_pid}.listeners.sock"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !handover.exists() {
+        assert!(Instant::now() < deadline, "no listener handover socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Clients keep asking during the reload.
+    let port = s.port;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let asking = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let (mut ok, mut failed) = (0u32, 0u32);
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                match http_get(port, "/;csv", Some("admin:secret")) {
+                    Some(b) if b.contains("\npg,BACKEND,") => ok += 1,
+                    _ => failed += 1,
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            (ok, failed)
+        })
+    };
+    let cfg = s.dir.0.join("haproxy.cfg");
+    let new = spawn(&cfg, Some(old_pid));
+    // The old process stops: its idle keep-alive connection is closed, not waited for.
+    let t0 = Instant::now();
+    let rest = idle.read(&mut buf);
+    assert!(
+        matches!(rest, Ok(0)),
+        "idle connection closed by the soft stop: {rest:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while s.proc.0.try_wait().ok().flatten().is_none() {
+        assert!(Instant::now() < deadline, "the old process did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stopped_in = t0.elapsed();
+    // The new process answers on the same port.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while page_pid(port) != Some(new.0.id()) {
+        assert!(
+            Instant::now() < deadline,
+            "the new process does not serve the page"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (ok, failed) = asking.join().expect("client thread");
+    eprintln!(
+        "stats reload: old process stopped in {stopped_in:?}; {ok} requests ok, {failed} failed"
+    );
+    assert!(ok > 10, "{ok} requests");
+    assert_eq!(failed, 0, "requests failed during the reload");
 }
