@@ -28,9 +28,10 @@
 # SWITCH_S) and a kill-leader (within KILL_S); kill-patroni: the held session is cut while
 # its PostgreSQL still runs, within 20 s, the DOWN is logged, nothing routed there after
 # it; zero lost acknowledged writes (but for the kill-leader's last commits on the killed
-# leader: asynchronous replication, reported apart). Timings and wrong-node counts during failovers are
-# recorded, not asserted (they follow the check cadence `inter 3s fall 3 rise 2`, as in
-# HAProxy). HAProxy's pass is recorded only.
+# leader: asynchronous replication, reported apart). Timings and wrong-node counts during
+# failovers are recorded, not asserted (they follow the check cadence `inter 3s fall 3
+# rise 2`, as in HAProxy; each failover's t = 0 falls at a random point of that 3 s
+# cycle). HAProxy's pass is recorded only. PROXY_CFG runs another config (lab.sh).
 #
 # Bounded: the whole run is killed after E2E_TIMEOUT (600 s) and everything the lab
 # started is stopped by PID (trap), also on failure. Results: $E2E_OUT
@@ -162,7 +163,9 @@ phase_routing() {
 phase_failover() {
     local kind=$1 what=$2 base=$3 dur=$4 csv="$OUT/$1/$2.csv" old new t0 ev
     old=$(leader)
-    t0=$(( $(now_ms) + 500 ))   # the held session opens before t0
+    # t0 at a random point of the proxies' 3 s check cycle (the suite's fixed pace would
+    # otherwise put it at the same phase every run, which decides 0-3 s of each number).
+    t0=$(( $(now_ms) + 500 + RANDOM % 3000 ))   # the held session opens before t0
     probe_bg "$csv" "$t0" $((dur * 1000)) "$base" --hold 5000 5000:100:w 5001:100
     local p=$probe_pid
     sleep_until "$t0"
@@ -179,7 +182,7 @@ phase_failover() {
     down=$(event_after "$t0" "primary/node$old is DOWN")
     say "$what node$old -> node$new (t=0: request): 5000 first reached the new leader at ${f_rw_first} ms, only it from ${f_rw_fully} ms; 5000 to a node in recovery ${f_rw_in_recovery} of ${f_rw_n}, failed ${f_rw_failed}; 5001 to the primary ${f_ro_on_primary} of ${f_ro_n}, failed ${f_ro_failed}; session held on node$old cut at ${f_hold_cut} ms; primary/node$new UP at ${up} ms, primary/node$old DOWN at ${down} ms"
     events_since "$t0"
-    R["$kind.$what"]="new leader first ${f_rw_first} ms, only it from ${f_rw_fully} ms; old session cut ${f_hold_cut} ms; UP ${up} / old DOWN ${down} ms; 5000 to recovery ${f_rw_in_recovery}/${f_rw_n} (failed ${f_rw_failed}); 5001 to primary ${f_ro_on_primary}/${f_ro_n} (failed ${f_ro_failed})"
+    R["$kind.$what"]="new leader first ${f_rw_first} ms ($( [ "$up" -ge 0 ] && echo "$((f_rw_first - up))" || echo "?") ms after its UP), only it from ${f_rw_fully} ms; old session cut ${f_hold_cut} ms; UP ${up} / old DOWN ${down} ms; 5000 to recovery ${f_rw_in_recovery}/${f_rw_n} (failed ${f_rw_failed}); 5001 to primary ${f_ro_on_primary}/${f_ro_n} (failed ${f_ro_failed})"
     check "$kind" '[ "$new" != 0 ] && [ "$new" != "$old" ] && [ "$f_rw_first" -ge 0 ]' "$what: 5000 never reached a new leader within ${dur} s"
     if [ "$what" = kill-leader ]; then KILLED_PORT=$(pg_port "$old"); "$LAB" start-node "$old" >/dev/null; fi
     "$LAB" wait-ready 120 || { "$LAB" status; return 1; }
@@ -188,7 +191,7 @@ phase_failover() {
 phase_kill_patroni() {
     local kind=$1 base=$2 csv="$OUT/$1/kill-patroni.csv" old t0 down pm
     old=$(leader)
-    t0=$(( $(now_ms) + 500 ))
+    t0=$(( $(now_ms) + 500 + RANDOM % 3000 ))   # random phase, as in phase_failover
     probe_bg "$csv" "$t0" $((KP_S * 1000)) "$base" --hold 5000 5000:100:w 5001:100
     local p=$probe_pid
     sleep_until "$t0"
@@ -199,7 +202,7 @@ phase_kill_patroni() {
     eval "$(analyze --csv "$csv" --leader-port "$(pg_port "$old")" --old-port "$(pg_port "$old")" --after-ms $(( down < 0 ? 1000000 : down + 300 )) --prefix k_)"
     say "kill-patroni node$old (t=0: SIGKILL of Patroni): primary/node$old DOWN at ${down} ms, held session cut at ${k_hold_cut} ms (its PostgreSQL still running: ${pm:-NO}); 5000 connections to node$old launched after the DOWN: ${k_rw_to_old_after}; 5000 failed ${k_rw_failed} of ${k_rw_n}"
     events_since "$t0"
-    R["$kind.kill-patroni"]="DOWN ${down} ms; held session cut ${k_hold_cut} ms (PostgreSQL still up: $([ -n "$pm" ] && echo yes || echo no)); 5000 to node$old after DOWN: ${k_rw_to_old_after}"
+    R["$kind.kill-patroni"]="DOWN ${down} ms; held session cut ${k_hold_cut} ms ($( [ "$down" -ge 0 ] && echo "$((k_hold_cut - down))" || echo "?") ms after the DOWN) (PostgreSQL still up: $([ -n "$pm" ] && echo yes || echo no)); 5000 to node$old after DOWN: ${k_rw_to_old_after}"
     check "$kind" '[ "$down" -ge 0 ]' "kill-patroni: primary/node$old never marked DOWN within ${KP_S} s"
     check "$kind" '[ "${k_hold_cut:--1}" -ge 0 ] && [ "$k_hold_cut" -le 20000 ] && [ -n "$pm" ]' "kill-patroni: the session on node$old was not cut by the proxy within 20 s while its PostgreSQL ran"
     check "$kind" '[ "$down" -lt 0 ] || [ "$k_hold_cut" -ge $((down - 200)) ]' "kill-patroni: the session was cut before the DOWN (not by shutdown-sessions)"
