@@ -131,11 +131,11 @@ cmd_install() {
         # Patroni runs as the postgres user: the venv must come from the system Python and
         # sit in a world-readable place (a Python under /root is not readable by postgres).
         # Pinned to the versions measured here (override with PATRONI_PIP).
-        local spec=${PATRONI_PIP:-patroni[etcd3]==4.1.5 psycopg2-binary==2.9.13}
-        log "creating $VENV with $spec"
+        local spec
+        read -ra spec <<< "${PATRONI_PIP:-patroni[etcd3]==4.1.5 psycopg2-binary==2.9.13}"
+        log "creating $VENV with ${spec[*]}"
         /usr/bin/python3 -m venv "$VENV"
-        # shellcheck disable=SC2086 # a list of requirement specifiers
-        "$VENV/bin/pip" install -q --disable-pip-version-check $spec
+        "$VENV/bin/pip" install -q --disable-pip-version-check "${spec[@]}"
         chmod -R a+rX "$VENV"
     fi
     log "installed: $(etcd --version 2>/dev/null | head -n 1); $("$(pg_bindir)/postgres" --version); patroni $("$VENV/bin/patroni" --version 2>/dev/null | awk '{print $2}')"
