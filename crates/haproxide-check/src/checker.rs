@@ -250,7 +250,8 @@ pub struct ServerStats {
     pub check_rise: u32,
     /// `check_fall`.
     pub check_fall: u32,
-    /// `check_health`.
+    /// `check_health` (without a check: the counter HAProxy keeps anyway, see
+    /// [`ServerState::nocheck_health`]).
     pub check_health: u32,
     /// `chkfail`.
     pub chkfail: u64,
@@ -970,7 +971,7 @@ impl HealthView {
         let (rise, fall, health) = st
             .check_health()
             .map(|h| (h.rise(), h.fall(), h.value()))
-            .unwrap_or((0, 0, 0));
+            .unwrap_or((0, 0, st.nocheck_health()));
         let last = st.last_check();
         let status = if st.admin().maint {
             "MAINT".to_string()

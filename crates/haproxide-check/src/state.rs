@@ -144,6 +144,10 @@ pub struct ServerState {
     iweight: u32,
     /// Current weight (`uweight`), changed by the agent's `N%`.
     uweight: u32,
+    /// Without a check, HAProxy still keeps a check counter that `show servers
+    /// state` prints: `rise` (2) at start, 0 once in maintenance or forced DOWN,
+    /// `rise + fall - 1` (4) when forced UP.
+    nocheck_health: u32,
 }
 
 impl ServerState {
@@ -172,6 +176,7 @@ impl ServerState {
             stats: StatFields::default(),
             iweight: 1,
             uweight: 1,
+            nocheck_health: 2,
         }
     }
 
@@ -214,6 +219,10 @@ impl ServerState {
     /// Health-check counter.
     pub fn check_health(&self) -> Option<&Health> {
         self.check.as_ref()
+    }
+    /// The counter HAProxy keeps for a server without a check (see the field).
+    pub fn nocheck_health(&self) -> u32 {
+        self.nocheck_health
     }
     /// Agent counter.
     pub fn agent_health(&self) -> Option<&Health> {
@@ -432,6 +441,7 @@ impl ServerState {
             if let Some(h) = self.check.as_mut() {
                 h.force_down();
             }
+            self.nocheck_health = 0;
             self.set_op(OpState::Stopped, None, now, out);
         } else {
             if let Some(h) = self.check.as_mut() {
@@ -527,6 +537,7 @@ impl ServerState {
                 h.force_up();
             }
         }
+        self.nocheck_health = if to == OpState::Stopped { 0 } else { 4 };
         if !self.admin.maint {
             self.set_op(to, None, now, &mut out);
         }

@@ -373,7 +373,58 @@ fn show_stat_and_servers_state_layout_match_haproxy() {
 
     // show servers state: version line and header identical; per server the same
     // number of fields, and every field but the time since the last change equal.
-    let (tl, ol) = (lines(&theirs_state), lines(&ours_state));
+    same_servers_state(&ours_state, &theirs_state);
+
+    // The same admin commands on both: the same answers, states and statuses.
+    for cmd in [
+        "disable server be1/s3",
+        "set weight be1/s1 3",
+        "set server li1/a1 state drain",
+        "disable health be1/s2",
+        "set server li1/b1 weight 50%",
+        "set server be1/s3 state drain",
+    ] {
+        assert_eq!(
+            must_ask(&ours_admin, cmd),
+            must_ask(&theirs_admin, cmd),
+            "{cmd}"
+        );
+    }
+    same_servers_state(
+        &must_ask(&ours_admin, "show servers state"),
+        &must_ask(&theirs_admin, "show servers state"),
+    );
+    let (ours, theirs) = (
+        must_ask(&ours_admin, "show stat"),
+        must_ask(&theirs_admin, "show stat"),
+    );
+    for row in [
+        "be1,s1",
+        "be1,s2",
+        "be1,s3",
+        "li1,a1",
+        "li1,b1",
+        "be1,BACKEND",
+        "li1,BACKEND",
+    ] {
+        for col in ["status", "weight", "act", "bck", "check_status", "uweight"] {
+            assert_eq!(
+                stat_field(&ours, row, col).trim_start_matches("* "),
+                stat_field(&theirs, row, col).trim_start_matches("* "),
+                "{row} {col}"
+            );
+        }
+    }
+}
+
+fn same_servers_state(ours: &str, theirs: &str) {
+    let lines = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (tl, ol) = (lines(theirs), lines(ours));
     assert_eq!(ol[..2], tl[..2], "servers state header");
     assert_eq!(ol.len(), tl.len());
     for (o, t) in ol.iter().zip(&tl).skip(2) {

@@ -142,7 +142,8 @@ pub fn server_snapshot(f: &ServerFacts<'_>, st: Option<&ServerStats>) -> ServerS
     };
     let check_status = st.map_or("INI", |s| s.check_status.as_str());
     let check_health = match st {
-        Some(s) if f.check_configured => s.check_health,
+        // The checker keeps HAProxy's counter for servers without check too.
+        Some(s) => s.check_health,
         // HAProxy keeps a checkless server's health at its rise (2) while up.
         _ if op_state == OpState::Stopped => 0,
         _ => 2,

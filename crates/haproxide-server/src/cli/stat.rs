@@ -354,8 +354,10 @@ fn server_row(px: &ProxySnapshot, s: &ServerSnapshot, show_addr: bool) -> Row {
     r
 }
 
+/// HAProxy's `srv_is_usable`: up (not MAINT, DRAIN, NOLB or DOWN) and a
+/// weight above 0.
 fn usable(s: &ServerSnapshot) -> bool {
-    s.status.starts_with("UP") || s.status == "no check"
+    (s.status.starts_with("UP") || s.status == "no check") && s.weight > 0
 }
 
 fn backend_row(px: &ProxySnapshot, be: &BackendSnapshot, flags: &StatFilter) -> Row {
