@@ -544,6 +544,27 @@ fn the_debian_package_installs_and_its_unit_runs_the_default_configuration() {
         );
     }
 
+    // systemctl reload with a broken configuration: the first ExecReload line (the
+    // check) fails, so systemd runs no further line; the proxy keeps serving.
+    if notify {
+        std::fs::write(
+            CONFIG,
+            format!("{config}\nlisten broken\n\tbalanse roundrobin\n"),
+        )
+        .unwrap();
+        let check = command_line(reload[0], &env);
+        let out = run(&mut command(&check, &env));
+        assert!(
+            !out.status.success(),
+            "{check:?} accepts a broken configuration"
+        );
+        std::fs::write(CONFIG, &config).unwrap();
+        assert_eq!(
+            echo_through(listen, b"still\n").as_deref(),
+            Ok(&b"still\n"[..])
+        );
+    }
+
     if let (Some(path), true) = (&master_cli, notify) {
         let procs = show_proc(path);
         assert!(procs.contains("worker"), "show proc after reload: {procs}");
