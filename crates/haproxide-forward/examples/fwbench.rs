@@ -125,6 +125,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..BackendSpec::default()
         }],
         maxconn: None,
+        threads: 0,
+        no_splice: false,
     };
     let engine = Engine::start(spec, Arc::new(AlwaysUp), Arc::new(NoLog)).await?;
     let proxy = engine.local_addrs()[0].1;

@@ -84,6 +84,8 @@ mod proxy_proto;
 mod relay;
 pub mod rules;
 mod session;
+mod splice;
+mod workers;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -101,6 +103,12 @@ pub use relay::{ClientStream, BUFSIZE};
 pub use session::DEFAULT_TIMEOUT_CONNECT;
 
 pub use spec::*;
+
+/// Pipes in use for splice(2) and the most the process allows (`show info`'s
+/// `PipesUsed` and `Maxpipes`).
+pub fn pipes() -> (usize, usize) {
+    splice::usage()
+}
 
 /// Whether a server may receive new sessions now (UP and not in maintenance or drain).
 /// Indexes are positions in [`EngineSpec::backends`] and [`BackendSpec::servers`].
@@ -239,6 +247,8 @@ pub enum StartError {
     },
     #[error("invalid specification: {0}")]
     Spec(String),
+    #[error("cannot start the worker threads: {0}")]
+    Threads(#[source] std::io::Error),
 }
 
 /// A session on a server, for `show sess` (indexes as in [`EngineSpec`]).
@@ -299,6 +309,8 @@ pub(crate) struct Shared {
     pub(crate) global: Arc<listener::Limit>,
     /// Soft stop began (services close their idle connections).
     pub(crate) soft: Kill,
+    /// Global `nosplice`.
+    pub(crate) no_splice: bool,
 }
 
 /// A running engine. Dropping it hard-stops everything.
@@ -306,6 +318,9 @@ pub struct Engine {
     shared: Arc<Shared>,
     listeners: Mutex<(Vec<JoinHandle<()>>, Vec<ListenerFd>)>,
     addrs: Vec<(String, SocketAddr)>,
+    /// The engine's own threads (`EngineSpec::threads` ≥ 1); declared last so that
+    /// they stop after `Drop` has hard-stopped the sessions.
+    _workers: Option<workers::Workers>,
 }
 
 impl Engine {
@@ -331,6 +346,8 @@ impl Engine {
             frontends,
             backends,
             maxconn,
+            threads,
+            no_splice,
         } = spec;
         let global = Arc::new(listener::Limit::new(maxconn));
         let fe_limits: Vec<Arc<listener::Limit>> = frontends
@@ -394,7 +411,12 @@ impl Engine {
             stop: Kill::default(),
             global,
             soft: Kill::default(),
+            no_splice,
         });
+        let workers = match threads {
+            0 => None,
+            n => Some(workers::Workers::start(n).map_err(StartError::Threads)?),
+        };
         let mut addrs = Vec::new();
         let mut handles = Vec::new();
         let mut fds = Vec::new();
@@ -414,12 +436,31 @@ impl Engine {
                 bind: b.bind,
                 socket: dup,
             });
-            handles.push(tokio::spawn(listener::accept_loop(shared.clone(), b, l)));
+            match &workers {
+                None => handles.push(tokio::spawn(listener::accept_loop(shared.clone(), b, l))),
+                Some(w) => {
+                    // One accept loop per thread, each on its own descriptor.
+                    for h in &w.handles {
+                        let sock = b.sock.try_clone().map_err(|e| StartError::Bind {
+                            frontend: shared.frontends[b.fe].spec.name.clone(),
+                            addr: "dup".into(),
+                            source: e,
+                        })?;
+                        let one = listener::Bound { sock, ..b };
+                        handles.push(h.spawn(listener::accept_loop(
+                            shared.clone(),
+                            one,
+                            l.clone(),
+                        )));
+                    }
+                }
+            }
         }
         Ok(Engine {
             shared,
             listeners: Mutex::new((handles, fds)),
             addrs,
+            _workers: workers,
         })
     }
 

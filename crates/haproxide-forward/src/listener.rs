@@ -226,8 +226,9 @@ async fn acquire(limits: &Limits) -> Option<Vec<OwnedSemaphorePermit>> {
     Some(permits)
 }
 
+/// `sock` comes from `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`: already non-blocking, so
+/// no fcntl(2) pair per connection.
 fn into_client(sock: Socket, tcp: bool) -> io::Result<ClientStream> {
-    sock.set_nonblocking(true)?;
     if tcp {
         let std: std::net::TcpStream = sock.into();
         Ok(ClientStream::Tcp(TcpStream::from_std(std)?))
@@ -280,7 +281,11 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits) {
         let Some(permits) = acquire(&limits).await else {
             return;
         };
-        match guard.try_io(|inner| inner.get_ref().accept()) {
+        match guard.try_io(|inner| {
+            inner
+                .get_ref()
+                .accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
+        }) {
             Ok(Ok((sock, peer))) => {
                 let peer = peer.as_socket();
                 if tcp {

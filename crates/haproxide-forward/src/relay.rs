@@ -76,17 +76,26 @@ pub(crate) struct RelayTimeouts {
     pub server: Option<Duration>,
     pub client_fin: Option<Duration>,
     pub server_fin: Option<Duration>,
+    /// Bulk directions between two TCP sockets may splice (see [`crate::splice`]).
+    pub splice: bool,
 }
 
 /// A stream whose readability can be awaited without a buffer, so that idle sessions
 /// hold no buffer at all (HAProxy also allocates buffers only when data comes).
 pub(crate) trait Peer: AsyncRead + AsyncWrite + Unpin {
     fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// The TCP socket, when it is one (splice needs both ends to be sockets).
+    fn tcp(&self) -> Option<&TcpStream> {
+        None
+    }
 }
 
 impl Peer for TcpStream {
     fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.poll_read_ready(cx)
+    }
+    fn tcp(&self) -> Option<&TcpStream> {
+        Some(self)
     }
 }
 
@@ -95,6 +104,12 @@ impl Peer for ClientStream {
         match self {
             ClientStream::Tcp(s) => s.poll_read_ready(cx),
             ClientStream::Unix(s) => s.poll_read_ready(cx),
+        }
+    }
+    fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            ClientStream::Tcp(s) => Some(s),
+            ClientStream::Unix(_) => None,
         }
     }
 }
@@ -136,6 +151,12 @@ pub(crate) struct Half {
     pub(crate) eof: bool,
     /// The FIN was propagated (shutdown(WR) on the writer).
     shut: bool,
+    /// This direction may splice (both ends TCP, allowed by the engine).
+    splice: bool,
+    /// The last read filled the buffer: bulk data, worth a pipe.
+    bulk: bool,
+    /// The pipe while splicing.
+    pipe: Option<crate::splice::Pipe>,
 }
 
 enum HalfErr {
@@ -151,6 +172,9 @@ impl Half {
             cap: 0,
             eof: false,
             shut: false,
+            splice: false,
+            bulk: false,
+            pipe: None,
         }
     }
 
@@ -196,15 +220,21 @@ impl Half {
 
     /// Data waits to be written to the other side.
     pub(crate) fn has_pending(&self) -> bool {
-        self.pos < self.cap
+        self.pos < self.cap || self.pipe.as_ref().is_some_and(|p| p.len > 0)
     }
 
     pub(crate) fn is_full(&self) -> bool {
         self.cap == BUFSIZE
+            || self
+                .pipe
+                .as_ref()
+                .is_some_and(|p| p.len >= crate::splice::PIPE_CAP)
     }
 
-    /// Copy from `r` to `w` as far as possible. Ready(Ok) once the FIN is propagated.
-    fn poll_copy<R, W>(
+    /// Splice mode: socket → pipe → socket until the direction goes idle (Pending, the
+    /// pipe given back) or reaches its EOF with the pipe drained (Ready(Ok), the FIN is
+    /// then propagated by the caller).
+    fn poll_splice<R, W>(
         &mut self,
         cx: &mut Context<'_>,
         r: &mut R,
@@ -217,9 +247,91 @@ impl Half {
         R: Peer + ?Sized,
         W: Peer + ?Sized,
     {
+        use crate::splice::{poll_drain, poll_fill, Fill};
+        let (Some(rt), Some(wt), Some(p)) = (r.tcp(), w.tcp(), self.pipe.as_mut()) else {
+            self.pipe = None;
+            return Poll::Ready(Ok(()));
+        };
+        loop {
+            let mut progressed = false;
+            if !self.eof {
+                match poll_fill(p, rt, cx) {
+                    Poll::Ready(Ok(Fill::Eof)) => {
+                        self.eof = true;
+                        progressed = true;
+                    }
+                    Poll::Ready(Ok(Fill::Moved(n))) => {
+                        *count += n as u64;
+                        *act_r = true;
+                        progressed = true;
+                    }
+                    Poll::Ready(Ok(Fill::PipeFull)) | Poll::Pending => {}
+                    Poll::Ready(Err(_)) => return Poll::Ready(Err(HalfErr::Read)),
+                }
+            }
+            if p.len > 0 {
+                match poll_drain(p, wt, cx) {
+                    Poll::Ready(Ok(_)) => {
+                        *act_w = true;
+                        progressed = true;
+                    }
+                    Poll::Ready(Err(_)) => return Poll::Ready(Err(HalfErr::Write)),
+                    Poll::Pending => {}
+                }
+            }
+            if p.len == 0 && (self.eof || !progressed) {
+                // Drained and idle (the reader's waker is registered) or at EOF:
+                // give the pipe back.
+                self.pipe = None;
+                return if self.eof {
+                    Poll::Ready(Ok(()))
+                } else {
+                    Poll::Pending
+                };
+            }
+            if !progressed {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Copy from `r` to `w` as far as possible. Ready(Ok) once the FIN is propagated
+    /// (`last`: the opposite direction is finished, so the FIN will come from close(2)).
+    #[allow(clippy::too_many_arguments)]
+    fn poll_copy<R, W>(
+        &mut self,
+        cx: &mut Context<'_>,
+        r: &mut R,
+        w: &mut W,
+        count: &mut u64,
+        act_r: &mut bool,
+        act_w: &mut bool,
+        last: bool,
+    ) -> Poll<Result<(), HalfErr>>
+    where
+        R: Peer + ?Sized,
+        W: Peer + ?Sized,
+    {
         loop {
             if self.shut {
                 return Poll::Ready(Ok(()));
+            }
+            if self.bulk && self.pipe.is_none() && self.pos == self.cap && !self.eof {
+                self.bulk = false;
+                if r.tcp().is_some() && w.tcp().is_some() {
+                    self.pipe = crate::splice::Pipe::new();
+                    if self.pipe.is_some() {
+                        self.release();
+                    }
+                }
+            }
+            if self.pipe.is_some() {
+                match self.poll_splice(cx, r, w, count, act_r, act_w) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => return Poll::Pending,
+                }
+                // Out of splice mode (drained at EOF): the FIN goes on below.
             }
             let mut progressed = false;
             if !self.eof && self.cap < BUFSIZE {
@@ -242,6 +354,7 @@ impl Half {
                                 self.cap += n;
                                 *count += n as u64;
                                 *act_r = true;
+                                self.bulk = self.splice && n == BUFSIZE;
                             }
                             progressed = true;
                         }
@@ -270,6 +383,13 @@ impl Half {
             }
             if self.eof && self.pos == self.cap {
                 self.release();
+                if last {
+                    // The other direction is already finished: both sockets are about
+                    // to be closed, and close(2) sends this FIN without a shutdown(2)
+                    // (every byte of `w` was read, so no RST), as HAProxy does.
+                    self.shut = true;
+                    return Poll::Ready(Ok(()));
+                }
                 return match Pin::new(&mut *w).poll_shutdown(cx) {
                     // A failed shutdown (peer already gone) ends this direction too;
                     // the other direction reports the error if it matters.
@@ -317,6 +437,8 @@ where
     S: Peer + ?Sized,
 {
     let mut resp = Half::new();
+    req.splice = t.splice;
+    resp.splice = t.splice;
     let now = Instant::now();
     // The client's timer goes on from its last read (queue and connect included).
     let mut last_c = client_since.min(now);
@@ -335,6 +457,7 @@ where
                 &mut bytes.from_client,
                 &mut c_act,
                 &mut s_act,
+                resp.shut,
             ) {
                 Poll::Ready(Err(HalfErr::Read)) => return Poll::Ready(*b"CD"),
                 Poll::Ready(Err(HalfErr::Write)) => return Poll::Ready(*b"SD"),
@@ -349,6 +472,7 @@ where
                 &mut bytes.from_server,
                 &mut s_act,
                 &mut c_act,
+                req.shut,
             ) {
                 Poll::Ready(Err(HalfErr::Read)) => return Poll::Ready(*b"SD"),
                 Poll::Ready(Err(HalfErr::Write)) => return Poll::Ready(*b"CD"),

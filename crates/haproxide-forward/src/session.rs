@@ -535,6 +535,7 @@ impl Sess {
             server: bspec.timeout_tunnel.or(bspec.timeout_server),
             client_fin: fspec.timeout_client_fin,
             server_fin: bspec.timeout_server_fin,
+            splice: !self.shared.no_splice,
         };
         let term = relay(
             client,

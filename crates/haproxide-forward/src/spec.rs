@@ -15,6 +15,14 @@ pub struct EngineSpec {
     pub backends: Vec<BackendSpec>,
     /// Global `maxconn`: stop accepting beyond it (configuration.txt §3.2).
     pub maxconn: Option<usize>,
+    /// Where sessions run. 0: as tasks of the runtime that calls [`crate::Engine::start`].
+    /// N ≥ 1: on N threads of the engine's own, each a single-threaded runtime
+    /// accepting on every listener, and a session stays on the thread that accepted it
+    /// (§3.1 `nbthread`; see the `workers` module).
+    pub threads: usize,
+    /// Global `nosplice` (§3.2): never use splice(2). Without it, bulk TCP-to-TCP
+    /// directions splice (see the `splice` module).
+    pub no_splice: bool,
 }
 
 /// Where a listener listens (configuration.txt §4.2 `bind`).

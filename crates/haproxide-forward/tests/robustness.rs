@@ -34,6 +34,8 @@ async fn two_fronts(
             backend("echo", vec![server("e", echo_addr)]),
         ],
         maxconn: None,
+        threads: 0,
+        no_splice: false,
     }
 }
 

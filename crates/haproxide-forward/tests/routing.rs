@@ -77,6 +77,8 @@ async fn two_backends() -> (Mock, Mock, EngineSpec) {
             backend("B", vec![server("b", b.addr)]),
         ],
         maxconn: None,
+        threads: 0,
+        no_splice: false,
     };
     (a, b, spec)
 }

@@ -14,9 +14,11 @@
 //!   haproxide's own needs per thread differ slightly (tokio's epoll and eventfd:
 //!   two per runtime plus one per thread); HAProxy's formula is kept so that the
 //!   same configuration gets the same limit.
-//! - `nbthread N` sets the number of tokio worker threads (default: the CPUs the
-//!   process may use, as HAProxy's default). Accept, relay and checks all run on
-//!   that one runtime; HAProxy's thread groups have no equivalent.
+//! - `nbthread N` (default: the CPUs the process may use, as HAProxy's default) sets
+//!   the forwarding engine's threads: N single-threaded runtimes, each accepting on
+//!   every listener and keeping its sessions (`EngineSpec::threads`). It also sets
+//!   the worker threads of the runtime that runs health checks, the CLI and the
+//!   control tasks. HAProxy's thread groups have no equivalent.
 //! - `cpu-map` is accepted and not applied (tokio does not pin its threads): a
 //!   warning names each line.
 

@@ -79,6 +79,15 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
     };
     plan.engine.maxconn = cfg.global.maxconn.map(|m| m as usize);
     plan.process = crate::process::ProcessSpec::from_config(cfg);
+    // §3.1 `nbthread`: sessions run on that many threads, each a single-threaded
+    // runtime keeping its connections (default: one per CPU, as HAProxy ≥ 1.9).
+    plan.engine.threads = plan.process.threads();
+    // §3.2 `nosplice`: the engine splices bulk data unless told not to.
+    plan.engine.no_splice = cfg
+        .global
+        .directives
+        .iter()
+        .any(|d| d.keyword == "nosplice");
     let live: Vec<&Proxy> = cfg
         .proxies
         .iter()

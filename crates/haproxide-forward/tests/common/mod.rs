@@ -73,6 +73,8 @@ pub fn simple(servers: Vec<ServerSpec>) -> EngineSpec {
         frontends: vec![frontend("fe", Some(0))],
         backends: vec![backend("be", servers)],
         maxconn: None,
+        threads: 0,
+        no_splice: false,
     }
 }
 
@@ -172,7 +174,15 @@ pub struct Running {
     pub health: Arc<Health>,
 }
 
-pub async fn start(spec: EngineSpec) -> Running {
+/// `HAPROXIDE_TEST_THREADS=N` runs every engine of the suite on N threads of its own
+/// (`EngineSpec::threads`) instead of the test's runtime.
+pub async fn start(mut spec: EngineSpec) -> Running {
+    if let Some(n) = std::env::var("HAPROXIDE_TEST_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        spec.threads = n;
+    }
     let health = Health::new(&spec);
     let log = Arc::new(Capture::default());
     let engine = Engine::start(spec, health.clone(), log.clone())
