@@ -876,6 +876,8 @@ pub(crate) async fn run_service(
         stop: StopSignal(shared.clone()),
     };
     tokio::select! {
+        // A hard stop wins over the service's own reaction to the soft stop it implies.
+        biased;
         _ = shared.stop.wait() => {}
         _ = service.serve(conn) => {}
     }

@@ -39,6 +39,7 @@ async fn start() -> Engine {
         }],
         backends: vec![],
         maxconn: None,
+        ..EngineSpec::default()
     };
     Engine::start(spec, Arc::new(AlwaysUp), Arc::new(NoLog))
         .await
