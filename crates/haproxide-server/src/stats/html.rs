@@ -237,7 +237,7 @@ Running tasks: 0/{tasks}; idle = 100 %<br>\n\
 Note: \"NOLB\"/\"DRAIN\" = UP with load-balancing disabled.</td>",
     );
     // Display options: links keep the other options.
-    let base = escape(p.spec.uri.split('?').next().unwrap_or("/"));
+    let base = escape(&p.spec.uri);
     let o = p.opts;
     let scope_q = o
         .scope

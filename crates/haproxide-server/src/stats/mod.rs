@@ -446,7 +446,7 @@ pub fn handle(
             } else {
                 "DENY"
             };
-            let base = spec.uri.split('?').next().unwrap_or("/");
+            let base = spec.uri.as_str();
             let mut loc = format!("{base};st={code}");
             loc.push_str(&opts.suffix());
             Response::new(303, "text/plain", Vec::new()).with_header("location", loc)

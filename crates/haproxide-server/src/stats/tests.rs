@@ -3,7 +3,7 @@
 //! mode http; listen `pg` with s1 checked and refused, s2 unchecked, b1 a checked
 //! backup, refused).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -572,4 +572,93 @@ fn url_and_base64_decoding() {
     assert_eq!(html::human_time(7), "7s");
     assert_eq!(html::human_time(306), "5m6s");
     assert_eq!(html::human_time(90061), "1d1h");
+}
+
+#[test]
+fn default_uri_keeps_its_query_in_links_and_redirects() {
+    let f = Fake::new();
+    let spec = StatsSpec {
+        uri: "/haproxy?stats".into(),
+        ..oracle_spec()
+    };
+    let page = body(&handle(
+        &spec,
+        &f,
+        LOCAL,
+        &get("/haproxy?stats", Some(GOOD)),
+    ));
+    assert!(page.contains("<a href=\"/haproxy?stats;csv;norefresh\">CSV export</a>"));
+    assert!(page.contains("<a href=\"/haproxy?stats;up\">Hide 'DOWN' servers</a>"));
+    let csv = handle(&spec, &f, LOCAL, &get("/haproxy?stats;csv", Some(GOOD)));
+    assert_eq!(csv.header("content-type"), Some("text/plain"));
+    let mut post = get("/haproxy?stats;up", Some(GOOD));
+    post.method = "POST".into();
+    post.body = b"s=s1&action=drain&b=pg".to_vec();
+    let r = handle(&spec, &f, LOCAL, &post);
+    assert_eq!(r.header("location"), Some("/haproxy?stats;st=DONE;up"));
+}
+
+/// Random and mutated requests through the whole service: answers or closes,
+/// never panics (a tiny deterministic generator, no extra crate).
+#[tokio::test]
+async fn garbage_requests_never_panic_the_service() {
+    let seeds: &[&[u8]] = &[
+        b"GET /;csv HTTP/1.1\r\nAuthorization: Basic YWRtaW46c2VjcmV0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nAuthorization: Basic YWRtaW46c2VjcmV0\r\nContent-Length: 24\r\n\r\ns=s1&action=maint&b=%233",
+        b"GET /metrics HTTP/1.0\r\n\r\n",
+        b"GET /?scope=p%g%2 HTTP/1.1\r\nAuthorization: Basic !!\r\n\r\n",
+    ];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let f = Arc::new(Fake::new());
+    for round in 0..400 {
+        let mut input = seeds[round % seeds.len()].to_vec();
+        for _ in 0..(next() % 8) {
+            let i = (next() as usize) % input.len().max(1);
+            match next() % 4 {
+                0 => {
+                    if let Some(b) = input.get_mut(i) {
+                        *b = next() as u8;
+                    }
+                }
+                1 => {
+                    input.insert(i, b"%;?&=:\r\n\0\xff"[(next() % 10) as usize]);
+                }
+                2 => {
+                    input.truncate(i);
+                }
+                _ => {
+                    let dup = input[i..].to_vec();
+                    input.extend_from_slice(&dup);
+                }
+            }
+        }
+        let (mut client, server) = tokio::io::duplex(256 * 1024);
+        let f2 = f.clone();
+        let task = tokio::spawn(async move {
+            let spec = oracle_spec();
+            http::serve(server, quick(), std::future::pending(), |r: &Request| {
+                handle(&spec, f2.as_ref(), LOCAL, r)
+            })
+            .await;
+        });
+        let _ = client.write_all(&input).await;
+        let _ = client.shutdown().await;
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut out)).await;
+        let r = tokio::time::timeout(Duration::from_secs(5), task).await;
+        assert!(
+            matches!(r, Ok(Ok(()))),
+            "round {round}: the connection task panicked or hung on {input:?}"
+        );
+        assert!(
+            out.is_empty() || out.starts_with(b"HTTP/1.1 "),
+            "round {round}"
+        );
+    }
 }
