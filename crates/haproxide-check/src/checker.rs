@@ -973,10 +973,18 @@ impl HealthView {
             .map(|h| (h.rise(), h.fall(), h.value()))
             .unwrap_or((0, 0, st.nocheck_health()));
         let last = st.last_check();
+        // HAProxy's srv_stats_state (src/stats.c), admin states first.
+        let agent_on = slot.cfg.agent.is_some() && slot.agent_enabled.load(Ordering::Acquire);
+        let agent_down = agent_on && st.agent_health().is_some_and(|h| h.value() == 0);
+        let stopped = st.op_state() == OpState::Stopped;
         let status = if st.admin().maint {
             "MAINT".to_string()
-        } else if st.admin().drain && st.op_state() != OpState::Stopped {
-            "DRAIN".to_string()
+        } else if st.admin().drain && !stopped {
+            if agent_on { "DRAIN (agent)" } else { "DRAIN" }.to_string()
+        } else if stopped && agent_down {
+            "DOWN (agent)".to_string()
+        } else if stopped && st.check_health().is_none() {
+            "DOWN".to_string()
         } else {
             self.shared
                 .state_header(id.0, &st)

@@ -1022,3 +1022,85 @@ fn frontend_maxconn_and_health_commands_act_on_the_engine() {
     assert_eq!(line, "ping\n");
     drop((waiting, second, third, fourth));
 }
+
+/// An agent that answers every connection with `reply` and closes.
+fn agent(reply: &'static str) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let _ = s.write_all(reply.as_bytes());
+        }
+    });
+    port
+}
+
+/// `set weight` changes the balance ratio; `set server … agent up|down`,
+/// `disable/enable agent` act on a server's agent check.
+#[test]
+fn weights_and_agent_commands_act_on_routing() {
+    let dir = TempDir::new("rt-agent");
+    let (a, b, port) = (Named::start("A"), Named::start("B"), free_port());
+    let ag = agent("up\n");
+    let sock = dir.path("admin.sock");
+    let cfg = dir.path("h.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    stats socket {}\n\
+             defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             listen li1\n    bind 127.0.0.1:{port}\n    server a 127.0.0.1:{} agent-check agent-port {ag} agent-inter 60s\n    server b 127.0.0.1:{}\n",
+            sock.display(),
+            a.port,
+            b.port
+        ),
+    )
+    .unwrap();
+    let _p = haproxide(&cfg, &[]);
+    wait_for(&sock, "show stat", |s| {
+        stat_field(s, "li1,a", "agent_status") == "L7OK"
+    });
+    // Weight 3 against 1: three connections of four go to a.
+    assert_eq!(must_ask(&sock, "set weight li1/a 3"), "\n");
+    assert_eq!(must_ask(&sock, "get weight li1/a"), "3 (initial 1)\n\n");
+    let seen: Vec<Option<String>> = (0..40).map(|_| route(port)).collect();
+    assert_eq!(count(&seen, "A"), 30, "{seen:?}");
+    assert_eq!(count(&seen, "B"), 10, "{seen:?}");
+    assert_eq!(must_ask(&sock, "set server li1/a weight 100%"), "\n");
+    let seen: Vec<Option<String>> = (0..40).map(|_| route(port)).collect();
+    assert_eq!(count(&seen, "A"), 20, "{seen:?}");
+
+    // Agent down takes a out; agent up brings it back.
+    assert_eq!(must_ask(&sock, "set server li1/a agent down"), "\n");
+    let seen: Vec<Option<String>> = (0..10).map(|_| route(port)).collect();
+    assert_eq!(count(&seen, "B"), 10, "{seen:?}");
+    // HAProxy 2.6 words it so (checked by hand against /usr/sbin/haproxy).
+    assert_eq!(
+        stat_field(&must_ask(&sock, "show stat"), "li1,a", "status"),
+        "DOWN (agent)"
+    );
+    assert_eq!(must_ask(&sock, "set server li1/a agent up"), "\n");
+    let seen: Vec<Option<String>> = (0..10).map(|_| route(port)).collect();
+    assert_eq!(count(&seen, "A"), 5, "{seen:?}");
+    assert_eq!(must_ask(&sock, "set server li1/a state drain"), "\n");
+    assert_eq!(
+        stat_field(&must_ask(&sock, "show stat"), "li1,a", "status"),
+        "DRAIN (agent)"
+    );
+    assert_eq!(must_ask(&sock, "set server li1/a state ready"), "\n");
+    assert_eq!(
+        must_ask(&sock, "set server li1/b agent up"),
+        "agent checks are not enabled on this server.\n\n"
+    );
+    // disable agent: srv_agent_state CONFIGURED|AGENT without ENABLED (0x12).
+    assert_eq!(must_ask(&sock, "disable agent li1/a"), "\n");
+    let st = must_ask(&sock, "show servers state li1");
+    assert_eq!(state_fields(&st, "a")[14], "18", "{st}");
+    assert_eq!(
+        stat_field(&must_ask(&sock, "show stat"), "li1,a", "agent_status"),
+        ""
+    );
+    assert_eq!(must_ask(&sock, "enable agent li1/a"), "\n");
+    let st = must_ask(&sock, "show servers state li1");
+    assert_eq!(state_fields(&st, "a")[14], "22", "{st}");
+}

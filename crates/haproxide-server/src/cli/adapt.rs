@@ -96,7 +96,13 @@ fn shown_status(st: Option<&ServerStats>, maint: bool, drain: bool) -> String {
     }
     let health = st.map_or("no check", |s| s.status.as_str());
     if drain && !health.starts_with("DOWN") {
-        return "DRAIN".into();
+        // "DRAIN (agent)" as the checker words it, else "DRAIN".
+        return if health.starts_with("DRAIN") {
+            health
+        } else {
+            "DRAIN"
+        }
+        .into();
     }
     health.to_string()
 }
