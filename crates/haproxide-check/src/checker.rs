@@ -138,6 +138,9 @@ pub enum CheckEvent {
     Log {
         /// When.
         at: Instant,
+        /// The backend the line is about (HAProxy sends it to that proxy's `log`
+        /// targets).
+        backend: String,
         /// Severity and text.
         line: LogLine,
     },
@@ -317,9 +320,10 @@ impl Shared {
         let _ = self.tx.send(ev);
     }
 
-    fn log(&self, line: LogLine) {
+    fn log(&self, backend: &str, line: LogLine) {
         self.emit(CheckEvent::Log {
             at: Instant::now(),
+            backend: backend.to_string(),
             line,
         });
     }
@@ -357,13 +361,16 @@ impl Shared {
                     result,
                     health,
                 } => {
-                    self.log(log::check_line(
-                        &slot.cfg.name,
-                        kind == CheckKind::Agent,
-                        &result,
-                        &health,
-                        st.zero_weight,
-                    ));
+                    self.log(
+                        &slot.cfg.name.backend,
+                        log::check_line(
+                            &slot.cfg.name,
+                            kind == CheckKind::Agent,
+                            &result,
+                            &health,
+                            st.zero_weight,
+                        ),
+                    );
                 }
                 Event::Weight { pct, was_usable } => {
                     self.emit(CheckEvent::Weight {
@@ -424,7 +431,10 @@ impl Shared {
         if was_usable && !slot.usable.load(Ordering::Acquire) {
             let c = self.counts(&slot.cfg.name.backend);
             if c.active + c.backup == 0 {
-                self.log(self.no_server_line(&slot.cfg.name.backend));
+                self.log(
+                    &slot.cfg.name.backend,
+                    self.no_server_line(&slot.cfg.name.backend),
+                );
             }
         }
     }
@@ -450,26 +460,35 @@ impl Shared {
         };
         match change {
             AdminChange::EnterMaint => {
-                self.log(log::maint_line(name, !moved, "", &counts, was_stopping));
+                self.log(
+                    &name.backend,
+                    log::maint_line(name, !moved, "", &counts, was_stopping),
+                );
             }
-            AdminChange::LeaveMaint => self.log(notice(format!(
-                "{pre}Server {}/{} is {}/{} (leaving forced maintenance).",
-                name.backend,
-                name.server,
-                if st.stopped { "DOWN" } else { "UP" },
-                if st.drain { "DRAIN" } else { "READY" }
-            ))),
+            AdminChange::LeaveMaint => self.log(
+                &name.backend,
+                notice(format!(
+                    "{pre}Server {}/{} is {}/{} (leaving forced maintenance).",
+                    name.backend,
+                    name.server,
+                    if st.stopped { "DOWN" } else { "UP" },
+                    if st.drain { "DRAIN" } else { "READY" }
+                )),
+            ),
             AdminChange::EnterDrain => {
                 let mut l = log::up_line(name, &ChangeReason::None, &counts);
                 l.text = l.text.replacen(" is UP.", " enters drain state.", 1);
-                self.log(l);
+                self.log(&name.backend, l);
             }
-            AdminChange::LeaveDrain => self.log(notice(format!(
-                "{pre}Server {}/{} is {} (leaving forced drain).",
-                name.backend,
-                name.server,
-                if st.stopped { "DOWN" } else { "UP" }
-            ))),
+            AdminChange::LeaveDrain => self.log(
+                &name.backend,
+                notice(format!(
+                    "{pre}Server {}/{} is {} (leaving forced drain).",
+                    name.backend,
+                    name.server,
+                    if st.stopped { "DOWN" } else { "UP" }
+                )),
+            ),
         }
         self.no_server_if_last(i, was_usable);
     }
@@ -496,9 +515,12 @@ impl Shared {
             OpState::Running => log::up_line(&slot.cfg.name, &reason, &counts),
             OpState::Stopping => log::stopping_line(&slot.cfg.name, &reason, &counts),
         };
-        self.log(line);
+        self.log(&slot.cfg.name.backend, line);
         if t.to != OpState::Running && was_usable && counts.active + counts.backup == 0 {
-            self.log(self.no_server_line(&slot.cfg.name.backend));
+            self.log(
+                &slot.cfg.name.backend,
+                self.no_server_line(&slot.cfg.name.backend),
+            );
         }
     }
 

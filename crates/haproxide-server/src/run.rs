@@ -70,6 +70,12 @@ pub enum RunError {
 pub trait EventSink: Send + Sync + 'static {
     /// `level` is a syslog severity (0 emerg … 7 debug).
     fn event(&self, level: u8, text: &str);
+    /// An event about proxy `proxy` (health checks of its servers): HAProxy sends
+    /// it to that proxy's `log` targets. By default, as a process event.
+    fn proxy_event(&self, proxy: &str, level: u8, text: &str) {
+        let _ = proxy;
+        self.event(level, text);
+    }
 }
 
 /// Routes the forwarder's health questions to the checker.
@@ -276,8 +282,8 @@ pub async fn start(
                             engine.wake_queues(b);
                         }
                     }
-                    Ok(CheckEvent::Log { line, .. }) => {
-                        events.event(line.severity as u8, &line.text)
+                    Ok(CheckEvent::Log { line, backend, .. }) => {
+                        events.proxy_event(&backend, line.severity as u8, &line.text)
                     }
                     Ok(CheckEvent::Weight { .. }) => {}
                     // Missed events: state is re-read from the view on every routing

@@ -35,6 +35,14 @@ impl EventSink for Events {
             eprintln!("{}", events::console_line(level, std::process::id(), text));
         }
     }
+
+    fn proxy_event(&self, proxy: &str, level: u8, text: &str) {
+        let level = Level::from_code(level).unwrap_or(Level::Notice);
+        self.logs.proxy_event(proxy, level, text);
+        if self.stderr {
+            eprintln!("{}", events::console_line(level, std::process::id(), text));
+        }
+    }
 }
 
 /// A configuration that passed the check and the translation, ready to run.

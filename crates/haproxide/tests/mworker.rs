@@ -160,7 +160,11 @@ fn start_master(dir: &TempDir, extra: &[&str], global: &str) -> (Master, u16, Pa
     args.extend_from_slice(extra);
     let m = spawn_master(&args, dir, &[], &[]);
     assert!(
-        wait_until(Duration::from_secs(20), || round_trip(port).is_ok()
+        // "Loading success." follows the worker's READY (listening, privileges dropped).
+        wait_until(Duration::from_secs(20), || m
+            .stderr()
+            .contains("Loading success.")
+            && round_trip(port).is_ok()
             && workers(&sock).0.len() == 1),
         "the first worker never served: {}",
         m.stderr()
@@ -365,7 +369,10 @@ fn master_cli_shows_proc_and_forwards_to_the_worker() {
     // `reload` from the CLI.
     let _ = cli(&sock, "reload");
     assert!(
-        wait_until(Duration::from_secs(20), || workers(&sock).0 != vec![worker]),
+        wait_until(Duration::from_secs(20), || {
+            let (cur, old) = workers(&sock);
+            cur.len() == 1 && cur != vec![worker] && old.is_empty()
+        }),
         "{}",
         m.stderr()
     );
@@ -579,8 +586,49 @@ fn privileges_are_dropped_after_binding() {
     assert!(mstatus.contains("Uid:\t0\t"), "{mstatus}");
     round_trip(port).expect("serves as nobody");
     m.signal(libc::SIGUSR2);
-    assert!(wait_until(Duration::from_secs(20), || workers(&sock).0 != vec![worker]));
+    assert!(wait_until(Duration::from_secs(20), || {
+        let (cur, old) = workers(&sock);
+        cur.len() == 1 && cur != vec![worker] && old.is_empty()
+    }));
     round_trip(port).expect("serves after a reload as nobody");
     m.signal(libc::SIGTERM);
     assert_eq!(m.wait_exit(Duration::from_secs(20)), Some(0));
+}
+
+/// HAProxy's reg-tests read health-check lines on the backend's own `log` target
+/// (`option log-health-checks`): they go there, not only to the global targets.
+#[test]
+fn health_check_lines_go_to_the_backends_log_target() {
+    let dir = TempDir::new("mw-checklog");
+    let syslog = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    syslog
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let log_port = syslog.local_addr().expect("addr").port();
+    let port = free_port();
+    let dead = free_port();
+    let cfg = dir.path("haproxy.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             listen l1\n    bind 127.0.0.1:{port}\n    log 127.0.0.1:{log_port} daemon\n    option log-health-checks\n\
+                 server srv 127.0.0.1:{dead} check inter 200ms rise 1 fall 1\n"
+        ),
+    )
+    .expect("cfg");
+    let cfg_s = cfg.display().to_string();
+    let m = spawn_master(&["-db", "-f", &cfg_s], &dir, &[], &[]);
+    let mut buf = [0u8; 2048];
+    let n = syslog
+        .recv(&mut buf)
+        .expect("a health-check log line in time");
+    let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(
+        line.contains(&format!(
+            "haproxy[{}]: Health check for server l1/srv failed",
+            m.pid()
+        )),
+        "{line}"
+    );
 }

@@ -401,6 +401,19 @@ impl Master {
         };
         self.starting.insert(pid);
         self.say(Level::Notice, &format!("New worker ({pid}) forked"));
+        // Listed at once, as HAProxy lists a forked worker: `@1 <command>` sent
+        // while it starts waits on its CLI socket (already listening) until it
+        // serves. A failed start removes it again.
+        lock(&self.shared).workers.insert(
+            0,
+            Worker {
+                pid,
+                reloads: 0,
+                started: Instant::now(),
+                leaving: false,
+                cli: cli.clone(),
+            },
+        );
         let mut buf = [0u8; 16];
         let ready = matches!(
             tokio::time::timeout(self.cfg.ready_timeout, status.read(&mut buf)).await,
@@ -414,19 +427,10 @@ impl Master {
                 while matches!(status.read(&mut sink).await, Ok(n) if n > 0) {}
             });
             drop(keep);
-            lock(&self.shared).workers.insert(
-                0,
-                Worker {
-                    pid,
-                    reloads: 0,
-                    started: Instant::now(),
-                    leaving: false,
-                    cli,
-                },
-            );
             return Ok(pid);
         }
         // Not ready: stopped before listening, or too slow (then it is killed).
+        lock(&self.shared).workers.retain(|w| w.pid != pid);
         kill(pid, libc::SIGTERM);
         let _ = std::fs::remove_file(&cli);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
