@@ -112,6 +112,9 @@ pub(crate) struct BackendRt {
     pub(crate) total: AtomicU64,
     /// Most sessions at once (`smax`).
     pub(crate) max: AtomicU64,
+    /// Bytes of finished sessions, per backend and per server (`bin`, `bout`).
+    pub(crate) bytes: crate::session::ByteCounts,
+    pub(crate) srv_bytes: Vec<crate::session::ByteCounts>,
     /// Each server's `maxconn` (0 = none), changed by `set maxconn server`.
     maxconn: Vec<AtomicUsize>,
 }
@@ -153,12 +156,16 @@ impl BackendRt {
                 .iter()
                 .map(|s| AtomicUsize::new(s.maxconn))
                 .collect(),
+            srv_bytes: (0..spec.servers.len())
+                .map(|_| crate::session::ByteCounts::default())
+                .collect(),
             spec,
             idx,
             health,
             st: Mutex::new(st),
             cur: AtomicU64::new(0),
             max: AtomicU64::new(0),
+            bytes: crate::session::ByteCounts::default(),
             total: AtomicU64::new(0),
         }
     }
@@ -279,6 +286,10 @@ impl BackendRt {
     /// `clear counters all`: server totals back to 0.
     pub(crate) fn clear_totals(&self) {
         self.total.store(0, Ordering::Relaxed);
+        self.bytes.clear();
+        for b in &self.srv_bytes {
+            b.clear();
+        }
         let mut st = lock(&self.st);
         for s in &mut st.srv {
             s.total = 0;

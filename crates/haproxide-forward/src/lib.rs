@@ -277,6 +277,8 @@ pub(crate) struct FrontendRt {
     pub(crate) total: AtomicU64,
     /// Most concurrent sessions since start or `clear counters` (`smax`).
     pub(crate) max: AtomicU64,
+    /// Bytes from the clients and to them, added when a session ends (`bin`, `bout`).
+    pub(crate) bytes: session::ByteCounts,
     /// `disable frontend`: its listeners stop accepting (connections wait in the
     /// kernel's backlog) until `enable frontend`.
     pub(crate) paused: tokio::sync::watch::Sender<bool>,
@@ -392,6 +394,7 @@ impl Engine {
                 cur: AtomicU64::new(0),
                 total: AtomicU64::new(0),
                 max: AtomicU64::new(0),
+                bytes: session::ByteCounts::default(),
                 paused: tokio::sync::watch::Sender::new(false),
                 limit,
             })
@@ -666,6 +669,32 @@ impl Engine {
             .map_or(0, |b| b.server_max(server))
     }
 
+    /// Bytes received from clients and sent to them by a frontend's finished
+    /// sessions (`bin`, `bout`).
+    pub fn frontend_bytes(&self, frontend: usize) -> (u64, u64) {
+        self.shared
+            .frontends
+            .get(frontend)
+            .map_or((0, 0), |f| f.bytes.get())
+    }
+
+    /// The same for a backend (bytes sent to its servers, and received).
+    pub fn backend_bytes(&self, backend: usize) -> (u64, u64) {
+        self.shared
+            .backends
+            .get(backend)
+            .map_or((0, 0), |b| b.bytes.get())
+    }
+
+    /// The same for a server.
+    pub fn server_bytes(&self, backend: usize, server: usize) -> (u64, u64) {
+        self.shared
+            .backends
+            .get(backend)
+            .and_then(|b| b.srv_bytes.get(server))
+            .map_or((0, 0), session::ByteCounts::get)
+    }
+
     /// `clear counters` (management.txt §9.3): the max values restart from the
     /// current ones.
     pub fn clear_max(&self) {
@@ -682,6 +711,7 @@ impl Engine {
     pub fn clear_totals(&self) {
         for f in &self.shared.frontends {
             f.total.store(0, Ordering::Relaxed);
+            f.bytes.clear();
         }
         for b in &self.shared.backends {
             b.clear_totals();

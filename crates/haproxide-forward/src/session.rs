@@ -124,6 +124,16 @@ pub(crate) async fn run(
         Flow::Done(t) = s.body(&mut client, accept_proxy) => t,
     };
     drop(client);
+    // `bin`/`bout` of the frontend, backend and server (HAProxy counts them as
+    // they flow; here when the session ends).
+    let (bin, bout) = (s.bytes.from_client, s.bytes.from_server);
+    fert.bytes.add(bin, bout);
+    if let Some(b) = &s.backend {
+        b.bytes.add(bin, bout);
+        if let Some(x) = s.server.and_then(|i| b.srv_bytes.get(i)) {
+            x.add(bin, bout);
+        }
+    }
     if let Some(ts) = s.tw_start {
         if s.tw < 0 {
             s.tw = ts.elapsed().as_millis() as i64;
@@ -170,6 +180,30 @@ pub(crate) async fn run(
     // Release in order: server slot (wakes queued sessions), backend, frontend, permits.
     drop(s);
     drop(live);
+}
+
+/// Bytes in (from clients) and out (to clients), for `show stat`.
+#[derive(Default)]
+pub(crate) struct ByteCounts {
+    inb: std::sync::atomic::AtomicU64,
+    outb: std::sync::atomic::AtomicU64,
+}
+
+impl ByteCounts {
+    pub(crate) fn add(&self, inb: u64, outb: u64) {
+        self.inb.fetch_add(inb, Ordering::Relaxed);
+        self.outb.fetch_add(outb, Ordering::Relaxed);
+    }
+    pub(crate) fn get(&self) -> (u64, u64) {
+        (
+            self.inb.load(Ordering::Relaxed),
+            self.outb.load(Ordering::Relaxed),
+        )
+    }
+    pub(crate) fn clear(&self) {
+        self.inb.store(0, Ordering::Relaxed);
+        self.outb.store(0, Ordering::Relaxed);
+    }
 }
 
 /// A session counted on the process and its frontend, holding its listener permits.

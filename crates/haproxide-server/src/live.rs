@@ -100,8 +100,11 @@ impl Live {
         } else {
             "OPEN"
         };
+        let (bin, bout) = self.engine.frontend_bytes(fi);
         FrontendSnapshot {
             status: status.into(),
+            bin,
+            bout,
             scur: c.current,
             smax: self.engine.frontend_max(fi),
             slim: self.frontend_slim(fi),
@@ -128,6 +131,7 @@ impl Live {
             let cfg = id.and_then(|id| self.view.as_ref()?.config(id));
             let c = self.engine.server_counters(bi, si);
             let (sq, _) = self.engine.queue_lengths(bi, si);
+            let (bin, bout) = self.engine.server_bytes(bi, si);
             let port = match s.port {
                 ServerPort::Fixed(p) => p,
                 _ => 0,
@@ -152,6 +156,8 @@ impl Live {
                 last_chk: st.as_ref().map_or("", |x| x.check_desc.as_str()),
                 counters: TrafficCounters {
                     qcur: sq,
+                    bin,
+                    bout,
                     scur: c.current,
                     smax: self.engine.server_max(bi, si),
                     stot: c.total,
@@ -178,11 +184,14 @@ impl Live {
         }
         let c = self.engine.backend_counters(bi);
         let (_, bq) = self.engine.queue_lengths(bi, 0);
+        let (bin, bout) = self.engine.backend_bytes(bi);
         Some(BackendSnapshot {
             status: if any_usable { "UP" } else { "DOWN" }.into(),
             algo: algo(spec.balance).into(),
             counters: TrafficCounters {
                 qcur: bq,
+                bin,
+                bout,
                 scur: c.current,
                 smax: self.engine.backend_max(bi),
                 stot: c.total,

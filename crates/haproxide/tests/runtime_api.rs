@@ -230,6 +230,36 @@ fn one_shot_and_prompt_sessions_like_socat() {
     let mut out = String::new();
     t.read_to_string(&mut out).unwrap();
     assert_eq!(out, "operator\n\n");
+
+    // bin/bout: 6 bytes from the client, 2 + 6 to it, on the frontend, the
+    // backend and the server once the session ended.
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    (&s).write_all(b"hello\n").unwrap();
+    r.read_line(&mut line).unwrap();
+    assert_eq!(line, "A\nhello\n");
+    drop((s, r));
+    let stat = wait_for(&sock, "show stat", |st| {
+        stat_field(st, "li1,FRONTEND", "bin") == "6"
+    });
+    for row in ["li1,FRONTEND", "li1,a1", "li1,BACKEND"] {
+        assert_eq!(
+            (
+                stat_field(&stat, row, "bin"),
+                stat_field(&stat, row, "bout")
+            ),
+            ("6".to_string(), "8".to_string()),
+            "{row}"
+        );
+    }
+    assert_eq!(must_ask(&sock, "clear counters all"), "\n");
+    assert_eq!(
+        stat_field(&must_ask(&sock, "show stat"), "li1,a1", "bin"),
+        "0"
+    );
     drop(p);
 }
 
