@@ -199,6 +199,11 @@ def cmd_analyze(a):
         "ro_on_primary": sum(1 for r in ro if r[2].endswith("|f")),
         "ro_failed": sum(1 for r in ro if r[2] == "ERR"),
         "ro_first": next((r[0] for r in ro if r[2].endswith("|t")), -1),
+        # When the first good answer came back (a connection may wait in the proxy).
+        "rw_first_end": min((r[3] for r in rw if r[2] == good), default=-1),
+        "ro_first_end": min((r[3] for r in ro if r[2].endswith("|t")), default=-1),
+        # The longest a served connection took, connect to answer (launch to end).
+        "wait_max": max((r[3] - r[0] for r in rw + ro if r[2] != "ERR"), default=-1),
         "ro_replicas": len({r[2] for r in ro if r[2].endswith("|t")}),
     }
     if a.old_port:

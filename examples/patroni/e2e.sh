@@ -142,8 +142,8 @@ phase_startup() { # phase_startup KIND NAME SEQ_BASE
     start_proxy "$kind"
     wait "$p"
     eval "$(analyze --csv "$csv" --leader-port "$(pg_port "$l")" --prefix s_)"
-    say "$name: 5000 first reached the leader at ${s_rw_first} ms, 5001 a replica at ${s_ro_first} ms (t=0: proxy launched); wrong node: 5000 ${s_rw_in_recovery} of ${s_rw_n} to a node in recovery, 5001 ${s_ro_on_primary} of ${s_ro_n} to the primary; failed ${s_rw_failed} + ${s_ro_failed}"
-    R["$kind.$name"]="5000 first to leader ${s_rw_first} ms, 5001 first to a replica ${s_ro_first} ms; to a wrong node: 5000 ${s_rw_in_recovery}/${s_rw_n}, 5001 ${s_ro_on_primary}/${s_ro_n}; failed 5000 ${s_rw_failed}, 5001 ${s_ro_failed}"
+    say "$name: first answer from the leader on 5000 at ${s_rw_first_end} ms, from a replica on 5001 at ${s_ro_first_end} ms (t=0: proxy launched; longest wait of an answered connection ${s_wait_max} ms); wrong node: 5000 ${s_rw_in_recovery} of ${s_rw_n} to a node in recovery, 5001 ${s_ro_on_primary} of ${s_ro_n} to the primary; failed ${s_rw_failed} + ${s_ro_failed}"
+    R["$kind.$name"]="first answer: 5000 from the leader ${s_rw_first_end} ms, 5001 from a replica ${s_ro_first_end} ms (longest wait ${s_wait_max} ms); to a wrong node: 5000 ${s_rw_in_recovery}/${s_rw_n}, 5001 ${s_ro_on_primary}/${s_ro_n}; failed 5000 ${s_rw_failed}, 5001 ${s_ro_failed}"
     check "$kind" '[ "$s_rw_in_recovery" = 0 ] && [ "$s_ro_on_primary" = 0 ]' "$name: connections reached a wrong node before the first checks"
     check "$kind" '[ "$s_rw_first" -ge 0 ] && [ "$s_ro_first" -ge 0 ]' "$name: a port did not route within ${STARTUP_S} s"
 }
