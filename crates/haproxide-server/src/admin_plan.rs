@@ -238,7 +238,10 @@ pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
             ));
             continue;
         };
+        // HAProxy's default level is "operator" (configuration.txt §5.1 `level`,
+        // and what 2.6.12 answers to `show cli level`).
         let mut options = ListenOptions {
+            level: Level::Operator,
             timeout,
             maxconn,
             ..ListenOptions::default()
@@ -399,7 +402,11 @@ mod tests {
             s[2].address,
             CliAddress::Tcp("127.0.0.1:9998".parse().unwrap())
         );
-        assert_eq!(s[2].options.level, Level::Admin, "HAProxy's default level");
+        assert_eq!(
+            s[2].options.level,
+            Level::Operator,
+            "HAProxy's default level"
+        );
         assert_eq!(s[3].address, CliAddress::Tcp("[::1]:9997".parse().unwrap()));
         assert_eq!(s[4].address, CliAddress::Fd(3));
         assert_eq!((s[4].options.uid, s[4].options.gid), (Some(0), Some(0)));

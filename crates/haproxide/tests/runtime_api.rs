@@ -173,7 +173,7 @@ fn one_shot_and_prompt_sessions_like_socat() {
     std::fs::write(
         &cfg,
         format!(
-            "global\n    stats socket {} mode 600 level admin expose-fd listeners\n    stats socket ipv4@127.0.0.1:{tport} level operator\n    stats timeout 5s\n\
+            "global\n    stats socket {} mode 600 level admin expose-fd listeners\n    stats socket ipv4@127.0.0.1:{tport}\n    stats timeout 5s\n\
              defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
              listen li1\n    bind 127.0.0.1:{port}\n    server a1 127.0.0.1:{}\n",
             sock.display(),
@@ -589,7 +589,7 @@ fn admin_state_changes_routing_under_live_traffic() {
     std::fs::write(
         &cfg,
         format!(
-            "global\n    stats socket {}\n\
+            "global\n    stats socket {} level admin\n\
              defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
              listen li1\n    bind 127.0.0.1:{port}\n    server a 127.0.0.1:{}\n    server b 127.0.0.1:{}\n",
             sock.display(),
@@ -677,7 +677,7 @@ fn shutdown_sessions_server_cuts_live_sessions() {
     std::fs::write(
         &cfg,
         format!(
-            "global\n    stats socket {}\n\
+            "global\n    stats socket {} level admin\n\
              defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\n\
              listen li1\n    bind 127.0.0.1:{port}\n    server a 127.0.0.1:{}\n    server b 127.0.0.1:{}\n",
             sock.display(),
@@ -795,7 +795,7 @@ fn reload_keeps_maint_and_down_from_the_server_state_file() {
     std::fs::write(
         &cfg,
         format!(
-            "global\n    stats socket {}\n    server-state-base {}\n    server-state-file servers.state\n\
+            "global\n    stats socket {} level admin\n    server-state-base {}\n    server-state-file servers.state\n\
              defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    load-server-state-from-file global\n\
              listen li1\n    bind 127.0.0.1:{port}\n    server a 127.0.0.1:{}\n    server b 127.0.0.1:{}\n    server c 127.0.0.1:{} check inter 60s init-state up\n",
             sock.display(),
@@ -918,7 +918,7 @@ fn frontend_maxconn_and_health_commands_act_on_the_engine() {
     std::fs::write(
         &cfg,
         format!(
-            "global\n    maxconn 500\n    stats socket {}\n\
+            "global\n    maxconn 500\n    stats socket {} level admin\n\
              defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\n    timeout queue 20s\n\
              listen li1\n    bind 127.0.0.1:{port}\n    balance first\n    server a 127.0.0.1:{} check inter 200 rise 1\n    server b 127.0.0.1:{} backup\n",
             sock.display(),
@@ -1078,7 +1078,7 @@ fn weights_and_agent_commands_act_on_routing() {
     std::fs::write(
         &cfg,
         format!(
-            "global\n    stats socket {}\n\
+            "global\n    stats socket {} level admin\n\
              defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
              listen li1\n    bind 127.0.0.1:{port}\n    server a 127.0.0.1:{} agent-check agent-port {ag} agent-inter 60s\n    server b 127.0.0.1:{}\n",
             sock.display(),
