@@ -39,6 +39,13 @@ pub struct Live {
     started: Instant,
     start_time_sec: u64,
     hard_maxconn: u64,
+    /// HAProxy's `Maxsock` for this configuration.
+    maxsock: u64,
+    /// HAProxy's `Ulimit-n` (`ulimit-n`, or the computed limit; the process's
+    /// real limit may be higher: it is never lowered).
+    ulimit_n: u64,
+    /// `nbthread` (the runtime's worker threads).
+    nbthread: u32,
     node: String,
     stopping: AtomicBool,
 }
@@ -51,10 +58,9 @@ impl Live {
         ids: HashMap<(usize, usize), ServerId>,
         plan: &Plan,
     ) -> Live {
-        let hard_maxconn = plan
-            .admin
-            .maxconn
-            .unwrap_or_else(|| default_maxconn(ulimit_n()));
+        // HAProxy's limits (src/haproxy.c), from the descriptor limits at boot.
+        let limits = plan.process.limits();
+        let hard_maxconn = plan.admin.maxconn.unwrap_or(limits.maxconn);
         Live {
             engine,
             view,
@@ -66,6 +72,9 @@ impl Live {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             hard_maxconn,
+            maxsock: limits.maxsock,
+            ulimit_n: limits.rlimit,
+            nbthread: u32::try_from(plan.process.threads()).unwrap_or(u32::MAX),
             node: hostname(),
             stopping: AtomicBool::new(false),
         }
@@ -235,25 +244,6 @@ fn algo(b: Balance) -> &'static str {
     }
 }
 
-fn ulimit_n() -> u64 {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we own.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } == 0 {
-        r.rlim_cur
-    } else {
-        1024
-    }
-}
-
-/// HAProxy's automatic `maxconn` when none is set: what the descriptor limit
-/// allows (two descriptors per connection, a few kept for the process).
-fn default_maxconn(ulimit: u64) -> u64 {
-    (ulimit.saturating_sub(32) / 2).max(1)
-}
-
 pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
@@ -268,16 +258,15 @@ impl RuntimeState for Live {
         let cum: u64 = (0..self.spec.frontends.len())
             .map(|i| self.engine.frontend_counters(i).total)
             .sum();
-        let ulimit = ulimit_n();
         let cur = self.engine.active_sessions();
         InfoSnapshot {
             version: format!("2.6-haproxide-{}", env!("CARGO_PKG_VERSION")),
-            nbthread: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+            nbthread: self.nbthread,
             pid: std::process::id(),
             uptime_sec: self.started.elapsed().as_secs(),
             start_time_sec: self.start_time_sec,
-            ulimit_n: ulimit,
-            maxsock: ulimit,
+            ulimit_n: self.ulimit_n,
+            maxsock: self.maxsock,
             maxconn: self.global_maxconn(),
             hard_maxconn: self.hard_maxconn,
             curr_conns: cur,

@@ -11,6 +11,9 @@
 //!   one per listener, the CLI's 10 connections (+1 per `stats socket`), three per
 //!   thread (poller and wake-up pipe), and two per connection. Without `maxconn`,
 //!   maxconn is what the boot limit leaves. `ulimit-n` overrides the result.
+//!   The soft limit is raised to it, never lowered (HAProxy 2.6.12 leaves a higher
+//!   boot limit in place); `show info` reports the computed values, which match
+//!   HAProxy's on the same machine (tests/mworker.rs).
 //!   haproxide's own needs per thread differ slightly (tokio's epoll and eventfd:
 //!   two per runtime plus one per thread); HAProxy's formula is kept so that the
 //!   same configuration gets the same limit.
@@ -50,6 +53,9 @@ pub struct ProcessSpec {
     pub strict_limits: bool,
     /// Accepted but not applied (`cpu-map`), with their location.
     pub warnings: Vec<Diagnostic>,
+    /// `RLIMIT_NOFILE` (soft, hard) before [`apply_fd_limit`] changed it: HAProxy
+    /// derives maxconn from the limits at boot.
+    pub boot_nofile: Option<(u64, u64)>,
 }
 
 impl Default for ProcessSpec {
@@ -66,6 +72,7 @@ impl Default for ProcessSpec {
             stats_sockets: 0,
             strict_limits: true,
             warnings: Vec::new(),
+            boot_nofile: None,
         }
     }
 }
@@ -154,6 +161,13 @@ impl ProcessSpec {
         })
     }
 
+    /// HAProxy's limits for this process: from the limits at boot when
+    /// [`apply_fd_limit`] recorded them, else from the current ones.
+    pub fn limits(&self) -> FdLimits {
+        let (cur, max) = self.boot_nofile.unwrap_or_else(rlimit_nofile);
+        self.fd_limits(cur, max)
+    }
+
     /// HAProxy's maxconn / maxsock / rlimit for boot limits (`cur`, `max`).
     pub fn fd_limits(&self, boot_cur: u64, boot_max: u64) -> FdLimits {
         let threads = self.threads() as u64;
@@ -190,26 +204,30 @@ pub enum ProcessError {
     Uid(u32, std::io::Error),
 }
 
-fn rlimit_nofile() -> (u64, u64) {
+/// The current `RLIMIT_NOFILE` (soft, hard); (1024, 1024) if it cannot be read.
+pub fn rlimit_nofile() -> (u64, u64) {
     let mut l = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes into the struct it is given.
-    unsafe {
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut l);
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } != 0 {
+        return (1024, 1024);
     }
     (l.rlim_cur, l.rlim_max)
 }
 
-/// Sets `RLIMIT_NOFILE` as HAProxy does (soft = the computed value, hard = at
-/// least the boot hard limit). Returns the limits and the warning to print when
+/// Sets `RLIMIT_NOFILE` as HAProxy does (soft = at least the computed value, hard =
+/// at least the boot hard limit). Returns the limits and the warning to print when
 /// `strict-limits` is off and the limit could not be raised.
-pub fn apply_fd_limit(spec: &ProcessSpec) -> Result<(FdLimits, Option<String>), ProcessError> {
+pub fn apply_fd_limit(spec: &mut ProcessSpec) -> Result<(FdLimits, Option<String>), ProcessError> {
     let (cur, max) = rlimit_nofile();
+    spec.boot_nofile = Some((cur, max));
     let mut limits = spec.fd_limits(cur, max);
+    // Raised, never lowered: HAProxy 2.6.12 leaves a higher boot limit in place
+    // (seen in /proc/PID/limits) while `show info` reports the computed value.
     let wanted = libc::rlimit {
-        rlim_cur: limits.rlimit,
+        rlim_cur: limits.rlimit.max(cur),
         rlim_max: max.max(limits.rlimit),
     };
     // SAFETY: setrlimit reads the struct it is given.

@@ -197,8 +197,7 @@ pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {
     }
     // `ulimit-n`, or the limit HAProxy derives from maxconn (strict-limits: a limit
     // that cannot be raised stops the start, as HAProxy 2.6 does).
-    let process = plan.process.clone();
-    match haproxide_server::process::apply_fd_limit(&process) {
+    match haproxide_server::process::apply_fd_limit(&mut plan.process) {
         Ok((_, Some(warning))) => eprintln!("[WARNING]  ({}) : {warning}", std::process::id()),
         Ok(_) => {}
         Err(e) => {
@@ -206,6 +205,7 @@ pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {
             return Ok(1);
         }
     }
+    let process = plan.process.clone();
     // `nbthread`: the runtime's worker threads (default: the usable CPUs).
     let threads = process.threads();
     let rt = tokio::runtime::Builder::new_multi_thread()

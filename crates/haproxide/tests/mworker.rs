@@ -561,8 +561,22 @@ fn privileges_are_dropped_after_binding() {
         eprintln!("skipped: no user nobody");
         return;
     };
+    // `ulimit-n` at the hard limit this test inherits (raising the hard limit
+    // needs CAP_SYS_RESOURCE, which a container may not give).
+    let hard = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(4).map(str::to_string))
+        })
+        .expect("hard limit");
     let dir = TempDir::new("mw-user");
-    let (mut m, port, sock) = start_master(&dir, &[], "    user nobody\n    ulimit-n 4096\n");
+    let (mut m, port, sock) = start_master(
+        &dir,
+        &[],
+        &format!("    user nobody\n    ulimit-n {hard}\n"),
+    );
     let worker = workers(&sock).0[0];
     let status = std::fs::read_to_string(format!("/proc/{worker}/status")).expect("status");
     let uid_line = status
@@ -580,7 +594,11 @@ fn privileges_are_dropped_after_binding() {
         .lines()
         .find(|l| l.starts_with("Max open files"))
         .expect("nofile");
-    assert_eq!(nofile.split_whitespace().nth(3), Some("4096"), "{nofile}");
+    assert_eq!(
+        nofile.split_whitespace().nth(3),
+        Some(hard.as_str()),
+        "{nofile}"
+    );
     // The master keeps root (it starts the next workers).
     let mstatus = std::fs::read_to_string(format!("/proc/{}/status", m.pid())).expect("status");
     assert!(mstatus.contains("Uid:\t0\t"), "{mstatus}");
@@ -631,4 +649,76 @@ fn health_check_lines_go_to_the_backends_log_target() {
         )),
         "{line}"
     );
+}
+
+/// `show info` limits for one configuration, from `program -db -f cfg`.
+fn limits_of(program: &str, dir: &TempDir, tag: &str, global: &str) -> Vec<String> {
+    let sock = dir.path(&format!("{tag}.sock"));
+    let cfg = dir.path(&format!("{tag}.cfg"));
+    let port = free_port();
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    stats socket {} level admin\n{global}\
+             defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend f\n    bind 127.0.0.1:{port}\n    default_backend b\n\
+             backend b\n    server s1 127.0.0.1:9\n",
+            sock.display()
+        ),
+    )
+    .expect("cfg");
+    let mut child = Command::new(program)
+        .args(["-db", "-f"])
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut info = String::new();
+    wait_until(Duration::from_secs(10), || {
+        info = cli(&sock, "show info");
+        info.contains("Maxsock")
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    info.lines()
+        .filter(|l| {
+            [
+                "Nbthread:",
+                "Ulimit-n:",
+                "Maxsock:",
+                "Maxconn:",
+                "Hard_maxconn:",
+            ]
+            .iter()
+            .any(|k| l.starts_with(k))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// HAProxy 2.6's descriptor arithmetic (maxconn from the boot limit, maxsock,
+/// ulimit-n) and nbthread, compared with the real HAProxy on the same machine.
+#[test]
+fn fd_limits_and_threads_match_haproxy() {
+    if !Path::new("/usr/sbin/haproxy").exists() {
+        eprintln!("skipped: /usr/sbin/haproxy (scripts/install-deps installs it) is missing");
+        return;
+    }
+    let dir = TempDir::new("mw-limits");
+    for (tag, global) in [
+        ("auto", ""),
+        ("m4000", "    maxconn 4000\n"),
+        ("threads", "    maxconn 100\n    nbthread 3\n"),
+    ] {
+        let theirs = limits_of("/usr/sbin/haproxy", &dir, &format!("h-{tag}"), global);
+        let ours = limits_of(
+            env!("CARGO_BIN_EXE_haproxide"),
+            &dir,
+            &format!("x-{tag}"),
+            global,
+        );
+        assert_eq!(theirs.len(), 5, "{theirs:?}");
+        assert_eq!(ours, theirs, "{tag}");
+    }
 }
