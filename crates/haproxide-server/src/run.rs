@@ -217,18 +217,9 @@ pub async fn start(
     });
     // Stats/exporter proxies: their frontends are served by the stats service,
     // which reads the runtime state once it exists (just below).
-    let stats_state = Arc::new(crate::stats::StateSlot::default());
+    let stats = crate::stats::Hub::new(&plan.stats);
     let mut engine_spec = plan.engine.clone();
-    for (fi, spec) in &plan.stats {
-        if let Some(f) = engine_spec.frontends.get_mut(*fi) {
-            f.service = Some(haproxide_forward::ServiceHandle(Arc::new(
-                crate::stats::StatsService {
-                    spec: Arc::new(spec.clone()),
-                    state: Arc::clone(&stats_state),
-                },
-            )));
-        }
-    }
+    stats.attach(&mut engine_spec);
     let engine = Arc::new(Engine::start(engine_spec, health.clone(), logger).await?);
     let live = Arc::new(crate::live::Live::new(
         Arc::clone(&engine),
@@ -236,10 +227,7 @@ pub async fn start(
         ids,
         &plan,
     ));
-    stats_state.set(crate::stats::with_http_modes(
-        Arc::clone(&live) as Arc<dyn crate::cli::RuntimeState>,
-        &plan,
-    ));
+    stats.set_state(Arc::clone(&live) as Arc<dyn crate::cli::RuntimeState>);
     let (cli_stop, cli_rx) = tokio::sync::watch::channel(false);
     let mut cli_tasks = Vec::new();
     for sock in &plan.admin.sockets {

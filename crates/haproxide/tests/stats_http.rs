@@ -115,8 +115,8 @@ listen pg\n    bind 127.0.0.1:{pg}\n    balance roundrobin\n\
     }
 }
 
-/// The `status` column of a server row in `show stat` CSV.
-fn row_status(csv: &str, server: &str) -> String {
+/// A column of a row (`pxname,svname`) of `show stat` CSV.
+fn cell(csv: &str, px: &str, sv: &str, column: &str) -> String {
     let head: Vec<&str> = csv
         .lines()
         .next()
@@ -124,12 +124,19 @@ fn row_status(csv: &str, server: &str) -> String {
         .trim_start_matches("# ")
         .split(',')
         .collect();
-    let col = head.iter().position(|c| *c == "status").unwrap_or(0);
+    let Some(col) = head.iter().position(|c| *c == column) else {
+        return String::new();
+    };
     csv.lines()
-        .find(|l| l.starts_with(&format!("pg,{server},")))
+        .find(|l| l.starts_with(&format!("{px},{sv},")))
         .and_then(|l| l.split(',').nth(col))
         .unwrap_or("")
         .to_string()
+}
+
+/// The `status` column of a server row of `pg`.
+fn row_status(csv: &str, server: &str) -> String {
+    cell(csv, "pg", server, "status")
 }
 
 fn base64(s: &str) -> String {
@@ -275,6 +282,33 @@ print(json.dumps(out))
         sample("haproxy_backend_active_servers", &[("proxy", "pg")]).as_deref(),
         Some("2.0")
     );
+    // The stats frontend counts its own HTTP traffic: a 401 and answered requests.
+    assert_eq!(http_get(s.port, "/", None), None, "401 without credentials");
+    let body = http_get(s.port, "/metrics", None).expect("/metrics");
+    let value = |series: &str| -> u64 {
+        body.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {series}"))
+    };
+    assert!(value("haproxy_frontend_http_responses_total{proxy=\"stats\",code=\"4xx\"}") >= 1);
+    assert!(value("haproxy_frontend_http_responses_total{proxy=\"stats\",code=\"2xx\"}") >= 2);
+    assert!(value("haproxy_frontend_http_requests_total{proxy=\"stats\"}") >= 3);
+    assert!(value("haproxy_frontend_bytes_out_total{proxy=\"stats\"}") > 10_000);
+    let csv = http_get(s.port, "/;csv", Some("admin:secret")).expect("csv");
+    assert_eq!(cell(&csv, "stats", "FRONTEND", "mode"), "http");
+    assert!(
+        cell(&csv, "stats", "FRONTEND", "req_tot")
+            .parse::<u64>()
+            .unwrap_or(0)
+            >= 4
+    );
+    assert!(
+        cell(&csv, "stats", "FRONTEND", "hrsp_4xx")
+            .parse::<u64>()
+            .unwrap_or(0)
+            >= 1
+    );
+    assert_eq!(cell(&csv, "stats", "BACKEND", "status"), "UP");
     // A runtime change shows at the next scrape.
     let r = cli(&s.socket(), "disable server pg/up");
     assert!(r.trim().is_empty(), "{r}");

@@ -165,6 +165,18 @@ pub struct FrontendSnapshot {
     pub dcon: u64,
     pub dses: u64,
     pub eint: u64,
+    /// HTTP counters of a `mode http` frontend (the stats page's own).
+    pub http: Option<HttpCounters>,
+}
+
+/// HTTP request/response counters of a frontend (`req_tot`, `hrsp_*`, `intercepted`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpCounters {
+    pub req_tot: u64,
+    /// Responses by class: 1xx, 2xx, 3xx, 4xx, 5xx, other.
+    pub hrsp: [u64; 6],
+    /// Requests answered by the proxy itself (stats page, exporter).
+    pub intercepted: u64,
 }
 
 impl Default for FrontendSnapshot {
@@ -189,6 +201,7 @@ impl Default for FrontendSnapshot {
             dcon: 0,
             dses: 0,
             eint: 0,
+            http: None,
         }
     }
 }

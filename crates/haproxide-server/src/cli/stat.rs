@@ -243,6 +243,22 @@ fn frontend_row(px: &ProxySnapshot, fe: &FrontendSnapshot) -> Row {
     r.set("rate_lim", fe.rate_lim);
     r.set("rate_max", fe.rate_max);
     r.zero(&["req_rate", "req_rate_max", "req_tot"]);
+    if let Some(h) = &fe.http {
+        let classes = [
+            "hrsp_1xx",
+            "hrsp_2xx",
+            "hrsp_3xx",
+            "hrsp_4xx",
+            "hrsp_5xx",
+            "hrsp_other",
+        ];
+        for (c, v) in classes.iter().zip(h.hrsp) {
+            r.set(c, v);
+        }
+        r.set("req_tot", h.req_tot);
+        r.set("intercepted", h.intercepted);
+        r.zero(&["cache_lookups", "cache_hits"]);
+    }
     r.zero_range("comp_in", "comp_rsp");
     r.set("mode", &px.mode);
     r.set("conn_rate", fe.conn_rate);

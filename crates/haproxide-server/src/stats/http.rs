@@ -273,12 +273,27 @@ pub fn encode(resp: &Response, head_only: bool, close: bool) -> Vec<u8> {
     bytes
 }
 
+/// Bytes received and sent by a service (the `bin`/`bout` of its frontend).
+#[derive(Debug, Default)]
+pub struct ByteTally {
+    pub bytes_in: std::sync::atomic::AtomicU64,
+    pub bytes_out: std::sync::atomic::AtomicU64,
+}
+
+impl ByteTally {
+    fn add(c: &std::sync::atomic::AtomicU64, n: usize) {
+        c.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Serves requests on one connection until the client closes, a timeout, an error,
 /// or `stop` (then the connection closes once idle or after the current response).
+/// Bytes read and written are added to `tally`.
 pub async fn serve<S, F>(
     mut stream: S,
     limits: Limits,
     stop: impl Future<Output = ()>,
+    tally: Option<&ByteTally>,
     mut handler: F,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -329,6 +344,9 @@ pub async fn serve<S, F>(
             if deadline.is_none() {
                 deadline = Some(tokio::time::Instant::now() + limits.request);
             }
+            if let Some(t) = tally {
+                ByteTally::add(&t.bytes_in, n);
+            }
             buf.extend_from_slice(&chunk[..n]);
         };
         first = false;
@@ -350,7 +368,12 @@ pub async fn serve<S, F>(
         while buf.len() < head_len + body_len {
             match tokio::time::timeout_at(wait, stream.read(&mut chunk)).await {
                 Ok(Ok(0)) | Ok(Err(_)) => return,
-                Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+                Ok(Ok(n)) => {
+                    if let Some(t) = tally {
+                        ByteTally::add(&t.bytes_in, n);
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
                 Err(_) => {
                     let _ = write_all(&mut stream, &encode(&error(408), false, true), limits.write)
                         .await;
@@ -364,6 +387,9 @@ pub async fn serve<S, F>(
         let resp = handler(&req);
         let close = stopping || !req.keep_alive();
         let bytes = encode(&resp, req.method == "HEAD", close);
+        if let Some(t) = tally {
+            ByteTally::add(&t.bytes_out, bytes.len());
+        }
         if write_all(&mut stream, &bytes, limits.write).await.is_err() || close {
             let _ = stream.shutdown().await;
             return;

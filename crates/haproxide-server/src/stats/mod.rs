@@ -21,6 +21,7 @@ pub mod http;
 pub mod prom;
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -211,8 +212,7 @@ impl StateSlot {
 /// HAProxy.
 struct HttpModes {
     inner: Arc<dyn RuntimeState>,
-    /// (name, is a `listen`).
-    http: Vec<(String, bool)>,
+    services: Vec<Arc<StatsService>>,
 }
 
 impl RuntimeState for HttpModes {
@@ -222,11 +222,22 @@ impl RuntimeState for HttpModes {
     fn proxies(&self) -> Vec<crate::cli::ProxySnapshot> {
         let mut px = self.inner.proxies();
         for p in &mut px {
-            let Some((_, listen)) = self.http.iter().find(|(n, _)| *n == p.name) else {
+            let Some(svc) = self.services.iter().find(|s| s.spec.proxy == p.name) else {
                 continue;
             };
             p.mode = "http".into();
-            if *listen && p.backend.is_none() {
+            if let Some(f) = p.frontend.as_mut() {
+                let c = &svc.counters;
+                f.bin = c.bytes.bytes_in.load(Ordering::Relaxed);
+                f.bout = c.bytes.bytes_out.load(Ordering::Relaxed);
+                let req_tot = c.requests.load(Ordering::Relaxed);
+                f.http = Some(crate::cli::HttpCounters {
+                    req_tot,
+                    hrsp: std::array::from_fn(|i| c.hrsp[i].load(Ordering::Relaxed)),
+                    intercepted: req_tot,
+                });
+            }
+            if svc.spec.listen && p.backend.is_none() {
                 // HAProxy's default `fullconn`: a tenth of the frontend's maxconn.
                 let slim = p.frontend.as_ref().map_or(0, |f| f.slim.div_ceil(10));
                 p.backend = Some(crate::cli::BackendSnapshot {
@@ -260,23 +271,77 @@ impl RuntimeState for HttpModes {
     }
 }
 
-/// Wraps the run loop's state for the stats services of `plan`.
-pub fn with_http_modes(
-    inner: Arc<dyn RuntimeState>,
-    plan: &crate::translate::Plan,
-) -> Arc<dyn RuntimeState> {
-    let http = plan
-        .stats
-        .iter()
-        .map(|(_, s)| (s.proxy.clone(), s.listen))
-        .collect();
-    Arc::new(HttpModes { inner, http })
+/// The stats services of a configuration: attached to their frontends before the
+/// engine starts, given the runtime state once it exists.
+pub struct Hub {
+    slot: Arc<StateSlot>,
+    services: Vec<(usize, Arc<StatsService>)>,
+}
+
+impl Hub {
+    /// One service per `(frontend index, spec)` of `Plan::stats`.
+    pub fn new(stats: &[(usize, StatsSpec)]) -> Hub {
+        let slot = Arc::new(StateSlot::default());
+        let services = stats
+            .iter()
+            .map(|(fi, spec)| {
+                let svc = StatsService {
+                    spec: Arc::new(spec.clone()),
+                    state: Arc::clone(&slot),
+                    counters: Arc::new(Counters::default()),
+                };
+                (*fi, Arc::new(svc))
+            })
+            .collect();
+        Hub { slot, services }
+    }
+
+    /// Gives each stats frontend of `spec` its service.
+    pub fn attach(&self, spec: &mut haproxide_forward::EngineSpec) {
+        for (fi, svc) in &self.services {
+            if let Some(f) = spec.frontends.get_mut(*fi) {
+                let svc: Arc<dyn Service> = svc.clone();
+                f.service = Some(haproxide_forward::ServiceHandle(svc));
+            }
+        }
+    }
+
+    /// The runtime state, as the page and the exporter show it: the stats proxies
+    /// are `mode http` with their HTTP counters, and a `listen` one has its
+    /// (server-less) BACKEND row, as in HAProxy.
+    pub fn set_state(&self, inner: Arc<dyn RuntimeState>) {
+        let services = self.services.iter().map(|(_, s)| s.clone()).collect();
+        self.slot.set(Arc::new(HttpModes { inner, services }));
+    }
+}
+
+/// What a stats service counts (its frontend's HTTP counters).
+#[derive(Default)]
+pub struct Counters {
+    pub requests: AtomicU64,
+    /// Responses by class: 1xx, 2xx, 3xx, 4xx, 5xx, other.
+    pub hrsp: [AtomicU64; 6],
+    pub bytes: http::ByteTally,
+}
+
+impl Counters {
+    fn count(&self, status: u16) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let class = match status {
+            100..=599 => usize::from(status / 100 - 1),
+            _ => 5,
+        };
+        if let Some(c) = self.hrsp.get(class) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The engine-facing service of one stats proxy.
 pub struct StatsService {
     pub spec: Arc<StatsSpec>,
     pub state: Arc<StateSlot>,
+    pub counters: Arc<Counters>,
 }
 
 impl Service for StatsService {
@@ -286,21 +351,22 @@ impl Service for StatsService {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
         let spec = self.spec.clone();
         let slot = self.state.clone();
+        let counters = self.counters.clone();
         Box::pin(async move {
             let ServiceConn {
                 stream, peer, stop, ..
             } = conn;
             let src = peer.map(|p| p.ip());
             let limits = spec.limits();
-            http::serve(
-                stream,
-                limits,
-                async move { stop.wait().await },
-                |req| match slot.get() {
+            let stop = async move { stop.wait().await };
+            http::serve(stream, limits, stop, Some(&counters.bytes), |req| {
+                let resp = match slot.get() {
                     Some(state) => handle(&spec, state.as_ref(), src, req),
                     None => http::error(503),
-                },
-            )
+                };
+                counters.count(resp.status);
+                resp
+            })
             .await;
         })
     }

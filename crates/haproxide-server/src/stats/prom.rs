@@ -335,6 +335,8 @@ fn frontend_value(name: &str, f: &FrontendSnapshot) -> Val {
         "denied_connections_total" => int(f.dcon),
         "denied_sessions_total" => int(f.dses),
         "internal_errors_total" => int(f.eint),
+        "http_requests_total" => int(f.http.as_ref().map_or(0, |h| h.req_tot)),
+        "intercepted_requests_total" => int(f.http.as_ref().map_or(0, |h| h.intercepted)),
         _ => Val::Int(0),
     }
 }
@@ -464,10 +466,11 @@ fn up_down(out: &mut Vec<(String, Val)>, p: &str, up: bool) {
     out.push((format!("proxy=\"{p}\",state=\"UP\""), Val::Int(up.into())));
 }
 
-/// The `code` samples of `http_responses_total` (not counted: 0).
-fn http_codes(out: &mut Vec<(String, Val)>, p: &str) {
-    for c in HTTP_CODES {
-        out.push((format!("proxy=\"{p}\",code=\"{c}\""), Val::Int(0)));
+/// The `code` samples of `http_responses_total` (0 where not counted).
+fn http_codes(out: &mut Vec<(String, Val)>, p: &str, counts: Option<[u64; 6]>) {
+    let counts = counts.unwrap_or_default();
+    for (c, n) in HTTP_CODES.iter().zip(counts) {
+        out.push((format!("proxy=\"{p}\",code=\"{c}\""), int(n)));
     }
 }
 
@@ -492,7 +495,9 @@ fn samples(m: &Metric, info: &InfoSnapshot, proxies: &[ProxySnapshot]) -> Vec<(S
                 let p = esc(&px.name);
                 match m.name {
                     "status" => up_down(&mut out, &p, f.status != "STOP"),
-                    "http_responses_total" => http_codes(&mut out, &p),
+                    "http_responses_total" => {
+                        http_codes(&mut out, &p, f.http.as_ref().map(|h| h.hrsp))
+                    }
                     n => out.push((format!("proxy=\"{p}\""), frontend_value(n, f))),
                 }
             }
@@ -506,7 +511,7 @@ fn samples(m: &Metric, info: &InfoSnapshot, proxies: &[ProxySnapshot]) -> Vec<(S
                 let p = esc(&px.name);
                 match m.name {
                     "status" => up_down(&mut out, &p, b.status.starts_with("UP")),
-                    "http_responses_total" => http_codes(&mut out, &p),
+                    "http_responses_total" => http_codes(&mut out, &p, None),
                     "agg_server_status" | "agg_server_check_status" => {
                         if b.servers.is_empty() {
                             continue;

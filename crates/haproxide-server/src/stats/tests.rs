@@ -475,9 +475,15 @@ fn other_paths_get_503_like_a_listen_without_servers() {
 async fn exchange(input: &[u8], limits: http::Limits) -> String {
     let (mut client, server) = tokio::io::duplex(64 * 1024);
     let task = tokio::spawn(async move {
-        http::serve(server, limits, std::future::pending(), |r: &Request| {
-            http::Response::new(200, "text/plain", format!("{} {}", r.method, r.target))
-        })
+        http::serve(
+            server,
+            limits,
+            std::future::pending(),
+            None,
+            |r: &Request| {
+                http::Response::new(200, "text/plain", format!("{} {}", r.method, r.target))
+            },
+        )
         .await;
     });
     client.write_all(input).await.unwrap();
@@ -642,9 +648,13 @@ async fn garbage_requests_never_panic_the_service() {
         let f2 = f.clone();
         let task = tokio::spawn(async move {
             let spec = oracle_spec();
-            http::serve(server, quick(), std::future::pending(), |r: &Request| {
-                handle(&spec, f2.as_ref(), LOCAL, r)
-            })
+            http::serve(
+                server,
+                quick(),
+                std::future::pending(),
+                None,
+                |r: &Request| handle(&spec, f2.as_ref(), LOCAL, r),
+            )
             .await;
         });
         let _ = client.write_all(&input).await;
