@@ -234,7 +234,7 @@ pub async fn start(
         let bound =
             crate::cli::listen::bind_address(&sock.address, &sock.options).map_err(|source| {
                 RunError::StatsSocket {
-                    addr: format!("{:?}", sock.address),
+                    addr: sock.address.to_string(),
                     source,
                 }
             })?;

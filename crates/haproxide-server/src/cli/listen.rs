@@ -55,6 +55,16 @@ pub enum CliAddress {
     Fd(i32),
 }
 
+impl std::fmt::Display for CliAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliAddress::Unix(p) => write!(f, "{}", p.display()),
+            CliAddress::Tcp(a) => write!(f, "{a}"),
+            CliAddress::Fd(n) => write!(f, "fd@{n}"),
+        }
+    }
+}
+
 /// Parses a `stats socket` address: `/path`, `unix@/path`, `ipv4@IP:PORT`,
 /// `ipv6@[IP]:PORT` or `IP:PORT`.
 pub fn parse_address(s: &str) -> Option<CliAddress> {
