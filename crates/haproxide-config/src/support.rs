@@ -167,6 +167,21 @@ const RUN: &[(&str, &str)] = &[
     ("proxy", "load-server-state-from-file"),
     ("proxy", "server-state-file-name"),
     ("server", "init-state"),
+    // Process management (haproxide-server's `process` and `mworker`).
+    ("global", "daemon"),
+    ("global", "pidfile"),
+    ("global", "master-worker"),
+    ("global", "mworker-max-reloads"),
+    ("global", "hard-stop-after"),
+    ("global", "user"),
+    ("global", "group"),
+    ("global", "uid"),
+    ("global", "gid"),
+    ("global", "chroot"),
+    ("global", "ulimit-n"),
+    ("global", "strict-limits"),
+    ("global", "nbthread"),
+    ("global", "maxconn"),
 ];
 
 /// Whether the engine runs this keyword of this table.
@@ -211,6 +226,8 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
             | "stats show-desc" | "stats scope",
         ) => "stats page",
         ("proxy", "stats http-request") => "refused",
+        // Accepted; threads are not pinned (a warning names the line).
+        ("global", "cpu-map") => "ignored (warning)",
         _ if runs(table, kw) => "yes",
         _ => "not yet",
     }

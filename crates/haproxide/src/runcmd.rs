@@ -51,6 +51,8 @@ struct Prepared {
     logs: Arc<ProxyLogs>,
     global_daemon: bool,
     global_master_worker: bool,
+    /// `pidfile` in global (`-p` takes precedence).
+    global_pidfile: Option<PathBuf>,
 }
 
 /// Check, translate and build the loggers, printing HAProxy's alerts on failure
@@ -113,6 +115,12 @@ fn prepare(
         logs: Arc::new(logs),
         global_daemon: checked.config.global.daemon,
         global_master_worker: checked.config.global.master_worker,
+        global_pidfile: checked
+            .config
+            .global
+            .pidfile
+            .as_ref()
+            .map(|p| PathBuf::from(&p.name)),
     })
 }
 
@@ -138,6 +146,7 @@ pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {
         plan,
         logs,
         global_daemon,
+        global_pidfile,
         ..
     } = prepared;
     // `-d`/`-db` keep the process in the foreground even with `daemon` in global; a
@@ -147,8 +156,12 @@ pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {
     if daemon {
         daemonize().context("cannot daemonize")?;
     }
-    let pidfile = args.pidfile.as_ref().filter(|_| worker.is_none());
-    if let Some(p) = pidfile {
+    let pidfile = args
+        .pidfile
+        .clone()
+        .or(global_pidfile)
+        .filter(|_| worker.is_none());
+    if let Some(p) = &pidfile {
         std::fs::write(p, format!("{}\n", std::process::id()))
             .with_context(|| format!("cannot write pid file {}", p.display()))?;
     }
@@ -297,11 +310,12 @@ fn master(args: HaproxyArgs, files: Vec<PathBuf>, prepared: Prepared) -> Result<
     }
     let daemon = (args.daemon || prepared.global_daemon) && !args.debug && !args.foreground;
     let max_reloads = prepared.plan.process.max_reloads;
+    let pidfile = args.pidfile.clone().or(prepared.global_pidfile.clone());
     drop(prepared);
     if daemon {
         daemonize().context("cannot daemonize")?;
     }
-    if let Some(p) = &args.pidfile {
+    if let Some(p) = &pidfile {
         std::fs::write(p, format!("{}\n", std::process::id()))
             .with_context(|| format!("cannot write pid file {}", p.display()))?;
     }
@@ -315,7 +329,6 @@ fn master(args: HaproxyArgs, files: Vec<PathBuf>, prepared: Prepared) -> Result<
         max_reloads,
         ready_timeout: std::time::Duration::from_secs(60),
     };
-    let pidfile = args.pidfile.clone();
     let loader: master::Loader = Box::new(move || {
         prepare(&args, &files, true).ok().map(|p| master::Loaded {
             max_reloads: p.plan.process.max_reloads,

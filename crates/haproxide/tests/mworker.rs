@@ -318,7 +318,16 @@ fn a_broken_config_at_reload_keeps_the_old_worker_serving() {
 #[test]
 fn master_cli_shows_proc_and_forwards_to_the_worker() {
     let dir = TempDir::new("mw-cli");
-    let (mut m, port, sock) = start_master(&dir, &[], "");
+    // `pidfile` in global names the master, as `-p` does.
+    let pidfile = dir.path("global.pid");
+    let (mut m, port, sock) =
+        start_master(&dir, &[], &format!("    pidfile {}\n", pidfile.display()));
+    assert_eq!(
+        std::fs::read_to_string(&pidfile)
+            .ok()
+            .map(|s| s.trim().to_string()),
+        Some(m.pid().to_string())
+    );
     let text = cli(&sock, "show proc");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
@@ -380,6 +389,7 @@ fn master_cli_shows_proc_and_forwards_to_the_worker() {
     m.signal(libc::SIGTERM);
     assert_eq!(m.wait_exit(Duration::from_secs(20)), Some(0));
     assert!(!sock.exists(), "the master CLI socket is removed at exit");
+    assert!(!pidfile.exists(), "the pid file is removed at exit");
 }
 
 #[test]
