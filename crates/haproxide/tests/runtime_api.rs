@@ -590,7 +590,7 @@ fn admin_state_changes_routing_under_live_traffic() {
         &cfg,
         format!(
             "global\n    stats socket {} level admin\n\
-             defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\n\
              listen li1\n    bind 127.0.0.1:{port}\n    server a 127.0.0.1:{}\n    server b 127.0.0.1:{}\n",
             sock.display(),
             a.port,
@@ -600,6 +600,21 @@ fn admin_state_changes_routing_under_live_traffic() {
     .unwrap();
     let _p = haproxide(&cfg, &[]);
     wait_for(&sock, "show cli level", |s| s == "admin\n\n");
+    // A session on B, kept open through the drain below (opened before the
+    // traffic loop starts, which could otherwise take every other turn).
+    let mut on_b = None;
+    for _ in 0..20 {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        if line.trim() == "B" {
+            on_b = Some((s, r));
+            break;
+        }
+    }
+    let (mut kept, mut kept_r) = on_b.expect("a session on B");
     let traffic = Traffic::start(port);
     let v = traffic.after(Instant::now(), 20);
     assert!(
@@ -621,20 +636,7 @@ fn admin_state_changes_routing_under_live_traffic() {
     let v = traffic.after(Instant::now(), 20);
     assert!(count(&v, "A") >= 5, "after enable: {v:?}");
 
-    // drain B: a session already on B goes on, new ones go to A.
-    let mut on_b = None;
-    for _ in 0..20 {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-        let mut r = BufReader::new(s.try_clone().unwrap());
-        let mut line = String::new();
-        r.read_line(&mut line).unwrap();
-        if line.trim() == "B" {
-            on_b = Some((s, r));
-            break;
-        }
-    }
-    let (mut kept, mut kept_r) = on_b.expect("a session on B");
+    // drain B: the session already on B goes on, new ones go to A.
     assert_eq!(must_ask(&sock, "set server li1/b state drain"), "\n");
     let t = Instant::now();
     let v = traffic.after(t, 30);
