@@ -54,6 +54,12 @@ impl Master {
 
 impl Drop for Master {
     fn drop(&mut self) {
+        // SIGTERM first, so that the master and its workers remove their sockets
+        // and directories; then SIGKILL to whatever is left of the group.
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.signal(libc::SIGTERM);
+            let _ = self.wait_exit(Duration::from_secs(5));
+        }
         let pgid = self.child.id() as i32;
         // SAFETY: the master leads its own process group (process_group(0)); the
         // group holds only it and the workers it started.
@@ -689,7 +695,16 @@ fn limits_of(program: &str, dir: &TempDir, tag: &str, global: &str) -> Vec<Strin
         info = cli(&sock, "show info");
         info.contains("Maxsock")
     });
-    let _ = child.kill();
+    // SIGTERM (not SIGKILL): the process removes its sockets on the way out.
+    // SAFETY: kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    if !wait_until(Duration::from_secs(5), || {
+        child.try_wait().ok().flatten().is_some()
+    }) {
+        let _ = child.kill();
+    }
     let _ = child.wait();
     info.lines()
         .filter(|l| {

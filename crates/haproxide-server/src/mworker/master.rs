@@ -326,6 +326,9 @@ impl Master {
         match removed {
             Some(w) => {
                 let _ = std::fs::remove_file(&w.cli);
+                // A worker that dropped its privileges (or was killed) cannot remove
+                // its handover socket itself.
+                let _ = std::fs::remove_file(handover::default_path(pid));
                 if w.leaving {
                     self.say(
                         Level::Warning,
