@@ -309,6 +309,10 @@ print(json.dumps(out))
             >= 1
     );
     assert_eq!(cell(&csv, "stats", "BACKEND", "status"), "UP");
+    assert_eq!(
+        cell(&csv, "stats", "BACKEND", "bout"),
+        cell(&csv, "stats", "FRONTEND", "bout")
+    );
     // A runtime change shows at the next scrape.
     let r = cli(&s.socket(), "disable server pg/up");
     assert!(r.trim().is_empty(), "{r}");

@@ -240,8 +240,13 @@ impl RuntimeState for HttpModes {
             if svc.spec.listen && p.backend.is_none() {
                 // HAProxy's default `fullconn`: a tenth of the frontend's maxconn.
                 let slim = p.frontend.as_ref().map_or(0, |f| f.slim.div_ceil(10));
+                // The applet's bytes show on the BACKEND row too (as HAProxy's).
+                let mut counters = crate::cli::TrafficCounters::idle();
+                counters.bin = svc.counters.bytes.bytes_in.load(Ordering::Relaxed);
+                counters.bout = svc.counters.bytes.bytes_out.load(Ordering::Relaxed);
                 p.backend = Some(crate::cli::BackendSnapshot {
                     slim,
+                    counters,
                     ..Default::default()
                 });
             }
