@@ -275,6 +275,8 @@ impl RuntimeState for Live {
             stopping: self.stopping.load(Ordering::Relaxed),
             jobs: cur + listeners,
             listeners,
+            maxpipes: haproxide_forward::pipes().1 as u64,
+            pipes_used: haproxide_forward::pipes().0 as u64,
             ..InfoSnapshot::default()
         }
     }

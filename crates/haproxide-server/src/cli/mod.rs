@@ -99,6 +99,10 @@ pub struct InfoSnapshot {
     pub listeners: u64,
     pub total_bytes_out: u64,
     pub tasks: u64,
+    /// `Maxpipes`: the most pipes the relay may hold for splice(2).
+    pub maxpipes: u64,
+    /// `PipesUsed`: pipes held now (haproxide keeps no free pipes: `PipesFree` is 0).
+    pub pipes_used: u64,
 }
 
 impl Default for InfoSnapshot {
@@ -124,6 +128,8 @@ impl Default for InfoSnapshot {
             listeners: 0,
             total_bytes_out: 0,
             tasks: 0,
+            maxpipes: 0,
+            pipes_used: 0,
         }
     }
 }
