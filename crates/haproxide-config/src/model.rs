@@ -425,10 +425,13 @@ impl Config {
         })
     }
 
-    /// Whether anything listens: a bind in a frontend/listen, or a peers/log-forward
-    /// section that binds (HAProxy's "no listener" check).
+    /// Whether anything listens: a bind in a frontend/listen, a `stats socket` (the
+    /// CLI frontend's listener: HAProxy 2.6.12 checks Debian's default haproxy.cfg,
+    /// which only has one, as valid, exit 0), or a peers/log-forward section that
+    /// binds (HAProxy's "no listener" check).
     pub fn has_listener(&self) -> bool {
-        self.proxies
+        !self.global.stats_sockets.is_empty()
+            || self.proxies
             .iter()
             .any(|p| p.kind != ProxyKind::Defaults && !p.disabled && !p.binds.is_empty())
             || self.others.iter().any(|s| {
