@@ -189,7 +189,7 @@ fn cli(path: &Path, cmd: &str) -> String {
 
 #[test]
 fn prometheus_metrics_parse_with_the_official_client() {
-    let s = start("promex");
+    let s = start("stats-promex");
     let body = http_get(s.port, "/metrics", None).expect("/metrics answers 200 without auth");
     // Debian's python3-prometheus-client (system python, not a virtualenv).
     let script = r#"
@@ -526,7 +526,7 @@ impl Drop for Chrome {
 
 #[test]
 fn stats_page_in_headless_chromium() {
-    let s = start("chromium");
+    let s = start("stats-chromium");
     let url = format!("http://127.0.0.1:{}/", s.port);
     let mut c = Chrome::start();
 
@@ -627,7 +627,7 @@ fn page_pid(port: u16) -> Option<u32> {
 
 #[test]
 fn reload_keeps_the_stats_listener_and_closes_idle_keep_alive() {
-    let mut s = start("reload");
+    let mut s = start("stats-reload");
     let old_pid = s.proc.0.id();
     assert_eq!(page_pid(s.port), Some(old_pid));
     // An idle keep-alive connection on the old process.
