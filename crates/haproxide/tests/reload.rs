@@ -5,21 +5,11 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{echo_server, free_port, ConnectLoop};
-
-/// Kills the process when dropped (a failing test must not leave it running).
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{echo_server, free_port, ConnectLoop, Proc};
 
 fn start(cfg: &std::path::Path, old: Option<u32>) -> Proc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_haproxide"));

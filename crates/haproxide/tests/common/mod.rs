@@ -7,6 +7,35 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// A haproxide child process, stopped when dropped so that a failing test leaves
+/// nothing behind: SIGTERM first (a hard stop that removes its handover socket),
+/// SIGKILL after 3 s, then the socket file is removed in any case.
+pub struct Proc(pub std::process::Child);
+
+impl Proc {
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            // SAFETY: kill(2) on the pid of our own child, not yet reaped.
+            unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM) };
+            let stopped = wait_until(Duration::from_secs(3), || {
+                matches!(self.0.try_wait(), Ok(Some(_)))
+            });
+            if !stopped {
+                let _ = self.0.kill();
+            }
+        }
+        let _ = self.0.wait();
+        let sock = std::env::temp_dir().join(format!("haproxide-{}.listeners.sock", self.0.id()));
+        let _ = std::fs::remove_file(sock);
+    }
+}
+
 /// A temporary directory removed when dropped.
 pub struct TempDir(pub PathBuf);
 
