@@ -431,9 +431,10 @@ impl Config {
     /// binds (HAProxy's "no listener" check).
     pub fn has_listener(&self) -> bool {
         !self.global.stats_sockets.is_empty()
-            || self.proxies
-            .iter()
-            .any(|p| p.kind != ProxyKind::Defaults && !p.disabled && !p.binds.is_empty())
+            || self
+                .proxies
+                .iter()
+                .any(|p| p.kind != ProxyKind::Defaults && !p.disabled && !p.binds.is_empty())
             || self.others.iter().any(|s| {
                 matches!(s.kind.as_str(), "log-forward" | "peers")
                     && s.directives
