@@ -217,6 +217,24 @@ fn check_command(args: CheckArgs) -> Result<u8> {
         checked.diagnostics.extend(generic);
     }
     let code = checked.exit_code(deny);
+    // What run mode would refuse (translate is pure: no runtime starts). Shown as
+    // information: it never changes `check`'s exit code.
+    let (refused, listens) = if code == 1 {
+        (Vec::new(), true)
+    } else {
+        let (plan, refused) = haproxide_server::translate::translate(&checked.config);
+        let listens = !plan.engine.frontends.is_empty() || !plan.admin.sockets.is_empty();
+        (refused, listens)
+    };
+    let refused_count = refused.len();
+    if args.show_unsupported {
+        checked.diagnostics.extend(refused.into_iter().map(|mut d| {
+            d.severity = haproxide_config::Severity::Info;
+            d.message
+                .push_str(" (`haproxide -f` refuses to start with it)");
+            d
+        }));
+    }
     let version = args
         .haproxy_version
         .clone()
@@ -234,14 +252,25 @@ fn check_command(args: CheckArgs) -> Result<u8> {
             eprint!("{text}");
             eprintln!("{}", summary(&checked, code));
             if code != 1 {
-                eprintln!(
-                    "note: haproxide checks this configuration; the proxy engine that will run it is not built yet{}",
-                    if generic_count > 0 && !args.show_unsupported {
-                        format!(" ({generic_count} directives are kept in generic form: --show-unsupported lists them)")
-                    } else {
-                        String::new()
-                    }
-                );
+                let run = if refused_count == 0 && !listens {
+                    "`haproxide -f` would not start: nothing to listen on".to_string()
+                } else if refused_count == 0 {
+                    "`haproxide -f` runs this configuration".to_string()
+                } else {
+                    format!("`haproxide -f` would refuse to start: {refused_count} place(s) use what it does not run yet")
+                };
+                let lists = if args.show_unsupported {
+                    String::new()
+                } else if refused_count > 0 && generic_count > 0 {
+                    format!(" (--show-unsupported lists them, and the {generic_count} directives kept in generic form)")
+                } else if refused_count > 0 {
+                    " (--show-unsupported lists them)".to_string()
+                } else if generic_count > 0 {
+                    format!(" ({generic_count} directives kept in generic form; --show-unsupported lists them)")
+                } else {
+                    String::new()
+                };
+                eprintln!("note: {run}{lists}");
             }
         }
         Format::Short => {

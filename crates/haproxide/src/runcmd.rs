@@ -106,7 +106,9 @@ fn prepare(
         show(&mut checked, log_errors);
         return Err(1);
     }
-    if plan.engine.frontends.is_empty() {
+    // HAProxy runs a configuration whose only listener is its `stats socket` (it
+    // serves the CLI); with neither, it exits ("No enabled listener found").
+    if plan.engine.frontends.is_empty() && plan.admin.sockets.is_empty() {
         eprintln!("haproxide: nothing to listen on (no frontend with a bind can run)");
         return Err(1);
     }
