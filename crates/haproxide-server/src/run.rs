@@ -143,6 +143,8 @@ pub struct Running {
     follower: Option<tokio::task::JoinHandle<()>>,
     sessions_task: Option<tokio::task::JoinHandle<()>>,
     live: Arc<crate::live::Live>,
+    /// What the runtime API serves: `live` as the stats page shows it.
+    state: Arc<dyn crate::cli::RuntimeState>,
     /// Stops the `stats socket` listeners and their sessions.
     cli_stop: tokio::sync::watch::Sender<bool>,
     cli_tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -227,7 +229,7 @@ pub async fn start(
         ids,
         &plan,
     ));
-    stats.set_state(Arc::clone(&live) as Arc<dyn crate::cli::RuntimeState>);
+    let state = stats.set_state(Arc::clone(&live) as Arc<dyn crate::cli::RuntimeState>);
     let (cli_stop, cli_rx) = tokio::sync::watch::channel(false);
     let mut cli_tasks = Vec::new();
     for sock in &plan.admin.sockets {
@@ -238,11 +240,7 @@ pub async fn start(
                     source,
                 }
             })?;
-        let (opts, state, rx) = (
-            sock.options.clone(),
-            Arc::clone(&live) as Arc<dyn crate::cli::RuntimeState>,
-            cli_rx.clone(),
-        );
+        let (opts, state, rx) = (sock.options.clone(), Arc::clone(&state), cli_rx.clone());
         cli_tasks.push(tokio::spawn(async move {
             if let Err(e) = crate::cli::listen::serve_bound(bound, opts, state, rx).await {
                 tracing::warn!("stats socket: {e}");
@@ -328,6 +326,7 @@ pub async fn start(
         follower,
         sessions_task,
         live,
+        state,
         cli_stop,
         cli_tasks,
     })
@@ -371,7 +370,7 @@ impl Running {
     /// e.g. for a master process serving a worker's CLI over another socket with
     /// [`crate::cli::serve_stream`].
     pub fn runtime_state(&self) -> Arc<dyn crate::cli::RuntimeState> {
-        Arc::clone(&self.live) as Arc<dyn crate::cli::RuntimeState>
+        Arc::clone(&self.state)
     }
 
     /// Serve until SIGUSR1 (soft stop), SIGTERM or SIGINT (hard stop), or `stop`.

@@ -286,6 +286,11 @@ print(json.dumps(out))
     assert!(value("haproxy_frontend_bytes_out_total{proxy=\"stats\"}") > 10_000);
     let csv = http_get(s.port, "/;csv", Some("admin:secret")).expect("csv");
     assert_eq!(cell(&csv, "stats", "FRONTEND", "mode"), "http");
+    // `show stat` on the stats socket agrees with the page, as HAProxy's: the stats
+    // listen is `mode http` and has its server-less BACKEND row.
+    let stat = cli(&s.socket(), "show stat");
+    assert_eq!(cell(&stat, "stats", "FRONTEND", "mode"), "http", "{stat}");
+    assert_eq!(cell(&stat, "stats", "BACKEND", "mode"), "http", "{stat}");
     assert!(
         cell(&csv, "stats", "FRONTEND", "req_tot")
             .parse::<u64>()

@@ -314,9 +314,13 @@ impl Hub {
     /// The runtime state, as the page and the exporter show it: the stats proxies
     /// are `mode http` with their HTTP counters, and a `listen` one has its
     /// (server-less) BACKEND row, as in HAProxy.
-    pub fn set_state(&self, inner: Arc<dyn RuntimeState>) {
+    /// Returns that view, for the `stats socket`s too (`show stat` then agrees with
+    /// the page).
+    pub fn set_state(&self, inner: Arc<dyn RuntimeState>) -> Arc<dyn RuntimeState> {
         let services = self.services.iter().map(|(_, s)| s.clone()).collect();
-        self.slot.set(Arc::new(HttpModes { inner, services }));
+        let view: Arc<dyn RuntimeState> = Arc::new(HttpModes { inner, services });
+        self.slot.set(Arc::clone(&view));
+        view
     }
 }
 
