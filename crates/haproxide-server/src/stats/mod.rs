@@ -274,6 +274,14 @@ impl RuntimeState for HttpModes {
     fn set_global_maxconn(&self, maxconn: u64) -> Result<(), crate::cli::ActionError> {
         self.inner.set_global_maxconn(maxconn)
     }
+    // Every method is forwarded, the defaulted ones too: this view is also what the
+    // stats sockets serve.
+    fn sessions(&self) -> Vec<crate::cli::SessionSnapshot> {
+        self.inner.sessions()
+    }
+    fn shutdown_session(&self, id: u64) -> bool {
+        self.inner.shutdown_session(id)
+    }
 }
 
 /// The stats services of a configuration: attached to their frontends before the
