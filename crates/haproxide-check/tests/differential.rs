@@ -902,10 +902,12 @@ async fn patroni_failover_like_haproxy() {
     let pg1 = common::black_hole().await;
     let pg2 = common::black_hole().await;
     let backends = format!(
-        "listen primary\n  bind 127.0.0.1:{}\n  mode tcp\n  option httpchk OPTIONS /master\n  http-check expect status 200\n\
+        // An abstract UNIX listener: nothing connects to it, and a TCP port picked
+        // in advance could be taken meanwhile (CI saw "Address already in use").
+        "listen primary\n  bind abns@haproxide-diff-primary-{}\n  mode tcp\n  option httpchk OPTIONS /master\n  http-check expect status 200\n\
          \x20 default-server inter {INTER_MS}ms fall 3 rise 2 on-marked-down shutdown-sessions\n\
          \x20 server pg1 {} maxconn 100 check port {}\n  server pg2 {} maxconn 100 check port {}\n",
-        free_port(),
+        std::process::id(),
         pg1.addr,
         api1.addr.port(),
         pg2.addr,

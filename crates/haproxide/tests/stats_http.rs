@@ -706,8 +706,8 @@ fn reload_keeps_the_stats_listener_and_closes_idle_keep_alive() {
         "stats reload: old process stopped in {stopped_in:?}; {ok} requests ok, {failed} failed"
     );
     assert!(ok > 10, "{ok} requests");
-    // The engine's known reload residue (crates/haproxide/tests/reload.rs: a rare
-    // reset, about 1 in 25,000 connections, seen here once in 24 runs of 8 in
-    // parallel) is tolerated as there; anything worse fails.
+    // One failure in 24 runs of 8 in parallel was seen here before 45a90b6, which
+    // fixed the engine's rare reload reset (crates/haproxide/tests/reload.rs now
+    // asserts zero); this HTTP test keeps a tolerance of one until it has a record.
     assert!(failed <= 1, "{failed} requests failed during the reload");
 }
