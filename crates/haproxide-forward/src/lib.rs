@@ -430,12 +430,15 @@ impl Engine {
             if let Some(a) = b.local {
                 addrs.push((shared.frontends[b.fe].spec.name.clone(), a));
             }
+            let dup_of = |b: &listener::Bound| {
+                b.sock.try_clone().map_err(|e| StartError::Bind {
+                    frontend: shared.frontends[b.fe].spec.name.clone(),
+                    addr: "dup".into(),
+                    source: e,
+                })
+            };
             // A second descriptor of the same socket, to stop listening synchronously.
-            let dup = b.sock.try_clone().map_err(|e| StartError::Bind {
-                frontend: shared.frontends[b.fe].spec.name.clone(),
-                addr: "dup".into(),
-                source: e,
-            })?;
+            let dup = dup_of(&b)?;
             fds.push(ListenerFd {
                 fe: b.fe,
                 frontend: shared.frontends[b.fe].spec.name.clone(),
@@ -447,12 +450,10 @@ impl Engine {
                 Some(w) => {
                     // One accept loop per thread, each on its own descriptor.
                     for h in &w.handles {
-                        let sock = b.sock.try_clone().map_err(|e| StartError::Bind {
-                            frontend: shared.frontends[b.fe].spec.name.clone(),
-                            addr: "dup".into(),
-                            source: e,
-                        })?;
-                        let one = listener::Bound { sock, ..b };
+                        let one = listener::Bound {
+                            sock: dup_of(&b)?,
+                            ..b
+                        };
                         handles.push(h.spawn(listener::accept_loop(
                             shared.clone(),
                             one,

@@ -329,21 +329,9 @@ fn lookup_id(name: &str, group: bool) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use haproxide_config::{check_bytes, CheckOptions, Code, Resolver, Target};
+    use haproxide_config::Code;
 
-    fn plan(text: &str) -> (Plan, Vec<Diagnostic>) {
-        let env = |_: &str| None;
-        let opts = CheckOptions {
-            target: Target::LATEST,
-            env: &env,
-            ignore_resolution_failures: false,
-            resolver: Resolver::HostsFile,
-            check_files: false,
-        };
-        let checked = check_bytes("t.cfg", text.as_bytes().to_vec(), &opts);
-        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-        crate::translate::translate(&checked.config)
-    }
+    use crate::translate::tests::plan;
 
     const PROXIES: &str = "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
         frontend fe1\n    bind 127.0.0.1:8001\n    default_backend be1\n\

@@ -259,6 +259,7 @@ impl RuntimeState for Live {
             .map(|i| self.engine.frontend_counters(i).total)
             .sum();
         let cur = self.engine.active_sessions();
+        let (pipes_used, maxpipes) = haproxide_forward::pipes();
         InfoSnapshot {
             version: format!("2.6-haproxide-{}", env!("CARGO_PKG_VERSION")),
             nbthread: self.nbthread,
@@ -275,8 +276,8 @@ impl RuntimeState for Live {
             stopping: self.stopping.load(Ordering::Relaxed),
             jobs: cur + listeners,
             listeners,
-            maxpipes: haproxide_forward::pipes().1 as u64,
-            pipes_used: haproxide_forward::pipes().0 as u64,
+            maxpipes: maxpipes as u64,
+            pipes_used: pipes_used as u64,
             ..InfoSnapshot::default()
         }
     }

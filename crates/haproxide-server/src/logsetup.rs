@@ -49,13 +49,7 @@ pub fn build(cfg: &Config) -> (ProxyLogs, Vec<Diagnostic>) {
         .iter()
         .filter(|d| d.keyword == "log" && d.modifier == Modifier::None)
     {
-        let words: Vec<String> = d
-            .line
-            .words
-            .iter()
-            .skip(1)
-            .map(|w| w.text.clone())
-            .collect();
+        let words = log_args(d);
         if let Some(t) = targets_of(&words, &mut errors, d.line.span_from(0)) {
             global_targets.push(t);
         }
@@ -105,13 +99,7 @@ pub fn build(cfg: &Config) -> (ProxyLogs, Vec<Diagnostic>) {
                 use_global = true;
                 continue;
             }
-            let words: Vec<String> = d
-                .line
-                .words
-                .iter()
-                .skip(1)
-                .map(|w| w.text.clone())
-                .collect();
+            let words = log_args(d);
             if let Some(t) = targets_of(&words, &mut errors, d.line.span_from(0)) {
                 targets.push(t);
             }
@@ -166,4 +154,14 @@ pub fn build(cfg: &Config) -> (ProxyLogs, Vec<Diagnostic>) {
         }
     }
     (logs, errors)
+}
+
+/// The arguments of a `log` line (the words after the keyword).
+fn log_args(d: &haproxide_config::model::Directive) -> Vec<String> {
+    d.line
+        .words
+        .iter()
+        .skip(1)
+        .map(|w| w.text.clone())
+        .collect()
 }

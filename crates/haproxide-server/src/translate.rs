@@ -1036,11 +1036,12 @@ fn check_spec(p: &Proxy, s: &ServerDef, probe: ProbeSpec) -> CheckSpec {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use haproxide_config::{check_bytes, CheckOptions, Resolver, Target};
 
-    fn plan(text: &str) -> (Plan, Vec<Diagnostic>) {
+    /// Check and translate a configuration text (the other modules' tests use it too).
+    pub(crate) fn plan(text: &str) -> (Plan, Vec<Diagnostic>) {
         let env = |_: &str| None;
         let opts = CheckOptions {
             target: Target::LATEST,

@@ -219,7 +219,10 @@ fn check_command(args: CheckArgs) -> Result<u8> {
     let code = checked.exit_code(deny);
     // What run mode would refuse (translate is pure: no runtime starts). Shown as
     // information: it never changes `check`'s exit code.
-    let (refused, listens) = if code == 1 {
+    // Only when shown: the human note, or --show-unsupported (the other formats are
+    // for machines and `check`'s benchmark; translating 10,000 backends is not free).
+    let wanted = matches!(args.format, Format::Human) || args.show_unsupported;
+    let (refused, listens) = if code == 1 || !wanted {
         (Vec::new(), true)
     } else {
         let (plan, refused) = haproxide_server::translate::translate(&checked.config);
