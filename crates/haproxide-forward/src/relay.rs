@@ -515,7 +515,10 @@ where
             (Some(a), None) | (None, Some(a)) => a,
             (None, None) => far,
         };
-        if next != armed {
+        // Re-armed lazily: activity only pushes the deadline later, so the timer stays
+        // at the earlier one and, when it fires, the loop finds the real deadline
+        // ahead and re-arms once (not a timer-wheel update per message).
+        if next < armed || (next != armed && sleep.is_elapsed()) {
             sleep.as_mut().reset(next);
             armed = next;
         }
