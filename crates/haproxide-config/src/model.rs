@@ -45,6 +45,18 @@ pub enum Modifier {
     Default,
 }
 
+/// §3.2 `tune.listener.multi-queue { on | fair | off }`: how accepted connections
+/// are spread over the threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MultiQueue {
+    /// The thread with the fewest connections (the default).
+    On,
+    /// Each thread in turn (HAProxy ≥ 2.8).
+    Fair,
+    /// The thread that accepted it.
+    Off,
+}
+
 /// `global` (configuration.txt §3). Several `global` sections merge into one.
 #[derive(Debug, Clone, Default)]
 pub struct Global {
@@ -62,6 +74,8 @@ pub struct Global {
     pub chroot: Option<Named>,
     pub hard_stop_after: Option<Millis>,
     pub spread_checks: Option<u32>,
+    /// `tune.listener.multi-queue` (configuration.txt §3.2); None: `on`.
+    pub multi_queue: Option<MultiQueue>,
     pub logs: Vec<LogTarget>,
     pub stats_sockets: Vec<StatsSocket>,
     pub stats_timeout: Option<Millis>,

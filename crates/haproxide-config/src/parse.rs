@@ -739,6 +739,41 @@ impl Parser<'_> {
             "server-state-base" => {
                 g.server_state_base = line.words.get(start + 1).map(Named::from_word)
             }
+            // §3.2 `tune.listener.multi-queue { on | fair | off }` ("fair" since 2.8).
+            "tune.listener.multi-queue" => {
+                let v2_6 = self.opts.table == TableSet::V2_6;
+                let mq = match arg1.as_str() {
+                    "on" => Some(MultiQueue::On),
+                    "off" => Some(MultiQueue::Off),
+                    "fair" if !v2_6 => Some(MultiQueue::Fair),
+                    _ => None,
+                };
+                let extra = line.arg(start + 2).to_string();
+                if !extra.is_empty() {
+                    // HAProxy counts the arguments first.
+                    self.err(
+                        Code::TooManyArguments,
+                        line.span(start + 2),
+                        format!("`tune.listener.multi-queue` takes one argument; `{extra}` is extra"),
+                        HaproxyLoc::Parsing,
+                        format!("'tune.listener.multi-queue' cannot handle unexpected argument '{extra}'."),
+                    );
+                } else if mq.is_none() {
+                    let (choices, hx) = if v2_6 {
+                        ("`on` or `off`", format!("'tune.listener.multi-queue' expects either 'on' or 'off' but got '{arg1}'."))
+                    } else {
+                        ("`on`, `fair` or `off`", format!("'tune.listener.multi-queue' expects either 'on', 'fair', or 'off' but got '{arg1}'."))
+                    };
+                    self.err(
+                        Code::InvalidArgument,
+                        line.span(start + 1),
+                        format!("`tune.listener.multi-queue` expects {choices}, not `{arg1}`"),
+                        HaproxyLoc::Parsing,
+                        hx,
+                    );
+                }
+                self.cfg.global.multi_queue = mq.or(self.cfg.global.multi_queue);
+            }
             "hard-stop-after" => {
                 if let Some(t) = self.time_arg(line, start + 1, "hard-stop-after") {
                     self.cfg.global.hard_stop_after = Some(t);

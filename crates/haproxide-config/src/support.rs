@@ -45,6 +45,7 @@ const GLOBAL_TYPED: &[&str] = &[
     "server-state-file",
     "server-state-base",
     "hard-stop-after",
+    "tune.listener.multi-queue",
     "user",
     "group",
     "log",
@@ -182,6 +183,9 @@ const RUN: &[(&str, &str)] = &[
     ("global", "strict-limits"),
     ("global", "nbthread"),
     ("global", "maxconn"),
+    // The TCP engine's global settings.
+    ("global", "tune.listener.multi-queue"),
+    ("global", "nosplice"),
 ];
 
 /// Whether the engine runs this keyword of this table.

@@ -126,6 +126,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }],
         maxconn: None,
         threads: 0,
+        spread: ThreadSpread::default(),
         no_splice: false,
     };
     let engine = Engine::start(spec, Arc::new(AlwaysUp), Arc::new(NoLog)).await?;

@@ -10,6 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 use tokio::sync::{oneshot, Notify};
 
@@ -18,20 +19,24 @@ use crate::ServerHealth;
 
 /// A session's kill switch (admin `shutdown sessions`, `on-marked-down
 /// shutdown-sessions`, hard stop).
-#[derive(Default)]
+///
+/// Waited on by one task only, the session's, and polled with every wake-up of it: so
+/// no `Notify` (whose waiting future takes its mutex at every poll) but a flag and the
+/// session's waker, which is stored once and taken by [`Kill::kill`].
 pub(crate) struct Kill {
     killed: AtomicU8,
-    notify: Notify,
+    waker: Mutex<Option<Waker>>,
     /// The session's frontend, client and start (for `show sess`).
-    pub(crate) origin: Option<(usize, Option<std::net::SocketAddr>, std::time::Instant)>,
+    pub(crate) origin: (usize, Option<std::net::SocketAddr>, std::time::Instant),
 }
 
 impl Kill {
     /// A session's kill switch, remembering where it comes from.
     pub(crate) fn for_session(fe: usize, src: Option<std::net::SocketAddr>) -> Kill {
         Kill {
-            origin: Some((fe, src, std::time::Instant::now())),
-            ..Kill::default()
+            killed: AtomicU8::new(0),
+            waker: Mutex::new(None),
+            origin: (fe, src, std::time::Instant::now()),
         }
     }
 
@@ -42,22 +47,79 @@ impl Kill {
         let _ = self
             .killed
             .compare_exchange(0, why, Ordering::SeqCst, Ordering::SeqCst);
-        self.notify.notify_waiters();
+        let waker = lock(&self.waker).take();
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 
-    fn reason(&self) -> u8 {
+    pub(crate) fn reason(&self) -> u8 {
         self.killed.load(Ordering::SeqCst)
     }
 
     /// Resolves once killed, with the reason letter.
-    pub(crate) async fn wait(&self) -> u8 {
+    pub(crate) fn wait(&self) -> Killed<'_> {
+        Killed {
+            kill: self,
+            known: None,
+        }
+    }
+}
+
+/// The future of [`Kill::wait`]. It remembers the waker it stored, so that the polls
+/// of the same task cost one atomic load.
+pub(crate) struct Killed<'a> {
+    kill: &'a Kill,
+    known: Option<Waker>,
+}
+
+impl std::future::Future for Killed<'_> {
+    type Output = u8;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u8> {
+        let r = self.kill.reason();
+        if r != 0 {
+            return Poll::Ready(r);
+        }
+        if !self.known.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *lock(&self.kill.waker) = Some(cx.waker().clone());
+            self.known = Some(cx.waker().clone());
+            // A kill between the first check and the store found no waker.
+            let r = self.kill.reason();
+            if r != 0 {
+                return Poll::Ready(r);
+            }
+        }
+        Poll::Pending
+    }
+}
+
+/// A one-shot, many-waiter signal: the engine's hard stop and soft stop, awaited by
+/// accept loops and services (sessions watch their own [`Kill`]).
+#[derive(Default)]
+pub(crate) struct Signal {
+    raised: AtomicU8,
+    notify: Notify,
+}
+
+impl Signal {
+    pub(crate) fn raise(&self) {
+        self.raised.store(1, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    pub(crate) fn is_raised(&self) -> bool {
+        self.raised.load(Ordering::SeqCst) != 0
+    }
+
+    /// Resolves once raised.
+    pub(crate) async fn wait(&self) {
         loop {
             let n = self.notify.notified();
             tokio::pin!(n);
             n.as_mut().enable();
-            let r = self.reason();
-            if r != 0 {
-                return r;
+            if self.is_raised() {
+                return;
             }
             n.await;
         }
@@ -129,7 +191,7 @@ pub(crate) enum Assign {
     QueueFull,
 }
 
-fn lock(m: &Mutex<BeState>) -> MutexGuard<'_, BeState> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave the counters half-updated in a way
     // worse than losing the session; keep serving.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -304,12 +366,6 @@ impl BackendRt {
             .enumerate()
             .flat_map(|(i, s)| s.sessions.iter().map(move |(id, k)| (*id, i, k.clone())))
             .collect()
-    }
-
-    /// The kill switch of one session, if it is on a server of this backend.
-    pub(crate) fn session_kill(&self, sid: u64) -> Option<Arc<Kill>> {
-        let st = lock(&self.st);
-        st.srv.iter().find_map(|s| s.sessions.get(&sid).cloned())
     }
 
     fn has_slot(&self, st: &BeState, s: usize) -> bool {

@@ -97,7 +97,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
-use lb::{BackendRt, Kill};
+use lb::{BackendRt, Signal};
 pub use proxy_proto::{v1_header as proxy_v1_header, v2_header as proxy_v2_header};
 pub use relay::{ClientStream, BUFSIZE};
 pub use session::DEFAULT_TIMEOUT_CONNECT;
@@ -304,15 +304,22 @@ pub(crate) struct Shared {
     pub(crate) next_sid: AtomicU64,
     /// Notified whenever a session ends.
     pub(crate) idle: Notify,
-    /// Hard stop: every session waits on it besides its own kill switch (no global
-    /// registry to lock per session).
-    pub(crate) stop: Kill,
+    /// Hard stop began (sessions are killed through `sessions`).
+    pub(crate) stop: Signal,
+    /// Every live session's kill switch.
+    pub(crate) sessions: session::SessionTable,
     /// Global `maxconn`, changeable at run time.
     pub(crate) global: Arc<listener::Limit>,
     /// Soft stop began (services close their idle connections).
-    pub(crate) soft: Kill,
+    pub(crate) soft: Signal,
     /// Global `nosplice`.
     pub(crate) no_splice: bool,
+    /// The engine's threads, where sessions are placed (empty without
+    /// `EngineSpec::threads`: sessions then run on the caller's runtime).
+    pub(crate) threads: Vec<workers::Slot>,
+    /// How sessions are placed on `threads`, and the turn for `fair`.
+    pub(crate) spread: spec::ThreadSpread,
+    pub(crate) turn: std::sync::atomic::AtomicUsize,
 }
 
 /// A running engine. Dropping it hard-stops everything.
@@ -352,6 +359,7 @@ impl Engine {
             backends,
             maxconn,
             threads,
+            spread,
             no_splice,
         } = spec;
         let global = Arc::new(listener::Limit::new(maxconn));
@@ -407,22 +415,33 @@ impl Engine {
             .enumerate()
             .map(|(i, b)| Arc::new(BackendRt::new(i, b, health.clone())))
             .collect();
+        let workers = match threads {
+            0 => None,
+            n => Some(workers::Workers::start(n).map_err(StartError::Threads)?),
+        };
+        let slots = workers
+            .iter()
+            .flat_map(|w| &w.handles)
+            .map(|h| workers::Slot {
+                handle: h.clone(),
+                sessions: std::sync::atomic::AtomicUsize::new(0),
+            });
         let shared = Arc::new(Shared {
+            threads: slots.collect(),
+            spread,
+            turn: std::sync::atomic::AtomicUsize::new(0),
             frontends,
             backends,
             logger,
             actconn: AtomicU64::new(0),
             next_sid: AtomicU64::new(1),
             idle: Notify::new(),
-            stop: Kill::default(),
+            stop: Signal::default(),
+            sessions: session::SessionTable::default(),
             global,
-            soft: Kill::default(),
+            soft: Signal::default(),
             no_splice,
         });
-        let workers = match threads {
-            0 => None,
-            n => Some(workers::Workers::start(n).map_err(StartError::Threads)?),
-        };
         let mut addrs = Vec::new();
         let mut handles = Vec::new();
         let mut fds = Vec::new();
@@ -446,10 +465,15 @@ impl Engine {
                 socket: dup,
             });
             match &workers {
-                None => handles.push(tokio::spawn(listener::accept_loop(shared.clone(), b, l))),
+                None => handles.push(tokio::spawn(listener::accept_loop(
+                    shared.clone(),
+                    b,
+                    l,
+                    None,
+                ))),
                 Some(w) => {
                     // One accept loop per thread, each on its own descriptor.
-                    for h in &w.handles {
+                    for (i, h) in w.handles.iter().enumerate() {
                         let one = listener::Bound {
                             sock: dup_of(&b)?,
                             ..b
@@ -458,6 +482,7 @@ impl Engine {
                             shared.clone(),
                             one,
                             l.clone(),
+                            Some(i),
                         )));
                     }
                 }
@@ -549,6 +574,16 @@ impl Engine {
     /// Sessions alive on the engine (HAProxy's `actconn`).
     pub fn active_sessions(&self) -> u64 {
         self.shared.actconn.load(Ordering::Relaxed)
+    }
+
+    /// Sessions running on each of the engine's threads (`EngineSpec::threads`; empty
+    /// without them). New sessions go to the least loaded thread.
+    pub fn thread_sessions(&self) -> Vec<usize> {
+        self.shared
+            .threads
+            .iter()
+            .map(|t| t.sessions.load(Ordering::Relaxed))
+            .collect()
     }
 
     /// Sessions waiting in a server's queue and in its backend's queue.
@@ -729,9 +764,7 @@ impl Engine {
         let mut out = Vec::new();
         for b in &self.shared.backends {
             for (id, s, k) in b.sessions() {
-                let Some((fe, src, started)) = k.origin else {
-                    continue;
-                };
+                let (fe, src, started) = k.origin;
                 out.push(SessionInfo {
                     id,
                     frontend: fe,
@@ -750,13 +783,13 @@ impl Engine {
     /// [`Engine::sessions`] (ids count accepted connections from 1). Returns
     /// whether it was found. It ends with termination state `K`.
     pub fn kill_session(&self, sid: u64) -> bool {
-        for b in &self.shared.backends {
-            if let Some(k) = b.session_kill(sid) {
+        match self.shared.sessions.get(sid) {
+            Some(k) => {
                 k.kill(b'K');
-                return true;
+                true
             }
+            None => false,
         }
-        false
     }
 
     /// The listening sockets, for handing them to a new process (`-sf` reloads with
@@ -830,7 +863,7 @@ impl Engine {
         for h in accepts {
             let _ = tokio::time::timeout(Duration::from_secs(1), h).await;
         }
-        self.shared.soft.kill(b'K');
+        self.shared.soft.raise();
         let deadline = hard_stop_after.map(|d| tokio::time::Instant::now() + d);
         loop {
             let n = self.shared.idle.notified();
@@ -863,7 +896,8 @@ impl Engine {
     /// Hard stop (SIGTERM): close everything now.
     pub fn hard_stop(&self) {
         self.close_listeners();
-        self.shared.stop.kill(b'K');
+        self.shared.stop.raise();
+        self.shared.sessions.kill_all(b'K');
     }
 }
 
@@ -906,26 +940,15 @@ fn validate(spec: &EngineSpec) -> Result<(), StartError> {
 }
 
 /// Runs a [`Service`] on an accepted connection, counted as a session of its
-/// frontend (`actconn` was counted by the accept loop).
+/// frontend by the accept loop (`live`).
 pub(crate) async fn run_service(
-    shared: Arc<Shared>,
-    fe: usize,
+    live: session::Live,
     service: Arc<dyn Service>,
     stream: ClientStream,
     peer: Option<SocketAddr>,
     local: Option<SocketAddr>,
-    permits: Vec<tokio::sync::OwnedSemaphorePermit>,
 ) {
-    if let Some(f) = shared.frontends.get(fe) {
-        let n = f.cur.fetch_add(1, Ordering::Relaxed) + 1;
-        f.max.fetch_max(n, Ordering::Relaxed);
-        f.total.fetch_add(1, Ordering::Relaxed);
-    }
-    let _live = session::Live {
-        shared: shared.clone(),
-        fe,
-        _permits: permits,
-    };
+    let shared = live.shared.clone();
     let conn = ServiceConn {
         stream,
         peer,

@@ -238,8 +238,23 @@ fn into_client(sock: Socket, tcp: bool) -> io::Result<ClientStream> {
     }
 }
 
+/// An accepted connection not yet registered with a runtime: the session registers it
+/// on the thread it is placed on.
+pub(crate) struct Accepted {
+    sock: Socket,
+    tcp: bool,
+}
+
+impl Accepted {
+    /// Registers the socket with the current runtime's IO driver.
+    pub(crate) fn register(self) -> io::Result<ClientStream> {
+        into_client(self.sock, self.tcp)
+    }
+}
+
 /// Accept loop of one listener; ends when the task is aborted (which closes the socket).
-pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits) {
+/// `me`: the engine thread it runs on (None: the caller's runtime, no placement).
+pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, me: Option<usize>) {
     let (fe, bind, tcp, local) = (b.fe, b.bind, b.tcp, b.local);
     // SAFETY: a socket2::Socket owns its descriptor: it stays open and the same for
     // as long as the AsyncFd owns the Socket, and as_raw_fd() always returns it.
@@ -301,44 +316,25 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits) {
                     _ if tcp => sock.local_addr().ok().and_then(|a| a.as_socket()).or(local),
                     _ => None,
                 };
-                match into_client(sock, tcp) {
-                    Ok(client) if service.is_some() => {
-                        if let Some(service) = service.clone() {
-                            // Counted before the task runs, as sessions are.
-                            shared
-                                .actconn
-                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            tokio::spawn(crate::run_service(
-                                shared.clone(),
-                                fe,
-                                service,
-                                client,
-                                peer,
-                                dst,
-                                permits,
-                            ));
+                if let Some(service) = service.clone() {
+                    match into_client(sock, tcp) {
+                        Ok(client) => {
+                            let live = crate::session::Live::count(&shared, fe, None, permits);
+                            tokio::spawn(crate::run_service(live, service, client, peer, dst));
                         }
+                        Err(e) => tracing::warn!("accepted socket unusable: {e}"),
                     }
-                    Ok(client) => {
-                        let sh = shared.clone();
-                        // Counted before the task runs: a soft stop waiting for
-                        // `actconn == 0` must not miss a session accepted just now
-                        // (it was reset when the process exited; the reload test saw it).
-                        // `session::run`'s guard undoes it.
-                        shared
-                            .actconn
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        tokio::spawn(crate::session::run(
-                            sh,
-                            fe,
-                            client,
-                            peer,
-                            dst,
-                            accept_proxy,
-                            permits,
-                        ));
-                    }
-                    Err(e) => tracing::warn!("accepted socket unusable: {e}"),
+                    continue;
+                }
+                let thread = me.map(|me| {
+                    crate::workers::pick(&shared.threads, me, shared.spread, &shared.turn)
+                });
+                let live = crate::session::Live::count(&shared, fe, thread, permits);
+                let session =
+                    crate::session::run(live, Accepted { sock, tcp }, peer, dst, accept_proxy);
+                match thread.and_then(|t| shared.threads.get(t)) {
+                    Some(s) if thread != me => drop(s.handle.spawn(session)),
+                    _ => drop(tokio::spawn(session)),
                 }
             }
             Ok(Err(e)) => {

@@ -68,31 +68,36 @@ enum Flow {
 }
 
 /// Run a session to its end. Never panics on I/O; every path closes both sockets.
+/// `client` is registered with the runtime this runs on (the thread it was placed on).
 pub(crate) async fn run(
-    shared: Arc<Shared>,
-    fe: usize,
-    mut client: ClientStream,
+    live: Live,
+    client: crate::listener::Accepted,
     src: Option<SocketAddr>,
     dst: Option<SocketAddr>,
     accept_proxy: bool,
-    permits: Vec<OwnedSemaphorePermit>,
 ) {
+    let (shared, fe) = (live.shared.clone(), live.fe);
+    let fert = &shared.frontends[fe];
+    let mut client = match client.register() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!("accepted socket unusable: {e}");
+            return;
+        }
+    };
     let accepted_at = SystemTime::now();
     let t0 = Instant::now();
     let sid = shared.next_sid.fetch_add(1, Ordering::Relaxed);
     let kill = Arc::new(Kill::for_session(fe, src));
-    let fert = &shared.frontends[fe];
-    let n = fert.cur.fetch_add(1, Ordering::Relaxed) + 1;
-    fert.max.fetch_max(n, Ordering::Relaxed);
-    fert.total.fetch_add(1, Ordering::Relaxed);
-    // `actconn` was counted by the accept loop before this task was spawned, so that
-    // a soft stop never sees 0 while an accepted session has not started yet.
-    // Undoes the counting above even if the session panics.
-    let live = Live {
+    shared.sessions.insert(sid, kill.clone());
+    let _registered = Registered {
         shared: shared.clone(),
-        fe,
-        _permits: permits,
+        sid,
     };
+    // A hard stop that went through the table before this session was in it.
+    if shared.stop.is_raised() {
+        kill.kill(b'K');
+    }
     let mut s = Sess {
         shared: shared.clone(),
         fe,
@@ -119,7 +124,6 @@ pub(crate) async fn run(
     };
     let term = tokio::select! {
         biased;
-        why = shared.stop.wait() => [why, s.phase],
         why = kill.wait() => [why, s.phase],
         Flow::Done(t) = s.body(&mut client, accept_proxy) => t,
     };
@@ -206,20 +210,114 @@ impl ByteCounts {
     }
 }
 
-/// A session counted on the process and its frontend, holding its listener permits.
+/// A session counted on the process, its frontend and its thread, holding its
+/// listener permits. Counted when accepted, before its task is spawned, so that a soft
+/// stop waiting for `actconn == 0` never misses a session not started yet (it was
+/// reset when the process exited; the reload test saw it); dropping it (the session
+/// ended, panicked, or its task never ran) undoes the counting.
 pub(crate) struct Live {
     pub(crate) shared: Arc<Shared>,
     pub(crate) fe: usize,
+    /// The engine thread it was placed on (counted there by the accept loop).
+    pub(crate) thread: Option<usize>,
     pub(crate) _permits: Vec<OwnedSemaphorePermit>,
+}
+
+impl Live {
+    pub(crate) fn count(
+        shared: &Arc<Shared>,
+        fe: usize,
+        thread: Option<usize>,
+        permits: Vec<OwnedSemaphorePermit>,
+    ) -> Live {
+        shared.actconn.fetch_add(1, Ordering::Relaxed);
+        if let Some(f) = shared.frontends.get(fe) {
+            let n = f.cur.fetch_add(1, Ordering::Relaxed) + 1;
+            f.max.fetch_max(n, Ordering::Relaxed);
+            f.total.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(t) = thread.and_then(|t| shared.threads.get(t)) {
+            t.sessions.fetch_add(1, Ordering::Relaxed);
+        }
+        Live {
+            shared: shared.clone(),
+            fe,
+            thread,
+            _permits: permits,
+        }
+    }
 }
 
 impl Drop for Live {
     fn drop(&mut self) {
+        if let Some(t) = self.thread.and_then(|t| self.shared.threads.get(t)) {
+            t.sessions.fetch_sub(1, Ordering::Relaxed);
+        }
         if let Some(f) = self.shared.frontends.get(self.fe) {
             f.cur.fetch_sub(1, Ordering::Relaxed);
         }
         self.shared.actconn.fetch_sub(1, Ordering::Relaxed);
         self.shared.idle.notify_waiters();
+    }
+}
+
+/// Every live session's kill switch, by session id: the hard stop reaches them all
+/// through it, and `shutdown session` finds one. Sharded by id, so that sessions
+/// starting and ending on different threads rarely meet on a lock.
+pub(crate) struct SessionTable {
+    shards: [std::sync::Mutex<std::collections::HashMap<u64, Arc<Kill>>>; 16],
+}
+
+impl Default for SessionTable {
+    fn default() -> Self {
+        SessionTable {
+            shards: std::array::from_fn(|_| Default::default()),
+        }
+    }
+}
+
+impl SessionTable {
+    fn shard(
+        &self,
+        sid: u64,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, Arc<Kill>>> {
+        let m = &self.shards[(sid % 16) as usize];
+        m.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn insert(&self, sid: u64, kill: Arc<Kill>) {
+        self.shard(sid).insert(sid, kill);
+    }
+
+    fn remove(&self, sid: u64) {
+        self.shard(sid).remove(&sid);
+    }
+
+    pub(crate) fn get(&self, sid: u64) -> Option<Arc<Kill>> {
+        self.shard(sid).get(&sid).cloned()
+    }
+
+    /// Kill every session registered now (sessions registering later see the
+    /// engine's stop flag themselves).
+    pub(crate) fn kill_all(&self, why: u8) {
+        for i in 0..self.shards.len() as u64 {
+            let kills: Vec<Arc<Kill>> = self.shard(i).values().cloned().collect();
+            for k in kills {
+                k.kill(why);
+            }
+        }
+    }
+}
+
+/// A session's entry in the [`SessionTable`], removed when the session ends.
+struct Registered {
+    shared: Arc<Shared>,
+    sid: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.shared.sessions.remove(self.sid);
     }
 }
 

@@ -17,12 +17,27 @@ pub struct EngineSpec {
     pub maxconn: Option<usize>,
     /// Where sessions run. 0: as tasks of the runtime that calls [`crate::Engine::start`].
     /// N ≥ 1: on N threads of the engine's own, each a single-threaded runtime
-    /// accepting on every listener, and a session stays on the thread that accepted it
-    /// (§3.1 `nbthread`; see the `workers` module).
+    /// accepting on every listener; a session is placed on a thread as `spread` says
+    /// and stays there (§3.1 `nbthread`; see the `workers` module).
     pub threads: usize,
+    /// How the thread of a new session is chosen (§3.2 `tune.listener.multi-queue`).
+    pub spread: ThreadSpread,
     /// Global `nosplice` (§3.2): never use splice(2). Without it, bulk TCP-to-TCP
     /// directions splice (see the `splice` module).
     pub no_splice: bool,
+}
+
+/// §3.2 `tune.listener.multi-queue { on | fair | off }`: which thread runs a session
+/// accepted by any of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ThreadSpread {
+    /// `on` (the default): the thread with the fewest sessions.
+    #[default]
+    LeastLoaded,
+    /// `fair`: each thread in turn, whatever its load.
+    RoundRobin,
+    /// `off`: the thread that accepted it.
+    Off,
 }
 
 /// Where a listener listens (configuration.txt §4.2 `bind`).

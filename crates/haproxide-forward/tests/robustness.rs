@@ -35,6 +35,7 @@ async fn two_fronts(
         ],
         maxconn: None,
         threads: 0,
+        spread: ThreadSpread::default(),
         no_splice: false,
     }
 }

@@ -78,6 +78,7 @@ async fn two_backends() -> (Mock, Mock, EngineSpec) {
         ],
         maxconn: None,
         threads: 0,
+        spread: ThreadSpread::default(),
         no_splice: false,
     };
     (a, b, spec)

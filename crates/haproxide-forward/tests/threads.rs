@@ -110,3 +110,62 @@ async fn global_maxconn_holds_across_threads() {
     held.pop();
     assert_eq!(read_n(&mut fourth, 1).await, b"b");
 }
+
+/// Whichever thread wins the accept, a session goes to the thread with the fewest
+/// sessions (HAProxy's `tune.listener.multi-queue`): 16 held connections end up 8 and 8
+/// and the sessions really run on two threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_spread_evenly_over_the_threads() {
+    let e = echo().await;
+    let mut spec = simple(vec![server("e", e.addr)]);
+    spec.threads = 2;
+    let names = Arc::new(ThreadNames::default());
+    let engine = Engine::start(spec, Arc::new(AlwaysUp), names.clone())
+        .await
+        .expect("engine starts");
+    let addr = engine.local_addrs()[0].1;
+    let mut held = Vec::new();
+    for i in 0..16u8 {
+        let mut c = connect(addr).await;
+        c.write_all(&[i]).await.expect("write");
+        assert_eq!(read_n(&mut c, 1).await, vec![i]);
+        held.push(c);
+    }
+    assert_eq!(engine.thread_sessions(), vec![8, 8]);
+    // Half of them end: the next ones go where the room is.
+    for c in held.drain(..8) {
+        drop(c);
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while engine.active_sessions() > 8 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let before = engine.thread_sessions();
+    assert_eq!(before.iter().sum::<usize>(), 8, "{before:?}");
+    for i in 0..8u8 {
+        let mut c = connect(addr).await;
+        c.write_all(&[i]).await.expect("write");
+        assert_eq!(read_n(&mut c, 1).await, vec![i]);
+        held.push(c);
+    }
+    assert_eq!(engine.thread_sessions(), vec![8, 8], "from {before:?}");
+    drop(held);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while names.0.lock().expect("lock").len() < 24 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let seen = names.0.lock().expect("lock").clone();
+    let mut per_thread = std::collections::HashMap::new();
+    for (_, tid) in seen {
+        *per_thread.entry(tid).or_insert(0) += 1;
+    }
+    let mut counts: Vec<i32> = per_thread.into_values().collect();
+    counts.sort();
+    assert_eq!(counts, vec![12, 12]);
+    // Logged just before their counts are released.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while engine.active_sessions() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(engine.thread_sessions(), vec![0, 0]);
+}

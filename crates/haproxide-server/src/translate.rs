@@ -18,8 +18,8 @@ use haproxide_check::spec::{
 };
 use haproxide_config::checks::{self, CheckKind, CheckRule, ExpectMatch};
 use haproxide_config::model::{
-    AclExpr, Balance as CfgBalance, CondTerm, Condition as CfgCondition, Config, Mode, Proxy,
-    ProxyKind, ServerDef,
+    AclExpr, Balance as CfgBalance, CondTerm, Condition as CfgCondition, Config, Mode, MultiQueue,
+    Proxy, ProxyKind, ServerDef,
 };
 use haproxide_config::value::{Host, PortSpec};
 use haproxide_config::{Code, Diagnostic, Span};
@@ -82,6 +82,12 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
     // §3.1 `nbthread`: sessions run on that many threads, each a single-threaded
     // runtime keeping its connections (default: one per CPU, as HAProxy ≥ 1.9).
     plan.engine.threads = plan.process.threads();
+    // §3.2 `tune.listener.multi-queue`: the least loaded thread gets a new session.
+    plan.engine.spread = match cfg.global.multi_queue {
+        None | Some(MultiQueue::On) => fw::ThreadSpread::LeastLoaded,
+        Some(MultiQueue::Fair) => fw::ThreadSpread::RoundRobin,
+        Some(MultiQueue::Off) => fw::ThreadSpread::Off,
+    };
     // §3.2 `nosplice`: the engine splices bulk data unless told not to.
     plan.engine.no_splice = cfg
         .global
@@ -1056,6 +1062,28 @@ pub(crate) mod tests {
     }
 
     const PATRONI: &str = include_str!("../../../examples/patroni/haproxy.cfg");
+
+    #[test]
+    fn multi_queue_chooses_how_sessions_spread_over_threads() {
+        let cfg = |g: &str| {
+            format!("global\n{g}\ndefaults\n mode tcp\nlisten l\n bind :5000\n server s 127.0.0.1:5432\n")
+        };
+        let spread = |g: &str| plan(&cfg(g)).0.engine.spread;
+        assert_eq!(spread(""), fw::ThreadSpread::LeastLoaded);
+        assert_eq!(
+            spread(" tune.listener.multi-queue on"),
+            fw::ThreadSpread::LeastLoaded
+        );
+        assert_eq!(
+            spread(" tune.listener.multi-queue fair"),
+            fw::ThreadSpread::RoundRobin
+        );
+        assert_eq!(
+            spread(" tune.listener.multi-queue fair\n tune.listener.multi-queue off"),
+            fw::ThreadSpread::Off,
+            "the last one wins"
+        );
+    }
 
     #[test]
     fn patroni_tutorial() {

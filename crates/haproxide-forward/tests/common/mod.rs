@@ -74,6 +74,7 @@ pub fn simple(servers: Vec<ServerSpec>) -> EngineSpec {
         backends: vec![backend("be", servers)],
         maxconn: None,
         threads: 0,
+        spread: ThreadSpread::default(),
         no_splice: false,
     }
 }
