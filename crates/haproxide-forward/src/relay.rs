@@ -446,6 +446,8 @@ where
     let far = now + Duration::from_secs(86400 * 365);
     let mut sleep = Box::pin(tokio::time::sleep_until(far));
     let mut armed = far;
+    // The timer reached `armed` (it stays elapsed until re-armed).
+    let mut fired = false;
     let (mut c_was_armed, mut s_was_armed) = (true, true);
     std::future::poll_fn(|cx| loop {
         let (mut c_act, mut s_act) = (false, false);
@@ -518,13 +520,15 @@ where
         // Re-armed lazily: activity only pushes the deadline later, so the timer stays
         // at the earlier one and, when it fires, the loop finds the real deadline
         // ahead and re-arms once (not a timer-wheel update per message).
-        if next < armed || (next != armed && sleep.is_elapsed()) {
+        if next < armed || (fired && next != armed) {
             sleep.as_mut().reset(next);
             armed = next;
+            fired = false;
         }
         if sleep.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
+        fired = true;
         // The timer fired: loop to re-check the deadlines with a fresh clock.
     })
     .await

@@ -79,8 +79,11 @@ impl Workers {
             threads: Vec::with_capacity(n),
         };
         for i in 0..n {
+            // IO and timers only: no signal or process driver to service at every
+            // park (sessions need neither; the control runtime handles signals).
             let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
+                .enable_io()
+                .enable_time()
                 .build()?;
             let (tx, rx) = oneshot::channel::<()>();
             w.handles.push(rt.handle().clone());
