@@ -432,10 +432,12 @@ OUT=$TMP/report.md
 import statistics, sys
 from collections import defaultdict
 rows = defaultdict(list)
+by_round = {}
 for line in open(sys.argv[1]):
     r, test, target, metric, value = line.rstrip("\n").split("\t")
     if value != "":
         rows[(test, metric, target)].append(float(value))
+        by_round[(test, metric, target, r)] = float(value)
 spec = [
     ("bulk1", "gbit_s", "bulk, 1 stream: Gbit/s", "higher"),
     ("bulk8", "gbit_s", "bulk, 8 streams: Gbit/s", "higher"),
@@ -461,11 +463,21 @@ def cell(vals):
     if len(vals) > 1:
         return f"{fmt(m)} [{fmt(min(vals))}–{fmt(max(vals))}]", m
     return fmt(m), m
-print(f"Medians of {sys.argv[2]} rounds [min–max]. Ratio = haproxide / HAProxy; "
+def paired(test, metric):
+    # Within a round HAProxy and haproxide run back to back: the ratio of each round
+    # cancels the machine's slower drifts (other VMs on the host).
+    rs = sorted({k[3] for k in by_round if k[:2] == (test, metric)})
+    v = [by_round[(test, metric, "haproxide", r)] / by_round[(test, metric, "haproxy", r)]
+         for r in rs if by_round.get((test, metric, "haproxy", r)) and (test, metric, "haproxide", r) in by_round]
+    if not v: return "–"
+    m = statistics.median(v)
+    return f"{m:.2f} [{min(v):.2f}–{max(v):.2f}]" if len(v) > 1 else f"{m:.2f}"
+print(f"Medians of {sys.argv[2]} rounds [min–max]. Ratio = haproxide / HAProxy (of the medians; "
+      "per round: the median of each round's ratio [min–max]); "
       "the goal is ≥ 1.00 where higher is better and ≤ 1.00 where lower is better.")
 print()
-print("| metric | better | direct | HAProxy 2.6 | haproxide | haproxide / HAProxy |")
-print("|---|---|---|---|---|---|")
+print("| metric | better | direct | HAProxy 2.6 | haproxide | haproxide / HAProxy | per round |")
+print("|---|---|---|---|---|---|---|")
 for test, metric, label, better in spec:
     cells = [cell(rows.get((test, metric, t), [])) for t in ("direct", "haproxy", "haproxide")]
     if all(c[1] is None for c in cells): continue
@@ -474,7 +486,7 @@ for test, metric, label, better in spec:
     if ratio != "–":
         ok = (x / h >= 0.995) if better == "higher" else (x / h <= 1.005)
         ratio = ratio if ok else f"**{ratio}**"
-    print(f"| {label} | {better} | {cells[0][0]} | {cells[1][0]} | {cells[2][0]} | {ratio} |")
+    print(f"| {label} | {better} | {cells[0][0]} | {cells[1][0]} | {cells[2][0]} | {ratio} | {paired(test, metric)} |")
 errs = {t: sum(rows.get(("churn", "errors", t), [])) for t in ("direct", "haproxy", "haproxide")}
 if any(errs.values()):
     print(); print(f"Connect-loop errors (sum over rounds): {errs}")
