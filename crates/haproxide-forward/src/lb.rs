@@ -138,6 +138,8 @@ struct SrvState {
     /// Most sessions at once (`smax`).
     max: usize,
     total: u64,
+    /// Sessions assigned per second (`rate`, `rate_max`).
+    rate: crate::meter::FreqCtr,
     queue: VecDeque<Waiter>,
     /// Sessions taken out of `queue` so far (for the log's queue positions).
     dequeued: u64,
@@ -174,9 +176,8 @@ pub(crate) struct BackendRt {
     pub(crate) total: AtomicU64,
     /// Most sessions at once (`smax`).
     pub(crate) max: AtomicU64,
-    /// Bytes of finished sessions, per backend and per server (`bin`, `bout`).
-    pub(crate) bytes: crate::session::ByteCounts,
-    pub(crate) srv_bytes: Vec<crate::session::ByteCounts>,
+    /// Sessions per second that chose this backend (`rate`, `rate_max`).
+    pub(crate) sess_rate: crate::meter::Rate,
     /// Each server's `maxconn` (0 = none), changed by `set maxconn server`.
     maxconn: Vec<AtomicUsize>,
 }
@@ -218,16 +219,13 @@ impl BackendRt {
                 .iter()
                 .map(|s| AtomicUsize::new(s.maxconn))
                 .collect(),
-            srv_bytes: (0..spec.servers.len())
-                .map(|_| crate::session::ByteCounts::default())
-                .collect(),
             spec,
             idx,
             health,
             st: Mutex::new(st),
             cur: AtomicU64::new(0),
             max: AtomicU64::new(0),
-            bytes: crate::session::ByteCounts::default(),
+            sess_rate: crate::meter::Rate::default(),
             total: AtomicU64::new(0),
         }
     }
@@ -339,19 +337,17 @@ impl BackendRt {
     pub(crate) fn clear_max(&self) {
         self.max
             .store(self.cur.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.sess_rate.clear_max();
         let mut st = lock(&self.st);
         for s in &mut st.srv {
             s.max = s.cur;
+            s.rate.clear_max();
         }
     }
 
     /// `clear counters all`: server totals back to 0.
     pub(crate) fn clear_totals(&self) {
         self.total.store(0, Ordering::Relaxed);
-        self.bytes.clear();
-        for b in &self.srv_bytes {
-            b.clear();
-        }
         let mut st = lock(&self.st);
         for s in &mut st.srv {
             s.total = 0;
@@ -442,6 +438,7 @@ impl BackendRt {
         st.srv[s].cur += 1;
         st.srv[s].max = st.srv[s].max.max(st.srv[s].cur);
         st.srv[s].total += 1;
+        st.srv[s].rate.hit(tokio::time::Instant::now());
         st.srv[s].sessions.insert(sid, kill.clone());
         SrvSlot {
             be: self.clone(),
@@ -668,6 +665,8 @@ impl BackendRt {
             if w.tx.send(s).is_err() {
                 st.srv[s].cur -= 1;
                 st.srv[s].total -= 1;
+            } else {
+                st.srv[s].rate.hit(tokio::time::Instant::now());
             }
         }
     }
@@ -709,6 +708,17 @@ impl BackendRt {
             .filter(|(i, _)| which(*i))
             .flat_map(|(_, s)| s.sessions.values().cloned())
             .collect()
+    }
+
+    /// A server's session rate.
+    pub(crate) fn server_rate(&self, s: usize) -> crate::meter::RateSnapshot {
+        let st = lock(&self.st);
+        st.srv
+            .get(s)
+            .map_or_else(Default::default, |x| crate::meter::RateSnapshot {
+                current: x.rate.read(tokio::time::Instant::now()),
+                max: x.rate.max(),
+            })
     }
 
     /// (current, total) of a server.

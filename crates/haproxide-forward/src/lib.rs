@@ -80,6 +80,7 @@ pub mod spec;
 
 mod lb;
 mod listener;
+mod meter;
 mod proxy_proto;
 mod relay;
 pub mod rules;
@@ -98,6 +99,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
 use lb::{BackendRt, Signal};
+pub use meter::RateSnapshot;
 pub use proxy_proto::{v1_header as proxy_v1_header, v2_header as proxy_v2_header};
 pub use relay::{ClientStream, BUFSIZE};
 pub use session::DEFAULT_TIMEOUT_CONNECT;
@@ -277,8 +279,10 @@ pub(crate) struct FrontendRt {
     pub(crate) total: AtomicU64,
     /// Most concurrent sessions since start or `clear counters` (`smax`).
     pub(crate) max: AtomicU64,
-    /// Bytes from the clients and to them, added when a session ends (`bin`, `bout`).
-    pub(crate) bytes: session::ByteCounts,
+    /// Connections accepted per second (`conn_rate`, `conn_rate_max`).
+    pub(crate) conn_rate: meter::Rate,
+    /// Sessions per second, past `tcp-request connection` rules (`rate`, `rate_max`).
+    pub(crate) sess_rate: meter::Rate,
     /// `disable frontend`: its listeners stop accepting (connections wait in the
     /// kernel's backlog) until `enable frontend`.
     pub(crate) paused: tokio::sync::watch::Sender<bool>,
@@ -320,6 +324,12 @@ pub(crate) struct Shared {
     /// How sessions are placed on `threads`, and the turn for `fair`.
     pub(crate) spread: spec::ThreadSpread,
     pub(crate) turn: std::sync::atomic::AtomicUsize,
+    /// Live `bin`/`bout` of every frontend, backend and server.
+    pub(crate) meters: meter::ByteMeters,
+    /// The process's connection and session rates (`show info` `ConnRate`,
+    /// `SessRate` and their maxima).
+    pub(crate) conn_rate: meter::Rate,
+    pub(crate) sess_rate: meter::Rate,
 }
 
 /// A running engine. Dropping it hard-stops everything.
@@ -388,7 +398,7 @@ impl Engine {
                 limits.push(l);
             }
         }
-        let frontends = frontends
+        let frontends: Vec<FrontendRt> = frontends
             .into_iter()
             .zip(fe_limits)
             .map(|(spec, limit)| FrontendRt {
@@ -405,11 +415,17 @@ impl Engine {
                 cur: AtomicU64::new(0),
                 total: AtomicU64::new(0),
                 max: AtomicU64::new(0),
-                bytes: session::ByteCounts::default(),
+                conn_rate: meter::Rate::default(),
+                sess_rate: meter::Rate::default(),
                 paused: tokio::sync::watch::Sender::new(false),
                 limit,
             })
             .collect();
+        let meters = meter::ByteMeters::new(
+            frontends.len(),
+            &backends.iter().map(|b| b.servers.len()).collect::<Vec<_>>(),
+            threads,
+        );
         let backends = backends
             .into_iter()
             .enumerate()
@@ -430,6 +446,9 @@ impl Engine {
             threads: slots.collect(),
             spread,
             turn: std::sync::atomic::AtomicUsize::new(0),
+            meters,
+            conn_rate: meter::Rate::default(),
+            sess_rate: meter::Rate::default(),
             frontends,
             backends,
             logger,
@@ -709,39 +728,69 @@ impl Engine {
             .map_or(0, |b| b.server_max(server))
     }
 
-    /// Bytes received from clients and sent to them by a frontend's finished
-    /// sessions (`bin`, `bout`).
+    /// Bytes received from clients and sent to them by a frontend (`bin`, `bout`,
+    /// management.txt §9.1), counted as they flow: live sessions included.
     pub fn frontend_bytes(&self, frontend: usize) -> (u64, u64) {
-        self.shared
-            .frontends
-            .get(frontend)
-            .map_or((0, 0), |f| f.bytes.get())
+        let m = &self.shared.meters;
+        m.get(m.frontend(frontend))
     }
 
-    /// The same for a backend (bytes sent to its servers, and received).
+    /// The same for a backend (bytes from the clients of its sessions, and to them).
     pub fn backend_bytes(&self, backend: usize) -> (u64, u64) {
-        self.shared
-            .backends
-            .get(backend)
-            .map_or((0, 0), |b| b.bytes.get())
+        let m = &self.shared.meters;
+        m.get(m.backend(backend))
     }
 
     /// The same for a server.
     pub fn server_bytes(&self, backend: usize, server: usize) -> (u64, u64) {
+        let m = &self.shared.meters;
+        m.get(m.server(backend, server))
+    }
+
+    /// A frontend's session rate (`rate`, `rate_max`: sessions past the `tcp-request
+    /// connection` rules per second over the last second, and the most seen) and
+    /// connection rate (`conn_rate`, `conn_rate_max`: accepted connections),
+    /// management.txt §9.1.
+    pub fn frontend_rates(&self, frontend: usize) -> (RateSnapshot, RateSnapshot) {
+        self.shared
+            .frontends
+            .get(frontend)
+            .map_or_else(Default::default, |f| (f.sess_rate.get(), f.conn_rate.get()))
+    }
+
+    /// A backend's session rate (sessions that chose it).
+    pub fn backend_rate(&self, backend: usize) -> RateSnapshot {
         self.shared
             .backends
             .get(backend)
-            .and_then(|b| b.srv_bytes.get(server))
-            .map_or((0, 0), session::ByteCounts::get)
+            .map_or_else(Default::default, |b| b.sess_rate.get())
+    }
+
+    /// A server's session rate (sessions assigned to it).
+    pub fn server_rate(&self, backend: usize, server: usize) -> RateSnapshot {
+        self.shared
+            .backends
+            .get(backend)
+            .map_or_else(Default::default, |b| b.server_rate(server))
+    }
+
+    /// The process's connection and session rates (`show info` `ConnRate` /
+    /// `MaxConnRate`, `SessRate` / `MaxSessRate`).
+    pub fn process_rates(&self) -> (RateSnapshot, RateSnapshot) {
+        (self.shared.conn_rate.get(), self.shared.sess_rate.get())
     }
 
     /// `clear counters` (management.txt §9.3): the max values restart from the
-    /// current ones.
+    /// current ones (`smax`) or from 0 (the rate maxima, as HAProxy does).
     pub fn clear_max(&self) {
         for f in &self.shared.frontends {
             f.max
                 .store(f.cur.load(Ordering::Relaxed), Ordering::Relaxed);
+            f.conn_rate.clear_max();
+            f.sess_rate.clear_max();
         }
+        self.shared.conn_rate.clear_max();
+        self.shared.sess_rate.clear_max();
         for b in &self.shared.backends {
             b.clear_max();
         }
@@ -751,8 +800,8 @@ impl Engine {
     pub fn clear_totals(&self) {
         for f in &self.shared.frontends {
             f.total.store(0, Ordering::Relaxed);
-            f.bytes.clear();
         }
+        self.shared.meters.clear();
         for b in &self.shared.backends {
             b.clear_totals();
         }

@@ -420,21 +420,30 @@ pub(crate) struct Bytes {
     pub from_server: u64,
 }
 
+/// Receives a session's byte counts as they grow (live `bin`/`bout`).
+pub(crate) trait Publish {
+    /// Called after each wake-up of the relay; `bytes` only grows.
+    fn publish(&mut self, bytes: &Bytes);
+}
+
 /// Relay until both directions are finished or something fails; returns HAProxy's
 /// termination state for the data phase (`--`, `CD`, `SD`, `cD`, `sD`). `req` holds
 /// client data read before the relay (inspection, connect), already counted;
-/// `client_since` is the client's last activity before the relay.
-pub(crate) async fn relay<C, S>(
+/// `client_since` is the client's last activity before the relay; `publish` gets
+/// the counts after every wake-up.
+pub(crate) async fn relay<C, S, P>(
     client: &mut C,
     server: &mut S,
     req: &mut Half,
     t: RelayTimeouts,
     bytes: &mut Bytes,
     client_since: Instant,
+    publish: &mut P,
 ) -> [u8; 2]
 where
     C: Peer + ?Sized,
     S: Peer + ?Sized,
+    P: Publish + ?Sized,
 {
     let mut resp = Half::new();
     req.splice = t.splice;
@@ -449,7 +458,8 @@ where
     // The timer reached `armed` (it stays elapsed until re-armed).
     let mut fired = false;
     let (mut c_was_armed, mut s_was_armed) = (true, true);
-    std::future::poll_fn(|cx| loop {
+    // One wake-up; `bytes` is a parameter so that `publish` can read it after.
+    let mut step = |cx: &mut Context<'_>, bytes: &mut Bytes| loop {
         let (mut c_act, mut s_act) = (false, false);
         if !req.shut {
             match req.poll_copy(
@@ -530,6 +540,13 @@ where
         }
         fired = true;
         // The timer fired: loop to re-check the deadlines with a fresh clock.
+    };
+    std::future::poll_fn(|cx| {
+        let r = step(cx, bytes);
+        // Live `bin`/`bout`: once per wake-up (`publish` does nothing when no byte
+        // moved).
+        publish.publish(bytes);
+        r
     })
     .await
 }

@@ -21,6 +21,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use crate::lb::{Assign, BackendRt, Kill, SrvSlot};
+use crate::meter::{Publisher, SessionMeter};
 use crate::proxy_proto;
 use crate::relay::{relay, Bytes, ClientStream, Half, RelayTimeouts};
 use crate::rules::{eval_cond, eval_rules, EvalCtx, Tri};
@@ -51,6 +52,8 @@ struct Sess {
     retries: u32,
     redispatched: bool,
     bytes: Bytes,
+    /// What of `bytes` went to the live `bin`/`bout` counters already.
+    meter: SessionMeter,
     /// Sessions served before this one while it waited in the server's / backend's
     /// queue (§8.2.2 `srv_queue`, `backend_queue`).
     srv_queue: u64,
@@ -116,6 +119,7 @@ pub(crate) async fn run(
         retries: 0,
         redispatched: false,
         bytes: Bytes::default(),
+        meter: SessionMeter::new(&shared.meters, live.thread, fe),
         srv_queue: 0,
         backend_queue: 0,
         client_active: t0,
@@ -128,16 +132,12 @@ pub(crate) async fn run(
         Flow::Done(t) = s.body(&mut client, accept_proxy) => t,
     };
     drop(client);
-    // `bin`/`bout` of the frontend, backend and server (HAProxy counts them as
-    // they flow; here when the session ends).
-    let (bin, bout) = (s.bytes.from_client, s.bytes.from_server);
-    fert.bytes.add(bin, bout);
-    if let Some(b) = &s.backend {
-        b.bytes.add(bin, bout);
-        if let Some(x) = s.server.and_then(|i| b.srv_bytes.get(i)) {
-            x.add(bin, bout);
-        }
-    }
+    // `bin`/`bout` of the frontend, backend and server: the relay published its
+    // bytes as they flowed; what is left (data read before the relay, the last
+    // wake-up's) goes now, to the backend and server chosen by then.
+    s.meter
+        .aim(&shared.meters, s.backend.as_ref().map(|b| b.idx), s.server);
+    s.meter.publish(&shared.meters, &s.bytes);
     if let Some(ts) = s.tw_start {
         if s.tw < 0 {
             s.tw = ts.elapsed().as_millis() as i64;
@@ -186,30 +186,6 @@ pub(crate) async fn run(
     drop(live);
 }
 
-/// Bytes in (from clients) and out (to clients), for `show stat`.
-#[derive(Default)]
-pub(crate) struct ByteCounts {
-    inb: std::sync::atomic::AtomicU64,
-    outb: std::sync::atomic::AtomicU64,
-}
-
-impl ByteCounts {
-    pub(crate) fn add(&self, inb: u64, outb: u64) {
-        self.inb.fetch_add(inb, Ordering::Relaxed);
-        self.outb.fetch_add(outb, Ordering::Relaxed);
-    }
-    pub(crate) fn get(&self) -> (u64, u64) {
-        (
-            self.inb.load(Ordering::Relaxed),
-            self.outb.load(Ordering::Relaxed),
-        )
-    }
-    pub(crate) fn clear(&self) {
-        self.inb.store(0, Ordering::Relaxed);
-        self.outb.store(0, Ordering::Relaxed);
-    }
-}
-
 /// A session counted on the process, its frontend and its thread, holding its
 /// listener permits. Counted when accepted, before its task is spawned, so that a soft
 /// stop waiting for `actconn == 0` never misses a session not started yet (it was
@@ -235,7 +211,9 @@ impl Live {
             let n = f.cur.fetch_add(1, Ordering::Relaxed) + 1;
             f.max.fetch_max(n, Ordering::Relaxed);
             f.total.fetch_add(1, Ordering::Relaxed);
+            f.conn_rate.hit();
         }
+        shared.conn_rate.hit();
         if let Some(t) = thread.and_then(|t| shared.threads.get(t)) {
             t.sessions.fetch_add(1, Ordering::Relaxed);
         }
@@ -392,6 +370,9 @@ impl Sess {
             self.silent = true;
             return Flow::Done(*b"PR");
         }
+        // A session (HAProxy's `fe_sess_per_sec`, `global.sess_per_sec`).
+        self.shared.frontends[self.fe].sess_rate.hit();
+        self.shared.sess_rate.hit();
 
         // PROXY header from the client (§5.1 `accept-proxy`), bounded by `timeout client`.
         // Everything after it (rules, logs, send-proxy) sees the header's addresses.
@@ -500,6 +481,7 @@ impl Sess {
         let n = be.cur.fetch_add(1, Ordering::Relaxed) + 1;
         be.max.fetch_max(n, Ordering::Relaxed);
         be.total.fetch_add(1, Ordering::Relaxed);
+        be.sess_rate.hit();
         self.backend = Some(be.clone());
         self.be_count = Some(BeCount(be.clone()));
         self.connect_and_relay(client, &be, &fspec).await
@@ -669,6 +651,12 @@ impl Sess {
             server_fin: bspec.timeout_server_fin,
             splice: !self.shared.no_splice,
         };
+        let shared = self.shared.clone();
+        self.meter.aim(&shared.meters, Some(be.idx), Some(srv));
+        let mut publish = Publisher {
+            meters: &shared.meters,
+            session: &mut self.meter,
+        };
         let term = relay(
             client,
             &mut server,
@@ -676,6 +664,7 @@ impl Sess {
             t,
             &mut self.bytes,
             self.client_active,
+            &mut publish,
         )
         .await;
         Flow::Done(term)

@@ -110,10 +110,15 @@ impl Live {
             "OPEN"
         };
         let (bin, bout) = self.engine.frontend_bytes(fi);
+        let (sess, conn) = self.engine.frontend_rates(fi);
         FrontendSnapshot {
             status: status.into(),
             bin,
             bout,
+            rate: sess.current,
+            rate_max: sess.max,
+            conn_rate: conn.current,
+            conn_rate_max: conn.max,
             scur: c.current,
             smax: self.engine.frontend_max(fi),
             slim: self.frontend_slim(fi),
@@ -141,6 +146,7 @@ impl Live {
             let c = self.engine.server_counters(bi, si);
             let (sq, _) = self.engine.queue_lengths(bi, si);
             let (bin, bout) = self.engine.server_bytes(bi, si);
+            let rate = self.engine.server_rate(bi, si);
             let port = match s.port {
                 ServerPort::Fixed(p) => p,
                 _ => 0,
@@ -167,6 +173,8 @@ impl Live {
                     qcur: sq,
                     bin,
                     bout,
+                    rate: rate.current,
+                    rate_max: rate.max,
                     scur: c.current,
                     smax: self.engine.server_max(bi, si),
                     stot: c.total,
@@ -194,6 +202,7 @@ impl Live {
         let c = self.engine.backend_counters(bi);
         let (_, bq) = self.engine.queue_lengths(bi, 0);
         let (bin, bout) = self.engine.backend_bytes(bi);
+        let rate = self.engine.backend_rate(bi);
         Some(BackendSnapshot {
             status: if any_usable { "UP" } else { "DOWN" }.into(),
             algo: algo(spec.balance).into(),
@@ -201,6 +210,8 @@ impl Live {
                 qcur: bq,
                 bin,
                 bout,
+                rate: rate.current,
+                rate_max: rate.max,
                 scur: c.current,
                 smax: self.engine.backend_max(bi),
                 stot: c.total,
@@ -260,6 +271,7 @@ impl RuntimeState for Live {
             .sum();
         let cur = self.engine.active_sessions();
         let (pipes_used, maxpipes) = haproxide_forward::pipes();
+        let (conn, sess) = self.engine.process_rates();
         InfoSnapshot {
             version: format!("2.6-haproxide-{}", env!("CARGO_PKG_VERSION")),
             nbthread: self.nbthread,
@@ -272,6 +284,10 @@ impl RuntimeState for Live {
             hard_maxconn: self.hard_maxconn,
             curr_conns: cur,
             cum_conns: cum,
+            conn_rate: conn.current,
+            max_conn_rate: conn.max,
+            sess_rate: sess.current,
+            max_sess_rate: sess.max,
             node: self.node.clone(),
             stopping: self.stopping.load(Ordering::Relaxed),
             jobs: cur + listeners,
@@ -360,8 +376,8 @@ impl RuntimeState for Live {
     }
 
     fn clear_counters(&self, all: bool) {
-        // Max values restart from the current ones; `all` also zeroes totals
-        // (rates are not kept).
+        // Max values restart from the current ones (rate maxima from 0); `all`
+        // also zeroes totals and bytes.
         self.engine.clear_max();
         if all {
             self.engine.clear_totals();

@@ -1121,3 +1121,114 @@ fn weights_and_agent_commands_act_on_routing() {
     let st = must_ask(&sock, "show servers state li1");
     assert_eq!(state_fields(&st, "a")[14], "22", "{st}");
 }
+
+/// Three sessions in a burst, each sending 1000 bytes and getting its greeting
+/// ("A\n") and the echo back. While they are open, `show stat` shows the session
+/// rates (management.txt §9.1 `rate`, `rate_max`, `conn_rate`, `conn_rate_max`;
+/// `show info` `ConnRate`, `SessRate` and maxima) and, with `live`, their bytes on
+/// the FRONTEND, BACKEND and server rows (`bin`/`bout` as they flow). Once they are
+/// closed the bytes are the same (counted once). Run against haproxide and, when
+/// installed, HAProxy 2.6 with the same configuration: the same numbers, except
+/// that HAProxy 2.6 adds a TCP session's bytes only when its stream task runs
+/// (here: when it closes), so its open sessions show 0.
+fn live_bytes_and_rates(sock: &Path, port: u16, who: &str, live: bool) {
+    let t0 = Instant::now();
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut msg = vec![b'x'; 999];
+        msg.push(b'\n');
+        s.write_all(&msg).unwrap();
+        let mut got = vec![0u8; 1002];
+        s.read_exact(&mut got).unwrap();
+        assert_eq!(&got[..2], b"A\n", "{who}");
+        open.push(s);
+    }
+    let stat = must_ask(sock, "show stat");
+    let info = must_ask(sock, "show info");
+    let burst = t0.elapsed();
+    // Rates over the last second: exact while the burst is less than a second old.
+    assert!(
+        burst < Duration::from_millis(900),
+        "{who}: burst took {burst:?}"
+    );
+    let rows = ["li1,FRONTEND", "li1,BACKEND", "li1,a"];
+    for r in rows {
+        assert_eq!(stat_field(&stat, r, "rate"), "3", "{who} {r}: {stat}");
+        assert_eq!(stat_field(&stat, r, "rate_max"), "3", "{who} {r}: {stat}");
+        assert_eq!(stat_field(&stat, r, "scur"), "3", "{who} {r}: {stat}");
+    }
+    assert_eq!(stat_field(&stat, "li1,FRONTEND", "conn_rate"), "3", "{who}");
+    assert_eq!(
+        stat_field(&stat, "li1,FRONTEND", "conn_rate_max"),
+        "3",
+        "{who}"
+    );
+    let info_field = |k: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}: ")))
+            .unwrap_or("")
+            .to_string()
+    };
+    for k in ["ConnRate", "SessRate", "MaxConnRate", "MaxSessRate"] {
+        assert_eq!(info_field(k), "3", "{who} {k}: {info}");
+    }
+    let bytes_are = |stat: &str, bin: &str, bout: &str| {
+        rows.iter()
+            .all(|r| stat_field(stat, r, "bin") == bin && stat_field(stat, r, "bout") == bout)
+    };
+    if live {
+        wait_for(sock, "show stat", |s| bytes_are(s, "3000", "3006"));
+    }
+    // Closed: the same bytes, not twice.
+    drop(open);
+    let stat = wait_for(sock, "show stat", |s| {
+        stat_field(s, "li1,FRONTEND", "scur") == "0" && stat_field(s, "li1,a", "scur") == "0"
+    });
+    let stat = if bytes_are(&stat, "3000", "3006") {
+        stat
+    } else {
+        // HAProxy's session tasks may end a moment after `scur` drops.
+        wait_for(sock, "show stat", |s| bytes_are(s, "3000", "3006"))
+    };
+    assert_eq!(stat_field(&stat, "li1,a", "stot"), "3", "{who}: {stat}");
+    // `clear counters all` zeroes them.
+    assert_eq!(must_ask(sock, "clear counters all"), "\n");
+    let stat = must_ask(sock, "show stat");
+    assert!(bytes_are(&stat, "0", "0"), "{who}: {stat}");
+}
+
+#[test]
+fn show_stat_counts_bytes_of_open_sessions_and_session_rates_like_haproxy() {
+    let dir = TempDir::new("rt-live");
+    let a = Named::start("A");
+    let cfg = |tag: &str, port: u16| {
+        let sock = dir.path(&format!("{tag}.sock"));
+        let cfg = dir.path(&format!("{tag}.cfg"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "global\n    stats socket {} level admin\n\
+                 defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\n\
+                 listen li1\n    bind 127.0.0.1:{port}\n    server a 127.0.0.1:{}\n",
+                sock.display(),
+                a.port
+            ),
+        )
+        .unwrap();
+        (cfg, sock)
+    };
+    let port = free_port();
+    let (c, sock) = cfg("ours", port);
+    let p = haproxide(&c, &[]);
+    wait_for(&sock, "show cli level", |s| s == "admin\n\n");
+    live_bytes_and_rates(&sock, port, "haproxide", true);
+    drop(p);
+    let port = free_port();
+    let (c, sock) = cfg("haproxy", port);
+    if let Some(_h) = haproxy(&c) {
+        wait_for(&sock, "show cli level", |s| s == "admin\n\n");
+        live_bytes_and_rates(&sock, port, "haproxy", false);
+    }
+}

@@ -92,6 +92,13 @@ pub struct InfoSnapshot {
     pub curr_conns: u64,
     pub cum_conns: u64,
     pub cum_req: u64,
+    /// `ConnRate`, `MaxConnRate`, `SessRate`, `MaxSessRate`: connections accepted
+    /// and sessions created per second over the last second, and the most seen
+    /// (since start or `clear counters`).
+    pub conn_rate: u64,
+    pub max_conn_rate: u64,
+    pub sess_rate: u64,
+    pub max_sess_rate: u64,
     /// `node` (hostname or `global node`).
     pub node: String,
     pub stopping: bool,
@@ -122,6 +129,10 @@ impl Default for InfoSnapshot {
             curr_conns: 0,
             cum_conns: 0,
             cum_req: 0,
+            conn_rate: 0,
+            max_conn_rate: 0,
+            sess_rate: 0,
+            max_sess_rate: 0,
             node: String::new(),
             stopping: false,
             jobs: 0,

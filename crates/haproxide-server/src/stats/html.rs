@@ -210,12 +210,13 @@ fn general(out: &mut String, p: &Page<'_>) {
 <b>uptime = </b> {d}d {h}h{m:02}m{s:02}s<br>\n\
 <b>system limits:</b> memmax = unlimited; ulimit-n = {ulimit}<br>\n\
 <b>maxsock = </b> {maxsock}; <b>maxconn = </b> {maxconn}; <b>maxpipes = </b> 0<br>\n\
-current conns = {cur}; current pipes = 0/0; conn rate = 0/sec; bit rate = 0.000 kbps<br>\n\
+current conns = {cur}; current pipes = 0/0; conn rate = {conn_rate}/sec; bit rate = 0.000 kbps<br>\n\
 Running tasks: 0/{tasks}; idle = 100 %<br>\n\
 </td><td align=\"center\" nowrap>\n",
         name = escape(&i.name),
         pid = i.pid,
         nbthread = i.nbthread,
+        conn_rate = i.conn_rate,
         d = up / 86400,
         h = (up % 86400) / 3600,
         m = (up % 3600) / 60,
