@@ -998,6 +998,11 @@ pub(crate) async fn run_service(
     local: Option<SocketAddr>,
 ) {
     let shared = live.shared.clone();
+    // A session of its frontend, as HAProxy counts one on a stats frontend.
+    if let Some(f) = shared.frontends.get(live.fe) {
+        f.sess_rate.hit();
+    }
+    shared.sess_rate.hit();
     let conn = ServiceConn {
         stream,
         peer,

@@ -272,6 +272,12 @@ impl RuntimeState for Live {
         let cur = self.engine.active_sessions();
         let (pipes_used, maxpipes) = haproxide_forward::pipes();
         let (conn, sess) = self.engine.process_rates();
+        // `TotalBytesOut`: what the proxies sent, to clients (frontends' `bout`) and
+        // to servers (backends' `bin`); HAProxy also counts its CLI's output.
+        let out: u64 = (0..self.spec.frontends.len())
+            .map(|i| self.engine.frontend_bytes(i).1)
+            .chain((0..self.spec.backends.len()).map(|i| self.engine.backend_bytes(i).0))
+            .fold(0u64, u64::wrapping_add);
         InfoSnapshot {
             version: format!("2.6-haproxide-{}", env!("CARGO_PKG_VERSION")),
             nbthread: self.nbthread,
@@ -288,6 +294,7 @@ impl RuntimeState for Live {
             max_conn_rate: conn.max,
             sess_rate: sess.current,
             max_sess_rate: sess.max,
+            total_bytes_out: out,
             node: self.node.clone(),
             stopping: self.stopping.load(Ordering::Relaxed),
             jobs: cur + listeners,

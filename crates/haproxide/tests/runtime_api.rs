@@ -1167,12 +1167,17 @@ fn live_bytes_and_rates(sock: &Path, port: u16, who: &str, live: bool) {
     for k in ["ConnRate", "SessRate", "MaxConnRate", "MaxSessRate"] {
         assert_eq!(info_field(k), "3", "{who} {k}: {info}");
     }
+
     let bytes_are = |stat: &str, bin: &str, bout: &str| {
         rows.iter()
             .all(|r| stat_field(stat, r, "bin") == bin && stat_field(stat, r, "bout") == bout)
     };
     if live {
         wait_for(sock, "show stat", |s| bytes_are(s, "3000", "3006"));
+        // `TotalBytesOut`: to the clients and to the server (HAProxy also counts
+        // its CLI's output, haproxide does not).
+        let info = must_ask(sock, "show info");
+        assert!(info.contains("\nTotalBytesOut: 6006\n"), "{who}: {info}");
     }
     // Closed: the same bytes, not twice.
     drop(open);
