@@ -98,33 +98,52 @@ fn forced_id(p: &Proxy) -> Option<u32> {
 /// specs are built). What cannot run is reported as an error.
 pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
     let g = &cfg.global;
-    // Proxy uuids: explicit `id`s first, then the others in configuration order
-    // from 1, skipping used ones. With a `stats socket`, HAProxy's internal CLI
-    // frontend takes the first free number (measured with 2.6: the first proxy
-    // gets 2).
+    // Proxy uuids as HAProxy 2.6 assigns them (cfgparse.c, check_config_validity):
+    // explicit `id`s are reserved first; then, walking the proxies in configuration
+    // order, a proxy without one takes the first free number from a counter, and the
+    // counter moves past every proxy, with a forced id or disabled too. The internal
+    // CLI frontend ("GLOBAL", created by the first `stats socket`/`timeout`/`maxconn`
+    // line, uuid 0) is walked where it was declared, so a `global` section before the
+    // proxies shifts them by one (measured with 2.6.12: the first proxy gets 2).
+    // `defaults` sections are not proxies there.
     let live: Vec<&Proxy> = cfg
         .proxies
         .iter()
-        .filter(|p| p.kind != ProxyKind::Defaults && !p.disabled)
+        .filter(|p| p.kind != ProxyKind::Defaults)
         .collect();
     let mut used: HashSet<u32> = live.iter().filter_map(|p| forced_id(p)).collect();
     let mut next = 1u32;
-    let mut take = |used: &mut HashSet<u32>| {
-        while used.contains(&next) {
+    let cli_fe = !g.stats_sockets.is_empty() || g.stats_timeout.is_some() || g.stats_maxconn.is_some();
+    // Where GLOBAL sits: before the first proxy declared after the first `stats
+    // socket` line (first of all without one: `stats timeout`/`maxconn` keep no place).
+    let cli_fe_at = g
+        .stats_sockets
+        .first()
+        .map(|s| (s.address.span.file, s.address.span.line))
+        .map_or(0, |at| {
+            live.iter()
+                .position(|p| (p.span.file, p.span.line) > at)
+                .unwrap_or(live.len())
+        });
+    let base = g.server_state_base.as_ref().map(|b| b.name.as_str());
+    for (i, p) in live.iter().enumerate() {
+        if cli_fe && i == cli_fe_at {
             next += 1;
         }
-        used.insert(next);
-        next
-    };
-    if !g.stats_sockets.is_empty() {
-        take(&mut used);
-    }
-    let base = g.server_state_base.as_ref().map(|b| b.name.as_str());
-    for p in live {
         let (iid, forced) = match forced_id(p) {
             Some(id) => (id, true),
-            None => (take(&mut used), false),
+            None => {
+                while used.contains(&next) {
+                    next += 1;
+                }
+                used.insert(next);
+                (next, false)
+            }
         };
+        next += 1;
+        if p.disabled {
+            continue;
+        }
         let frontend = plan
             .engine
             .frontends
@@ -158,17 +177,23 @@ pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
                     })
                     .collect();
                 used.extend(ids.iter().flatten());
+                // As for proxies (cfgparse.c): the counter moves past every
+                // server, with a forced id too.
                 let mut n = 1u32;
                 ids.into_iter()
-                    .map(|id| match id {
-                        Some(id) => (id, true),
-                        None => {
-                            while used.contains(&n) {
-                                n += 1;
+                    .map(|id| {
+                        let out = match id {
+                            Some(id) => (id, true),
+                            None => {
+                                while used.contains(&n) {
+                                    n += 1;
+                                }
+                                used.insert(n);
+                                (n, false)
                             }
-                            used.insert(n);
-                            (n, false)
-                        }
+                        };
+                        n += 1;
+                        out
                     })
                     .collect()
             })
@@ -337,11 +362,17 @@ mod tests {
         frontend fe1\n    bind 127.0.0.1:8001\n    default_backend be1\n\
         backend be1\n    server s1 127.0.0.1:9001\n    server s2 127.0.0.1:9002 id 7\n    server s3 127.0.0.1:9003\n\
         listen li1\n    id 9\n    bind 127.0.0.1:8002\n    server a1 127.0.0.1:9004\n\
-        backend be2\n    server b1 127.0.0.1:9005\n";
+        backend be2\n    server b1 127.0.0.1:9005\n\
+        backend bd\n    disabled\n    server d1 127.0.0.1:9006\n\
+        backend bx\n    server s1 127.0.0.1:9007\n    server s2 127.0.0.1:9008 id 2\n    server s3 127.0.0.1:9009\n";
 
     #[test]
     fn proxy_and_server_ids_as_haproxy_numbers_them() {
-        // With a stats socket HAProxy's CLI frontend takes uuid 1.
+        // Measured with HAProxy 2.6.12 (`show servers state`, `show stat`): with a
+        // stats socket in the leading `global` section the CLI frontend takes uuid 1;
+        // the counter moves past a forced id (li1: 9, so be2 gets 5, not 4) and past
+        // a disabled proxy (bd: 6, so bx gets 7); the same for servers (s2 id 7, so
+        // s3 gets 3; in bx s2 forces 2 and s3 gets 3).
         let (p, errors) = plan(&format!("global\n    stats socket /tmp/x.sock\n{PROXIES}"));
         assert!(errors.is_empty(), "{errors:?}");
         let ids: Vec<(&str, u32, bool)> = p
@@ -355,10 +386,12 @@ mod tests {
                 ("fe1", 2, false),
                 ("be1", 3, false),
                 ("li1", 9, true),
-                ("be2", 4, false)
+                ("be2", 5, false),
+                ("bx", 7, false)
             ]
         );
-        assert_eq!(p.proxies[1].sids, [(1, false), (7, true), (2, false)]);
+        assert_eq!(p.proxies[1].sids, [(1, false), (7, true), (3, false)]);
+        assert_eq!(p.proxies[4].sids, [(1, false), (2, true), (3, false)]);
         assert_eq!(
             (p.proxies[2].frontend, p.proxies[2].backend),
             (Some(1), Some(1))
@@ -366,6 +399,13 @@ mod tests {
         let (p, _) = plan(PROXIES);
         assert_eq!(p.proxies[0].iid, 1);
         assert!(p.admin.sockets.is_empty());
+        // `stats timeout` alone creates the CLI frontend too.
+        let (p, _) = plan(&format!("global\n    stats timeout 5s\n{PROXIES}"));
+        assert_eq!(p.proxies[0].iid, 2);
+        // A `global` section after the proxies puts it after them.
+        let (p, _) = plan(&format!("{PROXIES}global\n    stats socket /tmp/x.sock\n"));
+        let ids: Vec<u32> = p.proxies.iter().map(|x| x.iid).collect();
+        assert_eq!(ids, [1, 2, 9, 4, 6]);
     }
 
     #[test]

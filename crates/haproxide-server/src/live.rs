@@ -187,6 +187,7 @@ impl Live {
                 agent_port: cfg.and_then(|c| c.agent.as_ref()).map_or(0, |a| a.port),
             };
             let mut row = server_snapshot(&facts, st.as_ref());
+            row.forced_id = p.sids.get(si).is_some_and(|x| x.1);
             // The checker's text is `last_chk` ("Connection refused"); `check_desc`
             // is the status's description ("Layer4 connection problem").
             if let Some(c) = row.check.as_mut() {
@@ -311,6 +312,7 @@ impl RuntimeState for Live {
             .map(|p| ProxySnapshot {
                 name: p.name.clone(),
                 iid: p.iid,
+                forced_id: p.forced_id,
                 mode: "tcp".into(),
                 frontend: p.frontend.map(|fi| self.frontend_row(fi)),
                 backend: p.backend.and_then(|bi| self.backend_row(p, bi)),

@@ -157,6 +157,7 @@ pub fn server_snapshot(f: &ServerFacts<'_>, st: Option<&ServerStats>) -> ServerS
     ServerSnapshot {
         name: f.name.to_string(),
         sid: f.sid,
+        forced_id: false,
         host: f.addr.ip().to_string(),
         port: f.addr.port(),
         status,

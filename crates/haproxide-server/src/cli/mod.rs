@@ -153,6 +153,8 @@ pub struct ProxySnapshot {
     pub name: String,
     /// `iid`: HAProxy's proxy uuid (`id` or the automatic numbering).
     pub iid: u32,
+    /// `iid` comes from an `id` line (`bk_f_forced_id` in `show servers state`).
+    pub forced_id: bool,
     /// `mode` column: "tcp" or "http".
     pub mode: String,
     pub frontend: Option<FrontendSnapshot>,
@@ -355,8 +357,10 @@ pub struct AgentSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSnapshot {
     pub name: String,
-    /// `sid` (the server's `id` or its position, from 1).
+    /// `sid` (the server's `id` or HAProxy's automatic numbering, from 1).
     pub sid: u32,
+    /// `sid` comes from the server's `id` (`srv_f_forced_id`).
+    pub forced_id: bool,
     /// Address without port (`srv_addr`), and port.
     pub host: String,
     pub port: u16,
@@ -402,6 +406,7 @@ impl Default for ServerSnapshot {
         ServerSnapshot {
             name: String::new(),
             sid: 0,
+            forced_id: false,
             host: String::new(),
             port: 0,
             status: "no check".into(),

@@ -631,7 +631,7 @@ pub fn servers_state(proxies: &[ProxySnapshot], only: Option<&str>) -> Option<St
                 (true, true) => 6,
             };
             out.push_str(&format!(
-                "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} 0 0 - {} - 0 0 - - {}\n",
+                "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} - {} - 0 0 - - {}\n",
                 px.iid,
                 px.name,
                 s.sid,
@@ -647,6 +647,8 @@ pub fn servers_state(proxies: &[ProxySnapshot], only: Option<&str>) -> Option<St
                 s.check_health,
                 check_state,
                 agent_state,
+                u8::from(px.forced_id),
+                u8::from(s.forced_id),
                 s.port,
                 s.agent_port,
             ));

@@ -110,6 +110,7 @@ fn oracle_proxies() -> Vec<ProxySnapshot> {
         ProxySnapshot {
             name: "fe1".into(),
             iid: 2,
+            forced_id: false,
             mode: "tcp".into(),
             frontend: Some(fe(9983)),
             backend: None,
@@ -117,6 +118,7 @@ fn oracle_proxies() -> Vec<ProxySnapshot> {
         ProxySnapshot {
             name: "be1".into(),
             iid: 3,
+            forced_id: false,
             mode: "tcp".into(),
             frontend: None,
             backend: Some(be("roundrobin", vec![s1, s2])),
@@ -124,6 +126,7 @@ fn oracle_proxies() -> Vec<ProxySnapshot> {
         ProxySnapshot {
             name: "li1".into(),
             iid: 4,
+            forced_id: false,
             mode: "tcp".into(),
             frontend: Some(fe(9983)),
             backend: Some(be("leastconn", vec![a1, b1])),
@@ -1211,6 +1214,7 @@ fn cli_maint_and_drain_rows_match_haproxy() {
     let px = |name: &str, iid, servers| ProxySnapshot {
         name: name.into(),
         iid,
+        forced_id: false,
         mode: "tcp".into(),
         frontend: None,
         backend: Some(BackendSnapshot {
@@ -1408,6 +1412,7 @@ fn cli_agent_row_state_and_commands_match_haproxy() {
     let px = vec![ProxySnapshot {
         name: "ba".into(),
         iid: 2,
+        forced_id: false,
         mode: "tcp".into(),
         frontend: None,
         backend: Some(BackendSnapshot {

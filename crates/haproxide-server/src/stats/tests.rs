@@ -76,6 +76,7 @@ pub(crate) fn oracle_proxies() -> Vec<ProxySnapshot> {
         ProxySnapshot {
             name: "stats".into(),
             iid: 2,
+            forced_id: false,
             mode: "http".into(),
             frontend: Some(fe.clone()),
             backend: Some(BackendSnapshot {
@@ -87,6 +88,7 @@ pub(crate) fn oracle_proxies() -> Vec<ProxySnapshot> {
         ProxySnapshot {
             name: "pg".into(),
             iid: 3,
+            forced_id: false,
             mode: "tcp".into(),
             frontend: Some(fe),
             backend: Some(BackendSnapshot {
