@@ -28,16 +28,43 @@ pub(crate) struct Kill {
     waker: Mutex<Option<Waker>>,
     /// The session's frontend, client and start (for `show sess`).
     pub(crate) origin: (usize, Option<std::net::SocketAddr>, std::time::Instant),
+    /// The address the client connected to, and when (`show sess <id>`).
+    pub(crate) dst: Option<std::net::SocketAddr>,
+    pub(crate) accepted: std::time::SystemTime,
+    /// The backend it was switched to, [`NO_BACKEND`] before (`show sess`).
+    backend: AtomicUsize,
 }
+
+/// [`Kill::backend`] of a session not switched to a backend yet.
+const NO_BACKEND: usize = usize::MAX;
 
 impl Kill {
     /// A session's kill switch, remembering where it comes from.
-    pub(crate) fn for_session(fe: usize, src: Option<std::net::SocketAddr>) -> Kill {
+    pub(crate) fn for_session(
+        fe: usize,
+        src: Option<std::net::SocketAddr>,
+        dst: Option<std::net::SocketAddr>,
+        accepted: std::time::SystemTime,
+    ) -> Kill {
         Kill {
             killed: AtomicU8::new(0),
             waker: Mutex::new(None),
             origin: (fe, src, std::time::Instant::now()),
+            dst,
+            accepted,
+            backend: AtomicUsize::new(NO_BACKEND),
         }
+    }
+
+    /// Records the backend the session was switched to.
+    pub(crate) fn set_backend(&self, backend: usize) {
+        self.backend.store(backend, Ordering::Relaxed);
+    }
+
+    /// The backend the session was switched to, if any yet.
+    pub(crate) fn backend(&self) -> Option<usize> {
+        let b = self.backend.load(Ordering::Relaxed);
+        (b != NO_BACKEND).then_some(b)
     }
 
     /// Kill with the first letter of the termination state (configuration.txt §8.5):

@@ -253,15 +253,23 @@ pub enum StartError {
     Threads(#[source] std::io::Error),
 }
 
-/// A session on a server, for `show sess` (indexes as in [`EngineSpec`]).
+/// A live session, for `show sess` (indexes as in [`EngineSpec`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
     pub id: u64,
     pub frontend: usize,
-    pub backend: usize,
-    pub server: usize,
+    /// The backend it was switched to (None while `tcp-request content` rules
+    /// inspect it, or when none matched).
+    pub backend: Option<usize>,
+    /// The server it holds a slot on, connecting or established (None before
+    /// one is assigned, e.g. while queued, and between retries).
+    pub server: Option<usize>,
     /// The client (None for a UNIX socket client).
     pub src: Option<SocketAddr>,
+    /// The address the client connected to.
+    pub dst: Option<SocketAddr>,
+    /// When it was accepted.
+    pub accepted: std::time::SystemTime,
     pub age: Duration,
 }
 
@@ -807,25 +815,40 @@ impl Engine {
         }
     }
 
-    /// The sessions assigned to a server (connecting or established), oldest
-    /// first: what `show sess` lists (management.txt §9.3).
+    /// Every live session, oldest first, wherever it is (inspected by `tcp-request
+    /// content` rules, queued, connecting, established): what `show sess` lists
+    /// (management.txt §9.3).
     pub fn sessions(&self) -> Vec<SessionInfo> {
-        let mut out = Vec::new();
+        // Which server holds each session now, from the per-server registries.
+        let mut on_server = std::collections::HashMap::new();
         for b in &self.shared.backends {
-            for (id, s, k) in b.sessions() {
-                let (fe, src, started) = k.origin;
-                out.push(SessionInfo {
-                    id,
-                    frontend: fe,
-                    backend: b.idx,
-                    server: s,
-                    src,
-                    age: started.elapsed(),
-                });
+            for (id, s, _) in b.sessions() {
+                on_server.insert(id, (b.idx, s));
             }
         }
-        out.sort_by_key(|s| s.id);
-        out
+        self.shared
+            .sessions
+            .all()
+            .into_iter()
+            .map(|(id, k)| {
+                let (fe, src, started) = k.origin;
+                let backend = k.backend();
+                let server = on_server
+                    .get(&id)
+                    .filter(|(b, _)| Some(*b) == backend)
+                    .map(|(_, s)| *s);
+                SessionInfo {
+                    id,
+                    frontend: fe,
+                    backend,
+                    server,
+                    src,
+                    dst: k.dst,
+                    accepted: k.accepted,
+                    age: started.elapsed(),
+                }
+            })
+            .collect()
     }
 
     /// `shutdown session <id>` (management.txt §9.3) for a session listed by

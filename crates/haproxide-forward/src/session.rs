@@ -91,7 +91,7 @@ pub(crate) async fn run(
     let accepted_at = SystemTime::now();
     let t0 = Instant::now();
     let sid = shared.next_sid.fetch_add(1, Ordering::Relaxed);
-    let kill = Arc::new(Kill::for_session(fe, src));
+    let kill = Arc::new(Kill::for_session(fe, src, dst, accepted_at));
     shared.sessions.insert(sid, kill.clone());
     let _registered = Registered {
         shared: shared.clone(),
@@ -273,6 +273,17 @@ impl SessionTable {
 
     pub(crate) fn get(&self, sid: u64) -> Option<Arc<Kill>> {
         self.shard(sid).get(&sid).cloned()
+    }
+
+    /// Every session registered now, by id (for `show sess`).
+    pub(crate) fn all(&self) -> Vec<(u64, Arc<Kill>)> {
+        let mut out = Vec::new();
+        for m in &self.shards {
+            let m = m.lock().unwrap_or_else(|e| e.into_inner());
+            out.extend(m.iter().map(|(id, k)| (*id, k.clone())));
+        }
+        out.sort_by_key(|(id, _)| *id);
+        out
     }
 
     /// Kill every session registered now (sessions registering later see the
@@ -483,6 +494,7 @@ impl Sess {
         be.total.fetch_add(1, Ordering::Relaxed);
         be.sess_rate.hit();
         self.backend = Some(be.clone());
+        self.kill.set_backend(b);
         self.be_count = Some(BeCount(be.clone()));
         self.connect_and_relay(client, &be, &fspec).await
     }

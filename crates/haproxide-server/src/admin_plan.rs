@@ -113,7 +113,8 @@ pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
         .collect();
     let mut used: HashSet<u32> = live.iter().filter_map(|p| forced_id(p)).collect();
     let mut next = 1u32;
-    let cli_fe = !g.stats_sockets.is_empty() || g.stats_timeout.is_some() || g.stats_maxconn.is_some();
+    let cli_fe =
+        !g.stats_sockets.is_empty() || g.stats_timeout.is_some() || g.stats_maxconn.is_some();
     // Where GLOBAL sits: before the first proxy declared after the first `stats
     // socket` line (first of all without one: `stats timeout`/`maxconn` keep no place).
     let cli_fe_at = g

@@ -409,12 +409,24 @@ impl RuntimeState for Live {
     }
 
     fn sessions(&self) -> Vec<SessionSnapshot> {
-        let name = |v: Option<&String>| v.cloned().unwrap_or_else(|| "<none>".into());
+        // Names and HAProxy's ids of the proxies and servers.
+        let fe_of = |fi: usize| self.proxies.iter().find(|p| p.frontend == Some(fi));
+        let be_of = |bi: usize| self.proxies.iter().find(|p| p.backend == Some(bi));
         self.engine
             .sessions()
             .into_iter()
             .map(|s| {
-                let be = self.spec.backends.get(s.backend);
+                let backend = s
+                    .backend
+                    .and_then(|bi| Some((bi, self.spec.backends.get(bi)?)));
+                let server = backend
+                    .zip(s.server)
+                    .and_then(|((bi, b), si)| Some((bi, si, b.servers.get(si)?)));
+                let fe_name = self
+                    .spec
+                    .frontends
+                    .get(s.frontend)
+                    .map_or_else(|| "<none>".to_string(), |f| f.name.clone());
                 SessionSnapshot {
                     id: s.id,
                     proto: match s.src {
@@ -426,10 +438,25 @@ impl RuntimeState for Live {
                     src: s
                         .src
                         .map_or_else(|| "unix:1".into(), |a| format!("{}:{}", a.ip(), a.port())),
-                    frontend: name(self.spec.frontends.get(s.frontend).map(|f| &f.name)),
-                    backend: name(be.map(|b| &b.name)),
-                    server: name(be.and_then(|b| b.servers.get(s.server)).map(|x| &x.name)),
+                    frontend: (fe_name, fe_of(s.frontend).map_or(0, |p| p.iid)),
+                    mode: "tcp".into(),
+                    dst: s.dst.map(|a| format!("{}:{}", a.ip(), a.port())),
+                    backend: backend
+                        .map(|(bi, b)| (b.name.clone(), be_of(bi).map_or(0, |p| p.iid))),
+                    server: server.map(|(bi, si, x)| {
+                        let sid = be_of(bi)
+                            .and_then(|p| p.sids.get(si))
+                            .map_or(si as u32 + 1, |x| x.0);
+                        (x.name.clone(), sid)
+                    }),
+                    server_addr: server.and_then(|(_, _, x)| match x.port {
+                        ServerPort::Fixed(p) if !x.ip.is_unspecified() => {
+                            Some(std::net::SocketAddr::new(x.ip, p).to_string())
+                        }
+                        _ => None,
+                    }),
                     age_sec: s.age.as_secs(),
+                    accepted: s.accepted,
                 }
             })
             .collect()

@@ -1230,3 +1230,169 @@ fn show_stat_counts_bytes_of_open_sessions_and_session_rates_like_haproxy() {
         live_bytes_and_rates(&sock, port, "haproxy", false);
     }
 }
+
+/// The configuration of [`show_sess_lists_every_session_as_haproxy`]: `fe1`
+/// holds a session in `tcp-request content` inspection until it sent 4 bytes,
+/// `be1`'s only server takes one session at a time (the next one queues).
+fn sess_cfg(dir: &TempDir, tag: &str, server: u16) -> (PathBuf, PathBuf, u16, u16) {
+    let sock = dir.path(&format!("{tag}.sock"));
+    let (p1, p2) = (free_port(), free_port());
+    let cfg = dir.path(&format!("{tag}.cfg"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    stats socket {} level admin\n\
+             defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 30s\n    timeout server 30s\n    timeout queue 30s\n\
+             frontend fe1\n    bind 127.0.0.1:{p1}\n    tcp-request inspect-delay 30s\n    tcp-request content accept if {{ req.len gt 3 }}\n    default_backend be1\n\
+             backend be1\n    server s1 127.0.0.1:{server} maxconn 1\n\
+             listen li2\n    bind 127.0.0.1:{p2}\n    server s2 127.0.0.1:{server}\n",
+            sock.display()
+        ),
+    )
+    .unwrap();
+    (cfg, sock, p1, p2)
+}
+
+/// Opens, in order: a session established on s1, one queued behind it, one
+/// inspected (no backend yet), one on li2. Returns the client sockets.
+fn sess_clients(p1: u16, p2: u16) -> Vec<TcpStream> {
+    let connect = |port: u16, data: &[u8]| {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(data).unwrap();
+        s
+    };
+    let mut established = connect(p1, b"hello\n");
+    let mut greeting = String::new();
+    BufReader::new(established.try_clone().unwrap())
+        .read_line(&mut greeting)
+        .unwrap();
+    assert_eq!(greeting, "S\n");
+    established.write_all(b"").unwrap();
+    let queued = connect(p1, b"hello\n");
+    let inspected = connect(p1, b"");
+    let other = connect(p2, b"");
+    vec![established, queued, inspected, other]
+}
+
+/// `fe be srv` of each `show sess` line, sorted, without HAProxy's own CLI
+/// session (fe=GLOBAL, which haproxide does not list).
+fn sess_triples(sess: &str) -> Vec<String> {
+    let field = |l: &str, k: &str| -> String {
+        l.split(' ')
+            .find_map(|w| w.strip_prefix(k))
+            .unwrap_or("?")
+            .to_string()
+    };
+    let mut v: Vec<String> = sess
+        .lines()
+        .filter(|l| l.starts_with("0x") && !l.contains(" fe=GLOBAL "))
+        .map(|l| {
+            format!(
+                "{} {} {}",
+                field(l, "fe="),
+                field(l, "be="),
+                field(l, "srv=")
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `show sess` lists every session, also those inspected by `tcp-request
+/// content` rules (`be=<NONE>`) and queued (`srv=<none>`), as HAProxy 2.6 does
+/// for the same configuration and clients; `show sess <id>` prints the detailed
+/// block's frontend/backend/server lines with HAProxy's ids; `shutdown session`
+/// cuts a queued and an inspected session at once (their timeouts are 30 s).
+#[test]
+fn show_sess_lists_every_session_as_haproxy() {
+    let dir = TempDir::new("rt-sess");
+    let srv = Named::start("S");
+    let expected = [
+        "fe1 <NONE> <none>",
+        "fe1 be1 <none>",
+        "fe1 be1 s1",
+        "li2 li2 s2",
+    ];
+    let ready = |s: &str| sess_triples(s) == expected;
+    if let Some(theirs) = {
+        let (cfg, sock, p1, p2) = sess_cfg(&dir, "theirs", srv.port);
+        haproxy(&cfg).map(|p| (p, sock, p1, p2))
+    } {
+        let (_p, sock, p1, p2) = theirs;
+        wait_for(&sock, "show info", |s| s.contains("Pid:"));
+        let _clients = sess_clients(p1, p2);
+        wait_for(&sock, "show sess", ready);
+    } else {
+        eprintln!("no /usr/sbin/haproxy: not compared");
+    }
+
+    let (cfg, sock, p1, p2) = sess_cfg(&dir, "ours", srv.port);
+    let _ours = haproxide(&cfg, &[]);
+    wait_for(&sock, "show cli level", |s| s == "admin\n\n");
+    let clients = sess_clients(p1, p2);
+    let sess = wait_for(&sock, "show sess", ready);
+    let id_of = |triple: &str| -> String {
+        sess.lines()
+            .find(|l| sess_triples(l) == [triple])
+            .and_then(|l| l.split(':').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (est, queued, inspected) = (
+        id_of("fe1 be1 s1"),
+        id_of("fe1 be1 <none>"),
+        id_of("fe1 <NONE> <none>"),
+    );
+    for l in sess.lines().filter(|l| !l.is_empty()) {
+        assert!(
+            l.starts_with("0x") && l.contains(": proto=tcpv4 src=127.0.0.1:"),
+            "{l}"
+        );
+    }
+    // The detailed block, with HAProxy's ids (GLOBAL takes 1: fe1 2, be1 3).
+    let block = must_ask(&sock, &format!("show sess {est}"));
+    assert!(block.starts_with(&format!("{est}: [")), "{block}");
+    assert!(
+        block.contains(&format!(
+            "\n  frontend=fe1 (id=2 mode=tcp) addr=127.0.0.1:{p1}\n  backend=be1 (id=3 mode=tcp)\n  server=s1 (id=1) addr=127.0.0.1:{}\n",
+            srv.port
+        )),
+        "{block}"
+    );
+    let block = must_ask(&sock, &format!("show sess {queued}"));
+    assert!(
+        block.contains("\n  backend=be1 (id=3 mode=tcp)\n  server=<none> (id=0)\n"),
+        "{block}"
+    );
+    let block = must_ask(&sock, &format!("show sess {inspected}"));
+    assert!(
+        block.contains("\n  backend=<NONE> (id=-1 mode=-)\n  server=<NONE> (id=-1)\n"),
+        "{block}"
+    );
+    let all = must_ask(&sock, "show sess all");
+    assert_eq!(all.matches("\n  frontend=").count(), 4, "{all}");
+    assert_eq!(
+        must_ask(&sock, "show sess 0xfffffff"),
+        "Session not found.\n\n"
+    );
+
+    // Cut the queued and the inspected sessions: their clients see the close
+    // long before any 30 s timeout; the others go on.
+    let t0 = Instant::now();
+    assert_eq!(must_ask(&sock, &format!("shutdown session {queued}")), "\n");
+    assert_eq!(
+        must_ask(&sock, &format!("shutdown session {inspected}")),
+        "\n"
+    );
+    for c in &clients[1..3] {
+        let mut buf = [0u8; 16];
+        let n = (&*c).read(&mut buf).unwrap_or(0);
+        assert_eq!(n, 0, "session not cut: {:?}", &buf[..n]);
+    }
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    wait_for(&sock, "show sess", |s| {
+        sess_triples(s) == ["fe1 be1 s1", "li2 li2 s2"]
+    });
+}

@@ -427,27 +427,28 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// `show sess [id|all]`: one line per session with HAProxy's first fields
-    /// (`0x<id>: proto=… src=… fe=… be=… srv=… age=…`); the engine-internal
-    /// fields that follow in HAProxy (buffers, flags) are left out. With an id
-    /// or `all`, the same lines for that session (or all).
+    /// `show sess [<id>|all]` (management.txt §9.3). Without an argument (or one
+    /// that is not a number, as `strtoul` reads it in HAProxy), one line per
+    /// session with the fields of HAProxy's line that haproxide has (`0x<id>:
+    /// proto=… src=… fe=… be=… srv=… age=…`; `be=<NONE>` before a backend is
+    /// chosen, `srv=<none>` before a server is, e.g. queued); HAProxy's stream
+    /// internals (`ts`, `calls`, `rq[…]`, `scf=[…]`, `exp`…) are left out. With
+    /// an id, that session's detailed block ("Session not found." when none); with
+    /// `all`, the block of every session.
     fn show_sess(&self, arg: Option<&str>) -> String {
-        let only = arg.filter(|a| *a != "all").map(strtoul);
+        let target = match arg {
+            Some("all") => None,
+            Some(a) if strtoul(a) != 0 => Some(strtoul(a)),
+            _ => return self.state.sessions().iter().map(sess_line).collect(),
+        };
         let mut out = String::new();
         for s in self.state.sessions() {
-            if only.is_some_and(|id| id != s.id) {
-                continue;
+            if target.is_none_or(|id| id == s.id) {
+                out.push_str(&sess_block(&s));
             }
-            out.push_str(&format!(
-                "0x{:x}: proto={} src={} fe={} be={} srv={} age={}\n",
-                s.id,
-                s.proto,
-                s.src,
-                s.frontend,
-                s.backend,
-                s.server,
-                human_time(s.age_sec)
-            ));
+        }
+        if out.is_empty() && target.is_some() {
+            return "Session not found.\n".into();
         }
         out
     }
@@ -490,6 +491,55 @@ impl<'a> Session<'a> {
             stat::show_stat(&px, &f)
         }
     }
+}
+
+/// One line of `show sess`.
+fn sess_line(s: &super::SessionSnapshot) -> String {
+    format!(
+        "0x{:x}: proto={} src={} fe={} be={} srv={} age={}\n",
+        s.id,
+        s.proto,
+        s.src,
+        s.frontend.0,
+        s.backend.as_ref().map_or("<NONE>", |b| b.0.as_str()),
+        s.server.as_ref().map_or("<none>", |x| x.0.as_str()),
+        human_time(s.age_sec)
+    )
+}
+
+/// `show sess <id>`: the lines of HAProxy's detailed block that haproxide can
+/// fill (header, frontend, backend, server), then the age.
+fn sess_block(s: &super::SessionSnapshot) -> String {
+    let tm = crate::logging::clock::Tm::new(s.accepted, crate::logging::clock::Zone::Local);
+    let mut out = format!(
+        "0x{:x}: [{}] proto={} source={}\n  frontend={} (id={} mode={})",
+        s.id,
+        tm.accept_date_us(),
+        s.proto,
+        s.src,
+        s.frontend.0,
+        s.frontend.1,
+        s.mode
+    );
+    if let Some(d) = &s.dst {
+        out.push_str(&format!(" addr={d}"));
+    }
+    match &s.backend {
+        Some((name, id)) => out.push_str(&format!("\n  backend={name} (id={id} mode={})", s.mode)),
+        None => out.push_str("\n  backend=<NONE> (id=-1 mode=-)"),
+    }
+    match (&s.backend, &s.server) {
+        (_, Some((name, id))) => {
+            out.push_str(&format!("\n  server={name} (id={id})"));
+            if let Some(a) = &s.server_addr {
+                out.push_str(&format!(" addr={a}"));
+            }
+        }
+        (Some(_), None) => out.push_str("\n  server=<none> (id=0)"),
+        (None, None) => out.push_str("\n  server=<NONE> (id=-1)"),
+    }
+    out.push_str(&format!("\n  age={}\n", human_time(s.age_sec)));
+    out
 }
 
 fn find_server<'p>(px: &'p [ProxySnapshot], b: &str, s: &str) -> Option<&'p super::ServerSnapshot> {

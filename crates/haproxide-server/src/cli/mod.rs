@@ -512,7 +512,8 @@ pub enum FrontendAction {
     MaxConn(u64),
 }
 
-/// One session for `show sess`: the first fields of HAProxy's line.
+/// One live session for `show sess` (management.txt §9.3): what haproxide knows
+/// of HAProxy's stream fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSnapshot {
     /// The session id (`shutdown session` takes it; printed `0x…` as HAProxy
@@ -522,10 +523,24 @@ pub struct SessionSnapshot {
     pub proto: String,
     /// "IP:PORT", or "unix:1".
     pub src: String,
-    pub frontend: String,
-    pub backend: String,
-    pub server: String,
+    /// The frontend's name and uuid.
+    pub frontend: (String, u32),
+    /// "tcp" or "http".
+    pub mode: String,
+    /// "IP:PORT" the client connected to (None: unknown).
+    pub dst: Option<String>,
+    /// The backend's name and uuid; None before the session is switched to one
+    /// (`be=<NONE>`).
+    pub backend: Option<(String, u32)>,
+    /// The server's name and id, while the session holds a slot on it
+    /// (connecting or established); None before (`srv=<none>`, e.g. queued).
+    pub server: Option<(String, u32)>,
+    /// "IP:PORT" of the server (None when it depends on the client, e.g. a
+    /// `0.0.0.0` or `+port` server).
+    pub server_addr: Option<String>,
     pub age_sec: u64,
+    /// When it was accepted (`show sess <id>`'s header).
+    pub accepted: std::time::SystemTime,
 }
 
 /// Why the runtime refused an action; the text is printed as is (with a newline).
@@ -555,7 +570,7 @@ pub trait RuntimeState: Send + Sync {
     fn frontend_action(&self, frontend: &str, action: FrontendAction) -> Result<(), ActionError>;
     /// `set maxconn global`.
     fn set_global_maxconn(&self, maxconn: u64) -> Result<(), ActionError>;
-    /// `show sess`: the sessions on servers (none by default).
+    /// `show sess`: every live session, oldest first (none by default).
     fn sessions(&self) -> Vec<SessionSnapshot> {
         Vec::new()
     }

@@ -1547,15 +1547,40 @@ fn cli_show_sess_and_shutdown_session() {
             self.0.set_global_maxconn(n)
         }
         fn sessions(&self) -> Vec<SessionSnapshot> {
-            vec![SessionSnapshot {
+            // Established on a server, queued on a backend, inspected (no backend).
+            let at = std::time::UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456);
+            let s = SessionSnapshot {
                 id: 0x2a,
                 proto: "tcpv4".into(),
                 src: "127.0.0.1:40000".into(),
-                frontend: "fe1".into(),
-                backend: "be1".into(),
-                server: "s2".into(),
+                frontend: ("fe1".into(), 2),
+                mode: "tcp".into(),
+                dst: Some("127.0.0.1:8001".into()),
+                backend: Some(("be1".into(), 3)),
+                server: Some(("s2".into(), 2)),
+                server_addr: Some("127.0.0.1:9002".into()),
                 age_sec: 62,
-            }]
+                accepted: at,
+            };
+            let queued = SessionSnapshot {
+                id: 0x2b,
+                server: None,
+                server_addr: None,
+                age_sec: 3,
+                ..s.clone()
+            };
+            let inspected = SessionSnapshot {
+                id: 0x30,
+                src: "::1:40001".into(),
+                proto: "tcpv6".into(),
+                dst: None,
+                backend: None,
+                server: None,
+                server_addr: None,
+                age_sec: 0,
+                ..s.clone()
+            };
+            vec![s, queued, inspected]
         }
         fn shutdown_session(&self, id: u64) -> bool {
             self.1.lock().unwrap().push(id);
@@ -1567,10 +1592,48 @@ fn cli_show_sess_and_shutdown_session() {
         Arc::try_unwrap(fake).ok().expect("sole owner"),
         Mutex::new(Vec::new()),
     );
-    let line = "0x2a: proto=tcpv4 src=127.0.0.1:40000 fe=fe1 be=be1 srv=s2 age=1m2s\n\n";
-    assert_eq!(run(&st, Level::Operator, "show sess"), line);
-    assert_eq!(run(&st, Level::Operator, "show sess 0x2a"), line);
-    assert_eq!(run(&st, Level::Operator, "show sess 0x2b"), "\n");
+    let lines = "0x2a: proto=tcpv4 src=127.0.0.1:40000 fe=fe1 be=be1 srv=s2 age=1m2s\n\
+        0x2b: proto=tcpv4 src=127.0.0.1:40000 fe=fe1 be=be1 srv=<none> age=3s\n\
+        0x30: proto=tcpv6 src=::1:40001 fe=fe1 be=<NONE> srv=<none> age=0s\n\n";
+    assert_eq!(run(&st, Level::Operator, "show sess"), lines);
+    // HAProxy reads the argument with strtoul: not a number is the list too.
+    assert_eq!(run(&st, Level::Operator, "show sess foo"), lines);
+    let local = crate::logging::clock::Tm::new(
+        std::time::UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456),
+        crate::logging::clock::Zone::Local,
+    )
+    .accept_date_us();
+    assert!(local.ends_with(":20.123456"), "{local}");
+    let block = |id: &str, age: &str, srv: &str| {
+        format!(
+            "{id}: [{local}] proto=tcpv4 source=127.0.0.1:40000\n  \
+             frontend=fe1 (id=2 mode=tcp) addr=127.0.0.1:8001\n  \
+             backend=be1 (id=3 mode=tcp)\n  {srv}\n  age={age}\n"
+        )
+    };
+    let b2a = block("0x2a", "1m2s", "server=s2 (id=2) addr=127.0.0.1:9002");
+    let b2b = block("0x2b", "3s", "server=<none> (id=0)");
+    let b30 = format!(
+        "0x30: [{local}] proto=tcpv6 source=::1:40001\n  \
+         frontend=fe1 (id=2 mode=tcp)\n  backend=<NONE> (id=-1 mode=-)\n  \
+         server=<NONE> (id=-1)\n  age=0s\n"
+    );
+    assert_eq!(
+        run(&st, Level::Operator, "show sess 0x2a"),
+        format!("{b2a}\n")
+    );
+    assert_eq!(
+        run(&st, Level::Operator, "show sess 43"),
+        format!("{b2b}\n")
+    );
+    assert_eq!(
+        run(&st, Level::Operator, "show sess all"),
+        format!("{b2a}{b2b}{b30}\n")
+    );
+    assert_eq!(
+        run(&st, Level::Operator, "show sess 0x2c"),
+        "Session not found.\n\n"
+    );
     assert_eq!(run(&st, Level::User, "show sess"), "Permission denied\n\n");
     assert_eq!(
         run(&st, Level::Operator, "shutdown session 0x2a"),

@@ -182,6 +182,11 @@ impl Tm {
         format!("{}.{:03}", self.day_time(), self.micros / 1000)
     }
 
+    /// `26/Nov/2026:10:00:00.123456`: the date `show sess <id>` prints.
+    pub fn accept_date_us(&self) -> String {
+        format!("{}.{:06}", self.day_time(), self.micros)
+    }
+
     /// `%T` / `%Tl`: `26/Nov/2026:10:00:00 +0000` (§8.2.6).
     pub fn clf_date(&self) -> String {
         format!("{} {}", self.day_time(), self.offset_str(""))
