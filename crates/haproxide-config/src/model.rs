@@ -65,6 +65,9 @@ pub struct Global {
     pub nbthread: Option<u32>,
     pub daemon: bool,
     pub master_worker: bool,
+    /// `master-worker no-exit-on-failure` (§3.1): a worker failing does not take
+    /// the other processes down.
+    pub master_worker_no_exit_on_failure: bool,
     pub quiet: bool,
     pub zero_warning: bool,
     pub external_check: bool,

@@ -726,7 +726,23 @@ impl Parser<'_> {
             "maxconn" => g.maxconn = num(&arg1),
             "nbthread" => g.nbthread = num(&arg1),
             "daemon" => g.daemon = true,
-            "master-worker" => g.master_worker = true,
+            "master-worker" => {
+                g.master_worker = true;
+                match arg1.as_str() {
+                    "" => {}
+                    "no-exit-on-failure" => g.master_worker_no_exit_on_failure = true,
+                    _ => {
+                        let span = line.span(start + 1);
+                        self.err(
+                            Code::InvalidArgument,
+                            span,
+                            "`master-worker` only takes `no-exit-on-failure`",
+                            HaproxyLoc::Parsing,
+                            "'master-worker' only supports 'no-exit-on-failure' option.",
+                        );
+                    }
+                }
+            }
             "quiet" => g.quiet = true,
             "zero-warning" => g.zero_warning = true,
             "external-check" => g.external_check = true,

@@ -45,6 +45,8 @@ pub struct ProcessSpec {
     pub nbthread: Option<usize>,
     /// `mworker-max-reloads`.
     pub max_reloads: Option<u32>,
+    /// `master-worker no-exit-on-failure`.
+    pub no_exit_on_failure: bool,
     /// Listening sockets (bind addresses) and `stats socket` lines.
     pub listeners: u64,
     pub stats_sockets: u64,
@@ -68,6 +70,7 @@ impl Default for ProcessSpec {
             maxconn: None,
             nbthread: None,
             max_reloads: None,
+            no_exit_on_failure: false,
             listeners: 0,
             stats_sockets: 0,
             strict_limits: true,
@@ -112,6 +115,7 @@ impl ProcessSpec {
                 .as_ref()
                 .and_then(|u| id_in_db("/etc/group", &u.name)),
             stats_sockets: g.stats_sockets.len() as u64,
+            no_exit_on_failure: g.master_worker_no_exit_on_failure,
             ..ProcessSpec::default()
         };
         for d in &g.directives {
@@ -315,6 +319,41 @@ mod tests {
             stats_sockets: 1,
             ..ProcessSpec::default()
         }
+    }
+
+    /// `master-worker no-exit-on-failure` reaches the master's settings; any
+    /// other argument is refused with HAProxy 2.6's alert.
+    #[test]
+    fn master_worker_no_exit_on_failure() {
+        let body = "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
+            listen a\n    bind 127.0.0.1:8001\n    server s 127.0.0.1:9001\n";
+        let (p, _) = crate::translate::tests::plan(&format!(
+            "global\n    master-worker no-exit-on-failure\n{body}"
+        ));
+        assert!(p.process.no_exit_on_failure);
+        let (p, _) = crate::translate::tests::plan(body);
+        assert!(!p.process.no_exit_on_failure);
+        let env = |_: &str| None;
+        let opts = haproxide_config::CheckOptions {
+            target: haproxide_config::Target::V2_6,
+            env: &env,
+            ignore_resolution_failures: false,
+            resolver: haproxide_config::Resolver::HostsFile,
+            check_files: false,
+        };
+        let text = format!("global\n    master-worker exit-on-failure\n{body}");
+        let checked = haproxide_config::check_bytes("t.cfg", text.into_bytes(), &opts);
+        let e: Vec<_> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == haproxide_config::Severity::Error)
+            .collect();
+        assert_eq!(e.len(), 1, "{:?}", checked.diagnostics);
+        assert_eq!(
+            e[0].haproxy.as_ref().map(|h| h.text.as_str()),
+            Some("'master-worker' only supports 'no-exit-on-failure' option.")
+        );
+        assert_eq!(e[0].span.map(|s| s.line), Some(2));
     }
 
     /// Values read from HAProxy 2.6.12's `show info` (Ulimit-n, Maxsock, Maxconn)

@@ -312,6 +312,7 @@ fn master(args: HaproxyArgs, files: Vec<PathBuf>, prepared: Prepared) -> Result<
     }
     let daemon = (args.daemon || prepared.global_daemon) && !args.debug && !args.foreground;
     let max_reloads = prepared.plan.process.max_reloads;
+    let no_exit_on_failure = prepared.plan.process.no_exit_on_failure;
     let pidfile = args.pidfile.clone().or(prepared.global_pidfile.clone());
     drop(prepared);
     if daemon {
@@ -329,11 +330,13 @@ fn master(args: HaproxyArgs, files: Vec<PathBuf>, prepared: Prepared) -> Result<
         quiet: args.quiet,
         version: env!("CARGO_PKG_VERSION").to_string(),
         max_reloads,
+        no_exit_on_failure,
         ready_timeout: std::time::Duration::from_secs(60),
     };
     let loader: master::Loader = Box::new(move || {
         prepare(&args, &files, true).ok().map(|p| master::Loaded {
             max_reloads: p.plan.process.max_reloads,
+            no_exit_on_failure: p.plan.process.no_exit_on_failure,
         })
     });
     let code = master::run(cfg, loader, clis);

@@ -447,6 +447,62 @@ fn a_crashing_worker_takes_the_master_down_with_its_status() {
     )));
 }
 
+/// `master-worker no-exit-on-failure` (configuration.txt §3.1): the current
+/// worker crashing after a reload leaves the master and the old worker (busy
+/// with a session) running, and a reload brings a serving worker back. Without
+/// the option the master kills every process (the test above). HAProxy 2.6.12
+/// ignores the option in practice (its master re-executes itself in wait mode
+/// after loading, without the configuration: measured, the master exits 137);
+/// haproxide does what the documentation says, as HAProxy 3.x does.
+#[test]
+fn no_exit_on_failure_keeps_the_master_and_old_workers() {
+    let dir = TempDir::new("mw-noexit");
+    let (m, port, sock) = start_master(&dir, &[], "    master-worker no-exit-on-failure\n");
+    let mut long = TcpStream::connect(("127.0.0.1", port)).expect("long session");
+    long.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut b = [0u8; 1];
+    long.write_all(b"x").expect("write");
+    long.read_exact(&mut b).expect("echo");
+    let first = workers(&sock).0[0];
+    m.signal(libc::SIGUSR2);
+    assert!(
+        wait_until(Duration::from_secs(20), || workers(&sock).1 == vec![first]
+            && workers(&sock).0.len() == 1),
+        "{}",
+        m.stderr()
+    );
+    let second = workers(&sock).0[0];
+    // SAFETY: kill(2) on the worker started by our master.
+    unsafe {
+        libc::kill(second as i32, libc::SIGKILL);
+    }
+    assert!(
+        wait_until(Duration::from_secs(10), || m.stderr().contains(&format!(
+            "Current worker ({second}) exited with code 137 (Killed)"
+        ))),
+        "{}",
+        m.stderr()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(alive(m.pid()), "master left: {}", m.stderr());
+    assert!(alive(first), "old worker killed: {}", m.stderr());
+    assert!(!m.stderr().contains("exit-on-failure"), "{}", m.stderr());
+    assert_eq!(workers(&sock), (vec![], vec![first]));
+    // The old worker's session goes on.
+    long.write_all(b"y").expect("write");
+    long.read_exact(&mut b).expect("echo after the crash");
+    assert_eq!(&b, b"y");
+    // A reload starts a serving worker again.
+    m.signal(libc::SIGUSR2);
+    assert!(
+        wait_until(Duration::from_secs(20), || workers(&sock).0.len() == 1
+            && round_trip(port).is_ok()),
+        "{}",
+        m.stderr()
+    );
+}
+
 /// VTest's `haproxy` command (vtc_haproxy.c): listeners are sockets VTest binds and
 /// passes as `fd@${NAME}` (the fd number in the environment), the master CLI is
 /// `-S "fd@N"`, `-p` names the pid file, and SIGINT must end the master with 130.

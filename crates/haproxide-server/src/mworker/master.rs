@@ -35,6 +35,10 @@ pub struct MasterConfig {
     pub version: String,
     /// `mworker-max-reloads` of the configuration loaded at start.
     pub max_reloads: Option<u32>,
+    /// `master-worker no-exit-on-failure` (configuration.txt §3.1): a current
+    /// worker failing does not take the other processes down; the master stays
+    /// while any worker is left (and can reload).
+    pub no_exit_on_failure: bool,
     /// How long a worker may take to say it listens.
     pub ready_timeout: Duration,
 }
@@ -43,6 +47,7 @@ pub struct MasterConfig {
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
     pub max_reloads: Option<u32>,
+    pub no_exit_on_failure: bool,
 }
 
 /// Checks the configuration again at a reload; `None` when it is invalid (the loader
@@ -350,7 +355,12 @@ impl Master {
                             how(code)
                         ),
                     );
-                    if code != 0 && code != 130 && code != 143 && !self.stopping {
+                    if code != 0
+                        && code != 130
+                        && code != 143
+                        && !self.stopping
+                        && !self.cfg.no_exit_on_failure
+                    {
                         self.say(
                             Level::Alert,
                             "exit-on-failure: killing every processes with SIGTERM",
@@ -534,6 +544,7 @@ impl Master {
         match self.start_worker(takeover).await {
             Ok(new) => {
                 self.cfg.max_reloads = loaded.max_reloads;
+                self.cfg.no_exit_on_failure = loaded.no_exit_on_failure;
                 let mut old = Vec::new();
                 let mut too_old = Vec::new();
                 for w in lock(&self.shared).workers.iter_mut() {
