@@ -711,3 +711,99 @@ fn reload_keeps_the_stats_listener_and_closes_idle_keep_alive() {
     // asserts zero); this HTTP test keeps a tolerance of one until it has a record.
     assert!(failed <= 1, "{failed} requests failed during the reload");
 }
+
+/// An echo server on 127.0.0.1 (one thread per connection); it stops accepting
+/// when the test process ends.
+fn echo_server() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 || s.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// The exporter shows a long-lived TCP session's bytes while it is open
+/// (`haproxy_{frontend,backend,server}_bytes_{in,out}_total`, counted as they flow),
+/// and the process's connection and session rates.
+#[test]
+fn exporter_shows_bytes_of_open_sessions_and_rates() {
+    let dir = TempDir::new("prom-live");
+    let (port, tcp) = (free_port(), free_port());
+    let cfg = format!(
+        "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\n\
+listen stats\n    mode http\n    bind 127.0.0.1:{port}\n\
+    http-request use-service prometheus-exporter if {{ path /metrics }}\n\
+listen db\n    bind 127.0.0.1:{tcp}\n    server s1 127.0.0.1:{echo}\n",
+        echo = echo_server(),
+    );
+    let path = dir.0.join("haproxy.cfg");
+    std::fs::write(&path, cfg).expect("write cfg");
+    let _p = spawn(&path, None);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut c = loop {
+        if let Ok(c) = TcpStream::connect(("127.0.0.1", tcp)) {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "haproxide not listening");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c.write_all(&[b'q'; 5000]).unwrap();
+    let mut back = vec![0u8; 5000];
+    c.read_exact(&mut back).unwrap();
+    let value = |body: &str, series: &str| -> Option<String> {
+        body.lines()
+            .find_map(|l| Some(l.strip_prefix(series)?.trim().to_string()))
+    };
+    let series = [
+        "haproxy_frontend_bytes_in_total{proxy=\"db\"}",
+        "haproxy_frontend_bytes_out_total{proxy=\"db\"}",
+        "haproxy_backend_bytes_in_total{proxy=\"db\"}",
+        "haproxy_backend_bytes_out_total{proxy=\"db\"}",
+        "haproxy_server_bytes_in_total{proxy=\"db\",server=\"s1\"}",
+        "haproxy_server_bytes_out_total{proxy=\"db\",server=\"s1\"}",
+    ];
+    // The session is still open: its 5000 bytes each way show.
+    let mut body = String::new();
+    while Instant::now() < deadline {
+        body = http_get(port, "/metrics", None).unwrap_or_default();
+        if series
+            .iter()
+            .all(|s| value(&body, s).as_deref() == Some("5000"))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for s in series {
+        assert_eq!(value(&body, s).as_deref(), Some("5000"), "{s}: {body}");
+    }
+    // One connection to `db` and this scrape's to `stats` (at least: earlier
+    // scrapes may be within the last second too).
+    for s in [
+        "haproxy_process_max_connection_rate ",
+        "haproxy_process_max_session_rate ",
+        "haproxy_frontend_max_session_rate{proxy=\"db\"}",
+        "haproxy_frontend_connections_rate_max{proxy=\"db\"}",
+        "haproxy_backend_max_session_rate{proxy=\"db\"}",
+        "haproxy_server_max_session_rate{proxy=\"db\",server=\"s1\"}",
+    ] {
+        let v: u64 = value(&body, s).and_then(|v| v.parse().ok()).unwrap_or(0);
+        assert!(v >= 1, "{s}: {body}");
+    }
+    let cur: u64 = value(&body, "haproxy_process_current_connection_rate ")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(cur >= 1, "{body}");
+    drop(c);
+}
