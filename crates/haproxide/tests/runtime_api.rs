@@ -1396,3 +1396,73 @@ fn show_sess_lists_every_session_as_haproxy() {
         sess_triples(s) == ["fe1 be1 s1", "li2 li2 s2"]
     });
 }
+
+/// Proxy and server ids as HAProxy 2.6 numbers them (forced `id`s on a `listen`
+/// and on servers move the automatic counter on), compared byte for byte in
+/// `show servers state` (but the time since the last change), plus `show
+/// backend`, `show table` and `show errors` for an unknown proxy.
+#[test]
+fn ids_and_simple_commands_answer_as_haproxy() {
+    let dir = TempDir::new("rt-ids");
+    let cfg = |tag: &str| -> (PathBuf, PathBuf) {
+        let sock = dir.path(&format!("{tag}.sock"));
+        let cfg = dir.path(&format!("{tag}.cfg"));
+        let (p1, p2) = (free_port(), free_port());
+        std::fs::write(
+            &cfg,
+            format!(
+                "global\n    stats socket {} level admin\n\
+                 defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+                 frontend fe1\n    bind 127.0.0.1:{p1}\n    default_backend be1\n\
+                 backend be1\n    server s1 127.0.0.1:9001\n    server s2 127.0.0.1:9002 id 7\n    server s3 127.0.0.1:9003\n    server s4 127.0.0.1:9004 id 3\n    server s5 127.0.0.1:9005\n\
+                 listen li1\n    id 9\n    bind 127.0.0.1:{p2}\n    server a1 127.0.0.1:9006\n\
+                 backend be2\n    server b1 127.0.0.1:9007\n",
+                sock.display()
+            ),
+        )
+        .unwrap();
+        (cfg, sock)
+    };
+    let (ours_cfg, ours) = cfg("ours");
+    let _p = haproxide(&ours_cfg, &[]);
+    let state = wait_for(&ours, "show servers state", |s| s.lines().count() > 8);
+    // be1 3, li1 9 (forced), be2 5 (the counter moved past li1); s3 gets 4
+    // (3 is s4's), s5 6.
+    let ids: Vec<String> = state
+        .lines()
+        .skip(2)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            format!("{}/{} {} {} {}", f[1], f[3], f[0], f[2], f[15..17].join(""))
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "be1/s1 3 1 00",
+            "be1/s2 3 7 01",
+            "be1/s3 3 4 00",
+            "be1/s4 3 3 01",
+            "be1/s5 3 6 00",
+            "li1/a1 9 1 10",
+            "be2/b1 5 1 00"
+        ]
+    );
+    let cmds = [
+        "show backend",
+        "show table",
+        "show table be1",
+        "show errors nope",
+    ];
+    let Some(_h) = haproxy(&cfg("theirs").0) else {
+        eprintln!("no /usr/sbin/haproxy: not compared");
+        return;
+    };
+    let theirs = dir.path("theirs.sock");
+    let theirs_state = wait_for(&theirs, "show servers state", |s| s.lines().count() > 8);
+    same_servers_state(&state, &theirs_state);
+    for cmd in cmds {
+        assert_eq!(must_ask(&ours, cmd), must_ask(&theirs, cmd), "{cmd}");
+    }
+}

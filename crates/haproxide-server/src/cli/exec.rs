@@ -167,6 +167,19 @@ impl<'a> Session<'a> {
                 }
             }
             ["show", "backend", ..] => Text(stat::show_backend(&self.state.proxies())),
+            // management.txt §9.3 `show version`.
+            ["show", "version", ..] => Text(format!("{}\n", self.state.info().version)),
+            // `show table`: haproxide runs no stick-table (configurations with one
+            // are refused), so the list is empty and any name is unknown, as
+            // HAProxy 2.6 answers for a configuration without tables.
+            ["show", "table"] => Text(String::new()),
+            ["show", "table", ..] => Text("No such table\n".into()),
+            ["show", "errors", rest @ ..] => {
+                if let Some(d) = self.need(Level::Operator) {
+                    return d;
+                }
+                Text(self.show_errors(rest.first().copied()))
+            }
             ["show", "sess", rest @ ..] => {
                 if let Some(d) = self.need(Level::Operator) {
                     return d;
@@ -451,6 +464,29 @@ impl<'a> Session<'a> {
             return "Session not found.\n".into();
         }
         out
+    }
+
+    /// `show errors [<px>] [request|response]` (management.txt §9.3): the
+    /// captured invalid requests and responses. HAProxy captures HTTP parsing
+    /// errors only; the TCP engine parses no HTTP, so there are none: the header
+    /// line with 0 events, or "No such proxy." for an unknown proxy (a name or a
+    /// uuid; -1 is all).
+    fn show_errors(&self, px: Option<&str>) -> String {
+        if let Some(name) = px.filter(|p| *p != "-1") {
+            let known = self
+                .state
+                .proxies()
+                .iter()
+                .any(|p| p.name == name || name.parse::<u32>().is_ok_and(|id| id == p.iid));
+            if !known {
+                return "No such proxy.\n".into();
+            }
+        }
+        let now = crate::logging::clock::Tm::new(
+            std::time::SystemTime::now(),
+            crate::logging::clock::Zone::Local,
+        );
+        format!("Total events captured on [{}] : 0\n", now.accept_date())
     }
 
     fn show_stat(&self, args: &[&str]) -> String {

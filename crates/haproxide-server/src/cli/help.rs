@@ -58,6 +58,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "display the level of the current CLI session",
     ),
     (
+        "show errors [<px>] [request|response]",
+        "report last request and/or response errors for each proxy",
+    ),
+    (
         "show info [desc|json|typed|float]*",
         "report information about the running process",
     ),
@@ -73,6 +77,11 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "show stat [desc|json|no-maint|typed|up]*",
         "report counters for each proxy and server",
     ),
+    (
+        "show table <table> [<filter>]*",
+        "report table usage stats or dump this table's contents (filter: data/key)",
+    ),
+    ("show version", "show version of the current process"),
     ("shutdown frontend <frontend>", "stop a specific frontend"),
     ("shutdown session [id]", "kill a specific session"),
     (

@@ -1681,3 +1681,46 @@ async fn cli_serve_stream_over_a_duplex_pipe() {
         .unwrap()
         .unwrap();
 }
+
+/// `show table`, `show version`, `show errors` as HAProxy 2.6.12 answers them
+/// for a configuration without stick-tables and without HTTP errors (measured
+/// on the oracle: levels, texts, "No such proxy.").
+#[test]
+fn cli_show_table_version_errors() {
+    let f = Fake::new();
+    assert_eq!(run(&*f, Level::User, "show table"), "\n");
+    assert_eq!(run(&*f, Level::User, "show table be1"), "No such table\n\n");
+    assert_eq!(
+        run(&*f, Level::User, "show table be1 data.conn_cnt gt 1"),
+        "No such table\n\n"
+    );
+    assert_eq!(
+        run(&*f, Level::User, "show version"),
+        format!("{}\n\n", f.info().version)
+    );
+    assert_eq!(
+        run(&*f, Level::User, "show errors"),
+        "Permission denied\n\n"
+    );
+    for cmd in [
+        "show errors",
+        "show errors -1",
+        "show errors fe1",
+        "show errors 3 request",
+    ] {
+        let out = run(&*f, Level::Operator, cmd);
+        assert!(
+            out.starts_with("Total events captured on [") && out.ends_with("] : 0\n\n"),
+            "{cmd}: {out:?}"
+        );
+        // [26/Nov/2026:16:23:06.960]
+        let date = &out["Total events captured on [".len()..out.len() - "] : 0\n\n".len()];
+        assert_eq!(date.len(), 24, "{date}");
+        assert_eq!(&date[2..3], "/");
+        assert_eq!(&date[20..21], ".");
+    }
+    assert_eq!(
+        run(&*f, Level::Operator, "show errors nope"),
+        "No such proxy.\n\n"
+    );
+}
