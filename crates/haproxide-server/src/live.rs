@@ -271,6 +271,9 @@ impl RuntimeState for Live {
             .map(|i| self.engine.frontend_counters(i).total)
             .sum();
         let cur = self.engine.active_sessions();
+        // The CLI's listeners and connections count as HAProxy counts its own.
+        let (cli_listeners, cli_open, cli_total) = crate::cli::listen::cli_counts();
+        let listeners = listeners + cli_listeners;
         let (pipes_used, maxpipes) = haproxide_forward::pipes();
         let (conn, sess) = self.engine.process_rates();
         // `TotalBytesOut`: what the proxies sent, to clients (frontends' `bout`) and
@@ -290,7 +293,9 @@ impl RuntimeState for Live {
             maxconn: self.global_maxconn(),
             hard_maxconn: self.hard_maxconn,
             curr_conns: cur,
-            cum_conns: cum,
+            cum_conns: cum + cli_total,
+            // One stream per TCP session (HAProxy's `CumReq` counts streams).
+            cum_req: cum + cli_total,
             conn_rate: conn.current,
             max_conn_rate: conn.max,
             sess_rate: sess.current,
@@ -298,7 +303,7 @@ impl RuntimeState for Live {
             total_bytes_out: out,
             node: self.node.clone(),
             stopping: self.stopping.load(Ordering::Relaxed),
-            jobs: cur + listeners,
+            jobs: cur + listeners + cli_open,
             listeners,
             maxpipes: maxpipes as u64,
             pipes_used: pipes_used as u64,

@@ -1465,4 +1465,23 @@ fn ids_and_simple_commands_answer_as_haproxy() {
     for cmd in cmds {
         assert_eq!(must_ask(&ours, cmd), must_ask(&theirs, cmd), "{cmd}");
     }
+    // `show info`: the stats socket is a listener, the connection asking is a
+    // job, and every CLI connection counts in CumConns and CumReq (2.6.12).
+    let info = |sock: &Path, key: &str| -> i64 {
+        let text = must_ask(sock, "show info");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {text}"))
+    };
+    for key in ["Listeners", "Jobs", "CurrConns"] {
+        assert_eq!(info(&ours, key), info(&theirs, key), "{key}");
+    }
+    assert_eq!(info(&ours, "Listeners"), 3);
+    for key in ["CumConns", "CumReq"] {
+        for sock in [&ours, &theirs] {
+            let first = info(sock, key);
+            assert_eq!(info(sock, key) - first, 1, "{key} of {}", sock.display());
+        }
+    }
 }

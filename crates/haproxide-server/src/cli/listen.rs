@@ -7,6 +7,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -326,6 +327,40 @@ impl CliListener for TcpListener {
     }
 }
 
+/// The process's CLI listeners serving now, CLI connections open now and
+/// accepted since start: HAProxy counts them in `show info`'s `Listeners`,
+/// `Jobs`, `CumConns` and `CumReq` (measured with 2.6.12: each `show info` on a
+/// new connection shows one more `CumConns`, and `Jobs` counts the connection
+/// asking).
+static CLI_LISTENERS: AtomicU64 = AtomicU64::new(0);
+static CLI_ACTIVE: AtomicU64 = AtomicU64::new(0);
+static CLI_TOTAL: AtomicU64 = AtomicU64::new(0);
+
+/// (listeners, open connections, connections accepted) of the CLI in this process.
+pub fn cli_counts() -> (u64, u64, u64) {
+    (
+        CLI_LISTENERS.load(Ordering::Relaxed),
+        CLI_ACTIVE.load(Ordering::Relaxed),
+        CLI_TOTAL.load(Ordering::Relaxed),
+    )
+}
+
+/// Counts one while alive in a [`cli_counts`] gauge.
+struct Counted(&'static AtomicU64);
+
+impl Counted {
+    fn new(gauge: &'static AtomicU64) -> Counted {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Counted(gauge)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Accept clients (at most `maxconn` at once) until `shutdown`.
 async fn accept_loop<L: CliListener>(
     listener: L,
@@ -333,6 +368,7 @@ async fn accept_loop<L: CliListener>(
     state: Arc<dyn RuntimeState>,
     mut shutdown: watch::Receiver<bool>,
 ) -> io::Result<()> {
+    let _listening = Counted::new(&CLI_LISTENERS);
     let slots = Arc::new(Semaphore::new(opts.maxconn.max(1)));
     loop {
         let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
@@ -383,6 +419,8 @@ pub async fn serve_client<R, W>(
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
+    let _open = Counted::new(&CLI_ACTIVE);
+    CLI_TOTAL.fetch_add(1, Ordering::Relaxed);
     let mut reader = BufReader::with_capacity(opts.max_line.max(64), rd);
     let mut session = Session::new(state, opts.level);
     let mut buf = Vec::new();
