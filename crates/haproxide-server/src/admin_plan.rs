@@ -30,6 +30,21 @@ pub struct ProxyPlan {
     pub sids: Vec<(u32, bool)>,
     /// Where this backend's server states come from at start-up.
     pub state_from: StateSource,
+    /// A `disabled` backend or listen section: nothing runs, but HAProxy lists it
+    /// in `show servers state` (its servers with `srv_id` 0) and `show backend`.
+    pub disabled: Option<Vec<DisabledServer>>,
+}
+
+/// A server of a `disabled` backend, as `show servers state` prints it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DisabledServer {
+    pub name: String,
+    /// The address as written (HAProxy's `srv_addr`), and the port.
+    pub host: String,
+    pub port: u16,
+    pub weight: u32,
+    /// `rise` (the check counter HAProxy prints as `srv_check_health`).
+    pub rise: u32,
 }
 
 /// `load-server-state-from-file`.
@@ -94,6 +109,39 @@ fn forced_id(p: &Proxy) -> Option<u32> {
         .and_then(|d| d.line.arg(1).parse().ok())
 }
 
+/// The servers of a `disabled` section (`default-server` settings are not applied:
+/// the weight and rise written on the line, else HAProxy's 1 and 2).
+fn disabled_servers(p: &Proxy) -> Vec<DisabledServer> {
+    p.servers
+        .iter()
+        .filter(|s| !s.name.name.is_empty())
+        .map(|s| {
+            let (host, port) = match &s.parsed {
+                Some(a) => (
+                    match &a.host {
+                        Host::V4(ip) => ip.to_string(),
+                        Host::V6(ip) => ip.to_string(),
+                        Host::Name(n) => n.clone(),
+                        _ => String::new(),
+                    },
+                    match a.port {
+                        PortSpec::Single(port) => port,
+                        _ => 0,
+                    },
+                ),
+                None => (String::new(), 0),
+            };
+            DisabledServer {
+                name: s.name.name.clone(),
+                host,
+                port,
+                weight: s.params.weight.unwrap_or(1),
+                rise: s.params.rise.unwrap_or(2),
+            }
+        })
+        .collect()
+}
+
 /// Fills `plan.proxies` and `plan.admin` from the configuration (after the engine
 /// specs are built). What cannot run is reported as an error.
 pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
@@ -143,6 +191,15 @@ pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
         };
         next += 1;
         if p.disabled {
+            if p.kind.has_backend() {
+                plan.proxies.push(ProxyPlan {
+                    name: p.name.name.clone(),
+                    iid,
+                    forced_id: forced,
+                    disabled: Some(disabled_servers(p)),
+                    ..ProxyPlan::default()
+                });
+            }
             continue;
         }
         let frontend = plan
@@ -221,6 +278,7 @@ pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
             backend,
             sids,
             state_from,
+            disabled: None,
         });
     }
     plan.admin.state_file = g
@@ -388,11 +446,25 @@ mod tests {
                 ("be1", 3, false),
                 ("li1", 9, true),
                 ("be2", 5, false),
+                ("bd", 6, false),
                 ("bx", 7, false)
             ]
         );
         assert_eq!(p.proxies[1].sids, [(1, false), (7, true), (3, false)]);
-        assert_eq!(p.proxies[4].sids, [(1, false), (2, true), (3, false)]);
+        assert_eq!(p.proxies[5].sids, [(1, false), (2, true), (3, false)]);
+        // The disabled backend is listed (for `show servers state`), not run.
+        let bd = &p.proxies[4];
+        assert_eq!((bd.frontend, bd.backend), (None, None));
+        assert_eq!(
+            bd.disabled,
+            Some(vec![DisabledServer {
+                name: "d1".into(),
+                host: "127.0.0.1".into(),
+                port: 9006,
+                weight: 1,
+                rise: 2
+            }])
+        );
         assert_eq!(
             (p.proxies[2].frontend, p.proxies[2].backend),
             (Some(1), Some(1))
@@ -406,7 +478,7 @@ mod tests {
         // A `global` section after the proxies puts it after them.
         let (p, _) = plan(&format!("{PROXIES}global\n    stats socket /tmp/x.sock\n"));
         let ids: Vec<u32> = p.proxies.iter().map(|x| x.iid).collect();
-        assert_eq!(ids, [1, 2, 9, 4, 6]);
+        assert_eq!(ids, [1, 2, 9, 4, 5, 6]);
     }
 
     #[test]

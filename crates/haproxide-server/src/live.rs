@@ -25,7 +25,8 @@ use crate::admin_plan::ProxyPlan;
 use crate::cli::adapt::{server_snapshot, ServerFacts};
 use crate::cli::{
     ActionError, AdminState, BackendSnapshot, FrontendAction, FrontendSnapshot, HealthOp,
-    InfoSnapshot, ProxySnapshot, RuntimeState, ServerAction, SessionSnapshot, TrafficCounters,
+    InfoSnapshot, ProxySnapshot, RuntimeState, ServerAction, ServerSnapshot, SessionSnapshot,
+    TrafficCounters,
 };
 use crate::translate::Plan;
 
@@ -314,6 +315,7 @@ impl RuntimeState for Live {
     fn proxies(&self) -> Vec<ProxySnapshot> {
         self.proxies
             .iter()
+            .filter(|p| p.disabled.is_none())
             .map(|p| ProxySnapshot {
                 name: p.name.clone(),
                 iid: p.iid,
@@ -321,6 +323,43 @@ impl RuntimeState for Live {
                 mode: "tcp".into(),
                 frontend: p.frontend.map(|fi| self.frontend_row(fi)),
                 backend: p.backend.and_then(|bi| self.backend_row(p, bi)),
+            })
+            .collect()
+    }
+
+    fn proxies_with_disabled(&self) -> Vec<ProxySnapshot> {
+        let mut running = self.proxies().into_iter();
+        let since_start = self.started.elapsed().as_secs();
+        self.proxies
+            .iter()
+            .filter_map(|p| match &p.disabled {
+                None => running.next(),
+                // HAProxy never numbers a disabled proxy's servers (srv_id 0);
+                // they stay as configured: running, no check.
+                Some(servers) => Some(ProxySnapshot {
+                    name: p.name.clone(),
+                    iid: p.iid,
+                    forced_id: p.forced_id,
+                    mode: "tcp".into(),
+                    frontend: None,
+                    backend: Some(BackendSnapshot {
+                        servers: servers
+                            .iter()
+                            .map(|s| ServerSnapshot {
+                                name: s.name.clone(),
+                                sid: 0,
+                                host: s.host.clone(),
+                                port: s.port,
+                                weight: s.weight,
+                                iweight: s.weight,
+                                lastchg: since_start,
+                                check_health: s.rise,
+                                ..ServerSnapshot::default()
+                            })
+                            .collect(),
+                        ..BackendSnapshot::default()
+                    }),
+                }),
             })
             .collect()
     }

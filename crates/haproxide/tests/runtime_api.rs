@@ -1416,7 +1416,9 @@ fn ids_and_simple_commands_answer_as_haproxy() {
                  frontend fe1\n    bind 127.0.0.1:{p1}\n    default_backend be1\n\
                  backend be1\n    server s1 127.0.0.1:9001\n    server s2 127.0.0.1:9002 id 7\n    server s3 127.0.0.1:9003\n    server s4 127.0.0.1:9004 id 3\n    server s5 127.0.0.1:9005\n\
                  listen li1\n    id 9\n    bind 127.0.0.1:{p2}\n    server a1 127.0.0.1:9006\n\
-                 backend be2\n    server b1 127.0.0.1:9007\n",
+                 backend be2\n    server b1 127.0.0.1:9007\n\
+                 backend bd\n    disabled\n    server d1 127.0.0.1:9008 weight 3\n\
+                 backend be3\n    server c1 127.0.0.1:9009\n",
                 sock.display()
             ),
         )
@@ -1425,7 +1427,7 @@ fn ids_and_simple_commands_answer_as_haproxy() {
     };
     let (ours_cfg, ours) = cfg("ours");
     let _p = haproxide(&ours_cfg, &[]);
-    let state = wait_for(&ours, "show servers state", |s| s.lines().count() > 8);
+    let state = wait_for(&ours, "show servers state", |s| s.lines().count() > 10);
     // be1 3, li1 9 (forced), be2 5 (the counter moved past li1); s3 gets 4
     // (3 is s4's), s5 6.
     let ids: Vec<String> = state
@@ -1446,21 +1448,28 @@ fn ids_and_simple_commands_answer_as_haproxy() {
             "be1/s4 3 3 01",
             "be1/s5 3 6 00",
             "li1/a1 9 1 10",
-            "be2/b1 5 1 00"
+            "be2/b1 5 1 00",
+            "bd/d1 6 0 00",
+            "be3/c1 7 1 00"
         ]
     );
+    // A disabled backend is listed, read by `get weight`, refused otherwise.
     let cmds = [
         "show backend",
         "show table",
         "show table be1",
         "show errors nope",
+        "show errors bd",
+        "get weight bd/d1",
+        "set server bd/d1 state maint",
+        "set weight bd/zz 2",
     ];
     let Some(_h) = haproxy(&cfg("theirs").0) else {
         eprintln!("no /usr/sbin/haproxy: not compared");
         return;
     };
     let theirs = dir.path("theirs.sock");
-    let theirs_state = wait_for(&theirs, "show servers state", |s| s.lines().count() > 8);
+    let theirs_state = wait_for(&theirs, "show servers state", |s| s.lines().count() > 10);
     same_servers_state(&state, &theirs_state);
     for cmd in cmds {
         assert_eq!(must_ask(&ours, cmd), must_ask(&theirs, cmd), "{cmd}");

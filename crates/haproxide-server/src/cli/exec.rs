@@ -160,13 +160,15 @@ impl<'a> Session<'a> {
             }
             ["show", "stat", rest @ ..] => Text(self.show_stat(rest)),
             ["show", "servers", "state", rest @ ..] => {
-                let px = self.state.proxies();
+                let px = self.state.proxies_with_disabled();
                 match stat::servers_state(&px, rest.first().copied()) {
                     Some(s) => Text(s),
                     None => Text("Can't find backend.\n".into()),
                 }
             }
-            ["show", "backend", ..] => Text(stat::show_backend(&self.state.proxies())),
+            ["show", "backend", ..] => {
+                Text(stat::show_backend(&self.state.proxies_with_disabled()))
+            }
             // management.txt §9.3 `show version`.
             ["show", "version", ..] => Text(format!("{}\n", self.state.info().version)),
             // `show table`: haproxide runs no stick-table (configurations with one
@@ -349,8 +351,19 @@ impl<'a> Session<'a> {
         Outcome::Text(text)
     }
 
-    /// Resolves `backend/server` with HAProxy's messages, then runs `f`.
+    /// Resolves `backend/server` with HAProxy's messages, then runs `f`; a
+    /// server of a `disabled` backend is refused ("Proxy is disabled.", 2.6's
+    /// `cli_find_server`).
     fn with_server<F>(&self, arg: Option<&str>, f: F) -> String
+    where
+        F: FnOnce(&Self, &[ProxySnapshot], &str, &str) -> String,
+    {
+        self.with_server_in(arg, false, f)
+    }
+
+    /// [`Self::with_server`], also on `disabled` backends when `disabled_ok`
+    /// (`get weight` reads them in HAProxy).
+    fn with_server_in<F>(&self, arg: Option<&str>, disabled_ok: bool, f: F) -> String
     where
         F: FnOnce(&Self, &[ProxySnapshot], &str, &str) -> String,
     {
@@ -360,7 +373,11 @@ impl<'a> Session<'a> {
         if s.is_empty() {
             return REQUIRE_BS.into();
         }
-        let px = self.state.proxies();
+        let mut px = self.state.proxies();
+        let running = px.iter().any(|p| p.name == b && p.backend.is_some());
+        if !running {
+            px = self.state.proxies_with_disabled();
+        }
         let Some(be) = px
             .iter()
             .find(|p| p.name == b)
@@ -371,11 +388,14 @@ impl<'a> Session<'a> {
         if !be.servers.iter().any(|x| x.name == s) {
             return "No such server.\n".into();
         }
+        if !running && !disabled_ok {
+            return "Proxy is disabled.\n".into();
+        }
         f(self, &px, b, s)
     }
 
     fn get_weight(&self, arg: Option<&str>) -> String {
-        self.with_server(arg, |_, px, b, s| {
+        self.with_server_in(arg, true, |_, px, b, s| {
             px.iter()
                 .filter(|p| p.name == b)
                 .filter_map(|p| p.backend.as_ref())
@@ -475,7 +495,7 @@ impl<'a> Session<'a> {
         if let Some(name) = px.filter(|p| *p != "-1") {
             let known = self
                 .state
-                .proxies()
+                .proxies_with_disabled()
                 .iter()
                 .any(|p| p.name == name || name.parse::<u32>().is_ok_and(|id| id == p.iid));
             if !known {

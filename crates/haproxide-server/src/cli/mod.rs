@@ -570,6 +570,11 @@ pub trait RuntimeState: Send + Sync {
     fn frontend_action(&self, frontend: &str, action: FrontendAction) -> Result<(), ActionError>;
     /// `set maxconn global`.
     fn set_global_maxconn(&self, maxconn: u64) -> Result<(), ActionError>;
+    /// `show servers state`, `show backend`: [`RuntimeState::proxies`] plus the
+    /// `disabled` backends, which HAProxy lists there too (in configuration order).
+    fn proxies_with_disabled(&self) -> Vec<ProxySnapshot> {
+        self.proxies()
+    }
     /// `show sess`: every live session, oldest first (none by default).
     fn sessions(&self) -> Vec<SessionSnapshot> {
         Vec::new()

@@ -279,6 +279,9 @@ impl RuntimeState for HttpModes {
     fn sessions(&self) -> Vec<crate::cli::SessionSnapshot> {
         self.inner.sessions()
     }
+    fn proxies_with_disabled(&self) -> Vec<crate::cli::ProxySnapshot> {
+        self.inner.proxies_with_disabled()
+    }
     fn shutdown_session(&self, id: u64) -> bool {
         self.inner.shutdown_session(id)
     }
