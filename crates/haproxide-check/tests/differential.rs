@@ -21,6 +21,7 @@ use std::time::Duration;
 use haproxide_check::checker::{CheckEvent, Checker, CheckerOptions, ServerConfig};
 use haproxide_check::log::{ServerName, Severity};
 use haproxide_check::spec::*;
+use haproxide_testkit::{http as web, tcp};
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
@@ -333,14 +334,14 @@ async fn same_transitions_and_log_lines_as_haproxy() {
         return;
     }
     let s1_code = Arc::new(AtomicU16::new(200));
-    let be1_s1 = common::patroni(s1_code.clone(), "").await;
-    let be1_s2 = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
-    let be1_b1 = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let be1_s1 = web::patroni(s1_code.clone(), "").await;
+    let be1_s2 = web::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let be1_b1 = web::patroni(Arc::new(AtomicU16::new(200)), "").await;
     let body = Arc::new(Mutex::new("{\"role\": \"master\"}".to_string()));
-    let be2_s1 = common::patroni_body(Arc::new(AtomicU16::new(200)), body.clone()).await;
-    let be3 = Arc::new(tokio::sync::Mutex::new(common::Toggle::new().await));
+    let be2_s1 = web::patroni_body(Arc::new(AtomicU16::new(200)), body.clone()).await;
+    let be3 = Arc::new(tokio::sync::Mutex::new(tcp::Toggle::new().await));
     let be3_addr = be3.lock().await.addr;
-    let be4_s1 = common::black_hole().await;
+    let be4_s1 = tcp::silent().await;
 
     let srv = |a: SocketAddr| format!("{a} check inter {INTER_MS}ms");
     let backends = format!(
@@ -400,15 +401,15 @@ async fn reasons_backup_redis_404_track_agent_like_haproxy() {
         return;
     }
     let code = Arc::new(AtomicU16::new(200));
-    let s1 = common::patroni(code.clone(), "").await;
-    let b1 = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let s1 = web::patroni(code.clone(), "").await;
+    let b1 = web::patroni(Arc::new(AtomicU16::new(200)), "").await;
     let redis_reply = Arc::new(Mutex::new(b"+PONG\r\n".to_vec()));
-    let redis = common::reply_dyn(redis_reply.clone()).await;
+    let redis = tcp::reply_dyn(redis_reply.clone()).await;
     let c404 = Arc::new(AtomicU16::new(200));
-    let s404 = common::patroni(c404.clone(), "").await;
+    let s404 = web::patroni(c404.clone(), "").await;
     let agent_line = Arc::new(Mutex::new("up\n".to_string()));
-    let agent = common::agent(agent_line.clone()).await;
-    let agent_srv = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let agent = tcp::agent(agent_line.clone()).await;
+    let agent_srv = web::patroni(Arc::new(AtomicU16::new(200)), "").await;
 
     let srv = |a: SocketAddr| format!("{a} check inter {INTER_MS}ms");
     let backends = format!(
@@ -478,27 +479,27 @@ async fn protocol_checks_like_haproxy() {
     }
     let dynr = |b: &[u8]| Arc::new(Mutex::new(b.to_vec()));
     let tcp_reply = dynr(b"+PONG\r\n");
-    let tcp = common::reply_dyn(tcp_reply.clone()).await;
+    let tcp = tcp::reply_dyn(tcp_reply.clone()).await;
     const PG_OK: &[u8] = b"R\x00\x00\x00\x08\x00\x00\x00\x00";
     const PG_ERR: &[u8] = b"E\x00\x00\x00\x2aSFATAL\x00C28000\x00Mno pg_hba.conf entry\x00\x00";
     let pg_reply = dynr(PG_OK);
-    let pg = common::reply_dyn(pg_reply.clone()).await;
+    let pg = tcp::reply_dyn(pg_reply.clone()).await;
     let smtp_ok = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let smtp = common::smtp_dyn(smtp_ok.clone()).await;
+    let smtp = tcp::smtp_dyn(smtp_ok.clone()).await;
     const MY_OK: &[u8] = b"\x4e\x00\x00\x00\x0a5.7.44-log\x00\x08\x00\x00\x00abcdefgh\x00\xff\xf7\x21\x02\x00\xff\x81\x15\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00ijklmnopqrst\x00mysql_native_password\x00";
     const MY_ERR: &[u8] = b"\x16\x00\x00\x00\xff\x6a\x04Host is not allowed";
     let my_reply = dynr(MY_OK);
-    let my = common::greet_dyn(my_reply.clone()).await;
+    let my = tcp::greet_dyn(my_reply.clone()).await;
     const LDAP_OK: &[u8] = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00";
     const LDAP_ERR: &[u8] = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00";
     let ldap_reply = dynr(LDAP_OK);
-    let ldap = common::reply_dyn(ldap_reply.clone()).await;
+    let ldap = tcp::reply_dyn(ldap_reply.clone()).await;
     let ssl_reply = dynr(b"\x15\x03\x00\x00\x02\x02\x28");
-    let ssl = common::reply_dyn(ssl_reply.clone()).await;
+    let ssl = tcp::reply_dyn(ssl_reply.clone()).await;
     let code = Arc::new(AtomicU16::new(200));
-    let rstatus = common::patroni(code.clone(), "").await;
+    let rstatus = web::patroni(code.clone(), "").await;
     let hdr_reply = dynr(b"HTTP/1.0 200 OK\r\nX-Role: master\r\n\r\n");
-    let hdr = common::reply_dyn(hdr_reply.clone()).await;
+    let hdr = tcp::reply_dyn(hdr_reply.clone()).await;
 
     let srv = |a: SocketAddr| format!("{a} check inter {INTER_MS}ms");
     let backends = format!(
@@ -661,18 +662,18 @@ async fn http_edge_cases_like_haproxy() {
         return;
     }
     let dynr = |b: &[u8]| Arc::new(Mutex::new(b.to_vec()));
-    let empty = common::reply_dyn(dynr(b"")).await;
-    let no_end = common::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n")).await;
-    let garbage = common::reply_dyn(dynr(b"garbage\r\n\r\n")).await;
-    let replica = common::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n\r\n{\"role\": \"replica\"}")).await;
-    let slow = common::slow(Duration::from_millis(500), b"HTTP/1.0 200 OK\r\n\r\n").await;
-    let bare = common::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n\r\n")).await;
-    let no_reason = common::reply_dyn(dynr(b"HTTP/1.1 503\r\nContent-Length: 0\r\n\r\n")).await;
-    let interim = common::reply_dyn(dynr(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")).await;
-    let agent_down = common::agent(Arc::new(Mutex::new("down#maintenance window\n".into()))).await;
-    let agent_srv = common::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n\r\n")).await;
-    let agent_desc = common::agent(Arc::new(Mutex::new("down #maintenance window\n".into()))).await;
-    let agent_srv2 = common::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n\r\n")).await;
+    let empty = tcp::reply_dyn(dynr(b"")).await;
+    let no_end = tcp::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n")).await;
+    let garbage = tcp::reply_dyn(dynr(b"garbage\r\n\r\n")).await;
+    let replica = tcp::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n\r\n{\"role\": \"replica\"}")).await;
+    let slow = tcp::slow(Duration::from_millis(500), b"HTTP/1.0 200 OK\r\n\r\n").await;
+    let bare = tcp::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n\r\n")).await;
+    let no_reason = tcp::reply_dyn(dynr(b"HTTP/1.1 503\r\nContent-Length: 0\r\n\r\n")).await;
+    let interim = tcp::reply_dyn(dynr(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")).await;
+    let agent_down = tcp::agent(Arc::new(Mutex::new("down#maintenance window\n".into()))).await;
+    let agent_srv = tcp::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n\r\n")).await;
+    let agent_desc = tcp::agent(Arc::new(Mutex::new("down #maintenance window\n".into()))).await;
+    let agent_srv2 = tcp::reply_dyn(dynr(b"HTTP/1.0 200 OK\r\n\r\n")).await;
 
     let srv = |a: SocketAddr| format!("{a} check inter {INTER_MS}ms");
     let backends = format!(
@@ -756,16 +757,16 @@ async fn agent_admin_backup_404_intervals_like_haproxy() {
         return;
     }
     let line = Arc::new(Mutex::new("up 100%\n".to_string()));
-    let agent = common::agent(line.clone()).await;
-    let agent_srv = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let agent = tcp::agent(line.clone()).await;
+    let agent_srv = web::patroni(Arc::new(AtomicU16::new(200)), "").await;
     let main_code = Arc::new(AtomicU16::new(200));
-    let main = common::patroni(main_code.clone(), "").await;
+    let main = web::patroni(main_code.clone(), "").await;
     let bk_code = Arc::new(AtomicU16::new(200));
-    let bk = common::patroni(bk_code.clone(), "").await;
+    let bk = web::patroni(bk_code.clone(), "").await;
     let c404 = Arc::new(AtomicU16::new(200));
-    let s404 = common::patroni(c404.clone(), "").await;
+    let s404 = web::patroni(c404.clone(), "").await;
     let iv_code = Arc::new(AtomicU16::new(200));
-    let iv = common::patroni(iv_code.clone(), "").await;
+    let iv = web::patroni(iv_code.clone(), "").await;
 
     let srv = |a: SocketAddr| format!("{a} check inter {INTER_MS}ms");
     let backends = format!(
@@ -848,8 +849,8 @@ async fn tls_and_l4_timeout_like_haproxy() {
         return;
     }
     let tls = common::tls_server().await;
-    let plain = common::reply_dyn(Arc::new(Mutex::new(b"garbage\r\n\r\n".to_vec()))).await;
-    let unaccepting = common::unaccepting().await;
+    let plain = tcp::reply_dyn(Arc::new(Mutex::new(b"garbage\r\n\r\n".to_vec()))).await;
+    let unaccepting = tcp::unaccepting();
     let ca = common::data("ca.pem");
     let srv = |a: SocketAddr| format!("{a} check inter {INTER_MS}ms");
     let backends = format!(
@@ -896,11 +897,11 @@ async fn patroni_failover_like_haproxy() {
     }
     let c1 = Arc::new(AtomicU16::new(200));
     let c2 = Arc::new(AtomicU16::new(503));
-    let api1 = common::patroni(c1.clone(), "{\"role\": \"master\"}").await;
-    let api2 = common::patroni(c2.clone(), "{\"role\": \"replica\"}").await;
+    let api1 = web::patroni(c1.clone(), "{\"role\": \"master\"}").await;
+    let api2 = web::patroni(c2.clone(), "{\"role\": \"replica\"}").await;
     // The PostgreSQL ports themselves are never touched by the checks.
-    let pg1 = common::black_hole().await;
-    let pg2 = common::black_hole().await;
+    let pg1 = tcp::silent().await;
+    let pg2 = tcp::silent().await;
     let backends = format!(
         // An abstract UNIX listener: nothing connects to it, and a TCP port picked
         // in advance could be taken meanwhile (CI saw "Address already in use").
@@ -952,9 +953,9 @@ async fn send_state_header_like_haproxy() {
     if !haproxy_present() {
         return;
     }
-    let theirs = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
-    let ours = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
-    let other = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let theirs = web::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let ours = web::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let other = web::patroni(Arc::new(AtomicU16::new(200)), "").await;
     let backends = format!(
         "backend be1\n  option httpchk GET /health\n  http-check send-state\n  server s1 {} check inter {INTER_MS}ms weight 20\n  server s2 {} check inter {INTER_MS}ms weight 30\n",
         theirs.addr, other.addr,

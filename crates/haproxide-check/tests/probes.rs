@@ -10,6 +10,7 @@ use haproxide_check::probe::agent::{AgentHealth, AgentOutcome};
 use haproxide_check::probe::{AgentProber, Prober, RunContext};
 use haproxide_check::spec::*;
 use haproxide_check::status::{CheckResult, CheckStatus};
+use haproxide_testkit::{http as web, tcp};
 
 const INTER: Duration = Duration::from_secs(2);
 
@@ -41,17 +42,17 @@ fn httpchk(args: &[&str]) -> ProbeSpec {
 
 #[tokio::test]
 async fn l4_ok_refused_and_timeout() {
-    let m = common::black_hole().await;
+    let m = tcp::silent().await;
     let r = check(&spec(ProbeSpec::Tcp), m.addr).await;
     assert_eq!((r.status, r.desc.as_str()), (CheckStatus::L4Ok, ""));
 
-    let r = check(&spec(ProbeSpec::Tcp), common::refused_addr().await).await;
+    let r = check(&spec(ProbeSpec::Tcp), tcp::refused_addr()).await;
     assert_eq!(
         (r.status, r.desc.as_str()),
         (CheckStatus::L4Con, "Connection refused")
     );
 
-    let u = common::unaccepting().await;
+    let u = tcp::unaccepting();
     let mut s = spec(ProbeSpec::Tcp);
     s.timeouts.connect = Some(Duration::from_millis(200));
     let r = check(&s, u.addr).await;
@@ -66,7 +67,7 @@ async fn l4_ok_refused_and_timeout() {
 #[tokio::test]
 async fn patroni_http10_no_headers_flips() {
     let code = Arc::new(AtomicU16::new(200));
-    let m = common::patroni(code.clone(), "").await;
+    let m = web::patroni(code.clone(), "").await;
     let s = spec(httpchk(&[]));
     let r = check(&s, m.addr).await;
     assert_eq!((r.status, r.code), (CheckStatus::L7Ok, Some(200)));
@@ -83,7 +84,7 @@ async fn patroni_http10_no_headers_flips() {
 #[tokio::test]
 async fn patroni_get_body_until_eof() {
     let code = Arc::new(AtomicU16::new(200));
-    let m = common::patroni(code, "{\"role\": \"master\", \"state\": \"running\"}").await;
+    let m = web::patroni(code, "{\"role\": \"master\", \"state\": \"running\"}").await;
     let mut h = HttpCheckSpec {
         send: HttpSend::from_httpchk_args(&["GET", "/master"]),
         ..Default::default()
@@ -108,7 +109,7 @@ async fn patroni_get_body_until_eof() {
 
 #[tokio::test]
 async fn http_black_hole_slow_garbage_refused() {
-    let bh = common::black_hole().await;
+    let bh = tcp::silent().await;
     let r = check(&spec(httpchk(&[])), bh.addr).await;
     assert_eq!((r.status, r.desc.as_str()), (CheckStatus::L7Tout, ""));
     let d = r.duration.expect("duration");
@@ -117,22 +118,22 @@ async fn http_black_hole_slow_garbage_refused() {
         "{d:?}"
     );
 
-    let fast = common::slow(Duration::from_millis(50), b"HTTP/1.0 200 OK\r\n\r\n").await;
+    let fast = tcp::slow(Duration::from_millis(50), b"HTTP/1.0 200 OK\r\n\r\n").await;
     assert_eq!(
         check(&spec(httpchk(&[])), fast.addr).await.status,
         CheckStatus::L7Ok
     );
-    let slow = common::slow(Duration::from_millis(800), b"HTTP/1.0 200 OK\r\n\r\n").await;
+    let slow = tcp::slow(Duration::from_millis(800), b"HTTP/1.0 200 OK\r\n\r\n").await;
     assert_eq!(
         check(&spec(httpchk(&[])), slow.addr).await.status,
         CheckStatus::L7Tout
     );
 
-    let g = common::reply(true, b"garbage\r\n\r\n").await;
+    let g = tcp::reply(true, b"garbage\r\n\r\n").await;
     let r = check(&spec(httpchk(&[])), g.addr).await;
     assert_eq!((r.status, r.desc.as_str()), (CheckStatus::L7Rsp, ""));
 
-    let r = check(&spec(httpchk(&[])), common::refused_addr().await).await;
+    let r = check(&spec(httpchk(&[])), tcp::refused_addr()).await;
     assert_eq!(
         (r.status, r.desc.as_str()),
         (CheckStatus::L4Con, "Connection refused")
@@ -142,7 +143,7 @@ async fn http_black_hole_slow_garbage_refused() {
 #[tokio::test]
 async fn http_headers_without_close_judged_on_status() {
     // HTTP/1.1, no Content-Length, connection kept open: the status decides.
-    let m = common::slow(
+    let m = tcp::slow(
         Duration::ZERO,
         b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npartial",
     )
@@ -154,7 +155,7 @@ async fn http_headers_without_close_judged_on_status() {
 #[tokio::test]
 async fn http_send_state_and_disable_on_404() {
     let code = Arc::new(AtomicU16::new(404));
-    let m = common::patroni(code, "").await;
+    let m = web::patroni(code, "").await;
     let h = HttpCheckSpec {
         disable_on_404: true,
         send_state: true,
@@ -190,7 +191,7 @@ fn tcp_rules() -> ProbeSpec {
 
 #[tokio::test]
 async fn tcp_check_sequences_and_messages() {
-    let ok = common::reply(true, b"+PONG\r\n").await;
+    let ok = tcp::reply(true, b"+PONG\r\n").await;
     let r = check(&spec(tcp_rules()), ok.addr).await;
     assert_eq!(
         (r.status, r.desc.as_str()),
@@ -199,7 +200,7 @@ async fn tcp_check_sequences_and_messages() {
     assert_eq!(ok.seen.lock().unwrap()[0], b"PING\r\n");
 
     // Strings below are what HAProxy 2.6.12 logged for the same situations.
-    let g = common::reply(true, b"garbage\r\n").await;
+    let g = tcp::reply(true, b"garbage\r\n").await;
     let r = check(&spec(tcp_rules()), g.addr).await;
     assert_eq!(
         (r.status, r.desc.as_str()),
@@ -209,7 +210,7 @@ async fn tcp_check_sequences_and_messages() {
         )
     );
 
-    let bh = common::black_hole().await;
+    let bh = tcp::silent().await;
     let r = check(&spec(tcp_rules()), bh.addr).await;
     assert_eq!(
         (r.status, r.desc.as_str()),
@@ -219,7 +220,7 @@ async fn tcp_check_sequences_and_messages() {
         )
     );
 
-    let r = check(&spec(tcp_rules()), common::refused_addr().await).await;
+    let r = check(&spec(tcp_rules()), tcp::refused_addr()).await;
     assert_eq!(
         (r.status, r.desc.as_str()),
         (
@@ -245,7 +246,7 @@ async fn tcp_check_sequences_and_messages() {
             "TCPCHK did not match content (regex) at step 4"
         )
     );
-    let r = check(&spec(commented), common::refused_addr().await).await;
+    let r = check(&spec(commented), tcp::refused_addr()).await;
     assert_eq!(
         (r.status, r.desc.as_str()),
         (
@@ -255,7 +256,7 @@ async fn tcp_check_sequences_and_messages() {
     );
 
     // Binary send/expect, and a negated expect.
-    let b = common::reply(true, b"\x00\x01\x02\x03").await;
+    let b = tcp::reply(true, b"\x00\x01\x02\x03").await;
     let bin = ProbeSpec::TcpCheck(vec![
         TcpCheckRule::SendBinary(vec![0xde, 0xad]),
         TcpCheckRule::Expect(TcpExpect {
@@ -264,7 +265,7 @@ async fn tcp_check_sequences_and_messages() {
         }),
     ]);
     assert_eq!(check(&spec(bin), b.addr).await.status, CheckStatus::L7Ok);
-    let b0 = common::reply(false, b"\x00\x01\x02\x03").await;
+    let b0 = tcp::reply(false, b"\x00\x01\x02\x03").await;
     let rbin = ProbeSpec::TcpCheck(vec![TcpCheckRule::Expect(TcpExpect {
         negate: false,
         kind: TcpExpectKind::RBinary("^000102".into()),
@@ -287,7 +288,7 @@ async fn tcp_check_sequences_and_messages() {
         negate: true,
         kind: TcpExpectKind::String(b"garbage".to_vec()),
     })]);
-    let r = check(&spec(neg), common::reply(false, b"garbage\r\n").await.addr).await;
+    let r = check(&spec(neg), tcp::reply(false, b"garbage\r\n").await.addr).await;
     assert_eq!(
         (r.status, r.desc.as_str()),
         (
@@ -299,20 +300,20 @@ async fn tcp_check_sequences_and_messages() {
 
 #[tokio::test]
 async fn redis_check() {
-    let ok = common::reply(true, b"+PONG\r\n").await;
+    let ok = tcp::reply(true, b"+PONG\r\n").await;
     let r = check(&spec(ProbeSpec::Redis), ok.addr).await;
     assert_eq!(
         (r.status, r.desc.as_str()),
         (CheckStatus::L7Ok, "Redis server is ok")
     );
     assert_eq!(ok.seen.lock().unwrap()[0], b"*1\r\n$4\r\nPING\r\n");
-    let bad = common::reply(true, b"garbage\r\n").await;
+    let bad = tcp::reply(true, b"garbage\r\n").await;
     let r = check(&spec(ProbeSpec::Redis), bad.addr).await;
     assert_eq!(
         (r.status, r.desc.as_str(), r.code),
         (CheckStatus::L7Sts, "garbage", None)
     );
-    let loading = common::reply(true, b"-LOADING Redis is loading the dataset in memory\r\n").await;
+    let loading = tcp::reply(true, b"-LOADING Redis is loading the dataset in memory\r\n").await;
     let r = check(&spec(ProbeSpec::Redis), loading.addr).await;
     assert_eq!(
         (r.status, r.desc.as_str()),
@@ -328,7 +329,7 @@ async fn pgsql_check() {
     let pg = ProbeSpec::Pgsql {
         user: "haproxy".into(),
     };
-    let ok = common::reply(true, b"R\x00\x00\x00\x08\x00\x00\x00\x00").await;
+    let ok = tcp::reply(true, b"R\x00\x00\x00\x08\x00\x00\x00\x00").await;
     let r = check(&spec(pg.clone()), ok.addr).await;
     assert_eq!(
         (r.status, r.desc.as_str()),
@@ -338,19 +339,19 @@ async fn pgsql_check() {
         ok.seen.lock().unwrap()[0],
         b"\x00\x00\x00\x16\x00\x03\x00\x00user\x00haproxy\x00\x00"
     );
-    let md5 = common::reply(true, b"R\x00\x00\x00\x0c\x00\x00\x00\x05salt").await;
+    let md5 = tcp::reply(true, b"R\x00\x00\x00\x0c\x00\x00\x00\x05salt").await;
     assert_eq!(
         check(&spec(pg.clone()), md5.addr).await.status,
         CheckStatus::L7Ok
     );
-    let err = common::reply(
+    let err = tcp::reply(
         true,
         b"E\x00\x00\x00\x2aSFATAL\x00C28000\x00Mno pg_hba.conf entry\x00\x00",
     )
     .await;
     let r = check(&spec(pg.clone()), err.addr).await;
     assert_eq!((r.status, r.desc.as_str()), (CheckStatus::L7Rsp, "FATAL"));
-    let g = common::reply(true, b"garbage\r\n").await;
+    let g = tcp::reply(true, b"garbage\r\n").await;
     let r = check(&spec(pg), g.addr).await;
     assert_eq!(
         (r.status, r.desc.as_str()),
@@ -363,7 +364,7 @@ const MYSQL_GREETING: &[u8] = b"\x4e\x00\x00\x00\x0a5.7.44-log\x00\x08\x00\x00\x
 
 #[tokio::test]
 async fn mysql_check() {
-    let greet = common::reply(false, MYSQL_GREETING).await;
+    let greet = tcp::reply(false, MYSQL_GREETING).await;
     let r = check(
         &spec(ProbeSpec::Mysql {
             user: None,
@@ -376,7 +377,7 @@ async fn mysql_check() {
         (r.status, r.desc.as_str()),
         (CheckStatus::L7Ok, "5.7.44-log")
     );
-    let denied = common::reply(false, b"\x16\x00\x00\x00\xff\x6a\x04Host is not allowed").await;
+    let denied = tcp::reply(false, b"\x16\x00\x00\x00\xff\x6a\x04Host is not allowed").await;
     let r = check(
         &spec(ProbeSpec::Mysql {
             user: None,
@@ -395,7 +396,7 @@ async fn mysql_check() {
         (true, MYSQL_GREETING),
         (false, b"\x07\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00"),
     ];
-    let m = common::script(WITH_OK).await;
+    let m = tcp::script(WITH_OK).await;
     let r = check(
         &spec(ProbeSpec::Mysql {
             user: Some("haproxy".into()),
@@ -418,7 +419,7 @@ async fn smtp_check() {
         (true, b"250 mail.example hello\r\n"),
         (true, b"221 bye\r\n"),
     ];
-    let m = common::script(OK).await;
+    let m = tcp::script(OK).await;
     let r = check(&spec(ProbeSpec::Smtp { hello: None }), m.addr).await;
     assert_eq!(
         (r.status, r.code, r.desc.as_str()),
@@ -428,7 +429,7 @@ async fn smtp_check() {
         m.seen.lock().unwrap().clone(),
         vec![b"HELO localhost\r\n".to_vec(), b"QUIT\r\n".to_vec()]
     );
-    let bad = common::reply(false, b"554 no service here\r\n").await;
+    let bad = tcp::reply(false, b"554 no service here\r\n").await;
     let r = check(&spec(ProbeSpec::Smtp { hello: None }), bad.addr).await;
     assert_eq!(
         (r.status, r.code, r.desc.as_str()),
@@ -438,7 +439,7 @@ async fn smtp_check() {
         (false, b"220 mail.example ESMTP\r\n"),
         (true, b"250 mail.example hello\r\n"),
     ];
-    let m = common::script(NOQUIT).await;
+    let m = tcp::script(NOQUIT).await;
     let r = check(
         &spec(ProbeSpec::Smtp {
             hello: Some(("EHLO".into(), "me".into())),
@@ -456,7 +457,7 @@ async fn smtp_check() {
 
 #[tokio::test]
 async fn ldap_and_ssl_hello() {
-    let ok = common::reply(
+    let ok = tcp::reply(
         true,
         b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00",
     )
@@ -467,21 +468,21 @@ async fn ldap_and_ssl_hello() {
         ok.seen.lock().unwrap()[0],
         b"\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00"
     );
-    let denied = common::reply(
+    let denied = tcp::reply(
         true,
         b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00",
     )
     .await;
     let r = check(&spec(ProbeSpec::Ldap), denied.addr).await;
     assert_eq!((r.status, r.code), (CheckStatus::L7Sts, Some(0x31)));
-    let g = common::reply(true, b"garbage\r\n\r\n\r\n\r\n").await;
+    let g = tcp::reply(true, b"garbage\r\n\r\n\r\n\r\n").await;
     let r = check(&spec(ProbeSpec::Ldap), g.addr).await;
     assert_eq!(
         (r.status, r.desc.as_str()),
         (CheckStatus::L7Rsp, "Not LDAPv3 protocol")
     );
 
-    let alert = common::reply(true, b"\x15\x03\x00\x00\x02\x02\x28").await;
+    let alert = tcp::reply(true, b"\x15\x03\x00\x00\x02\x02\x28").await;
     assert_eq!(
         check(&spec(ProbeSpec::SslHello), alert.addr).await.status,
         CheckStatus::L6Ok
@@ -489,7 +490,7 @@ async fn ldap_and_ssl_hello() {
     assert_eq!(alert.seen.lock().unwrap()[0][..3], [0x16, 0x03, 0x00]);
     let r = check(&spec(ProbeSpec::SslHello), g.addr).await;
     assert_eq!(r.status, CheckStatus::L6Rsp);
-    let bh = common::black_hole().await;
+    let bh = tcp::silent().await;
     assert_eq!(
         check(&spec(ProbeSpec::SslHello), bh.addr).await.status,
         CheckStatus::L6Tout
@@ -498,7 +499,7 @@ async fn ldap_and_ssl_hello() {
 
 #[tokio::test]
 async fn agent_check() {
-    let m = common::reply(false, b"up 75%\n").await;
+    let m = tcp::reply(false, b"up 75%\n").await;
     let a = AgentSpec {
         port: m.addr.port(),
         ..Default::default()
@@ -512,7 +513,7 @@ async fn agent_check() {
     assert_eq!((r.health, r.weight_pct), (Some(AgentHealth::Up), Some(75)));
 
     static SEND: &[(bool, &[u8])] = &[(true, b"drain\r\n")];
-    let m = common::script(SEND).await;
+    let m = tcp::script(SEND).await;
     let a = AgentSpec {
         port: m.addr.port(),
         send: Some(b"hello\n".to_vec()),
@@ -527,7 +528,7 @@ async fn agent_check() {
     assert_eq!(r.result.status, CheckStatus::Checked);
     assert_eq!(m.seen.lock().unwrap()[0], b"hello\n");
 
-    let refused = common::refused_addr().await;
+    let refused = tcp::refused_addr();
     let a = AgentSpec {
         port: refused.port(),
         ..Default::default()
@@ -543,12 +544,12 @@ async fn agent_check() {
 
 #[tokio::test]
 async fn check_port_addr_and_send_proxy() {
-    let m = common::reply(true, b"").await;
+    let m = tcp::reply(true, b"").await;
     let mut s = spec(ProbeSpec::Tcp);
     s.port = Some(m.addr.port());
     s.send_proxy = true;
     // The server address has another port; `port` redirects the check.
-    let server = common::refused_addr().await;
+    let server = tcp::refused_addr();
     let r = check(&s, server).await;
     assert_eq!(r.status, CheckStatus::L4Ok);
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -596,7 +597,7 @@ mod tls {
         );
 
         // A plain-text server answering the TLS hello with garbage.
-        let g = common::reply(true, b"garbage\r\n\r\n").await;
+        let g = tcp::reply(true, b"garbage\r\n\r\n").await;
         s.tls = Some(TlsSpec {
             verify: false,
             ca_file: None,
@@ -614,7 +615,7 @@ mod tls {
     #[tokio::test]
     async fn connect_rules_with_ssl() {
         let m = tls_server().await;
-        let plain = common::refused_addr().await;
+        let plain = tcp::refused_addr();
         // tcp-check connect port <tls port> ssl; send; expect
         let rules = vec![
             TcpCheckRule::Connect(ConnectRule {
@@ -663,7 +664,7 @@ mod tls {
 #[tokio::test]
 async fn bad_peers_end_in_a_verdict() {
     use tokio::io::AsyncWriteExt;
-    let endless = common::serve(|mut s, _| async move {
+    let endless = tcp::serve(|mut s| async move {
         let chunk = [b'A'; 1024];
         while s.write_all(&chunk).await.is_ok() {}
     })
@@ -671,7 +672,7 @@ async fn bad_peers_end_in_a_verdict() {
     let r = check(&spec(httpchk(&[])), endless.addr).await;
     assert_eq!(r.status, CheckStatus::L7Rsp, "{r:?}");
 
-    let headers = common::serve(|mut s, _| async move {
+    let headers = tcp::serve(|mut s| async move {
         let _ = s.write_all(b"HTTP/1.1 200 OK\r\n").await;
         while s
             .write_all(b"X-Filler: yyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\r\n")
@@ -683,7 +684,7 @@ async fn bad_peers_end_in_a_verdict() {
     let r = check(&spec(httpchk(&[])), headers.addr).await;
     assert_eq!(r.status, CheckStatus::L7Rsp, "{r:?}");
 
-    let trickle = common::serve(|mut s, _| async move {
+    let trickle = tcp::serve(|mut s| async move {
         for b in b"HTTP/1.0 200 OK\r\n\r\n" {
             if s.write_all(&[*b]).await.is_err() {
                 return;
@@ -704,8 +705,8 @@ async fn bad_peers_end_in_a_verdict() {
 async fn a_black_hole_does_not_slow_other_checks() {
     use haproxide_check::checker::{CheckEvent, Checker, CheckerOptions, ServerConfig};
     use haproxide_check::log::ServerName;
-    let good = common::patroni(Arc::new(AtomicU16::new(200)), "").await;
-    let bh = common::black_hole().await;
+    let good = web::patroni(Arc::new(AtomicU16::new(200)), "").await;
+    let bh = tcp::silent().await;
     let mut s = spec(httpchk(&[]));
     s.intervals.inter = Duration::from_millis(100);
     let servers = vec![

@@ -4,10 +4,11 @@
 //! The 100 MB file test is `#[ignore]`d in debug builds only if too slow; see
 //! `docs/fuzzing.md` for how to run it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use haproxide_config::{check, check_bytes, CheckOptions, Checked, Code, Resolver, Target};
+use haproxide_testkit::fs::TempDir;
 
 fn no_env(_: &str) -> Option<String> {
     None
@@ -76,27 +77,6 @@ impl Rng {
     }
     fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| (self.next() >> 56) as u8).collect()
-    }
-}
-
-/// A temporary directory removed on drop, even when the test fails.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("hpx-robust-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("create temp dir");
-        TempDir(d)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -370,8 +350,8 @@ fn write_big_file(path: &Path, size: usize) -> usize {
 }
 
 fn big_file(size: usize) {
-    let dir = TempDir::new(&format!("big{size}"));
-    let path = dir.path().join("big.cfg");
+    let dir = TempDir::new(&format!("robust-big{size}"));
+    let path = dir.path("big.cfg");
     let lines = write_big_file(&path, size);
     let len = std::fs::metadata(&path)
         .map(|m| m.len())

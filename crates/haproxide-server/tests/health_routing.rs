@@ -6,71 +6,16 @@
 //! check answers 200; `on-marked-down shutdown-sessions` cuts a live session within
 //! 100 ms of the DOWN transition.
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use haproxide_config::{check_bytes, CheckOptions, Resolver, Target};
 use haproxide_server::run::{self, EventSink};
+use haproxide_testkit::http::{self as web, PatroniNode, Role};
+use haproxide_testkit::tcp::{self, free_port, Mock};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-/// Answers every request with `HTTP/1.0 200 OK` or `503`, headerless, then closes
-/// (what Patroni's REST API answers to OPTIONS).
-async fn patroni_like(ok: Arc<AtomicBool>) -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = l.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            let ok = ok.load(Ordering::SeqCst);
-            tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                let _ = s.read(&mut buf).await;
-                let reply: &[u8] = if ok {
-                    b"HTTP/1.0 200 OK\r\n\r\n"
-                } else {
-                    b"HTTP/1.0 503 Service Unavailable\r\n\r\n"
-                };
-                let _ = s.write_all(reply).await;
-            });
-        }
-    });
-    addr
-}
-
-/// Echoes, prefixed with its name, so the client knows which node it reached.
-async fn echo(name: &'static str) -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = l.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                loop {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            let mut out = name.as_bytes().to_vec();
-                            out.extend_from_slice(&buf[..n]);
-                            if s.write_all(&out).await.is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-            });
-        }
-    });
-    addr
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+use tokio::net::TcpStream;
 
 #[derive(Default)]
 struct Events(Mutex<Vec<(Instant, String)>>);
@@ -117,21 +62,25 @@ async fn ask(port: u16) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traffic_follows_health_and_down_cuts_sessions() {
-    let ok1 = Arc::new(AtomicBool::new(true));
-    let ok2 = Arc::new(AtomicBool::new(false));
+    // Patroni's REST API on each node: `OPTIONS /` answers 200 on the leader only.
     let (c1, c2) = (
-        patroni_like(ok1.clone()).await,
-        patroni_like(ok2.clone()).await,
+        PatroniNode::start(Role::Primary).await,
+        PatroniNode::start(Role::Replica).await,
     );
-    let (d1, d2) = (echo("node1").await, echo("node2").await);
+    // The "databases": echoes prefixed with their name.
+    let (n1, n2) = (
+        tcp::echo_prefixed("node1").await,
+        tcp::echo_prefixed("node2").await,
+    );
+    let (d1, d2) = (n1.addr, n2.addr);
     let port = free_port();
     let cfg = format!(
         "defaults\n mode tcp\n retries 1\n timeout connect 300ms\n timeout client 30s\n timeout server 30s\n timeout queue 300ms\n\
          listen primary\n bind 127.0.0.1:{port}\n option httpchk\n http-check expect status 200\n\
          default-server inter 100ms fall 2 rise 1 on-marked-down shutdown-sessions\n\
          server node1 {d1} check port {}\n server node2 {d2} check port {}\n",
-        c1.port(),
-        c2.port()
+        c1.addr().port(),
+        c2.addr().port()
     );
     let env = |_: &str| None;
     let opts = CheckOptions {
@@ -179,8 +128,8 @@ async fn traffic_follows_health_and_down_cuts_sessions() {
     assert_eq!(&buf[..n], b"node1x");
 
     // Failover: node2 becomes primary, node1 stops answering 200.
-    ok2.store(true, Ordering::SeqCst);
-    ok1.store(false, Ordering::SeqCst);
+    c2.set_role(Role::Primary);
+    c1.set_role(Role::Replica);
     let t0 = Instant::now();
     let r = tokio::time::timeout(Duration::from_secs(5), live.read(&mut buf))
         .await
@@ -220,14 +169,15 @@ async fn traffic_follows_health_and_down_cuts_sessions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_routing_before_the_first_check_passes() {
     // The check port never answers 200 at first: nothing must reach the server.
-    let ok = Arc::new(AtomicBool::new(false));
-    let c = patroni_like(ok.clone()).await;
-    let d = echo("node").await;
+    let status = Arc::new(AtomicU16::new(503));
+    let c = web::patroni(status.clone(), "").await;
+    let node = tcp::echo_prefixed("node").await;
+    let d = node.addr;
     let port = free_port();
     let cfg = format!(
         "defaults\n mode tcp\n timeout connect 200ms\n timeout client 5s\n timeout server 5s\n timeout queue 200ms\n\
          listen l\n bind 127.0.0.1:{port}\n option httpchk\n server node {d} check port {} inter 100ms\n",
-        c.port()
+        c.addr.port()
     );
     let env = |_: &str| None;
     let opts = CheckOptions {
@@ -250,7 +200,7 @@ async fn no_routing_before_the_first_check_passes() {
     for _ in 0..3 {
         assert_eq!(ask(port).await, None, "routed before any check passed");
     }
-    ok.store(true, Ordering::SeqCst);
+    status.store(200, Ordering::SeqCst);
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut got = None;
     while Instant::now() < deadline && got.is_none() {
@@ -260,30 +210,27 @@ async fn no_routing_before_the_first_check_passes() {
     running.stop(run::Stopped::Hard).await;
 }
 
-/// Like `patroni_like`, but holds each answer until `open` is set: the check stays in
-/// flight, so the server stays "awaiting its first check".
-async fn gated_check(ok: Arc<AtomicBool>, open: Arc<AtomicBool>) -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = l.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            let (ok, open) = (ok.clone(), open.clone());
-            tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                let _ = s.read(&mut buf).await;
-                while !open.load(Ordering::SeqCst) {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                let reply: &[u8] = if ok.load(Ordering::SeqCst) {
-                    b"HTTP/1.0 200 OK\r\n\r\n"
-                } else {
-                    b"HTTP/1.0 503 Service Unavailable\r\n\r\n"
-                };
-                let _ = s.write_all(reply).await;
-            });
+/// Like a Patroni check responder (`HTTP/1.0 200 OK` or `503`, headerless), but
+/// holds each answer until `open` is set: the check stays in flight, so the server
+/// stays "awaiting its first check".
+async fn gated_check(ok: Arc<AtomicBool>, open: Arc<AtomicBool>) -> Mock {
+    tcp::serve(move |mut s| {
+        let (ok, open) = (ok.clone(), open.clone());
+        async move {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            while !open.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let reply: &[u8] = if ok.load(Ordering::SeqCst) {
+                b"HTTP/1.0 200 OK\r\n\r\n"
+            } else {
+                b"HTTP/1.0 503 Service Unavailable\r\n\r\n"
+            };
+            let _ = s.write_all(reply).await;
         }
-    });
-    addr
+    })
+    .await
 }
 
 /// A connection arriving before the first check concluded waits (bounded by `timeout
@@ -294,12 +241,13 @@ async fn a_connection_before_the_first_check_waits_for_its_result() {
         let ok = Arc::new(AtomicBool::new(passes));
         let open = Arc::new(AtomicBool::new(false));
         let c = gated_check(ok.clone(), open.clone()).await;
-        let d = echo("node").await;
+        let node = tcp::echo_prefixed("node").await;
+        let d = node.addr;
         let port = free_port();
         let cfg = format!(
             "defaults\n mode tcp\n timeout connect 1s\n timeout client 5s\n timeout server 5s\n timeout queue 3s\n timeout check 5s\n\
              listen l\n bind 127.0.0.1:{port}\n option httpchk\n server node {d} check port {} inter 100ms\n",
-            c.port()
+            c.addr.port()
         );
         let env = |_: &str| None;
         let opts = CheckOptions {

@@ -15,12 +15,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{echo_server, free_port, round_trip, wait_until, ConnectLoop, TempDir};
+use common::{echo_server, free_port, round_trip, wait_until, ConnectLoop, OnThread, TempDir};
 
 /// A master process and its group (workers included); all killed on drop.
 struct Master {
     child: Child,
     stderr: PathBuf,
+    /// The echo backend of [`start_master`], stopped after the master.
+    backend: Option<OnThread>,
 }
 
 impl Master {
@@ -98,6 +100,7 @@ fn spawn_master(args: &[&str], dir: &TempDir, env: &[(&str, &str)], keep_fds: &[
     Master {
         child: cmd.spawn().expect("spawn haproxide"),
         stderr,
+        backend: None,
     }
 }
 
@@ -155,7 +158,8 @@ fn alive(pid: u32) -> bool {
 
 /// Starts `-W -S` on an echo listener and waits until a worker serves.
 fn start_master(dir: &TempDir, extra: &[&str], global: &str) -> (Master, u16, PathBuf) {
-    let backend = echo_server();
+    let echo = echo_server();
+    let backend = echo.port;
     let port = free_port();
     let cfg = dir.path("haproxy.cfg");
     std::fs::write(&cfg, config(port, backend, global)).expect("cfg");
@@ -164,7 +168,8 @@ fn start_master(dir: &TempDir, extra: &[&str], global: &str) -> (Master, u16, Pa
     let cfg_s = cfg.display().to_string();
     let mut args = vec!["-W", "-S", sock_s.as_str(), "-f", cfg_s.as_str()];
     args.extend_from_slice(extra);
-    let m = spawn_master(&args, dir, &[], &[]);
+    let mut m = spawn_master(&args, dir, &[], &[]);
+    m.backend = Some(echo);
     assert!(
         // "Loading success." follows the worker's READY (listening, privileges dropped).
         wait_until(Duration::from_secs(20), || m
@@ -186,7 +191,8 @@ fn ws_notifies_systemd_ready_reloading_and_stopping() {
     notify
         .set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
-    let backend = echo_server();
+    let echo = echo_server();
+    let backend = echo.port;
     let port = free_port();
     let cfg = dir.path("haproxy.cfg");
     std::fs::write(&cfg, config(port, backend, "")).expect("cfg");
@@ -509,7 +515,8 @@ fn no_exit_on_failure_keeps_the_master_and_old_workers() {
 #[test]
 fn vtest_start_protocol() {
     let dir = TempDir::new("mw-vtest");
-    let backend = echo_server();
+    let echo = echo_server();
+    let backend = echo.port;
     let fe = TcpListener::bind("127.0.0.1:0").expect("fe");
     let cli_l = TcpListener::bind("127.0.0.1:0").expect("cli");
     let mcli = TcpListener::bind("127.0.0.1:0").expect("mcli");
@@ -606,7 +613,8 @@ fn vtest_start_protocol() {
 #[test]
 fn foreground_debug_mode_exits_0_on_sigint() {
     let dir = TempDir::new("mw-debug");
-    let backend = echo_server();
+    let echo = echo_server();
+    let backend = echo.port;
     let port = free_port();
     let cfg = dir.path("haproxy.cfg");
     std::fs::write(&cfg, config(port, backend, "")).expect("cfg");
@@ -690,11 +698,8 @@ fn privileges_are_dropped_after_binding() {
 #[test]
 fn health_check_lines_go_to_the_backends_log_target() {
     let dir = TempDir::new("mw-checklog");
-    let syslog = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
-    syslog
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    let log_port = syslog.local_addr().expect("addr").port();
+    let syslog = haproxide_testkit::syslog::UdpCatcher::bind();
+    let log_port = syslog.port();
     let port = free_port();
     let dead = free_port();
     let cfg = dir.path("haproxy.cfg");
@@ -709,11 +714,9 @@ fn health_check_lines_go_to_the_backends_log_target() {
     .expect("cfg");
     let cfg_s = cfg.display().to_string();
     let m = spawn_master(&["-db", "-f", &cfg_s], &dir, &[], &[]);
-    let mut buf = [0u8; 2048];
-    let n = syslog
-        .recv(&mut buf)
+    let line = syslog
+        .recv(Duration::from_secs(20))
         .expect("a health-check log line in time");
-    let line = String::from_utf8_lossy(&buf[..n]).into_owned();
     assert!(
         line.contains(&format!(
             "haproxy[{}]: Health check for server l1/srv failed",

@@ -28,6 +28,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use haproxide_testkit::fs::TempDir;
+use haproxide_testkit::wait;
+
 const UNIT: &str = "/lib/systemd/system/haproxide.service";
 const CONFIG: &str = "/etc/haproxide/haproxy.cfg";
 
@@ -86,14 +89,6 @@ impl Drop for Service {
             let _ = self.0.kill();
             let _ = self.0.wait();
         }
-    }
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -289,18 +284,8 @@ fn echo_through(addr: SocketAddr, payload: &[u8]) -> Result<Vec<u8>, String> {
     Ok(got)
 }
 
-fn wait_until<T>(what: &str, within: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {within:?}: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn wait_until<T>(what: &str, within: Duration, f: impl FnMut() -> Option<T>) -> T {
+    wait::for_some(what, within, Duration::from_millis(50), f)
 }
 
 /// Reads notify datagrams until one has `field`; returns all the text read.

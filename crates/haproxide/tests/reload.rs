@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{echo_server, free_port, ConnectLoop, Proc};
+use common::{echo_server, free_port, guard, ConnectLoop, Proc};
 
 fn start(cfg: &std::path::Path, old: Option<u32>) -> Proc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_haproxide"));
@@ -20,7 +20,7 @@ fn start(cfg: &std::path::Path, old: Option<u32>) -> Proc {
     if let Some(pid) = old {
         cmd.arg("-sf").arg(pid.to_string());
     }
-    Proc(cmd.spawn().expect("spawn haproxide"))
+    guard(cmd.spawn().expect("spawn haproxide"))
 }
 
 /// A process is ready for the next reload once it serves its listeners to a
@@ -62,7 +62,8 @@ fn wait_exit(p: &mut Proc, within: Duration) -> bool {
 
 /// Ten `-sf` reloads under a tight connect loop: (connections ok, failed, first errors).
 fn ten_reloads_under_a_connect_loop() -> (u64, u64, Vec<String>) {
-    let backend = echo_server();
+    let echo = echo_server();
+    let backend = echo.port;
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("hpx-reload-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
@@ -142,7 +143,8 @@ fn ten_reloads_under_a_connect_loop_refuse_nothing() {
 
 #[test]
 fn a_bad_config_at_reload_leaves_the_running_process_serving() {
-    let backend = echo_server();
+    let echo = echo_server();
+    let backend = echo.port;
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("hpx-badreload-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
@@ -196,7 +198,8 @@ fn a_bad_config_at_reload_leaves_the_running_process_serving() {
 
 #[test]
 fn daemon_mode_writes_the_pid_file_and_stops_on_sigterm() {
-    let backend = echo_server();
+    let echo = echo_server();
+    let backend = echo.port;
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("hpx-daemon-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");

@@ -6,7 +6,7 @@
 //! server states through `server-state-file`.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,60 +15,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{free_port, Proc, TempDir};
+use common::{free_port, guard, Proc, TempDir};
+use haproxide_testkit::tcp::{self, OnThread};
 
 /// A backend server that greets each connection with its name and a newline,
-/// then echoes until the client closes. Stops accepting when dropped.
-struct Named {
-    port: u16,
-    stop: Arc<AtomicBool>,
-}
-
-impl Named {
-    fn start(name: &'static str) -> Named {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = l.local_addr().expect("addr").port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let st = Arc::clone(&stop);
-        l.set_nonblocking(true).expect("nonblocking");
-        std::thread::spawn(move || {
-            while !st.load(Ordering::Relaxed) {
-                match l.accept() {
-                    Ok((mut s, _)) => {
-                        let _ = s.set_nonblocking(false);
-                        std::thread::spawn(move || {
-                            if s.write_all(format!("{name}\n").as_bytes()).is_err() {
-                                return;
-                            }
-                            let mut buf = [0u8; 1024];
-                            loop {
-                                match s.read(&mut buf) {
-                                    Ok(0) | Err(_) => break,
-                                    Ok(n) => {
-                                        if s.write_all(&buf[..n]).is_err() {
-                                            break;
-                                        }
-                                    }
-                                }
-                            }
-                        });
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Named { port, stop }
-    }
-}
-
-impl Drop for Named {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
+/// then echoes until the client closes. Stops when dropped.
+fn named(name: &str) -> OnThread {
+    let greeting = format!("{name}\n");
+    OnThread::start(move || tcp::named(greeting))
 }
 
 fn haproxide(cfg: &Path, extra: &[&str]) -> Proc {
-    Proc(
+    guard(
         Command::new(env!("CARGO_BIN_EXE_haproxide"))
             .args(["-db", "-f"])
             .arg(cfg)
@@ -92,7 +50,7 @@ fn haproxy(cfg: &Path) -> Option<Proc> {
         .stderr(Stdio::null())
         .spawn()
         .ok()
-        .map(Proc)
+        .map(Proc::new)
 }
 
 /// `echo "$cmd" | socat - UNIX:$sock`: send one line, read to EOF.
@@ -151,7 +109,7 @@ fn state_fields(state: &str, server: &str) -> Vec<String> {
 #[test]
 fn one_shot_and_prompt_sessions_like_socat() {
     let dir = TempDir::new("rt-prompt");
-    let (a, port, tport) = (Named::start("A"), free_port(), free_port());
+    let (a, port, tport) = (named("A"), free_port(), free_port());
     let sock = dir.path("admin.sock");
     let cfg = dir.path("h.cfg");
     std::fs::write(
@@ -304,7 +262,7 @@ fn kind(f: &str) -> &'static str {
 #[test]
 fn show_stat_and_servers_state_layout_match_haproxy() {
     let dir = TempDir::new("rt-layout");
-    let up = Named::start("UP");
+    let up = named("UP");
     let down_port = free_port();
     let (ours_cfg, ours_admin, _, _) = compare_cfg(&dir, "ours", up.port, down_port);
     let (theirs_cfg, theirs_admin, _, _) = compare_cfg(&dir, "theirs", up.port, down_port);
@@ -450,7 +408,7 @@ fn same_servers_state(ours: &str, theirs: &str) {
 #[test]
 fn level_user_is_refused_admin_commands_as_haproxy() {
     let dir = TempDir::new("rt-level");
-    let up = Named::start("UP");
+    let up = named("UP");
     let down_port = free_port();
     let (ours_cfg, ours_admin, ours_user, _) = compare_cfg(&dir, "ours", up.port, down_port);
     let (theirs_cfg, theirs_admin, theirs_user, _) =
@@ -560,7 +518,7 @@ fn count(v: &[Option<String>], name: &str) -> usize {
 #[test]
 fn admin_state_changes_routing_under_live_traffic() {
     let dir = TempDir::new("rt-routing");
-    let (a, b, port) = (Named::start("A"), Named::start("B"), free_port());
+    let (a, b, port) = (named("A"), named("B"), free_port());
     let sock = dir.path("admin.sock");
     let cfg = dir.path("h.cfg");
     std::fs::write(
@@ -650,7 +608,7 @@ fn admin_state_changes_routing_under_live_traffic() {
 #[test]
 fn shutdown_sessions_server_cuts_live_sessions() {
     let dir = TempDir::new("rt-shut");
-    let (a, b, port) = (Named::start("A"), Named::start("B"), free_port());
+    let (a, b, port) = (named("A"), named("B"), free_port());
     let sock = dir.path("admin.sock");
     let cfg = dir.path("h.cfg");
     std::fs::write(
@@ -762,12 +720,7 @@ fn shutdown_sessions_server_cuts_live_sessions() {
 #[test]
 fn reload_keeps_maint_and_down_from_the_server_state_file() {
     let dir = TempDir::new("rt-state");
-    let (a, b, c, port) = (
-        Named::start("A"),
-        Named::start("B"),
-        Named::start("C"),
-        free_port(),
-    );
+    let (a, b, c, port) = (named("A"), named("B"), named("C"), free_port());
     let sock = dir.path("admin.sock");
     let state = dir.path("servers.state");
     let cfg = dir.path("h.cfg");
@@ -891,7 +844,7 @@ fn stat_field(stat: &str, row: &str, col: &str) -> String {
 #[test]
 fn frontend_maxconn_and_health_commands_act_on_the_engine() {
     let dir = TempDir::new("fe");
-    let (a, b, port) = (Named::start("A"), Named::start("B"), free_port());
+    let (a, b, port) = (named("A"), named("B"), free_port());
     let sock = dir.path("admin.sock");
     let cfg = dir.path("h.cfg");
     std::fs::write(
@@ -1034,15 +987,8 @@ fn frontend_maxconn_and_health_commands_act_on_the_engine() {
 }
 
 /// An agent that answers every connection with `reply` and closes.
-fn agent(reply: &'static str) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = l.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for mut s in l.incoming().flatten() {
-            let _ = s.write_all(reply.as_bytes());
-        }
-    });
-    port
+fn agent(reply: &'static str) -> OnThread {
+    OnThread::start(move || tcp::reply(false, reply.as_bytes()))
 }
 
 /// `set weight` changes the balance ratio; `set server … agent up|down`,
@@ -1050,8 +996,9 @@ fn agent(reply: &'static str) -> u16 {
 #[test]
 fn weights_and_agent_commands_act_on_routing() {
     let dir = TempDir::new("rt-agent");
-    let (a, b, port) = (Named::start("A"), Named::start("B"), free_port());
-    let ag = agent("up\n");
+    let (a, b, port) = (named("A"), named("B"), free_port());
+    let agent_srv = agent("up\n");
+    let ag = agent_srv.port;
     let sock = dir.path("admin.sock");
     let cfg = dir.path("h.cfg");
     std::fs::write(
@@ -1200,7 +1147,7 @@ fn live_bytes_and_rates(sock: &Path, port: u16, who: &str, live: bool) {
 #[test]
 fn show_stat_counts_bytes_of_open_sessions_and_session_rates_like_haproxy() {
     let dir = TempDir::new("rt-live");
-    let a = Named::start("A");
+    let a = named("A");
     let cfg = |tag: &str, port: u16| {
         let sock = dir.path(&format!("{tag}.sock"));
         let cfg = dir.path(&format!("{tag}.cfg"));
@@ -1308,7 +1255,7 @@ fn sess_triples(sess: &str) -> Vec<String> {
 #[test]
 fn show_sess_lists_every_session_as_haproxy() {
     let dir = TempDir::new("rt-sess");
-    let srv = Named::start("S");
+    let srv = named("S");
     let expected = [
         "fe1 <NONE> <none>",
         "fe1 be1 <none>",

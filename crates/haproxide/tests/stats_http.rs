@@ -13,7 +13,7 @@
 //! Both tools are installed by scripts/install-deps.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -22,20 +22,20 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 mod common;
-use common::{free_port, Proc, TempDir};
+use common::{echo_server, free_port, guard, Proc, TempDir};
+use haproxide_testkit::tcp::{self, OnThread};
 
-/// A server that accepts and closes (its TCP check passes).
-fn up_server() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = l.local_addr().expect("addr").port();
-    std::thread::spawn(move || for _ in l.incoming() {});
-    port
+/// A server that accepts and closes (its TCP check passes); stops when dropped.
+fn up_server() -> OnThread {
+    OnThread::start(tcp::closing)
 }
 
 struct Setup {
     proc: Proc,
     dir: TempDir,
     port: u16,
+    /// The `up` server, stopped after haproxide.
+    _up: OnThread,
 }
 
 impl Setup {
@@ -56,7 +56,7 @@ fn spawn(cfg: &Path, old: Option<u32>) -> Proc {
     if let Some(pid) = old {
         cmd.arg("-sf").arg(pid.to_string());
     }
-    Proc(cmd.spawn().expect("spawn haproxide"))
+    guard(cmd.spawn().expect("spawn haproxide"))
 }
 
 /// haproxide with a stats listen (auth, admin, exporter) and a TCP listen `pg`:
@@ -65,7 +65,8 @@ fn spawn(cfg: &Path, old: Option<u32>) -> Proc {
 fn start(tag: &str) -> Setup {
     let dir = TempDir::new(tag);
     let port = free_port();
-    let up = up_server();
+    let up_srv = up_server();
+    let up = up_srv.port;
     let down = free_port();
     let cfg = format!(
         "global\n    stats socket {sock} level admin\n\
@@ -88,6 +89,7 @@ listen pg\n    bind 127.0.0.1:{pg}\n    balance roundrobin\n\
         proc: spawn(&path, None),
         dir,
         port,
+        _up: up_srv,
     };
     // Ready once the checks have settled: `up` and `spare` UP, `down` DOWN.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -340,7 +342,16 @@ impl Chrome {
             // SAFETY: pipe2 fills the two-element array it is given.
             let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
             assert_eq!(r, 0, "pipe2");
-            fds
+            // Move both ends above 4: the child's dup2 onto 3 and 4 must neither
+            // overwrite the other pipe's end nor be a no-op (dup2(3, 3) keeps
+            // CLOEXEC, and Chromium then starts without its pipe and exits).
+            fds.map(|fd| {
+                // SAFETY: fcntl/close on a descriptor pipe2 just gave us.
+                let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10) };
+                assert!(high >= 10, "F_DUPFD_CLOEXEC");
+                unsafe { libc::close(fd) };
+                high
+            })
         };
         let to_chrome = pipe();
         let from_chrome = pipe();
@@ -404,7 +415,7 @@ impl Chrome {
             }
         });
         Chrome {
-            proc: Proc(child),
+            proc: guard(child),
             tx,
             rx,
             pending: Vec::new(),
@@ -712,26 +723,6 @@ fn reload_keeps_the_stats_listener_and_closes_idle_keep_alive() {
     assert!(failed <= 1, "{failed} requests failed during the reload");
 }
 
-/// An echo server on 127.0.0.1 (one thread per connection); it stops accepting
-/// when the test process ends.
-fn echo_server() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = l.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for mut s in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = s.read(&mut buf) {
-                    if n == 0 || s.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    port
-}
-
 /// The exporter shows a long-lived TCP session's bytes while it is open
 /// (`haproxy_{frontend,backend,server}_bytes_{in,out}_total`, counted as they flow),
 /// and the process's connection and session rates.
@@ -739,12 +730,13 @@ fn echo_server() -> u16 {
 fn exporter_shows_bytes_of_open_sessions_and_rates() {
     let dir = TempDir::new("prom-live");
     let (port, tcp) = (free_port(), free_port());
+    let echo = echo_server();
     let cfg = format!(
         "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\n\
 listen stats\n    mode http\n    bind 127.0.0.1:{port}\n\
     http-request use-service prometheus-exporter if {{ path /metrics }}\n\
 listen db\n    bind 127.0.0.1:{tcp}\n    server s1 127.0.0.1:{echo}\n",
-        echo = echo_server(),
+        echo = echo.port,
     );
     let path = dir.0.join("haproxy.cfg");
     std::fs::write(&path, cfg).expect("write cfg");

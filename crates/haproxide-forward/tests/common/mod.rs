@@ -1,20 +1,29 @@
-//! Test helpers: spec builders, a capturing logger, a switchable health view, and
-//! in-process mock servers on 127.0.0.1 (every task is aborted on drop).
-#![allow(dead_code)]
+//! Test helpers of the forward suite: spec builders, a capturing logger and a
+//! switchable health view (they use this crate's types, so they stay here). The mock
+//! servers and client helpers come from haproxide-testkit, under the names this suite
+//! uses (`mock`, `refusing_addr`, `black_hole`).
+#![allow(dead_code, unused_imports)]
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use haproxide_forward::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Notify};
-use tokio::task::JoinHandle;
+use tokio::sync::Notify;
 
+/// A port on which connections are refused.
+pub use haproxide_testkit::tcp::refused_addr as refusing_addr;
+/// A mock whose handler runs per connection.
+pub use haproxide_testkit::tcp::serve as mock;
+/// A listener whose accept queue is full: SYNs to it are dropped, connects hang.
+pub use haproxide_testkit::tcp::unaccepting as black_hole;
+pub use haproxide_testkit::tcp::{
+    closed_within, connect, echo, named, read_n, read_to_eof, recorder, set_rst_on_close, silent,
+    Mock,
+};
 /// Every wait in the tests is bounded by this unless said otherwise.
-pub const WAIT: Duration = Duration::from_secs(5);
+pub use haproxide_testkit::WAIT;
 
 pub fn server(name: &str, addr: SocketAddr) -> ServerSpec {
     ServerSpec {
@@ -198,235 +207,6 @@ pub async fn start(mut spec: EngineSpec) -> Running {
     }
 }
 
-/// A mock server; its tasks stop when it is dropped.
-pub struct Mock {
-    pub addr: SocketAddr,
-    task: JoinHandle<()>,
-    /// Connections accepted so far.
-    pub accepted: Arc<AtomicU64>,
-    /// Connections currently open.
-    pub open: Arc<AtomicU64>,
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-struct OpenGuard(Arc<AtomicU64>);
-impl Drop for OpenGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Start a mock whose handler runs per connection.
-pub async fn mock<F, Fut>(handler: F) -> Mock
-where
-    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind mock");
-    let addr = l.local_addr().expect("addr");
-    let accepted = Arc::new(AtomicU64::new(0));
-    let open = Arc::new(AtomicU64::new(0));
-    let (acc, op) = (accepted.clone(), open.clone());
-    let handler = Arc::new(handler);
-    let task = tokio::spawn(async move {
-        let mut conns = tokio::task::JoinSet::new();
-        loop {
-            tokio::select! {
-                r = l.accept() => {
-                    let Ok((s, _)) = r else { continue };
-                    acc.fetch_add(1, Ordering::SeqCst);
-                    op.fetch_add(1, Ordering::SeqCst);
-                    let g = OpenGuard(op.clone());
-                    let h = handler.clone();
-                    conns.spawn(async move {
-                        let _g = g;
-                        h(s).await;
-                    });
-                }
-                Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            }
-        }
-    });
-    Mock {
-        addr,
-        task,
-        accepted,
-        open,
-    }
-}
-
-/// Echo until EOF, then close.
-pub async fn echo() -> Mock {
-    mock(|mut s| async move {
-        let mut buf = vec![0u8; 16384];
-        loop {
-            match s.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if s.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-        let _ = s.shutdown().await;
-    })
-    .await
-}
-
-/// Writes its name on accept, then echoes until EOF.
-pub async fn named(name: &'static str) -> Mock {
-    mock(move |mut s| async move {
-        if s.write_all(name.as_bytes()).await.is_err() {
-            return;
-        }
-        let mut buf = vec![0u8; 4096];
-        loop {
-            match s.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if s.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    })
-    .await
-}
-
-/// Accepts and never reads nor writes, until the peer closes or 30 s pass.
-pub async fn silent() -> Mock {
-    mock(|mut s| async move {
-        let mut b = [0u8; 1];
-        // Only returns when the peer closes (the proxy gave up).
-        let _ = tokio::time::timeout(Duration::from_secs(30), async {
-            // Wait for readability without consuming much: read 1 byte at a time, slowly.
-            loop {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                let _ = s.read(&mut b).await;
-            }
-        })
-        .await;
-    })
-    .await
-}
-
-/// Sends everything it reads to a channel (one message per connection at EOF).
-pub async fn recorder() -> (Mock, mpsc::UnboundedReceiver<Vec<u8>>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let m = mock(move |mut s| {
-        let tx = tx.clone();
-        async move {
-            let mut all = Vec::new();
-            let _ = tokio::time::timeout(WAIT, s.read_to_end(&mut all)).await;
-            let _ = tx.send(all);
-        }
-    })
-    .await;
-    (m, rx)
-}
-
-/// A port on which connections are refused.
-pub fn refusing_addr() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr")
-}
-
-/// A listener whose accept queue is full: SYNs to it are dropped, connects hang.
-pub struct BlackHole {
-    pub addr: SocketAddr,
-    _l: socket2::Socket,
-    _fill: Vec<std::net::TcpStream>,
-}
-
-pub fn black_hole() -> BlackHole {
-    use socket2::{Domain, Socket, Type};
-    let l = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-    l.bind(&"127.0.0.1:0".parse::<SocketAddr>().expect("addr").into())
-        .expect("bind");
-    l.listen(0).expect("listen");
-    let addr = l.local_addr().expect("addr").as_socket().expect("inet");
-    let mut fill = Vec::new();
-    for _ in 0..2 {
-        let s = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-        s.set_nonblocking(true).expect("nb");
-        let _ = s.connect(&addr.into());
-        fill.push(s.into());
-    }
-    std::thread::sleep(Duration::from_millis(50));
-    BlackHole {
-        addr,
-        _l: l,
-        _fill: fill,
-    }
-}
-
-/// Connect to the proxy.
-pub async fn connect(addr: SocketAddr) -> TcpStream {
-    tokio::time::timeout(WAIT, TcpStream::connect(addr))
-        .await
-        .expect("connect in time")
-        .expect("connect")
-}
-
-/// Read exactly n bytes within [`WAIT`].
-pub async fn read_n(s: &mut TcpStream, n: usize) -> Vec<u8> {
-    let mut b = vec![0u8; n];
-    tokio::time::timeout(WAIT, s.read_exact(&mut b))
-        .await
-        .expect("read in time")
-        .expect("read");
-    b
-}
-
-/// Read until EOF (or error) within `d`; returns the bytes and whether it was a clean EOF.
-pub async fn read_to_eof(s: &mut TcpStream, d: Duration) -> (Vec<u8>, bool) {
-    let mut all = Vec::new();
-    let mut buf = [0u8; 8192];
-    let r = tokio::time::timeout(d, async {
-        loop {
-            match s.read(&mut buf).await {
-                Ok(0) => return true,
-                Ok(n) => all.extend_from_slice(&buf[..n]),
-                Err(_) => return false,
-            }
-        }
-    })
-    .await;
-    match r {
-        Ok(clean) => (all, clean),
-        Err(_) => panic!("no EOF within {d:?} (got {} bytes)", all.len()),
-    }
-}
-
-/// Whether the peer closed (EOF or reset) within `d`.
-pub async fn closed_within(s: &mut TcpStream, d: Duration) -> bool {
-    let mut buf = [0u8; 1024];
-    let r = tokio::time::timeout(d, async {
-        loop {
-            match s.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await;
-    r.is_ok()
-}
-
 pub fn term(r: &SessionRecord) -> String {
     String::from_utf8_lossy(&r.termination).into_owned()
-}
-
-/// SO_LINGER 0: closing sends a RST.
-pub fn set_rst_on_close(s: &TcpStream) {
-    socket2::SockRef::from(s)
-        .set_linger(Some(Duration::ZERO))
-        .expect("linger");
 }

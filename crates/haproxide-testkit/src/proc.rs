@@ -1,0 +1,62 @@
+//! A guard for a child process, so that a failing test leaves nothing behind.
+//!
+//! ```
+//! let child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+//! let pid = child.id();
+//! let p = haproxide_testkit::proc::Proc::new(child);
+//! assert_eq!(p.pid(), pid);
+//! drop(p); // SIGTERM; `sleep` exits at once and is reaped
+//! // SAFETY: signal 0 only checks whether the pid exists.
+//! assert_ne!(unsafe { libc::kill(pid as libc::pid_t, 0) }, 0);
+//! ```
+
+use std::path::PathBuf;
+use std::process::Child;
+use std::time::Duration;
+
+/// A child process stopped when dropped: SIGTERM first (a graceful stop), SIGKILL
+/// if it still runs after 3 s, then reaped; the paths given to
+/// [`Proc::remove_on_drop`] are removed after it stopped.
+pub struct Proc(pub Child, Vec<PathBuf>);
+
+impl Proc {
+    pub fn new(child: Child) -> Proc {
+        Proc(child, Vec::new())
+    }
+
+    /// Also removes `path` (e.g. a socket the process leaves behind when killed).
+    pub fn remove_on_drop(mut self, path: PathBuf) -> Proc {
+        self.1.push(path);
+        self
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Sends `sig` to the child (unless it was already reaped).
+    pub fn signal(&mut self, sig: libc::c_int) {
+        if let Ok(None) = self.0.try_wait() {
+            // SAFETY: kill(2) on the pid of our own child, not yet reaped.
+            unsafe { libc::kill(self.0.id() as libc::pid_t, sig) };
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            self.signal(libc::SIGTERM);
+            let stopped = crate::wait::until(Duration::from_secs(3), || {
+                matches!(self.0.try_wait(), Ok(Some(_)))
+            });
+            if !stopped {
+                let _ = self.0.kill();
+            }
+        }
+        let _ = self.0.wait();
+        for p in &self.1 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
