@@ -12,8 +12,8 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +21,9 @@ use std::time::Duration;
 use haproxide_check::checker::{CheckEvent, Checker, CheckerOptions, ServerConfig};
 use haproxide_check::log::{ServerName, Severity};
 use haproxide_check::spec::*;
+use haproxide_testkit::fs::TempDir;
+use haproxide_testkit::proc::Proc;
+use haproxide_testkit::tcp::free_port;
 use haproxide_testkit::{http as web, tcp};
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
@@ -33,52 +36,42 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// multiset and it is excluded from the DOWN/UP timing comparison.
 const SETTLE: Duration = Duration::from_millis(900);
 
-/// Kills and reaps HAProxy, removes its directory, whatever happens.
+/// HAProxy and its directory: stopped (SIGTERM, then SIGKILL) and removed on drop,
+/// whatever happens (the process first).
 struct HaproxyGuard {
-    child: Child,
-    dir: PathBuf,
+    _proc: Proc,
+    dir: TempDir,
 }
 
 impl HaproxyGuard {
     fn stderr(&self) -> String {
-        std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.path("stderr.log")).unwrap_or_default()
     }
-}
-
-impl Drop for HaproxyGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }
 
 fn start_haproxy(cfg: &str, tag: u16) -> HaproxyGuard {
     // One directory per instance: tests run in parallel.
-    let dir = std::env::temp_dir().join(format!("haproxide-diff-{}-{tag}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join("haproxy.cfg");
+    let dir = TempDir::new(&format!("diff-{tag}"));
+    let path = dir.path("haproxy.cfg");
     std::fs::write(&path, cfg).expect("write cfg");
     let child = Command::new(HAPROXY)
         .arg("-db")
         .arg("-f")
         .arg(&path)
-        .current_dir(&dir)
+        .current_dir(dir.dir())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(
-            std::fs::File::create(dir.join("stderr.log"))
+            std::fs::File::create(dir.path("stderr.log"))
                 .map(Stdio::from)
                 .unwrap_or(Stdio::null()),
         )
         .spawn()
         .expect("spawn haproxy");
-    HaproxyGuard { child, dir }
+    HaproxyGuard {
+        _proc: Proc::new(child),
+        dir,
+    }
 }
 
 /// "<133>Nov 26 09:43:56 haproxy[6368]: text\n" -> (severity, text).

@@ -12,12 +12,15 @@
 //! Skipped (with a message) when HAProxy is not installed.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use haproxide_testkit::fs::TempDir;
+use haproxide_testkit::proc::Proc;
+use haproxide_testkit::syslog::UdpCatcher;
+use haproxide_testkit::tcp::{self, free_port, OnThread};
 
 use haproxide_forward::SessionRecord;
 
@@ -26,60 +29,6 @@ use super::*;
 
 const HAPROXY: &str = "/usr/sbin/haproxy";
 const WAIT: Duration = Duration::from_secs(5);
-
-/// Kills and reaps HAProxy, stops the echo server, removes the temp dir.
-struct Guard {
-    child: Option<Child>,
-    stop: Arc<AtomicBool>,
-    dir: PathBuf,
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// An echo server that stops when `stop` is set or after 60 s.
-fn echo_server(stop: Arc<AtomicBool>) -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.set_nonblocking(true).unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let end = Instant::now() + Duration::from_secs(60);
-        while !stop.load(Ordering::Relaxed) && Instant::now() < end {
-            match l.accept() {
-                Ok((mut s, _)) => {
-                    std::thread::spawn(move || {
-                        let _ = s.set_nonblocking(false);
-                        let _ = s.set_read_timeout(Some(WAIT));
-                        let mut buf = [0u8; 1024];
-                        while let Ok(n) = s.read(&mut buf) {
-                            if n == 0 || s.write_all(&buf[..n]).is_err() {
-                                break;
-                            }
-                        }
-                    });
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
-            }
-        }
-    });
-    addr
-}
 
 /// Connects (retrying while HAProxy starts), sends "hello", reads the echo,
 /// closes; returns the client's address.
@@ -113,12 +62,9 @@ fn one_session(addr: SocketAddr, outcome: Outcome) -> SocketAddr {
     me
 }
 
-fn recv(s: &UdpSocket) -> String {
-    let mut buf = [0u8; 4096];
-    let n = s
-        .recv(&mut buf)
-        .unwrap_or_else(|e| panic!("no datagram from haproxy within {WAIT:?}: {e}"));
-    String::from_utf8(buf[..n].to_vec()).unwrap()
+fn recv(c: &UdpCatcher) -> String {
+    c.recv(WAIT)
+        .unwrap_or_else(|| panic!("no datagram from haproxy within {WAIT:?}"))
 }
 
 /// Days since the epoch of a civil date (inverse of `civil_from_days`).
@@ -466,29 +412,11 @@ fn differential_hostname_tag_levels() {
 /// and compares every datagram with ours; then soft-stops it and compares
 /// the "Proxy X stopped" events (name, FE, BE, proxy log-tag).
 fn run(setup: &Setup, proxies: &[Proxy], stopped: &[(&str, u64, u64, Option<&str>)]) {
-    let dir = std::env::temp_dir().join(format!(
-        "haproxide-logdiff-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut guard = Guard {
-        child: None,
-        stop: Arc::clone(&stop),
-        dir: dir.clone(),
-    };
-    let server = echo_server(stop);
-    let catchers: Vec<UdpSocket> = setup
-        .targets
-        .iter()
-        .map(|_| {
-            let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-            s.set_read_timeout(Some(WAIT)).unwrap();
-            s
-        })
-        .collect();
-    let udp: Vec<SocketAddr> = catchers.iter().map(|s| s.local_addr().unwrap()).collect();
+    let dir = TempDir::new(&format!("logdiff-{}", free_port()));
+    let echo = OnThread::start(tcp::echo);
+    let server = echo.addr;
+    let catchers: Vec<UdpCatcher> = setup.targets.iter().map(|_| UdpCatcher::bind()).collect();
+    let udp: Vec<SocketAddr> = catchers.iter().map(UdpCatcher::addr).collect();
     let targets: Vec<LogTarget> = setup
         .targets
         .iter()
@@ -501,20 +429,20 @@ fn run(setup: &Setup, proxies: &[Proxy], stopped: &[(&str, u64, u64, Option<&str
                 .with_levels(max, min)
         })
         .collect();
-    let cfg = write_config(&dir, setup, &udp, proxies, server);
+    let cfg = write_config(dir.dir(), setup, &udp, proxies, server);
     let child = Command::new(HAPROXY)
         .arg("-db")
         .arg("-f")
         .arg(&cfg)
-        .current_dir(&dir)
+        .current_dir(dir.dir())
         .env("TZ", "America/St_Johns")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let pid = child.id();
-    guard.child = Some(child);
+    let haproxy = Proc::new(child);
+    let pid = haproxy.pid();
 
     // One session per proxy, logged at INFO to every target that takes it.
     let mut sessions = Vec::new();
@@ -653,5 +581,5 @@ fn run(setup: &Setup, proxies: &[Proxy], stopped: &[(&str, u64, u64, Option<&str
             }
         }
     }
-    drop(guard);
+    drop(haproxy);
 }
