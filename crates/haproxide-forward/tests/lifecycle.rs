@@ -159,9 +159,8 @@ async fn two_engines_share_a_port_with_reuseport() {
 #[tokio::test]
 async fn unix_socket_listener() {
     let e = echo().await;
-    let dir = std::env::temp_dir().join(format!("hpx-fwd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("fe.sock");
+    let dir = haproxide_testkit::fs::TempDir::new("fwd");
+    let path = dir.path("fe.sock");
     let mut spec = simple(vec![server("s0", e.addr)]);
     spec.frontends[0].binds[0].addr = ListenAddr::Unix(path.clone());
     let log = Arc::new(Capture::default());
@@ -184,7 +183,6 @@ async fn unix_socket_listener() {
     let rec = &log.wait(1).await[0];
     assert_eq!(rec.frontend_addr, None);
     drop(engine);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

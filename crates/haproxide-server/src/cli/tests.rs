@@ -1247,18 +1247,12 @@ fn cli_live_differential_against_real_haproxy() {
         eprintln!("skipped: no /usr/sbin/haproxy");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("hpx-cli-live-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
-    let port = |_| {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
-    let (p1, p2) = (port(0), port(1));
-    let admin = dir.join("admin.sock");
-    let user = dir.join("user.sock");
+    // Removed, and HAProxy stopped, on drop: also when an assertion fails.
+    let dir = haproxide_testkit::fs::TempDir::new("cli-live");
+    let port = haproxide_testkit::tcp::free_port;
+    let (p1, p2) = (port(), port());
+    let admin = dir.path("admin.sock");
+    let user = dir.path("user.sock");
     let cfg = format!(
         "global\n    stats socket {} level admin\n    stats socket {} level user\n\
          defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
@@ -1268,9 +1262,9 @@ fn cli_live_differential_against_real_haproxy() {
         admin.display(),
         user.display()
     );
-    let cfg_path = dir.join("h.cfg");
+    let cfg_path = dir.path("h.cfg");
     std::fs::write(&cfg_path, cfg).unwrap();
-    let mut child = std::process::Command::new(haproxy)
+    let child = std::process::Command::new(haproxy)
         .arg("-db")
         .arg("-f")
         .arg(&cfg_path)
@@ -1278,6 +1272,7 @@ fn cli_live_differential_against_real_haproxy() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let child = haproxide_testkit::proc::Proc::new(child);
     let ask = |sock: &std::path::Path, cmd: &str| -> Option<String> {
         let mut c = std::os::unix::net::UnixStream::connect(sock).ok()?;
         c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
@@ -1295,8 +1290,7 @@ fn cli_live_differential_against_real_haproxy() {
         std::thread::sleep(Duration::from_millis(50));
     }
     if !ready {
-        let _ = child.kill();
-        let _ = child.wait();
+        drop(child);
         eprintln!("skipped: haproxy did not start");
         return;
     }
@@ -1366,9 +1360,7 @@ fn cli_live_differential_against_real_haproxy() {
     if keys(&real) != keys(&ours) {
         mismatches.push(("show stat (rows)", real, ours));
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(child);
     assert!(mismatches.is_empty(), "{mismatches:#?}");
 }
 

@@ -2,10 +2,11 @@
 //! log-format rendering and errors, level filters, real datagrams.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use haproxide_forward::{SessionLogger, SessionRecord};
+use haproxide_testkit::fs::TempDir;
+use haproxide_testkit::syslog::UnixCatcher;
 
 use super::*;
 
@@ -552,13 +553,10 @@ fn session_levels_and_dontlog_normal() {
 
 #[test]
 fn unix_dgram_target_and_missing_socket() {
-    let dir = std::env::temp_dir().join(format!("haproxide-log-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("log.sock");
-    let _ = std::fs::remove_file(&path);
-    let rx = UnixDatagram::bind(&path).unwrap();
-    rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let missing = dir.join("missing.sock");
+    let dir = TempDir::new("log-unix");
+    let path = dir.path("log.sock");
+    let rx = UnixCatcher::bind(&path);
+    let missing = dir.path("missing.sock");
     let logger = Logger::with_zone(
         vec![
             LogTarget::new(LogDest::UnixDgram(path.clone()), Facility::Local0),
@@ -569,9 +567,10 @@ fn unix_dgram_target_and_missing_socket() {
     )
     .unwrap();
     logger.send_at(Level::Notice, None, "unix", t0());
-    let mut buf = [0u8; 2048];
-    let n = rx.recv(&mut buf).unwrap();
-    assert_eq!(&buf[..n], b"<133>Nov 26 10:00:00 haproxy[1234]: unix\n");
+    assert_eq!(
+        rx.recv(Duration::from_secs(5)).as_deref(),
+        Some("<133>Nov 26 10:00:00 haproxy[1234]: unix\n")
+    );
     assert_eq!((logger.sent(), logger.dropped()), (1, 1));
 
     // A receiver that never reads: sends never block, losses are counted.
@@ -586,7 +585,6 @@ fn unix_dgram_target_and_missing_socket() {
         logger.dropped()
     );
     drop(rx);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -741,9 +739,8 @@ fn sampling() {
 #[test]
 fn fd_target_and_flush() {
     use std::os::fd::AsRawFd;
-    let dir = std::env::temp_dir().join(format!("haproxide-logfd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("out.log");
+    let dir = TempDir::new("log-fd");
+    let path = dir.path("out.log");
     let file = std::fs::File::create(&path).unwrap();
     let logger = Logger::with_zone(
         vec![
@@ -764,7 +761,6 @@ fn fd_target_and_flush() {
     assert!(text.ends_with("<5>line 99\n"));
     assert_eq!((logger.sent(), logger.dropped()), (100, 0));
     drop(file);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
