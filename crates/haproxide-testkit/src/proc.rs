@@ -15,13 +15,19 @@ use std::process::Child;
 use std::time::Duration;
 
 /// A child process stopped when dropped: SIGTERM first (a graceful stop), SIGKILL
-/// if it still runs after 3 s, then reaped; the paths given to
-/// [`Proc::remove_on_drop`] are removed after it stopped.
-pub struct Proc(pub Child, Vec<PathBuf>);
+/// if it still runs after a grace period (3 s unless [`Proc::grace`] says), then
+/// reaped; the paths given to [`Proc::remove_on_drop`] are removed after it stopped.
+pub struct Proc(pub Child, Vec<PathBuf>, Duration);
 
 impl Proc {
     pub fn new(child: Child) -> Proc {
-        Proc(child, Vec::new())
+        Proc(child, Vec::new(), Duration::from_secs(3))
+    }
+
+    /// How long the child has after SIGTERM before SIGKILL.
+    pub fn grace(mut self, d: Duration) -> Proc {
+        self.2 = d;
+        self
     }
 
     /// Also removes `path` (e.g. a socket the process leaves behind when killed).
@@ -47,9 +53,7 @@ impl Drop for Proc {
     fn drop(&mut self) {
         if let Ok(None) = self.0.try_wait() {
             self.signal(libc::SIGTERM);
-            let stopped = crate::wait::until(Duration::from_secs(3), || {
-                matches!(self.0.try_wait(), Ok(Some(_)))
-            });
+            let stopped = crate::wait::until(self.2, || matches!(self.0.try_wait(), Ok(Some(_))));
             if !stopped {
                 let _ = self.0.kill();
             }
