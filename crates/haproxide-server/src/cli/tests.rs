@@ -659,10 +659,13 @@ struct Served {
     path: std::path::PathBuf,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Holds the socket; removed when the test ends, however it ends.
+    _dir: haproxide_testkit::fs::TempDir,
 }
 
 async fn serve(tag: &str, opts: ListenOptions, state: Arc<dyn RuntimeState>) -> Served {
-    let path = sock_path(tag);
+    let dir = haproxide_testkit::fs::TempDir::new(&format!("cli-{tag}"));
+    let path = dir.path("cli.sock");
     let (stop, rx) = watch::channel(false);
     let p = path.clone();
     let task = tokio::spawn(async move { serve_unix(&p, opts, state, rx).await });
@@ -672,7 +675,12 @@ async fn serve(tag: &str, opts: ListenOptions, state: Arc<dyn RuntimeState>) -> 
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    Served { path, stop, task }
+    Served {
+        path,
+        stop,
+        task,
+        _dir: dir,
+    }
 }
 
 /// socat-style: send, half-close, read to EOF (bounded).
