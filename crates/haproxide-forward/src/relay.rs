@@ -431,15 +431,19 @@ pub(crate) trait Publish {
 /// client data read before the relay (inspection, connect), already counted;
 /// `client_since` is the client's last activity before the relay; `publish` gets
 /// the counts after every wake-up.
-pub(crate) async fn relay<C, S, P>(
-    client: &mut C,
-    server: &mut S,
-    req: &mut Half,
+///
+/// A plain function returning the future (not an `async fn`): the future holds each
+/// piece of state once, where an `async fn` keeps its arguments twice. An idle
+/// session's task is sized by this state (its memory per connection).
+pub(crate) fn relay<'a, C, S, P>(
+    client: &'a mut C,
+    server: &'a mut S,
+    req: &'a mut Half,
     t: RelayTimeouts,
-    bytes: &mut Bytes,
+    bytes: &'a mut Bytes,
     client_since: Instant,
-    publish: &mut P,
-) -> [u8; 2]
+    publish: &'a mut P,
+) -> impl Future<Output = [u8; 2]> + 'a
 where
     C: Peer + ?Sized,
     S: Peer + ?Sized,
@@ -459,7 +463,7 @@ where
     let mut fired = false;
     let (mut c_was_armed, mut s_was_armed) = (true, true);
     // One wake-up; `bytes` is a parameter so that `publish` can read it after.
-    let mut step = |cx: &mut Context<'_>, bytes: &mut Bytes| loop {
+    let mut step = move |cx: &mut Context<'_>, bytes: &mut Bytes| loop {
         let (mut c_act, mut s_act) = (false, false);
         if !req.shut {
             match req.poll_copy(
@@ -541,12 +545,11 @@ where
         fired = true;
         // The timer fired: loop to re-check the deadlines with a fresh clock.
     };
-    std::future::poll_fn(|cx| {
+    std::future::poll_fn(move |cx| {
         let r = step(cx, bytes);
         // Live `bin`/`bout`: once per wake-up (`publish` does nothing when no byte
         // moved).
         publish.publish(bytes);
         r
     })
-    .await
 }

@@ -51,8 +51,15 @@ async fn sessions_run_on_the_engines_threads_which_end_with_it() {
     let tids: std::collections::HashSet<_> = seen.into_iter().map(|(_, t)| t).collect();
     assert!((1..=3).contains(&tids.len()), "{tids:?}");
     drop(engine);
+    // Dropping the engine joined its threads. pthread_join returns when the thread
+    // has released its memory (the kernel clears its tid), a moment before the kernel
+    // removes /proc's entry: wait a little for that, not for the thread.
     for t in &tids {
         let task = std::path::Path::new("/proc").join(t);
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while task.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         assert!(!task.exists(), "thread {t:?} outlived the engine");
     }
 }
