@@ -45,11 +45,12 @@ impl Kill {
         src: Option<std::net::SocketAddr>,
         dst: Option<std::net::SocketAddr>,
         accepted: std::time::SystemTime,
+        started: std::time::Instant,
     ) -> Kill {
         Kill {
             killed: AtomicU8::new(0),
             waker: Mutex::new(None),
-            origin: (fe, src, std::time::Instant::now()),
+            origin: (fe, src, started),
             dst,
             accepted,
             backend: AtomicUsize::new(NO_BACKEND),
@@ -381,13 +382,13 @@ impl BackendRt {
         }
     }
 
-    /// (session id, server, kill switch) of the sessions on this backend's servers.
-    pub(crate) fn sessions(&self) -> Vec<(u64, usize, Arc<Kill>)> {
+    /// (session id, server) of the sessions on this backend's servers.
+    pub(crate) fn sessions(&self) -> Vec<(u64, usize)> {
         let st = lock(&self.st);
         st.srv
             .iter()
             .enumerate()
-            .flat_map(|(i, s)| s.sessions.iter().map(move |(id, k)| (*id, i, k.clone())))
+            .flat_map(|(i, s)| s.sessions.keys().map(move |id| (*id, i)))
             .collect()
     }
 

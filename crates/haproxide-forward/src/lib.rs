@@ -822,7 +822,7 @@ impl Engine {
         // Which server holds each session now, from the per-server registries.
         let mut on_server = std::collections::HashMap::new();
         for b in &self.shared.backends {
-            for (id, s, _) in b.sessions() {
+            for (id, s) in b.sessions() {
                 on_server.insert(id, (b.idx, s));
             }
         }

@@ -95,7 +95,7 @@ pub(crate) fn run(
         let accepted_at = SystemTime::now();
         let t0 = Instant::now();
         let sid = shared.next_sid.fetch_add(1, Ordering::Relaxed);
-        let kill = Arc::new(Kill::for_session(fe, src, dst, accepted_at));
+        let kill = Arc::new(Kill::for_session(fe, src, dst, accepted_at, t0.into_std()));
         shared.sessions.insert(sid, kill.clone());
         let _registered = Registered {
             shared: shared.clone(),
@@ -292,13 +292,10 @@ impl SessionTable {
     }
 
     /// Kill every session registered now (sessions registering later see the
-    /// engine's stop flag themselves).
+    /// engine's stop flag themselves). No lock is held while killing.
     pub(crate) fn kill_all(&self, why: u8) {
-        for i in 0..self.shards.len() as u64 {
-            let kills: Vec<Arc<Kill>> = self.shard(i).values().cloned().collect();
-            for k in kills {
-                k.kill(why);
-            }
+        for (_, k) in self.all() {
+            k.kill(why);
         }
     }
 }
