@@ -155,7 +155,7 @@ struct Removed {
 }
 
 fn removed_table() -> Vec<Removed> {
-    include_str!("../data/removed.tsv")
+    include_str!("../../data/removed.tsv")
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .skip(1)
