@@ -13,6 +13,35 @@ impl Parser<'_> {
             );
             return;
         };
+        let Some(addresses) = self.bind_addresses(addr_w) else {
+            return;
+        };
+        let mut b = Bind {
+            addresses,
+            name: None,
+            maxconn: None,
+            backlog: None,
+            v4v6: false,
+            v6only: false,
+            accept_proxy: false,
+            ssl: false,
+            other: Vec::new(),
+            span: line.span_from(start),
+        };
+        if self
+            .bind_options(pi, line, start + 2, &addr_w.text, &mut b)
+            .is_none()
+        {
+            return;
+        }
+        self.cfg.proxies[pi].binds.push(b);
+    }
+
+    /// The comma-separated addresses of a `bind` line; `None` after an error.
+    fn bind_addresses(
+        &mut self,
+        addr_w: &crate::reader::Word,
+    ) -> Option<Vec<(Named, value::Address)>> {
         let mut addresses = Vec::new();
         for part in addr_w.text.split(',') {
             let expanded = value::expand_env(part, self.opts.env);
@@ -29,7 +58,7 @@ impl Parser<'_> {
                                 HaproxyLoc::Parsing,
                                 format!("'bind' : invalid address: '{n}' in '{part}'"),
                             );
-                            return;
+                            return None;
                         }
                     }
                     addresses.push((
@@ -51,23 +80,23 @@ impl Parser<'_> {
                         .label(e.haproxy_text(part))
                         .hx(HaproxyLoc::Parsing, hx),
                     );
-                    return;
+                    return None;
                 }
             }
         }
-        let mut b = Bind {
-            addresses,
-            name: None,
-            maxconn: None,
-            backlog: None,
-            v4v6: false,
-            v6only: false,
-            accept_proxy: false,
-            ssl: false,
-            other: Vec::new(),
-            span: line.span_from(start),
-        };
-        let mut i = start + 2;
+        Some(addresses)
+    }
+
+    /// The options of a `bind` line (§5.1) from word `i`; `None` after an error.
+    fn bind_options(
+        &mut self,
+        pi: usize,
+        line: &Line,
+        i: usize,
+        addr_text: &str,
+        b: &mut Bind,
+    ) -> Option<()> {
+        let mut i = i;
         let crt_base = self.global_dir("crt-base");
         let ca_base = self.global_dir("ca-base");
         while i < line.words.len() && !line.arg(i).is_empty() {
@@ -83,7 +112,7 @@ impl Parser<'_> {
                     HaproxyLoc::Parsing,
                     format!(
                         "'bind {}' in section '{}': unknown keyword '{k}'.",
-                        addr_w.text,
+                        addr_text,
                         self.cfg.proxies[pi].kind.as_str()
                     ),
                 );
@@ -91,7 +120,7 @@ impl Parser<'_> {
                     d = d.help(format!("did you mean `{h}`?"));
                 }
                 self.push(d);
-                return;
+                return None;
             }
             let takes = !option_takes_no_arg(&k) || k == "expose-fd";
             let arg = takes.then(|| line.arg(i + 1).to_string());
@@ -121,9 +150,9 @@ impl Parser<'_> {
                         let path = with_base(base, f);
                         if !Path::new(&path).exists() {
                             let hx = if k == "crt" {
-                                format!("'bind {}' in section '{}' : unable to stat SSL certificate from file '{path}' : No such file or directory.", addr_w.text, self.cfg.proxies[pi].kind.as_str())
+                                format!("'bind {}' in section '{}' : unable to stat SSL certificate from file '{path}' : No such file or directory.", addr_text, self.cfg.proxies[pi].kind.as_str())
                             } else {
-                                format!("'bind {}' : unable to load {path}", addr_w.text)
+                                format!("'bind {}' : unable to load {path}", addr_text)
                             };
                             self.err(
                                 Code::MissingFile,
@@ -140,7 +169,7 @@ impl Parser<'_> {
             }
             i += if takes { 2 } else { 1 };
         }
-        self.cfg.proxies[pi].binds.push(b);
+        Some(())
     }
 
     /// Protocols the selected HAProxy lacks: 2.6 has no MPTCP, and the reference

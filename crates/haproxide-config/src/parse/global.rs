@@ -55,23 +55,6 @@ impl Parser<'_> {
             "maxconn" => g.maxconn = num(&arg1),
             "nbthread" => g.nbthread = num(&arg1),
             "daemon" => g.daemon = true,
-            "master-worker" => {
-                g.master_worker = true;
-                match arg1.as_str() {
-                    "" => {}
-                    "no-exit-on-failure" => g.master_worker_no_exit_on_failure = true,
-                    _ => {
-                        let span = line.span(start + 1);
-                        self.err(
-                            Code::InvalidArgument,
-                            span,
-                            "`master-worker` only takes `no-exit-on-failure`",
-                            HaproxyLoc::Parsing,
-                            "'master-worker' only supports 'no-exit-on-failure' option.",
-                        );
-                    }
-                }
-            }
             "quiet" => g.quiet = true,
             "zero-warning" => g.zero_warning = true,
             "external-check" => g.external_check = true,
@@ -84,69 +67,9 @@ impl Parser<'_> {
             "server-state-base" => {
                 g.server_state_base = line.words.get(start + 1).map(Named::from_word)
             }
-            // §3.2 `tune.listener.multi-queue { on | fair | off }` ("fair" since 2.8).
-            "tune.listener.multi-queue" => {
-                let v2_6 = self.opts.table == TableSet::V2_6;
-                let mq = match arg1.as_str() {
-                    "on" => Some(MultiQueue::On),
-                    "off" => Some(MultiQueue::Off),
-                    "fair" if !v2_6 => Some(MultiQueue::Fair),
-                    _ => None,
-                };
-                let extra = line.arg(start + 2).to_string();
-                if !extra.is_empty() {
-                    // HAProxy counts the arguments first.
-                    self.err(
-                        Code::TooManyArguments,
-                        line.span(start + 2),
-                        format!("`tune.listener.multi-queue` takes one argument; `{extra}` is extra"),
-                        HaproxyLoc::Parsing,
-                        format!("'tune.listener.multi-queue' cannot handle unexpected argument '{extra}'."),
-                    );
-                } else if mq.is_none() {
-                    let (choices, hx) = if v2_6 {
-                        ("`on` or `off`", format!("'tune.listener.multi-queue' expects either 'on' or 'off' but got '{arg1}'."))
-                    } else {
-                        ("`on`, `fair` or `off`", format!("'tune.listener.multi-queue' expects either 'on', 'fair', or 'off' but got '{arg1}'."))
-                    };
-                    self.err(
-                        Code::InvalidArgument,
-                        line.span(start + 1),
-                        format!("`tune.listener.multi-queue` expects {choices}, not `{arg1}`"),
-                        HaproxyLoc::Parsing,
-                        hx,
-                    );
-                }
-                self.cfg.global.multi_queue = mq.or(self.cfg.global.multi_queue);
-            }
             "hard-stop-after" => {
                 if let Some(t) = self.time_arg(line, start + 1, "hard-stop-after") {
                     self.cfg.global.hard_stop_after = Some(t);
-                }
-            }
-            "user" | "group" => {
-                let named = line.words.get(start + 1).map(Named::from_word);
-                if let Some(n) = &named {
-                    let db = if kw == "user" {
-                        "/etc/passwd"
-                    } else {
-                        "/etc/group"
-                    };
-                    if !name_in_db(db, &n.name) && !n.name.is_empty() {
-                        let what = if kw == "user" { "user" } else { "group" };
-                        self.err(
-                            Code::UnknownUser,
-                            n.span,
-                            format!("{what} `{}` does not exist on this machine", n.name),
-                            HaproxyLoc::Parsing,
-                            format!("cannot find {what} id for '{}' (0:Success)", n.name),
-                        );
-                    }
-                }
-                if kw == "user" {
-                    self.cfg.global.user = named;
-                } else {
-                    self.cfg.global.group = named;
                 }
             }
             "log" => {
@@ -154,39 +77,133 @@ impl Parser<'_> {
                     self.cfg.global.logs.push(t);
                 }
             }
-            "lua-load" | "lua-load-per-thread" => {
-                self.has_lua = true;
-                if let Some(w) = line.words.get(start + 1) {
-                    self.cfg.global.lua_loads.push(Named::from_word(w));
-                    if self.opts.check_files && !Path::new(&w.text).exists() {
-                        let f = w.text.clone();
-                        self.err(
-                            Code::MissingFile,
-                            w.span,
-                            format!("Lua file `{f}` does not exist"),
-                            HaproxyLoc::Parsing,
-                            format!("error in Lua file '{f}': cannot open {f}: No such file or directory"),
-                        );
-                    }
-                }
-            }
-            "issuers-chain-path" => {
-                if let Some(w) = line.words.get(start + 1) {
-                    if self.opts.check_files && !Path::new(&w.text).is_dir() {
-                        self.err(
-                            Code::MissingFile,
-                            w.span,
-                            format!("`{}` is not a directory", w.text),
-                            HaproxyLoc::Parsing,
-                            format!(
-                                "global statement '{kw}' expects a directory path as an argument."
-                            ),
-                        );
-                    }
-                }
-            }
             "stats" => self.global_stats(line, start),
+            "master-worker" => self.global_master_worker(line, start),
+            "tune.listener.multi-queue" => self.global_multi_queue(line, start),
+            "user" | "group" => self.global_account(line, start),
+            "lua-load" | "lua-load-per-thread" => self.global_lua(line, start),
+            "issuers-chain-path" => self.global_dir_exists(line, start),
             _ => {}
+        }
+    }
+
+    /// `master-worker [no-exit-on-failure]` (§3.1).
+    fn global_master_worker(&mut self, line: &Line, start: usize) {
+        let arg1 = line.arg(start + 1).to_string();
+        let g = &mut self.cfg.global;
+        g.master_worker = true;
+        match arg1.as_str() {
+            "" => {}
+            "no-exit-on-failure" => g.master_worker_no_exit_on_failure = true,
+            _ => {
+                let span = line.span(start + 1);
+                self.err(
+                    Code::InvalidArgument,
+                    span,
+                    "`master-worker` only takes `no-exit-on-failure`",
+                    HaproxyLoc::Parsing,
+                    "'master-worker' only supports 'no-exit-on-failure' option.",
+                );
+            }
+        }
+    }
+
+    /// `tune.listener.multi-queue { on | fair | off }` (§3.2; "fair" since 2.8).
+    fn global_multi_queue(&mut self, line: &Line, start: usize) {
+        let arg1 = line.arg(start + 1).to_string();
+        let v2_6 = self.opts.table == TableSet::V2_6;
+        let mq = match arg1.as_str() {
+            "on" => Some(MultiQueue::On),
+            "off" => Some(MultiQueue::Off),
+            "fair" if !v2_6 => Some(MultiQueue::Fair),
+            _ => None,
+        };
+        let extra = line.arg(start + 2).to_string();
+        if !extra.is_empty() {
+            // HAProxy counts the arguments first.
+            self.err(
+                Code::TooManyArguments,
+                line.span(start + 2),
+                format!("`tune.listener.multi-queue` takes one argument; `{extra}` is extra"),
+                HaproxyLoc::Parsing,
+                format!("'tune.listener.multi-queue' cannot handle unexpected argument '{extra}'."),
+            );
+        } else if mq.is_none() {
+            let (choices, hx) = if v2_6 {
+                ("`on` or `off`", format!("'tune.listener.multi-queue' expects either 'on' or 'off' but got '{arg1}'."))
+            } else {
+                ("`on`, `fair` or `off`", format!("'tune.listener.multi-queue' expects either 'on', 'fair', or 'off' but got '{arg1}'."))
+            };
+            self.err(
+                Code::InvalidArgument,
+                line.span(start + 1),
+                format!("`tune.listener.multi-queue` expects {choices}, not `{arg1}`"),
+                HaproxyLoc::Parsing,
+                hx,
+            );
+        }
+        self.cfg.global.multi_queue = mq.or(self.cfg.global.multi_queue);
+    }
+
+    /// `user <name>` / `group <name>` (§3.1): the name must exist.
+    fn global_account(&mut self, line: &Line, start: usize) {
+        let kw = line.arg(start).to_string();
+        let named = line.words.get(start + 1).map(Named::from_word);
+        if let Some(n) = &named {
+            let db = if kw == "user" {
+                "/etc/passwd"
+            } else {
+                "/etc/group"
+            };
+            if !name_in_db(db, &n.name) && !n.name.is_empty() {
+                let what = if kw == "user" { "user" } else { "group" };
+                self.err(
+                    Code::UnknownUser,
+                    n.span,
+                    format!("{what} `{}` does not exist on this machine", n.name),
+                    HaproxyLoc::Parsing,
+                    format!("cannot find {what} id for '{}' (0:Success)", n.name),
+                );
+            }
+        }
+        if kw == "user" {
+            self.cfg.global.user = named;
+        } else {
+            self.cfg.global.group = named;
+        }
+    }
+
+    /// `lua-load <file>` / `lua-load-per-thread <file>` (§3.1).
+    fn global_lua(&mut self, line: &Line, start: usize) {
+        self.has_lua = true;
+        if let Some(w) = line.words.get(start + 1) {
+            self.cfg.global.lua_loads.push(Named::from_word(w));
+            if self.opts.check_files && !Path::new(&w.text).exists() {
+                let f = w.text.clone();
+                self.err(
+                    Code::MissingFile,
+                    w.span,
+                    format!("Lua file `{f}` does not exist"),
+                    HaproxyLoc::Parsing,
+                    format!("error in Lua file '{f}': cannot open {f}: No such file or directory"),
+                );
+            }
+        }
+    }
+
+    /// `issuers-chain-path <dir>` (§3.1): a directory.
+    fn global_dir_exists(&mut self, line: &Line, start: usize) {
+        let kw = line.arg(start).to_string();
+        if let Some(w) = line.words.get(start + 1) {
+            if self.opts.check_files && !Path::new(&w.text).is_dir() {
+                self.err(
+                    Code::MissingFile,
+                    w.span,
+                    format!("`{}` is not a directory", w.text),
+                    HaproxyLoc::Parsing,
+                    format!("global statement '{kw}' expects a directory path as an argument."),
+                );
+            }
         }
     }
 

@@ -1,7 +1,12 @@
 use super::*;
 
 impl Parser<'_> {
-    pub(super) fn log_target(&mut self, line: &Line, start: usize, modifier: Modifier) -> Option<LogTarget> {
+    pub(super) fn log_target(
+        &mut self,
+        line: &Line,
+        start: usize,
+        modifier: Modifier,
+    ) -> Option<LogTarget> {
         if modifier == Modifier::No {
             return Some(LogTarget::Disabled(line.span(start)));
         }

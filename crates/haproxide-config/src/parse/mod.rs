@@ -5,6 +5,14 @@
 //! §4.2, the matrix in §4.1), §5.1 (bind options), §5.2 (server options), §7 (ACLs).
 //! Each problem is reported as a [`Diagnostic`] with HAProxy's own message attached,
 //! in the order HAProxy reports it; parsing never stops at the first error.
+//!
+//! One file per keyword family, as HAProxy splits cfgparse-global.c,
+//! cfgparse-listen.c and server.c: `section` (headers, unknown keywords), `global`,
+//! `log`, `proxy` (the §4.1 matrix and the proxy keywords), `bind`, `server`
+//! (`server`, `default-server`, `server-template`), `acl` (ACLs and conditions),
+//! `rules` (`use_backend`, `tcp-request`...), `removed` (keywords HAProxy dropped)
+//! and `resolver` (host names at parse time). This file holds the parser state and
+//! the line dispatch.
 
 mod acl;
 mod bind;
@@ -17,8 +25,8 @@ mod rules;
 mod section;
 mod server;
 
-pub use resolver::{resolve_system, Resolver, SYSTEM_RESOLVE_DEADLINE};
 use removed::{removed_table, Removed};
+pub use resolver::{resolve_system, Resolver, SYSTEM_RESOLVE_DEADLINE};
 
 use std::collections::{HashMap, HashSet};
 use std::net::ToSocketAddrs;
@@ -334,7 +342,6 @@ impl Parser<'_> {
             .find(|d| d.keyword == kw)
             .map(|d| d.line.arg(1).to_string())
     }
-
 }
 
 fn with_base(base: Option<&str>, f: &str) -> String {
@@ -345,4 +352,3 @@ fn with_base(base: Option<&str>, f: &str) -> String {
         _ => f.to_string(),
     }
 }
-

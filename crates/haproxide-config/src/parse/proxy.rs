@@ -19,6 +19,38 @@ impl Parser<'_> {
             self.proxy_unknown(line, start, section, &words);
             return;
         };
+        if !self.proxy_kw_placed(pi, kind, line, start, &words, &canon, &allow) {
+            return;
+        }
+        if allow.deprecated {
+            self.warn(
+                Code::Deprecated,
+                line.span(start),
+                format!("`{canon}` is deprecated"),
+                HaproxyLoc::Parsing,
+                format!("'{canon}' is deprecated and will be removed in a future version."),
+            );
+        }
+        let dirs = &mut self.cfg.proxies[pi].directives;
+        dirs.push(placeholder(canon.clone(), modifier, line));
+        self.pending = Some(Slot::Proxy(pi, dirs.len() - 1));
+        let a = start + n; // first argument after the keyword
+        self.proxy_kw_apply(pi, line, start, a, &words, &canon, modifier);
+    }
+
+    /// Whether the keyword may appear in this proxy (§4.1 matrix): reports it when not.
+    #[allow(clippy::too_many_arguments)]
+    fn proxy_kw_placed(
+        &mut self,
+        pi: usize,
+        kind: ProxyKind,
+        line: &Line,
+        start: usize,
+        words: &[&str],
+        canon: &str,
+        allow: &crate::keywords::ProxyAllow,
+    ) -> bool {
+        let section = kind.as_str();
         let kw0 = words[0].to_string();
         let pname = self.cfg.proxies[pi].name.name.clone();
         // Where it is allowed.
@@ -40,7 +72,7 @@ impl Parser<'_> {
                 HaproxyLoc::Parsing,
                 format!("'{kw0}' not allowed in anonymous 'defaults' section."),
             );
-            return;
+            return false;
         }
         if !allowed {
             let label = if canon.starts_with("option ") {
@@ -113,29 +145,31 @@ impl Parser<'_> {
                     );
                 }
             }
-            return;
+            return false;
         }
-        if allow.deprecated {
-            self.warn(
-                Code::Deprecated,
-                line.span(start),
-                format!("`{canon}` is deprecated"),
-                HaproxyLoc::Parsing,
-                format!("'{canon}' is deprecated and will be removed in a future version."),
-            );
-        }
-        let dirs = &mut self.cfg.proxies[pi].directives;
-        dirs.push(placeholder(canon.clone(), modifier, line));
-        self.pending = Some(Slot::Proxy(pi, dirs.len() - 1));
-        let a = start + n; // first argument after the keyword
-        match kw0.as_str() {
+        true
+    }
+
+    /// Apply a placed proxy keyword to the model.
+    #[allow(clippy::too_many_arguments)]
+    fn proxy_kw_apply(
+        &mut self,
+        pi: usize,
+        line: &Line,
+        start: usize,
+        a: usize,
+        words: &[&str],
+        canon: &str,
+        modifier: Modifier,
+    ) {
+        let kw0 = words[0];
+        match kw0 {
             "mode" => self.kw_mode(pi, line, a),
             "bind" => self.kw_bind(pi, line, start),
             "server" | "default-server" | "server-template" => self.kw_server(pi, line, start),
             "balance" => self.kw_balance(pi, line, a),
             "timeout" => {
-                let what = canon.clone();
-                if let Some(t) = self.time_arg(line, a, &what) {
+                if let Some(t) = self.time_arg(line, a, canon) {
                     let key = canon.trim_start_matches("timeout ").to_string();
                     self.cfg.proxies[pi].timeouts.insert(key, t);
                 }
@@ -155,32 +189,6 @@ impl Parser<'_> {
                 self.cfg.proxies[pi].hash_type =
                     Some(words[1..].iter().map(|s| s.to_string()).collect())
             }
-            "option" => {
-                let name = Named::from_word(&line.words[start + 1]);
-                if kind == ProxyKind::Backend
-                    && matches!(name.name.as_str(), "tcplog" | "httplog" | "httpslog")
-                {
-                    self.warn(
-                        Code::WrongSection,
-                        line.span(start + 1),
-                        format!(
-                            "`option {}` does nothing in a backend (logs are written by frontends)",
-                            name.name
-                        ),
-                        HaproxyLoc::Parsing,
-                        format!(
-                            "backend '{pname}' : 'option {}' directive is ignored in backends.",
-                            name.name
-                        ),
-                    );
-                }
-                let args = words[2..].iter().map(|s| s.to_string()).collect();
-                self.cfg.proxies[pi].options.push(ProxyOption {
-                    name,
-                    negated: modifier == Modifier::No,
-                    args,
-                });
-            }
             "default_backend" => match line.words.get(a) {
                 Some(w) => self.cfg.proxies[pi].default_backend = Some(Named::from_word(w)),
                 None => self.err(
@@ -198,58 +206,113 @@ impl Parser<'_> {
                     self.cfg.proxies[pi].logs.push(t);
                 }
             }
-            "http-check" | "tcp-check" => match crate::checks::parse_rule(line) {
-                Ok(rule) => {
-                    let p = &mut self.cfg.proxies[pi];
-                    if kw0 == "http-check" {
-                        p.http_checks.push(rule);
-                    } else {
-                        p.tcp_checks.push(rule);
-                    }
-                }
-                Err(e) => self.err(
-                    Code::InvalidArgument,
-                    line.span(start + e.word),
-                    e.message,
-                    HaproxyLoc::Parsing,
-                    e.haproxy,
-                ),
-            },
             "tcp-request"
             | "tcp-response"
             | "http-request"
             | "http-response"
-            | "http-after-response" => self.kw_rule(pi, line, start, &canon),
-            "filter" => {
-                let cfgi = (a..line.words.len()).find(|&j| line.arg(j) == "config");
-                if let (true, Some(j)) = (self.opts.check_files && line.arg(a) == "spoe", cfgi) {
-                    if let Some(w) = line.words.get(j + 1) {
-                        if !Path::new(&w.text).is_file() {
-                            let f = w.text.clone();
-                            self.err(Code::MissingFile, w.span, format!("SPOE configuration file `{f}` does not exist"), HaproxyLoc::Parsing, format!("'filter' : 'Could not open configuration file {f} : No such file or directory'"));
-                        }
-                    }
-                }
-            }
-            "errorfile" => {
-                if let Some(w) = line.words.get(a + 1) {
-                    if self.opts.check_files && !Path::new(&w.text).is_file() {
-                        let f = w.text.clone();
-                        self.err(
-                            Code::MissingFile,
-                            w.span,
-                            format!("errorfile `{f}` does not exist"),
-                            HaproxyLoc::Parsing,
-                            format!("errorfile : error opening file '{f}'."),
-                        );
-                    }
-                }
-            }
+            | "http-after-response" => self.kw_rule(pi, line, start, canon),
+            "option" => self.kw_option(pi, line, start, words, modifier),
+            "http-check" | "tcp-check" => self.kw_check_rule(pi, line, start, kw0),
+            "filter" => self.filter_files(line, a),
+            "errorfile" => self.errorfile_exists(line, a + 1),
             _ => {}
         }
     }
 
-    pub(super) fn proxy_unknown(&mut self, line: &Line, start: usize, section: &str, words: &[&str]) {
+    /// `option <name> [args]` and `no option <name>` (§4.2 `option ...`).
+    fn kw_option(
+        &mut self,
+        pi: usize,
+        line: &Line,
+        start: usize,
+        words: &[&str],
+        modifier: Modifier,
+    ) {
+        let kind = self.cfg.proxies[pi].kind;
+        let pname = self.cfg.proxies[pi].name.name.clone();
+        let name = Named::from_word(&line.words[start + 1]);
+        if kind == ProxyKind::Backend
+            && matches!(name.name.as_str(), "tcplog" | "httplog" | "httpslog")
+        {
+            self.warn(
+                Code::WrongSection,
+                line.span(start + 1),
+                format!(
+                    "`option {}` does nothing in a backend (logs are written by frontends)",
+                    name.name
+                ),
+                HaproxyLoc::Parsing,
+                format!(
+                    "backend '{pname}' : 'option {}' directive is ignored in backends.",
+                    name.name
+                ),
+            );
+        }
+        let args = words[2..].iter().map(|s| s.to_string()).collect();
+        self.cfg.proxies[pi].options.push(ProxyOption {
+            name,
+            negated: modifier == Modifier::No,
+            args,
+        });
+    }
+
+    /// `http-check ...` / `tcp-check ...` rules (§4.2, `http-check`, `tcp-check`).
+    fn kw_check_rule(&mut self, pi: usize, line: &Line, start: usize, kw0: &str) {
+        match crate::checks::parse_rule(line) {
+            Ok(rule) => {
+                let p = &mut self.cfg.proxies[pi];
+                if kw0 == "http-check" {
+                    p.http_checks.push(rule);
+                } else {
+                    p.tcp_checks.push(rule);
+                }
+            }
+            Err(e) => self.err(
+                Code::InvalidArgument,
+                line.span(start + e.word),
+                e.message,
+                HaproxyLoc::Parsing,
+                e.haproxy,
+            ),
+        }
+    }
+
+    /// `filter spoe ... config <file>`: the SPOE file must exist.
+    fn filter_files(&mut self, line: &Line, a: usize) {
+        let cfgi = (a..line.words.len()).find(|&j| line.arg(j) == "config");
+        if let (true, Some(j)) = (self.opts.check_files && line.arg(a) == "spoe", cfgi) {
+            if let Some(w) = line.words.get(j + 1) {
+                if !Path::new(&w.text).is_file() {
+                    let f = w.text.clone();
+                    self.err(Code::MissingFile, w.span, format!("SPOE configuration file `{f}` does not exist"), HaproxyLoc::Parsing, format!("'filter' : 'Could not open configuration file {f} : No such file or directory'"));
+                }
+            }
+        }
+    }
+
+    /// `errorfile <code> <file>`: the file must exist (word `i`).
+    pub(super) fn errorfile_exists(&mut self, line: &Line, i: usize) {
+        if let Some(w) = line.words.get(i) {
+            if self.opts.check_files && !Path::new(&w.text).is_file() {
+                let f = w.text.clone();
+                self.err(
+                    Code::MissingFile,
+                    w.span,
+                    format!("errorfile `{f}` does not exist"),
+                    HaproxyLoc::Parsing,
+                    format!("errorfile : error opening file '{f}'."),
+                );
+            }
+        }
+    }
+
+    pub(super) fn proxy_unknown(
+        &mut self,
+        line: &Line,
+        start: usize,
+        section: &str,
+        words: &[&str],
+    ) {
         let kw0 = words.first().copied().unwrap_or("");
         if self.report_removed(line, start, kw0) {
             return;

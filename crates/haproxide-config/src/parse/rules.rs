@@ -1,5 +1,5 @@
-use super::*;
 use super::acl::{map_files_in, split_converters};
+use super::*;
 
 impl Parser<'_> {
     /// `use_backend <name> [{if|unless} <cond>]` (configuration.txt §4.2).
@@ -99,7 +99,35 @@ impl Parser<'_> {
             self.push(d);
             return;
         }
-        // `set-var(x) <expr>`: the expression's fetch must exist.
+        if !self.rule_fetch_known(pi, line, ai, &rs, &action)
+            || !self.rule_map_files_exist(pi, line, ai, &rs, &action)
+        {
+            return;
+        }
+        let ci = (ai + 1..line.words.len()).find(|&j| matches!(line.arg(j), "if" | "unless"));
+        let cond = ci.and_then(|j| self.condition(line, j, &format!("'{rs}' rule")));
+        let args = line.words[ai + 1..ci.unwrap_or(line.words.len())]
+            .iter()
+            .map(|w| w.text.clone())
+            .collect();
+        self.cfg.proxies[pi].rules.push(Rule {
+            ruleset: rs,
+            action: Named::from_word(action_w),
+            args,
+            cond,
+        });
+    }
+
+    /// `set-var(x) <expr>`: the expression's fetch must exist.
+    fn rule_fetch_known(
+        &mut self,
+        pi: usize,
+        line: &Line,
+        ai: usize,
+        rs: &str,
+        action: &str,
+    ) -> bool {
+        let base = action.split('(').next().unwrap_or(action);
         if base == "set-var" {
             if let Some(expr) = line.words.get(ai + 1) {
                 let head = split_converters(&expr.text)
@@ -121,10 +149,22 @@ impl Parser<'_> {
                             .at(expr.span)
                             .hx(HaproxyLoc::Parsing, format!("error detected in {kind} '{pname}' while parsing '{rs} {action}' rule : unknown fetch method '{fname}'.")),
                     );
-                    return;
+                    return false;
                 }
             }
         }
+        true
+    }
+
+    /// The `map*(<file>)` converters in a rule's arguments name existing files.
+    fn rule_map_files_exist(
+        &mut self,
+        pi: usize,
+        line: &Line,
+        ai: usize,
+        rs: &str,
+        action: &str,
+    ) -> bool {
         if self.opts.check_files {
             for w in &line.words[ai + 1..] {
                 for (conv, file) in map_files_in(&w.text) {
@@ -136,22 +176,11 @@ impl Parser<'_> {
                                 .at(w.span)
                                 .hx(HaproxyLoc::Parsing, format!("error detected in {kind} '{pname}' while parsing '{rs} {action}' rule : failed to parse sample expression <{}> : invalid args in converter '{conv}' : failed to open pattern file <{file}>.", w.text.trim_start_matches("%["))),
                         );
-                        return;
+                        return false;
                     }
                 }
             }
         }
-        let ci = (ai + 1..line.words.len()).find(|&j| matches!(line.arg(j), "if" | "unless"));
-        let cond = ci.and_then(|j| self.condition(line, j, &format!("'{rs}' rule")));
-        let args = line.words[ai + 1..ci.unwrap_or(line.words.len())]
-            .iter()
-            .map(|w| w.text.clone())
-            .collect();
-        self.cfg.proxies[pi].rules.push(Rule {
-            ruleset: rs,
-            action: Named::from_word(action_w),
-            args,
-            cond,
-        });
+        true
     }
 }

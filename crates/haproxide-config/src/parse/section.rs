@@ -103,6 +103,32 @@ impl Parser<'_> {
                 ),
             );
         }
+        let Some(from) = self.proxy_from(line, idx, kind, kw, &name) else {
+            self.cur = Cur::Broken;
+            return;
+        };
+        self.report_duplicate_proxy(kind, kw, &name);
+        let mut p = Proxy::new(kind, name, line.span(0));
+        p.from = from;
+        let idx = self.cfg.proxies.len();
+        self.proxy_names
+            .entry(p.name.name.clone())
+            .or_default()
+            .push(idx);
+        self.cfg.proxies.push(p);
+        self.cur = Cur::Proxy(idx);
+    }
+
+    /// What follows a proxy's name: `from <defaults>`; `None` when the section
+    /// cannot be created (an address on the section line).
+    fn proxy_from(
+        &mut self,
+        line: &Line,
+        idx: usize,
+        kind: ProxyKind,
+        kw: &str,
+        name: &Named,
+    ) -> Option<Option<Named>> {
         let mut from = None;
         match line.arg(idx) {
             "" => {}
@@ -127,8 +153,7 @@ impl Parser<'_> {
                         .help(format!("HAProxy no longer accepts an address on the `{kw}` line: write `{kw} {}` and, inside the section, `bind {other}`", name.name))
                         .hx(HaproxyLoc::Parsing, "please use the 'bind' keyword for listening addresses.");
                     self.push(d);
-                    self.cur = Cur::Broken;
-                    return;
+                    return None;
                 }
                 self.err(
                     Code::TooManyArguments,
@@ -139,7 +164,11 @@ impl Parser<'_> {
                 );
             }
         }
-        // Duplicate names (HAProxy 2.6: frontend and backend may share a name).
+        Some(from)
+    }
+
+    /// Duplicate names (HAProxy 2.6: a frontend and a backend may share a name).
+    fn report_duplicate_proxy(&mut self, kind: ProxyKind, kw: &str, name: &Named) {
         if kind != ProxyKind::Defaults {
             let clash = self
                 .proxy_names
@@ -173,15 +202,6 @@ impl Parser<'_> {
                 ));
             }
         }
-        let mut p = Proxy::new(kind, name, line.span(0));
-        p.from = from;
-        let idx = self.cfg.proxies.len();
-        self.proxy_names
-            .entry(p.name.name.clone())
-            .or_default()
-            .push(idx);
-        self.cfg.proxies.push(p);
-        self.cur = Cur::Proxy(idx);
     }
 
     /// A placeholder the renderer replaces by the file name (`\u{1}file:N\u{1}`).
@@ -254,19 +274,8 @@ impl Parser<'_> {
                 }
             }
         }
-        if kw == "errorfile" && self.opts.check_files {
-            if let Some(w) = line.words.get(start + 2) {
-                if !Path::new(&w.text).is_file() {
-                    let f = w.text.clone();
-                    self.err(
-                        Code::MissingFile,
-                        w.span,
-                        format!("errorfile `{f}` does not exist"),
-                        HaproxyLoc::Parsing,
-                        format!("errorfile : error opening file '{f}'."),
-                    );
-                }
-            }
+        if kw == "errorfile" {
+            self.errorfile_exists(line, start + 2);
         }
         if let Some(s) = self.cfg.others.get_mut(i) {
             s.directives.push(placeholder(kw, Modifier::None, line));
@@ -274,7 +283,13 @@ impl Parser<'_> {
         }
     }
 
-    pub(super) fn unknown_keyword(&mut self, line: &Line, start: usize, section: &str, cands: Vec<&str>) {
+    pub(super) fn unknown_keyword(
+        &mut self,
+        line: &Line,
+        start: usize,
+        section: &str,
+        cands: Vec<&str>,
+    ) {
         let kw = line.arg(start).to_string();
         // A keyword of a newer HAProxy, or of a feature the reference build lacks.
         if let Some(feature) = build_feature_of(&kw) {

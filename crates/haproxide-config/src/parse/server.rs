@@ -11,107 +11,241 @@ pub(super) fn merge_params(
     into_other.extend(from_other.iter().cloned());
 }
 
+/// What precedes a server's options.
+struct ServerHead {
+    name: Named,
+    address: Option<Named>,
+    template_ids: Option<(u32, u32)>,
+    first_option: usize,
+}
+
+/// One server option being read: its word index, keyword and argument.
+struct ServerOpt<'l> {
+    line: &'l Line,
+    i: usize,
+    k: &'l str,
+    a: String,
+    sctx: &'l str,
+}
+
+/// `ca-base` and `crt-base` from `global`.
+struct TlsBases {
+    ca: Option<String>,
+    crt: Option<String>,
+}
+
+/// The on/off options (§5.2): `check` / `no-check`, `backup` / `no-backup`...
+fn server_flag(p: &mut ServerParams, k: &str) -> bool {
+    let (slot, on) = match k {
+        "check" => (&mut p.check, true),
+        "no-check" => (&mut p.check, false),
+        "backup" => (&mut p.backup, true),
+        "no-backup" => (&mut p.backup, false),
+        "disabled" => (&mut p.disabled, true),
+        "enabled" => (&mut p.disabled, false),
+        "send-proxy" => (&mut p.send_proxy, true),
+        "no-send-proxy" => (&mut p.send_proxy, false),
+        "send-proxy-v2" => (&mut p.send_proxy_v2, true),
+        "no-send-proxy-v2" => (&mut p.send_proxy_v2, false),
+        "check-send-proxy" => (&mut p.check_send_proxy, true),
+        "check-ssl" => (&mut p.check_ssl, true),
+        "no-check-ssl" => (&mut p.check_ssl, false),
+        "ssl" => (&mut p.ssl, true),
+        "no-ssl" => (&mut p.ssl, false),
+        "agent-check" => (&mut p.agent_check, true),
+        "no-agent-check" => (&mut p.agent_check, false),
+        _ => return false,
+    };
+    *slot = Some(on);
+    true
+}
+
+/// Options kept as text or names: `addr`, `agent-addr`, `agent-send`, `init-addr`,
+/// `init-state`, `track`, `verify`, `resolvers`.
+fn server_text(o: &ServerOpt<'_>, p: &mut ServerParams) -> bool {
+    let a = o.a.clone();
+    let word = || o.line.words.get(o.i + 1).map(Named::from_word);
+    match o.k {
+        "addr" => p.addr = Some(a),
+        "agent-addr" => p.agent_addr = Some(a),
+        "agent-send" => p.agent_send = Some(a),
+        "init-addr" => p.init_addr = Some(a.split(',').map(str::to_string).collect()),
+        "init-state" => p.init_state = Some(a),
+        "track" => p.track = word(),
+        "verify" => p.verify = Some(a),
+        "resolvers" => p.resolvers = word(),
+        _ => return false,
+    }
+    true
+}
+
 impl Parser<'_> {
-    /// `server` / `default-server` (configuration.txt §4.2 `server`, §5.2 options).
+    /// `server` / `default-server` / `server-template` (configuration.txt §4.2
+    /// `server`, `default-server`, `server-template`; options in §5.2).
     pub(super) fn kw_server(&mut self, pi: usize, line: &Line, start: usize) {
         let is_default = line.arg(start) == "default-server";
-        let is_template = line.arg(start) == "server-template";
         let pname = self.cfg.proxies[pi].name.name.clone();
-        // server-template <prefix> <num | low-high> <addr> [params]: servers prefix<low>..prefix<high>.
-        let mut template_ids: Option<(u32, u32)> = None;
-        let (name, address, mut i) = if is_default {
-            (
-                Named {
+        let Some(head) = self.server_head(line, start) else {
+            return;
+        };
+        let sctx = format!("'server {pname}/{}'", head.name.name);
+        let Some(parsed) = self.server_address(&head, &sctx) else {
+            return;
+        };
+        if !self.server_name_ok(pi, &head.name, is_default) {
+            return;
+        }
+        let mut sd = ServerDef {
+            name: head.name,
+            address: head.address,
+            parsed,
+            params: ServerParams::default(),
+            other: Vec::new(),
+            span: line.span_from(start),
+        };
+        if self
+            .server_options(line, head.first_option, &sctx, &mut sd)
+            .is_none()
+        {
+            return;
+        }
+        if !is_default && sd.params.track.is_some() && self.effective_check(pi, &sd.params) {
+            self.err(
+                Code::InvalidArgument,
+                line.span_from(start),
+                format!(
+                    "server `{}` both checks and tracks: choose one",
+                    sd.name.name
+                ),
+                HaproxyLoc::Bracket,
+                format!("{sctx} : unable to enable checks and tracking at the same time!"),
+            );
+            return;
+        }
+        self.store_server(pi, line, start, sd, is_default, head.template_ids);
+    }
+
+    /// The words before the options: name and address (none for `default-server`),
+    /// and for `server-template` the id range.
+    fn server_head(&mut self, line: &Line, start: usize) -> Option<ServerHead> {
+        match line.arg(start) {
+            "default-server" => Some(ServerHead {
+                name: Named {
                     name: String::new(),
                     span: line.span(start),
                 },
-                None,
-                start + 1,
-            )
-        } else if is_template {
-            let (Some(n), Some(r), Some(a)) = (
-                line.words.get(start + 1),
-                line.words.get(start + 2),
-                line.words.get(start + 3).filter(|w| !w.text.is_empty()),
-            ) else {
-                self.push(
-                    Diagnostic::error(Code::MissingArgument, "`server-template` needs a prefix, a number or range and an address")
-                        .at(line.span_from(start))
-                        .hx(HaproxyLoc::Bracket, "'server-template' expects <prefix> <nb | range> <addr>[:<port>] as arguments."),
-                );
-                return;
-            };
-            let range = match r.text.split_once('-') {
-                Some((a, b)) => (value::atol(a), value::atol(b)),
-                None => (1, value::atol(&r.text)),
-            };
-            if range.0 < 1 || range.1 < range.0 || range.1 > 1_000_000 {
-                self.err(
-                    Code::InvalidArgument,
-                    r.span,
-                    format!("invalid server-template range `{}`", r.text),
-                    HaproxyLoc::Bracket,
-                    format!("'server-template' : invalid range '{}'.", r.text),
-                );
-                return;
-            }
-            template_ids = Some((range.0 as u32, range.1 as u32));
-            (
-                Named {
-                    name: format!("{}{}", n.text, range.0),
-                    span: n.span,
-                },
-                Some(Named::from_word(a)),
-                start + 4,
-            )
-        } else {
-            let (Some(n), Some(a)) = (
-                line.words.get(start + 1),
-                line.words.get(start + 2).filter(|w| !w.text.is_empty()),
-            ) else {
-                self.push(
-                    Diagnostic::error(
-                        Code::MissingArgument,
-                        "`server` needs a name and an address",
-                    )
-                    .at(line.span_from(start))
-                    .help("write `server <name> <address>[:<port>] [options]`")
-                    .hx(
-                        HaproxyLoc::Bracket,
-                        "'server' expects <name> and <addr>[:<port>] as arguments.",
-                    ),
-                );
-                return;
-            };
-            (Named::from_word(n), Some(Named::from_word(a)), start + 3)
-        };
-        let sctx = format!("'server {pname}/{}'", name.name);
-        let mut parsed = None;
-        if let Some(a) = &address {
-            let expanded = value::expand_env(&a.name, self.opts.env);
-            match value::parse_address(&expanded, AddrUse::Server) {
-                Ok(ad) => parsed = Some(ad),
-                Err(e) => {
+                address: None,
+                template_ids: None,
+                first_option: start + 1,
+            }),
+            "server-template" => self.server_template_head(line, start),
+            _ => {
+                let (Some(n), Some(a)) = (
+                    line.words.get(start + 1),
+                    line.words.get(start + 2).filter(|w| !w.text.is_empty()),
+                ) else {
                     self.push(
                         Diagnostic::error(
-                            if e == value::AddrError::Empty {
-                                Code::EmptyAddress
-                            } else {
-                                Code::InvalidAddress
-                            },
-                            format!("invalid server address `{}`", a.name),
+                            Code::MissingArgument,
+                            "`server` needs a name and an address",
                         )
-                        .at(a.span)
-                        .label(e.haproxy_text(&a.name))
+                        .at(line.span_from(start))
+                        .help("write `server <name> <address>[:<port>] [options]`")
                         .hx(
                             HaproxyLoc::Bracket,
-                            format!("{sctx} : {}", e.haproxy_text(&a.name)),
+                            "'server' expects <name> and <addr>[:<port>] as arguments.",
                         ),
                     );
-                    return;
-                }
+                    return None;
+                };
+                Some(ServerHead {
+                    name: Named::from_word(n),
+                    address: Some(Named::from_word(a)),
+                    template_ids: None,
+                    first_option: start + 3,
+                })
             }
         }
+    }
+
+    /// `server-template <prefix> <num | low-high> <addr> [params]`: servers
+    /// prefix<low>..prefix<high>.
+    fn server_template_head(&mut self, line: &Line, start: usize) -> Option<ServerHead> {
+        let (Some(n), Some(r), Some(a)) = (
+            line.words.get(start + 1),
+            line.words.get(start + 2),
+            line.words.get(start + 3).filter(|w| !w.text.is_empty()),
+        ) else {
+            self.push(
+                Diagnostic::error(
+                    Code::MissingArgument,
+                    "`server-template` needs a prefix, a number or range and an address",
+                )
+                .at(line.span_from(start))
+                .hx(
+                    HaproxyLoc::Bracket,
+                    "'server-template' expects <prefix> <nb | range> <addr>[:<port>] as arguments.",
+                ),
+            );
+            return None;
+        };
+        let range = match r.text.split_once('-') {
+            Some((a, b)) => (value::atol(a), value::atol(b)),
+            None => (1, value::atol(&r.text)),
+        };
+        if range.0 < 1 || range.1 < range.0 || range.1 > 1_000_000 {
+            self.err(
+                Code::InvalidArgument,
+                r.span,
+                format!("invalid server-template range `{}`", r.text),
+                HaproxyLoc::Bracket,
+                format!("'server-template' : invalid range '{}'.", r.text),
+            );
+            return None;
+        }
+        Some(ServerHead {
+            name: Named {
+                name: format!("{}{}", n.text, range.0),
+                span: n.span,
+            },
+            address: Some(Named::from_word(a)),
+            template_ids: Some((range.0 as u32, range.1 as u32)),
+            first_option: start + 4,
+        })
+    }
+
+    /// The parsed address (`Some(None)` for `default-server`); `None` after an error.
+    fn server_address(&mut self, head: &ServerHead, sctx: &str) -> Option<Option<value::Address>> {
+        let Some(a) = &head.address else {
+            return Some(None);
+        };
+        let expanded = value::expand_env(&a.name, self.opts.env);
+        match value::parse_address(&expanded, AddrUse::Server) {
+            Ok(ad) => Some(Some(ad)),
+            Err(e) => {
+                self.push(
+                    Diagnostic::error(
+                        if e == value::AddrError::Empty {
+                            Code::EmptyAddress
+                        } else {
+                            Code::InvalidAddress
+                        },
+                        format!("invalid server address `{}`", a.name),
+                    )
+                    .at(a.span)
+                    .label(e.haproxy_text(&a.name))
+                    .hx(
+                        HaproxyLoc::Bracket,
+                        format!("{sctx} : {}", e.haproxy_text(&a.name)),
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// Name characters (fatal) and duplicate names (reported, fatal in 2.6).
+    fn server_name_ok(&mut self, pi: usize, name: &Named, is_default: bool) -> bool {
         if let Some(bad) = name
             .name
             .chars()
@@ -127,70 +261,50 @@ impl Parser<'_> {
                     name.name
                 ),
             );
-            return;
+            return false;
         }
-        // Duplicate server names are fatal in 2.6.
-        if !is_default {
-            if let Some(prev) = self
-                .server_index
-                .get(&(pi, name.name.clone()))
-                .and_then(|&k| self.cfg.proxies[pi].servers.get(k))
-            {
-                let pl = prev.span.line;
-                let ps = prev.name.span;
-                let kind = self.cfg.proxies[pi].kind.as_str();
-                self.push(
-                    Diagnostic::error(Code::DuplicateServer, format!("server `{}` is defined twice in {kind} `{pname}`", name.name))
-                        .at(name.span)
-                        .related(ps, "first defined here")
-                        .hx(HaproxyLoc::Parsing, format!("{kind} '{pname}', another server named '{}' was already defined at line {pl}, please use distinct names.", name.name)),
-                );
-            }
+        if is_default {
+            return true;
         }
-        let mut sd = ServerDef {
-            name,
-            address,
-            parsed,
-            params: ServerParams::default(),
-            other: Vec::new(),
-            span: line.span_from(start),
+        let pname = self.cfg.proxies[pi].name.name.clone();
+        if let Some(prev) = self
+            .server_index
+            .get(&(pi, name.name.clone()))
+            .and_then(|&k| self.cfg.proxies[pi].servers.get(k))
+        {
+            let pl = prev.span.line;
+            let ps = prev.name.span;
+            let kind = self.cfg.proxies[pi].kind.as_str();
+            self.push(
+                Diagnostic::error(Code::DuplicateServer, format!("server `{}` is defined twice in {kind} `{pname}`", name.name))
+                    .at(name.span)
+                    .related(ps, "first defined here")
+                    .hx(HaproxyLoc::Parsing, format!("{kind} '{pname}', another server named '{}' was already defined at line {pl}, please use distinct names.", name.name)),
+            );
+        }
+        true
+    }
+
+    /// The options from word `i` on (§5.2); `None` after an error that drops the line.
+    fn server_options(
+        &mut self,
+        line: &Line,
+        mut i: usize,
+        sctx: &str,
+        sd: &mut ServerDef,
+    ) -> Option<()> {
+        let bases = TlsBases {
+            ca: self.global_dir("ca-base"),
+            crt: self.global_dir("crt-base"),
         };
-        let ca_base = self.global_dir("ca-base");
-        let crt_base = self.global_dir("crt-base");
         while i < line.words.len() && !line.arg(i).is_empty() {
             let k = line.arg(i).to_string();
             let known = self.kw.server.contains(&k)
                 || k.starts_with("set-proxy-v2-tlv-fmt(")
                 || k == "no-check-send-proxy";
             if !known {
-                let hint = suggest(&k, self.kw.server.iter().map(String::as_str));
-                let mut hx = format!("{sctx} : unknown keyword '{k}'.");
-                if let Some(h) = hint {
-                    hx = format!("{sctx} : unknown keyword '{k}'; did you mean '{h}' maybe ?");
-                }
-                let newer = self.opts.table == TableSet::V2_6
-                    && keywords(TableSet::Master).server.contains(&k);
-                let mut d = if newer {
-                    Diagnostic::error(
-                        Code::NotInVersion,
-                        format!("server option `{k}` is not known to HAProxy 2.6"),
-                    )
-                    .help("it was added in a later HAProxy")
-                } else {
-                    Diagnostic::error(
-                        Code::UnknownServerKeyword,
-                        format!("unknown server option `{k}`"),
-                    )
-                };
-                d = d
-                    .at(line.span(i))
-                    .label("unknown server option")
-                    .hx(HaproxyLoc::Bracket, hx);
-                if let (Some(h), false) = (hint, newer) {
-                    d = d.help(format!("did you mean `{h}`?"));
-                }
-                self.push(d);
-                return;
+                self.unknown_server_option(line, i, sctx, &k);
+                return None;
             }
             if k == "source" {
                 // `source <addr>[:port] [usesrc ...] [interface ...]`: takes the rest.
@@ -204,9 +318,8 @@ impl Parser<'_> {
                 break;
             }
             let takes = !option_takes_no_arg(&k);
-            let arg_w = line.words.get(i + 1);
             let arg = if takes {
-                arg_w.map(|w| w.text.clone())
+                line.words.get(i + 1).map(|w| w.text.clone())
             } else {
                 None
             };
@@ -218,154 +331,84 @@ impl Parser<'_> {
                     HaproxyLoc::Bracket,
                     format!("{sctx} : '{k}' expects an argument."),
                 );
-                return;
+                return None;
             }
-            let a = arg.clone().unwrap_or_default();
-            let p = &mut sd.params;
-            let time = |s: &str| value::parse_time(s, 1);
-            let mut bad_time = None;
-            match k.as_str() {
-                "check" => p.check = Some(true),
-                "no-check" => p.check = Some(false),
-                "backup" => p.backup = Some(true),
-                "no-backup" => p.backup = Some(false),
-                "disabled" => p.disabled = Some(true),
-                "enabled" => p.disabled = Some(false),
-                "send-proxy" => p.send_proxy = Some(true),
-                "no-send-proxy" => p.send_proxy = Some(false),
-                "send-proxy-v2" => p.send_proxy_v2 = Some(true),
-                "no-send-proxy-v2" => p.send_proxy_v2 = Some(false),
-                "check-send-proxy" => p.check_send_proxy = Some(true),
-                "check-ssl" => p.check_ssl = Some(true),
-                "no-check-ssl" => p.check_ssl = Some(false),
-                "ssl" => p.ssl = Some(true),
-                "no-ssl" => p.ssl = Some(false),
-                "agent-check" => p.agent_check = Some(true),
-                "no-agent-check" => p.agent_check = Some(false),
-                "inter" | "fastinter" | "downinter" | "agent-inter" | "slowstart" => match time(&a)
-                {
-                    Ok(t) => match k.as_str() {
-                        "inter" => p.inter = Some(t),
-                        "fastinter" => p.fastinter = Some(t),
-                        "downinter" => p.downinter = Some(t),
-                        "agent-inter" => p.agent_inter = Some(t),
-                        _ => p.slowstart = Some(t),
-                    },
-                    Err(e) => bad_time = Some(e),
-                },
-                "rise" | "fall" => {
-                    let v = value::atol(&a);
-                    if v <= 0 {
-                        self.err(
-                            Code::InvalidArgument,
-                            line.span(i + 1),
-                            format!("`{k}` must be greater than 0"),
-                            HaproxyLoc::Bracket,
-                            format!("{sctx} : '{k}' has to be > 0."),
-                        );
-                        return;
-                    }
-                    let v = u32::try_from(v).unwrap_or(u32::MAX);
-                    if k == "rise" {
-                        p.rise = Some(v)
-                    } else {
-                        p.fall = Some(v)
-                    }
-                }
-                "weight" => {
-                    let v = value::atol(&a);
-                    if !(0..=256).contains(&v) {
-                        self.err(
-                            Code::InvalidArgument,
-                            line.span(i + 1),
-                            format!("weight {v} is not within 0 and 256"),
-                            HaproxyLoc::Bracket,
-                            format!(
-                                "{sctx} : weight of server {} is not within 0 and 256 ({v})..",
-                                sd.name.name
-                            ),
-                        );
-                        return;
-                    }
-                    p.weight = Some(v as u32);
-                }
-                "maxconn" => p.maxconn = u32::try_from(value::atol(&a)).ok(),
-                "maxqueue" => p.maxqueue = u32::try_from(value::atol(&a)).ok(),
-                "minconn" => p.minconn = u32::try_from(value::atol(&a)).ok(),
-                "port" => p.port = u16::try_from(value::atol(&a)).ok(),
-                "agent-port" => p.agent_port = u16::try_from(value::atol(&a)).ok(),
-                "addr" => p.addr = Some(a.clone()),
-                "agent-addr" => p.agent_addr = Some(a.clone()),
-                "agent-send" => p.agent_send = Some(a.clone()),
-                "on-marked-down" | "on-marked-up" | "on-error" => {
-                    let ok = match k.as_str() {
-                        "on-marked-down" => a == "shutdown-sessions",
-                        "on-marked-up" => a == "shutdown-backup-sessions",
-                        _ => matches!(
-                            a.as_str(),
-                            "fastinter" | "fail-check" | "sudden-death" | "mark-down"
-                        ),
-                    };
-                    if !ok {
-                        self.err(
-                            Code::InvalidArgument,
-                            line.span(i + 1),
-                            format!("`{k}` does not accept `{a}`"),
-                            HaproxyLoc::Bracket,
-                            format!("{sctx} : '{k}' expects a valid action but got '{a}'."),
-                        );
-                        return;
-                    }
-                    match k.as_str() {
-                        "on-marked-down" => p.on_marked_down = Some(a.clone()),
-                        "on-marked-up" => p.on_marked_up = Some(a.clone()),
-                        _ => p.on_error = Some(a.clone()),
-                    }
-                }
-                "init-addr" => p.init_addr = Some(a.split(',').map(str::to_string).collect()),
-                "init-state" => p.init_state = Some(a.clone()),
-                "track" => p.track = arg_w.map(Named::from_word),
-                "verify" => p.verify = Some(a.clone()),
-                "resolvers" => p.resolvers = arg_w.map(Named::from_word),
-                "ca-file" | "crt" | "crl-file" => {
-                    let base = if k == "crt" {
-                        crt_base.as_deref()
-                    } else {
-                        ca_base.as_deref()
-                    };
-                    let path = with_base(base, &a);
-                    if self.opts.check_files && !Path::new(&path).exists() && !a.starts_with('@') {
-                        let hx = if k == "crt" {
-                            format!("{sctx} : unable to stat SSL certificate from file '{path}' : No such file or directory.")
-                        } else {
-                            format!("{sctx} : unable to load {path}")
-                        };
-                        self.err(
-                            Code::MissingFile,
-                            line.span(i + 1),
-                            format!("{k} file `{path}` does not exist"),
-                            HaproxyLoc::Bracket,
-                            hx,
-                        );
-                    }
-                    if let Some(w) = arg_w {
-                        if k == "ca-file" {
-                            p.ca_file = Some(Named::from_word(w))
-                        } else if k == "crt" {
-                            p.crt = Some(Named::from_word(w))
-                        }
-                    }
-                }
-                _ => sd.other.push((k.clone(), arg.clone(), line.span(i))),
+            let opt = ServerOpt {
+                line,
+                i,
+                k: &k,
+                a: arg.clone().unwrap_or_default(),
+                sctx,
+            };
+            let handled = server_flag(&mut sd.params, &k)
+                || self.server_time(&opt, sd)?
+                || self.server_number(&opt, sd)?
+                || self.server_action(&opt, &mut sd.params)?
+                || self.server_tls_file(&opt, &mut sd.params, &bases)
+                || server_text(&opt, &mut sd.params);
+            if !handled {
+                sd.other.push((k.clone(), arg, line.span(i)));
             }
-            if let Some(e) = bad_time {
+            i += if takes { 2 } else { 1 };
+        }
+        Some(())
+    }
+
+    fn unknown_server_option(&mut self, line: &Line, i: usize, sctx: &str, k: &str) {
+        let hint = suggest(k, self.kw.server.iter().map(String::as_str));
+        let mut hx = format!("{sctx} : unknown keyword '{k}'.");
+        if let Some(h) = hint {
+            hx = format!("{sctx} : unknown keyword '{k}'; did you mean '{h}' maybe ?");
+        }
+        let newer =
+            self.opts.table == TableSet::V2_6 && keywords(TableSet::Master).server.contains(k);
+        let mut d = if newer {
+            Diagnostic::error(
+                Code::NotInVersion,
+                format!("server option `{k}` is not known to HAProxy 2.6"),
+            )
+            .help("it was added in a later HAProxy")
+        } else {
+            Diagnostic::error(
+                Code::UnknownServerKeyword,
+                format!("unknown server option `{k}`"),
+            )
+        };
+        d = d
+            .at(line.span(i))
+            .label("unknown server option")
+            .hx(HaproxyLoc::Bracket, hx);
+        if let (Some(h), false) = (hint, newer) {
+            d = d.help(format!("did you mean `{h}`?"));
+        }
+        self.push(d);
+    }
+
+    /// `inter`, `fastinter`, `downinter`, `agent-inter`, `slowstart` (§5.2).
+    fn server_time(&mut self, o: &ServerOpt<'_>, sd: &mut ServerDef) -> Option<bool> {
+        let p = &mut sd.params;
+        let slot = match o.k {
+            "inter" => &mut p.inter,
+            "fastinter" => &mut p.fastinter,
+            "downinter" => &mut p.downinter,
+            "agent-inter" => &mut p.agent_inter,
+            "slowstart" => &mut p.slowstart,
+            _ => return Some(false),
+        };
+        match value::parse_time(&o.a, 1) {
+            Ok(t) => {
+                *slot = Some(t);
+                Some(true)
+            }
+            Err(e) => {
                 let c = match e {
                     value::TimeError::UnexpectedChar(c) => c,
                     _ => ' ',
                 };
+                let (k, a, sctx) = (o.k, &o.a, o.sctx);
                 self.err(
                     Code::InvalidArgument,
-                    line.span(i + 1),
+                    o.line.span(o.i + 1),
                     format!("invalid time `{a}` for `{k}`"),
                     HaproxyLoc::Bracket,
                     format!(
@@ -373,26 +416,142 @@ impl Parser<'_> {
                         sd.name.name
                     ),
                 );
-                return;
+                None
             }
-            i += if takes { 2 } else { 1 };
         }
-        if !is_default && sd.params.track.is_some() && self.effective_check(pi, &sd.params) {
+    }
+
+    /// `rise`, `fall`, `weight`, `maxconn`, `maxqueue`, `minconn`, `port`, `agent-port`.
+    fn server_number(&mut self, o: &ServerOpt<'_>, sd: &mut ServerDef) -> Option<bool> {
+        let (k, a, sctx) = (o.k, o.a.as_str(), o.sctx);
+        let p = &mut sd.params;
+        match k {
+            "rise" | "fall" => {
+                let v = value::atol(a);
+                if v <= 0 {
+                    self.err(
+                        Code::InvalidArgument,
+                        o.line.span(o.i + 1),
+                        format!("`{k}` must be greater than 0"),
+                        HaproxyLoc::Bracket,
+                        format!("{sctx} : '{k}' has to be > 0."),
+                    );
+                    return None;
+                }
+                let v = u32::try_from(v).unwrap_or(u32::MAX);
+                if k == "rise" {
+                    p.rise = Some(v)
+                } else {
+                    p.fall = Some(v)
+                }
+            }
+            "weight" => {
+                let v = value::atol(a);
+                if !(0..=256).contains(&v) {
+                    self.err(
+                        Code::InvalidArgument,
+                        o.line.span(o.i + 1),
+                        format!("weight {v} is not within 0 and 256"),
+                        HaproxyLoc::Bracket,
+                        format!(
+                            "{sctx} : weight of server {} is not within 0 and 256 ({v})..",
+                            sd.name.name
+                        ),
+                    );
+                    return None;
+                }
+                p.weight = Some(v as u32);
+            }
+            "maxconn" => p.maxconn = u32::try_from(value::atol(a)).ok(),
+            "maxqueue" => p.maxqueue = u32::try_from(value::atol(a)).ok(),
+            "minconn" => p.minconn = u32::try_from(value::atol(a)).ok(),
+            "port" => p.port = u16::try_from(value::atol(a)).ok(),
+            "agent-port" => p.agent_port = u16::try_from(value::atol(a)).ok(),
+            _ => return Some(false),
+        }
+        Some(true)
+    }
+
+    /// `on-marked-down`, `on-marked-up`, `on-error` (§5.2).
+    fn server_action(&mut self, o: &ServerOpt<'_>, p: &mut ServerParams) -> Option<bool> {
+        let (k, a, sctx) = (o.k, o.a.as_str(), o.sctx);
+        let (ok, slot) = match k {
+            "on-marked-down" => (a == "shutdown-sessions", &mut p.on_marked_down),
+            "on-marked-up" => (a == "shutdown-backup-sessions", &mut p.on_marked_up),
+            "on-error" => (
+                matches!(a, "fastinter" | "fail-check" | "sudden-death" | "mark-down"),
+                &mut p.on_error,
+            ),
+            _ => return Some(false),
+        };
+        if !ok {
             self.err(
                 Code::InvalidArgument,
-                line.span_from(start),
-                format!(
-                    "server `{}` both checks and tracks: choose one",
-                    sd.name.name
-                ),
+                o.line.span(o.i + 1),
+                format!("`{k}` does not accept `{a}`"),
                 HaproxyLoc::Bracket,
-                format!("{sctx} : unable to enable checks and tracking at the same time!"),
+                format!("{sctx} : '{k}' expects a valid action but got '{a}'."),
             );
-            return;
+            return None;
         }
+        *slot = Some(a.to_string());
+        Some(true)
+    }
+
+    /// `ca-file`, `crt`, `crl-file`: relative to `ca-base` / `crt-base` (§3.1).
+    fn server_tls_file(
+        &mut self,
+        o: &ServerOpt<'_>,
+        p: &mut ServerParams,
+        bases: &TlsBases,
+    ) -> bool {
+        let (k, a, sctx) = (o.k, o.a.as_str(), o.sctx);
+        if !matches!(k, "ca-file" | "crt" | "crl-file") {
+            return false;
+        }
+        let base = if k == "crt" {
+            bases.crt.as_deref()
+        } else {
+            bases.ca.as_deref()
+        };
+        let path = with_base(base, a);
+        if self.opts.check_files && !Path::new(&path).exists() && !a.starts_with('@') {
+            let hx = if k == "crt" {
+                format!("{sctx} : unable to stat SSL certificate from file '{path}' : No such file or directory.")
+            } else {
+                format!("{sctx} : unable to load {path}")
+            };
+            self.err(
+                Code::MissingFile,
+                o.line.span(o.i + 1),
+                format!("{k} file `{path}` does not exist"),
+                HaproxyLoc::Bracket,
+                hx,
+            );
+        }
+        if let Some(w) = o.line.words.get(o.i + 1) {
+            if k == "ca-file" {
+                p.ca_file = Some(Named::from_word(w))
+            } else if k == "crt" {
+                p.crt = Some(Named::from_word(w))
+            }
+        }
+        true
+    }
+
+    /// Add the server to its proxy: `default-server` lines accumulate; a template
+    /// expands to one server per id.
+    fn store_server(
+        &mut self,
+        pi: usize,
+        line: &Line,
+        start: usize,
+        sd: ServerDef,
+        is_default: bool,
+        template_ids: Option<(u32, u32)>,
+    ) {
         let p = &mut self.cfg.proxies[pi];
         if is_default {
-            // default-server lines accumulate.
             match &mut p.default_server {
                 Some(prev) => {
                     merge_params(&mut prev.params, &sd.params, &mut prev.other, &sd.other)
