@@ -100,7 +100,10 @@ use tokio::task::JoinHandle;
 
 use lb::{BackendRt, Signal};
 pub use meter::RateSnapshot;
-pub use proxy_proto::{v1_header as proxy_v1_header, v2_header as proxy_v2_header};
+pub use proxy_proto::{
+    parse as parse_proxy_header, v1_header as proxy_v1_header, v2_header as proxy_v2_header,
+    ParseResult as ProxyParse, Parsed as ProxyHeader,
+};
 pub use relay::{ClientStream, BUFSIZE};
 pub use session::DEFAULT_TIMEOUT_CONNECT;
 
