@@ -152,7 +152,9 @@ impl Default for Limits {
     }
 }
 
-enum Parsed {
+/// What [`parse_head`] made of the bytes received so far.
+#[derive(Debug)]
+pub enum Parsed {
     /// Need more bytes.
     Partial,
     /// A request head of that many bytes, and the body length.
@@ -178,7 +180,9 @@ fn head_end(buf: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
-fn parse_head(buf: &[u8], max_head: usize, max_body: usize) -> Parsed {
+/// Parses a request head at the start of `buf` (public for the fuzz target
+/// `stats_http`).
+pub fn parse_head(buf: &[u8], max_head: usize, max_body: usize) -> Parsed {
     match head_end(buf) {
         Some((end, _)) if end > max_head => Parsed::Bad(400),
         Some((end, len)) => head(&buf[..end], len, max_body),
