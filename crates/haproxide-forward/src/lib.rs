@@ -1022,8 +1022,28 @@ pub(crate) async fn run_service(
     stream: ClientStream,
     peer: Option<SocketAddr>,
     local: Option<SocketAddr>,
+    accept_proxy: bool,
 ) {
     let shared = live.shared.clone();
+    let (mut stream, mut peer, mut local) = (stream, peer, local);
+    // `accept-proxy` (§5.1) holds for service binds too: the PROXY header comes
+    // first and its addresses are the ones the service's rules see; without a valid
+    // one (or within `timeout client`) the connection closes unanswered.
+    if accept_proxy {
+        let limit = shared
+            .frontends
+            .get(live.fe)
+            .and_then(|f| f.spec.timeout_client)
+            .unwrap_or(Duration::from_secs(5));
+        match tokio::time::timeout(limit, proxy_proto::read_header(&mut stream)).await {
+            Ok(Some(Some((s, d)))) => {
+                peer = Some(s);
+                local = Some(d);
+            }
+            Ok(Some(None)) => {}
+            Ok(None) | Err(_) => return,
+        }
+    }
     // A session of its frontend, as HAProxy counts one on a stats frontend.
     if let Some(f) = shared.frontends.get(live.fe) {
         f.sess_rate.hit();

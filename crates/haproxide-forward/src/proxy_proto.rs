@@ -220,6 +220,35 @@ fn tlvs_valid(buf: &[u8], mut at: usize, total: usize) -> bool {
     true
 }
 
+/// Reads a PROXY header from `r` without reading one byte past it (v1 byte by byte,
+/// at most 107; v2 its 16-byte head, then exactly its declared length), for a
+/// service that takes the stream after it. Some(addrs) once a valid header was
+/// read (None inside for `UNKNOWN`/`LOCAL`); None on an invalid header, EOF or a
+/// read error: the caller closes without answering, as HAProxy does.
+pub(crate) async fn read_header<R>(r: &mut R) -> Option<Option<(SocketAddr, SocketAddr)>>
+where
+    R: tokio::io::AsyncRead + Unpin,
+{
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::with_capacity(108);
+    loop {
+        let want = match parse(&buf) {
+            ParseResult::Done(p) => return Some(p.addrs),
+            ParseResult::Invalid => return None,
+            ParseResult::Incomplete => match buf.first() {
+                Some(&b) if b == V2_SIG[0] && buf.len() >= 16 => {
+                    16 + usize::from(u16::from_be_bytes([buf[14], buf[15]])) - buf.len()
+                }
+                Some(&b) if b == V2_SIG[0] => 16 - buf.len(),
+                _ => 1,
+            },
+        };
+        let old = buf.len();
+        buf.resize(old + want, 0);
+        r.read_exact(&mut buf[old..]).await.ok()?;
+    }
+}
+
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), as proxy-protocol.txt
 /// §2.2.5 asks for `PP2_TYPE_CRC32C`.
 fn crc32c(data: &[u8]) -> u32 {

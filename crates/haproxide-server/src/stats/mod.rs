@@ -620,14 +620,10 @@ fn post_action(state: &dyn RuntimeState, body: &str) -> &'static str {
         .filter(|(k, _)| k == "s")
         .map(|(_, v)| v.as_str())
         .collect();
-    let (Some(b), Some(action)) = (backend, action) else {
-        return "ERRP";
-    };
-    if action.is_empty() {
+    // As HAProxy 2.6.12 answers (measured): no backend or no action named is
+    // "nothing to do" (NONE), an unknown backend an error (ERRP).
+    let Some(b) = backend else {
         return "NONE";
-    }
-    let Some(act) = parse_action(action) else {
-        return "ERRP";
     };
     let proxies = state.proxies();
     let found: Vec<_> = proxies
@@ -642,6 +638,15 @@ fn post_action(state: &dyn RuntimeState, body: &str) -> &'static str {
         return "ERRP";
     };
     let Some(be) = &px.backend else {
+        return "ERRP";
+    };
+    let Some(action) = action else {
+        return "NONE";
+    };
+    if action.is_empty() {
+        return "NONE";
+    }
+    let Some(act) = parse_action(action) else {
         return "ERRP";
     };
     if servers.is_empty() {
