@@ -84,6 +84,11 @@ fn listening(port: u16) -> bool {
 /// Sends `bytes` and reads until EOF or 3 s; None if nothing came back (closed or
 /// reset without an answer).
 fn exchange(port: u16, bytes: &[u8]) -> Option<Vec<u8>> {
+    exchange_until(port, bytes, None)
+}
+
+/// [`exchange`], returning as soon as what came back ends with `end`.
+fn exchange_until(port: u16, bytes: &[u8], end: Option<&[u8]>) -> Option<Vec<u8>> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
     let _ = s.write_all(bytes);
@@ -93,6 +98,9 @@ fn exchange(port: u16, bytes: &[u8]) -> Option<Vec<u8>> {
         match s.read(&mut chunk) {
             Ok(0) | Err(_) => break,
             Ok(n) => out.extend_from_slice(&chunk[..n]),
+        }
+        if end.is_some_and(|e| out.ends_with(e)) {
+            break;
         }
     }
     (!out.is_empty()).then_some(out)
@@ -339,7 +347,8 @@ fn proxy_protocol_same_as_haproxy() {
             cases
                 .iter()
                 .map(|(what, h)| {
-                    let taken = exchange(p[0], h).is_some_and(|r| r.starts_with(b"hello"));
+                    let taken = exchange_until(p[0], h, Some(b"hello\n"))
+                        .is_some_and(|r| r.starts_with(b"hello"));
                     format!("{what}: {}", if taken { "taken" } else { "refused" })
                 })
                 .collect::<Vec<_>>()
