@@ -118,33 +118,25 @@ impl ProcessSpec {
             no_exit_on_failure: g.master_worker_no_exit_on_failure,
             ..ProcessSpec::default()
         };
-        for d in &g.directives {
-            let Some(i) = d.line.words.iter().position(|w| w.text == d.keyword) else {
-                continue;
-            };
-            let arg = d.line.arg(i + 1);
-            let num = arg.parse::<u64>().ok();
-            match (d.keyword.as_str(), d.modifier) {
-                ("uid", _) => p.uid = num.and_then(|n| u32::try_from(n).ok()),
-                ("gid", _) => p.gid = num.and_then(|n| u32::try_from(n).ok()),
-                ("ulimit-n", _) => p.ulimit_n = num.filter(|n| *n > 0),
-                ("mworker-max-reloads", _) => {
-                    p.max_reloads = num.and_then(|n| u32::try_from(n).ok())
-                }
-                ("strict-limits", haproxide_config::model::Modifier::No) => p.strict_limits = false,
-                ("strict-limits", _) => p.strict_limits = true,
-                ("cpu-map", _) => p.warnings.push(
-                    Diagnostic::warning(
-                        Code::NotRunYet,
-                        "`cpu-map` is accepted but not applied: haproxide does not pin its threads",
-                    )
-                    .at(d.line.span(i))
-                    .help(
-                        "the kernel schedules the tokio worker threads (`nbthread` sets how many)",
-                    ),
-                ),
-                _ => {}
-            }
+        // §3.1 `uid`/`gid` after `user`/`group` win, as the last line read does.
+        if let Some(u) = g.uid {
+            p.uid = Some(u.value);
+        }
+        if let Some(u) = g.gid {
+            p.gid = Some(u.value);
+        }
+        p.ulimit_n = g.ulimit_n.map(|n| n.value).filter(|n| *n > 0);
+        p.max_reloads = g.mworker_max_reloads.map(|n| n.value);
+        p.strict_limits = g.strict_limits.unwrap_or(true);
+        for span in &g.cpu_maps {
+            p.warnings.push(
+                Diagnostic::warning(
+                    Code::NotRunYet,
+                    "`cpu-map` is accepted but not applied: haproxide does not pin its threads",
+                )
+                .at(*span)
+                .help("the kernel schedules the tokio worker threads (`nbthread` sets how many)"),
+            );
         }
         p.listeners = cfg
             .proxies

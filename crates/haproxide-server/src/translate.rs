@@ -89,11 +89,7 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
         Some(MultiQueue::Off) => fw::ThreadSpread::Off,
     };
     // §3.2 `nosplice`: the engine splices bulk data unless told not to.
-    plan.engine.no_splice = cfg
-        .global
-        .directives
-        .iter()
-        .any(|d| d.keyword == "nosplice");
+    plan.engine.no_splice = cfg.global.nosplice;
     let live: Vec<&Proxy> = cfg
         .proxies
         .iter()
@@ -169,12 +165,7 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
 }
 
 fn mode_span(p: &Proxy) -> Span {
-    p.directives
-        .iter()
-        .rev()
-        .find(|d| d.keyword == "mode")
-        .map(|d| d.line.span_from(0))
-        .unwrap_or(p.name.span)
+    p.mode_span.unwrap_or(p.name.span)
 }
 
 /// Keywords that change traffic and that the TCP engine does not run: refuse them
@@ -238,16 +229,7 @@ fn frontend(
         dont_log_null: p.option("dontlognull") == Some(true),
         ..Default::default()
     };
-    if let Some(d) = p
-        .directives
-        .iter()
-        .rev()
-        .find(|d| d.keyword == "tcp-request inspect-delay")
-    {
-        f.inspect_delay = haproxide_config::value::parse_time(d.line.arg(2), 1)
-            .ok()
-            .map(ms);
-    }
+    f.inspect_delay = p.inspect_delay.map(ms);
     binds(p, &mut f, errors);
     for r in &p.rules {
         let accept = match r.action.name.as_str() {
@@ -630,13 +612,7 @@ fn backend(
         Some(CfgBalance::Source) => fw::Balance::Source,
         Some(CfgBalance::Random { draws }) => fw::Balance::Random { draws: *draws },
         Some(other) => {
-            let span = p
-                .directives
-                .iter()
-                .rev()
-                .find(|d| d.keyword == "balance")
-                .map(|d| d.line.span_from(0))
-                .unwrap_or(p.name.span);
+            let span = p.balance_span.unwrap_or(p.name.span);
             errors.push(unsupported(
                 span,
                 format!("`balance {other:?}` in TCP mode"),
