@@ -76,6 +76,8 @@
 //! - Stops: [`Engine::soft_stop`] (SIGUSR1, bounded by `hard-stop-after`),
 //!   [`Engine::hard_stop`] (SIGTERM); dropping the engine hard-stops it.
 
+#![deny(unsafe_code)]
+
 pub mod spec;
 
 mod lb;
@@ -86,6 +88,8 @@ mod relay;
 pub mod rules;
 mod session;
 mod splice;
+#[allow(unsafe_code)]
+pub mod sys;
 mod workers;
 
 use std::collections::HashSet;
