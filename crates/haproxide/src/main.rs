@@ -8,6 +8,8 @@
 //! `check` never starts an async runtime. Exit codes follow `haproxy -c`:
 //! 0 valid, 1 errors, 2 valid but no listener.
 
+#![forbid(unsafe_code)]
+
 mod assets;
 mod render;
 mod runcmd;
