@@ -28,7 +28,10 @@ pub enum CheckKind {
     Pgsql {
         user: String,
     },
-    /// `option mysql-check [user <name> [post-41|pre-41]]`.
+    /// `option mysql-check [user <name> [post-41|pre-41]]`: with a user, post-41
+    /// is the default (configuration.txt §4.2 `option mysql-check`: "post-41 Send
+    /// post v4.1 client compatible checks (the default)"; reg-test
+    /// checks/mysql-check.vtc).
     Mysql {
         user: Option<String>,
         post41: bool,
@@ -183,7 +186,7 @@ pub fn check_kind(p: &Proxy) -> CheckKind {
             },
             "mysql-check" => CheckKind::Mysql {
                 user: a(1),
-                post41: a(2).as_deref() == Some("post-41"),
+                post41: a(2).as_deref() != Some("pre-41"),
             },
             "redis-check" => CheckKind::RedisCheck,
             "smtpchk" => CheckKind::Smtp {
