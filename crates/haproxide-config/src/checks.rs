@@ -242,7 +242,7 @@ fn parse_expect(words: &[&str], http: bool) -> Result<Expect, RuleError> {
                 need(&val)?;
             }
             "!" => {
-                e.negate = true;
+                e.negate = !e.negate;
                 i += 1;
                 continue;
             }
@@ -250,7 +250,12 @@ fn parse_expect(words: &[&str], http: bool) -> Result<Expect, RuleError> {
         }
         i += 2;
     }
-    let kw = words.get(i).copied().unwrap_or("");
+    let mut kw = words.get(i).copied().unwrap_or("");
+    // HAProxy strips `!` glued to the matcher too (`!rstring`), each one inverting.
+    while let Some(rest) = kw.strip_prefix('!') {
+        e.negate = !e.negate;
+        kw = rest;
+    }
     let pat = words.get(i + 1).map(|s| s.to_string()).unwrap_or_default();
     let matchers: &[&str] = if http {
         &[
@@ -500,6 +505,18 @@ mod tests {
         );
         assert!(parse_rule(&line_of("http-check expect status abc")).is_err());
         assert!(parse_rule(&line_of("http-check expect bogus x")).is_err());
+        // `!` glued to the matcher (HAProxy 2.6's reg-test tcp-check_min-recv).
+        let CheckRule::Expect(e) = parse_rule(&line_of(
+            "tcp-check expect min-recv 5 !rstring ^error comment x",
+        ))
+        .expect("ok") else {
+            panic!("not expect")
+        };
+        assert!(e.negate);
+        assert_eq!(
+            (e.min_recv, e.matcher),
+            (Some(5), ExpectMatch::RString("^error".into()))
+        );
     }
 
     #[test]
