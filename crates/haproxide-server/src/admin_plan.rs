@@ -363,26 +363,12 @@ pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
     }
 }
 
-/// A user or group name → its id (`getpwnam_r`/`getgrnam_r`).
+/// A user or group name → its id, through NSS.
 fn lookup_id(name: &str, group: bool) -> Option<u32> {
-    let c = std::ffi::CString::new(name).ok()?;
-    let mut buf = vec![0 as libc::c_char; 16384];
     if group {
-        // SAFETY: all pointers are valid for the call; `buf` outlives `res`.
-        unsafe {
-            let mut gr: libc::group = std::mem::zeroed();
-            let mut res: *mut libc::group = std::ptr::null_mut();
-            let r = libc::getgrnam_r(c.as_ptr(), &mut gr, buf.as_mut_ptr(), buf.len(), &mut res);
-            (r == 0 && !res.is_null()).then_some(gr.gr_gid)
-        }
+        haproxide_process::sys::group_id(name)
     } else {
-        // SAFETY: as above.
-        unsafe {
-            let mut pw: libc::passwd = std::mem::zeroed();
-            let mut res: *mut libc::passwd = std::ptr::null_mut();
-            let r = libc::getpwnam_r(c.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut res);
-            (r == 0 && !res.is_null()).then_some(pw.pw_uid)
-        }
+        haproxide_process::sys::user_id(name)
     }
 }
 

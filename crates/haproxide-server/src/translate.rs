@@ -714,7 +714,14 @@ fn backend(
                 backup: false,
             }
         });
-        if check.is_some() || agent.is_some() || track.is_some() || spec.disabled {
+        // A server with an explicit `rise` goes to the checker too: HAProxy shows
+        // its `rise` as the check counter in `show servers state` even without `check`.
+        if check.is_some()
+            || agent.is_some()
+            || track.is_some()
+            || spec.disabled
+            || sp.rise.is_some()
+        {
             plan.server_index.insert((bi, si), plan.checked.len());
             plan.checked.push(ServerConfig {
                 name,
@@ -724,6 +731,7 @@ fn backend(
                 agent,
                 track,
                 disabled: spec.disabled,
+                rise: sp.rise.unwrap_or(2),
             });
         }
         b.servers.push(spec);
@@ -998,8 +1006,10 @@ fn check_spec(p: &Proxy, s: &ServerDef, probe: ProbeSpec) -> CheckSpec {
             Some("up") => InitState::Up,
             Some("fully-up") => InitState::FullyUp,
             Some("fully-down") => InitState::FullyDown,
-            _ => InitState::Down,
+            Some(_) => InitState::Down,
+            None => InitState::None,
         },
+        hold_first: sp.init_state.is_none(),
         addr: sp.addr.as_deref().and_then(|a| a.parse().ok()),
         port: sp.port,
         probe,
@@ -1094,9 +1104,9 @@ pub(crate) mod tests {
         );
         assert_eq!(c.port, Some(18009));
         assert_eq!(
-            c.init_state,
-            InitState::Down,
-            "no routing before the first check passes"
+            (c.init_state, c.hold_first),
+            (InitState::None, true),
+            "HAProxy's start state, but no routing before the first check passes"
         );
         let ProbeSpec::Http(h) = &c.probe else {
             panic!("http probe")
