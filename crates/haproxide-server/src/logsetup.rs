@@ -183,6 +183,12 @@ fn udp_addr(a: &haproxide_config::value::Address) -> Option<SocketAddr> {
     match &a.host {
         Host::V4(ip) => Some(SocketAddr::new((*ip).into(), port)),
         Host::V6(ip) => Some(SocketAddr::new((*ip).into(), port)),
+        // An empty host (`:514`, or `:` from unset variables) is INADDR_ANY for
+        // HAProxy's str2sa_range(), which 2.6 accepts.
+        Host::Any => Some(SocketAddr::new(
+            std::net::Ipv4Addr::UNSPECIFIED.into(),
+            port,
+        )),
         Host::Name(n) => (n.as_str(), port).to_socket_addrs().ok()?.next(),
         _ => None,
     }
@@ -241,6 +247,9 @@ mod tests {
         assert_eq!(udp("::1:1514"), "[::1]:1514".parse().unwrap());
         assert_eq!(udp("[::1]:1514"), "[::1]:1514".parse().unwrap());
         assert!(udp("localhost:1514").ip().is_loopback());
+        // An empty host is INADDR_ANY, as for HAProxy 2.6 (`log ${UNSET}:${UNSET}`).
+        assert_eq!(udp(":"), "0.0.0.0:514".parse().unwrap());
+        assert_eq!(udp(":1514"), "0.0.0.0:1514".parse().unwrap());
         assert_eq!(
             one("/dev/log local0").dest,
             RtDest::UnixDgram("/dev/log".into())
