@@ -281,7 +281,14 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, m
                     match into_client(sock, tcp) {
                         Ok(client) => {
                             let live = crate::session::Live::count(&shared, fe, None, permits);
-                            tokio::spawn(crate::run_service(live, service, client, peer, dst));
+                            tokio::spawn(crate::run_service(
+                                live,
+                                service,
+                                client,
+                                peer,
+                                dst,
+                                accept_proxy,
+                            ));
                         }
                         Err(e) => tracing::warn!("accepted socket unusable: {e}"),
                     }

@@ -319,8 +319,9 @@ pub async fn start(
         }));
     }
     let follower_events = Arc::clone(&events);
+    let (follower_link, follower_engine) = (Arc::clone(&link), Arc::clone(&engine));
     let follower = rx.map(|mut rx| {
-        let events = follower_events;
+        let (events, link, engine) = (follower_events, follower_link, follower_engine);
         tokio::spawn(async move {
             loop {
                 match rx.recv().await {
@@ -329,6 +330,12 @@ pub async fn start(
                     }
                     // Transitions reach the engine through `EngineLink`.
                     Ok(CheckEvent::Transition { .. } | CheckEvent::Weight { .. }) => {}
+                    // An agent's `maxconn:N`.
+                    Ok(CheckEvent::MaxConn { id, maxconn }) => {
+                        if let Some(l) = link.servers.get(&id) {
+                            engine.set_server_maxconn(l.backend, l.server, maxconn as usize);
+                        }
+                    }
                     // Log lines lost in a burst: HAProxy's own log ring drops
                     // lines too when its sinks fall behind.
                     Err(RecvError::Lagged(n)) => {
