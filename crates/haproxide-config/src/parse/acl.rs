@@ -1,0 +1,300 @@
+use super::*;
+
+/// A `map*(<file>[,default])` converter and its file, from one converter text.
+pub(super) fn map_file(conv: &str) -> Option<(String, String)> {
+    let (name, args) = conv.split_once('(')?;
+    if !(name == "map" || name.starts_with("map_")) {
+        return None;
+    }
+    let file = args
+        .trim_end_matches(']')
+        .trim_end_matches(')')
+        .split(',')
+        .next()?
+        .trim();
+    (!file.is_empty()).then(|| (name.to_string(), file.to_string()))
+}
+
+/// Every `map*(<file>...)` converter inside `%[...]` or sample expressions of a word.
+pub(super) fn map_files_in(word: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = word;
+    while let Some(i) = rest.find("map") {
+        let tail = &rest[i..];
+        let boundary = i == 0 || matches!(rest.as_bytes()[i - 1], b',' | b'[' | b' ');
+        if boundary {
+            let end = tail.find(')').map(|e| e + 1).unwrap_or(tail.len());
+            if let Some(m) = map_file(&tail[..end]) {
+                out.push(m);
+            }
+        }
+        rest = &tail[3..];
+    }
+    out
+}
+
+/// Split `fetch(args),conv1(a),conv2` on top-level commas.
+pub(super) fn split_converters(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut last = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&s[last..i]);
+                last = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[last..]);
+    out
+}
+
+impl Parser<'_> {
+    /// `acl <name> <criterion> [flags] [operator] [<value>] ...` (configuration.txt §7.1).
+    pub(super) fn kw_acl(&mut self, pi: usize, line: &Line, a: usize) {
+        let (Some(name), Some(_)) = (line.words.get(a), line.words.get(a + 1)) else {
+            self.err(
+                Code::MissingArgument,
+                line.span(a),
+                "`acl` needs a name and a criterion",
+                HaproxyLoc::Parsing,
+                "'acl' expects an ACL name.",
+            );
+            return;
+        };
+        let words: Vec<&str> = line.words[a + 1..]
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect();
+        let name_s = name.text.clone();
+        match self.acl_expr(line, a + 1, &words) {
+            Ok(expr) => {
+                self.acl_names.insert(name_s.clone());
+                self.cfg.proxies[pi].acls.push(Acl {
+                    name: Named::from_word(name),
+                    expr,
+                });
+            }
+            Err((code, span, msg, detail)) => {
+                self.push(Diagnostic::error(code, msg).at(span).hx(
+                    HaproxyLoc::Parsing,
+                    format!("error detected while parsing ACL '{name_s}' : {detail}."),
+                ));
+            }
+        }
+    }
+
+    /// Parse an ACL expression starting at word `i` (`words` = the words from there).
+    #[allow(clippy::type_complexity)]
+    pub(super) fn acl_expr(
+        &self,
+        line: &Line,
+        i: usize,
+        words: &[&str],
+    ) -> Result<AclExpr, (Code, Span, String, String)> {
+        let crit = words.first().copied().unwrap_or("");
+        let mut parts = split_converters(crit);
+        let head = parts.remove(0);
+        let (fname, args) = match head.find('(') {
+            Some(p) => (
+                &head[..p],
+                Some(head[p + 1..].trim_end_matches(')').to_string()),
+            ),
+            None => (head, None),
+        };
+        let known = self.kw.fetches.contains(fname) || self.kw.acl_keywords.contains(fname);
+        if !known {
+            let hint = suggest(
+                fname,
+                self.kw
+                    .fetches
+                    .iter()
+                    .map(String::as_str)
+                    .chain(self.kw.acl_keywords.iter().map(String::as_str)),
+            );
+            let msg = format!(
+                "unknown fetch method `{fname}`{}",
+                hint.map(|h| format!(" (did you mean `{h}`?)"))
+                    .unwrap_or_default()
+            );
+            return Err((
+                Code::UnknownFetch,
+                line.span(i),
+                msg,
+                format!("unknown fetch method '{fname}' in ACL expression '{crit}'"),
+            ));
+        }
+        for c in &parts {
+            if let Some((conv, file)) = map_file(c) {
+                if self.opts.check_files && !Path::new(&file).exists() {
+                    return Err((
+                        Code::MissingFile,
+                        line.span(i),
+                        format!("map file `{file}` does not exist"),
+                        format!("invalid args in converter '{conv}' : failed to open pattern file <{file}> in ACL expression '{crit}'"),
+                    ));
+                }
+            }
+            let cname = c.split('(').next().unwrap_or(c);
+            if !self.kw.converters.contains(cname) {
+                return Err((
+                    Code::UnknownConverter,
+                    line.span(i),
+                    format!("unknown converter `{cname}`"),
+                    format!("unknown converter '{cname}' in ACL expression '{crit}'"),
+                ));
+            }
+        }
+        let mut flags = Vec::new();
+        let mut k = 1;
+        while let Some(f) = words.get(k).filter(|f| {
+            f.starts_with('-') && f.len() > 1 && !f[1..].starts_with(|c: char| c.is_ascii_digit())
+        }) {
+            flags.push(f.to_string());
+            let takes = matches!(*f, "-f" | "-m" | "-M");
+            if *f == "--" {
+                k += 1;
+                break;
+            }
+            if takes {
+                if let Some(v) = words.get(k + 1) {
+                    flags.push(v.to_string());
+                    if *f == "-f" && self.opts.check_files && !Path::new(v).exists() {
+                        return Err((
+                            Code::MissingFile,
+                            line.span(i + k + 1),
+                            format!("pattern file `{v}` does not exist"),
+                            format!("failed to open pattern file <{v}>"),
+                        ));
+                    }
+                }
+                k += 2;
+            } else {
+                k += 1;
+            }
+        }
+        Ok(AclExpr {
+            fetch: Named {
+                name: fname.to_string(),
+                span: line.span(i),
+            },
+            args,
+            converters: parts.iter().map(|s| s.to_string()).collect(),
+            flags,
+            patterns: words
+                .get(k..)
+                .unwrap_or(&[])
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        })
+    }
+
+    /// Parse `if|unless <cond>` starting at word `i` (configuration.txt §7.2).
+    pub(super) fn condition(&mut self, line: &Line, i: usize, what: &str) -> Option<Condition> {
+        let unless = line.arg(i) == "unless";
+        let mut or_terms: Vec<Vec<CondTerm>> = vec![Vec::new()];
+        let mut k = i + 1;
+        let predefined = [
+            "TRUE",
+            "FALSE",
+            "LOCALHOST",
+            "HTTP",
+            "HTTP_1.0",
+            "HTTP_1.1",
+            "HTTP_2.0",
+            "HTTP_3.0",
+            "HTTP_CONTENT",
+            "HTTP_URL_ABS",
+            "HTTP_URL_SLASH",
+            "HTTP_URL_STAR",
+            "METH_CONNECT",
+            "METH_DELETE",
+            "METH_GET",
+            "METH_HEAD",
+            "METH_OPTIONS",
+            "METH_POST",
+            "METH_PUT",
+            "METH_TRACE",
+            "RDP_COOKIE",
+            "REQ_CONTENT",
+            "WAIT_END",
+        ];
+        while k < line.words.len() && !line.arg(k).is_empty() {
+            let mut t = line.arg(k).to_string();
+            if t == "||" || t == "or" {
+                or_terms.push(Vec::new());
+                k += 1;
+                continue;
+            }
+            let mut negated = false;
+            while let Some(r) = t.strip_prefix('!') {
+                negated = !negated;
+                t = r.to_string();
+            }
+            if t.is_empty() {
+                k += 1;
+                t = line.arg(k).to_string();
+            }
+            if t == "{" {
+                let end = (k + 1..line.words.len()).find(|&j| line.arg(j) == "}");
+                let Some(end) = end else {
+                    self.err(Code::ConditionExpression, line.span(k), "`{` without matching `}` in condition", HaproxyLoc::Parsing, format!("error detected while parsing {what} : missing closing '}}' in condition."));
+                    return None;
+                };
+                let words: Vec<&str> = line.words[k + 1..end]
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect();
+                match self.acl_expr(line, k + 1, &words) {
+                    Ok(expr) => or_terms
+                        .last_mut()?
+                        .push(CondTerm::Anonymous { negated, expr }),
+                    Err((code, span, msg, detail)) => {
+                        self.push(Diagnostic::error(code, msg).at(span).hx(
+                            HaproxyLoc::Parsing,
+                            format!("error detected while parsing {what} : {detail}."),
+                        ));
+                        return None;
+                    }
+                }
+                k = end + 1;
+                continue;
+            }
+            if !self.acl_names.contains(&t) && !predefined.contains(&t.as_str()) {
+                let hint = suggest(&t, self.acl_names.iter().map(String::as_str));
+                let mut d = Diagnostic::error(
+                    Code::UnknownAcl,
+                    format!("no ACL named `{t}` is declared before this line"),
+                )
+                .at(line.span(k))
+                .hx(
+                    HaproxyLoc::Parsing,
+                    format!("error detected while parsing {what} : no such ACL : '{t}'."),
+                );
+                if let Some(h) = hint {
+                    d = d.help(format!("did you mean `{h}`?"));
+                }
+                self.push(d);
+                return None;
+            }
+            or_terms.last_mut()?.push(CondTerm::Named {
+                negated,
+                name: Named {
+                    name: t,
+                    span: line.span(k),
+                },
+            });
+            k += 1;
+        }
+        Some(Condition {
+            unless,
+            or_terms,
+            span: line.span_from(i),
+        })
+    }
+}

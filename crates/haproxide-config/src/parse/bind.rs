@@ -1,0 +1,194 @@
+use super::*;
+
+impl Parser<'_> {
+    /// `bind` (configuration.txt §4.2 `bind`, options in §5.1).
+    pub(super) fn kw_bind(&mut self, pi: usize, line: &Line, start: usize) {
+        let Some(addr_w) = line.words.get(start + 1).filter(|w| !w.text.is_empty()) else {
+            self.err(
+                Code::MissingArgument,
+                line.span(start + 1),
+                "`bind` needs an address",
+                HaproxyLoc::Parsing,
+                "'bind' expects {<path>|[addr1]:port1[-end1]}{,[addr]:port[-end]}... as arguments.",
+            );
+            return;
+        };
+        let Some(addresses) = self.bind_addresses(addr_w) else {
+            return;
+        };
+        let mut b = Bind {
+            addresses,
+            name: None,
+            maxconn: None,
+            backlog: None,
+            v4v6: false,
+            v6only: false,
+            accept_proxy: false,
+            ssl: false,
+            other: Vec::new(),
+            span: line.span_from(start),
+        };
+        if self
+            .bind_options(pi, line, start + 2, &addr_w.text, &mut b)
+            .is_none()
+        {
+            return;
+        }
+        self.cfg.proxies[pi].binds.push(b);
+    }
+
+    /// The comma-separated addresses of a `bind` line; `None` after an error.
+    fn bind_addresses(
+        &mut self,
+        addr_w: &crate::reader::Word,
+    ) -> Option<Vec<(Named, value::Address)>> {
+        let mut addresses = Vec::new();
+        for part in addr_w.text.split(',') {
+            let expanded = value::expand_env(part, self.opts.env);
+            let parsed = value::parse_address(&expanded, AddrUse::Bind)
+                .and_then(|a| self.address_in_version(a, part));
+            match parsed {
+                Ok(a) => {
+                    if let Host::Name(n) = &a.host {
+                        if !self.opts.resolver.resolves(n) {
+                            self.err(
+                                Code::InvalidAddress,
+                                addr_w.span,
+                                format!("bind host `{n}` does not resolve"),
+                                HaproxyLoc::Parsing,
+                                format!("'bind' : invalid address: '{n}' in '{part}'"),
+                            );
+                            return None;
+                        }
+                    }
+                    addresses.push((
+                        Named {
+                            name: part.to_string(),
+                            span: addr_w.span,
+                        },
+                        a,
+                    ));
+                }
+                Err(e) => {
+                    let hx = format!("'bind' : {}", e.haproxy_text(part));
+                    self.push(
+                        Diagnostic::error(
+                            Code::InvalidAddress,
+                            format!("invalid bind address `{part}`"),
+                        )
+                        .at(addr_w.span)
+                        .label(e.haproxy_text(part))
+                        .hx(HaproxyLoc::Parsing, hx),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(addresses)
+    }
+
+    /// The options of a `bind` line (§5.1) from word `i`; `None` after an error.
+    fn bind_options(
+        &mut self,
+        pi: usize,
+        line: &Line,
+        i: usize,
+        addr_text: &str,
+        b: &mut Bind,
+    ) -> Option<()> {
+        let mut i = i;
+        let crt_base = self.global_dir("crt-base");
+        let ca_base = self.global_dir("ca-base");
+        while i < line.words.len() && !line.arg(i).is_empty() {
+            let k = line.arg(i).to_string();
+            if !self.kw.bind.contains(&k) && k != "expose-fd" && k != "process" {
+                let hint = suggest(&k, self.kw.bind.iter().map(String::as_str));
+                let mut d = Diagnostic::error(
+                    Code::UnknownBindKeyword,
+                    format!("unknown bind option `{k}`"),
+                )
+                .at(line.span(i))
+                .hx(
+                    HaproxyLoc::Parsing,
+                    format!(
+                        "'bind {}' in section '{}': unknown keyword '{k}'.",
+                        addr_text,
+                        self.cfg.proxies[pi].kind.as_str()
+                    ),
+                );
+                if let Some(h) = hint {
+                    d = d.help(format!("did you mean `{h}`?"));
+                }
+                self.push(d);
+                return None;
+            }
+            let takes = !option_takes_no_arg(&k) || k == "expose-fd";
+            let arg = takes.then(|| line.arg(i + 1).to_string());
+            match k.as_str() {
+                "name" => b.name = arg.clone(),
+                "maxconn" => {
+                    b.maxconn = arg
+                        .as_deref()
+                        .and_then(|s| u32::try_from(value::atol(s)).ok())
+                }
+                "backlog" => {
+                    b.backlog = arg
+                        .as_deref()
+                        .and_then(|s| u32::try_from(value::atol(s)).ok())
+                }
+                "v4v6" => b.v4v6 = true,
+                "v6only" => b.v6only = true,
+                "accept-proxy" => b.accept_proxy = true,
+                "ssl" => b.ssl = true,
+                "crt" | "ca-file" | "crl-file" | "crt-list" => {
+                    if let (Some(f), true) = (arg.as_deref(), self.opts.check_files) {
+                        let base = if k == "crt" || k == "crt-list" {
+                            crt_base.as_deref()
+                        } else {
+                            ca_base.as_deref()
+                        };
+                        let path = with_base(base, f);
+                        if !Path::new(&path).exists() {
+                            let hx = if k == "crt" {
+                                format!("'bind {}' in section '{}' : unable to stat SSL certificate from file '{path}' : No such file or directory.", addr_text, self.cfg.proxies[pi].kind.as_str())
+                            } else {
+                                format!("'bind {}' : unable to load {path}", addr_text)
+                            };
+                            self.err(
+                                Code::MissingFile,
+                                line.span(i + 1),
+                                format!("{k} file `{path}` does not exist"),
+                                HaproxyLoc::Parsing,
+                                hx,
+                            );
+                        }
+                    }
+                    b.other.push((k.clone(), arg.clone(), line.span(i)));
+                }
+                _ => b.other.push((k.clone(), arg.clone(), line.span(i))),
+            }
+            i += if takes { 2 } else { 1 };
+        }
+        Some(())
+    }
+
+    /// Protocols the selected HAProxy lacks: 2.6 has no MPTCP, and the reference
+    /// build (Debian's) no QUIC.
+    pub(super) fn address_in_version(
+        &self,
+        a: value::Address,
+        raw: &str,
+    ) -> Result<value::Address, value::AddrError> {
+        if self.opts.table != TableSet::V2_6 {
+            return Ok(a);
+        }
+        match a.prefix.as_deref() {
+            Some(q @ ("quic4" | "quic6")) => Err(value::AddrError::Unsupported(format!(
+                "unsupported stream protocol for datagram family {} address '{raw}'; QUIC is not compiled in if this is what you were looking for.",
+                if q == "quic6" { 10 } else { 2 }
+            ))),
+            Some("mptcp" | "mptcp4" | "mptcp6") => Err(value::AddrError::Invalid(raw.to_string())),
+            _ => Ok(a),
+        }
+    }
+}

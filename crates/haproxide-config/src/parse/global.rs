@@ -1,0 +1,278 @@
+use super::*;
+
+/// Whether a user or group name is listed in `/etc/passwd` or `/etc/group`.
+pub(super) fn name_in_db(db: &str, name: &str) -> bool {
+    match std::fs::read_to_string(db) {
+        Ok(text) => text.lines().any(|l| l.split(':').next() == Some(name)),
+        Err(_) => true, // cannot tell: do not report
+    }
+}
+
+impl Parser<'_> {
+    /// `global` keywords (configuration.txt §3).
+    pub(super) fn global_kw(&mut self, line: &Line, start: usize, modifier: Modifier) {
+        let kw = line.arg(start).to_string();
+        let arg1 = line.arg(start + 1).to_string();
+        let known = self.kw.global.contains(&kw)
+            || self.kw.global.contains(&format!("{kw} {arg1}"))
+            || matches!(
+                kw.as_str(),
+                "master-worker" | "stats" | "tune.ssl.ocsp-update"
+            );
+        if !known || (build_feature_of(&kw).is_some() && self.opts.table == TableSet::V2_6) {
+            if self.report_removed(line, start, &kw) {
+                return;
+            }
+            self.unknown_keyword(
+                line,
+                start,
+                "global",
+                self.kw.global.iter().map(String::as_str).collect(),
+            );
+            return;
+        }
+        let g = &mut self.cfg.global;
+        let keyword = if kw == "stats" {
+            format!("stats {arg1}")
+        } else {
+            kw.clone()
+        };
+        g.directives.push(placeholder(keyword, modifier, line));
+        self.pending = Some(Slot::Global(g.directives.len() - 1));
+        let g = &mut self.cfg.global;
+        let num = |s: &str| u32::try_from(value::atol(s)).ok();
+        match kw.as_str() {
+            "maxconn" if arg1.is_empty() => {
+                let span = line.span(start + 1);
+                self.err(
+                    Code::MissingArgument,
+                    span,
+                    "`maxconn` needs a number",
+                    HaproxyLoc::Parsing,
+                    "'maxconn' expects an integer argument.",
+                );
+            }
+            "maxconn" => g.maxconn = num(&arg1),
+            "nbthread" => g.nbthread = num(&arg1),
+            "daemon" => g.daemon = true,
+            "quiet" => g.quiet = true,
+            "zero-warning" => g.zero_warning = true,
+            "external-check" => g.external_check = true,
+            "spread-checks" => g.spread_checks = num(&arg1),
+            "pidfile" => g.pidfile = line.words.get(start + 1).map(Named::from_word),
+            "chroot" => g.chroot = line.words.get(start + 1).map(Named::from_word),
+            "server-state-file" => {
+                g.server_state_file = line.words.get(start + 1).map(Named::from_word)
+            }
+            "server-state-base" => {
+                g.server_state_base = line.words.get(start + 1).map(Named::from_word)
+            }
+            "hard-stop-after" => {
+                if let Some(t) = self.time_arg(line, start + 1, "hard-stop-after") {
+                    self.cfg.global.hard_stop_after = Some(t);
+                }
+            }
+            "log" => {
+                if let Some(t) = self.log_target(line, start, modifier) {
+                    self.cfg.global.logs.push(t);
+                }
+            }
+            "stats" => self.global_stats(line, start),
+            "master-worker" => self.global_master_worker(line, start),
+            "tune.listener.multi-queue" => self.global_multi_queue(line, start),
+            "user" | "group" => self.global_account(line, start),
+            "lua-load" | "lua-load-per-thread" => self.global_lua(line, start),
+            "issuers-chain-path" => self.global_dir_exists(line, start),
+            _ => {}
+        }
+    }
+
+    /// `master-worker [no-exit-on-failure]` (§3.1).
+    fn global_master_worker(&mut self, line: &Line, start: usize) {
+        let arg1 = line.arg(start + 1).to_string();
+        let g = &mut self.cfg.global;
+        g.master_worker = true;
+        match arg1.as_str() {
+            "" => {}
+            "no-exit-on-failure" => g.master_worker_no_exit_on_failure = true,
+            _ => {
+                let span = line.span(start + 1);
+                self.err(
+                    Code::InvalidArgument,
+                    span,
+                    "`master-worker` only takes `no-exit-on-failure`",
+                    HaproxyLoc::Parsing,
+                    "'master-worker' only supports 'no-exit-on-failure' option.",
+                );
+            }
+        }
+    }
+
+    /// `tune.listener.multi-queue { on | fair | off }` (§3.2; "fair" since 2.8).
+    fn global_multi_queue(&mut self, line: &Line, start: usize) {
+        let arg1 = line.arg(start + 1).to_string();
+        let v2_6 = self.opts.table == TableSet::V2_6;
+        let mq = match arg1.as_str() {
+            "on" => Some(MultiQueue::On),
+            "off" => Some(MultiQueue::Off),
+            "fair" if !v2_6 => Some(MultiQueue::Fair),
+            _ => None,
+        };
+        let extra = line.arg(start + 2).to_string();
+        if !extra.is_empty() {
+            // HAProxy counts the arguments first.
+            self.err(
+                Code::TooManyArguments,
+                line.span(start + 2),
+                format!("`tune.listener.multi-queue` takes one argument; `{extra}` is extra"),
+                HaproxyLoc::Parsing,
+                format!("'tune.listener.multi-queue' cannot handle unexpected argument '{extra}'."),
+            );
+        } else if mq.is_none() {
+            let (choices, hx) = if v2_6 {
+                ("`on` or `off`", format!("'tune.listener.multi-queue' expects either 'on' or 'off' but got '{arg1}'."))
+            } else {
+                ("`on`, `fair` or `off`", format!("'tune.listener.multi-queue' expects either 'on', 'fair', or 'off' but got '{arg1}'."))
+            };
+            self.err(
+                Code::InvalidArgument,
+                line.span(start + 1),
+                format!("`tune.listener.multi-queue` expects {choices}, not `{arg1}`"),
+                HaproxyLoc::Parsing,
+                hx,
+            );
+        }
+        self.cfg.global.multi_queue = mq.or(self.cfg.global.multi_queue);
+    }
+
+    /// `user <name>` / `group <name>` (§3.1): the name must exist.
+    fn global_account(&mut self, line: &Line, start: usize) {
+        let kw = line.arg(start).to_string();
+        let named = line.words.get(start + 1).map(Named::from_word);
+        if let Some(n) = &named {
+            let db = if kw == "user" {
+                "/etc/passwd"
+            } else {
+                "/etc/group"
+            };
+            if !name_in_db(db, &n.name) && !n.name.is_empty() {
+                let what = if kw == "user" { "user" } else { "group" };
+                self.err(
+                    Code::UnknownUser,
+                    n.span,
+                    format!("{what} `{}` does not exist on this machine", n.name),
+                    HaproxyLoc::Parsing,
+                    format!("cannot find {what} id for '{}' (0:Success)", n.name),
+                );
+            }
+        }
+        if kw == "user" {
+            self.cfg.global.user = named;
+        } else {
+            self.cfg.global.group = named;
+        }
+    }
+
+    /// `lua-load <file>` / `lua-load-per-thread <file>` (§3.1).
+    fn global_lua(&mut self, line: &Line, start: usize) {
+        self.has_lua = true;
+        if let Some(w) = line.words.get(start + 1) {
+            self.cfg.global.lua_loads.push(Named::from_word(w));
+            if self.opts.check_files && !Path::new(&w.text).exists() {
+                let f = w.text.clone();
+                self.err(
+                    Code::MissingFile,
+                    w.span,
+                    format!("Lua file `{f}` does not exist"),
+                    HaproxyLoc::Parsing,
+                    format!("error in Lua file '{f}': cannot open {f}: No such file or directory"),
+                );
+            }
+        }
+    }
+
+    /// `issuers-chain-path <dir>` (§3.1): a directory.
+    fn global_dir_exists(&mut self, line: &Line, start: usize) {
+        let kw = line.arg(start).to_string();
+        if let Some(w) = line.words.get(start + 1) {
+            if self.opts.check_files && !Path::new(&w.text).is_dir() {
+                self.err(
+                    Code::MissingFile,
+                    w.span,
+                    format!("`{}` is not a directory", w.text),
+                    HaproxyLoc::Parsing,
+                    format!("global statement '{kw}' expects a directory path as an argument."),
+                );
+            }
+        }
+    }
+
+    pub(super) fn global_stats(&mut self, line: &Line, start: usize) {
+        let sub = line.arg(start + 1).to_string();
+        match sub.as_str() {
+            "socket" => {
+                let Some(w) = line.words.get(start + 2) else {
+                    self.err(
+                        Code::MissingArgument,
+                        line.span(start + 2),
+                        "`stats socket` needs an address or a path",
+                        HaproxyLoc::Parsing,
+                        "'stats socket' in global section expects an address or a path to a UNIX socket",
+                    );
+                    return;
+                };
+                let expanded = value::expand_env(&w.text, self.opts.env);
+                let parsed = match value::parse_address(&expanded, AddrUse::Bind) {
+                    Ok(a) => Some(a),
+                    Err(e) => {
+                        let hx = format!("'stats socket' : {}", e.haproxy_text(&w.text));
+                        self.err(Code::InvalidAddress, w.span, format!("invalid stats socket address `{}`", w.text), HaproxyLoc::Parsing, hx);
+                        None
+                    }
+                };
+                let mut options = Vec::new();
+                let mut i = start + 3;
+                while i < line.words.len() && !line.arg(i).is_empty() {
+                    let k = line.arg(i).to_string();
+                    if k == "expose-fd" {
+                        options.push((k, Some(line.arg(i + 1).to_string()), line.span(i)));
+                        i += 2;
+                        continue;
+                    }
+                    if !self.kw.bind.contains(&k) {
+                        self.err(
+                            Code::UnknownBindKeyword,
+                            line.span(i),
+                            format!("unknown stats socket option `{k}`"),
+                            HaproxyLoc::Parsing,
+                            format!("'stats socket' unknown keyword '{k}'."),
+                        );
+                        break;
+                    }
+                    let takes = !option_takes_no_arg(&k);
+                    options.push((k, takes.then(|| line.arg(i + 1).to_string()), line.span(i)));
+                    i += if takes { 2 } else { 1 };
+                }
+                self.cfg.global.stats_sockets.push(StatsSocket { address: Named::from_word(w), parsed, options });
+            }
+            "timeout" => {
+                if let Some(t) = self.time_arg(line, start + 2, "stats timeout") {
+                    self.cfg.global.stats_timeout = Some(t);
+                }
+            }
+            "maxconn" => {
+                if let Ok(n) = line.arg(start + 2).parse::<u32>() {
+                    self.cfg.global.stats_maxconn = Some(n);
+                }
+            }
+            "bind-process" => {}
+            _ => self.err(
+                Code::UnknownKeyword,
+                line.span(start + 1),
+                format!("unknown `stats {sub}` in global"),
+                HaproxyLoc::Parsing,
+                "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' in 'global' section.",
+            ),
+        }
+    }
+}

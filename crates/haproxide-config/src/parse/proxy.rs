@@ -1,0 +1,493 @@
+use super::*;
+
+impl Parser<'_> {
+    /// Proxy keywords (configuration.txt §4.1 matrix, §4.2 entries).
+    pub(super) fn proxy_kw(&mut self, pi: usize, line: &Line, start: usize, modifier: Modifier) {
+        let Some(kind) = self.cfg.proxies.get(pi).map(|p| p.kind) else {
+            return;
+        };
+        let words: Vec<&str> = line.words[start..]
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect();
+        let section = kind.as_str();
+        let Some((canon, n, allow)) = self
+            .kw
+            .lookup_proxy(&words)
+            .map(|(c, n, a)| (c.to_string(), n, *a))
+        else {
+            self.proxy_unknown(line, start, section, &words);
+            return;
+        };
+        if !self.proxy_kw_placed(pi, kind, line, start, &words, &canon, &allow) {
+            return;
+        }
+        if allow.deprecated {
+            self.warn(
+                Code::Deprecated,
+                line.span(start),
+                format!("`{canon}` is deprecated"),
+                HaproxyLoc::Parsing,
+                format!("'{canon}' is deprecated and will be removed in a future version."),
+            );
+        }
+        let dirs = &mut self.cfg.proxies[pi].directives;
+        dirs.push(placeholder(canon.clone(), modifier, line));
+        self.pending = Some(Slot::Proxy(pi, dirs.len() - 1));
+        let a = start + n; // first argument after the keyword
+        self.proxy_kw_apply(pi, line, start, a, &words, &canon, modifier);
+    }
+
+    /// Whether the keyword may appear in this proxy (§4.1 matrix): reports it when not.
+    #[allow(clippy::too_many_arguments)]
+    fn proxy_kw_placed(
+        &mut self,
+        pi: usize,
+        kind: ProxyKind,
+        line: &Line,
+        start: usize,
+        words: &[&str],
+        canon: &str,
+        allow: &crate::keywords::ProxyAllow,
+    ) -> bool {
+        let section = kind.as_str();
+        let kw0 = words[0].to_string();
+        let pname = self.cfg.proxies[pi].name.name.clone();
+        // Where it is allowed.
+        let allowed = match kind {
+            ProxyKind::Defaults => allow.defaults,
+            ProxyKind::Frontend => allow.frontend,
+            ProxyKind::Backend => allow.backend,
+            ProxyKind::Listen => allow.listen,
+        };
+        if kind == ProxyKind::Defaults
+            && allow.named_defaults_only
+            && pname.is_empty()
+            && self.opts.table == TableSet::Master
+        {
+            self.err(
+                Code::WrongSection,
+                line.span(start),
+                format!("`{kw0}` is only allowed in a named defaults section"),
+                HaproxyLoc::Parsing,
+                format!("'{kw0}' not allowed in anonymous 'defaults' section."),
+            );
+            return false;
+        }
+        if !allowed {
+            let label = if canon.starts_with("option ") {
+                words.get(1).copied().unwrap_or("")
+            } else {
+                &kw0
+            };
+            match kind {
+                ProxyKind::Defaults => {
+                    let loc = if kw0 == "server" {
+                        HaproxyLoc::Bracket
+                    } else {
+                        HaproxyLoc::Parsing
+                    };
+                    self.err(
+                        Code::WrongSection,
+                        line.span(start),
+                        format!("`{canon}` is not allowed in a defaults section"),
+                        loc,
+                        format!("'{kw0}' not allowed in 'defaults' section."),
+                    );
+                }
+                ProxyKind::Frontend
+                    if matches!(
+                        kw0.as_str(),
+                        "server" | "default-server" | "server-template"
+                    ) =>
+                {
+                    self.err(
+                        Code::WrongSection,
+                        line.span(start),
+                        format!("`{kw0}` needs a backend: frontend `{pname}` has none"),
+                        HaproxyLoc::Bracket,
+                        format!("parsing [{}:{}] : '{kw0}' not allowed because frontend '{pname}' has no backend capability.", self.file_marker(line.file), line.line),
+                    );
+                }
+                ProxyKind::Backend
+                    if canon.starts_with("tcp-request connection")
+                        || canon.starts_with("tcp-request session") =>
+                {
+                    self.err(
+                        Code::WrongSection,
+                        line.span(start),
+                        format!("`{canon}` needs a frontend: backend `{pname}` has none"),
+                        HaproxyLoc::Parsing,
+                        format!("{canon} is not allowed because backend {pname} is not a frontend"),
+                    );
+                }
+                _ => {
+                    let cap = if kind == ProxyKind::Frontend {
+                        "backend"
+                    } else {
+                        "frontend"
+                    };
+                    let hx = if canon.starts_with("timeout ") {
+                        format!("'{canon}' will be ignored because {section} '{pname}' has no {cap} capability")
+                    } else if kw0 == "maxconn" {
+                        format!("'{label}' ignored because {section} '{pname}' has no {cap} capability. Maybe you want 'fullconn' instead ?")
+                    } else if kw0 == "fullconn" {
+                        format!("'{label}' ignored because {section} '{pname}' has no {cap} capability. Maybe you want 'maxconn' instead ?")
+                    } else {
+                        format!("'{label}' ignored because {section} '{pname}' has no {cap} capability.")
+                    };
+                    self.warn(
+                        Code::WrongSection,
+                        line.span(start),
+                        format!("`{canon}` is ignored in a {section} (it needs {cap} capability)"),
+                        HaproxyLoc::Parsing,
+                        hx,
+                    );
+                }
+            }
+            return false;
+        }
+        true
+    }
+
+    /// Apply a placed proxy keyword to the model.
+    #[allow(clippy::too_many_arguments)]
+    fn proxy_kw_apply(
+        &mut self,
+        pi: usize,
+        line: &Line,
+        start: usize,
+        a: usize,
+        words: &[&str],
+        canon: &str,
+        modifier: Modifier,
+    ) {
+        let kw0 = words[0];
+        match kw0 {
+            "mode" => self.kw_mode(pi, line, a),
+            "bind" => self.kw_bind(pi, line, start),
+            "server" | "default-server" | "server-template" => self.kw_server(pi, line, start),
+            "balance" => self.kw_balance(pi, line, a),
+            "timeout" => {
+                if let Some(t) = self.time_arg(line, a, canon) {
+                    let key = canon.trim_start_matches("timeout ").to_string();
+                    self.cfg.proxies[pi].timeouts.insert(key, t);
+                }
+            }
+            "retries" => {
+                self.cfg.proxies[pi].retries = u32::try_from(value::atol(line.arg(a))).ok()
+            }
+            "maxconn" => {
+                self.cfg.proxies[pi].maxconn = u32::try_from(value::atol(line.arg(a))).ok()
+            }
+            "fullconn" => {
+                self.cfg.proxies[pi].fullconn = u32::try_from(value::atol(line.arg(a))).ok()
+            }
+            "disabled" => self.cfg.proxies[pi].disabled = true,
+            "enabled" => self.cfg.proxies[pi].disabled = false,
+            "hash-type" => {
+                self.cfg.proxies[pi].hash_type =
+                    Some(words[1..].iter().map(|s| s.to_string()).collect())
+            }
+            "default_backend" => match line.words.get(a) {
+                Some(w) => self.cfg.proxies[pi].default_backend = Some(Named::from_word(w)),
+                None => self.err(
+                    Code::MissingArgument,
+                    line.span(a),
+                    "`default_backend` needs a backend name",
+                    HaproxyLoc::Parsing,
+                    "'default_backend' expects a backend name.",
+                ),
+            },
+            "use_backend" => self.kw_use_backend(pi, line, a),
+            "acl" => self.kw_acl(pi, line, a),
+            "log" => {
+                if let Some(t) = self.log_target(line, start, modifier) {
+                    self.cfg.proxies[pi].logs.push(t);
+                }
+            }
+            "tcp-request"
+            | "tcp-response"
+            | "http-request"
+            | "http-response"
+            | "http-after-response" => self.kw_rule(pi, line, start, canon),
+            "option" => self.kw_option(pi, line, start, words, modifier),
+            "http-check" | "tcp-check" => self.kw_check_rule(pi, line, start, kw0),
+            "filter" => self.filter_files(line, a),
+            "errorfile" => self.errorfile_exists(line, a + 1),
+            _ => {}
+        }
+    }
+
+    /// `option <name> [args]` and `no option <name>` (§4.2 `option ...`).
+    fn kw_option(
+        &mut self,
+        pi: usize,
+        line: &Line,
+        start: usize,
+        words: &[&str],
+        modifier: Modifier,
+    ) {
+        let kind = self.cfg.proxies[pi].kind;
+        let pname = self.cfg.proxies[pi].name.name.clone();
+        let name = Named::from_word(&line.words[start + 1]);
+        if kind == ProxyKind::Backend
+            && matches!(name.name.as_str(), "tcplog" | "httplog" | "httpslog")
+        {
+            self.warn(
+                Code::WrongSection,
+                line.span(start + 1),
+                format!(
+                    "`option {}` does nothing in a backend (logs are written by frontends)",
+                    name.name
+                ),
+                HaproxyLoc::Parsing,
+                format!(
+                    "backend '{pname}' : 'option {}' directive is ignored in backends.",
+                    name.name
+                ),
+            );
+        }
+        let args = words[2..].iter().map(|s| s.to_string()).collect();
+        self.cfg.proxies[pi].options.push(ProxyOption {
+            name,
+            negated: modifier == Modifier::No,
+            args,
+        });
+    }
+
+    /// `http-check ...` / `tcp-check ...` rules (§4.2, `http-check`, `tcp-check`).
+    fn kw_check_rule(&mut self, pi: usize, line: &Line, start: usize, kw0: &str) {
+        match crate::checks::parse_rule(line) {
+            Ok(rule) => {
+                let p = &mut self.cfg.proxies[pi];
+                if kw0 == "http-check" {
+                    p.http_checks.push(rule);
+                } else {
+                    p.tcp_checks.push(rule);
+                }
+            }
+            Err(e) => self.err(
+                Code::InvalidArgument,
+                line.span(start + e.word),
+                e.message,
+                HaproxyLoc::Parsing,
+                e.haproxy,
+            ),
+        }
+    }
+
+    /// `filter spoe ... config <file>`: the SPOE file must exist.
+    fn filter_files(&mut self, line: &Line, a: usize) {
+        let cfgi = (a..line.words.len()).find(|&j| line.arg(j) == "config");
+        if let (true, Some(j)) = (self.opts.check_files && line.arg(a) == "spoe", cfgi) {
+            if let Some(w) = line.words.get(j + 1) {
+                if !Path::new(&w.text).is_file() {
+                    let f = w.text.clone();
+                    self.err(Code::MissingFile, w.span, format!("SPOE configuration file `{f}` does not exist"), HaproxyLoc::Parsing, format!("'filter' : 'Could not open configuration file {f} : No such file or directory'"));
+                }
+            }
+        }
+    }
+
+    /// `errorfile <code> <file>`: the file must exist (word `i`).
+    pub(super) fn errorfile_exists(&mut self, line: &Line, i: usize) {
+        if let Some(w) = line.words.get(i) {
+            if self.opts.check_files && !Path::new(&w.text).is_file() {
+                let f = w.text.clone();
+                self.err(
+                    Code::MissingFile,
+                    w.span,
+                    format!("errorfile `{f}` does not exist"),
+                    HaproxyLoc::Parsing,
+                    format!("errorfile : error opening file '{f}'."),
+                );
+            }
+        }
+    }
+
+    pub(super) fn proxy_unknown(
+        &mut self,
+        line: &Line,
+        start: usize,
+        section: &str,
+        words: &[&str],
+    ) {
+        let kw0 = words.first().copied().unwrap_or("");
+        if self.report_removed(line, start, kw0) {
+            return;
+        }
+        let prefixes: HashSet<&str> = self.kw.proxy_prefixes().collect();
+        if prefixes.contains(kw0) && kw0 != "stats" {
+            let sub = words.get(1).copied().unwrap_or("");
+            let subs: Vec<&str> = self
+                .kw
+                .proxy
+                .keys()
+                .filter_map(|k| k.strip_prefix(kw0).and_then(|r| r.strip_prefix(' ')))
+                .map(|r| r.split(' ').next().unwrap_or(r))
+                .collect();
+            let hint = suggest(sub, subs.iter().copied());
+            let (msg, hx) = match kw0 {
+                "option" => {
+                    let mut hx = format!("unknown option '{sub}'.");
+                    if let Some(h) = hint {
+                        hx = format!("unknown option '{sub}'; did you mean '{h}' maybe ?");
+                    }
+                    (format!("unknown option `{sub}`"), hx)
+                }
+                "timeout" => (
+                    format!("unknown timeout `{sub}`"),
+                    format!("'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', 'http-request', 'tunnel', 'tarpit', 'client-fin' and 'server-fin' (got '{sub}')"),
+                ),
+                _ => (
+                    format!("unknown `{kw0} {sub}`"),
+                    format!("'{kw0}' expects one of {} but got '{sub}'.", subs.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")),
+                ),
+            };
+            let code = if kw0 == "option" {
+                Code::UnknownOption
+            } else {
+                Code::UnknownKeyword
+            };
+            let mut d = Diagnostic::error(code, msg)
+                .at(line.span(start + 1))
+                .hx(HaproxyLoc::Parsing, hx);
+            if let Some(h) = hint {
+                d = d.help(format!("did you mean `{kw0} {h}`?"));
+            }
+            self.push(d);
+            return;
+        }
+        if kw0 == "stats" {
+            // `stats` sub-keywords not in the matrix (stats socket in a proxy...).
+            return;
+        }
+        let cands: Vec<&str> = self
+            .kw
+            .proxy
+            .keys()
+            .map(|k| k.split(' ').next().unwrap_or(k))
+            .collect();
+        self.unknown_keyword(line, start, section, cands);
+    }
+
+    /// `mode` (configuration.txt §4.2 `mode`).
+    pub(super) fn kw_mode(&mut self, pi: usize, line: &Line, a: usize) {
+        let m = match line.arg(a) {
+            "tcp" => Some(Mode::Tcp),
+            "http" => Some(Mode::Http),
+            "log" if self.opts.table == TableSet::Master => Some(Mode::Log),
+            "spop" if self.opts.table == TableSet::Master => Some(Mode::Spop),
+            "health" => Some(Mode::Health),
+            other => {
+                let other = other.to_string();
+                self.push(
+                    Diagnostic::error(
+                        Code::InvalidArgument,
+                        format!("unknown proxy mode `{other}`"),
+                    )
+                    .at(line.span(a))
+                    .help("mode is `tcp` or `http`")
+                    .hx(
+                        HaproxyLoc::Parsing,
+                        format!("unknown proxy mode '{other}'."),
+                    ),
+                );
+                None
+            }
+        };
+        if m.is_some() && !line.arg(a + 1).is_empty() {
+            let extra = line.arg(a + 1).to_string();
+            self.err(
+                Code::TooManyArguments,
+                line.span(a + 1),
+                format!("`mode` takes one argument; `{extra}` is extra"),
+                HaproxyLoc::Parsing,
+                format!("'mode' cannot handle unexpected argument '{extra}'."),
+            );
+        }
+        if let Some(m) = m {
+            self.cfg.proxies[pi].mode = Some(m);
+        }
+    }
+
+    /// `balance` (configuration.txt §4.2 `balance`).
+    pub(super) fn kw_balance(&mut self, pi: usize, line: &Line, a: usize) {
+        let alg = line.arg(a).to_string();
+        let rest: Vec<String> = line
+            .words
+            .iter()
+            .skip(a + 1)
+            .map(|w| w.text.clone())
+            .collect();
+        let b = match alg.as_str() {
+            "roundrobin" => Some(Balance::RoundRobin),
+            "static-rr" => Some(Balance::StaticRr),
+            "leastconn" => Some(Balance::LeastConn),
+            "first" => Some(Balance::First),
+            "source" => Some(Balance::Source),
+            "uri" => Some(Balance::Uri { args: rest }),
+            "url_param" => Some(Balance::UrlParam {
+                param: rest.first().cloned().unwrap_or_default(),
+                args: rest.iter().skip(1).cloned().collect(),
+            }),
+            "rdp-cookie" => Some(Balance::RdpCookie { name: None }),
+            s if s.starts_with("random") => {
+                let draws = s
+                    .strip_prefix("random(")
+                    .and_then(|r| r.strip_suffix(')'))
+                    .map(|d| value::atol(d).max(1) as u32)
+                    .unwrap_or(2);
+                Some(Balance::Random { draws })
+            }
+            s if s.starts_with("hdr(") && s.ends_with(')') => Some(Balance::Hdr {
+                name: s[4..s.len() - 1].to_string(),
+                args: rest,
+            }),
+            s if s.starts_with("rdp-cookie(") && s.ends_with(')') => Some(Balance::RdpCookie {
+                name: Some(s[11..s.len() - 1].to_string()),
+            }),
+            "hash" => Some(Balance::Hash {
+                expr: rest.join(" "),
+            }),
+            "log-hash" if self.opts.table == TableSet::Master => Some(Balance::LogHash {
+                conv: rest.join(" "),
+            }),
+            "sticky" if self.opts.table == TableSet::Master => Some(Balance::Sticky),
+            _ => None,
+        };
+        match b {
+            Some(b) => self.cfg.proxies[pi].balance = Some(b),
+            None if alg.is_empty() => self.err(
+                Code::MissingArgument,
+                line.span(a),
+                "`balance` needs an algorithm",
+                HaproxyLoc::Parsing,
+                "balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.",
+            ),
+            None => {
+                let algs = [
+                    "roundrobin",
+                    "static-rr",
+                    "leastconn",
+                    "first",
+                    "source",
+                    "uri",
+                    "url_param",
+                    "hdr(name)",
+                    "rdp-cookie",
+                    "random",
+                    "hash",
+                ];
+                let mut d = Diagnostic::error(Code::InvalidArgument, format!("unknown balance algorithm `{alg}`"))
+                    .at(line.span(a))
+                    .hx(HaproxyLoc::Parsing, "balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.");
+                if let Some(s) = suggest(&alg, algs.iter().copied()) {
+                    d = d.help(format!("did you mean `{s}`?"));
+                }
+                self.push(d);
+            }
+        }
+    }
+}

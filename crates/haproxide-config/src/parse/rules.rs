@@ -1,0 +1,186 @@
+use super::acl::{map_files_in, split_converters};
+use super::*;
+
+impl Parser<'_> {
+    /// `use_backend <name> [{if|unless} <cond>]` (configuration.txt §4.2).
+    pub(super) fn kw_use_backend(&mut self, pi: usize, line: &Line, a: usize) {
+        let Some(w) = line.words.get(a) else {
+            self.err(
+                Code::MissingArgument,
+                line.span(a),
+                "`use_backend` needs a backend name",
+                HaproxyLoc::Parsing,
+                "'use_backend' expects a backend name.",
+            );
+            return;
+        };
+        let cond = match line.arg(a + 1) {
+            "if" | "unless" => self.condition(line, a + 1, "switching rule"),
+            "" => None,
+            other => {
+                let other = other.to_string();
+                self.err(
+                    Code::ConditionExpression,
+                    line.span(a + 1),
+                    format!("expected `if` or `unless`, found `{other}`"),
+                    HaproxyLoc::Parsing,
+                    format!(
+                        "'use_backend' : unexpected keyword '{other}'. Expecting 'if' or 'unless'."
+                    ),
+                );
+                return;
+            }
+        };
+        self.cfg.proxies[pi].use_backends.push(UseBackend {
+            backend: Named::from_word(w),
+            cond,
+        });
+    }
+
+    /// `tcp-request`, `http-request`... rules: the action must exist for the rule set.
+    pub(super) fn kw_rule(&mut self, pi: usize, line: &Line, start: usize, canon: &str) {
+        let nwords = canon.split(' ').count();
+        let ai = start + nwords;
+        if canon.ends_with("inspect-delay") {
+            self.time_arg(line, ai, canon);
+            return;
+        }
+        let Some(action_w) = line.words.get(ai) else {
+            self.err(
+                Code::MissingArgument,
+                line.span(ai),
+                format!("`{canon}` needs an action"),
+                HaproxyLoc::Parsing,
+                format!("'{canon}' expects an action."),
+            );
+            return;
+        };
+        let action = action_w.text.clone();
+        let base = action.split('(').next().unwrap_or(&action).to_string();
+        let rs = canon.to_string();
+        let is_lua = base.starts_with("lua.");
+        let known =
+            self.kw.has_action(&rs, &base)
+                || (is_lua && self.has_lua)
+                || (base.starts_with("track-sc") || base.starts_with("sc-"))
+                    && self.kw.actions.get(&rs).is_some_and(|s| {
+                        s.iter().any(|a| a.starts_with(&base[..base.len().min(8)]))
+                    });
+        if !known && self.kw.actions.contains_key(&rs) {
+            let list: Vec<&str> = self
+                .kw
+                .actions
+                .get(&rs)
+                .map(|s| {
+                    let mut v: Vec<&str> = s.iter().map(String::as_str).collect();
+                    v.sort();
+                    v
+                })
+                .unwrap_or_default();
+            let hint = suggest(&base, list.iter().copied());
+            let mut d = Diagnostic::error(
+                Code::UnknownAction,
+                format!("unknown `{rs}` action `{base}`"),
+            )
+            .at(action_w.span)
+            .hx(
+                HaproxyLoc::ParsingTight,
+                format!(
+                    "'{rs}' expects {} but got '{action}'.",
+                    list.iter()
+                        .map(|a| format!("'{a}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            if let Some(h) = hint {
+                d = d.help(format!("did you mean `{h}`?"));
+            }
+            self.push(d);
+            return;
+        }
+        if !self.rule_fetch_known(pi, line, ai, &rs, &action)
+            || !self.rule_map_files_exist(pi, line, ai, &rs, &action)
+        {
+            return;
+        }
+        let ci = (ai + 1..line.words.len()).find(|&j| matches!(line.arg(j), "if" | "unless"));
+        let cond = ci.and_then(|j| self.condition(line, j, &format!("'{rs}' rule")));
+        let args = line.words[ai + 1..ci.unwrap_or(line.words.len())]
+            .iter()
+            .map(|w| w.text.clone())
+            .collect();
+        self.cfg.proxies[pi].rules.push(Rule {
+            ruleset: rs,
+            action: Named::from_word(action_w),
+            args,
+            cond,
+        });
+    }
+
+    /// `set-var(x) <expr>`: the expression's fetch must exist.
+    fn rule_fetch_known(
+        &mut self,
+        pi: usize,
+        line: &Line,
+        ai: usize,
+        rs: &str,
+        action: &str,
+    ) -> bool {
+        let base = action.split('(').next().unwrap_or(action);
+        if base == "set-var" {
+            if let Some(expr) = line.words.get(ai + 1) {
+                let head = split_converters(&expr.text)
+                    .first()
+                    .map(|s| s.to_string())
+                    .unwrap_or_default();
+                let fname = head.split('(').next().unwrap_or("").to_string();
+                if !fname.is_empty()
+                    && !self.kw.fetches.contains(&fname)
+                    && !fname
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_digit() || c == '"')
+                {
+                    let pname = self.cfg.proxies[pi].name.name.clone();
+                    let kind = self.cfg.proxies[pi].kind.as_str();
+                    self.push(
+                        Diagnostic::error(Code::UnknownFetch, format!("unknown fetch method `{fname}`"))
+                            .at(expr.span)
+                            .hx(HaproxyLoc::Parsing, format!("error detected in {kind} '{pname}' while parsing '{rs} {action}' rule : unknown fetch method '{fname}'.")),
+                    );
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// The `map*(<file>)` converters in a rule's arguments name existing files.
+    fn rule_map_files_exist(
+        &mut self,
+        pi: usize,
+        line: &Line,
+        ai: usize,
+        rs: &str,
+        action: &str,
+    ) -> bool {
+        if self.opts.check_files {
+            for w in &line.words[ai + 1..] {
+                for (conv, file) in map_files_in(&w.text) {
+                    if !Path::new(&file).exists() {
+                        let pname = self.cfg.proxies[pi].name.name.clone();
+                        let kind = self.cfg.proxies[pi].kind.as_str();
+                        self.push(
+                            Diagnostic::error(Code::MissingFile, format!("map file `{file}` does not exist"))
+                                .at(w.span)
+                                .hx(HaproxyLoc::Parsing, format!("error detected in {kind} '{pname}' while parsing '{rs} {action}' rule : failed to parse sample expression <{}> : invalid args in converter '{conv}' : failed to open pattern file <{file}>.", w.text.trim_start_matches("%["))),
+                        );
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+}
