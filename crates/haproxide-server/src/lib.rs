@@ -2,18 +2,21 @@
 //!
 //! - [`translate`]: the resolved configuration → `haproxide-forward` and
 //!   `haproxide-check` specs (the only place that sees both sides);
-//! - [`logging`]: log targets and HAProxy's log line formats;
 //! - [`run`]: start, wire health to routing, signals, soft/hard stop.
+//!
+//! Logging, the management plane and the process are their own crates
+//! (`haproxide-log`, `haproxide-admin`, `haproxide-process`); the re-exports
+//! below keep their former paths for now.
 
 pub mod admin_plan;
-pub mod cli;
-pub mod handover;
+pub use haproxide_admin::cli;
+pub use haproxide_process::handover;
 pub mod live;
-pub mod logging;
+pub use haproxide_log as logging;
 pub mod logsetup;
-pub mod mworker;
-pub mod process;
+pub use haproxide_process::mworker;
+pub use haproxide_process::spec as process;
 pub mod run;
 pub mod server_state;
-pub mod stats;
+pub use haproxide_admin::stats;
 pub mod translate;

@@ -16,9 +16,9 @@ use tokio::sync::mpsc;
 use super::mcli;
 use super::notify::{self, Notifier};
 use super::{TAKEOVER_ENV, WORKER_ENV};
-use crate::cli::listen::{self, CliAddress};
 use crate::handover;
-use crate::logging::{events, Level};
+use haproxide_admin::cli::listen::{self, CliAddress};
+use haproxide_log::{events, Level};
 
 /// How the master runs.
 pub struct MasterConfig {

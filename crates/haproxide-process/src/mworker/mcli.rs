@@ -14,9 +14,9 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 use tokio::sync::mpsc;
 
 use super::master::{Shared, State};
-use crate::cli::exec::split_commands;
-use crate::cli::listen::{parse_address, Bound, CliAddress, ListenOptions};
-use crate::process::id_in_db;
+use crate::spec::id_in_db;
+use haproxide_admin::cli::exec::split_commands;
+use haproxide_admin::cli::listen::{parse_address, Bound, CliAddress, ListenOptions};
 
 /// A parsed `-S` argument.
 #[derive(Debug, Clone)]

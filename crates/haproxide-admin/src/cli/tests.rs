@@ -1598,9 +1598,9 @@ fn cli_show_sess_and_shutdown_session() {
     assert_eq!(run(&st, Level::Operator, "show sess"), lines);
     // HAProxy reads the argument with strtoul: not a number is the list too.
     assert_eq!(run(&st, Level::Operator, "show sess foo"), lines);
-    let local = crate::logging::clock::Tm::new(
+    let local = haproxide_log::Tm::new(
         std::time::UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456),
-        crate::logging::clock::Zone::Local,
+        haproxide_log::Zone::Local,
     )
     .accept_date_us();
     assert!(local.ends_with(":20.123456"), "{local}");

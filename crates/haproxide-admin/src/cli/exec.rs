@@ -502,10 +502,7 @@ impl<'a> Session<'a> {
                 return "No such proxy.\n".into();
             }
         }
-        let now = crate::logging::clock::Tm::new(
-            std::time::SystemTime::now(),
-            crate::logging::clock::Zone::Local,
-        );
+        let now = haproxide_log::Tm::new(std::time::SystemTime::now(), haproxide_log::Zone::Local);
         format!("Total events captured on [{}] : 0\n", now.accept_date())
     }
 
@@ -566,7 +563,7 @@ fn sess_line(s: &super::SessionSnapshot) -> String {
 /// `show sess <id>`: the lines of HAProxy's detailed block that haproxide can
 /// fill (header, frontend, backend, server), then the age.
 fn sess_block(s: &super::SessionSnapshot) -> String {
-    let tm = crate::logging::clock::Tm::new(s.accepted, crate::logging::clock::Zone::Local);
+    let tm = haproxide_log::Tm::new(s.accepted, haproxide_log::Zone::Local);
     let mut out = format!(
         "0x{:x}: [{}] proto={} source={}\n  frontend={} (id={} mode={})",
         s.id,

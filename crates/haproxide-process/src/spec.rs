@@ -327,12 +327,6 @@ mod tests {
     fn master_worker_no_exit_on_failure() {
         let body = "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
             listen a\n    bind 127.0.0.1:8001\n    server s 127.0.0.1:9001\n";
-        let (p, _) = crate::translate::tests::plan(&format!(
-            "global\n    master-worker no-exit-on-failure\n{body}"
-        ));
-        assert!(p.process.no_exit_on_failure);
-        let (p, _) = crate::translate::tests::plan(body);
-        assert!(!p.process.no_exit_on_failure);
         let env = |_: &str| None;
         let opts = haproxide_config::CheckOptions {
             target: haproxide_config::Target::V2_6,
@@ -341,6 +335,16 @@ mod tests {
             resolver: haproxide_config::Resolver::HostsFile,
             check_files: false,
         };
+        let process = |text: String| {
+            let checked = haproxide_config::check_bytes("t.cfg", text.into_bytes(), &opts);
+            assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+            ProcessSpec::from_config(&checked.config)
+        };
+        let p = process(format!(
+            "global\n    master-worker no-exit-on-failure\n{body}"
+        ));
+        assert!(p.no_exit_on_failure);
+        assert!(!process(body.to_string()).no_exit_on_failure);
         let text = format!("global\n    master-worker exit-on-failure\n{body}");
         let checked = haproxide_config::check_bytes("t.cfg", text.into_bytes(), &opts);
         let e: Vec<_> = checked
