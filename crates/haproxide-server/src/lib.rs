@@ -9,6 +9,7 @@
 //! below keep their former paths for now.
 
 pub mod admin_plan;
+pub mod dcs;
 pub use haproxide_admin::cli;
 pub use haproxide_process::handover;
 pub mod live;

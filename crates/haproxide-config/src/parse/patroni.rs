@@ -98,7 +98,10 @@ impl Patroni {
     /// The role of a backend, with its cluster.
     pub fn role_of(&self, proxy: &str) -> Option<(&PatroniRole, &PatroniCluster)> {
         let r = self.roles.iter().find(|r| r.proxy == proxy)?;
-        let c = self.clusters.iter().find(|c| c.name.name == r.cluster.name)?;
+        let c = self
+            .clusters
+            .iter()
+            .find(|c| c.name.name == r.cluster.name)?;
         Some((r, c))
     }
 }
@@ -427,7 +430,10 @@ impl Parser<'_> {
                 found.push((
                     Code::InvalidArgument,
                     r.cluster.span,
-                    format!("`patroni-role` names no `patroni {}` section", r.cluster.name),
+                    format!(
+                        "`patroni-role` names no `patroni {}` section",
+                        r.cluster.name
+                    ),
                 ));
             }
         }
