@@ -1,0 +1,363 @@
+//! Converters (configuration.txt §7.3.1 "Converters"): each takes a value of one type
+//! and returns one of another; a chain is type-checked at configuration time
+//! against HAProxy's cast matrix ([`SmpType::casts_to`]), and a converter that
+//! cannot apply at run time makes the sample absent, as in HAProxy.
+
+use std::borrow::Cow;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::args::{int_or_var, Arg, ArgType};
+use crate::error::ExprError;
+use crate::sample::{Sample, SmpType};
+
+/// A converter function over a value already cast to the converter's input type.
+pub type ConvFn = for<'a> fn(&[Arg], Sample<'a>) -> Option<Sample<'a>>;
+
+/// Config-time check and rewrite of a converter's typed arguments.
+pub type PrepareFn = fn(&str, Vec<Arg>) -> Result<Vec<Arg>, ExprError>;
+
+/// A converter in the registry.
+pub struct ConvDef {
+    pub name: &'static str,
+    pub args: &'static [ArgType],
+    pub min_args: usize,
+    pub input: SmpType,
+    pub out: SmpType,
+    pub prepare: Option<PrepareFn>,
+    pub conv: ConvFn,
+}
+
+impl std::fmt::Debug for ConvDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl PartialEq for ConvDef {
+    fn eq(&self, o: &ConvDef) -> bool {
+        self.name == o.name
+    }
+}
+
+fn int(s: &Sample<'_>) -> i64 {
+    match s {
+        Sample::Sint(v) => *v,
+        Sample::Bool(b) => i64::from(*b),
+        _ => 0,
+    }
+}
+
+fn operand(args: &[Arg]) -> i64 {
+    match args.first() {
+        Some(Arg::Int(v)) => *v,
+        _ => 0,
+    }
+}
+
+/// Arithmetic operands are checked (an integer; a variable is not run yet) and
+/// stored as integers.
+fn prepare_operand(conv: &str, args: Vec<Arg>) -> Result<Vec<Arg>, ExprError> {
+    Ok(vec![Arg::Int(int_or_var(conv, &args)?)])
+}
+
+fn map_bytes<'a>(s: Sample<'a>, f: impl Fn(&[u8]) -> Option<Vec<u8>>) -> Option<Sample<'a>> {
+    let Sample::Str(b) = s else { return None };
+    Some(Sample::Str(match f(&b) {
+        Some(v) => Cow::Owned(v),
+        None => b,
+    }))
+}
+
+fn lower<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    map_bytes(s, |b| {
+        b.iter()
+            .any(u8::is_ascii_uppercase)
+            .then(|| b.to_ascii_lowercase())
+    })
+}
+fn upper<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    map_bytes(s, |b| {
+        b.iter()
+            .any(u8::is_ascii_lowercase)
+            .then(|| b.to_ascii_uppercase())
+    })
+}
+fn length<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    Some(Sample::Sint(s.bytes()?.len() as i64))
+}
+fn to_bool<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    Some(Sample::Bool(int(&s) != 0))
+}
+fn not<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    Some(Sample::Bool(int(&s) == 0))
+}
+fn odd<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    Some(Sample::Bool(int(&s) & 1 == 1))
+}
+fn even<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    Some(Sample::Bool(int(&s) & 1 == 0))
+}
+fn neg<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    Some(Sample::Sint(int(&s).wrapping_neg()))
+}
+fn cpl<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    Some(Sample::Sint(!int(&s)))
+}
+fn add<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    Some(Sample::Sint(int(&s).saturating_add(operand(a))))
+}
+fn sub<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    Some(Sample::Sint(int(&s).saturating_sub(operand(a))))
+}
+fn mul<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    Some(Sample::Sint(int(&s).saturating_mul(operand(a))))
+}
+/// `div`: a division by zero gives the largest integer, as HAProxy.
+fn div<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    let d = operand(a);
+    Some(Sample::Sint(if d == 0 {
+        i64::MAX
+    } else {
+        int(&s).saturating_div(d)
+    }))
+}
+/// `mod`: modulo zero gives 0, as HAProxy.
+fn modulo<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    let d = operand(a);
+    Some(Sample::Sint(if d == 0 {
+        0
+    } else {
+        int(&s).wrapping_rem(d)
+    }))
+}
+fn and<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    Some(Sample::Sint(int(&s) & operand(a)))
+}
+fn or<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    Some(Sample::Sint(int(&s) | operand(a)))
+}
+fn xor<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    Some(Sample::Sint(int(&s) ^ operand(a)))
+}
+/// `ipmask(<mask4>[,<mask6>])`: an IPv6 address needs the second mask.
+fn ipmask<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    let bits4 = match a.first() {
+        Some(Arg::Mask(m)) => u32::from(*m),
+        _ => return None,
+    };
+    match s {
+        Sample::Ipv4(ip) => {
+            let m = u32::MAX.checked_shl(32 - bits4).unwrap_or(0);
+            Some(Sample::Ipv4(Ipv4Addr::from(u32::from(ip) & m)))
+        }
+        Sample::Ipv6(ip) => {
+            let Some(Arg::Mask(b6)) = a.get(1) else {
+                return None;
+            };
+            let m = u128::MAX.checked_shl(128 - u32::from(*b6)).unwrap_or(0);
+            Some(Sample::Ipv6(Ipv6Addr::from(u128::from(ip) & m)))
+        }
+        _ => None,
+    }
+}
+/// `hex`: upper-case hexadecimal text of the bytes.
+fn hex<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    const H: &[u8; 16] = b"0123456789ABCDEF";
+    let b = s.bytes()?;
+    let mut out = Vec::with_capacity(b.len() * 2);
+    for &c in b {
+        out.push(H[usize::from(c >> 4)]);
+        out.push(H[usize::from(c & 15)]);
+    }
+    Some(Sample::Str(Cow::Owned(out)))
+}
+/// `bytes(<offset>[,<length>])`: a slice of the binary value (empty past its end).
+fn bytes<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    let Sample::Bin(b) = s else { return None };
+    let off = match a.first() {
+        Some(Arg::Int(o)) => usize::try_from(*o).ok()?,
+        _ => return None,
+    };
+    let len = b.len();
+    let start = off.min(len);
+    let end = match a.get(1) {
+        Some(Arg::Int(l)) => start.saturating_add(usize::try_from(*l).ok()?).min(len),
+        _ => len,
+    };
+    Some(Sample::Bin(match b {
+        Cow::Borrowed(b) => Cow::Borrowed(&b[start..end]),
+        Cow::Owned(v) => Cow::Owned(v[start..end].to_vec()),
+    }))
+}
+fn trim<'a>(a: &[Arg], s: Sample<'a>, left: bool) -> Option<Sample<'a>> {
+    let Some(Arg::Str(set)) = a.first() else {
+        return None;
+    };
+    let set = set.as_bytes();
+    let Sample::Str(b) = s else { return None };
+    let keep = |c: &u8| !set.contains(c);
+    let (start, end) = if left {
+        (b.iter().position(keep).unwrap_or(b.len()), b.len())
+    } else {
+        (0, b.iter().rposition(keep).map_or(0, |i| i + 1))
+    };
+    Some(Sample::Str(match b {
+        Cow::Borrowed(b) => Cow::Borrowed(&b[start..end]),
+        Cow::Owned(v) => Cow::Owned(v[start..end].to_vec()),
+    }))
+}
+fn ltrim<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    trim(a, s, true)
+}
+fn rtrim<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    trim(a, s, false)
+}
+
+macro_rules! conv {
+    ($name:expr, $args:expr, $min:expr, $in:ident => $out:ident, $prep:expr, $f:expr) => {
+        ConvDef {
+            name: $name,
+            args: $args,
+            min_args: $min,
+            input: SmpType::$in,
+            out: SmpType::$out,
+            prepare: $prep,
+            conv: $f,
+        }
+    };
+}
+
+const STR1: &[ArgType] = &[ArgType::Str];
+const OP: Option<PrepareFn> = Some(prepare_operand);
+
+/// Every converter the engine applies (types as `haproxy -dKall` lists them).
+pub static CONVERTERS: &[ConvDef] = &[
+    conv!("lower", &[], 0, Str => Str, None, lower),
+    conv!("upper", &[], 0, Str => Str, None, upper),
+    conv!("length", &[], 0, Str => Sint, None, length),
+    conv!("bool", &[], 0, Sint => Bool, None, to_bool),
+    conv!("not", &[], 0, Sint => Bool, None, not),
+    conv!("odd", &[], 0, Sint => Bool, None, odd),
+    conv!("even", &[], 0, Sint => Bool, None, even),
+    conv!("neg", &[], 0, Sint => Sint, None, neg),
+    conv!("cpl", &[], 0, Sint => Sint, None, cpl),
+    conv!("add", STR1, 1, Sint => Sint, OP, add),
+    conv!("sub", STR1, 1, Sint => Sint, OP, sub),
+    conv!("mul", STR1, 1, Sint => Sint, OP, mul),
+    conv!("div", STR1, 1, Sint => Sint, OP, div),
+    conv!("mod", STR1, 1, Sint => Sint, OP, modulo),
+    conv!("and", STR1, 1, Sint => Sint, OP, and),
+    conv!("or", STR1, 1, Sint => Sint, OP, or),
+    conv!("xor", STR1, 1, Sint => Sint, OP, xor),
+    conv!("ipmask", &[ArgType::Msk4, ArgType::Msk6], 1, Addr => Ipv4, None, ipmask),
+    conv!("hex", &[], 0, Bin => Str, None, hex),
+    conv!("bytes", &[ArgType::Int, ArgType::Int], 1, Bin => Bin, None, bytes),
+    conv!("ltrim", STR1, 1, Str => Str, None, ltrim),
+    conv!("rtrim", STR1, 1, Str => Str, None, rtrim),
+];
+
+/// The converter named `name`.
+pub fn find_conv(name: &str) -> Option<&'static ConvDef> {
+    CONVERTERS.iter().find(|c| c.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run<'a>(name: &str, args: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+        let c = find_conv(name).expect(name);
+        (c.conv)(args, s.cast(c.input)?)
+    }
+    fn s(b: &'static str) -> Sample<'static> {
+        Sample::Str(Cow::Borrowed(b.as_bytes()))
+    }
+
+    #[test]
+    fn converters_table() {
+        let i = Sample::Sint;
+        let cases: Vec<(&str, Vec<Arg>, Sample<'static>, Option<Sample<'static>>)> = vec![
+            ("lower", vec![], s("AbC"), Some(s("abc"))),
+            ("upper", vec![], s("AbC"), Some(s("ABC"))),
+            ("length", vec![], s("four"), Some(i(4))),
+            ("bool", vec![], i(7), Some(Sample::Bool(true))),
+            ("not", vec![], i(0), Some(Sample::Bool(true))),
+            ("odd", vec![], i(3), Some(Sample::Bool(true))),
+            ("even", vec![], i(3), Some(Sample::Bool(false))),
+            ("neg", vec![], i(3), Some(i(-3))),
+            ("cpl", vec![], i(0), Some(i(-1))),
+            ("add", vec![Arg::Int(2)], i(3), Some(i(5))),
+            ("add", vec![Arg::Int(1)], i(i64::MAX), Some(i(i64::MAX))),
+            ("sub", vec![Arg::Int(2)], i(3), Some(i(1))),
+            ("mul", vec![Arg::Int(2)], i(3), Some(i(6))),
+            ("div", vec![Arg::Int(2)], i(7), Some(i(3))),
+            ("div", vec![Arg::Int(0)], i(7), Some(i(i64::MAX))),
+            ("mod", vec![Arg::Int(0)], i(7), Some(i(0))),
+            ("mod", vec![Arg::Int(4)], i(7), Some(i(3))),
+            ("and", vec![Arg::Int(6)], i(3), Some(i(2))),
+            ("or", vec![Arg::Int(4)], i(3), Some(i(7))),
+            ("xor", vec![Arg::Int(1)], i(3), Some(i(2))),
+            (
+                "ipmask",
+                vec![Arg::Mask(24)],
+                Sample::Ipv4(Ipv4Addr::new(10, 1, 2, 3)),
+                Some(Sample::Ipv4(Ipv4Addr::new(10, 1, 2, 0))),
+            ),
+            (
+                "ipmask",
+                vec![Arg::Mask(24)],
+                Sample::Ipv6(Ipv6Addr::LOCALHOST),
+                None,
+            ),
+            (
+                "ipmask",
+                vec![Arg::Mask(0), Arg::Mask(64)],
+                Sample::Ipv6("2001:db8::1".parse().unwrap()),
+                Some(Sample::Ipv6("2001:db8::".parse().unwrap())),
+            ),
+            (
+                "hex",
+                vec![],
+                Sample::Bin(Cow::Borrowed(b"\x16\x03")),
+                Some(s("1603")),
+            ),
+            (
+                "bytes",
+                vec![Arg::Int(1), Arg::Int(2)],
+                Sample::Bin(Cow::Borrowed(b"abcd")),
+                Some(Sample::Bin(Cow::Borrowed(b"bc"))),
+            ),
+            (
+                "bytes",
+                vec![Arg::Int(9)],
+                Sample::Bin(Cow::Borrowed(b"abcd")),
+                Some(Sample::Bin(Cow::Borrowed(b""))),
+            ),
+            (
+                "ltrim",
+                vec![Arg::Str(" x".into())],
+                s(" xab "),
+                Some(s("ab ")),
+            ),
+            (
+                "rtrim",
+                vec![Arg::Str(" ".into())],
+                s(" ab  "),
+                Some(s(" ab")),
+            ),
+        ];
+        for (name, args, input, want) in cases {
+            assert_eq!(
+                run(name, &args, input.clone()),
+                want,
+                "{name}({args:?}) on {input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn lower_borrows_when_nothing_changes() {
+        let out = run("lower", &[], s("abc")).unwrap();
+        assert!(matches!(out, Sample::Str(Cow::Borrowed(_))));
+    }
+}

@@ -1,0 +1,335 @@
+//! Sample fetches: a registry of what each fetch needs (its arguments, the layer of
+//! the connection it reads) and returns (its output type), and the [`Context`] the
+//! caller implements to answer them (configuration.txt §7.3 "Fetching samples":
+//! §7.3.2 internal states, §7.3.3 layer 4, §7.3.5 layer 6, §7.3.6 layer 7).
+//!
+//! Adding a fetch is adding a [`FetchDef`] to [`FETCHES`] (and, when it reads
+//! something no context exposes yet, a defaulted method to [`Context`]): the
+//! parser, the type checker and the evaluator do not change. An HTTP fetch that
+//! yields several values (`req.hdr`) answers per occurrence and sets
+//! [`Fetched::more`], as HAProxy's `SMP_F_NOT_LAST`.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+
+use crate::args::{Arg, ArgType};
+use crate::payload::{self, Fetch};
+use crate::sample::{Sample, SmpType};
+
+/// What an evaluation may look at. Everything has a default ("not known here"), so
+/// a context implements only what it knows: a TCP session its addresses and
+/// request buffer, the stats page its HTTP request.
+pub trait Context {
+    /// The client's address (`src`, `src_port`); `None` for a UNIX socket.
+    fn src(&self) -> Option<SocketAddr> {
+        None
+    }
+    /// The address the client connected to (`dst`, `dst_port`).
+    fn dst(&self) -> Option<SocketAddr> {
+        None
+    }
+    /// The request bytes received so far (layer 6: `req.len`, `req.payload`...).
+    fn req_data(&self) -> &[u8] {
+        &[]
+    }
+    /// The request buffer's size: a payload range beyond it can never be filled.
+    fn req_buf_size(&self) -> usize {
+        16384
+    }
+    /// No more data will come, or none will be waited for (HAProxy's
+    /// `SMP_OPT_FINAL`): a value that "may change" is taken as it is.
+    fn is_final(&self) -> bool {
+        true
+    }
+    /// The HTTP request's path, without the query string (`path`).
+    fn http_path(&self) -> Option<&[u8]> {
+        None
+    }
+}
+
+/// What a fetch reads, HAProxy's `SMP_USE_*` grouped by layer. A rule kind offers a
+/// set of them (`tcp-request content`: layers 4 and 6; the stats page: 4 and 7);
+/// [`crate::Cond::missing`] names a fetch a condition needs and the rule lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Uses(u8);
+
+impl Uses {
+    /// Internal states only (`always_true`, `wait_end`): available everywhere.
+    pub const NONE: Uses = Uses(0);
+    /// The connection's addresses (§7.3.3).
+    pub const L4: Uses = Uses(1);
+    /// The request buffer's contents (§7.3.5).
+    pub const L6_REQ: Uses = Uses(2);
+    /// The HTTP request (§7.3.6).
+    pub const L7_REQ: Uses = Uses(4);
+    /// What `tcp-request` and `use_backend` rules of a TCP frontend offer.
+    pub const TCP: Uses = Uses(1 | 2);
+    /// What an HTTP request offers (layer 6 is the HTTP message there).
+    pub const HTTP: Uses = Uses(1 | 4);
+
+    /// Both sets.
+    pub const fn union(self, o: Uses) -> Uses {
+        Uses(self.0 | o.0)
+    }
+    /// Whether every layer of `self` is in `offered`.
+    pub const fn within(self, offered: Uses) -> bool {
+        self.0 & !offered.0 == 0
+    }
+}
+
+/// One fetch's outcome (HAProxy's `sample_process` return and flags).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched<'a> {
+    /// The value, `None` when not found.
+    pub value: Option<Sample<'a>>,
+    /// `SMP_F_MAY_CHANGE`: more data may change the value (or bring one).
+    pub may_change: bool,
+    /// `SMP_F_NOT_LAST`: another occurrence follows (multi-valued fetches).
+    pub more: bool,
+}
+
+impl<'a> Fetched<'a> {
+    fn value(v: Sample<'a>) -> Fetched<'a> {
+        Fetched {
+            value: Some(v),
+            may_change: false,
+            more: false,
+        }
+    }
+    fn none() -> Fetched<'a> {
+        Fetched {
+            value: None,
+            may_change: false,
+            more: false,
+        }
+    }
+    fn from_payload<T>(f: Fetch<T>, to: impl FnOnce(T) -> Sample<'a>) -> Fetched<'a> {
+        match f {
+            Fetch::Value(v) => Fetched::value(to(v)),
+            Fetch::Incomplete => Fetched {
+                value: None,
+                may_change: true,
+                more: false,
+            },
+            Fetch::Absent => Fetched::none(),
+        }
+    }
+}
+
+/// A fetch function: arguments (typed at configuration time), the context, the
+/// occurrence wanted (0 first).
+pub type FetchFn = for<'c> fn(&[Arg], &'c dyn Context, usize) -> Fetched<'c>;
+
+/// A sample fetch in the registry.
+pub struct FetchDef {
+    /// Its name (and every alias has its own entry).
+    pub name: &'static str,
+    /// Arguments in order; the first `min_args` are mandatory.
+    pub args: &'static [ArgType],
+    pub min_args: usize,
+    /// The declared output type (`haproxy -dKall`); config-time type checks use it.
+    pub out: SmpType,
+    pub uses: Uses,
+    pub fetch: FetchFn,
+    /// configuration.txt section that documents it.
+    pub doc: &'static str,
+}
+
+impl std::fmt::Debug for FetchDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl PartialEq for FetchDef {
+    fn eq(&self, o: &FetchDef) -> bool {
+        self.name == o.name
+    }
+}
+
+fn always_true(_: &[Arg], _: &dyn Context, _: usize) -> Fetched<'static> {
+    Fetched::value(Sample::Bool(true))
+}
+fn always_false(_: &[Arg], _: &dyn Context, _: usize) -> Fetched<'static> {
+    Fetched::value(Sample::Bool(false))
+}
+/// `wait_end` (§7.3.2): true once the evaluation is final, "may change" before.
+fn wait_end(_: &[Arg], ctx: &dyn Context, _: usize) -> Fetched<'static> {
+    if ctx.is_final() {
+        Fetched::value(Sample::Bool(true))
+    } else {
+        Fetched {
+            value: None,
+            may_change: true,
+            more: false,
+        }
+    }
+}
+fn src<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    match ctx.src() {
+        Some(a) => Fetched::value(Sample::addr(a.ip())),
+        None => Fetched::none(),
+    }
+}
+fn dst<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    match ctx.dst() {
+        Some(a) => Fetched::value(Sample::addr(a.ip())),
+        None => Fetched::none(),
+    }
+}
+fn src_port<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    match ctx.src() {
+        Some(a) => Fetched::value(Sample::Sint(i64::from(a.port()))),
+        None => Fetched::none(),
+    }
+}
+fn dst_port<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    match ctx.dst() {
+        Some(a) => Fetched::value(Sample::Sint(i64::from(a.port()))),
+        None => Fetched::none(),
+    }
+}
+/// `req.len` (§7.3.5): the bytes buffered so far; may change until final.
+fn req_len<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    Fetched {
+        value: Some(Sample::Sint(ctx.req_data().len() as i64)),
+        may_change: true,
+        more: false,
+    }
+}
+fn req_payload<'c>(args: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    let (off, len) = match args {
+        [Arg::Int(o), Arg::Int(l), ..] => (*o, *l),
+        _ => return Fetched::none(),
+    };
+    let (Ok(off), Ok(len)) = (usize::try_from(off), usize::try_from(len)) else {
+        return Fetched::none();
+    };
+    let f = payload::req_payload(ctx.req_data(), off, len, ctx.req_buf_size());
+    Fetched::from_payload(f, |v| Sample::Bin(Cow::Borrowed(v)))
+}
+fn req_ssl_sni<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    let f = payload::ssl_sni(ctx.req_data());
+    Fetched::from_payload(f, |v| Sample::Str(Cow::Borrowed(v.as_bytes())))
+}
+fn req_ssl_hello_type<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    let f = payload::ssl_hello_type(ctx.req_data());
+    Fetched::from_payload(f, |v| Sample::Sint(i64::from(v)))
+}
+fn path<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    match ctx.http_path() {
+        Some(p) => Fetched::value(Sample::Str(Cow::Borrowed(p))),
+        None => Fetched::none(),
+    }
+}
+
+const INT2: &[ArgType] = &[ArgType::Int, ArgType::Int];
+
+macro_rules! fetch {
+    ($name:expr, $args:expr, $min:expr, $out:ident, $uses:ident, $f:expr, $doc:expr) => {
+        FetchDef {
+            name: $name,
+            args: $args,
+            min_args: $min,
+            out: SmpType::$out,
+            uses: Uses::$uses,
+            fetch: $f,
+            doc: $doc,
+        }
+    };
+}
+
+/// Every fetch the engine evaluates.
+pub static FETCHES: &[FetchDef] = &[
+    fetch!("always_false", &[], 0, Bool, NONE, always_false, "7.3.2"),
+    fetch!("always_true", &[], 0, Bool, NONE, always_true, "7.3.2"),
+    fetch!("wait_end", &[], 0, Bool, NONE, wait_end, "7.3.2"),
+    fetch!("src", &[], 0, Ipv4, L4, src, "7.3.3"),
+    fetch!("src_port", &[], 0, Sint, L4, src_port, "7.3.3"),
+    fetch!("dst", &[], 0, Ipv4, L4, dst, "7.3.3"),
+    fetch!("dst_port", &[], 0, Sint, L4, dst_port, "7.3.3"),
+    fetch!("req.len", &[], 0, Sint, L6_REQ, req_len, "7.3.5"),
+    fetch!("req_len", &[], 0, Sint, L6_REQ, req_len, "7.3.5"),
+    fetch!("req.payload", INT2, 2, Bin, L6_REQ, req_payload, "7.3.5"),
+    fetch!("payload", INT2, 2, Bin, L6_REQ, req_payload, "7.3.5"),
+    fetch!("req.ssl_sni", &[], 0, Str, L6_REQ, req_ssl_sni, "7.3.5"),
+    fetch!("req_ssl_sni", &[], 0, Str, L6_REQ, req_ssl_sni, "7.3.5"),
+    fetch!(
+        "req.ssl_hello_type",
+        &[],
+        0,
+        Sint,
+        L6_REQ,
+        req_ssl_hello_type,
+        "7.3.5"
+    ),
+    fetch!(
+        "req_ssl_hello_type",
+        &[],
+        0,
+        Sint,
+        L6_REQ,
+        req_ssl_hello_type,
+        "7.3.5"
+    ),
+    fetch!("path", &[], 0, Str, L7_REQ, path, "7.3.6"),
+];
+
+/// The fetch named `name`.
+pub fn find_fetch(name: &str) -> Option<&'static FetchDef> {
+    FETCHES.iter().find(|f| f.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Tcp<'a>(&'a [u8], bool);
+    impl Context for Tcp<'_> {
+        fn src(&self) -> Option<SocketAddr> {
+            "10.0.0.1:5000".parse().ok()
+        }
+        fn req_data(&self) -> &[u8] {
+            self.0
+        }
+        fn is_final(&self) -> bool {
+            self.1
+        }
+    }
+
+    #[test]
+    fn fetches_answer_from_the_context() {
+        let ctx = Tcp(b"hello", false);
+        let f = |n: &str, args: &[Arg]| (find_fetch(n).expect(n).fetch)(args, &ctx, 0);
+        assert_eq!(
+            f("src", &[]).value,
+            Some(Sample::Ipv4("10.0.0.1".parse().unwrap()))
+        );
+        assert_eq!(f("src_port", &[]).value, Some(Sample::Sint(5000)));
+        assert_eq!(f("dst", &[]).value, None);
+        let len = f("req.len", &[]);
+        assert_eq!((len.value, len.may_change), (Some(Sample::Sint(5)), true));
+        let p = f("req.payload", &[Arg::Int(1), Arg::Int(2)]);
+        assert_eq!(p.value, Some(Sample::Bin(Cow::Borrowed(b"el"))));
+        let p = f("req.payload", &[Arg::Int(4), Arg::Int(2)]);
+        assert_eq!((p.value, p.may_change), (None, true));
+        assert!(f("wait_end", &[]).may_change);
+        assert_eq!(f("path", &[]).value, None);
+    }
+
+    #[test]
+    fn registry_names_are_unique_and_uses_compose() {
+        for (i, a) in FETCHES.iter().enumerate() {
+            assert!(
+                FETCHES[i + 1..].iter().all(|b| b.name != a.name),
+                "{}",
+                a.name
+            );
+            assert!(a.min_args <= a.args.len());
+        }
+        assert!(Uses::L6_REQ.within(Uses::TCP));
+        assert!(!Uses::L7_REQ.within(Uses::TCP));
+        assert!(Uses::NONE.within(Uses::NONE));
+        assert!(Uses::L4.union(Uses::L7_REQ).within(Uses::HTTP));
+    }
+}

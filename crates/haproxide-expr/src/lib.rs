@@ -1,0 +1,97 @@
+//! HAProxy's sample and ACL machinery, typed at configuration time and evaluated
+//! sans-IO (configuration.txt §7 "Using ACLs and fetching samples").
+//!
+//! - [`sample`]: sample types, values and HAProxy's cast matrix;
+//! - [`fetch`]: the fetch registry and the [`Context`] a caller implements;
+//! - [`conv`]: the converter registry;
+//! - [`pattern`]: `-m` match methods, pattern parsing and matching;
+//! - [`acl`]: sample expressions, ACL lines, named ACLs ([`AclSet`]), pre-defined ACLs;
+//! - [`cond`]: `if`/`unless` conditions;
+//! - [`payload`]: the layer 6 parsers (TLS ClientHello, payload ranges).
+//!
+//! Typing happens once: [`AclSet::add_line`] and [`Cond::parse`] return a value or
+//! an [`ExprError`] worded as `haproxy -c` words it. Evaluation takes a
+//! `&dyn Context`; fetching, matching and combining allocate nothing unless a
+//! converter or a cast builds a new string.
+//!
+//! Results are three-valued like HAProxy's `acl_exec_cond`: a fetch whose value
+//! may still change (`req.len`, an incomplete ClientHello) gives [`Tri::Miss`]
+//! until the context says the evaluation is final ([`Context::is_final`]: the
+//! inspect delay expired, the client closed, or the buffer is full); then a miss is
+//! a failure. `tcp-request content` rules wait on a miss.
+#![forbid(unsafe_code)]
+
+pub mod acl;
+pub mod args;
+pub mod cond;
+pub mod conv;
+pub mod error;
+pub mod fetch;
+pub mod pattern;
+pub mod payload;
+pub mod sample;
+
+pub use acl::{is_predefined, patterns_from_file, Acl, AclExpr, AclSet, Opts, SampleExpr};
+pub use cond::{eval_opt, Cond};
+pub use error::{ErrorKind, ExprError};
+pub use fetch::{Context, Uses};
+pub use pattern::MatchMethod;
+pub use sample::{Sample, SmpType};
+
+/// HAProxy's `ACL_TEST_FAIL` (0), `ACL_TEST_MISS` (1), `ACL_TEST_PASS` (3): AND is
+/// `&`, OR is `|`, negation swaps pass and fail and keeps a miss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tri {
+    Fail = 0,
+    Miss = 1,
+    Pass = 3,
+}
+
+impl Tri {
+    fn from_bits(b: u8) -> Tri {
+        match b {
+            0 => Tri::Fail,
+            3 => Tri::Pass,
+            _ => Tri::Miss,
+        }
+    }
+    /// Conjunction.
+    pub fn and(self, o: Tri) -> Tri {
+        Tri::from_bits(self as u8 & o as u8)
+    }
+    /// Disjunction.
+    pub fn or(self, o: Tri) -> Tri {
+        Tri::from_bits(self as u8 | o as u8)
+    }
+    /// Negation (`!`, `unless`).
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(self) -> Tri {
+        match self {
+            Tri::Pass => Tri::Fail,
+            Tri::Fail => Tri::Pass,
+            Tri::Miss => Tri::Miss,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tri::{self, *};
+
+    #[test]
+    fn tri_algebra() {
+        let all = [Fail, Miss, Pass];
+        for a in all {
+            assert_eq!(a.not().not(), a);
+            for b in all {
+                // De Morgan holds in HAProxy's three-valued logic.
+                assert_eq!(a.and(b).not(), a.not().or(b.not()), "{a:?} {b:?}");
+                assert_eq!(a.and(b), b.and(a));
+            }
+        }
+        assert_eq!(Miss.and(Pass), Miss);
+        assert_eq!(Miss.and(Fail), Fail);
+        assert_eq!(Miss.or(Pass), Pass);
+        assert_eq!(Tri::Miss.or(Fail), Miss);
+    }
+}
