@@ -208,12 +208,13 @@ phase_failover() {
     down=$(event_after "$t0" "primary/node$old is DOWN")
     say "$what node$old -> node$new (t=0: request): 5000 first reached the new leader at ${f_rw_first} ms, only it from ${f_rw_fully} ms; 5000 to a node in recovery ${f_rw_in_recovery} of ${f_rw_n}, failed ${f_rw_failed}; 5001 to the primary ${f_ro_on_primary} of ${f_ro_n}, failed ${f_ro_failed}; session held on node$old cut at ${f_hold_cut} ms; primary/node$new UP at ${up} ms, primary/node$old DOWN at ${down} ms"
     events_since "$t0"
-    R["$kind.$what"]="new leader first ${f_rw_first} ms ($( [ "$up" -ge 0 ] && echo "$((f_rw_first - up))" || echo "?") ms after its UP), only it from ${f_rw_fully} ms; old session cut ${f_hold_cut} ms; UP ${up} / old DOWN ${down} ms; 5000 to recovery ${f_rw_in_recovery}/${f_rw_n} (failed ${f_rw_failed}); 5001 to primary ${f_ro_on_primary}/${f_ro_n} (failed ${f_ro_failed})"
+    R["$kind.$what"]="new leader first ${f_rw_first} ms (answered ${f_rw_first_end} ms) ($( [ "$up" -ge 0 ] && echo "$((f_rw_first - up))" || echo "?") ms after its UP), only it from ${f_rw_fully} ms; old session cut ${f_hold_cut} ms; UP ${up} / old DOWN ${down} ms; 5000 to recovery ${f_rw_in_recovery}/${f_rw_n} (failed ${f_rw_failed}); 5001 to primary ${f_ro_on_primary}/${f_ro_n} (failed ${f_ro_failed})"
     check "$kind" '[ "$new" != 0 ] && [ "$new" != "$old" ] && [ "$f_rw_first" -ge 0 ]' "$what: 5000 never reached a new leader within ${dur} s"
     FAILED_RW["$kind.$what"]=$f_rw_failed
     if [ "$kind" = haproxide-watch ]; then
         if [ "$what" = switchover ] || [ "$what" = etcd-outage ]; then
-            check "$kind" '[ "$f_rw_first" -ge 0 ] && [ "$f_rw_first" -le 3500 ]' "$what: 5000 first reached the new leader at ${f_rw_first} ms, over 3.5 s"
+            # Answer times (a connection may wait in the backend queue for the new leader).
+            check "$kind" '[ "$f_rw_first_end" -ge 0 ] && [ "$f_rw_first_end" -le 3500 ]' "$what: 5000 first answered by the new leader at ${f_rw_first_end} ms, over 3.5 s"
             check "$kind" '[ "$f_rw_in_recovery" = 0 ]' "$what: ${f_rw_in_recovery} read-write connections reached a node in recovery"
             check "$kind" '[ "$f_ro_on_primary" -le 5 ]' "$what: ${f_ro_on_primary} read-only connections reached the primary (more than 5)"
         else
@@ -222,9 +223,9 @@ phase_failover() {
             pm_line=$(grep -h 'promoted self to leader' "$LAB_DIR/logs/node$new.log" 2>/dev/null | tail -n 1 | cut -c1-23)
             promo=-1
             [ -z "$pm_line" ] || promo=$(( $(date -u -d "${pm_line/,/.}" +%s%3N) - t0 ))
-            say "$what: Patroni promoted node$new at ${promo} ms; 5000 first reached it $((f_rw_first - promo)) ms later"
-            R["$kind.$what"]+="; Patroni promoted node$new at ${promo} ms, 5000 on it $((f_rw_first - promo)) ms later"
-            check "$kind" '[ "$promo" -ge 0 ] && [ $((f_rw_first - promo)) -le 1000 ]' "$what: 5000 first reached node$new $((f_rw_first - promo)) ms after Patroni promoted it (over 1 s)"
+            say "$what: Patroni promoted node$new at ${promo} ms; 5000 first answered by it $((f_rw_first_end - promo)) ms later"
+            R["$kind.$what"]+="; Patroni promoted node$new at ${promo} ms, first 5000 answer from it $((f_rw_first_end - promo)) ms later"
+            check "$kind" '[ "$promo" -ge 0 ] && [ $((f_rw_first_end - promo)) -le 1000 ]' "$what: 5000 first answered by node$new $((f_rw_first_end - promo)) ms after Patroni promoted it (over 1 s)"
         fi
     fi
     if [ "$what" = kill-leader ]; then KILLED_PORT=$(pg_port "$old"); "$LAB" start-node "$old" >/dev/null; fi
@@ -280,6 +281,9 @@ phase_writes() {
 phase_etcd_outage() {
     local kind=$1 base=$2 csv="$OUT/$1/etcd-outage.csv" l t0 new back
     l=$(leader)
+    # Start from a steady proxy: 5000 answered by the leader (bounded).
+    local until_ms=$(( $(now_ms) + 20000 ))
+    until [ "$(sql 5000 'SELECT inet_server_port()' 2>/dev/null)" = "$(pg_port "$l")" ] || [ "$(now_ms)" -gt "$until_ms" ]; do sleep 0.2; done
     t0=$(( $(now_ms) + 500 ))
     probe_bg "$csv" "$t0" $(( (ETCD_DOWN_S + 12) * 1000 )) "$base" 5000:100:w 5001:100
     local p=$probe_pid
@@ -305,12 +309,12 @@ phase_etcd_outage() {
     local resumed lost
     lost=$(grep -c '\[DCS\] patroni .*: lost ' "$OUT/$kind/events.csv" || true)
     resumed=$(grep -c 'watching .* again, resumed from revision' "$OUT/$kind/events.csv" || true)
-    say "etcd-outage: etcd down 0-${back} ms; 5000 before the switchover: ${before_bad} of them not on node$l; DCS lost ${lost}x, watch resumed ${resumed}x; switchover node$l -> node$new at ${ts} ms: 5000 first on node$new ${f_rw_first} ms after the request, to a node in recovery ${f_rw_in_recovery}, 5001 to the primary ${f_ro_on_primary}"
+    say "etcd-outage: etcd down 0-${back} ms; 5000 before the switchover: ${before_bad} of them not on node$l; DCS lost ${lost}x, watch resumed ${resumed}x; switchover node$l -> node$new at ${ts} ms: 5000 first answered by node$new ${f_rw_first_end} ms after the request, to a node in recovery ${f_rw_in_recovery}, 5001 to the primary ${f_ro_on_primary}"
     events_since "$t0"
-    R["$kind.etcd-outage"]="etcd down ${back} ms: 5000 not on the leader meanwhile ${before_bad} (failed 5000 ${o_rw_failed}, 5001 ${o_ro_failed}); watch lost ${lost}x / resumed ${resumed}x; next switchover: new leader first ${f_rw_first} ms, 5000 to recovery ${f_rw_in_recovery}/${f_rw_n} (failed ${f_rw_failed}), 5001 to primary ${f_ro_on_primary}/${f_ro_n}"
+    R["$kind.etcd-outage"]="etcd down ${back} ms: 5000 not on the leader meanwhile ${before_bad} (failed 5000 ${o_rw_failed}, 5001 ${o_ro_failed}); watch lost ${lost}x / resumed ${resumed}x; next switchover: new leader first answered ${f_rw_first_end} ms, 5000 to recovery ${f_rw_in_recovery}/${f_rw_n} (failed ${f_rw_failed}), 5001 to primary ${f_ro_on_primary}/${f_ro_n}"
     check "$kind" '[ "$before_bad" = 0 ]' "etcd-outage: ${before_bad} read-write connections missed the leader while etcd was down"
     check "$kind" '[ "$resumed" -ge 1 ]' "etcd-outage: the watch did not resume from its revision"
-    check "$kind" '[ "$new" != 0 ] && [ "$new" != "$l" ] && [ "$f_rw_first" -ge 0 ] && [ "$f_rw_first" -le 3500 ]' "etcd-outage: the switchover after the outage was first followed at ${f_rw_first} ms (over 3.5 s)"
+    check "$kind" '[ "$new" != 0 ] && [ "$new" != "$l" ] && [ "$f_rw_first_end" -ge 0 ] && [ "$f_rw_first_end" -le 3500 ]' "etcd-outage: the switchover after the outage was first answered by the new leader at ${f_rw_first_end} ms (over 3.5 s)"
     check "$kind" '[ "$f_rw_in_recovery" = 0 ]' "etcd-outage: ${f_rw_in_recovery} read-write connections reached a node in recovery"
     "$LAB" wait-ready 120 || { "$LAB" status; return 1; }
 }
@@ -413,7 +417,7 @@ for k in "${KINDS[@]}"; do run_pass "$k" "$i"; i=$((i + 1)); done
     for k in "${KINDS[@]}"; do
         echo "[$k]"
         for ph in startup routing switchover kill-leader kill-patroni etcd-outage three-proxies restart writes; do
-            [ -n "${R[$k.$ph]:-}" ] || [ "$k" = haproxide-watch ] || case $ph in etcd-outage|three-proxies) continue ;; esac
+            if [ -z "${R[$k.$ph]:-}" ] && [ "$k" != haproxide-watch ] && { [ "$ph" = etcd-outage ] || [ "$ph" = three-proxies ]; }; then continue; fi
             printf '  %-13s %s\n' "$ph" "${R[$k.$ph]:-not run}"
         done
     done

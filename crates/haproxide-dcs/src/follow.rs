@@ -38,7 +38,7 @@ pub struct ClusterSpec {
 }
 
 impl ClusterSpec {
-    /// A spec with the defaults (backoff 100 ms .. 5 s, probe every 1 s).
+    /// A spec with the defaults (backoff 100 ms .. 2 s, probe every 1 s).
     pub fn new(name: &str, etcd: EtcdSpec, namespace: &str, scope: &str) -> Self {
         Self {
             name: name.to_string(),
@@ -46,7 +46,7 @@ impl ClusterSpec {
             namespace: namespace.to_string(),
             scope: scope.to_string(),
             backoff_min: Duration::from_millis(100),
-            backoff_max: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(2),
             probe_interval: Duration::from_secs(1),
         }
     }

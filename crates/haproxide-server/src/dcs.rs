@@ -11,7 +11,8 @@
 //!   or the leader key is gone (an election is running).
 //!
 //! On a verdict change the server is checked at once and then every `recheck`
-//! until check and DCS agree (or for at most [`RECHECK_FOR`]); a server leaving
+//! until check and DCS agree (or for at most [`RECHECK_FOR`]), as is any server whose
+//! check disagrees with the DCS for another reason (a leader whose Patroni restarts); a server leaving
 //! rotation has its sessions cut if it has `on-marked-down shutdown-sessions`; a
 //! server entering it wakes the backend's queue. Every change is logged with its
 //! cause ("DCS"); check transitions keep the checker's own lines.
@@ -366,8 +367,10 @@ async fn follow(
     gate: Arc<Gate>,
     act: Arc<Actions>,
 ) {
-    // Servers re-checked at the fast cadence, with when that started.
+    // Servers re-checked at the fast cadence, with when that started; and those whose
+    // disagreement outlasted RECHECK_FOR (back on their own cadence until they agree).
     let mut fast: HashMap<(usize, usize), tokio::time::Instant> = HashMap::new();
+    let mut gave_up = std::collections::HashSet::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -384,9 +387,7 @@ async fn follow(
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(_) => break,
             },
-            _ = tick.tick(), if !fast.is_empty() => {
-                settle(&backends, &gate, &act, &mut fast);
-            }
+            _ = tick.tick() => settle(&backends, &gate, &act, &mut fast, &mut gave_up),
         }
     }
 }
@@ -514,32 +515,55 @@ fn apply(
     let _ = cluster;
 }
 
-/// Ends the fast cadence of servers whose check now agrees with the DCS.
+/// Keeps servers whose check disagrees with the DCS (named but not UP, or out but
+/// UP) at the fast cadence, from the first tick the disagreement is seen, for at most
+/// [`RECHECK_FOR`] (then the configured cadence again until they agree once), and ends
+/// it once they agree. A verdict change starts it at once (see [`apply`]).
 fn settle(
     backends: &[DcsBackend],
     gate: &Gate,
     act: &Actions,
     fast: &mut HashMap<(usize, usize), tokio::time::Instant>,
+    gave_up: &mut std::collections::HashSet<(usize, usize)>,
 ) {
     let Some(h) = &act.health else {
         fast.clear();
         return;
     };
-    fast.retain(|&(b, s), since| {
-        let Some(&id) = act.ids.get(&(b, s)) else {
-            return false;
-        };
-        let up = h.is_up(id);
-        let agree = match gate.verdict(b, s) {
-            Some(Verdict::Eligible) => up,
-            Some(Verdict::Out) => !up,
-            _ => true,
-        };
-        let keep = !agree && since.elapsed() < RECHECK_FOR;
-        if !keep {
-            h.set_recheck(id, None);
+    for b in backends {
+        for srv in &b.servers {
+            let key = (b.backend, srv.index);
+            let Some(&id) = act.ids.get(&key) else {
+                continue;
+            };
+            if !h.check_enabled(id) {
+                continue;
+            }
+            let up = h.is_up(id);
+            let agree = match gate.verdict(b.backend, srv.index) {
+                Some(Verdict::Eligible) => up,
+                Some(Verdict::Out) => !up,
+                _ => true,
+            };
+            match (agree, fast.get(&key)) {
+                (true, Some(_)) => {
+                    h.set_recheck(id, None);
+                    fast.remove(&key);
+                }
+                (true, None) => {
+                    gave_up.remove(&key);
+                }
+                (false, Some(since)) if since.elapsed() >= RECHECK_FOR => {
+                    h.set_recheck(id, None);
+                    fast.remove(&key);
+                    gave_up.insert(key);
+                }
+                (false, None) if !gave_up.contains(&key) => {
+                    h.set_recheck(id, Some(b.recheck));
+                    fast.insert(key, tokio::time::Instant::now());
+                }
+                _ => {}
+            }
         }
-        keep
-    });
-    let _ = backends;
+    }
 }
