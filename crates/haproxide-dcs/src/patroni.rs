@@ -70,6 +70,19 @@ pub struct ClusterState {
     pub members: BTreeMap<String, Member>,
     /// Synchronous standbys named by the `sync` key.
     pub sync_standby: Vec<String>,
+    /// A switchover or failover requested now (the `failover` key without a
+    /// `scheduled_at`): the leader it names is about to step down, the candidate
+    /// (when named) about to take over.
+    pub switching: Option<Switching>,
+}
+
+/// What the `failover` key asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Switching {
+    /// `leader`: the member stepping down (None: whoever leads).
+    pub from: Option<String>,
+    /// `member`: the candidate (None: Patroni chooses).
+    pub to: Option<String>,
 }
 
 impl ClusterState {
@@ -88,6 +101,20 @@ impl ClusterState {
         };
         match rel {
             "leader" => self.leader = Some(value.trim().to_string()),
+            "failover" => {
+                let v: serde_json::Value = serde_json::from_str(value).unwrap_or_default();
+                let s = |k: &str| {
+                    v.get(k)
+                        .and_then(|x| x.as_str())
+                        .filter(|x| !x.is_empty())
+                        .map(str::to_string)
+                };
+                // A scheduled switchover happens later: nothing to do before then.
+                self.switching = s("scheduled_at").is_none().then(|| Switching {
+                    from: s("leader"),
+                    to: s("member"),
+                });
+            }
             "sync" => {
                 let v: serde_json::Value = serde_json::from_str(value).unwrap_or_default();
                 self.sync_standby = v
@@ -117,6 +144,7 @@ impl ClusterState {
         match rel {
             "leader" => self.leader = None,
             "sync" => self.sync_standby.clear(),
+            "failover" => self.switching = None,
             _ => {
                 if let Some(name) = rel.strip_prefix("members/") {
                     self.members.remove(name);
@@ -191,14 +219,28 @@ impl ClusterState {
             MemberMatch::Name => Some(name),
             MemberMatch::ConnUrl => self.member_of(how, name, addr),
         };
+        // The leader a switchover is taking down, the candidate taking over.
+        let leaving = self.switching.as_ref().and_then(|sw| match &sw.from {
+            Some(f) if self.leader.as_deref() == Some(f) => Some(f.as_str()),
+            Some(_) => None,
+            None => self.leader.as_deref(),
+        });
+        let arriving = self.switching.as_ref().and_then(|sw| sw.to.as_deref());
         match role {
             Role::Leader => match (&self.leader, member) {
                 (None, _) => Verdict::Electing,
+                // Stepping down: new sessions wait for the next leader.
+                (Some(l), Some(m)) if l == m && leaving == Some(m) => Verdict::Electing,
                 (Some(l), Some(m)) if l == m => Verdict::Eligible,
+                _ if leaving.is_some() => Verdict::Electing,
                 _ => Verdict::Out,
             },
             Role::Replica => match member {
-                Some(m) if self.members.contains_key(m) && self.leader.as_deref() != Some(m) => {
+                Some(m)
+                    if self.members.contains_key(m)
+                        && self.leader.as_deref() != Some(m)
+                        && arriving != Some(m) =>
+                {
                     Verdict::Eligible
                 }
                 _ => Verdict::Out,
@@ -299,5 +341,39 @@ mod tests {
         s.apply(p, &Change::Put(kv("/service/demo/leader", "node2")));
         assert_eq!(s.verdict(Role::Leader, n, "node2", a2), Verdict::Eligible);
         assert_eq!(s.verdict(Role::SyncStandby, n, "node2", a2), Verdict::Out);
+        // A switchover requested now: node2 steps down (new sessions wait), node1,
+        // the candidate, leaves the replicas at once.
+        s.apply(
+            p,
+            &Change::Put(kv(
+                "/service/demo/failover",
+                r#"{"leader":"node2","member":"node1"}"#,
+            )),
+        );
+        assert_eq!(s.verdict(Role::Leader, n, "node2", a2), Verdict::Electing);
+        assert_eq!(s.verdict(Role::Leader, n, "node1", a1), Verdict::Electing);
+        assert_eq!(s.verdict(Role::Replica, n, "node1", a1), Verdict::Out);
+        // Scheduled for later, or for another leader: no effect yet.
+        s.apply(
+            p,
+            &Change::Put(kv(
+                "/service/demo/failover",
+                r#"{"leader":"node2","member":"node1","scheduled_at":"2030-01-01T00:00:00+00:00"}"#,
+            )),
+        );
+        assert_eq!(s.verdict(Role::Leader, n, "node2", a2), Verdict::Eligible);
+        s.apply(
+            p,
+            &Change::Put(kv("/service/demo/failover", r#"{"leader":"node3"}"#)),
+        );
+        assert_eq!(s.verdict(Role::Leader, n, "node2", a2), Verdict::Eligible);
+        s.apply(
+            p,
+            &Change::Delete {
+                key: "/service/demo/failover".into(),
+                revision: 9,
+            },
+        );
+        assert_eq!(s.verdict(Role::Replica, n, "node1", a1), Verdict::Eligible);
     }
 }

@@ -138,7 +138,7 @@ pub fn plan(cfg: &Config, engine: &haproxide_forward::EngineSpec) -> DcsPlan {
             },
             recheck: p.clusters[ci]
                 .recheck
-                .map_or(Duration::from_millis(200), |t| t.as_duration()),
+                .map_or(Duration::from_millis(100), |t| t.as_duration()),
             servers,
         });
     }

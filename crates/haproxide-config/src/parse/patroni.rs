@@ -16,7 +16,7 @@
 //!     user <name>                   # etcd v3 authentication
 //!     password <password>           # (use "${ENV}" to keep it out of the file)
 //!     timeout <time>                # one etcd request (default 2s)
-//!     recheck <time>                # check cadence while DCS and check disagree (default 200ms)
+//!     recheck <time>                # check cadence while DCS and check disagree (default 100ms)
 //! .endif
 //!
 //! backend primary                   # or listen
@@ -71,7 +71,7 @@ pub struct PatroniCluster {
     pub password: Option<String>,
     /// `timeout` (default 2 s).
     pub timeout: Option<Millis>,
-    /// `recheck` (default 200 ms).
+    /// `recheck` (default 100 ms).
     pub recheck: Option<Millis>,
 }
 
