@@ -77,7 +77,7 @@ STARTUP_S=${STARTUP_S:-6}
 SWITCH_S=${SWITCH_S:-16}
 KILL_S=${KILL_S:-40}
 KP_S=${KP_S:-14}
-ETCD_DOWN_S=${ETCD_DOWN_S:-3}
+ETCD_DOWN_S=${ETCD_DOWN_S:-2}
 WATCH_CFG="$HERE/haproxy-leader-watch.cfg"
 
 KINDS=("$@")

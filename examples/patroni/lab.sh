@@ -165,6 +165,9 @@ bootstrap:
     loop_wait: 2
     retry_timeout: 4
     maximum_lag_on_failover: 1048576
+    # Keep the primary running while etcd is unreachable (Patroni >= 3.0: the members
+    # answer each other over REST instead); e2e.sh's etcd-outage phase stops etcd.
+    failsafe_mode: true
     postgresql:
       use_pg_rewind: true
       parameters:
