@@ -33,6 +33,7 @@ use haproxide_forward::Engine;
 use tokio::task::JoinHandle;
 
 use crate::run::EventSink;
+use haproxide_log::Level;
 
 /// How long a server is re-checked at the fast cadence after a verdict change
 /// when its check never comes to agree (a lagging replica, a dead leader).
@@ -416,9 +417,9 @@ fn log_event(cluster: &str, e: &DcsEvent, act: &Actions) {
         ),
     };
     let level = if matches!(e, DcsEvent::Disconnected { .. }) {
-        4
+        Level::Warning
     } else {
-        5
+        Level::Notice
     };
     act.events.event(level, &text);
 }
@@ -499,7 +500,7 @@ fn apply(
                     )
                 }
             };
-            act.events.proxy_event(&b.name, 5, &text);
+            act.events.proxy_event(&b.name, Level::Notice, &text);
             if let (Some(h), Some(id)) = (&act.health, id) {
                 if h.check_enabled(id) && new != Verdict::Checks {
                     h.set_recheck(id, Some(b.recheck));
