@@ -1005,7 +1005,7 @@ pub(crate) mod tests {
         translate(&checked.config)
     }
 
-    const PATRONI: &str = include_str!("../../../examples/patroni/haproxy.cfg");
+    const PATRONI: &str = include_str!("../../../../examples/patroni/haproxy.cfg");
 
     #[test]
     fn multi_queue_chooses_how_sessions_spread_over_threads() {
