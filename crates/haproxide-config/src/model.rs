@@ -632,6 +632,8 @@ pub struct Config {
     /// `defaults`, `frontend`, `backend` and `listen`, in file order.
     pub proxies: Vec<Proxy>,
     pub others: Vec<OtherSection>,
+    /// haproxide-only: `patroni` sections and `patroni-role` lines.
+    pub patroni: crate::parse::Patroni,
 }
 
 impl Config {

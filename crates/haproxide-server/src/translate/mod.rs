@@ -56,6 +56,8 @@ pub struct Plan {
     pub stats: Vec<(usize, crate::stats::StatsSpec)>,
     /// Process-wide settings of `global` (privileges, limits, threads, master).
     pub process: crate::process::ProcessSpec,
+    /// haproxide-only: backends that follow a Patroni cluster's DCS (`patroni-role`).
+    pub dcs: crate::dcs::DcsPlan,
 }
 
 /// A configuration item the runtime cannot run yet.
@@ -168,6 +170,7 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
         }
     }
     crate::admin_plan::fill(cfg, &mut plan, &mut errors);
+    plan.dcs = crate::dcs::plan(cfg, &plan.engine);
     (plan, errors)
 }
 
