@@ -13,6 +13,7 @@
 pub mod admin_plan;
 pub use haproxide_admin::cli;
 pub use haproxide_process::handover;
+pub mod lifecycle;
 pub mod live;
 pub use haproxide_log as logging;
 pub mod logsetup;
