@@ -260,24 +260,40 @@ pub fn run(args: Options, console: Arc<dyn Console>) -> Result<u8> {
     // socket of the first `-sf`/`-st` pid, or the worker being replaced), so that no
     // connection is refused.
     let mut plan = plan;
+    // Whom to trust (issue 13 row 1): `-x PATH` is the operator's explicit choice
+    // (its peer must still be this user); `-sf PID` only a private directory of
+    // PID's, served by PID itself; each socket is then kept only for its real
+    // address (handover::fetch).
+    let also = plan.process.uid;
     let from = match &worker {
-        Some(w) => w.takeover().map(PathBuf::from),
-        None => args.takeover.clone().or_else(|| {
-            args.soft_finish
+        Some(w) => w.takeover().map(PathBuf::from).map(|p| {
+            let pid = haproxide_process::handover::pid_of_path(&p);
+            (p, haproxide_process::handover::Trust::this_user(also, pid))
+        }),
+        None => match args.takeover.clone() {
+            Some(p) => Some((p, haproxide_process::handover::Trust::this_user(also, None))),
+            None => args
+                .soft_finish
                 .iter()
                 .chain(args.terminate.iter())
                 .find(|p| **p > 0)
-                .map(|p| haproxide_process::handover::default_path(*p as u32))
-        }),
+                .map(|p| {
+                    let pid = *p as u32;
+                    (
+                        haproxide_process::handover::default_path(pid),
+                        haproxide_process::handover::Trust::this_user(also, Some(pid)),
+                    )
+                }),
+        },
     };
-    if let Some(path) = from {
+    if let Some((path, trust)) = from {
         // The previous process may still be starting (its socket appears once it
         // listens): wait for it a little, bounded.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
         while !path.exists() && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        match haproxide_process::handover::fetch(&path) {
+        match haproxide_process::handover::fetch(&path, &trust) {
             Ok(fds) => {
                 let n = crate::run::adopt_listeners(&mut plan, fds);
                 if args.debug || args.verbose {
@@ -288,8 +304,13 @@ pub fn run(args: Options, console: Arc<dyn Console>) -> Result<u8> {
                     );
                 }
             }
-            // Like HAProxy without a reachable `-x` socket: bind afresh (SO_REUSEPORT).
-            Err(e) if args.takeover.is_some() || worker.is_some() => {
+            // A handover refused for trust reasons is always said; a missing one
+            // only for `-x` or a worker. Either way: bind afresh (SO_REUSEPORT).
+            Err(e)
+                if args.takeover.is_some()
+                    || worker.is_some()
+                    || e.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
                 eprintln!(
                     "[WARNING]  ({}) : cannot take over listeners from {}: {e}",
                     std::process::id(),

@@ -70,7 +70,19 @@ pub fn split_commands(line: &str) -> Vec<Vec<String>> {
 /// Outcome of one command.
 enum Outcome {
     Text(String),
+    /// Nothing at all, not even the empty line that ends a command's answer.
+    Silent,
     Quit,
+}
+
+/// `user -` / `operator -`: the silent forms a master CLI puts before a command it
+/// forwards (HAProxy's master does the same); without `-`, an empty answer.
+fn silent_or_empty(rest: &[&str]) -> Outcome {
+    if rest.first() == Some(&"-") {
+        Outcome::Silent
+    } else {
+        Outcome::Text(String::new())
+    }
 }
 
 impl<'a> Session<'a> {
@@ -111,6 +123,7 @@ impl<'a> Session<'a> {
                         close: true,
                     }
                 }
+                Outcome::Silent => {}
                 Outcome::Text(t) => {
                     output.push_str(&t);
                     output.push_str(if self.interactive { "\n> " } else { "\n" });
@@ -136,16 +149,16 @@ impl<'a> Session<'a> {
                 Text(String::new())
             }
             ["help", rest @ ..] => Text(help::help(rest)),
-            ["operator", ..] => {
+            ["operator", rest @ ..] => {
                 if let Some(d) = self.need(Level::Operator) {
                     return d;
                 }
                 self.level = Level::Operator;
-                Text(String::new())
+                silent_or_empty(rest)
             }
-            ["user", ..] => {
+            ["user", rest @ ..] => {
                 self.level = Level::User;
-                Text(String::new())
+                silent_or_empty(rest)
             }
             ["show", "cli", "level", ..] => Text(format!("{}\n", self.level)),
             ["show", "info", rest @ ..] => {
