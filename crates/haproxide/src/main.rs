@@ -424,7 +424,7 @@ fn haproxy_command(args: HaproxyArgs) -> Result<u8> {
         resolver: haproxide_config::Resolver::System,
         check_files: true,
     };
-    let checked = haproxide_config::check(&files, &opts);
+    let checked = haproxide_config::check_run_mode(&files, &opts);
     let deny = args.dw || checked.config.global.zero_warning;
     let code = checked.exit_code(deny);
     if !(args.quiet || checked.config.global.quiet) {
