@@ -5,5 +5,7 @@
 //! - [`stats`]: the stats page (HTML, CSV, JSON), its admin actions and the
 //!   Prometheus exporter, served as a `haproxide_forward::Service`.
 
+#![forbid(unsafe_code)]
+
 pub mod cli;
 pub mod stats;

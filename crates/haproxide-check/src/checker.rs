@@ -73,11 +73,15 @@ pub struct ServerConfig {
     pub track: Option<ServerName>,
     /// `disabled`: starts in maintenance.
     pub disabled: bool,
+    /// `rise`, for a server without `check` (HAProxy still shows it as the check
+    /// counter in `show servers state`).
+    pub rise: u32,
 }
 
 impl ServerConfig {
     /// A server with a health check of `spec`.
     pub fn checked(name: ServerName, addr: SocketAddr, spec: CheckSpec) -> Self {
+        let spec_rise = spec.rise;
         Self {
             name,
             addr,
@@ -86,6 +90,7 @@ impl ServerConfig {
             agent: None,
             track: None,
             disabled: false,
+            rise: spec_rise,
         }
     }
 }
@@ -200,6 +205,8 @@ struct Slot {
     cfg: ServerConfig,
     state: Mutex<ServerState>,
     usable: AtomicBool,
+    /// [`ServerState::eligible`]: usable for HAProxy (the log lines' counts).
+    eligible: AtomicBool,
     up: AtomicBool,
     /// Current weight (`set weight`, agent `N%`), for the balancer.
     weight: AtomicU32,
@@ -291,7 +298,7 @@ impl Shared {
         let mut c = BackendCounts::default();
         let members = self.members.get(backend).map(Vec::as_slice).unwrap_or(&[]);
         for s in members.iter().map(|&i| &self.slots[i]) {
-            if s.usable.load(Ordering::Acquire) {
+            if s.eligible.load(Ordering::Acquire) {
                 if s.cfg.name.backup {
                     c.backup += 1;
                 } else {
@@ -330,6 +337,9 @@ impl Shared {
 
     fn sync_flags(&self, i: usize, st: &ServerState) {
         self.slots[i].usable.store(st.usable(), Ordering::Release);
+        self.slots[i]
+            .eligible
+            .store(st.eligible(), Ordering::Release);
         self.slots[i].up.store(st.is_up(), Ordering::Release);
         self.slots[i].weight.store(st.weight(), Ordering::Release);
         self.slots[i]
@@ -676,10 +686,12 @@ impl Checker {
         let mut slots: Vec<Slot> = Vec::with_capacity(servers.len());
         for (cfg, tr) in servers.into_iter().zip(trackers) {
             let st = ServerState::new(cfg.name.clone(), cfg.check.as_ref(), cfg.agent.as_ref())
-                .with_weight(cfg.weight);
+                .with_weight(cfg.weight)
+                .with_nocheck_rise(cfg.rise);
             slots.push(Slot {
                 state: Mutex::new(st),
                 usable: AtomicBool::new(false),
+                eligible: AtomicBool::new(false),
                 up: AtomicBool::new(false),
                 weight: AtomicU32::new(cfg.weight),
                 check_enabled: AtomicBool::new(true),
@@ -709,6 +721,7 @@ impl Checker {
                     slots[i].cfg.agent.as_ref(),
                 )
                 .with_weight(slots[i].cfg.weight)
+                .with_nocheck_rise(slots[i].cfg.rise)
                 .track(t, target_state);
                 *st = fresh;
             }
@@ -719,6 +732,7 @@ impl Checker {
                 st.set_maint(true, 0);
             }
             s.usable.store(st.usable(), Ordering::Release);
+            s.eligible.store(st.eligible(), Ordering::Release);
             s.up.store(st.is_up(), Ordering::Release);
             s.weight.store(st.weight(), Ordering::Release);
             s.pending

@@ -91,6 +91,11 @@ pub struct CheckSpec {
     pub timeouts: CheckTimeouts,
     /// `init-state`.
     pub init_state: InitState,
+    /// haproxide's hold before the first check (no `init-state` given): the server
+    /// starts as HAProxy's (UP, counter at `rise`: same logs, `show servers state`,
+    /// stats), but takes no load-balanced traffic until its first check result
+    /// (docs/patroni.md "Checked servers start DOWN").
+    pub hold_first: bool,
     /// `addr` (configuration.txt §5.2): address to check instead of the
     /// server's.
     pub addr: Option<IpAddr>,
@@ -115,6 +120,7 @@ impl Default for CheckSpec {
             intervals: Intervals::default(),
             timeouts: CheckTimeouts::default(),
             init_state: InitState::None,
+            hold_first: false,
             addr: None,
             port: None,
             probe: ProbeSpec::Tcp,

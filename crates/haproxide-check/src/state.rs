@@ -148,6 +148,8 @@ pub struct ServerState {
     /// state` prints: `rise` (2) at start, 0 once in maintenance or forced DOWN,
     /// `rise + fall - 1` (4) when forced UP.
     nocheck_health: u32,
+    /// [`CheckSpec::hold_first`].
+    hold_first: bool,
 }
 
 impl ServerState {
@@ -177,7 +179,17 @@ impl ServerState {
             iweight: 1,
             uweight: 1,
             nocheck_health: 2,
+            hold_first: check.is_some_and(|c| c.hold_first),
         }
+    }
+
+    /// Sets the counter `show servers state` prints for a server without a check:
+    /// HAProxy starts it at the server's `rise` (default 2).
+    pub fn with_nocheck_rise(mut self, rise: u32) -> Self {
+        if self.check.is_none() {
+            self.nocheck_health = rise.max(1);
+        }
+        self
     }
 
     /// Makes this server follow `target` (configuration.txt §5.2 `track`):
@@ -254,7 +266,19 @@ impl ServerState {
     /// May the forwarder send new load-balanced connections here? UP,
     /// not stopping, not in maintenance or drain, weight above 0.
     pub fn usable(&self) -> bool {
+        self.eligible() && !self.held()
+    }
+
+    /// HAProxy's view of [`Self::usable`]: without haproxide's hold before the first
+    /// check ([`CheckSpec::hold_first`]). Counts in log lines ("N active servers")
+    /// use it, as HAProxy counts a server that has not been checked yet.
+    pub fn eligible(&self) -> bool {
         self.op == OpState::Running && !self.admin.maint && !self.admin.drain && self.uweight > 0
+    }
+
+    /// UP for HAProxy but held until its first check result.
+    fn held(&self) -> bool {
+        self.hold_first && self.check.is_some() && self.last_check.is_none()
     }
 
     /// Is the server up at all (including stopping/drain, which still serve
@@ -269,7 +293,7 @@ impl ServerState {
     pub fn awaiting_first_check(&self) -> bool {
         self.check.is_some()
             && self.last_check.is_none()
-            && self.op == OpState::Stopped
+            && (self.op == OpState::Stopped || self.hold_first)
             && !self.admin.maint
     }
 

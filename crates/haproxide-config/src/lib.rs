@@ -11,6 +11,8 @@
 //! Nothing here starts a runtime or opens a socket; errors are collected as
 //! [`Diagnostic`]s, never panics. [`check`] runs the whole pipeline.
 
+#![forbid(unsafe_code)]
+
 pub mod checks;
 pub mod cond;
 pub mod diag;

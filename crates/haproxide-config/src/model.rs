@@ -27,6 +27,13 @@ impl Named {
     }
 }
 
+/// A typed value with the place it was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
 /// A keyword line kept as words (every line of a section is kept this way, typed or not).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Directive {
@@ -87,6 +94,26 @@ pub struct Global {
     pub server_state_file: Option<Named>,
     pub server_state_base: Option<Named>,
     pub lua_loads: Vec<Named>,
+    /// `uid <number>` (§3.1).
+    pub uid: Option<Spanned<u32>>,
+    /// `gid <number>` (§3.1).
+    pub gid: Option<Spanned<u32>>,
+    /// `ulimit-n <number>` (§3.1): the descriptor limit to set.
+    pub ulimit_n: Option<Spanned<u64>>,
+    /// `mworker-max-reloads <number>` (§3.1).
+    pub mworker_max_reloads: Option<Spanned<u32>>,
+    /// `strict-limits` / `no strict-limits` (§3.1); None: on.
+    pub strict_limits: Option<bool>,
+    /// `cpu-map` lines (§3.1): accepted, not applied.
+    pub cpu_maps: Vec<Span>,
+    /// `nosplice` (§3.2).
+    pub nosplice: bool,
+    /// `log-tag <string>` (§3.1).
+    pub log_tag: Option<Named>,
+    /// `log-send-hostname [<string>]` (§3.1): `Some(None)` sends the system's name.
+    pub log_send_hostname: Option<Option<Named>>,
+    /// `description <text>` (§3.1): the words joined by one space.
+    pub description: Option<Named>,
     pub directives: Vec<Directive>,
 }
 
@@ -248,6 +275,8 @@ pub struct ServerDef {
     pub address: Option<Named>,
     pub parsed: Option<Address>,
     pub params: ServerParams,
+    /// `id <number>` (§5.2): the server's forced unique id.
+    pub id: Option<Spanned<u32>>,
     /// Options haproxide does not type (yet), with their argument.
     pub other: Vec<(String, Option<String>, Span)>,
     pub span: Span,
@@ -369,10 +398,37 @@ pub struct Proxy {
     pub http_checks: Vec<crate::checks::CheckRule>,
     /// `tcp-check ...` rules, in order.
     pub tcp_checks: Vec<crate::checks::CheckRule>,
+    /// `id <number>` (§4.2): the proxy's forced unique id.
+    pub id: Option<Spanned<u32>>,
+    /// Where this section's own `mode` line is (an inherited mode has none).
+    pub mode_span: Option<Span>,
+    /// Where this section's own `balance` line is.
+    pub balance_span: Option<Span>,
+    /// `tcp-request inspect-delay <time>` (§4.2), this section's own.
+    pub inspect_delay: Option<Millis>,
+    /// `log-tag <string>` (§4.2), this section's own.
+    pub log_tag: Option<Named>,
+    /// `log-format <string>` (§4.2, §8.2.4), this section's own.
+    pub log_format: Option<Named>,
+    /// `load-server-state-from-file { global | local | none }` (§4.2), inherited.
+    pub load_server_state_from_file: Option<Spanned<StateFrom>>,
+    /// `server-state-file-name [{ use-backend-name | <file> }]` (§4.2), inherited.
+    pub server_state_file_name: Option<Named>,
     /// Every line of the section, typed or not, in order.
     pub directives: Vec<Directive>,
     /// The defaults section this proxy inherits from (index into `Config::proxies`), set by resolve.
     pub defaults: Option<usize>,
+}
+
+/// `load-server-state-from-file` (configuration.txt §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateFrom {
+    /// The global `server-state-file`.
+    Global,
+    /// The proxy's own file (`server-state-file-name`).
+    Local,
+    /// Do not load.
+    None,
 }
 
 impl Proxy {
@@ -402,6 +458,14 @@ impl Proxy {
             disabled: false,
             http_checks: Vec::new(),
             tcp_checks: Vec::new(),
+            id: None,
+            mode_span: None,
+            balance_span: None,
+            inspect_delay: None,
+            log_tag: None,
+            log_format: None,
+            load_server_state_from_file: None,
+            server_state_file_name: None,
             directives: Vec::new(),
             defaults: None,
         }

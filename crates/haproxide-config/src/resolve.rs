@@ -158,6 +158,16 @@ fn inherit_proxy(p: &mut Proxy, d: &Proxy) {
     if p.logs.is_empty() {
         p.logs = d.logs.clone();
     }
+    // Server-state settings: a proxy takes its defaults section's own lines (not
+    // those a defaults section would take from an earlier one).
+    if p.kind != ProxyKind::Defaults {
+        if p.load_server_state_from_file.is_none() {
+            p.load_server_state_from_file = d.load_server_state_from_file;
+        }
+        if p.server_state_file_name.is_none() {
+            p.server_state_file_name = d.server_state_file_name.clone();
+        }
+    }
     if p.http_checks.is_empty() {
         p.http_checks = d.http_checks.clone();
     }

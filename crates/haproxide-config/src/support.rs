@@ -57,6 +57,15 @@ const GLOBAL_TYPED: &[&str] = &[
     "presetenv",
     "unsetenv",
     "resetenv",
+    "uid",
+    "gid",
+    "ulimit-n",
+    "mworker-max-reloads",
+    "strict-limits",
+    "nosplice",
+    "log-tag",
+    "log-send-hostname",
+    "description",
 ];
 const GLOBAL_CHECKED: &[&str] = &["lua-load", "lua-load-per-thread", "issuers-chain-path"];
 const PROXY_TYPED: &[&str] = &[
@@ -88,6 +97,12 @@ const PROXY_TYPED: &[&str] = &[
     "timeout http-request",
     "timeout tarpit",
     "timeout client-hs",
+    "id",
+    "log-tag",
+    "log-format",
+    "load-server-state-from-file",
+    "server-state-file-name",
+    "tcp-request inspect-delay",
 ];
 const PROXY_CHECKED_PREFIXES: &[&str] = &[
     "option ",
@@ -146,6 +161,7 @@ const SERVER_TYPED: &[&str] = &[
     "resolvers",
     "slowstart",
     "source",
+    "id",
 ];
 const BIND_TYPED: &[&str] = &[
     "name",

@@ -76,6 +76,8 @@
 //! - Stops: [`Engine::soft_stop`] (SIGUSR1, bounded by `hard-stop-after`),
 //!   [`Engine::hard_stop`] (SIGTERM); dropping the engine hard-stops it.
 
+#![deny(unsafe_code)]
+
 pub mod spec;
 
 mod lb;
@@ -86,6 +88,8 @@ mod relay;
 pub mod rules;
 mod session;
 mod splice;
+#[allow(unsafe_code)]
+pub mod sys;
 mod workers;
 
 use std::collections::HashSet;
@@ -100,7 +104,10 @@ use tokio::task::JoinHandle;
 
 use lb::{BackendRt, Signal};
 pub use meter::RateSnapshot;
-pub use proxy_proto::{v1_header as proxy_v1_header, v2_header as proxy_v2_header};
+pub use proxy_proto::{
+    parse as parse_proxy_header, v1_header as proxy_v1_header, v2_header as proxy_v2_header,
+    ParseResult as ProxyParse, Parsed as ProxyHeader,
+};
 pub use relay::{ClientStream, BUFSIZE};
 pub use session::DEFAULT_TIMEOUT_CONNECT;
 
@@ -1019,8 +1026,28 @@ pub(crate) async fn run_service(
     stream: ClientStream,
     peer: Option<SocketAddr>,
     local: Option<SocketAddr>,
+    accept_proxy: bool,
 ) {
     let shared = live.shared.clone();
+    let (mut stream, mut peer, mut local) = (stream, peer, local);
+    // `accept-proxy` (§5.1) holds for service binds too: the PROXY header comes
+    // first and its addresses are the ones the service's rules see; without a valid
+    // one (or within `timeout client`) the connection closes unanswered.
+    if accept_proxy {
+        let limit = shared
+            .frontends
+            .get(live.fe)
+            .and_then(|f| f.spec.timeout_client)
+            .unwrap_or(Duration::from_secs(5));
+        match tokio::time::timeout(limit, proxy_proto::read_header(&mut stream)).await {
+            Ok(Some(Some((s, d)))) => {
+                peer = Some(s);
+                local = Some(d);
+            }
+            Ok(Some(None)) => {}
+            Ok(None) | Err(_) => return,
+        }
+    }
     // A session of its frontend, as HAProxy counts one on a stats frontend.
     if let Some(f) = shared.frontends.get(live.fe) {
         f.sess_rate.hit();

@@ -9,12 +9,11 @@
 use std::collections::HashSet;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
 use socket2::{Domain, SockAddr, Socket, Type};
-use tokio::io::unix::AsyncFd;
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -109,48 +108,13 @@ pub(crate) fn bind_one(
         }
         ListenAddr::Fd(n) => {
             let n = *n;
-            if n <= 2 {
-                return Err(err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "fd@ refuses stdin/stdout/stderr",
-                )));
-            }
             if !taken_fds.insert(n) {
                 return Err(err(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     "fd used by two binds",
                 )));
             }
-            // SAFETY: fcntl(F_GETFD) only queries the descriptor table; it is the
-            // check that `n` is an open descriptor before anything takes ownership.
-            if unsafe { libc::fcntl(n, libc::F_GETFD) } == -1 {
-                return Err(err(io::Error::last_os_error()));
-            }
-            // SAFETY: `n` is open (checked above), is not 0-2, and is taken once per
-            // start (`taken_fds`). `fd@N` means the descriptor was inherited from the
-            // parent for this listener, so nothing else in the process owns it. If it
-            // turns out not to be a listening stream socket, ownership is given back
-            // with into_raw_fd() so that we never close a descriptor we did not open.
-            let sock = unsafe { Socket::from_raw_fd(n) };
-            let check = (|| -> io::Result<bool> {
-                let is_stream = sock.r#type()? == Type::STREAM;
-                let listening = sock.is_listener()?;
-                Ok(is_stream && listening)
-            })();
-            match check {
-                Ok(true) => {}
-                Ok(false) => {
-                    let _ = sock.into_raw_fd();
-                    return Err(err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "not a listening stream socket",
-                    )));
-                }
-                Err(e) => {
-                    let _ = sock.into_raw_fd();
-                    return Err(err(e));
-                }
-            }
+            let sock = crate::sys::adopt_listening_fd(n).map_err(err)?;
             sock.set_nonblocking(true).map_err(err)?;
             let local = sock.local_addr().ok().and_then(|a| a.as_socket());
             let tcp = local.is_some();
@@ -256,10 +220,7 @@ impl Accepted {
 /// `me`: the engine thread it runs on (None: the caller's runtime, no placement).
 pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, me: Option<usize>) {
     let (fe, bind, tcp, local) = (b.fe, b.bind, b.tcp, b.local);
-    // SAFETY: a socket2::Socket owns its descriptor: it stays open and the same for
-    // as long as the AsyncFd owns the Socket, and as_raw_fd() always returns it.
-    let fd = match unsafe { AsyncFd::register_with_interest(b.sock, tokio::io::Interest::READABLE) }
-    {
+    let fd = match crate::sys::poll_listener(b.sock) {
         Ok(fd) => fd,
         Err(e) => {
             tracing::error!(frontend = %shared.frontends[fe].spec.name, "cannot poll listener: {e}");
@@ -320,7 +281,14 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, m
                     match into_client(sock, tcp) {
                         Ok(client) => {
                             let live = crate::session::Live::count(&shared, fe, None, permits);
-                            tokio::spawn(crate::run_service(live, service, client, peer, dst));
+                            tokio::spawn(crate::run_service(
+                                live,
+                                service,
+                                client,
+                                peer,
+                                dst,
+                                accept_proxy,
+                            ));
                         }
                         Err(e) => tracing::warn!("accepted socket unusable: {e}"),
                     }

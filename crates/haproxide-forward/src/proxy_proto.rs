@@ -96,68 +96,186 @@ pub enum ParseResult {
     Invalid,
 }
 
-/// Parse a v1 or v2 header at the start of `buf`.
+/// Parse a v1 or v2 header at the start of `buf`, as strictly as HAProxy 2.6's
+/// `conn_recv_proxy` (proxy-protocol.txt §2.1, §2.2): a v1 address must be of the
+/// family its `TCP4`/`TCP6` names and a port only decimal digits; a v2 PROXY header
+/// must be TCP over IPv4 (`0x11`) or IPv6 (`0x21`) with its addresses within the
+/// declared length, and its TLVs must fill that length exactly (a `CRC32C` TLV, when
+/// present, must match); `PROXY UNKNOWN` has nothing after `UNKNOWN`.
 pub fn parse(buf: &[u8]) -> ParseResult {
     if buf.is_empty() {
         return ParseResult::Incomplete;
     }
     if buf[0] == V2_SIG[0] {
-        let n = buf.len().min(12);
-        if buf[..n] != V2_SIG[..n] {
-            return ParseResult::Invalid;
-        }
-        if buf.len() < 16 {
-            return ParseResult::Incomplete;
-        }
-        if buf[12] >> 4 != 2 {
-            return ParseResult::Invalid;
-        }
-        let cmd = buf[12] & 0x0f;
-        let fam = buf[13];
-        let len = u16::from_be_bytes([buf[14], buf[15]]) as usize;
-        let total = 16 + len;
-        let Some(body) = buf.get(16..total) else {
-            return ParseResult::Incomplete;
-        };
-        if cmd == 0 {
+        parse_v2(buf)
+    } else {
+        parse_v1(buf)
+    }
+}
+
+fn parse_v2(buf: &[u8]) -> ParseResult {
+    let n = buf.len().min(12);
+    if buf[..n] != V2_SIG[..n] {
+        return ParseResult::Invalid;
+    }
+    if buf.len() < 16 {
+        return ParseResult::Incomplete;
+    }
+    if buf[12] >> 4 != 2 {
+        return ParseResult::Invalid;
+    }
+    let cmd = buf[12] & 0x0f;
+    let fam = buf[13];
+    let len = usize::from(u16::from_be_bytes([buf[14], buf[15]]));
+    let total = 16 + len;
+    let Some(body) = buf.get(16..total) else {
+        return ParseResult::Incomplete;
+    };
+    match cmd {
+        // LOCAL: the connection's own addresses; the rest of the block is skipped.
+        0 => {
             return ParseResult::Done(Parsed {
                 len: total,
                 addrs: None,
-            });
+            })
         }
-        if cmd != 1 {
-            return ParseResult::Invalid;
-        }
-        let addrs = match fam >> 4 {
-            1 if body.len() >= 12 => {
-                let ip = |o: usize| {
-                    IpAddr::V4(Ipv4Addr::new(
-                        body[o],
-                        body[o + 1],
-                        body[o + 2],
-                        body[o + 3],
-                    ))
-                };
-                let s = SocketAddr::new(ip(0), u16::from_be_bytes([body[8], body[9]]));
-                let d = SocketAddr::new(ip(4), u16::from_be_bytes([body[10], body[11]]));
-                Some((s, d))
-            }
-            2 if body.len() >= 36 => {
-                let ip = |o: usize| {
-                    let mut a = [0u8; 16];
-                    a.copy_from_slice(&body[o..o + 16]);
-                    IpAddr::V6(Ipv6Addr::from(a))
-                };
-                let s = SocketAddr::new(ip(0), u16::from_be_bytes([body[32], body[33]]));
-                let d = SocketAddr::new(ip(16), u16::from_be_bytes([body[34], body[35]]));
-                Some((s, d))
-            }
-            1 | 2 => return ParseResult::Invalid,
-            _ => None,
-        };
-        return ParseResult::Done(Parsed { len: total, addrs });
+        1 => {}
+        _ => return ParseResult::Invalid,
     }
-    // v1: at most 107 bytes including CRLF.
+    let (addrs, tlvs) = match fam {
+        0x11 if body.len() >= 12 => {
+            let ip = |o: usize| {
+                IpAddr::V4(Ipv4Addr::new(
+                    body[o],
+                    body[o + 1],
+                    body[o + 2],
+                    body[o + 3],
+                ))
+            };
+            let s = SocketAddr::new(ip(0), u16::from_be_bytes([body[8], body[9]]));
+            let d = SocketAddr::new(ip(4), u16::from_be_bytes([body[10], body[11]]));
+            (Some((s, d)), 12)
+        }
+        0x21 if body.len() >= 36 => {
+            let ip = |o: usize| {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&body[o..o + 16]);
+                IpAddr::V6(Ipv6Addr::from(a))
+            };
+            let s = SocketAddr::new(ip(0), u16::from_be_bytes([body[32], body[33]]));
+            let d = SocketAddr::new(ip(16), u16::from_be_bytes([body[34], body[35]]));
+            (Some((s, d)), 36)
+        }
+        // Too short for the family's addresses.
+        0x11 | 0x21 => return ParseResult::Invalid,
+        // HAProxy 2.6 takes only TCP over IPv4/IPv6 with the PROXY command: UNSPEC,
+        // UNIX, datagrams over a stream bind and unknown families are refused.
+        _ => return ParseResult::Invalid,
+    };
+    if !tlvs_valid(buf, 16 + tlvs, total) {
+        return ParseResult::Invalid;
+    }
+    ParseResult::Done(Parsed { len: total, addrs })
+}
+
+/// The TLV block `buf[from..total]`: each TLV's 3-byte header and value inside it,
+/// ending exactly at `total`; a `PP2_TYPE_CRC32C` (0x03) value is 4 bytes and equals
+/// the CRC32c of the header computed with that field zeroed.
+fn tlvs_valid(buf: &[u8], mut at: usize, total: usize) -> bool {
+    while at < total {
+        if at + 3 > total {
+            return false;
+        }
+        let kind = buf[at];
+        let vlen = usize::from(u16::from_be_bytes([buf[at + 1], buf[at + 2]]));
+        let value = at + 3;
+        if value + vlen > total {
+            return false;
+        }
+        match kind {
+            0x03 => {
+                if vlen != 4 {
+                    return false;
+                }
+                let want = u32::from_be_bytes([
+                    buf[value],
+                    buf[value + 1],
+                    buf[value + 2],
+                    buf[value + 3],
+                ]);
+                let mut copy = buf[..total].to_vec();
+                copy[value..value + 4].fill(0);
+                if crc32c(&copy) != want {
+                    return false;
+                }
+            }
+            // PP2_TYPE_AUTHORITY (HAProxy's PP2_AUTHORITY_MAX) and PP2_TYPE_UNIQUE_ID
+            // (UNIQUEID_LEN) are bounded.
+            0x02 if vlen > 255 => return false,
+            0x05 if vlen > 128 => return false,
+            _ => {}
+        }
+        at = value + vlen;
+    }
+    true
+}
+
+/// Reads a PROXY header from `r` without reading one byte past it (v1 byte by byte,
+/// at most 107; v2 its 16-byte head, then exactly its declared length), for a
+/// service that takes the stream after it. Some(addrs) once a valid header was
+/// read (None inside for `UNKNOWN`/`LOCAL`); None on an invalid header, EOF or a
+/// read error: the caller closes without answering, as HAProxy does.
+pub(crate) async fn read_header<R>(r: &mut R) -> Option<Option<(SocketAddr, SocketAddr)>>
+where
+    R: tokio::io::AsyncRead + Unpin,
+{
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::with_capacity(108);
+    loop {
+        let want = match parse(&buf) {
+            ParseResult::Done(p) => return Some(p.addrs),
+            ParseResult::Invalid => return None,
+            ParseResult::Incomplete => match buf.first() {
+                Some(&b) if b == V2_SIG[0] && buf.len() >= 16 => {
+                    16 + usize::from(u16::from_be_bytes([buf[14], buf[15]])) - buf.len()
+                }
+                Some(&b) if b == V2_SIG[0] => 16 - buf.len(),
+                _ => 1,
+            },
+        };
+        let old = buf.len();
+        buf.resize(old + want, 0);
+        r.read_exact(&mut buf[old..]).await.ok()?;
+    }
+}
+
+/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), as proxy-protocol.txt
+/// §2.2.5 asks for `PP2_TYPE_CRC32C`.
+fn crc32c(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A v1 port: 1 to 5 decimal digits (no sign, no space) up to 65535.
+fn v1_port(s: &str) -> Option<u16> {
+    if s.is_empty() || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn parse_v1(buf: &[u8]) -> ParseResult {
+    // At most 107 bytes including CRLF.
     let n = buf.len().min(6);
     if buf[..n] != b"PROXY "[..n] {
         return ParseResult::Invalid;
@@ -176,16 +294,20 @@ pub fn parse(buf: &[u8]) -> ParseResult {
     let parts: Vec<&str> = line.split(' ').collect();
     let len = end + 2;
     match parts.first().copied() {
-        Some("UNKNOWN") => ParseResult::Done(Parsed { len, addrs: None }),
+        Some("UNKNOWN") if parts.len() == 1 => ParseResult::Done(Parsed { len, addrs: None }),
         Some(p @ ("TCP4" | "TCP6")) if parts.len() == 5 => {
-            let parsed = (|| {
-                let s: IpAddr = parts[1].parse().ok()?;
-                let d: IpAddr = parts[2].parse().ok()?;
-                if (p == "TCP4") != (s.is_ipv4() && d.is_ipv4()) {
-                    return None;
+            let ip = |s: &str| -> Option<IpAddr> {
+                if p == "TCP4" {
+                    s.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
+                } else {
+                    s.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
                 }
-                let sp: u16 = parts[3].parse().ok()?;
-                let dp: u16 = parts[4].parse().ok()?;
+            };
+            let parsed = (|| {
+                let s = ip(parts[1])?;
+                let d = ip(parts[2])?;
+                let sp = v1_port(parts[3])?;
+                let dp = v1_port(parts[4])?;
                 Some((SocketAddr::new(s, sp), SocketAddr::new(d, dp)))
             })();
             match parsed {
@@ -278,5 +400,88 @@ mod tests {
         // A v1 line without CRLF within 107 bytes is invalid, not incomplete forever.
         let long = [b"PROXY TCP4 ".as_slice(), &[b'1'; 120]].concat();
         assert_eq!(parse(&long), ParseResult::Invalid);
+    }
+
+    fn v2(cmd: u8, fam: u8, body: &[u8]) -> Vec<u8> {
+        let mut h = V2_SIG.to_vec();
+        h.push(0x20 | cmd);
+        h.push(fam);
+        h.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        h.extend_from_slice(body);
+        h
+    }
+
+    const A4: [u8; 12] = [127, 0, 0, 1, 127, 0, 0, 2, 0x03, 0xe8, 0x07, 0xd0];
+
+    /// Issue 13 row 7: what HAProxy 2.6.12 resets (measured against it; the
+    /// differential test `security::proxy_protocol_same_as_haproxy` replays these).
+    #[test]
+    fn hostile_headers_are_refused_as_haproxy_does() {
+        let bad: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "TCP6 with a v4 address",
+                b"PROXY TCP6 ::1 1.2.3.4 1000 80\r\n".to_vec(),
+            ),
+            (
+                "TCP4 with a v6 address",
+                b"PROXY TCP4 1.2.3.4 ::1 1000 80\r\n".to_vec(),
+            ),
+            (
+                "signed port",
+                b"PROXY TCP4 1.2.3.4 5.6.7.8 +80 80\r\n".to_vec(),
+            ),
+            (
+                "signed port 2",
+                b"PROXY TCP4 1.2.3.4 5.6.7.8 80 +80\r\n".to_vec(),
+            ),
+            (
+                "UNKNOWN with trailing words",
+                b"PROXY UNKNOWN ff 1 2 3\r\n".to_vec(),
+            ),
+            (
+                "double space",
+                b"PROXY TCP4 1.2.3.4  5.6.7.8 1000 80\r\n".to_vec(),
+            ),
+            ("v2 UDP over IPv4", v2(1, 0x12, &A4)),
+            ("v2 UNSPEC", v2(1, 0x00, b"")),
+            ("v2 UNIX stream", v2(1, 0x31, &[0; 216])),
+            ("v2 unknown family", v2(1, 0x41, &A4)),
+            ("v2 TCP4 too short", v2(1, 0x11, &A4[..8])),
+            (
+                "v2 TLV past the end",
+                v2(1, 0x11, &[&A4[..], b"\x04\x00\x10abc"].concat()),
+            ),
+            (
+                "v2 TLV header cut",
+                v2(1, 0x11, &[&A4[..], b"\x04\x00"].concat()),
+            ),
+            (
+                "v2 bad CRC32C",
+                v2(
+                    1,
+                    0x11,
+                    &[&A4[..], b"\x03\x00\x04\x00\x00\x00\x01"].concat(),
+                ),
+            ),
+            ("v2 command 2", v2(2, 0x11, &A4)),
+        ];
+        for (what, h) in bad {
+            assert_eq!(parse(&h), ParseResult::Invalid, "{what}");
+        }
+        let with_tlv = v2(1, 0x11, &[&A4[..], b"\x04\x00\x03abc"].concat());
+        assert!(matches!(parse(&with_tlv), ParseResult::Done(p) if p.len == with_tlv.len()));
+        // A CRC32C TLV computed over the header with its value zeroed is accepted.
+        let mut crc = v2(1, 0x11, &[&A4[..], b"\x03\x00\x04\0\0\0\0"].concat());
+        let c = crc32c(&crc).to_be_bytes();
+        let n = crc.len();
+        crc[n - 4..].copy_from_slice(&c);
+        assert!(matches!(parse(&crc), ParseResult::Done(_)));
+        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+        assert!(matches!(parse(&v2(0, 0x12, &A4)), ParseResult::Done(p) if p.addrs.is_none()));
+        assert!(matches!(parse(b"PROXY UNKNOWN\r\n"), ParseResult::Done(_)));
+        assert!(matches!(
+            parse(b"PROXY TCP6 ::ffff:1.2.3.4 ::1 1000 80\r\n"),
+            ParseResult::Done(_)
+        ));
     }
 }

@@ -11,7 +11,7 @@
 //! can be had the direction simply goes on copying through its buffer.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::task::{ready, Context, Poll};
@@ -28,13 +28,7 @@ static MAX_PIPES: OnceLock<usize> = OnceLock::new();
 
 fn max_pipes() -> usize {
     *MAX_PIPES.get_or_init(|| {
-        let mut rl = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit only writes the struct we pass.
-        let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } == 0;
-        let fds = if ok { rl.rlim_cur as usize } else { 1024 };
+        let fds = crate::sys::nofile_soft_limit().map_or(1024, |n| n as usize);
         // Two descriptors per pipe: a quarter of the descriptors at most.
         fds / 8
     })
@@ -58,14 +52,10 @@ impl Pipe {
             PIPES.fetch_sub(1, Ordering::Relaxed);
             return None;
         }
-        let mut fds = [0 as RawFd; 2];
-        // SAFETY: pipe2 writes two new descriptors into `fds` when it returns 0.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
+        let Ok((r, w)) = crate::sys::pipe() else {
             PIPES.fetch_sub(1, Ordering::Relaxed);
             return None;
-        }
-        // SAFETY: both descriptors were just created and are owned by nothing else.
-        let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        };
         Some(Pipe { r, w, len: 0 })
     }
 }
@@ -76,25 +66,7 @@ impl Drop for Pipe {
     }
 }
 
-fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
-    // SAFETY: a plain system call on descriptors owned by the caller's streams and
-    // pipe; null offsets, as required for sockets and pipes.
-    let n = unsafe {
-        libc::splice(
-            from,
-            std::ptr::null_mut(),
-            to,
-            std::ptr::null_mut(),
-            len,
-            libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
-        )
-    };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
-}
+use crate::sys::splice;
 
 /// What a fill of the pipe from the socket did.
 pub(crate) enum Fill {

@@ -81,21 +81,7 @@ pub fn unix_parts(t: SystemTime) -> (i64, u32) {
     }
 }
 
-/// The local zone's offset east of UTC at `unix`, in seconds (0 if the C
-/// library cannot tell).
-#[allow(unsafe_code)]
-pub fn local_offset(unix: i64) -> i32 {
-    let t = unix as libc::time_t;
-    // SAFETY: `tm` is a plain C struct for which all-zero bytes are valid;
-    // `localtime_r` is the thread-safe variant and only writes into `tm`.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::localtime_r(&t, &mut tm) };
-    if r.is_null() {
-        0
-    } else {
-        tm.tm_gmtoff as i32
-    }
-}
+pub use crate::sys::local_offset;
 
 impl Tm {
     /// Breaks `t` down in `zone`.

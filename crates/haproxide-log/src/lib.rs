@@ -55,12 +55,16 @@
 //! logs.flush(Duration::from_millis(500));             // before exiting
 //! ```
 
+#![deny(unsafe_code)]
+
 pub(crate) mod clock;
 mod dispatch;
 pub mod events;
 mod format;
 mod logger;
 mod session;
+#[allow(unsafe_code)]
+mod sys;
 mod target;
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ pub fn local_key(fd: RawFd) -> Option<String> {
     // `len` holds its size; `fd` is only read.
     let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: as above.
     let r = unsafe {
         libc::getsockname(
             fd,

@@ -118,33 +118,25 @@ impl ProcessSpec {
             no_exit_on_failure: g.master_worker_no_exit_on_failure,
             ..ProcessSpec::default()
         };
-        for d in &g.directives {
-            let Some(i) = d.line.words.iter().position(|w| w.text == d.keyword) else {
-                continue;
-            };
-            let arg = d.line.arg(i + 1);
-            let num = arg.parse::<u64>().ok();
-            match (d.keyword.as_str(), d.modifier) {
-                ("uid", _) => p.uid = num.and_then(|n| u32::try_from(n).ok()),
-                ("gid", _) => p.gid = num.and_then(|n| u32::try_from(n).ok()),
-                ("ulimit-n", _) => p.ulimit_n = num.filter(|n| *n > 0),
-                ("mworker-max-reloads", _) => {
-                    p.max_reloads = num.and_then(|n| u32::try_from(n).ok())
-                }
-                ("strict-limits", haproxide_config::model::Modifier::No) => p.strict_limits = false,
-                ("strict-limits", _) => p.strict_limits = true,
-                ("cpu-map", _) => p.warnings.push(
-                    Diagnostic::warning(
-                        Code::NotRunYet,
-                        "`cpu-map` is accepted but not applied: haproxide does not pin its threads",
-                    )
-                    .at(d.line.span(i))
-                    .help(
-                        "the kernel schedules the tokio worker threads (`nbthread` sets how many)",
-                    ),
-                ),
-                _ => {}
-            }
+        // §3.1 `uid`/`gid` after `user`/`group` win, as the last line read does.
+        if let Some(u) = g.uid {
+            p.uid = Some(u.value);
+        }
+        if let Some(u) = g.gid {
+            p.gid = Some(u.value);
+        }
+        p.ulimit_n = g.ulimit_n.map(|n| n.value).filter(|n| *n > 0);
+        p.max_reloads = g.mworker_max_reloads.map(|n| n.value);
+        p.strict_limits = g.strict_limits.unwrap_or(true);
+        for span in &g.cpu_maps {
+            p.warnings.push(
+                Diagnostic::warning(
+                    Code::NotRunYet,
+                    "`cpu-map` is accepted but not applied: haproxide does not pin its threads",
+                )
+                .at(*span)
+                .help("the kernel schedules the tokio worker threads (`nbthread` sets how many)"),
+            );
         }
         p.listeners = cfg
             .proxies
@@ -210,15 +202,7 @@ pub enum ProcessError {
 
 /// The current `RLIMIT_NOFILE` (soft, hard); (1024, 1024) if it cannot be read.
 pub fn rlimit_nofile() -> (u64, u64) {
-    let mut l = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct it is given.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } != 0 {
-        return (1024, 1024);
-    }
-    (l.rlim_cur, l.rlim_max)
+    crate::sys::rlimit_nofile().unwrap_or((1024, 1024))
 }
 
 /// Sets `RLIMIT_NOFILE` as HAProxy does (soft = at least the computed value, hard =
@@ -230,12 +214,7 @@ pub fn apply_fd_limit(spec: &mut ProcessSpec) -> Result<(FdLimits, Option<String
     let mut limits = spec.fd_limits(cur, max);
     // Raised, never lowered: HAProxy 2.6.12 leaves a higher boot limit in place
     // (seen in /proc/PID/limits) while `show info` reports the computed value.
-    let wanted = libc::rlimit {
-        rlim_cur: limits.rlimit.max(cur),
-        rlim_max: max.max(limits.rlimit),
-    };
-    // SAFETY: setrlimit reads the struct it is given.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) } == 0 {
+    if crate::sys::set_rlimit_nofile(limits.rlimit.max(cur), max.max(limits.rlimit)).is_ok() {
         return Ok((limits, None));
     }
     if spec.strict_limits {
@@ -245,14 +224,7 @@ pub fn apply_fd_limit(spec: &mut ProcessSpec) -> Result<(FdLimits, Option<String
         });
     }
     // Not strict: the most the hard limit allows.
-    let best = libc::rlimit {
-        rlim_cur: max,
-        rlim_max: max,
-    };
-    // SAFETY: as above.
-    unsafe {
-        libc::setrlimit(libc::RLIMIT_NOFILE, &best);
-    }
+    let _ = crate::sys::set_rlimit_nofile(max, max);
     let (now, _) = rlimit_nofile();
     let warning = ProcessError::FdLimit {
         wanted: limits.rlimit,
@@ -273,36 +245,20 @@ pub fn drop_privileges(spec: &ProcessSpec) -> Result<(), ProcessError> {
                 std::io::ErrorKind::InvalidInput.into(),
             )
         })?;
-        // SAFETY: a valid NUL-terminated path; chdir("/") follows so that no
-        // directory outside the new root stays reachable.
-        unsafe {
-            if libc::chroot(c.as_ptr()) != 0 || libc::chdir(c"/".as_ptr()) != 0 {
-                return Err(ProcessError::Chroot(
-                    dir.display().to_string(),
-                    std::io::Error::last_os_error(),
-                ));
-            }
-        }
+        crate::sys::chroot(&c).map_err(|e| ProcessError::Chroot(dir.display().to_string(), e))?;
     }
-    // SAFETY: plain system calls on integers.
-    unsafe {
-        let root = libc::geteuid() == 0;
-        if let Some(gid) = spec.gid {
-            if root && libc::setgroups(0, std::ptr::null()) != 0 {
-                return Err(ProcessError::Gid(gid, std::io::Error::last_os_error()));
-            }
-            if libc::setgid(gid) != 0 {
-                return Err(ProcessError::Gid(gid, std::io::Error::last_os_error()));
-            }
+    let root = crate::sys::is_root();
+    if let Some(gid) = spec.gid {
+        if root {
+            crate::sys::clear_groups().map_err(|e| ProcessError::Gid(gid, e))?;
         }
-        if let Some(uid) = spec.uid {
-            if root && spec.gid.is_none() && libc::setgroups(0, std::ptr::null()) != 0 {
-                return Err(ProcessError::Uid(uid, std::io::Error::last_os_error()));
-            }
-            if libc::setuid(uid) != 0 {
-                return Err(ProcessError::Uid(uid, std::io::Error::last_os_error()));
-            }
+        crate::sys::setgid(gid).map_err(|e| ProcessError::Gid(gid, e))?;
+    }
+    if let Some(uid) = spec.uid {
+        if root && spec.gid.is_none() {
+            crate::sys::clear_groups().map_err(|e| ProcessError::Uid(uid, e))?;
         }
+        crate::sys::setuid(uid).map_err(|e| ProcessError::Uid(uid, e))?;
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use haproxide_config::model::{Config, Proxy, ProxyKind};
+use haproxide_config::model::{Config, Proxy, ProxyKind, StateFrom};
 use haproxide_config::value::{Host, PortSpec};
 use haproxide_config::Diagnostic;
 
@@ -87,26 +87,8 @@ fn state_path(base: Option<&str>, name: &str) -> PathBuf {
     }
 }
 
-/// The last `keyword` line of the proxy, else of its defaults section.
-fn directive<'c>(
-    cfg: &'c Config,
-    p: &'c Proxy,
-    keyword: &str,
-) -> Option<&'c haproxide_config::model::Directive> {
-    let own = p.directives.iter().rev().find(|d| d.keyword == keyword);
-    own.or_else(|| {
-        p.defaults
-            .and_then(|i| cfg.proxies.get(i))
-            .and_then(|d| d.directives.iter().rev().find(|d| d.keyword == keyword))
-    })
-}
-
 fn forced_id(p: &Proxy) -> Option<u32> {
-    p.directives
-        .iter()
-        .rev()
-        .find(|d| d.keyword == "id")
-        .and_then(|d| d.line.arg(1).parse().ok())
+    p.id.map(|id| id.value)
 }
 
 /// The servers of a `disabled` section (`default-server` settings are not applied:
@@ -226,12 +208,7 @@ pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
                         p.servers
                             .iter()
                             .find(|d| d.name.name == s.name)
-                            .and_then(|d| {
-                                d.other
-                                    .iter()
-                                    .find(|(k, _, _)| k == "id")
-                                    .and_then(|(_, v, _)| v.as_deref()?.parse().ok())
-                            })
+                            .and_then(|d| d.id.map(|id| id.value))
                     })
                     .collect();
                 used.extend(ids.iter().flatten());
@@ -256,19 +233,18 @@ pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
                     .collect()
             })
             .unwrap_or_default();
-        let state_from = match directive(cfg, p, "load-server-state-from-file")
-            .map(|d| d.line.arg(1).to_string())
-            .as_deref()
-        {
-            Some("global") => StateSource::Global,
-            Some("local") => {
-                let name = directive(cfg, p, "server-state-file-name")
-                    .map(|d| d.line.arg(1).to_string())
-                    .filter(|n| !n.is_empty() && n != "use-backend-name")
-                    .unwrap_or_else(|| p.name.name.clone());
-                StateSource::Local(state_path(base, &name))
+        let state_from = match p.load_server_state_from_file.map(|s| s.value) {
+            Some(StateFrom::Global) => StateSource::Global,
+            Some(StateFrom::Local) => {
+                let name = p
+                    .server_state_file_name
+                    .as_ref()
+                    .map(|n| n.name.as_str())
+                    .filter(|n| !n.is_empty() && *n != "use-backend-name")
+                    .unwrap_or(&p.name.name);
+                StateSource::Local(state_path(base, name))
             }
-            _ => StateSource::None,
+            Some(StateFrom::None) | None => StateSource::None,
         };
         plan.proxies.push(ProxyPlan {
             name: p.name.name.clone(),
@@ -387,26 +363,12 @@ pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
     }
 }
 
-/// A user or group name → its id (`getpwnam_r`/`getgrnam_r`).
+/// A user or group name → its id, through NSS.
 fn lookup_id(name: &str, group: bool) -> Option<u32> {
-    let c = std::ffi::CString::new(name).ok()?;
-    let mut buf = vec![0 as libc::c_char; 16384];
     if group {
-        // SAFETY: all pointers are valid for the call; `buf` outlives `res`.
-        unsafe {
-            let mut gr: libc::group = std::mem::zeroed();
-            let mut res: *mut libc::group = std::ptr::null_mut();
-            let r = libc::getgrnam_r(c.as_ptr(), &mut gr, buf.as_mut_ptr(), buf.len(), &mut res);
-            (r == 0 && !res.is_null()).then_some(gr.gr_gid)
-        }
+        haproxide_process::sys::group_id(name)
     } else {
-        // SAFETY: as above.
-        unsafe {
-            let mut pw: libc::passwd = std::mem::zeroed();
-            let mut res: *mut libc::passwd = std::ptr::null_mut();
-            let r = libc::getpwnam_r(c.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut res);
-            (r == 0 && !res.is_null()).then_some(pw.pw_uid)
-        }
+        haproxide_process::sys::user_id(name)
     }
 }
 

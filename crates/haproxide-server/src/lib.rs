@@ -8,6 +8,8 @@
 //! (`haproxide-log`, `haproxide-admin`, `haproxide-process`); the re-exports
 //! below keep their former paths for now.
 
+#![forbid(unsafe_code)]
+
 pub mod admin_plan;
 pub use haproxide_admin::cli;
 pub use haproxide_process::handover;

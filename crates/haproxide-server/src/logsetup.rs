@@ -18,19 +18,13 @@ fn log_error(span: haproxide_config::Span, e: impl std::fmt::Display) -> Diagnos
 pub fn build(cfg: &Config) -> (ProxyLogs, Vec<Diagnostic>) {
     let mut errors = Vec::new();
     let g = &cfg.global;
-    let send_hostname_dir = g
-        .directives
-        .iter()
-        .rev()
-        .find(|d| d.keyword == "log-send-hostname");
-    let send_hostname = send_hostname_dir.is_some();
+    let send_hostname = g.log_send_hostname.is_some();
     let mut ident = SyslogIdentity::default();
-    if let Some(d) = g.directives.iter().rev().find(|d| d.keyword == "log-tag") {
-        ident = ident.with_tag(d.line.arg(1).to_string());
+    if let Some(t) = &g.log_tag {
+        ident = ident.with_tag(t.name.clone());
     }
-    if let Some(d) = send_hostname_dir {
-        let name = d.line.arg(1);
-        ident = ident.with_send_hostname((!name.is_empty()).then(|| name.to_string()));
+    if let Some(name) = &g.log_send_hostname {
+        ident = ident.with_send_hostname(name.as_ref().map(|n| n.name.clone()));
     }
     let targets_of =
         |words: &[String], errors: &mut Vec<Diagnostic>, span| match LogTarget::parse_args(
@@ -104,12 +98,7 @@ pub fn build(cfg: &Config) -> (ProxyLogs, Vec<Diagnostic>) {
                 targets.push(t);
             }
         }
-        let tag = p
-            .directives
-            .iter()
-            .rev()
-            .find(|d| d.keyword == "log-tag")
-            .map(|d| d.line.arg(1).to_string());
+        let tag = p.log_tag.as_ref().map(|t| t.name.clone());
         let base = if use_global && !disabled {
             global.clone()
         } else {
@@ -128,16 +117,11 @@ pub fn build(cfg: &Config) -> (ProxyLogs, Vec<Diagnostic>) {
         };
         logs.add_proxy(p.name.name.clone(), logger.clone(), tag.clone());
         if p.kind.has_frontend() {
-            let format = match p
-                .directives
-                .iter()
-                .rev()
-                .find(|d| d.keyword == "log-format")
-            {
-                Some(d) => match SessionFormat::custom(d.line.arg(1)) {
+            let format = match &p.log_format {
+                Some(f) => match SessionFormat::custom(&f.name) {
                     Ok(f) => f,
                     Err(e) => {
-                        errors.push(log_error(d.line.span(1), e));
+                        errors.push(log_error(f.span, e));
                         SessionFormat::Default
                     }
                 },

@@ -359,6 +359,7 @@ fn all_servers(plan: &Plan) -> Vec<haproxide_check::checker::ServerConfig> {
                 agent: None,
                 track: None,
                 disabled: srv.disabled,
+                rise: 2,
             });
         }
     }

@@ -89,11 +89,7 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
         Some(MultiQueue::Off) => fw::ThreadSpread::Off,
     };
     // §3.2 `nosplice`: the engine splices bulk data unless told not to.
-    plan.engine.no_splice = cfg
-        .global
-        .directives
-        .iter()
-        .any(|d| d.keyword == "nosplice");
+    plan.engine.no_splice = cfg.global.nosplice;
     let live: Vec<&Proxy> = cfg
         .proxies
         .iter()
@@ -169,12 +165,7 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
 }
 
 fn mode_span(p: &Proxy) -> Span {
-    p.directives
-        .iter()
-        .rev()
-        .find(|d| d.keyword == "mode")
-        .map(|d| d.line.span_from(0))
-        .unwrap_or(p.name.span)
+    p.mode_span.unwrap_or(p.name.span)
 }
 
 /// Keywords that change traffic and that the TCP engine does not run: refuse them
@@ -238,16 +229,7 @@ fn frontend(
         dont_log_null: p.option("dontlognull") == Some(true),
         ..Default::default()
     };
-    if let Some(d) = p
-        .directives
-        .iter()
-        .rev()
-        .find(|d| d.keyword == "tcp-request inspect-delay")
-    {
-        f.inspect_delay = haproxide_config::value::parse_time(d.line.arg(2), 1)
-            .ok()
-            .map(ms);
-    }
+    f.inspect_delay = p.inspect_delay.map(ms);
     binds(p, &mut f, errors);
     for r in &p.rules {
         let accept = match r.action.name.as_str() {
@@ -459,13 +441,7 @@ fn backend(
         Some(CfgBalance::Source) => fw::Balance::Source,
         Some(CfgBalance::Random { draws }) => fw::Balance::Random { draws: *draws },
         Some(other) => {
-            let span = p
-                .directives
-                .iter()
-                .rev()
-                .find(|d| d.keyword == "balance")
-                .map(|d| d.line.span_from(0))
-                .unwrap_or(p.name.span);
+            let span = p.balance_span.unwrap_or(p.name.span);
             errors.push(unsupported(
                 span,
                 format!("`balance {other:?}` in TCP mode"),
@@ -567,7 +543,14 @@ fn backend(
                 backup: false,
             }
         });
-        if check.is_some() || agent.is_some() || track.is_some() || spec.disabled {
+        // A server with an explicit `rise` goes to the checker too: HAProxy shows
+        // its `rise` as the check counter in `show servers state` even without `check`.
+        if check.is_some()
+            || agent.is_some()
+            || track.is_some()
+            || spec.disabled
+            || sp.rise.is_some()
+        {
             plan.server_index.insert((bi, si), plan.checked.len());
             plan.checked.push(ServerConfig {
                 name,
@@ -577,6 +560,7 @@ fn backend(
                 agent,
                 track,
                 disabled: spec.disabled,
+                rise: sp.rise.unwrap_or(2),
             });
         }
         b.servers.push(spec);
@@ -851,8 +835,10 @@ fn check_spec(p: &Proxy, s: &ServerDef, probe: ProbeSpec) -> CheckSpec {
             Some("up") => InitState::Up,
             Some("fully-up") => InitState::FullyUp,
             Some("fully-down") => InitState::FullyDown,
-            _ => InitState::Down,
+            Some(_) => InitState::Down,
+            None => InitState::None,
         },
+        hold_first: sp.init_state.is_none(),
         addr: sp.addr.as_deref().and_then(|a| a.parse().ok()),
         port: sp.port,
         probe,
@@ -947,9 +933,9 @@ pub(crate) mod tests {
         );
         assert_eq!(c.port, Some(18009));
         assert_eq!(
-            c.init_state,
-            InitState::Down,
-            "no routing before the first check passes"
+            (c.init_state, c.hold_first),
+            (InitState::None, true),
+            "HAProxy's start state, but no routing before the first check passes"
         );
         let ProbeSpec::Http(h) = &c.probe else {
             panic!("http probe")

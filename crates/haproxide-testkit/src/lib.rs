@@ -15,6 +15,7 @@
 //! - [`proc`]: a child-process guard.
 //! - [`wait`]: poll until a condition holds, with a deadline.
 //! - [`fs`]: temporary directories.
+//! - [`sys`]: the few system calls tests need (kill).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -26,9 +27,13 @@
 //! # }
 //! ```
 
+#![deny(unsafe_code)]
+
 pub mod fs;
 pub mod http;
 pub mod proc;
+#[allow(unsafe_code)]
+pub mod sys;
 pub mod syslog;
 pub mod tcp;
 pub mod wait;

@@ -6,8 +6,7 @@
 //! let p = haproxide_testkit::proc::Proc::new(child);
 //! assert_eq!(p.pid(), pid);
 //! drop(p); // SIGTERM; `sleep` exits at once and is reaped
-//! // SAFETY: signal 0 only checks whether the pid exists.
-//! assert_ne!(unsafe { libc::kill(pid as libc::pid_t, 0) }, 0);
+//! assert!(!haproxide_testkit::sys::alive(pid));
 //! ```
 
 use std::path::PathBuf;
@@ -43,8 +42,7 @@ impl Proc {
     /// Sends `sig` to the child (unless it was already reaped).
     pub fn signal(&mut self, sig: libc::c_int) {
         if let Ok(None) = self.0.try_wait() {
-            // SAFETY: kill(2) on the pid of our own child, not yet reaped.
-            unsafe { libc::kill(self.0.id() as libc::pid_t, sig) };
+            crate::sys::kill(self.0.id(), sig);
         }
     }
 }

@@ -8,6 +8,8 @@
 //! `check` never starts an async runtime. Exit codes follow `haproxy -c`:
 //! 0 valid, 1 errors, 2 valid but no listener.
 
+#![forbid(unsafe_code)]
+
 mod assets;
 mod render;
 mod runcmd;
@@ -50,6 +52,15 @@ pub(crate) struct HaproxyArgs {
     /// Warnings are fatal (`-dW`).
     #[arg(long = "dW", hide = true)]
     pub(crate) dw: bool,
+    /// Evaluate a condition as `.if` does and exit 0 (true), 1 (false) or 2 (error)
+    /// (`-cc`, management.txt §2 "-cc": what HAProxy's own reg-tests gate on).
+    #[arg(
+        long = "cc",
+        hide = true,
+        value_name = "CONDITION",
+        allow_hyphen_values = true
+    )]
+    pub(crate) check_condition: Option<String>,
     /// Show the version (`-v`, `-vv`).
     #[arg(short = 'v', action = clap::ArgAction::Count)]
     pub(crate) show_version: u8,
@@ -164,6 +175,7 @@ fn translate_args(args: impl Iterator<Item = String>) -> Vec<String> {
         "-sf" => "--sf".to_string(),
         "-st" => "--st".to_string(),
         "-Ws" => "--Ws".to_string(),
+        "-cc" => "--cc".to_string(),
         _ => a,
     })
     .collect()
@@ -323,13 +335,72 @@ fn summary(checked: &haproxide_config::Checked, code: i32) -> String {
     )
 }
 
+/// The HAProxy release whose run-time behaviour (log and check texts, CLI output)
+/// haproxide follows: what `-cc 'version_atleast(...)'` compares with and `-vv` shows.
+const BEHAVES_AS: (u32, u32, u32) = (2, 6, 12);
+
+/// `-vv`'s "Feature list": what haproxide itself provides, in HAProxy's words, so
+/// that `feature(...)` gates (the reg-tests', `.if` in `-cc`) select it truthfully:
+/// no OpenSSL (TLS only for `check-ssl`, through rustls), no Lua, no PCRE (Rust's
+/// regex), no QUIC; epoll through tokio, splice(2) for TCP relaying.
+const FEATURES: &str = "+ACCEPT4 -DEVICEATLAS +EPOLL +GETADDRINFO -KQUEUE +LINUX_SPLICE -LUA -OPENSSL -PCRE -PCRE2 +POLL +PROMEX -QUIC +SYSTEMD +THREAD -ZLIB";
+
+/// `-cc <condition>`: HAProxy lexes the argument as a configuration line (quotes,
+/// environment variables in double quotes), re-joins the words with spaces and
+/// evaluates them as `.if` does. Exit 0 true, 1 false, 2 on an error.
+fn check_condition(text: &str) -> u8 {
+    let env = ProcessEnv;
+    let words = match haproxide_config::lexer::split_line(text.as_bytes(), &env) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("[ALERT] config : Syntax Error in condition: {:?}.", e.kind);
+            return 2;
+        }
+    };
+    let joined = words
+        .into_iter()
+        .map(|w| w.into_text())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let ctx = haproxide_config::cond::CondContext {
+        version: BEHAVES_AS,
+        features: FEATURES.split(' ').map(str::to_string).collect(),
+        ssl_lib: (String::new(), (0, 0, 0)),
+    };
+    match haproxide_config::cond::evaluate(&joined, &ctx, &env) {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(e) => {
+            eprintln!(
+                "[ALERT] config : Failed to evaluate condition: {} at position {}",
+                e.message, e.pos
+            );
+            2
+        }
+    }
+}
+
 fn haproxy_command(args: HaproxyArgs) -> Result<u8> {
+    if let Some(cond) = &args.check_condition {
+        return Ok(check_condition(cond));
+    }
     if args.show_version > 0 {
         println!(
             "haproxide version {} - HAProxy-compatible configuration checker and TCP proxy",
             env!("CARGO_PKG_VERSION")
         );
         if args.show_version > 1 {
+            // The lines HAProxy's scripts/run-regtests.sh reads from `haproxy -vv`
+            // (its "HA-Proxy version" line's third word, TARGET, the feature and
+            // service lists), then what haproxide adds.
+            let (a, b, c) = BEHAVES_AS;
+            println!(
+                "HAProxy version {a}.{b}.{c}-haproxide-{} - the HAProxy release whose run-time behaviour haproxide follows",
+                env!("CARGO_PKG_VERSION")
+            );
+            println!("Build options :\n  TARGET  = linux-glibc\n");
+            println!("Feature list : {FEATURES}\n");
+            println!("Available services : prometheus-exporter");
             println!(
                 "Keyword tables: HAProxy 2.6 (Debian 2.6.12 build) and master (3.x documentation)"
             );

@@ -357,45 +357,14 @@ fn show(checked: &mut haproxide_config::Checked, diags: Vec<haproxide_config::Di
 fn signal_all(pids: &[i32], sig: libc::c_int) {
     for &pid in pids {
         if pid > 0 {
-            // SAFETY: kill(2) has no memory-safety preconditions; a stale pid only
-            // yields ESRCH, which is ignored as HAProxy does.
-            unsafe {
-                libc::kill(pid, sig);
-            }
+            // A stale pid only yields ESRCH, which is ignored as HAProxy does.
+            let _ = haproxide_process::sys::kill(pid, sig);
         }
     }
 }
 
-/// Detach from the terminal: fork, setsid, fork again, stdio to /dev/null. Called
-/// before the async runtime starts, while the process has a single thread.
+/// Detach from the terminal (before the async runtime starts, while the process
+/// has a single thread).
 fn daemonize() -> std::io::Result<()> {
-    // SAFETY: called before any other thread is spawned (the tokio runtime is built
-    // afterwards), so fork() cannot duplicate a lock held by another thread.
-    unsafe {
-        match libc::fork() {
-            -1 => return Err(std::io::Error::last_os_error()),
-            0 => {}
-            _ => libc::_exit(0),
-        }
-        if libc::setsid() == -1 {
-            return Err(std::io::Error::last_os_error());
-        }
-        match libc::fork() {
-            -1 => return Err(std::io::Error::last_os_error()),
-            0 => {}
-            _ => libc::_exit(0),
-        }
-    }
-    let null = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")?;
-    use std::os::fd::AsRawFd;
-    for fd in 0..=2 {
-        // SAFETY: dup2 onto the standard descriptors with a valid open fd.
-        if unsafe { libc::dup2(null.as_raw_fd(), fd) } == -1 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
+    haproxide_process::sys::daemonize()
 }

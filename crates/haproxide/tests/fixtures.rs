@@ -261,3 +261,32 @@ fn deny_warnings_and_dr() {
         .expect("run");
     assert_eq!(deny.status.code(), Some(1));
 }
+
+/// The oracle's output with the pids and the version banner taken out.
+fn without_pids(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with("[NOTICE]"))
+        .map(|l| match (l.find('('), l.find(") : ")) {
+            (Some(o), Some(c)) if o < c => format!("{}(PID){}", &l[..o], &l[c + 1..]),
+            _ => l.to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn process_values_report_as_haproxy_c_does() {
+    // uid/gid that are not numbers (warnings), ulimit-n without a value, proxy and
+    // server ids that are not > 0, a bad load-server-state-from-file: run the real
+    // HAProxy 2.6 (scripts/install-deps installs it) and compare line for line.
+    let rel = "testdata/config/invalid/process-values.cfg";
+    let ours = run(&root().join(rel), "haproxy");
+    let theirs = Command::new("haproxy")
+        .current_dir(root())
+        .args(["-c", "-f", rel])
+        .output()
+        .expect("haproxy (the oracle) is installed by scripts/install-deps");
+    assert_eq!(ours.code, theirs.status.code().unwrap_or(-1));
+    let want = without_pids(&String::from_utf8_lossy(&theirs.stderr));
+    assert!(want.len() >= 8, "the oracle reported: {want:?}");
+    assert_eq!(without_pids(&ours.stderr), want);
+}

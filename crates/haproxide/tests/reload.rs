@@ -251,8 +251,8 @@ fn daemon_mode_writes_the_pid_file_and_stops_on_sigterm() {
     while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    // SAFETY: as above.
     assert_ne!(
+        // SAFETY: as above.
         unsafe { libc::kill(pid, 0) },
         0,
         "the daemon did not stop on SIGTERM"

@@ -349,6 +349,7 @@ impl Chrome {
                 // SAFETY: fcntl/close on a descriptor pipe2 just gave us.
                 let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10) };
                 assert!(high >= 10, "F_DUPFD_CLOEXEC");
+                // SAFETY: as above.
                 unsafe { libc::close(fd) };
                 high
             })

@@ -664,36 +664,54 @@ const STATE_USAGE: &str = "'set server <srv> state' expects 'ready', 'drain' and
 const HEALTH_USAGE: &str = "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n";
 const SET_SERVER_USAGE: &str = "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n";
 
-/// `set weight` values: absolute 0..=256 or a percentage of the initial weight.
+/// `set weight` values: absolute 0..=256 or a percentage of the initial weight,
+/// read as HAProxy's `server_parse_weight_change_request` reads them: `strtol`
+/// (leading blanks, a sign, saturating at the `long` range), a percentage clamped to
+/// 25600 before it is applied (so no product can overflow: `9223372036854775807%`
+/// of 2 is 256, not a wrapped 0), the absolute range checked before trailing bytes.
 /// The error texts are HAProxy's (two of them without a final newline, as HAProxy
 /// prints them).
 pub fn parse_weight(arg: &str, iweight: u32) -> Result<u32, &'static str> {
-    let (digits, tail) = {
-        let neg = arg.starts_with('-');
-        let body = if neg { &arg[1..] } else { arg };
-        let end = body
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(body.len());
-        if end == 0 {
-            return Err("Empty weight string empty or preceded by garbage");
+    let (w, tail) = strtol(arg).ok_or("Empty weight string empty or preceded by garbage")?;
+    if tail == "%" {
+        if w < 0 {
+            return Err("Relative weight must be positive.\n");
         }
-        let n: i64 = body[..end].parse().unwrap_or(i64::MAX);
-        (if neg { -n } else { n }, &body[end..])
-    };
-    match tail {
-        "%" => {
-            if digits < 0 {
-                return Err("Relative weight must be positive.\n");
-            }
-            let w = (i64::from(iweight) * digits / 100).min(256);
-            Ok(u32::try_from(w).unwrap_or(256))
-        }
-        "" => {
-            if !(0..=256).contains(&digits) {
-                return Err("Absolute weight can only be between 0 and 256 inclusive.\n");
-            }
-            Ok(u32::try_from(digits).unwrap_or(0))
-        }
-        _ => Err("Trailing garbage in weight string"),
+        let w = (i64::from(iweight) * w.min(25600) / 100).min(256);
+        return Ok(u32::try_from(w).unwrap_or(256));
     }
+    if !(0..=256).contains(&w) {
+        return Err("Absolute weight can only be between 0 and 256 inclusive.\n");
+    }
+    if !tail.is_empty() {
+        return Err("Trailing garbage in weight string");
+    }
+    Ok(u32::try_from(w).unwrap_or(0))
+}
+
+/// C's `strtol(s, &end, 10)`: leading white space, an optional sign, decimal digits,
+/// saturating at `i64::MIN`/`i64::MAX`; None when no digit was read.
+fn strtol(s: &str) -> Option<(i64, &str)> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let end = body
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(body.len());
+    if end == 0 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for d in body[..end].bytes() {
+        let d = i64::from(d - b'0');
+        v = if neg {
+            v.saturating_mul(10).saturating_sub(d)
+        } else {
+            v.saturating_mul(10).saturating_add(d)
+        };
+    }
+    Some((v, &body[end..]))
 }

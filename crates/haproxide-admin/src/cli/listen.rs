@@ -157,53 +157,18 @@ enum Adopted {
     Tcp(TcpListener),
 }
 
-/// Takes an inherited listening socket (`fd@N`): it must be an open stream socket
-/// in the listening state.
+/// Takes an inherited listening socket (`fd@N`) through the same check as a
+/// `bind fd@N` ([`haproxide_forward::sys::adopt_listening_fd`]: not 0-2, open, a
+/// stream socket in the listening state).
 fn adopt_fd(fd: i32) -> io::Result<Adopted> {
-    use std::os::fd::FromRawFd;
-    let mut domain: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: getsockopt writes at most `len` bytes into `domain`.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_DOMAIN,
-            (&mut domain as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut listening: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: as above.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ACCEPTCONN,
-            (&mut listening as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    if r != 0 || listening == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("fd@{fd} is not a listening socket"),
-        ));
-    }
-    if domain == libc::AF_UNIX {
-        // SAFETY: fd is an open, listening UNIX stream socket handed to us by
-        // the configuration (`fd@N`); we take ownership of it.
-        let l = unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) };
-        l.set_nonblocking(true)?;
+    let sock = haproxide_forward::sys::adopt_listening_fd(fd)
+        .map_err(|e| io::Error::new(e.kind(), format!("fd@{fd}: {e}")))?;
+    sock.set_nonblocking(true)?;
+    if sock.domain()? == socket2::Domain::UNIX {
+        let l: std::os::unix::net::UnixListener = std::os::fd::OwnedFd::from(sock).into();
         Ok(Adopted::Unix(UnixListener::from_std(l)?))
     } else {
-        // SAFETY: as above, for an IPv4/IPv6 listening socket.
-        let l = unsafe { std::net::TcpListener::from_raw_fd(fd) };
-        l.set_nonblocking(true)?;
+        let l: std::net::TcpListener = std::os::fd::OwnedFd::from(sock).into();
         Ok(Adopted::Tcp(TcpListener::from_std(l)?))
     }
 }
@@ -490,4 +455,38 @@ fn session_continues(line: &str) -> bool {
     !super::exec::split_commands(line)
         .iter()
         .any(|c| c.first().map(String::as_str) == Some("quit"))
+}
+
+#[cfg(test)]
+mod fd_tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    /// `stats socket fd@N` goes through the same check as `bind fd@N`: the
+    /// standard descriptors and sockets that do not listen are refused, and a
+    /// refused descriptor stays open (it was never ours to close).
+    #[tokio::test]
+    async fn fd_addresses_are_checked_as_binds_are() {
+        let opts = ListenOptions::default();
+        for n in 0..=2 {
+            let e = bind_address(&CliAddress::Fd(n), &opts)
+                .err()
+                .expect("fd@0-2 refused");
+            assert!(e.to_string().contains("stdin/stdout/stderr"), "{e}");
+        }
+        let (a, _b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+        let e = bind_address(&CliAddress::Fd(a.as_raw_fd()), &opts)
+            .err()
+            .expect("a connected socket is refused");
+        assert!(e.to_string().contains("not a listening"), "{e}");
+        a.set_nonblocking(true)
+            .expect("the refused descriptor is still open");
+        let dir = haproxide_testkit::fs::TempDir::new("cli-fd");
+        let l = std::os::unix::net::UnixListener::bind(dir.path("s")).expect("bind");
+        let fd = std::os::fd::IntoRawFd::into_raw_fd(l);
+        assert!(matches!(
+            bind_address(&CliAddress::Fd(fd), &opts),
+            Ok(Bound::Unix(..))
+        ));
+    }
 }

@@ -632,6 +632,30 @@ fn cli_weights_parse_as_haproxy() {
     );
 }
 
+/// Issue 13 row 9: a huge percentage clamps as in HAProxy (25600% at most), never
+/// wraps to 0 (release) or panics (debug); `strtol`'s sign, blanks and saturation.
+#[test]
+fn cli_weight_percentages_never_overflow() {
+    assert_eq!(parse_weight("9223372036854775807%", 2), Ok(256));
+    assert_eq!(parse_weight("99999999999999999999999%", 2), Ok(256));
+    assert_eq!(parse_weight("25600%", 1), Ok(256));
+    assert_eq!(parse_weight("9223372036854775807%", u32::MAX), Ok(256));
+    assert_eq!(parse_weight("+50%", 4), Ok(2));
+    assert_eq!(parse_weight(" 7", 4), Ok(7));
+    assert_eq!(
+        parse_weight("-9223372036854775808%", 2),
+        Err("Relative weight must be positive.\n")
+    );
+    assert_eq!(
+        parse_weight("300x", 2),
+        Err("Absolute weight can only be between 0 and 256 inclusive.\n")
+    );
+    assert_eq!(
+        parse_weight("+", 2),
+        Err("Empty weight string empty or preceded by garbage")
+    );
+}
+
 #[test]
 fn cli_addresses() {
     assert_eq!(

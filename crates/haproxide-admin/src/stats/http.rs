@@ -152,7 +152,9 @@ impl Default for Limits {
     }
 }
 
-enum Parsed {
+/// What [`parse_head`] made of the bytes received so far.
+#[derive(Debug)]
+pub enum Parsed {
     /// Need more bytes.
     Partial,
     /// A request head of that many bytes, and the body length.
@@ -160,19 +162,51 @@ enum Parsed {
     Bad(u16),
 }
 
-fn parse_head(buf: &[u8], max_head: usize, max_body: usize) -> Parsed {
-    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-        // Tolerate bare LF line endings too.
-        return match buf.windows(2).position(|w| w == b"\n\n") {
-            Some(e) => head(&buf[..e], e + 2, max_body),
-            None if buf.len() > max_head => Parsed::Bad(400),
-            None => Parsed::Partial,
-        };
-    };
-    if end > max_head {
-        return Parsed::Bad(400);
+/// Finds the end of the request head: the first empty line, with CRLF or bare LF
+/// line endings (HAProxy's H1 parser takes both), so that a bare-LF request pipelined
+/// before a CRLF one ends where it should. Returns (head without its final line
+/// ending, bytes taken by the head).
+fn head_end(buf: &[u8]) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(i) = buf[from..].iter().position(|&b| b == b'\n') {
+        let i = from + i;
+        match buf.get(i + 1..) {
+            Some([b'\n', ..]) => return Some((i, i + 2)),
+            Some([b'\r', b'\n', ..]) => return Some((i, i + 3)),
+            _ => {}
+        }
+        from = i + 1;
     }
-    head(&buf[..end], end + 4, max_body)
+    None
+}
+
+/// Parses a request head at the start of `buf` (public for the fuzz target
+/// `stats_http`).
+pub fn parse_head(buf: &[u8], max_head: usize, max_body: usize) -> Parsed {
+    match head_end(buf) {
+        Some((end, _)) if end > max_head => Parsed::Bad(400),
+        Some((end, len)) => head(&buf[..end], len, max_body),
+        None if buf.len() > max_head => Parsed::Bad(400),
+        None => Parsed::Partial,
+    }
+}
+
+/// A `Content-Length` value as HAProxy's `h1_parse_cont_len_header` takes it: only
+/// decimal digits, or a comma-separated list of equal such values.
+fn content_length(v: &str) -> Option<u64> {
+    let mut out = None;
+    for part in v.split(',') {
+        let part = part.trim_matches([' ', '\t']);
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: u64 = part.parse().ok()?;
+        if out.is_some_and(|o| o != n) {
+            return None;
+        }
+        out = Some(n);
+    }
+    out
 }
 
 fn head(raw: &[u8], len: usize, max_body: usize) -> Parsed {
@@ -192,8 +226,11 @@ fn head(raw: &[u8], len: usize, max_body: usize) -> Parsed {
         "HTTP/1.0" => 0,
         _ => return Parsed::Bad(400),
     };
+    // The request target: printable ASCII only, as HAProxy (no control character,
+    // no NUL, no DEL, no 8-bit byte without `option accept-invalid-http-request`).
     if method.is_empty()
         || !method.bytes().all(|b| b.is_ascii_alphabetic())
+        || !target.bytes().all(|b| (0x21..0x7f).contains(&b))
         || !(target.starts_with('/')
             || target.starts_with("http://")
             || target.starts_with("https://"))
@@ -246,10 +283,10 @@ fn head(raw: &[u8], len: usize, max_body: usize) -> Parsed {
         if lens.iter().any(|l| l != first) {
             return Parsed::Bad(400);
         }
-        match first.parse::<usize>() {
-            Ok(n) if n <= max_body => body = n,
-            Ok(_) => return Parsed::Bad(413),
-            Err(_) => return Parsed::Bad(400),
+        match content_length(first) {
+            Some(n) if n <= max_body as u64 => body = n as usize,
+            Some(_) => return Parsed::Bad(413),
+            None => return Parsed::Bad(400),
         }
     }
     Parsed::Head(req, len, body)
@@ -259,7 +296,10 @@ fn head(raw: &[u8], len: usize, max_body: usize) -> Parsed {
 pub fn encode(resp: &Response, head_only: bool, close: bool) -> Vec<u8> {
     let mut out = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
     for (n, v) in &resp.headers {
-        out.push_str(&format!("{n}: {v}\r\n"));
+        // Defence in depth against header injection: a CR, LF or NUL never reaches
+        // the wire inside a header (the values built here never carry one).
+        let clean = |t: &str| t.replace(['\r', '\n', '\0'], "");
+        out.push_str(&format!("{}: {}\r\n", clean(n), clean(v)));
     }
     out.push_str(&format!("content-length: {}\r\n", resp.body.len()));
     if close {

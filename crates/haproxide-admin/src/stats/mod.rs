@@ -334,6 +334,18 @@ impl Service for StatsService {
     }
 }
 
+/// The `?scope=` text as HAProxy's `http_stats_check_uri` takes it: raw (never
+/// URL-decoded), cut at `STAT_SCOPE_TXT_MAXLEN` (20) bytes, and dropped unless every
+/// byte is alphanumeric, `-`, `_` or `.`; so nothing it carries can reach a header
+/// (the 303 `Location`) or the page unescaped.
+fn scope(raw: &str) -> Option<String> {
+    let v = raw.get(..raw.len().min(20)).unwrap_or("");
+    let ok = !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    ok.then(|| v.to_string())
+}
+
 /// Options after the stats URI (`;csv`, `;json`, `;norefresh`, `;up`,
 /// `;no-maint`, `;st=CODE`) and `?scope=`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -370,14 +382,11 @@ impl PageOpts {
                 }
             }
         }
-        for kv in query.split(['&', ';']) {
-            if let Some(v) = kv.strip_prefix("scope=") {
-                let v = http::url_decode(v);
-                if !v.is_empty() {
-                    // HAProxy bounds the scope text (STAT_SCOPE_TXT_MAXLEN).
-                    o.scope = Some(v.chars().take(20).collect());
-                }
-            }
+        if let Some(v) = query
+            .split(['&', ';'])
+            .find_map(|kv| kv.strip_prefix("scope="))
+        {
+            o.scope = scope(v);
         }
         o
     }
@@ -553,14 +562,10 @@ fn post_action(state: &dyn RuntimeState, body: &str) -> &'static str {
         .filter(|(k, _)| k == "s")
         .map(|(_, v)| v.as_str())
         .collect();
-    let (Some(b), Some(action)) = (backend, action) else {
-        return "ERRP";
-    };
-    if action.is_empty() {
+    // As HAProxy 2.6.12 answers (measured): no backend or no action named is
+    // "nothing to do" (NONE), an unknown backend an error (ERRP).
+    let Some(b) = backend else {
         return "NONE";
-    }
-    let Some(act) = parse_action(action) else {
-        return "ERRP";
     };
     let proxies = state.proxies();
     let found: Vec<_> = proxies
@@ -575,6 +580,15 @@ fn post_action(state: &dyn RuntimeState, body: &str) -> &'static str {
         return "ERRP";
     };
     let Some(be) = &px.backend else {
+        return "ERRP";
+    };
+    let Some(action) = action else {
+        return "NONE";
+    };
+    if action.is_empty() {
+        return "NONE";
+    }
+    let Some(act) = parse_action(action) else {
         return "ERRP";
     };
     if servers.is_empty() {

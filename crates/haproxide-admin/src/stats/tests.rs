@@ -676,3 +676,84 @@ async fn garbage_requests_never_panic_the_service() {
         );
     }
 }
+
+/// Issue 13 row 2: `?scope=` never reaches the 303 `Location` decoded; an invalid
+/// scope is dropped, as HAProxy 2.6.12 answers (`location: /;st=DENY`).
+#[test]
+fn scope_cannot_inject_headers_into_the_redirect() {
+    let f = Fake::new();
+    // No `stats admin`: every POST is denied, as in the HAProxy run.
+    let spec = StatsSpec {
+        admin: None,
+        ..oracle_spec()
+    };
+    let post = |target: &str| {
+        let mut r = get(target, Some(GOOD));
+        r.method = "POST".into();
+        handle(&spec, &f, None, &r)
+    };
+    for (target, loc) in [
+        ("/?scope=%0d%0aSet-Cookie:%20pwn=1", "/;st=DENY"),
+        ("/?scope=%0d%0a%0d%0a<html>", "/;st=DENY"),
+        ("/?scope=p%41g", "/;st=DENY"),
+        ("/?scope=a<b", "/;st=DENY"),
+        ("/?scope=pg", "/;st=DENY?scope=pg"),
+        ("/?scope=pg&x=1", "/;st=DENY?scope=pg"),
+        (
+            "/;up?scope=abcdefghijklmnopqrstuvwxyz",
+            "/;st=DENY;up?scope=abcdefghijklmnopqrst",
+        ),
+    ] {
+        let r = post(target);
+        assert_eq!(r.status, 303);
+        assert_eq!(r.header("location"), Some(loc), "{target}");
+        let wire = String::from_utf8_lossy(&http::encode(&r, false, true)).into_owned();
+        assert!(!wire.to_ascii_lowercase().contains("set-cookie"), "{wire}");
+        assert_eq!(wire.matches("\r\n\r\n").count(), 1, "{wire}");
+    }
+    // Even a handler that put CR/LF in a header cannot split the response.
+    let r = http::Response::new(200, "text/plain", "x").with_header("x", "a\r\nSet-Cookie: b");
+    let wire = String::from_utf8_lossy(&http::encode(&r, false, true)).into_owned();
+    assert!(!wire.contains("\r\nSet-Cookie"), "{wire}");
+}
+
+/// Issue 13 row 8: the request parser refuses what HAProxy 2.6.12 refuses and takes
+/// what it takes (measured against it).
+#[tokio::test]
+async fn http_parser_is_as_strict_as_haproxy() {
+    for (input, code) in [
+        (
+            &b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\nhello"[..],
+            "400",
+        ),
+        (b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\nhello", "400"),
+        (b"GET /\x00x HTTP/1.1\r\n\r\n", "400"),
+        (b"GET /\x01 HTTP/1.1\r\n\r\n", "400"),
+        (b"GET /\x7f HTTP/1.1\r\n\r\n", "400"),
+        (b"GET /\xc3\xa9 HTTP/1.1\r\n\r\n", "400"),
+        (b"GET / HTTP/1.1\r\nX : a\r\n\r\n", "400"),
+        (
+            b"POST / HTTP/1.1\r\nContent-Length: 5, 5\r\nConnection: close\r\n\r\nhello",
+            "200",
+        ),
+        (
+            b"POST / HTTP/1.1\r\nContent-Length: 05\r\nConnection: close\r\n\r\nhello",
+            "200",
+        ),
+    ] {
+        let out = exchange(input, quick()).await;
+        assert!(
+            out.starts_with(&format!("HTTP/1.1 {code} ")),
+            "{:?}: {out}",
+            String::from_utf8_lossy(input)
+        );
+    }
+    // A bare-LF request pipelined before a CRLF one: two answers.
+    let out = exchange(
+        b"GET /a HTTP/1.1\nHost: a\n\nGET /b HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        quick(),
+    )
+    .await;
+    assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 2, "{out}");
+    assert!(out.contains("GET /a") && out.contains("GET /b"), "{out}");
+}

@@ -54,6 +54,13 @@ pub struct ConnectPlan {
     /// TLS for `tcp-check connect ssl` / `http-check connect ssl` rules
     /// (the server's `check-ssl` settings, else `verify none`).
     pub rule_tls: Option<TlsClient>,
+    /// A pure connect check (nothing sent, plain TCP): as HAProxy does for a connect
+    /// with no data to send, TCP_QUICKACK is off so the handshake's final ACK is not
+    /// sent, and the socket is closed with a reset (SO_LINGER 0). The server never
+    /// sees an established connection: a listener that accepts nothing (VTest's
+    /// one-connection servers, a busy application) keeps answering checks instead
+    /// of filling its accept queue.
+    pub quiet_connect: bool,
 }
 
 impl ConnectPlan {
@@ -111,6 +118,24 @@ impl AsyncWrite for Stream {
     }
 }
 
+/// TCP connect; with `quiet`, TCP_QUICKACK off before and SO_LINGER 0 after (see
+/// [`ConnectPlan::quiet_connect`]). Failing to set either option only loses the
+/// optimisation, never the check.
+async fn connect_tcp(addr: SocketAddr, quiet: bool) -> io::Result<TcpStream> {
+    if !quiet {
+        return TcpStream::connect(addr).await;
+    }
+    let sock = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    let _ = socket2::SockRef::from(&sock).set_tcp_quickack(false);
+    let tcp = sock.connect(addr).await?;
+    let _ = socket2::SockRef::from(&tcp).set_linger(Some(Duration::ZERO));
+    Ok(tcp)
+}
+
 /// The text HAProxy prints for a socket error (`strerror(errno)`), e.g.
 /// "Connection refused". Rust's message carries a " (os error N)" suffix,
 /// which is cut.
@@ -156,7 +181,7 @@ impl Session {
         let fail = |status: CheckStatus, desc: String| {
             CheckResult::new(status, start.elapsed()).with_desc(desc)
         };
-        let tcp = match timeout_at(deadline, TcpStream::connect(plan.addr)).await {
+        let tcp = match timeout_at(deadline, connect_tcp(plan.addr, plan.quiet_connect)).await {
             Err(_) => return Err(fail(CheckStatus::L4Tout, step_info.to_string())),
             Ok(Err(e)) => {
                 return Err(fail(
@@ -301,6 +326,7 @@ mod tests {
             send_proxy: false,
             tls: None,
             rule_tls: None,
+            quiet_connect: false,
         }
     }
 

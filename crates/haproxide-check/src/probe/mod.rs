@@ -130,6 +130,7 @@ impl Prober {
             ProbeSpec::Ldap => Compiled::Rules(Ruleset::ldap()),
             ProbeSpec::SslHello => Compiled::SslHello,
         };
+        let quiet_connect = matches!(compiled, Compiled::Tcp) && tls.is_none() && !spec.send_proxy;
         Ok(Self {
             compiled,
             plan: ConnectPlan {
@@ -139,6 +140,7 @@ impl Prober {
                 send_proxy: spec.send_proxy,
                 tls,
                 rule_tls,
+                quiet_connect,
             },
         })
     }
@@ -213,6 +215,7 @@ impl AgentProber {
                 send_proxy: false,
                 tls: None,
                 rule_tls: None,
+                quiet_connect: false,
             },
             send: spec.send.clone(),
         }

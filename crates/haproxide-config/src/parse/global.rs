@@ -8,6 +8,19 @@ pub(super) fn name_in_db(db: &str, name: &str) -> bool {
     }
 }
 
+/// The words from `i` on joined by one space (`description`, `stats show-desc`).
+pub(super) fn rest_of_line(line: &Line, i: usize) -> Option<Named> {
+    let words = line.words.get(i..).filter(|w| !w.is_empty())?;
+    Some(Named {
+        name: words
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        span: line.span_from(i),
+    })
+}
+
 impl Parser<'_> {
     /// `global` keywords (configuration.txt §3).
     pub(super) fn global_kw(&mut self, line: &Line, start: usize, modifier: Modifier) {
@@ -78,12 +91,113 @@ impl Parser<'_> {
                 }
             }
             "stats" => self.global_stats(line, start),
+            "uid" | "gid" => self.global_id(line, start),
+            "ulimit-n" | "mworker-max-reloads" => self.global_limit(line, start),
+            "strict-limits" => self.cfg.global.strict_limits = Some(modifier != Modifier::No),
+            "cpu-map" => self.cfg.global.cpu_maps.push(line.span(start)),
+            "nosplice" => self.cfg.global.nosplice = true,
+            "log-tag" => self.cfg.global.log_tag = line.words.get(start + 1).map(Named::from_word),
+            "log-send-hostname" => {
+                let name = line.words.get(start + 1).filter(|w| !w.text.is_empty());
+                self.cfg.global.log_send_hostname = Some(name.map(Named::from_word));
+            }
+            "description" => self.cfg.global.description = rest_of_line(line, start + 1),
             "master-worker" => self.global_master_worker(line, start),
             "tune.listener.multi-queue" => self.global_multi_queue(line, start),
             "user" | "group" => self.global_account(line, start),
             "lua-load" | "lua-load-per-thread" => self.global_lua(line, start),
             "issuers-chain-path" => self.global_dir_exists(line, start),
             _ => {}
+        }
+    }
+
+    /// `uid <number>` / `gid <number>` (§3.1). HAProxy warns about a value that is
+    /// not a number and keeps the previous one; a negative one cannot be applied.
+    fn global_id(&mut self, line: &Line, start: usize) {
+        let kw = line.arg(start).to_string();
+        let Some(w) = line.words.get(start + 1).filter(|w| !w.text.is_empty()) else {
+            self.err(
+                Code::MissingArgument,
+                line.span(start + 1),
+                format!("`{kw}` needs a number"),
+                HaproxyLoc::Parsing,
+                format!("'{kw}' expects an integer argument."),
+            );
+            return;
+        };
+        let (text, span) = (w.text.clone(), w.span);
+        let named = if kw == "uid" { "user" } else { "group" };
+        match text.parse::<i32>() {
+            Ok(n) => match u32::try_from(n) {
+                Ok(value) => {
+                    let v = Some(Spanned { value, span });
+                    if kw == "uid" {
+                        self.cfg.global.uid = v;
+                    } else {
+                        self.cfg.global.gid = v;
+                    }
+                }
+                Err(_) => self.push(
+                    Diagnostic::warning(
+                        Code::InvalidArgument,
+                        format!("`{kw} {text}` is negative: haproxide does not apply it"),
+                    )
+                    .at(span),
+                ),
+            },
+            Err(_) => self.push(
+                Diagnostic::warning(
+                    Code::InvalidArgument,
+                    format!("`{kw}` expects a number, not `{text}`: it is not applied"),
+                )
+                .at(span)
+                .help(format!("use `{named} <name>` for a name"))
+                .hx(
+                    HaproxyLoc::Parsing,
+                    format!(" {kw}: string '{text}' is not a number.\nYou might want to use the '{named}' parameter to use a system {named} name."),
+                ),
+            ),
+        }
+    }
+
+    /// `ulimit-n <number>` / `mworker-max-reloads <number>` (§3.1). HAProxy reads
+    /// them with atol(); a value that is not a plain number is not applied here,
+    /// and said so.
+    fn global_limit(&mut self, line: &Line, start: usize) {
+        let kw = line.arg(start).to_string();
+        let Some(w) = line.words.get(start + 1).filter(|w| !w.text.is_empty()) else {
+            if kw == "ulimit-n" {
+                self.err(
+                    Code::MissingArgument,
+                    line.span(start + 1),
+                    format!("`{kw}` needs a number"),
+                    HaproxyLoc::Parsing,
+                    format!("'{kw}' expects an integer argument."),
+                );
+            }
+            return;
+        };
+        let span = w.span;
+        let g = &mut self.cfg.global;
+        match (kw.as_str(), w.text.parse::<u64>()) {
+            ("ulimit-n", Ok(value)) => g.ulimit_n = Some(Spanned { value, span }),
+            (_, Ok(value)) if u32::try_from(value).is_ok() => {
+                g.mworker_max_reloads = Some(Spanned {
+                    value: value as u32,
+                    span,
+                })
+            }
+            _ => {
+                let text = w.text.clone();
+                self.push(
+                    Diagnostic::warning(
+                        Code::InvalidArgument,
+                        format!("`{kw} {text}` is not a number haproxide can apply: it is ignored"),
+                    )
+                    .at(span)
+                    .help("write a non-negative integer"),
+                );
+            }
         }
     }
 

@@ -164,10 +164,26 @@ impl Parser<'_> {
     ) {
         let kw0 = words[0];
         match kw0 {
-            "mode" => self.kw_mode(pi, line, a),
+            "mode" => {
+                self.cfg.proxies[pi].mode_span = Some(line.span_from(0));
+                self.kw_mode(pi, line, a)
+            }
+            "id" => self.kw_proxy_id(pi, line, a),
+            "log-tag" => self.cfg.proxies[pi].log_tag = line.words.get(a).map(Named::from_word),
+            "log-format" => {
+                self.cfg.proxies[pi].log_format = line.words.get(a).map(Named::from_word)
+            }
+            "load-server-state-from-file" => self.kw_state_from(pi, line, a),
+            "server-state-file-name" => {
+                self.cfg.proxies[pi].server_state_file_name =
+                    line.words.get(a).map(Named::from_word)
+            }
             "bind" => self.kw_bind(pi, line, start),
             "server" | "default-server" | "server-template" => self.kw_server(pi, line, start),
-            "balance" => self.kw_balance(pi, line, a),
+            "balance" => {
+                self.cfg.proxies[pi].balance_span = Some(line.span_from(0));
+                self.kw_balance(pi, line, a)
+            }
             "timeout" => {
                 if let Some(t) = self.time_arg(line, a, canon) {
                     let key = canon.trim_start_matches("timeout ").to_string();
@@ -217,6 +233,60 @@ impl Parser<'_> {
             "errorfile" => self.errorfile_exists(line, a + 1),
             _ => {}
         }
+    }
+
+    /// `id <number>` (§4.2): a number greater than 0 (HAProxy reads it with atol()).
+    fn kw_proxy_id(&mut self, pi: usize, line: &Line, a: usize) {
+        let text = line.arg(a).to_string();
+        if text.is_empty() {
+            self.err(
+                Code::MissingArgument,
+                line.span(a),
+                "`id` needs a number",
+                HaproxyLoc::ParsingTight,
+                "'id' expects an integer argument.",
+            );
+            return;
+        }
+        match u32::try_from(value::atol(&text)).ok().filter(|v| *v > 0) {
+            Some(value) => {
+                self.cfg.proxies[pi].id = Some(Spanned {
+                    value,
+                    span: line.span(a),
+                })
+            }
+            None => self.err(
+                Code::InvalidArgument,
+                line.span(a),
+                format!("proxy id `{text}` must be a number greater than 0"),
+                HaproxyLoc::ParsingTight,
+                "custom id has to be > 0.",
+            ),
+        }
+    }
+
+    /// `load-server-state-from-file { global | local | none }` (§4.2).
+    fn kw_state_from(&mut self, pi: usize, line: &Line, a: usize) {
+        let text = line.arg(a).to_string();
+        let value = match text.as_str() {
+            "global" => StateFrom::Global,
+            "local" => StateFrom::Local,
+            "none" => StateFrom::None,
+            _ => {
+                self.err(
+                    Code::InvalidArgument,
+                    line.span(a),
+                    format!("`load-server-state-from-file` expects `global`, `local` or `none`, not `{text}`"),
+                    HaproxyLoc::Parsing,
+                    format!("'load-server-state-from-file' expects 'global', 'local' or 'none'. Got '{text}'"),
+                );
+                return;
+            }
+        };
+        self.cfg.proxies[pi].load_server_state_from_file = Some(Spanned {
+            value,
+            span: line.span(a),
+        });
     }
 
     /// `option <name> [args]` and `no option <name>` (§4.2 `option ...`).

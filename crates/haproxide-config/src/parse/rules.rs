@@ -42,7 +42,10 @@ impl Parser<'_> {
         let nwords = canon.split(' ').count();
         let ai = start + nwords;
         if canon.ends_with("inspect-delay") {
-            self.time_arg(line, ai, canon);
+            let t = self.time_arg(line, ai, canon);
+            if canon == "tcp-request inspect-delay" {
+                self.cfg.proxies[pi].inspect_delay = t;
+            }
             return;
         }
         let Some(action_w) = line.words.get(ai) else {

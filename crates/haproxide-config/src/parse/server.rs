@@ -100,6 +100,7 @@ impl Parser<'_> {
             address: head.address,
             parsed,
             params: ServerParams::default(),
+            id: None,
             other: Vec::new(),
             span: line.span_from(start),
         };
@@ -421,7 +422,7 @@ impl Parser<'_> {
         }
     }
 
-    /// `rise`, `fall`, `weight`, `maxconn`, `maxqueue`, `minconn`, `port`, `agent-port`.
+    /// `rise`, `fall`, `weight`, `maxconn`, `maxqueue`, `minconn`, `port`, `agent-port`, `id`.
     fn server_number(&mut self, o: &ServerOpt<'_>, sd: &mut ServerDef) -> Option<bool> {
         let (k, a, sctx) = (o.k, o.a.as_str(), o.sctx);
         let p = &mut sd.params;
@@ -467,6 +468,25 @@ impl Parser<'_> {
             "minconn" => p.minconn = u32::try_from(value::atol(a)).ok(),
             "port" => p.port = u16::try_from(value::atol(a)).ok(),
             "agent-port" => p.agent_port = u16::try_from(value::atol(a)).ok(),
+            // §5.2 `id`: a positive number (HAProxy reads it with atol()).
+            "id" => match u32::try_from(value::atol(a)).ok().filter(|v| *v > 0) {
+                Some(value) => {
+                    sd.id = Some(Spanned {
+                        value,
+                        span: o.line.span(o.i + 1),
+                    })
+                }
+                None => {
+                    self.err(
+                        Code::InvalidArgument,
+                        o.line.span(o.i + 1),
+                        format!("server id `{a}` must be a number greater than 0"),
+                        HaproxyLoc::Bracket,
+                        format!("{sctx} : 'id' : custom id has to be > 0."),
+                    );
+                    return None;
+                }
+            },
             _ => return Some(false),
         }
         Some(true)

@@ -119,10 +119,7 @@ fn how(code: i32) -> &'static str {
 fn kill(pid: u32, sig: i32) {
     if let Ok(p) = i32::try_from(pid) {
         if p > 0 {
-            // SAFETY: kill(2) has no memory-safety preconditions.
-            unsafe {
-                libc::kill(p, sig);
-            }
+            let _ = crate::sys::kill(p, sig);
         }
     }
 }
@@ -488,18 +485,7 @@ impl Master {
             Some(p) => cmd.env(TAKEOVER_ENV, p),
             None => cmd.env_remove(TAKEOVER_ENV),
         };
-        // SAFETY: the closure runs between fork and exec and only calls fcntl(2),
-        // which is async-signal-safe.
-        unsafe {
-            cmd.pre_exec(move || {
-                for fd in [sfd, cfd] {
-                    if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
+        crate::sys::inherit_on_exec(&mut cmd, [sfd, cfd]);
         let mut child = cmd.spawn()?;
         drop(theirs);
         drop(cli);

@@ -25,7 +25,7 @@ pub mod master;
 pub mod mcli;
 pub mod notify;
 
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 /// Environment variable telling a process it is a worker (see the module doc).
@@ -43,19 +43,7 @@ pub struct WorkerEnv {
 
 /// An inherited descriptor, if it is open (a stale number is never adopted).
 fn inherited(fd: RawFd) -> Option<OwnedFd> {
-    if fd < 3 {
-        return None;
-    }
-    // SAFETY: F_GETFD only queries the descriptor table.
-    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-        return None;
-    }
-    // SAFETY: the fd is open and was given to this process for it alone; mark it
-    // close-on-exec so that nothing we start inherits it.
-    unsafe {
-        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-        Some(OwnedFd::from_raw_fd(fd))
-    }
+    crate::sys::adopt_inherited(fd)
 }
 
 impl WorkerEnv {
@@ -102,10 +90,8 @@ impl WorkerEnv {
             .spawn(move || {
                 let mut buf = [0u8; 64];
                 while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
-                // SAFETY: kill(2) on our own pid; the signal handlers are installed.
-                unsafe {
-                    libc::kill(libc::getpid(), libc::SIGTERM);
-                }
+                // Our own pid; the signal handlers are installed.
+                let _ = crate::sys::kill(std::process::id() as i32, libc::SIGTERM);
             });
     }
 }

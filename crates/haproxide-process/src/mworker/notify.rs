@@ -46,12 +46,7 @@ impl Notifier {
 
 /// `CLOCK_MONOTONIC` in microseconds (systemd ≥ 253 wants it with `RELOADING=1`).
 pub fn monotonic_usec() -> u64 {
-    // SAFETY: clock_gettime writes into the timespec it is given.
-    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
-    }
-    (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1000
+    crate::sys::monotonic_usec()
 }
 
 /// HAProxy's messages.

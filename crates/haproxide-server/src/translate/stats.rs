@@ -95,11 +95,9 @@ pub(super) fn stats_proxy(
         listen: p.kind == ProxyKind::Listen,
         description: cfg
             .global
-            .directives
-            .iter()
-            .rev()
-            .find(|d| d.keyword == "description")
-            .map(|d| rest(&d.line, 1))
+            .description
+            .as_ref()
+            .map(|d| d.name.clone())
             .unwrap_or_default(),
         timeout_request: p.timeouts.get("http-request").copied().map(ms),
         timeout_keep_alive: p.timeouts.get("http-keep-alive").copied().map(ms),

@@ -1,0 +1,103 @@
+//! The forwarding engine's system calls: every `unsafe` block of the crate is
+//! here, each with the reason it is sound. The rest of the crate is safe code.
+
+use std::io;
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
+
+use socket2::{Socket, Type};
+
+/// `RLIMIT_NOFILE`'s soft limit, if the kernel tells.
+pub(crate) fn nofile_soft_limit() -> Option<u64> {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct we pass.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } == 0;
+    ok.then_some(rl.rlim_cur)
+}
+
+/// A new non-blocking, close-on-exec pipe: (read end, write end).
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: pipe2 writes two new descriptors into `fds` when it returns 0.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned by nothing else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// splice(2) without offsets, non-blocking, moving pages when it can.
+pub(crate) fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
+    // SAFETY: a plain system call on descriptors owned by the caller's streams and
+    // pipe; null offsets, as required for sockets and pipes.
+    let n = unsafe {
+        libc::splice(
+            from,
+            std::ptr::null_mut(),
+            to,
+            std::ptr::null_mut(),
+            len,
+            libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Takes an inherited listening socket, `fd@N` (configuration.txt §4.2 `bind`,
+/// §3.1 `stats socket`): the one check every `fd@` user goes through. `n` must
+/// not be stdin/stdout/stderr, must be open, and must be a stream socket in the
+/// listening state. When it is refused, the descriptor is left open and unowned:
+/// we never close a descriptor we did not open. The caller makes sure each `N`
+/// is taken once.
+pub fn adopt_listening_fd(n: RawFd) -> io::Result<Socket> {
+    if n <= 2 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "fd@ refuses stdin/stdout/stderr",
+        ));
+    }
+    // SAFETY: fcntl(F_GETFD) only queries the descriptor table; it is the
+    // check that `n` is an open descriptor before anything takes ownership.
+    if unsafe { libc::fcntl(n, libc::F_GETFD) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `n` is open (checked above) and is not 0-2. `fd@N` means the
+    // descriptor was inherited from the parent for this listener, so nothing
+    // else in the process owns it (the caller takes each N once). If it is not
+    // a listening stream socket, ownership is given back with into_raw_fd().
+    let sock = unsafe { Socket::from_raw_fd(n) };
+    let check = (|| -> io::Result<bool> {
+        let is_stream = sock.r#type()? == Type::STREAM;
+        let listening = sock.is_listener()?;
+        Ok(is_stream && listening)
+    })();
+    match check {
+        Ok(true) => Ok(sock),
+        Ok(false) => {
+            let _ = sock.into_raw_fd();
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a listening stream socket",
+            ))
+        }
+        Err(e) => {
+            let _ = sock.into_raw_fd();
+            Err(e)
+        }
+    }
+}
+
+/// Registers a listening socket with the current runtime's IO driver, for
+/// readability (accepts).
+pub(crate) fn poll_listener(sock: Socket) -> io::Result<tokio::io::unix::AsyncFd<Socket>> {
+    // SAFETY: a socket2::Socket owns its descriptor: it stays open and the same for
+    // as long as the AsyncFd owns the Socket, and as_raw_fd() always returns it.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(sock, tokio::io::Interest::READABLE) }
+        .map_err(io::Error::from)
+}
