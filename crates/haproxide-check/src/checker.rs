@@ -156,6 +156,14 @@ pub enum CheckEvent {
         /// Percent.
         pct: u32,
     },
+    /// An agent reply carried `maxconn:N` (configuration.txt §5.2 `agent-check`):
+    /// the server's maxconn becomes N (`slim` in `show stat`).
+    MaxConn {
+        /// Which server.
+        id: ServerId,
+        /// The new maxconn.
+        maxconn: u32,
+    },
 }
 
 /// A checker could not start.
@@ -1166,6 +1174,12 @@ async fn agent_loop(
                 shared.step(i, |st, now| st.agent_admin(r.admin, now));
                 if let Some(pct) = r.weight_pct {
                     shared.step(i, |st, _| st.set_weight_pct(pct));
+                }
+                if let Some(maxconn) = r.maxconn {
+                    shared.emit(CheckEvent::MaxConn {
+                        id: ServerId(i),
+                        maxconn,
+                    });
                 }
                 shared.step(i, |st, now| st.agent_health_reply(&r, now));
             }

@@ -323,6 +323,14 @@ impl LogDest {
         if let Ok(ip) = host.parse::<std::net::IpAddr>() {
             return Ok(LogDest::Udp(SocketAddr::new(ip, port)));
         }
+        // An empty host (":514", or ":" from unset variables) is INADDR_ANY for
+        // HAProxy's str2sa_range(), which 2.6 accepts.
+        if host.is_empty() {
+            return Ok(LogDest::Udp(SocketAddr::new(
+                std::net::Ipv4Addr::UNSPECIFIED.into(),
+                port,
+            )));
+        }
         // A host name, resolved once now (as HAProxy does at start-up).
         if !host.is_empty() && !host.contains(':') {
             use std::net::ToSocketAddrs;

@@ -199,6 +199,9 @@ fn dest_parse() {
     assert_eq!(udp("localhost:1514").port(), 1514);
     assert!(LogDest::parse("no-such-host.invalid:514").is_err());
     assert!(LogDest::parse("127.0.0.1:http").is_err());
+    // An empty host is INADDR_ANY, as for HAProxy 2.6 (`log ${UNSET}:${UNSET}`).
+    assert_eq!(udp(":"), "0.0.0.0:514".parse().unwrap());
+    assert_eq!(udp(":1514"), "0.0.0.0:1514".parse().unwrap());
 }
 
 #[test]

@@ -141,11 +141,20 @@ pub fn build(cfg: &Config) -> (ProxyLogs, Vec<Diagnostic>) {
 }
 
 /// The arguments of a `log` line (the words after the keyword).
+/// The `log` line's arguments; the address expands environment variables as
+/// HAProxy's `str2sa_range()` does (`log ${H}:${P}` with H and P unset is ":").
 fn log_args(d: &haproxide_config::model::Directive) -> Vec<String> {
     d.line
         .words
         .iter()
         .skip(1)
-        .map(|w| w.text.clone())
+        .enumerate()
+        .map(|(i, w)| {
+            if i == 0 && w.text.contains('$') {
+                haproxide_config::value::expand_env(&w.text, &haproxide_config::lexer::ProcessEnv)
+            } else {
+                w.text.clone()
+            }
+        })
         .collect()
 }

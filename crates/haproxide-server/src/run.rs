@@ -272,6 +272,11 @@ pub async fn start(
                         events.proxy_event(&backend, line.severity as u8, &line.text)
                     }
                     Ok(CheckEvent::Weight { .. }) => {}
+                    Ok(CheckEvent::MaxConn { id, maxconn }) => {
+                        if let Some(&(b, s, ..)) = actions.get(&id) {
+                            engine.set_server_maxconn(b, s, maxconn as usize);
+                        }
+                    }
                     // Missed events: state is re-read from the view on every routing
                     // decision, so only a cut could have been missed; keep going.
                     Err(RecvError::Lagged(_)) => continue,

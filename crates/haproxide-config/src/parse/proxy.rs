@@ -350,6 +350,18 @@ impl Parser<'_> {
     /// `filter spoe ... config <file>`: the SPOE file must exist.
     fn filter_files(&mut self, line: &Line, a: usize) {
         let cfgi = (a..line.words.len()).find(|&j| line.arg(j) == "config");
+        // HAProxy's parse_spoe_flt: `config <file>` is mandatory (reg-test
+        // spoe/wrong_init.vtc).
+        if line.arg(a) == "spoe" && cfgi.is_none() {
+            self.err(
+                Code::MissingArgument,
+                line.span(a),
+                "`filter spoe` needs `config <file>`".to_string(),
+                HaproxyLoc::Parsing,
+                "'filter' : ''spoe' : missing config file'".to_string(),
+            );
+            return;
+        }
         if let (true, Some(j)) = (self.opts.check_files && line.arg(a) == "spoe", cfgi) {
             if let Some(w) = line.words.get(j + 1) {
                 if !Path::new(&w.text).is_file() {
