@@ -127,17 +127,116 @@ pub enum LogTarget {
     Target(Box<LogDest>),
 }
 
-/// A log destination (configuration.txt §3.1 `log`).
+/// A log destination (configuration.txt §3.1 `log`), every argument typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogDest {
-    /// `stdout`, `stderr`, a UNIX path, `ip:port`, `ring@name`, `fd@N`...
+    /// The address as written: `stdout`, `stderr`, a UNIX path, `ip:port`, `ring@name`...
     pub target: Named,
-    pub address: Option<Address>,
-    /// `len`, `format`, `sample` options as written.
-    pub options: Vec<(String, String)>,
-    pub facility: Named,
-    pub level: Option<Named>,
-    pub min_level: Option<Named>,
+    /// Where it points (environment variables expanded).
+    pub addr: LogAddr,
+    /// `len <length>`: 80 to 65535.
+    pub len: Option<u32>,
+    /// `format <format>`; None: HAProxy's default (`rfc3164` with `log-send-hostname`).
+    pub format: Option<LogFormat>,
+    /// `sample <ranges>:<size>`.
+    pub sample: Option<LogSample>,
+    pub facility: Spanned<Facility>,
+    /// The most verbose level sent.
+    pub level: Option<Spanned<LogLevel>>,
+    /// Messages more severe than this are sent at this level.
+    pub min_level: Option<Spanned<LogLevel>>,
+}
+
+/// Where a `log` line sends (configuration.txt §3.1 `log` `<address>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogAddr {
+    Stdout,
+    Stderr,
+    /// `fd@N` (1 and 2 are stdout and stderr).
+    Fd(i32),
+    /// `/path` or `unix@path`: a UNIX datagram socket.
+    Unix(String),
+    /// A UDP syslog server (`ip[:port]`, `host[:port]`, `udp@`...): port 514 by default.
+    Udp(Address),
+    /// `ring@<name>`.
+    Ring(String),
+    /// `backend@<name>` (HAProxy ≥ 2.9).
+    Backend(String),
+}
+
+/// A syslog facility (configuration.txt §3.1 `log` `<facility>`): its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facility(pub u8);
+
+impl Facility {
+    /// The 24 facilities, in number order.
+    pub const NAMES: [&'static str; 24] = [
+        "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "auth2",
+        "ftp", "ntp", "audit", "alert", "cron2", "local0", "local1", "local2", "local3", "local4",
+        "local5", "local6", "local7",
+    ];
+
+    pub fn from_name(name: &str) -> Option<Facility> {
+        Self::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| Facility(i as u8))
+    }
+}
+
+/// A syslog level (configuration.txt §3.1 `log` `<level>`): 0 (emerg) to 7 (debug).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogLevel(pub u8);
+
+impl LogLevel {
+    pub const NAMES: [&'static str; 8] = [
+        "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+    ];
+
+    pub fn from_name(name: &str) -> Option<LogLevel> {
+        Self::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| LogLevel(i as u8))
+    }
+}
+
+/// `log ... format <format>` (configuration.txt §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Local,
+    Rfc3164,
+    Rfc5424,
+    Priority,
+    Short,
+    Timed,
+    Iso,
+    Raw,
+}
+
+impl LogFormat {
+    pub fn from_name(name: &str) -> Option<LogFormat> {
+        Some(match name {
+            "local" => LogFormat::Local,
+            "rfc3164" => LogFormat::Rfc3164,
+            "rfc5424" => LogFormat::Rfc5424,
+            "priority" => LogFormat::Priority,
+            "short" => LogFormat::Short,
+            "timed" => LogFormat::Timed,
+            "iso" => LogFormat::Iso,
+            "raw" => LogFormat::Raw,
+            _ => return None,
+        })
+    }
+}
+
+/// `log ... sample <ranges>:<size>` (configuration.txt §3.1): of each run of
+/// `size` lines, those whose 1-based position is in a range are sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSample {
+    /// Inclusive ranges, each within 1..=size.
+    pub ranges: Vec<(u32, u32)>,
+    pub size: u32,
 }
 
 /// `stats socket` (configuration.txt §3.1).

@@ -1,7 +1,8 @@
 //! Logs as HAProxy writes them (configuration.txt §3.1 `log`, §8 "Logging").
 //!
 //! - [`LogTarget`] / [`LogDest`] / [`LogFormat`] / [`Facility`] / [`Level`]:
-//!   one `log` line (§3.1, §4.2), parsed by [`LogTarget::parse_args`];
+//!   one `log` line (§3.1, §4.2), built from the config crate's typed
+//!   `LogDest` (haproxide-server's `logsetup`: the line is parsed once, there);
 //! - [`Logger`]: a set of targets; [`Logger::send`], [`Logger::event`],
 //!   [`Logger::check_line`] never block nor fail (losses are counted);
 //! - [`tcplog_line`], [`default_line`], [`LogFormatString`]: session lines
@@ -36,7 +37,7 @@
 //! let ident = SyslogIdentity::default()               // "haproxy", own pid
 //!     .with_tag(global_log_tag)                       // if `log-tag`
 //!     .with_send_hostname(send_hostname_arg);         // if `log-send-hostname`
-//! let global = Logger::new(global_targets, ident)?;   // LogTarget::parse_args per `log`
+//! let global = Logger::new(global_targets, ident)?;   // one LogTarget per typed `log`
 //! let mut logs = ProxyLogs::new(global.clone());
 //! for px in proxies {                                 // frontends, listens, backends
 //!     let px_logger = global.extend(px_own_targets)?; // `log global` + own lines
@@ -82,30 +83,9 @@ pub use target::{Facility, Level, LogDest, LogFormat, LogSample, LogTarget, DEFA
 /// Errors building log targets and loggers.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
-    /// Not one of the 24 facilities (§3.1 `log` `<facility>`).
-    #[error("unknown log facility '{0}'")]
-    UnknownFacility(String),
-    /// Not one of the 8 levels.
-    #[error("unknown log level '{0}'")]
-    UnknownLevel(String),
-    /// Not a `format` keyword.
-    #[error("unknown log format '{0}'")]
-    UnknownFormat(String),
     /// Unparsable `<address>`.
     #[error("invalid log address '{0}'")]
     BadAddress(String),
-    /// Bad `sample <ranges>:<size>`.
-    #[error("invalid log sample '{0}' (expected <ranges>:<size>, ranges from 1 up to size)")]
-    BadSample(String),
-    /// `len` outside 80..=65535.
-    #[error("invalid log length '{0}' (must be 80 to 65535)")]
-    BadLength(String),
-    /// A required argument is missing.
-    #[error("missing {0} in 'log' line")]
-    MissingArgument(&'static str),
-    /// Trailing argument.
-    #[error("unexpected argument '{0}' in 'log' line")]
-    UnexpectedArgument(String),
     /// A feature this implementation does not have.
     #[error("'{0}' is not supported")]
     Unsupported(&'static str),

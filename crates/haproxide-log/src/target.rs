@@ -4,9 +4,6 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
-
-use super::LogError;
 
 /// Syslog facility, with HAProxy's names and numbers (configuration.txt §3.1
 /// `log` `<facility>`: "one of the 24 standard syslog facilities").
@@ -84,16 +81,6 @@ impl Facility {
     }
 }
 
-impl FromStr for Facility {
-    type Err = LogError;
-    fn from_str(s: &str) -> Result<Self, LogError> {
-        Facility::ALL
-            .into_iter()
-            .find(|f| f.name() == s)
-            .ok_or_else(|| LogError::UnknownFacility(s.to_string()))
-    }
-}
-
 impl fmt::Display for Facility {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -145,16 +132,6 @@ impl Level {
     /// The level of a syslog number (0..=7).
     pub fn from_code(code: u8) -> Option<Level> {
         Level::ALL.get(usize::from(code)).copied()
-    }
-}
-
-impl FromStr for Level {
-    type Err = LogError;
-    fn from_str(s: &str) -> Result<Self, LogError> {
-        Level::ALL
-            .into_iter()
-            .find(|l| l.name() == s)
-            .ok_or_else(|| LogError::UnknownLevel(s.to_string()))
     }
 }
 
@@ -240,23 +217,6 @@ impl LogFormat {
     }
 }
 
-impl FromStr for LogFormat {
-    type Err = LogError;
-    fn from_str(s: &str) -> Result<Self, LogError> {
-        Ok(match s {
-            "local" => LogFormat::Local,
-            "rfc3164" => LogFormat::Rfc3164,
-            "rfc5424" => LogFormat::Rfc5424,
-            "priority" => LogFormat::Priority,
-            "short" => LogFormat::Short,
-            "timed" => LogFormat::Timed,
-            "iso" => LogFormat::Iso,
-            "raw" => LogFormat::Raw,
-            _ => return Err(LogError::UnknownFormat(s.to_string())),
-        })
-    }
-}
-
 /// Where a target's lines go (configuration.txt §3.1 `log` `<address>`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LogDest {
@@ -271,79 +231,6 @@ pub enum LogDest {
     /// `fd@N`: 1 and 2 are stdout/stderr; other numbers are reopened through
     /// `/dev/fd/N` (works for pipes, terminals and files, not sockets).
     Fd(i32),
-}
-
-impl LogDest {
-    /// Parses a `log` address: `stdout`, `stderr`, `fd@N`, a path starting
-    /// with `/` (unix socket), `ip[:port]` / `[ipv6][:port]` / `ipv6:[port]`
-    /// / `hostname[:port]` (resolved now; port 514 by default, §3.1; the
-    /// `udp@`/`udp4@`/`udp6@`/`unix@` prefixes are accepted). `ring@` is
-    /// not supported.
-    pub fn parse(s: &str) -> Result<LogDest, LogError> {
-        let bad = || LogError::BadAddress(s.to_string());
-        match s {
-            "stdout" => return Ok(LogDest::Stdout),
-            "stderr" => return Ok(LogDest::Stderr),
-            _ => {}
-        }
-        if let Some(n) = s.strip_prefix("fd@") {
-            return match n.parse::<i32>().map_err(|_| bad())? {
-                1 => Ok(LogDest::Stdout),
-                2 => Ok(LogDest::Stderr),
-                n if n >= 0 => Ok(LogDest::Fd(n)),
-                _ => Err(bad()),
-            };
-        }
-        if let Some(p) = s.strip_prefix("unix@") {
-            return Ok(LogDest::UnixDgram(PathBuf::from(p)));
-        }
-        if s.starts_with('/') {
-            return Ok(LogDest::UnixDgram(PathBuf::from(s)));
-        }
-        let s2 = ["udp4@", "udp6@", "udp@", "ipv4@", "ipv6@"]
-            .iter()
-            .find_map(|p| s.strip_prefix(p))
-            .unwrap_or(s);
-        // "[v6]:port" / "[v6]" / "v4:port".
-        if let Ok(a) = s2.parse::<SocketAddr>() {
-            return Ok(LogDest::Udp(a));
-        }
-        if let Some(inner) = s2.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-            let ip = inner.parse::<std::net::Ipv6Addr>().map_err(|_| bad())?;
-            return Ok(LogDest::Udp(SocketAddr::new(ip.into(), 514)));
-        }
-        // §3.1: "An IPv6 address followed by a colon and optionally a UDP
-        // port": the last colon always ends the address ("::1:" = ::1 port
-        // 514, "::1:1514" = ::1 port 1514).
-        let (host, port) = match s2.rsplit_once(':') {
-            Some((host, "")) => (host, 514),
-            Some((host, port)) => (host, port.parse::<u16>().map_err(|_| bad())?),
-            None => (s2, 514),
-        };
-        if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-            return Ok(LogDest::Udp(SocketAddr::new(ip, port)));
-        }
-        // An empty host (":514", or ":" from unset variables) is INADDR_ANY for
-        // HAProxy's str2sa_range(), which 2.6 accepts.
-        if host.is_empty() {
-            return Ok(LogDest::Udp(SocketAddr::new(
-                std::net::Ipv4Addr::UNSPECIFIED.into(),
-                port,
-            )));
-        }
-        // A host name, resolved once now (as HAProxy does at start-up).
-        if !host.is_empty() && !host.contains(':') {
-            use std::net::ToSocketAddrs;
-            if let Some(a) = (host, port)
-                .to_socket_addrs()
-                .ok()
-                .and_then(|mut a| a.next())
-            {
-                return Ok(LogDest::Udp(a));
-            }
-        }
-        Err(bad())
-    }
 }
 
 impl fmt::Display for LogDest {
@@ -396,27 +283,6 @@ pub struct LogSample {
 }
 
 impl LogSample {
-    /// Parses `2-3,5:6`.
-    pub fn parse(s: &str) -> Result<LogSample, LogError> {
-        let bad = || LogError::BadSample(s.to_string());
-        let (ranges, size) = s.split_once(':').ok_or_else(bad)?;
-        let size: u32 = size.parse().map_err(|_| bad())?;
-        let mut out = Vec::new();
-        for r in ranges.split(',') {
-            let (lo, hi) = match r.split_once('-') {
-                Some((lo, hi)) => (lo, hi),
-                None => (r, r),
-            };
-            let lo: u32 = lo.parse().map_err(|_| bad())?;
-            let hi: u32 = hi.parse().map_err(|_| bad())?;
-            if lo == 0 || hi < lo || hi > size {
-                return Err(bad());
-            }
-            out.push((lo, hi));
-        }
-        Ok(LogSample { ranges: out, size })
-    }
-
     /// Whether the `n`th line (1-based, counting from start) is sent.
     pub fn takes(&self, n: u64) -> bool {
         let pos = (n.saturating_sub(1) % u64::from(self.size.max(1))) + 1;
@@ -457,59 +323,6 @@ impl LogTarget {
     pub fn with_max_len(mut self, len: usize) -> LogTarget {
         self.max_len = len;
         self
-    }
-
-    /// Parses the arguments of a `log` line after the keyword:
-    /// `<address> [len <n>] [format <f>] <facility> [max [min]]`
-    /// (HAProxy wants `len`, `format`, `sample` in this order; any order is
-    /// accepted here). `send_hostname`: whether the
-    /// global section has `log-send-hostname` (it changes the default
-    /// format, see [`LogFormat::default_for`]).
-    pub fn parse_args<S: AsRef<str>>(
-        args: &[S],
-        send_hostname: bool,
-    ) -> Result<LogTarget, LogError> {
-        let mut it = args.iter().map(|s| s.as_ref());
-        let addr = it.next().ok_or(LogError::MissingArgument("address"))?;
-        let dest = LogDest::parse(addr)?;
-        let mut t = LogTarget::new(dest, Facility::Local0)
-            .with_format(LogFormat::default_for(send_hostname));
-        let mut facility = None;
-        while let Some(a) = it.next() {
-            match a {
-                "len" => {
-                    let v = it.next().ok_or(LogError::MissingArgument("len"))?;
-                    let n: usize = v.parse().map_err(|_| LogError::BadLength(v.into()))?;
-                    if !(80..=65_535).contains(&n) {
-                        return Err(LogError::BadLength(v.into()));
-                    }
-                    t.max_len = n;
-                }
-                "format" => {
-                    let v = it.next().ok_or(LogError::MissingArgument("format"))?;
-                    t.format = v.parse()?;
-                }
-                "sample" => {
-                    let v = it.next().ok_or(LogError::MissingArgument("sample"))?;
-                    t.sample = Some(LogSample::parse(v)?);
-                }
-                _ => {
-                    facility = Some(a.parse::<Facility>()?);
-                    break;
-                }
-            }
-        }
-        t.facility = facility.ok_or(LogError::MissingArgument("facility"))?;
-        if let Some(max) = it.next() {
-            t.max_level = Some(max.parse()?);
-        }
-        if let Some(min) = it.next() {
-            t.min_level = Some(min.parse()?);
-        }
-        if let Some(extra) = it.next() {
-            return Err(LogError::UnexpectedArgument(extra.to_string()));
-        }
-        Ok(t)
     }
 
     /// The level a message of `level` goes out at, or `None` if filtered

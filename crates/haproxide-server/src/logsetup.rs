@@ -2,10 +2,19 @@
 //! `log`, `log-tag`, `log-send-hostname`; §4.2 `log`, `option tcplog`, `log-format`,
 //! `option log-separate-errors`, `option dontlog-normal`).
 
-use haproxide_config::model::{Config, Modifier, ProxyKind};
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use haproxide_config::model::{
+    Config, LogAddr, LogDest, LogFormat as CfgFormat, LogLevel, LogTarget as CfgLogTarget,
+    ProxyKind, Spanned,
+};
+use haproxide_config::value::{Host, PortSpec};
 use haproxide_config::{Code, Diagnostic};
 
-use crate::logging::{FrontendLog, LogTarget, Logger, ProxyLogs, SessionFormat, SyslogIdentity};
+use crate::logging::{
+    Facility, FrontendLog, Level, LogDest as RtDest, LogError, LogFormat as RtFormat, LogSample,
+    LogTarget, Logger, ProxyLogs, SessionFormat, SyslogIdentity,
+};
 
 fn log_error(span: haproxide_config::Span, e: impl std::fmt::Display) -> Diagnostic {
     Diagnostic::error(Code::InvalidArgument, format!("log target: {e}"))
@@ -26,26 +35,13 @@ pub fn build(cfg: &Config) -> (ProxyLogs, Vec<Diagnostic>) {
     if let Some(name) = &g.log_send_hostname {
         ident = ident.with_send_hostname(name.as_ref().map(|n| n.name.clone()));
     }
-    let targets_of =
-        |words: &[String], errors: &mut Vec<Diagnostic>, span| match LogTarget::parse_args(
-            words,
-            send_hostname,
-        ) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                errors.push(log_error(span, e));
-                None
-            }
-        };
     let mut global_targets = Vec::new();
-    for d in g
-        .directives
-        .iter()
-        .filter(|d| d.keyword == "log" && d.modifier == Modifier::None)
-    {
-        let words = log_args(d);
-        if let Some(t) = targets_of(&words, &mut errors, d.line.span_from(0)) {
-            global_targets.push(t);
+    for l in &g.logs {
+        if let CfgLogTarget::Target(d) = l {
+            match runtime_target(d, send_hostname) {
+                Ok(t) => global_targets.push(t),
+                Err(e) => errors.push(log_error(d.target.span, e)),
+            }
         }
     }
     let global = match Logger::new(global_targets, ident.clone()) {
@@ -67,35 +63,22 @@ pub fn build(cfg: &Config) -> (ProxyLogs, Vec<Diagnostic>) {
         .iter()
         .filter(|p| p.kind != ProxyKind::Defaults && !p.disabled)
     {
-        // Effective `log` lines: the proxy's own, else its defaults section's.
-        let own: Vec<&haproxide_config::model::Directive> =
-            p.directives.iter().filter(|d| d.keyword == "log").collect();
-        let inherited: Vec<&haproxide_config::model::Directive> = match (own.is_empty(), p.defaults)
-        {
-            (true, Some(di)) => cfg
-                .proxies
-                .get(di)
-                .map(|d| d.directives.iter().filter(|x| x.keyword == "log").collect())
-                .unwrap_or_default(),
-            _ => own,
-        };
+        // The effective `log` lines (the config crate applied the defaults section's).
         let mut use_global = false;
         let mut disabled = false;
         let mut targets = Vec::new();
-        for d in inherited {
-            if d.modifier == Modifier::No {
-                disabled = true;
-                targets.clear();
-                use_global = false;
-                continue;
-            }
-            if d.line.arg(1) == "global" {
-                use_global = true;
-                continue;
-            }
-            let words = log_args(d);
-            if let Some(t) = targets_of(&words, &mut errors, d.line.span_from(0)) {
-                targets.push(t);
+        for l in &p.logs {
+            match l {
+                CfgLogTarget::Disabled(_) => {
+                    disabled = true;
+                    targets.clear();
+                    use_global = false;
+                }
+                CfgLogTarget::Global(_) => use_global = true,
+                CfgLogTarget::Target(d) => match runtime_target(d, send_hostname) {
+                    Ok(t) => targets.push(t),
+                    Err(e) => errors.push(log_error(d.target.span, e)),
+                },
             }
         }
         let tag = p.log_tag.as_ref().map(|t| t.name.clone());
@@ -140,21 +123,169 @@ pub fn build(cfg: &Config) -> (ProxyLogs, Vec<Diagnostic>) {
     (logs, errors)
 }
 
-/// The arguments of a `log` line (the words after the keyword).
-/// The `log` line's arguments; the address expands environment variables as
-/// HAProxy's `str2sa_range()` does (`log ${H}:${P}` with H and P unset is ":").
-fn log_args(d: &haproxide_config::model::Directive) -> Vec<String> {
-    d.line
-        .words
-        .iter()
-        .skip(1)
-        .enumerate()
-        .map(|(i, w)| {
-            if i == 0 && w.text.contains('$') {
-                haproxide_config::value::expand_env(&w.text, &haproxide_config::lexer::ProcessEnv)
-            } else {
-                w.text.clone()
-            }
-        })
-        .collect()
+/// A typed `log` line → the logger's target. Host names are resolved now, as
+/// HAProxy does at start-up.
+fn runtime_target(d: &LogDest, send_hostname: bool) -> Result<LogTarget, LogError> {
+    let dest = match &d.addr {
+        LogAddr::Stdout | LogAddr::Fd(1) => RtDest::Stdout,
+        LogAddr::Stderr | LogAddr::Fd(2) => RtDest::Stderr,
+        LogAddr::Fd(n) => RtDest::Fd(*n),
+        LogAddr::Unix(p) => RtDest::UnixDgram(p.into()),
+        LogAddr::Udp(a) => {
+            RtDest::Udp(udp_addr(a).ok_or_else(|| LogError::BadAddress(d.target.name.clone()))?)
+        }
+        LogAddr::Ring(_) => return Err(LogError::Unsupported("ring@")),
+        LogAddr::Backend(_) => return Err(LogError::Unsupported("backend@")),
+    };
+    let facility = Facility::ALL
+        .get(usize::from(d.facility.value.0))
+        .copied()
+        .unwrap_or(Facility::Local0);
+    let level = |l: Option<Spanned<LogLevel>>| {
+        l.and_then(|l| Level::ALL.get(usize::from(l.value.0)).copied())
+    };
+    let mut t = LogTarget::new(dest, facility).with_format(match d.format {
+        None => RtFormat::default_for(send_hostname),
+        Some(CfgFormat::Local) => RtFormat::Local,
+        Some(CfgFormat::Rfc3164) => RtFormat::Rfc3164,
+        Some(CfgFormat::Rfc5424) => RtFormat::Rfc5424,
+        Some(CfgFormat::Priority) => RtFormat::Priority,
+        Some(CfgFormat::Short) => RtFormat::Short,
+        Some(CfgFormat::Timed) => RtFormat::Timed,
+        Some(CfgFormat::Iso) => RtFormat::Iso,
+        Some(CfgFormat::Raw) => RtFormat::Raw,
+    });
+    t.max_level = level(d.level);
+    t.min_level = level(d.min_level);
+    if let Some(n) = d.len {
+        t.max_len = n as usize;
+    }
+    t.sample = d.sample.as_ref().map(|s| LogSample {
+        ranges: s.ranges.clone(),
+        size: s.size,
+    });
+    Ok(t)
+}
+
+/// A UDP syslog address: port 514 unless given (§3.1 `log`); a name resolved now.
+fn udp_addr(a: &haproxide_config::value::Address) -> Option<SocketAddr> {
+    if !matches!(
+        a.prefix.as_deref(),
+        None | Some("udp" | "udp4" | "udp6" | "ipv4" | "ipv6")
+    ) {
+        return None;
+    }
+    let port = match a.port {
+        PortSpec::Single(p) => p,
+        PortSpec::None => 514,
+        _ => return None,
+    };
+    match &a.host {
+        Host::V4(ip) => Some(SocketAddr::new((*ip).into(), port)),
+        Host::V6(ip) => Some(SocketAddr::new((*ip).into(), port)),
+        // An empty host (`:514`, or `:` from unset variables) is INADDR_ANY for
+        // HAProxy's str2sa_range(), which 2.6 accepts.
+        Host::Any => Some(SocketAddr::new(
+            std::net::Ipv4Addr::UNSPECIFIED.into(),
+            port,
+        )),
+        Host::Name(n) => (n.as_str(), port).to_socket_addrs().ok()?.next(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use haproxide_config::{check_bytes, CheckOptions, Resolver, Target};
+
+    /// The runtime targets of the global `log` lines of a configuration text.
+    fn targets(logs: &str) -> Vec<Result<LogTarget, LogError>> {
+        let env = |_: &str| None;
+        let opts = CheckOptions {
+            target: Target::LATEST,
+            env: &env,
+            ignore_resolution_failures: false,
+            resolver: Resolver::HostsFile,
+            check_files: false,
+        };
+        let text = format!("global\n{logs}\n");
+        let checked = check_bytes("t.cfg", text.into_bytes(), &opts);
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        let send_hostname = checked.config.global.log_send_hostname.is_some();
+        checked
+            .config
+            .global
+            .logs
+            .iter()
+            .filter_map(|l| match l {
+                CfgLogTarget::Target(d) => Some(runtime_target(d, send_hostname)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn one(log: &str) -> LogTarget {
+        match targets(&format!("    log {log}")).pop() {
+            Some(Ok(t)) => t,
+            other => panic!("{log}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn addresses_as_haproxy_reads_them() {
+        // §3.1 `log` <address>: UDP port 514 by default; an IPv6 address followed
+        // by a colon and optionally a port (the last colon ends the address).
+        let udp = |s: &str| match one(&format!("{s} local0")).dest {
+            RtDest::Udp(a) => a,
+            d => panic!("{s}: {d:?}"),
+        };
+        assert_eq!(udp("127.0.0.1"), "127.0.0.1:514".parse().unwrap());
+        assert_eq!(udp("127.0.0.1:1514"), "127.0.0.1:1514".parse().unwrap());
+        assert_eq!(udp("udp@10.0.0.1:9"), "10.0.0.1:9".parse().unwrap());
+        assert_eq!(udp("::1:"), "[::1]:514".parse().unwrap());
+        assert_eq!(udp("::1:1514"), "[::1]:1514".parse().unwrap());
+        assert_eq!(udp("[::1]:1514"), "[::1]:1514".parse().unwrap());
+        assert!(udp("localhost:1514").ip().is_loopback());
+        // An empty host is INADDR_ANY, as for HAProxy 2.6 (`log ${UNSET}:${UNSET}`).
+        assert_eq!(udp(":"), "0.0.0.0:514".parse().unwrap());
+        assert_eq!(udp(":1514"), "0.0.0.0:1514".parse().unwrap());
+        assert_eq!(
+            one("/dev/log local0").dest,
+            RtDest::UnixDgram("/dev/log".into())
+        );
+        assert_eq!(one("stdout local0").dest, RtDest::Stdout);
+        assert_eq!(one("fd@2 local0").dest, RtDest::Stderr);
+        assert_eq!(one("fd@5 local0").dest, RtDest::Fd(5));
+        // Valid HAProxy, not run: refused when the loggers are built.
+        assert!(matches!(
+            targets("    log ring@buf local0").pop(),
+            Some(Err(LogError::Unsupported("ring@")))
+        ));
+    }
+
+    #[test]
+    fn options_levels_and_default_format() {
+        let t = one("127.0.0.1:514 local0");
+        assert_eq!(t.format, RtFormat::Local);
+        assert_eq!(t.max_len, crate::logging::DEFAULT_MAX_LEN);
+        assert_eq!((t.max_level, t.min_level), (None, None));
+        let ts = targets("    log-send-hostname\n    log 127.0.0.1 local0");
+        assert!(matches!(&ts[..], [Ok(t)] if t.format == RtFormat::Rfc3164));
+        let t = one("/dev/log len 80 format rfc5424 sample 1-2,4:5 local3 info notice");
+        assert_eq!(t.max_len, 80);
+        assert_eq!(t.format, RtFormat::Rfc5424);
+        assert_eq!(t.facility, Facility::Local3);
+        assert_eq!(t.max_level, Some(Level::Info));
+        assert_eq!(t.min_level, Some(Level::Notice));
+        assert_eq!(
+            t.sample,
+            Some(LogSample {
+                ranges: vec![(1, 2), (4, 4)],
+                size: 5
+            })
+        );
+        assert_eq!(one("127.0.0.1 auth2").facility.code(), 10);
+        assert_eq!(one("127.0.0.1 cron2 err").max_level, Some(Level::Err));
+    }
 }

@@ -276,9 +276,19 @@ fn without_pids(text: &str) -> Vec<String> {
 #[test]
 fn process_values_report_as_haproxy_c_does() {
     // uid/gid that are not numbers (warnings), ulimit-n without a value, proxy and
-    // server ids that are not > 0, a bad load-server-state-from-file: run the real
-    // HAProxy 2.6 (scripts/install-deps installs it) and compare line for line.
-    let rel = "testdata/config/invalid/process-values.cfg";
+    // server ids that are not > 0, a bad load-server-state-from-file.
+    same_as_haproxy_c("testdata/config/invalid/process-values.cfg", 8);
+}
+
+#[test]
+fn log_values_report_as_haproxy_c_does() {
+    // Bad `len`, `format`, `sample`, levels, extra words, `fd@`, missing facility.
+    same_as_haproxy_c("testdata/config/invalid/log-values.cfg", 12);
+}
+
+/// Run the real HAProxy 2.6 (scripts/install-deps installs it) and haproxide's
+/// `--format haproxy` on `rel`: same exit code, same lines (pids aside).
+fn same_as_haproxy_c(rel: &str, at_least: usize) {
     let ours = run(&root().join(rel), "haproxy");
     let theirs = Command::new("haproxy")
         .current_dir(root())
@@ -287,6 +297,6 @@ fn process_values_report_as_haproxy_c_does() {
         .expect("haproxy (the oracle) is installed by scripts/install-deps");
     assert_eq!(ours.code, theirs.status.code().unwrap_or(-1));
     let want = without_pids(&String::from_utf8_lossy(&theirs.stderr));
-    assert!(want.len() >= 8, "the oracle reported: {want:?}");
+    assert!(want.len() >= at_least, "the oracle reported: {want:?}");
     assert_eq!(without_pids(&ours.stderr), want);
 }
