@@ -6,7 +6,7 @@
 //!   stops them all.
 //! - [`HealthView`] answers "may I send a new connection to this server?"
 //!   with one atomic load, and [`HealthView::subscribe`] streams transitions
-//!   (so sessions can be cut when a server goes DOWN) and log lines.
+//!   and log lines; a [`Dataplane`] hears every transition directly.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -27,6 +27,9 @@ use crate::schedule::{self, Jitter};
 use crate::spec::{AgentSpec, CheckSpec};
 use crate::state::{AdminChange, CheckKind, Event, OpState, ServerState, Transition};
 use crate::status::CheckResult;
+
+mod dataplane;
+pub use dataplane::Dataplane;
 
 /// A boxed future, for the probe traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -239,6 +242,7 @@ struct Shared {
     /// Servers of each backend, so per-backend counts do not scan everything.
     members: HashMap<String, Vec<usize>>,
     tx: broadcast::Sender<CheckEvent>,
+    dataplane: std::sync::OnceLock<Arc<dyn Dataplane>>,
     node: String,
     listen: std::collections::HashSet<String>,
 }
@@ -321,7 +325,7 @@ impl Shared {
     fn counts_for(&self, i: usize) -> BackendCounts {
         let slot = &self.slots[i];
         BackendCounts {
-            sessions: slot.sessions.load(Ordering::Relaxed),
+            sessions: self.sessions_on(i),
             ..self.counts(&slot.cfg.name.backend)
         }
     }
@@ -426,6 +430,7 @@ impl Shared {
     /// Sends a transition to subscribers and to the servers tracking `i`.
     fn announce(&self, i: usize, t: Transition) {
         let to = t.to;
+        self.tell_dataplane(i, &t);
         self.emit(CheckEvent::Transition {
             at: Instant::now(),
             id: ServerId(i),
@@ -571,11 +576,8 @@ impl Shared {
             .map(|s| s.cfg.weight)
             .sum();
         let cur = if st.usable() { st.weight() } else { 0 };
-        let scur = slot.sessions.load(Ordering::Relaxed);
-        let bsess: u32 = members
-            .iter()
-            .map(|&j| self.slots[j].sessions.load(Ordering::Relaxed))
-            .sum();
+        let scur = self.sessions_on(i);
+        let bsess: u32 = members.iter().map(|&j| self.sessions_on(j)).sum();
         format!(
             "{word}; address={}; port={}; name={}/{}; node={}; weight={cur}/{total}; scur={scur}/{bsess}; qcur=0",
             slot.cfg.addr.ip(),
@@ -760,6 +762,7 @@ impl Checker {
             by_name,
             members,
             tx,
+            dataplane: std::sync::OnceLock::new(),
             node: opts.node.clone(),
             listen: opts.listen_sections.clone(),
         });

@@ -526,3 +526,62 @@ async fn timeouts_delay_the_next_check_and_go_down() {
         ("* L7TOUT", Some(300))
     );
 }
+
+/// A forwarder attached as the checker's [`Dataplane`].
+#[derive(Default)]
+struct Plane {
+    transitions: std::sync::Mutex<Vec<(ServerId, OpState)>>,
+}
+
+impl haproxide_check::checker::Dataplane for Plane {
+    fn sessions(&self, _id: ServerId) -> u32 {
+        9
+    }
+    fn transition(&self, id: ServerId, t: &haproxide_check::state::Transition) {
+        self.transitions.lock().unwrap().push((id, t.to));
+    }
+}
+
+/// Every transition reaches the dataplane, however many events come at once: a
+/// burst several times the subscribers' channel (4096 events), which a
+/// subscriber that does not read loses, loses nothing there; and the DOWN
+/// line's session count is read from the dataplane, not a copy.
+#[tokio::test(start_paused = true)]
+async fn a_burst_larger_than_the_channel_loses_no_transition() {
+    let f = Fake::new(Duration::ZERO);
+    let mut c = start(
+        vec![ServerConfig::checked(
+            ServerName::new("be", "s1"),
+            addr(),
+            spec(),
+        )],
+        vec![f.clone()],
+    );
+    let view = c.view();
+    let mut rx = view.subscribe();
+    let plane = Arc::new(Plane::default());
+    assert!(view.attach_dataplane(plane.clone()));
+    assert!(!view.attach_dataplane(Arc::new(Plane::default())));
+    let id = view.id("be", "s1").unwrap();
+    c.run();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let before = plane.transitions.lock().unwrap().len();
+    const ROUNDS: usize = 5000;
+    for _ in 0..ROUNDS {
+        view.force_health(id, OpState::Stopped);
+        view.force_health(id, OpState::Running);
+    }
+    view.force_health(id, OpState::Stopped);
+    let seen = plane.transitions.lock().unwrap()[before..].to_vec();
+    assert_eq!(seen.len(), 2 * ROUNDS + 1);
+    assert_eq!(seen.last(), Some(&(id, OpState::Stopped)));
+    assert!(matches!(
+        rx.try_recv(),
+        Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_))
+    ));
+    let l = logs(&drain_events(&mut rx));
+    assert!(
+        l.iter().any(|x| x.1.contains("9 sessions active")),
+        "{l:#?}"
+    );
+}

@@ -6,6 +6,7 @@
 //! All of a backend's mutable state sits behind one short-held mutex; nothing awaits
 //! while holding it.
 
+use crate::CutReason;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -68,13 +69,12 @@ impl Kill {
         (b != NO_BACKEND).then_some(b)
     }
 
-    /// Kill with the first letter of the termination state (configuration.txt §8.5):
-    /// `K` admin or stop, `D` server marked down, `U` backup cut when an active server
-    /// came up. The first reason wins.
-    pub(crate) fn kill(&self, why: u8) {
+    /// Kill for `why` (the first letter of the session's termination state,
+    /// configuration.txt §8.5). The first reason wins.
+    pub(crate) fn kill(&self, why: CutReason) {
         let _ = self
             .killed
-            .compare_exchange(0, why, Ordering::SeqCst, Ordering::SeqCst);
+            .compare_exchange(0, why.letter(), Ordering::SeqCst, Ordering::SeqCst);
         let waker = lock(&self.waker).take();
         if let Some(w) = waker {
             w.wake();

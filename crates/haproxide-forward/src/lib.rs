@@ -192,6 +192,30 @@ impl ServerHealth for AlwaysUp {
     }
 }
 
+/// Why a session was cut from outside its own flow: the first letter of its
+/// termination state (configuration.txt §8.5, "Session state at disconnection").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutReason {
+    /// `K`: an admin's request (`shutdown sessions`) or a hard stop.
+    Killed,
+    /// `D`: its server was marked DOWN (`on-marked-down shutdown-sessions`).
+    ServerDown,
+    /// `U`: a backup server's session, cut when an active server came up
+    /// (`on-marked-up shutdown-backup-sessions`).
+    BackupCut,
+}
+
+impl CutReason {
+    /// The termination state's first letter.
+    pub fn letter(self) -> u8 {
+        match self {
+            CutReason::Killed => b'K',
+            CutReason::ServerDown => b'D',
+            CutReason::BackupCut => b'U',
+        }
+    }
+}
+
 /// One finished session: what `option tcplog` prints (configuration.txt §8.2.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
@@ -541,13 +565,13 @@ impl Engine {
     /// (`on-marked-down shutdown-sessions`). Returns how many were cut. Sessions end
     /// with termination state `D` plus their phase (`DD` in data, §8.5).
     pub fn shutdown_server_sessions(&self, backend: usize, server: usize) -> usize {
-        self.cut(backend, |s| s == server, b'D')
+        self.cut(backend, |s| s == server, CutReason::ServerDown)
     }
 
     /// Cut every session established to this server on an admin's request (`shutdown
     /// sessions server`): termination state `K` plus the phase (`KD`).
     pub fn kill_server_sessions(&self, backend: usize, server: usize) -> usize {
-        self.cut(backend, |s| s == server, b'K')
+        self.cut(backend, |s| s == server, CutReason::Killed)
     }
 
     /// Cut every session to the backup servers of a backend (`on-marked-up
@@ -557,10 +581,14 @@ impl Engine {
             return 0;
         };
         let servers = &be.spec.servers;
-        self.cut(backend, |s| servers.get(s).is_some_and(|x| x.backup), b'U')
+        self.cut(
+            backend,
+            |s| servers.get(s).is_some_and(|x| x.backup),
+            CutReason::BackupCut,
+        )
     }
 
-    fn cut(&self, backend: usize, which: impl Fn(usize) -> bool, why: u8) -> usize {
+    fn cut(&self, backend: usize, which: impl Fn(usize) -> bool, why: CutReason) -> usize {
         let Some(be) = self.shared.backends.get(backend) else {
             return 0;
         };
@@ -864,7 +892,7 @@ impl Engine {
     pub fn kill_session(&self, sid: u64) -> bool {
         match self.shared.sessions.get(sid) {
             Some(k) => {
-                k.kill(b'K');
+                k.kill(CutReason::Killed);
                 true
             }
             None => false,
@@ -976,7 +1004,7 @@ impl Engine {
     pub fn hard_stop(&self) {
         self.close_listeners();
         self.shared.stop.raise();
-        self.shared.sessions.kill_all(b'K');
+        self.shared.sessions.kill_all(CutReason::Killed);
     }
 }
 

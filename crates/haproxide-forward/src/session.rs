@@ -103,7 +103,7 @@ pub(crate) fn run(
         };
         // A hard stop that went through the table before this session was in it.
         if shared.stop.is_raised() {
-            kill.kill(b'K');
+            kill.kill(crate::CutReason::Killed);
         }
         let mut s = Sess {
             shared: shared.clone(),
@@ -293,7 +293,7 @@ impl SessionTable {
 
     /// Kill every session registered now (sessions registering later see the
     /// engine's stop flag themselves). No lock is held while killing.
-    pub(crate) fn kill_all(&self, why: u8) {
+    pub(crate) fn kill_all(&self, why: crate::CutReason) {
         for (_, k) in self.all() {
             k.kill(why);
         }

@@ -9,10 +9,15 @@
 //! - Runtime API: one task per `stats socket` serves [`crate::live::Live`]
 //!   ([`Running::runtime_state`] gives it to other callers, e.g. a master
 //!   process); the listeners close when the process stops.
-//! - Transitions: a task follows the checker's events. On DOWN (or MAINT) of a
-//!   server with `on-marked-down shutdown-sessions` it cuts that server's sessions at
-//!   once. On UP of a server with `on-marked-up shutdown-backup-sessions` it cuts the
-//!   backup sessions of its backend (configuration.txt §5.2).
+//! - Transitions: the engine is the checker's [`Dataplane`], told of every
+//!   transition directly (no channel, so none is lost in a burst). On DOWN (or
+//!   MAINT) of a server with `on-marked-down shutdown-sessions` it cuts that
+//!   server's sessions at once. On UP of a server with `on-marked-up
+//!   shutdown-backup-sessions` it cuts the backup sessions of its backend
+//!   (configuration.txt §5.2). The checker reads the session counts it prints
+//!   ("N sessions active") from the engine when it writes the line.
+//! - Health-check log lines: a task follows the checker's events and sends them
+//!   to each proxy's log targets.
 //! - Signals as HAProxy (management.txt §4 "Stopping and restarting HAProxy"):
 //!   SIGUSR1 soft stop (stop listening, let sessions finish, `hard-stop-after`),
 //!   SIGTERM and SIGINT hard stop.
@@ -21,9 +26,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use haproxide_check::checker::{CheckEvent, Checker, CheckerOptions, HealthView, ServerId};
-use haproxide_check::state::OpState;
+use haproxide_check::checker::{
+    CheckEvent, Checker, CheckerOptions, Dataplane, HealthView, ServerId,
+};
+use haproxide_check::state::{OpState, Transition};
 use haproxide_forward::{Engine, ServerHealth, SessionLogger};
+use haproxide_log::Level;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::handover;
@@ -68,11 +76,10 @@ pub enum RunError {
 
 /// Where process events (server UP/DOWN, health-check reports, proxy start/stop) go.
 pub trait EventSink: Send + Sync + 'static {
-    /// `level` is a syslog severity (0 emerg … 7 debug).
-    fn event(&self, level: u8, text: &str);
+    fn event(&self, level: Level, text: &str);
     /// An event about proxy `proxy` (health checks of its servers): HAProxy sends
     /// it to that proxy's `log` targets. By default, as a process event.
-    fn proxy_event(&self, proxy: &str, level: u8, text: &str) {
+    fn proxy_event(&self, proxy: &str, level: Level, text: &str) {
         let _ = proxy;
         self.event(level, text);
     }
@@ -109,6 +116,51 @@ impl ServerHealth for Health {
     }
 }
 
+/// What the engine does for one server when the checker reports a transition.
+#[derive(Debug, Clone, Copy)]
+struct ServerLink {
+    backend: usize,
+    server: usize,
+    /// `on-marked-down shutdown-sessions`.
+    cut_on_down: bool,
+    /// `on-marked-up shutdown-backup-sessions`.
+    cut_backups_on_up: bool,
+}
+
+/// The engine as the checker's [`Dataplane`]. The engine is set once started:
+/// before that no session exists, so a transition has nothing to cut.
+struct EngineLink {
+    engine: std::sync::OnceLock<Arc<Engine>>,
+    servers: HashMap<ServerId, ServerLink>,
+}
+
+impl Dataplane for EngineLink {
+    fn sessions(&self, id: ServerId) -> u32 {
+        match (self.engine.get(), self.servers.get(&id)) {
+            (Some(engine), Some(l)) => {
+                let n = engine.server_counters(l.backend, l.server).current;
+                u32::try_from(n).unwrap_or(u32::MAX)
+            }
+            _ => 0,
+        }
+    }
+
+    fn transition(&self, id: ServerId, t: &Transition) {
+        let (Some(engine), Some(l)) = (self.engine.get(), self.servers.get(&id)) else {
+            return;
+        };
+        if t.to == OpState::Stopped && l.cut_on_down {
+            engine.shutdown_server_sessions(l.backend, l.server);
+        } else if t.to == OpState::Running {
+            if t.from == OpState::Stopped && l.cut_backups_on_up {
+                engine.shutdown_backup_sessions(l.backend);
+            }
+            // Sessions queued for lack of a free server may go now.
+            engine.wake_queues(l.backend);
+        }
+    }
+}
+
 /// The stop signals, installed as early as possible: until they are, SIGUSR1's
 /// default action would kill the process (a reload arriving during start-up must
 /// not cut sessions).
@@ -141,7 +193,6 @@ pub struct Running {
     checker: Option<Checker>,
     hard_stop_after: Option<Duration>,
     follower: Option<tokio::task::JoinHandle<()>>,
-    sessions_task: Option<tokio::task::JoinHandle<()>>,
     live: Arc<crate::live::Live>,
     /// What the runtime API serves: `live` as the stats page shows it.
     state: Arc<dyn crate::cli::RuntimeState>,
@@ -192,22 +243,32 @@ pub async fn start(
             }
         }
     }
-    // Reverse map and per-server actions for the transition follower.
-    let mut actions: HashMap<ServerId, (usize, usize, bool, bool)> = HashMap::new();
+    // The engine hears every transition (attached before the first check runs).
+    let mut servers = HashMap::new();
     for (&(b, s), &id) in &ids {
         if let Some(spec) = plan.engine.backends.get(b).and_then(|x| x.servers.get(s)) {
-            actions.insert(
-                id,
-                (b, s, spec.shutdown_on_down, spec.shutdown_backup_on_up),
-            );
+            let link = ServerLink {
+                backend: b,
+                server: s,
+                cut_on_down: spec.shutdown_on_down,
+                cut_backups_on_up: spec.shutdown_backup_on_up,
+            };
+            servers.insert(id, link);
         }
+    }
+    let link = Arc::new(EngineLink {
+        engine: std::sync::OnceLock::new(),
+        servers,
+    });
+    if let Some(v) = &view {
+        v.attach_dataplane(link.clone());
     }
     let rx = view.as_ref().map(HealthView::subscribe);
     // States saved by the previous process (`server-state-file`) apply before
     // the first check and the first connection.
     if let Some(v) = &view {
         for w in crate::server_state::apply(&plan, v) {
-            events.event(4, &w);
+            events.event(Level::Warning, &w);
         }
     }
     if let Some(c) = checker.as_mut() {
@@ -223,6 +284,16 @@ pub async fn start(
     let mut engine_spec = plan.engine.clone();
     stats.attach(&mut engine_spec);
     let engine = Arc::new(Engine::start(engine_spec, health.clone(), logger).await?);
+    let _ = link.engine.set(Arc::clone(&engine));
+    // A server that went DOWN while the engine was starting: its sessions (opened
+    // in between) are cut as the transition would have.
+    if let Some(v) = &view {
+        for (id, l) in &link.servers {
+            if l.cut_on_down && !v.is_up(*id) {
+                engine.shutdown_server_sessions(l.backend, l.server);
+            }
+        }
+    }
     let live = Arc::new(crate::live::Live::new(
         Arc::clone(&engine),
         view,
@@ -248,55 +319,29 @@ pub async fn start(
         }));
     }
     let follower_events = Arc::clone(&events);
+    let (follower_link, follower_engine) = (Arc::clone(&link), Arc::clone(&engine));
     let follower = rx.map(|mut rx| {
-        let events = follower_events;
-        let engine = Arc::clone(&engine);
+        let (events, link, engine) = (follower_events, follower_link, follower_engine);
         tokio::spawn(async move {
             loop {
                 match rx.recv().await {
-                    Ok(CheckEvent::Transition { id, transition, .. }) => {
-                        let Some(&(b, s, cut_on_down, cut_backups_on_up)) = actions.get(&id) else {
-                            continue;
-                        };
-                        if transition.to == OpState::Stopped && cut_on_down {
-                            engine.shutdown_server_sessions(b, s);
-                        } else if transition.to == OpState::Running {
-                            if transition.from == OpState::Stopped && cut_backups_on_up {
-                                engine.shutdown_backup_sessions(b);
-                            }
-                            // Sessions queued for lack of a free server may go now.
-                            engine.wake_queues(b);
-                        }
-                    }
                     Ok(CheckEvent::Log { line, backend, .. }) => {
-                        events.proxy_event(&backend, line.severity as u8, &line.text)
+                        events.proxy_event(&backend, line.severity.into(), &line.text)
                     }
-                    Ok(CheckEvent::Weight { .. }) => {}
+                    // Transitions reach the engine through `EngineLink`.
+                    Ok(CheckEvent::Transition { .. } | CheckEvent::Weight { .. }) => {}
+                    // An agent's `maxconn:N`.
                     Ok(CheckEvent::MaxConn { id, maxconn }) => {
-                        if let Some(&(b, s, ..)) = actions.get(&id) {
-                            engine.set_server_maxconn(b, s, maxconn as usize);
+                        if let Some(l) = link.servers.get(&id) {
+                            engine.set_server_maxconn(l.backend, l.server, maxconn as usize);
                         }
                     }
-                    // Missed events: state is re-read from the view on every routing
-                    // decision, so only a cut could have been missed; keep going.
-                    Err(RecvError::Lagged(_)) => continue,
+                    // Log lines lost in a burst: HAProxy's own log ring drops
+                    // lines too when its sinks fall behind.
+                    Err(RecvError::Lagged(n)) => {
+                        tracing::warn!("{n} health-check events not logged (burst)")
+                    }
                     Err(RecvError::Closed) => break,
-                }
-            }
-        })
-    });
-    // The checker words "N sessions active" in its DOWN lines: keep it told.
-    let sessions_task = health.view.clone().map(|view| {
-        let engine = Arc::clone(&engine);
-        let ids: Vec<((usize, usize), ServerId)> =
-            health.ids.iter().map(|(k, v)| (*k, *v)).collect();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(250));
-            loop {
-                tick.tick().await;
-                for ((b, s), id) in &ids {
-                    let n = engine.server_counters(*b, *s).current;
-                    view.set_sessions(*id, u32::try_from(n).unwrap_or(u32::MAX));
                 }
             }
         })
@@ -329,7 +374,6 @@ pub async fn start(
         checker,
         hard_stop_after: plan.hard_stop_after,
         follower,
-        sessions_task,
         live,
         state,
         cli_stop,
@@ -433,7 +477,7 @@ impl Running {
                         .map(|i| self.engine.backend_counters(i).total)
                         .unwrap_or(0);
                     self.events.event(
-                        4,
+                        Level::Warning,
                         &format!("Proxy {name} stopped (cumulated conns: FE: {fe}, BE: {be})."),
                     );
                 }
@@ -442,9 +486,6 @@ impl Running {
         }
         if let Some(f) = self.follower.take() {
             f.abort();
-        }
-        if let Some(t) = self.sessions_task.take() {
-            t.abort();
         }
         drop(self.checker.take());
     }

@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 struct Events(Mutex<Vec<(Instant, String)>>);
 
 impl EventSink for Events {
-    fn event(&self, _level: u8, text: &str) {
+    fn event(&self, _level: haproxide_log::Level, text: &str) {
         if let Ok(mut v) = self.0.lock() {
             v.push((Instant::now(), text.to_string()));
         }
@@ -139,10 +139,17 @@ async fn traffic_follows_health_and_down_cuts_sessions() {
         matches!(r, Ok(0) | Err(_)),
         "the session to the demoted node must be cut, got {r:?}"
     );
+    // The engine cuts as the transition happens; the DOWN line reaches the
+    // event sink through the checker's channel, possibly just after.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while events.find("node1 is DOWN").is_none() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let down_at = events
         .find("node1 is DOWN")
         .expect("a DOWN event was reported");
     let lag = cut_at.saturating_duration_since(down_at);
+    assert!(down_at.saturating_duration_since(cut_at) <= Duration::from_millis(100));
     assert!(
         lag <= Duration::from_millis(100),
         "cut {lag:?} after the DOWN transition"
@@ -307,4 +314,76 @@ async fn a_connection_before_the_first_check_waits_for_its_result() {
         }
         running.stop(run::Stopped::Hard).await;
     }
+}
+
+/// `on-marked-down shutdown-sessions` is not lost in a burst: thousands of
+/// transitions of another server, more events than the checker's subscriber
+/// channel holds (4096), come around the DOWN of the server a session is on,
+/// on a single-threaded runtime so that nothing reads the channel meanwhile.
+/// The session is still cut.
+#[tokio::test(flavor = "current_thread")]
+async fn a_burst_of_transitions_still_cuts_sessions() {
+    use haproxide_server::cli::{AdminState, HealthOp, ServerAction};
+    let node = tcp::echo_prefixed("node").await;
+    let other = tcp::echo_prefixed("other").await;
+    let port = free_port();
+    let cfg = format!(
+        "defaults\n mode tcp\n timeout connect 1s\n timeout client 30s\n timeout server 30s\n\
+         listen l\n bind 127.0.0.1:{port}\n balance first\n\
+         server node {} on-marked-down shutdown-sessions\n server flap {}\n",
+        node.addr, other.addr
+    );
+    let env = |_: &str| None;
+    let opts = CheckOptions {
+        target: Target::LATEST,
+        env: &env,
+        ignore_resolution_failures: false,
+        resolver: Resolver::Off,
+        check_files: false,
+    };
+    let checked = check_bytes("t.cfg", cfg.into_bytes(), &opts);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let (plan, errors) = haproxide_server::translate::translate(&checked.config);
+    assert!(errors.is_empty(), "{errors:?}");
+    let running = run::start(
+        plan,
+        Arc::new(haproxide_forward::NoLog),
+        Arc::new(Events::default()),
+    )
+    .await
+    .expect("start");
+    let state = running.runtime_state();
+    let mut live = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    live.write_all(b"x").await.expect("write");
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), live.read(&mut buf))
+        .await
+        .expect("echo within 5 s")
+        .expect("read");
+    assert_eq!(&buf[..n], b"nodex");
+    // No await from here to the read: the runtime runs nothing else.
+    let flap = |times: usize| {
+        for _ in 0..times {
+            for a in [AdminState::Maint, AdminState::Ready] {
+                state
+                    .server_action("l", "flap", ServerAction::Admin(a))
+                    .expect("flap");
+            }
+        }
+    };
+    flap(3000);
+    state
+        .server_action("l", "node", ServerAction::Health(HealthOp::Down))
+        .expect("node down");
+    flap(3000);
+    let r = tokio::time::timeout(Duration::from_secs(5), live.read(&mut buf))
+        .await
+        .expect("session cut within 5 s");
+    assert!(
+        matches!(r, Ok(0) | Err(_)),
+        "the session on the DOWN server must be cut, got {r:?}"
+    );
+    running.stop(run::Stopped::Hard).await;
 }

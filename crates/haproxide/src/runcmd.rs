@@ -28,16 +28,14 @@ struct Events {
 }
 
 impl EventSink for Events {
-    fn event(&self, level: u8, text: &str) {
-        let level = Level::from_code(level).unwrap_or(Level::Notice);
+    fn event(&self, level: Level, text: &str) {
         self.logs.event(level, text);
         if self.stderr {
             eprintln!("{}", events::console_line(level, std::process::id(), text));
         }
     }
 
-    fn proxy_event(&self, proxy: &str, level: u8, text: &str) {
-        let level = Level::from_code(level).unwrap_or(Level::Notice);
+    fn proxy_event(&self, proxy: &str, level: Level, text: &str) {
         self.logs.proxy_event(proxy, level, text);
         if self.stderr {
             eprintln!("{}", events::console_line(level, std::process::id(), text));
