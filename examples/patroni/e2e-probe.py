@@ -29,6 +29,11 @@ be in e2e_writes on the PostgreSQL at PGPORT (the final leader, connected to dir
 lost_on_killed counts the missing ones acknowledged by the node at port K (a leader that
 was SIGKILLed: asynchronous replication loses its last commits, not the proxy).
 
+    e2e-probe.py first --csv FILE --leader-port P --ports PORT [...] [--prefix X_]
+
+Prints "first_PORT=MS" per port: when the first connection through PORT was answered by
+the leader at P (end_ms; -1: never). Used to compare several proxies.
+
     e2e-probe.py analyze --csv FILE --leader-port P [--rw 5000] [--old-port O --after-ms T]
                          [--prefix X_]
 
@@ -217,6 +222,22 @@ def cmd_analyze(a):
         print(f"{a.prefix}{k}={v}")
 
 
+def cmd_first(a):
+    """For each port: when the first connection through it was answered by the leader
+    at --leader-port (end_ms, ms after t0; -1: never), as key=value lines."""
+    good = f"{a.leader_port}|f"
+    first = {p: -1 for p in a.ports}
+    with open(a.csv) as fh:
+        for line in fh:
+            c = line.rstrip("\n").split(",")
+            if len(c) == 6 and c[0] != "hold" and int(c[1]) in first and c[2] == good:
+                p, end = int(c[1]), int(c[3])
+                if first[p] < 0 or end < first[p]:
+                    first[p] = end
+    for p, t in first.items():
+        print(f"{a.prefix}first_{p}={t}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -240,8 +261,13 @@ def main():
     z.add_argument("--old-port", type=int, default=0)
     z.add_argument("--after-ms", type=int, default=0)
     z.add_argument("--prefix", default="")
+    f = sub.add_parser("first")
+    f.add_argument("--csv", required=True)
+    f.add_argument("--leader-port", type=int, required=True)
+    f.add_argument("--ports", type=int, nargs="+", required=True)
+    f.add_argument("--prefix", default="")
     a = ap.parse_args()
-    {"probe": cmd_probe, "lost": cmd_lost, "analyze": cmd_analyze}[a.cmd](a)
+    {"probe": cmd_probe, "lost": cmd_lost, "analyze": cmd_analyze, "first": cmd_first}[a.cmd](a)
     return 0
 
 

@@ -3,10 +3,13 @@
 # 127.0.0.1) with a proxy in front using examples/patroni/haproxy.cfg unchanged. Run by
 # scripts/test (so by .ci/run) after `cargo test --workspace`.
 #
-#   examples/patroni/e2e.sh [haproxide] [haproxy]
+#   examples/patroni/e2e.sh [haproxide] [haproxy] [haproxide-watch]
 #
 # Default: haproxide, then the real HAProxy 2.6 (/usr/sbin/haproxy) as a second pass over
-# the same cluster (E2E_HAPROXY=0 leaves it out). E2E_SKIP=1 skips the suite (says so).
+# the same cluster (E2E_HAPROXY=0 leaves it out), then haproxide with
+# haproxy-leader-watch.cfg (the same config plus the opt-in block that follows Patroni's
+# leader key in etcd; E2E_WATCH=0 leaves it out), which adds two phases (etcd-outage,
+# three-proxies). E2E_SKIP=1 skips the suite (says so).
 # Needs root on Debian (lab.sh install: postgresql, etcd-server, Patroni venv).
 #
 # Per proxy pass, under a continuous probe (e2e-probe.py: a new connection every 100 ms on
@@ -20,6 +23,12 @@
 #                session held on 5000: the proxy must cut it when the check fails
 #                (on-marked-down shutdown-sessions) and route nothing there afterwards
 #   restart      the proxy stopped and started again while the cluster runs
+#   etcd-outage  (watch pass) etcd stopped for ETCD_DOWN_S under the probe and started
+#                again, then a switchover: routing goes on on checks alone, the watch
+#                resumes, the switchover is followed as fast as before
+#   three-proxies (watch pass) three haproxide instances with the watch config (ports
+#                5100/5101, 5200/5201, 5300/5301), a switchover under a probe of each
+#                read-write port every 50 ms: when each first reached the new leader
 #   writes       every acknowledged seq must be on the final leader
 #
 # Hard assertions for haproxide (exit 1 when broken): no start-up or restart connection
@@ -32,8 +41,13 @@
 # failovers are recorded, not asserted (they follow the check cadence `inter 3s fall 3
 # rise 2`, as in HAProxy; each failover's t = 0 falls at a random point of that 3 s
 # cycle). HAProxy's pass is recorded only. PROXY_CFG runs another config (lab.sh).
+# The watch pass asserts issue 16's goals on top: switchover first reaches the new leader
+# within 3.5 s of the request, none to a node in recovery, at most 5 read-only ones to
+# the primary; kill-leader on the new leader within 1 s of Patroni's "promoted self to
+# leader"; etcd-outage routes on throughout and follows the next switchover; the three
+# proxies first reach the new leader within 200 ms of each other; no write lost.
 #
-# Bounded: the whole run is killed after E2E_TIMEOUT (600 s) and everything the lab
+# Bounded: the whole run is killed after E2E_TIMEOUT (900 s) and everything the lab
 # started is stopped by PID (trap), also on failure. Results: $E2E_OUT
 # (default /tmp/haproxide-patroni-e2e): per-phase CSVs, proxy logs, summary.txt.
 set -euo pipefail
@@ -51,7 +65,7 @@ fi
 # second run waits for the lock (bounded), it never tears down a running one.
 if [ -z "${E2E_INNER:-}" ]; then
     exec flock -w "${E2E_LOCK_WAIT:-900}" -E 75 /tmp/haproxide-patroni-e2e.lock \
-        env E2E_INNER=1 timeout -k 120 "${E2E_TIMEOUT:-600}" "$0" "$@"
+        env E2E_INNER=1 timeout -k 120 "${E2E_TIMEOUT:-900}" "$0" "$@"
 fi
 
 LAB="$HERE/lab.sh"
@@ -63,11 +77,14 @@ STARTUP_S=${STARTUP_S:-6}
 SWITCH_S=${SWITCH_S:-16}
 KILL_S=${KILL_S:-40}
 KP_S=${KP_S:-14}
+ETCD_DOWN_S=${ETCD_DOWN_S:-2}
+WATCH_CFG="$HERE/haproxy-leader-watch.cfg"
 
 KINDS=("$@")
 if [ ${#KINDS[@]} -eq 0 ]; then
     KINDS=(haproxide)
     [ "${E2E_HAPROXY:-1}" = 0 ] || KINDS+=(haproxy)
+    [ "${E2E_WATCH:-1}" = 0 ] || KINDS+=(haproxide-watch)
 fi
 
 say() { printf '[e2e %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
@@ -77,7 +94,7 @@ failures=()
 check() {
     local kind=$1 msg=$3
     if eval "$2"; then return 0; fi
-    if [ "$kind" = haproxide ]; then failures+=("$msg"); say "FAIL: $msg"; else say "note ($kind): $msg"; fi
+    if [ "$kind" != haproxy ]; then failures+=("$kind: $msg"); say "FAIL: $msg"; else say "note ($kind): $msg"; fi
 }
 
 bg_pids=()
@@ -116,11 +133,19 @@ sleep_until() { local d=$(( $1 - $(now_ms) )); [ "$d" -le 0 ] || sleep "$(printf
 # $OUT/$kind/events.csv as "epoch_ms,Server ... is UP|DOWN".
 start_proxy() {
     local kind=$1
-    "$LAB" proxy "$kind"
+    if [ "$kind" = haproxide-watch ]; then PROXY_CFG="$WATCH_CFG" "$LAB" proxy haproxide; else "$LAB" proxy "$kind"; fi
     local pp; pp=$(cat "$LAB_DIR/pids/proxy.pid")
-    ( tail -n +1 -s 0.05 --pid="$pp" -F "$LAB_DIR/logs/proxy.log" 2>/dev/null | while IFS= read -r l; do
-          case "$l" in *"Server "*" is "*) echo "$(now_ms),Server ${l#*Server }" ;; esac
-      done >> "$OUT/$kind/events.csv" ) &
+    stamp_events "$pp" "$LAB_DIR/logs/proxy.log" "$OUT/$kind/events.csv"
+}
+# stamp_events PID LOG CSV: server state changes and [DCS] lines of a proxy's log, stamped
+# with the time they were read (every 50 ms).
+stamp_events() {
+    ( tail -n +1 -s 0.05 --pid="$1" -F "$2" 2>/dev/null | while IFS= read -r l; do
+          case "$l" in
+              "[DCS]"*) echo "$(now_ms),${l}" ;;
+              *"Server "*" is "*) echo "$(now_ms),Server ${l#*Server }" ;;
+          esac
+      done >> "$3" ) &
     bg_pids+=("$!")
 }
 # event_after EPOCH_MS REGEX: ms after EPOCH_MS of the first matching proxy event (or -1).
@@ -175,6 +200,7 @@ phase_failover() {
         "$LAB" kill-leader > "$OUT/$kind/$what.out" 2>&1 || true
     fi
     wait "$p"
+    echo "$t0" > "${csv%.csv}.t0"
     new=$(leader) || new=0
     eval "$(analyze --csv "$csv" --leader-port "$(pg_port "$new")" --prefix f_)"
     local down up
@@ -182,8 +208,26 @@ phase_failover() {
     down=$(event_after "$t0" "primary/node$old is DOWN")
     say "$what node$old -> node$new (t=0: request): 5000 first reached the new leader at ${f_rw_first} ms, only it from ${f_rw_fully} ms; 5000 to a node in recovery ${f_rw_in_recovery} of ${f_rw_n}, failed ${f_rw_failed}; 5001 to the primary ${f_ro_on_primary} of ${f_ro_n}, failed ${f_ro_failed}; session held on node$old cut at ${f_hold_cut} ms; primary/node$new UP at ${up} ms, primary/node$old DOWN at ${down} ms"
     events_since "$t0"
-    R["$kind.$what"]="new leader first ${f_rw_first} ms ($( [ "$up" -ge 0 ] && echo "$((f_rw_first - up))" || echo "?") ms after its UP), only it from ${f_rw_fully} ms; old session cut ${f_hold_cut} ms; UP ${up} / old DOWN ${down} ms; 5000 to recovery ${f_rw_in_recovery}/${f_rw_n} (failed ${f_rw_failed}); 5001 to primary ${f_ro_on_primary}/${f_ro_n} (failed ${f_ro_failed})"
+    R["$kind.$what"]="new leader first ${f_rw_first} ms (answered ${f_rw_first_end} ms) ($( [ "$up" -ge 0 ] && echo "$((f_rw_first - up))" || echo "?") ms after its UP), only it from ${f_rw_fully} ms; old session cut ${f_hold_cut} ms; UP ${up} / old DOWN ${down} ms; 5000 to recovery ${f_rw_in_recovery}/${f_rw_n} (failed ${f_rw_failed}); 5001 to primary ${f_ro_on_primary}/${f_ro_n} (failed ${f_ro_failed})"
     check "$kind" '[ "$new" != 0 ] && [ "$new" != "$old" ] && [ "$f_rw_first" -ge 0 ]' "$what: 5000 never reached a new leader within ${dur} s"
+    FAILED_RW["$kind.$what"]=$f_rw_failed
+    if [ "$kind" = haproxide-watch ]; then
+        if [ "$what" = switchover ] || [ "$what" = etcd-outage ]; then
+            # Answer times (a connection may wait in the backend queue for the new leader).
+            check "$kind" '[ "$f_rw_first_end" -ge 0 ] && [ "$f_rw_first_end" -le 3500 ]' "$what: 5000 first answered by the new leader at ${f_rw_first_end} ms, over 3.5 s"
+            check "$kind" '[ "$f_rw_in_recovery" = 0 ]' "$what: ${f_rw_in_recovery} read-write connections reached a node in recovery"
+            check "$kind" '[ "$f_ro_on_primary" -le 5 ]' "$what: ${f_ro_on_primary} read-only connections reached the primary (more than 5)"
+        else
+            # Patroni's own log: when the new leader took the key and promoted.
+            local promo pm_line
+            pm_line=$(grep -h 'promoted self to leader' "$LAB_DIR/logs/node$new.log" 2>/dev/null | tail -n 1 | cut -c1-23)
+            promo=-1
+            [ -z "$pm_line" ] || promo=$(( $(date -u -d "${pm_line/,/.}" +%s%3N) - t0 ))
+            say "$what: Patroni promoted node$new at ${promo} ms; 5000 first answered by it $((f_rw_first_end - promo)) ms later"
+            R["$kind.$what"]+="; Patroni promoted node$new at ${promo} ms, first 5000 answer from it $((f_rw_first_end - promo)) ms later"
+            check "$kind" '[ "$promo" -ge 0 ] && [ $((f_rw_first_end - promo)) -le 1000 ]' "$what: 5000 first answered by node$new $((f_rw_first_end - promo)) ms after Patroni promoted it (over 1 s)"
+        fi
+    fi
     if [ "$what" = kill-leader ]; then KILLED_PORT=$(pg_port "$old"); "$LAB" start-node "$old" >/dev/null; fi
     "$LAB" wait-ready 120 || { "$LAB" status; return 1; }
 }
@@ -197,6 +241,7 @@ phase_kill_patroni() {
     sleep_until "$t0"
     "$LAB" kill-patroni > "$OUT/$kind/kill-patroni.out" 2>&1 || true
     wait "$p"
+    echo "$t0" > "${csv%.csv}.t0"
     pm=$("$LAB" pg-pid "$old") || pm=""
     down=$(event_after "$t0" "primary/node$old is DOWN")
     eval "$(analyze --csv "$csv" --leader-port "$(pg_port "$old")" --old-port "$(pg_port "$old")" --after-ms $(( down < 0 ? 1000000 : down + 300 )) --prefix k_)"
@@ -220,7 +265,7 @@ phase_writes() {
     local kind=$1 l f res acked lost async first killed
     l=$(leader)
     R["$kind.writes"]=""
-    for f in startup routing switchover kill-leader kill-patroni restart; do
+    for f in startup routing switchover kill-leader kill-patroni etcd-outage restart three-proxies; do
         [ -f "$OUT/$kind/$f.csv" ] || continue
         killed=0; [ "$f" = kill-leader ] && killed=${KILLED_PORT:-0}
         res=$("$VENV/bin/python" "$PROBE" lost --port "$(pg_port "$l")" --killed-port "$killed" --csv "$OUT/$kind/$f.csv")
@@ -229,6 +274,90 @@ phase_writes() {
         R["$kind.writes"]+="$f ${lost}/${acked}$([ "$async" = 0 ] || echo " (+${async} async)"); "
         check "$kind" '[ "$lost" = 0 ]' "writes: $lost acknowledged writes of $f missing on the final leader"
     done
+}
+
+# etcd stopped under the probe, started again, then a switchover (watch pass): routing
+# must go on on checks alone, the watch resume, the switchover be followed at once.
+phase_etcd_outage() {
+    local kind=$1 base=$2 csv="$OUT/$1/etcd-outage.csv" l t0 new back
+    l=$(leader)
+    # Start from a steady proxy: 5000 answered by the leader (bounded).
+    local until_ms=$(( $(now_ms) + 20000 ))
+    until [ "$(sql 5000 'SELECT inet_server_port()' 2>/dev/null)" = "$(pg_port "$l")" ] || [ "$(now_ms)" -gt "$until_ms" ]; do sleep 0.2; done
+    t0=$(( $(now_ms) + 500 ))
+    probe_bg "$csv" "$t0" $(( (ETCD_DOWN_S + 12) * 1000 )) "$base" 5000:100:w 5001:100
+    local p=$probe_pid
+    sleep_until "$t0"
+    "$LAB" etcd-stop > "$OUT/$kind/etcd-outage.out" 2>&1 || true
+    sleep "$ETCD_DOWN_S"
+    "$LAB" etcd-start >> "$OUT/$kind/etcd-outage.out" 2>&1 || true
+    back=$(( $(now_ms) - t0 ))
+    # Let Patroni settle on the DCS again, then switch over: the proxy must follow it.
+    sleep 4
+    local ts; ts=$(( $(now_ms) - t0 ))
+    "$LAB" switchover "node$(( l % 3 + 1 ))" >> "$OUT/$kind/etcd-outage.out" 2>&1 || true
+    wait "$p"
+    echo "$t0" > "${csv%.csv}.t0"
+    new=$(leader) || new=0
+    # Routing during the outage: up to the switchover request, on the old leader.
+    eval "$(analyze --csv "$csv" --leader-port "$(pg_port "$l")" --prefix o_)"
+    local before_bad
+    before_bad=$(awk -F, -v ts="$ts" -v good="$(pg_port "$l")|f" '$1 != "hold" && $2 == 5000 && $1 < ts - 200 && $3 != good { n++ } END { print n + 0 }' "$csv")
+    # The switchover, measured from its request.
+    awk -F, -v ts="$ts" 'BEGIN { OFS = "," } $1 != "hold" && $1 >= ts { $1 -= ts; $4 -= ts; print }' "$csv" > "$OUT/$kind/etcd-outage-switch.csv"
+    eval "$(analyze --csv "$OUT/$kind/etcd-outage-switch.csv" --leader-port "$(pg_port "$new")" --prefix f_)"
+    local resumed lost
+    lost=$(grep -c '\[DCS\] patroni .*: lost ' "$OUT/$kind/events.csv" || true)
+    resumed=$(grep -c 'watching .* again, resumed from revision' "$OUT/$kind/events.csv" || true)
+    say "etcd-outage: etcd down 0-${back} ms; 5000 before the switchover: ${before_bad} of them not on node$l; DCS lost ${lost}x, watch resumed ${resumed}x; switchover node$l -> node$new at ${ts} ms: 5000 first answered by node$new ${f_rw_first_end} ms after the request, to a node in recovery ${f_rw_in_recovery}, 5001 to the primary ${f_ro_on_primary}"
+    events_since "$t0"
+    R["$kind.etcd-outage"]="etcd down ${back} ms: 5000 not on the leader meanwhile ${before_bad} (failed 5000 ${o_rw_failed}, 5001 ${o_ro_failed}); watch lost ${lost}x / resumed ${resumed}x; next switchover: new leader first answered ${f_rw_first_end} ms, 5000 to recovery ${f_rw_in_recovery}/${f_rw_n} (failed ${f_rw_failed}), 5001 to primary ${f_ro_on_primary}/${f_ro_n}"
+    check "$kind" '[ "$before_bad" = 0 ]' "etcd-outage: ${before_bad} read-write connections missed the leader while etcd was down"
+    check "$kind" '[ "$resumed" -ge 1 ]' "etcd-outage: the watch did not resume from its revision"
+    check "$kind" '[ "$new" != 0 ] && [ "$new" != "$l" ] && [ "$f_rw_first_end" -ge 0 ] && [ "$f_rw_first_end" -le 3500 ]' "etcd-outage: the switchover after the outage was first answered by the new leader at ${f_rw_first_end} ms (over 3.5 s)"
+    check "$kind" '[ "$f_rw_in_recovery" = 0 ]' "etcd-outage: ${f_rw_in_recovery} read-write connections reached a node in recovery"
+    "$LAB" wait-ready 120 || { "$LAB" status; return 1; }
+}
+
+# Three haproxide instances with the watch config (one per node in the tutorial's
+# layout; here three processes on other ports), a switchover: when each first routes
+# read-write to the new leader.
+phase_three() {
+    local kind=$1 base=$2 csv="$OUT/$1/three-proxies.csv" i old new t0 cfgs=() pids=()
+    for i in 1 2 3; do
+        sed -e "s/127.0.0.1:5000/127.0.0.1:5${i}00/; s/127.0.0.1:5001/127.0.0.1:5${i}01/; s/127.0.0.1:7000/127.0.0.1:7${i}00/" \
+            "$WATCH_CFG" > "$OUT/$kind/three-$i.cfg"
+        "$HAPROXIDE_BIN" -db -f "$OUT/$kind/three-$i.cfg" --allow-unsupported > "$OUT/$kind/three-$i.log" 2>&1 </dev/null &
+        pids+=("$!"); bg_pids+=("$!")
+        stamp_events "$!" "$OUT/$kind/three-$i.log" "$OUT/$kind/three-$i.events.csv"
+    done
+    local deadline=$(( SECONDS + 20 ))
+    for i in 1 2 3; do
+        until [ -n "$(PGCONNECT_TIMEOUT=2 psql -X -h 127.0.0.1 -p "5${i}00" -U postgres -d postgres -Atq -c 'SELECT 1' 2>/dev/null)" ]; do
+            [ "$SECONDS" -lt "$deadline" ] || { say "three-proxies: instance $i does not route"; break; }
+            sleep 0.2
+        done
+    done
+    old=$(leader)
+    t0=$(( $(now_ms) + 500 + RANDOM % 3000 ))
+    probe_bg "$csv" "$t0" $((SWITCH_S * 1000)) "$base" 5100:50:w 5200:50 5300:50
+    local p=$probe_pid
+    sleep_until "$t0"
+    "$LAB" switchover "node$(( old % 3 + 1 ))" > "$OUT/$kind/three-proxies.out" 2>&1 || true
+    wait "$p"
+    echo "$t0" > "${csv%.csv}.t0"
+    new=$(leader) || new=0
+    eval "$("$VENV/bin/python" "$PROBE" first --csv "$csv" --leader-port "$(pg_port "$new")" --ports 5100 5200 5300 --prefix t_)"
+    local lo hi
+    lo=$(printf '%s\n' "$t_first_5100" "$t_first_5200" "$t_first_5300" | sort -n | head -n 1)
+    hi=$(printf '%s\n' "$t_first_5100" "$t_first_5200" "$t_first_5300" | sort -n | tail -n 1)
+    eval "$(analyze --csv "$csv" --rw 5100 --leader-port "$(pg_port "$new")" --prefix f_)"
+    say "three-proxies node$old -> node$new: first read-write answer from node$new at ${t_first_5100} / ${t_first_5200} / ${t_first_5300} ms (spread $((hi - lo)) ms); instance 1: to a node in recovery ${f_rw_in_recovery}, failed ${f_rw_failed}"
+    R["$kind.three-proxies"]="switchover node$old -> node$new: each proxy first on the new leader at ${t_first_5100} / ${t_first_5200} / ${t_first_5300} ms, spread $((hi - lo)) ms"
+    check "$kind" '[ "$lo" -ge 0 ] && [ $((hi - lo)) -le 200 ]' "three-proxies: first reached the new leader at ${t_first_5100} / ${t_first_5200} / ${t_first_5300} ms (spread over 200 ms)"
+    for i in "${pids[@]}"; do kill -TERM "$i" 2>/dev/null || true; done
+    for i in "${pids[@]}"; do wait "$i" 2>/dev/null || true; done
+    "$LAB" wait-ready 120 || { "$LAB" status; return 1; }
 }
 
 run_pass() { # run_pass KIND PASS_INDEX
@@ -242,6 +371,10 @@ run_pass() { # run_pass KIND PASS_INDEX
     phase_failover "$kind" switchover $((b + 300000)) "$SWITCH_S"
     phase_failover "$kind" kill-leader $((b + 400000)) "$KILL_S"
     phase_kill_patroni "$kind" $((b + 500000))
+    if [ "$kind" = haproxide-watch ]; then
+        phase_etcd_outage "$kind" $((b + 700000))
+        phase_three "$kind" $((b + 800000))
+    fi
     "$LAB" proxy-stop
     phase_startup "$kind" restart $((b + 600000))
     phase_writes "$kind"
@@ -251,7 +384,7 @@ run_pass() { # run_pass KIND PASS_INDEX
 }
 
 # ---------------------------------------------------------------- main
-declare -A R=()
+declare -A R=() FAILED_RW=()
 rm -rf "$OUT"; mkdir -p "$OUT"
 t=$SECONDS
 "$LAB" install
@@ -264,7 +397,7 @@ fi
 export HAPROXIDE_BIN
 for k in "${KINDS[@]}"; do
     case "$k" in
-        haproxide) [ -x "$HAPROXIDE_BIN" ] || { say "no haproxide binary at $HAPROXIDE_BIN"; exit 1; } ;;
+        haproxide|haproxide-watch) [ -x "$HAPROXIDE_BIN" ] || { say "no haproxide binary at $HAPROXIDE_BIN"; exit 1; } ;;
         haproxy) [ -x /usr/sbin/haproxy ] || { say "no /usr/sbin/haproxy (scripts/install-deps installs it)"; exit 1; } ;;
         *) say "unknown proxy kind: $k"; exit 2 ;;
     esac
@@ -283,11 +416,17 @@ for k in "${KINDS[@]}"; do run_pass "$k" "$i"; i=$((i + 1)); done
     echo "=== Patroni e2e ($(git -C "$REPO" describe --always --dirty 2>/dev/null), $(date -u +%Y-%m-%dT%H:%M:%SZ), load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $SECONDS s) ==="
     for k in "${KINDS[@]}"; do
         echo "[$k]"
-        for ph in startup routing switchover kill-leader kill-patroni restart writes; do
+        for ph in startup routing switchover kill-leader kill-patroni etcd-outage three-proxies restart writes; do
+            if [ -z "${R[$k.$ph]:-}" ] && [ "$k" != haproxide-watch ] && { [ "$ph" = etcd-outage ] || [ "$ph" = three-proxies ]; }; then continue; fi
             printf '  %-13s %s\n' "$ph" "${R[$k.$ph]:-not run}"
         done
     done
 } | tee "$OUT/summary.txt"
+# Issue 16: with the watch, no more failed read-write connections in a switchover than HAProxy.
+if [ -n "${FAILED_RW[haproxide-watch.switchover]:-}" ] && [ -n "${FAILED_RW[haproxy.switchover]:-}" ]; then
+    say "switchover: failed read-write connections: haproxide-watch ${FAILED_RW[haproxide-watch.switchover]}, HAProxy ${FAILED_RW[haproxy.switchover]}"
+    check haproxide-watch '[ "${FAILED_RW[haproxide-watch.switchover]}" -le "${FAILED_RW[haproxy.switchover]}" ]' "switchover: more failed read-write connections than HAProxy"
+fi
 if [ ${#failures[@]} -gt 0 ]; then
     say "FAILED (${#failures[@]}):"; printf '  %s\n' "${failures[@]}"
     exit 1

@@ -17,6 +17,7 @@
 #   lab.sh leader                  print the leader's node number (exit 1 if none)
 #   lab.sh wait-ready [SECONDS]    wait (default 90 s) for one leader + two streaming replicas
 #   lab.sh pg-pid N                print node N's postmaster PID if it runs (exit 1 if not)
+#   lab.sh etcd-stop | etcd-start  stop etcd (SIGTERM, by PID) / start it again on its data
 #   lab.sh down                    stop every process the lab started (by PID), remove the state dir
 #
 # Ports: PostgreSQL 15432-15434, Patroni REST 18008-18010, etcd 12379 (peer 12380),
@@ -164,6 +165,9 @@ bootstrap:
     loop_wait: 2
     retry_timeout: 4
     maximum_lag_on_failover: 1048576
+    # Keep the primary running while etcd is unreachable (Patroni >= 3.0: the members
+    # answer each other over REST instead); e2e.sh's etcd-outage phase stops etcd.
+    failsafe_mode: true
     postgresql:
       use_pg_rewind: true
       parameters:
@@ -414,6 +418,8 @@ case "$cmd" in
     leader) leader ;;
     wait-ready) wait_for "${1:-90}" "one leader and two streaming replicas" cluster_ready ;;
     pg-pid) p=$(postmaster_pid "${1:-0}"); pid_alive "$p" && echo "$p" ;;
+    etcd-stop) p=$(read_pid "$LAB_DIR/pids/etcd.pid"); if pid_alive "$p"; then log "stopping etcd PID $p"; stop_pid "$p" 10; fi ;;
+    etcd-start) start_etcd ;;
     switchover) cmd_switchover "$@" ;;
     kill-leader) cmd_kill_leader ;;
     kill-patroni) cmd_kill_patroni ;;

@@ -232,6 +232,10 @@ struct Slot {
     /// Sessions currently on the server, as reported by the forwarder
     /// ([`HealthView::set_sessions`]); printed in "N sessions active".
     sessions: std::sync::atomic::AtomicU32,
+    /// [`HealthView::check_now`]: cuts the wait before the next check.
+    wake: tokio::sync::Notify,
+    /// [`HealthView::set_recheck`]: an interval in ms the wait never exceeds (0: none).
+    recheck_ms: std::sync::atomic::AtomicU64,
     trackers: Vec<usize>,
 }
 
@@ -709,6 +713,8 @@ impl Checker {
                 pending: AtomicBool::new(false),
                 checking: AtomicBool::new(false),
                 sessions: std::sync::atomic::AtomicU32::new(0),
+                wake: tokio::sync::Notify::new(),
+                recheck_ms: std::sync::atomic::AtomicU64::new(0),
                 trackers: tr,
                 cfg,
             });
@@ -987,6 +993,25 @@ impl HealthView {
         self.shared.slots.get(id.0).map(|s| &s.cfg)
     }
 
+    /// Runs the server's next health check now instead of at its next interval
+    /// (a check in flight is followed by another one at once). For callers that
+    /// learn of a likely state change elsewhere (a DCS's leader key).
+    pub fn check_now(&self, id: ServerId) {
+        if let Some(s) = self.shared.slots.get(id.0) {
+            s.wake.notify_one();
+        }
+    }
+
+    /// While `Some(d)`, the server is checked at least every `d` (its own
+    /// interval still applies when shorter); `None` returns to the configured
+    /// cadence.
+    pub fn set_recheck(&self, id: ServerId, every: Option<Duration>) {
+        if let Some(s) = self.shared.slots.get(id.0) {
+            let ms = every.map_or(0, |d| d.as_millis().clamp(1, u128::from(u32::MAX)) as u64);
+            s.recheck_ms.store(ms, Ordering::Release);
+        }
+    }
+
     /// Usable servers of a backend, in configuration order.
     pub fn usable_in(&self, backend: &str) -> Vec<ServerId> {
         let members = self
@@ -1104,7 +1129,7 @@ async fn health_loop(
     };
     // Building X-Haproxy-Server-State walks the backend: only when needed.
     let send_state = matches!(&spec.probe, crate::spec::ProbeSpec::Http(h) if h.send_state);
-    tokio::time::sleep(first).await;
+    wait(slot, first).await;
     loop {
         let (inter, ctx, paused) = {
             let st = lock(&slot.state);
@@ -1128,7 +1153,7 @@ async fn health_loop(
             )
         };
         if paused {
-            tokio::time::sleep(spec.intervals.inter).await;
+            wait(slot, spec.intervals.inter).await;
             continue;
         }
         slot.checking.store(true, Ordering::Relaxed);
@@ -1147,7 +1172,22 @@ async fn health_loop(
                 ));
             schedule::interval(&spec.intervals, &h, st.op_state())
         };
-        tokio::time::sleep(schedule::spread(next, spread, jitter.unit())).await;
+        wait(slot, schedule::spread(next, spread, jitter.unit())).await;
+    }
+}
+
+/// Sleeps `d` (at most the [`HealthView::set_recheck`] interval), or until
+/// [`HealthView::check_now`].
+async fn wait(slot: &Slot, d: Duration) {
+    let cap = slot.recheck_ms.load(Ordering::Acquire);
+    let d = if cap > 0 {
+        d.min(Duration::from_millis(cap))
+    } else {
+        d
+    };
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = slot.wake.notified() => {}
     }
 }
 

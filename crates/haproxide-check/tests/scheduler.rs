@@ -585,3 +585,36 @@ async fn a_burst_larger_than_the_channel_loses_no_transition() {
         "{l:#?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn check_now_and_recheck_shorten_the_wait() {
+    let f = Fake::new(Duration::ZERO);
+    let t0 = f.t0;
+    let mut c = start(
+        vec![ServerConfig::checked(
+            ServerName::new("be", "s1"),
+            addr(),
+            spec(),
+        )],
+        vec![f.clone()],
+    );
+    let view = c.view();
+    c.run();
+    let id = view.id("be", "s1").unwrap();
+    // Checks at 0 and 2000 (inter 2s); at 2300 one now, then the cadence goes on
+    // from there (4300).
+    tokio::time::sleep_until(t0 + Duration::from_millis(2300)).await;
+    view.check_now(id);
+    tokio::time::sleep_until(t0 + Duration::from_millis(4400)).await;
+    assert_eq!(f.times(), vec![0, 2000, 2300, 4300]);
+    // A recheck interval caps the wait until it is lifted.
+    view.set_recheck(id, Some(Duration::from_millis(200)));
+    view.check_now(id);
+    tokio::time::sleep_until(t0 + Duration::from_millis(4950)).await;
+    view.set_recheck(id, None);
+    tokio::time::sleep_until(t0 + Duration::from_millis(7100)).await;
+    assert_eq!(
+        f.times(),
+        vec![0, 2000, 2300, 4300, 4400, 4600, 4800, 5000, 7000]
+    );
+}

@@ -513,10 +513,51 @@ pub struct Proxy {
     pub load_server_state_from_file: Option<Spanned<StateFrom>>,
     /// `server-state-file-name [{ use-backend-name | <file> }]` (§4.2), inherited.
     pub server_state_file_name: Option<Named>,
+    /// `stats ...` lines (§4.2): the defaults section's first, then this section's.
+    pub stats: Vec<Spanned<StatsKw>>,
     /// Every line of the section, typed or not, in order.
     pub directives: Vec<Directive>,
     /// The defaults section this proxy inherits from (index into `Config::proxies`), set by resolve.
     pub defaults: Option<usize>,
+}
+
+/// A proxy's `stats` keyword (configuration.txt §4.2 `stats ...`), typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatsKw {
+    Enable,
+    Disable,
+    /// `stats uri <prefix>`.
+    Uri(String),
+    /// `stats realm <realm>`.
+    Realm(String),
+    /// `stats auth <user>:<passwd>`.
+    Auth {
+        user: String,
+        password: String,
+    },
+    /// `stats admin { if | unless } <cond>`: the condition's words.
+    Admin(Vec<String>),
+    /// `stats refresh <delay>` in seconds; None when the delay is not a time.
+    Refresh(Option<u64>),
+    HideVersion,
+    ShowLegends,
+    /// `stats show-node [<name>]` (empty: the node name).
+    ShowNode(String),
+    /// `stats show-desc [<desc>]`.
+    ShowDesc(String),
+    /// `stats scope { <name> | "." }`.
+    Scope(String),
+    /// A `stats` keyword of the matrix that the stats page does not serve
+    /// (`stats http-request`, `stats bind-process`...): its canonical name.
+    NotServed(String),
+}
+
+impl StatsKw {
+    /// Whether this line turns the stats page on: every one but `stats disable`
+    /// (HAProxy's stats_check_init_uri_auth).
+    pub fn enables(&self) -> bool {
+        !matches!(self, StatsKw::Disable)
+    }
 }
 
 /// `load-server-state-from-file` (configuration.txt §4.2).
@@ -565,6 +606,7 @@ impl Proxy {
             log_format: None,
             load_server_state_from_file: None,
             server_state_file_name: None,
+            stats: Vec::new(),
             directives: Vec::new(),
             defaults: None,
         }
@@ -601,6 +643,8 @@ pub struct Config {
     /// `defaults`, `frontend`, `backend` and `listen`, in file order.
     pub proxies: Vec<Proxy>,
     pub others: Vec<OtherSection>,
+    /// haproxide-only: `patroni` sections and `patroni-role` lines.
+    pub patroni: crate::parse::Patroni,
 }
 
 impl Config {

@@ -151,6 +151,12 @@ fn inherit_proxy(p: &mut Proxy, d: &Proxy) {
     if p.default_backend.is_none() && p.kind.has_frontend() {
         p.default_backend = d.default_backend.clone();
     }
+    // `stats` lines: the defaults section's own come first, the proxy's after them.
+    if p.kind != ProxyKind::Defaults {
+        let mut stats = d.stats.clone();
+        stats.append(&mut p.stats);
+        p.stats = stats;
+    }
     // Options: the defaults' settings come first, the proxy's own override them.
     let mut opts = d.options.clone();
     opts.append(&mut p.options);

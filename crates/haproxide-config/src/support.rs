@@ -12,6 +12,8 @@
 //! (today: the runtime API's keywords; the forwarding engine's are not listed yet).
 
 use crate::keywords::{keywords, TableSet};
+use crate::model::Proxy;
+use crate::source::Span;
 
 /// How far haproxide handles a keyword.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -205,6 +207,97 @@ const RUN: &[(&str, &str)] = &[
     ("global", "tune.listener.multi-queue"),
     ("global", "nosplice"),
 ];
+
+/// A line whose keyword the engine does not run: what to call it, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotRun {
+    pub what: String,
+    pub span: Span,
+}
+
+/// Proxy keywords that change traffic and that the TCP engine does not run: a
+/// proxy using one is refused rather than run without it.
+const TCP_REFUSED: &[&str] = &[
+    "tcp-request session",
+    "tcp-response content",
+    "http-request",
+    "http-response",
+    "http-after-response",
+    "stick-table",
+    "stick on",
+    "stick match",
+    "stick store-request",
+    "use-server",
+    "dispatch",
+    "filter",
+    "compression",
+    "redirect",
+    "persist rdp-cookie",
+];
+
+/// The lines of a TCP proxy that the engine would have to refuse.
+pub fn refused_in_tcp(p: &Proxy) -> Vec<NotRun> {
+    p.directives
+        .iter()
+        .filter(|d| {
+            TCP_REFUSED
+                .iter()
+                .any(|k| d.keyword == *k || d.keyword.starts_with(&format!("{k} ")))
+        })
+        .map(|d| NotRun {
+            what: format!("`{}`", d.keyword),
+            span: d.line.span_from(0),
+        })
+        .collect()
+}
+
+/// Keywords a stats proxy may hold besides `stats ...`, `timeout ...` and
+/// `http-request ...` (they change nothing the stats service does, or are
+/// applied by it).
+const STATS_PROXY_ALLOWED: &[&str] = &[
+    "mode",
+    "bind",
+    "maxconn",
+    "log",
+    "no log",
+    "description",
+    "id",
+    "acl",
+    "disabled",
+    "enabled",
+    "balance",
+    "retries",
+    "option httplog",
+    "option dontlognull",
+    "option http-keep-alive",
+    "option httpclose",
+    "option http-server-close",
+    "option forwardfor",
+    "option redispatch",
+];
+
+/// The lines of a `mode http` stats/exporter proxy that the stats service does
+/// not run (its `stats` lines are typed: [`crate::model::StatsKw`]).
+pub fn refused_in_stats_proxy(p: &Proxy) -> Vec<NotRun> {
+    p.directives
+        .iter()
+        .filter(|d| {
+            let k = d.keyword.as_str();
+            !(k.starts_with("timeout ")
+                || k == "http-request"
+                || k.starts_with("http-request ")
+                || k.starts_with("stats ")
+                || STATS_PROXY_ALLOWED.contains(&k))
+        })
+        .map(|d| NotRun {
+            what: format!(
+                "`{}` in the `mode http` proxy `{}` (haproxide serves only the stats page and the Prometheus exporter in HTTP mode)",
+                d.keyword, p.name.name
+            ),
+            span: d.line.span_from(0),
+        })
+        .collect()
+}
 
 /// Whether the engine runs this keyword of this table.
 pub fn runs(table: &str, kw: &str) -> bool {

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin_plan;
+pub mod dcs;
 pub use haproxide_admin::cli;
 pub use haproxide_process::handover;
 pub mod live;

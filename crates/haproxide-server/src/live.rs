@@ -49,6 +49,8 @@ pub struct Live {
     nbthread: u32,
     node: String,
     stopping: AtomicBool,
+    /// The DCS followers, once started (`show dcs`).
+    dcs: std::sync::OnceLock<Arc<crate::dcs::DcsRuntime>>,
 }
 
 impl Live {
@@ -78,7 +80,13 @@ impl Live {
             nbthread: u32::try_from(plan.process.threads()).unwrap_or(u32::MAX),
             node: hostname(),
             stopping: AtomicBool::new(false),
+            dcs: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The DCS followers `show dcs` reports.
+    pub fn set_dcs(&self, dcs: Arc<crate::dcs::DcsRuntime>) {
+        let _ = self.dcs.set(dcs);
     }
 
     /// The process is stopping (`show info`'s `Stopping`).
@@ -264,6 +272,10 @@ pub(crate) fn hostname() -> String {
 }
 
 impl RuntimeState for Live {
+    fn dcs(&self) -> crate::cli::dcs::DcsSnapshot {
+        self.dcs.get().map(|d| d.snapshot()).unwrap_or_default()
+    }
+
     fn info(&self) -> InfoSnapshot {
         let listeners = (0..self.spec.frontends.len())
             .filter(|&i| self.engine.frontend_listening(i))

@@ -66,6 +66,8 @@ pub enum RunError {
     Checker(#[from] haproxide_check::checker::CheckerError),
     #[error("{0}")]
     Engine(#[from] haproxide_forward::StartError),
+    #[error("patroni: {0}")]
+    Dcs(String),
     #[error("stats socket {addr}: {source}")]
     StatsSocket {
         addr: String,
@@ -89,15 +91,18 @@ pub trait EventSink: Send + Sync + 'static {
 struct Health {
     view: Option<HealthView>,
     ids: HashMap<(usize, usize), ServerId>,
+    /// Verdicts of servers in backends with `patroni-role` (crate::dcs).
+    dcs: Arc<crate::dcs::Gate>,
 }
 
 impl ServerHealth for Health {
     fn usable(&self, backend: usize, server: usize) -> bool {
-        match (self.ids.get(&(backend, server)), &self.view) {
+        let checked = match (self.ids.get(&(backend, server)), &self.view) {
             (Some(id), Some(view)) => view.is_usable(*id),
             // Not known to the checker (no server at all): nothing to refuse.
             _ => true,
-        }
+        };
+        checked && self.dcs.allows(backend, server)
     }
 
     /// `set weight` and agent weights, from the checker's state.
@@ -109,10 +114,12 @@ impl ServerHealth for Health {
     }
 
     fn pending(&self, backend: usize, server: usize) -> bool {
-        match (self.ids.get(&(backend, server)), &self.view) {
+        let first_check = match (self.ids.get(&(backend, server)), &self.view) {
             (Some(id), Some(view)) => view.is_pending(*id),
             _ => false,
-        }
+        };
+        // The DCS names it (its check has yet to pass) or an election runs.
+        first_check || self.dcs.awaits(backend, server)
     }
 }
 
@@ -199,6 +206,8 @@ pub struct Running {
     /// Stops the `stats socket` listeners and their sessions.
     cli_stop: tokio::sync::watch::Sender<bool>,
     cli_tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The DCS followers (`patroni` sections); stopped with the run.
+    dcs: Option<Arc<crate::dcs::DcsRuntime>>,
 }
 
 /// How a run ended.
@@ -274,9 +283,11 @@ pub async fn start(
     if let Some(c) = checker.as_mut() {
         c.run();
     }
+    let dcs_gate = Arc::new(crate::dcs::Gate::new(&plan.dcs));
     let health = Arc::new(Health {
         view: view.clone(),
         ids: ids.clone(),
+        dcs: Arc::clone(&dcs_gate),
     });
     // Stats/exporter proxies: their frontends are served by the stats service,
     // which reads the runtime state once it exists (just below).
@@ -284,6 +295,7 @@ pub async fn start(
     let mut engine_spec = plan.engine.clone();
     stats.attach(&mut engine_spec);
     let engine = Arc::new(Engine::start(engine_spec, health.clone(), logger).await?);
+    let live_view = view.clone();
     let _ = link.engine.set(Arc::clone(&engine));
     // A server that went DOWN while the engine was starting: its sessions (opened
     // in between) are cut as the transition would have.
@@ -300,6 +312,21 @@ pub async fn start(
         ids,
         &plan,
     ));
+    let dcs = if plan.dcs.clusters.is_empty() {
+        None
+    } else {
+        let actions = Arc::new(crate::dcs::Actions {
+            engine: Arc::clone(&engine),
+            health: live_view.clone(),
+            ids: health.ids.clone(),
+            events: Arc::clone(&events),
+        });
+        let rt = crate::dcs::DcsRuntime::start(&plan.dcs, dcs_gate, actions)
+            .map_err(|e| RunError::Dcs(e.to_string()))?;
+        let rt = Arc::new(rt);
+        live.set_dcs(Arc::clone(&rt));
+        Some(rt)
+    };
     let state = stats.set_state(Arc::clone(&live) as Arc<dyn crate::cli::RuntimeState>);
     let (cli_stop, cli_rx) = tokio::sync::watch::channel(false);
     let mut cli_tasks = Vec::new();
@@ -378,6 +405,7 @@ pub async fn start(
         state,
         cli_stop,
         cli_tasks,
+        dcs,
     })
 }
 
@@ -487,6 +515,7 @@ impl Running {
         if let Some(f) = self.follower.take() {
             f.abort();
         }
+        drop(self.dcs.take());
         drop(self.checker.take());
     }
 }

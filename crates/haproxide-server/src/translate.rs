@@ -49,6 +49,8 @@ pub struct Plan {
     pub stats: Vec<(usize, crate::stats::StatsSpec)>,
     /// Process-wide settings of `global` (privileges, limits, threads, master).
     pub process: crate::process::ProcessSpec,
+    /// haproxide-only: backends that follow a Patroni cluster's DCS (`patroni-role`).
+    pub dcs: crate::dcs::DcsPlan,
 }
 
 /// A configuration item the runtime cannot run yet.
@@ -101,7 +103,7 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
     // cannot run either.
     let mut failed: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for p in live.iter().filter(|p| p.kind.has_backend()) {
-        if stats::is_stats_proxy(cfg, p) {
+        if stats::is_stats_proxy(p) {
             continue;
         }
         if p.effective_mode() != Mode::Tcp {
@@ -133,7 +135,7 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
         }
     }
     for p in live.iter().filter(|p| p.kind.has_frontend()) {
-        if stats::is_stats_proxy(cfg, p) {
+        if stats::is_stats_proxy(p) {
             if let Some((f, spec)) = stats::stats_proxy(cfg, p, &mut errors) {
                 plan.stats.push((plan.engine.frontends.len(), spec));
                 plan.engine.frontends.push(f);
@@ -161,6 +163,7 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
         }
     }
     crate::admin_plan::fill(cfg, &mut plan, &mut errors);
+    plan.dcs = crate::dcs::plan(cfg, &plan.engine);
     (plan, errors)
 }
 
@@ -169,36 +172,10 @@ fn mode_span(p: &Proxy) -> Span {
 }
 
 /// Keywords that change traffic and that the TCP engine does not run: refuse them
-/// rather than ignore them.
-const REFUSED: &[&str] = &[
-    "tcp-request session",
-    "tcp-response content",
-    "http-request",
-    "http-response",
-    "http-after-response",
-    "stick-table",
-    "stick on",
-    "stick match",
-    "stick store-request",
-    "use-server",
-    "server-template",
-    "dispatch",
-    "filter",
-    "compression",
-    "redirect",
-    "persist rdp-cookie",
-    "tcp-request connection",
-    "tcp-request content",
-];
-
-fn refuse_unrun(p: &Proxy, errors: &mut Vec<Diagnostic>, allowed: &[&str]) {
-    for d in &p.directives {
-        let refused = REFUSED
-            .iter()
-            .any(|k| d.keyword == *k || d.keyword.starts_with(&format!("{k} ")));
-        if refused && !allowed.iter().any(|a| d.keyword.starts_with(a)) {
-            errors.push(unsupported(d.line.span_from(0), format!("`{}`", d.keyword)));
-        }
+/// rather than ignore them (the list is the config crate's support table).
+fn refuse_unrun(p: &Proxy, errors: &mut Vec<Diagnostic>) {
+    for n in haproxide_config::support::refused_in_tcp(p) {
+        errors.push(unsupported(n.span, n.what));
     }
 }
 
@@ -211,15 +188,7 @@ fn frontend(
     let before = errors.len();
     // Set when a backend this frontend needs cannot run (already reported).
     let mut blocked = false;
-    refuse_unrun(
-        p,
-        errors,
-        &[
-            "tcp-request connection",
-            "tcp-request content",
-            "server-template",
-        ],
-    );
+    refuse_unrun(p, errors);
     let mut f = fw::FrontendSpec {
         name: p.name.name.clone(),
         maxconn: p.maxconn.map(|m| m as usize),
@@ -423,15 +392,7 @@ fn backend(
 ) -> Option<fw::BackendSpec> {
     let before = errors.len();
     if p.kind == ProxyKind::Backend {
-        refuse_unrun(
-            p,
-            errors,
-            &[
-                "tcp-request connection",
-                "tcp-request content",
-                "server-template",
-            ],
-        );
+        refuse_unrun(p, errors);
     }
     let balance = match &p.balance {
         None | Some(CfgBalance::RoundRobin) => fw::Balance::RoundRobin,

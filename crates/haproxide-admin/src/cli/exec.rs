@@ -182,6 +182,8 @@ impl<'a> Session<'a> {
                 }
                 Text(self.show_errors(rest.first().copied()))
             }
+            // haproxide-only: the followed Patroni clusters (docs/patroni.md).
+            ["show", "dcs", ..] => Text(super::dcs::show_dcs(&self.state.dcs())),
             ["show", "sess", rest @ ..] => {
                 if let Some(d) = self.need(Level::Operator) {
                     return d;

@@ -27,6 +27,7 @@
 //!   `stats socket` line ([`listen::parse_address`] parses its address).
 
 pub mod adapt;
+pub mod dcs;
 pub mod exec;
 pub mod help;
 pub mod listen;
@@ -583,5 +584,9 @@ pub trait RuntimeState: Send + Sync {
     fn shutdown_session(&self, id: u64) -> bool {
         let _ = id;
         false
+    }
+    /// haproxide-only `show dcs`: the followed Patroni clusters (none by default).
+    fn dcs(&self) -> dcs::DcsSnapshot {
+        dcs::DcsSnapshot::default()
     }
 }

@@ -459,7 +459,8 @@ pub fn handle(
         .iter()
         .any(|c| c.as_ref().is_none_or(|c| passes(c, src, path)))
     {
-        let body = prom::render(&state.info(), &state.proxies());
+        let mut body = prom::render(&state.info(), &state.proxies());
+        body.push_str(&crate::cli::dcs::prometheus(&state.dcs()));
         return Response::new(200, "text/plain; version=0.0.4", body);
     }
     if !spec.enabled || !req.target.starts_with(spec.uri.as_str()) {

@@ -18,6 +18,7 @@ mod acl;
 mod bind;
 mod global;
 mod log;
+mod patroni;
 mod proxy;
 mod removed;
 mod resolver;
@@ -25,6 +26,7 @@ mod rules;
 mod section;
 mod server;
 
+pub use patroni::{Patroni, PatroniCluster, PatroniMatch, PatroniRole, PatroniRoleKind};
 use removed::{removed_table, Removed};
 pub use resolver::{resolve_system, Resolver, SYSTEM_RESOLVE_DEADLINE};
 
@@ -59,6 +61,8 @@ enum Cur {
     Global,
     Proxy(usize),
     Other(usize),
+    /// A haproxide-only `patroni` section (index into `cfg.patroni.clusters`).
+    Patroni(usize),
     /// A section header that failed (`listen name addr`): every line errors until the next header.
     Broken,
 }
@@ -147,6 +151,7 @@ pub fn parse(events: Vec<Event>, opts: &ParseOptions<'_>) -> (Config, Vec<Diagno
             }
         }
     }
+    p.check_patroni();
     (p.cfg, p.diags)
 }
 
@@ -233,6 +238,10 @@ impl Parser<'_> {
                 "negation/default currently supported only for options, log, busy-polling, set-dumpable, strict-limits, insecure-fork-wanted and numa-cpu-mapping.",
             );
         }
+        if modifier == Modifier::None && kw == patroni::SECTION {
+            self.open_patroni(line);
+            return;
+        }
         if modifier == Modifier::None && self.kw.section_names.contains(&kw) {
             self.open_section(line, &kw);
             return;
@@ -260,7 +269,9 @@ impl Parser<'_> {
                 "'listen' or 'defaults' expected.",
             ),
             Cur::Global => self.global_kw(line, start, modifier),
+            Cur::Proxy(i) if kw == patroni::ROLE_KW => self.kw_patroni_role(i, line, start),
             Cur::Proxy(i) => self.proxy_kw(i, line, start, modifier),
+            Cur::Patroni(i) => self.patroni_kw(i, line, start),
             Cur::Other(i) => self.other_kw(i, line, start),
         }
     }

@@ -174,6 +174,7 @@ impl Parser<'_> {
                 self.cfg.proxies[pi].log_format = line.words.get(a).map(Named::from_word)
             }
             "load-server-state-from-file" => self.kw_state_from(pi, line, a),
+            "stats" => self.kw_stats(pi, line, start, a, canon),
             "server-state-file-name" => {
                 self.cfg.proxies[pi].server_state_file_name =
                     line.words.get(a).map(Named::from_word)
@@ -286,6 +287,47 @@ impl Parser<'_> {
         self.cfg.proxies[pi].load_server_state_from_file = Some(Spanned {
             value,
             span: line.span(a),
+        });
+    }
+
+    /// `stats enable`, `stats uri <prefix>`... in a proxy (§4.2 `stats ...`).
+    fn kw_stats(&mut self, pi: usize, line: &Line, start: usize, a: usize, canon: &str) {
+        let arg = || line.arg(a).to_string();
+        let kw = match canon {
+            "stats enable" => StatsKw::Enable,
+            "stats disable" => StatsKw::Disable,
+            "stats uri" => StatsKw::Uri(arg()),
+            "stats realm" => StatsKw::Realm(arg()),
+            "stats auth" => {
+                let a = arg();
+                let (user, password) = a.split_once(':').unwrap_or((&a, ""));
+                StatsKw::Auth {
+                    user: user.to_string(),
+                    password: password.to_string(),
+                }
+            }
+            "stats admin" => {
+                StatsKw::Admin(line.words.iter().skip(a).map(|w| w.text.clone()).collect())
+            }
+            "stats refresh" => StatsKw::Refresh(
+                value::parse_time(line.arg(a), 1000)
+                    .ok()
+                    .map(|t| t.as_duration().as_secs()),
+            ),
+            "stats hide-version" => StatsKw::HideVersion,
+            "stats show-legends" => StatsKw::ShowLegends,
+            "stats show-node" => StatsKw::ShowNode(arg()),
+            "stats show-desc" => StatsKw::ShowDesc(
+                global::rest_of_line(line, a)
+                    .map(|n| n.name)
+                    .unwrap_or_default(),
+            ),
+            "stats scope" => StatsKw::Scope(arg()),
+            other => StatsKw::NotServed(other.to_string()),
+        };
+        self.cfg.proxies[pi].stats.push(Spanned {
+            value: kw,
+            span: line.span_from(start),
         });
     }
 

@@ -4,8 +4,7 @@
 //! Anything else in such a proxy (servers, other HTTP rules, ...) is refused with
 //! file:line, as every HTTP feature is.
 
-use haproxide_config::model::{Config, Mode, Proxy, ProxyKind};
-use haproxide_config::reader::Line;
+use haproxide_config::model::{Config, Mode, Proxy, ProxyKind, Spanned, StatsKw};
 use haproxide_config::Diagnostic;
 use haproxide_expr::Uses;
 use haproxide_forward::spec as fw;
@@ -15,26 +14,11 @@ use crate::stats::{Cond, StatsSpec};
 
 /// Whether this proxy is a stats/exporter proxy (handled here rather than refused
 /// as `mode http`).
-pub(super) fn is_stats_proxy(cfg: &Config, p: &Proxy) -> bool {
+pub(super) fn is_stats_proxy(p: &Proxy) -> bool {
     p.effective_mode() == Mode::Http
         && matches!(p.kind, ProxyKind::Listen | ProxyKind::Frontend)
         && !p.binds.is_empty()
-        && (inherited_stats(cfg, p).next().is_some()
-            || p.directives.iter().any(|d| d.keyword.starts_with("stats "))
-            || p.rules.iter().any(is_exporter_rule))
-}
-
-/// `stats` lines of the proxy's defaults section (§4: "defaults" apply to the
-/// proxies that follow); the proxy's own lines come after them and win.
-fn inherited_stats<'c>(
-    cfg: &'c Config,
-    p: &Proxy,
-) -> impl Iterator<Item = &'c haproxide_config::model::Directive> {
-    p.defaults
-        .and_then(|i| cfg.proxies.get(i))
-        .into_iter()
-        .flat_map(|d| d.directives.iter())
-        .filter(|d| d.keyword.starts_with("stats "))
+        && (!p.stats.is_empty() || p.rules.iter().any(is_exporter_rule))
 }
 
 fn is_exporter_rule(r: &haproxide_config::model::Rule) -> bool {
@@ -42,46 +26,6 @@ fn is_exporter_rule(r: &haproxide_config::model::Rule) -> bool {
         && r.action.name == "use-service"
         && r.args.first().map(String::as_str) == Some("prometheus-exporter")
 }
-
-/// Keywords a stats proxy may hold besides `stats ...` (they change nothing the
-/// stats service does, or are applied by it).
-const ALLOWED: &[&str] = &[
-    "mode",
-    "bind",
-    "maxconn",
-    "log",
-    "no log",
-    "description",
-    "id",
-    "acl",
-    "disabled",
-    "enabled",
-    "balance",
-    "retries",
-    "option httplog",
-    "option dontlognull",
-    "option http-keep-alive",
-    "option httpclose",
-    "option http-server-close",
-    "option forwardfor",
-    "option redispatch",
-];
-
-/// `stats` sub-keywords served (`stats http-request` and others are refused).
-const STATS_KEYWORDS: &[&str] = &[
-    "stats enable",
-    "stats disable",
-    "stats uri",
-    "stats realm",
-    "stats auth",
-    "stats admin",
-    "stats refresh",
-    "stats hide-version",
-    "stats show-legends",
-    "stats show-node",
-    "stats show-desc",
-    "stats scope",
-];
 
 /// Build the stats service of a stats proxy; errors name what cannot run.
 pub(super) fn stats_proxy(
@@ -104,28 +48,11 @@ pub(super) fn stats_proxy(
         timeout_client: p.timeouts.get("client").copied().map(ms),
         ..StatsSpec::default()
     };
-    for d in inherited_stats(cfg, p).chain(&p.directives) {
-        let k = d.keyword.as_str();
-        if k.starts_with("timeout ") || k == "http-request" || k.starts_with("http-request ") {
-            continue;
-        }
-        if k.starts_with("stats ") {
-            if !STATS_KEYWORDS.contains(&k) {
-                errors.push(unsupported(d.line.span_from(0), format!("`{k}`")));
-                continue;
-            }
-            stats_keyword(&mut spec, p, k, &d.line, errors);
-            continue;
-        }
-        if !ALLOWED.contains(&k) {
-            errors.push(unsupported(
-                d.line.span_from(0),
-                format!(
-                    "`{k}` in the `mode http` proxy `{}` (haproxide serves only the stats page and the Prometheus exporter in HTTP mode)",
-                    p.name.name
-                ),
-            ));
-        }
+    for st in &p.stats {
+        stats_keyword(&mut spec, p, st, errors);
+    }
+    for n in haproxide_config::support::refused_in_stats_proxy(p) {
+        errors.push(unsupported(n.span, n.what));
     }
     for r in &p.rules {
         if !is_exporter_rule(r) {
@@ -155,51 +82,32 @@ pub(super) fn stats_proxy(
     (errors.len() == before).then_some((f, spec))
 }
 
-/// The words from `i` on, joined (HAProxy's `stats show-desc`, `description`).
-fn rest(line: &Line, i: usize) -> String {
-    line.words
-        .iter()
-        .skip(i)
-        .map(|w| w.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn stats_keyword(
     spec: &mut StatsSpec,
     p: &Proxy,
-    k: &str,
-    line: &Line,
+    st: &Spanned<StatsKw>,
     errors: &mut Vec<Diagnostic>,
 ) {
-    // Every `stats` keyword but `stats disable` enables the page (HAProxy's
-    // stats_check_init_uri_auth).
-    spec.enabled = k != "stats disable";
-    match k {
-        "stats uri" => spec.uri = line.arg(2).to_string(),
-        "stats realm" => spec.realm = line.arg(2).to_string(),
-        "stats auth" => {
-            let (u, pw) = line.arg(2).split_once(':').unwrap_or((line.arg(2), ""));
-            spec.auth.push((u.to_string(), pw.to_string()));
-        }
-        "stats refresh" => {
-            spec.refresh = haproxide_config::value::parse_time(line.arg(2), 1000)
-                .ok()
-                .map(|t| t.as_duration().as_secs());
-        }
-        "stats hide-version" => spec.hide_version = true,
-        "stats show-legends" => spec.show_legends = true,
-        "stats show-node" => spec.show_node = Some(line.arg(2).to_string()),
-        "stats show-desc" => spec.show_desc = Some(rest(line, 2)),
-        "stats scope" => spec.scope.push(line.arg(2).to_string()),
-        "stats admin" => {
-            let words: Vec<&str> = line.words.iter().skip(2).map(|w| w.text.as_str()).collect();
+    spec.enabled = st.value.enables();
+    match &st.value {
+        StatsKw::Uri(u) => spec.uri = u.clone(),
+        StatsKw::Realm(r) => spec.realm = r.clone(),
+        StatsKw::Auth { user, password } => spec.auth.push((user.clone(), password.clone())),
+        StatsKw::Refresh(secs) => spec.refresh = *secs,
+        StatsKw::HideVersion => spec.hide_version = true,
+        StatsKw::ShowLegends => spec.show_legends = true,
+        StatsKw::ShowNode(n) => spec.show_node = Some(n.clone()),
+        StatsKw::ShowDesc(d) => spec.show_desc = Some(d.clone()),
+        StatsKw::Scope(s) => spec.scope.push(s.clone()),
+        StatsKw::Admin(words) => {
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
             match admin_cond(p, &words) {
                 Ok(c) => spec.admin = Some(c),
-                Err(what) => errors.push(unsupported(line.span_from(2), what)),
+                Err(what) => errors.push(unsupported(st.span, what)),
             }
         }
-        _ => {}
+        StatsKw::NotServed(k) => errors.push(unsupported(st.span, format!("`{k}`"))),
+        StatsKw::Enable | StatsKw::Disable => {}
     }
 }
 
