@@ -109,11 +109,12 @@ impl ClusterState {
                         .filter(|x| !x.is_empty())
                         .map(str::to_string)
                 };
-                // A scheduled switchover happens later: nothing to do before then.
-                self.switching = s("scheduled_at").is_none().then(|| Switching {
-                    from: s("leader"),
-                    to: s("member"),
-                });
+                // Patroni clears the key by writing it empty (keeping its version):
+                // only a request naming a leader or a candidate counts, and a
+                // scheduled one only once it is due (not followed: nothing before).
+                let (from, to) = (s("leader"), s("member"));
+                self.switching = (s("scheduled_at").is_none() && (from.is_some() || to.is_some()))
+                    .then_some(Switching { from, to });
             }
             "sync" => {
                 let v: serde_json::Value = serde_json::from_str(value).unwrap_or_default();
@@ -366,6 +367,14 @@ mod tests {
             p,
             &Change::Put(kv("/service/demo/failover", r#"{"leader":"node3"}"#)),
         );
+        assert_eq!(s.verdict(Role::Leader, n, "node2", a2), Verdict::Eligible);
+        // Patroni's clean-up writes the key empty.
+        s.apply(
+            p,
+            &Change::Put(kv("/service/demo/failover", r#"{"leader":"node2"}"#)),
+        );
+        assert_eq!(s.verdict(Role::Leader, n, "node2", a2), Verdict::Electing);
+        s.apply(p, &Change::Put(kv("/service/demo/failover", "")));
         assert_eq!(s.verdict(Role::Leader, n, "node2", a2), Verdict::Eligible);
         s.apply(
             p,

@@ -1,0 +1,643 @@
+//! Request and response heads, with HAProxy 2.6's rules.
+//!
+//! The parser first waits for the whole head (up to the empty line), bounded by
+//! [`ParseOptions::max_head`], then parses it in one pass. The result therefore
+//! does not depend on how the bytes were split into reads (a property test checks
+//! it), and a head that never ends costs at most `max_head` bytes.
+//!
+//! What is refused (400 for a request, 502 for a response; measured against
+//! HAProxy 2.6.12 by tests/differential.rs):
+//! - a method that is not a token, a request target with a control character, a
+//!   space inside, DEL, or (without `accept-invalid-http-request`) a byte >= 0x80;
+//!   a missing version (HTTP/0.9) or one not exactly `HTTP/<digit>.<digit>`;
+//! - a header name that is empty or not a token (allowed by `accept-invalid-*`),
+//!   a header line without `:`, a folded line before the first header, a bare CR;
+//! - Content-Length that is not digits only, overflows, or disagrees with another
+//!   one (`3, 3` and two `3` are one `3`);
+//! - Transfer-Encoding whose last coding is not `chunked`, or that lists `chunked`
+//!   twice; a request with another coding before `chunked` is refused with 422
+//!   (HAProxy does not decode them);
+//! - two different Host headers; an absolute-form target whose authority is not
+//!   the Host (allowed by `accept-invalid-http-request`);
+//! - a WebSocket upgrade (`Connection: upgrade`, `Upgrade: websocket`) without
+//!   `Sec-WebSocket-Key`;
+//! - a head larger than [`ParseOptions::max_htx`] as HAProxy counts it;
+//! - a NUL byte in a header value (allowed by `accept-invalid-*`): HAProxy 2.6.12
+//!   forwards it, haproxide refuses it — a NUL is a classic request-smuggling lever
+//!   (docs/http.md lists this difference).
+//!
+//! What is normalised: obs-fold line breaks become spaces; values are trimmed;
+//! Content-Length is merged into its first header; next to Transfer-Encoding it is
+//! removed and the connection must close after the message; identical Host headers
+//! are merged; a default port (`:80` for http, `:443` for https, or an empty one)
+//! is removed from an absolute-form target and from a Host that repeats it.
+
+use crate::body::BodyLength;
+use crate::chars::{is_spht, is_token, is_uri_strict, list_items, trim_spht};
+use crate::head::{Header, Headers, RequestHead, ResponseHead, Version};
+
+/// Raw bytes a head may take: `tune.bufsize` (16384), HAProxy's input buffer.
+pub const DEFAULT_MAX_HEAD: usize = 16384;
+/// `tune.http.maxhdr`.
+pub const DEFAULT_MAX_HEADERS: usize = 101;
+/// The largest head HAProxy 2.6.12 accepts with the default `tune.bufsize` 16384
+/// and `tune.maxrewrite` 1024, counted as HAProxy stores it (HTX): 32 bytes plus
+/// the start line's three parts, 8 bytes plus name and value per header, 8 bytes
+/// for the end of headers. Measured by bisection on HAProxy 2.6.12 with 1 and 51
+/// headers (both hit exactly this); see [`htx_size`].
+pub const DEFAULT_MAX_HTX: usize = 15315;
+
+/// A head's size as HAProxy 2.6 counts it against its buffer (see
+/// [`DEFAULT_MAX_HTX`]): the start line's parts as received, headers as parsed.
+pub fn htx_size(start: [&[u8]; 3], headers: &Headers) -> usize {
+    32 + start.iter().map(|p| p.len()).sum::<usize>()
+        + headers
+            .iter()
+            .map(|h| 8 + h.name.len() + h.value.len())
+            .sum::<usize>()
+        + 8
+}
+
+/// Parser settings, from the proxy's configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// `option accept-invalid-http-request` (for requests) or
+    /// `option accept-invalid-http-response` (for responses), configuration.txt §4.
+    pub accept_invalid: bool,
+    /// Largest head in raw bytes (leading empty lines excluded): the input buffer.
+    pub max_head: usize,
+    /// Largest head as HAProxy stores it ([`htx_size`]): `tune.bufsize` minus
+    /// `tune.maxrewrite` minus HTX's own overhead.
+    pub max_htx: usize,
+    /// Largest number of header fields (`tune.http.maxhdr`).
+    pub max_headers: usize,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            accept_invalid: false,
+            max_head: DEFAULT_MAX_HEAD,
+            max_htx: DEFAULT_MAX_HTX,
+            max_headers: DEFAULT_MAX_HEADERS,
+        }
+    }
+}
+
+/// Why a head was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// No end of head within `max_head` bytes.
+    TooLarge,
+    /// More than `max_headers` fields.
+    TooManyHeaders,
+    BadMethod,
+    BadUri,
+    /// No version on the request line (HTTP/0.9).
+    MissingVersion,
+    BadVersion,
+    BadStatus,
+    BadHeaderName,
+    MissingColon,
+    /// A folded (obs-fold) line with no header before it.
+    FoldAtStart,
+    /// A CR not followed by LF.
+    BareCr,
+    NulInValue,
+    BadContentLength,
+    BadTransferEncoding,
+    /// A transfer coding other than chunked in a request (HAProxy answers 422).
+    UnsupportedCoding,
+    MultipleHosts,
+    HostMismatch,
+    /// A WebSocket upgrade request without `Sec-WebSocket-Key`.
+    WebSocketKeyMissing,
+}
+
+impl ErrorKind {
+    /// The status HAProxy answers with: 400 (or 422) for a request, 502 for a
+    /// response.
+    pub fn status(self, request: bool) -> u16 {
+        match (request, self) {
+            (false, _) => 502,
+            (true, ErrorKind::UnsupportedCoding) => 422,
+            (true, _) => 400,
+        }
+    }
+}
+
+/// A refused head: what and where (byte offset in the input).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub kind: ErrorKind,
+    pub offset: usize,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} at byte {}", self.kind, self.offset)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// A head parsed, or more bytes needed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Parsed<T> {
+    /// The head is not complete yet; call again with more bytes.
+    Partial,
+    /// The head, and how many input bytes it used (the body starts there).
+    Complete { message: T, len: usize },
+}
+
+/// What the head says about the rest of the message and the connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Info {
+    /// Content-Length and Transfer-Encoding were both present: Content-Length was
+    /// dropped and the connection must be closed after this message.
+    pub close_required: bool,
+    /// `Connection: close` was listed.
+    pub conn_close: bool,
+    /// `Connection: keep-alive` was listed.
+    pub conn_keep_alive: bool,
+    /// `Connection: upgrade` with an `Upgrade` header.
+    pub upgrade: bool,
+    /// A request with `Expect: 100-continue` (HTTP/1.1).
+    pub expect_continue: bool,
+}
+
+/// A parsed request head with its body framing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub head: RequestHead,
+    pub body: BodyLength,
+    pub info: Info,
+}
+
+/// A parsed response head with its body framing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    pub head: ResponseHead,
+    pub body: BodyLength,
+    pub info: Info,
+}
+
+fn err(kind: ErrorKind, offset: usize) -> ParseError {
+    ParseError { kind, offset }
+}
+
+/// Finds the end of a head that starts at `start`: the byte after the empty line.
+fn head_end(buf: &[u8], start: usize) -> Option<usize> {
+    let mut i = start;
+    while let Some(p) = buf
+        .get(i..)
+        .and_then(|s| s.iter().position(|&b| b == b'\n'))
+    {
+        let nl = i + p;
+        match (buf.get(nl + 1), buf.get(nl + 2)) {
+            (Some(b'\n'), _) => return Some(nl + 2),
+            (Some(b'\r'), Some(b'\n')) => return Some(nl + 3),
+            _ => i = nl + 1,
+        }
+    }
+    None
+}
+
+/// Skips the empty lines HAProxy tolerates before a request line.
+fn skip_empty_lines(buf: &[u8]) -> usize {
+    let mut i = 0;
+    loop {
+        match (buf.get(i), buf.get(i + 1)) {
+            (Some(b'\n'), _) => i += 1,
+            (Some(b'\r'), Some(b'\n')) => i += 2,
+            _ => return i,
+        }
+    }
+}
+
+/// The lines of a complete head: (content without CR LF, offset, line-ending length).
+/// A CR anywhere but before an LF is [`ErrorKind::BareCr`].
+/// A line of a head: content without CR LF, offset in the input, line-ending length.
+type Line<'a> = (&'a [u8], usize, usize);
+
+fn lines(head: &[u8], base: usize) -> Result<Vec<Line<'_>>, ParseError> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, &b) in head.iter().enumerate() {
+        if b == b'\n' {
+            let (content, eol) = match head[start..i].strip_suffix(b"\r") {
+                Some(c) => (c, 2),
+                None => (&head[start..i], 1),
+            };
+            if let Some(p) = content.iter().position(|&c| c == b'\r') {
+                return Err(err(ErrorKind::BareCr, base + start + p));
+            }
+            out.push((content, base + start, eol));
+            start = i + 1;
+        }
+    }
+    Ok(out)
+}
+
+fn parse_version(v: &[u8]) -> Option<Version> {
+    match v {
+        [b'H', b'T', b'T', b'P', b'/', maj @ b'0'..=b'9', b'.', min @ b'0'..=b'9'] => {
+            Some(Version {
+                major: maj - b'0',
+                minor: min - b'0',
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Header lines (after the start line, before the empty line) into fields.
+fn parse_fields(lines: &[Line<'_>], opts: &ParseOptions) -> Result<Headers, ParseError> {
+    // Logical lines: obs-fold continuations appended, each line break as spaces
+    // (HAProxy overwrites the CR LF in place).
+    let mut logical: Vec<(Vec<u8>, usize)> = Vec::new();
+    let mut prev_eol = 0;
+    for &(line, off, eol) in lines {
+        if line.first().copied().is_some_and(is_spht) {
+            let Some((cur, _)) = logical.last_mut() else {
+                return Err(err(ErrorKind::FoldAtStart, off));
+            };
+            cur.extend(std::iter::repeat_n(b' ', prev_eol));
+            cur.extend_from_slice(line);
+        } else {
+            logical.push((line.to_vec(), off));
+        }
+        prev_eol = eol;
+    }
+    if logical.len() > opts.max_headers {
+        let off = logical.get(opts.max_headers).map_or(0, |l| l.1);
+        return Err(err(ErrorKind::TooManyHeaders, off));
+    }
+    let mut headers = Vec::with_capacity(logical.len());
+    for (raw, off) in logical {
+        let Some(colon) = raw.iter().position(|&b| b == b':') else {
+            return Err(err(ErrorKind::MissingColon, off));
+        };
+        let name = &raw[..colon];
+        if name.is_empty() {
+            return Err(err(ErrorKind::BadHeaderName, off));
+        }
+        if !opts.accept_invalid {
+            if let Some(p) = name.iter().position(|&b| !is_token(b)) {
+                return Err(err(ErrorKind::BadHeaderName, off + p));
+            }
+        }
+        let value = trim_spht(&raw[colon + 1..]);
+        if !opts.accept_invalid {
+            if let Some(p) = value.iter().position(|&b| b == 0) {
+                return Err(err(ErrorKind::NulInValue, off + colon + 1 + p));
+            }
+        }
+        headers.push(Header::new(name, value));
+    }
+    Ok(Headers(headers))
+}
+
+/// Content-Length and Transfer-Encoding: returns the framing they give (None when
+/// neither is present) and whether both were present.
+fn framing(
+    headers: &mut Headers,
+    request: bool,
+    off: usize,
+) -> Result<(Option<BodyLength>, bool), ParseError> {
+    let mut chunked = 0usize;
+    let mut te_items = 0usize;
+    let mut last_is_chunked = false;
+    let mut has_te = false;
+    for v in headers.get_all("transfer-encoding") {
+        has_te = true;
+        for item in list_items(v) {
+            te_items += 1;
+            last_is_chunked = item.eq_ignore_ascii_case(b"chunked");
+            if last_is_chunked {
+                chunked += 1;
+            }
+        }
+    }
+    if has_te && (chunked != 1 || !last_is_chunked) {
+        return Err(err(ErrorKind::BadTransferEncoding, off));
+    }
+    if has_te && request && te_items > 1 {
+        return Err(err(ErrorKind::UnsupportedCoding, off));
+    }
+    let mut length: Option<u64> = None;
+    for v in headers.get_all("content-length") {
+        for item in v.split(|&b| b == b',').map(trim_spht) {
+            let n = parse_digits(item).ok_or(err(ErrorKind::BadContentLength, off))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(err(ErrorKind::BadContentLength, off));
+            }
+            length = Some(n);
+        }
+    }
+    if has_te {
+        let both = headers.remove_all("content-length") > 0;
+        return Ok((Some(BodyLength::Chunked), both));
+    }
+    match length {
+        Some(n) => {
+            // One header, the first one, with the plain number.
+            let mut seen = false;
+            headers.0.retain_mut(|h| {
+                if !h.is("content-length") {
+                    return true;
+                }
+                if seen {
+                    return false;
+                }
+                seen = true;
+                h.value = n.to_string().into_bytes();
+                true
+            });
+            Ok((Some(BodyLength::Length(n)), false))
+        }
+        None => Ok((None, false)),
+    }
+}
+
+/// Digits only, at least one, no overflow.
+fn parse_digits(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |acc, &b| {
+        if b.is_ascii_digit() {
+            acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+/// The connection-related flags of a head.
+fn info_of(headers: &Headers) -> Info {
+    Info {
+        conn_close: headers.has_token("connection", "close"),
+        conn_keep_alive: headers.has_token("connection", "keep-alive"),
+        upgrade: headers.has_token("connection", "upgrade") && headers.contains("upgrade"),
+        ..Info::default()
+    }
+}
+
+/// Splits `host[:port]` at the port colon (IPv6 literals in brackets kept whole).
+fn split_port(authority: &[u8]) -> (&[u8], Option<&[u8]>) {
+    let digits = authority
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let colon = authority.len() - digits;
+    if colon > 0 && authority[colon - 1] == b':' {
+        (&authority[..colon - 1], Some(&authority[colon..]))
+    } else {
+        (authority, None)
+    }
+}
+
+/// Scheme-based normalisation and the authority/Host agreement (HAProxy 2.6's
+/// `http_scheme_based_normalize` and h1's authority check).
+fn absolute_form(req: &mut RequestHead, opts: &ParseOptions, off: usize) -> Result<(), ParseError> {
+    let Some(sep) = req.uri.windows(3).position(|w| w == b"://") else {
+        return Ok(());
+    };
+    let scheme = &req.uri[..sep];
+    if scheme.is_empty()
+        || !scheme
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b))
+    {
+        return Ok(());
+    }
+    let auth_start = sep + 3;
+    let auth_end = req.uri[auth_start..]
+        .iter()
+        .position(|&b| b == b'/' || b == b'?' || b == b'#')
+        .map_or(req.uri.len(), |p| auth_start + p);
+    let default_port: &[u8] = if scheme.eq_ignore_ascii_case(b"http") {
+        b"80"
+    } else if scheme.eq_ignore_ascii_case(b"https") {
+        b"443"
+    } else {
+        b""
+    };
+    let authority = req.uri[auth_start..auth_end].to_vec();
+    let (host_part, port) = split_port(&authority);
+    let is_default = |p: &[u8]| !default_port.is_empty() && (p.is_empty() || p == default_port);
+    let mut authority_now = authority.clone();
+    if let Some(p) = port.filter(|p| is_default(p)) {
+        let cut = host_part.len();
+        let _ = p;
+        req.uri.drain(auth_start + cut..auth_end);
+        authority_now.truncate(cut);
+        // The Host header loses the same default port.
+        for h in req.headers.0.iter_mut().filter(|h| h.is("host")) {
+            let (hh, hp) = split_port(&h.value);
+            if hp.is_some_and(is_default) {
+                let n = hh.len();
+                h.value.truncate(n);
+            }
+        }
+    }
+    if let Some(host) = req.headers.get("host") {
+        let (hh, hp) = split_port(host);
+        let host_norm: &[u8] = if hp.is_some_and(is_default) { hh } else { host };
+        if !host_norm.eq_ignore_ascii_case(&authority_now) && !opts.accept_invalid {
+            return Err(err(ErrorKind::HostMismatch, off));
+        }
+    }
+    Ok(())
+}
+
+/// Parses a request head at the start of `buf`.
+///
+/// Leading empty lines are skipped (RFC 7230 §3.5). On success the body starts at
+/// `len`; pipelined requests follow it.
+pub fn parse_request(buf: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>, ParseError> {
+    let start = skip_empty_lines(buf);
+    let Some(end) = head_end(buf, start) else {
+        if buf.len() - start > opts.max_head {
+            return Err(err(ErrorKind::TooLarge, start + opts.max_head));
+        }
+        return Ok(Parsed::Partial);
+    };
+    if end - start > opts.max_head {
+        return Err(err(ErrorKind::TooLarge, start + opts.max_head));
+    }
+    let all = lines(&buf[start..end], start)?;
+    // The last line is the empty one.
+    let (&(line, off, _), rest) = all.split_first().ok_or(err(ErrorKind::BadMethod, start))?;
+    let fields = rest.split_last().map_or(&[][..], |(_, f)| f);
+
+    // Method SP+ target SP+ version
+    let m = line.iter().take_while(|&&b| is_token(b)).count();
+    if m == 0 || !line.get(m).copied().is_some_and(is_spht) {
+        return Err(err(ErrorKind::BadMethod, off + m));
+    }
+    let mut i = m;
+    while line.get(i).copied().is_some_and(is_spht) {
+        i += 1;
+    }
+    let uri_start = i;
+    while let Some(&b) = line.get(i) {
+        if is_spht(b) {
+            break;
+        }
+        if !(is_uri_strict(b) || (opts.accept_invalid && b >= 0x80)) {
+            return Err(err(ErrorKind::BadUri, off + i));
+        }
+        i += 1;
+    }
+    let uri = &line[uri_start..i];
+    if uri.is_empty() {
+        return Err(err(ErrorKind::BadUri, off + i));
+    }
+    while line.get(i).copied().is_some_and(is_spht) {
+        i += 1;
+    }
+    if i == line.len() {
+        return Err(err(ErrorKind::MissingVersion, off + i));
+    }
+    let version = parse_version(&line[i..]).ok_or(err(ErrorKind::BadVersion, off + i))?;
+
+    let headers = parse_fields(fields, opts)?;
+    if htx_size([&line[..m], uri, &line[i..]], &headers) > opts.max_htx {
+        return Err(err(ErrorKind::TooLarge, off));
+    }
+    let mut head = RequestHead {
+        method: line[..m].to_vec(),
+        uri: uri.to_vec(),
+        version,
+        headers,
+    };
+    let hoff = rest.first().map_or(off, |l| l.1);
+    let (framing, both) = framing(&mut head.headers, true, hoff)?;
+
+    // Host: identical duplicates merged, different ones refused.
+    if let Some(first) = head.headers.get("host") {
+        if head
+            .headers
+            .get_all("host")
+            .any(|h| !h.eq_ignore_ascii_case(first))
+        {
+            return Err(err(ErrorKind::MultipleHosts, hoff));
+        }
+        let mut seen = false;
+        head.headers.0.retain(|h| {
+            if !h.is("host") {
+                return true;
+            }
+            let keep = !seen;
+            seen = true;
+            keep
+        });
+    }
+    absolute_form(&mut head, opts, off + uri_start)?;
+
+    let mut info = info_of(&head.headers);
+    if info.upgrade
+        && head.headers.has_token("upgrade", "websocket")
+        && !head.headers.contains("sec-websocket-key")
+    {
+        return Err(err(ErrorKind::WebSocketKeyMissing, hoff));
+    }
+    info.close_required = both;
+    info.expect_continue = version.is_11()
+        && head
+            .headers
+            .get("expect")
+            .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
+    Ok(Parsed::Complete {
+        message: Request {
+            head,
+            body: framing.unwrap_or(BodyLength::None),
+            info,
+        },
+        len: end,
+    })
+}
+
+/// Parses a response head at the start of `buf`, for a request whose method was
+/// `request_method` (a response to HEAD has no body; a 2xx to CONNECT is a tunnel).
+pub fn parse_response(
+    buf: &[u8],
+    request_method: &[u8],
+    opts: &ParseOptions,
+) -> Result<Parsed<Response>, ParseError> {
+    let Some(end) = head_end(buf, 0) else {
+        if buf.len() > opts.max_head {
+            return Err(err(ErrorKind::TooLarge, opts.max_head));
+        }
+        return Ok(Parsed::Partial);
+    };
+    if end > opts.max_head {
+        return Err(err(ErrorKind::TooLarge, opts.max_head));
+    }
+    let all = lines(&buf[..end], 0)?;
+    let (&(line, off, _), rest) = all.split_first().ok_or(err(ErrorKind::BadVersion, 0))?;
+    let fields = rest.split_last().map_or(&[][..], |(_, f)| f);
+
+    let version = line
+        .get(..8)
+        .and_then(parse_version)
+        .ok_or(err(ErrorKind::BadVersion, off))?;
+    let mut i = 8;
+    if !line.get(i).copied().is_some_and(is_spht) {
+        return Err(err(ErrorKind::BadVersion, off + i));
+    }
+    while line.get(i).copied().is_some_and(is_spht) {
+        i += 1;
+    }
+    let s = i;
+    while line.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    let status = &line[s..i];
+    let code = parse_digits(status)
+        .filter(|&c| c <= 999)
+        .ok_or(err(ErrorKind::BadStatus, off + s))?;
+    let reason: &[u8] = match line.get(i) {
+        None => b"",
+        Some(&b) if is_spht(b) => &line[i + 1..],
+        Some(_) => return Err(err(ErrorKind::BadStatus, off + i)),
+    };
+
+    let headers = parse_fields(fields, opts)?;
+    if htx_size([&line[..8], status, reason], &headers) > opts.max_htx {
+        return Err(err(ErrorKind::TooLarge, off));
+    }
+    let mut head = ResponseHead {
+        version,
+        status: status.to_vec(),
+        code: code as u16,
+        reason: reason.to_vec(),
+        headers,
+    };
+    let hoff = rest.first().map_or(off, |l| l.1);
+    let (framing, both) = framing(&mut head.headers, false, hoff)?;
+    let code = head.code;
+    let body = if request_method == b"HEAD" || (100..200).contains(&code) && code != 101 {
+        BodyLength::None
+    } else if code == 101 || (request_method == b"CONNECT" && (200..300).contains(&code)) {
+        BodyLength::Tunnel
+    } else if code == 204 || code == 304 {
+        BodyLength::None
+    } else {
+        framing.unwrap_or(BodyLength::UntilClose)
+    };
+    if code == 204 || (100..200).contains(&code) {
+        // No body can follow: HAProxy drops the framing headers.
+        head.headers.remove_all("content-length");
+        head.headers.remove_all("transfer-encoding");
+    }
+    let mut info = info_of(&head.headers);
+    info.close_required = both || body == BodyLength::UntilClose;
+    Ok(Parsed::Complete {
+        message: Response { head, body, info },
+        len: end,
+    })
+}
