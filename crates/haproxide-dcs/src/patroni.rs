@@ -194,6 +194,9 @@ pub enum Verdict {
     Out,
     /// No leader right now (an election is running): hold new sessions.
     Electing,
+    /// This member took the leader key but its member key does not say `primary`
+    /// yet (PostgreSQL is being promoted): hold new sessions for it.
+    Promoting,
 }
 
 impl ClusterState {
@@ -245,7 +248,7 @@ impl ClusterState {
                 // The key is taken before PostgreSQL is promoted (Patroni's REST API
                 // already answers 200 then): wait until the member's own key says
                 // the promotion finished (Patroni rewrites it at once after it).
-                (Some(l), Some(m)) if l == m && self.promoting(m) => Verdict::Electing,
+                (Some(l), Some(m)) if l == m && self.promoting(m) => Verdict::Promoting,
                 (Some(l), Some(m)) if l == m => Verdict::Eligible,
                 _ if leaving.is_some() => Verdict::Electing,
                 _ => Verdict::Out,
@@ -355,12 +358,12 @@ mod tests {
         assert_eq!(s.verdict(Role::Replica, n, "node1", a1), Verdict::Eligible);
         s.apply(p, &Change::Put(kv("/service/demo/leader", "node2")));
         // node2 took the key; its member key still says replica: being promoted.
-        assert_eq!(s.verdict(Role::Leader, n, "node2", a2), Verdict::Electing);
+        assert_eq!(s.verdict(Role::Leader, n, "node2", a2), Verdict::Promoting);
         s.apply(
             p,
             &Change::Put(kv("/service/demo/members/node2", &doc(15433, "promoted"))),
         );
-        assert_eq!(s.verdict(Role::Leader, n, "node2", a2), Verdict::Electing);
+        assert_eq!(s.verdict(Role::Leader, n, "node2", a2), Verdict::Promoting);
         s.apply(
             p,
             &Change::Put(kv("/service/demo/members/node2", &doc(15433, "primary"))),
