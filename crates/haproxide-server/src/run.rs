@@ -374,13 +374,19 @@ pub async fn start(
         })
     });
     let fds_engine = Arc::clone(&engine);
-    let handover = handover::Server::start(handover::default_path(std::process::id()), move || {
-        fds_engine
-            .listening_fds()
-            .into_iter()
-            .map(|(_, _, fd)| fd)
-            .collect()
-    })
+    // Owned by the uid/gid the process drops to, so that it can remove them on exit.
+    let owner = plan.process.uid.map(|u| (u, plan.process.gid));
+    let handover = handover::Server::start(
+        handover::default_dir(std::process::id()),
+        owner,
+        move || {
+            fds_engine
+                .listening_fds()
+                .into_iter()
+                .map(|(_, _, fd)| fd)
+                .collect()
+        },
+    )
     .map_err(|e| tracing::warn!("cannot serve listeners for reloads: {e}"))
     .ok();
     let mut proxies: Vec<(String, Option<usize>, Option<usize>)> = Vec::new();
