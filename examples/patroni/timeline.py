@@ -68,16 +68,19 @@ def event_style(text):
 
 def short_dcs(text):
     t = text.replace("[DCS] ", "")
+    if t.startswith("Server "):
+        name = t.split(" ")[1].rstrip(":")
+        if "leaves rotation" in t:
+            return name + " out (DCS)"
+        if "back in rotation" in t:
+            return name + " in (DCS)"
+        return None  # out -> electing and the like: the leader line says it
     if "leader key" in t and "->" in t:
-        return "DCS leader " + t.split("leader key ", 1)[1].split(" (")[0]
-    if "lost" in t:
+        return "DCS leader " + t.split("leader key ", 1)[1].split(" (revision")[0]
+    if ": lost " in t:
         return "DCS lost"
     if "watching" in t:
         return "DCS watching" + (" (resumed)" if "resumed" in t else "")
-    if "leaves rotation" in t:
-        return t.split(" leaves")[0].replace("Server ", "") + " out (DCS)"
-    if "back in rotation" in t:
-        return t.split(" is back")[0].replace("Server ", "") + " in (DCS)"
     return None
 
 
@@ -161,6 +164,8 @@ def main():
                     default=["switchover", "kill-leader", "kill-patroni", "etcd-outage"])
     ap.add_argument("--out-dir")
     a = ap.parse_args()
+    if a.out_dir:
+        os.makedirs(a.out_dir, exist_ok=True)
     for ph in a.phases:
         path = os.path.join(a.out_dir or a.e2e_out, ph + ".svg")
         if figure(a.e2e_out, ph, path):

@@ -29,6 +29,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod etcd;
 pub mod fs;
 pub mod http;
 pub mod proc;

@@ -1,0 +1,197 @@
+//! Backends: servers, balance, hash-type, queues (configuration.txt §4.2, §5.2).
+
+use super::*;
+
+pub(super) fn backend(
+    p: &Proxy,
+    bi: usize,
+    plan: &mut Plan,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<fw::BackendSpec> {
+    let before = errors.len();
+    if p.kind == ProxyKind::Backend {
+        refuse_unrun(p, errors);
+    }
+    let balance = match &p.balance {
+        None | Some(CfgBalance::RoundRobin) => fw::Balance::RoundRobin,
+        Some(CfgBalance::StaticRr) => fw::Balance::StaticRr,
+        Some(CfgBalance::LeastConn) => fw::Balance::LeastConn,
+        Some(CfgBalance::First) => fw::Balance::First,
+        Some(CfgBalance::Source) => fw::Balance::Source,
+        Some(CfgBalance::Random { draws }) => fw::Balance::Random { draws: *draws },
+        Some(other) => {
+            let span = p.balance_span.unwrap_or(p.name.span);
+            errors.push(unsupported(
+                span,
+                format!("`balance {other:?}` in TCP mode"),
+            ));
+            fw::Balance::RoundRobin
+        }
+    };
+    let hash_type = match p
+        .hash_type
+        .as_deref()
+        .and_then(|h| h.first())
+        .map(String::as_str)
+    {
+        Some("consistent") => fw::HashType::Consistent,
+        _ => fw::HashType::MapBased,
+    };
+    let mut b = fw::BackendSpec {
+        name: p.name.name.clone(),
+        balance,
+        hash_type,
+        servers: Vec::new(),
+        retries: p.retries.unwrap_or(3),
+        redispatch: p.option("redispatch") == Some(true),
+        all_backups: p.option("allbackups") == Some(true),
+        timeout_connect: p.timeouts.get("connect").copied().map(ms),
+        timeout_server: p.timeouts.get("server").copied().map(ms),
+        timeout_server_fin: p.timeouts.get("server-fin").copied().map(ms),
+        timeout_tunnel: p.timeouts.get("tunnel").copied().map(ms),
+        timeout_queue: p.timeouts.get("queue").copied().map(ms),
+        fullconn: p.fullconn.map(|v| v as usize),
+        tcp_keepalive: p.option("srvtcpka") == Some(true) || p.option("tcpka") == Some(true),
+    };
+    let probe = probe_spec(p, errors);
+    for (si, s) in p.servers.iter().enumerate() {
+        let Some((ip, port)) = server_addr(s, errors) else {
+            continue;
+        };
+        let sp = &s.params;
+        let spec = fw::ServerSpec {
+            name: s.name.name.clone(),
+            ip,
+            port,
+            weight: sp.weight.unwrap_or(1),
+            backup: sp.backup == Some(true),
+            maxconn: sp.maxconn.unwrap_or(0) as usize,
+            maxqueue: sp.maxqueue.unwrap_or(0) as usize,
+            minconn: sp.minconn.unwrap_or(0) as usize,
+            send_proxy: if sp.send_proxy_v2 == Some(true) {
+                fw::SendProxy::V2
+            } else if sp.send_proxy == Some(true) {
+                fw::SendProxy::V1
+            } else {
+                fw::SendProxy::None
+            },
+            shutdown_on_down: sp.on_marked_down.as_deref() == Some("shutdown-sessions"),
+            shutdown_backup_on_up: sp.on_marked_up.as_deref() == Some("shutdown-backup-sessions"),
+            source: sp
+                .source
+                .as_deref()
+                .and_then(|s| s.split(':').next())
+                .and_then(|s| s.parse().ok()),
+            disabled: sp.disabled == Some(true),
+            checked: sp.check == Some(true) || sp.track.is_some() || sp.agent_check == Some(true),
+        };
+        // Health checking.
+        let name = ServerName {
+            backend: p.name.name.clone(),
+            server: s.name.name.clone(),
+            backup: spec.backup,
+        };
+        let check_addr = SocketAddr::new(
+            ip,
+            match port {
+                fw::ServerPort::Fixed(p) => p,
+                _ => sp.port.unwrap_or(0),
+            },
+        );
+        let check = (sp.check == Some(true)).then(|| check_spec(p, s, probe.clone()));
+        // HAProxy's agent ignores the server's rise/fall: one reply changes its state
+        // (measured by the check crate's differential test); AgentSpec's defaults say so.
+        let agent = (sp.agent_check == Some(true)).then(|| AgentSpec {
+            port: sp.agent_port.unwrap_or(0),
+            addr: sp.agent_addr.as_deref().and_then(|a| a.parse().ok()),
+            inter: sp
+                .agent_inter
+                .map(ms)
+                .unwrap_or(haproxide_check::spec::DEFAULT_INTER),
+            send: sp.agent_send.as_ref().map(|s| s.clone().into_bytes()),
+            ..AgentSpec::default()
+        });
+        let track = sp.track.as_ref().map(|t| {
+            let (tb, ts) = t
+                .name
+                .split_once('/')
+                .unwrap_or((p.name.name.as_str(), t.name.as_str()));
+            ServerName {
+                backend: tb.to_string(),
+                server: ts.to_string(),
+                backup: false,
+            }
+        });
+        // A server with an explicit `rise` goes to the checker too: HAProxy shows
+        // its `rise` as the check counter in `show servers state` even without `check`.
+        if check.is_some()
+            || agent.is_some()
+            || track.is_some()
+            || spec.disabled
+            || sp.rise.is_some()
+        {
+            plan.server_index.insert((bi, si), plan.checked.len());
+            plan.checked.push(ServerConfig {
+                name,
+                addr: check_addr,
+                weight: spec.weight,
+                check,
+                agent,
+                track,
+                disabled: spec.disabled,
+                rise: sp.rise.unwrap_or(2),
+            });
+        }
+        b.servers.push(spec);
+    }
+    (errors.len() == before).then_some(b)
+}
+
+/// The server's address: names are resolved now (HAProxy resolves at start-up).
+pub(super) fn server_addr(
+    s: &ServerDef,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<(IpAddr, fw::ServerPort)> {
+    let a = s.parsed.as_ref()?;
+    let span = s.address.as_ref().map(|a| a.span).unwrap_or(s.span);
+    let port = match a.port {
+        PortSpec::Single(p) => fw::ServerPort::Fixed(p),
+        PortSpec::None => fw::ServerPort::SameAsClient,
+        PortSpec::Offset(o) => fw::ServerPort::Offset(o),
+        PortSpec::Range(..) => {
+            errors.push(unsupported(span, "a port range on a server"));
+            return None;
+        }
+    };
+    let ip = match &a.host {
+        Host::V4(v) => IpAddr::V4(*v),
+        Host::V6(v) => IpAddr::V6(*v),
+        Host::Any => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        Host::Name(n) => match (n.as_str(), 0u16)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut it| it.next())
+        {
+            Some(sa) => sa.ip(),
+            None => {
+                errors.push(
+                    Diagnostic::error(
+                        Code::UnresolvableAddress,
+                        format!("server host `{n}` does not resolve"),
+                    )
+                    .at(span)
+                    .help("haproxide resolves server names at start-up, as HAProxy does"),
+                );
+                return None;
+            }
+        },
+        _ => {
+            errors.push(unsupported(
+                span,
+                "a UNIX or abstract-socket server address",
+            ));
+            return None;
+        }
+    };
+    Some((ip, port))
+}

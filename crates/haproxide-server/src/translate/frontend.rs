@@ -1,0 +1,161 @@
+//! Frontends: `bind` lines → listeners, `tcp-request` rules, `use_backend`
+//! (configuration.txt §4.2, §5.1).
+
+use super::*;
+
+pub(super) fn frontend(
+    p: &Proxy,
+    backends: &HashMap<&str, usize>,
+    failed: &std::collections::HashSet<&str>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<fw::FrontendSpec> {
+    let before = errors.len();
+    // Set when a backend this frontend needs cannot run (already reported).
+    let mut blocked = false;
+    refuse_unrun(p, errors);
+    let mut f = fw::FrontendSpec {
+        name: p.name.name.clone(),
+        maxconn: p.maxconn.map(|m| m as usize),
+        timeout_client: p.timeouts.get("client").copied().map(ms),
+        timeout_client_fin: p.timeouts.get("client-fin").copied().map(ms),
+        tcp_keepalive: p.option("clitcpka") == Some(true) || p.option("tcpka") == Some(true),
+        dont_log_null: p.option("dontlognull") == Some(true),
+        ..Default::default()
+    };
+    f.inspect_delay = p.inspect_delay.map(ms);
+    binds(p, &mut f, errors);
+    for r in &p.rules {
+        let accept = match r.action.name.as_str() {
+            "accept" => true,
+            "reject" => false,
+            other => {
+                errors.push(unsupported(
+                    r.action.span,
+                    format!("`{} {other}`", r.ruleset),
+                ));
+                continue;
+            }
+        };
+        let cond = match &r.cond {
+            Some(c) => match condition(p, c, haproxide_expr::Uses::TCP, "TCP mode", errors) {
+                Some(c) => Some(c),
+                None => continue,
+            },
+            None => None,
+        };
+        let rule = fw::TcpRule { accept, cond };
+        match r.ruleset.as_str() {
+            "tcp-request connection" => f.tcp_connection_rules.push(rule),
+            "tcp-request content" => f.tcp_content_rules.push(rule),
+            other => errors.push(unsupported(r.action.span, format!("`{other}`"))),
+        }
+    }
+    for ub in &p.use_backends {
+        let cond = match &ub.cond {
+            Some(c) => match condition(p, c, haproxide_expr::Uses::TCP, "TCP mode", errors) {
+                Some(c) => Some(c),
+                None => continue,
+            },
+            None => None,
+        };
+        let Some(&bi) = backends.get(ub.backend.name.as_str()) else {
+            if failed.contains(ub.backend.name.as_str()) {
+                blocked = true;
+            } else {
+                errors.push(unsupported(
+                    ub.backend.span,
+                    format!(
+                        "`use_backend {}` (a backend name built at run time)",
+                        ub.backend.name
+                    ),
+                ));
+            }
+            continue;
+        };
+        f.use_backends.push((bi, cond));
+    }
+    let default = if p.kind == ProxyKind::Listen {
+        Some(p.name.name.as_str())
+    } else {
+        p.default_backend.as_ref().map(|d| d.name.as_str())
+    };
+    if let Some(d) = default {
+        f.default_backend = backends.get(d).copied();
+        blocked |= failed.contains(d);
+    }
+    (errors.len() == before && !blocked).then_some(f)
+}
+
+/// The listeners of a frontend's `bind` lines.
+pub(super) fn binds(p: &Proxy, f: &mut fw::FrontendSpec, errors: &mut Vec<Diagnostic>) {
+    for b in &p.binds {
+        for (named, addr) in &b.addresses {
+            let addrs = match listen_addrs(addr) {
+                Ok(a) => a,
+                Err(msg) => {
+                    errors.push(unsupported(named.span, msg));
+                    continue;
+                }
+            };
+            for a in addrs {
+                f.binds.push(fw::BindSpec {
+                    addr: a,
+                    name: b.name.clone(),
+                    backlog: b.backlog,
+                    maxconn: b.maxconn.map(|m| m as usize),
+                    v6only: b.v6only,
+                    accept_proxy: b.accept_proxy,
+                });
+            }
+            if b.ssl {
+                errors.push(unsupported(b.span, "`bind ... ssl` (TLS termination)"));
+            }
+        }
+    }
+}
+
+/// Expand a bind address into the listeners the engine opens (port ranges give
+/// one listener per port, as HAProxy does).
+pub(super) fn listen_addrs(
+    a: &haproxide_config::value::Address,
+) -> Result<Vec<fw::ListenAddr>, String> {
+    let ip = |v6: bool| -> IpAddr {
+        if v6 {
+            IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+        }
+    };
+    let host = match &a.host {
+        Host::Any => ip(a.prefix.as_deref() == Some("ipv6")),
+        Host::V4(v) => IpAddr::V4(*v),
+        Host::V6(v) => IpAddr::V6(*v),
+        Host::Name(n) => (n.as_str(), 0u16)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut it| it.next())
+            .map(|s| s.ip())
+            .ok_or_else(|| format!("bind host `{n}` does not resolve"))?,
+        Host::Unix(p) => return Ok(vec![fw::ListenAddr::Unix(p.into())]),
+        Host::Fd(n) => {
+            return n
+                .parse::<i32>()
+                .map(|fd| vec![fw::ListenAddr::Fd(fd)])
+                .map_err(|_| format!("`fd@{n}` is not a file descriptor number"))
+        }
+        Host::Abns(_) | Host::SockPair(_) => return Err("`abns@`/`sockpair@` listeners".into()),
+    };
+    if matches!(
+        a.prefix.as_deref(),
+        Some("udp" | "udp4" | "udp6" | "quic4" | "quic6")
+    ) {
+        return Err("datagram listeners".into());
+    }
+    match a.port {
+        PortSpec::Single(p) => Ok(vec![fw::ListenAddr::Tcp(SocketAddr::new(host, p))]),
+        PortSpec::Range(lo, hi) => Ok((lo..=hi)
+            .map(|p| fw::ListenAddr::Tcp(SocketAddr::new(host, p)))
+            .collect()),
+        PortSpec::None | PortSpec::Offset(_) => Err("a bind address without a port".into()),
+    }
+}

@@ -1,0 +1,562 @@
+//! The resolved configuration → engine specs.
+//!
+//! This is the only module that sees both the configuration model and the runtime
+//! crates' specs. Anything the engines do not run yet (HTTP mode, a sample fetch the
+//! TCP engine cannot evaluate, ...) is refused here with a diagnostic that names the
+//! file, the line and the keyword, so that start-up stops instead of silently
+//! ignoring it (issue 4, item 6).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use haproxide_check::checker::ServerConfig;
+use haproxide_check::log::ServerName;
+use haproxide_check::spec::{
+    AgentSpec, CheckSpec, CheckTimeouts, ConnectRule, HttpCheckSpec, HttpExpect, HttpExpectKind,
+    HttpSend, InitState, Intervals, ProbeSpec, TcpCheckRule, TcpExpect, TcpExpectKind, TlsSpec,
+};
+use haproxide_config::checks::{self, CheckKind, CheckRule, ExpectMatch};
+use haproxide_config::model::{
+    AclExpr, Balance as CfgBalance, CondTerm, Condition as CfgCondition, Config, Mode, MultiQueue,
+    Proxy, ProxyKind, ServerDef,
+};
+use haproxide_config::value::{Host, PortSpec};
+use haproxide_config::{Code, Diagnostic, Span};
+use haproxide_forward::spec as fw;
+
+mod backend;
+mod frontend;
+mod health;
+mod stats;
+
+use backend::backend;
+use frontend::{binds, frontend};
+use health::{check_spec, probe_spec};
+
+/// Everything the runtime needs, plus the mapping between the two engines' ids.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub engine: fw::EngineSpec,
+    /// Servers for the health checker, in the order of `server_index`.
+    pub checked: Vec<ServerConfig>,
+    /// (backend index, server index) in the engine → index in `checked`.
+    pub server_index: HashMap<(usize, usize), usize>,
+    /// Global settings the runtime applies.
+    pub hard_stop_after: Option<Duration>,
+    pub spread_checks: u8,
+    /// Backends that are `listen` sections (HAProxy words their messages "proxy").
+    pub listen_sections: std::collections::HashSet<String>,
+    /// Proxies in configuration order, as the runtime API numbers them.
+    pub proxies: Vec<crate::admin_plan::ProxyPlan>,
+    /// `stats socket` listeners and the server-state file.
+    pub admin: crate::admin_plan::AdminPlan,
+    /// Stats/exporter proxies: index in `engine.frontends` and what they serve
+    /// (the run loop attaches a `crate::stats::StatsService` to those frontends).
+    pub stats: Vec<(usize, crate::stats::StatsSpec)>,
+    /// Process-wide settings of `global` (privileges, limits, threads, master).
+    pub process: crate::process::ProcessSpec,
+    /// haproxide-only: backends that follow a Patroni cluster's DCS (`patroni-role`).
+    pub dcs: crate::dcs::DcsPlan,
+}
+
+/// A configuration item the runtime cannot run yet.
+pub(crate) fn unsupported(span: Span, what: impl Into<String>) -> Diagnostic {
+    let what = what.into();
+    Diagnostic::error(Code::NotRunYet, format!("{what}: haproxide does not run this yet"))
+        .at(span)
+        .help("`haproxide check` accepts it; running it needs a part of the engine that is not built yet (see docs/config-support.md)")
+}
+
+fn ms(m: haproxide_config::value::Millis) -> Duration {
+    m.as_duration()
+}
+
+/// Translate a resolved configuration. Errors are collected, never panics: the plan
+/// holds every proxy that can run, the diagnostics name what cannot (the caller
+/// refuses to start unless told to skip those proxies).
+pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
+    let mut errors = Vec::new();
+    let mut plan = Plan {
+        hard_stop_after: cfg.global.hard_stop_after.map(ms),
+        spread_checks: cfg
+            .global
+            .spread_checks
+            .map(|v| v.min(50) as u8)
+            .unwrap_or(0),
+        ..Plan::default()
+    };
+    plan.engine.maxconn = cfg.global.maxconn.map(|m| m as usize);
+    plan.process = crate::process::ProcessSpec::from_config(cfg);
+    // §3.1 `nbthread`: sessions run on that many threads, each a single-threaded
+    // runtime keeping its connections (default: one per CPU, as HAProxy ≥ 1.9).
+    plan.engine.threads = plan.process.threads();
+    // §3.2 `tune.listener.multi-queue`: the least loaded thread gets a new session.
+    plan.engine.spread = match cfg.global.multi_queue {
+        None | Some(MultiQueue::On) => fw::ThreadSpread::LeastLoaded,
+        Some(MultiQueue::Fair) => fw::ThreadSpread::RoundRobin,
+        Some(MultiQueue::Off) => fw::ThreadSpread::Off,
+    };
+    // §3.2 `nosplice`: the engine splices bulk data unless told not to.
+    plan.engine.no_splice = cfg.global.nosplice;
+    let live: Vec<&Proxy> = cfg
+        .proxies
+        .iter()
+        .filter(|p| p.kind != ProxyKind::Defaults && !p.disabled)
+        .collect();
+    // Backends first, so that frontends can refer to them by index.
+    let mut backend_index: HashMap<&str, usize> = HashMap::new();
+    // Backends that cannot run (their own error names why); frontends using them
+    // cannot run either.
+    let mut failed: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for p in live.iter().filter(|p| p.kind.has_backend()) {
+        if stats::is_stats_proxy(p) {
+            continue;
+        }
+        if p.effective_mode() != Mode::Tcp {
+            if p.kind == ProxyKind::Backend || !p.binds.is_empty() {
+                errors.push(unsupported(
+                    mode_span(p),
+                    format!(
+                        "`mode {}` in {} `{}`",
+                        p.effective_mode().as_str(),
+                        p.kind.as_str(),
+                        p.name.name
+                    ),
+                ));
+            }
+            failed.insert(p.name.name.as_str());
+            continue;
+        }
+        if p.kind == ProxyKind::Listen {
+            plan.listen_sections.insert(p.name.name.clone());
+        }
+        match backend(p, plan.engine.backends.len(), &mut plan, &mut errors) {
+            Some(b) => {
+                backend_index.insert(p.name.name.as_str(), plan.engine.backends.len());
+                plan.engine.backends.push(b);
+            }
+            None => {
+                failed.insert(p.name.name.as_str());
+            }
+        }
+    }
+    for p in live.iter().filter(|p| p.kind.has_frontend()) {
+        if stats::is_stats_proxy(p) {
+            if let Some((f, spec)) = stats::stats_proxy(cfg, p, &mut errors) {
+                plan.stats.push((plan.engine.frontends.len(), spec));
+                plan.engine.frontends.push(f);
+            }
+            continue;
+        }
+        if p.effective_mode() != Mode::Tcp {
+            if p.kind == ProxyKind::Frontend {
+                errors.push(unsupported(
+                    mode_span(p),
+                    format!(
+                        "`mode {}` in frontend `{}`",
+                        p.effective_mode().as_str(),
+                        p.name.name
+                    ),
+                ));
+            }
+            continue;
+        }
+        if p.binds.is_empty() {
+            continue;
+        }
+        if let Some(f) = frontend(p, &backend_index, &failed, &mut errors) {
+            plan.engine.frontends.push(f);
+        }
+    }
+    crate::admin_plan::fill(cfg, &mut plan, &mut errors);
+    plan.dcs = crate::dcs::plan(cfg, &plan.engine);
+    (plan, errors)
+}
+
+fn mode_span(p: &Proxy) -> Span {
+    p.mode_span.unwrap_or(p.name.span)
+}
+
+/// Keywords that change traffic and that the TCP engine does not run: refuse them
+/// rather than ignore them (the list is the config crate's support table).
+fn refuse_unrun(p: &Proxy, errors: &mut Vec<Diagnostic>) {
+    for n in haproxide_config::support::refused_in_tcp(p) {
+        errors.push(unsupported(n.span, n.what));
+    }
+}
+
+/// A condition the configuration typed with `haproxide-expr` → the engine's, if
+/// every fetch it reads is one a rule offering `offered` answers. What cannot run is
+/// named with the line of the ACL (or anonymous ACL) responsible.
+pub(crate) fn condition(
+    p: &Proxy,
+    c: &CfgCondition,
+    offered: haproxide_expr::Uses,
+    mode: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<haproxide_expr::Cond> {
+    match &c.typed {
+        Ok(cond) => match cond.missing(offered) {
+            None => Some(cond.clone()),
+            Some(f) => {
+                errors.push(unsupported(
+                    cond_span(p, c, |e| e.fetch.name == f),
+                    format!("the sample fetch `{f}` in {mode}"),
+                ));
+                None
+            }
+        },
+        Err(why) => {
+            errors.push(unsupported(cond_span(p, c, |_| true), why.clone()));
+            None
+        }
+    }
+}
+
+/// Where a condition's problem is: the first ACL line it names that the engine
+/// could not type, or whose expression `pick` selects; else the condition.
+fn cond_span(p: &Proxy, c: &CfgCondition, pick: impl Fn(&AclExpr) -> bool) -> Span {
+    for t in c.or_terms.iter().flatten() {
+        match t {
+            CondTerm::Named { name, .. } => {
+                let lines = p.acls.iter().filter(|a| a.name.name == name.name);
+                if let Some(a) = lines
+                    .clone()
+                    .find(|a| a.untyped.is_some())
+                    .or_else(|| lines.clone().find(|a| pick(&a.expr)))
+                {
+                    return a.expr.fetch.span;
+                }
+            }
+            CondTerm::Anonymous { expr, .. } if pick(expr) => return expr.fetch.span,
+            CondTerm::Anonymous { .. } => {}
+        }
+    }
+    c.span
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use haproxide_config::{check_bytes, CheckOptions, Resolver, Target};
+
+    /// Check and translate a configuration text (the other modules' tests use it too).
+    pub(crate) fn plan(text: &str) -> (Plan, Vec<Diagnostic>) {
+        let env = |_: &str| None;
+        let opts = CheckOptions {
+            target: Target::LATEST,
+            env: &env,
+            ignore_resolution_failures: false,
+            resolver: Resolver::HostsFile,
+            check_files: false,
+        };
+        let checked = check_bytes("t.cfg", text.as_bytes().to_vec(), &opts);
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        translate(&checked.config)
+    }
+
+    const PATRONI: &str = include_str!("../../../../examples/patroni/haproxy.cfg");
+
+    #[test]
+    fn multi_queue_chooses_how_sessions_spread_over_threads() {
+        let cfg = |g: &str| {
+            format!("global\n{g}\ndefaults\n mode tcp\nlisten l\n bind :5000\n server s 127.0.0.1:5432\n")
+        };
+        let spread = |g: &str| plan(&cfg(g)).0.engine.spread;
+        assert_eq!(spread(""), fw::ThreadSpread::LeastLoaded);
+        assert_eq!(
+            spread(" tune.listener.multi-queue on"),
+            fw::ThreadSpread::LeastLoaded
+        );
+        assert_eq!(
+            spread(" tune.listener.multi-queue fair"),
+            fw::ThreadSpread::RoundRobin
+        );
+        assert_eq!(
+            spread(" tune.listener.multi-queue fair\n tune.listener.multi-queue off"),
+            fw::ThreadSpread::Off,
+            "the last one wins"
+        );
+    }
+
+    #[test]
+    fn patroni_tutorial() {
+        let (p, errors) = plan(PATRONI);
+        // The stats page (mode http, `stats enable`, `stats uri /`) is served.
+        assert!(errors.is_empty(), "{errors:?}");
+        let names: Vec<&str> = p.engine.frontends.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["stats", "primary", "replicas"]);
+        assert_eq!(p.stats.len(), 1);
+        assert_eq!(p.stats[0].0, 0);
+        assert!(p.stats[0].1.enabled);
+        assert_eq!(p.stats[0].1.uri, "/");
+        assert_eq!(p.engine.frontends[0].binds.len(), 1);
+        let primary = &p.engine.backends[0];
+        assert_eq!(primary.name, "primary");
+        assert_eq!(primary.retries, 2);
+        assert_eq!(primary.timeout_connect, Some(Duration::from_secs(4)));
+        assert_eq!(primary.servers.len(), 3);
+        let s = &primary.servers[1];
+        assert_eq!(
+            (s.ip.to_string(), s.port),
+            ("127.0.0.1".to_string(), fw::ServerPort::Fixed(15433))
+        );
+        assert!(s.shutdown_on_down && s.checked && !s.backup);
+        assert_eq!(s.maxconn, 100);
+        // Health checks: OPTIONS / HTTP/1.0 on the REST port, inter 3s fall 3 rise 2.
+        assert_eq!(p.checked.len(), 6);
+        let c = p.checked[1].check.as_ref().expect("check");
+        assert_eq!(
+            (c.rise, c.fall, c.intervals.inter),
+            (2, 3, Duration::from_secs(3))
+        );
+        assert_eq!(c.port, Some(18009));
+        assert_eq!(
+            (c.init_state, c.hold_first),
+            (InitState::None, true),
+            "HAProxy's start state, but no routing before the first check passes"
+        );
+        let ProbeSpec::Http(h) = &c.probe else {
+            panic!("http probe")
+        };
+        assert_eq!(
+            (h.send.method.as_str(), h.send.uri.as_str()),
+            ("OPTIONS", "/")
+        );
+        assert_eq!(
+            h.expect,
+            vec![HttpExpect {
+                negate: false,
+                kind: HttpExpectKind::Status(vec![(200, 200)])
+            }]
+        );
+        let r = p.checked[4].check.as_ref().expect("check");
+        let ProbeSpec::Http(h) = &r.probe else {
+            panic!("http probe")
+        };
+        assert_eq!(h.send.uri, "/replica?lag=1MB");
+        // listen: the frontend's default backend is its own backend.
+        assert_eq!(p.engine.frontends[2].default_backend, Some(1));
+        assert_eq!(p.server_index.get(&(1, 2)), Some(&5));
+    }
+
+    #[test]
+    fn routing_conditions() {
+        let (p, errors) = plan(
+            "defaults\n mode tcp\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n\
+             frontend fe\n bind 127.0.0.1:7000-7001\n tcp-request inspect-delay 2s\n\
+             tcp-request content accept if { req.ssl_hello_type 1 }\n\
+             acl lan src 10.0.0.0/8 192.168.1.1\n acl web dst_port 443 8443\n\
+             use_backend a if lan web || { req.ssl_sni -i -m end .example.com }\n\
+             use_backend b unless lan\n default_backend a\n\
+             backend a\n balance leastconn\n server s1 127.0.0.1:9000\n server s2 127.0.0.1 backup\n\
+             backend b\n server s3 127.0.0.1:+1 send-proxy-v2\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let f = &p.engine.frontends[0];
+        assert_eq!(f.binds.len(), 2, "a port range gives one listener per port");
+        assert_eq!(f.inspect_delay, Some(Duration::from_secs(2)));
+        assert_eq!(f.tcp_content_rules.len(), 1);
+        let (bi, cond) = &f.use_backends[0];
+        assert_eq!(*bi, 0);
+        let cond = cond.as_ref().expect("cond");
+        let at = |src: &str, dst: &str, data: &'static [u8]| {
+            cond.eval(&ctx(src, dst, data)) == haproxide_expr::Tri::Pass
+        };
+        // lan web: src in 10/8 or 192.168.1.1, dst_port 443 or 8443.
+        assert!(at("10.1.2.3:1000", "127.0.0.1:443", b""));
+        assert!(at("192.168.1.1:1000", "127.0.0.1:8443", b""));
+        assert!(!at("192.168.1.2:1000", "127.0.0.1:443", b""));
+        assert!(!at("10.1.2.3:1000", "127.0.0.1:80", b""));
+        // || { req.ssl_sni -i -m end .example.com }
+        let hello: &'static [u8] = Box::leak(client_hello("DB.Example.COM").into_boxed_slice());
+        assert!(at("8.8.8.8:1", "127.0.0.1:80", hello));
+        assert!(f.use_backends[1].1.as_ref().is_some_and(|c| c.unless));
+        let a = &p.engine.backends[0];
+        assert_eq!(a.balance, fw::Balance::LeastConn);
+        assert_eq!(a.servers[1].port, fw::ServerPort::SameAsClient);
+        assert!(a.servers[1].backup);
+        assert_eq!(
+            p.engine.backends[1].servers[0].port,
+            fw::ServerPort::Offset(1)
+        );
+        assert_eq!(
+            p.engine.backends[1].servers[0].send_proxy,
+            fw::SendProxy::V2
+        );
+        assert!(p.checked.is_empty(), "no server is checked");
+    }
+
+    #[test]
+    fn payload_tests() {
+        let (p, errors) = plan(
+            "defaults\n mode tcp\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n\
+             frontend fe\n bind 127.0.0.1:7000\n tcp-request inspect-delay 1s\n acl get req.payload(0,3) -m bin 474554\n\
+             use_backend a if get\n default_backend a\nbackend a\n server s1 127.0.0.1:9000\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let cond = p.engine.frontends[0].use_backends[0]
+            .1
+            .as_ref()
+            .expect("cond");
+        let eval = |data: &'static [u8], fin| {
+            let mut c = ctx("8.8.8.8:1", "127.0.0.1:7000", data);
+            c.final_eval = fin;
+            cond.eval(&c)
+        };
+        assert_eq!(eval(b"GET /", true), haproxide_expr::Tri::Pass);
+        assert_eq!(eval(b"GE", false), haproxide_expr::Tri::Miss);
+        assert_eq!(eval(b"PUT", false), haproxide_expr::Tri::Fail);
+    }
+
+    /// What a TCP session shows the conditions.
+    fn ctx(
+        src: &str,
+        dst: &str,
+        data: &'static [u8],
+    ) -> haproxide_forward::rules::EvalCtx<'static> {
+        haproxide_forward::rules::EvalCtx {
+            src: src.parse().ok(),
+            dst: dst.parse().ok(),
+            data,
+            final_eval: true,
+        }
+    }
+
+    /// A TLS ClientHello record whose SNI is `name`.
+    fn client_hello(name: &str) -> Vec<u8> {
+        let n = name.as_bytes();
+        let mut ext = vec![0, 0];
+        ext.extend_from_slice(&((n.len() + 5) as u16).to_be_bytes());
+        ext.extend_from_slice(&((n.len() + 3) as u16).to_be_bytes());
+        ext.push(0);
+        ext.extend_from_slice(&(n.len() as u16).to_be_bytes());
+        ext.extend_from_slice(n);
+        let mut hello = vec![3, 3];
+        hello.extend_from_slice(&[0; 32]);
+        hello.extend_from_slice(&[0, 0, 2, 0x13, 1, 1, 0]);
+        hello.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        hello.extend_from_slice(&ext);
+        let mut hs = vec![1, 0];
+        hs.extend_from_slice(&(hello.len() as u16).to_be_bytes());
+        hs.extend_from_slice(&hello);
+        let mut rec = vec![0x16, 3, 1];
+        rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+        rec.extend_from_slice(&hs);
+        rec
+    }
+
+    #[test]
+    fn what_is_not_run_is_named() {
+        let (_, errors) = plan(
+            "defaults\n mode tcp\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n\
+             frontend fe\n bind 127.0.0.1:7000\n acl h req.rdp_cookie_cnt gt 0\n use_backend a if h\n default_backend a\n\
+             backend a\n stick-table type ip size 1k\n server s1 127.0.0.1:9000\n",
+        );
+        let lines: Vec<u32> = errors
+            .iter()
+            .filter_map(|d| d.span.map(|s| s.line))
+            .collect();
+        assert_eq!(lines, vec![12, 8], "backend errors come first: {errors:?}");
+        assert!(errors.iter().all(|d| d.code == Code::NotRunYet));
+    }
+
+    const BASE: &str =
+        "defaults\n mode tcp\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n";
+
+    #[test]
+    fn stats_proxy_is_served() {
+        let (p, errors) = plan(&format!(
+            "global\n description the lab\n{BASE}\
+             listen stats\n mode http\n bind 127.0.0.1:7000\n timeout client 7s\n stats enable\n stats uri /st\n\
+             stats refresh 10s\n stats realm Lab\n stats auth admin:se:cret\n stats auth ro:x\n\
+             stats admin if LOCALHOST || {{ src 10.0.0.0/8 192.168.0.0/255.255.0.0 }}\n stats hide-version\n stats show-legends\n\
+             stats show-node n1\n stats show-desc\n stats scope .\n stats scope pg\n\
+             acl m path /metrics\n http-request use-service prometheus-exporter if m\n\
+             http-request use-service prometheus-exporter if {{ path_beg /prom }} !{{ src 10.9.9.9 }}\n"
+        ));
+        assert!(errors.is_empty(), "{errors:?}");
+        let (i, s) = &p.stats[0];
+        assert_eq!(p.engine.frontends[*i].name, "stats");
+        assert_eq!(
+            p.engine.frontends[*i].timeout_client,
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            (s.uri.as_str(), s.realm.as_str(), s.refresh),
+            ("/st", "Lab", Some(10))
+        );
+        assert_eq!(
+            s.auth,
+            vec![
+                ("admin".into(), "se:cret".into()),
+                ("ro".into(), "x".into())
+            ]
+        );
+        assert!(s.hide_version && s.show_legends && s.enabled);
+        assert_eq!(s.show_node.as_deref(), Some("n1"));
+        assert_eq!(s.show_desc.as_deref(), Some(""));
+        assert_eq!(s.description, "the lab");
+        assert_eq!(s.scope, vec![".".to_string(), "pg".to_string()]);
+        let admin = s.admin.as_ref().expect("admin");
+        let ip = |a: &str| Some(SocketAddr::new(a.parse().unwrap(), 1000));
+        let passes = crate::stats::passes;
+        assert!(passes(admin, ip("127.0.0.1"), "/"));
+        assert!(passes(admin, ip("10.2.3.4"), "/"));
+        assert!(passes(admin, ip("192.168.7.1"), "/"));
+        assert!(!passes(admin, ip("172.16.0.1"), "/"));
+        assert_eq!(s.prometheus.len(), 2);
+        let m = s.prometheus[0].as_ref().expect("cond");
+        assert!(passes(m, None, "/metrics") && !passes(m, None, "/metricsx"));
+        let pb = s.prometheus[1].as_ref().expect("cond");
+        assert!(passes(pb, ip("10.0.0.1"), "/prom/x") && !passes(pb, ip("10.9.9.9"), "/prom/x"));
+        // No engine backend for it.
+        assert!(p.engine.backends.is_empty());
+    }
+
+    #[test]
+    fn other_http_features_in_a_stats_proxy_are_refused_with_their_line() {
+        let (p, errors) = plan(&format!(
+            "{BASE}listen stats\n mode http\n bind 127.0.0.1:7000\n stats enable\n\
+             http-request deny if {{ path /x }}\n option forwardfor\n compression algo gzip\n\
+             server s1 127.0.0.1:80\n stats admin if {{ hdr(host) x }}\n\
+             frontend web\n mode http\n bind 127.0.0.1:8080\n default_backend b\n\
+             backend b\n mode http\n server s 127.0.0.1:80\n"
+        ));
+        let mut lines: Vec<u32> = errors
+            .iter()
+            .filter_map(|d| d.span.map(|s| s.line))
+            .collect();
+        lines.sort_unstable();
+        // http-request deny (10), compression (12), server (13), stats admin on a
+        // header (14), the plain HTTP frontend (16) and backend (20).
+        assert_eq!(lines, vec![10, 12, 13, 14, 16, 20], "{errors:?}");
+        assert!(errors.iter().all(|d| d.code == Code::NotRunYet));
+        assert!(p.stats.is_empty());
+    }
+
+    #[test]
+    fn stats_keywords_are_inherited_from_defaults() {
+        let (p, errors) = plan(
+            "defaults\n mode http\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n\
+             stats uri /admin\n stats auth a:b\n\
+             listen st\n bind 127.0.0.1:7000\n stats realm Own\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let s = &p.stats[0].1;
+        assert!(s.enabled);
+        assert_eq!((s.uri.as_str(), s.realm.as_str()), ("/admin", "Own"));
+        assert_eq!(s.auth, vec![("a".to_string(), "b".to_string())]);
+    }
+}
