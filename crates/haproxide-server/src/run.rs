@@ -168,6 +168,12 @@ impl Dataplane for EngineLink {
             engine.wake_queues(l.backend);
         }
     }
+
+    fn set_maxconn(&self, id: ServerId, maxconn: u32) {
+        if let (Some(engine), Some(l)) = (self.engine.get(), self.servers.get(&id)) {
+            engine.set_server_maxconn(l.backend, l.server, maxconn as usize);
+        }
+    }
 }
 
 /// The stop signals, installed as early as possible: until they are, SIGUSR1's
@@ -358,9 +364,8 @@ pub async fn start_with(
         cli_bound.push((bound, sock.options.clone()));
     }
     let follower_events = Arc::clone(&events);
-    let (follower_link, follower_engine) = (Arc::clone(&link), Arc::clone(&engine));
     let follower = rx.map(|mut rx| {
-        let (events, link, engine) = (follower_events, follower_link, follower_engine);
+        let events = follower_events;
         tokio::spawn(async move {
             loop {
                 match rx.recv().await {
@@ -369,12 +374,8 @@ pub async fn start_with(
                     }
                     // Transitions reach the engine through `EngineLink`.
                     Ok(CheckEvent::Transition { .. } | CheckEvent::Weight { .. }) => {}
-                    // An agent's `maxconn:N`.
-                    Ok(CheckEvent::MaxConn { id, maxconn }) => {
-                        if let Some(l) = link.servers.get(&id) {
-                            engine.set_server_maxconn(l.backend, l.server, maxconn as usize);
-                        }
-                    }
+                    // An agent's `maxconn:N` reaches the engine through `EngineLink`.
+                    Ok(CheckEvent::MaxConn { .. }) => {}
                     // Log lines lost in a burst: HAProxy's own log ring drops
                     // lines too when its sinks fall behind.
                     Err(RecvError::Lagged(n)) => {
