@@ -767,7 +767,7 @@ fn runtime_api_output_is_streamed_with_bounded_memory() {
 }
 
 /// The uid that created the local TCP socket bound to 127.0.0.1:`port`, from
-/// /proc/net/tcp (its `uid` column).
+/// /proc/net/tcp (its `uid` column), TIME_WAIT entries aside.
 fn socket_uid(port: u16) -> Option<u32> {
     let want = format!("0100007F:{port:04X}");
     std::fs::read_to_string("/proc/net/tcp")
@@ -776,7 +776,9 @@ fn socket_uid(port: u16) -> Option<u32> {
         .skip(1)
         .find_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            (f.get(1) == Some(&want.as_str())).then(|| f.get(7)?.parse().ok())?
+            // TIME_WAIT entries (state 06) of older connections show uid 0.
+            (f.get(1) == Some(&want.as_str()) && f.get(3) != Some(&"06"))
+                .then(|| f.get(7)?.parse().ok())?
         })
 }
 
@@ -822,7 +824,7 @@ fn serving_starts_after_privileges_are_dropped() {
         uids.iter().all(|u| *u == Some(65534)),
         "health checks ran before the privileges were dropped: {uids:?}"
     );
-    let handover = haproxide_server::handover::default_dir(pid);
+    let handover = haproxide_process::handover::default_dir(pid);
     assert!(handover.exists());
     p.signal(libc::SIGTERM);
     let _ = p.0.wait();
