@@ -184,3 +184,17 @@ pub fn group_id(name: &str) -> Option<u32> {
         (r == 0 && !res.is_null()).then_some(gr.gr_gid)
     }
 }
+
+/// The system's accounts through NSS ([`user_id`], [`group_id`]): the lookup the
+/// config crate is given for `user`/`group` lines and `stats socket` options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NssAccounts;
+
+impl haproxide_config::Accounts for NssAccounts {
+    fn user_id(&self, name: &str) -> Option<u32> {
+        user_id(name)
+    }
+    fn group_id(&self, name: &str) -> Option<u32> {
+        group_id(name)
+    }
+}

@@ -67,6 +67,7 @@ fn prepare(
         ignore_resolution_failures: args.dr,
         resolver: haproxide_config::Resolver::System,
         check_files: true,
+        accounts: &haproxide_process::sys::NssAccounts,
     };
     let mut checked = haproxide_config::check(files, &opts);
     let quiet = args.quiet || checked.config.global.quiet;
