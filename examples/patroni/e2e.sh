@@ -285,7 +285,7 @@ phase_etcd_outage() {
     local until_ms=$(( $(now_ms) + 20000 ))
     until [ "$(sql 5000 'SELECT inet_server_port()' 2>/dev/null)" = "$(pg_port "$l")" ] || [ "$(now_ms)" -gt "$until_ms" ]; do sleep 0.2; done
     t0=$(( $(now_ms) + 500 ))
-    probe_bg "$csv" "$t0" $(( (ETCD_DOWN_S + 12) * 1000 )) "$base" 5000:100:w 5001:100
+    probe_bg "$csv" "$t0" $(( (ETCD_DOWN_S + 20) * 1000 )) "$base" 5000:100:w 5001:100
     local p=$probe_pid
     sleep_until "$t0"
     "$LAB" etcd-stop > "$OUT/$kind/etcd-outage.out" 2>&1 || true
@@ -293,7 +293,8 @@ phase_etcd_outage() {
     "$LAB" etcd-start >> "$OUT/$kind/etcd-outage.out" 2>&1 || true
     back=$(( $(now_ms) - t0 ))
     # Let Patroni settle on the DCS again, then switch over: the proxy must follow it.
-    sleep 4
+    "$LAB" wait-ready 30 >/dev/null 2>&1 || true
+    sleep 3
     local ts; ts=$(( $(now_ms) - t0 ))
     "$LAB" switchover "node$(( l % 3 + 1 ))" >> "$OUT/$kind/etcd-outage.out" 2>&1 || true
     wait "$p"
@@ -314,7 +315,12 @@ phase_etcd_outage() {
     R["$kind.etcd-outage"]="etcd down ${back} ms: 5000 not on the leader meanwhile ${before_bad} (failed 5000 ${o_rw_failed}, 5001 ${o_ro_failed}); watch lost ${lost}x / resumed ${resumed}x; next switchover: new leader first answered ${f_rw_first_end} ms, 5000 to recovery ${f_rw_in_recovery}/${f_rw_n} (failed ${f_rw_failed}), 5001 to primary ${f_ro_on_primary}/${f_ro_n}"
     check "$kind" '[ "$before_bad" = 0 ]' "etcd-outage: ${before_bad} read-write connections missed the leader while etcd was down"
     check "$kind" '[ "$resumed" -ge 1 ]' "etcd-outage: the watch did not resume from its revision"
-    check "$kind" '[ "$new" != 0 ] && [ "$new" != "$l" ] && [ "$f_rw_first_end" -ge 0 ] && [ "$f_rw_first_end" -le 3500 ]' "etcd-outage: the switchover after the outage was first answered by the new leader at ${f_rw_first_end} ms (over 3.5 s)"
+    # Patroni may take long to elect after an outage (seen: 14 s): what the proxy owes
+    # is to follow the new leader key at once, seen by the resumed watch.
+    local lk; lk=$(event_after "$((t0 + ts))" "leader key .* -> node$new")
+    say "etcd-outage: the resumed watch saw the leader key -> node$new at ${lk} ms after the request; first answer from node$new $((f_rw_first_end - lk)) ms later"
+    R["$kind.etcd-outage"]+="; leader key -> node$new seen ${lk} ms after the request, first answer from it $((f_rw_first_end - lk)) ms later"
+    check "$kind" '[ "$new" != 0 ] && [ "$new" != "$l" ] && [ "$lk" -ge 0 ] && [ "$f_rw_first_end" -ge 0 ] && [ $((f_rw_first_end - lk)) -le 1000 ]' "etcd-outage: after the outage the new leader node$new was first answered $((f_rw_first_end - lk)) ms after its key was seen (over 1 s)"
     check "$kind" '[ "$f_rw_in_recovery" = 0 ]' "etcd-outage: ${f_rw_in_recovery} read-write connections reached a node in recovery"
     "$LAB" wait-ready 120 || { "$LAB" status; return 1; }
 }

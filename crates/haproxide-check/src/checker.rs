@@ -1214,15 +1214,16 @@ async fn agent_loop(
             // HAProxy applies the administrative word, then the weight, then
             // the health word, each as its own state update (and log lines).
             AgentOutcome::Reply(r) => {
-                shared.step(i, |st, now| st.agent_admin(r.admin, now));
-                if let Some(pct) = r.weight_pct {
-                    shared.step(i, |st, _| st.set_weight_pct(pct));
-                }
                 if let Some(maxconn) = r.maxconn {
+                    shared.dataplane_maxconn(i, maxconn);
                     shared.emit(CheckEvent::MaxConn {
                         id: ServerId(i),
                         maxconn,
                     });
+                }
+                shared.step(i, |st, now| st.agent_admin(r.admin, now));
+                if let Some(pct) = r.weight_pct {
+                    shared.step(i, |st, _| st.set_weight_pct(pct));
                 }
                 shared.step(i, |st, now| st.agent_health_reply(&r, now));
             }

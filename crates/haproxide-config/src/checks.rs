@@ -28,7 +28,10 @@ pub enum CheckKind {
     Pgsql {
         user: String,
     },
-    /// `option mysql-check [user <name> [post-41|pre-41]]`.
+    /// `option mysql-check [user <name> [post-41|pre-41]]`: with a user, post-41
+    /// is the default (configuration.txt §4.2 `option mysql-check`: "post-41 Send
+    /// post v4.1 client compatible checks (the default)"; reg-test
+    /// checks/mysql-check.vtc).
     Mysql {
         user: Option<String>,
         post41: bool,
@@ -183,7 +186,7 @@ pub fn check_kind(p: &Proxy) -> CheckKind {
             },
             "mysql-check" => CheckKind::Mysql {
                 user: a(1),
-                post41: a(2).as_deref() == Some("post-41"),
+                post41: a(2).as_deref() != Some("pre-41"),
             },
             "redis-check" => CheckKind::RedisCheck,
             "smtpchk" => CheckKind::Smtp {
@@ -239,7 +242,7 @@ fn parse_expect(words: &[&str], http: bool) -> Result<Expect, RuleError> {
                 need(&val)?;
             }
             "!" => {
-                e.negate = true;
+                e.negate = !e.negate;
                 i += 1;
                 continue;
             }
@@ -247,7 +250,12 @@ fn parse_expect(words: &[&str], http: bool) -> Result<Expect, RuleError> {
         }
         i += 2;
     }
-    let kw = words.get(i).copied().unwrap_or("");
+    let mut kw = words.get(i).copied().unwrap_or("");
+    // HAProxy strips `!` glued to the matcher too (`!rstring`), each one inverting.
+    while let Some(rest) = kw.strip_prefix('!') {
+        e.negate = !e.negate;
+        kw = rest;
+    }
     let pat = words.get(i + 1).map(|s| s.to_string()).unwrap_or_default();
     let matchers: &[&str] = if http {
         &[
@@ -497,6 +505,18 @@ mod tests {
         );
         assert!(parse_rule(&line_of("http-check expect status abc")).is_err());
         assert!(parse_rule(&line_of("http-check expect bogus x")).is_err());
+        // `!` glued to the matcher (HAProxy 2.6's reg-test tcp-check_min-recv).
+        let CheckRule::Expect(e) = parse_rule(&line_of(
+            "tcp-check expect min-recv 5 !rstring ^error comment x",
+        ))
+        .expect("ok") else {
+            panic!("not expect")
+        };
+        assert!(e.negate);
+        assert_eq!(
+            (e.min_recv, e.matcher),
+            (Some(5), ExpectMatch::RString("^error".into()))
+        );
     }
 
     #[test]

@@ -440,6 +440,9 @@ pub struct AclExpr {
 pub struct Acl {
     pub name: Named,
     pub expr: AclExpr,
+    /// Why the expression engine could not type this line (valid HAProxy it does
+    /// not have yet), if it could not.
+    pub untyped: Option<String>,
 }
 
 /// One term of a condition.
@@ -457,6 +460,10 @@ pub struct Condition {
     pub unless: bool,
     pub or_terms: Vec<Vec<CondTerm>>,
     pub span: Span,
+    /// The condition typed by the expression engine (`haproxide-expr`), or why it
+    /// could not be (a fetch, converter or pattern form the engine does not have
+    /// yet: valid HAProxy, not run yet).
+    pub typed: Result<haproxide_expr::Cond, String>,
 }
 
 /// `use_backend <name> [if|unless cond]`.
@@ -508,6 +515,9 @@ pub struct Proxy {
     pub default_backend: Option<Named>,
     pub use_backends: Vec<UseBackend>,
     pub acls: Vec<Acl>,
+    /// The same ACLs typed by the expression engine: the one table conditions
+    /// resolve names in (with the pre-defined ACLs behind it).
+    pub acl_set: haproxide_expr::AclSet,
     pub rules: Vec<Rule>,
     pub logs: Vec<LogTarget>,
     pub disabled: bool,
@@ -610,6 +620,7 @@ impl Proxy {
             default_backend: None,
             use_backends: Vec::new(),
             acls: Vec::new(),
+            acl_set: haproxide_expr::AclSet::new(),
             rules: Vec::new(),
             logs: Vec::new(),
             disabled: false,

@@ -194,6 +194,9 @@ pub enum Verdict {
     Out,
     /// No leader right now (an election is running): hold new sessions.
     Electing,
+    /// This member took the leader key but its member key does not say `primary`
+    /// yet (PostgreSQL is being promoted): hold new sessions for it.
+    Promoting,
 }
 
 impl ClusterState {
@@ -210,6 +213,16 @@ impl ClusterState {
                 (ip_matches && p == addr.port()).then_some(k.as_str())
             }),
         }
+    }
+
+    /// The member holds the leader key but its member key does not say `primary`
+    /// (or `master`, `standby_leader`) yet: PostgreSQL is still being promoted. A
+    /// member without a key (or without a role in it) is not held back.
+    pub fn promoting(&self, member: &str) -> bool {
+        self.members
+            .get(member)
+            .and_then(|m| m.role.as_deref())
+            .is_some_and(|r| !matches!(r, "primary" | "master" | "standby_leader"))
     }
 
     /// What the DCS says about a server for `role`. With [`MemberMatch::Name`] a
@@ -232,6 +245,10 @@ impl ClusterState {
                 (None, _) => Verdict::Electing,
                 // Stepping down: new sessions wait for the next leader.
                 (Some(l), Some(m)) if l == m && leaving == Some(m) => Verdict::Electing,
+                // The key is taken before PostgreSQL is promoted (Patroni's REST API
+                // already answers 200 then): wait until the member's own key says
+                // the promotion finished (Patroni rewrites it at once after it).
+                (Some(l), Some(m)) if l == m && self.promoting(m) => Verdict::Promoting,
                 (Some(l), Some(m)) if l == m => Verdict::Eligible,
                 _ if leaving.is_some() => Verdict::Electing,
                 _ => Verdict::Out,
@@ -301,15 +318,15 @@ mod tests {
     #[test]
     fn verdicts_follow_the_keys() {
         let p = "/service/demo/";
-        let doc = |port: u16| {
-            format!(r#"{{"conn_url":"postgres://127.0.0.1:{port}/postgres","role":"replica"}}"#)
+        let doc = |port: u16, role: &str| {
+            format!(r#"{{"conn_url":"postgres://127.0.0.1:{port}/postgres","role":"{role}"}}"#)
         };
         let mut s = ClusterState::from_kvs(
             p,
             &[
                 kv("/service/demo/leader", "node1"),
-                kv("/service/demo/members/node1", &doc(15432)),
-                kv("/service/demo/members/node2", &doc(15433)),
+                kv("/service/demo/members/node1", &doc(15432, "primary")),
+                kv("/service/demo/members/node2", &doc(15433, "replica")),
                 kv(
                     "/service/demo/sync",
                     r#"{"leader":"node1","sync_standby":"node2"}"#,
@@ -340,6 +357,17 @@ mod tests {
         assert_eq!(s.verdict(Role::Leader, n, "node1", a1), Verdict::Electing);
         assert_eq!(s.verdict(Role::Replica, n, "node1", a1), Verdict::Eligible);
         s.apply(p, &Change::Put(kv("/service/demo/leader", "node2")));
+        // node2 took the key; its member key still says replica: being promoted.
+        assert_eq!(s.verdict(Role::Leader, n, "node2", a2), Verdict::Promoting);
+        s.apply(
+            p,
+            &Change::Put(kv("/service/demo/members/node2", &doc(15433, "promoted"))),
+        );
+        assert_eq!(s.verdict(Role::Leader, n, "node2", a2), Verdict::Promoting);
+        s.apply(
+            p,
+            &Change::Put(kv("/service/demo/members/node2", &doc(15433, "primary"))),
+        );
         assert_eq!(s.verdict(Role::Leader, n, "node2", a2), Verdict::Eligible);
         assert_eq!(s.verdict(Role::SyncStandby, n, "node2", a2), Verdict::Out);
         // A switchover requested now: node2 steps down (new sessions wait), node1,

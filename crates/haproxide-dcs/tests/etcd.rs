@@ -28,7 +28,7 @@ fn spec(url: &str, backoff: Duration) -> ClusterSpec {
     s
 }
 
-const WAIT: Duration = Duration::from_secs(10);
+const WAIT: Duration = Duration::from_secs(30);
 
 async fn next_leader_change(
     rx: &mut tokio::sync::broadcast::Receiver<DcsEvent>,
@@ -93,13 +93,18 @@ async fn resumes_from_the_last_revision_after_etcd_restarts() {
         return;
     };
     etcd.put(&format!("{PREFIX}leader"), "node1");
-    // A long backoff: the changes below are made while the follower waits.
-    let f = Follower::start(spec(&etcd.url(), Duration::from_secs(4))).unwrap();
+    // A long backoff: the changes below are made while the follower waits (etcd's
+    // restart is bounded by 30 s in the testkit; under load it takes seconds).
+    let f = Follower::start(spec(&etcd.url(), Duration::from_secs(12))).unwrap();
     let mut view = f.view();
     let mut ev = f.subscribe();
-    wait_view(&mut view, WAIT, |v| v.connected)
-        .await
-        .expect("connected");
+    // The first connection's event.
+    while let Ok(Ok(e)) = tokio::time::timeout(WAIT, ev.recv()).await {
+        if matches!(e, DcsEvent::Connected { .. }) {
+            break;
+        }
+    }
+    assert!(view.borrow().connected);
     etcd.stop();
     let v = wait_view(&mut view, WAIT, |v| !v.connected)
         .await
@@ -117,10 +122,14 @@ async fn resumes_from_the_last_revision_after_etcd_restarts() {
         .expect("reconnected");
     let mut seen = Vec::new();
     let mut resumed = None;
-    while let Ok(e) = ev.try_recv() {
+    // Up to the "connected" event (sent just after the view says so).
+    while let Ok(Ok(e)) = tokio::time::timeout(WAIT, ev.recv()).await {
         match e {
             DcsEvent::LeaderChanged { from, to, .. } => seen.push((from, to)),
-            DcsEvent::Connected { resumed_from, .. } => resumed = resumed_from,
+            DcsEvent::Connected { resumed_from, .. } => {
+                resumed = resumed_from;
+                break;
+            }
             DcsEvent::Disconnected { .. } => {}
         }
     }
@@ -136,6 +145,27 @@ async fn resumes_from_the_last_revision_after_etcd_restarts() {
     assert_eq!(v.revision, last);
     assert_eq!(v.leader_changes, 2);
     assert!(v.reconnects >= 1);
+    // And the resumed watch goes on: a switchover as Patroni writes it (failover
+    // key, leader key deleted, the new leader's key, the failover key emptied).
+    etcd.put(
+        &format!("{PREFIX}failover"),
+        r#"{"leader":"node1","member":"node3"}"#,
+    );
+    etcd.delete(&format!("{PREFIX}leader"));
+    etcd.put(&format!("{PREFIX}leader"), "node3");
+    etcd.put(&format!("{PREFIX}failover"), "");
+    assert_eq!(
+        next_leader_change(&mut ev).await,
+        (Some("node1".into()), None)
+    );
+    assert_eq!(
+        next_leader_change(&mut ev).await,
+        (None, Some("node3".into()))
+    );
+    let v = wait_view(&mut view, WAIT, |v| v.state.switching.is_none())
+        .await
+        .expect("failover key emptied");
+    assert_eq!(v.state.leader.as_deref(), Some("node3"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,7 +175,7 @@ async fn reads_anew_when_the_revision_was_compacted() {
         return;
     };
     etcd.put(&format!("{PREFIX}leader"), "node1");
-    let f = Follower::start(spec(&etcd.url(), Duration::from_secs(4))).unwrap();
+    let f = Follower::start(spec(&etcd.url(), Duration::from_secs(12))).unwrap();
     let mut view = f.view();
     let mut ev = f.subscribe();
     wait_view(&mut view, WAIT, |v| v.connected)

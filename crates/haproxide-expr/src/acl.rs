@@ -385,6 +385,9 @@ pub fn is_predefined(name: &str) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct AclSet {
     acls: Vec<Arc<Acl>>,
+    /// Names with a line the engine could not type, and why: a condition using
+    /// them cannot be evaluated (a partial OR would be wrong).
+    untyped: Vec<(String, ExprError)>,
 }
 
 impl AclSet {
@@ -404,6 +407,15 @@ impl AclSet {
         }
     }
 
+    /// Record that a line of the ACL `name` could not be typed (an
+    /// [`ErrorKind::Unsupported`] or [`ErrorKind::Unknown`] error): looking the
+    /// name up gives that error.
+    pub fn add_untyped(&mut self, name: &str, why: ExprError) {
+        if !self.untyped.iter().any(|(n, _)| n == name) {
+            self.untyped.push((name.to_string(), why));
+        }
+    }
+
     /// Parse `acl <name> <words...>` and add it.
     pub fn add_line(
         &mut self,
@@ -418,12 +430,15 @@ impl AclSet {
 
     /// Whether the proxy declares `name` (pre-defined names aside).
     pub fn declares(&self, name: &str) -> bool {
-        self.acls.iter().any(|a| a.name == name)
+        self.acls.iter().any(|a| a.name == name) || self.untyped.iter().any(|(n, _)| n == name)
     }
 
     /// The ACL `name`: the proxy's, else the pre-defined one. A pre-defined ACL
     /// whose fetch is not built yet is [`ErrorKind::Unsupported`].
     pub fn get(&self, name: &str) -> Result<Arc<Acl>, ExprError> {
+        if let Some((_, why)) = self.untyped.iter().find(|(n, _)| n == name) {
+            return Err(why.clone());
+        }
         if let Some(a) = self.acls.iter().find(|a| a.name == name) {
             return Ok(a.clone());
         }

@@ -32,6 +32,8 @@ impl PartialEq for Cond {
     }
 }
 
+impl Eq for Cond {}
+
 impl Cond {
     /// Parse `words`, which start with `if` or `unless` (HAProxy's
     /// `build_acl_cond` / `parse_acl_cond`). Names are looked up in `acls`

@@ -725,6 +725,6 @@ pub(crate) struct FeLight {
     pub inspect_delay: Option<Duration>,
     pub tcp_connection_rules: Arc<Vec<crate::spec::TcpRule>>,
     pub tcp_content_rules: Arc<Vec<crate::spec::TcpRule>>,
-    pub use_backends: Arc<Vec<(usize, Option<crate::spec::Condition>)>>,
+    pub use_backends: Arc<Vec<(usize, Option<crate::spec::Cond>)>>,
     pub default_backend: Option<usize>,
 }

@@ -6,6 +6,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// A typed condition (`haproxide-expr`): what `tcp-request` and `use_backend` rules
+/// evaluate.
+pub use haproxide_expr::Cond;
+
 /// The whole forwarding engine.
 #[derive(Debug, Clone, Default)]
 pub struct EngineSpec {
@@ -67,99 +71,11 @@ pub struct BindSpec {
     pub accept_proxy: bool,
 }
 
-/// A condition as the TCP engine evaluates it: OR of ANDs of terms.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Condition {
-    /// `unless` instead of `if`.
-    pub unless: bool,
-    pub or_terms: Vec<Vec<Term>>,
-}
-
-/// One term of a condition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Term {
-    pub negated: bool,
-    pub test: Test,
-}
-
-/// The TCP-mode tests people use with `use_backend` (configuration.txt §7.3.3, §7.3.5).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Test {
-    AlwaysTrue,
-    AlwaysFalse,
-    /// `src` in one of these networks.
-    Src(Vec<IpNet>),
-    /// `dst` in one of these networks.
-    Dst(Vec<IpNet>),
-    /// `src_port` in one of these inclusive ranges.
-    SrcPort(Vec<(u16, u16)>),
-    /// `dst_port` in one of these inclusive ranges.
-    DstPort(Vec<(u16, u16)>),
-    /// `req.ssl_sni` (TLS ClientHello SNI) matched as the flags say.
-    SslSni(StrMatch),
-    /// `req.len` compared with an integer (`ge`, `gt`... as written in HAProxy).
-    ReqLen(IntMatch),
-    /// `req.ssl_hello_type` equals this value.
-    SslHelloType(u8),
-    /// `req.payload(<offset>,<length>)` (§7.3.5) matched as bytes: `-m bin` (hex in
-    /// the configuration, raw bytes here) or `-m str` are [`StrMethod::Exact`]; `beg`,
-    /// `end`, `sub` and `found` as for strings. `length` 0 means "up to the end of the
-    /// data received so far". While fewer than `offset + length` bytes have arrived
-    /// the result may change (the inspect delay waits for them); a range beyond the
-    /// 16 KiB buffer never matches.
-    ReqPayload {
-        offset: usize,
-        length: usize,
-        matcher: BytesMatch,
-    },
-}
-
-/// A byte-string match for payload fetches.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BytesMatch {
-    pub method: StrMethod,
-    /// ASCII case-insensitive comparison (`-i`).
-    pub ignore_case: bool,
-    pub patterns: Vec<Vec<u8>>,
-}
-
-/// An IP network (`10.0.0.0/8`, a single address is /32 or /128).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNet {
-    pub addr: std::net::IpAddr,
-    pub prefix: u8,
-}
-
-/// A string match (configuration.txt §7.1.3): exact, begins, ends, contains, dom;
-/// `-i` for case-insensitive.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StrMatch {
-    pub method: StrMethod,
-    pub ignore_case: bool,
-    pub patterns: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StrMethod {
-    Exact,
-    Begin,
-    End,
-    Sub,
-    Dom,
-    Found,
-}
-
-/// An integer match (`eq`, `ge`, `gt`, `le`, `lt`, or ranges).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IntMatch {
-    pub ranges: Vec<(i64, i64)>,
-}
-
 /// `tcp-request connection|content accept|reject [if cond]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcpRule {
     pub accept: bool,
-    pub cond: Option<Condition>,
+    pub cond: Option<Cond>,
 }
 
 /// A frontend (configuration.txt §4).
@@ -178,7 +94,7 @@ pub struct FrontendSpec {
     pub tcp_connection_rules: Vec<TcpRule>,
     pub tcp_content_rules: Vec<TcpRule>,
     /// `use_backend` rules in order: backend index and condition.
-    pub use_backends: Vec<(usize, Option<Condition>)>,
+    pub use_backends: Vec<(usize, Option<Cond>)>,
     /// `default_backend` (for a `listen`, its own backend).
     pub default_backend: Option<usize>,
     /// `option clitcpka`.

@@ -92,19 +92,7 @@ async fn accept_proxy_takes_addresses_from_the_header() {
         .push(backend("other", vec![server("x", other.addr)]));
     spec.frontends[0].binds[0].accept_proxy = true;
     // Route on the source given by the PROXY header.
-    spec.frontends[0].use_backends = vec![(
-        1,
-        Some(Condition {
-            unless: false,
-            or_terms: vec![vec![Term {
-                negated: false,
-                test: Test::Src(vec![IpNet {
-                    addr: "10.9.9.9".parse().unwrap(),
-                    prefix: 32,
-                }]),
-            }]],
-        }),
-    )];
+    spec.frontends[0].use_backends = vec![(1, src_is("10.9.9.9"))];
     let r = start(spec).await;
     let mut c = connect(r.addr).await;
     c.write_all(b"PROXY TCP4 10.1.2.3 10.0.0.1 1111 80\r\nhello")
@@ -136,16 +124,7 @@ async fn accept_proxy_takes_addresses_from_the_header() {
     spec.frontends[0].binds[0].accept_proxy = true;
     spec.frontends[0].tcp_connection_rules = vec![TcpRule {
         accept: false,
-        cond: Some(Condition {
-            unless: false,
-            or_terms: vec![vec![Term {
-                negated: false,
-                test: Test::Src(vec![IpNet {
-                    addr: "10.1.2.3".parse().unwrap(),
-                    prefix: 32,
-                }]),
-            }]],
-        }),
+        cond: src_is("10.1.2.3"),
     }];
     let r = start(spec).await;
     let mut c = connect(r.addr).await;
@@ -205,4 +184,11 @@ async fn server_address_0_0_0_0_means_the_client_destination() {
     let r = start(simple(vec![sp])).await;
     let mut c = connect(r.addr).await;
     assert_eq!(read_n(&mut c, 2).await, b"ok");
+}
+
+/// `if { src <addr> }`, typed by the expression engine.
+fn src_is(addr: &str) -> Option<Cond> {
+    let words = ["if", "{", "src", addr, "}"];
+    let acls = haproxide_expr::AclSet::new();
+    Some(Cond::parse(&words, &acls, &haproxide_expr::Opts::default()).unwrap())
 }

@@ -10,30 +10,12 @@ use haproxide_forward::*;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpSocket;
 
-fn cond(test: Test) -> Option<Condition> {
-    Some(Condition {
-        unless: false,
-        or_terms: vec![vec![Term {
-            negated: false,
-            test,
-        }]],
-    })
-}
-
-fn net(s: &str) -> IpNet {
-    let (a, p) = s.split_once('/').unwrap();
-    IpNet {
-        addr: a.parse().unwrap(),
-        prefix: p.parse().unwrap(),
-    }
-}
-
-fn sni(names: &[&str]) -> Test {
-    Test::SslSni(StrMatch {
-        method: StrMethod::Exact,
-        ignore_case: true,
-        patterns: names.iter().map(|s| s.to_string()).collect(),
-    })
+/// `if <text>`, typed by the expression engine as the configuration would be.
+fn cond(text: &str) -> Option<Cond> {
+    let text = format!("if {text}");
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let acls = haproxide_expr::AclSet::new();
+    Some(Cond::parse(&words, &acls, &haproxide_expr::Opts::default()).expect(&text))
 }
 
 /// A TLS 1.2/1.3-style ClientHello record with an SNI extension.
@@ -97,10 +79,7 @@ async fn name_from(src: &str, addr: SocketAddr) -> String {
 #[tokio::test]
 async fn use_backend_on_src() {
     let (_a, _b, mut spec) = two_backends().await;
-    spec.frontends[0].use_backends = vec![(
-        1,
-        cond(Test::Src(vec![net("127.0.0.2/32"), net("127.0.1.0/24")])),
-    )];
+    spec.frontends[0].use_backends = vec![(1, cond("{ src 127.0.0.2/32 127.0.1.0/24 }"))];
     let r = start(spec).await;
     assert_eq!(name_from("127.0.0.1", r.addr).await, "aa");
     assert_eq!(name_from("127.0.0.2", r.addr).await, "bb");
@@ -122,9 +101,9 @@ async fn use_backend_on_ssl_sni_after_inspection() {
     fe.inspect_delay = Some(Duration::from_secs(2));
     fe.tcp_content_rules = vec![TcpRule {
         accept: true,
-        cond: cond(Test::SslHelloType(1)),
+        cond: cond("{ req.ssl_hello_type 1 }"),
     }];
-    fe.use_backends = vec![(1, cond(sni(&["db.example.com"])))];
+    fe.use_backends = vec![(1, cond("{ req.ssl_sni -i db.example.com }"))];
     let r = start(spec).await;
 
     // The ClientHello arrives in two pieces: the rule waits for all of it.
@@ -154,9 +133,9 @@ async fn inspect_delay_expires_for_non_tls_clients() {
     fe.inspect_delay = Some(Duration::from_millis(300));
     fe.tcp_content_rules = vec![TcpRule {
         accept: true,
-        cond: cond(Test::SslHelloType(1)),
+        cond: cond("{ req.ssl_hello_type 1 }"),
     }];
-    fe.use_backends = vec![(1, cond(sni(&["db.example.com"])))];
+    fe.use_backends = vec![(1, cond("{ req.ssl_sni -i db.example.com }"))];
     let r = start(spec).await;
     // A client that says nothing is routed once the delay expires.
     let t = Instant::now();
@@ -184,9 +163,7 @@ async fn tcp_request_content_reject_and_req_len() {
     fe.tcp_content_rules = vec![
         TcpRule {
             accept: true,
-            cond: cond(Test::ReqLen(IntMatch {
-                ranges: vec![(4, i64::MAX)],
-            })),
+            cond: cond("{ req.len ge 4 }"),
         },
         TcpRule {
             accept: false,
@@ -213,7 +190,7 @@ async fn tcp_request_connection_reject_closes_without_log() {
     let (_a, _b, mut spec) = two_backends().await;
     spec.frontends[0].tcp_connection_rules = vec![TcpRule {
         accept: false,
-        cond: cond(Test::Src(vec![net("127.0.0.9/32")])),
+        cond: cond("{ src 127.0.0.9/32 }"),
     }];
     let r = start(spec).await;
     let s = TcpSocket::new_v4().unwrap();
@@ -235,7 +212,7 @@ async fn tcp_request_connection_reject_closes_without_log() {
 async fn no_backend_closes() {
     let (_a, _b, mut spec) = two_backends().await;
     spec.frontends[0].default_backend = None;
-    spec.frontends[0].use_backends = vec![(1, cond(Test::DstPort(vec![(1, 1)])))];
+    spec.frontends[0].use_backends = vec![(1, cond("{ dst_port 1 }"))];
     let r = start(spec).await;
     let mut c = connect(r.addr).await;
     assert!(closed_within(&mut c, WAIT).await);
@@ -246,24 +223,15 @@ async fn no_backend_closes() {
 #[tokio::test]
 async fn use_backend_on_req_payload_waits_for_the_bytes() {
     let (_a, _b, mut spec) = two_backends().await;
-    let payload = |offset, length, pat: &[u8]| Test::ReqPayload {
-        offset,
-        length,
-        matcher: BytesMatch {
-            method: StrMethod::Exact,
-            ignore_case: false,
-            patterns: vec![pat.to_vec()],
-        },
-    };
     let fe = &mut spec.frontends[0];
     fe.inspect_delay = Some(Duration::from_secs(2));
     // PostgreSQL SSLRequest: length 8, code 80877103 (0x04d2162f).
     let ssl_request = [0u8, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
     fe.tcp_content_rules = vec![TcpRule {
         accept: true,
-        cond: cond(payload(0, 8, &ssl_request)),
+        cond: cond("{ req.payload(0,8) 0000000804d2162f }"),
     }];
-    fe.use_backends = vec![(1, cond(payload(4, 4, &ssl_request[4..])))];
+    fe.use_backends = vec![(1, cond("{ req.payload(4,4) 04d2162f }"))];
     let r = start(spec).await;
     let mut c = connect(r.addr).await;
     c.write_all(&ssl_request[..3]).await.unwrap();

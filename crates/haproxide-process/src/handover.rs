@@ -7,166 +7,92 @@
 //! same sockets, the accept queue is shared too, so nothing is refused or reset while
 //! the old process stops.
 //!
-//! haproxide does the same. Every running process serves its listeners on a UNIX
-//! socket ([`default_path`] of its pid). `haproxide -sf PID` and `-x PATH` fetch them
-//! there. A fetched socket replaces the bind of the same address in the new
-//! configuration; addresses that are no longer configured are simply closed.
+//! haproxide does the same, guarded against local users (issue 13 row 1):
+//!
+//! - every running process serves its listeners on a UNIX socket inside a
+//!   directory it creates fresh ([`default_dir`]: mkdir mode 0700, refused if the
+//!   name exists, so never one another user made);
+//! - `haproxide -sf PID` fetches them there only if that directory is private
+//!   (a real directory, not a link, owned by an accepted uid, no group/other
+//!   access), the peer's `SO_PEERCRED` names an accepted uid and exactly PID;
+//!   `-x PATH` (the explicit, documented way) checks the peer's uid;
+//! - each received descriptor is trusted for what the kernel says it is, not for
+//!   the sender's label: a listening stream socket whose `getsockname(2)` address
+//!   is one the new configuration binds ([`fetch`] keys it by that address).
 //!
 //! Wire format, one exchange per connection: the old process sends messages of up to
 //! [`FDS_PER_MESSAGE`] descriptors (SCM_RIGHTS). Each message's data holds one line
-//! per descriptor: its local address as `getsockname(2)` reports it (`ip:port`, or
-//! `unix:PATH`). An empty message ends the list.
+//! per descriptor: its local address (informative only). An empty message ends
+//! the list.
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::sys;
+
 /// At most this many descriptors per message (Linux's SCM_MAX_FD is 253).
 pub const FDS_PER_MESSAGE: usize = 200;
 
+/// The private directory where the process with `pid` serves its listeners.
+pub fn default_dir(pid: u32) -> PathBuf {
+    std::env::temp_dir().join(format!("haproxide-{pid}.handover"))
+}
+
 /// Where the process with `pid` serves its listeners.
 pub fn default_path(pid: u32) -> PathBuf {
-    std::env::temp_dir().join(format!("haproxide-{pid}.listeners.sock"))
+    default_dir(pid).join("listeners.sock")
 }
 
-/// A socket's local address, as a stable text key.
-pub fn local_key(fd: RawFd) -> Option<String> {
-    // SAFETY: a zeroed sockaddr_storage is a valid out-buffer for getsockname, and
-    // `len` holds its size; `fd` is only read.
-    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    // SAFETY: as above.
-    let r = unsafe {
-        libc::getsockname(
-            fd,
-            (&mut ss as *mut libc::sockaddr_storage).cast(),
-            &mut len,
-        )
-    };
-    if r != 0 {
-        return None;
-    }
-    match i32::from(ss.ss_family) {
-        libc::AF_INET => {
-            // SAFETY: the family says the storage holds a sockaddr_in.
-            let sin: libc::sockaddr_in =
-                unsafe { std::ptr::read((&ss as *const libc::sockaddr_storage).cast()) };
-            let ip = std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
-            Some(std::net::SocketAddr::from((ip, u16::from_be(sin.sin_port))).to_string())
-        }
-        libc::AF_INET6 => {
-            // SAFETY: the family says the storage holds a sockaddr_in6.
-            let sin6: libc::sockaddr_in6 =
-                unsafe { std::ptr::read((&ss as *const libc::sockaddr_storage).cast()) };
-            let ip = std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr);
-            Some(std::net::SocketAddr::from((ip, u16::from_be(sin6.sin6_port))).to_string())
-        }
-        libc::AF_UNIX => {
-            // SAFETY: the family says the storage holds a sockaddr_un.
-            let sun: libc::sockaddr_un =
-                unsafe { std::ptr::read((&ss as *const libc::sockaddr_storage).cast()) };
-            let bytes: Vec<u8> = sun
-                .sun_path
-                .iter()
-                .take_while(|c| **c != 0)
-                .map(|c| *c as u8)
-                .collect();
-            Some(format!("unix:{}", String::from_utf8_lossy(&bytes)))
-        }
-        _ => None,
-    }
+/// The pid in a [`default_path`] (`.../haproxide-<pid>.handover/listeners.sock`).
+pub fn pid_of_path(path: &Path) -> Option<u32> {
+    let dir = path.parent()?.file_name()?.to_str()?;
+    dir.strip_prefix("haproxide-")?
+        .strip_suffix(".handover")?
+        .parse()
+        .ok()
 }
 
-fn send_with_fds(sock: &UnixStream, data: &[u8], fds: &[RawFd]) -> io::Result<()> {
-    let mut iov = libc::iovec {
-        iov_base: data.as_ptr() as *mut libc::c_void,
-        iov_len: data.len(),
-    };
-    // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of_val(fds) as u32) } as usize;
-    let mut cbuf = vec![0u8; space.max(1)];
-    // SAFETY: msghdr is plain data; every pointer set below points into live buffers
-    // (`iov`, `cbuf`) that outlive the sendmsg call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    if !fds.is_empty() {
-        msg.msg_control = cbuf.as_mut_ptr().cast();
-        msg.msg_controllen = space as _;
-        // SAFETY: msg_control points to a buffer of CMSG_SPACE(len) bytes, so the first
-        // header and its data fit.
-        unsafe {
-            let cmsg = libc::CMSG_FIRSTHDR(&msg);
-            if cmsg.is_null() {
-                return Err(io::Error::other("no room for the control message"));
-            }
-            (*cmsg).cmsg_level = libc::SOL_SOCKET;
-            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-            (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of_val(fds) as u32) as _;
-            std::ptr::copy_nonoverlapping(
-                fds.as_ptr(),
-                libc::CMSG_DATA(cmsg).cast::<RawFd>(),
-                fds.len(),
-            );
-        }
+/// Why a handover source is not trusted.
+fn refuse(what: String) -> io::Error {
+    io::Error::new(io::ErrorKind::PermissionDenied, what)
+}
+
+/// Creates `dir` fresh, mode 0700: fails if anything (a directory, a link, a
+/// file) already has that name, so the directory is always this process's own.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    std::fs::DirBuilder::new().mode(0o700).create(dir)?;
+    // The umask may have removed bits, never added: make it exactly 0700.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+/// `dir` is a real directory (not a symbolic link) owned by one of `uids`, with no
+/// access for group or others.
+pub fn check_private_dir(dir: &Path, uids: &[u32]) -> io::Result<()> {
+    let m = std::fs::symlink_metadata(dir)?;
+    if !m.file_type().is_dir() {
+        return Err(refuse(format!("{} is not a directory", dir.display())));
     }
-    // SAFETY: `msg` is fully initialised above.
-    let n = unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
+    if !uids.contains(&m.uid()) {
+        return Err(refuse(format!(
+            "{} belongs to uid {}, not to this process",
+            dir.display(),
+            m.uid()
+        )));
+    }
+    if m.mode() & 0o077 != 0 {
+        return Err(refuse(format!(
+            "{} is open to other users (mode {:o})",
+            dir.display(),
+            m.mode() & 0o7777
+        )));
     }
     Ok(())
-}
-
-/// Receive one message: its data and the descriptors it carried (owned).
-fn recv_with_fds(sock: &UnixStream) -> io::Result<(Vec<u8>, Vec<OwnedFd>)> {
-    let mut data = vec![0u8; 64 * 1024];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE((FDS_PER_MESSAGE * std::mem::size_of::<RawFd>()) as u32) }
-        as usize;
-    let mut cbuf = vec![0u8; space];
-    // SAFETY: plain data; pointers refer to `iov` and `cbuf`, alive during recvmsg.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = space as _;
-    // SAFETY: `msg` describes valid buffers; MSG_CMSG_CLOEXEC marks received fds
-    // close-on-exec.
-    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    data.truncate(n as usize);
-    let mut fds = Vec::new();
-    // SAFETY: walking the control messages the kernel wrote into `cbuf`, bounded by
-    // msg_controllen; each SCM_RIGHTS payload is an array of fds now owned by us.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-        while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
-                let payload = (*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
-                let count = payload / std::mem::size_of::<RawFd>();
-                let base = libc::CMSG_DATA(cmsg).cast::<RawFd>();
-                for i in 0..count {
-                    let fd = std::ptr::read_unaligned(base.add(i));
-                    if fd >= 0 {
-                        fds.push(OwnedFd::from_raw_fd(fd));
-                    }
-                }
-            }
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-        }
-    }
-    Ok((data, fds))
 }
 
 /// Serves this process's listening sockets to a successor.
@@ -177,16 +103,32 @@ pub struct Server {
 }
 
 impl Server {
-    /// Listen at `path` (mode 0600) and answer each connection with the descriptors
-    /// `fds()` returns at that moment. Runs on its own thread.
-    pub fn start<F>(path: PathBuf, fds: F) -> io::Result<Server>
+    /// Creates `dir` fresh (mode 0700, refused if the name exists), listens on
+    /// `listeners.sock` inside it and answers each connection with the descriptors
+    /// `fds()` returns at that moment. Runs on its own thread. `owner`: the uid/gid
+    /// the process will drop to (`user`/`group`), given the directory and socket so
+    /// that it can still remove them when it exits.
+    pub fn start<F>(dir: PathBuf, owner: Option<(u32, Option<u32>)>, fds: F) -> io::Result<Server>
     where
         F: Fn() -> Vec<RawFd> + Send + 'static,
     {
-        let _ = std::fs::remove_file(&path);
-        let listener = UnixListener::bind(&path)?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        create_private_dir(&dir)?;
+        let path = dir.join("listeners.sock");
+        let bound = UnixListener::bind(&path).and_then(|l| {
+            if let Some((uid, gid)) = owner {
+                std::os::unix::fs::chown(&path, Some(uid), gid)?;
+                std::os::unix::fs::chown(&dir, Some(uid), gid)?;
+            }
+            Ok(l)
+        });
+        let listener = match bound {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                let _ = std::fs::remove_dir(&dir);
+                return Err(e);
+            }
+        };
         let handed_over = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&handed_over);
         std::thread::Builder::new()
@@ -199,15 +141,15 @@ impl Server {
                     for chunk in list.chunks(FDS_PER_MESSAGE) {
                         let lines: String = chunk
                             .iter()
-                            .map(|fd| format!("{}\n", local_key(*fd).unwrap_or_default()))
+                            .map(|fd| format!("{}\n", sys::local_key(*fd).unwrap_or_default()))
                             .collect();
-                        if send_with_fds(&conn, lines.as_bytes(), chunk).is_err() {
+                        if sys::send_with_fds(&conn, lines.as_bytes(), chunk).is_err() {
                             ok = false;
                             break;
                         }
                     }
                     // An empty message ends the list.
-                    if ok && send_with_fds(&conn, b"\n", &[]).is_ok() && !list.is_empty() {
+                    if ok && sys::send_with_fds(&conn, b"\n", &[]).is_ok() && !list.is_empty() {
                         flag.store(true, Ordering::SeqCst);
                     }
                 }
@@ -223,24 +165,69 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+        if let Some(dir) = self.path.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }
 
-/// Fetch the listening sockets of the process serving at `path`: local address →
-/// descriptor.
-pub fn fetch(path: &Path) -> io::Result<HashMap<String, OwnedFd>> {
+/// Whom a fetch trusts.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    /// Accepted owners of the directory and of the peer process: this process's
+    /// effective uid, and the uid the configuration drops to, if any.
+    pub uids: Vec<u32>,
+    /// `-sf PID`: the peer must be exactly that process, and the socket's directory
+    /// must be private ([`check_private_dir`]). None for an explicit `-x PATH`.
+    pub pid: Option<u32>,
+}
+
+impl Trust {
+    /// This process's effective uid, plus `also` (the configured `uid`/`user`).
+    pub fn this_user(also: Option<u32>, pid: Option<u32>) -> Trust {
+        let mut uids = vec![sys::euid()];
+        uids.extend(also.filter(|u| !uids.contains(u)));
+        Trust { uids, pid }
+    }
+}
+
+/// Fetch the listening sockets of the process serving at `path`, if `trust`
+/// accepts it: real local address (getsockname) → descriptor, listening stream
+/// sockets only. The sender's labels are ignored.
+pub fn fetch(path: &Path, trust: &Trust) -> io::Result<HashMap<String, OwnedFd>> {
+    if trust.pid.is_some() {
+        let dir = path
+            .parent()
+            .ok_or_else(|| refuse(format!("{}: no directory", path.display())))?;
+        check_private_dir(dir, &trust.uids)?;
+    }
     let sock = UnixStream::connect(path)?;
+    let (pid, uid, _) = sys::peer_cred(sock.as_raw_fd())?;
+    if !trust.uids.contains(&uid) {
+        return Err(refuse(format!(
+            "{} is served by uid {uid}, not by this user",
+            path.display()
+        )));
+    }
+    if trust.pid.is_some_and(|want| want != pid) {
+        return Err(refuse(format!(
+            "{} is served by pid {pid}, not by the process being replaced",
+            path.display()
+        )));
+    }
     sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
     let mut out = HashMap::new();
     loop {
-        let (data, fds) = recv_with_fds(&sock)?;
+        let (data, fds) = sys::recv_with_fds(&sock)?;
         if data.is_empty() || (data == b"\n" && fds.is_empty()) {
             break;
         }
-        let keys: Vec<&str> = std::str::from_utf8(&data).unwrap_or("").lines().collect();
-        for (key, fd) in keys.into_iter().zip(fds) {
-            if !key.is_empty() {
-                out.insert(key.to_string(), fd);
+        for fd in fds {
+            if !sys::is_listening_stream(fd.as_raw_fd()) {
+                continue;
+            }
+            if let Some(key) = sys::local_key(fd.as_raw_fd()) {
+                out.insert(key, fd);
             }
         }
     }
@@ -251,20 +238,22 @@ pub fn fetch(path: &Path) -> io::Result<HashMap<String, OwnedFd>> {
 mod tests {
     use super::*;
     use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
 
     #[test]
     fn listeners_cross_processes_boundaries_with_their_queue() {
         let dir = std::env::temp_dir().join(format!("hpx-handover-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&dir);
-        let path = dir.join("l.sock");
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("listeners.sock");
         let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = tcp.local_addr().expect("addr");
         let fd = tcp.as_raw_fd();
-        let server = Server::start(path.clone(), move || vec![fd]).expect("serve");
+        let server = Server::start(dir.clone(), None, move || vec![fd]).expect("serve");
         // A client connects before the handover: it waits in the shared accept queue.
         let mut early = std::net::TcpStream::connect(addr).expect("connect");
         early.write_all(b"hi").expect("write");
-        let got = fetch(&path).expect("fetch");
+        let trust = Trust::this_user(None, Some(std::process::id()));
+        let got = fetch(&path, &trust).expect("fetch");
         assert!(server.handed_over.load(Ordering::SeqCst));
         let fd = got
             .get(&addr.to_string())
@@ -280,6 +269,49 @@ mod tests {
         assert_eq!(&buf, b"hi");
         drop(server);
         assert!(!path.exists(), "the socket file is removed");
-        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!dir.exists(), "and its directory");
+    }
+
+    /// Issue 13 row 1, in process: a directory that already exists is never used,
+    /// a foreign or open one is refused, a peer other than the named pid is refused,
+    /// and a descriptor is keyed by its real address, not by its label.
+    #[test]
+    fn handover_trusts_only_a_private_directory_the_named_peer_and_real_addresses() {
+        let base = std::env::temp_dir().join(format!("hpx-trust-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).expect("base");
+        // Exists already: refused, left as it was.
+        let taken = base.join("taken");
+        std::fs::create_dir(&taken).expect("mkdir");
+        assert!(Server::start(taken.clone(), None, Vec::new).is_err());
+        // Open to others, or owned by another uid: refused.
+        std::fs::set_permissions(&taken, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let me = Trust::this_user(None, Some(std::process::id()));
+        assert!(check_private_dir(&taken, &me.uids).is_err());
+        std::fs::set_permissions(&taken, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        assert!(check_private_dir(&taken, &me.uids).is_ok());
+        assert!(check_private_dir(&taken, &[sys::euid().wrapping_add(1)]).is_err());
+        // A link to a private directory is not one.
+        let link = base.join("link");
+        std::os::unix::fs::symlink(&taken, &link).expect("symlink");
+        assert!(check_private_dir(&link, &me.uids).is_err());
+        // A sender labelling a socket with another address: keyed by the real one;
+        // a connected (not listening) socket is dropped.
+        let real = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let other = std::net::TcpStream::connect(real.local_addr().expect("addr")).expect("c");
+        let (rfd, ofd) = (real.as_raw_fd(), other.as_raw_fd());
+        let dir = base.join("srv");
+        let server = Server::start(dir.clone(), None, move || vec![rfd, ofd]).expect("serve");
+        let got = fetch(server.path(), &me).expect("fetch");
+        assert_eq!(
+            got.keys().cloned().collect::<Vec<_>>(),
+            vec![real.local_addr().expect("addr").to_string()]
+        );
+        // The right directory and uid, but the pid named by -sf is another one.
+        let wrong_pid = Trust::this_user(None, Some(1));
+        let e = fetch(server.path(), &wrong_pid).expect_err("pid");
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        drop(server);
+        let _ = std::fs::remove_dir_all(&base);
     }
 }

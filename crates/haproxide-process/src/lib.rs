@@ -7,8 +7,6 @@
 
 #![deny(unsafe_code)]
 
-// Its system calls move to `sys` once the handover rework (issue 13) has landed.
-#[allow(unsafe_code)]
 pub mod handover;
 pub mod mworker;
 pub mod spec;

@@ -1,12 +1,10 @@
 //! The process crate's system calls: every `unsafe` block of the crate is here,
 //! each with the reason it is sound. The rest of the crate is safe code.
-//!
-//! (The listener handover, `handover.rs`, still holds its own; it moves here
-//! once its rework for issue 13 has landed.)
 
 use std::ffi::CStr;
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
 
 fn check(r: libc::c_int) -> io::Result<()> {
     if r == 0 {
@@ -149,7 +147,6 @@ pub fn daemonize() -> io::Result<()> {
         .read(true)
         .write(true)
         .open("/dev/null")?;
-    use std::os::fd::AsRawFd;
     for fd in 0..=2 {
         // SAFETY: dup2 onto the standard descriptors with a valid open fd.
         if unsafe { libc::dup2(null.as_raw_fd(), fd) } == -1 {
@@ -197,4 +194,190 @@ impl haproxide_config::Accounts for NssAccounts {
     fn group_id(&self, name: &str) -> Option<u32> {
         group_id(name)
     }
+}
+
+/// The effective user id.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    unsafe { libc::geteuid() }
+}
+
+/// The credentials of the peer of a connected UNIX socket (`SO_PEERCRED`): for the
+/// client side, those of the process that called listen(2) (pid, uid, gid).
+pub fn peer_cred(fd: RawFd) -> io::Result<(u32, u32, u32)> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `cred`, a live ucred.
+    check(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    })?;
+    Ok((u32::try_from(cred.pid).unwrap_or(0), cred.uid, cred.gid))
+}
+
+/// Whether `fd` is a listening stream socket (`SO_ACCEPTCONN` and `SO_TYPE`).
+pub fn is_listening_stream(fd: RawFd) -> bool {
+    let get = |opt: libc::c_int| -> Option<libc::c_int> {
+        let mut v: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `v`, a live c_int.
+        let r = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&mut v as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        (r == 0).then_some(v)
+    };
+    get(libc::SO_ACCEPTCONN) == Some(1) && get(libc::SO_TYPE) == Some(libc::SOCK_STREAM)
+}
+
+/// A socket's local address as getsockname(2) reports it, as a stable text key
+/// (`ip:port`, or `unix:PATH`).
+pub fn local_key(fd: RawFd) -> Option<String> {
+    // SAFETY: a zeroed sockaddr_storage is a valid out-buffer for getsockname, and
+    // `len` holds its size; `fd` is only read.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: as above.
+    let r = unsafe {
+        libc::getsockname(
+            fd,
+            (&mut ss as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return None;
+    }
+    match i32::from(ss.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in.
+            let sin: libc::sockaddr_in =
+                unsafe { std::ptr::read((&ss as *const libc::sockaddr_storage).cast()) };
+            let ip = std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
+            Some(std::net::SocketAddr::from((ip, u16::from_be(sin.sin_port))).to_string())
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6.
+            let sin6: libc::sockaddr_in6 =
+                unsafe { std::ptr::read((&ss as *const libc::sockaddr_storage).cast()) };
+            let ip = std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+            Some(std::net::SocketAddr::from((ip, u16::from_be(sin6.sin6_port))).to_string())
+        }
+        libc::AF_UNIX => {
+            // SAFETY: the family says the storage holds a sockaddr_un.
+            let sun: libc::sockaddr_un =
+                unsafe { std::ptr::read((&ss as *const libc::sockaddr_storage).cast()) };
+            let bytes: Vec<u8> = sun
+                .sun_path
+                .iter()
+                .take_while(|c| **c != 0)
+                .map(|c| *c as u8)
+                .collect();
+            Some(format!("unix:{}", String::from_utf8_lossy(&bytes)))
+        }
+        _ => None,
+    }
+}
+
+pub fn send_with_fds(sock: &UnixStream, data: &[u8], fds: &[RawFd]) -> io::Result<()> {
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of_val(fds) as u32) } as usize;
+    let mut cbuf = vec![0u8; space.max(1)];
+    // SAFETY: msghdr is plain data; every pointer set below points into live buffers
+    // (`iov`, `cbuf`) that outlive the sendmsg call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if !fds.is_empty() {
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = space as _;
+        // SAFETY: msg_control points to a buffer of CMSG_SPACE(len) bytes, so the first
+        // header and its data fit.
+        unsafe {
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            if cmsg.is_null() {
+                return Err(io::Error::other("no room for the control message"));
+            }
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of_val(fds) as u32) as _;
+            std::ptr::copy_nonoverlapping(
+                fds.as_ptr(),
+                libc::CMSG_DATA(cmsg).cast::<RawFd>(),
+                fds.len(),
+            );
+        }
+    }
+    // SAFETY: `msg` is fully initialised above.
+    let n = unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Receive one message: its data and the descriptors it carried (owned).
+pub fn recv_with_fds(sock: &UnixStream) -> io::Result<(Vec<u8>, Vec<OwnedFd>)> {
+    let mut data = vec![0u8; 64 * 1024];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe {
+        libc::CMSG_SPACE((crate::handover::FDS_PER_MESSAGE * std::mem::size_of::<RawFd>()) as u32)
+    } as usize;
+    let mut cbuf = vec![0u8; space];
+    // SAFETY: plain data; pointers refer to `iov` and `cbuf`, alive during recvmsg.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    // SAFETY: `msg` describes valid buffers; MSG_CMSG_CLOEXEC marks received fds
+    // close-on-exec.
+    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    data.truncate(n as usize);
+    let mut fds = Vec::new();
+    // SAFETY: walking the control messages the kernel wrote into `cbuf`, bounded by
+    // msg_controllen; each SCM_RIGHTS payload is an array of fds now owned by us.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                let payload = (*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
+                let count = payload / std::mem::size_of::<RawFd>();
+                let base = libc::CMSG_DATA(cmsg).cast::<RawFd>();
+                for i in 0..count {
+                    let fd = std::ptr::read_unaligned(base.add(i));
+                    if fd >= 0 {
+                        fds.push(OwnedFd::from_raw_fd(fd));
+                    }
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Ok((data, fds))
 }

@@ -51,6 +51,8 @@ pub struct DcsBackend {
     pub matching: MemberMatch,
     /// Check cadence while check and DCS disagree.
     pub recheck: Duration,
+    /// How long a new leader's promotion may take before its member key says so.
+    pub promote_wait: Duration,
     pub servers: Vec<DcsServer>,
 }
 
@@ -140,6 +142,9 @@ pub fn plan(cfg: &Config, engine: &haproxide_forward::EngineSpec) -> DcsPlan {
             recheck: p.clusters[ci]
                 .recheck
                 .map_or(Duration::from_millis(100), |t| t.as_duration()),
+            promote_wait: p.clusters[ci]
+                .promote_wait
+                .map_or(Duration::from_millis(500), |t| t.as_duration()),
             servers,
         });
     }
@@ -152,6 +157,7 @@ fn code(v: Verdict) -> u8 {
         Verdict::Eligible => 1,
         Verdict::Out => 2,
         Verdict::Electing => 3,
+        Verdict::Promoting => 4,
     }
 }
 
@@ -160,6 +166,7 @@ fn verdict(c: u8) -> Verdict {
         1 => Verdict::Eligible,
         2 => Verdict::Out,
         3 => Verdict::Electing,
+        4 => Verdict::Promoting,
         _ => Verdict::Checks,
     }
 }
@@ -171,6 +178,7 @@ pub fn verdict_word(v: Verdict) -> &'static str {
         Verdict::Eligible => "eligible",
         Verdict::Out => "out",
         Verdict::Electing => "electing",
+        Verdict::Promoting => "promoting",
     }
 }
 
@@ -202,7 +210,7 @@ impl Gate {
     pub fn allows(&self, backend: usize, server: usize) -> bool {
         !matches!(
             self.verdict(backend, server),
-            Some(Verdict::Out | Verdict::Electing)
+            Some(Verdict::Out | Verdict::Electing | Verdict::Promoting)
         )
     }
 
@@ -210,7 +218,7 @@ impl Gate {
     pub fn awaits(&self, backend: usize, server: usize) -> bool {
         matches!(
             self.verdict(backend, server),
-            Some(Verdict::Eligible | Verdict::Electing)
+            Some(Verdict::Eligible | Verdict::Electing | Verdict::Promoting)
         )
     }
 
@@ -372,6 +380,9 @@ async fn follow(
     // disagreement outlasted RECHECK_FOR (back on their own cadence until they agree).
     let mut fast: HashMap<(usize, usize), tokio::time::Instant> = HashMap::new();
     let mut gave_up = std::collections::HashSet::new();
+    // The view last seen, and since when its leader key holds its value.
+    let mut last = view.borrow().clone();
+    let mut leader_since = (last.state.leader.clone(), tokio::time::Instant::now());
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -380,15 +391,22 @@ async fn follow(
                 if changed.is_err() {
                     break;
                 }
-                let v = view.borrow_and_update().clone();
-                apply(&cluster, &v, &backends, &gate, &act, &mut fast);
+                last = view.borrow_and_update().clone();
+                if last.state.leader != leader_since.0 {
+                    leader_since = (last.state.leader.clone(), tokio::time::Instant::now());
+                }
+                apply(&last, leader_since.1.elapsed(), &backends, &gate, &act, &mut fast);
             }
             ev = events.recv() => match ev {
                 Ok(e) => log_event(&cluster, &e, &act),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(_) => break,
             },
-            _ = tick.tick() => settle(&backends, &gate, &act, &mut fast, &mut gave_up),
+            _ = tick.tick() => {
+                // Promotion waits end with time too.
+                apply(&last, leader_since.1.elapsed(), &backends, &gate, &act, &mut fast);
+                settle(&backends, &gate, &act, &mut fast, &mut gave_up);
+            }
         }
     }
 }
@@ -426,8 +444,8 @@ fn log_event(cluster: &str, e: &DcsEvent, act: &Actions) {
 
 /// Sets every server's verdict from the view and acts on the changes.
 fn apply(
-    cluster: &str,
     v: &DcsView,
+    leader_for: Duration,
     backends: &[DcsBackend],
     gate: &Gate,
     act: &Actions,
@@ -437,10 +455,14 @@ fn apply(
         let mut wake = false;
         for srv in &b.servers {
             let (s, name) = (&srv.index, &srv.name);
-            let new = if v.connected {
-                v.state.verdict(b.role, b.matching, name, srv.addr)
-            } else {
-                Verdict::Checks
+            let new = match v.connected {
+                // Its member key did not say "primary" yet, but the key is held for
+                // longer than a promotion takes: the check decides from here.
+                true => match v.state.verdict(b.role, b.matching, name, srv.addr) {
+                    Verdict::Promoting if leader_for >= b.promote_wait => Verdict::Eligible,
+                    x => x,
+                },
+                false => Verdict::Checks,
             };
             let old = gate.swap(b.backend, *s, new);
             if old == new {
@@ -457,8 +479,8 @@ fn apply(
             } else {
                 "DCS unreachable, health checks alone".to_string()
             };
-            let was_in = !matches!(old, Verdict::Out | Verdict::Electing);
-            let is_in = !matches!(new, Verdict::Out | Verdict::Electing);
+            let was_in = !matches!(old, Verdict::Out | Verdict::Electing | Verdict::Promoting);
+            let is_in = !matches!(new, Verdict::Out | Verdict::Electing | Verdict::Promoting);
             let text = match (was_in, is_in) {
                 (true, false) => {
                     let cut = srv.cut_on_down;
@@ -513,7 +535,6 @@ fn apply(
             act.engine.wake_queues(b.backend);
         }
     }
-    let _ = cluster;
 }
 
 /// Keeps servers whose check disagrees with the DCS (named but not UP, or out but
@@ -542,7 +563,8 @@ fn settle(
             }
             let up = h.is_up(id);
             let agree = match gate.verdict(b.backend, srv.index) {
-                Some(Verdict::Eligible) => up,
+                // A promoting leader is checked fast too: UP by the time it is eligible.
+                Some(Verdict::Eligible | Verdict::Promoting) => up,
                 Some(Verdict::Out) => !up,
                 _ => true,
             };

@@ -14,6 +14,7 @@ pub mod admin_plan;
 pub mod dcs;
 pub use haproxide_admin::cli;
 pub use haproxide_process::handover;
+pub mod lifecycle;
 pub mod live;
 pub use haproxide_log as logging;
 pub mod logsetup;

@@ -166,6 +166,12 @@ impl Dataplane for EngineLink {
             engine.wake_queues(l.backend);
         }
     }
+
+    fn set_maxconn(&self, id: ServerId, maxconn: u32) {
+        if let (Some(engine), Some(l)) = (self.engine.get(), self.servers.get(&id)) {
+            engine.set_server_maxconn(l.backend, l.server, maxconn as usize);
+        }
+    }
 }
 
 /// The stop signals, installed as early as possible: until they are, SIGUSR1's
@@ -346,9 +352,8 @@ pub async fn start(
         }));
     }
     let follower_events = Arc::clone(&events);
-    let (follower_link, follower_engine) = (Arc::clone(&link), Arc::clone(&engine));
     let follower = rx.map(|mut rx| {
-        let (events, link, engine) = (follower_events, follower_link, follower_engine);
+        let events = follower_events;
         tokio::spawn(async move {
             loop {
                 match rx.recv().await {
@@ -357,12 +362,8 @@ pub async fn start(
                     }
                     // Transitions reach the engine through `EngineLink`.
                     Ok(CheckEvent::Transition { .. } | CheckEvent::Weight { .. }) => {}
-                    // An agent's `maxconn:N`.
-                    Ok(CheckEvent::MaxConn { id, maxconn }) => {
-                        if let Some(l) = link.servers.get(&id) {
-                            engine.set_server_maxconn(l.backend, l.server, maxconn as usize);
-                        }
-                    }
+                    // An agent's `maxconn:N` reaches the engine through `EngineLink`.
+                    Ok(CheckEvent::MaxConn { .. }) => {}
                     // Log lines lost in a burst: HAProxy's own log ring drops
                     // lines too when its sinks fall behind.
                     Err(RecvError::Lagged(n)) => {
@@ -374,13 +375,19 @@ pub async fn start(
         })
     });
     let fds_engine = Arc::clone(&engine);
-    let handover = handover::Server::start(handover::default_path(std::process::id()), move || {
-        fds_engine
-            .listening_fds()
-            .into_iter()
-            .map(|(_, _, fd)| fd)
-            .collect()
-    })
+    // Owned by the uid/gid the process drops to, so that it can remove them on exit.
+    let owner = plan.process.uid.map(|u| (u, plan.process.gid));
+    let handover = handover::Server::start(
+        handover::default_dir(std::process::id()),
+        owner,
+        move || {
+            fds_engine
+                .listening_fds()
+                .into_iter()
+                .map(|(_, _, fd)| fd)
+                .collect()
+        },
+    )
     .map_err(|e| tracing::warn!("cannot serve listeners for reloads: {e}"))
     .ok();
     let mut proxies: Vec<(String, Option<usize>, Option<usize>)> = Vec::new();

@@ -44,7 +44,7 @@ pub fn base64(data: &[u8]) -> String {
 }
 
 impl Etcd {
-    /// Starts etcd (bounded: 20 s until healthy); `None` if it is not installed.
+    /// Starts etcd (bounded: 30 s until healthy); `None` if it is not installed.
     pub fn start(tag: &str) -> Option<Etcd> {
         let installed = Command::new("etcd")
             .arg("--version")
@@ -82,7 +82,7 @@ impl Etcd {
         self.proc.take();
     }
 
-    /// Starts it again on the same data and ports; panics if it is not healthy in 20 s.
+    /// Starts it again on the same data and ports; panics if it is not healthy in 30 s.
     pub fn resume(&mut self) {
         if self.proc.is_some() {
             return;
@@ -110,7 +110,7 @@ impl Etcd {
             .spawn()
             .expect("spawn etcd");
         self.proc = Some(Proc::new(child));
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if self
                 .request("GET", "/health", "")
@@ -120,7 +120,9 @@ impl Etcd {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("etcd did not become healthy within 20 s");
+        let log = std::fs::read_to_string(self.dir.join("etcd.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(8).collect();
+        panic!("etcd did not become healthy within 30 s; its log ends: {tail:#?}");
     }
 
     /// One HTTP/1.1 request; the body of the answer (None on any failure).

@@ -59,6 +59,8 @@ impl Drop for Proc {
         let _ = self.0.wait();
         for p in &self.1 {
             let _ = std::fs::remove_file(p);
+            // An (empty) directory given, such as a handover directory.
+            let _ = std::fs::remove_dir(p);
         }
     }
 }

@@ -343,8 +343,9 @@ const BEHAVES_AS: (u32, u32, u32) = (2, 6, 12);
 /// `-vv`'s "Feature list": what haproxide itself provides, in HAProxy's words, so
 /// that `feature(...)` gates (the reg-tests', `.if` in `-cc`) select it truthfully:
 /// no OpenSSL (TLS only for `check-ssl`, through rustls), no Lua, no PCRE (Rust's
-/// regex), no QUIC; epoll through tokio, splice(2) for TCP relaying.
-const FEATURES: &str = "+ACCEPT4 -DEVICEATLAS +EPOLL +GETADDRINFO -KQUEUE +LINUX_SPLICE -LUA -OPENSSL -PCRE -PCRE2 +POLL +PROMEX -QUIC +SYSTEMD +THREAD -ZLIB";
+/// regex), no QUIC; epoll through tokio, splice(2) for TCP relaying; +HAPROXIDE as
+/// the configuration's `.if feature(HAPROXIDE)` sees it.
+const FEATURES: &str = "+ACCEPT4 -DEVICEATLAS +EPOLL +GETADDRINFO -KQUEUE +LINUX_SPLICE -LUA -OPENSSL -PCRE -PCRE2 +POLL +PROMEX -QUIC +SYSTEMD +THREAD -ZLIB +HAPROXIDE";
 
 /// `-cc <condition>`: HAProxy lexes the argument as a configuration line (quotes,
 /// environment variables in double quotes), re-joins the words with spaces and

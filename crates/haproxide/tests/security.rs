@@ -8,7 +8,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -397,5 +397,371 @@ fn set_weight_overflow_same_as_haproxy() {
     assert_eq!(theirs, ours);
 }
 
-#[allow(dead_code)]
-fn _keep(_: PathBuf) {}
+/// Reads what a master CLI answers to `line` until it closes or stays quiet for
+/// 1.5 s (HAProxy's master keeps a one-shot connection open a while).
+fn ask_master(sock: &Path, line: &str) -> String {
+    let Ok(mut c) = UnixStream::connect(sock) else {
+        return "<no connection>".into();
+    };
+    let _ = c.set_read_timeout(Some(Duration::from_millis(1500)));
+    let _ = c.write_all(format!("{line}\n").as_bytes());
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 16384];
+    while let Ok(n) = c.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Row 3: `-S path,level,user` bounds the master CLI session and every command it
+/// forwards to a worker; raising the level is refused.
+#[test]
+fn master_cli_levels_same_as_haproxy() {
+    let server = OnThread::start(|| tcp::named("hello\n"));
+    let sport = server.port;
+    let run = |prog: Prog, level: &str| {
+        let dir = TempDir::new(&format!("sec-mcli-{prog:?}-{level}"));
+        let port = free_port();
+        let cfg = dir.path("h.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "global\n    stats socket {} level admin\n{DEFAULTS}listen app\n    bind 127.0.0.1:{port}\n    server s1 127.0.0.1:{sport}\n",
+                dir.path("w.sock").display()
+            ),
+        )
+        .expect("cfg");
+        let m = dir.path("m.sock");
+        let s_arg = format!("{},level,{level}", m.display());
+        let _p = prog.spawn(&cfg, &["-W", "-db", "-S", &s_arg]);
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                ask(&dir.path("w.sock"), "show cli level").is_some()
+                    && ask_master(&m, "show proc").contains("worker")
+            }),
+            "{prog:?} not ready"
+        );
+        let out = vec![
+            ask_master(&m, "show cli level"),
+            ask_master(&m, "@1 show cli level"),
+            ask_master(&m, "@1 set server app/s1 state maint"),
+            ask_master(&m, "@1 set weight app/s1 50%"),
+            ask_master(&m, "@1 get weight app/s1"),
+            ask_master(&m, "user; show cli level"),
+            ask_master(&m, "operator; show cli level"),
+            ask_master(&m, "@1 user; @1 show cli level"),
+            // The worker's own admin socket: was anything applied?
+            ask(&dir.path("w.sock"), "get weight app/s1").unwrap_or_default(),
+            ask(&dir.path("w.sock"), "show servers state app")
+                .unwrap_or_default()
+                .lines()
+                .nth(2)
+                .map(|l| l.split(' ').nth(6).unwrap_or("").to_string())
+                .unwrap_or_default(),
+        ];
+        eprintln!("{prog:?} level {level}: {out:?}");
+        out
+    };
+    for level in ["user", "operator"] {
+        let ours = run(Prog::Haproxide, level);
+        let theirs = run(Prog::Haproxy, level);
+        assert_eq!(ours[0], format!("{level}\n\n"));
+        assert_eq!(ours[2], "Permission denied\n\n");
+        assert_eq!(ours[9], "0", "the server's admin state changed");
+        assert_eq!(theirs, ours, "level {level}");
+    }
+}
+
+/// The local attacker: runs `script` with python3 as `nobody` (uid/gid 65534) with
+/// `TMPDIR=tmp`; returns its child and the first line it prints.
+fn as_nobody(tmp: &Path, script: &str, args: &[String]) -> (Proc, String) {
+    let mut child = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+            script,
+        ])
+        .args(args)
+        .env("TMPDIR", tmp)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("setpriv python3 as nobody");
+    let mut line = Vec::new();
+    let mut out = child.stdout.take().expect("stdout");
+    let mut b = [0u8; 1];
+    while let Ok(1) = out.read(&mut b) {
+        if b[0] == b'\n' {
+            break;
+        }
+        line.push(b[0]);
+    }
+    (
+        Proc::new(child),
+        String::from_utf8_lossy(&line).into_owned(),
+    )
+}
+
+/// A world-writable sticky directory (like /tmp) to serve as TMPDIR, so that the
+/// attacker can create whatever it likes there.
+fn shared_tmp(tag: &str) -> TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let d = TempDir::new(tag);
+    std::fs::set_permissions(d.dir(), std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+    d
+}
+
+/// The attacker of row 1: listens on its own port, and serves that listener at
+/// every handover path it can create for its own pid (old flat name, new private
+/// directory), labelled as the victim's configured address.
+const FAKE_HANDOVER: &str = r#"
+import os, socket, sys, threading
+label = sys.argv[1].encode()
+tmp = os.environ["TMPDIR"]
+lst = socket.socket(); lst.bind(("127.0.0.1", 0)); lst.listen(16)
+paths = [os.path.join(tmp, "haproxide-%d.listeners.sock" % os.getpid())]
+d = os.path.join(tmp, "haproxide-%d.handover" % os.getpid())
+os.mkdir(d, 0o700)
+paths.append(os.path.join(d, "listeners.sock"))
+def serve(path):
+    srv = socket.socket(socket.AF_UNIX); srv.bind(path); srv.listen(4)
+    while True:
+        c, _ = srv.accept()
+        socket.send_fds(c, [label + b"\n"], [lst.fileno()])
+        c.sendall(b"\n"); c.close()
+for p in paths:
+    threading.Thread(target=serve, args=(p,), daemon=True).start()
+print("ready", os.getpid(), lst.getsockname()[1], flush=True)
+threading.Event().wait(60)
+"#;
+
+/// Row 1: a fake handover socket made by a local user is never adopted, and `-sf`
+/// of a pid that is not a haproxide binds its own listeners.
+#[test]
+fn listener_takeover_by_a_local_user_is_refused() {
+    let tmp = shared_tmp("sec-takeover");
+    let server = OnThread::start(|| tcp::named("hello\n"));
+    let port = free_port();
+    let (_attacker, ready) = as_nobody(tmp.dir(), FAKE_HANDOVER, &[format!("127.0.0.1:{port}")]);
+    let words: Vec<&str> = ready.split(' ').collect();
+    assert_eq!(words.first(), Some(&"ready"), "attacker: {ready}");
+    let (apid, aport) = (words[1], words[2]);
+    let cfg = tmp.path("h.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{DEFAULTS}listen app\n    bind 127.0.0.1:{port}\n    server s1 127.0.0.1:{}\n",
+            server.port
+        ),
+    )
+    .expect("cfg");
+    let log = tmp.path("stderr.log");
+    let p = guard(
+        Command::new(env!("CARGO_BIN_EXE_haproxide"))
+            .args(["-db", "-V", "-f"])
+            .arg(&cfg)
+            .args(["-sf", apid])
+            .env("TMPDIR", tmp.dir())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("spawn"),
+    );
+    // The configured port is served by haproxide's own listener: the greeting of
+    // the configured server comes back.
+    let served = || exchange_until(port, b"", Some(b"hello\n")).is_some_and(|r| r == b"hello\n");
+    assert!(
+        wait_until(Duration::from_secs(10), served),
+        "configured port not served"
+    );
+    // The attacker's port was not adopted: nothing proxies from it.
+    let aport: u16 = aport.parse().expect("port");
+    let stolen = exchange_until(aport, b"", Some(b"hello\n"));
+    assert!(
+        stolen.is_none(),
+        "the attacker's listener was served: {stolen:?}"
+    );
+    let err = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!err.contains("took over"), "{err}");
+    assert!(err.contains("cannot take over listeners"), "{err}");
+    drop(p);
+}
+
+/// Row 4: the master's private directory is never one a local user made first:
+/// `nobody` pre-creates `haproxide-master-<pid>` for the next pids; the master
+/// uses a fresh root-owned 0700 directory and nothing lands in the attacker's.
+#[test]
+fn master_directory_is_never_a_local_users() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let tmp = shared_tmp("sec-mdir");
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1);
+    let script = r#"
+import os, sys
+tmp = os.environ["TMPDIR"]; first = int(sys.argv[1])
+for pid in range(first, first + 400):
+    d = os.path.join(tmp, "haproxide-master-%d" % pid)
+    os.mkdir(d); os.chmod(d, 0o777)
+print("ready", flush=True)
+"#;
+    let (_a, ready) = as_nobody(tmp.dir(), script, &[(last + 1).to_string()]);
+    assert_eq!(ready, "ready");
+    let cfg = tmp.path("h.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{DEFAULTS}listen app\n    bind 127.0.0.1:{}\n    server s1 127.0.0.1:1\n",
+            free_port()
+        ),
+    )
+    .expect("cfg");
+    let m = tmp.path("m.sock");
+    let _p = guard(
+        Command::new(env!("CARGO_BIN_EXE_haproxide"))
+            .args(["-W", "-db", "-f"])
+            .arg(&cfg)
+            .arg("-S")
+            .arg(&m)
+            .env("TMPDIR", tmp.dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn"),
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || ask_master(
+            &m,
+            "@1 show cli level"
+        ) == "admin\n\n"),
+        "the master does not reach its worker"
+    );
+    let mut ours = Vec::new();
+    for e in std::fs::read_dir(tmp.dir()).expect("ls").flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("haproxide-master-") {
+            continue;
+        }
+        let md = std::fs::symlink_metadata(e.path()).expect("stat");
+        let entries = std::fs::read_dir(e.path()).map(|d| d.count()).unwrap_or(0);
+        if md.uid() == 65534 {
+            assert_eq!(entries, 0, "the master used the attacker's {name}");
+        } else {
+            assert_eq!(md.uid(), 0);
+            assert_eq!(md.permissions().mode() & 0o7777, 0o700, "{name}");
+            assert!(entries > 0, "{name} holds the worker's socket");
+            ours.push(name);
+        }
+    }
+    assert_eq!(ours.len(), 1, "{ours:?}");
+}
+
+/// Peak resident memory (VmHWM) of a process, in KiB.
+fn peak_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Round trips (connect, greeting) to `port` for `d`, in microseconds, sorted.
+fn round_trips(port: u16, d: Duration) -> Vec<u128> {
+    let end = std::time::Instant::now() + d;
+    let mut out = Vec::new();
+    while std::time::Instant::now() < end {
+        let t = std::time::Instant::now();
+        if exchange_until(port, b"", Some(b"hello\n")).is_some() {
+            out.push(t.elapsed().as_micros());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    out.sort_unstable();
+    out
+}
+
+fn median(v: &[u128]) -> u128 {
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
+
+/// Row 5: a `level user` client sending one line of 300 × `show stat json` gets
+/// every answer (tens of MB) streamed: the process's peak memory grows by less than
+/// 2 MB (it grew by 39 MB when a line's whole output was built first). Proxied
+/// traffic's latency meanwhile is printed (see docs/security.md for measured runs).
+#[test]
+fn runtime_api_output_is_streamed_with_bounded_memory() {
+    let dir = TempDir::new("sec-stream");
+    let server = OnThread::start(|| tcp::named("hello\n"));
+    let (p1, p2) = (free_port(), free_port());
+    let sock = dir.path("u.sock");
+    let mut cfg = format!(
+        "global\n    stats socket {} level user\n{DEFAULTS}",
+        sock.display()
+    );
+    for (name, port) in [("app", p1), ("web", p2)] {
+        cfg.push_str(&format!("listen {name}\n    bind 127.0.0.1:{port}\n"));
+        for i in 0..3 {
+            cfg.push_str(&format!("    server s{i} 127.0.0.1:{}\n", server.port));
+        }
+    }
+    let path = dir.path("h.cfg");
+    std::fs::write(&path, cfg).expect("cfg");
+    let p = Prog::Haproxide.spawn(&path, &["-db"]);
+    let pid = p.pid();
+    assert!(wait_until(Duration::from_secs(10), || ask(
+        &sock,
+        "show cli level"
+    )
+    .is_some()));
+    // Warm up: one answer of the same kind, and some proxied traffic.
+    let one = ask(&sock, "show stat json").expect("show stat json");
+    let _ = round_trips(p1, Duration::from_millis(300));
+    let before = peak_kib(pid);
+    let idle = round_trips(p1, Duration::from_secs(1));
+    let line = "show stat json;".repeat(300);
+    let client = std::thread::spawn(move || {
+        let mut c = UnixStream::connect(&sock).expect("connect");
+        c.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        c.write_all(format!("{line}\n").as_bytes()).expect("write");
+        let mut total = 0usize;
+        let mut chunk = vec![0u8; 65536];
+        loop {
+            match c.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+            // A slow reader: the process must not buffer ahead of it.
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        total
+    });
+    let during = round_trips(p1, Duration::from_secs(2));
+    let total = client.join().expect("client");
+    let after = peak_kib(pid);
+    eprintln!(
+        "300 x show stat json: {total} bytes ({} per answer); VmHWM {before} -> {after} KiB \
+         (+{} KiB); proxied round trip median {} us idle, {} us during ({} / {} samples)",
+        one.len(),
+        after.saturating_sub(before),
+        median(&idle),
+        median(&during),
+        idle.len(),
+        during.len()
+    );
+    assert!(total >= 300 * (one.len() - 64), "short answer: {total}");
+    assert!(
+        after.saturating_sub(before) < 2048,
+        "peak memory grew by {} KiB",
+        after - before
+    );
+    drop(p);
+}

@@ -655,7 +655,7 @@ fn reload_keeps_the_stats_listener_and_closes_idle_keep_alive() {
         got.extend_from_slice(&buf[..n]);
     }
     // The old process serves its listeners to a successor once it is up.
-    let handover = std::env::temp_dir().join(format!("haproxide-{old_pid}.listeners.sock"));
+    let handover = haproxide_server::handover::default_path(old_pid);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !handover.exists() {
         assert!(Instant::now() < deadline, "no listener handover socket");

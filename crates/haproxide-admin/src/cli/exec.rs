@@ -67,10 +67,47 @@ pub fn split_commands(line: &str) -> Vec<Vec<String>> {
     cmds
 }
 
+/// The commands of one received line, run one by one with [`Session::next`].
+pub struct Commands {
+    cmds: std::iter::Enumerate<std::vec::IntoIter<Vec<String>>>,
+    n: usize,
+}
+
+impl Commands {
+    pub fn new(line: &str) -> Commands {
+        let cmds = split_commands(line);
+        Commands {
+            n: cmds.len(),
+            cmds: cmds.into_iter().enumerate(),
+        }
+    }
+}
+
+/// What one command of a line gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Bytes to send now.
+    Output(String),
+    /// `quit`: close without running the rest.
+    Quit,
+}
+
 /// Outcome of one command.
 enum Outcome {
     Text(String),
+    /// Nothing at all, not even the empty line that ends a command's answer.
+    Silent,
     Quit,
+}
+
+/// `user -` / `operator -`: the silent forms a master CLI puts before a command it
+/// forwards (HAProxy's master does the same); without `-`, an empty answer.
+fn silent_or_empty(rest: &[&str]) -> Outcome {
+    if rest.first() == Some(&"-") {
+        Outcome::Silent
+    } else {
+        Outcome::Text(String::new())
+    }
 }
 
 impl<'a> Session<'a> {
@@ -96,24 +133,15 @@ impl<'a> Session<'a> {
     /// caller closes once no further complete line is buffered.
     pub fn line(&mut self, line: &str) -> Reply {
         let mut output = String::new();
-        let cmds = split_commands(line);
-        let n = cmds.len();
-        for (i, words) in cmds.into_iter().enumerate() {
-            // "a;" leaves an empty trailing command: HAProxy ignores it.
-            if words.is_empty() && i > 0 && i + 1 == n {
-                break;
-            }
-            let refs: Vec<&str> = words.iter().map(String::as_str).collect();
-            match self.command(&refs) {
-                Outcome::Quit => {
+        let mut run = Commands::new(line);
+        while let Some(step) = self.next(&mut run) {
+            match step {
+                Step::Output(t) => output.push_str(&t),
+                Step::Quit => {
                     return Reply {
                         output,
                         close: true,
                     }
-                }
-                Outcome::Text(t) => {
-                    output.push_str(&t);
-                    output.push_str(if self.interactive { "\n> " } else { "\n" });
                 }
             }
         }
@@ -121,6 +149,34 @@ impl<'a> Session<'a> {
             output,
             close: !self.interactive,
         }
+    }
+
+    /// Runs the next command of `run`: its whole answer (with the line ending or
+    /// prompt that follows it), or [`Step::Quit`]; None once the line is done. A
+    /// client's output is produced and sent one command at a time, so the memory
+    /// a client holds is one command's answer, not a whole line's (issue 13 row 5).
+    pub fn next(&mut self, run: &mut Commands) -> Option<Step> {
+        loop {
+            let (i, words) = run.cmds.next()?;
+            // "a;" leaves an empty trailing command: HAProxy ignores it.
+            if words.is_empty() && i > 0 && i + 1 == run.n {
+                return None;
+            }
+            let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+            match self.command(&refs) {
+                Outcome::Quit => return Some(Step::Quit),
+                Outcome::Silent => continue,
+                Outcome::Text(mut t) => {
+                    t.push_str(if self.interactive { "\n> " } else { "\n" });
+                    return Some(Step::Output(t));
+                }
+            }
+        }
+    }
+
+    /// After the last [`Session::next`] of a line: close unless interactive.
+    pub fn closes_after_line(&self) -> bool {
+        !self.interactive
     }
 
     fn need(&self, min: Level) -> Option<Outcome> {
@@ -136,16 +192,16 @@ impl<'a> Session<'a> {
                 Text(String::new())
             }
             ["help", rest @ ..] => Text(help::help(rest)),
-            ["operator", ..] => {
+            ["operator", rest @ ..] => {
                 if let Some(d) = self.need(Level::Operator) {
                     return d;
                 }
                 self.level = Level::Operator;
-                Text(String::new())
+                silent_or_empty(rest)
             }
-            ["user", ..] => {
+            ["user", rest @ ..] => {
                 self.level = Level::User;
-                Text(String::new())
+                silent_or_empty(rest)
             }
             ["show", "cli", "level", ..] => Text(format!("{}\n", self.level)),
             ["show", "info", rest @ ..] => {

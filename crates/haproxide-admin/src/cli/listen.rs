@@ -15,6 +15,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{watch, Semaphore};
 
+use super::exec::{Commands, Reply, Step};
 use super::{Level, RuntimeState, Session};
 
 /// Options of one `stats socket` line plus `stats timeout` / `stats maxconn`.
@@ -408,16 +409,34 @@ pub async fn serve_client<R, W>(
         }
         buf.pop();
         let line = String::from_utf8_lossy(&buf).into_owned();
-        let reply = session.line(&line);
-        // `stats timeout` bounds inactivity: each chunk must go out in time, so a
-        // slow but live reader still gets a large dump.
-        for chunk in reply.output.as_bytes().chunks(16384) {
-            match tokio::time::timeout(opts.timeout, wr.write_all(chunk)).await {
-                Ok(Ok(())) => {}
-                _ => return,
+        // One command at a time (issue 13 row 5): each answer is written before the
+        // next command runs, so a client holds one answer at most, and the task
+        // yields between commands so that proxied traffic on this thread waits for
+        // one command, not for a line of thousands. `stats timeout` bounds
+        // inactivity: each chunk must go out in time, so a slow but live reader
+        // still gets a large dump.
+        let mut run = Commands::new(&line);
+        let mut quit = false;
+        let mut wrote = false;
+        while let Some(step) = session.next(&mut run) {
+            let text = match step {
+                Step::Output(t) => t,
+                Step::Quit => {
+                    quit = true;
+                    break;
+                }
+            };
+            wrote |= !text.is_empty();
+            for chunk in text.as_bytes().chunks(16384) {
+                match tokio::time::timeout(opts.timeout, wr.write_all(chunk)).await {
+                    Ok(Ok(())) => {}
+                    _ => return,
+                }
             }
+            drop(text);
+            tokio::task::yield_now().await;
         }
-        if !reply.output.is_empty()
+        if wrote
             && !matches!(
                 tokio::time::timeout(opts.timeout, wr.flush()).await,
                 Ok(Ok(()))
@@ -425,6 +444,10 @@ pub async fn serve_client<R, W>(
         {
             return;
         }
+        let reply = Reply {
+            output: String::new(),
+            close: quit || session.closes_after_line(),
+        };
         if reply.close && !(session_continues(&line) && reader.buffer().contains(&b'\n')) {
             let _ = tokio::time::timeout(opts.timeout, wr.shutdown()).await;
             return;

@@ -20,7 +20,7 @@ pub mod html;
 pub mod http;
 pub mod prom;
 
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -31,87 +31,29 @@ use crate::cli::stat::{self, StatFilter};
 use crate::cli::{AdminState, HealthOp, RuntimeState, ServerAction};
 use http::{Request, Response};
 
-/// A test of a stats condition (`stats admin if ...`, `use-service ... if ...`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Test {
-    True,
-    False,
-    /// HAProxy's predefined `LOCALHOST` (src 127.0.0.1/8 or ::1).
-    Localhost,
-    /// `src` against networks (address, prefix length).
-    Src(Vec<(IpAddr, u8)>),
-    /// `path` equal to one of the patterns.
-    Path(Vec<String>),
-    /// `path_beg`.
-    PathBeg(Vec<String>),
+/// A typed condition (`haproxide-expr`): `stats admin if ...`,
+/// `http-request use-service prometheus-exporter if ...`.
+pub use haproxide_expr::Cond;
+
+/// What a stats condition can look at: the client's address and the request's
+/// path (the fetches of [`haproxide_expr::Uses::HTTP`] this page answers).
+struct StatsCtx<'a> {
+    src: Option<SocketAddr>,
+    path: &'a str,
 }
 
-/// A condition: OR of ANDs of possibly negated tests, `if` or `unless`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Cond {
-    pub unless: bool,
-    pub or_terms: Vec<Vec<(bool, Test)>>,
-}
-
-impl Cond {
-    /// `if TRUE`.
-    pub fn always() -> Cond {
-        Cond {
-            unless: false,
-            or_terms: vec![vec![(false, Test::True)]],
-        }
+impl haproxide_expr::Context for StatsCtx<'_> {
+    fn src(&self) -> Option<SocketAddr> {
+        self.src
     }
-
-    pub fn eval(&self, src: Option<IpAddr>, path: &str) -> bool {
-        let hit = self
-            .or_terms
-            .iter()
-            .any(|ands| ands.iter().all(|(neg, t)| test(t, src, path) != *neg));
-        hit != self.unless
+    fn http_path(&self) -> Option<&[u8]> {
+        Some(self.path.as_bytes())
     }
 }
 
-fn in_net(a: IpAddr, net: IpAddr, len: u8) -> bool {
-    match (a, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let m = if len == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(len.min(32)))
-            };
-            u32::from(a) & m == u32::from(n) & m
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            if let Some(v4) = a.to_ipv4_mapped() {
-                return in_net(IpAddr::V4(v4), IpAddr::V6(n), len);
-            }
-            let m = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - u32::from(len.min(128)))
-            };
-            u128::from(a) & m == u128::from(n) & m
-        }
-        (IpAddr::V6(a), IpAddr::V4(_)) => match a.to_ipv4_mapped() {
-            Some(v4) => in_net(IpAddr::V4(v4), net, len),
-            None => false,
-        },
-        _ => false,
-    }
-}
-
-fn test(t: &Test, src: Option<IpAddr>, path: &str) -> bool {
-    match t {
-        Test::True => true,
-        Test::False => false,
-        Test::Localhost => src.is_some_and(|a| {
-            in_net(a, IpAddr::from([127, 0, 0, 0]), 8)
-                || a == IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
-        }),
-        Test::Src(nets) => src.is_some_and(|a| nets.iter().any(|(n, l)| in_net(a, *n, *l))),
-        Test::Path(p) => p.iter().any(|x| x == path),
-        Test::PathBeg(p) => p.iter().any(|x| path.starts_with(x.as_str())),
-    }
+/// Whether `cond` passes for this request (a request is whole: nothing may change).
+pub fn passes(cond: &Cond, src: Option<SocketAddr>, path: &str) -> bool {
+    cond.eval(&StatsCtx { src, path }) == haproxide_expr::Tri::Pass
 }
 
 /// What one `mode http` stats proxy serves (from its `stats` and `http-request
@@ -376,7 +318,7 @@ impl Service for StatsService {
             let ServiceConn {
                 stream, peer, stop, ..
             } = conn;
-            let src = peer.map(|p| p.ip());
+            let src = peer;
             let limits = spec.limits();
             let stop = async move { stop.wait().await };
             http::serve(stream, limits, stop, Some(&counters.bytes), |req| {
@@ -508,14 +450,14 @@ pub fn in_scope(spec: &StatsSpec, opts: &PageOpts, name: &str) -> bool {
 pub fn handle(
     spec: &StatsSpec,
     state: &dyn RuntimeState,
-    src: Option<IpAddr>,
+    src: Option<SocketAddr>,
     req: &Request,
 ) -> Response {
     let path = req.path();
     if spec
         .prometheus
         .iter()
-        .any(|c| c.as_ref().is_none_or(|c| c.eval(src, path)))
+        .any(|c| c.as_ref().is_none_or(|c| passes(c, src, path)))
     {
         let mut body = prom::render(&state.info(), &state.proxies());
         body.push_str(&crate::cli::dcs::prometheus(&state.dcs()));
@@ -534,7 +476,7 @@ pub fn handle(
         .with_header("www-authenticate", format!("Basic realm=\"{realm}\""));
     }
     let opts = PageOpts::parse(&req.target[spec.uri.len()..]);
-    let admin = spec.admin.as_ref().is_some_and(|c| c.eval(src, path));
+    let admin = spec.admin.as_ref().is_some_and(|c| passes(c, src, path));
     match req.method.as_str() {
         "POST" => {
             let code = if admin {

@@ -164,10 +164,7 @@ pub(crate) fn oracle_spec() -> StatsSpec {
         show_legends: true,
         show_node: Some(String::new()),
         show_desc: Some("my desc".into()),
-        prometheus: vec![Some(Cond {
-            unless: false,
-            or_terms: vec![vec![(false, Test::Path(vec!["/metrics".into()]))]],
-        })],
+        prometheus: vec![Some(cond("if { path /metrics }"))],
         ..StatsSpec::default()
     }
 }
@@ -188,7 +185,17 @@ fn get(target: &str, auth: Option<&str>) -> Request {
 
 /// "admin:secret".
 const GOOD: &str = "Basic YWRtaW46c2VjcmV0";
-const LOCAL: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+const LOCAL: Option<SocketAddr> = Some(SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    40000,
+)));
+
+/// A condition typed by the expression engine, as the configuration's.
+fn cond(text: &str) -> Cond {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let acls = haproxide_expr::AclSet::new();
+    Cond::parse(&words, &acls, &haproxide_expr::Opts::default()).expect(text)
+}
 
 fn body(r: &Response) -> String {
     String::from_utf8_lossy(&r.body).into_owned()
@@ -365,14 +372,11 @@ fn stats_admin_form_post_applies_and_redirects() {
     );
     // `stats admin if LOCALHOST` refuses other clients.
     let local_only = StatsSpec {
-        admin: Some(Cond {
-            unless: false,
-            or_terms: vec![vec![(false, Test::Localhost)]],
-        }),
+        admin: Some(cond("if LOCALHOST")),
         ..oracle_spec()
     };
     let n = f.actions.lock().unwrap().len();
-    let far = Some(IpAddr::from([10, 1, 2, 3]));
+    let far = Some(SocketAddr::from(([10, 1, 2, 3], 5000)));
     assert_eq!(
         post("s=s1&action=maint&b=pg", &local_only, far).header("location"),
         Some("/;st=DENY")
@@ -384,25 +388,23 @@ fn stats_admin_form_post_applies_and_redirects() {
 
 #[test]
 fn conditions_src_localhost_path() {
-    let c = |t| Cond {
-        unless: false,
-        or_terms: vec![vec![(false, t)]],
-    };
-    let v6 = Some("::1".parse().unwrap());
-    let mapped = Some("::ffff:10.0.0.7".parse().unwrap());
-    assert!(c(Test::Localhost).eval(LOCAL, "/"));
-    assert!(c(Test::Localhost).eval(v6, "/"));
-    assert!(!c(Test::Localhost).eval(Some(IpAddr::from([10, 0, 0, 1])), "/"));
-    assert!(!c(Test::Localhost).eval(None, "/"));
-    let net = c(Test::Src(vec![(IpAddr::from([10, 0, 0, 0]), 8)]));
-    assert!(net.eval(mapped, "/"));
-    assert!(!net.eval(LOCAL, "/"));
-    let unless = Cond {
-        unless: true,
-        ..c(Test::Path(vec!["/metrics".into()]))
-    };
-    assert!(!unless.eval(None, "/metrics") && unless.eval(None, "/x"));
-    assert!(c(Test::PathBeg(vec!["/m".into()])).eval(None, "/metrics"));
+    let at = |ip: &str| Some(SocketAddr::new(ip.parse().unwrap(), 5000));
+    let local = cond("if LOCALHOST");
+    assert!(passes(&local, LOCAL, "/"));
+    assert!(passes(&local, at("::1"), "/"));
+    assert!(!passes(&local, at("10.0.0.1"), "/"));
+    assert!(!passes(&local, None, "/"));
+    let net = cond("if { src 10.0.0.0/8 }");
+    assert!(passes(&net, at("::ffff:10.0.0.7"), "/"));
+    assert!(!passes(&net, LOCAL, "/"));
+    let unless = cond("unless { path /metrics }");
+    assert!(!passes(&unless, None, "/metrics") && passes(&unless, None, "/x"));
+    assert!(passes(&cond("if { path_beg /m }"), None, "/metrics"));
+    assert!(passes(
+        &cond("if { src_port 5000 } !{ path_end .css }"),
+        at("10.0.0.1"),
+        "/"
+    ));
 }
 
 #[test]

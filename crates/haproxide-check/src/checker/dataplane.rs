@@ -18,6 +18,10 @@ pub trait Dataplane: Send + Sync + 'static {
     /// it). Called on the task that made the change, once the server's state
     /// is unlocked, before subscribers hear of it: it must not block.
     fn transition(&self, id: ServerId, transition: &Transition);
+    /// An agent reply set server `id`'s maxconn (`maxconn:N`, configuration.txt
+    /// §5.2 `agent-check`). Called before the reply's state changes are applied,
+    /// so whoever sees those sees the new limit too. Must not block.
+    fn set_maxconn(&self, _id: ServerId, _maxconn: u32) {}
 }
 
 impl Shared {
@@ -27,6 +31,12 @@ impl Shared {
         match self.dataplane.get() {
             Some(d) => d.sessions(ServerId(i)),
             None => self.slots[i].sessions.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(super) fn dataplane_maxconn(&self, i: usize, maxconn: u32) {
+        if let Some(d) = self.dataplane.get() {
+            d.set_maxconn(ServerId(i), maxconn);
         }
     }
 

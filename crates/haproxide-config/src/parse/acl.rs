@@ -73,10 +73,39 @@ impl Parser<'_> {
         let name_s = name.text.clone();
         match self.acl_expr(line, a + 1, &words) {
             Ok(expr) => {
+                let opts = self.expr_opts();
+                let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
+                let opts = haproxide_expr::Opts {
+                    pattern_file: opts.then_some(&reader as haproxide_expr::acl::FileReader<'_>),
+                    ..haproxide_expr::Opts::default()
+                };
+                let mut untyped = None;
+                match haproxide_expr::AclExpr::parse(&words, &opts) {
+                    Ok(typed) => self.cfg.proxies[pi].acl_set.add(&name_s, typed),
+                    Err(e) if e.is_invalid() => {
+                        self.push(
+                            Diagnostic::error(Code::InvalidArgument, e.message.clone())
+                                .at(line.span_from(a + 1))
+                                .hx(
+                                    HaproxyLoc::Parsing,
+                                    format!(
+                                        "error detected while parsing ACL '{name_s}' : {}.",
+                                        e.message
+                                    ),
+                                ),
+                        );
+                        return;
+                    }
+                    Err(e) => {
+                        untyped = Some(e.message.clone());
+                        self.cfg.proxies[pi].acl_set.add_untyped(&name_s, e);
+                    }
+                }
                 self.acl_names.insert(name_s.clone());
                 self.cfg.proxies[pi].acls.push(Acl {
                     name: Named::from_word(name),
                     expr,
+                    untyped,
                 });
             }
             Err((code, span, msg, detail)) => {
@@ -194,36 +223,57 @@ impl Parser<'_> {
         })
     }
 
+    /// Whether `-f` pattern files are read (they are when files are checked).
+    fn expr_opts(&self) -> bool {
+        self.opts.check_files
+    }
+
+    /// Type a condition (the words from `if`/`unless` on) with the expression
+    /// engine against the proxy's ACLs. An error HAProxy also makes is reported
+    /// with its text; `Err` holds why the engine cannot type a valid one.
+    fn type_condition(
+        &mut self,
+        pi: usize,
+        line: &Line,
+        i: usize,
+        what: &str,
+    ) -> Option<Result<haproxide_expr::Cond, String>> {
+        let words: Vec<&str> = line.words[i..].iter().map(|w| w.text.as_str()).collect();
+        let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
+        let opts = haproxide_expr::Opts {
+            pattern_file: self
+                .expr_opts()
+                .then_some(&reader as haproxide_expr::acl::FileReader<'_>),
+            ..haproxide_expr::Opts::default()
+        };
+        match haproxide_expr::Cond::parse(&words, &self.cfg.proxies[pi].acl_set, &opts) {
+            Ok(c) => Some(Ok(c)),
+            Err(e) if e.is_invalid() => {
+                self.push(
+                    Diagnostic::error(Code::ConditionExpression, e.message.clone())
+                        .at(line.span_from(i))
+                        .hx(
+                            HaproxyLoc::Parsing,
+                            format!("error detected while parsing {what} : {}.", e.message),
+                        ),
+                );
+                None
+            }
+            Err(e) => Some(Err(e.message)),
+        }
+    }
+
     /// Parse `if|unless <cond>` starting at word `i` (configuration.txt §7.2).
-    pub(super) fn condition(&mut self, line: &Line, i: usize, what: &str) -> Option<Condition> {
+    pub(super) fn condition(
+        &mut self,
+        pi: usize,
+        line: &Line,
+        i: usize,
+        what: &str,
+    ) -> Option<Condition> {
         let unless = line.arg(i) == "unless";
         let mut or_terms: Vec<Vec<CondTerm>> = vec![Vec::new()];
         let mut k = i + 1;
-        let predefined = [
-            "TRUE",
-            "FALSE",
-            "LOCALHOST",
-            "HTTP",
-            "HTTP_1.0",
-            "HTTP_1.1",
-            "HTTP_2.0",
-            "HTTP_3.0",
-            "HTTP_CONTENT",
-            "HTTP_URL_ABS",
-            "HTTP_URL_SLASH",
-            "HTTP_URL_STAR",
-            "METH_CONNECT",
-            "METH_DELETE",
-            "METH_GET",
-            "METH_HEAD",
-            "METH_OPTIONS",
-            "METH_POST",
-            "METH_PUT",
-            "METH_TRACE",
-            "RDP_COOKIE",
-            "REQ_CONTENT",
-            "WAIT_END",
-        ];
         while k < line.words.len() && !line.arg(k).is_empty() {
             let mut t = line.arg(k).to_string();
             if t == "||" || t == "or" {
@@ -265,7 +315,7 @@ impl Parser<'_> {
                 k = end + 1;
                 continue;
             }
-            if !self.acl_names.contains(&t) && !predefined.contains(&t.as_str()) {
+            if !self.acl_names.contains(&t) && !haproxide_expr::is_predefined(&t) {
                 let hint = suggest(&t, self.acl_names.iter().map(String::as_str));
                 let mut d = Diagnostic::error(
                     Code::UnknownAcl,
@@ -291,10 +341,12 @@ impl Parser<'_> {
             });
             k += 1;
         }
+        let typed = self.type_condition(pi, line, i, what)?;
         Some(Condition {
             unless,
             or_terms,
             span: line.span_from(i),
+            typed,
         })
     }
 }

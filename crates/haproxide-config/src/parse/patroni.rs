@@ -17,6 +17,7 @@
 //!     password <password>           # (use "${ENV}" to keep it out of the file)
 //!     timeout <time>                # one etcd request (default 2s)
 //!     recheck <time>                # check cadence while DCS and check disagree (default 100ms)
+//!     promote-wait <time>           # a new leader's promotion time if its member key is late (default 500ms)
 //! .endif
 //!
 //! backend primary                   # or listen
@@ -73,6 +74,8 @@ pub struct PatroniCluster {
     pub timeout: Option<Millis>,
     /// `recheck` (default 100 ms).
     pub recheck: Option<Millis>,
+    /// `promote-wait` (default 500 ms).
+    pub promote_wait: Option<Millis>,
 }
 
 /// A `patroni-role` line of a backend.
@@ -123,6 +126,7 @@ const KEYWORDS: &[&str] = &[
     "password",
     "timeout",
     "recheck",
+    "promote-wait",
 ];
 
 impl Parser<'_> {
@@ -178,6 +182,7 @@ impl Parser<'_> {
             password: None,
             timeout: None,
             recheck: None,
+            promote_wait: None,
         });
         self.cur = Cur::Patroni(self.cfg.patroni.clusters.len() - 1);
     }
@@ -270,18 +275,18 @@ impl Parser<'_> {
             "user" => self.cfg.patroni.clusters[i].user = Some(w),
             "password" => self.cfg.patroni.clusters[i].password = Some(w.name),
             _ => {
-                // timeout, recheck
+                // timeout, recheck, promote-wait
                 if let Some(t) = self.time_arg(line, a, &kw) {
-                    if t.0 == 0 {
-                        self.patroni_err(
+                    let c = &mut self.cfg.patroni.clusters[i];
+                    match kw.as_str() {
+                        "promote-wait" => c.promote_wait = Some(t),
+                        _ if t.0 == 0 => self.patroni_err(
                             Code::InvalidArgument,
                             w.span,
                             format!("`{kw}` must be above 0"),
-                        );
-                    } else if kw == "timeout" {
-                        self.cfg.patroni.clusters[i].timeout = Some(t);
-                    } else {
-                        self.cfg.patroni.clusters[i].recheck = Some(t);
+                        ),
+                        "timeout" => c.timeout = Some(t),
+                        _ => c.recheck = Some(t),
                     }
                 }
             }

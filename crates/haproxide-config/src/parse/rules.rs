@@ -15,7 +15,7 @@ impl Parser<'_> {
             return;
         };
         let cond = match line.arg(a + 1) {
-            "if" | "unless" => self.condition(line, a + 1, "switching rule"),
+            "if" | "unless" => self.condition(pi, line, a + 1, "switching rule"),
             "" => None,
             other => {
                 let other = other.to_string();
@@ -108,7 +108,7 @@ impl Parser<'_> {
             return;
         }
         let ci = (ai + 1..line.words.len()).find(|&j| matches!(line.arg(j), "if" | "unless"));
-        let cond = ci.and_then(|j| self.condition(line, j, &format!("'{rs}' rule")));
+        let cond = ci.and_then(|j| self.condition(pi, line, j, &format!("'{rs}' rule")));
         let args = line.words[ai + 1..ci.unwrap_or(line.words.len())]
             .iter()
             .map(|w| w.text.clone())

@@ -165,6 +165,7 @@ pub fn run(cfg: MasterConfig, loader: Loader, clis: Vec<mcli::CliSpec>) -> i32 {
         })
         .collect();
     let dir = std::env::temp_dir().join(format!("haproxide-master-{}", std::process::id()));
+    // (The real directory adds a random suffix: `fresh_name`.)
     let code = rt.block_on(async move {
         let (exits_tx, exits) = mpsc::unbounded_channel();
         let shared = Arc::new(Mutex::new(State {
@@ -225,10 +226,13 @@ impl Master {
             self.say(Level::Alert, "cannot install the signal handlers");
             return 1;
         };
-        if let Err(e) = std::fs::create_dir_all(&self.dir).and_then(|_| {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))
-        }) {
+        // The workers' CLI sockets live in a directory made fresh (mode 0700, never
+        // one that already exists: issue 13 row 4), under an unguessable name.
+        let made = fresh_name(&self.dir).and_then(|d| {
+            handover::create_private_dir(&d)?;
+            Ok(d)
+        });
+        if let Err(e) = made.as_ref().map(|d| self.dir = d.clone()) {
             self.say(
                 Level::Alert,
                 &format!("cannot create {}: {e}", self.dir.display()),
@@ -238,7 +242,12 @@ impl Master {
         for c in clis {
             match listen::bind_address(&c.addr, &c.opts) {
                 Ok(b) => {
-                    tokio::spawn(mcli::serve(b, Arc::clone(&self.shared), reload_tx.clone()));
+                    tokio::spawn(mcli::serve(
+                        b,
+                        c.opts.level,
+                        Arc::clone(&self.shared),
+                        reload_tx.clone(),
+                    ));
                 }
                 Err(e) => {
                     self.say(
@@ -331,6 +340,7 @@ impl Master {
                 // A worker that dropped its privileges (or was killed) cannot remove
                 // its handover socket itself.
                 let _ = std::fs::remove_file(handover::default_path(pid));
+                let _ = std::fs::remove_dir(handover::default_dir(pid));
                 if w.leaving {
                     self.say(
                         Level::Warning,
@@ -575,4 +585,16 @@ impl Master {
         );
         self.notify(notify::RELOAD_FAILED);
     }
+}
+
+/// `<base>-<16 random hex digits>` (from /dev/urandom), so that no other user can
+/// create the name first and make the master fail to start.
+fn fresh_name(base: &std::path::Path) -> io::Result<PathBuf> {
+    use std::io::Read;
+    let mut r = [0u8; 8];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut r)?;
+    let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
+    let mut name = base.as_os_str().to_owned();
+    name.push(format!("-{hex}"));
+    Ok(PathBuf::from(name))
 }

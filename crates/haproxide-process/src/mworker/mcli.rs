@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use super::master::{Shared, State};
 use haproxide_admin::cli::exec::split_commands;
 use haproxide_admin::cli::listen::{parse_address, Bound, CliAddress, ListenOptions};
+use haproxide_admin::cli::Level;
 
 /// A parsed `-S` argument.
 #[derive(Debug, Clone)]
@@ -70,9 +71,13 @@ pub fn parse(spec: &str) -> Result<CliSpec, CliSpecError> {
                     opts.gid = Some(id);
                 }
             }
-            // The master CLI is always at admin level; HAProxy accepts the option.
+            // The session's starting level (admin by default), as on a `stats
+            // socket`: it bounds the master's own commands and every command
+            // forwarded to a worker.
             "level" => {
-                value()?;
+                let v = value()?;
+                opts.level =
+                    Level::parse(&v).ok_or_else(|| CliSpecError::Option(format!("level {v}")))?;
             }
             "" => {}
             other => return Err(CliSpecError::Option(other.to_string())),
@@ -182,8 +187,11 @@ fn escape(word: &str) -> String {
     s
 }
 
-/// Sends one command to a worker's CLI socket and returns its whole answer.
-async fn forward(path: &std::path::Path, words: &[String]) -> io::Result<String> {
+/// Sends one command to a worker's CLI socket and returns its whole answer. Below
+/// admin, the command is preceded by `user -;` or `operator -;` (the silent form of
+/// the level commands, as HAProxy's master does), so the worker runs it at the
+/// master CLI session's level and answers "Permission denied" above it.
+async fn forward(path: &std::path::Path, level: Level, words: &[String]) -> io::Result<String> {
     let mut s = tokio::time::timeout(
         Duration::from_secs(5),
         tokio::net::UnixStream::connect(path),
@@ -191,7 +199,11 @@ async fn forward(path: &std::path::Path, words: &[String]) -> io::Result<String>
     .await
     .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect"))??;
     let line: Vec<String> = words.iter().map(|w| escape(w)).collect();
-    s.write_all(format!("{}\n", line.join(" ")).as_bytes())
+    let prefix = match level {
+        Level::Admin => String::new(),
+        lower => format!("{lower} -; "),
+    };
+    s.write_all(format!("{prefix}{}\n", line.join(" ")).as_bytes())
         .await?;
     let mut out = Vec::new();
     tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut out))
@@ -205,6 +217,8 @@ struct Session {
     shared: Shared,
     reload: mpsc::UnboundedSender<()>,
     interactive: bool,
+    /// `-S ...,level,<level>`, lowered by `operator` / `user`, never raised.
+    level: Level,
 }
 
 impl Session {
@@ -252,42 +266,57 @@ impl Session {
                 if words.is_empty() {
                     continue;
                 }
-                match forward(&path, &words).await {
+                match forward(&path, self.level, &words).await {
                     Ok(text) => out.push_str(&text),
                     Err(e) => out.push_str(&format!("Cannot reach the worker: {e}\n")),
                 }
                 continue;
             }
             let w: Vec<&str> = words.iter().map(String::as_str).collect();
-            let text =
-                match w.as_slice() {
-                    [] => String::new(),
-                    ["help", ..] => HELP.to_string(),
-                    ["show", "proc", ..] => {
-                        let st = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-                        show_proc(&st)
-                    }
-                    ["show", "version", ..] => {
-                        let st = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-                        format!("{}\n", st.version)
-                    }
-                    ["show", "cli", "level", ..] => "admin\n".to_string(),
-                    ["operator"] | ["user"] => String::new(),
-                    ["prompt", ..] => {
-                        self.interactive = !self.interactive;
-                        String::new()
-                    }
-                    ["quit", ..] => return (out, true),
-                    ["reload", ..] => {
-                        let _ = self.reload.send(());
-                        // HAProxy's master re-executes itself: the connection ends.
-                        return (out, true);
-                    }
-                    _ => format!(
+            let text = match w.as_slice() {
+                [] => String::new(),
+                ["help", ..] => HELP.to_string(),
+                ["show", "proc", ..] => {
+                    let st = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+                    show_proc(&st)
+                }
+                ["show", "version", ..] => {
+                    let st = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+                    format!("{}\n", st.version)
+                }
+                ["show", "cli", "level", ..] => format!("{}\n", self.level),
+                // Raising the level is refused and ends the session (HAProxy
+                // 2.6.12: "Permission denied!" and the connection closes).
+                ["operator", ..] if self.level < Level::Operator => {
+                    out.push_str("Permission denied!\n");
+                    return (out, true);
+                }
+                ["operator", ..] => {
+                    self.level = Level::Operator;
+                    String::new()
+                }
+                ["user", ..] => {
+                    self.level = Level::User;
+                    String::new()
+                }
+                ["reload", ..] if self.level < Level::Operator => "Permission denied\n".to_string(),
+                ["prompt", ..] => {
+                    self.interactive = !self.interactive;
+                    String::new()
+                }
+                ["quit", ..] => return (out, true),
+                ["reload", ..] => {
+                    let _ = self.reload.send(());
+                    // HAProxy's master re-executes itself: the connection ends.
+                    return (out, true);
+                }
+                _ => {
+                    format!(
                     "Unknown command, but maybe one of the following ones is a better match:\n{}",
                     HELP.lines().skip(1).map(|l| format!("{l}\n")).collect::<String>()
-                ),
-                };
+                )
+                }
+            };
             if !text.is_empty() {
                 out.push_str(&text);
                 out.push('\n');
@@ -302,16 +331,21 @@ impl Session {
 }
 
 /// Serves one master CLI listener until the process ends.
-pub(crate) async fn serve(bound: Bound, shared: Shared, reload: mpsc::UnboundedSender<()>) {
+pub(crate) async fn serve(
+    bound: Bound,
+    level: Level,
+    shared: Shared,
+    reload: mpsc::UnboundedSender<()>,
+) {
     loop {
         let accepted = match &bound {
             Bound::Unix(l, _) => l.accept().await.map(|(s, _)| {
                 let (r, w) = s.into_split();
-                tokio::spawn(client(r, w, Arc::clone(&shared), reload.clone()));
+                tokio::spawn(client(r, w, level, Arc::clone(&shared), reload.clone()));
             }),
             Bound::Tcp(l) => l.accept().await.map(|(s, _)| {
                 let (r, w) = s.into_split();
-                tokio::spawn(client(r, w, Arc::clone(&shared), reload.clone()));
+                tokio::spawn(client(r, w, level, Arc::clone(&shared), reload.clone()));
             }),
         };
         if accepted.is_err() {
@@ -320,8 +354,13 @@ pub(crate) async fn serve(bound: Bound, shared: Shared, reload: mpsc::UnboundedS
     }
 }
 
-async fn client<R, W>(rd: R, mut wr: W, shared: Shared, reload: mpsc::UnboundedSender<()>)
-where
+async fn client<R, W>(
+    rd: R,
+    mut wr: W,
+    level: Level,
+    shared: Shared,
+    reload: mpsc::UnboundedSender<()>,
+) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
@@ -330,6 +369,7 @@ where
         shared,
         reload,
         interactive: false,
+        level,
     };
     let mut buf = Vec::new();
     loop {
@@ -400,6 +440,15 @@ mod tests {
             Err(CliSpecError::Missing(_))
         ));
         assert!(matches!(parse("nonsense"), Err(CliSpecError::Address(_))));
+        assert!(matches!(
+            parse("/tmp/x,level,root"),
+            Err(CliSpecError::Option(_))
+        ));
+        assert_eq!(
+            parse("/tmp/x,level,user").expect("valid").opts.level,
+            Level::User
+        );
+        assert_eq!(parse("/tmp/x").expect("valid").opts.level, Level::Admin);
         let s = parse("/run/m.sock,mode,600,level,admin,uid,0").expect("valid");
         assert_eq!(s.addr, CliAddress::Unix("/run/m.sock".into()));
         assert_eq!((s.opts.mode, s.opts.uid), (Some(0o600), Some(0)));

@@ -37,7 +37,7 @@ pub(super) fn frontend(
             }
         };
         let cond = match &r.cond {
-            Some(c) => match condition(p, c, errors) {
+            Some(c) => match condition(p, c, haproxide_expr::Uses::TCP, "TCP mode", errors) {
                 Some(c) => Some(c),
                 None => continue,
             },
@@ -52,7 +52,7 @@ pub(super) fn frontend(
     }
     for ub in &p.use_backends {
         let cond = match &ub.cond {
-            Some(c) => match condition(p, c, errors) {
+            Some(c) => match condition(p, c, haproxide_expr::Uses::TCP, "TCP mode", errors) {
                 Some(c) => Some(c),
                 None => continue,
             },

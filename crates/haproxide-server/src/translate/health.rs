@@ -143,10 +143,31 @@ pub(super) fn probe_spec(p: &Proxy, errors: &mut Vec<Diagnostic>) -> ProbeSpec {
                                 continue;
                             }
                         };
-                        rules.push(TcpCheckRule::Expect(TcpExpect {
+                        let status = |v: &Option<String>| {
+                            v.as_deref().and_then(|n| {
+                                haproxide_check::status::CheckStatus::ALL
+                                    .into_iter()
+                                    .find(|s| s.name().eq_ignore_ascii_case(n))
+                            })
+                        };
+                        let opts = haproxide_check::spec::ExpectOptions {
+                            min_recv: e.min_recv.and_then(|m| usize::try_from(m).ok()),
+                            ok_status: status(&e.ok_status),
+                            error_status: status(&e.error_status),
+                            tout_status: status(&e.tout_status),
+                            on_success: e.on_success.clone(),
+                            on_error: e.on_error.clone(),
+                            comment: e.comment.clone(),
+                        };
+                        let expect = TcpExpect {
                             negate: e.negate,
                             kind,
-                        }));
+                        };
+                        rules.push(if opts == Default::default() {
+                            TcpCheckRule::Expect(expect)
+                        } else {
+                            TcpCheckRule::ExpectWith(expect, opts)
+                        });
                     }
                     CheckRule::Comment(c) => rules.push(TcpCheckRule::Comment(c.clone())),
                     other => errors.push(unsupported(

@@ -186,225 +186,54 @@ fn refuse_unrun(p: &Proxy, errors: &mut Vec<Diagnostic>) {
     }
 }
 
-/// An `if`/`unless` condition → the engine's tests, resolving named ACLs.
-fn condition(p: &Proxy, c: &CfgCondition, errors: &mut Vec<Diagnostic>) -> Option<fw::Condition> {
-    let mut or_terms = Vec::new();
-    for ands in &c.or_terms {
-        let mut terms = Vec::new();
-        for t in ands {
-            let (negated, tests) = match t {
-                CondTerm::Named { negated, name } => {
-                    let tests: Vec<Option<fw::Test>> = match name.name.as_str() {
-                        "TRUE" => vec![Some(fw::Test::AlwaysTrue)],
-                        "FALSE" => vec![Some(fw::Test::AlwaysFalse)],
-                        n => {
-                            // An ACL declared several times is the OR of its lines.
-                            let lines: Vec<&AclExpr> = p
-                                .acls
-                                .iter()
-                                .filter(|a| a.name.name == n)
-                                .map(|a| &a.expr)
-                                .collect();
-                            if lines.is_empty() {
-                                errors.push(unsupported(
-                                    name.span,
-                                    format!("the predefined ACL `{n}`"),
-                                ));
-                                return None;
-                            }
-                            lines.iter().map(|e| acl_test(e, errors)).collect()
-                        }
-                    };
-                    (*negated, tests)
-                }
-                CondTerm::Anonymous { negated, expr } => (*negated, vec![acl_test(expr, errors)]),
-            };
-            let tests: Option<Vec<fw::Test>> = tests.into_iter().collect();
-            let mut tests = tests?;
-            if tests.len() == 1 {
-                let test = tests.remove(0);
-                terms.push(fw::Term { negated, test });
-            } else {
-                // OR of several ACL lines under one name: not expressible as one term.
-                errors.push(unsupported(c.span, "an ACL name declared on several lines"));
-                return None;
-            }
-        }
-        or_terms.push(terms);
-    }
-    Some(fw::Condition {
-        unless: c.unless,
-        or_terms,
-    })
-}
-
-fn parse_net(s: &str) -> Option<fw::IpNet> {
-    let (a, len) = match s.split_once('/') {
-        Some((a, l)) => (a, Some(l)),
-        None => (s, None),
-    };
-    let addr: IpAddr = a.parse().ok()?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let prefix = match len {
-        None => max,
-        Some(l) => match l.parse::<u8>() {
-            Ok(v) if v <= max => v,
-            // A dotted netmask (`255.255.0.0`).
-            _ => {
-                let m: std::net::Ipv4Addr = l.parse().ok()?;
-                u32::from(m).count_ones() as u8
+/// A condition the configuration typed with `haproxide-expr` → the engine's, if
+/// every fetch it reads is one a rule offering `offered` answers. What cannot run is
+/// named with the line of the ACL (or anonymous ACL) responsible.
+pub(crate) fn condition(
+    p: &Proxy,
+    c: &CfgCondition,
+    offered: haproxide_expr::Uses,
+    mode: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<haproxide_expr::Cond> {
+    match &c.typed {
+        Ok(cond) => match cond.missing(offered) {
+            None => Some(cond.clone()),
+            Some(f) => {
+                errors.push(unsupported(
+                    cond_span(p, c, |e| e.fetch.name == f),
+                    format!("the sample fetch `{f}` in {mode}"),
+                ));
+                None
             }
         },
-    };
-    Some(fw::IpNet { addr, prefix })
+        Err(why) => {
+            errors.push(unsupported(cond_span(p, c, |_| true), why.clone()));
+            None
+        }
+    }
 }
 
-fn parse_ports(pats: &[String]) -> Option<Vec<(u16, u16)>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < pats.len() {
-        let p = pats[i].as_str();
-        let (op, val) = match p {
-            "eq" | "ge" | "gt" | "le" | "lt" => (Some(p), pats.get(i + 1)?.as_str()),
-            _ => (None, p),
-        };
-        i += if op.is_some() { 2 } else { 1 };
-        let (lo, hi) = match val.split_once(':') {
-            Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
-            None => {
-                let v: u16 = val.parse().ok()?;
-                match op {
-                    Some("ge") => (v, u16::MAX),
-                    Some("gt") => (v.saturating_add(1), u16::MAX),
-                    Some("le") => (0, v),
-                    Some("lt") => (0, v.saturating_sub(1)),
-                    _ => (v, v),
+/// Where a condition's problem is: the first ACL line it names that the engine
+/// could not type, or whose expression `pick` selects; else the condition.
+fn cond_span(p: &Proxy, c: &CfgCondition, pick: impl Fn(&AclExpr) -> bool) -> Span {
+    for t in c.or_terms.iter().flatten() {
+        match t {
+            CondTerm::Named { name, .. } => {
+                let lines = p.acls.iter().filter(|a| a.name.name == name.name);
+                if let Some(a) = lines
+                    .clone()
+                    .find(|a| a.untyped.is_some())
+                    .or_else(|| lines.clone().find(|a| pick(&a.expr)))
+                {
+                    return a.expr.fetch.span;
                 }
             }
-        };
-        out.push((lo, hi));
+            CondTerm::Anonymous { expr, .. } if pick(expr) => return expr.fetch.span,
+            CondTerm::Anonymous { .. } => {}
+        }
     }
-    Some(out)
-}
-
-/// One ACL expression → a test the TCP engine evaluates.
-fn acl_test(e: &AclExpr, errors: &mut Vec<Diagnostic>) -> Option<fw::Test> {
-    let span = e.fetch.span;
-    let fail = |errors: &mut Vec<Diagnostic>, what: String| {
-        errors.push(unsupported(span, what));
-        None
-    };
-    if !e.converters.is_empty() {
-        return fail(
-            errors,
-            format!("converters in the ACL expression `{}`", e.fetch.name),
-        );
-    }
-    let flag = |f: &str| e.flags.iter().any(|x| x == f);
-    let method = e
-        .flags
-        .iter()
-        .position(|x| x == "-m")
-        .and_then(|i| e.flags.get(i + 1))
-        .map(String::as_str);
-    match e.fetch.name.as_str() {
-        "always_true" => Some(fw::Test::AlwaysTrue),
-        "always_false" => Some(fw::Test::AlwaysFalse),
-        f @ ("src" | "dst") => {
-            let nets: Option<Vec<fw::IpNet>> = e.patterns.iter().map(|p| parse_net(p)).collect();
-            match nets {
-                Some(n) if flag("-f") => {
-                    fail(errors, format!("`{f} -f <file>`: {} patterns", n.len()))
-                }
-                Some(n) if f == "src" => Some(fw::Test::Src(n)),
-                Some(n) => Some(fw::Test::Dst(n)),
-                None => fail(errors, format!("the `{f}` patterns {:?}", e.patterns)),
-            }
-        }
-        f @ ("src_port" | "dst_port") => match parse_ports(&e.patterns) {
-            Some(r) if f == "src_port" => Some(fw::Test::SrcPort(r)),
-            Some(r) => Some(fw::Test::DstPort(r)),
-            None => fail(errors, format!("the `{f}` patterns {:?}", e.patterns)),
-        },
-        "req.ssl_sni" | "req_ssl_sni" | "req.ssl_sni_end" => {
-            let m = match (method, e.fetch.name.as_str()) {
-                (_, "req.ssl_sni_end") | (Some("end"), _) => fw::StrMethod::End,
-                (Some("beg"), _) => fw::StrMethod::Begin,
-                (Some("sub"), _) => fw::StrMethod::Sub,
-                (Some("dom"), _) => fw::StrMethod::Dom,
-                (Some("found"), _) => fw::StrMethod::Found,
-                (None | Some("str"), _) => fw::StrMethod::Exact,
-                (Some(other), _) => return fail(errors, format!("`-m {other}` on req.ssl_sni")),
-            };
-            Some(fw::Test::SslSni(fw::StrMatch {
-                method: m,
-                ignore_case: flag("-i"),
-                patterns: e.patterns.clone(),
-            }))
-        }
-        "req.len" | "req_len" => {
-            let r: Option<Vec<(i64, i64)>> = parse_ports(&e.patterns).map(|v| {
-                v.into_iter()
-                    .map(|(a, b)| (i64::from(a), i64::from(b)))
-                    .collect()
-            });
-            match r {
-                Some(ranges) => Some(fw::Test::ReqLen(fw::IntMatch { ranges })),
-                None => fail(errors, format!("the `req.len` patterns {:?}", e.patterns)),
-            }
-        }
-        "req.ssl_hello_type" | "req_ssl_hello_type" => {
-            match e.patterns.first().and_then(|p| p.parse::<u8>().ok()) {
-                Some(v) => Some(fw::Test::SslHelloType(v)),
-                None => fail(errors, "`req.ssl_hello_type` without a number".into()),
-            }
-        }
-        f @ ("req.payload" | "payload") => {
-            // `req.payload(<offset>,<length>)`, matched as binary (hex patterns) by
-            // default (configuration.txt §7.3.5).
-            let args = e.args.as_deref().unwrap_or("");
-            let mut it = args.split(',').map(|s| s.trim().parse::<usize>());
-            let (Some(Ok(offset)), Some(Ok(length))) = (it.next(), it.next()) else {
-                return fail(errors, format!("`{f}({args})`: offset and length expected"));
-            };
-            let m = match method {
-                None | Some("bin") | Some("str") => fw::StrMethod::Exact,
-                Some("beg") => fw::StrMethod::Begin,
-                Some("sub") => fw::StrMethod::Sub,
-                Some("end") => fw::StrMethod::End,
-                Some("found") => fw::StrMethod::Found,
-                Some(other) => return fail(errors, format!("`-m {other}` on {f}")),
-            };
-            let binary = matches!(method, None | Some("bin"));
-            let patterns: Option<Vec<Vec<u8>>> = e
-                .patterns
-                .iter()
-                .map(|p| {
-                    if binary {
-                        decode_hex(p)
-                    } else {
-                        Some(p.clone().into_bytes())
-                    }
-                })
-                .collect();
-            match patterns {
-                Some(patterns) => Some(fw::Test::ReqPayload {
-                    offset,
-                    length,
-                    matcher: fw::BytesMatch {
-                        method: m,
-                        ignore_case: flag("-i"),
-                        patterns,
-                    },
-                }),
-                None => fail(
-                    errors,
-                    format!("the `{f}` patterns {:?} (hexadecimal expected)", e.patterns),
-                ),
-            }
-        }
-        other => fail(errors, format!("the sample fetch `{other}` in TCP mode")),
-    }
+    c.span
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
@@ -543,27 +372,17 @@ pub(crate) mod tests {
         let (bi, cond) = &f.use_backends[0];
         assert_eq!(*bi, 0);
         let cond = cond.as_ref().expect("cond");
-        assert_eq!(cond.or_terms.len(), 2);
-        assert_eq!(cond.or_terms[0].len(), 2);
-        let fw::Test::Src(nets) = &cond.or_terms[0][0].test else {
-            panic!("src")
+        let at = |src: &str, dst: &str, data: &'static [u8]| {
+            cond.eval(&ctx(src, dst, data)) == haproxide_expr::Tri::Pass
         };
-        assert_eq!(
-            nets[0],
-            fw::IpNet {
-                addr: "10.0.0.0".parse().expect("ip"),
-                prefix: 8
-            }
-        );
-        assert_eq!(nets[1].prefix, 32);
-        assert_eq!(
-            cond.or_terms[0][1].test,
-            fw::Test::DstPort(vec![(443, 443), (8443, 8443)])
-        );
-        let fw::Test::SslSni(m) = &cond.or_terms[1][0].test else {
-            panic!("sni")
-        };
-        assert!(m.ignore_case && m.method == fw::StrMethod::End);
+        // lan web: src in 10/8 or 192.168.1.1, dst_port 443 or 8443.
+        assert!(at("10.1.2.3:1000", "127.0.0.1:443", b""));
+        assert!(at("192.168.1.1:1000", "127.0.0.1:8443", b""));
+        assert!(!at("192.168.1.2:1000", "127.0.0.1:443", b""));
+        assert!(!at("10.1.2.3:1000", "127.0.0.1:80", b""));
+        // || { req.ssl_sni -i -m end .example.com }
+        let hello: &'static [u8] = Box::leak(client_hello("DB.Example.COM").into_boxed_slice());
+        assert!(at("8.8.8.8:1", "127.0.0.1:80", hello));
         assert!(f.use_backends[1].1.as_ref().is_some_and(|c| c.unless));
         let a = &p.engine.backends[0];
         assert_eq!(a.balance, fw::Balance::LeastConn);
@@ -592,18 +411,51 @@ pub(crate) mod tests {
             .1
             .as_ref()
             .expect("cond");
-        assert_eq!(
-            cond.or_terms[0][0].test,
-            fw::Test::ReqPayload {
-                offset: 0,
-                length: 3,
-                matcher: fw::BytesMatch {
-                    method: fw::StrMethod::Exact,
-                    ignore_case: false,
-                    patterns: vec![b"GET".to_vec()]
-                }
-            }
-        );
+        let eval = |data: &'static [u8], fin| {
+            let mut c = ctx("8.8.8.8:1", "127.0.0.1:7000", data);
+            c.final_eval = fin;
+            cond.eval(&c)
+        };
+        assert_eq!(eval(b"GET /", true), haproxide_expr::Tri::Pass);
+        assert_eq!(eval(b"GE", false), haproxide_expr::Tri::Miss);
+        assert_eq!(eval(b"PUT", false), haproxide_expr::Tri::Fail);
+    }
+
+    /// What a TCP session shows the conditions.
+    fn ctx(
+        src: &str,
+        dst: &str,
+        data: &'static [u8],
+    ) -> haproxide_forward::rules::EvalCtx<'static> {
+        haproxide_forward::rules::EvalCtx {
+            src: src.parse().ok(),
+            dst: dst.parse().ok(),
+            data,
+            final_eval: true,
+        }
+    }
+
+    /// A TLS ClientHello record whose SNI is `name`.
+    fn client_hello(name: &str) -> Vec<u8> {
+        let n = name.as_bytes();
+        let mut ext = vec![0, 0];
+        ext.extend_from_slice(&((n.len() + 5) as u16).to_be_bytes());
+        ext.extend_from_slice(&((n.len() + 3) as u16).to_be_bytes());
+        ext.push(0);
+        ext.extend_from_slice(&(n.len() as u16).to_be_bytes());
+        ext.extend_from_slice(n);
+        let mut hello = vec![3, 3];
+        hello.extend_from_slice(&[0; 32]);
+        hello.extend_from_slice(&[0, 0, 2, 0x13, 1, 1, 0]);
+        hello.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        hello.extend_from_slice(&ext);
+        let mut hs = vec![1, 0];
+        hs.extend_from_slice(&(hello.len() as u16).to_be_bytes());
+        hs.extend_from_slice(&hello);
+        let mut rec = vec![0x16, 3, 1];
+        rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+        rec.extend_from_slice(&hs);
+        rec
     }
 
     #[test]
@@ -659,16 +511,17 @@ pub(crate) mod tests {
         assert_eq!(s.description, "the lab");
         assert_eq!(s.scope, vec![".".to_string(), "pg".to_string()]);
         let admin = s.admin.as_ref().expect("admin");
-        let ip = |a: &str| Some(a.parse().unwrap());
-        assert!(admin.eval(ip("127.0.0.1"), "/"));
-        assert!(admin.eval(ip("10.2.3.4"), "/"));
-        assert!(admin.eval(ip("192.168.7.1"), "/"));
-        assert!(!admin.eval(ip("172.16.0.1"), "/"));
+        let ip = |a: &str| Some(SocketAddr::new(a.parse().unwrap(), 1000));
+        let passes = crate::stats::passes;
+        assert!(passes(admin, ip("127.0.0.1"), "/"));
+        assert!(passes(admin, ip("10.2.3.4"), "/"));
+        assert!(passes(admin, ip("192.168.7.1"), "/"));
+        assert!(!passes(admin, ip("172.16.0.1"), "/"));
         assert_eq!(s.prometheus.len(), 2);
         let m = s.prometheus[0].as_ref().expect("cond");
-        assert!(m.eval(None, "/metrics") && !m.eval(None, "/metricsx"));
+        assert!(passes(m, None, "/metrics") && !passes(m, None, "/metricsx"));
         let pb = s.prometheus[1].as_ref().expect("cond");
-        assert!(pb.eval(ip("10.0.0.1"), "/prom/x") && !pb.eval(ip("10.9.9.9"), "/prom/x"));
+        assert!(passes(pb, ip("10.0.0.1"), "/prom/x") && !passes(pb, ip("10.9.9.9"), "/prom/x"));
         // No engine backend for it.
         assert!(p.engine.backends.is_empty());
     }

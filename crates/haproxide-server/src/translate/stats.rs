@@ -4,16 +4,13 @@
 //! Anything else in such a proxy (servers, other HTTP rules, ...) is refused with
 //! file:line, as every HTTP feature is.
 
-use std::net::IpAddr;
-
-use haproxide_config::model::{
-    AclExpr, CondTerm, Condition as CfgCondition, Config, Mode, Proxy, ProxyKind, Spanned, StatsKw,
-};
+use haproxide_config::model::{Config, Mode, Proxy, ProxyKind, Spanned, StatsKw};
 use haproxide_config::Diagnostic;
+use haproxide_expr::Uses;
 use haproxide_forward::spec as fw;
 
 use super::{ms, unsupported};
-use crate::stats::{Cond, StatsSpec, Test};
+use crate::stats::{Cond, StatsSpec};
 
 /// Whether this proxy is a stats/exporter proxy (handled here rather than refused
 /// as `mode http`).
@@ -68,7 +65,7 @@ pub(super) fn stats_proxy(
         match &r.cond {
             None => spec.prometheus.push(None),
             Some(c) => {
-                if let Some(c) = model_cond(p, c, errors) {
+                if let Some(c) = super::condition(p, c, Uses::HTTP, "a stats condition", errors) {
                     spec.prometheus.push(Some(c));
                 }
             }
@@ -104,7 +101,7 @@ fn stats_keyword(
         StatsKw::Scope(s) => spec.scope.push(s.clone()),
         StatsKw::Admin(words) => {
             let words: Vec<&str> = words.iter().map(String::as_str).collect();
-            match word_cond(p, &words) {
+            match admin_cond(p, &words) {
                 Ok(c) => spec.admin = Some(c),
                 Err(what) => errors.push(unsupported(st.span, what)),
             }
@@ -114,144 +111,16 @@ fn stats_keyword(
     }
 }
 
-/// A condition given as words (`if|unless` first), for `stats admin`.
-fn word_cond(p: &Proxy, words: &[&str]) -> Result<Cond, String> {
-    let (unless, mut rest) = match words.split_first() {
-        Some((&"if", r)) => (false, r),
-        Some((&"unless", r)) => (true, r),
-        _ => return Err("`stats admin` without `if`/`unless`".into()),
-    };
-    let mut cond = Cond {
-        unless,
-        or_terms: vec![Vec::new()],
-    };
-    while let Some((&w, r)) = rest.split_first() {
-        rest = r;
-        if w == "||" || w == "or" {
-            cond.or_terms.push(Vec::new());
-            continue;
-        }
-        let (neg, w) = match w.strip_prefix('!') {
-            Some(x) => (true, x),
-            None => (false, w),
-        };
-        let (neg, w) = if w.is_empty() {
-            // `! name`
-            match rest.split_first() {
-                Some((&n, r)) => {
-                    rest = r;
-                    (true, n)
-                }
-                None => return Err("a condition ending in `!`".into()),
-            }
-        } else {
-            (neg, w)
-        };
-        let t = if w == "{" {
-            let end = rest
-                .iter()
-                .position(|x| *x == "}")
-                .ok_or("an unclosed `{` in a condition")?;
-            let inner = &rest[..end];
-            rest = &rest[end + 1..];
-            let (fetch, pats) = inner.split_first().ok_or("an empty `{ }` condition")?;
-            test(fetch, &[], pats.iter().map(|s| s.to_string()).collect())?
-        } else {
-            named(p, w)?
-        };
-        if let Some(last) = cond.or_terms.last_mut() {
-            last.push((neg, t));
-        }
+/// `stats admin {if|unless} <cond>`, typed by the expression engine against the
+/// proxy's ACLs (the same table every condition uses).
+fn admin_cond(p: &Proxy, words: &[&str]) -> Result<Cond, String> {
+    if !matches!(words.first(), Some(&"if") | Some(&"unless")) {
+        return Err("`stats admin` without `if`/`unless`".into());
     }
-    if cond.or_terms.iter().any(Vec::is_empty) {
-        return Err("an empty condition".into());
+    let c =
+        Cond::parse(words, &p.acl_set, &haproxide_expr::Opts::default()).map_err(|e| e.message)?;
+    match c.missing(Uses::HTTP) {
+        Some(f) => Err(format!("the sample fetch `{f}` in a stats condition")),
+        None => Ok(c),
     }
-    Ok(cond)
-}
-
-fn named(p: &Proxy, n: &str) -> Result<Test, String> {
-    match n {
-        "TRUE" => Ok(Test::True),
-        "FALSE" => Ok(Test::False),
-        "LOCALHOST" => Ok(Test::Localhost),
-        _ => {
-            let lines: Vec<&AclExpr> = p
-                .acls
-                .iter()
-                .filter(|a| a.name.name == n)
-                .map(|a| &a.expr)
-                .collect();
-            match lines.as_slice() {
-                [e] => expr_test(e),
-                [] => Err(format!("the predefined ACL `{n}` in a stats condition")),
-                _ => Err("an ACL name declared on several lines".into()),
-            }
-        }
-    }
-}
-
-fn expr_test(e: &AclExpr) -> Result<Test, String> {
-    test(&e.fetch.name, &e.flags, e.patterns.clone())
-}
-
-fn test(fetch: &str, flags: &[String], patterns: Vec<String>) -> Result<Test, String> {
-    if flags.iter().any(|f| f != "-m" && f != "str" && f != "ip") {
-        return Err(format!(
-            "ACL flags `{}` in a stats condition",
-            flags.join(" ")
-        ));
-    }
-    match fetch {
-        "path" => Ok(Test::Path(patterns)),
-        "path_beg" => Ok(Test::PathBeg(patterns)),
-        "src" => {
-            let mut nets = Vec::new();
-            for s in &patterns {
-                let (a, l) = s.split_once('/').unwrap_or((s, ""));
-                let ip: IpAddr = a
-                    .parse()
-                    .map_err(|_| format!("`src {s}` (only addresses and networks)"))?;
-                let max = if ip.is_ipv4() { 32 } else { 128 };
-                let len = if l.is_empty() {
-                    max
-                } else if let Ok(n) = l.parse::<u8>() {
-                    n.min(max)
-                } else {
-                    // A dotted mask (255.255.255.0).
-                    match l.parse::<std::net::Ipv4Addr>() {
-                        Ok(m) => u32::from(m).count_ones() as u8,
-                        Err(_) => return Err(format!("`src {s}`")),
-                    }
-                };
-                nets.push((ip, len));
-            }
-            Ok(Test::Src(nets))
-        }
-        other => Err(format!("the sample fetch `{other}` in a stats condition")),
-    }
-}
-
-fn model_cond(p: &Proxy, c: &CfgCondition, errors: &mut Vec<Diagnostic>) -> Option<Cond> {
-    let mut or_terms = Vec::new();
-    for ands in &c.or_terms {
-        let mut terms = Vec::new();
-        for t in ands {
-            let r = match t {
-                CondTerm::Named { negated, name } => named(p, &name.name).map(|t| (*negated, t)),
-                CondTerm::Anonymous { negated, expr } => expr_test(expr).map(|t| (*negated, t)),
-            };
-            match r {
-                Ok(t) => terms.push(t),
-                Err(what) => {
-                    errors.push(unsupported(c.span, what));
-                    return None;
-                }
-            }
-        }
-        or_terms.push(terms);
-    }
-    Some(Cond {
-        unless: c.unless,
-        or_terms,
-    })
 }
