@@ -24,6 +24,9 @@
 //! `-sf`/`-st` signal the old processes only once our listeners are bound, so the
 //! two processes overlap and no connection is refused.
 
+/// The system's user and group lookup (NSS), for every configuration check.
+pub use haproxide_process::sys::NssAccounts;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
