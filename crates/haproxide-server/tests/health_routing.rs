@@ -326,7 +326,7 @@ async fn a_connection_before_the_first_check_waits_for_its_result() {
 /// The session is still cut.
 #[tokio::test(flavor = "current_thread")]
 async fn a_burst_of_transitions_still_cuts_sessions() {
-    use haproxide_server::cli::{AdminState, HealthOp, ServerAction};
+    use haproxide_admin::cli::{AdminState, HealthOp, ServerAction};
     let node = tcp::echo_prefixed("node").await;
     let other = tcp::echo_prefixed("other").await;
     let port = free_port();
