@@ -224,6 +224,7 @@ pub fn check_run_mode(paths: &[PathBuf], opts: &CheckOptions<'_>) -> Checked {
         ignore_resolution_failures: opts.ignore_resolution_failures,
         resolver: opts.resolver,
         check_files: opts.check_files,
+        accounts: opts.accounts,
     };
     let mut old = check(paths, &v26);
     if old.has_errors() {
