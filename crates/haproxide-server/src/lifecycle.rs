@@ -350,19 +350,19 @@ pub fn run(args: Options, console: Arc<dyn Console>) -> Result<u8> {
     let in_worker = worker.is_some();
     let code = rt.block_on(async move {
         let signals = run::Signals::install();
-        let running = match run::start(plan, session_logs, events).await {
+        // Listeners are bound, then `chroot`, `group`/`gid`, `user`/`uid`, then
+        // the proxies, the stats sockets and the checks are served (HAProxy's order).
+        let privileges = process.clone();
+        let before_serving: run::BeforeServing = Box::new(move || {
+            haproxide_process::spec::drop_privileges(&privileges).map_err(|e| e.to_string())
+        });
+        let running = match run::start_with(plan, session_logs, events, before_serving).await {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("[ALERT]    ({}) : {e}", std::process::id());
                 return 1u8;
             }
         };
-        // Listeners are bound: `chroot`, `group`/`gid`, `user`/`uid` now.
-        if let Err(e) = haproxide_process::spec::drop_privileges(&process) {
-            eprintln!("[ALERT]    ({}) : {e}", std::process::id());
-            running.stop(Stopped::Hard).await;
-            return 1;
-        }
         let (_cli_stop, cli_stop_rx) = tokio::sync::watch::channel(false);
         if let Some(w) = worker.as_mut() {
             // The master forwards `@N <command>` to this socket.
