@@ -13,6 +13,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod checks;
 pub mod cond;
 pub mod diag;
@@ -28,6 +29,7 @@ pub mod value;
 
 use std::path::PathBuf;
 
+pub use accounts::{Accounts, FixedAccounts, NoAccounts};
 pub use diag::{Code, Diagnostic, HaproxyLoc, HaproxyText, Severity};
 pub use keywords::TableSet;
 pub use model::Config;
@@ -82,6 +84,8 @@ pub struct CheckOptions<'a> {
     pub ignore_resolution_failures: bool,
     pub resolver: parse::Resolver,
     pub check_files: bool,
+    /// How `user`/`group` names become ids (the binary: NSS).
+    pub accounts: &'a dyn Accounts,
 }
 
 /// The outcome of checking a configuration.
@@ -146,6 +150,7 @@ pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked 
         env: &env,
         check_files: opts.check_files,
         resolver: opts.resolver,
+        accounts: opts.accounts,
     };
     let (mut config, mut diagnostics) = parse::parse(events, &popts);
     let parse_failed = diagnostics.iter().any(Diagnostic::is_error);

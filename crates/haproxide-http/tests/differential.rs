@@ -438,3 +438,90 @@ fn requests_as_haproxy_2_6() {
         diffs.join("\n\n")
     );
 }
+
+/// HAProxy's error responses as the client receives them, byte for byte.
+#[test]
+fn error_responses_as_haproxy_2_6() {
+    if !Path::new(HAPROXY).exists() {
+        eprintln!("skipped: {HAPROXY} is absent (scripts/install-deps installs it)");
+        return;
+    }
+    let (ok, _) = recorder(None);
+    let (silent, _) = recorder(Some(b""));
+    let (garbage, _) = recorder(Some(b"garbage\r\n\r\n"));
+    let port = free_port();
+    let cfg = format!(
+        "defaults\n  mode http\n  timeout connect 2s\n  timeout client 5s\n  timeout server 5s\n\
+         frontend fe\n  bind 127.0.0.1:{port}\n  timeout http-request 500ms\n\
+         \x20 http-request deny if {{ path /deny }}\n\
+         \x20 use_backend nosrv if {{ path /503 }}\n\
+         \x20 use_backend slow if {{ path /504 }}\n\
+         \x20 use_backend garbage if {{ path /502 }}\n\
+         \x20 default_backend be\n\
+         backend be\n  server s 127.0.0.1:{ok}\n\
+         backend nosrv\n\
+         backend slow\n  timeout server 200ms\n  server s 127.0.0.1:{silent}\n\
+         backend garbage\n  server s 127.0.0.1:{garbage}\n"
+    );
+    let _h = start_haproxy(&cfg, "errors");
+    wait_listening(port);
+    let cases: &[(&str, &[u8], Vec<u8>)] = &[
+        (
+            "400",
+            b"GET /a b HTTP/1.1\r\n\r\n",
+            errors::raw(400).to_vec(),
+        ),
+        (
+            "408",
+            b"GET / HTTP/1.1\r\nHost: a",
+            errors::raw(408).to_vec(),
+        ),
+        (
+            "422",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+            errors::raw(422).to_vec(),
+        ),
+        (
+            "403",
+            b"GET /deny HTTP/1.1\r\n\r\n",
+            errors::as_sent(403, true, false),
+        ),
+        (
+            "403 to HTTP/1.0",
+            b"GET /deny HTTP/1.0\r\n\r\n",
+            errors::as_sent(403, false, true),
+        ),
+        (
+            "403 to Connection: close",
+            b"GET /deny HTTP/1.1\r\nConnection: close\r\n\r\n",
+            errors::as_sent(403, false, false),
+        ),
+        (
+            "502",
+            b"GET /502 HTTP/1.1\r\n\r\n",
+            errors::as_sent(502, true, false),
+        ),
+        (
+            "503",
+            b"GET /503 HTTP/1.1\r\n\r\n",
+            errors::as_sent(503, true, false),
+        ),
+        (
+            "504",
+            b"GET /504 HTTP/1.1\r\n\r\n",
+            errors::as_sent(504, true, false),
+        ),
+    ];
+    let mut diffs = Vec::new();
+    for (name, raw, want) in cases {
+        let got = exchange(port, raw, Duration::from_secs(3));
+        if got != *want {
+            diffs.push(format!(
+                "{name}:\n  haproxy:   {:?}\n  haproxide: {:?}",
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(want)
+            ));
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}

@@ -24,6 +24,9 @@
 //! `-sf`/`-st` signal the old processes only once our listeners are bound, so the
 //! two processes overlap and no connection is refused.
 
+/// The system's user and group lookup (NSS), for every configuration check.
+pub use haproxide_process::sys::NssAccounts;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -158,6 +161,7 @@ fn prepare(
         ignore_resolution_failures: args.dr,
         resolver: haproxide_config::Resolver::System,
         check_files: true,
+        accounts: &haproxide_process::sys::NssAccounts,
     };
     let mut checked = haproxide_config::check(files, &opts);
     let quiet = args.quiet || checked.config.global.quiet;

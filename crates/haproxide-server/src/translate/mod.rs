@@ -260,6 +260,7 @@ pub(crate) mod tests {
             ignore_resolution_failures: false,
             resolver: Resolver::HostsFile,
             check_files: false,
+            accounts: &haproxide_config::NoAccounts,
         };
         let checked = check_bytes("t.cfg", text.as_bytes().to_vec(), &opts);
         assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
