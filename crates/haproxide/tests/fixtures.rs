@@ -289,8 +289,8 @@ fn log_values_report_as_haproxy_c_does() {
 #[test]
 fn acl_values_report_as_haproxy_c_does() {
     // Patterns, -m methods, flags, fetch and converter arguments and types, anonymous
-    // ACLs in a switching rule: typed by haproxide-expr.
-    same_as_haproxy_c("testdata/config/invalid/acl-values.cfg", 15);
+    // ACLs in a switching rule and in tcp-request rules: typed by haproxide-expr.
+    same_as_haproxy_c("testdata/config/invalid/acl-values.cfg", 17);
 }
 
 /// Run the real HAProxy 2.6 (scripts/install-deps installs it) and haproxide's
