@@ -935,11 +935,8 @@ fn spop_agent_hello(f: &[u8]) -> Result<(), &'static str> {
                 };
                 p += n as usize;
             }
-            (_, 2..=5) => {
-                if spop_varint(f, &mut p).is_none() {
-                    break;
-                }
-            }
+            (_, 2..=5) if spop_varint(f, &mut p).is_none() => break,
+            (_, 2..=5) => {}
             (_, 6) => p += 4,
             (_, 7) => p += 16,
             _ => {}
