@@ -293,6 +293,12 @@ fn acl_values_report_as_haproxy_c_does() {
     same_as_haproxy_c("testdata/config/invalid/acl-values.cfg", 17);
 }
 
+#[test]
+fn backlog_reports_as_haproxy_c_does() {
+    // `backlog` without a value, with two, and in a backend (ignored, warned).
+    same_as_haproxy_c("testdata/config/invalid/backlog.cfg", 4);
+}
+
 /// Run the real HAProxy 2.6 (scripts/install-deps installs it) and haproxide's
 /// `--format haproxy` on `rel`: same exit code, same lines (pids aside).
 fn same_as_haproxy_c(rel: &str, at_least: usize) {
