@@ -92,7 +92,6 @@ mod splice;
 pub mod sys;
 mod workers;
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -431,7 +430,7 @@ impl Engine {
             .collect();
         let mut bound = Vec::new();
         let mut limits = Vec::new();
-        let mut taken = HashSet::new();
+        let mut taken = std::collections::HashMap::new();
         for (fi, fe) in frontends.iter().enumerate() {
             if fe.disabled {
                 continue;

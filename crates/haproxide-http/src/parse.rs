@@ -15,8 +15,8 @@
 //! - Content-Length that is not digits only, overflows, or disagrees with another
 //!   one (`3, 3` and two `3` are one `3`);
 //! - Transfer-Encoding whose last coding is not `chunked`, or that lists `chunked`
-//!   twice; a request with another coding before `chunked` is refused with 422
-//!   (HAProxy does not decode them);
+//!   twice; another coding before `chunked` is refused (HAProxy does not decode
+//!   them): 422 for a request, 502 for a response;
 //! - two different Host headers; an absolute-form target whose authority is not
 //!   the Host (allowed by `accept-invalid-http-request`);
 //! - a WebSocket upgrade (`Connection: upgrade`, `Upgrade: websocket`) without
@@ -153,8 +153,9 @@ pub enum Parsed<T> {
 /// What the head says about the rest of the message and the connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Info {
-    /// Content-Length and Transfer-Encoding were both present: Content-Length was
-    /// dropped and the connection must be closed after this message.
+    /// Content-Length and Transfer-Encoding were both present (Content-Length was
+    /// dropped), or a response is close-delimited: the connection this message
+    /// came on must be closed after it.
     pub close_required: bool,
     /// `Connection: close` was listed.
     pub conn_close: bool,
@@ -300,11 +301,7 @@ fn parse_fields(lines: &[Line<'_>], opts: &ParseOptions) -> Result<Headers, Pars
 
 /// Content-Length and Transfer-Encoding: returns the framing they give (None when
 /// neither is present) and whether both were present.
-fn framing(
-    headers: &mut Headers,
-    request: bool,
-    off: usize,
-) -> Result<(Option<BodyLength>, bool), ParseError> {
+fn framing(headers: &mut Headers, off: usize) -> Result<(Option<BodyLength>, bool), ParseError> {
     let mut chunked = 0usize;
     let mut te_items = 0usize;
     let mut last_is_chunked = false;
@@ -322,7 +319,8 @@ fn framing(
     if has_te && (chunked != 1 || !last_is_chunked) {
         return Err(err(ErrorKind::BadTransferEncoding, off));
     }
-    if has_te && request && te_items > 1 {
+    if has_te && te_items > 1 {
+        // HAProxy decodes no other coding: 422 for a request, 502 for a response.
         return Err(err(ErrorKind::UnsupportedCoding, off));
     }
     let mut length: Option<u64> = None;
@@ -515,7 +513,7 @@ pub fn parse_request(buf: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>,
         headers,
     };
     let hoff = rest.first().map_or(off, |l| l.1);
-    let (framing, both) = framing(&mut head.headers, true, hoff)?;
+    let (framing, both) = framing(&mut head.headers, hoff)?;
 
     // Host: identical duplicates merged, different ones refused.
     if let Some(first) = head.headers.get("host") {
@@ -618,7 +616,7 @@ pub fn parse_response(
         headers,
     };
     let hoff = rest.first().map_or(off, |l| l.1);
-    let (framing, both) = framing(&mut head.headers, false, hoff)?;
+    let (framing, both) = framing(&mut head.headers, hoff)?;
     let code = head.code;
     let body = if request_method == b"HEAD" || (100..200).contains(&code) && code != 101 {
         BodyLength::None

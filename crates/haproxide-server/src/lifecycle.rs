@@ -82,6 +82,9 @@ pub trait Console: Send + Sync + 'static {
     /// Diagnostics found after the check (`checked.diagnostics`, which share the
     /// check's sources for snippets).
     fn diagnostics(&self, checked: &haproxide_config::Checked);
+    /// The configuration passed its check with warnings: HAProxy prints them as it
+    /// starts (e.g. `-dr`'s "could not resolve address ..., disabling server.").
+    fn warnings(&self, _checked: &haproxide_config::Checked) {}
 }
 
 /// Why the process could not run (configuration problems are not errors: they
@@ -163,7 +166,7 @@ fn prepare(
         check_files: true,
         accounts: &haproxide_process::sys::NssAccounts,
     };
-    let mut checked = haproxide_config::check(files, &opts);
+    let mut checked = haproxide_config::check_run_mode(files, &opts);
     let quiet = args.quiet || checked.config.global.quiet;
     if checked.has_errors() {
         if !quiet {
@@ -171,9 +174,22 @@ fn prepare(
         }
         return Err(1);
     }
+    if !quiet
+        && checked
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == haproxide_config::Severity::Warning)
+    {
+        console.warnings(&checked);
+    }
     let (plan, unsupported) = crate::translate::translate(&checked.config);
     if !unsupported.is_empty() {
         let skip = args.allow_unsupported;
+        // A name that stopped resolving since the check is not a missing feature.
+        let other = unsupported
+            .iter()
+            .filter(|d| d.code != haproxide_config::Code::NotRunYet)
+            .count();
         let shown: Vec<_> = unsupported
             .into_iter()
             .map(|mut d| {
@@ -184,9 +200,16 @@ fn prepare(
                 d
             })
             .collect();
+        let total = shown.len();
         show(console, &mut checked, shown);
         if !skip {
-            eprintln!("haproxide: not starting: the configuration uses what haproxide does not run yet (--allow-unsupported skips those proxies)");
+            if other == total {
+                eprintln!(
+                    "haproxide: not starting: {other} problem(s) in the configuration (above)"
+                );
+            } else {
+                eprintln!("haproxide: not starting: the configuration uses what haproxide does not run yet (--allow-unsupported skips those proxies)");
+            }
             return Err(1);
         }
     }

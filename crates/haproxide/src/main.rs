@@ -426,7 +426,7 @@ fn haproxy_command(args: HaproxyArgs) -> Result<u8> {
         check_files: true,
         accounts: &haproxide_server::lifecycle::NssAccounts,
     };
-    let checked = haproxide_config::check(&files, &opts);
+    let checked = haproxide_config::check_run_mode(&files, &opts);
     let deny = args.dw || checked.config.global.zero_warning;
     let code = checked.exit_code(deny);
     if !(args.quiet || checked.config.global.quiet) {
