@@ -563,8 +563,8 @@ pub enum StatsKw {
         user: String,
         password: String,
     },
-    /// `stats admin { if | unless } <cond>`: the condition's words.
-    Admin(Vec<String>),
+    /// `stats admin { if | unless } <cond>`: the condition, typed by `haproxide-expr`.
+    Admin(Condition),
     /// `stats refresh <delay>` in seconds; None when the delay is not a time.
     Refresh(Option<u64>),
     HideVersion,
