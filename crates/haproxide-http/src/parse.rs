@@ -22,7 +22,8 @@
 //! - a WebSocket upgrade (`Connection: upgrade`, `Upgrade: websocket`) without
 //!   `Sec-WebSocket-Key`;
 //! - a head larger than [`ParseOptions::max_htx`] as HAProxy counts it;
-//! - a NUL byte in a header value (allowed by `accept-invalid-*`): HAProxy 2.6.12
+//! - a NUL byte in a request header value (allowed by `accept-invalid-*`; a
+//!   response's is forwarded, as HAProxy does): HAProxy 2.6.12
 //!   forwards it, haproxide refuses it — a NUL is a classic request-smuggling lever
 //!   (docs/http.md lists this difference).
 //!
@@ -253,7 +254,12 @@ fn parse_version(v: &[u8]) -> Option<Version> {
 }
 
 /// Header lines (after the start line, before the empty line) into fields.
-fn parse_fields(lines: &[Line<'_>], opts: &ParseOptions) -> Result<Headers, ParseError> {
+/// `refuse_nul`: requests only (a response's NUL is forwarded, as HAProxy 2.6.12).
+fn parse_fields(
+    lines: &[Line<'_>],
+    opts: &ParseOptions,
+    refuse_nul: bool,
+) -> Result<Headers, ParseError> {
     // Logical lines: obs-fold continuations appended, each line break as spaces
     // (HAProxy overwrites the CR LF in place).
     let mut logical: Vec<(Vec<u8>, usize)> = Vec::new();
@@ -289,7 +295,7 @@ fn parse_fields(lines: &[Line<'_>], opts: &ParseOptions) -> Result<Headers, Pars
             }
         }
         let value = trim_spht(&raw[colon + 1..]);
-        if !opts.accept_invalid {
+        if refuse_nul && !opts.accept_invalid {
             if let Some(p) = value.iter().position(|&b| b == 0) {
                 return Err(err(ErrorKind::NulInValue, off + colon + 1 + p));
             }
@@ -502,7 +508,7 @@ pub fn parse_request(buf: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>,
     }
     let version = parse_version(&line[i..]).ok_or(err(ErrorKind::BadVersion, off + i))?;
 
-    let headers = parse_fields(fields, opts)?;
+    let headers = parse_fields(fields, opts, true)?;
     if htx_size([&line[..m], uri, &line[i..]], &headers) > opts.max_htx {
         return Err(err(ErrorKind::TooLarge, off));
     }
@@ -604,7 +610,7 @@ pub fn parse_response(
         Some(_) => return Err(err(ErrorKind::BadStatus, off + i)),
     };
 
-    let headers = parse_fields(fields, opts)?;
+    let headers = parse_fields(fields, opts, false)?;
     if htx_size([&line[..8], status, reason], &headers) > opts.max_htx {
         return Err(err(ErrorKind::TooLarge, off));
     }

@@ -601,11 +601,37 @@ const RESPONSES: &[(&str, &[u8], &[u8])] = &[
     ("103 then 200", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
     ("100-continue then 200", b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi", b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
     ("101 websocket tunnel", b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\ntunnelled bytes"),
+    ("NUL, ctl and 8-bit in a value", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nX-A: 1\x00\x01\xff\r\nContent-Length: 2\r\n\r\nok"),
+    ("bare LF, leading space in value", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\nX-A:\t  v\nContent-Length: 2\n\nok"),
     ("bad header name: 502", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nX Y: z\r\nContent-Length: 2\r\n\r\nok"),
     ("content-lengths disagree: 502", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok"),
     ("TE gzip only: 502", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxyz"),
     ("garbage: 502", b"GET / HTTP/1.1\r\n\r\n", b"garbage\r\n\r\n"),
     ("bad response to HTTP/1.0 client: 502", b"GET / HTTP/1.0\r\n\r\n", b"garbage\r\n\r\n"),
+];
+
+/// Responses through a backend with `option accept-invalid-http-response`.
+const RESPONSES_RELAXED: &[(&str, &[u8], &[u8])] = &[
+    (
+        "relaxed: space in a header name",
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX Y: z\r\nContent-Length: 2\r\n\r\nok",
+    ),
+    (
+        "relaxed: brace in a header name",
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n{x}: z\r\nContent-Length: 2\r\n\r\nok",
+    ),
+    (
+        "relaxed: content-lengths still must agree",
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
+    ),
+    (
+        "relaxed: garbage still 502",
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"garbage\r\n\r\n",
+    ),
 ];
 
 #[test]
@@ -616,14 +642,17 @@ fn responses_as_haproxy_2_6() {
     }
     let reply: Arc<Mutex<Vec<u8>>> = Arc::default();
     let bport = replier(reply.clone());
-    let port = free_port();
+    let (port, relaxed) = (free_port(), free_port());
     let cfg = format!(
         "defaults\n  mode http\n  timeout connect 2s\n  timeout client 5s\n  timeout server 5s\n  timeout tunnel 5s\n\
          frontend fe\n  bind 127.0.0.1:{port}\n  default_backend be\n\
-         backend be\n  server s1 127.0.0.1:{bport}\n"
+         frontend fe_relaxed\n  bind 127.0.0.1:{relaxed}\n  default_backend be_relaxed\n\
+         backend be\n  server s1 127.0.0.1:{bport}\n\
+         backend be_relaxed\n  option accept-invalid-http-response\n  server s1 127.0.0.1:{bport}\n"
     );
     let _h = start_haproxy(&cfg, "resp");
     wait_listening(port);
+    wait_listening(relaxed);
     // (case, why): asserted to differ.
     const KNOWN_RESP: &[(&str, &str)] = &[(
         "two-digit status",
@@ -650,6 +679,10 @@ fn responses_as_haproxy_2_6() {
             ));
         }
     }
-    println!("{} responses: {} differences", RESPONSES.len(), diffs.len());
+    println!(
+        "{} responses: {} unexpected differences",
+        RESPONSES.len() + RESPONSES_RELAXED.len(),
+        diffs.len()
+    );
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
