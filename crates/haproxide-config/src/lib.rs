@@ -13,6 +13,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod checks;
 pub mod cond;
 pub mod diag;
@@ -28,6 +29,7 @@ pub mod value;
 
 use std::path::PathBuf;
 
+pub use accounts::{Accounts, FixedAccounts, NoAccounts};
 pub use diag::{Code, Diagnostic, HaproxyLoc, HaproxyText, Severity};
 pub use keywords::TableSet;
 pub use model::Config;
@@ -82,6 +84,8 @@ pub struct CheckOptions<'a> {
     pub ignore_resolution_failures: bool,
     pub resolver: parse::Resolver,
     pub check_files: bool,
+    /// How `user`/`group` names become ids (the binary: NSS).
+    pub accounts: &'a dyn Accounts,
 }
 
 /// The outcome of checking a configuration.
@@ -146,8 +150,22 @@ pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked 
         env: &env,
         check_files: opts.check_files,
         resolver: opts.resolver,
+        accounts: opts.accounts,
     };
     let (mut config, mut diagnostics) = parse::parse(events, &popts);
+    // A server's `crt` is loaded by HAProxy after parsing (ssl_sock_prepare_srv_ctx),
+    // though haproxide checks it while parsing: after another parse error HAProxy
+    // never gets there, and reports only the parse errors.
+    let post_parse = |d: &Diagnostic| {
+        d.code == Code::MissingFile
+            && d.message.starts_with("crt file `")
+            && d.haproxy
+                .as_ref()
+                .is_some_and(|h| h.loc == HaproxyLoc::Bracket)
+    };
+    if diagnostics.iter().any(|d| d.is_error() && !post_parse(d)) {
+        diagnostics.retain(|d| !post_parse(d));
+    }
     let parse_failed = diagnostics.iter().any(Diagnostic::is_error);
     // HAProxy runs the post-parse checks only after a clean parse.
     if !parse_failed && !aborted {
@@ -174,6 +192,68 @@ pub fn check(paths: &[PathBuf], opts: &CheckOptions<'_>) -> Checked {
     check_read(reader::read_paths(paths, &ropts), opts)
 }
 
+/// What run mode (`haproxide -f`, `-c`) checks: every keyword of the HAProxy versions
+/// haproxide claims, 2.6 to master. The file is checked against master's tables;
+/// when that fails only on keywords (unknown, removed, not in this version, wrong
+/// section) and HAProxy 2.6's tables accept the file, the 2.6 result is used, with
+/// master's complaints kept as warnings: valid for the HAProxy release a user runs
+/// today, deprecated for later ones. Anything else master refuses stays an error.
+pub fn check_run_mode(paths: &[PathBuf], opts: &CheckOptions<'_>) -> Checked {
+    let latest = check(paths, opts);
+    if !latest.has_errors() || opts.target != Target::LATEST || latest.aborted {
+        return latest;
+    }
+    let keyword_only = latest.diagnostics.iter().filter(|d| d.is_error()).all(|d| {
+        matches!(
+            d.code,
+            Code::UnknownKeyword
+                | Code::WrongSection
+                | Code::RemovedKeyword
+                | Code::NotInVersion
+                | Code::UnknownOption
+                | Code::UnknownServerKeyword
+                | Code::UnknownBindKeyword
+        )
+    });
+    if !keyword_only {
+        return latest;
+    }
+    let v26 = CheckOptions {
+        target: Target::V2_6,
+        env: opts.env,
+        ignore_resolution_failures: opts.ignore_resolution_failures,
+        resolver: opts.resolver,
+        check_files: opts.check_files,
+        accounts: opts.accounts,
+    };
+    let mut old = check(paths, &v26);
+    if old.has_errors() {
+        return latest;
+    }
+    for mut d in latest.diagnostics.into_iter().filter(Diagnostic::is_error) {
+        d.severity = Severity::Warning;
+        d.message = format!(
+            "{} in HAProxy master's keywords; HAProxy 2.6 accepts it, and so does haproxide (deprecated)",
+            d.message
+        );
+        if let Some(h) = d.haproxy.as_mut() {
+            // Master's "unknown keyword 'program' in 'defaults' section" would
+            // mislead: the keyword is known, to 2.6.
+            let kw = h
+                .text
+                .strip_prefix("unknown keyword '")
+                .and_then(|r| r.split('\'').next())
+                .map(str::to_string);
+            h.text = match kw {
+                Some(kw) => format!("'{kw}' is a keyword of HAProxy 2.6 that later versions no longer know (deprecated)"),
+                None => format!("{} (valid for HAProxy 2.6; deprecated: later versions refuse it)", h.text),
+            };
+        }
+        old.diagnostics.push(d);
+    }
+    old
+}
+
 /// Diagnostics (`info`, code `not-run-yet`) for every directive haproxide keeps only in
 /// generic form: valid HAProxy that it checks for placement but does not model yet.
 pub fn generic_directives(checked: &Checked) -> Vec<Diagnostic> {
@@ -195,7 +275,16 @@ pub fn generic_directives(checked: &Checked) -> Vec<Diagnostic> {
     }
     for p in &checked.config.proxies {
         for d in &p.directives {
-            push("proxy", d);
+            // `stats` lines typed for the stats page are run, not generic.
+            let line = d.line.span(0);
+            let served = p.stats.iter().any(|st| {
+                st.span.file == line.file
+                    && st.span.line == line.line
+                    && !matches!(st.value, model::StatsKw::NotServed(_))
+            });
+            if !served {
+                push("proxy", d);
+            }
         }
     }
     out.sort_by_key(|d| d.span.map(|s| (s.file, s.line)));

@@ -94,9 +94,10 @@ pub struct Global {
     pub server_state_file: Option<Named>,
     pub server_state_base: Option<Named>,
     pub lua_loads: Vec<Named>,
-    /// `uid <number>` (§3.1).
+    /// The uid to run as: `uid <number>`, or the id of `user <name>` (§3.1); the
+    /// last of these lines wins.
     pub uid: Option<Spanned<u32>>,
-    /// `gid <number>` (§3.1).
+    /// The gid to run as: `gid <number>` or `group <name>` (§3.1).
     pub gid: Option<Spanned<u32>>,
     /// `ulimit-n <number>` (§3.1): the descriptor limit to set.
     pub ulimit_n: Option<Spanned<u64>>,
@@ -246,6 +247,33 @@ pub struct StatsSocket {
     pub parsed: Option<Address>,
     /// Bind options (`mode`, `level`, `expose-fd listeners`...), as keyword → argument.
     pub options: Vec<(String, Option<String>, Span)>,
+    /// `level` (§5.1); None: HAProxy's default, `operator`.
+    pub level: Option<CliLevel>,
+    /// `mode <octal>` (§5.1).
+    pub mode: Option<u32>,
+    /// `uid <number>` or `user <name>` (§5.1), the last one.
+    pub uid: Option<u32>,
+    /// `gid <number>` or `group <name>` (§5.1), the last one.
+    pub gid: Option<u32>,
+}
+
+/// A CLI access level (configuration.txt §5.1 `level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CliLevel {
+    User,
+    Operator,
+    Admin,
+}
+
+impl CliLevel {
+    pub fn from_name(name: &str) -> Option<CliLevel> {
+        match name {
+            "user" => Some(CliLevel::User),
+            "operator" => Some(CliLevel::Operator),
+            "admin" => Some(CliLevel::Admin),
+            _ => None,
+        }
+    }
 }
 
 /// Proxy kinds (configuration.txt §4).
@@ -535,8 +563,8 @@ pub enum StatsKw {
         user: String,
         password: String,
     },
-    /// `stats admin { if | unless } <cond>`: the condition's words.
-    Admin(Vec<String>),
+    /// `stats admin { if | unless } <cond>`: the condition, typed by `haproxide-expr`.
+    Admin(Condition),
     /// `stats refresh <delay>` in seconds; None when the delay is not a time.
     Refresh(Option<u64>),
     HideVersion,

@@ -82,7 +82,34 @@ pub fn resolve(cfg: &mut Config, opts: &ResolveOptions) -> Vec<Diagnostic> {
     check_peers(cfg, &mut diags);
     check_timeouts(cfg, &mut diags);
     resolve_servers(cfg, opts, &mut diags);
+    if opts.ignore_resolution_failures {
+        dr_allows_none(cfg);
+    }
     diags
+}
+
+/// `-dr` (management.txt §3 "-dr"): a server whose name does not resolve starts
+/// disabled, as if its `init-addr` ended with `none`. The resolved configuration
+/// says so, so that run mode starts it disabled instead of refusing.
+fn dr_allows_none(cfg: &mut Config) {
+    for p in cfg
+        .proxies
+        .iter_mut()
+        .filter(|p| p.kind != ProxyKind::Defaults)
+    {
+        for s in p.servers.iter_mut() {
+            if !matches!(s.parsed.as_ref().map(|a| &a.host), Some(Host::Name(_))) {
+                continue;
+            }
+            let init = s
+                .params
+                .init_addr
+                .get_or_insert_with(|| vec!["last".into(), "libc".into()]);
+            if !init.iter().any(|m| m == "none") {
+                init.push("none".into());
+            }
+        }
+    }
 }
 
 fn inherit_defaults(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {

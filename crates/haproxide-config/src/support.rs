@@ -12,7 +12,7 @@
 //! (today: the runtime API's keywords; the forwarding engine's are not listed yet).
 
 use crate::keywords::{keywords, TableSet};
-use crate::model::Proxy;
+use crate::model::{Proxy, StatsSocket};
 use crate::source::Span;
 
 /// How far haproxide handles a keyword.
@@ -296,6 +296,49 @@ pub fn refused_in_stats_proxy(p: &Proxy) -> Vec<NotRun> {
             ),
             span: d.line.span_from(0),
         })
+        .collect()
+}
+
+/// `stats socket` options the CLI listener does not need to act on: the
+/// listening sockets are always handed to the next process (`expose-fd
+/// listeners` asks for exactly that), and the others change nothing it does.
+const STATS_SOCKET_IGNORED: &[&str] = &[
+    "expose-fd",
+    "process",
+    "thread",
+    "name",
+    "backlog",
+    "maxconn",
+    "severity-output",
+    "nice",
+    "id",
+    "tfo",
+    "v4v6",
+    "v6only",
+];
+
+/// The options of a `stats socket` line the CLI listener does not run (it is
+/// refused rather than opened without them); typed ones are applied.
+pub fn stats_socket_not_run(s: &StatsSocket) -> Vec<NotRun> {
+    s.options
+        .iter()
+        .filter_map(|(k, v, span)| {
+            let bad_number = matches!(k.as_str(), "uid" | "gid")
+                && v.as_deref().unwrap_or("").parse::<u32>().is_err();
+            let typed = matches!(
+                k.as_str(),
+                "level" | "mode" | "uid" | "gid" | "user" | "group"
+            );
+            let what = if bad_number {
+                format!("`stats socket ... {k} {}`", v.as_deref().unwrap_or(""))
+            } else if !typed && !STATS_SOCKET_IGNORED.contains(&k.as_str()) {
+                format!("`stats socket ... {k}`")
+            } else {
+                return None;
+            };
+            Some(NotRun { what, span: *span })
+        })
+        .take(1)
         .collect()
 }
 

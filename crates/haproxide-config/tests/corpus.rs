@@ -11,6 +11,10 @@
 //! Names are resolved from /etc/hosts only, so the test sends no DNS query (HAProxy's
 //! run had no network either). The table is printed; run with `--nocapture` to see it.
 
+#[path = "support/getent.rs"]
+mod getent;
+use getent::Getent;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -104,6 +108,7 @@ fn corpus_agrees_with_haproxy_2_6() {
             ignore_resolution_failures: false,
             resolver: Resolver::HostsFile,
             check_files: true,
+            accounts: &Getent,
         };
         let checked = check(&[PathBuf::from(file)], &opts);
         let got_exit = checked.exit_code(checked.config.global.zero_warning);

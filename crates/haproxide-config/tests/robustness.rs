@@ -4,6 +4,10 @@
 //! The 100 MB file test is `#[ignore]`d in debug builds only if too slow; see
 //! `docs/fuzzing.md` for how to run it.
 
+#[path = "support/getent.rs"]
+mod getent;
+use getent::Getent;
+
 use std::path::Path;
 use std::time::Instant;
 
@@ -21,6 +25,7 @@ fn opts() -> CheckOptions<'static> {
         ignore_resolution_failures: false,
         resolver: Resolver::Off,
         check_files: false,
+        accounts: &Getent,
     }
 }
 

@@ -95,3 +95,29 @@ mod tests {
         assert_eq!(Tri::Miss.or(Fail), Miss);
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    /// docs/config-support.md lists every fetch and converter of the registries.
+    #[test]
+    fn docs_list_the_registries() {
+        let doc = include_str!("../../../docs/config-support.md");
+        let start = doc
+            .find("## Sample fetches, converters and match methods")
+            .expect("section");
+        let end = doc[start..]
+            .find("## Keyword tables")
+            .map_or(doc.len(), |e| start + e);
+        let sec = &doc[start..end];
+        for f in crate::fetch::FETCHES {
+            assert!(sec.contains(&format!("`{}`", f.name)), "fetch {}", f.name);
+        }
+        for c in crate::conv::CONVERTERS {
+            assert!(
+                sec.contains(&format!("`{}`", c.name)),
+                "converter {}",
+                c.name
+            );
+        }
+    }
+}

@@ -270,6 +270,12 @@ impl Patterns {
                         op = o;
                         continue;
                     }
+                    // After `ge`/`gt`/`le`/`lt`, a word is a number or an operator.
+                    if op != "eq" && !w.contains([':', '-']) && parse_ll(w).is_none() {
+                        return Err(ExprError::invalid(format!(
+                            "'{w}' is neither a number nor a supported operator"
+                        )));
+                    }
                     let p = parse_int(w)?;
                     match (op, &p) {
                         _ if w.contains([':', '-']) => p,
@@ -546,6 +552,11 @@ mod tests {
             ("int", "80:70", "'80:70' is not a valid number range"),
             ("bin", "zz", "an hex digit is expected (found 'z')"),
         ];
+        let e = pats("int", false, &["gt", "x"]).unwrap_err();
+        assert_eq!(
+            e.message,
+            "'x' is neither a number nor a supported operator"
+        );
         for (m, w, msg) in cases {
             let e = pats(m, false, &[w]).unwrap_err();
             assert!(e.is_invalid());

@@ -92,7 +92,6 @@ mod splice;
 pub mod sys;
 mod workers;
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -393,6 +392,19 @@ impl Engine {
         health: Arc<dyn ServerHealth>,
         logger: Arc<dyn SessionLogger>,
     ) -> Result<Engine, StartError> {
+        Engine::start_gated(spec, health, logger, None).await
+    }
+
+    /// [`Engine::start`], with every listener bound at once but no connection
+    /// accepted until `gate` turns true (HAProxy binds, drops its privileges, then
+    /// serves: the caller drops them in between). A gate whose sender is dropped
+    /// before it turned true never opens.
+    pub async fn start_gated(
+        spec: EngineSpec,
+        health: Arc<dyn ServerHealth>,
+        logger: Arc<dyn SessionLogger>,
+        gate: Option<tokio::sync::watch::Receiver<bool>>,
+    ) -> Result<Engine, StartError> {
         validate(&spec)?;
         for b in &spec.backends {
             if b.timeout_connect.is_none() {
@@ -418,7 +430,7 @@ impl Engine {
             .collect();
         let mut bound = Vec::new();
         let mut limits = Vec::new();
-        let mut taken = HashSet::new();
+        let mut taken = std::collections::HashMap::new();
         for (fi, fe) in frontends.iter().enumerate() {
             if fe.disabled {
                 continue;
@@ -523,11 +535,9 @@ impl Engine {
                 socket: dup,
             });
             match &workers {
-                None => handles.push(tokio::spawn(listener::accept_loop(
-                    shared.clone(),
-                    b,
-                    l,
-                    None,
+                None => handles.push(tokio::spawn(gated(
+                    gate.clone(),
+                    listener::accept_loop(shared.clone(), b, l, None),
                 ))),
                 Some(w) => {
                     // One accept loop per thread, each on its own descriptor.
@@ -536,11 +546,9 @@ impl Engine {
                             sock: dup_of(&b)?,
                             ..b
                         };
-                        handles.push(h.spawn(listener::accept_loop(
-                            shared.clone(),
-                            one,
-                            l.clone(),
-                            Some(i),
+                        handles.push(h.spawn(gated(
+                            gate.clone(),
+                            listener::accept_loop(shared.clone(), one, l.clone(), Some(i)),
                         )));
                     }
                 }
@@ -1048,6 +1056,19 @@ fn validate(spec: &EngineSpec) -> Result<(), StartError> {
 
 /// Runs a [`Service`] on an accepted connection, counted as a session of its
 /// frontend by the accept loop (`live`).
+/// Runs `f` once `gate` (if any) turned true; never if its sender went away first.
+async fn gated<F: std::future::Future<Output = ()>>(
+    gate: Option<tokio::sync::watch::Receiver<bool>>,
+    f: F,
+) {
+    if let Some(mut g) = gate {
+        if g.wait_for(|open| *open).await.is_err() {
+            return;
+        }
+    }
+    f.await
+}
+
 pub(crate) async fn run_service(
     live: session::Live,
     service: Arc<dyn Service>,

@@ -6,7 +6,7 @@
 //! beyond a limit, connections wait in the kernel's backlog instead of being accepted
 //! and closed, as HAProxy does (it disables polling on a full listener).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -52,7 +52,7 @@ pub(crate) fn bind_one(
     bind: usize,
     spec: &BindSpec,
     default_backlog: u32,
-    taken_fds: &mut HashSet<i32>,
+    taken_fds: &mut HashMap<i32, Socket>,
 ) -> Result<Bound, StartError> {
     let backlog = spec
         .backlog
@@ -108,13 +108,17 @@ pub(crate) fn bind_one(
         }
         ListenAddr::Fd(n) => {
             let n = *n;
-            if !taken_fds.insert(n) {
-                return Err(err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "fd used by two binds",
-                )));
-            }
-            let sock = crate::sys::adopt_listening_fd(n).map_err(err)?;
+            // The same inherited socket on two `bind` lines (HAProxy accepts it; the
+            // reg-test proxy/proxy_id.vtc does it): the second listener gets a
+            // duplicate descriptor of the socket adopted once, and both accept.
+            let sock = match taken_fds.get(&n) {
+                Some(first) => first.try_clone().map_err(err)?,
+                None => {
+                    let sock = crate::sys::adopt_listening_fd(n).map_err(err)?;
+                    taken_fds.insert(n, sock.try_clone().map_err(err)?);
+                    sock
+                }
+            };
             sock.set_nonblocking(true).map_err(err)?;
             let local = sock.local_addr().ok().and_then(|a| a.as_socket());
             let tcp = local.is_some();

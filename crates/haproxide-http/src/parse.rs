@@ -15,14 +15,15 @@
 //! - Content-Length that is not digits only, overflows, or disagrees with another
 //!   one (`3, 3` and two `3` are one `3`);
 //! - Transfer-Encoding whose last coding is not `chunked`, or that lists `chunked`
-//!   twice; a request with another coding before `chunked` is refused with 422
-//!   (HAProxy does not decode them);
+//!   twice; another coding before `chunked` is refused (HAProxy does not decode
+//!   them): 422 for a request, 502 for a response;
 //! - two different Host headers; an absolute-form target whose authority is not
 //!   the Host (allowed by `accept-invalid-http-request`);
 //! - a WebSocket upgrade (`Connection: upgrade`, `Upgrade: websocket`) without
 //!   `Sec-WebSocket-Key`;
 //! - a head larger than [`ParseOptions::max_htx`] as HAProxy counts it;
-//! - a NUL byte in a header value (allowed by `accept-invalid-*`): HAProxy 2.6.12
+//! - a NUL byte in a request header value (allowed by `accept-invalid-*`; a
+//!   response's is forwarded, as HAProxy does): HAProxy 2.6.12
 //!   forwards it, haproxide refuses it — a NUL is a classic request-smuggling lever
 //!   (docs/http.md lists this difference).
 //!
@@ -153,8 +154,9 @@ pub enum Parsed<T> {
 /// What the head says about the rest of the message and the connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Info {
-    /// Content-Length and Transfer-Encoding were both present: Content-Length was
-    /// dropped and the connection must be closed after this message.
+    /// Content-Length and Transfer-Encoding were both present (Content-Length was
+    /// dropped), or a response is close-delimited: the connection this message
+    /// came on must be closed after it.
     pub close_required: bool,
     /// `Connection: close` was listed.
     pub conn_close: bool,
@@ -252,7 +254,12 @@ fn parse_version(v: &[u8]) -> Option<Version> {
 }
 
 /// Header lines (after the start line, before the empty line) into fields.
-fn parse_fields(lines: &[Line<'_>], opts: &ParseOptions) -> Result<Headers, ParseError> {
+/// `refuse_nul`: requests only (a response's NUL is forwarded, as HAProxy 2.6.12).
+fn parse_fields(
+    lines: &[Line<'_>],
+    opts: &ParseOptions,
+    refuse_nul: bool,
+) -> Result<Headers, ParseError> {
     // Logical lines: obs-fold continuations appended, each line break as spaces
     // (HAProxy overwrites the CR LF in place).
     let mut logical: Vec<(Vec<u8>, usize)> = Vec::new();
@@ -288,7 +295,7 @@ fn parse_fields(lines: &[Line<'_>], opts: &ParseOptions) -> Result<Headers, Pars
             }
         }
         let value = trim_spht(&raw[colon + 1..]);
-        if !opts.accept_invalid {
+        if refuse_nul && !opts.accept_invalid {
             if let Some(p) = value.iter().position(|&b| b == 0) {
                 return Err(err(ErrorKind::NulInValue, off + colon + 1 + p));
             }
@@ -300,11 +307,7 @@ fn parse_fields(lines: &[Line<'_>], opts: &ParseOptions) -> Result<Headers, Pars
 
 /// Content-Length and Transfer-Encoding: returns the framing they give (None when
 /// neither is present) and whether both were present.
-fn framing(
-    headers: &mut Headers,
-    request: bool,
-    off: usize,
-) -> Result<(Option<BodyLength>, bool), ParseError> {
+fn framing(headers: &mut Headers, off: usize) -> Result<(Option<BodyLength>, bool), ParseError> {
     let mut chunked = 0usize;
     let mut te_items = 0usize;
     let mut last_is_chunked = false;
@@ -322,7 +325,8 @@ fn framing(
     if has_te && (chunked != 1 || !last_is_chunked) {
         return Err(err(ErrorKind::BadTransferEncoding, off));
     }
-    if has_te && request && te_items > 1 {
+    if has_te && te_items > 1 {
+        // HAProxy decodes no other coding: 422 for a request, 502 for a response.
         return Err(err(ErrorKind::UnsupportedCoding, off));
     }
     let mut length: Option<u64> = None;
@@ -504,7 +508,7 @@ pub fn parse_request(buf: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>,
     }
     let version = parse_version(&line[i..]).ok_or(err(ErrorKind::BadVersion, off + i))?;
 
-    let headers = parse_fields(fields, opts)?;
+    let headers = parse_fields(fields, opts, true)?;
     if htx_size([&line[..m], uri, &line[i..]], &headers) > opts.max_htx {
         return Err(err(ErrorKind::TooLarge, off));
     }
@@ -515,7 +519,7 @@ pub fn parse_request(buf: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>,
         headers,
     };
     let hoff = rest.first().map_or(off, |l| l.1);
-    let (framing, both) = framing(&mut head.headers, true, hoff)?;
+    let (framing, both) = framing(&mut head.headers, hoff)?;
 
     // Host: identical duplicates merged, different ones refused.
     if let Some(first) = head.headers.get("host") {
@@ -606,7 +610,7 @@ pub fn parse_response(
         Some(_) => return Err(err(ErrorKind::BadStatus, off + i)),
     };
 
-    let headers = parse_fields(fields, opts)?;
+    let headers = parse_fields(fields, opts, false)?;
     if htx_size([&line[..8], status, reason], &headers) > opts.max_htx {
         return Err(err(ErrorKind::TooLarge, off));
     }
@@ -618,7 +622,7 @@ pub fn parse_response(
         headers,
     };
     let hoff = rest.first().map_or(off, |l| l.1);
-    let (framing, both) = framing(&mut head.headers, false, hoff)?;
+    let (framing, both) = framing(&mut head.headers, hoff)?;
     let code = head.code;
     let body = if request_method == b"HEAD" || (100..200).contains(&code) && code != 101 {
         BodyLength::None

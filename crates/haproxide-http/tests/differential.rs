@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use haproxide_http::body::{BodyDecoder, Step};
 use haproxide_http::errors;
-use haproxide_http::forward::{request_to_server, Outcome};
+use haproxide_http::forward::{request_to_server, response_to_client, Outcome};
 use haproxide_http::parse::{parse_request, parse_response, ParseOptions, Parsed};
 use haproxide_testkit::fs::TempDir;
 use haproxide_testkit::proc::Proc;
@@ -437,4 +437,252 @@ fn requests_as_haproxy_2_6() {
         "differences with HAProxy 2.6.12:\n{}",
         diffs.join("\n\n")
     );
+}
+
+/// HAProxy's error responses as the client receives them, byte for byte.
+#[test]
+fn error_responses_as_haproxy_2_6() {
+    if !Path::new(HAPROXY).exists() {
+        eprintln!("skipped: {HAPROXY} is absent (scripts/install-deps installs it)");
+        return;
+    }
+    let (ok, _) = recorder(None);
+    let (silent, _) = recorder(Some(b""));
+    let (garbage, _) = recorder(Some(b"garbage\r\n\r\n"));
+    let port = free_port();
+    let cfg = format!(
+        "defaults\n  mode http\n  timeout connect 2s\n  timeout client 5s\n  timeout server 5s\n\
+         frontend fe\n  bind 127.0.0.1:{port}\n  timeout http-request 500ms\n\
+         \x20 http-request deny if {{ path /deny }}\n\
+         \x20 use_backend nosrv if {{ path /503 }}\n\
+         \x20 use_backend slow if {{ path /504 }}\n\
+         \x20 use_backend garbage if {{ path /502 }}\n\
+         \x20 default_backend be\n\
+         backend be\n  server s 127.0.0.1:{ok}\n\
+         backend nosrv\n\
+         backend slow\n  timeout server 200ms\n  server s 127.0.0.1:{silent}\n\
+         backend garbage\n  server s 127.0.0.1:{garbage}\n"
+    );
+    let _h = start_haproxy(&cfg, "errors");
+    wait_listening(port);
+    let cases: &[(&str, &[u8], Vec<u8>)] = &[
+        (
+            "400",
+            b"GET /a b HTTP/1.1\r\n\r\n",
+            errors::raw(400).to_vec(),
+        ),
+        (
+            "408",
+            b"GET / HTTP/1.1\r\nHost: a",
+            errors::raw(408).to_vec(),
+        ),
+        (
+            "422",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+            errors::raw(422).to_vec(),
+        ),
+        (
+            "403",
+            b"GET /deny HTTP/1.1\r\n\r\n",
+            errors::as_sent(403, true, false),
+        ),
+        (
+            "403 to HTTP/1.0",
+            b"GET /deny HTTP/1.0\r\n\r\n",
+            errors::as_sent(403, false, true),
+        ),
+        (
+            "403 to Connection: close",
+            b"GET /deny HTTP/1.1\r\nConnection: close\r\n\r\n",
+            errors::as_sent(403, false, false),
+        ),
+        (
+            "502",
+            b"GET /502 HTTP/1.1\r\n\r\n",
+            errors::as_sent(502, true, false),
+        ),
+        (
+            "503",
+            b"GET /503 HTTP/1.1\r\n\r\n",
+            errors::as_sent(503, true, false),
+        ),
+        (
+            "504",
+            b"GET /504 HTTP/1.1\r\n\r\n",
+            errors::as_sent(504, true, false),
+        ),
+    ];
+    let mut diffs = Vec::new();
+    for (name, raw, want) in cases {
+        let got = exchange(port, raw, Duration::from_secs(3));
+        if got != *want {
+            diffs.push(format!(
+                "{name}:\n  haproxy:   {:?}\n  haproxide: {:?}",
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(want)
+            ));
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// A backend that reads a request until complete (or 400 ms of silence), answers
+/// with the current `reply` and closes 100 ms later.
+fn replier(reply: Arc<Mutex<Vec<u8>>>) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind replier");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let reply = reply.lock().expect("lock").clone();
+            std::thread::spawn(move || {
+                let _ = c.set_read_timeout(Some(Duration::from_millis(20)));
+                let (mut buf, mut tmp, mut last) = (Vec::new(), [0u8; 65536], Instant::now());
+                while !request_complete(&buf) && last.elapsed() < Duration::from_millis(400) {
+                    if let Ok(n @ 1..) = c.read(&mut tmp) {
+                        buf.extend_from_slice(&tmp[..n]);
+                        last = Instant::now();
+                    }
+                }
+                let _ = c.write_all(&reply);
+                std::thread::sleep(Duration::from_millis(100));
+            });
+        }
+    });
+    port
+}
+
+/// Reads until the peer closes or is silent for 300 ms after the first byte.
+fn read_all(port: u16, raw: &[u8]) -> Vec<u8> {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return Vec::new();
+    };
+    let _ = s.write_all(raw);
+    let _ = s.set_read_timeout(Some(Duration::from_millis(20)));
+    let (mut buf, mut tmp) = (Vec::new(), [0u8; 65536]);
+    let start = Instant::now();
+    let mut last = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        match s.read(&mut tmp) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&tmp[..n]);
+                last = Instant::now();
+            }
+            Err(_) => {}
+        }
+        if !buf.is_empty() && last.elapsed() > Duration::from_millis(300) {
+            break;
+        }
+    }
+    buf
+}
+
+/// (name, request from the client, response from the server)
+const RESPONSES: &[(&str, &[u8], &[u8])] = &[
+    ("names lower-cased, values trimmed", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A:  b \r\nX-A: c\r\n\r\nok"),
+    ("no reason", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok"),
+    ("two-digit status", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 20 OK\r\nContent-Length: 2\r\n\r\nok"),
+    ("close-delimited", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\n\r\nuntil the end"),
+    ("HTTP/1.0 response", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    ("HTTP/1.0 client", b"GET / HTTP/1.0\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    ("HTTP/1.0 client with keep-alive", b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    ("client asks close", b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    ("server says close", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"),
+    ("server says keep-alive", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok"),
+    ("chunked with trailers", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nX-T: 1\r\n\r\n"),
+    ("CL and TE", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+    ("TE gzip, chunked", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+    ("content-length list", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok"),
+    ("204 drops content-length", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 204 No Content\r\nContent-Length: 2\r\n\r\n"),
+    ("304 keeps content-length", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 304 Not Modified\r\nContent-Length: 2\r\n\r\n"),
+    ("HEAD", b"HEAD / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"),
+    ("obs-fold", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nX-A: 1\r\n 2\r\nContent-Length: 2\r\n\r\nok"),
+    ("103 then 200", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    ("100-continue then 200", b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi", b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    ("101 websocket tunnel", b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\ntunnelled bytes"),
+    ("NUL, ctl and 8-bit in a value", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nX-A: 1\x00\x01\xff\r\nContent-Length: 2\r\n\r\nok"),
+    ("bare LF, leading space in value", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\nX-A:\t  v\nContent-Length: 2\n\nok"),
+    ("bad header name: 502", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nX Y: z\r\nContent-Length: 2\r\n\r\nok"),
+    ("content-lengths disagree: 502", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok"),
+    ("TE gzip only: 502", b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxyz"),
+    ("garbage: 502", b"GET / HTTP/1.1\r\n\r\n", b"garbage\r\n\r\n"),
+    ("bad response to HTTP/1.0 client: 502", b"GET / HTTP/1.0\r\n\r\n", b"garbage\r\n\r\n"),
+];
+
+/// Responses through a backend with `option accept-invalid-http-response`.
+const RESPONSES_RELAXED: &[(&str, &[u8], &[u8])] = &[
+    (
+        "relaxed: space in a header name",
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX Y: z\r\nContent-Length: 2\r\n\r\nok",
+    ),
+    (
+        "relaxed: brace in a header name",
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n{x}: z\r\nContent-Length: 2\r\n\r\nok",
+    ),
+    (
+        "relaxed: content-lengths still must agree",
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
+    ),
+    (
+        "relaxed: garbage still 502",
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"garbage\r\n\r\n",
+    ),
+];
+
+#[test]
+fn responses_as_haproxy_2_6() {
+    if !Path::new(HAPROXY).exists() {
+        eprintln!("skipped: {HAPROXY} is absent (scripts/install-deps installs it)");
+        return;
+    }
+    let reply: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let bport = replier(reply.clone());
+    let (port, relaxed) = (free_port(), free_port());
+    let cfg = format!(
+        "defaults\n  mode http\n  timeout connect 2s\n  timeout client 5s\n  timeout server 5s\n  timeout tunnel 5s\n\
+         frontend fe\n  bind 127.0.0.1:{port}\n  default_backend be\n\
+         frontend fe_relaxed\n  bind 127.0.0.1:{relaxed}\n  default_backend be_relaxed\n\
+         backend be\n  server s1 127.0.0.1:{bport}\n\
+         backend be_relaxed\n  option accept-invalid-http-response\n  server s1 127.0.0.1:{bport}\n"
+    );
+    let _h = start_haproxy(&cfg, "resp");
+    wait_listening(port);
+    wait_listening(relaxed);
+    // (case, why): asserted to differ.
+    const KNOWN_RESP: &[(&str, &str)] = &[(
+        "two-digit status",
+        "a status below 100: HAProxy 2.6.12 drops Content-Length and passes the bytes after the head; haproxide keeps the framing",
+    )];
+    let mut diffs = Vec::new();
+    for (name, req, resp) in RESPONSES {
+        *reply.lock().expect("lock") = resp.to_vec();
+        let theirs = read_all(port, req);
+        let Ok(Parsed::Complete { message, .. }) = parse_request(req, &ParseOptions::default())
+        else {
+            panic!("{name}: the request must parse");
+        };
+        let ours = response_to_client(resp, &message, &ParseOptions::default());
+        let known = KNOWN_RESP.iter().any(|k| k.0 == *name);
+        if known && ours == theirs {
+            diffs.push(format!("{name}: listed as a known difference but agrees"));
+        }
+        if !known && ours != theirs {
+            diffs.push(format!(
+                "{name}:\n  haproxy:   {:?}\n  haproxide: {:?}",
+                String::from_utf8_lossy(&theirs),
+                String::from_utf8_lossy(&ours)
+            ));
+        }
+    }
+    println!(
+        "{} responses: {} unexpected differences",
+        RESPONSES.len() + RESPONSES_RELAXED.len(),
+        diffs.len()
+    );
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }

@@ -324,7 +324,7 @@ fn response_rules() {
         (
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
             b"GET",
-            Ok(BodyLength::Chunked),
+            Err(UnsupportedCoding),
         ),
         (
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",

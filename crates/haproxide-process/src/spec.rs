@@ -80,16 +80,6 @@ impl Default for ProcessSpec {
     }
 }
 
-/// The id of `name` in `/etc/passwd` or `/etc/group` (third field).
-pub fn id_in_db(db: &str, name: &str) -> Option<u32> {
-    let text = std::fs::read_to_string(db).ok()?;
-    text.lines().find_map(|l| {
-        let mut f = l.split(':');
-        (f.next()? == name).then_some(())?;
-        f.nth(1)?.parse().ok()
-    })
-}
-
 /// Descriptor limits as HAProxy computes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FdLimits {
@@ -106,25 +96,12 @@ impl ProcessSpec {
             maxconn: g.maxconn,
             nbthread: g.nbthread.filter(|n| *n > 0).map(|n| n as usize),
             chroot: g.chroot.as_ref().map(|c| PathBuf::from(&c.name)),
-            uid: g
-                .user
-                .as_ref()
-                .and_then(|u| id_in_db("/etc/passwd", &u.name)),
-            gid: g
-                .group
-                .as_ref()
-                .and_then(|u| id_in_db("/etc/group", &u.name)),
+            uid: g.uid.map(|u| u.value),
+            gid: g.gid.map(|g| g.value),
             stats_sockets: g.stats_sockets.len() as u64,
             no_exit_on_failure: g.master_worker_no_exit_on_failure,
             ..ProcessSpec::default()
         };
-        // §3.1 `uid`/`gid` after `user`/`group` win, as the last line read does.
-        if let Some(u) = g.uid {
-            p.uid = Some(u.value);
-        }
-        if let Some(u) = g.gid {
-            p.gid = Some(u.value);
-        }
         p.ulimit_n = g.ulimit_n.map(|n| n.value).filter(|n| *n > 0);
         p.max_reloads = g.mworker_max_reloads.map(|n| n.value);
         p.strict_limits = g.strict_limits.unwrap_or(true);
@@ -290,6 +267,7 @@ mod tests {
             ignore_resolution_failures: false,
             resolver: haproxide_config::Resolver::HostsFile,
             check_files: false,
+            accounts: &haproxide_config::NoAccounts,
         };
         let process = |text: String| {
             let checked = haproxide_config::check_bytes("t.cfg", text.into_bytes(), &opts);
@@ -332,9 +310,43 @@ mod tests {
         assert_eq!((l.maxsock, l.rlimit), (228, 5000));
     }
 
+    /// `user`/`group` are looked up through NSS once, by the config crate, and
+    /// become the process's uid/gid; a later `uid`/`gid` line wins (HAProxy keeps
+    /// the last one).
     #[test]
-    fn ids_from_the_databases() {
-        assert_eq!(id_in_db("/etc/passwd", "root"), Some(0));
-        assert_eq!(id_in_db("/etc/passwd", "no-such-user-here"), None);
+    fn user_and_group_through_nss() {
+        use haproxide_config::Accounts;
+        let nss = crate::sys::NssAccounts;
+        assert_eq!(nss.user_id("root"), Some(0));
+        assert_eq!(nss.group_id("root"), Some(0));
+        assert_eq!(nss.user_id("no-such-user-here"), None);
+        let check = |g: &str| {
+            let env = |_: &str| None;
+            let opts = haproxide_config::CheckOptions {
+                target: haproxide_config::Target::LATEST,
+                env: &env,
+                ignore_resolution_failures: false,
+                resolver: haproxide_config::Resolver::Off,
+                check_files: false,
+                accounts: &nss,
+            };
+            let text = format!("global\n{g}\nlisten l\n bind :5000\n");
+            let c = haproxide_config::check_bytes("t.cfg", text.into_bytes(), &opts);
+            (ProcessSpec::from_config(&c.config), c.diagnostics)
+        };
+        let (p, d) = check("    user root\n    group root");
+        assert!(!d.iter().any(|d| d.is_error()), "{d:?}");
+        assert_eq!((p.uid, p.gid), (Some(0), Some(0)));
+        let (p, _) = check("    user root\n    uid 7\n    gid 8\n    group root");
+        assert_eq!((p.uid, p.gid), (Some(7), Some(0)));
+        let (p, d) = check("    user no-such-user-here");
+        assert_eq!(p.uid, None);
+        assert_eq!(
+            d.iter()
+                .find(|d| d.is_error())
+                .and_then(|d| d.haproxy.as_ref())
+                .map(|h| h.text.as_str()),
+            Some("cannot find user id for 'no-such-user-here' (0:Success)")
+        );
     }
 }

@@ -182,6 +182,20 @@ pub fn group_id(name: &str) -> Option<u32> {
     }
 }
 
+/// The system's accounts through NSS ([`user_id`], [`group_id`]): the lookup the
+/// config crate is given for `user`/`group` lines and `stats socket` options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NssAccounts;
+
+impl haproxide_config::Accounts for NssAccounts {
+    fn user_id(&self, name: &str) -> Option<u32> {
+        user_id(name)
+    }
+    fn group_id(&self, name: &str) -> Option<u32> {
+        group_id(name)
+    }
+}
+
 /// The effective user id.
 pub fn euid() -> u32 {
     // SAFETY: geteuid cannot fail and touches no memory.

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use haproxide_config::model::{Config, Proxy, ProxyKind, StateFrom};
+use haproxide_config::model::{CliLevel, Config, Proxy, ProxyKind, StateFrom};
 use haproxide_config::value::{Host, PortSpec};
 use haproxide_config::Diagnostic;
 
@@ -306,69 +306,26 @@ pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
             maxconn,
             ..ListenOptions::default()
         };
-        let mut ok = true;
-        for (k, v, span) in &s.options {
-            let v = v.as_deref().unwrap_or("");
-            match k.as_str() {
-                "level" => match Level::parse(v) {
-                    Some(l) => options.level = l,
-                    None => ok = false,
-                },
-                "mode" => match u32::from_str_radix(v, 8) {
-                    Ok(m) => options.mode = Some(m),
-                    Err(_) => ok = false,
-                },
-                "uid" => match v.parse() {
-                    Ok(u) => options.uid = Some(u),
-                    Err(_) => ok = false,
-                },
-                "gid" => match v.parse() {
-                    Ok(u) => options.gid = Some(u),
-                    Err(_) => ok = false,
-                },
-                "user" => match lookup_id(v, false) {
-                    Some(u) => options.uid = Some(u),
-                    None => ok = false,
-                },
-                "group" => match lookup_id(v, true) {
-                    Some(u) => options.gid = Some(u),
-                    None => ok = false,
-                },
-                // Listening sockets are always handed to the next process (see
-                // `handover`); `expose-fd listeners` asks for exactly that.
-                "expose-fd" | "process" | "thread" | "name" | "backlog" | "maxconn"
-                | "severity-output" | "nice" | "id" | "tfo" | "v4v6" | "v6only" => {}
-                other => {
-                    errors.push(crate::translate::unsupported(
-                        *span,
-                        format!("`stats socket ... {other}`"),
-                    ));
-                    ok = false;
-                    break;
-                }
-            }
-            if !ok {
-                errors.push(crate::translate::unsupported(
-                    *span,
-                    format!("`stats socket ... {k} {v}`"),
-                ));
-                break;
-            }
+        let not_run = haproxide_config::support::stats_socket_not_run(s);
+        let ok = not_run.is_empty();
+        for n in not_run {
+            errors.push(crate::translate::unsupported(n.span, n.what));
         }
+        if let Some(l) = s.level {
+            options.level = match l {
+                CliLevel::User => Level::User,
+                CliLevel::Operator => Level::Operator,
+                CliLevel::Admin => Level::Admin,
+            };
+        }
+        options.mode = s.mode;
+        options.uid = s.uid;
+        options.gid = s.gid;
         if ok {
             plan.admin
                 .sockets
                 .push(StatsSocketPlan { address, options });
         }
-    }
-}
-
-/// A user or group name → its id, through NSS.
-fn lookup_id(name: &str, group: bool) -> Option<u32> {
-    if group {
-        haproxide_process::sys::group_id(name)
-    } else {
-        haproxide_process::sys::user_id(name)
     }
 }
 

@@ -24,6 +24,9 @@
 //! `-sf`/`-st` signal the old processes only once our listeners are bound, so the
 //! two processes overlap and no connection is refused.
 
+/// The system's user and group lookup (NSS), for every configuration check.
+pub use haproxide_process::sys::NssAccounts;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -79,6 +82,9 @@ pub trait Console: Send + Sync + 'static {
     /// Diagnostics found after the check (`checked.diagnostics`, which share the
     /// check's sources for snippets).
     fn diagnostics(&self, checked: &haproxide_config::Checked);
+    /// The configuration passed its check with warnings: HAProxy prints them as it
+    /// starts (e.g. `-dr`'s "could not resolve address ..., disabling server.").
+    fn warnings(&self, _checked: &haproxide_config::Checked) {}
 }
 
 /// Why the process could not run (configuration problems are not errors: they
@@ -158,8 +164,9 @@ fn prepare(
         ignore_resolution_failures: args.dr,
         resolver: haproxide_config::Resolver::System,
         check_files: true,
+        accounts: &haproxide_process::sys::NssAccounts,
     };
-    let mut checked = haproxide_config::check(files, &opts);
+    let mut checked = haproxide_config::check_run_mode(files, &opts);
     let quiet = args.quiet || checked.config.global.quiet;
     if checked.has_errors() {
         if !quiet {
@@ -167,9 +174,22 @@ fn prepare(
         }
         return Err(1);
     }
+    if !quiet
+        && checked
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == haproxide_config::Severity::Warning)
+    {
+        console.warnings(&checked);
+    }
     let (plan, unsupported) = crate::translate::translate(&checked.config);
     if !unsupported.is_empty() {
         let skip = args.allow_unsupported;
+        // A name that stopped resolving since the check is not a missing feature.
+        let other = unsupported
+            .iter()
+            .filter(|d| d.code != haproxide_config::Code::NotRunYet)
+            .count();
         let shown: Vec<_> = unsupported
             .into_iter()
             .map(|mut d| {
@@ -180,9 +200,16 @@ fn prepare(
                 d
             })
             .collect();
+        let total = shown.len();
         show(console, &mut checked, shown);
         if !skip {
-            eprintln!("haproxide: not starting: the configuration uses what haproxide does not run yet (--allow-unsupported skips those proxies)");
+            if other == total {
+                eprintln!(
+                    "haproxide: not starting: {other} problem(s) in the configuration (above)"
+                );
+            } else {
+                eprintln!("haproxide: not starting: the configuration uses what haproxide does not run yet (--allow-unsupported skips those proxies)");
+            }
             return Err(1);
         }
     }
@@ -346,19 +373,19 @@ pub fn run(args: Options, console: Arc<dyn Console>) -> Result<u8> {
     let in_worker = worker.is_some();
     let code = rt.block_on(async move {
         let signals = run::Signals::install();
-        let running = match run::start(plan, session_logs, events).await {
+        // Listeners are bound, then `chroot`, `group`/`gid`, `user`/`uid`, then
+        // the proxies, the stats sockets and the checks are served (HAProxy's order).
+        let privileges = process.clone();
+        let before_serving: run::BeforeServing = Box::new(move || {
+            haproxide_process::spec::drop_privileges(&privileges).map_err(|e| e.to_string())
+        });
+        let running = match run::start_with(plan, session_logs, events, before_serving).await {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("[ALERT]    ({}) : {e}", std::process::id());
                 return 1u8;
             }
         };
-        // Listeners are bound: `chroot`, `group`/`gid`, `user`/`uid` now.
-        if let Err(e) = haproxide_process::spec::drop_privileges(&process) {
-            eprintln!("[ALERT]    ({}) : {e}", std::process::id());
-            running.stop(Stopped::Hard).await;
-            return 1;
-        }
         let (_cli_stop, cli_stop_rx) = tokio::sync::watch::channel(false);
         if let Some(w) = worker.as_mut() {
             // The master forwards `@N <command>` to this socket.

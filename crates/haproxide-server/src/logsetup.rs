@@ -208,6 +208,7 @@ mod tests {
             ignore_resolution_failures: false,
             resolver: Resolver::HostsFile,
             check_files: false,
+            accounts: &haproxide_config::NoAccounts,
         };
         let text = format!("global\n{logs}\n");
         let checked = check_bytes("t.cfg", text.into_bytes(), &opts);

@@ -62,6 +62,8 @@ pub fn adopt_listeners(plan: &mut Plan, mut fds: HashMap<String, std::os::fd::Ow
 /// Why the runtime could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    #[error("{0}")]
+    Privileges(String),
     #[error("health checks: {0}")]
     Checker(#[from] haproxide_check::checker::CheckerError),
     #[error("{0}")]
@@ -233,6 +235,22 @@ pub async fn start(
     logger: Arc<dyn SessionLogger>,
     events: Arc<dyn EventSink>,
 ) -> Result<Running, RunError> {
+    start_with(plan, logger, events, Box::new(|| Ok(()))).await
+}
+
+/// Runs once every listener (proxies, stats sockets, the handover socket) is
+/// bound and before anything is served: where the process drops its privileges.
+pub type BeforeServing = Box<dyn FnOnce() -> Result<(), String> + Send>;
+
+/// [`start`] in HAProxy's order (issue 13 row 10): bind everything, run
+/// `before_serving` (chroot, setgid, setuid), then serve: accept loops, the stats
+/// sockets and the health checks start only after it succeeded.
+pub async fn start_with(
+    plan: Plan,
+    logger: Arc<dyn SessionLogger>,
+    events: Arc<dyn EventSink>,
+    before_serving: BeforeServing,
+) -> Result<Running, RunError> {
     // Prepare the checks and subscribe before they run, so no event is missed.
     // Servers without check, track or `disabled` get a probe-less state too: the
     // runtime API's admin state lives there.
@@ -286,9 +304,6 @@ pub async fn start(
             events.event(Level::Warning, &w);
         }
     }
-    if let Some(c) = checker.as_mut() {
-        c.run();
-    }
     let dcs_gate = Arc::new(crate::dcs::Gate::new(&plan.dcs));
     let health = Arc::new(Health {
         view: view.clone(),
@@ -300,7 +315,9 @@ pub async fn start(
     let stats = crate::stats::Hub::new(&plan.stats);
     let mut engine_spec = plan.engine.clone();
     stats.attach(&mut engine_spec);
-    let engine = Arc::new(Engine::start(engine_spec, health.clone(), logger).await?);
+    let (open, gate) = tokio::sync::watch::channel(false);
+    let engine =
+        Arc::new(Engine::start_gated(engine_spec, health.clone(), logger, Some(gate)).await?);
     let live_view = view.clone();
     let _ = link.engine.set(Arc::clone(&engine));
     // A server that went DOWN while the engine was starting: its sessions (opened
@@ -335,7 +352,7 @@ pub async fn start(
     };
     let state = stats.set_state(Arc::clone(&live) as Arc<dyn crate::cli::RuntimeState>);
     let (cli_stop, cli_rx) = tokio::sync::watch::channel(false);
-    let mut cli_tasks = Vec::new();
+    let mut cli_bound = Vec::new();
     for sock in &plan.admin.sockets {
         let bound =
             crate::cli::listen::bind_address(&sock.address, &sock.options).map_err(|source| {
@@ -344,12 +361,7 @@ pub async fn start(
                     source,
                 }
             })?;
-        let (opts, state, rx) = (sock.options.clone(), Arc::clone(&state), cli_rx.clone());
-        cli_tasks.push(tokio::spawn(async move {
-            if let Err(e) = crate::cli::listen::serve_bound(bound, opts, state, rx).await {
-                tracing::warn!("stats socket: {e}");
-            }
-        }));
+        cli_bound.push((bound, sock.options.clone()));
     }
     let follower_events = Arc::clone(&events);
     let follower = rx.map(|mut rx| {
@@ -390,6 +402,21 @@ pub async fn start(
     )
     .map_err(|e| tracing::warn!("cannot serve listeners for reloads: {e}"))
     .ok();
+    // Everything is bound: drop the privileges, then serve.
+    before_serving().map_err(RunError::Privileges)?;
+    let _ = open.send(true);
+    if let Some(c) = checker.as_mut() {
+        c.run();
+    }
+    let mut cli_tasks = Vec::new();
+    for (bound, opts) in cli_bound {
+        let (state, rx) = (Arc::clone(&state), cli_rx.clone());
+        cli_tasks.push(tokio::spawn(async move {
+            if let Err(e) = crate::cli::listen::serve_bound(bound, opts, state, rx).await {
+                tracing::warn!("stats socket: {e}");
+            }
+        }));
+    }
     let mut proxies: Vec<(String, Option<usize>, Option<usize>)> = Vec::new();
     for (i, f) in plan.engine.frontends.iter().enumerate() {
         proxies.push((f.name.clone(), Some(i), None));

@@ -114,6 +114,7 @@ async fn traffic_follows_the_leader_key_and_the_check_stays_the_fence() {
         ignore_resolution_failures: false,
         resolver: Resolver::Off,
         check_files: false,
+        accounts: &haproxide_config::NoAccounts,
     };
     let checked = check_bytes("t.cfg", cfg.into_bytes(), &opts);
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);

@@ -89,6 +89,7 @@ async fn traffic_follows_health_and_down_cuts_sessions() {
         ignore_resolution_failures: false,
         resolver: Resolver::Off,
         check_files: false,
+        accounts: &haproxide_config::NoAccounts,
     };
     let checked = check_bytes("t.cfg", cfg.into_bytes(), &opts);
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
@@ -193,6 +194,7 @@ async fn no_routing_before_the_first_check_passes() {
         ignore_resolution_failures: false,
         resolver: Resolver::Off,
         check_files: false,
+        accounts: &haproxide_config::NoAccounts,
     };
     let checked = check_bytes("t.cfg", cfg.into_bytes(), &opts);
     let (plan, errors) = haproxide_server::translate::translate(&checked.config);
@@ -263,6 +265,7 @@ async fn a_connection_before_the_first_check_waits_for_its_result() {
             ignore_resolution_failures: false,
             resolver: Resolver::Off,
             check_files: false,
+            accounts: &haproxide_config::NoAccounts,
         };
         let checked = check_bytes("t.cfg", cfg.into_bytes(), &opts);
         let (plan, errors) = haproxide_server::translate::translate(&checked.config);
@@ -323,7 +326,7 @@ async fn a_connection_before_the_first_check_waits_for_its_result() {
 /// The session is still cut.
 #[tokio::test(flavor = "current_thread")]
 async fn a_burst_of_transitions_still_cuts_sessions() {
-    use haproxide_server::cli::{AdminState, HealthOp, ServerAction};
+    use haproxide_admin::cli::{AdminState, HealthOp, ServerAction};
     let node = tcp::echo_prefixed("node").await;
     let other = tcp::echo_prefixed("other").await;
     let port = free_port();
@@ -340,6 +343,7 @@ async fn a_burst_of_transitions_still_cuts_sessions() {
         ignore_resolution_failures: false,
         resolver: Resolver::Off,
         check_files: false,
+        accounts: &haproxide_config::NoAccounts,
     };
     let checked = check_bytes("t.cfg", cfg.into_bytes(), &opts);
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);

@@ -220,6 +220,7 @@ fn check_command(args: CheckArgs) -> Result<u8> {
         ignore_resolution_failures: args.dr,
         resolver: args.resolve.into(),
         check_files: !args.no_file_checks,
+        accounts: &haproxide_server::lifecycle::NssAccounts,
     };
     let mut checked = haproxide_config::check(&args.files, &opts);
     let deny = args.deny_warnings || checked.config.global.zero_warning;
@@ -423,8 +424,9 @@ fn haproxy_command(args: HaproxyArgs) -> Result<u8> {
         ignore_resolution_failures: args.dr,
         resolver: haproxide_config::Resolver::System,
         check_files: true,
+        accounts: &haproxide_server::lifecycle::NssAccounts,
     };
-    let checked = haproxide_config::check(&files, &opts);
+    let checked = haproxide_config::check_run_mode(&files, &opts);
     let deny = args.dw || checked.config.global.zero_warning;
     let code = checked.exit_code(deny);
     if !(args.quiet || checked.config.global.quiet) {

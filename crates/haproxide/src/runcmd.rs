@@ -23,6 +23,11 @@ impl Console for Stderr {
     fn diagnostics(&self, checked: &haproxide_config::Checked) {
         eprint!("{}", render::human(checked, false));
     }
+
+    fn warnings(&self, checked: &haproxide_config::Checked) {
+        let (_, e) = render::haproxy(checked, 0, "3.5", false);
+        eprint!("{e}");
+    }
 }
 
 pub(crate) fn run(args: HaproxyArgs, files: Vec<PathBuf>) -> Result<u8> {

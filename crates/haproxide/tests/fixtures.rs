@@ -286,6 +286,19 @@ fn log_values_report_as_haproxy_c_does() {
     same_as_haproxy_c("testdata/config/invalid/log-values.cfg", 12);
 }
 
+#[test]
+fn acl_values_report_as_haproxy_c_does() {
+    // Patterns, -m methods, flags, fetch and converter arguments and types, anonymous
+    // ACLs in a switching rule and in tcp-request rules: typed by haproxide-expr.
+    same_as_haproxy_c("testdata/config/invalid/acl-values.cfg", 17);
+}
+
+#[test]
+fn stats_admin_reports_as_haproxy_c_does() {
+    // No `if`/`unless`, an unknown ACL, a bad pattern in an anonymous ACL.
+    same_as_haproxy_c("testdata/config/invalid/stats-admin.cfg", 3);
+}
+
 /// Run the real HAProxy 2.6 (scripts/install-deps installs it) and haproxide's
 /// `--format haproxy` on `rel`: same exit code, same lines (pids aside).
 fn same_as_haproxy_c(rel: &str, at_least: usize) {

@@ -26,7 +26,7 @@ fn start(cfg: &std::path::Path, old: Option<u32>) -> Proc {
 /// A process is ready for the next reload once it serves its listeners to a
 /// successor (the socket appears after its listeners are up).
 fn wait_ready(pid: u32) {
-    let path = haproxide_server::handover::default_path(pid);
+    let path = haproxide_process::handover::default_path(pid);
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if path.exists() {

@@ -765,3 +765,68 @@ fn runtime_api_output_is_streamed_with_bounded_memory() {
     );
     drop(p);
 }
+
+/// The uid that created the local TCP socket bound to 127.0.0.1:`port`, from
+/// /proc/net/tcp (its `uid` column), TIME_WAIT entries aside.
+fn socket_uid(port: u16) -> Option<u32> {
+    let want = format!("0100007F:{port:04X}");
+    std::fs::read_to_string("/proc/net/tcp")
+        .ok()?
+        .lines()
+        .skip(1)
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // TIME_WAIT entries (state 06) of older connections show uid 0.
+            (f.get(1) == Some(&want.as_str()) && f.get(3) != Some(&"06"))
+                .then(|| f.get(7)?.parse().ok())?
+        })
+}
+
+/// Row 10: with `user nobody`, nothing is served before the privileges are
+/// dropped: every health check connects from a socket created by uid 65534 (they
+/// started as root before), and on exit the handover directory is removed.
+#[test]
+fn serving_starts_after_privileges_are_dropped() {
+    let dir = TempDir::new("sec-drop");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let cport = listener.local_addr().expect("addr").port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let rec = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for mut c in listener.incoming().flatten() {
+            let peer = c.peer_addr().map(|a| a.port()).unwrap_or(0);
+            let uid = socket_uid(peer);
+            if let Ok(mut v) = rec.lock() {
+                v.push(uid);
+            }
+            let _ = c.set_read_timeout(Some(Duration::from_secs(1)));
+            let _ = c.read(&mut [0u8; 4096]);
+            let _ = c.write_all(b"HTTP/1.0 200 OK\r\n\r\n");
+        }
+    });
+    let port = free_port();
+    let cfg = dir.path("h.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    user nobody\n{DEFAULTS}listen app\n    bind 127.0.0.1:{port}\n    option httpchk\n    server s1 127.0.0.1:{cport} check inter 100ms\n"
+        ),
+    )
+    .expect("cfg");
+    let mut p = Prog::Haproxide.spawn(&cfg, &["-db"]);
+    let pid = p.pid();
+    assert!(wait_until(Duration::from_secs(10), || seen
+        .lock()
+        .map(|v| v.len() >= 3)
+        .unwrap_or(false)));
+    let uids = seen.lock().map(|v| v.clone()).unwrap_or_default();
+    assert!(
+        uids.iter().all(|u| *u == Some(65534)),
+        "health checks ran before the privileges were dropped: {uids:?}"
+    );
+    let handover = haproxide_process::handover::default_dir(pid);
+    assert!(handover.exists());
+    p.signal(libc::SIGTERM);
+    let _ = p.0.wait();
+    assert!(!handover.exists(), "{} left behind", handover.display());
+}

@@ -614,7 +614,7 @@ fn stats_page_in_headless_chromium() {
             "Page.captureScreenshot",
             json!({"format": "png", "captureBeyondViewport": false}),
         );
-        let png = haproxide_server::stats::http::base64_decode(shot["data"].as_str().unwrap_or(""))
+        let png = haproxide_admin::stats::http::base64_decode(shot["data"].as_str().unwrap_or(""))
             .expect("png data");
         std::fs::write(&path, png).expect("write screenshot");
     }
@@ -655,7 +655,7 @@ fn reload_keeps_the_stats_listener_and_closes_idle_keep_alive() {
         got.extend_from_slice(&buf[..n]);
     }
     // The old process serves its listeners to a successor once it is up.
-    let handover = haproxide_server::handover::default_path(old_pid);
+    let handover = haproxide_process::handover::default_path(old_pid);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !handover.exists() {
         assert!(Instant::now() < deadline, "no listener handover socket");

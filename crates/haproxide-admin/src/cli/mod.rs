@@ -35,6 +35,8 @@ pub mod stat;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_serve;
 
 pub use exec::Session;
 pub use listen::{serve_stream, serve_tcp, serve_unix, CliAddress, ListenOptions};

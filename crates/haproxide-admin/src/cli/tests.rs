@@ -4,13 +4,9 @@
 //! weight 5), listen li1 (a1 checked UP with rise 1, b1 backup).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::watch;
 
 use super::exec::{parse_weight, split_commands};
-use super::listen::{parse_address, serve_tcp_listener, CliAddress};
+use super::listen::{parse_address, CliAddress};
 use super::*;
 
 macro_rules! fixture {
@@ -22,15 +18,16 @@ macro_rules! fixture {
         ))
     };
 }
+pub(super) use fixture;
 
-struct Fake {
-    proxies: Mutex<Vec<ProxySnapshot>>,
-    actions: Mutex<Vec<(String, String, ServerAction)>>,
-    cleared: Mutex<Vec<bool>>,
-    fe_actions: Mutex<Vec<(String, FrontendAction)>>,
+pub(super) struct Fake {
+    pub(super) proxies: Mutex<Vec<ProxySnapshot>>,
+    pub(super) actions: Mutex<Vec<(String, String, ServerAction)>>,
+    pub(super) cleared: Mutex<Vec<bool>>,
+    pub(super) fe_actions: Mutex<Vec<(String, FrontendAction)>>,
 }
 
-fn server(name: &str, sid: u32, port: u16) -> ServerSnapshot {
+pub(super) fn server(name: &str, sid: u32, port: u16) -> ServerSnapshot {
     ServerSnapshot {
         name: name.into(),
         sid,
@@ -43,7 +40,7 @@ fn server(name: &str, sid: u32, port: u16) -> ServerSnapshot {
 }
 
 /// The oracle's configuration, in the state of `show_stat2.txt`.
-fn oracle_proxies() -> Vec<ProxySnapshot> {
+pub(super) fn oracle_proxies() -> Vec<ProxySnapshot> {
     let fe = |slim| FrontendSnapshot {
         slim,
         ..Default::default()
@@ -135,7 +132,7 @@ fn oracle_proxies() -> Vec<ProxySnapshot> {
 }
 
 impl Fake {
-    fn new() -> Arc<Fake> {
+    pub(super) fn new() -> Arc<Fake> {
         Arc::new(Fake {
             proxies: Mutex::new(oracle_proxies()),
             actions: Mutex::new(Vec::new()),
@@ -143,7 +140,7 @@ impl Fake {
             fe_actions: Mutex::new(Vec::new()),
         })
     }
-    fn with_server(&self, b: &str, s: &str, f: impl FnOnce(&mut ServerSnapshot)) {
+    pub(super) fn with_server(&self, b: &str, s: &str, f: impl FnOnce(&mut ServerSnapshot)) {
         let mut px = self.proxies.lock().unwrap();
         let x = px
             .iter_mut()
@@ -232,12 +229,12 @@ impl RuntimeState for Fake {
     }
 }
 
-fn run(state: &dyn RuntimeState, level: Level, line: &str) -> String {
+pub(super) fn run(state: &dyn RuntimeState, level: Level, line: &str) -> String {
     Session::new(state, level).line(line).output
 }
 
 /// `=== command` blocks of a captured transcript: (command, output).
-fn blocks(text: &str) -> Vec<(String, String)> {
+pub(super) fn blocks(text: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for l in text.split_inclusive('\n') {
         if let Some(cmd) = l.strip_prefix("=== ") {
@@ -250,7 +247,7 @@ fn blocks(text: &str) -> Vec<(String, String)> {
 }
 
 #[test]
-fn cli_show_stat_matches_haproxy_byte_for_byte() {
+pub(super) fn cli_show_stat_matches_haproxy_byte_for_byte() {
     let f = Fake::new();
     assert_eq!(
         run(&*f, Level::Admin, "show stat"),
@@ -259,14 +256,14 @@ fn cli_show_stat_matches_haproxy_byte_for_byte() {
 }
 
 #[test]
-fn cli_show_stat_header_has_haproxy_columns_in_order() {
+pub(super) fn cli_show_stat_header_has_haproxy_columns_in_order() {
     let real = fixture!("show_stat.txt").lines().next().unwrap();
     assert_eq!(format!("{real}\n"), stat::header());
     assert_eq!(stat::COLUMNS.len(), 128);
 }
 
 #[test]
-fn cli_show_stat_filters() {
+pub(super) fn cli_show_stat_filters() {
     let f = Fake::new();
     let full = run(&*f, Level::Admin, "show stat");
     let rows: Vec<&str> = full.lines().collect();
@@ -302,7 +299,7 @@ fn cli_show_stat_filters() {
 }
 
 #[test]
-fn cli_show_stat_error_and_empty_filter_as_haproxy() {
+pub(super) fn cli_show_stat_error_and_empty_filter_as_haproxy() {
     let f = Fake::new();
     let real = blocks(fixture!("admin_cmds2.txt"));
     for (cmd, out) in &real {
@@ -313,7 +310,7 @@ fn cli_show_stat_error_and_empty_filter_as_haproxy() {
 }
 
 #[test]
-fn cli_show_stat_up_marks_backend_counts() {
+pub(super) fn cli_show_stat_up_marks_backend_counts() {
     let f = Fake::new();
     let out = run(&*f, Level::Admin, "show stat up");
     // HAProxy: "UP (1/2)" for be1 (s1 DOWN hidden), "UP (2/2)" for li1.
@@ -323,7 +320,7 @@ fn cli_show_stat_up_marks_backend_counts() {
 }
 
 #[test]
-fn cli_show_servers_state_matches_haproxy() {
+pub(super) fn cli_show_servers_state_matches_haproxy() {
     let f = Fake::new();
     assert_eq!(
         run(&*f, Level::Admin, "show servers state"),
@@ -342,7 +339,7 @@ fn cli_show_servers_state_matches_haproxy() {
 }
 
 #[test]
-fn cli_show_servers_state_maint_and_weight() {
+pub(super) fn cli_show_servers_state_maint_and_weight() {
     // HAProxy after `set weight be1/s2 50%` + `set server be1/s2 state maint`:
     // "3 be1 2 s2 127.0.0.1 0 1 2 5 0 1 0 0 0 0 0 0 - 18902 - 0 0 - - 0".
     let f = Fake::new();
@@ -364,7 +361,7 @@ fn cli_show_servers_state_maint_and_weight() {
 }
 
 #[test]
-fn cli_show_backend_matches_haproxy() {
+pub(super) fn cli_show_backend_matches_haproxy() {
     let f = Fake::new();
     assert_eq!(
         run(&*f, Level::User, "show backend"),
@@ -373,7 +370,7 @@ fn cli_show_backend_matches_haproxy() {
 }
 
 #[test]
-fn cli_show_info_matches_haproxy_layout() {
+pub(super) fn cli_show_info_matches_haproxy_layout() {
     let f = Fake::new();
     let ours = run(&*f, Level::User, "show info");
     let real = fixture!("show_info.txt");
@@ -401,7 +398,7 @@ fn cli_show_info_matches_haproxy_layout() {
 }
 
 #[test]
-fn cli_help_lines_are_haproxys() {
+pub(super) fn cli_help_lines_are_haproxys() {
     let f = Fake::new();
     let ours = run(&*f, Level::Admin, "help");
     let real = fixture!("help_admin.txt");
@@ -431,7 +428,7 @@ fn cli_help_lines_are_haproxys() {
 }
 
 #[test]
-fn cli_unknown_commands_answer_like_haproxy() {
+pub(super) fn cli_unknown_commands_answer_like_haproxy() {
     let f = Fake::new();
     let empty = run(&*f, Level::Admin, "");
     assert!(empty.starts_with(
@@ -459,7 +456,7 @@ fn cli_unknown_commands_answer_like_haproxy() {
 }
 
 #[test]
-fn cli_admin_commands_answer_as_haproxy() {
+pub(super) fn cli_admin_commands_answer_as_haproxy() {
     // Replays the oracle transcripts on a fresh fake, in order, skipping the
     // `show` dumps (checked above) and the fuzzy suggestions.
     let f = Fake::new();
@@ -514,7 +511,7 @@ fn cli_admin_commands_answer_as_haproxy() {
 }
 
 #[test]
-fn cli_levels_enforced_as_haproxy() {
+pub(super) fn cli_levels_enforced_as_haproxy() {
     let f = Fake::new();
     // The oracle had s2 at 50% then.
     f.with_server("be1", "s2", |s| s.weight = 2);
@@ -558,7 +555,7 @@ fn cli_levels_enforced_as_haproxy() {
 }
 
 #[test]
-fn cli_lowering_level_within_a_line() {
+pub(super) fn cli_lowering_level_within_a_line() {
     // HAProxy: "operator;show cli level;clear counters all;admin;show cli level"
     let f = Fake::new();
     assert_eq!(
@@ -574,7 +571,7 @@ fn cli_lowering_level_within_a_line() {
 }
 
 #[test]
-fn cli_semicolons_and_quit() {
+pub(super) fn cli_semicolons_and_quit() {
     let f = Fake::new();
     f.with_server("be1", "s2", |s| s.weight = 2);
     // HAProxy's answer to "get weight be1/s2; show backend;get weight be1/zz".
@@ -598,7 +595,7 @@ fn cli_semicolons_and_quit() {
 }
 
 #[test]
-fn cli_prompt_mode_as_haproxy() {
+pub(super) fn cli_prompt_mode_as_haproxy() {
     let f = Fake::new();
     f.with_server("be1", "s2", |s| s.weight = 2);
     let mut s = Session::new(&*f, Level::Admin);
@@ -616,7 +613,7 @@ fn cli_prompt_mode_as_haproxy() {
 }
 
 #[test]
-fn cli_weights_parse_as_haproxy() {
+pub(super) fn cli_weights_parse_as_haproxy() {
     assert_eq!(parse_weight("10", 5), Ok(10));
     assert_eq!(parse_weight("50%", 5), Ok(2));
     assert_eq!(parse_weight("150%", 5), Ok(7));
@@ -635,7 +632,7 @@ fn cli_weights_parse_as_haproxy() {
 /// Issue 13 row 9: a huge percentage clamps as in HAProxy (25600% at most), never
 /// wraps to 0 (release) or panics (debug); `strtol`'s sign, blanks and saturation.
 #[test]
-fn cli_weight_percentages_never_overflow() {
+pub(super) fn cli_weight_percentages_never_overflow() {
     assert_eq!(parse_weight("9223372036854775807%", 2), Ok(256));
     assert_eq!(parse_weight("99999999999999999999999%", 2), Ok(256));
     assert_eq!(parse_weight("25600%", 1), Ok(256));
@@ -657,7 +654,7 @@ fn cli_weight_percentages_never_overflow() {
 }
 
 #[test]
-fn cli_addresses() {
+pub(super) fn cli_addresses() {
     assert_eq!(
         parse_address("/tmp/x.sock"),
         Some(CliAddress::Unix("/tmp/x.sock".into()))
@@ -675,236 +672,9 @@ fn cli_addresses() {
 
 // ---- end to end over real sockets ----
 
-fn sock_path(tag: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("hpx-cli-{}-{tag}.sock", std::process::id()))
-}
-
-struct Served {
-    path: std::path::PathBuf,
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-    /// Holds the socket; removed when the test ends, however it ends.
-    _dir: haproxide_testkit::fs::TempDir,
-}
-
-async fn serve(tag: &str, opts: ListenOptions, state: Arc<dyn RuntimeState>) -> Served {
-    let dir = haproxide_testkit::fs::TempDir::new(&format!("cli-{tag}"));
-    let path = dir.path("cli.sock");
-    let (stop, rx) = watch::channel(false);
-    let p = path.clone();
-    let task = tokio::spawn(async move { serve_unix(&p, opts, state, rx).await });
-    for _ in 0..200 {
-        if tokio::net::UnixStream::connect(&path).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    Served {
-        path,
-        stop,
-        task,
-        _dir: dir,
-    }
-}
-
-/// socat-style: send, half-close, read to EOF (bounded).
-async fn oneshot(path: &std::path::Path, input: &[u8]) -> String {
-    let mut c = tokio::net::UnixStream::connect(path).await.unwrap();
-    c.write_all(input).await.unwrap();
-    c.shutdown().await.unwrap();
-    let mut out = Vec::new();
-    // A reset (the server closed with unread input) reads as "closed".
-    let _ = tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut out))
-        .await
-        .unwrap();
-    String::from_utf8(out).unwrap()
-}
-
-#[tokio::test]
-async fn cli_unix_socket_oneshot_like_socat() {
-    let f: Arc<dyn RuntimeState> = Fake::new();
-    let s = serve("oneshot", ListenOptions::default(), f).await;
-    assert_eq!(
-        oneshot(&s.path, b"show backend\n").await,
-        fixture!("show_backend2.txt")
-    );
-    assert_eq!(
-        oneshot(&s.path, b"show stat\n").await,
-        fixture!("show_stat2.txt")
-    );
-    // No newline: HAProxy runs nothing.
-    assert_eq!(oneshot(&s.path, b"show backend").await, "");
-    // Two lines arriving together both run, as with HAProxy.
-    assert_eq!(
-        oneshot(&s.path, b"show backend\nshow backend\n").await,
-        fixture!("show_backend2.txt").repeat(2)
-    );
-    // Non-interactive: the connection is closed after the line, even if the
-    // client keeps it open.
-    let mut c = tokio::net::UnixStream::connect(&s.path).await.unwrap();
-    c.write_all(b"show cli level\n").await.unwrap();
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(out, b"admin\n\n");
-    s.stop.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), s.task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert!(!s.path.exists());
-}
-
-#[tokio::test]
-async fn cli_unix_socket_interactive_prompt() {
-    let f = Fake::new();
-    f.with_server("be1", "s2", |s| s.weight = 2);
-    let s = serve("prompt", ListenOptions::default(), f.clone()).await;
-    let mut c = tokio::net::UnixStream::connect(&s.path).await.unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    for (send, want) in [
-        (&b"prompt\n"[..], "\n> "),
-        (b"show backend\n", "# name\nbe1\nli1\n\n> "),
-        (b"get weight be1/s2\n", "2 (initial 5)\n\n> "),
-        (b"disable server be1/s2\n", "\n> "),
-    ] {
-        c.write_all(send).await.unwrap();
-        let mut have = Vec::new();
-        while have.len() < want.len() {
-            let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf))
-                .await
-                .unwrap()
-                .unwrap();
-            assert!(n > 0, "closed early");
-            have.extend_from_slice(&buf[..n]);
-        }
-        assert_eq!(String::from_utf8_lossy(&have), want);
-        got.extend(have);
-    }
-    // Same bytes as HAProxy's prompt session up to the weight.
-    let upto = "\n> # name\nbe1\nli1\n\n> 2 (initial 5)\n\n> ";
-    assert!(String::from_utf8_lossy(&got).starts_with(upto));
-    assert!(fixture!("prompt_session.txt").starts_with(upto));
-    c.write_all(b"quit\n").await.unwrap();
-    let mut rest = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut rest))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(rest.is_empty());
-    assert!(f.actions.lock().unwrap().contains(&(
-        "be1".into(),
-        "s2".into(),
-        ServerAction::Admin(AdminState::Maint)
-    )));
-    let _ = s.stop.send(true);
-}
-
-#[tokio::test]
-async fn cli_unix_socket_level_user_is_denied_admin_commands() {
-    let f = Fake::new();
-    let opts = ListenOptions {
-        level: Level::User,
-        mode: Some(0o600),
-        ..Default::default()
-    };
-    let s = serve("user", opts, f.clone()).await;
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(&s.path).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600);
-    for cmd in [
-        "disable server be1/s2",
-        "set server be1/s2 state drain",
-        "set weight be1/s2 3",
-        "shutdown sessions server be1/s2",
-        "enable health be1/s1",
-        "clear counters",
-    ] {
-        assert_eq!(
-            oneshot(&s.path, format!("{cmd}\n").as_bytes()).await,
-            "Permission denied\n\n",
-            "{cmd}"
-        );
-    }
-    assert_eq!(oneshot(&s.path, b"show cli level\n").await, "user\n\n");
-    assert!(f.actions.lock().unwrap().is_empty());
-    let _ = s.stop.send(true);
-}
-
-#[tokio::test]
-async fn cli_idle_client_is_dropped_after_stats_timeout_and_others_are_served() {
-    let f: Arc<dyn RuntimeState> = Fake::new();
-    let opts = ListenOptions {
-        timeout: Duration::from_millis(200),
-        maxconn: 2,
-        ..Default::default()
-    };
-    let s = serve("timeout", opts, f).await;
-    // A silent client and one sending garbage without end hold both slots...
-    let mut idle = tokio::net::UnixStream::connect(&s.path).await.unwrap();
-    let mut junk = tokio::net::UnixStream::connect(&s.path).await.unwrap();
-    junk.write_all(&[b'x'; 1000]).await.unwrap();
-    // ...until the timeout frees them: the next client is served.
-    let t0 = std::time::Instant::now();
-    assert_eq!(oneshot(&s.path, b"show cli level\n").await, "admin\n\n");
-    assert!(t0.elapsed() < Duration::from_secs(3));
-    let mut out = Vec::new();
-    let n = tokio::time::timeout(Duration::from_secs(3), idle.read_to_end(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(n, 0);
-    let _ = s.stop.send(true);
-}
-
-#[tokio::test]
-async fn cli_overlong_line_closes_only_that_client() {
-    let f: Arc<dyn RuntimeState> = Fake::new();
-    let opts = ListenOptions {
-        max_line: 100,
-        ..Default::default()
-    };
-    let s = serve("long", opts, f).await;
-    let mut line = vec![b'a'; 5000];
-    line.push(b'\n');
-    assert_eq!(oneshot(&s.path, &line).await, "");
-    assert_eq!(oneshot(&s.path, b"show cli level\n").await, "admin\n\n");
-    let _ = s.stop.send(true);
-}
-
-#[tokio::test]
-async fn cli_tcp_listener_oneshot() {
-    let f: Arc<dyn RuntimeState> = Fake::new();
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let (stop, rx) = watch::channel(false);
-    let task = tokio::spawn(serve_tcp_listener(l, ListenOptions::default(), f, rx));
-    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
-    c.write_all(b"show backend\n").await.unwrap();
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8(out).unwrap(),
-        fixture!("show_backend2.txt")
-    );
-    stop.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-}
-
 /// The first oracle configuration (fe1 + be1 only, 6 s after start), as in
 /// show_stat.txt and show_stat_json.txt.
-fn first_oracle() -> Arc<Fake> {
+pub(super) fn first_oracle() -> Arc<Fake> {
     let f = Fake::new();
     {
         let mut px = f.proxies.lock().unwrap();
@@ -926,7 +696,7 @@ fn first_oracle() -> Arc<Fake> {
 }
 
 #[test]
-fn cli_show_stat_typed_matches_haproxy_byte_for_byte() {
+pub(super) fn cli_show_stat_typed_matches_haproxy_byte_for_byte() {
     let f = Fake::new();
     assert_eq!(
         run(&*f, Level::Admin, "show stat typed"),
@@ -935,7 +705,7 @@ fn cli_show_stat_typed_matches_haproxy_byte_for_byte() {
 }
 
 #[test]
-fn cli_show_stat_json_matches_haproxy_byte_for_byte() {
+pub(super) fn cli_show_stat_json_matches_haproxy_byte_for_byte() {
     let f = first_oracle();
     assert_eq!(
         run(&*f, Level::Admin, "show stat"),
@@ -947,7 +717,11 @@ fn cli_show_stat_json_matches_haproxy_byte_for_byte() {
     );
 }
 
-fn stats(status: &str, check_status: &str, health: u32) -> haproxide_check::checker::ServerStats {
+pub(super) fn stats(
+    status: &str,
+    check_status: &str,
+    health: u32,
+) -> haproxide_check::checker::ServerStats {
     haproxide_check::checker::ServerStats {
         status: status.into(),
         check_status: check_status.into(),
@@ -973,7 +747,7 @@ fn stats(status: &str, check_status: &str, health: u32) -> haproxide_check::chec
 }
 
 #[test]
-fn cli_adapt_builds_the_oracle_rows_from_checker_stats() {
+pub(super) fn cli_adapt_builds_the_oracle_rows_from_checker_stats() {
     use super::adapt::{server_snapshot, ServerFacts};
     let facts = |name, sid, port: u16, check| ServerFacts {
         name,
@@ -1040,68 +814,8 @@ fn cli_adapt_builds_the_oracle_rows_from_checker_stats() {
     assert_eq!((d.status.as_str(), d.op_state), ("DRAIN", OpState::Running));
 }
 
-#[tokio::test]
-async fn cli_bind_refuses_to_replace_a_regular_file_and_replaces_a_stale_socket() {
-    let path = sock_path("regular");
-    std::fs::write(&path, b"precious").unwrap();
-    assert!(super::listen::bind_unix(&path, &ListenOptions::default()).is_err());
-    assert_eq!(std::fs::read(&path).unwrap(), b"precious");
-    std::fs::remove_file(&path).unwrap();
-    // A stale socket left by a dead process is replaced.
-    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
-    let l = super::listen::bind_unix(&path, &ListenOptions::default());
-    assert!(l.is_ok());
-    let _ = std::fs::remove_file(&path);
-}
-
-#[tokio::test]
-async fn cli_many_concurrent_clients_each_get_their_answer() {
-    let f: Arc<dyn RuntimeState> = Fake::new();
-    let s = serve("many", ListenOptions::default(), f).await;
-    let mut tasks = Vec::new();
-    for i in 0..40 {
-        let p = s.path.clone();
-        tasks.push(tokio::spawn(async move {
-            if i % 2 == 0 {
-                oneshot(&p, b"show backend\n").await == fixture!("show_backend2.txt")
-            } else {
-                oneshot(&p, b"show stat\n").await == fixture!("show_stat2.txt")
-            }
-        }));
-    }
-    for t in tasks {
-        assert!(t.await.unwrap());
-    }
-    let _ = s.stop.send(true);
-}
-
-#[tokio::test]
-async fn cli_stopping_does_not_unlink_a_successors_socket() {
-    let f: Arc<dyn RuntimeState> = Fake::new();
-    let old = serve("succ", ListenOptions::default(), Arc::clone(&f)).await;
-    // A reload: the new process binds the same path (synchronously, so the
-    // socket file is the new one before the old process stops).
-    let listener = super::listen::bind_unix(&old.path, &ListenOptions::default()).unwrap();
-    let (new_stop, rx) = watch::channel(false);
-    tokio::spawn(super::listen::serve_unix_listener(
-        listener,
-        ListenOptions::default(),
-        f,
-        rx,
-    ));
-    old.stop.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), old.task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert_eq!(oneshot(&old.path, b"show cli level\n").await, "admin\n\n");
-    let _ = new_stop.send(true);
-    let _ = std::fs::remove_file(&old.path);
-}
-
 #[test]
-fn cli_show_info_typed_and_json_match_haproxy() {
+pub(super) fn cli_show_info_typed_and_json_match_haproxy() {
     // The values of the typed capture itself (17 min after start).
     let real_typed = fixture!("show_info_typed.txt");
     let get = |k: &str| -> String {
@@ -1176,7 +890,7 @@ fn cli_show_info_typed_and_json_match_haproxy() {
 }
 
 #[test]
-fn cli_maint_and_drain_rows_match_haproxy() {
+pub(super) fn cli_maint_and_drain_rows_match_haproxy() {
     // HAProxy after "set server be1/s1 state maint" (checked, DOWN, maxconn 50),
     // "set server li1/a1 state drain" (checked, UP): maint_drain.txt.
     use super::adapt::{server_snapshot, ServerFacts};
@@ -1269,135 +983,8 @@ fn cli_maint_and_drain_rows_match_haproxy() {
     assert_eq!(st_lines[1], line("4 li1 1 a1 "));
 }
 
-/// Differential check against the real HAProxy when it is installed: the same
-/// configuration, the same commands, byte-for-byte answers.
 #[test]
-fn cli_live_differential_against_real_haproxy() {
-    use std::io::{Read, Write};
-    let haproxy = std::path::Path::new("/usr/sbin/haproxy");
-    if !haproxy.exists() {
-        eprintln!("skipped: no /usr/sbin/haproxy");
-        return;
-    }
-    // Removed, and HAProxy stopped, on drop: also when an assertion fails.
-    let dir = haproxide_testkit::fs::TempDir::new("cli-live");
-    let port = haproxide_testkit::tcp::free_port;
-    let (p1, p2) = (port(), port());
-    let admin = dir.path("admin.sock");
-    let user = dir.path("user.sock");
-    let cfg = format!(
-        "global\n    stats socket {} level admin\n    stats socket {} level user\n\
-         defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
-         frontend fe1\n    bind 127.0.0.1:{p1}\n    default_backend be1\n\
-         backend be1\n    server s1 127.0.0.1:18901\n    server s2 127.0.0.1:18902 weight 5\n\
-         listen li1\n    bind 127.0.0.1:{p2}\n    server a1 127.0.0.1:18903\n    server b1 127.0.0.1:18904 backup\n",
-        admin.display(),
-        user.display()
-    );
-    let cfg_path = dir.path("h.cfg");
-    std::fs::write(&cfg_path, cfg).unwrap();
-    let child = std::process::Command::new(haproxy)
-        .arg("-db")
-        .arg("-f")
-        .arg(&cfg_path)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let child = haproxide_testkit::proc::Proc::new(child);
-    let ask = |sock: &std::path::Path, cmd: &str| -> Option<String> {
-        let mut c = std::os::unix::net::UnixStream::connect(sock).ok()?;
-        c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        c.write_all(format!("{cmd}\n").as_bytes()).ok()?;
-        let mut out = String::new();
-        c.read_to_string(&mut out).ok()?;
-        Some(out)
-    };
-    let mut ready = false;
-    for _ in 0..100 {
-        if ask(&admin, "show cli level").is_some() && ask(&user, "show cli level").is_some() {
-            ready = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    if !ready {
-        drop(child);
-        eprintln!("skipped: haproxy did not start");
-        return;
-    }
-    let f = Fake::new();
-    let cmds = [
-        "get weight be1/s2",
-        "get weight be1/zz",
-        "get weight zz/s2",
-        "get weight",
-        "get weight be1/",
-        "set weight be1/s2 abc",
-        "set weight be1/s2 10x",
-        "set weight be1/s2 300",
-        "set weight be1/s2",
-        "disable server be1/zz",
-        "disable server be1",
-        "set server be1/s2 state foo",
-        "set server be1/s2 health foo",
-        "set server be1/s2 foo",
-        "set server be1",
-        "shutdown sessions server",
-        "shutdown sessions server be1/zz",
-        "enable health be1/zz",
-        "disable health",
-        "show servers state nope",
-        "show backend",
-        "show cli level",
-        "disable frontend zz",
-        "disable frontend be1",
-        "disable frontend",
-        "enable frontend fe1",
-        "set maxconn server be1/s1",
-        "set maxconn global",
-        "set maxconn frontend fe1",
-        "show stat foo -1 -1",
-        "get weight be1/s2; show backend;get weight be1/zz",
-    ];
-    let mut mismatches = Vec::new();
-    for cmd in cmds {
-        let real = ask(&admin, cmd).unwrap_or_default();
-        let ours = run(&*f, Level::Admin, cmd);
-        if real != ours {
-            mismatches.push((cmd, real, ours));
-        }
-    }
-    for cmd in [
-        "disable server be1/s2",
-        "set weight be1/s2 3",
-        "clear counters",
-        "show cli level",
-        "get weight be1/s2",
-    ] {
-        let real = ask(&user, cmd).unwrap_or_default();
-        let ours = run(&*f, Level::User, cmd);
-        if real != ours {
-            mismatches.push((cmd, real, ours));
-        }
-    }
-    // show stat: same header, same number of rows, same row keys.
-    let real = ask(&admin, "show stat").unwrap_or_default();
-    let ours = run(&*f, Level::Admin, "show stat");
-    let keys = |s: &str| -> Vec<String> {
-        s.lines()
-            .map(|l| l.split(',').take(2).collect::<Vec<_>>().join(","))
-            .collect()
-    };
-    if keys(&real) != keys(&ours) {
-        mismatches.push(("show stat (rows)", real, ours));
-    }
-    drop(child);
-    assert!(mismatches.is_empty(), "{mismatches:#?}");
-}
-
-#[test]
-fn cli_agent_row_state_and_commands_match_haproxy() {
+pub(super) fn cli_agent_row_state_and_commands_match_haproxy() {
     // HAProxy: server s1 with check + agent-check agent-port 18999, both refused
     // (agent_cmds.txt, and its `show stat` row).
     use super::adapt::{server_snapshot, ServerFacts};
@@ -1486,41 +1073,8 @@ fn cli_agent_row_state_and_commands_match_haproxy() {
     assert!(acts.contains(&("be1".into(), "s1".into(), ServerAction::AgentChecks(true))));
 }
 
-#[tokio::test]
-async fn cli_client_that_never_reads_is_dropped_and_others_are_served() {
-    // Many proxies make a large dump; the client never reads it.
-    let f = Fake::new();
-    {
-        let mut px = f.proxies.lock().unwrap();
-        let base = px.clone();
-        for i in 0..400 {
-            for p in &base {
-                let mut p = p.clone();
-                p.name = format!("{}-{i}", p.name);
-                px.push(p);
-            }
-        }
-    }
-    let opts = ListenOptions {
-        timeout: Duration::from_millis(300),
-        maxconn: 1,
-        ..Default::default()
-    };
-    let state: Arc<dyn RuntimeState> = f;
-    let s = serve("noread", opts, state).await;
-    let mut stuck = tokio::net::UnixStream::connect(&s.path).await.unwrap();
-    stuck.write_all(b"show stat\n").await.unwrap();
-    // The only slot frees up once the write times out.
-    let t0 = std::time::Instant::now();
-    let out = oneshot(&s.path, b"show cli level\n").await;
-    assert_eq!(out, "admin\n\n");
-    assert!(t0.elapsed() < Duration::from_secs(4));
-    drop(stuck);
-    let _ = s.stop.send(true);
-}
-
 #[test]
-fn cli_human_time_and_strtoul_as_haproxy() {
+pub(super) fn cli_human_time_and_strtoul_as_haproxy() {
     use super::exec::{human_time, strtoul};
     for (t, want) in [
         (0, "0s"),
@@ -1548,169 +1102,11 @@ fn cli_human_time_and_strtoul_as_haproxy() {
     }
 }
 
-#[test]
-fn cli_show_sess_and_shutdown_session() {
-    struct Sessions(Fake, Mutex<Vec<u64>>);
-    impl RuntimeState for Sessions {
-        fn info(&self) -> InfoSnapshot {
-            self.0.info()
-        }
-        fn proxies(&self) -> Vec<ProxySnapshot> {
-            self.0.proxies()
-        }
-        fn server_action(&self, b: &str, s: &str, a: ServerAction) -> Result<(), ActionError> {
-            self.0.server_action(b, s, a)
-        }
-        fn clear_counters(&self, all: bool) {
-            self.0.clear_counters(all)
-        }
-        fn frontend_action(&self, fe: &str, a: FrontendAction) -> Result<(), ActionError> {
-            self.0.frontend_action(fe, a)
-        }
-        fn set_global_maxconn(&self, n: u64) -> Result<(), ActionError> {
-            self.0.set_global_maxconn(n)
-        }
-        fn sessions(&self) -> Vec<SessionSnapshot> {
-            // Established on a server, queued on a backend, inspected (no backend).
-            let at = std::time::UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456);
-            let s = SessionSnapshot {
-                id: 0x2a,
-                proto: "tcpv4".into(),
-                src: "127.0.0.1:40000".into(),
-                frontend: ("fe1".into(), 2),
-                mode: "tcp".into(),
-                dst: Some("127.0.0.1:8001".into()),
-                backend: Some(("be1".into(), 3)),
-                server: Some(("s2".into(), 2)),
-                server_addr: Some("127.0.0.1:9002".into()),
-                age_sec: 62,
-                accepted: at,
-            };
-            let queued = SessionSnapshot {
-                id: 0x2b,
-                server: None,
-                server_addr: None,
-                age_sec: 3,
-                ..s.clone()
-            };
-            let inspected = SessionSnapshot {
-                id: 0x30,
-                src: "::1:40001".into(),
-                proto: "tcpv6".into(),
-                dst: None,
-                backend: None,
-                server: None,
-                server_addr: None,
-                age_sec: 0,
-                ..s.clone()
-            };
-            vec![s, queued, inspected]
-        }
-        fn shutdown_session(&self, id: u64) -> bool {
-            self.1.lock().unwrap().push(id);
-            id == 0x2a
-        }
-    }
-    let fake = Fake::new();
-    let st = Sessions(
-        Arc::try_unwrap(fake).ok().expect("sole owner"),
-        Mutex::new(Vec::new()),
-    );
-    let lines = "0x2a: proto=tcpv4 src=127.0.0.1:40000 fe=fe1 be=be1 srv=s2 age=1m2s\n\
-        0x2b: proto=tcpv4 src=127.0.0.1:40000 fe=fe1 be=be1 srv=<none> age=3s\n\
-        0x30: proto=tcpv6 src=::1:40001 fe=fe1 be=<NONE> srv=<none> age=0s\n\n";
-    assert_eq!(run(&st, Level::Operator, "show sess"), lines);
-    // HAProxy reads the argument with strtoul: not a number is the list too.
-    assert_eq!(run(&st, Level::Operator, "show sess foo"), lines);
-    let local = haproxide_log::Tm::new(
-        std::time::UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456),
-        haproxide_log::Zone::Local,
-    )
-    .accept_date_us();
-    assert!(local.ends_with(":20.123456"), "{local}");
-    let block = |id: &str, age: &str, srv: &str| {
-        format!(
-            "{id}: [{local}] proto=tcpv4 source=127.0.0.1:40000\n  \
-             frontend=fe1 (id=2 mode=tcp) addr=127.0.0.1:8001\n  \
-             backend=be1 (id=3 mode=tcp)\n  {srv}\n  age={age}\n"
-        )
-    };
-    let b2a = block("0x2a", "1m2s", "server=s2 (id=2) addr=127.0.0.1:9002");
-    let b2b = block("0x2b", "3s", "server=<none> (id=0)");
-    let b30 = format!(
-        "0x30: [{local}] proto=tcpv6 source=::1:40001\n  \
-         frontend=fe1 (id=2 mode=tcp)\n  backend=<NONE> (id=-1 mode=-)\n  \
-         server=<NONE> (id=-1)\n  age=0s\n"
-    );
-    assert_eq!(
-        run(&st, Level::Operator, "show sess 0x2a"),
-        format!("{b2a}\n")
-    );
-    assert_eq!(
-        run(&st, Level::Operator, "show sess 43"),
-        format!("{b2b}\n")
-    );
-    assert_eq!(
-        run(&st, Level::Operator, "show sess all"),
-        format!("{b2a}{b2b}{b30}\n")
-    );
-    assert_eq!(
-        run(&st, Level::Operator, "show sess 0x2c"),
-        "Session not found.\n\n"
-    );
-    assert_eq!(run(&st, Level::User, "show sess"), "Permission denied\n\n");
-    assert_eq!(
-        run(&st, Level::Operator, "shutdown session 0x2a"),
-        "Permission denied\n\n"
-    );
-    assert_eq!(run(&st, Level::Admin, "shutdown session 0x2a"), "\n");
-    assert_eq!(
-        run(&st, Level::Admin, "shutdown session 0x2b"),
-        "No such session (use 'show sess').\n\n"
-    );
-    assert_eq!(
-        run(&st, Level::Admin, "shutdown session"),
-        "Session pointer expected (use 'show sess').\n\n"
-    );
-    assert_eq!(*st.1.lock().unwrap(), vec![0x2a, 0x2b]);
-}
-
-/// `serve_stream`: one CLI session over any byte stream (what a master process
-/// uses to reach a worker), with the same protocol as a `stats socket` client.
-#[tokio::test]
-async fn cli_serve_stream_over_a_duplex_pipe() {
-    let f: Arc<dyn RuntimeState> = Fake::new();
-    let (mut client, server) = tokio::io::duplex(64 * 1024);
-    let (_stop, rx) = watch::channel(false);
-    let opts = ListenOptions {
-        level: Level::Operator,
-        ..ListenOptions::default()
-    };
-    let state = Arc::clone(&f);
-    let task = tokio::spawn(async move {
-        super::serve_stream(server, &opts, state.as_ref(), rx).await;
-    });
-    client
-        .write_all(b"prompt\nshow cli level\ndisable server be1/s1\nquit\n")
-        .await
-        .unwrap();
-    let mut out = String::new();
-    tokio::time::timeout(Duration::from_secs(5), client.read_to_string(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(out, "\n> operator\n\n> Permission denied\n\n> ");
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .unwrap()
-        .unwrap();
-}
-
 /// `show table`, `show version`, `show errors` as HAProxy 2.6.12 answers them
 /// for a configuration without stick-tables and without HTTP errors (measured
 /// on the oracle: levels, texts, "No such proxy.").
 #[test]
-fn cli_show_table_version_errors() {
+pub(super) fn cli_show_table_version_errors() {
     let f = Fake::new();
     assert_eq!(run(&*f, Level::User, "show table"), "\n");
     assert_eq!(run(&*f, Level::User, "show table be1"), "No such table\n\n");

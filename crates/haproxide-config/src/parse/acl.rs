@@ -252,10 +252,7 @@ impl Parser<'_> {
                 self.push(
                     Diagnostic::error(Code::ConditionExpression, e.message.clone())
                         .at(line.span_from(i))
-                        .hx(
-                            HaproxyLoc::Parsing,
-                            format!("error detected while parsing {what} : {}.", e.message),
-                        ),
+                        .hx(HaproxyLoc::Parsing, what.replace("{}", &e.message)),
                 );
                 None
             }
@@ -264,6 +261,7 @@ impl Parser<'_> {
     }
 
     /// Parse `if|unless <cond>` starting at word `i` (configuration.txt §7.2).
+    /// `what` is HAProxy's message around an error in it, `{}` standing for the error.
     pub(super) fn condition(
         &mut self,
         pi: usize,
@@ -293,7 +291,13 @@ impl Parser<'_> {
             if t == "{" {
                 let end = (k + 1..line.words.len()).find(|&j| line.arg(j) == "}");
                 let Some(end) = end else {
-                    self.err(Code::ConditionExpression, line.span(k), "`{` without matching `}` in condition", HaproxyLoc::Parsing, format!("error detected while parsing {what} : missing closing '}}' in condition."));
+                    self.err(
+                        Code::ConditionExpression,
+                        line.span(k),
+                        "`{` without matching `}` in condition",
+                        HaproxyLoc::Parsing,
+                        what.replace("{}", "missing closing '}' in condition"),
+                    );
                     return None;
                 };
                 let words: Vec<&str> = line.words[k + 1..end]
@@ -305,10 +309,11 @@ impl Parser<'_> {
                         .last_mut()?
                         .push(CondTerm::Anonymous { negated, expr }),
                     Err((code, span, msg, detail)) => {
-                        self.push(Diagnostic::error(code, msg).at(span).hx(
-                            HaproxyLoc::Parsing,
-                            format!("error detected while parsing {what} : {detail}."),
-                        ));
+                        self.push(
+                            Diagnostic::error(code, msg)
+                                .at(span)
+                                .hx(HaproxyLoc::Parsing, what.replace("{}", &detail)),
+                        );
                         return None;
                     }
                 }
@@ -324,7 +329,7 @@ impl Parser<'_> {
                 .at(line.span(k))
                 .hx(
                     HaproxyLoc::Parsing,
-                    format!("error detected while parsing {what} : no such ACL : '{t}'."),
+                    what.replace("{}", &format!("no such ACL : '{t}'")),
                 );
                 if let Some(h) = hint {
                     d = d.help(format!("did you mean `{h}`?"));

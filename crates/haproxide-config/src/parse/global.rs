@@ -1,13 +1,5 @@
 use super::*;
 
-/// Whether a user or group name is listed in `/etc/passwd` or `/etc/group`.
-pub(super) fn name_in_db(db: &str, name: &str) -> bool {
-    match std::fs::read_to_string(db) {
-        Ok(text) => text.lines().any(|l| l.split(':').next() == Some(name)),
-        Err(_) => true, // cannot tell: do not report
-    }
-}
-
 /// The words from `i` on joined by one space (`description`, `stats show-desc`).
 pub(super) fn rest_of_line(line: &Line, i: usize) -> Option<Named> {
     let words = line.words.get(i..).filter(|w| !w.is_empty())?;
@@ -201,6 +193,70 @@ impl Parser<'_> {
         }
     }
 
+    /// The `stats socket` options the CLI applies (§5.1 `level`, `mode`, `uid`,
+    /// `gid`, `user`, `group`), typed, with HAProxy's messages for bad values.
+    fn stats_socket_options(&mut self, s: &mut StatsSocket) {
+        let opts = std::mem::take(&mut s.options);
+        for (k, v, span) in &opts {
+            let v = v.clone().unwrap_or_default();
+            let problem = match k.as_str() {
+                "level" => match CliLevel::from_name(&v) {
+                    Some(l) => {
+                        s.level = Some(l);
+                        None
+                    }
+                    None => Some(format!(
+                        "'level' only supports 'user', 'operator', and 'admin' (got '{v}')"
+                    )),
+                },
+                "mode" => match u32::from_str_radix(&v, 8) {
+                    Ok(m) => {
+                        s.mode = Some(m);
+                        None
+                    }
+                    Err(_) => Some(format!(
+                        "'mode' : missing or invalid mode '{v}' (octal integer expected)"
+                    )),
+                },
+                // HAProxy reads them with atol(); a value that is not a number is
+                // refused by the CLI listener (see `support::stats_socket_not_run`).
+                "uid" => {
+                    s.uid = v.parse().ok();
+                    None
+                }
+                "gid" => {
+                    s.gid = v.parse().ok();
+                    None
+                }
+                "user" => match self.opts.accounts.user_id(&v) {
+                    Some(id) => {
+                        s.uid = Some(id);
+                        None
+                    }
+                    None => Some(format!("'user' : unknown user name '{v}'")),
+                },
+                "group" => match self.opts.accounts.group_id(&v) {
+                    Some(id) => {
+                        s.gid = Some(id);
+                        None
+                    }
+                    None => Some(format!("'group' : unknown group name '{v}'")),
+                },
+                _ => None,
+            };
+            if let Some(hx) = problem {
+                self.err(
+                    Code::InvalidArgument,
+                    *span,
+                    format!("invalid `stats socket` option `{k} {v}`"),
+                    HaproxyLoc::Parsing,
+                    format!("'stats socket' : '{hx}'"),
+                );
+            }
+        }
+        s.options = opts;
+    }
+
     /// `master-worker [no-exit-on-failure]` (§3.1).
     fn global_master_worker(&mut self, line: &Line, start: usize) {
         let arg1 = line.arg(start + 1).to_string();
@@ -259,28 +315,42 @@ impl Parser<'_> {
         self.cfg.global.multi_queue = mq.or(self.cfg.global.multi_queue);
     }
 
-    /// `user <name>` / `group <name>` (§3.1): the name must exist.
+    /// `user <name>` / `group <name>` (§3.1): the name must exist (looked up with
+    /// the caller's [`crate::Accounts`], as HAProxy's getpwnam()/getgrnam()); its
+    /// id is the uid/gid, as `uid`/`gid` set it (the last line wins).
     fn global_account(&mut self, line: &Line, start: usize) {
-        let kw = line.arg(start).to_string();
+        let user = line.arg(start) == "user";
         let named = line.words.get(start + 1).map(Named::from_word);
-        if let Some(n) = &named {
-            let db = if kw == "user" {
-                "/etc/passwd"
+        if let Some(n) = named.as_ref().filter(|n| !n.name.is_empty()) {
+            let accounts = self.opts.accounts;
+            let id = if user {
+                accounts.user_id(&n.name)
             } else {
-                "/etc/group"
+                accounts.group_id(&n.name)
             };
-            if !name_in_db(db, &n.name) && !n.name.is_empty() {
-                let what = if kw == "user" { "user" } else { "group" };
-                self.err(
+            let what = if user { "user" } else { "group" };
+            match id {
+                Some(value) => {
+                    let id = Some(Spanned {
+                        value,
+                        span: n.span,
+                    });
+                    if user {
+                        self.cfg.global.uid = id;
+                    } else {
+                        self.cfg.global.gid = id;
+                    }
+                }
+                None => self.err(
                     Code::UnknownUser,
                     n.span,
                     format!("{what} `{}` does not exist on this machine", n.name),
                     HaproxyLoc::Parsing,
                     format!("cannot find {what} id for '{}' (0:Success)", n.name),
-                );
+                ),
             }
         }
-        if kw == "user" {
+        if user {
             self.cfg.global.user = named;
         } else {
             self.cfg.global.group = named;
@@ -364,10 +434,46 @@ impl Parser<'_> {
                         break;
                     }
                     let takes = !option_takes_no_arg(&k);
+                    // The files a `bind`'s SSL options name must exist, as HAProxy
+                    // opens them while parsing (the same check as for `bind`).
+                    if matches!(k.as_str(), "crt" | "ca-file" | "crl-file" | "crt-list")
+                        && self.opts.check_files
+                    {
+                        let base = if k == "crt" || k == "crt-list" {
+                            self.global_dir("crt-base")
+                        } else {
+                            self.global_dir("ca-base")
+                        };
+                        let path = super::with_base(base.as_deref(), line.arg(i + 1));
+                        if !line.arg(i + 1).is_empty() && !Path::new(&path).exists() {
+                            let hx = if k == "crt" {
+                                format!("'stats socket' : 'unable to stat SSL certificate from file '{path}' : No such file or directory.\n'")
+                            } else {
+                                format!("'stats socket' : 'unable to load {path}'")
+                            };
+                            self.err(
+                                Code::MissingFile,
+                                line.span(i + 1),
+                                format!("{k} file `{path}` does not exist"),
+                                HaproxyLoc::Parsing,
+                                hx,
+                            );
+                        }
+                    }
                     options.push((k, takes.then(|| line.arg(i + 1).to_string()), line.span(i)));
                     i += if takes { 2 } else { 1 };
                 }
-                self.cfg.global.stats_sockets.push(StatsSocket { address: Named::from_word(w), parsed, options });
+                let mut s = StatsSocket {
+                    address: Named::from_word(w),
+                    parsed,
+                    options,
+                    level: None,
+                    mode: None,
+                    uid: None,
+                    gid: None,
+                };
+                self.stats_socket_options(&mut s);
+                self.cfg.global.stats_sockets.push(s);
             }
             "timeout" => {
                 if let Some(t) = self.time_arg(line, start + 2, "stats timeout") {

@@ -53,6 +53,8 @@ pub struct ParseOptions<'a> {
     pub check_files: bool,
     /// How host names in `bind` and `log` lines are resolved at parse time.
     pub resolver: Resolver,
+    /// How `user`/`group` names become ids.
+    pub accounts: &'a dyn crate::Accounts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

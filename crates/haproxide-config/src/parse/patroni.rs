@@ -461,6 +461,7 @@ mod tests {
             ignore_resolution_failures: false,
             resolver: crate::Resolver::Off,
             check_files: false,
+            accounts: &crate::NoAccounts,
         };
         let c = crate::check_bytes("t.cfg", text.as_bytes().to_vec(), &opts);
         let msgs = c

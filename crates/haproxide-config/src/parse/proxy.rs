@@ -307,7 +307,21 @@ impl Parser<'_> {
                 }
             }
             "stats admin" => {
-                StatsKw::Admin(line.words.iter().skip(a).map(|w| w.text.clone()).collect())
+                if !matches!(line.arg(a), "if" | "unless") {
+                    self.err(
+                        Code::ConditionExpression,
+                        line.span(a),
+                        "`stats admin` needs `if` or `unless` and a condition",
+                        HaproxyLoc::Parsing,
+                        "'stats admin' requires either 'if' or 'unless' followed by a condition.",
+                    );
+                    return;
+                }
+                let what = "error detected while parsing a 'stats admin' rule : {}.";
+                let Some(c) = self.condition(pi, line, a, what) else {
+                    return;
+                };
+                StatsKw::Admin(c)
             }
             "stats refresh" => StatsKw::Refresh(
                 value::parse_time(line.arg(a), 1000)

@@ -15,7 +15,12 @@ impl Parser<'_> {
             return;
         };
         let cond = match line.arg(a + 1) {
-            "if" | "unless" => self.condition(pi, line, a + 1, "switching rule"),
+            "if" | "unless" => self.condition(
+                pi,
+                line,
+                a + 1,
+                "error detected while parsing switching rule : {}.",
+            ),
             "" => None,
             other => {
                 let other = other.to_string();
@@ -108,7 +113,25 @@ impl Parser<'_> {
             return;
         }
         let ci = (ai + 1..line.words.len()).find(|&j| matches!(line.arg(j), "if" | "unless"));
-        let cond = ci.and_then(|j| self.condition(pi, line, j, &format!("'{rs}' rule")));
+        let cond = ci.and_then(|j| {
+            // HAProxy words an error in a tcp-request/tcp-response condition with the
+            // rule, the proxy and the `if`/`unless`.
+            let what = if rs.starts_with("tcp-") {
+                let p = &self.cfg.proxies[pi];
+                let kind = match p.kind {
+                    ProxyKind::Listen => "proxy",
+                    k => k.as_str(),
+                };
+                format!(
+                    "'{rs} {action}' : error detected in {kind} '{}' while parsing '{}' condition : {{}}",
+                    p.name.name,
+                    line.arg(j)
+                )
+            } else {
+                format!("error detected while parsing '{rs}' rule : {{}}.")
+            };
+            self.condition(pi, line, j, &what)
+        });
         let args = line.words[ai + 1..ci.unwrap_or(line.words.len())]
             .iter()
             .map(|w| w.text.clone())

@@ -14,7 +14,6 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 use tokio::sync::mpsc;
 
 use super::master::{Shared, State};
-use crate::spec::id_in_db;
 use haproxide_admin::cli::exec::split_commands;
 use haproxide_admin::cli::listen::{parse_address, Bound, CliAddress, ListenOptions};
 use haproxide_admin::cli::Level;
@@ -61,8 +60,8 @@ pub fn parse(spec: &str) -> Result<CliSpec, CliSpecError> {
             "uid" | "gid" | "user" | "group" => {
                 let v = value()?;
                 let id = match opt {
-                    "user" => id_in_db("/etc/passwd", &v),
-                    "group" => id_in_db("/etc/group", &v),
+                    "user" => crate::sys::user_id(&v),
+                    "group" => crate::sys::group_id(&v),
                     _ => v.parse().ok(),
                 }
                 .ok_or_else(|| CliSpecError::Option(format!("{opt} {v}")))?;

@@ -55,7 +55,7 @@ pub(super) fn backend(
     };
     let probe = probe_spec(p, errors);
     for (si, s) in p.servers.iter().enumerate() {
-        let Some((ip, port)) = server_addr(s, errors) else {
+        let Some((ip, port, unresolved)) = server_addr(s, errors) else {
             continue;
         };
         let sp = &s.params;
@@ -82,7 +82,7 @@ pub(super) fn backend(
                 .as_deref()
                 .and_then(|s| s.split(':').next())
                 .and_then(|s| s.parse().ok()),
-            disabled: sp.disabled == Some(true),
+            disabled: sp.disabled == Some(true) || unresolved,
             checked: sp.check == Some(true) || sp.track.is_some() || sp.agent_check == Some(true),
         };
         // Health checking.
@@ -151,7 +151,7 @@ pub(super) fn backend(
 pub(super) fn server_addr(
     s: &ServerDef,
     errors: &mut Vec<Diagnostic>,
-) -> Option<(IpAddr, fw::ServerPort)> {
+) -> Option<(IpAddr, fw::ServerPort, bool)> {
     let a = s.parsed.as_ref()?;
     let span = s.address.as_ref().map(|a| a.span).unwrap_or(s.span);
     let port = match a.port {
@@ -173,6 +173,16 @@ pub(super) fn server_addr(
             .and_then(|mut it| it.next())
         {
             Some(sa) => sa.ip(),
+            // `init-addr ...,none` (or `-dr`): HAProxy starts the server in
+            // maintenance, without an address; the config crate warned already.
+            None if s
+                .params
+                .init_addr
+                .as_ref()
+                .is_some_and(|m| m.iter().any(|x| x == "none")) =>
+            {
+                return Some((IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), port, true));
+            }
             None => {
                 errors.push(
                     Diagnostic::error(
@@ -193,5 +203,5 @@ pub(super) fn server_addr(
             return None;
         }
     };
-    Some((ip, port))
+    Some((ip, port, false))
 }

@@ -99,6 +99,14 @@ pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
     };
     // §3.2 `nosplice`: the engine splices bulk data unless told not to.
     plan.engine.no_splice = cfg.global.nosplice;
+    // §3.7 `program` (HAProxy 2.6; gone from master): external processes the
+    // master starts. Valid configuration, refused here with its place.
+    for o in cfg.others.iter().filter(|o| o.kind == "program") {
+        errors.push(unsupported(
+            o.span,
+            "a `program` section (processes started by the master)",
+        ));
+    }
     let live: Vec<&Proxy> = cfg
         .proxies
         .iter()
@@ -260,6 +268,7 @@ pub(crate) mod tests {
             ignore_resolution_failures: false,
             resolver: Resolver::HostsFile,
             check_files: false,
+            accounts: &haproxide_config::NoAccounts,
         };
         let checked = check_bytes("t.cfg", text.as_bytes().to_vec(), &opts);
         assert!(!checked.has_errors(), "{:?}", checked.diagnostics);

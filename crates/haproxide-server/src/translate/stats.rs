@@ -10,7 +10,7 @@ use haproxide_expr::Uses;
 use haproxide_forward::spec as fw;
 
 use super::{ms, unsupported};
-use crate::stats::{Cond, StatsSpec};
+use crate::stats::StatsSpec;
 
 /// Whether this proxy is a stats/exporter proxy (handled here rather than refused
 /// as `mode http`).
@@ -99,28 +99,12 @@ fn stats_keyword(
         StatsKw::ShowNode(n) => spec.show_node = Some(n.clone()),
         StatsKw::ShowDesc(d) => spec.show_desc = Some(d.clone()),
         StatsKw::Scope(s) => spec.scope.push(s.clone()),
-        StatsKw::Admin(words) => {
-            let words: Vec<&str> = words.iter().map(String::as_str).collect();
-            match admin_cond(p, &words) {
-                Ok(c) => spec.admin = Some(c),
-                Err(what) => errors.push(unsupported(st.span, what)),
+        StatsKw::Admin(c) => {
+            if let Some(c) = super::condition(p, c, Uses::HTTP, "a stats condition", errors) {
+                spec.admin = Some(c);
             }
         }
         StatsKw::NotServed(k) => errors.push(unsupported(st.span, format!("`{k}`"))),
         StatsKw::Enable | StatsKw::Disable => {}
-    }
-}
-
-/// `stats admin {if|unless} <cond>`, typed by the expression engine against the
-/// proxy's ACLs (the same table every condition uses).
-fn admin_cond(p: &Proxy, words: &[&str]) -> Result<Cond, String> {
-    if !matches!(words.first(), Some(&"if") | Some(&"unless")) {
-        return Err("`stats admin` without `if`/`unless`".into());
-    }
-    let c =
-        Cond::parse(words, &p.acl_set, &haproxide_expr::Opts::default()).map_err(|e| e.message)?;
-    match c.missing(Uses::HTTP) {
-        Some(f) => Err(format!("the sample fetch `{f}` in a stats condition")),
-        None => Ok(c),
     }
 }

@@ -13,8 +13,8 @@ pub use haproxide_testkit::wait::until as wait_until;
 /// nothing behind: SIGTERM first (a hard stop that removes its handover socket),
 /// SIGKILL after 3 s, then the handover socket file is removed in any case.
 pub fn guard(child: std::process::Child) -> Proc {
-    let sock = haproxide_server::handover::default_path(child.id());
-    let dir = haproxide_server::handover::default_dir(child.id());
+    let sock = haproxide_process::handover::default_path(child.id());
+    let dir = haproxide_process::handover::default_dir(child.id());
     Proc::new(child).remove_on_drop(sock).remove_on_drop(dir)
 }
 
