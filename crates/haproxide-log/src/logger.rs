@@ -115,8 +115,14 @@ pub fn render_message(
 enum Output {
     Udp(UdpSocket, SocketAddr),
     Unix(UnixDatagram, PathBuf),
-    Stream(SyncSender<Vec<u8>>),
+    /// A queue to a writer thread that is started by the first line sent, not
+    /// when the logger is built: with `-D` the logger is built before the fork,
+    /// and a thread started then would not exist in the daemon (issue 13 row 11).
+    Stream(SyncSender<Vec<u8>>, StartOnce),
 }
+
+/// Starts a writer thread once.
+type StartOnce = std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>;
 
 struct Sink {
     target: LogTarget,
@@ -214,17 +220,21 @@ fn spawn_writer<W: Write + Send + 'static>(
 ) -> std::io::Result<Output> {
     let (tx, rx) = sync_channel::<Vec<u8>>(STREAM_QUEUE);
     let shared = Arc::clone(shared);
-    std::thread::Builder::new()
-        .name(format!("log-{name}"))
-        .spawn(move || {
+    let name = format!("log-{name}");
+    let start: Box<dyn FnOnce() + Send> = Box::new(move || {
+        let spawned = std::thread::Builder::new().name(name).spawn(move || {
             for line in rx {
                 if w.write_all(&line).and_then(|()| w.flush()).is_err() {
                     shared.dropped.fetch_add(1, Ordering::Relaxed);
                 }
                 shared.pending.fetch_sub(1, Ordering::AcqRel);
             }
-        })?;
-    Ok(Output::Stream(tx))
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start a log writer: {e}");
+        }
+    });
+    Ok(Output::Stream(tx, std::sync::Mutex::new(Some(start))))
 }
 
 impl Logger {
@@ -400,7 +410,10 @@ impl Logger {
                         false
                     }
                 },
-                Output::Stream(tx) => {
+                Output::Stream(tx, start) => {
+                    if let Some(f) = start.lock().ok().and_then(|mut g| g.take()) {
+                        f();
+                    }
                     self.inner.shared.pending.fetch_add(1, Ordering::AcqRel);
                     match tx.try_send(bytes) {
                         Ok(()) => true,

@@ -321,6 +321,17 @@ pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
         options.mode = s.mode;
         options.uid = s.uid;
         options.gid = s.gid;
+        // A socket's own `maxconn` (bind option, configuration.txt §5.1) bounds its
+        // concurrent clients instead of `stats maxconn` (issue 13 row 11: it was
+        // accepted and ignored).
+        if let Some(n) = s
+            .options
+            .iter()
+            .find(|(k, _, _)| k == "maxconn")
+            .and_then(|(_, v, _)| v.as_deref()?.parse::<usize>().ok())
+        {
+            options.maxconn = n.max(1);
+        }
         if ok {
             plan.admin
                 .sockets
@@ -439,6 +450,12 @@ mod tests {
         let (p, _) = plan(&format!("global\n    stats socket /run/a.sock\n{PROXIES}"));
         let o = &p.admin.sockets[0].options;
         assert_eq!((o.timeout, o.maxconn), (Duration::from_secs(10), 10));
+        // A socket's own maxconn wins over `stats maxconn` (issue 13 row 11).
+        let (p, _) = plan(&format!(
+            "global\n    stats maxconn 5\n    stats socket /run/a.sock maxconn 2\n    stats socket /run/b.sock\n{PROXIES}"
+        ));
+        let m: Vec<usize> = p.admin.sockets.iter().map(|s| s.options.maxconn).collect();
+        assert_eq!(m, vec![2, 5]);
     }
 
     #[test]

@@ -830,3 +830,58 @@ fn serving_starts_after_privileges_are_dropped() {
     let _ = p.0.wait();
     assert!(!handover.exists(), "{} left behind", handover.display());
 }
+
+/// Stops the daemon named in a pid file when dropped.
+struct Daemon(std::path::PathBuf);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(pid) = std::fs::read_to_string(&self.0)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+        {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
+        }
+    }
+}
+
+/// Row 11: with `-D`, `log fd@3` still writes: the writer thread starts with the
+/// first line, in the daemon, not before the fork (where it was lost).
+#[test]
+fn daemon_keeps_its_fd_log_writer() {
+    let dir = TempDir::new("sec-daemon");
+    let (log, pidf, cfg) = (dir.path("log.txt"), dir.path("pid"), dir.path("h.cfg"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    log fd@3 local0\n{DEFAULTS}listen app\n    log global\n    bind 127.0.0.1:{}\n    server s1 127.0.0.1:1 check inter 100ms\n",
+            free_port()
+        ),
+    )
+    .expect("cfg");
+    let status = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "exec 3>>'{}'; exec '{}' -D -p '{}' -f '{}'",
+            log.display(),
+            env!("CARGO_BIN_EXE_haproxide"),
+            pidf.display(),
+            cfg.display()
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("bash");
+    let _daemon = Daemon(pidf.clone());
+    assert!(status.success());
+    assert!(
+        wait_until(Duration::from_secs(10), || std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("is DOWN")),
+        "the daemon's log line never reached fd@3: {:?}",
+        std::fs::read_to_string(&log)
+    );
+}
