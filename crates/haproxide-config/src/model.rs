@@ -541,6 +541,9 @@ pub struct Proxy {
     pub load_server_state_from_file: Option<Spanned<StateFrom>>,
     /// `server-state-file-name [{ use-backend-name | <file> }]` (§4.2), inherited.
     pub server_state_file_name: Option<Named>,
+    /// `backlog <conns>` (§4.2): the listen queue of `bind` lines without one;
+    /// inherited from the defaults section by proxies with a frontend.
+    pub backlog: Option<Spanned<u32>>,
     /// `stats ...` lines (§4.2): the defaults section's first, then this section's.
     pub stats: Vec<Spanned<StatsKw>>,
     /// Every line of the section, typed or not, in order.
@@ -634,6 +637,7 @@ impl Proxy {
             log_format: None,
             load_server_state_from_file: None,
             server_state_file_name: None,
+            backlog: None,
             stats: Vec::new(),
             directives: Vec::new(),
             defaults: None,

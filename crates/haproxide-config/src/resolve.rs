@@ -172,6 +172,9 @@ fn inherit_proxy(p: &mut Proxy, d: &Proxy) {
     if p.maxconn.is_none() && p.kind.has_frontend() {
         p.maxconn = d.maxconn;
     }
+    if p.backlog.is_none() && p.kind.has_frontend() {
+        p.backlog = d.backlog;
+    }
     if p.fullconn.is_none() {
         p.fullconn = d.fullconn;
     }

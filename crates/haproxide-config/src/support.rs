@@ -105,6 +105,7 @@ const PROXY_TYPED: &[&str] = &[
     "load-server-state-from-file",
     "server-state-file-name",
     "tcp-request inspect-delay",
+    "backlog",
 ];
 const PROXY_CHECKED_PREFIXES: &[&str] = &[
     "option ",
@@ -206,6 +207,7 @@ const RUN: &[(&str, &str)] = &[
     // The TCP engine's global settings.
     ("global", "tune.listener.multi-queue"),
     ("global", "nosplice"),
+    ("proxy", "backlog"),
 ];
 
 /// A line whose keyword the engine does not run: what to call it, and where.

@@ -85,6 +85,9 @@ pub struct FrontendSpec {
     pub binds: Vec<BindSpec>,
     /// Frontend `maxconn` (default: global maxconn, as HAProxy).
     pub maxconn: Option<usize>,
+    /// The proxy's `backlog` (configuration.txt §4.2): the listen queue of its
+    /// `bind` lines that set none (default: the frontend's maxconn).
+    pub backlog: Option<u32>,
     /// `timeout client`: inactivity on the client side.
     pub timeout_client: Option<Duration>,
     /// `timeout client-fin`: after the client half-closed.

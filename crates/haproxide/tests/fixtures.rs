@@ -294,6 +294,12 @@ fn acl_values_report_as_haproxy_c_does() {
 }
 
 #[test]
+fn backlog_reports_as_haproxy_c_does() {
+    // `backlog` without a value, with two, and in a backend (ignored, warned).
+    same_as_haproxy_c("testdata/config/invalid/backlog.cfg", 4);
+}
+
+#[test]
 fn stats_admin_reports_as_haproxy_c_does() {
     // No `if`/`unless`, an unknown ACL, a bad pattern in an anonymous ACL.
     same_as_haproxy_c("testdata/config/invalid/stats-admin.cfg", 3);

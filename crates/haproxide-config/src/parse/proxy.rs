@@ -169,6 +169,7 @@ impl Parser<'_> {
                 self.kw_mode(pi, line, a)
             }
             "id" => self.kw_proxy_id(pi, line, a),
+            "backlog" => self.kw_backlog(pi, line, a),
             "log-tag" => self.cfg.proxies[pi].log_tag = line.words.get(a).map(Named::from_word),
             "log-format" => {
                 self.cfg.proxies[pi].log_format = line.words.get(a).map(Named::from_word)
@@ -264,6 +265,55 @@ impl Parser<'_> {
                 "custom id has to be > 0.",
             ),
         }
+    }
+
+    /// `backlog <conns>` (configuration.txt §4.2 `backlog`): "Give hints to the
+    /// system about the approximate listen backlog desired size", for the `bind`
+    /// lines of this proxy (or of those inheriting from this defaults section)
+    /// that set no `backlog` of their own. HAProxy reads it with atol(): 0 (or
+    /// text that is not a number) means unset, i.e. the frontend's maxconn.
+    fn kw_backlog(&mut self, pi: usize, line: &Line, a: usize) {
+        let text = line.arg(a).to_string();
+        if text.is_empty() {
+            self.err(
+                Code::MissingArgument,
+                line.span(a),
+                "`backlog` needs a number of connections",
+                HaproxyLoc::Parsing,
+                "'backlog' expects an integer argument.",
+            );
+            return;
+        }
+        let extra = line.arg(a + 1).to_string();
+        if !extra.is_empty() {
+            self.err(
+                Code::TooManyArguments,
+                line.span(a + 1),
+                format!("`backlog` takes one argument; `{extra}` is extra"),
+                HaproxyLoc::Parsing,
+                format!("'backlog' cannot handle unexpected argument '{extra}'."),
+            );
+            return;
+        }
+        let n = value::atol(&text);
+        if n <= 0 {
+            self.push(
+                Diagnostic::warning(
+                    Code::InvalidArgument,
+                    format!("`backlog {text}` is not a positive number: HAProxy reads it as unset"),
+                )
+                .at(line.span(a))
+                .help("the listen queue then follows the frontend's maxconn"),
+            );
+        }
+        self.cfg.proxies[pi].backlog =
+            u32::try_from(n)
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|value| Spanned {
+                    value,
+                    span: line.span(a),
+                });
     }
 
     /// `load-server-state-from-file { global | local | none }` (§4.2).

@@ -16,6 +16,7 @@ pub(super) fn frontend(
     let mut f = fw::FrontendSpec {
         name: p.name.name.clone(),
         maxconn: p.maxconn.map(|m| m as usize),
+        backlog: p.backlog.map(|b| b.value),
         timeout_client: p.timeouts.get("client").copied().map(ms),
         timeout_client_fin: p.timeouts.get("client-fin").copied().map(ms),
         tcp_keepalive: p.option("clitcpka") == Some(true) || p.option("tcpka") == Some(true),

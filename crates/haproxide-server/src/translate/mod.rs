@@ -277,6 +277,28 @@ pub(crate) mod tests {
 
     const PATRONI: &str = include_str!("../../../../examples/patroni/haproxy.cfg");
 
+    /// `backlog` (configuration.txt §4.2) in a defaults section reaches the
+    /// frontends that inherit it; a frontend's own wins; a backend has none.
+    #[test]
+    fn backlog_is_inherited_and_reaches_the_frontend_spec() {
+        let (p, errors) = plan(
+            "defaults\n mode tcp\n backlog 256\n\
+             frontend a\n bind 127.0.0.1:5001\n default_backend b\n\
+             frontend c\n bind 127.0.0.1:5002\n backlog 32\n default_backend b\n\
+             backend b\n server s 127.0.0.1:5432\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let backlog = |n: &str| {
+            p.engine
+                .frontends
+                .iter()
+                .find(|f| f.name == n)
+                .map(|f| f.backlog)
+        };
+        assert_eq!(backlog("a"), Some(Some(256)));
+        assert_eq!(backlog("c"), Some(Some(32)));
+    }
+
     #[test]
     fn multi_queue_chooses_how_sessions_spread_over_threads() {
         let cfg = |g: &str| {
