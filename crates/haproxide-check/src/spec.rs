@@ -186,6 +186,9 @@ pub enum ProbeSpec {
     },
     /// `option ldap-check`: anonymous LDAPv3 bind.
     Ldap,
+    /// `option spop-check` (configuration.txt §4.2): a SPOP HAPROXY-HELLO frame
+    /// with `healthcheck`, expecting an AGENT-HELLO of a supported version.
+    Spop,
     /// `option ssl-hello-chk`: SSLv3 client hello, expects a handshake reply.
     SslHello,
 }

@@ -128,6 +128,7 @@ impl Prober {
                 hello.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
             )),
             ProbeSpec::Ldap => Compiled::Rules(Ruleset::ldap()),
+            ProbeSpec::Spop => Compiled::Rules(Ruleset::spop()),
             ProbeSpec::SslHello => Compiled::SslHello,
         };
         let quiet_connect = matches!(compiled, Compiled::Tcp) && tls.is_none() && !spec.send_proxy;

@@ -38,6 +38,8 @@ pub(crate) enum Custom {
     MysqlOk,
     /// LDAP bind response.
     LdapBind,
+    /// SPOP AGENT-HELLO frame.
+    SpopHello,
 }
 
 /// Info text of a failed or passed expect.
@@ -404,6 +406,27 @@ impl Ruleset {
         ])
     }
 
+    /// `option spop-check`: HAProxy's HAPROXY-HELLO frame (SPOE.txt §3.2.4), with
+    /// `supported-versions "2.0"`, `max-frame-size 16380`, no capabilities and
+    /// `healthcheck true`; the agent must answer an AGENT-HELLO.
+    pub fn spop() -> Self {
+        let mut req = vec![
+            0x00, 0x00, 0x00, 0x4e, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+        ];
+        let mut kv = |k: &str, v: &[u8]| {
+            req.push(k.len() as u8);
+            req.extend_from_slice(k.as_bytes());
+            req.extend_from_slice(v);
+        };
+        kv("supported-versions", &[0x08, 0x03, b'2', b'.', b'0']);
+        kv("max-frame-size", &[0x03, 0xfc, 0xf0, 0x06]);
+        kv("capabilities", &[0x08, 0x00]);
+        kv("healthcheck", &[0x11]);
+        let mut hello = Expect::new(Matcher::Custom(Custom::SpopHello));
+        hello.min_recv = Some(4);
+        Self::protocol_implicit(vec![Action::Send(req), Action::Expect(Box::new(hello))])
+    }
+
     /// `option ssl-hello-chk`: an SSLv3 ClientHello; any handshake or alert
     /// record in reply passes (L6OK).
     pub fn ssl_hello(unix_time: u32) -> Self {
@@ -667,6 +690,20 @@ impl Ruleset {
                 // buffer, i.e. in the greeting, for both rules.
                 twice(CheckStatus::L7Ok, None, payload_text(buf, 5, false))
             }
+            Custom::SpopHello => {
+                let Some(h) = buf.get(..4) else {
+                    return short();
+                };
+                let size = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize;
+                if buf.len() < 4 + size && !last_read {
+                    return Eval::NeedMore;
+                }
+                let frame = &buf[4..buf.len().min(4 + size)];
+                match spop_agent_hello(frame) {
+                    Ok(()) => done(CheckStatus::L7Ok, None, "SPOA server is ok".into()),
+                    Err(e) => done(CheckStatus::L7Rsp, None, e.into()),
+                }
+            }
             Custom::LdapBind => {
                 let not_ldap = || done(CheckStatus::L7Rsp, None, "Not LDAPv3 protocol".into());
                 let Some(&lenb) = buf.get(1) else {
@@ -825,8 +862,131 @@ impl Ruleset {
     }
 }
 
+/// SPOP's variable-length integer (SPOE.txt §3.1): below 240 one byte, else
+/// continuation bytes while the high bit is set.
+fn spop_varint(b: &[u8], p: &mut usize) -> Option<u64> {
+    let first = *b.get(*p)?;
+    *p += 1;
+    let mut v = u64::from(first);
+    if first < 240 {
+        return Some(v);
+    }
+    let mut shift = 4u32;
+    loop {
+        let c = *b.get(*p)?;
+        *p += 1;
+        v = v.checked_add(u64::from(c).checked_shl(shift)?)?;
+        shift += 7;
+        if c < 128 || shift > 63 {
+            return Some(v);
+        }
+    }
+}
+
+/// An AGENT-HELLO frame (without its length), as HAProxy's
+/// spoe_handle_healthcheck_response() judges it: the error texts are HAProxy's.
+/// Items are read up to the first that cannot be decoded.
+fn spop_agent_hello(f: &[u8]) -> Result<(), &'static str> {
+    if f.len() < 7 {
+        return Err("invalid frame received");
+    }
+    if f[0] != 0x65 && f[0] != 0x66 {
+        return Err("unexpected frame type");
+    }
+    if u32::from_be_bytes([f[1], f[2], f[3], f[4]]) & 1 == 0 {
+        return Err("fragmentation not supported");
+    }
+    if f[5] != 0 || f[6] != 0 {
+        return Err("invalid stream-id or frame-id");
+    }
+    if f[0] == 0x66 {
+        return Err("agent disconnected");
+    }
+    let (mut p, mut version, mut max_frame) = (7usize, None, None);
+    while p < f.len() {
+        let Some(klen) = spop_varint(f, &mut p) else {
+            break;
+        };
+        let Some(key) = f.get(p..p + klen as usize) else {
+            break;
+        };
+        p += klen as usize;
+        let Some(&ty) = f.get(p) else { break };
+        p += 1;
+        match (key, ty & 0x0f) {
+            (b"version", 8) => {
+                let Some(n) = spop_varint(f, &mut p) else {
+                    break;
+                };
+                let Some(v) = f.get(p..p + n as usize) else {
+                    break;
+                };
+                p += n as usize;
+                version = Some(v.to_vec());
+            }
+            (b"version", _) => return Err("invalid version"),
+            (b"max-frame-size", 2..=5) => max_frame = spop_varint(f, &mut p),
+            (b"max-frame-size", _) => return Err("invalid max-frame-size"),
+            // Skip the value: strings and binaries carry a length, numbers are
+            // varints, booleans and null have none.
+            (_, 8 | 9) => {
+                let Some(n) = spop_varint(f, &mut p) else {
+                    break;
+                };
+                p += n as usize;
+            }
+            (_, 2..=5) if spop_varint(f, &mut p).is_none() => break,
+            (_, 2..=5) => {}
+            (_, 6) => p += 4,
+            (_, 7) => p += 16,
+            _ => {}
+        }
+    }
+    match version.as_deref() {
+        None => Err("missing version"),
+        // HAProxy 2.6 speaks SPOP 2.0 only.
+        Some(v) if v.starts_with(b"2.0") => match max_frame {
+            Some(_) => Ok(()),
+            None => Err("missing max-frame-size"),
+        },
+        Some(_) => Err("unsupported version"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    fn unhex(h: &str) -> Vec<u8> {
+        let h: String = h.chars().filter(|c| !c.is_whitespace()).collect();
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn spop_agent_hello_as_haproxy_judges_it() {
+        // The frames of HAProxy's reg-test checks/spop-check.vtc, without length.
+        let ok = unhex("65 00000001 0000 0776657273696F6E 0803322E30 0E6D61782D6672616D652D73697A65 03FCF0 0C6361706162696C6974696573 0800");
+        assert_eq!(spop_agent_hello(&ok), Ok(()));
+        assert_eq!(spop_agent_hello(&[]), Err("invalid frame received"));
+        assert_eq!(
+            spop_agent_hello(&unhex("65 00000000 0000")),
+            Err("fragmentation not supported")
+        );
+        let v1 = unhex("65 00000001 0000 0776657273696F6E 0803312E30");
+        assert_eq!(spop_agent_hello(&v1), Err("unsupported version"));
+        assert_eq!(
+            spop_agent_hello(&unhex("65 00000001 0000")),
+            Err("missing version")
+        );
+        // The request is HAProxy's 82 bytes, its length field says 78.
+        let Action::Send(req) = &Ruleset::spop().rules[1].action else {
+            panic!("send first")
+        };
+        assert_eq!((req.len(), &req[..4]), (82, &[0u8, 0, 0, 0x4e][..]));
+    }
+
     use super::*;
 
     #[test]

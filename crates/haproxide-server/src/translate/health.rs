@@ -185,12 +185,10 @@ pub(super) fn probe_spec(p: &Proxy, errors: &mut Vec<Diagnostic>) -> ProbeSpec {
             hello: Some((verb, domain)),
         },
         CheckKind::LdapCheck => ProbeSpec::Ldap,
+        CheckKind::SpopCheck => ProbeSpec::Spop,
         CheckKind::SslHello => ProbeSpec::SslHello,
-        CheckKind::ExternalCheck | CheckKind::SpopCheck => {
-            errors.push(unsupported(
-                p.name.span,
-                "`option external-check` / `option spop-check`",
-            ));
+        CheckKind::ExternalCheck => {
+            errors.push(unsupported(p.name.span, "`option external-check`"));
             ProbeSpec::Tcp
         }
     }
