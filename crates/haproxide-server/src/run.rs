@@ -353,7 +353,30 @@ pub async fn start_with(
     let state = stats.set_state(Arc::clone(&live) as Arc<dyn crate::cli::RuntimeState>);
     let (cli_stop, cli_rx) = tokio::sync::watch::channel(false);
     let mut cli_bound = Vec::new();
+    // An inherited `fd@N` has one owner: a stats socket may not take a descriptor
+    // a bind or another stats socket already took (issue 13 row 11).
+    let mut fds_taken: std::collections::HashSet<i32> = plan
+        .engine
+        .frontends
+        .iter()
+        .flat_map(|f| &f.binds)
+        .filter_map(|b| match b.addr {
+            haproxide_forward::ListenAddr::Fd(n) => Some(n),
+            _ => None,
+        })
+        .collect();
     for sock in &plan.admin.sockets {
+        if let crate::cli::listen::CliAddress::Fd(n) = sock.address {
+            if !fds_taken.insert(n) {
+                return Err(RunError::StatsSocket {
+                    addr: sock.address.to_string(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "this descriptor is already taken by a bind or another stats socket",
+                    ),
+                });
+            }
+        }
         let bound =
             crate::cli::listen::bind_address(&sock.address, &sock.options).map_err(|source| {
                 RunError::StatsSocket {

@@ -885,3 +885,47 @@ fn daemon_keeps_its_fd_log_writer() {
         std::fs::read_to_string(&log)
     );
 }
+
+/// Row 11: a `stats socket fd@N` may not take a descriptor a `bind fd@N` took
+/// (two owners would close it twice): the start is refused, naming it.
+#[test]
+fn stats_socket_fd_already_taken_is_refused() {
+    let dir = TempDir::new("sec-fd");
+    let cfg = dir.path("h.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    stats socket fd@3 level admin\n{DEFAULTS}listen app\n    bind fd@3\n    server s1 127.0.0.1:1\n"
+        ),
+    )
+    .expect("cfg");
+    // fd 3: a listening socket, inherited (python3 execs haproxide with it).
+    let script = r#"
+import os, socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(4)
+os.dup2(s.fileno(), 3); os.set_inheritable(3, True)
+os.execv(sys.argv[1], [sys.argv[1], "-db", "-f", sys.argv[2]])
+"#;
+    let child = Command::new("/usr/bin/python3")
+        .args(["-c", script, env!("CARGO_BIN_EXE_haproxide")])
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut p = guard(child);
+    let exited = wait_until(Duration::from_secs(10), || {
+        matches!(p.0.try_wait(), Ok(Some(_)))
+    });
+    assert!(exited, "haproxide runs with fd@3 owned twice");
+    let status = p.0.wait().expect("status");
+    let mut err = String::new();
+    if let Some(mut e) = p.0.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    assert!(!status.success());
+    assert!(
+        err.contains("fd@3") && err.contains("already taken"),
+        "{err}"
+    );
+}
