@@ -304,7 +304,10 @@ mod tests {
         let server = Server::start(dir.clone(), None, move || vec![rfd, ofd]).expect("serve");
         // The socket is created inside a directory that is 0700 from its mkdir on:
         // no window where another user could reach it (issue 13 row 11).
-        let mode = std::fs::symlink_metadata(&dir).expect("stat").permissions().mode();
+        let mode = std::fs::symlink_metadata(&dir)
+            .expect("stat")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o7777, 0o700);
         let got = fetch(server.path(), &me).expect("fetch");
         assert_eq!(
