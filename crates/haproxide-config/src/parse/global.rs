@@ -193,6 +193,95 @@ impl Parser<'_> {
         }
     }
 
+    /// `stats socket <address> [options]` (configuration.txt §3.1, options §5.1).
+    fn global_stats_socket(&mut self, line: &Line, start: usize) {
+        let Some(w) = line.words.get(start + 2) else {
+            self.err(
+                Code::MissingArgument,
+                line.span(start + 2),
+                "`stats socket` needs an address or a path",
+                HaproxyLoc::Parsing,
+                "'stats socket' in global section expects an address or a path to a UNIX socket",
+            );
+            return;
+        };
+        let expanded = value::expand_env(&w.text, self.opts.env);
+        let parsed = match value::parse_address(&expanded, AddrUse::Bind) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                let hx = format!("'stats socket' : {}", e.haproxy_text(&w.text));
+                self.err(
+                    Code::InvalidAddress,
+                    w.span,
+                    format!("invalid stats socket address `{}`", w.text),
+                    HaproxyLoc::Parsing,
+                    hx,
+                );
+                None
+            }
+        };
+        let mut options = Vec::new();
+        let mut i = start + 3;
+        while i < line.words.len() && !line.arg(i).is_empty() {
+            let k = line.arg(i).to_string();
+            if k == "expose-fd" {
+                options.push((k, Some(line.arg(i + 1).to_string()), line.span(i)));
+                i += 2;
+                continue;
+            }
+            if !self.kw.bind.contains(&k) {
+                self.err(
+                    Code::UnknownBindKeyword,
+                    line.span(i),
+                    format!("unknown stats socket option `{k}`"),
+                    HaproxyLoc::Parsing,
+                    format!("'stats socket' unknown keyword '{k}'."),
+                );
+                break;
+            }
+            let takes = !option_takes_no_arg(&k);
+            // The files a `bind`'s SSL options name must exist, as HAProxy
+            // opens them while parsing (the same check as for `bind`).
+            if matches!(k.as_str(), "crt" | "ca-file" | "crl-file" | "crt-list")
+                && self.opts.check_files
+            {
+                let base = if k == "crt" || k == "crt-list" {
+                    self.global_dir("crt-base")
+                } else {
+                    self.global_dir("ca-base")
+                };
+                let path = super::with_base(base.as_deref(), line.arg(i + 1));
+                if !line.arg(i + 1).is_empty() && !Path::new(&path).exists() {
+                    let hx = if k == "crt" {
+                        format!("'stats socket' : 'unable to stat SSL certificate from file '{path}' : No such file or directory.\n'")
+                    } else {
+                        format!("'stats socket' : 'unable to load {path}'")
+                    };
+                    self.err(
+                        Code::MissingFile,
+                        line.span(i + 1),
+                        format!("{k} file `{path}` does not exist"),
+                        HaproxyLoc::Parsing,
+                        hx,
+                    );
+                }
+            }
+            options.push((k, takes.then(|| line.arg(i + 1).to_string()), line.span(i)));
+            i += if takes { 2 } else { 1 };
+        }
+        let mut s = StatsSocket {
+            address: Named::from_word(w),
+            parsed,
+            options,
+            level: None,
+            mode: None,
+            uid: None,
+            gid: None,
+        };
+        self.stats_socket_options(&mut s);
+        self.cfg.global.stats_sockets.push(s);
+    }
+
     /// The `stats socket` options the CLI applies (§5.1 `level`, `mode`, `uid`,
     /// `gid`, `user`, `group`), typed, with HAProxy's messages for bad values.
     fn stats_socket_options(&mut self, s: &mut StatsSocket) {
@@ -394,87 +483,7 @@ impl Parser<'_> {
     pub(super) fn global_stats(&mut self, line: &Line, start: usize) {
         let sub = line.arg(start + 1).to_string();
         match sub.as_str() {
-            "socket" => {
-                let Some(w) = line.words.get(start + 2) else {
-                    self.err(
-                        Code::MissingArgument,
-                        line.span(start + 2),
-                        "`stats socket` needs an address or a path",
-                        HaproxyLoc::Parsing,
-                        "'stats socket' in global section expects an address or a path to a UNIX socket",
-                    );
-                    return;
-                };
-                let expanded = value::expand_env(&w.text, self.opts.env);
-                let parsed = match value::parse_address(&expanded, AddrUse::Bind) {
-                    Ok(a) => Some(a),
-                    Err(e) => {
-                        let hx = format!("'stats socket' : {}", e.haproxy_text(&w.text));
-                        self.err(Code::InvalidAddress, w.span, format!("invalid stats socket address `{}`", w.text), HaproxyLoc::Parsing, hx);
-                        None
-                    }
-                };
-                let mut options = Vec::new();
-                let mut i = start + 3;
-                while i < line.words.len() && !line.arg(i).is_empty() {
-                    let k = line.arg(i).to_string();
-                    if k == "expose-fd" {
-                        options.push((k, Some(line.arg(i + 1).to_string()), line.span(i)));
-                        i += 2;
-                        continue;
-                    }
-                    if !self.kw.bind.contains(&k) {
-                        self.err(
-                            Code::UnknownBindKeyword,
-                            line.span(i),
-                            format!("unknown stats socket option `{k}`"),
-                            HaproxyLoc::Parsing,
-                            format!("'stats socket' unknown keyword '{k}'."),
-                        );
-                        break;
-                    }
-                    let takes = !option_takes_no_arg(&k);
-                    // The files a `bind`'s SSL options name must exist, as HAProxy
-                    // opens them while parsing (the same check as for `bind`).
-                    if matches!(k.as_str(), "crt" | "ca-file" | "crl-file" | "crt-list")
-                        && self.opts.check_files
-                    {
-                        let base = if k == "crt" || k == "crt-list" {
-                            self.global_dir("crt-base")
-                        } else {
-                            self.global_dir("ca-base")
-                        };
-                        let path = super::with_base(base.as_deref(), line.arg(i + 1));
-                        if !line.arg(i + 1).is_empty() && !Path::new(&path).exists() {
-                            let hx = if k == "crt" {
-                                format!("'stats socket' : 'unable to stat SSL certificate from file '{path}' : No such file or directory.\n'")
-                            } else {
-                                format!("'stats socket' : 'unable to load {path}'")
-                            };
-                            self.err(
-                                Code::MissingFile,
-                                line.span(i + 1),
-                                format!("{k} file `{path}` does not exist"),
-                                HaproxyLoc::Parsing,
-                                hx,
-                            );
-                        }
-                    }
-                    options.push((k, takes.then(|| line.arg(i + 1).to_string()), line.span(i)));
-                    i += if takes { 2 } else { 1 };
-                }
-                let mut s = StatsSocket {
-                    address: Named::from_word(w),
-                    parsed,
-                    options,
-                    level: None,
-                    mode: None,
-                    uid: None,
-                    gid: None,
-                };
-                self.stats_socket_options(&mut s);
-                self.cfg.global.stats_sockets.push(s);
-            }
+            "socket" => self.global_stats_socket(line, start),
             "timeout" => {
                 if let Some(t) = self.time_arg(line, start + 2, "stats timeout") {
                     self.cfg.global.stats_timeout = Some(t);

@@ -50,7 +50,6 @@ impl Parser<'_> {
         canon: &str,
         allow: &crate::keywords::ProxyAllow,
     ) -> bool {
-        let section = kind.as_str();
         let kw0 = words[0].to_string();
         let pname = self.cfg.proxies[pi].name.name.clone();
         // Where it is allowed.
@@ -121,33 +120,47 @@ impl Parser<'_> {
                         format!("{canon} is not allowed because backend {pname} is not a frontend"),
                     );
                 }
-                _ => {
-                    let cap = if kind == ProxyKind::Frontend {
-                        "backend"
-                    } else {
-                        "frontend"
-                    };
-                    let hx = if canon.starts_with("timeout ") {
-                        format!("'{canon}' will be ignored because {section} '{pname}' has no {cap} capability")
-                    } else if kw0 == "maxconn" {
-                        format!("'{label}' ignored because {section} '{pname}' has no {cap} capability. Maybe you want 'fullconn' instead ?")
-                    } else if kw0 == "fullconn" {
-                        format!("'{label}' ignored because {section} '{pname}' has no {cap} capability. Maybe you want 'maxconn' instead ?")
-                    } else {
-                        format!("'{label}' ignored because {section} '{pname}' has no {cap} capability.")
-                    };
-                    self.warn(
-                        Code::WrongSection,
-                        line.span(start),
-                        format!("`{canon}` is ignored in a {section} (it needs {cap} capability)"),
-                        HaproxyLoc::Parsing,
-                        hx,
-                    );
-                }
+                _ => self.warn_no_capability(kind, line, start, canon, &kw0, label, &pname),
             }
             return false;
         }
         true
+    }
+
+    /// A keyword this proxy's capabilities make useless: HAProxy warns and ignores it.
+    #[allow(clippy::too_many_arguments)]
+    fn warn_no_capability(
+        &mut self,
+        kind: ProxyKind,
+        line: &Line,
+        start: usize,
+        canon: &str,
+        kw0: &str,
+        label: &str,
+        pname: &str,
+    ) {
+        let section = kind.as_str();
+        let cap = if kind == ProxyKind::Frontend {
+            "backend"
+        } else {
+            "frontend"
+        };
+        let hx = if canon.starts_with("timeout ") {
+            format!("'{canon}' will be ignored because {section} '{pname}' has no {cap} capability")
+        } else if kw0 == "maxconn" {
+            format!("'{label}' ignored because {section} '{pname}' has no {cap} capability. Maybe you want 'fullconn' instead ?")
+        } else if kw0 == "fullconn" {
+            format!("'{label}' ignored because {section} '{pname}' has no {cap} capability. Maybe you want 'maxconn' instead ?")
+        } else {
+            format!("'{label}' ignored because {section} '{pname}' has no {cap} capability.")
+        };
+        self.warn(
+            Code::WrongSection,
+            line.span(start),
+            format!("`{canon}` is ignored in a {section} (it needs {cap} capability)"),
+            HaproxyLoc::Parsing,
+            hx,
+        );
     }
 
     /// Apply a placed proxy keyword to the model.
