@@ -23,6 +23,8 @@ import sys
 PASSES = [("haproxy", "HAProxy 2.6"), ("haproxide", "haproxide"),
           ("haproxide-watch", "haproxide + leader watch")]
 NODES = {15432: "node1", 15433: "node2", 15434: "node3"}
+T0 = {"kill-leader": "SIGKILL of the leader", "kill-patroni": "SIGKILL of the leader's Patroni",
+      "etcd-outage": "etcd stopped; started again ~5 s later, a switchover ~15 s later"}
 LANES = ["node1", "node2", "node3", "failed"]
 W, LEFT, RIGHT = 1000, 80, 20
 PANEL_H, TOP = 190, 40
@@ -145,7 +147,7 @@ def figure(e2e_out, phase, out_path):
            f'font-family="sans-serif" font-size="10">',
            f'<rect width="100%" height="100%" fill="white"/>',
            f'<text x="{LEFT}" y="16" font-size="13" font-weight="bold">{html.escape(phase)}: which node answered each new connection '
-           f'(t = 0: the {html.escape(phase)} request)</text>',
+           f'(t = 0: {html.escape(T0.get(phase, "the " + phase + " request"))})</text>',
            f'<text x="{LEFT}" y="30" font-size="9">● read-write 5000, □ read-only 5001, red = wrong node; '
            f'dashed: check UP (green) / DOWN (red), DCS (blue)</text>']
     for i, (title, rows, t0, key) in enumerate(panels):
