@@ -242,7 +242,13 @@ mod tests {
             // the integer to an IPv4 address.
             (SOCKS_PORT, wan, SOCKS_REQ, true, Pass),
             (SOCKS_ADDR, wan, SOCKS_REQ, true, Pass),
-            (SOCKS_ADDR, wan, b"\x04\x01\x1f\x90\x7f\x00\x00\x02", true, Fail),
+            (
+                SOCKS_ADDR,
+                wan,
+                b"\x04\x01\x1f\x90\x7f\x00\x00\x02",
+                true,
+                Fail,
+            ),
             (SOCKS_PORT, wan, b"\x04\x01\x1f\x91", true, Fail),
             (SOCKS_PORT, wan, b"\x04\x01\x1f", false, Miss),
         ];
