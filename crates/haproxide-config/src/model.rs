@@ -245,8 +245,6 @@ pub struct LogSample {
 pub struct StatsSocket {
     pub address: Named,
     pub parsed: Option<Address>,
-    /// Bind options (`mode`, `level`, `expose-fd listeners`...), as keyword → argument.
-    pub options: Vec<(String, Option<String>, Span)>,
     /// `level` (§5.1); None: HAProxy's default, `operator`.
     pub level: Option<CliLevel>,
     /// `mode <octal>` (§5.1).
@@ -255,6 +253,13 @@ pub struct StatsSocket {
     pub uid: Option<u32>,
     /// `gid <number>` or `group <name>` (§5.1), the last one.
     pub gid: Option<u32>,
+    /// `maxconn <n>` (§5.1): this socket's concurrent clients. None when absent or
+    /// 0 (HAProxy reads it with atol(): 0 leaves the CLI frontend's, `stats maxconn`).
+    pub maxconn: Option<u32>,
+    /// The first option of the line the CLI listener does not run, as a diagnostic
+    /// names it (`` `stats socket ... accept-proxy` ``): the socket is refused
+    /// rather than opened without it.
+    pub not_run: Option<Spanned<String>>,
 }
 
 /// A CLI access level (configuration.txt §5.1 `level`).

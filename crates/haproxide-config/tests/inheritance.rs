@@ -259,3 +259,29 @@ fn server_state_settings_follow_from_chains() {
         Some("own")
     );
 }
+
+#[test]
+fn stats_socket_options_are_typed_fields() {
+    let cfg = resolved(
+        "global\n  stats socket /run/a.sock level admin mode 600 uid 7 gid 8 maxconn 3 expose-fd listeners\n\
+         stats socket /run/b.sock maxconn 0 accept-proxy uid x\n",
+    );
+    let a = &cfg.global.stats_sockets[0];
+    assert_eq!(
+        (a.level, a.mode, a.uid, a.gid, a.maxconn),
+        (
+            Some(haproxide_config::model::CliLevel::Admin),
+            Some(0o600),
+            Some(7),
+            Some(8),
+            Some(3)
+        )
+    );
+    assert!(a.not_run.is_none());
+    let b = &cfg.global.stats_sockets[1];
+    assert_eq!(b.maxconn, None);
+    // The first option the CLI does not run, with its line.
+    let n = b.not_run.as_ref().expect("accept-proxy is not run");
+    assert_eq!(n.value, "`stats socket ... accept-proxy`");
+    assert_eq!(n.span.line, 3);
+}

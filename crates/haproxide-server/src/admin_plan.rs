@@ -324,13 +324,8 @@ pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
         // A socket's own `maxconn` (bind option, configuration.txt §5.1) bounds its
         // concurrent clients instead of `stats maxconn` (issue 13 row 11: it was
         // accepted and ignored).
-        if let Some(n) = s
-            .options
-            .iter()
-            .find(|(k, _, _)| k == "maxconn")
-            .and_then(|(_, v, _)| v.as_deref()?.parse::<usize>().ok())
-        {
-            options.maxconn = n.max(1);
+        if let Some(n) = s.maxconn {
+            options.maxconn = n as usize;
         }
         if ok {
             plan.admin
@@ -456,6 +451,11 @@ mod tests {
         ));
         let m: Vec<usize> = p.admin.sockets.iter().map(|s| s.options.maxconn).collect();
         assert_eq!(m, vec![2, 5]);
+        // `maxconn 0` (HAProxy: atol, 0 = the CLI frontend's) leaves `stats maxconn`.
+        let (p, _) = plan(&format!(
+            "global\n    stats maxconn 5\n    stats socket /run/a.sock maxconn 0\n{PROXIES}"
+        ));
+        assert_eq!(p.admin.sockets[0].options.maxconn, 5);
     }
 
     #[test]
