@@ -814,6 +814,30 @@ mod tests {
     }
 
     #[test]
+    fn hold_first_reports_haproxys_state_but_routes_only_after_a_result() {
+        let spec = CheckSpec {
+            hold_first: true,
+            log_health_checks: true,
+            ..Default::default()
+        };
+        // Passed first check: UP all along (no transition, as HAProxy), usable after.
+        let mut s = ServerState::new(ServerName::new("be", "s"), Some(&spec), None);
+        assert_eq!(s.op_state(), OpState::Running);
+        assert!(s.eligible() && !s.usable() && s.awaiting_first_check());
+        let ev = s.on_result(CheckKind::Health, res(CheckStatus::L4Ok), 0);
+        assert!(changes(&ev).is_empty(), "{ev:?}");
+        assert!(s.usable() && !s.awaiting_first_check());
+        // Failed first check: DOWN with a transition, as HAProxy logs it.
+        let mut s = ServerState::new(ServerName::new("be", "s"), Some(&spec), None);
+        let ev = s.on_result(CheckKind::Health, res(CheckStatus::L4Con), 0);
+        assert_eq!(changes(&ev), [(OpState::Running, OpState::Stopped)]);
+        assert!(!s.usable() && !s.awaiting_first_check());
+        // Without a check the counter shown is `rise`.
+        let t = ServerState::new(ServerName::new("be", "n"), None, None).with_nocheck_rise(1);
+        assert_eq!(t.nocheck_health(), 1);
+    }
+
+    #[test]
     fn init_state_down_starts_stopped() {
         let spec = CheckSpec {
             init_state: InitState::Down,

@@ -71,7 +71,12 @@ impl Keywords {
             if *n > words.len() {
                 continue;
             }
-            let matches = full.split(' ').zip(words.iter()).all(|(a, b)| a == *b);
+            // `http-check set-var(check.x)`: the word carries its argument in
+            // parentheses (configuration.txt §4.2 `http-check set-var`).
+            let matches = full
+                .split(' ')
+                .zip(words.iter())
+                .all(|(a, b)| a == *b || b.strip_prefix(a).is_some_and(|r| r.starts_with('(')));
             if matches && best.is_none_or(|(_, bn, _)| *n > bn) {
                 if let Some((k, v)) = self.proxy.get_key_value(full.as_str()) {
                     best = Some((k.as_str(), *n, v));

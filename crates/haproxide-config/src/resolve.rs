@@ -81,11 +81,91 @@ pub fn resolve(cfg: &mut Config, opts: &ResolveOptions) -> Vec<Diagnostic> {
     check_references(cfg, &mut diags);
     check_peers(cfg, &mut diags);
     check_timeouts(cfg, &mut diags);
+    check_defaults_rules(cfg, &mut diags);
     resolve_servers(cfg, opts, &mut diags);
     if opts.ignore_resolution_failures {
         dr_allows_none(cfg);
     }
     diags
+}
+
+/// TCP/HTTP rules in a `defaults` section (configuration.txt §4 "defaults"; HAProxy
+/// 2.6's checks in cfgparse-listen.c, reg-test startup/default_rules.vtc): the
+/// proxies inheriting a named `defaults` with rules must be able to run them: no other `defaults`, no `listen`, not frontends and backends both, no backend
+/// for `tcp-request connection|session`, no frontend for `tcp-response content`.
+fn check_defaults_rules(cfg: &Config, diags: &mut Vec<Diagnostic>) {
+    let err = |span: crate::source::Span, msg: String, hx: String| {
+        Diagnostic::error(Code::WrongSection, msg)
+            .at(span)
+            .hx(HaproxyLoc::ParsingTight, hx)
+    };
+    for (di, d) in cfg.proxies.iter().enumerate() {
+        if d.kind != ProxyKind::Defaults || d.rules.is_empty() {
+            continue;
+        }
+        // Only a named one may hold rules (the parser refuses some cases already,
+        // and then this does not run).
+        if d.name.name.is_empty() {
+            for r in &d.rules {
+                let kw = r.ruleset.split(' ').next().unwrap_or("");
+                let mut e = err(
+                    r.action.span,
+                    format!("`{kw}` rules need a named `defaults` section"),
+                    format!("'{kw}' not allowed in anonymous 'defaults' section."),
+                );
+                if let Some(h) = e.haproxy.as_mut() {
+                    h.loc = HaproxyLoc::Parsing;
+                }
+                diags
+                    .push(e.help("name the section (`defaults NAME`) and use it with `from NAME`"));
+            }
+            continue;
+        }
+        let has = |set: &[&str]| d.rules.iter().any(|r| set.contains(&r.ruleset.as_str()));
+        let users: Vec<&Proxy> = cfg
+            .proxies
+            .iter()
+            // A `defaults` inherits only with `from` (not the previous section).
+            .filter(|p| {
+                p.defaults == Some(di) && (p.kind != ProxyKind::Defaults || p.from.is_some())
+            })
+            .collect();
+        let at = format!(" (defaults section `{}`)", d.name.name);
+        let fe = users.iter().any(|p| p.kind == ProxyKind::Frontend);
+        let mut first_be_seen = false;
+        for p in &users {
+            let (msg, hx) = match p.kind {
+                ProxyKind::Defaults => (
+                    "a `defaults` section cannot inherit TCP/HTTP rules",
+                    "a defaults section cannot inherit from a defaults section defining TCP/HTTP rules.",
+                ),
+                ProxyKind::Listen => (
+                    "a `listen` section cannot inherit TCP/HTTP rules",
+                    "a listen section cannot inherit from a defaults section defining TCP/HTTP rules.",
+                ),
+                ProxyKind::Backend if fe && !first_be_seen => {
+                    first_be_seen = true;
+                    (
+                        "frontends and backends cannot inherit the same TCP/HTTP rules",
+                        "frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules.",
+                    )
+                }
+                ProxyKind::Backend if has(&["tcp-request connection", "tcp-request session"]) => (
+                    "a backend cannot inherit `tcp-request connection`/`session` rules",
+                    "a backend section cannot inherit from a defaults section defining 'tcp-request connection' or 'tcp-request session' rules.",
+                ),
+                ProxyKind::Frontend if has(&["tcp-response content"]) => (
+                    "a frontend cannot inherit `tcp-response content` rules",
+                    "a frontend section cannot inherit from a defaults section defining 'tcp-response content' rules.",
+                ),
+                _ => continue,
+            };
+            diags.push(
+                err(p.name.span, format!("{msg}{at}"), hx.to_string())
+                    .help("split the rules into one named `defaults` per kind of proxy"),
+            );
+        }
+    }
 }
 
 /// `-dr` (management.txt §3 "-dr"): a server whose name does not resolve starts

@@ -154,7 +154,9 @@ fn gap1_dr_starts_with_the_unresolvable_server_disabled() {
 fn query(sock: &Path, cmd: &str) -> String {
     use std::io::Write;
     use std::os::unix::net::UnixStream;
-    let ok = wait::until(Duration::from_secs(5), || sock.exists());
+    // A stale file of the previous program may be there before this one binds
+    // its socket: wait until a connection is accepted, not until the file exists.
+    let ok = wait::until(Duration::from_secs(5), || UnixStream::connect(sock).is_ok());
     assert!(ok, "no stats socket {}", sock.display());
     let mut s = UnixStream::connect(sock).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();

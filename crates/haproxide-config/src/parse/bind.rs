@@ -97,8 +97,6 @@ impl Parser<'_> {
         b: &mut Bind,
     ) -> Option<()> {
         let mut i = i;
-        let crt_base = self.global_dir("crt-base");
-        let ca_base = self.global_dir("ca-base");
         while i < line.words.len() && !line.arg(i).is_empty() {
             let k = line.arg(i).to_string();
             if !self.kw.bind.contains(&k) && k != "expose-fd" && k != "process" {
@@ -141,27 +139,15 @@ impl Parser<'_> {
                 "accept-proxy" => b.accept_proxy = true,
                 "ssl" => b.ssl = true,
                 "crt" | "ca-file" | "crl-file" | "crt-list" => {
-                    if let (Some(f), true) = (arg.as_deref(), self.opts.check_files) {
-                        let base = if k == "crt" || k == "crt-list" {
-                            crt_base.as_deref()
-                        } else {
-                            ca_base.as_deref()
-                        };
-                        let path = with_base(base, f);
-                        if !Path::new(&path).exists() {
-                            let hx = if k == "crt" {
-                                format!("'bind {}' in section '{}' : unable to stat SSL certificate from file '{path}' : No such file or directory.", addr_text, self.cfg.proxies[pi].kind.as_str())
+                    if let Some(f) = arg.as_deref() {
+                        let section = self.cfg.proxies[pi].kind.as_str();
+                        self.bind_tls_file(&k, f, line.span(i + 1), |k, path| {
+                            if k == "crt" {
+                                format!("'bind {addr_text}' in section '{section}' : unable to stat SSL certificate from file '{path}' : No such file or directory.")
                             } else {
-                                format!("'bind {}' : unable to load {path}", addr_text)
-                            };
-                            self.err(
-                                Code::MissingFile,
-                                line.span(i + 1),
-                                format!("{k} file `{path}` does not exist"),
-                                HaproxyLoc::Parsing,
-                                hx,
-                            );
-                        }
+                                format!("'bind {addr_text}' : unable to load {path}")
+                            }
+                        });
                     }
                     b.other.push((k.clone(), arg.clone(), line.span(i)));
                 }

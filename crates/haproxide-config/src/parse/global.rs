@@ -243,28 +243,15 @@ impl Parser<'_> {
             // The files a `bind`'s SSL options name must exist, as HAProxy
             // opens them while parsing (the same check as for `bind`).
             if matches!(k.as_str(), "crt" | "ca-file" | "crl-file" | "crt-list")
-                && self.opts.check_files
+                && !line.arg(i + 1).is_empty()
             {
-                let base = if k == "crt" || k == "crt-list" {
-                    self.global_dir("crt-base")
-                } else {
-                    self.global_dir("ca-base")
-                };
-                let path = super::with_base(base.as_deref(), line.arg(i + 1));
-                if !line.arg(i + 1).is_empty() && !Path::new(&path).exists() {
-                    let hx = if k == "crt" {
+                self.bind_tls_file(&k, line.arg(i + 1), line.span(i + 1), |k, path| {
+                    if k == "crt" {
                         format!("'stats socket' : 'unable to stat SSL certificate from file '{path}' : No such file or directory.\n'")
                     } else {
                         format!("'stats socket' : 'unable to load {path}'")
-                    };
-                    self.err(
-                        Code::MissingFile,
-                        line.span(i + 1),
-                        format!("{k} file `{path}` does not exist"),
-                        HaproxyLoc::Parsing,
-                        hx,
-                    );
-                }
+                    }
+                });
             }
             options.push((k, takes.then(|| line.arg(i + 1).to_string()), line.span(i)));
             i += if takes { 2 } else { 1 };

@@ -355,6 +355,31 @@ impl Parser<'_> {
             .find(|d| d.keyword == kw)
             .map(|d| d.line.arg(1).to_string())
     }
+
+    /// The file a `bind`'s SSL option (`crt`, `crt-list`: relative to `crt-base`;
+    /// `ca-file`, `crl-file`: to `ca-base`) names must exist: HAProxy opens it while
+    /// parsing. `hx(keyword, path)` words HAProxy's message. Used by `bind` lines and
+    /// `stats socket` (the same bind keywords).
+    fn bind_tls_file(&mut self, k: &str, arg: &str, span: Span, hx: impl Fn(&str, &str) -> String) {
+        if !self.opts.check_files {
+            return;
+        }
+        let base = if k == "crt" || k == "crt-list" {
+            self.global_dir("crt-base")
+        } else {
+            self.global_dir("ca-base")
+        };
+        let path = with_base(base.as_deref(), arg);
+        if !Path::new(&path).exists() {
+            self.err(
+                Code::MissingFile,
+                span,
+                format!("{k} file `{path}` does not exist"),
+                HaproxyLoc::Parsing,
+                hx(k, &path),
+            );
+        }
+    }
 }
 
 fn with_base(base: Option<&str>, f: &str) -> String {
