@@ -533,10 +533,12 @@ pub struct Proxy {
     pub balance_span: Option<Span>,
     /// `tcp-request inspect-delay <time>` (§4.2), this section's own.
     pub inspect_delay: Option<Millis>,
-    /// `log-tag <string>` (§4.2), this section's own.
+    /// `log-tag <string>` (§4.2): this section's own, else its defaults section's.
     pub log_tag: Option<Named>,
-    /// `log-format <string>` (§4.2, §8.2.4), this section's own.
-    pub log_format: Option<Named>,
+    /// The session log format (§4.2 `log-format`, `option tcplog`, `option httplog`,
+    /// `option httpslog`; §8.2.4): one setting, the section's last line wins; a
+    /// proxy without one takes its defaults section's.
+    pub log_format: Option<SessionLog>,
     /// `load-server-state-from-file { global | local | none }` (§4.2), inherited.
     pub load_server_state_from_file: Option<Spanned<StateFrom>>,
     /// `server-state-file-name [{ use-backend-name | <file> }]` (§4.2), inherited.
@@ -550,6 +552,31 @@ pub struct Proxy {
     pub directives: Vec<Directive>,
     /// The defaults section this proxy inherits from (index into `Config::proxies`), set by resolve.
     pub defaults: Option<usize>,
+}
+
+/// A proxy's session log format: HAProxy keeps `log-format`, `option tcplog`,
+/// `option httplog` and `option httpslog` in one slot (a later line overrides an
+/// earlier one, with a warning in a defaults section; configuration.txt §4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionLog {
+    /// `log-format <string>`: the format string and its span.
+    Custom(Named),
+    /// `option tcplog` (§8.2.2).
+    TcpLog(Span),
+    /// `option httplog [clf]` (§8.2.3); a TCP-mode frontend falls back to tcplog.
+    HttpLog(Span),
+    /// `option httpslog` (§8.2.4 "HTTPS log format").
+    HttpsLog(Span),
+}
+
+impl SessionLog {
+    /// Where the line that set it is.
+    pub fn span(&self) -> Span {
+        match self {
+            SessionLog::Custom(n) => n.span,
+            SessionLog::TcpLog(s) | SessionLog::HttpLog(s) | SessionLog::HttpsLog(s) => *s,
+        }
+    }
 }
 
 /// A proxy's `stats` keyword (configuration.txt §4.2 `stats ...`), typed.
