@@ -545,6 +545,28 @@ fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
         if !matches!(p.effective_mode(), Mode::Tcp | Mode::Http) {
             continue;
         }
+        // An HTTP log format in a TCP frontend (HAProxy names the line that set it,
+        // the defaults section's when inherited).
+        if p.kind.has_frontend() && p.effective_mode() != Mode::Http {
+            let http = match &p.log_format {
+                Some(SessionLog::HttpLog(s)) => Some(("option httplog", *s)),
+                Some(SessionLog::HttpsLog(s)) => Some(("option httpslog", *s)),
+                _ => None,
+            };
+            if let Some((what, span)) = http {
+                diags.push(
+                    Diagnostic::warning(
+                        Code::MiscWarning,
+                        format!("`{what}` needs mode http: {ts} `{name}` logs as `option tcplog`"),
+                    )
+                    .at(span)
+                    .hx(
+                        HaproxyLoc::Parsing,
+                        format!("'{what}' not usable with {ts} '{name}' (needs 'mode http'). Falling back to 'option tcplog'."),
+                    ),
+                );
+            }
+        }
         let missing = |k: &str| p.timeouts.get(k).is_none_or(|t| t.0 == 0);
         let mut need = Vec::new();
         if p.kind.has_frontend() && missing("client") {

@@ -21,15 +21,19 @@ fn no_env(_: &str) -> Option<String> {
     None
 }
 
-fn resolved(text: &str) -> Resolved {
-    let opts = CheckOptions {
+fn opts() -> CheckOptions<'static> {
+    CheckOptions {
         target: Target::V2_6,
         env: &no_env,
         ignore_resolution_failures: false,
         resolver: Resolver::Off,
         check_files: false,
         accounts: &haproxide_config::NoAccounts,
-    };
+    }
+}
+
+fn resolved(text: &str) -> Resolved {
+    let opts = opts();
     let c = check_bytes("t.cfg", text.as_bytes().to_vec(), &opts);
     let errors: Vec<_> = c
         .diagnostics
@@ -284,4 +288,100 @@ fn stats_socket_options_are_typed_fields() {
     let n = b.not_run.as_ref().expect("accept-proxy is not run");
     assert_eq!(n.value, "`stats socket ... accept-proxy`");
     assert_eq!(n.span.line, 3);
+}
+
+/// `log-format` / `option tcplog` / `option httplog` / `option httpslog` in one
+/// slot through `from` chains: the "overrides previous" warnings of defaults
+/// sections, the tcplog fall-back of TCP frontends (at the line that set the
+/// format, inherited or not), the missing log address.
+const LOG_WARNINGS_CFG: &str = "\
+defaults A
+  mode tcp
+  log-format \"x\"
+  option httplog
+  timeout client 1s
+  timeout connect 1s
+  timeout server 1s
+frontend f1 from A
+  bind 127.0.0.1:19701
+  option tcplog
+frontend f2 from A
+  bind 127.0.0.1:19702
+  log-format \"y\"
+  option httplog
+frontend f3 from A
+  bind 127.0.0.1:19703
+defaults B from A
+  option tcplog
+  log-format \"y\"
+  log-format \"z\"
+  option httpslog
+frontend f4 from B
+  bind 127.0.0.1:19704
+defaults
+  log-format \"w\"
+listen l5
+  bind 127.0.0.1:19705
+  option httplog clf
+";
+
+/// HAProxy's first lines of warnings: (line or 0, text without location).
+fn haproxy_warnings(stderr: &str) -> Vec<(u32, String)> {
+    stderr
+        .lines()
+        .filter_map(|l| l.split_once("[WARNING]"))
+        .filter_map(|(_, rest)| rest.split_once(" : config : ").map(|(_, m)| m))
+        .map(|m| match m.strip_prefix("parsing [") {
+            Some(r) => {
+                let (loc, text) = r.split_once(']').unwrap_or(("", r));
+                let line = loc.rsplit(':').next().and_then(|n| n.parse().ok());
+                let text = text.trim_start_matches(" :").trim_start_matches(':');
+                (line.unwrap_or(0), text.trim().to_string())
+            }
+            None => (0, m.trim().to_string()),
+        })
+        .collect()
+}
+
+#[test]
+fn log_format_warnings_match_haproxy_c() {
+    let opts = opts();
+    let c = check_bytes("lf.cfg", LOG_WARNINGS_CFG.as_bytes().to_vec(), &opts);
+    let ours: Vec<(u32, String)> = c
+        .diagnostics
+        .iter()
+        .filter(|d| !d.is_error())
+        .filter_map(|d| {
+            let h = d.haproxy.as_ref()?;
+            let line = match h.loc {
+                haproxide_config::HaproxyLoc::None => 0,
+                _ => d.span.map_or(0, |s| s.line),
+            };
+            Some((line, h.text.lines().next().unwrap_or("").to_string()))
+        })
+        .collect();
+    assert_eq!(ours.len(), 15, "{ours:#?}");
+    assert!(ours.contains(&(
+        21,
+        "'option httplog' overrides previous 'log-format' in 'defaults' section.".into()
+    )));
+    assert!(ours.contains(&(
+        21,
+        "'option httpslog' not usable with frontend 'f4' (needs 'mode http'). Falling back to 'option tcplog'.".into()
+    )));
+    if !std::path::Path::new(HAPROXY).exists() {
+        eprintln!("SKIP live comparison: {HAPROXY} not installed");
+        return;
+    }
+    let dir = TempDir::new("inherit-lf");
+    let path = dir.path("lf.cfg");
+    std::fs::write(&path, LOG_WARNINGS_CFG).unwrap();
+    let out = Command::new(HAPROXY)
+        .arg("-c")
+        .arg("-f")
+        .arg(&path)
+        .output()
+        .expect("run haproxy -c");
+    let theirs = haproxy_warnings(&String::from_utf8_lossy(&out.stderr));
+    assert_eq!(ours, theirs);
 }
