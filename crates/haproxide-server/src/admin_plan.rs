@@ -319,6 +319,10 @@ pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
             };
         }
         options.mode = s.mode;
+        options.expose_fd_listeners = s
+            .options
+            .iter()
+            .any(|(k, v, _)| k == "expose-fd" && v.as_deref() == Some("listeners"));
         options.uid = s.uid;
         options.gid = s.gid;
         // A socket's own `maxconn` (bind option, configuration.txt §5.1) bounds its
