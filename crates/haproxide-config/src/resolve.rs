@@ -2,7 +2,8 @@
 //! defaults, §4.2 `default-server`, §5.2 `init-addr`; HAProxy's post-parse checks).
 //!
 //! - defaults inheritance in file order: a proxy inherits from the last `defaults`
-//!   section before it, or the one named by `from`;
+//!   section before it, or the one named by `from`; a `defaults` section inherits
+//!   only through `from` (without it, it starts afresh, as in HAProxy 2.6);
 //! - `default-server` chains: defaults → proxy `default-server` → `server`;
 //! - references: `default_backend`, `use_backend`, `track`, mode compatibility;
 //! - server addresses: host names are resolved as HAProxy does at start-up; a
@@ -213,6 +214,9 @@ fn inherit_defaults(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
                 }
                 found
             }
+            // A `defaults` section without `from` starts afresh (HAProxy 2.6.12:
+            // an earlier section's timeouts do not reach it).
+            None if cfg.proxies[i].kind == ProxyKind::Defaults => None,
             None => last_defaults,
         };
         cfg.proxies[i].defaults = parent;
@@ -261,8 +265,10 @@ fn inherit_proxy(p: &mut Proxy, d: &Proxy) {
     if p.default_backend.is_none() && p.kind.has_frontend() {
         p.default_backend = d.default_backend.clone();
     }
-    // `stats` lines: the defaults section's own come first, the proxy's after them.
-    if p.kind != ProxyKind::Defaults {
+    // `stats` lines (HAProxy's proxy_parse_stats): a defaults section adds its own
+    // to those it inherits; any other proxy with a `stats` line of its own detaches
+    // from its defaults section's settings and keeps only its own.
+    if p.kind == ProxyKind::Defaults || p.stats.is_empty() {
         let mut stats = d.stats.clone();
         stats.append(&mut p.stats);
         p.stats = stats;
@@ -274,15 +280,17 @@ fn inherit_proxy(p: &mut Proxy, d: &Proxy) {
     if p.logs.is_empty() {
         p.logs = d.logs.clone();
     }
-    // Server-state settings: a proxy takes its defaults section's own lines (not
-    // those a defaults section would take from an earlier one).
-    if p.kind != ProxyKind::Defaults {
-        if p.load_server_state_from_file.is_none() {
-            p.load_server_state_from_file = d.load_server_state_from_file;
-        }
-        if p.server_state_file_name.is_none() {
-            p.server_state_file_name = d.server_state_file_name.clone();
-        }
+    if p.log_tag.is_none() {
+        p.log_tag = d.log_tag.clone();
+    }
+    if p.log_format.is_none() {
+        p.log_format = d.log_format.clone();
+    }
+    if p.load_server_state_from_file.is_none() {
+        p.load_server_state_from_file = d.load_server_state_from_file;
+    }
+    if p.server_state_file_name.is_none() {
+        p.server_state_file_name = d.server_state_file_name.clone();
     }
     if p.http_checks.is_empty() {
         p.http_checks = d.http_checks.clone();
@@ -533,11 +541,7 @@ fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
             );
         }
         // A log format with nowhere to log.
-        let has_format = p.kind.has_frontend()
-            && (["tcplog", "httplog", "httpslog"]
-                .iter()
-                .any(|o| p.option(o) == Some(true))
-                || p.directives.iter().any(|d| d.keyword == "log-format"));
+        let has_format = p.kind.has_frontend() && p.log_format.is_some();
         let has_target = p.logs.iter().any(|l| match l {
             LogTarget::Global(_) => global_logs,
             LogTarget::Target(_) => true,

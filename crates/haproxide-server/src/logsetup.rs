@@ -5,8 +5,8 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use haproxide_config::model::{
-    Config, LogAddr, LogDest, LogFormat as CfgFormat, LogLevel, LogTarget as CfgLogTarget,
-    ProxyKind, Spanned,
+    Config, LogAddr, LogDest, LogFormat as CfgFormat, LogLevel, LogTarget as CfgLogTarget, Mode,
+    ProxyKind, SessionLog, Spanned,
 };
 use haproxide_config::value::{Host, PortSpec};
 use haproxide_config::{Code, Diagnostic};
@@ -100,16 +100,26 @@ pub fn build(cfg: &Config) -> (ProxyLogs, Vec<Diagnostic>) {
         };
         logs.add_proxy(p.name.name.clone(), logger.clone(), tag.clone());
         if p.kind.has_frontend() {
+            // The effective format (the config crate applied the defaults section's).
             let format = match &p.log_format {
-                Some(f) => match SessionFormat::custom(&f.name) {
+                Some(SessionLog::Custom(f)) => match SessionFormat::custom(&f.name) {
                     Ok(f) => f,
                     Err(e) => {
                         errors.push(log_error(f.span, e));
                         SessionFormat::Default
                     }
                 },
-                None if p.option("tcplog") == Some(true) => SessionFormat::TcpLog,
-                None => SessionFormat::Default,
+                Some(SessionLog::TcpLog(_)) => SessionFormat::TcpLog,
+                // HAProxy: "'option httplog' not usable with frontend (needs 'mode
+                // http'). Falling back to 'option tcplog'."
+                Some(SessionLog::HttpLog(_) | SessionLog::HttpsLog(_))
+                    if p.effective_mode() == Mode::Tcp =>
+                {
+                    SessionFormat::TcpLog
+                }
+                Some(SessionLog::HttpLog(_) | SessionLog::HttpsLog(_)) | None => {
+                    SessionFormat::Default
+                }
             };
             logs.add_frontend(
                 p.name.name.clone(),

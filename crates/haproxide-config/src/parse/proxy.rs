@@ -185,7 +185,9 @@ impl Parser<'_> {
             "backlog" => self.kw_backlog(pi, line, a),
             "log-tag" => self.cfg.proxies[pi].log_tag = line.words.get(a).map(Named::from_word),
             "log-format" => {
-                self.cfg.proxies[pi].log_format = line.words.get(a).map(Named::from_word)
+                if let Some(w) = line.words.get(a) {
+                    self.cfg.proxies[pi].log_format = Some(SessionLog::Custom(Named::from_word(w)))
+                }
             }
             "load-server-state-from-file" => self.kw_state_from(pi, line, a),
             "stats" => self.kw_stats(pi, line, start, a, canon),
@@ -436,6 +438,18 @@ impl Parser<'_> {
                     name.name
                 ),
             );
+        }
+        if modifier == Modifier::None {
+            let span = line.span(start + 1);
+            let format = match name.name.as_str() {
+                "tcplog" => Some(SessionLog::TcpLog(span)),
+                "httplog" => Some(SessionLog::HttpLog(span)),
+                "httpslog" => Some(SessionLog::HttpsLog(span)),
+                _ => None,
+            };
+            if format.is_some() {
+                self.cfg.proxies[pi].log_format = format;
+            }
         }
         let args = words[2..].iter().map(|s| s.to_string()).collect();
         self.cfg.proxies[pi].options.push(ProxyOption {

@@ -579,15 +579,26 @@ pub(crate) mod tests {
 
     #[test]
     fn stats_keywords_are_inherited_from_defaults() {
+        // HAProxy 2.6.12 (measured): a proxy without `stats` lines takes its
+        // defaults section's; one with a `stats` line of its own detaches from them
+        // (its page is at the default URI, without auth).
         let (p, errors) = plan(
             "defaults\n mode http\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n\
              stats uri /admin\n stats auth a:b\n\
-             listen st\n bind 127.0.0.1:7000\n stats realm Own\n",
+             listen st\n bind 127.0.0.1:7000\n\
+             listen own\n bind 127.0.0.1:7001\n stats realm Own\n",
         );
         assert!(errors.is_empty(), "{errors:?}");
         let s = &p.stats[0].1;
         assert!(s.enabled);
-        assert_eq!((s.uri.as_str(), s.realm.as_str()), ("/admin", "Own"));
+        assert_eq!(s.uri.as_str(), "/admin");
         assert_eq!(s.auth, vec![("a".to_string(), "b".to_string())]);
+        let own = &p.stats[1].1;
+        assert!(own.enabled);
+        assert_eq!(
+            (own.uri.as_str(), own.realm.as_str()),
+            ("/haproxy?stats", "Own")
+        );
+        assert!(own.auth.is_empty());
     }
 }
