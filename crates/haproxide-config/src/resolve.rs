@@ -16,6 +16,35 @@ use crate::model::*;
 use crate::parse::Resolver;
 use crate::value::Host;
 
+/// The resolved stage: a [`Config`] on which [`resolve`] ran (`defaults`,
+/// `default-server` and global inheritance done, references checked). Only this
+/// crate makes one ([`crate::check`] and friends, in [`crate::Checked::config`]);
+/// the crates downstream take `&Resolved`, so none can be handed a configuration
+/// whose inheritance is not done. It reads as a `Config` (`Deref`) and cannot be
+/// changed. When the parse failed, resolution did not run (as in HAProxy) and
+/// `Checked::has_errors` is true: such a configuration is reported, never run.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved(Config);
+
+impl Resolved {
+    /// The configuration, to own (tests, tools).
+    pub fn into_config(self) -> Config {
+        self.0
+    }
+
+    /// Only `check_read` makes one, after [`resolve`] (or after a failed parse).
+    pub(crate) fn new(cfg: Config) -> Resolved {
+        Resolved(cfg)
+    }
+}
+
+impl std::ops::Deref for Resolved {
+    type Target = Config;
+    fn deref(&self) -> &Config {
+        &self.0
+    }
+}
+
 /// Options for resolution.
 #[derive(Debug, Clone, Copy)]
 pub struct ResolveOptions {

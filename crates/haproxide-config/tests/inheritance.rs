@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use haproxide_config::model::{Config, Mode, ProxyKind, SessionLog, StateFrom, StatsKw};
-use haproxide_config::{check_bytes, CheckOptions, Resolver, Target};
+use haproxide_config::{check_bytes, CheckOptions, Resolved, Resolver, Target};
 use haproxide_testkit::fs::TempDir;
 use haproxide_testkit::proc::Proc;
 use haproxide_testkit::syslog::UdpCatcher;
@@ -21,7 +21,7 @@ fn no_env(_: &str) -> Option<String> {
     None
 }
 
-fn resolved(text: &str) -> Config {
+fn resolved(text: &str) -> Resolved {
     let opts = CheckOptions {
         target: Target::V2_6,
         env: &no_env,

@@ -8,9 +8,10 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use haproxide_config::model::{CliLevel, Config, Proxy, ProxyKind, StateFrom};
+use haproxide_config::model::{CliLevel, Proxy, ProxyKind, StateFrom};
 use haproxide_config::value::{Host, PortSpec};
 use haproxide_config::Diagnostic;
+use haproxide_config::Resolved;
 
 use crate::cli::{CliAddress, Level, ListenOptions};
 use crate::translate::Plan;
@@ -126,7 +127,7 @@ fn disabled_servers(p: &Proxy) -> Vec<DisabledServer> {
 
 /// Fills `plan.proxies` and `plan.admin` from the configuration (after the engine
 /// specs are built). What cannot run is reported as an error.
-pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
+pub fn fill(cfg: &Resolved, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
     let g = &cfg.global;
     // Proxy uuids as HAProxy 2.6 assigns them (cfgparse.c, check_config_validity):
     // explicit `id`s are reserved first; then, walking the proxies in configuration

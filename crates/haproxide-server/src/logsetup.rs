@@ -5,10 +5,11 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use haproxide_config::model::{
-    Config, LogAddr, LogDest, LogFormat as CfgFormat, LogLevel, LogTarget as CfgLogTarget, Mode,
-    ProxyKind, SessionLog, Spanned,
+    LogAddr, LogDest, LogFormat as CfgFormat, LogLevel, LogTarget as CfgLogTarget, Mode, ProxyKind,
+    SessionLog, Spanned,
 };
 use haproxide_config::value::{Host, PortSpec};
+use haproxide_config::Resolved;
 use haproxide_config::{Code, Diagnostic};
 
 use crate::logging::{
@@ -24,7 +25,7 @@ fn log_error(span: haproxide_config::Span, e: impl std::fmt::Display) -> Diagnos
 
 /// Build the loggers: global targets, then each proxy's own (`log global` pulls the
 /// global ones in, `no log` disables). Problems are returned as diagnostics.
-pub fn build(cfg: &Config) -> (ProxyLogs, Vec<Diagnostic>) {
+pub fn build(cfg: &Resolved) -> (ProxyLogs, Vec<Diagnostic>) {
     let mut errors = Vec::new();
     let g = &cfg.global;
     let send_hostname = g.log_send_hostname.is_some();

@@ -18,10 +18,11 @@ use haproxide_check::spec::{
 };
 use haproxide_config::checks::{self, CheckKind, CheckRule, ExpectMatch};
 use haproxide_config::model::{
-    AclExpr, Balance as CfgBalance, CondTerm, Condition as CfgCondition, Config, Mode, MultiQueue,
-    Proxy, ProxyKind, ServerDef,
+    AclExpr, Balance as CfgBalance, CondTerm, Condition as CfgCondition, Mode, MultiQueue, Proxy,
+    ProxyKind, ServerDef,
 };
 use haproxide_config::value::{Host, PortSpec};
+use haproxide_config::Resolved;
 use haproxide_config::{Code, Diagnostic, Span};
 use haproxide_forward::spec as fw;
 
@@ -75,7 +76,7 @@ fn ms(m: haproxide_config::value::Millis) -> Duration {
 /// Translate a resolved configuration. Errors are collected, never panics: the plan
 /// holds every proxy that can run, the diagnostics name what cannot (the caller
 /// refuses to start unless told to skip those proxies).
-pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
+pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
     let mut errors = Vec::new();
     let mut plan = Plan {
         hard_stop_after: cfg.global.hard_stop_after.map(ms),
