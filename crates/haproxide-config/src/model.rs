@@ -256,6 +256,9 @@ pub struct StatsSocket {
     /// `maxconn <n>` (§5.1): this socket's concurrent clients. None when absent or
     /// 0 (HAProxy reads it with atol(): 0 leaves the CLI frontend's, `stats maxconn`).
     pub maxconn: Option<u32>,
+    /// `expose-fd listeners` (§5.1): `_getsocks` hands the listening sockets to a
+    /// new process started with `-x` (management.txt §3).
+    pub expose_fd_listeners: bool,
     /// The first option of the line the CLI listener does not run, as a diagnostic
     /// names it (`` `stats socket ... accept-proxy` ``): the socket is refused
     /// rather than opened without it.

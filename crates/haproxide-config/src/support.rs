@@ -301,9 +301,9 @@ pub fn refused_in_stats_proxy(p: &Proxy) -> Vec<NotRun> {
         .collect()
 }
 
-/// `stats socket` options the CLI listener does not need to act on: the
-/// listening sockets are always handed to the next process (`expose-fd
-/// listeners` asks for exactly that), and the others change nothing it does.
+/// `stats socket` options the CLI listener does not refuse: typed ones
+/// (`expose-fd listeners`: `_getsocks` for `-x`; `maxconn`), and the others,
+/// which change nothing it does.
 pub(crate) const STATS_SOCKET_IGNORED: &[&str] = &[
     "expose-fd",
     "process",

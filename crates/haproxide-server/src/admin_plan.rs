@@ -320,6 +320,7 @@ pub fn fill(cfg: &Resolved, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
             };
         }
         options.mode = s.mode;
+        options.expose_fd_listeners = s.expose_fd_listeners;
         options.uid = s.uid;
         options.gid = s.gid;
         // A socket's own `maxconn` (bind option, configuration.txt §5.1) bounds its
@@ -425,6 +426,8 @@ mod tests {
             CliAddress::Tcp("127.0.0.1:9999".parse().unwrap())
         );
         assert_eq!(s[1].options.level, Level::User);
+        assert!(s[0].options.expose_fd_listeners, "`expose-fd listeners`");
+        assert!(!s[1].options.expose_fd_listeners);
         assert_eq!(
             s[2].address,
             CliAddress::Tcp("127.0.0.1:9998".parse().unwrap())

@@ -264,6 +264,7 @@ impl Parser<'_> {
             uid: None,
             gid: None,
             maxconn: None,
+            expose_fd_listeners: false,
             not_run: None,
         };
         self.stats_socket_options(&mut s, &options);
@@ -287,6 +288,10 @@ impl Parser<'_> {
             let problem = match k.as_str() {
                 "maxconn" => {
                     s.maxconn = v.parse().ok().filter(|n| *n > 0);
+                    None
+                }
+                "expose-fd" => {
+                    s.expose_fd_listeners |= v == "listeners";
                     None
                 }
                 "level" => match CliLevel::from_name(&v) {
