@@ -34,6 +34,7 @@ pub use diag::{Code, Diagnostic, HaproxyLoc, HaproxyText, Severity};
 pub use keywords::TableSet;
 pub use model::Config;
 pub use parse::Resolver;
+pub use resolve::Resolved;
 pub use source::{FileId, SourceFile, SourceMap, Span};
 
 /// The HAProxy a configuration is checked for.
@@ -92,7 +93,8 @@ pub struct CheckOptions<'a> {
 #[derive(Debug)]
 pub struct Checked {
     pub sources: SourceMap,
-    pub config: Config,
+    /// The resolved configuration (resolution runs only after a clean parse).
+    pub config: Resolved,
     /// In the order HAProxy would report them.
     pub diagnostics: Vec<Diagnostic>,
     /// Parsing was aborted (`.alert`, a bad `.if`...).
@@ -177,7 +179,7 @@ pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked 
     }
     Checked {
         sources,
-        config,
+        config: resolve::Resolved::new(config),
         diagnostics,
         aborted,
     }

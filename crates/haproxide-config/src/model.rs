@@ -245,8 +245,6 @@ pub struct LogSample {
 pub struct StatsSocket {
     pub address: Named,
     pub parsed: Option<Address>,
-    /// Bind options (`mode`, `level`, `expose-fd listeners`...), as keyword → argument.
-    pub options: Vec<(String, Option<String>, Span)>,
     /// `level` (§5.1); None: HAProxy's default, `operator`.
     pub level: Option<CliLevel>,
     /// `mode <octal>` (§5.1).
@@ -255,6 +253,16 @@ pub struct StatsSocket {
     pub uid: Option<u32>,
     /// `gid <number>` or `group <name>` (§5.1), the last one.
     pub gid: Option<u32>,
+    /// `maxconn <n>` (§5.1): this socket's concurrent clients. None when absent or
+    /// 0 (HAProxy reads it with atol(): 0 leaves the CLI frontend's, `stats maxconn`).
+    pub maxconn: Option<u32>,
+    /// `expose-fd listeners` (§5.1): `_getsocks` hands the listening sockets to a
+    /// new process started with `-x` (management.txt §3).
+    pub expose_fd_listeners: bool,
+    /// The first option of the line the CLI listener does not run, as a diagnostic
+    /// names it (`` `stats socket ... accept-proxy` ``): the socket is refused
+    /// rather than opened without it.
+    pub not_run: Option<Spanned<String>>,
 }
 
 /// A CLI access level (configuration.txt §5.1 `level`).
@@ -539,10 +547,12 @@ pub struct Proxy {
     pub balance_span: Option<Span>,
     /// `tcp-request inspect-delay <time>` (§4.2), this section's own.
     pub inspect_delay: Option<Millis>,
-    /// `log-tag <string>` (§4.2), this section's own.
+    /// `log-tag <string>` (§4.2): this section's own, else its defaults section's.
     pub log_tag: Option<Named>,
-    /// `log-format <string>` (§4.2, §8.2.4), this section's own.
-    pub log_format: Option<Named>,
+    /// The session log format (§4.2 `log-format`, `option tcplog`, `option httplog`,
+    /// `option httpslog`; §8.2.4): one setting, the section's last line wins; a
+    /// proxy without one takes its defaults section's.
+    pub log_format: Option<SessionLog>,
     /// `load-server-state-from-file { global | local | none }` (§4.2), inherited.
     pub load_server_state_from_file: Option<Spanned<StateFrom>>,
     /// `server-state-file-name [{ use-backend-name | <file> }]` (§4.2), inherited.
@@ -556,6 +566,31 @@ pub struct Proxy {
     pub directives: Vec<Directive>,
     /// The defaults section this proxy inherits from (index into `Config::proxies`), set by resolve.
     pub defaults: Option<usize>,
+}
+
+/// A proxy's session log format: HAProxy keeps `log-format`, `option tcplog`,
+/// `option httplog` and `option httpslog` in one slot (a later line overrides an
+/// earlier one, with a warning in a defaults section; configuration.txt §4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionLog {
+    /// `log-format <string>`: the format string and its span.
+    Custom(Named),
+    /// `option tcplog` (§8.2.2).
+    TcpLog(Span),
+    /// `option httplog [clf]` (§8.2.3); a TCP-mode frontend falls back to tcplog.
+    HttpLog(Span),
+    /// `option httpslog` (§8.2.4 "HTTPS log format").
+    HttpsLog(Span),
+}
+
+impl SessionLog {
+    /// Where the line that set it is.
+    pub fn span(&self) -> Span {
+        match self {
+            SessionLog::Custom(n) => n.span,
+            SessionLog::TcpLog(s) | SessionLog::HttpLog(s) | SessionLog::HttpsLog(s) => *s,
+        }
+    }
 }
 
 /// A proxy's `stats` keyword (configuration.txt §4.2 `stats ...`), typed.

@@ -2,7 +2,8 @@
 //! defaults, §4.2 `default-server`, §5.2 `init-addr`; HAProxy's post-parse checks).
 //!
 //! - defaults inheritance in file order: a proxy inherits from the last `defaults`
-//!   section before it, or the one named by `from`;
+//!   section before it, or the one named by `from`; a `defaults` section inherits
+//!   only through `from` (without it, it starts afresh, as in HAProxy 2.6);
 //! - `default-server` chains: defaults → proxy `default-server` → `server`;
 //! - references: `default_backend`, `use_backend`, `track`, mode compatibility;
 //! - server addresses: host names are resolved as HAProxy does at start-up; a
@@ -14,6 +15,35 @@ use crate::diag::{Code, Diagnostic, HaproxyLoc};
 use crate::model::*;
 use crate::parse::Resolver;
 use crate::value::Host;
+
+/// The resolved stage: a [`Config`] on which [`resolve`] ran (`defaults`,
+/// `default-server` and global inheritance done, references checked). Only this
+/// crate makes one ([`crate::check`] and friends, in [`crate::Checked::config`]);
+/// the crates downstream take `&Resolved`, so none can be handed a configuration
+/// whose inheritance is not done. It reads as a `Config` (`Deref`) and cannot be
+/// changed. When the parse failed, resolution did not run (as in HAProxy) and
+/// `Checked::has_errors` is true: such a configuration is reported, never run.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved(Config);
+
+impl Resolved {
+    /// The configuration, to own (tests, tools).
+    pub fn into_config(self) -> Config {
+        self.0
+    }
+
+    /// Only `check_read` makes one, after [`resolve`] (or after a failed parse).
+    pub(crate) fn new(cfg: Config) -> Resolved {
+        Resolved(cfg)
+    }
+}
+
+impl std::ops::Deref for Resolved {
+    type Target = Config;
+    fn deref(&self) -> &Config {
+        &self.0
+    }
+}
 
 /// Options for resolution.
 #[derive(Debug, Clone, Copy)]
@@ -215,6 +245,9 @@ fn inherit_defaults(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
                 }
                 found
             }
+            // A `defaults` section without `from` starts afresh (HAProxy 2.6.12:
+            // an earlier section's timeouts do not reach it).
+            None if cfg.proxies[i].kind == ProxyKind::Defaults => None,
             None => last_defaults,
         };
         cfg.proxies[i].defaults = parent;
@@ -263,8 +296,10 @@ fn inherit_proxy(p: &mut Proxy, d: &Proxy) {
     if p.default_backend.is_none() && p.kind.has_frontend() {
         p.default_backend = d.default_backend.clone();
     }
-    // `stats` lines: the defaults section's own come first, the proxy's after them.
-    if p.kind != ProxyKind::Defaults {
+    // `stats` lines (HAProxy's proxy_parse_stats): a defaults section adds its own
+    // to those it inherits; any other proxy with a `stats` line of its own detaches
+    // from its defaults section's settings and keeps only its own.
+    if p.kind == ProxyKind::Defaults || p.stats.is_empty() {
         let mut stats = d.stats.clone();
         stats.append(&mut p.stats);
         p.stats = stats;
@@ -276,15 +311,17 @@ fn inherit_proxy(p: &mut Proxy, d: &Proxy) {
     if p.logs.is_empty() {
         p.logs = d.logs.clone();
     }
-    // Server-state settings: a proxy takes its defaults section's own lines (not
-    // those a defaults section would take from an earlier one).
-    if p.kind != ProxyKind::Defaults {
-        if p.load_server_state_from_file.is_none() {
-            p.load_server_state_from_file = d.load_server_state_from_file;
-        }
-        if p.server_state_file_name.is_none() {
-            p.server_state_file_name = d.server_state_file_name.clone();
-        }
+    if p.log_tag.is_none() {
+        p.log_tag = d.log_tag.clone();
+    }
+    if p.log_format.is_none() {
+        p.log_format = d.log_format.clone();
+    }
+    if p.load_server_state_from_file.is_none() {
+        p.load_server_state_from_file = d.load_server_state_from_file;
+    }
+    if p.server_state_file_name.is_none() {
+        p.server_state_file_name = d.server_state_file_name.clone();
     }
     if p.http_checks.is_empty() {
         p.http_checks = d.http_checks.clone();
@@ -510,6 +547,28 @@ fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
         if !matches!(p.effective_mode(), Mode::Tcp | Mode::Http) {
             continue;
         }
+        // An HTTP log format in a TCP frontend (HAProxy names the line that set it,
+        // the defaults section's when inherited).
+        if p.kind.has_frontend() && p.effective_mode() != Mode::Http {
+            let http = match &p.log_format {
+                Some(SessionLog::HttpLog(s)) => Some(("option httplog", *s)),
+                Some(SessionLog::HttpsLog(s)) => Some(("option httpslog", *s)),
+                _ => None,
+            };
+            if let Some((what, span)) = http {
+                diags.push(
+                    Diagnostic::warning(
+                        Code::MiscWarning,
+                        format!("`{what}` needs mode http: {ts} `{name}` logs as `option tcplog`"),
+                    )
+                    .at(span)
+                    .hx(
+                        HaproxyLoc::Parsing,
+                        format!("'{what}' not usable with {ts} '{name}' (needs 'mode http'). Falling back to 'option tcplog'."),
+                    ),
+                );
+            }
+        }
         let missing = |k: &str| p.timeouts.get(k).is_none_or(|t| t.0 == 0);
         let mut need = Vec::new();
         if p.kind.has_frontend() && missing("client") {
@@ -535,11 +594,7 @@ fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
             );
         }
         // A log format with nowhere to log.
-        let has_format = p.kind.has_frontend()
-            && (["tcplog", "httplog", "httpslog"]
-                .iter()
-                .any(|o| p.option(o) == Some(true))
-                || p.directives.iter().any(|d| d.keyword == "log-format"));
+        let has_format = p.kind.has_frontend() && p.log_format.is_some();
         let has_target = p.logs.iter().any(|l| match l {
             LogTarget::Global(_) => global_logs,
             LogTarget::Target(_) => true,

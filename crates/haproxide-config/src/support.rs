@@ -303,10 +303,10 @@ pub fn refused_in_stats_proxy(p: &Proxy) -> Vec<NotRun> {
         .collect()
 }
 
-/// `stats socket` options the CLI listener does not need to act on: the
-/// listening sockets are always handed to the next process (`expose-fd
-/// listeners` asks for exactly that), and the others change nothing it does.
-const STATS_SOCKET_IGNORED: &[&str] = &[
+/// `stats socket` options the CLI listener does not refuse: typed ones
+/// (`expose-fd listeners`: `_getsocks` for `-x`; `maxconn`), and the others,
+/// which change nothing it does.
+pub(crate) const STATS_SOCKET_IGNORED: &[&str] = &[
     "expose-fd",
     "process",
     "thread",
@@ -322,27 +322,15 @@ const STATS_SOCKET_IGNORED: &[&str] = &[
 ];
 
 /// The options of a `stats socket` line the CLI listener does not run (it is
-/// refused rather than opened without them); typed ones are applied.
+/// refused rather than opened without them); typed ones are applied. The parser
+/// found them (`StatsSocket::not_run`).
 pub fn stats_socket_not_run(s: &StatsSocket) -> Vec<NotRun> {
-    s.options
+    s.not_run
         .iter()
-        .filter_map(|(k, v, span)| {
-            let bad_number = matches!(k.as_str(), "uid" | "gid")
-                && v.as_deref().unwrap_or("").parse::<u32>().is_err();
-            let typed = matches!(
-                k.as_str(),
-                "level" | "mode" | "uid" | "gid" | "user" | "group"
-            );
-            let what = if bad_number {
-                format!("`stats socket ... {k} {}`", v.as_deref().unwrap_or(""))
-            } else if !typed && !STATS_SOCKET_IGNORED.contains(&k.as_str()) {
-                format!("`stats socket ... {k}`")
-            } else {
-                return None;
-            };
-            Some(NotRun { what, span: *span })
+        .map(|n| NotRun {
+            what: n.value.clone(),
+            span: n.span,
         })
-        .take(1)
         .collect()
 }
 

@@ -202,6 +202,24 @@ pub fn fetch(path: &Path, trust: &Trust) -> io::Result<HashMap<String, OwnedFd>>
         check_private_dir(dir, &trust.uids)?;
     }
     let sock = UnixStream::connect(path)?;
+    check_peer(&sock, path, trust)?;
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    let mut out = HashMap::new();
+    loop {
+        let (data, fds) = sys::recv_with_fds(&sock)?;
+        if data.is_empty() || (data == b"\n" && fds.is_empty()) {
+            break;
+        }
+        for fd in fds {
+            keep_listener(fd, &mut out);
+        }
+    }
+    Ok(out)
+}
+
+/// The peer of `sock` (connected to `path`) is one `trust` accepts: its
+/// `SO_PEERCRED` uid is an accepted one, and its pid the named one if any.
+pub(crate) fn check_peer(sock: &UnixStream, path: &Path, trust: &Trust) -> io::Result<()> {
     let (pid, uid, _) = sys::peer_cred(sock.as_raw_fd())?;
     if !trust.uids.contains(&uid) {
         return Err(refuse(format!(
@@ -215,23 +233,18 @@ pub fn fetch(path: &Path, trust: &Trust) -> io::Result<HashMap<String, OwnedFd>>
             path.display()
         )));
     }
-    sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
-    let mut out = HashMap::new();
-    loop {
-        let (data, fds) = sys::recv_with_fds(&sock)?;
-        if data.is_empty() || (data == b"\n" && fds.is_empty()) {
-            break;
-        }
-        for fd in fds {
-            if !sys::is_listening_stream(fd.as_raw_fd()) {
-                continue;
-            }
-            if let Some(key) = sys::local_key(fd.as_raw_fd()) {
-                out.insert(key, fd);
-            }
-        }
+    Ok(())
+}
+
+/// Keeps a received descriptor only if the kernel says it is a listening stream
+/// socket, keyed by its real local address (getsockname); anything else is closed.
+pub(crate) fn keep_listener(fd: OwnedFd, out: &mut HashMap<String, OwnedFd>) {
+    if !sys::is_listening_stream(fd.as_raw_fd()) {
+        return;
     }
-    Ok(out)
+    if let Some(key) = sys::local_key(fd.as_raw_fd()) {
+        out.insert(key, fd);
+    }
 }
 
 #[cfg(test)]

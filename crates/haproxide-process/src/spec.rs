@@ -28,8 +28,9 @@
 use std::path::PathBuf;
 
 use haproxide_config::diag::Code;
-use haproxide_config::model::{Config, ProxyKind};
+use haproxide_config::model::ProxyKind;
 use haproxide_config::Diagnostic;
+use haproxide_config::Resolved;
 
 /// What the process applies at start.
 #[derive(Debug, Clone)]
@@ -90,7 +91,7 @@ pub struct FdLimits {
 }
 
 impl ProcessSpec {
-    pub fn from_config(cfg: &Config) -> ProcessSpec {
+    pub fn from_config(cfg: &Resolved) -> ProcessSpec {
         let g = &cfg.global;
         let mut p = ProcessSpec {
             maxconn: g.maxconn,

@@ -334,7 +334,8 @@ pub fn send_with_fds(sock: &UnixStream, data: &[u8], fds: &[RawFd]) -> io::Resul
     Ok(())
 }
 
-/// Receive one message: its data and the descriptors it carried (owned).
+/// Receive one message: its data and the descriptors it carried (owned), at most
+/// [`crate::getsocks::MAX_SEND_FD`] of them (HAProxy's batch).
 pub fn recv_with_fds(sock: &UnixStream) -> io::Result<(Vec<u8>, Vec<OwnedFd>)> {
     let mut data = vec![0u8; 64 * 1024];
     let mut iov = libc::iovec {
@@ -343,7 +344,7 @@ pub fn recv_with_fds(sock: &UnixStream) -> io::Result<(Vec<u8>, Vec<OwnedFd>)> {
     };
     // SAFETY: CMSG_SPACE only computes a size.
     let space = unsafe {
-        libc::CMSG_SPACE((crate::handover::FDS_PER_MESSAGE * std::mem::size_of::<RawFd>()) as u32)
+        libc::CMSG_SPACE((crate::getsocks::MAX_SEND_FD * std::mem::size_of::<RawFd>()) as u32)
     } as usize;
     let mut cbuf = vec![0u8; space];
     // SAFETY: plain data; pointers refer to `iov` and `cbuf`, alive during recvmsg.

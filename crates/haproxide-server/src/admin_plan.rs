@@ -8,9 +8,10 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use haproxide_config::model::{CliLevel, Config, Proxy, ProxyKind, StateFrom};
+use haproxide_config::model::{CliLevel, Proxy, ProxyKind, StateFrom};
 use haproxide_config::value::{Host, PortSpec};
 use haproxide_config::Diagnostic;
+use haproxide_config::Resolved;
 
 use crate::cli::{CliAddress, Level, ListenOptions};
 use crate::translate::Plan;
@@ -126,7 +127,7 @@ fn disabled_servers(p: &Proxy) -> Vec<DisabledServer> {
 
 /// Fills `plan.proxies` and `plan.admin` from the configuration (after the engine
 /// specs are built). What cannot run is reported as an error.
-pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
+pub fn fill(cfg: &Resolved, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
     let g = &cfg.global;
     // Proxy uuids as HAProxy 2.6 assigns them (cfgparse.c, check_config_validity):
     // explicit `id`s are reserved first; then, walking the proxies in configuration
@@ -319,18 +320,14 @@ pub fn fill(cfg: &Config, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
             };
         }
         options.mode = s.mode;
+        options.expose_fd_listeners = s.expose_fd_listeners;
         options.uid = s.uid;
         options.gid = s.gid;
         // A socket's own `maxconn` (bind option, configuration.txt §5.1) bounds its
         // concurrent clients instead of `stats maxconn` (issue 13 row 11: it was
         // accepted and ignored).
-        if let Some(n) = s
-            .options
-            .iter()
-            .find(|(k, _, _)| k == "maxconn")
-            .and_then(|(_, v, _)| v.as_deref()?.parse::<usize>().ok())
-        {
-            options.maxconn = n.max(1);
+        if let Some(n) = s.maxconn {
+            options.maxconn = n as usize;
         }
         if ok {
             plan.admin
@@ -429,6 +426,8 @@ mod tests {
             CliAddress::Tcp("127.0.0.1:9999".parse().unwrap())
         );
         assert_eq!(s[1].options.level, Level::User);
+        assert!(s[0].options.expose_fd_listeners, "`expose-fd listeners`");
+        assert!(!s[1].options.expose_fd_listeners);
         assert_eq!(
             s[2].address,
             CliAddress::Tcp("127.0.0.1:9998".parse().unwrap())
@@ -456,6 +455,11 @@ mod tests {
         ));
         let m: Vec<usize> = p.admin.sockets.iter().map(|s| s.options.maxconn).collect();
         assert_eq!(m, vec![2, 5]);
+        // `maxconn 0` (HAProxy: atol, 0 = the CLI frontend's) leaves `stats maxconn`.
+        let (p, _) = plan(&format!(
+            "global\n    stats maxconn 5\n    stats socket /run/a.sock maxconn 0\n{PROXIES}"
+        ));
+        assert_eq!(p.admin.sockets[0].options.maxconn, 5);
     }
 
     #[test]

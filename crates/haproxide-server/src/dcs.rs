@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use haproxide_check::checker::{HealthView, ServerId};
 use haproxide_config::parse::{PatroniMatch, PatroniRoleKind};
-use haproxide_config::Config;
+use haproxide_config::Resolved;
 use haproxide_dcs::{
     ClusterSpec, DcsEvent, DcsView, EtcdSpec, Follower, MemberMatch, Role, Verdict,
 };
@@ -75,7 +75,7 @@ pub struct DcsPlan {
 }
 
 /// The plan from the typed configuration and the engine's backends.
-pub fn plan(cfg: &Config, engine: &haproxide_forward::EngineSpec) -> DcsPlan {
+pub fn plan(cfg: &Resolved, engine: &haproxide_forward::EngineSpec) -> DcsPlan {
     let p = &cfg.patroni;
     let mut out = DcsPlan::default();
     for c in &p.clusters {

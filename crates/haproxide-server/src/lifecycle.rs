@@ -60,7 +60,7 @@ pub struct Options {
     pub soft_finish: Vec<i32>,
     /// `-st`: processes to stop at once once our listeners are bound.
     pub terminate: Vec<i32>,
-    /// `-x`: take the listening sockets over from this UNIX socket.
+    /// `-x`: take the listening sockets over from this stats socket (`_getsocks`).
     pub takeover: Option<PathBuf>,
     /// `-W`.
     pub master_worker: bool,
@@ -287,11 +287,14 @@ pub fn run(args: Options, console: Arc<dyn Console>) -> Result<u8> {
     // socket of the first `-sf`/`-st` pid, or the worker being replaced), so that no
     // connection is refused.
     let mut plan = plan;
-    // Whom to trust (issue 13 row 1): `-x PATH` is the operator's explicit choice
-    // (its peer must still be this user); `-sf PID` only a private directory of
-    // PID's, served by PID itself; each socket is then kept only for its real
-    // address (handover::fetch).
+    // Whom to trust (issue 13 row 1): `-x PATH` is the operator's explicit choice,
+    // a `stats socket ... expose-fd listeners` of haproxide or HAProxy asked with
+    // HAProxy's `_getsocks` (its peer must still be this user); `-sf PID` only a
+    // private directory of PID's, served by PID itself. Either way each socket is
+    // kept only for its real address (getsockname), and adopted only where the
+    // configuration binds that address (run::adopt_listeners); the rest is closed.
     let also = plan.process.uid;
+    let explicit = worker.is_none() && args.takeover.is_some();
     let from = match &worker {
         Some(w) => w.takeover().map(PathBuf::from).map(|p| {
             let pid = haproxide_process::handover::pid_of_path(&p);
@@ -320,7 +323,12 @@ pub fn run(args: Options, console: Arc<dyn Console>) -> Result<u8> {
         while !path.exists() && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        match haproxide_process::handover::fetch(&path, &trust) {
+        let fetched = if explicit {
+            haproxide_process::getsocks::fetch(&path, &trust)
+        } else {
+            haproxide_process::handover::fetch(&path, &trust)
+        };
+        match fetched {
             Ok(fds) => {
                 let n = crate::run::adopt_listeners(&mut plan, fds);
                 if args.debug || args.verbose {

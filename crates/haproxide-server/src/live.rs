@@ -49,6 +49,8 @@ pub struct Live {
     nbthread: u32,
     node: String,
     stopping: AtomicBool,
+    /// Set once `_getsocks` sent the listening sockets to a new process (`-x`).
+    exported: Arc<AtomicBool>,
     /// The DCS followers, once started (`show dcs`).
     dcs: std::sync::OnceLock<Arc<crate::dcs::DcsRuntime>>,
 }
@@ -80,8 +82,15 @@ impl Live {
             nbthread: u32::try_from(plan.process.threads()).unwrap_or(u32::MAX),
             node: hostname(),
             stopping: AtomicBool::new(false),
+            exported: Arc::new(AtomicBool::new(false)),
             dcs: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Whether a new process took the listening sockets with `_getsocks` (`-x`):
+    /// on a soft stop they are then left open for it.
+    pub fn listeners_exported(&self) -> bool {
+        self.exported.load(Ordering::SeqCst)
     }
 
     /// The DCS followers `show dcs` reports.
@@ -272,6 +281,22 @@ pub(crate) fn hostname() -> String {
 }
 
 impl RuntimeState for Live {
+    fn export_listeners(&self) -> Option<crate::cli::ExportListeners> {
+        let (engine, exported) = (Arc::clone(&self.engine), Arc::clone(&self.exported));
+        Some(Box::new(move |conn| {
+            let fds: Vec<_> = engine
+                .listening_fds()
+                .into_iter()
+                .map(|(_, _, fd)| fd)
+                .collect();
+            let n = haproxide_process::getsocks::serve(&conn, &fds)?;
+            if n > 0 {
+                exported.store(true, Ordering::SeqCst);
+            }
+            Ok(n)
+        }))
+    }
+
     fn dcs(&self) -> crate::cli::dcs::DcsSnapshot {
         self.dcs.get().map(|d| d.snapshot()).unwrap_or_default()
     }

@@ -5,10 +5,11 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use haproxide_config::model::{
-    Config, LogAddr, LogDest, LogFormat as CfgFormat, LogLevel, LogTarget as CfgLogTarget,
-    ProxyKind, Spanned,
+    LogAddr, LogDest, LogFormat as CfgFormat, LogLevel, LogTarget as CfgLogTarget, Mode, ProxyKind,
+    SessionLog, Spanned,
 };
 use haproxide_config::value::{Host, PortSpec};
+use haproxide_config::Resolved;
 use haproxide_config::{Code, Diagnostic};
 
 use crate::logging::{
@@ -24,7 +25,7 @@ fn log_error(span: haproxide_config::Span, e: impl std::fmt::Display) -> Diagnos
 
 /// Build the loggers: global targets, then each proxy's own (`log global` pulls the
 /// global ones in, `no log` disables). Problems are returned as diagnostics.
-pub fn build(cfg: &Config) -> (ProxyLogs, Vec<Diagnostic>) {
+pub fn build(cfg: &Resolved) -> (ProxyLogs, Vec<Diagnostic>) {
     let mut errors = Vec::new();
     let g = &cfg.global;
     let send_hostname = g.log_send_hostname.is_some();
@@ -100,16 +101,26 @@ pub fn build(cfg: &Config) -> (ProxyLogs, Vec<Diagnostic>) {
         };
         logs.add_proxy(p.name.name.clone(), logger.clone(), tag.clone());
         if p.kind.has_frontend() {
+            // The effective format (the config crate applied the defaults section's).
             let format = match &p.log_format {
-                Some(f) => match SessionFormat::custom(&f.name) {
+                Some(SessionLog::Custom(f)) => match SessionFormat::custom(&f.name) {
                     Ok(f) => f,
                     Err(e) => {
                         errors.push(log_error(f.span, e));
                         SessionFormat::Default
                     }
                 },
-                None if p.option("tcplog") == Some(true) => SessionFormat::TcpLog,
-                None => SessionFormat::Default,
+                Some(SessionLog::TcpLog(_)) => SessionFormat::TcpLog,
+                // HAProxy: "'option httplog' not usable with frontend (needs 'mode
+                // http'). Falling back to 'option tcplog'."
+                Some(SessionLog::HttpLog(_) | SessionLog::HttpsLog(_))
+                    if p.effective_mode() == Mode::Tcp =>
+                {
+                    SessionFormat::TcpLog
+                }
+                Some(SessionLog::HttpLog(_) | SessionLog::HttpsLog(_)) | None => {
+                    SessionFormat::Default
+                }
             };
             logs.add_frontend(
                 p.name.name.clone(),

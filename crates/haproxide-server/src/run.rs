@@ -536,7 +536,8 @@ impl Running {
         let handed_over = self
             .handover
             .as_ref()
-            .is_some_and(|h| h.handed_over.load(std::sync::atomic::Ordering::SeqCst));
+            .is_some_and(|h| h.handed_over.load(std::sync::atomic::Ordering::SeqCst))
+            || self.live.listeners_exported();
         // No more handovers from a stopping process.
         drop(self.handover.take());
         // The runtime API stops with the listeners (HAProxy stops its CLI

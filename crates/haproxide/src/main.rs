@@ -85,8 +85,9 @@ pub(crate) struct HaproxyArgs {
     /// Once listening, stop these processes at once (`-st`).
     #[arg(long = "st", num_args = 1.., value_name = "PID", hide = true)]
     pub(crate) terminate: Vec<i32>,
-    /// Take the listening sockets over from the process serving them at this UNIX
-    /// socket (`-x`; by default, with `-sf PID`, from that process).
+    /// Take the listening sockets over from the process (haproxide or HAProxy) whose
+    /// `stats socket ... level admin expose-fd listeners` is this path, with HAProxy's
+    /// `_getsocks` (`-x`; without it, `-sf PID` takes them from that haproxide).
     #[arg(short = 'x', value_name = "SOCKET")]
     pub(crate) takeover: Option<PathBuf>,
     /// Master-worker mode (`-W`): a master process starts a worker that serves,

@@ -32,6 +32,10 @@ pub struct ListenOptions {
     pub maxconn: usize,
     /// Longest accepted command line (HAProxy's buffer size).
     pub max_line: usize,
+    /// `expose-fd listeners` (configuration.txt §5.1): `_getsocks` hands the
+    /// process's listening sockets to a new process (`-x`). haproxide also
+    /// requires `level admin` (HAProxy 2.6 does not: see docs/security.md).
+    pub expose_fd_listeners: bool,
 }
 
 impl Default for ListenOptions {
@@ -44,6 +48,7 @@ impl Default for ListenOptions {
             timeout: Duration::from_secs(10),
             maxconn: 10,
             max_line: 16384,
+            expose_fd_listeners: false,
         }
     }
 }
@@ -270,26 +275,34 @@ pub async fn serve_tcp_listener(
     accept_loop(listener, opts, state, shutdown).await
 }
 
-/// A listener whose connections split into a read and a write half.
+/// A listener whose connections split into a read and a write half (plus, for a
+/// UNIX socket, a second handle on the connection for `_getsocks`).
 trait CliListener {
     type Read: AsyncRead + Unpin + Send + 'static;
     type Write: AsyncWrite + Unpin + Send + 'static;
-    async fn accept_split(&self) -> io::Result<(Self::Read, Self::Write)>;
+    async fn accept_split(&self) -> io::Result<(Self::Read, Self::Write, Option<UnixConn>)>;
 }
+
+/// A second handle on a UNIX CLI connection: descriptors can only be passed there.
+type UnixConn = std::os::unix::net::UnixStream;
 
 impl CliListener for UnixListener {
     type Read = tokio::net::unix::OwnedReadHalf;
     type Write = tokio::net::unix::OwnedWriteHalf;
-    async fn accept_split(&self) -> io::Result<(Self::Read, Self::Write)> {
-        Ok(self.accept().await?.0.into_split())
+    async fn accept_split(&self) -> io::Result<(Self::Read, Self::Write, Option<UnixConn>)> {
+        let std = self.accept().await?.0.into_std()?;
+        let conn = std.try_clone()?;
+        let (rd, wr) = tokio::net::UnixStream::from_std(std)?.into_split();
+        Ok((rd, wr, Some(conn)))
     }
 }
 
 impl CliListener for TcpListener {
     type Read = tokio::net::tcp::OwnedReadHalf;
     type Write = tokio::net::tcp::OwnedWriteHalf;
-    async fn accept_split(&self) -> io::Result<(Self::Read, Self::Write)> {
-        Ok(self.accept().await?.0.into_split())
+    async fn accept_split(&self) -> io::Result<(Self::Read, Self::Write, Option<UnixConn>)> {
+        let (rd, wr) = self.accept().await?.0.into_split();
+        Ok((rd, wr, None))
     }
 }
 
@@ -343,10 +356,10 @@ async fn accept_loop<L: CliListener>(
         tokio::select! {
             r = listener.accept_split() => {
                 match r {
-                    Ok((rd, wr)) => {
+                    Ok((rd, wr, conn)) => {
                         let (state, opts, stop) = (Arc::clone(&state), opts.clone(), shutdown.clone());
                         tokio::spawn(async move {
-                            serve_client(rd, wr, &opts, state.as_ref(), stop).await;
+                            serve_conn(rd, wr, conn, &opts, state.as_ref(), stop).await;
                             drop(permit);
                         });
                     }
@@ -377,7 +390,22 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
 /// per read or write; a line longer than `opts.max_line` closes the connection.
 pub async fn serve_client<R, W>(
     rd: R,
+    wr: W,
+    opts: &ListenOptions,
+    state: &dyn RuntimeState,
+    shutdown: watch::Receiver<bool>,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    serve_conn(rd, wr, None, opts, state, shutdown).await
+}
+
+/// [`serve_client`], with `conn` the UNIX connection itself when there is one.
+async fn serve_conn<R, W>(
+    rd: R,
     mut wr: W,
+    conn: Option<UnixConn>,
     opts: &ListenOptions,
     state: &dyn RuntimeState,
     mut shutdown: watch::Receiver<bool>,
@@ -409,6 +437,21 @@ pub async fn serve_client<R, W>(
         }
         buf.pop();
         let line = String::from_utf8_lossy(&buf).into_owned();
+        // `_getsocks` (HAProxy's `-x`): the listening sockets go over the connection
+        // itself, then it ends. Refused exactly as HAProxy refuses it (the
+        // connection closes, nothing sent) without `expose-fd listeners`, and, in
+        // haproxide, below `level admin`.
+        if line.split_whitespace().next() == Some("_getsocks") {
+            let allowed = opts.expose_fd_listeners && opts.level == Level::Admin;
+            if let (true, Some(conn), Some(export)) = (allowed, conn, state.export_listeners()) {
+                match tokio::task::spawn_blocking(move || export(conn)).await {
+                    Ok(Ok(n)) => tracing::info!("_getsocks: {n} listening sockets sent"),
+                    Ok(Err(e)) => tracing::warn!("_getsocks: {e}"),
+                    Err(e) => tracing::warn!("_getsocks: {e}"),
+                }
+            }
+            return;
+        }
         // One command at a time (issue 13 row 5): each answer is written before the
         // next command runs, so a client holds one answer at most, and the task
         // yields between commands so that proxied traffic on this thread waits for

@@ -591,4 +591,15 @@ pub trait RuntimeState: Send + Sync {
     fn dcs(&self) -> dcs::DcsSnapshot {
         dcs::DcsSnapshot::default()
     }
+    /// `_getsocks`: what sends this process's listening sockets over a UNIX CLI
+    /// connection (blocking; HAProxy's wire format), returning how many were sent.
+    /// None: this process has nothing to export (the connection is just closed).
+    fn export_listeners(&self) -> Option<ExportListeners> {
+        None
+    }
 }
+
+/// Sends the listening sockets over a CLI connection (see
+/// [`RuntimeState::export_listeners`]).
+pub type ExportListeners =
+    Box<dyn FnOnce(std::os::unix::net::UnixStream) -> std::io::Result<usize> + Send>;

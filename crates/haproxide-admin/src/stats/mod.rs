@@ -227,6 +227,9 @@ impl RuntimeState for HttpModes {
     fn shutdown_session(&self, id: u64) -> bool {
         self.inner.shutdown_session(id)
     }
+    fn export_listeners(&self) -> Option<crate::cli::ExportListeners> {
+        self.inner.export_listeners()
+    }
 }
 
 /// The stats services of a configuration: attached to their frontends before the

@@ -259,23 +259,41 @@ impl Parser<'_> {
         let mut s = StatsSocket {
             address: Named::from_word(w),
             parsed,
-            options,
             level: None,
             mode: None,
             uid: None,
             gid: None,
+            maxconn: None,
+            expose_fd_listeners: false,
+            not_run: None,
         };
-        self.stats_socket_options(&mut s);
+        self.stats_socket_options(&mut s, &options);
         self.cfg.global.stats_sockets.push(s);
     }
 
     /// The `stats socket` options the CLI applies (§5.1 `level`, `mode`, `uid`,
     /// `gid`, `user`, `group`), typed, with HAProxy's messages for bad values.
-    fn stats_socket_options(&mut self, s: &mut StatsSocket) {
-        let opts = std::mem::take(&mut s.options);
-        for (k, v, span) in &opts {
+    /// `maxconn` is read too, and the first option the CLI listener does not run
+    /// is kept (`StatsSocket::not_run`).
+    fn stats_socket_options(
+        &mut self,
+        s: &mut StatsSocket,
+        opts: &[(String, Option<String>, Span)],
+    ) {
+        for (k, v, span) in opts {
             let v = v.clone().unwrap_or_default();
+            if s.not_run.is_none() {
+                s.not_run = stats_socket_not_run(k, &v, *span);
+            }
             let problem = match k.as_str() {
+                "maxconn" => {
+                    s.maxconn = v.parse().ok().filter(|n| *n > 0);
+                    None
+                }
+                "expose-fd" => {
+                    s.expose_fd_listeners |= v == "listeners";
+                    None
+                }
                 "level" => match CliLevel::from_name(&v) {
                     Some(l) => {
                         s.level = Some(l);
@@ -330,7 +348,6 @@ impl Parser<'_> {
                 );
             }
         }
-        s.options = opts;
     }
 
     /// `master-worker [no-exit-on-failure]` (§3.1).
@@ -491,4 +508,21 @@ impl Parser<'_> {
             ),
         }
     }
+}
+
+/// Whether the CLI listener runs a `stats socket` option: typed ones are applied
+/// (a `uid`/`gid` that is not a number is not), others are ignored as HAProxy's
+/// CLI does without effect here (`support::STATS_SOCKET_IGNORED`), the rest are
+/// refused.
+fn stats_socket_not_run(k: &str, v: &str, span: Span) -> Option<Spanned<String>> {
+    let bad_number = matches!(k, "uid" | "gid") && v.parse::<u32>().is_err();
+    let typed = matches!(k, "level" | "mode" | "uid" | "gid" | "user" | "group");
+    let what = if bad_number {
+        format!("`stats socket ... {k} {v}`")
+    } else if !typed && !crate::support::STATS_SOCKET_IGNORED.contains(&k) {
+        format!("`stats socket ... {k}`")
+    } else {
+        return None;
+    };
+    Some(Spanned { value: what, span })
 }

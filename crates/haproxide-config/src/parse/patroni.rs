@@ -470,7 +470,7 @@ mod tests {
             .filter(|d| d.is_error())
             .map(|d| d.message.clone())
             .collect();
-        (c.config, msgs)
+        (c.config.into_config(), msgs)
     }
 
     const BLOCK: &str = "\

@@ -185,7 +185,10 @@ impl Parser<'_> {
             "backlog" => self.kw_backlog(pi, line, a),
             "log-tag" => self.cfg.proxies[pi].log_tag = line.words.get(a).map(Named::from_word),
             "log-format" => {
-                self.cfg.proxies[pi].log_format = line.words.get(a).map(Named::from_word)
+                if let Some(w) = line.words.get(a) {
+                    let f = SessionLog::Custom(Named::from_word(w));
+                    self.set_log_format(pi, f, "log-format", line.span_from(0))
+                }
             }
             "load-server-state-from-file" => self.kw_state_from(pi, line, a),
             "stats" => self.kw_stats(pi, line, start, a, canon),
@@ -437,12 +440,70 @@ impl Parser<'_> {
                 ),
             );
         }
+        if modifier == Modifier::None {
+            let span = line.span(start + 1);
+            let format = match name.name.as_str() {
+                "tcplog" => Some(SessionLog::TcpLog(span)),
+                "httplog" => Some(SessionLog::HttpLog(span)),
+                "httpslog" => Some(SessionLog::HttpsLog(span)),
+                _ => None,
+            };
+            if let Some(f) = format {
+                // HAProxy names `option httpslog` "option httplog" here.
+                let what = match f {
+                    SessionLog::TcpLog(_) => "option tcplog",
+                    _ => "option httplog",
+                };
+                self.set_log_format(pi, f, what, line.span_from(0));
+            }
+        }
         let args = words[2..].iter().map(|s| s.to_string()).collect();
         self.cfg.proxies[pi].options.push(ProxyOption {
             name,
             negated: modifier == Modifier::No,
             args,
         });
+    }
+
+    /// `log-format`, `option tcplog`, `option httplog` and `option httpslog` share
+    /// one slot (§4.2): the last line wins. In a defaults section, replacing an
+    /// earlier setting (its own or the one it takes through `from`) is warned about,
+    /// with HAProxy's message.
+    fn set_log_format(&mut self, pi: usize, new: SessionLog, what: &str, span: Span) {
+        if self.cfg.proxies[pi].kind == ProxyKind::Defaults {
+            if let Some(old) = self.defaults_log_format(pi) {
+                let old = match old {
+                    SessionLog::Custom(_) => "log-format",
+                    SessionLog::TcpLog(_) => "option tcplog",
+                    SessionLog::HttpLog(_) => "option httplog",
+                    SessionLog::HttpsLog(_) => "option httpslog",
+                };
+                self.warn(
+                    Code::MiscWarning,
+                    span,
+                    format!("`{what}` replaces the `{old}` this defaults section had"),
+                    HaproxyLoc::ParsingTight,
+                    format!("'{what}' overrides previous '{old}' in 'defaults' section."),
+                );
+            }
+        }
+        self.cfg.proxies[pi].log_format = Some(new);
+    }
+
+    /// A defaults section's log format so far: its own, else the one its `from`
+    /// chain gives (resolution has not run yet while parsing).
+    fn defaults_log_format(&self, pi: usize) -> Option<SessionLog> {
+        let mut i = pi;
+        loop {
+            let p = self.cfg.proxies.get(i)?;
+            if let Some(f) = &p.log_format {
+                return Some(f.clone());
+            }
+            let from = p.from.as_ref()?;
+            i = self.cfg.proxies[..i]
+                .iter()
+                .rposition(|d| d.kind == ProxyKind::Defaults && d.name.name == from.name)?;
+        }
     }
 
     /// `http-check ...` / `tcp-check ...` rules (§4.2, `http-check`, `tcp-check`).

@@ -18,10 +18,11 @@ use haproxide_check::spec::{
 };
 use haproxide_config::checks::{self, CheckKind, CheckRule, ExpectMatch};
 use haproxide_config::model::{
-    AclExpr, Balance as CfgBalance, CondTerm, Condition as CfgCondition, Config, Mode, MultiQueue,
-    Proxy, ProxyKind, ServerDef,
+    AclExpr, Balance as CfgBalance, CondTerm, Condition as CfgCondition, Mode, MultiQueue, Proxy,
+    ProxyKind, ServerDef,
 };
 use haproxide_config::value::{Host, PortSpec};
+use haproxide_config::Resolved;
 use haproxide_config::{Code, Diagnostic, Span};
 use haproxide_forward::spec as fw;
 
@@ -75,7 +76,7 @@ fn ms(m: haproxide_config::value::Millis) -> Duration {
 /// Translate a resolved configuration. Errors are collected, never panics: the plan
 /// holds every proxy that can run, the diagnostics name what cannot (the caller
 /// refuses to start unless told to skip those proxies).
-pub fn translate(cfg: &Config) -> (Plan, Vec<Diagnostic>) {
+pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
     let mut errors = Vec::new();
     let mut plan = Plan {
         hard_stop_after: cfg.global.hard_stop_after.map(ms),
@@ -621,15 +622,26 @@ pub(crate) mod tests {
 
     #[test]
     fn stats_keywords_are_inherited_from_defaults() {
+        // HAProxy 2.6.12 (measured): a proxy without `stats` lines takes its
+        // defaults section's; one with a `stats` line of its own detaches from them
+        // (its page is at the default URI, without auth).
         let (p, errors) = plan(
             "defaults\n mode http\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n\
              stats uri /admin\n stats auth a:b\n\
-             listen st\n bind 127.0.0.1:7000\n stats realm Own\n",
+             listen st\n bind 127.0.0.1:7000\n\
+             listen own\n bind 127.0.0.1:7001\n stats realm Own\n",
         );
         assert!(errors.is_empty(), "{errors:?}");
         let s = &p.stats[0].1;
         assert!(s.enabled);
-        assert_eq!((s.uri.as_str(), s.realm.as_str()), ("/admin", "Own"));
+        assert_eq!(s.uri.as_str(), "/admin");
         assert_eq!(s.auth, vec![("a".to_string(), "b".to_string())]);
+        let own = &p.stats[1].1;
+        assert!(own.enabled);
+        assert_eq!(
+            (own.uri.as_str(), own.realm.as_str()),
+            ("/haproxy?stats", "Own")
+        );
+        assert!(own.auth.is_empty());
     }
 }
