@@ -385,3 +385,45 @@ fn log_format_warnings_match_haproxy_c() {
     let theirs = haproxy_warnings(&String::from_utf8_lossy(&out.stderr));
     assert_eq!(ours, theirs);
 }
+
+/// The lines of `defaults ... explicitly referenced by another proxy and
+/// implicitly used here` warnings (HAProxy 2.6.12 prints it as an ALERT but
+/// exits 0: measured on these three configurations).
+fn mixed_use_lines(text: &str) -> Vec<u32> {
+    let c = check_bytes("t.cfg", text.as_bytes().to_vec(), &opts());
+    c.diagnostics
+        .iter()
+        .filter(|d| {
+            d.haproxy
+                .as_ref()
+                .is_some_and(|h| h.text.contains("implicitly used here"))
+        })
+        .map(|d| {
+            assert!(!d.is_error());
+            d.span.map_or(0, |s| s.line)
+        })
+        .collect()
+}
+
+#[test]
+fn a_defaults_section_both_named_and_implicit_is_warned_about() {
+    // Implicit use first, `from` second: the warning is at the second.
+    assert_eq!(
+        mixed_use_lines(
+            "defaults A\n  mode tcp\nfrontend f0\n  bind :1\nfrontend f1 from A\n  bind :2\n"
+        ),
+        vec![5]
+    );
+    // `from` first, then every implicit use.
+    assert_eq!(
+        mixed_use_lines("defaults A\n  mode tcp\nbackend b1 from A\nbackend b2\nbackend b3\n"),
+        vec![4, 5]
+    );
+    // HAProxy's remedy: a last defaults section that no `from` names.
+    assert_eq!(
+        mixed_use_lines(
+            "defaults A\n  mode tcp\ndefaults last from A\nbackend b1 from A\nbackend b2\n"
+        ),
+        Vec::<u32>::new()
+    );
+}

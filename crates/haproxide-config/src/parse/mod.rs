@@ -87,6 +87,11 @@ struct Parser<'a> {
     /// Proxies by name (indexes into `cfg.proxies`), for the duplicate-name check
     /// (a linear scan made 10,000 backends quadratic).
     proxy_names: HashMap<String, Vec<usize>>,
+    /// How each defaults section (index into `cfg.proxies`) was used so far:
+    /// (named by a `from`, used implicitly).
+    defaults_refs: HashMap<usize, (bool, bool)>,
+    /// The last defaults section so far (the one a proxy without `from` takes).
+    last_defaults: Option<usize>,
     /// The directive created for the current line, whose words are moved in after
     /// the handler returns (lines are not copied).
     pending: Option<Slot>,
@@ -107,6 +112,8 @@ pub fn parse(events: Vec<Event>, opts: &ParseOptions<'_>) -> (Config, Vec<Diagno
         removed: removed_table(),
         server_index: HashMap::new(),
         proxy_names: HashMap::new(),
+        defaults_refs: HashMap::new(),
+        last_defaults: None,
         pending: None,
     };
     for ev in events {

@@ -116,7 +116,54 @@ impl Parser<'_> {
             .or_default()
             .push(idx);
         self.cfg.proxies.push(p);
+        self.note_defaults_use(idx, line);
         self.cur = Cur::Proxy(idx);
+    }
+
+    /// A defaults section both named by a `from` and used implicitly (by a proxy
+    /// without `from` that follows it) is ambiguous: HAProxy (cfgparse-listen.c,
+    /// 2.6.12 and later) warns at the proxy header where both uses are known.
+    fn note_defaults_use(&mut self, idx: usize, line: &Line) {
+        let p = &self.cfg.proxies[idx];
+        let (target, explicit) = match &p.from {
+            Some(f) => {
+                let named = self.proxy_names.get(&f.name).and_then(|v| {
+                    v.iter()
+                        .rev()
+                        .copied()
+                        .find(|&i| i < idx && self.cfg.proxies[i].kind == ProxyKind::Defaults)
+                });
+                (named, true)
+            }
+            // A defaults section without `from` starts afresh.
+            None if p.kind == ProxyKind::Defaults => (None, false),
+            None => (self.last_defaults, false),
+        };
+        if p.kind == ProxyKind::Defaults {
+            self.last_defaults = Some(idx);
+        }
+        let Some(t) = target else { return };
+        let flags = self.defaults_refs.entry(t).or_default();
+        if explicit {
+            flags.0 = true;
+        } else {
+            flags.1 = true;
+        }
+        if *flags == (true, true) {
+            let d = &self.cfg.proxies[t];
+            let (name, dspan) = (d.name.name.clone(), d.span);
+            let file = self.file_marker(dspan.file);
+            self.warn(
+                Code::MiscWarning,
+                line.span(0),
+                format!("defaults section `{name}` is both named by a `from` and used implicitly: add a last defaults section that no `from` names, or always use `from`"),
+                HaproxyLoc::Parsing,
+                format!(
+                    "defaults section '{name}' (declared at {file}:{}) is explicitly referenced by another proxy and implicitly used here. To avoid any ambiguity don't mix both usage. Add a last defaults section not explicitly used or always use explicit references.",
+                    dspan.line
+                ),
+            );
+        }
     }
 
     /// What follows a proxy's name: `from <defaults>`; `None` when the section
