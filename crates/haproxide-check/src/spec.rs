@@ -108,9 +108,11 @@ pub struct CheckSpec {
     /// `check-send-proxy` (configuration.txt §5.2): send a PROXY protocol v1
     /// header before the check payload.
     pub send_proxy: bool,
-    /// `socks4` with `check-via-socks4` (configuration.txt §5.2): the SOCKS4 proxy
-    /// the check connects through (probe::socks4).
+    /// `socks4` (configuration.txt §5.2): the server's SOCKS4 proxy (probe::socks4).
     pub socks4: Option<SocketAddr>,
+    /// `check-via-socks4` (configuration.txt §5.2): checks connect through `socks4`
+    /// (no effect without it, as in HAProxy).
+    pub via_socks4: bool,
     /// `option log-health-checks` (configuration.txt §4.2).
     pub log_health_checks: bool,
 }
@@ -130,6 +132,7 @@ impl Default for CheckSpec {
             tls: None,
             send_proxy: false,
             socks4: None,
+            via_socks4: false,
             log_health_checks: false,
         }
     }
@@ -297,6 +300,8 @@ pub struct ConnectRule {
     pub ssl: bool,
     /// `sni`.
     pub sni: Option<String>,
+    /// `via-socks4`: through the server's `socks4` proxy, if it has one.
+    pub via_socks4: bool,
 }
 
 /// One `tcp-check` rule (configuration.txt §4.2 `tcp-check *`).

@@ -742,3 +742,54 @@ async fn a_black_hole_does_not_slow_other_checks() {
         "{d:?}"
     );
 }
+
+/// A SOCKS4 proxy mock on 127.0.0.1:0 for one connection: keeps the 16-byte
+/// request, answers `code` (0x5A grants), then plays an HTTP server answering 200.
+async fn socks4_mock(code: u8) -> (std::net::SocketAddr, tokio::task::JoinHandle<Vec<u8>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = tokio::spawn(async move {
+        let (mut c, _) = l.accept().await.unwrap();
+        let mut req = vec![0u8; 16];
+        c.read_exact(&mut req).await.unwrap();
+        c.write_all(&[0, code, 0, 0, 0, 0, 0, 0]).await.unwrap();
+        if code == 0x5a {
+            let mut buf = [0u8; 512];
+            let _ = c.read(&mut buf).await;
+            let _ = c.write_all(b"HTTP/1.0 200 OK\r\n\r\n").await;
+        }
+        req
+    });
+    (addr, h)
+}
+
+/// configuration.txt §5.2 `socks4` + `check-via-socks4`: the check goes to the
+/// proxy, asks it for the server (HAProxy's request bytes), then runs the probe.
+#[tokio::test]
+async fn check_via_socks4() {
+    let (proxy, seen) = socks4_mock(0x5a).await;
+    let mut s = spec(httpchk(&[]));
+    s.socks4 = Some(proxy);
+    s.via_socks4 = true;
+    // The server itself refuses: only the proxy can reach it.
+    let server: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+    let r = check(&s, server).await;
+    assert_eq!((r.status, r.code), (CheckStatus::L7Ok, Some(200)), "{r:?}");
+    let req = seen.await.unwrap();
+    assert_eq!(req, b"\x04\x01\x1f\x90\x7f\x00\x00\x01HAProxy\x00");
+
+    // Denied: HAProxy's SOCKERR text (measured with haproxy 2.6.12).
+    let (proxy, _seen) = socks4_mock(0x5b).await;
+    s.socks4 = Some(proxy);
+    let r = check(&s, server).await;
+    assert_eq!(
+        (r.status, r.desc.as_str()),
+        (CheckStatus::SockErr, "SOCKS4 Proxy deny the request")
+    );
+
+    // `socks4` without `check-via-socks4`: the check goes direct.
+    s.via_socks4 = false;
+    let r = check(&s, tcp::refused_addr()).await;
+    assert_eq!(r.status, CheckStatus::L4Con, "{r:?}");
+}

@@ -52,6 +52,8 @@ pub struct ConnectPlan {
     /// Connect through this SOCKS4 proxy (`socks4` + `check-via-socks4`): the TCP
     /// connection goes to it, then a CONNECT to `addr` (super::socks4).
     pub socks4: Option<SocketAddr>,
+    /// The server's `socks4` proxy, for `tcp-check connect via-socks4` rules.
+    pub socks4_proxy: Option<SocketAddr>,
     /// Wrap in TLS (`check-ssl`).
     pub tls: Option<TlsClient>,
     /// TLS for `tcp-check connect ssl` / `http-check connect ssl` rules
@@ -344,6 +346,7 @@ mod tests {
             inter: Duration::from_millis(inter),
             send_proxy: false,
             socks4: None,
+            socks4_proxy: None,
             tls: None,
             rule_tls: None,
             quiet_connect: false,

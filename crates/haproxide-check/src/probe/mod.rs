@@ -61,8 +61,12 @@ pub struct RunContext {
 
 /// Applies a `tcp-check connect` / `http-check connect` rule to a plan
 /// (configuration.txt §4.2 `tcp-check connect`: `port`, `addr`,
-/// `send-proxy`, `ssl`, `sni`).
+/// `send-proxy`, `ssl`, `sni`, `via-socks4`: the server's `socks4` proxy, when it has
+/// one, as HAProxy's tcpcheck_eval_connect).
 pub(crate) fn apply_connect_rule(plan: &mut ConnectPlan, c: &ConnectRule) {
+    if c.via_socks4 && plan.socks4_proxy.is_some() {
+        plan.socks4 = plan.socks4_proxy;
+    }
     if let Some(port) = c.port {
         plan.addr.set_port(port);
     }
@@ -135,7 +139,7 @@ impl Prober {
         let quiet_connect = matches!(compiled, Compiled::Tcp)
             && tls.is_none()
             && !spec.send_proxy
-            && spec.socks4.is_none();
+            && !(spec.via_socks4 && spec.socks4.is_some());
         Ok(Self {
             compiled,
             plan: ConnectPlan {
@@ -143,7 +147,8 @@ impl Prober {
                 timeouts: spec.timeouts.clone(),
                 inter: spec.intervals.inter,
                 send_proxy: spec.send_proxy,
-                socks4: spec.socks4,
+                socks4: spec.socks4.filter(|_| spec.via_socks4),
+                socks4_proxy: spec.socks4,
                 tls,
                 rule_tls,
                 quiet_connect,
@@ -220,6 +225,7 @@ impl AgentProber {
                 inter: spec.inter,
                 send_proxy: false,
                 socks4: None,
+                socks4_proxy: None,
                 tls: None,
                 rule_tls: None,
                 quiet_connect: false,
@@ -231,5 +237,42 @@ impl AgentProber {
     /// Runs one agent check.
     pub async fn run(&self) -> agent::AgentOutcome {
         agent::run(&self.plan, self.send.as_deref(), Instant::now()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `tcp-check connect via-socks4` uses the server's `socks4` proxy when it has
+    /// one (configuration.txt §4.2 `tcp-check connect`), and nothing otherwise.
+    #[test]
+    fn connect_rule_via_socks4() {
+        let proxy: SocketAddr = "127.0.0.1:1080".parse().unwrap();
+        let mut plan = ConnectPlan {
+            addr: "127.0.0.1:80".parse().unwrap(),
+            timeouts: crate::spec::CheckTimeouts::default(),
+            inter: std::time::Duration::from_secs(2),
+            send_proxy: false,
+            socks4: None,
+            socks4_proxy: Some(proxy),
+            tls: None,
+            rule_tls: None,
+            quiet_connect: false,
+        };
+        let rule = ConnectRule {
+            via_socks4: true,
+            port: Some(81),
+            ..ConnectRule::default()
+        };
+        let mut p = plan.clone();
+        apply_connect_rule(&mut p, &ConnectRule::default());
+        assert_eq!(p.socks4, None);
+        let mut p = plan.clone();
+        apply_connect_rule(&mut p, &rule);
+        assert_eq!((p.socks4, p.addr.port()), (Some(proxy), 81));
+        plan.socks4_proxy = None;
+        apply_connect_rule(&mut plan, &rule);
+        assert_eq!(plan.socks4, None);
     }
 }

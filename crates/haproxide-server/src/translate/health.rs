@@ -201,6 +201,7 @@ pub(super) fn connect_rule(c: &checks::Connect) -> ConnectRule {
         send_proxy: c.send_proxy,
         ssl: c.ssl,
         sni: c.sni.clone(),
+        via_socks4: c.via_socks4,
     }
 }
 
@@ -258,11 +259,8 @@ pub(super) fn check_spec(
                 .and_then(|(_, v, _)| v.clone()),
         }),
         send_proxy: sp.check_send_proxy == Some(true),
-        socks4: if sp.check_via_socks4 == Some(true) {
-            socks4
-        } else {
-            None
-        },
+        socks4,
+        via_socks4: sp.check_via_socks4 == Some(true),
         log_health_checks: p.option("log-health-checks") == Some(true),
     }
 }
