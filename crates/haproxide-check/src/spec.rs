@@ -108,6 +108,9 @@ pub struct CheckSpec {
     /// `check-send-proxy` (configuration.txt §5.2): send a PROXY protocol v1
     /// header before the check payload.
     pub send_proxy: bool,
+    /// `socks4` with `check-via-socks4` (configuration.txt §5.2): the SOCKS4 proxy
+    /// the check connects through (probe::socks4).
+    pub socks4: Option<SocketAddr>,
     /// `option log-health-checks` (configuration.txt §4.2).
     pub log_health_checks: bool,
 }
@@ -126,6 +129,7 @@ impl Default for CheckSpec {
             probe: ProbeSpec::Tcp,
             tls: None,
             send_proxy: false,
+            socks4: None,
             log_health_checks: false,
         }
     }

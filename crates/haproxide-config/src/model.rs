@@ -386,6 +386,12 @@ pub struct ServerParams {
     pub send_proxy: Option<bool>,
     pub send_proxy_v2: Option<bool>,
     pub check_send_proxy: Option<bool>,
+    /// `socks4 <addr>:<port>` (configuration.txt §5.2): the SOCKS4 proxy that
+    /// outgoing connections to the server go through.
+    pub socks4: Option<Spanned<Address>>,
+    /// `check-via-socks4` (configuration.txt §5.2): health checks go through the
+    /// server's `socks4` proxy too (without `socks4` it has no effect, as in HAProxy).
+    pub check_via_socks4: Option<bool>,
     pub check_ssl: Option<bool>,
     pub ssl: Option<bool>,
     pub verify: Option<String>,

@@ -87,6 +87,8 @@ pub fn inherit_params(into: &mut ServerParams, from: &ServerParams, overwrite: b
         send_proxy,
         send_proxy_v2,
         check_send_proxy,
+        socks4,
+        check_via_socks4,
         check_ssl,
         ssl,
         verify,

@@ -148,6 +148,8 @@ const SERVER_TYPED: &[&str] = &[
     "send-proxy-v2",
     "no-send-proxy-v2",
     "check-send-proxy",
+    "socks4",
+    "check-via-socks4",
     "check-ssl",
     "no-check-ssl",
     "ssl",
@@ -376,6 +378,9 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
         ("proxy", "stats http-request") => "refused",
         // Accepted; threads are not pinned (a warning names the line).
         ("global", "cpu-map") => "ignored (warning)",
+        // Checks through the proxy run; traffic through it is refused (translate).
+        ("server", "check-via-socks4") => "yes",
+        ("server", "socks4") => "checks only (traffic refused)",
         _ if runs(table, kw) => "yes",
         _ => "not yet",
     }

@@ -190,6 +190,10 @@ mod tests {
         s
     }
 
+    const SOCKS_REQ: &[u8] = b"\x04\x01\x1f\x90\x7f\x00\x00\x01HAProxy\x00";
+    const SOCKS_PORT: &str = "if { req.payload(2,2),hex,hex2i eq 8080 }";
+    const SOCKS_ADDR: &str = "if { req.payload(4,4),hex,hex2i -m ip 127.0.0.1 }";
+
     fn ev(cond: &str, src: &'static str, data: &'static [u8], fin: bool) -> Tri {
         let w: Vec<&str> = cond.split(' ').collect();
         let c =
@@ -233,6 +237,20 @@ mod tests {
             ("if", wan, b"", true, Fail),
             ("if lan ||", lan, b"", true, Pass),
             ("if !", wan, b"", true, Fail),
+            // The SOCKS4 relay of reg-test checks/tcp-checks-socks4: port and IPv4
+            // address read as hex text, then as an integer (hex2i); `-m ip` casts
+            // the integer to an IPv4 address.
+            (SOCKS_PORT, wan, SOCKS_REQ, true, Pass),
+            (SOCKS_ADDR, wan, SOCKS_REQ, true, Pass),
+            (
+                SOCKS_ADDR,
+                wan,
+                b"\x04\x01\x1f\x90\x7f\x00\x00\x02",
+                true,
+                Fail,
+            ),
+            (SOCKS_PORT, wan, b"\x04\x01\x1f\x91", true, Fail),
+            (SOCKS_PORT, wan, b"\x04\x01\x1f", false, Miss),
         ];
         for (cond, src, data, fin, want) in cases {
             assert_eq!(

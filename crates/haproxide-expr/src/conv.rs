@@ -171,6 +171,19 @@ fn hex<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
     }
     Some(Sample::Str(Cow::Owned(out)))
 }
+/// `hex2i` (configuration.txt §7.3.1): the hexadecimal text read as a signed 64-bit
+/// integer, most significant digit first; any non-hex character (a sign, a space, a
+/// `0x` prefix) makes the sample absent. As HAProxy's `sample_conv_hex2int`, more than
+/// 16 digits keep the low 64 bits (the shift wraps), and the empty string is 0.
+fn hex2i<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    let Sample::Str(b) = s else { return None };
+    let mut n: u64 = 0;
+    for &c in b.iter() {
+        let d = char::from(c).to_digit(16)?;
+        n = (n << 4) | u64::from(d);
+    }
+    Some(Sample::Sint(n as i64))
+}
 /// `bytes(<offset>[,<length>])`: a slice of the binary value (empty past its end).
 fn bytes<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
     let Sample::Bin(b) = s else { return None };
@@ -251,6 +264,7 @@ pub static CONVERTERS: &[ConvDef] = &[
     conv!("xor", STR1, 1, Sint => Sint, OP, xor),
     conv!("ipmask", &[ArgType::Msk4, ArgType::Msk6], 1, Addr => Ipv4, None, ipmask),
     conv!("hex", &[], 0, Bin => Str, None, hex),
+    conv!("hex2i", &[], 0, Str => Sint, None, hex2i),
     conv!("bytes", &[ArgType::Int, ArgType::Int], 1, Bin => Bin, None, bytes),
     conv!("ltrim", STR1, 1, Str => Str, None, ltrim),
     conv!("rtrim", STR1, 1, Str => Str, None, rtrim),
@@ -321,6 +335,14 @@ mod tests {
                 Sample::Bin(Cow::Borrowed(b"\x16\x03")),
                 Some(s("1603")),
             ),
+            ("hex2i", vec![], s("A3f1"), Some(i(0xa3f1))),
+            ("hex2i", vec![], s(""), Some(i(0))),
+            ("hex2i", vec![], s("7F000001"), Some(i(0x7f00_0001))),
+            ("hex2i", vec![], s("FFFFFFFFFFFFFFFF"), Some(i(-1))),
+            ("hex2i", vec![], s("1FFFFFFFFFFFFFFFF"), Some(i(-1))),
+            ("hex2i", vec![], s("0x10"), None),
+            ("hex2i", vec![], s("-1"), None),
+            ("hex2i", vec![], s("1 "), None),
             (
                 "bytes",
                 vec![Arg::Int(1), Arg::Int(2)],

@@ -230,6 +230,9 @@ impl RuntimeState for HttpModes {
     fn export_listeners(&self) -> Option<crate::cli::ExportListeners> {
         self.inner.export_listeners()
     }
+    fn dcs(&self) -> crate::cli::dcs::DcsSnapshot {
+        self.inner.dcs()
+    }
 }
 
 /// The stats services of a configuration: attached to their frontends before the

@@ -28,6 +28,7 @@ macro_rules! fixture {
 pub(crate) struct Fake {
     pub(crate) proxies: Mutex<Vec<ProxySnapshot>>,
     pub(crate) actions: Mutex<Vec<(String, String, ServerAction)>>,
+    pub(crate) dcs: crate::cli::dcs::DcsSnapshot,
 }
 
 fn refused(name: &str, sid: u32, port: u16, backup: bool) -> ServerSnapshot {
@@ -110,6 +111,7 @@ impl Fake {
         Fake {
             proxies: Mutex::new(oracle_proxies()),
             actions: Mutex::new(Vec::new()),
+            dcs: Default::default(),
         }
     }
 }
@@ -149,6 +151,26 @@ impl RuntimeState for Fake {
     fn set_global_maxconn(&self, _m: u64) -> Result<(), ActionError> {
         Ok(())
     }
+    fn dcs(&self) -> crate::cli::dcs::DcsSnapshot {
+        self.dcs.clone()
+    }
+}
+
+/// The stats view is also what the stats sockets serve: a method it does not
+/// forward answers its default there (`show dcs` answered an empty view).
+#[test]
+fn the_stats_view_forwards_the_dcs_view() {
+    let mut fake = Fake::new();
+    fake.dcs.servers.push(crate::cli::dcs::DcsServerSnapshot {
+        backend: "pg".into(),
+        server: "node1".into(),
+        role: "leader".into(),
+        verdict: "eligible".into(),
+    });
+    let want = fake.dcs.clone();
+    let hub = Hub::new(&[(0, oracle_spec())]);
+    let view = hub.set_state(Arc::new(fake));
+    assert_eq!(view.dcs(), want);
 }
 
 /// oracle.cfg's `listen stats`.

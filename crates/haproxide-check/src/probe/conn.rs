@@ -49,6 +49,9 @@ pub struct ConnectPlan {
     pub inter: Duration,
     /// Send a PROXY v1 line first (`check-send-proxy`).
     pub send_proxy: bool,
+    /// Connect through this SOCKS4 proxy (`socks4` + `check-via-socks4`): the TCP
+    /// connection goes to it, then a CONNECT to `addr` (super::socks4).
+    pub socks4: Option<SocketAddr>,
     /// Wrap in TLS (`check-ssl`).
     pub tls: Option<TlsClient>,
     /// TLS for `tcp-check connect ssl` / `http-check connect ssl` rules
@@ -169,8 +172,9 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens the connection: TCP connect, PROXY line, TLS handshake. On
-    /// failure returns the finished result (L4CON, L4TOUT, L6RSP, L6TOUT).
+    /// Opens the connection: TCP connect, SOCKS4 handshake, PROXY line, TLS
+    /// handshake. On failure returns the finished result (L4CON, L4TOUT, SOCKERR or
+    /// L7TOUT for SOCKS4 as HAProxy 2.6.12 reports them, L6RSP, L6TOUT).
     /// `step_info` is appended to error descriptions (tcp-check step text).
     pub async fn open(
         plan: &ConnectPlan,
@@ -181,7 +185,8 @@ impl Session {
         let fail = |status: CheckStatus, desc: String| {
             CheckResult::new(status, start.elapsed()).with_desc(desc)
         };
-        let tcp = match timeout_at(deadline, connect_tcp(plan.addr, plan.quiet_connect)).await {
+        let dial = plan.socks4.unwrap_or(plan.addr);
+        let mut tcp = match timeout_at(deadline, connect_tcp(dial, plan.quiet_connect)).await {
             Err(_) => return Err(fail(CheckStatus::L4Tout, step_info.to_string())),
             Ok(Err(e)) => {
                 return Err(fail(
@@ -191,6 +196,20 @@ impl Session {
             }
             Ok(Ok(s)) => s,
         };
+        if plan.socks4.is_some() {
+            // HAProxy bounds the handshake as the exchange that follows it.
+            let io_deadline = plan.io_deadline(Instant::now(), deadline);
+            match timeout_at(io_deadline, super::socks4::handshake(&mut tcp, plan.addr)).await {
+                Err(_) => return Err(fail(CheckStatus::L7Tout, step_info.to_string())),
+                Ok(Err(e)) => {
+                    return Err(fail(
+                        CheckStatus::SockErr,
+                        format!("{}{step_info}", e.text()),
+                    ))
+                }
+                Ok(Ok(())) => {}
+            }
+        }
         // No TCP_NODELAY: each exchange is a single write, Nagle never delays it.
         let local = if plan.send_proxy {
             tcp.local_addr().ok()
@@ -324,6 +343,7 @@ mod tests {
             },
             inter: Duration::from_millis(inter),
             send_proxy: false,
+            socks4: None,
             tls: None,
             rule_tls: None,
             quiet_connect: false,

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod conn;
 pub mod http;
 pub mod rules;
+pub mod socks4;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -131,7 +132,10 @@ impl Prober {
             ProbeSpec::Spop => Compiled::Rules(Ruleset::spop()),
             ProbeSpec::SslHello => Compiled::SslHello,
         };
-        let quiet_connect = matches!(compiled, Compiled::Tcp) && tls.is_none() && !spec.send_proxy;
+        let quiet_connect = matches!(compiled, Compiled::Tcp)
+            && tls.is_none()
+            && !spec.send_proxy
+            && spec.socks4.is_none();
         Ok(Self {
             compiled,
             plan: ConnectPlan {
@@ -139,6 +143,7 @@ impl Prober {
                 timeouts: spec.timeouts.clone(),
                 inter: spec.intervals.inter,
                 send_proxy: spec.send_proxy,
+                socks4: spec.socks4,
                 tls,
                 rule_tls,
                 quiet_connect,
@@ -214,6 +219,7 @@ impl AgentProber {
                 timeouts: timeouts.clone(),
                 inter: spec.inter,
                 send_proxy: false,
+                socks4: None,
                 tls: None,
                 rule_tls: None,
                 quiet_connect: false,

@@ -48,6 +48,7 @@ fn server_flag(p: &mut ServerParams, k: &str) -> bool {
         "send-proxy-v2" => (&mut p.send_proxy_v2, true),
         "no-send-proxy-v2" => (&mut p.send_proxy_v2, false),
         "check-send-proxy" => (&mut p.check_send_proxy, true),
+        "check-via-socks4" => (&mut p.check_via_socks4, true),
         "check-ssl" => (&mut p.check_ssl, true),
         "no-check-ssl" => (&mut p.check_ssl, false),
         "ssl" => (&mut p.ssl, true),
@@ -345,6 +346,7 @@ impl Parser<'_> {
                 || self.server_time(&opt, sd)?
                 || self.server_number(&opt, sd)?
                 || self.server_action(&opt, &mut sd.params)?
+                || self.server_socks4(&opt, &mut sd.params)?
                 || self.server_tls_file(&opt, &mut sd.params, &bases)
                 || server_text(&opt, &mut sd.params);
             if !handled {
@@ -490,6 +492,44 @@ impl Parser<'_> {
             _ => return Some(false),
         }
         Some(true)
+    }
+
+    /// `socks4 <addr>:<port>` (§5.2): an IPv4/IPv6 address or a name (resolved at
+    /// start-up, as HAProxy does) and a port, both required; HAProxy's texts.
+    fn server_socks4(&mut self, o: &ServerOpt<'_>, p: &mut ServerParams) -> Option<bool> {
+        if o.k != "socks4" {
+            return Some(false);
+        }
+        let expanded = value::expand_env(&o.a, self.opts.env);
+        let parsed = match value::parse_address(&expanded, AddrUse::Other) {
+            Ok(a) if !matches!(a.port, value::PortSpec::Single(_)) => {
+                Err(value::AddrError::MissingPort)
+            }
+            Ok(a) if !matches!(a.host, Host::V4(_) | Host::V6(_) | Host::Name(_)) => {
+                Err(value::AddrError::Invalid(expanded.clone()))
+            }
+            r => r,
+        };
+        match parsed {
+            Ok(a) => {
+                p.socks4 = Some(Spanned {
+                    value: a,
+                    span: o.line.span(o.i + 1),
+                });
+                Some(true)
+            }
+            Err(e) => {
+                let (k, raw, sctx) = (o.k, &o.a, o.sctx);
+                self.err(
+                    Code::InvalidAddress,
+                    o.line.span(o.i + 1),
+                    format!("invalid `{k}` address `{raw}`"),
+                    HaproxyLoc::Bracket,
+                    format!("{sctx} : '{k} {raw}' : {}", e.haproxy_text(raw)),
+                );
+                None
+            }
+        }
     }
 
     /// `on-marked-down`, `on-marked-up`, `on-error` (§5.2).

@@ -98,7 +98,8 @@ pub(super) fn backend(
                 _ => sp.port.unwrap_or(0),
             },
         );
-        let check = (sp.check == Some(true)).then(|| check_spec(p, s, probe.clone()));
+        let socks4 = health::socks4_addr(s, errors);
+        let check = (sp.check == Some(true)).then(|| check_spec(p, s, probe.clone(), socks4));
         // HAProxy's agent ignores the server's rise/fall: one reply changes its state
         // (measured by the check crate's differential test); AgentSpec's defaults say so.
         let agent = (sp.agent_check == Some(true)).then(|| AgentSpec {

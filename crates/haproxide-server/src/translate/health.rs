@@ -211,7 +211,15 @@ pub(super) fn connect_rule(c: &checks::Connect) -> ConnectRule {
 /// writes reached replicas). haproxide's default is the safe one: a checked server
 /// takes no traffic until its first check passes (HAProxy 3.1's `init-state down`
 /// semantics). An explicit `init-state` is honoured.
-pub(super) fn check_spec(p: &Proxy, s: &ServerDef, probe: ProbeSpec) -> CheckSpec {
+///
+/// `socks4` is the server's SOCKS4 proxy, resolved ([`socks4_addr`]): checks go
+/// through it only with `check-via-socks4` (§5.2).
+pub(super) fn check_spec(
+    p: &Proxy,
+    s: &ServerDef,
+    probe: ProbeSpec,
+    socks4: Option<SocketAddr>,
+) -> CheckSpec {
     let sp = &s.params;
     let inter = sp
         .inter
@@ -250,6 +258,43 @@ pub(super) fn check_spec(p: &Proxy, s: &ServerDef, probe: ProbeSpec) -> CheckSpe
                 .and_then(|(_, v, _)| v.clone()),
         }),
         send_proxy: sp.check_send_proxy == Some(true),
+        socks4: if sp.check_via_socks4 == Some(true) {
+            socks4
+        } else {
+            None
+        },
         log_health_checks: p.option("log-health-checks") == Some(true),
     }
+}
+
+/// The server's `socks4 <addr>:<port>` (configuration.txt §5.2), a name resolved now
+/// (HAProxy resolves it at start-up); an unresolvable name is an error.
+pub(super) fn socks4_addr(s: &ServerDef, errors: &mut Vec<Diagnostic>) -> Option<SocketAddr> {
+    let a = s.params.socks4.as_ref()?;
+    let PortSpec::Single(port) = a.value.port else {
+        return None;
+    };
+    let ip = match &a.value.host {
+        Host::V4(v) => IpAddr::V4(*v),
+        Host::V6(v) => IpAddr::V6(*v),
+        Host::Name(n) => match (n.as_str(), port)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut i| i.next())
+        {
+            Some(sa) => sa.ip(),
+            None => {
+                errors.push(
+                    Diagnostic::error(
+                        Code::UnresolvableAddress,
+                        format!("socks4 host `{n}` does not resolve"),
+                    )
+                    .at(a.span),
+                );
+                return None;
+            }
+        },
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
 }
