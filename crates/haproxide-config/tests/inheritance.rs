@@ -427,3 +427,23 @@ fn a_defaults_section_both_named_and_implicit_is_warned_about() {
         Vec::<u32>::new()
     );
 }
+
+#[test]
+fn log_format_options_take_no_negation() {
+    // HAProxy 2.6.12: "negation/default is not supported for option 'tcplog'." (exit 1).
+    for (text, opt) in [
+        ("defaults\n  no option tcplog\n", "tcplog"),
+        ("defaults\n  default option httplog\n", "httplog"),
+        ("defaults\n  no option httpslog\n", "httpslog"),
+    ] {
+        let c = check_bytes("t.cfg", text.as_bytes().to_vec(), &opts());
+        let hx: Vec<&str> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .filter_map(|d| d.haproxy.as_ref().map(|h| h.text.as_str()))
+            .collect();
+        let want = format!("negation/default is not supported for option '{opt}'.");
+        assert_eq!(hx, vec![want.as_str()], "{text}");
+    }
+}

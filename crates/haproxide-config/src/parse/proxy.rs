@@ -440,6 +440,26 @@ impl Parser<'_> {
                 ),
             );
         }
+        // The log formats take no `no`/`default` (HAProxy refuses it for every
+        // option outside its generic tables; these are the ones typed here).
+        if modifier != Modifier::None
+            && matches!(name.name.as_str(), "tcplog" | "httplog" | "httpslog")
+        {
+            self.err(
+                Code::NegationNotSupported,
+                line.span_from(0),
+                format!(
+                    "`option {}` cannot be negated or reset with `no`/`default`",
+                    name.name
+                ),
+                HaproxyLoc::ParsingTight,
+                format!(
+                    "negation/default is not supported for option '{}'.",
+                    name.name
+                ),
+            );
+            return;
+        }
         if modifier == Modifier::None {
             let span = line.span(start + 1);
             let format = match name.name.as_str() {
