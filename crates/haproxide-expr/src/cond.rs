@@ -92,6 +92,8 @@ impl Cond {
 
     /// `if TRUE`.
     pub fn always() -> Cond {
+        // TRUE is in the static table of pre-defined ACLs (acl.rs), so the lookup
+        // cannot fail.
         let acl = AclSet::new().get("TRUE").expect("the pre-defined ACL TRUE");
         Cond {
             unless: false,

@@ -169,36 +169,7 @@ fn parse_client_hello_sni(rec: &[u8]) -> Option<Option<&str>> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    pub fn client_hello(sni: Option<&str>) -> Vec<u8> {
-        let mut exts = Vec::new();
-        if let Some(name) = sni {
-            let n = name.as_bytes();
-            let mut sn = Vec::new();
-            sn.extend_from_slice(&((n.len() + 3) as u16).to_be_bytes());
-            sn.push(0);
-            sn.extend_from_slice(&(n.len() as u16).to_be_bytes());
-            sn.extend_from_slice(n);
-            exts.extend_from_slice(&0u16.to_be_bytes());
-            exts.extend_from_slice(&(sn.len() as u16).to_be_bytes());
-            exts.extend_from_slice(&sn);
-        }
-        // supported_versions, to have a second extension
-        exts.extend_from_slice(&[0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04]);
-        let mut hello = vec![0x03, 0x03];
-        hello.extend_from_slice(&[7u8; 32]);
-        hello.push(0);
-        hello.extend_from_slice(&[0x00, 0x02, 0x13, 0x01]);
-        hello.extend_from_slice(&[0x01, 0x00]);
-        hello.extend_from_slice(&(exts.len() as u16).to_be_bytes());
-        hello.extend_from_slice(&exts);
-        let mut hs = vec![1u8];
-        hs.extend_from_slice(&(hello.len() as u32).to_be_bytes()[1..]);
-        hs.extend_from_slice(&hello);
-        let mut rec = vec![0x16, 0x03, 0x01];
-        rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-        rec.extend_from_slice(&hs);
-        rec
-    }
+    use haproxide_testkit::tls::client_hello;
 
     #[test]
     fn sni_parses_and_is_incomplete_on_prefixes() {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use haproxide_forward::*;
+use haproxide_testkit::tls::client_hello;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpSocket;
 
@@ -16,37 +17,6 @@ fn cond(text: &str) -> Option<Cond> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let acls = haproxide_expr::AclSet::new();
     Some(Cond::parse(&words, &acls, &haproxide_expr::Opts::default()).expect(&text))
-}
-
-/// A TLS 1.2/1.3-style ClientHello record with an SNI extension.
-fn client_hello(name: &str) -> Vec<u8> {
-    let n = name.as_bytes();
-    let mut sn = Vec::new();
-    sn.extend_from_slice(&((n.len() + 3) as u16).to_be_bytes());
-    sn.push(0);
-    sn.extend_from_slice(&(n.len() as u16).to_be_bytes());
-    sn.extend_from_slice(n);
-    let mut exts = Vec::new();
-    exts.extend_from_slice(&[0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x1d]); // supported_groups
-    exts.extend_from_slice(&[0x00, 0x00]);
-    exts.extend_from_slice(&(sn.len() as u16).to_be_bytes());
-    exts.extend_from_slice(&sn);
-    exts.extend_from_slice(&[0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04]); // supported_versions
-    let mut body = vec![0x03, 0x03];
-    body.extend_from_slice(&[0x42; 32]);
-    body.push(32);
-    body.extend_from_slice(&[0x11; 32]);
-    body.extend_from_slice(&[0x00, 0x04, 0x13, 0x01, 0x13, 0x02]);
-    body.extend_from_slice(&[0x01, 0x00]);
-    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
-    body.extend_from_slice(&exts);
-    let mut hs = vec![0x01];
-    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-    hs.extend_from_slice(&body);
-    let mut rec = vec![0x16, 0x03, 0x01];
-    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-    rec.extend_from_slice(&hs);
-    rec
 }
 
 async fn two_backends() -> (Mock, Mock, EngineSpec) {
@@ -107,7 +77,7 @@ async fn use_backend_on_ssl_sni_after_inspection() {
     let r = start(spec).await;
 
     // The ClientHello arrives in two pieces: the rule waits for all of it.
-    let hello = client_hello("DB.example.com");
+    let hello = client_hello(Some("DB.example.com"));
     let mut c = connect(r.addr).await;
     c.write_all(&hello[..20]).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -122,7 +92,9 @@ async fn use_backend_on_ssl_sni_after_inspection() {
     assert_eq!(read_n(&mut c, hello.len()).await, hello);
 
     let mut c = connect(r.addr).await;
-    c.write_all(&client_hello("www.example.com")).await.unwrap();
+    c.write_all(&client_hello(Some("www.example.com")))
+        .await
+        .unwrap();
     assert_eq!(read_n(&mut c, 2).await, b"aa");
 }
 

@@ -12,6 +12,7 @@
 //! - [`http`]: an HTTP/1.x responder with byte-exact answers per path, Patroni-like
 //!   REST API mocks (headerless status flips, `/primary` `/replica?lag=` roles).
 //! - [`syslog`]: UDP and unix-datagram catchers.
+//! - [`tls`]: a TLS ClientHello with or without SNI.
 //! - [`proc`]: a child-process guard.
 //! - [`wait`]: poll until a condition holds, with a deadline.
 //! - [`fs`]: temporary directories.
@@ -37,6 +38,7 @@ pub mod proc;
 pub mod sys;
 pub mod syslog;
 pub mod tcp;
+pub mod tls;
 pub mod wait;
 
 /// The default bound of every wait in the helpers (connect, read, recorder).

@@ -301,6 +301,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 pub(crate) mod tests {
     use super::*;
     use haproxide_config::{check_bytes, CheckOptions, Resolver, Target};
+    use haproxide_testkit::tls::client_hello;
 
     /// Check and translate a configuration text (the other modules' tests use it too).
     pub(crate) fn plan(text: &str) -> (Plan, Vec<Diagnostic>) {
@@ -454,7 +455,8 @@ pub(crate) mod tests {
         assert!(!at("192.168.1.2:1000", "127.0.0.1:443", b""));
         assert!(!at("10.1.2.3:1000", "127.0.0.1:80", b""));
         // || { req.ssl_sni -i -m end .example.com }
-        let hello: &'static [u8] = Box::leak(client_hello("DB.Example.COM").into_boxed_slice());
+        let hello: &'static [u8] =
+            Box::leak(client_hello(Some("DB.Example.COM")).into_boxed_slice());
         assert!(at("8.8.8.8:1", "127.0.0.1:80", hello));
         assert!(f.use_backends[1].1.as_ref().is_some_and(|c| c.unless));
         let a = &p.engine.backends[0];
@@ -506,29 +508,6 @@ pub(crate) mod tests {
             data,
             final_eval: true,
         }
-    }
-
-    /// A TLS ClientHello record whose SNI is `name`.
-    fn client_hello(name: &str) -> Vec<u8> {
-        let n = name.as_bytes();
-        let mut ext = vec![0, 0];
-        ext.extend_from_slice(&((n.len() + 5) as u16).to_be_bytes());
-        ext.extend_from_slice(&((n.len() + 3) as u16).to_be_bytes());
-        ext.push(0);
-        ext.extend_from_slice(&(n.len() as u16).to_be_bytes());
-        ext.extend_from_slice(n);
-        let mut hello = vec![3, 3];
-        hello.extend_from_slice(&[0; 32]);
-        hello.extend_from_slice(&[0, 0, 2, 0x13, 1, 1, 0]);
-        hello.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-        hello.extend_from_slice(&ext);
-        let mut hs = vec![1, 0];
-        hs.extend_from_slice(&(hello.len() as u16).to_be_bytes());
-        hs.extend_from_slice(&hello);
-        let mut rec = vec![0x16, 3, 1];
-        rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-        rec.extend_from_slice(&hs);
-        rec
     }
 
     #[test]
