@@ -182,6 +182,7 @@ pub(crate) fn run(
                 redispatched: s.redispatched,
                 srv_queue: s.srv_queue,
                 backend_queue: s.backend_queue,
+                http: None,
             };
             shared.logger.log(&rec);
         }

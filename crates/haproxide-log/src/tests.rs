@@ -45,6 +45,7 @@ fn record() -> SessionRecord {
         redispatched: false,
         srv_queue: 0,
         backend_queue: 0,
+        http: None,
     }
 }
 
