@@ -69,6 +69,12 @@ pub(crate) struct Sess {
     pub(crate) req_t0: Instant,
     /// `bytes` when the current HTTP request began (logs count from there).
     pub(crate) bytes_base: Bytes,
+    /// HTTP mode: the current transaction's log part, and when its first byte came.
+    pub(crate) http_log: Option<Box<crate::HttpTxnLog>>,
+    pub(crate) first_byte: Option<Instant>,
+    /// HTTP mode: when the server connection of the transaction was ready (`Tr`
+    /// counts from there).
+    pub(crate) connected: Option<Instant>,
 }
 
 pub(crate) enum Flow {
@@ -136,6 +142,9 @@ pub(crate) fn run(
             req_at: accepted_at,
             req_t0: t0,
             bytes_base: Bytes::default(),
+            http_log: None,
+            first_byte: None,
+            connected: None,
         };
         let term = tokio::select! {
             biased;
@@ -303,11 +312,16 @@ pub(crate) enum Race<T> {
 impl Sess {
     /// Log the session (or, in HTTP mode, the request) that ends with `term`, begun
     /// at `accepted_at` / `t0`.
-    pub(crate) fn log(&self, term: [u8; 2], accepted_at: SystemTime, t0: Instant) {
+    pub(crate) fn log(&mut self, term: [u8; 2], accepted_at: SystemTime, t0: Instant) {
         // §4.2 `option dontlognull`: no log for sessions that received no client byte.
         let fert = &self.shared.frontends[self.fe];
         let null = fert.spec.dont_log_null && self.bytes.from_client == self.bytes_base.from_client;
         if !self.silent && !null {
+            let tt = t0.elapsed().as_millis() as i64;
+            let mut http = self.http_log.take();
+            if let Some(h) = http.as_mut() {
+                h.ta = if h.t_req < 0 { -1 } else { tt - h.th - h.ti };
+            }
             let (be_name, beconn) = match &self.backend {
                 Some(b) => (Some(b.spec.name.clone()), b.cur.load(Ordering::Relaxed)),
                 None => (None, 0),
@@ -330,7 +344,7 @@ impl Sess {
                 server: srv_name,
                 tw: self.tw,
                 tc: self.tc,
-                tt: t0.elapsed().as_millis() as i64,
+                tt,
                 bytes_read: self.bytes.from_server - self.bytes_base.from_server,
                 bytes_uploaded: self.bytes.from_client - self.bytes_base.from_client,
                 termination: term,
@@ -342,6 +356,7 @@ impl Sess {
                 redispatched: self.redispatched,
                 srv_queue: self.srv_queue,
                 backend_queue: self.backend_queue,
+                http,
             };
             self.shared.logger.log(&rec);
         }

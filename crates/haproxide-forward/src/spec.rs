@@ -104,6 +104,10 @@ pub struct FrontendSpec {
     pub tcp_keepalive: bool,
     /// `option dontlognull`.
     pub dont_log_null: bool,
+    /// `capture request|response header` and `declare capture` slots (§4.2,
+    /// §8.8): HTTP mode fills [`crate::HttpTxnLog::req_captures`] /
+    /// `res_captures` from them.
+    pub captures: crate::CaptureSpec,
     /// Frontend `disabled`.
     pub disabled: bool,
     /// A service answers this frontend's connections instead of forwarding them

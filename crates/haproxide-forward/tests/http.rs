@@ -249,6 +249,11 @@ async fn error_pages_502_503_504() {
     let recs = p.log.wait(3).await;
     let terms: Vec<[u8; 2]> = recs.iter().map(|r| r.termination).collect();
     assert_eq!(terms, vec![*b"PH", *b"SC", *b"sH"]);
+    let statuses: Vec<Option<u16>> = recs
+        .iter()
+        .map(|r| r.http.as_ref().and_then(|h| h.status))
+        .collect();
+    assert_eq!(statuses, vec![Some(502), Some(503), Some(504)]);
 }
 
 #[tokio::test]
@@ -270,6 +275,13 @@ async fn bad_request_400_and_timeout_408() {
     let recs = p.log.wait(2).await;
     assert_eq!(recs[0].termination, *b"PR");
     assert_eq!(recs[1].termination, *b"cR");
+    let h = recs[0].http.as_ref().expect("HTTP part");
+    assert_eq!(
+        (h.status, h.request_line.is_none()),
+        (Some(400), true),
+        "<BADREQ>"
+    );
+    assert_eq!(recs[1].http.as_ref().and_then(|h| h.status), Some(408));
     assert_eq!(m.accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
 

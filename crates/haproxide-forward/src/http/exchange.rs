@@ -72,6 +72,7 @@ impl Sess {
             Err(Head::Idle) => return Next::Idle,
             Err(Head::Closed(t)) => return Next::Close(t),
             Err(Head::Reply(status, t)) => {
+                self.log_status(status);
                 let _ = write_all(client, errors::raw(status), tc).await;
                 return Next::Close(t);
             }
@@ -103,7 +104,7 @@ impl Sess {
                 ts: None,
                 bopts: ParseOptions::default(),
             };
-            return reply(client, 503, &ex, *b"SC").await;
+            return self.reply(client, 503, &ex, *b"SC").await;
         };
         let bh = be.spec.http.as_ref().unwrap_or(&PLAIN);
         let mode = fh.conn_mode.max(bh.conn_mode);
@@ -130,8 +131,9 @@ impl Sess {
         let (server, reused) = match self.connect_server(client, &be, &mut conn.idle).await {
             Ok(x) => x,
             Err(t) if t[0].eq_ignore_ascii_case(&b'c') => return Next::Close(t),
-            Err(t) => return reply(client, 503, &ex, t).await,
+            Err(t) => return self.reply(client, 503, &ex, t).await,
         };
+        self.connected = Some(Instant::now());
         if !reused {
             // What a previous server connection left (a response it could not
             // parse) is not this one's.
@@ -173,6 +175,39 @@ impl Sess {
         }
     }
 
+    /// Starts the transaction's log part once its head is parsed: `Ti`, `TR`,
+    /// the request line (when the logger prints it), request captures.
+    fn txn_log(&mut self, req: &Request) {
+        let mut h = Box::new(crate::HttpTxnLog::new());
+        let now = Instant::now();
+        let fb = self.first_byte.unwrap_or(now);
+        h.ti = fb.saturating_duration_since(self.req_t0).as_millis() as i64;
+        h.t_req = now.saturating_duration_since(fb).as_millis() as i64;
+        let fert = &self.shared.frontends[self.fe];
+        if self.shared.logger.wants_request_line(&fert.spec.name) {
+            let v = req.head.version;
+            let version = [
+                b'H',
+                b'T',
+                b'T',
+                b'P',
+                b'/',
+                b'0' + v.major,
+                b'.',
+                b'0' + v.minor,
+            ];
+            h.set_request_line(&req.head.method, &req.head.uri, &version);
+        }
+        let caps = &fert.spec.captures;
+        if !caps.is_empty() {
+            (h.req_captures, h.res_captures) = caps.slots();
+            for f in req.head.headers.iter() {
+                caps.capture_request(&mut h.req_captures, &f.name, &f.value);
+            }
+        }
+        self.http_log = Some(h);
+    }
+
     /// Reads and parses the next request head (§4.2 `timeout http-request`,
     /// `timeout http-keep-alive`; without them `timeout client`).
     async fn read_head(
@@ -193,10 +228,14 @@ impl Sess {
         };
         let mut deadline = idle_to.map(|d| Instant::now() + d);
         let mut started = first && !self.req.filled().is_empty();
+        if started {
+            self.first_byte = Some(Instant::now());
+        }
         loop {
             if !self.req.filled().is_empty() {
                 if !started {
                     started = true;
+                    self.first_byte = Some(Instant::now());
                     if !first {
                         self.req_at = SystemTime::now();
                         self.req_t0 = Instant::now();
@@ -206,6 +245,7 @@ impl Sess {
                 match parse_request(self.req.filled(), opts) {
                     Ok(Parsed::Complete { message, len }) => {
                         self.req.consume(len);
+                        self.txn_log(&message);
                         return Ok(message);
                     }
                     Ok(Parsed::Partial) => {}
@@ -266,7 +306,7 @@ impl Sess {
             // `Expect: 100-continue`: the head goes alone; the server's 100 (or
             // its final answer) or the client's body, whichever comes first.
             if let Err(e) = write_all(&mut server, &conn.out, ex.ts).await {
-                return Err(srv_write_failed(client, e, ex).await);
+                return Err(self.srv_write_failed(client, e, ex).await);
             }
             conn.out.clear();
             if self.server_speaks_first(client, &server, ex).await {
@@ -299,15 +339,16 @@ impl Sess {
                 Err(PumpFail::SrcTimeout) => return Err(Next::Close(*b"cH")),
                 Err(PumpFail::SrcError) => return Err(Next::Close(*b"CH")),
                 Err(PumpFail::Bad) => {
+                    self.log_status(400);
                     let _ = write_all(client, errors::raw(400), ex.tc).await;
                     return Err(Next::Close(*b"PH"));
                 }
-                Err(PumpFail::DstTimeout) => return Err(reply(client, 504, ex, *b"sH").await),
+                Err(PumpFail::DstTimeout) => return Err(self.reply(client, 504, ex, *b"sH").await),
                 Err(PumpFail::DstError) if reused && bodyless => {
                     server = self.reconnect(client, be, &resend, ex).await?;
                     reused = false;
                 }
-                Err(PumpFail::DstError) => return Err(reply(client, 502, ex, *b"SH").await),
+                Err(PumpFail::DstError) => return Err(self.reply(client, 502, ex, *b"SH").await),
             }
         }
         let resp = match early {
@@ -343,12 +384,15 @@ impl Sess {
     ) -> Result<TcpStream, Next> {
         // The slot is still held: the same server, a new connection.
         let (mut server, _) = match self.connect_server(client, be, &mut Vec::new()).await {
-            Ok(x) => x,
+            Ok(x) => {
+                self.connected = Some(Instant::now());
+                x
+            }
             Err(t) if t[0].eq_ignore_ascii_case(&b'c') => return Err(Next::Close(t)),
-            Err(t) => return Err(reply(client, 503, ex, t).await),
+            Err(t) => return Err(self.reply(client, 503, ex, t).await),
         };
         if let Err(e) = write_all(&mut server, head, ex.ts).await {
-            return Err(srv_write_failed(client, e, ex).await);
+            return Err(self.srv_write_failed(client, e, ex).await);
         }
         Ok(server)
     }
@@ -373,28 +417,45 @@ impl Sess {
     }
 }
 
-/// The server could not take the request: 504 on a timeout, else 502.
-async fn srv_write_failed(client: &mut ClientStream, e: IoFail, ex: &Ex<'_>) -> Next {
-    match e {
-        IoFail::Timeout => reply(client, 504, ex, *b"sH").await,
-        IoFail::Error => reply(client, 502, ex, *b"SH").await,
+impl Sess {
+    /// The server could not take the request: 504 on a timeout, else 502.
+    async fn srv_write_failed(
+        &mut self,
+        client: &mut ClientStream,
+        e: IoFail,
+        ex: &Ex<'_>,
+    ) -> Next {
+        match e {
+            IoFail::Timeout => self.reply(client, 504, ex, *b"sH").await,
+            IoFail::Error => self.reply(client, 502, ex, *b"SH").await,
+        }
     }
-}
 
-/// Answers `status` with HAProxy's page as sent through a stream; the client
-/// connection stays when it may (no request body left unread) — HAProxy 2.6.12
-/// keeps it after a 502, 503 or 504 (measured by haproxide-http's differential
-/// test).
-pub(super) async fn reply(
-    client: &mut ClientStream,
-    status: u16,
-    ex: &Ex<'_>,
-    term: [u8; 2],
-) -> Next {
-    let keep = ex.client_keep && matches!(ex.req.body, BodyLength::None | BodyLength::Length(0));
-    let page = errors::as_sent(status, keep, ex.http10);
-    if write_all(client, &page, ex.tc).await.is_err() || !keep {
-        return Next::Close(term);
+    /// Answers `status` with HAProxy's page as sent through a stream; the client
+    /// connection stays when it may (no request body left unread) — HAProxy 2.6.12
+    /// keeps it after a 502, 503 or 504 (measured by haproxide-http's differential
+    /// test).
+    pub(super) async fn reply(
+        &mut self,
+        client: &mut ClientStream,
+        status: u16,
+        ex: &Ex<'_>,
+        term: [u8; 2],
+    ) -> Next {
+        self.log_status(status);
+        let keep =
+            ex.client_keep && matches!(ex.req.body, BodyLength::None | BodyLength::Length(0));
+        let page = errors::as_sent(status, keep, ex.http10);
+        if write_all(client, &page, ex.tc).await.is_err() || !keep {
+            return Next::Close(term);
+        }
+        Next::Answered(term)
     }
-    Next::Answered(term)
+
+    /// The status the client got, for the log.
+    pub(super) fn log_status(&mut self, status: u16) {
+        self.http_log
+            .get_or_insert_with(|| Box::new(crate::HttpTxnLog::new()))
+            .status = Some(status);
+    }
 }

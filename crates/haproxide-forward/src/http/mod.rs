@@ -120,5 +120,12 @@ impl Sess {
         self.backend_queue = 0;
         self.bytes_base = self.bytes;
         self.phase = b'R';
+        // The next transaction's log counts from here (HAProxy: `Ti` is the idle
+        // time since the end of the previous one).
+        self.req_at = std::time::SystemTime::now();
+        self.req_t0 = tokio::time::Instant::now();
+        self.first_byte = None;
+        self.connected = None;
+        self.http_log = None;
     }
 }

@@ -7,7 +7,7 @@ use haproxide_http::{
 };
 use tokio::net::TcpStream;
 
-use super::exchange::{reply, Ex};
+use super::exchange::Ex;
 use super::io::{read_into, write_all, IoFail, Pump, PumpFail};
 use super::{Conn, Next};
 use crate::meter::Publisher;
@@ -34,6 +34,7 @@ impl Sess {
                 Ok(Parsed::Complete { message, len }) => {
                     conn.srv_buf.consume(len);
                     if !message.head.is_interim() {
+                        self.response_log(&message);
                         return Ok(Some(message));
                     }
                     conn.out.clear();
@@ -49,15 +50,34 @@ impl Sess {
                 }
                 Ok(Parsed::Partial) => {}
                 // An invalid response: 502, the server connection dropped.
-                Err(_) => return Err(reply(client, 502, ex, *b"PH").await),
+                Err(_) => return Err(self.reply(client, 502, ex, *b"PH").await),
             }
             match read_into(server, &mut conn.srv_buf, ex.ts).await {
                 Ok(0) | Err(IoFail::Error) if retry_ok && conn.srv_buf.filled().is_empty() => {
                     return Err(Next::Retry)
                 }
-                Ok(0) | Err(IoFail::Error) => return Err(reply(client, 502, ex, *b"SH").await),
+                Ok(0) | Err(IoFail::Error) => {
+                    return Err(self.reply(client, 502, ex, *b"SH").await)
+                }
                 Ok(n) => self.bytes.from_server += n as u64,
-                Err(IoFail::Timeout) => return Err(reply(client, 504, ex, *b"sH").await),
+                Err(IoFail::Timeout) => return Err(self.reply(client, 504, ex, *b"sH").await),
+            }
+        }
+    }
+
+    /// The response's part of the log: status, `Tr`, response captures.
+    fn response_log(&mut self, resp: &Response) {
+        let shared = self.shared.clone();
+        let caps = &shared.frontends[self.fe].spec.captures;
+        let t_res = self
+            .connected
+            .map(|c| c.elapsed().as_millis() as i64)
+            .unwrap_or(-1);
+        if let Some(h) = self.http_log.as_mut() {
+            h.status = Some(resp.head.code);
+            h.t_res = t_res;
+            for f in resp.head.headers.iter() {
+                caps.capture_response(&mut h.res_captures, &f.name, &f.value);
             }
         }
     }
