@@ -180,15 +180,14 @@ fn run_side(program: &str, tag: &str, cfg: &Config, cases: &[&Case], ports: Vec<
 }
 
 fn show(b: &[u8]) -> String {
-    let s = String::from_utf8_lossy(b);
-    if s.len() > 600 {
+    if b.len() > 600 {
         format!(
             "{:?}... ({} bytes)",
-            &s[..s.floor_char_boundary(600)],
+            String::from_utf8_lossy(&b[..600]),
             b.len()
         )
     } else {
-        format!("{s:?}")
+        format!("{:?}", String::from_utf8_lossy(b))
     }
 }
 
