@@ -39,6 +39,7 @@ impl Sess {
                     }
                     conn.out.clear();
                     write::response_head(&message.head, None, &mut conn.out);
+                    self.count_head(&message);
                     if write_all(client, &conn.out, ex.tc).await.is_err() {
                         return Err(Next::Close(*b"CH"));
                     }
@@ -63,6 +64,20 @@ impl Sess {
                 Err(IoFail::Timeout) => return Err(self.reply(client, 504, ex, *b"sH").await),
             }
         }
+    }
+
+    /// A response head in the log's byte count (HTX size; the `Connection`
+    /// value the proxy adds is not in it: HAProxy's H1 layer adds it on output).
+    fn count_head(&mut self, r: &Response) {
+        let h = &r.head;
+        self.htx.from_server += super::htx::head(
+            [
+                &super::htx::version(h.version.on_the_wire()),
+                &h.status,
+                &h.reason,
+            ],
+            &h.headers,
+        );
     }
 
     /// The response's part of the log: status, `Tr`, response captures.
@@ -106,6 +121,7 @@ impl Sess {
         };
         conn.out.clear();
         write::response_head(&resp.head, cval, &mut conn.out);
+        self.count_head(&resp);
         self.phase = b'D';
         if tunnel {
             return Err(self.tunnel(client, conn, server).await);
@@ -116,6 +132,8 @@ impl Sess {
             buf: &mut conn.srv_buf,
             dst: client,
             out: &mut conn.out,
+            chunk: &mut conn.chunk,
+            htx: &mut self.htx.from_server,
             src_timeout: ex.ts,
             dst_timeout: ex.tc,
             moved: &mut self.bytes.from_server,
