@@ -57,7 +57,17 @@ impl TlsOptions {
         macro_rules! take {
             ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = d.$f.clone(); } )* };
         }
-        take!(min_ver, max_ver, force_ver, ciphers, ciphersuites, curves, alpn, verify, ca);
+        take!(
+            min_ver,
+            max_ver,
+            force_ver,
+            ciphers,
+            ciphersuites,
+            curves,
+            alpn,
+            verify,
+            ca
+        );
         for v in &d.no_ver {
             if !self.no_ver.contains(v) {
                 self.no_ver.push(*v);
@@ -71,7 +81,10 @@ impl TlsOptions {
     /// one is an error, not a silent upgrade).
     pub fn versions(&self) -> Result<Vec<Ver>, String> {
         let old = |v: Ver, kw: &str| {
-            format!("`{kw} {}`: rustls implements TLS 1.2 and 1.3 only", v.name())
+            format!(
+                "`{kw} {}`: rustls implements TLS 1.2 and 1.3 only",
+                v.name()
+            )
         };
         if let Some(f) = self.force_ver {
             if f < Ver::Tls12 {

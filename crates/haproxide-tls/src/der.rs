@@ -123,7 +123,10 @@ mod tests {
         let atv = |oid: &[u8], val: &str| {
             seq(
                 0x31,
-                &[&seq(0x30, &[&seq(0x06, &[oid]), &seq(0x0c, &[val.as_bytes()])])],
+                &[&seq(
+                    0x30,
+                    &[&seq(0x06, &[oid]), &seq(0x0c, &[val.as_bytes()])],
+                )],
             )
         };
         let name = seq(

@@ -41,7 +41,10 @@ impl PartialEq for CertKey {
 }
 impl Eq for CertKey {}
 
-fn pem_items(path: &str, data: &[u8]) -> (Vec<CertificateDer<'static>>, Option<PrivateKeyDer<'static>>) {
+fn pem_items(
+    path: &str,
+    data: &[u8],
+) -> (Vec<CertificateDer<'static>>, Option<PrivateKeyDer<'static>>) {
     let _ = path;
     let mut certs = Vec::new();
     let mut key = None;

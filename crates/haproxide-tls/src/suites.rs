@@ -182,10 +182,7 @@ static OPENSSL_ONLY: &[&str] = &[
 pub fn parse_ciphers(list: &str) -> Result<Vec<SupportedCipherSuite>, String> {
     let mut chosen: Vec<usize> = Vec::new();
     let mut banned: u8 = 0;
-    for item in list
-        .split([':', ',', ' '])
-        .filter(|s| !s.is_empty())
-    {
+    for item in list.split([':', ',', ' ']).filter(|s| !s.is_empty()) {
         if item.starts_with('@') {
             continue;
         }
@@ -259,9 +256,9 @@ pub fn parse_curves(list: &str) -> Result<Vec<&'static dyn SupportedKxGroup>, St
             "X25519" | "x25519" => Some(kx_group::X25519),
             "P-256" | "prime256v1" | "secp256r1" => Some(kx_group::SECP256R1),
             "P-384" | "secp384r1" => Some(kx_group::SECP384R1),
-            "X448" | "x448" | "P-521" | "secp521r1" | "ffdhe2048" | "ffdhe3072"
-            | "ffdhe4096" | "ffdhe6144" | "ffdhe8192" | "brainpoolP256r1"
-            | "brainpoolP384r1" | "brainpoolP512r1" => None,
+            "X448" | "x448" | "P-521" | "secp521r1" | "ffdhe2048" | "ffdhe3072" | "ffdhe4096"
+            | "ffdhe6144" | "ffdhe8192" | "brainpoolP256r1" | "brainpoolP384r1"
+            | "brainpoolP512r1" => None,
             _ => return Err(format!("unknown curve `{name}`")),
         };
         if let Some(g) = g {

@@ -507,6 +507,7 @@ pub(crate) mod tests {
             dst: dst.parse().ok(),
             data,
             final_eval: true,
+            tls: None,
         }
     }
 
