@@ -99,6 +99,18 @@ pub trait Context {
         let _ = (list, user, i);
         None
     }
+    /// The frontend's name (`fe_name`).
+    fn frontend_name(&self) -> Option<&str> {
+        None
+    }
+    /// The backend's name once one is chosen (`be_name`).
+    fn backend_name(&self) -> Option<&str> {
+        None
+    }
+    /// The server's name once one is chosen (`srv_name`).
+    fn server_name(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// What a fetch reads, HAProxy's `SMP_USE_*` grouped by layer. A rule kind offers a
@@ -274,6 +286,22 @@ fn req_ssl_hello_type<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<
     let f = payload::ssl_hello_type(ctx.req_data());
     Fetched::from_payload(f, |v| Sample::Sint(i64::from(v)))
 }
+fn name_sample(n: Option<&str>) -> Fetched<'_> {
+    match n {
+        Some(n) => Fetched::value(Sample::Str(Cow::Borrowed(n.as_bytes()))),
+        None => Fetched::none(),
+    }
+}
+fn fe_name<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    name_sample(ctx.frontend_name())
+}
+fn be_name<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    name_sample(ctx.backend_name())
+}
+fn srv_name<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    name_sample(ctx.server_name())
+}
+
 const INT2: &[ArgType] = &[ArgType::Int, ArgType::Int];
 const STR1: &[ArgType] = &[ArgType::Str];
 const STR2: &[ArgType] = &[ArgType::Str, ArgType::Str];
@@ -563,6 +591,9 @@ pub static FETCHES: &[FetchDef] = &[
     fetch!("url_param", STR2, 0, Str, L7_REQ, http::url_param, "7.3.6"),
     fetch!("urlp", STR2, 0, Str, L7_REQ, http::url_param, "7.3.6"),
     fetch!("urlp_val", STR2, 0, Sint, L7_REQ, http::urlp_val, "7.3.6"),
+    fetch!("fe_name", &[], 0, Str, NONE, fe_name, "7.3.3"),
+    fetch!("be_name", &[], 0, Str, NONE, be_name, "7.3.3"),
+    fetch!("srv_name", &[], 0, Str, NONE, srv_name, "7.3.3"),
 ];
 
 /// The fetch named `name`.

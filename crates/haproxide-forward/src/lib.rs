@@ -80,6 +80,7 @@
 
 pub mod spec;
 
+mod http;
 mod lb;
 mod listener;
 mod meter;
@@ -112,7 +113,7 @@ pub use relay::{ClientStream, BUFSIZE};
 pub use session::DEFAULT_TIMEOUT_CONNECT;
 
 pub use spec::*;
-pub use txnlog::{CaptureSlot, CaptureSpec, HttpTxnLog, LOGURILEN};
+pub use txnlog::{CaptureSlot, CaptureSpec, Captures, HttpTxnLog, LOGURILEN};
 
 /// Pipes in use for splice(2) and the most the process allows (`show info`'s
 /// `PipesUsed` and `Maxpipes`).

@@ -19,6 +19,9 @@
 /// `LOGURILEN - 1` bytes.
 pub const LOGURILEN: usize = 1024;
 
+/// Capture slots of one transaction (`None`: nothing captured in that slot).
+pub type Captures = Vec<Option<Box<[u8]>>>;
+
 /// The HTTP part of one transaction's record. Timers are in milliseconds, `-1` when
 /// the event never happened (§8.4).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -48,9 +51,9 @@ pub struct HttpTxnLog {
     pub ta: i64,
     /// `capture request header` values and `http-request capture` slots, indexed as
     /// the frontend's [`CaptureSpec::request`] (`None`: not present).
-    pub req_captures: Vec<Option<Box<[u8]>>>,
+    pub req_captures: Captures,
     /// `capture response header` values and `http-response capture` slots.
-    pub res_captures: Vec<Option<Box<[u8]>>>,
+    pub res_captures: Captures,
     /// `%CC`: the request cookie captured by `capture cookie` (§4.2).
     pub cookie_req: Option<Box<[u8]>>,
     /// `%CS`: the response `Set-Cookie` captured by `capture cookie`.
@@ -121,21 +124,32 @@ impl CaptureSpec {
         self.request.is_empty() && self.response.is_empty()
     }
 
+    /// Empty request and response slots, one per capture (`None` each): the
+    /// engine starts each transaction's [`HttpTxnLog::req_captures`] /
+    /// `res_captures` with these, so that `%hr` prints `{}`-style slots for
+    /// headers that did not come.
+    pub fn slots(&self) -> (Captures, Captures) {
+        (
+            vec![None; self.request.len()],
+            vec![None; self.response.len()],
+        )
+    }
+
     /// Offers one request header to the `capture request header` slots: every slot
     /// naming it takes its value (cut to the slot's length); a later occurrence
     /// replaces an earlier one, as HAProxy's `http_capture_headers`. `slots` is
     /// resized to the spec on first use.
-    pub fn capture_request(&self, slots: &mut Vec<Option<Box<[u8]>>>, name: &[u8], value: &[u8]) {
+    pub fn capture_request(&self, slots: &mut Captures, name: &[u8], value: &[u8]) {
         capture(&self.request, slots, name, value)
     }
 
     /// The same for response headers and `capture response header`.
-    pub fn capture_response(&self, slots: &mut Vec<Option<Box<[u8]>>>, name: &[u8], value: &[u8]) {
+    pub fn capture_response(&self, slots: &mut Captures, name: &[u8], value: &[u8]) {
         capture(&self.response, slots, name, value)
     }
 }
 
-fn capture(spec: &[CaptureSlot], slots: &mut Vec<Option<Box<[u8]>>>, name: &[u8], value: &[u8]) {
+fn capture(spec: &[CaptureSlot], slots: &mut Captures, name: &[u8], value: &[u8]) {
     for (i, slot) in spec.iter().enumerate() {
         let Some(h) = &slot.header else { continue };
         if h.as_bytes().eq_ignore_ascii_case(name) {
