@@ -80,6 +80,7 @@
 
 pub mod spec;
 
+mod http;
 mod lb;
 mod listener;
 mod meter;
