@@ -150,7 +150,10 @@ impl Sess {
         // request says so (not a chunked one: measured on HAProxy 2.6.12).
         // Otherwise `close`, except to an HTTP/1.0 request (closing is its default;
         // HAProxy 2.6.12 adds nothing then).
-        let sconn: Option<&[u8]> = if mode == HttpConnMode::KeepAlive {
+        let sconn: Option<&[u8]> = if req.info.upgrade {
+            // An upgrade keeps its own `Connection: upgrade` (HAProxy adds nothing).
+            None
+        } else if mode == HttpConnMode::KeepAlive {
             connection_value(true, http10 && req.body != BodyLength::Chunked)
         } else if http10 {
             None

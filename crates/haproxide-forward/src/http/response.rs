@@ -110,6 +110,12 @@ impl Sess {
         req_done: bool,
     ) -> Result<(TcpStream, bool), Next> {
         let tunnel = resp.body == BodyLength::Tunnel;
+        // HAProxy counts the response it received, even one it then refuses.
+        self.count_head(&resp);
+        if tunnel && resp.head.code == 101 && !ex.req.info.upgrade {
+            // A 101 to a request that asked for no upgrade: an invalid response.
+            return Err(self.reply(client, 502, ex, *b"PH").await);
+        }
         let http10 = ex.http10 || !resp.head.version.is_11();
         // The client side closes after a close-delimited body; an early answer
         // (before the request body) leaves the request unsynchronised: close too.
@@ -121,7 +127,6 @@ impl Sess {
         };
         conn.out.clear();
         write::response_head(&resp.head, cval, &mut conn.out);
-        self.count_head(&resp);
         self.phase = b'D';
         if tunnel {
             return Err(self.tunnel(client, conn, server).await);
@@ -169,6 +174,8 @@ impl Sess {
         conn.out.extend_from_slice(conn.srv_buf.filled());
         let n = conn.srv_buf.filled().len();
         conn.srv_buf.consume(n);
+        // Tunnelled bytes from the server count in the log as they are.
+        let before = self.bytes.from_server - n as u64;
         let shared = self.shared.clone();
         let fert = &shared.frontends[self.fe];
         let Some(be) = self.backend.clone() else {
@@ -204,6 +211,7 @@ impl Sess {
             &mut publish,
         )
         .await;
+        self.htx.from_server += self.bytes.from_server - before;
         Next::Close(term)
     }
 }

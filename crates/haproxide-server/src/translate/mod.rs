@@ -318,7 +318,7 @@ pub(crate) fn condition(
 
 /// Where a condition's problem is: the first ACL line it names that the engine
 /// could not type, or whose expression `pick` selects; else the condition.
-fn cond_span(p: &Proxy, c: &CfgCondition, pick: impl Fn(&AclExpr) -> bool) -> Span {
+pub(crate) fn cond_span(p: &Proxy, c: &CfgCondition, pick: impl Fn(&AclExpr) -> bool) -> Span {
     for t in c.or_terms.iter().flatten() {
         match t {
             CondTerm::Named { name, .. } => {
@@ -558,6 +558,7 @@ pub(crate) mod tests {
             dst: dst.parse().ok(),
             data,
             final_eval: true,
+            tls: None,
         }
     }
 
