@@ -80,6 +80,7 @@
 
 pub mod spec;
 
+mod http;
 pub mod httpstats;
 mod lb;
 mod listener;
