@@ -80,6 +80,7 @@
 
 pub mod spec;
 
+mod dynamic;
 mod lb;
 mod listener;
 mod meter;
@@ -101,6 +102,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
+pub use lb::DelServerError;
 use lb::{BackendRt, Signal};
 pub use meter::RateSnapshot;
 pub use proxy_proto::{
@@ -587,10 +589,9 @@ impl Engine {
         let Some(be) = self.shared.backends.get(backend) else {
             return 0;
         };
-        let servers = &be.spec.servers;
         self.cut(
             backend,
-            |s| servers.get(s).is_some_and(|x| x.backup),
+            |s| be.server(s).is_some_and(|x| x.backup),
             CutReason::BackupCut,
         )
     }

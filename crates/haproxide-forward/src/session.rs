@@ -155,10 +155,7 @@ pub(crate) fn run(
                 None => (None, 0),
             };
             let (srv_name, srv_conn) = match (&s.backend, s.server) {
-                (Some(b), Some(i)) => (
-                    b.spec.servers.get(i).map(|x| x.name.clone()),
-                    b.server_counts(i).0,
-                ),
+                (Some(b), Some(i)) => (b.server(i).map(|x| x.name.clone()), b.server_counts(i).0),
                 _ => (None, 0),
             };
             let rec = SessionRecord {
@@ -577,7 +574,10 @@ impl Sess {
             }
             self.server = Some(srv);
             self.phase = b'C';
-            let sspec = &bspec.servers[srv];
+            // A server index always names an entry (the table never shrinks).
+            let Some(sspec) = be.server(srv) else {
+                return Flow::Done(*b"SC");
+            };
             let port = match sspec.port {
                 ServerPort::Fixed(p) => p,
                 ServerPort::SameAsClient => self.dst.map(|d| d.port()).unwrap_or(0),
@@ -646,7 +646,7 @@ impl Sess {
         self.phase = b'D';
         let srv = self.server.unwrap_or(0);
         // §5.2 `send-proxy`, `send-proxy-v2`: the header goes first, before any payload.
-        let header = match bspec.servers[srv].send_proxy {
+        let header = match be.server(srv).map_or(SendProxy::None, |x| x.send_proxy) {
             SendProxy::None => None,
             SendProxy::V1 => Some(proxy_proto::v1_header(self.src, self.dst)),
             SendProxy::V2 => Some(proxy_proto::v2_header(self.src, self.dst)),
@@ -689,11 +689,7 @@ impl Sess {
 }
 
 fn be_usable(be: &BackendRt, s: usize) -> bool {
-    be.spec
-        .servers
-        .get(s)
-        .is_some_and(|x| x.weight > 0 && !x.disabled)
-        && be.server_usable(s)
+    be.server(s).is_some_and(|x| x.weight > 0 && !x.disabled) && be.server_usable(s)
 }
 
 /// Connect to a server, optionally from a `source` address, with `option srvtcpka`.
