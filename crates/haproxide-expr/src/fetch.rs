@@ -45,6 +45,18 @@ pub trait Context {
     fn http_path(&self) -> Option<&[u8]> {
         None
     }
+    /// The frontend's name (`fe_name`).
+    fn frontend_name(&self) -> Option<&str> {
+        None
+    }
+    /// The backend's name once one is chosen (`be_name`).
+    fn backend_name(&self) -> Option<&str> {
+        None
+    }
+    /// The server's name once one is chosen (`srv_name`).
+    fn server_name(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// What a fetch reads, HAProxy's `SMP_USE_*` grouped by layer. A rule kind offers a
@@ -223,6 +235,22 @@ fn path<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
     }
 }
 
+fn name_sample(n: Option<&str>) -> Fetched<'_> {
+    match n {
+        Some(n) => Fetched::value(Sample::Str(Cow::Borrowed(n.as_bytes()))),
+        None => Fetched::none(),
+    }
+}
+fn fe_name<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    name_sample(ctx.frontend_name())
+}
+fn be_name<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    name_sample(ctx.backend_name())
+}
+fn srv_name<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    name_sample(ctx.server_name())
+}
+
 const INT2: &[ArgType] = &[ArgType::Int, ArgType::Int];
 
 macro_rules! fetch {
@@ -273,6 +301,9 @@ pub static FETCHES: &[FetchDef] = &[
         "7.3.5"
     ),
     fetch!("path", &[], 0, Str, L7_REQ, path, "7.3.6"),
+    fetch!("fe_name", &[], 0, Str, NONE, fe_name, "7.3.3"),
+    fetch!("be_name", &[], 0, Str, NONE, be_name, "7.3.3"),
+    fetch!("srv_name", &[], 0, Str, NONE, srv_name, "7.3.3"),
 ];
 
 /// The fetch named `name`.

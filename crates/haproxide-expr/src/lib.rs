@@ -7,7 +7,8 @@
 //! - [`pattern`]: `-m` match methods, pattern parsing and matching;
 //! - [`acl`]: sample expressions, ACL lines, named ACLs ([`AclSet`]), pre-defined ACLs;
 //! - [`cond`]: `if`/`unless` conditions;
-//! - [`payload`]: the layer 6 parsers (TLS ClientHello, payload ranges).
+//! - [`payload`]: the layer 6 parsers (TLS ClientHello, payload ranges);
+//! - [`logfmt`]: `log-format` strings (variables and `%[sample]`s), compiled once.
 //!
 //! Typing happens once: [`AclSet::add_line`] and [`Cond::parse`] return a value or
 //! an [`ExprError`] worded as `haproxy -c` words it. Evaluation takes a
@@ -27,6 +28,7 @@ pub mod cond;
 pub mod conv;
 pub mod error;
 pub mod fetch;
+pub mod logfmt;
 pub mod pattern;
 pub mod payload;
 pub mod sample;
@@ -35,6 +37,7 @@ pub use acl::{is_predefined, patterns_from_file, Acl, AclExpr, AclSet, Opts, Sam
 pub use cond::{eval_opt, Cond};
 pub use error::{ErrorKind, ExprError};
 pub use fetch::{Context, Uses};
+pub use logfmt::{LfMode, LogFormat, LogFormatError, LogVar, LogVars};
 pub use pattern::MatchMethod;
 pub use sample::{Sample, SmpType};
 

@@ -81,6 +81,7 @@
 pub mod spec;
 
 mod dynamic;
+mod http;
 mod lb;
 mod listener;
 mod meter;
@@ -91,6 +92,7 @@ mod session;
 mod splice;
 #[allow(unsafe_code)]
 pub mod sys;
+mod txnlog;
 mod workers;
 
 use std::net::SocketAddr;
@@ -113,6 +115,7 @@ pub use relay::{ClientStream, BUFSIZE};
 pub use session::DEFAULT_TIMEOUT_CONNECT;
 
 pub use spec::*;
+pub use txnlog::{CaptureSlot, CaptureSpec, Captures, HttpTxnLog, LOGURILEN};
 
 /// Pipes in use for splice(2) and the most the process allows (`show info`'s
 /// `PipesUsed` and `Maxpipes`).
@@ -217,7 +220,8 @@ impl CutReason {
     }
 }
 
-/// One finished session: what `option tcplog` prints (configuration.txt §8.2.2).
+/// One finished session (TCP mode) or transaction (HTTP mode): what `option tcplog`
+/// (configuration.txt §8.2.2) and `option httplog` (§8.2.3) print.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     pub client: SocketAddr,
@@ -254,11 +258,20 @@ pub struct SessionRecord {
     pub srv_queue: u64,
     /// The same for the backend's queue (`backend_queue`).
     pub backend_queue: u64,
+    /// HTTP mode: the transaction's request line, status, timers, captures,
+    /// cookie letters and unique ID (see [`HttpTxnLog`]); `None` in TCP mode.
+    pub http: Option<Box<HttpTxnLog>>,
 }
 
 /// Receives each finished session.
 pub trait SessionLogger: Send + Sync + 'static {
     fn log(&self, record: &SessionRecord);
+    /// Whether `frontend`'s log lines use the HTTP request line (HAProxy's
+    /// `LW_REQ`): when not, the engine need not copy it into
+    /// [`HttpTxnLog::request_line`].
+    fn wants_request_line(&self, _frontend: &str) -> bool {
+        true
+    }
 }
 
 /// Logs nothing.

@@ -211,6 +211,34 @@ impl Half {
         self.reset_if_empty();
     }
 
+    /// Moves the unread bytes to the front, making room at the end (an HTTP head
+    /// that began after pipelined requests must end within one buffer).
+    pub(crate) fn compact(&mut self) {
+        if self.pos > 0 {
+            if let Some(b) = &mut self.buf {
+                b.copy_within(self.pos..self.cap, 0);
+            }
+            self.cap -= self.pos;
+            self.pos = 0;
+        }
+    }
+
+    /// Forgets what it holds.
+    pub(crate) fn clear(&mut self) {
+        self.pos = 0;
+        self.cap = 0;
+    }
+
+    /// Gives the buffer back to the pool when it holds nothing (an idle
+    /// keep-alive connection holds no buffer).
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.pos == self.cap {
+            self.pos = 0;
+            self.cap = 0;
+            self.release();
+        }
+    }
+
     fn reset_if_empty(&mut self) {
         if self.pos == self.cap {
             self.pos = 0;

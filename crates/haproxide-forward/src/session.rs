@@ -32,41 +32,52 @@ use crate::{SessionRecord, Shared};
 pub const DEFAULT_TIMEOUT_CONNECT: Duration = Duration::from_secs(5);
 
 /// What the session did, filled in as it goes (it survives a kill).
-struct Sess {
-    shared: Arc<Shared>,
-    fe: usize,
-    src: Option<SocketAddr>,
-    dst: Option<SocketAddr>,
-    sid: u64,
-    kill: Arc<Kill>,
+pub(crate) struct Sess {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) fe: usize,
+    pub(crate) src: Option<SocketAddr>,
+    pub(crate) dst: Option<SocketAddr>,
+    pub(crate) sid: u64,
+    pub(crate) kill: Arc<Kill>,
     /// The phase letter of §8.5's second character: R, Q, C, D.
-    phase: u8,
-    backend: Option<Arc<BackendRt>>,
+    pub(crate) phase: u8,
+    pub(crate) backend: Option<Arc<BackendRt>>,
     /// Dropped before `be_count`: the slot wakes queued sessions first.
-    slot: Option<SrvSlot>,
-    be_count: Option<BeCount>,
-    server: Option<usize>,
-    tw_start: Option<Instant>,
-    tw: i64,
-    tc: i64,
-    retries: u32,
-    redispatched: bool,
-    bytes: Bytes,
+    pub(crate) slot: Option<SrvSlot>,
+    pub(crate) be_count: Option<BeCount>,
+    pub(crate) server: Option<usize>,
+    pub(crate) tw_start: Option<Instant>,
+    pub(crate) tw: i64,
+    pub(crate) tc: i64,
+    pub(crate) retries: u32,
+    pub(crate) redispatched: bool,
+    pub(crate) bytes: Bytes,
     /// What of `bytes` went to the live `bin`/`bout` counters already.
-    meter: SessionMeter,
+    pub(crate) meter: SessionMeter,
     /// Sessions served before this one while it waited in the server's / backend's
     /// queue (§8.2.2 `srv_queue`, `backend_queue`).
-    srv_queue: u64,
-    backend_queue: u64,
+    pub(crate) srv_queue: u64,
+    pub(crate) backend_queue: u64,
     /// Last read from the client before the relay (for `timeout client`).
-    client_active: Instant,
+    pub(crate) client_active: Instant,
     /// Client data read before the relay.
-    req: Half,
+    pub(crate) req: Half,
     /// Do not log (rejected by `tcp-request connection`).
-    silent: bool,
+    pub(crate) silent: bool,
+    /// When the logged unit began: the session, or in HTTP mode the current request.
+    pub(crate) req_at: SystemTime,
+    pub(crate) req_t0: Instant,
+    /// `bytes` when the current HTTP request began (logs count from there).
+    pub(crate) bytes_base: Bytes,
+    /// HTTP mode: the current transaction's log part, and when its first byte came.
+    pub(crate) http_log: Option<Box<crate::HttpTxnLog>>,
+    pub(crate) first_byte: Option<Instant>,
+    /// HTTP mode: when the server connection of the transaction was ready (`Tr`
+    /// counts from there).
+    pub(crate) connected: Option<Instant>,
 }
 
-enum Flow {
+pub(crate) enum Flow {
     Done([u8; 2]),
 }
 
@@ -84,7 +95,6 @@ pub(crate) fn run(
     // `async fn` stores them twice), and an idle session's task is its memory.
     async move {
         let (shared, fe) = (live.shared.clone(), live.fe);
-        let fert = &shared.frontends[fe];
         let mut client = match client.register() {
             Ok(c) => c,
             Err(e) => {
@@ -129,6 +139,12 @@ pub(crate) fn run(
             client_active: t0,
             req: Half::new(),
             silent: false,
+            req_at: accepted_at,
+            req_t0: t0,
+            bytes_base: Bytes::default(),
+            http_log: None,
+            first_byte: None,
+            connected: None,
         };
         let term = tokio::select! {
             biased;
@@ -147,41 +163,7 @@ pub(crate) fn run(
                 s.tw = ts.elapsed().as_millis() as i64;
             }
         }
-        // §4.2 `option dontlognull`: no log for sessions that received no client byte.
-        let null = fert.spec.dont_log_null && s.bytes.from_client == 0;
-        if !s.silent && !null {
-            let (be_name, beconn) = match &s.backend {
-                Some(b) => (Some(b.spec.name.clone()), b.cur.load(Ordering::Relaxed)),
-                None => (None, 0),
-            };
-            let (srv_name, srv_conn) = match (&s.backend, s.server) {
-                (Some(b), Some(i)) => (b.server(i).map(|x| x.name.clone()), b.server_counts(i).0),
-                _ => (None, 0),
-            };
-            let rec = SessionRecord {
-                client: s.src.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
-                frontend_addr: s.dst,
-                accepted_at,
-                frontend: fert.spec.name.clone(),
-                backend: be_name,
-                server: srv_name,
-                tw: s.tw,
-                tc: s.tc,
-                tt: t0.elapsed().as_millis() as i64,
-                bytes_read: s.bytes.from_server,
-                bytes_uploaded: s.bytes.from_client,
-                termination: term,
-                actconn: shared.actconn.load(Ordering::Relaxed),
-                feconn: fert.cur.load(Ordering::Relaxed),
-                beconn,
-                srv_conn,
-                retries: s.retries,
-                redispatched: s.redispatched,
-                srv_queue: s.srv_queue,
-                backend_queue: s.backend_queue,
-            };
-            shared.logger.log(&rec);
-        }
+        s.log(term, s.req_at, s.req_t0);
         // Release in order: server slot (wakes queued sessions), backend, frontend, permits.
         drop(s);
         drop(live);
@@ -310,7 +292,7 @@ impl Drop for Registered {
 }
 
 /// A session counted on a backend (`beconn`).
-struct BeCount(Arc<BackendRt>);
+pub(crate) struct BeCount(Arc<BackendRt>);
 
 impl Drop for BeCount {
     fn drop(&mut self) {
@@ -319,7 +301,7 @@ impl Drop for BeCount {
 }
 
 /// Outcome of waiting on something while watching the client socket.
-enum Race<T> {
+pub(crate) enum Race<T> {
     Done(T),
     /// The client aborted (reset or error).
     ClientAbort,
@@ -328,6 +310,55 @@ enum Race<T> {
 }
 
 impl Sess {
+    /// Log the session (or, in HTTP mode, the request) that ends with `term`, begun
+    /// at `accepted_at` / `t0`.
+    pub(crate) fn log(&mut self, term: [u8; 2], accepted_at: SystemTime, t0: Instant) {
+        // §4.2 `option dontlognull`: no log for sessions that received no client byte.
+        let fert = &self.shared.frontends[self.fe];
+        let null = fert.spec.dont_log_null && self.bytes.from_client == self.bytes_base.from_client;
+        if !self.silent && !null {
+            let tt = t0.elapsed().as_millis() as i64;
+            let mut http = self.http_log.take();
+            if let Some(h) = http.as_mut() {
+                h.ta = if h.t_req < 0 { -1 } else { tt - h.th - h.ti };
+            }
+            let (be_name, beconn) = match &self.backend {
+                Some(b) => (Some(b.spec.name.clone()), b.cur.load(Ordering::Relaxed)),
+                None => (None, 0),
+            };
+            let (srv_name, srv_conn) = match (&self.backend, self.server) {
+                (Some(b), Some(i)) => (b.server(i).map(|x| x.name.clone()), b.server_counts(i).0),
+                _ => (None, 0),
+            };
+            let rec = SessionRecord {
+                client: self
+                    .src
+                    .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
+                frontend_addr: self.dst,
+                accepted_at,
+                frontend: fert.spec.name.clone(),
+                backend: be_name,
+                server: srv_name,
+                tw: self.tw,
+                tc: self.tc,
+                tt,
+                bytes_read: self.bytes.from_server - self.bytes_base.from_server,
+                bytes_uploaded: self.bytes.from_client - self.bytes_base.from_client,
+                termination: term,
+                actconn: self.shared.actconn.load(Ordering::Relaxed),
+                feconn: fert.cur.load(Ordering::Relaxed),
+                beconn,
+                srv_conn,
+                retries: self.retries,
+                redispatched: self.redispatched,
+                srv_queue: self.srv_queue,
+                backend_queue: self.backend_queue,
+                http,
+            };
+            self.shared.logger.log(&rec);
+        }
+    }
+
     fn ctx(&self, final_eval: bool) -> EvalCtx<'_> {
         EvalCtx {
             src: self.src,
@@ -339,7 +370,7 @@ impl Sess {
 
     /// Await `fut` while reading what the client sends into the request buffer (so
     /// that an abort is noticed and data is ready to forward). A FIN is not an abort.
-    async fn watch_client<F: Future>(
+    pub(crate) async fn watch_client<F: Future>(
         &mut self,
         client: &mut ClientStream,
         fut: F,
@@ -474,6 +505,11 @@ impl Sess {
             }
         }
 
+        // `mode http`: the HTTP session loop (the `http` module) takes over.
+        if self.shared.frontends[self.fe].spec.http.is_some() {
+            return self.http_session(client).await;
+        }
+
         // Backend switching rules (§4.2 `use_backend`, `default_backend`).
         let mut chosen = None;
         for (b, cond) in fspec.use_backends.iter() {
@@ -482,12 +518,18 @@ impl Sess {
                 break;
             }
         }
-        let Some(b) = chosen.or(fspec.default_backend) else {
+        let Some(be) = chosen
+            .or(fspec.default_backend)
+            .and_then(|b| self.switch_backend(b))
+        else {
             return Flow::Done(*b"SC");
         };
-        let Some(be) = self.shared.backends.get(b).cloned() else {
-            return Flow::Done(*b"SC");
-        };
+        self.connect_and_relay(client, &be, &fspec).await
+    }
+
+    /// Counts the session (in HTTP mode: the request) on backend `b`.
+    pub(crate) fn switch_backend(&mut self, b: usize) -> Option<Arc<BackendRt>> {
+        let be = self.shared.backends.get(b).cloned()?;
         let n = be.cur.fetch_add(1, Ordering::Relaxed) + 1;
         be.max.fetch_max(n, Ordering::Relaxed);
         be.total.fetch_add(1, Ordering::Relaxed);
@@ -495,7 +537,7 @@ impl Sess {
         self.backend = Some(be.clone());
         self.kill.set_backend(b);
         self.be_count = Some(BeCount(be.clone()));
-        self.connect_and_relay(client, &be, &fspec).await
+        Some(be)
     }
 
     async fn connect_and_relay(
@@ -504,6 +546,48 @@ impl Sess {
         be: &Arc<BackendRt>,
         fspec: &FeLight,
     ) -> Flow {
+        let mut server = match self.connect_server(client, be, &mut Vec::new()).await {
+            Ok((s, _)) => s,
+            Err(term) => return Flow::Done(term),
+        };
+        let bspec = &be.spec;
+        let srv = self.server.unwrap_or(0);
+        let t = RelayTimeouts {
+            client: bspec.timeout_tunnel.or(fspec.timeout_client),
+            server: bspec.timeout_tunnel.or(bspec.timeout_server),
+            client_fin: fspec.timeout_client_fin,
+            server_fin: bspec.timeout_server_fin,
+            splice: !self.shared.no_splice,
+        };
+        let shared = self.shared.clone();
+        self.meter.aim(&shared.meters, Some(be.idx), Some(srv));
+        let mut publish = Publisher {
+            meters: &shared.meters,
+            session: &mut self.meter,
+        };
+        let term = relay(
+            client,
+            &mut server,
+            &mut self.req,
+            t,
+            &mut self.bytes,
+            self.client_active,
+            &mut publish,
+        )
+        .await;
+        Flow::Done(term)
+    }
+
+    /// Server assignment (through the queues), connect with `retries` and `option
+    /// redispatch`, then `send-proxy`: the part shared by TCP and HTTP sessions.
+    /// An idle HTTP connection in `reuse` to the assigned server is taken instead of
+    /// connecting (the bool says so). Errors are the termination state.
+    pub(crate) async fn connect_server(
+        &mut self,
+        client: &mut ClientStream,
+        be: &Arc<BackendRt>,
+        reuse: &mut Vec<Reuse>,
+    ) -> Result<(TcpStream, bool), [u8; 2]> {
         let bspec = &be.spec;
         let tconn = bspec.timeout_connect.unwrap_or(DEFAULT_TIMEOUT_CONNECT);
         let tqueue = bspec.timeout_queue.unwrap_or(tconn);
@@ -522,9 +606,9 @@ impl Sess {
                     Assign::NoServer => {
                         self.tw = -1;
                         self.tw_start = None;
-                        return Flow::Done(*b"SC");
+                        return Err(*b"SC");
                     }
-                    Assign::QueueFull => return Flow::Done(*b"SQ"),
+                    Assign::QueueFull => return Err(*b"SQ"),
                     Assign::Queued(mut ticket) => {
                         let (sid, kill) = (self.sid, self.kill.clone());
                         let deadline = Instant::now() + tqueue;
@@ -556,15 +640,15 @@ impl Sess {
                         }
                         match res {
                             Race::Done(Some(slot)) => self.slot = Some(slot),
-                            Race::Done(None) => return Flow::Done(*b"sQ"),
-                            Race::ClientAbort => return Flow::Done(*b"CQ"),
-                            Race::ClientTimeout => return Flow::Done(*b"cQ"),
+                            Race::Done(None) => return Err(*b"sQ"),
+                            Race::ClientAbort => return Err(*b"CQ"),
+                            Race::ClientTimeout => return Err(*b"cQ"),
                         }
                     }
                 }
             }
             let Some(srv) = self.slot.as_ref().map(|s| s.srv) else {
-                return Flow::Done(*b"SC");
+                return Err(*b"SC");
             };
             if let Some(ts) = self.tw_start {
                 self.tw = self.tw.max(0) + ts.elapsed().as_millis() as i64;
@@ -574,9 +658,18 @@ impl Sess {
             }
             self.server = Some(srv);
             self.phase = b'C';
+            // An idle connection of this session to the same server (`http-reuse
+            // safe`: a session's own connection), if the server did not close it.
+            if let Some(i) = reuse.iter().position(|r| r.be == be.idx && r.srv == srv) {
+                let r = reuse.swap_remove(i);
+                if r.alive() {
+                    self.tc = 0;
+                    return Ok((r.stream, true));
+                }
+            }
             // A server index always names an entry (the table never shrinks).
             let Some(sspec) = be.server(srv) else {
-                return Flow::Done(*b"SC");
+                return Err(*b"SC");
             };
             let port = match sspec.port {
                 ServerPort::Fixed(p) => p,
@@ -601,8 +694,8 @@ impl Sess {
                     .await
                 {
                     Race::Done(r) => r,
-                    Race::ClientAbort => return Flow::Done(*b"CC"),
-                    Race::ClientTimeout => return Flow::Done(*b"cC"),
+                    Race::ClientAbort => return Err(*b"CC"),
+                    Race::ClientTimeout => return Err(*b"cC"),
                 };
             let refused = match res {
                 Ok(Ok(stream)) => {
@@ -614,7 +707,7 @@ impl Sess {
             };
             // §4.2 `retries`: after `retries` failed retries, give up.
             if self.retries >= bspec.retries {
-                return Flow::Done(if refused { *b"SC" } else { *b"sC" });
+                return Err(if refused { *b"SC" } else { *b"sC" });
             }
             self.retries += 1;
             // §4.2 `option redispatch`: by default the last retry goes to another
@@ -637,8 +730,8 @@ impl Sess {
                 let pause = tconn.min(Duration::from_secs(1));
                 match Box::pin(self.watch_client(client, tokio::time::sleep(pause))).await {
                     Race::Done(()) => {}
-                    Race::ClientAbort => return Flow::Done(*b"CC"),
-                    Race::ClientTimeout => return Flow::Done(*b"cC"),
+                    Race::ClientAbort => return Err(*b"CC"),
+                    Race::ClientTimeout => return Err(*b"cC"),
                 }
             }
         };
@@ -658,33 +751,26 @@ impl Sess {
                 None => w.await.is_ok(),
             };
             if !ok {
-                return Flow::Done(*b"SD");
+                return Err(*b"SD");
             }
         }
-        let t = RelayTimeouts {
-            client: bspec.timeout_tunnel.or(fspec.timeout_client),
-            server: bspec.timeout_tunnel.or(bspec.timeout_server),
-            client_fin: fspec.timeout_client_fin,
-            server_fin: bspec.timeout_server_fin,
-            splice: !self.shared.no_splice,
-        };
-        let shared = self.shared.clone();
-        self.meter.aim(&shared.meters, Some(be.idx), Some(srv));
-        let mut publish = Publisher {
-            meters: &shared.meters,
-            session: &mut self.meter,
-        };
-        let term = relay(
-            client,
-            &mut server,
-            &mut self.req,
-            t,
-            &mut self.bytes,
-            self.client_active,
-            &mut publish,
-        )
-        .await;
-        Flow::Done(term)
+        Ok((server, false))
+    }
+}
+
+/// An idle server connection kept by an HTTP session between requests.
+pub(crate) struct Reuse {
+    pub(crate) be: usize,
+    pub(crate) srv: usize,
+    pub(crate) stream: TcpStream,
+}
+
+impl Reuse {
+    /// Not closed by the server, and nothing unexpected from it (a byte before any
+    /// request is a protocol error: the connection is not reused).
+    fn alive(&self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(self.stream.try_read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
     }
 }
 

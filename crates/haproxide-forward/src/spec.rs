@@ -104,6 +104,10 @@ pub struct FrontendSpec {
     pub tcp_keepalive: bool,
     /// `option dontlognull`.
     pub dont_log_null: bool,
+    /// `capture request|response header` and `declare capture` slots (§4.2,
+    /// §8.8): HTTP mode fills [`crate::HttpTxnLog::req_captures`] /
+    /// `res_captures` from them.
+    pub captures: crate::CaptureSpec,
     /// Frontend `disabled`.
     pub disabled: bool,
     /// A service answers this frontend's connections instead of forwarding them
@@ -111,6 +115,9 @@ pub struct FrontendSpec {
     /// listeners, limits, counters, reload handover and stops are the engine's as
     /// for any frontend.
     pub service: Option<ServiceHandle>,
+    /// `mode http`: connections run the HTTP session loop (the `http` module);
+    /// None: TCP mode.
+    pub http: Option<HttpSpec>,
 }
 
 /// A [`crate::Service`] in a [`FrontendSpec`] (cloneable, printable).
@@ -186,6 +193,8 @@ pub struct BackendSpec {
     pub fullconn: Option<usize>,
     /// `option srvtcpka`.
     pub tcp_keepalive: bool,
+    /// `mode http` (the backend half's HTTP options); None: TCP mode.
+    pub http: Option<HttpSpec>,
 }
 
 /// PROXY protocol to send to a server (configuration.txt §5.2 `send-proxy`).
@@ -233,4 +242,56 @@ pub struct ServerSpec {
     pub disabled: bool,
     /// Whether the server is health-checked (without `check`, it is always up).
     pub checked: bool,
+}
+
+/// How HTTP connections are kept (configuration.txt §4 `option http-keep-alive`,
+/// `option http-server-close`, `option httpclose`). When the frontend and the
+/// backend differ, the stronger wins: `httpclose` over `http-server-close` over
+/// `http-keep-alive` (§4 "the frontend and backend options are combined").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum HttpConnMode {
+    /// Both sides stay open between requests (the default).
+    #[default]
+    KeepAlive,
+    /// The client side stays open, the server side closes after each response.
+    ServerClose,
+    /// Both sides close after the response.
+    Close,
+}
+
+/// `option forwardfor [except <net>] [header <name>] [if-none]` (§4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardFor {
+    /// The header to add (default `X-Forwarded-For`).
+    pub header: String,
+    /// Sources in this network get no header (`except`).
+    pub except: Option<(std::net::IpAddr, u8)>,
+    /// Add it only when the request has none (`if-none`).
+    pub if_none: bool,
+}
+
+/// `option originalto [except <net>] [header <name>]` (§4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginalTo {
+    /// The header to add (default `X-Original-To`).
+    pub header: String,
+    /// Destinations in this network get no header (`except`).
+    pub except: Option<(std::net::IpAddr, u8)>,
+}
+
+/// The HTTP side of a proxy (frontend or backend half): `mode http`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpSpec {
+    pub conn_mode: HttpConnMode,
+    /// `timeout http-request` (frontend): the whole request head must arrive within it.
+    pub timeout_request: Option<Duration>,
+    /// `timeout http-keep-alive` (frontend): the wait for the next request.
+    pub timeout_keep_alive: Option<Duration>,
+    /// `option accept-invalid-http-request` (frontend) / `-response` (backend).
+    pub accept_invalid: bool,
+    pub forwardfor: Option<ForwardFor>,
+    pub originalto: Option<OriginalTo>,
+    /// `option http-buffer-request`: wait for the whole body (up to the buffer)
+    /// before choosing a server.
+    pub buffer_request: bool,
 }

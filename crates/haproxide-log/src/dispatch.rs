@@ -106,4 +106,10 @@ impl SessionLogger for ProxyLogs {
             f.log(record);
         }
     }
+
+    fn wants_request_line(&self, frontend: &str) -> bool {
+        self.frontends
+            .get(frontend)
+            .is_some_and(|f| f.wants_request_line(frontend))
+    }
 }

@@ -1,38 +1,43 @@
-//! Session log lines: `option tcplog` (configuration.txt §8.2.2), the
-//! default format (§8.2.1) and `log-format` strings (§8.2.6).
+//! Session log lines: `option tcplog` (configuration.txt §8.2.2), `option
+//! httplog` (§8.2.3), `option httpslog`, the default format (§8.2.1) and
+//! `log-format` strings (§8.2.4). Formats are compiled by haproxide-expr's
+//! [`LogFormat`] (one engine for variables and `%[sample]`s); this module prints
+//! each variable from a [`SessionRecord`].
 //!
-//! Rendering rules verified against HAProxy 2.6.12 on the wire (`mode
-//! tcp`):
+//! Rendering rules verified against HAProxy 2.6.12 on the wire:
 //! - IPs (`%ci %fi %si %bi`): `+Q` quotes, `+X` prints hex (`7F000001`, 32
 //!   digits for IPv6); IPv6 without brackets (`::1:41270` in tcplog).
 //! - ports (`%cp %fp %sp %bp`): `+X` prints `%04X`; never quoted.
 //! - `%Ts %pid %rt %lc`: `+X` prints `%08X` / `%04X`; other numbers ignore
 //!   `Q` and `X`.
-//! - strings (`%f %ft %b %s %H %ID %sslc %sslv`): `+Q` quotes, `+E`
+//! - strings (`%f %ft %b %s %H %ID %sslc %sslv %CC %CS`): `+Q` quotes, `+E`
 //!   escapes `"`, `\` and `]`; an absent string prints `-`, or `""` quoted.
-//! - dates (`%t %T %Tl`) and `%ts` are never quoted.
-//! - `%o` applies its flags to every later variable.
+//! - dates (`%t %T %Tl %tr %trg %trl`) and `%ts`/`%tsc` are never quoted.
 //! - `%[fetch]` samples are quoted with `Q` and never hex.
-//! - a run of spaces prints one space, none after a variable that printed
-//!   nothing (`%ci %hr %hr %ci` → `1.2.3.4 1.2.3.4`).
+//! - `%hr`/`%hs`: `{a|b}` in capture order, quoted with `Q`, each value with
+//!   `"#{|}`, control and non-ASCII bytes as `#XX`; nothing without captures.
+//!   `%r` (and `%HM %HU %HP %HPO %HQ %HV`): the request line with `"#`, control
+//!   and non-ASCII bytes as `#XX`; `<BADREQ>` without one.
 //! - `%lc` counts the lines this frontend logged before (from 0).
 //!
 //! Variables not available here: `%si %sp %bi %bp` print `-` (the
-//! [`SessionRecord`] carries no server or source address), `%ID %sslc
-//! %sslv` print `-`, `%hr %hrl %hs %hsl` print nothing, `%ST` prints `0`,
-//! `%Th` prints `0`. `%Tu` is `%Tt` (as HAProxy in TCP) and `%Td` is
-//! `Tt - Tw - Tc` (≥ 0, `-1` when Tc is); HAProxy derives Td from absolute
-//! timestamps, so it can differ by 1 ms (`1/0/602` gave Td 602 there).
-//! `%rt` counts the sessions logged by the process (HAProxy
-//! counts every stream, logged or not). HTTP-only variables are rejected,
-//! as HAProxy does in `mode tcp`. Sample fetches: `src`, `src_port`, `dst`,
-//! `dst_port`, `fe_name`, `be_name`, `srv_name` (no converters).
+//! [`SessionRecord`] carries no server or source address), `%sslc %sslv` print
+//! `-` (no TLS yet). In TCP `%ST` prints `0`, `%Th` `0`, `%Tu` is `%Tt` and
+//! `%Td` is `Tt - Tw - Tc` (≥ 0, `-1` when Tc is); HAProxy derives Td from
+//! absolute timestamps, so it can differ by 1 ms. `%rt` counts the sessions
+//! logged by the process (HAProxy counts every stream, logged or not).
+//! `%[...]` samples are fetched after the session from what the record keeps
+//! (addresses, names): HTTP fetches print `-` there.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use haproxide_forward::SessionRecord;
+use haproxide_expr::logfmt::{push_text, Flags, LfMode, LogVar, LogVars};
+use haproxide_expr::{Context, LogFormat};
+use haproxide_forward::{HttpTxnLog, SessionRecord};
 
 use super::clock::{Tm, Zone};
 use super::LogFormatError;
@@ -42,298 +47,99 @@ use super::LogFormatError;
 pub const TCPLOG_FORMAT: &str =
     "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq";
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Flags {
-    quote: bool,
-    hex: bool,
-    escape: bool,
-}
+/// `option httplog` (§8.2.3, HAProxy 2.6's `default_http_log_format`).
+pub const HTTPLOG_FORMAT: &str = "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fetch {
-    Src,
-    SrcPort,
-    Dst,
-    DstPort,
-    FeName,
-    BeName,
-    SrvName,
-}
+/// `option httplog clf` (§8.2.3, HAProxy 2.6's `clf_http_log_format`).
+pub const HTTPLOG_CLF_FORMAT: &str = "%{+Q}o %{-Q}ci - - [%trg] %r %ST %B \"\" \"\" %cp %ms %ft %b %s %TR %Tw %Tc %Tr %Ta %tsc %ac %fc %bc %sc %rc %sq %bq %CC %CS %hrl %hsl";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Var {
-    ClientIp,
-    ClientPort,
-    FrontendIp,
-    FrontendPort,
-    BackendSrcIp,
-    BackendSrcPort,
-    ServerIp,
-    ServerPort,
-    AcceptDate,
-    GmtDate,
-    LocalDate,
-    AcceptMs,
-    Timestamp,
-    FrontendTransport,
-    Frontend,
-    Backend,
-    Server,
-    Hostname,
-    UniqueId,
-    Pid,
-    Tw,
-    Tc,
-    Tt,
-    Th,
-    Tu,
-    Td,
-    BytesRead,
-    BytesUploaded,
-    TermState,
-    ActConn,
-    FeConn,
-    BeConn,
-    SrvConn,
-    Retries,
-    SrvQueue,
-    BackendQueue,
-    LogCounter,
-    RequestCounter,
-    Status,
-    /// Prints nothing (`%hr %hrl %hs %hsl`: no captures in TCP).
-    Nothing,
-    /// An absent string (`%sslc %sslv`).
-    Absent,
-    Sample(Fetch),
-}
+/// `option httpslog` (§8.2.4 "HTTPS log format"): [`HTTPLOG_FORMAT`] then the
+/// TLS fields, printed here as HAProxy prints them for a connection without TLS
+/// (this engine terminates no TLS in HTTP mode yet; HAProxy 2.6.12 measured):
+/// `%[fc_err]` and `%[ssl_fc_is_resumed]` are 0, the other fields `-` (the
+/// `ssl_*` fetches are not in the sample registry yet, so the tail is fixed
+/// text).
+pub const HTTPSLOG_TAIL: &str = " 0/-/-/-/0 -/-/-";
 
-/// HTTP-only variables (configuration.txt §8.2.6, restriction `H`).
-const HTTP_ONLY: &[&str] = &[
-    "CC", "CS", "HM", "HP", "HPO", "HQ", "HU", "HV", "Ta", "Ti", "Tq", "TR", "Tr", "r", "tr",
-    "trg", "trl", "tsc",
-];
-
-fn lookup(name: &str) -> Option<Var> {
-    use Var::*;
-    Some(match name {
-        "ci" => ClientIp,
-        "cp" => ClientPort,
-        "fi" => FrontendIp,
-        "fp" => FrontendPort,
-        "bi" => BackendSrcIp,
-        "bp" => BackendSrcPort,
-        "si" => ServerIp,
-        "sp" => ServerPort,
-        "t" => AcceptDate,
-        "T" => GmtDate,
-        "Tl" => LocalDate,
-        "ms" => AcceptMs,
-        "Ts" => Timestamp,
-        "ft" => FrontendTransport,
-        "f" => Frontend,
-        "b" => Backend,
-        "s" => Server,
-        "H" => Hostname,
-        "ID" => UniqueId,
-        "pid" => Pid,
-        "Tw" => Tw,
-        "Tc" => Tc,
-        "Tt" => Tt,
-        "Th" => Th,
-        "Tu" => Tu,
-        "Td" => Td,
-        "B" => BytesRead,
-        "U" => BytesUploaded,
-        "ts" => TermState,
-        "ac" => ActConn,
-        "fc" => FeConn,
-        "bc" => BeConn,
-        "sc" => SrvConn,
-        "rc" => Retries,
-        "sq" => SrvQueue,
-        "bq" => BackendQueue,
-        "lc" => LogCounter,
-        "rt" => RequestCounter,
-        "ST" => Status,
-        "hr" | "hrl" | "hs" | "hsl" => Nothing,
-        "sslc" | "sslv" => Absent,
-        _ => return None,
-    })
-}
-
-fn lookup_fetch(expr: &str) -> Option<Fetch> {
-    Some(match expr.trim() {
-        "src" => Fetch::Src,
-        "src_port" => Fetch::SrcPort,
-        "dst" => Fetch::Dst,
-        "dst_port" => Fetch::DstPort,
-        "fe_name" => Fetch::FeName,
-        "be_name" => Fetch::BeName,
-        "srv_name" => Fetch::SrvName,
-        _ => return None,
-    })
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Node {
-    Lit(String),
-    /// A run of spaces: one space, unless the previous variable printed
-    /// nothing (HAProxy 2.6.12: `"a  b"` gives `a b`, `%ci %hr %hr %ci`
-    /// gives `1.2.3.4 1.2.3.4`).
-    Sep,
-    Var(Var, Flags),
-}
-
-/// A compiled `log-format` string (configuration.txt §8.2.6).
+/// A compiled `log-format` string (configuration.txt §8.2.4), shared.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogFormatString {
-    nodes: Vec<Node>,
-}
-
-/// Applies `{+Q,-X,...}` modifiers to `base`; unknown letters are ignored,
-/// as HAProxy does.
-fn apply_flags(mut base: Flags, spec: &str) -> Flags {
-    for item in spec.split(',') {
-        let (on, name) = match item.as_bytes().first() {
-            Some(b'+') => (true, &item[1..]),
-            Some(b'-') => (false, &item[1..]),
-            _ => continue,
-        };
-        match name {
-            "Q" => base.quote = on,
-            "X" => base.hex = on,
-            "E" => base.escape = on,
-            _ => {}
-        }
-    }
-    base
-}
-
-/// Appends literal text, turning each run of spaces into one [`Node::Sep`]
-/// (runs separated only by `%o` merge too, as in HAProxy).
-fn push_literal(nodes: &mut Vec<Node>, lit: &mut String, text: &str) {
-    for c in text.chars() {
-        if c == ' ' {
-            if !lit.is_empty() {
-                nodes.push(Node::Lit(std::mem::take(lit)));
-            }
-            if nodes.last() != Some(&Node::Sep) {
-                nodes.push(Node::Sep);
-            }
-        } else {
-            lit.push(c);
-        }
-    }
+    fmt: Arc<LogFormat>,
+    /// Fixed text after the format (`option httpslog`'s TLS fields).
+    tail: &'static str,
 }
 
 impl LogFormatString {
-    /// Compiles a `log-format` string as the configuration gives it (after
-    /// the config tokenizer: `\ ` already a space). Errors mirror HAProxy's
-    /// ("no such format variable", "truncated line after '%'", HTTP-only
-    /// variables, unsupported sample fetches).
+    /// Compiles a TCP-mode `log-format` string (HTTP-only variables refused).
     pub fn parse(s: &str) -> Result<LogFormatString, LogFormatError> {
-        let mut nodes = Vec::new();
-        let mut lit = String::new();
-        let mut default = Flags::default();
-        let mut rest = s;
-        while let Some(pos) = rest.find('%') {
-            push_literal(&mut nodes, &mut lit, &rest[..pos]);
-            rest = &rest[pos + 1..];
-            if let Some(r) = rest.strip_prefix('%') {
-                lit.push('%');
-                rest = r;
-                continue;
-            }
-            if rest.is_empty() {
-                return Err(LogFormatError::Truncated("%".into()));
-            }
-            let mut flags = default;
-            let mut modifier = None;
-            if let Some(r) = rest.strip_prefix('{') {
-                let end = r
-                    .find('}')
-                    .ok_or_else(|| LogFormatError::Truncated(r.to_string()))?;
-                flags = apply_flags(default, &r[..end]);
-                modifier = Some(r[..end].to_string());
-                rest = &r[end + 1..];
-            }
-            if let Some(r) = rest.strip_prefix('[') {
-                let end = r
-                    .find(']')
-                    .ok_or_else(|| LogFormatError::Truncated(r.to_string()))?;
-                let expr = &r[..end];
-                let fetch = lookup_fetch(expr)
-                    .ok_or_else(|| LogFormatError::UnsupportedSample(expr.to_string()))?;
-                if !lit.is_empty() {
-                    nodes.push(Node::Lit(std::mem::take(&mut lit)));
-                }
-                nodes.push(Node::Var(Var::Sample(fetch), flags));
-                rest = &r[end + 1..];
-                continue;
-            }
-            let len = rest
-                .bytes()
-                .position(|b| !b.is_ascii_alphabetic())
-                .unwrap_or(rest.len());
-            let name = &rest[..len];
-            rest = &rest[len..];
-            if name.is_empty() {
-                return Err(match modifier {
-                    Some(m) => LogFormatError::ModifierWithoutVariable(m),
-                    None => LogFormatError::UnknownVariable(String::new()),
-                });
-            }
-            if name == "o" {
-                default = flags;
-                continue;
-            }
-            if HTTP_ONLY.contains(&name) {
-                return Err(LogFormatError::HttpOnly(name.to_string()));
-            }
-            let var = lookup(name).ok_or_else(|| LogFormatError::UnknownVariable(name.into()))?;
-            if !lit.is_empty() {
-                nodes.push(Node::Lit(std::mem::take(&mut lit)));
-            }
-            nodes.push(Node::Var(var, flags));
-        }
-        push_literal(&mut nodes, &mut lit, rest);
-        if !lit.is_empty() {
-            nodes.push(Node::Lit(lit));
-        }
-        Ok(LogFormatString { nodes })
+        LogFormatString::parse_mode(s, LfMode::Tcp)
+    }
+
+    /// Compiles a `log-format` string for a proxy in `mode`.
+    pub fn parse_mode(s: &str, mode: LfMode) -> Result<LogFormatString, LogFormatError> {
+        LogFormat::parse(s, mode).map(LogFormatString::from)
     }
 
     /// `option tcplog` ([`TCPLOG_FORMAT`]).
     pub fn tcplog() -> &'static LogFormatString {
-        static TCPLOG: OnceLock<LogFormatString> = OnceLock::new();
-        TCPLOG.get_or_init(|| LogFormatString::parse(TCPLOG_FORMAT).unwrap_or_default())
+        static F: OnceLock<LogFormatString> = OnceLock::new();
+        F.get_or_init(|| LogFormatString::parse(TCPLOG_FORMAT).unwrap_or_default())
     }
 
-    /// Renders one session.
+    /// `option httplog` ([`HTTPLOG_FORMAT`]).
+    pub fn httplog() -> &'static LogFormatString {
+        static F: OnceLock<LogFormatString> = OnceLock::new();
+        F.get_or_init(|| {
+            LogFormatString::parse_mode(HTTPLOG_FORMAT, LfMode::Http).unwrap_or_default()
+        })
+    }
+
+    /// `option httplog clf` ([`HTTPLOG_CLF_FORMAT`]).
+    pub fn httplog_clf() -> &'static LogFormatString {
+        static F: OnceLock<LogFormatString> = OnceLock::new();
+        F.get_or_init(|| {
+            LogFormatString::parse_mode(HTTPLOG_CLF_FORMAT, LfMode::Http).unwrap_or_default()
+        })
+    }
+
+    /// `option httpslog` ([`HTTPLOG_FORMAT`] + [`HTTPSLOG_TAIL`]).
+    pub fn httpslog() -> &'static LogFormatString {
+        static F: OnceLock<LogFormatString> = OnceLock::new();
+        F.get_or_init(|| LogFormatString {
+            tail: HTTPSLOG_TAIL,
+            ..LogFormatString::httplog().clone()
+        })
+    }
+
+    /// The compiled format.
+    pub fn format(&self) -> &LogFormat {
+        &self.fmt
+    }
+
+    /// Renders one session or transaction.
     pub fn render(&self, rec: &SessionRecord, ctx: &RenderContext<'_>) -> String {
-        let mut out = String::with_capacity(128);
-        let accept = Tm::new(rec.accepted_at, ctx.zone);
-        let mut prev_empty = false;
-        for node in &self.nodes {
-            match node {
-                Node::Lit(s) => {
-                    out.push_str(s);
-                    prev_empty = false;
-                }
-                Node::Sep => {
-                    if !prev_empty {
-                        out.push(' ');
-                    }
-                }
-                Node::Var(v, f) => {
-                    let before = out.len();
-                    render_var(&mut out, *v, *f, rec, ctx, &accept);
-                    prev_empty = out.len() == before;
-                }
-            }
+        let mut out = Vec::with_capacity(160);
+        let vars = RecVars {
+            rec,
+            ctx,
+            accept: Tm::new(rec.accepted_at, ctx.zone),
+            sample: RecContext(rec),
+        };
+        self.fmt.render(&mut out, &vars);
+        out.extend_from_slice(self.tail.as_bytes());
+        match String::from_utf8(out) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
         }
-        out
+    }
+}
+
+impl From<LogFormat> for LogFormatString {
+    fn from(f: LogFormat) -> LogFormatString {
+        LogFormatString {
+            fmt: Arc::new(f),
+            tail: "",
+        }
     }
 }
 
@@ -364,156 +170,365 @@ impl Default for RenderContext<'_> {
     }
 }
 
-fn push_ip(out: &mut String, ip: Option<IpAddr>, f: Flags) {
+/// The sample context of a finished session: its addresses.
+struct RecContext<'a>(&'a SessionRecord);
+
+impl Context for RecContext<'_> {
+    fn src(&self) -> Option<SocketAddr> {
+        Some(self.0.client)
+    }
+    fn dst(&self) -> Option<SocketAddr> {
+        self.0.frontend_addr
+    }
+    fn frontend_name(&self) -> Option<&str> {
+        Some(&self.0.frontend)
+    }
+    fn backend_name(&self) -> Option<&str> {
+        Some(self.0.backend.as_deref().unwrap_or(&self.0.frontend))
+    }
+    fn server_name(&self) -> Option<&str> {
+        self.0.server.as_deref()
+    }
+}
+
+struct RecVars<'a> {
+    rec: &'a SessionRecord,
+    ctx: &'a RenderContext<'a>,
+    accept: Tm,
+    sample: RecContext<'a>,
+}
+
+fn push_ip(out: &mut Vec<u8>, ip: Option<IpAddr>, f: Flags) {
     let Some(ip) = ip else {
-        out.push('-');
+        out.push(b'-');
         return;
     };
     if f.quote {
-        out.push('"');
+        out.push(b'"');
     }
+    let mut s = String::new();
     match (ip, f.hex) {
         (IpAddr::V4(a), true) => {
-            let _ = write!(out, "{:08X}", u32::from(a));
+            let _ = write!(s, "{:08X}", u32::from(a));
         }
         (IpAddr::V6(a), true) => {
             for b in a.octets() {
-                let _ = write!(out, "{b:02X}");
+                let _ = write!(s, "{b:02X}");
             }
         }
         (ip, false) => {
-            let _ = write!(out, "{ip}");
+            let _ = write!(s, "{ip}");
         }
     }
+    out.extend_from_slice(s.as_bytes());
     if f.quote {
-        out.push('"');
+        out.push(b'"');
     }
 }
 
-fn push_port(out: &mut String, port: Option<u16>, f: Flags) {
+fn push_port(out: &mut Vec<u8>, port: Option<u16>, f: Flags) {
     match port {
-        None => out.push('-'),
-        Some(p) if f.hex => {
-            let _ = write!(out, "{p:04X}");
-        }
-        Some(p) => {
-            let _ = write!(out, "{p}");
-        }
+        None => out.push(b'-'),
+        Some(p) if f.hex => push_fmt(out, format_args!("{p:04X}")),
+        Some(p) => push_num(out, p),
     }
 }
 
-fn push_str(out: &mut String, s: Option<&str>, f: Flags) {
-    let Some(s) = s else {
-        out.push_str(if f.quote { "\"\"" } else { "-" });
-        return;
-    };
-    if f.quote {
-        out.push('"');
+fn push_fmt(out: &mut Vec<u8>, a: std::fmt::Arguments<'_>) {
+    let mut s = String::new();
+    let _ = s.write_fmt(a);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn push_num(out: &mut Vec<u8>, n: impl std::fmt::Display) {
+    push_fmt(out, format_args!("{n}"))
+}
+
+fn push_hexable(out: &mut Vec<u8>, n: u64, f: Flags, width: usize) {
+    if f.hex {
+        push_fmt(out, format_args!("{n:0width$X}"))
+    } else {
+        push_num(out, n)
     }
-    if f.escape {
-        for c in s.chars() {
-            if matches!(c, '"' | '\\' | ']') {
-                out.push('\\');
-            }
+}
+
+/// HAProxy's `hdr_encode_map` (captures: `"#{|}`) or `url_encode_map` (`%r`:
+/// `"#`), plus bytes < 32 and >= 127, as `#XX`.
+fn push_encoded(out: &mut Vec<u8>, s: &[u8], extra: &[u8]) {
+    for &c in s {
+        if !(32..127).contains(&c) || extra.contains(&c) {
+            push_fmt(out, format_args!("#{c:02X}"));
+        } else {
             out.push(c);
         }
-    } else {
-        out.push_str(s);
+    }
+}
+
+const HDR_ENCODE: &[u8] = b"\"#{|}";
+const URL_ENCODE: &[u8] = b"\"#";
+
+fn push_captures(out: &mut Vec<u8>, caps: &[Option<Box<[u8]>>], n: usize, f: Flags) {
+    if n == 0 {
+        return;
     }
     if f.quote {
-        out.push('"');
+        out.push(b'"');
+    }
+    out.push(b'{');
+    for i in 0..n {
+        if i > 0 {
+            out.push(b'|');
+        }
+        if let Some(Some(v)) = caps.get(i) {
+            push_encoded(out, v, HDR_ENCODE);
+        }
+    }
+    out.push(b'}');
+    if f.quote {
+        out.push(b'"');
     }
 }
 
-fn push_num(out: &mut String, n: impl std::fmt::Display) {
-    let _ = write!(out, "{n}");
-}
-
-fn push_hexable(out: &mut String, n: u64, f: Flags, width: usize) {
-    if f.hex {
-        let _ = write!(out, "{n:0width$X}");
-    } else {
-        let _ = write!(out, "{n}");
+/// `%hrl`/`%hsl`: the values separated by spaces, each `-` when absent (`""`
+/// when quoted).
+fn push_capture_list(out: &mut Vec<u8>, caps: &[Option<Box<[u8]>>], n: usize, f: Flags) {
+    for i in 0..n {
+        if i > 0 {
+            out.push(b' ');
+        }
+        if f.quote {
+            out.push(b'"');
+        }
+        match caps.get(i) {
+            Some(Some(v)) => push_encoded(out, v, HDR_ENCODE),
+            _ if !f.quote => out.push(b'-'),
+            _ => {}
+        }
+        if f.quote {
+            out.push(b'"');
+        }
     }
 }
 
-fn render_var(
-    out: &mut String,
-    v: Var,
-    f: Flags,
-    rec: &SessionRecord,
-    ctx: &RenderContext<'_>,
-    accept: &Tm,
-) {
-    let backend = rec.backend.as_deref().unwrap_or(&rec.frontend);
-    let server = rec.server.as_deref().unwrap_or("<NOSRV>");
-    let fe_ip = rec.frontend_addr.map(|a| a.ip());
-    let fe_port = rec.frontend_addr.map(|a| a.port());
+const BADREQ: &[u8] = b"<BADREQ>";
+
+fn is_spht(c: u8) -> bool {
+    c == b' ' || c == b'\t'
+}
+
+/// The parts of the request line `%HM %HU %HP %HPO %HQ %HV` print (HAProxy's
+/// `sess_build_logline`): `None` prints `<BADREQ>`.
+fn request_part(line: Option<&[u8]>, v: LogVar) -> Option<&[u8]> {
+    let line = line?;
+    let end = line.len();
+    let m_end = line.iter().position(|&c| is_spht(c)).unwrap_or(end);
+    let mut u = m_end;
+    while u < end && is_spht(line[u]) {
+        u += 1;
+    }
+    let spaces = u - m_end;
+    let u_end = u + line[u..]
+        .iter()
+        .position(|&c| is_spht(c))
+        .unwrap_or(end - u);
+    let uri = &line[u..u_end];
     match v {
-        Var::ClientIp => push_ip(out, Some(rec.client.ip()), f),
-        Var::ClientPort => push_port(out, Some(rec.client.port()), f),
-        Var::FrontendIp => push_ip(out, fe_ip, f),
-        Var::FrontendPort => push_port(out, fe_port, f),
-        Var::BackendSrcIp | Var::ServerIp => push_ip(out, None, f),
-        Var::BackendSrcPort | Var::ServerPort => push_port(out, None, f),
-        Var::AcceptDate => out.push_str(&accept.accept_date()),
-        Var::GmtDate => out.push_str(&Tm::new(rec.accepted_at, Zone::Utc).clf_date()),
-        Var::LocalDate => out.push_str(&accept.clf_date()),
-        Var::AcceptMs => {
-            let _ = write!(out, "{:03}", accept.micros / 1000);
+        LogVar::HttpMethod => (m_end != end).then_some(&line[..m_end]),
+        LogVar::HttpUri => (spaces > 0).then_some(uri),
+        LogVar::HttpPath => {
+            (spaces > 0).then(|| &uri[..uri.iter().position(|&c| c == b'?').unwrap_or(uri.len())])
         }
-        Var::Timestamp => push_hexable(out, accept.unix.max(0) as u64, f, 8),
-        Var::FrontendTransport | Var::Frontend => push_str(out, Some(&rec.frontend), f),
-        Var::Backend => push_str(out, Some(backend), f),
-        Var::Server => push_str(out, Some(server), f),
-        Var::Hostname => push_str(out, Some(ctx.hostname), f),
-        Var::UniqueId | Var::Absent => push_str(out, None, f),
-        Var::Pid => push_hexable(out, u64::from(ctx.pid), f, 4),
-        Var::Tw => push_num(out, rec.tw),
-        Var::Tc => push_num(out, rec.tc),
-        Var::Tt | Var::Tu => push_num(out, rec.tt),
-        Var::Th => out.push('0'),
-        Var::Td => {
-            let td = if rec.tc < 0 {
-                -1
-            } else {
-                (rec.tt - rec.tw.max(0) - rec.tc).max(0)
-            };
-            push_num(out, td);
+        LogVar::HttpPathOnly => (spaces > 0).then(|| {
+            let mut p = uri;
+            if let Some(i) = p.windows(3).position(|w| w == b"://") {
+                let rest = &p[i + 3..];
+                p = &rest[rest.iter().position(|&c| c == b'/').unwrap_or(rest.len())..];
+            }
+            &p[..p.iter().position(|&c| c == b'?').unwrap_or(p.len())]
+        }),
+        LogVar::HttpQuery => {
+            let q = line.iter().position(|&c| c == b'?').unwrap_or(end);
+            let e = q + line[q..]
+                .iter()
+                .position(|&c| is_spht(c))
+                .unwrap_or(end - q);
+            Some(&line[q..e])
         }
-        Var::BytesRead => push_num(out, rec.bytes_read),
-        Var::BytesUploaded => push_num(out, rec.bytes_uploaded),
-        Var::TermState => {
-            for b in rec.termination {
-                out.push(if b.is_ascii_graphic() { b as char } else { '-' });
+        LogVar::HttpVersion => {
+            let mut v = u_end;
+            while v < end && is_spht(line[v]) {
+                v += 1;
+            }
+            let v_end = v + line[v..]
+                .iter()
+                .position(|&c| is_spht(c))
+                .unwrap_or(end - v);
+            (v < end).then_some(&line[v..v_end])
+        }
+        _ => Some(line),
+    }
+}
+
+fn push_quoted_encoded(out: &mut Vec<u8>, s: &[u8], f: Flags) {
+    if f.quote {
+        out.push(b'"');
+    }
+    push_encoded(out, s, URL_ENCODE);
+    if f.quote {
+        out.push(b'"');
+    }
+}
+
+impl RecVars<'_> {
+    fn http(&self) -> Option<&HttpTxnLog> {
+        self.rec.http.as_deref()
+    }
+
+    /// The start of the request: accept date + Ti + Th (HAProxy's `%tr`).
+    fn request_tm(&self, zone: Zone) -> Tm {
+        let mut t = self.rec.accepted_at;
+        if let Some(h) = self.http() {
+            if h.ti >= 0 {
+                t += Duration::from_millis((h.ti + h.th).max(0) as u64);
             }
         }
-        Var::ActConn => push_num(out, rec.actconn),
-        Var::FeConn => push_num(out, rec.feconn),
-        Var::BeConn => push_num(out, rec.beconn),
-        Var::SrvConn => push_num(out, rec.srv_conn),
-        Var::Retries => {
-            if rec.redispatched {
-                out.push('+');
-            }
-            push_num(out, rec.retries);
+        Tm::new(t, zone)
+    }
+
+    fn tq(&self) -> i64 {
+        match self.http() {
+            Some(h) if h.t_req >= 0 => h.th.max(0) + h.ti.max(0) + h.t_req,
+            Some(_) => -1,
+            None => 0,
         }
-        Var::SrvQueue => push_num(out, rec.srv_queue),
-        Var::BackendQueue => push_num(out, rec.backend_queue),
-        Var::LogCounter => push_hexable(out, ctx.log_counter, f, 4),
-        Var::RequestCounter => push_hexable(out, ctx.request_counter, f, 4),
-        Var::Status => out.push('0'),
-        Var::Nothing => {}
-        Var::Sample(fetch) => {
-            let sf = Flags { hex: false, ..f };
-            match fetch {
-                Fetch::Src => push_str(out, Some(&rec.client.ip().to_string()), sf),
-                Fetch::SrcPort => push_str(out, Some(&rec.client.port().to_string()), sf),
-                Fetch::Dst => push_str(out, fe_ip.map(|i| i.to_string()).as_deref(), sf),
-                Fetch::DstPort => push_str(out, fe_port.map(|p| p.to_string()).as_deref(), sf),
-                Fetch::FeName => push_str(out, Some(&rec.frontend), sf),
-                Fetch::BeName => push_str(out, Some(backend), sf),
-                Fetch::SrvName => push_str(out, rec.server.as_deref(), sf),
+    }
+}
+
+impl LogVars for RecVars<'_> {
+    fn context(&self) -> &dyn Context {
+        &self.sample
+    }
+
+    fn var(&self, out: &mut Vec<u8>, v: LogVar, f: Flags) {
+        let rec = self.rec;
+        let ctx = self.ctx;
+        let http = self.http();
+        let backend = rec.backend.as_deref().unwrap_or(&rec.frontend);
+        let server = rec.server.as_deref().unwrap_or("<NOSRV>");
+        let fe_ip = rec.frontend_addr.map(|a| a.ip());
+        let fe_port = rec.frontend_addr.map(|a| a.port());
+        let str_ = |out: &mut Vec<u8>, s: Option<&str>| push_text(out, s.map(str::as_bytes), f);
+        match v {
+            LogVar::ClientIp => push_ip(out, Some(rec.client.ip()), f),
+            LogVar::ClientPort => push_port(out, Some(rec.client.port()), f),
+            LogVar::FrontendIp => push_ip(out, fe_ip, f),
+            LogVar::FrontendPort => push_port(out, fe_port, f),
+            LogVar::BackendSrcIp | LogVar::ServerIp => push_ip(out, None, f),
+            LogVar::BackendSrcPort | LogVar::ServerPort => push_port(out, None, f),
+            LogVar::AcceptDate => out.extend_from_slice(self.accept.accept_date().as_bytes()),
+            LogVar::GmtDate => {
+                out.extend_from_slice(Tm::new(rec.accepted_at, Zone::Utc).clf_date().as_bytes())
+            }
+            LogVar::LocalDate => out.extend_from_slice(self.accept.clf_date().as_bytes()),
+            LogVar::RequestDate => {
+                out.extend_from_slice(self.request_tm(ctx.zone).accept_date().as_bytes())
+            }
+            LogVar::RequestDateGmt => {
+                out.extend_from_slice(self.request_tm(Zone::Utc).clf_date().as_bytes())
+            }
+            LogVar::RequestDateLocal => {
+                out.extend_from_slice(self.request_tm(ctx.zone).clf_date().as_bytes())
+            }
+            LogVar::AcceptMs => push_fmt(out, format_args!("{:03}", self.accept.micros / 1000)),
+            LogVar::Timestamp => push_hexable(out, self.accept.unix.max(0) as u64, f, 8),
+            LogVar::FrontendTransport | LogVar::Frontend => str_(out, Some(&rec.frontend)),
+            LogVar::Backend => str_(out, Some(backend)),
+            LogVar::Server => str_(out, Some(server)),
+            LogVar::Hostname => str_(out, Some(ctx.hostname)),
+            LogVar::UniqueId => str_(out, http.and_then(|h| h.unique_id.as_deref())),
+            LogVar::SslCipher | LogVar::SslVersion => str_(out, None),
+            LogVar::Pid => push_hexable(out, u64::from(ctx.pid), f, 4),
+            LogVar::Th => push_num(out, http.map_or(0, |h| h.th)),
+            LogVar::Ti => push_num(out, http.map_or(0, |h| h.ti)),
+            LogVar::TR => push_num(out, http.map_or(0, |h| h.t_req)),
+            LogVar::Tq => push_num(out, self.tq()),
+            LogVar::Tw => push_num(out, rec.tw),
+            LogVar::Tc => push_num(out, rec.tc),
+            LogVar::Tr => push_num(out, http.map_or(0, |h| h.t_res)),
+            LogVar::Ta => push_num(out, http.map_or(rec.tt, |h| h.ta)),
+            LogVar::Tt => push_num(out, rec.tt),
+            LogVar::Tu => push_num(out, rec.tt - http.map_or(0, |h| h.ti.max(0))),
+            LogVar::Td => {
+                let td = match http {
+                    Some(h) if h.t_res >= 0 => {
+                        let data = self.tq() + rec.tw.max(0) + rec.tc.max(0) + h.t_res;
+                        rec.tt - data
+                    }
+                    Some(_) => -1,
+                    None if rec.tc < 0 => -1,
+                    None => (rec.tt - rec.tw.max(0) - rec.tc).max(0),
+                };
+                push_num(out, td);
+            }
+            LogVar::BytesRead => push_num(out, rec.bytes_read),
+            LogVar::BytesUploaded => push_num(out, rec.bytes_uploaded),
+            LogVar::TermState | LogVar::TermStateCookie => {
+                for b in rec.termination {
+                    out.push(if b.is_ascii_graphic() { b } else { b'-' });
+                }
+                if v == LogVar::TermStateCookie {
+                    let ck = http.map_or([b'-', b'-'], |h| h.cookie_state);
+                    for b in ck {
+                        out.push(if b.is_ascii_graphic() { b } else { b'-' });
+                    }
+                }
+            }
+            LogVar::ActConn => push_num(out, rec.actconn),
+            LogVar::FeConn => push_num(out, rec.feconn),
+            LogVar::BeConn => push_num(out, rec.beconn),
+            LogVar::SrvConn => push_num(out, rec.srv_conn),
+            LogVar::Retries => {
+                if rec.redispatched {
+                    out.push(b'+');
+                }
+                push_num(out, rec.retries);
+            }
+            LogVar::SrvQueue => push_num(out, rec.srv_queue),
+            LogVar::BackendQueue => push_num(out, rec.backend_queue),
+            LogVar::LogCounter => push_hexable(out, ctx.log_counter, f, 4),
+            LogVar::RequestCounter => push_hexable(out, ctx.request_counter, f, 4),
+            LogVar::Status => match http {
+                None => out.push(b'0'),
+                Some(h) => push_num(out, h.status.map_or(-1, i32::from)),
+            },
+            LogVar::CookieReq => push_text(out, http.and_then(|h| h.cookie_req.as_deref()), f),
+            LogVar::CookieRes => push_text(out, http.and_then(|h| h.cookie_res.as_deref()), f),
+            LogVar::ReqCaptures
+            | LogVar::ResCaptures
+            | LogVar::ReqCaptureList
+            | LogVar::ResCaptureList => {
+                let Some(h) = http else { return };
+                let caps = match v {
+                    LogVar::ReqCaptures | LogVar::ReqCaptureList => &h.req_captures,
+                    _ => &h.res_captures,
+                };
+                let n = caps.len();
+                if matches!(v, LogVar::ReqCaptures | LogVar::ResCaptures) {
+                    push_captures(out, caps, n, f)
+                } else {
+                    push_capture_list(out, caps, n, f)
+                }
+            }
+            LogVar::Request
+            | LogVar::HttpMethod
+            | LogVar::HttpUri
+            | LogVar::HttpPath
+            | LogVar::HttpPathOnly
+            | LogVar::HttpQuery
+            | LogVar::HttpVersion => {
+                let line = http.and_then(|h| h.request_line.as_deref());
+                let part = request_part(line, v).map_or(Cow::Borrowed(BADREQ), Cow::Borrowed);
+                push_quoted_encoded(out, &part, f);
             }
         }
     }

@@ -72,10 +72,15 @@ mod target;
 mod tests;
 #[cfg(test)]
 mod tests_haproxy;
+#[cfg(test)]
+mod tests_httplog;
 
 pub use clock::{Tm, Zone};
 pub use dispatch::ProxyLogs;
-pub use format::{default_line, tcplog_line, LogFormatString, RenderContext, TCPLOG_FORMAT};
+pub use format::{
+    default_line, tcplog_line, LogFormatString, RenderContext, HTTPLOG_CLF_FORMAT, HTTPLOG_FORMAT,
+    HTTPSLOG_TAIL, TCPLOG_FORMAT,
+};
 pub use logger::{render_message, system_hostname, Logger, SyslogIdentity};
 pub use session::{FrontendLog, SessionFormat};
 pub use target::{Facility, Level, LogDest, LogFormat, LogSample, LogTarget, DEFAULT_MAX_LEN};
@@ -99,22 +104,6 @@ pub enum LogError {
     },
 }
 
-/// Errors compiling a `log-format` string (§8.2.6), worded like HAProxy's.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LogFormatError {
-    /// `%zz`.
-    #[error("no such format variable '{0}'. If you wanted to emit the '%' character verbatim, you need to use '%%'")]
-    UnknownVariable(String),
-    /// `%` or `%{` at the end.
-    #[error("truncated line after '{0}'")]
-    Truncated(String),
-    /// `%{+Q}` followed by no name.
-    #[error("parse argument modifier without variable name near '%{{{0}}}'")]
-    ModifierWithoutVariable(String),
-    /// HTTP-only variable in a TCP proxy.
-    #[error("format variable '{0}' is reserved for HTTP mode")]
-    HttpOnly(String),
-    /// `%[expr]` with an unsupported fetch or converter.
-    #[error("unsupported sample expression '{0}' (supported: src, src_port, dst, dst_port, fe_name, be_name, srv_name)")]
-    UnsupportedSample(String),
-}
+/// Errors compiling a `log-format` string (§8.2.4), worded like HAProxy's
+/// (haproxide-expr's compiler).
+pub use haproxide_expr::LogFormatError;

@@ -20,8 +20,8 @@ pub enum SessionFormat {
     Default,
     /// `option tcplog` (§8.2.2).
     TcpLog,
-    /// `log-format <string>` (§8.2.6), compiled by
-    /// [`LogFormatString::parse`].
+    /// `log-format <string>` (§8.2.4), `option httplog [clf]` (§8.2.3) or
+    /// `option httpslog` ([`LogFormatString::httplog`] ...), compiled.
     Custom(LogFormatString),
 }
 
@@ -30,6 +30,37 @@ impl SessionFormat {
     /// the caller to prefix with file:line).
     pub fn custom(log_format: &str) -> Result<SessionFormat, super::LogFormatError> {
         LogFormatString::parse(log_format).map(SessionFormat::Custom)
+    }
+
+    /// `log-format <string>` for a proxy in `mode` (HTTP-only variables
+    /// refused in TCP mode, as `haproxy -c` does).
+    pub fn custom_mode(
+        log_format: &str,
+        mode: haproxide_expr::LfMode,
+    ) -> Result<SessionFormat, super::LogFormatError> {
+        LogFormatString::parse_mode(log_format, mode).map(SessionFormat::Custom)
+    }
+
+    /// `option httplog` (`clf`: `option httplog clf`).
+    pub fn httplog(clf: bool) -> SessionFormat {
+        SessionFormat::Custom(if clf {
+            LogFormatString::httplog_clf().clone()
+        } else {
+            LogFormatString::httplog().clone()
+        })
+    }
+
+    /// `option httpslog`.
+    pub fn httpslog() -> SessionFormat {
+        SessionFormat::Custom(LogFormatString::httpslog().clone())
+    }
+
+    /// Whether a line uses the HTTP request line (HAProxy's `LW_REQ`).
+    pub fn uses_request_line(&self) -> bool {
+        match self {
+            SessionFormat::Custom(f) => f.format().uses_request_line(),
+            _ => false,
+        }
     }
 }
 
@@ -133,6 +164,10 @@ impl FrontendLog {
 }
 
 impl SessionLogger for FrontendLog {
+    fn wants_request_line(&self, _frontend: &str) -> bool {
+        !self.logger.is_empty() && self.format.uses_request_line()
+    }
+
     fn log(&self, record: &SessionRecord) {
         if self.logger.is_empty() {
             return;

@@ -45,6 +45,7 @@ fn record() -> SessionRecord {
         redispatched: false,
         srv_queue: 0,
         backend_queue: 0,
+        http: None,
     }
 }
 
@@ -327,7 +328,7 @@ fn log_format_errors() {
     assert_eq!(err("%{+Q}"), E::ModifierWithoutVariable("+Q".into()));
     assert_eq!(err("%Ta"), E::HttpOnly("Ta".into()));
     assert_eq!(err("%tsc"), E::HttpOnly("tsc".into()));
-    assert!(matches!(err("%[foo]"), E::UnsupportedSample(_)));
+    assert!(matches!(err("%[foo]"), E::Sample(..)));
     assert_eq!(
         err("%zz").to_string(),
         "no such format variable 'zz'. If you wanted to emit the '%' character verbatim, you need to use '%%'"

@@ -527,6 +527,7 @@ fn run(setup: &Setup, proxies: &[Proxy], stopped: &[(&str, u64, u64, Option<&str
             redispatched: false,
             srv_queue: 0,
             backend_queue: 0,
+            http: None,
         };
         match p.outcome {
             Outcome::Echo => {}

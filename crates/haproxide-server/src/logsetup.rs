@@ -11,6 +11,7 @@ use haproxide_config::model::{
 use haproxide_config::value::{Host, PortSpec};
 use haproxide_config::Resolved;
 use haproxide_config::{Code, Diagnostic};
+use haproxide_expr::LfMode;
 
 use crate::logging::{
     Facility, FrontendLog, Level, LogDest as RtDest, LogError, LogFormat as RtFormat, LogSample,
@@ -21,6 +22,16 @@ fn log_error(span: haproxide_config::Span, e: impl std::fmt::Display) -> Diagnos
     Diagnostic::error(Code::InvalidArgument, format!("log target: {e}"))
         .at(span)
         .help("haproxide opens log targets at start-up, as HAProxy does")
+}
+
+/// `option httplog clf` (§8.2.3): the last `option httplog` line of the proxy
+/// or, when it has none, of its defaults section, has the `clf` argument.
+fn httplog_clf(p: &haproxide_config::model::Proxy) -> bool {
+    p.options
+        .iter()
+        .rev()
+        .find(|o| o.name.name == "httplog")
+        .is_some_and(|o| o.args.first().map(String::as_str) == Some("clf"))
 }
 
 /// Build the loggers: global targets, then each proxy's own (`log global` pulls the
@@ -102,8 +113,14 @@ pub fn build(cfg: &Resolved) -> (ProxyLogs, Vec<Diagnostic>) {
         logs.add_proxy(p.name.name.clone(), logger.clone(), tag.clone());
         if p.kind.has_frontend() {
             // The effective format (the config crate applied the defaults section's).
+            let mode = if p.effective_mode() == Mode::Http {
+                LfMode::Http
+            } else {
+                LfMode::Tcp
+            };
+            // The effective format (the config crate applied the defaults section's).
             let format = match &p.log_format {
-                Some(SessionLog::Custom(f)) => match SessionFormat::custom(&f.name) {
+                Some(SessionLog::Custom(f)) => match SessionFormat::custom_mode(&f.name, mode) {
                     Ok(f) => f,
                     Err(e) => {
                         errors.push(log_error(f.span, e));
@@ -113,14 +130,12 @@ pub fn build(cfg: &Resolved) -> (ProxyLogs, Vec<Diagnostic>) {
                 Some(SessionLog::TcpLog(_)) => SessionFormat::TcpLog,
                 // HAProxy: "'option httplog' not usable with frontend (needs 'mode
                 // http'). Falling back to 'option tcplog'."
-                Some(SessionLog::HttpLog(_) | SessionLog::HttpsLog(_))
-                    if p.effective_mode() == Mode::Tcp =>
-                {
+                Some(SessionLog::HttpLog(_) | SessionLog::HttpsLog(_)) if mode == LfMode::Tcp => {
                     SessionFormat::TcpLog
                 }
-                Some(SessionLog::HttpLog(_) | SessionLog::HttpsLog(_)) | None => {
-                    SessionFormat::Default
-                }
+                Some(SessionLog::HttpLog(_)) => SessionFormat::httplog(httplog_clf(p)),
+                Some(SessionLog::HttpsLog(_)) => SessionFormat::httpslog(),
+                None => SessionFormat::Default,
             };
             logs.add_frontend(
                 p.name.name.clone(),

@@ -11,6 +11,8 @@
 //!   their own for tests without a runtime, client helpers.
 //! - [`http`]: an HTTP/1.x responder with byte-exact answers per path, Patroni-like
 //!   REST API mocks (headerless status flips, `/primary` `/replica?lag=` roles).
+//! - [`recorder`]: for HTTP differential tests: a recording keep-alive backend, a
+//!   scripted raw client, a proxy process on a config in a temp dir.
 //! - [`syslog`]: UDP and unix-datagram catchers.
 //! - [`tls`]: a TLS ClientHello with or without SNI.
 //! - [`proc`]: a child-process guard.
@@ -34,6 +36,7 @@ pub mod etcd;
 pub mod fs;
 pub mod http;
 pub mod proc;
+pub mod recorder;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod syslog;

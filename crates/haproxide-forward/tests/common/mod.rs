@@ -210,3 +210,4 @@ pub async fn start(mut spec: EngineSpec) -> Running {
 pub fn term(r: &SessionRecord) -> String {
     String::from_utf8_lossy(&r.termination).into_owned()
 }
+pub mod http;

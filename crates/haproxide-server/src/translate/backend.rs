@@ -52,6 +52,7 @@ pub(super) fn backend(
         timeout_queue: p.timeouts.get("queue").copied().map(ms),
         fullconn: p.fullconn.map(|v| v as usize),
         tcp_keepalive: p.option("srvtcpka") == Some(true) || p.option("tcpka") == Some(true),
+        http: None,
     };
     let probe = probe_spec(p, errors);
     for (si, s) in p.servers.iter().enumerate() {

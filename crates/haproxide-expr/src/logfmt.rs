@@ -1,0 +1,472 @@
+//! `log-format` strings compiled once (configuration.txt §8.2.4 "Custom log
+//! format"): literal text, separators, `%var` variables with their `{+Q,+X,+E}`
+//! modifiers, and `%[fetch,conv...]` samples typed by this crate's
+//! [`SampleExpr`]. The same compiled form serves `log-format`, `option
+//! httplog`/`tcplog`/`httpslog` (their strict equivalents), `unique-id-format` and
+//! the log-format arguments of HTTP rules (`set-header`, `lf-string`...).
+//!
+//! Rendering is split: [`LogFormat::render`] walks the nodes and applies
+//! HAProxy's separator rule; the caller's [`LogVars`] prints each variable (it
+//! knows the session) and supplies the [`Context`] samples are fetched from.
+//!
+//! Rules checked against HAProxy 2.6.12 (haproxide-log's differential tests):
+//! a run of spaces is one separator; a separator prints one space only after
+//! something that printed (HAProxy's `last_isspace`), so a leading space and a
+//! space after an empty `%hr` print nothing; `%o` makes its flags the default of
+//! every later variable; unknown modifier letters are ignored; `%%` is `%`.
+
+use std::fmt;
+
+use crate::acl::SampleExpr;
+use crate::fetch::Context;
+use crate::sample::SmpType;
+
+/// A variable's `{+Q,+X,+E}` modifiers (§8.2.4 "flags").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flags {
+    /// `Q`: quote strings.
+    pub quote: bool,
+    /// `X`: hexadecimal numbers and addresses.
+    pub hex: bool,
+    /// `E`: escape `"`, `\` and `]` (RFC 5424 structured data).
+    pub escape: bool,
+}
+
+macro_rules! log_vars {
+    ($($name:literal => $var:ident, $http:expr;)*) => {
+        /// Every `%var` of configuration.txt §8.2.4, by its HAProxy name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum LogVar { $($var,)* }
+        /// (name, variable, HTTP-only) for every variable.
+        pub const LOG_VARS: &[(&str, LogVar, bool)] = &[$(($name, LogVar::$var, $http),)*];
+    };
+}
+
+log_vars! {
+    "ci" => ClientIp, false;
+    "cp" => ClientPort, false;
+    "fi" => FrontendIp, false;
+    "fp" => FrontendPort, false;
+    "bi" => BackendSrcIp, false;
+    "bp" => BackendSrcPort, false;
+    "si" => ServerIp, false;
+    "sp" => ServerPort, false;
+    "t" => AcceptDate, false;
+    "T" => GmtDate, false;
+    "Tl" => LocalDate, false;
+    "ms" => AcceptMs, false;
+    "Ts" => Timestamp, false;
+    "tr" => RequestDate, true;
+    "trg" => RequestDateGmt, true;
+    "trl" => RequestDateLocal, true;
+    "ft" => FrontendTransport, false;
+    "f" => Frontend, false;
+    "b" => Backend, false;
+    "s" => Server, false;
+    "H" => Hostname, false;
+    "ID" => UniqueId, false;
+    "pid" => Pid, false;
+    "Th" => Th, false;
+    "Ti" => Ti, true;
+    "TR" => TR, true;
+    "Tq" => Tq, true;
+    "Tw" => Tw, false;
+    "Tc" => Tc, false;
+    "Tr" => Tr, true;
+    "Ta" => Ta, true;
+    "Tt" => Tt, false;
+    "Tu" => Tu, false;
+    "Td" => Td, false;
+    "B" => BytesRead, false;
+    "U" => BytesUploaded, false;
+    "ts" => TermState, false;
+    "tsc" => TermStateCookie, true;
+    "ac" => ActConn, false;
+    "fc" => FeConn, false;
+    "bc" => BeConn, false;
+    "sc" => SrvConn, false;
+    "rc" => Retries, false;
+    "sq" => SrvQueue, false;
+    "bq" => BackendQueue, false;
+    "lc" => LogCounter, false;
+    "rt" => RequestCounter, false;
+    "ST" => Status, false;
+    "CC" => CookieReq, true;
+    "CS" => CookieRes, true;
+    "hr" => ReqCaptures, false;
+    "hrl" => ReqCaptureList, false;
+    "hs" => ResCaptures, false;
+    "hsl" => ResCaptureList, false;
+    "r" => Request, true;
+    "HM" => HttpMethod, true;
+    "HP" => HttpPath, true;
+    "HPO" => HttpPathOnly, true;
+    "HQ" => HttpQuery, true;
+    "HU" => HttpUri, true;
+    "HV" => HttpVersion, true;
+    "sslc" => SslCipher, false;
+    "sslv" => SslVersion, false;
+}
+
+impl LogVar {
+    /// The variable named `name` and whether it is reserved for HTTP mode.
+    pub fn lookup(name: &str) -> Option<(LogVar, bool)> {
+        LOG_VARS
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|&(_, v, h)| (v, h))
+    }
+
+    /// Whether the variable reads the request line (HAProxy's `LW_REQ`).
+    pub fn uses_request_line(self) -> bool {
+        use LogVar::*;
+        matches!(
+            self,
+            Request | HttpMethod | HttpPath | HttpPathOnly | HttpQuery | HttpUri | HttpVersion
+        )
+    }
+
+    /// Whether it prints the capture slots (and nothing when there is none).
+    fn is_capture(self) -> bool {
+        use LogVar::*;
+        matches!(
+            self,
+            ReqCaptures | ReqCaptureList | ResCaptures | ResCaptureList
+        )
+    }
+}
+
+/// One compiled piece of a format.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    /// Literal text (no space in it).
+    Lit(Box<str>),
+    /// A run of spaces.
+    Sep,
+    /// `%var`.
+    Var(LogVar, Flags),
+    /// `%[expr]`.
+    Sample(Box<SampleExpr>, Flags),
+}
+
+/// Which mode the proxy using the format runs in: HTTP-only variables are refused
+/// in TCP mode, as `haproxy -c` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LfMode {
+    Tcp,
+    Http,
+}
+
+/// Errors compiling a format, worded like HAProxy 2.6's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogFormatError {
+    /// `%zz`.
+    UnknownVariable(String),
+    /// `%` or `%{` at the end.
+    Truncated(String),
+    /// `%{+Q}` followed by no name.
+    ModifierWithoutVariable(String),
+    /// HTTP-only variable in a TCP proxy.
+    HttpOnly(String),
+    /// `%[expr]` the sample engine refuses (its text, the engine's message).
+    Sample(String, String),
+}
+
+impl fmt::Display for LogFormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogFormatError::UnknownVariable(v) => write!(
+                f,
+                "no such format variable '{v}'. If you wanted to emit the '%' character verbatim, you need to use '%%'"
+            ),
+            LogFormatError::Truncated(v) => write!(f, "truncated line after '{v}'"),
+            LogFormatError::ModifierWithoutVariable(v) => write!(
+                f,
+                "parse argument modifier without variable name near '%{{{v}}}'"
+            ),
+            LogFormatError::HttpOnly(v) => {
+                write!(f, "format variable '{v}' is reserved for HTTP mode")
+            }
+            LogFormatError::Sample(e, m) => {
+                write!(f, "failed to parse sample expression <{e}> : {m}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LogFormatError {}
+
+/// A compiled format. Equality compares the source text.
+#[derive(Debug, Clone, Default)]
+pub struct LogFormat {
+    src: Box<str>,
+    nodes: Vec<Node>,
+}
+
+impl PartialEq for LogFormat {
+    fn eq(&self, o: &LogFormat) -> bool {
+        self.src == o.src
+    }
+}
+impl Eq for LogFormat {}
+
+/// What a format is rendered against: the caller prints variables and offers the
+/// sample context.
+pub trait LogVars {
+    /// Appends variable `v` with flags `f` to `out`.
+    fn var(&self, out: &mut Vec<u8>, v: LogVar, f: Flags);
+    /// What `%[...]` samples are fetched from.
+    fn context(&self) -> &dyn Context;
+}
+
+/// Applies `{+Q,-X,...}` modifiers to `base`; unknown letters are ignored, as
+/// HAProxy does.
+fn apply_flags(mut base: Flags, spec: &str) -> Flags {
+    for item in spec.split(',') {
+        let (on, name) = match item.as_bytes().first() {
+            Some(b'+') => (true, &item[1..]),
+            Some(b'-') => (false, &item[1..]),
+            _ => continue,
+        };
+        match name {
+            "Q" => base.quote = on,
+            "X" => base.hex = on,
+            "E" => base.escape = on,
+            _ => {}
+        }
+    }
+    base
+}
+
+fn flush(nodes: &mut Vec<Node>, lit: &mut String) {
+    if !lit.is_empty() {
+        nodes.push(Node::Lit(std::mem::take(lit).into()));
+    }
+}
+
+/// Appends literal text, turning each run of spaces into one [`Node::Sep`] (runs
+/// separated only by `%o` merge too, as in HAProxy).
+fn push_literal(nodes: &mut Vec<Node>, lit: &mut String, text: &str) {
+    for c in text.chars() {
+        if c == ' ' {
+            flush(nodes, lit);
+            if nodes.last() != Some(&Node::Sep) {
+                nodes.push(Node::Sep);
+            }
+        } else {
+            lit.push(c);
+        }
+    }
+}
+
+impl LogFormat {
+    /// Compiles `s` as the configuration gives it (after the tokenizer: `\ `
+    /// already a space) for a proxy in `mode`.
+    pub fn parse(s: &str, mode: LfMode) -> Result<LogFormat, LogFormatError> {
+        let mut nodes = Vec::new();
+        let mut lit = String::new();
+        let mut default = Flags::default();
+        let mut rest = s;
+        while let Some(pos) = rest.find('%') {
+            push_literal(&mut nodes, &mut lit, &rest[..pos]);
+            rest = &rest[pos + 1..];
+            if let Some(r) = rest.strip_prefix('%') {
+                lit.push('%');
+                rest = r;
+                continue;
+            }
+            if rest.is_empty() {
+                return Err(LogFormatError::Truncated("%".into()));
+            }
+            let mut flags = default;
+            let mut modifier = None;
+            if let Some(r) = rest.strip_prefix('{') {
+                let end = r
+                    .find('}')
+                    .ok_or_else(|| LogFormatError::Truncated(r.to_string()))?;
+                flags = apply_flags(default, &r[..end]);
+                modifier = Some(r[..end].to_string());
+                rest = &r[end + 1..];
+            }
+            if let Some(r) = rest.strip_prefix('[') {
+                let end = r
+                    .find(']')
+                    .ok_or_else(|| LogFormatError::Truncated(r.to_string()))?;
+                let text = &r[..end];
+                let expr = SampleExpr::parse(text)
+                    .map_err(|e| LogFormatError::Sample(text.to_string(), e.message))?;
+                flush(&mut nodes, &mut lit);
+                nodes.push(Node::Sample(Box::new(expr), flags));
+                rest = &r[end + 1..];
+                continue;
+            }
+            let len = rest
+                .bytes()
+                .position(|b| !b.is_ascii_alphabetic())
+                .unwrap_or(rest.len());
+            let name = &rest[..len];
+            rest = &rest[len..];
+            if name.is_empty() {
+                return Err(match modifier {
+                    Some(m) => LogFormatError::ModifierWithoutVariable(m),
+                    None => LogFormatError::UnknownVariable(String::new()),
+                });
+            }
+            if name == "o" {
+                default = flags;
+                continue;
+            }
+            let (var, http) =
+                LogVar::lookup(name).ok_or_else(|| LogFormatError::UnknownVariable(name.into()))?;
+            if http && mode == LfMode::Tcp {
+                return Err(LogFormatError::HttpOnly(name.to_string()));
+            }
+            flush(&mut nodes, &mut lit);
+            nodes.push(Node::Var(var, flags));
+        }
+        push_literal(&mut nodes, &mut lit, rest);
+        flush(&mut nodes, &mut lit);
+        Ok(LogFormat {
+            src: s.into(),
+            nodes,
+        })
+    }
+
+    /// The source text.
+    pub fn source(&self) -> &str {
+        &self.src
+    }
+
+    /// The compiled nodes.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// Whether the format prints nothing at all (an empty string).
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Whether a variable reads the request line (HAProxy's `LW_REQ`).
+    pub fn uses_request_line(&self) -> bool {
+        self.nodes
+            .iter()
+            .any(|n| matches!(n, Node::Var(v, _) if v.uses_request_line()))
+    }
+
+    /// Appends the rendering to `out`.
+    pub fn render(&self, out: &mut Vec<u8>, vars: &dyn LogVars) {
+        let mut last_isspace = true;
+        for node in &self.nodes {
+            match node {
+                Node::Lit(s) => {
+                    out.extend_from_slice(s.as_bytes());
+                    last_isspace = false;
+                }
+                Node::Sep => {
+                    if !last_isspace {
+                        out.push(b' ');
+                        last_isspace = true;
+                    }
+                }
+                Node::Var(v, f) => {
+                    let before = out.len();
+                    vars.var(out, *v, *f);
+                    if out.len() != before || !v.is_capture() {
+                        last_isspace = false;
+                    }
+                }
+                Node::Sample(e, f) => {
+                    let fetched = e.eval(vars.context(), 0);
+                    let value = fetched.value.and_then(|v| v.cast(SmpType::Str));
+                    let f = Flags { hex: false, ..*f };
+                    push_text(out, value.as_ref().and_then(|v| v.bytes()), f);
+                    last_isspace = false;
+                }
+            }
+        }
+    }
+}
+
+/// HAProxy's `lf_text_len`: an absent value prints `-` (`""` quoted); `Q` quotes,
+/// `E` escapes `"`, `\` and `]`.
+pub fn push_text(out: &mut Vec<u8>, s: Option<&[u8]>, f: Flags) {
+    let Some(s) = s else {
+        out.extend_from_slice(if f.quote { b"\"\"" } else { b"-" });
+        return;
+    };
+    if f.quote {
+        out.push(b'"');
+    }
+    if f.escape {
+        for &c in s {
+            if matches!(c, b'"' | b'\\' | b']') {
+                out.push(b'\\');
+            }
+            out.push(c);
+        }
+    } else {
+        out.extend_from_slice(s);
+    }
+    if f.quote {
+        out.push(b'"');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+
+    struct Ctx(SocketAddr);
+    impl Context for Ctx {
+        fn src(&self) -> Option<SocketAddr> {
+            Some(self.0)
+        }
+    }
+    struct Vars(Ctx);
+    impl LogVars for Vars {
+        fn var(&self, out: &mut Vec<u8>, v: LogVar, f: Flags) {
+            match v {
+                LogVar::ReqCaptures => {}
+                _ => push_text(out, Some(format!("{v:?}").as_bytes()), f),
+            }
+        }
+        fn context(&self) -> &dyn Context {
+            &self.0
+        }
+    }
+
+    fn render(s: &str) -> String {
+        let f = LogFormat::parse(s, LfMode::Http).unwrap();
+        let mut out = Vec::new();
+        f.render(&mut out, &Vars(Ctx("10.0.0.1:1234".parse().unwrap())));
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn separators_follow_last_isspace() {
+        assert_eq!(render(" a  %ci %hr %hr %ci "), "a ClientIp ClientIp ");
+        assert_eq!(
+            render("%{+Q}o %ci %[src] %[src,ipmask(8)]"),
+            "\"ClientIp\" \"10.0.0.1\" \"10.0.0.0\""
+        );
+        assert_eq!(render("%[src_port,add(1)]|100%%"), "1235|100%");
+    }
+
+    #[test]
+    fn errors_are_haproxys() {
+        let err = |s| LogFormat::parse(s, LfMode::Tcp).unwrap_err().to_string();
+        assert_eq!(err("%Tr"), "format variable 'Tr' is reserved for HTTP mode");
+        assert_eq!(
+            err("%[nosuch]"),
+            "failed to parse sample expression <nosuch> : unknown fetch method 'nosuch'"
+        );
+        assert!(LogFormat::parse("%Tr %r", LfMode::Http)
+            .unwrap()
+            .uses_request_line());
+        assert!(!LogFormat::parse("%Tw", LfMode::Tcp)
+            .unwrap()
+            .uses_request_line());
+    }
+}

@@ -1,0 +1,461 @@
+//! One request and its response on an HTTP client connection (see the module
+//! documentation of [`super`]; docs/http.md has the states and timeouts).
+
+use std::time::{Duration, SystemTime};
+
+use haproxide_http::conn::{connection_value, peer_keeps_alive};
+use haproxide_http::{
+    errors, parse_request, write, BodyDecoder, BodyLength, ParseOptions, Parsed, Request,
+};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::ctx::HttpCtx;
+use super::io::{read_into, write_all, IoFail, Pump, PumpFail};
+use super::{headers, Conn, Next};
+use crate::relay::ClientStream;
+use crate::rules::{eval_cond, Tri};
+use crate::session::Sess;
+use crate::spec::{HttpConnMode, HttpSpec};
+
+/// A backend without HTTP options (it cannot happen: translate pairs HTTP
+/// frontends with HTTP backends only; this keeps the engine total).
+const PLAIN: HttpSpec = HttpSpec {
+    conn_mode: HttpConnMode::KeepAlive,
+    timeout_request: None,
+    timeout_keep_alive: None,
+    accept_invalid: false,
+    forwardfor: None,
+    originalto: None,
+    buffer_request: false,
+};
+
+/// How the wait for a request head ended without one.
+pub(super) enum Head {
+    /// Nothing came: close without a word (idle keep-alive connection).
+    Idle,
+    /// Closed by the client (or an error) mid-head.
+    Closed([u8; 2]),
+    /// Answer HAProxy's own page for this status (400, 408, 422), then close.
+    Reply(u16, [u8; 2]),
+}
+
+/// A request being answered: what the steps after the head need.
+pub(super) struct Ex<'a> {
+    pub req: &'a Request,
+    pub client_keep: bool,
+    pub http10: bool,
+    pub tc: Option<Duration>,
+    pub ts: Option<Duration>,
+    /// How the server's responses are parsed (`accept-invalid-http-response`).
+    pub bopts: ParseOptions,
+}
+
+impl Sess {
+    pub(super) async fn http_exchange(
+        &mut self,
+        client: &mut ClientStream,
+        conn: &mut Conn,
+        first: bool,
+    ) -> Next {
+        let shared = self.shared.clone();
+        let fert = &shared.frontends[self.fe];
+        let fh = fert.spec.http.as_ref().unwrap_or(&PLAIN);
+        let tc = fert.light.timeout_client;
+        let opts = ParseOptions {
+            accept_invalid: fh.accept_invalid,
+            ..ParseOptions::default()
+        };
+        self.phase = b'R';
+        let mut req = match self.read_head(client, fh, tc, first, &opts).await {
+            Ok(r) => r,
+            Err(Head::Idle) => return Next::Idle,
+            Err(Head::Closed(t)) => return Next::Close(t),
+            Err(Head::Reply(status, t)) => {
+                self.log_status(status);
+                let _ = write_all(client, errors::raw(status), tc).await;
+                return Next::Close(t);
+            }
+        };
+        // Backend switching (§4.2 `use_backend`, `default_backend`).
+        let chosen = {
+            let ctx = HttpCtx {
+                src: self.src,
+                dst: self.dst,
+                req: &req,
+            };
+            fert.light
+                .use_backends
+                .iter()
+                .find(|(_, c)| eval_cond(c.as_ref(), &ctx) == Tri::Pass)
+                .map(|(b, _)| *b)
+        };
+        let client_keep = peer_keeps_alive(req.head.version, &req.info);
+        let http10 = !req.head.version.is_11();
+        let Some(be) = chosen
+            .or(fert.light.default_backend)
+            .and_then(|b| self.switch_backend(b))
+        else {
+            let ex = Ex {
+                req: &req,
+                client_keep,
+                http10,
+                tc,
+                ts: None,
+                bopts: ParseOptions::default(),
+            };
+            return self.reply(client, 503, &ex, *b"SC").await;
+        };
+        let bh = be.spec.http.as_ref().unwrap_or(&PLAIN);
+        let mode = fh.conn_mode.max(bh.conn_mode);
+        // Headers the proxy adds (§4 `option forwardfor`, `option originalto`);
+        // the backend's setting wins over the frontend's.
+        if let Some(ff) = bh.forwardfor.as_ref().or(fh.forwardfor.as_ref()) {
+            headers::forwardfor(ff, self.src, &mut req.head.headers);
+        }
+        if let Some(ot) = bh.originalto.as_ref().or(fh.originalto.as_ref()) {
+            headers::originalto(ot, self.dst, &mut req.head.headers);
+        }
+        let ex = Ex {
+            req: &req,
+            client_keep: client_keep && mode != HttpConnMode::Close,
+            http10,
+            tc,
+            ts: be.spec.timeout_server,
+            bopts: ParseOptions {
+                accept_invalid: bh.accept_invalid,
+                ..ParseOptions::default()
+            },
+        };
+
+        let (server, reused) = match self.connect_server(client, &be, &mut conn.idle).await {
+            Ok(x) => x,
+            Err(t) if t[0].eq_ignore_ascii_case(&b'c') => return Next::Close(t),
+            Err(t) => return self.reply(client, 503, &ex, t).await,
+        };
+        self.connected = Some(Instant::now());
+        if !reused {
+            // What a previous server connection left (a response it could not
+            // parse) is not this one's.
+            conn.srv_buf.clear();
+        }
+        // The server connection stays open in keep-alive mode; an HTTP/1.0
+        // request says so (not a chunked one: measured on HAProxy 2.6.12).
+        let sconn: Option<&[u8]> = if mode == HttpConnMode::KeepAlive {
+            connection_value(true, http10 && req.body != BodyLength::Chunked)
+        } else {
+            Some(b"close")
+        };
+        conn.out.clear();
+        write::request_head(&req.head, sconn, &mut conn.out);
+        let srv = self.server.unwrap_or(0);
+        self.phase = b'H';
+        let done = self
+            .forward(client, conn, server, reused, &be, &ex, &opts)
+            .await;
+        match done {
+            Ok((server, server_keep)) => {
+                if server_keep && mode == HttpConnMode::KeepAlive {
+                    if conn.idle.len() >= super::MAX_IDLE {
+                        conn.idle.remove(0);
+                    }
+                    conn.idle.push(crate::session::Reuse {
+                        be: be.idx,
+                        srv,
+                        stream: server,
+                    });
+                }
+                if ex.client_keep && !self.req.eof {
+                    Next::KeepAlive
+                } else {
+                    Next::Close(*b"--")
+                }
+            }
+            Err(next) => next,
+        }
+    }
+
+    /// Starts the transaction's log part once its head is parsed: `Ti`, `TR`,
+    /// the request line (when the logger prints it), request captures.
+    fn txn_log(&mut self, req: &Request) {
+        let mut h = Box::new(crate::HttpTxnLog::new());
+        let now = Instant::now();
+        let fb = self.first_byte.unwrap_or(now);
+        h.ti = fb.saturating_duration_since(self.req_t0).as_millis() as i64;
+        h.t_req = now.saturating_duration_since(fb).as_millis() as i64;
+        let fert = &self.shared.frontends[self.fe];
+        if self.shared.logger.wants_request_line(&fert.spec.name) {
+            let v = req.head.version;
+            let version = [
+                b'H',
+                b'T',
+                b'T',
+                b'P',
+                b'/',
+                b'0' + v.major,
+                b'.',
+                b'0' + v.minor,
+            ];
+            h.set_request_line(&req.head.method, &req.head.uri, &version);
+        }
+        let caps = &fert.spec.captures;
+        if !caps.is_empty() {
+            (h.req_captures, h.res_captures) = caps.slots();
+            for f in req.head.headers.iter() {
+                caps.capture_request(&mut h.req_captures, &f.name, &f.value);
+            }
+        }
+        self.http_log = Some(h);
+    }
+
+    /// Reads and parses the next request head (§4.2 `timeout http-request`,
+    /// `timeout http-keep-alive`; without them `timeout client`).
+    async fn read_head(
+        &mut self,
+        client: &mut ClientStream,
+        fh: &HttpSpec,
+        tc: Option<Duration>,
+        first: bool,
+        opts: &ParseOptions,
+    ) -> Result<Request, Head> {
+        let req_to = fh.timeout_request.or(tc);
+        // Waiting for a request to begin: the first one has `http-request` from
+        // the accept; the next ones `http-keep-alive` (else `http-request`).
+        let idle_to = if first {
+            req_to
+        } else {
+            fh.timeout_keep_alive.or(req_to)
+        };
+        let mut deadline = idle_to.map(|d| Instant::now() + d);
+        let mut started = first && !self.req.filled().is_empty();
+        if started {
+            self.first_byte = Some(Instant::now());
+        }
+        loop {
+            if !self.req.filled().is_empty() {
+                if !started {
+                    started = true;
+                    self.first_byte = Some(Instant::now());
+                    if !first {
+                        self.req_at = SystemTime::now();
+                        self.req_t0 = Instant::now();
+                        deadline = req_to.map(|d| Instant::now() + d);
+                    }
+                }
+                match parse_request(self.req.filled(), opts) {
+                    Ok(Parsed::Complete { message, len }) => {
+                        self.req.consume(len);
+                        self.txn_log(&message);
+                        return Ok(message);
+                    }
+                    Ok(Parsed::Partial) => {}
+                    Err(e) => return Err(Head::Reply(e.kind.status(true), *b"PR")),
+                }
+            }
+            if self.req.eof {
+                // A FIN mid-head: HAProxy answers 400 (the client may still read).
+                return Err(if started {
+                    Head::Reply(400, *b"CR")
+                } else {
+                    Head::Idle
+                });
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            match read_into(client, &mut self.req, left).await {
+                Ok(0) => self.req.eof = true,
+                Ok(n) => {
+                    self.bytes.from_client += n as u64;
+                    self.client_active = Instant::now();
+                }
+                // An idle keep-alive connection that times out closes silently;
+                // the first request (or one begun) gets a 408 (HAProxy 2.6 without
+                // `option http-ignore-probes`).
+                Err(IoFail::Timeout) if !started && !first => return Err(Head::Idle),
+                Err(IoFail::Timeout) => return Err(Head::Reply(408, *b"cR")),
+                Err(IoFail::Error) if self.req.is_full() => return Err(Head::Reply(400, *b"PR")),
+                Err(IoFail::Error) if started => return Err(Head::Closed(*b"CR")),
+                Err(IoFail::Error) => return Err(Head::Idle),
+            }
+        }
+    }
+
+    /// Sends the request (head and body) and forwards the response. Returns the
+    /// server connection and whether it may serve another request, or how the
+    /// exchange ended.
+    #[allow(clippy::too_many_arguments)]
+    async fn forward(
+        &mut self,
+        client: &mut ClientStream,
+        conn: &mut Conn,
+        mut server: TcpStream,
+        mut reused: bool,
+        be: &std::sync::Arc<crate::lb::BackendRt>,
+        ex: &Ex<'_>,
+        opts: &ParseOptions,
+    ) -> Result<(TcpStream, bool), Next> {
+        let req = ex.req;
+        let bodyless = matches!(req.body, BodyLength::None | BodyLength::Length(0));
+        // A request sent on a reused connection that the server closed meanwhile is
+        // sent again on a new one (`http-reuse safe`); only without a body.
+        let mut resend = Vec::new();
+        if reused && bodyless {
+            resend.extend_from_slice(&conn.out);
+        }
+        let mut early = None;
+        if req.info.expect_continue && !bodyless && self.req.filled().is_empty() {
+            // `Expect: 100-continue`: the head goes alone; the server's 100 (or
+            // its final answer) or the client's body, whichever comes first.
+            if let Err(e) = write_all(&mut server, &conn.out, ex.ts).await {
+                return Err(self.srv_write_failed(client, e, ex).await);
+            }
+            conn.out.clear();
+            if self.server_speaks_first(client, &server, ex).await {
+                match self
+                    .response_head(client, conn, &mut server, ex, true, false)
+                    .await
+                {
+                    Ok(Some(r)) => early = Some(r),
+                    Ok(None) => {}
+                    Err(n) => return Err(n),
+                }
+            }
+        }
+        let mut req_done = bodyless;
+        if early.is_none() {
+            let mut dec = BodyDecoder::new(req.body, opts.max_head);
+            let pumped = Pump {
+                src: client,
+                buf: &mut self.req,
+                dst: &mut server,
+                out: &mut conn.out,
+                src_timeout: ex.tc,
+                dst_timeout: ex.ts,
+                moved: &mut self.bytes.from_client,
+            }
+            .run(&mut dec, req.body == BodyLength::Chunked)
+            .await;
+            match pumped {
+                Ok(()) => req_done = true,
+                Err(PumpFail::SrcTimeout) => return Err(Next::Close(*b"cH")),
+                Err(PumpFail::SrcError) => return Err(Next::Close(*b"CH")),
+                Err(PumpFail::Bad) => {
+                    self.log_status(400);
+                    let _ = write_all(client, errors::raw(400), ex.tc).await;
+                    return Err(Next::Close(*b"PH"));
+                }
+                Err(PumpFail::DstTimeout) => return Err(self.reply(client, 504, ex, *b"sH").await),
+                Err(PumpFail::DstError) if reused && bodyless => {
+                    server = self.reconnect(client, be, &resend, ex).await?;
+                    reused = false;
+                }
+                Err(PumpFail::DstError) => return Err(self.reply(client, 502, ex, *b"SH").await),
+            }
+        }
+        let resp = match early {
+            Some(r) => r,
+            None => loop {
+                let retry_ok = reused && bodyless;
+                match self
+                    .response_head(client, conn, &mut server, ex, false, retry_ok)
+                    .await
+                {
+                    Ok(Some(r)) => break r,
+                    Ok(None) => continue,
+                    Err(Next::Retry) => {
+                        server = self.reconnect(client, be, &resend, ex).await?;
+                        reused = false;
+                    }
+                    Err(n) => return Err(n),
+                }
+            },
+        };
+        self.response(client, conn, server, ex, resp, req_done)
+            .await
+    }
+
+    /// A new connection to the same server for a request whose reused connection
+    /// was closed by the server; the head is sent again.
+    async fn reconnect(
+        &mut self,
+        client: &mut ClientStream,
+        be: &std::sync::Arc<crate::lb::BackendRt>,
+        head: &[u8],
+        ex: &Ex<'_>,
+    ) -> Result<TcpStream, Next> {
+        // The slot is still held: the same server, a new connection.
+        let (mut server, _) = match self.connect_server(client, be, &mut Vec::new()).await {
+            Ok(x) => {
+                self.connected = Some(Instant::now());
+                x
+            }
+            Err(t) if t[0].eq_ignore_ascii_case(&b'c') => return Err(Next::Close(t)),
+            Err(t) => return Err(self.reply(client, 503, ex, t).await),
+        };
+        if let Err(e) = write_all(&mut server, head, ex.ts).await {
+            return Err(self.srv_write_failed(client, e, ex).await);
+        }
+        Ok(server)
+    }
+
+    /// Whether the server sends something before the client sends its body
+    /// (bounded by the server and client timeouts: then the body is awaited).
+    async fn server_speaks_first(
+        &mut self,
+        client: &mut ClientStream,
+        server: &TcpStream,
+        ex: &Ex<'_>,
+    ) -> bool {
+        let wait = ex.ts.or(ex.tc).unwrap_or(Duration::from_secs(86400));
+        let client_ready =
+            std::future::poll_fn(|cx| crate::relay::Peer::poll_readable(&*client, cx));
+        tokio::select! {
+            biased;
+            _ = server.readable() => true,
+            _ = client_ready => false,
+            _ = tokio::time::sleep(wait) => false,
+        }
+    }
+}
+
+impl Sess {
+    /// The server could not take the request: 504 on a timeout, else 502.
+    async fn srv_write_failed(
+        &mut self,
+        client: &mut ClientStream,
+        e: IoFail,
+        ex: &Ex<'_>,
+    ) -> Next {
+        match e {
+            IoFail::Timeout => self.reply(client, 504, ex, *b"sH").await,
+            IoFail::Error => self.reply(client, 502, ex, *b"SH").await,
+        }
+    }
+
+    /// Answers `status` with HAProxy's page as sent through a stream; the client
+    /// connection stays when it may (no request body left unread) — HAProxy 2.6.12
+    /// keeps it after a 502, 503 or 504 (measured by haproxide-http's differential
+    /// test).
+    pub(super) async fn reply(
+        &mut self,
+        client: &mut ClientStream,
+        status: u16,
+        ex: &Ex<'_>,
+        term: [u8; 2],
+    ) -> Next {
+        self.log_status(status);
+        let keep =
+            ex.client_keep && matches!(ex.req.body, BodyLength::None | BodyLength::Length(0));
+        let page = errors::as_sent(status, keep, ex.http10);
+        if write_all(client, &page, ex.tc).await.is_err() || !keep {
+            return Next::Close(term);
+        }
+        Next::Answered(term)
+    }
+
+    /// The status the client got, for the log.
+    pub(super) fn log_status(&mut self, status: u16) {
+        self.http_log
+            .get_or_insert_with(|| Box::new(crate::HttpTxnLog::new()))
+            .status = Some(status);
+    }
+}

@@ -1,0 +1,161 @@
+//! Socket helpers of the HTTP session: reads into a bounded [`Half`] and writes,
+//! each bounded by an inactivity timeout, and the body pump that streams one
+//! message body through the codec's [`BodyDecoder`] (never more than one buffer
+//! of it held).
+
+use std::time::Duration;
+
+use haproxide_http::{write, BodyDecoder, Step};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::relay::{Half, BUFSIZE};
+
+/// Why a read or a write stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IoFail {
+    Timeout,
+    Error,
+}
+
+/// Reads once into `buf` (room made at its end first). Ok(0) is the peer's FIN.
+pub(crate) async fn read_into<R: AsyncRead + Unpin>(
+    r: &mut R,
+    buf: &mut Half,
+    timeout: Option<Duration>,
+) -> Result<usize, IoFail> {
+    if buf.is_full() {
+        buf.compact();
+    }
+    let spare = buf.spare();
+    if spare.is_empty() {
+        // Full of unread data: the caller must consume first.
+        return Err(IoFail::Error);
+    }
+    let r = match timeout {
+        Some(t) => match tokio::time::timeout(t, r.read(spare)).await {
+            Ok(r) => r,
+            Err(_) => return Err(IoFail::Timeout),
+        },
+        None => r.read(spare).await,
+    };
+    match r {
+        Ok(n) => {
+            buf.commit(n);
+            Ok(n)
+        }
+        Err(_) => Err(IoFail::Error),
+    }
+}
+
+/// Writes all of `data`, each write bounded by `timeout`.
+pub(crate) async fn write_all<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    data: &[u8],
+    timeout: Option<Duration>,
+) -> Result<(), IoFail> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    let r = match timeout {
+        Some(t) => match tokio::time::timeout(t, w.write_all(data)).await {
+            Ok(r) => r,
+            Err(_) => return Err(IoFail::Timeout),
+        },
+        None => w.write_all(data).await,
+    };
+    r.map_err(|_| IoFail::Error)
+}
+
+/// Why a body stopped before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PumpFail {
+    /// The sender: timeout, error or FIN before the end, bad framing.
+    SrcTimeout,
+    SrcError,
+    Bad,
+    /// The receiver.
+    DstTimeout,
+    DstError,
+}
+
+/// One body's way: from `src` (its bytes already in `buf` first) to `dst`,
+/// re-chunked when `chunked` (HAProxy re-frames chunked bodies), timeouts per
+/// operation. `out` may hold bytes to send first (the head), and is empty after.
+/// `moved` counts the bytes read from `src`.
+pub(crate) struct Pump<'a, R, W> {
+    pub src: &'a mut R,
+    pub buf: &'a mut Half,
+    pub dst: &'a mut W,
+    pub out: &'a mut Vec<u8>,
+    pub src_timeout: Option<Duration>,
+    pub dst_timeout: Option<Duration>,
+    pub moved: &'a mut u64,
+}
+
+enum Got {
+    Data,
+    More,
+    Done,
+}
+
+impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
+    pub(crate) async fn run(
+        mut self,
+        dec: &mut BodyDecoder,
+        chunked: bool,
+    ) -> Result<(), PumpFail> {
+        loop {
+            // Decode what is buffered into `out`, flushing it when it is large.
+            loop {
+                let (n, got) = {
+                    let (n, step) = dec.step(self.buf.filled()).map_err(|_| PumpFail::Bad)?;
+                    let got = match step {
+                        Step::Data(d) => {
+                            if chunked {
+                                write::chunk(d, self.out);
+                            } else {
+                                self.out.extend_from_slice(d);
+                            }
+                            Got::Data
+                        }
+                        Step::Trailers(t) => {
+                            if chunked {
+                                write::last_chunk(&t, self.out);
+                            }
+                            Got::Data
+                        }
+                        Step::Done => Got::Done,
+                        Step::NeedMore => Got::More,
+                    };
+                    (n, got)
+                };
+                self.buf.consume(n);
+                match got {
+                    Got::Data if self.out.len() < BUFSIZE => {}
+                    Got::Data => self.flush().await?,
+                    Got::Done => return self.flush().await,
+                    Got::More => break,
+                }
+            }
+            self.flush().await?;
+            match read_into(self.src, self.buf, self.src_timeout).await {
+                Ok(0) => {
+                    dec.at_eof().map_err(|_| PumpFail::SrcError)?;
+                    return self.flush().await;
+                }
+                Ok(n) => *self.moved += n as u64,
+                Err(IoFail::Timeout) => return Err(PumpFail::SrcTimeout),
+                Err(IoFail::Error) => return Err(PumpFail::SrcError),
+            }
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), PumpFail> {
+        let r = write_all(self.dst, self.out, self.dst_timeout).await;
+        self.out.clear();
+        r.map_err(|e| match e {
+            IoFail::Timeout => PumpFail::DstTimeout,
+            IoFail::Error => PumpFail::DstError,
+        })
+    }
+}

@@ -1,0 +1,131 @@
+//! HTTP mode (configuration.txt §4 `mode http`): the session loop that replaces
+//! the TCP relay for a frontend whose spec has [`crate::spec::HttpSpec`].
+//!
+//! One client connection carries requests one after the other (keep-alive,
+//! pipelining: answered in order). Each request: its head is read and parsed by
+//! `haproxide-http` (bounded by the buffer, `timeout http-request`); `use_backend`
+//! picks a backend; the server is chosen, queued for and connected to by the code
+//! TCP sessions use ([`crate::session::Sess::connect_server`]), or the session's
+//! idle connection to that server is reused; the head goes out as
+//! `haproxide_http::write` writes it, the body streams through one buffer; the
+//! response comes back the same way; then the next request. A `101` turns the
+//! connection into a tunnel (the TCP relay). Each request is logged on its own
+//! (HAProxy's one log line per request). docs/http.md describes the lifecycle.
+
+mod ctx;
+mod exchange;
+mod headers;
+mod io;
+mod response;
+
+use tokio::io::AsyncWriteExt;
+
+use crate::relay::{ClientStream, Half};
+use crate::session::{Flow, Reuse, Sess};
+
+/// Idle server connections a session keeps: HAProxy's `max-session-srv-conns`
+/// default (configuration.txt §4.2).
+pub(crate) const MAX_IDLE: usize = 10;
+
+/// What a request's exchange leaves behind.
+pub(crate) enum Next {
+    /// Answered; the client connection stays for the next request.
+    KeepAlive,
+    /// Answered by the proxy (an error page) with this termination state; the
+    /// client connection stays.
+    Answered([u8; 2]),
+    /// The connection ends with this termination state (logged by the session).
+    Close([u8; 2]),
+    /// No request came (idle keep-alive connection closed or timed out): no log.
+    Idle,
+    /// Within an exchange only: a reused server connection closed before
+    /// answering; the request goes again on a new one (`http-reuse safe`).
+    Retry,
+}
+
+/// Connection-level state kept across the requests of one client connection.
+pub(crate) struct Conn {
+    /// The idle server connections of this session, reused by a next request
+    /// that goes to the same server (at most [`MAX_IDLE`], oldest dropped first).
+    pub(crate) idle: Vec<Reuse>,
+    /// The server's bytes not consumed yet.
+    pub(crate) srv_buf: Half,
+    /// Bytes being written (heads, re-framed body data); reused.
+    pub(crate) out: Vec<u8>,
+}
+
+impl Sess {
+    /// Serve HTTP requests on `client` until the connection ends.
+    pub(crate) async fn http_session(&mut self, client: &mut ClientStream) -> Flow {
+        let mut conn = Conn {
+            idle: Vec::new(),
+            srv_buf: Half::new(),
+            out: Vec::new(),
+        };
+        let mut first = true;
+        loop {
+            let next = self.http_exchange(client, &mut conn, first).await;
+            match next {
+                Next::KeepAlive | Next::Answered(_) => {
+                    let term = match next {
+                        Next::Answered(t) => t,
+                        _ => *b"--",
+                    };
+                    self.end_request(term);
+                    first = false;
+                    // An idle connection holds no buffer.
+                    self.req.release_if_empty();
+                    conn.srv_buf.release_if_empty();
+                    if conn.out.capacity() > 2 * crate::relay::BUFSIZE {
+                        conn.out = Vec::new();
+                    }
+                }
+                Next::Retry => {
+                    let _ = client.shutdown().await;
+                    return Flow::Done(*b"SH");
+                }
+                Next::Close(term) => {
+                    let _ = client.shutdown().await;
+                    return Flow::Done(term);
+                }
+                Next::Idle => {
+                    self.silent = true;
+                    return Flow::Done(*b"--");
+                }
+            }
+        }
+    }
+
+    /// Logs the request that just finished and resets what is per request.
+    fn end_request(&mut self, term: [u8; 2]) {
+        let shared = self.shared.clone();
+        self.meter.aim(
+            &shared.meters,
+            self.backend.as_ref().map(|b| b.idx),
+            self.server,
+        );
+        self.meter.publish(&shared.meters, &self.bytes);
+        self.log(term, self.req_at, self.req_t0);
+        // The slot first (it wakes queued sessions), then the backend count.
+        self.slot = None;
+        self.be_count = None;
+        self.backend = None;
+        self.server = None;
+        self.tw_start = None;
+        self.tw = -1;
+        self.tc = -1;
+        self.retries = 0;
+        self.redispatched = false;
+        self.srv_queue = 0;
+        self.backend_queue = 0;
+        self.bytes_base = self.bytes;
+        self.phase = b'R';
+        // The next transaction's log counts from here (HAProxy: `Ti` is the idle
+        // time since the end of the previous one).
+        self.req_at = std::time::SystemTime::now();
+        self.req_t0 = tokio::time::Instant::now();
+        self.first_byte = None;
+        self.connected = None;
+        self.http_log = None;
+    }
+}

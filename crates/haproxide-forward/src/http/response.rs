@@ -1,0 +1,191 @@
+//! The response side of an exchange: interim responses, the head, the body, or
+//! a tunnel after `101 Switching Protocols`.
+
+use haproxide_http::conn::{connection_value, peer_keeps_alive};
+use haproxide_http::{
+    parse_response, write, BodyDecoder, BodyLength, ParseOptions, Parsed, Response,
+};
+use tokio::net::TcpStream;
+
+use super::exchange::Ex;
+use super::io::{read_into, write_all, IoFail, Pump, PumpFail};
+use super::{Conn, Next};
+use crate::meter::Publisher;
+use crate::relay::{relay, ClientStream, RelayTimeouts};
+use crate::session::Sess;
+
+impl Sess {
+    /// Reads the response head; interim responses (1xx but 101) go to the client
+    /// as they come. With `stop_at_interim` (a request waiting for `100
+    /// Continue`), returns `Ok(None)` after forwarding one. With `retry_ok` (a
+    /// reused connection, a request without body), a server that closes before
+    /// any byte of answer gives [`Next::Retry`] instead of a 502.
+    pub(super) async fn response_head(
+        &mut self,
+        client: &mut ClientStream,
+        conn: &mut Conn,
+        server: &mut TcpStream,
+        ex: &Ex<'_>,
+        stop_at_interim: bool,
+        retry_ok: bool,
+    ) -> Result<Option<Response>, Next> {
+        loop {
+            match parse_response(conn.srv_buf.filled(), &ex.req.head.method, &ex.bopts) {
+                Ok(Parsed::Complete { message, len }) => {
+                    conn.srv_buf.consume(len);
+                    if !message.head.is_interim() {
+                        self.response_log(&message);
+                        return Ok(Some(message));
+                    }
+                    conn.out.clear();
+                    write::response_head(&message.head, None, &mut conn.out);
+                    if write_all(client, &conn.out, ex.tc).await.is_err() {
+                        return Err(Next::Close(*b"CH"));
+                    }
+                    conn.out.clear();
+                    if stop_at_interim {
+                        return Ok(None);
+                    }
+                    continue;
+                }
+                Ok(Parsed::Partial) => {}
+                // An invalid response: 502, the server connection dropped.
+                Err(_) => return Err(self.reply(client, 502, ex, *b"PH").await),
+            }
+            match read_into(server, &mut conn.srv_buf, ex.ts).await {
+                Ok(0) | Err(IoFail::Error) if retry_ok && conn.srv_buf.filled().is_empty() => {
+                    return Err(Next::Retry)
+                }
+                Ok(0) | Err(IoFail::Error) => {
+                    return Err(self.reply(client, 502, ex, *b"SH").await)
+                }
+                Ok(n) => self.bytes.from_server += n as u64,
+                Err(IoFail::Timeout) => return Err(self.reply(client, 504, ex, *b"sH").await),
+            }
+        }
+    }
+
+    /// The response's part of the log: status, `Tr`, response captures.
+    fn response_log(&mut self, resp: &Response) {
+        let shared = self.shared.clone();
+        let caps = &shared.frontends[self.fe].spec.captures;
+        let t_res = self
+            .connected
+            .map(|c| c.elapsed().as_millis() as i64)
+            .unwrap_or(-1);
+        if let Some(h) = self.http_log.as_mut() {
+            h.status = Some(resp.head.code);
+            h.t_res = t_res;
+            for f in resp.head.headers.iter() {
+                caps.capture_response(&mut h.res_captures, &f.name, &f.value);
+            }
+        }
+    }
+
+    /// Forwards the final response's head and body (or tunnels after a 101).
+    /// `req_done`: the request body was forwarded whole (else the server
+    /// connection cannot serve another request).
+    pub(super) async fn response(
+        &mut self,
+        client: &mut ClientStream,
+        conn: &mut Conn,
+        mut server: TcpStream,
+        ex: &Ex<'_>,
+        resp: Response,
+        req_done: bool,
+    ) -> Result<(TcpStream, bool), Next> {
+        let tunnel = resp.body == BodyLength::Tunnel;
+        let http10 = ex.http10 || !resp.head.version.is_11();
+        // The client side closes after a close-delimited body; an early answer
+        // (before the request body) leaves the request unsynchronised: close too.
+        let client_keep = ex.client_keep && req_done && resp.body != BodyLength::UntilClose;
+        let cval = if tunnel {
+            None
+        } else {
+            connection_value(client_keep, http10)
+        };
+        conn.out.clear();
+        write::response_head(&resp.head, cval, &mut conn.out);
+        self.phase = b'D';
+        if tunnel {
+            return Err(self.tunnel(client, conn, server).await);
+        }
+        let mut dec = BodyDecoder::new(resp.body, ParseOptions::default().max_head);
+        let pumped = Pump {
+            src: &mut server,
+            buf: &mut conn.srv_buf,
+            dst: client,
+            out: &mut conn.out,
+            src_timeout: ex.ts,
+            dst_timeout: ex.tc,
+            moved: &mut self.bytes.from_server,
+        }
+        .run(&mut dec, resp.body == BodyLength::Chunked)
+        .await;
+        match pumped {
+            Ok(()) => {}
+            Err(PumpFail::SrcTimeout) => return Err(Next::Close(*b"sD")),
+            Err(PumpFail::SrcError | PumpFail::Bad) => return Err(Next::Close(*b"SD")),
+            Err(PumpFail::DstTimeout) => return Err(Next::Close(*b"cD")),
+            Err(PumpFail::DstError) => return Err(Next::Close(*b"CD")),
+        }
+        if !client_keep {
+            return Err(Next::Close(*b"--"));
+        }
+        let server_keep = req_done
+            && peer_keeps_alive(resp.head.version, &resp.info)
+            && !ex.req.info.close_required
+            && conn.srv_buf.filled().is_empty();
+        Ok((server, server_keep))
+    }
+
+    /// After `101 Switching Protocols` (WebSocket and other upgrades): the head
+    /// and what followed it go to the client, then bytes both ways as in TCP mode
+    /// (`timeout tunnel`, else client/server).
+    async fn tunnel(
+        &mut self,
+        client: &mut ClientStream,
+        conn: &mut Conn,
+        mut server: TcpStream,
+    ) -> Next {
+        conn.out.extend_from_slice(conn.srv_buf.filled());
+        let n = conn.srv_buf.filled().len();
+        conn.srv_buf.consume(n);
+        let shared = self.shared.clone();
+        let fert = &shared.frontends[self.fe];
+        let Some(be) = self.backend.clone() else {
+            return Next::Close(*b"SD");
+        };
+        let bspec = &be.spec;
+        if write_all(client, &conn.out, fert.light.timeout_client)
+            .await
+            .is_err()
+        {
+            return Next::Close(*b"CD");
+        }
+        conn.out.clear();
+        let t = RelayTimeouts {
+            client: bspec.timeout_tunnel.or(fert.light.timeout_client),
+            server: bspec.timeout_tunnel.or(bspec.timeout_server),
+            client_fin: fert.light.timeout_client_fin,
+            server_fin: bspec.timeout_server_fin,
+            splice: false,
+        };
+        self.meter.aim(&shared.meters, Some(be.idx), self.server);
+        let mut publish = Publisher {
+            meters: &shared.meters,
+            session: &mut self.meter,
+        };
+        let term = relay(
+            client,
+            &mut server,
+            &mut self.req,
+            t,
+            &mut self.bytes,
+            self.client_active,
+            &mut publish,
+        )
+        .await;
+        Next::Close(term)
+    }
+}

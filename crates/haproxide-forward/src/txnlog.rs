@@ -1,0 +1,209 @@
+//! What an HTTP transaction adds to its [`crate::SessionRecord`] (configuration.txt
+//! §8.2.3 "HTTP log format", §8.4 "Timing events", §8.5 "Session state at
+//! disconnection", §8.8 "Capturing HTTP headers", §8.9 "Capturing HTTP cookies").
+//!
+//! In HTTP mode the engine sends one record per transaction (HAProxy logs each
+//! request of a keep-alive connection): `accepted_at` is the connection's accept
+//! time for the first request and the end of the previous transaction for the next
+//! ones (then `th` is 0 and `ti` the idle time between them); `tt`, `tw`, `tc`,
+//! `bytes_read` (response bytes sent to the client, headers included) and
+//! `bytes_uploaded` (request bytes received, headers included) are the
+//! transaction's, as HAProxy counts them.
+//!
+//! Cheap when nobody logs: [`crate::SessionRecord::http`] is one pointer; the engine
+//! fills [`HttpTxnLog::request_line`] only when [`crate::SessionLogger::wants_request_line`]
+//! says so (HAProxy copies the request line only when the log format uses it,
+//! `LW_REQ`).
+
+/// HAProxy's default `tune.http.logurilen` (1024): the request line logged is cut to
+/// `LOGURILEN - 1` bytes.
+pub const LOGURILEN: usize = 1024;
+
+/// Capture slots of one transaction (`None`: nothing captured in that slot).
+pub type Captures = Vec<Option<Box<[u8]>>>;
+
+/// The HTTP part of one transaction's record. Timers are in milliseconds, `-1` when
+/// the event never happened (§8.4).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpTxnLog {
+    /// The request line as HAProxy logs it (`%r`, `%HM`, `%HU`, `%HP`, `%HQ`,
+    /// `%HV`): method, one space, URI as received, one space, version (HAProxy's
+    /// `http_fmt_req_line`), cut to [`LOGURILEN`]` - 1` bytes; build it with
+    /// [`HttpTxnLog::set_request_line`]. `None` when no valid request line was
+    /// received (HAProxy logs `<BADREQ>`).
+    pub request_line: Option<Box<[u8]>>,
+    /// The status sent to the client (`%ST`), including HAProxy's own error
+    /// responses (400, 403, 408, 502, 503, 504...); `None` logs `-1`.
+    pub status: Option<u16>,
+    /// `Th`: handshake time (TLS or PROXY header; 0 otherwise and for requests
+    /// after the first on a connection).
+    pub th: i64,
+    /// `Ti`: idle time before the first byte of the request.
+    pub ti: i64,
+    /// `TR`: time to receive the full request headers from the first byte; `-1` if
+    /// they never came complete.
+    pub t_req: i64,
+    /// `Tr`: time from the end of the server connection (after `Tc`) to the full
+    /// response headers; `-1` if none came.
+    pub t_res: i64,
+    /// `Ta`: active time, `Tt - Th - Ti` (from the first request byte to the end of
+    /// the response).
+    pub ta: i64,
+    /// `capture request header` values and `http-request capture` slots, indexed as
+    /// the frontend's [`CaptureSpec::request`] (`None`: not present).
+    pub req_captures: Captures,
+    /// `capture response header` values and `http-response capture` slots.
+    pub res_captures: Captures,
+    /// `%CC`: the request cookie captured by `capture cookie` (§4.2).
+    pub cookie_req: Option<Box<[u8]>>,
+    /// `%CS`: the response `Set-Cookie` captured by `capture cookie`.
+    pub cookie_res: Option<Box<[u8]>>,
+    /// The termination state's 3rd and 4th letters (§8.5): persistence cookie
+    /// (`N I D V E O U -`) and `Set-Cookie` (`N I U P R V -`); `--` without
+    /// `cookie`.
+    pub cookie_state: [u8; 2],
+    /// `%ID`: the unique ID (`unique-id-format`), when one was generated.
+    pub unique_id: Option<Box<str>>,
+}
+
+impl HttpTxnLog {
+    /// A record part with no request yet: status -1, timers -1, cookie state `--`.
+    pub fn new() -> HttpTxnLog {
+        HttpTxnLog {
+            th: 0,
+            ti: 0,
+            t_req: -1,
+            t_res: -1,
+            ta: -1,
+            cookie_state: [b'-', b'-'],
+            ..HttpTxnLog::default()
+        }
+    }
+
+    /// Stores `method SP uri SP version` as HAProxy's `http_fmt_req_line` does,
+    /// cut to [`LOGURILEN`]` - 1` bytes.
+    pub fn set_request_line(&mut self, method: &[u8], uri: &[u8], version: &[u8]) {
+        let max = LOGURILEN - 1;
+        let mut v = Vec::with_capacity((method.len() + uri.len() + version.len() + 2).min(max));
+        for (i, part) in [method, uri, version].into_iter().enumerate() {
+            if i > 0 {
+                if v.len() >= max {
+                    break;
+                }
+                v.push(b' ');
+            }
+            let room = max - v.len();
+            v.extend_from_slice(&part[..part.len().min(room)]);
+        }
+        self.request_line = Some(v.into_boxed_slice());
+    }
+}
+
+/// One capture slot of a frontend (configuration.txt §4.2 `capture request header`,
+/// `capture response header`, `declare capture`, `http-request capture`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureSlot {
+    /// The header captured by `capture request|response header`, lower case; `None`
+    /// for a slot filled by `http-request|http-response capture` rules.
+    pub header: Option<Box<str>>,
+    /// The maximum length kept.
+    pub len: usize,
+}
+
+/// A frontend's capture slots, in declaration order (HAProxy's `nb_req_cap`
+/// indexes; the log prints them in that order, `{a|b}`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CaptureSpec {
+    pub request: Vec<CaptureSlot>,
+    pub response: Vec<CaptureSlot>,
+}
+
+impl CaptureSpec {
+    /// No slot at all (the transaction need not allocate any).
+    pub fn is_empty(&self) -> bool {
+        self.request.is_empty() && self.response.is_empty()
+    }
+
+    /// Empty request and response slots, one per capture (`None` each): the
+    /// engine starts each transaction's [`HttpTxnLog::req_captures`] /
+    /// `res_captures` with these, so that `%hr` prints `{}`-style slots for
+    /// headers that did not come.
+    pub fn slots(&self) -> (Captures, Captures) {
+        (
+            vec![None; self.request.len()],
+            vec![None; self.response.len()],
+        )
+    }
+
+    /// Offers one request header to the `capture request header` slots: every slot
+    /// naming it takes its value (cut to the slot's length); a later occurrence
+    /// replaces an earlier one, as HAProxy's `http_capture_headers`. `slots` is
+    /// resized to the spec on first use.
+    pub fn capture_request(&self, slots: &mut Captures, name: &[u8], value: &[u8]) {
+        capture(&self.request, slots, name, value)
+    }
+
+    /// The same for response headers and `capture response header`.
+    pub fn capture_response(&self, slots: &mut Captures, name: &[u8], value: &[u8]) {
+        capture(&self.response, slots, name, value)
+    }
+}
+
+fn capture(spec: &[CaptureSlot], slots: &mut Captures, name: &[u8], value: &[u8]) {
+    for (i, slot) in spec.iter().enumerate() {
+        let Some(h) = &slot.header else { continue };
+        if h.as_bytes().eq_ignore_ascii_case(name) {
+            if slots.len() < spec.len() {
+                slots.resize(spec.len(), None);
+            }
+            slots[i] = Some(value[..value.len().min(slot.len)].into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_line_is_cut_like_haproxy() {
+        let mut t = HttpTxnLog::new();
+        t.set_request_line(b"GET", b"/a?b", b"HTTP/1.1");
+        assert_eq!(t.request_line.as_deref(), Some(&b"GET /a?b HTTP/1.1"[..]));
+        let long = vec![b'x'; 2000];
+        t.set_request_line(b"GET", &long, b"HTTP/1.1");
+        let l = t.request_line.unwrap_or_default();
+        assert_eq!(l.len(), LOGURILEN - 1);
+        assert!(l.starts_with(b"GET xx"));
+    }
+
+    #[test]
+    fn captures_take_the_last_occurrence_cut_to_len() {
+        let spec = CaptureSpec {
+            request: vec![
+                CaptureSlot {
+                    header: Some("host".into()),
+                    len: 4,
+                },
+                CaptureSlot {
+                    header: None,
+                    len: 10,
+                },
+                CaptureSlot {
+                    header: Some("user-agent".into()),
+                    len: 64,
+                },
+            ],
+            response: vec![],
+        };
+        let mut slots = Vec::new();
+        spec.capture_request(&mut slots, b"X-Other", b"v");
+        assert!(slots.is_empty());
+        spec.capture_request(&mut slots, b"Host", b"example.com");
+        spec.capture_request(&mut slots, b"host", b"second.org");
+        assert_eq!(slots.len(), 3);
+        assert_eq!(slots[0].as_deref(), Some(&b"seco"[..]));
+        assert_eq!(slots[1], None);
+        assert_eq!(slots[2], None);
+    }
+}

@@ -1,0 +1,403 @@
+//! HTTP mode end to end (the `http` module): keep-alive on both sides,
+//! server-close/httpclose, bodies of each framing, pipelining, 100-continue,
+//! WebSocket after a 101, the error pages, forwardfor, use_backend by path.
+
+mod common;
+
+use std::time::Duration;
+
+use common::http::{get, server, text, Client};
+use common::*;
+use haproxide_forward::*;
+use haproxide_http::errors;
+use tokio::io::AsyncWriteExt;
+
+fn http_spec(mode: HttpConnMode) -> Option<HttpSpec> {
+    Some(HttpSpec {
+        conn_mode: mode,
+        ..HttpSpec::default()
+    })
+}
+
+/// One HTTP frontend in front of one HTTP backend with the given servers.
+fn http_engine(servers: Vec<ServerSpec>, mode: HttpConnMode) -> EngineSpec {
+    let mut spec = simple(servers);
+    spec.frontends[0].http = http_spec(mode);
+    spec.backends[0].http = http_spec(HttpConnMode::KeepAlive);
+    spec
+}
+
+fn cond(text: &str) -> Option<Cond> {
+    let text = format!("if {text}");
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let acls = haproxide_expr::AclSet::new();
+    Some(Cond::parse(&words, &acls, &haproxide_expr::Opts::default()).expect(&text))
+}
+
+#[tokio::test]
+async fn keep_alive_reuses_both_connections() {
+    let (m, mut rx) = server("a").await;
+    let p = start(http_engine(
+        vec![common::server("a", m.addr)],
+        HttpConnMode::KeepAlive,
+    ))
+    .await;
+    let mut c = Client::connect(p.addr).await;
+    for i in 0..3 {
+        c.send(&get(&format!("/r{i}"))).await;
+        let (r, body) = c.response(b"GET").await.expect("response");
+        assert_eq!(r.head.code, 200);
+        assert_eq!(
+            text(&body),
+            format!("a /r{i} conn=1"),
+            "one server connection for all"
+        );
+        assert!(!r.head.headers.contains("connection"));
+    }
+    let got = rx.recv().await.expect("request");
+    assert_eq!(
+        text(&got.head),
+        "get /r0 HTTP/1.1\r\nhost: t\r\n\r\n".replacen("get", "GET", 1)
+    );
+    assert_eq!(m.accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let recs = p.log.wait(3).await;
+    assert!(recs
+        .iter()
+        .all(|r| r.termination == *b"--" && r.server.as_deref() == Some("a")));
+    assert_eq!(
+        p.engine.backend_counters(0).total,
+        3,
+        "a backend session per request"
+    );
+    assert_eq!(p.engine.frontend_counters(0).total, 1);
+}
+
+#[tokio::test]
+async fn server_close_and_httpclose() {
+    let (m, _rx) = server("a").await;
+    let p = start(http_engine(
+        vec![common::server("a", m.addr)],
+        HttpConnMode::ServerClose,
+    ))
+    .await;
+    let mut c = Client::connect(p.addr).await;
+    for i in 1..=2 {
+        c.send(&get("/x")).await;
+        let (r, body) = c.response(b"GET").await.expect("response");
+        assert_eq!(r.head.code, 200);
+        assert_eq!(
+            text(&body),
+            format!("a /x conn={i}"),
+            "a new server connection each time"
+        );
+    }
+    let (m2, mut rx2) = server("b").await;
+    let p2 = start(http_engine(
+        vec![common::server("b", m2.addr)],
+        HttpConnMode::Close,
+    ))
+    .await;
+    let mut c = Client::connect(p2.addr).await;
+    c.send(&get("/y")).await;
+    let (r, _) = c.response(b"GET").await.expect("response");
+    assert_eq!(r.head.headers.get("connection"), Some(&b"close"[..]));
+    assert!(
+        c.closed_within(WAIT).await,
+        "httpclose closes the client side"
+    );
+    let got = rx2.recv().await.expect("request");
+    assert_eq!(got.req.head.headers.get("connection"), Some(&b"close"[..]));
+}
+
+#[tokio::test]
+async fn chunked_both_ways_and_close_delimited() {
+    let (m, mut rx) = server("a").await;
+    let p = start(http_engine(
+        vec![common::server("a", m.addr)],
+        HttpConnMode::KeepAlive,
+    ))
+    .await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(b"POST /count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+        .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    c.send(b"4\r\ndefg\r\n0\r\n\r\n").await;
+    let (r, body) = c.response(b"POST").await.expect("response");
+    assert_eq!((r.head.code, text(&body)), (200, "7".to_string()));
+    let got = rx.recv().await.expect("request");
+    assert_eq!(got.body, b"abcdefg");
+    assert_eq!(got.req.body, haproxide_http::BodyLength::Chunked);
+    c.send(&get("/chunked")).await;
+    let (r, body) = c.response(b"GET").await.expect("response");
+    assert_eq!(r.body, haproxide_http::BodyLength::Chunked);
+    assert_eq!(text(&body), "hello world");
+    c.send(&get("/close")).await;
+    let (r, body) = c.response(b"GET").await.expect("response");
+    assert_eq!(r.head.headers.get("connection"), Some(&b"close"[..]));
+    assert_eq!(text(&body), "until close");
+}
+
+#[tokio::test]
+async fn one_megabyte_each_way() {
+    let (m, _rx) = server("a").await;
+    let p = start(http_engine(
+        vec![common::server("a", m.addr)],
+        HttpConnMode::KeepAlive,
+    ))
+    .await;
+    let mut c = Client::connect(p.addr).await;
+    let mut req = b"POST /count HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n".to_vec();
+    req.resize(req.len() + 1048576, b'y');
+    let (mut rd, mut wr) = c.s.split();
+    let (_, resp) = tokio::join!(wr.write_all(&req), async {
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(WAIT, async {
+            let mut chunk = [0u8; 4096];
+            while !buf.ends_with(b"1048576") {
+                match tokio::io::AsyncReadExt::read(&mut rd, &mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+        })
+        .await;
+        buf
+    });
+    assert!(text(&resp).ends_with("\r\n\r\n1048576"), "{}", text(&resp));
+    c.send(&get("/big")).await;
+    let (r, body) = c.response(b"GET").await.expect("response");
+    assert_eq!((r.head.code, body.len()), (200, 1048576));
+}
+
+#[tokio::test]
+async fn pipelined_requests_are_answered_in_order() {
+    let (m, _rx) = server("a").await;
+    let p = start(http_engine(
+        vec![common::server("a", m.addr)],
+        HttpConnMode::KeepAlive,
+    ))
+    .await;
+    let mut c = Client::connect(p.addr).await;
+    let mut all = get("/1");
+    all.extend(get("/2"));
+    all.extend(get("/3"));
+    c.send(&all).await;
+    for i in 1..=3 {
+        let (_, body) = c.response(b"GET").await.expect("response");
+        assert_eq!(text(&body), format!("a /{i} conn=1"));
+    }
+}
+
+#[tokio::test]
+async fn expect_100_continue() {
+    let (m, mut rx) = server("a").await;
+    let p = start(http_engine(
+        vec![common::server("a", m.addr)],
+        HttpConnMode::KeepAlive,
+    ))
+    .await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(b"POST /count HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        .await;
+    let (r, _) = c.response(b"POST").await.expect("interim response");
+    assert_eq!(
+        r.head.code, 100,
+        "the server's 100 reaches the client before the body"
+    );
+    c.send(b"hello").await;
+    let (r, body) = c.response(b"POST").await.expect("response");
+    assert_eq!((r.head.code, text(&body)), (200, "5".to_string()));
+    assert_eq!(rx.recv().await.expect("request").body, b"hello");
+}
+
+#[tokio::test]
+async fn websocket_tunnel_after_101() {
+    let (m, _rx) = server("a").await;
+    let p = start(http_engine(
+        vec![common::server("a", m.addr)],
+        HttpConnMode::KeepAlive,
+    ))
+    .await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(b"GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").await;
+    let (r, _) = c.response(b"GET").await.expect("101");
+    assert_eq!(r.head.code, 101);
+    c.send(b"ping frame").await;
+    let got = read_n(&mut c.s, 10).await;
+    assert_eq!(got, b"ping frame", "echoed through the tunnel");
+}
+
+#[tokio::test]
+async fn error_pages_502_503_504() {
+    let (m, _rx) = server("a").await;
+    let mut spec = http_engine(vec![common::server("a", m.addr)], HttpConnMode::KeepAlive);
+    spec.backends[0].timeout_server = Some(Duration::from_millis(300));
+    let mut nosrv = backend("nosrv", vec![common::server("x", refusing_addr())]);
+    nosrv.retries = 0;
+    nosrv.http = http_spec(HttpConnMode::KeepAlive);
+    spec.backends.push(nosrv);
+    spec.frontends[0].use_backends = vec![(1, cond("{ path /503 }"))];
+    let p = start(spec).await;
+    let mut c = Client::connect(p.addr).await;
+    for (path, status) in [("/bad", 502), ("/503", 503), ("/slow", 504)] {
+        c.send(&get(path)).await;
+        let mut want = errors::as_sent(status, true, false);
+        let got = read_n(&mut c.s, want.len()).await;
+        assert_eq!(text(&got), text(&want), "{path}");
+        want.clear();
+    }
+    let recs = p.log.wait(3).await;
+    let terms: Vec<[u8; 2]> = recs.iter().map(|r| r.termination).collect();
+    assert_eq!(terms, vec![*b"PH", *b"SC", *b"sH"]);
+    let statuses: Vec<Option<u16>> = recs
+        .iter()
+        .map(|r| r.http.as_ref().and_then(|h| h.status))
+        .collect();
+    assert_eq!(statuses, vec![Some(502), Some(503), Some(504)]);
+}
+
+#[tokio::test]
+async fn bad_request_400_and_timeout_408() {
+    let (m, _rx) = server("a").await;
+    let mut spec = http_engine(vec![common::server("a", m.addr)], HttpConnMode::KeepAlive);
+    if let Some(h) = spec.frontends[0].http.as_mut() {
+        h.timeout_request = Some(Duration::from_millis(300));
+    }
+    let p = start(spec).await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n").await;
+    let (got, _) = read_to_eof(&mut c.s, WAIT).await;
+    assert_eq!(got, errors::raw(400));
+    let mut c = Client::connect(p.addr).await;
+    c.send(b"GET / HTTP/1.1\r\nHost: t\r\n").await;
+    let (got, _) = read_to_eof(&mut c.s, WAIT).await;
+    assert_eq!(got, errors::raw(408));
+    let recs = p.log.wait(2).await;
+    assert_eq!(recs[0].termination, *b"PR");
+    assert_eq!(recs[1].termination, *b"cR");
+    let h = recs[0].http.as_ref().expect("HTTP part");
+    assert_eq!(
+        (h.status, h.request_line.is_none()),
+        (Some(400), true),
+        "<BADREQ>"
+    );
+    assert_eq!(recs[1].http.as_ref().and_then(|h| h.status), Some(408));
+    assert_eq!(m.accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn forwardfor_variants() {
+    let (m, mut rx) = server("a").await;
+    let mut spec = http_engine(vec![common::server("a", m.addr)], HttpConnMode::KeepAlive);
+    let ff = |except: Option<(std::net::IpAddr, u8)>, if_none| ForwardFor {
+        header: "X-Forwarded-For".into(),
+        except,
+        if_none,
+    };
+    if let Some(h) = spec.frontends[0].http.as_mut() {
+        h.forwardfor = Some(ff(None, false));
+        h.originalto = Some(OriginalTo {
+            header: "X-Original-To".into(),
+            except: None,
+        });
+    }
+    let p = start(spec.clone()).await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(b"GET / HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n")
+        .await;
+    c.response(b"GET").await.expect("response");
+    let got = rx.recv().await.expect("request");
+    assert!(text(&got.head).ends_with("x-forwarded-for: 1.2.3.4\r\nx-forwarded-for: 127.0.0.1\r\nx-original-to: 127.0.0.1\r\n\r\n"), "{}", text(&got.head));
+    drop(p);
+    // The backend's `if-none` wins over the frontend's setting.
+    if let Some(h) = spec.backends[0].http.as_mut() {
+        h.forwardfor = Some(ff(None, true));
+    }
+    let p = start(spec.clone()).await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(b"GET / HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n")
+        .await;
+    c.response(b"GET").await.expect("response");
+    let got = rx.recv().await.expect("request");
+    assert_eq!(got.req.head.headers.get_all("x-forwarded-for").count(), 1);
+    drop(p);
+    if let Some(h) = spec.backends[0].http.as_mut() {
+        h.forwardfor = Some(ff(Some(("127.0.0.0".parse().unwrap(), 8)), false));
+    }
+    let p = start(spec).await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(&get("/")).await;
+    c.response(b"GET").await.expect("response");
+    let got = rx.recv().await.expect("request");
+    assert!(
+        !got.req.head.headers.contains("x-forwarded-for"),
+        "except 127.0.0.0/8"
+    );
+}
+
+#[tokio::test]
+async fn use_backend_by_path_per_request() {
+    let (a, _ra) = server("a").await;
+    let (b, _rb) = server("b").await;
+    let mut spec = http_engine(vec![common::server("a", a.addr)], HttpConnMode::KeepAlive);
+    let mut be = backend("api", vec![common::server("b", b.addr)]);
+    be.http = http_spec(HttpConnMode::KeepAlive);
+    spec.backends.push(be);
+    spec.frontends[0].use_backends = vec![(1, cond("{ path -m beg /api }"))];
+    let p = start(spec).await;
+    let mut c = Client::connect(p.addr).await;
+    for (path, want) in [
+        ("/api/x", "b /api/x conn=1"),
+        ("/", "a / conn=1"),
+        ("/api/y?q", "b /api/y?q conn=1"),
+    ] {
+        c.send(&get(path)).await;
+        let (_, body) = c.response(b"GET").await.expect("response");
+        assert_eq!(text(&body), want);
+    }
+    let recs = p.log.wait(3).await;
+    let bes: Vec<_> = recs
+        .iter()
+        .map(|r| r.backend.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(bes, vec!["api", "be", "api"]);
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connection_closes_silently() {
+    let (m, _rx) = server("a").await;
+    let mut spec = http_engine(vec![common::server("a", m.addr)], HttpConnMode::KeepAlive);
+    if let Some(h) = spec.frontends[0].http.as_mut() {
+        h.timeout_keep_alive = Some(Duration::from_millis(200));
+    }
+    let p = start(spec).await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(&get("/")).await;
+    c.response(b"GET").await.expect("response");
+    assert!(
+        c.closed_within(WAIT).await,
+        "closed at timeout http-keep-alive"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(p.log.len(), 1, "the idle end is not logged");
+}
+
+#[tokio::test]
+async fn a_server_closing_its_idle_connection_is_not_an_error() {
+    let (m, _rx) = server("a").await;
+    let p = start(http_engine(
+        vec![common::server("a", m.addr)],
+        HttpConnMode::KeepAlive,
+    ))
+    .await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(&get("/drop")).await;
+    let (_, body) = c.response(b"GET").await.expect("response");
+    assert_eq!(text(&body), "drop");
+    for _ in 0..2 {
+        c.send(&get("/x")).await;
+        let (r, body) = c.response(b"GET").await.expect("response");
+        assert_eq!(r.head.code, 200);
+        assert_eq!(text(&body), "a /x conn=2", "a new connection, then reused");
+    }
+}
