@@ -255,6 +255,86 @@ pub fn refused_in_tcp(p: &Proxy) -> Vec<NotRun> {
         .collect()
 }
 
+/// Proxy keywords of HTTP mode the engine does not run yet, with the feature
+/// name docs/config-support.md lists them under: a `mode http` proxy using one is
+/// refused (each line named), rather than run without it.
+const HTTP_REFUSED: &[(&str, &str)] = &[
+    ("http-request", "http-request rules"),
+    ("http-response", "http-response rules"),
+    ("http-after-response", "http-after-response rules"),
+    ("redirect", "redirect"),
+    ("cookie", "cookie persistence"),
+    ("stick-table", "stick-table"),
+    ("stick", "stick on/match/store"),
+    ("compression", "compression"),
+    ("filter", "filter"),
+    ("monitor-uri", "monitor-uri"),
+    ("monitor", "monitor fail"),
+    ("errorfile", "errorfile"),
+    ("errorfiles", "errorfiles"),
+    ("errorloc", "errorloc"),
+    ("errorloc302", "errorloc"),
+    ("errorloc303", "errorloc"),
+    ("capture", "capture request/response header"),
+    ("unique-id-format", "unique-id-format"),
+    ("unique-id-header", "unique-id-header"),
+    ("use-server", "use-server"),
+    ("force-persist", "force-persist"),
+    ("ignore-persist", "ignore-persist"),
+    ("persist", "persist rdp-cookie"),
+    ("tcp-request session", "tcp-request session"),
+    ("tcp-response", "tcp-response content"),
+    ("dispatch", "dispatch"),
+    ("rate-limit", "rate-limit sessions"),
+    ("declare capture", "declare capture"),
+];
+
+/// Options of HTTP mode the engine does not run yet.
+const HTTP_REFUSED_OPTIONS: &[&str] = &[
+    "http-buffer-request",
+    "http-pretend-keepalive",
+    "checkcache",
+    "http_proxy",
+    "h1-case-adjust-bogus-client",
+    "h1-case-adjust-bogus-server",
+    "prefer-last-server",
+    "http-restrict-req-hdr-names",
+    "persist",
+];
+
+/// The lines of a `mode http` proxy (not a stats-only one) that the HTTP engine
+/// would have to refuse: each with the feature's name.
+pub fn refused_in_http(p: &Proxy) -> Vec<NotRun> {
+    let mut out: Vec<NotRun> = p
+        .directives
+        .iter()
+        .filter_map(|d| {
+            let k = d.keyword.as_str();
+            let feature = HTTP_REFUSED
+                .iter()
+                .find(|(kw, _)| k == *kw || k.starts_with(&format!("{kw} ")))
+                .map(|(_, f)| f.to_string())
+                .or_else(|| {
+                    k.starts_with("stats ")
+                        .then(|| "stats page in a proxy that also forwards".to_string())
+                })?;
+            Some(NotRun {
+                what: format!("`{k}` ({feature}) in `mode http`"),
+                span: d.line.span_from(0),
+            })
+        })
+        .collect();
+    for o in p.options.iter().filter(|o| !o.negated) {
+        if HTTP_REFUSED_OPTIONS.contains(&o.name.name.as_str()) {
+            out.push(NotRun {
+                what: format!("`option {}` in `mode http`", o.name.name),
+                span: o.name.span,
+            });
+        }
+    }
+    out
+}
+
 /// Keywords a stats proxy may hold besides `stats ...`, `timeout ...` and
 /// `http-request ...` (they change nothing the stats service does, or are
 /// applied by it).

@@ -11,7 +11,7 @@ use crate::conv::{find_conv, ConvDef};
 use crate::error::{ErrorKind, ExprError};
 use crate::fetch::{find_fetch, Context, FetchDef, Fetched, Uses};
 use crate::pattern::{MatchMethod, Patterns, Resolver};
-use crate::sample::SmpType;
+use crate::sample::{Sample, SmpType};
 use crate::Tri;
 
 /// Reads a pattern file's text (the caller does the I/O).
@@ -47,6 +47,11 @@ impl SampleExpr {
     /// with valid arguments, and each converter's input type must be reachable
     /// from the previous output type by a cast.
     pub fn parse(text: &str) -> Result<SampleExpr, ExprError> {
+        Self::parse_with(text, &Opts::default())
+    }
+
+    /// As [`SampleExpr::parse`], reading map files through `opts`.
+    pub fn parse_with(text: &str, opts: &Opts<'_>) -> Result<SampleExpr, ExprError> {
         let end = text.find(|c: char| !is_idchar(c)).unwrap_or(text.len());
         let name = &text[..end];
         if name.is_empty() {
@@ -55,10 +60,14 @@ impl SampleExpr {
         let Some(fetch) = find_fetch(name) else {
             return Err(ExprError::unknown(format!("unknown fetch method '{name}'")));
         };
-        Self::with_fetch(fetch, &text[end..])
+        Self::with_fetch(fetch, &text[end..], opts)
     }
 
-    fn with_fetch(fetch: &'static FetchDef, rest: &str) -> Result<SampleExpr, ExprError> {
+    fn with_fetch(
+        fetch: &'static FetchDef,
+        rest: &str,
+        opts: &Opts<'_>,
+    ) -> Result<SampleExpr, ExprError> {
         let name = fetch.name;
         let (words, mut rest) = split_args(rest)
             .map_err(|e| ExprError::invalid(format!("fetch method '{name}' : {e}")))?;
@@ -96,7 +105,7 @@ impl SampleExpr {
                 ExprError::invalid(format!("invalid arg 1 in converter '{cname}' : {e}"))
             })?;
             if let Some(prepare) = conv.prepare {
-                args = prepare(cname, args)?;
+                args = prepare(cname, args, opts)?;
             }
             convs.push((conv, args));
             out = conv.out;
@@ -120,6 +129,13 @@ impl SampleExpr {
         self.fetch.uses
     }
 
+    /// The one value a rule or a log-format `%[...]` uses (HAProxy's sample
+    /// fetched outside an ACL: a multi-valued fetch gives its last header or
+    /// cookie, its first URL parameter).
+    pub fn value<'c>(&self, ctx: &'c dyn Context) -> Option<Sample<'c>> {
+        self.eval(ctx, crate::http::SINGLE).value
+    }
+
     /// Fetch occurrence `occ` and apply the converters (HAProxy's `sample_process`):
     /// a failed cast or converter leaves no value, the flags stay.
     pub fn eval<'c>(&self, ctx: &'c dyn Context, occ: usize) -> Fetched<'c> {
@@ -132,20 +148,49 @@ impl SampleExpr {
     }
 }
 
-/// ACL keywords that are a fetch with an implied `-m` (`haproxy -dKall`, "List of
-/// registered ACL keywords"; configuration.txt §7.3 "ACL derivatives").
+/// ACL keywords that are a fetch with an implied `-m` (HAProxy 2.6's ACL keyword
+/// lists; configuration.txt §7.3 "ACL derivatives").
 const ACL_KEYWORDS: &[(&str, &str, MatchMethod)] = &[
-    ("path", "path", MatchMethod::Str),
-    ("path_beg", "path", MatchMethod::Beg),
-    ("path_dir", "path", MatchMethod::Dir),
-    ("path_dom", "path", MatchMethod::Dom),
-    ("path_end", "path", MatchMethod::End),
-    ("path_len", "path", MatchMethod::Len),
-    ("path_reg", "path", MatchMethod::Reg),
-    ("path_sub", "path", MatchMethod::Sub),
     ("payload", "req.payload", MatchMethod::Bin),
     ("req_ssl_sni", "req.ssl_sni", MatchMethod::Str),
+    ("resp.ver", "res.ver", MatchMethod::Str),
 ];
+
+/// The families `<kw>`, `<kw>_beg`, `_dir`, `_dom`, `_end`, `_len`, `_reg`, `_sub`
+/// of HTTP fetches (§7.3.6): the keyword and the fetch it derives from.
+const ACL_FAMILIES: &[(&str, &str)] = &[
+    ("base", "base"),
+    ("cook", "req.cook"),
+    ("hdr", "hdr"),
+    ("path", "path"),
+    ("scook", "res.cook"),
+    ("shdr", "shdr"),
+    ("url", "url"),
+    ("urlp", "urlp"),
+];
+
+const SUFFIXES: &[(&str, MatchMethod)] = &[
+    ("", MatchMethod::Str),
+    ("_beg", MatchMethod::Beg),
+    ("_dir", MatchMethod::Dir),
+    ("_dom", MatchMethod::Dom),
+    ("_end", MatchMethod::End),
+    ("_len", MatchMethod::Len),
+    ("_reg", MatchMethod::Reg),
+    ("_sub", MatchMethod::Sub),
+];
+
+/// The fetch and implied method of an ACL keyword, if it is one.
+fn acl_keyword(kw: &str) -> Option<(&'static FetchDef, MatchMethod)> {
+    if let Some((_, f, m)) = ACL_KEYWORDS.iter().find(|(k, _, _)| *k == kw) {
+        return Some((find_fetch(f)?, *m));
+    }
+    ACL_FAMILIES.iter().find_map(|(fam, f)| {
+        let suffix = kw.strip_prefix(fam)?;
+        let (_, m) = SUFFIXES.iter().find(|(s, _)| *s == suffix)?;
+        Some((find_fetch(f)?, *m))
+    })
+}
 
 /// One ACL line's expression: a sample expression and the patterns it is matched
 /// against.
@@ -161,15 +206,14 @@ impl AclExpr {
     pub fn parse(words: &[&str], opts: &Opts<'_>) -> Result<AclExpr, ExprError> {
         let crit = words.first().copied().unwrap_or("");
         let end = crit.find(|c: char| !is_idchar(c)).unwrap_or(crit.len());
-        let kw = ACL_KEYWORDS.iter().find(|(k, _, _)| *k == &crit[..end]);
-        let (smp, mut method) = match kw.and_then(|(_, f, m)| Some((find_fetch(f)?, *m))) {
+        let (smp, mut method) = match acl_keyword(&crit[..end]) {
             Some((fetch, m)) => {
-                let smp = SampleExpr::with_fetch(fetch, &crit[end..])
+                let smp = SampleExpr::with_fetch(fetch, &crit[end..], opts)
                     .map_err(|e| e.map(|m| format!("ACL keyword '{}' : {m}.", &crit[..end])))?;
                 (smp, Some(m))
             }
             None => {
-                let smp = SampleExpr::parse(crit)
+                let smp = SampleExpr::parse_with(crit, opts)
                     .map_err(|e| e.map(|m| format!("{m} in ACL expression '{crit}'")))?;
                 (smp, None)
             }
@@ -570,9 +614,9 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::Unsupported);
         let e = parse("req.len,add(txn.x) 3").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unsupported);
-        let e = parse("req.hdr(host) x").unwrap_err();
+        let e = parse("req.nope(host) x").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unknown);
-        let e = parse("src,json x").unwrap_err();
+        let e = parse("src,nope x").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unknown);
     }
 
@@ -631,7 +675,7 @@ mod tests {
         assert!(set.get("TRUE").is_ok());
         assert_eq!(set.get("nope").unwrap_err().message, "no such ACL : 'nope'");
         assert_eq!(
-            set.get("METH_GET").unwrap_err().kind,
+            set.get("RDP_COOKIE").unwrap_err().kind,
             ErrorKind::Unsupported
         );
         // A proxy's own ACL hides a pre-defined one of the same name.

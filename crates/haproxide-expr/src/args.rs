@@ -36,6 +36,10 @@ pub enum Arg {
     Str(String),
     /// A prefix length (from a length or a dotted IPv4 mask).
     Mask(u8),
+    /// A map file, loaded at configuration time (`map_*` converters).
+    Map(std::sync::Arc<crate::strconv::Map>),
+    /// A compiled regular expression (`regsub`).
+    Regex(std::sync::Arc<crate::strconv::Re>),
 }
 
 /// Split `text` (which starts right after a keyword) into its argument words if it

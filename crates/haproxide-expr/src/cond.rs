@@ -279,7 +279,7 @@ mod tests {
             p("when lan").message,
             "conditions must start with either 'if' or 'unless'"
         );
-        assert_eq!(p("if METH_GET").kind, ErrorKind::Unsupported);
+        assert_eq!(p("if RDP_COOKIE").kind, ErrorKind::Unsupported);
     }
 
     #[test]

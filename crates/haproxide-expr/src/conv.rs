@@ -6,15 +6,18 @@
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use crate::acl::Opts;
 use crate::args::{int_or_var, Arg, ArgType};
 use crate::error::ExprError;
 use crate::sample::{Sample, SmpType};
+use crate::strconv::{self as sc, prepare_map, prepare_regsub};
 
 /// A converter function over a value already cast to the converter's input type.
 pub type ConvFn = for<'a> fn(&[Arg], Sample<'a>) -> Option<Sample<'a>>;
 
 /// Config-time check and rewrite of a converter's typed arguments.
-pub type PrepareFn = fn(&str, Vec<Arg>) -> Result<Vec<Arg>, ExprError>;
+/// Files (map files) are read through the [`Opts`] the caller gave.
+pub type PrepareFn = fn(&str, Vec<Arg>, &Opts<'_>) -> Result<Vec<Arg>, ExprError>;
 
 /// A converter in the registry.
 pub struct ConvDef {
@@ -56,7 +59,7 @@ fn operand(args: &[Arg]) -> i64 {
 
 /// Arithmetic operands are checked (an integer; a variable is not run yet) and
 /// stored as integers.
-fn prepare_operand(conv: &str, args: Vec<Arg>) -> Result<Vec<Arg>, ExprError> {
+fn prepare_operand(conv: &str, args: Vec<Arg>, _: &Opts<'_>) -> Result<Vec<Arg>, ExprError> {
     Ok(vec![Arg::Int(int_or_var(conv, &args)?)])
 }
 
@@ -242,6 +245,16 @@ macro_rules! conv {
 
 const STR1: &[ArgType] = &[ArgType::Str];
 const OP: Option<PrepareFn> = Some(prepare_operand);
+const MAP: Option<PrepareFn> = Some(prepare_map);
+const STR2: &[ArgType] = &[ArgType::Str, ArgType::Str];
+const FIELD: &[ArgType] = &[ArgType::Int, ArgType::Str, ArgType::Int];
+
+/// `map_<match>[_<output>]` entries: input type by match method, output by suffix.
+macro_rules! maps {
+    ($($name:expr, $in:ident => $out:ident;)*) => {
+        [$(conv!($name, STR2, 1, $in => $out, MAP, sc::map)),*]
+    };
+}
 
 /// Every converter the engine applies (types as `haproxy -dKall` lists them).
 pub static CONVERTERS: &[ConvDef] = &[
@@ -268,11 +281,57 @@ pub static CONVERTERS: &[ConvDef] = &[
     conv!("bytes", &[ArgType::Int, ArgType::Int], 1, Bin => Bin, None, bytes),
     conv!("ltrim", STR1, 1, Str => Str, None, ltrim),
     conv!("rtrim", STR1, 1, Str => Str, None, rtrim),
+    conv!("base64", &[], 0, Bin => Str, None, sc::base64),
+    conv!("b64dec", &[], 0, Str => Bin, None, sc::b64dec),
+    conv!("url_dec", &[ArgType::Int], 0, Str => Str, None, sc::url_dec),
+    conv!("field", FIELD, 2, Str => Str, None, sc::field),
+    conv!("word", FIELD, 2, Str => Str, None, sc::word),
+    conv!("regsub", &[ArgType::Str, ArgType::Str, ArgType::Str], 2, Str => Str, Some(prepare_regsub), sc::regsub),
+    conv!("json", STR1, 0, Str => Str, None, sc::json),
 ];
+
+/// The `map_*` converters (configuration.txt §7.3.1 "map").
+pub static MAP_CONVERTERS: [ConvDef; 30] = maps![
+    "map", Str => Str;
+    "map_str", Str => Str;
+    "map_beg", Str => Str;
+    "map_sub", Str => Str;
+    "map_dir", Str => Str;
+    "map_dom", Str => Str;
+    "map_end", Str => Str;
+    "map_reg", Str => Str;
+    "map_int", Sint => Str;
+    "map_ip", Addr => Str;
+    "map_str_int", Str => Sint;
+    "map_beg_int", Str => Sint;
+    "map_sub_int", Str => Sint;
+    "map_dir_int", Str => Sint;
+    "map_dom_int", Str => Sint;
+    "map_end_int", Str => Sint;
+    "map_reg_int", Str => Sint;
+    "map_int_int", Sint => Sint;
+    "map_ip_int", Addr => Sint;
+    "map_str_ip", Str => Addr;
+    "map_beg_ip", Str => Addr;
+    "map_sub_ip", Str => Addr;
+    "map_dir_ip", Str => Addr;
+    "map_dom_ip", Str => Addr;
+    "map_end_ip", Str => Addr;
+    "map_reg_ip", Str => Addr;
+    "map_int_ip", Sint => Addr;
+    "map_ip_ip", Addr => Addr;
+    "map_len", Str => Str;
+    "map_len_int", Str => Sint;
+];
+
+/// Every converter: [`CONVERTERS`] then [`MAP_CONVERTERS`].
+pub fn all() -> impl Iterator<Item = &'static ConvDef> {
+    CONVERTERS.iter().chain(MAP_CONVERTERS.iter())
+}
 
 /// The converter named `name`.
 pub fn find_conv(name: &str) -> Option<&'static ConvDef> {
-    CONVERTERS.iter().find(|c| c.name == name)
+    all().find(|c| c.name == name)
 }
 
 #[cfg(test)]

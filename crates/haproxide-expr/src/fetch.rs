@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use crate::args::{Arg, ArgType};
+use crate::http;
 use crate::payload::{self, Fetch};
 use crate::sample::{Sample, SmpType};
 
@@ -41,8 +42,61 @@ pub trait Context {
     fn is_final(&self) -> bool {
         true
     }
-    /// The HTTP request's path, without the query string (`path`).
-    fn http_path(&self) -> Option<&[u8]> {
+    /// The HTTP request's method (`method`); `None` when there is no HTTP request.
+    /// Layer 7 fetches (crate::http) read the message through the `http_*` methods.
+    fn http_method(&self) -> Option<&[u8]> {
+        None
+    }
+    /// The request target as received (`url`; `path`, `query`, `url_param`,
+    /// `base` are derived from it).
+    fn http_uri(&self) -> Option<&[u8]> {
+        None
+    }
+    /// The request's HTTP version, (major, minor) (`req.ver`).
+    fn http_req_version(&self) -> Option<(u8, u8)> {
+        None
+    }
+    /// The request's `i`-th header field (name, value), in order, duplicates kept;
+    /// `None` past the last (`req.hdr`, `req.cook`...).
+    fn http_req_header(&self, i: usize) -> Option<(&[u8], &[u8])> {
+        let _ = i;
+        None
+    }
+    /// The request body buffered so far (`req.body`); `None` when none is.
+    fn http_req_body(&self) -> Option<&[u8]> {
+        None
+    }
+    /// The response's status code (`status`); `None` before a response.
+    fn http_status(&self) -> Option<u16> {
+        None
+    }
+    /// The response's HTTP version (`res.ver`).
+    fn http_res_version(&self) -> Option<(u8, u8)> {
+        None
+    }
+    /// The response's `i`-th header field (`res.hdr`, `res.cook`...).
+    fn http_res_header(&self, i: usize) -> Option<(&[u8], &[u8])> {
+        let _ = i;
+        None
+    }
+    /// Whether this evaluation is on the response (`http-response` rules): the
+    /// direction-less `hdr`, `hdr_cnt`... then read the response.
+    fn http_on_response(&self) -> bool {
+        false
+    }
+    /// A variable's value (`var(txn.name)`: the name with its scope).
+    fn var(&self, name: &str) -> Option<Sample<'_>> {
+        let _ = name;
+        None
+    }
+    /// Whether `user`/`pass` are valid in the userlist `list` (`http_auth`).
+    fn userlist_check(&self, list: &str, user: &[u8], pass: &[u8]) -> bool {
+        let _ = (list, user, pass);
+        false
+    }
+    /// The `i`-th group of `user` in the userlist `list` (`http_auth_group`).
+    fn userlist_group(&self, list: &str, user: &[u8], i: usize) -> Option<&[u8]> {
+        let _ = (list, user, i);
         None
     }
     /// The frontend's name (`fe_name`).
@@ -74,10 +128,14 @@ impl Uses {
     pub const L6_REQ: Uses = Uses(2);
     /// The HTTP request (§7.3.6).
     pub const L7_REQ: Uses = Uses(4);
+    /// The HTTP response (§7.3.6 `res.*`, `status`).
+    pub const L7_RES: Uses = Uses(8);
     /// What `tcp-request` and `use_backend` rules of a TCP frontend offer.
     pub const TCP: Uses = Uses(1 | 2);
     /// What an HTTP request offers (layer 6 is the HTTP message there).
     pub const HTTP: Uses = Uses(1 | 4);
+    /// What an HTTP response offers (`http-response` rules): the request too.
+    pub const HTTP_RES: Uses = Uses(1 | 4 | 8);
 
     /// Both sets.
     pub const fn union(self, o: Uses) -> Uses {
@@ -101,14 +159,14 @@ pub struct Fetched<'a> {
 }
 
 impl<'a> Fetched<'a> {
-    fn value(v: Sample<'a>) -> Fetched<'a> {
+    pub(crate) fn value(v: Sample<'a>) -> Fetched<'a> {
         Fetched {
             value: Some(v),
             may_change: false,
             more: false,
         }
     }
-    fn none() -> Fetched<'a> {
+    pub(crate) fn none() -> Fetched<'a> {
         Fetched {
             value: None,
             may_change: false,
@@ -228,13 +286,6 @@ fn req_ssl_hello_type<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<
     let f = payload::ssl_hello_type(ctx.req_data());
     Fetched::from_payload(f, |v| Sample::Sint(i64::from(v)))
 }
-fn path<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
-    match ctx.http_path() {
-        Some(p) => Fetched::value(Sample::Str(Cow::Borrowed(p))),
-        None => Fetched::none(),
-    }
-}
-
 fn name_sample(n: Option<&str>) -> Fetched<'_> {
     match n {
         Some(n) => Fetched::value(Sample::Str(Cow::Borrowed(n.as_bytes()))),
@@ -252,6 +303,9 @@ fn srv_name<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
 }
 
 const INT2: &[ArgType] = &[ArgType::Int, ArgType::Int];
+const STR1: &[ArgType] = &[ArgType::Str];
+const STR2: &[ArgType] = &[ArgType::Str, ArgType::Str];
+const STR_INT: &[ArgType] = &[ArgType::Str, ArgType::Int];
 
 macro_rules! fetch {
     ($name:expr, $args:expr, $min:expr, $out:ident, $uses:ident, $f:expr, $doc:expr) => {
@@ -300,7 +354,243 @@ pub static FETCHES: &[FetchDef] = &[
         req_ssl_hello_type,
         "7.3.5"
     ),
-    fetch!("path", &[], 0, Str, L7_REQ, path, "7.3.6"),
+    fetch!("var", STR1, 1, Any, NONE, http::var, "7.3.2"),
+    fetch!("base", &[], 0, Str, L7_REQ, http::base, "7.3.6"),
+    fetch!("cook", STR1, 0, Str, L7_REQ, http::req_cook, "7.3.6"),
+    fetch!(
+        "cook_cnt",
+        STR1,
+        0,
+        Sint,
+        L7_REQ,
+        http::req_cook_cnt,
+        "7.3.6"
+    ),
+    fetch!(
+        "cook_val",
+        STR1,
+        0,
+        Sint,
+        L7_REQ,
+        http::req_cook_val,
+        "7.3.6"
+    ),
+    fetch!("hdr", STR_INT, 0, Str, L7_REQ, http::hdr, "7.3.6"),
+    fetch!("hdr_cnt", STR1, 0, Sint, L7_REQ, http::hdr_cnt, "7.3.6"),
+    fetch!("hdr_ip", STR_INT, 0, Ipv4, L7_REQ, http::hdr_ip, "7.3.6"),
+    fetch!("hdr_val", STR_INT, 0, Sint, L7_REQ, http::hdr_val, "7.3.6"),
+    fetch!("http_auth", STR1, 1, Bool, L7_REQ, http::http_auth, "7.3.6"),
+    fetch!(
+        "http_auth_group",
+        STR1,
+        1,
+        Str,
+        L7_REQ,
+        http::http_auth_group,
+        "7.3.6"
+    ),
+    fetch!("method", &[], 0, Meth, L7_REQ, http::method, "7.3.6"),
+    fetch!("path", &[], 0, Str, L7_REQ, http::path, "7.3.6"),
+    fetch!("pathq", &[], 0, Str, L7_REQ, http::pathq, "7.3.6"),
+    fetch!("query", &[], 0, Str, L7_REQ, http::query, "7.3.6"),
+    fetch!("req.body", &[], 0, Bin, L7_REQ, http::req_body, "7.3.6"),
+    fetch!(
+        "req.body_len",
+        &[],
+        0,
+        Sint,
+        L7_REQ,
+        http::req_body_len,
+        "7.3.6"
+    ),
+    fetch!("req.cook", STR1, 0, Str, L7_REQ, http::req_cook, "7.3.6"),
+    fetch!(
+        "req.cook_cnt",
+        STR1,
+        0,
+        Sint,
+        L7_REQ,
+        http::req_cook_cnt,
+        "7.3.6"
+    ),
+    fetch!(
+        "req.cook_val",
+        STR1,
+        0,
+        Sint,
+        L7_REQ,
+        http::req_cook_val,
+        "7.3.6"
+    ),
+    fetch!("req.fhdr", STR_INT, 0, Str, L7_REQ, http::req_fhdr, "7.3.6"),
+    fetch!(
+        "req.fhdr_cnt",
+        STR1,
+        0,
+        Sint,
+        L7_REQ,
+        http::req_fhdr_cnt,
+        "7.3.6"
+    ),
+    fetch!("req.hdr", STR_INT, 0, Str, L7_REQ, http::req_hdr, "7.3.6"),
+    fetch!(
+        "req.hdr_cnt",
+        STR1,
+        0,
+        Sint,
+        L7_REQ,
+        http::req_hdr_cnt,
+        "7.3.6"
+    ),
+    fetch!(
+        "req.hdr_ip",
+        STR_INT,
+        0,
+        Ipv4,
+        L7_REQ,
+        http::req_hdr_ip,
+        "7.3.6"
+    ),
+    fetch!(
+        "req.hdr_val",
+        STR_INT,
+        0,
+        Sint,
+        L7_REQ,
+        http::req_hdr_val,
+        "7.3.6"
+    ),
+    fetch!(
+        "req.proto_http",
+        &[],
+        0,
+        Bool,
+        L7_REQ,
+        http::req_proto_http,
+        "7.3.6"
+    ),
+    fetch!(
+        "req_proto_http",
+        &[],
+        0,
+        Bool,
+        L7_REQ,
+        http::req_proto_http,
+        "7.3.6"
+    ),
+    fetch!("req.ver", &[], 0, Str, L7_REQ, http::req_ver, "7.3.6"),
+    fetch!("req_ver", &[], 0, Str, L7_REQ, http::req_ver, "7.3.6"),
+    fetch!("res.cook", STR1, 0, Str, L7_RES, http::res_cook, "7.3.6"),
+    fetch!(
+        "res.cook_cnt",
+        STR1,
+        0,
+        Sint,
+        L7_RES,
+        http::res_cook_cnt,
+        "7.3.6"
+    ),
+    fetch!(
+        "res.cook_val",
+        STR1,
+        0,
+        Sint,
+        L7_RES,
+        http::res_cook_val,
+        "7.3.6"
+    ),
+    fetch!("res.fhdr", STR_INT, 0, Str, L7_RES, http::res_fhdr, "7.3.6"),
+    fetch!(
+        "res.fhdr_cnt",
+        STR1,
+        0,
+        Sint,
+        L7_RES,
+        http::res_fhdr_cnt,
+        "7.3.6"
+    ),
+    fetch!("res.hdr", STR_INT, 0, Str, L7_RES, http::res_hdr, "7.3.6"),
+    fetch!(
+        "res.hdr_cnt",
+        STR1,
+        0,
+        Sint,
+        L7_RES,
+        http::res_hdr_cnt,
+        "7.3.6"
+    ),
+    fetch!(
+        "res.hdr_ip",
+        STR_INT,
+        0,
+        Ipv4,
+        L7_RES,
+        http::res_hdr_ip,
+        "7.3.6"
+    ),
+    fetch!(
+        "res.hdr_val",
+        STR_INT,
+        0,
+        Sint,
+        L7_RES,
+        http::res_hdr_val,
+        "7.3.6"
+    ),
+    fetch!("res.ver", &[], 0, Str, L7_RES, http::res_ver, "7.3.6"),
+    fetch!("resp_ver", &[], 0, Str, L7_RES, http::res_ver, "7.3.6"),
+    fetch!("scook", STR1, 0, Str, L7_RES, http::res_cook, "7.3.6"),
+    fetch!(
+        "scook_cnt",
+        STR1,
+        0,
+        Sint,
+        L7_RES,
+        http::res_cook_cnt,
+        "7.3.6"
+    ),
+    fetch!(
+        "scook_val",
+        STR1,
+        0,
+        Sint,
+        L7_RES,
+        http::res_cook_val,
+        "7.3.6"
+    ),
+    fetch!("shdr", STR_INT, 0, Str, L7_RES, http::res_hdr, "7.3.6"),
+    fetch!(
+        "shdr_cnt",
+        STR1,
+        0,
+        Sint,
+        L7_RES,
+        http::res_hdr_cnt,
+        "7.3.6"
+    ),
+    fetch!(
+        "shdr_ip",
+        STR_INT,
+        0,
+        Ipv4,
+        L7_RES,
+        http::res_hdr_ip,
+        "7.3.6"
+    ),
+    fetch!(
+        "shdr_val",
+        STR_INT,
+        0,
+        Sint,
+        L7_RES,
+        http::res_hdr_val,
+        "7.3.6"
+    ),
+    fetch!("status", &[], 0, Sint, L7_RES, http::status, "7.3.6"),
+    fetch!("url", &[], 0, Str, L7_REQ, http::url, "7.3.6"),
+    fetch!("url_param", STR2, 0, Str, L7_REQ, http::url_param, "7.3.6"),
+    fetch!("urlp", STR2, 0, Str, L7_REQ, http::url_param, "7.3.6"),
+    fetch!("urlp_val", STR2, 0, Sint, L7_REQ, http::urlp_val, "7.3.6"),
     fetch!("fe_name", &[], 0, Str, NONE, fe_name, "7.3.3"),
     fetch!("be_name", &[], 0, Str, NONE, be_name, "7.3.3"),
     fetch!("srv_name", &[], 0, Str, NONE, srv_name, "7.3.3"),

@@ -28,10 +28,12 @@ pub mod cond;
 pub mod conv;
 pub mod error;
 pub mod fetch;
+pub mod http;
 pub mod logfmt;
 pub mod pattern;
 pub mod payload;
 pub mod sample;
+pub mod strconv;
 
 pub use acl::{is_predefined, patterns_from_file, Acl, AclExpr, AclSet, Opts, SampleExpr};
 pub use cond::{eval_opt, Cond};
@@ -115,7 +117,7 @@ mod doc_tests {
         for f in crate::fetch::FETCHES {
             assert!(sec.contains(&format!("`{}`", f.name)), "fetch {}", f.name);
         }
-        for c in crate::conv::CONVERTERS {
+        for c in crate::conv::all() {
             assert!(
                 sec.contains(&format!("`{}`", c.name)),
                 "converter {}",

@@ -46,7 +46,7 @@ impl haproxide_expr::Context for StatsCtx<'_> {
     fn src(&self) -> Option<SocketAddr> {
         self.src
     }
-    fn http_path(&self) -> Option<&[u8]> {
+    fn http_uri(&self) -> Option<&[u8]> {
         Some(self.path.as_bytes())
     }
 }

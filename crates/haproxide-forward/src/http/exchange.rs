@@ -28,6 +28,7 @@ const PLAIN: HttpSpec = HttpSpec {
     forwardfor: None,
     originalto: None,
     buffer_request: false,
+    ignore_probes: false,
 };
 
 /// How the wait for a request head ended without one.
@@ -270,7 +271,9 @@ impl Sess {
                 // An idle keep-alive connection that times out closes silently;
                 // the first request (or one begun) gets a 408 (HAProxy 2.6 without
                 // `option http-ignore-probes`).
-                Err(IoFail::Timeout) if !started && !first => return Err(Head::Idle),
+                Err(IoFail::Timeout) if !started && (!first || fh.ignore_probes) => {
+                    return Err(Head::Idle)
+                }
                 Err(IoFail::Timeout) => return Err(Head::Reply(408, *b"cR")),
                 Err(IoFail::Error) if self.req.is_full() => return Err(Head::Reply(400, *b"PR")),
                 Err(IoFail::Error) if started => return Err(Head::Closed(*b"CR")),

@@ -23,7 +23,10 @@ pub(super) fn backend(
             let span = p.balance_span.unwrap_or(p.name.span);
             errors.push(unsupported(
                 span,
-                format!("`balance {other:?}` in TCP mode"),
+                format!(
+                    "`balance {other:?}` in {} mode",
+                    p.effective_mode().as_str().to_uppercase()
+                ),
             ));
             fw::Balance::RoundRobin
         }
@@ -52,7 +55,7 @@ pub(super) fn backend(
         timeout_queue: p.timeouts.get("queue").copied().map(ms),
         fullconn: p.fullconn.map(|v| v as usize),
         tcp_keepalive: p.option("srvtcpka") == Some(true) || p.option("tcpka") == Some(true),
-        http: None,
+        http: http_spec(p, errors),
     };
     let probe = probe_spec(p, errors);
     for (si, s) in p.servers.iter().enumerate() {

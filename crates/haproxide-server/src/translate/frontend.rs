@@ -24,6 +24,13 @@ pub(super) fn frontend(
         ..Default::default()
     };
     f.inspect_delay = p.inspect_delay.map(ms);
+    f.http = http_spec(p, errors);
+    // Conditions see layers 4 and 6 in TCP mode, 4 and 7 (the request) in HTTP.
+    let (uses, mode) = if f.http.is_some() {
+        (haproxide_expr::Uses::HTTP, "HTTP mode")
+    } else {
+        (haproxide_expr::Uses::TCP, "TCP mode")
+    };
     binds(p, &mut f, errors);
     for r in &p.rules {
         let accept = match r.action.name.as_str() {
@@ -38,7 +45,7 @@ pub(super) fn frontend(
             }
         };
         let cond = match &r.cond {
-            Some(c) => match condition(p, c, haproxide_expr::Uses::TCP, "TCP mode", errors) {
+            Some(c) => match condition(p, c, uses, mode, errors) {
                 Some(c) => Some(c),
                 None => continue,
             },
@@ -53,7 +60,7 @@ pub(super) fn frontend(
     }
     for ub in &p.use_backends {
         let cond = match &ub.cond {
-            Some(c) => match condition(p, c, haproxide_expr::Uses::TCP, "TCP mode", errors) {
+            Some(c) => match condition(p, c, uses, mode, errors) {
                 Some(c) => Some(c),
                 None => continue,
             },

@@ -29,6 +29,8 @@ use haproxide_forward::spec as fw;
 pub(crate) mod backend;
 mod frontend;
 mod health;
+#[cfg(test)]
+mod http_tests;
 mod stats;
 
 use backend::backend;
@@ -122,7 +124,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
         if stats::is_stats_proxy(p) {
             continue;
         }
-        if p.effective_mode() != Mode::Tcp {
+        if !matches!(p.effective_mode(), Mode::Tcp | Mode::Http) {
             if p.kind == ProxyKind::Backend || !p.binds.is_empty() {
                 errors.push(unsupported(
                     mode_span(p),
@@ -158,7 +160,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
             }
             continue;
         }
-        if p.effective_mode() != Mode::Tcp {
+        if !matches!(p.effective_mode(), Mode::Tcp | Mode::Http) {
             if p.kind == ProxyKind::Frontend {
                 errors.push(unsupported(
                     mode_span(p),
@@ -232,9 +234,58 @@ fn mode_span(p: &Proxy) -> Span {
 /// Keywords that change traffic and that the TCP engine does not run: refuse them
 /// rather than ignore them (the list is the config crate's support table).
 fn refuse_unrun(p: &Proxy, errors: &mut Vec<Diagnostic>) {
-    for n in haproxide_config::support::refused_in_tcp(p) {
+    let refused = if p.effective_mode() == Mode::Http {
+        haproxide_config::support::refused_in_http(p)
+    } else {
+        haproxide_config::support::refused_in_tcp(p)
+    };
+    for n in refused {
         errors.push(unsupported(n.span, n.what));
     }
+}
+
+/// The HTTP side of a `mode http` proxy (frontend or backend half; §4 HTTP
+/// options, `timeout http-request`, `timeout http-keep-alive`), None in TCP mode.
+pub(crate) fn http_spec(p: &Proxy, errors: &mut Vec<Diagnostic>) -> Option<fw::HttpSpec> {
+    use haproxide_config::http_opts::{self, ConnMode};
+    if p.effective_mode() != Mode::Http {
+        return None;
+    }
+    let conv = |r: Result<Option<http_opts::AddrHeader>, http_opts::OptError>,
+                errors: &mut Vec<Diagnostic>| match r {
+        Ok(h) => h,
+        Err(e) => {
+            errors.push(Diagnostic::error(Code::NotRunYet, e.message.clone()).at(e.span));
+            None
+        }
+    };
+    let forwardfor = conv(http_opts::forwardfor(p), errors).map(|h| fw::ForwardFor {
+        header: h.header,
+        except: h.except,
+        if_none: h.if_none,
+    });
+    let originalto = conv(http_opts::originalto(p), errors).map(|h| fw::OriginalTo {
+        header: h.header,
+        except: h.except,
+    });
+    Some(fw::HttpSpec {
+        conn_mode: match http_opts::conn_mode(p) {
+            ConnMode::KeepAlive => fw::HttpConnMode::KeepAlive,
+            ConnMode::ServerClose => fw::HttpConnMode::ServerClose,
+            ConnMode::Close => fw::HttpConnMode::Close,
+        },
+        timeout_request: p.timeouts.get("http-request").copied().map(ms),
+        timeout_keep_alive: p.timeouts.get("http-keep-alive").copied().map(ms),
+        accept_invalid: if p.kind.has_frontend() && p.kind != ProxyKind::Listen {
+            p.option("accept-invalid-http-request") == Some(true)
+        } else {
+            p.option("accept-invalid-http-response") == Some(true)
+        },
+        forwardfor,
+        originalto,
+        buffer_request: false,
+        ignore_probes: p.option("http-ignore-probes") == Some(true),
+    })
 }
 
 /// A condition the configuration typed with `haproxide-expr` → the engine's, if
@@ -267,7 +318,7 @@ pub(crate) fn condition(
 
 /// Where a condition's problem is: the first ACL line it names that the engine
 /// could not type, or whose expression `pick` selects; else the condition.
-fn cond_span(p: &Proxy, c: &CfgCondition, pick: impl Fn(&AclExpr) -> bool) -> Span {
+pub(crate) fn cond_span(p: &Proxy, c: &CfgCondition, pick: impl Fn(&AclExpr) -> bool) -> Span {
     for t in c.or_terms.iter().flatten() {
         match t {
             CondTerm::Named { name, .. } => {
@@ -593,8 +644,13 @@ pub(crate) mod tests {
             .collect();
         lines.sort_unstable();
         // http-request deny (10), compression (12), server (13), stats admin on a
-        // header (14), the plain HTTP frontend (16) and backend (20).
-        assert_eq!(lines, vec![10, 12, 13, 14, 16, 20], "{errors:?}");
+        // header (14); the plain HTTP frontend and backend run.
+        assert_eq!(lines, vec![10, 12, 13, 14], "{errors:?}");
+        assert!(p
+            .engine
+            .frontends
+            .iter()
+            .any(|f| f.name == "web" && f.http.is_some()));
         assert!(errors.iter().all(|d| d.code == Code::NotRunYet));
         assert!(p.stats.is_empty());
     }

@@ -65,7 +65,7 @@ pub(super) fn stats_proxy(
         match &r.cond {
             None => spec.prometheus.push(None),
             Some(c) => {
-                if let Some(c) = super::condition(p, c, Uses::HTTP, "a stats condition", errors) {
+                if let Some(c) = stats_condition(p, c, errors) {
                     spec.prometheus.push(Some(c));
                 }
             }
@@ -100,11 +100,34 @@ fn stats_keyword(
         StatsKw::ShowDesc(d) => spec.show_desc = Some(d.clone()),
         StatsKw::Scope(s) => spec.scope.push(s.clone()),
         StatsKw::Admin(c) => {
-            if let Some(c) = super::condition(p, c, Uses::HTTP, "a stats condition", errors) {
+            if let Some(c) = stats_condition(p, c, errors) {
                 spec.admin = Some(c);
             }
         }
         StatsKw::NotServed(k) => errors.push(unsupported(st.span, format!("`{k}`"))),
         StatsKw::Enable | StatsKw::Disable => {}
+    }
+}
+
+/// A stats page condition: the page answers the layer 4 fetches and `path` (its
+/// context has no other part of the request yet).
+fn stats_condition(
+    p: &Proxy,
+    c: &haproxide_config::model::Condition,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<haproxide_expr::Cond> {
+    let cond = super::condition(p, c, Uses::HTTP, "a stats condition", errors)?;
+    let other = cond
+        .fetches()
+        .find(|(n, u)| *n != "path" && !u.within(Uses::L4));
+    match other {
+        None => Some(cond),
+        Some((f, _)) => {
+            errors.push(unsupported(
+                super::cond_span(p, c, |e| e.fetch.name == f),
+                format!("the sample fetch `{f}` in a stats condition"),
+            ));
+            None
+        }
     }
 }

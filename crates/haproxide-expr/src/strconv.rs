@@ -1,0 +1,401 @@
+//! String converters (configuration.txt §7.3.1): `base64`, `b64dec`, `url_dec`,
+//! `field`, `word`, `regsub`, `json`, and the `map_*` family over map files.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use crate::acl::Opts;
+use crate::args::Arg;
+use crate::error::ExprError;
+use crate::pattern::{MatchMethod, Patterns};
+use crate::sample::{Sample, SmpType};
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding.
+pub fn b64_encode(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len().div_ceil(3) * 4);
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        out.push(B64[(n >> 18) as usize & 63]);
+        out.push(B64[(n >> 12) as usize & 63]);
+        out.push(if c.len() > 1 {
+            B64[(n >> 6) as usize & 63]
+        } else {
+            b'='
+        });
+        out.push(if c.len() > 2 {
+            B64[n as usize & 63]
+        } else {
+            b'='
+        });
+    }
+    out
+}
+
+/// Standard base64 (padding required, as HAProxy's `base64dec`); `None` when
+/// invalid.
+pub fn b64_decode(b: &[u8]) -> Option<Vec<u8>> {
+    if b.len() % 4 != 0 {
+        return None;
+    }
+    let val = |c: u8| B64.iter().position(|&x| x == c).map(|v| v as u32);
+    let mut out = Vec::with_capacity(b.len() / 4 * 3);
+    let quads = b.len() / 4;
+    for (qi, q) in b.chunks(4).enumerate() {
+        let pad = q.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 || (pad > 0 && qi + 1 != quads) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &q[..4 - pad] {
+            n = n << 6 | val(c)?;
+        }
+        n <<= 6 * pad as u32;
+        out.push((n >> 16) as u8);
+        if pad < 2 {
+            out.push((n >> 8) as u8);
+        }
+        if pad < 1 {
+            out.push(n as u8);
+        }
+    }
+    Some(out)
+}
+
+pub(crate) fn base64<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    Some(Sample::Str(Cow::Owned(b64_encode(s.bytes()?))))
+}
+pub(crate) fn b64dec<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    Some(Sample::Bin(Cow::Owned(b64_decode(s.bytes()?)?)))
+}
+
+/// `url_dec([<in_form>])`: `%XX` decoded; `+` is a space in a query string
+/// (after a `?`), or everywhere with a non-zero `in_form`. An invalid escape
+/// makes the sample absent.
+pub(crate) fn url_dec<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    let b = s.bytes()?;
+    let mut in_query = matches!(a.first(), Some(Arg::Int(v)) if *v != 0);
+    if !b.iter().any(|&c| c == b'%' || c == b'+') {
+        return Some(s);
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let h = |c: u8| char::from(c).to_digit(16);
+                let hi = h(*b.get(i + 1)?)?;
+                let lo = h(*b.get(i + 2)?)?;
+                out.push((hi << 4 | lo) as u8);
+                i += 3;
+                continue;
+            }
+            b'?' => in_query = true,
+            b'+' if in_query => {
+                out.push(b' ');
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    Some(Sample::Str(Cow::Owned(out)))
+}
+
+fn field_word<'a>(a: &[Arg], s: Sample<'a>, merge: bool) -> Option<Sample<'a>> {
+    let (Some(Arg::Int(idx)), Some(Arg::Str(delims))) = (a.first(), a.get(1)) else {
+        return None;
+    };
+    let count = match a.get(2) {
+        Some(Arg::Int(c)) => *c,
+        _ => 1,
+    };
+    let Sample::Str(b) = s else { return None };
+    let d = delims.as_bytes();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for (i, c) in b.iter().enumerate() {
+        if d.contains(c) {
+            spans.push((start, i));
+            start = i + 1;
+        }
+    }
+    spans.push((start, b.len()));
+    if merge {
+        spans.retain(|(s, e)| s < e);
+    }
+    let n = spans.len() as i64;
+    let (first, last) = if *idx > 0 {
+        let f = idx - 1;
+        let l = if count == 0 { n - 1 } else { f + count - 1 };
+        (f, l.min(n - 1))
+    } else if *idx < 0 {
+        let l = n + idx;
+        let f = if count == 0 { 0 } else { l - count + 1 };
+        (f.max(0), l)
+    } else {
+        return None;
+    };
+    if first < 0 || first >= n || last < first {
+        return Some(Sample::Str(Cow::Borrowed(b"")));
+    }
+    let (from, to) = (spans[first as usize].0, spans[last as usize].1);
+    Some(Sample::Str(match b {
+        Cow::Borrowed(b) => Cow::Borrowed(&b[from..to]),
+        Cow::Owned(v) => Cow::Owned(v[from..to].to_vec()),
+    }))
+}
+
+/// `field(<index>,<delimiters>[,<count>])`: the index-th field (1-based, negative
+/// from the end), each delimiter character ending one.
+pub(crate) fn field<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    field_word(a, s, false)
+}
+/// `word(<index>,<delimiters>[,<count>])`: as `field`, consecutive delimiters
+/// counting once (empty words skipped).
+pub(crate) fn word<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    field_word(a, s, true)
+}
+
+/// A compiled regular expression argument (`regsub`), compared by its text.
+#[derive(Debug)]
+pub struct Re {
+    pub text: String,
+    pub re: regex::bytes::Regex,
+    pub global: bool,
+}
+impl PartialEq for Re {
+    fn eq(&self, o: &Re) -> bool {
+        self.text == o.text && self.global == o.global
+    }
+}
+impl Eq for Re {}
+
+/// `regsub(<regex>,<subst>[,<flags>])`: arguments typed once.
+pub(crate) fn prepare_regsub(_: &str, args: Vec<Arg>, _: &Opts<'_>) -> Result<Vec<Arg>, ExprError> {
+    let text = match args.first() {
+        Some(Arg::Str(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let subst = match args.get(1) {
+        Some(Arg::Str(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let flags = match args.get(2) {
+        Some(Arg::Str(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let mut ci = false;
+    let mut global = false;
+    for f in flags.chars() {
+        match f {
+            'i' => ci = true,
+            'g' => global = true,
+            _ => {
+                return Err(ExprError::invalid(format!(
+                    "invalid arg 3 in converter 'regsub' : invalid regex flag '{f}', only 'i' and 'g' are supported"
+                )))
+            }
+        }
+    }
+    let re = regex::bytes::RegexBuilder::new(&text)
+        .case_insensitive(ci)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|_| {
+            ExprError::invalid(format!(
+                "invalid arg 1 in converter 'regsub' : failed to parse regex '{text}'"
+            ))
+        })?;
+    Ok(vec![
+        Arg::Regex(Arc::new(Re { text, re, global })),
+        Arg::Str(subst),
+    ])
+}
+
+/// Appends `subst` with `\0`-`\9` replaced by the captures.
+pub fn expand(subst: &[u8], caps: &regex::bytes::Captures<'_>, out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < subst.len() {
+        let c = subst[i];
+        if c == b'\\' {
+            if let Some(d) = subst.get(i + 1).filter(|d| d.is_ascii_digit()) {
+                if let Some(m) = caps.get(usize::from(d - b'0')) {
+                    out.extend_from_slice(m.as_bytes());
+                }
+                i += 2;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+}
+
+pub(crate) fn regsub<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    let (Some(Arg::Regex(re)), Some(Arg::Str(subst))) = (a.first(), a.get(1)) else {
+        return None;
+    };
+    let b = s.bytes()?;
+    let mut out = Vec::with_capacity(b.len());
+    let mut last = 0;
+    for caps in re.re.captures_iter(b) {
+        let Some(m) = caps.get(0) else { continue };
+        out.extend_from_slice(&b[last..m.start()]);
+        expand(subst.as_bytes(), &caps, &mut out);
+        last = m.end();
+        if !re.global {
+            break;
+        }
+    }
+    out.extend_from_slice(&b[last..]);
+    Some(Sample::Str(Cow::Owned(out)))
+}
+
+/// `json([<input-code>])`: the string escaped for a JSON string (`"`, `\`,
+/// control characters; `utf8`/`utf8s` validation is not applied).
+pub(crate) fn json<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    let b = s.bytes()?;
+    let mut out = Vec::with_capacity(b.len());
+    for &c in b {
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'/' => out.extend_from_slice(b"\\/"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\x08' => out.extend_from_slice(b"\\b"),
+            b'\x0c' => out.extend_from_slice(b"\\f"),
+            c if c < 0x20 => out.extend_from_slice(format!("\\u{c:04x}").as_bytes()),
+            c => out.push(c),
+        }
+    }
+    Some(Sample::Str(Cow::Owned(out)))
+}
+
+/// A map file loaded for a `map_*` converter (configuration.txt §7.3.1 "map"):
+/// each line `<key> <value>`, matched with `method`, in file order.
+#[derive(Debug)]
+pub struct Map {
+    pub file: String,
+    entries: Vec<(Patterns, Vec<u8>)>,
+    default: Option<Vec<u8>>,
+    out: SmpType,
+}
+impl PartialEq for Map {
+    fn eq(&self, o: &Map) -> bool {
+        self.file == o.file && self.default == o.default && self.out == o.out
+    }
+}
+impl Eq for Map {}
+
+/// The match method and output type a map converter's name says.
+pub(crate) fn map_kind(name: &str) -> (MatchMethod, SmpType) {
+    let rest = name.strip_prefix("map").unwrap_or("");
+    let rest = rest.strip_prefix('_').unwrap_or(rest);
+    let (m, out) = match rest.split_once('_') {
+        Some((m, o)) => (m, o),
+        None => (rest, "str"),
+    };
+    let out = match out {
+        "int" => SmpType::Sint,
+        "ip" => SmpType::Addr,
+        _ => SmpType::Str,
+    };
+    let method = match m {
+        "" | "str" => MatchMethod::Str,
+        "int" => MatchMethod::Int,
+        "ip" => MatchMethod::Ip,
+        m => MatchMethod::from_name(m).unwrap_or(MatchMethod::Str),
+    };
+    (method, out)
+}
+
+/// Loads the map file through `opts.pattern_file` (the engine does no I/O).
+pub(crate) fn prepare_map(
+    name: &str,
+    args: Vec<Arg>,
+    opts: &Opts<'_>,
+) -> Result<Vec<Arg>, ExprError> {
+    let file = match args.first() {
+        Some(Arg::Str(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let (method, out) = map_kind(name);
+    let default = match args.get(1) {
+        Some(Arg::Str(d)) => {
+            if out == SmpType::Sint && d.trim().parse::<i64>().is_err() {
+                return Err(ExprError::invalid(format!(
+                    "invalid arg 2 in converter '{name}' : cannot parse default value '{d}' as integer"
+                )));
+            }
+            Some(d.clone().into_bytes())
+        }
+        _ => None,
+    };
+    let Some(read) = opts.pattern_file else {
+        return Err(ExprError::unsupported(format!("the map file `{file}`")));
+    };
+    let text = read(&file).map_err(|_| {
+        ExprError::invalid(format!(
+            "invalid arg 1 in converter '{name}' : failed to open map file '{file}'"
+        ))
+    })?;
+    let mut entries = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let l = line.trim_matches([' ', '\t', '\r']);
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let (k, v) = match l.find([' ', '\t']) {
+            Some(i) => (&l[..i], l[i..].trim_matches([' ', '\t'])),
+            None => (l, ""),
+        };
+        let bad = |e: ExprError| {
+            ExprError::invalid(format!(
+                "invalid arg 1 in converter '{name}' : file '{file}', line {} : {}",
+                n + 1,
+                e.message
+            ))
+        };
+        if out == SmpType::Sint && v.parse::<i64>().is_err() {
+            return Err(bad(ExprError::invalid(format!(
+                "unable to parse '{v}' as integer"
+            ))));
+        }
+        let p = Patterns::parse(method, false, true, &[k.to_string()], None).map_err(bad)?;
+        entries.push((p, v.as_bytes().to_vec()));
+    }
+    Ok(vec![Arg::Map(Arc::new(Map {
+        file,
+        entries,
+        default,
+        out,
+    }))])
+}
+
+pub(crate) fn map<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
+    let Some(Arg::Map(m)) = a.first() else {
+        return None;
+    };
+    let v = m
+        .entries
+        .iter()
+        .find(|(p, _)| p.matches(s.clone()))
+        .map(|(_, v)| v.as_slice())
+        .or(m.default.as_deref())?;
+    let s = Sample::Str(Cow::Owned(v.to_vec()));
+    match m.out {
+        SmpType::Str => Some(s),
+        t => s.cast(t),
+    }
+}
+
+#[cfg(test)]
+mod tests;

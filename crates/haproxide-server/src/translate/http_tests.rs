@@ -1,0 +1,77 @@
+//! Translate tests of `mode http` proxies (options typed by the config crate,
+//! refusals one per line with the feature's name).
+
+use super::tests::plan;
+use super::*;
+
+const HEAD: &str =
+    "defaults\n mode http\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n\
+     option http-server-close\n option forwardfor except 10.0.0.0/8 header X-Real-IP if-none\n";
+
+#[test]
+fn http_proxies_run_with_their_options() {
+    let (p, errors) = plan(&format!(
+        "{HEAD}frontend web\n bind 127.0.0.1:8080\n timeout http-request 2s\n\
+         timeout http-keep-alive 3s\n option httpclose\n option originalto\n\
+         use_backend api if {{ path /api }}\n default_backend b\n\
+         backend b\n server s 127.0.0.1:80\n\
+         backend api\n no option forwardfor\n option http-keep-alive\n server s 127.0.0.1:81\n"
+    ));
+    assert!(errors.is_empty(), "{errors:?}");
+    let f = &p.engine.frontends[0];
+    let h = f.http.as_ref().expect("http frontend");
+    assert_eq!(
+        h.conn_mode,
+        fw::HttpConnMode::Close,
+        "its own last option wins"
+    );
+    assert_eq!(h.timeout_request, Some(Duration::from_secs(2)));
+    assert_eq!(h.timeout_keep_alive, Some(Duration::from_secs(3)));
+    let ff = h.forwardfor.as_ref().expect("inherited forwardfor");
+    assert_eq!(ff.header, "X-Real-IP");
+    assert_eq!(ff.except, Some(("10.0.0.0".parse().unwrap(), 8)));
+    assert!(ff.if_none);
+    assert_eq!(
+        h.originalto.as_ref().map(|o| o.header.as_str()),
+        Some("X-Original-To")
+    );
+    assert_eq!(f.use_backends.len(), 1);
+    let b = &p.engine.backends[0].http.as_ref().expect("http backend");
+    assert_eq!(b.conn_mode, fw::HttpConnMode::ServerClose, "from defaults");
+    let api = &p.engine.backends[1].http.as_ref().expect("http backend");
+    assert_eq!(api.conn_mode, fw::HttpConnMode::KeepAlive);
+    assert!(api.forwardfor.is_none(), "no option forwardfor");
+}
+
+#[test]
+fn what_http_mode_does_not_run_is_refused_line_by_line() {
+    let (p, errors) = plan(&format!(
+        "{HEAD}frontend web\n bind 127.0.0.1:8080\n default_backend b\n\
+         backend b\n server s 127.0.0.1:80\n\
+         backend c\n server s 127.0.0.1:80\n http-request set-header X 1\n\
+         cookie SRV insert\n option http-buffer-request\n compression algo gzip\n\
+         errorfile 503 /dev/null\n"
+    ));
+    let mut got: Vec<(u32, String)> = errors
+        .iter()
+        .map(|d| (d.span.map(|s| s.line).unwrap_or(0), d.message.clone()))
+        .collect();
+    got.sort();
+    let lines: Vec<u32> = got.iter().map(|g| g.0).collect();
+    assert_eq!(lines, vec![15, 16, 17, 18, 19], "{got:?}");
+    for (what, (_, msg)) in [
+        "http-request rules",
+        "cookie persistence",
+        "option http-buffer-request",
+        "compression",
+        "errorfile",
+    ]
+    .iter()
+    .zip(&got)
+    {
+        assert!(msg.contains(what), "{msg} names {what}");
+    }
+    // The frontend and its backend run; `c` does not.
+    assert_eq!(p.engine.frontends.len(), 1);
+    assert_eq!(p.engine.backends.len(), 1);
+}
