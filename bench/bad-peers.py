@@ -8,8 +8,17 @@ turn, with the same configuration, while a "witness" client keeps an interactive
 session open through the proxy and measures its round trips (one every 20 ms). The
 proxy's RSS is sampled every 50 ms from /proc.
 
+With --http (issue 14), the same harness in `mode http`: slowloris headers (each client
+must get HAProxy's 408 at `timeout http-request`), a chunked upload of --gb GiB (streamed:
+the server counts what arrives, the proxy's RSS stays flat), 10,000 pipelined requests on
+one connection, request heads over tune.bufsize (400), a backend answering garbage (502)
+and one closing mid-body (the client's connection must be closed, not left hanging); the
+witness is an HTTP keep-alive client (one GET every 20 ms). Each outcome is printed for
+both proxies and marked when haproxide's differs from HAProxy's.
+
 Usage: bench/bad-peers.py [--haproxide BIN] [--haproxy BIN] [--gb 10] [--clients 10000]
                           [--slow 2000] [--resets 200] [--only haproxide|haproxy]
+       bench/bad-peers.py --http [--gb 1] [--slow 500] [--pipelined 10000] [--only ...]
 
 Output: one Markdown table (per scenario and proxy: outcome, peak RSS, RSS after, witness
 round trips p50/max), the command line, and a non-zero exit if any proxy died or a hard
@@ -321,7 +330,13 @@ def main():
     ap.add_argument("--slow-seconds", type=int, default=15)
     ap.add_argument("--resets", type=int, default=200)
     ap.add_argument("--only", choices=["haproxide", "haproxy"])
+    ap.add_argument("--http", action="store_true", help="the HTTP scenarios (bad_peers_http.py)")
+    ap.add_argument("--pipelined", type=int, default=10000)
     a = ap.parse_args()
+    if a.http:
+        import bad_peers_http
+        resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+        return bad_peers_http.main(a, rss_kib, Sampler, free_ports)
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -115,6 +115,14 @@ pub struct Global {
     pub log_send_hostname: Option<Option<Named>>,
     /// `description <text>` (§3.1): the words joined by one space.
     pub description: Option<Named>,
+    /// `ssl-default-bind-options|ciphers|ciphersuites|curves` (§3.1).
+    pub ssl_default_bind: haproxide_tls::TlsOptions,
+    /// `ssl-default-server-*` (§3.1): typed; server-side TLS is not run yet.
+    pub ssl_default_server: haproxide_tls::TlsOptions,
+    /// `tune.ssl.cachesize` (§3.2; default 20000).
+    pub tune_ssl_cachesize: Option<u32>,
+    /// `tune.ssl.maxrecord` (§3.2; default: 16 kB records).
+    pub tune_ssl_maxrecord: Option<u32>,
     pub directives: Vec<Directive>,
 }
 
@@ -435,8 +443,29 @@ pub struct Bind {
     pub v6only: bool,
     pub accept_proxy: bool,
     pub ssl: bool,
+    /// The TLS options (§5.1), typed; the certificates loaded and checked.
+    pub tls: BindTls,
     pub other: Vec<(String, Option<String>, Span)>,
     pub span: Span,
+}
+
+/// The TLS side of a `bind` line (configuration.txt §5.1 `ssl`, `crt`,
+/// `crt-list`, `ca-file`, `verify`, `alpn`, `ssl-min-ver`... and the global
+/// `ssl-default-bind-*` it inherits, §3.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BindTls {
+    /// The bind's options, with the global defaults filled in.
+    pub options: haproxide_tls::TlsOptions,
+    /// Certificates in order (`crt` files, directory members, `crt-list` lines);
+    /// empty when files were not read (`check_files` off).
+    pub crts: Vec<haproxide_tls::CrtEntry>,
+    pub strict_sni: bool,
+    /// The global `tune.ssl.cachesize` / `tune.ssl.maxrecord` (§3.2).
+    pub cache_size: Option<u32>,
+    pub max_record: Option<u32>,
+    /// What HAProxy accepts and rustls cannot do (TLS below 1.2, `npn`...): the
+    /// engine refuses the bind with these.
+    pub refused: Vec<(String, Span)>,
 }
 
 /// An ACL expression: `fetch[(args)][,conv...] [-flags] [patterns]` (configuration.txt §7.1).

@@ -176,8 +176,31 @@ const BIND_TYPED: &[&str] = &[
     "v6only",
     "accept-proxy",
     "ssl",
+    "crt",
+    "crt-list",
+    "ca-file",
+    "verify",
+    "alpn",
+    "ciphers",
+    "ciphersuites",
+    "curves",
+    "ssl-min-ver",
+    "ssl-max-ver",
+    "no-sslv3",
+    "no-tlsv10",
+    "no-tlsv11",
+    "no-tlsv12",
+    "no-tlsv13",
+    "force-sslv3",
+    "force-tlsv10",
+    "force-tlsv11",
+    "force-tlsv12",
+    "force-tlsv13",
+    "strict-sni",
+    "no-tls-tickets",
+    "prefer-client-ciphers",
 ];
-const BIND_CHECKED: &[&str] = &["crt", "ca-file", "crl-file", "crt-list"];
+const BIND_CHECKED: &[&str] = &["crl-file"];
 
 /// Keywords `haproxide` runs, per table: the runtime API (issue 5). A keyword
 /// listed here says "yes" in the doc's "run by the engine" column.

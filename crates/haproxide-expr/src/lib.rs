@@ -33,6 +33,7 @@ pub mod logfmt;
 pub mod pattern;
 pub mod payload;
 pub mod sample;
+pub mod ssl;
 pub mod strconv;
 
 pub use acl::{is_predefined, patterns_from_file, Acl, AclExpr, AclSet, Opts, SampleExpr};
@@ -42,6 +43,7 @@ pub use fetch::{Context, Uses};
 pub use logfmt::{LfMode, LogFormat, LogFormatError, LogVar, LogVars};
 pub use pattern::MatchMethod;
 pub use sample::{Sample, SmpType};
+pub use ssl::TlsSession;
 
 /// HAProxy's `ACL_TEST_FAIL` (0), `ACL_TEST_MISS` (1), `ACL_TEST_PASS` (3): AND is
 /// `&`, OR is `|`, negation swaps pass and fail and keeps a miss.

@@ -96,6 +96,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 maxconn: None,
                 v6only: false,
                 accept_proxy: false,
+                tls: None,
             }],
             default_backend: Some(0),
             timeout_client: Some(Duration::from_secs(30)),

@@ -232,6 +232,7 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, m
         }
     };
     let accept_proxy = shared.frontends[fe].spec.binds[bind].accept_proxy;
+    let tls = shared.frontends[fe].spec.binds[bind].tls.clone();
     let mut paused = shared.frontends[fe].paused.subscribe();
     // A service frontend (stats page, exporter) hands connections to it.
     let service = shared.frontends[fe]
@@ -302,8 +303,14 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, m
                     crate::workers::pick(&shared.threads, me, shared.spread, &shared.turn)
                 });
                 let live = crate::session::Live::count(&shared, fe, thread, permits);
-                let session =
-                    crate::session::run(live, Accepted { sock, tcp }, peer, dst, accept_proxy);
+                let session = crate::session::run(
+                    live,
+                    Accepted { sock, tcp },
+                    peer,
+                    dst,
+                    accept_proxy,
+                    tls.clone(),
+                );
                 match thread.and_then(|t| shared.threads.get(t)) {
                     Some(s) if thread != me => drop(s.handle.spawn(session)),
                     _ => drop(tokio::spawn(session)),

@@ -27,6 +27,11 @@ pub const BUFSIZE: usize = 16 * 1024;
 pub enum ClientStream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// TLS over either (§5.1 `ssl`); bytes read before the handshake (after a
+    /// PROXY header) are given back to it.
+    Tls(Box<haproxide_tls::TlsStream<haproxide_tls::Prefixed<ClientStream>>>),
+    /// Moved out (only while a handshake owns the stream): reads end, writes fail.
+    Closed,
 }
 
 impl AsyncRead for ClientStream {
@@ -38,6 +43,8 @@ impl AsyncRead for ClientStream {
         match self.get_mut() {
             ClientStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             ClientStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
 }
@@ -51,18 +58,24 @@ impl AsyncWrite for ClientStream {
         match self.get_mut() {
             ClientStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            ClientStream::Closed => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ClientStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             ClientStream::Unix(s) => Pin::new(s).poll_flush(cx),
+            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ClientStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             ClientStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
 }
@@ -104,12 +117,15 @@ impl Peer for ClientStream {
         match self {
             ClientStream::Tcp(s) => s.poll_read_ready(cx),
             ClientStream::Unix(s) => s.poll_read_ready(cx),
+            // rustls may hold decrypted bytes the socket no longer shows: try a
+            // read (the buffer comes from the pool and goes back if it is empty).
+            ClientStream::Tls(_) | ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
     fn tcp(&self) -> Option<&TcpStream> {
         match self {
             ClientStream::Tcp(s) => Some(s),
-            ClientStream::Unix(_) => None,
+            ClientStream::Unix(_) | ClientStream::Tls(_) | ClientStream::Closed => None,
         }
     }
 }
@@ -432,6 +448,9 @@ impl Half {
                 if self.pos == self.cap {
                     // Idle: give the memory back until data comes.
                     self.release();
+                    // A TLS writer may still hold records the socket refused: push
+                    // them (and be woken when it can take them). A no-op for TCP.
+                    let _ = Pin::new(&mut *w).poll_flush(cx);
                 }
                 return Poll::Pending;
             }

@@ -23,6 +23,8 @@ pub struct EvalCtx<'a> {
     pub data: &'a [u8],
     /// No more data can come (or we will not wait for it).
     pub final_eval: bool,
+    /// The TLS session of a TLS bind (after the handshake).
+    pub tls: Option<&'a haproxide_expr::TlsSession>,
 }
 
 impl haproxide_expr::Context for EvalCtx<'_> {
@@ -40,6 +42,9 @@ impl haproxide_expr::Context for EvalCtx<'_> {
     }
     fn is_final(&self) -> bool {
         self.final_eval
+    }
+    fn tls(&self) -> Option<&haproxide_expr::TlsSession> {
+        self.tls
     }
 }
 
@@ -82,6 +87,7 @@ mod tests {
             dst: None,
             data,
             final_eval,
+            tls: None,
         };
         let rules = [rule(true, "if big"), rule(false, "if TRUE")];
         assert_eq!(eval_rules(&rules, &ctx(b"ab", false)), Err(()));

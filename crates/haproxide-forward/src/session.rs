@@ -75,6 +75,8 @@ pub(crate) struct Sess {
     /// HTTP mode: when the server connection of the transaction was ready (`Tr`
     /// counts from there).
     pub(crate) connected: Option<Instant>,
+    /// What the TLS handshake settled, on a TLS bind.
+    pub(crate) tls: Option<Box<haproxide_expr::TlsSession>>,
 }
 
 pub(crate) enum Flow {
@@ -90,6 +92,7 @@ pub(crate) fn run(
     src: Option<SocketAddr>,
     dst: Option<SocketAddr>,
     accept_proxy: bool,
+    tls: Option<haproxide_tls::Acceptor>,
 ) -> impl Future<Output = ()> {
     // An async block, not an `async fn`: the task keeps each argument once (an
     // `async fn` stores them twice), and an idle session's task is its memory.
@@ -145,11 +148,12 @@ pub(crate) fn run(
             http_log: None,
             first_byte: None,
             connected: None,
+            tls: None,
         };
         let term = tokio::select! {
             biased;
             why = kill.wait() => [why, s.phase],
-            Flow::Done(t) = s.body(&mut client, accept_proxy) => t,
+            Flow::Done(t) = s.body(&mut client, accept_proxy, tls) => t,
         };
         drop(client);
         // `bin`/`bout` of the frontend, backend and server: the relay published its
@@ -365,6 +369,7 @@ impl Sess {
             dst: self.dst,
             data: self.req.filled(),
             final_eval,
+            tls: self.tls.as_deref(),
         }
     }
 
@@ -403,7 +408,12 @@ impl Sess {
         }
     }
 
-    async fn body(&mut self, client: &mut ClientStream, accept_proxy: bool) -> Flow {
+    async fn body(
+        &mut self,
+        client: &mut ClientStream,
+        accept_proxy: bool,
+        tls: Option<haproxide_tls::Acceptor>,
+    ) -> Flow {
         let fspec = self.shared.frontends[self.fe].light.clone();
         // `tcp-request connection` (§4.2): layer 4 only, on the real connection
         // addresses even with `accept-proxy` (§5.1); a reject closes silently.
@@ -465,6 +475,15 @@ impl Sess {
                         return Flow::Done(*b"CR");
                     }
                 }
+            }
+        }
+
+        // TLS (§5.1 `ssl`): the handshake, bounded by `timeout client`; a failed or
+        // timed-out handshake closes without a log line.
+        if let Some(acc) = tls {
+            if let Err(t) = self.handshake(client, &acc, fspec.timeout_client).await {
+                self.silent = true;
+                return Flow::Done(t);
             }
         }
 
@@ -538,6 +557,38 @@ impl Sess {
         self.kill.set_backend(b);
         self.be_count = Some(BeCount(be.clone()));
         Some(be)
+    }
+
+    /// Replace `client` by its TLS stream; the termination state on failure.
+    async fn handshake(
+        &mut self,
+        client: &mut ClientStream,
+        acc: &haproxide_tls::Acceptor,
+        timeout: Option<Duration>,
+    ) -> Result<(), [u8; 2]> {
+        // Bytes read after a PROXY header belong to the handshake, and are not
+        // client payload (that is counted decrypted).
+        let pre = self.req.filled().to_vec();
+        self.req.consume(pre.len());
+        self.bytes.from_client = self.bytes.from_client.saturating_sub(pre.len() as u64);
+        let plain = std::mem::replace(client, ClientStream::Closed);
+        let hs = acc.accept(haproxide_tls::Prefixed::new(pre, plain));
+        let r = match timeout {
+            Some(t) => tokio::time::timeout(t, hs).await.map_err(|_| *b"cR")?,
+            None => hs.await,
+        };
+        let (stream, info) = r.map_err(|_| *b"CR")?;
+        *client = ClientStream::Tls(Box::new(stream));
+        self.client_active = Instant::now();
+        self.tls = Some(Box::new(haproxide_expr::TlsSession {
+            sni: info.sni,
+            alpn: info.alpn,
+            version: info.version,
+            cipher: info.cipher,
+            client_cert: info.client_cert,
+            client_dn: info.client_dn,
+        }));
+        Ok(())
     }
 
     async fn connect_and_relay(

@@ -69,6 +69,9 @@ pub struct BindSpec {
     pub v6only: bool,
     /// `accept-proxy`: expect a PROXY protocol v1/v2 header first.
     pub accept_proxy: bool,
+    /// `ssl` (§5.1): terminate TLS with this acceptor (certificates loaded and
+    /// checked when the configuration was read).
+    pub tls: Option<haproxide_tls::Acceptor>,
 }
 
 /// `tcp-request connection|content accept|reject [if cond]`.

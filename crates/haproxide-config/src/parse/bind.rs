@@ -25,6 +25,7 @@ impl Parser<'_> {
             v6only: false,
             accept_proxy: false,
             ssl: false,
+            tls: BindTls::default(),
             other: Vec::new(),
             span: line.span_from(start),
         };
@@ -33,6 +34,9 @@ impl Parser<'_> {
             .is_none()
         {
             return;
+        }
+        if b.ssl {
+            self.bind_tls_finish(pi, line, &addr_w.text, &mut b);
         }
         self.cfg.proxies[pi].binds.push(b);
     }
@@ -138,6 +142,7 @@ impl Parser<'_> {
                 "v6only" => b.v6only = true,
                 "accept-proxy" => b.accept_proxy = true,
                 "ssl" => b.ssl = true,
+                _ if self.bind_tls_option(pi, line, i, addr_text, &mut b.tls) => {}
                 "crt" | "ca-file" | "crl-file" | "crt-list" => {
                     if let Some(f) = arg.as_deref() {
                         let section = self.cfg.proxies[pi].kind.as_str();

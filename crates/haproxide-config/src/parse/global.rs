@@ -44,6 +44,9 @@ impl Parser<'_> {
         };
         g.directives.push(placeholder(keyword, modifier, line));
         self.pending = Some(Slot::Global(g.directives.len() - 1));
+        if self.global_tls(line, start, &kw) {
+            return;
+        }
         let g = &mut self.cfg.global;
         let num = |s: &str| u32::try_from(value::atol(s)).ok();
         match kw.as_str() {

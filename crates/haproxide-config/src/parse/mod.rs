@@ -25,6 +25,7 @@ mod resolver;
 mod rules;
 mod section;
 mod server;
+mod tls;
 
 pub use patroni::{Patroni, PatroniCluster, PatroniMatch, PatroniRole, PatroniRoleKind};
 use removed::{removed_table, Removed};

@@ -63,6 +63,7 @@ pub fn bind_tcp(addr: &str) -> BindSpec {
         maxconn: None,
         v6only: false,
         accept_proxy: false,
+        tls: None,
     }
 }
 

@@ -97,6 +97,17 @@ pub(super) fn frontend(
 /// The listeners of a frontend's `bind` lines.
 pub(super) fn binds(p: &Proxy, f: &mut fw::FrontendSpec, errors: &mut Vec<Diagnostic>) {
     for b in &p.binds {
+        let tls = if b.ssl {
+            match tls_acceptor(b) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    errors.push(*e);
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
         for (named, addr) in &b.addresses {
             let addrs = match listen_addrs(addr) {
                 Ok(a) => a,
@@ -113,13 +124,29 @@ pub(super) fn binds(p: &Proxy, f: &mut fw::FrontendSpec, errors: &mut Vec<Diagno
                     maxconn: b.maxconn.map(|m| m as usize),
                     v6only: b.v6only,
                     accept_proxy: b.accept_proxy,
+                    tls: tls.clone(),
                 });
-            }
-            if b.ssl {
-                errors.push(unsupported(b.span, "`bind ... ssl` (TLS termination)"));
             }
         }
     }
+}
+
+/// The TLS acceptor of a `bind ... ssl` line (docs/tls.md): what rustls cannot do
+/// is refused with the line.
+fn tls_acceptor(
+    b: &haproxide_config::model::Bind,
+) -> Result<haproxide_tls::Acceptor, Box<Diagnostic>> {
+    if let Some((why, span)) = b.tls.refused.first() {
+        return Err(Box::new(unsupported(*span, why)));
+    }
+    let spec = haproxide_tls::BindTlsSpec {
+        entries: b.tls.crts.clone(),
+        options: b.tls.options.clone(),
+        strict_sni: b.tls.strict_sni,
+        cache_size: b.tls.cache_size.unwrap_or(20000) as usize,
+        max_record: b.tls.max_record.unwrap_or(0) as usize,
+    };
+    haproxide_tls::Acceptor::build(&spec).map_err(|e| Box::new(unsupported(b.span, e)))
 }
 
 /// Expand a bind address into the listeners the engine opens (port ranges give

@@ -558,6 +558,7 @@ pub(crate) mod tests {
             dst: dst.parse().ok(),
             data,
             final_eval: true,
+            tls: None,
         }
     }
 

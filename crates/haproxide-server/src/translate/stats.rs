@@ -78,6 +78,12 @@ pub(super) fn stats_proxy(
         disabled: p.disabled,
         ..Default::default()
     };
+    if let Some(b) = p.binds.iter().find(|b| b.ssl) {
+        errors.push(super::unsupported(
+            b.span,
+            "`bind ... ssl` on a stats page or exporter frontend",
+        ));
+    }
     super::binds(p, &mut f, errors);
     (errors.len() == before).then_some((f, spec))
 }

@@ -1,0 +1,446 @@
+//! A TLS bind's acceptor: reads the ClientHello, chooses the certificate entry by
+//! SNI (exact name, then wildcard, then the bind's first certificate unless
+//! `strict-sni`), and completes the handshake with that entry's rustls config
+//! (configuration.txt §5.1 `crt`, `crt-list`, `strict-sni`).
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use rustls::{ServerConfig, SignatureScheme, SupportedProtocolVersion};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::LazyConfigAcceptor;
+
+use crate::load::{CaBundle, CertKey};
+use crate::suites::{self, Ver};
+
+/// §5.1 `verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    None,
+    Optional,
+    Required,
+}
+
+/// The protocol options of a bind or of one `crt-list` line (§5.1). `None` fields
+/// take the bind's value, then the global `ssl-default-bind-*` one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    pub min_ver: Option<Ver>,
+    pub max_ver: Option<Ver>,
+    /// `no-sslv3`, `no-tlsv10`...
+    pub no_ver: Vec<Ver>,
+    /// `force-tlsv12`...
+    pub force_ver: Option<Ver>,
+    /// `ciphers` (TLS ≤ 1.2, OpenSSL syntax; checked by [`suites::parse_ciphers`]).
+    pub ciphers: Option<String>,
+    /// `ciphersuites` (TLS 1.3).
+    pub ciphersuites: Option<String>,
+    pub curves: Option<String>,
+    /// `alpn`: the protocols in preference order.
+    pub alpn: Option<Vec<String>>,
+    pub verify: Option<Verify>,
+    pub ca: Option<Arc<CaBundle>>,
+    /// `no-tls-tickets`.
+    pub no_tls_tickets: bool,
+    /// `prefer-client-ciphers` (default: the server's order, as HAProxy).
+    pub prefer_client_ciphers: bool,
+}
+
+impl TlsOptions {
+    /// Fill what is unset from `d` (a bind from the global defaults, a `crt-list`
+    /// line from its bind).
+    pub fn inherit(&mut self, d: &TlsOptions) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = d.$f.clone(); } )* };
+        }
+        take!(
+            min_ver,
+            max_ver,
+            force_ver,
+            ciphers,
+            ciphersuites,
+            curves,
+            alpn,
+            verify,
+            ca
+        );
+        for v in &d.no_ver {
+            if !self.no_ver.contains(v) {
+                self.no_ver.push(*v);
+            }
+        }
+        self.no_tls_tickets |= d.no_tls_tickets;
+        self.prefer_client_ciphers |= d.prefer_client_ciphers;
+    }
+
+    /// The versions offered (rustls has TLS 1.2 and 1.3 only: asking for an older
+    /// one is an error, not a silent upgrade).
+    pub fn versions(&self) -> Result<Vec<Ver>, String> {
+        let old = |v: Ver, kw: &str| {
+            format!(
+                "`{kw} {}`: rustls implements TLS 1.2 and 1.3 only",
+                v.name()
+            )
+        };
+        if let Some(f) = self.force_ver {
+            if f < Ver::Tls12 {
+                return Err(old(f, "force"));
+            }
+            return Ok(vec![f]);
+        }
+        let lo = self.min_ver.unwrap_or(Ver::Tls12);
+        if lo < Ver::Tls12 {
+            return Err(old(lo, "ssl-min-ver"));
+        }
+        let hi = self.max_ver.unwrap_or(Ver::Tls13);
+        if hi < Ver::Tls12 {
+            return Err(old(hi, "ssl-max-ver"));
+        }
+        let v: Vec<Ver> = [Ver::Tls12, Ver::Tls13]
+            .into_iter()
+            .filter(|v| *v >= lo && *v <= hi && !self.no_ver.contains(v))
+            .collect();
+        if v.is_empty() {
+            return Err("no TLS protocol version is left enabled".into());
+        }
+        Ok(v)
+    }
+
+    /// Every check [`Acceptor::build`] would make of these options.
+    pub fn check(&self) -> Result<(), String> {
+        self.versions()?;
+        if let Some(c) = &self.ciphers {
+            suites::parse_ciphers(c)?;
+        }
+        if let Some(c) = &self.ciphersuites {
+            suites::parse_ciphersuites(c)?;
+        }
+        if let Some(c) = &self.curves {
+            suites::parse_curves(c)?;
+        }
+        Ok(())
+    }
+}
+
+/// One certificate of a bind: from a `crt` (no filters, the bind's options) or a
+/// `crt-list` line (its SNI filters, its `[options]` over the bind's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrtEntry {
+    pub cert: CertKey,
+    /// `crt-list` filters: names (wildcards allowed) and `!name` exclusions; empty:
+    /// the certificate's own names.
+    pub filters: Vec<String>,
+    /// `crt-list` `[...]` options (inheriting the bind's).
+    pub options: Option<TlsOptions>,
+}
+
+/// Everything a TLS bind needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindTlsSpec {
+    pub entries: Vec<CrtEntry>,
+    pub options: TlsOptions,
+    /// `strict-sni`: no certificate matches → refuse the handshake.
+    pub strict_sni: bool,
+    /// `tune.ssl.cachesize` (sessions kept for resumption by session id).
+    pub cache_size: usize,
+    /// `tune.ssl.maxrecord` (0: rustls's default, 16 kB records).
+    pub max_record: usize,
+}
+
+/// A resolver that always answers one certificate.
+#[derive(Debug)]
+struct Fixed(Arc<CertifiedKey>);
+
+impl ResolvesServerCert for Fixed {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+/// A resolver that answers none (`strict-sni` refusal: the handshake fails with an
+/// alert).
+#[derive(Debug)]
+struct Refuse;
+
+impl ResolvesServerCert for Refuse {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        None
+    }
+}
+
+struct Inner {
+    configs: Vec<Arc<ServerConfig>>,
+    keys: Vec<Arc<CertifiedKey>>,
+    exact: HashMap<String, Vec<usize>>,
+    wild: HashMap<String, Vec<usize>>,
+    /// The first certificate (none with `strict-sni`).
+    default: Option<usize>,
+    refuse: Arc<ServerConfig>,
+}
+
+/// The acceptor of one TLS bind (cheap to clone).
+#[derive(Clone)]
+pub struct Acceptor(Arc<Inner>);
+
+impl std::fmt::Debug for Acceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Acceptor({} certificates)", self.0.configs.len())
+    }
+}
+
+impl PartialEq for Acceptor {
+    fn eq(&self, o: &Acceptor) -> bool {
+        Arc::ptr_eq(&self.0, &o.0)
+    }
+}
+impl Eq for Acceptor {}
+
+fn version_refs(v: &[Ver]) -> Vec<&'static SupportedProtocolVersion> {
+    v.iter()
+        .map(|v| match v {
+            Ver::Tls13 => &rustls::version::TLS13,
+            _ => &rustls::version::TLS12,
+        })
+        .collect()
+}
+
+struct Shared {
+    cache: Arc<dyn rustls::server::StoresServerSessions>,
+    tickets: Option<Arc<dyn rustls::server::ProducesTickets>>,
+}
+
+fn server_config(
+    o: &TlsOptions,
+    resolver: Arc<dyn ResolvesServerCert>,
+    shared: &Shared,
+    max_record: usize,
+) -> Result<ServerConfig, String> {
+    let versions = o.versions()?;
+    let mut provider = rustls::crypto::ring::default_provider();
+    let mut cs = Vec::new();
+    if versions.contains(&Ver::Tls13) {
+        match &o.ciphersuites {
+            Some(c) => cs.extend(suites::parse_ciphersuites(c)?),
+            None => cs.extend(
+                provider
+                    .cipher_suites
+                    .iter()
+                    .filter(|s| s.version() == &rustls::version::TLS13),
+            ),
+        }
+    }
+    if versions.contains(&Ver::Tls12) {
+        match &o.ciphers {
+            Some(c) => cs.extend(suites::parse_ciphers(c)?),
+            None => cs.extend(
+                provider
+                    .cipher_suites
+                    .iter()
+                    .filter(|s| s.version() == &rustls::version::TLS12),
+            ),
+        }
+    }
+    provider.cipher_suites = cs;
+    if let Some(c) = &o.curves {
+        provider.kx_groups = suites::parse_curves(c)?;
+    }
+    let provider = Arc::new(provider);
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&version_refs(&versions))
+        .map_err(|e| e.to_string())?;
+    let verify = o.verify.unwrap_or(Verify::None);
+    let builder = match (verify, &o.ca) {
+        (Verify::None, _) => builder.with_no_client_auth(),
+        (_, None) => return Err("verify is enabled but no CA file specified".into()),
+        (v, Some(ca)) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in &ca.certs {
+                roots
+                    .add(c.clone())
+                    .map_err(|e| format!("{}: {e}", ca.path))?;
+            }
+            let b = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            let b = if v == Verify::Optional {
+                b.allow_unauthenticated()
+            } else {
+                b
+            };
+            builder.with_client_cert_verifier(b.build().map_err(|e| e.to_string())?)
+        }
+    };
+    let mut cfg = builder.with_cert_resolver(resolver);
+    cfg.alpn_protocols = o
+        .alpn
+        .iter()
+        .flatten()
+        .map(|p| p.as_bytes().to_vec())
+        .collect();
+    cfg.ignore_client_order = !o.prefer_client_ciphers;
+    cfg.session_storage = shared.cache.clone();
+    if !o.no_tls_tickets {
+        if let Some(t) = &shared.tickets {
+            cfg.ticketer = t.clone();
+        }
+    }
+    if max_record > 0 {
+        // rustls counts the record header in the fragment size.
+        cfg.max_fragment_size = Some((max_record + 5).clamp(32, 16384 + 5));
+    }
+    Ok(cfg)
+}
+
+/// The names an entry answers for (exact, wildcard suffixes).
+fn entry_names(e: &CrtEntry) -> (Vec<String>, Vec<String>) {
+    let pos: Vec<String> = e
+        .filters
+        .iter()
+        .filter(|f| !f.starts_with('!'))
+        .map(|f| f.to_ascii_lowercase())
+        .collect();
+    let neg: Vec<String> = e
+        .filters
+        .iter()
+        .filter_map(|f| f.strip_prefix('!'))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let names = if pos.is_empty() {
+        e.cert.names.clone()
+    } else {
+        pos
+    };
+    let mut exact = Vec::new();
+    let mut wild = Vec::new();
+    for n in names.into_iter().filter(|n| !neg.contains(n)) {
+        match n.strip_prefix("*.") {
+            Some(s) => wild.push(s.to_string()),
+            None if n != "*" => exact.push(n),
+            None => {}
+        }
+    }
+    (exact, wild)
+}
+
+impl Acceptor {
+    /// Build the rustls configurations of a bind: one per certificate entry.
+    pub fn build(spec: &BindTlsSpec) -> Result<Acceptor, String> {
+        if spec.entries.is_empty() {
+            return Err("no certificate (`crt` or `crt-list`) on an `ssl` bind".into());
+        }
+        let shared = Shared {
+            cache: rustls::server::ServerSessionMemoryCache::new(spec.cache_size.max(1)),
+            tickets: rustls::crypto::ring::Ticketer::new().ok(),
+        };
+        let mut configs = Vec::new();
+        let mut keys = Vec::new();
+        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut wild: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in spec.entries.iter().enumerate() {
+            let mut o = e.options.clone().unwrap_or_default();
+            o.inherit(&spec.options);
+            let cfg = server_config(
+                &o,
+                Arc::new(Fixed(e.cert.key.clone())),
+                &shared,
+                spec.max_record,
+            )
+            .map_err(|m| format!("{}: {m}", e.cert.path))?;
+            configs.push(Arc::new(cfg));
+            keys.push(e.cert.key.clone());
+            let (ex, wi) = entry_names(e);
+            for n in ex {
+                exact.entry(n).or_default().push(i);
+            }
+            for n in wi {
+                wild.entry(n).or_default().push(i);
+            }
+        }
+        let refuse = server_config(&spec.options, Arc::new(Refuse), &shared, 0)?;
+        Ok(Acceptor(Arc::new(Inner {
+            configs,
+            keys,
+            exact,
+            wild,
+            default: (!spec.strict_sni).then_some(0),
+            refuse: Arc::new(refuse),
+        })))
+    }
+
+    /// The entry for a ClientHello: the first of the matching entries whose key can
+    /// sign with a scheme the client offers (an ECDSA and an RSA certificate for one
+    /// name), else the first matching one; the default without a match.
+    fn choose(&self, sni: Option<&str>, schemes: &[SignatureScheme]) -> Option<usize> {
+        let i = &self.0;
+        let pick = |v: &Vec<usize>| {
+            v.iter()
+                .copied()
+                .find(|&k| i.keys[k].key.choose_scheme(schemes).is_some())
+                .or_else(|| v.first().copied())
+        };
+        if let Some(name) = sni.map(str::to_ascii_lowercase) {
+            if let Some(v) = i.exact.get(&name) {
+                return pick(v);
+            }
+            if let Some((_, rest)) = name.split_once('.') {
+                if let Some(v) = i.wild.get(rest) {
+                    return pick(v);
+                }
+            }
+        }
+        i.default
+    }
+
+    /// Run the server side of a handshake on `io`.
+    pub async fn accept<IO>(&self, io: IO) -> io::Result<(TlsStream<IO>, TlsInfo)>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
+        let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), io).await?;
+        let (cfg, sni) = {
+            let hello = start.client_hello();
+            let sni = hello.server_name().map(str::to_string);
+            let cfg = match self.choose(sni.as_deref(), hello.signature_schemes()) {
+                Some(k) => self.0.configs[k].clone(),
+                None => self.0.refuse.clone(),
+            };
+            (cfg, sni)
+        };
+        let stream = start.into_stream(cfg).await?;
+        let conn = stream.get_ref().1;
+        let peer = conn.peer_certificates().and_then(|c| c.first());
+        let info = TlsInfo {
+            sni,
+            alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
+            version: match conn.protocol_version() {
+                Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+                _ => "TLSv1.2",
+            },
+            cipher: conn
+                .negotiated_cipher_suite()
+                .map_or("", suites::openssl_name),
+            client_cert: peer.is_some(),
+            client_dn: peer.and_then(crate::load::subject_dn),
+        };
+        Ok((stream, info))
+    }
+}
+
+/// What a handshake settled (the `ssl_fc_*` / `ssl_c_*` fetches, §7.3.4).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// The SNI the client sent.
+    pub sni: Option<String>,
+    pub alpn: Option<Vec<u8>>,
+    /// `TLSv1.2` / `TLSv1.3`.
+    pub version: &'static str,
+    /// OpenSSL's name of the suite.
+    pub cipher: &'static str,
+    /// The client presented a certificate (it was verified, or the handshake
+    /// would have failed).
+    pub client_cert: bool,
+    /// Its subject, `/C=../CN=..`.
+    pub client_dn: Option<String>,
+}

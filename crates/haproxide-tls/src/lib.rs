@@ -1,0 +1,25 @@
+//! TLS for haproxide, on rustls with the *ring* provider (docs/tls.md says why).
+//!
+//! - [`load`]: certificate files as HAProxy reads them (`crt`, `ca-file`), checked
+//!   when the configuration is read;
+//! - [`suites`]: OpenSSL's cipher, group and version names mapped onto rustls;
+//! - [`acceptor`]: a bind's acceptor choosing the certificate by SNI;
+//! - [`Prefixed`]: bytes read before the handshake (after a PROXY header) given back
+//!   to it.
+//!
+//! The config crate types the keywords and loads the files into a
+//! [`BindTlsSpec`]; the engine only calls [`Acceptor::accept`].
+
+#![forbid(unsafe_code)]
+
+pub mod acceptor;
+mod der;
+pub mod load;
+mod prefixed;
+pub mod suites;
+
+pub use acceptor::{Acceptor, BindTlsSpec, CrtEntry, TlsInfo, TlsOptions, Verify};
+pub use load::{load_ca, load_crt, CaBundle, CertKey, LoadError};
+pub use prefixed::Prefixed;
+pub use suites::Ver;
+pub use tokio_rustls::server::TlsStream;
