@@ -11,7 +11,6 @@ use haproxide_http::{
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::ctx::HttpCtx;
 use super::io::{read_into, write_all, IoFail, Pump, PumpFail};
 use super::{headers, Conn, Next};
 use crate::relay::ClientStream;
@@ -21,7 +20,13 @@ use crate::spec::{HttpConnMode, HttpSpec};
 
 /// A backend without HTTP options (it cannot happen: translate pairs HTTP
 /// frontends with HTTP backends only; this keeps the engine total).
-const PLAIN: HttpSpec = HttpSpec {
+static PLAIN: HttpSpec = HttpSpec {
+    http_request: Vec::new(),
+    http_response: Vec::new(),
+    http_after_response: Vec::new(),
+    errors: haproxide_http::reply::ErrorPages { custom: Vec::new() },
+    userlists: Vec::new(),
+    timeout_tarpit: None,
     conn_mode: HttpConnMode::KeepAlive,
     timeout_request: None,
     timeout_keep_alive: None,
@@ -51,6 +56,11 @@ pub(super) struct Ex<'a> {
     pub ts: Option<Duration>,
     /// How the server's responses are parsed (`accept-invalid-http-response`).
     pub bopts: ParseOptions,
+    /// The HTTP settings of the frontend and the backend (their response rules).
+    pub fh: &'a HttpSpec,
+    pub bh: &'a HttpSpec,
+    /// The backend is the frontend's own `listen` section.
+    pub same_proxy: bool,
 }
 
 impl Sess {
@@ -79,12 +89,22 @@ impl Sess {
                 return Next::Close(t);
             }
         };
+        // The frontend's `http-request` rules.
+        if let Some(next) = self
+            .request_rules(client, conn, fh, None, &mut req, tc)
+            .await
+        {
+            return next;
+        }
         // Backend switching (§4.2 `use_backend`, `default_backend`).
         let chosen = {
-            let ctx = HttpCtx {
+            let ctx = haproxide_http::ctx::MsgCtx {
                 src: self.src,
                 dst: self.dst,
-                req: &req,
+                req: Some(&req.head),
+                vars: Some(&conn.vars),
+                frontend: Some(&fert.spec.name),
+                ..Default::default()
             };
             fert.light
                 .use_backends
@@ -106,10 +126,22 @@ impl Sess {
                 tc,
                 ts: None,
                 bopts: ParseOptions::default(),
+                fh,
+                bh: &PLAIN,
+                same_proxy: false,
             };
             return self.reply(client, 503, &ex, *b"SC").await;
         };
         let bh = be.spec.http.as_ref().unwrap_or(&PLAIN);
+        // The backend's `http-request` rules (a `listen` has them once, above).
+        if be.spec.name != fert.spec.name {
+            if let Some(next) = self
+                .request_rules(client, conn, bh, Some(&be.spec.name), &mut req, tc)
+                .await
+            {
+                return next;
+            }
+        }
         let mode = fh.conn_mode.max(bh.conn_mode);
         // Headers the proxy adds (§4 `option forwardfor`, `option originalto`).
         headers::forwardfor(
@@ -134,6 +166,9 @@ impl Sess {
                 accept_invalid: bh.accept_invalid,
                 ..ParseOptions::default()
             },
+            fh,
+            bh,
+            same_proxy: be.spec.name == fert.spec.name,
         };
 
         let (server, reused) = match self.connect_server(client, &be, &mut conn.idle).await {
