@@ -25,9 +25,18 @@ use crate::admin_plan::ProxyPlan;
 use crate::cli::adapt::{server_snapshot, ServerFacts};
 use crate::cli::{
     ActionError, AdminState, BackendSnapshot, FrontendAction, FrontendSnapshot, HealthOp,
-    InfoSnapshot, ProxySnapshot, RuntimeState, ServerAction, ServerSnapshot, SessionSnapshot,
-    TrafficCounters,
+    HttpCounters, InfoSnapshot, ProxySnapshot, RuntimeState, ServerAction, ServerSnapshot,
+    SessionSnapshot, TrafficCounters,
 };
+
+/// A backend's or server's HTTP counters as `show stat` shows them.
+fn http_counters(h: haproxide_forward::HttpStats) -> HttpCounters {
+    HttpCounters {
+        req_tot: h.req_tot,
+        hrsp: h.hrsp,
+        ..HttpCounters::default()
+    }
+}
 use crate::translate::Plan;
 
 /// The live runtime state (see the module documentation).
@@ -118,7 +127,7 @@ impl Live {
             .map_or(self.hard_maxconn, |m| m as u64)
     }
 
-    fn frontend_row(&self, fi: usize) -> FrontendSnapshot {
+    fn frontend_row(&self, fi: usize, http: bool) -> FrontendSnapshot {
         let c = self.engine.frontend_counters(fi);
         let status = if !self.engine.frontend_listening(fi) {
             "STOP"
@@ -142,6 +151,16 @@ impl Live {
             slim: self.frontend_slim(fi),
             stot: c.total,
             conn_tot: c.total,
+            http: http.then(|| {
+                let h = self.engine.frontend_http(fi);
+                HttpCounters {
+                    req_tot: h.req_tot,
+                    hrsp: h.hrsp,
+                    req_rate: h.req_rate.current,
+                    req_rate_max: h.req_rate.max,
+                    ..HttpCounters::default()
+                }
+            }),
             ..FrontendSnapshot::default()
         }
     }
@@ -206,6 +225,9 @@ impl Live {
             };
             let mut row = server_snapshot(&facts, st.as_ref());
             row.forced_id = p.sids.get(si).is_some_and(|x| x.1);
+            row.http = p
+                .http
+                .then(|| http_counters(self.engine.server_http(bi, si)));
             // The checker's text is `last_chk` ("Connection refused"); `check_desc`
             // is the status's description ("Layer4 connection problem").
             if let Some(c) = row.check.as_mut() {
@@ -239,6 +261,7 @@ impl Live {
             },
             slim: self.backend_slim(bi),
             servers,
+            http: p.http.then(|| http_counters(self.engine.backend_http(bi))),
             ..BackendSnapshot::default()
         })
     }
@@ -357,8 +380,8 @@ impl RuntimeState for Live {
                 name: p.name.clone(),
                 iid: p.iid,
                 forced_id: p.forced_id,
-                mode: "tcp".into(),
-                frontend: p.frontend.map(|fi| self.frontend_row(fi)),
+                mode: if p.http { "http" } else { "tcp" }.into(),
+                frontend: p.frontend.map(|fi| self.frontend_row(fi, p.http)),
                 backend: p.backend.and_then(|bi| self.backend_row(p, bi)),
             })
             .collect()

@@ -177,6 +177,7 @@ impl RuntimeState for HttpModes {
                     req_tot,
                     hrsp: std::array::from_fn(|i| c.hrsp[i].load(Ordering::Relaxed)),
                     intercepted: req_tot,
+                    ..Default::default()
                 });
             }
             if svc.spec.listen && p.backend.is_none() {

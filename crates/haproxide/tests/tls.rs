@@ -1,0 +1,406 @@
+//! TLS termination in TCP mode with real clients (`openssl s_client`), side by side
+//! with HAProxy 2.6.12: the same configuration and the same client give the same
+//! certificate choice (SNI), protocol, ALPN and client-certificate verdict; hostile
+//! peers (garbage, a half-open handshake) leave a witness client unaffected.
+//! Certificates are made with `openssl req` in a temp dir.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let st = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(st.success(), "openssl {args:?}");
+}
+
+/// A CA, an ECDSA server certificate (a.example, *.w.example), an RSA one
+/// (r.example), a client certificate signed by the CA and one self-signed.
+fn certs(d: &TempDir) {
+    let dir = d.dir();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut a = vec!["req", "-x509"];
+    a.extend(ec);
+    a.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-subj",
+        "/CN=test ca",
+        "-days",
+        "2",
+    ]);
+    openssl(dir, &a);
+    let mut a = vec!["req", "-x509"];
+    a.extend(ec);
+    a.extend([
+        "-keyout",
+        "a.key",
+        "-out",
+        "a.crt",
+        "-subj",
+        "/CN=a.example",
+        "-days",
+        "2",
+        "-addext",
+        "subjectAltName=DNS:a.example,DNS:*.w.example",
+    ]);
+    openssl(dir, &a);
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "r.key",
+            "-out",
+            "r.crt",
+            "-subj",
+            "/CN=r.example",
+            "-days",
+            "2",
+            "-addext",
+            "subjectAltName=DNS:r.example",
+        ],
+    );
+    let mut a = vec!["req", "-new"];
+    a.extend(ec);
+    a.extend([
+        "-keyout",
+        "cl.key",
+        "-out",
+        "cl.csr",
+        "-subj",
+        "/C=FR/O=Test/CN=client one",
+    ]);
+    openssl(dir, &a);
+    // An X.509 v3 end-entity certificate: webpki (rustls) refuses v1 certificates
+    // and CA:TRUE ones as client certificates (docs/tls.md).
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "cl.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "cl.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+    let mut a = vec!["req", "-x509"];
+    a.extend(ec);
+    a.extend([
+        "-keyout",
+        "self.key",
+        "-out",
+        "self.crt",
+        "-subj",
+        "/CN=stranger",
+        "-days",
+        "2",
+    ]);
+    openssl(dir, &a);
+    for (pem, c, k) in [("a.pem", "a.crt", "a.key"), ("r.pem", "r.crt", "r.key")] {
+        let mut s = std::fs::read(dir.join(c)).unwrap();
+        s.extend(std::fs::read(dir.join(k)).unwrap());
+        std::fs::write(dir.join(pem), s).unwrap();
+    }
+}
+
+struct Ports {
+    main: u16,
+    strict: u16,
+    mtls: u16,
+}
+
+fn config(d: &TempDir, echo: u16, p: &Ports) -> std::path::PathBuf {
+    let dir = d.dir().display();
+    let text = format!(
+        "global\n  ssl-default-bind-options ssl-min-ver TLSv1.2\n\
+         defaults\n  mode tcp\n  timeout client 1s\n  timeout server 2s\n  timeout connect 1s\n\
+         frontend f\n  bind 127.0.0.1:{} ssl crt {dir}/a.pem crt {dir}/r.pem alpn h2,http/1.1\n\
+         \x20 bind 127.0.0.1:{} ssl crt {dir}/a.pem strict-sni ssl-max-ver TLSv1.2\n\
+         \x20 bind 127.0.0.1:{} ssl crt {dir}/a.pem ca-file {dir}/ca.pem verify required\n\
+         \x20 tcp-request content reject if {{ ssl_fc_sni -m str blocked.w.example }}\n\
+         \x20 tcp-request content reject if {{ ssl_c_used }} !{{ ssl_c_s_dn -m str /C=FR/O=Test/CN=client\\ one }}\n\
+         \x20 tcp-request content reject if {{ ssl_c_used }} !{{ ssl_c_verify 0 }}\n\
+         \x20 tcp-request content reject if {{ ssl_fc_protocol TLSv1.2 }} {{ ssl_fc_cipher ECDHE-ECDSA-AES128-GCM-SHA256 }}\n\
+         \x20 tcp-request content reject if {{ ssl_fc_alpn -m str http/1.1 }} !{{ ssl_fc }}\n\
+         \x20 default_backend b\n\
+         backend b\n  server s 127.0.0.1:{echo}\n",
+        p.main, p.strict, p.mtls
+    );
+    let path = d.path("tls.cfg");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// What one `s_client` run saw.
+#[derive(Debug, PartialEq, Eq)]
+struct Seen {
+    subject: Option<String>,
+    protocol: Option<String>,
+    alpn: Option<String>,
+    echoed: bool,
+}
+
+fn s_client(port: u16, extra: &[&str], dir: &Path) -> Seen {
+    let mut c = Command::new("timeout")
+        .arg("5")
+        .arg("openssl")
+        .arg("s_client")
+        .arg("-connect")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-ign_eof")
+        .args(extra)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("s_client");
+    if let Some(mut i) = c.stdin.take() {
+        let _ = i.write_all(b"ping-tls\n");
+    }
+    let mut out = String::new();
+    if let Some(mut o) = c.stdout.take() {
+        let _ = o.read_to_string(&mut out);
+    }
+    let _ = c.wait();
+    let find = |p: &str| {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix(p).map(|v| v.trim().to_string()))
+    };
+    Seen {
+        subject: find("subject="),
+        protocol: find("Protocol  :").or_else(|| find("Protocol :")),
+        alpn: find("ALPN protocol:"),
+        // s_client does not echo stdin: the text comes from the server.
+        echoed: out.contains("ping-tls"),
+    }
+}
+
+fn start(prog: &str, cfg: &Path, port: u16) -> Proc {
+    let child = Command::new(prog)
+        .arg("-d")
+        .arg("-f")
+        .arg(cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{prog}: {e}"));
+    let p = guard(child);
+    assert!(
+        wait_until(Duration::from_secs(10), || TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok()),
+        "{prog} did not listen"
+    );
+    p
+}
+
+fn scenarios(dir: &Path, p: &Ports) -> Vec<(&'static str, Seen)> {
+    vec![
+        (
+            "sni a",
+            s_client(p.main, &["-servername", "a.example", "-alpn", "h2"], dir),
+        ),
+        (
+            "sni r",
+            s_client(p.main, &["-servername", "r.example"], dir),
+        ),
+        (
+            "wildcard",
+            s_client(
+                p.main,
+                &["-servername", "x.w.example", "-alpn", "http/1.1"],
+                dir,
+            ),
+        ),
+        (
+            "no match: default",
+            s_client(p.main, &["-servername", "other.example"], dir),
+        ),
+        (
+            "rejected by rule",
+            s_client(p.main, &["-servername", "blocked.w.example"], dir),
+        ),
+        (
+            "strict-sni refuses",
+            s_client(p.strict, &["-servername", "other.example"], dir),
+        ),
+        (
+            "strict-sni max 1.2",
+            s_client(p.strict, &["-servername", "a.example"], dir),
+        ),
+        (
+            "1.2 cipher rule",
+            s_client(
+                p.strict,
+                &[
+                    "-servername",
+                    "a.example",
+                    "-cipher",
+                    "ECDHE-ECDSA-AES128-GCM-SHA256",
+                ],
+                dir,
+            ),
+        ),
+        (
+            "mtls no cert",
+            s_client(p.mtls, &["-servername", "a.example"], dir),
+        ),
+        (
+            "mtls good cert",
+            s_client(p.mtls, &["-cert", "cl.crt", "-key", "cl.key"], dir),
+        ),
+        (
+            "mtls stranger",
+            s_client(p.mtls, &["-cert", "self.crt", "-key", "self.key"], dir),
+        ),
+    ]
+}
+
+#[test]
+fn tls_termination_matches_haproxy() {
+    let d = TempDir::new("tls");
+    certs(&d);
+    let echo = echo_server();
+    let p = Ports {
+        main: free_port(),
+        strict: free_port(),
+        mtls: free_port(),
+    };
+    let cfg = config(&d, echo.port, &p);
+    let mine = {
+        let _h = start(env!("CARGO_BIN_EXE_haproxide"), &cfg, p.main);
+        scenarios(d.dir(), &p)
+    };
+    let get = |n: &str| &mine.iter().find(|(k, _)| *k == n).unwrap().1;
+    let cn = |s: &Seen| s.subject.clone().unwrap_or_default();
+    assert!(cn(get("sni a")).contains("a.example"), "{mine:?}");
+    assert_eq!(get("sni a").alpn.as_deref(), Some("h2"));
+    assert_eq!(get("sni a").protocol.as_deref(), Some("TLSv1.3"));
+    assert!(get("sni a").echoed, "{mine:?}");
+    assert!(cn(get("sni r")).contains("r.example"));
+    assert!(cn(get("wildcard")).contains("a.example"));
+    assert_eq!(get("wildcard").alpn.as_deref(), Some("http/1.1"));
+    assert!(cn(get("no match: default")).contains("a.example"));
+    assert!(!get("rejected by rule").echoed);
+    assert!(!get("strict-sni refuses").echoed);
+    assert_eq!(
+        get("strict-sni max 1.2").protocol.as_deref(),
+        Some("TLSv1.2")
+    );
+    assert!(get("strict-sni max 1.2").echoed);
+    assert!(!get("1.2 cipher rule").echoed, "{mine:?}");
+    assert_eq!(get("1.2 cipher rule").protocol.as_deref(), Some("TLSv1.2"));
+    assert!(!get("mtls no cert").echoed);
+    assert!(get("mtls good cert").echoed);
+    assert!(!get("mtls stranger").echoed);
+    // The oracle, same config, same clients.
+    let theirs = {
+        let _h = start("haproxy", &cfg, p.main);
+        scenarios(d.dir(), &p)
+    };
+    for ((n, a), (_, b)) in mine.iter().zip(theirs.iter()) {
+        assert_eq!(
+            (&a.subject, &a.protocol, &a.alpn, a.echoed),
+            (&b.subject, &b.protocol, &b.alpn, b.echoed),
+            "{n}: haproxide vs haproxy"
+        );
+    }
+}
+
+#[test]
+fn hostile_tls_peers_do_not_hurt_a_witness() {
+    let d = TempDir::new("tlsh");
+    certs(&d);
+    let echo = echo_server();
+    let p = Ports {
+        main: free_port(),
+        strict: free_port(),
+        mtls: free_port(),
+    };
+    let cfg = config(&d, echo.port, &p);
+    let _h = start(env!("CARGO_BIN_EXE_haproxide"), &cfg, p.main);
+    // Garbage instead of a ClientHello: closed at once.
+    let mut g = TcpStream::connect(("127.0.0.1", p.main)).unwrap();
+    g.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    g.write_all(&[0x47u8; 600]).unwrap();
+    let mut buf = [0u8; 64];
+    let t = Instant::now();
+    let _ = g.read(&mut buf);
+    assert!(t.elapsed() < Duration::from_secs(2));
+    // Half-open handshakes: closed by `timeout client` (1 s).
+    let mut idle: Vec<TcpStream> = (0..20)
+        .map(|_| TcpStream::connect(("127.0.0.1", p.main)).unwrap())
+        .collect();
+    idle[0].write_all(&[0x16, 0x03, 0x01, 0x00]).unwrap();
+    // A witness meanwhile.
+    let w = s_client(p.main, &["-servername", "a.example"], d.dir());
+    assert!(w.echoed, "{w:?}");
+    let t = Instant::now();
+    for s in &mut idle {
+        s.set_read_timeout(Some(Duration::from_secs(4))).unwrap();
+        let r = s.read(&mut buf);
+        assert!(matches!(r, Ok(0) | Err(_)), "{r:?}");
+    }
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "half-open handshakes not cut"
+    );
+    // A renegotiation attempt (TLS 1.2 `R` command) is refused; the witness goes on.
+    let mut c = Command::new("timeout")
+        .args(["5", "openssl", "s_client", "-connect"])
+        .arg(format!("127.0.0.1:{}", p.main))
+        .args(["-tls1_2", "-servername", "a.example"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    if let Some(mut i) = c.stdin.take() {
+        let _ = i.write_all(b"R\n");
+    }
+    let _ = c.wait();
+    let w = s_client(p.main, &["-servername", "r.example"], d.dir());
+    assert!(w.echoed, "{w:?}");
+}
