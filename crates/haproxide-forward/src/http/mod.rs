@@ -15,6 +15,7 @@
 mod ctx;
 mod exchange;
 mod headers;
+mod htx;
 mod io;
 mod response;
 
@@ -52,6 +53,8 @@ pub(crate) struct Conn {
     pub(crate) srv_buf: Half,
     /// Bytes being written (heads, re-framed body data); reused.
     pub(crate) out: Vec<u8>,
+    /// Body data being re-chunked; reused.
+    pub(crate) chunk: Vec<u8>,
 }
 
 impl Sess {
@@ -61,6 +64,7 @@ impl Sess {
             idle: Vec::new(),
             srv_buf: Half::new(),
             out: Vec::new(),
+            chunk: Vec::new(),
         };
         let mut first = true;
         loop {
@@ -78,6 +82,9 @@ impl Sess {
                     conn.srv_buf.release_if_empty();
                     if conn.out.capacity() > 2 * crate::relay::BUFSIZE {
                         conn.out = Vec::new();
+                    }
+                    if conn.chunk.capacity() > 2 * crate::relay::BUFSIZE {
+                        conn.chunk = Vec::new();
                     }
                 }
                 Next::Retry => {
@@ -126,6 +133,7 @@ impl Sess {
         self.req_t0 = tokio::time::Instant::now();
         self.first_byte = None;
         self.connected = None;
+        self.htx = crate::relay::Bytes::default();
         self.http_log = None;
     }
 }
