@@ -463,3 +463,34 @@ async fn http_request_and_response_rules_run() {
     assert_eq!(recs[0].termination, *b"PR");
     assert_eq!(recs[0].http.as_ref().and_then(|h| h.status), Some(403));
 }
+
+#[tokio::test]
+async fn errorfile_pages_replace_haproxys() {
+    let page: std::sync::Arc<[u8]> = std::sync::Arc::from(
+        &b"HTTP/1.1 503 Busy\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nbusy\n"[..],
+    );
+    let raw400: std::sync::Arc<[u8]> = std::sync::Arc::from(&b"HTTP/1.0 400 Nope\r\n\r\nnope"[..]);
+    let mut spec = http_engine(
+        vec![common::server("x", refusing_addr())],
+        HttpConnMode::KeepAlive,
+    );
+    spec.backends[0].retries = 0;
+    if let Some(h) = spec.backends[0].http.as_mut() {
+        h.errors.custom = vec![(503, page)];
+    }
+    if let Some(h) = spec.frontends[0].http.as_mut() {
+        h.errors.custom = vec![(400, raw400.clone())];
+    }
+    let p = start(spec).await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(&get("/")).await;
+    let (r, body) = c.response(b"GET").await.expect("503");
+    assert_eq!(
+        (r.head.code, &r.head.reason[..], text(&body)),
+        (503, &b"Busy"[..], "busy\n".into())
+    );
+    let mut c = Client::connect(p.addr).await;
+    c.send(b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n").await;
+    let (got, _) = read_to_eof(&mut c.s, WAIT).await;
+    assert_eq!(got, &raw400[..], "the errorfile as stored");
+}

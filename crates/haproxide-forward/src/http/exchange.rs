@@ -85,7 +85,16 @@ impl Sess {
             Err(Head::Closed(t)) => return Next::Close(t),
             Err(Head::Reply(status, t)) => {
                 self.log_status(status);
-                let _ = write_all(client, errors::raw(status), tc).await;
+                // HAProxy's H1 layer answers with the frontend's errorfile if
+                // there is one, else its own page, as stored.
+                let page = fh
+                    .errors
+                    .custom
+                    .iter()
+                    .find(|(s, _)| *s == status)
+                    .map(|(_, raw)| &raw[..])
+                    .unwrap_or(errors::raw(status));
+                let _ = write_all(client, page, tc).await;
                 return Next::Close(t);
             }
         };
@@ -522,7 +531,18 @@ impl Sess {
         self.log_status(status);
         let keep =
             ex.client_keep && matches!(ex.req.body, BodyLength::None | BodyLength::Length(0));
-        let page = errors::as_sent(status, keep, ex.http10);
+        // The proxy's `errorfile` for the status (the backend's, else the
+        // frontend's), else HAProxy's page.
+        let custom = [ex.bh, ex.fh]
+            .into_iter()
+            .find(|h| h.errors.custom.iter().any(|(s, _)| *s == status));
+        let page = match custom {
+            Some(h) => h
+                .errors
+                .reply(status)
+                .to_bytes(connection_value(keep, ex.http10)),
+            None => errors::as_sent(status, keep, ex.http10),
+        };
         if let Ok(Parsed::Complete { message, len }) =
             parse_response(&page, b"GET", &ParseOptions::default())
         {
