@@ -494,3 +494,31 @@ async fn errorfile_pages_replace_haproxys() {
     let (got, _) = read_to_eof(&mut c.s, WAIT).await;
     assert_eq!(got, &raw400[..], "the errorfile as stored");
 }
+
+#[tokio::test]
+async fn http_buffer_request_waits_for_the_body_and_answers_100_itself() {
+    let (m, mut rx) = server("a").await;
+    let mut spec = http_engine(vec![common::server("a", m.addr)], HttpConnMode::KeepAlive);
+    if let Some(h) = spec.frontends[0].http.as_mut() {
+        h.buffer_request = true;
+    }
+    let p = start(spec).await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(b"POST /count HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        .await;
+    let got = read_n(&mut c.s, 25).await;
+    assert_eq!(got, b"HTTP/1.1 100 Continue\r\n\r\n", "the proxy's own 100");
+    assert_eq!(
+        m.accepted.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no server before the body"
+    );
+    c.send(b"hel").await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    c.send(b"lo").await;
+    let (r, body) = c.response(b"POST").await.expect("response");
+    assert_eq!((r.head.code, text(&body)), (200, "5".to_string()));
+    let got = rx.recv().await.expect("request");
+    assert!(!got.req.head.headers.contains("expect"), "Expect removed");
+    assert_eq!(got.body, b"hello");
+}

@@ -98,6 +98,36 @@ impl Sess {
                 return Next::Close(t);
             }
         };
+        // `option http-buffer-request` (the frontend's or a backend's: HAProxy
+        // waits where the option is; haproxide before the frontend's rules).
+        let buffer = fh.buffer_request
+            || fert
+                .light
+                .use_backends
+                .iter()
+                .map(|(b, _)| *b)
+                .chain(fert.light.default_backend)
+                .any(|b| {
+                    shared
+                        .backends
+                        .get(b)
+                        .and_then(|be| be.spec.http.as_ref())
+                        .is_some_and(|h| h.buffer_request)
+                });
+        if buffer {
+            match self
+                .buffer_body(client, &mut req, fh.timeout_request.or(tc), opts.max_head)
+                .await
+            {
+                Ok(()) => {}
+                Err(super::buffer::Wait::Timeout) => {
+                    self.log_status(408);
+                    let _ = write_all(client, errors::raw(408), tc).await;
+                    return Next::Close(*b"cR");
+                }
+                Err(super::buffer::Wait::Closed) => return Next::Close(*b"CR"),
+            }
+        }
         // The frontend's `http-request` rules.
         if let Some(next) = self
             .request_rules(client, conn, fh, None, &mut req, tc)
