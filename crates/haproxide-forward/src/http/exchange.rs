@@ -20,7 +20,7 @@ use crate::spec::{HttpConnMode, HttpSpec};
 
 /// A backend without HTTP options (it cannot happen: translate pairs HTTP
 /// frontends with HTTP backends only; this keeps the engine total).
-const PLAIN: HttpSpec = HttpSpec {
+static PLAIN: HttpSpec = HttpSpec {
     conn_mode: HttpConnMode::KeepAlive,
     timeout_request: None,
     timeout_keep_alive: None,
@@ -29,6 +29,7 @@ const PLAIN: HttpSpec = HttpSpec {
     originalto: None,
     buffer_request: false,
     ignore_probes: false,
+    unique_id: None,
 };
 
 /// How the wait for a request head ended without one.
@@ -78,6 +79,22 @@ impl Sess {
                 return Next::Close(t);
             }
         };
+        // §4.2 `unique-id-format` / `unique-id-header`: the header comes before
+        // the ones `option forwardfor` / `originalto` add (HAProxy's order).
+        if let Some(u) = fh.unique_id.as_ref() {
+            let ctx = HttpCtx {
+                src: self.src,
+                dst: self.dst,
+                req: &req,
+            };
+            let id = super::uid::unique_id(&u.format, ctx, &fert.spec.name, self.req_at);
+            if let Some(name) = &u.header {
+                req.head.headers.push(name.as_bytes(), id.as_bytes());
+            }
+            if let Some(h) = self.http_log.as_mut() {
+                h.unique_id = Some(id);
+            }
+        }
         // Backend switching (§4.2 `use_backend`, `default_backend`).
         let chosen = {
             let ctx = HttpCtx {

@@ -17,6 +17,7 @@ mod exchange;
 mod headers;
 mod io;
 mod response;
+mod uid;
 
 use tokio::io::AsyncWriteExt;
 
