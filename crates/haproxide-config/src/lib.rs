@@ -18,6 +18,7 @@ pub mod captures;
 pub mod checks;
 pub mod cond;
 pub mod diag;
+pub mod dynamic;
 pub mod http_opts;
 pub mod keywords;
 pub mod lexer;

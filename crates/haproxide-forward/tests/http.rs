@@ -309,8 +309,8 @@ async fn forwardfor_variants() {
     let got = rx.recv().await.expect("request");
     assert!(text(&got.head).ends_with("x-forwarded-for: 1.2.3.4\r\nx-forwarded-for: 127.0.0.1\r\nx-original-to: 127.0.0.1\r\n\r\n"), "{}", text(&got.head));
     drop(p);
-    // The backend's `if-none` wins over the frontend's setting.
-    if let Some(h) = spec.backends[0].http.as_mut() {
+    // `if-none` on every side that has the option: the client's header is kept alone.
+    if let Some(h) = spec.frontends[0].http.as_mut() {
         h.forwardfor = Some(ff(None, true));
     }
     let p = start(spec.clone()).await;
@@ -321,6 +321,7 @@ async fn forwardfor_variants() {
     let got = rx.recv().await.expect("request");
     assert_eq!(got.req.head.headers.get_all("x-forwarded-for").count(), 1);
     drop(p);
+    // The backend's `except` applies to the frontend's option too.
     if let Some(h) = spec.backends[0].http.as_mut() {
         h.forwardfor = Some(ff(Some(("127.0.0.0".parse().unwrap(), 8)), false));
     }

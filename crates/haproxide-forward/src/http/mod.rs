@@ -15,6 +15,7 @@
 mod ctx;
 mod exchange;
 mod headers;
+mod htx;
 mod io;
 mod response;
 mod uid;
@@ -53,6 +54,8 @@ pub(crate) struct Conn {
     pub(crate) srv_buf: Half,
     /// Bytes being written (heads, re-framed body data); reused.
     pub(crate) out: Vec<u8>,
+    /// Body data being re-chunked; reused.
+    pub(crate) chunk: Vec<u8>,
 }
 
 impl Sess {
@@ -62,6 +65,7 @@ impl Sess {
             idle: Vec::new(),
             srv_buf: Half::new(),
             out: Vec::new(),
+            chunk: Vec::new(),
         };
         let mut first = true;
         loop {
@@ -79,6 +83,9 @@ impl Sess {
                     conn.srv_buf.release_if_empty();
                     if conn.out.capacity() > 2 * crate::relay::BUFSIZE {
                         conn.out = Vec::new();
+                    }
+                    if conn.chunk.capacity() > 2 * crate::relay::BUFSIZE {
+                        conn.chunk = Vec::new();
                     }
                 }
                 Next::Retry => {
@@ -127,6 +134,7 @@ impl Sess {
         self.req_t0 = tokio::time::Instant::now();
         self.first_byte = None;
         self.connected = None;
+        self.htx = crate::relay::Bytes::default();
         self.http_log = None;
     }
 }

@@ -39,6 +39,7 @@ impl Sess {
                     }
                     conn.out.clear();
                     write::response_head(&message.head, None, &mut conn.out);
+                    self.count_head(&message);
                     if write_all(client, &conn.out, ex.tc).await.is_err() {
                         return Err(Next::Close(*b"CH"));
                     }
@@ -63,6 +64,20 @@ impl Sess {
                 Err(IoFail::Timeout) => return Err(self.reply(client, 504, ex, *b"sH").await),
             }
         }
+    }
+
+    /// A response head in the log's byte count (HTX size; the `Connection`
+    /// value the proxy adds is not in it: HAProxy's H1 layer adds it on output).
+    fn count_head(&mut self, r: &Response) {
+        let h = &r.head;
+        self.htx.from_server += super::htx::head(
+            [
+                &super::htx::version(h.version.on_the_wire()),
+                &h.status,
+                &h.reason,
+            ],
+            &h.headers,
+        );
     }
 
     /// The response's part of the log: status, `Tr`, response captures.
@@ -100,6 +115,12 @@ impl Sess {
         req_done: bool,
     ) -> Result<(TcpStream, bool), Next> {
         let tunnel = resp.body == BodyLength::Tunnel;
+        // HAProxy counts the response it received, even one it then refuses.
+        self.count_head(&resp);
+        if tunnel && resp.head.code == 101 && !ex.req.info.upgrade {
+            // A 101 to a request that asked for no upgrade: an invalid response.
+            return Err(self.reply(client, 502, ex, *b"PH").await);
+        }
         let http10 = ex.http10 || !resp.head.version.is_11();
         // The client side closes after a close-delimited body; an early answer
         // (before the request body) leaves the request unsynchronised: close too.
@@ -121,6 +142,8 @@ impl Sess {
             buf: &mut conn.srv_buf,
             dst: client,
             out: &mut conn.out,
+            chunk: &mut conn.chunk,
+            htx: &mut self.htx.from_server,
             src_timeout: ex.ts,
             dst_timeout: ex.tc,
             moved: &mut self.bytes.from_server,
@@ -156,6 +179,8 @@ impl Sess {
         conn.out.extend_from_slice(conn.srv_buf.filled());
         let n = conn.srv_buf.filled().len();
         conn.srv_buf.consume(n);
+        // Tunnelled bytes from the server count in the log as they are.
+        let before = self.bytes.from_server - n as u64;
         let shared = self.shared.clone();
         let fert = &shared.frontends[self.fe];
         let Some(be) = self.backend.clone() else {
@@ -191,6 +216,7 @@ impl Sess {
             &mut publish,
         )
         .await;
+        self.htx.from_server += self.bytes.from_server - before;
         Next::Close(term)
     }
 }
