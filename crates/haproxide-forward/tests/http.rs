@@ -402,3 +402,64 @@ async fn a_server_closing_its_idle_connection_is_not_an_error() {
         assert_eq!(text(&body), "a /x conn=2", "a new connection, then reused");
     }
 }
+
+fn fmt(text: &str) -> haproxide_http::rules::Fmt {
+    std::sync::Arc::new(
+        haproxide_expr::logfmt::LogFormat::parse(text, haproxide_expr::logfmt::LfMode::Http)
+            .expect(text),
+    )
+}
+
+#[tokio::test]
+async fn http_request_and_response_rules_run() {
+    use haproxide_http::rules::{Action, HttpRule, ReplyBody, ReplySpec};
+    let (m, mut rx) = server("a").await;
+    let mut spec = http_engine(vec![common::server("a", m.addr)], HttpConnMode::KeepAlive);
+    if let Some(h) = spec.frontends[0].http.as_mut() {
+        h.http_request = vec![
+            HttpRule {
+                action: Action::Deny(ReplySpec {
+                    status: 403,
+                    body: ReplyBody::ErrorPage,
+                    headers: Vec::new(),
+                }),
+                cond: cond("{ path /admin }"),
+            },
+            HttpRule {
+                action: Action::SetHeader {
+                    name: "X-Fe".into(),
+                    value: fmt("%[path]"),
+                    replace: true,
+                },
+                cond: None,
+            },
+        ];
+    }
+    if let Some(h) = spec.backends[0].http.as_mut() {
+        h.http_response = vec![HttpRule {
+            action: Action::SetHeader {
+                name: "X-Be".into(),
+                value: fmt("on"),
+                replace: false,
+            },
+            cond: None,
+        }];
+    }
+    let p = start(spec).await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(&get("/admin")).await;
+    let (r, _) = c.response(b"GET").await.expect("403");
+    assert_eq!(r.head.code, 403);
+    c.send(&get("/x")).await;
+    let (r, _) = c
+        .response(b"GET")
+        .await
+        .expect("200 on the same connection");
+    assert_eq!(r.head.code, 200);
+    assert_eq!(r.head.headers.get("x-be"), Some(&b"on"[..]));
+    let got = rx.recv().await.expect("request");
+    assert_eq!(got.req.head.headers.get("x-fe"), Some(&b"/x"[..]));
+    let recs = p.log.wait(2).await;
+    assert_eq!(recs[0].termination, *b"PR");
+    assert_eq!(recs[0].http.as_ref().and_then(|h| h.status), Some(403));
+}

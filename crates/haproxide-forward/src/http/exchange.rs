@@ -11,7 +11,6 @@ use haproxide_http::{
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::ctx::HttpCtx;
 use super::io::{read_into, write_all, IoFail, Pump, PumpFail};
 use super::{headers, Conn, Next};
 use crate::relay::ClientStream;
@@ -22,6 +21,12 @@ use crate::spec::{HttpConnMode, HttpSpec};
 /// A backend without HTTP options (it cannot happen: translate pairs HTTP
 /// frontends with HTTP backends only; this keeps the engine total).
 static PLAIN: HttpSpec = HttpSpec {
+    http_request: Vec::new(),
+    http_response: Vec::new(),
+    http_after_response: Vec::new(),
+    errors: haproxide_http::reply::ErrorPages { custom: Vec::new() },
+    userlists: Vec::new(),
+    timeout_tarpit: None,
     conn_mode: HttpConnMode::KeepAlive,
     timeout_request: None,
     timeout_keep_alive: None,
@@ -52,6 +57,11 @@ pub(super) struct Ex<'a> {
     pub ts: Option<Duration>,
     /// How the server's responses are parsed (`accept-invalid-http-response`).
     pub bopts: ParseOptions,
+    /// The HTTP settings of the frontend and the backend (their response rules).
+    pub fh: &'a HttpSpec,
+    pub bh: &'a HttpSpec,
+    /// The backend is the frontend's own `listen` section.
+    pub same_proxy: bool,
 }
 
 impl Sess {
@@ -80,13 +90,23 @@ impl Sess {
                 return Next::Close(t);
             }
         };
+        // The frontend's `http-request` rules.
+        if let Some(next) = self
+            .request_rules(client, conn, fh, None, &mut req, tc)
+            .await
+        {
+            return next;
+        }
         // §4.2 `unique-id-format` / `unique-id-header`: the header comes before
         // the ones `option forwardfor` / `originalto` add (HAProxy's order).
         if let Some(u) = fh.unique_id.as_ref() {
-            let ctx = HttpCtx {
+            let ctx = haproxide_http::ctx::MsgCtx {
                 src: self.src,
                 dst: self.dst,
-                req: &req,
+                req: Some(&req.head),
+                vars: Some(&conn.vars),
+                frontend: Some(&fert.spec.name),
+                ..Default::default()
             };
             let id = super::uid::unique_id(&u.format, ctx, &fert.spec.name, self.req_at);
             if let Some(name) = &u.header {
@@ -98,10 +118,13 @@ impl Sess {
         }
         // Backend switching (§4.2 `use_backend`, `default_backend`).
         let chosen = {
-            let ctx = HttpCtx {
+            let ctx = haproxide_http::ctx::MsgCtx {
                 src: self.src,
                 dst: self.dst,
-                req: &req,
+                req: Some(&req.head),
+                vars: Some(&conn.vars),
+                frontend: Some(&fert.spec.name),
+                ..Default::default()
             };
             fert.light
                 .use_backends
@@ -123,10 +146,22 @@ impl Sess {
                 tc,
                 ts: None,
                 bopts: ParseOptions::default(),
+                fh,
+                bh: &PLAIN,
+                same_proxy: false,
             };
             return self.reply(client, 503, &ex, *b"SC").await;
         };
         let bh = be.spec.http.as_ref().unwrap_or(&PLAIN);
+        // The backend's `http-request` rules (a `listen` has them once, above).
+        if be.spec.name != fert.spec.name {
+            if let Some(next) = self
+                .request_rules(client, conn, bh, Some(&be.spec.name), &mut req, tc)
+                .await
+            {
+                return next;
+            }
+        }
         let mode = fh.conn_mode.max(bh.conn_mode);
         // Headers the proxy adds (§4 `option forwardfor`, `option originalto`).
         headers::forwardfor(
@@ -151,6 +186,9 @@ impl Sess {
                 accept_invalid: bh.accept_invalid,
                 ..ParseOptions::default()
             },
+            fh,
+            bh,
+            same_proxy: be.spec.name == fert.spec.name,
         };
 
         let (server, reused) = match self.connect_server(client, &be, &mut conn.idle).await {

@@ -12,12 +12,12 @@
 //! connection into a tunnel (the TCP relay). Each request is logged on its own
 //! (HAProxy's one log line per request). docs/http.md describes the lifecycle.
 
-mod ctx;
 mod exchange;
 mod headers;
 mod htx;
 mod io;
 mod response;
+mod rules;
 mod uid;
 
 use tokio::io::AsyncWriteExt;
@@ -56,6 +56,9 @@ pub(crate) struct Conn {
     pub(crate) out: Vec<u8>,
     /// Body data being re-chunked; reused.
     pub(crate) chunk: Vec<u8>,
+    /// The session's variables (`sess.*`; `txn.*`, `req.*`, `res.*` cleared
+    /// between transactions).
+    pub(crate) vars: haproxide_http::rules::Vars,
 }
 
 impl Sess {
@@ -66,6 +69,7 @@ impl Sess {
             srv_buf: Half::new(),
             out: Vec::new(),
             chunk: Vec::new(),
+            vars: Default::default(),
         };
         let mut first = true;
         loop {
@@ -77,6 +81,7 @@ impl Sess {
                         _ => *b"--",
                     };
                     self.end_request(term);
+                    conn.vars.end_txn();
                     first = false;
                     // An idle connection holds no buffer.
                     self.req.release_if_empty();

@@ -9,6 +9,7 @@ use tokio::net::TcpStream;
 
 use super::exchange::Ex;
 use super::io::{read_into, write_all, IoFail, Pump, PumpFail};
+use super::rules::Set;
 use super::{Conn, Next};
 use crate::meter::Publisher;
 use crate::relay::{relay, ClientStream, RelayTimeouts};
@@ -120,6 +121,30 @@ impl Sess {
         if tunnel && resp.head.code == 101 && !ex.req.info.upgrade {
             // A 101 to a request that asked for no upgrade: an invalid response.
             return Err(self.reply(client, 502, ex, *b"PH").await);
+        }
+        let mut resp = resp;
+        // `http-response` then `http-after-response` rules; an answer replaces
+        // the server's response (whose body is not read: the server connection
+        // is dropped).
+        for set in [Set::Response, Set::AfterResponse] {
+            let keep = ex.client_keep && req_done;
+            if let Some(next) = self
+                .response_rules(
+                    client,
+                    conn,
+                    set,
+                    ex.fh,
+                    ex.bh,
+                    ex.same_proxy,
+                    ex.req,
+                    &mut resp.head,
+                    keep,
+                    ex.tc,
+                )
+                .await
+            {
+                return Err(next);
+            }
         }
         let http10 = ex.http10 || !resp.head.version.is_11();
         // The client side closes after a close-delimited body; an early answer

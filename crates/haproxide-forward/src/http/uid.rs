@@ -2,7 +2,7 @@
 //! its head is parsed from the compiled log-format (haproxide-expr's
 //! [`LogFormat`]) with what is known then: addresses, the accept date, names,
 //! the process, a request counter; `%[...]` samples read the request
-//! ([`HttpCtx`]). Timers, byte counts and states are not known yet: `-`.
+//! ([`MsgCtx`], the rules' context). Timers, byte counts and states are not known yet: `-`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -10,13 +10,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use haproxide_expr::logfmt::{push_hexable, push_ip, push_port, push_text, Flags};
 use haproxide_expr::{Context, LogFormat, LogVar, LogVars};
 
-use super::ctx::HttpCtx;
+use haproxide_http::ctx::MsgCtx;
 
 /// HAProxy's `global.req_count` (`%rt`): requests of the process, from 0.
 static REQ_COUNT: AtomicU64 = AtomicU64::new(0);
 
 struct ReqVars<'a> {
-    ctx: HttpCtx<'a>,
+    ctx: MsgCtx<'a>,
     frontend: &'a str,
     accepted: SystemTime,
     counter: u64,
@@ -49,7 +49,7 @@ impl LogVars for ReqVars<'_> {
 /// The unique ID of the request `ctx` carries.
 pub(crate) fn unique_id(
     format: &LogFormat,
-    ctx: HttpCtx<'_>,
+    ctx: MsgCtx<'_>,
     frontend: &str,
     accepted: SystemTime,
 ) -> Box<str> {
