@@ -377,7 +377,7 @@ impl LogFormat {
                     }
                 }
                 Node::Sample(e, f) => {
-                    let fetched = e.eval(vars.context(), 0);
+                    let fetched = e.eval(vars.context(), crate::http::SINGLE);
                     let value = fetched.value.and_then(|v| v.cast(SmpType::Str));
                     let f = Flags { hex: false, ..*f };
                     push_text(out, value.as_ref().and_then(|v| v.bytes()), f);

@@ -80,7 +80,9 @@
 
 pub mod spec;
 
+mod dynamic;
 mod http;
+pub mod httpstats;
 mod lb;
 mod listener;
 mod meter;
@@ -103,6 +105,8 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
+pub use httpstats::HttpStats;
+pub use lb::DelServerError;
 use lb::{BackendRt, Signal};
 pub use meter::RateSnapshot;
 pub use proxy_proto::{
@@ -380,6 +384,9 @@ pub(crate) struct Shared {
     pub(crate) turn: std::sync::atomic::AtomicUsize,
     /// Live `bin`/`bout` of every frontend, backend and server.
     pub(crate) meters: meter::ByteMeters,
+    /// HTTP request/response counters of every frontend, backend and server
+    /// (the HTTP loop counts with `shared.http.frontend_request(fe)` ...).
+    pub(crate) http: httpstats::HttpMeters,
     /// The process's connection and session rates (`show info` `ConnRate`,
     /// `SessRate` and their maxima).
     pub(crate) conn_rate: meter::Rate,
@@ -487,11 +494,9 @@ impl Engine {
                 limit,
             })
             .collect();
-        let meters = meter::ByteMeters::new(
-            frontends.len(),
-            &backends.iter().map(|b| b.servers.len()).collect::<Vec<_>>(),
-            threads,
-        );
+        let server_counts: Vec<usize> = backends.iter().map(|b| b.servers.len()).collect();
+        let meters = meter::ByteMeters::new(frontends.len(), &server_counts, threads);
+        let http = httpstats::HttpMeters::new(frontends.len(), &server_counts);
         let backends = backends
             .into_iter()
             .enumerate()
@@ -513,6 +518,7 @@ impl Engine {
             spread,
             turn: std::sync::atomic::AtomicUsize::new(0),
             meters,
+            http,
             conn_rate: meter::Rate::default(),
             sess_rate: meter::Rate::default(),
             frontends,
@@ -603,10 +609,9 @@ impl Engine {
         let Some(be) = self.shared.backends.get(backend) else {
             return 0;
         };
-        let servers = &be.spec.servers;
         self.cut(
             backend,
-            |s| servers.get(s).is_some_and(|x| x.backup),
+            |s| be.server(s).is_some_and(|x| x.backup),
             CutReason::BackupCut,
         )
     }
@@ -824,6 +829,21 @@ impl Engine {
             .map_or_else(Default::default, |f| (f.sess_rate.get(), f.conn_rate.get()))
     }
 
+    /// A frontend's HTTP counters (`req_tot`, `hrsp_*`, `req_rate`).
+    pub fn frontend_http(&self, frontend: usize) -> HttpStats {
+        self.shared.http.frontend(frontend)
+    }
+
+    /// A backend's HTTP counters (`req_tot`, `hrsp_*`).
+    pub fn backend_http(&self, backend: usize) -> HttpStats {
+        self.shared.http.backend(backend)
+    }
+
+    /// A server's HTTP counters (`req_tot`, `hrsp_*`).
+    pub fn server_http(&self, backend: usize, server: usize) -> HttpStats {
+        self.shared.http.server(backend, server)
+    }
+
     /// A backend's session rate (sessions that chose it).
     pub fn backend_rate(&self, backend: usize) -> RateSnapshot {
         self.shared
@@ -857,6 +877,7 @@ impl Engine {
         }
         self.shared.conn_rate.clear_max();
         self.shared.sess_rate.clear_max();
+        self.shared.http.clear_max();
         for b in &self.shared.backends {
             b.clear_max();
         }
@@ -868,6 +889,7 @@ impl Engine {
             f.total.store(0, Ordering::Relaxed);
         }
         self.shared.meters.clear();
+        self.shared.http.clear_totals();
         for b in &self.shared.backends {
             b.clear_totals();
         }

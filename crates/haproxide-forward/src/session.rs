@@ -331,10 +331,7 @@ impl Sess {
                 None => (None, 0),
             };
             let (srv_name, srv_conn) = match (&self.backend, self.server) {
-                (Some(b), Some(i)) => (
-                    b.spec.servers.get(i).map(|x| x.name.clone()),
-                    b.server_counts(i).0,
-                ),
+                (Some(b), Some(i)) => (b.server(i).map(|x| x.name.clone()), b.server_counts(i).0),
                 _ => (None, 0),
             };
             let rec = SessionRecord {
@@ -722,7 +719,10 @@ impl Sess {
                     return Ok((r.stream, true));
                 }
             }
-            let sspec = &bspec.servers[srv];
+            // A server index always names an entry (the table never shrinks).
+            let Some(sspec) = be.server(srv) else {
+                return Err(*b"SC");
+            };
             let port = match sspec.port {
                 ServerPort::Fixed(p) => p,
                 ServerPort::SameAsClient => self.dst.map(|d| d.port()).unwrap_or(0),
@@ -791,7 +791,7 @@ impl Sess {
         self.phase = b'D';
         let srv = self.server.unwrap_or(0);
         // §5.2 `send-proxy`, `send-proxy-v2`: the header goes first, before any payload.
-        let header = match bspec.servers[srv].send_proxy {
+        let header = match be.server(srv).map_or(SendProxy::None, |x| x.send_proxy) {
             SendProxy::None => None,
             SendProxy::V1 => Some(proxy_proto::v1_header(self.src, self.dst)),
             SendProxy::V2 => Some(proxy_proto::v2_header(self.src, self.dst)),
@@ -827,11 +827,7 @@ impl Reuse {
 }
 
 fn be_usable(be: &BackendRt, s: usize) -> bool {
-    be.spec
-        .servers
-        .get(s)
-        .is_some_and(|x| x.weight > 0 && !x.disabled)
-        && be.server_usable(s)
+    be.server(s).is_some_and(|x| x.weight > 0 && !x.disabled) && be.server_usable(s)
 }
 
 /// Connect to a server, optionally from a `source` address, with `option srvtcpka`.

@@ -25,13 +25,17 @@
 //! kept of the original bytes, where haproxide is deliberately stricter).
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod body;
 pub mod chars;
 pub mod conn;
+pub mod ctx;
 pub mod errors;
 pub mod forward;
 pub mod head;
 pub mod parse;
+pub mod reply;
+pub mod rules;
 pub mod write;
 
 pub use body::{BodyDecoder, BodyError, BodyLength, Step};

@@ -34,6 +34,8 @@ pub struct ProxyPlan {
     /// A `disabled` backend or listen section: nothing runs, but HAProxy lists it
     /// in `show servers state` (its servers with `srv_id` 0) and `show backend`.
     pub disabled: Option<Vec<DisabledServer>>,
+    /// `mode http`: `show stat` prints "http" and the HTTP counters.
+    pub http: bool,
 }
 
 /// A server of a `disabled` backend, as `show servers state` prints it.
@@ -180,6 +182,7 @@ pub fn fill(cfg: &Resolved, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
                     iid,
                     forced_id: forced,
                     disabled: Some(disabled_servers(p)),
+                    http: p.effective_mode() == haproxide_config::model::Mode::Http,
                     ..ProxyPlan::default()
                 });
             }
@@ -256,6 +259,7 @@ pub fn fill(cfg: &Resolved, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
             sids,
             state_from,
             disabled: None,
+            http: p.effective_mode() == haproxide_config::model::Mode::Http,
         });
     }
     plan.admin.state_file = g

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use haproxide_check::checker::{HealthView, ServerId};
+use haproxide_check::checker::HealthView;
 use haproxide_check::state::OpState as CkOp;
 use haproxide_forward::spec::{Balance, EngineSpec, ServerPort};
 use haproxide_forward::Engine;
@@ -25,17 +25,31 @@ use crate::admin_plan::ProxyPlan;
 use crate::cli::adapt::{server_snapshot, ServerFacts};
 use crate::cli::{
     ActionError, AdminState, BackendSnapshot, FrontendAction, FrontendSnapshot, HealthOp,
-    InfoSnapshot, ProxySnapshot, RuntimeState, ServerAction, ServerSnapshot, SessionSnapshot,
-    TrafficCounters,
+    HttpCounters, InfoSnapshot, ProxySnapshot, RuntimeState, ServerAction, ServerSnapshot,
+    SessionSnapshot, TrafficCounters,
 };
+
+/// A backend's or server's HTTP counters as `show stat` shows them.
+fn http_counters(h: haproxide_forward::HttpStats) -> HttpCounters {
+    HttpCounters {
+        req_tot: h.req_tot,
+        hrsp: h.hrsp,
+        ..HttpCounters::default()
+    }
+}
 use crate::translate::Plan;
+
+#[path = "live_dynamic.rs"]
+mod dynamic;
 
 /// The live runtime state (see the module documentation).
 pub struct Live {
     engine: Arc<Engine>,
     view: Option<HealthView>,
-    ids: HashMap<(usize, usize), ServerId>,
+    ids: Arc<crate::ids::IdMap>,
     spec: EngineSpec,
+    /// Serializes `add server` / `del server`; the ids (`sid`) of added servers.
+    dynamic: std::sync::Mutex<HashMap<(usize, usize), u32>>,
     proxies: Vec<ProxyPlan>,
     started: Instant,
     start_time_sec: u64,
@@ -60,7 +74,7 @@ impl Live {
     pub fn new(
         engine: Arc<Engine>,
         view: Option<HealthView>,
-        ids: HashMap<(usize, usize), ServerId>,
+        ids: Arc<crate::ids::IdMap>,
         plan: &Plan,
     ) -> Live {
         // HAProxy's limits (src/haproxy.c), from the descriptor limits at boot.
@@ -70,6 +84,7 @@ impl Live {
             engine,
             view,
             ids,
+            dynamic: std::sync::Mutex::new(HashMap::new()),
             spec: plan.engine.clone(),
             proxies: plan.proxies.clone(),
             started: Instant::now(),
@@ -105,10 +120,11 @@ impl Live {
 
     fn server_index(&self, backend: &str, server: &str) -> Option<(usize, usize)> {
         let b = self.spec.backends.iter().position(|b| b.name == backend)?;
-        let s = self.spec.backends[b]
-            .servers
-            .iter()
-            .position(|s| s.name == server)?;
+        let s = (0..self.engine.server_count(b)).find(|&s| {
+            self.engine
+                .server_spec(b, s)
+                .is_some_and(|x| x.name == server)
+        })?;
         Some((b, s))
     }
 
@@ -118,7 +134,7 @@ impl Live {
             .map_or(self.hard_maxconn, |m| m as u64)
     }
 
-    fn frontend_row(&self, fi: usize) -> FrontendSnapshot {
+    fn frontend_row(&self, fi: usize, http: bool) -> FrontendSnapshot {
         let c = self.engine.frontend_counters(fi);
         let status = if !self.engine.frontend_listening(fi) {
             "STOP"
@@ -142,6 +158,16 @@ impl Live {
             slim: self.frontend_slim(fi),
             stot: c.total,
             conn_tot: c.total,
+            http: http.then(|| {
+                let h = self.engine.frontend_http(fi);
+                HttpCounters {
+                    req_tot: h.req_tot,
+                    hrsp: h.hrsp,
+                    req_rate: h.req_rate.current,
+                    req_rate_max: h.req_rate.max,
+                    ..HttpCounters::default()
+                }
+            }),
             ..FrontendSnapshot::default()
         }
     }
@@ -157,7 +183,12 @@ impl Live {
         let spec = self.spec.backends.get(bi)?;
         let mut servers = Vec::with_capacity(spec.servers.len());
         let mut any_usable = false;
-        for (si, s) in spec.servers.iter().enumerate() {
+        for si in 0..self.engine.server_count(bi) {
+            // Configured and added servers; deleted ones are gone.
+            let Some(s) = self.engine.server_spec(bi, si) else {
+                continue;
+            };
+            let s = &s;
             let id = self.ids.get(&(bi, si)).copied();
             let st = id.and_then(|id| self.view.as_ref()?.stats(id));
             let cfg = id.and_then(|id| self.view.as_ref()?.config(id));
@@ -175,7 +206,7 @@ impl Live {
             let (maint, drain) = (admin.maint, admin.drain);
             let facts = ServerFacts {
                 name: &s.name,
-                sid: p.sids.get(si).map_or(si as u32 + 1, |x| x.0),
+                sid: self.sid(p, bi, si),
                 addr: std::net::SocketAddr::new(s.ip, port),
                 backup: s.backup,
                 iweight: s.weight,
@@ -206,6 +237,9 @@ impl Live {
             };
             let mut row = server_snapshot(&facts, st.as_ref());
             row.forced_id = p.sids.get(si).is_some_and(|x| x.1);
+            row.http = p
+                .http
+                .then(|| http_counters(self.engine.server_http(bi, si)));
             // The checker's text is `last_chk` ("Connection refused"); `check_desc`
             // is the status's description ("Layer4 connection problem").
             if let Some(c) = row.check.as_mut() {
@@ -239,6 +273,7 @@ impl Live {
             },
             slim: self.backend_slim(bi),
             servers,
+            http: p.http.then(|| http_counters(self.engine.backend_http(bi))),
             ..BackendSnapshot::default()
         })
     }
@@ -357,8 +392,8 @@ impl RuntimeState for Live {
                 name: p.name.clone(),
                 iid: p.iid,
                 forced_id: p.forced_id,
-                mode: "tcp".into(),
-                frontend: p.frontend.map(|fi| self.frontend_row(fi)),
+                mode: if p.http { "http" } else { "tcp" }.into(),
+                frontend: p.frontend.map(|fi| self.frontend_row(fi, p.http)),
                 backend: p.backend.and_then(|bi| self.backend_row(p, bi)),
             })
             .collect()
@@ -399,6 +434,14 @@ impl RuntimeState for Live {
                 }),
             })
             .collect()
+    }
+
+    fn add_server(&self, backend: &str, args: &[&str]) -> Result<String, ActionError> {
+        self.add_dynamic(backend, args)
+    }
+
+    fn del_server(&self, backend: &str, server: &str) -> Result<String, ActionError> {
+        self.del_dynamic(backend, server)
     }
 
     fn server_action(
@@ -502,7 +545,7 @@ impl RuntimeState for Live {
                     .and_then(|bi| Some((bi, self.spec.backends.get(bi)?)));
                 let server = backend
                     .zip(s.server)
-                    .and_then(|((bi, b), si)| Some((bi, si, b.servers.get(si)?)));
+                    .and_then(|((bi, _), si)| Some((bi, si, self.engine.server_spec(bi, si)?)));
                 let fe_name = self
                     .spec
                     .frontends
@@ -524,13 +567,11 @@ impl RuntimeState for Live {
                     dst: s.dst.map(|a| format!("{}:{}", a.ip(), a.port())),
                     backend: backend
                         .map(|(bi, b)| (b.name.clone(), be_of(bi).map_or(0, |p| p.iid))),
-                    server: server.map(|(bi, si, x)| {
-                        let sid = be_of(bi)
-                            .and_then(|p| p.sids.get(si))
-                            .map_or(si as u32 + 1, |x| x.0);
+                    server: server.as_ref().map(|(bi, si, x)| {
+                        let sid = be_of(*bi).map_or(*si as u32 + 1, |p| self.sid(p, *bi, *si));
                         (x.name.clone(), sid)
                     }),
-                    server_addr: server.and_then(|(_, _, x)| match x.port {
+                    server_addr: server.as_ref().and_then(|(_, _, x)| match x.port {
                         ServerPort::Fixed(p) if !x.ip.is_unspecified() => {
                             Some(std::net::SocketAddr::new(x.ip, p).to_string())
                         }

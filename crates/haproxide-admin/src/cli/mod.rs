@@ -36,6 +36,8 @@ pub mod stat;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_http;
+#[cfg(test)]
 mod tests_serve;
 
 pub use exec::Session;
@@ -199,6 +201,10 @@ pub struct HttpCounters {
     pub hrsp: [u64; 6],
     /// Requests answered by the proxy itself (stats page, exporter).
     pub intercepted: u64,
+    /// Requests per second over the last second, and the most seen
+    /// (`req_rate`, `req_rate_max`; FRONTEND rows only).
+    pub req_rate: u64,
+    pub req_rate_max: u64,
 }
 
 impl Default for FrontendSnapshot {
@@ -288,6 +294,8 @@ pub struct BackendSnapshot {
     pub lastchg: u64,
     pub downtime: u64,
     pub servers: Vec<ServerSnapshot>,
+    /// `req_tot` and `hrsp_*` of a `mode http` backend.
+    pub http: Option<HttpCounters>,
 }
 
 impl Default for BackendSnapshot {
@@ -302,6 +310,7 @@ impl Default for BackendSnapshot {
             lastchg: 0,
             downtime: 0,
             servers: Vec::new(),
+            http: None,
         }
     }
 }
@@ -402,6 +411,8 @@ pub struct ServerSnapshot {
     pub agent_enabled: bool,
     /// `agent-port` (0 = none).
     pub agent_port: u16,
+    /// `req_tot` and `hrsp_*` of a server of a `mode http` backend.
+    pub http: Option<HttpCounters>,
 }
 
 impl Default for ServerSnapshot {
@@ -433,6 +444,7 @@ impl Default for ServerSnapshot {
             agent_configured: false,
             agent_enabled: false,
             agent_port: 0,
+            http: None,
         }
     }
 }
@@ -586,6 +598,17 @@ pub trait RuntimeState: Send + Sync {
     fn shutdown_session(&self, id: u64) -> bool {
         let _ = id;
         false
+    }
+    /// `add server <backend>/<server> <args>` (management.txt §9.3): the answer
+    /// ("New server registered.") or HAProxy's refusal.
+    fn add_server(&self, backend: &str, args: &[&str]) -> Result<String, ActionError> {
+        let _ = (backend, args);
+        Err(ActionError("Unknown command.".into()))
+    }
+    /// `del server <backend>/<server>`: "Server deleted." or HAProxy's refusal.
+    fn del_server(&self, backend: &str, server: &str) -> Result<String, ActionError> {
+        let _ = (backend, server);
+        Err(ActionError("Unknown command.".into()))
     }
     /// haproxide-only `show dcs`: the followed Patroni clusters (none by default).
     fn dcs(&self) -> dcs::DcsSnapshot {

@@ -244,18 +244,9 @@ fn frontend_row(px: &ProxySnapshot, fe: &FrontendSnapshot) -> Row {
     r.set("rate_max", fe.rate_max);
     r.zero(&["req_rate", "req_rate_max", "req_tot"]);
     if let Some(h) = &fe.http {
-        let classes = [
-            "hrsp_1xx",
-            "hrsp_2xx",
-            "hrsp_3xx",
-            "hrsp_4xx",
-            "hrsp_5xx",
-            "hrsp_other",
-        ];
-        for (c, v) in classes.iter().zip(h.hrsp) {
-            r.set(c, v);
-        }
-        r.set("req_tot", h.req_tot);
+        http_counters(&mut r, h);
+        r.set("req_rate", h.req_rate);
+        r.set("req_rate_max", h.req_rate_max);
         r.set("intercepted", h.intercepted);
         r.zero(&["cache_lookups", "cache_hits"]);
     }
@@ -270,6 +261,22 @@ fn frontend_row(px: &ProxySnapshot, fe: &FrontendSnapshot) -> Row {
     r.set("eint", fe.eint);
     r.zero_range("ssl_sess", "h1_spliced_bytes_out");
     r
+}
+
+/// `hrsp_1xx`..`hrsp_other` and `req_tot` (HTTP proxies and their servers).
+fn http_counters(r: &mut Row, h: &super::HttpCounters) {
+    let classes = [
+        "hrsp_1xx",
+        "hrsp_2xx",
+        "hrsp_3xx",
+        "hrsp_4xx",
+        "hrsp_5xx",
+        "hrsp_other",
+    ];
+    for (c, v) in classes.iter().zip(h.hrsp) {
+        r.set(c, v);
+    }
+    r.set("req_tot", h.req_tot);
 }
 
 fn traffic(r: &mut Row, c: &super::TrafficCounters) {
@@ -364,6 +371,9 @@ fn server_row(px: &ProxySnapshot, s: &ServerSnapshot, show_addr: bool) -> Row {
         "safe_conn_cur",
         "used_conn_cur",
     ]);
+    if let Some(h) = &s.http {
+        http_counters(&mut r, h);
+    }
     r.set("need_conn_est", s.need_conn_est);
     r.set("uweight", s.weight);
     r.zero(&["ssl_sess", "ssl_reused_sess", "ssl_failed_handshake"]);
@@ -403,6 +413,10 @@ fn backend_row(px: &ProxySnapshot, be: &BackendSnapshot, flags: &StatFilter) -> 
     r.set("iid", px.iid);
     r.set("sid", 0);
     r.set("type", 1);
+    if let Some(h) = &be.http {
+        http_counters(&mut r, h);
+        r.zero(&["cache_lookups", "cache_hits"]);
+    }
     r.zero_range("comp_in", "comp_rsp");
     r.set("mode", &px.mode);
     r.set("algo", &be.algo);

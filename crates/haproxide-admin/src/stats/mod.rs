@@ -177,6 +177,7 @@ impl RuntimeState for HttpModes {
                     req_tot,
                     hrsp: std::array::from_fn(|i| c.hrsp[i].load(Ordering::Relaxed)),
                     intercepted: req_tot,
+                    ..Default::default()
                 });
             }
             if svc.spec.listen && p.backend.is_none() {
@@ -205,6 +206,12 @@ impl RuntimeState for HttpModes {
     }
     fn clear_counters(&self, all: bool) {
         self.inner.clear_counters(all)
+    }
+    fn add_server(&self, backend: &str, args: &[&str]) -> Result<String, crate::cli::ActionError> {
+        self.inner.add_server(backend, args)
+    }
+    fn del_server(&self, backend: &str, server: &str) -> Result<String, crate::cli::ActionError> {
+        self.inner.del_server(backend, server)
     }
     fn frontend_action(
         &self,

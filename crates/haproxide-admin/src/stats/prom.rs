@@ -340,6 +340,7 @@ fn frontend_value(name: &str, f: &FrontendSnapshot) -> Val {
         "denied_sessions_total" => int(f.dses),
         "internal_errors_total" => int(f.eint),
         "http_requests_total" => int(f.http.as_ref().map_or(0, |h| h.req_tot)),
+        "http_requests_rate_max" => int(f.http.as_ref().map_or(0, |h| h.req_rate_max)),
         "intercepted_requests_total" => int(f.http.as_ref().map_or(0, |h| h.intercepted)),
         _ => Val::Int(0),
     }
@@ -515,7 +516,13 @@ fn samples(m: &Metric, info: &InfoSnapshot, proxies: &[ProxySnapshot]) -> Vec<(S
                 let p = esc(&px.name);
                 match m.name {
                     "status" => up_down(&mut out, &p, b.status.starts_with("UP")),
-                    "http_responses_total" => http_codes(&mut out, &p, None),
+                    "http_responses_total" => {
+                        http_codes(&mut out, &p, b.http.as_ref().map(|h| h.hrsp))
+                    }
+                    "http_requests_total" => out.push((
+                        format!("proxy=\"{p}\""),
+                        int(b.http.as_ref().map_or(0, |h| h.req_tot)),
+                    )),
                     "agg_server_status" | "agg_server_check_status" => {
                         if b.servers.is_empty() {
                             continue;

@@ -96,6 +96,7 @@ impl Sess {
         let Some(be) = chosen
             .or(fert.light.default_backend)
             .and_then(|b| self.switch_backend(b))
+            .inspect(|be| shared.http.backend_request(be.idx))
         else {
             let ex = Ex {
                 req: &req,
@@ -135,6 +136,9 @@ impl Sess {
             Err(t) => return self.reply(client, 503, &ex, t).await,
         };
         self.connected = Some(Instant::now());
+        if let Some(srv) = self.server {
+            shared.http.server_request(be.idx, srv);
+        }
         if !reused {
             // What a previous server connection left (a response it could not
             // parse) is not this one's.
@@ -185,6 +189,7 @@ impl Sess {
         h.ti = fb.saturating_duration_since(self.req_t0).as_millis() as i64;
         h.t_req = now.saturating_duration_since(fb).as_millis() as i64;
         let fert = &self.shared.frontends[self.fe];
+        self.shared.http.frontend_request(self.fe);
         if self.shared.logger.wants_request_line(&fert.spec.name) {
             let v = req.head.version;
             let version = [
@@ -455,8 +460,13 @@ impl Sess {
         Next::Answered(term)
     }
 
-    /// The status the client got, for the log.
+    /// The status the client got, for the log and the counters (a request
+    /// refused before its head parsed counts as a request too, as in HAProxy).
     pub(super) fn log_status(&mut self, status: u16) {
+        if self.http_log.is_none() {
+            self.shared.http.frontend_request(self.fe);
+        }
+        self.shared.http.frontend_response(self.fe, status);
         self.http_log
             .get_or_insert_with(|| Box::new(crate::HttpTxnLog::new()))
             .status = Some(status);

@@ -73,6 +73,11 @@ impl Sess {
             .connected
             .map(|c| c.elapsed().as_millis() as i64)
             .unwrap_or(-1);
+        let code = resp.head.code;
+        shared.http.frontend_response(self.fe, code);
+        if let Some(b) = &self.backend {
+            shared.http.backend_response(b.idx, self.server, code);
+        }
         if let Some(h) = self.http_log.as_mut() {
             h.status = Some(resp.head.code);
             h.t_res = t_res;

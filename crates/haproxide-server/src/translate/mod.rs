@@ -26,7 +26,7 @@ use haproxide_config::Resolved;
 use haproxide_config::{Code, Diagnostic, Span};
 use haproxide_forward::spec as fw;
 
-mod backend;
+pub(crate) mod backend;
 mod frontend;
 mod health;
 #[cfg(test)]

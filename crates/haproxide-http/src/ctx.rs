@@ -1,0 +1,92 @@
+//! The expression engine's [`Context`] over an HTTP message: what the conditions
+//! and samples of `http-request` / `http-response` rules read (configuration.txt
+//! §7.3.6). One implementation for every user: the rules executor, the engine's
+//! `use_backend` rules, log-format `%[...]`.
+
+use std::net::SocketAddr;
+
+use haproxide_expr::{Context, Sample};
+
+use crate::head::{Headers, RequestHead, ResponseHead};
+use crate::rules::{Userlist, Vars};
+
+/// An HTTP transaction as the expression engine sees it.
+#[derive(Clone, Copy, Default)]
+pub struct MsgCtx<'a> {
+    pub src: Option<SocketAddr>,
+    pub dst: Option<SocketAddr>,
+    pub req: Option<&'a RequestHead>,
+    /// The response, for `http-response` / `http-after-response` rules.
+    pub res: Option<&'a ResponseHead>,
+    /// The request body when it was buffered (`option http-buffer-request`).
+    pub body: Option<&'a [u8]>,
+    pub vars: Option<&'a Vars>,
+    pub userlists: &'a [Userlist],
+    pub frontend: Option<&'a str>,
+    pub backend: Option<&'a str>,
+    pub server: Option<&'a str>,
+}
+
+fn field(h: &Headers, i: usize) -> Option<(&[u8], &[u8])> {
+    let f = h.0.get(i)?;
+    Some((&f.name, &f.value))
+}
+
+impl Context for MsgCtx<'_> {
+    fn src(&self) -> Option<SocketAddr> {
+        self.src
+    }
+    fn dst(&self) -> Option<SocketAddr> {
+        self.dst
+    }
+    fn http_method(&self) -> Option<&[u8]> {
+        self.req.map(|r| r.method.as_slice())
+    }
+    fn http_uri(&self) -> Option<&[u8]> {
+        self.req.map(|r| r.uri.as_slice())
+    }
+    fn http_req_version(&self) -> Option<(u8, u8)> {
+        self.req.map(|r| (r.version.major, r.version.minor))
+    }
+    fn http_req_header(&self, i: usize) -> Option<(&[u8], &[u8])> {
+        field(&self.req?.headers, i)
+    }
+    fn http_req_body(&self) -> Option<&[u8]> {
+        self.body
+    }
+    fn http_status(&self) -> Option<u16> {
+        self.res.map(|r| r.code)
+    }
+    fn http_res_version(&self) -> Option<(u8, u8)> {
+        self.res.map(|r| (r.version.major, r.version.minor))
+    }
+    fn http_res_header(&self, i: usize) -> Option<(&[u8], &[u8])> {
+        field(&self.res?.headers, i)
+    }
+    fn http_on_response(&self) -> bool {
+        self.res.is_some()
+    }
+    fn var(&self, name: &str) -> Option<Sample<'_>> {
+        self.vars?.get(name)
+    }
+    fn userlist_check(&self, list: &str, user: &[u8], pass: &[u8]) -> bool {
+        self.userlists
+            .iter()
+            .find(|l| l.name == list)
+            .is_some_and(|l| l.check(user, pass))
+    }
+    fn userlist_group(&self, list: &str, user: &[u8], i: usize) -> Option<&[u8]> {
+        let l = self.userlists.iter().find(|l| l.name == list)?;
+        let u = l.users.iter().find(|u| u.name.as_bytes() == user)?;
+        u.groups.get(i).map(|g| g.as_bytes())
+    }
+    fn frontend_name(&self) -> Option<&str> {
+        self.frontend
+    }
+    fn backend_name(&self) -> Option<&str> {
+        self.backend
+    }
+    fn server_name(&self) -> Option<&str> {
+        self.server
+    }
+}

@@ -1,0 +1,664 @@
+//! `http-request`, `http-response` and `http-after-response` rules as runtime specs,
+//! and their sans-IO executor (configuration.txt §4.2 "http-request",
+//! "http-response", "http-after-response"; §4.4 "redirect").
+//!
+//! The config crate types each rule once into a [`HttpRule`]; the engine calls
+//! [`run_request`] once the request head is parsed (and [`run_response`] on the
+//! response head) with the head to edit and the transaction's state ([`Txn`]),
+//! and gets a [`Verdict`]. Rules run in order; a rule whose condition does not
+//! pass is skipped; the first final action (allow, deny, tarpit, auth, redirect,
+//! return) stops the rule set, as HAProxy's `http_req_get_intercept_rule`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use haproxide_expr::logfmt::{Flags, LogFormat, LogVar, LogVars};
+use haproxide_expr::{Cond, Context, MatchMethod, Sample, SampleExpr, Tri};
+
+pub use crate::auth::{Password, User, Userlist};
+use crate::ctx::MsgCtx;
+use crate::head::{RequestHead, ResponseHead};
+pub use crate::reply::{ErrorPages, Reply};
+
+/// A rule: its action and its optional condition.
+#[derive(Debug, Clone)]
+pub struct HttpRule {
+    pub action: Action,
+    pub cond: Option<Cond>,
+}
+
+/// A value computed per transaction: a log-format string (`set-header` values,
+/// `lf-string`, redirect locations).
+pub type Fmt = Arc<LogFormat>;
+
+/// What a `deny`, `tarpit` or `return` answers (§4.2 "http-request return").
+#[derive(Debug, Clone)]
+pub struct ReplySpec {
+    pub status: u16,
+    pub body: ReplyBody,
+    /// `hdr <name> <fmt>`, in order.
+    pub headers: Vec<(String, Fmt)>,
+}
+
+/// A reply's body.
+#[derive(Debug, Clone)]
+pub enum ReplyBody {
+    /// The proxy's error page for the status (`deny`, `tarpit`, `default-errorfiles`).
+    ErrorPage,
+    /// A page given as a whole raw HTTP message (`errorfile <file>` of `return`).
+    Raw(Arc<[u8]>),
+    /// No body (`return` without one).
+    Empty,
+    /// `content-type <type>` with `string <str>` or `file <path>` (loaded).
+    Bytes {
+        content_type: String,
+        data: Arc<[u8]>,
+    },
+    /// `content-type <type> lf-string <fmt>` (or `lf-file`).
+    Format { content_type: String, fmt: Fmt },
+}
+
+/// `redirect location|prefix|scheme <fmt>` (§4.4 "redirect").
+#[derive(Debug, Clone)]
+pub struct Redirect {
+    pub kind: RedirectKind,
+    pub target: Fmt,
+    /// 301, 302 (default), 303, 307 or 308.
+    pub code: u16,
+    pub drop_query: bool,
+    pub append_slash: bool,
+    /// `set-cookie NAME[=value]` / `clear-cookie NAME[=]`: the header value.
+    pub cookie: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectKind {
+    Location,
+    Prefix,
+    Scheme,
+}
+
+/// Which part of the request line `set-*` / `replace-*` rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UriPart {
+    /// `set-path` / `replace-path`: the path without the query.
+    Path,
+    /// `set-pathq` / `replace-pathq`: the path and the query.
+    Pathq,
+    /// `set-uri` / `replace-uri`: the whole URI.
+    Uri,
+    /// `set-query`: the query string (after `?`).
+    Query,
+    /// `set-method`.
+    Method,
+}
+
+/// A compiled regular expression with its source (for equality and messages).
+#[derive(Debug, Clone)]
+pub struct Regex {
+    pub text: String,
+    pub re: regex::bytes::Regex,
+}
+
+/// One action (§4.2, the action list of `http-request`).
+#[derive(Debug, Clone)]
+pub enum Action {
+    Allow,
+    Deny(ReplySpec),
+    /// `tarpit`: the engine holds the connection `timeout tarpit`, then replies.
+    Tarpit(ReplySpec),
+    /// `auth [realm <realm>]`: 401 with `WWW-Authenticate` (the proxy's name as
+    /// the default realm).
+    Auth {
+        realm: String,
+    },
+    Redirect(Redirect),
+    Return(ReplySpec),
+    /// `set-header` (replace all) or `add-header` (append).
+    SetHeader {
+        name: String,
+        value: Fmt,
+        replace: bool,
+    },
+    /// `del-header <name> [-m <meth>]`.
+    DelHeader {
+        name: String,
+        method: MatchMethod,
+    },
+    /// `replace-header` (whole values) / `replace-value` (comma-separated items).
+    ReplaceHeader {
+        name: String,
+        re: Regex,
+        fmt: Fmt,
+        items: bool,
+    },
+    /// `set-path`, `set-pathq`, `set-uri`, `set-query`, `set-method`.
+    SetPart {
+        part: UriPart,
+        fmt: Fmt,
+    },
+    /// `replace-path`, `replace-pathq`, `replace-uri`.
+    ReplacePart {
+        part: UriPart,
+        re: Regex,
+        fmt: Fmt,
+    },
+    /// `set-var(<scope>.<name>) <expr>`.
+    SetVar {
+        name: String,
+        expr: SampleExpr,
+    },
+    /// `unset-var(<scope>.<name>)`.
+    UnsetVar {
+        name: String,
+    },
+    /// `set-log-level <level>` (`silent` included).
+    SetLogLevel(String),
+    /// `set-status <code> [reason <str>]` (responses).
+    SetStatus {
+        code: u16,
+        reason: Option<String>,
+    },
+    /// `capture <sample> len <n>` / `id <n>`: into capture slot `slot`.
+    Capture {
+        expr: SampleExpr,
+        slot: usize,
+        len: usize,
+    },
+    /// `track-sc0/1/2 <key> [table <t>]`: typed; needs stick tables (the
+    /// translate layer refuses it with its line until they exist).
+    TrackSc {
+        n: u8,
+        key: SampleExpr,
+        table: Option<String>,
+    },
+}
+
+impl Action {
+    /// What the engine cannot run yet, if anything.
+    pub fn not_run(&self) -> Option<&'static str> {
+        match self {
+            Action::TrackSc { .. } => Some("track-sc (stick tables)"),
+            _ => None,
+        }
+    }
+}
+
+/// Variables of a session and its transaction (§2.8 "Variables": scopes
+/// `proc`, `sess`, `txn`, `req`, `res`). The engine keeps one per session and
+/// calls [`Vars::end_txn`] between transactions. `proc` variables are kept per
+/// session (not shared between sessions yet).
+#[derive(Debug, Clone, Default)]
+pub struct Vars(HashMap<String, Sample<'static>>);
+
+impl Vars {
+    pub fn get(&self, name: &str) -> Option<Sample<'_>> {
+        self.0.get(name).cloned()
+    }
+    pub fn set(&mut self, name: &str, v: Sample<'_>) {
+        let owned = match v {
+            Sample::Str(s) => Sample::Str(s.into_owned().into()),
+            Sample::Bin(s) => Sample::Bin(s.into_owned().into()),
+            Sample::Meth(s) => Sample::Meth(s.into_owned().into()),
+            Sample::Bool(b) => Sample::Bool(b),
+            Sample::Sint(i) => Sample::Sint(i),
+            Sample::Ipv4(a) => Sample::Ipv4(a),
+            Sample::Ipv6(a) => Sample::Ipv6(a),
+        };
+        self.0.insert(name.to_string(), owned);
+    }
+    pub fn unset(&mut self, name: &str) {
+        self.0.remove(name);
+    }
+    /// Drops the `txn`, `req` and `res` variables (end of a transaction).
+    pub fn end_txn(&mut self) {
+        self.0
+            .retain(|k, _| k.starts_with("sess.") || k.starts_with("proc."));
+    }
+}
+
+/// What a rule set leaves for the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// No final action: go on (to `use_backend`, the server...).
+    Continue,
+    /// `allow`: the rest of this rule set is skipped; go on.
+    Allow,
+    /// Send this response and end the transaction (deny, return, redirect, auth).
+    Reply(Reply),
+    /// `tarpit`: wait `timeout tarpit`, then send this response.
+    Tarpit(Reply),
+}
+
+/// A transaction's state the rules read and write, besides the message head.
+pub struct Txn<'a> {
+    pub src: Option<SocketAddr>,
+    pub dst: Option<SocketAddr>,
+    pub frontend: &'a str,
+    pub backend: Option<&'a str>,
+    pub vars: &'a mut Vars,
+    pub userlists: &'a [Userlist],
+    pub errors: &'a ErrorPages,
+    /// Set by `set-log-level`.
+    pub log_level: Option<String>,
+    /// (slot, value) from `capture` actions, for the log.
+    pub captures: Vec<(usize, Vec<u8>)>,
+}
+
+impl Txn<'_> {
+    fn ctx<'c>(
+        &'c self,
+        req: Option<&'c RequestHead>,
+        res: Option<&'c ResponseHead>,
+    ) -> MsgCtx<'c> {
+        MsgCtx {
+            src: self.src,
+            dst: self.dst,
+            req,
+            res,
+            body: None,
+            vars: Some(self.vars),
+            userlists: self.userlists,
+            frontend: Some(self.frontend),
+            backend: self.backend,
+            server: None,
+        }
+    }
+}
+
+/// Renders log-format values of rules: `%[...]` samples through the context;
+/// log variables (`%ci`, `%ST`...) print `-` until the engine offers them here.
+struct RuleVars<'c>(&'c dyn Context);
+
+impl LogVars for RuleVars<'_> {
+    fn var(&self, out: &mut Vec<u8>, _: LogVar, f: Flags) {
+        haproxide_expr::logfmt::push_text(out, None, f);
+    }
+    fn context(&self) -> &dyn Context {
+        self.0
+    }
+}
+
+fn render(fmt: &LogFormat, ctx: &dyn Context) -> Vec<u8> {
+    let mut out = Vec::new();
+    fmt.render(&mut out, &RuleVars(ctx));
+    out
+}
+
+fn passes(cond: &Option<Cond>, ctx: &dyn Context) -> bool {
+    // Heads are complete when rules run: a "may change" is final.
+    cond.as_ref().is_none_or(|c| c.eval(ctx) == Tri::Pass)
+}
+
+/// Runs `http-request` rules on `head`.
+pub fn run_request(rules: &[HttpRule], head: &mut RequestHead, txn: &mut Txn<'_>) -> Verdict {
+    for r in rules {
+        // Evaluate on a shared borrow, then apply.
+        let step = {
+            let ctx = txn.ctx(Some(head), None);
+            if !passes(&r.cond, &ctx) {
+                continue;
+            }
+            prepare(&r.action, &ctx, Some(&*head), None, txn)
+        };
+        match apply(step, Target::Req(head), txn) {
+            Verdict::Continue => {}
+            v => return v,
+        }
+    }
+    Verdict::Continue
+}
+
+/// Runs `http-response` (or `http-after-response`) rules on `res`.
+pub fn run_response(
+    rules: &[HttpRule],
+    req: &RequestHead,
+    res: &mut ResponseHead,
+    txn: &mut Txn<'_>,
+) -> Verdict {
+    for r in rules {
+        let step = {
+            let ctx = txn.ctx(Some(req), Some(res));
+            if !passes(&r.cond, &ctx) {
+                continue;
+            }
+            prepare(&r.action, &ctx, Some(req), Some(&*res), txn)
+        };
+        match apply(step, Target::Res(res), txn) {
+            Verdict::Continue => {}
+            v => return v,
+        }
+    }
+    Verdict::Continue
+}
+
+/// An action with its values computed (the context is no longer borrowed).
+enum Step {
+    Done(Verdict),
+    SetHeader {
+        name: String,
+        value: Vec<u8>,
+        replace: bool,
+    },
+    DelHeader {
+        name: String,
+        method: MatchMethod,
+    },
+    ReplaceHeader {
+        name: String,
+        re: Regex,
+        value: Vec<u8>,
+        items: bool,
+    },
+    SetPart(UriPart, Vec<u8>),
+    ReplacePart(UriPart, Regex, Vec<u8>),
+    SetVar(String, Option<Sample<'static>>),
+    UnsetVar(String),
+    LogLevel(String),
+    SetStatus(u16, Option<String>),
+    Capture(usize, Vec<u8>),
+    Nothing,
+}
+
+enum Target<'h> {
+    Req(&'h mut RequestHead),
+    Res(&'h mut ResponseHead),
+}
+
+fn owned(s: Sample<'_>) -> Sample<'static> {
+    let mut v = Vars::default();
+    v.set("x", s);
+    v.0.remove("x").unwrap_or(Sample::Bool(false))
+}
+
+fn prepare(
+    a: &Action,
+    ctx: &dyn Context,
+    req: Option<&RequestHead>,
+    res: Option<&ResponseHead>,
+    txn: &Txn<'_>,
+) -> Step {
+    match a {
+        Action::Allow => Step::Done(Verdict::Allow),
+        Action::Deny(r) => Step::Done(Verdict::Reply(reply(r, ctx, txn.errors))),
+        Action::Tarpit(r) => Step::Done(Verdict::Tarpit(reply(r, ctx, txn.errors))),
+        Action::Return(r) => Step::Done(Verdict::Reply(reply(r, ctx, txn.errors))),
+        Action::Auth { realm } => {
+            let mut rep = txn.errors.reply(401);
+            let v = format!("Basic realm=\"{realm}\"");
+            rep.head.headers.push(b"www-authenticate", v.as_bytes());
+            Step::Done(Verdict::Reply(rep))
+        }
+        Action::Redirect(r) => match req {
+            Some(req) => Step::Done(Verdict::Reply(redirect(r, ctx, req))),
+            None => Step::Nothing,
+        },
+        Action::SetHeader {
+            name,
+            value,
+            replace,
+        } => Step::SetHeader {
+            name: name.clone(),
+            value: render(value, ctx),
+            replace: *replace,
+        },
+        Action::DelHeader { name, method } => Step::DelHeader {
+            name: name.clone(),
+            method: *method,
+        },
+        Action::ReplaceHeader {
+            name,
+            re,
+            fmt,
+            items,
+        } => Step::ReplaceHeader {
+            name: name.clone(),
+            re: re.clone(),
+            value: render(fmt, ctx),
+            items: *items,
+        },
+        Action::SetPart { part, fmt } => Step::SetPart(*part, render(fmt, ctx)),
+        Action::ReplacePart { part, re, fmt } => {
+            Step::ReplacePart(*part, re.clone(), render(fmt, ctx))
+        }
+        Action::SetVar { name, expr } => Step::SetVar(name.clone(), expr.value(ctx).map(owned)),
+        Action::UnsetVar { name } => Step::UnsetVar(name.clone()),
+        Action::SetLogLevel(l) => Step::LogLevel(l.clone()),
+        Action::SetStatus { code, reason } => match res {
+            Some(_) => Step::SetStatus(*code, reason.clone()),
+            None => Step::Nothing,
+        },
+        Action::Capture { expr, slot, len } => {
+            let v = expr
+                .value(ctx)
+                .and_then(|v| v.cast(haproxide_expr::SmpType::Str))
+                .and_then(|v| v.bytes().map(|b| b[..b.len().min(*len)].to_vec()));
+            match v {
+                Some(v) => Step::Capture(*slot, v),
+                None => Step::Nothing,
+            }
+        }
+        Action::TrackSc { .. } => Step::Nothing,
+    }
+}
+
+fn apply(step: Step, target: Target<'_>, txn: &mut Txn<'_>) -> Verdict {
+    match step {
+        Step::Done(v) => return v,
+        Step::SetHeader {
+            name,
+            value,
+            replace,
+        } => {
+            let h = match target {
+                Target::Req(r) => &mut r.headers,
+                Target::Res(r) => &mut r.headers,
+            };
+            if replace {
+                h.remove_all(&name);
+            }
+            h.push(name.as_bytes(), &value);
+        }
+        Step::DelHeader { name, method } => {
+            let h = match target {
+                Target::Req(r) => &mut r.headers,
+                Target::Res(r) => &mut r.headers,
+            };
+            h.0.retain(|f| !name_matches(&f.name, &name, method));
+        }
+        Step::ReplaceHeader {
+            name,
+            re,
+            value,
+            items,
+        } => {
+            let h = match target {
+                Target::Req(r) => &mut r.headers,
+                Target::Res(r) => &mut r.headers,
+            };
+            for f in h.0.iter_mut().filter(|f| f.is(&name)) {
+                f.value = if items {
+                    let parts: Vec<Vec<u8>> = crate::chars::list_items(&f.value)
+                        .map(|it| replace_all(&re, it, &value).unwrap_or_else(|| it.to_vec()))
+                        .collect();
+                    parts.join(&b", "[..])
+                } else {
+                    match replace_all(&re, &f.value, &value) {
+                        Some(v) => v,
+                        None => continue,
+                    }
+                };
+            }
+        }
+        Step::SetPart(part, v) => {
+            if let Target::Req(r) = target {
+                set_part(r, part, &v);
+            }
+        }
+        Step::ReplacePart(part, re, fmt) => {
+            if let Target::Req(r) = target {
+                let cur = get_part(r, part);
+                if let Some(v) = replace_all(&re, &cur, &fmt) {
+                    set_part(r, part, &v);
+                }
+            }
+        }
+        Step::SetVar(name, v) => {
+            if let Some(v) = v {
+                txn.vars.set(&name, v);
+            }
+        }
+        Step::UnsetVar(name) => txn.vars.unset(&name),
+        Step::LogLevel(l) => txn.log_level = Some(l),
+        Step::SetStatus(code, reason) => {
+            if let Target::Res(r) = target {
+                r.code = code;
+                r.status = code.to_string().into_bytes();
+                r.reason = reason
+                    .unwrap_or_else(|| crate::reply::reason(code).to_string())
+                    .into_bytes();
+            }
+        }
+        Step::Capture(slot, v) => txn.captures.push((slot, v)),
+        Step::Nothing => {}
+    }
+    Verdict::Continue
+}
+
+fn name_matches(field: &[u8], pat: &str, m: MatchMethod) -> bool {
+    let f = field.to_ascii_lowercase();
+    let p = pat.to_ascii_lowercase();
+    let p = p.as_bytes();
+    match m {
+        MatchMethod::Beg => f.starts_with(p),
+        MatchMethod::End => f.ends_with(p),
+        MatchMethod::Sub => f.windows(p.len().max(1)).any(|w| w == p) || p.is_empty(),
+        MatchMethod::Reg => regex::bytes::Regex::new(pat).is_ok_and(|r| r.is_match(field)),
+        _ => f == p,
+    }
+}
+
+/// HAProxy's `exp_replace` after a match: the replacement with `\N` filled in
+/// (the unmatched parts are not kept); `None` when the regex does not match.
+fn replace_all(re: &Regex, value: &[u8], fmt: &[u8]) -> Option<Vec<u8>> {
+    let caps = re.re.captures(value)?;
+    let mut out = Vec::with_capacity(fmt.len() + value.len());
+    haproxide_expr::strconv::expand(fmt, &caps, &mut out);
+    Some(out)
+}
+
+/// Splits a request target into (prefix before the path, path, query with `?`).
+fn split_uri(uri: &[u8]) -> (usize, usize) {
+    let path = haproxide_expr::http::uri_path(uri).map_or(uri.len(), |p| uri.len() - p.len());
+    let q = uri[path..]
+        .iter()
+        .position(|&c| c == b'?')
+        .map_or(uri.len(), |i| path + i);
+    (path, q)
+}
+
+fn get_part(r: &RequestHead, part: UriPart) -> Vec<u8> {
+    let (p, q) = split_uri(&r.uri);
+    match part {
+        UriPart::Path => r.uri[p..q].to_vec(),
+        UriPart::Pathq => r.uri[p..].to_vec(),
+        UriPart::Uri => r.uri.clone(),
+        UriPart::Query => r.uri.get(q + 1..).unwrap_or_default().to_vec(),
+        UriPart::Method => r.method.clone(),
+    }
+}
+
+fn set_part(r: &mut RequestHead, part: UriPart, v: &[u8]) {
+    let (p, q) = split_uri(&r.uri);
+    let uri = &r.uri;
+    let new = match part {
+        UriPart::Path => [&uri[..p], v, &uri[q..]].concat(),
+        UriPart::Pathq => [&uri[..p], v].concat(),
+        UriPart::Uri => v.to_vec(),
+        UriPart::Query => {
+            if v.is_empty() {
+                uri[..q].to_vec()
+            } else {
+                [&uri[..q], b"?", v].concat()
+            }
+        }
+        UriPart::Method => {
+            r.method = v.to_vec();
+            return;
+        }
+    };
+    r.uri = new;
+}
+
+fn reply(r: &ReplySpec, ctx: &dyn Context, pages: &ErrorPages) -> Reply {
+    let headers: Vec<(Vec<u8>, Vec<u8>)> = r
+        .headers
+        .iter()
+        .map(|(n, f)| (n.as_bytes().to_vec(), render(f, ctx)))
+        .collect();
+    match &r.body {
+        ReplyBody::ErrorPage => {
+            let mut rep = pages.reply(r.status);
+            // `hdr` lines come before the page's own headers.
+            for (i, (n, v)) in headers.into_iter().enumerate() {
+                rep.head
+                    .headers
+                    .0
+                    .insert(i, crate::head::Header::new(&n, &v));
+            }
+            rep
+        }
+        ReplyBody::Raw(raw) => Reply::from_raw(raw).unwrap_or_else(|| pages.reply(r.status)),
+        ReplyBody::Empty => Reply::custom(r.status, headers, None, Vec::new()),
+        ReplyBody::Bytes { content_type, data } => {
+            Reply::custom(r.status, headers, Some(content_type), data.to_vec())
+        }
+        ReplyBody::Format { content_type, fmt } => {
+            Reply::custom(r.status, headers, Some(content_type), render(fmt, ctx))
+        }
+    }
+}
+
+/// The redirect response (HAProxy's `http_apply_redirect_rule`).
+fn redirect(r: &Redirect, ctx: &dyn Context, req: &RequestHead) -> Reply {
+    let target = render(&r.target, ctx);
+    let (p, q) = split_uri(&req.uri);
+    let mut path = req.uri[p..q].to_vec();
+    if r.append_slash && path.last() != Some(&b'/') {
+        path.push(b'/');
+    }
+    let query = if r.drop_query {
+        &b""[..]
+    } else {
+        &req.uri[q..]
+    };
+    let location = match r.kind {
+        RedirectKind::Location => target,
+        RedirectKind::Prefix => {
+            // A prefix of "/" adds nothing (HAProxy).
+            let pre: &[u8] = if target == b"/" { b"" } else { &target };
+            [pre, &path, query].concat()
+        }
+        RedirectKind::Scheme => {
+            let host = req.headers.get("host").unwrap_or_default();
+            [&target[..], b"://", host, &path, query].concat()
+        }
+    };
+    let mut head = Reply::head(r.code, None);
+    head.headers.push(b"content-length", b"0");
+    head.headers.push(b"location", &location);
+    if matches!(r.code, 302 | 303 | 307) {
+        head.headers.push(b"cache-control", b"no-cache");
+    }
+    if let Some(c) = &r.cookie {
+        head.headers.push(b"set-cookie", c.as_bytes());
+    }
+    Reply {
+        head,
+        body: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

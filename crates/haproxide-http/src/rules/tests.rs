@@ -1,0 +1,357 @@
+//! Expected bytes measured on HAProxy 2.6.12 (the configurations in the
+//! comments, requests `GET <path> HTTP/1.1` + `Host: h` on a keep-alive
+//! connection: no `connection` header is added).
+
+use super::*;
+use crate::head::{Headers, Version};
+use haproxide_expr::logfmt::LfMode;
+use haproxide_expr::{AclSet, Opts};
+
+fn fmt(s: &str) -> Fmt {
+    Arc::new(LogFormat::parse(s, LfMode::Http).expect(s))
+}
+
+fn cond(s: &str) -> Option<Cond> {
+    let w: Vec<&str> = s.split(' ').collect();
+    Some(Cond::parse(&w, &AclSet::new(), &Opts::default()).expect(s))
+}
+
+fn rule(action: Action, c: &str) -> HttpRule {
+    HttpRule {
+        action,
+        cond: if c.is_empty() { None } else { cond(c) },
+    }
+}
+
+fn req(uri: &str, headers: &[(&str, &str)]) -> RequestHead {
+    let mut h = Headers::default();
+    h.push(b"Host", b"h");
+    for (n, v) in headers {
+        h.push(n.as_bytes(), v.as_bytes());
+    }
+    RequestHead {
+        method: b"GET".to_vec(),
+        uri: uri.as_bytes().to_vec(),
+        version: Version::HTTP_11,
+        headers: h,
+    }
+}
+
+fn run(rules: &[HttpRule], head: &mut RequestHead, vars: &mut Vars) -> Verdict {
+    let lists = [Userlist {
+        name: "L".into(),
+        users: vec![User {
+            name: "bob".into(),
+            password: Password::Insecure("secret".into()),
+            groups: vec![],
+        }],
+    }];
+    let pages = ErrorPages::default();
+    let mut txn = Txn {
+        src: None,
+        dst: None,
+        frontend: "f",
+        backend: None,
+        vars,
+        userlists: &lists,
+        errors: &pages,
+        log_level: None,
+        captures: Vec::new(),
+    };
+    run_request(rules, head, &mut txn)
+}
+
+fn bytes(v: Verdict) -> Vec<u8> {
+    match v {
+        Verdict::Reply(r) | Verdict::Tarpit(r) => r.to_bytes(None),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn spec(status: u16, body: ReplyBody, headers: &[(&str, &str)]) -> ReplySpec {
+    ReplySpec {
+        status,
+        body,
+        headers: headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), fmt(v)))
+            .collect(),
+    }
+}
+
+fn redir(kind: RedirectKind, t: &str, code: u16) -> Redirect {
+    Redirect {
+        kind,
+        target: fmt(t),
+        code,
+        drop_query: false,
+        append_slash: false,
+        cookie: None,
+    }
+}
+
+fn answer(a: Action, uri: &str) -> String {
+    let mut h = req(uri, &[]);
+    String::from_utf8_lossy(&bytes(run(&[rule(a, "")], &mut h, &mut Vars::default()))).into_owned()
+}
+
+#[test]
+fn replies_are_haproxys_bytes() {
+    use RedirectKind::*;
+    let bytes_body = |ct: &str, s: &str| ReplyBody::Bytes {
+        content_type: ct.into(),
+        data: Arc::from(s.as_bytes()),
+    };
+    let cases: Vec<(Action, &str, &str)> = vec![
+        // http-request deny
+        (Action::Deny(spec(403, ReplyBody::ErrorPage, &[])), "/", "HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n"),
+        // deny deny_status 429
+        (Action::Deny(spec(429, ReplyBody::ErrorPage, &[])), "/", "HTTP/1.1 429 Too Many Requests\r\ncontent-length: 117\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>429 Too Many Requests</h1>\nYou have sent too many requests in a given amount of time.\n</body></html>\n"),
+        // deny status 404 content-type text/plain string "nope" hdr x-a b
+        (Action::Deny(spec(404, bytes_body("text/plain", "nope"), &[("x-a", "b")])), "/", "HTTP/1.1 404 Not Found\r\nx-a: b\r\ncontent-length: 4\r\ncontent-type: text/plain\r\n\r\nnope"),
+        // tarpit deny_status 500
+        (Action::Tarpit(spec(500, ReplyBody::ErrorPage, &[])), "/", "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 97\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>500 Internal Server Error</h1>\nAn internal server error occurred.\n</body></html>\n"),
+        // return status 200 content-type text/plain string "hello"
+        (Action::Return(spec(200, bytes_body("text/plain", "hello"), &[])), "/", "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-type: text/plain\r\n\r\nhello"),
+        (Action::Return(spec(204, ReplyBody::Empty, &[])), "/", "HTTP/1.1 204 No Content\r\n\r\n"),
+        (Action::Return(spec(503, ReplyBody::Empty, &[("x-b", "c")])), "/", "HTTP/1.1 503 Service Unavailable\r\nx-b: c\r\ncontent-length: 0\r\n\r\n"),
+        (Action::Return(spec(200, ReplyBody::Empty, &[])), "/", "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"),
+        // return status 404 content-type text/html string "<p>x</p>" hdr X-Y "%[path]"
+        (Action::Return(spec(404, bytes_body("text/html", "<p>x</p>"), &[("X-Y", "%[path]")])), "/lf", "HTTP/1.1 404 Not Found\r\nx-y: /lf\r\ncontent-length: 8\r\ncontent-type: text/html\r\n\r\n<p>x</p>"),
+        (Action::Return(spec(200, ReplyBody::Format { content_type: "text/plain".into(), fmt: fmt("p=%[path] q=%[query]") }, &[])), "/x?a", "HTTP/1.1 200 OK\r\ncontent-length: 8\r\ncontent-type: text/plain\r\n\r\np=/x q=a"),
+        (Action::Redirect(redir(Location, "/new", 302)), "/", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /new\r\ncache-control: no-cache\r\n\r\n"),
+        (Action::Redirect(Redirect { cookie: Some("A=1; path=/;".into()), ..redir(Location, "/new", 301) }), "/", "HTTP/1.1 301 Moved Permanently\r\ncontent-length: 0\r\nlocation: /new\r\nset-cookie: A=1; path=/;\r\n\r\n"),
+        (Action::Redirect(Redirect { cookie: Some("B=; path=/; Max-Age=0;".into()), ..redir(Location, "/n", 302) }), "/", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /n\r\ncache-control: no-cache\r\nset-cookie: B=; path=/; Max-Age=0;\r\n\r\n"),
+        (Action::Redirect(redir(Location, "/n", 303)), "/", "HTTP/1.1 303 See Other\r\ncontent-length: 0\r\nlocation: /n\r\ncache-control: no-cache\r\n\r\n"),
+        (Action::Redirect(redir(Location, "/n", 307)), "/", "HTTP/1.1 307 Temporary Redirect\r\ncontent-length: 0\r\nlocation: /n\r\ncache-control: no-cache\r\n\r\n"),
+        (Action::Redirect(redir(Location, "/n", 308)), "/", "HTTP/1.1 308 Permanent Redirect\r\ncontent-length: 0\r\nlocation: /n\r\n\r\n"),
+        (Action::Redirect(Redirect { drop_query: true, ..redir(Prefix, "/p", 302) }), "/pre/x?y=1", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /p/pre/x\r\ncache-control: no-cache\r\n\r\n"),
+        (Action::Redirect(redir(Prefix, "/", 302)), "/slash/a?b", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /slash/a?b\r\ncache-control: no-cache\r\n\r\n"),
+        (Action::Redirect(redir(Prefix, "https://x.y", 302)), "/abs/x", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: https://x.y/abs/x\r\ncache-control: no-cache\r\n\r\n"),
+        (Action::Redirect(Redirect { append_slash: true, ..redir(Prefix, "/p", 302) }), "/app", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /p/app/\r\ncache-control: no-cache\r\n\r\n"),
+        (Action::Redirect(redir(Scheme, "https", 302)), "/sch", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: https://h/sch\r\ncache-control: no-cache\r\n\r\n"),
+        (Action::Redirect(Redirect { drop_query: true, append_slash: true, ..redir(Scheme, "https", 302) }), "/sd/x?y", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: https://h/sd/x/\r\ncache-control: no-cache\r\n\r\n"),
+        // auth realm Secret / auth (the proxy's name)
+        (Action::Auth { realm: "Secret".into() }, "/", "HTTP/1.1 401 Unauthorized\r\ncontent-length: 112\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nwww-authenticate: Basic realm=\"Secret\"\r\n\r\n<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n"),
+    ];
+    for (a, uri, want) in cases {
+        let dbg = format!("{a:?}");
+        assert_eq!(answer(a, uri), want, "{dbg} on {uri}");
+    }
+}
+
+#[test]
+fn header_and_uri_edits_in_order() {
+    let re = |s: &str| Regex {
+        text: s.into(),
+        re: regex::bytes::Regex::new(s).unwrap(),
+    };
+    let rules = vec![
+        rule(
+            Action::SetHeader {
+                name: "X-Set".into(),
+                value: fmt("a"),
+                replace: true,
+            },
+            "",
+        ),
+        rule(
+            Action::SetHeader {
+                name: "X-Add".into(),
+                value: fmt("%[path]"),
+                replace: false,
+            },
+            "",
+        ),
+        rule(
+            Action::ReplaceHeader {
+                name: "X-R".into(),
+                re: re("^(a)(.*)"),
+                fmt: fmt("z\\2"),
+                items: false,
+            },
+            "",
+        ),
+        rule(
+            Action::ReplaceHeader {
+                name: "X-V".into(),
+                re: re("^b$"),
+                fmt: fmt("c"),
+                items: true,
+            },
+            "",
+        ),
+        rule(
+            Action::ReplacePart {
+                part: UriPart::Uri,
+                re: re("^/ru(.*)"),
+                fmt: fmt("/new\\1"),
+            },
+            "",
+        ),
+        rule(
+            Action::SetPart {
+                part: UriPart::Query,
+                fmt: fmt("x=1"),
+            },
+            "if { path /q }",
+        ),
+        rule(
+            Action::SetPart {
+                part: UriPart::Path,
+                fmt: fmt("/p2"),
+            },
+            "if { path /p }",
+        ),
+        rule(
+            Action::DelHeader {
+                name: "x-del".into(),
+                method: MatchMethod::Str,
+            },
+            "",
+        ),
+        rule(
+            Action::SetVar {
+                name: "txn.p".into(),
+                expr: SampleExpr::parse("path").unwrap(),
+            },
+            "",
+        ),
+        rule(
+            Action::SetHeader {
+                name: "X-Var".into(),
+                value: fmt("%[var(txn.p)]"),
+                replace: true,
+            },
+            "",
+        ),
+    ];
+    let mut h = req(
+        "/ru/x?k",
+        &[
+            ("X-R", "abc"),
+            ("X-R", "xyz"),
+            ("X-V", "a, b ,c"),
+            ("X-V", "b"),
+            ("X-Set", "old"),
+            ("X-Del", "1"),
+        ],
+    );
+    let mut vars = Vars::default();
+    assert_eq!(run(&rules, &mut h, &mut vars), Verdict::Continue);
+    let mut out = Vec::new();
+    crate::write::request_head(&h, None, &mut out);
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "GET /new/x?k HTTP/1.1\r\nhost: h\r\nx-r: zbc\r\nx-r: xyz\r\nx-v: a, c, c\r\nx-v: c\r\nx-set: a\r\nx-add: /ru/x\r\nx-var: /new/x\r\n\r\n"
+    );
+    assert!(vars.get("txn.p").is_some());
+    let mut h = req("/q?a=1", &[]);
+    run(&rules, &mut h, &mut Vars::default());
+    assert_eq!(h.uri, b"/q?x=1");
+    let mut h = req("/q", &[]);
+    run(&rules, &mut h, &mut Vars::default());
+    assert_eq!(h.uri, b"/q?x=1");
+    let mut h = req("/p?z", &[]);
+    run(&rules, &mut h, &mut Vars::default());
+    assert_eq!(h.uri, b"/p2?z");
+}
+
+#[test]
+fn first_final_action_stops_and_conditions_apply() {
+    let rules = vec![
+        rule(Action::Allow, "if { path /ok }"),
+        rule(
+            Action::Auth { realm: "f".into() },
+            "if { path /auth } !{ http_auth(L) }",
+        ),
+        rule(Action::Deny(spec(403, ReplyBody::ErrorPage, &[])), ""),
+    ];
+    let mut vars = Vars::default();
+    assert_eq!(run(&rules, &mut req("/ok", &[]), &mut vars), Verdict::Allow);
+    let v = run(&rules, &mut req("/auth", &[]), &mut vars);
+    assert!(
+        matches!(&v, Verdict::Reply(r) if r.head.code == 401),
+        "{v:?}"
+    );
+    // bob:secret passes auth, then the deny applies.
+    let v = run(
+        &rules,
+        &mut req("/auth", &[("Authorization", "Basic Ym9iOnNlY3JldA==")]),
+        &mut vars,
+    );
+    assert!(
+        matches!(&v, Verdict::Reply(r) if r.head.code == 403),
+        "{v:?}"
+    );
+    assert_eq!(run(&[], &mut req("/", &[]), &mut vars), Verdict::Continue);
+}
+
+#[test]
+fn response_rules_set_status_and_headers() {
+    let rules = vec![
+        rule(
+            Action::SetStatus {
+                code: 503,
+                reason: Some("Busy".into()),
+            },
+            "if { status 200 }",
+        ),
+        rule(
+            Action::SetHeader {
+                name: "X-S".into(),
+                value: fmt("%[status]"),
+                replace: true,
+            },
+            "",
+        ),
+        rule(
+            Action::DelHeader {
+                name: "x-".into(),
+                method: MatchMethod::Beg,
+            },
+            "if { res.hdr(server) -m found }",
+        ),
+    ];
+    let r = req("/", &[]);
+    let mut res = ResponseHead {
+        version: Version::HTTP_11,
+        status: b"200".to_vec(),
+        code: 200,
+        reason: b"OK".to_vec(),
+        headers: Headers::default(),
+    };
+    let pages = ErrorPages::default();
+    let mut vars = Vars::default();
+    let mut txn = Txn {
+        src: None,
+        dst: None,
+        frontend: "f",
+        backend: Some("b"),
+        vars: &mut vars,
+        userlists: &[],
+        errors: &pages,
+        log_level: None,
+        captures: Vec::new(),
+    };
+    assert_eq!(
+        run_response(&rules, &r, &mut res, &mut txn),
+        Verdict::Continue
+    );
+    let mut out = Vec::new();
+    crate::write::response_head(&res, None, &mut out);
+    assert_eq!(out, b"HTTP/1.1 503 Busy\r\nx-s: 503\r\n\r\n");
+}
+
+#[test]
+fn errorfile_pages_replace_the_defaults() {
+    let pages = ErrorPages {
+        custom: vec![(403, Arc::from(&b"HTTP/1.0 403 Nope\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno"[..]))],
+    };
+    let r = pages.reply(403);
+    assert_eq!(
+        r.to_bytes(None),
+        b"HTTP/1.0 403 Nope\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nno"
+    );
+    assert_eq!(pages.reply(503).head.code, 503);
+}
