@@ -75,6 +75,9 @@ pub(crate) struct Sess {
     /// HTTP mode: when the server connection of the transaction was ready (`Tr`
     /// counts from there).
     pub(crate) connected: Option<Instant>,
+    /// HTTP mode: the transaction's bytes as HAProxy logs them (HTX sizes; see
+    /// the `http::htx` module), replacing `bytes` in the record.
+    pub(crate) htx: Bytes,
     /// What the TLS handshake settled, on a TLS bind.
     pub(crate) tls: Option<Box<haproxide_expr::TlsSession>>,
 }
@@ -148,6 +151,7 @@ pub(crate) fn run(
             http_log: None,
             first_byte: None,
             connected: None,
+            htx: Bytes::default(),
             tls: None,
         };
         let term = tokio::select! {
@@ -322,6 +326,14 @@ impl Sess {
         let null = fert.spec.dont_log_null && self.bytes.from_client == self.bytes_base.from_client;
         if !self.silent && !null {
             let tt = t0.elapsed().as_millis() as i64;
+            let (bytes_read, bytes_uploaded) = if self.http_log.is_some() {
+                (self.htx.from_server, self.htx.from_client)
+            } else {
+                (
+                    self.bytes.from_server - self.bytes_base.from_server,
+                    self.bytes.from_client - self.bytes_base.from_client,
+                )
+            };
             let mut http = self.http_log.take();
             if let Some(h) = http.as_mut() {
                 h.ta = if h.t_req < 0 { -1 } else { tt - h.th - h.ti };
@@ -346,8 +358,8 @@ impl Sess {
                 tw: self.tw,
                 tc: self.tc,
                 tt,
-                bytes_read: self.bytes.from_server - self.bytes_base.from_server,
-                bytes_uploaded: self.bytes.from_client - self.bytes_base.from_client,
+                bytes_read,
+                bytes_uploaded,
                 termination: term,
                 actconn: self.shared.actconn.load(Ordering::Relaxed),
                 feconn: fert.cur.load(Ordering::Relaxed),

@@ -285,6 +285,10 @@ pub(crate) fn http_spec(p: &Proxy, errors: &mut Vec<Diagnostic>) -> Option<fw::H
         originalto,
         buffer_request: false,
         ignore_probes: p.option("http-ignore-probes") == Some(true),
+        timeout_tarpit: p.timeouts.get("tarpit").copied().map(ms),
+        // Rules, error pages and userlists: typed by the config crate, filled
+        // by httprules' translate part.
+        ..fw::HttpSpec::default()
     })
 }
 
