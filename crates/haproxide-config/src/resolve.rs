@@ -580,10 +580,7 @@ fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
             // A fetch HAProxy has and this engine lacks is run mode's refusal.
             let err = err.filter(|e| match e {
                 haproxide_expr::LogFormatError::Sample(text, _, invalid) => {
-                    let name = text
-                        .split([',', '('])
-                        .next()
-                        .unwrap_or("");
+                    let name = text.split([',', '(']).next().unwrap_or("");
                     *invalid
                         || !crate::keywords::keywords(crate::keywords::TableSet::V2_6)
                             .fetches
