@@ -36,9 +36,6 @@ impl Live {
         }
         let parsed = haproxide_config::dynamic::parse_add_server(args).map_err(ActionError)?;
         let def = &parsed.def;
-        if def.params.check == Some(true) || def.params.agent_check == Some(true) {
-            return err("haproxide: 'check' and 'agent-check' on add server are not run yet.\n");
-        }
         // HAProxy's dynamic servers use `init-addr none`: a name is not resolved
         // (the server has no address and takes no traffic).
         let mut errors = Vec::new();
@@ -81,8 +78,18 @@ impl Live {
             },
             addr: std::net::SocketAddr::new(ip, check_port),
             weight: spec.weight,
-            check: None,
-            agent: None,
+            // The backend's probe and timeouts (HAProxy builds a dynamic server's
+            // check from its backend too); no hold before the first result: the
+            // check only runs after `enable health`, HAProxy routes before it.
+            check: (def.params.check == Some(true))
+                .then(|| self.check_bases.get(&bi))
+                .flatten()
+                .map(|base| {
+                    let mut c = crate::translate::health::check_spec(base, def, None);
+                    c.hold_first = false;
+                    c
+                }),
+            agent: crate::translate::health::agent_spec(&def.params),
             track,
             disabled: true,
             unresolved: None,
@@ -101,7 +108,17 @@ impl Live {
         // The id map first: the forwarder never sees a server without its health.
         let next = self.engine.server_count(bi);
         let pushed = self.ids.push(bi, Some(id));
+        let link = crate::run::ServerLink {
+            backend: bi,
+            server: next,
+            cut_on_down: spec.shutdown_on_down,
+            cut_backups_on_up: spec.shutdown_backup_on_up,
+        };
         let si = self.engine.add_server(bi, spec);
+        // Its transitions reach the engine (queue wake-ups, on-marked-down/up).
+        if let Some(l) = self.link.get() {
+            l.register(id, Some(link));
+        }
         debug_assert_eq!(pushed, si);
         debug_assert_eq!(Some(next), si);
         if let (Some(si), Some(p)) = (si, self.proxies.iter().find(|p| p.backend == Some(bi))) {
@@ -152,6 +169,9 @@ impl Live {
         }
         view.remove_server(id)
             .map_err(|e| ActionError(e.to_string()))?;
+        if let Some(l) = self.link.get() {
+            l.register(id, None);
+        }
         dynamic.remove(&(b, s));
         Ok("Server deleted.".into())
     }

@@ -123,6 +123,36 @@ fn scenario(prog: &str, dir: &TempDir) -> Vec<(String, String)> {
         last.iter().all(|r| r.as_deref() == Some("a")),
         "{prog}: traffic after del server: {last:?}"
     );
+    // A dynamic server with `check`: the check runs once `enable health` says so
+    // (HAProxy starts it disabled), with the backend's probe, and takes the server
+    // DOWN ("Connection refused": nothing listens on the port of a closed listener).
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let add = format!("add server l/c 127.0.0.1:{dead} check inter 100ms fall 2");
+    out.push((add.clone(), must_ask(&sock, &add)));
+    out.push(("enable c".into(), must_ask(&sock, "enable server l/c")));
+    let fields = |state: &str| -> String {
+        state
+            .lines()
+            .map(|l| l.split(' ').collect::<Vec<_>>())
+            .find(|f| f.len() > 14 && f[3] == "c")
+            // op state, admin state, check status, result and check state. (Not
+            // the health counter: HAProxy leaves it at 0 when maintenance ends
+            // while the check is disabled; haproxide resets it to `rise`.)
+            .map(|f| [f[5], f[6], f[10], f[11], f[13]].join(" "))
+            .unwrap_or_default()
+    };
+    out.push((
+        "c before enable health".into(),
+        fields(&must_ask(&sock, "show servers state l")),
+    ));
+    out.push(("enable health".into(), must_ask(&sock, "enable health l/c")));
+    let down = wait_for(&sock, "show servers state l", |s| {
+        fields(s).starts_with("0 ")
+    });
+    out.push(("c after its checks".into(), fields(&down)));
     out.push((
         "show servers state".into(),
         must_ask(&sock, "show servers state l")
@@ -152,4 +182,44 @@ fn add_and_del_server_answer_and_route_as_haproxy() {
         .collect();
     assert!(diffs.is_empty(), "differences:\n{}", diffs.join("\n"));
     assert_eq!(theirs.len(), ours.len());
+}
+
+/// A dynamic server's transitions reach the engine: with `on-marked-down
+/// shutdown-sessions`, putting it in maintenance cuts its sessions (as for a
+/// configured server; HAProxy does the same).
+#[test]
+fn a_dynamic_servers_transitions_reach_the_engine() {
+    use std::io::Read;
+    let dir = TempDir::new("dynsrv-link");
+    let srv_a = named("a");
+    let srv_d = named("d");
+    let port = free_port();
+    let sock = dir.path("h.sock");
+    let cfg = dir.path("h.cfg");
+    std::fs::write(&cfg, config(&sock, port, srv_a.port)).unwrap();
+    let _p = haproxide(&cfg, &[]);
+    wait_for(&sock, "show servers state l", |s| s.contains(" chk "));
+    let add = format!(
+        "add server l/d 127.0.0.1:{} on-marked-down shutdown-sessions",
+        srv_d.port
+    );
+    assert_eq!(must_ask(&sock, &add), "New server registered.\n\n");
+    must_ask(&sock, "enable server l/d");
+    let held = (0..30)
+        .find_map(|_| {
+            let s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+            s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+            let mut line = String::new();
+            BufReader::new(&s).read_line(&mut line).ok()?;
+            (line.trim() == "d").then_some(s)
+        })
+        .expect("a session on the added server");
+    must_ask(&sock, "disable server l/d");
+    let mut rest = Vec::new();
+    let mut r = &held;
+    let cut = r.read_to_end(&mut rest);
+    assert!(
+        cut.is_ok(),
+        "the session on l/d was not cut within 3 s: {cut:?}"
+    );
 }
