@@ -300,4 +300,7 @@ pub struct HttpSpec {
     /// `option http-ignore-probes` (frontend): a connection that times out or
     /// closes before sending any byte gets no 408 and no log.
     pub ignore_probes: bool,
+    /// `http-request` / `http-response` / `http-after-response` / `redirect`
+    /// rules of this half, typed (haproxide_http::rules::run_request...).
+    pub rules: std::sync::Arc<haproxide_http::rules::RuleSets>,
 }

@@ -185,6 +185,36 @@ impl Action {
     }
 }
 
+/// A proxy half's HTTP rule sets and what they need (one `Arc` shared by every
+/// session of the proxy).
+#[derive(Debug, Clone, Default)]
+pub struct RuleSets {
+    /// `http-request` rules, then the `redirect` keyword's (HAProxy runs those
+    /// after the `http-request` rules).
+    pub request: Vec<HttpRule>,
+    pub response: Vec<HttpRule>,
+    pub after_response: Vec<HttpRule>,
+    /// Every `userlist` section (for `http_auth`).
+    pub userlists: Vec<Userlist>,
+    /// `errorfile` pages.
+    pub errors: ErrorPages,
+}
+
+impl RuleSets {
+    /// No rule at all (the engine can skip the executor).
+    pub fn is_empty(&self) -> bool {
+        self.request.is_empty() && self.response.is_empty() && self.after_response.is_empty()
+    }
+}
+
+/// Rule sets compare by their typed form's text (a reload sees a change).
+impl PartialEq for RuleSets {
+    fn eq(&self, o: &RuleSets) -> bool {
+        format!("{self:?}") == format!("{o:?}")
+    }
+}
+impl Eq for RuleSets {}
+
 /// Variables of a session and its transaction (§2.8 "Variables": scopes
 /// `proc`, `sess`, `txn`, `req`, `res`). The engine keeps one per session and
 /// calls [`Vars::end_txn`] between transactions. `proc` variables are kept per

@@ -20,16 +20,7 @@ use crate::spec::{HttpConnMode, HttpSpec};
 
 /// A backend without HTTP options (it cannot happen: translate pairs HTTP
 /// frontends with HTTP backends only; this keeps the engine total).
-const PLAIN: HttpSpec = HttpSpec {
-    conn_mode: HttpConnMode::KeepAlive,
-    timeout_request: None,
-    timeout_keep_alive: None,
-    accept_invalid: false,
-    forwardfor: None,
-    originalto: None,
-    buffer_request: false,
-    ignore_probes: false,
-};
+static PLAIN: std::sync::LazyLock<HttpSpec> = std::sync::LazyLock::new(HttpSpec::default);
 
 /// How the wait for a request head ended without one.
 pub(super) enum Head {

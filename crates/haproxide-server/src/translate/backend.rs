@@ -55,7 +55,7 @@ pub(super) fn backend(
         timeout_queue: p.timeouts.get("queue").copied().map(ms),
         fullconn: p.fullconn.map(|v| v as usize),
         tcp_keepalive: p.option("srvtcpka") == Some(true) || p.option("tcpka") == Some(true),
-        http: http_spec(p, errors),
+        http: http_spec(p, p.kind != ProxyKind::Listen, errors),
     };
     let probe = probe_spec(p, errors);
     for (si, s) in p.servers.iter().enumerate() {

@@ -24,7 +24,7 @@ pub(super) fn frontend(
         ..Default::default()
     };
     f.inspect_delay = p.inspect_delay.map(ms);
-    f.http = http_spec(p, errors);
+    f.http = http_spec(p, true, errors);
     // Conditions see layers 4 and 6 in TCP mode, 4 and 7 (the request) in HTTP.
     let (uses, mode) = if f.http.is_some() {
         (haproxide_expr::Uses::HTTP, "HTTP mode")
@@ -32,7 +32,7 @@ pub(super) fn frontend(
         (haproxide_expr::Uses::TCP, "TCP mode")
     };
     binds(p, &mut f, errors);
-    for r in &p.rules {
+    for r in p.rules.iter().filter(|r| r.ruleset.starts_with("tcp-")) {
         let accept = match r.action.name.as_str() {
             "accept" => true,
             "reject" => false,

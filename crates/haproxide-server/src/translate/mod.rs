@@ -33,6 +33,7 @@ mod health;
 mod http_tests;
 mod stats;
 
+mod http_rules;
 use backend::backend;
 use frontend::{binds, frontend};
 use health::{check_spec, probe_spec};
@@ -181,6 +182,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
         }
     }
     refuse_socks4_traffic(&live, &backend_index, &plan, &mut errors);
+    http_rules::fill_userlists(cfg, &mut plan.engine);
     crate::admin_plan::fill(cfg, &mut plan, &mut errors);
     plan.dcs = crate::dcs::plan(cfg, &plan.engine);
     (plan, errors)
@@ -246,7 +248,13 @@ fn refuse_unrun(p: &Proxy, errors: &mut Vec<Diagnostic>) {
 
 /// The HTTP side of a `mode http` proxy (frontend or backend half; §4 HTTP
 /// options, `timeout http-request`, `timeout http-keep-alive`), None in TCP mode.
-pub(crate) fn http_spec(p: &Proxy, errors: &mut Vec<Diagnostic>) -> Option<fw::HttpSpec> {
+/// `rules`: this half carries the proxy's HTTP rules (a `listen` section's
+/// frontend half does; its backend half would run them twice).
+pub(crate) fn http_spec(
+    p: &Proxy,
+    rules: bool,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<fw::HttpSpec> {
     use haproxide_config::http_opts::{self, ConnMode};
     if p.effective_mode() != Mode::Http {
         return None;
@@ -285,6 +293,11 @@ pub(crate) fn http_spec(p: &Proxy, errors: &mut Vec<Diagnostic>) -> Option<fw::H
         originalto,
         buffer_request: false,
         ignore_probes: p.option("http-ignore-probes") == Some(true),
+        rules: if rules {
+            http_rules::rule_sets(p, errors)
+        } else {
+            Default::default()
+        },
     })
 }
 
