@@ -19,6 +19,7 @@
 set -euo pipefail
 
 ROUNDS=3 BUILD=1 REPORT=
+CMDLINE="$0 $*"
 while [ $# -gt 0 ]; do
     case "$1" in
         -r) ROUNDS=$2; shift 2 ;;
@@ -30,7 +31,6 @@ while [ $# -gt 0 ]; do
 done
 T=${T:-5} CONNS=${CONNS:-50} THREADS=${THREADS:-2} IDLE_CONNS=${IDLE_CONNS:-2000}
 FEATURES=${FEATURES:-httplog forwardfor rules} SKIP=${SKIP:-}
-CMDLINE="$0 $*"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HAPROXY=${HAPROXY:-/usr/sbin/haproxy}

@@ -13,7 +13,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use haproxide_slots::Slots;
 use std::time::Duration;
 
 use tokio::sync::broadcast;
@@ -29,8 +31,10 @@ use crate::state::{AdminChange, CheckKind, Event, OpState, ServerState, Transiti
 use crate::status::CheckResult;
 
 mod dataplane;
+mod dynamic;
 mod view;
 pub use dataplane::Dataplane;
+pub use dynamic::DynamicError;
 pub use view::HealthView;
 
 /// A boxed future, for the probe traits.
@@ -238,19 +242,41 @@ struct Slot {
     wake: tokio::sync::Notify,
     /// [`HealthView::set_recheck`]: an interval in ms the wait never exceeds (0: none).
     recheck_ms: std::sync::atomic::AtomicU64,
-    trackers: Vec<usize>,
+    /// Servers tracking this one, the latest `add server ... track` first (HAProxy
+    /// prepends to its list, so propagation reaches the newest tracker first).
+    trackers: Mutex<Vec<usize>>,
+    /// Added by `add server` (cannot be tracked, can be deleted).
+    dynamic: bool,
+    /// Removed by `del server`: a tombstone (the index is not reused).
+    deleted: AtomicBool,
+    /// The check loops of a dynamic server (aborted by `del server`).
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
 struct Shared {
     start: Instant,
-    slots: Vec<Slot>,
-    by_name: HashMap<(String, String), usize>,
+    /// Every server, the configured ones then those `add server` appended: a
+    /// [`Slots`] table, so the forwarder's questions read it without a lock.
+    slots: Slots<Slot>,
+    by_name: RwLock<HashMap<(String, String), usize>>,
     /// Servers of each backend, so per-backend counts do not scan everything.
-    members: HashMap<String, Vec<usize>>,
+    members: RwLock<HashMap<String, Vec<usize>>>,
     tx: broadcast::Sender<CheckEvent>,
     dataplane: std::sync::OnceLock<Arc<dyn Dataplane>>,
     node: String,
     listen: std::collections::HashSet<String>,
+}
+
+fn lock_any<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|p| p.into_inner())
 }
 
 fn lock(m: &Mutex<ServerState>) -> MutexGuard<'_, ServerState> {
@@ -314,7 +340,8 @@ impl Shared {
 
     fn counts(&self, backend: &str) -> BackendCounts {
         let mut c = BackendCounts::default();
-        let members = self.members.get(backend).map(Vec::as_slice).unwrap_or(&[]);
+        let members = read(&self.members);
+        let members = members.get(backend).map(Vec::as_slice).unwrap_or(&[]);
         for s in members.iter().map(|&i| &self.slots[i]) {
             if s.eligible.load(Ordering::Acquire) {
                 if s.cfg.name.backup {
@@ -425,8 +452,22 @@ impl Shared {
                         transition.is_some(),
                         st,
                     );
+                    // Trackers enter maintenance before they hear of the DOWN (so
+                    // they log "for maintenance via"), and leave it after they
+                    // heard of the UP (so they come UP "leaving maintenance").
+                    let maint = match change {
+                        AdminChange::EnterMaint | AdminChange::EnterMaintVia => Some(true),
+                        AdminChange::LeaveMaint | AdminChange::LeaveMaintVia => Some(false),
+                        _ => None,
+                    };
+                    if maint == Some(true) {
+                        self.propagate_maint(i, true);
+                    }
                     if let Some(t) = transition {
                         self.announce(i, t);
+                    }
+                    if maint == Some(false) {
+                        self.propagate_maint(i, false);
                     }
                 }
             }
@@ -442,7 +483,8 @@ impl Shared {
             id: ServerId(i),
             transition: t,
         });
-        for &j in &self.slots[i].trackers {
+        let trackers = lock_any(&self.slots[i].trackers).clone();
+        for j in trackers {
             let (evs, snap) = {
                 let mut st = lock(&self.slots[j].state);
                 let evs = st.on_tracked(to, self.now_s());
@@ -450,6 +492,14 @@ impl Shared {
                 (evs, Snap::of(&st))
             };
             self.publish(j, evs, snap);
+        }
+    }
+
+    /// Servers tracking `i` follow its maintenance (HAProxy's IMAINT).
+    fn propagate_maint(&self, i: usize, maint: bool) {
+        let trackers = lock_any(&self.slots[i].trackers).clone();
+        for j in trackers {
+            self.step(j, |st, now| st.set_inherited_maint(maint, now));
         }
     }
 
@@ -494,14 +544,34 @@ impl Shared {
                     log::maint_line(name, !moved, "", &counts, was_stopping),
                 );
             }
-            AdminChange::LeaveMaint => self.log(
+            AdminChange::EnterMaintVia => {
+                let via = self.slots[i].cfg.track.as_ref().map_or(String::new(), |t| {
+                    format!(" via {}/{}", t.backend, t.server)
+                });
+                let mut l = log::maint_line(name, !moved, "", &counts, was_stopping);
+                l.text = l
+                    .text
+                    .replacen("for maintenance.", &format!("for maintenance{via}."), 1)
+                    .replacen(
+                        "enters maintenance.",
+                        &format!("enters maintenance{via}."),
+                        1,
+                    );
+                self.log(&name.backend, l);
+            }
+            AdminChange::LeaveMaint | AdminChange::LeaveMaintVia => self.log(
                 &name.backend,
                 notice(format!(
-                    "{pre}Server {}/{} is {}/{} (leaving forced maintenance).",
+                    "{pre}Server {}/{} is {}/{} (leaving {}maintenance).",
                     name.backend,
                     name.server,
                     if st.stopped { "DOWN" } else { "UP" },
-                    if st.drain { "DRAIN" } else { "READY" }
+                    if st.drain { "DRAIN" } else { "READY" },
+                    if change == AdminChange::LeaveMaint {
+                        "forced "
+                    } else {
+                        ""
+                    }
                 )),
             ),
             AdminChange::EnterDrain => {
@@ -574,7 +644,8 @@ impl Shared {
             }
         };
         let backend = &slot.cfg.name.backend;
-        let members = self.members.get(backend).map(Vec::as_slice).unwrap_or(&[]);
+        let members = read(&self.members);
+        let members = members.get(backend).map(Vec::as_slice).unwrap_or(&[]);
         let total: u32 = members
             .iter()
             .map(|&j| &self.slots[j])
@@ -613,6 +684,23 @@ impl Drop for Checker {
 
 type Probes = (Option<Arc<dyn HealthProbe>>, Option<Arc<dyn AgentProbe>>);
 
+/// The real probes of a server (health, agent), as its configuration says.
+fn real_probes(cfg: &ServerConfig) -> Result<Probes, ProbeError> {
+    let h = match &cfg.check {
+        Some(spec) => Some(Arc::new(Prober::new(spec, cfg.addr)?) as Arc<dyn HealthProbe>),
+        None => None,
+    };
+    let a = cfg.agent.as_ref().map(|a| {
+        let t = cfg
+            .check
+            .as_ref()
+            .map(|c| c.timeouts.clone())
+            .unwrap_or_default();
+        Arc::new(AgentProber::new(a, cfg.addr, &t)) as Arc<dyn AgentProbe>
+    });
+    Ok((h, a))
+}
+
 impl Checker {
     /// Starts the checks of `servers` with the real probes. Must be called
     /// within a tokio runtime. Events emitted before a later `subscribe()`
@@ -649,21 +737,7 @@ impl Checker {
     /// Prepares the checks of `servers` with the real probes, without
     /// starting them (see [`Checker::run`]).
     pub fn new(servers: Vec<ServerConfig>, opts: CheckerOptions) -> Result<Self, CheckerError> {
-        Self::new_with(servers, opts, |cfg| {
-            let h = match &cfg.check {
-                Some(spec) => Some(Arc::new(Prober::new(spec, cfg.addr)?) as Arc<dyn HealthProbe>),
-                None => None,
-            };
-            let a = cfg.agent.as_ref().map(|a| {
-                let t = cfg
-                    .check
-                    .as_ref()
-                    .map(|c| c.timeouts.clone())
-                    .unwrap_or_default();
-                Arc::new(AgentProber::new(a, cfg.addr, &t)) as Arc<dyn AgentProbe>
-            });
-            Ok((h, a))
-        })
+        Self::new_with(servers, opts, real_probes)
     }
 
     /// Prepares the checks with probes made by `make`, without starting them.
@@ -717,7 +791,10 @@ impl Checker {
                 sessions: std::sync::atomic::AtomicU32::new(0),
                 wake: tokio::sync::Notify::new(),
                 recheck_ms: std::sync::atomic::AtomicU64::new(0),
-                trackers: tr,
+                trackers: Mutex::new(tr),
+                dynamic: false,
+                deleted: AtomicBool::new(false),
+                tasks: Mutex::new(Vec::new()),
                 cfg,
             });
         }
@@ -766,9 +843,9 @@ impl Checker {
         }
         let shared = Arc::new(Shared {
             start: Instant::now(),
-            slots,
-            by_name,
-            members,
+            slots: slots.into_iter().collect(),
+            by_name: RwLock::new(by_name),
+            members: RwLock::new(members),
             tx,
             dataplane: std::sync::OnceLock::new(),
             node: opts.node.clone(),
@@ -777,7 +854,7 @@ impl Checker {
 
         // First-check spread over all checks (health then agent, per server).
         let mut firsts = Vec::new();
-        for (s, (h, a)) in shared.slots.iter().zip(&probes) {
+        for ((_, s), (h, a)) in shared.slots.iter().zip(&probes) {
             if h.is_some() {
                 if let Some(c) = &s.cfg.check {
                     let st = lock(&s.state);

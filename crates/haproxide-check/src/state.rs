@@ -104,6 +104,10 @@ pub enum AdminChange {
     EnterMaint,
     /// Leaves maintenance.
     LeaveMaint,
+    /// Enters maintenance because the tracked server did (HAProxy's IMAINT).
+    EnterMaintVia,
+    /// Leaves the maintenance inherited from the tracked server.
+    LeaveMaintVia,
     /// Enters drain.
     EnterDrain,
     /// Leaves drain.
@@ -136,6 +140,11 @@ pub struct ServerState {
     last_agent: Option<CheckResult>,
     op: OpState,
     admin: AdminState,
+    /// Maintenance forced here (`disable server`, `disabled`, agent `maint`) and
+    /// inherited from the tracked server (HAProxy's FMAINT and IMAINT):
+    /// `admin.maint` is their OR.
+    fmaint: bool,
+    imaint: bool,
     log_health_checks: bool,
     /// `track`: the tracked server and its last known state.
     tracked: Option<(ServerName, OpState)>,
@@ -173,6 +182,8 @@ impl ServerState {
             last_agent: None,
             op,
             admin: AdminState::default(),
+            fmaint: false,
+            imaint: false,
             log_health_checks: check.is_some_and(|c| c.log_health_checks),
             tracked: None,
             stats: StatFields::default(),
@@ -453,6 +464,30 @@ impl ServerState {
     /// DOWN; leaving resets the health counter to `rise` ("start OK but check
     /// immediately") and brings the server UP if the other conditions allow.
     pub fn set_maint(&mut self, maint: bool, now: u64) -> Vec<Event> {
+        self.fmaint = maint;
+        let change = if maint {
+            AdminChange::EnterMaint
+        } else {
+            AdminChange::LeaveMaint
+        };
+        self.apply_maint(change, now)
+    }
+
+    /// The tracked server entered or left maintenance (configuration.txt §5.2
+    /// `track`: a tracking server follows its maintenance too, logged "via").
+    pub fn set_inherited_maint(&mut self, maint: bool, now: u64) -> Vec<Event> {
+        self.imaint = maint;
+        let change = if maint {
+            AdminChange::EnterMaintVia
+        } else {
+            AdminChange::LeaveMaintVia
+        };
+        self.apply_maint(change, now)
+    }
+
+    /// Moves `admin.maint` to `fmaint || imaint`, reporting `change` if it moved.
+    fn apply_maint(&mut self, change: AdminChange, now: u64) -> Vec<Event> {
+        let maint = self.fmaint || self.imaint;
         let mut changed = Vec::new();
         if self.admin.maint == maint {
             return changed;
@@ -484,11 +519,7 @@ impl ServerState {
             _ => None,
         });
         vec![Event::Admin {
-            change: if maint {
-                AdminChange::EnterMaint
-            } else {
-                AdminChange::LeaveMaint
-            },
+            change,
             was_usable,
             was_stopping,
             transition,

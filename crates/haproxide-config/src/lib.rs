@@ -17,6 +17,7 @@ pub mod accounts;
 pub mod checks;
 pub mod cond;
 pub mod diag;
+pub mod dynamic;
 pub mod http_opts;
 pub mod http_rules;
 pub mod keywords;

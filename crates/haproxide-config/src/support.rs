@@ -607,6 +607,22 @@ pub fn render_markdown() -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn http_refusals_are_listed_in_the_docs() {
+        let doc = include_str!("../../../docs/config-support.md");
+        for (kw, feature) in super::HTTP_REFUSED {
+            assert!(doc.contains(&format!("| {feature} |")), "feature {feature}");
+            assert!(doc.contains(&format!("`{kw}")), "keyword {kw}");
+        }
+        for o in super::HTTP_REFUSED_OPTIONS {
+            assert!(
+                doc.contains(&format!("`{o}`")) || doc.contains(&format!("`option {o}`")),
+                "option {o}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

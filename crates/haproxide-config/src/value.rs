@@ -214,6 +214,9 @@ pub enum AddrError {
     Empty,
     MissingPort,
     InvalidPort(String),
+    /// A port that does not start with a digit (HAProxy's `str2sa_range`: "invalid
+    /// character 'x' in port number ...").
+    InvalidPortChar(String),
     InvalidPortRange(String),
     PortRangeNotPermitted,
     /// A protocol HAProxy knows but the reference build lacks (QUIC).
@@ -231,6 +234,10 @@ impl AddrError {
             }
             AddrError::MissingPort => format!("missing port specification in '{raw}'"),
             AddrError::InvalidPort(p) => format!("invalid port '{p}'"),
+            AddrError::InvalidPortChar(p) => {
+                let c = p.chars().next().unwrap_or(' ');
+                format!("invalid character '{c}' in port number '{p}' in '{raw}'\n")
+            }
             AddrError::InvalidPortRange(p) => format!("invalid port range '{p}'"),
             AddrError::PortRangeNotPermitted => format!("port range not permitted here in '{raw}'"),
             AddrError::Unsupported(m) => m.clone(),
@@ -410,6 +417,9 @@ fn finish(
                 PortSpec::Range(lo, hi)
             }
             None => {
+                if !p.starts_with(|c: char| c.is_ascii_digit()) {
+                    return Err(AddrError::InvalidPortChar(p.to_string()));
+                }
                 let v = parse_port(p)?;
                 if usage == AddrUse::Bind && v == 0 {
                     return Err(AddrError::InvalidPort(p.to_string()));

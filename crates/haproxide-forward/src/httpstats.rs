@@ -43,9 +43,6 @@ pub fn status_class(status: u16) -> usize {
     }
 }
 
-// Counting is the HTTP session loop's (crates/haproxide-forward/src/http/, being
-// built); until it lands only the tests count.
-#[allow(dead_code)]
 impl HttpCells {
     fn request(&self, rate: bool) {
         self.req_tot.fetch_add(1, Ordering::Relaxed);
@@ -84,7 +81,6 @@ pub(crate) struct HttpMeters {
     servers: Vec<Vec<HttpCells>>,
 }
 
-#[allow(dead_code)]
 impl HttpMeters {
     /// `servers[b]`: how many servers backend `b` has.
     pub(crate) fn new(frontends: usize, servers: &[usize]) -> HttpMeters {
@@ -113,12 +109,16 @@ impl HttpMeters {
         }
     }
 
-    /// A request sent to backend `be` (and its server `srv`, once chosen).
-    pub(crate) fn backend_request(&self, be: usize, srv: Option<usize>) {
+    /// A request switched to backend `be`.
+    pub(crate) fn backend_request(&self, be: usize) {
         if let Some(c) = self.backends.get(be) {
             c.request(false);
         }
-        if let Some(c) = srv.and_then(|s| self.servers.get(be)?.get(s)) {
+    }
+
+    /// A request sent to server `srv` of backend `be`.
+    pub(crate) fn server_request(&self, be: usize, srv: usize) {
+        if let Some(c) = self.servers.get(be).and_then(|s| s.get(srv)) {
             c.request(false);
         }
     }
@@ -185,7 +185,8 @@ mod tests {
         let m = HttpMeters::new(1, &[2]);
         for s in [200, 404] {
             m.frontend_request(0);
-            m.backend_request(0, Some(1));
+            m.backend_request(0);
+            m.server_request(0, 1);
             m.backend_response(0, Some(1), s);
             m.frontend_response(0, s);
         }

@@ -5,6 +5,13 @@
 //!
 //! All of a backend's mutable state sits behind one short-held mutex; nothing awaits
 //! while holding it.
+//!
+//! The server list grows at run time (`add server`, management.txt §9.3): it is a
+//! [`Slots`] table (append-only, read without a lock, indexes stable for the
+//! process's life), and `del server` leaves a tombstone ([`SrvEntry::deleted`]) that
+//! no choice, queue or iteration picks again. The per-server counters in the mutex
+//! grow in the same critical section as the table, so an index read from the table
+//! is always valid under the lock.
 
 use crate::CutReason;
 use std::collections::{HashMap, VecDeque};
@@ -15,8 +22,9 @@ use std::task::{Context, Poll, Waker};
 
 use tokio::sync::{oneshot, Notify};
 
-use crate::spec::{BackendSpec, Balance, HashType};
+use crate::spec::{BackendSpec, Balance, HashType, ServerSpec};
 use crate::ServerHealth;
+use haproxide_slots::Slots;
 
 /// A session's kill switch (admin `shutdown sessions`, `on-marked-down
 /// shutdown-sessions`, hard stop).
@@ -193,6 +201,38 @@ struct BeState {
     hash_cache: Option<(Vec<usize>, HashTable)>,
 }
 
+/// One server of a backend at run time: configured or added by `add server`.
+pub(crate) struct SrvEntry {
+    pub(crate) spec: ServerSpec,
+    /// `maxconn` (0 = none), changed by `set maxconn server`.
+    maxconn: AtomicUsize,
+    /// Removed by `del server`: never chosen again; the index is not reused.
+    deleted: std::sync::atomic::AtomicBool,
+}
+
+impl SrvEntry {
+    fn new(spec: ServerSpec) -> SrvEntry {
+        SrvEntry {
+            maxconn: AtomicUsize::new(spec.maxconn),
+            spec,
+            deleted: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn is_deleted(&self) -> bool {
+        self.deleted.load(Ordering::Acquire)
+    }
+}
+
+/// Why `del server` was refused by the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DelServerError {
+    /// No such server (or deleted already).
+    NoServer,
+    /// Sessions are on it or waiting in its queue.
+    Busy,
+}
+
 /// A backend at run time.
 pub(crate) struct BackendRt {
     pub(crate) spec: BackendSpec,
@@ -206,8 +246,8 @@ pub(crate) struct BackendRt {
     pub(crate) max: AtomicU64,
     /// Sessions per second that chose this backend (`rate`, `rate_max`).
     pub(crate) sess_rate: crate::meter::Rate,
-    /// Each server's `maxconn` (0 = none), changed by `set maxconn server`.
-    maxconn: Vec<AtomicUsize>,
+    /// The servers: the configured ones, then those `add server` appended.
+    servers: Slots<SrvEntry>,
 }
 
 /// The outcome of a server choice.
@@ -242,11 +282,7 @@ impl BackendRt {
             ..BeState::default()
         };
         BackendRt {
-            maxconn: spec
-                .servers
-                .iter()
-                .map(|s| AtomicUsize::new(s.maxconn))
-                .collect(),
+            servers: spec.servers.iter().cloned().map(SrvEntry::new).collect(),
             spec,
             idx,
             health,
@@ -256,6 +292,50 @@ impl BackendRt {
             sess_rate: crate::meter::Rate::default(),
             total: AtomicU64::new(0),
         }
+    }
+
+    /// Server `s` (None past the end).
+    #[inline]
+    pub(crate) fn server(&self, s: usize) -> Option<&ServerSpec> {
+        self.servers.get(s).map(|e| &e.spec)
+    }
+
+    /// How many server indexes exist (deleted ones included).
+    #[inline]
+    pub(crate) fn server_count(&self) -> usize {
+        self.servers.len()
+    }
+
+    /// Whether `del server` removed server `s` (or it never existed).
+    pub(crate) fn server_deleted(&self, s: usize) -> bool {
+        self.servers.get(s).is_none_or(SrvEntry::is_deleted)
+    }
+
+    /// `add server`: appends a server (in maintenance or not, as `health` says);
+    /// returns its index. The caller has checked the name is free.
+    pub(crate) fn add_server(&self, spec: ServerSpec) -> usize {
+        let mut st = lock(&self.st);
+        st.srv.push(SrvState::default());
+        st.hash_cache = None;
+        self.servers.push(SrvEntry::new(spec))
+    }
+
+    /// `del server`: refused while sessions hold or wait for the server.
+    pub(crate) fn delete_server(&self, s: usize) -> Result<(), DelServerError> {
+        let mut st = lock(&self.st);
+        let entry = self.servers.get(s).ok_or(DelServerError::NoServer)?;
+        let Some(state) = st.srv.get(s) else {
+            return Err(DelServerError::NoServer);
+        };
+        if entry.is_deleted() {
+            return Err(DelServerError::NoServer);
+        }
+        if state.cur > 0 || !state.sessions.is_empty() || !state.queue.is_empty() {
+            return Err(DelServerError::Busy);
+        }
+        entry.deleted.store(true, Ordering::Release);
+        st.hash_cache = None;
+        Ok(())
     }
 
     /// Health's view of one server.
@@ -268,7 +348,7 @@ impl BackendRt {
     fn current_weight(&self, s: usize) -> u32 {
         self.health
             .weight(self.idx, s)
-            .unwrap_or(self.spec.servers[s].weight)
+            .unwrap_or_else(|| self.server(s).map_or(0, |x| x.weight))
     }
 
     /// The weight the algorithm uses: static ones (`static-rr`, hashing) keep the
@@ -276,14 +356,18 @@ impl BackendRt {
     /// have no effect"); dynamic ones follow [`ServerHealth::weight`].
     fn w(&self, s: usize) -> u32 {
         match self.spec.balance {
-            Balance::StaticRr | Balance::Source => self.spec.servers[s].weight,
+            Balance::StaticRr | Balance::Source => self.server(s).map_or(0, |x| x.weight),
             _ => self.current_weight(s),
         }
     }
 
     fn usable(&self, s: usize) -> bool {
-        let sp = &self.spec.servers[s];
-        sp.weight > 0
+        let Some(e) = self.servers.get(s) else {
+            return false;
+        };
+        let sp = &e.spec;
+        !e.is_deleted()
+            && sp.weight > 0
             && !sp.disabled
             && self.current_weight(s) > 0
             && self.health.usable(self.idx, s)
@@ -293,14 +377,15 @@ impl BackendRt {
     /// usable backup, or all usable backups with `option allbackups` (§4.2
     /// `option allbackups`, §5.2 `backup`). Weight 0 servers are never chosen.
     fn eligible(&self) -> Vec<usize> {
-        let servers = &self.spec.servers;
+        let servers = &self.servers;
+        let backup = |s: usize| servers.get(s).is_some_and(|e| e.spec.backup);
         let act: Vec<usize> = (0..servers.len())
-            .filter(|&s| !servers[s].backup && self.usable(s))
+            .filter(|&s| !backup(s) && self.usable(s))
             .collect();
         if !act.is_empty() {
             return act;
         }
-        let mut bck = (0..servers.len()).filter(|&s| servers[s].backup && self.usable(s));
+        let mut bck = (0..servers.len()).filter(|&s| backup(s) && self.usable(s));
         if self.spec.all_backups {
             bck.collect()
         } else {
@@ -311,24 +396,30 @@ impl BackendRt {
     /// Whether a server not in maintenance (weight above 0) still awaits its first
     /// health check result ([`ServerHealth::pending`]).
     fn awaiting_first_check(&self) -> bool {
-        let servers = &self.spec.servers;
-        (0..servers.len()).any(|s| {
-            servers[s].weight > 0 && !servers[s].disabled && self.health.pending(self.idx, s)
+        self.servers.iter().any(|(s, e)| {
+            !e.is_deleted()
+                && e.spec.weight > 0
+                && !e.spec.disabled
+                && self.health.pending(self.idx, s)
         })
     }
 
     /// Active usable servers count (HAProxy's `srv_act`).
     pub(crate) fn active_usable(&self) -> usize {
-        (0..self.spec.servers.len())
-            .filter(|&s| !self.spec.servers[s].backup && self.usable(s))
+        self.servers
+            .iter()
+            .filter(|&(s, e)| !e.spec.backup && self.usable(s))
             .count()
     }
 
     /// The server's effective maxconn (0 = unlimited): with `minconn` and `fullconn`,
     /// `max(minconn, beconn * maxconn / fullconn)` (§5.2 `minconn`, §4.2 `fullconn`).
     fn max_conn(&self, s: usize) -> usize {
-        let sp = &self.spec.servers[s];
-        let maxconn = self.maxconn[s].load(Ordering::Relaxed);
+        let Some(e) = self.servers.get(s) else {
+            return 0;
+        };
+        let sp = &e.spec;
+        let maxconn = e.maxconn.load(Ordering::Relaxed);
         if maxconn == 0 {
             return 0;
         }
@@ -345,15 +436,17 @@ impl BackendRt {
 
     /// `set maxconn server` (0 = unlimited); queued sessions get the new slots.
     pub(crate) fn set_server_maxconn(&self, s: usize, maxconn: usize) {
-        if let Some(m) = self.maxconn.get(s) {
-            m.store(maxconn, Ordering::Relaxed);
+        if let Some(e) = self.servers.get(s) {
+            e.maxconn.store(maxconn, Ordering::Relaxed);
             self.kick_queues();
         }
     }
 
     /// A server's current `maxconn` (0 = none).
     pub(crate) fn server_maxconn(&self, s: usize) -> usize {
-        self.maxconn.get(s).map_or(0, |m| m.load(Ordering::Relaxed))
+        self.servers
+            .get(s)
+            .map_or(0, |e| e.maxconn.load(Ordering::Relaxed))
     }
 
     /// A server's `smax`.
@@ -423,7 +516,7 @@ impl BackendRt {
             if st.srv[s].queue.is_empty() && self.has_slot(&st, s) {
                 return Assign::Server(self.take(&mut st, s, sid, kill));
             }
-            let mq = self.spec.servers[s].maxqueue;
+            let mq = self.server(s).map_or(0, |x| x.maxqueue);
             if mq > 0 && st.srv[s].queue.len() >= mq {
                 return Assign::QueueFull;
             }
@@ -624,7 +717,7 @@ impl BackendRt {
 
     fn build_map(&self, cands: &[usize]) -> HashTable {
         // Weights are capped at HAProxy's maximum (256) so the map stays small.
-        let w = |s: usize| self.spec.servers[s].weight.min(256) as i64;
+        let w = |s: usize| self.server(s).map_or(0, |x| x.weight.min(256)) as i64;
         let tot: i64 = cands.iter().map(|&s| w(s)).sum();
         let mut score = vec![0i64; cands.len()];
         let mut map = Vec::with_capacity(tot as usize);
@@ -645,7 +738,7 @@ impl BackendRt {
     fn build_ring(&self, cands: &[usize]) -> HashTable {
         let mut ring = Vec::new();
         for &s in cands {
-            let points = (self.spec.servers[s].weight as usize * 16).min(4096);
+            let points = (self.server(s).map_or(0, |x| x.weight) as usize * 16).min(4096);
             for k in 0..points {
                 let p = avalanche(
                     (s as u32).wrapping_mul(0x9E37_79B9) ^ avalanche(k as u32 ^ 0xA5A5_0000),
@@ -712,7 +805,7 @@ impl BackendRt {
     pub(crate) fn kick_queues(&self) {
         let eligible = self.eligible();
         let mut st = lock(&self.st);
-        for s in 0..self.spec.servers.len() {
+        for s in 0..st.srv.len() {
             self.dispatch(&mut st, s, Some(&eligible));
         }
     }

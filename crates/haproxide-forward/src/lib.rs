@@ -80,6 +80,7 @@
 
 pub mod spec;
 
+mod dynamic;
 mod http;
 pub mod httpstats;
 mod lb;
@@ -105,6 +106,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
 pub use httpstats::HttpStats;
+pub use lb::DelServerError;
 use lb::{BackendRt, Signal};
 pub use meter::RateSnapshot;
 pub use proxy_proto::{
@@ -604,10 +606,9 @@ impl Engine {
         let Some(be) = self.shared.backends.get(backend) else {
             return 0;
         };
-        let servers = &be.spec.servers;
         self.cut(
             backend,
-            |s| servers.get(s).is_some_and(|x| x.backup),
+            |s| be.server(s).is_some_and(|x| x.backup),
             CutReason::BackupCut,
         )
     }

@@ -75,6 +75,9 @@ pub(crate) struct Sess {
     /// HTTP mode: when the server connection of the transaction was ready (`Tr`
     /// counts from there).
     pub(crate) connected: Option<Instant>,
+    /// HTTP mode: the transaction's bytes as HAProxy logs them (HTX sizes; see
+    /// the `http::htx` module), replacing `bytes` in the record.
+    pub(crate) htx: Bytes,
     /// What the TLS handshake settled, on a TLS bind.
     pub(crate) tls: Option<Box<haproxide_expr::TlsSession>>,
 }
@@ -148,6 +151,7 @@ pub(crate) fn run(
             http_log: None,
             first_byte: None,
             connected: None,
+            htx: Bytes::default(),
             tls: None,
         };
         let term = tokio::select! {
@@ -322,6 +326,14 @@ impl Sess {
         let null = fert.spec.dont_log_null && self.bytes.from_client == self.bytes_base.from_client;
         if !self.silent && !null {
             let tt = t0.elapsed().as_millis() as i64;
+            let (bytes_read, bytes_uploaded) = if self.http_log.is_some() {
+                (self.htx.from_server, self.htx.from_client)
+            } else {
+                (
+                    self.bytes.from_server - self.bytes_base.from_server,
+                    self.bytes.from_client - self.bytes_base.from_client,
+                )
+            };
             let mut http = self.http_log.take();
             if let Some(h) = http.as_mut() {
                 h.ta = if h.t_req < 0 { -1 } else { tt - h.th - h.ti };
@@ -331,10 +343,7 @@ impl Sess {
                 None => (None, 0),
             };
             let (srv_name, srv_conn) = match (&self.backend, self.server) {
-                (Some(b), Some(i)) => (
-                    b.spec.servers.get(i).map(|x| x.name.clone()),
-                    b.server_counts(i).0,
-                ),
+                (Some(b), Some(i)) => (b.server(i).map(|x| x.name.clone()), b.server_counts(i).0),
                 _ => (None, 0),
             };
             let rec = SessionRecord {
@@ -349,8 +358,8 @@ impl Sess {
                 tw: self.tw,
                 tc: self.tc,
                 tt,
-                bytes_read: self.bytes.from_server - self.bytes_base.from_server,
-                bytes_uploaded: self.bytes.from_client - self.bytes_base.from_client,
+                bytes_read,
+                bytes_uploaded,
                 termination: term,
                 actconn: self.shared.actconn.load(Ordering::Relaxed),
                 feconn: fert.cur.load(Ordering::Relaxed),
@@ -721,7 +730,10 @@ impl Sess {
                     return Ok((r.stream, true));
                 }
             }
-            let sspec = &bspec.servers[srv];
+            // A server index always names an entry (the table never shrinks).
+            let Some(sspec) = be.server(srv) else {
+                return Err(*b"SC");
+            };
             let port = match sspec.port {
                 ServerPort::Fixed(p) => p,
                 ServerPort::SameAsClient => self.dst.map(|d| d.port()).unwrap_or(0),
@@ -790,7 +802,7 @@ impl Sess {
         self.phase = b'D';
         let srv = self.server.unwrap_or(0);
         // §5.2 `send-proxy`, `send-proxy-v2`: the header goes first, before any payload.
-        let header = match bspec.servers[srv].send_proxy {
+        let header = match be.server(srv).map_or(SendProxy::None, |x| x.send_proxy) {
             SendProxy::None => None,
             SendProxy::V1 => Some(proxy_proto::v1_header(self.src, self.dst)),
             SendProxy::V2 => Some(proxy_proto::v2_header(self.src, self.dst)),
@@ -826,11 +838,7 @@ impl Reuse {
 }
 
 fn be_usable(be: &BackendRt, s: usize) -> bool {
-    be.spec
-        .servers
-        .get(s)
-        .is_some_and(|x| x.weight > 0 && !x.disabled)
-        && be.server_usable(s)
+    be.server(s).is_some_and(|x| x.weight > 0 && !x.disabled) && be.server_usable(s)
 }
 
 /// Connect to a server, optionally from a `source` address, with `option srvtcpka`.

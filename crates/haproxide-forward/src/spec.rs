@@ -283,8 +283,22 @@ pub struct OriginalTo {
 }
 
 /// The HTTP side of a proxy (frontend or backend half): `mode http`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct HttpSpec {
+    /// `http-request` rules (§4.2), run by `haproxide_http::rules`: the frontend's
+    /// before backend switching, the backend's after (a `listen` has them once,
+    /// on its frontend half).
+    pub http_request: Vec<haproxide_http::rules::HttpRule>,
+    /// `http-response` rules: the backend's, then the frontend's.
+    pub http_response: Vec<haproxide_http::rules::HttpRule>,
+    /// `http-after-response` rules (also on the proxy's own responses).
+    pub http_after_response: Vec<haproxide_http::rules::HttpRule>,
+    /// `errorfile`/`errorfiles`/`http-errors` pages, HAProxy's behind them.
+    pub errors: haproxide_http::reply::ErrorPages,
+    /// The configuration's `userlist` sections (for `http_auth` and `auth`).
+    pub userlists: Vec<haproxide_http::auth::Userlist>,
+    /// `timeout tarpit` (default: `timeout connect`, as HAProxy).
+    pub timeout_tarpit: Option<Duration>,
     pub conn_mode: HttpConnMode,
     /// `timeout http-request` (frontend): the whole request head must arrive within it.
     pub timeout_request: Option<Duration>,
@@ -300,7 +314,4 @@ pub struct HttpSpec {
     /// `option http-ignore-probes` (frontend): a connection that times out or
     /// closes before sending any byte gets no 408 and no log.
     pub ignore_probes: bool,
-    /// `http-request` / `http-response` / `http-after-response` / `redirect`
-    /// rules of this half, typed (haproxide_http::rules::run_request...).
-    pub rules: std::sync::Arc<haproxide_http::rules::RuleSets>,
 }

@@ -364,3 +364,62 @@ async fn run_time_weights_steer_dynamic_algorithms_only() {
         }
     }
 }
+
+/// `add server` / `del server` (management.txt §9.3): a server added at run time
+/// takes its round-robin share; a deleted one takes none, is refused while a session
+/// holds it, and its index is not reused by the next addition.
+#[tokio::test]
+async fn servers_added_at_run_time_get_traffic_and_deleted_ones_none() {
+    let (_m, specs) = farm(&["s0", "s1", "s2"]).await;
+    let spec = simple(vec![specs[0].clone()]);
+    // Health answers for the indexes the test will add.
+    let health = Health::new(&simple(specs.clone()));
+    let log = std::sync::Arc::new(Capture::default());
+    let engine = Engine::start(spec, health.clone(), log)
+        .await
+        .expect("engine starts");
+    let addr = engine.local_addrs()[0].1;
+    assert_eq!(who(addr).await, "s0");
+    assert_eq!(engine.add_server(0, specs[1].clone()), Some(1));
+    assert_eq!(engine.add_server(7, specs[1].clone()), None);
+    assert_eq!(
+        shares(addr, 4).await,
+        HashMap::from([("s0".into(), 2), ("s1".into(), 2)])
+    );
+    // A session on s1 blocks its deletion.
+    let (mut on, mut keep) = who_keep(addr).await;
+    if on != "s1" {
+        (on, keep) = who_keep(addr).await;
+    }
+    assert_eq!(on, "s1");
+    assert_eq!(engine.delete_server(0, 1), Err(DelServerError::Busy));
+    drop(keep);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while engine.delete_server(0, 1) == Err(DelServerError::Busy) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "s1 kept its session"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(engine.server_spec(0, 1).is_none());
+    assert_eq!(engine.delete_server(0, 1), Err(DelServerError::NoServer));
+    for _ in 0..3 {
+        assert_eq!(who(addr).await, "s0");
+    }
+    assert_eq!(engine.add_server(0, specs[2].clone()), Some(2));
+    assert_eq!(engine.server_count(0), 3);
+    assert_eq!(
+        shares(addr, 4).await,
+        HashMap::from([("s0".into(), 2), ("s2".into(), 2)])
+    );
+}
+
+/// Where `n` new connections land, counted per server.
+async fn shares(addr: SocketAddr, n: usize) -> HashMap<String, usize> {
+    let mut seen = Vec::new();
+    for _ in 0..n {
+        seen.push(who(addr).await);
+    }
+    count(&seen)
+}

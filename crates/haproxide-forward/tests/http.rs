@@ -309,8 +309,8 @@ async fn forwardfor_variants() {
     let got = rx.recv().await.expect("request");
     assert!(text(&got.head).ends_with("x-forwarded-for: 1.2.3.4\r\nx-forwarded-for: 127.0.0.1\r\nx-original-to: 127.0.0.1\r\n\r\n"), "{}", text(&got.head));
     drop(p);
-    // The backend's `if-none` wins over the frontend's setting.
-    if let Some(h) = spec.backends[0].http.as_mut() {
+    // `if-none` on every side that has the option: the client's header is kept alone.
+    if let Some(h) = spec.frontends[0].http.as_mut() {
         h.forwardfor = Some(ff(None, true));
     }
     let p = start(spec.clone()).await;
@@ -321,6 +321,7 @@ async fn forwardfor_variants() {
     let got = rx.recv().await.expect("request");
     assert_eq!(got.req.head.headers.get_all("x-forwarded-for").count(), 1);
     drop(p);
+    // The backend's `except` applies to the frontend's option too.
     if let Some(h) = spec.backends[0].http.as_mut() {
         h.forwardfor = Some(ff(Some(("127.0.0.0".parse().unwrap(), 8)), false));
     }
@@ -400,4 +401,65 @@ async fn a_server_closing_its_idle_connection_is_not_an_error() {
         assert_eq!(r.head.code, 200);
         assert_eq!(text(&body), "a /x conn=2", "a new connection, then reused");
     }
+}
+
+fn fmt(text: &str) -> haproxide_http::rules::Fmt {
+    std::sync::Arc::new(
+        haproxide_expr::logfmt::LogFormat::parse(text, haproxide_expr::logfmt::LfMode::Http)
+            .expect(text),
+    )
+}
+
+#[tokio::test]
+async fn http_request_and_response_rules_run() {
+    use haproxide_http::rules::{Action, HttpRule, ReplyBody, ReplySpec};
+    let (m, mut rx) = server("a").await;
+    let mut spec = http_engine(vec![common::server("a", m.addr)], HttpConnMode::KeepAlive);
+    if let Some(h) = spec.frontends[0].http.as_mut() {
+        h.http_request = vec![
+            HttpRule {
+                action: Action::Deny(ReplySpec {
+                    status: 403,
+                    body: ReplyBody::ErrorPage,
+                    headers: Vec::new(),
+                }),
+                cond: cond("{ path /admin }"),
+            },
+            HttpRule {
+                action: Action::SetHeader {
+                    name: "X-Fe".into(),
+                    value: fmt("%[path]"),
+                    replace: true,
+                },
+                cond: None,
+            },
+        ];
+    }
+    if let Some(h) = spec.backends[0].http.as_mut() {
+        h.http_response = vec![HttpRule {
+            action: Action::SetHeader {
+                name: "X-Be".into(),
+                value: fmt("on"),
+                replace: false,
+            },
+            cond: None,
+        }];
+    }
+    let p = start(spec).await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(&get("/admin")).await;
+    let (r, _) = c.response(b"GET").await.expect("403");
+    assert_eq!(r.head.code, 403);
+    c.send(&get("/x")).await;
+    let (r, _) = c
+        .response(b"GET")
+        .await
+        .expect("200 on the same connection");
+    assert_eq!(r.head.code, 200);
+    assert_eq!(r.head.headers.get("x-be"), Some(&b"on"[..]));
+    let got = rx.recv().await.expect("request");
+    assert_eq!(got.req.head.headers.get("x-fe"), Some(&b"/x"[..]));
+    let recs = p.log.wait(2).await;
+    assert_eq!(recs[0].termination, *b"PR");
+    assert_eq!(recs[0].http.as_ref().and_then(|h| h.status), Some(403));
 }

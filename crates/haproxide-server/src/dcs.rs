@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use haproxide_check::checker::{HealthView, ServerId};
+use haproxide_check::checker::HealthView;
 use haproxide_config::parse::{PatroniMatch, PatroniRoleKind};
 use haproxide_config::Resolved;
 use haproxide_dcs::{
@@ -258,7 +258,7 @@ impl Drop for DcsRuntime {
 pub struct Actions {
     pub engine: Arc<Engine>,
     pub health: Option<HealthView>,
-    pub ids: HashMap<(usize, usize), ServerId>,
+    pub ids: Arc<crate::ids::IdMap>,
     pub events: Arc<dyn EventSink>,
 }
 

@@ -18,6 +18,7 @@
 
 pub mod admin_plan;
 pub mod dcs;
+pub mod ids;
 pub(crate) use haproxide_admin::cli;
 pub(crate) use haproxide_process::handover;
 pub mod lifecycle;

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use haproxide_check::checker::{HealthView, ServerId};
+use haproxide_check::checker::HealthView;
 use haproxide_check::state::OpState as CkOp;
 use haproxide_forward::spec::{Balance, EngineSpec, ServerPort};
 use haproxide_forward::Engine;
@@ -39,12 +39,17 @@ fn http_counters(h: haproxide_forward::HttpStats) -> HttpCounters {
 }
 use crate::translate::Plan;
 
+#[path = "live_dynamic.rs"]
+mod dynamic;
+
 /// The live runtime state (see the module documentation).
 pub struct Live {
     engine: Arc<Engine>,
     view: Option<HealthView>,
-    ids: HashMap<(usize, usize), ServerId>,
+    ids: Arc<crate::ids::IdMap>,
     spec: EngineSpec,
+    /// Serializes `add server` / `del server`; the ids (`sid`) of added servers.
+    dynamic: std::sync::Mutex<HashMap<(usize, usize), u32>>,
     proxies: Vec<ProxyPlan>,
     started: Instant,
     start_time_sec: u64,
@@ -69,7 +74,7 @@ impl Live {
     pub fn new(
         engine: Arc<Engine>,
         view: Option<HealthView>,
-        ids: HashMap<(usize, usize), ServerId>,
+        ids: Arc<crate::ids::IdMap>,
         plan: &Plan,
     ) -> Live {
         // HAProxy's limits (src/haproxy.c), from the descriptor limits at boot.
@@ -79,6 +84,7 @@ impl Live {
             engine,
             view,
             ids,
+            dynamic: std::sync::Mutex::new(HashMap::new()),
             spec: plan.engine.clone(),
             proxies: plan.proxies.clone(),
             started: Instant::now(),
@@ -114,10 +120,11 @@ impl Live {
 
     fn server_index(&self, backend: &str, server: &str) -> Option<(usize, usize)> {
         let b = self.spec.backends.iter().position(|b| b.name == backend)?;
-        let s = self.spec.backends[b]
-            .servers
-            .iter()
-            .position(|s| s.name == server)?;
+        let s = (0..self.engine.server_count(b)).find(|&s| {
+            self.engine
+                .server_spec(b, s)
+                .is_some_and(|x| x.name == server)
+        })?;
         Some((b, s))
     }
 
@@ -176,7 +183,12 @@ impl Live {
         let spec = self.spec.backends.get(bi)?;
         let mut servers = Vec::with_capacity(spec.servers.len());
         let mut any_usable = false;
-        for (si, s) in spec.servers.iter().enumerate() {
+        for si in 0..self.engine.server_count(bi) {
+            // Configured and added servers; deleted ones are gone.
+            let Some(s) = self.engine.server_spec(bi, si) else {
+                continue;
+            };
+            let s = &s;
             let id = self.ids.get(&(bi, si)).copied();
             let st = id.and_then(|id| self.view.as_ref()?.stats(id));
             let cfg = id.and_then(|id| self.view.as_ref()?.config(id));
@@ -194,7 +206,7 @@ impl Live {
             let (maint, drain) = (admin.maint, admin.drain);
             let facts = ServerFacts {
                 name: &s.name,
-                sid: p.sids.get(si).map_or(si as u32 + 1, |x| x.0),
+                sid: self.sid(p, bi, si),
                 addr: std::net::SocketAddr::new(s.ip, port),
                 backup: s.backup,
                 iweight: s.weight,
@@ -424,6 +436,14 @@ impl RuntimeState for Live {
             .collect()
     }
 
+    fn add_server(&self, backend: &str, args: &[&str]) -> Result<String, ActionError> {
+        self.add_dynamic(backend, args)
+    }
+
+    fn del_server(&self, backend: &str, server: &str) -> Result<String, ActionError> {
+        self.del_dynamic(backend, server)
+    }
+
     fn server_action(
         &self,
         backend: &str,
@@ -525,7 +545,7 @@ impl RuntimeState for Live {
                     .and_then(|bi| Some((bi, self.spec.backends.get(bi)?)));
                 let server = backend
                     .zip(s.server)
-                    .and_then(|((bi, b), si)| Some((bi, si, b.servers.get(si)?)));
+                    .and_then(|((bi, _), si)| Some((bi, si, self.engine.server_spec(bi, si)?)));
                 let fe_name = self
                     .spec
                     .frontends
@@ -547,13 +567,11 @@ impl RuntimeState for Live {
                     dst: s.dst.map(|a| format!("{}:{}", a.ip(), a.port())),
                     backend: backend
                         .map(|(bi, b)| (b.name.clone(), be_of(bi).map_or(0, |p| p.iid))),
-                    server: server.map(|(bi, si, x)| {
-                        let sid = be_of(bi)
-                            .and_then(|p| p.sids.get(si))
-                            .map_or(si as u32 + 1, |x| x.0);
+                    server: server.as_ref().map(|(bi, si, x)| {
+                        let sid = be_of(*bi).map_or(*si as u32 + 1, |p| self.sid(p, *bi, *si));
                         (x.name.clone(), sid)
                     }),
-                    server_addr: server.and_then(|(_, _, x)| match x.port {
+                    server_addr: server.as_ref().and_then(|(_, _, x)| match x.port {
                         ServerPort::Fixed(p) if !x.ip.is_unspecified() => {
                             Some(std::net::SocketAddr::new(x.ip, p).to_string())
                         }

@@ -92,7 +92,7 @@ pub trait EventSink: Send + Sync + 'static {
 /// Routes the forwarder's health questions to the checker.
 struct Health {
     view: Option<HealthView>,
-    ids: HashMap<(usize, usize), ServerId>,
+    ids: Arc<crate::ids::IdMap>,
     /// Verdicts of servers in backends with `patroni-role` (crate::dcs).
     dcs: Arc<crate::dcs::Gate>,
 }
@@ -255,7 +255,8 @@ pub async fn start_with(
     // Servers without check, track or `disabled` get a probe-less state too: the
     // runtime API's admin state lives there.
     let servers = all_servers(&plan);
-    let mut checker = if servers.is_empty() {
+    // A checker runs whenever there is a backend: `add server` may need one.
+    let mut checker = if servers.is_empty() && plan.engine.backends.is_empty() {
         None
     } else {
         let opts = CheckerOptions {
@@ -305,9 +306,16 @@ pub async fn start_with(
         }
     }
     let dcs_gate = Arc::new(crate::dcs::Gate::new(&plan.dcs));
+    let counts: Vec<usize> = plan
+        .engine
+        .backends
+        .iter()
+        .map(|b| b.servers.len())
+        .collect();
+    let ids = Arc::new(crate::ids::IdMap::new(&ids, &counts));
     let health = Arc::new(Health {
         view: view.clone(),
-        ids: ids.clone(),
+        ids: Arc::clone(&ids),
         dcs: Arc::clone(&dcs_gate),
     });
     // Stats/exporter proxies: their frontends are served by the stats service,

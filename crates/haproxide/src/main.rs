@@ -343,10 +343,13 @@ const BEHAVES_AS: (u32, u32, u32) = (2, 6, 12);
 
 /// `-vv`'s "Feature list": what haproxide itself provides, in HAProxy's words, so
 /// that `feature(...)` gates (the reg-tests', `.if` in `-cc`) select it truthfully:
-/// no OpenSSL (TLS only for `check-ssl`, through rustls), no Lua, no PCRE (Rust's
-/// regex), no QUIC; epoll through tokio, splice(2) for TCP relaying; +HAPROXIDE as
-/// the configuration's `.if feature(HAPROXIDE)` sees it.
-const FEATURES: &str = "+ACCEPT4 -DEVICEATLAS +EPOLL +GETADDRINFO -KQUEUE +LINUX_SPLICE -LUA -OPENSSL -PCRE -PCRE2 +POLL +PROMEX -QUIC +SYSTEMD +THREAD -ZLIB +HAPROXIDE";
+/// `+OPENSSL` because haproxide terminates TLS on binds (`bind ... ssl crt`, rustls)
+/// and checks over TLS (`check-ssl`): the reg-tests read the flag as "built with
+/// SSL" (docs/vtest.md, "feature(OPENSSL)"); the library is not OpenSSL, so
+/// `ssllib_name_startswith(OpenSSL)` and `openssl_version_atleast(...)` stay false.
+/// No Lua, no PCRE (Rust's regex), no QUIC; epoll through tokio, splice(2) for TCP
+/// relaying; +HAPROXIDE as the configuration's `.if feature(HAPROXIDE)` sees it.
+const FEATURES: &str = "+ACCEPT4 -DEVICEATLAS +EPOLL +GETADDRINFO -KQUEUE +LINUX_SPLICE -LUA +OPENSSL -PCRE -PCRE2 +POLL +PROMEX -QUIC +SYSTEMD +THREAD -ZLIB +HAPROXIDE";
 
 /// `-cc <condition>`: HAProxy lexes the argument as a configuration line (quotes,
 /// environment variables in double quotes), re-joins the words with spaces and

@@ -9,92 +9,14 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{free_port, guard, Proc, TempDir};
+use common::{free_port, TempDir};
+use common::{haproxide, haproxy, must_ask, named, route, wait_for};
 use haproxide_testkit::tcp::{self, OnThread};
-
-/// A backend server that greets each connection with its name and a newline,
-/// then echoes until the client closes. Stops when dropped.
-fn named(name: &str) -> OnThread {
-    let greeting = format!("{name}\n");
-    OnThread::start(move || tcp::named(greeting))
-}
-
-fn haproxide(cfg: &Path, extra: &[&str]) -> Proc {
-    guard(
-        Command::new(env!("CARGO_BIN_EXE_haproxide"))
-            .args(["-db", "-f"])
-            .arg(cfg)
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn haproxide"),
-    )
-}
-
-fn haproxy(cfg: &Path) -> Option<Proc> {
-    let bin = Path::new("/usr/sbin/haproxy");
-    if !bin.exists() {
-        return None;
-    }
-    Command::new(bin)
-        .args(["-db", "-f"])
-        .arg(cfg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()
-        .map(Proc::new)
-}
-
-/// `echo "$cmd" | socat - UNIX:$sock`: send one line, read to EOF.
-fn ask(sock: &Path, cmd: &str) -> Option<String> {
-    let mut c = UnixStream::connect(sock).ok()?;
-    c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    c.write_all(format!("{cmd}\n").as_bytes()).ok()?;
-    let mut out = String::new();
-    c.read_to_string(&mut out).ok()?;
-    Some(out)
-}
-
-fn must_ask(sock: &Path, cmd: &str) -> String {
-    ask(sock, cmd).unwrap_or_else(|| panic!("no answer to {cmd:?} on {}", sock.display()))
-}
-
-/// Wait until `sock` answers and `f` accepts the answer to `cmd` (10 s).
-fn wait_for(sock: &Path, cmd: &str, f: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        if let Some(a) = ask(sock, cmd) {
-            if f(&a) {
-                return a;
-            }
-            last = a;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!(
-        "{}: {cmd:?} never satisfied; last answer:\n{last}",
-        sock.display()
-    );
-}
-
-/// The server a new connection to `port` lands on (its greeting), or None.
-fn route(port: u16) -> Option<String> {
-    let s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
-    let mut line = String::new();
-    BufReader::new(s).read_line(&mut line).ok()?;
-    let name = line.trim().to_string();
-    (!name.is_empty()).then_some(name)
-}
 
 /// A `show servers state` line's fields for one server.
 fn state_fields(state: &str, server: &str) -> Vec<String> {

@@ -352,6 +352,34 @@ impl<'a> Session<'a> {
                 };
                 Text(error_text(self.state.set_global_maxconn(v)))
             }
+            // management.txt §9.3 `add server`, `del server` (admin level).
+            ["add", "server", rest @ ..] => {
+                if let Some(d) = self.need(Level::Admin) {
+                    return d;
+                }
+                let Some((b, s)) = rest.first().and_then(|a| a.split_once('/')) else {
+                    return Text("Require 'backend/server'.".into());
+                };
+                let mut args = vec![s];
+                args.extend_from_slice(&rest[1..]);
+                Text(match self.state.add_server(b, &args) {
+                    Ok(t) | Err(super::ActionError(t)) => t,
+                })
+            }
+            ["del", "server", rest @ ..] => {
+                if let Some(d) = self.need(Level::Admin) {
+                    return d;
+                }
+                let Some((b, s)) = rest.first().and_then(|a| a.split_once('/')) else {
+                    return Text("Require 'backend/server'.".into());
+                };
+                if s.is_empty() {
+                    return Text("Require 'backend/server'.".into());
+                }
+                Text(match self.state.del_server(b, s) {
+                    Ok(t) | Err(super::ActionError(t)) => t,
+                })
+            }
             ["clear", "counters", rest @ ..] => {
                 let all = rest.first() == Some(&"all");
                 let min = if all { Level::Admin } else { Level::Operator };

@@ -599,6 +599,17 @@ pub trait RuntimeState: Send + Sync {
         let _ = id;
         false
     }
+    /// `add server <backend>/<server> <args>` (management.txt §9.3): the answer
+    /// ("New server registered.") or HAProxy's refusal.
+    fn add_server(&self, backend: &str, args: &[&str]) -> Result<String, ActionError> {
+        let _ = (backend, args);
+        Err(ActionError("Unknown command.".into()))
+    }
+    /// `del server <backend>/<server>`: "Server deleted." or HAProxy's refusal.
+    fn del_server(&self, backend: &str, server: &str) -> Result<String, ActionError> {
+        let _ = (backend, server);
+        Err(ActionError("Unknown command.".into()))
+    }
     /// haproxide-only `show dcs`: the followed Patroni clusters (none by default).
     fn dcs(&self) -> dcs::DcsSnapshot {
         dcs::DcsSnapshot::default()

@@ -207,6 +207,12 @@ impl RuntimeState for HttpModes {
     fn clear_counters(&self, all: bool) {
         self.inner.clear_counters(all)
     }
+    fn add_server(&self, backend: &str, args: &[&str]) -> Result<String, crate::cli::ActionError> {
+        self.inner.add_server(backend, args)
+    }
+    fn del_server(&self, backend: &str, server: &str) -> Result<String, crate::cli::ActionError> {
+        self.inner.del_server(backend, server)
+    }
     fn frontend_action(
         &self,
         frontend: &str,

@@ -11,8 +11,7 @@ pub struct HealthView {
 impl HealthView {
     /// Looks a server up by name.
     pub fn id(&self, backend: &str, server: &str) -> Option<ServerId> {
-        self.shared
-            .by_name
+        super::read(&self.shared.by_name)
             .get(&(backend.to_string(), server.to_string()))
             .map(|&i| ServerId(i))
     }
@@ -167,12 +166,8 @@ impl HealthView {
 
     /// Usable servers of a backend, in configuration order.
     pub fn usable_in(&self, backend: &str) -> Vec<ServerId> {
-        let members = self
-            .shared
-            .members
-            .get(backend)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let members = super::read(&self.shared.members);
+        let members = members.get(backend).map(Vec::as_slice).unwrap_or(&[]);
         members
             .iter()
             .copied()

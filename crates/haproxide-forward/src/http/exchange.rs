@@ -5,12 +5,12 @@ use std::time::{Duration, SystemTime};
 
 use haproxide_http::conn::{connection_value, peer_keeps_alive};
 use haproxide_http::{
-    errors, parse_request, write, BodyDecoder, BodyLength, ParseOptions, Parsed, Request,
+    errors, parse_request, parse_response, write, BodyDecoder, BodyLength, ParseOptions, Parsed,
+    Request,
 };
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::ctx::HttpCtx;
 use super::io::{read_into, write_all, IoFail, Pump, PumpFail};
 use super::{headers, Conn, Next};
 use crate::relay::ClientStream;
@@ -20,7 +20,22 @@ use crate::spec::{HttpConnMode, HttpSpec};
 
 /// A backend without HTTP options (it cannot happen: translate pairs HTTP
 /// frontends with HTTP backends only; this keeps the engine total).
-static PLAIN: std::sync::LazyLock<HttpSpec> = std::sync::LazyLock::new(HttpSpec::default);
+static PLAIN: HttpSpec = HttpSpec {
+    http_request: Vec::new(),
+    http_response: Vec::new(),
+    http_after_response: Vec::new(),
+    errors: haproxide_http::reply::ErrorPages { custom: Vec::new() },
+    userlists: Vec::new(),
+    timeout_tarpit: None,
+    conn_mode: HttpConnMode::KeepAlive,
+    timeout_request: None,
+    timeout_keep_alive: None,
+    accept_invalid: false,
+    forwardfor: None,
+    originalto: None,
+    buffer_request: false,
+    ignore_probes: false,
+};
 
 /// How the wait for a request head ended without one.
 pub(super) enum Head {
@@ -41,6 +56,11 @@ pub(super) struct Ex<'a> {
     pub ts: Option<Duration>,
     /// How the server's responses are parsed (`accept-invalid-http-response`).
     pub bopts: ParseOptions,
+    /// The HTTP settings of the frontend and the backend (their response rules).
+    pub fh: &'a HttpSpec,
+    pub bh: &'a HttpSpec,
+    /// The backend is the frontend's own `listen` section.
+    pub same_proxy: bool,
 }
 
 impl Sess {
@@ -69,12 +89,22 @@ impl Sess {
                 return Next::Close(t);
             }
         };
+        // The frontend's `http-request` rules.
+        if let Some(next) = self
+            .request_rules(client, conn, fh, None, &mut req, tc)
+            .await
+        {
+            return next;
+        }
         // Backend switching (§4.2 `use_backend`, `default_backend`).
         let chosen = {
-            let ctx = HttpCtx {
+            let ctx = haproxide_http::ctx::MsgCtx {
                 src: self.src,
                 dst: self.dst,
-                req: &req,
+                req: Some(&req.head),
+                vars: Some(&conn.vars),
+                frontend: Some(&fert.spec.name),
+                ..Default::default()
             };
             fert.light
                 .use_backends
@@ -87,6 +117,7 @@ impl Sess {
         let Some(be) = chosen
             .or(fert.light.default_backend)
             .and_then(|b| self.switch_backend(b))
+            .inspect(|be| shared.http.backend_request(be.idx))
         else {
             let ex = Ex {
                 req: &req,
@@ -95,19 +126,36 @@ impl Sess {
                 tc,
                 ts: None,
                 bopts: ParseOptions::default(),
+                fh,
+                bh: &PLAIN,
+                same_proxy: false,
             };
             return self.reply(client, 503, &ex, *b"SC").await;
         };
         let bh = be.spec.http.as_ref().unwrap_or(&PLAIN);
+        // The backend's `http-request` rules (a `listen` has them once, above).
+        if be.spec.name != fert.spec.name {
+            if let Some(next) = self
+                .request_rules(client, conn, bh, Some(&be.spec.name), &mut req, tc)
+                .await
+            {
+                return next;
+            }
+        }
         let mode = fh.conn_mode.max(bh.conn_mode);
-        // Headers the proxy adds (§4 `option forwardfor`, `option originalto`);
-        // the backend's setting wins over the frontend's.
-        if let Some(ff) = bh.forwardfor.as_ref().or(fh.forwardfor.as_ref()) {
-            headers::forwardfor(ff, self.src, &mut req.head.headers);
-        }
-        if let Some(ot) = bh.originalto.as_ref().or(fh.originalto.as_ref()) {
-            headers::originalto(ot, self.dst, &mut req.head.headers);
-        }
+        // Headers the proxy adds (§4 `option forwardfor`, `option originalto`).
+        headers::forwardfor(
+            fh.forwardfor.as_ref(),
+            bh.forwardfor.as_ref(),
+            self.src,
+            &mut req.head.headers,
+        );
+        headers::originalto(
+            fh.originalto.as_ref(),
+            bh.originalto.as_ref(),
+            self.dst,
+            &mut req.head.headers,
+        );
         let ex = Ex {
             req: &req,
             client_keep: client_keep && mode != HttpConnMode::Close,
@@ -118,6 +166,9 @@ impl Sess {
                 accept_invalid: bh.accept_invalid,
                 ..ParseOptions::default()
             },
+            fh,
+            bh,
+            same_proxy: be.spec.name == fert.spec.name,
         };
 
         let (server, reused) = match self.connect_server(client, &be, &mut conn.idle).await {
@@ -126,6 +177,9 @@ impl Sess {
             Err(t) => return self.reply(client, 503, &ex, t).await,
         };
         self.connected = Some(Instant::now());
+        if let Some(srv) = self.server {
+            shared.http.server_request(be.idx, srv);
+        }
         if !reused {
             // What a previous server connection left (a response it could not
             // parse) is not this one's.
@@ -133,8 +187,15 @@ impl Sess {
         }
         // The server connection stays open in keep-alive mode; an HTTP/1.0
         // request says so (not a chunked one: measured on HAProxy 2.6.12).
-        let sconn: Option<&[u8]> = if mode == HttpConnMode::KeepAlive {
+        // Otherwise `close`, except to an HTTP/1.0 request (closing is its default;
+        // HAProxy 2.6.12 adds nothing then).
+        let sconn: Option<&[u8]> = if req.info.upgrade {
+            // An upgrade keeps its own `Connection: upgrade` (HAProxy adds nothing).
+            None
+        } else if mode == HttpConnMode::KeepAlive {
             connection_value(true, http10 && req.body != BodyLength::Chunked)
+        } else if http10 {
+            None
         } else {
             Some(b"close")
         };
@@ -176,20 +237,15 @@ impl Sess {
         h.ti = fb.saturating_duration_since(self.req_t0).as_millis() as i64;
         h.t_req = now.saturating_duration_since(fb).as_millis() as i64;
         let fert = &self.shared.frontends[self.fe];
+        self.shared.http.frontend_request(self.fe);
+        let version = super::htx::version(req.head.version);
         if self.shared.logger.wants_request_line(&fert.spec.name) {
-            let v = req.head.version;
-            let version = [
-                b'H',
-                b'T',
-                b'T',
-                b'P',
-                b'/',
-                b'0' + v.major,
-                b'.',
-                b'0' + v.minor,
-            ];
             h.set_request_line(&req.head.method, &req.head.uri, &version);
         }
+        self.htx.from_client += super::htx::head(
+            [&req.head.method, &req.head.uri, &version],
+            &req.head.headers,
+        );
         let caps = &fert.spec.captures;
         if !caps.is_empty() {
             (h.req_captures, h.res_captures) = caps.slots();
@@ -236,7 +292,19 @@ impl Sess {
                 }
                 match parse_request(self.req.filled(), opts) {
                     Ok(Parsed::Complete { message, len }) => {
+                        // The HTTP/2 preface (HAProxy would switch to h2, which
+                        // haproxide does not speak): refused, not forwarded.
+                        if message.head.is_method("PRI") && message.head.version.major == 2 {
+                            return Err(Head::Reply(400, *b"PR"));
+                        }
                         self.req.consume(len);
+                        // HAProxy parses the body bytes that came with the head
+                        // before anything else: a bad chunk there is a 400 too.
+                        if message.body == BodyLength::Chunked
+                            && !chunks_valid(self.req.filled(), opts.max_head)
+                        {
+                            return Err(Head::Reply(400, *b"PR"));
+                        }
                         self.txn_log(&message);
                         return Ok(message);
                     }
@@ -322,6 +390,8 @@ impl Sess {
                 buf: &mut self.req,
                 dst: &mut server,
                 out: &mut conn.out,
+                chunk: &mut conn.chunk,
+                htx: &mut self.htx.from_client,
                 src_timeout: ex.tc,
                 dst_timeout: ex.ts,
                 moved: &mut self.bytes.from_client,
@@ -411,6 +481,19 @@ impl Sess {
     }
 }
 
+/// Whether the chunked body bytes in `buf` (the start of a body) are well formed.
+fn chunks_valid(buf: &[u8], max_head: usize) -> bool {
+    let mut dec = BodyDecoder::new(BodyLength::Chunked, max_head);
+    let mut rest = buf;
+    loop {
+        match dec.step(rest) {
+            Err(_) => return false,
+            Ok((_, haproxide_http::Step::Done | haproxide_http::Step::NeedMore)) => return true,
+            Ok((n, _)) => rest = &rest[n..],
+        }
+    }
+}
+
 impl Sess {
     /// The server could not take the request: 504 on a timeout, else 502.
     async fn srv_write_failed(
@@ -440,14 +523,28 @@ impl Sess {
         let keep =
             ex.client_keep && matches!(ex.req.body, BodyLength::None | BodyLength::Length(0));
         let page = errors::as_sent(status, keep, ex.http10);
+        if let Ok(Parsed::Complete { message, len }) =
+            parse_response(&page, b"GET", &ParseOptions::default())
+        {
+            let h = &message.head;
+            self.htx.from_server += super::htx::head(
+                [&super::htx::version(h.version), &h.status, &h.reason],
+                &h.headers,
+            ) + (page.len() - len) as u64;
+        }
         if write_all(client, &page, ex.tc).await.is_err() || !keep {
             return Next::Close(term);
         }
         Next::Answered(term)
     }
 
-    /// The status the client got, for the log.
+    /// The status the client got, for the log and the counters (a request
+    /// refused before its head parsed counts as a request too, as in HAProxy).
     pub(super) fn log_status(&mut self, status: u16) {
+        if self.http_log.is_none() {
+            self.shared.http.frontend_request(self.fe);
+        }
+        self.shared.http.frontend_response(self.fe, status);
         self.http_log
             .get_or_insert_with(|| Box::new(crate::HttpTxnLog::new()))
             .status = Some(status);

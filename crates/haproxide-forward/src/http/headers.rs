@@ -37,28 +37,55 @@ fn in_net(ip: IpAddr, net: (IpAddr, u8)) -> bool {
     }
 }
 
-/// Adds `X-Forwarded-For` (or the configured name) with the client's address,
-/// unless the client is a UNIX socket, is in `except`, or (`if-none`) the request
-/// already has the header.
-pub(crate) fn forwardfor(ff: &ForwardFor, src: Option<SocketAddr>, h: &mut Headers) {
+/// Adds `X-Forwarded-For` with the client's address as HAProxy 2.6's
+/// `http_process_request`: when the frontend or the backend has the option; not
+/// for a UNIX client nor a client in either one's `except` network; named as the
+/// backend's option says, else the frontend's; skipped when the request has the
+/// header already and neither option lacks `if-none`.
+pub(crate) fn forwardfor(
+    fe: Option<&ForwardFor>,
+    be: Option<&ForwardFor>,
+    src: Option<SocketAddr>,
+    h: &mut Headers,
+) {
+    let Some(name) = be.or(fe).map(|f| f.header.as_str()) else {
+        return;
+    };
     let Some(src) = src else { return };
-    if ff.except.is_some_and(|n| in_net(src.ip(), n)) {
+    let except = |f: Option<&ForwardFor>| {
+        f.and_then(|f| f.except)
+            .is_some_and(|n| in_net(src.ip(), n))
+    };
+    if except(fe) || except(be) {
         return;
     }
-    if ff.if_none && h.contains(&ff.header) {
+    let always = fe.is_some_and(|f| !f.if_none) || be.is_some_and(|f| !f.if_none);
+    if !always && h.contains(name) {
         return;
     }
-    h.push(ff.header.as_bytes(), src.ip().to_string().as_bytes());
+    h.push(name.as_bytes(), src.ip().to_string().as_bytes());
 }
 
-/// Adds `X-Original-To` (or the configured name) with the address the client
-/// connected to, unless it is in `except`.
-pub(crate) fn originalto(ot: &OriginalTo, dst: Option<SocketAddr>, h: &mut Headers) {
+/// Adds `X-Original-To` with the address the client connected to: the same
+/// rules (`except` of either side, the backend's name first).
+pub(crate) fn originalto(
+    fe: Option<&OriginalTo>,
+    be: Option<&OriginalTo>,
+    dst: Option<SocketAddr>,
+    h: &mut Headers,
+) {
+    let Some(name) = be.or(fe).map(|f| f.header.as_str()) else {
+        return;
+    };
     let Some(dst) = dst else { return };
-    if ot.except.is_some_and(|n| in_net(dst.ip(), n)) {
+    let except = |f: Option<&OriginalTo>| {
+        f.and_then(|f| f.except)
+            .is_some_and(|n| in_net(dst.ip(), n))
+    };
+    if except(fe) || except(be) {
         return;
     }
-    h.push(ot.header.as_bytes(), dst.ip().to_string().as_bytes());
+    h.push(name.as_bytes(), dst.ip().to_string().as_bytes());
 }
 
 #[cfg(test)]
@@ -76,30 +103,39 @@ mod tests {
     #[test]
     fn forwardfor_variants() {
         let src: SocketAddr = "10.1.2.3:5000".parse().unwrap();
+        let plain = ff(None, false);
         let mut h = Headers::default();
-        forwardfor(&ff(None, false), Some(src), &mut h);
+        forwardfor(Some(&plain), None, Some(src), &mut h);
         assert_eq!(h.get("x-forwarded-for"), Some(&b"10.1.2.3"[..]));
         // A second one is appended (HAProxy adds, the server sees both).
-        forwardfor(&ff(None, false), Some(src), &mut h);
+        forwardfor(None, Some(&plain), Some(src), &mut h);
         assert_eq!(h.len(), 2);
-        // if-none: left alone when present.
-        forwardfor(&ff(None, true), Some(src), &mut h);
+        // if-none (on every side that has the option): left alone when present.
+        let if_none = ff(None, true);
+        forwardfor(Some(&if_none), None, Some(src), &mut h);
         assert_eq!(h.len(), 2);
+        forwardfor(Some(&if_none), Some(&plain), Some(src), &mut h);
+        assert_eq!(h.len(), 3, "the backend's option without if-none adds");
         let mut h = Headers::default();
-        forwardfor(
-            &ff(Some(("10.0.0.0".parse().unwrap(), 8)), false),
-            Some(src),
-            &mut h,
-        );
+        let ex8 = ff(Some(("10.0.0.0".parse().unwrap(), 8)), false);
+        forwardfor(Some(&ex8), None, Some(src), &mut h);
         assert!(h.is_empty(), "except 10.0.0.0/8");
-        forwardfor(
-            &ff(Some(("10.2.0.0".parse().unwrap(), 16)), false),
-            Some(src),
-            &mut h,
+        // The frontend's except applies to the backend's option too (HAProxy 2.6.12).
+        let named = ForwardFor {
+            header: "X-Real-IP".into(),
+            except: None,
+            if_none: false,
+        };
+        forwardfor(Some(&ex8), Some(&named), Some(src), &mut h);
+        assert!(h.is_empty());
+        forwardfor(Some(&plain), Some(&named), Some(src), &mut h);
+        assert_eq!(
+            h.get("x-real-ip"),
+            Some(&b"10.1.2.3"[..]),
+            "the backend's name"
         );
-        assert_eq!(h.len(), 1, "not in 10.2.0.0/16");
         let mut h = Headers::default();
-        forwardfor(&ff(None, false), None, &mut h);
+        forwardfor(Some(&plain), None, None, &mut h);
         assert!(h.is_empty(), "a UNIX client gets none");
     }
 

@@ -90,6 +90,11 @@ pub(crate) struct Pump<'a, R, W> {
     pub src_timeout: Option<Duration>,
     pub dst_timeout: Option<Duration>,
     pub moved: &'a mut u64,
+    /// Chunked output: the data of one read, sent as one chunk (HAProxy 2.6.12
+    /// re-chunks what arrived together into one chunk).
+    pub chunk: &'a mut Vec<u8>,
+    /// The body's size as HAProxy logs it (see the `htx` module).
+    pub htx: &'a mut u64,
 }
 
 enum Got {
@@ -111,15 +116,19 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                     let (n, step) = dec.step(self.buf.filled()).map_err(|_| PumpFail::Bad)?;
                     let got = match step {
                         Step::Data(d) => {
+                            *self.htx += d.len() as u64;
                             if chunked {
-                                write::chunk(d, self.out);
+                                self.chunk.extend_from_slice(d);
                             } else {
                                 self.out.extend_from_slice(d);
                             }
                             Got::Data
                         }
                         Step::Trailers(t) => {
+                            *self.htx += super::htx::trailers(&t);
                             if chunked {
+                                write::chunk(self.chunk, self.out);
+                                self.chunk.clear();
                                 write::last_chunk(&t, self.out);
                             }
                             Got::Data
@@ -131,7 +140,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                 };
                 self.buf.consume(n);
                 match got {
-                    Got::Data if self.out.len() < BUFSIZE => {}
+                    Got::Data if self.out.len() + self.chunk.len() < BUFSIZE => {}
                     Got::Data => self.flush().await?,
                     Got::Done => return self.flush().await,
                     Got::More => break,
@@ -151,6 +160,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
     }
 
     async fn flush(&mut self) -> Result<(), PumpFail> {
+        if !self.chunk.is_empty() {
+            write::chunk(self.chunk, self.out);
+            self.chunk.clear();
+        }
         let r = write_all(self.dst, self.out, self.dst_timeout).await;
         self.out.clear();
         r.map_err(|e| match e {

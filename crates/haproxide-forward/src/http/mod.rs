@@ -12,11 +12,12 @@
 //! connection into a tunnel (the TCP relay). Each request is logged on its own
 //! (HAProxy's one log line per request). docs/http.md describes the lifecycle.
 
-mod ctx;
 mod exchange;
 mod headers;
+mod htx;
 mod io;
 mod response;
+mod rules;
 
 use tokio::io::AsyncWriteExt;
 
@@ -52,6 +53,11 @@ pub(crate) struct Conn {
     pub(crate) srv_buf: Half,
     /// Bytes being written (heads, re-framed body data); reused.
     pub(crate) out: Vec<u8>,
+    /// Body data being re-chunked; reused.
+    pub(crate) chunk: Vec<u8>,
+    /// The session's variables (`sess.*`; `txn.*`, `req.*`, `res.*` cleared
+    /// between transactions).
+    pub(crate) vars: haproxide_http::rules::Vars,
 }
 
 impl Sess {
@@ -61,6 +67,8 @@ impl Sess {
             idle: Vec::new(),
             srv_buf: Half::new(),
             out: Vec::new(),
+            chunk: Vec::new(),
+            vars: Default::default(),
         };
         let mut first = true;
         loop {
@@ -72,12 +80,16 @@ impl Sess {
                         _ => *b"--",
                     };
                     self.end_request(term);
+                    conn.vars.end_txn();
                     first = false;
                     // An idle connection holds no buffer.
                     self.req.release_if_empty();
                     conn.srv_buf.release_if_empty();
                     if conn.out.capacity() > 2 * crate::relay::BUFSIZE {
                         conn.out = Vec::new();
+                    }
+                    if conn.chunk.capacity() > 2 * crate::relay::BUFSIZE {
+                        conn.chunk = Vec::new();
                     }
                 }
                 Next::Retry => {
@@ -126,6 +138,7 @@ impl Sess {
         self.req_t0 = tokio::time::Instant::now();
         self.first_byte = None;
         self.connected = None;
+        self.htx = crate::relay::Bytes::default();
         self.http_log = None;
     }
 }

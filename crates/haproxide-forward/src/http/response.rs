@@ -9,6 +9,7 @@ use tokio::net::TcpStream;
 
 use super::exchange::Ex;
 use super::io::{read_into, write_all, IoFail, Pump, PumpFail};
+use super::rules::Set;
 use super::{Conn, Next};
 use crate::meter::Publisher;
 use crate::relay::{relay, ClientStream, RelayTimeouts};
@@ -39,6 +40,7 @@ impl Sess {
                     }
                     conn.out.clear();
                     write::response_head(&message.head, None, &mut conn.out);
+                    self.count_head(&message);
                     if write_all(client, &conn.out, ex.tc).await.is_err() {
                         return Err(Next::Close(*b"CH"));
                     }
@@ -65,6 +67,20 @@ impl Sess {
         }
     }
 
+    /// A response head in the log's byte count (HTX size; the `Connection`
+    /// value the proxy adds is not in it: HAProxy's H1 layer adds it on output).
+    fn count_head(&mut self, r: &Response) {
+        let h = &r.head;
+        self.htx.from_server += super::htx::head(
+            [
+                &super::htx::version(h.version.on_the_wire()),
+                &h.status,
+                &h.reason,
+            ],
+            &h.headers,
+        );
+    }
+
     /// The response's part of the log: status, `Tr`, response captures.
     fn response_log(&mut self, resp: &Response) {
         let shared = self.shared.clone();
@@ -73,6 +89,11 @@ impl Sess {
             .connected
             .map(|c| c.elapsed().as_millis() as i64)
             .unwrap_or(-1);
+        let code = resp.head.code;
+        shared.http.frontend_response(self.fe, code);
+        if let Some(b) = &self.backend {
+            shared.http.backend_response(b.idx, self.server, code);
+        }
         if let Some(h) = self.http_log.as_mut() {
             h.status = Some(resp.head.code);
             h.t_res = t_res;
@@ -95,6 +116,36 @@ impl Sess {
         req_done: bool,
     ) -> Result<(TcpStream, bool), Next> {
         let tunnel = resp.body == BodyLength::Tunnel;
+        // HAProxy counts the response it received, even one it then refuses.
+        self.count_head(&resp);
+        if tunnel && resp.head.code == 101 && !ex.req.info.upgrade {
+            // A 101 to a request that asked for no upgrade: an invalid response.
+            return Err(self.reply(client, 502, ex, *b"PH").await);
+        }
+        let mut resp = resp;
+        // `http-response` then `http-after-response` rules; an answer replaces
+        // the server's response (whose body is not read: the server connection
+        // is dropped).
+        for set in [Set::Response, Set::AfterResponse] {
+            let keep = ex.client_keep && req_done;
+            if let Some(next) = self
+                .response_rules(
+                    client,
+                    conn,
+                    set,
+                    ex.fh,
+                    ex.bh,
+                    ex.same_proxy,
+                    ex.req,
+                    &mut resp.head,
+                    keep,
+                    ex.tc,
+                )
+                .await
+            {
+                return Err(next);
+            }
+        }
         let http10 = ex.http10 || !resp.head.version.is_11();
         // The client side closes after a close-delimited body; an early answer
         // (before the request body) leaves the request unsynchronised: close too.
@@ -116,6 +167,8 @@ impl Sess {
             buf: &mut conn.srv_buf,
             dst: client,
             out: &mut conn.out,
+            chunk: &mut conn.chunk,
+            htx: &mut self.htx.from_server,
             src_timeout: ex.ts,
             dst_timeout: ex.tc,
             moved: &mut self.bytes.from_server,
@@ -151,6 +204,8 @@ impl Sess {
         conn.out.extend_from_slice(conn.srv_buf.filled());
         let n = conn.srv_buf.filled().len();
         conn.srv_buf.consume(n);
+        // Tunnelled bytes from the server count in the log as they are.
+        let before = self.bytes.from_server - n as u64;
         let shared = self.shared.clone();
         let fert = &shared.frontends[self.fe];
         let Some(be) = self.backend.clone() else {
@@ -186,6 +241,7 @@ impl Sess {
             &mut publish,
         )
         .await;
+        self.htx.from_server += self.bytes.from_server - before;
         Next::Close(term)
     }
 }

@@ -63,32 +63,7 @@ pub(super) fn backend(
             continue;
         };
         let sp = &s.params;
-        let spec = fw::ServerSpec {
-            name: s.name.name.clone(),
-            ip,
-            port,
-            weight: sp.weight.unwrap_or(1),
-            backup: sp.backup == Some(true),
-            maxconn: sp.maxconn.unwrap_or(0) as usize,
-            maxqueue: sp.maxqueue.unwrap_or(0) as usize,
-            minconn: sp.minconn.unwrap_or(0) as usize,
-            send_proxy: if sp.send_proxy_v2 == Some(true) {
-                fw::SendProxy::V2
-            } else if sp.send_proxy == Some(true) {
-                fw::SendProxy::V1
-            } else {
-                fw::SendProxy::None
-            },
-            shutdown_on_down: sp.on_marked_down.as_deref() == Some("shutdown-sessions"),
-            shutdown_backup_on_up: sp.on_marked_up.as_deref() == Some("shutdown-backup-sessions"),
-            source: sp
-                .source
-                .as_deref()
-                .and_then(|s| s.split(':').next())
-                .and_then(|s| s.parse().ok()),
-            disabled: sp.disabled == Some(true) || unresolved,
-            checked: sp.check == Some(true) || sp.track.is_some() || sp.agent_check == Some(true),
-        };
+        let spec = server_spec(s, ip, port, unresolved);
         // Health checking.
         let name = ServerName {
             backend: p.name.name.clone(),
@@ -152,8 +127,44 @@ pub(super) fn backend(
     (errors.len() == before).then_some(b)
 }
 
+/// The forwarder's view of a configured server, or of one `add server` parsed.
+pub(crate) fn server_spec(
+    s: &ServerDef,
+    ip: IpAddr,
+    port: fw::ServerPort,
+    unresolved: bool,
+) -> fw::ServerSpec {
+    let sp = &s.params;
+    fw::ServerSpec {
+        name: s.name.name.clone(),
+        ip,
+        port,
+        weight: sp.weight.unwrap_or(1),
+        backup: sp.backup == Some(true),
+        maxconn: sp.maxconn.unwrap_or(0) as usize,
+        maxqueue: sp.maxqueue.unwrap_or(0) as usize,
+        minconn: sp.minconn.unwrap_or(0) as usize,
+        send_proxy: if sp.send_proxy_v2 == Some(true) {
+            fw::SendProxy::V2
+        } else if sp.send_proxy == Some(true) {
+            fw::SendProxy::V1
+        } else {
+            fw::SendProxy::None
+        },
+        shutdown_on_down: sp.on_marked_down.as_deref() == Some("shutdown-sessions"),
+        shutdown_backup_on_up: sp.on_marked_up.as_deref() == Some("shutdown-backup-sessions"),
+        source: sp
+            .source
+            .as_deref()
+            .and_then(|s| s.split(':').next())
+            .and_then(|s| s.parse().ok()),
+        disabled: sp.disabled == Some(true) || unresolved,
+        checked: sp.check == Some(true) || sp.track.is_some() || sp.agent_check == Some(true),
+    }
+}
+
 /// The server's address: names are resolved now (HAProxy resolves at start-up).
-pub(super) fn server_addr(
+pub(crate) fn server_addr(
     s: &ServerDef,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<(IpAddr, fw::ServerPort, bool)> {

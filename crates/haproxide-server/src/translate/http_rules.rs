@@ -3,8 +3,6 @@
 //! fetches an HTTP request or response offers) and what the engine cannot run
 //! yet is refused with its line.
 
-use std::sync::Arc;
-
 use haproxide_config::model::{Config, Proxy};
 use haproxide_config::Diagnostic;
 use haproxide_expr::Uses;
@@ -14,7 +12,7 @@ use haproxide_http::rules::{HttpRule, RuleSets};
 use super::unsupported;
 
 /// The rule sets of a `mode http` proxy half.
-pub(crate) fn rule_sets(p: &Proxy, errors: &mut Vec<Diagnostic>) -> Arc<RuleSets> {
+pub(crate) fn rule_sets(p: &Proxy, errors: &mut Vec<Diagnostic>) -> RuleSets {
     let mut sets = RuleSets::default();
     let mut redirects = Vec::new();
     for r in &p.rules {
@@ -56,7 +54,7 @@ pub(crate) fn rule_sets(p: &Proxy, errors: &mut Vec<Diagnostic>) -> Arc<RuleSets
         });
     }
     sets.request.extend(redirects);
-    Arc::new(sets)
+    sets
 }
 
 /// Gives every HTTP proxy half the configuration's userlists (`http_auth`).
@@ -71,6 +69,6 @@ pub(crate) fn fill_userlists(cfg: &Config, engine: &mut fw::EngineSpec) {
         .filter_map(|f| f.http.as_mut())
         .chain(engine.backends.iter_mut().filter_map(|b| b.http.as_mut()));
     for h in halves {
-        Arc::make_mut(&mut h.rules).userlists = lists.clone();
+        h.userlists = lists.clone();
     }
 }

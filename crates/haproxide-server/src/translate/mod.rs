@@ -26,7 +26,7 @@ use haproxide_config::Resolved;
 use haproxide_config::{Code, Diagnostic, Span};
 use haproxide_forward::spec as fw;
 
-mod backend;
+pub(crate) mod backend;
 mod frontend;
 mod health;
 #[cfg(test)]
@@ -276,7 +276,7 @@ pub(crate) fn http_spec(
         header: h.header,
         except: h.except,
     });
-    Some(fw::HttpSpec {
+    let mut spec = fw::HttpSpec {
         conn_mode: match http_opts::conn_mode(p) {
             ConnMode::KeepAlive => fw::HttpConnMode::KeepAlive,
             ConnMode::ServerClose => fw::HttpConnMode::ServerClose,
@@ -293,12 +293,16 @@ pub(crate) fn http_spec(
         originalto,
         buffer_request: false,
         ignore_probes: p.option("http-ignore-probes") == Some(true),
-        rules: if rules {
-            http_rules::rule_sets(p, errors)
-        } else {
-            Default::default()
-        },
-    })
+        timeout_tarpit: p.timeouts.get("tarpit").copied().map(ms),
+        ..fw::HttpSpec::default()
+    };
+    if rules {
+        let sets = http_rules::rule_sets(p, errors);
+        spec.http_request = sets.request;
+        spec.http_response = sets.response;
+        spec.http_after_response = sets.after_response;
+    }
+    Some(spec)
 }
 
 /// A condition the configuration typed with `haproxide-expr` → the engine's, if

@@ -1,0 +1,170 @@
+//! `http-request`, `http-response` and `http-after-response` rules in the
+//! exchange (configuration.txt §4.2), run by `haproxide_http::rules`: the
+//! frontend's request rules before backend switching, the backend's after it;
+//! response rules the backend's then the frontend's, then `http-after-response`.
+//! A final verdict (deny, return, redirect, auth, tarpit) answers the request.
+
+use std::time::Duration;
+
+use haproxide_http::conn::{connection_value, peer_keeps_alive};
+use haproxide_http::rules::{run_request, run_response, Txn, Verdict};
+use haproxide_http::{BodyLength, Request, ResponseHead};
+
+use super::io::write_all;
+use super::{Conn, Next};
+use crate::relay::ClientStream;
+use crate::session::Sess;
+use crate::spec::HttpSpec;
+
+/// Which rule set of a proxy.
+#[derive(Clone, Copy)]
+pub(super) enum Set {
+    Response,
+    AfterResponse,
+}
+
+impl Sess {
+    /// Runs `spec`'s `http-request` rules on `req` (`backend`: the backend half's
+    /// name, None for a frontend's). `Some` when they answered the request.
+    pub(super) async fn request_rules(
+        &mut self,
+        client: &mut ClientStream,
+        conn: &mut Conn,
+        spec: &HttpSpec,
+        backend: Option<&str>,
+        req: &mut Request,
+        tc: Option<Duration>,
+    ) -> Option<Next> {
+        if spec.http_request.is_empty() {
+            return None;
+        }
+        let shared = self.shared.clone();
+        let fe = shared.frontends[self.fe].spec.name.as_str();
+        let (verdict, captures) = {
+            let mut txn = Txn {
+                src: self.src,
+                dst: self.dst,
+                frontend: fe,
+                backend,
+                vars: &mut conn.vars,
+                userlists: &spec.userlists,
+                errors: &spec.errors,
+                log_level: None,
+                captures: Vec::new(),
+            };
+            let v = run_request(&spec.http_request, &mut req.head, &mut txn);
+            (v, txn.captures)
+        };
+        if let Some(h) = self.http_log.as_mut() {
+            for (slot, v) in captures {
+                if let Some(s) = h.req_captures.get_mut(slot) {
+                    *s = Some(v.into_boxed_slice());
+                }
+            }
+        }
+        let keep = peer_keeps_alive(req.head.version, &req.info)
+            && matches!(req.body, BodyLength::None | BodyLength::Length(0));
+        self.rule_answer(client, verdict, spec, keep, !req.head.version.is_11(), tc)
+            .await
+    }
+
+    /// Runs the response rules of the backend (`be`) then of the frontend (`fe`,
+    /// skipped when it is the same `listen` section) on `res`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn response_rules(
+        &mut self,
+        client: &mut ClientStream,
+        conn: &mut Conn,
+        set: Set,
+        fe: &HttpSpec,
+        be: &HttpSpec,
+        same_proxy: bool,
+        req: &Request,
+        res: &mut ResponseHead,
+        keep: bool,
+        tc: Option<Duration>,
+    ) -> Option<Next> {
+        let pick = |s: &'_ HttpSpec| -> usize {
+            match set {
+                Set::Response => s.http_response.len(),
+                Set::AfterResponse => s.http_after_response.len(),
+            }
+        };
+        if pick(fe) == 0 && pick(be) == 0 {
+            return None;
+        }
+        let shared = self.shared.clone();
+        let fe_name = shared.frontends[self.fe].spec.name.as_str();
+        let be_name = self.backend.as_ref().map(|b| b.spec.name.clone());
+        let sides: &[&HttpSpec] = if same_proxy { &[be] } else { &[be, fe] };
+        for spec in sides {
+            let rules = match set {
+                Set::Response => &spec.http_response,
+                Set::AfterResponse => &spec.http_after_response,
+            };
+            if rules.is_empty() {
+                continue;
+            }
+            let verdict = {
+                let mut txn = Txn {
+                    src: self.src,
+                    dst: self.dst,
+                    frontend: fe_name,
+                    backend: be_name.as_deref(),
+                    vars: &mut conn.vars,
+                    userlists: &spec.userlists,
+                    errors: &spec.errors,
+                    log_level: None,
+                    captures: Vec::new(),
+                };
+                run_response(rules, &req.head, res, &mut txn)
+            };
+            match verdict {
+                Verdict::Continue => {}
+                Verdict::Allow => {}
+                v => {
+                    return self
+                        .rule_answer(client, v, spec, keep, !req.head.version.is_11(), tc)
+                        .await
+                }
+            }
+        }
+        None
+    }
+
+    /// Sends the answer of a final verdict (after `timeout tarpit` for a tarpit).
+    async fn rule_answer(
+        &mut self,
+        client: &mut ClientStream,
+        verdict: Verdict,
+        spec: &HttpSpec,
+        keep: bool,
+        http10: bool,
+        tc: Option<Duration>,
+    ) -> Option<Next> {
+        let (reply, term) = match verdict {
+            Verdict::Continue | Verdict::Allow => return None,
+            Verdict::Reply(r) => (r, *b"PR"),
+            Verdict::Tarpit(r) => {
+                let be_connect = self.backend.as_ref().and_then(|b| b.spec.timeout_connect);
+                let wait = spec.timeout_tarpit.or(be_connect).unwrap_or(Duration::ZERO);
+                tokio::time::sleep(wait).await;
+                (r, *b"PT")
+            }
+        };
+        self.log_status(reply.head.code);
+        self.htx.from_server += super::htx::head(
+            [
+                &super::htx::version(reply.head.version),
+                &reply.head.status,
+                &reply.head.reason,
+            ],
+            &reply.head.headers,
+        ) + reply.body.len() as u64;
+        let bytes = reply.to_bytes(connection_value(keep, http10));
+        if write_all(client, &bytes, tc).await.is_err() || !keep {
+            return Some(Next::Close(term));
+        }
+        Some(Next::Answered(term))
+    }
+}
