@@ -217,6 +217,11 @@ pub trait LogVars {
     fn var(&self, out: &mut Vec<u8>, v: LogVar, f: Flags);
     /// What `%[...]` samples are fetched from.
     fn context(&self) -> &dyn Context;
+    /// Whether an absent `%[...]` sample prints `-` (a log line) or nothing (a
+    /// header value or reply built by an HTTP rule, as HAProxy 2.6.12 does).
+    fn dash_for_absent(&self) -> bool {
+        true
+    }
 }
 
 /// Applies `{+Q,-X,...}` modifiers to `base`; unknown letters are ignored, as
@@ -380,7 +385,10 @@ impl LogFormat {
                     let fetched = e.eval(vars.context(), crate::http::SINGLE);
                     let value = fetched.value.and_then(|v| v.cast(SmpType::Str));
                     let f = Flags { hex: false, ..*f };
-                    push_text(out, value.as_ref().and_then(|v| v.bytes()), f);
+                    let bytes = value.as_ref().and_then(|v| v.bytes());
+                    if bytes.is_some() || vars.dash_for_absent() {
+                        push_text(out, bytes, f);
+                    }
                     last_isspace = false;
                 }
             }
