@@ -82,6 +82,10 @@ pub struct ServerConfig {
     pub track: Option<ServerName>,
     /// `disabled`: starts in maintenance.
     pub disabled: bool,
+    /// The host name that did not resolve (`init-addr ...,none`): the server starts
+    /// in HAProxy's resolution maintenance (RMAINT), which `enable server` does not
+    /// lift.
+    pub unresolved: Option<String>,
     /// `rise`, for a server without `check` (HAProxy still shows it as the check
     /// counter in `show servers state`).
     pub rise: u32,
@@ -99,6 +103,7 @@ impl ServerConfig {
             agent: None,
             track: None,
             disabled: false,
+            unresolved: None,
             rise: spec_rise,
         }
     }
@@ -825,6 +830,9 @@ impl Checker {
             let mut st = lock(&s.state);
             if s.cfg.disabled {
                 st.set_maint(true, 0);
+            }
+            if s.cfg.unresolved.is_some() {
+                st.set_resolution_maint(true, 0);
             }
             s.usable.store(st.usable(), Ordering::Release);
             s.eligible.store(st.eligible(), Ordering::Release);

@@ -35,6 +35,10 @@ pub struct AdminState {
     /// Drain (CLI `set server state drain`, agent `drain` sets weight 0): no
     /// new load-balanced traffic, persistent sessions still served.
     pub drain: bool,
+    /// Maintenance for want of an address (`init-addr ...,none` with a name that
+    /// did not resolve: HAProxy's RMAINT, "MAINT (resolution)"); `enable server`
+    /// does not clear it. Part of `maint`.
+    pub resolution: bool,
 }
 
 /// Which check produced a result.
@@ -145,6 +149,7 @@ pub struct ServerState {
     /// `admin.maint` is their OR.
     fmaint: bool,
     imaint: bool,
+    rmaint: bool,
     log_health_checks: bool,
     /// `track`: the tracked server and its last known state.
     tracked: Option<(ServerName, OpState)>,
@@ -184,6 +189,7 @@ impl ServerState {
             admin: AdminState::default(),
             fmaint: false,
             imaint: false,
+            rmaint: false,
             log_health_checks: check.is_some_and(|c| c.log_health_checks),
             tracked: None,
             stats: StatFields::default(),
@@ -485,9 +491,23 @@ impl ServerState {
         self.apply_maint(change, now)
     }
 
-    /// Moves `admin.maint` to `fmaint || imaint`, reporting `change` if it moved.
+    /// The server has no address (HAProxy's RMAINT, set at start-up for
+    /// `init-addr ...,none` when the name did not resolve).
+    pub fn set_resolution_maint(&mut self, on: bool, now: u64) -> Vec<Event> {
+        self.rmaint = on;
+        self.admin.resolution = on;
+        let change = if on {
+            AdminChange::EnterMaint
+        } else {
+            AdminChange::LeaveMaint
+        };
+        self.apply_maint(change, now)
+    }
+
+    /// Moves `admin.maint` to `fmaint || imaint || rmaint`, reporting `change` if
+    /// it moved.
     fn apply_maint(&mut self, change: AdminChange, now: u64) -> Vec<Event> {
-        let maint = self.fmaint || self.imaint;
+        let maint = self.fmaint || self.imaint || self.rmaint;
         let mut changed = Vec::new();
         if self.admin.maint == maint {
             return changed;

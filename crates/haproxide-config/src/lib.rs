@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod captures;
 pub mod checks;
 pub mod cond;
 pub mod diag;

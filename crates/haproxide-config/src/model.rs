@@ -415,6 +415,22 @@ pub struct ServerParams {
     pub source: Option<String>,
 }
 
+impl ServerParams {
+    /// Whether a host name is looked up at start-up (configuration.txt §5.2
+    /// `init-addr`, HAProxy's `srv_iterate_initaddr`): the methods run in order and
+    /// `none` ends the walk, so `libc` must come before the first `none` (the
+    /// default `last,libc` resolves).
+    pub fn resolves_at_start(&self) -> bool {
+        match &self.init_addr {
+            None => true,
+            Some(m) => m
+                .iter()
+                .take_while(|x| x.as_str() != "none")
+                .any(|x| x == "libc"),
+        }
+    }
+}
+
 /// `server` or `default-server` (configuration.txt §4.2 `server`, §5.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerDef {

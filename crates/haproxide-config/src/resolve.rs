@@ -718,6 +718,11 @@ fn resolve_servers(cfg: &Config, opts: &ResolveOptions, diags: &mut Vec<Diagnost
                 continue;
             }
             let allows_none = init.iter().any(|m| m == "none") || s.params.resolvers.is_some();
+            // `none` before any `libc`: nothing was looked up, so nothing to warn
+            // about (HAProxy sets the server in resolution maintenance silently).
+            if !s.params.resolves_at_start() {
+                continue;
+            }
             let span = s.address.as_ref().map(|a| a.span).unwrap_or(s.span);
             let ctx = format!("'server {}/{}'", p.name.name, s.name.name);
             if allows_none || opts.ignore_resolution_failures {

@@ -233,6 +233,12 @@ const RUN: &[(&str, &str)] = &[
     ("global", "tune.listener.multi-queue"),
     ("global", "nosplice"),
     ("proxy", "backlog"),
+    // HTTP logging (haproxide-log, the HTTP engine's captures).
+    ("proxy", "capture request header"),
+    ("proxy", "capture response header"),
+    ("proxy", "declare capture"),
+    ("proxy", "unique-id-format"),
+    ("proxy", "unique-id-header"),
 ];
 
 /// A line whose keyword the engine does not run: what to call it, and where.
@@ -294,9 +300,7 @@ const HTTP_REFUSED: &[(&str, &str)] = &[
     ("errorloc", "errorloc"),
     ("errorloc302", "errorloc"),
     ("errorloc303", "errorloc"),
-    ("capture", "capture request/response header"),
-    ("unique-id-format", "unique-id-format"),
-    ("unique-id-header", "unique-id-header"),
+    ("capture cookie", "capture cookie"),
     ("use-server", "use-server"),
     ("force-persist", "force-persist"),
     ("ignore-persist", "ignore-persist"),
@@ -305,7 +309,6 @@ const HTTP_REFUSED: &[(&str, &str)] = &[
     ("tcp-response", "tcp-response content"),
     ("dispatch", "dispatch"),
     ("rate-limit", "rate-limit sessions"),
-    ("declare capture", "declare capture"),
 ];
 
 /// Options of HTTP mode the engine does not run yet.

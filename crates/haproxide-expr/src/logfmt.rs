@@ -396,6 +396,53 @@ impl LogFormat {
     }
 }
 
+/// An address (`%ci %fi %si %bi`): `Q` quotes, `X` prints hex (`7F000001`, 32
+/// digits for IPv6); absent: `-`.
+pub fn push_ip(out: &mut Vec<u8>, ip: Option<std::net::IpAddr>, f: Flags) {
+    use std::io::Write as _;
+    let Some(ip) = ip else {
+        out.push(b'-');
+        return;
+    };
+    if f.quote {
+        out.push(b'"');
+    }
+    let _ = match (ip, f.hex) {
+        (std::net::IpAddr::V4(a), true) => write!(out, "{:08X}", u32::from(a)),
+        (std::net::IpAddr::V6(a), true) => {
+            for b in a.octets() {
+                let _ = write!(out, "{b:02X}");
+            }
+            Ok(())
+        }
+        (ip, false) => write!(out, "{ip}"),
+    };
+    if f.quote {
+        out.push(b'"');
+    }
+}
+
+/// A port (`%cp %fp %sp %bp`): `X` prints `%04X`; never quoted; absent: `-`.
+pub fn push_port(out: &mut Vec<u8>, port: Option<u16>, f: Flags) {
+    use std::io::Write as _;
+    let _ = match port {
+        None => write!(out, "-"),
+        Some(p) if f.hex => write!(out, "{p:04X}"),
+        Some(p) => write!(out, "{p}"),
+    };
+}
+
+/// A number that `X` prints as hex of at least `width` digits (`%Ts %pid %rt
+/// %lc`).
+pub fn push_hexable(out: &mut Vec<u8>, n: u64, f: Flags, width: usize) {
+    use std::io::Write as _;
+    let _ = if f.hex {
+        write!(out, "{n:0width$X}")
+    } else {
+        write!(out, "{n}")
+    };
+}
+
 /// HAProxy's `lf_text_len`: an absent value prints `-` (`""` quoted); `Q` quotes,
 /// `E` escapes `"`, `\` and `]`.
 pub fn push_text(out: &mut Vec<u8>, s: Option<&[u8]>, f: Flags) {

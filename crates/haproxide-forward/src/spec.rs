@@ -314,4 +314,15 @@ pub struct HttpSpec {
     /// `option http-ignore-probes` (frontend): a connection that times out or
     /// closes before sending any byte gets no 408 and no log.
     pub ignore_probes: bool,
+    /// `unique-id-format` / `unique-id-header` (frontend, §4.2).
+    pub unique_id: Option<UniqueIdSpec>,
+}
+
+/// `unique-id-format <fmt>` and `unique-id-header <name>` (configuration.txt §4.2):
+/// each request gets an ID rendered from the format (`%ID` in logs), and the
+/// header carrying it when a name is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueIdSpec {
+    pub format: std::sync::Arc<haproxide_expr::LogFormat>,
+    pub header: Option<String>,
 }

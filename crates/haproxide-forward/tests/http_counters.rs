@@ -66,3 +66,42 @@ async fn requests_and_responses_are_counted_like_haproxy() {
     assert_eq!(p.engine.frontend_http(0).req_tot, 0);
     assert_eq!(p.engine.backend_http(0).hrsp, [0; 6]);
 }
+
+/// `unique-id-format` / `unique-id-header` (§4.2): the ID is rendered from the
+/// request (sample fetches, addresses), sent to the server in the header (before
+/// the `X-Forwarded-For` HAProxy adds), and logged (`%ID`).
+#[tokio::test]
+async fn unique_id_header_and_log() {
+    let (m, mut rx) = server("a").await;
+    let mut spec = simple(vec![common::server("a", m.addr)]);
+    let format =
+        haproxide_expr::LogFormat::parse("%[method]-%[path]-%ci", haproxide_expr::LfMode::Http)
+            .expect("format");
+    spec.frontends[0].http = Some(HttpSpec {
+        unique_id: Some(UniqueIdSpec {
+            format: std::sync::Arc::new(format),
+            header: Some("X-Req-ID".into()),
+        }),
+        forwardfor: Some(ForwardFor {
+            header: "X-Forwarded-For".into(),
+            except: None,
+            if_none: false,
+        }),
+        ..HttpSpec::default()
+    });
+    spec.backends[0].http = http();
+    let p = start(spec).await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(&get("/p")).await;
+    let (r, _) = c.response(b"GET").await.expect("response");
+    assert_eq!(r.head.code, 200);
+    let got = rx.recv().await.expect("request");
+    let head = String::from_utf8_lossy(&got.head).to_string();
+    assert!(
+        head.ends_with("x-req-id: GET-/p-127.0.0.1\r\nx-forwarded-for: 127.0.0.1\r\n\r\n"),
+        "{head:?}"
+    );
+    let recs = p.log.wait(1).await;
+    let id = recs[0].http.as_ref().and_then(|h| h.unique_id.as_deref());
+    assert_eq!(id, Some("GET-/p-127.0.0.1"));
+}

@@ -31,11 +31,13 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use haproxide_expr::logfmt::{push_text, Flags, LfMode, LogVar, LogVars};
+use haproxide_expr::logfmt::{
+    push_hexable, push_ip, push_port, push_text, Flags, LfMode, LogVar, LogVars,
+};
 use haproxide_expr::{Context, LogFormat};
 use haproxide_forward::{HttpTxnLog, SessionRecord};
 
@@ -198,42 +200,6 @@ struct RecVars<'a> {
     sample: RecContext<'a>,
 }
 
-fn push_ip(out: &mut Vec<u8>, ip: Option<IpAddr>, f: Flags) {
-    let Some(ip) = ip else {
-        out.push(b'-');
-        return;
-    };
-    if f.quote {
-        out.push(b'"');
-    }
-    let mut s = String::new();
-    match (ip, f.hex) {
-        (IpAddr::V4(a), true) => {
-            let _ = write!(s, "{:08X}", u32::from(a));
-        }
-        (IpAddr::V6(a), true) => {
-            for b in a.octets() {
-                let _ = write!(s, "{b:02X}");
-            }
-        }
-        (ip, false) => {
-            let _ = write!(s, "{ip}");
-        }
-    }
-    out.extend_from_slice(s.as_bytes());
-    if f.quote {
-        out.push(b'"');
-    }
-}
-
-fn push_port(out: &mut Vec<u8>, port: Option<u16>, f: Flags) {
-    match port {
-        None => out.push(b'-'),
-        Some(p) if f.hex => push_fmt(out, format_args!("{p:04X}")),
-        Some(p) => push_num(out, p),
-    }
-}
-
 fn push_fmt(out: &mut Vec<u8>, a: std::fmt::Arguments<'_>) {
     let mut s = String::new();
     let _ = s.write_fmt(a);
@@ -242,14 +208,6 @@ fn push_fmt(out: &mut Vec<u8>, a: std::fmt::Arguments<'_>) {
 
 fn push_num(out: &mut Vec<u8>, n: impl std::fmt::Display) {
     push_fmt(out, format_args!("{n}"))
-}
-
-fn push_hexable(out: &mut Vec<u8>, n: u64, f: Flags, width: usize) {
-    if f.hex {
-        push_fmt(out, format_args!("{n:0width$X}"))
-    } else {
-        push_num(out, n)
-    }
 }
 
 /// HAProxy's `hdr_encode_map` (captures: `"#{|}`) or `url_encode_map` (`%r`:

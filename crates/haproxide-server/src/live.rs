@@ -237,6 +237,11 @@ impl Live {
             };
             let mut row = server_snapshot(&facts, st.as_ref());
             row.forced_id = p.sids.get(si).is_some_and(|x| x.1);
+            if admin.resolution {
+                row.resolution = cfg.and_then(|c| c.unresolved.clone());
+                // HAProxy's srv_stats_state: RMAINT is shown first.
+                row.status = "MAINT (resolution)".into();
+            }
             row.http = p
                 .http
                 .then(|| http_counters(self.engine.server_http(bi, si)));

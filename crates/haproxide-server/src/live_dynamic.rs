@@ -85,6 +85,7 @@ impl Live {
             agent: None,
             track,
             disabled: true,
+            unresolved: None,
             rise: def.params.rise.unwrap_or(2),
         };
         let exists = |b: &str, s: &str| {

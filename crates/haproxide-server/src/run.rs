@@ -501,6 +501,7 @@ fn all_servers(plan: &Plan) -> Vec<haproxide_check::checker::ServerConfig> {
                 agent: None,
                 track: None,
                 disabled: srv.disabled,
+                unresolved: None,
                 rise: 2,
             });
         }

@@ -190,5 +190,6 @@ pub fn server_snapshot(f: &ServerFacts<'_>, st: Option<&ServerStats>) -> ServerS
         agent_enabled: f.agent_configured && f.agent_enabled,
         agent_port: f.agent_port,
         http: None,
+        resolution: None,
     }
 }

@@ -191,7 +191,9 @@ impl<'a> Session<'a> {
                 self.interactive = !self.interactive;
                 Text(String::new())
             }
-            ["help", rest @ ..] => Text(help::help(rest)),
+            ["help", rest @ ..] => {
+                Text(help::help_with(rest, !self.state.dcs().clusters.is_empty()))
+            }
             ["operator", rest @ ..] => {
                 if let Some(d) = self.need(Level::Operator) {
                     return d;

@@ -4,10 +4,12 @@
 /// (usage, description) of the commands haproxide implements, as HAProxy 2.6
 /// words them, sorted as HAProxy lists them. `help`, `prompt`, `quit` close the list.
 pub const COMMANDS: &[(&str, &str)] = &[
+    ("add server <bk>/<srv>", "create a new server"),
     (
         "clear counters [all]",
         "clear max statistics counters (or all counters)",
     ),
+    ("del server <bk>/<srv>", "remove a dynamically added server"),
     (
         "disable frontend <frontend>",
         "temporarily disable specific frontend",
@@ -117,6 +119,25 @@ fn keywords(usage: &str) -> Vec<&str> {
 fn matches_prefix(usage: &str, words: &[&str]) -> bool {
     let kw = keywords(usage);
     !words.is_empty() && words.len() <= kw.len() && kw.iter().zip(words).all(|(k, w)| k == w)
+}
+
+/// haproxide's own commands, which HAProxy does not have: `help` lists them after
+/// HAProxy's list, under a heading of their own, and only where they apply (so
+/// that without them `help` is HAProxy's list line for line).
+pub const HAPROXIDE_DCS: (&str, &str) = (
+    "show dcs",
+    "report the followed Patroni clusters (haproxide)",
+);
+
+/// `help [<command>]`, with the haproxide-only trailer when a DCS is followed
+/// (`show dcs`, docs/patroni.md).
+pub fn help_with(words: &[&str], dcs: bool) -> String {
+    let mut out = help(words);
+    if dcs && (words.is_empty() || matches_prefix(HAPROXIDE_DCS.0, words)) {
+        out.push_str("\nhaproxide commands (not in HAProxy):\n");
+        line(&mut out, HAPROXIDE_DCS);
+    }
+    out
 }
 
 /// `help [<command>]`.

@@ -413,6 +413,10 @@ pub struct ServerSnapshot {
     pub agent_port: u16,
     /// `req_tot` and `hrsp_*` of a server of a `mode http` backend.
     pub http: Option<HttpCounters>,
+    /// In HAProxy's resolution maintenance (RMAINT: `init-addr ...,none` and the
+    /// name did not resolve): the name (`srv_fqdn`); `srv_addr` is then "-" and the
+    /// admin state has 0x20.
+    pub resolution: Option<String>,
 }
 
 impl Default for ServerSnapshot {
@@ -445,6 +449,7 @@ impl Default for ServerSnapshot {
             agent_enabled: false,
             agent_port: 0,
             http: None,
+            resolution: None,
         }
     }
 }

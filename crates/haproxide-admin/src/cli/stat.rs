@@ -361,7 +361,7 @@ fn server_row(px: &ProxySnapshot, s: &ServerSnapshot, show_addr: bool) -> Row {
         r.set("agent_fall", a.fall);
         r.set("agent_health", a.health);
     }
-    if show_addr {
+    if show_addr && s.resolution.is_none() {
         r.set("addr", format!("{}:{}", s.host, s.port));
     }
     r.set("mode", &px.mode);
@@ -624,7 +624,11 @@ pub fn servers_state(proxies: &[ProxySnapshot], only: Option<&str>) -> Option<St
             continue;
         }
         for s in &be.servers {
-            let admin = u32::from(s.maint) | (u32::from(s.drain) << 3);
+            // SRV_ADMF_FMAINT (0x1), SRV_ADMF_FDRAIN (0x8), SRV_ADMF_RMAINT (0x20).
+            let rmaint = s.resolution.is_some();
+            // (A server in both shows RMAINT only: the snapshot has one flag.)
+            let fmaint = s.maint && !rmaint;
+            let admin = u32::from(fmaint) | (u32::from(s.drain) << 3) | (u32::from(rmaint) << 5);
             let status_code = s.check_status_code.unwrap_or_else(|| {
                 s.check
                     .as_ref()
@@ -645,12 +649,12 @@ pub fn servers_state(proxies: &[ProxySnapshot], only: Option<&str>) -> Option<St
                 (true, true) => 6,
             };
             out.push_str(&format!(
-                "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} - {} - 0 0 - - {}\n",
+                "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} - 0 0 - - {}\n",
                 px.iid,
                 px.name,
                 s.sid,
                 s.name,
-                s.host,
+                if rmaint { "-" } else { s.host.as_str() },
                 s.op_state as u32,
                 admin,
                 s.weight,
@@ -663,6 +667,7 @@ pub fn servers_state(proxies: &[ProxySnapshot], only: Option<&str>) -> Option<St
                 agent_state,
                 u8::from(px.forced_id),
                 u8::from(s.forced_id),
+                s.resolution.as_deref().unwrap_or("-"),
                 s.port,
                 s.agent_port,
             ));

@@ -25,6 +25,8 @@ pub(super) struct Fake {
     pub(super) actions: Mutex<Vec<(String, String, ServerAction)>>,
     pub(super) cleared: Mutex<Vec<bool>>,
     pub(super) fe_actions: Mutex<Vec<(String, FrontendAction)>>,
+    /// `show dcs` has a cluster to report (a `patroni` block is configured).
+    pub(super) dcs: std::sync::atomic::AtomicBool,
 }
 
 pub(super) fn server(name: &str, sid: u32, port: u16) -> ServerSnapshot {
@@ -138,6 +140,7 @@ impl Fake {
             actions: Mutex::new(Vec::new()),
             cleared: Mutex::new(Vec::new()),
             fe_actions: Mutex::new(Vec::new()),
+            dcs: std::sync::atomic::AtomicBool::new(false),
         })
     }
     pub(super) fn with_server(&self, b: &str, s: &str, f: impl FnOnce(&mut ServerSnapshot)) {
@@ -155,6 +158,14 @@ impl Fake {
 }
 
 impl RuntimeState for Fake {
+    fn dcs(&self) -> crate::cli::dcs::DcsSnapshot {
+        let mut s = crate::cli::dcs::DcsSnapshot::default();
+        if self.dcs.load(std::sync::atomic::Ordering::Relaxed) {
+            s.clusters
+                .push(crate::cli::dcs::DcsClusterSnapshot::default());
+        }
+        s
+    }
     fn info(&self) -> InfoSnapshot {
         InfoSnapshot {
             version: "2.6.12-1+deb12u4".into(),
@@ -417,6 +428,17 @@ pub(super) fn cli_help_lines_are_haproxys() {
     assert!(ours.ends_with(
         "  prompt                                  : toggle interactive mode with prompt\n  quit                                    : disconnect\n\n"
     ));
+    // haproxide's own `show dcs` is listed only when a DCS is followed, after
+    // HAProxy's list, under a heading of its own.
+    f.dcs.store(true, std::sync::atomic::Ordering::Relaxed);
+    let with = run(&*f, Level::Admin, "help");
+    assert_eq!(
+        with.strip_prefix(ours.trim_end_matches('\n')),
+        Some("\n\nhaproxide commands (not in HAProxy):\n  show dcs                                : report the followed Patroni clusters (haproxide)\n\n")
+    );
+    assert!(run(&*f, Level::Admin, "help show").contains("  show dcs "));
+    assert!(!run(&*f, Level::Admin, "help get").contains("show dcs"));
+    f.dcs.store(false, std::sync::atomic::Ordering::Relaxed);
     // The help is the same at every level, as in HAProxy 2.6.
     assert_eq!(fixture!("help_user.txt"), real);
     assert_eq!(run(&*f, Level::User, "help"), ours);
@@ -432,7 +454,7 @@ pub(super) fn cli_unknown_commands_answer_like_haproxy() {
     let f = Fake::new();
     let empty = run(&*f, Level::Admin, "");
     assert!(empty.starts_with(
-        "Unknown command. Please enter one of the following commands only:\n  clear counters [all]                    : clear max"
+        "Unknown command. Please enter one of the following commands only:\n  add server <bk>/<srv>                   : create a new server\n  clear counters [all]                    : clear max"
     ));
     assert!(empty.ends_with("  quit                                    : disconnect\n\n"));
     let foo = run(&*f, Level::Admin, "foo bar");

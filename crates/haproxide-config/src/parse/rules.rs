@@ -196,11 +196,19 @@ impl Parser<'_> {
         let cx = crate::http_rules::TypeCtx {
             proxy: &p.name.name,
             read: &read,
+            // Request capture slots are numbered in declaration order across
+            // `capture request header` lines and `http-request capture ... len`.
             capture_base: p
-                .rules
+                .directives
                 .iter()
-                .filter(|r| r.action.name == "capture" && r.args.get(1).is_some_and(|k| k == "len"))
-                .count(),
+                .filter(|d| d.keyword == "capture request header")
+                .count()
+                + p.rules
+                    .iter()
+                    .filter(|r| {
+                        r.action.name == "capture" && r.args.get(1).is_some_and(|k| k == "len")
+                    })
+                    .count(),
             known: &known,
         };
         crate::http_rules::type_action(rule, &cx)

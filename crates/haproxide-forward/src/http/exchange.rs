@@ -35,6 +35,7 @@ static PLAIN: HttpSpec = HttpSpec {
     originalto: None,
     buffer_request: false,
     ignore_probes: false,
+    unique_id: None,
 };
 
 /// How the wait for a request head ended without one.
@@ -95,6 +96,25 @@ impl Sess {
             .await
         {
             return next;
+        }
+        // §4.2 `unique-id-format` / `unique-id-header`: the header comes before
+        // the ones `option forwardfor` / `originalto` add (HAProxy's order).
+        if let Some(u) = fh.unique_id.as_ref() {
+            let ctx = haproxide_http::ctx::MsgCtx {
+                src: self.src,
+                dst: self.dst,
+                req: Some(&req.head),
+                vars: Some(&conn.vars),
+                frontend: Some(&fert.spec.name),
+                ..Default::default()
+            };
+            let id = super::uid::unique_id(&u.format, ctx, &fert.spec.name, self.req_at);
+            if let Some(name) = &u.header {
+                req.head.headers.push(name.as_bytes(), id.as_bytes());
+            }
+            if let Some(h) = self.http_log.as_mut() {
+                h.unique_id = Some(id);
+            }
         }
         // Backend switching (§4.2 `use_backend`, `default_backend`).
         let chosen = {

@@ -18,6 +18,7 @@ mod htx;
 mod io;
 mod response;
 mod rules;
+mod uid;
 
 use tokio::io::AsyncWriteExt;
 

@@ -118,7 +118,13 @@ pub(super) fn backend(
                 check,
                 agent,
                 track,
-                disabled: spec.disabled,
+                // An unresolved name is HAProxy's resolution maintenance, kept apart
+                // from `disabled` (which `enable server` lifts).
+                disabled: sp.disabled == Some(true),
+                unresolved: unresolved.then(|| match s.parsed.as_ref().map(|a| &a.host) {
+                    Some(haproxide_config::value::Host::Name(n)) => n.clone(),
+                    _ => String::new(),
+                }),
                 rise: sp.rise.unwrap_or(2),
             });
         }
@@ -183,6 +189,10 @@ pub(crate) fn server_addr(
         Host::V4(v) => IpAddr::V4(*v),
         Host::V6(v) => IpAddr::V6(*v),
         Host::Any => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        // `init-addr none` first (no `libc` before it): HAProxy does not resolve.
+        Host::Name(_) if !s.params.resolves_at_start() => {
+            return Some((IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), port, true));
+        }
         Host::Name(n) => match (n.as_str(), 0u16)
             .to_socket_addrs()
             .ok()

@@ -3,6 +3,25 @@
 
 use super::*;
 
+/// `capture request|response header`, `declare capture` (§4.2, §8.8) → the
+/// engine's capture slots.
+fn captures(p: &Proxy, errors: &mut Vec<Diagnostic>) -> haproxide_forward::CaptureSpec {
+    let slot = |c: &haproxide_config::captures::Capture| haproxide_forward::CaptureSlot {
+        header: c.header.as_deref().map(Into::into),
+        len: c.len,
+    };
+    match haproxide_config::captures::captures(p) {
+        Ok(c) => haproxide_forward::CaptureSpec {
+            request: c.request.iter().map(slot).collect(),
+            response: c.response.iter().map(slot).collect(),
+        },
+        Err(e) => {
+            errors.push(Diagnostic::error(Code::InvalidArgument, e.message).at(e.span));
+            haproxide_forward::CaptureSpec::default()
+        }
+    }
+}
+
 pub(super) fn frontend(
     p: &Proxy,
     backends: &HashMap<&str, usize>,
@@ -25,6 +44,9 @@ pub(super) fn frontend(
     };
     f.inspect_delay = p.inspect_delay.map(ms);
     f.http = http_spec(p, true, errors);
+    if f.http.is_some() {
+        f.captures = captures(p, errors);
+    }
     // Conditions see layers 4 and 6 in TCP mode, 4 and 7 (the request) in HTTP.
     let (uses, mode) = if f.http.is_some() {
         (haproxide_expr::Uses::HTTP, "HTTP mode")

@@ -177,7 +177,20 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
         if p.binds.is_empty() {
             continue;
         }
-        if let Some(f) = frontend(p, &backend_index, &failed, &mut errors) {
+        if let Some(mut f) = frontend(p, &backend_index, &failed, &mut errors) {
+            if let Some(h) = f.http.as_mut() {
+                let defaults = p.defaults.and_then(|d| cfg.proxies.get(d));
+                h.unique_id = match haproxide_config::captures::unique_id(p, defaults) {
+                    Ok(u) => u.map(|u| fw::UniqueIdSpec {
+                        format: std::sync::Arc::new(u.format),
+                        header: u.header,
+                    }),
+                    Err(e) => {
+                        errors.push(Diagnostic::error(Code::InvalidArgument, e.message).at(e.span));
+                        None
+                    }
+                };
+            }
             plan.engine.frontends.push(f);
         }
     }

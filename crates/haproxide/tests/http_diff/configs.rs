@@ -55,7 +55,8 @@ fn error_page(status: u16, body: &str) -> Vec<u8> {
 
 pub fn all() -> Vec<Config> {
     let mut v = vec![
-        // Host and path routing with ACLs, forwardfor, the default keep-alive.
+        // Host and path routing with ACLs, forwardfor, the default keep-alive (no
+        // http-request rule: the rules have configurations of their own).
         cfg(
             "route",
             &["web", "api", "assets"],
@@ -69,8 +70,7 @@ pub fn all() -> Vec<Config> {
                    \x20 acl p_exact path /exact\n\
                    \x20 acl p_dir path_dir static\n\
                    \x20 acl q_debug url_param(debug) -m found\n\
-                   \x20 http-request deny if p_admin\n\
-                   \x20 use_backend api if host_api || p_api\n\
+                   \x20 use_backend api if host_api || p_api || p_admin\n\
                    \x20 use_backend assets if host_assets or p_img or p_dir\n\
                    \x20 use_backend api if p_exact q_debug\n\
                    \x20 default_backend web\n"
