@@ -90,7 +90,7 @@ fn fmt(s: &str) -> Result<Fmt, String> {
         .map(Arc::new)
         .map_err(|e| match &e {
             // HAProxy quotes the format from the expression to its end.
-            haproxide_expr::logfmt::LogFormatError::Sample(x, m) => {
+            haproxide_expr::logfmt::LogFormatError::Sample(x, m, _) => {
                 let at = s.find(&format!("%[{x}")).map_or(0, |i| i + 2);
                 format!("failed to parse sample expression <{}> : {m}", &s[at..])
             }

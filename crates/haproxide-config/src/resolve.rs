@@ -569,6 +569,36 @@ fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
                 );
             }
         }
+        // `log-format` typed with the proxy's mode (HAProxy 2.6.12's words).
+        if let (true, Some(SessionLog::Custom(f))) = (p.kind.has_frontend(), &p.log_format) {
+            let mode = if p.effective_mode() == Mode::Http {
+                haproxide_expr::LfMode::Http
+            } else {
+                haproxide_expr::LfMode::Tcp
+            };
+            let err = haproxide_expr::LogFormat::parse(&f.name, mode).err();
+            // A fetch HAProxy has and this engine lacks is run mode's refusal.
+            let err = err.filter(|e| match e {
+                haproxide_expr::LogFormatError::Sample(text, _, invalid) => {
+                    let name = text.split([',', '(']).next().unwrap_or("");
+                    *invalid
+                        || !crate::keywords::keywords(crate::keywords::TableSet::V2_6)
+                            .fetches
+                            .contains(name.trim())
+                }
+                _ => true,
+            });
+            if let Some(e) = err {
+                diags.push(
+                    Diagnostic::error(Code::InvalidArgument, format!("invalid `log-format`: {e}"))
+                        .at(f.span)
+                        .hx(
+                            HaproxyLoc::ParsingCapital,
+                            format!("failed to parse log-format : {e}."),
+                        ),
+                );
+            }
+        }
         let missing = |k: &str| p.timeouts.get(k).is_none_or(|t| t.0 == 0);
         let mut need = Vec::new();
         if p.kind.has_frontend() && missing("client") {

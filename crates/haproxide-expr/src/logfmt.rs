@@ -168,8 +168,12 @@ pub enum LogFormatError {
     ModifierWithoutVariable(String),
     /// HTTP-only variable in a TCP proxy.
     HttpOnly(String),
-    /// `%[expr]` the sample engine refuses (its text, the engine's message).
-    Sample(String, String),
+    /// `%[expr]` the sample engine refuses: its text, the engine's message, and
+    /// whether HAProxy refuses it too ([`crate::ExprError::is_invalid`]; else a
+    /// fetch or converter this engine lacks).
+    Sample(String, String, bool),
+    /// `%[expr` without its `]`.
+    MissingBracket(String),
 }
 
 impl fmt::Display for LogFormatError {
@@ -187,9 +191,11 @@ impl fmt::Display for LogFormatError {
             LogFormatError::HttpOnly(v) => {
                 write!(f, "format variable '{v}' is reserved for HTTP mode")
             }
-            LogFormatError::Sample(e, m) => {
-                write!(f, "failed to parse sample expression <{e}> : {m}")
+            // HAProxy 2.6.12 prints the expression with its closing bracket.
+            LogFormatError::Sample(e, m, _) => {
+                write!(f, "failed to parse sample expression <{e}]> : {m}")
             }
+            LogFormatError::MissingBracket(e) => write!(f, "missing ']' after '{e}'"),
         }
     }
 }
@@ -296,10 +302,12 @@ impl LogFormat {
             if let Some(r) = rest.strip_prefix('[') {
                 let end = r
                     .find(']')
-                    .ok_or_else(|| LogFormatError::Truncated(r.to_string()))?;
+                    .ok_or_else(|| LogFormatError::MissingBracket(r.to_string()))?;
                 let text = &r[..end];
-                let expr = SampleExpr::parse(text)
-                    .map_err(|e| LogFormatError::Sample(text.to_string(), e.message))?;
+                let expr = SampleExpr::parse(text).map_err(|e| {
+                    let invalid = e.is_invalid();
+                    LogFormatError::Sample(text.to_string(), e.message, invalid)
+                })?;
                 flush(&mut nodes, &mut lit);
                 nodes.push(Node::Sample(Box::new(expr), flags));
                 rest = &r[end + 1..];
@@ -515,8 +523,9 @@ mod tests {
         assert_eq!(err("%Tr"), "format variable 'Tr' is reserved for HTTP mode");
         assert_eq!(
             err("%[nosuch]"),
-            "failed to parse sample expression <nosuch> : unknown fetch method 'nosuch'"
+            "failed to parse sample expression <nosuch]> : unknown fetch method 'nosuch'"
         );
+        assert_eq!(err("%[src"), "missing ']' after 'src'");
         assert!(LogFormat::parse("%Tr %r", LfMode::Http)
             .unwrap()
             .uses_request_line());

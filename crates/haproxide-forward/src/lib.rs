@@ -263,6 +263,9 @@ pub struct SessionRecord {
     /// HTTP mode: the transaction's request line, status, timers, captures,
     /// cookie letters and unique ID (see [`HttpTxnLog`]); `None` in TCP mode.
     pub http: Option<Box<HttpTxnLog>>,
+    /// What the TLS handshake settled, on a `bind ... ssl` (`%ft`'s `~`, `%sslv`,
+    /// `%sslc`, the `ssl_*` fetches of log-format); `None` in clear.
+    pub tls: Option<Box<haproxide_expr::TlsSession>>,
 }
 
 /// Receives each finished session.

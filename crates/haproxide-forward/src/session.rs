@@ -370,6 +370,7 @@ impl Sess {
                 srv_queue: self.srv_queue,
                 backend_queue: self.backend_queue,
                 http,
+                tls: self.tls.clone(),
             };
             self.shared.logger.log(&rec);
         }

@@ -25,6 +25,8 @@ pub struct MsgCtx<'a> {
     pub frontend: Option<&'a str>,
     pub backend: Option<&'a str>,
     pub server: Option<&'a str>,
+    /// The client connection's TLS session (`ssl_fc*`, `ssl_c_*`).
+    pub tls: Option<&'a haproxide_expr::TlsSession>,
 }
 
 fn field(h: &Headers, i: usize) -> Option<(&[u8], &[u8])> {
@@ -35,6 +37,9 @@ fn field(h: &Headers, i: usize) -> Option<(&[u8], &[u8])> {
 impl Context for MsgCtx<'_> {
     fn src(&self) -> Option<SocketAddr> {
         self.src
+    }
+    fn tls(&self) -> Option<&haproxide_expr::TlsSession> {
+        self.tls
     }
     fn dst(&self) -> Option<SocketAddr> {
         self.dst

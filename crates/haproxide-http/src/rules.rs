@@ -276,6 +276,8 @@ pub struct Txn<'a> {
     pub log_level: Option<String>,
     /// (slot, value) from `capture` actions, for the log.
     pub captures: Vec<(usize, Vec<u8>)>,
+    /// The client connection's TLS session (`ssl_fc*` fetches); `None` in clear.
+    pub tls: Option<&'a haproxide_expr::TlsSession>,
 }
 
 impl Txn<'_> {
@@ -295,6 +297,7 @@ impl Txn<'_> {
             frontend: Some(self.frontend),
             backend: self.backend,
             server: None,
+            tls: self.tls,
         }
     }
 }

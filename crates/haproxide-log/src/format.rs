@@ -191,6 +191,9 @@ impl Context for RecContext<'_> {
     fn server_name(&self) -> Option<&str> {
         self.0.server.as_deref()
     }
+    fn tls(&self) -> Option<&haproxide_expr::TlsSession> {
+        self.0.tls.as_deref()
+    }
 }
 
 struct RecVars<'a> {
@@ -399,12 +402,18 @@ impl LogVars for RecVars<'_> {
             }
             LogVar::AcceptMs => push_fmt(out, format_args!("{:03}", self.accept.micros / 1000)),
             LogVar::Timestamp => push_hexable(out, self.accept.unix.max(0) as u64, f, 8),
-            LogVar::FrontendTransport | LogVar::Frontend => str_(out, Some(&rec.frontend)),
+            LogVar::Frontend => str_(out, Some(&rec.frontend)),
+            // `~` after the name of a frontend reached over TLS (§8.2.4 `%ft`).
+            LogVar::FrontendTransport if rec.tls.is_some() => {
+                str_(out, Some(&format!("{}~", rec.frontend)))
+            }
+            LogVar::FrontendTransport => str_(out, Some(&rec.frontend)),
             LogVar::Backend => str_(out, Some(backend)),
             LogVar::Server => str_(out, Some(server)),
             LogVar::Hostname => str_(out, Some(ctx.hostname)),
             LogVar::UniqueId => str_(out, http.and_then(|h| h.unique_id.as_deref())),
-            LogVar::SslCipher | LogVar::SslVersion => str_(out, None),
+            LogVar::SslCipher => str_(out, rec.tls.as_ref().map(|t| t.cipher)),
+            LogVar::SslVersion => str_(out, rec.tls.as_ref().map(|t| t.version)),
             LogVar::Pid => push_hexable(out, u64::from(ctx.pid), f, 4),
             LogVar::Th => push_num(out, http.map_or(0, |h| h.th)),
             LogVar::Ti => push_num(out, http.map_or(0, |h| h.ti)),

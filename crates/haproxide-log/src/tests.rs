@@ -46,6 +46,7 @@ fn record() -> SessionRecord {
         srv_queue: 0,
         backend_queue: 0,
         http: None,
+        tls: None,
     }
 }
 

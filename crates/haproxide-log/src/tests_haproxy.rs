@@ -528,6 +528,7 @@ fn run(setup: &Setup, proxies: &[Proxy], stopped: &[(&str, u64, u64, Option<&str
             srv_queue: 0,
             backend_queue: 0,
             http: None,
+            tls: None,
         };
         match p.outcome {
             Outcome::Echo => {}

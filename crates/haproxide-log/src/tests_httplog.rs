@@ -130,6 +130,7 @@ fn record(client: SocketAddr, bind: SocketAddr, fe: &str) -> SessionRecord {
         srv_queue: 0,
         backend_queue: 0,
         http: Some(Box::new(HttpTxnLog::new())),
+        tls: None,
     }
 }
 

@@ -50,6 +50,8 @@ pub struct Live {
     spec: EngineSpec,
     /// Serializes `add server` / `del server`; the ids (`sid`) of added servers.
     dynamic: std::sync::Mutex<HashMap<(usize, usize), u32>>,
+    /// Per backend, what `add server ... check` builds its health check from.
+    check_bases: HashMap<usize, crate::translate::health::CheckBase>,
     proxies: Vec<ProxyPlan>,
     started: Instant,
     start_time_sec: u64,
@@ -85,6 +87,7 @@ impl Live {
             view,
             ids,
             dynamic: std::sync::Mutex::new(HashMap::new()),
+            check_bases: plan.check_bases.clone(),
             spec: plan.engine.clone(),
             proxies: plan.proxies.clone(),
             started: Instant::now(),

@@ -36,9 +36,6 @@ impl Live {
         }
         let parsed = haproxide_config::dynamic::parse_add_server(args).map_err(ActionError)?;
         let def = &parsed.def;
-        if def.params.check == Some(true) || def.params.agent_check == Some(true) {
-            return err("haproxide: 'check' and 'agent-check' on add server are not run yet.\n");
-        }
         // HAProxy's dynamic servers use `init-addr none`: a name is not resolved
         // (the server has no address and takes no traffic).
         let mut errors = Vec::new();
@@ -81,8 +78,18 @@ impl Live {
             },
             addr: std::net::SocketAddr::new(ip, check_port),
             weight: spec.weight,
-            check: None,
-            agent: None,
+            // The backend's probe and timeouts (HAProxy builds a dynamic server's
+            // check from its backend too); no hold before the first result: the
+            // check only runs after `enable health`, HAProxy routes before it.
+            check: (def.params.check == Some(true))
+                .then(|| self.check_bases.get(&bi))
+                .flatten()
+                .map(|base| {
+                    let mut c = crate::translate::health::check_spec(base, def, None);
+                    c.hold_first = false;
+                    c
+                }),
+            agent: crate::translate::health::agent_spec(&def.params),
             track,
             disabled: true,
             unresolved: None,

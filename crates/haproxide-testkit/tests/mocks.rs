@@ -320,3 +320,104 @@ fn temp_dir_waits_and_udp_catcher() {
     assert_eq!(got.as_deref(), Some("<30>x: two"));
     assert_eq!(c.recv(Duration::from_millis(50)), None);
 }
+
+/// The recorder's framing for these tests: a request ends at its head, plus a
+/// `Content-Length` body when it declares one.
+fn head_and_cl(b: &[u8]) -> Option<usize> {
+    let end = b.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&b[..end]).to_ascii_lowercase();
+    let cl = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("content-length:")?
+                .trim()
+                .parse::<usize>()
+                .ok()
+        })
+        .unwrap_or(0);
+    (b.len() >= end + cl).then_some(end + cl)
+}
+
+#[test]
+fn recorder_splits_pipelined_requests_and_answers_each() {
+    use haproxide_testkit::recorder::{converse, Backend, Reply};
+    let be = Backend::start(head_and_cl, |req: &[u8]| {
+        let t = http::target(req);
+        Reply::Send(
+            format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{t}", t.len()).into_bytes(),
+        )
+    });
+    let mark = be.mark();
+    let want = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n/aHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n/b";
+    let t = converse(
+        be.port(),
+        &[b"GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz"],
+        &|got: &[u8]| got.len() >= want.len(),
+        Duration::from_millis(50),
+    );
+    assert_eq!(t.bytes, want.to_vec());
+    assert!(!t.closed, "a keep-alive backend keeps the connection");
+    assert_eq!(
+        be.since(mark),
+        vec![
+            b"GET /a HTTP/1.1\r\n\r\n".to_vec(),
+            b"POST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz".to_vec()
+        ]
+    );
+}
+
+#[test]
+fn recorder_continues_tunnels_and_records_partial_requests() {
+    use haproxide_testkit::recorder::{converse, Backend, Reply};
+    let be = Backend::start(head_and_cl, |req: &[u8]| {
+        if http::target(req) == "/ws" {
+            Reply::Tunnel(b"HTTP/1.1 101 Switching Protocols\r\n\r\n".to_vec())
+        } else {
+            Reply::Close(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_vec())
+        }
+    });
+    // 100-continue: the interim answer comes before the body is sent.
+    let t = converse(
+        be.port(),
+        &[
+            b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+            b"ok",
+        ],
+        &|got: &[u8]| got.ends_with(b"content-length: 0\r\n\r\n"),
+        Duration::from_millis(200),
+    );
+    assert_eq!(
+        t.bytes,
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_vec()
+    );
+    assert!(t.closed, "Reply::Close closes");
+    // A tunnel echoes, and the request's record grows with the tunnelled bytes.
+    let mark = be.mark();
+    let t = converse(
+        be.port(),
+        &[b"GET /ws HTTP/1.1\r\n\r\n", b"ping"],
+        &|got: &[u8]| got.ends_with(b"ping"),
+        Duration::from_millis(50),
+    );
+    assert_eq!(
+        t.bytes,
+        b"HTTP/1.1 101 Switching Protocols\r\n\r\nping".to_vec()
+    );
+    assert_eq!(
+        be.since(mark),
+        vec![b"GET /ws HTTP/1.1\r\n\r\nping".to_vec()]
+    );
+    // A request still arriving is recorded as far as it came.
+    let mark = be.mark();
+    let t = converse(
+        be.port(),
+        &[b"GET /partial HTTP/1.1\r\nX: "],
+        &|_| true,
+        Duration::from_millis(100),
+    );
+    assert!(t.bytes.is_empty() && !t.closed);
+    assert_eq!(
+        be.since(mark),
+        vec![b"GET /partial HTTP/1.1\r\nX: ".to_vec()]
+    );
+}

@@ -123,6 +123,36 @@ fn scenario(prog: &str, dir: &TempDir) -> Vec<(String, String)> {
         last.iter().all(|r| r.as_deref() == Some("a")),
         "{prog}: traffic after del server: {last:?}"
     );
+    // A dynamic server with `check`: the check runs once `enable health` says so
+    // (HAProxy starts it disabled), with the backend's probe, and takes the server
+    // DOWN ("Connection refused": nothing listens on the port of a closed listener).
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let add = format!("add server l/c 127.0.0.1:{dead} check inter 100ms fall 2");
+    out.push((add.clone(), must_ask(&sock, &add)));
+    out.push(("enable c".into(), must_ask(&sock, "enable server l/c")));
+    let fields = |state: &str| -> String {
+        state
+            .lines()
+            .map(|l| l.split(' ').collect::<Vec<_>>())
+            .find(|f| f.len() > 14 && f[3] == "c")
+            // op state, admin state, check status, result and check state. (Not
+            // the health counter: HAProxy leaves it at 0 when maintenance ends
+            // while the check is disabled; haproxide resets it to `rise`.)
+            .map(|f| [f[5], f[6], f[10], f[11], f[13]].join(" "))
+            .unwrap_or_default()
+    };
+    out.push((
+        "c before enable health".into(),
+        fields(&must_ask(&sock, "show servers state l")),
+    ));
+    out.push(("enable health".into(), must_ask(&sock, "enable health l/c")));
+    let down = wait_for(&sock, "show servers state l", |s| {
+        fields(s).starts_with("0 ")
+    });
+    out.push(("c after its checks".into(), fields(&down)));
     out.push((
         "show servers state".into(),
         must_ask(&sock, "show servers state l")

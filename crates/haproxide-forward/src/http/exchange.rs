@@ -124,6 +124,7 @@ impl Sess {
                 req: Some(&req.head),
                 vars: Some(&conn.vars),
                 frontend: Some(&fert.spec.name),
+                tls: self.tls.as_deref(),
                 ..Default::default()
             };
             fert.light

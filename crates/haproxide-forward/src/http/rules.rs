@@ -51,6 +51,7 @@ impl Sess {
                 errors: &spec.errors,
                 log_level: None,
                 captures: Vec::new(),
+                tls: self.tls.as_deref(),
             };
             let v = run_request(&spec.http_request, &mut req.head, &mut txn);
             (v, txn.captures)
@@ -116,6 +117,7 @@ impl Sess {
                     errors: &spec.errors,
                     log_level: None,
                     captures: Vec::new(),
+                    tls: self.tls.as_deref(),
                 };
                 run_response(rules, &req.head, res, &mut txn)
             };

@@ -57,6 +57,7 @@ fn run(rules: &[HttpRule], head: &mut RequestHead, vars: &mut Vars) -> Verdict {
         errors: &pages,
         log_level: None,
         captures: Vec::new(),
+        tls: None,
     };
     run_request(rules, head, &mut txn)
 }
@@ -333,6 +334,7 @@ fn response_rules_set_status_and_headers() {
         errors: &pages,
         log_level: None,
         captures: Vec::new(),
+        tls: None,
     };
     assert_eq!(
         run_response(&rules, &r, &mut res, &mut txn),

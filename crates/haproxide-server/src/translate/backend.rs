@@ -57,7 +57,8 @@ pub(super) fn backend(
         tcp_keepalive: p.option("srvtcpka") == Some(true) || p.option("tcpka") == Some(true),
         http: http_spec(p, p.kind != ProxyKind::Listen, errors),
     };
-    let probe = probe_spec(p, errors);
+    let base = health::CheckBase::of(p, errors);
+    plan.check_bases.insert(bi, base.clone());
     for (si, s) in p.servers.iter().enumerate() {
         let Some((ip, port, unresolved)) = server_addr(s, errors) else {
             continue;
@@ -78,19 +79,8 @@ pub(super) fn backend(
             },
         );
         let socks4 = health::socks4_addr(s, errors);
-        let check = (sp.check == Some(true)).then(|| check_spec(p, s, probe.clone(), socks4));
-        // HAProxy's agent ignores the server's rise/fall: one reply changes its state
-        // (measured by the check crate's differential test); AgentSpec's defaults say so.
-        let agent = (sp.agent_check == Some(true)).then(|| AgentSpec {
-            port: sp.agent_port.unwrap_or(0),
-            addr: sp.agent_addr.as_deref().and_then(|a| a.parse().ok()),
-            inter: sp
-                .agent_inter
-                .map(ms)
-                .unwrap_or(haproxide_check::spec::DEFAULT_INTER),
-            send: sp.agent_send.as_ref().map(|s| s.clone().into_bytes()),
-            ..AgentSpec::default()
-        });
+        let check = (sp.check == Some(true)).then(|| check_spec(&base, s, socks4));
+        let agent = health::agent_spec(sp);
         let track = sp.track.as_ref().map(|t| {
             let (tb, ts) = t
                 .name

@@ -215,12 +215,46 @@ pub(super) fn connect_rule(c: &checks::Connect) -> ConnectRule {
 ///
 /// `socks4` is the server's SOCKS4 proxy, resolved ([`socks4_addr`]): checks go
 /// through it only with `check-via-socks4` (§5.2).
-pub(super) fn check_spec(
-    p: &Proxy,
-    s: &ServerDef,
+/// What a backend gives every server's health check: the probe (`option httpchk`,
+/// `tcp-check`...), `timeout connect`/`timeout check`, `option log-health-checks`.
+/// Kept in the plan per backend for the servers `add server` creates later.
+#[derive(Debug, Clone)]
+pub struct CheckBase {
     probe: ProbeSpec,
-    socks4: Option<SocketAddr>,
-) -> CheckSpec {
+    timeouts: CheckTimeouts,
+    log_health_checks: bool,
+}
+
+impl CheckBase {
+    pub(super) fn of(p: &Proxy, errors: &mut Vec<Diagnostic>) -> CheckBase {
+        CheckBase {
+            probe: probe_spec(p, errors),
+            timeouts: CheckTimeouts {
+                connect: p.timeouts.get("connect").copied().map(ms),
+                check: p.timeouts.get("check").copied().map(ms),
+            },
+            log_health_checks: p.option("log-health-checks") == Some(true),
+        }
+    }
+}
+
+/// `agent-check` (configuration.txt §5.2). HAProxy's agent ignores the server's
+/// rise/fall: one reply changes its state (measured by the check crate's
+/// differential test); AgentSpec's defaults say so.
+pub(crate) fn agent_spec(sp: &haproxide_config::model::ServerParams) -> Option<AgentSpec> {
+    (sp.agent_check == Some(true)).then(|| AgentSpec {
+        port: sp.agent_port.unwrap_or(0),
+        addr: sp.agent_addr.as_deref().and_then(|a| a.parse().ok()),
+        inter: sp
+            .agent_inter
+            .map(ms)
+            .unwrap_or(haproxide_check::spec::DEFAULT_INTER),
+        send: sp.agent_send.as_ref().map(|s| s.clone().into_bytes()),
+        ..AgentSpec::default()
+    })
+}
+
+pub(crate) fn check_spec(base: &CheckBase, s: &ServerDef, socks4: Option<SocketAddr>) -> CheckSpec {
     let sp = &s.params;
     let inter = sp
         .inter
@@ -234,10 +268,7 @@ pub(super) fn check_spec(
             fastinter: sp.fastinter.map(ms),
             downinter: sp.downinter.map(ms),
         },
-        timeouts: CheckTimeouts {
-            connect: p.timeouts.get("connect").copied().map(ms),
-            check: p.timeouts.get("check").copied().map(ms),
-        },
+        timeouts: base.timeouts.clone(),
         init_state: match sp.init_state.as_deref() {
             Some("up") => InitState::Up,
             Some("fully-up") => InitState::FullyUp,
@@ -248,7 +279,7 @@ pub(super) fn check_spec(
         hold_first: sp.init_state.is_none(),
         addr: sp.addr.as_deref().and_then(|a| a.parse().ok()),
         port: sp.port,
-        probe,
+        probe: base.probe.clone(),
         tls: (sp.check_ssl == Some(true)).then(|| TlsSpec {
             verify: sp.verify.as_deref() != Some("none"),
             ca_file: sp.ca_file.as_ref().map(|c| c.name.clone().into()),
@@ -261,13 +292,13 @@ pub(super) fn check_spec(
         send_proxy: sp.check_send_proxy == Some(true),
         socks4,
         via_socks4: sp.check_via_socks4 == Some(true),
-        log_health_checks: p.option("log-health-checks") == Some(true),
+        log_health_checks: base.log_health_checks,
     }
 }
 
 /// The server's `socks4 <addr>:<port>` (configuration.txt §5.2), a name resolved now
 /// (HAProxy resolves it at start-up); an unresolvable name is an error.
-pub(super) fn socks4_addr(s: &ServerDef, errors: &mut Vec<Diagnostic>) -> Option<SocketAddr> {
+pub(crate) fn socks4_addr(s: &ServerDef, errors: &mut Vec<Diagnostic>) -> Option<SocketAddr> {
     let a = s.params.socks4.as_ref()?;
     let PortSpec::Single(port) = a.value.port else {
         return None;

@@ -28,7 +28,7 @@ use haproxide_forward::spec as fw;
 
 pub(crate) mod backend;
 mod frontend;
-mod health;
+pub(crate) mod health;
 #[cfg(test)]
 mod http_tests;
 mod stats;
@@ -36,7 +36,7 @@ mod stats;
 mod http_rules;
 use backend::backend;
 use frontend::{binds, frontend};
-use health::{check_spec, probe_spec};
+use health::check_spec;
 
 /// Everything the runtime needs, plus the mapping between the two engines' ids.
 #[derive(Debug, Clone, Default)]
@@ -62,6 +62,8 @@ pub struct Plan {
     pub process: crate::process::ProcessSpec,
     /// haproxide-only: backends that follow a Patroni cluster's DCS (`patroni-role`).
     pub dcs: crate::dcs::DcsPlan,
+    /// Per engine backend: what its servers' health checks share (for `add server`).
+    pub check_bases: HashMap<usize, health::CheckBase>,
 }
 
 /// A configuration item the runtime cannot run yet.

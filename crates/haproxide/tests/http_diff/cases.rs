@@ -397,6 +397,13 @@ pub fn headers() -> Vec<Case> {
         g(h, "plain", "200", "/", ""),
         g(
             h,
+            "http-request capture",
+            "200",
+            "/",
+            "X-Extra: 0123456789\r\n",
+        ),
+        g(
+            h,
             "del-header",
             "200",
             "/",
@@ -576,7 +583,7 @@ pub fn logging() -> Vec<Case> {
         g(l, "unique-id", "200", "/", "X-Corr: ABC\r\n"),
         g(
             l,
-            "http-request capture",
+            "header not captured",
             "200",
             "/",
             "X-Extra: 0123456789\r\n",

@@ -160,6 +160,7 @@ pub fn all() -> Vec<Config> {
             head("")
                 + "frontend fe\n  bind 127.0.0.1:$fe\n\
                    \x20 http-request set-var(txn.p) path\n\
+                   \x20 http-request capture req.hdr(x-extra) len 8\n\
                    \x20 http-request set-header X-Forwarded-Proto http\n\
                    \x20 http-request add-header X-Trace one\n\
                    \x20 http-request add-header X-Trace two\n\
@@ -237,7 +238,6 @@ pub fn all() -> Vec<Config> {
                        \x20 capture response header Content-Type len 20\n\
                        \x20 unique-id-format %[req.hdr(x-corr),lower]-%[method]\n\
                        \x20 unique-id-header X-Request-ID\n\
-                       \x20 http-request capture req.hdr(x-extra) len 8\n\
                        \x20 default_backend web\n\
                        frontend fe2\n  bind 127.0.0.1:$fe2\n\
                        \x20 log-format \"%ci %HM %HP %HQ %HV %ST %B %U %{+Q}r %b/%s %tsc %ID\"\n\

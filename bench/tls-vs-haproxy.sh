@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Benchmark: TLS termination in TCP mode (issue 15), HAProxy 2.6 (OpenSSL 3.0) vs
+# haproxide (rustls, ring), interleaved, on 127.0.0.1, in front of one echo backend:
+#   full-ec   new TLS connection per request, ECDSA P-256 certificate (full handshakes/s)
+#   full-rsa  the same with an RSA-2048 certificate
+#   resumed   new connection per request, TLS 1.3 session resumption (tickets), ECDSA
+#   bulk      TLS bulk MB/s (16 kB writes, echoed), ECDSA
+# For each: the rate, and the proxy's CPU per handshake (us, utime+stime from /proc)
+# or per MB. Both proxies run the same config (nbthread 2, default TLS settings:
+# TLS 1.2-1.3, tickets on). One client for both: crates/haproxide-tls/examples/tlsload.rs
+# (rustls, no certificate verification, so the proxy limits the rate).
+# Medians of ROUNDS rounds; the order of the two proxies alternates every round.
+#
+# Usage: bench/tls-vs-haproxy.sh [-r ROUNDS] [--no-build]
+# Env:   HAPROXY (default /usr/sbin/haproxy), HAPROXIDE (skip the build), T=5 (seconds
+#        per run), CONNS=16 (concurrent client connections), SKIP="full-ec full-rsa resumed bulk"
+set -euo pipefail
+
+ROUNDS=3 BUILD=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -r) ROUNDS=$2; shift 2 ;;
+        --no-build) BUILD=0; shift ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+done
+T=${T:-5} CONNS=${CONNS:-16} SKIP=${SKIP:-}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+if [ "$BUILD" = 1 ]; then
+    (cd "$ROOT" && cargo build --release -q -p haproxide && cargo build --release -q -p haproxide-tls --example tlsload)
+fi
+HAPROXIDE=${HAPROXIDE:-$TARGET/release/haproxide}
+LOAD=$TARGET/release/examples/tlsload
+for b in "$HAPROXY" "$HAPROXIDE" "$LOAD"; do [ -x "$b" ] || { echo "missing: $b" >&2; exit 2; }; done
+command -v openssl >/dev/null || { echo "missing: openssl" >&2; exit 2; }
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/haproxide-tlsbench.XXXXXX")
+PIDS=()
+cleanup() {
+    set +e
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    sleep 0.3
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/ec.key" \
+    -out "$TMP/ec.crt" -subj /CN=bench.example -days 2 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/rsa.key" -out "$TMP/rsa.crt" \
+    -subj /CN=bench.example -days 2 2>/dev/null
+cat "$TMP/ec.crt" "$TMP/ec.key" > "$TMP/ec.pem"
+cat "$TMP/rsa.crt" "$TMP/rsa.key" > "$TMP/rsa.pem"
+
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+ECHO=$(port) PEC=$(port) PRSA=$(port)
+"$LOAD" echo "$ECHO" & PIDS+=($!)
+cat > "$TMP/tls.cfg" <<CFG
+global
+    nbthread 2
+    maxconn 4000
+defaults
+    mode tcp
+    timeout client 10s
+    timeout server 10s
+    timeout connect 2s
+frontend ec
+    bind 127.0.0.1:$PEC ssl crt $TMP/ec.pem
+    default_backend echo
+frontend rsa
+    bind 127.0.0.1:$PRSA ssl crt $TMP/rsa.pem
+    default_backend echo
+backend echo
+    server s 127.0.0.1:$ECHO
+CFG
+"$HAPROXY" -c -q -f "$TMP/tls.cfg"
+"$HAPROXIDE" -c -q -f "$TMP/tls.cfg"
+
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+
+# run NAME PROG TEST -> appends "name test rate cpu_us_per_unit" to $TMP/results
+run() {
+    local name=$1 prog=$2 test=$3 pid out c0 c1 n secs
+    # Foreground, one process: HAProxy's -db; haproxide stays in the foreground
+    # without -D.
+    if [ "$name" = haproxy ]; then
+        "$prog" -db -f "$TMP/tls.cfg" >/dev/null 2>&1 & pid=$!
+    else
+        "$prog" -f "$TMP/tls.cfg" >/dev/null 2>&1 & pid=$!
+    fi
+    for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$PEC) 2>/dev/null && break; sleep 0.05; done
+    sleep 0.3
+    c0=$(cpu_ticks $pid)
+    case $test in
+        full-ec) out=$("$LOAD" hs 127.0.0.1:$PEC "$T" "$CONNS") ;;
+        full-rsa) out=$("$LOAD" hs 127.0.0.1:$PRSA "$T" "$CONNS") ;;
+        resumed) out=$("$LOAD" hs 127.0.0.1:$PEC "$T" "$CONNS" resume) ;;
+        bulk) out=$("$LOAD" bulk 127.0.0.1:$PEC "$T" 4) ;;
+    esac
+    c1=$(cpu_ticks $pid)
+    kill $pid; wait $pid 2>/dev/null || true
+    python3 - "$name" "$test" "$out" "$((c1 - c0))" "$HZ" >> "$TMP/results" <<'PY'
+import sys
+name, test, out, ticks, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+kv = dict(x.split("=") for x in out.split())
+secs = float(kv["secs"])
+cpu = ticks / hz
+if test == "bulk":
+    mb = int(kv["bytes"]) / 1e6
+    print(f"{name} {test} {mb/secs:.1f} {cpu/mb*1e6:.0f}")
+else:
+    n = int(kv["handshakes"])
+    note = f" resumed={kv.get('resumed')}" if test == "resumed" else ""
+    print(f"{name} {test} {n/secs:.0f} {cpu/max(n,1)*1e6:.0f}{note}")
+PY
+}
+
+TESTS=""
+for t in full-ec full-rsa resumed bulk; do case " $SKIP " in *" $t "*) ;; *) TESTS="$TESTS $t" ;; esac; done
+for r in $(seq "$ROUNDS"); do
+    for t in $TESTS; do
+        if [ $((r % 2)) = 1 ]; then order="haproxy haproxide"; else order="haproxide haproxy"; fi
+        for who in $order; do
+            if [ $who = haproxy ]; then run haproxy "$HAPROXY" $t; else run haproxide "$HAPROXIDE" $t; fi
+        done
+    done
+done
+echo "# $(date -u +%FT%TZ) $0 -r $ROUNDS (T=$T CONNS=$CONNS) at $(cd "$ROOT" && git rev-parse --short HEAD)"
+cat "$TMP/results"
+python3 - "$TMP/results" <<'PY'
+import sys, statistics as st
+rows = [l.split() for l in open(sys.argv[1])]
+print("| test | haproxy rate | haproxide rate | rate ratio | haproxy CPU | haproxide CPU | CPU ratio |")
+print("|---|---|---|---|---|---|---|")
+for t in dict.fromkeys(r[1] for r in rows):
+    h = [r for r in rows if r[1] == t and r[0] == "haproxy"]
+    x = [r for r in rows if r[1] == t and r[0] == "haproxide"]
+    hr, xr = st.median(float(r[2]) for r in h), st.median(float(r[2]) for r in x)
+    hc, xc = st.median(float(r[3]) for r in h), st.median(float(r[3]) for r in x)
+    unit = "MB/s" if t == "bulk" else "/s"
+    cu = "us/MB" if t == "bulk" else "us/hs"
+    print(f"| {t} | {hr:.0f} {unit} | {xr:.0f} {unit} | {xr/hr:.2f}x | {hc:.0f} {cu} | {xc:.0f} {cu} | {xc/hc:.2f}x |")
+PY
