@@ -91,8 +91,17 @@ pub struct FrontendLog {
 
 /// Whether a session had an error, timeout, retry or redispatch (§8.3.3,
 /// §8.3.4 "normal connection").
+/// As HAProxy 2.6's `strm_log`: a termination cause other than none or `L`
+/// (locally processed), a retry or redispatch, or in HTTP a status >= 500.
 fn is_abnormal(rec: &SessionRecord) -> bool {
-    rec.termination[0] != b'-' || rec.retries > 0 || rec.redispatched
+    !matches!(rec.termination[0], b'-' | b'L')
+        || rec.retries > 0
+        || rec.redispatched
+        || rec
+            .http
+            .as_ref()
+            .and_then(|h| h.status)
+            .is_some_and(|s| s >= 500)
 }
 
 impl FrontendLog {

@@ -475,6 +475,16 @@ fn session_levels_and_dontlog_normal() {
     .with_log_separate_errors(true);
     assert_eq!(fe.render(&ok), Some((Level::Info, "0 --".into())));
     assert_eq!(fe.render(&sd), Some((Level::Err, "1 SD".into())));
+    // HTTP (HAProxy's strm_log): a 5xx is an error, `L` (answered locally) is not.
+    let mut http = ok.clone();
+    let mut h = haproxide_forward::HttpTxnLog::new();
+    h.status = Some(503);
+    http.http = Some(Box::new(h.clone()));
+    assert_eq!(fe.render(&http).map(|x| x.0), Some(Level::Err));
+    h.status = Some(404);
+    http.http = Some(Box::new(h));
+    http.termination = *b"LR";
+    assert_eq!(fe.render(&http).map(|x| x.0), Some(Level::Info));
 }
 
 #[test]

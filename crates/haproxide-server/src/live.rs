@@ -52,6 +52,8 @@ pub struct Live {
     dynamic: std::sync::Mutex<HashMap<(usize, usize), u32>>,
     /// Per backend, what `add server ... check` builds its health check from.
     check_bases: HashMap<usize, crate::translate::health::CheckBase>,
+    /// Where `add server` registers a server's transitions for the engine.
+    link: std::sync::OnceLock<Arc<crate::run::EngineLink>>,
     proxies: Vec<ProxyPlan>,
     started: Instant,
     start_time_sec: u64,
@@ -88,6 +90,7 @@ impl Live {
             ids,
             dynamic: std::sync::Mutex::new(HashMap::new()),
             check_bases: plan.check_bases.clone(),
+            link: std::sync::OnceLock::new(),
             spec: plan.engine.clone(),
             proxies: plan.proxies.clone(),
             started: Instant::now(),
@@ -109,6 +112,11 @@ impl Live {
     /// on a soft stop they are then left open for it.
     pub fn listeners_exported(&self) -> bool {
         self.exported.load(Ordering::SeqCst)
+    }
+
+    /// The checker-to-engine link (`add server` registers its servers there).
+    pub(crate) fn set_engine_link(&self, link: Arc<crate::run::EngineLink>) {
+        let _ = self.link.set(link);
     }
 
     /// The DCS followers `show dcs` reports.

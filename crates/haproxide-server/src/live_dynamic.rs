@@ -108,7 +108,17 @@ impl Live {
         // The id map first: the forwarder never sees a server without its health.
         let next = self.engine.server_count(bi);
         let pushed = self.ids.push(bi, Some(id));
+        let link = crate::run::ServerLink {
+            backend: bi,
+            server: next,
+            cut_on_down: spec.shutdown_on_down,
+            cut_backups_on_up: spec.shutdown_backup_on_up,
+        };
         let si = self.engine.add_server(bi, spec);
+        // Its transitions reach the engine (queue wake-ups, on-marked-down/up).
+        if let Some(l) = self.link.get() {
+            l.register(id, Some(link));
+        }
         debug_assert_eq!(pushed, si);
         debug_assert_eq!(Some(next), si);
         if let (Some(si), Some(p)) = (si, self.proxies.iter().find(|p| p.backend == Some(bi))) {
@@ -159,6 +169,9 @@ impl Live {
         }
         view.remove_server(id)
             .map_err(|e| ActionError(e.to_string()))?;
+        if let Some(l) = self.link.get() {
+            l.register(id, None);
+        }
         dynamic.remove(&(b, s));
         Ok("Server deleted.".into())
     }

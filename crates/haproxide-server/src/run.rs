@@ -127,25 +127,46 @@ impl ServerHealth for Health {
 
 /// What the engine does for one server when the checker reports a transition.
 #[derive(Debug, Clone, Copy)]
-struct ServerLink {
-    backend: usize,
-    server: usize,
+pub(crate) struct ServerLink {
+    pub(crate) backend: usize,
+    pub(crate) server: usize,
     /// `on-marked-down shutdown-sessions`.
-    cut_on_down: bool,
+    pub(crate) cut_on_down: bool,
     /// `on-marked-up shutdown-backup-sessions`.
-    cut_backups_on_up: bool,
+    pub(crate) cut_backups_on_up: bool,
 }
 
 /// The engine as the checker's [`Dataplane`]. The engine is set once started:
 /// before that no session exists, so a transition has nothing to cut.
-struct EngineLink {
+pub(crate) struct EngineLink {
     engine: std::sync::OnceLock<Arc<Engine>>,
-    servers: HashMap<ServerId, ServerLink>,
+    /// Configured servers, then those `add server` registers (a lock: read per
+    /// transition, not per session).
+    servers: std::sync::RwLock<HashMap<ServerId, ServerLink>>,
+}
+
+impl EngineLink {
+    fn link(&self, id: ServerId) -> Option<ServerLink> {
+        self.servers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .copied()
+    }
+
+    /// `add server` / `del server`: the engine hears of the server's transitions.
+    pub(crate) fn register(&self, id: ServerId, link: Option<ServerLink>) {
+        let mut s = self.servers.write().unwrap_or_else(|e| e.into_inner());
+        match link {
+            Some(l) => s.insert(id, l),
+            None => s.remove(&id),
+        };
+    }
 }
 
 impl Dataplane for EngineLink {
     fn sessions(&self, id: ServerId) -> u32 {
-        match (self.engine.get(), self.servers.get(&id)) {
+        match (self.engine.get(), self.link(id)) {
             (Some(engine), Some(l)) => {
                 let n = engine.server_counters(l.backend, l.server).current;
                 u32::try_from(n).unwrap_or(u32::MAX)
@@ -155,7 +176,7 @@ impl Dataplane for EngineLink {
     }
 
     fn transition(&self, id: ServerId, t: &Transition) {
-        let (Some(engine), Some(l)) = (self.engine.get(), self.servers.get(&id)) else {
+        let (Some(engine), Some(l)) = (self.engine.get(), self.link(id)) else {
             return;
         };
         if t.to == OpState::Stopped && l.cut_on_down {
@@ -170,7 +191,7 @@ impl Dataplane for EngineLink {
     }
 
     fn set_maxconn(&self, id: ServerId, maxconn: u32) {
-        if let (Some(engine), Some(l)) = (self.engine.get(), self.servers.get(&id)) {
+        if let (Some(engine), Some(l)) = (self.engine.get(), self.link(id)) {
             engine.set_server_maxconn(l.backend, l.server, maxconn as usize);
         }
     }
@@ -292,7 +313,7 @@ pub async fn start_with(
     }
     let link = Arc::new(EngineLink {
         engine: std::sync::OnceLock::new(),
-        servers,
+        servers: std::sync::RwLock::new(servers),
     });
     if let Some(v) = &view {
         v.attach_dataplane(link.clone());
@@ -331,7 +352,12 @@ pub async fn start_with(
     // A server that went DOWN while the engine was starting: its sessions (opened
     // in between) are cut as the transition would have.
     if let Some(v) = &view {
-        for (id, l) in &link.servers {
+        for (id, l) in link
+            .servers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
             if l.cut_on_down && !v.is_up(*id) {
                 engine.shutdown_server_sessions(l.backend, l.server);
             }
@@ -343,6 +369,7 @@ pub async fn start_with(
         ids,
         &plan,
     ));
+    live.set_engine_link(Arc::clone(&link));
     let dcs = if plan.dcs.clusters.is_empty() {
         None
     } else {

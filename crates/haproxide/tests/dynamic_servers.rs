@@ -183,3 +183,43 @@ fn add_and_del_server_answer_and_route_as_haproxy() {
     assert!(diffs.is_empty(), "differences:\n{}", diffs.join("\n"));
     assert_eq!(theirs.len(), ours.len());
 }
+
+/// A dynamic server's transitions reach the engine: with `on-marked-down
+/// shutdown-sessions`, putting it in maintenance cuts its sessions (as for a
+/// configured server; HAProxy does the same).
+#[test]
+fn a_dynamic_servers_transitions_reach_the_engine() {
+    use std::io::Read;
+    let dir = TempDir::new("dynsrv-link");
+    let srv_a = named("a");
+    let srv_d = named("d");
+    let port = free_port();
+    let sock = dir.path("h.sock");
+    let cfg = dir.path("h.cfg");
+    std::fs::write(&cfg, config(&sock, port, srv_a.port)).unwrap();
+    let _p = haproxide(&cfg, &[]);
+    wait_for(&sock, "show servers state l", |s| s.contains(" chk "));
+    let add = format!(
+        "add server l/d 127.0.0.1:{} on-marked-down shutdown-sessions",
+        srv_d.port
+    );
+    assert_eq!(must_ask(&sock, &add), "New server registered.\n\n");
+    must_ask(&sock, "enable server l/d");
+    let held = (0..30)
+        .find_map(|_| {
+            let s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+            s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+            let mut line = String::new();
+            BufReader::new(&s).read_line(&mut line).ok()?;
+            (line.trim() == "d").then_some(s)
+        })
+        .expect("a session on the added server");
+    must_ask(&sock, "disable server l/d");
+    let mut rest = Vec::new();
+    let mut r = &held;
+    let cut = r.read_to_end(&mut rest);
+    assert!(
+        cut.is_ok(),
+        "the session on l/d was not cut within 3 s: {cut:?}"
+    );
+}
