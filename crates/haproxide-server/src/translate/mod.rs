@@ -306,7 +306,7 @@ pub(crate) fn http_spec(
         },
         forwardfor,
         originalto,
-        buffer_request: false,
+        buffer_request: p.option("http-buffer-request") == Some(true),
         ignore_probes: p.option("http-ignore-probes") == Some(true),
         timeout_tarpit: p.timeouts.get("tarpit").copied().map(ms),
         ..fw::HttpSpec::default()
