@@ -462,6 +462,8 @@ async fn http_request_and_response_rules_run() {
     let recs = p.log.wait(2).await;
     assert_eq!(recs[0].termination, *b"PR");
     assert_eq!(recs[0].http.as_ref().and_then(|h| h.status), Some(403));
+    let fe = p.engine.frontend_http(0);
+    assert_eq!((fe.req_tot, fe.hrsp), (2, [0, 1, 0, 1, 0, 0]));
 }
 
 #[tokio::test]
@@ -521,4 +523,35 @@ async fn http_buffer_request_waits_for_the_body_and_answers_100_itself() {
     let got = rx.recv().await.expect("request");
     assert!(!got.req.head.headers.contains("expect"), "Expect removed");
     assert_eq!(got.body, b"hello");
+}
+
+#[tokio::test]
+async fn a_response_rule_answer_counts_once() {
+    use haproxide_http::rules::{Action, HttpRule, ReplyBody, ReplySpec};
+    let (m, _rx) = server("a").await;
+    let mut spec = http_engine(vec![common::server("a", m.addr)], HttpConnMode::KeepAlive);
+    if let Some(h) = spec.frontends[0].http.as_mut() {
+        h.http_response = vec![HttpRule {
+            action: Action::Deny(ReplySpec {
+                status: 502,
+                body: ReplyBody::ErrorPage,
+                headers: Vec::new(),
+            }),
+            cond: None,
+        }];
+    }
+    let p = start(spec).await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(&get("/")).await;
+    let (r, _) = c.response(b"GET").await.expect("answer");
+    assert_eq!(r.head.code, 502);
+    p.log.wait(1).await;
+    let fe = p.engine.frontend_http(0);
+    assert_eq!(
+        fe.hrsp,
+        [0, 0, 0, 0, 1, 0],
+        "the client got a 502, not a 200"
+    );
+    let be = p.engine.backend_http(0);
+    assert_eq!(be.hrsp, [0, 1, 0, 0, 0, 0], "the server answered 200");
 }
