@@ -127,8 +127,8 @@ pub fn unique_id(p: &Proxy, defaults: Option<&Proxy>) -> Result<Option<UniqueId>
     let Some(f) = last("unique-id-format") else {
         return Ok(None);
     };
-    let format = haproxide_expr::LogFormat::parse(f.line.arg(1), haproxide_expr::LfMode::Http)
-        .map_err(|e| CaptureError {
+    let format =
+        haproxide_expr::LogFormat::parse_http_value(f.line.arg(1)).map_err(|e| CaptureError {
             span: f.line.span(1),
             message: format!("failed to parse unique-id-format: {e}"),
         })?;

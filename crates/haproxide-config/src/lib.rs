@@ -161,12 +161,20 @@ pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked 
     // A server's `crt` is loaded by HAProxy after parsing (ssl_sock_prepare_srv_ctx),
     // though haproxide checks it while parsing: after another parse error HAProxy
     // never gets there, and reports only the parse errors.
+    // The same for a TLS bind's post-parse checks (ssl_sock_prepare_bind_conf:
+    // no certificate, verify without CA, cipher/suite/curve lists), made by
+    // parse/tls.rs when the bind line is read.
     let post_parse = |d: &Diagnostic| {
-        d.code == Code::MissingFile
+        (d.code == Code::MissingFile
             && d.message.starts_with("crt file `")
             && d.haproxy
                 .as_ref()
-                .is_some_and(|h| h.loc == HaproxyLoc::Bracket)
+                .is_some_and(|h| h.loc == HaproxyLoc::Bracket))
+            || d.haproxy.as_ref().is_some_and(|h| {
+                h.loc == HaproxyLoc::None
+                    && h.text.starts_with("Proxy '")
+                    && h.text.contains(" for bind '")
+            })
     };
     if diagnostics.iter().any(|d| d.is_error() && !post_parse(d)) {
         diagnostics.retain(|d| !post_parse(d));

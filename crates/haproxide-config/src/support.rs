@@ -317,7 +317,6 @@ const HTTP_REFUSED: &[(&str, &str)] = &[
 
 /// Options of HTTP mode the engine does not run yet.
 const HTTP_REFUSED_OPTIONS: &[&str] = &[
-    "http-buffer-request",
     "http-pretend-keepalive",
     "checkcache",
     "http_proxy",

@@ -207,11 +207,14 @@ impl std::error::Error for LogFormatError {}
 pub struct LogFormat {
     src: Box<str>,
     nodes: Vec<Node>,
+    /// HAProxy's `LOG_OPT_HTTP` (a header value: `unique-id-format`, HTTP rule
+    /// arguments): samples are `%XX`-encoded and an absent one prints nothing.
+    http_value: bool,
 }
 
 impl PartialEq for LogFormat {
     fn eq(&self, o: &LogFormat) -> bool {
-        self.src == o.src
+        self.src == o.src && self.http_value == o.http_value
     }
 }
 impl Eq for LogFormat {}
@@ -337,7 +340,19 @@ impl LogFormat {
         Ok(LogFormat {
             src: s.into(),
             nodes,
+            http_value: false,
         })
+    }
+
+    /// Compiles a format whose result is an HTTP header value
+    /// (`unique-id-format`, `http-request set-header` ...; HAProxy's
+    /// `LOG_OPT_HTTP`): a `%[sample]` has its control characters `%XX`-encoded
+    /// and prints nothing when absent (HAProxy 2.6.12: `%[req.hdr(x),lower]-x`
+    /// without the header gives `-x`).
+    pub fn parse_http_value(s: &str) -> Result<LogFormat, LogFormatError> {
+        let mut f = LogFormat::parse(s, LfMode::Http)?;
+        f.http_value = true;
+        Ok(f)
     }
 
     /// The source text.
@@ -388,7 +403,12 @@ impl LogFormat {
                     let fetched = e.eval(vars.context(), crate::http::SINGLE);
                     let value = fetched.value.and_then(|v| v.cast(SmpType::Str));
                     let f = Flags { hex: false, ..*f };
-                    push_text(out, value.as_ref().and_then(|v| v.bytes()), f);
+                    let bytes = value.as_ref().and_then(|v| v.bytes());
+                    if self.http_value {
+                        push_http_encoded(out, bytes.unwrap_or_default(), f);
+                    } else {
+                        push_text(out, bytes, f);
+                    }
                     last_isspace = false;
                 }
             }
@@ -441,6 +461,25 @@ pub fn push_hexable(out: &mut Vec<u8>, n: u64, f: Flags, width: usize) {
     } else {
         write!(out, "{n}")
     };
+}
+
+/// HAProxy's `lf_encode_chunk` with `http_encode_map`: bytes 0x00-0x08,
+/// 0x0a-0x1f and 0x7f as `%XX`; `Q` quotes.
+fn push_http_encoded(out: &mut Vec<u8>, s: &[u8], f: Flags) {
+    use std::io::Write as _;
+    if f.quote {
+        out.push(b'"');
+    }
+    for &c in s {
+        if c <= 0x08 || (0x0a..=0x1f).contains(&c) || c == 0x7f {
+            let _ = write!(out, "%{c:02X}");
+        } else {
+            out.push(c);
+        }
+    }
+    if f.quote {
+        out.push(b'"');
+    }
 }
 
 /// HAProxy's `lf_text_len`: an absent value prints `-` (`""` quoted); `Q` quotes,
@@ -507,6 +546,18 @@ mod tests {
             "\"ClientIp\" \"10.0.0.1\" \"10.0.0.0\""
         );
         assert_eq!(render("%[src_port,add(1)]|100%%"), "1235|100%");
+    }
+
+    #[test]
+    fn http_values_print_nothing_for_an_absent_sample() {
+        let f = LogFormat::parse_http_value("%[dst]-%[src]").unwrap();
+        let mut out = Vec::new();
+        f.render(&mut out, &Vars(Ctx("10.0.0.1:1234".parse().unwrap())));
+        assert_eq!(out, b"-10.0.0.1");
+        let f = LogFormat::parse("%[dst]-%[src]", LfMode::Http).unwrap();
+        let mut out = Vec::new();
+        f.render(&mut out, &Vars(Ctx("10.0.0.1:1234".parse().unwrap())));
+        assert_eq!(out, b"--10.0.0.1");
     }
 
     #[test]

@@ -309,7 +309,7 @@ pub struct HttpSpec {
     pub forwardfor: Option<ForwardFor>,
     pub originalto: Option<OriginalTo>,
     /// `option http-buffer-request`: wait for the whole body (up to the buffer)
-    /// before choosing a server (not run yet: translate refuses it).
+    /// before the rules and the server (the `http::buffer` module).
     pub buffer_request: bool,
     /// `option http-ignore-probes` (frontend): a connection that times out or
     /// closes before sending any byte gets no 408 and no log.

@@ -462,4 +462,96 @@ async fn http_request_and_response_rules_run() {
     let recs = p.log.wait(2).await;
     assert_eq!(recs[0].termination, *b"PR");
     assert_eq!(recs[0].http.as_ref().and_then(|h| h.status), Some(403));
+    let fe = p.engine.frontend_http(0);
+    assert_eq!((fe.req_tot, fe.hrsp), (2, [0, 1, 0, 1, 0, 0]));
+}
+
+#[tokio::test]
+async fn errorfile_pages_replace_haproxys() {
+    let page: std::sync::Arc<[u8]> = std::sync::Arc::from(
+        &b"HTTP/1.1 503 Busy\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nbusy\n"[..],
+    );
+    let raw400: std::sync::Arc<[u8]> = std::sync::Arc::from(&b"HTTP/1.0 400 Nope\r\n\r\nnope"[..]);
+    let mut spec = http_engine(
+        vec![common::server("x", refusing_addr())],
+        HttpConnMode::KeepAlive,
+    );
+    spec.backends[0].retries = 0;
+    if let Some(h) = spec.backends[0].http.as_mut() {
+        h.errors.custom = vec![(503, page)];
+    }
+    if let Some(h) = spec.frontends[0].http.as_mut() {
+        h.errors.custom = vec![(400, raw400.clone())];
+    }
+    let p = start(spec).await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(&get("/")).await;
+    let (r, body) = c.response(b"GET").await.expect("503");
+    assert_eq!(
+        (r.head.code, &r.head.reason[..], text(&body)),
+        (503, &b"Busy"[..], "busy\n".into())
+    );
+    let mut c = Client::connect(p.addr).await;
+    c.send(b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n").await;
+    let (got, _) = read_to_eof(&mut c.s, WAIT).await;
+    assert_eq!(got, &raw400[..], "the errorfile as stored");
+}
+
+#[tokio::test]
+async fn http_buffer_request_waits_for_the_body_and_answers_100_itself() {
+    let (m, mut rx) = server("a").await;
+    let mut spec = http_engine(vec![common::server("a", m.addr)], HttpConnMode::KeepAlive);
+    if let Some(h) = spec.frontends[0].http.as_mut() {
+        h.buffer_request = true;
+    }
+    let p = start(spec).await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(b"POST /count HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        .await;
+    let got = read_n(&mut c.s, 25).await;
+    assert_eq!(got, b"HTTP/1.1 100 Continue\r\n\r\n", "the proxy's own 100");
+    assert_eq!(
+        m.accepted.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no server before the body"
+    );
+    c.send(b"hel").await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    c.send(b"lo").await;
+    let (r, body) = c.response(b"POST").await.expect("response");
+    assert_eq!((r.head.code, text(&body)), (200, "5".to_string()));
+    let got = rx.recv().await.expect("request");
+    assert!(!got.req.head.headers.contains("expect"), "Expect removed");
+    assert_eq!(got.body, b"hello");
+}
+
+#[tokio::test]
+async fn a_response_rule_answer_counts_once() {
+    use haproxide_http::rules::{Action, HttpRule, ReplyBody, ReplySpec};
+    let (m, _rx) = server("a").await;
+    let mut spec = http_engine(vec![common::server("a", m.addr)], HttpConnMode::KeepAlive);
+    if let Some(h) = spec.frontends[0].http.as_mut() {
+        h.http_response = vec![HttpRule {
+            action: Action::Deny(ReplySpec {
+                status: 502,
+                body: ReplyBody::ErrorPage,
+                headers: Vec::new(),
+            }),
+            cond: None,
+        }];
+    }
+    let p = start(spec).await;
+    let mut c = Client::connect(p.addr).await;
+    c.send(&get("/")).await;
+    let (r, _) = c.response(b"GET").await.expect("answer");
+    assert_eq!(r.head.code, 502);
+    p.log.wait(1).await;
+    let fe = p.engine.frontend_http(0);
+    assert_eq!(
+        fe.hrsp,
+        [0, 0, 0, 0, 1, 0],
+        "the client got a 502, not a 200"
+    );
+    let be = p.engine.backend_http(0);
+    assert_eq!(be.hrsp, [0, 1, 0, 0, 0, 0], "the server answered 200");
 }

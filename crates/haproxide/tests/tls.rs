@@ -563,3 +563,62 @@ fn curl_through_tls_frontends_as_haproxy() {
     assert!(seen[0][2].ends_with(" 503"), "{seen:?}");
     assert_eq!(seen[0], seen[1], "haproxide vs haproxy");
 }
+
+/// `-c` on TLS configuration errors: the same messages and exit code as HAProxy
+/// 2.6.12 (HAProxy prints its post-parse TLS alerts as one multi-line alert, twice;
+/// the lines are compared as a set).
+#[test]
+fn tls_config_errors_as_haproxy() {
+    let d = TempDir::new("tlscheck");
+    certs(&d);
+    let dir = d.dir().display().to_string();
+    std::fs::write(d.path("junk.pem"), "not a certificate\n").unwrap();
+    let cases = [
+        format!("crt {dir}/missing.pem"),
+        format!("crt {dir}/a.crt"),
+        format!("crt {dir}/junk.pem"),
+        format!("crt-list {dir}/missing.list"),
+        String::new(),
+        format!("crt {dir}/a.pem verify required ciphers FOO ciphersuites TLS_FOO curves P-999"),
+        format!("crt {dir}/a.pem ca-file {dir}/ca.pem verify optional ciphers HIGH:!aNULL"),
+    ];
+    let lines = |prog: &str, cfg: &Path| {
+        let out = Command::new(prog)
+            .arg("-c")
+            .arg("-f")
+            .arg(cfg)
+            .output()
+            .expect(prog);
+        let mut v: Vec<String> = Vec::new();
+        for l in String::from_utf8_lossy(&out.stderr).lines() {
+            if l.contains("[NOTICE]") {
+                continue;
+            }
+            let l = l
+                .split_once(" : config : ")
+                .map_or(l, |(_, m)| m)
+                .to_string();
+            if !v.contains(&l) {
+                v.push(l);
+            }
+        }
+        v.sort();
+        (out.status.code(), v)
+    };
+    for (i, opts) in cases.iter().enumerate() {
+        let cfg = d.path(&format!("c{i}.cfg"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "defaults\n  mode tcp\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\n\
+                 frontend f\n  bind 127.0.0.1:{} ssl {opts}\n  default_backend b\n\
+                 backend b\n  server s 127.0.0.1:9\n",
+                free_port()
+            ),
+        )
+        .unwrap();
+        let mine = lines(env!("CARGO_BIN_EXE_haproxide"), &cfg);
+        let theirs = lines("haproxy", &cfg);
+        assert_eq!(mine, theirs, "case {i}: `{opts}`");
+    }
+}

@@ -141,10 +141,14 @@ impl Parser<'_> {
     }
 
     fn tls_file_error(&mut self, span: Span, prefix: &str, e: &LoadError) {
+        let msg = match e {
+            LoadError::Missing(p) => format!("crt file `{p}` does not exist"),
+            _ => format!("certificate: {e}"),
+        };
         self.err(
             Code::MissingFile,
             span,
-            format!("certificate: {e}"),
+            msg,
             HaproxyLoc::Parsing,
             format!("{prefix}{e}"),
         );

@@ -86,10 +86,49 @@ impl Sess {
             Err(Head::Closed(t)) => return Next::Close(t),
             Err(Head::Reply(status, t)) => {
                 self.log_status(status);
-                let _ = write_all(client, errors::raw(status), tc).await;
+                // HAProxy's H1 layer answers with the frontend's errorfile if
+                // there is one, else its own page, as stored.
+                let page = fh
+                    .errors
+                    .custom
+                    .iter()
+                    .find(|(s, _)| *s == status)
+                    .map(|(_, raw)| &raw[..])
+                    .unwrap_or(errors::raw(status));
+                let _ = write_all(client, page, tc).await;
                 return Next::Close(t);
             }
         };
+        // `option http-buffer-request` (the frontend's or a backend's: HAProxy
+        // waits where the option is; haproxide before the frontend's rules).
+        let buffer = fh.buffer_request
+            || fert
+                .light
+                .use_backends
+                .iter()
+                .map(|(b, _)| *b)
+                .chain(fert.light.default_backend)
+                .any(|b| {
+                    shared
+                        .backends
+                        .get(b)
+                        .and_then(|be| be.spec.http.as_ref())
+                        .is_some_and(|h| h.buffer_request)
+                });
+        if buffer {
+            match self
+                .buffer_body(client, &mut req, fh.timeout_request.or(tc), opts.max_head)
+                .await
+            {
+                Ok(()) => {}
+                Err(super::buffer::Wait::Timeout) => {
+                    self.log_status(408);
+                    let _ = write_all(client, errors::raw(408), tc).await;
+                    return Next::Close(*b"cR");
+                }
+                Err(super::buffer::Wait::Closed) => return Next::Close(*b"CR"),
+            }
+        }
         // The frontend's `http-request` rules.
         if let Some(next) = self
             .request_rules(client, conn, fh, None, &mut req, tc)
@@ -543,7 +582,18 @@ impl Sess {
         self.log_status(status);
         let keep =
             ex.client_keep && matches!(ex.req.body, BodyLength::None | BodyLength::Length(0));
-        let page = errors::as_sent(status, keep, ex.http10);
+        // The proxy's `errorfile` for the status (the backend's, else the
+        // frontend's), else HAProxy's page.
+        let custom = [ex.bh, ex.fh]
+            .into_iter()
+            .find(|h| h.errors.custom.iter().any(|(s, _)| *s == status));
+        let page = match custom {
+            Some(h) => h
+                .errors
+                .reply(status)
+                .to_bytes(connection_value(keep, ex.http10)),
+            None => errors::as_sent(status, keep, ex.http10),
+        };
         if let Ok(Parsed::Complete { message, len }) =
             parse_response(&page, b"GET", &ParseOptions::default())
         {

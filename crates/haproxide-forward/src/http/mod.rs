@@ -12,6 +12,7 @@
 //! connection into a tunnel (the TCP relay). Each request is logged on its own
 //! (HAProxy's one log line per request). docs/http.md describes the lifecycle.
 
+mod buffer;
 mod exchange;
 mod headers;
 mod htx;

@@ -90,7 +90,8 @@ impl Sess {
             .map(|c| c.elapsed().as_millis() as i64)
             .unwrap_or(-1);
         let code = resp.head.code;
-        shared.http.frontend_response(self.fe, code);
+        // The frontend counts the status its client gets (after the response
+        // rules: see `response`); the backend and server the server's.
         if let Some(b) = &self.backend {
             shared.http.backend_response(b.idx, self.server, code);
         }
@@ -145,6 +146,11 @@ impl Sess {
             {
                 return Err(next);
             }
+        }
+        self.shared.http.frontend_response(self.fe, resp.head.code);
+        if let Some(h) = self.http_log.as_mut() {
+            // `set-status` may have changed it.
+            h.status = Some(resp.head.code);
         }
         let http10 = ex.http10 || !resp.head.version.is_11();
         // The client side closes after a close-delimited body; an early answer

@@ -298,7 +298,7 @@ pub(crate) fn http_spec(p: &Proxy, errors: &mut Vec<Diagnostic>) -> Option<fw::H
         },
         forwardfor,
         originalto,
-        buffer_request: false,
+        buffer_request: p.option("http-buffer-request") == Some(true),
         ignore_probes: p.option("http-ignore-probes") == Some(true),
         timeout_tarpit: p.timeouts.get("tarpit").copied().map(ms),
         // Rules, error pages and userlists: typed by the config crate, filled
