@@ -5,6 +5,7 @@
 #   full-rsa  the same with an RSA-2048 certificate
 #   resumed   new connection per request, TLS 1.3 session resumption (tickets), ECDSA
 #   bulk      TLS bulk MB/s (16 kB writes, echoed), ECDSA
+#   idle      RSS per idle TLS connection (IDLE_CONNS connections after one exchange each)
 # For each: the rate, and the proxy's CPU per handshake (us, utime+stime from /proc)
 # or per MB. Both proxies run the same config (nbthread 2, default TLS settings:
 # TLS 1.2-1.3, tickets on). One client for both: crates/haproxide-tls/examples/tlsload.rs
@@ -13,7 +14,8 @@
 #
 # Usage: bench/tls-vs-haproxy.sh [-r ROUNDS] [--no-build]
 # Env:   HAPROXY (default /usr/sbin/haproxy), HAPROXIDE (skip the build), T=5 (seconds
-#        per run), CONNS=16 (concurrent client connections), SKIP="full-ec full-rsa resumed bulk"
+#        per run), CONNS=16 (concurrent client connections), IDLE_CONNS=1000,
+#        SKIP="full-ec full-rsa resumed bulk idle"
 set -euo pipefail
 
 ROUNDS=3 BUILD=1
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
-T=${T:-5} CONNS=${CONNS:-16} SKIP=${SKIP:-}
+T=${T:-5} CONNS=${CONNS:-16} SKIP=${SKIP:-} IDLE_CONNS=${IDLE_CONNS:-1000}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -95,6 +97,20 @@ run() {
     fi
     for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$PEC) 2>/dev/null && break; sleep 0.05; done
     sleep 0.3
+    if [ "$test" = idle ]; then
+        local r0 r1 fifo=$TMP/idle.$name
+        r0=$(awk '/VmRSS/{print $2}' /proc/$pid/status)
+        rm -f "$fifo"; mkfifo "$fifo"
+        "$LOAD" idle 127.0.0.1:$PEC "$IDLE_CONNS" 3 > "$fifo" & local lp=$!
+        read -r out < "$fifo"
+        sleep 1
+        r1=$(awk '/VmRSS/{print $2}' /proc/$pid/status)
+        wait $lp || true
+        kill $pid; wait $pid 2>/dev/null || true
+        local n=${out#open=}
+        echo "$name idle $n $(( (r1 - r0) * 1024 / (n > 0 ? n : 1) ))" >> "$TMP/results"
+        return
+    fi
     c0=$(cpu_ticks $pid)
     case $test in
         full-ec) out=$("$LOAD" hs 127.0.0.1:$PEC "$T" "$CONNS") ;;
@@ -121,7 +137,7 @@ PY
 }
 
 TESTS=""
-for t in full-ec full-rsa resumed bulk; do case " $SKIP " in *" $t "*) ;; *) TESTS="$TESTS $t" ;; esac; done
+for t in full-ec full-rsa resumed bulk idle; do case " $SKIP " in *" $t "*) ;; *) TESTS="$TESTS $t" ;; esac; done
 for r in $(seq "$ROUNDS"); do
     for t in $TESTS; do
         if [ $((r % 2)) = 1 ]; then order="haproxy haproxide"; else order="haproxide haproxy"; fi
@@ -142,7 +158,7 @@ for t in dict.fromkeys(r[1] for r in rows):
     x = [r for r in rows if r[1] == t and r[0] == "haproxide"]
     hr, xr = st.median(float(r[2]) for r in h), st.median(float(r[2]) for r in x)
     hc, xc = st.median(float(r[3]) for r in h), st.median(float(r[3]) for r in x)
-    unit = "MB/s" if t == "bulk" else "/s"
-    cu = "us/MB" if t == "bulk" else "us/hs"
+    unit = {"bulk": "MB/s", "idle": "conns"}.get(t, "/s")
+    cu = {"bulk": "us/MB", "idle": "B/conn"}.get(t, "us/hs")
     print(f"| {t} | {hr:.0f} {unit} | {xr:.0f} {unit} | {xr/hr:.2f}x | {hc:.0f} {cu} | {xc:.0f} {cu} | {xc/hc:.2f}x |")
 PY

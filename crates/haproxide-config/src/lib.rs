@@ -20,6 +20,7 @@ pub mod cond;
 pub mod diag;
 pub mod dynamic;
 pub mod http_opts;
+pub mod http_rules;
 pub mod keywords;
 pub mod lexer;
 pub mod model;
@@ -157,7 +158,8 @@ pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked 
         resolver: opts.resolver,
         accounts: opts.accounts,
     };
-    let (mut config, mut diagnostics) = parse::parse(events, &popts);
+    let (mut config, mut diagnostics, parse_aborted) = parse::parse(events, &popts);
+    let aborted = aborted || parse_aborted;
     // A server's `crt` is loaded by HAProxy after parsing (ssl_sock_prepare_srv_ctx),
     // though haproxide checks it while parsing: after another parse error HAProxy
     // never gets there, and reports only the parse errors.

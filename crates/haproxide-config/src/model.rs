@@ -540,6 +540,10 @@ pub struct Rule {
     pub action: Named,
     pub args: Vec<String>,
     pub cond: Option<Condition>,
+    /// An `http-request`/`http-response`/`http-after-response`/`redirect` action
+    /// typed once ([`crate::http_rules`]); `None` for other rule sets and for
+    /// actions the engine does not type (translate refuses those).
+    pub http: Option<crate::http_rules::TypedAction>,
 }
 
 /// `option <name>` / `no option <name>` (configuration.txt §4.2).

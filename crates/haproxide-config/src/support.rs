@@ -288,10 +288,6 @@ pub fn refused_in_tcp(p: &Proxy) -> Vec<NotRun> {
 /// name docs/config-support.md lists them under: a `mode http` proxy using one is
 /// refused (each line named), rather than run without it.
 const HTTP_REFUSED: &[(&str, &str)] = &[
-    ("http-request", "http-request rules"),
-    ("http-response", "http-response rules"),
-    ("http-after-response", "http-after-response rules"),
-    ("redirect", "redirect"),
     ("cookie", "cookie persistence"),
     ("stick-table", "stick-table"),
     ("stick", "stick on/match/store"),

@@ -226,6 +226,11 @@ pub trait LogVars {
     fn var(&self, out: &mut Vec<u8>, v: LogVar, f: Flags);
     /// What `%[...]` samples are fetched from.
     fn context(&self) -> &dyn Context;
+    /// Whether an absent `%[...]` sample prints `-` (a log line) or nothing (a
+    /// header value or reply built by an HTTP rule, as HAProxy 2.6.12 does).
+    fn dash_for_absent(&self) -> bool {
+        true
+    }
 }
 
 /// Applies `{+Q,-X,...}` modifiers to `base`; unknown letters are ignored, as
@@ -406,7 +411,7 @@ impl LogFormat {
                     let bytes = value.as_ref().and_then(|v| v.bytes());
                     if self.http_value {
                         push_http_encoded(out, bytes.unwrap_or_default(), f);
-                    } else {
+                    } else if bytes.is_some() || vars.dash_for_absent() {
                         push_text(out, bytes, f);
                     }
                     last_isspace = false;

@@ -19,6 +19,8 @@ use crate::meter::{Rate, RateSnapshot};
 #[derive(Default)]
 pub(crate) struct HttpCells {
     req_tot: AtomicU64,
+    /// Requests refused before their head parsed (no stream in HAProxy).
+    unparsed: AtomicU64,
     hrsp: [AtomicU64; 6],
     req_rate: Rate,
 }
@@ -33,6 +35,10 @@ pub struct HttpStats {
     /// Requests per second over the last second and the most seen (`req_rate`,
     /// `req_rate_max`; frontends only).
     pub req_rate: RateSnapshot,
+    /// Of `req_tot`, the requests refused before their head parsed (400, 408):
+    /// HAProxy 2.6.12 creates no stream for them, so `show info`'s `CumReq` does
+    /// not count them (measured).
+    pub unparsed: u64,
 }
 
 /// The `hrsp_*` slot of a status: 1xx..5xx, else "other".
@@ -62,11 +68,13 @@ impl HttpCells {
             req_tot: self.req_tot.load(Ordering::Relaxed),
             hrsp: std::array::from_fn(|i| self.hrsp[i].load(Ordering::Relaxed)),
             req_rate: self.req_rate.get(),
+            unparsed: self.unparsed.load(Ordering::Relaxed),
         }
     }
 
     fn clear_totals(&self) {
         self.req_tot.store(0, Ordering::Relaxed);
+        self.unparsed.store(0, Ordering::Relaxed);
         for c in &self.hrsp {
             c.store(0, Ordering::Relaxed);
         }
@@ -98,6 +106,14 @@ impl HttpMeters {
     pub(crate) fn frontend_request(&self, fe: usize) {
         if let Some(c) = self.frontends.get(fe) {
             c.request(true);
+        }
+    }
+
+    /// A request refused before its head parsed (also counted by
+    /// [`HttpMeters::frontend_request`]).
+    pub(crate) fn frontend_unparsed(&self, fe: usize) {
+        if let Some(c) = self.frontends.get(fe) {
+            c.unparsed.fetch_add(1, Ordering::Relaxed);
         }
     }
 

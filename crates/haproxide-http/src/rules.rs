@@ -185,6 +185,36 @@ impl Action {
     }
 }
 
+/// A proxy half's HTTP rule sets and what they need (one `Arc` shared by every
+/// session of the proxy).
+#[derive(Debug, Clone, Default)]
+pub struct RuleSets {
+    /// `http-request` rules, then the `redirect` keyword's (HAProxy runs those
+    /// after the `http-request` rules).
+    pub request: Vec<HttpRule>,
+    pub response: Vec<HttpRule>,
+    pub after_response: Vec<HttpRule>,
+    /// Every `userlist` section (for `http_auth`).
+    pub userlists: Vec<Userlist>,
+    /// `errorfile` pages.
+    pub errors: ErrorPages,
+}
+
+impl RuleSets {
+    /// No rule at all (the engine can skip the executor).
+    pub fn is_empty(&self) -> bool {
+        self.request.is_empty() && self.response.is_empty() && self.after_response.is_empty()
+    }
+}
+
+/// Rule sets compare by their typed form's text (a reload sees a change).
+impl PartialEq for RuleSets {
+    fn eq(&self, o: &RuleSets) -> bool {
+        format!("{self:?}") == format!("{o:?}")
+    }
+}
+impl Eq for RuleSets {}
+
 /// Variables of a session and its transaction (§2.8 "Variables": scopes
 /// `proc`, `sess`, `txn`, `req`, `res`). The engine keeps one per session and
 /// calls [`Vars::end_txn`] between transactions. `proc` variables are kept per
@@ -225,8 +255,10 @@ pub enum Verdict {
     Continue,
     /// `allow`: the rest of this rule set is skipped; go on.
     Allow,
-    /// Send this response and end the transaction (deny, return, redirect, auth).
+    /// `deny`: send this response and end the transaction (logged `PR`).
     Reply(Reply),
+    /// `return`, `redirect`, `auth`: a local answer (logged `LR`).
+    Local(Reply),
     /// `tarpit`: wait `timeout tarpit`, then send this response.
     Tarpit(Reply),
 }
@@ -280,6 +312,9 @@ impl LogVars for RuleVars<'_> {
     }
     fn context(&self) -> &dyn Context {
         self.0
+    }
+    fn dash_for_absent(&self) -> bool {
+        false
     }
 }
 
@@ -386,15 +421,15 @@ fn prepare(
         Action::Allow => Step::Done(Verdict::Allow),
         Action::Deny(r) => Step::Done(Verdict::Reply(reply(r, ctx, txn.errors))),
         Action::Tarpit(r) => Step::Done(Verdict::Tarpit(reply(r, ctx, txn.errors))),
-        Action::Return(r) => Step::Done(Verdict::Reply(reply(r, ctx, txn.errors))),
+        Action::Return(r) => Step::Done(Verdict::Local(reply(r, ctx, txn.errors))),
         Action::Auth { realm } => {
             let mut rep = txn.errors.reply(401);
             let v = format!("Basic realm=\"{realm}\"");
             rep.head.headers.push(b"www-authenticate", v.as_bytes());
-            Step::Done(Verdict::Reply(rep))
+            Step::Done(Verdict::Local(rep))
         }
         Action::Redirect(r) => match req {
-            Some(req) => Step::Done(Verdict::Reply(redirect(r, ctx, req))),
+            Some(req) => Step::Done(Verdict::Local(redirect(r, ctx, req))),
             None => Step::Nothing,
         },
         Action::SetHeader {
@@ -482,10 +517,7 @@ fn apply(step: Step, target: Target<'_>, txn: &mut Txn<'_>) -> Verdict {
             };
             for f in h.0.iter_mut().filter(|f| f.is(&name)) {
                 f.value = if items {
-                    let parts: Vec<Vec<u8>> = crate::chars::list_items(&f.value)
-                        .map(|it| replace_all(&re, it, &value).unwrap_or_else(|| it.to_vec()))
-                        .collect();
-                    parts.join(&b", "[..])
+                    replace_items(&re, &f.value, &value)
                 } else {
                     match replace_all(&re, &f.value, &value) {
                         Some(v) => v,
@@ -540,6 +572,33 @@ fn name_matches(field: &[u8], pat: &str, m: MatchMethod) -> bool {
         MatchMethod::Reg => regex::bytes::Regex::new(pat).is_ok_and(|r| r.is_match(field)),
         _ => f == p,
     }
+}
+
+/// `replace-value`: each comma-separated item (blanks around it kept) replaced
+/// where the regex matches, the separators as they were.
+fn replace_items(re: &Regex, value: &[u8], fmt: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    for (i, part) in value.split(|&c| c == b',').enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let start = part
+            .iter()
+            .position(|c| !c.is_ascii_whitespace())
+            .unwrap_or(part.len());
+        let end = part
+            .iter()
+            .rposition(|c| !c.is_ascii_whitespace())
+            .map_or(start, |e| e + 1);
+        out.extend_from_slice(&part[..start]);
+        let item = &part[start..end];
+        match replace_all(re, item, fmt) {
+            Some(v) => out.extend_from_slice(&v),
+            None => out.extend_from_slice(item),
+        }
+        out.extend_from_slice(&part[end..]);
+    }
+    out
 }
 
 /// HAProxy's `exp_replace` after a match: the replacement with `\N` filled in

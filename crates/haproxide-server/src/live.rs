@@ -248,10 +248,20 @@ impl Live {
             };
             let mut row = server_snapshot(&facts, st.as_ref());
             row.forced_id = p.sids.get(si).is_some_and(|x| x.1);
+            row.admin_flags = Some(
+                u32::from(admin.forced)
+                    | (u32::from(admin.inherited) << 1)
+                    | (u32::from(admin.drain) << 3)
+                    | (u32::from(admin.resolution) << 5),
+            );
+            // HAProxy's srv_stats_state: RMAINT first, then IMAINT.
             if admin.resolution {
                 row.resolution = cfg.and_then(|c| c.unresolved.clone());
-                // HAProxy's srv_stats_state: RMAINT is shown first.
                 row.status = "MAINT (resolution)".into();
+            } else if admin.inherited {
+                if let Some(t) = cfg.and_then(|c| c.track.as_ref()) {
+                    row.status = format!("MAINT (via {}/{})", t.backend, t.server);
+                }
             }
             row.http = p
                 .http
@@ -359,6 +369,18 @@ impl RuntimeState for Live {
         let cum: u64 = (0..self.spec.frontends.len())
             .map(|i| self.engine.frontend_counters(i).total)
             .sum();
+        // `CumReq` counts streams: one per TCP session, one per HTTP request (a
+        // keep-alive connection carries several) except those refused before
+        // their head parsed (HAProxy 2.6.12 creates no stream for them).
+        let streams: u64 = (0..self.spec.frontends.len())
+            .map(|i| match self.spec.frontends[i].http {
+                Some(_) => {
+                    let h = self.engine.frontend_http(i);
+                    h.req_tot - h.unparsed.min(h.req_tot)
+                }
+                None => self.engine.frontend_counters(i).total,
+            })
+            .sum();
         let cur = self.engine.active_sessions();
         // The CLI's listeners and connections count as HAProxy counts its own.
         let (cli_listeners, cli_open, cli_total) = crate::cli::listen::cli_counts();
@@ -383,8 +405,7 @@ impl RuntimeState for Live {
             hard_maxconn: self.hard_maxconn,
             curr_conns: cur,
             cum_conns: cum + cli_total,
-            // One stream per TCP session (HAProxy's `CumReq` counts streams).
-            cum_req: cum + cli_total,
+            cum_req: streams + cli_total,
             conn_rate: conn.current,
             max_conn_rate: conn.max,
             sess_rate: sess.current,

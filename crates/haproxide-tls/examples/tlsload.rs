@@ -6,6 +6,8 @@
 //!   Prints `handshakes=<n> secs=<s> resumed=<n>`.
 //! `tlsload bulk <addr> <secs> <conns>`: each connection writes 16 kB blocks and reads
 //!   the echo for `secs`; prints `bytes=<n> secs=<s>` (bytes one way).
+//! `tlsload idle <addr> <conns> <secs>`: opens `conns` TLS connections (handshake and
+//!   one byte echoed each), prints `open=<n>` and holds them `secs` seconds.
 //!
 //! The client does not verify the server's certificate nor its handshake signature
 //! (a bench client, on loopback): its CPU goes to the key exchange and the
@@ -181,6 +183,25 @@ async fn main() {
                     resumed.load(Ordering::Relaxed)
                 );
             }
+        }
+        "idle" => {
+            let addr: SocketAddr = arg(2).parse().unwrap_or_else(|e| panic!("addr: {e}"));
+            let conns: usize = arg(3).parse().unwrap_or(1000);
+            let secs: f64 = arg(4).parse().unwrap_or(5.0);
+            let conn = TlsConnector::from(client(false));
+            let mut open = Vec::new();
+            for _ in 0..conns {
+                let Ok(tcp) = TcpStream::connect(addr).await else { continue };
+                let Ok(name) = ServerName::try_from("bench.example") else { continue };
+                let Ok(mut s) = conn.connect(name, tcp).await else { continue };
+                let mut b = [0u8; 1];
+                if s.write_all(b"x").await.is_ok() && s.read_exact(&mut b).await.is_ok() {
+                    open.push(s);
+                }
+            }
+            println!("open={}", open.len());
+            tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+            drop(open);
         }
         _ => eprintln!("usage: tlsload echo <port> | hs <addr> <secs> <conns> [resume] | bulk <addr> <secs> <conns>"),
     }

@@ -336,7 +336,7 @@ pub fn haproxy(
             true,
             "Failed to initialize server(s) addr.",
         );
-    } else if !parse_err_files.is_empty() || post {
+    } else if (!parse_err_files.is_empty() || post) && !checked.aborted {
         line(
             &mut err,
             "[ALERT]",

@@ -78,6 +78,9 @@ struct Parser<'a> {
     cur: Cur,
     fatal: usize,
     stopped_file: bool,
+    /// HAProxy's `ERR_ABORT` from a keyword (a bad `http-request` rule): nothing
+    /// after it is read.
+    aborted: bool,
     /// ACL names declared so far in the current proxy.
     acl_names: HashSet<String>,
     has_lua: bool,
@@ -99,7 +102,7 @@ struct Parser<'a> {
 }
 
 /// Parse the reader's events into a [`Config`], appending diagnostics in order.
-pub fn parse(events: Vec<Event>, opts: &ParseOptions<'_>) -> (Config, Vec<Diagnostic>) {
+pub fn parse(events: Vec<Event>, opts: &ParseOptions<'_>) -> (Config, Vec<Diagnostic>, bool) {
     let mut p = Parser {
         kw: keywords(opts.table),
         opts,
@@ -108,6 +111,7 @@ pub fn parse(events: Vec<Event>, opts: &ParseOptions<'_>) -> (Config, Vec<Diagno
         cur: Cur::None,
         fatal: 0,
         stopped_file: false,
+        aborted: false,
         acl_names: HashSet::new(),
         has_lua: false,
         removed: removed_table(),
@@ -118,6 +122,9 @@ pub fn parse(events: Vec<Event>, opts: &ParseOptions<'_>) -> (Config, Vec<Diagno
         pending: None,
     };
     for ev in events {
+        if p.aborted {
+            break;
+        }
         match ev {
             Event::Diag(d) => {
                 if d.is_error() {
@@ -162,7 +169,7 @@ pub fn parse(events: Vec<Event>, opts: &ParseOptions<'_>) -> (Config, Vec<Diagno
         }
     }
     p.check_patroni();
-    (p.cfg, p.diags)
+    (p.cfg, p.diags, p.aborted)
 }
 
 /// Where a directive was stored.

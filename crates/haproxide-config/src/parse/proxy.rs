@@ -249,6 +249,7 @@ impl Parser<'_> {
             "http-check" | "tcp-check" => self.kw_check_rule(pi, line, start, kw0),
             "filter" => self.filter_files(line, a),
             "errorfile" => self.errorfile_exists(line, a + 1),
+            "redirect" => self.kw_redirect(pi, line, a),
             _ => {}
         }
     }

@@ -136,12 +136,133 @@ impl Parser<'_> {
             .iter()
             .map(|w| w.text.clone())
             .collect();
-        self.cfg.proxies[pi].rules.push(Rule {
+        let mut rule = Rule {
             ruleset: rs,
             action: Named::from_word(action_w),
             args,
             cond,
+            http: None,
+        };
+        if matches!(
+            rule.ruleset.as_str(),
+            "http-request" | "http-response" | "http-after-response"
+        ) {
+            match self.type_http_action(pi, &rule) {
+                Ok(t) => rule.http = t,
+                Err(e) => {
+                    let p = &self.cfg.proxies[pi];
+                    let kind = match p.kind {
+                        ProxyKind::Listen => "proxy",
+                        k => k.as_str(),
+                    };
+                    let (loc, hx, msg) = match &e.leftover {
+                        Some(w) => (
+                            HaproxyLoc::ParsingTight,
+                            format!("'{} {}' expects either 'if' or 'unless' followed by a condition but found '{w}'.", rule.ruleset, action),
+                            format!("unexpected `{w}` (expected `if` or `unless`)"),
+                        ),
+                        None => (
+                            HaproxyLoc::Parsing,
+                            format!(
+                                "error detected in {kind} '{}' while parsing '{} {}' rule : {}.",
+                                p.name.name, rule.ruleset, action, e.msg
+                            ),
+                            e.msg.trim_end().to_string(),
+                        ),
+                    };
+                    self.push(
+                        Diagnostic::error(Code::InvalidArgument, msg)
+                            .at(line.span_from(ai))
+                            .hx(loc, hx),
+                    );
+                    // HAProxy stops reading the configuration here (ERR_ABORT).
+                    self.aborted = true;
+                    return;
+                }
+            }
+        }
+        self.cfg.proxies[pi].rules.push(rule);
+    }
+
+    /// Types an HTTP rule's action ([`crate::http_rules`]).
+    pub(super) fn type_http_action(
+        &self,
+        pi: usize,
+        rule: &Rule,
+    ) -> Result<Option<crate::http_rules::TypedAction>, crate::http_rules::RuleError> {
+        let p = &self.cfg.proxies[pi];
+        let read = |f: &str| std::fs::read(f).map_err(|e| e.to_string());
+        let known = |n: &str| self.kw.fetches.contains(n) || self.kw.converters.contains(n);
+        let cx = crate::http_rules::TypeCtx {
+            proxy: &p.name.name,
+            read: &read,
+            // Request capture slots are numbered in declaration order across
+            // `capture request header` lines and `http-request capture ... len`.
+            capture_base: p
+                .directives
+                .iter()
+                .filter(|d| d.keyword == "capture request header")
+                .count()
+                + p.rules
+                    .iter()
+                    .filter(|r| {
+                        r.action.name == "capture" && r.args.get(1).is_some_and(|k| k == "len")
+                    })
+                    .count(),
+            known: &known,
+        };
+        crate::http_rules::type_action(rule, &cx)
+            .map(|a| a.map(|a| crate::http_rules::TypedAction(std::sync::Arc::new(a))))
+    }
+
+    /// `redirect location|prefix|scheme <to> [options] [{if|unless} <cond>]`
+    /// (configuration.txt §4.4): typed as an HTTP rule of its own rule set
+    /// (HAProxy runs these after the `http-request` rules).
+    pub(super) fn kw_redirect(&mut self, pi: usize, line: &Line, a: usize) {
+        let ci = (a..line.words.len()).find(|&j| matches!(line.arg(j), "if" | "unless"));
+        let cond = ci.and_then(|j| {
+            self.condition(
+                pi,
+                line,
+                j,
+                "error detected while parsing redirect rule : {}.",
+            )
         });
+        let Some(kw) = line.words.get(a - 1) else {
+            return;
+        };
+        let mut rule = Rule {
+            ruleset: "redirect".into(),
+            action: Named::from_word(kw),
+            args: line.words[a..ci.unwrap_or(line.words.len())]
+                .iter()
+                .map(|w| w.text.clone())
+                .collect(),
+            cond,
+            http: None,
+        };
+        match self.type_http_action(pi, &rule) {
+            Ok(t) => rule.http = t,
+            Err(e) => {
+                let p = &self.cfg.proxies[pi];
+                let msg = match e.leftover {
+                    Some(w) => format!("expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query', 'ignore-empty' or 'append-slash' (was '{w}')"),
+                    None => e.msg,
+                };
+                let hx = format!(
+                    "error detected in {} '{}' while parsing redirect rule : {msg}.",
+                    p.kind.as_str(),
+                    p.name.name
+                );
+                self.push(
+                    Diagnostic::error(Code::InvalidArgument, msg)
+                        .at(line.span_from(a))
+                        .hx(HaproxyLoc::Parsing, hx),
+                );
+                return;
+            }
+        }
+        self.cfg.proxies[pi].rules.push(rule);
     }
 
     /// `set-var(x) <expr>`: the expression's fetch must exist.

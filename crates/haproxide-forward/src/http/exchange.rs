@@ -614,6 +614,7 @@ impl Sess {
     pub(super) fn log_status(&mut self, status: u16) {
         if self.http_log.is_none() {
             self.shared.http.frontend_request(self.fe);
+            self.shared.http.frontend_unparsed(self.fe);
         }
         self.shared.http.frontend_response(self.fe, status);
         self.http_log

@@ -147,6 +147,7 @@ impl Sess {
         let (reply, term) = match verdict {
             Verdict::Continue | Verdict::Allow => return None,
             Verdict::Reply(r) => (r, *b"PR"),
+            Verdict::Local(r) => (r, *b"LR"),
             Verdict::Tarpit(r) => {
                 let be_connect = self.backend.as_ref().and_then(|b| b.spec.timeout_connect);
                 let wait = spec.timeout_tarpit.or(be_connect).unwrap_or(Duration::ZERO);

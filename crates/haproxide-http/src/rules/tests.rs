@@ -64,7 +64,7 @@ fn run(rules: &[HttpRule], head: &mut RequestHead, vars: &mut Vars) -> Verdict {
 
 fn bytes(v: Verdict) -> Vec<u8> {
     match v {
-        Verdict::Reply(r) | Verdict::Tarpit(r) => r.to_bytes(None),
+        Verdict::Reply(r) | Verdict::Local(r) | Verdict::Tarpit(r) => r.to_bytes(None),
         other => panic!("{other:?}"),
     }
 }
@@ -244,7 +244,7 @@ fn header_and_uri_edits_in_order() {
     crate::write::request_head(&h, None, &mut out);
     assert_eq!(
         String::from_utf8_lossy(&out),
-        "GET /new/x?k HTTP/1.1\r\nhost: h\r\nx-r: zbc\r\nx-r: xyz\r\nx-v: a, c, c\r\nx-v: c\r\nx-set: a\r\nx-add: /ru/x\r\nx-var: /new/x\r\n\r\n"
+        "GET /new/x?k HTTP/1.1\r\nhost: h\r\nx-r: zbc\r\nx-r: xyz\r\nx-v: a, c ,c\r\nx-v: c\r\nx-set: a\r\nx-add: /ru/x\r\nx-var: /new/x\r\n\r\n"
     );
     assert!(vars.get("txn.p").is_some());
     let mut h = req("/q?a=1", &[]);
@@ -272,7 +272,7 @@ fn first_final_action_stops_and_conditions_apply() {
     assert_eq!(run(&rules, &mut req("/ok", &[]), &mut vars), Verdict::Allow);
     let v = run(&rules, &mut req("/auth", &[]), &mut vars);
     assert!(
-        matches!(&v, Verdict::Reply(r) if r.head.code == 401),
+        matches!(&v, Verdict::Local(r) if r.head.code == 401),
         "{v:?}"
     );
     // bob:secret passes auth, then the deny applies.

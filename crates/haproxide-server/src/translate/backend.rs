@@ -55,7 +55,7 @@ pub(super) fn backend(
         timeout_queue: p.timeouts.get("queue").copied().map(ms),
         fullconn: p.fullconn.map(|v| v as usize),
         tcp_keepalive: p.option("srvtcpka") == Some(true) || p.option("tcpka") == Some(true),
-        http: http_spec(p, errors),
+        http: http_spec(p, p.kind != ProxyKind::Listen, errors),
     };
     let base = health::CheckBase::of(p, errors);
     plan.check_bases.insert(bi, base.clone());

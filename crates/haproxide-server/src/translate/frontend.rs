@@ -43,7 +43,7 @@ pub(super) fn frontend(
         ..Default::default()
     };
     f.inspect_delay = p.inspect_delay.map(ms);
-    f.http = http_spec(p, errors);
+    f.http = http_spec(p, true, errors);
     if f.http.is_some() {
         f.captures = captures(p, errors);
     }
@@ -54,7 +54,7 @@ pub(super) fn frontend(
         (haproxide_expr::Uses::TCP, "TCP mode")
     };
     binds(p, &mut f, errors);
-    for r in &p.rules {
+    for r in p.rules.iter().filter(|r| r.ruleset.starts_with("tcp-")) {
         let accept = match r.action.name.as_str() {
             "accept" => true,
             "reject" => false,

@@ -48,7 +48,7 @@ fn what_http_mode_does_not_run_is_refused_line_by_line() {
     let (p, errors) = plan(&format!(
         "{HEAD}frontend web\n bind 127.0.0.1:8080\n default_backend b\n\
          backend b\n server s 127.0.0.1:80\n\
-         backend c\n server s 127.0.0.1:80\n http-request set-header X 1\n\
+         backend c\n server s 127.0.0.1:80\n http-request set-src hdr(x)\n\
          cookie SRV insert\n option http-pretend-keepalive\n compression algo gzip\n\
          errorfile 503 /dev/null\n"
     ));
@@ -60,7 +60,7 @@ fn what_http_mode_does_not_run_is_refused_line_by_line() {
     let lines: Vec<u32> = got.iter().map(|g| g.0).collect();
     assert_eq!(lines, vec![15, 16, 17, 18, 19], "{got:?}");
     for (what, (_, msg)) in [
-        "http-request rules",
+        "http-request set-src",
         "cookie persistence",
         "option http-pretend-keepalive",
         "compression",
@@ -74,4 +74,21 @@ fn what_http_mode_does_not_run_is_refused_line_by_line() {
     // The frontend and its backend run; `c` does not.
     assert_eq!(p.engine.frontends.len(), 1);
     assert_eq!(p.engine.backends.len(), 1);
+}
+
+#[test]
+fn http_request_rules_run() {
+    let (p, errors) = plan(&format!(
+        "{HEAD}frontend web\n bind 127.0.0.1:8080\n http-request set-header X-Forwarded-Proto http\n\
+         http-request deny if {{ path /x }}\n redirect location /y if {{ path /z }}\n\
+         http-request track-sc0 src\n default_backend b\n\
+         backend b\n http-response set-header X 1\n server s 127.0.0.1:80\n"
+    ));
+    let lines: Vec<(u32, &str)> = errors
+        .iter()
+        .map(|d| (d.span.map(|s| s.line).unwrap_or(0), d.message.as_str()))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].1.contains("track-sc"), "{lines:?}");
+    let _ = p;
 }

@@ -33,6 +33,7 @@ pub(crate) mod health;
 mod http_tests;
 mod stats;
 
+mod http_rules;
 use backend::backend;
 use frontend::{binds, frontend};
 use health::check_spec;
@@ -196,6 +197,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
         }
     }
     refuse_socks4_traffic(&live, &backend_index, &plan, &mut errors);
+    http_rules::fill_userlists(cfg, &mut plan.engine);
     crate::admin_plan::fill(cfg, &mut plan, &mut errors);
     plan.dcs = crate::dcs::plan(cfg, &plan.engine);
     (plan, errors)
@@ -261,7 +263,13 @@ fn refuse_unrun(p: &Proxy, errors: &mut Vec<Diagnostic>) {
 
 /// The HTTP side of a `mode http` proxy (frontend or backend half; §4 HTTP
 /// options, `timeout http-request`, `timeout http-keep-alive`), None in TCP mode.
-pub(crate) fn http_spec(p: &Proxy, errors: &mut Vec<Diagnostic>) -> Option<fw::HttpSpec> {
+/// `rules`: this half carries the proxy's HTTP rules (a `listen` section's
+/// frontend half does; its backend half would run them twice).
+pub(crate) fn http_spec(
+    p: &Proxy,
+    rules: bool,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<fw::HttpSpec> {
     use haproxide_config::http_opts::{self, ConnMode};
     if p.effective_mode() != Mode::Http {
         return None;
@@ -283,7 +291,7 @@ pub(crate) fn http_spec(p: &Proxy, errors: &mut Vec<Diagnostic>) -> Option<fw::H
         header: h.header,
         except: h.except,
     });
-    Some(fw::HttpSpec {
+    let mut spec = fw::HttpSpec {
         conn_mode: match http_opts::conn_mode(p) {
             ConnMode::KeepAlive => fw::HttpConnMode::KeepAlive,
             ConnMode::ServerClose => fw::HttpConnMode::ServerClose,
@@ -301,10 +309,15 @@ pub(crate) fn http_spec(p: &Proxy, errors: &mut Vec<Diagnostic>) -> Option<fw::H
         buffer_request: p.option("http-buffer-request") == Some(true),
         ignore_probes: p.option("http-ignore-probes") == Some(true),
         timeout_tarpit: p.timeouts.get("tarpit").copied().map(ms),
-        // Rules, error pages and userlists: typed by the config crate, filled
-        // by httprules' translate part.
         ..fw::HttpSpec::default()
-    })
+    };
+    if rules {
+        let sets = http_rules::rule_sets(p, errors);
+        spec.http_request = sets.request;
+        spec.http_response = sets.response;
+        spec.http_after_response = sets.after_response;
+    }
+    Some(spec)
 }
 
 /// A condition the configuration typed with `haproxide-expr` → the engine's, if

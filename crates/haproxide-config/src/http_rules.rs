@@ -1,0 +1,600 @@
+//! `http-request`, `http-response`, `http-after-response` actions and the
+//! `redirect` keyword, typed once (configuration.txt §4.2 "http-request" and the
+//! action list, §4.4 "redirect"), into the runtime specs of
+//! [`haproxide_http::rules`]; and `userlist` sections (§3.4). Errors carry
+//! `haproxy -c`'s text (what follows "... while parsing 'http-request <action>'
+//! rule : ").
+
+use std::sync::Arc;
+
+use haproxide_expr::logfmt::{LfMode, LogFormat};
+use haproxide_expr::{MatchMethod, SampleExpr};
+use haproxide_http::reply::ERROR_STATUSES;
+use haproxide_http::rules::{
+    Action, Fmt, Password, Redirect, RedirectKind, Regex, ReplyBody, ReplySpec, UriPart, User,
+    Userlist,
+};
+
+use crate::model::{Config, Rule};
+
+/// A typed action (compared by identity: the rule's words are the model's).
+#[derive(Debug, Clone)]
+pub struct TypedAction(pub Arc<Action>);
+
+impl PartialEq for TypedAction {
+    fn eq(&self, o: &TypedAction) -> bool {
+        Arc::ptr_eq(&self.0, &o.0)
+    }
+}
+impl Eq for TypedAction {}
+
+/// What typing needs besides the words.
+pub struct TypeCtx<'a> {
+    /// The proxy's name (the default `auth` realm).
+    pub proxy: &'a str,
+    /// Reads a file named by a rule (`file`, `errorfile`).
+    pub read: &'a dyn Fn(&str) -> Result<Vec<u8>, String>,
+    /// How many `capture request header` slots precede `capture ... len` ones.
+    pub capture_base: usize,
+    /// Whether HAProxy 2.6 has a fetch or converter of this name (one this
+    /// engine lacks makes the rule untyped, refused at run time, not an error).
+    pub known: &'a dyn Fn(&str) -> bool,
+}
+
+/// Why a rule does not type: HAProxy's message, and whether HAProxy words it
+/// as a condition error (`parsing [f:l]: '<rule>' expects either 'if' or
+/// 'unless' ...`: a word it did not take as an argument).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    pub msg: String,
+    pub leftover: Option<String>,
+}
+
+impl From<String> for RuleError {
+    fn from(msg: String) -> RuleError {
+        RuleError {
+            msg,
+            leftover: None,
+        }
+    }
+}
+impl From<&str> for RuleError {
+    fn from(msg: &str) -> RuleError {
+        msg.to_string().into()
+    }
+}
+
+fn leftover(w: &str) -> RuleError {
+    RuleError {
+        msg: String::new(),
+        leftover: Some(w.to_string()),
+    }
+}
+
+/// An error of the expression engine: HAProxy's when HAProxy refuses it too;
+/// `None` (untyped) when HAProxy has the fetch or converter and this engine not.
+fn expr_err(e: haproxide_expr::ExprError, cx: &TypeCtx<'_>) -> Result<Option<Action>, RuleError> {
+    if e.is_invalid() {
+        return Err(e.message.into());
+    }
+    let name = e.message.split('\'').nth(1).unwrap_or("");
+    if (cx.known)(name) || e.kind == haproxide_expr::ErrorKind::Unsupported {
+        Ok(None)
+    } else {
+        Err(e.message.into())
+    }
+}
+
+fn fmt(s: &str) -> Result<Fmt, String> {
+    LogFormat::parse(s, LfMode::Http)
+        .map(Arc::new)
+        .map_err(|e| match &e {
+            // HAProxy quotes the format from the expression to its end.
+            haproxide_expr::logfmt::LogFormatError::Sample(x, m, _) => {
+                let at = s.find(&format!("%[{x}")).map_or(0, |i| i + 2);
+                format!("failed to parse sample expression <{}> : {m}", &s[at..])
+            }
+            _ => e.to_string(),
+        })
+}
+
+/// A log-format value: `Ok(None)` when it needs a fetch or converter this
+/// engine lacks (HAProxy has it).
+fn fmt_or_untyped(s: &str, cx: &TypeCtx<'_>) -> Result<Option<Fmt>, RuleError> {
+    match fmt(s) {
+        Ok(f) => Ok(Some(f)),
+        Err(m) => {
+            let unknown =
+                m.contains(": unknown fetch method '") || m.contains(": unknown converter '");
+            let name = m.rsplit(" '").next().unwrap_or("").trim_end_matches('\'');
+            if unknown && (cx.known)(name) {
+                Ok(None)
+            } else {
+                Err(m.into())
+            }
+        }
+    }
+}
+
+fn regex(s: &str) -> Result<Regex, RuleError> {
+    regex::bytes::RegexBuilder::new(s)
+        .size_limit(1 << 20)
+        .build()
+        .map(|re| Regex {
+            text: s.to_string(),
+            re,
+        })
+        .map_err(|_| format!("failed to parse the regex : '{s}'").into())
+}
+
+/// The part inside `name(...)`: `set-var(txn.x)` → `txn.x`.
+fn paren(action: &str) -> Option<&str> {
+    let open = action.find('(')?;
+    action[open + 1..].strip_suffix(')')
+}
+
+fn var_name(action: &str) -> Result<String, RuleError> {
+    let name = paren(action).unwrap_or("");
+    let scopes = ["proc.", "sess.", "txn.", "req.", "res."];
+    if scopes
+        .iter()
+        .any(|s| name.starts_with(s) && name.len() > s.len())
+    {
+        Ok(name.to_string())
+    } else {
+        Err(format!("invalid variable name '{name}'. A variable name must be start by its scope. The scope can be 'proc', 'sess', 'txn', 'req', 'res' or 'check'").into())
+    }
+}
+
+/// Types one rule's action; `Ok(None)` for an action this engine does not type
+/// (the translate layer refuses it with its line).
+pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, RuleError> {
+    let a: Vec<&str> = rule.args.iter().map(String::as_str).collect();
+    let name = rule.action.name.as_str();
+    let base = name.split('(').next().unwrap_or(name);
+    let exactly = |n: usize, what: &str| -> Result<(), RuleError> {
+        if a.len() == n && a.iter().all(|w| !w.is_empty()) {
+            Ok(())
+        } else {
+            let s = if n > 1 { "s" } else { "" };
+            Err(format!("expects exactly {n} argument{s}{what}").into())
+        }
+    };
+    macro_rules! fmt_or_none {
+        ($s:expr) => {
+            match fmt_or_untyped($s, cx)? {
+                Some(f) => f,
+                None => return Ok(None),
+            }
+        };
+    }
+    macro_rules! expr_or_none {
+        ($s:expr) => {
+            match SampleExpr::parse($s) {
+                Ok(e) => e,
+                Err(e) => return expr_err(e, cx),
+            }
+        };
+    }
+    let response = rule.ruleset != "http-request" && rule.ruleset != "redirect";
+    Ok(Some(match base {
+        "allow" => Action::Allow,
+        "deny" => match reply_spec(&a, if response { 502 } else { 403 }, true, cx)? {
+            Some(r) => Action::Deny(r),
+            None => return Ok(None),
+        },
+        "tarpit" if !response => match reply_spec(&a, 500, true, cx)? {
+            Some(r) => Action::Tarpit(r),
+            None => return Ok(None),
+        },
+        "return" => match reply_spec(&a, 200, false, cx)? {
+            Some(r) => Action::Return(r),
+            None => return Ok(None),
+        },
+        "auth" if !response => {
+            let realm = match a.as_slice() {
+                [] => cx.proxy.to_string(),
+                ["realm"] => return Err("missing realm value.\n".into()),
+                ["realm", r] => r.to_string(),
+                ["realm", _, w, ..] | [w, ..] => return Err(leftover(w)),
+            };
+            Action::Auth { realm }
+        }
+        "redirect" => match redirect(&a, cx)? {
+            Some(r) => Action::Redirect(r),
+            None => return Ok(None),
+        },
+        "set-header" | "add-header" => {
+            exactly(2, "")?;
+            Action::SetHeader {
+                name: a[0].to_string(),
+                value: fmt_or_none!(a[1]),
+                replace: base == "set-header",
+            }
+        }
+        "del-header" => {
+            let method = match a.as_slice() {
+                [_] => MatchMethod::Str,
+                [_, "-m", m] => match *m {
+                    "str" => MatchMethod::Str,
+                    "beg" => MatchMethod::Beg,
+                    "end" => MatchMethod::End,
+                    "sub" => MatchMethod::Sub,
+                    "reg" => MatchMethod::Reg,
+                    _ => return Err(format!("-m: unknown matching method '{m}'").into()),
+                },
+                [] => return Err("expects at least 1 argument".into()),
+                [_, w, ..] => return Err(leftover(w)),
+            };
+            Action::DelHeader {
+                name: a[0].to_string(),
+                method,
+            }
+        }
+        "replace-header" | "replace-value" => {
+            exactly(3, "")?;
+            Action::ReplaceHeader {
+                name: a[0].to_string(),
+                re: regex(a[1])?,
+                fmt: fmt_or_none!(a[2]),
+                items: base == "replace-value",
+            }
+        }
+        "set-path" | "set-pathq" | "set-uri" | "set-query" | "set-method" if !response => {
+            exactly(1, " <format>")?;
+            let part = match base {
+                "set-path" => UriPart::Path,
+                "set-pathq" => UriPart::Pathq,
+                "set-uri" => UriPart::Uri,
+                "set-query" => UriPart::Query,
+                _ => UriPart::Method,
+            };
+            Action::SetPart {
+                part,
+                fmt: fmt_or_none!(a[0]),
+            }
+        }
+        "replace-path" | "replace-pathq" | "replace-uri" if !response => {
+            exactly(2, " <match-regex> and <replace-format>")?;
+            let part = match base {
+                "replace-path" => UriPart::Path,
+                "replace-pathq" => UriPart::Pathq,
+                _ => UriPart::Uri,
+            };
+            Action::ReplacePart {
+                part,
+                re: regex(a[0])?,
+                fmt: fmt_or_none!(a[1]),
+            }
+        }
+        "set-var" => {
+            let name = var_name(name)?;
+            let Some(e) = a.first() else {
+                return Err("expects a sample expression".into());
+            };
+            let expr = expr_or_none!(e);
+            if let Some(w) = a.get(1) {
+                return Err(leftover(w));
+            }
+            Action::SetVar { name, expr }
+        }
+        "unset-var" => Action::UnsetVar {
+            name: var_name(name)?,
+        },
+        "set-log-level" => {
+            const LEVELS: &[&str] = &[
+                "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", "silent",
+            ];
+            match a.as_slice() {
+                [l] if LEVELS.contains(l) => Action::SetLogLevel(l.to_string()),
+                [_, w, ..] => return Err(leftover(w)),
+                _ => return Err("expects exactly 1 argument (log level name or 'silent')".into()),
+            }
+        }
+        "set-status" if response => {
+            let code = a.first().copied().unwrap_or("");
+            let code = match code.parse::<u16>() {
+                Ok(c) if (100..=999).contains(&c) => c,
+                _ => return Err("expects an integer status code between 100 and 999".into()),
+            };
+            let reason = match &a[1..] {
+                [] => None,
+                ["reason", r] => Some(r.to_string()),
+                [w, ..] => return Err(leftover(w)),
+            };
+            Action::SetStatus { code, reason }
+        }
+        "capture" => {
+            let (Some(e), Some(kw), Some(n)) = (a.first(), a.get(1), a.get(2)) else {
+                return Err("expects <expression> [ 'len' <length> | id <idx> ]".into());
+            };
+            if !matches!(*kw, "len" | "id") {
+                return Err(format!("expects 'len' or 'id', found '{kw}'").into());
+            }
+            let expr = expr_or_none!(e);
+            let n: usize = n
+                .parse()
+                .map_err(|_| format!("expects an integer after '{kw}'"))?;
+            if let Some(w) = a.get(3) {
+                return Err(leftover(w));
+            }
+            match *kw {
+                "len" if !response => Action::Capture {
+                    expr,
+                    slot: cx.capture_base,
+                    len: n,
+                },
+                _ => Action::Capture {
+                    expr,
+                    slot: n,
+                    len: 64,
+                },
+            }
+        }
+        b if b.starts_with("track-sc") => {
+            let n = b["track-sc".len()..].parse::<u8>().unwrap_or(0);
+            let Some(k) = a.first() else {
+                return Err("missing key".into());
+            };
+            let key = expr_or_none!(k);
+            let table = match &a[1..] {
+                ["table", t] => Some(t.to_string()),
+                _ => None,
+            };
+            Action::TrackSc { n, key, table }
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// `deny`/`tarpit`/`return` arguments (§4.2 "http-request return",
+/// HAProxy's `http_parse_http_reply`).
+fn reply_spec(
+    a: &[&str],
+    default: u16,
+    deny: bool,
+    cx: &TypeCtx<'_>,
+) -> Result<Option<ReplySpec>, RuleError> {
+    let mut status = default;
+    let mut content_type: Option<String> = None;
+    let mut body: Option<ReplyBody> = None;
+    let mut headers = Vec::new();
+    let mut i = 0;
+    while i < a.len() {
+        let next = a.get(i + 1).copied();
+        let need = |what: &str| -> Result<&str, RuleError> {
+            next.ok_or_else(|| format!("'{}' expects {what} as argument", a[i]).into())
+        };
+        match a[i] {
+            "deny_status" if deny => status = status_arg(need("<status_code>")?)?,
+            "status" => status = status_arg(need("<status_code>")?)?,
+            "content-type" => content_type = Some(need("<ctype>")?.to_string()),
+            "string" | "lf-string" | "file" | "lf-file" | "errorfile" => {
+                let v = need(if a[i].ends_with("file") {
+                    "<file>"
+                } else {
+                    "<str>"
+                })?;
+                let open = |v: &str| -> Result<Vec<u8>, RuleError> {
+                    (cx.read)(v).map_err(|e| format!("failed to open file '{v}' ({e})").into())
+                };
+                body = Some(match a[i] {
+                    "string" => ReplyBody::Bytes {
+                        content_type: String::new(),
+                        data: Arc::from(v.as_bytes()),
+                    },
+                    "lf-string" => match fmt_or_untyped(v, cx)? {
+                        Some(fmt) => ReplyBody::Format {
+                            content_type: String::new(),
+                            fmt,
+                        },
+                        None => return Ok(None),
+                    },
+                    "file" => ReplyBody::Bytes {
+                        content_type: String::new(),
+                        data: Arc::from(open(v)?),
+                    },
+                    "lf-file" => match fmt_or_untyped(&String::from_utf8_lossy(&open(v)?), cx)? {
+                        Some(fmt) => ReplyBody::Format {
+                            content_type: String::new(),
+                            fmt,
+                        },
+                        None => return Ok(None),
+                    },
+                    _ => ReplyBody::Raw(Arc::from(open(v)?)),
+                });
+            }
+            "default-errorfiles" => {
+                body = Some(ReplyBody::ErrorPage);
+                i += 1;
+                continue;
+            }
+            "hdr" => {
+                let (Some(n), Some(v)) = (next, a.get(i + 2)) else {
+                    return Err("'hdr' expects <name> and <value> as arguments".into());
+                };
+                match fmt_or_untyped(v, cx)? {
+                    Some(f) => headers.push((n.to_string(), f)),
+                    None => return Ok(None),
+                }
+                i += 3;
+                continue;
+            }
+            other => return Err(leftover(other)),
+        }
+        i += 2;
+    }
+    let body = match (body, content_type) {
+        (Some(ReplyBody::Bytes { data, .. }), Some(ct)) => ReplyBody::Bytes {
+            content_type: ct,
+            data,
+        },
+        (Some(ReplyBody::Format { fmt, .. }), Some(ct)) => ReplyBody::Format {
+            content_type: ct,
+            fmt,
+        },
+        (Some(ReplyBody::Bytes { .. } | ReplyBody::Format { .. }), None) => {
+            return Err(
+                "a content type must be defined when non-empty payload is configured".into(),
+            )
+        }
+        (Some(b), _) => b,
+        (None, _) if deny => ReplyBody::ErrorPage,
+        (None, _) => ReplyBody::Empty,
+    };
+    if matches!(body, ReplyBody::ErrorPage) && !ERROR_STATUSES.contains(&status) {
+        return Err(format!(
+            "status code '{status}' not handled by default with 'default-errorfiles' argument."
+        )
+        .into());
+    }
+    Ok(Some(ReplySpec {
+        status,
+        body,
+        headers,
+    }))
+}
+
+/// `status <code>`: HAProxy reads it with atol() and accepts 200 to 599.
+fn status_arg(s: &str) -> Result<u16, RuleError> {
+    let v = s.parse::<u16>().unwrap_or(0);
+    if (200..=599).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("Unexpected status code '{v}'").into())
+    }
+}
+
+/// `redirect location|prefix|scheme <fmt> [code <n>] [<option>]...` (§4.4,
+/// HAProxy's `http_parse_redirect_rule`).
+fn redirect(a: &[&str], cx: &TypeCtx<'_>) -> Result<Option<Redirect>, RuleError> {
+    let mut kind = None;
+    let mut target = None;
+    let mut code = 302;
+    let mut drop_query = false;
+    let mut append_slash = false;
+    let mut cookie = None;
+    let mut i = 0;
+    while i < a.len() {
+        let next = a.get(i + 1).copied();
+        match a[i] {
+            k @ ("location" | "prefix" | "scheme") => {
+                let Some(t) = next else {
+                    return Err(format!("missing argument for '{k}'").into());
+                };
+                kind = Some(match k {
+                    "location" => RedirectKind::Location,
+                    "prefix" => RedirectKind::Prefix,
+                    _ => RedirectKind::Scheme,
+                });
+                target = Some(t);
+                i += 1;
+            }
+            "code" => {
+                let Some(c) = next else {
+                    return Err("missing HTTP code".into());
+                };
+                let v = c.parse::<u16>().unwrap_or(0);
+                if !matches!(v, 301 | 302 | 303 | 307 | 308) {
+                    return Err(format!(
+                        "'code': unsupported HTTP code '{c}' (must be one of 301, 302, 303, 307 or 308)"
+                    )
+                    .into());
+                }
+                code = v;
+                i += 1;
+            }
+            k @ ("set-cookie" | "clear-cookie") => {
+                let Some(c) = next else {
+                    return Err(format!("missing argument for '{k}'").into());
+                };
+                cookie = Some(if k == "set-cookie" {
+                    format!("{c}; path=/;")
+                } else {
+                    format!("{c}; path=/; Max-Age=0;")
+                });
+                i += 1;
+            }
+            "drop-query" => drop_query = true,
+            "append-slash" => append_slash = true,
+            "ignore-empty" => {}
+            other => {
+                return Err(format!(
+                    "expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query', 'ignore-empty' or 'append-slash' (was '{other}')"
+                )
+                .into())
+            }
+        }
+        i += 1;
+    }
+    let (Some(kind), Some(target)) = (kind, target) else {
+        return Err("redirection type expected ('prefix', 'location', or 'scheme')".into());
+    };
+    let Some(target) = fmt_or_untyped(target, cx)? else {
+        return Ok(None);
+    };
+    Ok(Some(Redirect {
+        kind,
+        target,
+        code,
+        drop_query,
+        append_slash,
+        cookie,
+    }))
+}
+
+/// The `userlist` sections (§3.4): `user <name> [password <hash> |
+/// insecure-password <pw>] [groups <g>,...]` and `group <name> [users <u>,...]`.
+pub fn userlists(cfg: &Config) -> Vec<Userlist> {
+    let mut out = Vec::new();
+    for s in cfg.others.iter().filter(|s| s.kind == "userlist") {
+        let mut list = Userlist {
+            name: s.name.as_ref().map(|n| n.name.clone()).unwrap_or_default(),
+            users: Vec::new(),
+        };
+        let mut group_members: Vec<(String, String)> = Vec::new();
+        for d in &s.directives {
+            let w: Vec<&str> = d.line.words.iter().map(|w| w.text.as_str()).collect();
+            match w.as_slice() {
+                ["user", name, rest @ ..] => {
+                    let mut u = User {
+                        name: name.to_string(),
+                        password: Password::Insecure(String::new()),
+                        groups: Vec::new(),
+                    };
+                    let mut i = 0;
+                    while i + 1 < rest.len() {
+                        match rest[i] {
+                            "password" => u.password = Password::Crypt(rest[i + 1].to_string()),
+                            "insecure-password" => {
+                                u.password = Password::Insecure(rest[i + 1].to_string())
+                            }
+                            "groups" => u.groups.extend(rest[i + 1].split(',').map(str::to_string)),
+                            _ => {}
+                        }
+                        i += 2;
+                    }
+                    list.users.push(u);
+                }
+                ["group", name, "users", users, ..] => {
+                    for u in users.split(',') {
+                        group_members.push((name.to_string(), u.to_string()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (g, u) in group_members {
+            if let Some(user) = list.users.iter_mut().find(|x| x.name == u) {
+                if !user.groups.contains(&g) {
+                    user.groups.push(g);
+                }
+            }
+        }
+        out.push(list);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,74 @@
+//! HTTP rules → the engine's rule sets: the config crate typed each action
+//! ([`haproxide_config::http_rules`]); here each rule gets its condition (the
+//! fetches an HTTP request or response offers) and what the engine cannot run
+//! yet is refused with its line.
+
+use haproxide_config::model::{Config, Proxy};
+use haproxide_config::Diagnostic;
+use haproxide_expr::Uses;
+use haproxide_forward::spec as fw;
+use haproxide_http::rules::{HttpRule, RuleSets};
+
+use super::unsupported;
+
+/// The rule sets of a `mode http` proxy half.
+pub(crate) fn rule_sets(p: &Proxy, errors: &mut Vec<Diagnostic>) -> RuleSets {
+    let mut sets = RuleSets::default();
+    let mut redirects = Vec::new();
+    for r in &p.rules {
+        let (list, offered, mode) = match r.ruleset.as_str() {
+            "http-request" => (&mut sets.request, Uses::HTTP, "an http-request rule"),
+            "redirect" => (&mut redirects, Uses::HTTP, "a redirect rule"),
+            "http-response" => (&mut sets.response, Uses::HTTP_RES, "an http-response rule"),
+            "http-after-response" => (
+                &mut sets.after_response,
+                Uses::HTTP_RES,
+                "an http-after-response rule",
+            ),
+            _ => continue,
+        };
+        let Some(action) = &r.http else {
+            errors.push(unsupported(
+                r.action.span,
+                format!("`{} {}` in `mode http`", r.ruleset, r.action.name),
+            ));
+            continue;
+        };
+        if let Some(what) = action.0.not_run() {
+            errors.push(unsupported(
+                r.action.span,
+                format!("`{} {}` ({what})", r.ruleset, r.action.name),
+            ));
+            continue;
+        }
+        let cond = match &r.cond {
+            None => None,
+            Some(c) => match super::condition(p, c, offered, mode, errors) {
+                Some(c) => Some(c),
+                None => continue,
+            },
+        };
+        list.push(HttpRule {
+            action: (*action.0).clone(),
+            cond,
+        });
+    }
+    sets.request.extend(redirects);
+    sets
+}
+
+/// Gives every HTTP proxy half the configuration's userlists (`http_auth`).
+pub(crate) fn fill_userlists(cfg: &Config, engine: &mut fw::EngineSpec) {
+    let lists = haproxide_config::http_rules::userlists(cfg);
+    if lists.is_empty() {
+        return;
+    }
+    let halves = engine
+        .frontends
+        .iter_mut()
+        .filter_map(|f| f.http.as_mut())
+        .chain(engine.backends.iter_mut().filter_map(|b| b.http.as_mut()));
+    for h in halves {
+        h.userlists = lists.clone();
+    }
+}
