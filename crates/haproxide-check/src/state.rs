@@ -39,6 +39,11 @@ pub struct AdminState {
     /// did not resolve: HAProxy's RMAINT, "MAINT (resolution)"); `enable server`
     /// does not clear it. Part of `maint`.
     pub resolution: bool,
+    /// Maintenance forced on this server (HAProxy's FMAINT). Part of `maint`.
+    pub forced: bool,
+    /// Maintenance inherited from the tracked server (HAProxy's IMAINT, "MAINT (via
+    /// be/srv)"). Part of `maint`.
+    pub inherited: bool,
 }
 
 /// Which check produced a result.
@@ -508,6 +513,8 @@ impl ServerState {
     /// it moved.
     fn apply_maint(&mut self, change: AdminChange, now: u64) -> Vec<Event> {
         let maint = self.fmaint || self.imaint || self.rmaint;
+        self.admin.forced = self.fmaint;
+        self.admin.inherited = self.imaint;
         let mut changed = Vec::new();
         if self.admin.maint == maint {
             return changed;

@@ -248,10 +248,20 @@ impl Live {
             };
             let mut row = server_snapshot(&facts, st.as_ref());
             row.forced_id = p.sids.get(si).is_some_and(|x| x.1);
+            row.admin_flags = Some(
+                u32::from(admin.forced)
+                    | (u32::from(admin.inherited) << 1)
+                    | (u32::from(admin.drain) << 3)
+                    | (u32::from(admin.resolution) << 5),
+            );
+            // HAProxy's srv_stats_state: RMAINT first, then IMAINT.
             if admin.resolution {
                 row.resolution = cfg.and_then(|c| c.unresolved.clone());
-                // HAProxy's srv_stats_state: RMAINT is shown first.
                 row.status = "MAINT (resolution)".into();
+            } else if admin.inherited {
+                if let Some(t) = cfg.and_then(|c| c.track.as_ref()) {
+                    row.status = format!("MAINT (via {}/{})", t.backend, t.server);
+                }
             }
             row.http = p
                 .http

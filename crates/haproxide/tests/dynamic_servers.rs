@@ -87,6 +87,40 @@ fn scenario(prog: &str, dir: &TempDir) -> Vec<(String, String)> {
             (c, a)
         })
         .collect();
+    // Inherited maintenance: a tracker of a server put in maintenance shows
+    // "MAINT (via l/chk)" and HAProxy's IMAINT flag (2) in `srv_admin_state`.
+    for c in [
+        format!("add server l/t3 127.0.0.1:{} track l/chk", srv_a.port),
+        "enable server l/t3".into(),
+        "disable server l/chk".into(),
+    ] {
+        out.push((c.clone(), must_ask(&sock, &c)));
+    }
+    let t3 = |sock: &Path| {
+        let stat = must_ask(sock, "show stat");
+        let status = stat
+            .lines()
+            .find(|l| l.starts_with("l,t3,"))
+            .and_then(|l| l.split(',').nth(17))
+            .unwrap_or("")
+            .to_string();
+        let state = must_ask(sock, "show servers state l");
+        let admin = state
+            .lines()
+            .map(|l| l.split(' ').collect::<Vec<_>>())
+            .find(|f| f.len() > 6 && f[3] == "t3")
+            .map(|f| format!("{} {}", f[5], f[6]))
+            .unwrap_or_default();
+        format!("{status} / {admin}")
+    };
+    out.push(("t3 via".into(), t3(&sock)));
+    for c in [
+        "enable server l/chk",
+        "disable server l/t3",
+        "del server l/t3",
+    ] {
+        out.push((c.into(), must_ask(&sock, c)));
+    }
     // Traffic: a new server takes none until enabled, then its share.
     let add = format!("add server l/b 127.0.0.1:{}", srv_b.port);
     out.push((add.clone(), must_ask(&sock, &add)));
@@ -181,6 +215,11 @@ fn add_and_del_server_answer_and_route_as_haproxy() {
         .map(|(t, o)| format!("{}\n  haproxy:   {:?}\n  haproxide: {:?}", t.0, t.1, o.1))
         .collect();
     assert!(diffs.is_empty(), "differences:\n{}", diffs.join("\n"));
+    let via = theirs
+        .iter()
+        .find(|(c, _)| c == "t3 via")
+        .map(|(_, a)| a.as_str());
+    assert_eq!(via, Some("MAINT (via l/chk) / 0 2"));
     assert_eq!(theirs.len(), ours.len());
 }
 

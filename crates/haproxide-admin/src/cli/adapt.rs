@@ -191,5 +191,6 @@ pub fn server_snapshot(f: &ServerFacts<'_>, st: Option<&ServerStats>) -> ServerS
         agent_port: f.agent_port,
         http: None,
         resolution: None,
+        admin_flags: None,
     }
 }

@@ -417,6 +417,9 @@ pub struct ServerSnapshot {
     /// name did not resolve): the name (`srv_fqdn`); `srv_addr` is then "-" and the
     /// admin state has 0x20.
     pub resolution: Option<String>,
+    /// HAProxy's admin flags (`srv_admin_state`: FMAINT 0x1, IMAINT 0x2, FDRAIN 0x8,
+    /// RMAINT 0x20) when the runtime knows them; None: from `maint` and `drain`.
+    pub admin_flags: Option<u32>,
 }
 
 impl Default for ServerSnapshot {
@@ -450,6 +453,7 @@ impl Default for ServerSnapshot {
             agent_port: 0,
             http: None,
             resolution: None,
+            admin_flags: None,
         }
     }
 }

@@ -628,7 +628,9 @@ pub fn servers_state(proxies: &[ProxySnapshot], only: Option<&str>) -> Option<St
             let rmaint = s.resolution.is_some();
             // (A server in both shows RMAINT only: the snapshot has one flag.)
             let fmaint = s.maint && !rmaint;
-            let admin = u32::from(fmaint) | (u32::from(s.drain) << 3) | (u32::from(rmaint) << 5);
+            let admin = s.admin_flags.unwrap_or(
+                u32::from(fmaint) | (u32::from(s.drain) << 3) | (u32::from(rmaint) << 5),
+            );
             let status_code = s.check_status_code.unwrap_or_else(|| {
                 s.check
                     .as_ref()
