@@ -31,12 +31,17 @@ pub(crate) async fn read_into<R: AsyncRead + Unpin>(
         // Full of unread data: the caller must consume first.
         return Err(IoFail::Error);
     }
-    let r = match timeout {
-        Some(t) => match tokio::time::timeout(t, r.read(spare)).await {
-            Ok(r) => r,
-            Err(_) => return Err(IoFail::Timeout),
+    let mut read = std::pin::pin!(r.read(spare));
+    // Data already waiting (the common case on a busy connection) needs no timer.
+    let r = match poll_once(read.as_mut()).await {
+        Some(r) => r,
+        None => match timeout {
+            Some(t) => match tokio::time::timeout(t, read).await {
+                Ok(r) => r,
+                Err(_) => return Err(IoFail::Timeout),
+            },
+            None => read.await,
         },
-        None => r.read(spare).await,
     };
     match r {
         Ok(n) => {
@@ -56,14 +61,31 @@ pub(crate) async fn write_all<W: AsyncWrite + Unpin>(
     if data.is_empty() {
         return Ok(());
     }
-    let r = match timeout {
-        Some(t) => match tokio::time::timeout(t, w.write_all(data)).await {
-            Ok(r) => r,
-            Err(_) => return Err(IoFail::Timeout),
+    let mut write = std::pin::pin!(w.write_all(data));
+    // A write the socket takes at once (the common case) needs no timer.
+    let r = match poll_once(write.as_mut()).await {
+        Some(r) => r,
+        None => match timeout {
+            Some(t) => match tokio::time::timeout(t, write).await {
+                Ok(r) => r,
+                Err(_) => return Err(IoFail::Timeout),
+            },
+            None => write.await,
         },
-        None => w.write_all(data).await,
     };
     r.map_err(|_| IoFail::Error)
+}
+
+/// Polls `f` once: its output if it is ready, else None (its waker is
+/// registered, so awaiting it afterwards loses nothing).
+async fn poll_once<F: std::future::Future>(mut f: std::pin::Pin<&mut F>) -> Option<F::Output> {
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match f.as_mut().poll(cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
 }
 
 /// Why a body stopped before its end.
