@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::log::{self, BackendCounts, ChangeReason, LogLine, ServerName};
-use crate::probe::agent::AgentOutcome;
+use crate::probe::agent::{AgentOutcome, Linger};
 use crate::probe::{AgentProber, ProbeError, Prober, RunContext};
 use crate::schedule::{self, Jitter};
 use crate::spec::{AgentSpec, CheckSpec};
@@ -57,11 +57,19 @@ impl HealthProbe for Prober {
 pub trait AgentProbe: Send + Sync + 'static {
     /// Runs one agent check.
     fn check(&self) -> BoxFuture<'_, AgentOutcome>;
+    /// Runs one agent check; a reply may come with its connection still open,
+    /// closed by the checker once the reply is applied (as HAProxy does).
+    fn check_held(&self) -> BoxFuture<'_, (AgentOutcome, Linger)> {
+        Box::pin(async move { (self.check().await, Linger::default()) })
+    }
 }
 
 impl AgentProbe for AgentProber {
     fn check(&self) -> BoxFuture<'_, AgentOutcome> {
         Box::pin(self.run())
+    }
+    fn check_held(&self) -> BoxFuture<'_, (AgentOutcome, Linger)> {
+        Box::pin(self.run_held())
     }
 }
 
@@ -1030,7 +1038,8 @@ async fn agent_loop(
             tokio::time::sleep(spec.inter).await;
             continue;
         }
-        let outcome = probe.check().await;
+        // The agent's connection stays open until its reply is applied.
+        let (outcome, linger) = probe.check_held().await;
         match outcome {
             // HAProxy applies the administrative word, then the weight, then
             // the health word, each as its own state update (and log lines).
@@ -1052,6 +1061,7 @@ async fn agent_loop(
                 shared.step(i, |st, now| st.on_result(CheckKind::Agent, r, now))
             }
         }
+        linger.close().await;
         tokio::time::sleep(schedule::spread(spec.inter, spread, jitter.unit())).await;
     }
 }

@@ -596,5 +596,48 @@ pub fn userlists(cfg: &Config) -> Vec<Userlist> {
     out
 }
 
+/// `errorfile <code> <file>` pages of a proxy (§4.2 "errorfile"): its defaults
+/// section's first (the `from` one, else the last one before it), then its own,
+/// a later line for a status replacing an earlier one. A code HAProxy has no
+/// page for is ignored (HAProxy warns), an unreadable file is left to the
+/// check that reported it.
+pub fn error_pages(cfg: &Config, p: &crate::model::Proxy) -> Vec<(u16, Arc<[u8]>)> {
+    use crate::model::ProxyKind;
+    let pos = cfg.proxies.iter().position(|x| std::ptr::eq(x, p));
+    let defaults = match &p.from {
+        Some(f) => cfg
+            .proxies
+            .iter()
+            .find(|d| d.kind == ProxyKind::Defaults && d.name.name == f.name),
+        None => pos.and_then(|i| {
+            cfg.proxies[..i]
+                .iter()
+                .rev()
+                .find(|d| d.kind == ProxyKind::Defaults)
+        }),
+    };
+    let mut out: Vec<(u16, Arc<[u8]>)> = Vec::new();
+    for px in defaults.into_iter().chain(std::iter::once(p)) {
+        for d in px.directives.iter().filter(|d| d.keyword == "errorfile") {
+            let w: Vec<&str> = d.line.words.iter().map(|w| w.text.as_str()).collect();
+            let (Some(code), Some(file)) = (w.get(1), w.get(2)) else {
+                continue;
+            };
+            let Ok(code) = code.parse::<u16>() else {
+                continue;
+            };
+            if !ERROR_STATUSES.contains(&code) {
+                continue;
+            }
+            let Ok(raw) = std::fs::read(file) else {
+                continue;
+            };
+            out.retain(|(c, _)| *c != code);
+            out.push((code, Arc::from(raw)));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests;

@@ -295,7 +295,6 @@ const HTTP_REFUSED: &[(&str, &str)] = &[
     ("filter", "filter"),
     ("monitor-uri", "monitor-uri"),
     ("monitor", "monitor fail"),
-    ("errorfile", "errorfile"),
     ("errorfiles", "errorfiles"),
     ("errorloc", "errorloc"),
     ("errorloc302", "errorloc"),

@@ -278,6 +278,9 @@ pub struct Txn<'a> {
     pub captures: Vec<(usize, Vec<u8>)>,
     /// The client connection's TLS session (`ssl_fc*` fetches); `None` in clear.
     pub tls: Option<&'a haproxide_expr::TlsSession>,
+    /// The request body when the engine buffered it whole (`option
+    /// http-buffer-request`, a Content-Length body): `req.body`, `req.body_len`.
+    pub body: Option<&'a [u8]>,
 }
 
 impl Txn<'_> {
@@ -291,7 +294,7 @@ impl Txn<'_> {
             dst: self.dst,
             req,
             res,
-            body: None,
+            body: self.body,
             vars: Some(self.vars),
             userlists: self.userlists,
             frontend: Some(self.frontend),

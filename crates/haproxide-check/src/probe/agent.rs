@@ -157,11 +157,40 @@ pub enum AgentOutcome {
     Failed(CheckResult),
 }
 
-/// Connects to the agent, sends `agent-send` if any, reads one line.
+/// The agent's connection after a reply, held open until the reply has been
+/// applied: HAProxy applies the agent's words before it closes the connection, so
+/// an agent that waits for the close (VTest's `expect_close`, reg-test
+/// checks/agent-check) then sees the new state.
+#[derive(Default)]
+pub struct Linger(Option<Session>);
+
+impl Linger {
+    /// Closes the held connection, if any.
+    pub async fn close(self) {
+        if let Some(s) = self.0 {
+            s.close().await;
+        }
+    }
+}
+
+/// Connects to the agent, sends `agent-send` if any, reads one line; closes
+/// the connection before returning.
 pub async fn run(plan: &ConnectPlan, send: Option<&[u8]>, start: Instant) -> AgentOutcome {
+    let (outcome, linger) = run_held(plan, send, start).await;
+    linger.close().await;
+    outcome
+}
+
+/// As [`run`], but a reply comes with its connection still open ([`Linger`]):
+/// the caller closes it once the reply is applied.
+pub async fn run_held(
+    plan: &ConnectPlan,
+    send: Option<&[u8]>,
+    start: Instant,
+) -> (AgentOutcome, Linger) {
     let mut s = match Session::open(plan, start, "").await {
         Ok(s) => s,
-        Err(r) => return AgentOutcome::Failed(r),
+        Err(r) => return (AgentOutcome::Failed(r), Linger::default()),
     };
     let fail = |f: IoFailure| match f {
         IoFailure::Timeout => {
@@ -174,29 +203,31 @@ pub async fn run(plan: &ConnectPlan, send: Option<&[u8]>, start: Instant) -> Age
     };
     if let Some(d) = send {
         if let Err(f) = s.send(d).await {
-            return fail(f);
+            return (fail(f), Linger::default());
         }
     }
     loop {
         if let Some(end) = s.buf.iter().position(|&c| c == b'\r' || c == b'\n') {
             let reply = parse_agent_line(&s.buf[..end], start);
-            s.close().await;
-            return AgentOutcome::Reply(reply);
+            return (AgentOutcome::Reply(reply), Linger(Some(s)));
         }
         if s.last_read() {
             if s.buf.is_empty() {
-                return AgentOutcome::Failed(
-                    CheckResult::new(CheckStatus::L7Rsp, start.elapsed())
-                        .with_desc("TCPCHK got an empty response at step 1"),
+                return (
+                    AgentOutcome::Failed(
+                        CheckResult::new(CheckStatus::L7Rsp, start.elapsed())
+                            .with_desc("TCPCHK got an empty response at step 1"),
+                    ),
+                    Linger::default(),
                 );
             }
             let mut r = parse_agent_line(&[], start);
             r.result = CheckResult::new(CheckStatus::Checked, start.elapsed())
                 .with_desc("Ignoring incomplete line from agent");
-            return AgentOutcome::Reply(r);
+            return (AgentOutcome::Reply(r), Linger::default());
         }
         if let Err(f) = s.fill().await {
-            return fail(f);
+            return (fail(f), Linger::default());
         }
     }
 }

@@ -238,6 +238,12 @@ impl AgentProber {
     pub async fn run(&self) -> agent::AgentOutcome {
         agent::run(&self.plan, self.send.as_deref(), Instant::now()).await
     }
+
+    /// Runs one agent check, keeping a replying agent's connection open until
+    /// the caller closes the [`agent::Linger`] (after applying the reply).
+    pub async fn run_held(&self) -> (agent::AgentOutcome, agent::Linger) {
+        agent::run_held(&self.plan, self.send.as_deref(), Instant::now()).await
+    }
 }
 
 #[cfg(test)]

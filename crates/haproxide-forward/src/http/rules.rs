@@ -52,6 +52,14 @@ impl Sess {
                 log_level: None,
                 captures: Vec::new(),
                 tls: self.tls.as_deref(),
+                // A Content-Length body buffered whole (`option
+                // http-buffer-request`): what `req.body` reads.
+                body: match req.body {
+                    BodyLength::Length(n) => usize::try_from(n)
+                        .ok()
+                        .and_then(|n| self.req.filled().get(..n)),
+                    _ => None,
+                },
             };
             let v = run_request(&spec.http_request, &mut req.head, &mut txn);
             (v, txn.captures)
@@ -118,6 +126,7 @@ impl Sess {
                     log_level: None,
                     captures: Vec::new(),
                     tls: self.tls.as_deref(),
+                    body: None,
                 };
                 run_response(rules, &req.head, res, &mut txn)
             };

@@ -57,6 +57,7 @@ fn run(rules: &[HttpRule], head: &mut RequestHead, vars: &mut Vars) -> Verdict {
         errors: &pages,
         log_level: None,
         captures: Vec::new(),
+        body: None,
         tls: None,
     };
     run_request(rules, head, &mut txn)
@@ -334,6 +335,7 @@ fn response_rules_set_status_and_headers() {
         errors: &pages,
         log_level: None,
         captures: Vec::new(),
+        body: None,
         tls: None,
     };
     assert_eq!(

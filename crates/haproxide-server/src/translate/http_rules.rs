@@ -57,8 +57,19 @@ pub(crate) fn rule_sets(p: &Proxy, errors: &mut Vec<Diagnostic>) -> RuleSets {
     sets
 }
 
-/// Gives every HTTP proxy half the configuration's userlists (`http_auth`).
+/// Gives every HTTP proxy half the configuration's userlists (`http_auth`) and
+/// its `errorfile` pages (its defaults section's, then its own).
 pub(crate) fn fill_userlists(cfg: &Config, engine: &mut fw::EngineSpec) {
+    for f in &mut engine.frontends {
+        if let (Some(h), Some(p)) = (f.http.as_mut(), cfg.proxy(&f.name, false)) {
+            h.errors.custom = haproxide_config::http_rules::error_pages(cfg, p);
+        }
+    }
+    for b in &mut engine.backends {
+        if let (Some(h), Some(p)) = (b.http.as_mut(), cfg.proxy(&b.name, true)) {
+            h.errors.custom = haproxide_config::http_rules::error_pages(cfg, p);
+        }
+    }
     let lists = haproxide_config::http_rules::userlists(cfg);
     if lists.is_empty() {
         return;

@@ -58,13 +58,13 @@ fn what_http_mode_does_not_run_is_refused_line_by_line() {
         .collect();
     got.sort();
     let lines: Vec<u32> = got.iter().map(|g| g.0).collect();
-    assert_eq!(lines, vec![15, 16, 17, 18, 19], "{got:?}");
+    // Line 19 (`errorfile`) runs.
+    assert_eq!(lines, vec![15, 16, 17, 18], "{got:?}");
     for (what, (_, msg)) in [
         "http-request set-src",
         "cookie persistence",
         "option http-pretend-keepalive",
         "compression",
-        "errorfile",
     ]
     .iter()
     .zip(&got)
@@ -91,4 +91,20 @@ fn http_request_rules_run() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].1.contains("track-sc"), "{lines:?}");
     let _ = p;
+}
+
+#[test]
+fn errorfiles_come_from_defaults_then_the_proxy() {
+    let (p, errors) = plan(&format!(
+        "{HEAD} errorfile 503 /dev/null\n errorfile 418 /dev/null\n\
+         frontend web\n bind 127.0.0.1:8080\n errorfile 403 /dev/null\n default_backend b\n\
+         backend b\n server s 127.0.0.1:80\n"
+    ));
+    assert!(errors.is_empty(), "{errors:?}");
+    let codes = |h: &fw::HttpSpec| h.errors.custom.iter().map(|(c, _)| *c).collect::<Vec<_>>();
+    let fe = p.engine.frontends[0].http.as_ref().expect("http");
+    // 418 has no HAProxy page: ignored, as HAProxy does.
+    assert_eq!(codes(fe), vec![503, 403]);
+    let be = p.engine.backends[0].http.as_ref().expect("http");
+    assert_eq!(codes(be), vec![503]);
 }
