@@ -113,7 +113,7 @@ pub use proxy_proto::{
     parse as parse_proxy_header, v1_header as proxy_v1_header, v2_header as proxy_v2_header,
     ParseResult as ProxyParse, Parsed as ProxyHeader,
 };
-pub use relay::{ClientStream, BUFSIZE};
+pub use relay::{buffers_held, ClientStream, BUFSIZE};
 pub use session::DEFAULT_TIMEOUT_CONNECT;
 
 pub use spec::*;

@@ -13,6 +13,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -138,6 +139,16 @@ thread_local! {
     static POOL: std::cell::RefCell<Vec<Box<[u8]>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Buffers held by sessions right now (not counting those resting in the pools).
+static HELD: AtomicUsize = AtomicUsize::new(0);
+
+/// How many relay buffers ([`BUFSIZE`] each) sessions hold now: an idle
+/// keep-alive connection holds none (HAProxy allocates buffers only when data
+/// comes). For tests and accounting.
+pub fn buffers_held() -> usize {
+    HELD.load(Ordering::Relaxed)
+}
+
 fn pool_get() -> Box<[u8]> {
     POOL.with(|p| p.borrow_mut().pop())
         .unwrap_or_else(|| vec![0u8; BUFSIZE].into_boxed_slice())
@@ -195,11 +206,15 @@ impl Half {
     }
 
     fn buf_mut(&mut self) -> &mut [u8] {
-        self.buf.get_or_insert_with(pool_get)
+        self.buf.get_or_insert_with(|| {
+            HELD.fetch_add(1, Ordering::Relaxed);
+            pool_get()
+        })
     }
 
     fn release(&mut self) {
         if let Some(b) = self.buf.take() {
+            HELD.fetch_sub(1, Ordering::Relaxed);
             pool_put(b);
         }
     }

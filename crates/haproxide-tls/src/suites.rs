@@ -178,11 +178,13 @@ static OPENSSL_ONLY: &[&str] = &[
 
 /// `ciphers` (TLS ≤ 1.2, OpenSSL cipher-string syntax): the suites, in order.
 /// `+A:+B` moves (ordering only) are taken as no-ops; `@STRENGTH`/`@SECLEVEL=n`
-/// are ignored; `!X` removes X for good, `-X` removes it for now.
+/// are ignored; `!X` removes X for good, `-X` removes it for now. Items are
+/// separated as OpenSSL's `ITEM_SEP` separates them (ssl/ssl_ciph.c): `:`, `,`,
+/// ` ` or `;` (so a trailing `;`, as in `AES256+EECDH:!aNULL;`, is an empty item).
 pub fn parse_ciphers(list: &str) -> Result<Vec<SupportedCipherSuite>, String> {
     let mut chosen: Vec<usize> = Vec::new();
     let mut banned: u8 = 0;
-    for item in list.split([':', ',', ' ']).filter(|s| !s.is_empty()) {
+    for item in list.split([':', ',', ' ', ';']).filter(|s| !s.is_empty()) {
         if item.starts_with('@') {
             continue;
         }
@@ -359,6 +361,22 @@ mod tests {
         assert!(parse_ciphers("ECDHE-RSA-AES128-GCM-SHA25").is_err());
         let e = parse_ciphers("AES128-SHA:DES-CBC3-SHA").unwrap_err();
         assert!(e.contains("none of"), "{e}");
+    }
+
+    #[test]
+    fn cipher_separators_are_openssls() {
+        // OpenSSL's ITEM_SEP: ':', ',', ' ' and ';' (corpus: `...:!aNULL;`).
+        let plain = names(&parse_ciphers("AES256+EECDH:AES256+EDH:!aNULL").unwrap());
+        assert!(!plain.is_empty());
+        for list in [
+            "AES256+EECDH:AES256+EDH:!aNULL;",
+            "AES256+EECDH;AES256+EDH;!aNULL",
+            "AES256+EECDH, AES256+EDH !aNULL",
+            ";AES256+EECDH::AES256+EDH:!aNULL;;",
+        ] {
+            assert_eq!(names(&parse_ciphers(list).unwrap()), plain, "{list}");
+        }
+        assert!(parse_ciphers(";").is_err());
     }
 
     #[test]

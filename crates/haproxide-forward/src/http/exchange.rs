@@ -81,7 +81,12 @@ impl Sess {
         };
         self.phase = b'R';
         let mut req = match self.read_head(client, fh, tc, first, &opts).await {
-            Ok(r) => r,
+            Ok(r) => {
+                // Taken back from the pool now that a request came (see `rest`).
+                super::vecs_take(&mut conn.out);
+                super::vecs_take(&mut conn.chunk);
+                r
+            }
             Err(Head::Idle) => return Next::Idle,
             Err(Head::Closed(t)) => return Next::Close(t),
             Err(Head::Reply(status, t)) => {

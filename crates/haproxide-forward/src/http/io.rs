@@ -3,10 +3,12 @@
 //! message body through the codec's [`BodyDecoder`] (never more than one buffer
 //! of it held).
 
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use haproxide_http::{write, BodyDecoder, Step};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use crate::relay::{Half, BUFSIZE};
 
@@ -18,6 +20,12 @@ pub(crate) enum IoFail {
 }
 
 /// Reads once into `buf` (room made at its end first). Ok(0) is the peer's FIN.
+///
+/// While nothing comes and `buf` holds nothing, no buffer is held: a read that
+/// would block gives the empty buffer back to the pool (the read has registered
+/// the waker) and takes one again when woken, so an idle keep-alive connection,
+/// on either side, costs no buffer (HAProxy allocates buffers only when data
+/// comes). Buffered bytes (pipelining, a partial head) keep theirs.
 pub(crate) async fn read_into<R: AsyncRead + Unpin>(
     r: &mut R,
     buf: &mut Half,
@@ -26,29 +34,36 @@ pub(crate) async fn read_into<R: AsyncRead + Unpin>(
     if buf.is_full() {
         buf.compact();
     }
-    let spare = buf.spare();
-    if spare.is_empty() {
-        // Full of unread data: the caller must consume first.
-        return Err(IoFail::Error);
-    }
-    let mut read = std::pin::pin!(r.read(spare));
+    let mut read = std::pin::pin!(std::future::poll_fn(|cx| {
+        let spare = buf.spare();
+        if spare.is_empty() {
+            // Full of unread data: the caller must consume first.
+            return Poll::Ready(Err(IoFail::Error));
+        }
+        let mut rb = ReadBuf::new(spare);
+        match Pin::new(&mut *r).poll_read(cx, &mut rb) {
+            Poll::Ready(Ok(())) => {
+                let n = rb.filled().len();
+                buf.commit(n);
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(_)) => Poll::Ready(Err(IoFail::Error)),
+            Poll::Pending => {
+                buf.release_if_empty();
+                Poll::Pending
+            }
+        }
+    }));
     // Data already waiting (the common case on a busy connection) needs no timer.
-    let r = match poll_once(read.as_mut()).await {
+    match poll_once(read.as_mut()).await {
         Some(r) => r,
         None => match timeout {
             Some(t) => match tokio::time::timeout(t, read).await {
                 Ok(r) => r,
-                Err(_) => return Err(IoFail::Timeout),
+                Err(_) => Err(IoFail::Timeout),
             },
             None => read.await,
         },
-    };
-    match r {
-        Ok(n) => {
-            buf.commit(n);
-            Ok(n)
-        }
-        Err(_) => Err(IoFail::Error),
     }
 }
 

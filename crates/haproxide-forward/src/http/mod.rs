@@ -30,6 +30,41 @@ use crate::session::{Flow, Reuse, Sess};
 /// default (configuration.txt §4.2).
 pub(crate) const MAX_IDLE: usize = 10;
 
+/// Write vectors kept per thread between requests, so that an idle keep-alive
+/// connection holds none and a next request allocates none.
+const VECS_MAX: usize = 64;
+
+thread_local! {
+    static VECS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// After a request: `v` goes to the per-thread pool (dropped if it grew beyond
+/// 32 KiB or the pool is full); the connection holds an empty, unallocated one.
+fn rest(v: &mut Vec<u8>) {
+    if !v.is_empty() {
+        return;
+    }
+    let v = std::mem::take(v);
+    if v.capacity() == 0 || v.capacity() > 2 * crate::relay::BUFSIZE {
+        return;
+    }
+    VECS.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < VECS_MAX {
+            p.push(v);
+        }
+    });
+}
+
+/// When a request came: a vector from the pool if `v` has none.
+pub(crate) fn vecs_take(v: &mut Vec<u8>) {
+    if v.capacity() == 0 {
+        if let Some(got) = VECS.with(|p| p.borrow_mut().pop()) {
+            *v = got;
+        }
+    }
+}
+
 /// What a request's exchange leaves behind.
 pub(crate) enum Next {
     /// Answered; the client connection stays for the next request.
@@ -87,12 +122,8 @@ impl Sess {
                     // An idle connection holds no buffer.
                     self.req.release_if_empty();
                     conn.srv_buf.release_if_empty();
-                    if conn.out.capacity() > 2 * crate::relay::BUFSIZE {
-                        conn.out = Vec::new();
-                    }
-                    if conn.chunk.capacity() > 2 * crate::relay::BUFSIZE {
-                        conn.chunk = Vec::new();
-                    }
+                    rest(&mut conn.out);
+                    rest(&mut conn.chunk);
                 }
                 Next::Retry => {
                     let _ = client.shutdown().await;

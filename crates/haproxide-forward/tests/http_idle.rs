@@ -1,0 +1,65 @@
+//! Idle HTTP keep-alive connections hold no buffer (issue 14, RSS per idle
+//! connection): between requests neither the client side nor the server
+//! connection kept for reuse keeps a relay buffer; they come back from the pool
+//! when the next request arrives. Its own test binary: the buffer count is
+//! process-wide.
+
+mod common;
+
+use std::time::Duration;
+
+use common::http::{get, server, text, Client};
+use common::*;
+use haproxide_forward::*;
+
+const N: usize = 32;
+
+#[tokio::test]
+async fn idle_keep_alive_connections_hold_no_buffer() {
+    let (m, _rx) = server("a").await;
+    let mut spec = simple(vec![common::server("a", m.addr)]);
+    for h in [&mut spec.frontends[0].http, &mut spec.backends[0].http] {
+        *h = Some(HttpSpec {
+            conn_mode: HttpConnMode::KeepAlive,
+            ..HttpSpec::default()
+        });
+    }
+    let p = start(spec).await;
+    let mut clients = Vec::new();
+    for i in 0..N {
+        let mut c = Client::connect(p.addr).await;
+        c.send(&get(&format!("/r{i}"))).await;
+        let (r, body) = c.response(b"GET").await.expect("response");
+        assert_eq!(r.head.code, 200);
+        assert_eq!(text(&body), format!("a /r{i} conn={}", i + 1));
+        clients.push(c);
+    }
+    // Every session now waits for its next request, its server connection kept.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while buffers_held() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        buffers_held(),
+        0,
+        "{N} idle keep-alive connections (and their idle server connections) hold no buffer"
+    );
+    // They still work, on the same server connection; pipelined requests too.
+    for (i, c) in clients.iter_mut().enumerate() {
+        let two = [get("/x"), get("/y")].concat();
+        c.send(&two).await;
+        for path in ["/x", "/y"] {
+            let (r, body) = c.response(b"GET").await.expect("response");
+            assert_eq!(r.head.code, 200, "client {i}");
+            assert_eq!(
+                text(&body),
+                format!("a {path} conn={}", i + 1),
+                "same server connection"
+            );
+        }
+    }
+    assert_eq!(
+        m.accepted.load(std::sync::atomic::Ordering::SeqCst),
+        N as u64
+    );
+}
