@@ -494,7 +494,9 @@ impl Sess {
         // TLS (§5.1 `ssl`): the handshake, bounded by `timeout client`; a failed or
         // timed-out handshake closes without a log line.
         if let Some(acc) = tls {
-            if let Err(t) = self.handshake(client, &acc, fspec.timeout_client).await {
+            // Boxed: the handshake's state (about 3 KB) would otherwise be part of
+            // every session's future, TLS or not, for the session's whole life.
+            if let Err(t) = Box::pin(self.handshake(client, &acc, fspec.timeout_client)).await {
                 self.silent = true;
                 return Flow::Done(t);
             }
@@ -539,7 +541,9 @@ impl Sess {
 
         // `mode http`: the HTTP session loop (the `http` module) takes over.
         if self.shared.frontends[self.fe].spec.http.is_some() {
-            return self.http_session(client).await;
+            // Boxed (one allocation per HTTP connection): the HTTP loop's state
+            // would otherwise size every TCP session's future too.
+            return Box::pin(self.http_session(client)).await;
         }
 
         // Backend switching rules (§4.2 `use_backend`, `default_backend`).
