@@ -618,32 +618,51 @@ impl Sess {
             Ok((s, _)) => s,
             Err(term) => return Flow::Done(term),
         };
-        let bspec = &be.spec;
         let srv = self.server.unwrap_or(0);
+        let splice = !self.shared.no_splice;
+        let term = self
+            .relay_to(client, &mut server, be, fspec, Some(srv), splice)
+            .await;
+        Flow::Done(term)
+    }
+
+    /// Bytes both ways between the client and a connected server until either side
+    /// ends: a TCP session's data phase, and an HTTP tunnel after a 101. `timeout
+    /// tunnel` takes over from client/server (§4.2); the live meters count against
+    /// the backend and `srv`.
+    pub(crate) async fn relay_to(
+        &mut self,
+        client: &mut ClientStream,
+        server: &mut TcpStream,
+        be: &BackendRt,
+        fe: &FeLight,
+        srv: Option<usize>,
+        splice: bool,
+    ) -> [u8; 2] {
+        let bspec = &be.spec;
         let t = RelayTimeouts {
-            client: bspec.timeout_tunnel.or(fspec.timeout_client),
+            client: bspec.timeout_tunnel.or(fe.timeout_client),
             server: bspec.timeout_tunnel.or(bspec.timeout_server),
-            client_fin: fspec.timeout_client_fin,
+            client_fin: fe.timeout_client_fin,
             server_fin: bspec.timeout_server_fin,
-            splice: !self.shared.no_splice,
+            splice,
         };
         let shared = self.shared.clone();
-        self.meter.aim(&shared.meters, Some(be.idx), Some(srv));
+        self.meter.aim(&shared.meters, Some(be.idx), srv);
         let mut publish = Publisher {
             meters: &shared.meters,
             session: &mut self.meter,
         };
-        let term = relay(
+        relay(
             client,
-            &mut server,
+            server,
             &mut self.req,
             t,
             &mut self.bytes,
             self.client_active,
             &mut publish,
         )
-        .await;
-        Flow::Done(term)
+        .await
     }
 
     /// Server assignment (through the queues), connect with `retries` and `option

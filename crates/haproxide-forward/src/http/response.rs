@@ -11,8 +11,7 @@ use super::exchange::Ex;
 use super::io::{read_into, write_all, IoFail, Pump, PumpFail};
 use super::rules::Set;
 use super::{Conn, Next};
-use crate::meter::Publisher;
-use crate::relay::{relay, ClientStream, RelayTimeouts};
+use crate::relay::ClientStream;
 use crate::session::Sess;
 
 impl Sess {
@@ -217,7 +216,6 @@ impl Sess {
         let Some(be) = self.backend.clone() else {
             return Next::Close(*b"SD");
         };
-        let bspec = &be.spec;
         if write_all(client, &conn.out, fert.light.timeout_client)
             .await
             .is_err()
@@ -225,28 +223,9 @@ impl Sess {
             return Next::Close(*b"CD");
         }
         conn.out.clear();
-        let t = RelayTimeouts {
-            client: bspec.timeout_tunnel.or(fert.light.timeout_client),
-            server: bspec.timeout_tunnel.or(bspec.timeout_server),
-            client_fin: fert.light.timeout_client_fin,
-            server_fin: bspec.timeout_server_fin,
-            splice: false,
-        };
-        self.meter.aim(&shared.meters, Some(be.idx), self.server);
-        let mut publish = Publisher {
-            meters: &shared.meters,
-            session: &mut self.meter,
-        };
-        let term = relay(
-            client,
-            &mut server,
-            &mut self.req,
-            t,
-            &mut self.bytes,
-            self.client_active,
-            &mut publish,
-        )
-        .await;
+        let term = self
+            .relay_to(client, &mut server, &be, &fert.light, self.server, false)
+            .await;
         self.htx.from_server += self.bytes.from_server - before;
         Next::Close(term)
     }
