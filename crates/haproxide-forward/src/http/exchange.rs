@@ -253,11 +253,10 @@ impl Sess {
         if let Some(srv) = self.server {
             shared.http.server_request(be.idx, srv);
         }
-        if !reused {
-            // What a previous server connection left (a response it could not
-            // parse) is not this one's.
-            conn.srv_buf.clear();
-        }
+        // What a previous server connection left (a response it could not
+        // parse) is not this one's (a kept connection leaves nothing: see
+        // `response`; a reused one may come from another client's session).
+        conn.srv_buf.clear();
         // The server connection stays open in keep-alive mode; an HTTP/1.0
         // request says so (not a chunked one: measured on HAProxy 2.6.12).
         // Otherwise `close`, except to an HTTP/1.0 request (closing is its default;
