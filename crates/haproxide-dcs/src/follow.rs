@@ -163,6 +163,9 @@ pub enum DcsEvent {
 pub struct Follower {
     view: watch::Receiver<DcsView>,
     events: broadcast::Sender<DcsEvent>,
+    /// Subscribed before the tasks started: the first [`Follower::subscribe`] gets
+    /// it, so the first subscriber misses no event (a refusal at the first attempt).
+    first: std::sync::Mutex<Option<broadcast::Receiver<DcsEvent>>>,
     task: JoinHandle<()>,
     observer: JoinHandle<()>,
 }
@@ -185,7 +188,7 @@ impl Follower {
             ..DcsView::default()
         });
         let tx = Arc::new(tx);
-        let (events, _) = broadcast::channel(256);
+        let (events, first) = broadcast::channel(256);
         let observer = tokio::spawn(observe_promotions(
             rest,
             spec.promotion_poll,
@@ -196,6 +199,7 @@ impl Follower {
         Ok(Self {
             view,
             events,
+            first: std::sync::Mutex::new(Some(first)),
             task,
             observer,
         })
@@ -206,9 +210,13 @@ impl Follower {
         self.view.clone()
     }
 
-    /// Events from now on.
+    /// Events from now on; the first call gets every event since the start.
     pub fn subscribe(&self) -> broadcast::Receiver<DcsEvent> {
-        self.events.subscribe()
+        self.first
+            .lock()
+            .ok()
+            .and_then(|mut f| f.take())
+            .unwrap_or_else(|| self.events.subscribe())
     }
 }
 
