@@ -18,6 +18,7 @@ mod headers;
 mod htx;
 mod io;
 mod persist;
+pub(crate) mod pool;
 mod response;
 mod rules;
 mod uid;
