@@ -53,6 +53,10 @@ async fn refusal(f: &Follower) -> String {
         }
     })
     .await
+    .map(|why| {
+        eprintln!("refused: {why}");
+        why
+    })
     .expect("an Unreachable event")
 }
 
