@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use haproxide_http::conn::{connection_value, peer_keeps_alive};
 use haproxide_http::rules::{run_request, run_response, Txn, Verdict};
-use haproxide_http::{BodyLength, Request, ResponseHead};
+use haproxide_http::{BodyLength, Request, RequestHead, ResponseHead};
 
 use super::io::write_all;
 use super::{Conn, Next};
@@ -40,7 +40,7 @@ impl Sess {
         }
         let shared = self.shared.clone();
         let fe = shared.frontends[self.fe].spec.name.as_str();
-        let (verdict, captures) = {
+        let (verdict, captures, src, dst) = {
             let mut txn = Txn {
                 src: self.src,
                 dst: self.dst,
@@ -62,8 +62,12 @@ impl Sess {
                 },
             };
             let v = run_request(&spec.http_request, &mut req.head, &mut txn);
-            (v, txn.captures)
+            (v, txn.captures, txn.src, txn.dst)
         };
+        // `set-src`/`set-dst` & co: the session's addresses from now on (later
+        // rules, `option forwardfor`, the log), as HAProxy's session origin.
+        self.src = src;
+        self.dst = dst;
         if let Some(h) = self.http_log.as_mut() {
             for (slot, v) in captures {
                 if let Some(s) = h.req_captures.get_mut(slot) {
@@ -73,7 +77,7 @@ impl Sess {
         }
         let keep = peer_keeps_alive(req.head.version, &req.info)
             && matches!(req.body, BodyLength::None | BodyLength::Length(0));
-        self.rule_answer(client, verdict, spec, keep, !req.head.version.is_11(), tc)
+        self.rule_answer(client, verdict, spec, keep, &req.head, tc)
             .await
     }
 
@@ -133,11 +137,7 @@ impl Sess {
             match verdict {
                 Verdict::Continue => {}
                 Verdict::Allow => {}
-                v => {
-                    return self
-                        .rule_answer(client, v, spec, keep, !req.head.version.is_11(), tc)
-                        .await
-                }
+                v => return self.rule_answer(client, v, spec, keep, &req.head, tc).await,
             }
         }
         None
@@ -150,9 +150,10 @@ impl Sess {
         verdict: Verdict,
         spec: &HttpSpec,
         keep: bool,
-        http10: bool,
+        req: &RequestHead,
         tc: Option<Duration>,
     ) -> Option<Next> {
+        let http10 = !req.version.is_11();
         let (reply, term) = match verdict {
             Verdict::Continue | Verdict::Allow => return None,
             Verdict::Reply(r) => (r, *b"PR"),
@@ -165,6 +166,15 @@ impl Sess {
             }
         };
         self.log_status(reply.head.code);
+        if reply.silent {
+            return Some(Next::Close(term));
+        }
+        // An answer to HEAD has no body (nor counts one), as HAProxy's.
+        let body = if req.method == b"HEAD" {
+            0
+        } else {
+            reply.body.len()
+        };
         self.htx.from_server += super::htx::head(
             [
                 &super::htx::version(reply.head.version),
@@ -172,8 +182,9 @@ impl Sess {
                 &reply.head.reason,
             ],
             &reply.head.headers,
-        ) + reply.body.len() as u64;
-        let bytes = reply.to_bytes(connection_value(keep, http10));
+        ) + body as u64;
+        let mut bytes = reply.to_bytes(connection_value(keep, http10));
+        bytes.truncate(bytes.len() - (reply.body.len() - body));
         if write_all(client, &bytes, tc).await.is_err() || !keep {
             return Some(Next::Close(term));
         }
