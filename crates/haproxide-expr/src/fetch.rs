@@ -122,10 +122,6 @@ pub trait Context {
     fn server_id(&self) -> Option<i64> {
         None
     }
-    /// The name of the listener the client came through (`so_name`, `bind ... name`).
-    fn listener_name(&self) -> Option<&str> {
-        None
-    }
 }
 
 /// What a fetch reads, HAProxy's `SMP_USE_*` grouped by layer. A rule kind offers a
@@ -297,6 +293,26 @@ fn req_ssl_sni<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
     let f = payload::ssl_sni(ctx.req_data());
     Fetched::from_payload(f, |v| Sample::Str(Cow::Borrowed(v.as_bytes())))
 }
+/// `req.ssl_alpn`: each ALPN protocol name in turn (a single value: the first).
+fn req_ssl_alpn<'c>(_: &[Arg], ctx: &'c dyn Context, occ: usize) -> Fetched<'c> {
+    match payload::ssl_alpn(ctx.req_data()) {
+        Fetch::Value(names) => {
+            let i = if occ == crate::http::SINGLE { 0 } else { occ };
+            match names.get(i) {
+                Some(n) => Fetched {
+                    value: Some(Sample::Str(Cow::Borrowed(n))),
+                    may_change: false,
+                    more: i + 1 < names.len(),
+                },
+                None => Fetched::none(),
+            }
+        }
+        Fetch::Incomplete => {
+            Fetched::from_payload(Fetch::<()>::Incomplete, |_| Sample::Bool(false))
+        }
+        Fetch::Absent => Fetched::none(),
+    }
+}
 fn req_ssl_hello_type<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
     let f = payload::ssl_hello_type(ctx.req_data());
     Fetched::from_payload(f, |v| Sample::Sint(i64::from(v)))
@@ -351,6 +367,7 @@ pub static FETCHES: &[FetchDef] = &[
     fetch!("payload", INT2, 2, Bin, L6_REQ, req_payload, "7.3.5"),
     fetch!("req.ssl_sni", &[], 0, Str, L6_REQ, req_ssl_sni, "7.3.5"),
     fetch!("req_ssl_sni", &[], 0, Str, L6_REQ, req_ssl_sni, "7.3.5"),
+    fetch!("req.ssl_alpn", &[], 0, Str, L6_REQ, req_ssl_alpn, "7.3.5"),
     fetch!(
         "req.ssl_hello_type",
         &[],
@@ -480,7 +497,7 @@ pub static FETCHES: &[FetchDef] = &[
         &[],
         0,
         Bool,
-        L7_REQ,
+        NONE,
         http::req_proto_http,
         "7.3.6"
     ),
@@ -489,7 +506,7 @@ pub static FETCHES: &[FetchDef] = &[
         &[],
         0,
         Bool,
-        L7_REQ,
+        NONE,
         http::req_proto_http,
         "7.3.6"
     ),
@@ -634,7 +651,6 @@ pub static FETCHES: &[FetchDef] = &[
     fetch!("be_name", &[], 0, Str, NONE, be_name, "7.3.3"),
     fetch!("srv_name", &[], 0, Str, NONE, srv_name, "7.3.3"),
     fetch!("srv_id", &[], 0, Sint, NONE, cf::srv_id, "7.3.3"),
-    fetch!("so_name", &[], 0, Str, NONE, cf::so_name, "7.3.3"),
     fetch!("str", STR1, 1, Str, NONE, cf::str_, "7.3.2"),
     fetch!("int", &[ArgType::Int], 1, Sint, NONE, cf::int, "7.3.2"),
     fetch!("bool", STR1, 1, Bool, NONE, cf::bool_, "7.3.2"),
