@@ -79,6 +79,8 @@ pub(crate) enum Next {
     /// Within an exchange only: a reused server connection closed before
     /// answering; the request goes again on a new one (`http-reuse safe`).
     Retry,
+    /// The first request was the HTTP/2 preface: HTTP/2 from here.
+    H2,
 }
 
 /// Connection-level state kept across the requests of one client connection.
@@ -137,6 +139,7 @@ impl Sess {
                     self.silent = true;
                     return Flow::Done(*b"--");
                 }
+                Next::H2 => return Box::pin(self.h2_session(client)).await,
             }
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod cases;
 pub mod configs;
+pub mod page;
 
 use std::collections::HashMap;
 
