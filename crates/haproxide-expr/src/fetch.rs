@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use crate::args::{Arg, ArgType};
+use crate::constfetch as cf;
 use crate::http;
 use crate::payload::{self, Fetch};
 use crate::sample::{Sample, SmpType};
@@ -115,6 +116,10 @@ pub trait Context {
     }
     /// The server's name once one is chosen (`srv_name`).
     fn server_name(&self) -> Option<&str> {
+        None
+    }
+    /// The server's numeric id once one is chosen (`srv_id`).
+    fn server_id(&self) -> Option<i64> {
         None
     }
 }
@@ -288,6 +293,26 @@ fn req_ssl_sni<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
     let f = payload::ssl_sni(ctx.req_data());
     Fetched::from_payload(f, |v| Sample::Str(Cow::Borrowed(v.as_bytes())))
 }
+/// `req.ssl_alpn`: each ALPN protocol name in turn (a single value: the first).
+fn req_ssl_alpn<'c>(_: &[Arg], ctx: &'c dyn Context, occ: usize) -> Fetched<'c> {
+    match payload::ssl_alpn(ctx.req_data()) {
+        Fetch::Value(names) => {
+            let i = if occ == crate::http::SINGLE { 0 } else { occ };
+            match names.get(i) {
+                Some(n) => Fetched {
+                    value: Some(Sample::Str(Cow::Borrowed(n))),
+                    may_change: false,
+                    more: i + 1 < names.len(),
+                },
+                None => Fetched::none(),
+            }
+        }
+        Fetch::Incomplete => {
+            Fetched::from_payload(Fetch::<()>::Incomplete, |_| Sample::Bool(false))
+        }
+        Fetch::Absent => Fetched::none(),
+    }
+}
 fn req_ssl_hello_type<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
     let f = payload::ssl_hello_type(ctx.req_data());
     Fetched::from_payload(f, |v| Sample::Sint(i64::from(v)))
@@ -342,6 +367,7 @@ pub static FETCHES: &[FetchDef] = &[
     fetch!("payload", INT2, 2, Bin, L6_REQ, req_payload, "7.3.5"),
     fetch!("req.ssl_sni", &[], 0, Str, L6_REQ, req_ssl_sni, "7.3.5"),
     fetch!("req_ssl_sni", &[], 0, Str, L6_REQ, req_ssl_sni, "7.3.5"),
+    fetch!("req.ssl_alpn", &[], 0, Str, L6_REQ, req_ssl_alpn, "7.3.5"),
     fetch!(
         "req.ssl_hello_type",
         &[],
@@ -471,7 +497,7 @@ pub static FETCHES: &[FetchDef] = &[
         &[],
         0,
         Bool,
-        L7_REQ,
+        NONE,
         http::req_proto_http,
         "7.3.6"
     ),
@@ -480,7 +506,7 @@ pub static FETCHES: &[FetchDef] = &[
         &[],
         0,
         Bool,
-        L7_REQ,
+        NONE,
         http::req_proto_http,
         "7.3.6"
     ),
@@ -624,6 +650,14 @@ pub static FETCHES: &[FetchDef] = &[
     fetch!("fe_name", &[], 0, Str, NONE, fe_name, "7.3.3"),
     fetch!("be_name", &[], 0, Str, NONE, be_name, "7.3.3"),
     fetch!("srv_name", &[], 0, Str, NONE, srv_name, "7.3.3"),
+    fetch!("srv_id", &[], 0, Sint, NONE, cf::srv_id, "7.3.3"),
+    fetch!("str", STR1, 1, Str, NONE, cf::str_, "7.3.2"),
+    fetch!("int", &[ArgType::Int], 1, Sint, NONE, cf::int, "7.3.2"),
+    fetch!("bool", STR1, 1, Bool, NONE, cf::bool_, "7.3.2"),
+    fetch!("bin", STR1, 1, Bin, NONE, cf::bin, "7.3.2"),
+    fetch!("ipv4", STR1, 1, Ipv4, NONE, cf::ipv4, "7.3.2"),
+    fetch!("ipv6", STR1, 1, Ipv6, NONE, cf::ipv6, "7.3.2"),
+    fetch!("meth", STR1, 1, Meth, NONE, cf::meth, "7.3.2"),
 ];
 
 /// The fetch named `name`.

@@ -83,6 +83,9 @@ pub(crate) struct Sess {
     /// An HTTP/2 stream bridged to the HTTP engine (the `h2` module): the
     /// request goes to the server in origin form.
     pub(crate) h2: bool,
+    /// HTTP mode: the server persistence chose for this request (HAProxy's
+    /// `SF_DIRECT`) and whether `force-persist` holds it there.
+    pub(crate) direct: Option<(usize, bool)>,
 }
 
 pub(crate) enum Flow {
@@ -333,6 +336,7 @@ impl Sess {
             htx: Bytes::default(),
             tls: None,
             h2: false,
+            direct: None,
         }
     }
 
@@ -659,7 +663,10 @@ impl Sess {
         be: &Arc<BackendRt>,
         fspec: &FeLight,
     ) -> Flow {
-        let mut server = match self.connect_server(client, be, &mut Vec::new()).await {
+        let mut server = match self
+            .connect_server(client, be, &mut Vec::new(), crate::http::pool::Take::None)
+            .await
+        {
             Ok((s, _)) => s,
             Err(term) => return Flow::Done(term),
         };
@@ -719,6 +726,7 @@ impl Sess {
         client: &mut ClientStream,
         be: &Arc<BackendRt>,
         reuse: &mut Vec<Reuse>,
+        shared: crate::http::pool::Take,
     ) -> Result<(TcpStream, bool), [u8; 2]> {
         let bspec = &be.spec;
         let tconn = bspec.timeout_connect.unwrap_or(DEFAULT_TIMEOUT_CONNECT);
@@ -733,12 +741,24 @@ impl Sess {
                 if self.tw_start.is_none() {
                     self.tw_start = Some(Instant::now());
                 }
-                match be.assign(client_ip, avoid, self.sid, &self.kill) {
+                let assigned = match self.direct {
+                    Some((s, _)) => be.assign_to(s, self.sid, &self.kill),
+                    None => be.assign(client_ip, avoid, self.sid, &self.kill),
+                };
+                match assigned {
                     Assign::Server(slot) => self.slot = Some(slot),
                     Assign::NoServer => {
                         self.tw = -1;
                         self.tw_start = None;
                         return Err(*b"SC");
+                    }
+                    // §4.2 `option redispatch`: a cookie's server whose queue is
+                    // full is left for another (HAProxy's SRV_STATUS_FULL case).
+                    Assign::QueueFull
+                        if matches!(self.direct, Some((_, false))) && bspec.redispatch =>
+                    {
+                        self.direct = None;
+                        continue;
                     }
                     Assign::QueueFull => return Err(*b"SQ"),
                     Assign::Queued(mut ticket) => {
@@ -799,6 +819,11 @@ impl Sess {
                     return Ok((r.stream, true));
                 }
             }
+            // One of the server's idle connections on this thread (`http-reuse`).
+            if let Some(stream) = crate::http::pool::take(be, srv, shared) {
+                self.tc = 0;
+                return Ok((stream, true));
+            }
             // A server index always names an entry (the table never shrinks).
             let Some(sspec) = be.server(srv) else {
                 return Err(*b"SC");
@@ -851,7 +876,10 @@ impl Sess {
                 && (!be_usable(be, srv)
                     || self.retries == bspec.retries
                     || (srv_act > 1 && rr_kind));
+            // A persistence cookie's server is left too, unless `force-persist`.
+            let redisp = redisp && !matches!(self.direct, Some((_, true)));
             if redisp {
+                self.direct = None;
                 self.slot = None;
                 avoid = Some(srv);
                 self.redispatched = true;
@@ -901,8 +929,7 @@ impl Reuse {
     /// Not closed by the server, and nothing unexpected from it (a byte before any
     /// request is a protocol error: the connection is not reused).
     fn alive(&self) -> bool {
-        let mut b = [0u8; 1];
-        matches!(self.stream.try_read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        crate::http::pool::alive(&self.stream)
     }
 }
 

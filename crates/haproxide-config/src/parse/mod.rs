@@ -20,6 +20,7 @@ mod global;
 mod h2;
 mod log;
 mod patroni;
+mod persist;
 mod proxy;
 mod removed;
 mod resolver;

@@ -65,6 +65,8 @@ pub(super) struct Ex<'a> {
     pub bh: &'a HttpSpec,
     /// The backend is the frontend's own `listen` section.
     pub same_proxy: bool,
+    /// What persistence decided on the request (the backend has some).
+    pub persist: Option<super::persist::PersistTxn>,
 }
 
 impl Sess {
@@ -198,6 +200,7 @@ impl Sess {
                 fh,
                 bh: &PLAIN,
                 same_proxy: false,
+                persist: None,
             };
             return self.reply(client, 503, &ex, *b"SC").await;
         };
@@ -211,6 +214,8 @@ impl Sess {
                 return next;
             }
         }
+        // Persistence (§4.2 `cookie`, `ignore-persist`, ...): may choose the server.
+        let persist = self.persist_request(&be, conn, &mut req);
         let mode = fh.conn_mode.max(bh.conn_mode);
         // Headers the proxy adds (§4 `option forwardfor`, `option originalto`).
         headers::forwardfor(
@@ -238,9 +243,18 @@ impl Sess {
             fh,
             bh,
             same_proxy: be.spec.name == fert.spec.name,
+            persist,
         };
 
-        let (server, reused) = match self.connect_server(client, &be, &mut conn.idle).await {
+        // §4.2 `http-reuse safe`: a first request has a connection of its own;
+        // the next ones may take any idle connection to the server. A server
+        // connection that carries a PROXY header is the client's alone.
+        let take = if first {
+            super::pool::Take::None
+        } else {
+            super::pool::Take::Any
+        };
+        let (server, reused) = match self.connect_server(client, &be, &mut conn.idle, take).await {
             Ok(x) => x,
             Err(t) if t[0].eq_ignore_ascii_case(&b'c') => return Next::Close(t),
             Err(t) => return self.reply(client, 503, &ex, t).await,
@@ -249,11 +263,10 @@ impl Sess {
         if let Some(srv) = self.server {
             shared.http.server_request(be.idx, srv);
         }
-        if !reused {
-            // What a previous server connection left (a response it could not
-            // parse) is not this one's.
-            conn.srv_buf.clear();
-        }
+        // What a previous server connection left (a response it could not
+        // parse) is not this one's (a kept connection leaves nothing: see
+        // `response`; a reused one may come from another client's session).
+        conn.srv_buf.clear();
         // The server connection stays open in keep-alive mode; an HTTP/1.0
         // request says so (not a chunked one: measured on HAProxy 2.6.12).
         // Otherwise `close`, except to an HTTP/1.0 request (closing is its default;
@@ -282,14 +295,30 @@ impl Sess {
         match done {
             Ok((server, server_keep)) => {
                 if server_keep && mode == HttpConnMode::KeepAlive {
-                    if conn.idle.len() >= super::MAX_IDLE {
-                        conn.idle.remove(0);
+                    let private = be
+                        .server(srv)
+                        .is_none_or(|s| s.send_proxy != crate::spec::SendProxy::None);
+                    if private {
+                        if conn.idle.len() >= super::MAX_IDLE {
+                            conn.idle.remove(0);
+                        }
+                        conn.idle.push(crate::session::Reuse {
+                            be: be.idx,
+                            srv,
+                            stream: server,
+                        });
+                    } else {
+                        let in_flight = be.server_counts(srv).0 as usize;
+                        super::pool::put(
+                            &be,
+                            srv,
+                            server,
+                            reused,
+                            in_flight,
+                            None,
+                            super::pool::PURGE_DEFAULT,
+                        );
                     }
-                    conn.idle.push(crate::session::Reuse {
-                        be: be.idx,
-                        srv,
-                        stream: server,
-                    });
                 }
                 if ex.client_keep && !self.req.eof {
                     Next::KeepAlive
@@ -525,7 +554,10 @@ impl Sess {
         ex: &Ex<'_>,
     ) -> Result<TcpStream, Next> {
         // The slot is still held: the same server, a new connection.
-        let (mut server, _) = match self.connect_server(client, be, &mut Vec::new()).await {
+        let (mut server, _) = match self
+            .connect_server(client, be, &mut Vec::new(), super::pool::Take::None)
+            .await
+        {
             Ok(x) => {
                 self.connected = Some(Instant::now());
                 x
@@ -606,10 +638,12 @@ impl Sess {
             .into_iter()
             .find(|h| h.errors.custom.iter().any(|(s, _)| *s == status));
         let page = match custom {
-            Some(h) => h
-                .errors
-                .reply(status)
-                .to_bytes(connection_value(keep, ex.http10)),
+            Some(h) => {
+                let r = h.errors.reply(status);
+                // An HTTP/1.0 page on a kept-alive connection says so (HAProxy).
+                let http10 = ex.http10 || !r.head.version.is_11();
+                r.to_bytes(connection_value(keep, http10))
+            }
             None => errors::as_sent(status, keep, ex.http10),
         };
         if let Ok(Parsed::Complete { message, len }) =

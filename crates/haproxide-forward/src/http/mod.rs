@@ -17,6 +17,8 @@ mod exchange;
 mod headers;
 mod htx;
 mod io;
+mod persist;
+pub(crate) mod pool;
 mod response;
 mod rules;
 mod uid;
@@ -164,6 +166,7 @@ impl Sess {
         self.tc = -1;
         self.retries = 0;
         self.redispatched = false;
+        self.direct = None;
         self.srv_queue = 0;
         self.backend_queue = 0;
         self.bytes_base = self.bytes;
