@@ -8,7 +8,7 @@ use haproxide_http::{
     errors, parse_request, parse_response, write, BodyDecoder, BodyLength, ParseOptions, Parsed,
     Request,
 };
-use tokio::net::TcpStream;
+use crate::server_stream::ServerStream;
 use tokio::time::Instant;
 
 use super::io::{read_into, write_all, IoFail, Pump, PumpFail};
@@ -236,7 +236,20 @@ impl Sess {
             same_proxy: be.spec.name == fert.spec.name,
         };
 
-        let (server, reused) = match self.connect_server(client, &be, &mut conn.idle).await {
+        // A server's `sni` expression reads the request (§5.2 `sni`).
+        let tls_copy = self.tls_for_sni(&be);
+        let sni_ctx = haproxide_http::ctx::MsgCtx {
+            src: self.src,
+            dst: self.dst,
+            req: Some(&req.head),
+            vars: Some(&conn.vars),
+            tls: tls_copy.as_deref(),
+            ..Default::default()
+        };
+        let (server, reused) = match self
+            .connect_server(client, &be, &mut conn.idle, Some(&sni_ctx))
+            .await
+        {
             Ok(x) => x,
             Err(t) if t[0].eq_ignore_ascii_case(&b'c') => return Next::Close(t),
             Err(t) => return self.reply(client, 503, &ex, t).await,
@@ -414,12 +427,12 @@ impl Sess {
         &mut self,
         client: &mut ClientStream,
         conn: &mut Conn,
-        mut server: TcpStream,
+        mut server: ServerStream,
         mut reused: bool,
         be: &std::sync::Arc<crate::lb::BackendRt>,
         ex: &Ex<'_>,
         opts: &ParseOptions,
-    ) -> Result<(TcpStream, bool), Next> {
+    ) -> Result<(ServerStream, bool), Next> {
         let req = ex.req;
         let bodyless = matches!(req.body, BodyLength::None | BodyLength::Length(0));
         // A request sent on a reused connection that the server closed meanwhile is
@@ -510,9 +523,20 @@ impl Sess {
         be: &std::sync::Arc<crate::lb::BackendRt>,
         head: &[u8],
         ex: &Ex<'_>,
-    ) -> Result<TcpStream, Next> {
+    ) -> Result<ServerStream, Next> {
         // The slot is still held: the same server, a new connection.
-        let (mut server, _) = match self.connect_server(client, be, &mut Vec::new()).await {
+        let tls_copy = self.tls_for_sni(be);
+        let sni_ctx = haproxide_http::ctx::MsgCtx {
+            src: self.src,
+            dst: self.dst,
+            req: Some(&ex.req.head),
+            tls: tls_copy.as_deref(),
+            ..Default::default()
+        };
+        let (mut server, _) = match self
+            .connect_server(client, be, &mut Vec::new(), Some(&sni_ctx))
+            .await
+        {
             Ok(x) => {
                 self.connected = Some(Instant::now());
                 x
@@ -531,7 +555,7 @@ impl Sess {
     async fn server_speaks_first(
         &mut self,
         client: &mut ClientStream,
-        server: &TcpStream,
+        server: &ServerStream,
         ex: &Ex<'_>,
     ) -> bool {
         let wait = ex.ts.or(ex.tc).unwrap_or(Duration::from_secs(86400));
