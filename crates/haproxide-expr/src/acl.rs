@@ -142,7 +142,7 @@ impl SampleExpr {
         let mut f = (self.fetch.fetch)(&self.args, ctx, occ);
         for (conv, args) in &self.convs {
             let Some(v) = f.value.take() else { break };
-            f.value = v.cast(conv.input).and_then(|v| (conv.conv)(args, v));
+            f.value = v.cast(conv.input).and_then(|v| conv.apply(args, v, ctx));
         }
         f
     }

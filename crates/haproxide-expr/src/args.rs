@@ -36,6 +36,8 @@ pub enum Arg {
     Str(String),
     /// A prefix length (from a length or a dotted IPv4 mask).
     Mask(u8),
+    /// An IPv6 mask written as an address (`ffff:ffff::`), any bits.
+    Mask6(u128),
     /// A map file, loaded at configuration time (`map_*` converters).
     Map(std::sync::Arc<crate::strconv::Map>),
     /// A compiled regular expression (`regsub`).
@@ -91,7 +93,10 @@ fn parse_one(t: ArgType, w: &str) -> Option<Arg> {
         },
         ArgType::Msk6 => match w.parse::<u8>() {
             Ok(n) if n <= 128 => Some(Arg::Mask(n)),
-            _ => None,
+            Ok(_) => None,
+            Err(_) => Some(Arg::Mask6(u128::from(
+                w.parse::<std::net::Ipv6Addr>().ok()?,
+            ))),
         },
     }
 }

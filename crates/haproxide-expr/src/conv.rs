@@ -8,12 +8,19 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::acl::Opts;
 use crate::args::{int_or_var, Arg, ArgType};
+use crate::convext as cx;
 use crate::error::ExprError;
+use crate::fetch::Context;
+use crate::hashconv as hc;
 use crate::sample::{Sample, SmpType};
 use crate::strconv::{self as sc, prepare_map, prepare_regsub};
 
 /// A converter function over a value already cast to the converter's input type.
 pub type ConvFn = for<'a> fn(&[Arg], Sample<'a>) -> Option<Sample<'a>>;
+
+/// A converter that also reads the evaluation's context (a variable named in its
+/// arguments: `concat`, `add_item`, `strcmp`).
+pub type CtxConvFn = for<'a> fn(&[Arg], Sample<'a>, &'a dyn Context) -> Option<Sample<'a>>;
 
 /// Config-time check and rewrite of a converter's typed arguments.
 /// Files (map files) are read through the [`Opts`] the caller gave.
@@ -28,6 +35,27 @@ pub struct ConvDef {
     pub out: SmpType,
     pub prepare: Option<PrepareFn>,
     pub conv: ConvFn,
+    /// Set for a converter that reads the context; `conv` is then unused.
+    pub ctx_conv: Option<CtxConvFn>,
+}
+
+impl ConvDef {
+    /// Apply the converter to a value already cast to its input type.
+    pub fn apply<'a>(
+        &self,
+        args: &[Arg],
+        v: Sample<'a>,
+        ctx: &'a dyn Context,
+    ) -> Option<Sample<'a>> {
+        match self.ctx_conv {
+            Some(f) => f(args, v, ctx),
+            None => (self.conv)(args, v),
+        }
+    }
+}
+
+fn no_conv<'a>(_: &[Arg], _: Sample<'a>) -> Option<Sample<'a>> {
+    None
 }
 
 impl std::fmt::Debug for ConvDef {
@@ -142,11 +170,20 @@ fn or<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
 fn xor<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
     Some(Sample::Sint(int(&s) ^ operand(a)))
 }
-/// `ipmask(<mask4>[,<mask6>])`: an IPv6 address needs the second mask.
+/// `ipmask(<mask4>[,<mask6>])`: an IPv4-mapped or 6to4 IPv6 address is masked as
+/// IPv4 (HAProxy's `c_ipv62ip` first); another IPv6 address needs the second mask,
+/// a prefix length or an address-shaped mask of any bits.
 fn ipmask<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
     let bits4 = match a.first() {
         Some(Arg::Mask(m)) => u32::from(*m),
         _ => return None,
+    };
+    let s = match s {
+        Sample::Ipv6(ip) => match crate::sample::v6_to_v4(&ip) {
+            Some(v4) => Sample::Ipv4(v4),
+            None => Sample::Ipv6(ip),
+        },
+        s => s,
     };
     match s {
         Sample::Ipv4(ip) => {
@@ -154,10 +191,11 @@ fn ipmask<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
             Some(Sample::Ipv4(Ipv4Addr::from(u32::from(ip) & m)))
         }
         Sample::Ipv6(ip) => {
-            let Some(Arg::Mask(b6)) = a.get(1) else {
-                return None;
+            let m = match a.get(1) {
+                Some(Arg::Mask(b6)) => u128::MAX.checked_shl(128 - u32::from(*b6)).unwrap_or(0),
+                Some(Arg::Mask6(m)) => *m,
+                _ => return None,
             };
-            let m = u128::MAX.checked_shl(128 - u32::from(*b6)).unwrap_or(0);
             Some(Sample::Ipv6(Ipv6Addr::from(u128::from(ip) & m)))
         }
         _ => None,
@@ -231,6 +269,9 @@ fn rtrim<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
 
 macro_rules! conv {
     ($name:expr, $args:expr, $min:expr, $in:ident => $out:ident, $prep:expr, $f:expr) => {
+        conv!(@ $name, $args, $min, $in => $out, $prep, $f, None)
+    };
+    (@ $name:expr, $args:expr, $min:expr, $in:ident => $out:ident, $prep:expr, $f:expr, $ctx:expr) => {
         ConvDef {
             name: $name,
             args: $args,
@@ -239,7 +280,15 @@ macro_rules! conv {
             out: SmpType::$out,
             prepare: $prep,
             conv: $f,
+            ctx_conv: $ctx,
         }
+    };
+}
+
+/// A converter over the context ([`CtxConvFn`]).
+macro_rules! ctxconv {
+    ($name:expr, $args:expr, $min:expr, $in:ident => $out:ident, $prep:expr, $f:expr) => {
+        conv!(@ $name, $args, $min, $in => $out, $prep, no_conv, Some($f))
     };
 }
 
@@ -247,6 +296,11 @@ const STR1: &[ArgType] = &[ArgType::Str];
 const OP: Option<PrepareFn> = Some(prepare_operand);
 const MAP: Option<PrepareFn> = Some(prepare_map);
 const STR2: &[ArgType] = &[ArgType::Str, ArgType::Str];
+const STR3: &[ArgType] = &[ArgType::Str, ArgType::Str, ArgType::Str];
+const STR_INT2: &[ArgType] = &[ArgType::Str, ArgType::Int, ArgType::Int];
+const INT1: &[ArgType] = &[ArgType::Int];
+const BE2: Option<PrepareFn> = Some(cx::prepare_be2);
+const VARS: Option<PrepareFn> = Some(cx::prepare_var_args);
 const FIELD: &[ArgType] = &[ArgType::Int, ArgType::Str, ArgType::Int];
 
 /// `map_<match>[_<output>]` entries: input type by match method, output by suffix.
@@ -287,11 +341,32 @@ pub static CONVERTERS: &[ConvDef] = &[
     conv!("field", FIELD, 2, Str => Str, None, sc::field),
     conv!("word", FIELD, 2, Str => Str, None, sc::word),
     conv!("regsub", &[ArgType::Str, ArgType::Str, ArgType::Str], 2, Str => Str, Some(prepare_regsub), sc::regsub),
-    conv!("json", STR1, 0, Str => Str, None, sc::json),
+    conv!("json", STR1, 0, Str => Str, Some(cx::prepare_json), cx::json),
+    // §7.3.1, added for HAProxy's converter/* and sample_fetches/* reg-tests.
+    conv!("be2dec", STR_INT2, 2, Bin => Str, BE2, cx::be2dec),
+    conv!("be2hex", STR_INT2, 0, Bin => Str, BE2, cx::be2hex),
+    conv!("ub64enc", &[], 0, Bin => Str, None, cx::ub64enc),
+    conv!("ub64dec", &[], 0, Str => Bin, None, cx::ub64dec),
+    conv!("url_enc", STR1, 0, Str => Str, Some(cx::prepare_url_enc), cx::url_enc),
+    conv!("iif", STR2, 2, Bool => Str, None, cx::iif),
+    conv!("json_query", STR2, 1, Str => Any, Some(cx::prepare_json_query), cx::json_query),
+    ctxconv!("concat", STR3, 0, Str => Str, VARS, cx::concat),
+    ctxconv!("add_item", STR3, 1, Str => Str, VARS, cx::add_item),
+    ctxconv!("strcmp", STR1, 1, Str => Sint, VARS, cx::strcmp),
+    conv!("crc32", INT1, 0, Bin => Sint, None, hc::conv_crc32),
+    conv!("crc32c", INT1, 0, Bin => Sint, None, hc::conv_crc32c),
+    conv!("djb2", INT1, 0, Bin => Sint, None, hc::conv_djb2),
+    conv!("sdbm", INT1, 0, Bin => Sint, None, hc::conv_sdbm),
+    conv!("wt6", INT1, 0, Bin => Sint, None, hc::conv_wt6),
+    conv!("xxh3", INT1, 0, Bin => Sint, None, hc::conv_xxh3),
+    conv!("xxh32", INT1, 0, Bin => Sint, None, hc::conv_xxh32),
+    conv!("xxh64", INT1, 0, Bin => Sint, None, hc::conv_xxh64),
+    conv!("sha1", &[], 0, Bin => Bin, None, hc::conv_sha1),
+    conv!("sha2", INT1, 0, Bin => Bin, Some(hc::prepare_sha2), hc::conv_sha2),
 ];
 
 /// The `map_*` converters (configuration.txt §7.3.1 "map").
-pub static MAP_CONVERTERS: [ConvDef; 30] = maps![
+pub static MAP_CONVERTERS: [ConvDef; 33] = maps![
     "map", Str => Str;
     "map_str", Str => Str;
     "map_beg", Str => Str;
@@ -322,6 +397,9 @@ pub static MAP_CONVERTERS: [ConvDef; 30] = maps![
     "map_ip_ip", Addr => Addr;
     "map_len", Str => Str;
     "map_len_int", Str => Sint;
+    "map_regm", Str => Str;
+    "map_regm_int", Str => Sint;
+    "map_regm_ip", Str => Addr;
 ];
 
 /// Every converter: [`CONVERTERS`] then [`MAP_CONVERTERS`].
@@ -340,7 +418,9 @@ mod tests {
 
     fn run<'a>(name: &str, args: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
         let c = find_conv(name).expect(name);
-        (c.conv)(args, s.cast(c.input)?)
+        struct NoCtx;
+        impl Context for NoCtx {}
+        c.apply(args, s.cast(c.input)?, &NoCtx)
     }
     fn s(b: &'static str) -> Sample<'static> {
         Sample::Str(Cow::Borrowed(b.as_bytes()))

@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use crate::args::{Arg, ArgType};
+use crate::constfetch as cf;
 use crate::http;
 use crate::payload::{self, Fetch};
 use crate::sample::{Sample, SmpType};
@@ -115,6 +116,14 @@ pub trait Context {
     }
     /// The server's name once one is chosen (`srv_name`).
     fn server_name(&self) -> Option<&str> {
+        None
+    }
+    /// The server's numeric id once one is chosen (`srv_id`).
+    fn server_id(&self) -> Option<i64> {
+        None
+    }
+    /// The name of the listener the client came through (`so_name`, `bind ... name`).
+    fn listener_name(&self) -> Option<&str> {
         None
     }
 }
@@ -624,6 +633,15 @@ pub static FETCHES: &[FetchDef] = &[
     fetch!("fe_name", &[], 0, Str, NONE, fe_name, "7.3.3"),
     fetch!("be_name", &[], 0, Str, NONE, be_name, "7.3.3"),
     fetch!("srv_name", &[], 0, Str, NONE, srv_name, "7.3.3"),
+    fetch!("srv_id", &[], 0, Sint, NONE, cf::srv_id, "7.3.3"),
+    fetch!("so_name", &[], 0, Str, NONE, cf::so_name, "7.3.3"),
+    fetch!("str", STR1, 1, Str, NONE, cf::str_, "7.3.2"),
+    fetch!("int", &[ArgType::Int], 1, Sint, NONE, cf::int, "7.3.2"),
+    fetch!("bool", STR1, 1, Bool, NONE, cf::bool_, "7.3.2"),
+    fetch!("bin", STR1, 1, Bin, NONE, cf::bin, "7.3.2"),
+    fetch!("ipv4", STR1, 1, Ipv4, NONE, cf::ipv4, "7.3.2"),
+    fetch!("ipv6", STR1, 1, Ipv6, NONE, cf::ipv6, "7.3.2"),
+    fetch!("meth", STR1, 1, Meth, NONE, cf::meth, "7.3.2"),
 ];
 
 /// The fetch named `name`.

@@ -25,9 +25,12 @@
 pub mod acl;
 pub mod args;
 pub mod cond;
+pub mod constfetch;
 pub mod conv;
+pub mod convext;
 pub mod error;
 pub mod fetch;
+pub mod hashconv;
 pub mod http;
 pub mod logfmt;
 pub mod pattern;

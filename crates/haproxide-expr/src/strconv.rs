@@ -1,5 +1,5 @@
 //! String converters (configuration.txt §7.3.1): `base64`, `b64dec`, `url_dec`,
-//! `field`, `word`, `regsub`, `json`, and the `map_*` family over map files.
+//! `field`, `word`, `regsub`, and the `map_*` family over map files.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -257,28 +257,6 @@ pub(crate) fn regsub<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
     Some(Sample::Str(Cow::Owned(out)))
 }
 
-/// `json([<input-code>])`: the string escaped for a JSON string (`"`, `\`,
-/// control characters; `utf8`/`utf8s` validation is not applied).
-pub(crate) fn json<'a>(_: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
-    let b = s.bytes()?;
-    let mut out = Vec::with_capacity(b.len());
-    for &c in b {
-        match c {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'/' => out.extend_from_slice(b"\\/"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\x08' => out.extend_from_slice(b"\\b"),
-            b'\x0c' => out.extend_from_slice(b"\\f"),
-            c if c < 0x20 => out.extend_from_slice(format!("\\u{c:04x}").as_bytes()),
-            c => out.push(c),
-        }
-    }
-    Some(Sample::Str(Cow::Owned(out)))
-}
-
 /// A map file loaded for a `map_*` converter (configuration.txt §7.3.1 "map"):
 /// each line `<key> <value>`, matched with `method`, in file order.
 #[derive(Debug)]
@@ -287,6 +265,8 @@ pub struct Map {
     entries: Vec<(Patterns, Vec<u8>)>,
     default: Option<Vec<u8>>,
     out: SmpType,
+    /// `map_regm*`: each key's regex, its captures `\1`-`\9` expanded in the value.
+    regm: Vec<regex::bytes::Regex>,
 }
 impl PartialEq for Map {
     fn eq(&self, o: &Map) -> bool {
@@ -310,6 +290,7 @@ pub(crate) fn map_kind(name: &str) -> (MatchMethod, SmpType) {
     };
     let method = match m {
         "" | "str" => MatchMethod::Str,
+        "regm" => MatchMethod::Reg,
         "int" => MatchMethod::Int,
         "ip" => MatchMethod::Ip,
         m => MatchMethod::from_name(m).unwrap_or(MatchMethod::Str),
@@ -348,6 +329,8 @@ pub(crate) fn prepare_map(
         ))
     })?;
     let mut entries = Vec::new();
+    let mut regm = Vec::new();
+    let backref = name.starts_with("map_regm");
     for (n, line) in text.lines().enumerate() {
         let l = line.trim_matches([' ', '\t', '\r']);
         if l.is_empty() || l.starts_with('#') {
@@ -370,6 +353,13 @@ pub(crate) fn prepare_map(
             ))));
         }
         let p = Patterns::parse(method, false, true, &[k.to_string()], None).map_err(bad)?;
+        if backref {
+            let re = regex::bytes::RegexBuilder::new(k)
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|_| bad(ExprError::invalid(format!("regex '{k}' is invalid"))))?;
+            regm.push(re);
+        }
         entries.push((p, v.as_bytes().to_vec()));
     }
     Ok(vec![Arg::Map(Arc::new(Map {
@@ -377,6 +367,7 @@ pub(crate) fn prepare_map(
         entries,
         default,
         out,
+        regm,
     }))])
 }
 
@@ -384,6 +375,9 @@ pub(crate) fn map<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
     let Some(Arg::Map(m)) = a.first() else {
         return None;
     };
+    if !m.regm.is_empty() {
+        return map_regm(m, s);
+    }
     let v = m
         .entries
         .iter()
@@ -391,6 +385,26 @@ pub(crate) fn map<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
         .map(|(_, v)| v.as_slice())
         .or(m.default.as_deref())?;
     let s = Sample::Str(Cow::Owned(v.to_vec()));
+    match m.out {
+        SmpType::Str => Some(s),
+        t => s.cast(t),
+    }
+}
+
+/// `map_regm`: the first key whose regex matches; the value's `\N` references
+/// are replaced by the match's captures (HAProxy's `map_regm`, §7.3.1 "map").
+fn map_regm<'a>(m: &Map, s: Sample<'a>) -> Option<Sample<'a>> {
+    let b = s.bytes()?;
+    let mut out = Vec::new();
+    let hit = m.regm.iter().zip(&m.entries).find_map(|(re, (_, v))| {
+        let caps = re.captures(b)?;
+        expand(v, &caps, &mut out);
+        Some(())
+    });
+    if hit.is_none() {
+        out = m.default.clone()?;
+    }
+    let s = Sample::Str(Cow::Owned(out));
     match m.out {
         SmpType::Str => Some(s),
         t => s.cast(t),
