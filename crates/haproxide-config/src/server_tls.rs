@@ -38,7 +38,7 @@ pub(crate) fn resolve(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
 fn error(s: &ServerDef, msg: String, hx: String) -> Diagnostic {
     Diagnostic::error(Code::InvalidArgument, msg)
         .at(s.span)
-        .hx(HaproxyLoc::Bracket, hx)
+        .hx(HaproxyLoc::BracketPost, hx)
 }
 
 /// The spec of one server, or (our message, HAProxy's message).
@@ -68,7 +68,10 @@ pub fn spec(
         } else {
             NO_CA_DEFAULT.to_string()
         };
-        return Err(("`verify required` (the default) needs a `ca-file`; or set `verify none`".into(), hx));
+        return Err((
+            "`verify required` (the default) needs a `ca-file`; or set `verify none`".into(),
+            hx,
+        ));
     }
     if let Some(c) = &o.ciphers {
         haproxide_tls::suites::parse_ciphers(c)

@@ -42,7 +42,10 @@ impl ServerStream {
             ServerStream::Tls(s) => {
                 let mut cx = Context::from_waker(std::task::Waker::noop());
                 let mut rb = ReadBuf::new(&mut b);
-                matches!(Pin::new(s.as_mut()).poll_read(&mut cx, &mut rb), Poll::Pending)
+                matches!(
+                    Pin::new(s.as_mut()).poll_read(&mut cx, &mut rb),
+                    Poll::Pending
+                )
             }
         }
     }

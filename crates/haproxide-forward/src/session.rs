@@ -23,9 +23,9 @@ use tokio::time::Instant;
 use crate::lb::{Assign, BackendRt, Kill, SrvSlot};
 use crate::meter::{Publisher, SessionMeter};
 use crate::proxy_proto;
-use crate::server_stream::ServerStream;
 use crate::relay::{relay, Bytes, ClientStream, Half, RelayTimeouts};
 use crate::rules::{eval_cond, eval_rules, EvalCtx, Tri};
+use crate::server_stream::ServerStream;
 use crate::spec::{Balance, SendProxy, ServerPort};
 use crate::{SessionRecord, Shared};
 
@@ -879,7 +879,10 @@ impl Sess {
     pub(crate) fn tls_for_sni(&self, be: &BackendRt) -> Option<Box<haproxide_expr::TlsSession>> {
         let t = self.tls.as_ref()?;
         (0..be.server_count())
-            .any(|i| be.server(i).is_some_and(|s| s.tls.as_ref().is_some_and(|x| x.sni.is_some())))
+            .any(|i| {
+                be.server(i)
+                    .is_some_and(|s| s.tls.as_ref().is_some_and(|x| x.sni.is_some()))
+            })
             .then(|| t.clone())
     }
 

@@ -171,8 +171,7 @@ impl Connector {
         };
         let verifyhost = match &spec.verifyhost {
             Some(h) => Some(
-                ServerName::try_from(h.clone())
-                    .map_err(|e| format!("verifyhost `{h}`: {e}"))?,
+                ServerName::try_from(h.clone()).map_err(|e| format!("verifyhost `{h}`: {e}"))?,
             ),
             None => None,
         };
@@ -202,7 +201,12 @@ impl Connector {
     /// Run the client side of a handshake on `io`. `sni` is sent when it is a DNS
     /// name (HAProxy sends none for an empty `sni` result); without it the server
     /// is named by `ip` (no SNI extension, `verifyhost` checked if set).
-    pub async fn connect<IO>(&self, io: IO, sni: Option<&str>, ip: IpAddr) -> io::Result<TlsStream<IO>>
+    pub async fn connect<IO>(
+        &self,
+        io: IO,
+        sni: Option<&str>,
+        ip: IpAddr,
+    ) -> io::Result<TlsStream<IO>>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {

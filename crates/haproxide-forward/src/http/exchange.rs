@@ -3,12 +3,12 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::server_stream::ServerStream;
 use haproxide_http::conn::{connection_value, peer_keeps_alive};
 use haproxide_http::{
     errors, parse_request, parse_response, write, BodyDecoder, BodyLength, ParseOptions, Parsed,
     Request,
 };
-use crate::server_stream::ServerStream;
 use tokio::time::Instant;
 
 use super::io::{read_into, write_all, IoFail, Pump, PumpFail};

@@ -1,11 +1,11 @@
 //! The response side of an exchange: interim responses, the head, the body, or
 //! a tunnel after `101 Switching Protocols`.
 
+use crate::server_stream::ServerStream;
 use haproxide_http::conn::{connection_value, peer_keeps_alive};
 use haproxide_http::{
     parse_response, write, BodyDecoder, BodyLength, ParseOptions, Parsed, Response,
 };
-use crate::server_stream::ServerStream;
 
 use super::exchange::Ex;
 use super::io::{read_into, write_all, IoFail, Pump, PumpFail};

@@ -173,7 +173,12 @@ pub(crate) fn server_tls(s: &ServerDef) -> Result<Option<fw::ServerTls>, Box<Dia
     let Some(t) = &s.tls else {
         return Ok(None);
     };
-    let refuse = |m: String| Box::new(super::unsupported(s.span, format!("server `{}` `ssl`: {m}", s.name.name)));
+    let refuse = |m: String| {
+        Box::new(super::unsupported(
+            s.span,
+            format!("server `{}` `ssl`: {m}", s.name.name),
+        ))
+    };
     let connector = haproxide_tls::Connector::build(t).map_err(refuse)?;
     let sni = match &s.params.sni {
         Some(e) => Some(haproxide_expr::SampleExpr::parse(e).map_err(|e| refuse(e.to_string()))?),
