@@ -107,6 +107,8 @@ cmd_install() {
     local pkgs=()
     ls -d /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || pkgs+=(postgresql)
     command -v etcd >/dev/null 2>&1 || pkgs+=(etcd-server)
+    # etcdctl: crates/haproxide-dcs/tests/etcd_tls.rs makes users and roles with it, as an operator would.
+    command -v etcdctl >/dev/null 2>&1 || pkgs+=(etcd-client)
     command -v psql >/dev/null 2>&1 || pkgs+=(postgresql-client)
     command -v curl >/dev/null 2>&1 || pkgs+=(curl)
     [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || pkgs+=(python3-venv)

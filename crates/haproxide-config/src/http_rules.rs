@@ -39,6 +39,8 @@ pub struct TypeCtx<'a> {
     /// Whether HAProxy 2.6 has a fetch or converter of this name (one this
     /// engine lacks makes the rule untyped, refused at run time, not an error).
     pub known: &'a dyn Fn(&str) -> bool,
+    /// Reads map files of `map_*` converters (when files are checked).
+    pub opts: haproxide_expr::Opts<'a>,
 }
 
 /// Why a rule does not type: HAProxy's message, and whether HAProxy words it
@@ -85,8 +87,8 @@ fn expr_err(e: haproxide_expr::ExprError, cx: &TypeCtx<'_>) -> Result<Option<Act
     }
 }
 
-fn fmt(s: &str) -> Result<Fmt, String> {
-    LogFormat::parse(s, LfMode::Http)
+fn fmt(s: &str, opts: &haproxide_expr::Opts<'_>) -> Result<Fmt, String> {
+    LogFormat::parse_with(s, LfMode::Http, opts)
         .map(Arc::new)
         .map_err(|e| match &e {
             // HAProxy quotes the format from the expression to its end.
@@ -101,7 +103,7 @@ fn fmt(s: &str) -> Result<Fmt, String> {
 /// A log-format value: `Ok(None)` when it needs a fetch or converter this
 /// engine lacks (HAProxy has it).
 fn fmt_or_untyped(s: &str, cx: &TypeCtx<'_>) -> Result<Option<Fmt>, RuleError> {
-    match fmt(s) {
+    match fmt(s, &cx.opts) {
         Ok(f) => Ok(Some(f)),
         Err(m) => {
             let unknown =
@@ -170,7 +172,7 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
     }
     macro_rules! expr_or_none {
         ($s:expr) => {
-            match SampleExpr::parse($s) {
+            match SampleExpr::parse_with($s, &cx.opts) {
                 Ok(e) => e,
                 Err(e) => return expr_err(e, cx),
             }

@@ -163,8 +163,14 @@ fn read_pem(path: &PathBuf) -> Result<Vec<u8>, EtcdError> {
     std::fs::read(path).map_err(|e| EtcdError::Tls(format!("{}: {e}", path.display())))
 }
 
-fn build(spec: &EtcdSpec, timeout: Option<Duration>) -> Result<reqwest::Client, EtcdError> {
+/// A `reqwest` client with the spec's TLS settings (also used for Patroni's REST
+/// API by [`crate::promotion`]); never follows redirects.
+pub(crate) fn build(
+    spec: &EtcdSpec,
+    timeout: Option<Duration>,
+) -> Result<reqwest::Client, EtcdError> {
     let mut b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(spec.timeout)
         .tcp_nodelay(true)
         .tcp_keepalive(Duration::from_secs(5))
@@ -307,7 +313,7 @@ impl Client {
         if let Some(t) = &self.token {
             req = req.header("Authorization", t.as_str());
         }
-        let resp = req.send().await.map_err(|e| self.transport(e))?;
+        let resp = req.send().await.map_err(|e| self.transport(describe(&e)))?;
         let status = resp.status();
         let bytes = read_bounded(resp).await.map_err(|e| self.transport(e))?;
         if !status.is_success() {
@@ -332,7 +338,7 @@ impl Client {
             .json_body(&json!({"name": user, "password": pass}))
             .send()
             .await
-            .map_err(|e| self.transport(e))?;
+            .map_err(|e| self.transport(describe(&e)))?;
         let status = resp.status();
         let bytes = read_bounded(resp).await.map_err(|e| self.transport(e))?;
         let v: Value = serde_json::from_slice(&bytes)
@@ -342,7 +348,16 @@ impl Client {
                 self.token = Some(t.to_string());
                 Ok(())
             }
-            _ => Err(self.protocol(format!("authenticate: HTTP {status}: {v}"))),
+            _ => {
+                // etcd's gateway says why in `error` (3.4) or `message`.
+                let why = v["error"]
+                    .as_str()
+                    .or(v["message"].as_str())
+                    .map_or_else(|| v.to_string(), str::to_string);
+                Err(self.protocol(format!(
+                    "authentication as user {user:?} refused (HTTP {status}): {why}"
+                )))
+            }
         }
     }
 
@@ -391,7 +406,7 @@ impl Client {
         let resp = tokio::time::timeout(self.spec.timeout, req.send())
             .await
             .map_err(|_| self.transport("watch: no answer in time"))?
-            .map_err(|e| self.transport(e))?;
+            .map_err(|e| self.transport(describe(&e)))?;
         if !resp.status().is_success() {
             return Err(self.protocol(format!("watch: HTTP {}", resp.status())));
         }
@@ -402,6 +417,22 @@ impl Client {
             endpoint: self.endpoint().to_string(),
         })
     }
+}
+
+/// An error with its causes: reqwest's own text names only the URL, the reason
+/// (certificate not trusted, connection refused...) is in its sources.
+pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let t = c.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        src = c.source();
+    }
+    out
 }
 
 /// Reads a whole (non-streamed) answer, at most [`MAX_LINE`] bytes.

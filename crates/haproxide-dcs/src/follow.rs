@@ -9,7 +9,13 @@
 //! made meanwhile is replayed in order, none missed. Only when etcd compacted that
 //! revision away is the prefix read again (the end state is then exact; changes in
 //! between are reported as one).
+//!
+//! A second task observes promotions: while the leader key's holder is not known
+//! to be promoted (its member key does not say `primary`), it polls that member's
+//! REST API every `promotion_poll` ([`crate::promotion`]) and marks the view
+//! `promoted` the moment PostgreSQL left recovery.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
@@ -35,10 +41,13 @@ pub struct ClusterSpec {
     pub backoff_max: Duration,
     /// How often the connection is probed while the watch is quiet.
     pub probe_interval: Duration,
+    /// How often a new leader's REST API is asked whether its promotion ended.
+    pub promotion_poll: Duration,
 }
 
 impl ClusterSpec {
-    /// A spec with the defaults (backoff 100 ms .. 2 s, probe every 1 s).
+    /// A spec with the defaults (backoff 100 ms .. 2 s, probe every 1 s, promotion
+    /// polled every 20 ms).
     pub fn new(name: &str, etcd: EtcdSpec, namespace: &str, scope: &str) -> Self {
         Self {
             name: name.to_string(),
@@ -48,6 +57,7 @@ impl ClusterSpec {
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(2),
             probe_interval: Duration::from_secs(1),
+            promotion_poll: Duration::from_millis(20),
         }
     }
 
@@ -74,6 +84,31 @@ pub struct DcsView {
     pub reconnects: u64,
     /// Why the last connection ended.
     pub last_error: Option<String>,
+    /// The leader key's holder whose REST API said PostgreSQL left recovery since
+    /// it took the key (cleared at every leader change).
+    pub promoted: Option<String>,
+}
+
+impl DcsView {
+    /// What the view says about a server for `role`: the keys'
+    /// [`ClusterState::verdict`], where a leader still [`Verdict::Promoting`] by
+    /// its member key is [`Verdict::Eligible`] once its REST API said it is promoted.
+    pub fn verdict(
+        &self,
+        role: crate::Role,
+        how: crate::MemberMatch,
+        name: &str,
+        addr: std::net::SocketAddr,
+    ) -> crate::Verdict {
+        match self.state.verdict(role, how, name, addr) {
+            crate::Verdict::Promoting
+                if self.promoted.is_some() && self.promoted == self.state.leader =>
+            {
+                crate::Verdict::Eligible
+            }
+            v => v,
+        }
+    }
 }
 
 /// Something the follower noticed (for the log).
@@ -88,6 +123,14 @@ pub enum DcsEvent {
         revision: i64,
         /// The watch's start revision when it resumed.
         resumed_from: Option<i64>,
+    },
+    /// A connection attempt failed before the watch was established (the first
+    /// failure and every change of reason are reported; retried with backoff).
+    Unreachable {
+        /// The endpoint.
+        endpoint: String,
+        /// Why (TLS, authentication, connection...).
+        error: String,
     },
     /// The connection broke; routing falls back to checks.
     Disconnected {
@@ -105,18 +148,32 @@ pub enum DcsEvent {
         /// The revision of the change.
         revision: i64,
     },
+    /// The leader's REST API said PostgreSQL left recovery.
+    Promoted {
+        /// The member.
+        member: String,
+        /// Since the follower saw it take the key.
+        after: Duration,
+        /// REST API polls it took.
+        polls: u32,
+    },
 }
 
 /// A running follower; dropping it stops the task.
 pub struct Follower {
     view: watch::Receiver<DcsView>,
     events: broadcast::Sender<DcsEvent>,
+    /// Subscribed before the tasks started: the first [`Follower::subscribe`] gets
+    /// it, so the first subscriber misses no event (a refusal at the first attempt).
+    first: std::sync::Mutex<Option<broadcast::Receiver<DcsEvent>>>,
     task: JoinHandle<()>,
+    observer: JoinHandle<()>,
 }
 
 impl Drop for Follower {
     fn drop(&mut self) {
         self.task.abort();
+        self.observer.abort();
     }
 }
 
@@ -125,13 +182,27 @@ impl Follower {
     /// material cannot be read; an unreachable etcd is retried forever.
     pub fn start(spec: ClusterSpec) -> Result<Self, EtcdError> {
         let client = Client::new(spec.etcd.clone())?;
+        let rest = crate::etcd::build(&spec.etcd, Some(spec.etcd.timeout))?;
         let (tx, view) = watch::channel(DcsView {
             endpoint: client.endpoint().to_string(),
             ..DcsView::default()
         });
-        let (events, _) = broadcast::channel(256);
+        let tx = Arc::new(tx);
+        let (events, first) = broadcast::channel(256);
+        let observer = tokio::spawn(observe_promotions(
+            rest,
+            spec.promotion_poll,
+            Arc::clone(&tx),
+            events.clone(),
+        ));
         let task = tokio::spawn(run(spec, client, tx, events.clone()));
-        Ok(Self { view, events, task })
+        Ok(Self {
+            view,
+            events,
+            first: std::sync::Mutex::new(Some(first)),
+            task,
+            observer,
+        })
     }
 
     /// The current view, and notifications of its changes.
@@ -139,20 +210,26 @@ impl Follower {
         self.view.clone()
     }
 
-    /// Events from now on.
+    /// Events from now on; the first call gets every event since the start.
     pub fn subscribe(&self) -> broadcast::Receiver<DcsEvent> {
-        self.events.subscribe()
+        self.first
+            .lock()
+            .ok()
+            .and_then(|mut f| f.take())
+            .unwrap_or_else(|| self.events.subscribe())
     }
 }
 
 async fn run(
     spec: ClusterSpec,
     mut client: Client,
-    tx: watch::Sender<DcsView>,
+    tx: Arc<watch::Sender<DcsView>>,
     events: broadcast::Sender<DcsEvent>,
 ) {
     let prefix = spec.prefix();
     let mut backoff = spec.backoff_min;
+    // The last failure reported while not connected (reported once per reason).
+    let mut reported: Option<String> = None;
     loop {
         let reached = session(&spec, &prefix, &mut client, &tx, &events).await;
         let err = reached.1;
@@ -166,6 +243,13 @@ async fn run(
                 endpoint: client.endpoint().to_string(),
                 error: err.clone(),
             });
+            reported = None;
+        } else if !reached.0 && reported.as_ref() != Some(&err) {
+            let _ = events.send(DcsEvent::Unreachable {
+                endpoint: client.endpoint().to_string(),
+                error: err.clone(),
+            });
+            reported = Some(err.clone());
         }
         tracing::debug!(cluster = %spec.name, "etcd: {err}");
         if reached.0 {
@@ -196,6 +280,7 @@ fn apply_changes(
             v.revision = v.revision.max(c.revision());
             if v.state.leader != before {
                 v.leader_changes += 1;
+                v.promoted = None;
                 let _ = events.send(DcsEvent::LeaderChanged {
                     from: before,
                     to: v.state.leader.clone(),
@@ -214,6 +299,9 @@ fn adopt(
     revision: i64,
 ) {
     tx.send_modify(|v| {
+        if v.state.leader != state.leader {
+            v.promoted = None;
+        }
         if v.state.leader != state.leader && v.revision > 0 {
             v.leader_changes += 1;
             let _ = events.send(DcsEvent::LeaderChanged {
@@ -331,6 +419,84 @@ async fn session(
                     Err(_) => return (true, "probe: no answer in time".into()),
                 }
             }
+        }
+    }
+}
+
+/// The member to observe: the leader key's holder, while its member key does not
+/// say it is promoted and its REST API has not said so either, with its `api_url`.
+fn awaiting_promotion(v: &DcsView) -> Option<(String, String)> {
+    let leader = v.state.leader.as_ref()?;
+    if !v.connected || v.promoted.as_ref() == Some(leader) || !v.state.promoting(leader) {
+        return None;
+    }
+    let url = v.state.members.get(leader)?.api_url.clone()?;
+    Some((leader.clone(), url))
+}
+
+/// Polls the REST API of each new leader being promoted (see the module doc).
+async fn observe_promotions(
+    http: reqwest::Client,
+    every: Duration,
+    tx: Arc<watch::Sender<DcsView>>,
+    events: broadcast::Sender<DcsEvent>,
+) {
+    let mut rx = tx.subscribe();
+    // The leader being observed and since when (its key seen by this task).
+    let mut since: Option<(String, tokio::time::Instant, u32)> = None;
+    loop {
+        let target = awaiting_promotion(&rx.borrow_and_update());
+        let Some((leader, url)) = target else {
+            if rx.changed().await.is_err() {
+                return;
+            }
+            continue;
+        };
+        if since.as_ref().map(|s| &s.0) != Some(&leader) {
+            since = Some((leader.clone(), tokio::time::Instant::now(), 0));
+        }
+        // Poll until promoted; a change of the view (another leader, a member key
+        // saying primary) re-evaluates at once.
+        let polls = loop {
+            tokio::select! {
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    break None;
+                }
+                r = crate::promotion::poll_once(&http, &url) => {
+                    if let Some(s) = since.as_mut() {
+                        s.2 += 1;
+                    }
+                    match r {
+                        Ok(true) => break since.as_ref().map(|s| s.2),
+                        Err(crate::promotion::PollError::Scheme) => {
+                            if rx.changed().await.is_err() {
+                                return;
+                            }
+                            break None;
+                        }
+                        _ => tokio::time::sleep(every).await,
+                    }
+                }
+            }
+        };
+        let Some(polls) = polls else { continue };
+        let mut marked = false;
+        tx.send_modify(|v| {
+            if v.state.leader.as_ref() == Some(&leader) {
+                v.promoted = Some(leader.clone());
+                marked = true;
+            }
+        });
+        if marked {
+            let after = since.as_ref().map_or(Duration::ZERO, |s| s.1.elapsed());
+            let _ = events.send(DcsEvent::Promoted {
+                member: leader,
+                after,
+                polls,
+            });
         }
     }
 }

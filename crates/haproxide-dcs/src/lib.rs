@@ -4,6 +4,8 @@
 //!   `/v3/watch`, `/v3/auth/authenticate`) over `reqwest`;
 //! - [`patroni`]: Patroni's key layout and what it says about each server
 //!   ([`patroni::Verdict`]) for the role a backend serves;
+//! - [`promotion`]: observing a new leader's promotion on its REST API (the
+//!   fence between Patroni taking the key and PostgreSQL accepting writes);
 //! - [`follow`]: the task that keeps a [`follow::DcsView`] current (range, then a
 //!   watch resumed from the last revision after every reconnection, with backoff).
 //!
@@ -16,6 +18,7 @@
 pub mod etcd;
 pub mod follow;
 pub mod patroni;
+pub mod promotion;
 
 pub use etcd::EtcdSpec;
 pub use follow::{ClusterSpec, DcsEvent, DcsView, Follower};

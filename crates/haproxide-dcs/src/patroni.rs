@@ -31,6 +31,9 @@ pub struct Member {
     pub role: Option<String>,
     /// `state` (`running`, `stopped`...).
     pub state: Option<String>,
+    /// `api_url`: the member's REST API (`http://host:8008/patroni`), where the
+    /// follower observes a new leader's promotion.
+    pub api_url: Option<String>,
 }
 
 impl Member {
@@ -42,6 +45,7 @@ impl Member {
             conn_url: s("conn_url"),
             role: s("role"),
             state: s("state"),
+            api_url: s("api_url"),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Constant fetches (configuration.txt §7.3.2: `bool`, `bin`, `int`, `ipv4`,
 //! `ipv6`, `meth`, `str`) and internal-state fetches that read names and ids the
-//! engine knows (§7.3.3 `so_name`, `srv_id`).
+//! engine knows (§7.3.3 `srv_id`).
 
 use std::borrow::Cow;
 
@@ -68,12 +68,6 @@ pub(crate) fn ipv6<'c>(a: &[Arg], _: &'c dyn Context, _: usize) -> Fetched<'c> {
 pub(crate) fn meth<'c>(a: &[Arg], _: &'c dyn Context, _: usize) -> Fetched<'c> {
     Fetched::value(Sample::Meth(Cow::Owned(text(a).as_bytes().to_vec())))
 }
-/// `so_name` (§7.3.3): the name of the listener (`bind ... name`).
-pub(crate) fn so_name<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
-    opt(ctx
-        .listener_name()
-        .map(|n| Sample::Str(Cow::Borrowed(n.as_bytes()))))
-}
 /// `srv_id` (§7.3.3): the server's id (its `id`, else its position from 1).
 pub(crate) fn srv_id<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
     opt(ctx.server_id().map(Sample::Sint))
@@ -104,6 +98,6 @@ mod tests {
         assert_eq!(int(&[Arg::Int(-3)], &C, 0).value, Some(Sample::Sint(-3)));
         assert!(ipv6(&s("::1"), &C, 0).value.is_some());
         assert!(ipv4(&s("::1"), &C, 0).value.is_none());
-        assert_eq!(so_name(&[], &C, 0).value, None);
+        assert_eq!(srv_id(&[], &C, 0).value, None);
     }
 }

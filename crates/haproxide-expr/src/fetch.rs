@@ -122,10 +122,6 @@ pub trait Context {
     fn server_id(&self) -> Option<i64> {
         None
     }
-    /// The name of the listener the client came through (`so_name`, `bind ... name`).
-    fn listener_name(&self) -> Option<&str> {
-        None
-    }
 }
 
 /// What a fetch reads, HAProxy's `SMP_USE_*` grouped by layer. A rule kind offers a
@@ -634,7 +630,6 @@ pub static FETCHES: &[FetchDef] = &[
     fetch!("be_name", &[], 0, Str, NONE, be_name, "7.3.3"),
     fetch!("srv_name", &[], 0, Str, NONE, srv_name, "7.3.3"),
     fetch!("srv_id", &[], 0, Sint, NONE, cf::srv_id, "7.3.3"),
-    fetch!("so_name", &[], 0, Str, NONE, cf::so_name, "7.3.3"),
     fetch!("str", STR1, 1, Str, NONE, cf::str_, "7.3.2"),
     fetch!("int", &[ArgType::Int], 1, Sint, NONE, cf::int, "7.3.2"),
     fetch!("bool", STR1, 1, Bool, NONE, cf::bool_, "7.3.2"),

@@ -399,7 +399,9 @@ fn cook_side<'c>(a: &[Arg], ctx: &'c dyn Context, occ: usize, res: bool) -> Fetc
     let name = str_arg(a, 0);
     let matching = |(k, _): &(&[u8], &[u8])| name.is_empty() || *k == name;
     let n = cookies(ctx, res).filter(matching).count();
-    let Some((i, more)) = pick(n, None, occ, true) else {
+    // One value: the last cookie of that name, or the first cookie when no name is
+    // given (HAProxy's `smp_fetch_cookie`).
+    let Some((i, more)) = pick(n, None, occ, !name.is_empty()) else {
         return Fetched::none();
     };
     let v = cookies(ctx, res).filter(matching).nth(i).map(|(_, v)| v);

@@ -277,6 +277,15 @@ impl LogFormat {
     /// Compiles `s` as the configuration gives it (after the tokenizer: `\ `
     /// already a space) for a proxy in `mode`.
     pub fn parse(s: &str, mode: LfMode) -> Result<LogFormat, LogFormatError> {
+        Self::parse_with(s, mode, &crate::Opts::default())
+    }
+
+    /// As [`LogFormat::parse`], map files of `%[...]` converters read through `opts`.
+    pub fn parse_with(
+        s: &str,
+        mode: LfMode,
+        opts: &crate::Opts<'_>,
+    ) -> Result<LogFormat, LogFormatError> {
         let mut nodes = Vec::new();
         let mut lit = String::new();
         let mut default = Flags::default();
@@ -307,7 +316,7 @@ impl LogFormat {
                     .find(']')
                     .ok_or_else(|| LogFormatError::MissingBracket(r.to_string()))?;
                 let text = &r[..end];
-                let expr = SampleExpr::parse(text).map_err(|e| {
+                let expr = SampleExpr::parse_with(text, opts).map_err(|e| {
                     let invalid = e.is_invalid();
                     LogFormatError::Sample(text.to_string(), e.message, invalid)
                 })?;

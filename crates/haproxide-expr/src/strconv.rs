@@ -142,7 +142,8 @@ fn field_word<'a>(a: &[Arg], s: Sample<'a>, merge: bool) -> Option<Sample<'a>> {
         return None;
     };
     if first < 0 || first >= n || last < first {
-        return Some(Sample::Str(Cow::Borrowed(b"")));
+        // HAProxy: a missing field is no sample; a missing word is empty.
+        return merge.then_some(Sample::Str(Cow::Borrowed(b"")));
     }
     let (from, to) = (spans[first as usize].0, spans[last as usize].1);
     Some(Sample::Str(match b {

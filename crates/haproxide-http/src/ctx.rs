@@ -25,6 +25,8 @@ pub struct MsgCtx<'a> {
     pub frontend: Option<&'a str>,
     pub backend: Option<&'a str>,
     pub server: Option<&'a str>,
+    /// The server's id (`srv_id`).
+    pub server_id: Option<i64>,
     /// The client connection's TLS session (`ssl_fc*`, `ssl_c_*`).
     pub tls: Option<&'a haproxide_expr::TlsSession>,
 }
@@ -93,5 +95,8 @@ impl Context for MsgCtx<'_> {
     }
     fn server_name(&self) -> Option<&str> {
         self.server
+    }
+    fn server_id(&self) -> Option<i64> {
+        self.server_id
     }
 }

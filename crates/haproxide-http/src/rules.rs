@@ -269,6 +269,9 @@ pub struct Txn<'a> {
     pub dst: Option<SocketAddr>,
     pub frontend: &'a str,
     pub backend: Option<&'a str>,
+    /// The server of the response (`srv_name`, `srv_id` in `http-response` rules):
+    /// its name and id; `None` before one is chosen.
+    pub server: Option<(&'a str, i64)>,
     pub vars: &'a mut Vars,
     pub userlists: &'a [Userlist],
     pub errors: &'a ErrorPages,
@@ -299,7 +302,8 @@ impl Txn<'_> {
             userlists: self.userlists,
             frontend: Some(self.frontend),
             backend: self.backend,
-            server: None,
+            server: self.server.map(|s| s.0),
+            server_id: self.server.map(|s| s.1),
             tls: self.tls,
         }
     }

@@ -51,8 +51,10 @@ pub struct DcsBackend {
     pub matching: MemberMatch,
     /// Check cadence while check and DCS disagree.
     pub recheck: Duration,
-    /// How long a new leader's promotion may take before its member key says so.
-    pub promote_wait: Duration,
+    /// `promote-wait`: when set, a new leader's promotion is assumed done after
+    /// this long even if neither its REST API nor its member key said so (off by
+    /// default: the promotion is observed, see haproxide_dcs::promotion).
+    pub promote_wait: Option<Duration>,
     pub servers: Vec<DcsServer>,
 }
 
@@ -142,9 +144,7 @@ pub fn plan(cfg: &Resolved, engine: &haproxide_forward::EngineSpec) -> DcsPlan {
             recheck: p.clusters[ci]
                 .recheck
                 .map_or(Duration::from_millis(100), |t| t.as_duration()),
-            promote_wait: p.clusters[ci]
-                .promote_wait
-                .map_or(Duration::from_millis(500), |t| t.as_duration()),
+            promote_wait: p.clusters[ci].promote_wait.map(|t| t.as_duration()),
             servers,
         });
     }
@@ -428,13 +428,27 @@ fn log_event(cluster: &str, e: &DcsEvent, act: &Actions) {
         DcsEvent::Disconnected { endpoint, error } => format!(
             "[DCS] patroni {cluster}: lost {endpoint} ({error}); routing on health checks alone until it is back."
         ),
+        DcsEvent::Unreachable { endpoint, error } => format!(
+            "[DCS] patroni {cluster}: cannot follow {endpoint}: {error}; routing on health checks alone, retrying."
+        ),
         DcsEvent::LeaderChanged { from, to, revision } => format!(
             "[DCS] patroni {cluster}: leader key {} -> {} (revision {revision}).",
             from.as_deref().unwrap_or("(none)"),
             to.as_deref().unwrap_or("(none)")
         ),
+        DcsEvent::Promoted {
+            member,
+            after,
+            polls,
+        } => format!(
+            "[DCS] patroni {cluster}: {member} is promoted: its REST API says primary (out of recovery), {} ms after its leader key ({polls} polls).",
+            after.as_millis()
+        ),
     };
-    let level = if matches!(e, DcsEvent::Disconnected { .. }) {
+    let level = if matches!(
+        e,
+        DcsEvent::Disconnected { .. } | DcsEvent::Unreachable { .. }
+    ) {
         Level::Warning
     } else {
         Level::Notice
@@ -456,10 +470,13 @@ fn apply(
         for srv in &b.servers {
             let (s, name) = (&srv.index, &srv.name);
             let new = match v.connected {
-                // Its member key did not say "primary" yet, but the key is held for
-                // longer than a promotion takes: the check decides from here.
-                true => match v.state.verdict(b.role, b.matching, name, srv.addr) {
-                    Verdict::Promoting if leader_for >= b.promote_wait => Verdict::Eligible,
+                // Neither its REST API nor its member key said "primary" yet, but
+                // the key is held for longer than `promote-wait` (when set): the
+                // check decides from here.
+                true => match v.verdict(b.role, b.matching, name, srv.addr) {
+                    Verdict::Promoting if b.promote_wait.is_some_and(|w| leader_for >= w) => {
+                        Verdict::Eligible
+                    }
                     x => x,
                 },
                 false => Verdict::Checks,

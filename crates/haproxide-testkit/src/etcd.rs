@@ -4,7 +4,10 @@
 //! with a plain HTTP/1.1 request (no client library: the code under test has its own).
 //!
 //! [`Etcd::start`] returns `None` when no `etcd` binary is installed (the caller
-//! says "skipped" and returns).
+//! says "skipped" and returns). [`Etcd::start_tls`] serves https with a
+//! certificate the caller made (e.g. [`make_ca`] + [`make_cert`], with the
+//! `openssl` command); such an etcd is driven with `etcdctl` ([`Etcd::ctl`]),
+//! which is also how users and roles are made and auth enabled.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -22,6 +25,99 @@ pub struct Etcd {
     /// Client port (127.0.0.1).
     pub client_port: u16,
     peer_port: u16,
+    /// https with this certificate and key, signed by this CA (PEM files).
+    tls: Option<(PathBuf, PathBuf, PathBuf)>,
+}
+
+/// Runs `openssl` with `args` in `dir`; false if it is missing or fails.
+fn openssl(dir: &std::path::Path, args: &[&str]) -> bool {
+    Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Makes a self-signed CA (`<name>.pem`, `<name>.key`, P-256) in `dir`; false if
+/// `openssl` is missing or fails.
+pub fn make_ca(dir: &std::path::Path, name: &str) -> bool {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+        ],
+    )
+}
+
+/// Makes a certificate `<name>.pem`/`<name>.key` for 127.0.0.1 signed by the CA
+/// `<ca>` in `dir` (server and client use); false if `openssl` fails.
+pub fn make_cert(dir: &std::path::Path, ca: &str, name: &str) -> bool {
+    let ext = dir.join(format!("{name}.ext"));
+    if std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n",
+    )
+    .is_err()
+    {
+        return false;
+    }
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            &format!("/CN={name}"),
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+        ],
+    ) && openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}.pem"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{name}.ext"),
+            "-out",
+            &format!("{name}.pem"),
+        ],
+    )
 }
 
 /// Standard base64 (the gateway's encoding of keys and values).
@@ -46,6 +142,25 @@ pub fn base64(data: &[u8]) -> String {
 impl Etcd {
     /// Starts etcd (bounded: 30 s until healthy); `None` if it is not installed.
     pub fn start(tag: &str) -> Option<Etcd> {
+        Self::start_with(tag, None)
+    }
+
+    /// Starts etcd serving https with `cert` and `key` signed by `ca` (PEM files);
+    /// `None` if etcd or `etcdctl` is not installed. Use [`Etcd::ctl`] to talk to it.
+    pub fn start_tls(tag: &str, ca: PathBuf, cert: PathBuf, key: PathBuf) -> Option<Etcd> {
+        let ctl = Command::new("etcdctl")
+            .arg("version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ctl {
+            return None;
+        }
+        Self::start_with(tag, Some((ca, cert, key)))
+    }
+
+    fn start_with(tag: &str, tls: Option<(PathBuf, PathBuf, PathBuf)>) -> Option<Etcd> {
         let installed = Command::new("etcd")
             .arg("--version")
             .stdout(Stdio::null())
@@ -67,14 +182,40 @@ impl Etcd {
             dir,
             client_port: free_port(),
             peer_port: free_port(),
+            tls,
         };
         e.resume();
         Some(e)
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS).
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.client_port)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.client_port)
+    }
+
+    /// Runs `etcdctl` (API v3, bounded: 10 s) against this etcd with `args`
+    /// (`--cacert` etc. are the caller's); its stdout, or `Err` with its stderr.
+    pub fn ctl(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new("timeout")
+            .args([
+                "10",
+                "etcdctl",
+                "--endpoints",
+                &self.url(),
+                "--dial-timeout",
+                "3s",
+            ])
+            .args(args)
+            .env("ETCDCTL_API", "3")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
     }
 
     /// Stops it (SIGTERM, then SIGKILL), keeping its data.
@@ -105,6 +246,14 @@ impl Etcd {
                 &p,
             ])
             .args(["--initial-cluster", &format!("t={p}")])
+            .args(self.tls.iter().flat_map(|(_, c, k)| {
+                [
+                    "--cert-file".into(),
+                    c.clone().into_os_string(),
+                    "--key-file".into(),
+                    k.clone().into_os_string(),
+                ]
+            }))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -112,10 +261,15 @@ impl Etcd {
         self.proc = Some(Proc::new(child));
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if self
-                .request("GET", "/health", "")
-                .is_some_and(|b| b.contains("true"))
-            {
+            let healthy = match &self.tls {
+                None => self
+                    .request("GET", "/health", "")
+                    .is_some_and(|b| b.contains("true")),
+                Some((ca, _, _)) => self
+                    .ctl(&["--cacert", &ca.display().to_string(), "endpoint", "health"])
+                    .is_ok(),
+            };
+            if healthy {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));

@@ -224,7 +224,7 @@ impl Parser<'_> {
     }
 
     /// Whether `-f` pattern files are read (they are when files are checked).
-    fn expr_opts(&self) -> bool {
+    pub(super) fn expr_opts(&self) -> bool {
         self.opts.check_files
     }
 

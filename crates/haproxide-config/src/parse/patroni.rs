@@ -17,7 +17,7 @@
 //!     password <password>           # (use "${ENV}" to keep it out of the file)
 //!     timeout <time>                # one etcd request (default 2s)
 //!     recheck <time>                # check cadence while DCS and check disagree (default 100ms)
-//!     promote-wait <time>           # a new leader's promotion time if its member key is late (default 500ms)
+//!     promote-wait <time>           # assume a new leader promoted after this long even unobserved (default: off)
 //! .endif
 //!
 //! backend primary                   # or listen
@@ -74,7 +74,7 @@ pub struct PatroniCluster {
     pub timeout: Option<Millis>,
     /// `recheck` (default 100 ms).
     pub recheck: Option<Millis>,
-    /// `promote-wait` (default 500 ms).
+    /// `promote-wait` (default: off; the promotion is observed on the REST API or member key).
     pub promote_wait: Option<Millis>,
 }
 

@@ -193,7 +193,14 @@ impl Parser<'_> {
         let p = &self.cfg.proxies[pi];
         let read = |f: &str| std::fs::read(f).map_err(|e| e.to_string());
         let known = |n: &str| self.kw.fetches.contains(n) || self.kw.converters.contains(n);
+        let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
         let cx = crate::http_rules::TypeCtx {
+            opts: haproxide_expr::Opts {
+                pattern_file: self
+                    .expr_opts()
+                    .then_some(&reader as haproxide_expr::acl::FileReader<'_>),
+                ..haproxide_expr::Opts::default()
+            },
             proxy: &p.name.name,
             read: &read,
             // Request capture slots are numbered in declaration order across

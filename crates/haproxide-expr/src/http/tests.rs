@@ -102,6 +102,8 @@ fn single_values() {
         ("cook(t)", Some("2")),
         ("req.cook_cnt(s)", Some("2")),
         ("req.cook(nope)", None),
+        // No name: the first cookie (HAProxy's sample_fetches/cook reg-test).
+        ("req.cook_val()", Some("1")),
         ("req.ver", Some("1.1")),
         ("req.proto_http", Some("1")),
         ("http_auth(L)", Some("1")),

@@ -53,7 +53,7 @@ fn string_converters() {
             s("a|b|c|d"),
             Some(s("b|c|d")),
         ),
-        ("field", vec![i(5), st("|")], s("a|b"), Some(s(""))),
+        ("field", vec![i(5), st("|")], s("a|b"), None),
         ("field", vec![i(2), st("|")], s("a||c"), Some(s(""))),
         ("word", vec![i(2), st("|")], s("a||c"), Some(s("c"))),
         ("word", vec![i(-1), st("/")], s("/x/y/"), Some(s("y"))),
@@ -105,6 +105,7 @@ fn maps_load_and_match() {
             "/ports.map" => Ok("80 1\n443 2\n".into()),
             "/nets.map" => Ok("10.0.0.0/8 lan\n".into()),
             "/bad_int.map" => Ok("a b\n".into()),
+            "/regm.map" => Ok("^(.*)\\.(.*)$ \\1_AND_\\2\n".into()),
             _ => Err("ENOENT".into()),
         }
     };
@@ -116,6 +117,13 @@ fn maps_load_and_match() {
     let a = m("map", vec![st("/hosts.map"), st("def")]).unwrap();
     assert_eq!(run("map", &a, s("example.com")), Some(s("be1")));
     assert_eq!(run("map", &a, s("x")), Some(s("def")));
+    // map_regm: the value's \N are the key's captures (HAProxy's reg-test).
+    let a = m("map_regm", vec![st("/regm.map"), st("unknown")]).unwrap();
+    assert_eq!(
+        run("map_regm", &a, s("www.example.org")),
+        Some(s("www.example_AND_org"))
+    );
+    assert_eq!(run("map_regm", &a, s("localhost")), Some(s("unknown")));
     let a = m("map_end", vec![st("/hosts.map")]).unwrap();
     assert_eq!(run("map_end", &a, s("www.x.org")), Some(s("be2")));
     assert_eq!(run("map_end", &a, s("nope")), None);

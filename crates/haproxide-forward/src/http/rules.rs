@@ -46,6 +46,7 @@ impl Sess {
                 dst: self.dst,
                 frontend: fe,
                 backend,
+                server: None,
                 vars: &mut conn.vars,
                 userlists: &spec.userlists,
                 errors: &spec.errors,
@@ -105,6 +106,12 @@ impl Sess {
         let shared = self.shared.clone();
         let fe_name = shared.frontends[self.fe].spec.name.as_str();
         let be_name = self.backend.as_ref().map(|b| b.spec.name.clone());
+        // `srv_name` / `srv_id` (§7.3.3): the id is the server's position from 1,
+        // HAProxy's automatic numbering.
+        let srv = match (&self.backend, self.server) {
+            (Some(b), Some(i)) => b.server(i).map(|s| (s.name.clone(), i as i64 + 1)),
+            _ => None,
+        };
         let sides: &[&HttpSpec] = if same_proxy { &[be] } else { &[be, fe] };
         for spec in sides {
             let rules = match set {
@@ -120,6 +127,7 @@ impl Sess {
                     dst: self.dst,
                     frontend: fe_name,
                     backend: be_name.as_deref(),
+                    server: srv.as_ref().map(|(n, id)| (n.as_str(), *id)),
                     vars: &mut conn.vars,
                     userlists: &spec.userlists,
                     errors: &spec.errors,

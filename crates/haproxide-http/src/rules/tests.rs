@@ -48,6 +48,7 @@ fn run(rules: &[HttpRule], head: &mut RequestHead, vars: &mut Vars) -> Verdict {
     }];
     let pages = ErrorPages::default();
     let mut txn = Txn {
+        server: None,
         src: None,
         dst: None,
         frontend: "f",
@@ -326,6 +327,7 @@ fn response_rules_set_status_and_headers() {
     let pages = ErrorPages::default();
     let mut vars = Vars::default();
     let mut txn = Txn {
+        server: None,
         src: None,
         dst: None,
         frontend: "f",
