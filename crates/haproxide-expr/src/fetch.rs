@@ -293,6 +293,26 @@ fn req_ssl_sni<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
     let f = payload::ssl_sni(ctx.req_data());
     Fetched::from_payload(f, |v| Sample::Str(Cow::Borrowed(v.as_bytes())))
 }
+/// `req.ssl_alpn`: each ALPN protocol name in turn (a single value: the first).
+fn req_ssl_alpn<'c>(_: &[Arg], ctx: &'c dyn Context, occ: usize) -> Fetched<'c> {
+    match payload::ssl_alpn(ctx.req_data()) {
+        Fetch::Value(names) => {
+            let i = if occ == crate::http::SINGLE { 0 } else { occ };
+            match names.get(i) {
+                Some(n) => Fetched {
+                    value: Some(Sample::Str(Cow::Borrowed(n))),
+                    may_change: false,
+                    more: i + 1 < names.len(),
+                },
+                None => Fetched::none(),
+            }
+        }
+        Fetch::Incomplete => {
+            Fetched::from_payload(Fetch::<()>::Incomplete, |_| Sample::Bool(false))
+        }
+        Fetch::Absent => Fetched::none(),
+    }
+}
 fn req_ssl_hello_type<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
     let f = payload::ssl_hello_type(ctx.req_data());
     Fetched::from_payload(f, |v| Sample::Sint(i64::from(v)))
@@ -347,6 +367,7 @@ pub static FETCHES: &[FetchDef] = &[
     fetch!("payload", INT2, 2, Bin, L6_REQ, req_payload, "7.3.5"),
     fetch!("req.ssl_sni", &[], 0, Str, L6_REQ, req_ssl_sni, "7.3.5"),
     fetch!("req_ssl_sni", &[], 0, Str, L6_REQ, req_ssl_sni, "7.3.5"),
+    fetch!("req.ssl_alpn", &[], 0, Str, L6_REQ, req_ssl_alpn, "7.3.5"),
     fetch!(
         "req.ssl_hello_type",
         &[],
@@ -476,7 +497,7 @@ pub static FETCHES: &[FetchDef] = &[
         &[],
         0,
         Bool,
-        L7_REQ,
+        NONE,
         http::req_proto_http,
         "7.3.6"
     ),
@@ -485,7 +506,7 @@ pub static FETCHES: &[FetchDef] = &[
         &[],
         0,
         Bool,
-        L7_REQ,
+        NONE,
         http::req_proto_http,
         "7.3.6"
     ),

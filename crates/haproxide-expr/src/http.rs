@@ -460,9 +460,22 @@ pub(crate) fn req_ver<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<
 pub(crate) fn res_ver<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
     ver(ctx.http_res_version())
 }
-/// `req.proto_http`: the request is HTTP (there is one to look at).
+/// `req.proto_http`: the request is HTTP. In `mode http` there is a parsed
+/// request to look at; on a TCP connection the buffered bytes must start with a
+/// well-formed HTTP/1 request head (may change until it is complete).
 pub(crate) fn req_proto_http<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
-    one(Some(Sample::Bool(ctx.http_method().is_some())))
+    if ctx.http_method().is_some() {
+        return one(Some(Sample::Bool(true)));
+    }
+    match crate::payload::http_request_head(ctx.req_data(), ctx.req_buf_size()) {
+        crate::payload::Fetch::Value(v) => one(Some(Sample::Bool(v))),
+        crate::payload::Fetch::Incomplete if !ctx.is_final() => Fetched {
+            value: None,
+            may_change: true,
+            more: false,
+        },
+        _ => one(Some(Sample::Bool(false))),
+    }
 }
 
 pub(crate) fn req_body<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {

@@ -63,6 +63,45 @@ pub fn ssl_hello_type(data: &[u8]) -> Fetch<u8> {
 /// `req.ssl_sni`: the server name of a TLS ClientHello in the first record.
 /// Bounded, never panics: every index is checked.
 pub fn ssl_sni(data: &[u8]) -> Fetch<&str> {
+    match client_hello_ext(data, 0) {
+        Fetch::Value(body) => match sni_of(body) {
+            Some(Some(name)) => Fetch::Value(name),
+            _ => Fetch::Absent,
+        },
+        Fetch::Incomplete => Fetch::Incomplete,
+        Fetch::Absent => Fetch::Absent,
+    }
+}
+
+/// `req.ssl_alpn` (§7.3.5): the protocol names of the ClientHello's ALPN extension
+/// (RFC 7301), in order; an ACL tries each, a single value is the first.
+pub fn ssl_alpn(data: &[u8]) -> Fetch<Vec<&[u8]>> {
+    let body = match client_hello_ext(data, 16) {
+        Fetch::Value(b) => b,
+        Fetch::Incomplete => return Fetch::Incomplete,
+        Fetch::Absent => return Fetch::Absent,
+    };
+    let mut e = Rd { b: body };
+    let names = (|| {
+        let list_len = e.u16()?;
+        let mut list = Rd {
+            b: e.take(list_len)?,
+        };
+        let mut names = Vec::new();
+        while !list.b.is_empty() {
+            let n = list.u8()?;
+            names.push(list.take(n)?);
+        }
+        Some(names)
+    })();
+    match names {
+        Some(n) if !n.is_empty() => Fetch::Value(n),
+        _ => Fetch::Absent,
+    }
+}
+
+/// The body of extension `ty` of a TLS ClientHello in the first record.
+fn client_hello_ext(data: &[u8], ty: usize) -> Fetch<&[u8]> {
     if data.is_empty() {
         return Fetch::Incomplete;
     }
@@ -82,8 +121,8 @@ pub fn ssl_sni(data: &[u8]) -> Fetch<&str> {
     let Some(rec) = data.get(5..5 + rec_len) else {
         return Fetch::Incomplete;
     };
-    match parse_client_hello_sni(rec) {
-        Some(Some(name)) => Fetch::Value(name),
+    match find_ext(rec, ty) {
+        Some(Some(body)) => Fetch::Value(body),
         _ => Fetch::Absent,
     }
 }
@@ -115,9 +154,9 @@ impl<'a> Rd<'a> {
     }
 }
 
-/// Outer None: malformed; inner None: no SNI. The ClientHello must fit in the record
-/// (HAProxy also only looks at the first record).
-fn parse_client_hello_sni(rec: &[u8]) -> Option<Option<&str>> {
+/// Outer None: malformed; inner None: no such extension. The ClientHello must fit
+/// in the record (HAProxy also only looks at the first record).
+fn find_ext(rec: &[u8], want: usize) -> Option<Option<&[u8]>> {
     let mut r = Rd { b: rec };
     if r.u8()? != 1 {
         return None; // not a ClientHello
@@ -145,25 +184,92 @@ fn parse_client_hello_sni(rec: &[u8]) -> Option<Option<&str>> {
         let ty = exts.u16()?;
         let len = exts.u16()?;
         let body = exts.take(len)?;
-        if ty != 0 {
-            continue;
+        if ty == want {
+            return Some(Some(body));
         }
-        let mut e = Rd { b: body };
-        let list_len = e.u16()?;
-        let mut list = Rd {
-            b: e.take(list_len)?,
-        };
-        while !list.b.is_empty() {
-            let name_type = list.u8()?;
-            let nlen = list.u16()?;
-            let name = list.take(nlen)?;
-            if name_type == 0 {
-                return std::str::from_utf8(name).ok().map(Some);
-            }
-        }
-        return Some(None);
     }
     Some(None)
+}
+
+/// The host name of a server_name extension's body; inner None: none listed.
+fn sni_of(body: &[u8]) -> Option<Option<&str>> {
+    let mut e = Rd { b: body };
+    let list_len = e.u16()?;
+    let mut list = Rd {
+        b: e.take(list_len)?,
+    };
+    while !list.b.is_empty() {
+        let name_type = list.u8()?;
+        let nlen = list.u16()?;
+        let name = list.take(nlen)?;
+        if name_type == 0 {
+            return std::str::from_utf8(name).ok().map(Some);
+        }
+    }
+    Some(None)
+}
+
+/// `req.proto_http` on a TCP connection (§7.3.5/§7.3.6): whether the buffered bytes
+/// start with a well-formed HTTP/1 request head (request line, header lines, empty
+/// line). Incomplete while a valid prefix waits for more; malformed data is `false`.
+pub fn http_request_head(data: &[u8], bufsize: usize) -> Fetch<bool> {
+    let tchar = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c);
+    let mut lines = data.split(|&c| c == b'\n');
+    // The request line: METHOD SP URI SP HTTP/x.y
+    let Some(first) = lines.next() else {
+        return Fetch::Incomplete;
+    };
+    let complete_line = data.len() > first.len();
+    let line = first.strip_suffix(b"\r").unwrap_or(first);
+    let mut parts = line.splitn(3, |&c| c == b' ');
+    let method = parts.next().unwrap_or_default();
+    let uri = parts.next();
+    let version = parts.next();
+    if !method.iter().all(|&c| tchar(c)) {
+        return Fetch::Value(false);
+    }
+    if !complete_line {
+        let partial_ok = uri.is_none_or(|u| u.iter().all(|&c| c > b' ' && c != 0x7f))
+            && version.is_none_or(|v| b"HTTP/1.1".starts_with(v) || b"HTTP/1.0".starts_with(v));
+        return if partial_ok && data.len() < bufsize {
+            Fetch::Incomplete
+        } else {
+            Fetch::Value(false)
+        };
+    }
+    let (Some(uri), Some(version)) = (uri, version) else {
+        return Fetch::Value(false);
+    };
+    let v_ok = version.len() == 8
+        && version.starts_with(b"HTTP/")
+        && version[5].is_ascii_digit()
+        && version[6] == b'.'
+        && version[7].is_ascii_digit();
+    if method.is_empty() || uri.is_empty() || uri.iter().any(|&c| c <= b' ' || c == 0x7f) || !v_ok {
+        return Fetch::Value(false);
+    }
+    let mut rest = &data[first.len() + 1..];
+    loop {
+        let Some(end) = rest.iter().position(|&c| c == b'\n') else {
+            return if data.len() < bufsize {
+                Fetch::Incomplete
+            } else {
+                Fetch::Value(false)
+            };
+        };
+        let l = &rest[..end];
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        if l.is_empty() {
+            return Fetch::Value(true);
+        }
+        let Some(colon) = l.iter().position(|&c| c == b':') else {
+            return Fetch::Value(false);
+        };
+        if colon == 0 || !l[..colon].iter().all(|&c| tchar(c)) {
+            return Fetch::Value(false);
+        }
+        rest = &rest[end + 1..];
+    }
 }
 
 #[cfg(test)]
@@ -200,6 +306,56 @@ pub(crate) mod tests {
             let _ = ssl_sni(&v[..cut]);
             let _ = ssl_sni(&v);
         }
+    }
+
+    #[test]
+    fn alpn_of_a_client_hello() {
+        let ch = haproxide_testkit::tls::client_hello_alpn(Some("a.b"), &["h2", "http/1.1"]);
+        assert_eq!(ssl_alpn(&ch), Fetch::Value(vec![&b"h2"[..], b"http/1.1"]));
+        assert_eq!(ssl_sni(&ch), Fetch::Value("a.b"));
+        for i in 0..ch.len() {
+            assert_eq!(ssl_alpn(&ch[..i]), Fetch::Incomplete, "prefix {i}");
+        }
+        assert_eq!(ssl_alpn(&client_hello(Some("a.b"))), Fetch::Absent);
+        assert_eq!(ssl_alpn(b"GET / HTTP/1.1\r\n"), Fetch::Absent);
+    }
+
+    #[test]
+    fn http_request_heads_in_a_tcp_buffer() {
+        let b = 16384;
+        let full = b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert_eq!(http_request_head(full, b), Fetch::Value(true));
+        for i in 0..full.len() {
+            assert_eq!(
+                http_request_head(&full[..i], b),
+                Fetch::Incomplete,
+                "prefix {i}"
+            );
+        }
+        assert_eq!(
+            http_request_head(b"GET / HTTP/1.0\n\n", b),
+            Fetch::Value(true)
+        );
+        assert_eq!(
+            http_request_head(b"\x16\x03\x01\x02\x00", b),
+            Fetch::Value(false)
+        );
+        assert_eq!(
+            http_request_head(b"GET / FTP/1.0\r\n\r\n", b),
+            Fetch::Value(false)
+        );
+        assert_eq!(
+            http_request_head(b"GET / HTTP/1.1\r\nbad header\r\n\r\n", b),
+            Fetch::Value(false)
+        );
+        assert_eq!(
+            http_request_head(b"GET / HTTP/1.1\r\nHost: a\r\n", 20),
+            Fetch::Value(false)
+        );
+        assert_eq!(
+            http_request_head(b"SSH-2.0-OpenSSH\r\n", b),
+            Fetch::Value(false)
+        );
     }
 
     #[test]

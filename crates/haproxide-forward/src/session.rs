@@ -615,7 +615,16 @@ impl Sess {
         be: &Arc<BackendRt>,
         fspec: &FeLight,
     ) -> Flow {
-        let mut server = match self.connect_server(client, be, &mut Vec::new(), None).await {
+        let mut server = match self
+            .connect_server(
+                client,
+                be,
+                &mut Vec::new(),
+                crate::http::pool::Take::None,
+                None,
+            )
+            .await
+        {
             Ok((s, _)) => s,
             Err(term) => return Flow::Done(term),
         };
@@ -677,6 +686,7 @@ impl Sess {
         client: &mut ClientStream,
         be: &Arc<BackendRt>,
         reuse: &mut Vec<Reuse>,
+        shared: crate::http::pool::Take,
         sni_ctx: Option<&(dyn haproxide_expr::Context + Sync)>,
     ) -> Result<(ServerStream, bool), [u8; 2]> {
         let bspec = &be.spec;
@@ -758,6 +768,11 @@ impl Sess {
                     self.tc = 0;
                     return Ok((r.stream, true));
                 }
+            }
+            // One of the server's idle connections on this thread (`http-reuse`).
+            if let Some(stream) = crate::http::pool::take(be, srv, shared) {
+                self.tc = 0;
+                return Ok((stream, true));
             }
             // A server index always names an entry (the table never shrinks).
             let Some(sspec) = be.server(srv) else {

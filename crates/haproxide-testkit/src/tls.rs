@@ -5,7 +5,23 @@
 /// `supported_versions`, so a parser has to walk past another extension to find it.
 /// `None`: no SNI extension at all.
 pub fn client_hello(sni: Option<&str>) -> Vec<u8> {
+    client_hello_alpn(sni, &[])
+}
+
+/// As [`client_hello`], with an ALPN extension listing `alpn` when not empty.
+pub fn client_hello_alpn(sni: Option<&str>, alpn: &[&str]) -> Vec<u8> {
     let mut exts = Vec::new();
+    if !alpn.is_empty() {
+        let mut list = Vec::new();
+        for p in alpn {
+            list.push(p.len() as u8);
+            list.extend_from_slice(p.as_bytes());
+        }
+        exts.extend_from_slice(&[0x00, 0x10]);
+        exts.extend_from_slice(&((list.len() + 2) as u16).to_be_bytes());
+        exts.extend_from_slice(&(list.len() as u16).to_be_bytes());
+        exts.extend_from_slice(&list);
+    }
     exts.extend_from_slice(&[0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x1d]); // supported_groups
     if let Some(name) = sni {
         let n = name.as_bytes();
