@@ -75,6 +75,7 @@ fn server_text(o: &ServerOpt<'_>, p: &mut ServerParams) -> bool {
         "init-addr" => p.init_addr = Some(a.split(',').map(str::to_string).collect()),
         "init-state" => p.init_state = Some(a),
         "track" => p.track = word(),
+        "cookie" => p.cookie = Some(a),
         "resolvers" => p.resolvers = word(),
         _ => return false,
     }

@@ -42,6 +42,7 @@ pub fn server(name: &str, addr: SocketAddr) -> ServerSpec {
         disabled: false,
         checked: false,
         tls: None,
+        cookie: None,
     }
 }
 
