@@ -90,6 +90,7 @@ mod meter;
 mod proxy_proto;
 mod relay;
 pub mod rules;
+mod server_stream;
 mod session;
 mod splice;
 #[allow(unsafe_code)]
@@ -116,6 +117,7 @@ pub use proxy_proto::{
     ParseResult as ProxyParse, Parsed as ProxyHeader,
 };
 pub use relay::{buffers_held, ClientStream, BUFSIZE};
+pub use server_stream::ServerStream;
 pub use session::DEFAULT_TIMEOUT_CONNECT;
 
 pub use spec::*;
