@@ -62,6 +62,8 @@ pub(super) struct Ex<'a> {
     pub bh: &'a HttpSpec,
     /// The backend is the frontend's own `listen` section.
     pub same_proxy: bool,
+    /// What persistence decided on the request (the backend has some).
+    pub persist: Option<super::persist::PersistTxn>,
 }
 
 impl Sess {
@@ -194,6 +196,7 @@ impl Sess {
                 fh,
                 bh: &PLAIN,
                 same_proxy: false,
+                persist: None,
             };
             return self.reply(client, 503, &ex, *b"SC").await;
         };
@@ -207,6 +210,8 @@ impl Sess {
                 return next;
             }
         }
+        // Persistence (§4.2 `cookie`, `ignore-persist`, ...): may choose the server.
+        let persist = self.persist_request(&be, conn, &mut req);
         let mode = fh.conn_mode.max(bh.conn_mode);
         // Headers the proxy adds (§4 `option forwardfor`, `option originalto`).
         headers::forwardfor(
@@ -234,6 +239,7 @@ impl Sess {
             fh,
             bh,
             same_proxy: be.spec.name == fert.spec.name,
+            persist,
         };
 
         // §4.2 `http-reuse safe`: a first request has a connection of its own;

@@ -17,6 +17,7 @@ mod exchange;
 mod headers;
 mod htx;
 mod io;
+mod persist;
 pub(crate) mod pool;
 mod response;
 mod rules;
@@ -198,6 +199,7 @@ impl Sess {
         self.tc = -1;
         self.retries = 0;
         self.redispatched = false;
+        self.direct = None;
         self.srv_queue = 0;
         self.backend_queue = 0;
         self.bytes_base = self.bytes;

@@ -34,6 +34,7 @@ mod http_tests;
 mod stats;
 
 mod http_rules;
+mod persist;
 use backend::backend;
 use frontend::{binds, frontend};
 use health::check_spec;
