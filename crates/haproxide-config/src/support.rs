@@ -260,13 +260,13 @@ pub struct NotRun {
 }
 
 /// Proxy keywords that change traffic and that the TCP engine does not run: a
-/// proxy using one is refused rather than run without it.
+/// proxy using one is refused rather than run without it. (`http-request`,
+/// `http-response` and `http-after-response` rules of a TCP proxy are ignored,
+/// as HAProxy 2.6 does: "'http-request' rules ignored for backend 'b' as they
+/// require HTTP mode.", a warning the config crate gives too.)
 const TCP_REFUSED: &[&str] = &[
     "tcp-request session",
     "tcp-response content",
-    "http-request",
-    "http-response",
-    "http-after-response",
     "stick-table",
     "stick on",
     "stick match",
@@ -305,7 +305,6 @@ const HTTP_REFUSED: &[(&str, &str)] = &[
     ("filter", "filter"),
     ("monitor-uri", "monitor-uri"),
     ("monitor", "monitor fail"),
-    ("errorfiles", "errorfiles"),
     ("errorloc", "errorloc"),
     ("errorloc302", "errorloc"),
     ("errorloc303", "errorloc"),

@@ -110,6 +110,9 @@ impl Sess {
             vars: Default::default(),
         };
         let mut first = true;
+        // The connection's addresses: `set-src`/`set-dst` change them for one
+        // transaction only (HAProxy 2.6 sets the stream's, measured).
+        let addrs = (self.src, self.dst);
         loop {
             // Between requests the task waits here, in a small state: the
             // exchange's state machine (about 2.5 KB) is allocated only while a
@@ -128,6 +131,7 @@ impl Sess {
                         _ => *b"--",
                     };
                     self.end_request(term);
+                    (self.src, self.dst) = addrs;
                     conn.vars.end_txn();
                     first = false;
                     // An idle connection holds no buffer.
