@@ -117,7 +117,7 @@ pub struct Global {
     pub description: Option<Named>,
     /// `ssl-default-bind-options|ciphers|ciphersuites|curves` (§3.1).
     pub ssl_default_bind: haproxide_tls::TlsOptions,
-    /// `ssl-default-server-*` (§3.1): typed; server-side TLS is not run yet.
+    /// `ssl-default-server-*` (§3.1) and `ssl-server-verify` (as its `verify`).
     pub ssl_default_server: haproxide_tls::TlsOptions,
     /// `tune.ssl.cachesize` (§3.2; default 20000).
     pub tune_ssl_cachesize: Option<u32>,
@@ -407,6 +407,22 @@ pub struct ServerParams {
     pub verify: Option<String>,
     pub ca_file: Option<Named>,
     pub crt: Option<Named>,
+    /// `sni <expr>` (§5.2): a sample expression, checked when read.
+    pub sni: Option<String>,
+    /// `check-sni <name>` (§5.2).
+    pub check_sni: Option<String>,
+    /// `alpn <list>` (§5.2), comma-separated.
+    pub alpn: Option<String>,
+    /// `check-alpn <list>` (§5.2).
+    pub check_alpn: Option<String>,
+    /// `ssl-reuse` / `no-ssl-reuse` (§5.2; resumption is on by default).
+    pub ssl_reuse: Option<bool>,
+    /// `verifyhost <name>` (§5.2).
+    pub verifyhost: Option<String>,
+    /// `ssl-min-ver`, `ssl-max-ver`, `ciphers`, `ciphersuites`, `no-tlsv1x`,
+    /// `force-tlsv1x`, `no-tls-tickets` (§5.2); the global `ssl-default-server-*`
+    /// fill what is unset when the server's TLS spec is built.
+    pub tls_opts: Option<haproxide_tls::TlsOptions>,
     pub agent_check: Option<bool>,
     pub agent_port: Option<u16>,
     pub agent_addr: Option<String>,
@@ -446,6 +462,9 @@ pub struct ServerDef {
     pub id: Option<Spanned<u32>>,
     /// Options haproxide does not type (yet), with their argument.
     pub other: Vec<(String, Option<String>, Span)>,
+    /// The TLS client spec of an `ssl` server (files loaded, global defaults
+    /// applied), set when the configuration is resolved.
+    pub tls: Option<haproxide_tls::ServerTlsSpec>,
     pub span: Span,
 }
 

@@ -122,6 +122,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 source: None,
                 disabled: false,
                 checked: false,
+                tls: None,
                 cookie: None,
             }],
             ..BackendSpec::default()

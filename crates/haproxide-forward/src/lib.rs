@@ -89,6 +89,7 @@ mod meter;
 mod proxy_proto;
 mod relay;
 pub mod rules;
+mod server_stream;
 mod session;
 mod splice;
 #[allow(unsafe_code)]
@@ -114,6 +115,7 @@ pub use proxy_proto::{
     ParseResult as ProxyParse, Parsed as ProxyHeader,
 };
 pub use relay::{buffers_held, ClientStream, BUFSIZE};
+pub use server_stream::ServerStream;
 pub use session::DEFAULT_TIMEOUT_CONNECT;
 
 pub use spec::*;

@@ -25,6 +25,7 @@ use crate::meter::{Publisher, SessionMeter};
 use crate::proxy_proto;
 use crate::relay::{relay, Bytes, ClientStream, Half, RelayTimeouts};
 use crate::rules::{eval_cond, eval_rules, EvalCtx, Tri};
+use crate::server_stream::ServerStream;
 use crate::spec::{Balance, SendProxy, ServerPort};
 use crate::{SessionRecord, Shared};
 
@@ -619,7 +620,13 @@ impl Sess {
         fspec: &FeLight,
     ) -> Flow {
         let mut server = match self
-            .connect_server(client, be, &mut Vec::new(), crate::http::pool::Take::None)
+            .connect_server(
+                client,
+                be,
+                &mut Vec::new(),
+                crate::http::pool::Take::None,
+                None,
+            )
             .await
         {
             Ok((s, _)) => s,
@@ -640,7 +647,7 @@ impl Sess {
     pub(crate) async fn relay_to(
         &mut self,
         client: &mut ClientStream,
-        server: &mut TcpStream,
+        server: &mut ServerStream,
         be: &BackendRt,
         fe: &FeLight,
         srv: Option<usize>,
@@ -675,21 +682,25 @@ impl Sess {
     /// Server assignment (through the queues), connect with `retries` and `option
     /// redispatch`, then `send-proxy`: the part shared by TCP and HTTP sessions.
     /// An idle HTTP connection in `reuse` to the assigned server is taken instead of
-    /// connecting (the bool says so). Errors are the termination state.
+    /// connecting (the bool says so). Errors are the termination state. `sni_ctx`
+    /// is what a server's `sni` expression reads (the HTTP request); None: the
+    /// TCP session.
     pub(crate) async fn connect_server(
         &mut self,
         client: &mut ClientStream,
         be: &Arc<BackendRt>,
         reuse: &mut Vec<Reuse>,
         shared: crate::http::pool::Take,
-    ) -> Result<(TcpStream, bool), [u8; 2]> {
+        sni_ctx: Option<&(dyn haproxide_expr::Context + Sync)>,
+    ) -> Result<(ServerStream, bool), [u8; 2]> {
         let bspec = &be.spec;
         let tconn = bspec.timeout_connect.unwrap_or(DEFAULT_TIMEOUT_CONNECT);
         let tqueue = bspec.timeout_queue.unwrap_or(tconn);
         let client_ip: Option<IpAddr> = self.src.map(|a| a.ip());
         let mut avoid = None;
         let mut tc_start = Instant::now();
-        let server: TcpStream = loop {
+        let mut proxy_sent;
+        let server: ServerStream = loop {
             // Server assignment, possibly through a queue.
             if self.slot.is_none() {
                 self.phase = b'Q';
@@ -768,8 +779,8 @@ impl Sess {
             // An idle connection of this session to the same server (`http-reuse
             // safe`: a session's own connection), if the server did not close it.
             if let Some(i) = reuse.iter().position(|r| r.be == be.idx && r.srv == srv) {
-                let r = reuse.swap_remove(i);
-                if r.alive() {
+                let mut r = reuse.swap_remove(i);
+                if r.stream.alive() {
                     self.tc = 0;
                     return Ok((r.stream, true));
                 }
@@ -797,7 +808,24 @@ impl Sess {
                 _ => sspec.ip,
             };
             let addr = SocketAddr::new(ip, port);
-            let attempt = connect(addr, sspec.source, bspec.tcp_keepalive);
+            let tls = sspec.tls.as_ref().map(|t| {
+                let sni = t.sni.as_ref().and_then(|e| match sni_ctx {
+                    Some(c) => sni_value(e, c),
+                    None => sni_value(e, &self.eval_ctx()),
+                });
+                (t.connector.clone(), sni)
+            });
+            // §5.2 `send-proxy` before a TLS handshake: the header goes in clear.
+            let header = tls
+                .as_ref()
+                .and_then(|_| self.proxy_header(be.server(srv).map(|x| x.send_proxy)));
+            proxy_sent = header.is_some();
+            let attempt = connect_tls(
+                connect(addr, sspec.source, bspec.tcp_keepalive),
+                header,
+                tls,
+                ip,
+            );
             // Boxed, as the other waits before the data phase: the session's task is
             // sized for its largest state, and an idle session sits in the relay for
             // hours (864 of its 1,952 bytes were this connect's state).
@@ -854,10 +882,9 @@ impl Sess {
         self.phase = b'D';
         let srv = self.server.unwrap_or(0);
         // §5.2 `send-proxy`, `send-proxy-v2`: the header goes first, before any payload.
-        let header = match be.server(srv).map_or(SendProxy::None, |x| x.send_proxy) {
-            SendProxy::None => None,
-            SendProxy::V1 => Some(proxy_proto::v1_header(self.src, self.dst)),
-            SendProxy::V2 => Some(proxy_proto::v2_header(self.src, self.dst)),
+        let header = match proxy_sent {
+            true => None,
+            false => self.proxy_header(be.server(srv).map(|x| x.send_proxy)),
         };
         if let Some(h) = header {
             let w = server.write_all(&h);
@@ -871,21 +898,71 @@ impl Sess {
         }
         Ok((server, false))
     }
+
+    /// The `send-proxy` / `send-proxy-v2` header for this session (§5.2).
+    fn proxy_header(&self, kind: Option<SendProxy>) -> Option<Vec<u8>> {
+        match kind.unwrap_or(SendProxy::None) {
+            SendProxy::None => None,
+            SendProxy::V1 => Some(proxy_proto::v1_header(self.src, self.dst)),
+            SendProxy::V2 => Some(proxy_proto::v2_header(self.src, self.dst)),
+        }
+    }
+
+    /// A copy of the client's TLS session when a server of `be` has an `sni`
+    /// expression (the request's context borrows it while the session connects).
+    pub(crate) fn tls_for_sni(&self, be: &BackendRt) -> Option<Box<haproxide_expr::TlsSession>> {
+        let t = self.tls.as_ref()?;
+        (0..be.server_count())
+            .any(|i| {
+                be.server(i)
+                    .is_some_and(|s| s.tls.as_ref().is_some_and(|x| x.sni.is_some()))
+            })
+            .then(|| t.clone())
+    }
+
+    /// What a TCP session's expressions see (a server's `sni`).
+    fn eval_ctx(&self) -> EvalCtx<'_> {
+        EvalCtx {
+            src: self.src,
+            dst: self.dst,
+            data: self.req.filled(),
+            final_eval: true,
+            tls: self.tls.as_deref(),
+        }
+    }
+}
+
+/// The SNI a server's `sni` expression gives (none when empty or absent).
+fn sni_value(e: &haproxide_expr::SampleExpr, ctx: &dyn haproxide_expr::Context) -> Option<String> {
+    let v = e.value(ctx)?.cast(haproxide_expr::SmpType::Str)?;
+    let b = v.bytes()?;
+    (!b.is_empty()).then(|| String::from_utf8_lossy(b).into_owned())
+}
+
+/// Connect, then for a `ssl` server send the PROXY header (if any) and run the
+/// TLS handshake: all of it is the connect phase (`timeout connect`, `retries`).
+async fn connect_tls(
+    tcp: impl Future<Output = std::io::Result<TcpStream>>,
+    header: Option<Vec<u8>>,
+    tls: Option<(haproxide_tls::Connector, Option<String>)>,
+    ip: IpAddr,
+) -> std::io::Result<ServerStream> {
+    let mut s = tcp.await?;
+    let Some((connector, sni)) = tls else {
+        return Ok(ServerStream::Tcp(s));
+    };
+    if let Some(h) = header {
+        s.write_all(&h).await?;
+    }
+    let t = connector.connect(s, sni.as_deref(), ip).await?;
+    Ok(ServerStream::Tls(Box::new(t)))
 }
 
 /// An idle server connection kept by an HTTP session between requests.
 pub(crate) struct Reuse {
     pub(crate) be: usize,
     pub(crate) srv: usize,
-    pub(crate) stream: TcpStream,
-}
-
-impl Reuse {
-    /// Not closed by the server, and nothing unexpected from it (a byte before any
-    /// request is a protocol error: the connection is not reused).
-    fn alive(&self) -> bool {
-        crate::http::pool::alive(&self.stream)
-    }
+    pub(crate) stream: ServerStream,
 }
 
 fn be_usable(be: &BackendRt, s: usize) -> bool {

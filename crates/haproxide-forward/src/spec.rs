@@ -264,8 +264,19 @@ pub struct ServerSpec {
     pub disabled: bool,
     /// Whether the server is health-checked (without `check`, it is always up).
     pub checked: bool,
+    /// `ssl` (§5.2): connections to the server are TLS.
+    pub tls: Option<ServerTls>,
     /// `cookie <value>` (§5.2): its persistence cookie value.
     pub cookie: Option<Box<[u8]>>,
+}
+
+/// A server's TLS side (configuration.txt §5.2 `ssl`, `sni`).
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    pub connector: haproxide_tls::Connector,
+    /// `sni <expr>`: evaluated per connection on the session (the request in HTTP
+    /// mode); an empty or absent result sends no SNI.
+    pub sni: Option<haproxide_expr::SampleExpr>,
 }
 
 /// How HTTP connections are kept (configuration.txt §4 `option http-keep-alive`,

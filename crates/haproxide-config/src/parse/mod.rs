@@ -26,6 +26,7 @@ mod resolver;
 mod rules;
 mod section;
 mod server;
+mod server_tls;
 mod tls;
 
 pub use patroni::{Patroni, PatroniCluster, PatroniMatch, PatroniRole, PatroniRoleKind};
