@@ -561,6 +561,28 @@ pub struct Condition {
     pub typed: Result<haproxide_expr::Cond, String>,
 }
 
+/// `stick-table type <type> size <size> [expire <t>] ...` (§4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StickTableCfg {
+    /// `ip`, `ipv6`, `integer`, `string`, `binary`.
+    pub kind: String,
+    pub size: u64,
+    pub expire: Option<Millis>,
+    /// `store ...`, `peers ...`, `srvkey ...`, `nopurge`: what the engine does not run.
+    pub other: Vec<String>,
+}
+
+/// `stick on|match|store-request|store-response <pattern> [table <t>] [if|unless ...]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StickRuleCfg {
+    /// `on`, `match`, `store-request`, `store-response`.
+    pub kind: String,
+    pub pattern: String,
+    pub table: Option<String>,
+    pub has_cond: bool,
+    pub span: Span,
+}
+
 /// `ignore-persist` / `force-persist { if | unless } <condition>` (§4.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersistRule {
@@ -661,6 +683,10 @@ pub struct Proxy {
     pub cookie: Option<Spanned<haproxide_http::persist::CookieSpec>>,
     /// `ignore-persist` / `force-persist` rules (§4.2), in order.
     pub persist_rules: Vec<PersistRule>,
+    /// `stick-table ...` (§4.2), as far as typed.
+    pub stick_table: Option<Spanned<StickTableCfg>>,
+    /// `stick on|match|store-request|store-response ...` (§4.2), in order.
+    pub stick_rules: Vec<StickRuleCfg>,
     /// Every line of the section, typed or not, in order.
     pub directives: Vec<Directive>,
     /// The defaults section this proxy inherits from (index into `Config::proxies`), set by resolve.
@@ -780,6 +806,8 @@ impl Proxy {
             backlog: None,
             cookie: None,
             persist_rules: Vec::new(),
+            stick_table: None,
+            stick_rules: Vec::new(),
             stats: Vec::new(),
             directives: Vec::new(),
             defaults: None,

@@ -277,10 +277,6 @@ pub struct NotRun {
 const TCP_REFUSED: &[&str] = &[
     "tcp-request session",
     "tcp-response content",
-    "stick-table",
-    "stick on",
-    "stick match",
-    "stick store-request",
     "use-server",
     "dispatch",
     "filter",
@@ -309,8 +305,6 @@ pub fn refused_in_tcp(p: &Proxy) -> Vec<NotRun> {
 /// name docs/config-support.md lists them under: a `mode http` proxy using one is
 /// refused (each line named), rather than run without it.
 const HTTP_REFUSED: &[(&str, &str)] = &[
-    ("stick-table", "stick-table"),
-    ("stick", "stick on/match/store"),
     ("compression", "compression"),
     ("filter", "filter"),
     ("monitor-uri", "monitor-uri"),

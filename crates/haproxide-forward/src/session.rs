@@ -751,6 +751,19 @@ impl Sess {
         let server: ServerStream = loop {
             // Server assignment, possibly through a queue.
             if self.slot.is_none() {
+                // §4.2 `stick on src`: the server stored for this client, if
+                // it runs (or `option persist` holds, via the cookie's flag).
+                if let (None, Some(t), Some(ip)) = (self.direct, be.stick.as_ref(), client_ip) {
+                    if bspec.stick.is_some_and(|k| k.matches) && avoid.is_none() {
+                        let got = t
+                            .lock()
+                            .ok()
+                            .and_then(|mut t| t.get(ip, std::time::Instant::now()));
+                        if let Some(s) = got.filter(|&s| be.server_running(s)) {
+                            self.direct = Some((s, false));
+                        }
+                    }
+                }
                 self.phase = b'Q';
                 if self.tw_start.is_none() {
                     self.tw_start = Some(Instant::now());
@@ -888,6 +901,14 @@ impl Sess {
             let refused = match res {
                 Ok(Ok(stream)) => {
                     self.tc = tc_start.elapsed().as_millis() as i64;
+                    // §4.2 `stick store-request src`: remembered once connected.
+                    if let (Some(t), Some(ip)) = (be.stick.as_ref(), client_ip) {
+                        if bspec.stick.is_some_and(|k| k.stores) {
+                            if let Ok(mut t) = t.lock() {
+                                t.store(ip, srv, std::time::Instant::now());
+                            }
+                        }
+                    }
                     break stream;
                 }
                 Ok(Err(_)) => true,

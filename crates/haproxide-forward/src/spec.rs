@@ -225,6 +225,21 @@ pub struct BackendSpec {
     pub persist: Option<Box<PersistSpec>>,
     /// The request key of `balance uri|url_param|hdr(<name>)` and its hash.
     pub lb_key: Option<haproxide_http::lbkey::LbKey>,
+    /// `stick-table` + `stick on|match|store-request src` (§4.2).
+    pub stick: Option<StickSpec>,
+}
+
+/// Persistence on the client's address (§4.2 `stick-table type ip|ipv6
+/// size <n> expire <t>` with `stick on src` / `stick match src` / `stick
+/// store-request src`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StickSpec {
+    pub size: usize,
+    pub expire: Option<Duration>,
+    /// `stick on` / `stick match`: a stored server is reused.
+    pub matches: bool,
+    /// `stick on` / `stick store-request`: the server is stored.
+    pub stores: bool,
 }
 
 /// A backend's persistence settings (configuration.txt §4.2 `cookie`,

@@ -60,6 +60,11 @@ fn serve(name: &str, mut s: TcpStream) {
             if s.write_all(resp.as_bytes()).is_err() {
                 return;
             }
+            // A client's `Connection: close` reaches the server in TCP mode:
+            // close as an HTTP server would.
+            if header(&head, "connection").contains(&"close") {
+                return;
+            }
         }
         match s.read(&mut chunk) {
             Ok(0) | Err(_) => return,
@@ -339,4 +344,71 @@ fn hash_balance_as_haproxy() {
         diffs.len(),
         diffs.join("\n")
     );
+}
+
+/// `stick-table type ip` + `stick on src` (§4.2) in HTTP and TCP mode: every
+/// request of the (one) client goes to the server of its first, as HAProxy;
+/// without the rule, round robin alternates (checked too, so the test can fail).
+#[test]
+fn stick_on_src_as_haproxy() {
+    let dir = TempDir::new("stick");
+    let ports = [backend("s1"), backend("s2")];
+    for (mode, rules) in [
+        (
+            "http",
+            "    stick-table type ip size 10 expire 30s\n    stick on src\n",
+        ),
+        (
+            "tcp",
+            "    stick-table type ip size 1m expire 30m\n    stick on src\n",
+        ),
+        ("http", ""),
+    ] {
+        let mut seqs = Vec::new();
+        for tag in ["theirs", "ours"] {
+            let port = free_port();
+            let cfg = dir.path(&format!("{tag}-{mode}-{}.cfg", rules.len()));
+            std::fs::write(
+                &cfg,
+                format!(
+                    "defaults\n    mode {mode}\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+                     frontend F\n    bind 127.0.0.1:{port}\n    default_backend B\n\
+                     backend B\n    balance roundrobin\n{rules}\
+                     \x20   server s1 127.0.0.1:{}\n    server s2 127.0.0.1:{}\n",
+                    ports[0], ports[1]
+                ),
+            )
+            .expect("write");
+            let guard = if tag == "theirs" {
+                match haproxy(&cfg) {
+                    Some(g) => g,
+                    None => {
+                        eprintln!("skipped: no /usr/sbin/haproxy");
+                        return;
+                    }
+                }
+            } else {
+                haproxide(&cfg, &[])
+            };
+            let seq: Vec<String> = (0..5)
+                .map(|_| {
+                    let r = request(port, "", "GET");
+                    r.split_once("\r\n\r\n")
+                        .map(|(_, b)| b.split(' ').next().unwrap_or_default().to_string())
+                        .unwrap_or(r)
+                })
+                .collect();
+            drop(guard);
+            seqs.push(seq);
+        }
+        assert_eq!(
+            seqs[0], seqs[1],
+            "mode {mode} rules {rules:?}: haproxy vs haproxide"
+        );
+        let distinct = seqs[1]
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        assert_eq!(distinct == 1, !rules.is_empty(), "{:?}", seqs[1]);
+    }
 }

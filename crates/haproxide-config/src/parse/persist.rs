@@ -233,3 +233,71 @@ impl Parser<'_> {
         }
     }
 }
+
+impl Parser<'_> {
+    /// `stick-table type <type> [len <n>] size <size> [expire <t>] [...]`
+    /// (§4.2): what the engine needs, the rest kept by name.
+    pub(super) fn kw_stick_table(&mut self, pi: usize, line: &Line, a: usize) {
+        let mut t = StickTableCfg {
+            kind: String::new(),
+            size: 0,
+            expire: None,
+            other: Vec::new(),
+        };
+        let mut k = a;
+        while !line.arg(k).is_empty() {
+            let w = line.arg(k);
+            let v = line.arg(k + 1);
+            match w {
+                "type" => t.kind = v.to_string(),
+                "len" => {}
+                "size" => t.size = value::parse_size(v).unwrap_or(0),
+                "expire" => t.expire = value::parse_time(v, 1).ok(),
+                "nopurge" | "write-to" | "recv-only" => {
+                    t.other.push(w.to_string());
+                    k += 1;
+                    continue;
+                }
+                other => t.other.push(other.to_string()),
+            }
+            k += 2;
+        }
+        self.cfg.proxies[pi].stick_table = Some(Spanned {
+            value: t,
+            span: line.span_from(0),
+        });
+    }
+
+    /// `stick on|match|store-request|store-response <pattern> [table <t>]
+    /// [{if|unless} <cond>]` (§4.2).
+    pub(super) fn kw_stick(&mut self, pi: usize, line: &Line, a: usize) {
+        let kind = line.arg(a).to_string();
+        let mut pattern = Vec::new();
+        let mut table = None;
+        let mut has_cond = false;
+        let mut k = a + 1;
+        while !line.arg(k).is_empty() {
+            match line.arg(k) {
+                "table" => {
+                    table = Some(line.arg(k + 1).to_string());
+                    k += 2;
+                }
+                "if" | "unless" => {
+                    has_cond = true;
+                    break;
+                }
+                w => {
+                    pattern.push(w.to_string());
+                    k += 1;
+                }
+            }
+        }
+        self.cfg.proxies[pi].stick_rules.push(StickRuleCfg {
+            kind,
+            pattern: pattern.join(" "),
+            table,
+            has_cond,
+            span: line.span_from(0),
+        });
+    }
+}

@@ -253,6 +253,8 @@ impl Parser<'_> {
             "cookie" => self.kw_cookie(pi, line, a),
             "ignore-persist" => self.kw_persist_rule(pi, line, a, false),
             "force-persist" => self.kw_persist_rule(pi, line, a, true),
+            "stick-table" => self.kw_stick_table(pi, line, a),
+            "stick" => self.kw_stick(pi, line, start + 1),
             _ => {}
         }
     }

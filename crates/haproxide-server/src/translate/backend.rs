@@ -70,6 +70,7 @@ pub(super) fn backend(
         http: http_spec(p, p.kind != ProxyKind::Listen, errors),
         persist: super::persist::spec(p, errors),
         lb_key,
+        stick: super::persist::stick(p, errors),
     };
     let base = health::CheckBase::of(p, errors);
     plan.check_bases.insert(bi, base.clone());

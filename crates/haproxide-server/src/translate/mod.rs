@@ -614,7 +614,7 @@ pub(crate) mod tests {
         let (_, errors) = plan(
             "defaults\n mode tcp\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n\
              frontend fe\n bind 127.0.0.1:7000\n acl h req.rdp_cookie_cnt gt 0\n use_backend a if h\n default_backend a\n\
-             backend a\n stick-table type ip size 1k\n server s1 127.0.0.1:9000\n",
+             backend a\n stick-table type ip size 1k store conn_rate(10s)\n server s1 127.0.0.1:9000\n",
         );
         let lines: Vec<u32> = errors
             .iter()
