@@ -72,6 +72,8 @@ pub struct BindSpec {
     /// `ssl` (§5.1): terminate TLS with this acceptor (certificates loaded and
     /// checked when the configuration was read).
     pub tls: Option<haproxide_tls::Acceptor>,
+    /// `proto h2` (§5.1): HTTP/2 with prior knowledge on a clear bind.
+    pub proto_h2: bool,
 }
 
 /// `tcp-request connection|content accept|reject [if cond]`.
@@ -121,6 +123,8 @@ pub struct FrontendSpec {
     /// `mode http`: connections run the HTTP session loop (the `http` module);
     /// None: TCP mode.
     pub http: Option<HttpSpec>,
+    /// The global `tune.h2.*` settings (§3.2) its HTTP/2 connections use.
+    pub h2: crate::http2::H2Spec,
 }
 
 /// A [`crate::Service`] in a [`FrontendSpec`] (cloneable, printable).
