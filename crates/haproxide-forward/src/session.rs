@@ -90,6 +90,8 @@ pub(crate) struct Sess {
     /// HTTP mode: the server persistence chose for this request (HAProxy's
     /// `SF_DIRECT`) and whether `force-persist` holds it there.
     pub(crate) direct: Option<(usize, bool)>,
+    /// HTTP mode: the hash of the request key of `balance uri|url_param|hdr`.
+    pub(crate) lb_hash: Option<u32>,
 }
 
 pub(crate) enum Flow {
@@ -341,6 +343,7 @@ impl Sess {
             tls: None,
             h2: None,
             direct: None,
+            lb_hash: None,
         }
     }
 
@@ -757,7 +760,7 @@ impl Sess {
                 }
                 let assigned = match self.direct {
                     Some((s, _)) => be.assign_to(s, self.sid, &self.kill),
-                    None => be.assign(client_ip, avoid, self.sid, &self.kill),
+                    None => be.assign(client_ip, self.lb_hash, avoid, self.sid, &self.kill),
                 };
                 match assigned {
                     Assign::Server(slot) => self.slot = Some(slot),
