@@ -56,6 +56,18 @@ pub struct ResolveOptions {
 
 /// Copy into `into` every parameter `from` sets (when `overwrite`) or that `into` lacks.
 pub fn inherit_params(into: &mut ServerParams, from: &ServerParams, overwrite: bool) {
+    // The TLS protocol options merge field by field, the later line winning.
+    if let Some(f) = &from.tls_opts {
+        match (&mut into.tls_opts, overwrite) {
+            (None, _) => into.tls_opts = Some(f.clone()),
+            (Some(i), false) => i.inherit(f),
+            (Some(i), true) => {
+                let mut n = f.clone();
+                n.inherit(i);
+                *i = n;
+            }
+        }
+    }
     macro_rules! f {
         ($($field:ident),*) => {
             $( if from.$field.is_some() && (overwrite || into.$field.is_none()) {
@@ -79,6 +91,7 @@ pub fn inherit_params(into: &mut ServerParams, from: &ServerParams, overwrite: b
         port,
         addr,
         on_marked_down,
+        cookie,
         on_marked_up,
         on_error,
         init_addr,
@@ -94,6 +107,12 @@ pub fn inherit_params(into: &mut ServerParams, from: &ServerParams, overwrite: b
         verify,
         ca_file,
         crt,
+        sni,
+        check_sni,
+        alpn,
+        check_alpn,
+        ssl_reuse,
+        verifyhost,
         agent_check,
         agent_port,
         agent_addr,
@@ -114,6 +133,7 @@ pub fn resolve(cfg: &mut Config, opts: &ResolveOptions) -> Vec<Diagnostic> {
     check_peers(cfg, &mut diags);
     check_timeouts(cfg, &mut diags);
     check_defaults_rules(cfg, &mut diags);
+    crate::server_tls::resolve(cfg, &mut diags);
     resolve_servers(cfg, opts, &mut diags);
     if opts.ignore_resolution_failures {
         dr_allows_none(cfg);
@@ -277,6 +297,9 @@ fn inherit_proxy(p: &mut Proxy, d: &Proxy) {
     }
     if p.hash_type.is_none() {
         p.hash_type = d.hash_type.clone();
+    }
+    if p.kind.has_backend() && p.cookie.is_none() {
+        p.cookie = d.cookie.clone();
     }
     for (k, v) in &d.timeouts {
         p.timeouts.entry(k.clone()).or_insert(*v);

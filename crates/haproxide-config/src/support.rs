@@ -49,6 +49,10 @@ const GLOBAL_TYPED: &[&str] = &[
     "server-state-base",
     "hard-stop-after",
     "tune.listener.multi-queue",
+    "tune.h2.header-table-size",
+    "tune.h2.initial-window-size",
+    "tune.h2.max-concurrent-streams",
+    "tune.h2.max-frame-size",
     "user",
     "group",
     "log",
@@ -106,6 +110,9 @@ const PROXY_TYPED: &[&str] = &[
     "server-state-file-name",
     "tcp-request inspect-delay",
     "backlog",
+    "cookie",
+    "ignore-persist",
+    "force-persist",
 ];
 const PROXY_CHECKED_PREFIXES: &[&str] = &[
     "option ",
@@ -155,6 +162,7 @@ const SERVER_TYPED: &[&str] = &[
     "ssl",
     "no-ssl",
     "verify",
+    "cookie",
     "ca-file",
     "crt",
     "agent-check",
@@ -199,6 +207,7 @@ const BIND_TYPED: &[&str] = &[
     "strict-sni",
     "no-tls-tickets",
     "prefer-client-ciphers",
+    "proto",
 ];
 const BIND_CHECKED: &[&str] = &["crl-file"];
 
@@ -232,6 +241,11 @@ const RUN: &[(&str, &str)] = &[
     // The TCP engine's global settings.
     ("global", "tune.listener.multi-queue"),
     ("global", "nosplice"),
+    // HTTP/2 (haproxide-forward's http2 module).
+    ("global", "tune.h2.header-table-size"),
+    ("global", "tune.h2.initial-window-size"),
+    ("global", "tune.h2.max-concurrent-streams"),
+    ("global", "tune.h2.max-frame-size"),
     ("proxy", "backlog"),
     // HTTP logging (haproxide-log, the HTTP engine's captures).
     ("proxy", "capture request header"),
@@ -239,6 +253,13 @@ const RUN: &[(&str, &str)] = &[
     ("proxy", "declare capture"),
     ("proxy", "unique-id-format"),
     ("proxy", "unique-id-header"),
+    // Persistence in HTTP mode (haproxide-http's persist, the engine's http/persist.rs).
+    ("proxy", "cookie"),
+    ("proxy", "ignore-persist"),
+    ("proxy", "force-persist"),
+    ("proxy", "option persist"),
+    ("proxy", "option prefer-last-server"),
+    ("server", "cookie"),
 ];
 
 /// A line whose keyword the engine does not run: what to call it, and where.
@@ -249,13 +270,13 @@ pub struct NotRun {
 }
 
 /// Proxy keywords that change traffic and that the TCP engine does not run: a
-/// proxy using one is refused rather than run without it.
+/// proxy using one is refused rather than run without it. (`http-request`,
+/// `http-response` and `http-after-response` rules of a TCP proxy are ignored,
+/// as HAProxy 2.6 does: "'http-request' rules ignored for backend 'b' as they
+/// require HTTP mode.", a warning the config crate gives too.)
 const TCP_REFUSED: &[&str] = &[
     "tcp-request session",
     "tcp-response content",
-    "http-request",
-    "http-response",
-    "http-after-response",
     "stick-table",
     "stick on",
     "stick match",
@@ -288,21 +309,17 @@ pub fn refused_in_tcp(p: &Proxy) -> Vec<NotRun> {
 /// name docs/config-support.md lists them under: a `mode http` proxy using one is
 /// refused (each line named), rather than run without it.
 const HTTP_REFUSED: &[(&str, &str)] = &[
-    ("cookie", "cookie persistence"),
     ("stick-table", "stick-table"),
     ("stick", "stick on/match/store"),
     ("compression", "compression"),
     ("filter", "filter"),
     ("monitor-uri", "monitor-uri"),
     ("monitor", "monitor fail"),
-    ("errorfiles", "errorfiles"),
     ("errorloc", "errorloc"),
     ("errorloc302", "errorloc"),
     ("errorloc303", "errorloc"),
     ("capture cookie", "capture cookie"),
     ("use-server", "use-server"),
-    ("force-persist", "force-persist"),
-    ("ignore-persist", "ignore-persist"),
     ("persist", "persist rdp-cookie"),
     ("tcp-request session", "tcp-request session"),
     ("tcp-response", "tcp-response content"),
@@ -317,9 +334,7 @@ const HTTP_REFUSED_OPTIONS: &[&str] = &[
     "http_proxy",
     "h1-case-adjust-bogus-client",
     "h1-case-adjust-bogus-server",
-    "prefer-last-server",
     "http-restrict-req-hdr-names",
-    "persist",
 ];
 
 /// The lines of a `mode http` proxy (not a stats-only one) that the HTTP engine

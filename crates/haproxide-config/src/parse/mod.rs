@@ -17,14 +17,17 @@
 mod acl;
 mod bind;
 mod global;
+mod h2;
 mod log;
 mod patroni;
+mod persist;
 mod proxy;
 mod removed;
 mod resolver;
 mod rules;
 mod section;
 mod server;
+mod server_tls;
 mod tls;
 
 pub use patroni::{Patroni, PatroniCluster, PatroniMatch, PatroniRole, PatroniRoleKind};

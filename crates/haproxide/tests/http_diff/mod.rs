@@ -3,8 +3,10 @@
 //! framing), masking of log lines, configuration placeholders, the known list.
 #![allow(dead_code)]
 
+pub mod actions;
 pub mod cases;
 pub mod configs;
+pub mod page;
 
 use std::collections::HashMap;
 
