@@ -296,7 +296,7 @@ impl Sess {
             Some(b"close")
         };
         conn.out.clear();
-        if self.h2 {
+        if self.h2.is_some() {
             crate::http2::request_head(&req.head, sconn, &mut conn.out);
         } else {
             write::request_head(&req.head, sconn, &mut conn.out);
@@ -415,7 +415,7 @@ impl Sess {
                         // HTTP/2 (prior knowledge on an h1 bind), on the first
                         // request only.
                         if message.head.is_method("PRI") && message.head.version.major == 2 {
-                            return Err(if first && !self.h2 {
+                            return Err(if first && self.h2.is_none() {
                                 Head::H2
                             } else {
                                 Head::Reply(400, *b"PR")
