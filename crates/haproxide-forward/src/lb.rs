@@ -13,6 +13,9 @@
 //! grow in the same critical section as the table, so an index read from the table
 //! is always valid under the lock.
 
+#[path = "stick.rs"]
+pub(crate) mod stick;
+
 use crate::CutReason;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -249,7 +252,7 @@ pub(crate) struct BackendRt {
     /// The servers: the configured ones, then those `add server` appended.
     servers: Slots<SrvEntry>,
     /// `stick on src`'s table (§4.2 `stick-table`).
-    pub(crate) stick: Option<Mutex<crate::stick::StickTable>>,
+    pub(crate) stick: Option<Mutex<stick::StickTable>>,
 }
 
 /// The outcome of a server choice.
@@ -286,7 +289,7 @@ impl BackendRt {
         BackendRt {
             stick: spec
                 .stick
-                .map(|k| Mutex::new(crate::stick::StickTable::new(k.size, k.expire))),
+                .map(|k| Mutex::new(stick::StickTable::new(k.size, k.expire))),
             servers: spec.servers.iter().cloned().map(SrvEntry::new).collect(),
             spec,
             idx,

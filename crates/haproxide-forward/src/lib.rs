@@ -93,7 +93,6 @@ pub mod rules;
 mod server_stream;
 mod session;
 mod splice;
-pub mod stick;
 #[allow(unsafe_code)]
 pub mod sys;
 mod txnlog;
