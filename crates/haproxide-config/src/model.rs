@@ -123,7 +123,20 @@ pub struct Global {
     pub tune_ssl_cachesize: Option<u32>,
     /// `tune.ssl.maxrecord` (§3.2; default: 16 kB records).
     pub tune_ssl_maxrecord: Option<u32>,
+    /// `tune.h2.*` (§3.2): HTTP/2 settings of every client connection.
+    pub tune_h2: TuneH2,
     pub directives: Vec<Directive>,
+}
+
+/// `tune.h2.header-table-size`, `tune.h2.initial-window-size`,
+/// `tune.h2.max-concurrent-streams`, `tune.h2.max-frame-size` (configuration.txt
+/// §3.2); None: HAProxy's default (4096, 65535, 100, 16384).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TuneH2 {
+    pub header_table_size: Option<u32>,
+    pub initial_window_size: Option<u32>,
+    pub max_concurrent_streams: Option<u32>,
+    pub max_frame_size: Option<u32>,
 }
 
 /// `log` (configuration.txt §3.1 `log`, §4.2 `log`).
@@ -479,6 +492,8 @@ pub struct Bind {
     pub v4v6: bool,
     pub v6only: bool,
     pub accept_proxy: bool,
+    /// `proto h2` (§5.1): HTTP/2 with prior knowledge (`proto h1`: false).
+    pub proto_h2: bool,
     pub ssl: bool,
     /// The TLS options (§5.1), typed; the certificates loaded and checked.
     pub tls: BindTls,

@@ -82,6 +82,7 @@ pub mod spec;
 
 mod dynamic;
 mod http;
+mod http2;
 pub mod httpstats;
 mod lb;
 mod listener;
@@ -106,6 +107,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
+pub use http2::H2Spec;
 pub use httpstats::HttpStats;
 pub use lb::DelServerError;
 use lb::{BackendRt, Signal};

@@ -81,9 +81,17 @@ pub(crate) struct Sess {
     pub(crate) htx: Bytes,
     /// What the TLS handshake settled, on a TLS bind.
     pub(crate) tls: Option<Box<haproxide_expr::TlsSession>>,
+    /// An HTTP/2 stream bridged to the HTTP engine (the `http2` module): the
+    /// request goes to the server in origin form. `Some(true)` for its
+    /// connection's first stream, `Some(false)` for the next ones, which may
+    /// take idle server connections as a next HTTP/1 request would (§4.2
+    /// `http-reuse safe`); None on HTTP/1.
+    pub(crate) h2: Option<bool>,
     /// HTTP mode: the server persistence chose for this request (HAProxy's
     /// `SF_DIRECT`) and whether `force-persist` holds it there.
     pub(crate) direct: Option<(usize, bool)>,
+    /// HTTP mode: the hash of the request key of `balance uri|url_param|hdr`.
+    pub(crate) lb_hash: Option<u32>,
 }
 
 pub(crate) enum Flow {
@@ -100,6 +108,7 @@ pub(crate) fn run(
     dst: Option<SocketAddr>,
     accept_proxy: bool,
     tls: Option<haproxide_tls::Acceptor>,
+    proto_h2: bool,
 ) -> impl Future<Output = ()> {
     // An async block, not an `async fn`: the task keeps each argument once (an
     // `async fn` stores them twice), and an idle session's task is its memory.
@@ -125,58 +134,23 @@ pub(crate) fn run(
         if shared.stop.is_raised() {
             kill.kill(crate::CutReason::Killed);
         }
-        let mut s = Sess {
-            shared: shared.clone(),
+        let meter = SessionMeter::new(&shared.meters, live.thread, fe);
+        let mut s = Sess::new(
+            shared.clone(),
             fe,
-            src,
-            dst,
+            (src, dst),
             sid,
-            kill: kill.clone(),
-            phase: b'R',
-            backend: None,
-            slot: None,
-            be_count: None,
-            server: None,
-            tw_start: None,
-            tw: -1,
-            tc: -1,
-            retries: 0,
-            redispatched: false,
-            bytes: Bytes::default(),
-            meter: SessionMeter::new(&shared.meters, live.thread, fe),
-            srv_queue: 0,
-            backend_queue: 0,
-            client_active: t0,
-            req: Half::new(),
-            silent: false,
-            req_at: accepted_at,
-            req_t0: t0,
-            bytes_base: Bytes::default(),
-            http_log: None,
-            first_byte: None,
-            connected: None,
-            htx: Bytes::default(),
-            tls: None,
-            direct: None,
-        };
+            kill.clone(),
+            meter,
+            (accepted_at, t0),
+        );
         let term = tokio::select! {
             biased;
             why = kill.wait() => [why, s.phase],
-            Flow::Done(t) = s.body(&mut client, accept_proxy, tls) => t,
+            Flow::Done(t) = s.body(&mut client, accept_proxy, tls, proto_h2) => t,
         };
         drop(client);
-        // `bin`/`bout` of the frontend, backend and server: the relay published its
-        // bytes as they flowed; what is left (data read before the relay, the last
-        // wake-up's) goes now, to the backend and server chosen by then.
-        s.meter
-            .aim(&shared.meters, s.backend.as_ref().map(|b| b.idx), s.server);
-        s.meter.publish(&shared.meters, &s.bytes);
-        if let Some(ts) = s.tw_start {
-            if s.tw < 0 {
-                s.tw = ts.elapsed().as_millis() as i64;
-            }
-        }
-        s.log(term, s.req_at, s.req_t0);
+        s.finish(term);
         // Release in order: server slot (wakes queued sessions), backend, frontend, permits.
         drop(s);
         drop(live);
@@ -323,6 +297,78 @@ pub(crate) enum Race<T> {
 }
 
 impl Sess {
+    /// A session's state when it begins (a connection in [`run`]; each HTTP/2
+    /// stream's transaction in the `http2` module): addresses `(src, dst)`,
+    /// begun at `(when, t0)`.
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        fe: usize,
+        (src, dst): (Option<SocketAddr>, Option<SocketAddr>),
+        sid: u64,
+        kill: Arc<Kill>,
+        meter: SessionMeter,
+        (at, t0): (SystemTime, Instant),
+    ) -> Sess {
+        Sess {
+            shared,
+            fe,
+            src,
+            dst,
+            sid,
+            kill,
+            phase: b'R',
+            backend: None,
+            slot: None,
+            be_count: None,
+            server: None,
+            tw_start: None,
+            tw: -1,
+            tc: -1,
+            retries: 0,
+            redispatched: false,
+            bytes: Bytes::default(),
+            meter,
+            srv_queue: 0,
+            backend_queue: 0,
+            client_active: t0,
+            req: Half::new(),
+            silent: false,
+            req_at: at,
+            req_t0: t0,
+            bytes_base: Bytes::default(),
+            http_log: None,
+            first_byte: None,
+            connected: None,
+            htx: Bytes::default(),
+            tls: None,
+            h2: None,
+            direct: None,
+            lb_hash: None,
+        }
+    }
+
+    /// The end of a session that ended with `term`: `bin`/`bout` of the
+    /// frontend, backend and server (the relay published its bytes as they
+    /// flowed; what is left, data read before the relay and the last wake-up's,
+    /// goes now, to the backend and server chosen by then), then its log line.
+    pub(crate) fn finish(&mut self, term: [u8; 2]) {
+        let shared = self.shared.clone();
+        self.meter.aim(
+            &shared.meters,
+            self.backend.as_ref().map(|b| b.idx),
+            self.server,
+        );
+        self.meter.publish(&shared.meters, &self.bytes);
+        if let Some(ts) = self.tw_start {
+            if self.tw < 0 {
+                self.tw = ts.elapsed().as_millis() as i64;
+            }
+        }
+        self.log(term, self.req_at, self.req_t0);
+    }
+}
+
+impl Sess {
     /// Log the session (or, in HTTP mode, the request) that ends with `term`, begun
     /// at `accepted_at` / `t0`.
     pub(crate) fn log(&mut self, term: [u8; 2], accepted_at: SystemTime, t0: Instant) {
@@ -431,6 +477,7 @@ impl Sess {
         client: &mut ClientStream,
         accept_proxy: bool,
         tls: Option<haproxide_tls::Acceptor>,
+        proto_h2: bool,
     ) -> Flow {
         let fspec = self.shared.frontends[self.fe].light.clone();
         // `tcp-request connection` (§4.2): layer 4 only, on the real connection
@@ -546,6 +593,10 @@ impl Sess {
 
         // `mode http`: the HTTP session loop (the `http` module) takes over.
         if self.shared.frontends[self.fe].spec.http.is_some() {
+            // HTTP/2: `proto h2` (prior knowledge) or ALPN `h2` (§5.1).
+            if proto_h2 || self.tls.as_ref().and_then(|t| t.alpn.as_deref()) == Some(b"h2") {
+                return Box::pin(self.h2_session(client)).await;
+            }
             // Boxed (one allocation per HTTP connection): the HTTP loop's state
             // would otherwise size every TCP session's future too.
             return Box::pin(self.http_session(client)).await;
@@ -712,7 +763,7 @@ impl Sess {
                 }
                 let assigned = match self.direct {
                     Some((s, _)) => be.assign_to(s, self.sid, &self.kill),
-                    None => be.assign(client_ip, avoid, self.sid, &self.kill),
+                    None => be.assign(client_ip, self.lb_hash, avoid, self.sid, &self.kill),
                 };
                 match assigned {
                     Assign::Server(slot) => self.slot = Some(slot),

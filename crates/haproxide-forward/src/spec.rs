@@ -72,6 +72,8 @@ pub struct BindSpec {
     /// `ssl` (§5.1): terminate TLS with this acceptor (certificates loaded and
     /// checked when the configuration was read).
     pub tls: Option<haproxide_tls::Acceptor>,
+    /// `proto h2` (§5.1): HTTP/2 with prior knowledge on a clear bind.
+    pub proto_h2: bool,
 }
 
 /// `tcp-request connection|content accept|reject [if cond]`.
@@ -121,6 +123,8 @@ pub struct FrontendSpec {
     /// `mode http`: connections run the HTTP session loop (the `http` module);
     /// None: TCP mode.
     pub http: Option<HttpSpec>,
+    /// The global `tune.h2.*` settings (§3.2) its HTTP/2 connections use.
+    pub h2: crate::http2::H2Spec,
 }
 
 /// A [`crate::Service`] in a [`FrontendSpec`] (cloneable, printable).
@@ -154,7 +158,25 @@ pub enum Balance {
     Source,
     /// Power of `draws` random choices (default 2): weighted random draws, the least
     /// loaded relative to its weight wins.
-    Random { draws: u32 },
+    Random {
+        draws: u32,
+    },
+    /// `uri`, `url_param`, `hdr(<name>)` (HTTP mode): a hash of the request key
+    /// [`BackendSpec::lb_key`] names, mapped as `source`'s; round robin when the
+    /// request has no key.
+    Uri,
+    UrlParam,
+    Hdr,
+}
+
+impl Balance {
+    /// A hash of the client or of the request picks the server.
+    pub fn is_hash(self) -> bool {
+        matches!(
+            self,
+            Balance::Source | Balance::Uri | Balance::UrlParam | Balance::Hdr
+        )
+    }
 }
 
 /// `hash-type` (configuration.txt §4.2).
@@ -201,6 +223,8 @@ pub struct BackendSpec {
     /// Persistence in HTTP mode (`cookie`, `ignore-persist`, `force-persist`,
     /// `option persist`, `option prefer-last-server`); None: none of them.
     pub persist: Option<Box<PersistSpec>>,
+    /// The request key of `balance uri|url_param|hdr(<name>)` and its hash.
+    pub lb_key: Option<haproxide_http::lbkey::LbKey>,
 }
 
 /// A backend's persistence settings (configuration.txt §4.2 `cookie`,

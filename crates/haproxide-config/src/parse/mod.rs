@@ -17,6 +17,7 @@
 mod acl;
 mod bind;
 mod global;
+mod h2;
 mod log;
 mod patroni;
 mod persist;

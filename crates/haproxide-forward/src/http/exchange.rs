@@ -45,6 +45,9 @@ pub(super) enum Head {
     Closed([u8; 2]),
     /// Answer HAProxy's own page for this status (400, 408, 422), then close.
     Reply(u16, [u8; 2]),
+    /// The HTTP/2 preface as the first request: the connection speaks HTTP/2
+    /// (the bytes read stay in `Sess::req`; see the `http2` module).
+    H2,
 }
 
 /// A request being answered: what the steps after the head need.
@@ -89,6 +92,7 @@ impl Sess {
                 r
             }
             Err(Head::Idle) => return Next::Idle,
+            Err(Head::H2) => return Next::H2,
             Err(Head::Closed(t)) => return Next::Close(t),
             Err(Head::Reply(status, t)) => {
                 self.log_status(status);
@@ -206,6 +210,7 @@ impl Sess {
         }
         // Persistence (§4.2 `cookie`, `ignore-persist`, ...): may choose the server.
         let persist = self.persist_request(&be, conn, &mut req);
+        self.lb_hash = be.spec.lb_key.as_ref().and_then(|k| k.hash(&req.head));
         let mode = fh.conn_mode.max(bh.conn_mode);
         // Headers the proxy adds (§4 `option forwardfor`, `option originalto`).
         headers::forwardfor(
@@ -285,7 +290,11 @@ impl Sess {
             Some(b"close")
         };
         conn.out.clear();
-        write::request_head(&req.head, sconn, &mut conn.out);
+        if self.h2.is_some() {
+            crate::http2::request_head(&req.head, sconn, &mut conn.out);
+        } else {
+            write::request_head(&req.head, sconn, &mut conn.out);
+        }
         let srv = self.server.unwrap_or(0);
         self.phase = b'H';
         let done = self
@@ -396,10 +405,15 @@ impl Sess {
                 }
                 match parse_request(self.req.filled(), opts) {
                     Ok(Parsed::Complete { message, len }) => {
-                        // The HTTP/2 preface (HAProxy would switch to h2, which
-                        // haproxide does not speak): refused, not forwarded.
+                        // The HTTP/2 preface: HAProxy switches the connection to
+                        // HTTP/2 (prior knowledge on an h1 bind), on the first
+                        // request only.
                         if message.head.is_method("PRI") && message.head.version.major == 2 {
-                            return Err(Head::Reply(400, *b"PR"));
+                            return Err(if first && self.h2.is_none() {
+                                Head::H2
+                            } else {
+                                Head::Reply(400, *b"PR")
+                            });
                         }
                         self.req.consume(len);
                         // HAProxy parses the body bytes that came with the head

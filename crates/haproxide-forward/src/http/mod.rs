@@ -81,6 +81,8 @@ pub(crate) enum Next {
     /// Within an exchange only: a reused server connection closed before
     /// answering; the request goes again on a new one (`http-reuse safe`).
     Retry,
+    /// The first request was the HTTP/2 preface: HTTP/2 from here.
+    H2,
 }
 
 /// Connection-level state kept across the requests of one client connection.
@@ -109,7 +111,7 @@ impl Sess {
             chunk: Vec::new(),
             vars: Default::default(),
         };
-        let mut first = true;
+        let mut first = self.h2 != Some(false);
         // The connection's addresses: `set-src`/`set-dst` change them for one
         // transaction only (HAProxy 2.6 sets the stream's, measured).
         let addrs = (self.src, self.dst);
@@ -152,6 +154,7 @@ impl Sess {
                     self.silent = true;
                     return Flow::Done(*b"--");
                 }
+                Next::H2 => return Box::pin(self.h2_session(client)).await,
             }
         }
     }
@@ -204,6 +207,7 @@ impl Sess {
         self.retries = 0;
         self.redispatched = false;
         self.direct = None;
+        self.lb_hash = None;
         self.srv_queue = 0;
         self.backend_queue = 0;
         self.bytes_base = self.bytes;

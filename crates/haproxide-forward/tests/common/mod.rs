@@ -66,6 +66,7 @@ pub fn bind_tcp(addr: &str) -> BindSpec {
         v6only: false,
         accept_proxy: false,
         tls: None,
+        proto_h2: false,
     }
 }
 
