@@ -313,7 +313,6 @@ const HTTP_REFUSED: &[(&str, &str)] = &[
     ("stick", "stick on/match/store"),
     ("compression", "compression"),
     ("filter", "filter"),
-    ("monitor-uri", "monitor-uri"),
     ("monitor", "monitor fail"),
     ("errorloc", "errorloc"),
     ("errorloc302", "errorloc"),
@@ -393,6 +392,10 @@ const STATS_PROXY_ALLOWED: &[&str] = &[
     "option http-server-close",
     "option forwardfor",
     "option redispatch",
+    // Answered by the stats service (§4.2 "monitor-uri").
+    "monitor-uri",
+    // Health checks of servers: a stats proxy has none (servers are refused).
+    "option httpchk",
 ];
 
 /// The lines of a `mode http` stats/exporter proxy that the stats service does

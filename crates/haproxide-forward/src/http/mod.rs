@@ -133,6 +133,8 @@ impl Sess {
                         _ => *b"--",
                     };
                     self.end_request(term);
+                    // A `monitor-uri` answer was not logged; the next is.
+                    self.silent = false;
                     (self.src, self.dst) = addrs;
                     conn.vars.end_txn();
                     first = false;
