@@ -620,7 +620,10 @@ impl Sess {
         else {
             return Flow::Done(*b"SC");
         };
-        self.connect_and_relay(client, &be, &fspec).await
+        // Boxed like the HTTP loop: the task is sized for its largest state, and
+        // this one (608 bytes) would otherwise be paid by every idle HTTP
+        // keep-alive connection too; a TCP session pays it once either way.
+        Box::pin(self.connect_and_relay(client, &be, &fspec)).await
     }
 
     /// Counts the session (in HTTP mode: the request) on backend `b`.
