@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod captures;
 pub mod checks;
+pub mod compression;
 pub mod cond;
 pub mod diag;
 pub mod dynamic;

@@ -291,8 +291,6 @@ const HTTP_REFUSED: &[(&str, &str)] = &[
     ("cookie", "cookie persistence"),
     ("stick-table", "stick-table"),
     ("stick", "stick on/match/store"),
-    ("compression", "compression"),
-    ("filter", "filter"),
     ("monitor-uri", "monitor-uri"),
     ("monitor", "monitor fail"),
     ("errorfiles", "errorfiles"),
@@ -481,6 +479,9 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
         // Checks through the proxy run; traffic through it is refused (translate).
         ("server", "check-via-socks4") => "yes",
         ("server", "socks4") => "checks only (traffic refused)",
+        // §9.2: run in `mode http` (haproxide_http::compress); other filters refused.
+        ("proxy", "compression") => "yes (mode http)",
+        ("proxy", "filter") => "compression only (mode http)",
         _ if runs(table, kw) => "yes",
         _ => "not yet",
     }

@@ -316,6 +316,9 @@ pub struct HttpSpec {
     pub ignore_probes: bool,
     /// `unique-id-format` / `unique-id-header` (frontend, §4.2).
     pub unique_id: Option<UniqueIdSpec>,
+    /// `compression` (§4.2, §9.2): the backend's settings first, then the
+    /// frontend's (haproxide_http::compress).
+    pub compression: Option<std::sync::Arc<haproxide_http::compress::CompressionSpec>>,
 }
 
 /// `unique-id-format <fmt>` and `unique-id-header <name>` (configuration.txt §4.2):

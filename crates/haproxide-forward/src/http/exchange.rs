@@ -36,6 +36,7 @@ static PLAIN: HttpSpec = HttpSpec {
     buffer_request: false,
     ignore_probes: false,
     unique_id: None,
+    compression: None,
 };
 
 /// How the wait for a request head ended without one.
@@ -62,6 +63,8 @@ pub(super) struct Ex<'a> {
     pub bh: &'a HttpSpec,
     /// The backend is the frontend's own `listen` section.
     pub same_proxy: bool,
+    /// The compression algorithm the request allows (§9.2, the `compress` module).
+    pub comp: Option<haproxide_http::compress::Algo>,
 }
 
 impl Sess {
@@ -194,6 +197,7 @@ impl Sess {
                 fh,
                 bh: &PLAIN,
                 same_proxy: false,
+                comp: None,
             };
             return self.reply(client, 503, &ex, *b"SC").await;
         };
@@ -221,6 +225,7 @@ impl Sess {
             self.dst,
             &mut req.head.headers,
         );
+        let comp = super::compress::select(fh, bh, &mut req.head);
         let ex = Ex {
             req: &req,
             client_keep: client_keep && mode != HttpConnMode::Close,
@@ -234,6 +239,7 @@ impl Sess {
             fh,
             bh,
             same_proxy: be.spec.name == fert.spec.name,
+            comp,
         };
 
         let (server, reused) = match self.connect_server(client, &be, &mut conn.idle).await {
@@ -460,6 +466,7 @@ impl Sess {
                 src_timeout: ex.tc,
                 dst_timeout: ex.ts,
                 moved: &mut self.bytes.from_client,
+                comp: None,
             }
             .run(&mut dec, req.body == BodyLength::Chunked)
             .await;

@@ -33,6 +33,7 @@ pub(crate) mod health;
 mod http_tests;
 mod stats;
 
+mod compression;
 mod http_rules;
 use backend::backend;
 use frontend::{binds, frontend};
@@ -146,7 +147,10 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
             plan.listen_sections.insert(p.name.name.clone());
         }
         match backend(p, plan.engine.backends.len(), &mut plan, &mut errors) {
-            Some(b) => {
+            Some(mut b) => {
+                if let Some(h) = b.http.as_mut() {
+                    h.compression = compression::compression(cfg, p, &mut errors);
+                }
                 backend_index.insert(p.name.name.as_str(), plan.engine.backends.len());
                 plan.engine.backends.push(b);
             }
@@ -181,6 +185,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
         }
         if let Some(mut f) = frontend(p, &backend_index, &failed, &mut errors) {
             if let Some(h) = f.http.as_mut() {
+                h.compression = compression::compression(cfg, p, &mut errors);
                 let defaults = p.defaults.and_then(|d| cfg.proxies.get(d));
                 h.unique_id = match haproxide_config::captures::unique_id(p, defaults) {
                     Ok(u) => u.map(|u| fw::UniqueIdSpec {
