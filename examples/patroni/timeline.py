@@ -10,7 +10,8 @@ its answer came back (ms after the phase's t = 0), on the lane of the node that 
 (node1..node3, by PostgreSQL port) or on the "failed" lane; read-write (5000) marks are
 filled circles, read-only (5001) ones hollow squares; red means a wrong node (read-write
 on a node in recovery, read-only on the primary). Vertical lines mark the proxy's logged
-events: check UP (green) / DOWN (red), and [DCS] changes (blue).
+events: check UP (green) / DOWN (red), and [DCS] changes (blue: leader key, a new
+leader's promotion seen on its REST API, servers in/out, watch lost/resumed).
 
 Inputs (written by e2e.sh): PASS/PHASE.csv (e2e-probe.py's CSV), PASS/PHASE.t0 (epoch ms
 of t = 0), PASS/events.csv ("epoch_ms,text" per proxy log line of interest).
@@ -79,7 +80,9 @@ def short_dcs(text):
         return None  # out -> electing and the like: the leader line says it
     if "leader key" in t and "->" in t:
         return "DCS leader " + t.split("leader key ", 1)[1].split(" (revision")[0]
-    if ": lost " in t:
+    if " is promoted:" in t:
+        return t.split(": ", 1)[1].split(" is promoted")[0] + " promoted (REST API)"
+    if ": lost " in t or ": cannot follow " in t:
         return "DCS lost"
     if "watching" in t:
         return "DCS watching" + (" (resumed)" if "resumed" in t else "")

@@ -47,7 +47,7 @@ pub struct ClusterSpec {
 
 impl ClusterSpec {
     /// A spec with the defaults (backoff 100 ms .. 2 s, probe every 1 s, promotion
-    /// polled every 20 ms).
+    /// polled every 50 ms).
     pub fn new(name: &str, etcd: EtcdSpec, namespace: &str, scope: &str) -> Self {
         Self {
             name: name.to_string(),
@@ -57,7 +57,7 @@ impl ClusterSpec {
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(2),
             probe_interval: Duration::from_secs(1),
-            promotion_poll: Duration::from_millis(20),
+            promotion_poll: Duration::from_millis(50),
         }
     }
 

@@ -10,84 +10,20 @@ use std::time::Duration;
 
 use haproxide_dcs::follow::wait_view;
 use haproxide_dcs::{ClusterSpec, DcsEvent, EtcdSpec, Follower};
-use haproxide_testkit::etcd::{make_ca, make_cert, Etcd};
-use haproxide_testkit::fs::TempDir;
+use haproxide_testkit::etcd::Secured;
 
 const PREFIX: &str = "/service/demo/";
 const WAIT: Duration = Duration::from_secs(30);
 
-struct Lab {
-    etcd: Etcd,
-    dir: TempDir,
+fn lab(tag: &str) -> Option<Secured> {
+    let lab = Secured::start(tag, PREFIX, "node1");
+    if lab.is_none() {
+        eprintln!("skipped: no openssl, etcd or etcdctl (scripts/install-deps installs them)");
+    }
+    lab
 }
 
-impl Lab {
-    fn ca(&self) -> PathBuf {
-        self.dir.path("ca.pem")
-    }
-
-    /// etcdctl as `user` (or without auth), trusting the test CA.
-    fn ctl(&self, user: Option<&str>, args: &[&str]) -> Result<String, String> {
-        let ca = self.ca().display().to_string();
-        let mut all = vec!["--cacert", ca.as_str()];
-        if let Some(u) = user {
-            all.extend(["--user", u]);
-        }
-        all.extend(args);
-        self.etcd.ctl(&all)
-    }
-}
-
-/// An https etcd with auth enabled: `root` (password `rootpw`) and `haproxide`
-/// (password `s3cret`, role `patroni-reader`: read on the cluster's prefix only).
-fn lab(tag: &str) -> Option<Lab> {
-    let dir = TempDir::new(tag);
-    if !make_ca(dir.dir(), "ca")
-        || !make_ca(dir.dir(), "other-ca")
-        || !make_cert(dir.dir(), "ca", "etcd")
-    {
-        eprintln!("skipped: openssl could not make the test certificates");
-        return None;
-    }
-    let Some(etcd) = Etcd::start_tls(
-        tag,
-        dir.path("ca.pem"),
-        dir.path("etcd.pem"),
-        dir.path("etcd.key"),
-    ) else {
-        eprintln!("skipped: no etcd or etcdctl binary (scripts/install-deps installs them)");
-        return None;
-    };
-    let lab = Lab { etcd, dir };
-    let setup: &[&[&str]] = &[
-        &["user", "add", "root:rootpw"],
-        &["role", "add", "patroni-reader"],
-        &[
-            "role",
-            "grant-permission",
-            "patroni-reader",
-            "--prefix=true",
-            "read",
-            PREFIX,
-        ],
-        &["user", "add", "haproxide:s3cret"],
-        &["user", "grant-role", "haproxide", "patroni-reader"],
-        &["auth", "enable"],
-    ];
-    for args in setup {
-        if let Err(e) = lab.ctl(None, args) {
-            panic!("etcdctl {args:?}: {e}");
-        }
-    }
-    lab.ctl(
-        Some("root:rootpw"),
-        &["put", &format!("{PREFIX}leader"), "node1"],
-    )
-    .expect("put as root");
-    Some(lab)
-}
-
-fn spec(lab: &Lab, ca: PathBuf, user: &str, password: &str) -> ClusterSpec {
+fn spec(lab: &Secured, ca: PathBuf, user: &str, password: &str) -> ClusterSpec {
     let mut s = ClusterSpec::new(
         "demo",
         EtcdSpec {
@@ -117,6 +53,10 @@ async fn refusal(f: &Follower) -> String {
         }
     })
     .await
+    .map(|why| {
+        eprintln!("refused: {why}");
+        why
+    })
     .expect("an Unreachable event")
 }
 
@@ -160,13 +100,7 @@ async fn follows_the_leader_over_tls_with_auth_and_refuses_a_bad_ca_or_password(
     assert!(view.borrow().connected);
 
     // A CA that did not sign etcd's certificate: refused, and said so.
-    let bad_ca = Follower::start(spec(
-        &lab,
-        lab.dir.path("other-ca.pem"),
-        "haproxide",
-        "s3cret",
-    ))
-    .unwrap();
+    let bad_ca = Follower::start(spec(&lab, lab.other_ca(), "haproxide", "s3cret")).unwrap();
     let why = refusal(&bad_ca).await;
     assert!(
         why.contains("certificate") && why.to_ascii_lowercase().contains("unknown"),

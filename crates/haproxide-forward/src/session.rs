@@ -614,7 +614,10 @@ impl Sess {
         be: &Arc<BackendRt>,
         fspec: &FeLight,
     ) -> Flow {
-        let mut server = match self.connect_server(client, be, &mut Vec::new()).await {
+        let mut server = match self
+            .connect_server(client, be, &mut Vec::new(), crate::http::pool::Take::None)
+            .await
+        {
             Ok((s, _)) => s,
             Err(term) => return Flow::Done(term),
         };
@@ -674,6 +677,7 @@ impl Sess {
         client: &mut ClientStream,
         be: &Arc<BackendRt>,
         reuse: &mut Vec<Reuse>,
+        shared: crate::http::pool::Take,
     ) -> Result<(TcpStream, bool), [u8; 2]> {
         let bspec = &be.spec;
         let tconn = bspec.timeout_connect.unwrap_or(DEFAULT_TIMEOUT_CONNECT);
@@ -753,6 +757,11 @@ impl Sess {
                     self.tc = 0;
                     return Ok((r.stream, true));
                 }
+            }
+            // One of the server's idle connections on this thread (`http-reuse`).
+            if let Some(stream) = crate::http::pool::take(be, srv, shared) {
+                self.tc = 0;
+                return Ok((stream, true));
             }
             // A server index always names an entry (the table never shrinks).
             let Some(sspec) = be.server(srv) else {
@@ -856,8 +865,7 @@ impl Reuse {
     /// Not closed by the server, and nothing unexpected from it (a byte before any
     /// request is a protocol error: the connection is not reused).
     fn alive(&self) -> bool {
-        let mut b = [0u8; 1];
-        matches!(self.stream.try_read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        crate::http::pool::alive(&self.stream)
     }
 }
 

@@ -429,7 +429,11 @@ fn log_event(cluster: &str, e: &DcsEvent, act: &Actions) {
             "[DCS] patroni {cluster}: lost {endpoint} ({error}); routing on health checks alone until it is back."
         ),
         DcsEvent::Unreachable { endpoint, error } => format!(
-            "[DCS] patroni {cluster}: cannot follow {endpoint}: {error}; routing on health checks alone, retrying."
+            "[DCS] patroni {cluster}: cannot follow {endpoint}: {}; routing on health checks alone, retrying.",
+            error
+                .strip_prefix(endpoint.as_str())
+                .and_then(|e| e.strip_prefix(": "))
+                .unwrap_or(error)
         ),
         DcsEvent::LeaderChanged { from, to, revision } => format!(
             "[DCS] patroni {cluster}: leader key {} -> {} (revision {revision}).",

@@ -75,6 +75,37 @@ async fn until(port: u16, want: &str, within: Duration) -> Option<Instant> {
 
 const P: &str = "/service/demo/";
 
+/// The lab's two-node `listen primary` behind `patroni demo` (whose body is
+/// `patroni`), checked, translated; `env` answers `${...}`.
+fn plan(
+    patroni: &str,
+    port: u16,
+    nodes: [(std::net::SocketAddr, u16); 2],
+    env: &dyn haproxide_config::lexer::Env,
+) -> haproxide_server::translate::Plan {
+    let cfg = format!(
+        ".if feature(HAPROXIDE)\npatroni demo\n{patroni} namespace /service\n scope demo\n.endif\n\
+         defaults\n mode tcp\n retries 1\n timeout connect 1s\n timeout client 30s\n timeout server 30s\n timeout queue 1s\n\
+         listen primary\n bind 127.0.0.1:{port}\n .if feature(HAPROXIDE)\n patroni-role demo leader\n .endif\n option httpchk\n http-check expect status 200\n\
+         default-server inter 3s fall 3 rise 2 on-marked-down shutdown-sessions\n\
+         server node1 {} check port {}\n server node2 {} check port {}\n",
+        nodes[0].0, nodes[0].1, nodes[1].0, nodes[1].1
+    );
+    let opts = CheckOptions {
+        target: Target::V2_6,
+        env,
+        ignore_resolution_failures: false,
+        resolver: Resolver::Off,
+        check_files: false,
+        accounts: &haproxide_config::NoAccounts,
+    };
+    let checked = check_bytes("t.cfg", cfg.into_bytes(), &opts);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let (plan, errors) = haproxide_server::translate::translate(&checked.config);
+    assert!(errors.is_empty(), "{errors:?}");
+    plan
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traffic_follows_the_leader_key_and_the_check_stays_the_fence() {
     let Some(mut etcd) = Etcd::start("routing") else {
@@ -95,31 +126,12 @@ async fn traffic_follows_the_leader_key_and_the_check_stays_the_fence() {
         tcp::echo_prefixed("node2").await,
     );
     let port = free_port();
-    let cfg = format!(
-        ".if feature(HAPROXIDE)\npatroni demo\n etcd {}\n namespace /service\n scope demo\n recheck 50ms\n.endif\n\
-         defaults\n mode tcp\n retries 1\n timeout connect 1s\n timeout client 30s\n timeout server 30s\n timeout queue 1s\n\
-         listen primary\n bind 127.0.0.1:{port}\n .if feature(HAPROXIDE)\n patroni-role demo leader\n .endif\n option httpchk\n http-check expect status 200\n\
-         default-server inter 3s fall 3 rise 2 on-marked-down shutdown-sessions\n\
-         server node1 {} check port {}\n server node2 {} check port {}\n",
-        etcd.url(),
-        n1.addr,
-        c1.addr().port(),
-        n2.addr,
-        c2.addr().port()
+    let plan = plan(
+        &format!(" etcd {}\n recheck 50ms\n", etcd.url()),
+        port,
+        [(n1.addr, c1.addr().port()), (n2.addr, c2.addr().port())],
+        &|_: &str| None,
     );
-    let env = |_: &str| None;
-    let opts = CheckOptions {
-        target: Target::V2_6,
-        env: &env,
-        ignore_resolution_failures: false,
-        resolver: Resolver::Off,
-        check_files: false,
-        accounts: &haproxide_config::NoAccounts,
-    };
-    let checked = check_bytes("t.cfg", cfg.into_bytes(), &opts);
-    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    let (plan, errors) = haproxide_server::translate::translate(&checked.config);
-    assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(plan.dcs.clusters.len(), 1);
     let events = Arc::new(Events::default());
     let running = run::start(plan, Arc::new(haproxide_forward::NoLog), events.clone())
@@ -186,5 +198,86 @@ async fn traffic_follows_the_leader_key_and_the_check_stays_the_fence() {
     }
     assert!(events.has("again, resumed from revision"));
     assert_eq!(ask(port).await.as_deref(), Some("node2"));
+    running.stop(run::Stopped::Hard).await;
+}
+
+/// The `patroni` block against an etcd serving https with auth enabled (a CA made
+/// in the test, users and roles made with etcdctl): `ca-file`, `user` and
+/// `password "${ETCD_PASSWORD}"` reach the follower, which follows the leader key;
+/// with a wrong password the proxy logs why and routes on checks alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_block_follows_an_etcd_with_tls_and_auth_and_logs_a_refusal() {
+    let Some(etcd) = haproxide_testkit::etcd::Secured::start("routing-tls", P, "node1") else {
+        eprintln!("skipped: no openssl, etcd or etcdctl (scripts/install-deps installs them)");
+        return;
+    };
+    let (c1, c2) = (
+        PatroniNode::start(Role::Primary).await,
+        PatroniNode::start(Role::Replica).await,
+    );
+    let (n1, n2) = (
+        tcp::echo_prefixed("node1").await,
+        tcp::echo_prefixed("node2").await,
+    );
+    let nodes = [(n1.addr, c1.addr().port()), (n2.addr, c2.addr().port())];
+    let start = |password: &'static str| {
+        let port = free_port();
+        let patroni = format!(
+            " etcd {}\n ca-file {}\n user haproxide\n password \"${{ETCD_PASSWORD}}\"\n",
+            etcd.etcd.url(),
+            etcd.ca().display()
+        );
+        let env = move |name: &str| (name == "ETCD_PASSWORD").then(|| password.to_string());
+        (port, plan(&patroni, port, nodes, &env))
+    };
+
+    // Starts the proxy; waits (bounded) for `node` to answer and for a log line.
+    let run_until = |password: &'static str, node: &'static str, line: &'static str| {
+        let (port, plan) = start(password);
+        async move {
+            let events = Arc::new(Events::default());
+            let running = run::start(plan, Arc::new(haproxide_forward::NoLog), events.clone())
+                .await
+                .expect("start");
+            assert!(
+                until(port, node, Duration::from_secs(8)).await.is_some(),
+                "{node} never answered"
+            );
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !events.has(line) && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            (port, running, events)
+        }
+    };
+
+    // The right password: connected over TLS, follows the key.
+    let (port, running, events) = run_until("s3cret", "node1", "watching https://").await;
+    assert!(events.has("[DCS] patroni demo: watching https://"));
+    c1.set_role(Role::Replica);
+    c2.set_role(Role::Primary);
+    let t0 = Instant::now();
+    etcd.root(&["put", &format!("{P}leader"), "node2"]);
+    let at = until(port, "node2", Duration::from_secs(3))
+        .await
+        .expect("node2 answers within 3 s");
+    // Checks alone would take rise 2 x inter 3s.
+    assert!(
+        at - t0 < Duration::from_millis(2500),
+        "node2 after {:?}",
+        at - t0
+    );
+    assert!(events.has("leader key node1 -> node2"));
+    running.stop(run::Stopped::Hard).await;
+
+    // A wrong password: refused, logged with the reason, routing on checks alone.
+    let (_, running, events) = run_until("wrong", "node2", "cannot follow https://").await;
+    assert!(
+        events.has("[DCS] patroni demo: cannot follow https://")
+            && events.has("authentication as user \"haproxide\" refused")
+            && events.has("routing on health checks alone, retrying"),
+        "{:?}",
+        events.0.lock().map(|v| v.clone()).unwrap_or_default()
+    );
     running.stop(run::Stopped::Hard).await;
 }

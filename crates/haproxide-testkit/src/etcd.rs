@@ -322,6 +322,92 @@ impl Etcd {
     }
 }
 
+/// An etcd serving https (a CA made here signs its certificate) with
+/// authentication enabled, set up with `etcdctl` as an operator would: user `root`
+/// (password `rootpw`), and user `haproxide` (password `s3cret`) with the role
+/// `patroni-reader` (read on one key prefix only). Also a second CA (`other-ca.pem`)
+/// that signed nothing here. Stopped and removed when dropped.
+pub struct Secured {
+    pub etcd: Etcd,
+    dir: crate::fs::TempDir,
+}
+
+impl Secured {
+    /// Starts it, readable by `haproxide` under `prefix`, with `prefix + "leader"` =
+    /// `leader`. `None` (the caller says "skipped") when openssl, etcd or etcdctl is
+    /// missing; panics when etcdctl refuses the setup.
+    pub fn start(tag: &str, prefix: &str, leader: &str) -> Option<Secured> {
+        let dir = crate::fs::TempDir::new(tag);
+        if !make_ca(dir.dir(), "ca")
+            || !make_ca(dir.dir(), "other-ca")
+            || !make_cert(dir.dir(), "ca", "etcd")
+        {
+            return None;
+        }
+        let etcd = Etcd::start_tls(
+            tag,
+            dir.path("ca.pem"),
+            dir.path("etcd.pem"),
+            dir.path("etcd.key"),
+        )?;
+        let sec = Secured { etcd, dir };
+        let setup: &[&[&str]] = &[
+            &["user", "add", "root:rootpw"],
+            &["role", "add", "patroni-reader"],
+            &[
+                "role",
+                "grant-permission",
+                "patroni-reader",
+                "--prefix=true",
+                "read",
+                prefix,
+            ],
+            &["user", "add", "haproxide:s3cret"],
+            &["user", "grant-role", "haproxide", "patroni-reader"],
+            &["auth", "enable"],
+        ];
+        for args in setup {
+            if let Err(e) = sec.ctl(None, args) {
+                panic!("etcdctl {args:?}: {e}");
+            }
+        }
+        sec.ctl(
+            Some("root:rootpw"),
+            &["put", &format!("{prefix}leader"), leader],
+        )
+        .expect("put as root");
+        Some(sec)
+    }
+
+    /// The CA that signed etcd's certificate.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path("ca.pem")
+    }
+
+    /// A CA that did not.
+    pub fn other_ca(&self) -> PathBuf {
+        self.dir.path("other-ca.pem")
+    }
+
+    /// etcdctl as `user` (`name:password`; None: no credentials), trusting the CA.
+    pub fn ctl(&self, user: Option<&str>, args: &[&str]) -> Result<String, String> {
+        let ca = self.ca().display().to_string();
+        let mut all = vec!["--cacert", ca.as_str()];
+        if let Some(u) = user {
+            all.extend(["--user", u]);
+        }
+        all.extend(args);
+        self.etcd.ctl(&all)
+    }
+
+    /// etcdctl as root; panics when it fails.
+    pub fn root(&self, args: &[&str]) {
+        if let Err(e) = self.ctl(Some("root:rootpw"), args) {
+            panic!("etcdctl {args:?} as root: {e}");
+        }
+    }
+}
+
 /// `header.revision` of a gateway answer (0 if absent).
 fn revision_of(answer: &str) -> i64 {
     answer

@@ -242,7 +242,15 @@ impl Sess {
             comp,
         };
 
-        let (server, reused) = match self.connect_server(client, &be, &mut conn.idle).await {
+        // §4.2 `http-reuse safe`: a first request has a connection of its own;
+        // the next ones may take any idle connection to the server. A server
+        // connection that carries a PROXY header is the client's alone.
+        let take = if first {
+            super::pool::Take::None
+        } else {
+            super::pool::Take::Any
+        };
+        let (server, reused) = match self.connect_server(client, &be, &mut conn.idle, take).await {
             Ok(x) => x,
             Err(t) if t[0].eq_ignore_ascii_case(&b'c') => return Next::Close(t),
             Err(t) => return self.reply(client, 503, &ex, t).await,
@@ -251,11 +259,10 @@ impl Sess {
         if let Some(srv) = self.server {
             shared.http.server_request(be.idx, srv);
         }
-        if !reused {
-            // What a previous server connection left (a response it could not
-            // parse) is not this one's.
-            conn.srv_buf.clear();
-        }
+        // What a previous server connection left (a response it could not
+        // parse) is not this one's (a kept connection leaves nothing: see
+        // `response`; a reused one may come from another client's session).
+        conn.srv_buf.clear();
         // The server connection stays open in keep-alive mode; an HTTP/1.0
         // request says so (not a chunked one: measured on HAProxy 2.6.12).
         // Otherwise `close`, except to an HTTP/1.0 request (closing is its default;
@@ -280,14 +287,30 @@ impl Sess {
         match done {
             Ok((server, server_keep)) => {
                 if server_keep && mode == HttpConnMode::KeepAlive {
-                    if conn.idle.len() >= super::MAX_IDLE {
-                        conn.idle.remove(0);
+                    let private = be
+                        .server(srv)
+                        .is_none_or(|s| s.send_proxy != crate::spec::SendProxy::None);
+                    if private {
+                        if conn.idle.len() >= super::MAX_IDLE {
+                            conn.idle.remove(0);
+                        }
+                        conn.idle.push(crate::session::Reuse {
+                            be: be.idx,
+                            srv,
+                            stream: server,
+                        });
+                    } else {
+                        let in_flight = be.server_counts(srv).0 as usize;
+                        super::pool::put(
+                            &be,
+                            srv,
+                            server,
+                            reused,
+                            in_flight,
+                            None,
+                            super::pool::PURGE_DEFAULT,
+                        );
                     }
-                    conn.idle.push(crate::session::Reuse {
-                        be: be.idx,
-                        srv,
-                        stream: server,
-                    });
                 }
                 if ex.client_keep && !self.req.eof {
                     Next::KeepAlive
@@ -519,7 +542,10 @@ impl Sess {
         ex: &Ex<'_>,
     ) -> Result<TcpStream, Next> {
         // The slot is still held: the same server, a new connection.
-        let (mut server, _) = match self.connect_server(client, be, &mut Vec::new()).await {
+        let (mut server, _) = match self
+            .connect_server(client, be, &mut Vec::new(), super::pool::Take::None)
+            .await
+        {
             Ok(x) => {
                 self.connected = Some(Instant::now());
                 x
@@ -600,10 +626,12 @@ impl Sess {
             .into_iter()
             .find(|h| h.errors.custom.iter().any(|(s, _)| *s == status));
         let page = match custom {
-            Some(h) => h
-                .errors
-                .reply(status)
-                .to_bytes(connection_value(keep, ex.http10)),
+            Some(h) => {
+                let r = h.errors.reply(status);
+                // An HTTP/1.0 page on a kept-alive connection says so (HAProxy).
+                let http10 = ex.http10 || !r.head.version.is_11();
+                r.to_bytes(connection_value(keep, http10))
+            }
             None => errors::as_sent(status, keep, ex.http10),
         };
         if let Ok(Parsed::Complete { message, len }) =

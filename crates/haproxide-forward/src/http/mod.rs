@@ -18,6 +18,7 @@ mod exchange;
 mod headers;
 mod htx;
 mod io;
+pub(crate) mod pool;
 mod response;
 mod rules;
 mod uid;
