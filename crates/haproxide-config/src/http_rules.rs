@@ -11,8 +11,8 @@ use haproxide_expr::logfmt::{LfMode, LogFormat};
 use haproxide_expr::{MatchMethod, SampleExpr};
 use haproxide_http::reply::ERROR_STATUSES;
 use haproxide_http::rules::{
-    Action, Fmt, Password, Redirect, RedirectKind, Regex, ReplyBody, ReplySpec, UriPart, User,
-    Userlist,
+    Action, AddrField, Fmt, Password, Redirect, RedirectKind, Regex, ReplyBody, ReplySpec, UriPart,
+    User, Userlist,
 };
 
 use crate::model::{Config, Rule};
@@ -333,6 +333,22 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
                 },
             }
         }
+        "set-src" | "set-dst" | "set-src-port" | "set-dst-port" if !response => {
+            let Some(e) = a.first() else {
+                return Err("missing fetch method".into());
+            };
+            let expr = expr_or_none!(e);
+            if let Some(w) = a.get(1) {
+                return Err(leftover(w));
+            }
+            let field = match base {
+                "set-src" => AddrField::Src,
+                "set-dst" => AddrField::Dst,
+                "set-src-port" => AddrField::SrcPort,
+                _ => AddrField::DstPort,
+            };
+            Action::SetAddr { field, expr }
+        }
         b if b.starts_with("track-sc") => {
             let n = b["track-sc".len()..].parse::<u8>().unwrap_or(0);
             let Some(k) = a.first() else {
@@ -598,11 +614,15 @@ pub fn userlists(cfg: &Config) -> Vec<Userlist> {
     out
 }
 
-/// `errorfile <code> <file>` pages of a proxy (§4.2 "errorfile"): its defaults
+/// `errorfile <code> <file>` and `errorfiles <name> [<code>...]` pages of a
+/// proxy (§4.2 "errorfile", "errorfiles", §12.4 "http-errors"): its defaults
 /// section's first (the `from` one, else the last one before it), then its own,
-/// a later line for a status replacing an earlier one. A code HAProxy has no
-/// page for is ignored (HAProxy warns), an unreadable file is left to the
-/// check that reported it.
+/// in line order, a later line for a status replacing an earlier one
+/// (`errorfiles` imports the named `http-errors` section's pages, all or the
+/// listed codes, "exactly the same as declaring all error files by hand"). A code
+/// HAProxy has no page for is ignored (HAProxy warns), an unreadable file is left
+/// to the check that reported it. An empty file (`/dev/null`) is an empty page:
+/// HAProxy then sends nothing and closes.
 pub fn error_pages(cfg: &Config, p: &crate::model::Proxy) -> Vec<(u16, Arc<[u8]>)> {
     use crate::model::ProxyKind;
     let pos = cfg.proxies.iter().position(|x| std::ptr::eq(x, p));
@@ -619,26 +639,63 @@ pub fn error_pages(cfg: &Config, p: &crate::model::Proxy) -> Vec<(u16, Arc<[u8]>
         }),
     };
     let mut out: Vec<(u16, Arc<[u8]>)> = Vec::new();
+    let mut put = |code: &str, file: &str| {
+        let Ok(code) = code.parse::<u16>() else {
+            return;
+        };
+        if !ERROR_STATUSES.contains(&code) {
+            return;
+        }
+        let Ok(raw) = std::fs::read(file) else {
+            return;
+        };
+        out.retain(|(c, _)| *c != code);
+        out.push((code, Arc::from(raw)));
+    };
     for px in defaults.into_iter().chain(std::iter::once(p)) {
-        for d in px.directives.iter().filter(|d| d.keyword == "errorfile") {
+        for d in &px.directives {
             let w: Vec<&str> = d.line.words.iter().map(|w| w.text.as_str()).collect();
-            let (Some(code), Some(file)) = (w.get(1), w.get(2)) else {
-                continue;
-            };
-            let Ok(code) = code.parse::<u16>() else {
-                continue;
-            };
-            if !ERROR_STATUSES.contains(&code) {
-                continue;
+            match (d.keyword.as_str(), w.get(1), w.get(2)) {
+                ("errorfile", Some(code), Some(file)) => put(code, file),
+                ("errorfiles", Some(name), _) => {
+                    for (code, file) in http_errors(cfg, name) {
+                        if w.len() <= 2 || w[2..].contains(&code) {
+                            put(code, file);
+                        }
+                    }
+                }
+                _ => {}
             }
-            let Ok(raw) = std::fs::read(file) else {
-                continue;
-            };
-            out.retain(|(c, _)| *c != code);
-            out.push((code, Arc::from(raw)));
         }
     }
     out
+}
+
+/// The `errorfile <code> <file>` lines of the `http-errors <name>` section
+/// (§12.4), in order.
+fn http_errors<'c>(cfg: &'c Config, name: &str) -> Vec<(&'c str, &'c str)> {
+    cfg.others
+        .iter()
+        .filter(|s| s.kind == "http-errors" && s.name.as_ref().is_some_and(|n| n.name == name))
+        .flat_map(|s| s.directives.iter())
+        .filter(|d| d.keyword == "errorfile")
+        .filter_map(|d| {
+            let w = &d.line.words;
+            Some((w.get(1)?.text.as_str(), w.get(2)?.text.as_str()))
+        })
+        .collect()
+}
+
+/// The page `errorfiles <name>` gives `status` (`http-request return|deny ...
+/// errorfiles <name>`, HAProxy's `http_parse_http_reply`): the section's last
+/// `errorfile` for it.
+pub fn http_errors_page(cfg: &Config, name: &str, status: u16) -> Option<Vec<u8>> {
+    let file = http_errors(cfg, name)
+        .into_iter()
+        .rev()
+        .find(|(c, _)| c.parse::<u16>().ok() == Some(status))?
+        .1;
+    std::fs::read(file).ok()
 }
 
 #[cfg(test)]

@@ -386,6 +386,8 @@ pub struct ServerParams {
     pub port: Option<u16>,
     pub addr: Option<String>,
     pub on_marked_down: Option<String>,
+    /// `cookie <value>` (§5.2): the persistence cookie value of this server.
+    pub cookie: Option<String>,
     pub on_marked_up: Option<String>,
     pub on_error: Option<String>,
     pub init_addr: Option<Vec<String>>,
@@ -525,6 +527,15 @@ pub struct Condition {
     pub typed: Result<haproxide_expr::Cond, String>,
 }
 
+/// `ignore-persist` / `force-persist { if | unless } <condition>` (§4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersistRule {
+    /// `force-persist` (else `ignore-persist`).
+    pub force: bool,
+    pub cond: Condition,
+    pub span: Span,
+}
+
 /// `use_backend <name> [if|unless cond]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UseBackend {
@@ -611,6 +622,11 @@ pub struct Proxy {
     pub backlog: Option<Spanned<u32>>,
     /// `stats ...` lines (§4.2): the defaults section's first, then this section's.
     pub stats: Vec<Spanned<StatsKw>>,
+    /// `cookie <name> [options]` (§4.2 `cookie`): this section's own, else its
+    /// defaults section's.
+    pub cookie: Option<Spanned<haproxide_http::persist::CookieSpec>>,
+    /// `ignore-persist` / `force-persist` rules (§4.2), in order.
+    pub persist_rules: Vec<PersistRule>,
     /// Every line of the section, typed or not, in order.
     pub directives: Vec<Directive>,
     /// The defaults section this proxy inherits from (index into `Config::proxies`), set by resolve.
@@ -728,6 +744,8 @@ impl Proxy {
             load_server_state_from_file: None,
             server_state_file_name: None,
             backlog: None,
+            cookie: None,
+            persist_rules: Vec::new(),
             stats: Vec::new(),
             directives: Vec::new(),
             defaults: None,

@@ -79,6 +79,7 @@ pub fn inherit_params(into: &mut ServerParams, from: &ServerParams, overwrite: b
         port,
         addr,
         on_marked_down,
+        cookie,
         on_marked_up,
         on_error,
         init_addr,
@@ -277,6 +278,9 @@ fn inherit_proxy(p: &mut Proxy, d: &Proxy) {
     }
     if p.hash_type.is_none() {
         p.hash_type = d.hash_type.clone();
+    }
+    if p.kind.has_backend() && p.cookie.is_none() {
+        p.cookie = d.cookie.clone();
     }
     for (k, v) in &d.timeouts {
         p.timeouts.entry(k.clone()).or_insert(*v);

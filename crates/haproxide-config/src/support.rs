@@ -106,6 +106,9 @@ const PROXY_TYPED: &[&str] = &[
     "server-state-file-name",
     "tcp-request inspect-delay",
     "backlog",
+    "cookie",
+    "ignore-persist",
+    "force-persist",
 ];
 const PROXY_CHECKED_PREFIXES: &[&str] = &[
     "option ",
@@ -155,6 +158,7 @@ const SERVER_TYPED: &[&str] = &[
     "ssl",
     "no-ssl",
     "verify",
+    "cookie",
     "ca-file",
     "crt",
     "agent-check",
@@ -239,6 +243,13 @@ const RUN: &[(&str, &str)] = &[
     ("proxy", "declare capture"),
     ("proxy", "unique-id-format"),
     ("proxy", "unique-id-header"),
+    // Persistence in HTTP mode (haproxide-http's persist, the engine's http/persist.rs).
+    ("proxy", "cookie"),
+    ("proxy", "ignore-persist"),
+    ("proxy", "force-persist"),
+    ("proxy", "option persist"),
+    ("proxy", "option prefer-last-server"),
+    ("server", "cookie"),
 ];
 
 /// A line whose keyword the engine does not run: what to call it, and where.
@@ -249,13 +260,13 @@ pub struct NotRun {
 }
 
 /// Proxy keywords that change traffic and that the TCP engine does not run: a
-/// proxy using one is refused rather than run without it.
+/// proxy using one is refused rather than run without it. (`http-request`,
+/// `http-response` and `http-after-response` rules of a TCP proxy are ignored,
+/// as HAProxy 2.6 does: "'http-request' rules ignored for backend 'b' as they
+/// require HTTP mode.", a warning the config crate gives too.)
 const TCP_REFUSED: &[&str] = &[
     "tcp-request session",
     "tcp-response content",
-    "http-request",
-    "http-response",
-    "http-after-response",
     "stick-table",
     "stick on",
     "stick match",
@@ -288,19 +299,15 @@ pub fn refused_in_tcp(p: &Proxy) -> Vec<NotRun> {
 /// name docs/config-support.md lists them under: a `mode http` proxy using one is
 /// refused (each line named), rather than run without it.
 const HTTP_REFUSED: &[(&str, &str)] = &[
-    ("cookie", "cookie persistence"),
     ("stick-table", "stick-table"),
     ("stick", "stick on/match/store"),
     ("monitor-uri", "monitor-uri"),
     ("monitor", "monitor fail"),
-    ("errorfiles", "errorfiles"),
     ("errorloc", "errorloc"),
     ("errorloc302", "errorloc"),
     ("errorloc303", "errorloc"),
     ("capture cookie", "capture cookie"),
     ("use-server", "use-server"),
-    ("force-persist", "force-persist"),
-    ("ignore-persist", "ignore-persist"),
     ("persist", "persist rdp-cookie"),
     ("tcp-request session", "tcp-request session"),
     ("tcp-response", "tcp-response content"),
@@ -315,9 +322,7 @@ const HTTP_REFUSED_OPTIONS: &[&str] = &[
     "http_proxy",
     "h1-case-adjust-bogus-client",
     "h1-case-adjust-bogus-server",
-    "prefer-last-server",
     "http-restrict-req-hdr-names",
-    "persist",
 ];
 
 /// The lines of a `mode http` proxy (not a stats-only one) that the HTTP engine

@@ -122,6 +122,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 source: None,
                 disabled: false,
                 checked: false,
+                cookie: None,
             }],
             ..BackendSpec::default()
         }],

@@ -513,14 +513,7 @@ impl BackendRt {
         // Without an IP source (UNIX socket client) `source` falls back to round robin.
         if let (Balance::Source, Some(ip)) = (self.spec.balance, client_ip) {
             let s = self.hash_pick(&mut st, &cands, ip, avoid);
-            if st.srv[s].queue.is_empty() && self.has_slot(&st, s) {
-                return Assign::Server(self.take(&mut st, s, sid, kill));
-            }
-            let mq = self.server(s).map_or(0, |x| x.maxqueue);
-            if mq > 0 && st.srv[s].queue.len() >= mq {
-                return Assign::QueueFull;
-            }
-            return Assign::Queued(self.enqueue(&mut st, Some(s)));
+            return self.onto(&mut st, s, sid, kill);
         }
         if !st.queue.is_empty() {
             // Others are already waiting because every server was full: FIFO. If a
@@ -553,6 +546,38 @@ impl BackendRt {
             Balance::Random { draws } => self.random_pick(&mut st, &free, draws),
         };
         Assign::Server(self.take(&mut st, s, sid, kill))
+    }
+
+    /// A session for server `s` (a hash or a persistence cookie chose it): its
+    /// slot, else its queue (HAProxy's per-server queue).
+    fn onto(self: &Arc<Self>, st: &mut BeState, s: usize, sid: u64, kill: &Arc<Kill>) -> Assign {
+        if st.srv[s].queue.is_empty() && self.has_slot(st, s) {
+            return Assign::Server(self.take(st, s, sid, kill));
+        }
+        let mq = self.server(s).map_or(0, |x| x.maxqueue);
+        if mq > 0 && st.srv[s].queue.len() >= mq {
+            return Assign::QueueFull;
+        }
+        Assign::Queued(self.enqueue(st, Some(s)))
+    }
+
+    /// Assigns server `s` itself (configuration.txt §4.2 `cookie`: the server the
+    /// persistence cookie names, even DOWN with `option persist`).
+    pub(crate) fn assign_to(self: &Arc<Self>, s: usize, sid: u64, kill: &Arc<Kill>) -> Assign {
+        if self.server_deleted(s) {
+            return Assign::NoServer;
+        }
+        let mut st = lock(&self.st);
+        self.onto(&mut st, s, sid, kill)
+    }
+
+    /// Whether server `s` is running (HAProxy's `cur_state != SRV_ST_STOPPED`):
+    /// not deleted, not in maintenance, not DOWN.
+    pub(crate) fn server_running(&self, s: usize) -> bool {
+        self.servers
+            .get(s)
+            .is_some_and(|e| !e.is_deleted() && !e.spec.disabled)
+            && self.health.usable(self.idx, s)
     }
 
     fn take(self: &Arc<Self>, st: &mut BeState, s: usize, sid: u64, kill: &Arc<Kill>) -> SrvSlot {

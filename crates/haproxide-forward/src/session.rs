@@ -80,6 +80,9 @@ pub(crate) struct Sess {
     pub(crate) htx: Bytes,
     /// What the TLS handshake settled, on a TLS bind.
     pub(crate) tls: Option<Box<haproxide_expr::TlsSession>>,
+    /// HTTP mode: the server persistence chose for this request (HAProxy's
+    /// `SF_DIRECT`) and whether `force-persist` holds it there.
+    pub(crate) direct: Option<(usize, bool)>,
 }
 
 pub(crate) enum Flow {
@@ -153,6 +156,7 @@ pub(crate) fn run(
             connected: None,
             htx: Bytes::default(),
             tls: None,
+            direct: None,
         };
         let term = tokio::select! {
             biased;
@@ -692,12 +696,24 @@ impl Sess {
                 if self.tw_start.is_none() {
                     self.tw_start = Some(Instant::now());
                 }
-                match be.assign(client_ip, avoid, self.sid, &self.kill) {
+                let assigned = match self.direct {
+                    Some((s, _)) => be.assign_to(s, self.sid, &self.kill),
+                    None => be.assign(client_ip, avoid, self.sid, &self.kill),
+                };
+                match assigned {
                     Assign::Server(slot) => self.slot = Some(slot),
                     Assign::NoServer => {
                         self.tw = -1;
                         self.tw_start = None;
                         return Err(*b"SC");
+                    }
+                    // §4.2 `option redispatch`: a cookie's server whose queue is
+                    // full is left for another (HAProxy's SRV_STATUS_FULL case).
+                    Assign::QueueFull
+                        if matches!(self.direct, Some((_, false))) && bspec.redispatch =>
+                    {
+                        self.direct = None;
+                        continue;
                     }
                     Assign::QueueFull => return Err(*b"SQ"),
                     Assign::Queued(mut ticket) => {
@@ -815,7 +831,10 @@ impl Sess {
                 && (!be_usable(be, srv)
                     || self.retries == bspec.retries
                     || (srv_act > 1 && rr_kind));
+            // A persistence cookie's server is left too, unless `force-persist`.
+            let redisp = redisp && !matches!(self.direct, Some((_, true)));
             if redisp {
+                self.direct = None;
                 self.slot = None;
                 avoid = Some(srv);
                 self.redispatched = true;

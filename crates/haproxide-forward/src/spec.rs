@@ -198,6 +198,25 @@ pub struct BackendSpec {
     pub tcp_keepalive: bool,
     /// `mode http` (the backend half's HTTP options); None: TCP mode.
     pub http: Option<HttpSpec>,
+    /// Persistence in HTTP mode (`cookie`, `ignore-persist`, `force-persist`,
+    /// `option persist`, `option prefer-last-server`); None: none of them.
+    pub persist: Option<Box<PersistSpec>>,
+}
+
+/// A backend's persistence settings (configuration.txt §4.2 `cookie`,
+/// `ignore-persist`, `force-persist`, `option persist`,
+/// `option prefer-last-server`).
+#[derive(Debug, Clone, Default)]
+pub struct PersistSpec {
+    pub cookie: Option<haproxide_http::persist::CookieSpec>,
+    /// `(force, condition)`: `force-persist` / `ignore-persist` rules in order;
+    /// the first that matches decides.
+    pub rules: Vec<(bool, Cond)>,
+    /// `option persist`: a cookie naming a DOWN server still sends there.
+    pub option_persist: bool,
+    /// `option prefer-last-server`: a request goes to the server the session
+    /// has an idle connection to.
+    pub prefer_last: bool,
 }
 
 /// PROXY protocol to send to a server (configuration.txt §5.2 `send-proxy`).
@@ -245,6 +264,8 @@ pub struct ServerSpec {
     pub disabled: bool,
     /// Whether the server is health-checked (without `check`, it is always up).
     pub checked: bool,
+    /// `cookie <value>` (§5.2): its persistence cookie value.
+    pub cookie: Option<Box<[u8]>>,
 }
 
 /// How HTTP connections are kept (configuration.txt §4 `option http-keep-alive`,

@@ -494,7 +494,10 @@ async fn errorfile_pages_replace_haproxys() {
     let mut c = Client::connect(p.addr).await;
     c.send(b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n").await;
     let (got, _) = read_to_eof(&mut c.s, WAIT).await;
-    assert_eq!(got, &raw400[..], "the errorfile as stored");
+    // HAProxy 2.6.12's H1 layer ignores `errorfile 400` for a request it cannot
+    // parse: its own page, as stored (measured with haproxy 2.6.12).
+    assert_ne!(got, &raw400[..]);
+    assert_eq!(got, haproxide_http::errors::raw(400), "HAProxy's page");
 }
 
 #[tokio::test]

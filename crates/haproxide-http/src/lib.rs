@@ -37,6 +37,7 @@ pub mod errors;
 pub mod forward;
 pub mod head;
 pub mod parse;
+pub mod persist;
 pub mod reply;
 pub mod rules;
 pub mod write;

@@ -96,6 +96,10 @@ pub const ERROR_STATUSES: &[u16] = &[
 pub struct Reply {
     pub head: ResponseHead,
     pub body: Vec<u8>,
+    /// An empty `errorfile` (`/dev/null`, §4.2 "errorfile 408 /dev/null"):
+    /// nothing is sent and the connection closes, as HAProxy (measured: the
+    /// status is logged with 0 bytes).
+    pub silent: bool,
 }
 
 impl Reply {
@@ -138,7 +142,11 @@ impl Reply {
         if let Some(ct) = content_type {
             head.headers.push(b"content-type", ct.as_bytes());
         }
-        Reply { head, body }
+        Reply {
+            head,
+            body,
+            silent: false,
+        }
     }
 
     /// A stored HTTP message (a default page or an errorfile) sent through HTX;
@@ -151,6 +159,7 @@ impl Reply {
                 Some(Reply {
                     head,
                     body: raw.get(len..).unwrap_or_default().to_vec(),
+                    silent: false,
                 })
             }
             _ => None,
@@ -170,6 +179,13 @@ impl ErrorPages {
     /// The page for `status`, as the client receives it.
     pub fn reply(&self, status: u16) -> Reply {
         if let Some((_, raw)) = self.custom.iter().find(|(s, _)| *s == status) {
+            if raw.is_empty() {
+                return Reply {
+                    head: Reply::head(status, None),
+                    body: Vec::new(),
+                    silent: true,
+                };
+            }
             if let Some(r) = Reply::from_raw(raw) {
                 return r;
             }
@@ -178,6 +194,7 @@ impl ErrorPages {
         Reply::from_raw(raw).unwrap_or(Reply {
             head: Reply::head(status, None),
             body: Vec::new(),
+            silent: false,
         })
     }
 }

@@ -20,6 +20,7 @@ pub use crate::auth::{Password, User, Userlist};
 use crate::ctx::MsgCtx;
 use crate::head::{RequestHead, ResponseHead};
 pub use crate::reply::{ErrorPages, Reply};
+pub use addr::AddrField;
 
 /// A rule: its action and its optional condition.
 #[derive(Debug, Clone)]
@@ -165,6 +166,11 @@ pub enum Action {
         expr: SampleExpr,
         slot: usize,
         len: usize,
+    },
+    /// `set-src`, `set-dst`, `set-src-port`, `set-dst-port <expr>` ([`addr`]).
+    SetAddr {
+        field: AddrField,
+        expr: SampleExpr,
     },
     /// `track-sc0/1/2 <key> [table <t>]`: typed; needs stick tables (the
     /// translate layer refuses it with its line until they exist).
@@ -403,6 +409,7 @@ enum Step {
     LogLevel(String),
     SetStatus(u16, Option<String>),
     Capture(usize, Vec<u8>),
+    SetAddr(AddrField, Option<Sample<'static>>),
     Nothing,
 }
 
@@ -484,6 +491,7 @@ fn prepare(
                 None => Step::Nothing,
             }
         }
+        Action::SetAddr { field, expr } => Step::SetAddr(*field, expr.value(ctx).map(owned)),
         Action::TrackSc { .. } => Step::Nothing,
     }
 }
@@ -563,6 +571,10 @@ fn apply(step: Step, target: Target<'_>, txn: &mut Txn<'_>) -> Verdict {
             }
         }
         Step::Capture(slot, v) => txn.captures.push((slot, v)),
+        Step::SetAddr(field, v) => match field {
+            AddrField::Src | AddrField::SrcPort => txn.src = addr::set(field, txn.src, v),
+            AddrField::Dst | AddrField::DstPort => txn.dst = addr::set(field, txn.dst, v),
+        },
         Step::Nothing => {}
     }
     Verdict::Continue
@@ -726,8 +738,11 @@ fn redirect(r: &Redirect, ctx: &dyn Context, req: &RequestHead) -> Reply {
     Reply {
         head,
         body: Vec::new(),
+        silent: false,
     }
 }
+
+mod addr;
 
 #[cfg(test)]
 mod tests;

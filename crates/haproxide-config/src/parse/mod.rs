@@ -19,6 +19,7 @@ mod bind;
 mod global;
 mod log;
 mod patroni;
+mod persist;
 mod proxy;
 mod removed;
 mod resolver;

@@ -250,6 +250,9 @@ impl Parser<'_> {
             "filter" => self.filter_files(line, a),
             "errorfile" => self.errorfile_exists(line, a + 1),
             "redirect" => self.kw_redirect(pi, line, a),
+            "cookie" => self.kw_cookie(pi, line, a),
+            "ignore-persist" => self.kw_persist_rule(pi, line, a, false),
+            "force-persist" => self.kw_persist_rule(pi, line, a, true),
             _ => {}
         }
     }
@@ -573,10 +576,12 @@ impl Parser<'_> {
         }
     }
 
-    /// `errorfile <code> <file>`: the file must exist (word `i`).
+    /// `errorfile <code> <file>`: the file must exist (word `i`); a device such
+    /// as `/dev/null` (§4.2's "errorfile 408 /dev/null") is a file to HAProxy.
     pub(super) fn errorfile_exists(&mut self, line: &Line, i: usize) {
         if let Some(w) = line.words.get(i) {
-            if self.opts.check_files && !Path::new(&w.text).is_file() {
+            let readable = std::fs::metadata(&w.text).is_ok_and(|m| !m.is_dir());
+            if self.opts.check_files && !readable {
                 let f = w.text.clone();
                 self.err(
                     Code::MissingFile,

@@ -74,6 +74,7 @@ fn server_text(o: &ServerOpt<'_>, p: &mut ServerParams) -> bool {
         "init-state" => p.init_state = Some(a),
         "track" => p.track = word(),
         "verify" => p.verify = Some(a),
+        "cookie" => p.cookie = Some(a),
         "resolvers" => p.resolvers = word(),
         _ => return false,
     }

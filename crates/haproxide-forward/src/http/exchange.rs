@@ -5,8 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use haproxide_http::conn::{connection_value, peer_keeps_alive};
 use haproxide_http::{
-    errors, parse_request, parse_response, write, BodyDecoder, BodyLength, ParseOptions, Parsed,
-    Request,
+    errors, parse_request, write, BodyDecoder, BodyLength, ParseOptions, Parsed, Request,
 };
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -65,6 +64,8 @@ pub(super) struct Ex<'a> {
     pub same_proxy: bool,
     /// The compression algorithm the request allows (§9.2, the `compress` module).
     pub comp: Option<haproxide_http::compress::Algo>,
+    /// What persistence decided on the request (the backend has some).
+    pub persist: Option<super::persist::PersistTxn>,
 }
 
 impl Sess {
@@ -94,15 +95,10 @@ impl Sess {
             Err(Head::Closed(t)) => return Next::Close(t),
             Err(Head::Reply(status, t)) => {
                 self.log_status(status);
-                // HAProxy's H1 layer answers with the frontend's errorfile if
-                // there is one, else its own page, as stored.
-                let page = fh
-                    .errors
-                    .custom
-                    .iter()
-                    .find(|(s, _)| *s == status)
-                    .map(|(_, raw)| &raw[..])
-                    .unwrap_or(errors::raw(status));
+                // HAProxy 2.6's H1 layer answers with its own page, as
+                // stored, even when the proxy has an `errorfile` for the
+                // status (measured: `errorfile 400` in defaults or frontend).
+                let page = errors::raw(status);
                 let _ = write_all(client, page, tc).await;
                 return Next::Close(t);
             }
@@ -198,6 +194,7 @@ impl Sess {
                 bh: &PLAIN,
                 same_proxy: false,
                 comp: None,
+                persist: None,
             };
             return self.reply(client, 503, &ex, *b"SC").await;
         };
@@ -211,6 +208,8 @@ impl Sess {
                 return next;
             }
         }
+        // Persistence (§4.2 `cookie`, `ignore-persist`, ...): may choose the server.
+        let persist = self.persist_request(&be, conn, &mut req);
         let mode = fh.conn_mode.max(bh.conn_mode);
         // Headers the proxy adds (§4 `option forwardfor`, `option originalto`).
         headers::forwardfor(
@@ -240,6 +239,7 @@ impl Sess {
             bh,
             same_proxy: be.spec.name == fert.spec.name,
             comp,
+            persist,
         };
 
         // §4.2 `http-reuse safe`: a first request has a connection of its own;
@@ -625,23 +625,29 @@ impl Sess {
         let custom = [ex.bh, ex.fh]
             .into_iter()
             .find(|h| h.errors.custom.iter().any(|(s, _)| *s == status));
-        let page = match custom {
-            Some(h) => {
-                let r = h.errors.reply(status);
-                // An HTTP/1.0 page on a kept-alive connection says so (HAProxy).
-                let http10 = ex.http10 || !r.head.version.is_11();
-                r.to_bytes(connection_value(keep, http10))
-            }
-            None => errors::as_sent(status, keep, ex.http10),
+        // Counted as HAProxy's HTX holds the page: without the connection
+        // header the H1 layer adds, without a body for HEAD (none is sent).
+        let head_req = ex.req.head.method == b"HEAD";
+        let reply = match custom {
+            Some(h) => h.errors.reply(status),
+            None => haproxide_http::reply::ErrorPages::default().reply(status),
         };
-        if let Ok(Parsed::Complete { message, len }) =
-            parse_response(&page, b"GET", &ParseOptions::default())
-        {
-            let h = &message.head;
-            self.htx.from_server += super::htx::head(
-                [&super::htx::version(h.version), &h.status, &h.reason],
-                &h.headers,
-            ) + (page.len() - len) as u64;
+        if reply.silent {
+            return Next::Close(term);
+        }
+        self.htx.from_server += super::htx::head(
+            [
+                &super::htx::version(reply.head.version),
+                &reply.head.status,
+                &reply.head.reason,
+            ],
+            &reply.head.headers,
+        ) + if head_req { 0 } else { reply.body.len() as u64 };
+        // An HTTP/1.0 page on a kept-alive connection says so (HAProxy).
+        let http10 = ex.http10 || !reply.head.version.is_11();
+        let mut page = reply.to_bytes(connection_value(keep, http10));
+        if head_req {
+            page.truncate(page.len() - reply.body.len());
         }
         if write_all(client, &page, ex.tc).await.is_err() || !keep {
             return Next::Close(term);

@@ -18,6 +18,7 @@ mod exchange;
 mod headers;
 mod htx;
 mod io;
+mod persist;
 pub(crate) mod pool;
 mod response;
 mod rules;
@@ -110,6 +111,9 @@ impl Sess {
             vars: Default::default(),
         };
         let mut first = true;
+        // The connection's addresses: `set-src`/`set-dst` change them for one
+        // transaction only (HAProxy 2.6 sets the stream's, measured).
+        let addrs = (self.src, self.dst);
         loop {
             let next = self.http_exchange(client, &mut conn, first).await;
             match next {
@@ -119,6 +123,7 @@ impl Sess {
                         _ => *b"--",
                     };
                     self.end_request(term);
+                    (self.src, self.dst) = addrs;
                     conn.vars.end_txn();
                     first = false;
                     // An idle connection holds no buffer.
@@ -163,6 +168,7 @@ impl Sess {
         self.tc = -1;
         self.retries = 0;
         self.redispatched = false;
+        self.direct = None;
         self.srv_queue = 0;
         self.backend_queue = 0;
         self.bytes_base = self.bytes;

@@ -127,6 +127,10 @@ impl Sess {
         // the server's response (whose body is not read: the server connection
         // is dropped).
         for set in [Set::Response, Set::AfterResponse] {
+            if matches!(set, Set::AfterResponse) {
+                // Cookies between the two rule sets, as HAProxy.
+                self.persist_response(ex.persist, &mut resp.head);
+            }
             let keep = ex.client_keep && req_done;
             if let Some(next) = self
                 .response_rules(

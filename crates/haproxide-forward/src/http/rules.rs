@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use haproxide_http::conn::{connection_value, peer_keeps_alive};
 use haproxide_http::rules::{run_request, run_response, Txn, Verdict};
-use haproxide_http::{BodyLength, Request, ResponseHead};
+use haproxide_http::{BodyLength, Request, RequestHead, ResponseHead};
 
 use super::io::write_all;
 use super::{Conn, Next};
@@ -40,7 +40,7 @@ impl Sess {
         }
         let shared = self.shared.clone();
         let fe = shared.frontends[self.fe].spec.name.as_str();
-        let (verdict, captures) = {
+        let (verdict, captures, src, dst) = {
             let mut txn = Txn {
                 src: self.src,
                 dst: self.dst,
@@ -63,8 +63,12 @@ impl Sess {
                 },
             };
             let v = run_request(&spec.http_request, &mut req.head, &mut txn);
-            (v, txn.captures)
+            (v, txn.captures, txn.src, txn.dst)
         };
+        // `set-src`/`set-dst` & co: the session's addresses from now on (later
+        // rules, `option forwardfor`, the log), as HAProxy's session origin.
+        self.src = src;
+        self.dst = dst;
         if let Some(h) = self.http_log.as_mut() {
             for (slot, v) in captures {
                 if let Some(s) = h.req_captures.get_mut(slot) {
@@ -78,7 +82,7 @@ impl Sess {
         // A body that came whole with the head is drained, and the connection
         // stays (HAProxy 2.6.12, measured); one still to come closes it.
         let keep = peer_keeps_alive(req.head.version, &req.info) && self.drain_body(req);
-        self.rule_answer(client, verdict, spec, keep, !req.head.version.is_11(), tc)
+        self.rule_answer(client, verdict, spec, keep, &req.head, tc)
             .await
     }
 
@@ -149,14 +153,7 @@ impl Sess {
                 // HAProxy logs it `PH` (a rule answer on the request is `PR`).
                 Verdict::Reply(r) => {
                     return self
-                        .rule_answer(
-                            client,
-                            Verdict::Reply(r),
-                            spec,
-                            keep,
-                            !req.head.version.is_11(),
-                            tc,
-                        )
+                        .rule_answer(client, Verdict::Reply(r), spec, keep, &req.head, tc)
                         .await
                         .map(|n| match n {
                             Next::Answered(t) if t == *b"PR" => Next::Answered(*b"PH"),
@@ -164,11 +161,7 @@ impl Sess {
                             n => n,
                         })
                 }
-                v => {
-                    return self
-                        .rule_answer(client, v, spec, keep, !req.head.version.is_11(), tc)
-                        .await
-                }
+                v => return self.rule_answer(client, v, spec, keep, &req.head, tc).await,
             }
         }
         None
@@ -181,7 +174,7 @@ impl Sess {
         verdict: Verdict,
         spec: &HttpSpec,
         keep: bool,
-        http10: bool,
+        req: &RequestHead,
         tc: Option<Duration>,
     ) -> Option<Next> {
         let (reply, term) = match verdict {
@@ -200,8 +193,17 @@ impl Sess {
         // other pages and `return status 400` keep the connection).
         let page_closes = matches!(term, [b'P', _]) && matches!(reply.head.code, 400 | 408);
         let keep = keep && !page_closes;
-        let http10 = http10 || !reply.head.version.is_11();
+        let http10 = !req.version.is_11() || !reply.head.version.is_11();
         self.log_status(reply.head.code);
+        if reply.silent {
+            return Some(Next::Close(term));
+        }
+        // An answer to HEAD has no body (nor counts one), as HAProxy's.
+        let body = if req.method == b"HEAD" {
+            0
+        } else {
+            reply.body.len()
+        };
         self.htx.from_server += super::htx::head(
             [
                 &super::htx::version(reply.head.version),
@@ -209,10 +211,11 @@ impl Sess {
                 &reply.head.reason,
             ],
             &reply.head.headers,
-        ) + reply.body.len() as u64
+        ) + body as u64
             // The page's own `Connection: close`, kept in HTX (counted as sent).
             + if page_closes { 15 } else { 0 };
-        let bytes = reply.to_bytes(connection_value(keep, http10));
+        let mut bytes = reply.to_bytes(connection_value(keep, http10));
+        bytes.truncate(bytes.len() - (reply.body.len() - body));
         if write_all(client, &bytes, tc).await.is_err() || !keep {
             return Some(Next::Close(term));
         }

@@ -41,6 +41,7 @@ pub fn server(name: &str, addr: SocketAddr) -> ServerSpec {
         source: None,
         disabled: false,
         checked: false,
+        cookie: None,
     }
 }
 

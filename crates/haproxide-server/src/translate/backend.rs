@@ -56,6 +56,7 @@ pub(super) fn backend(
         fullconn: p.fullconn.map(|v| v as usize),
         tcp_keepalive: p.option("srvtcpka") == Some(true) || p.option("tcpka") == Some(true),
         http: http_spec(p, p.kind != ProxyKind::Listen, errors),
+        persist: super::persist::spec(p, errors),
     };
     let base = health::CheckBase::of(p, errors);
     plan.check_bases.insert(bi, base.clone());
@@ -156,6 +157,7 @@ pub(crate) fn server_spec(
             .and_then(|s| s.parse().ok()),
         disabled: sp.disabled == Some(true) || unresolved,
         checked: sp.check == Some(true) || sp.track.is_some() || sp.agent_check == Some(true),
+        cookie: sp.cookie.as_deref().map(|c| c.as_bytes().into()),
     }
 }
 

@@ -48,8 +48,8 @@ fn what_http_mode_does_not_run_is_refused_line_by_line() {
     let (p, errors) = plan(&format!(
         "{HEAD}frontend web\n bind 127.0.0.1:8080\n default_backend b\n\
          backend b\n server s 127.0.0.1:80\n\
-         backend c\n server s 127.0.0.1:80\n http-request set-src hdr(x)\n\
-         cookie SRV insert\n option http-pretend-keepalive\n filter trace name t\n\
+         backend c\n server s 127.0.0.1:80\n http-request wait-for-handshake\n\
+         use-server s if TRUE\n option http-pretend-keepalive\n filter trace name t\n\
          errorfile 503 /dev/null\n"
     ));
     let mut got: Vec<(u32, String)> = errors
@@ -61,8 +61,8 @@ fn what_http_mode_does_not_run_is_refused_line_by_line() {
     // Line 19 (`errorfile`) runs.
     assert_eq!(lines, vec![15, 16, 17, 18], "{got:?}");
     for (what, (_, msg)) in [
-        "http-request set-src",
-        "cookie persistence",
+        "http-request wait-for-handshake",
+        "use-server",
         "option http-pretend-keepalive",
         "`filter trace`",
     ]

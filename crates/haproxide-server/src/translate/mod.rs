@@ -35,6 +35,7 @@ mod stats;
 
 mod compression;
 mod http_rules;
+mod persist;
 use backend::backend;
 use frontend::{binds, frontend};
 use health::check_spec;

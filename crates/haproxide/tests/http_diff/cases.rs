@@ -26,11 +26,11 @@ impl Case {
     }
 }
 
-fn c(cfg: &'static str, name: &str, expect: &'static str, raw: &[u8]) -> Case {
+pub(super) fn c(cfg: &'static str, name: &str, expect: &'static str, raw: &[u8]) -> Case {
     s(cfg, name, expect, &[raw])
 }
 
-fn s(cfg: &'static str, name: &str, expect: &'static str, steps: &[&[u8]]) -> Case {
+pub(super) fn s(cfg: &'static str, name: &str, expect: &'static str, steps: &[&[u8]]) -> Case {
     Case {
         cfg,
         name: name.to_string(),
@@ -41,11 +41,17 @@ fn s(cfg: &'static str, name: &str, expect: &'static str, steps: &[&[u8]]) -> Ca
 }
 
 /// `GET <path>` with Host www.example.com and `extra` header lines.
-fn get(path: &str, extra: &str) -> Vec<u8> {
+pub(super) fn get(path: &str, extra: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: www.example.com\r\n{extra}\r\n").into_bytes()
 }
 
-fn g(cfg: &'static str, name: &str, expect: &'static str, path: &str, extra: &str) -> Case {
+pub(super) fn g(
+    cfg: &'static str,
+    name: &str,
+    expect: &'static str,
+    path: &str,
+    extra: &str,
+) -> Case {
     c(cfg, name, expect, &get(path, extra))
 }
 
@@ -797,6 +803,7 @@ pub fn all() -> Vec<Case> {
         balance(),
         cookie(),
         stick(),
+        super::actions::cases(),
     ]
     .into_iter()
     .flatten()

@@ -18,7 +18,7 @@ pub struct Config {
 }
 
 /// `global` and `defaults` common to all, with `extra` added to `defaults`.
-fn head(extra: &str) -> String {
+pub(super) fn head(extra: &str) -> String {
     format!(
         "global\n  log 127.0.0.1:$log local0\n  tune.bufsize 16384\n\
          defaults\n  mode http\n  log global\n  option httplog\n\
@@ -27,7 +27,7 @@ fn head(extra: &str) -> String {
     )
 }
 
-fn cfg(name: &'static str, backends: &'static [&'static str], text: String) -> Config {
+pub(super) fn cfg(name: &'static str, backends: &'static [&'static str], text: String) -> Config {
     Config {
         name,
         frontends: &["fe"],
@@ -38,14 +38,14 @@ fn cfg(name: &'static str, backends: &'static [&'static str], text: String) -> C
 }
 
 /// A backend section per name, each with one server on its recorder.
-fn backends(names: &[&str]) -> String {
+pub(super) fn backends(names: &[&str]) -> String {
     names
         .iter()
         .map(|n| format!("backend {n}\n  server {n}1 127.0.0.1:${n}\n"))
         .collect()
 }
 
-fn error_page(status: u16, body: &str) -> Vec<u8> {
+pub(super) fn error_page(status: u16, body: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 {status} Custom\r\nContent-Type: text/plain\r\nCache-Control: no-cache\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
@@ -348,6 +348,7 @@ pub fn all() -> Vec<Config> {
                 + &backends(&["web"]),
         ),
     ];
+    v.extend(super::actions::configs());
     v.sort_by_key(|c| c.name);
     v
 }

@@ -3,6 +3,7 @@
 //! framing), masking of log lines, configuration placeholders, the known list.
 #![allow(dead_code)]
 
+pub mod actions;
 pub mod cases;
 pub mod configs;
 

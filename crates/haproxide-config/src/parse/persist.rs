@@ -1,0 +1,235 @@
+//! Persistence keywords: `cookie` (configuration.txt §4.2 `cookie`), and
+//! `ignore-persist` / `force-persist` (§4.2), typed with `haproxy -c` 2.6's
+//! messages (cfgparse-listen.c).
+
+use haproxide_http::persist::{CookieMode, CookieSpec};
+
+use super::*;
+
+impl Parser<'_> {
+    /// `cookie <name> [rewrite|insert|prefix] [indirect] [nocache] [postonly]
+    /// [preserve] [httponly] [secure] [domain <d>]* [maxidle <t>] [maxlife <t>]
+    /// [dynamic] [attr <v>]*`.
+    pub(super) fn kw_cookie(&mut self, pi: usize, line: &Line, a: usize) {
+        let name = line.arg(a);
+        if name.is_empty() {
+            self.err(
+                Code::MissingArgument,
+                line.span(a.saturating_sub(1)),
+                "`cookie` needs a cookie name",
+                HaproxyLoc::Parsing,
+                "'cookie' expects <cookie_name> as argument.",
+            );
+            return;
+        }
+        let mut c = CookieSpec {
+            name: name.to_string(),
+            ..CookieSpec::default()
+        };
+        let (mut rw, mut ins, mut pfx) = (false, false, false);
+        let mut k = a + 1;
+        while !line.arg(k).is_empty() {
+            let w = line.arg(k);
+            match w {
+                "rewrite" => rw = true,
+                "indirect" => c.indirect = true,
+                "insert" => ins = true,
+                "nocache" => c.nocache = true,
+                "postonly" => c.postonly = true,
+                "preserve" => c.preserve = true,
+                "prefix" => pfx = true,
+                "httponly" => c.httponly = true,
+                "secure" => c.secure = true,
+                "dynamic" => {}
+                "domain" => {
+                    let d = line.arg(k + 1);
+                    if d.is_empty() {
+                        return self.cookie_err(line, k, "'domain' expects <domain> as argument.");
+                    }
+                    if !d.contains('.') {
+                        self.warn(
+                            Code::InvalidArgument,
+                            line.span(k + 1),
+                            format!("cookie domain `{d}` has no embedded dot"),
+                            HaproxyLoc::ParsingTight,
+                            format!("domain '{d}' contains no embedded dot, this configuration may not work properly (see RFC6265#5.2.3)."),
+                        );
+                    }
+                    if let Some(bad) = d
+                        .chars()
+                        .find(|ch| !(ch.is_ascii_alphanumeric() || *ch == '.' || *ch == '-'))
+                    {
+                        return self.cookie_err(
+                            line,
+                            k + 1,
+                            &format!("character '{bad}' is not permitted in domain name '{d}'."),
+                        );
+                    }
+                    c.domain = Some(match c.domain.take() {
+                        None => d.to_string(),
+                        Some(prev) => format!("{prev}; domain={d}"),
+                    });
+                    k += 1;
+                }
+                "maxidle" | "maxlife" => {
+                    let t = line.arg(k + 1);
+                    let what = if w == "maxidle" {
+                        "<idletime>"
+                    } else {
+                        "<lifetime>"
+                    };
+                    if t.is_empty() {
+                        return self.cookie_err(
+                            line,
+                            k,
+                            &format!("'{w}' expects {what} in seconds as argument."),
+                        );
+                    }
+                    let secs = match value::parse_time(t, 1000) {
+                        Ok(ms) if ms.0 / 1000 > 2_147_483_647 => {
+                            return self.cookie_err(line, k + 1, &format!("timer overflow in argument <{t}> to <{w}>, maximum value is 2147483647 s (~68 years)."));
+                        }
+                        Ok(ms) if ms.0 > 0 && ms.0 < 1000 => {
+                            return self.cookie_err(line, k + 1, &format!("timer underflow in argument <{t}> to <{w}>, minimum non-null value is 1 s."));
+                        }
+                        Ok(ms) => (ms.0 / 1000) as u32,
+                        Err(value::TimeError::Overflow) => {
+                            return self.cookie_err(line, k + 1, &format!("timer overflow in argument <{t}> to <{w}>, maximum value is 2147483647 s (~68 years)."));
+                        }
+                        Err(_) => {
+                            let ch = t.chars().find(|ch| !ch.is_ascii_digit()).unwrap_or(' ');
+                            return self.cookie_err(
+                                line,
+                                k + 1,
+                                &format!("unexpected character '{ch}' in argument to <{w}>."),
+                            );
+                        }
+                    };
+                    if w == "maxidle" {
+                        c.maxidle = secs;
+                    } else {
+                        c.maxlife = secs;
+                    }
+                    k += 1;
+                }
+                "attr" => {
+                    let v = line.arg(k + 1);
+                    if v.is_empty() {
+                        return self.cookie_err(line, k, "'attr' expects <value> as argument.");
+                    }
+                    if let Some(b) = v.bytes().find(|b| b.is_ascii_control() || *b == b';') {
+                        return self.cookie_err(
+                            line,
+                            k + 1,
+                            &format!("character '%x{b:02X}' is not permitted in attribute value."),
+                        );
+                    }
+                    c.attrs = Some(match c.attrs.take() {
+                        None => v.to_string(),
+                        Some(prev) => format!("{prev}; {v}"),
+                    });
+                    k += 1;
+                }
+                _ => {
+                    self.err(
+                        Code::InvalidArgument,
+                        line.span(k),
+                        format!("unknown `cookie` option `{w}`"),
+                        HaproxyLoc::Parsing,
+                        "'cookie' supports 'rewrite', 'insert', 'prefix', 'indirect', 'nocache', 'postonly', 'domain', 'maxidle', 'dynamic', 'maxlife' and 'attr' options.",
+                    );
+                    return;
+                }
+            }
+            k += 1;
+        }
+        let span = line.span_from(0);
+        let mut ok = true;
+        if rw && c.indirect {
+            self.err(
+                Code::InvalidArgument,
+                span,
+                "cookie `rewrite` and `indirect` cannot be combined",
+                HaproxyLoc::Parsing,
+                "cookie 'rewrite' and 'indirect' modes are incompatible.",
+            );
+            ok = false;
+        }
+        if [rw, ins, pfx].iter().filter(|x| **x).count() > 1 {
+            self.err(
+                Code::InvalidArgument,
+                span,
+                "cookie `rewrite`, `insert` and `prefix` exclude each other",
+                HaproxyLoc::Parsing,
+                "cookie 'rewrite', 'insert' and 'prefix' modes are incompatible.",
+            );
+            ok = false;
+        }
+        if c.preserve && !ins && !c.indirect {
+            self.err(
+                Code::InvalidArgument,
+                span,
+                "cookie `preserve` needs `insert` or `indirect`",
+                HaproxyLoc::Parsing,
+                "cookie 'preserve' requires at least 'insert' or 'indirect'.",
+            );
+            ok = false;
+        }
+        c.mode = if ins {
+            CookieMode::Insert
+        } else if rw {
+            CookieMode::Rewrite
+        } else if pfx {
+            CookieMode::Prefix
+        } else {
+            CookieMode::Passive
+        };
+        if ok {
+            self.cfg.proxies[pi].cookie = Some(Spanned { value: c, span });
+        }
+    }
+
+    fn cookie_err(&mut self, line: &Line, k: usize, hx: &str) {
+        self.err(
+            Code::InvalidArgument,
+            line.span(k),
+            format!("`cookie`: {hx}"),
+            HaproxyLoc::ParsingTight,
+            hx.to_string(),
+        );
+    }
+
+    /// `ignore-persist { if | unless } <condition>` and `force-persist ...`.
+    pub(super) fn kw_persist_rule(&mut self, pi: usize, line: &Line, a: usize, force: bool) {
+        let kw = if force {
+            "force-persist"
+        } else {
+            "ignore-persist"
+        };
+        let cond = match line.arg(a) {
+            "if" | "unless" => self.condition(
+                pi,
+                line,
+                a,
+                &format!("error detected while parsing a '{kw}' rule : {{}}."),
+            ),
+            _ => {
+                self.err(
+                    Code::ConditionExpression,
+                    line.span(a.saturating_sub(1)),
+                    format!("`{kw}` needs `if` or `unless` and a condition"),
+                    HaproxyLoc::Parsing,
+                    format!("'{kw}' requires either 'if' or 'unless' followed by a condition."),
+                );
+                return;
+            }
+        };
+        if let Some(cond) = cond {
+            self.cfg.proxies[pi].persist_rules.push(PersistRule {
+                force,
+                cond,
+                span: line.span_from(0),
+            });
+        }
+    }
+}
