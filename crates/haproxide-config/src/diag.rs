@@ -141,6 +141,9 @@ pub enum HaproxyLoc {
     ParsingCapital,
     /// `[FILE:LINE] : msg` (server lines and address initialisation).
     Bracket,
+    /// `[FILE:LINE] : msg` from a post-parse check (a server's TLS setup): no
+    /// "Error(s) found in configuration file" line follows.
+    BracketPost,
     /// No location at all (post-parse checks).
     None,
 }

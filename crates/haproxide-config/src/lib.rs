@@ -28,6 +28,7 @@ pub mod model;
 pub mod parse;
 pub mod reader;
 pub mod resolve;
+pub mod server_tls;
 pub mod source;
 pub mod support;
 pub mod value;

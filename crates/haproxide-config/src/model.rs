@@ -117,13 +117,26 @@ pub struct Global {
     pub description: Option<Named>,
     /// `ssl-default-bind-options|ciphers|ciphersuites|curves` (§3.1).
     pub ssl_default_bind: haproxide_tls::TlsOptions,
-    /// `ssl-default-server-*` (§3.1): typed; server-side TLS is not run yet.
+    /// `ssl-default-server-*` (§3.1) and `ssl-server-verify` (as its `verify`).
     pub ssl_default_server: haproxide_tls::TlsOptions,
     /// `tune.ssl.cachesize` (§3.2; default 20000).
     pub tune_ssl_cachesize: Option<u32>,
     /// `tune.ssl.maxrecord` (§3.2; default: 16 kB records).
     pub tune_ssl_maxrecord: Option<u32>,
+    /// `tune.h2.*` (§3.2): HTTP/2 settings of every client connection.
+    pub tune_h2: TuneH2,
     pub directives: Vec<Directive>,
+}
+
+/// `tune.h2.header-table-size`, `tune.h2.initial-window-size`,
+/// `tune.h2.max-concurrent-streams`, `tune.h2.max-frame-size` (configuration.txt
+/// §3.2); None: HAProxy's default (4096, 65535, 100, 16384).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TuneH2 {
+    pub header_table_size: Option<u32>,
+    pub initial_window_size: Option<u32>,
+    pub max_concurrent_streams: Option<u32>,
+    pub max_frame_size: Option<u32>,
 }
 
 /// `log` (configuration.txt §3.1 `log`, §4.2 `log`).
@@ -407,6 +420,22 @@ pub struct ServerParams {
     pub verify: Option<String>,
     pub ca_file: Option<Named>,
     pub crt: Option<Named>,
+    /// `sni <expr>` (§5.2): a sample expression, checked when read.
+    pub sni: Option<String>,
+    /// `check-sni <name>` (§5.2).
+    pub check_sni: Option<String>,
+    /// `alpn <list>` (§5.2), comma-separated.
+    pub alpn: Option<String>,
+    /// `check-alpn <list>` (§5.2).
+    pub check_alpn: Option<String>,
+    /// `ssl-reuse` / `no-ssl-reuse` (§5.2; resumption is on by default).
+    pub ssl_reuse: Option<bool>,
+    /// `verifyhost <name>` (§5.2).
+    pub verifyhost: Option<String>,
+    /// `ssl-min-ver`, `ssl-max-ver`, `ciphers`, `ciphersuites`, `no-tlsv1x`,
+    /// `force-tlsv1x`, `no-tls-tickets` (§5.2); the global `ssl-default-server-*`
+    /// fill what is unset when the server's TLS spec is built.
+    pub tls_opts: Option<haproxide_tls::TlsOptions>,
     pub agent_check: Option<bool>,
     pub agent_port: Option<u16>,
     pub agent_addr: Option<String>,
@@ -446,6 +475,9 @@ pub struct ServerDef {
     pub id: Option<Spanned<u32>>,
     /// Options haproxide does not type (yet), with their argument.
     pub other: Vec<(String, Option<String>, Span)>,
+    /// The TLS client spec of an `ssl` server (files loaded, global defaults
+    /// applied), set when the configuration is resolved.
+    pub tls: Option<haproxide_tls::ServerTlsSpec>,
     pub span: Span,
 }
 
@@ -460,6 +492,8 @@ pub struct Bind {
     pub v4v6: bool,
     pub v6only: bool,
     pub accept_proxy: bool,
+    /// `proto h2` (§5.1): HTTP/2 with prior knowledge (`proto h1`: false).
+    pub proto_h2: bool,
     pub ssl: bool,
     /// The TLS options (§5.1), typed; the certificates loaded and checked.
     pub tls: BindTls,

@@ -56,6 +56,18 @@ pub struct ResolveOptions {
 
 /// Copy into `into` every parameter `from` sets (when `overwrite`) or that `into` lacks.
 pub fn inherit_params(into: &mut ServerParams, from: &ServerParams, overwrite: bool) {
+    // The TLS protocol options merge field by field, the later line winning.
+    if let Some(f) = &from.tls_opts {
+        match (&mut into.tls_opts, overwrite) {
+            (None, _) => into.tls_opts = Some(f.clone()),
+            (Some(i), false) => i.inherit(f),
+            (Some(i), true) => {
+                let mut n = f.clone();
+                n.inherit(i);
+                *i = n;
+            }
+        }
+    }
     macro_rules! f {
         ($($field:ident),*) => {
             $( if from.$field.is_some() && (overwrite || into.$field.is_none()) {
@@ -95,6 +107,12 @@ pub fn inherit_params(into: &mut ServerParams, from: &ServerParams, overwrite: b
         verify,
         ca_file,
         crt,
+        sni,
+        check_sni,
+        alpn,
+        check_alpn,
+        ssl_reuse,
+        verifyhost,
         agent_check,
         agent_port,
         agent_addr,
@@ -115,6 +133,7 @@ pub fn resolve(cfg: &mut Config, opts: &ResolveOptions) -> Vec<Diagnostic> {
     check_peers(cfg, &mut diags);
     check_timeouts(cfg, &mut diags);
     check_defaults_rules(cfg, &mut diags);
+    crate::server_tls::resolve(cfg, &mut diags);
     resolve_servers(cfg, opts, &mut diags);
     if opts.ignore_resolution_failures {
         dr_allows_none(cfg);

@@ -49,6 +49,10 @@ const GLOBAL_TYPED: &[&str] = &[
     "server-state-base",
     "hard-stop-after",
     "tune.listener.multi-queue",
+    "tune.h2.header-table-size",
+    "tune.h2.initial-window-size",
+    "tune.h2.max-concurrent-streams",
+    "tune.h2.max-frame-size",
     "user",
     "group",
     "log",
@@ -203,6 +207,7 @@ const BIND_TYPED: &[&str] = &[
     "strict-sni",
     "no-tls-tickets",
     "prefer-client-ciphers",
+    "proto",
 ];
 const BIND_CHECKED: &[&str] = &["crl-file"];
 
@@ -236,6 +241,11 @@ const RUN: &[(&str, &str)] = &[
     // The TCP engine's global settings.
     ("global", "tune.listener.multi-queue"),
     ("global", "nosplice"),
+    // HTTP/2 (haproxide-forward's http2 module).
+    ("global", "tune.h2.header-table-size"),
+    ("global", "tune.h2.initial-window-size"),
+    ("global", "tune.h2.max-concurrent-streams"),
+    ("global", "tune.h2.max-frame-size"),
     ("proxy", "backlog"),
     // HTTP logging (haproxide-log, the HTTP engine's captures).
     ("proxy", "capture request header"),

@@ -97,6 +97,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 v6only: false,
                 accept_proxy: false,
                 tls: None,
+                proto_h2: false,
             }],
             default_backend: Some(0),
             timeout_client: Some(Duration::from_secs(30)),
@@ -122,6 +123,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 source: None,
                 disabled: false,
                 checked: false,
+                tls: None,
                 cookie: None,
             }],
             ..BackendSpec::default()

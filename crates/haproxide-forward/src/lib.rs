@@ -82,6 +82,7 @@ pub mod spec;
 
 mod dynamic;
 mod http;
+mod http2;
 pub mod httpstats;
 mod lb;
 mod listener;
@@ -89,6 +90,7 @@ mod meter;
 mod proxy_proto;
 mod relay;
 pub mod rules;
+mod server_stream;
 mod session;
 mod splice;
 #[allow(unsafe_code)]
@@ -105,6 +107,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
+pub use http2::H2Spec;
 pub use httpstats::HttpStats;
 pub use lb::DelServerError;
 use lb::{BackendRt, Signal};
@@ -114,6 +117,7 @@ pub use proxy_proto::{
     ParseResult as ProxyParse, Parsed as ProxyHeader,
 };
 pub use relay::{buffers_held, ClientStream, BUFSIZE};
+pub use server_stream::ServerStream;
 pub use session::DEFAULT_TIMEOUT_CONNECT;
 
 pub use spec::*;

@@ -233,6 +233,7 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, m
     };
     let accept_proxy = shared.frontends[fe].spec.binds[bind].accept_proxy;
     let tls = shared.frontends[fe].spec.binds[bind].tls.clone();
+    let proto_h2 = shared.frontends[fe].spec.binds[bind].proto_h2;
     let mut paused = shared.frontends[fe].paused.subscribe();
     // A service frontend (stats page, exporter) hands connections to it.
     let service = shared.frontends[fe]
@@ -310,6 +311,7 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, m
                     dst,
                     accept_proxy,
                     tls.clone(),
+                    proto_h2,
                 );
                 match thread.and_then(|t| shared.threads.get(t)) {
                     Some(s) if thread != me => drop(s.handle.spawn(session)),

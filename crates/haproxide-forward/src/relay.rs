@@ -31,6 +31,9 @@ pub enum ClientStream {
     /// TLS over either (§5.1 `ssl`); bytes read before the handshake (after a
     /// PROXY header) are given back to it.
     Tls(Box<haproxide_tls::TlsStream<haproxide_tls::Prefixed<ClientStream>>>),
+    /// One HTTP/2 stream's bytes, bridged as HTTP/1.1 to the HTTP engine (the
+    /// `h2` module).
+    Mem(tokio::io::DuplexStream),
     /// Moved out (only while a handshake owns the stream): reads end, writes fail.
     Closed,
 }
@@ -45,6 +48,7 @@ impl AsyncRead for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             ClientStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            ClientStream::Mem(s) => Pin::new(s).poll_read(cx, buf),
             ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
@@ -60,6 +64,7 @@ impl AsyncWrite for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            ClientStream::Mem(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Closed => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
         }
     }
@@ -68,6 +73,7 @@ impl AsyncWrite for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             ClientStream::Unix(s) => Pin::new(s).poll_flush(cx),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            ClientStream::Mem(s) => Pin::new(s).poll_flush(cx),
             ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
@@ -76,6 +82,7 @@ impl AsyncWrite for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             ClientStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            ClientStream::Mem(s) => Pin::new(s).poll_shutdown(cx),
             ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
@@ -120,13 +127,18 @@ impl Peer for ClientStream {
             ClientStream::Unix(s) => s.poll_read_ready(cx),
             // rustls may hold decrypted bytes the socket no longer shows: try a
             // read (the buffer comes from the pool and goes back if it is empty).
-            ClientStream::Tls(_) | ClientStream::Closed => Poll::Ready(Ok(())),
+            ClientStream::Tls(_) | ClientStream::Mem(_) | ClientStream::Closed => {
+                Poll::Ready(Ok(()))
+            }
         }
     }
     fn tcp(&self) -> Option<&TcpStream> {
         match self {
             ClientStream::Tcp(s) => Some(s),
-            ClientStream::Unix(_) | ClientStream::Tls(_) | ClientStream::Closed => None,
+            ClientStream::Unix(_)
+            | ClientStream::Tls(_)
+            | ClientStream::Mem(_)
+            | ClientStream::Closed => None,
         }
     }
 }

@@ -25,6 +25,7 @@ use crate::meter::{Publisher, SessionMeter};
 use crate::proxy_proto;
 use crate::relay::{relay, Bytes, ClientStream, Half, RelayTimeouts};
 use crate::rules::{eval_cond, eval_rules, EvalCtx, Tri};
+use crate::server_stream::ServerStream;
 use crate::spec::{Balance, SendProxy, ServerPort};
 use crate::{SessionRecord, Shared};
 
@@ -80,6 +81,9 @@ pub(crate) struct Sess {
     pub(crate) htx: Bytes,
     /// What the TLS handshake settled, on a TLS bind.
     pub(crate) tls: Option<Box<haproxide_expr::TlsSession>>,
+    /// An HTTP/2 stream bridged to the HTTP engine (the `h2` module): the
+    /// request goes to the server in origin form.
+    pub(crate) h2: bool,
     /// HTTP mode: the server persistence chose for this request (HAProxy's
     /// `SF_DIRECT`) and whether `force-persist` holds it there.
     pub(crate) direct: Option<(usize, bool)>,
@@ -99,6 +103,7 @@ pub(crate) fn run(
     dst: Option<SocketAddr>,
     accept_proxy: bool,
     tls: Option<haproxide_tls::Acceptor>,
+    proto_h2: bool,
 ) -> impl Future<Output = ()> {
     // An async block, not an `async fn`: the task keeps each argument once (an
     // `async fn` stores them twice), and an idle session's task is its memory.
@@ -124,58 +129,23 @@ pub(crate) fn run(
         if shared.stop.is_raised() {
             kill.kill(crate::CutReason::Killed);
         }
-        let mut s = Sess {
-            shared: shared.clone(),
+        let meter = SessionMeter::new(&shared.meters, live.thread, fe);
+        let mut s = Sess::new(
+            shared.clone(),
             fe,
-            src,
-            dst,
+            (src, dst),
             sid,
-            kill: kill.clone(),
-            phase: b'R',
-            backend: None,
-            slot: None,
-            be_count: None,
-            server: None,
-            tw_start: None,
-            tw: -1,
-            tc: -1,
-            retries: 0,
-            redispatched: false,
-            bytes: Bytes::default(),
-            meter: SessionMeter::new(&shared.meters, live.thread, fe),
-            srv_queue: 0,
-            backend_queue: 0,
-            client_active: t0,
-            req: Half::new(),
-            silent: false,
-            req_at: accepted_at,
-            req_t0: t0,
-            bytes_base: Bytes::default(),
-            http_log: None,
-            first_byte: None,
-            connected: None,
-            htx: Bytes::default(),
-            tls: None,
-            direct: None,
-        };
+            kill.clone(),
+            meter,
+            (accepted_at, t0),
+        );
         let term = tokio::select! {
             biased;
             why = kill.wait() => [why, s.phase],
-            Flow::Done(t) = s.body(&mut client, accept_proxy, tls) => t,
+            Flow::Done(t) = s.body(&mut client, accept_proxy, tls, proto_h2) => t,
         };
         drop(client);
-        // `bin`/`bout` of the frontend, backend and server: the relay published its
-        // bytes as they flowed; what is left (data read before the relay, the last
-        // wake-up's) goes now, to the backend and server chosen by then.
-        s.meter
-            .aim(&shared.meters, s.backend.as_ref().map(|b| b.idx), s.server);
-        s.meter.publish(&shared.meters, &s.bytes);
-        if let Some(ts) = s.tw_start {
-            if s.tw < 0 {
-                s.tw = ts.elapsed().as_millis() as i64;
-            }
-        }
-        s.log(term, s.req_at, s.req_t0);
+        s.finish(term);
         // Release in order: server slot (wakes queued sessions), backend, frontend, permits.
         drop(s);
         drop(live);
@@ -322,6 +292,77 @@ pub(crate) enum Race<T> {
 }
 
 impl Sess {
+    /// A session's state when it begins (a connection in [`run`]; each HTTP/2
+    /// stream's transaction in the `http2` module): addresses `(src, dst)`,
+    /// begun at `(when, t0)`.
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        fe: usize,
+        (src, dst): (Option<SocketAddr>, Option<SocketAddr>),
+        sid: u64,
+        kill: Arc<Kill>,
+        meter: SessionMeter,
+        (at, t0): (SystemTime, Instant),
+    ) -> Sess {
+        Sess {
+            shared,
+            fe,
+            src,
+            dst,
+            sid,
+            kill,
+            phase: b'R',
+            backend: None,
+            slot: None,
+            be_count: None,
+            server: None,
+            tw_start: None,
+            tw: -1,
+            tc: -1,
+            retries: 0,
+            redispatched: false,
+            bytes: Bytes::default(),
+            meter,
+            srv_queue: 0,
+            backend_queue: 0,
+            client_active: t0,
+            req: Half::new(),
+            silent: false,
+            req_at: at,
+            req_t0: t0,
+            bytes_base: Bytes::default(),
+            http_log: None,
+            first_byte: None,
+            connected: None,
+            htx: Bytes::default(),
+            tls: None,
+            h2: false,
+            direct: None,
+        }
+    }
+
+    /// The end of a session that ended with `term`: `bin`/`bout` of the
+    /// frontend, backend and server (the relay published its bytes as they
+    /// flowed; what is left, data read before the relay and the last wake-up's,
+    /// goes now, to the backend and server chosen by then), then its log line.
+    pub(crate) fn finish(&mut self, term: [u8; 2]) {
+        let shared = self.shared.clone();
+        self.meter.aim(
+            &shared.meters,
+            self.backend.as_ref().map(|b| b.idx),
+            self.server,
+        );
+        self.meter.publish(&shared.meters, &self.bytes);
+        if let Some(ts) = self.tw_start {
+            if self.tw < 0 {
+                self.tw = ts.elapsed().as_millis() as i64;
+            }
+        }
+        self.log(term, self.req_at, self.req_t0);
+    }
+}
+
+impl Sess {
     /// Log the session (or, in HTTP mode, the request) that ends with `term`, begun
     /// at `accepted_at` / `t0`.
     pub(crate) fn log(&mut self, term: [u8; 2], accepted_at: SystemTime, t0: Instant) {
@@ -430,6 +471,7 @@ impl Sess {
         client: &mut ClientStream,
         accept_proxy: bool,
         tls: Option<haproxide_tls::Acceptor>,
+        proto_h2: bool,
     ) -> Flow {
         let fspec = self.shared.frontends[self.fe].light.clone();
         // `tcp-request connection` (§4.2): layer 4 only, on the real connection
@@ -545,6 +587,10 @@ impl Sess {
 
         // `mode http`: the HTTP session loop (the `http` module) takes over.
         if self.shared.frontends[self.fe].spec.http.is_some() {
+            // HTTP/2: `proto h2` (prior knowledge) or ALPN `h2` (§5.1).
+            if proto_h2 || self.tls.as_ref().and_then(|t| t.alpn.as_deref()) == Some(b"h2") {
+                return Box::pin(self.h2_session(client)).await;
+            }
             // Boxed (one allocation per HTTP connection): the HTTP loop's state
             // would otherwise size every TCP session's future too.
             return Box::pin(self.http_session(client)).await;
@@ -619,7 +665,13 @@ impl Sess {
         fspec: &FeLight,
     ) -> Flow {
         let mut server = match self
-            .connect_server(client, be, &mut Vec::new(), crate::http::pool::Take::None)
+            .connect_server(
+                client,
+                be,
+                &mut Vec::new(),
+                crate::http::pool::Take::None,
+                None,
+            )
             .await
         {
             Ok((s, _)) => s,
@@ -640,7 +692,7 @@ impl Sess {
     pub(crate) async fn relay_to(
         &mut self,
         client: &mut ClientStream,
-        server: &mut TcpStream,
+        server: &mut ServerStream,
         be: &BackendRt,
         fe: &FeLight,
         srv: Option<usize>,
@@ -675,21 +727,25 @@ impl Sess {
     /// Server assignment (through the queues), connect with `retries` and `option
     /// redispatch`, then `send-proxy`: the part shared by TCP and HTTP sessions.
     /// An idle HTTP connection in `reuse` to the assigned server is taken instead of
-    /// connecting (the bool says so). Errors are the termination state.
+    /// connecting (the bool says so). Errors are the termination state. `sni_ctx`
+    /// is what a server's `sni` expression reads (the HTTP request); None: the
+    /// TCP session.
     pub(crate) async fn connect_server(
         &mut self,
         client: &mut ClientStream,
         be: &Arc<BackendRt>,
         reuse: &mut Vec<Reuse>,
         shared: crate::http::pool::Take,
-    ) -> Result<(TcpStream, bool), [u8; 2]> {
+        sni_ctx: Option<&(dyn haproxide_expr::Context + Sync)>,
+    ) -> Result<(ServerStream, bool), [u8; 2]> {
         let bspec = &be.spec;
         let tconn = bspec.timeout_connect.unwrap_or(DEFAULT_TIMEOUT_CONNECT);
         let tqueue = bspec.timeout_queue.unwrap_or(tconn);
         let client_ip: Option<IpAddr> = self.src.map(|a| a.ip());
         let mut avoid = None;
         let mut tc_start = Instant::now();
-        let server: TcpStream = loop {
+        let mut proxy_sent;
+        let server: ServerStream = loop {
             // Server assignment, possibly through a queue.
             if self.slot.is_none() {
                 self.phase = b'Q';
@@ -768,8 +824,8 @@ impl Sess {
             // An idle connection of this session to the same server (`http-reuse
             // safe`: a session's own connection), if the server did not close it.
             if let Some(i) = reuse.iter().position(|r| r.be == be.idx && r.srv == srv) {
-                let r = reuse.swap_remove(i);
-                if r.alive() {
+                let mut r = reuse.swap_remove(i);
+                if r.stream.alive() {
                     self.tc = 0;
                     return Ok((r.stream, true));
                 }
@@ -797,7 +853,24 @@ impl Sess {
                 _ => sspec.ip,
             };
             let addr = SocketAddr::new(ip, port);
-            let attempt = connect(addr, sspec.source, bspec.tcp_keepalive);
+            let tls = sspec.tls.as_ref().map(|t| {
+                let sni = t.sni.as_ref().and_then(|e| match sni_ctx {
+                    Some(c) => sni_value(e, c),
+                    None => sni_value(e, &self.eval_ctx()),
+                });
+                (t.connector.clone(), sni)
+            });
+            // §5.2 `send-proxy` before a TLS handshake: the header goes in clear.
+            let header = tls
+                .as_ref()
+                .and_then(|_| self.proxy_header(be.server(srv).map(|x| x.send_proxy)));
+            proxy_sent = header.is_some();
+            let attempt = connect_tls(
+                connect(addr, sspec.source, bspec.tcp_keepalive),
+                header,
+                tls,
+                ip,
+            );
             // Boxed, as the other waits before the data phase: the session's task is
             // sized for its largest state, and an idle session sits in the relay for
             // hours (864 of its 1,952 bytes were this connect's state).
@@ -854,10 +927,9 @@ impl Sess {
         self.phase = b'D';
         let srv = self.server.unwrap_or(0);
         // §5.2 `send-proxy`, `send-proxy-v2`: the header goes first, before any payload.
-        let header = match be.server(srv).map_or(SendProxy::None, |x| x.send_proxy) {
-            SendProxy::None => None,
-            SendProxy::V1 => Some(proxy_proto::v1_header(self.src, self.dst)),
-            SendProxy::V2 => Some(proxy_proto::v2_header(self.src, self.dst)),
+        let header = match proxy_sent {
+            true => None,
+            false => self.proxy_header(be.server(srv).map(|x| x.send_proxy)),
         };
         if let Some(h) = header {
             let w = server.write_all(&h);
@@ -871,21 +943,71 @@ impl Sess {
         }
         Ok((server, false))
     }
+
+    /// The `send-proxy` / `send-proxy-v2` header for this session (§5.2).
+    fn proxy_header(&self, kind: Option<SendProxy>) -> Option<Vec<u8>> {
+        match kind.unwrap_or(SendProxy::None) {
+            SendProxy::None => None,
+            SendProxy::V1 => Some(proxy_proto::v1_header(self.src, self.dst)),
+            SendProxy::V2 => Some(proxy_proto::v2_header(self.src, self.dst)),
+        }
+    }
+
+    /// A copy of the client's TLS session when a server of `be` has an `sni`
+    /// expression (the request's context borrows it while the session connects).
+    pub(crate) fn tls_for_sni(&self, be: &BackendRt) -> Option<Box<haproxide_expr::TlsSession>> {
+        let t = self.tls.as_ref()?;
+        (0..be.server_count())
+            .any(|i| {
+                be.server(i)
+                    .is_some_and(|s| s.tls.as_ref().is_some_and(|x| x.sni.is_some()))
+            })
+            .then(|| t.clone())
+    }
+
+    /// What a TCP session's expressions see (a server's `sni`).
+    fn eval_ctx(&self) -> EvalCtx<'_> {
+        EvalCtx {
+            src: self.src,
+            dst: self.dst,
+            data: self.req.filled(),
+            final_eval: true,
+            tls: self.tls.as_deref(),
+        }
+    }
+}
+
+/// The SNI a server's `sni` expression gives (none when empty or absent).
+fn sni_value(e: &haproxide_expr::SampleExpr, ctx: &dyn haproxide_expr::Context) -> Option<String> {
+    let v = e.value(ctx)?.cast(haproxide_expr::SmpType::Str)?;
+    let b = v.bytes()?;
+    (!b.is_empty()).then(|| String::from_utf8_lossy(b).into_owned())
+}
+
+/// Connect, then for a `ssl` server send the PROXY header (if any) and run the
+/// TLS handshake: all of it is the connect phase (`timeout connect`, `retries`).
+async fn connect_tls(
+    tcp: impl Future<Output = std::io::Result<TcpStream>>,
+    header: Option<Vec<u8>>,
+    tls: Option<(haproxide_tls::Connector, Option<String>)>,
+    ip: IpAddr,
+) -> std::io::Result<ServerStream> {
+    let mut s = tcp.await?;
+    let Some((connector, sni)) = tls else {
+        return Ok(ServerStream::Tcp(s));
+    };
+    if let Some(h) = header {
+        s.write_all(&h).await?;
+    }
+    let t = connector.connect(s, sni.as_deref(), ip).await?;
+    Ok(ServerStream::Tls(Box::new(t)))
 }
 
 /// An idle server connection kept by an HTTP session between requests.
 pub(crate) struct Reuse {
     pub(crate) be: usize,
     pub(crate) srv: usize,
-    pub(crate) stream: TcpStream,
-}
-
-impl Reuse {
-    /// Not closed by the server, and nothing unexpected from it (a byte before any
-    /// request is a protocol error: the connection is not reused).
-    fn alive(&self) -> bool {
-        crate::http::pool::alive(&self.stream)
-    }
+    pub(crate) stream: ServerStream,
 }
 
 fn be_usable(be: &BackendRt, s: usize) -> bool {

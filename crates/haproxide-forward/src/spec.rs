@@ -72,6 +72,8 @@ pub struct BindSpec {
     /// `ssl` (§5.1): terminate TLS with this acceptor (certificates loaded and
     /// checked when the configuration was read).
     pub tls: Option<haproxide_tls::Acceptor>,
+    /// `proto h2` (§5.1): HTTP/2 with prior knowledge on a clear bind.
+    pub proto_h2: bool,
 }
 
 /// `tcp-request connection|content accept|reject [if cond]`.
@@ -121,6 +123,8 @@ pub struct FrontendSpec {
     /// `mode http`: connections run the HTTP session loop (the `http` module);
     /// None: TCP mode.
     pub http: Option<HttpSpec>,
+    /// The global `tune.h2.*` settings (§3.2) its HTTP/2 connections use.
+    pub h2: crate::http2::H2Spec,
 }
 
 /// A [`crate::Service`] in a [`FrontendSpec`] (cloneable, printable).
@@ -264,8 +268,19 @@ pub struct ServerSpec {
     pub disabled: bool,
     /// Whether the server is health-checked (without `check`, it is always up).
     pub checked: bool,
+    /// `ssl` (§5.2): connections to the server are TLS.
+    pub tls: Option<ServerTls>,
     /// `cookie <value>` (§5.2): its persistence cookie value.
     pub cookie: Option<Box<[u8]>>,
+}
+
+/// A server's TLS side (configuration.txt §5.2 `ssl`, `sni`).
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    pub connector: haproxide_tls::Connector,
+    /// `sni <expr>`: evaluated per connection on the session (the request in HTTP
+    /// mode); an empty or absent result sends no SNI.
+    pub sni: Option<haproxide_expr::SampleExpr>,
 }
 
 /// How HTTP connections are kept (configuration.txt §4 `option http-keep-alive`,

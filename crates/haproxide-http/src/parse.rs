@@ -225,7 +225,7 @@ fn skip_empty_lines(buf: &[u8]) -> usize {
 type Line<'a> = (&'a [u8], usize, usize);
 
 fn lines(head: &[u8], base: usize) -> Result<Vec<Line<'_>>, ParseError> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(16);
     let mut start = 0;
     for (i, &b) in head.iter().enumerate() {
         if b == b'\n' {
@@ -264,17 +264,19 @@ fn parse_fields(
 ) -> Result<Headers, ParseError> {
     // Logical lines: obs-fold continuations appended, each line break as spaces
     // (HAProxy overwrites the CR LF in place).
-    let mut logical: Vec<(Vec<u8>, usize)> = Vec::new();
+    // Borrowed unless folded (one copy per header saved on the common path).
+    let mut logical: Vec<(std::borrow::Cow<'_, [u8]>, usize)> = Vec::with_capacity(lines.len());
     let mut prev_eol = 0;
     for &(line, off, eol) in lines {
         if line.first().copied().is_some_and(is_spht) {
             let Some((cur, _)) = logical.last_mut() else {
                 return Err(err(ErrorKind::FoldAtStart, off));
             };
+            let cur = cur.to_mut();
             cur.extend(std::iter::repeat_n(b' ', prev_eol));
             cur.extend_from_slice(line);
         } else {
-            logical.push((line.to_vec(), off));
+            logical.push((std::borrow::Cow::Borrowed(line), off));
         }
         prev_eol = eol;
     }
@@ -282,7 +284,8 @@ fn parse_fields(
         let off = logical.get(opts.max_headers).map_or(0, |l| l.1);
         return Err(err(ErrorKind::TooManyHeaders, off));
     }
-    let mut headers = Vec::with_capacity(logical.len());
+    // Room for the few headers the proxy usually adds (X-Forwarded-For, rules).
+    let mut headers = Vec::with_capacity(logical.len() + 4);
     for (raw, off) in logical {
         let Some(colon) = raw.iter().position(|&b| b == b':') else {
             return Err(err(ErrorKind::MissingColon, off));

@@ -165,7 +165,42 @@ impl Tm {
 
     /// `%t` accept date: `26/Nov/2026:10:00:00.123` (§8.2.2 "accept_date").
     pub fn accept_date(&self) -> String {
-        format!("{}.{:03}", self.day_time(), self.micros / 1000)
+        let mut out = Vec::with_capacity(24);
+        self.push_accept_date(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// [`Tm::accept_date`] appended to `out` (the log line's hot path: no
+    /// temporary strings).
+    pub fn push_accept_date(&self, out: &mut Vec<u8>) {
+        let _ = std::io::Write::write_fmt(
+            out,
+            format_args!(
+                "{:02}/{}/{:04}:{:02}:{:02}:{:02}.{:03}",
+                self.day,
+                self.month_name(),
+                self.year,
+                self.hour,
+                self.min,
+                self.sec,
+                self.micros / 1000
+            ),
+        );
+    }
+
+    /// [`Tm::rfc3164`] appended to `out`.
+    pub fn push_rfc3164(&self, out: &mut Vec<u8>) {
+        let _ = std::io::Write::write_fmt(
+            out,
+            format_args!(
+                "{} {:2} {:02}:{:02}:{:02}",
+                self.month_name(),
+                self.day,
+                self.hour,
+                self.min,
+                self.sec
+            ),
+        );
     }
 
     /// `26/Nov/2026:10:00:00.123456`: the date `show sess <id>` prints.

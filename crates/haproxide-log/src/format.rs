@@ -204,9 +204,8 @@ struct RecVars<'a> {
 }
 
 fn push_fmt(out: &mut Vec<u8>, a: std::fmt::Arguments<'_>) {
-    let mut s = String::new();
-    let _ = s.write_fmt(a);
-    out.extend_from_slice(s.as_bytes());
+    // Straight into the line: no temporary string per field.
+    let _ = std::io::Write::write_fmt(out, a);
 }
 
 fn push_num(out: &mut Vec<u8>, n: impl std::fmt::Display) {
@@ -386,7 +385,7 @@ impl LogVars for RecVars<'_> {
             LogVar::FrontendPort => push_port(out, fe_port, f),
             LogVar::BackendSrcIp | LogVar::ServerIp => push_ip(out, None, f),
             LogVar::BackendSrcPort | LogVar::ServerPort => push_port(out, None, f),
-            LogVar::AcceptDate => out.extend_from_slice(self.accept.accept_date().as_bytes()),
+            LogVar::AcceptDate => self.accept.push_accept_date(out),
             LogVar::GmtDate => {
                 out.extend_from_slice(Tm::new(rec.accepted_at, Zone::Utc).clf_date().as_bytes())
             }

@@ -89,11 +89,22 @@ pub fn render_message(
     let pri = u32::from(facility.code()) * 8 + u32::from(level.code());
     let tag = tag.unwrap_or(&ident.tag);
     let pid = ident.pid;
+    use std::io::Write as _;
+    let mut line = Vec::with_capacity(64 + msg.len().min(max_len));
     let mut out = match format {
-        LogFormat::Local => format!("<{pri}>{} {tag}[{pid}]: ", tm.rfc3164()),
-        LogFormat::Rfc3164 => {
-            let h = ident.hostname.as_deref().unwrap_or("localhost");
-            format!("<{pri}>{} {h} {tag}[{pid}]: ", tm.rfc3164())
+        // The common formats written in place (one allocation per line).
+        LogFormat::Local | LogFormat::Rfc3164 => {
+            let _ = write!(line, "<{pri}>");
+            tm.push_rfc3164(&mut line);
+            if format == LogFormat::Rfc3164 {
+                let h = ident.hostname.as_deref().unwrap_or("localhost");
+                let _ = write!(line, " {h}");
+            }
+            let _ = write!(line, " {tag}[{pid}]: ");
+            line.extend_from_slice(msg.as_bytes());
+            line.truncate(max_len);
+            line.push(b'\n');
+            return line;
         }
         LogFormat::Rfc5424 => {
             let h = ident.hostname.as_deref().unwrap_or("-");

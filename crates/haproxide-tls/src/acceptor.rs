@@ -199,7 +199,7 @@ impl PartialEq for Acceptor {
 }
 impl Eq for Acceptor {}
 
-fn version_refs(v: &[Ver]) -> Vec<&'static SupportedProtocolVersion> {
+pub(crate) fn version_refs(v: &[Ver]) -> Vec<&'static SupportedProtocolVersion> {
     v.iter()
         .map(|v| match v {
             Ver::Tls13 => &rustls::version::TLS13,
@@ -220,6 +220,19 @@ fn server_config(
     max_record: usize,
 ) -> Result<ServerConfig, String> {
     let versions = o.versions()?;
+    let provider = Arc::new(provider(o, &versions)?);
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&version_refs(&versions))
+        .map_err(|e| e.to_string())?;
+    server_config_rest(o, builder, provider, resolver, shared, max_record)
+}
+
+/// The crypto provider with the suites and groups `o` selects for `versions`
+/// (shared by binds and server connections).
+pub(crate) fn provider(
+    o: &TlsOptions,
+    versions: &[Ver],
+) -> Result<rustls::crypto::CryptoProvider, String> {
     let mut provider = rustls::crypto::ring::default_provider();
     let mut cs = Vec::new();
     if versions.contains(&Ver::Tls13) {
@@ -248,10 +261,17 @@ fn server_config(
     if let Some(c) = &o.curves {
         provider.kx_groups = suites::parse_curves(c)?;
     }
-    let provider = Arc::new(provider);
-    let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&version_refs(&versions))
-        .map_err(|e| e.to_string())?;
+    Ok(provider)
+}
+
+fn server_config_rest(
+    o: &TlsOptions,
+    builder: rustls::ConfigBuilder<ServerConfig, rustls::WantsVerifier>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    resolver: Arc<dyn ResolvesServerCert>,
+    shared: &Shared,
+    max_record: usize,
+) -> Result<ServerConfig, String> {
     let verify = o.verify.unwrap_or(Verify::None);
     let builder = match (verify, &o.ca) {
         (Verify::None, _) => builder.with_no_client_auth(),

@@ -4,6 +4,7 @@
 //!   when the configuration is read;
 //! - [`suites`]: OpenSSL's cipher, group and version names mapped onto rustls;
 //! - [`acceptor`]: a bind's acceptor choosing the certificate by SNI;
+//! - [`connector`]: the client side, for `server ... ssl` and `check-ssl`;
 //! - [`Prefixed`]: bytes read before the handshake (after a PROXY header) given back
 //!   to it.
 //!
@@ -13,13 +14,16 @@
 #![forbid(unsafe_code)]
 
 pub mod acceptor;
+pub mod connector;
 mod der;
 pub mod load;
 mod prefixed;
 pub mod suites;
 
 pub use acceptor::{Acceptor, BindTlsSpec, CrtEntry, TlsInfo, TlsOptions, Verify};
+pub use connector::{Connector, ServerTlsSpec};
 pub use load::{load_ca, load_crt, CaBundle, CertKey, LoadError};
 pub use prefixed::Prefixed;
 pub use suites::Ver;
+pub use tokio_rustls::client::TlsStream as ClientTlsStream;
 pub use tokio_rustls::server::TlsStream;

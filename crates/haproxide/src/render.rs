@@ -186,7 +186,7 @@ pub fn haproxy_message(d: &Diagnostic, sources: &SourceMap) -> String {
         HaproxyLoc::Parsing => format!("parsing [{loc}] : {text}"),
         HaproxyLoc::ParsingTight => format!("parsing [{loc}]: {text}"),
         HaproxyLoc::ParsingCapital => format!("Parsing [{loc}]: {text}"),
-        HaproxyLoc::Bracket => format!("[{loc}] : {text}"),
+        HaproxyLoc::Bracket | HaproxyLoc::BracketPost => format!("[{loc}] : {text}"),
         HaproxyLoc::None => text,
     }
 }
@@ -306,9 +306,9 @@ pub fn haproxy(
             match (d.code, d.span) {
                 (haproxide_config::Code::UnresolvableAddress, _) => addr = true,
                 (_, Some(s))
-                    if d.haproxy
-                        .as_ref()
-                        .is_some_and(|h| h.loc != HaproxyLoc::None) =>
+                    if d.haproxy.as_ref().is_some_and(|h| {
+                        !matches!(h.loc, HaproxyLoc::None | HaproxyLoc::BracketPost)
+                    }) =>
                 {
                     if !parse_err_files.contains(&s.file) {
                         parse_err_files.push(s.file);

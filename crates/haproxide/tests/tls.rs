@@ -14,17 +14,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let st = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl");
-    assert!(st.success(), "openssl {args:?}");
-}
-
 /// A CA, an ECDSA server certificate (a.example, *.w.example), an RSA one
 /// (r.example), a client certificate signed by the CA and one self-signed.
 fn certs(d: &TempDir) {

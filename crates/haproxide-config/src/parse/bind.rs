@@ -24,6 +24,7 @@ impl Parser<'_> {
             v4v6: false,
             v6only: false,
             accept_proxy: false,
+            proto_h2: false,
             ssl: false,
             tls: BindTls::default(),
             other: Vec::new(),
@@ -142,6 +143,7 @@ impl Parser<'_> {
                 "v6only" => b.v6only = true,
                 "accept-proxy" => b.accept_proxy = true,
                 "ssl" => b.ssl = true,
+                "proto" => self.bind_proto(pi, line, i, addr_text, &mut b.proto_h2),
                 _ if self.bind_tls_option(pi, line, i, addr_text, &mut b.tls) => {}
                 "crt" | "ca-file" | "crl-file" | "crt-list" => {
                     if let Some(f) = arg.as_deref() {

@@ -44,7 +44,7 @@ impl Parser<'_> {
         };
         g.directives.push(placeholder(keyword, modifier, line));
         self.pending = Some(Slot::Global(g.directives.len() - 1));
-        if self.global_tls(line, start, &kw) {
+        if self.global_tls(line, start, &kw) || self.global_h2(line, start, &kw) {
             return;
         }
         let g = &mut self.cfg.global;

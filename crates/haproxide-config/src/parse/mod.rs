@@ -17,6 +17,7 @@
 mod acl;
 mod bind;
 mod global;
+mod h2;
 mod log;
 mod patroni;
 mod persist;
@@ -26,6 +27,7 @@ mod resolver;
 mod rules;
 mod section;
 mod server;
+mod server_tls;
 mod tls;
 
 pub use patroni::{Patroni, PatroniCluster, PatroniMatch, PatroniRole, PatroniRoleKind};

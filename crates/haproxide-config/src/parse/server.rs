@@ -20,12 +20,12 @@ struct ServerHead {
 }
 
 /// One server option being read: its word index, keyword and argument.
-struct ServerOpt<'l> {
-    line: &'l Line,
-    i: usize,
-    k: &'l str,
-    a: String,
-    sctx: &'l str,
+pub(super) struct ServerOpt<'l> {
+    pub(super) line: &'l Line,
+    pub(super) i: usize,
+    pub(super) k: &'l str,
+    pub(super) a: String,
+    pub(super) sctx: &'l str,
 }
 
 /// `ca-base` and `crt-base` from `global`.
@@ -53,6 +53,8 @@ fn server_flag(p: &mut ServerParams, k: &str) -> bool {
         "no-check-ssl" => (&mut p.check_ssl, false),
         "ssl" => (&mut p.ssl, true),
         "no-ssl" => (&mut p.ssl, false),
+        "ssl-reuse" => (&mut p.ssl_reuse, true),
+        "no-ssl-reuse" => (&mut p.ssl_reuse, false),
         "agent-check" => (&mut p.agent_check, true),
         "no-agent-check" => (&mut p.agent_check, false),
         _ => return false,
@@ -73,7 +75,6 @@ fn server_text(o: &ServerOpt<'_>, p: &mut ServerParams) -> bool {
         "init-addr" => p.init_addr = Some(a.split(',').map(str::to_string).collect()),
         "init-state" => p.init_state = Some(a),
         "track" => p.track = word(),
-        "verify" => p.verify = Some(a),
         "cookie" => p.cookie = Some(a),
         "resolvers" => p.resolvers = word(),
         _ => return false,
@@ -104,6 +105,7 @@ impl Parser<'_> {
             params: ServerParams::default(),
             id: None,
             other: Vec::new(),
+            tls: None,
             span: line.span_from(start),
         };
         if self
@@ -349,6 +351,7 @@ impl Parser<'_> {
                 || self.server_action(&opt, &mut sd.params)?
                 || self.server_socks4(&opt, &mut sd.params)?
                 || self.server_tls_file(&opt, &mut sd.params, &bases)
+                || self.server_tls_opt(&opt, &mut sd.params)?
                 || server_text(&opt, &mut sd.params);
             if !handled {
                 sd.other.push((k.clone(), arg, line.span(i)));
@@ -590,11 +593,16 @@ impl Parser<'_> {
                 hx,
             );
         }
+        // The path as opened (after `ca-base` / `crt-base`).
         if let Some(w) = o.line.words.get(o.i + 1) {
+            let named = Named {
+                name: path,
+                span: w.span,
+            };
             if k == "ca-file" {
-                p.ca_file = Some(Named::from_word(w))
+                p.ca_file = Some(named)
             } else if k == "crt" {
-                p.crt = Some(Named::from_word(w))
+                p.crt = Some(named)
             }
         }
         true

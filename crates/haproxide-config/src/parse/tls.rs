@@ -10,7 +10,7 @@ use super::*;
 /// One protocol option word (`ssl-min-ver X`, `no-tlsv11`, `force-tlsv12`,
 /// `no-tls-tickets`, `prefer-client-ciphers`) applied to `o`; false if `k` is
 /// not one. `arg` is the next word.
-fn version_option(o: &mut TlsOptions, k: &str, arg: &str) -> Result<bool, String> {
+pub(super) fn version_option(o: &mut TlsOptions, k: &str, arg: &str) -> Result<bool, String> {
     let ver_of = |s: &str| match s {
         "sslv3" => Some(Ver::Ssl3),
         "tlsv10" => Some(Ver::Tls10),
@@ -346,6 +346,13 @@ impl Parser<'_> {
             match kw {
                 "tune.ssl.cachesize" => {
                     self.cfg.global.tune_ssl_cachesize = u32::try_from(value::atol(&arg)).ok()
+                }
+                // §3.1 `ssl-server-verify`: the servers' default `verify`.
+                "ssl-server-verify" => {
+                    self.cfg.global.ssl_default_server.verify = match arg.as_str() {
+                        "none" => Some(Verify::None),
+                        _ => Some(Verify::Required),
+                    }
                 }
                 "tune.ssl.maxrecord" => {
                     self.cfg.global.tune_ssl_maxrecord = u32::try_from(value::atol(&arg)).ok()

@@ -3,11 +3,11 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::server_stream::ServerStream;
 use haproxide_http::conn::{connection_value, peer_keeps_alive};
 use haproxide_http::{
     errors, parse_request, write, BodyDecoder, BodyLength, ParseOptions, Parsed, Request,
 };
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::io::{read_into, write_all, IoFail, Pump, PumpFail};
@@ -46,6 +46,9 @@ pub(super) enum Head {
     Closed([u8; 2]),
     /// Answer HAProxy's own page for this status (400, 408, 422), then close.
     Reply(u16, [u8; 2]),
+    /// The HTTP/2 preface as the first request: the connection speaks HTTP/2
+    /// (the bytes read stay in `Sess::req`; see the `http2` module).
+    H2,
 }
 
 /// A request being answered: what the steps after the head need.
@@ -92,6 +95,7 @@ impl Sess {
                 r
             }
             Err(Head::Idle) => return Next::Idle,
+            Err(Head::H2) => return Next::H2,
             Err(Head::Closed(t)) => return Next::Close(t),
             Err(Head::Reply(status, t)) => {
                 self.log_status(status);
@@ -242,6 +246,16 @@ impl Sess {
             persist,
         };
 
+        // A server's `sni` expression reads the request (§5.2 `sni`).
+        let tls_copy = self.tls_for_sni(&be);
+        let sni_ctx = haproxide_http::ctx::MsgCtx {
+            src: self.src,
+            dst: self.dst,
+            req: Some(&req.head),
+            vars: Some(&conn.vars),
+            tls: tls_copy.as_deref(),
+            ..Default::default()
+        };
         // §4.2 `http-reuse safe`: a first request has a connection of its own;
         // the next ones may take any idle connection to the server. A server
         // connection that carries a PROXY header is the client's alone.
@@ -250,7 +264,10 @@ impl Sess {
         } else {
             super::pool::Take::Any
         };
-        let (server, reused) = match self.connect_server(client, &be, &mut conn.idle, take).await {
+        let (server, reused) = match self
+            .connect_server(client, &be, &mut conn.idle, take, Some(&sni_ctx))
+            .await
+        {
             Ok(x) => x,
             Err(t) if t[0].eq_ignore_ascii_case(&b'c') => return Next::Close(t),
             Err(t) => return self.reply(client, 503, &ex, t).await,
@@ -278,7 +295,11 @@ impl Sess {
             Some(b"close")
         };
         conn.out.clear();
-        write::request_head(&req.head, sconn, &mut conn.out);
+        if self.h2 {
+            crate::http2::request_head(&req.head, sconn, &mut conn.out);
+        } else {
+            write::request_head(&req.head, sconn, &mut conn.out);
+        }
         let srv = self.server.unwrap_or(0);
         self.phase = b'H';
         let done = self
@@ -287,9 +308,12 @@ impl Sess {
         match done {
             Ok((server, server_keep)) => {
                 if server_keep && mode == HttpConnMode::KeepAlive {
-                    let private = be
-                        .server(srv)
-                        .is_none_or(|s| s.send_proxy != crate::spec::SendProxy::None);
+                    // A TLS connection whose SNI comes from the request is not
+                    // shared either (another request may need another name).
+                    let private = be.server(srv).is_none_or(|s| {
+                        s.send_proxy != crate::spec::SendProxy::None
+                            || s.tls.as_ref().is_some_and(|t| t.sni.is_some())
+                    });
                     if private {
                         if conn.idle.len() >= super::MAX_IDLE {
                             conn.idle.remove(0);
@@ -386,10 +410,15 @@ impl Sess {
                 }
                 match parse_request(self.req.filled(), opts) {
                     Ok(Parsed::Complete { message, len }) => {
-                        // The HTTP/2 preface (HAProxy would switch to h2, which
-                        // haproxide does not speak): refused, not forwarded.
+                        // The HTTP/2 preface: HAProxy switches the connection to
+                        // HTTP/2 (prior knowledge on an h1 bind), on the first
+                        // request only.
                         if message.head.is_method("PRI") && message.head.version.major == 2 {
-                            return Err(Head::Reply(400, *b"PR"));
+                            return Err(if first && !self.h2 {
+                                Head::H2
+                            } else {
+                                Head::Reply(400, *b"PR")
+                            });
                         }
                         self.req.consume(len);
                         // HAProxy parses the body bytes that came with the head
@@ -443,12 +472,12 @@ impl Sess {
         &mut self,
         client: &mut ClientStream,
         conn: &mut Conn,
-        mut server: TcpStream,
+        mut server: ServerStream,
         mut reused: bool,
         be: &std::sync::Arc<crate::lb::BackendRt>,
         ex: &Ex<'_>,
         opts: &ParseOptions,
-    ) -> Result<(TcpStream, bool), Next> {
+    ) -> Result<(ServerStream, bool), Next> {
         let req = ex.req;
         let bodyless = matches!(req.body, BodyLength::None | BodyLength::Length(0));
         // A request sent on a reused connection that the server closed meanwhile is
@@ -540,10 +569,24 @@ impl Sess {
         be: &std::sync::Arc<crate::lb::BackendRt>,
         head: &[u8],
         ex: &Ex<'_>,
-    ) -> Result<TcpStream, Next> {
+    ) -> Result<ServerStream, Next> {
         // The slot is still held: the same server, a new connection.
+        let tls_copy = self.tls_for_sni(be);
+        let sni_ctx = haproxide_http::ctx::MsgCtx {
+            src: self.src,
+            dst: self.dst,
+            req: Some(&ex.req.head),
+            tls: tls_copy.as_deref(),
+            ..Default::default()
+        };
         let (mut server, _) = match self
-            .connect_server(client, be, &mut Vec::new(), super::pool::Take::None)
+            .connect_server(
+                client,
+                be,
+                &mut Vec::new(),
+                super::pool::Take::None,
+                Some(&sni_ctx),
+            )
             .await
         {
             Ok(x) => {
@@ -564,7 +607,7 @@ impl Sess {
     async fn server_speaks_first(
         &mut self,
         client: &mut ClientStream,
-        server: &TcpStream,
+        server: &ServerStream,
         ex: &Ex<'_>,
     ) -> bool {
         let wait = ex.ts.or(ex.tc).unwrap_or(Duration::from_secs(86400));

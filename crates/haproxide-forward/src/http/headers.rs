@@ -63,7 +63,17 @@ pub(crate) fn forwardfor(
     if !always && h.contains(name) {
         return;
     }
-    h.push(name.as_bytes(), src.ip().to_string().as_bytes());
+    push_ip(h, name, src.ip());
+}
+
+/// Appends `name: ip` (the address formatted on the stack, not in a string).
+fn push_ip(h: &mut Headers, name: &str, ip: IpAddr) {
+    use std::io::Write as _;
+    let mut buf = [0u8; 64];
+    let mut cur = std::io::Cursor::new(&mut buf[..]);
+    let _ = write!(cur, "{ip}");
+    let n = cur.position() as usize;
+    h.push(name.as_bytes(), buf.get(..n).unwrap_or_default());
 }
 
 /// Adds `X-Original-To` with the address the client connected to: the same
@@ -85,7 +95,7 @@ pub(crate) fn originalto(
     if except(fe) || except(be) {
         return;
     }
-    h.push(name.as_bytes(), dst.ip().to_string().as_bytes());
+    push_ip(h, name, dst.ip());
 }
 
 #[cfg(test)]

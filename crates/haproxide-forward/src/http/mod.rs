@@ -82,6 +82,8 @@ pub(crate) enum Next {
     /// Within an exchange only: a reused server connection closed before
     /// answering; the request goes again on a new one (`http-reuse safe`).
     Retry,
+    /// The first request was the HTTP/2 preface: HTTP/2 from here.
+    H2,
 }
 
 /// Connection-level state kept across the requests of one client connection.
@@ -115,7 +117,16 @@ impl Sess {
         // transaction only (HAProxy 2.6 sets the stream's, measured).
         let addrs = (self.src, self.dst);
         loop {
-            let next = self.http_exchange(client, &mut conn, first).await;
+            // Between requests the task waits here, in a small state: the
+            // exchange's state machine (about 2.5 KB) is allocated only while a
+            // request is being served, so an idle keep-alive connection holds
+            // neither it nor a buffer.
+            if !first && self.req.filled().is_empty() && !self.req.eof {
+                if let Some(flow) = self.wait_next(client).await {
+                    return flow;
+                }
+            }
+            let next = Box::pin(self.http_exchange(client, &mut conn, first)).await;
             match next {
                 Next::KeepAlive | Next::Answered(_) => {
                     let term = match next {
@@ -144,8 +155,36 @@ impl Sess {
                     self.silent = true;
                     return Flow::Done(*b"--");
                 }
+                Next::H2 => return Box::pin(self.h2_session(client)).await,
             }
         }
+    }
+
+    /// Waits for the first bytes of the next request on a kept-alive connection
+    /// (§4.2 `timeout http-keep-alive`, else `http-request`, else `client`).
+    /// `Some` when the connection ends instead: closed, or idle too long
+    /// (silently: no log, as HAProxy).
+    async fn wait_next(&mut self, client: &mut ClientStream) -> Option<Flow> {
+        let shared = self.shared.clone();
+        let fert = &shared.frontends[self.fe];
+        let tc = fert.light.timeout_client;
+        let to = fert
+            .spec
+            .http
+            .as_ref()
+            .and_then(|h| h.timeout_keep_alive.or(h.timeout_request))
+            .or(tc);
+        match io::read_into(client, &mut self.req, to).await {
+            Ok(0) => self.req.eof = true,
+            Ok(n) => {
+                self.bytes.from_client += n as u64;
+                self.client_active = tokio::time::Instant::now();
+                return None;
+            }
+            Err(_) => {}
+        }
+        self.silent = true;
+        Some(Flow::Done(*b"--"))
     }
 
     /// Logs the request that just finished and resets what is per request.

@@ -26,7 +26,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use tokio::net::TcpStream;
+use crate::server_stream::ServerStream;
 use tokio::time::Instant;
 
 use crate::lb::BackendRt;
@@ -49,7 +49,7 @@ struct Slot {
     be: Weak<BackendRt>,
     srv: usize,
     /// (connection, idle since, proven reusable), oldest first.
-    idle: Vec<(TcpStream, Instant, bool)>,
+    idle: Vec<(ServerStream, Instant, bool)>,
     /// Most requests in flight seen at release time, this window and the last.
     peak: usize,
     prev_peak: usize,
@@ -69,7 +69,7 @@ fn same(slot: &Slot, be: &Arc<BackendRt>, srv: usize) -> bool {
 
 /// A live idle connection to `be`/`srv` that `take` allows, most recent first;
 /// returns it with whether it was proven reusable.
-pub(crate) fn take(be: &Arc<BackendRt>, srv: usize, take: Take) -> Option<TcpStream> {
+pub(crate) fn take(be: &Arc<BackendRt>, srv: usize, take: Take) -> Option<ServerStream> {
     if take == Take::None {
         return None;
     }
@@ -81,8 +81,8 @@ pub(crate) fn take(be: &Arc<BackendRt>, srv: usize, take: Take) -> Option<TcpStr
             .iter()
             .rposition(|(_, _, safe)| take == Take::Any || *safe)
         {
-            let (stream, _, _) = slot.idle.remove(i);
-            if alive(&stream) {
+            let (mut stream, _, _) = slot.idle.remove(i);
+            if stream.alive() {
                 return Some(stream);
             }
         }
@@ -97,7 +97,7 @@ pub(crate) fn take(be: &Arc<BackendRt>, srv: usize, take: Take) -> Option<TcpStr
 pub(crate) fn put(
     be: &Arc<BackendRt>,
     srv: usize,
-    stream: TcpStream,
+    stream: ServerStream,
     reused: bool,
     in_flight: usize,
     max_conn: Option<usize>,
@@ -170,8 +170,8 @@ fn purge_now(now: Instant) -> usize {
             }
             roll(slot, now);
             let purge = slot.purge;
-            slot.idle.retain(|(stream, since, _)| {
-                (purge.is_zero() || now.saturating_duration_since(*since) < purge) && alive(stream)
+            slot.idle.retain_mut(|(stream, since, _)| {
+                (purge.is_zero() || now.saturating_duration_since(*since) < purge) && stream.alive()
             });
             !slot.idle.is_empty() || slot.peak > 0 || slot.prev_peak > 0
         });
@@ -187,11 +187,4 @@ async fn purger() {
             return;
         }
     }
-}
-
-/// Not closed by the server, and nothing unexpected from it (a byte before any
-/// request is a protocol error: the connection is not reused).
-pub(crate) fn alive(stream: &TcpStream) -> bool {
-    let mut b = [0u8; 1];
-    matches!(stream.try_read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
 }

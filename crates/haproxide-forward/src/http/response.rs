@@ -1,11 +1,11 @@
 //! The response side of an exchange: interim responses, the head, the body, or
 //! a tunnel after `101 Switching Protocols`.
 
+use crate::server_stream::ServerStream;
 use haproxide_http::conn::{connection_value, peer_keeps_alive};
 use haproxide_http::{
     parse_response, write, BodyDecoder, BodyLength, ParseOptions, Parsed, Response,
 };
-use tokio::net::TcpStream;
 
 use super::exchange::Ex;
 use super::io::{read_into, write_all, IoFail, Pump, PumpFail};
@@ -24,7 +24,7 @@ impl Sess {
         &mut self,
         client: &mut ClientStream,
         conn: &mut Conn,
-        server: &mut TcpStream,
+        server: &mut ServerStream,
         ex: &Ex<'_>,
         stop_at_interim: bool,
         retry_ok: bool,
@@ -110,11 +110,11 @@ impl Sess {
         &mut self,
         client: &mut ClientStream,
         conn: &mut Conn,
-        mut server: TcpStream,
+        mut server: ServerStream,
         ex: &Ex<'_>,
         resp: Response,
         req_done: bool,
-    ) -> Result<(TcpStream, bool), Next> {
+    ) -> Result<(ServerStream, bool), Next> {
         let tunnel = resp.body == BodyLength::Tunnel;
         // HAProxy counts the response it received, even one it then refuses.
         self.count_head(&resp);
@@ -215,7 +215,7 @@ impl Sess {
         &mut self,
         client: &mut ClientStream,
         conn: &mut Conn,
-        mut server: TcpStream,
+        mut server: ServerStream,
     ) -> Next {
         conn.out.extend_from_slice(conn.srv_buf.filled());
         let n = conn.srv_buf.filled().len();

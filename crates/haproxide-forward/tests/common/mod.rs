@@ -41,6 +41,7 @@ pub fn server(name: &str, addr: SocketAddr) -> ServerSpec {
         source: None,
         disabled: false,
         checked: false,
+        tls: None,
         cookie: None,
     }
 }
@@ -65,6 +66,7 @@ pub fn bind_tcp(addr: &str) -> BindSpec {
         v6only: false,
         accept_proxy: false,
         tls: None,
+        proto_h2: false,
     }
 }
 

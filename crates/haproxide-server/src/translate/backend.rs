@@ -65,7 +65,14 @@ pub(super) fn backend(
             continue;
         };
         let sp = &s.params;
-        let spec = server_spec(s, ip, port, unresolved);
+        let mut spec = server_spec(s, ip, port, unresolved);
+        match server_tls(s) {
+            Ok(t) => spec.tls = t,
+            Err(e) => {
+                errors.push(*e);
+                continue;
+            }
+        }
         // Health checking.
         let name = ServerName {
             backend: p.name.name.clone(),
@@ -157,8 +164,29 @@ pub(crate) fn server_spec(
             .and_then(|s| s.parse().ok()),
         disabled: sp.disabled == Some(true) || unresolved,
         checked: sp.check == Some(true) || sp.track.is_some() || sp.agent_check == Some(true),
+        tls: None,
         cookie: sp.cookie.as_deref().map(|c| c.as_bytes().into()),
     }
+}
+
+/// The TLS client of an `ssl` server (docs/tls.md "Server side"): what rustls
+/// cannot do (TLS below 1.2) is refused with the server's line.
+pub(crate) fn server_tls(s: &ServerDef) -> Result<Option<fw::ServerTls>, Box<Diagnostic>> {
+    let Some(t) = &s.tls else {
+        return Ok(None);
+    };
+    let refuse = |m: String| {
+        Box::new(super::unsupported(
+            s.span,
+            format!("server `{}` `ssl`: {m}", s.name.name),
+        ))
+    };
+    let connector = haproxide_tls::Connector::build(t).map_err(refuse)?;
+    let sni = match &s.params.sni {
+        Some(e) => Some(haproxide_expr::SampleExpr::parse(e).map_err(|e| refuse(e.to_string()))?),
+        None => None,
+    };
+    Ok(Some(fw::ServerTls { connector, sni }))
 }
 
 /// The server's address: names are resolved now (HAProxy resolves at start-up).

@@ -147,6 +147,7 @@ pub(super) fn binds(p: &Proxy, f: &mut fw::FrontendSpec, errors: &mut Vec<Diagno
                     v6only: b.v6only,
                     accept_proxy: b.accept_proxy,
                     tls: tls.clone(),
+                    proto_h2: b.proto_h2,
                 });
             }
         }

@@ -198,6 +198,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
             false => None,
         };
         if let Some(mut f) = frontend(p, &backend_index, &failed, &mut errors) {
+            f.h2 = h2_spec(&cfg.global.tune_h2);
             if let Some(h) = f.http.as_mut() {
                 h.compression = comp;
                 let defaults = p.defaults.and_then(|d| cfg.proxies.get(d));
@@ -397,6 +398,19 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+/// The global `tune.h2.*` (§3.2) as the engine's HTTP/2 settings; unset ones
+/// keep HAProxy's defaults.
+fn h2_spec(t: &haproxide_config::model::TuneH2) -> haproxide_forward::H2Spec {
+    let d = haproxide_forward::H2Spec::default();
+    haproxide_forward::H2Spec {
+        header_table_size: t.header_table_size.unwrap_or(d.header_table_size),
+        initial_window_size: t.initial_window_size.unwrap_or(d.initial_window_size),
+        max_concurrent_streams: t.max_concurrent_streams.unwrap_or(d.max_concurrent_streams),
+        max_frame_size: t.max_frame_size.unwrap_or(d.max_frame_size),
+        max_header_list_size: d.max_header_list_size,
+    }
 }
 
 #[cfg(test)]

@@ -108,3 +108,15 @@ pub fn route(port: u16) -> Option<String> {
     let name = line.trim().to_string();
     (!name.is_empty()).then_some(name)
 }
+
+/// `openssl <args>` in `dir` (test certificates); fails the test if it fails.
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let st = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(st.success(), "openssl {args:?}");
+}

@@ -1,0 +1,219 @@
+//! HTTP/2 on the client side (configuration.txt §5.1 `alpn h2`, `proto h2`;
+//! §3.2 `tune.h2.*`), onto the same HTTP engine as HTTP/1: the `h2` crate
+//! (hyperium) speaks the protocol (frames, HPACK, flow control, stream states);
+//! each stream becomes one HTTP/1.1 transaction on an in-memory pipe that the
+//! engine's own connection loop ([`Sess::http_session`]) serves, so rules,
+//! backend switching, server choice, reuse, error pages and the log line are
+//! HTTP/1's (the log shows `HTTP/2.0` and the absolute URI, as HAProxy's).
+//! docs/h2.md says why, and what bounds a client.
+//!
+//! Bounds per client connection: `tune.h2.max-concurrent-streams` streams, each
+//! holding at most `tune.h2.initial-window-size` bytes of request body in the
+//! crate and one pipe buffer each way ([`crate::BUFSIZE`]); the connection
+//! window is one stream window; a header list is at most `tune.bufsize`
+//! (SETTINGS_MAX_HEADER_LIST_SIZE; a bigger one is refused before it is
+//! decoded in full, which also ends a CONTINUATION flood); streams the client
+//! resets are counted, and past [`MAX_CLIENT_RESETS`] the connection ends with
+//! GOAWAY ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487).
+
+mod convert;
+mod stream;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+pub(crate) use convert::request_head;
+
+use crate::relay::ClientStream;
+use crate::session::{Flow, Sess};
+
+/// Streams a client may reset (RST_STREAM on a stream the engine had taken)
+/// before the connection is closed with ENHANCE_YOUR_CALM: twice the stream
+/// limit, plus a margin for browsers cancelling navigations.
+fn max_client_resets(streams: u32) -> u32 {
+    streams.saturating_mul(2).saturating_add(MAX_CLIENT_RESETS)
+}
+
+/// The fixed part of the reset allowance.
+pub const MAX_CLIENT_RESETS: u32 = 100;
+
+/// The global `tune.h2.*` settings (configuration.txt §3.2), HAProxy 2.6's
+/// defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct H2Spec {
+    /// `tune.h2.header-table-size` (SETTINGS_HEADER_TABLE_SIZE; default 4096).
+    pub header_table_size: u32,
+    /// `tune.h2.initial-window-size` (SETTINGS_INITIAL_WINDOW_SIZE; default 65535).
+    pub initial_window_size: u32,
+    /// `tune.h2.max-concurrent-streams` (default 100).
+    pub max_concurrent_streams: u32,
+    /// `tune.h2.max-frame-size` (SETTINGS_MAX_FRAME_SIZE; default 16384).
+    pub max_frame_size: u32,
+    /// The largest header list (SETTINGS_MAX_HEADER_LIST_SIZE): `tune.bufsize`.
+    pub max_header_list_size: u32,
+}
+
+impl Default for H2Spec {
+    fn default() -> Self {
+        H2Spec {
+            header_table_size: 4096,
+            initial_window_size: 65535,
+            max_concurrent_streams: 100,
+            max_frame_size: 16384,
+            max_header_list_size: crate::relay::BUFSIZE as u32,
+        }
+    }
+}
+
+impl H2Spec {
+    fn builder(&self) -> h2::server::Builder {
+        let mut b = h2::server::Builder::new();
+        let window = self.initial_window_size.clamp(1, (1 << 31) - 1);
+        b.header_table_size(self.header_table_size)
+            .initial_window_size(window)
+            .initial_connection_window_size(window.max(65535))
+            .max_frame_size(self.max_frame_size.clamp(16384, (1 << 24) - 1))
+            .max_header_list_size(self.max_header_list_size)
+            .max_concurrent_streams(self.max_concurrent_streams.max(1))
+            .max_concurrent_reset_streams(self.max_concurrent_streams as usize)
+            .max_pending_accept_reset_streams(20)
+            .max_local_error_reset_streams(Some(256))
+            .max_send_buffer_size(crate::relay::BUFSIZE * 4);
+        b
+    }
+}
+
+/// What every stream of one connection shares.
+pub(crate) struct ConnInfo {
+    pub(crate) tls: Option<Box<haproxide_expr::TlsSession>>,
+    /// Streams the client reset after the engine took them.
+    pub(crate) resets: AtomicU32,
+}
+
+impl Sess {
+    /// Serve an HTTP/2 connection on `client` until it ends. The connection is
+    /// not logged itself; each stream is, as an HTTP/1 request would be.
+    pub(crate) async fn h2_session(&mut self, client: &mut ClientStream) -> Flow {
+        self.silent = true;
+        let shared = self.shared.clone();
+        let fert = &shared.frontends[self.fe];
+        let spec = fert.spec.h2;
+        let tc = fert.light.timeout_client;
+        let fh = fert.spec.http.as_ref();
+        // An idle connection (no stream) closes after `timeout http-keep-alive`,
+        // else `timeout client` (HAProxy's H2 mux), with a GOAWAY.
+        let idle = fh
+            .and_then(|h| h.timeout_keep_alive)
+            .or(tc)
+            .unwrap_or(Duration::from_secs(3600));
+        // Bytes already read (the preface, on an HTTP/1 bind that saw it) are
+        // given back to the HTTP/2 side first.
+        let pre = self.req.filled().to_vec();
+        self.req.consume(pre.len());
+        self.req.release_if_empty();
+        let io = haproxide_tls::Prefixed::new(pre, std::mem::replace(client, ClientStream::Closed));
+        let hs = spec.builder().handshake::<_, Bytes>(io);
+        // The preface and the SETTINGS exchange within `timeout http-request`,
+        // else `timeout client`.
+        let first = fh.and_then(|h| h.timeout_request).or(tc);
+        let r = match first {
+            Some(t) => match tokio::time::timeout(t, hs).await {
+                Ok(r) => r,
+                Err(_) => return Flow::Done(*b"cR"),
+            },
+            None => hs.await,
+        };
+        let mut conn = match r {
+            Ok(c) => c,
+            Err(e) => {
+                // Closed before a whole preface: HAProxy 2.6.12 logs a `<BADREQ>`
+                // with `PR--` (measured; a wrong preface closes silently).
+                if e.is_io() {
+                    self.silent = false;
+                    let mut h = Box::new(crate::HttpTxnLog::new());
+                    h.status = Some(0);
+                    self.http_log = Some(h);
+                    return Flow::Done(*b"PR");
+                }
+                return Flow::Done(*b"CR");
+            }
+        };
+        let info = Arc::new(ConnInfo {
+            tls: self.tls.clone(),
+            resets: AtomicU32::new(0),
+        });
+        let limit = max_client_resets(spec.max_concurrent_streams);
+        let mut tasks = JoinSet::new();
+        let mut idle_until = Instant::now() + idle;
+        // After a GOAWAY: the streams finish; a client that never reads it is
+        // dropped after `timeout client` once no stream is left.
+        let mut going: Option<Instant> = None;
+        let far = Instant::now() + Duration::from_secs(86400 * 365);
+        loop {
+            tokio::select! {
+                r = conn.accept() => match r {
+                    Some(Ok((req, respond))) => {
+                        let s = self.for_stream();
+                        tasks.spawn(stream::serve(s, info.clone(), req, respond));
+                    }
+                    Some(Err(_)) | None => break,
+                },
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {
+                    if tasks.is_empty() {
+                        idle_until = Instant::now() + idle;
+                    }
+                }
+                _ = shared.soft.wait(), if going.is_none() => {
+                    // Soft stop (SIGUSR1, reload): GOAWAY, the streams in flight finish.
+                    conn.graceful_shutdown();
+                    going = Some(Instant::now() + tc.unwrap_or(idle));
+                }
+                _ = tokio::time::sleep_until(idle_until), if tasks.is_empty() && going.is_none() => {
+                    conn.graceful_shutdown();
+                    going = Some(Instant::now() + tc.unwrap_or(idle));
+                }
+                _ = tokio::time::sleep_until(going.unwrap_or(far)), if going.is_some() && tasks.is_empty() => break,
+            }
+            if info.resets.load(Ordering::Relaxed) > limit {
+                conn.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
+                // Let the GOAWAY out, bounded.
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(1),
+                    std::future::poll_fn(|cx| conn.poll_closed(cx)),
+                )
+                .await;
+                break;
+            }
+        }
+        tasks.shutdown().await;
+        Flow::Done(*b"--")
+    }
+
+    /// A transaction's session for one stream: the connection's addresses,
+    /// frontend, TLS facts and kill switch (a hard stop or `shutdown session`
+    /// ends every stream), its own counters and log.
+    fn for_stream(&self) -> Sess {
+        let shared = self.shared.clone();
+        let sid = shared.next_sid.fetch_add(1, Ordering::Relaxed);
+        let meter = crate::meter::SessionMeter::new(&shared.meters, None, self.fe);
+        let when = (std::time::SystemTime::now(), Instant::now());
+        let kill = self.kill.clone();
+        let mut s = Sess::new(
+            shared,
+            self.fe,
+            (self.src, self.dst),
+            sid,
+            kill,
+            meter,
+            when,
+        );
+        s.tls = self.tls.clone();
+        s.h2 = true;
+        s
+    }
+}

@@ -1,0 +1,106 @@
+//! A connection to a server: plain TCP, or TLS over TCP (configuration.txt §5.2
+//! `ssl`). TCP sessions and the HTTP engine read and write it alike; splice only
+//! applies to plain TCP.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+/// A server connection.
+pub enum ServerStream {
+    Tcp(TcpStream),
+    Tls(Box<haproxide_tls::ClientTlsStream<TcpStream>>),
+}
+
+impl ServerStream {
+    /// The TCP socket under the connection.
+    pub fn socket(&self) -> &TcpStream {
+        match self {
+            ServerStream::Tcp(s) => s,
+            ServerStream::Tls(s) => s.get_ref().0,
+        }
+    }
+
+    /// Waits until the server sent something (bytes or a close).
+    pub async fn readable(&self) -> io::Result<()> {
+        self.socket().readable().await
+    }
+
+    /// Not closed by the server, and nothing unexpected from it (a byte before
+    /// any request is a protocol error: the connection is not reused). For TLS,
+    /// records are processed without waiting (TLS 1.3 session tickets are not
+    /// data).
+    pub fn alive(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        match self {
+            ServerStream::Tcp(s) => {
+                matches!(s.try_read(&mut b), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+            }
+            ServerStream::Tls(s) => {
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                let mut rb = ReadBuf::new(&mut b);
+                matches!(
+                    Pin::new(s.as_mut()).poll_read(&mut cx, &mut rb),
+                    Poll::Pending
+                )
+            }
+        }
+    }
+}
+
+impl AsyncRead for ServerStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ServerStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ServerStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ServerStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ServerStream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ServerStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+impl crate::relay::Peer for ServerStream {
+    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            ServerStream::Tcp(s) => s.poll_read_ready(cx),
+            // rustls may hold decrypted bytes the socket no longer shows.
+            ServerStream::Tls(_) => Poll::Ready(Ok(())),
+        }
+    }
+    fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            ServerStream::Tcp(s) => Some(s),
+            ServerStream::Tls(_) => None,
+        }
+    }
+}
