@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod balance;
 pub mod captures;
 pub mod checks;
 pub mod compression;

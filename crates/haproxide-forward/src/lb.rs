@@ -356,7 +356,8 @@ impl BackendRt {
     /// have no effect"); dynamic ones follow [`ServerHealth::weight`].
     fn w(&self, s: usize) -> u32 {
         match self.spec.balance {
-            Balance::StaticRr | Balance::Source => self.server(s).map_or(0, |x| x.weight),
+            Balance::StaticRr => self.server(s).map_or(0, |x| x.weight),
+            b if b.is_hash() => self.server(s).map_or(0, |x| x.weight),
             _ => self.current_weight(s),
         }
     }
@@ -495,6 +496,7 @@ impl BackendRt {
     pub(crate) fn assign(
         self: &Arc<Self>,
         client_ip: Option<IpAddr>,
+        key_hash: Option<u32>,
         avoid: Option<usize>,
         sid: u64,
         kill: &Arc<Kill>,
@@ -510,9 +512,15 @@ impl BackendRt {
             return Assign::NoServer;
         }
         let mut st = lock(&self.st);
-        // Without an IP source (UNIX socket client) `source` falls back to round robin.
-        if let (Balance::Source, Some(ip)) = (self.spec.balance, client_ip) {
-            let s = self.hash_pick(&mut st, &cands, ip, avoid);
+        // Without an IP source (UNIX socket client) `source` falls back to round
+        // robin; so does a request without the key of `uri`/`url_param`/`hdr`.
+        let hash = match (self.spec.balance, client_ip) {
+            (Balance::Source, Some(ip)) => Some(source_hash(ip)),
+            (Balance::Source, None) => None,
+            _ => key_hash,
+        };
+        if let Some(h) = hash.filter(|_| self.spec.balance.is_hash()) {
+            let s = self.hash_pick(&mut st, &cands, h, avoid);
             return self.onto(&mut st, s, sid, kill);
         }
         if !st.queue.is_empty() {
@@ -538,9 +546,12 @@ impl BackendRt {
             return Assign::Queued(self.enqueue(&mut st, None));
         }
         let s = match self.spec.balance {
-            Balance::RoundRobin | Balance::StaticRr | Balance::Source => {
-                self.rr_pick(&mut st, &free)
-            }
+            Balance::RoundRobin
+            | Balance::StaticRr
+            | Balance::Source
+            | Balance::Uri
+            | Balance::UrlParam
+            | Balance::Hdr => self.rr_pick(&mut st, &free),
             Balance::LeastConn => self.lc_pick(&mut st, &free),
             Balance::First => free[0],
             Balance::Random { draws } => self.random_pick(&mut st, &free, draws),
@@ -693,24 +704,7 @@ impl BackendRt {
     /// `hash-type map-based` the hash modulo the total weight indexes a map in which
     /// each server holds weight-proportional, interleaved slots; with `consistent`, a
     /// ring of weight-proportional points (§4.2 `hash-type`).
-    fn hash_pick(
-        &self,
-        st: &mut BeState,
-        cands: &[usize],
-        ip: IpAddr,
-        avoid: Option<usize>,
-    ) -> usize {
-        let bytes: Vec<u8> = match ip {
-            IpAddr::V4(a) => a.octets().to_vec(),
-            IpAddr::V6(a) => match a.to_ipv4_mapped() {
-                Some(v4) => v4.octets().to_vec(),
-                None => a.octets().to_vec(),
-            },
-        };
-        let mut h: u32 = 0;
-        for w in bytes.chunks(4) {
-            h ^= u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
-        }
+    fn hash_pick(&self, st: &mut BeState, cands: &[usize], h: u32, avoid: Option<usize>) -> usize {
         let fresh = !matches!(&st.hash_cache, Some((c, _)) if c.as_slice() == cands);
         if fresh {
             let table = match self.spec.hash_type {
@@ -740,22 +734,45 @@ impl BackendRt {
             .unwrap_or(table[start].1)
     }
 
+    /// HAProxy's `recalc_server_map` (lb_map.c): weights divided by their
+    /// greatest common divisor, then `tot` slots, each to the first server whose
+    /// `(wscore + tot) / tot` is highest.
     fn build_map(&self, cands: &[usize]) -> HashTable {
         // Weights are capped at HAProxy's maximum (256) so the map stays small.
-        let w = |s: usize| self.server(s).map_or(0, |x| x.weight.min(256)) as i64;
-        let tot: i64 = cands.iter().map(|&s| w(s)).sum();
+        let uw = |s: usize| self.server(s).map_or(0, |x| x.weight.min(256)) as i64;
+        let mut g = 0i64;
+        for s in (0..self.server_count()).filter(|&s| !self.server_deleted(s)) {
+            let mut w = uw(s);
+            if g == 0 {
+                g = w;
+                continue;
+            }
+            while w != 0 {
+                (g, w) = (w, g % w);
+            }
+        }
+        let g = g.max(1);
+        let ew = |s: usize| (uw(s) + g - 1) / g;
+        let tot: i64 = cands.iter().map(|&s| ew(s)).sum();
+        if tot <= 1 {
+            return cands.first().map(|&s| vec![(0, s)]).unwrap_or_default();
+        }
         let mut score = vec![0i64; cands.len()];
         let mut map = Vec::with_capacity(tot as usize);
         for _ in 0..tot {
-            let mut best = 0;
+            let (mut best, mut max) = (None, 0);
             for (i, &s) in cands.iter().enumerate() {
-                score[i] += w(s);
-                if score[i] > score[best] {
-                    best = i;
+                score[i] += ew(s);
+                let v = (score[i] + tot) / tot;
+                if best.is_none() || v > max {
+                    max = v;
+                    best = Some(i);
                 }
             }
-            score[best] -= tot;
-            map.push((0, cands[best]));
+            if let Some(b) = best {
+                score[b] -= tot;
+                map.push((0, cands[b]));
+            }
         }
         map
     }
@@ -888,6 +905,22 @@ impl BackendRt {
 }
 
 /// 32-bit avalanche mix (a murmur3 finalizer).
+/// `balance source`'s hash: the client address as XOR of its 32-bit words.
+fn source_hash(ip: IpAddr) -> u32 {
+    let bytes: Vec<u8> = match ip {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => v4.octets().to_vec(),
+            None => a.octets().to_vec(),
+        },
+    };
+    let mut h: u32 = 0;
+    for w in bytes.chunks(4) {
+        h ^= u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
+    }
+    h
+}
+
 fn avalanche(mut h: u32) -> u32 {
     h ^= h >> 16;
     h = h.wrapping_mul(0x85eb_ca6b);

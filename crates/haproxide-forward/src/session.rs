@@ -87,6 +87,8 @@ pub(crate) struct Sess {
     /// HTTP mode: the server persistence chose for this request (HAProxy's
     /// `SF_DIRECT`) and whether `force-persist` holds it there.
     pub(crate) direct: Option<(usize, bool)>,
+    /// HTTP mode: the hash of the request key of `balance uri|url_param|hdr`.
+    pub(crate) lb_hash: Option<u32>,
 }
 
 pub(crate) enum Flow {
@@ -338,6 +340,7 @@ impl Sess {
             tls: None,
             h2: false,
             direct: None,
+            lb_hash: None,
         }
     }
 
@@ -754,7 +757,7 @@ impl Sess {
                 }
                 let assigned = match self.direct {
                     Some((s, _)) => be.assign_to(s, self.sid, &self.kill),
-                    None => be.assign(client_ip, avoid, self.sid, &self.kill),
+                    None => be.assign(client_ip, self.lb_hash, avoid, self.sid, &self.kill),
                 };
                 match assigned {
                     Assign::Server(slot) => self.slot = Some(slot),

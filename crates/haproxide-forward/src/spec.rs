@@ -158,7 +158,25 @@ pub enum Balance {
     Source,
     /// Power of `draws` random choices (default 2): weighted random draws, the least
     /// loaded relative to its weight wins.
-    Random { draws: u32 },
+    Random {
+        draws: u32,
+    },
+    /// `uri`, `url_param`, `hdr(<name>)` (HTTP mode): a hash of the request key
+    /// [`BackendSpec::lb_key`] names, mapped as `source`'s; round robin when the
+    /// request has no key.
+    Uri,
+    UrlParam,
+    Hdr,
+}
+
+impl Balance {
+    /// A hash of the client or of the request picks the server.
+    pub fn is_hash(self) -> bool {
+        matches!(
+            self,
+            Balance::Source | Balance::Uri | Balance::UrlParam | Balance::Hdr
+        )
+    }
 }
 
 /// `hash-type` (configuration.txt §4.2).
@@ -205,6 +223,8 @@ pub struct BackendSpec {
     /// Persistence in HTTP mode (`cookie`, `ignore-persist`, `force-persist`,
     /// `option persist`, `option prefer-last-server`); None: none of them.
     pub persist: Option<Box<PersistSpec>>,
+    /// The request key of `balance uri|url_param|hdr(<name>)` and its hash.
+    pub lb_key: Option<haproxide_http::lbkey::LbKey>,
 }
 
 /// A backend's persistence settings (configuration.txt §4.2 `cookie`,

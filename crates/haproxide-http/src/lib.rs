@@ -36,6 +36,7 @@ pub mod ctx;
 pub mod errors;
 pub mod forward;
 pub mod head;
+pub mod lbkey;
 pub mod parse;
 pub mod persist;
 pub mod reply;

@@ -332,6 +332,9 @@ fn algo(b: Balance) -> &'static str {
         Balance::First => "first",
         Balance::Source => "source",
         Balance::Random { .. } => "random",
+        Balance::Uri => "uri",
+        Balance::UrlParam => "url_param",
+        Balance::Hdr => "hdr",
     }
 }
 

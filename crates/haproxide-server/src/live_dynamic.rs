@@ -30,7 +30,7 @@ impl Live {
         let be = &self.spec.backends[bi];
         // HAProxy's BE_LB_PROP_DYN: map-based hashing and static-rr are static.
         if be.balance == Balance::StaticRr
-            || (be.balance == Balance::Source && be.hash_type == HashType::MapBased)
+            || (be.balance.is_hash() && be.hash_type == HashType::MapBased)
         {
             return err("Backend must use a dynamic load balancing to support dynamic servers.");
         }

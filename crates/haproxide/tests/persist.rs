@@ -220,3 +220,123 @@ fn cookie_persistence_as_haproxy() {
         diffs.join("\n")
     );
 }
+
+/// `balance uri|url_param|hdr` (§4.2) with `hash-type map-based` and weights:
+/// the server each request reaches must be HAProxy's.
+#[test]
+fn hash_balance_as_haproxy() {
+    let dir = TempDir::new("lbhash");
+    let names = ["s1", "s2", "s3", "s4"];
+    let ports: Vec<u16> = names.iter().map(|n| backend(n)).collect();
+    let algos = [
+        "balance uri",
+        "balance uri whole",
+        "balance uri len 3",
+        "balance uri depth 2",
+        "balance url_param user",
+        "balance hdr(x-key)",
+        "balance hdr(host) use_domain_only",
+        "balance uri\n    hash-type map-based djb2",
+        "balance uri\n    hash-type map-based crc32 avalanche",
+        "balance url_param user\n    hash-type map-based wt6",
+    ];
+    let paths = [
+        "/",
+        "/a",
+        "/a/b/c",
+        "/a/b/d?x=1",
+        "/img/logo.png",
+        "/api/v1/users?id=7",
+        "/x?user=bob",
+        "/x?a=1&user=alice",
+        "/x?user=carol&z",
+        "/x?username=dave",
+        "/zzz/yyy/xxx",
+        "/%41%42",
+        "/index.html?user=",
+        "/q?user=eve&user=mallory",
+    ];
+    let hosts = [
+        "www.example.com",
+        "api.example.org",
+        "a.b.c.d",
+        "localhost",
+        "x.y",
+    ];
+    let mut diffs = Vec::new();
+    let mut checked = 0;
+    for (ai, algo) in algos.iter().enumerate() {
+        let mut cfgs = Vec::new();
+        for tag in ["theirs", "ours"] {
+            let port = free_port();
+            let cfg = dir.path(&format!("{tag}{ai}.cfg"));
+            let servers: String = ports
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    format!(
+                        "    server s{} 127.0.0.1:{p} weight {}\n",
+                        i + 1,
+                        [1, 2, 3, 10][i]
+                    )
+                })
+                .collect();
+            std::fs::write(
+                &cfg,
+                format!(
+                    "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+                     frontend F\n    bind 127.0.0.1:{port}\n    default_backend B\n\
+                     backend B\n    {algo}\n{servers}"
+                ),
+            )
+            .expect("write");
+            cfgs.push((cfg, port));
+        }
+        let Some(_h) = haproxy(&cfgs[0].0) else {
+            eprintln!("skipped: no /usr/sbin/haproxy");
+            return;
+        };
+        let _o = haproxide(&cfgs[1].0, &[]);
+        for (k, path) in paths.iter().enumerate() {
+            let host = hosts[k % hosts.len()];
+            let ask = |port: u16| {
+                let end = Instant::now() + WAIT;
+                let mut s = loop {
+                    match TcpStream::connect(("127.0.0.1", port)) {
+                        Ok(s) => break s,
+                        Err(e) if Instant::now() > end => panic!("proxy on {port}: {e}"),
+                        Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                    }
+                };
+                s.set_read_timeout(Some(WAIT)).expect("timeout");
+                let req = format!(
+                    "GET {path} HTTP/1.1\r\nHost: {host}\r\nX-Key: {path}\r\nConnection: close\r\n\r\n"
+                );
+                s.write_all(req.as_bytes()).expect("send");
+                let mut got = Vec::new();
+                let _ = s.read_to_end(&mut got);
+                let text = String::from_utf8_lossy(&got).into_owned();
+                text.split_once("\r\n\r\n")
+                    .map(|(_, b)| b.split(' ').next().unwrap_or_default().to_string())
+                    .unwrap_or(text)
+            };
+            let (t, o) = (ask(cfgs[0].1), ask(cfgs[1].1));
+            checked += 1;
+            // Without the key HAProxy falls back to its round robin: only
+            // requests that carry the key are compared.
+            let keyless = (algo.contains("url_param") && !path.contains("user="))
+                || (algo.contains("url_param") && path.ends_with("user="));
+            if t != o && !keyless {
+                diffs.push(format!(
+                    "{algo:?} GET {path} Host {host}: haproxy {t}, haproxide {o}"
+                ));
+            }
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} of {checked} differ:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}

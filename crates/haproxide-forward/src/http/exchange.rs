@@ -214,6 +214,7 @@ impl Sess {
         }
         // Persistence (§4.2 `cookie`, `ignore-persist`, ...): may choose the server.
         let persist = self.persist_request(&be, conn, &mut req);
+        self.lb_hash = be.spec.lb_key.as_ref().and_then(|k| k.hash(&req.head));
         let mode = fh.conn_mode.max(bh.conn_mode);
         // Headers the proxy adds (§4 `option forwardfor`, `option originalto`).
         headers::forwardfor(

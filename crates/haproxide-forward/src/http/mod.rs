@@ -208,6 +208,7 @@ impl Sess {
         self.retries = 0;
         self.redispatched = false;
         self.direct = None;
+        self.lb_hash = None;
         self.srv_queue = 0;
         self.backend_queue = 0;
         self.bytes_base = self.bytes;

@@ -12,6 +12,15 @@ pub(super) fn backend(
     if p.kind == ProxyKind::Backend {
         refuse_unrun(p, errors);
     }
+    let http = p.effective_mode() == Mode::Http;
+    let lb_key = match p.http_lb_key().filter(|_| http) {
+        Some(Ok(k)) => Some(k),
+        Some(Err(what)) => {
+            errors.push(unsupported(p.balance_span.unwrap_or(p.name.span), what));
+            None
+        }
+        None => None,
+    };
     let balance = match &p.balance {
         None | Some(CfgBalance::RoundRobin) => fw::Balance::RoundRobin,
         Some(CfgBalance::StaticRr) => fw::Balance::StaticRr,
@@ -19,6 +28,9 @@ pub(super) fn backend(
         Some(CfgBalance::First) => fw::Balance::First,
         Some(CfgBalance::Source) => fw::Balance::Source,
         Some(CfgBalance::Random { draws }) => fw::Balance::Random { draws: *draws },
+        Some(CfgBalance::Uri { .. }) if http => fw::Balance::Uri,
+        Some(CfgBalance::UrlParam { .. }) if http => fw::Balance::UrlParam,
+        Some(CfgBalance::Hdr { .. }) if http => fw::Balance::Hdr,
         Some(other) => {
             let span = p.balance_span.unwrap_or(p.name.span);
             errors.push(unsupported(
@@ -57,6 +69,7 @@ pub(super) fn backend(
         tcp_keepalive: p.option("srvtcpka") == Some(true) || p.option("tcpka") == Some(true),
         http: http_spec(p, p.kind != ProxyKind::Listen, errors),
         persist: super::persist::spec(p, errors),
+        lb_key,
     };
     let base = health::CheckBase::of(p, errors);
     plan.check_bases.insert(bi, base.clone());
