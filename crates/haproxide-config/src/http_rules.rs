@@ -671,6 +671,21 @@ pub fn error_pages(cfg: &Config, p: &crate::model::Proxy) -> Vec<(u16, Arc<[u8]>
     out
 }
 
+/// `monitor-uri <uri>` (§4.2): the proxy's last one, else its defaults
+/// section's ("when multiple "monitor-uri" statements are present, the last one
+/// will define the URI to be used").
+pub fn monitor_uri(cfg: &Config, p: &crate::model::Proxy) -> Option<String> {
+    let own = |px: &crate::model::Proxy| {
+        px.directives
+            .iter()
+            .rev()
+            .find(|d| d.keyword == "monitor-uri")
+            .and_then(|d| d.line.words.get(1))
+            .map(|w| w.text.clone())
+    };
+    own(p).or_else(|| p.defaults.and_then(|d| cfg.proxies.get(d)).and_then(own))
+}
+
 /// The `errorfile <code> <file>` lines of the `http-errors <name>` section
 /// (§12.4), in order.
 fn http_errors<'c>(cfg: &'c Config, name: &str) -> Vec<(&'c str, &'c str)> {

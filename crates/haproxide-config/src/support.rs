@@ -311,7 +311,6 @@ pub fn refused_in_tcp(p: &Proxy) -> Vec<NotRun> {
 const HTTP_REFUSED: &[(&str, &str)] = &[
     ("stick-table", "stick-table"),
     ("stick", "stick on/match/store"),
-    ("monitor-uri", "monitor-uri"),
     ("monitor", "monitor fail"),
     ("errorloc", "errorloc"),
     ("errorloc302", "errorloc"),
@@ -391,6 +390,10 @@ const STATS_PROXY_ALLOWED: &[&str] = &[
     "option http-server-close",
     "option forwardfor",
     "option redispatch",
+    // Answered by the stats service (§4.2 "monitor-uri").
+    "monitor-uri",
+    // Health checks of servers: a stats proxy has none (servers are refused).
+    "option httpchk",
 ];
 
 /// The lines of a `mode http` stats/exporter proxy that the stats service does

@@ -454,6 +454,17 @@ async fn observe_promotions(
         };
         if since.as_ref().map(|s| &s.0) != Some(&leader) {
             since = Some((leader.clone(), tokio::time::Instant::now(), 0));
+            // The first poll one interval after the key: a promotion takes longer
+            // than that, and every proxy sees the key at the same instant.
+            tokio::select! {
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                _ = tokio::time::sleep(every) => {}
+            }
         }
         // Poll until promoted; a change of the view (another leader, a member key
         // saying primary) re-evaluates at once.

@@ -81,9 +81,12 @@ pub(crate) struct Sess {
     pub(crate) htx: Bytes,
     /// What the TLS handshake settled, on a TLS bind.
     pub(crate) tls: Option<Box<haproxide_expr::TlsSession>>,
-    /// An HTTP/2 stream bridged to the HTTP engine (the `h2` module): the
-    /// request goes to the server in origin form.
-    pub(crate) h2: bool,
+    /// An HTTP/2 stream bridged to the HTTP engine (the `http2` module): the
+    /// request goes to the server in origin form. `Some(true)` for its
+    /// connection's first stream, `Some(false)` for the next ones, which may
+    /// take idle server connections as a next HTTP/1 request would (§4.2
+    /// `http-reuse safe`); None on HTTP/1.
+    pub(crate) h2: Option<bool>,
     /// HTTP mode: the server persistence chose for this request (HAProxy's
     /// `SF_DIRECT`) and whether `force-persist` holds it there.
     pub(crate) direct: Option<(usize, bool)>,
@@ -338,7 +341,7 @@ impl Sess {
             connected: None,
             htx: Bytes::default(),
             tls: None,
-            h2: false,
+            h2: None,
             direct: None,
             lb_hash: None,
         }

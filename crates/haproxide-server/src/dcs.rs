@@ -547,7 +547,14 @@ fn apply(
             if let (Some(h), Some(id)) = (&act.health, id) {
                 if h.check_enabled(id) && new != Verdict::Checks {
                     h.set_recheck(id, Some(b.recheck));
-                    h.check_now(id);
+                    // A server already at the fast cadence is checked within
+                    // `recheck` anyway: no check now, so that the proxies that all
+                    // saw the same DCS event do not all connect to the new leader's
+                    // REST API at the same instant (its listen backlog is 5; a
+                    // dropped SYN costs a check 1 s, seen in the e2e suite).
+                    if !fast.contains_key(&(b.backend, *s)) {
+                        h.check_now(id);
+                    }
                     fast.insert((b.backend, *s), tokio::time::Instant::now());
                 }
             }
@@ -586,6 +593,10 @@ fn settle(
             let agree = match gate.verdict(b.backend, srv.index) {
                 // A promoting leader is checked fast too: UP by the time it is eligible.
                 Some(Verdict::Eligible | Verdict::Promoting) => up,
+                // While a leader is being elected every candidate is checked fast,
+                // so that the next leader's check passes without waiting for a
+                // check started by the key change (see `apply`).
+                Some(Verdict::Electing) => false,
                 Some(Verdict::Out) => !up,
                 _ => true,
             };

@@ -305,6 +305,12 @@ fn stats_admin_reports_as_haproxy_c_does() {
     same_as_haproxy_c("testdata/config/invalid/stats-admin.cfg", 3);
 }
 
+#[test]
+fn h2_settings_report_as_haproxy_c_does() {
+    // `tune.h2.*` out of range, `proto` with an unknown MUX protocol.
+    same_as_haproxy_c("testdata/config/invalid/h2.cfg", 4);
+}
+
 /// Run the real HAProxy 2.6 (scripts/install-deps installs it) and haproxide's
 /// `--format haproxy` on `rel`: same exit code, same lines (pids aside).
 fn same_as_haproxy_c(rel: &str, at_least: usize) {

@@ -30,7 +30,8 @@ impl Parser<'_> {
                 (false, "")
             }
             "tune.h2.max-concurrent-streams" => {
-                let ok = n > 0;
+                // HAProxy refuses only a negative value (0 is accepted).
+                let ok = n >= 0;
                 if ok {
                     self.cfg.global.tune_h2.max_concurrent_streams =
                         Some(u32::try_from(n).unwrap_or(u32::MAX));

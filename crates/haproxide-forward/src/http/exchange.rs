@@ -36,6 +36,7 @@ static PLAIN: HttpSpec = HttpSpec {
     ignore_probes: false,
     unique_id: None,
     compression: None,
+    monitor_uri: None,
 };
 
 /// How the wait for a request head ended without one.
@@ -107,6 +108,11 @@ impl Sess {
                 return Next::Close(t);
             }
         };
+        if let Some(m) = fh.monitor_uri.as_deref() {
+            if haproxide_expr::http::is_monitor_uri(m, &req.head.uri) {
+                return self.monitor_answer(client, fh, &req, tc).await;
+            }
+        }
         // `option http-buffer-request` (the frontend's or a backend's: HAProxy
         // waits where the option is; haproxide before the frontend's rules).
         let buffer = fh.buffer_request
@@ -296,7 +302,7 @@ impl Sess {
             Some(b"close")
         };
         conn.out.clear();
-        if self.h2 {
+        if self.h2.is_some() {
             crate::http2::request_head(&req.head, sconn, &mut conn.out);
         } else {
             write::request_head(&req.head, sconn, &mut conn.out);
@@ -415,7 +421,7 @@ impl Sess {
                         // HTTP/2 (prior knowledge on an h1 bind), on the first
                         // request only.
                         if message.head.is_method("PRI") && message.head.version.major == 2 {
-                            return Err(if first && !self.h2 {
+                            return Err(if first && self.h2.is_none() {
                                 Head::H2
                             } else {
                                 Head::Reply(400, *b"PR")
@@ -697,6 +703,34 @@ impl Sess {
             return Next::Close(term);
         }
         Next::Answered(term)
+    }
+
+    /// Answers a `monitor-uri` request (§4.2): 200 with the frontend's page for
+    /// it, on a connection that stays when the request allows; HAProxy does not
+    /// log these (its `SF_MONITOR`).
+    async fn monitor_answer(
+        &mut self,
+        client: &mut ClientStream,
+        fh: &HttpSpec,
+        req: &haproxide_http::Request,
+        tc: Option<std::time::Duration>,
+    ) -> Next {
+        self.silent = true;
+        let keep = haproxide_http::conn::peer_keeps_alive(req.head.version, &req.info)
+            && matches!(req.body, BodyLength::None | BodyLength::Length(0));
+        let http10 = !req.head.version.is_11();
+        let reply = fh.errors.reply(200);
+        if reply.silent {
+            return Next::Close(*b"PR");
+        }
+        let mut page = reply.to_bytes(connection_value(keep, http10));
+        if req.head.method == b"HEAD" {
+            page.truncate(page.len() - reply.body.len());
+        }
+        if write_all(client, &page, tc).await.is_err() || !keep {
+            return Next::Close(*b"PR");
+        }
+        Next::Answered(*b"PR")
     }
 
     /// The status the client got, for the log and the counters (a request

@@ -112,7 +112,7 @@ impl Sess {
             chunk: Vec::new(),
             vars: Default::default(),
         };
-        let mut first = true;
+        let mut first = self.h2 != Some(false);
         // The connection's addresses: `set-src`/`set-dst` change them for one
         // transaction only (HAProxy 2.6 sets the stream's, measured).
         let addrs = (self.src, self.dst);
@@ -134,6 +134,8 @@ impl Sess {
                         _ => *b"--",
                     };
                     self.end_request(term);
+                    // A `monitor-uri` answer was not logged; the next is.
+                    self.silent = false;
                     (self.src, self.dst) = addrs;
                     conn.vars.end_txn();
                     first = false;

@@ -149,6 +149,7 @@ impl Sess {
         });
         let limit = max_client_resets(spec.max_concurrent_streams);
         let mut tasks = JoinSet::new();
+        let mut streams: u64 = 0;
         let mut idle_until = Instant::now() + idle;
         // After a GOAWAY: the streams finish; a client that never reads it is
         // dropped after `timeout client` once no stream is left.
@@ -158,7 +159,8 @@ impl Sess {
             tokio::select! {
                 r = conn.accept() => match r {
                     Some(Ok((req, respond))) => {
-                        let s = self.for_stream();
+                        let s = self.for_stream(streams == 0);
+                        streams += 1;
                         tasks.spawn(stream::serve(s, info.clone(), req, respond));
                     }
                     Some(Err(_)) | None => break,
@@ -196,8 +198,10 @@ impl Sess {
 
     /// A transaction's session for one stream: the connection's addresses,
     /// frontend, TLS facts and kill switch (a hard stop or `shutdown session`
-    /// ends every stream), its own counters and log.
-    fn for_stream(&self) -> Sess {
+    /// ends every stream), its own counters and log. Streams after the first
+    /// are not a connection's first request (`http-reuse safe` lets them take
+    /// idle server connections, as HAProxy's streams of one session).
+    fn for_stream(&self, first: bool) -> Sess {
         let shared = self.shared.clone();
         let sid = shared.next_sid.fetch_add(1, Ordering::Relaxed);
         let meter = crate::meter::SessionMeter::new(&shared.meters, None, self.fe);
@@ -213,7 +217,7 @@ impl Sess {
             when,
         );
         s.tls = self.tls.clone();
-        s.h2 = true;
+        s.h2 = Some(first);
         s
     }
 }

@@ -74,6 +74,19 @@ pub(super) fn backend(
     let base = health::CheckBase::of(p, errors);
     plan.check_bases.insert(bi, base.clone());
     for (si, s) in p.servers.iter().enumerate() {
+        // §5.2 `proto h2`: HTTP/2 to servers is not run (HTTP/2 is the client
+        // side only, docs/h2.md): refused rather than spoken as HTTP/1.
+        if let Some((_, _, span)) = s
+            .other
+            .iter()
+            .find(|(k, v, _)| k == "proto" && v.as_deref() == Some("h2"))
+        {
+            errors.push(unsupported(
+                *span,
+                "`proto h2` on a server (HTTP/2 to servers; haproxide speaks HTTP/2 to clients only)",
+            ));
+            continue;
+        }
         let Some((ip, port, unresolved)) = server_addr(s, errors) else {
             continue;
         };

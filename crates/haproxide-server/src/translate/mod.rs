@@ -437,6 +437,37 @@ pub(crate) mod tests {
 
     const PATRONI: &str = include_str!("../../../../examples/patroni/haproxy.cfg");
 
+    /// HTTP/2 (docs/h2.md): `tune.h2.*` and `proto h2` reach the engine's specs;
+    /// a server with `proto h2` is refused with its line, not spoken to in HTTP/1.
+    #[test]
+    fn h2_settings_reach_the_frontend_and_server_h2_is_refused() {
+        let (p, errors) = plan(
+            "global\n tune.h2.max-concurrent-streams 7\n tune.h2.initial-window-size 1000\n\
+             defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n\
+             frontend f\n bind 127.0.0.1:5001 proto h2\n bind 127.0.0.1:5002\n default_backend b\n\
+             backend b\n server s 127.0.0.1:80\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let f = &p.engine.frontends[0];
+        assert_eq!(f.h2.max_concurrent_streams, 7);
+        assert_eq!(f.h2.initial_window_size, 1000);
+        assert_eq!(f.h2.header_table_size, 4096);
+        assert_eq!(
+            f.binds.iter().map(|b| b.proto_h2).collect::<Vec<_>>(),
+            [true, false]
+        );
+        let (_, errors) = plan(
+            "defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n\
+             listen l\n bind 127.0.0.1:5001\n server s 127.0.0.1:80 proto h2\n",
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.message.contains("`proto h2` on a server")),
+            "{errors:?}"
+        );
+    }
+
     /// `backlog` (configuration.txt §4.2) in a defaults section reaches the
     /// frontends that inherit it; a frontend's own wins; a backend has none.
     #[test]
