@@ -138,6 +138,8 @@ pub(crate) struct Pump<'a, R, W> {
 }
 
 enum Got {
+    /// Written to the destination already.
+    Sent,
     Data,
     More,
     Done,
@@ -155,6 +157,15 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                 let (n, got) = {
                     let (n, step) = dec.step(self.buf.filled()).map_err(|_| PumpFail::Bad)?;
                     let got = match step {
+                        // Nothing waiting to go out before it: the data goes
+                        // from the read buffer to the socket, not copied first.
+                        Step::Data(d) if !chunked && self.out.is_empty() => {
+                            *self.htx += d.len() as u64;
+                            write_all(&mut *self.dst, d, self.dst_timeout)
+                                .await
+                                .map_err(dst_fail)?;
+                            Got::Sent
+                        }
                         Step::Data(d) => {
                             *self.htx += d.len() as u64;
                             if let Some(c) = self.comp.as_deref_mut() {
@@ -190,6 +201,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                 };
                 self.buf.consume(n);
                 match got {
+                    // Decode on: the end of the body may be next.
+                    Got::Sent => {}
                     Got::Data if self.out.len() + self.chunk.len() < BUFSIZE => {}
                     Got::Data => self.flush().await?,
                     Got::Done => return self.flush().await,
@@ -234,9 +247,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
         }
         let r = write_all(self.dst, self.out, self.dst_timeout).await;
         self.out.clear();
-        r.map_err(|e| match e {
-            IoFail::Timeout => PumpFail::DstTimeout,
-            IoFail::Error => PumpFail::DstError,
-        })
+        r.map_err(dst_fail)
+    }
+}
+
+fn dst_fail(e: IoFail) -> PumpFail {
+    match e {
+        IoFail::Timeout => PumpFail::DstTimeout,
+        IoFail::Error => PumpFail::DstError,
     }
 }
