@@ -311,8 +311,6 @@ pub fn refused_in_tcp(p: &Proxy) -> Vec<NotRun> {
 const HTTP_REFUSED: &[(&str, &str)] = &[
     ("stick-table", "stick-table"),
     ("stick", "stick on/match/store"),
-    ("compression", "compression"),
-    ("filter", "filter"),
     ("monitor", "monitor fail"),
     ("errorloc", "errorloc"),
     ("errorloc302", "errorloc"),
@@ -499,6 +497,9 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
         // Checks through the proxy run; traffic through it is refused (translate).
         ("server", "check-via-socks4") => "yes",
         ("server", "socks4") => "checks only (traffic refused)",
+        // §9.2: run in `mode http` (haproxide_http::compress); other filters refused.
+        ("proxy", "compression") => "yes (mode http)",
+        ("proxy", "filter") => "compression only (mode http)",
         _ if runs(table, kw) => "yes",
         _ => "not yet",
     }
