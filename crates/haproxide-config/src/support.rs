@@ -305,8 +305,6 @@ pub fn refused_in_tcp(p: &Proxy) -> Vec<NotRun> {
 /// name docs/config-support.md lists them under: a `mode http` proxy using one is
 /// refused (each line named), rather than run without it.
 const HTTP_REFUSED: &[(&str, &str)] = &[
-    ("compression", "compression"),
-    ("filter", "filter"),
     ("monitor", "monitor fail"),
     ("errorloc", "errorloc"),
     ("errorloc302", "errorloc"),
@@ -493,6 +491,9 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
         // Checks through the proxy run; traffic through it is refused (translate).
         ("server", "check-via-socks4") => "yes",
         ("server", "socks4") => "checks only (traffic refused)",
+        // §9.2: run in `mode http` (haproxide_http::compress); other filters refused.
+        ("proxy", "compression") => "yes (mode http)",
+        ("proxy", "filter") => "compression only (mode http)",
         _ if runs(table, kw) => "yes",
         _ => "not yet",
     }

@@ -35,6 +35,7 @@ static PLAIN: HttpSpec = HttpSpec {
     buffer_request: false,
     ignore_probes: false,
     unique_id: None,
+    compression: None,
     monitor_uri: None,
 };
 
@@ -65,6 +66,8 @@ pub(super) struct Ex<'a> {
     pub bh: &'a HttpSpec,
     /// The backend is the frontend's own `listen` section.
     pub same_proxy: bool,
+    /// The compression algorithm the request allows (§9.2, the `compress` module).
+    pub comp: Option<haproxide_http::compress::Algo>,
     /// What persistence decided on the request (the backend has some).
     pub persist: Option<super::persist::PersistTxn>,
 }
@@ -200,6 +203,7 @@ impl Sess {
                 fh,
                 bh: &PLAIN,
                 same_proxy: false,
+                comp: None,
                 persist: None,
             };
             return self.reply(client, 503, &ex, *b"SC").await;
@@ -231,6 +235,7 @@ impl Sess {
             self.dst,
             &mut req.head.headers,
         );
+        let comp = super::compress::select(fh, bh, &mut req.head);
         let ex = Ex {
             req: &req,
             client_keep: client_keep && mode != HttpConnMode::Close,
@@ -244,6 +249,7 @@ impl Sess {
             fh,
             bh,
             same_proxy: be.spec.name == fert.spec.name,
+            comp,
             persist,
         };
 
@@ -519,6 +525,7 @@ impl Sess {
                 src_timeout: ex.tc,
                 dst_timeout: ex.ts,
                 moved: &mut self.bytes.from_client,
+                comp: None,
             }
             .run(&mut dec, req.body == BodyLength::Chunked)
             .await;

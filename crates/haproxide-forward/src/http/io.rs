@@ -132,6 +132,9 @@ pub(crate) struct Pump<'a, R, W> {
     pub chunk: &'a mut Vec<u8>,
     /// The body's size as HAProxy logs it (see the `htx` module).
     pub htx: &'a mut u64,
+    /// A compressed response (§9.2, the `compress` module): the data goes through
+    /// the encoder, the output is chunked and ends with the encoder's trailer.
+    pub comp: Option<&'a mut haproxide_http::compress::Encoder>,
 }
 
 enum Got {
@@ -165,7 +168,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                         }
                         Step::Data(d) => {
                             *self.htx += d.len() as u64;
-                            if chunked {
+                            if let Some(c) = self.comp.as_deref_mut() {
+                                if !c.push(d, self.chunk) {
+                                    return Err(PumpFail::Bad);
+                                }
+                            } else if chunked {
                                 self.chunk.extend_from_slice(d);
                             } else {
                                 self.out.extend_from_slice(d);
@@ -174,6 +181,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                         }
                         Step::Trailers(t) => {
                             *self.htx += super::htx::trailers(&t);
+                            if let Some(c) = self.comp.as_deref_mut() {
+                                c.finish(self.chunk);
+                            }
                             if chunked {
                                 write::chunk(self.chunk, self.out);
                                 self.chunk.clear();
@@ -181,7 +191,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                             }
                             Got::Data
                         }
-                        Step::Done => Got::Done,
+                        Step::Done => {
+                            self.end_compressed();
+                            Got::Done
+                        }
                         Step::NeedMore => Got::More,
                     };
                     (n, got)
@@ -200,6 +213,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
             match read_into(self.src, self.buf, self.src_timeout).await {
                 Ok(0) => {
                     dec.at_eof().map_err(|_| PumpFail::SrcError)?;
+                    self.end_compressed();
                     return self.flush().await;
                 }
                 Ok(n) => *self.moved += n as u64,
@@ -209,7 +223,24 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
         }
     }
 
+    /// A compressed body whose source had no chunked end (a length, or the close):
+    /// the encoder's last bytes and the last chunk. Nothing when it ended already.
+    fn end_compressed(&mut self) {
+        if let Some(c) = self.comp.as_deref_mut().filter(|c| !c.is_finished()) {
+            c.finish(self.chunk);
+            write::chunk(self.chunk, self.out);
+            self.chunk.clear();
+            write::last_chunk(&haproxide_http::Headers::default(), self.out);
+        }
+    }
+
     async fn flush(&mut self) -> Result<(), PumpFail> {
+        // A sync flush: what arrived is sent now (long polling, streams).
+        if let Some(c) = self.comp.as_deref_mut().filter(|c| !c.is_finished()) {
+            if !c.flush(self.chunk) {
+                return Err(PumpFail::Bad);
+            }
+        }
         if !self.chunk.is_empty() {
             write::chunk(self.chunk, self.out);
             self.chunk.clear();

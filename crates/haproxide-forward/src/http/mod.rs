@@ -13,6 +13,7 @@
 //! (HAProxy's one log line per request). docs/http.md describes the lifecycle.
 
 mod buffer;
+mod compress;
 mod exchange;
 mod headers;
 mod htx;
