@@ -221,6 +221,12 @@ phase_failover() {
             local lk; lk=$(event_after "$t0" "leader key .* -> node$new")
             say "$what: the new leader key seen at ${lk} ms, first answer from node$new $((f_rw_first_end - lk)) ms later ($([ "$f_rw_first_end" -ge 0 ] && [ "$f_rw_first_end" -le 3500 ] && echo "within" || echo "NOT within") issue 16's 3.5 s of the request)"
             R["$kind.$what"]+="; key seen ${lk} ms, first answer $((f_rw_first_end - lk)) ms later"
+            # The promotion fence: when the REST API said the new leader left recovery,
+            # when the new leader came into rotation, and the first answer after that.
+            local pr; pr=$(event_after "$t0" "node$new is promoted")
+            local el; el=$(event_after "$t0" "primary/node$new is back in rotation for role leader")
+            say "$what: node$new's promotion seen on its REST API at ${pr} ms, in rotation at ${el} ms, first answer $((f_rw_first_end - el)) ms after that"
+            R["$kind.$what"]+="; promotion seen ${pr} ms, in rotation ${el} ms, first answer $((f_rw_first_end - el)) ms after"
             check "$kind" '[ "$lk" -ge 0 ] && [ "$f_rw_first_end" -ge 0 ] && [ $((f_rw_first_end - lk)) -le 1000 ]' "$what: 5000 first answered by the new leader $((f_rw_first_end - lk)) ms after its key was seen (over 1 s)"
             check "$kind" '[ "$f_rw_in_recovery" = 0 ]' "$what: ${f_rw_in_recovery} read-write connections reached a node in recovery"
             check "$kind" '[ "$f_ro_on_primary" -le 5 ]' "$what: ${f_ro_on_primary} read-only connections reached the primary (more than 5)"

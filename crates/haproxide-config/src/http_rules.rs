@@ -41,7 +41,13 @@ pub struct TypeCtx<'a> {
     pub known: &'a dyn Fn(&str) -> bool,
     /// Reads map files of `map_*` converters (when files are checked).
     pub opts: haproxide_expr::Opts<'a>,
+    /// The pages of an `http-errors <name>` section read so far (`deny ...
+    /// errorfiles <name>`), as (status, file contents).
+    pub http_errors: &'a dyn Fn(&str) -> Vec<ErrorPage>,
 }
+
+/// An error page: its status and the file's contents.
+pub type ErrorPage = (u16, Vec<u8>);
 
 /// Why a rule does not type: HAProxy's message, and whether HAProxy words it
 /// as a condition error (`parsing [f:l]: '<rule>' expects either 'if' or
@@ -377,6 +383,7 @@ fn reply_spec(
     let mut content_type: Option<String> = None;
     let mut body: Option<ReplyBody> = None;
     let mut headers = Vec::new();
+    let mut section: Option<&str> = None;
     let mut i = 0;
     while i < a.len() {
         let next = a.get(i + 1).copied();
@@ -427,6 +434,12 @@ fn reply_spec(
                 i += 1;
                 continue;
             }
+            // The named `http-errors` section's page for the status (chosen
+            // once every argument is read), else the proxy's error page.
+            "errorfiles" => {
+                section = Some(need("<name>")?);
+                body = Some(ReplyBody::ErrorPage);
+            }
             "hdr" => {
                 let (Some(n), Some(v)) = (next, a.get(i + 2)) else {
                     return Err("'hdr' expects <name> and <value> as arguments".into());
@@ -441,6 +454,15 @@ fn reply_spec(
             other => return Err(leftover(other)),
         }
         i += 2;
+    }
+    if let Some(name) = section {
+        if let Some((_, page)) = (cx.http_errors)(name)
+            .into_iter()
+            .rev()
+            .find(|(c, _)| *c == status)
+        {
+            body = Some(ReplyBody::Raw(Arc::from(page)));
+        }
     }
     let body = match (body, content_type) {
         (Some(ReplyBody::Bytes { data, .. }), Some(ct)) => ReplyBody::Bytes {
@@ -669,6 +691,21 @@ pub fn error_pages(cfg: &Config, p: &crate::model::Proxy) -> Vec<(u16, Arc<[u8]>
         }
     }
     out
+}
+
+/// `monitor-uri <uri>` (§4.2): the proxy's last one, else its defaults
+/// section's ("when multiple "monitor-uri" statements are present, the last one
+/// will define the URI to be used").
+pub fn monitor_uri(cfg: &Config, p: &crate::model::Proxy) -> Option<String> {
+    let own = |px: &crate::model::Proxy| {
+        px.directives
+            .iter()
+            .rev()
+            .find(|d| d.keyword == "monitor-uri")
+            .and_then(|d| d.line.words.get(1))
+            .map(|w| w.text.clone())
+    };
+    own(p).or_else(|| p.defaults.and_then(|d| cfg.proxies.get(d)).and_then(own))
 }
 
 /// The `errorfile <code> <file>` lines of the `http-errors <name>` section

@@ -17,6 +17,7 @@ pub mod accounts;
 pub mod balance;
 pub mod captures;
 pub mod checks;
+pub mod compression;
 pub mod cond;
 pub mod diag;
 pub mod dynamic;

@@ -311,9 +311,6 @@ pub fn refused_in_tcp(p: &Proxy) -> Vec<NotRun> {
 const HTTP_REFUSED: &[(&str, &str)] = &[
     ("stick-table", "stick-table"),
     ("stick", "stick on/match/store"),
-    ("compression", "compression"),
-    ("filter", "filter"),
-    ("monitor-uri", "monitor-uri"),
     ("monitor", "monitor fail"),
     ("errorloc", "errorloc"),
     ("errorloc302", "errorloc"),
@@ -393,6 +390,10 @@ const STATS_PROXY_ALLOWED: &[&str] = &[
     "option http-server-close",
     "option forwardfor",
     "option redispatch",
+    // Answered by the stats service (§4.2 "monitor-uri").
+    "monitor-uri",
+    // Health checks of servers: a stats proxy has none (servers are refused).
+    "option httpchk",
 ];
 
 /// The lines of a `mode http` stats/exporter proxy that the stats service does
@@ -496,6 +497,9 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
         // Checks through the proxy run; traffic through it is refused (translate).
         ("server", "check-via-socks4") => "yes",
         ("server", "socks4") => "checks only (traffic refused)",
+        // §9.2: run in `mode http` (haproxide_http::compress); other filters refused.
+        ("proxy", "compression") => "yes (mode http)",
+        ("proxy", "filter") => "compression only (mode http)",
         _ if runs(table, kw) => "yes",
         _ => "not yet",
     }

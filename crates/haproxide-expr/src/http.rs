@@ -59,6 +59,18 @@ pub fn uri_path(uri: &[u8]) -> Option<&[u8]> {
     Some(&rest[start..])
 }
 
+/// Whether a request target is a proxy's `monitor-uri` (configuration.txt §4.2):
+/// HAProxy 2.6 compares a URI that starts with `/` with the request's path and
+/// query (an absolute-form target's authority dropped), any other with the whole
+/// target (measured: `/health?x` is not `/health`).
+pub fn is_monitor_uri(monitor: &str, target: &[u8]) -> bool {
+    if monitor.starts_with('/') {
+        uri_path(target) == Some(monitor.as_bytes())
+    } else {
+        target == monitor.as_bytes()
+    }
+}
+
 fn before_query(p: &[u8]) -> &[u8] {
     let end = p.iter().position(|&c| c == b'?').unwrap_or(p.len());
     &p[..end]

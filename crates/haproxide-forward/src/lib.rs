@@ -281,6 +281,23 @@ pub trait SessionLogger: Send + Sync + 'static {
     fn wants_request_line(&self, _frontend: &str) -> bool {
         true
     }
+    /// A connection that ended before it became a session (a failed TLS
+    /// handshake): HAProxy's connection-error line (§8.2.6 "error log").
+    fn conn_error(&self, _e: &ConnError<'_>) {}
+}
+
+/// What HAProxy's connection-error log line says (§8.2.6):
+/// `<client>:<port> [<accept date>] <frontend>/<bind>: <reason>`.
+#[derive(Debug, Clone)]
+pub struct ConnError<'a> {
+    pub client: Option<SocketAddr>,
+    pub accepted_at: SystemTime,
+    pub frontend: &'a str,
+    /// The bind's `name`, else its number in the frontend (from 1).
+    pub bind: &'a str,
+    /// `SSL handshake failure`, `Timeout during SSL handshake`, `Connection
+    /// closed during SSL handshake` (HAProxy's conn_err_code_str).
+    pub reason: &'a str,
 }
 
 /// Logs nothing.

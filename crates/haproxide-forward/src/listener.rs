@@ -232,7 +232,11 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, m
         }
     };
     let accept_proxy = shared.frontends[fe].spec.binds[bind].accept_proxy;
-    let tls = shared.frontends[fe].spec.binds[bind].tls.clone();
+    // With the bind's number: a failed handshake's log line names the bind.
+    let tls = shared.frontends[fe].spec.binds[bind]
+        .tls
+        .clone()
+        .map(|a| (a, bind));
     let proto_h2 = shared.frontends[fe].spec.binds[bind].proto_h2;
     let mut paused = shared.frontends[fe].paused.subscribe();
     // A service frontend (stats page, exporter) hands connections to it.

@@ -107,7 +107,7 @@ pub(crate) fn run(
     src: Option<SocketAddr>,
     dst: Option<SocketAddr>,
     accept_proxy: bool,
-    tls: Option<haproxide_tls::Acceptor>,
+    tls: Option<(haproxide_tls::Acceptor, usize)>,
     proto_h2: bool,
 ) -> impl Future<Output = ()> {
     // An async block, not an `async fn`: the task keeps each argument once (an
@@ -476,7 +476,7 @@ impl Sess {
         &mut self,
         client: &mut ClientStream,
         accept_proxy: bool,
-        tls: Option<haproxide_tls::Acceptor>,
+        tls: Option<(haproxide_tls::Acceptor, usize)>,
         proto_h2: bool,
     ) -> Flow {
         let fspec = self.shared.frontends[self.fe].light.clone();
@@ -544,12 +544,16 @@ impl Sess {
         }
 
         // TLS (§5.1 `ssl`): the handshake, bounded by `timeout client`; a failed or
-        // timed-out handshake closes without a log line.
-        if let Some(acc) = tls {
+        // timed-out handshake is logged as HAProxy logs a connection error, not as
+        // a session.
+        if let Some((acc, bind)) = tls {
             // Boxed: the handshake's state (about 3 KB) would otherwise be part of
             // every session's future, TLS or not, for the session's whole life.
-            if let Err(t) = Box::pin(self.handshake(client, &acc, fspec.timeout_client)).await {
+            if let Err((t, reason)) =
+                Box::pin(self.handshake(client, &acc, fspec.timeout_client)).await
+            {
                 self.silent = true;
+                self.conn_error(bind, reason);
                 return Flow::Done(t);
             }
         }
@@ -616,7 +620,10 @@ impl Sess {
         else {
             return Flow::Done(*b"SC");
         };
-        self.connect_and_relay(client, &be, &fspec).await
+        // Boxed like the HTTP loop: the task is sized for its largest state, and
+        // this one (608 bytes) would otherwise be paid by every idle HTTP
+        // keep-alive connection too; a TCP session pays it once either way.
+        Box::pin(self.connect_and_relay(client, &be, &fspec)).await
     }
 
     /// Counts the session (in HTTP mode: the request) on backend `b`.
@@ -632,13 +639,36 @@ impl Sess {
         Some(be)
     }
 
-    /// Replace `client` by its TLS stream; the termination state on failure.
+    /// HAProxy's connection-error log line for a connection that never became
+    /// a session (§8.2.6). `option dontlognull` drops all but the failures
+    /// (measured: HAProxy 2.6.12 then logs neither a closed nor a timed-out
+    /// handshake, even one that sent a partial record).
+    fn conn_error(&self, bind: usize, reason: &str) {
+        let fert = &self.shared.frontends[self.fe];
+        if fert.spec.dont_log_null && reason != "SSL handshake failure" {
+            return;
+        }
+        let name = fert.spec.binds.get(bind).and_then(|b| b.name.clone());
+        let bind = name.unwrap_or_else(|| (bind + 1).to_string());
+        self.shared.logger.conn_error(&crate::ConnError {
+            client: self.src,
+            accepted_at: self.req_at,
+            frontend: &fert.spec.name,
+            bind: &bind,
+            reason,
+        });
+    }
+
+    /// Replace `client` by its TLS stream; on failure the termination state and
+    /// HAProxy's reason (conn_err_code_str).
     async fn handshake(
         &mut self,
         client: &mut ClientStream,
         acc: &haproxide_tls::Acceptor,
         timeout: Option<Duration>,
-    ) -> Result<(), [u8; 2]> {
+    ) -> Result<(), ([u8; 2], &'static str)> {
+        const TIMEOUT: ([u8; 2], &str) = (*b"cR", "Timeout during SSL handshake");
+        let deadline = timeout.map(|t| Instant::now() + t);
         // Bytes read after a PROXY header belong to the handshake, and are not
         // client payload (that is counted decrypted).
         let pre = self.req.filled().to_vec();
@@ -646,11 +676,17 @@ impl Sess {
         self.bytes.from_client = self.bytes.from_client.saturating_sub(pre.len() as u64);
         let plain = std::mem::replace(client, ClientStream::Closed);
         let hs = acc.accept(haproxide_tls::Prefixed::new(pre, plain));
-        let r = match timeout {
-            Some(t) => tokio::time::timeout(t, hs).await.map_err(|_| *b"cR")?,
+        let r = match deadline {
+            Some(d) => tokio::time::timeout_at(d, hs).await.map_err(|_| TIMEOUT)?,
             None => hs.await,
         };
-        let (stream, info) = r.map_err(|_| *b"CR")?;
+        // A client that closes before the handshake is complete is HAProxy's
+        // "Connection closed during SSL handshake"; anything else that fails
+        // (garbage, no common cipher...), a "failure".
+        let (stream, info) = r.map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => (*b"CR", "Connection closed during SSL handshake"),
+            _ => (*b"CR", "SSL handshake failure"),
+        })?;
         *client = ClientStream::Tls(Box::new(stream));
         self.client_active = Instant::now();
         self.tls = Some(Box::new(haproxide_expr::TlsSession {

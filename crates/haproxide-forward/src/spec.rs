@@ -372,6 +372,12 @@ pub struct HttpSpec {
     pub ignore_probes: bool,
     /// `unique-id-format` / `unique-id-header` (frontend, §4.2).
     pub unique_id: Option<UniqueIdSpec>,
+    /// `compression` (§4.2, §9.2): the backend's settings first, then the
+    /// frontend's (haproxide_http::compress).
+    pub compression: Option<std::sync::Arc<haproxide_http::compress::CompressionSpec>>,
+    /// `monitor-uri` (frontend, §4.2): answered 200 (the `errorfile 200` page,
+    /// else HAProxy's) right after the head parses, before any rule; not logged.
+    pub monitor_uri: Option<String>,
 }
 
 /// `unique-id-format <fmt>` and `unique-id-header <name>` (configuration.txt §4.2):

@@ -13,6 +13,8 @@
 //! - [`body`]: body framing as a state machine (content-length, chunked with
 //!   trailers, close-delimited, none) that streams: it never holds body data, it
 //!   returns sub-slices of the input.
+//! - [`compress`]: HTTP compression (§9.2): when HAProxy compresses, the head
+//!   rewrite, a streaming gzip/deflate encoder.
 //! - [`conn`]: keep-alive decisions (HTTP/1.0 vs 1.1, `Connection` tokens).
 //! - [`write`]: heads and chunks back to bytes, as HAProxy 2.6 writes them (header
 //!   names lower-cased, `Connection` cleaned of close/keep-alive).
@@ -28,6 +30,7 @@
 pub mod auth;
 pub mod body;
 pub mod chars;
+pub mod compress;
 pub mod conn;
 pub mod ctx;
 pub mod errors;

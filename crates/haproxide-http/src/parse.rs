@@ -526,6 +526,23 @@ pub fn parse_request(buf: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>,
     let hoff = rest.first().map_or(off, |l| l.1);
     let (framing, both) = framing(&mut head.headers, hoff)?;
 
+    // TE: only `trailers` may go on (HAProxy's h1_parse_te_header): a TE that
+    // lists it becomes `te: trailers`, one that does not is dropped (an item
+    // with parameters, `trailers;q=1`, does not count: measured on 2.6.12).
+    if head.headers.contains("te") {
+        head.headers.0.retain_mut(|h| {
+            if !h.is("te") {
+                return true;
+            }
+            if list_items(&h.value).any(|t| t.eq_ignore_ascii_case(b"trailers")) {
+                h.value = b"trailers".to_vec();
+                true
+            } else {
+                false
+            }
+        });
+    }
+
     // Host: identical duplicates merged, different ones refused.
     if let Some(first) = head.headers.get("host") {
         if head

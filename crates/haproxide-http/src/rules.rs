@@ -690,6 +690,12 @@ fn reply(r: &ReplySpec, ctx: &dyn Context, pages: &ErrorPages) -> Reply {
             }
             rep
         }
+        // An empty file (`errorfile /dev/null`): nothing is sent.
+        ReplyBody::Raw(raw) if raw.is_empty() => Reply {
+            head: Reply::head(r.status, None),
+            body: Vec::new(),
+            silent: true,
+        },
         ReplyBody::Raw(raw) => Reply::from_raw(raw).unwrap_or_else(|| pages.reply(r.status)),
         ReplyBody::Empty => Reply::custom(r.status, headers, None, Vec::new()),
         ReplyBody::Bytes { content_type, data } => {

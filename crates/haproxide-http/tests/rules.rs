@@ -593,3 +593,20 @@ fn body_state_machine() {
     let (n, s) = d.step(b"defg").unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!((n, s), (4, Step::Data(&b"defg"[..])));
 }
+
+/// TE keeps only `trailers` (HAProxy 2.6.12, measured: `trailers, gzip` ->
+/// `te: trailers`; `gzip` and `gzip;q=0.5, trailers;q=1` -> no TE at all).
+#[test]
+fn te_keeps_only_trailers() {
+    let te = |v: &str| {
+        let raw = format!("GET / HTTP/1.1\r\nHost: a\r\nTE: {v}\r\n\r\n");
+        req(raw.as_bytes(), &strict())
+            .map(|r| r.head.headers.get("te").map(|t| t.to_vec()))
+            .ok()
+            .flatten()
+    };
+    assert_eq!(te("trailers, gzip"), Some(b"trailers".to_vec()));
+    assert_eq!(te("Trailers"), Some(b"trailers".to_vec()));
+    assert_eq!(te("gzip"), None);
+    assert_eq!(te("gzip;q=0.5, trailers;q=1"), None);
+}

@@ -112,4 +112,10 @@ impl SessionLogger for ProxyLogs {
             .get(frontend)
             .is_some_and(|f| f.wants_request_line(frontend))
     }
+
+    fn conn_error(&self, e: &haproxide_forward::ConnError<'_>) {
+        if let Some(f) = self.frontends.get(e.frontend) {
+            f.conn_error(e);
+        }
+    }
 }

@@ -177,6 +177,19 @@ impl SessionLogger for FrontendLog {
         !self.logger.is_empty() && self.format.uses_request_line()
     }
 
+    fn conn_error(&self, e: &haproxide_forward::ConnError<'_>) {
+        if self.logger.is_empty() {
+            return;
+        }
+        let line = conn_error_line(e, self.logger.zone());
+        let level = if self.separate_errors {
+            Level::Err
+        } else {
+            Level::Info
+        };
+        self.logger.send_tagged(level, self.tag.as_deref(), &line);
+    }
+
     fn log(&self, record: &SessionRecord) {
         if self.logger.is_empty() {
             return;
@@ -185,4 +198,20 @@ impl SessionLogger for FrontendLog {
             self.logger.send_tagged(level, self.tag.as_deref(), &line);
         }
     }
+}
+
+/// HAProxy's connection-error line (§8.2.6, 2.6's `sess_log_embryonic`):
+/// `127.0.0.1:40198 [05/Dec/2026:05:24:32.710] fe/1: SSL handshake failure`.
+pub fn conn_error_line(e: &haproxide_forward::ConnError<'_>, zone: crate::Zone) -> String {
+    let client = match e.client {
+        Some(a) => format!("{}:{}", a.ip(), a.port()),
+        None => "unix:1".to_string(),
+    };
+    format!(
+        "{client} [{}] {}/{}: {}",
+        crate::Tm::new(e.accepted_at, zone).accept_date(),
+        e.frontend,
+        e.bind,
+        e.reason
+    )
 }

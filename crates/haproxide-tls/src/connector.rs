@@ -220,6 +220,12 @@ impl Connector {
             .await
     }
 
+    /// The rustls configuration (for clients that drive the handshake
+    /// themselves: `check-ssl`).
+    pub fn client_config(&self) -> Arc<ClientConfig> {
+        self.0.clone()
+    }
+
     /// The ALPN protocol list offered (`alpn`).
     pub fn alpn(&self) -> &[Vec<u8>] {
         &self.0.alpn_protocols

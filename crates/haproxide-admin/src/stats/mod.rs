@@ -86,6 +86,8 @@ pub struct StatsSpec {
     pub scope: Vec<String>,
     /// `http-request use-service prometheus-exporter [if ...]` rules, in order.
     pub prometheus: Vec<Option<Cond>>,
+    /// `monitor-uri` (§4.2): answered 200 with HAProxy's page before anything else.
+    pub monitor_uri: Option<String>,
     /// Global `description`.
     pub description: String,
     /// `timeout http-request`, `timeout http-keep-alive`, `timeout client`.
@@ -111,6 +113,7 @@ impl Default for StatsSpec {
             show_desc: None,
             scope: Vec::new(),
             prometheus: Vec::new(),
+            monitor_uri: None,
             description: String::new(),
             timeout_request: None,
             timeout_keep_alive: None,
@@ -467,6 +470,17 @@ pub fn handle(
     req: &Request,
 ) -> Response {
     let path = req.path();
+    if spec
+        .monitor_uri
+        .as_deref()
+        .is_some_and(|m| haproxide_expr::http::is_monitor_uri(m, req.target.as_bytes()))
+    {
+        return Response::new(
+            200,
+            "text/html",
+            "<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n",
+        );
+    }
     if spec
         .prometheus
         .iter()

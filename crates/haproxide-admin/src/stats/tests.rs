@@ -779,3 +779,21 @@ async fn http_parser_is_as_strict_as_haproxy() {
     assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 2, "{out}");
     assert!(out.contains("GET /a") && out.contains("GET /b"), "{out}");
 }
+
+#[test]
+fn monitor_uri_answers_200_before_auth_and_only_its_own_path() {
+    let f = Fake::new();
+    let spec = StatsSpec {
+        monitor_uri: Some("/health".into()),
+        ..oracle_spec()
+    };
+    // Before `stats auth` (no credentials) and whatever the stats URI is.
+    let r = handle(&spec, &f, LOCAL, &get("/health", None));
+    assert_eq!(r.status, 200);
+    assert!(body(&r).contains("Service ready."), "HAProxy's 200 page");
+    // HAProxy compares path and query: `/health?x` is not it.
+    assert_eq!(
+        handle(&spec, &f, LOCAL, &get("/health?x", None)).status,
+        401
+    );
+}

@@ -1,101 +1,52 @@
 //! TLS for `check-ssl` (configuration.txt §5.2 `check-ssl`, `verify`,
-//! `ca-file`, `check-sni`) with rustls and the `ring` provider.
+//! `ca-file`, `check-sni`) on haproxide-tls' server-side connector: the same
+//! verification as traffic to an `ssl` server (the chain; the name only when
+//! `check-sni` is sent).
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
 
 use super::conn::TlsClient;
 use super::ProbeError;
 use crate::spec::TlsSpec;
 
-/// `verify none`: accept any certificate, as HAProxy does.
-#[derive(Debug)]
-struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for NoVerify {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 /// Builds the TLS client for a check to `ip`.
 pub fn client(spec: &TlsSpec, ip: IpAddr) -> Result<TlsClient, ProbeError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ProbeError::Tls(e.to_string()))?;
-    let config = if spec.verify {
-        let mut roots = rustls::RootCertStore::empty();
+    let mut options = haproxide_tls::TlsOptions {
+        verify: Some(if spec.verify {
+            haproxide_tls::Verify::Required
+        } else {
+            haproxide_tls::Verify::None
+        }),
+        ..Default::default()
+    };
+    if spec.verify {
         let Some(path) = &spec.ca_file else {
             return Err(ProbeError::Tls("verify required needs a ca-file".into()));
         };
-        let pem = std::fs::read(path).map_err(|e| ProbeError::CaFile {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            let cert = cert.map_err(|e| ProbeError::CaFile {
+        let ca =
+            haproxide_tls::load_ca(&path.to_string_lossy()).map_err(|e| ProbeError::CaFile {
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
-            roots.add(cert).map_err(|e| ProbeError::CaFile {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
-    } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
-            .with_no_client_auth()
-    };
+        options.ca = Some(Arc::new(ca));
+    }
+    let connector = haproxide_tls::Connector::build(&haproxide_tls::ServerTlsSpec {
+        options,
+        crt: None,
+        verifyhost: None,
+        reuse: true,
+    })
+    .map_err(ProbeError::Tls)?;
+    let config = connector.client_config();
     let server_name = match &spec.sni {
         Some(n) => ServerName::try_from(n.clone()).map_err(|e| ProbeError::Tls(e.to_string()))?,
         None => ServerName::IpAddress(ip.into()),
     };
     Ok(TlsClient {
-        config: Arc::new(config),
+        config,
         server_name,
     })
 }

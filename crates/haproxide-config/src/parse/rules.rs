@@ -217,6 +217,22 @@ impl Parser<'_> {
                     })
                     .count(),
             known: &known,
+            http_errors: &|name: &str| {
+                self.cfg
+                    .others
+                    .iter()
+                    .filter(|s| {
+                        s.kind == "http-errors" && s.name.as_ref().is_some_and(|n| n.name == name)
+                    })
+                    .flat_map(|s| s.directives.iter())
+                    .filter(|d| d.keyword == "errorfile")
+                    .filter_map(|d| {
+                        let w = &d.line.words;
+                        let code = w.get(1)?.text.parse::<u16>().ok()?;
+                        Some((code, std::fs::read(&w.get(2)?.text).ok()?))
+                    })
+                    .collect()
+            },
         };
         crate::http_rules::type_action(rule, &cx)
             .map(|a| a.map(|a| crate::http_rules::TypedAction(std::sync::Arc::new(a))))

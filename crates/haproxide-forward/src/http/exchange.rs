@@ -35,6 +35,8 @@ static PLAIN: HttpSpec = HttpSpec {
     buffer_request: false,
     ignore_probes: false,
     unique_id: None,
+    compression: None,
+    monitor_uri: None,
 };
 
 /// How the wait for a request head ended without one.
@@ -64,6 +66,8 @@ pub(super) struct Ex<'a> {
     pub bh: &'a HttpSpec,
     /// The backend is the frontend's own `listen` section.
     pub same_proxy: bool,
+    /// The compression algorithm the request allows (§9.2, the `compress` module).
+    pub comp: Option<haproxide_http::compress::Algo>,
     /// What persistence decided on the request (the backend has some).
     pub persist: Option<super::persist::PersistTxn>,
 }
@@ -104,6 +108,11 @@ impl Sess {
                 return Next::Close(t);
             }
         };
+        if let Some(m) = fh.monitor_uri.as_deref() {
+            if haproxide_expr::http::is_monitor_uri(m, &req.head.uri) {
+                return self.monitor_answer(client, fh, &req, tc).await;
+            }
+        }
         // `option http-buffer-request` (the frontend's or a backend's: HAProxy
         // waits where the option is; haproxide before the frontend's rules).
         let buffer = fh.buffer_request
@@ -194,6 +203,7 @@ impl Sess {
                 fh,
                 bh: &PLAIN,
                 same_proxy: false,
+                comp: None,
                 persist: None,
             };
             return self.reply(client, 503, &ex, *b"SC").await;
@@ -225,6 +235,7 @@ impl Sess {
             self.dst,
             &mut req.head.headers,
         );
+        let comp = super::compress::select(fh, bh, &mut req.head);
         let ex = Ex {
             req: &req,
             client_keep: client_keep && mode != HttpConnMode::Close,
@@ -238,6 +249,7 @@ impl Sess {
             fh,
             bh,
             same_proxy: be.spec.name == fert.spec.name,
+            comp,
             persist,
         };
 
@@ -513,6 +525,7 @@ impl Sess {
                 src_timeout: ex.tc,
                 dst_timeout: ex.ts,
                 moved: &mut self.bytes.from_client,
+                comp: None,
             }
             .run(&mut dec, req.body == BodyLength::Chunked)
             .await;
@@ -690,6 +703,34 @@ impl Sess {
             return Next::Close(term);
         }
         Next::Answered(term)
+    }
+
+    /// Answers a `monitor-uri` request (§4.2): 200 with the frontend's page for
+    /// it, on a connection that stays when the request allows; HAProxy does not
+    /// log these (its `SF_MONITOR`).
+    async fn monitor_answer(
+        &mut self,
+        client: &mut ClientStream,
+        fh: &HttpSpec,
+        req: &haproxide_http::Request,
+        tc: Option<std::time::Duration>,
+    ) -> Next {
+        self.silent = true;
+        let keep = haproxide_http::conn::peer_keeps_alive(req.head.version, &req.info)
+            && matches!(req.body, BodyLength::None | BodyLength::Length(0));
+        let http10 = !req.head.version.is_11();
+        let reply = fh.errors.reply(200);
+        if reply.silent {
+            return Next::Close(*b"PR");
+        }
+        let mut page = reply.to_bytes(connection_value(keep, http10));
+        if req.head.method == b"HEAD" {
+            page.truncate(page.len() - reply.body.len());
+        }
+        if write_all(client, &page, tc).await.is_err() || !keep {
+            return Next::Close(*b"PR");
+        }
+        Next::Answered(*b"PR")
     }
 
     /// The status the client got, for the log and the counters (a request

@@ -132,9 +132,14 @@ pub(crate) struct Pump<'a, R, W> {
     pub chunk: &'a mut Vec<u8>,
     /// The body's size as HAProxy logs it (see the `htx` module).
     pub htx: &'a mut u64,
+    /// A compressed response (§9.2, the `compress` module): the data goes through
+    /// the encoder, the output is chunked and ends with the encoder's trailer.
+    pub comp: Option<&'a mut haproxide_http::compress::Encoder>,
 }
 
 enum Got {
+    /// Written to the destination already.
+    Sent,
     Data,
     More,
     Done,
@@ -152,9 +157,22 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                 let (n, got) = {
                     let (n, step) = dec.step(self.buf.filled()).map_err(|_| PumpFail::Bad)?;
                     let got = match step {
+                        // Nothing waiting to go out before it: the data goes
+                        // from the read buffer to the socket, not copied first.
+                        Step::Data(d) if !chunked && self.out.is_empty() => {
+                            *self.htx += d.len() as u64;
+                            write_all(&mut *self.dst, d, self.dst_timeout)
+                                .await
+                                .map_err(dst_fail)?;
+                            Got::Sent
+                        }
                         Step::Data(d) => {
                             *self.htx += d.len() as u64;
-                            if chunked {
+                            if let Some(c) = self.comp.as_deref_mut() {
+                                if !c.push(d, self.chunk) {
+                                    return Err(PumpFail::Bad);
+                                }
+                            } else if chunked {
                                 self.chunk.extend_from_slice(d);
                             } else {
                                 self.out.extend_from_slice(d);
@@ -163,6 +181,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                         }
                         Step::Trailers(t) => {
                             *self.htx += super::htx::trailers(&t);
+                            if let Some(c) = self.comp.as_deref_mut() {
+                                c.finish(self.chunk);
+                            }
                             if chunked {
                                 write::chunk(self.chunk, self.out);
                                 self.chunk.clear();
@@ -170,13 +191,18 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                             }
                             Got::Data
                         }
-                        Step::Done => Got::Done,
+                        Step::Done => {
+                            self.end_compressed();
+                            Got::Done
+                        }
                         Step::NeedMore => Got::More,
                     };
                     (n, got)
                 };
                 self.buf.consume(n);
                 match got {
+                    // Decode on: the end of the body may be next.
+                    Got::Sent => {}
                     Got::Data if self.out.len() + self.chunk.len() < BUFSIZE => {}
                     Got::Data => self.flush().await?,
                     Got::Done => return self.flush().await,
@@ -187,6 +213,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
             match read_into(self.src, self.buf, self.src_timeout).await {
                 Ok(0) => {
                     dec.at_eof().map_err(|_| PumpFail::SrcError)?;
+                    self.end_compressed();
                     return self.flush().await;
                 }
                 Ok(n) => *self.moved += n as u64,
@@ -196,16 +223,37 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
         }
     }
 
+    /// A compressed body whose source had no chunked end (a length, or the close):
+    /// the encoder's last bytes and the last chunk. Nothing when it ended already.
+    fn end_compressed(&mut self) {
+        if let Some(c) = self.comp.as_deref_mut().filter(|c| !c.is_finished()) {
+            c.finish(self.chunk);
+            write::chunk(self.chunk, self.out);
+            self.chunk.clear();
+            write::last_chunk(&haproxide_http::Headers::default(), self.out);
+        }
+    }
+
     async fn flush(&mut self) -> Result<(), PumpFail> {
+        // A sync flush: what arrived is sent now (long polling, streams).
+        if let Some(c) = self.comp.as_deref_mut().filter(|c| !c.is_finished()) {
+            if !c.flush(self.chunk) {
+                return Err(PumpFail::Bad);
+            }
+        }
         if !self.chunk.is_empty() {
             write::chunk(self.chunk, self.out);
             self.chunk.clear();
         }
         let r = write_all(self.dst, self.out, self.dst_timeout).await;
         self.out.clear();
-        r.map_err(|e| match e {
-            IoFail::Timeout => PumpFail::DstTimeout,
-            IoFail::Error => PumpFail::DstError,
-        })
+        r.map_err(dst_fail)
+    }
+}
+
+fn dst_fail(e: IoFail) -> PumpFail {
+    match e {
+        IoFail::Timeout => PumpFail::DstTimeout,
+        IoFail::Error => PumpFail::DstError,
     }
 }

@@ -13,6 +13,7 @@
 //! (HAProxy's one log line per request). docs/http.md describes the lifecycle.
 
 mod buffer;
+mod compress;
 mod exchange;
 mod headers;
 mod htx;
@@ -133,6 +134,8 @@ impl Sess {
                         _ => *b"--",
                     };
                     self.end_request(term);
+                    // A `monitor-uri` answer was not logged; the next is.
+                    self.silent = false;
                     (self.src, self.dst) = addrs;
                     conn.vars.end_txn();
                     first = false;

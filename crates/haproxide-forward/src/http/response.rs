@@ -164,6 +164,11 @@ impl Sess {
         } else {
             connection_value(client_keep, http10)
         };
+        let mut enc = if tunnel {
+            None
+        } else {
+            super::compress::start(ex.comp, ex.fh, ex.bh, &ex.req.head, &mut resp)
+        };
         conn.out.clear();
         write::response_head(&resp.head, cval, &mut conn.out);
         self.phase = b'D';
@@ -171,6 +176,7 @@ impl Sess {
             return Err(self.tunnel(client, conn, server).await);
         }
         let mut dec = BodyDecoder::new(resp.body, ParseOptions::default().max_head);
+        let chunked_out = resp.body == BodyLength::Chunked || enc.is_some();
         let pumped = Pump {
             src: &mut server,
             buf: &mut conn.srv_buf,
@@ -181,8 +187,9 @@ impl Sess {
             src_timeout: ex.ts,
             dst_timeout: ex.tc,
             moved: &mut self.bytes.from_server,
+            comp: enc.as_mut(),
         }
-        .run(&mut dec, resp.body == BodyLength::Chunked)
+        .run(&mut dec, chunked_out)
         .await;
         match pumped {
             Ok(()) => {}

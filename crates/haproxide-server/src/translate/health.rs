@@ -283,11 +283,7 @@ pub(crate) fn check_spec(base: &CheckBase, s: &ServerDef, socks4: Option<SocketA
         tls: (sp.check_ssl == Some(true)).then(|| TlsSpec {
             verify: sp.verify.as_deref() != Some("none"),
             ca_file: sp.ca_file.as_ref().map(|c| c.name.clone().into()),
-            sni: s
-                .other
-                .iter()
-                .find(|(k, _, _)| k == "check-sni")
-                .and_then(|(_, v, _)| v.clone()),
+            sni: sp.check_sni.clone(),
         }),
         send_proxy: sp.check_send_proxy == Some(true),
         socks4,

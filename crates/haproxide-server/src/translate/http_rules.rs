@@ -63,6 +63,7 @@ pub(crate) fn fill_userlists(cfg: &Config, engine: &mut fw::EngineSpec) {
     for f in &mut engine.frontends {
         if let (Some(h), Some(p)) = (f.http.as_mut(), cfg.proxy(&f.name, false)) {
             h.errors.custom = haproxide_config::http_rules::error_pages(cfg, p);
+            h.monitor_uri = haproxide_config::http_rules::monitor_uri(cfg, p);
         }
     }
     for b in &mut engine.backends {

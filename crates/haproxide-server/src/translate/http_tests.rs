@@ -49,7 +49,7 @@ fn what_http_mode_does_not_run_is_refused_line_by_line() {
         "{HEAD}frontend web\n bind 127.0.0.1:8080\n default_backend b\n\
          backend b\n server s 127.0.0.1:80\n\
          backend c\n server s 127.0.0.1:80\n http-request wait-for-handshake\n\
-         use-server s if TRUE\n option http-pretend-keepalive\n compression algo gzip\n\
+         use-server s if TRUE\n option http-pretend-keepalive\n filter trace name t\n\
          errorfile 503 /dev/null\n"
     ));
     let mut got: Vec<(u32, String)> = errors
@@ -64,7 +64,7 @@ fn what_http_mode_does_not_run_is_refused_line_by_line() {
         "http-request wait-for-handshake",
         "use-server",
         "option http-pretend-keepalive",
-        "compression",
+        "`filter trace`",
     ]
     .iter()
     .zip(&got)
@@ -107,4 +107,38 @@ fn errorfiles_come_from_defaults_then_the_proxy() {
     assert_eq!(codes(fe), vec![503, 403]);
     let be = p.engine.backends[0].http.as_ref().expect("http");
     assert_eq!(codes(be), vec![503]);
+}
+
+#[test]
+fn compression_is_typed_into_both_halves() {
+    let (p, errors) = plan(&format!(
+        "{HEAD} compression type text/plain\nfrontend web\n bind 127.0.0.1:8080\n\
+         compression offload\n default_backend b\n\
+         backend b\n compression algo gzip deflate\n filter compression\n server s 127.0.0.1:80\n"
+    ));
+    assert!(errors.is_empty(), "{errors:?}");
+    let fe = p.engine.frontends[0]
+        .http
+        .as_ref()
+        .and_then(|h| h.compression.clone());
+    let fe = fe.expect("frontend compression");
+    assert!(fe.offload);
+    assert_eq!(fe.types, vec!["text/plain".to_string()], "inherited");
+    let be = p.engine.backends[0]
+        .http
+        .as_ref()
+        .and_then(|h| h.compression.clone());
+    let be = be.expect("backend compression");
+    use haproxide_http::compress::Algo;
+    assert_eq!(be.algos, vec![Algo::Deflate, Algo::Gzip], "HAProxy's order");
+    let (_, errors) = plan(&format!(
+        "{HEAD}frontend web\n bind 127.0.0.1:8080\n compression algo brotli\n default_backend b\n\
+         backend b\n server s 127.0.0.1:80\n"
+    ));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.message.contains("'brotli' is not a supported algorithm")),
+        "{errors:?}"
+    );
 }

@@ -33,6 +33,7 @@ pub(crate) mod health;
 mod http_tests;
 mod stats;
 
+mod compression;
 mod http_rules;
 mod persist;
 use backend::backend;
@@ -146,8 +147,15 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
         if p.kind == ProxyKind::Listen {
             plan.listen_sections.insert(p.name.name.clone());
         }
+        // Typed (and its refusals named) even when the backend cannot run.
+        let comp = (p.effective_mode() == Mode::Http)
+            .then(|| compression::compression(cfg, p, &mut errors))
+            .flatten();
         match backend(p, plan.engine.backends.len(), &mut plan, &mut errors) {
-            Some(b) => {
+            Some(mut b) => {
+                if let Some(h) = b.http.as_mut() {
+                    h.compression = comp;
+                }
                 backend_index.insert(p.name.name.as_str(), plan.engine.backends.len());
                 plan.engine.backends.push(b);
             }
@@ -180,9 +188,19 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
         if p.binds.is_empty() {
             continue;
         }
+        // A `listen` section's lines were typed (and reported) with its backend half.
+        let comp = match p.effective_mode() == Mode::Http {
+            true if p.kind == ProxyKind::Listen => {
+                let mut quiet = Vec::new();
+                compression::compression(cfg, p, &mut quiet)
+            }
+            true => compression::compression(cfg, p, &mut errors),
+            false => None,
+        };
         if let Some(mut f) = frontend(p, &backend_index, &failed, &mut errors) {
             f.h2 = h2_spec(&cfg.global.tune_h2);
             if let Some(h) = f.http.as_mut() {
+                h.compression = comp;
                 let defaults = p.defaults.and_then(|d| cfg.proxies.get(d));
                 h.unique_id = match haproxide_config::captures::unique_id(p, defaults) {
                     Ok(u) => u.map(|u| fw::UniqueIdSpec {

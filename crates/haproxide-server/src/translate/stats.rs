@@ -46,6 +46,7 @@ pub(super) fn stats_proxy(
         timeout_request: p.timeouts.get("http-request").copied().map(ms),
         timeout_keep_alive: p.timeouts.get("http-keep-alive").copied().map(ms),
         timeout_client: p.timeouts.get("client").copied().map(ms),
+        monitor_uri: haproxide_config::http_rules::monitor_uri(cfg, p),
         ..StatsSpec::default()
     };
     for st in &p.stats {

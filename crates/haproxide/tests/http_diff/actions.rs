@@ -7,7 +7,17 @@ use super::cases::{c, g, get, Case};
 use super::configs::{backends, cfg, error_page, head, Config};
 
 pub fn configs() -> Vec<Config> {
-    vec![Config {
+    vec![
+        // monitor-uri without `monitor fail` (§4.2), in defaults and frontend.
+        cfg(
+            "monitor_uri",
+            &["web"],
+            head("  monitor-uri /unused\n")
+                + "frontend fe\n  bind 127.0.0.1:$fe\n  monitor-uri /healthz\n\
+                   \x20 http-request deny if { path /healthz }\n  default_backend web\n"
+                + &backends(&["web"]),
+        ),
+        Config {
         files: vec![
             ("403.http".into(), error_page(403, "sec 403\n")),
             ("503.http".into(), error_page(503, "sec 503\n")),
@@ -34,12 +44,59 @@ pub fn configs() -> Vec<Config> {
                 + &backends(&["web", "other"])
                 + "backend nosrv\n",
         )
-    }]
+    },
+    ]
 }
 
 pub fn cases() -> Vec<Case> {
+    let m = "monitor_uri";
     let a = "addr";
     vec![
+        g(
+            m,
+            "monitor-uri before the rules, not logged",
+            "200",
+            "/healthz",
+            "",
+        ),
+        g(
+            m,
+            "monitor-uri with a query is not it",
+            "403",
+            "/healthz?x=1",
+            "",
+        ),
+        g(
+            m,
+            "the defaults' monitor-uri is replaced",
+            "200",
+            "/unused",
+            "",
+        ),
+        c(
+            m,
+            "monitor-uri on HTTP/1.0",
+            "200",
+            b"GET /healthz HTTP/1.0\r\n\r\n",
+        ),
+        c(
+            m,
+            "monitor-uri to HEAD",
+            "200",
+            b"HEAD /healthz HTTP/1.1\r\nHost: a\r\n\r\n",
+        ),
+        c(
+            m,
+            "monitor-uri absolute-form",
+            "200",
+            b"GET http://a/healthz HTTP/1.1\r\nHost: a\r\n\r\n",
+        ),
+        c(
+            m,
+            "monitor-uri then a request on the same connection",
+            "200 200",
+            &[get("/healthz", ""), get("/", "")].concat(),
+        ),
         g(a, "no set-src", "200", "/", ""),
         g(
             a,
