@@ -117,8 +117,9 @@ PIDS+=($!)
 
 cat >"$TMP/proxy.cfg" <<EOF
 global
-    maxconn 20000
+    maxconn 5000
     nbthread 2
+    no strict-limits
     log 127.0.0.1:$P_LOG local0 info
 defaults
     mode http

@@ -464,3 +464,50 @@ fn soft_stop_sends_goaway_and_finishes_streams() {
         "haproxide did not exit after the soft stop"
     );
 }
+
+#[test]
+fn connection_specific_fields_reset_only_their_stream() {
+    let fl = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+    let st = setup("connhdr", fl);
+    let p = Peer::connect(st.port, &[]);
+    let mark = st.backend.mark();
+    let mut w = p.s.try_clone().unwrap();
+    let mut bad = get_block("/bad");
+    literal(&mut bad, b"connection", b"keep-alive");
+    let mut te = get_block("/bad-te");
+    literal(&mut te, b"te", b"gzip");
+    w.write_all(&frame(HEADERS, END_STREAM | END_HEADERS, 1, &bad))
+        .unwrap();
+    w.write_all(&frame(HEADERS, END_STREAM | END_HEADERS, 3, &te))
+        .unwrap();
+    w.write_all(&frame(
+        HEADERS,
+        END_STREAM | END_HEADERS,
+        5,
+        &get_block("/good"),
+    ))
+    .unwrap();
+    for id in [1, 3] {
+        let r = p.wait(Duration::from_secs(5), |f| {
+            f.2 == id && (f.0 == RST_STREAM || f.0 == HEADERS)
+        });
+        let r = r.unwrap_or_else(|| panic!("no answer on stream {id}"));
+        assert_eq!(
+            (r.0, code(&r)),
+            (RST_STREAM, 1),
+            "stream {id}: PROTOCOL_ERROR"
+        );
+    }
+    let ok = p.wait(Duration::from_secs(5), |f| f.2 == 5 && f.0 == HEADERS);
+    assert!(
+        ok.is_some(),
+        "the valid stream on the same connection is answered"
+    );
+    let got: Vec<String> = st
+        .backend
+        .since(mark)
+        .iter()
+        .map(|r| haproxide_testkit::http::target(r))
+        .collect();
+    assert_eq!(got, ["/good"], "only the valid request is forwarded");
+}
