@@ -479,7 +479,7 @@ impl Engine {
             if fe.disabled {
                 continue;
             }
-            let default_backlog = default_backlog(fe, maxconn);
+            let default_backlog = listener::default_backlog(fe, maxconn);
             for (bi, b) in fe.binds.iter().enumerate() {
                 let one = listener::bind_one(&fe.name, fi, bi, b, default_backlog, &mut taken)?;
                 let mut l = Vec::new();
@@ -1171,37 +1171,6 @@ pub(crate) async fn run_service(
         biased;
         _ = shared.stop.wait() => {}
         _ = service.serve(conn) => {}
-    }
-}
-
-/// The listen queue of a frontend's `bind` lines that set no `backlog` (§5.1):
-/// the proxy's `backlog` (§4.2), else its maxconn (the global one by default),
-/// else 1024 — HAProxy's listener_backlog(); at most 65535.
-fn default_backlog(fe: &FrontendSpec, global_maxconn: Option<usize>) -> u32 {
-    fe.backlog
-        .map(|b| b as usize)
-        .or(fe.maxconn)
-        .or(global_maxconn)
-        .unwrap_or(1024)
-        .min(65535) as u32
-}
-
-#[cfg(test)]
-mod backlog_tests {
-    use super::*;
-
-    #[test]
-    fn proxy_backlog_then_maxconn_then_1024() {
-        let fe = |backlog, maxconn| FrontendSpec {
-            backlog,
-            maxconn,
-            ..FrontendSpec::default()
-        };
-        assert_eq!(default_backlog(&fe(Some(64), Some(500)), Some(9)), 64);
-        assert_eq!(default_backlog(&fe(None, Some(500)), Some(9)), 500);
-        assert_eq!(default_backlog(&fe(None, None), Some(9)), 9);
-        assert_eq!(default_backlog(&fe(None, None), None), 1024);
-        assert_eq!(default_backlog(&fe(Some(100_000), None), None), 65535);
     }
 }
 

@@ -19,6 +19,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::relay::ClientStream;
 use crate::spec::{BindSpec, ListenAddr};
+use crate::FrontendSpec;
 use crate::{Shared, StartError};
 
 /// A bound, listening socket not yet polled.
@@ -338,5 +339,36 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, m
             }
             Err(_would_block) => drop(permits),
         }
+    }
+}
+
+/// The listen queue of a frontend's `bind` lines that set no `backlog` (§5.1):
+/// the proxy's `backlog` (§4.2), else its maxconn (the global one by default),
+/// else 1024 — HAProxy's listener_backlog(); at most 65535.
+pub(crate) fn default_backlog(fe: &FrontendSpec, global_maxconn: Option<usize>) -> u32 {
+    fe.backlog
+        .map(|b| b as usize)
+        .or(fe.maxconn)
+        .or(global_maxconn)
+        .unwrap_or(1024)
+        .min(65535) as u32
+}
+
+#[cfg(test)]
+mod backlog_tests {
+    use super::*;
+
+    #[test]
+    fn proxy_backlog_then_maxconn_then_1024() {
+        let fe = |backlog, maxconn| FrontendSpec {
+            backlog,
+            maxconn,
+            ..FrontendSpec::default()
+        };
+        assert_eq!(default_backlog(&fe(Some(64), Some(500)), Some(9)), 64);
+        assert_eq!(default_backlog(&fe(None, Some(500)), Some(9)), 500);
+        assert_eq!(default_backlog(&fe(None, None), Some(9)), 9);
+        assert_eq!(default_backlog(&fe(None, None), None), 1024);
+        assert_eq!(default_backlog(&fe(Some(100_000), None), None), 65535);
     }
 }
