@@ -68,7 +68,11 @@ impl LbKey {
             }
         };
         let h = gen_hash(self.func, key);
-        Some(if self.avalanche { full_hash(h) } else { h })
+        Some(if self.avalanche {
+            haproxide_expr::hashconv::full_hash(h)
+        } else {
+            h
+        })
     }
 }
 
@@ -147,55 +151,16 @@ fn domain_only_key(v: &[u8]) -> &[u8] {
     &v[p..end]
 }
 
+/// The key's hash by `hash-type`'s function: the same functions as the hash
+/// converters (configuration.txt 7.3.1), one implementation in haproxide-expr.
 fn gen_hash(f: HashFn, key: &[u8]) -> u32 {
+    use haproxide_expr::hashconv as h;
     match f {
-        HashFn::Sdbm => key.iter().fold(0u32, |h, &c| {
-            (c as u32)
-                .wrapping_add(h << 6)
-                .wrapping_add(h << 16)
-                .wrapping_sub(h)
-        }),
-        HashFn::Djb2 => key.iter().fold(5381u32, |h, &c| {
-            (h << 5).wrapping_add(h).wrapping_add(c as u32)
-        }),
-        HashFn::Crc32 => {
-            let mut h = !0u32;
-            for &c in key {
-                h ^= c as u32;
-                for _ in 0..8 {
-                    h = (h >> 1) ^ if h & 1 != 0 { 0xedb8_8320 } else { 0 };
-                }
-            }
-            !h
-        }
-        HashFn::Wt6 => {
-            let (mut h0, mut h1) = (0xa53c_965au32, 0x5ca6_953au32);
-            let (mut s0, mut s1) = (6u32, 18u32);
-            for &c in key {
-                let t = c as u32;
-                h0 = !(h0 ^ t);
-                h1 = !(h1.wrapping_add(t));
-                let t = h1.rotate_left(s0);
-                h1 = h0.rotate_left(s1);
-                h0 = t;
-                let t = ((h0 >> 16) ^ h1) & 0xffff;
-                s0 = t & 0x1f;
-                s1 = t >> 11;
-            }
-            h0 ^ h1
-        }
+        HashFn::Sdbm => h::sdbm(key),
+        HashFn::Djb2 => h::djb2(key),
+        HashFn::Crc32 => h::crc32(key),
+        HashFn::Wt6 => h::wt6(key),
     }
-}
-
-/// HAProxy's `full_hash` (Bob Jenkins' full avalanche).
-pub fn full_hash(mut a: u32) -> u32 {
-    a = a.wrapping_add(0x7ed5_5d16).wrapping_add(a << 12);
-    a = (a ^ 0xc761_c23c) ^ (a >> 19);
-    a = a.wrapping_add(0x1656_67b1).wrapping_add(a << 5);
-    a = a.wrapping_add(0xd3a2_646c) ^ (a << 9);
-    a = a.wrapping_add(0xfd70_46c5).wrapping_add(a << 3);
-    a = (a ^ 0xb55a_4f09) ^ (a >> 16);
-    a.wrapping_mul(3_221_225_473)
 }
 
 #[cfg(test)]
