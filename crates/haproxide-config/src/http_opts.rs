@@ -129,6 +129,39 @@ pub fn originalto(p: &Proxy) -> Result<Option<AddrHeader>, OptError> {
     }
 }
 
+pub use haproxide_http::hdrnames::HdrNamePolicy;
+
+/// `option http-restrict-req-hdr-names preserve|delete|reject` (the last line;
+/// `preserve` when absent).
+pub fn restrict_req_hdr_names(p: &Proxy) -> Result<HdrNamePolicy, OptError> {
+    let Some(o) = last(p, "http-restrict-req-hdr-names") else {
+        return Ok(HdrNamePolicy::Preserve);
+    };
+    let err = |message: String| OptError {
+        span: o.name.span,
+        message,
+    };
+    if o.negated {
+        return Err(err(
+            "`no option http-restrict-req-hdr-names` is not valid (HAProxy refuses it)".into(),
+        ));
+    }
+    match o.args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["preserve"] => Ok(HdrNamePolicy::Preserve),
+        ["delete"] => Ok(HdrNamePolicy::Delete),
+        ["reject"] => Ok(HdrNamePolicy::Reject),
+        [] => Err(err(
+            "missing parameter. option 'http-restrict-req-hdr-names' expects 'preserve', 'reject' or 'delete' option.".into(),
+        )),
+        [a] => Err(err(format!(
+            "invalid parameter '{a}'. option 'http-restrict-req-hdr-names' expects 'preserve', 'reject' or 'delete' option."
+        ))),
+        _ => Err(err(
+            "option 'http-restrict-req-hdr-names' takes one argument".into(),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -325,7 +325,6 @@ const HTTP_REFUSED_OPTIONS: &[&str] = &[
     "http_proxy",
     "h1-case-adjust-bogus-client",
     "h1-case-adjust-bogus-server",
-    "http-restrict-req-hdr-names",
 ];
 
 /// The lines of a `mode http` proxy (not a stats-only one) that the HTTP engine

@@ -347,18 +347,21 @@ impl Sess {
         }
     }
 
+    /// Publishes what is left of the session's byte counts (`bin`/`bout`) to the
+    /// frontend, the backend and the server chosen by then.
+    pub(crate) fn publish_bytes(&mut self) {
+        let meters = &self.shared.meters;
+        self.meter
+            .aim(meters, self.backend.as_ref().map(|b| b.idx), self.server);
+        self.meter.publish(meters, &self.bytes);
+    }
+
     /// The end of a session that ended with `term`: `bin`/`bout` of the
     /// frontend, backend and server (the relay published its bytes as they
     /// flowed; what is left, data read before the relay and the last wake-up's,
     /// goes now, to the backend and server chosen by then), then its log line.
     pub(crate) fn finish(&mut self, term: [u8; 2]) {
-        let shared = self.shared.clone();
-        self.meter.aim(
-            &shared.meters,
-            self.backend.as_ref().map(|b| b.idx),
-            self.server,
-        );
-        self.meter.publish(&shared.meters, &self.bytes);
+        self.publish_bytes();
         if let Some(ts) = self.tw_start {
             if self.tw < 0 {
                 self.tw = ts.elapsed().as_millis() as i64;

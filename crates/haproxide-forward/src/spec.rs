@@ -393,6 +393,9 @@ pub struct HttpSpec {
     /// `monitor-uri` (frontend, §4.2): answered 200 (the `errorfile 200` page,
     /// else HAProxy's) right after the head parses, before any rule; not logged.
     pub monitor_uri: Option<String>,
+    /// `option http-restrict-req-hdr-names` (§4.2): applied after this proxy's
+    /// `http-request` rules.
+    pub restrict_hdr_names: haproxide_http::hdrnames::HdrNamePolicy,
     /// `stats enable` / `stats uri` in a proxy that also forwards (§4.2).
     pub stats: Option<StatsHook>,
 }

@@ -35,6 +35,7 @@ pub mod conn;
 pub mod ctx;
 pub mod errors;
 pub mod forward;
+pub mod hdrnames;
 pub mod head;
 pub mod lbkey;
 pub mod parse;

@@ -37,6 +37,7 @@ static PLAIN: HttpSpec = HttpSpec {
     unique_id: None,
     compression: None,
     monitor_uri: None,
+    restrict_hdr_names: haproxide_http::hdrnames::HdrNamePolicy::Preserve,
     stats: None,
 };
 

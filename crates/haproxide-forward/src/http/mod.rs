@@ -192,13 +192,7 @@ impl Sess {
 
     /// Logs the request that just finished and resets what is per request.
     fn end_request(&mut self, term: [u8; 2]) {
-        let shared = self.shared.clone();
-        self.meter.aim(
-            &shared.meters,
-            self.backend.as_ref().map(|b| b.idx),
-            self.server,
-        );
-        self.meter.publish(&shared.meters, &self.bytes);
+        self.publish_bytes();
         self.log(term, self.req_at, self.req_t0);
         // The slot first (it wakes queued sessions), then the backend count.
         self.slot = None;

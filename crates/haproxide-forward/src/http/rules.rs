@@ -36,7 +36,7 @@ impl Sess {
         tc: Option<Duration>,
     ) -> Option<Next> {
         if spec.http_request.is_empty() {
-            return None;
+            return self.restrict_names(client, spec, req, tc).await;
         }
         let shared = self.shared.clone();
         let fe = shared.frontends[self.fe].spec.name.as_str();
@@ -77,11 +77,30 @@ impl Sess {
             }
         }
         if matches!(verdict, Verdict::Continue | Verdict::Allow) {
-            return None;
+            return self.restrict_names(client, spec, req, tc).await;
         }
         // A body that came whole with the head is drained, and the connection
         // stays (HAProxy 2.6.12, measured); one still to come closes it.
         let keep = peer_keeps_alive(req.head.version, &req.info) && self.drain_body(req);
+        self.rule_answer(client, verdict, spec, keep, &req.head, tc)
+            .await
+    }
+
+    /// `option http-restrict-req-hdr-names` of the proxy whose request rules
+    /// just ran: headers deleted, or the request refused with the proxy's 403
+    /// page (logged `PR`, the connection kept as after a `deny`).
+    async fn restrict_names(
+        &mut self,
+        client: &mut ClientStream,
+        spec: &HttpSpec,
+        req: &mut Request,
+        tc: Option<Duration>,
+    ) -> Option<Next> {
+        if haproxide_http::hdrnames::apply(spec.restrict_hdr_names, &mut req.head.headers) {
+            return None;
+        }
+        let keep = peer_keeps_alive(req.head.version, &req.info) && self.drain_body(req);
+        let verdict = Verdict::Reply(spec.errors.reply(403));
         self.rule_answer(client, verdict, spec, keep, &req.head, tc)
             .await
     }

@@ -318,7 +318,15 @@ pub(crate) fn http_spec(
         header: h.header,
         except: h.except,
     });
+    let restrict_hdr_names = match http_opts::restrict_req_hdr_names(p) {
+        Ok(h) => h,
+        Err(e) => {
+            errors.push(Diagnostic::error(Code::NotRunYet, e.message.clone()).at(e.span));
+            Default::default()
+        }
+    };
     let mut spec = fw::HttpSpec {
+        restrict_hdr_names,
         conn_mode: match http_opts::conn_mode(p) {
             ConnMode::KeepAlive => fw::HttpConnMode::KeepAlive,
             ConnMode::ServerClose => fw::HttpConnMode::ServerClose,

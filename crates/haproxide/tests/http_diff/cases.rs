@@ -804,6 +804,7 @@ pub fn all() -> Vec<Case> {
         cookie(),
         stick(),
         super::actions::cases(),
+        super::hdrnames::cases(),
     ]
     .into_iter()
     .flatten()

@@ -349,6 +349,7 @@ pub fn all() -> Vec<Config> {
         ),
     ];
     v.extend(super::actions::configs());
+    v.extend(super::hdrnames::configs());
     v.sort_by_key(|c| c.name);
     v
 }

@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod cases;
 pub mod configs;
+pub mod hdrnames;
 pub mod page;
 
 use std::collections::HashMap;
