@@ -806,22 +806,38 @@ fn serving_starts_after_privileges_are_dropped() {
             let _ = c.write_all(b"HTTP/1.0 200 OK\r\n\r\n");
         }
     });
-    let port = free_port();
     let cfg = dir.path("h.cfg");
-    std::fs::write(
-        &cfg,
-        format!(
-            "global\n    user nobody\n{DEFAULTS}listen app\n    bind 127.0.0.1:{port}\n    option httpchk\n    server s1 127.0.0.1:{cport} check inter 100ms\n"
-        ),
-    )
-    .expect("cfg");
-    let mut p = Prog::Haproxide.spawn(&cfg, &["-db"]);
-    let pid = p.pid();
-    // Connections whose socket the checker already closed tell nothing (None).
-    assert!(wait_until(Duration::from_secs(10), || seen
-        .lock()
-        .map(|v| v.iter().flatten().count() >= 3)
-        .unwrap_or(false)));
+    // A port from free_port() can be taken by another test's connection before
+    // the proxy binds it (the proxy then exits): start again on a fresh one.
+    let mut attempt = 0;
+    let (mut p, pid) = loop {
+        attempt += 1;
+        let port = free_port();
+        std::fs::write(
+            &cfg,
+            format!(
+                "global\n    user nobody\n{DEFAULTS}listen app\n    bind 127.0.0.1:{port}\n    option httpchk\n    server s1 127.0.0.1:{cport} check inter 100ms\n"
+            ),
+        )
+        .expect("cfg");
+        let mut p = Prog::Haproxide.spawn(&cfg, &["-db"]);
+        let pid = p.pid();
+        // Connections whose socket the checker already closed tell nothing (None).
+        let checked = wait_until(Duration::from_secs(10), || {
+            seen.lock()
+                .map(|v| v.iter().flatten().count() >= 3)
+                .unwrap_or(false)
+                || matches!(p.0.try_wait(), Ok(Some(_)))
+        });
+        let exited = matches!(p.0.try_wait(), Ok(Some(_)));
+        if checked && !exited {
+            break (p, pid);
+        }
+        assert!(
+            exited && attempt < 3,
+            "no health check from a running proxy within 10 s (attempt {attempt}, exited: {exited})"
+        );
+    };
     let uids = seen.lock().map(|v| v.clone()).unwrap_or_default();
     assert!(
         uids.iter().flatten().all(|u| *u == 65534),
