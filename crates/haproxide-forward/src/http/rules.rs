@@ -81,16 +81,9 @@ impl Sess {
                         // HAProxy 2.6.12 sends the proxy's page through HTX
                         // (lowercase, `connection: close` last), logged `cR`.
                         Err(super::buffer::Wait::Timeout) => {
-                            let reply = Verdict::Reply(spec.errors.reply(408));
                             return self
-                                .rule_answer(client, reply, spec, false, &req.head, tc)
-                                .await
-                                .map(|n| match n {
-                                    Next::Answered(t) | Next::Close(t) if t == *b"PR" => {
-                                        Next::Close(*b"cR")
-                                    }
-                                    n => n,
-                                });
+                                .late_body(client, spec, 408, *b"cR", &req.head, tc)
+                                .await;
                         }
                         Err(super::buffer::Wait::Closed) => return Some(Next::Close(*b"CR")),
                     }
@@ -110,6 +103,26 @@ impl Sess {
         let keep = peer_keeps_alive(req.head.version, &req.info) && self.drain_body(req);
         self.rule_answer(client, verdict, spec, keep, &req.head, tc)
             .await
+    }
+
+    /// A `wait-for-body` whose body did not come in time: the proxy's page for
+    /// `status` (408 request, 504 response), the connection closed, logged `term`.
+    async fn late_body(
+        &mut self,
+        client: &mut ClientStream,
+        spec: &HttpSpec,
+        status: u16,
+        term: [u8; 2],
+        req: &RequestHead,
+        tc: Option<Duration>,
+    ) -> Option<Next> {
+        let reply = Verdict::Reply(spec.errors.reply(status));
+        self.rule_answer(client, reply, spec, false, req, tc)
+            .await
+            .map(|n| match n {
+                Next::Answered(t) | Next::Close(t) if t == *b"PR" => Next::Close(term),
+                n => n,
+            })
     }
 
     /// Request captures (`http-request capture`) into the log's slots.
@@ -214,16 +227,9 @@ impl Sess {
                 // §4.3 `http-response wait-for-body`: the server's body (or
                 // `at-least` bytes of it) within `time`, else 504.
                 if !super::buffer::wait_server_body(server, conn, res_body, time, at_least).await {
-                    let reply = Verdict::Reply(spec.errors.reply(504));
                     return self
-                        .rule_answer(client, reply, spec, false, &req.head, tc)
-                        .await
-                        .map(|n| match n {
-                            Next::Answered(t) | Next::Close(t) if t == *b"PR" => {
-                                Next::Close(*b"sH")
-                            }
-                            n => n,
-                        });
+                        .late_body(client, spec, 504, *b"sH", &req.head, tc)
+                        .await;
                 }
             };
             match verdict {
