@@ -338,11 +338,7 @@ pub fn refused_in_http(p: &Proxy) -> Vec<NotRun> {
             let feature = HTTP_REFUSED
                 .iter()
                 .find(|(kw, _)| k == *kw || k.starts_with(&format!("{kw} ")))
-                .map(|(_, f)| f.to_string())
-                .or_else(|| {
-                    k.starts_with("stats ")
-                        .then(|| "stats page in a proxy that also forwards".to_string())
-                })?;
+                .map(|(_, f)| f.to_string())?;
             Some(NotRun {
                 what: format!("`{k}` ({feature}) in `mode http`"),
                 span: d.line.span_from(0),

@@ -396,6 +396,8 @@ pub struct HttpSpec {
     /// `option http-restrict-req-hdr-names` (§4.2): applied after this proxy's
     /// `http-request` rules.
     pub restrict_hdr_names: haproxide_http::hdrnames::HdrNamePolicy,
+    /// `stats enable` / `stats uri` in a proxy that also forwards (§4.2).
+    pub stats: Option<StatsHook>,
 }
 
 /// `unique-id-format <fmt>` and `unique-id-header <name>` (configuration.txt §4.2):
@@ -405,4 +407,52 @@ pub struct HttpSpec {
 pub struct UniqueIdSpec {
     pub format: std::sync::Arc<haproxide_expr::LogFormat>,
     pub header: Option<String>,
+}
+
+/// The stats page of an HTTP proxy that also forwards (configuration.txt §4.2
+/// `stats enable`, `stats uri`): a request whose URI begins with [`StatsHook::uri`]
+/// is answered by [`StatsHook::page`] (after the proxy's `http-request` rules and
+/// the `stats http-request` ones in [`StatsHook::rules`]); every other request is
+/// forwarded. The page itself (haproxide-admin's stats handler) works without I/O.
+#[derive(Clone)]
+pub struct StatsHook {
+    /// `stats uri` (default `/haproxy?stats`).
+    pub uri: String,
+    /// `stats http-request` rules (only their `http_request` and `userlists`
+    /// are read), evaluated when the URI matched.
+    pub rules: Box<HttpSpec>,
+    pub page: std::sync::Arc<dyn StatsPage>,
+}
+
+impl std::fmt::Debug for StatsHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatsHook").field("uri", &self.uri).finish()
+    }
+}
+
+/// A stats request as the engine hands it to a [`StatsPage`].
+pub struct StatsRequest<'a> {
+    pub method: &'a [u8],
+    /// The request target from its path on (an absolute-form target's scheme
+    /// and authority removed).
+    pub target: &'a [u8],
+    pub http10: bool,
+    pub headers: &'a haproxide_http::Headers,
+    /// The body (a POST of the admin form), as much as the buffer holds.
+    pub body: &'a [u8],
+    pub src: Option<std::net::SocketAddr>,
+}
+
+/// What a [`StatsPage`] answers; the engine adds `content-length` and
+/// `connection`.
+pub struct StatsReply {
+    pub status: u16,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Answers one stats request, without I/O.
+pub trait StatsPage: Send + Sync + 'static {
+    fn answer(&self, req: &StatsRequest<'_>) -> StatsReply;
 }

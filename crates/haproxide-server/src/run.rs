@@ -341,7 +341,7 @@ pub async fn start_with(
     });
     // Stats/exporter proxies: their frontends are served by the stats service,
     // which reads the runtime state once it exists (just below).
-    let stats = crate::stats::Hub::new(&plan.stats);
+    let stats = crate::stats::Hub::with_slot(&plan.stats, plan.stats_slot.clone());
     let mut engine_spec = plan.engine.clone();
     stats.attach(&mut engine_spec);
     let (open, gate) = tokio::sync::watch::channel(false);

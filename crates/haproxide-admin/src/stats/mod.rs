@@ -18,6 +18,7 @@
 
 pub mod html;
 pub mod http;
+pub mod inline;
 pub mod prom;
 
 use std::net::SocketAddr;
@@ -143,6 +144,12 @@ impl StatsSpec {
 #[derive(Default)]
 pub struct StateSlot(RwLock<Option<Arc<dyn RuntimeState>>>);
 
+impl std::fmt::Debug for StateSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StateSlot")
+    }
+}
+
 impl StateSlot {
     pub fn set(&self, state: Arc<dyn RuntimeState>) {
         *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(state);
@@ -255,7 +262,12 @@ pub struct Hub {
 impl Hub {
     /// One service per `(frontend index, spec)` of `Plan::stats`.
     pub fn new(stats: &[(usize, StatsSpec)]) -> Hub {
-        let slot = Arc::new(StateSlot::default());
+        Hub::with_slot(stats, Arc::new(StateSlot::default()))
+    }
+
+    /// As [`Hub::new`], with the slot the [`inline::InlinePage`]s of the same
+    /// configuration read (set by [`Hub::set_state`] too).
+    pub fn with_slot(stats: &[(usize, StatsSpec)], slot: Arc<StateSlot>) -> Hub {
         let services = stats
             .iter()
             .map(|(fi, spec)| {

@@ -38,6 +38,7 @@ static PLAIN: HttpSpec = HttpSpec {
     compression: None,
     monitor_uri: None,
     restrict_hdr_names: haproxide_http::hdrnames::HdrNamePolicy::Preserve,
+    stats: None,
 };
 
 /// How the wait for a request head ended without one.
@@ -151,6 +152,15 @@ impl Sess {
         {
             return next;
         }
+        if let Some(hook) = fh
+            .stats
+            .as_ref()
+            .filter(|h| super::stats::matches(&h.uri, &req.head.uri))
+        {
+            return self
+                .stats_answer(client, conn, hook, None, &mut req, tc)
+                .await;
+        }
         // §4.2 `unique-id-format` / `unique-id-header`: the header comes before
         // the ones `option forwardfor` / `originalto` add (HAProxy's order).
         if let Some(u) = fh.unique_id.as_ref() {
@@ -217,6 +227,17 @@ impl Sess {
                 .await
             {
                 return next;
+            }
+        }
+        if let Some(hook) = bh
+            .stats
+            .as_ref()
+            .filter(|h| super::stats::matches(&h.uri, &req.head.uri))
+        {
+            if be.spec.name != fert.spec.name {
+                return self
+                    .stats_answer(client, conn, hook, Some(&be.spec.name), &mut req, tc)
+                    .await;
             }
         }
         // Persistence (§4.2 `cookie`, `ignore-persist`, ...): may choose the server.

@@ -22,6 +22,7 @@ mod persist;
 pub(crate) mod pool;
 mod response;
 mod rules;
+mod stats;
 mod uid;
 
 use tokio::io::AsyncWriteExt;

@@ -60,6 +60,9 @@ pub struct Plan {
     /// Stats/exporter proxies: index in `engine.frontends` and what they serve
     /// (the run loop attaches a `crate::stats::StatsService` to those frontends).
     pub stats: Vec<(usize, crate::stats::StatsSpec)>,
+    /// The runtime state the stats pages of forwarding proxies read (the run
+    /// loop's stats hub sets it).
+    pub stats_slot: std::sync::Arc<crate::stats::StateSlot>,
     /// Process-wide settings of `global` (privileges, limits, threads, master).
     pub process: crate::process::ProcessSpec,
     /// haproxide-only: backends that follow a Patroni cluster's DCS (`patroni-role`).
@@ -155,6 +158,9 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
             Some(mut b) => {
                 if let Some(h) = b.http.as_mut() {
                     h.compression = comp;
+                    if p.kind == ProxyKind::Backend {
+                        h.stats = stats::inline(cfg, p, &plan.stats_slot, &mut errors);
+                    }
                 }
                 backend_index.insert(p.name.name.as_str(), plan.engine.backends.len());
                 plan.engine.backends.push(b);
@@ -201,6 +207,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
             f.h2 = h2_spec(&cfg.global.tune_h2);
             if let Some(h) = f.http.as_mut() {
                 h.compression = comp;
+                h.stats = stats::inline(cfg, p, &plan.stats_slot, &mut errors);
                 let defaults = p.defaults.and_then(|d| cfg.proxies.get(d));
                 h.unique_id = match haproxide_config::captures::unique_id(p, defaults) {
                     Ok(u) => u.map(|u| fw::UniqueIdSpec {
@@ -739,7 +746,7 @@ pub(crate) mod tests {
         let (p, errors) = plan(&format!(
             "{BASE}listen stats\n mode http\n bind 127.0.0.1:7000\n stats enable\n\
              http-request deny if {{ path /x }}\n option forwardfor\n compression algo gzip\n\
-             server s1 127.0.0.1:80\n stats admin if {{ hdr(host) x }}\n\
+             stats admin if {{ hdr(host) x }}\n\
              frontend web\n mode http\n bind 127.0.0.1:8080\n default_backend b\n\
              backend b\n mode http\n server s 127.0.0.1:80\n"
         ));
@@ -748,9 +755,9 @@ pub(crate) mod tests {
             .filter_map(|d| d.span.map(|s| s.line))
             .collect();
         lines.sort_unstable();
-        // http-request deny (10), compression (12), server (13), stats admin on a
-        // header (14); the plain HTTP frontend and backend run.
-        assert_eq!(lines, vec![10, 12, 13, 14], "{errors:?}");
+        // http-request deny (10), compression (12), stats admin on a header
+        // (13); the plain HTTP frontend and backend run.
+        assert_eq!(lines, vec![10, 12, 13], "{errors:?}");
         assert!(p
             .engine
             .frontends
@@ -758,6 +765,37 @@ pub(crate) mod tests {
             .any(|f| f.name == "web" && f.http.is_some()));
         assert!(errors.iter().all(|d| d.code == Code::NotRunYet));
         assert!(p.stats.is_empty());
+    }
+
+    #[test]
+    fn stats_in_a_forwarding_proxy_is_a_hook_of_its_http_engine() {
+        // A `listen` with servers and a frontend with `use_backend`: both
+        // forward, and answer their stats URI in the HTTP engine; a backend's
+        // `stats enable` is its own. Conditions read only L4 fetches and path.
+        let (p, errors) = plan(&format!(
+            "{BASE}listen lb\n mode http\n bind 127.0.0.1:7000\n stats uri /st\n\
+             stats auth a:b\n server s1 127.0.0.1:80\n\
+             frontend web\n mode http\n bind 127.0.0.1:8080\n stats enable\n\
+             use_backend bst if {{ path_beg /s }}\n default_backend b\n\
+             backend b\n mode http\n server s 127.0.0.1:80\n\
+             backend bst\n mode http\n stats enable\n stats uri /\n\
+             stats admin if {{ hdr(host) x }}\n"
+        ));
+        assert!(p.stats.is_empty());
+        let hook = |name: &str| {
+            p.engine
+                .frontends
+                .iter()
+                .find(|f| f.name == name)
+                .and_then(|f| f.http.as_ref()?.stats.as_ref())
+                .map(|h| h.uri.clone())
+        };
+        assert_eq!(hook("lb").as_deref(), Some("/st"));
+        assert_eq!(hook("web").as_deref(), Some("/haproxy?stats"));
+        // The backend's admin condition reads a header: refused with its line.
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].span.map(|s| s.line), Some(25));
+        assert!(errors[0].message.contains("`hdr`"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use haproxide_expr::Uses;
 use haproxide_forward::spec as fw;
 
 use super::{ms, unsupported};
+use crate::stats::inline::InlinePage;
 use crate::stats::StatsSpec;
 
 /// Whether this proxy is a stats/exporter proxy (handled here rather than refused
@@ -19,6 +20,40 @@ pub(super) fn is_stats_proxy(p: &Proxy) -> bool {
         && matches!(p.kind, ProxyKind::Listen | ProxyKind::Frontend)
         && !p.binds.is_empty()
         && (!p.stats.is_empty() || p.rules.iter().any(is_exporter_rule))
+        && p.servers.is_empty()
+        && p.default_backend.is_none()
+        && p.use_backends.is_empty()
+}
+
+/// The stats page of a `mode http` proxy that also forwards (§4.2 `stats
+/// enable`, `stats uri`): answered by the HTTP engine for requests under the
+/// stats URI, through an [`InlinePage`] reading `slot`. None when the proxy has
+/// no enabled stats page (or its `stats` lines cannot run: errors say why).
+pub(super) fn inline(
+    cfg: &Config,
+    p: &Proxy,
+    slot: &std::sync::Arc<crate::stats::StateSlot>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<fw::StatsHook> {
+    if p.effective_mode() != Mode::Http || p.stats.is_empty() {
+        return None;
+    }
+    let before = errors.len();
+    let mut spec = base_spec(cfg, p);
+    for st in &p.stats {
+        stats_keyword(&mut spec, p, st, errors);
+    }
+    if errors.len() != before || !spec.enabled {
+        return None;
+    }
+    Some(fw::StatsHook {
+        uri: spec.uri.clone(),
+        rules: Box::default(),
+        page: std::sync::Arc::new(InlinePage {
+            spec,
+            state: slot.clone(),
+        }),
+    })
 }
 
 fn is_exporter_rule(r: &haproxide_config::model::Rule) -> bool {
@@ -35,19 +70,11 @@ pub(super) fn stats_proxy(
 ) -> Option<(fw::FrontendSpec, StatsSpec)> {
     let before = errors.len();
     let mut spec = StatsSpec {
-        proxy: p.name.name.clone(),
-        listen: p.kind == ProxyKind::Listen,
-        description: cfg
-            .global
-            .description
-            .as_ref()
-            .map(|d| d.name.clone())
-            .unwrap_or_default(),
         timeout_request: p.timeouts.get("http-request").copied().map(ms),
         timeout_keep_alive: p.timeouts.get("http-keep-alive").copied().map(ms),
         timeout_client: p.timeouts.get("client").copied().map(ms),
         monitor_uri: haproxide_config::http_rules::monitor_uri(cfg, p),
-        ..StatsSpec::default()
+        ..base_spec(cfg, p)
     };
     for st in &p.stats {
         stats_keyword(&mut spec, p, st, errors);
@@ -87,6 +114,21 @@ pub(super) fn stats_proxy(
     }
     super::binds(p, &mut f, errors);
     (errors.len() == before).then_some((f, spec))
+}
+
+/// The proxy's name and kind, and the global description.
+fn base_spec(cfg: &Config, p: &Proxy) -> StatsSpec {
+    StatsSpec {
+        proxy: p.name.name.clone(),
+        listen: p.kind == ProxyKind::Listen,
+        description: cfg
+            .global
+            .description
+            .as_ref()
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
+        ..StatsSpec::default()
+    }
 }
 
 fn stats_keyword(
