@@ -299,6 +299,39 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
                 _ => return Err("expects exactly 1 argument (log level name or 'silent')".into()),
             }
         }
+        // §4.3 `wait-for-body time <time> [ at-least <bytes> ]`.
+        "wait-for-body" if rule.ruleset != "http-after-response" => {
+            let (mut time, mut at_least) = (None, None);
+            let mut it = a.iter();
+            while let Some(w) = it.next() {
+                match *w {
+                    "time" => {
+                        let v = it.next().copied().unwrap_or("");
+                        let t = crate::value::parse_time(v, 1).map_err(|_| {
+                            format!("'wait-for-body time' : invalid time value '{v}'")
+                        })?;
+                        time = Some(t.as_duration());
+                    }
+                    "at-least" => {
+                        let v = it.next().copied().unwrap_or("");
+                        let n = crate::value::parse_size(v).map_err(|_| {
+                            format!("'wait-for-body at-least' : invalid size value '{v}'")
+                        })?;
+                        at_least = Some(n);
+                    }
+                    w => {
+                        return Err(format!(
+                            "'wait-for-body' : unexpected argument '{w}' (expects 'time' or 'at-least')"
+                        )
+                        .into())
+                    }
+                }
+            }
+            let Some(time) = time else {
+                return Err("'wait-for-body' : expects 'time <time>'".into());
+            };
+            Action::WaitForBody { time, at_least }
+        }
         "set-status" if response => {
             let code = a.first().copied().unwrap_or("");
             let code = match code.parse::<u16>() {

@@ -179,6 +179,13 @@ pub enum Action {
         key: SampleExpr,
         table: Option<String>,
     },
+    /// `wait-for-body time <time> [at-least <bytes>]` (§4.3): the engine waits
+    /// for the whole body, `at_least` bytes of it, or a full buffer, up to `time`
+    /// ([`run_request_from`] / [`run_response_from`] stop there).
+    WaitForBody {
+        time: std::time::Duration,
+        at_least: Option<u64>,
+    },
 }
 
 impl Action {
@@ -342,46 +349,108 @@ fn passes(cond: &Option<Cond>, ctx: &dyn Context) -> bool {
     cond.as_ref().is_none_or(|c| c.eval(ctx) == Tri::Pass)
 }
 
-/// Runs `http-request` rules on `head`.
+/// Where a rule set stopped: a verdict, or a `wait-for-body` to honour before
+/// going on with the rule after `at`.
+#[derive(Debug)]
+pub enum Run {
+    Done(Verdict),
+    Wait {
+        at: usize,
+        time: std::time::Duration,
+        at_least: Option<u64>,
+    },
+}
+
+/// Runs `http-request` rules on `head` (a `wait-for-body` does not wait).
 pub fn run_request(rules: &[HttpRule], head: &mut RequestHead, txn: &mut Txn<'_>) -> Verdict {
-    for r in rules {
+    let mut from = 0;
+    loop {
+        match run_request_from(rules, from, head, txn) {
+            Run::Done(v) => return v,
+            Run::Wait { at, .. } => from = at + 1,
+        }
+    }
+}
+
+/// Runs `http-request` rules on `head` from the rule `from`, stopping at a
+/// `wait-for-body` whose condition holds.
+pub fn run_request_from(
+    rules: &[HttpRule],
+    from: usize,
+    head: &mut RequestHead,
+    txn: &mut Txn<'_>,
+) -> Run {
+    for (i, r) in rules.iter().enumerate().skip(from) {
         // Evaluate on a shared borrow, then apply.
         let step = {
             let ctx = txn.ctx(Some(head), None);
             if !passes(&r.cond, &ctx) {
                 continue;
             }
+            if let Action::WaitForBody { time, at_least } = &r.action {
+                return Run::Wait {
+                    at: i,
+                    time: *time,
+                    at_least: *at_least,
+                };
+            }
             prepare(&r.action, &ctx, Some(&*head), None, txn)
         };
         match apply(step, Target::Req(head), txn) {
             Verdict::Continue => {}
-            v => return v,
+            v => return Run::Done(v),
         }
     }
-    Verdict::Continue
+    Run::Done(Verdict::Continue)
 }
 
-/// Runs `http-response` (or `http-after-response`) rules on `res`.
+/// Runs `http-response` (or `http-after-response`) rules on `res` (a
+/// `wait-for-body` does not wait).
 pub fn run_response(
     rules: &[HttpRule],
     req: &RequestHead,
     res: &mut ResponseHead,
     txn: &mut Txn<'_>,
 ) -> Verdict {
-    for r in rules {
+    let mut from = 0;
+    loop {
+        match run_response_from(rules, from, req, res, txn) {
+            Run::Done(v) => return v,
+            Run::Wait { at, .. } => from = at + 1,
+        }
+    }
+}
+
+/// Runs response rules from the rule `from`, stopping at a `wait-for-body`
+/// whose condition holds.
+pub fn run_response_from(
+    rules: &[HttpRule],
+    from: usize,
+    req: &RequestHead,
+    res: &mut ResponseHead,
+    txn: &mut Txn<'_>,
+) -> Run {
+    for (i, r) in rules.iter().enumerate().skip(from) {
         let step = {
             let ctx = txn.ctx(Some(req), Some(res));
             if !passes(&r.cond, &ctx) {
                 continue;
             }
+            if let Action::WaitForBody { time, at_least } = &r.action {
+                return Run::Wait {
+                    at: i,
+                    time: *time,
+                    at_least: *at_least,
+                };
+            }
             prepare(&r.action, &ctx, Some(req), Some(&*res), txn)
         };
         match apply(step, Target::Res(res), txn) {
             Verdict::Continue => {}
-            v => return v,
+            v => return Run::Done(v),
         }
     }
-    Verdict::Continue
+    Run::Done(Verdict::Continue)
 }
 
 /// An action with its values computed (the context is no longer borrowed).
@@ -492,7 +561,7 @@ fn prepare(
             }
         }
         Action::SetAddr { field, expr } => Step::SetAddr(*field, expr.value(ctx).map(owned)),
-        Action::TrackSc { .. } => Step::Nothing,
+        Action::TrackSc { .. } | Action::WaitForBody { .. } => Step::Nothing,
     }
 }
 

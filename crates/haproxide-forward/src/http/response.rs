@@ -144,6 +144,7 @@ impl Sess {
                     &mut resp.head,
                     keep,
                     ex.tc,
+                    (&mut server, resp.body),
                 )
                 .await
             {

@@ -7,12 +7,13 @@
 use std::time::Duration;
 
 use haproxide_http::conn::{connection_value, peer_keeps_alive};
-use haproxide_http::rules::{run_request, run_response, Txn, Verdict};
+use haproxide_http::rules::{run_request_from, run_response_from, Run, Txn, Verdict};
 use haproxide_http::{BodyLength, Request, RequestHead, ResponseHead};
 
 use super::io::write_all;
 use super::{Conn, Next};
 use crate::relay::ClientStream;
+use crate::server_stream::ServerStream;
 use crate::session::Sess;
 use crate::spec::HttpSpec;
 
@@ -40,42 +41,60 @@ impl Sess {
         }
         let shared = self.shared.clone();
         let fe = shared.frontends[self.fe].spec.name.as_str();
-        let (verdict, captures, src, dst) = {
-            let mut txn = Txn {
-                src: self.src,
-                dst: self.dst,
-                frontend: fe,
-                backend,
-                server: None,
-                vars: &mut conn.vars,
-                userlists: &spec.userlists,
-                errors: &spec.errors,
-                log_level: None,
-                captures: Vec::new(),
-                tls: self.tls.as_deref(),
-                // A Content-Length body buffered whole (`option
-                // http-buffer-request`): what `req.body` reads.
-                body: match req.body {
-                    BodyLength::Length(n) => usize::try_from(n)
-                        .ok()
-                        .and_then(|n| self.req.filled().get(..n)),
-                    _ => None,
-                },
+        let mut from = 0;
+        let (verdict, captures, src, dst) = loop {
+            let (run, captures, src, dst) = {
+                let mut txn = Txn {
+                    src: self.src,
+                    dst: self.dst,
+                    frontend: fe,
+                    backend,
+                    server: None,
+                    vars: &mut conn.vars,
+                    userlists: &spec.userlists,
+                    errors: &spec.errors,
+                    log_level: None,
+                    captures: Vec::new(),
+                    tls: self.tls.as_deref(),
+                    // A Content-Length body buffered whole (`option
+                    // http-buffer-request`, `wait-for-body`): what `req.body` reads.
+                    body: match req.body {
+                        BodyLength::Length(n) => usize::try_from(n)
+                            .ok()
+                            .and_then(|n| self.req.filled().get(..n)),
+                        _ => None,
+                    },
+                };
+                let r = run_request_from(&spec.http_request, from, &mut req.head, &mut txn);
+                (r, txn.captures, txn.src, txn.dst)
             };
-            let v = run_request(&spec.http_request, &mut req.head, &mut txn);
-            (v, txn.captures, txn.src, txn.dst)
+            match run {
+                Run::Done(v) => break (v, captures, src, dst),
+                Run::Wait { at, time, at_least } => {
+                    self.src = src;
+                    self.dst = dst;
+                    self.keep_captures(captures);
+                    let max = haproxide_http::parse::ParseOptions::default().max_head;
+                    match self.wait_body(client, req, Some(time), at_least, max).await {
+                        Ok(()) => from = at + 1,
+                        // §4.3: the body did not come in time: 408.
+                        // HAProxy 2.6.12 sends the proxy's page through HTX
+                        // (lowercase, `connection: close` last), logged `cR`.
+                        Err(super::buffer::Wait::Timeout) => {
+                            return self
+                                .late_body(client, spec, 408, *b"cR", &req.head, tc)
+                                .await;
+                        }
+                        Err(super::buffer::Wait::Closed) => return Some(Next::Close(*b"CR")),
+                    }
+                }
+            }
         };
         // `set-src`/`set-dst` & co: the session's addresses from now on (later
         // rules, `option forwardfor`, the log), as HAProxy's session origin.
         self.src = src;
         self.dst = dst;
-        if let Some(h) = self.http_log.as_mut() {
-            for (slot, v) in captures {
-                if let Some(s) = h.req_captures.get_mut(slot) {
-                    *s = Some(v.into_boxed_slice());
-                }
-            }
-        }
+        self.keep_captures(captures);
         if matches!(verdict, Verdict::Continue | Verdict::Allow) {
             return self.restrict_names(client, spec, req, tc).await;
         }
@@ -84,6 +103,37 @@ impl Sess {
         let keep = peer_keeps_alive(req.head.version, &req.info) && self.drain_body(req);
         self.rule_answer(client, verdict, spec, keep, &req.head, tc)
             .await
+    }
+
+    /// A `wait-for-body` whose body did not come in time: the proxy's page for
+    /// `status` (408 request, 504 response), the connection closed, logged `term`.
+    async fn late_body(
+        &mut self,
+        client: &mut ClientStream,
+        spec: &HttpSpec,
+        status: u16,
+        term: [u8; 2],
+        req: &RequestHead,
+        tc: Option<Duration>,
+    ) -> Option<Next> {
+        let reply = Verdict::Reply(spec.errors.reply(status));
+        self.rule_answer(client, reply, spec, false, req, tc)
+            .await
+            .map(|n| match n {
+                Next::Answered(t) | Next::Close(t) if t == *b"PR" => Next::Close(term),
+                n => n,
+            })
+    }
+
+    /// Request captures (`http-request capture`) into the log's slots.
+    fn keep_captures(&mut self, captures: Vec<(usize, Vec<u8>)>) {
+        if let Some(h) = self.http_log.as_mut() {
+            for (slot, v) in captures {
+                if let Some(s) = h.req_captures.get_mut(slot) {
+                    *s = Some(v.into_boxed_slice());
+                }
+            }
+        }
     }
 
     /// `option http-restrict-req-hdr-names` of the proxy whose request rules
@@ -120,7 +170,9 @@ impl Sess {
         res: &mut ResponseHead,
         keep: bool,
         tc: Option<Duration>,
+        srv: (&mut ServerStream, BodyLength),
     ) -> Option<Next> {
+        let (server, res_body) = srv;
         let pick = |s: &'_ HttpSpec| -> usize {
             match set {
                 Set::Response => s.http_response.len(),
@@ -148,22 +200,37 @@ impl Sess {
             if rules.is_empty() {
                 continue;
             }
-            let verdict = {
-                let mut txn = Txn {
-                    src: self.src,
-                    dst: self.dst,
-                    frontend: fe_name,
-                    backend: be_name.as_deref(),
-                    server: srv.as_ref().map(|(n, id)| (n.as_str(), *id)),
-                    vars: &mut conn.vars,
-                    userlists: &spec.userlists,
-                    errors: &spec.errors,
-                    log_level: None,
-                    captures: Vec::new(),
-                    tls: self.tls.as_deref(),
-                    body: None,
+            let mut from = 0;
+            let verdict = loop {
+                let run = {
+                    let mut txn = Txn {
+                        src: self.src,
+                        dst: self.dst,
+                        frontend: fe_name,
+                        backend: be_name.as_deref(),
+                        server: srv.as_ref().map(|(n, id)| (n.as_str(), *id)),
+                        vars: &mut conn.vars,
+                        userlists: &spec.userlists,
+                        errors: &spec.errors,
+                        log_level: None,
+                        captures: Vec::new(),
+                        tls: self.tls.as_deref(),
+                        body: None,
+                    };
+                    run_response_from(rules, from, &req.head, res, &mut txn)
                 };
-                run_response(rules, &req.head, res, &mut txn)
+                let (at, time, at_least) = match run {
+                    Run::Done(v) => break v,
+                    Run::Wait { at, time, at_least } => (at, time, at_least),
+                };
+                from = at + 1;
+                // §4.3 `http-response wait-for-body`: the server's body (or
+                // `at-least` bytes of it) within `time`, else 504.
+                if !super::buffer::wait_server_body(server, conn, res_body, time, at_least).await {
+                    return self
+                        .late_body(client, spec, 504, *b"sH", &req.head, tc)
+                        .await;
+                }
             };
             match verdict {
                 Verdict::Continue => {}

@@ -361,3 +361,71 @@ fn errorfile_pages_replace_the_defaults() {
     );
     assert_eq!(pages.reply(503).head.code, 503);
 }
+
+#[test]
+fn wait_for_body_stops_the_rule_set_and_resumes_after_it() {
+    use std::time::Duration;
+    let rules = vec![
+        rule(
+            Action::SetHeader {
+                name: "x-a".into(),
+                value: fmt("1"),
+                replace: true,
+            },
+            "",
+        ),
+        rule(
+            Action::WaitForBody {
+                time: Duration::from_millis(100),
+                at_least: Some(1000),
+            },
+            "if { path /w }",
+        ),
+        rule(Action::Deny(spec(403, ReplyBody::ErrorPage, &[])), ""),
+    ];
+    let lists: [Userlist; 0] = [];
+    let pages = ErrorPages::default();
+    let mut vars = Vars::default();
+    let mut txn = Txn {
+        server: None,
+        src: None,
+        dst: None,
+        frontend: "f",
+        backend: None,
+        vars: &mut vars,
+        userlists: &lists,
+        errors: &pages,
+        log_level: None,
+        captures: Vec::new(),
+        tls: None,
+        body: None,
+    };
+    // The condition holds: the set stops at the wait, the first rule applied.
+    let mut head = req("/w", &[]);
+    match run_request_from(&rules, 0, &mut head, &mut txn) {
+        Run::Wait { at, time, at_least } => {
+            assert_eq!(
+                (at, time, at_least),
+                (1, Duration::from_millis(100), Some(1000))
+            );
+        }
+        other => panic!("expected a wait, got {other:?}"),
+    }
+    assert_eq!(head.headers.get("x-a"), Some(&b"1"[..]));
+    // Resumed after it: the deny.
+    assert!(matches!(
+        run_request_from(&rules, 2, &mut head, &mut txn),
+        Run::Done(Verdict::Reply(_))
+    ));
+    // The condition fails: no wait, straight to the deny.
+    let mut other = req("/x", &[]);
+    assert!(matches!(
+        run_request_from(&rules, 0, &mut other, &mut txn),
+        Run::Done(Verdict::Reply(_))
+    ));
+    // run_request does not wait.
+    assert!(matches!(
+        run_request(&rules, &mut head, &mut txn),
+        Verdict::Reply(_)
+    ));
+}

@@ -805,6 +805,7 @@ pub fn all() -> Vec<Case> {
         stick(),
         super::actions::cases(),
         super::hdrnames::cases(),
+        super::waitbody::cases(),
     ]
     .into_iter()
     .flatten()

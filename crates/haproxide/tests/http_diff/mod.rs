@@ -8,6 +8,7 @@ pub mod cases;
 pub mod configs;
 pub mod hdrnames;
 pub mod page;
+pub mod waitbody;
 
 use std::collections::HashMap;
 
