@@ -620,6 +620,8 @@ pub static FETCHES: &[FetchDef] = &[
     ),
     fetch!("status", &[], 0, Sint, L7_RES, http::status, "7.3.6"),
     fetch!("url", &[], 0, Str, L7_REQ, http::url, "7.3.6"),
+    fetch!("url_ip", &[], 0, Ipv4, L7_REQ, http::url_ip, "7.3.6"),
+    fetch!("url_port", &[], 0, Sint, L7_REQ, http::url_port, "7.3.6"),
     fetch!("url_param", STR2, 0, Str, L7_REQ, http::url_param, "7.3.6"),
     fetch!("urlp", STR2, 0, Str, L7_REQ, http::url_param, "7.3.6"),
     fetch!("urlp_val", STR2, 0, Sint, L7_REQ, http::urlp_val, "7.3.6"),

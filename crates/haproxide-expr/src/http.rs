@@ -382,6 +382,52 @@ pub(crate) fn url_param<'c>(a: &[Arg], ctx: &'c dyn Context, occ: usize) -> Fetc
         more,
     }
 }
+/// The IPv4 address and port of an absolute `http://` / `https://` URL, as
+/// HAProxy 2.6's `url2sa` reads them for `url_ip` / `url_port` (§7.3.6;
+/// measured on 2.6.12): the scheme case-insensitive, the host only when it is a
+/// dotted IPv4 address (names are not resolved, IPv6 literals give nothing), the
+/// port's leading digits truncated to 16 bits, else 80 (http) or 443 (https).
+fn url_addr(uri: &[u8]) -> Option<(std::net::Ipv4Addr, u16)> {
+    let sep = uri.windows(3).position(|w| w == b"://")?;
+    let default = match uri[..sep].to_ascii_lowercase().as_slice() {
+        b"http" => 80,
+        b"https" => 443,
+        _ => return None,
+    };
+    let rest = &uri[sep + 3..];
+    let end = rest
+        .iter()
+        .position(|b| !(b.is_ascii_digit() || *b == b'.'))
+        .unwrap_or(rest.len());
+    let ip: std::net::Ipv4Addr = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;
+    let port = match rest.get(end) {
+        Some(b':') => rest[end + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .fold(0u16, |p, d| {
+                p.wrapping_mul(10).wrapping_add(u16::from(d - b'0'))
+            }),
+        _ => default,
+    };
+    Some((ip, port))
+}
+
+/// `url_ip` (§7.3.6): see [`url_addr`].
+pub(crate) fn url_ip<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    match ctx.http_uri().and_then(url_addr) {
+        Some((ip, _)) => Fetched::value(Sample::addr(std::net::IpAddr::V4(ip))),
+        None => Fetched::none(),
+    }
+}
+
+/// `url_port` (§7.3.6): see [`url_addr`].
+pub(crate) fn url_port<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    match ctx.http_uri().and_then(url_addr) {
+        Some((_, port)) => Fetched::value(Sample::Sint(i64::from(port))),
+        None => Fetched::none(),
+    }
+}
+
 pub(crate) fn urlp_val<'c>(a: &[Arg], ctx: &'c dyn Context, occ: usize) -> Fetched<'c> {
     val_of(url_param(a, ctx, occ))
 }

@@ -123,6 +123,34 @@ fn single_values() {
 }
 
 #[test]
+fn url_ip_and_port_as_haproxy() {
+    // HAProxy 2.6.12's answers (`lf-string "%[url_ip] %[url_port]"`).
+    let cases: &[(&str, Option<&str>, Option<&str>)] = &[
+        ("http://10.1.2.3/x", Some("10.1.2.3"), Some("80")),
+        ("http://10.1.2.3:8080/x", Some("10.1.2.3"), Some("8080")),
+        ("HTTP://10.1.2.3:99", Some("10.1.2.3"), Some("99")),
+        ("https://10.1.2.3/", Some("10.1.2.3"), Some("443")),
+        ("http://10.1.2.3:99999/", Some("10.1.2.3"), Some("34463")),
+        ("http://10.1.2.3:12ab/", Some("10.1.2.3"), Some("12")),
+        ("http://localhost:81/", None, None),
+        ("http://[::1]:81/", None, None),
+        ("http://10.1.2/", None, None),
+        ("/plain", None, None),
+        ("ftp://10.1.2.3/", None, None),
+    ];
+    for (uri, ip, port) in cases {
+        let m = Msg {
+            uri,
+            method: "GET",
+            ..Msg::default()
+        };
+        let as_bytes = |v: &Option<&str>| v.map(|w| w.as_bytes().to_vec());
+        assert_eq!(one_value(&m, "url_ip"), as_bytes(ip), "{uri}");
+        assert_eq!(one_value(&m, "url_port"), as_bytes(port), "{uri}");
+    }
+}
+
+#[test]
 fn paths_of_each_uri_form() {
     assert_eq!(uri_path(b"/x?q"), Some(&b"/x?q"[..]));
     assert_eq!(uri_path(b"http://h:80/p?q"), Some(&b"/p?q"[..]));
