@@ -746,6 +746,9 @@ pub enum StatsKw {
     ShowDesc(String),
     /// `stats scope { <name> | "." }`.
     Scope(String),
+    /// `stats http-request { allow | deny | auth [realm <r>] } [{ if | unless } <cond>]`:
+    /// the rule as an `http-request` one (its action typed the same way).
+    HttpRequest(Box<Rule>),
     /// A `stats` keyword of the matrix that the stats page does not serve
     /// (`stats http-request`, `stats bind-process`...): its canonical name.
     NotServed(String),

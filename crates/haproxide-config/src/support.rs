@@ -477,9 +477,8 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
             "proxy",
             "stats enable" | "stats uri" | "stats realm" | "stats auth" | "stats admin"
             | "stats refresh" | "stats hide-version" | "stats show-legends" | "stats show-node"
-            | "stats show-desc" | "stats scope",
+            | "stats show-desc" | "stats scope" | "stats http-request",
         ) => "stats page",
-        ("proxy", "stats http-request") => "refused",
         // Accepted; threads are not pinned (a warning names the line).
         ("global", "cpu-map") => "ignored (warning)",
         // Checks through the proxy run; traffic through it is refused (translate).

@@ -424,6 +424,9 @@ pub struct StatsHook {
     /// `stats http-request` rules (only their `http_request` and `userlists`
     /// are read), evaluated when the URI matched.
     pub rules: Box<HttpSpec>,
+    /// `stats admin { if | unless } <cond>`, evaluated by the engine on the
+    /// request (any HTTP fetch, `http_auth` with the rules' userlists).
+    pub admin: Option<haproxide_expr::Cond>,
     pub page: std::sync::Arc<dyn StatsPage>,
 }
 
@@ -444,6 +447,8 @@ pub struct StatsRequest<'a> {
     /// The body (a POST of the admin form), as much as the buffer holds.
     pub body: &'a [u8],
     pub src: Option<std::net::SocketAddr>,
+    /// `stats admin`'s condition passed.
+    pub admin: bool,
 }
 
 /// What a [`StatsPage`] answers; the engine adds `content-length` and

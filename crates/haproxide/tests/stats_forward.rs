@@ -1,7 +1,9 @@
 //! The stats page in `mode http` proxies that also forward (issue 14; corpus 176,
 //! 204): `stats uri`/`stats auth`/`stats realm` in a frontend with backends, and
 //! `stats enable` in a backend reached by `use_backend`. The same raw requests go
-//! to haproxide and to HAProxy 2.6.12, each running the same configuration; the
+//! to haproxide and to HAProxy 2.6.12, each running the same configuration (with
+//! `stats http-request` deny/allow/auth rules and `stats admin if
+//! { http_auth_group(...) }`, corpus 191/204); the
 //! statuses, the stats headers (`www-authenticate`, `location`, `content-type`,
 //! `cache-control`) and the forwarded bodies must agree (the page's HTML may
 //! differ; CSV bodies both start with the header line). Skipped when
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 mod common;
 use common::{free_port, haproxide, haproxy, TempDir};
 
-fn config(fe: u16, origin: u16) -> String {
+fn config(fe: u16, fe2: u16, origin: u16) -> String {
     format!(
         "defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 2s\n\
 frontend fe\n    bind 127.0.0.1:{fe}\n    stats uri /admin/stats\n    stats auth admin:pw\n\
@@ -22,6 +24,11 @@ frontend fe\n    bind 127.0.0.1:{fe}\n    stats uri /admin/stats\n    stats auth
     use_backend c1stats if host_stats\n    default_backend be\n\
 backend be\n    server s1 127.0.0.1:{origin}\n\
 backend c1stats\n    stats enable\n    stats uri /\n    stats scope fe\n    stats refresh 60\n\
+userlist ul\n    group adm users admin\n    user admin insecure-password pw\n    user guest insecure-password g\n\
+frontend fe2\n    bind 127.0.0.1:{fe2}\n    use_backend bst if {{ hdr_beg(host) -i stats.local }}\n    default_backend be\n\
+backend bst\n    acl auth_ok http_auth_group(ul) adm\n    stats enable\n    stats uri /\n\
+    stats http-request deny if {{ path_beg /deny }}\n    stats http-request allow if auth_ok\n\
+    stats http-request auth realm Stats\n    stats admin if auth_ok\n\
 listen origin\n    bind 127.0.0.1:{origin}\n\
     http-request return status 200 content-type text/plain string hello\n"
     )
@@ -82,11 +89,11 @@ fn wait_listening(port: u16) -> bool {
 #[test]
 fn stats_in_forwarding_proxies_as_haproxy() {
     let dir = TempDir::new("stats-forward");
-    let ports = [free_port(), free_port(), free_port(), free_port()];
+    let ports: Vec<u16> = (0..6).map(|_| free_port()).collect();
     let ours = dir.0.join("ours.cfg");
     let theirs = dir.0.join("theirs.cfg");
-    std::fs::write(&ours, config(ports[0], ports[1])).expect("write cfg");
-    std::fs::write(&theirs, config(ports[2], ports[3])).expect("write cfg");
+    std::fs::write(&ours, config(ports[0], ports[4], ports[1])).expect("write cfg");
+    std::fs::write(&theirs, config(ports[2], ports[5], ports[3])).expect("write cfg");
     let Some(_h) = haproxy(&theirs) else {
         eprintln!("skipped: /usr/sbin/haproxy absent");
         return;
@@ -94,6 +101,7 @@ fn stats_in_forwarding_proxies_as_haproxy() {
     let _p = haproxide(&ours, &[]);
     assert!(wait_listening(ports[0]) && wait_listening(ports[1]));
     assert!(wait_listening(ports[2]) && wait_listening(ports[3]));
+    assert!(wait_listening(ports[4]) && wait_listening(ports[5]));
     let auth = "Authorization: Basic YWRtaW46cHc=\r\n"; // admin:pw
     let bad = "Authorization: Basic YWRtaW46eA==\r\n"; // admin:x
     let cases: Vec<(&str, String, &str)> = vec![
@@ -149,15 +157,58 @@ fn stats_in_forwarding_proxies_as_haproxy() {
             "200",
         ),
     ];
+    let guest = "Authorization: Basic Z3Vlc3Q6Zw==\r\n"; // guest:g
+                                                         // `stats http-request` rules and `stats admin if { http_auth_group }`.
+    let rules: Vec<(&str, String, &str)> = vec![
+        (
+            "rules: no auth",
+            "GET / HTTP/1.1\r\nHost: stats.local\r\n".into(),
+            "401",
+        ),
+        (
+            "rules: deny",
+            format!("GET /deny HTTP/1.1\r\nHost: stats.local\r\n{auth}"),
+            "403",
+        ),
+        (
+            "rules: not in group",
+            format!("GET / HTTP/1.1\r\nHost: stats.local\r\n{guest}"),
+            "401",
+        ),
+        (
+            "rules: allowed",
+            format!("GET /;csv HTTP/1.1\r\nHost: stats.local\r\n{auth}"),
+            "200",
+        ),
+        (
+            "rules: admin post",
+            format!("POST / HTTP/1.1\r\nHost: stats.local\r\n{auth}Content-Length: 3\r\n\r\nx=1"),
+            "303",
+        ),
+        (
+            "rules: forwarded",
+            "GET /x HTTP/1.1\r\nHost: a\r\n".into(),
+            "200",
+        ),
+    ];
+    let cases: Vec<(u16, u16, &str, String, &str)> = cases
+        .into_iter()
+        .map(|(n, r, w)| (ports[0], ports[2], n, r, w))
+        .chain(
+            rules
+                .into_iter()
+                .map(|(n, r, w)| (ports[4], ports[5], n, r, w)),
+        )
+        .collect();
     let mut diffs = Vec::new();
-    for (name, req, want) in &cases {
+    for (ours, theirs, name, req, want) in &cases {
         let req = if req.ends_with("x=1") {
-            req.replace("Host: a\r\n", "Host: a\r\nConnection: close\r\n")
+            req.replacen("\r\n", "\r\nConnection: close\r\n", 1)
         } else {
             format!("{req}Connection: close\r\n\r\n")
         };
-        let a = exchange(ports[0], &req).map(|r| summary(&r));
-        let b = exchange(ports[2], &req).map(|r| summary(&r));
+        let a = exchange(*ours, &req).map(|r| summary(&r));
+        let b = exchange(*theirs, &req).map(|r| summary(&r));
         let b_status_ok = b.as_deref().is_some_and(|s| s.starts_with(want));
         assert!(
             b_status_ok,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use haproxide_forward::spec::{StatsPage, StatsReply, StatsRequest};
 
 use super::http::{self, Request};
-use super::{handle, StateSlot, StatsSpec};
+use super::{handle_as, StateSlot, StatsSpec};
 
 /// One proxy's stats page, reading the runtime state through the shared slot.
 pub struct InlinePage {
@@ -36,7 +36,7 @@ impl StatsPage for InlinePage {
             body: req.body.to_vec(),
         };
         let resp = match self.state.get() {
-            Some(state) => handle(&self.spec, state.as_ref(), req.src, &r),
+            Some(state) => handle_as(&self.spec, state.as_ref(), req.src, &r, Some(req.admin)),
             None => http::error(503),
         };
         StatsReply {
@@ -68,6 +68,7 @@ mod tests {
             headers: &headers,
             body: b"",
             src: None,
+            admin: false,
         });
         assert_eq!(r.status, 503);
     }

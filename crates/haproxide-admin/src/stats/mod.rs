@@ -481,6 +481,18 @@ pub fn handle(
     src: Option<SocketAddr>,
     req: &Request,
 ) -> Response {
+    handle_as(spec, state, src, req, None)
+}
+
+/// [`handle`], with `stats admin`'s verdict given (`Some`) when the caller
+/// evaluated the condition on the whole request (the HTTP engine does).
+pub fn handle_as(
+    spec: &StatsSpec,
+    state: &dyn RuntimeState,
+    src: Option<SocketAddr>,
+    req: &Request,
+    admin: Option<bool>,
+) -> Response {
     let path = req.path();
     if spec
         .monitor_uri
@@ -515,7 +527,7 @@ pub fn handle(
         .with_header("www-authenticate", format!("Basic realm=\"{realm}\""));
     }
     let opts = PageOpts::parse(&req.target[spec.uri.len()..]);
-    let admin = spec.admin.as_ref().is_some_and(|c| passes(c, src, path));
+    let admin = admin.unwrap_or_else(|| spec.admin.as_ref().is_some_and(|c| passes(c, src, path)));
     match req.method.as_str() {
         "POST" => {
             let code = if admin {

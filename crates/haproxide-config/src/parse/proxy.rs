@@ -410,6 +410,21 @@ impl Parser<'_> {
                     .unwrap_or_default(),
             ),
             "stats scope" => StatsKw::Scope(arg()),
+            "stats http-request" => {
+                // Read as an `http-request` rule (errors worded as for one).
+                let before = self.cfg.proxies[pi].rules.len();
+                self.kw_rule(pi, line, start + 1, "http-request");
+                if self.cfg.proxies[pi].rules.len() == before {
+                    return;
+                }
+                let Some(rule) = self.cfg.proxies[pi].rules.pop() else {
+                    return;
+                };
+                match rule.action.name.as_str() {
+                    "allow" | "deny" | "auth" => StatsKw::HttpRequest(Box::new(rule)),
+                    _ => StatsKw::NotServed(canon.to_string()),
+                }
+            }
             other => StatsKw::NotServed(other.to_string()),
         };
         self.cfg.proxies[pi].stats.push(Spanned {

@@ -11,6 +11,7 @@ use haproxide_http::{BodyLength, Request};
 use super::io::write_all;
 use super::{Conn, Next};
 use crate::relay::ClientStream;
+use crate::rules::{eval_cond, Tri};
 use crate::session::Sess;
 use crate::spec::{StatsHook, StatsRequest};
 
@@ -77,6 +78,17 @@ impl Sess {
             &[][..]
         };
         let http10 = !req.head.version.is_11();
+        let admin = hook.admin.as_ref().is_some_and(|c| {
+            let ctx = haproxide_http::ctx::MsgCtx {
+                src: self.src,
+                dst: self.dst,
+                req: Some(&req.head),
+                vars: Some(&conn.vars),
+                userlists: &hook.rules.userlists,
+                ..Default::default()
+            };
+            eval_cond(Some(c), &ctx) == Tri::Pass
+        });
         let reply = hook.page.answer(&StatsRequest {
             method: &req.head.method,
             target: path_on(&req.head.uri),
@@ -84,6 +96,7 @@ impl Sess {
             headers: &req.head.headers,
             body,
             src: self.src,
+            admin,
         });
         // A request with a body closes the connection after the answer (the
         // body, read or not, is not taken out of the buffer).

@@ -57,18 +57,53 @@ pub(crate) fn rule_sets(p: &Proxy, errors: &mut Vec<Diagnostic>) -> RuleSets {
     sets
 }
 
+/// A `stats http-request` rule (allow, deny, auth: §4.2) as the engine's.
+pub(crate) fn stats_rule(
+    p: &Proxy,
+    r: &haproxide_config::model::Rule,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<HttpRule> {
+    let Some(action) = &r.http else {
+        errors.push(unsupported(
+            r.action.span,
+            format!("`stats http-request {}`", r.action.name),
+        ));
+        return None;
+    };
+    let cond = match &r.cond {
+        None => None,
+        Some(c) => Some(super::condition(
+            p,
+            c,
+            Uses::HTTP,
+            "a stats http-request rule",
+            errors,
+        )?),
+    };
+    Some(HttpRule {
+        action: (*action.0).clone(),
+        cond,
+    })
+}
+
 /// Gives every HTTP proxy half the configuration's userlists (`http_auth`) and
 /// its `errorfile` pages (its defaults section's, then its own).
 pub(crate) fn fill_userlists(cfg: &Config, engine: &mut fw::EngineSpec) {
     for f in &mut engine.frontends {
         if let (Some(h), Some(p)) = (f.http.as_mut(), cfg.proxy(&f.name, false)) {
             h.errors.custom = haproxide_config::http_rules::error_pages(cfg, p);
+            if let Some(st) = h.stats.as_mut() {
+                st.rules.errors = h.errors.clone();
+            }
             h.monitor_uri = haproxide_config::http_rules::monitor_uri(cfg, p);
         }
     }
     for b in &mut engine.backends {
         if let (Some(h), Some(p)) = (b.http.as_mut(), cfg.proxy(&b.name, true)) {
             h.errors.custom = haproxide_config::http_rules::error_pages(cfg, p);
+            if let Some(st) = h.stats.as_mut() {
+                st.rules.errors = h.errors.clone();
+            }
         }
     }
     let lists = haproxide_config::http_rules::userlists(cfg);
@@ -82,5 +117,8 @@ pub(crate) fn fill_userlists(cfg: &Config, engine: &mut fw::EngineSpec) {
         .chain(engine.backends.iter_mut().filter_map(|b| b.http.as_mut()));
     for h in halves {
         h.userlists = lists.clone();
+        if let Some(st) = h.stats.as_mut() {
+            st.rules.userlists = lists.clone();
+        }
     }
 }

@@ -776,7 +776,7 @@ pub(crate) mod tests {
     fn stats_in_a_forwarding_proxy_is_a_hook_of_its_http_engine() {
         // A `listen` with servers and a frontend with `use_backend`: both
         // forward, and answer their stats URI in the HTTP engine; a backend's
-        // `stats enable` is its own. Conditions read only L4 fetches and path.
+        // `stats enable` is its own.
         let (p, errors) = plan(&format!(
             "{BASE}listen lb\n mode http\n bind 127.0.0.1:7000\n stats uri /st\n\
              stats auth a:b\n server s1 127.0.0.1:80\n\
@@ -797,10 +797,12 @@ pub(crate) mod tests {
         };
         assert_eq!(hook("lb").as_deref(), Some("/st"));
         assert_eq!(hook("web").as_deref(), Some("/haproxy?stats"));
-        // The backend's admin condition reads a header: refused with its line.
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert_eq!(errors[0].span.map(|s| s.line), Some(25));
-        assert!(errors[0].message.contains("`hdr`"));
+        // The backend's admin condition reads a header: the engine evaluates it
+        // on the whole request.
+        assert!(errors.is_empty(), "{errors:?}");
+        let bst = p.engine.backends.iter().find(|b| b.name == "bst");
+        let hook = bst.and_then(|b| b.http.as_ref()?.stats.as_ref());
+        assert!(hook.is_some_and(|h| h.uri == "/" && h.admin.is_some()));
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub(super) fn is_stats_proxy(p: &Proxy) -> bool {
         && p.servers.is_empty()
         && p.default_backend.is_none()
         && p.use_backends.is_empty()
+        && !p
+            .stats
+            .iter()
+            .any(|s| matches!(s.value, StatsKw::HttpRequest(_)))
 }
 
 /// The stats page of a `mode http` proxy that also forwards (§4.2 `stats
@@ -40,15 +44,30 @@ pub(super) fn inline(
     }
     let before = errors.len();
     let mut spec = base_spec(cfg, p);
+    let mut rules = fw::HttpSpec::default();
+    let mut admin = None;
     for st in &p.stats {
-        stats_keyword(&mut spec, p, st, errors);
+        match &st.value {
+            StatsKw::Admin(c) => {
+                spec.enabled = true;
+                admin = super::condition(p, c, Uses::HTTP, "a stats condition", errors);
+            }
+            StatsKw::HttpRequest(r) => {
+                spec.enabled = true;
+                rules
+                    .http_request
+                    .extend(super::http_rules::stats_rule(p, r, errors));
+            }
+            _ => stats_keyword(&mut spec, p, st, errors),
+        }
     }
     if errors.len() != before || !spec.enabled {
         return None;
     }
     Some(fw::StatsHook {
         uri: spec.uri.clone(),
-        rules: Box::default(),
+        rules: Box::new(rules),
+        admin,
         page: std::sync::Arc::new(InlinePage {
             spec,
             state: slot.clone(),
@@ -154,6 +173,8 @@ fn stats_keyword(
             }
         }
         StatsKw::NotServed(k) => errors.push(unsupported(st.span, format!("`{k}`"))),
+        // A proxy with these is not a stats-only one (see `is_stats_proxy`).
+        StatsKw::HttpRequest(_) => {}
         StatsKw::Enable | StatsKw::Disable => {}
     }
 }
