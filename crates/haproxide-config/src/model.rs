@@ -644,6 +644,8 @@ pub struct Proxy {
     pub options: Vec<ProxyOption>,
     pub default_backend: Option<Named>,
     pub use_backends: Vec<UseBackend>,
+    /// `monitor fail {if|unless} <cond>` lines (§4.2), in order.
+    pub monitor_fail: Vec<Condition>,
     pub acls: Vec<Acl>,
     /// The same ACLs typed by the expression engine: the one table conditions
     /// resolve names in (with the pre-defined ACLs behind it).
@@ -791,6 +793,7 @@ impl Proxy {
             options: Vec::new(),
             default_backend: None,
             use_backends: Vec::new(),
+            monitor_fail: Vec::new(),
             acls: Vec::new(),
             acl_set: haproxide_expr::AclSet::new(),
             rules: Vec::new(),

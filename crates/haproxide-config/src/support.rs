@@ -305,7 +305,6 @@ pub fn refused_in_tcp(p: &Proxy) -> Vec<NotRun> {
 /// name docs/config-support.md lists them under: a `mode http` proxy using one is
 /// refused (each line named), rather than run without it.
 const HTTP_REFUSED: &[(&str, &str)] = &[
-    ("monitor", "monitor fail"),
     ("errorloc", "errorloc"),
     ("errorloc302", "errorloc"),
     ("errorloc303", "errorloc"),

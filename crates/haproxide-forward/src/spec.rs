@@ -393,6 +393,9 @@ pub struct HttpSpec {
     /// `monitor-uri` (frontend, §4.2): answered 200 (the `errorfile 200` page,
     /// else HAProxy's) right after the head parses, before any rule; not logged.
     pub monitor_uri: Option<String>,
+    /// `monitor fail` conditions (frontend, §4.2): the `monitor-uri` answers
+    /// 503 (the `errorfile 503` page, else HAProxy's) while one holds.
+    pub monitor_fail: Vec<haproxide_expr::Cond>,
     /// `option http-restrict-req-hdr-names` (§4.2): applied after this proxy's
     /// `http-request` rules.
     pub restrict_hdr_names: haproxide_http::hdrnames::HdrNamePolicy,

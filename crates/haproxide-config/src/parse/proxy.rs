@@ -234,6 +234,7 @@ impl Parser<'_> {
                 ),
             },
             "use_backend" => self.kw_use_backend(pi, line, a),
+            "monitor" if canon == "monitor fail" => self.kw_monitor_fail(pi, line, a),
             "acl" => self.kw_acl(pi, line, a),
             "log" => {
                 if let Some(t) = self.log_target(line, start, modifier) {

@@ -42,6 +42,33 @@ impl Parser<'_> {
         });
     }
 
+    /// `monitor fail {if|unless} <cond>` (configuration.txt §4.2): the
+    /// `monitor-uri` answers 503 while one of these conditions holds.
+    pub(super) fn kw_monitor_fail(&mut self, pi: usize, line: &Line, a: usize) {
+        match line.arg(a) {
+            "if" | "unless" => {
+                if let Some(c) = self.condition(
+                    pi,
+                    line,
+                    a,
+                    "error detected while parsing a 'monitor fail' condition : {}.",
+                ) {
+                    self.cfg.proxies[pi].monitor_fail.push(c);
+                }
+            }
+            other => {
+                let other = other.to_string();
+                self.err(
+                    Code::ConditionExpression,
+                    line.span(a),
+                    format!("`monitor fail` expects `if` or `unless`, found `{other}`"),
+                    HaproxyLoc::Parsing,
+                    "'monitor fail' expects 'if' or 'unless' followed by a condition.",
+                );
+            }
+        }
+    }
+
     /// `tcp-request`, `http-request`... rules: the action must exist for the rule set.
     pub(super) fn kw_rule(&mut self, pi: usize, line: &Line, start: usize, canon: &str) {
         let nwords = canon.split(' ').count();

@@ -37,6 +37,7 @@ static PLAIN: HttpSpec = HttpSpec {
     unique_id: None,
     compression: None,
     monitor_uri: None,
+    monitor_fail: Vec::new(),
     restrict_hdr_names: haproxide_http::hdrnames::HdrNamePolicy::Preserve,
     stats: None,
 };
@@ -112,7 +113,13 @@ impl Sess {
         };
         if let Some(m) = fh.monitor_uri.as_deref() {
             if haproxide_expr::http::is_monitor_uri(m, &req.head.uri) {
-                return self.monitor_answer(client, fh, &req, tc).await;
+                let ctx = self.req_ctx(&req.head, &conn.vars, &fert.spec.name);
+                let fail = fh
+                    .monitor_fail
+                    .iter()
+                    .any(|c| eval_cond(Some(c), &ctx) == Tri::Pass);
+                let status = if fail { 503 } else { 200 };
+                return self.monitor_answer(client, fh, &req, status, tc).await;
             }
         }
         // `option http-buffer-request` (the frontend's or a backend's: HAProxy
@@ -182,15 +189,7 @@ impl Sess {
         }
         // Backend switching (§4.2 `use_backend`, `default_backend`).
         let chosen = {
-            let ctx = haproxide_http::ctx::MsgCtx {
-                src: self.src,
-                dst: self.dst,
-                req: Some(&req.head),
-                vars: Some(&conn.vars),
-                frontend: Some(&fert.spec.name),
-                tls: self.tls.as_deref(),
-                ..Default::default()
-            };
+            let ctx = self.req_ctx(&req.head, &conn.vars, &fert.spec.name);
             fert.light
                 .use_backends
                 .iter()
@@ -730,18 +729,37 @@ impl Sess {
     /// Answers a `monitor-uri` request (§4.2): 200 with the frontend's page for
     /// it, on a connection that stays when the request allows; HAProxy does not
     /// log these (its `SF_MONITOR`).
+    /// What a condition on the request reads (`use_backend`, `monitor fail`).
+    fn req_ctx<'a>(
+        &'a self,
+        head: &'a haproxide_http::RequestHead,
+        vars: &'a haproxide_http::rules::Vars,
+        frontend: &'a str,
+    ) -> haproxide_http::ctx::MsgCtx<'a> {
+        haproxide_http::ctx::MsgCtx {
+            src: self.src,
+            dst: self.dst,
+            req: Some(head),
+            vars: Some(vars),
+            frontend: Some(frontend),
+            tls: self.tls.as_deref(),
+            ..Default::default()
+        }
+    }
+
     async fn monitor_answer(
         &mut self,
         client: &mut ClientStream,
         fh: &HttpSpec,
         req: &haproxide_http::Request,
+        status: u16,
         tc: Option<std::time::Duration>,
     ) -> Next {
         self.silent = true;
         let keep = haproxide_http::conn::peer_keeps_alive(req.head.version, &req.info)
             && matches!(req.body, BodyLength::None | BodyLength::Length(0));
         let http10 = !req.head.version.is_11();
-        let reply = fh.errors.reply(200);
+        let reply = fh.errors.reply(status);
         if reply.silent {
             return Next::Close(*b"PR");
         }

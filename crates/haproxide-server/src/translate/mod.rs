@@ -351,6 +351,11 @@ pub(crate) fn http_spec(
         spec.http_request = sets.request;
         spec.http_response = sets.response;
         spec.http_after_response = sets.after_response;
+        spec.monitor_fail = p
+            .monitor_fail
+            .iter()
+            .filter_map(|c| condition(p, c, haproxide_expr::Uses::HTTP, "HTTP mode", errors))
+            .collect();
     }
     Some(spec)
 }

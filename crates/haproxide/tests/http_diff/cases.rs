@@ -806,6 +806,7 @@ pub fn all() -> Vec<Case> {
         super::actions::cases(),
         super::hdrnames::cases(),
         super::waitbody::cases(),
+        super::monitor::cases(),
     ]
     .into_iter()
     .flatten()

@@ -351,6 +351,7 @@ pub fn all() -> Vec<Config> {
     v.extend(super::actions::configs());
     v.extend(super::hdrnames::configs());
     v.extend(super::waitbody::configs());
+    v.extend(super::monitor::configs());
     v.sort_by_key(|c| c.name);
     v
 }

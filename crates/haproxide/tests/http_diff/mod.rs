@@ -7,6 +7,7 @@ pub mod actions;
 pub mod cases;
 pub mod configs;
 pub mod hdrnames;
+pub mod monitor;
 pub mod page;
 pub mod waitbody;
 
