@@ -257,17 +257,7 @@ pub fn client_side(
                 continue;
             }
             // Spaces around the equal sign are removed.
-            if att_end != equal || val_beg > equal + 1 {
-                let before = equal - att_end;
-                v.drain(att_end..equal);
-                equal -= before;
-                val_beg -= before;
-                let after = val_beg - (equal + 1);
-                v.drain(equal + 1..val_beg);
-                val_beg -= after;
-                val_end -= before + after;
-                next -= before + after;
-            }
+            next -= squeeze_equal(&mut v, att_end, &mut equal, &mut val_beg, &mut val_end);
             if att_end - att_beg == name.len() && &v[att_beg..att_end] == name {
                 let mut delim;
                 if spec.mode == CookieMode::Prefix {
@@ -414,16 +404,7 @@ pub fn server_side(
             i += 1;
             continue;
         }
-        if att_end != equal || val_beg > equal + 1 {
-            let before = equal - att_end;
-            v.drain(att_end..equal);
-            equal -= before;
-            val_beg -= before;
-            let after = val_beg - (equal + 1);
-            v.drain(equal + 1..val_beg);
-            val_beg -= after;
-            val_end -= before + after;
-        }
+        squeeze_equal(v, att_end, &mut equal, &mut val_beg, &mut val_end);
         if ignore || att_end - att_beg != name.len() || &v[att_beg..att_end] != name {
             i += 1;
             continue;
@@ -532,6 +513,30 @@ pub fn insert(spec: &CookieSpec, headers: &mut Headers, c: InsertCtx<'_>) -> u8 
     } else {
         b'I'
     }
+}
+
+/// Removes the spaces around a cookie attribute's `=` (between `att_end` and the
+/// value at `val_beg`), moving `equal`, `val_beg` and `val_end` with the bytes;
+/// returns how many bytes were removed.
+fn squeeze_equal(
+    v: &mut Vec<u8>,
+    att_end: usize,
+    equal: &mut usize,
+    val_beg: &mut usize,
+    val_end: &mut usize,
+) -> usize {
+    if att_end == *equal && *val_beg == *equal + 1 {
+        return 0;
+    }
+    let before = *equal - att_end;
+    v.drain(att_end..*equal);
+    *equal -= before;
+    *val_beg -= before;
+    let after = *val_beg - (*equal + 1);
+    v.drain(*equal + 1..*val_beg);
+    *val_beg -= after;
+    *val_end -= before + after;
+    before + after
 }
 
 #[cfg(test)]
