@@ -175,7 +175,13 @@ fn scenario(prog: &str, dir: &TempDir) -> Vec<(String, String)> {
             // op state, admin state, check status, result and check state. (Not
             // the health counter: HAProxy leaves it at 0 when maintenance ends
             // while the check is disabled; haproxide resets it to `rise`.)
-            .map(|f| [f[5], f[6], f[10], f[11], f[13]].join(" "))
+            // The check state's bit 0 (CHK_ST_INPROGRESS) says whether a probe
+            // is in flight at the instant of the snapshot: timing, not state.
+            .map(|f| {
+                let chk = f[13].parse::<u32>().map(|v| (v & !1).to_string());
+                let chk = chk.unwrap_or_else(|_| f[13].to_string());
+                [f[5], f[6], f[10], f[11], &chk].join(" ")
+            })
             .unwrap_or_default()
     };
     out.push((
