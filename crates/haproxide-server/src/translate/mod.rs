@@ -35,6 +35,7 @@ mod stats;
 
 mod compression;
 mod http_rules;
+mod lua;
 mod persist;
 use backend::backend;
 use frontend::{binds, frontend};
@@ -225,6 +226,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
     }
     refuse_socks4_traffic(&live, &backend_index, &plan, &mut errors);
     http_rules::fill_userlists(cfg, &mut plan.engine);
+    lua::bind(cfg, &mut plan.engine, &mut errors);
     crate::admin_plan::fill(cfg, &mut plan, &mut errors);
     plan.dcs = crate::dcs::plan(cfg, &plan.engine);
     (plan, errors)
