@@ -88,7 +88,8 @@ fn serve(mut c: UnixStream, http: bool, lines: Arc<Mutex<Vec<String>>>) {
             if let (Some(first), Ok(mut v)) = (head.lines().next(), lines.lock()) {
                 v.push(first.to_string());
             }
-            let r = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello";
+            let r =
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello";
             if c.write_all(r).is_err() {
                 return;
             }
@@ -144,7 +145,10 @@ fn exchange(port: u16, req: &[u8]) -> String {
 fn summary(resp: &str) -> String {
     let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((resp, ""));
     let status = head.lines().next().unwrap_or("").to_string();
-    format!("{status} | {}", if body.contains("hello") { "hello" } else { "" })
+    format!(
+        "{status} | {}",
+        if body.contains("hello") { "hello" } else { "" }
+    )
 }
 
 /// Runs the scenario against one proxy (started by `start` on the written
@@ -157,7 +161,10 @@ fn scenario(tag: &str, start: impl Fn(&Path) -> Option<common::Proc>) -> Option<
     let cfg = dir.0.join("p.cfg");
     std::fs::write(&cfg, config(&dir.0, ports[0], ports[1], ports[2])).expect("write cfg");
     let _p = start(&cfg)?;
-    assert!(ports.iter().all(|&p| wait_listening(p)), "{tag}: not listening");
+    assert!(
+        ports.iter().all(|&p| wait_listening(p)),
+        "{tag}: not listening"
+    );
     // Let the checks run (inter 200 ms; `fall 1` on the missing socket).
     let end = Instant::now() + Duration::from_secs(10);
     while Instant::now() < end && !web.lines().iter().any(|l| l.contains("/health")) {
@@ -204,8 +211,8 @@ fn unix_socket_servers_as_haproxy() {
         eprintln!("skipped: /usr/sbin/haproxy absent");
         return;
     };
-    let ours = scenario("unix-srv-haproxide", |c| Some(haproxide(c, &[])))
-        .expect("haproxide started");
+    let ours =
+        scenario("unix-srv-haproxide", |c| Some(haproxide(c, &[]))).expect("haproxide started");
     assert_eq!(
         ours[0], "tcp: ping over unix\n",
         "TCP relayed through the UNIX socket"

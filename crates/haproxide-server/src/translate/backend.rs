@@ -293,10 +293,7 @@ pub(crate) fn server_addr(
             return None;
         }
         _ => {
-            errors.push(unsupported(
-                span,
-                "an `fd@` or `sockpair@` server address",
-            ));
+            errors.push(unsupported(span, "an `fd@` or `sockpair@` server address"));
             return None;
         }
     };
