@@ -923,12 +923,22 @@ impl Sess {
                 .as_ref()
                 .and_then(|_| self.proxy_header(be.server(srv).map(|x| x.send_proxy)));
             proxy_sent = header.is_some();
-            let attempt = connect_tls(
-                connect(addr, sspec.source, bspec.tcp_keepalive),
+            let unix = sspec.unix.clone();
+            let tcp = connect_tls(
+                connect_via(addr, sspec.socks4, sspec.source, bspec.tcp_keepalive),
                 header,
                 tls,
                 ip,
             );
+            // §2.3 a UNIX-socket server (`/path`, `unix@path`): no TCP, no TLS.
+            let attempt = async move {
+                match unix {
+                    Some(p) => tokio::net::UnixStream::connect(&*p)
+                        .await
+                        .map(ServerStream::Unix),
+                    None => tcp.await,
+                }
+            };
             // Boxed, as the other waits before the data phase: the session's task is
             // sized for its largest state, and an idle session sits in the relay for
             // hours (864 of its 1,952 bytes were this connect's state).
@@ -1099,6 +1109,25 @@ async fn connect(
         sock.bind(SocketAddr::new(ip, 0))?;
     }
     sock.connect(addr).await
+}
+
+/// [`connect`], through the server's SOCKS4 proxy when it has one (§5.2 `socks4`):
+/// the TCP connection goes to the proxy, which is asked to CONNECT to `addr`; a
+/// denial or a short reply fails the attempt as a refused connection would.
+async fn connect_via(
+    addr: SocketAddr,
+    socks4: Option<SocketAddr>,
+    source: Option<IpAddr>,
+    keepalive: bool,
+) -> std::io::Result<TcpStream> {
+    let Some(proxy) = socks4 else {
+        return connect(addr, source, keepalive).await;
+    };
+    let mut s = connect(proxy, source, keepalive).await?;
+    haproxide_check::probe::socks4::handshake(&mut s, addr)
+        .await
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::ConnectionRefused, e.text()))?;
+    Ok(s)
 }
 
 /// The frontend fields a session needs, cloned once (rules are shared via Arc).
