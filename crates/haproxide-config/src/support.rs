@@ -113,6 +113,7 @@ const PROXY_TYPED: &[&str] = &[
     "cookie",
     "ignore-persist",
     "force-persist",
+    "http-error",
 ];
 const PROXY_CHECKED_PREFIXES: &[&str] = &[
     "option ",
@@ -257,6 +258,9 @@ const RUN: &[(&str, &str)] = &[
     ("proxy", "cookie"),
     ("proxy", "ignore-persist"),
     ("proxy", "force-persist"),
+    ("proxy", "http-error"),
+    ("proxy", "errorfile"),
+    ("proxy", "errorfiles"),
     ("proxy", "option persist"),
     ("proxy", "option prefer-last-server"),
     ("server", "cookie"),

@@ -125,6 +125,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 checked: false,
                 tls: None,
                 cookie: None,
+                unix: None,
             }],
             ..BackendSpec::default()
         }],

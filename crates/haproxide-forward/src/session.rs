@@ -927,12 +927,22 @@ impl Sess {
                 .as_ref()
                 .and_then(|_| self.proxy_header(be.server(srv).map(|x| x.send_proxy)));
             proxy_sent = header.is_some();
-            let attempt = connect_tls(
+            let unix = sspec.unix.clone();
+            let tcp = connect_tls(
                 connect(addr, sspec.source, bspec.tcp_keepalive),
                 header,
                 tls,
                 ip,
             );
+            // §2.3 a UNIX-socket server (`/path`, `unix@path`): no TCP, no TLS.
+            let attempt = async move {
+                match unix {
+                    Some(p) => tokio::net::UnixStream::connect(&*p)
+                        .await
+                        .map(ServerStream::Unix),
+                    None => tcp.await,
+                }
+            };
             // Boxed, as the other waits before the data phase: the session's task is
             // sized for its largest state, and an idle session sits in the relay for
             // hours (864 of its 1,952 bytes were this connect's state).

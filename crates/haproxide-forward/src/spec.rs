@@ -307,6 +307,9 @@ pub struct ServerSpec {
     pub tls: Option<ServerTls>,
     /// `cookie <value>` (§5.2): its persistence cookie value.
     pub cookie: Option<Box<[u8]>>,
+    /// A UNIX-socket address (§2.3 `/path`, `unix@path`): connections go to this
+    /// stream socket; `ip`/`port` are then unused.
+    pub unix: Option<std::sync::Arc<std::path::Path>>,
 }
 
 /// A server's TLS side (configuration.txt §5.2 `ssl`, `sni`).

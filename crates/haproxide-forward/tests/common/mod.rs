@@ -43,6 +43,7 @@ pub fn server(name: &str, addr: SocketAddr) -> ServerSpec {
         checked: false,
         tls: None,
         cookie: None,
+        unix: None,
     }
 }
 

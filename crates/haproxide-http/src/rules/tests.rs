@@ -355,6 +355,7 @@ fn response_rules_set_status_and_headers() {
 fn errorfile_pages_replace_the_defaults() {
     let pages = ErrorPages {
         custom: vec![(403, Arc::from(&b"HTTP/1.0 403 Nope\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno"[..]))],
+        ..ErrorPages::default()
     };
     let r = pages.reply(403);
     assert_eq!(

@@ -110,7 +110,7 @@ pub(crate) fn stats_rule(
 pub(crate) fn fill_userlists(cfg: &Config, engine: &mut fw::EngineSpec) {
     for f in &mut engine.frontends {
         if let (Some(h), Some(p)) = (f.http.as_mut(), cfg.proxy(&f.name, false)) {
-            h.errors.custom = haproxide_config::http_rules::error_pages(cfg, p);
+            h.errors = haproxide_config::http_rules::error_pages(cfg, p);
             if let Some(st) = h.stats.as_mut() {
                 st.rules.errors = h.errors.clone();
             }
@@ -119,7 +119,7 @@ pub(crate) fn fill_userlists(cfg: &Config, engine: &mut fw::EngineSpec) {
     }
     for b in &mut engine.backends {
         if let (Some(h), Some(p)) = (b.http.as_mut(), cfg.proxy(&b.name, true)) {
-            h.errors.custom = haproxide_config::http_rules::error_pages(cfg, p);
+            h.errors = haproxide_config::http_rules::error_pages(cfg, p);
             if let Some(st) = h.stats.as_mut() {
                 st.rules.errors = h.errors.clone();
             }
