@@ -527,6 +527,13 @@ fn reply_spec(
             body = Some(ReplyBody::Raw(Arc::from(page)));
         }
     }
+    // A `content-type` or a `hdr` without payload makes a deny's reply an
+    // empty one (no error page; the type is dropped), and an error page keeps
+    // its own headers (`hdr` ignored): HAProxy 2.6.12 warns for both, measured.
+    let given = content_type.is_some() || !headers.is_empty();
+    if matches!(body, Some(ReplyBody::ErrorPage | ReplyBody::Raw(_))) {
+        headers.clear();
+    }
     let body = match (body, content_type) {
         (Some(ReplyBody::Bytes { data, .. }), Some(ct)) => ReplyBody::Bytes {
             content_type: ct,
@@ -542,7 +549,7 @@ fn reply_spec(
             )
         }
         (Some(b), _) => b,
-        (None, _) if deny => ReplyBody::ErrorPage,
+        (None, _) if deny && !given => ReplyBody::ErrorPage,
         (None, _) => ReplyBody::Empty,
     };
     if matches!(body, ReplyBody::ErrorPage) && !ERROR_STATUSES.contains(&status) {

@@ -929,7 +929,7 @@ impl Sess {
             proxy_sent = header.is_some();
             let unix = sspec.unix.clone();
             let tcp = connect_tls(
-                connect(addr, sspec.source, bspec.tcp_keepalive),
+                connect_via(addr, sspec.socks4, sspec.source, bspec.tcp_keepalive),
                 header,
                 tls,
                 ip,
@@ -1113,6 +1113,25 @@ async fn connect(
         sock.bind(SocketAddr::new(ip, 0))?;
     }
     sock.connect(addr).await
+}
+
+/// [`connect`], through the server's SOCKS4 proxy when it has one (§5.2 `socks4`):
+/// the TCP connection goes to the proxy, which is asked to CONNECT to `addr`; a
+/// denial or a short reply fails the attempt as a refused connection would.
+async fn connect_via(
+    addr: SocketAddr,
+    socks4: Option<SocketAddr>,
+    source: Option<IpAddr>,
+    keepalive: bool,
+) -> std::io::Result<TcpStream> {
+    let Some(proxy) = socks4 else {
+        return connect(addr, source, keepalive).await;
+    };
+    let mut s = connect(proxy, source, keepalive).await?;
+    haproxide_check::probe::socks4::handshake(&mut s, addr)
+        .await
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::ConnectionRefused, e.text()))?;
+    Ok(s)
 }
 
 /// The frontend fields a session needs, cloned once (rules are shared via Arc).

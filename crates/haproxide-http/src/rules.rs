@@ -752,6 +752,9 @@ pub fn reply_for(r: &ReplySpec, ctx: &dyn Context, pages: &ErrorPages) -> Reply 
         .headers
         .iter()
         .map(|(n, f)| (n.as_bytes().to_vec(), render(f, ctx)))
+        // A header whose value renders empty is not added (HAProxy's
+        // `http_reply_to_htx`; measured with 2.6.12).
+        .filter(|(_, v)| !v.is_empty())
         .collect();
     match &r.body {
         ReplyBody::ErrorPage => {

@@ -91,3 +91,31 @@ fn http_error_and_errorfile_in_line_order() {
     );
     assert_eq!(pages.reply(403).body, b"no");
 }
+
+/// `deny` with a `content-type` or `hdr` but no payload answers an empty reply
+/// (no error page), and an error page ignores `hdr` (HAProxy 2.6.12, measured:
+/// both warn at start-up).
+#[test]
+fn deny_without_payload_but_hdr_is_empty() {
+    use haproxide_http::rules::{Action, ReplyBody};
+    let c = checked(
+        "defaults\n  mode http\nfrontend fe\n  bind 127.0.0.1:8080\n  \
+         http-request deny deny_status 403 content-type text/plain if { path /a }\n  \
+         http-request tarpit deny_status 403 hdr x-e v if { path /b }\n  \
+         http-request deny hdr x-e v default-errorfiles if { path /c }\n  \
+         http-request deny\n",
+    );
+    let cfg: &crate::model::Config = &c.config;
+    let fe = cfg.proxy("fe", false).expect("fe");
+    let got: Vec<(bool, usize)> = fe
+        .rules
+        .iter()
+        .filter_map(|r| match r.http.as_ref().map(|a| &*a.0) {
+            Some(Action::Deny(s) | Action::Tarpit(s)) => {
+                Some((matches!(s.body, ReplyBody::Empty), s.headers.len()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, vec![(true, 0), (true, 1), (false, 0), (false, 0)]);
+}
