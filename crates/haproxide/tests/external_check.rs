@@ -59,7 +59,8 @@ fn scenario(tag: &str, start: impl Fn(&Path) -> Option<common::Proc>) -> Option<
     script(
         &d.join("chk.sh"),
         &format!(
-            "{{ echo \"ARGS: $*\"; /usr/bin/env | /usr/bin/sort; }} > {0}/rec-$HAPROXY_SERVER_NAME.txt\n\
+            "{{ echo \"ARGS: $*\"; /usr/bin/env | /usr/bin/sort; }} > {0}/tmp.$$\n\
+             /bin/mv {0}/tmp.$$ {0}/rec-$HAPROXY_SERVER_NAME.txt\n\
              [ \"$HAPROXY_SERVER_NAME\" = s3 ] && exit 3\nexit 0\n",
             d.display()
         ),
@@ -125,7 +126,12 @@ fn scenario(tag: &str, start: impl Fn(&Path) -> Option<common::Proc>) -> Option<
     let _ = c.read_to_string(&mut resp);
     out.push(format!(
         "request: {}",
-        resp.lines().next().unwrap_or("").split(' ').nth(1).unwrap_or("")
+        resp.lines()
+            .next()
+            .unwrap_or("")
+            .split(' ')
+            .nth(1)
+            .unwrap_or("")
     ));
     p.signal(libc::SIGTERM);
     drop(p);
@@ -155,11 +161,24 @@ fn external_check_as_haproxy() {
     };
     let ours = scenario("extchk-haproxide", |c| Some(haproxide(c, &[]))).expect("started");
     eprintln!("haproxide: {ours:#?}\nhaproxy: {theirs:#?}");
-    assert!(ours.iter().any(|l| l == "be/s3: DOWN PROCERR code=3"), "{ours:#?}");
-    assert!(ours.iter().any(|l| l.starts_with("hang/s4: DOWN PROCTOUT")), "{ours:#?}");
+    assert!(
+        ours.iter().any(|l| l == "be/s3: DOWN PROCERR code=3"),
+        "{ours:#?}"
+    );
+    assert!(
+        ours.iter().any(|l| l.starts_with("hang/s4: DOWN PROCTOUT")),
+        "{ours:#?}"
+    );
     assert!(ours.contains(&"s1: HAPROXY_SERVER_NAME=s1".to_string()));
-    assert_eq!(ours.last().map(String::as_str), Some("left running after stop: 0"));
+    assert_eq!(
+        ours.last().map(String::as_str),
+        Some("left running after stop: 0")
+    );
     // HAProxy may leave its last check program running when it stops.
     let n = ours.len() - 1;
-    assert_eq!(ours[..n], theirs[..theirs.len() - 1], "haproxide vs HAProxy 2.6.12");
+    assert_eq!(
+        ours[..n],
+        theirs[..theirs.len() - 1],
+        "haproxide vs HAProxy 2.6.12"
+    );
 }

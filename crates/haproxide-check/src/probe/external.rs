@@ -72,7 +72,12 @@ mod tests {
         let r = run(&spec("exit 3"), t, Instant::now()).await;
         assert_eq!((r.status, r.code), (CheckStatus::ProcErr, Some(3)));
         // The environment is only what the spec gives.
-        let r = run(&spec("test \"$HAPROXY_SERVER_NAME\" = s1 && test -z \"$HOME\""), t, Instant::now()).await;
+        let r = run(
+            &spec("test \"$HAPROXY_SERVER_NAME\" = s1 && test -z \"$HOME\""),
+            t,
+            Instant::now(),
+        )
+        .await;
         assert_eq!(r.status, CheckStatus::ProcOk);
         let mut missing = spec("");
         missing.command = "/nonexistent/check".into();

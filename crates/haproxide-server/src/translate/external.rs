@@ -41,9 +41,7 @@ pub(super) fn proxy_part(
             (Host::Unix(path), _) => Some((path.clone(), NOT_USED.into())),
             _ => None,
         });
-    let (addr_arg, port_arg) = first
-        .clone()
-        .unwrap_or((NOT_USED.into(), NOT_USED.into()));
+    let (addr_arg, port_arg) = first.clone().unwrap_or((NOT_USED.into(), NOT_USED.into()));
     let (addr_env, port_env) = match first {
         Some((a, port)) if port == NOT_USED => (a, String::new()),
         Some(x) => x,
