@@ -115,6 +115,10 @@ pub struct CheckSpec {
     pub via_socks4: bool,
     /// `option log-health-checks` (configuration.txt §4.2).
     pub log_health_checks: bool,
+    /// The server's UNIX-socket path (configuration.txt §2.3 `/path`, `unix@path`):
+    /// checks connect to it unless `addr` is set (a `port` alone changes nothing,
+    /// as HAProxy ignores the port of a UNIX address).
+    pub unix: Option<PathBuf>,
 }
 
 impl Default for CheckSpec {
@@ -134,6 +138,7 @@ impl Default for CheckSpec {
             socks4: None,
             via_socks4: false,
             log_health_checks: false,
+            unix: None,
         }
     }
 }

@@ -113,6 +113,7 @@ const PROXY_TYPED: &[&str] = &[
     "cookie",
     "ignore-persist",
     "force-persist",
+    "http-error",
 ];
 const PROXY_CHECKED_PREFIXES: &[&str] = &[
     "option ",
@@ -257,6 +258,9 @@ const RUN: &[(&str, &str)] = &[
     ("proxy", "cookie"),
     ("proxy", "ignore-persist"),
     ("proxy", "force-persist"),
+    ("proxy", "http-error"),
+    ("proxy", "errorfile"),
+    ("proxy", "errorfiles"),
     ("proxy", "option persist"),
     ("proxy", "option prefer-last-server"),
     ("server", "cookie"),
@@ -481,9 +485,8 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
         ) => "stats page",
         // Accepted; threads are not pinned (a warning names the line).
         ("global", "cpu-map") => "ignored (warning)",
-        // Checks through the proxy run; traffic through it is refused (translate).
-        ("server", "check-via-socks4") => "yes",
-        ("server", "socks4") => "checks only (traffic refused)",
+        // Traffic and (with `check-via-socks4`) checks go through the proxy.
+        ("server", "check-via-socks4" | "socks4") => "yes",
         // §9.2: run in `mode http` (haproxide_http::compress); other filters refused.
         ("proxy", "compression") => "yes (mode http)",
         ("proxy", "filter") => "compression only (mode http)",

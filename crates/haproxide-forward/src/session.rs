@@ -92,6 +92,8 @@ pub(crate) struct Sess {
     pub(crate) direct: Option<(usize, bool)>,
     /// HTTP mode: the hash of the request key of `balance uri|url_param|hdr`.
     pub(crate) lb_hash: Option<u32>,
+    /// The frontend's bind (index) that accepted the connection (`so_name`).
+    pub(crate) bind: Option<usize>,
 }
 
 pub(crate) enum Flow {
@@ -108,7 +110,7 @@ pub(crate) fn run(
     dst: Option<SocketAddr>,
     accept_proxy: bool,
     tls: Option<(haproxide_tls::Acceptor, usize)>,
-    proto_h2: bool,
+    (bind, proto_h2): (usize, bool),
 ) -> impl Future<Output = ()> {
     // An async block, not an `async fn`: the task keeps each argument once (an
     // `async fn` stores them twice), and an idle session's task is its memory.
@@ -144,6 +146,7 @@ pub(crate) fn run(
             meter,
             (accepted_at, t0),
         );
+        s.bind = Some(bind);
         let term = tokio::select! {
             biased;
             why = kill.wait() => [why, s.phase],
@@ -344,6 +347,7 @@ impl Sess {
             h2: None,
             direct: None,
             lb_hash: None,
+            bind: None,
         }
     }
 
@@ -923,12 +927,22 @@ impl Sess {
                 .as_ref()
                 .and_then(|_| self.proxy_header(be.server(srv).map(|x| x.send_proxy)));
             proxy_sent = header.is_some();
-            let attempt = connect_tls(
-                connect(addr, sspec.source, bspec.tcp_keepalive),
+            let unix = sspec.unix.clone();
+            let tcp = connect_tls(
+                connect_via(addr, sspec.socks4, sspec.source, bspec.tcp_keepalive),
                 header,
                 tls,
                 ip,
             );
+            // §2.3 a UNIX-socket server (`/path`, `unix@path`): no TCP, no TLS.
+            let attempt = async move {
+                match unix {
+                    Some(p) => tokio::net::UnixStream::connect(&*p)
+                        .await
+                        .map(ServerStream::Unix),
+                    None => tcp.await,
+                }
+            };
             // Boxed, as the other waits before the data phase: the session's task is
             // sized for its largest state, and an idle session sits in the relay for
             // hours (864 of its 1,952 bytes were this connect's state).
@@ -1099,6 +1113,25 @@ async fn connect(
         sock.bind(SocketAddr::new(ip, 0))?;
     }
     sock.connect(addr).await
+}
+
+/// [`connect`], through the server's SOCKS4 proxy when it has one (§5.2 `socks4`):
+/// the TCP connection goes to the proxy, which is asked to CONNECT to `addr`; a
+/// denial or a short reply fails the attempt as a refused connection would.
+async fn connect_via(
+    addr: SocketAddr,
+    socks4: Option<SocketAddr>,
+    source: Option<IpAddr>,
+    keepalive: bool,
+) -> std::io::Result<TcpStream> {
+    let Some(proxy) = socks4 else {
+        return connect(addr, source, keepalive).await;
+    };
+    let mut s = connect(proxy, source, keepalive).await?;
+    haproxide_check::probe::socks4::handshake(&mut s, addr)
+        .await
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::ConnectionRefused, e.text()))?;
+    Ok(s)
 }
 
 /// The frontend fields a session needs, cloned once (rules are shared via Arc).

@@ -72,6 +72,7 @@ pub(crate) fn apply_connect_rule(plan: &mut ConnectPlan, c: &ConnectRule) {
     }
     if let Some(a) = c.addr {
         plan.addr.set_ip(a);
+        plan.unix = None;
     }
     plan.send_proxy |= c.send_proxy;
     if c.ssl {
@@ -144,6 +145,12 @@ impl Prober {
             compiled,
             plan: ConnectPlan {
                 addr: target,
+                // §5.2 `addr` sends the check elsewhere (TCP); `port` alone does not.
+                unix: spec
+                    .unix
+                    .as_deref()
+                    .filter(|_| spec.addr.is_none())
+                    .map(Into::into),
                 timeouts: spec.timeouts.clone(),
                 inter: spec.intervals.inter,
                 send_proxy: spec.send_proxy,
@@ -221,6 +228,7 @@ impl AgentProber {
         Self {
             plan: ConnectPlan {
                 addr: SocketAddr::new(spec.addr.unwrap_or(server.ip()), spec.port),
+                unix: None,
                 timeouts: timeouts.clone(),
                 inter: spec.inter,
                 send_proxy: false,
@@ -257,6 +265,7 @@ mod tests {
         let proxy: SocketAddr = "127.0.0.1:1080".parse().unwrap();
         let mut plan = ConnectPlan {
             addr: "127.0.0.1:80".parse().unwrap(),
+            unix: None,
             timeouts: crate::spec::CheckTimeouts::default(),
             inter: std::time::Duration::from_secs(2),
             send_proxy: false,

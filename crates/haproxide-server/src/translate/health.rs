@@ -289,6 +289,7 @@ pub(crate) fn check_spec(base: &CheckBase, s: &ServerDef, socks4: Option<SocketA
         socks4,
         via_socks4: sp.check_via_socks4 == Some(true),
         log_health_checks: base.log_health_checks,
+        unix: super::backend::server_unix(s).map(|p| p.to_path_buf()),
     }
 }
 
