@@ -317,6 +317,9 @@ const TCP_REFUSED: &[&str] = &[
 pub fn refused_in_tcp(p: &Proxy) -> Vec<NotRun> {
     p.directives
         .iter()
+        // §9.1 `filter trace` changes no traffic; `filter compression` acts on
+        // HTTP messages only (a no-op on a TCP stream, as in HAProxy).
+        .filter(|d| !(d.keyword == "filter" && matches!(d.line.arg(1), "trace" | "compression")))
         .filter(|d| {
             TCP_REFUSED
                 .iter()
@@ -513,7 +516,7 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
         ("server", "check-via-socks4" | "socks4") => "yes",
         // §9.2: run in `mode http` (haproxide_http::compress); other filters refused.
         ("proxy", "compression") => "yes (mode http)",
-        ("proxy", "filter") => "compression only (mode http)",
+        ("proxy", "filter") => "compression (mode http), trace (no trace lines)",
         _ if runs(table, kw) => "yes",
         _ => "not yet",
     }
