@@ -215,6 +215,15 @@ pub(crate) struct Accepted {
 }
 
 impl Accepted {
+    /// A TCP connection accepted elsewhere (unit tests).
+    #[cfg(test)]
+    pub(crate) fn tcp(s: std::net::TcpStream) -> Accepted {
+        Accepted {
+            sock: s.into(),
+            tcp: true,
+        }
+    }
+
     /// Registers the socket with the current runtime's IO driver.
     pub(crate) fn register(self) -> io::Result<ClientStream> {
         into_client(self.sock, self.tcp)

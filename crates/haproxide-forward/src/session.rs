@@ -98,6 +98,9 @@ pub(crate) struct Sess {
 
 pub(crate) enum Flow {
     Done([u8; 2]),
+    /// HTTP/1 over plain TCP, between two requests: [`run`] parks the session
+    /// until the next one (`http::park`), with what the HTTP loop keeps.
+    Idle(Option<Box<crate::http::Conn>>),
 }
 
 /// Run a session to its end. Never panics on I/O; every path closes both sockets.
@@ -114,7 +117,15 @@ pub(crate) fn run(
 ) -> impl Future<Output = ()> {
     // An async block, not an `async fn`: the task keeps each argument once (an
     // `async fn` stores them twice), and an idle session's task is its memory.
+    // The arguments used only at the start come in one box: captured one by
+    // one they would stay in the task for its whole life (`http::park`).
+    let start = Box::new((client, src, dst, accept_proxy, tls, bind, proto_h2));
     async move {
+        // Unboxed in a block: the box is freed here, not when the task ends.
+        let (client, src, dst, accept_proxy, tls, bind, proto_h2) = {
+            let b = start;
+            *b
+        };
         let (shared, fe) = (live.shared.clone(), live.fe);
         let mut client = match client.register() {
             Ok(c) => c,
@@ -137,7 +148,10 @@ pub(crate) fn run(
             kill.kill(crate::CutReason::Killed);
         }
         let meter = SessionMeter::new(&shared.meters, live.thread, fe);
-        let mut s = Sess::new(
+        // Boxed, and the body's future too: the task itself stays small, so that
+        // an idle HTTP keep-alive connection, parked, holds little more than
+        // its socket (`http::park`).
+        let mut s = Box::new(Sess::new(
             shared.clone(),
             fe,
             (src, dst),
@@ -145,12 +159,46 @@ pub(crate) fn run(
             kill.clone(),
             meter,
             (accepted_at, t0),
-        );
+        ));
         s.bind = Some(bind);
-        let term = tokio::select! {
-            biased;
-            why = kill.wait() => [why, s.phase],
-            Flow::Done(t) = s.body(&mut client, accept_proxy, tls, proto_h2) => t,
+        let mut flow = {
+            let body = Box::pin(s.body(&mut client, accept_proxy, tls, proto_h2));
+            tokio::select! {
+                biased;
+                why = kill.wait() => Err(why),
+                f = body => Ok(f),
+            }
+        };
+        let term = loop {
+            match flow {
+                Err(why) => break [why, s.phase],
+                Ok(Flow::Done(t)) => break t,
+                Ok(Flow::Idle(conn)) => {
+                    let ClientStream::Tcp(tcp) = &client else {
+                        // Only plain TCP parks (`Sess::http_loop`).
+                        s.silent = true;
+                        break *b"--";
+                    };
+                    let (back, woke) =
+                        crate::http::park::idle(s, conn, (&shared, sid, &kill, bind), tcp).await;
+                    s = back;
+                    flow = match woke {
+                        crate::http::park::Woke::Killed(why) => Err(why),
+                        crate::http::park::Woke::Timeout => {
+                            s.silent = true;
+                            Ok(Flow::Done(*b"--"))
+                        }
+                        crate::http::park::Woke::Ready(conn) => {
+                            let more = Box::pin(s.http_loop(&mut client, conn, false, true));
+                            tokio::select! {
+                                biased;
+                                why = kill.wait() => Err(why),
+                                f = more => Ok(f),
+                            }
+                        }
+                    };
+                }
+            }
         };
         drop(client);
         s.finish(term);
@@ -608,9 +656,9 @@ impl Sess {
             if proto_h2 || self.tls.as_ref().and_then(|t| t.alpn.as_deref()) == Some(b"h2") {
                 return Box::pin(self.h2_session(client)).await;
             }
-            // Boxed (one allocation per HTTP connection): the HTTP loop's state
-            // would otherwise size every TCP session's future too.
-            return Box::pin(self.http_session(client)).await;
+            // Boxed: the HTTP loop's state would otherwise size every TCP
+            // session's future too. It ends when the connection goes idle (parked).
+            return Box::pin(self.http_loop(client, None, true, true)).await;
         }
 
         // Backend switching rules (§4.2 `use_backend`, `default_backend`).

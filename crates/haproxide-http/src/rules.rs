@@ -253,6 +253,10 @@ impl Vars {
     pub fn get(&self, name: &str) -> Option<Sample<'_>> {
         self.0.get(name).cloned()
     }
+    /// No variable set (an idle connection then keeps nothing).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
     pub fn set(&mut self, name: &str, v: Sample<'_>) {
         self.0.insert(name.to_string(), crate::script::owned(v));
     }

@@ -18,6 +18,7 @@ mod exchange;
 mod headers;
 mod htx;
 mod io;
+pub(crate) mod park;
 mod persist;
 pub(crate) mod pool;
 mod response;
@@ -106,14 +107,24 @@ pub(crate) struct Conn {
 impl Sess {
     /// Serve HTTP requests on `client` until the connection ends.
     pub(crate) async fn http_session(&mut self, client: &mut ClientStream) -> Flow {
-        let mut conn = Conn {
-            idle: Vec::new(),
-            srv_buf: Half::new(),
-            out: Vec::new(),
-            chunk: Vec::new(),
-            vars: Default::default(),
-        };
-        let mut first = self.h2 != Some(false);
+        self.http_loop(client, None, true, false).await
+    }
+
+    /// The HTTP loop: from the connection's first request (`first`), or again
+    /// after a park (`conn`: what the connection kept, see [`park`]). With
+    /// `park`, a plain TCP connection between requests returns
+    /// [`Flow::Idle`] instead of waiting here (`session::run` parks it).
+    pub(crate) async fn http_loop(
+        &mut self,
+        client: &mut ClientStream,
+        conn: Option<Box<Conn>>,
+        first: bool,
+        park: bool,
+    ) -> Flow {
+        // After a park the next request's bytes are there (peeked): read them.
+        let mut woke = !first;
+        let mut conn = conn.map_or_else(Conn::new, |b| *b);
+        let mut first = first && self.h2 != Some(false);
         // The connection's addresses: `set-src`/`set-dst` change them for one
         // transaction only (HAProxy 2.6 sets the stream's, measured).
         let addrs = (self.src, self.dst);
@@ -121,12 +132,17 @@ impl Sess {
             // Between requests the task waits here, in a small state: the
             // exchange's state machine (about 2.5 KB) is allocated only while a
             // request is being served, so an idle keep-alive connection holds
-            // neither it nor a buffer.
-            if !first && self.req.filled().is_empty() && !self.req.eof {
+            // neither it nor a buffer. A plain TCP connection leaves the loop
+            // altogether (parked: see `park`).
+            if !first && !woke && self.req.filled().is_empty() && !self.req.eof {
+                if park && matches!(client, ClientStream::Tcp(_)) {
+                    return Flow::Idle(conn.keep());
+                }
                 if let Some(flow) = self.wait_next(client).await {
                     return flow;
                 }
             }
+            woke = false;
             let next = Box::pin(self.http_exchange(client, &mut conn, first)).await;
             match next {
                 Next::KeepAlive | Next::Answered(_) => {
@@ -168,15 +184,7 @@ impl Sess {
     /// `Some` when the connection ends instead: closed, or idle too long
     /// (silently: no log, as HAProxy).
     async fn wait_next(&mut self, client: &mut ClientStream) -> Option<Flow> {
-        let shared = self.shared.clone();
-        let fert = &shared.frontends[self.fe];
-        let tc = fert.light.timeout_client;
-        let to = fert
-            .spec
-            .http
-            .as_ref()
-            .and_then(|h| h.timeout_keep_alive.or(h.timeout_request))
-            .or(tc);
+        let to = park::keep_alive_timeout(self);
         match io::read_into(client, &mut self.req, to).await {
             Ok(0) => self.req.eof = true,
             Ok(n) => {
