@@ -25,95 +25,19 @@ while [ $# -gt 0 ]; do
     esac
 done
 N=${N:-100000} C=${C:-20} M=${M:-10} SKIP=${SKIP:-}
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
-NGINX=${NGINX:-/usr/sbin/nginx}
-for tool in h2load openssl python3; do
-    command -v $tool >/dev/null || { echo "missing: $tool (scripts/install-deps)" >&2; exit 2; }
-done
-[ -x "$NGINX" ] || { echo "nginx not found: $NGINX" >&2; exit 2; }
-if [ -z "${HAPROXIDE:-}" ]; then
-    if [ "$BUILD" = 1 ]; then (cd "$ROOT" && cargo build --release -q -p haproxide); fi
-    HAPROXIDE=${CARGO_TARGET_DIR:-$ROOT/target}/release/haproxide
-fi
-[ -x "$HAPROXIDE" ] || { echo "haproxide binary not found: $HAPROXIDE" >&2; exit 2; }
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/haproxide-h2bench.XXXXXX")
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-    set +e
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$p" 2>/dev/null
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-read -r P_ORIGIN P_LOG P_C P_T <<<"$(python3 - <<'PY'
-import random, socket
-lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-c = list(range(10000, lo)); random.shuffle(c); out = []
-for p in c:
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p)); out.append(p)
-    except OSError:
-        pass
-    finally:
-        s.close()
-    if len(out) == 4: break
-print(*out)
-PY
-)"
-wait_port() {
-    local end=$((SECONDS + $2))
-    while [ $SECONDS -lt $end ]; do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "port $1 did not open within $2 s" >&2; return 1
-}
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-CLK_TCK=$(getconf CLK_TCK)
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_need h2load openssl python3
+bench_binary "$BUILD"
+bench_tmp h2bench
+read -r P_ORIGIN P_LOG P_C P_T <<<"$(free_ports 4)"
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/k.pem" \
     -out "$TMP/c.pem" -subj /CN=localhost -days 2 2>/dev/null
 cat "$TMP/c.pem" "$TMP/k.pem" >"$TMP/srv.pem"
 
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx.conf" <<EOF
-daemon off;
-worker_processes 2;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events { worker_connections 16384; }
-http {
-    access_log off;
-    client_body_temp_path $TMP/nginx/body; proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fcgi; uwsgi_temp_path $TMP/nginx/uwsgi; scgi_temp_path $TMP/nginx/scgi;
-    keepalive_requests 1000000; keepalive_timeout 300s;
-    server {
-        listen 127.0.0.1:$P_ORIGIN;
-        location = /small { default_type text/plain; return 200 "ok\n"; }
-    }
-}
-EOF
-"$NGINX" -c "$TMP/nginx.conf" -p "$TMP/nginx" >"$TMP/nginx.log" 2>&1 &
-PIDS+=($!)
-wait_port "$P_ORIGIN" 10
-python3 -c "
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-s.bind(('127.0.0.1', $P_LOG))
-while True: s.recv(65536)
-" &
-PIDS+=($!)
+start_origin "$P_ORIGIN"
+start_log_sink "$P_LOG"
 
 cat >"$TMP/proxy.cfg" <<EOF
 global
@@ -177,3 +101,4 @@ for test in h2c h2tls; do
     printf '%-6s %-10s %12.0f %14.1f\n' $test haproxide "$xr" "$xc"
     python3 -c "print('%-6s ratio      %12.2fx %13.2fx   (rounds: haproxy %s, haproxide %s)' % ('$test', $xr / max($hr, 1), $xc / max($hc, 0.001), '${H_R[*]}', '${X_R[*]}'))"
 done
+echo "# load average at the end: $(loadavg); haproxide $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo ?)"

@@ -32,70 +32,14 @@ done
 T=${T:-5} CONNS=${CONNS:-50} THREADS=${THREADS:-2} IDLE_CONNS=${IDLE_CONNS:-2000}
 FEATURES=${FEATURES:-httplog forwardfor rules} SKIP=${SKIP:-}
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
-NGINX=${NGINX:-/usr/sbin/nginx}
-for tool in wrk python3; do
-    command -v $tool >/dev/null || { echo "missing: $tool (apt-get install -y wrk)" >&2; exit 2; }
-done
-[ -x "$NGINX" ] || { echo "nginx not found: $NGINX (apt-get install -y nginx-light)" >&2; exit 2; }
-[ -x "$HAPROXY" ] || { echo "haproxy not found: $HAPROXY" >&2; exit 2; }
-if [ -z "${HAPROXIDE:-}" ]; then
-    if [ "$BUILD" = 1 ]; then (cd "$ROOT" && cargo build --release -q -p haproxide); fi
-    HAPROXIDE=${CARGO_TARGET_DIR:-$ROOT/target}/release/haproxide
-fi
-[ -x "$HAPROXIDE" ] || { echo "haproxide binary not found: $HAPROXIDE" >&2; exit 2; }
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/haproxide-hbench.XXXXXX")
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-    set +e
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$p" 2>/dev/null
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_need wrk python3 curl
+bench_binary "$BUILD"
+bench_tmp hbench
 
 cat >"$TMP/tool.py" <<'PY'
-import os, random, socket, sys, time
-
-def free_ports(n):
-    # Below the ephemeral range: no outgoing connection can take one before a proxy binds it.
-    lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-    cands = list(range(10000, max(lo, 10000 + 4 * n)))
-    random.shuffle(cands)
-    ports = []
-    for p in cands:
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", p)); ports.append(p)
-        except OSError:
-            pass
-        finally:
-            s.close()
-        if len(ports) == n:
-            break
-    print(" ".join(map(str, ports)))
-
-def sink(port, count_file):
-    # A UDP syslog sink: counts the datagrams, writes the count every 0.5 s.
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    s.bind(("127.0.0.1", port)); s.settimeout(0.5)
-    n, last = 0, 0.0
-    while True:
-        try:
-            s.recv(65536); n += 1
-        except socket.timeout:
-            pass
-        if time.monotonic() - last > 0.5:
-            open(count_file, "w").write(str(n)); last = time.monotonic()
+import os, socket, sys, time
 
 def idle(port, count, ready, release, limit):
     # COUNT keep-alive connections, one request answered on each, then held.
@@ -119,57 +63,15 @@ def idle(port, count, ready, release, limit):
     for s in socks:
         s.close()
 
-cmd = sys.argv[1]
-if cmd == "ports": free_ports(int(sys.argv[2]))
-elif cmd == "sink": sink(int(sys.argv[2]), sys.argv[3])
-elif cmd == "idle": idle(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], float(sys.argv[6]))
+idle(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5]))
 PY
 TOOL="python3 $TMP/tool.py"
-read -r P_ORIGIN P_LOG H_FE X_FE <<<"$($TOOL ports 4)"
-
-wait_port() { # PORT SECONDS
-    local end=$((SECONDS + $2))
-    while [ $SECONDS -lt $end ]; do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "port $1 did not open within $2 s" >&2; return 1
-}
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-CLK_TCK=$(getconf CLK_TCK)
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+read -r P_ORIGIN P_LOG H_FE X_FE <<<"$(free_ports 4)"
 has() { [[ " $FEATURES " == *" $1 "* ]]; }
 
-# --- origin: nginx, 1 worker per core, small and 1 MB answers, POST bodies read --------------
-mkdir -p "$TMP/www" "$TMP/nginx"
-head -c 1048576 /dev/zero | tr '\0' 'x' >"$TMP/www/1mb"
-cat >"$TMP/nginx.conf" <<EOF
-daemon off;
-worker_processes 2;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events { worker_connections 16384; }
-http {
-    access_log off;
-    client_body_temp_path $TMP/nginx/body; proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fcgi; uwsgi_temp_path $TMP/nginx/uwsgi; scgi_temp_path $TMP/nginx/scgi;
-    keepalive_requests 1000000; keepalive_timeout 300s;
-    client_max_body_size 10m; client_body_buffer_size 1m;
-    server {
-        listen 127.0.0.1:$P_ORIGIN;
-        location = /small { default_type text/plain; return 200 "ok\n"; }
-        location = /1mb { root $TMP/www; rewrite ^ /1mb break; default_type application/octet-stream; }
-        # nginx reads and discards the body of a POST answered by 'return'.
-        location = /post { default_type text/plain; return 200 "ok\n"; }
-    }
-}
-EOF
-"$NGINX" -c "$TMP/nginx.conf" -p "$TMP/nginx" >"$TMP/nginx.log" 2>&1 &
-PIDS+=($!)
-wait_port "$P_ORIGIN" 10
-$TOOL sink "$P_LOG" "$TMP/logcount" &
-PIDS+=($!)
+# --- origin: nginx, 2 workers, small and 1 MB answers, POST bodies read; the log sink ---
+start_origin "$P_ORIGIN"
+start_log_sink "$P_LOG" "$TMP/logcount"
 
 write_cfg() { # FILE FRONTEND_PORT
     {
@@ -215,11 +117,6 @@ start_proxy() { # NAME PORT -> START_PID
     PIDS+=("$pid")
     wait_port "$2" 15 >&2 || { echo "$1 did not start:" >&2; cat "$TMP/$1.log" >&2; exit 1; }
     START_PID=$pid
-}
-stop_pid() {
-    kill "$1" 2>/dev/null || return 0
-    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
-    kill -9 "$1" 2>/dev/null || true
 }
 start_proxy haproxy "$H_FE"; HPID=$START_PID
 start_proxy haproxide "$X_FE"; XPID=$START_PID
@@ -284,7 +181,7 @@ run_idle() { # TARGET: a fresh proxy process
     r0=$(rss_kib "$pid")
     ready=$TMP/idle.ready release=$TMP/idle.release
     rm -f "$ready" "$release"
-    $TOOL idle "$port" "$IDLE_CONNS" "$ready" "$release" 120 &
+    $TOOL "$port" "$IDLE_CONNS" "$ready" "$release" 120 &
     cpid=$!; PIDS+=("$cpid")
     for _ in $(seq 1200); do [ -f "$ready" ] && break; kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
     if [ -f "$ready" ]; then

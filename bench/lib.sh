@@ -1,0 +1,151 @@
+# Shared prelude of the HAProxy-vs-haproxide benches (source it from bench/*.sh, after
+# `set -euo pipefail`). It defines:
+#   ROOT HAPROXY NGINX CLK_TCK          the checkout, the binaries, clock ticks per second
+#   bench_need TOOL...                  exit 2 naming the first missing tool
+#   bench_binary BUILD                  sets HAPROXIDE: $HAPROXIDE if set, else the release
+#                                       binary, built first when BUILD=1
+#   bench_tmp NAME                      sets TMP (a fresh temp dir) and an EXIT trap that
+#                                       stops every pid in PIDS and removes TMP
+#   free_ports N                        N free loopback ports below the ephemeral range
+#   wait_port PORT SECONDS              until 127.0.0.1:PORT accepts (fails after SECONDS)
+#   stop_pid PID                        TERM, then KILL after 5 s
+#   cpu_ticks PID / rss_kib PID         utime+stime in ticks / VmRSS in KiB
+#   loadavg                             the 1, 5 and 15 minute load averages
+#   start_origin PORT                   nginx (2 workers, no access log) answering
+#                                       /small ("ok\n"), /1mb (1 MiB) and /post (body read)
+#   start_log_sink PORT [COUNT_FILE]    a UDP syslog sink (counts datagrams into COUNT_FILE)
+# Every process started goes into PIDS; every wait is bounded.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
+NGINX=${NGINX:-/usr/sbin/nginx}
+CLK_TCK=$(getconf CLK_TCK)
+PIDS=()
+
+bench_need() {
+    local t
+    for t in "$@"; do
+        command -v "$t" >/dev/null || { echo "missing: $t (scripts/install-deps installs it)" >&2; exit 2; }
+    done
+    [ -x "$HAPROXY" ] || { echo "haproxy not found: $HAPROXY" >&2; exit 2; }
+}
+
+bench_binary() { # BUILD
+    if [ -z "${HAPROXIDE:-}" ]; then
+        if [ "$1" = 1 ]; then (cd "$ROOT" && cargo build --release -q -p haproxide); fi
+        HAPROXIDE=${CARGO_TARGET_DIR:-$ROOT/target}/release/haproxide
+    fi
+    [ -x "$HAPROXIDE" ] || { echo "haproxide binary not found: $HAPROXIDE (cargo build --release -p haproxide)" >&2; exit 2; }
+    # Both proxies may hold thousands of connections.
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+}
+
+bench_cleanup() {
+    set +e
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null
+    done
+    [ -n "${TMP:-}" ] && rm -rf "$TMP"
+}
+
+bench_tmp() { # NAME
+    TMP=$(mktemp -d "${TMPDIR:-/tmp}/haproxide-$1.XXXXXX")
+    chmod 755 "$TMP" # nginx workers may run as another user
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+
+free_ports() { # N
+    python3 - "$1" <<'PY'
+import random, socket, sys
+# Below the ephemeral range: no outgoing connection can take one before a proxy binds it.
+n = int(sys.argv[1])
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+cands = list(range(10000, max(lo, 10000 + 4 * n)))
+random.shuffle(cands)
+ports = []
+for p in cands:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); ports.append(p)
+    except OSError:
+        pass
+    finally:
+        s.close()
+    if len(ports) == n:
+        break
+print(" ".join(map(str, ports)))
+PY
+}
+
+wait_port() { # PORT SECONDS
+    local end=$((SECONDS + $2))
+    while [ $SECONDS -lt $end ]; do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "port $1 did not open within $2 s" >&2
+    return 1
+}
+
+stop_pid() { # PID
+    kill "$1" 2>/dev/null || return 0
+    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+    kill -9 "$1" 2>/dev/null || true
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+start_origin() { # PORT
+    [ -x "$NGINX" ] || { echo "nginx not found: $NGINX (apt-get install -y nginx-light)" >&2; exit 2; }
+    mkdir -p "$TMP/www" "$TMP/nginx"
+    head -c 1048576 /dev/zero | tr '\0' 'x' >"$TMP/www/1mb"
+    cat >"$TMP/nginx.conf" <<EOF
+daemon off;
+worker_processes 2;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 16384; }
+http {
+    access_log off;
+    client_body_temp_path $TMP/nginx/body; proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fcgi; uwsgi_temp_path $TMP/nginx/uwsgi; scgi_temp_path $TMP/nginx/scgi;
+    keepalive_requests 1000000; keepalive_timeout 300s;
+    client_max_body_size 10m; client_body_buffer_size 1m;
+    server {
+        listen 127.0.0.1:$1;
+        location = /small { default_type text/plain; return 200 "ok\n"; }
+        location = /1mb { root $TMP/www; rewrite ^ /1mb break; default_type application/octet-stream; }
+        # nginx reads and discards the body of a POST answered by 'return'.
+        location = /post { default_type text/plain; return 200 "ok\n"; }
+    }
+}
+EOF
+    "$NGINX" -c "$TMP/nginx.conf" -p "$TMP/nginx" >"$TMP/nginx.log" 2>&1 &
+    PIDS+=($!)
+    wait_port "$1" 10
+}
+
+start_log_sink() { # PORT [COUNT_FILE]
+    python3 - "$1" "${2:-/dev/null}" <<'PY' &
+import socket, sys, time
+# Counts the datagrams, writes the count every 0.5 s.
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.settimeout(0.5)
+n, last = 0, 0.0
+while True:
+    try:
+        s.recv(65536); n += 1
+    except socket.timeout:
+        pass
+    if time.monotonic() - last > 0.5 and sys.argv[2] != "/dev/null":
+        open(sys.argv[2], "w").write(str(n)); last = time.monotonic()
+PY
+    PIDS+=($!)
+}
