@@ -36,6 +36,7 @@ mod stats;
 mod compression;
 mod http_rules;
 mod persist;
+mod tcp_rules;
 use backend::backend;
 use frontend::{binds, frontend};
 use health::check_spec;
@@ -633,6 +634,9 @@ pub(crate) mod tests {
             data,
             final_eval: true,
             tls: None,
+            vars: None,
+            res: None,
+            listener: None,
         }
     }
 
