@@ -86,6 +86,7 @@ pub(crate) static LUA_CONV: ConvDef = ConvDef {
     prepare: None,
     conv: lua_conv,
     ctx_conv: None,
+    incomplete: None,
 };
 
 /// The registered name of a `lua.<name>` keyword.
