@@ -31,6 +31,7 @@ pub mod conv;
 pub mod convext;
 pub mod error;
 pub mod fetch;
+pub mod fix;
 pub mod hashconv;
 pub mod http;
 pub mod logfmt;
@@ -38,6 +39,7 @@ pub mod pattern;
 pub mod payload;
 pub mod rawtext;
 pub mod sample;
+pub mod script;
 pub mod ssl;
 pub mod strconv;
 

@@ -77,6 +77,8 @@ impl Parser<'_> {
             let t = self.time_arg(line, ai, canon);
             if canon == "tcp-request inspect-delay" {
                 self.cfg.proxies[pi].inspect_delay = t;
+            } else if canon == "tcp-response inspect-delay" {
+                self.cfg.proxies[pi].res_inspect_delay = t;
             }
             return;
         }
@@ -208,6 +210,13 @@ impl Parser<'_> {
                 }
             }
         }
+        // TCP rules' variable actions are typed as the HTTP ones (the same
+        // words, §4.2); what does not type is refused by translate.
+        if rule.ruleset.starts_with("tcp-")
+            && matches!(base.as_str(), "set-var" | "set-var-fmt" | "unset-var")
+        {
+            rule.http = self.type_http_action(pi, &rule).ok().flatten();
+        }
         self.cfg.proxies[pi].rules.push(rule);
     }
 
@@ -258,7 +267,9 @@ impl Parser<'_> {
     ) -> T {
         let p = &self.cfg.proxies[pi];
         let read = |f: &str| std::fs::read(f).map_err(|e| e.to_string());
-        let known = |n: &str| self.kw.fetches.contains(n) || self.kw.converters.contains(n);
+        let known = |n: &str| {
+            self.kw.fetches.contains(n) || self.kw.converters.contains(n) || self.is_lua_sample(n)
+        };
         let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
         let cx = crate::http_rules::TypeCtx {
             opts: haproxide_expr::Opts {
@@ -374,13 +385,14 @@ impl Parser<'_> {
                     .map(|s| s.to_string())
                     .unwrap_or_default();
                 let fname = head.split('(').next().unwrap_or("").to_string();
-                if !fname.is_empty()
-                    && !self.kw.fetches.contains(&fname)
-                    && !fname
+                let known = fname.is_empty()
+                    || self.kw.fetches.contains(&fname)
+                    || self.is_lua_sample(&fname)
+                    || fname
                         .chars()
                         .next()
-                        .is_some_and(|c| c.is_ascii_digit() || c == '"')
-                {
+                        .is_some_and(|c| c.is_ascii_digit() || c == '"');
+                if !known {
                     let pname = self.cfg.proxies[pi].name.name.clone();
                     let kind = self.cfg.proxies[pi].kind.as_str();
                     self.push(

@@ -123,7 +123,14 @@ impl Sess {
     ) -> Flow {
         // After a park the next request's bytes are there (peeked): read them.
         let mut woke = !first;
-        let mut conn = conn.map_or_else(Conn::new, |b| *b);
+        // The variables TCP rules set come in with the first request.
+        let mut conn = match conn {
+            Some(c) => *c,
+            None => Conn {
+                vars: self.vars.take().map(|v| *v).unwrap_or_default(),
+                ..Conn::new()
+            },
+        };
         let mut first = first && self.h2 != Some(false);
         // The connection's addresses: `set-src`/`set-dst` change them for one
         // transaction only (HAProxy 2.6 sets the stream's, measured).
