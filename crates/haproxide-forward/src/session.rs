@@ -164,7 +164,7 @@ pub(crate) fn run(
             (accepted_at, t0),
         ));
         s.bind = Some(bind);
-        let mut flow = {
+        let flow = {
             let body = Box::pin(s.body(&mut client, accept_proxy, tls, proto_h2));
             tokio::select! {
                 biased;
@@ -172,37 +172,8 @@ pub(crate) fn run(
                 f = body => Ok(f),
             }
         };
-        let term = loop {
-            match flow {
-                Err(why) => break [why, s.phase],
-                Ok(Flow::Done(t)) => break t,
-                Ok(Flow::Idle(conn)) => {
-                    let ClientStream::Tcp(tcp) = &client else {
-                        // Only plain TCP parks (`Sess::http_loop`).
-                        s.silent = true;
-                        break *b"--";
-                    };
-                    let (back, woke) =
-                        crate::http::park::idle(s, conn, (&shared, sid, &kill, bind), tcp).await;
-                    s = back;
-                    flow = match woke {
-                        crate::http::park::Woke::Killed(why) => Err(why),
-                        crate::http::park::Woke::Timeout => {
-                            s.silent = true;
-                            Ok(Flow::Done(*b"--"))
-                        }
-                        crate::http::park::Woke::Ready(conn) => {
-                            let more = Box::pin(s.http_loop(&mut client, conn, false, true));
-                            tokio::select! {
-                                biased;
-                                why = kill.wait() => Err(why),
-                                f = more => Ok(f),
-                            }
-                        }
-                    };
-                }
-            }
-        };
+        let (mut s, term) =
+            crate::http::park::until_done(s, flow, &mut client, &(&shared, sid, &kill, bind)).await;
         drop(client);
         s.finish(term);
         // Release in order: server slot (wakes queued sessions), backend, frontend, permits.

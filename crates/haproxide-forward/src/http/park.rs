@@ -23,8 +23,8 @@ use tokio::time::Instant;
 use super::Conn;
 use crate::lb::Kill;
 use crate::meter::SessionMeter;
-use crate::relay::Bytes;
-use crate::session::Sess;
+use crate::relay::{Bytes, ClientStream};
+use crate::session::{Flow, Sess};
 
 /// What an idle session keeps: the fields of [`Sess`] that outlive a request
 /// (the rest is reset by `end_request`).
@@ -39,18 +39,6 @@ pub(crate) struct Parked {
     /// The HTTP loop's connection state, when it holds anything (variables of
     /// the `sess` scope, private idle server connections).
     conn: Option<Box<Conn>>,
-}
-
-/// How a parked session's wait ended.
-pub(crate) enum Woke {
-    /// Bytes came (or the client closed: the HTTP loop reads it and ends
-    /// silently); the loop goes on with this state.
-    Ready(Option<Box<Conn>>),
-    /// `timeout http-keep-alive` (else `http-request`, else `client`): closed
-    /// without a log line, as HAProxy does.
-    Timeout,
-    /// Killed (`shutdown session`, hard stop), with the reason letter.
-    Killed(u8),
 }
 
 impl Conn {
@@ -78,33 +66,64 @@ impl Conn {
     }
 }
 
-/// Parks `s` (which the HTTP loop left between two requests, with `conn`),
-/// waits for the next request on `client`, and returns the session built
-/// again with how the wait ended.
-pub(crate) async fn idle(
-    s: Box<Sess>,
-    conn: Option<Box<Conn>>,
-    (shared, sid, kill, bind): (&Arc<crate::Shared>, u64, &Arc<Kill>, usize),
-    client: &TcpStream,
-) -> (Box<Sess>, Woke) {
-    let fe = s.fe;
-    let to = keep_alive_timeout(&s);
-    let parked = s.park(conn);
-    let woke = tokio::select! {
-        biased;
-        why = kill.wait() => Woke::Killed(why),
-        r = wait(client, to) => match r {
-            true => Woke::Ready(None),
-            false => Woke::Timeout,
-        },
-    };
-    let (mut s, conn) = Sess::unpark(parked, shared.clone(), fe, sid, kill.clone());
-    s.bind = Some(bind);
-    let woke = match woke {
-        Woke::Ready(_) => Woke::Ready(conn),
-        w => w,
-    };
-    (s, woke)
+/// What the session task shares with a parked wait: the engine, the session
+/// id, its kill switch and its bind.
+pub(crate) type Ids<'a> = (&'a Arc<crate::Shared>, u64, &'a Arc<Kill>, usize);
+
+/// The rest of a session whose body ended with `flow` (`Err`: killed, with
+/// the reason): an HTTP connection that went idle is parked until its next
+/// request (or `timeout http-keep-alive`: closed without a log line, as
+/// HAProxy does), then served again, until it ends; the session and its
+/// termination state. One function, not a nest of them: its state is the
+/// task's while a connection is idle.
+pub(crate) async fn until_done(
+    mut s: Box<Sess>,
+    mut flow: Result<Flow, u8>,
+    client: &mut ClientStream,
+    &(shared, sid, kill, bind): &Ids<'_>,
+) -> (Box<Sess>, [u8; 2]) {
+    loop {
+        let conn = match flow {
+            Err(why) => {
+                let t = [why, s.phase];
+                return (s, t);
+            }
+            Ok(Flow::Done(t)) => return (s, t),
+            Ok(Flow::Idle(conn)) => conn,
+        };
+        let ClientStream::Tcp(tcp) = &*client else {
+            // Only plain TCP parks (`Sess::http_loop`).
+            s.silent = true;
+            return (s, *b"--");
+        };
+        let (fe, to) = (s.fe, keep_alive_timeout(&s));
+        let parked = s.park(conn);
+        let woke = tokio::select! {
+            biased;
+            why = kill.wait() => Err(why),
+            r = wait(tcp, to) => Ok(r),
+        };
+        let (back, conn) = Sess::unpark(parked, shared.clone(), fe, sid, kill.clone());
+        s = back;
+        s.bind = Some(bind);
+        flow = match woke {
+            Err(why) => Err(why),
+            Ok(false) => {
+                s.silent = true;
+                Ok(Flow::Done(*b"--"))
+            }
+            // Bytes came (or the client closed: the loop reads it and ends
+            // silently).
+            Ok(true) => {
+                let more = Box::pin(s.http_loop(client, conn, false, true));
+                tokio::select! {
+                    biased;
+                    why = kill.wait() => Err(why),
+                    f = more => Ok(f),
+                }
+            }
+        };
+    }
 }
 
 /// Waits until the client sends something or closes (true), or `to` passes
@@ -192,8 +211,8 @@ mod tests {
     /// allocation 1,152) and the HTTP loop's box 520 more (heaptrack, 2,000
     /// idle connections); HAProxy holds about 1,165 bytes per idle connection
     /// in all. Measured now (debug; release within 8 bytes): `Parked` 200, the
-    /// wait 496 (a `TcpStream::peek` future alone is 232: polled by hand, 16),
-    /// the task 712. Raise these only knowingly: each byte here is paid by
+    /// wait 536 (a `TcpStream::peek` future alone is 232: polled by hand, 16),
+    /// the task 736. Raise these only knowingly: each byte here is paid by
     /// every idle client.
     #[tokio::test]
     async fn an_idle_session_is_small() {
@@ -244,11 +263,13 @@ mod tests {
             (std::time::SystemTime::now(), tokio::time::Instant::now()),
         ));
         let kill = s.kill.clone();
-        let wait = super::idle(s, None, (&shared, 1, &kill, 0), &tcp);
+        let ids = (&shared, 1, &kill, 0);
+        let mut client = crate::relay::ClientStream::Tcp(tcp);
+        let wait = super::until_done(s, Ok(super::Flow::Idle(None)), &mut client, &ids);
         let parked = std::mem::size_of::<super::Parked>();
         assert!(parked <= 200, "Parked is {parked} bytes");
         let w = size_of_val(&wait);
-        assert!(w <= 512, "the parked wait's future is {w} bytes");
+        assert!(w <= 544, "the parked wait's future is {w} bytes");
         drop(wait);
 
         // The whole session task.
@@ -263,6 +284,6 @@ mod tests {
             (0, false),
         );
         let t = size_of_val(&task);
-        assert!(t <= 720, "the session task's future is {t} bytes");
+        assert!(t <= 736, "the session task's future is {t} bytes");
     }
 }
