@@ -115,7 +115,7 @@ local function common(b, o)
   o.f = fetch_table(b, false)
   o.sf = fetch_table(b, true)
   function o:get_var(n) return b("get_var", n) end
-  function o:set_var(n, v) b("set_var", n, v) end
+  function o:set_var(n, v, ifexist) return b("set_var", n, v, ifexist) end
   function o:unset_var(n) b("unset_var", n) end
   local priv
   function o:get_priv() return priv end
