@@ -79,6 +79,10 @@ core.get_info = refuse("core.get_info")
 core.queue = refuse("core.queue")
 core.event_sub = refuse("core.event_sub")
 
+-- A script must not end the process (a reload runs the new files inside the
+-- running proxy).
+os.exit = refuse("os.exit")
+
 -- A runaway loop in a coroutine of the script's own would escape the
 -- instruction-count hook of the call: haproxide refuses them (docs/lua.md).
 coroutine.create = refuse("coroutine.create")
