@@ -65,6 +65,9 @@ fn programs_started_reloaded_and_stopped_by_the_master() {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     // The temp dir must be writable by `nobody` for the `user` program.
     let _ = std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777));
+    // Both programs append to one log: created now, writable by `nobody` too.
+    std::fs::write(d.join("log"), "").expect("log");
+    let _ = std::fs::set_permissions(d.join("log"), std::fs::Permissions::from_mode(0o666));
     let root = running_as_root();
     let user_line = if root { "    user nobody\n" } else { "" };
     let port = free_port();
