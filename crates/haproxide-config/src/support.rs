@@ -76,6 +76,8 @@ const GLOBAL_TYPED: &[&str] = &[
 const GLOBAL_CHECKED: &[&str] = &["lua-load", "lua-load-per-thread", "issuers-chain-path"];
 const PROXY_TYPED: &[&str] = &[
     "mode",
+    "external-check command",
+    "external-check path",
     "bind",
     "server",
     "default-server",
@@ -264,6 +266,12 @@ const RUN: &[(&str, &str)] = &[
     ("proxy", "option persist"),
     ("proxy", "option prefer-last-server"),
     ("server", "cookie"),
+    // External checks (haproxide-check's probe::external; tests/external_check.rs).
+    ("global", "external-check"),
+    ("global", "insecure-fork-wanted"),
+    ("proxy", "option external-check"),
+    ("proxy", "external-check command"),
+    ("proxy", "external-check path"),
 ];
 
 /// A line whose keyword the engine does not run: what to call it, and where.

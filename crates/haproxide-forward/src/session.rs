@@ -92,6 +92,8 @@ pub(crate) struct Sess {
     pub(crate) direct: Option<(usize, bool)>,
     /// HTTP mode: the hash of the request key of `balance uri|url_param|hdr`.
     pub(crate) lb_hash: Option<u32>,
+    /// The frontend's bind (index) that accepted the connection (`so_name`).
+    pub(crate) bind: Option<usize>,
 }
 
 pub(crate) enum Flow {
@@ -108,7 +110,7 @@ pub(crate) fn run(
     dst: Option<SocketAddr>,
     accept_proxy: bool,
     tls: Option<(haproxide_tls::Acceptor, usize)>,
-    proto_h2: bool,
+    (bind, proto_h2): (usize, bool),
 ) -> impl Future<Output = ()> {
     // An async block, not an `async fn`: the task keeps each argument once (an
     // `async fn` stores them twice), and an idle session's task is its memory.
@@ -144,6 +146,7 @@ pub(crate) fn run(
             meter,
             (accepted_at, t0),
         );
+        s.bind = Some(bind);
         let term = tokio::select! {
             biased;
             why = kill.wait() => [why, s.phase],
@@ -344,6 +347,7 @@ impl Sess {
             h2: None,
             direct: None,
             lb_hash: None,
+            bind: None,
         }
     }
 

@@ -242,6 +242,7 @@ impl Sess {
             when,
         );
         s.tls = self.tls.clone();
+        s.bind = self.bind;
         s.h2 = Some(first);
         s
     }
