@@ -25,6 +25,8 @@ pub struct EvalCtx<'a> {
     pub final_eval: bool,
     /// The TLS session of a TLS bind (after the handshake).
     pub tls: Option<&'a haproxide_expr::TlsSession>,
+    /// The engine's servers (`nbsrv`).
+    pub servers: Option<&'a dyn haproxide_http::ctx::Servers>,
 }
 
 impl haproxide_expr::Context for EvalCtx<'_> {
@@ -45,6 +47,14 @@ impl haproxide_expr::Context for EvalCtx<'_> {
     }
     fn tls(&self) -> Option<&haproxide_expr::TlsSession> {
         self.tls
+    }
+    fn nbsrv(&self, backend: Option<&str>) -> Option<i64> {
+        // A TCP condition runs in the frontend (no backend yet): without a
+        // name, 0 as HAProxy's frontend has no server.
+        match backend {
+            Some(b) => self.servers?.nbsrv(b),
+            None => self.servers.map(|_| 0),
+        }
     }
 }
 
@@ -88,6 +98,7 @@ mod tests {
             data,
             final_eval,
             tls: None,
+            servers: None,
         };
         let rules = [rule(true, "if big"), rule(false, "if TRUE")];
         assert_eq!(eval_rules(&rules, &ctx(b"ab", false)), Err(()));

@@ -437,6 +437,7 @@ impl Sess {
             data: self.req.filled(),
             final_eval,
             tls: self.tls.as_deref(),
+            servers: Some(&*self.shared),
         }
     }
 
@@ -1049,6 +1050,7 @@ impl Sess {
             data: self.req.filled(),
             final_eval: true,
             tls: self.tls.as_deref(),
+            servers: Some(&*self.shared),
         }
     }
 }

@@ -675,6 +675,7 @@ pub(crate) mod tests {
             data,
             final_eval: true,
             tls: None,
+            servers: None,
         }
     }
 
