@@ -485,9 +485,8 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
         ) => "stats page",
         // Accepted; threads are not pinned (a warning names the line).
         ("global", "cpu-map") => "ignored (warning)",
-        // Checks through the proxy run; traffic through it is refused (translate).
-        ("server", "check-via-socks4") => "yes",
-        ("server", "socks4") => "checks only (traffic refused)",
+        // Traffic and (with `check-via-socks4`) checks go through the proxy.
+        ("server", "check-via-socks4" | "socks4") => "yes",
         // §9.2: run in `mode http` (haproxide_http::compress); other filters refused.
         ("proxy", "compression") => "yes (mode http)",
         ("proxy", "filter") => "compression only (mode http)",

@@ -126,6 +126,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 tls: None,
                 cookie: None,
                 unix: None,
+                socks4: None,
             }],
             ..BackendSpec::default()
         }],

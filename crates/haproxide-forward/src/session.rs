@@ -92,6 +92,8 @@ pub(crate) struct Sess {
     pub(crate) direct: Option<(usize, bool)>,
     /// HTTP mode: the hash of the request key of `balance uri|url_param|hdr`.
     pub(crate) lb_hash: Option<u32>,
+    /// The frontend's bind (index) that accepted the connection (`so_name`).
+    pub(crate) bind: Option<usize>,
 }
 
 pub(crate) enum Flow {
@@ -108,7 +110,7 @@ pub(crate) fn run(
     dst: Option<SocketAddr>,
     accept_proxy: bool,
     tls: Option<(haproxide_tls::Acceptor, usize)>,
-    proto_h2: bool,
+    (bind, proto_h2): (usize, bool),
 ) -> impl Future<Output = ()> {
     // An async block, not an `async fn`: the task keeps each argument once (an
     // `async fn` stores them twice), and an idle session's task is its memory.
@@ -144,6 +146,7 @@ pub(crate) fn run(
             meter,
             (accepted_at, t0),
         );
+        s.bind = Some(bind);
         let term = tokio::select! {
             biased;
             why = kill.wait() => [why, s.phase],
@@ -344,6 +347,7 @@ impl Sess {
             h2: None,
             direct: None,
             lb_hash: None,
+            bind: None,
         }
     }
 
@@ -926,7 +930,7 @@ impl Sess {
             proxy_sent = header.is_some();
             let unix = sspec.unix.clone();
             let tcp = connect_tls(
-                connect(addr, sspec.source, bspec.tcp_keepalive),
+                connect_via(addr, sspec.socks4, sspec.source, bspec.tcp_keepalive),
                 header,
                 tls,
                 ip,
@@ -1111,6 +1115,25 @@ async fn connect(
         sock.bind(SocketAddr::new(ip, 0))?;
     }
     sock.connect(addr).await
+}
+
+/// [`connect`], through the server's SOCKS4 proxy when it has one (§5.2 `socks4`):
+/// the TCP connection goes to the proxy, which is asked to CONNECT to `addr`; a
+/// denial or a short reply fails the attempt as a refused connection would.
+async fn connect_via(
+    addr: SocketAddr,
+    socks4: Option<SocketAddr>,
+    source: Option<IpAddr>,
+    keepalive: bool,
+) -> std::io::Result<TcpStream> {
+    let Some(proxy) = socks4 else {
+        return connect(addr, source, keepalive).await;
+    };
+    let mut s = connect(proxy, source, keepalive).await?;
+    haproxide_check::probe::socks4::handshake(&mut s, addr)
+        .await
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::ConnectionRefused, e.text()))?;
+    Ok(s)
 }
 
 /// The frontend fields a session needs, cloned once (rules are shared via Arc).

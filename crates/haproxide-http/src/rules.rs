@@ -299,6 +299,8 @@ pub struct Txn<'a> {
     /// The request body when the engine buffered it whole (`option
     /// http-buffer-request`, a Content-Length body): `req.body`, `req.body_len`.
     pub body: Option<&'a [u8]>,
+    /// Captures and the listener (`capture.req.hdr`, `so_name`...).
+    pub seen: crate::ctx::Seen<'a>,
 }
 
 impl Txn<'_> {
@@ -321,6 +323,8 @@ impl Txn<'_> {
             server_id: self.server.map(|s| s.1),
             tls: self.tls,
             servers: self.servers,
+            seen: self.seen,
+            new_caps: &self.captures,
         }
     }
 }

@@ -274,7 +274,11 @@ impl Parser<'_> {
             capture_base: p
                 .directives
                 .iter()
-                .filter(|d| d.keyword == "capture request header")
+                .filter(|d| {
+                    d.keyword == "capture request header"
+                        || d.keyword == "declare capture"
+                            && d.line.words.get(2).is_some_and(|w| w.text == "request")
+                })
                 .count()
                 + p.rules
                     .iter()

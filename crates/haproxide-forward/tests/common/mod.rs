@@ -44,6 +44,7 @@ pub fn server(name: &str, addr: SocketAddr) -> ServerSpec {
         tls: None,
         cookie: None,
         unix: None,
+        socks4: None,
     }
 }
 

@@ -118,6 +118,7 @@ pub(super) fn backend(
             },
         );
         let socks4 = health::socks4_addr(s, errors);
+        spec.socks4 = socks4;
         let check = (sp.check == Some(true)).then(|| check_spec(&base, s, socks4));
         let agent = health::agent_spec(sp);
         let track = sp.track.as_ref().map(|t| {
@@ -198,6 +199,7 @@ pub(crate) fn server_spec(
         tls: None,
         cookie: sp.cookie.as_deref().map(|c| c.as_bytes().into()),
         unix: server_unix(s),
+        socks4: None,
     }
 }
 

@@ -223,52 +223,10 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
             plan.engine.frontends.push(f);
         }
     }
-    refuse_socks4_traffic(&live, &backend_index, &plan, &mut errors);
     http_rules::fill_userlists(cfg, &mut plan.engine);
     crate::admin_plan::fill(cfg, &mut plan, &mut errors);
     plan.dcs = crate::dcs::plan(cfg, &plan.engine);
     (plan, errors)
-}
-
-/// §5.2 `socks4`: the forwarding engine does not tunnel traffic through a SOCKS4
-/// proxy yet (health checks do, with `check-via-socks4`). A server with `socks4` in a
-/// backend that some frontend (or its own `listen`) sends traffic to is refused
-/// rather than reached directly; in a backend only checked, it runs.
-fn refuse_socks4_traffic(
-    live: &[&Proxy],
-    backend_index: &HashMap<&str, usize>,
-    plan: &Plan,
-    errors: &mut Vec<Diagnostic>,
-) {
-    let used: std::collections::HashSet<usize> = plan
-        .engine
-        .frontends
-        .iter()
-        .flat_map(|f| {
-            f.default_backend
-                .into_iter()
-                .chain(f.use_backends.iter().map(|u| u.0))
-        })
-        .collect();
-    for p in live {
-        let Some(bi) = backend_index.get(p.name.name.as_str()) else {
-            continue;
-        };
-        if !used.contains(bi) {
-            continue;
-        }
-        for s in &p.servers {
-            if let Some(a) = &s.params.socks4 {
-                errors.push(unsupported(
-                    a.span,
-                    format!(
-                        "traffic through a SOCKS4 proxy (`socks4` on server `{}/{}`; checks with `check-via-socks4` run)",
-                        p.name.name, s.name.name
-                    ),
-                ));
-            }
-        }
-    }
 }
 
 fn mode_span(p: &Proxy) -> Span {
