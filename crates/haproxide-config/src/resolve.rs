@@ -485,6 +485,17 @@ fn check_references(cfg: &Config, diags: &mut Vec<Diagnostic>) {
                     .at(p.span)
                     .hx(HaproxyLoc::None, format!("Proxy '{}' : 'option external-check' unable to find required 'global.external-check'.", p.name.name)),
             );
+        } else if p.option("external-check") == Some(true)
+            && p.kind != ProxyKind::Defaults
+            && crate::checks::external_check(p, p.defaults.and_then(|d| cfg.proxies.get(d)))
+                .command
+                .is_none()
+        {
+            diags.push(
+                Diagnostic::error(Code::MissingGlobalSetting, "`option external-check` needs `external-check command`")
+                    .at(p.span)
+                    .hx(HaproxyLoc::None, format!("Proxy '{}' : 'option external-check' unable to find required 'external-check command'.", p.name.name)),
+            );
         }
     }
 }

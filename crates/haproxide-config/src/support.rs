@@ -76,6 +76,8 @@ const GLOBAL_TYPED: &[&str] = &[
 const GLOBAL_CHECKED: &[&str] = &["lua-load", "lua-load-per-thread", "issuers-chain-path"];
 const PROXY_TYPED: &[&str] = &[
     "mode",
+    "external-check command",
+    "external-check path",
     "bind",
     "server",
     "default-server",
@@ -264,6 +266,12 @@ const RUN: &[(&str, &str)] = &[
     ("proxy", "option persist"),
     ("proxy", "option prefer-last-server"),
     ("server", "cookie"),
+    // External checks (haproxide-check's probe::external; tests/external_check.rs).
+    ("global", "external-check"),
+    ("global", "insecure-fork-wanted"),
+    ("proxy", "option external-check"),
+    ("proxy", "external-check command"),
+    ("proxy", "external-check path"),
 ];
 
 /// A line whose keyword the engine does not run: what to call it, and where.
@@ -293,6 +301,9 @@ const TCP_REFUSED: &[&str] = &[
 pub fn refused_in_tcp(p: &Proxy) -> Vec<NotRun> {
     p.directives
         .iter()
+        // §9.1 `filter trace` changes no traffic; `filter compression` acts on
+        // HTTP messages only (a no-op on a TCP stream, as in HAProxy).
+        .filter(|d| !(d.keyword == "filter" && matches!(d.line.arg(1), "trace" | "compression")))
         .filter(|d| {
             TCP_REFUSED
                 .iter()
@@ -489,7 +500,7 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
         ("server", "check-via-socks4" | "socks4") => "yes",
         // §9.2: run in `mode http` (haproxide_http::compress); other filters refused.
         ("proxy", "compression") => "yes (mode http)",
-        ("proxy", "filter") => "compression only (mode http)",
+        ("proxy", "filter") => "compression (mode http), trace (no trace lines)",
         _ if runs(table, kw) => "yes",
         _ => "not yet",
     }

@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod conn;
+pub mod external;
 pub mod http;
 pub mod rules;
 pub mod socks4;
@@ -48,6 +49,7 @@ enum Compiled {
     Http(Box<crate::spec::HttpCheckSpec>, HttpRules),
     Rules(Ruleset),
     SslHello,
+    External(Box<crate::spec::ExternalSpec>),
 }
 
 /// Per-run facts from the server state that some probes need.
@@ -123,6 +125,7 @@ impl Prober {
         };
         let compiled = match &spec.probe {
             ProbeSpec::Tcp => Compiled::Tcp,
+            ProbeSpec::External(e) => Compiled::External(Box::new(e.clone())),
             ProbeSpec::Http(h) => Compiled::Http(Box::new(h.clone()), HttpRules::compile(h)?),
             ProbeSpec::TcpCheck(r) => Compiled::Rules(Ruleset::from_user(r)?),
             ProbeSpec::Pgsql { user } => Compiled::Rules(Ruleset::pgsql(user)),
@@ -199,6 +202,7 @@ impl Prober {
                 .await
             }
             Compiled::Rules(rs) => rs.run(&plan, start).await,
+            Compiled::External(e) => external::run(e, inter, start).await,
             Compiled::SslHello => {
                 let now = SystemTime::now()
                     .duration_since(UNIX_EPOCH)

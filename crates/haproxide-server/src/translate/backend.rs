@@ -3,6 +3,7 @@
 use super::*;
 
 pub(super) fn backend(
+    cfg: &Resolved,
     p: &Proxy,
     bi: usize,
     plan: &mut Plan,
@@ -72,7 +73,8 @@ pub(super) fn backend(
         lb_key,
         stick: super::persist::stick(p, errors),
     };
-    let base = health::CheckBase::of(p, errors);
+    let defaults = p.defaults.and_then(|d| cfg.proxies.get(d));
+    let base = health::CheckBase::of(p, defaults, errors);
     plan.check_bases.insert(bi, base.clone());
     for (si, s) in p.servers.iter().enumerate() {
         // §5.2 `proto h2`: HTTP/2 to servers is not run (HTTP/2 is the client

@@ -34,6 +34,7 @@ mod http_tests;
 mod stats;
 
 mod compression;
+mod external;
 mod http_rules;
 mod persist;
 use backend::backend;
@@ -154,7 +155,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
         let comp = (p.effective_mode() == Mode::Http)
             .then(|| compression::compression(cfg, p, &mut errors))
             .flatten();
-        match backend(p, plan.engine.backends.len(), &mut plan, &mut errors) {
+        match backend(cfg, p, plan.engine.backends.len(), &mut plan, &mut errors) {
             Some(mut b) => {
                 if let Some(h) = b.http.as_mut() {
                     h.compression = comp;
@@ -225,6 +226,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
     }
     http_rules::fill_userlists(cfg, &mut plan.engine);
     crate::admin_plan::fill(cfg, &mut plan, &mut errors);
+    external::fill_ids(&mut plan);
     plan.dcs = crate::dcs::plan(cfg, &plan.engine);
     (plan, errors)
 }
