@@ -400,6 +400,18 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
             };
             Action::TrackSc { n, key, table }
         }
+        "use-service" if !response => match a.as_slice() {
+            [svc] if svc.starts_with("lua.") => Action::Service {
+                name: svc["lua.".len()..].to_string(),
+                host: Default::default(),
+            },
+            _ => return Ok(None),
+        },
+        b if b.starts_with("lua.") => Action::Script {
+            name: b["lua.".len()..].to_string(),
+            args: a.iter().map(|s| s.to_string()).collect(),
+            host: Default::default(),
+        },
         _ => return Ok(None),
     }))
 }

@@ -94,7 +94,10 @@ pub struct Global {
     pub stats_maxconn: Option<u32>,
     pub server_state_file: Option<Named>,
     pub server_state_base: Option<Named>,
+    /// `lua-load` and `lua-load-per-thread` files, in order (§3.1).
     pub lua_loads: Vec<Named>,
+    /// `lua-prepend-path`, `tune.lua.*` (§3.1, §3.2).
+    pub lua: LuaSettings,
     /// The uid to run as: `uid <number>`, or the id of `user <name>` (§3.1); the
     /// last of these lines wins.
     pub uid: Option<Spanned<u32>>,
@@ -127,6 +130,24 @@ pub struct Global {
     /// `tune.h2.*` (§3.2): HTTP/2 settings of every client connection.
     pub tune_h2: TuneH2,
     pub directives: Vec<Directive>,
+}
+
+/// `lua-prepend-path <string> [path|cpath]` and `tune.lua.*` (configuration.txt
+/// §3.1, §3.2); None: HAProxy's default.
+#[derive(Debug, Clone, Default)]
+pub struct LuaSettings {
+    /// (template, is `cpath`), in order.
+    pub prepend_path: Vec<(Named, bool)>,
+    /// `tune.lua.maxmem` in megabytes (0: no limit).
+    pub maxmem_mb: Option<u64>,
+    /// `tune.lua.session-timeout` (default 4 s).
+    pub session_timeout: Option<Millis>,
+    /// `tune.lua.service-timeout` (default 4 s).
+    pub service_timeout: Option<Millis>,
+    /// `tune.lua.forced-yield` (default 10000).
+    pub forced_yield: Option<u32>,
+    /// Some file came from `lua-load-per-thread`.
+    pub per_thread: bool,
 }
 
 /// `tune.h2.header-table-size`, `tune.h2.initial-window-size`,

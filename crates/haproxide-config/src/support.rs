@@ -74,6 +74,14 @@ const GLOBAL_TYPED: &[&str] = &[
     "description",
 ];
 const GLOBAL_CHECKED: &[&str] = &["lua-load", "lua-load-per-thread", "issuers-chain-path"];
+/// Typed in `Global::lua` (parse/lua.rs).
+const GLOBAL_LUA_TYPED: &[&str] = &[
+    "lua-prepend-path",
+    "tune.lua.maxmem",
+    "tune.lua.service-timeout",
+    "tune.lua.session-timeout",
+    "tune.lua.forced-yield",
+];
 const PROXY_TYPED: &[&str] = &[
     "mode",
     "external-check command",
@@ -250,6 +258,14 @@ const RUN: &[(&str, &str)] = &[
     ("global", "tune.h2.max-concurrent-streams"),
     ("global", "tune.h2.max-frame-size"),
     ("proxy", "backlog"),
+    // Embedded Lua (haproxide-lua; docs/lua.md).
+    ("global", "lua-load"),
+    ("global", "lua-load-per-thread"),
+    ("global", "lua-prepend-path"),
+    ("global", "tune.lua.maxmem"),
+    ("global", "tune.lua.service-timeout"),
+    ("global", "tune.lua.session-timeout"),
+    ("global", "tune.lua.forced-yield"),
     // HTTP logging (haproxide-log, the HTTP engine's captures).
     ("proxy", "capture request header"),
     ("proxy", "capture response header"),
@@ -461,7 +477,7 @@ pub fn runs(table: &str, kw: &str) -> bool {
 /// The level of a keyword of a given table ("global", "proxy", "server", "bind").
 pub fn level(table: &str, kw: &str) -> Level {
     let typed = match table {
-        "global" => GLOBAL_TYPED.contains(&kw),
+        "global" => GLOBAL_TYPED.contains(&kw) || GLOBAL_LUA_TYPED.contains(&kw),
         "proxy" => PROXY_TYPED.contains(&kw),
         "server" => SERVER_TYPED.contains(&kw),
         "bind" => BIND_TYPED.contains(&kw),
