@@ -286,6 +286,17 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
             }
             Action::SetVar { name, expr }
         }
+        "set-var-fmt" => {
+            let name = var_name(name)?;
+            let Some(f) = a.first() else {
+                return Err("expects a format string".into());
+            };
+            let fmt = fmt_or_none!(f);
+            if let Some(w) = a.get(1) {
+                return Err(leftover(w));
+            }
+            Action::SetVarFmt { name, fmt }
+        }
         "unset-var" => Action::UnsetVar {
             name: var_name(name)?,
         },

@@ -630,8 +630,9 @@ pub struct Rule {
     pub args: Vec<String>,
     pub cond: Option<Condition>,
     /// An `http-request`/`http-response`/`http-after-response`/`redirect` action
-    /// typed once ([`crate::http_rules`]); `None` for other rule sets and for
-    /// actions the engine does not type (translate refuses those).
+    /// typed once ([`crate::http_rules`]), also a TCP rule's `set-var`,
+    /// `set-var-fmt`, `unset-var`; `None` for other actions and for those the
+    /// engine does not type (translate refuses those).
     pub http: Option<crate::http_rules::TypedAction>,
 }
 
@@ -698,6 +699,8 @@ pub struct Proxy {
     pub balance_span: Option<Span>,
     /// `tcp-request inspect-delay <time>` (§4.2), this section's own.
     pub inspect_delay: Option<Millis>,
+    /// `tcp-response inspect-delay <time>` (§4.2), this section's own.
+    pub res_inspect_delay: Option<Millis>,
     /// `log-tag <string>` (§4.2): this section's own, else its defaults section's.
     pub log_tag: Option<Named>,
     /// The session log format (§4.2 `log-format`, `option tcplog`, `option httplog`,
@@ -840,6 +843,7 @@ impl Proxy {
             mode_span: None,
             balance_span: None,
             inspect_delay: None,
+            res_inspect_delay: None,
             log_tag: None,
             log_format: None,
             load_server_state_from_file: None,

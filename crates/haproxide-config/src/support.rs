@@ -304,7 +304,6 @@ pub struct NotRun {
 /// require HTTP mode.", a warning the config crate gives too.)
 const TCP_REFUSED: &[&str] = &[
     "tcp-request session",
-    "tcp-response content",
     "use-server",
     "dispatch",
     "filter",

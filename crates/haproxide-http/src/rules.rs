@@ -151,6 +151,11 @@ pub enum Action {
         name: String,
         expr: SampleExpr,
     },
+    /// `set-var-fmt(<scope>.<name>) <fmt>`: the rendered string.
+    SetVarFmt {
+        name: String,
+        fmt: Fmt,
+    },
     /// `unset-var(<scope>.<name>)`.
     UnsetVar {
         name: String,
@@ -573,6 +578,10 @@ fn prepare(
             Step::ReplacePart(*part, re.clone(), render(fmt, ctx))
         }
         Action::SetVar { name, expr } => Step::SetVar(name.clone(), expr.value(ctx).map(owned)),
+        Action::SetVarFmt { name, fmt } => Step::SetVar(
+            name.clone(),
+            Some(Sample::Str(std::borrow::Cow::Owned(render(fmt, ctx)))),
+        ),
         Action::UnsetVar { name } => Step::UnsetVar(name.clone()),
         Action::SetLogLevel(l) => Step::LogLevel(l.clone()),
         Action::SetStatus { code, reason } => match res {

@@ -38,6 +38,7 @@ mod external;
 mod http_rules;
 mod lua;
 mod persist;
+mod tcp_rules;
 use backend::backend;
 use frontend::{binds, frontend};
 use health::check_spec;
@@ -638,6 +639,9 @@ pub(crate) mod tests {
             final_eval: true,
             tls: None,
             servers: None,
+            vars: None,
+            res: None,
+            listener: None,
         }
     }
 
