@@ -215,6 +215,7 @@ mod tests {
                 data,
                 final_eval: fin,
                 tls: None,
+                servers: None,
                 vars: Some(vars),
                 res: None,
                 listener: None,
