@@ -113,14 +113,8 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
     };
     // §3.2 `nosplice`: the engine splices bulk data unless told not to.
     plan.engine.no_splice = cfg.global.nosplice;
-    // §3.7 `program` (HAProxy 2.6; gone from master): external processes the
-    // master starts. Valid configuration, refused here with its place.
-    for o in cfg.others.iter().filter(|o| o.kind == "program") {
-        errors.push(unsupported(
-            o.span,
-            "a `program` section (processes started by the master)",
-        ));
-    }
+    // §3.7 `program` sections run in master-worker mode (the master starts them:
+    // haproxide_process::mworker::programs); lifecycle refuses them otherwise.
     let live: Vec<&Proxy> = cfg
         .proxies
         .iter()
