@@ -446,6 +446,7 @@ impl Sess {
             data: self.req.filled(),
             final_eval,
             tls: self.tls.as_deref(),
+            servers: Some(&*self.shared),
             vars: self.vars.as_deref(),
             res: None,
             listener: self

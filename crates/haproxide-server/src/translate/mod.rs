@@ -643,6 +643,7 @@ pub(crate) mod tests {
             data,
             final_eval: true,
             tls: None,
+            servers: None,
             vars: None,
             res: None,
             listener: None,
