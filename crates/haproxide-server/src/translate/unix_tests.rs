@@ -2,7 +2,6 @@
 //! and what is refused with its line.
 
 use super::tests::plan;
-use super::*;
 use std::path::Path;
 
 const HEAD: &str =
