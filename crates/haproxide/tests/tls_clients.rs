@@ -237,7 +237,7 @@ fn saw(rx: &mpsc::Receiver<String>, what: &str) -> bool {
 /// echoed, the witness still echoing).
 fn renegotiation(port: u16) -> (bool, bool, bool) {
     let (mut witness, wrx) = s_client(port);
-    let mut send = |c: &mut std::process::Child, s: &str| {
+    let send = |c: &mut std::process::Child, s: &str| {
         if let Some(i) = c.stdin.as_mut() {
             let _ = i.write_all(s.as_bytes());
             let _ = i.flush();

@@ -96,10 +96,6 @@ pub(super) fn backend(
         let sp = &s.params;
         let mut spec = server_spec(s, ip, port, unresolved);
         match server_tls(s) {
-            Ok(Some(_)) if spec.unix.is_some() => {
-                errors.push(unsupported(s.span, "`ssl` to a UNIX-socket server"));
-                continue;
-            }
             Ok(t) => spec.tls = t,
             Err(e) => {
                 errors.push(*e);
