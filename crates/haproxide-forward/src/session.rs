@@ -94,6 +94,9 @@ pub(crate) struct Sess {
     pub(crate) lb_hash: Option<u32>,
     /// The frontend's bind (index) that accepted the connection (`so_name`).
     pub(crate) bind: Option<usize>,
+    /// Variables set by TCP rules (`set-var` in `tcp-request content`...);
+    /// HTTP mode takes them into its transaction's variables.
+    pub(crate) vars: Option<Box<haproxide_http::rules::Vars>>,
 }
 
 pub(crate) enum Flow {
@@ -348,6 +351,7 @@ impl Sess {
             direct: None,
             lb_hash: None,
             bind: None,
+            vars: None,
         }
     }
 
@@ -434,13 +438,20 @@ impl Sess {
         }
     }
 
-    fn ctx(&self, final_eval: bool) -> EvalCtx<'_> {
+    pub(crate) fn ctx(&self, final_eval: bool) -> EvalCtx<'_> {
+        let fe = &self.shared.frontends[self.fe].spec;
         EvalCtx {
             src: self.src,
             dst: self.dst,
             data: self.req.filled(),
             final_eval,
             tls: self.tls.as_deref(),
+            vars: self.vars.as_deref(),
+            res: None,
+            listener: self
+                .bind
+                .and_then(|b| fe.binds.get(b))
+                .and_then(|b| b.name.as_deref()),
         }
     }
 
@@ -568,11 +579,12 @@ impl Sess {
         // `tcp-request content` with `tcp-request inspect-delay` (§4.2).
         if !fspec.tcp_content_rules.is_empty() {
             let deadline = fspec.inspect_delay.map(|d| Instant::now() + d);
+            let mut at = 0;
             loop {
                 let final_eval = deadline.is_none_or(|d| Instant::now() >= d)
                     || self.req.eof
                     || self.req.is_full();
-                match eval_rules(&fspec.tcp_content_rules, &self.ctx(final_eval)) {
+                match self.tcp_rules(&fspec.tcp_content_rules, &mut at, final_eval, None) {
                     Ok(Some(false)) => return Flow::Done(*b"PR"),
                     Ok(_) => break,
                     Err(()) if final_eval => break,
@@ -726,6 +738,11 @@ impl Sess {
             Ok((s, _)) => s,
             Err(term) => return Flow::Done(term),
         };
+        if !be.spec.tcp_response_rules.is_empty() {
+            if let Err(term) = Box::pin(self.tcp_response_rules(client, &mut server, be)).await {
+                return Flow::Done(term);
+            }
+        }
         let srv = self.server.unwrap_or(0);
         let splice = !self.shared.no_splice;
         let term = self
@@ -1050,13 +1067,7 @@ impl Sess {
 
     /// What a TCP session's expressions see (a server's `sni`).
     fn eval_ctx(&self) -> EvalCtx<'_> {
-        EvalCtx {
-            src: self.src,
-            dst: self.dst,
-            data: self.req.filled(),
-            final_eval: true,
-            tls: self.tls.as_deref(),
-        }
+        self.ctx(true)
     }
 }
 
