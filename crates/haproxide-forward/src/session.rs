@@ -446,6 +446,7 @@ impl Sess {
             data: self.req.filled(),
             final_eval,
             tls: self.tls.as_deref(),
+            servers: Some(&*self.shared),
             vars: self.vars.as_deref(),
             res: None,
             listener: self
@@ -914,6 +915,12 @@ impl Sess {
                 self.tc = 0;
                 return Ok((stream, true));
             }
+            // §5.2 `proto h2` / `alpn h2`: a stream on the server's HTTP/2
+            // connection (http2/upstream.rs).
+            if let Some(stream) = crate::http2::upstream::take(be, srv, shared) {
+                self.tc = 0;
+                return Ok((stream, true));
+            }
             // A server index always names an entry (the table never shrinks).
             let Some(sspec) = be.server(srv) else {
                 return Err(*b"SC");
@@ -957,10 +964,15 @@ impl Sess {
             );
             // §2.3 a UNIX-socket server (`/path`, `unix@path`): no TCP; TLS over
             // it with `ssl`.
+            let h2 = crate::http2::upstream::Want::of(be, srv);
             let attempt = async move {
-                match (unix, unix_tls) {
+                let s = match (unix, unix_tls) {
                     (Some(p), Some((tls, header))) => connect_unix(&p, header, tls, ip).await,
                     _ => tcp.await,
+                };
+                match h2 {
+                    Some(w) => w.open(s).await,
+                    None => s,
                 }
             };
             // Boxed, as the other waits before the data phase: the session's task is

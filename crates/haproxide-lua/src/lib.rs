@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod bridge;
+mod ctxtxn;
 mod host;
 
 use std::path::PathBuf;

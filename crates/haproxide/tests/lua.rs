@@ -42,6 +42,9 @@ frontend fe\n    bind 127.0.0.1:{fe}\n\
     http-request use-service lua.spin if {{ path_beg /spin }}\n\
     http-request use-service lua.hog if {{ path_beg /hog }}\n\
     http-request use-service lua.echo if {{ path_beg /echo }}\n\
+    http-request return status 200 content-type text/plain string ok hdr x-l \"%[lua.greeting(bob)]\" hdr x-c \"%[path,lua.shout(!)]\" if {{ path_beg /fetch }}\n\
+    http-request set-var(txn.g) lua.greeting,lua.shout if {{ path_beg /var }}\n\
+    http-request return status 200 content-type text/plain lf-string \"%[var(txn.g)]\" if {{ path_beg /var }}\n\
     default_backend be\n\
 backend be\n    server s1 127.0.0.1:{origin}\n\
 listen origin\n    bind 127.0.0.1:{origin}\n\
@@ -129,6 +132,8 @@ fn lua_scripts_as_haproxy() {
             "POST /echo/p?z=2 HTTP/1.1\r\nHost: b\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello".into(),
             "201",
         ),
+        ("fetch and converter", get("/fetch/me", ""), "200"),
+        ("fetch and converter in set-var", get("/var", ""), "200"),
         ("service loop: timeout", get("/spin", ""), "500"),
         ("action loop: timeout, rule skipped", get("/aspin", ""), "200"),
         ("memory hog: maxmem", get("/hog", ""), "500"),
