@@ -24,8 +24,9 @@ pub(crate) struct Applet {
 impl Applet {
     /// The response, as HAProxy 2.6.12 sends an applet's (measured): the
     /// script's headers in order; without a `content-length` the body is one
-    /// chunk (`transfer-encoding: chunked`).
-    pub(crate) fn reply(self) -> Reply {
+    /// chunk (`transfer-encoding: chunked`); to an HTTP/1.0 request, an
+    /// HTTP/1.0 response whose body ends with the connection.
+    pub(crate) fn reply(self, http10: bool) -> Reply {
         let (code, reason) = self.status.unwrap_or((200, None));
         let reason = reason.map(|r| String::from_utf8_lossy(&r).into_owned());
         let mut head = Reply::head(code, reason.as_deref());
@@ -35,7 +36,10 @@ impl Applet {
             head.headers.push(n, v);
         }
         let bodyless = code == 204 || code == 304 || (100..200).contains(&code);
-        let body = if has_len || bodyless {
+        if http10 {
+            head.version = haproxide_http::Version { major: 1, minor: 0 };
+        }
+        let body = if has_len || bodyless || http10 {
             self.body
         } else {
             head.headers.push(b"transfer-encoding", b"chunked");
@@ -272,11 +276,24 @@ impl Bridge<'_> {
                 }
             }
             "set_var" => {
+                // HAProxy 2.6 (vars_set_by_name[_ifexist]): the scope must be
+                // known; with `ifexist` a `proc` variable must exist already
+                // (the other scopes may be created); true when set.
                 let name = text(&arg(&args, 1));
-                if let Some(v) = to_sample(&arg(&args, 2)) {
-                    self.txn.set_var(&name, v);
-                }
-                none()
+                let ifexist = matches!(arg(&args, 3), Value::Boolean(true));
+                let scope = name.split('.').next().unwrap_or_default();
+                let ok = matches!(scope, "proc" | "sess" | "txn" | "req" | "res")
+                    && name.len() > scope.len() + 1
+                    && !(ifexist && scope == "proc" && self.txn.get_var(&name).is_none());
+                let v = to_sample(&arg(&args, 2));
+                let ok = match v {
+                    Some(v) if ok => {
+                        self.txn.set_var(&name, v);
+                        true
+                    }
+                    _ => false,
+                };
+                one(Value::Boolean(ok))
             }
             "unset_var" => {
                 self.txn.unset_var(&text(&arg(&args, 1)));
