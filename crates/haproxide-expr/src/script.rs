@@ -102,7 +102,9 @@ mod tests {
     struct Upper;
     impl ScriptSamples for Upper {
         fn fetch(&self, name: &str, args: &[String], _: &dyn Context) -> Option<Sample<'static>> {
-            Some(Sample::Str(format!("{name}:{}", args.join("+")).into_bytes().into()))
+            Some(Sample::Str(
+                format!("{name}:{}", args.join("+")).into_bytes().into(),
+            ))
         }
         fn convert(&self, name: &str, args: &[String], v: Sample<'_>) -> Option<Sample<'static>> {
             let b = v.bytes()?.to_ascii_uppercase();
