@@ -65,3 +65,6 @@ pub enum LuaError {
     #[error("Lua init function: {0}")]
     Init(String),
 }
+
+#[cfg(test)]
+mod tests;

@@ -191,6 +191,37 @@ frontend fe\n    bind 127.0.0.1:{port}\n    http-request use-service lua.spin-pc
     assert!(exchange(port, &get("/", "")).starts_with("HTTP/1.1 500"));
 }
 
+/// `os.exit` in a script is refused (a Lua error, the service answers 500):
+/// the proxy keeps running (HAProxy 2.6.12 exits).
+#[test]
+fn os_exit_does_not_end_the_proxy() {
+    let dir = TempDir::new("lua-exit");
+    let port = free_port();
+    let cfg = dir.0.join("c.cfg");
+    let log = dir.0.join("log");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    lua-load {}/limits.lua\n\
+defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 2s\n\
+frontend fe\n    bind 127.0.0.1:{port}\n    http-request use-service lua.exit\n",
+            scripts().display()
+        ),
+    )
+    .expect("write cfg");
+    let _p = ours(&cfg, &log);
+    assert!(wait_listening(port));
+    for _ in 0..2 {
+        let r = exchange(port, &get("/", ""));
+        assert!(r.starts_with("HTTP/1.1 500"), "{r}");
+    }
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        text.contains("os.exit is not supported by haproxide"),
+        "{text}"
+    );
+}
+
 /// A service no script registered: refused at start with its line.
 #[test]
 fn unknown_service_refused_with_its_line() {
