@@ -122,6 +122,11 @@ pub trait Context {
     fn server_id(&self) -> Option<i64> {
         None
     }
+    /// The stick tables and the session's tracked counters (`sc_*`, `src_*`,
+    /// `table_*`: crate::stktab); `None` where there are none.
+    fn stick(&self) -> Option<&dyn crate::stktab::StickCtx> {
+        None
+    }
 }
 
 /// What a fetch reads, HAProxy's `SMP_USE_*` grouped by layer. A rule kind offers a
@@ -664,7 +669,10 @@ pub static FETCHES: &[FetchDef] = &[
 
 /// The fetch named `name`.
 pub fn find_fetch(name: &str) -> Option<&'static FetchDef> {
-    FETCHES.iter().find(|f| f.name == name)
+    FETCHES
+        .iter()
+        .chain(crate::stktab::FETCHES)
+        .find(|f| f.name == name)
 }
 
 #[cfg(test)]

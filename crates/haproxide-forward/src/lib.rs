@@ -379,6 +379,8 @@ struct ListenerFd {
 
 /// State shared by listeners and sessions.
 pub(crate) struct Shared {
+    /// The stick tables (`show table` reads them through [`Engine::stick_tables`]).
+    pub(crate) tables: Arc<haproxide_stick::Tables>,
     pub(crate) frontends: Vec<FrontendRt>,
     pub(crate) backends: Vec<Arc<BackendRt>>,
     pub(crate) logger: Arc<dyn SessionLogger>,
@@ -466,7 +468,9 @@ impl Engine {
             threads,
             spread,
             no_splice,
+            stick_tables,
         } = spec;
+        let tables = Arc::new(haproxide_stick::Tables::new(stick_tables));
         let global = Arc::new(listener::Limit::new(maxconn));
         let fe_limits: Vec<Arc<listener::Limit>> = frontends
             .iter()
@@ -553,6 +557,7 @@ impl Engine {
             global,
             soft: Signal::default(),
             no_splice,
+            tables,
         });
         let mut addrs = Vec::new();
         let mut handles = Vec::new();
@@ -680,6 +685,12 @@ impl Engine {
             },
             None => Counters::default(),
         }
+    }
+
+    /// The stick tables (`show table`, `clear table`, `set table`; a reload
+    /// hands them to the next engine with `Tables::adopt`).
+    pub fn stick_tables(&self) -> Arc<haproxide_stick::Tables> {
+        self.shared.tables.clone()
     }
 
     /// Sessions alive on the engine (HAProxy's `actconn`).

@@ -92,6 +92,9 @@ pub(crate) struct Sess {
     pub(crate) direct: Option<(usize, bool)>,
     /// HTTP mode: the hash of the request key of `balance uri|url_param|hdr`.
     pub(crate) lb_hash: Option<u32>,
+    /// The session's tracked counters (`track-sc*`), when the configuration
+    /// has stick tables.
+    pub(crate) stk: Option<Box<haproxide_stick::Tracker>>,
 }
 
 pub(crate) enum Flow {
@@ -344,7 +347,57 @@ impl Sess {
             h2: None,
             direct: None,
             lb_hash: None,
+            stk: None,
         }
+        .with_tracker()
+    }
+
+    fn with_tracker(mut self) -> Sess {
+        if !self.shared.tables.list.is_empty() {
+            let t = haproxide_stick::Tracker::new(self.shared.tables.clone());
+            self.stk = Some(Box::new(t));
+        }
+        self
+    }
+
+    /// The stick tables as the rules of proxy `cur` see them at `level`.
+    pub(crate) fn stick_view(
+        &self,
+        cur: &'_ str,
+        level: haproxide_stick::Level,
+    ) -> Option<haproxide_stick::View<'_>> {
+        let tr = self.stk.as_deref()?;
+        let cur = tr.tables.find(cur).map(|t| t.spec.name.as_str());
+        Some(haproxide_stick::View {
+            tr,
+            cur,
+            level,
+            src: self.src.map(|a| a.ip()),
+        })
+    }
+
+    /// The end of a stream (an HTTP transaction, or a TCP session): its bytes
+    /// into the tracked counters, then the stream-level ones released
+    /// (HAProxy's `stream_store_counters`).
+    fn stick_stream_end(&mut self) {
+        let Some(tr) = self.stk.as_deref() else {
+            return;
+        };
+        if !tr.any() {
+            return;
+        }
+        // What the log counts (`%U`, `%B`): HTX sizes in HTTP mode, as HAProxy's
+        // `req.total` / `res.total`.
+        let (from_client, from_server) = if self.http_log.is_some() {
+            (self.htx.from_client, self.htx.from_server)
+        } else {
+            (
+                self.bytes.from_client - self.bytes_base.from_client,
+                self.bytes.from_server - self.bytes_base.from_server,
+            )
+        };
+        tr.bytes(from_client, from_server);
+        tr.end_stream();
     }
 
     /// Publishes what is left of the session's byte counts (`bin`/`bout`) to the
@@ -375,6 +428,7 @@ impl Sess {
     /// Log the session (or, in HTTP mode, the request) that ends with `term`, begun
     /// at `accepted_at` / `t0`.
     pub(crate) fn log(&mut self, term: [u8; 2], accepted_at: SystemTime, t0: Instant) {
+        self.stick_stream_end();
         // §4.2 `option dontlognull`: no log for sessions that received no client byte.
         let fert = &self.shared.frontends[self.fe];
         let null = fert.spec.dont_log_null && self.bytes.from_client == self.bytes_base.from_client;
