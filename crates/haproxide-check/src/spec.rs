@@ -115,6 +115,10 @@ pub struct CheckSpec {
     pub via_socks4: bool,
     /// `option log-health-checks` (configuration.txt §4.2).
     pub log_health_checks: bool,
+    /// The server's UNIX-socket path (configuration.txt §2.3 `/path`, `unix@path`):
+    /// checks connect to it unless `addr` is set (a `port` alone changes nothing,
+    /// as HAProxy ignores the port of a UNIX address).
+    pub unix: Option<PathBuf>,
 }
 
 impl Default for CheckSpec {
@@ -134,6 +138,7 @@ impl Default for CheckSpec {
             socks4: None,
             via_socks4: false,
             log_health_checks: false,
+            unix: None,
         }
     }
 }
@@ -168,6 +173,8 @@ pub struct TlsSpec {
 pub enum ProbeSpec {
     /// Layer-4 connect only.
     Tcp,
+    /// `option external-check` (§4.2 `external-check command`): run a program.
+    External(ExternalSpec),
     /// `option httpchk` with `http-check` rules.
     Http(HttpCheckSpec),
     /// `option tcp-check` with its `tcp-check` rules (§4.2 `tcp-check`).
@@ -431,4 +438,17 @@ mod tests {
         s.addr = Some("127.0.0.1".parse().unwrap_or_else(|_| unreachable!()));
         assert_eq!(s.target(srv).to_string(), "127.0.0.1:8008");
     }
+}
+
+/// `option external-check` with `external-check command` / `path` (configuration.txt
+/// §4.2): the program run for each check, with HAProxy's four arguments and its
+/// environment (nothing else of haproxide's environment is passed).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExternalSpec {
+    /// The executable (run directly: no shell, so nothing in a name is interpreted).
+    pub command: String,
+    /// `<proxy_address> <proxy_port> <server_address> <server_port>`.
+    pub args: Vec<String>,
+    /// `HAPROXY_*` variables and `PATH` (`external-check path`, empty by default).
+    pub env: Vec<(String, String)>,
 }

@@ -52,7 +52,13 @@ fn atol(s: &str) -> usize {
 /// a warning, in a backend).
 pub fn captures(p: &Proxy) -> Result<Captures, CaptureError> {
     let mut c = Captures::default();
+    // Request slots in the order of their lines: `capture request header`,
+    // `declare capture request` and `http-request capture <expr> len <n>` (the
+    // rules a named `defaults` gave come first, from its earlier lines).
+    let mut order: Vec<(u32, u32)> = Vec::new();
     for d in &p.directives {
+        let at = d.line.span(0);
+        let before = c.request.len();
         if d.modifier != Modifier::None {
             continue;
         }
@@ -105,7 +111,23 @@ pub fn captures(p: &Proxy) -> Result<Captures, CaptureError> {
                 len: len as usize,
             });
         }
+        if c.request.len() > before {
+            order.push((at.file.0, at.line));
+        }
     }
+    let mut keyed: Vec<((u32, u32), Capture)> = order.into_iter().zip(c.request).collect();
+    for r in &p.rules {
+        if r.ruleset == "http-request"
+            && r.action.name == "capture"
+            && r.args.get(1).is_some_and(|k| k == "len")
+        {
+            let len = r.args.get(2).and_then(|n| n.parse().ok()).unwrap_or(0);
+            let at = r.action.span;
+            keyed.push(((at.file.0, at.line), Capture { header: None, len }));
+        }
+    }
+    keyed.sort_by_key(|(k, _)| *k);
+    c.request = keyed.into_iter().map(|(_, c)| c).collect();
     Ok(c)
 }
 
@@ -197,6 +219,55 @@ mod tests {
             vec![(Some("host"), 15), (None, 30), (Some("x-forwarded-for"), 0)]
         );
         assert_eq!(c.response[0].len, 0);
+    }
+
+    fn checked(text: &str) -> crate::Config {
+        let no_env = |_: &str| None;
+        let opts = crate::CheckOptions {
+            target: crate::Target::V2_6,
+            env: &no_env,
+            ignore_resolution_failures: false,
+            resolver: crate::Resolver::Off,
+            check_files: false,
+            accounts: &crate::NoAccounts,
+        };
+        let c = crate::check_bytes("t.cfg", text.as_bytes().to_vec(), &opts);
+        assert!(
+            !c.diagnostics.iter().any(|d| d.is_error()),
+            "{:?}",
+            c.diagnostics
+        );
+        c.config.into_config()
+    }
+
+    /// Slots of `http-request capture ... len` interleave with the lines that
+    /// declare slots, a named `defaults`'s first (HAProxy copies its slots and
+    /// runs its rules first: reg-test http-rules/default_rules.vtc).
+    #[test]
+    fn rule_slots_and_defaults_rules() {
+        let cfg = checked(
+            "defaults base\n mode http\n http-request capture hdr(Host) len 64\n\
+             \x20http-request capture hdr(X-1) len 32\n\
+             frontend fe from base\n bind :8080\n capture request header A len 5\n\
+             \x20http-request capture hdr(b) len 7\n declare capture request len 9\n\
+             \x20http-request set-var(txn.x) str(\\xE0)\n",
+        );
+        let fe = cfg.proxies.iter().find(|p| p.name.name == "fe").unwrap();
+        let lens: Vec<usize> = captures(fe)
+            .unwrap()
+            .request
+            .iter()
+            .map(|c| c.len)
+            .collect();
+        assert_eq!(lens, [64, 32, 5, 7, 9]);
+        let actions: Vec<&str> = fe.rules.iter().map(|r| r.action.name.as_str()).collect();
+        assert_eq!(actions, ["capture", "capture", "capture", "set-var(txn.x)"]);
+        // `\xE0` stays one byte down to the sample literal (converter/json.vtc).
+        let arg = &fe.rules[3].args[0];
+        assert_eq!(
+            haproxide_expr::rawtext::to_bytes(arg).as_ref(),
+            b"str(\xE0)"
+        );
     }
 
     #[test]

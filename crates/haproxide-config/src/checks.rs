@@ -203,6 +203,31 @@ pub fn check_kind(p: &Proxy) -> CheckKind {
     kind
 }
 
+/// `external-check command <command>` and `external-check path <path>`
+/// (configuration.txt §4.2): the proxy's own last line, else its defaults section's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExternalCheck {
+    /// The executable run for each check (no shell).
+    pub command: Option<String>,
+    /// The PATH given to it (HAProxy's default: empty).
+    pub path: Option<String>,
+}
+
+/// The `external-check command|path` settings of `p` (see [`ExternalCheck`]).
+pub fn external_check(p: &Proxy, defaults: Option<&Proxy>) -> ExternalCheck {
+    let read = |p: &Proxy, what: &str| {
+        p.directives
+            .iter()
+            .filter(|d| d.line.arg(0) == "external-check" && d.line.arg(1) == what)
+            .map(|d| d.line.arg(2).to_string())
+            .next_back()
+    };
+    ExternalCheck {
+        command: read(p, "command").or_else(|| defaults.and_then(|d| read(d, "command"))),
+        path: read(p, "path").or_else(|| defaults.and_then(|d| read(d, "path"))),
+    }
+}
+
 /// Parse `[!] <match> <pattern>` and the options of `expect`.
 fn parse_expect(words: &[&str], http: bool) -> Result<Expect, RuleError> {
     let mut e = Expect {

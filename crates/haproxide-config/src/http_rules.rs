@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use haproxide_expr::logfmt::{LfMode, LogFormat};
 use haproxide_expr::{MatchMethod, SampleExpr};
-use haproxide_http::reply::ERROR_STATUSES;
+use haproxide_http::reply::{ErrorPages, ERROR_STATUSES};
 use haproxide_http::rules::{
     Action, AddrField, Fmt, Password, Redirect, RedirectKind, Regex, ReplyBody, ReplySpec, UriPart,
     User, Userlist,
@@ -439,6 +439,26 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
     }))
 }
 
+/// `http-error status <code> [content-type <type>] [default-errorfiles |
+/// errorfile <file> | errorfiles <name> | file <file> | lf-file <file> |
+/// string <str> | lf-string <fmt>] [hdr <name> <fmt>]*` (§4.2 "http-error",
+/// HAProxy's `proxy_parse_http_error`): the reply, as `return` reads it, for a
+/// status HAProxy has a page for. `Ok(None)`: a log-format uses what this
+/// engine does not run.
+pub fn http_error(a: &[&str], cx: &TypeCtx<'_>) -> Result<Option<ReplySpec>, String> {
+    if a.first() != Some(&"status") || a.len() < 2 {
+        return Err("expects at least a <status> as arguments.".into());
+    }
+    let status = a[1].parse::<u16>().unwrap_or(0);
+    if !ERROR_STATUSES.contains(&status) {
+        return Err(format!("status code '{}' not handled.", a[1]));
+    }
+    reply_spec(a, status, false, cx).map_err(|e| match e.leftover {
+        Some(w) => format!("unknown keyword '{w}'."),
+        None => e.msg,
+    })
+}
+
 /// `deny`/`tarpit`/`return` arguments (§4.2 "http-request return",
 /// HAProxy's `http_parse_http_reply`).
 fn reply_spec(
@@ -471,30 +491,40 @@ fn reply_spec(
                 let open = |v: &str| -> Result<Vec<u8>, RuleError> {
                     (cx.read)(v).map_err(|e| format!("failed to open file '{v}' ({e})").into())
                 };
-                body = Some(match a[i] {
-                    "string" => ReplyBody::Bytes {
+                let file = if a[i].ends_with("file") {
+                    Some(open(v)?)
+                } else {
+                    None
+                };
+                body = Some(match (a[i], file) {
+                    // An empty file is an empty payload: HAProxy ignores the
+                    // content-type then (warning "ignored by the http reply
+                    // when used with an empty payload"; reg-test http_return).
+                    ("file" | "lf-file", Some(d)) if d.is_empty() => ReplyBody::Empty,
+                    ("string", _) => ReplyBody::Bytes {
                         content_type: String::new(),
                         data: Arc::from(v.as_bytes()),
                     },
-                    "lf-string" => match fmt_or_untyped(v, cx)? {
+                    ("lf-string", _) => match fmt_or_untyped(v, cx)? {
                         Some(fmt) => ReplyBody::Format {
                             content_type: String::new(),
                             fmt,
                         },
                         None => return Ok(None),
                     },
-                    "file" => ReplyBody::Bytes {
+                    ("file", Some(d)) => ReplyBody::Bytes {
                         content_type: String::new(),
-                        data: Arc::from(open(v)?),
+                        data: Arc::from(d),
                     },
-                    "lf-file" => match fmt_or_untyped(&String::from_utf8_lossy(&open(v)?), cx)? {
+                    ("lf-file", Some(d)) => match fmt_or_untyped(&String::from_utf8_lossy(&d), cx)?
+                    {
                         Some(fmt) => ReplyBody::Format {
                             content_type: String::new(),
                             fmt,
                         },
                         None => return Ok(None),
                     },
-                    _ => ReplyBody::Raw(Arc::from(open(v)?)),
+                    (_, d) => ReplyBody::Raw(Arc::from(d.unwrap_or_default())),
                 });
             }
             "default-errorfiles" => {
@@ -532,6 +562,13 @@ fn reply_spec(
             body = Some(ReplyBody::Raw(Arc::from(page)));
         }
     }
+    // A `content-type` or a `hdr` without payload makes a deny's reply an
+    // empty one (no error page; the type is dropped), and an error page keeps
+    // its own headers (`hdr` ignored): HAProxy 2.6.12 warns for both, measured.
+    let given = content_type.is_some() || !headers.is_empty();
+    if matches!(body, Some(ReplyBody::ErrorPage | ReplyBody::Raw(_))) {
+        headers.clear();
+    }
     let body = match (body, content_type) {
         (Some(ReplyBody::Bytes { data, .. }), Some(ct)) => ReplyBody::Bytes {
             content_type: ct,
@@ -547,7 +584,7 @@ fn reply_spec(
             )
         }
         (Some(b), _) => b,
-        (None, _) if deny => ReplyBody::ErrorPage,
+        (None, _) if deny && !given => ReplyBody::ErrorPage,
         (None, _) => ReplyBody::Empty,
     };
     if matches!(body, ReplyBody::ErrorPage) && !ERROR_STATUSES.contains(&status) {
@@ -713,7 +750,10 @@ pub fn userlists(cfg: &Config) -> Vec<Userlist> {
 /// HAProxy has no page for is ignored (HAProxy warns), an unreadable file is left
 /// to the check that reported it. An empty file (`/dev/null`) is an empty page:
 /// HAProxy then sends nothing and closes.
-pub fn error_pages(cfg: &Config, p: &crate::model::Proxy) -> Vec<(u16, Arc<[u8]>)> {
+///
+/// `http-error` replies take part in the same line order: a later `errorfile`
+/// for a status replaces an earlier `http-error` for it, and the reverse.
+pub fn error_pages(cfg: &Config, p: &crate::model::Proxy) -> ErrorPages {
     use crate::model::ProxyKind;
     let pos = cfg.proxies.iter().position(|x| std::ptr::eq(x, p));
     let defaults = match &p.from {
@@ -728,8 +768,8 @@ pub fn error_pages(cfg: &Config, p: &crate::model::Proxy) -> Vec<(u16, Arc<[u8]>
                 .find(|d| d.kind == ProxyKind::Defaults)
         }),
     };
-    let mut out: Vec<(u16, Arc<[u8]>)> = Vec::new();
-    let mut put = |code: &str, file: &str| {
+    let mut out = ErrorPages::default();
+    let put = |out: &mut ErrorPages, code: &str, file: &str| {
         let Ok(code) = code.parse::<u16>() else {
             return;
         };
@@ -739,19 +779,29 @@ pub fn error_pages(cfg: &Config, p: &crate::model::Proxy) -> Vec<(u16, Arc<[u8]>
         let Ok(raw) = std::fs::read(file) else {
             return;
         };
-        out.retain(|(c, _)| *c != code);
-        out.push((code, Arc::from(raw)));
+        out.custom.retain(|(c, _)| *c != code);
+        out.replies.retain(|(c, _)| *c != code);
+        out.custom.push((code, Arc::from(raw)));
     };
     for px in defaults.into_iter().chain(std::iter::once(p)) {
         for d in &px.directives {
             let w: Vec<&str> = d.line.words.iter().map(|w| w.text.as_str()).collect();
             match (d.keyword.as_str(), w.get(1), w.get(2)) {
-                ("errorfile", Some(code), Some(file)) => put(code, file),
+                ("errorfile", Some(code), Some(file)) => put(&mut out, code, file),
                 ("errorfiles", Some(name), _) => {
                     for (code, file) in http_errors(cfg, name) {
                         if w.len() <= 2 || w[2..].contains(&code) {
-                            put(code, file);
+                            put(&mut out, code, file);
                         }
+                    }
+                }
+                ("http-error", _, _) => {
+                    let at = (d.line.file, d.line.line);
+                    if let Some(e) = px.http_error.iter().find(|e| e.at == at) {
+                        let code = e.reply.status;
+                        out.custom.retain(|(c, _)| *c != code);
+                        out.replies.retain(|(c, _)| *c != code);
+                        out.replies.push((code, e.reply.clone()));
                     }
                 }
                 _ => {}

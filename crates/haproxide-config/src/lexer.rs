@@ -39,16 +39,16 @@ pub struct LexWord {
 }
 
 impl LexWord {
+    /// The word as text: a byte that is not UTF-8 travels as a private-use
+    /// character (`haproxide_expr::rawtext`), so sample literals get the byte back
+    /// as HAProxy keeps it (`str(\xE0)`).
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes).into_owned()
+        haproxide_expr::rawtext::from_bytes(self.bytes.clone())
     }
 
     /// The word as text, reusing its buffer when it is valid UTF-8.
     pub fn into_text(self) -> String {
-        match String::from_utf8(self.bytes) {
-            Ok(s) => s,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        }
+        haproxide_expr::rawtext::from_bytes(self.bytes)
     }
 }
 

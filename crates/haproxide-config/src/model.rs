@@ -6,6 +6,7 @@
 //! applies defaults and `default-server` inheritance in place.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::reader::{Line, Word};
 use crate::source::Span;
@@ -622,6 +623,17 @@ pub struct Rule {
     pub http: Option<crate::http_rules::TypedAction>,
 }
 
+/// `http-error status <code> [content-type <type>] [<payload>] [hdr <name>
+/// <fmt>]*` (configuration.txt §4.2 "http-error"): the reply that replaces the
+/// proxy's error page for the status.
+#[derive(Debug, Clone)]
+pub struct HttpErrorCfg {
+    /// (file, line) of the directive: a later `errorfile` for the same status
+    /// replaces it, and the reverse (line order).
+    pub at: (crate::source::FileId, u32),
+    pub reply: Arc<haproxide_http::rules::ReplySpec>,
+}
+
 /// `option <name>` / `no option <name>` (configuration.txt §4.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProxyOption {
@@ -698,6 +710,8 @@ pub struct Proxy {
     pub stick_table: Option<Spanned<StickTableCfg>>,
     /// `stick on|match|store-request|store-response ...` (§4.2), in order.
     pub stick_rules: Vec<StickRuleCfg>,
+    /// `http-error` replies, in line order.
+    pub http_error: Vec<HttpErrorCfg>,
     /// Every line of the section, typed or not, in order.
     pub directives: Vec<Directive>,
     /// The defaults section this proxy inherits from (index into `Config::proxies`), set by resolve.
@@ -823,6 +837,7 @@ impl Proxy {
             persist_rules: Vec::new(),
             stick_table: None,
             stick_rules: Vec::new(),
+            http_error: Vec::new(),
             stats: Vec::new(),
             directives: Vec::new(),
             defaults: None,

@@ -21,7 +21,8 @@ pub const MAX_NESTED_CONDS: usize = 1024;
 /// A word of the configuration, with its place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
-    /// The value after quote removal and expansion (lossy UTF-8).
+    /// The value after quote removal and expansion (bytes that are not UTF-8 as
+    /// `haproxide_expr::rawtext` private-use characters).
     pub text: String,
     pub span: Span,
     /// Some part of the word was quoted: an empty quoted word is a real argument.

@@ -316,6 +316,14 @@ fn inherit_proxy(p: &mut Proxy, d: &Proxy) {
     if p.fullconn.is_none() {
         p.fullconn = d.fullconn;
     }
+    // TCP/HTTP rules of a named `defaults` (HAProxy 2.5+, §4 "defaults"): run
+    // before the proxy's own, each set as a whole (an `allow` there ends the
+    // proxy's set too: reg-test http-rules/default_rules.vtc). A `defaults`
+    // section inheriting rules is an error (`check_defaults_rules`).
+    if p.kind != ProxyKind::Defaults && !d.rules.is_empty() {
+        let own = std::mem::take(&mut p.rules);
+        p.rules = d.rules.iter().cloned().chain(own).collect();
+    }
     if p.default_backend.is_none() && p.kind.has_frontend() {
         p.default_backend = d.default_backend.clone();
     }
@@ -476,6 +484,17 @@ fn check_references(cfg: &Config, diags: &mut Vec<Diagnostic>) {
                 Diagnostic::error(Code::MissingGlobalSetting, "`option external-check` needs `external-check` in the global section")
                     .at(p.span)
                     .hx(HaproxyLoc::None, format!("Proxy '{}' : 'option external-check' unable to find required 'global.external-check'.", p.name.name)),
+            );
+        } else if p.option("external-check") == Some(true)
+            && p.kind != ProxyKind::Defaults
+            && crate::checks::external_check(p, p.defaults.and_then(|d| cfg.proxies.get(d)))
+                .command
+                .is_none()
+        {
+            diags.push(
+                Diagnostic::error(Code::MissingGlobalSetting, "`option external-check` needs `external-check command`")
+                    .at(p.span)
+                    .hx(HaproxyLoc::None, format!("Proxy '{}' : 'option external-check' unable to find required 'external-check command'.", p.name.name)),
             );
         }
     }

@@ -76,6 +76,8 @@ const GLOBAL_TYPED: &[&str] = &[
 const GLOBAL_CHECKED: &[&str] = &["lua-load", "lua-load-per-thread", "issuers-chain-path"];
 const PROXY_TYPED: &[&str] = &[
     "mode",
+    "external-check command",
+    "external-check path",
     "bind",
     "server",
     "default-server",
@@ -113,6 +115,7 @@ const PROXY_TYPED: &[&str] = &[
     "cookie",
     "ignore-persist",
     "force-persist",
+    "http-error",
 ];
 const PROXY_CHECKED_PREFIXES: &[&str] = &[
     "option ",
@@ -257,9 +260,18 @@ const RUN: &[(&str, &str)] = &[
     ("proxy", "cookie"),
     ("proxy", "ignore-persist"),
     ("proxy", "force-persist"),
+    ("proxy", "http-error"),
+    ("proxy", "errorfile"),
+    ("proxy", "errorfiles"),
     ("proxy", "option persist"),
     ("proxy", "option prefer-last-server"),
     ("server", "cookie"),
+    // External checks (haproxide-check's probe::external; tests/external_check.rs).
+    ("global", "external-check"),
+    ("global", "insecure-fork-wanted"),
+    ("proxy", "option external-check"),
+    ("proxy", "external-check command"),
+    ("proxy", "external-check path"),
 ];
 
 /// A line whose keyword the engine does not run: what to call it, and where.
@@ -481,9 +493,8 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
         ) => "stats page",
         // Accepted; threads are not pinned (a warning names the line).
         ("global", "cpu-map") => "ignored (warning)",
-        // Checks through the proxy run; traffic through it is refused (translate).
-        ("server", "check-via-socks4") => "yes",
-        ("server", "socks4") => "checks only (traffic refused)",
+        // Traffic and (with `check-via-socks4`) checks go through the proxy.
+        ("server", "check-via-socks4" | "socks4") => "yes",
         // §9.2: run in `mode http` (haproxide_http::compress); other filters refused.
         ("proxy", "compression") => "yes (mode http)",
         ("proxy", "filter") => "compression only (mode http)",

@@ -23,7 +23,10 @@ fn opt<'c>(v: Option<Sample<'c>>) -> Fetched<'c> {
 
 /// `str(<string>)`.
 pub(crate) fn str_<'c>(a: &[Arg], _: &'c dyn Context, _: usize) -> Fetched<'c> {
-    Fetched::value(Sample::Str(Cow::Owned(text(a).as_bytes().to_vec())))
+    // A byte the configuration wrote as `\xE0` is that byte (crate::rawtext).
+    Fetched::value(Sample::Str(Cow::Owned(
+        crate::rawtext::to_bytes(text(a)).into_owned(),
+    )))
 }
 /// `int(<integer>)`.
 pub(crate) fn int<'c>(a: &[Arg], _: &'c dyn Context, _: usize) -> Fetched<'c> {

@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use crate::args::{Arg, ArgType};
+use crate::capture as cap;
 use crate::constfetch as cf;
 use crate::http;
 use crate::payload::{self, Fetch};
@@ -125,6 +126,21 @@ pub trait Context {
     /// The stick tables and the session's tracked counters (`sc_*`, `src_*`,
     /// `table_*`: crate::stktab); `None` where there are none.
     fn stick(&self) -> Option<&dyn crate::stktab::StickCtx> {
+        None
+    }
+    /// The frontend's capture slot `idx` of the request (`response` false) or
+    /// the response (`capture.req.hdr`, `capture.res.hdr`); `None` when empty.
+    fn capture(&self, response: bool, idx: usize) -> Option<&[u8]> {
+        let _ = (response, idx);
+        None
+    }
+    /// The request line as copied for the log (`capture.req.method`, `.uri`):
+    /// `None` when the log format does not show it, as HAProxy's `txn->uri`.
+    fn captured_request_line(&self) -> Option<&[u8]> {
+        None
+    }
+    /// The `name` of the listener that accepted the connection (`so_name`).
+    fn listener_name(&self) -> Option<&str> {
         None
     }
 }
@@ -338,6 +354,7 @@ fn srv_name<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
     name_sample(ctx.server_name())
 }
 
+const INT1: &[ArgType] = &[ArgType::Int];
 const INT2: &[ArgType] = &[ArgType::Int, ArgType::Int];
 const STR1: &[ArgType] = &[ArgType::Str];
 const STR2: &[ArgType] = &[ArgType::Str, ArgType::Str];
@@ -665,6 +682,62 @@ pub static FETCHES: &[FetchDef] = &[
     fetch!("ipv4", STR1, 1, Ipv4, NONE, cf::ipv4, "7.3.2"),
     fetch!("ipv6", STR1, 1, Ipv6, NONE, cf::ipv6, "7.3.2"),
     fetch!("meth", STR1, 1, Meth, NONE, cf::meth, "7.3.2"),
+    fetch!("uuid", INT1, 0, Str, NONE, cap::uuid, "7.3.2"),
+    fetch!("so_name", &[], 0, Str, NONE, cap::so_name, "7.3.3"),
+    fetch!(
+        "capture.req.hdr",
+        INT1,
+        1,
+        Str,
+        L7_REQ,
+        cap::req_hdr,
+        "7.3.6"
+    ),
+    fetch!(
+        "capture.req.method",
+        &[],
+        0,
+        Str,
+        L7_REQ,
+        cap::req_method,
+        "7.3.6"
+    ),
+    fetch!(
+        "capture.req.uri",
+        &[],
+        0,
+        Str,
+        L7_REQ,
+        cap::req_uri,
+        "7.3.6"
+    ),
+    fetch!(
+        "capture.req.ver",
+        &[],
+        0,
+        Str,
+        L7_REQ,
+        cap::req_ver,
+        "7.3.6"
+    ),
+    fetch!(
+        "capture.res.hdr",
+        INT1,
+        1,
+        Str,
+        L7_RES,
+        cap::res_hdr,
+        "7.3.6"
+    ),
+    fetch!(
+        "capture.res.ver",
+        &[],
+        0,
+        Str,
+        L7_RES,
+        cap::res_ver,
+        "7.3.6"
+    ),
 ];
 
 /// The fetch named `name`.

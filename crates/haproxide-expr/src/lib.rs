@@ -24,6 +24,7 @@
 
 pub mod acl;
 pub mod args;
+pub mod capture;
 pub mod cond;
 pub mod constfetch;
 pub mod conv;
@@ -35,6 +36,7 @@ pub mod http;
 pub mod logfmt;
 pub mod pattern;
 pub mod payload;
+pub mod rawtext;
 pub mod sample;
 pub mod ssl;
 pub mod stktab;

@@ -397,7 +397,7 @@ impl LogFormat {
         for node in &self.nodes {
             match node {
                 Node::Lit(s) => {
-                    out.extend_from_slice(s.as_bytes());
+                    out.extend_from_slice(&crate::rawtext::to_bytes(s));
                     last_isspace = false;
                 }
                 Node::Sep => {

@@ -125,6 +125,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 checked: false,
                 tls: None,
                 cookie: None,
+                unix: None,
+                socks4: None,
             }],
             ..BackendSpec::default()
         }],

@@ -95,6 +95,7 @@ mod session;
 mod splice;
 #[allow(unsafe_code)]
 pub mod sys;
+mod track;
 mod txnlog;
 mod workers;
 

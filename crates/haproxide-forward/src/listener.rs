@@ -316,7 +316,7 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, m
                     dst,
                     accept_proxy,
                     tls.clone(),
-                    proto_h2,
+                    (bind, proto_h2),
                 );
                 match thread.and_then(|t| shared.threads.get(t)) {
                     Some(s) if thread != me => drop(s.handle.spawn(session)),

@@ -7,26 +7,24 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 
 /// A server connection.
 pub enum ServerStream {
     Tcp(TcpStream),
     Tls(Box<haproxide_tls::ClientTlsStream<TcpStream>>),
+    /// A UNIX stream socket (server address `/path` or `unix@path`).
+    Unix(UnixStream),
 }
 
 impl ServerStream {
-    /// The TCP socket under the connection.
-    pub fn socket(&self) -> &TcpStream {
-        match self {
-            ServerStream::Tcp(s) => s,
-            ServerStream::Tls(s) => s.get_ref().0,
-        }
-    }
-
     /// Waits until the server sent something (bytes or a close).
     pub async fn readable(&self) -> io::Result<()> {
-        self.socket().readable().await
+        match self {
+            ServerStream::Tcp(s) => s.readable().await,
+            ServerStream::Tls(s) => s.get_ref().0.readable().await,
+            ServerStream::Unix(s) => s.readable().await,
+        }
     }
 
     /// Not closed by the server, and nothing unexpected from it (a byte before
@@ -37,6 +35,9 @@ impl ServerStream {
         let mut b = [0u8; 1];
         match self {
             ServerStream::Tcp(s) => {
+                matches!(s.try_read(&mut b), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+            }
+            ServerStream::Unix(s) => {
                 matches!(s.try_read(&mut b), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
             }
             ServerStream::Tls(s) => {
@@ -59,6 +60,7 @@ impl AsyncRead for ServerStream {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ServerStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            ServerStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
@@ -72,18 +74,21 @@ impl AsyncWrite for ServerStream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             ServerStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            ServerStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ServerStream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            ServerStream::Unix(s) => Pin::new(s).poll_flush(cx),
             ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ServerStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            ServerStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
             ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
@@ -93,6 +98,7 @@ impl crate::relay::Peer for ServerStream {
     fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
             ServerStream::Tcp(s) => s.poll_read_ready(cx),
+            ServerStream::Unix(s) => s.poll_read_ready(cx),
             // rustls may hold decrypted bytes the socket no longer shows.
             ServerStream::Tls(_) => Poll::Ready(Ok(())),
         }
@@ -100,7 +106,7 @@ impl crate::relay::Peer for ServerStream {
     fn tcp(&self) -> Option<&TcpStream> {
         match self {
             ServerStream::Tcp(s) => Some(s),
-            ServerStream::Tls(_) => None,
+            ServerStream::Tls(_) | ServerStream::Unix(_) => None,
         }
     }
 }

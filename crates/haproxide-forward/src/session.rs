@@ -95,6 +95,8 @@ pub(crate) struct Sess {
     /// The session's tracked counters (`track-sc*`), when the configuration
     /// has stick tables.
     pub(crate) stk: Option<Box<haproxide_stick::Tracker>>,
+    /// The frontend's bind (index) that accepted the connection (`so_name`).
+    pub(crate) bind: Option<usize>,
 }
 
 pub(crate) enum Flow {
@@ -111,7 +113,7 @@ pub(crate) fn run(
     dst: Option<SocketAddr>,
     accept_proxy: bool,
     tls: Option<(haproxide_tls::Acceptor, usize)>,
-    proto_h2: bool,
+    (bind, proto_h2): (usize, bool),
 ) -> impl Future<Output = ()> {
     // An async block, not an `async fn`: the task keeps each argument once (an
     // `async fn` stores them twice), and an idle session's task is its memory.
@@ -147,6 +149,7 @@ pub(crate) fn run(
             meter,
             (accepted_at, t0),
         );
+        s.bind = Some(bind);
         let term = tokio::select! {
             biased;
             why = kill.wait() => [why, s.phase],
@@ -348,56 +351,9 @@ impl Sess {
             direct: None,
             lb_hash: None,
             stk: None,
+            bind: None,
         }
         .with_tracker()
-    }
-
-    fn with_tracker(mut self) -> Sess {
-        if !self.shared.tables.list.is_empty() {
-            let t = haproxide_stick::Tracker::new(self.shared.tables.clone());
-            self.stk = Some(Box::new(t));
-        }
-        self
-    }
-
-    /// The stick tables as the rules of proxy `cur` see them at `level`.
-    pub(crate) fn stick_view(
-        &self,
-        cur: &'_ str,
-        level: haproxide_stick::Level,
-    ) -> Option<haproxide_stick::View<'_>> {
-        let tr = self.stk.as_deref()?;
-        let cur = tr.tables.find(cur).map(|t| t.spec.name.as_str());
-        Some(haproxide_stick::View {
-            tr,
-            cur,
-            level,
-            src: self.src.map(|a| a.ip()),
-        })
-    }
-
-    /// The end of a stream (an HTTP transaction, or a TCP session): its bytes
-    /// into the tracked counters, then the stream-level ones released
-    /// (HAProxy's `stream_store_counters`).
-    fn stick_stream_end(&mut self) {
-        let Some(tr) = self.stk.as_deref() else {
-            return;
-        };
-        if !tr.any() {
-            return;
-        }
-        // What the log counts (`%U`, `%B`): HTX sizes in HTTP mode, as HAProxy's
-        // `req.total` / `res.total`.
-        let (from_client, from_server) = if self.http_log.is_some() {
-            (self.htx.from_client, self.htx.from_server)
-        } else {
-            (
-                self.bytes.from_client - self.bytes_base.from_client,
-                self.bytes.from_server - self.bytes_base.from_server,
-            )
-        };
-        tr.bytes(from_client, from_server);
-        tr.end_stream();
     }
 
     /// Publishes what is left of the session's byte counts (`bin`/`bout`) to the
@@ -977,12 +933,22 @@ impl Sess {
                 .as_ref()
                 .and_then(|_| self.proxy_header(be.server(srv).map(|x| x.send_proxy)));
             proxy_sent = header.is_some();
-            let attempt = connect_tls(
-                connect(addr, sspec.source, bspec.tcp_keepalive),
+            let unix = sspec.unix.clone();
+            let tcp = connect_tls(
+                connect_via(addr, sspec.socks4, sspec.source, bspec.tcp_keepalive),
                 header,
                 tls,
                 ip,
             );
+            // §2.3 a UNIX-socket server (`/path`, `unix@path`): no TCP, no TLS.
+            let attempt = async move {
+                match unix {
+                    Some(p) => tokio::net::UnixStream::connect(&*p)
+                        .await
+                        .map(ServerStream::Unix),
+                    None => tcp.await,
+                }
+            };
             // Boxed, as the other waits before the data phase: the session's task is
             // sized for its largest state, and an idle session sits in the relay for
             // hours (864 of its 1,952 bytes were this connect's state).
@@ -1153,6 +1119,25 @@ async fn connect(
         sock.bind(SocketAddr::new(ip, 0))?;
     }
     sock.connect(addr).await
+}
+
+/// [`connect`], through the server's SOCKS4 proxy when it has one (§5.2 `socks4`):
+/// the TCP connection goes to the proxy, which is asked to CONNECT to `addr`; a
+/// denial or a short reply fails the attempt as a refused connection would.
+async fn connect_via(
+    addr: SocketAddr,
+    socks4: Option<SocketAddr>,
+    source: Option<IpAddr>,
+    keepalive: bool,
+) -> std::io::Result<TcpStream> {
+    let Some(proxy) = socks4 else {
+        return connect(addr, source, keepalive).await;
+    };
+    let mut s = connect(proxy, source, keepalive).await?;
+    haproxide_check::probe::socks4::handshake(&mut s, addr)
+        .await
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::ConnectionRefused, e.text()))?;
+    Ok(s)
 }
 
 /// The frontend fields a session needs, cloned once (rules are shared via Arc).

@@ -310,6 +310,12 @@ pub struct ServerSpec {
     pub tls: Option<ServerTls>,
     /// `cookie <value>` (§5.2): its persistence cookie value.
     pub cookie: Option<Box<[u8]>>,
+    /// A UNIX-socket address (§2.3 `/path`, `unix@path`): connections go to this
+    /// stream socket; `ip`/`port` are then unused.
+    pub unix: Option<std::sync::Arc<std::path::Path>>,
+    /// `socks4 <addr>:<port>` (§5.2): connections go to this SOCKS4 proxy, which is
+    /// asked to CONNECT to the server (HAProxy's request: user id `HAProxy`).
+    pub socks4: Option<std::net::SocketAddr>,
 }
 
 /// A server's TLS side (configuration.txt §5.2 `ssl`, `sni`).

@@ -31,6 +31,26 @@ pub struct MsgCtx<'a> {
     pub tls: Option<&'a haproxide_expr::TlsSession>,
     /// The stick tables and tracked counters (`sc_*`, `src_*`, `track-sc`).
     pub stick: Option<&'a (dyn haproxide_expr::stktab::StickCtx + Sync)>,
+    /// What the transaction captured, and the session's listener.
+    pub seen: Seen<'a>,
+    /// Captures the running rule set made (slot, value), not yet in `seen`:
+    /// request slots on a request, response slots on a response.
+    pub new_caps: &'a [(usize, Vec<u8>)],
+}
+
+/// What the engine kept of the transaction and the session for the fetches
+/// that read it (§7.3.6 `capture.req.*`/`capture.res.*`, §7.3.3 `so_name`).
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Seen<'a> {
+    /// The frontend's request capture slots (`capture request header`,
+    /// `declare capture request`, `http-request capture`), `None` when empty.
+    pub req_caps: &'a [Option<Box<[u8]>>],
+    /// The response capture slots.
+    pub res_caps: &'a [Option<Box<[u8]>>],
+    /// The request line copied for the log (only when the log shows it).
+    pub request_line: Option<&'a [u8]>,
+    /// The `name` of the listener (`bind ... name`).
+    pub listener: Option<&'a str>,
 }
 
 fn field(h: &Headers, i: usize) -> Option<(&[u8], &[u8])> {
@@ -104,5 +124,24 @@ impl Context for MsgCtx<'_> {
     }
     fn server_id(&self) -> Option<i64> {
         self.server_id
+    }
+    fn capture(&self, response: bool, idx: usize) -> Option<&[u8]> {
+        if self.res.is_some() == response {
+            if let Some((_, v)) = self.new_caps.iter().rev().find(|(i, _)| *i == idx) {
+                return Some(v);
+            }
+        }
+        let slots = if response {
+            self.seen.res_caps
+        } else {
+            self.seen.req_caps
+        };
+        slots.get(idx)?.as_deref()
+    }
+    fn captured_request_line(&self) -> Option<&[u8]> {
+        self.seen.request_line
+    }
+    fn listener_name(&self) -> Option<&str> {
+        self.seen.listener
     }
 }

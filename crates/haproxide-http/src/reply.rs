@@ -167,17 +167,42 @@ impl Reply {
     }
 }
 
-/// The error pages of a proxy: its `errorfile`/`errorfiles`/`http-errors` pages,
-/// HAProxy's default ones behind them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The error pages of a proxy: its `errorfile`/`errorfiles`/`http-errors` pages
+/// and its `http-error` replies, HAProxy's default ones behind them.
+#[derive(Debug, Clone, Default)]
 pub struct ErrorPages {
     /// (status, raw HTTP message) from the configuration, loaded at start-up.
     pub custom: Vec<(u16, Arc<[u8]>)>,
+    /// (status, reply) from `http-error status <code> ...` (§4.2 "http-error"):
+    /// a reply built per transaction (its `hdr` and `lf-string` are
+    /// log-formats). A status is in `custom` or here, not both (the proxy's
+    /// later line wins).
+    pub replies: Vec<(u16, Arc<crate::rules::ReplySpec>)>,
 }
 
 impl ErrorPages {
-    /// The page for `status`, as the client receives it.
+    /// The proxy has its own page or reply for `status`.
+    pub fn has(&self, status: u16) -> bool {
+        self.custom.iter().any(|(s, _)| *s == status)
+            || self.replies.iter().any(|(s, _)| *s == status)
+    }
+
+    /// The page for `status`, as the client receives it (an `http-error`
+    /// reply's log-format parts see no transaction here: use
+    /// [`ErrorPages::reply_ctx`] where there is one).
     pub fn reply(&self, status: u16) -> Reply {
+        struct NoCtx;
+        impl haproxide_expr::Context for NoCtx {}
+        self.reply_ctx(status, &NoCtx)
+    }
+
+    /// The page for `status` in a transaction (`ctx` renders an `http-error`
+    /// reply's log-format parts).
+    pub fn reply_ctx(&self, status: u16, ctx: &dyn haproxide_expr::Context) -> Reply {
+        if let Some((_, spec)) = self.replies.iter().rev().find(|(s, _)| *s == status) {
+            // Its `default-errorfiles` is HAProxy's own page (not this one).
+            return crate::rules::reply_for(spec, ctx, &ErrorPages::default());
+        }
         if let Some((_, raw)) = self.custom.iter().find(|(s, _)| *s == status) {
             if raw.is_empty() {
                 return Reply {
@@ -198,3 +223,11 @@ impl ErrorPages {
         })
     }
 }
+
+/// Error pages compare by their typed form's text (a reload sees a change).
+impl PartialEq for ErrorPages {
+    fn eq(&self, o: &ErrorPages) -> bool {
+        self.custom == o.custom && format!("{:?}", self.replies) == format!("{:?}", o.replies)
+    }
+}
+impl Eq for ErrorPages {}

@@ -308,6 +308,8 @@ pub struct Txn<'a> {
     pub body: Option<&'a [u8]>,
     /// The stick tables and the session's tracked counters.
     pub stick: Option<&'a (dyn haproxide_expr::stktab::StickCtx + Sync)>,
+    /// Captures and the listener (`capture.req.hdr`, `so_name`...).
+    pub seen: crate::ctx::Seen<'a>,
 }
 
 impl Txn<'_> {
@@ -330,6 +332,8 @@ impl Txn<'_> {
             server_id: self.server.map(|s| s.1),
             tls: self.tls,
             stick: self.stick,
+            seen: self.seen,
+            new_caps: &self.captures,
         }
     }
 }
@@ -514,9 +518,9 @@ fn prepare(
 ) -> Step {
     match a {
         Action::Allow => Step::Done(Verdict::Allow),
-        Action::Deny(r) => Step::Done(Verdict::Reply(reply(r, ctx, txn.errors))),
-        Action::Tarpit(r) => Step::Done(Verdict::Tarpit(reply(r, ctx, txn.errors))),
-        Action::Return(r) => Step::Done(Verdict::Local(reply(r, ctx, txn.errors))),
+        Action::Deny(r) => Step::Done(Verdict::Reply(reply_for(r, ctx, txn.errors))),
+        Action::Tarpit(r) => Step::Done(Verdict::Tarpit(reply_for(r, ctx, txn.errors))),
+        Action::Return(r) => Step::Done(Verdict::Local(reply_for(r, ctx, txn.errors))),
         Action::Auth { realm } => {
             let mut rep = txn.errors.reply(401);
             let v = format!("Basic realm=\"{realm}\"");
@@ -775,15 +779,20 @@ fn set_part(r: &mut RequestHead, part: UriPart, v: &[u8]) {
     r.uri = new;
 }
 
-fn reply(r: &ReplySpec, ctx: &dyn Context, pages: &ErrorPages) -> Reply {
+/// The response a [`ReplySpec`] gives in a transaction (`pages`: the proxy's
+/// error pages, for a body that is the status's error page).
+pub fn reply_for(r: &ReplySpec, ctx: &dyn Context, pages: &ErrorPages) -> Reply {
     let headers: Vec<(Vec<u8>, Vec<u8>)> = r
         .headers
         .iter()
         .map(|(n, f)| (n.as_bytes().to_vec(), render(f, ctx)))
+        // A header whose value renders empty is not added (HAProxy's
+        // `http_reply_to_htx`; measured with 2.6.12).
+        .filter(|(_, v)| !v.is_empty())
         .collect();
     match &r.body {
         ReplyBody::ErrorPage => {
-            let mut rep = pages.reply(r.status);
+            let mut rep = pages.reply_ctx(r.status, ctx);
             // `hdr` lines come before the page's own headers.
             for (i, (n, v)) in headers.into_iter().enumerate() {
                 rep.head
@@ -799,7 +808,9 @@ fn reply(r: &ReplySpec, ctx: &dyn Context, pages: &ErrorPages) -> Reply {
             body: Vec::new(),
             silent: true,
         },
-        ReplyBody::Raw(raw) => Reply::from_raw(raw).unwrap_or_else(|| pages.reply(r.status)),
+        ReplyBody::Raw(raw) => {
+            Reply::from_raw(raw).unwrap_or_else(|| pages.reply_ctx(r.status, ctx))
+        }
         ReplyBody::Empty => Reply::custom(r.status, headers, None, Vec::new()),
         ReplyBody::Bytes { content_type, data } => {
             Reply::custom(r.status, headers, Some(content_type), data.to_vec())

@@ -39,6 +39,8 @@ struct Slot {
 struct Slots {
     sess: [Option<Slot>; 3],
     strm: [Option<Slot>; 3],
+    /// The current stream's end was counted (until the next request).
+    ended: bool,
 }
 
 /// One session's counters.
@@ -102,6 +104,7 @@ impl Tracker {
 
     /// A new HTTP request (`stream_inc_http_req_ctr`).
     pub fn http_req(&self) {
+        self.slots().ended = false;
         self.add_all(Data::HttpReqCnt, Data::HttpReqRate, 1);
     }
 
@@ -143,10 +146,16 @@ impl Tracker {
         }
     }
 
+    /// Whether the current stream's end was already counted.
+    pub fn stream_ended(&self) -> bool {
+        self.slots().ended
+    }
+
     /// The stream (an HTTP request, or a TCP session's content) ended.
     pub fn end_stream(&self) {
         let strm: Vec<Slot> = {
             let mut s = self.slots();
+            s.ended = true;
             s.strm.iter_mut().filter_map(Option::take).collect()
         };
         stop(strm);

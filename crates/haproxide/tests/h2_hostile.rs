@@ -165,7 +165,17 @@ struct Setup {
 fn setup(tag: &str, inflight: Arc<(AtomicUsize, AtomicUsize)>) -> Setup {
     let fl = inflight.clone();
     let backend = Backend::start(
-        |b: &[u8]| b.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4),
+        |b: &[u8]| {
+            // The head, and a body of `content-length` bytes.
+            let end = b.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+            let head = String::from_utf8_lossy(&b[..end]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            (b.len() >= end + len).then_some(end + len)
+        },
         move |req: &[u8]| {
             let t = haproxide_testkit::http::target(req);
             match t.as_str() {
@@ -510,4 +520,73 @@ fn connection_specific_fields_reset_only_their_stream() {
         .map(|r| haproxide_testkit::http::target(r))
         .collect();
     assert_eq!(got, ["/good"], "only the valid request is forwarded");
+}
+
+/// A client that ignores its stream window (RFC 9113 §6.9.1): the window it
+/// was granted is `tune.h2.initial-window-size` (65535) plus what the engine
+/// took; 200 KB sent at once on a stream whose request waits for a slow
+/// backend gets GOAWAY FLOW_CONTROL_ERROR and the connection ends, the
+/// witness unaffected. A polite upload of 1 MB on the same setup (curl) goes
+/// through: credit comes back per DATA frame.
+#[test]
+fn window_overrun_is_a_connection_error() {
+    if curl_missing() {
+        return;
+    }
+    let fl = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+    let st = setup("overrun", fl);
+    let p = Peer::connect(st.port, &[]);
+    let mut w = p.s.try_clone().unwrap();
+    let mut b = Vec::new();
+    b.push(0x83); // :method POST (static index 3)
+    b.push(0x86);
+    literal(&mut b, b":path", b"/slow");
+    literal(&mut b, b":authority", b"localhost");
+    literal(&mut b, b"content-length", b"204800");
+    w.write_all(&frame(HEADERS, END_HEADERS, 1, &b)).unwrap();
+    let chunk = vec![b'u'; 16384];
+    // Writes may fail once the proxy closed: that is the point.
+    for _ in 0..12 {
+        if w.write_all(&frame(DATA, 0, 1, &chunk)).is_err() {
+            break;
+        }
+    }
+    let g = p.wait(Duration::from_secs(5), |f| f.0 == GOAWAY);
+    let g = g.expect("GOAWAY for a window overrun");
+    assert_eq!(code(&g), 3, "FLOW_CONTROL_ERROR");
+    witness(st.port);
+    // A polite 1 MB upload on its own connection.
+    let dir = TempDir::new("h2-hostile-upload");
+    let up = dir.path("up.bin");
+    std::fs::write(&up, vec![b'p'; 1 << 20]).unwrap();
+    let mark = st.backend.mark();
+    let out = Command::new("timeout")
+        .args([
+            "20",
+            "curl",
+            "-s",
+            "--http2-prior-knowledge",
+            "--max-time",
+            "15",
+        ])
+        .args(["-o", "/dev/null", "-w", "%{http_code} %{http_version}"])
+        .arg("--data-binary")
+        .arg(format!("@{}", up.display()))
+        .arg(format!("http://127.0.0.1:{}/upload", st.port))
+        .output()
+        .expect("curl");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200 2", "the upload");
+    let got: Vec<Vec<u8>> = st
+        .backend
+        .since(mark)
+        .into_iter()
+        .filter(|r| haproxide_testkit::http::target(r) == "/upload")
+        .collect();
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].ends_with(&[b'p'; 1024]) && got[0].len() > 1 << 20,
+        "the backend got the whole body ({} bytes)",
+        got[0].len()
+    );
+    drop(st.proxy);
 }

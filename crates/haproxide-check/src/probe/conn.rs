@@ -42,6 +42,8 @@ impl std::fmt::Debug for TlsClient {
 pub struct ConnectPlan {
     /// Destination.
     pub addr: SocketAddr,
+    /// A UNIX-socket destination instead of `addr` (the server's path).
+    pub unix: Option<std::sync::Arc<std::path::Path>>,
     /// `timeout connect` / `timeout check`.
     pub timeouts: CheckTimeouts,
     /// The interval in force for this run (`inter`, `fastinter` or
@@ -187,6 +189,9 @@ impl Session {
         let fail = |status: CheckStatus, desc: String| {
             CheckResult::new(status, start.elapsed()).with_desc(desc)
         };
+        if let (Some(path), None) = (&plan.unix, plan.socks4) {
+            return open_unix(plan, path, start, step_info).await;
+        }
         let dial = plan.socks4.unwrap_or(plan.addr);
         let mut tcp = match timeout_at(deadline, connect_tcp(dial, plan.quiet_connect)).await {
             Err(_) => return Err(fail(CheckStatus::L4Tout, step_info.to_string())),
@@ -218,7 +223,22 @@ impl Session {
         } else {
             None
         };
-        let mut stream = Stream(Box::new(tcp));
+        let stream = Stream(Box::new(tcp));
+        Self::finish(plan, stream, local, deadline, start, step_info).await
+    }
+
+    /// After the connect: PROXY line, TLS handshake.
+    async fn finish(
+        plan: &ConnectPlan,
+        mut stream: Stream,
+        local: Option<SocketAddr>,
+        deadline: Instant,
+        start: Instant,
+        step_info: &str,
+    ) -> Result<Session, CheckResult> {
+        let fail = |status: CheckStatus, desc: String| {
+            CheckResult::new(status, start.elapsed()).with_desc(desc)
+        };
         if plan.send_proxy {
             let line = match local {
                 Some(local) => proxy_v1_line(local, plan.addr),
@@ -315,6 +335,31 @@ impl Session {
     }
 }
 
+/// Connects to a UNIX-socket server (a failure is L4CON, as HAProxy's connect
+/// error), then as [`Session::open`] goes on.
+async fn open_unix(
+    plan: &ConnectPlan,
+    path: &std::path::Path,
+    start: Instant,
+    step_info: &str,
+) -> Result<Session, CheckResult> {
+    let deadline = plan.connect_deadline(start);
+    let fail = |status: CheckStatus, desc: String| {
+        CheckResult::new(status, start.elapsed()).with_desc(desc)
+    };
+    let s = match timeout_at(deadline, tokio::net::UnixStream::connect(path)).await {
+        Err(_) => return Err(fail(CheckStatus::L4Tout, step_info.to_string())),
+        Ok(Err(e)) => {
+            return Err(fail(
+                CheckStatus::L4Con,
+                format!("{}{step_info}", strerror(&e)),
+            ))
+        }
+        Ok(Ok(s)) => s,
+    };
+    Session::finish(plan, Stream(Box::new(s)), None, deadline, start, step_info).await
+}
+
 /// The PROXY protocol v1 line HAProxy sends with `check-send-proxy`, e.g.
 /// "PROXY TCP4 127.0.0.1 127.0.0.1 37718 23005\r\n" (local address first).
 pub fn proxy_v1_line(local: SocketAddr, peer: SocketAddr) -> String {
@@ -339,6 +384,7 @@ mod tests {
     fn plan(connect: Option<u64>, check: Option<u64>, inter: u64) -> ConnectPlan {
         ConnectPlan {
             addr: SocketAddr::from(([127, 0, 0, 1], 1)),
+            unix: None,
             timeouts: CheckTimeouts {
                 connect: connect.map(Duration::from_millis),
                 check: check.map(Duration::from_millis),

@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod conn;
+pub mod external;
 pub mod http;
 pub mod rules;
 pub mod socks4;
@@ -48,6 +49,7 @@ enum Compiled {
     Http(Box<crate::spec::HttpCheckSpec>, HttpRules),
     Rules(Ruleset),
     SslHello,
+    External(Box<crate::spec::ExternalSpec>),
 }
 
 /// Per-run facts from the server state that some probes need.
@@ -72,6 +74,7 @@ pub(crate) fn apply_connect_rule(plan: &mut ConnectPlan, c: &ConnectRule) {
     }
     if let Some(a) = c.addr {
         plan.addr.set_ip(a);
+        plan.unix = None;
     }
     plan.send_proxy |= c.send_proxy;
     if c.ssl {
@@ -122,6 +125,7 @@ impl Prober {
         };
         let compiled = match &spec.probe {
             ProbeSpec::Tcp => Compiled::Tcp,
+            ProbeSpec::External(e) => Compiled::External(Box::new(e.clone())),
             ProbeSpec::Http(h) => Compiled::Http(Box::new(h.clone()), HttpRules::compile(h)?),
             ProbeSpec::TcpCheck(r) => Compiled::Rules(Ruleset::from_user(r)?),
             ProbeSpec::Pgsql { user } => Compiled::Rules(Ruleset::pgsql(user)),
@@ -144,6 +148,12 @@ impl Prober {
             compiled,
             plan: ConnectPlan {
                 addr: target,
+                // §5.2 `addr` sends the check elsewhere (TCP); `port` alone does not.
+                unix: spec
+                    .unix
+                    .as_deref()
+                    .filter(|_| spec.addr.is_none())
+                    .map(Into::into),
                 timeouts: spec.timeouts.clone(),
                 inter: spec.intervals.inter,
                 send_proxy: spec.send_proxy,
@@ -192,6 +202,7 @@ impl Prober {
                 .await
             }
             Compiled::Rules(rs) => rs.run(&plan, start).await,
+            Compiled::External(e) => external::run(e, inter, start).await,
             Compiled::SslHello => {
                 let now = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
@@ -221,6 +232,7 @@ impl AgentProber {
         Self {
             plan: ConnectPlan {
                 addr: SocketAddr::new(spec.addr.unwrap_or(server.ip()), spec.port),
+                unix: None,
                 timeouts: timeouts.clone(),
                 inter: spec.inter,
                 send_proxy: false,
@@ -257,6 +269,7 @@ mod tests {
         let proxy: SocketAddr = "127.0.0.1:1080".parse().unwrap();
         let mut plan = ConnectPlan {
             addr: "127.0.0.1:80".parse().unwrap(),
+            unix: None,
             timeouts: crate::spec::CheckTimeouts::default(),
             inter: std::time::Duration::from_secs(2),
             send_proxy: false,

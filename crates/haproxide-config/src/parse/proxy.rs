@@ -251,6 +251,7 @@ impl Parser<'_> {
             "filter" => self.filter_files(line, a),
             "errorfile" => self.errorfile_exists(line, a + 1),
             "redirect" => self.kw_redirect(pi, line, a),
+            "http-error" => self.kw_http_error(pi, line, a),
             "cookie" => self.kw_cookie(pi, line, a),
             "ignore-persist" => self.kw_persist_rule(pi, line, a, false),
             "force-persist" => self.kw_persist_rule(pi, line, a, true),

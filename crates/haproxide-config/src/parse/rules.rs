@@ -217,6 +217,45 @@ impl Parser<'_> {
         pi: usize,
         rule: &Rule,
     ) -> Result<Option<crate::http_rules::TypedAction>, crate::http_rules::RuleError> {
+        self.with_type_ctx(pi, |cx| {
+            crate::http_rules::type_action(rule, cx)
+                .map(|a| a.map(|a| crate::http_rules::TypedAction(std::sync::Arc::new(a))))
+        })
+    }
+
+    /// `http-error status <code> ...` (configuration.txt §4.2 "http-error"):
+    /// typed as `return` reads its arguments; kept with its line for
+    /// [`crate::http_rules::error_pages`].
+    pub(super) fn kw_http_error(&mut self, pi: usize, line: &Line, a: usize) {
+        let words: Vec<&str> = line.words[a.min(line.words.len())..]
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect();
+        match self.with_type_ctx(pi, |cx| crate::http_rules::http_error(&words, cx)) {
+            Ok(Some(reply)) => self.cfg.proxies[pi]
+                .http_error
+                .push(crate::model::HttpErrorCfg {
+                    at: (line.file, line.line),
+                    reply: std::sync::Arc::new(reply),
+                }),
+            // A log-format with what this engine lacks: the status keeps its page.
+            Ok(None) => {}
+            Err(e) => self.err(
+                Code::InvalidArgument,
+                line.span_from(a),
+                format!("`http-error`: {}", e.trim_end_matches('.')),
+                HaproxyLoc::Parsing,
+                format!("http-error : {e}"),
+            ),
+        }
+    }
+
+    /// Runs `f` with what typing an HTTP action of proxy `pi` needs.
+    fn with_type_ctx<T>(
+        &self,
+        pi: usize,
+        f: impl FnOnce(&crate::http_rules::TypeCtx<'_>) -> T,
+    ) -> T {
         let p = &self.cfg.proxies[pi];
         let read = |f: &str| std::fs::read(f).map_err(|e| e.to_string());
         let known = |n: &str| self.kw.fetches.contains(n) || self.kw.converters.contains(n);
@@ -235,7 +274,11 @@ impl Parser<'_> {
             capture_base: p
                 .directives
                 .iter()
-                .filter(|d| d.keyword == "capture request header")
+                .filter(|d| {
+                    d.keyword == "capture request header"
+                        || d.keyword == "declare capture"
+                            && d.line.words.get(2).is_some_and(|w| w.text == "request")
+                })
                 .count()
                 + p.rules
                     .iter()
@@ -261,8 +304,7 @@ impl Parser<'_> {
                     .collect()
             },
         };
-        crate::http_rules::type_action(rule, &cx)
-            .map(|a| a.map(|a| crate::http_rules::TypedAction(std::sync::Arc::new(a))))
+        f(&cx)
     }
 
     /// `redirect location|prefix|scheme <to> [options] [{if|unless} <cond>]`

@@ -23,7 +23,10 @@ static PLAIN: HttpSpec = HttpSpec {
     http_request: Vec::new(),
     http_response: Vec::new(),
     http_after_response: Vec::new(),
-    errors: haproxide_http::reply::ErrorPages { custom: Vec::new() },
+    errors: haproxide_http::reply::ErrorPages {
+        custom: Vec::new(),
+        replies: Vec::new(),
+    },
     userlists: Vec::new(),
     timeout_tarpit: None,
     conn_mode: HttpConnMode::KeepAlive,
@@ -697,9 +700,7 @@ impl Sess {
             ex.client_keep && matches!(ex.req.body, BodyLength::None | BodyLength::Length(0));
         // The proxy's `errorfile` for the status (the backend's, else the
         // frontend's), else HAProxy's page.
-        let custom = [ex.bh, ex.fh]
-            .into_iter()
-            .find(|h| h.errors.custom.iter().any(|(s, _)| *s == status));
+        let custom = [ex.bh, ex.fh].into_iter().find(|h| h.errors.has(status));
         // Counted as HAProxy's HTX holds the page: without the connection
         // header the H1 layer adds, without a body for HEAD (none is sent).
         let head_req = ex.req.head.method == b"HEAD";

@@ -68,6 +68,7 @@ impl Sess {
                             .and_then(|n| self.req.filled().get(..n)),
                         _ => None,
                     },
+                    seen: self.seen(&shared),
                 };
                 let r = run_request_from(&spec.http_request, from, &mut req.head, &mut txn);
                 (r, txn.captures, txn.src, txn.dst)
@@ -127,6 +128,28 @@ impl Sess {
                 Next::Answered(t) | Next::Close(t) if t == *b"PR" => Next::Close(term),
                 n => n,
             })
+    }
+
+    /// What `capture.req.*`/`capture.res.*` and `so_name` read: the log's capture
+    /// slots and request line, the listener's name.
+    pub(crate) fn seen<'s>(&'s self, shared: &'s crate::Shared) -> haproxide_http::ctx::Seen<'s> {
+        let fe = &shared.frontends[self.fe].spec;
+        let listener = self
+            .bind
+            .and_then(|b| fe.binds.get(b))
+            .and_then(|b| b.name.as_deref());
+        match self.http_log.as_deref() {
+            Some(h) => haproxide_http::ctx::Seen {
+                req_caps: &h.req_captures,
+                res_caps: &h.res_captures,
+                request_line: h.request_line.as_deref(),
+                listener,
+            },
+            None => haproxide_http::ctx::Seen {
+                listener,
+                ..Default::default()
+            },
+        }
     }
 
     /// Request captures (`http-request capture`) into the log's slots.
@@ -228,6 +251,7 @@ impl Sess {
                         captures: Vec::new(),
                         tls: self.tls.as_deref(),
                         body: None,
+                        seen: self.seen(&shared),
                     };
                     run_response_from(rules, from, &req.head, res, &mut txn)
                 };

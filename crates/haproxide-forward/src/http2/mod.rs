@@ -18,6 +18,7 @@
 
 mod convert;
 mod stream;
+mod wire;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -71,13 +72,31 @@ impl Default for H2Spec {
 }
 
 impl H2Spec {
+    /// What the client is told in SETTINGS (HAProxy 2.6.12's values: the
+    /// frame size is bounded by the buffer, so `tune.h2.max-frame-size` above
+    /// `tune.bufsize` - 9 is not advertised, measured).
+    fn advertised(&self) -> wire::Advertised {
+        let mfs = self
+            .max_frame_size
+            .min((crate::relay::BUFSIZE - 9) as u32)
+            .max(16384);
+        wire::Advertised {
+            header_table_size: self.header_table_size,
+            initial_window_size: self.initial_window_size.min(wire::MAX_WINDOW),
+            max_concurrent_streams: self.max_concurrent_streams.max(1),
+            max_frame_size: mfs,
+        }
+    }
+
+    /// The crate's settings: its windows are the largest (the stream windows
+    /// the client sees are kept by [`wire::Wire`]).
     fn builder(&self) -> h2::server::Builder {
         let mut b = h2::server::Builder::new();
-        let window = self.initial_window_size.clamp(1, (1 << 31) - 1);
+        let adv = self.advertised();
         b.header_table_size(self.header_table_size)
-            .initial_window_size(window)
-            .initial_connection_window_size(window.max(65535))
-            .max_frame_size(self.max_frame_size.clamp(16384, (1 << 24) - 1))
+            .initial_window_size(wire::MAX_WINDOW)
+            .initial_connection_window_size(wire::MAX_WINDOW)
+            .max_frame_size(adv.max_frame_size)
             .max_header_list_size(self.max_header_list_size)
             .max_concurrent_streams(self.max_concurrent_streams.max(1))
             .max_concurrent_reset_streams(self.max_concurrent_streams as usize)
@@ -90,6 +109,8 @@ impl H2Spec {
 
 /// What every stream of one connection shares.
 pub(crate) struct ConnInfo {
+    /// What the engine took of each stream's body (credit for the client).
+    pub(crate) credits: Arc<wire::Credits>,
     pub(crate) tls: Option<Box<haproxide_expr::TlsSession>>,
     /// Streams the client reset after the engine took them.
     pub(crate) resets: AtomicU32,
@@ -117,6 +138,8 @@ impl Sess {
         self.req.consume(pre.len());
         self.req.release_if_empty();
         let io = haproxide_tls::Prefixed::new(pre, std::mem::replace(client, ClientStream::Closed));
+        let credits = Arc::new(wire::Credits::default());
+        let io = wire::Wire::new(io, credits.clone(), &spec.advertised());
         let hs = spec.builder().handshake::<_, Bytes>(io);
         // The preface and the SETTINGS exchange within `timeout http-request`,
         // else `timeout client`.
@@ -144,6 +167,7 @@ impl Sess {
             }
         };
         let info = Arc::new(ConnInfo {
+            credits,
             tls: self.tls.clone(),
             resets: AtomicU32::new(0),
         });
@@ -217,6 +241,7 @@ impl Sess {
             when,
         );
         s.tls = self.tls.clone();
+        s.bind = self.bind;
         s.h2 = Some(first);
         s
     }

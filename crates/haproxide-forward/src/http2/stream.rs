@@ -43,10 +43,12 @@ async fn serve_stream(
     mut respond: SendResponse<Bytes>,
 ) {
     let (parts, body) = req.into_parts();
+    let sid = body.stream_id().as_u32();
     let (head, chunked) = match convert::request(&parts, info.tls.is_some(), body.is_end_stream()) {
         Ok(x) => x,
         Err(_) => {
             respond.send_reset(h2::Reason::PROTOCOL_ERROR);
+            info.credits.done(sid);
             return;
         }
     };
@@ -54,11 +56,29 @@ async fn serve_stream(
     let (engine_end, pipe) = tokio::io::duplex(BUFSIZE);
     let kill = s.kill.clone();
     let tc = s.shared.frontends[s.fe].light.timeout_client;
+    // A broken request body aborts the transaction as a client abort (HAProxy
+    // 2.6.12 logs `CR--` with `<NOSRV>`: nothing reaches the server).
+    let abort = tokio::sync::Notify::new();
     let engine = async {
         let mut c = ClientStream::Mem(engine_end);
         let t = tokio::select! {
             biased;
             why = kill.wait() => [why, s.phase],
+            _ = abort.notified() => {
+                // Before the engine parsed the head: the request line as
+                // HAProxy logs it (it had the head), `TR` 0, no status.
+                if s.http_log.is_none() {
+                    let line = head.split(|&b| b == b'\r').next().unwrap_or(&[]);
+                    let mut h = Box::new(crate::HttpTxnLog::new());
+                    h.t_req = 0;
+                    let mut p = line.splitn(3, |&b| b == b' ');
+                    if let (Some(m), Some(u), Some(v)) = (p.next(), p.next(), p.next()) {
+                        h.set_request_line(m, u, v);
+                    }
+                    s.http_log = Some(h);
+                }
+                [b'C', s.phase]
+            }
             Flow::Done(t) = s.http_session(&mut c) => t,
         };
         drop(c);
@@ -66,13 +86,22 @@ async fn serve_stream(
     };
     let pumps = async {
         let (rd, wr) = tokio::io::split(pipe);
-        let inp = pump_in(wr, head, body, chunked);
+        let inp = pump_in(wr, &head, body, chunked, (&info.credits, sid));
         let out = pump_out(rd, &mut respond, &method, tc);
         tokio::pin!(inp, out);
         let mut in_done = false;
         loop {
             tokio::select! {
-                _ = &mut inp, if !in_done => in_done = true,
+                aborted = &mut inp, if !in_done => {
+                    // A broken body (a stream error: its content-length
+                    // exceeded, a reset) ends the transaction: the engine sees
+                    // its client go, and forwards nothing more.
+                    if aborted {
+                        abort.notify_one();
+                        break;
+                    }
+                    in_done = true
+                }
                 reset = &mut out => {
                     if reset {
                         info.resets.fetch_add(1, Ordering::Relaxed);
@@ -85,18 +114,25 @@ async fn serve_stream(
         // ends without a log line when its request was answered.
     };
     let (term, ()) = tokio::join!(engine, pumps);
+    info.credits.done(sid);
     // As `session::run` ends a session: counters, then the log line.
     s.finish(term);
 }
 
 /// The request head, then its body from DATA frames (re-chunked when it has no
-/// `content-length`), into the pipe.
-async fn pump_in(mut w: WriteHalf<Pipe>, head: Vec<u8>, mut body: RecvStream, chunked: bool) {
-    if w.write_all(&head).await.is_err() {
-        return;
+/// `content-length`), into the pipe. True when the body broke.
+async fn pump_in(
+    mut w: WriteHalf<Pipe>,
+    head: &[u8],
+    mut body: RecvStream,
+    chunked: bool,
+    (credits, sid): (&super::wire::Credits, u32),
+) -> bool {
+    if w.write_all(head).await.is_err() {
+        return false;
     }
     while let Some(d) = body.data().await {
-        let Ok(d) = d else { return };
+        let Ok(d) = d else { return true };
         let n = d.len();
         if n == 0 {
             continue;
@@ -111,10 +147,13 @@ async fn pump_in(mut w: WriteHalf<Pipe>, head: Vec<u8>, mut body: RecvStream, ch
             w.write_all(&d).await.is_ok()
         };
         if !ok {
-            return;
+            return false;
         }
-        // Credit back only what the engine side took.
+        // Credit back only what the engine side took (the crate's connection
+        // window; the client's stream window through the wire, at once, as
+        // HAProxy's mux).
         let _ = body.flow_control().release_capacity(n);
+        credits.credit(sid, n as u32);
     }
     if chunked {
         let mut end = b"0\r\n".to_vec();
@@ -132,6 +171,7 @@ async fn pump_in(mut w: WriteHalf<Pipe>, head: Vec<u8>, mut body: RecvStream, ch
     // The write half stays open (dropped with the read half): a half-closed
     // client is not an abort to the engine.
     std::future::pending::<()>().await;
+    false
 }
 
 /// What the response pump ended on.

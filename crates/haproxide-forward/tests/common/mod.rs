@@ -43,6 +43,8 @@ pub fn server(name: &str, addr: SocketAddr) -> ServerSpec {
         checked: false,
         tls: None,
         cookie: None,
+        unix: None,
+        socks4: None,
     }
 }
 

@@ -49,6 +49,7 @@ fn run(rules: &[HttpRule], head: &mut RequestHead, vars: &mut Vars) -> Verdict {
     let pages = ErrorPages::default();
     let mut txn = Txn {
         stick: None,
+        seen: Default::default(),
         server: None,
         src: None,
         dst: None,
@@ -120,6 +121,8 @@ fn replies_are_haproxys_bytes() {
         (Action::Return(spec(204, ReplyBody::Empty, &[])), "/", "HTTP/1.1 204 No Content\r\n\r\n"),
         (Action::Return(spec(503, ReplyBody::Empty, &[("x-b", "c")])), "/", "HTTP/1.1 503 Service Unavailable\r\nx-b: c\r\ncontent-length: 0\r\n\r\n"),
         (Action::Return(spec(200, ReplyBody::Empty, &[])), "/", "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"),
+        // return hdr x-a "%[req.hdr(none)]" hdr x-c c: an empty value adds no header (HAProxy 2.6.12)
+        (Action::Return(spec(200, ReplyBody::Empty, &[("x-a", "%[req.hdr(none)]"), ("x-c", "c")])), "/", "HTTP/1.1 200 OK\r\nx-c: c\r\ncontent-length: 0\r\n\r\n"),
         // return status 404 content-type text/html string "<p>x</p>" hdr X-Y "%[path]"
         (Action::Return(spec(404, bytes_body("text/html", "<p>x</p>"), &[("X-Y", "%[path]")])), "/lf", "HTTP/1.1 404 Not Found\r\nx-y: /lf\r\ncontent-length: 8\r\ncontent-type: text/html\r\n\r\n<p>x</p>"),
         (Action::Return(spec(200, ReplyBody::Format { content_type: "text/plain".into(), fmt: fmt("p=%[path] q=%[query]") }, &[])), "/x?a", "HTTP/1.1 200 OK\r\ncontent-length: 8\r\ncontent-type: text/plain\r\n\r\np=/x q=a"),
@@ -329,6 +332,7 @@ fn response_rules_set_status_and_headers() {
     let mut vars = Vars::default();
     let mut txn = Txn {
         stick: None,
+        seen: Default::default(),
         server: None,
         src: None,
         dst: None,
@@ -355,6 +359,7 @@ fn response_rules_set_status_and_headers() {
 fn errorfile_pages_replace_the_defaults() {
     let pages = ErrorPages {
         custom: vec![(403, Arc::from(&b"HTTP/1.0 403 Nope\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno"[..]))],
+        ..ErrorPages::default()
     };
     let r = pages.reply(403);
     assert_eq!(
@@ -390,6 +395,7 @@ fn wait_for_body_stops_the_rule_set_and_resumes_after_it() {
     let mut vars = Vars::default();
     let mut txn = Txn {
         stick: None,
+        seen: Default::default(),
         server: None,
         src: None,
         dst: None,

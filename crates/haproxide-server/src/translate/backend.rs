@@ -3,6 +3,7 @@
 use super::*;
 
 pub(super) fn backend(
+    cfg: &Resolved,
     p: &Proxy,
     bi: usize,
     plan: &mut Plan,
@@ -72,7 +73,8 @@ pub(super) fn backend(
         lb_key,
         stick: super::persist::stick(p, errors),
     };
-    let base = health::CheckBase::of(p, errors);
+    let defaults = p.defaults.and_then(|d| cfg.proxies.get(d));
+    let base = health::CheckBase::of(p, defaults, errors);
     plan.check_bases.insert(bi, base.clone());
     for (si, s) in p.servers.iter().enumerate() {
         // §5.2 `proto h2`: HTTP/2 to servers is not run (HTTP/2 is the client
@@ -94,6 +96,10 @@ pub(super) fn backend(
         let sp = &s.params;
         let mut spec = server_spec(s, ip, port, unresolved);
         match server_tls(s) {
+            Ok(Some(_)) if spec.unix.is_some() => {
+                errors.push(unsupported(s.span, "`ssl` to a UNIX-socket server"));
+                continue;
+            }
             Ok(t) => spec.tls = t,
             Err(e) => {
                 errors.push(*e);
@@ -114,6 +120,7 @@ pub(super) fn backend(
             },
         );
         let socks4 = health::socks4_addr(s, errors);
+        spec.socks4 = socks4;
         let check = (sp.check == Some(true)).then(|| check_spec(&base, s, socks4));
         let agent = health::agent_spec(sp);
         let track = sp.track.as_ref().map(|t| {
@@ -193,6 +200,17 @@ pub(crate) fn server_spec(
         checked: sp.check == Some(true) || sp.track.is_some() || sp.agent_check == Some(true),
         tls: None,
         cookie: sp.cookie.as_deref().map(|c| c.as_bytes().into()),
+        unix: server_unix(s),
+        socks4: None,
+    }
+}
+
+/// The server's UNIX-socket path (configuration.txt §2.3: an address starting
+/// with `/`, or `unix@`), if it has one.
+pub(crate) fn server_unix(s: &ServerDef) -> Option<std::sync::Arc<std::path::Path>> {
+    match s.parsed.as_ref().map(|a| &a.host) {
+        Some(Host::Unix(p)) => Some(std::path::Path::new(p).into()),
+        _ => None,
     }
 }
 
@@ -268,11 +286,18 @@ pub(crate) fn server_addr(
                 return None;
             }
         },
-        _ => {
+        // §2.3 `/path`, `unix@path`: the socket path goes in the spec's `unix`
+        // ([`server_unix`]); no IP address.
+        Host::Unix(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        Host::Abns(_) => {
             errors.push(unsupported(
                 span,
-                "a UNIX or abstract-socket server address",
+                "an abstract-namespace server address (`abns@`; UNIX-socket paths run)",
             ));
+            return None;
+        }
+        _ => {
+            errors.push(unsupported(span, "an `fd@` or `sockpair@` server address"));
             return None;
         }
     };

@@ -4,7 +4,11 @@
 use super::*;
 
 /// The probe of a backend (`option httpchk` and friends, configuration.txt §4.2).
-pub(super) fn probe_spec(p: &Proxy, errors: &mut Vec<Diagnostic>) -> ProbeSpec {
+pub(super) fn probe_spec(
+    p: &Proxy,
+    defaults: Option<&Proxy>,
+    errors: &mut Vec<Diagnostic>,
+) -> ProbeSpec {
     match checks::check_kind(p) {
         CheckKind::Tcp => ProbeSpec::Tcp,
         CheckKind::Http {
@@ -187,10 +191,10 @@ pub(super) fn probe_spec(p: &Proxy, errors: &mut Vec<Diagnostic>) -> ProbeSpec {
         CheckKind::LdapCheck => ProbeSpec::Ldap,
         CheckKind::SpopCheck => ProbeSpec::Spop,
         CheckKind::SslHello => ProbeSpec::SslHello,
-        CheckKind::ExternalCheck => {
-            errors.push(unsupported(p.name.span, "`option external-check`"));
-            ProbeSpec::Tcp
-        }
+        CheckKind::ExternalCheck => match super::external::proxy_part(p, defaults, errors) {
+            Some(e) => ProbeSpec::External(e),
+            None => ProbeSpec::Tcp,
+        },
     }
 }
 
@@ -223,12 +227,19 @@ pub struct CheckBase {
     probe: ProbeSpec,
     timeouts: CheckTimeouts,
     log_health_checks: bool,
+    /// `mode http` (an external check's `HAPROXY_SERVER_PROTO`).
+    http: bool,
 }
 
 impl CheckBase {
-    pub(super) fn of(p: &Proxy, errors: &mut Vec<Diagnostic>) -> CheckBase {
+    pub(super) fn of(
+        p: &Proxy,
+        defaults: Option<&Proxy>,
+        errors: &mut Vec<Diagnostic>,
+    ) -> CheckBase {
         CheckBase {
-            probe: probe_spec(p, errors),
+            http: p.effective_mode() == Mode::Http,
+            probe: probe_spec(p, defaults, errors),
             timeouts: CheckTimeouts {
                 connect: p.timeouts.get("connect").copied().map(ms),
                 check: p.timeouts.get("check").copied().map(ms),
@@ -260,6 +271,10 @@ pub(crate) fn check_spec(base: &CheckBase, s: &ServerDef, socks4: Option<SocketA
         .inter
         .map(ms)
         .unwrap_or(haproxide_check::spec::DEFAULT_INTER);
+    let mut probe = base.probe.clone();
+    if let ProbeSpec::External(e) = &mut probe {
+        super::external::server_part(e, s, base.http);
+    }
     CheckSpec {
         rise: sp.rise.unwrap_or(2),
         fall: sp.fall.unwrap_or(3),
@@ -279,7 +294,7 @@ pub(crate) fn check_spec(base: &CheckBase, s: &ServerDef, socks4: Option<SocketA
         hold_first: sp.init_state.is_none(),
         addr: sp.addr.as_deref().and_then(|a| a.parse().ok()),
         port: sp.port,
-        probe: base.probe.clone(),
+        probe,
         tls: (sp.check_ssl == Some(true)).then(|| TlsSpec {
             verify: sp.verify.as_deref() != Some("none"),
             ca_file: sp.ca_file.as_ref().map(|c| c.name.clone().into()),
@@ -289,6 +304,7 @@ pub(crate) fn check_spec(base: &CheckBase, s: &ServerDef, socks4: Option<SocketA
         socks4,
         via_socks4: sp.check_via_socks4 == Some(true),
         log_health_checks: base.log_health_checks,
+        unix: super::backend::server_unix(s).map(|p| p.to_path_buf()),
     }
 }
 

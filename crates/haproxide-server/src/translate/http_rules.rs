@@ -28,10 +28,11 @@ pub(crate) fn rule_sets(p: &Proxy, errors: &mut Vec<Diagnostic>) -> RuleSets {
             _ => continue,
         };
         let Some(action) = &r.http else {
-            errors.push(unsupported(
-                r.action.span,
-                format!("`{} {}` in `mode http`", r.ruleset, r.action.name),
-            ));
+            let what = match missing_sample(&r.args) {
+                Some(m) => format!("{m} in `{} {}`", r.ruleset, r.action.name),
+                None => format!("`{} {}` in `mode http`", r.ruleset, r.action.name),
+            };
+            errors.push(unsupported(r.action.span, what));
             continue;
         };
         if let Some(what) = action.0.not_run() {
@@ -55,6 +56,24 @@ pub(crate) fn rule_sets(p: &Proxy, errors: &mut Vec<Diagnostic>) -> RuleSets {
     }
     sets.request.extend(redirects);
     sets
+}
+
+/// What an untyped rule lacks when it is a fetch or converter of a `%[...]`
+/// in its arguments: "the sample fetch `x`" / "the converter `y`".
+fn missing_sample(args: &[String]) -> Option<String> {
+    use haproxide_expr::logfmt::{LfMode, LogFormat};
+    args.iter().filter(|a| a.contains("%[")).find_map(|a| {
+        let m = LogFormat::parse(a, LfMode::Http).err()?.to_string();
+        [
+            ("unknown fetch method '", "the sample fetch"),
+            ("unknown converter '", "the converter"),
+        ]
+        .iter()
+        .find_map(|(pre, what)| {
+            let rest = &m[m.find(pre)? + pre.len()..];
+            Some(format!("{what} `{}`", &rest[..rest.find('\'')?]))
+        })
+    })
 }
 
 /// A `stats http-request` rule (allow, deny, auth: §4.2) as the engine's.
@@ -91,7 +110,7 @@ pub(crate) fn stats_rule(
 pub(crate) fn fill_userlists(cfg: &Config, engine: &mut fw::EngineSpec) {
     for f in &mut engine.frontends {
         if let (Some(h), Some(p)) = (f.http.as_mut(), cfg.proxy(&f.name, false)) {
-            h.errors.custom = haproxide_config::http_rules::error_pages(cfg, p);
+            h.errors = haproxide_config::http_rules::error_pages(cfg, p);
             if let Some(st) = h.stats.as_mut() {
                 st.rules.errors = h.errors.clone();
             }
@@ -100,7 +119,7 @@ pub(crate) fn fill_userlists(cfg: &Config, engine: &mut fw::EngineSpec) {
     }
     for b in &mut engine.backends {
         if let (Some(h), Some(p)) = (b.http.as_mut(), cfg.proxy(&b.name, true)) {
-            h.errors.custom = haproxide_config::http_rules::error_pages(cfg, p);
+            h.errors = haproxide_config::http_rules::error_pages(cfg, p);
             if let Some(st) = h.stats.as_mut() {
                 st.rules.errors = h.errors.clone();
             }
@@ -120,5 +139,23 @@ pub(crate) fn fill_userlists(cfg: &Config, engine: &mut fw::EngineSpec) {
         if let Some(st) = h.stats.as_mut() {
             st.rules.userlists = lists.clone();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A rule refused for a fetch the engine lacks names the fetch, not the action.
+    #[test]
+    fn refusal_names_the_missing_fetch() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            super::missing_sample(&args(&["code", "308", "location", "/%[ssl_c_sha1]"])),
+            Some("the sample fetch `ssl_c_sha1`".to_string())
+        );
+        assert_eq!(
+            super::missing_sample(&args(&["hdr", "x", "%[path,nosuchconv]"])),
+            Some("the converter `nosuchconv`".to_string())
+        );
+        assert_eq!(super::missing_sample(&args(&["location", "/x"])), None);
     }
 }

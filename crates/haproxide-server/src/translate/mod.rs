@@ -34,6 +34,7 @@ mod http_tests;
 mod stats;
 
 mod compression;
+mod external;
 mod http_rules;
 mod persist;
 use backend::backend;
@@ -156,7 +157,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
         let comp = (p.effective_mode() == Mode::Http)
             .then(|| compression::compression(cfg, p, &mut errors))
             .flatten();
-        match backend(p, plan.engine.backends.len(), &mut plan, &mut errors) {
+        match backend(cfg, p, plan.engine.backends.len(), &mut plan, &mut errors) {
             Some(mut b) => {
                 if let Some(h) = b.http.as_mut() {
                     h.compression = comp;
@@ -225,52 +226,11 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
             plan.engine.frontends.push(f);
         }
     }
-    refuse_socks4_traffic(&live, &backend_index, &plan, &mut errors);
     http_rules::fill_userlists(cfg, &mut plan.engine);
     crate::admin_plan::fill(cfg, &mut plan, &mut errors);
+    external::fill_ids(&mut plan);
     plan.dcs = crate::dcs::plan(cfg, &plan.engine);
     (plan, errors)
-}
-
-/// §5.2 `socks4`: the forwarding engine does not tunnel traffic through a SOCKS4
-/// proxy yet (health checks do, with `check-via-socks4`). A server with `socks4` in a
-/// backend that some frontend (or its own `listen`) sends traffic to is refused
-/// rather than reached directly; in a backend only checked, it runs.
-fn refuse_socks4_traffic(
-    live: &[&Proxy],
-    backend_index: &HashMap<&str, usize>,
-    plan: &Plan,
-    errors: &mut Vec<Diagnostic>,
-) {
-    let used: std::collections::HashSet<usize> = plan
-        .engine
-        .frontends
-        .iter()
-        .flat_map(|f| {
-            f.default_backend
-                .into_iter()
-                .chain(f.use_backends.iter().map(|u| u.0))
-        })
-        .collect();
-    for p in live {
-        let Some(bi) = backend_index.get(p.name.name.as_str()) else {
-            continue;
-        };
-        if !used.contains(bi) {
-            continue;
-        }
-        for s in &p.servers {
-            if let Some(a) = &s.params.socks4 {
-                errors.push(unsupported(
-                    a.span,
-                    format!(
-                        "traffic through a SOCKS4 proxy (`socks4` on server `{}/{}`; checks with `check-via-socks4` run)",
-                        p.name.name, s.name.name
-                    ),
-                ));
-            }
-        }
-    }
 }
 
 fn mode_span(p: &Proxy) -> Span {
