@@ -295,6 +295,17 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
             }
             Action::SetVar { name, expr }
         }
+        "set-var-fmt" => {
+            let name = var_name(name)?;
+            let Some(f) = a.first() else {
+                return Err("expects a format string".into());
+            };
+            let fmt = fmt_or_none!(f);
+            if let Some(w) = a.get(1) {
+                return Err(leftover(w));
+            }
+            Action::SetVarFmt { name, fmt }
+        }
         "unset-var" => Action::UnsetVar {
             name: var_name(name)?,
         },
@@ -435,6 +446,18 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
             };
             Action::TrackSc { n, key, table }
         }
+        "use-service" if !response => match a.as_slice() {
+            [svc] if svc.starts_with("lua.") => Action::Service {
+                name: svc["lua.".len()..].to_string(),
+                host: Default::default(),
+            },
+            _ => return Ok(None),
+        },
+        b if b.starts_with("lua.") => Action::Script {
+            name: b["lua.".len()..].to_string(),
+            args: a.iter().map(|s| s.to_string()).collect(),
+            host: Default::default(),
+        },
         _ => return Ok(None),
     }))
 }

@@ -94,7 +94,10 @@ pub struct Global {
     pub stats_maxconn: Option<u32>,
     pub server_state_file: Option<Named>,
     pub server_state_base: Option<Named>,
+    /// `lua-load` and `lua-load-per-thread` files, in order (§3.1).
     pub lua_loads: Vec<Named>,
+    /// `lua-prepend-path`, `tune.lua.*` (§3.1, §3.2).
+    pub lua: LuaSettings,
     /// The uid to run as: `uid <number>`, or the id of `user <name>` (§3.1); the
     /// last of these lines wins.
     pub uid: Option<Spanned<u32>>,
@@ -127,6 +130,24 @@ pub struct Global {
     /// `tune.h2.*` (§3.2): HTTP/2 settings of every client connection.
     pub tune_h2: TuneH2,
     pub directives: Vec<Directive>,
+}
+
+/// `lua-prepend-path <string> [path|cpath]` and `tune.lua.*` (configuration.txt
+/// §3.1, §3.2); None: HAProxy's default.
+#[derive(Debug, Clone, Default)]
+pub struct LuaSettings {
+    /// (template, is `cpath`), in order.
+    pub prepend_path: Vec<(Named, bool)>,
+    /// `tune.lua.maxmem` in megabytes (0: no limit).
+    pub maxmem_mb: Option<u64>,
+    /// `tune.lua.session-timeout` (default 4 s).
+    pub session_timeout: Option<Millis>,
+    /// `tune.lua.service-timeout` (default 4 s).
+    pub service_timeout: Option<Millis>,
+    /// `tune.lua.forced-yield` (default 10000).
+    pub forced_yield: Option<u32>,
+    /// Some file came from `lua-load-per-thread`.
+    pub per_thread: bool,
 }
 
 /// `tune.h2.header-table-size`, `tune.h2.initial-window-size`,
@@ -618,8 +639,9 @@ pub struct Rule {
     pub args: Vec<String>,
     pub cond: Option<Condition>,
     /// An `http-request`/`http-response`/`http-after-response`/`redirect` action
-    /// typed once ([`crate::http_rules`]); `None` for other rule sets and for
-    /// actions the engine does not type (translate refuses those).
+    /// typed once ([`crate::http_rules`]), also a TCP rule's `set-var`,
+    /// `set-var-fmt`, `unset-var`; `None` for other actions and for those the
+    /// engine does not type (translate refuses those).
     pub http: Option<crate::http_rules::TypedAction>,
 }
 
@@ -686,6 +708,8 @@ pub struct Proxy {
     pub balance_span: Option<Span>,
     /// `tcp-request inspect-delay <time>` (§4.2), this section's own.
     pub inspect_delay: Option<Millis>,
+    /// `tcp-response inspect-delay <time>` (§4.2), this section's own.
+    pub res_inspect_delay: Option<Millis>,
     /// `log-tag <string>` (§4.2): this section's own, else its defaults section's.
     pub log_tag: Option<Named>,
     /// The session log format (§4.2 `log-format`, `option tcplog`, `option httplog`,
@@ -828,6 +852,7 @@ impl Proxy {
             mode_span: None,
             balance_span: None,
             inspect_delay: None,
+            res_inspect_delay: None,
             log_tag: None,
             log_format: None,
             load_server_state_from_file: None,

@@ -74,6 +74,14 @@ const GLOBAL_TYPED: &[&str] = &[
     "description",
 ];
 const GLOBAL_CHECKED: &[&str] = &["lua-load", "lua-load-per-thread", "issuers-chain-path"];
+/// Typed in `Global::lua` (parse/lua.rs).
+const GLOBAL_LUA_TYPED: &[&str] = &[
+    "lua-prepend-path",
+    "tune.lua.maxmem",
+    "tune.lua.service-timeout",
+    "tune.lua.session-timeout",
+    "tune.lua.forced-yield",
+];
 const PROXY_TYPED: &[&str] = &[
     "mode",
     "external-check command",
@@ -250,6 +258,14 @@ const RUN: &[(&str, &str)] = &[
     ("global", "tune.h2.max-concurrent-streams"),
     ("global", "tune.h2.max-frame-size"),
     ("proxy", "backlog"),
+    // Embedded Lua (haproxide-lua; docs/lua.md).
+    ("global", "lua-load"),
+    ("global", "lua-load-per-thread"),
+    ("global", "lua-prepend-path"),
+    ("global", "tune.lua.maxmem"),
+    ("global", "tune.lua.service-timeout"),
+    ("global", "tune.lua.session-timeout"),
+    ("global", "tune.lua.forced-yield"),
     // HTTP logging (haproxide-log, the HTTP engine's captures).
     ("proxy", "capture request header"),
     ("proxy", "capture response header"),
@@ -288,7 +304,6 @@ pub struct NotRun {
 /// require HTTP mode.", a warning the config crate gives too.)
 const TCP_REFUSED: &[&str] = &[
     "tcp-request session",
-    "tcp-response content",
     "use-server",
     "dispatch",
     "filter",
@@ -301,6 +316,9 @@ const TCP_REFUSED: &[&str] = &[
 pub fn refused_in_tcp(p: &Proxy) -> Vec<NotRun> {
     p.directives
         .iter()
+        // §9.1 `filter trace` changes no traffic; `filter compression` acts on
+        // HTTP messages only (a no-op on a TCP stream, as in HAProxy).
+        .filter(|d| !(d.keyword == "filter" && matches!(d.line.arg(1), "trace" | "compression")))
         .filter(|d| {
             TCP_REFUSED
                 .iter()
@@ -458,7 +476,7 @@ pub fn runs(table: &str, kw: &str) -> bool {
 /// The level of a keyword of a given table ("global", "proxy", "server", "bind").
 pub fn level(table: &str, kw: &str) -> Level {
     let typed = match table {
-        "global" => GLOBAL_TYPED.contains(&kw),
+        "global" => GLOBAL_TYPED.contains(&kw) || GLOBAL_LUA_TYPED.contains(&kw),
         "proxy" => PROXY_TYPED.contains(&kw),
         "server" => SERVER_TYPED.contains(&kw),
         "bind" => BIND_TYPED.contains(&kw),
@@ -497,7 +515,7 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
         ("server", "check-via-socks4" | "socks4") => "yes",
         // §9.2: run in `mode http` (haproxide_http::compress); other filters refused.
         ("proxy", "compression") => "yes (mode http)",
-        ("proxy", "filter") => "compression only (mode http)",
+        ("proxy", "filter") => "compression (mode http), trace (no trace lines)",
         _ if runs(table, kw) => "yes",
         _ => "not yet",
     }

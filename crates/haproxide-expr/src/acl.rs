@@ -142,7 +142,16 @@ impl SampleExpr {
         let mut f = (self.fetch.fetch)(&self.args, ctx, occ);
         for (conv, args) in &self.convs {
             let Some(v) = f.value.take() else { break };
-            f.value = v.cast(conv.input).and_then(|v| conv.apply(args, v, ctx));
+            let Some(v) = v.cast(conv.input) else { break };
+            if let Some(inc) = conv.incomplete {
+                // A whole-message converter decides "may change" itself.
+                if inc(args, &v) {
+                    f.may_change = true;
+                    break;
+                }
+                f.may_change = false;
+            }
+            f.value = conv.apply(args, v, ctx);
         }
         f
     }

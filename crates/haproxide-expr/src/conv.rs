@@ -11,6 +11,7 @@ use crate::args::{int_or_var, Arg, ArgType};
 use crate::convext as cx;
 use crate::error::ExprError;
 use crate::fetch::Context;
+use crate::fix;
 use crate::hashconv as hc;
 use crate::sample::{Sample, SmpType};
 use crate::strconv::{self as sc, prepare_map, prepare_regsub};
@@ -26,6 +27,10 @@ pub type CtxConvFn = for<'a> fn(&[Arg], Sample<'a>, &'a dyn Context) -> Option<S
 /// Files (map files) are read through the [`Opts`] the caller gave.
 pub type PrepareFn = fn(&str, Vec<Arg>, &Opts<'_>) -> Result<Vec<Arg>, ExprError>;
 
+/// Whether a converter's input is a message cut short (HAProxy's converter
+/// setting `SMP_F_MAY_CHANGE`: `fix_is_valid`, `mqtt_*` on `req.payload(0,0)`).
+pub type IncompleteFn = fn(&[Arg], &Sample<'_>) -> bool;
+
 /// A converter in the registry.
 pub struct ConvDef {
     pub name: &'static str,
@@ -37,6 +42,9 @@ pub struct ConvDef {
     pub conv: ConvFn,
     /// Set for a converter that reads the context; `conv` is then unused.
     pub ctx_conv: Option<CtxConvFn>,
+    /// Set for a converter that waits for a whole message: an incomplete one
+    /// gives no value yet and "may change" (tcp-request content waits).
+    pub incomplete: Option<IncompleteFn>,
 }
 
 impl ConvDef {
@@ -281,6 +289,17 @@ macro_rules! conv {
             prepare: $prep,
             conv: $f,
             ctx_conv: $ctx,
+            incomplete: None,
+        }
+    };
+}
+
+/// A converter that waits for a whole message ([`IncompleteFn`]).
+macro_rules! msgconv {
+    ($name:expr, $args:expr, $min:expr, $in:ident => $out:ident, $prep:expr, $f:expr, $inc:expr) => {
+        ConvDef {
+            incomplete: Some($inc),
+            ..conv!($name, $args, $min, $in => $out, $prep, $f)
         }
     };
 }
@@ -363,6 +382,8 @@ pub static CONVERTERS: &[ConvDef] = &[
     conv!("xxh64", INT1, 0, Bin => Sint, None, hc::conv_xxh64),
     conv!("sha1", &[], 0, Bin => Bin, None, hc::conv_sha1),
     conv!("sha2", INT1, 0, Bin => Bin, Some(hc::prepare_sha2), hc::conv_sha2),
+    msgconv!("fix_is_valid", &[], 0, Bin => Bool, None, fix::is_valid, fix::is_valid_incomplete),
+    msgconv!("fix_tag_value", STR1, 1, Bin => Bin, Some(fix::prepare_tag), fix::tag, fix::tag_incomplete),
 ];
 
 /// The `map_*` converters (configuration.txt §7.3.1 "map").

@@ -143,6 +143,11 @@ pub trait Context {
     fn listener_name(&self) -> Option<&str> {
         None
     }
+    /// The server's bytes buffered so far (`tcp-response content`: `res.len`,
+    /// `res.payload`); `None` where there is no response buffer.
+    fn res_data(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 /// What a fetch reads, HAProxy's `SMP_USE_*` grouped by layer. A rule kind offers a
@@ -168,6 +173,10 @@ impl Uses {
     pub const HTTP: Uses = Uses(1 | 4);
     /// What an HTTP response offers (`http-response` rules): the request too.
     pub const HTTP_RES: Uses = Uses(1 | 4 | 8);
+    /// The response buffer's contents (§7.3.5 `res.payload`).
+    pub const L6_RES: Uses = Uses(16);
+    /// What `tcp-response content` rules offer.
+    pub const TCP_RES: Uses = Uses(1 | 16);
 
     /// Both sets.
     pub const fn union(self, o: Uses) -> Uses {
@@ -310,6 +319,28 @@ fn req_payload<'c>(args: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> 
     let f = payload::req_payload(ctx.req_data(), off, len, ctx.req_buf_size());
     Fetched::from_payload(f, |v| Sample::Bin(Cow::Borrowed(v)))
 }
+/// `res.len` (§7.3.5): the server's bytes buffered so far; may change until final.
+fn res_len<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    match ctx.res_data() {
+        Some(d) => Fetched {
+            value: Some(Sample::Sint(d.len() as i64)),
+            may_change: !ctx.is_final(),
+            more: false,
+        },
+        None => Fetched::none(),
+    }
+}
+/// `res.payload(<offset>,<length>)` (§7.3.5), as `req.payload` on the response.
+fn res_payload<'c>(args: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    let (Some(data), [Arg::Int(off), Arg::Int(len), ..]) = (ctx.res_data(), args) else {
+        return Fetched::none();
+    };
+    let (Ok(off), Ok(len)) = (usize::try_from(*off), usize::try_from(*len)) else {
+        return Fetched::none();
+    };
+    let f = payload::req_payload(data, off, len, ctx.req_buf_size());
+    Fetched::from_payload(f, |v| Sample::Bin(Cow::Borrowed(v)))
+}
 fn req_ssl_sni<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
     let f = payload::ssl_sni(ctx.req_data());
     Fetched::from_payload(f, |v| Sample::Str(Cow::Borrowed(v.as_bytes())))
@@ -387,6 +418,8 @@ pub static FETCHES: &[FetchDef] = &[
     fetch!("req_len", &[], 0, Sint, L6_REQ, req_len, "7.3.5"),
     fetch!("req.payload", INT2, 2, Bin, L6_REQ, req_payload, "7.3.5"),
     fetch!("payload", INT2, 2, Bin, L6_REQ, req_payload, "7.3.5"),
+    fetch!("res.len", &[], 0, Sint, L6_RES, res_len, "7.3.5"),
+    fetch!("res.payload", INT2, 2, Bin, L6_RES, res_payload, "7.3.5"),
     fetch!("req.ssl_sni", &[], 0, Str, L6_REQ, req_ssl_sni, "7.3.5"),
     fetch!("req_ssl_sni", &[], 0, Str, L6_REQ, req_ssl_sni, "7.3.5"),
     fetch!("req.ssl_alpn", &[], 0, Str, L6_REQ, req_ssl_alpn, "7.3.5"),

@@ -31,6 +31,7 @@ pub mod conv;
 pub mod convext;
 pub mod error;
 pub mod fetch;
+pub mod fix;
 pub mod hashconv;
 pub mod http;
 pub mod logfmt;

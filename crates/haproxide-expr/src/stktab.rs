@@ -323,8 +323,8 @@ macro_rules! table_convs {
     ($($o:expr => $n:expr;)*) => {
         /// `in_table(<table>)` and the `table_*(<table>)` converters.
         pub static CONVERTERS: &[ConvDef] = &[
-            ConvDef { name: "in_table", args: T0, min_args: 1, input: SmpType::Any, out: SmpType::Bool, prepare: None, conv: no_conv, ctx_conv: Some(conv_in_table) },
-            $(ConvDef { name: $n, args: T0, min_args: 1, input: SmpType::Any, out: SmpType::Sint, prepare: None, conv: no_conv, ctx_conv: Some(conv_table::<$o>) },)*
+            ConvDef { name: "in_table", args: T0, min_args: 1, input: SmpType::Any, out: SmpType::Bool, prepare: None, conv: no_conv, ctx_conv: Some(conv_in_table), incomplete: None },
+            $(ConvDef { name: $n, args: T0, min_args: 1, input: SmpType::Any, out: SmpType::Sint, prepare: None, conv: no_conv, ctx_conv: Some(conv_table::<$o>), incomplete: None },)*
         ];
     };
 }

@@ -25,6 +25,12 @@ pub struct EvalCtx<'a> {
     pub final_eval: bool,
     /// The TLS session of a TLS bind (after the handshake).
     pub tls: Option<&'a haproxide_expr::TlsSession>,
+    /// The session's variables (`var()`), once a rule set one.
+    pub vars: Option<&'a haproxide_http::rules::Vars>,
+    /// The server's bytes buffered so far (`tcp-response content`: `res.payload`).
+    pub res: Option<&'a [u8]>,
+    /// The `name` of the bind that accepted the connection (`so_name`).
+    pub listener: Option<&'a str>,
 }
 
 impl haproxide_expr::Context for EvalCtx<'_> {
@@ -46,6 +52,97 @@ impl haproxide_expr::Context for EvalCtx<'_> {
     fn tls(&self) -> Option<&haproxide_expr::TlsSession> {
         self.tls
     }
+    fn var(&self, name: &str) -> Option<haproxide_expr::Sample<'_>> {
+        self.vars?.get(name)
+    }
+    fn res_data(&self) -> Option<&[u8]> {
+        self.res
+    }
+    fn listener_name(&self) -> Option<&str> {
+        self.listener
+    }
+}
+
+/// What the next rule of a TCP rule set does.
+#[derive(Debug)]
+pub enum Step {
+    /// A final `accept` (true) or `reject` (false).
+    Final(bool),
+    /// The rule at this index needs more data.
+    Wait(usize),
+    /// The rule at this index has a non-final action, with its value computed.
+    Act(usize, Effect),
+    /// No rule decided.
+    End,
+}
+
+/// A non-final action's effect, owned (the context is no longer borrowed).
+#[derive(Debug)]
+pub enum Effect {
+    Set(String, Option<haproxide_expr::Sample<'static>>),
+    Unset(String),
+    Close,
+}
+
+/// Runs `rules` from `from` up to the first that decides, waits or acts.
+pub fn eval_from(rules: &[TcpRule], from: usize, ctx: &EvalCtx<'_>) -> Step {
+    use crate::spec::TcpAct;
+    for (i, rule) in rules.iter().enumerate().skip(from) {
+        match eval_cond(rule.cond.as_ref(), ctx) {
+            Tri::Pass => {}
+            Tri::Miss => return Step::Wait(i),
+            Tri::Fail => continue,
+        }
+        let eff = match &rule.act {
+            None => return Step::Final(rule.accept),
+            Some(TcpAct::SetVar(n, e)) => {
+                let v = e.eval(ctx, haproxide_expr::http::SINGLE);
+                if v.may_change && !ctx.final_eval {
+                    return Step::Wait(i);
+                }
+                Effect::Set(n.clone(), v.value.map(owned))
+            }
+            Some(TcpAct::SetVarFmt(n, f)) => {
+                let mut out = Vec::new();
+                f.render(&mut out, &Plain(ctx));
+                let v = haproxide_expr::Sample::Str(std::borrow::Cow::Owned(out));
+                Effect::Set(n.clone(), Some(v))
+            }
+            Some(TcpAct::UnsetVar(n)) => Effect::Unset(n.clone()),
+            Some(TcpAct::Close) => Effect::Close,
+        };
+        return Step::Act(i, eff);
+    }
+    Step::End
+}
+
+fn owned(s: haproxide_expr::Sample<'_>) -> haproxide_expr::Sample<'static> {
+    use haproxide_expr::Sample as S;
+    use std::borrow::Cow::Owned;
+    match s {
+        S::Str(b) => S::Str(Owned(b.into_owned())),
+        S::Bin(b) => S::Bin(Owned(b.into_owned())),
+        S::Meth(b) => S::Meth(Owned(b.into_owned())),
+        S::Bool(b) => S::Bool(b),
+        S::Sint(i) => S::Sint(i),
+        S::Ipv4(a) => S::Ipv4(a),
+        S::Ipv6(a) => S::Ipv6(a),
+    }
+}
+
+/// `set-var-fmt` values: `%[...]` samples; log variables print `-`.
+struct Plain<'c>(&'c dyn haproxide_expr::Context);
+
+impl haproxide_expr::LogVars for Plain<'_> {
+    fn var(&self, out: &mut Vec<u8>, _: haproxide_expr::LogVar, f: haproxide_expr::logfmt::Flags) {
+        haproxide_expr::logfmt::push_text(out, None, f);
+    }
+    fn context(&self) -> &dyn haproxide_expr::Context {
+        self.0
+    }
+    fn dash_for_absent(&self) -> bool {
+        false
+    }
 }
 
 /// Evaluate `tcp-request connection|content` rules: `Some(accept)` from the first rule
@@ -53,7 +150,7 @@ impl haproxide_expr::Context for EvalCtx<'_> {
 /// `Err(())` when a rule needs more data (HAProxy's `missing_data`).
 #[allow(clippy::result_unit_err)]
 pub fn eval_rules(rules: &[TcpRule], ctx: &EvalCtx<'_>) -> Result<Option<bool>, ()> {
-    for rule in rules {
+    for rule in rules.iter().filter(|r| r.act.is_none()) {
         match eval_cond(rule.cond.as_ref(), ctx) {
             Tri::Pass => return Ok(Some(rule.accept)),
             Tri::Miss => return Err(()),
@@ -75,9 +172,53 @@ mod tests {
             .unwrap();
         let w: Vec<&str> = cond.split(' ').collect();
         TcpRule {
+            act: None,
             accept,
             cond: Some(Cond::parse(&w, &acls, &Opts::default()).unwrap()),
         }
+    }
+
+    /// `set-var` is not final: the rule set goes on after it, and a later
+    /// rule reads the variable (tcp-request/tcp-response content, §4.2).
+    #[test]
+    fn set_var_acts_then_later_rules_read_it() {
+        let e = haproxide_expr::SampleExpr::parse("req.payload(0,2)").unwrap();
+        let acls = AclSet::new();
+        let w = ["if", "{", "var(txn.x)", "-m", "str", "ab", "}"];
+        let rules = [
+            TcpRule {
+                act: Some(crate::spec::TcpAct::SetVar("txn.x".into(), e)),
+                accept: true,
+                cond: None,
+            },
+            TcpRule {
+                act: None,
+                accept: false,
+                cond: Some(Cond::parse(&w, &acls, &Opts::default()).unwrap()),
+            },
+        ];
+        let mut vars = haproxide_http::rules::Vars::default();
+        let step = |vars: &haproxide_http::rules::Vars, from, data: &'static [u8], fin| {
+            let ctx = EvalCtx {
+                src: None,
+                dst: None,
+                data,
+                final_eval: fin,
+                tls: None,
+                vars: Some(vars),
+                res: None,
+                listener: None,
+            };
+            eval_from(&rules, from, &ctx)
+        };
+        // One byte: the payload range may still come.
+        assert!(matches!(step(&vars, 0, b"a", false), Step::Wait(0)));
+        match step(&vars, 0, b"abc", false) {
+            Step::Act(0, Effect::Set(n, Some(v))) => vars.set(&n, v),
+            s => panic!("{s:?}"),
+        }
+        assert!(matches!(step(&vars, 1, b"abc", false), Step::Final(false)));
+        assert!(matches!(step(&vars, 2, b"abc", false), Step::End));
     }
 
     #[test]
@@ -88,6 +229,9 @@ mod tests {
             data,
             final_eval,
             tls: None,
+            vars: None,
+            res: None,
+            listener: None,
         };
         let rules = [rule(true, "if big"), rule(false, "if TRUE")];
         assert_eq!(eval_rules(&rules, &ctx(b"ab", false)), Err(()));

@@ -97,6 +97,9 @@ pub(crate) struct Sess {
     pub(crate) stk: Option<Box<haproxide_stick::Tracker>>,
     /// The frontend's bind (index) that accepted the connection (`so_name`).
     pub(crate) bind: Option<usize>,
+    /// Variables set by TCP rules (`set-var` in `tcp-request content`...);
+    /// HTTP mode takes them into its transaction's variables.
+    pub(crate) vars: Option<Box<haproxide_http::rules::Vars>>,
 }
 
 pub(crate) enum Flow {
@@ -352,6 +355,7 @@ impl Sess {
             lb_hash: None,
             stk: None,
             bind: None,
+            vars: None,
         }
         .with_tracker()
     }
@@ -440,13 +444,20 @@ impl Sess {
         }
     }
 
-    fn ctx(&self, final_eval: bool) -> EvalCtx<'_> {
+    pub(crate) fn ctx(&self, final_eval: bool) -> EvalCtx<'_> {
+        let fe = &self.shared.frontends[self.fe].spec;
         EvalCtx {
             src: self.src,
             dst: self.dst,
             data: self.req.filled(),
             final_eval,
             tls: self.tls.as_deref(),
+            vars: self.vars.as_deref(),
+            res: None,
+            listener: self
+                .bind
+                .and_then(|b| fe.binds.get(b))
+                .and_then(|b| b.name.as_deref()),
         }
     }
 
@@ -574,11 +585,12 @@ impl Sess {
         // `tcp-request content` with `tcp-request inspect-delay` (§4.2).
         if !fspec.tcp_content_rules.is_empty() {
             let deadline = fspec.inspect_delay.map(|d| Instant::now() + d);
+            let mut at = 0;
             loop {
                 let final_eval = deadline.is_none_or(|d| Instant::now() >= d)
                     || self.req.eof
                     || self.req.is_full();
-                match eval_rules(&fspec.tcp_content_rules, &self.ctx(final_eval)) {
+                match self.tcp_rules(&fspec.tcp_content_rules, &mut at, final_eval, None) {
                     Ok(Some(false)) => return Flow::Done(*b"PR"),
                     Ok(_) => break,
                     Err(()) if final_eval => break,
@@ -732,6 +744,11 @@ impl Sess {
             Ok((s, _)) => s,
             Err(term) => return Flow::Done(term),
         };
+        if !be.spec.tcp_response_rules.is_empty() {
+            if let Err(term) = Box::pin(self.tcp_response_rules(client, &mut server, be)).await {
+                return Flow::Done(term);
+            }
+        }
         let srv = self.server.unwrap_or(0);
         let splice = !self.shared.no_splice;
         let term = self
@@ -1053,13 +1070,7 @@ impl Sess {
 
     /// What a TCP session's expressions see (a server's `sni`).
     fn eval_ctx(&self) -> EvalCtx<'_> {
-        EvalCtx {
-            src: self.src,
-            dst: self.dst,
-            data: self.req.filled(),
-            final_eval: true,
-            tls: self.tls.as_deref(),
-        }
+        self.ctx(true)
     }
 }
 

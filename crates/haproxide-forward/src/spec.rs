@@ -79,11 +79,27 @@ pub struct BindSpec {
     pub proto_h2: bool,
 }
 
-/// `tcp-request connection|content accept|reject [if cond]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `tcp-request connection|content` / `tcp-response content` rule (§4.2):
+/// `accept|reject [if cond]`, or a non-final action (`act`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct TcpRule {
     pub accept: bool,
     pub cond: Option<Cond>,
+    /// A non-final action (`set-var`...); `accept` is then unused.
+    pub act: Option<TcpAct>,
+}
+
+/// The non-final actions of TCP rules the engine runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TcpAct {
+    /// `set-var(<scope.name>) <expr>`.
+    SetVar(String, haproxide_expr::SampleExpr),
+    /// `set-var-fmt(<scope.name>) <fmt>`.
+    SetVarFmt(String, std::sync::Arc<haproxide_expr::LogFormat>),
+    /// `unset-var(<scope.name>)`.
+    UnsetVar(String),
+    /// `tcp-response content close`: end the server connection.
+    Close,
 }
 
 /// A frontend (configuration.txt §4).
@@ -230,6 +246,10 @@ pub struct BackendSpec {
     pub lb_key: Option<haproxide_http::lbkey::LbKey>,
     /// `stick-table` + `stick on|match|store-request src` (§4.2).
     pub stick: Option<StickSpec>,
+    /// `tcp-response content` rules (§4.2), TCP mode.
+    pub tcp_response_rules: Vec<TcpRule>,
+    /// `tcp-response inspect-delay`.
+    pub res_inspect_delay: Option<Duration>,
 }
 
 /// Persistence on the client's address (§4.2 `stick-table type ip|ipv6

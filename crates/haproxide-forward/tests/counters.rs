@@ -160,6 +160,7 @@ async fn rejected_connections_count_in_conn_rate_only() {
     let e = echo().await;
     let mut spec = simple(vec![server("s1", e.addr)]);
     spec.frontends[0].tcp_connection_rules = vec![TcpRule {
+        act: None,
         accept: false,
         cond: None,
     }];

@@ -123,6 +123,7 @@ async fn accept_proxy_takes_addresses_from_the_header() {
     let mut spec = simple(vec![server("s", ok.addr)]);
     spec.frontends[0].binds[0].accept_proxy = true;
     spec.frontends[0].tcp_connection_rules = vec![TcpRule {
+        act: None,
         accept: false,
         cond: src_is("10.1.2.3"),
     }];

@@ -71,6 +71,7 @@ async fn use_backend_on_ssl_sni_after_inspection() {
     let fe = &mut spec.frontends[0];
     fe.inspect_delay = Some(Duration::from_secs(2));
     fe.tcp_content_rules = vec![TcpRule {
+        act: None,
         accept: true,
         cond: cond("{ req.ssl_hello_type 1 }"),
     }];
@@ -105,6 +106,7 @@ async fn inspect_delay_expires_for_non_tls_clients() {
     let fe = &mut spec.frontends[0];
     fe.inspect_delay = Some(Duration::from_millis(300));
     fe.tcp_content_rules = vec![TcpRule {
+        act: None,
         accept: true,
         cond: cond("{ req.ssl_hello_type 1 }"),
     }];
@@ -135,10 +137,12 @@ async fn tcp_request_content_reject_and_req_len() {
     // accept if req.len ge 4, else (when final) reject.
     fe.tcp_content_rules = vec![
         TcpRule {
+            act: None,
             accept: true,
             cond: cond("{ req.len ge 4 }"),
         },
         TcpRule {
+            act: None,
             accept: false,
             cond: None,
         },
@@ -162,6 +166,7 @@ async fn tcp_request_content_reject_and_req_len() {
 async fn tcp_request_connection_reject_closes_without_log() {
     let (_a, _b, mut spec) = two_backends().await;
     spec.frontends[0].tcp_connection_rules = vec![TcpRule {
+        act: None,
         accept: false,
         cond: cond("{ src 127.0.0.9/32 }"),
     }];
@@ -201,6 +206,7 @@ async fn use_backend_on_req_payload_waits_for_the_bytes() {
     // PostgreSQL SSLRequest: length 8, code 80877103 (0x04d2162f).
     let ssl_request = [0u8, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
     fe.tcp_content_rules = vec![TcpRule {
+        act: None,
         accept: true,
         cond: cond("{ req.payload(0,8) 0000000804d2162f }"),
     }];

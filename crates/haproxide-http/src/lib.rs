@@ -42,6 +42,7 @@ pub mod parse;
 pub mod persist;
 pub mod reply;
 pub mod rules;
+pub mod script;
 pub mod write;
 
 pub use body::{BodyDecoder, BodyError, BodyLength, Step};

@@ -20,6 +20,7 @@ pub use crate::auth::{Password, User, Userlist};
 use crate::ctx::MsgCtx;
 use crate::head::{RequestHead, ResponseHead};
 pub use crate::reply::{ErrorPages, Reply};
+use crate::script::ReqHead;
 pub use addr::AddrField;
 
 /// A rule: its action and its optional condition.
@@ -150,6 +151,11 @@ pub enum Action {
         name: String,
         expr: SampleExpr,
     },
+    /// `set-var-fmt(<scope>.<name>) <fmt>`: the rendered string.
+    SetVarFmt {
+        name: String,
+        fmt: Fmt,
+    },
     /// `unset-var(<scope>.<name>)`.
     UnsetVar {
         name: String,
@@ -196,6 +202,19 @@ pub enum Action {
     WaitForBody {
         time: std::time::Duration,
         at_least: Option<u64>,
+    },
+    /// `http-request lua.<name> [args]` / `http-response lua.<name> [args]`:
+    /// an action a script registered (`core.register_action`, [`crate::script`]).
+    Script {
+        name: String,
+        args: Vec<String>,
+        host: crate::script::ScriptRef,
+    },
+    /// `http-request use-service lua.<name>`: a script's HTTP service answers
+    /// (`core.register_service(name, "http", ...)`).
+    Service {
+        name: String,
+        host: crate::script::ScriptRef,
     },
 }
 
@@ -249,16 +268,7 @@ impl Vars {
         self.0.get(name).cloned()
     }
     pub fn set(&mut self, name: &str, v: Sample<'_>) {
-        let owned = match v {
-            Sample::Str(s) => Sample::Str(s.into_owned().into()),
-            Sample::Bin(s) => Sample::Bin(s.into_owned().into()),
-            Sample::Meth(s) => Sample::Meth(s.into_owned().into()),
-            Sample::Bool(b) => Sample::Bool(b),
-            Sample::Sint(i) => Sample::Sint(i),
-            Sample::Ipv4(a) => Sample::Ipv4(a),
-            Sample::Ipv6(a) => Sample::Ipv6(a),
-        };
-        self.0.insert(name.to_string(), owned);
+        self.0.insert(name.to_string(), crate::script::owned(v));
     }
     pub fn unset(&mut self, name: &str) {
         self.0.remove(name);
@@ -313,7 +323,7 @@ pub struct Txn<'a> {
 }
 
 impl Txn<'_> {
-    fn ctx<'c>(
+    pub(crate) fn ctx<'c>(
         &'c self,
         req: Option<&'c RequestHead>,
         res: Option<&'c ResponseHead>,
@@ -410,9 +420,17 @@ pub fn run_request_from(
                     at_least: *at_least,
                 };
             }
-            prepare(&r.action, &ctx, Some(&*head), None, txn)
+            if is_script(&r.action) {
+                None
+            } else {
+                Some(prepare(&r.action, &ctx, Some(&*head), None, txn))
+            }
         };
-        match apply(step, Target::Req(head), txn) {
+        let v = match step {
+            Some(step) => apply(step, Target::Req(head), txn),
+            None => crate::script::run(&r.action, ReqHead::Mut(head), None, txn),
+        };
+        match v {
             Verdict::Continue => {}
             v => return Run::Done(v),
         }
@@ -459,14 +477,27 @@ pub fn run_response_from(
                     at_least: *at_least,
                 };
             }
-            prepare(&r.action, &ctx, Some(req), Some(&*res), txn)
+            if is_script(&r.action) {
+                None
+            } else {
+                Some(prepare(&r.action, &ctx, Some(req), Some(&*res), txn))
+            }
         };
-        match apply(step, Target::Res(res), txn) {
+        let v = match step {
+            Some(step) => apply(step, Target::Res(res), txn),
+            None => crate::script::run(&r.action, ReqHead::Ref(req), Some(res), txn),
+        };
+        match v {
             Verdict::Continue => {}
             v => return Run::Done(v),
         }
     }
     Run::Done(Verdict::Continue)
+}
+
+/// A script's action or service: run by [`crate::script::run`] on the heads.
+fn is_script(a: &Action) -> bool {
+    matches!(a, Action::Script { .. } | Action::Service { .. })
 }
 
 /// An action with its values computed (the context is no longer borrowed).
@@ -503,11 +534,7 @@ enum Target<'h> {
     Res(&'h mut ResponseHead),
 }
 
-fn owned(s: Sample<'_>) -> Sample<'static> {
-    let mut v = Vars::default();
-    v.set("x", s);
-    v.0.remove("x").unwrap_or(Sample::Bool(false))
-}
+use crate::script::owned;
 
 fn prepare(
     a: &Action,
@@ -560,6 +587,10 @@ fn prepare(
             Step::ReplacePart(*part, re.clone(), render(fmt, ctx))
         }
         Action::SetVar { name, expr } => Step::SetVar(name.clone(), expr.value(ctx).map(owned)),
+        Action::SetVarFmt { name, fmt } => Step::SetVar(
+            name.clone(),
+            Some(Sample::Str(std::borrow::Cow::Owned(render(fmt, ctx)))),
+        ),
         Action::UnsetVar { name } => Step::UnsetVar(name.clone()),
         Action::SetLogLevel(l) => Step::LogLevel(l.clone()),
         Action::SetStatus { code, reason } => match res {
@@ -599,7 +630,9 @@ fn prepare(
             }
             Step::Nothing
         }
-        Action::WaitForBody { .. } => Step::Nothing,
+        Action::WaitForBody { .. } | Action::Script { .. } | Action::Service { .. } => {
+            Step::Nothing
+        }
     }
 }
 

@@ -71,6 +71,8 @@ pub struct Live {
     exported: Arc<AtomicBool>,
     /// The DCS followers, once started (`show dcs`).
     dcs: std::sync::OnceLock<Arc<crate::dcs::DcsRuntime>>,
+    /// The TLS binds' certificate files (`show/set/commit ssl cert`).
+    certs: Arc<haproxide_tls::CertStore>,
 }
 
 impl Live {
@@ -105,6 +107,7 @@ impl Live {
             stopping: AtomicBool::new(false),
             exported: Arc::new(AtomicBool::new(false)),
             dcs: std::sync::OnceLock::new(),
+            certs: Arc::new(cert_store(&plan.engine)),
         }
     }
 
@@ -338,6 +341,23 @@ fn algo(b: Balance) -> &'static str {
     }
 }
 
+/// The certificate store of the TLS binds (one acceptor per `bind` line, shared
+/// by its addresses: counted once).
+fn cert_store(spec: &EngineSpec) -> haproxide_tls::CertStore {
+    let mut acceptors: Vec<haproxide_tls::Acceptor> = Vec::new();
+    for a in spec
+        .frontends
+        .iter()
+        .flat_map(|f| &f.binds)
+        .filter_map(|b| b.tls.as_ref())
+    {
+        if !acceptors.contains(a) {
+            acceptors.push(a.clone());
+        }
+    }
+    haproxide_tls::CertStore::new(acceptors)
+}
+
 pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
@@ -359,6 +379,10 @@ impl RuntimeState for Live {
             }
             Ok(n)
         }))
+    }
+
+    fn cert_store(&self) -> Option<Arc<haproxide_tls::CertStore>> {
+        Some(Arc::clone(&self.certs))
     }
 
     fn dcs(&self) -> crate::cli::dcs::DcsSnapshot {

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
@@ -172,7 +172,11 @@ impl ResolvesServerCert for Refuse {
     }
 }
 
+/// A bind's certificates and SNI index at one moment (replaced whole when `commit
+/// ssl cert` changes one of its files; handshakes in progress keep the one they
+/// started with).
 struct Inner {
+    entries: Vec<CrtEntry>,
     configs: Vec<Arc<ServerConfig>>,
     keys: Vec<Arc<CertifiedKey>>,
     exact: HashMap<String, Vec<usize>>,
@@ -182,13 +186,27 @@ struct Inner {
     refuse: Arc<ServerConfig>,
 }
 
+/// What stays for the life of a bind: its options, the session cache and ticket
+/// keys (kept across certificate updates), the current [`Inner`].
+struct Bind {
+    params: Params,
+    current: RwLock<Arc<Inner>>,
+}
+
+struct Params {
+    options: TlsOptions,
+    strict_sni: bool,
+    max_record: usize,
+    shared: Shared,
+}
+
 /// The acceptor of one TLS bind (cheap to clone).
 #[derive(Clone)]
-pub struct Acceptor(Arc<Inner>);
+pub struct Acceptor(Arc<Bind>);
 
 impl std::fmt::Debug for Acceptor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Acceptor({} certificates)", self.0.configs.len())
+        write!(f, "Acceptor({} certificates)", self.inner().configs.len())
     }
 }
 
@@ -211,6 +229,49 @@ pub(crate) fn version_refs(v: &[Ver]) -> Vec<&'static SupportedProtocolVersion> 
 struct Shared {
     cache: Arc<dyn rustls::server::StoresServerSessions>,
     tickets: Option<Arc<dyn rustls::server::ProducesTickets>>,
+}
+
+impl Params {
+    /// The configurations and SNI index of `entries` with this bind's options.
+    fn inner_for(&self, entries: Vec<CrtEntry>) -> Result<Inner, String> {
+        if entries.is_empty() {
+            return Err("no certificate (`crt` or `crt-list`) on an `ssl` bind".into());
+        }
+        let mut configs = Vec::new();
+        let mut keys = Vec::new();
+        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut wild: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            let mut o = e.options.clone().unwrap_or_default();
+            o.inherit(&self.options);
+            let cfg = server_config(
+                &o,
+                Arc::new(Fixed(e.cert.key.clone())),
+                &self.shared,
+                self.max_record,
+            )
+            .map_err(|m| format!("{}: {m}", e.cert.path))?;
+            configs.push(Arc::new(cfg));
+            keys.push(e.cert.key.clone());
+            let (ex, wi) = entry_names(e);
+            for n in ex {
+                exact.entry(n).or_default().push(i);
+            }
+            for n in wi {
+                wild.entry(n).or_default().push(i);
+            }
+        }
+        let refuse = server_config(&self.options, Arc::new(Refuse), &self.shared, 0)?;
+        Ok(Inner {
+            entries,
+            configs,
+            keys,
+            exact,
+            wild,
+            default: (!self.strict_sni).then_some(0),
+            refuse: Arc::new(refuse),
+        })
+    }
 }
 
 fn server_config(
@@ -347,53 +408,57 @@ fn entry_names(e: &CrtEntry) -> (Vec<String>, Vec<String>) {
 impl Acceptor {
     /// Build the rustls configurations of a bind: one per certificate entry.
     pub fn build(spec: &BindTlsSpec) -> Result<Acceptor, String> {
-        if spec.entries.is_empty() {
-            return Err("no certificate (`crt` or `crt-list`) on an `ssl` bind".into());
-        }
-        let shared = Shared {
-            cache: rustls::server::ServerSessionMemoryCache::new(spec.cache_size.max(1)),
-            tickets: rustls::crypto::ring::Ticketer::new().ok(),
+        let params = Params {
+            options: spec.options.clone(),
+            strict_sni: spec.strict_sni,
+            max_record: spec.max_record,
+            shared: Shared {
+                cache: rustls::server::ServerSessionMemoryCache::new(spec.cache_size.max(1)),
+                tickets: rustls::crypto::ring::Ticketer::new().ok(),
+            },
         };
-        let mut configs = Vec::new();
-        let mut keys = Vec::new();
-        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut wild: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, e) in spec.entries.iter().enumerate() {
-            let mut o = e.options.clone().unwrap_or_default();
-            o.inherit(&spec.options);
-            let cfg = server_config(
-                &o,
-                Arc::new(Fixed(e.cert.key.clone())),
-                &shared,
-                spec.max_record,
-            )
-            .map_err(|m| format!("{}: {m}", e.cert.path))?;
-            configs.push(Arc::new(cfg));
-            keys.push(e.cert.key.clone());
-            let (ex, wi) = entry_names(e);
-            for n in ex {
-                exact.entry(n).or_default().push(i);
-            }
-            for n in wi {
-                wild.entry(n).or_default().push(i);
-            }
-        }
-        let refuse = server_config(&spec.options, Arc::new(Refuse), &shared, 0)?;
-        Ok(Acceptor(Arc::new(Inner {
-            configs,
-            keys,
-            exact,
-            wild,
-            default: (!spec.strict_sni).then_some(0),
-            refuse: Arc::new(refuse),
+        let inner = params.inner_for(spec.entries.clone())?;
+        Ok(Acceptor(Arc::new(Bind {
+            params,
+            current: RwLock::new(Arc::new(inner)),
         })))
+    }
+
+    fn inner(&self) -> Arc<Inner> {
+        self.0
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The certificate entries in use now (`show ssl cert`'s "Used" files).
+    pub fn entries(&self) -> Vec<CrtEntry> {
+        self.inner().entries.clone()
+    }
+
+    /// `commit ssl cert`: every entry loaded from `path` now uses `cert` (its SNI
+    /// names recomputed from the new certificate unless a `crt-list` line filters
+    /// them). New handshakes use it; established connections keep theirs.
+    /// Returns how many entries changed.
+    pub fn replace_cert(&self, path: &str, cert: &CertKey) -> Result<usize, String> {
+        let mut entries = self.entries();
+        let mut n = 0;
+        for e in entries.iter_mut().filter(|e| e.cert.path == path) {
+            e.cert = cert.clone();
+            n += 1;
+        }
+        if n > 0 {
+            let inner = self.0.params.inner_for(entries)?;
+            *self.0.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(inner);
+        }
+        Ok(n)
     }
 
     /// The entry for a ClientHello: the first of the matching entries whose key can
     /// sign with a scheme the client offers (an ECDSA and an RSA certificate for one
     /// name), else the first matching one; the default without a match.
-    fn choose(&self, sni: Option<&str>, schemes: &[SignatureScheme]) -> Option<usize> {
-        let i = &self.0;
+    fn choose(i: &Inner, sni: Option<&str>, schemes: &[SignatureScheme]) -> Option<usize> {
         let pick = |v: &Vec<usize>| {
             v.iter()
                 .copied()
@@ -422,9 +487,10 @@ impl Acceptor {
         let (cfg, sni) = {
             let hello = start.client_hello();
             let sni = hello.server_name().map(str::to_string);
-            let cfg = match self.choose(sni.as_deref(), hello.signature_schemes()) {
-                Some(k) => self.0.configs[k].clone(),
-                None => self.0.refuse.clone(),
+            let inner = self.inner();
+            let cfg = match Acceptor::choose(&inner, sni.as_deref(), hello.signature_schemes()) {
+                Some(k) => inner.configs[k].clone(),
+                None => inner.refuse.clone(),
             };
             (cfg, sni)
         };

@@ -2,7 +2,7 @@
 //! (`/C=FR/O=Example/CN=host`, OpenSSL's short names) and to list its CNs.
 
 /// One TLV: tag, contents, the rest of the input.
-fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+pub(crate) fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, rest) = b.split_first()?;
     let (&l0, rest) = rest.split_first()?;
     let (len, rest) = if l0 < 0x80 {

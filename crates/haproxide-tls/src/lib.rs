@@ -5,6 +5,9 @@
 //! - [`suites`]: OpenSSL's cipher, group and version names mapped onto rustls;
 //! - [`acceptor`]: a bind's acceptor choosing the certificate by SNI;
 //! - [`connector`]: the client side, for `server ... ssl` and `check-ssl`;
+//! - [`store`]: the certificate files of a running process, changed by the CLI
+//!   (`set/commit ssl cert`), [`certinfo`] what `show ssl cert` prints of them;
+//! - [`ocsp`]: OCSP responses stapled from `<crt>.ocsp`;
 //! - [`Prefixed`]: bytes read before the handshake (after a PROXY header) given back
 //!   to it.
 //!
@@ -14,16 +17,20 @@
 #![forbid(unsafe_code)]
 
 pub mod acceptor;
+pub mod certinfo;
 pub mod connector;
 mod der;
 pub mod load;
+pub mod ocsp;
 mod prefixed;
+pub mod store;
 pub mod suites;
 
 pub use acceptor::{Acceptor, BindTlsSpec, CrtEntry, TlsInfo, TlsOptions, Verify};
 pub use connector::{Connector, ServerTlsSpec};
 pub use load::{load_ca, load_crt, CaBundle, CertKey, LoadError};
 pub use prefixed::Prefixed;
+pub use store::CertStore;
 pub use suites::Ver;
 pub use tokio_rustls::client::TlsStream as ClientTlsStream;
 pub use tokio_rustls::server::TlsStream;

@@ -22,6 +22,8 @@ pub enum LoadError {
     KeyMismatch(String),
     #[error("unable to load {0}")]
     Ca(String),
+    #[error("'{0}.ocsp': {1}")]
+    Ocsp(String, String),
 }
 
 /// One certificate with its key, checked (the key matches the certificate).
@@ -41,11 +43,10 @@ impl PartialEq for CertKey {
 }
 impl Eq for CertKey {}
 
-fn pem_items(
-    path: &str,
+/// The certificates (in order) and the first private key of PEM data.
+pub(crate) fn pem_items(
     data: &[u8],
 ) -> (Vec<CertificateDer<'static>>, Option<PrivateKeyDer<'static>>) {
-    let _ = path;
     let mut certs = Vec::new();
     let mut key = None;
     let mut rd = data;
@@ -85,21 +86,32 @@ pub fn subject_dn(cert: &CertificateDer<'_>) -> Option<String> {
 /// Load one `crt` file (§5.1): certificate, chain, key (or `<file>.key`).
 pub fn load_crt_file(path: &str) -> Result<CertKey, LoadError> {
     let data = std::fs::read(path).map_err(|_| LoadError::Missing(path.to_string()))?;
-    let (chain, mut key) = pem_items(path, &data);
+    let (chain, mut key) = pem_items(&data);
     if chain.is_empty() {
         return Err(LoadError::NoCertificate(path.to_string()));
     }
     if key.is_none() {
         let kp = format!("{path}.key");
         if let Ok(kd) = std::fs::read(&kp) {
-            key = pem_items(&kp, &kd).1;
+            key = pem_items(&kd).1;
         }
     }
     let key = key.ok_or_else(|| LoadError::NoKey(path.to_string()))?;
     let names = cert_names(&chain[0]);
     let provider = rustls::crypto::ring::default_provider();
-    let ck = CertifiedKey::from_der(chain, key, &provider)
+    let signer = provider
+        .key_provider
+        .load_private_key(key)
         .map_err(|_| LoadError::KeyMismatch(path.to_string()))?;
+    if !crate::certinfo::key_matches(&chain[0], signer.as_ref()) {
+        return Err(LoadError::KeyMismatch(path.to_string()));
+    }
+    let mut ck = CertifiedKey::new(chain, signer);
+    // `<crt>.ocsp`: the OCSP response stapled to its handshakes (§5.1 `crt`).
+    if let Ok(der) = std::fs::read(format!("{path}.ocsp")) {
+        crate::ocsp::check(&der).map_err(|e| LoadError::Ocsp(path.to_string(), e))?;
+        ck.ocsp = Some(der);
+    }
     Ok(CertKey {
         path: path.to_string(),
         key: Arc::new(ck),
@@ -143,7 +155,7 @@ pub struct CaBundle {
 /// Load a `ca-file`.
 pub fn load_ca(path: &str) -> Result<CaBundle, LoadError> {
     let data = std::fs::read(path).map_err(|_| LoadError::Ca(path.to_string()))?;
-    let (certs, _) = pem_items(path, &data);
+    let (certs, _) = pem_items(&data);
     if certs.is_empty() {
         return Err(LoadError::Ca(path.to_string()));
     }

@@ -349,7 +349,7 @@ const BEHAVES_AS: (u32, u32, u32) = (2, 6, 12);
 /// `ssllib_name_startswith(OpenSSL)` and `openssl_version_atleast(...)` stay false.
 /// No Lua, no PCRE (Rust's regex), no QUIC; epoll through tokio, splice(2) for TCP
 /// relaying; +HAPROXIDE as the configuration's `.if feature(HAPROXIDE)` sees it.
-const FEATURES: &str = "+ACCEPT4 -DEVICEATLAS +EPOLL +GETADDRINFO -KQUEUE +LINUX_SPLICE -LUA +OPENSSL -PCRE -PCRE2 +POLL +PROMEX -QUIC +SYSTEMD +THREAD -ZLIB +HAPROXIDE";
+const FEATURES: &str = "+ACCEPT4 -DEVICEATLAS +EPOLL +GETADDRINFO -KQUEUE +LINUX_SPLICE +LUA +OPENSSL -PCRE -PCRE2 +POLL +PROMEX -QUIC +SYSTEMD +THREAD -ZLIB +HAPROXIDE";
 
 /// `-cc <condition>`: HAProxy lexes the argument as a configuration line (quotes,
 /// environment variables in double quotes), re-joins the words with spaces and

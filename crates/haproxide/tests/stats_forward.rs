@@ -11,10 +11,10 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
-use common::{free_port, haproxide, haproxy, TempDir};
+use common::{free_port, haproxide, haproxy, wait_listening, TempDir};
 
 fn config(fe: u16, fe2: u16, origin: u16) -> String {
     format!(
@@ -73,17 +73,6 @@ fn summary(resp: &str) -> String {
         ""
     };
     format!("{status} {hdrs:?} {body}")
-}
-
-fn wait_listening(port: u16) -> bool {
-    let end = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < end {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
 }
 
 #[test]

@@ -26,6 +26,8 @@ pub struct Session<'a> {
     /// dumps depends on it, not on `user`/`operator` (HAProxy 2.6.12).
     bind_level: Level,
     interactive: bool,
+    /// The payload (`<<` ... empty line) of the command being run.
+    payload: Option<String>,
 }
 
 /// Splits a line into commands on unescaped `;`, and each command into words on
@@ -74,6 +76,7 @@ pub fn split_commands(line: &str) -> Vec<Vec<String>> {
 pub struct Commands {
     cmds: std::iter::Enumerate<std::vec::IntoIter<Vec<String>>>,
     n: usize,
+    payload: Option<String>,
 }
 
 impl Commands {
@@ -82,8 +85,25 @@ impl Commands {
         Commands {
             n: cmds.len(),
             cmds: cmds.into_iter().enumerate(),
+            payload: None,
         }
     }
+
+    /// A line that ended with `<<` (management.txt §9.2 "payload"): `payload` is
+    /// the lines that followed, up to the empty line, each with its newline; the
+    /// line's last command receives it (`set ssl cert <file> <<`).
+    pub fn with_payload(line: &str, payload: String) -> Commands {
+        Commands {
+            payload: Some(payload),
+            ..Commands::new(line)
+        }
+    }
+}
+
+/// Whether a received line announces a payload (ends with `<<`, HAProxy's
+/// PAYLOAD_PATTERN); the line without the pattern.
+pub fn payload_line(line: &str) -> Option<&str> {
+    line.strip_suffix("<<")
 }
 
 /// What one command of a line gave.
@@ -120,6 +140,7 @@ impl<'a> Session<'a> {
             level,
             bind_level: level,
             interactive: false,
+            payload: None,
         }
     }
 
@@ -167,6 +188,11 @@ impl<'a> Session<'a> {
                 return None;
             }
             let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+            self.payload = if i + 1 == run.n {
+                run.payload.take()
+            } else {
+                None
+            };
             match self.command(&refs) {
                 Outcome::Quit => return Some(Step::Quit),
                 Outcome::Silent => continue,
@@ -272,6 +298,27 @@ impl<'a> Session<'a> {
                 } else {
                     "No such session (use 'show sess').\n".into()
                 })
+            }
+            // management.txt §9.3 `show/set/commit/abort/new ssl cert` (cli/ssl.rs).
+            [verb @ ("show" | "set" | "commit" | "abort" | "new"), "ssl", "cert", rest @ ..] => {
+                let store = self.state.cert_store();
+                Text(super::ssl::cert_command(
+                    store.as_deref(),
+                    self.level,
+                    verb,
+                    rest,
+                    self.payload.take(),
+                ))
+            }
+            [verb @ ("show" | "set"), "ssl", "ocsp-response", rest @ ..] => {
+                let store = self.state.cert_store();
+                Text(super::ssl::ocsp_command(
+                    store.as_deref(),
+                    self.level,
+                    verb,
+                    rest,
+                    self.payload.take(),
+                ))
             }
             ["get", "weight", rest @ ..] => Text(self.get_weight(rest.first().copied())),
             ["set", "weight", rest @ ..] => {

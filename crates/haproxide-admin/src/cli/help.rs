@@ -4,11 +4,16 @@
 /// (usage, description) of the commands haproxide implements, as HAProxy 2.6
 /// words them, sorted as HAProxy lists them. `help`, `prompt`, `quit` close the list.
 pub const COMMANDS: &[(&str, &str)] = &[
+    (
+        "abort ssl cert <certfile>",
+        "abort a transaction for a certificate file",
+    ),
     ("add server <bk>/<srv>", "create a new server"),
     (
         "clear counters [all]",
         "clear max statistics counters (or all counters)",
     ),
+    ("commit ssl cert <certfile>", "commit a certificate file"),
     ("del server <bk>/<srv>", "remove a dynamically added server"),
     (
         "disable frontend <frontend>",
@@ -28,6 +33,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     ("get weight <bk>/<srv>", "report a server's current weight"),
     (
+        "new ssl cert <certfile>",
+        "create a new certificate file to be used in a crt-list or a directory",
+    ),
+    (
         "operator",
         "lower the level of the current CLI session to operator",
     ),
@@ -46,6 +55,14 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (
         "set server <bk>/<srv> [opts]",
         "change a server's state, weight, address or ssl",
+    ),
+    (
+        "set ssl cert <certfile> <payload>",
+        "replace a certificate file",
+    ),
+    (
+        "set ssl ocsp-response <resp|payload>",
+        "update a certificate's OCSP Response from a base64-encode DER",
     ),
     (
         "set weight <bk>/<srv>  (DEPRECATED)",
@@ -74,6 +91,14 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (
         "show sess [id]",
         "report the list of current sessions or dump this exact session",
+    ),
+    (
+        "show ssl cert [<certfile>]",
+        "display the SSL certificates used in memory, or the details of a file",
+    ),
+    (
+        "show ssl ocsp-response [id]",
+        "display the IDs of the OCSP responses used in memory, or the details of a single OCSP response",
     ),
     (
         "show stat [desc|json|no-maint|typed|up]*",

@@ -458,7 +458,19 @@ async fn serve_conn<R, W>(
         // one command, not for a line of thousands. `stats timeout` bounds
         // inactivity: each chunk must go out in time, so a slow but live reader
         // still gets a large dump.
-        let mut run = Commands::new(&line);
+        // A line ending with `<<` is followed by a payload up to an empty line
+        // (management.txt §9.2), read under the same timeout and bounded in size.
+        let mut run = match super::exec::payload_line(&line) {
+            None => Commands::new(&line),
+            Some(cmd) => {
+                let payload = tokio::select! {
+                    p = read_payload(&mut reader, opts) => p,
+                    _ = stopped(&mut shutdown) => return,
+                };
+                let Some(payload) = payload else { return };
+                Commands::with_payload(cmd, payload)
+            }
+        };
         let mut quit = false;
         let mut wrote = false;
         while let Some(step) = session.next(&mut run) {
@@ -494,6 +506,40 @@ async fn serve_conn<R, W>(
         if reply.close && !(session_continues(&line) && reader.buffer().contains(&b'\n')) {
             let _ = tokio::time::timeout(opts.timeout, wr.shutdown()).await;
             return;
+        }
+    }
+}
+
+/// Longest payload a command may carry: four command lines (64 kB by default:
+/// a certificate chain with its key; HAProxy's limit is its 16 kB buffer).
+fn max_payload(opts: &ListenOptions) -> usize {
+    opts.max_line.saturating_mul(4)
+}
+
+/// The payload lines after a `<<` line, each with its newline, up to the empty
+/// line. None: the client closed, went silent past `stats timeout` or sent more
+/// than [`max_payload`] (the connection is then closed).
+async fn read_payload<R: AsyncRead + Unpin>(
+    reader: &mut BufReader<R>,
+    opts: &ListenOptions,
+) -> Option<String> {
+    let max = max_payload(opts);
+    let mut payload = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let room = (max - payload.len()) as u64 + 1;
+        let read = async { (&mut *reader).take(room).read_until(b'\n', &mut line).await };
+        match tokio::time::timeout(opts.timeout, read).await {
+            Ok(Ok(n)) if n > 0 && line.last() == Some(&b'\n') => {}
+            _ => return None,
+        }
+        if line == b"\n" || line == b"\r\n" {
+            return Some(String::from_utf8_lossy(&payload).into_owned());
+        }
+        payload.extend_from_slice(&line);
+        if payload.len() > max {
+            return None;
         }
     }
 }

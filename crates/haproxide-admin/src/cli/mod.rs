@@ -31,6 +31,7 @@ pub mod dcs;
 pub mod exec;
 pub mod help;
 pub mod listen;
+pub mod ssl;
 pub mod stat;
 pub mod table;
 
@@ -624,6 +625,11 @@ pub trait RuntimeState: Send + Sync {
     fn del_server(&self, backend: &str, server: &str) -> Result<String, ActionError> {
         let _ = (backend, server);
         Err(ActionError("Unknown command.".into()))
+    }
+    /// The certificate files of the TLS binds, for `show/set/commit ssl cert`
+    /// (none by default: every file is unknown).
+    fn cert_store(&self) -> Option<std::sync::Arc<haproxide_tls::CertStore>> {
+        None
     }
     /// haproxide-only `show dcs`: the followed Patroni clusters (none by default).
     fn dcs(&self) -> dcs::DcsSnapshot {

@@ -454,7 +454,7 @@ pub(super) fn cli_unknown_commands_answer_like_haproxy() {
     let f = Fake::new();
     let empty = run(&*f, Level::Admin, "");
     assert!(empty.starts_with(
-        "Unknown command. Please enter one of the following commands only:\n  add server <bk>/<srv>                   : create a new server\n  clear counters [all]                    : clear max"
+        "Unknown command. Please enter one of the following commands only:\n  abort ssl cert <certfile>               : abort a transaction for a certificate file\n  add server <bk>/<srv>                   : create a new server\n  clear counters [all]                    : clear max"
     ));
     assert!(empty.ends_with("  quit                                    : disconnect\n\n"));
     let foo = run(&*f, Level::Admin, "foo bar");

@@ -616,3 +616,55 @@ async fn cli_serve_stream_over_a_duplex_pipe() {
         .unwrap()
         .unwrap();
 }
+
+/// A line ending with `<<` takes the following lines up to an empty one as its
+/// payload (management.txt §9.2): they are not run as commands. A payload larger
+/// than four command lines closes the connection without running anything.
+#[tokio::test]
+async fn cli_payload_lines_go_to_the_command_and_are_bounded() {
+    let f: Arc<dyn RuntimeState> = Fake::new();
+    let session = |input: Vec<u8>| {
+        let state = Arc::clone(&f);
+        async move {
+            let (mut client, server) = tokio::io::duplex(256 * 1024);
+            let (_stop, rx) = watch::channel(false);
+            let task = tokio::spawn(async move {
+                let opts = ListenOptions::default();
+                super::serve_stream(server, &opts, state.as_ref(), rx).await;
+            });
+            client.write_all(&input).await.unwrap();
+            let mut out = String::new();
+            tokio::time::timeout(Duration::from_secs(5), client.read_to_string(&mut out))
+                .await
+                .unwrap()
+                .unwrap();
+            tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .unwrap()
+                .unwrap();
+            out
+        }
+    };
+    let out = session(
+        b"prompt\nset ssl cert /a.pem <<\n-----BEGIN CERTIFICATE-----\nshow cli level\n\nshow cli level\nquit\n"
+            .to_vec(),
+    )
+    .await;
+    assert_eq!(
+        out,
+        "\n> Can't replace a certificate which is not referenced by the configuration!\nCan't update /a.pem!\n\n> admin\n\n> "
+    );
+    // Without `<<` the same command has no payload.
+    let out = session(b"set ssl cert /a.pem\n".to_vec()).await;
+    assert_eq!(
+        out,
+        "'set ssl cert expects a filename and a certificate as a payload\n\n"
+    );
+    let mut big = b"prompt\nset ssl cert /a.pem <<\n".to_vec();
+    for _ in 0..80 {
+        big.extend([b'A'; 1000]);
+        big.push(b'\n');
+    }
+    big.extend(b"\nshow cli level\n");
+    assert_eq!(session(big).await, "\n> ");
+}

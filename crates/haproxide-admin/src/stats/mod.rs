@@ -253,6 +253,9 @@ impl RuntimeState for HttpModes {
     fn dcs(&self) -> crate::cli::dcs::DcsSnapshot {
         self.inner.dcs()
     }
+    fn cert_store(&self) -> Option<Arc<haproxide_tls::CertStore>> {
+        self.inner.cert_store()
+    }
 }
 
 /// The stats services of a configuration: attached to their frontends before the

@@ -78,7 +78,10 @@ fn refusals() {
         bad("compression level 9").message,
         "'compression' expects 'algo', 'type' or 'offload'"
     );
-    let e = bad("filter trace name x");
+    let e = bad("filter bwlim-in lim default-limit 1k default-period 1s");
     assert!(!e.invalid);
-    assert_eq!(e.message, "`filter trace`");
+    assert_eq!(e.message, "`filter bwlim-in`");
+    // §9.1 `filter trace` runs (no effect on traffic).
+    let p = proxy(ProxyKind::Backend, &["filter trace name x"]);
+    assert_eq!(compression(&p, None), Ok(None));
 }

@@ -44,7 +44,10 @@ impl Parser<'_> {
         };
         g.directives.push(placeholder(keyword, modifier, line));
         self.pending = Some(Slot::Global(g.directives.len() - 1));
-        if self.global_tls(line, start, &kw) || self.global_h2(line, start, &kw) {
+        if self.global_tls(line, start, &kw)
+            || self.global_h2(line, start, &kw)
+            || self.global_lua_tune(line, start, &kw)
+        {
             return;
         }
         let g = &mut self.cfg.global;
@@ -458,6 +461,7 @@ impl Parser<'_> {
         self.has_lua = true;
         if let Some(w) = line.words.get(start + 1) {
             self.cfg.global.lua_loads.push(Named::from_word(w));
+            self.cfg.global.lua.per_thread |= line.arg(start) == "lua-load-per-thread";
             if self.opts.check_files && !Path::new(&w.text).exists() {
                 let f = w.text.clone();
                 self.err(

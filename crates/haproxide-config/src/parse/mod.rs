@@ -19,6 +19,7 @@ mod bind;
 mod global;
 mod h2;
 mod log;
+mod lua;
 mod patroni;
 mod persist;
 mod proxy;

@@ -572,6 +572,10 @@ impl Parser<'_> {
 
     /// `filter spoe ... config <file>`: the SPOE file must exist.
     fn filter_files(&mut self, line: &Line, a: usize) {
+        if line.arg(a) == "trace" {
+            self.filter_trace(line, a);
+            return;
+        }
         let cfgi = (a..line.words.len()).find(|&j| line.arg(j) == "config");
         // HAProxy's parse_spoe_flt: `config <file>` is mandatory (reg-test
         // spoe/wrong_init.vtc).
@@ -592,6 +596,40 @@ impl Parser<'_> {
                     self.err(Code::MissingFile, w.span, format!("SPOE configuration file `{f}` does not exist"), HaproxyLoc::Parsing, format!("'filter' : 'Could not open configuration file {f} : No such file or directory'"));
                 }
             }
+        }
+    }
+
+    /// `filter trace [name <name>] [random-parsing] [random-forwarding] [hexdump]
+    /// [quiet]` (§9.1), checked with HAProxy 2.6's parse_trace_flt texts.
+    fn filter_trace(&mut self, line: &Line, a: usize) {
+        let mut j = a + 1;
+        while j < line.words.len() {
+            match line.arg(j) {
+                "name" if j + 1 >= line.words.len() => {
+                    self.err(
+                        Code::MissingArgument,
+                        line.span(j),
+                        "`filter trace` `name` needs a value".to_string(),
+                        HaproxyLoc::Parsing,
+                        "'filter' : ''trace' : 'name' option without value'".to_string(),
+                    );
+                    return;
+                }
+                "name" => j += 1,
+                "random-parsing" | "random-forwarding" | "hexdump" | "quiet" => {}
+                w => {
+                    let w = w.to_string();
+                    self.err(
+                        Code::InvalidArgument,
+                        line.span(j),
+                        format!("`filter trace` has no option `{w}`"),
+                        HaproxyLoc::Parsing,
+                        format!("'filter trace' : unknown keyword '{w}'."),
+                    );
+                    return;
+                }
+            }
+            j += 1;
         }
     }
 

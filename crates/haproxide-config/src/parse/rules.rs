@@ -77,6 +77,8 @@ impl Parser<'_> {
             let t = self.time_arg(line, ai, canon);
             if canon == "tcp-request inspect-delay" {
                 self.cfg.proxies[pi].inspect_delay = t;
+            } else if canon == "tcp-response inspect-delay" {
+                self.cfg.proxies[pi].res_inspect_delay = t;
             }
             return;
         }
@@ -207,6 +209,13 @@ impl Parser<'_> {
                     return;
                 }
             }
+        }
+        // TCP rules' variable actions are typed as the HTTP ones (the same
+        // words, §4.2); what does not type is refused by translate.
+        if rule.ruleset.starts_with("tcp-")
+            && matches!(base.as_str(), "set-var" | "set-var-fmt" | "unset-var")
+        {
+            rule.http = self.type_http_action(pi, &rule).ok().flatten();
         }
         self.cfg.proxies[pi].rules.push(rule);
     }

@@ -111,7 +111,7 @@ impl Sess {
             srv_buf: Half::new(),
             out: Vec::new(),
             chunk: Vec::new(),
-            vars: Default::default(),
+            vars: self.vars.take().map(|v| *v).unwrap_or_default(),
         };
         let mut first = self.h2 != Some(false);
         // The connection's addresses: `set-src`/`set-dst` change them for one

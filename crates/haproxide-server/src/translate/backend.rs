@@ -72,6 +72,12 @@ pub(super) fn backend(
         persist: super::persist::spec(p, errors),
         lb_key,
         stick: super::persist::stick(p, errors),
+        tcp_response_rules: if http {
+            Vec::new()
+        } else {
+            super::tcp_rules::response_rules(p, errors)
+        },
+        res_inspect_delay: p.res_inspect_delay.map(ms),
     };
     let defaults = p.defaults.and_then(|d| cfg.proxies.get(d));
     let base = health::CheckBase::of(p, defaults, errors);

@@ -54,26 +54,14 @@ pub(super) fn frontend(
         (haproxide_expr::Uses::TCP, "TCP mode")
     };
     binds(p, &mut f, errors);
-    for r in p.rules.iter().filter(|r| r.ruleset.starts_with("tcp-")) {
-        let accept = match r.action.name.as_str() {
-            "accept" => true,
-            "reject" => false,
-            other => {
-                errors.push(unsupported(
-                    r.action.span,
-                    format!("`{} {other}`", r.ruleset),
-                ));
-                continue;
-            }
+    for r in p
+        .rules
+        .iter()
+        .filter(|r| r.ruleset.starts_with("tcp-request"))
+    {
+        let Some(rule) = super::tcp_rules::tcp_rule(p, r, uses, mode, errors) else {
+            continue;
         };
-        let cond = match &r.cond {
-            Some(c) => match condition(p, c, uses, mode, errors) {
-                Some(c) => Some(c),
-                None => continue,
-            },
-            None => None,
-        };
-        let rule = fw::TcpRule { accept, cond };
         match r.ruleset.as_str() {
             "tcp-request connection" => f.tcp_connection_rules.push(rule),
             "tcp-request content" => f.tcp_content_rules.push(rule),

@@ -129,17 +129,21 @@ pub(crate) fn fill_userlists(cfg: &Config, engine: &mut fw::EngineSpec) {
     if lists.is_empty() {
         return;
     }
-    let halves = engine
-        .frontends
-        .iter_mut()
-        .filter_map(|f| f.http.as_mut())
-        .chain(engine.backends.iter_mut().filter_map(|b| b.http.as_mut()));
-    for h in halves {
+    for h in http_halves(engine) {
         h.userlists = lists.clone();
         if let Some(st) = h.stats.as_mut() {
             st.rules.userlists = lists.clone();
         }
     }
+}
+
+/// Every HTTP proxy half of the engine (frontends', then backends').
+pub(crate) fn http_halves(engine: &mut fw::EngineSpec) -> impl Iterator<Item = &mut fw::HttpSpec> {
+    engine
+        .frontends
+        .iter_mut()
+        .filter_map(|f| f.http.as_mut())
+        .chain(engine.backends.iter_mut().filter_map(|b| b.http.as_mut()))
 }
 
 #[cfg(test)]

@@ -49,7 +49,7 @@ fn what_http_mode_does_not_run_is_refused_line_by_line() {
         "{HEAD}frontend web\n bind 127.0.0.1:8080\n default_backend b\n\
          backend b\n server s 127.0.0.1:80\n\
          backend c\n server s 127.0.0.1:80\n http-request wait-for-handshake\n\
-         use-server s if TRUE\n option http-pretend-keepalive\n filter trace name t\n\
+         use-server s if TRUE\n option http-pretend-keepalive\n filter bwlim-in l default-limit 1k default-period 1s\n\
          errorfile 503 /dev/null\n"
     ));
     let mut got: Vec<(u32, String)> = errors
@@ -64,7 +64,7 @@ fn what_http_mode_does_not_run_is_refused_line_by_line() {
         "http-request wait-for-handshake",
         "use-server",
         "option http-pretend-keepalive",
-        "`filter trace`",
+        "`filter bwlim-in`",
     ]
     .iter()
     .zip(&got)

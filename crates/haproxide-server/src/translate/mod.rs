@@ -36,7 +36,9 @@ mod stats;
 mod compression;
 mod external;
 mod http_rules;
+mod lua;
 mod persist;
+mod tcp_rules;
 use backend::backend;
 use frontend::{binds, frontend};
 use health::check_spec;
@@ -227,6 +229,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
         }
     }
     http_rules::fill_userlists(cfg, &mut plan.engine);
+    lua::bind(cfg, &mut plan.engine, &mut errors);
     crate::admin_plan::fill(cfg, &mut plan, &mut errors);
     external::fill_ids(&mut plan);
     plan.dcs = crate::dcs::plan(cfg, &plan.engine);
@@ -637,6 +640,9 @@ pub(crate) mod tests {
             data,
             final_eval: true,
             tls: None,
+            vars: None,
+            res: None,
+            listener: None,
         }
     }
 

@@ -120,3 +120,15 @@ pub fn openssl(dir: &Path, args: &[&str]) {
         .expect("openssl");
     assert!(st.success(), "openssl {args:?}");
 }
+
+/// Whether something accepts on 127.0.0.1:`port` within 10 s.
+pub fn wait_listening(port: u16) -> bool {
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}

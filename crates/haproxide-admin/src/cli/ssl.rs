@@ -1,0 +1,171 @@
+//! Certificates at run time (management.txt §9.3): `show ssl cert [<file>]`,
+//! `new ssl cert <file>`, `set ssl cert <file> <payload>`, `commit ssl cert
+//! <file>`, `abort ssl cert <file>`, with HAProxy 2.6.12's levels and answers
+//! (measured: `show` needs operator — a user gets HAProxy's "Can't allocate
+//! memory!" — the others admin). The store itself is `haproxide_tls::store`.
+
+use haproxide_tls::store::{CertStore, SetOutcome, Shown};
+
+use super::Level;
+
+const DENIED: &str = "Permission denied\n";
+
+/// One `<verb> ssl cert ...` command; `store` None: a process without TLS binds
+/// (every file is unknown, as in HAProxy).
+pub fn cert_command(
+    store: Option<&CertStore>,
+    level: Level,
+    verb: &str,
+    args: &[&str],
+    payload: Option<String>,
+) -> String {
+    let empty;
+    let store = match store {
+        Some(s) => s,
+        None => {
+            empty = CertStore::new(Vec::new());
+            &empty
+        }
+    };
+    let name = args.first().copied();
+    match verb {
+        "show" if level < Level::Operator => "Can't allocate memory!\n".into(),
+        "show" => match name {
+            None => list(store),
+            Some(n) => match store.show(n) {
+                Some(s) => details(&s),
+                None => {
+                    "Can't display the certificate: Not found or the certificate is a bundle!\n"
+                        .into()
+                }
+            },
+        },
+        _ if level < Level::Admin => DENIED.into(),
+        "new" => match name {
+            None => "'new ssl cert' expects a filename\n".into(),
+            Some(n) => match store.new_cert(n) {
+                Ok(()) => format!("New empty certificate store '{n}'!\n"),
+                Err(e) => format!("{e}\n"),
+            },
+        },
+        "set" => match (name, payload) {
+            (Some(n), Some(p)) => match store.set(n, &p) {
+                Ok(o) => format!(
+                    "Transaction {} for certificate {}!\n",
+                    match o {
+                        SetOutcome::Created => "created",
+                        SetOutcome::Updated => "updated",
+                    },
+                    store.list().transaction.unwrap_or_default()
+                ),
+                Err(e) => format!("{e}\nCan't update {n}!\n"),
+            },
+            _ => "'set ssl cert expects a filename and a certificate as a payload\n".into(),
+        },
+        "commit" => match name {
+            None => "'commit ssl cert expects a filename\n".into(),
+            Some(n) => match store.commit(n) {
+                Ok(k) => format!("Committing {n}{}\nSuccess!\n", ".".repeat(k)),
+                Err(e) => format!("{e}\nCan't commit {n}!\n"),
+            },
+        },
+        _ => match name {
+            None => "'abort ssl cert' expects a filename\n".into(),
+            Some(n) => match store.abort(n) {
+                Ok(()) => format!("Transaction aborted for certificate '{n}'!\n"),
+                Err(e) => format!("{e}\n"),
+            },
+        },
+    }
+}
+
+/// `show ssl ocsp-response` (any level) and `set ssl ocsp-response <base64>|<<`
+/// (admin: HAProxy 2.6.12 lets even a `level user` socket replace a stapled
+/// response; haproxide does not, docs/tls.md).
+pub fn ocsp_command(
+    store: Option<&CertStore>,
+    level: Level,
+    verb: &str,
+    args: &[&str],
+    payload: Option<String>,
+) -> String {
+    let empty;
+    let store = match store {
+        Some(s) => s,
+        None => {
+            empty = CertStore::new(Vec::new());
+            &empty
+        }
+    };
+    if verb == "show" {
+        let ids = store.ocsp_ids();
+        return match args.first() {
+            None => {
+                let mut out = String::from("# Certificate IDs\n");
+                for id in ids {
+                    out.push_str(&id.describe());
+                }
+                out
+            }
+            Some(k) => match ids.iter().find(|id| id.key() == *k) {
+                Some(id) => format!(
+                    "{}(haproxide prints the certificate id, not the response's contents)\n",
+                    id.describe()
+                ),
+                None => "Certificate ID does not match any certificate.\n".into(),
+            },
+        };
+    }
+    if level < Level::Admin {
+        return DENIED.into();
+    }
+    let b64 = match (payload, args.first()) {
+        (Some(p), _) => p,
+        (None, Some(a)) => (*a).to_string(),
+        (None, None) => {
+            return "'set ssl ocsp-response' expects response in base64 encoding.\n".into()
+        }
+    };
+    let Some(der) = haproxide_tls::ocsp::decode_base64(&b64) else {
+        return "'set ssl ocsp-response' received invalid base64 encoded response.\n".into();
+    };
+    match store.set_ocsp(&der) {
+        Ok(()) => "OCSP Response updated!\n".into(),
+        Err(e) => format!("{e}\n"),
+    }
+}
+
+fn list(store: &CertStore) -> String {
+    let l = store.list();
+    let mut out = String::new();
+    if let Some(t) = l.transaction {
+        out.push_str(&format!("# transaction\n*{t}\n"));
+    }
+    out.push_str("# filename\n");
+    for f in l.files {
+        out.push_str(&f);
+        out.push('\n');
+    }
+    out
+}
+
+fn details(s: &Shown) -> String {
+    let mut out = format!("Filename: {}\nStatus: {}\n", s.name, s.status.name());
+    if let Some(c) = &s.leaf {
+        out.push_str(&format!(
+            "Serial: {}\nnotBefore: {}\nnotAfter: {}\nSubject Alternative Name: {}\n\
+             Algorithm: {}\nSHA1 FingerPrint: {}\nSubject: {}\nIssuer: {}\n",
+            c.serial, c.not_before, c.not_after, c.san, c.algorithm, c.sha1, c.subject, c.issuer
+        ));
+    }
+    for (subject, issuer) in &s.chain {
+        out.push_str(&format!(
+            "Chain Subject: {subject}\nChain Issuer: {issuer}\n"
+        ));
+    }
+    out.push_str(&format!(
+        "OCSP Response Key: {}\n",
+        s.ocsp_key.as_deref().unwrap_or("")
+    ));
+    out
+}
