@@ -46,3 +46,7 @@ end)
 core.register_converters("shout", function(s, suffix)
   return string.upper(s) .. (suffix or "")
 end)
+
+core.register_service("exit", "http", function(applet)
+  os.exit(3)
+end)

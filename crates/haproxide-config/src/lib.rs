@@ -27,6 +27,7 @@ pub mod keywords;
 pub mod lexer;
 pub mod model;
 pub mod parse;
+pub mod program;
 pub mod reader;
 pub mod resolve;
 pub mod server_tls;

@@ -503,6 +503,17 @@ pub struct ServerDef {
     pub span: Span,
 }
 
+impl ServerDef {
+    /// `proto <name>` (configuration.txt §5.2: the multiplexer spoken to the
+    /// server, `h1` or `h2`), with where it was written.
+    pub fn proto(&self) -> Option<(&str, Span)> {
+        self.other
+            .iter()
+            .find(|(k, _, _)| k == "proto")
+            .map(|(_, v, span)| (v.as_deref().unwrap_or(""), *span))
+    }
+}
+
 /// `bind` (configuration.txt §4.2 `bind`, §5.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bind {

@@ -513,6 +513,8 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
         ("global", "cpu-map") => "ignored (warning)",
         // Traffic and (with `check-via-socks4`) checks go through the proxy.
         ("server", "check-via-socks4" | "socks4") => "yes",
+        // HTTP/2 to servers (docs/h2.md): `proto h2`, and `alpn` choosing h2.
+        ("server", "proto") => "h2 (mode http)",
         // §9.2: run in `mode http` (haproxide_http::compress); other filters refused.
         ("proxy", "compression") => "yes (mode http)",
         ("proxy", "filter") => "compression (mode http), trace (no trace lines)",

@@ -58,6 +58,11 @@ impl SampleExpr {
             return Err(ExprError::invalid("missing fetch method"));
         }
         let Some(fetch) = find_fetch(name) else {
+            if let Some(n) = crate::script::lua_name(name) {
+                let mut e = Self::with_fetch(&crate::script::LUA_FETCH, &text[end..], opts)?;
+                e.args.insert(0, Arg::Str(n.to_string()));
+                return Ok(e);
+            }
             return Err(ExprError::unknown(format!("unknown fetch method '{name}'")));
         };
         Self::with_fetch(fetch, &text[end..], opts)
@@ -89,7 +94,8 @@ impl SampleExpr {
             }
             let end = r.find(|c: char| !is_idchar(c)).unwrap_or(r.len());
             let cname = &r[..end];
-            let Some(conv) = find_conv(cname) else {
+            let lua = crate::script::lua_name(cname);
+            let Some(conv) = find_conv(cname).or(lua.map(|_| &crate::script::LUA_CONV)) else {
                 return Err(ExprError::unknown(format!("unknown converter '{cname}'")));
             };
             ckw = Some(conv.name);
@@ -104,6 +110,9 @@ impl SampleExpr {
             let mut args = type_args(words.as_deref(), conv.args, conv.min_args).map_err(|e| {
                 ExprError::invalid(format!("invalid arg 1 in converter '{cname}' : {e}"))
             })?;
+            if let Some(n) = lua {
+                args.insert(0, Arg::Str(n.to_string()));
+            }
             if let Some(prepare) = conv.prepare {
                 args = prepare(cname, args, opts)?;
             }

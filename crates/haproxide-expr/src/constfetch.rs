@@ -75,6 +75,14 @@ pub(crate) fn meth<'c>(a: &[Arg], _: &'c dyn Context, _: usize) -> Fetched<'c> {
 pub(crate) fn srv_id<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
     opt(ctx.server_id().map(Sample::Sint))
 }
+/// `nbsrv([<backend>])` (§7.3.3): the backend's usable servers.
+pub(crate) fn nbsrv<'c>(a: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    let be = match a.first() {
+        Some(Arg::Str(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    opt(ctx.nbsrv(be).map(Sample::Sint))
+}
 
 #[cfg(test)]
 mod tests {

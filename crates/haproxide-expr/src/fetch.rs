@@ -128,6 +128,13 @@ pub trait Context {
     fn stick(&self) -> Option<&dyn crate::stktab::StickCtx> {
         None
     }
+    /// The usable servers of the named backend, else of the current one
+    /// (`nbsrv`, §7.3.3: its active UP servers, else its backup ones); `None`
+    /// when there is no such backend or no runtime to ask.
+    fn nbsrv(&self, backend: Option<&str>) -> Option<i64> {
+        let _ = backend;
+        None
+    }
     /// The frontend's capture slot `idx` of the request (`response` false) or
     /// the response (`capture.req.hdr`, `capture.res.hdr`); `None` when empty.
     fn capture(&self, response: bool, idx: usize) -> Option<&[u8]> {
@@ -708,6 +715,7 @@ pub static FETCHES: &[FetchDef] = &[
     fetch!("be_name", &[], 0, Str, NONE, be_name, "7.3.3"),
     fetch!("srv_name", &[], 0, Str, NONE, srv_name, "7.3.3"),
     fetch!("srv_id", &[], 0, Sint, NONE, cf::srv_id, "7.3.3"),
+    fetch!("nbsrv", STR1, 0, Sint, NONE, cf::nbsrv, "7.3.3"),
     fetch!("str", STR1, 1, Str, NONE, cf::str_, "7.3.2"),
     fetch!("int", &[ArgType::Int], 1, Sint, NONE, cf::int, "7.3.2"),
     fetch!("bool", STR1, 1, Bool, NONE, cf::bool_, "7.3.2"),

@@ -39,6 +39,7 @@ pub mod pattern;
 pub mod payload;
 pub mod rawtext;
 pub mod sample;
+pub mod script;
 pub mod ssl;
 pub mod stktab;
 pub mod strconv;

@@ -17,8 +17,7 @@ pub trait ScriptSamples: Send + Sync {
     /// `lua.<name>(args)` on the evaluation's context.
     fn fetch(&self, name: &str, args: &[String], ctx: &dyn Context) -> Option<Sample<'static>>;
     /// `,lua.<name>(args)` applied to `input`.
-    fn convert(&self, name: &str, args: &[String], input: Sample<'_>)
-        -> Option<Sample<'static>>;
+    fn convert(&self, name: &str, args: &[String], input: Sample<'_>) -> Option<Sample<'static>>;
 }
 
 /// The process's scripts (HAProxy has one Lua state per process too).
@@ -87,9 +86,46 @@ pub(crate) static LUA_CONV: ConvDef = ConvDef {
     prepare: None,
     conv: lua_conv,
     ctx_conv: None,
+    incomplete: None,
 };
 
 /// The registered name of a `lua.<name>` keyword.
 pub(crate) fn lua_name(kw: &str) -> Option<&str> {
     kw.strip_prefix("lua.").filter(|n| !n.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SampleExpr;
+
+    struct Upper;
+    impl ScriptSamples for Upper {
+        fn fetch(&self, name: &str, args: &[String], _: &dyn Context) -> Option<Sample<'static>> {
+            Some(Sample::Str(
+                format!("{name}:{}", args.join("+")).into_bytes().into(),
+            ))
+        }
+        fn convert(&self, name: &str, args: &[String], v: Sample<'_>) -> Option<Sample<'static>> {
+            let b = v.bytes()?.to_ascii_uppercase();
+            (name == "up").then(|| Sample::Str([b, args.concat().into_bytes()].concat().into()))
+        }
+    }
+    struct NoCtx;
+    impl Context for NoCtx {}
+
+    /// `lua.<name>` types as a fetch and a converter whose first argument is
+    /// the name; values come from the installed scripts (none: no value).
+    #[test]
+    fn lua_fetch_and_converter() {
+        let e = SampleExpr::parse("lua.greet(a,b),lua.up(!)").expect("types");
+        assert_eq!(e.fetch_name(), "lua");
+        assert!(SampleExpr::parse("lua.").is_err());
+        install(None);
+        assert_eq!(e.value(&NoCtx), None);
+        install(Some(Arc::new(Upper)));
+        let v = e.value(&NoCtx).and_then(|v| v.bytes().map(<[u8]>::to_vec));
+        assert_eq!(v.as_deref(), Some(&b"GREET:A+B!"[..]));
+        install(None);
+    }
 }

@@ -127,6 +127,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 cookie: None,
                 unix: None,
                 socks4: None,
+                proto_h2: false,
             }],
             ..BackendSpec::default()
         }],

@@ -413,6 +413,27 @@ impl BackendRt {
         })
     }
 
+    /// Usable servers for `nbsrv` (HAProxy's `be_usable_srv`): the active
+    /// ones, else the backup ones — only the first counts without `option
+    /// allbackups` (measured: 2 usable backups, `nbsrv` 1).
+    pub(crate) fn nbsrv(&self) -> usize {
+        match self.active_usable() {
+            0 => {
+                let bck = self
+                    .servers
+                    .iter()
+                    .filter(|&(s, e)| e.spec.backup && self.usable(s))
+                    .count();
+                if self.spec.all_backups {
+                    bck
+                } else {
+                    bck.min(1)
+                }
+            }
+            n => n,
+        }
+    }
+
     /// Active usable servers count (HAProxy's `srv_act`).
     pub(crate) fn active_usable(&self) -> usize {
         self.servers
@@ -1023,5 +1044,13 @@ impl Drop for QueueTicket {
             // Handed a slot we will not use: give it back.
             self.be.release(s, u64::MAX, true);
         }
+    }
+}
+
+/// `nbsrv(<backend>)` over the engine's backends (by name).
+impl haproxide_http::ctx::Servers for crate::Shared {
+    fn nbsrv(&self, name: &str) -> Option<i64> {
+        let b = self.backends.iter().find(|b| b.spec.name == name)?;
+        i64::try_from(b.nbsrv()).ok()
     }
 }

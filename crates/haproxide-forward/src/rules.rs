@@ -25,6 +25,8 @@ pub struct EvalCtx<'a> {
     pub final_eval: bool,
     /// The TLS session of a TLS bind (after the handshake).
     pub tls: Option<&'a haproxide_expr::TlsSession>,
+    /// The engine's servers (`nbsrv`).
+    pub servers: Option<&'a dyn haproxide_http::ctx::Servers>,
     /// The session's variables (`var()`), once a rule set one.
     pub vars: Option<&'a haproxide_http::rules::Vars>,
     /// The server's bytes buffered so far (`tcp-response content`: `res.payload`).
@@ -51,6 +53,14 @@ impl haproxide_expr::Context for EvalCtx<'_> {
     }
     fn tls(&self) -> Option<&haproxide_expr::TlsSession> {
         self.tls
+    }
+    fn nbsrv(&self, backend: Option<&str>) -> Option<i64> {
+        // A TCP condition runs in the frontend (no backend yet): without a
+        // name, 0 as HAProxy's frontend has no server.
+        match backend {
+            Some(b) => self.servers?.nbsrv(b),
+            None => self.servers.map(|_| 0),
+        }
     }
     fn var(&self, name: &str) -> Option<haproxide_expr::Sample<'_>> {
         self.vars?.get(name)
@@ -205,6 +215,7 @@ mod tests {
                 data,
                 final_eval: fin,
                 tls: None,
+                servers: None,
                 vars: Some(vars),
                 res: None,
                 listener: None,
@@ -229,6 +240,7 @@ mod tests {
             data,
             final_eval,
             tls: None,
+            servers: None,
             vars: None,
             res: None,
             listener: None,

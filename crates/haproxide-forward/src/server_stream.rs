@@ -15,6 +15,9 @@ pub enum ServerStream {
     Tls(Box<haproxide_tls::ClientTlsStream<TcpStream>>),
     /// A UNIX stream socket (server address `/path` or `unix@path`).
     Unix(UnixStream),
+    /// HTTP/1.1 over a pipe to a stream of a shared HTTP/2 connection
+    /// (`proto h2`, `alpn h2`: crate::http2::upstream).
+    H2(tokio::io::DuplexStream),
 }
 
 impl ServerStream {
@@ -24,6 +27,8 @@ impl ServerStream {
             ServerStream::Tcp(s) => s.readable().await,
             ServerStream::Tls(s) => s.get_ref().0.readable().await,
             ServerStream::Unix(s) => s.readable().await,
+            // The server never speaks before the request's end on a stream.
+            ServerStream::H2(_) => std::future::pending().await,
         }
     }
 
@@ -48,6 +53,11 @@ impl ServerStream {
                     Poll::Pending
                 )
             }
+            ServerStream::H2(s) => {
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                let mut rb = ReadBuf::new(&mut b);
+                matches!(Pin::new(s).poll_read(&mut cx, &mut rb), Poll::Pending)
+            }
         }
     }
 }
@@ -61,6 +71,7 @@ impl AsyncRead for ServerStream {
         match self.get_mut() {
             ServerStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             ServerStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            ServerStream::H2(s) => Pin::new(s).poll_read(cx, buf),
             ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
@@ -75,6 +86,7 @@ impl AsyncWrite for ServerStream {
         match self.get_mut() {
             ServerStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             ServerStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            ServerStream::H2(s) => Pin::new(s).poll_write(cx, buf),
             ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
@@ -82,6 +94,7 @@ impl AsyncWrite for ServerStream {
         match self.get_mut() {
             ServerStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             ServerStream::Unix(s) => Pin::new(s).poll_flush(cx),
+            ServerStream::H2(s) => Pin::new(s).poll_flush(cx),
             ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
@@ -89,6 +102,7 @@ impl AsyncWrite for ServerStream {
         match self.get_mut() {
             ServerStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             ServerStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            ServerStream::H2(s) => Pin::new(s).poll_shutdown(cx),
             ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
@@ -100,13 +114,13 @@ impl crate::relay::Peer for ServerStream {
             ServerStream::Tcp(s) => s.poll_read_ready(cx),
             ServerStream::Unix(s) => s.poll_read_ready(cx),
             // rustls may hold decrypted bytes the socket no longer shows.
-            ServerStream::Tls(_) => Poll::Ready(Ok(())),
+            ServerStream::Tls(_) | ServerStream::H2(_) => Poll::Ready(Ok(())),
         }
     }
     fn tcp(&self) -> Option<&TcpStream> {
         match self {
             ServerStream::Tcp(s) => Some(s),
-            ServerStream::Tls(_) | ServerStream::Unix(_) => None,
+            ServerStream::Tls(_) | ServerStream::Unix(_) | ServerStream::H2(_) => None,
         }
     }
 }

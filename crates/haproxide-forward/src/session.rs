@@ -452,6 +452,7 @@ impl Sess {
             data: self.req.filled(),
             final_eval,
             tls: self.tls.as_deref(),
+            servers: Some(&*self.shared),
             vars: self.vars.as_deref(),
             res: None,
             listener: self
@@ -920,6 +921,12 @@ impl Sess {
                 self.tc = 0;
                 return Ok((stream, true));
             }
+            // §5.2 `proto h2` / `alpn h2`: a stream on the server's HTTP/2
+            // connection (http2/upstream.rs).
+            if let Some(stream) = crate::http2::upstream::take(be, srv, shared) {
+                self.tc = 0;
+                return Ok((stream, true));
+            }
             // A server index always names an entry (the table never shrinks).
             let Some(sspec) = be.server(srv) else {
                 return Err(*b"SC");
@@ -958,12 +965,17 @@ impl Sess {
                 ip,
             );
             // §2.3 a UNIX-socket server (`/path`, `unix@path`): no TCP, no TLS.
+            let h2 = crate::http2::upstream::Want::of(be, srv);
             let attempt = async move {
-                match unix {
+                let s = match unix {
                     Some(p) => tokio::net::UnixStream::connect(&*p)
                         .await
                         .map(ServerStream::Unix),
                     None => tcp.await,
+                };
+                match h2 {
+                    Some(w) => w.open(s).await,
+                    None => s,
                 }
             };
             // Boxed, as the other waits before the data phase: the session's task is

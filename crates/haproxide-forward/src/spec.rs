@@ -336,6 +336,10 @@ pub struct ServerSpec {
     /// `socks4 <addr>:<port>` (§5.2): connections go to this SOCKS4 proxy, which is
     /// asked to CONNECT to the server (HAProxy's request: user id `HAProxy`).
     pub socks4: Option<std::net::SocketAddr>,
+    /// `proto h2` (§5.2): HTTP/2 with prior knowledge to this server (an `ssl`
+    /// server speaks HTTP/2 when its `alpn` offered `h2` and the server chose
+    /// it). HTTP backends only: crate::http2::upstream.
+    pub proto_h2: bool,
 }
 
 /// A server's TLS side (configuration.txt §5.2 `ssl`, `sni`).

@@ -10,6 +10,15 @@ use haproxide_expr::{Context, Sample};
 use crate::head::{Headers, RequestHead, ResponseHead};
 use crate::rules::{Userlist, Vars};
 
+/// The running servers as the `nbsrv` fetch sees them (the engine implements
+/// it over its backends' runtime state).
+pub trait Servers: Sync {
+    /// The usable servers of backend `name` (its active UP servers, else its
+    /// first backup one, or all with `option allbackups`: HAProxy's
+    /// `be_usable_srv`); `None`: no such backend.
+    fn nbsrv(&self, name: &str) -> Option<i64>;
+}
+
 /// An HTTP transaction as the expression engine sees it.
 #[derive(Clone, Copy, Default)]
 pub struct MsgCtx<'a> {
@@ -31,6 +40,8 @@ pub struct MsgCtx<'a> {
     pub tls: Option<&'a haproxide_expr::TlsSession>,
     /// The stick tables and tracked counters (`sc_*`, `src_*`, `track-sc`).
     pub stick: Option<&'a (dyn haproxide_expr::stktab::StickCtx + Sync)>,
+    /// The engine's servers (`nbsrv`).
+    pub servers: Option<&'a dyn Servers>,
     /// What the transaction captured, and the session's listener.
     pub seen: Seen<'a>,
     /// Captures the running rule set made (slot, value), not yet in `seen`:
@@ -124,6 +135,16 @@ impl Context for MsgCtx<'_> {
     }
     fn server_id(&self) -> Option<i64> {
         self.server_id
+    }
+    fn nbsrv(&self, backend: Option<&str>) -> Option<i64> {
+        // Without a name: the current backend, else the proxy itself (a
+        // `listen` has its servers; a frontend none: 0, as HAProxy's
+        // `be_usable_srv` on the frontend).
+        let servers = self.servers?;
+        match backend.or(self.backend).or(self.frontend) {
+            Some(b) => Some(servers.nbsrv(b).unwrap_or(0)),
+            None => Some(0),
+        }
     }
     fn capture(&self, response: bool, idx: usize) -> Option<&[u8]> {
         if self.res.is_some() == response {

@@ -313,6 +313,8 @@ pub struct Txn<'a> {
     pub captures: Vec<(usize, Vec<u8>)>,
     /// The client connection's TLS session (`ssl_fc*` fetches); `None` in clear.
     pub tls: Option<&'a haproxide_expr::TlsSession>,
+    /// The engine's servers (`nbsrv`); `None` where there is no runtime.
+    pub servers: Option<&'a dyn crate::ctx::Servers>,
     /// The request body when the engine buffered it whole (`option
     /// http-buffer-request`, a Content-Length body): `req.body`, `req.body_len`.
     pub body: Option<&'a [u8]>,
@@ -342,6 +344,7 @@ impl Txn<'_> {
             server_id: self.server.map(|s| s.1),
             tls: self.tls,
             stick: self.stick,
+            servers: self.servers,
             seen: self.seen,
             new_caps: &self.captures,
         }

@@ -272,11 +272,24 @@ impl Bridge<'_> {
                 }
             }
             "set_var" => {
+                // HAProxy 2.6 (vars_set_by_name[_ifexist]): the scope must be
+                // known; with `ifexist` a `proc` variable must exist already
+                // (the other scopes may be created); true when set.
                 let name = text(&arg(&args, 1));
-                if let Some(v) = to_sample(&arg(&args, 2)) {
-                    self.txn.set_var(&name, v);
-                }
-                none()
+                let ifexist = matches!(arg(&args, 3), Value::Boolean(true));
+                let scope = name.split('.').next().unwrap_or_default();
+                let ok = matches!(scope, "proc" | "sess" | "txn" | "req" | "res")
+                    && name.len() > scope.len() + 1
+                    && !(ifexist && scope == "proc" && self.txn.get_var(&name).is_none());
+                let v = to_sample(&arg(&args, 2));
+                let ok = match v {
+                    Some(v) if ok => {
+                        self.txn.set_var(&name, v);
+                        true
+                    }
+                    _ => false,
+                };
+                one(Value::Boolean(ok))
             }
             "unset_var" => {
                 self.txn.unset_var(&text(&arg(&args, 1)));

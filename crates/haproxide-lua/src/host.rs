@@ -404,3 +404,20 @@ impl ScriptHost for LuaHost {
         }
     }
 }
+
+/// `lua.<name>` fetches and converters in expressions (haproxide-expr's
+/// `script` module): a failure gives no value (it was logged).
+impl haproxide_expr::script::ScriptSamples for LuaHost {
+    fn fetch(
+        &self,
+        name: &str,
+        args: &[String],
+        ctx: &dyn haproxide_expr::Context,
+    ) -> Option<Sample<'static>> {
+        let mut txn = crate::ctxtxn::CtxTxn::new(ctx);
+        ScriptHost::fetch(self, name, args, &mut txn).ok().flatten()
+    }
+    fn convert(&self, name: &str, args: &[String], input: Sample<'_>) -> Option<Sample<'static>> {
+        ScriptHost::convert(self, name, args, input).ok().flatten()
+    }
+}

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod bridge;
+mod ctxtxn;
 mod host;
 
 use std::path::PathBuf;
@@ -64,3 +65,6 @@ pub enum LuaError {
     #[error("Lua init function: {0}")]
     Init(String),
 }
+
+#[cfg(test)]
+mod tests;

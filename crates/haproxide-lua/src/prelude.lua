@@ -79,6 +79,10 @@ core.get_info = refuse("core.get_info")
 core.queue = refuse("core.queue")
 core.event_sub = refuse("core.event_sub")
 
+-- A script must not end the process (a reload runs the new files inside the
+-- running proxy).
+os.exit = refuse("os.exit")
+
 -- A runaway loop in a coroutine of the script's own would escape the
 -- instruction-count hook of the call: haproxide refuses them (docs/lua.md).
 coroutine.create = refuse("coroutine.create")
@@ -115,7 +119,7 @@ local function common(b, o)
   o.f = fetch_table(b, false)
   o.sf = fetch_table(b, true)
   function o:get_var(n) return b("get_var", n) end
-  function o:set_var(n, v) b("set_var", n, v) end
+  function o:set_var(n, v, ifexist) return b("set_var", n, v, ifexist) end
   function o:unset_var(n) b("unset_var", n) end
   local priv
   function o:get_priv() return priv end

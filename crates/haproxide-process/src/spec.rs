@@ -59,6 +59,21 @@ pub struct ProcessSpec {
     /// `RLIMIT_NOFILE` (soft, hard) before [`apply_fd_limit`] changed it: HAProxy
     /// derives maxconn from the limits at boot.
     pub boot_nofile: Option<(u64, u64)>,
+    /// `program` sections (§3.7): what the master starts and supervises.
+    pub programs: Vec<ProgramSpec>,
+}
+
+/// A `program` section, ready to run (configuration.txt §3.7).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProgramSpec {
+    pub name: String,
+    /// The executable and its arguments (run directly, no shell).
+    pub argv: Vec<String>,
+    /// `user` / `group`, resolved.
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// `option start-on-reload` (the default).
+    pub start_on_reload: bool,
 }
 
 impl Default for ProcessSpec {
@@ -77,6 +92,7 @@ impl Default for ProcessSpec {
             strict_limits: true,
             warnings: Vec::new(),
             boot_nofile: None,
+            programs: Vec::new(),
         }
     }
 }
@@ -115,6 +131,30 @@ impl ProcessSpec {
                 .at(*span)
                 .help("the kernel schedules the tokio worker threads (`nbthread` sets how many)"),
             );
+        }
+        for prog in haproxide_config::program::programs(cfg) {
+            let uid = prog.user.as_deref().map(|u| (u, crate::sys::user_id(u)));
+            let gid = prog.group.as_deref().map(|g| (g, crate::sys::group_id(g)));
+            if let Some((name, None)) = uid.or(gid).filter(|(_, id)| id.is_none()) {
+                p.warnings.push(
+                    Diagnostic::warning(
+                        Code::NotRunYet,
+                        format!("program `{}`: `{name}` is not a known user or group; it is not started", prog.name),
+                    )
+                    .at(prog.span),
+                );
+                continue;
+            }
+            if prog.command.is_empty() {
+                continue;
+            }
+            p.programs.push(ProgramSpec {
+                name: prog.name,
+                argv: prog.command,
+                uid: uid.and_then(|(_, id)| id),
+                gid: gid.and_then(|(_, id)| id),
+                start_on_reload: prog.start_on_reload,
+            });
         }
         p.listeners = cfg
             .proxies

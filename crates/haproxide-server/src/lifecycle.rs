@@ -255,6 +255,13 @@ pub fn run(args: Options, console: Arc<dyn Console>) -> Result<u8> {
     if worker.is_none() && master_mode {
         return master(args, console, prepared);
     }
+    // §3.7: only a master runs programs (HAProxy 2.6.12's alert and exit code).
+    if worker.is_none() && !prepared.plan.process.programs.is_empty() {
+        let pid = std::process::id();
+        eprintln!("[ALERT]    ({pid}) : config : Can't use a 'program' section without master worker mode.");
+        eprintln!("[ALERT]    ({pid}) : config : Fatal errors found in configuration.");
+        return Ok(1);
+    }
     if worker.is_none() && !args.master_cli.is_empty() {
         eprintln!(
             "[WARNING]  ({}) : -S is only used in master-worker mode (-W); ignored.",
@@ -458,6 +465,7 @@ fn master(args: Options, console: Arc<dyn Console>, prepared: Prepared) -> Resul
     let daemon = (args.daemon || prepared.global_daemon) && !args.debug && !args.foreground;
     let max_reloads = prepared.plan.process.max_reloads;
     let no_exit_on_failure = prepared.plan.process.no_exit_on_failure;
+    let programs = prepared.plan.process.programs.clone();
     let pidfile = args.pidfile.clone().or(prepared.global_pidfile.clone());
     drop(prepared);
     if daemon {
@@ -476,6 +484,7 @@ fn master(args: Options, console: Arc<dyn Console>, prepared: Prepared) -> Resul
         max_reloads,
         no_exit_on_failure,
         ready_timeout: std::time::Duration::from_secs(60),
+        programs,
     };
     let loader: master::Loader = Box::new(move || {
         prepare(&args, &*console, true)
@@ -483,6 +492,7 @@ fn master(args: Options, console: Arc<dyn Console>, prepared: Prepared) -> Resul
             .map(|p| master::Loaded {
                 max_reloads: p.plan.process.max_reloads,
                 no_exit_on_failure: p.plan.process.no_exit_on_failure,
+                programs: p.plan.process.programs,
             })
     });
     let code = master::run(cfg, loader, clis);

@@ -143,7 +143,10 @@ fn run_side(program: &str, tag: &str, cfg: &Config, cases: &[&Case], ports: Vec<
             };
         }
     }
-    drain(&catcher, Duration::from_millis(100));
+    // HAProxy logs the readiness probe (a connection closed without a request:
+    // `<BADREQ>` 400 CR--); under load (2 cores, 9 builds) its line came after
+    // 100 ms of silence and landed in the first case's log. Wait for 400 ms of it.
+    drain(&catcher, Duration::from_millis(400));
     let mut outcomes = Vec::new();
     for case in cases {
         let marks: Vec<usize> = backends.iter().map(|(_, b)| b.mark()).collect();

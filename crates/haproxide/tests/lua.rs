@@ -42,6 +42,9 @@ frontend fe\n    bind 127.0.0.1:{fe}\n\
     http-request use-service lua.spin if {{ path_beg /spin }}\n\
     http-request use-service lua.hog if {{ path_beg /hog }}\n\
     http-request use-service lua.echo if {{ path_beg /echo }}\n\
+    http-request return status 200 content-type text/plain string ok hdr x-l \"%[lua.greeting(bob)]\" hdr x-c \"%[path,lua.shout(!)]\" if {{ path_beg /fetch }}\n\
+    http-request set-var(txn.g) lua.greeting,lua.shout if {{ path_beg /var }}\n\
+    http-request return status 200 content-type text/plain lf-string \"%[var(txn.g)]\" if {{ path_beg /var }}\n\
     default_backend be\n\
 backend be\n    server s1 127.0.0.1:{origin}\n\
 listen origin\n    bind 127.0.0.1:{origin}\n\
@@ -129,6 +132,8 @@ fn lua_scripts_as_haproxy() {
             "POST /echo/p?z=2 HTTP/1.1\r\nHost: b\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello".into(),
             "201",
         ),
+        ("fetch and converter", get("/fetch/me", ""), "200"),
+        ("fetch and converter in set-var", get("/var", ""), "200"),
         ("service loop: timeout", get("/spin", ""), "500"),
         ("action loop: timeout, rule skipped", get("/aspin", ""), "200"),
         ("memory hog: maxmem", get("/hog", ""), "500"),
@@ -184,6 +189,37 @@ frontend fe\n    bind 127.0.0.1:{port}\n    http-request use-service lua.spin-pc
     assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
     // Twice: the state is still usable.
     assert!(exchange(port, &get("/", "")).starts_with("HTTP/1.1 500"));
+}
+
+/// `os.exit` in a script is refused (a Lua error, the service answers 500):
+/// the proxy keeps running (HAProxy 2.6.12 exits).
+#[test]
+fn os_exit_does_not_end_the_proxy() {
+    let dir = TempDir::new("lua-exit");
+    let port = free_port();
+    let cfg = dir.0.join("c.cfg");
+    let log = dir.0.join("log");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    lua-load {}/limits.lua\n\
+defaults\n    mode http\n    timeout client 5s\n    timeout server 5s\n    timeout connect 2s\n\
+frontend fe\n    bind 127.0.0.1:{port}\n    http-request use-service lua.exit\n",
+            scripts().display()
+        ),
+    )
+    .expect("write cfg");
+    let _p = ours(&cfg, &log);
+    assert!(wait_listening(port));
+    for _ in 0..2 {
+        let r = exchange(port, &get("/", ""));
+        assert!(r.starts_with("HTTP/1.1 500"), "{r}");
+    }
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        text.contains("os.exit is not supported by haproxide"),
+        "{text}"
+    );
 }
 
 /// A service no script registered: refused at start with its line.

@@ -135,7 +135,9 @@ impl Parser<'_> {
             ),
             None => (head, None),
         };
-        let known = self.kw.fetches.contains(fname) || self.kw.acl_keywords.contains(fname);
+        let known = self.kw.fetches.contains(fname)
+            || self.kw.acl_keywords.contains(fname)
+            || self.is_lua_sample(fname);
         if !known {
             let hint = suggest(
                 fname,
@@ -169,7 +171,7 @@ impl Parser<'_> {
                 }
             }
             let cname = c.split('(').next().unwrap_or(c);
-            if !self.kw.converters.contains(cname) {
+            if !(self.kw.converters.contains(cname) || self.is_lua_sample(cname)) {
                 return Err((
                     Code::UnknownConverter,
                     line.span(i),

@@ -10,6 +10,14 @@ use crate::reader::Line;
 use crate::value;
 
 impl Parser<'_> {
+    /// A `lua.<name>` fetch or converter once a `lua-load` was seen: HAProxy
+    /// knows the names its scripts registered while parsing; haproxide runs the
+    /// scripts later (translate), so any name is accepted here (an unregistered
+    /// one gives no value).
+    pub(super) fn is_lua_sample(&self, name: &str) -> bool {
+        self.has_lua && name.starts_with("lua.")
+    }
+
     /// `lua-prepend-path` and `tune.lua.*`; false when `kw` is none of them.
     pub(super) fn global_lua_tune(&mut self, line: &Line, start: usize, kw: &str) -> bool {
         let arg = line.arg(start + 1).to_string();

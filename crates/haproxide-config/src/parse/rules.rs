@@ -267,7 +267,9 @@ impl Parser<'_> {
     ) -> T {
         let p = &self.cfg.proxies[pi];
         let read = |f: &str| std::fs::read(f).map_err(|e| e.to_string());
-        let known = |n: &str| self.kw.fetches.contains(n) || self.kw.converters.contains(n);
+        let known = |n: &str| {
+            self.kw.fetches.contains(n) || self.kw.converters.contains(n) || self.is_lua_sample(n)
+        };
         let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
         let cx = crate::http_rules::TypeCtx {
             opts: haproxide_expr::Opts {
@@ -383,13 +385,14 @@ impl Parser<'_> {
                     .map(|s| s.to_string())
                     .unwrap_or_default();
                 let fname = head.split('(').next().unwrap_or("").to_string();
-                if !fname.is_empty()
-                    && !self.kw.fetches.contains(&fname)
-                    && !fname
+                let known = fname.is_empty()
+                    || self.kw.fetches.contains(&fname)
+                    || self.is_lua_sample(&fname)
+                    || fname
                         .chars()
                         .next()
-                        .is_some_and(|c| c.is_ascii_digit() || c == '"')
-                {
+                        .is_some_and(|c| c.is_ascii_digit() || c == '"');
+                if !known {
                     let pname = self.cfg.proxies[pi].name.name.clone();
                     let kind = self.cfg.proxies[pi].kind.as_str();
                     self.push(

@@ -748,6 +748,7 @@ impl Sess {
             vars: Some(vars),
             frontend: Some(frontend),
             tls: self.tls.as_deref(),
+            servers: Some(&*self.shared),
             ..Default::default()
         }
     }

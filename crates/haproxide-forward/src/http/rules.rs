@@ -60,6 +60,7 @@ impl Sess {
                     log_level: None,
                     captures: Vec::new(),
                     tls: self.tls.as_deref(),
+                    servers: Some(&*self.shared),
                     // A Content-Length body buffered whole (`option
                     // http-buffer-request`, `wait-for-body`): what `req.body` reads.
                     body: match req.body {
@@ -250,6 +251,7 @@ impl Sess {
                         log_level: None,
                         captures: Vec::new(),
                         tls: self.tls.as_deref(),
+                        servers: Some(&*self.shared),
                         body: None,
                         seen: self.seen(&shared),
                     };

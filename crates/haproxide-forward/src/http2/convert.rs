@@ -173,6 +173,123 @@ pub(crate) fn trailers(t: &Headers) -> http::HeaderMap {
     map
 }
 
+/// One chunk of a chunked body.
+pub(crate) fn chunk(d: &[u8]) -> Vec<u8> {
+    let mut c = Vec::with_capacity(d.len() + 12);
+    c.extend_from_slice(format!("{:x}\r\n", d.len()).as_bytes());
+    c.extend_from_slice(d);
+    c.extend_from_slice(b"\r\n");
+    c
+}
+
+/// The last chunk of a chunked body, with its trailers.
+pub(crate) fn last_chunk(trailers: Option<&http::HeaderMap>) -> Vec<u8> {
+    let mut end = b"0\r\n".to_vec();
+    for (n, v) in trailers.into_iter().flatten() {
+        end.extend_from_slice(n.as_str().as_bytes());
+        end.extend_from_slice(b": ");
+        end.extend_from_slice(v.as_bytes());
+        end.extend_from_slice(b"\r\n");
+    }
+    end.extend_from_slice(b"\r\n");
+    end
+}
+
+/// The HTTP/2 request for a head the engine sends to an HTTP/2 server (HAProxy
+/// 2.6's H2 mux): `:scheme` and `:authority` from an absolute URI, else
+/// `https`/`http` by the connection and the `host` field (not sent itself);
+/// connection-specific fields, those `connection` names and a `te` other than
+/// `trailers` dropped. `None` when the method or URI cannot be carried.
+pub(crate) fn upstream_request(head: &RequestHead, https: bool) -> Option<http::Request<()>> {
+    let method = http::Method::from_bytes(&head.method).ok()?;
+    let host = head.headers.get("host");
+    let uri = if head.uri.starts_with(b"/") || head.uri == b"*" {
+        let mut b = http::Uri::builder().path_and_query(head.uri.as_slice());
+        if let Some(h) = host.filter(|h| !h.is_empty()) {
+            b = b.scheme(if https { "https" } else { "http" }).authority(h);
+        }
+        b.build().ok()?
+    } else {
+        http::Uri::try_from(head.uri.as_slice()).ok()?
+    };
+    let named: Vec<Vec<u8>> = head
+        .headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case(b"connection"))
+        .flat_map(|h| {
+            h.value
+                .split(|&b| b == b',')
+                .map(|t| t.trim_ascii().to_ascii_lowercase())
+        })
+        .collect();
+    let mut r = http::Request::new(());
+    *r.method_mut() = method;
+    // Without an authority the crate sends `:scheme http` and no `:authority`
+    // only for a request it is told comes from HTTP/1.1 (HAProxy sends no
+    // `:authority` either).
+    *r.version_mut() = if uri.authority().is_some() {
+        http::Version::HTTP_2
+    } else {
+        http::Version::HTTP_11
+    };
+    *r.uri_mut() = uri;
+    let map = r.headers_mut();
+    for h in head.headers.iter() {
+        let lower = h.name.to_ascii_lowercase();
+        if connection_specific(&lower)
+            || lower == b"host"
+            || named.contains(&lower)
+            || (lower == b"te" && !h.value.eq_ignore_ascii_case(b"trailers"))
+        {
+            continue;
+        }
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(&lower),
+            HeaderValue::from_bytes(&h.value),
+        ) {
+            map.append(n, v);
+        }
+    }
+    Some(r)
+}
+
+/// The HTTP/1.1 head the engine reads for an HTTP/2 server's response, and
+/// whether its body goes chunked (no `content-length`). `bodyless`: a response
+/// to HEAD, a 1xx, 204 or 304; `ended`: its HEADERS ended the stream.
+pub(crate) fn upstream_response(
+    parts: &http::response::Parts,
+    bodyless: bool,
+    ended: bool,
+) -> (Vec<u8>, bool) {
+    let mut out = Vec::with_capacity(256);
+    // HAProxy 2.6.12 writes no reason phrase (`HTTP/1.1 200 `, measured).
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(parts.status.as_str().as_bytes());
+    out.extend_from_slice(b" \r\n");
+    let mut has_length = false;
+    for (n, v) in parts.headers.iter() {
+        if connection_specific(n.as_str().as_bytes()) {
+            continue;
+        }
+        has_length |= n == http::header::CONTENT_LENGTH;
+        out.extend_from_slice(n.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    let mut chunked = false;
+    if !has_length && !bodyless {
+        if ended {
+            out.extend_from_slice(b"content-length: 0\r\n");
+        } else {
+            out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+            chunked = true;
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    (out, chunked)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,5 +389,69 @@ mod tests {
             names,
             ["content-length", "x-hop", "set-cookie", "set-cookie"]
         );
+    }
+
+    #[test]
+    fn upstream_request_as_haproxy_h2_mux() {
+        let head = RequestHead {
+            method: b"POST".to_vec(),
+            uri: b"/p?q=1".to_vec(),
+            version: Version::HTTP_11,
+            headers: Headers(vec![
+                Header::new(b"Host", b"a.example:8080"),
+                Header::new(b"Connection", b"keep-alive, X-Hop"),
+                Header::new(b"X-Hop", b"1"),
+                Header::new(b"TE", b"gzip"),
+                Header::new(b"Transfer-Encoding", b"chunked"),
+                Header::new(b"X-Up", b"V"),
+            ]),
+        };
+        let r = upstream_request(&head, true).unwrap();
+        assert_eq!(r.uri().to_string(), "https://a.example:8080/p?q=1");
+        assert_eq!(r.method(), http::Method::POST);
+        let names: Vec<_> = r.headers().keys().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["x-up"]);
+        // No host: no authority, the crate sends `:scheme http` alone.
+        let bare = RequestHead {
+            headers: Headers(Vec::new()),
+            ..head
+        };
+        let r = upstream_request(&bare, false).unwrap();
+        assert_eq!(r.uri().authority(), None);
+        assert_eq!(r.version(), http::Version::HTTP_11);
+    }
+
+    #[test]
+    fn upstream_response_framing() {
+        let resp = |cl: bool| {
+            let mut b = http::Response::builder().status(200).header("x-a", "1");
+            if cl {
+                b = b.header("content-length", "3");
+            }
+            b.body(()).unwrap().into_parts().0
+        };
+        let (h, chunked) = upstream_response(&resp(true), false, false);
+        assert!(!chunked);
+        assert_eq!(
+            String::from_utf8(h).unwrap(),
+            "HTTP/1.1 200 \r\nx-a: 1\r\ncontent-length: 3\r\n\r\n"
+        );
+        let (h, chunked) = upstream_response(&resp(false), false, false);
+        assert!(chunked);
+        assert!(String::from_utf8(h)
+            .unwrap()
+            .ends_with("transfer-encoding: chunked\r\n\r\n"));
+        let (h, chunked) = upstream_response(&resp(false), false, true);
+        assert!(!chunked);
+        assert!(String::from_utf8(h)
+            .unwrap()
+            .ends_with("content-length: 0\r\n\r\n"));
+        let (h, _) = upstream_response(&resp(false), true, false);
+        assert_eq!(
+            String::from_utf8(h).unwrap(),
+            "HTTP/1.1 200 \r\nx-a: 1\r\n\r\n"
+        );
+        assert_eq!(chunk(b"abc"), b"3\r\nabc\r\n");
+        assert_eq!(last_chunk(None), b"0\r\n\r\n");
     }
 }

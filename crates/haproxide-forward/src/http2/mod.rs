@@ -18,6 +18,7 @@
 
 mod convert;
 mod stream;
+pub(crate) mod upstream;
 mod wire;
 
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -138,11 +138,7 @@ async fn pump_in(
             continue;
         }
         let ok = if chunked {
-            let mut c = Vec::with_capacity(n + 12);
-            c.extend_from_slice(format!("{n:x}\r\n").as_bytes());
-            c.extend_from_slice(&d);
-            c.extend_from_slice(b"\r\n");
-            w.write_all(&c).await.is_ok()
+            w.write_all(&convert::chunk(&d)).await.is_ok()
         } else {
             w.write_all(&d).await.is_ok()
         };
@@ -156,17 +152,8 @@ async fn pump_in(
         credits.credit(sid, n as u32);
     }
     if chunked {
-        let mut end = b"0\r\n".to_vec();
-        if let Ok(Some(t)) = body.trailers().await {
-            for (n, v) in t.iter() {
-                end.extend_from_slice(n.as_str().as_bytes());
-                end.extend_from_slice(b": ");
-                end.extend_from_slice(v.as_bytes());
-                end.extend_from_slice(b"\r\n");
-            }
-        }
-        end.extend_from_slice(b"\r\n");
-        let _ = w.write_all(&end).await;
+        let t = body.trailers().await.ok().flatten();
+        let _ = w.write_all(&convert::last_chunk(t.as_ref())).await;
     }
     // The write half stays open (dropped with the read half): a half-closed
     // client is not an abort to the engine.

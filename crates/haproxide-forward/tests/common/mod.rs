@@ -45,6 +45,7 @@ pub fn server(name: &str, addr: SocketAddr) -> ServerSpec {
         cookie: None,
         unix: None,
         socks4: None,
+        proto_h2: false,
     }
 }
 

@@ -62,6 +62,7 @@ fn run(rules: &[HttpRule], head: &mut RequestHead, vars: &mut Vars) -> Verdict {
         captures: Vec::new(),
         body: None,
         tls: None,
+        servers: None,
     };
     run_request(rules, head, &mut txn)
 }
@@ -345,6 +346,7 @@ fn response_rules_set_status_and_headers() {
         captures: Vec::new(),
         body: None,
         tls: None,
+        servers: None,
     };
     assert_eq!(
         run_response(&rules, &r, &mut res, &mut txn),
@@ -407,6 +409,7 @@ fn wait_for_body_stops_the_rule_set_and_resumes_after_it() {
         log_level: None,
         captures: Vec::new(),
         tls: None,
+        servers: None,
         body: None,
     };
     // The condition holds: the set stops at the wait, the first rule applied.

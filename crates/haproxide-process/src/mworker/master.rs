@@ -41,6 +41,8 @@ pub struct MasterConfig {
     pub no_exit_on_failure: bool,
     /// How long a worker may take to say it listens.
     pub ready_timeout: Duration,
+    /// `program` sections (§3.7), started with the first worker.
+    pub programs: Vec<crate::spec::ProgramSpec>,
 }
 
 /// What a successful configuration load tells the master.
@@ -48,6 +50,7 @@ pub struct MasterConfig {
 pub struct Loaded {
     pub max_reloads: Option<u32>,
     pub no_exit_on_failure: bool,
+    pub programs: Vec<crate::spec::ProgramSpec>,
 }
 
 /// Checks the configuration again at a reload; `None` when it is invalid (the loader
@@ -101,14 +104,14 @@ fn signal_name(sig: i32) -> &'static str {
 }
 
 /// HAProxy's status of an exited child: the exit code, or 128 + signal.
-fn status_code(st: std::process::ExitStatus) -> i32 {
+pub(crate) fn status_code(st: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
     st.code()
         .or_else(|| st.signal().map(|s| 128 + s))
         .unwrap_or(255)
 }
 
-fn how(code: i32) -> &'static str {
+pub(crate) fn how(code: i32) -> &'static str {
     if code >= 128 {
         signal_name(code - 128)
     } else {
@@ -140,6 +143,7 @@ struct Master {
     pending_exits: Vec<(u32, i32)>,
     stopping: bool,
     exit_code: i32,
+    programs: super::programs::Programs,
 }
 
 /// Runs the master until every worker has exited; returns the exit code.
@@ -190,8 +194,11 @@ pub fn run(cfg: MasterConfig, loader: Loader, clis: Vec<mcli::CliSpec>) -> i32 {
             pending_exits: Vec::new(),
             stopping: false,
             exit_code: -1,
+            programs: super::programs::Programs::default(),
         };
-        m.main(clis).await
+        let code = m.main(clis).await;
+        m.finish_programs().await;
+        code
     });
     for p in paths {
         let _ = std::fs::remove_file(p);
@@ -256,6 +263,12 @@ impl Master {
                     );
                     return 1;
                 }
+            }
+        }
+        // §3.7: the programs start with the first worker (before it, as HAProxy).
+        for p in self.cfg.programs.clone() {
+            if let Err(e) = self.programs.start(&p, &self.exits_tx) {
+                self.say(Level::Alert, &e);
             }
         }
         let code = match self.start_worker(None).await {
@@ -325,10 +338,44 @@ impl Master {
         for w in lock(&self.shared).workers.iter() {
             kill(w.pid, sig);
         }
+        for pid in self.programs.pids() {
+            kill(pid, sig);
+        }
+    }
+
+    /// At exit: SIGTERM to the programs still running, 3 s to end, then SIGKILL.
+    async fn finish_programs(&mut self) {
+        for pid in self.programs.pids() {
+            kill(pid, libc::SIGTERM);
+        }
+        let said =
+            super::programs::wait_all(&mut self.programs, &mut self.exits, Duration::from_secs(3))
+                .await;
+        for m in said {
+            self.say(Level::Warning, &m);
+        }
+        for pid in self.programs.pids() {
+            kill(pid, libc::SIGKILL);
+        }
     }
 
     /// A child exited. Returns the master's exit code once no worker is left.
     fn on_exit(&mut self, pid: u32, code: i32) -> Option<i32> {
+        if let Some(e) = self.programs.on_exit(pid, code) {
+            let level = if e.current {
+                Level::Alert
+            } else {
+                Level::Warning
+            };
+            self.say(level, &e.message);
+            if e.failed && !self.stopping && !self.cfg.no_exit_on_failure {
+                self.exit_on_failure();
+                if self.exit_code < 0 {
+                    self.exit_code = code;
+                }
+            }
+            return None;
+        }
         let removed = {
             let mut st = lock(&self.shared);
             let i = st.workers.iter().position(|w| w.pid == pid);
@@ -368,14 +415,7 @@ impl Master {
                         && !self.stopping
                         && !self.cfg.no_exit_on_failure
                     {
-                        self.say(
-                            Level::Alert,
-                            "exit-on-failure: killing every processes with SIGTERM",
-                        );
-                        self.stopping = true;
-                        for w in lock(&self.shared).workers.iter() {
-                            kill(w.pid, libc::SIGTERM);
-                        }
+                        self.exit_on_failure();
                     }
                     if self.exit_code < 0 && code != 0 && code != 143 {
                         self.exit_code = code;
@@ -407,6 +447,21 @@ impl Master {
             return Some(code);
         }
         None
+    }
+
+    /// HAProxy's exit-on-failure: SIGTERM to every worker and program.
+    fn exit_on_failure(&mut self) {
+        self.say(
+            Level::Alert,
+            "exit-on-failure: killing every processes with SIGTERM",
+        );
+        self.stopping = true;
+        for w in lock(&self.shared).workers.iter() {
+            kill(w.pid, libc::SIGTERM);
+        }
+        for pid in self.programs.pids() {
+            kill(pid, libc::SIGTERM);
+        }
     }
 
     /// Starts a worker and waits until it listens. On failure, returns the exit
@@ -560,6 +615,16 @@ impl Master {
                 }
                 for pid in too_old {
                     kill(pid, libc::SIGTERM);
+                }
+                // §3.7 `option start-on-reload`.
+                let (start, signals) = self.programs.reload(&loaded.programs);
+                for (pid, sig) in signals {
+                    kill(pid, sig);
+                }
+                for p in start {
+                    if let Err(e) = self.programs.start(&p, &self.exits_tx) {
+                        self.say(Level::Alert, &e);
+                    }
                 }
                 self.say(Level::Notice, "Loading success.");
                 self.notify(&notify::ready(std::process::id()));

@@ -24,6 +24,7 @@
 pub mod master;
 pub mod mcli;
 pub mod notify;
+pub mod programs;
 
 use std::os::fd::{OwnedFd, RawFd};
 use std::path::{Path, PathBuf};

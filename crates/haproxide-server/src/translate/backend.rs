@@ -83,24 +83,29 @@ pub(super) fn backend(
     let base = health::CheckBase::of(p, defaults, errors);
     plan.check_bases.insert(bi, base.clone());
     for (si, s) in p.servers.iter().enumerate() {
-        // §5.2 `proto h2`: HTTP/2 to servers is not run (HTTP/2 is the client
-        // side only, docs/h2.md): refused rather than spoken as HTTP/1.
-        if let Some((_, _, span)) = s
-            .other
-            .iter()
-            .find(|(k, v, _)| k == "proto" && v.as_deref() == Some("h2"))
-        {
-            errors.push(unsupported(
-                *span,
-                "`proto h2` on a server (HTTP/2 to servers; haproxide speaks HTTP/2 to clients only)",
-            ));
-            continue;
-        }
+        // §5.2 `proto h2`: HTTP/2 to the server (docs/h2.md), HTTP mode only
+        // (HAProxy 2.6.12 refuses it in TCP mode: "MUX protocol 'h2' is not
+        // usable for server").
+        let proto_h2 = match s.proto() {
+            Some(("h2", span)) if !http => {
+                errors.push(unsupported(
+                    span,
+                    format!(
+                        "MUX protocol 'h2' is not usable for server '{}' (`proto h2` needs mode http)",
+                        s.name.name
+                    ),
+                ));
+                continue;
+            }
+            Some(("h2", _)) => true,
+            _ => false,
+        };
         let Some((ip, port, unresolved)) = server_addr(s, errors) else {
             continue;
         };
         let sp = &s.params;
         let mut spec = server_spec(s, ip, port, unresolved);
+        spec.proto_h2 = proto_h2;
         match server_tls(s) {
             Ok(Some(_)) if spec.unix.is_some() => {
                 errors.push(unsupported(s.span, "`ssl` to a UNIX-socket server"));
@@ -208,6 +213,7 @@ pub(crate) fn server_spec(
         cookie: sp.cookie.as_deref().map(|c| c.as_bytes().into()),
         unix: server_unix(s),
         socks4: None,
+        proto_h2: false,
     }
 }
 

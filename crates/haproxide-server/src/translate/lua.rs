@@ -59,7 +59,12 @@ pub(crate) fn bind(cfg: &Config, engine: &mut fw::EngineSpec, errors: &mut Vec<D
         None
     } else {
         match LuaHost::load(&spec(cfg)) {
-            Ok(h) => Some(Arc::new(h)),
+            Ok(h) => {
+                let h = Arc::new(h);
+                // `lua.<name>` fetches and converters in any expression.
+                haproxide_expr::script::install(Some(h.clone()));
+                Some(h)
+            }
             Err(e) => {
                 let span = cfg.global.lua_loads[0].span;
                 errors.push(Diagnostic::error(Code::InvalidArgument, e.to_string()).at(span));

@@ -115,14 +115,8 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
     plan.engine.no_splice = cfg.global.nosplice;
     // §4.2 `stick-table`: the tables `track-sc*` and the `sc_*` fetches use.
     plan.engine.stick_tables = persist::tables(cfg, &mut errors);
-    // §3.7 `program` (HAProxy 2.6; gone from master): external processes the
-    // master starts. Valid configuration, refused here with its place.
-    for o in cfg.others.iter().filter(|o| o.kind == "program") {
-        errors.push(unsupported(
-            o.span,
-            "a `program` section (processes started by the master)",
-        ));
-    }
+    // §3.7 `program` sections run in master-worker mode (the master starts them:
+    // haproxide_process::mworker::programs); lifecycle refuses them otherwise.
     let live: Vec<&Proxy> = cfg
         .proxies
         .iter()
@@ -422,10 +416,11 @@ pub(crate) mod tests {
 
     const PATRONI: &str = include_str!("../../../../examples/patroni/haproxy.cfg");
 
-    /// HTTP/2 (docs/h2.md): `tune.h2.*` and `proto h2` reach the engine's specs;
-    /// a server with `proto h2` is refused with its line, not spoken to in HTTP/1.
+    /// HTTP/2 (docs/h2.md): `tune.h2.*` and `proto h2` reach the engine's specs,
+    /// on binds and on servers; `proto h2` on a TCP server is refused as
+    /// HAProxy 2.6.12 refuses it.
     #[test]
-    fn h2_settings_reach_the_frontend_and_server_h2_is_refused() {
+    fn h2_settings_reach_the_frontend_and_servers() {
         let (p, errors) = plan(
             "global\n tune.h2.max-concurrent-streams 7\n tune.h2.initial-window-size 1000\n\
              defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n\
@@ -441,14 +436,24 @@ pub(crate) mod tests {
             f.binds.iter().map(|b| b.proto_h2).collect::<Vec<_>>(),
             [true, false]
         );
-        let (_, errors) = plan(
+        let (p, errors) = plan(
             "defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n\
+             listen l\n bind 127.0.0.1:5001\n server s 127.0.0.1:80 proto h2\n server t 127.0.0.1:81\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let servers = &p.engine.backends[0].servers;
+        assert_eq!(
+            servers.iter().map(|s| s.proto_h2).collect::<Vec<_>>(),
+            [true, false]
+        );
+        let (_, errors) = plan(
+            "defaults\n mode tcp\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n\
              listen l\n bind 127.0.0.1:5001\n server s 127.0.0.1:80 proto h2\n",
         );
         assert!(
-            errors
-                .iter()
-                .any(|e| e.message.contains("`proto h2` on a server")),
+            errors.iter().any(|e| e
+                .message
+                .contains("MUX protocol 'h2' is not usable for server 's'")),
             "{errors:?}"
         );
     }
@@ -640,6 +645,7 @@ pub(crate) mod tests {
             data,
             final_eval: true,
             tls: None,
+            servers: None,
             vars: None,
             res: None,
             listener: None,
