@@ -13,6 +13,7 @@ use crate::error::ExprError;
 use crate::fetch::Context;
 use crate::fix;
 use crate::hashconv as hc;
+use crate::mqtt;
 use crate::sample::{Sample, SmpType};
 use crate::strconv::{self as sc, prepare_map, prepare_regsub};
 
@@ -384,6 +385,8 @@ pub static CONVERTERS: &[ConvDef] = &[
     conv!("sha2", INT1, 0, Bin => Bin, Some(hc::prepare_sha2), hc::conv_sha2),
     msgconv!("fix_is_valid", &[], 0, Bin => Bool, None, fix::is_valid, fix::is_valid_incomplete),
     msgconv!("fix_tag_value", STR1, 1, Bin => Bin, Some(fix::prepare_tag), fix::tag, fix::tag_incomplete),
+    msgconv!("mqtt_is_valid", &[], 0, Bin => Bool, None, mqtt::is_valid, mqtt::incomplete),
+    msgconv!("mqtt_field_value", STR2, 2, Bin => Str, Some(mqtt::prepare_field), mqtt::field_value, mqtt::incomplete),
 ];
 
 /// The `map_*` converters (configuration.txt §7.3.1 "map").

@@ -35,6 +35,7 @@ pub mod fix;
 pub mod hashconv;
 pub mod http;
 pub mod logfmt;
+pub mod mqtt;
 pub mod pattern;
 pub mod payload;
 pub mod rawtext;

@@ -24,8 +24,9 @@ pub(crate) struct Applet {
 impl Applet {
     /// The response, as HAProxy 2.6.12 sends an applet's (measured): the
     /// script's headers in order; without a `content-length` the body is one
-    /// chunk (`transfer-encoding: chunked`).
-    pub(crate) fn reply(self) -> Reply {
+    /// chunk (`transfer-encoding: chunked`); to an HTTP/1.0 request, an
+    /// HTTP/1.0 response whose body ends with the connection.
+    pub(crate) fn reply(self, http10: bool) -> Reply {
         let (code, reason) = self.status.unwrap_or((200, None));
         let reason = reason.map(|r| String::from_utf8_lossy(&r).into_owned());
         let mut head = Reply::head(code, reason.as_deref());
@@ -35,7 +36,10 @@ impl Applet {
             head.headers.push(n, v);
         }
         let bodyless = code == 204 || code == 304 || (100..200).contains(&code);
-        let body = if has_len || bodyless {
+        if http10 {
+            head.version = haproxide_http::Version { major: 1, minor: 0 };
+        }
+        let body = if has_len || bodyless || http10 {
             self.body
         } else {
             head.headers.push(b"transfer-encoding", b"chunked");

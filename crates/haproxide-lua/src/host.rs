@@ -327,10 +327,11 @@ impl ScriptHost for LuaHost {
 
     fn service(&self, name: &str, txn: &mut dyn ScriptTxn) -> Result<Reply, ScriptError> {
         let a = vec![self.name_value(name)?];
+        let http10 = !txn.req().version.is_11();
         let applet = Some(Applet::default());
         let (res, applet, _) = self.run("service", txn, applet, a, self.spec.service_timeout)?;
         match res {
-            Ok(_) => Ok(applet.unwrap_or_default().reply()),
+            Ok(_) => Ok(applet.unwrap_or_default().reply(http10)),
             Err(e) => {
                 let msg = format!(
                     "Lua applet http '<lua.{name}>': [state-id 0] runtime error: {}",

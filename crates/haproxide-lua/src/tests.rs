@@ -160,3 +160,21 @@ fn limits_end_runaway_calls() {
         assert_eq!(r.body, b"4\r\nfine\r\n0\r\n\r\n", "after {name}");
     }
 }
+
+/// To an HTTP/1.0 request an applet without `content-length` answers in
+/// HTTP/1.0, the body unframed (HAProxy 2.6.12, measured: `HTTP/1.0 200 OK`,
+/// no `transfer-encoding`).
+#[test]
+fn http10_reply_is_not_chunked() {
+    let h = host(
+        r#"core.register_service("s", "http", function(a) a:start_response() a:send("x") end)"#,
+        quick(),
+    )
+    .expect("loads");
+    let mut t = Txn::get("/");
+    t.req.version = Version { major: 1, minor: 0 };
+    let r = h.service("s", &mut t).expect("runs");
+    assert_eq!((r.head.version.major, r.head.version.minor), (1, 0));
+    assert!(r.head.headers.get("transfer-encoding").is_none());
+    assert_eq!(r.body, b"x");
+}

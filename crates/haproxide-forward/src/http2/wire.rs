@@ -183,6 +183,7 @@ pub(crate) struct Wire<IO> {
     io: IO,
     credits: Arc<Credits>,
     initial: i64,
+    max_frame: usize,
     settings: Vec<u8>,
     /// Streams still receiving: the window the client has left on each.
     windows: HashMap<u32, i64>,
@@ -210,6 +211,7 @@ impl<IO> Wire<IO> {
             io,
             credits,
             initial: adv.initial_window_size as i64,
+            max_frame: adv.max_frame_size as usize,
             settings: adv.payload(),
             windows: HashMap::new(),
             max_windows: (adv.max_concurrent_streams as usize)
@@ -261,7 +263,9 @@ impl<IO> Wire<IO> {
 
     fn frame_in(&mut self, len: usize, ty: u8, fl: u8, sid: u32) -> Result<(), ()> {
         match ty {
-            DATA if sid != 0 => {
+            // A frame above the size advertised is the crate's to refuse
+            // (FRAME_SIZE_ERROR, checked first, as HAProxy does).
+            DATA if sid != 0 && len <= self.max_frame => {
                 if let Some(w) = self.windows.get_mut(&sid) {
                     *w -= len as i64;
                     if *w < 0 {
