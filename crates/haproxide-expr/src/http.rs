@@ -207,7 +207,10 @@ fn nth_value<'c>(
         }
         if full {
             if want == 0 {
-                return Some(v);
+                // The whole value without its surrounding spaces (HAProxy's
+                // `http_find_header` in full mode; measured: a `set-header`
+                // value "  v  " reads back as "v" through `req.fhdr`).
+                return Some(v.trim_ascii());
             }
             want -= 1;
             continue;

@@ -1,5 +1,5 @@
-//! A connection to a server: plain TCP, or TLS over TCP (configuration.txt §5.2
-//! `ssl`). TCP sessions and the HTTP engine read and write it alike; splice only
+//! A connection to a server: plain TCP or UNIX socket, or TLS over either
+//! (configuration.txt §5.2 `ssl`). TCP sessions and the HTTP engine read and write it alike; splice only
 //! applies to plain TCP.
 
 use std::io;
@@ -15,6 +15,8 @@ pub enum ServerStream {
     Tls(Box<haproxide_tls::ClientTlsStream<TcpStream>>),
     /// A UNIX stream socket (server address `/path` or `unix@path`).
     Unix(UnixStream),
+    /// TLS over a UNIX stream socket (`server x /path ssl`).
+    TlsUnix(Box<haproxide_tls::ClientTlsStream<UnixStream>>),
     /// HTTP/1.1 over a pipe to a stream of a shared HTTP/2 connection
     /// (`proto h2`, `alpn h2`: crate::http2::upstream).
     H2(tokio::io::DuplexStream),
@@ -27,6 +29,7 @@ impl ServerStream {
             ServerStream::Tcp(s) => s.readable().await,
             ServerStream::Tls(s) => s.get_ref().0.readable().await,
             ServerStream::Unix(s) => s.readable().await,
+            ServerStream::TlsUnix(s) => s.get_ref().0.readable().await,
             // The server never speaks before the request's end on a stream.
             ServerStream::H2(_) => std::future::pending().await,
         }
@@ -45,13 +48,10 @@ impl ServerStream {
             ServerStream::Unix(s) => {
                 matches!(s.try_read(&mut b), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
             }
-            ServerStream::Tls(s) => {
+            ServerStream::Tls(_) | ServerStream::TlsUnix(_) => {
                 let mut cx = Context::from_waker(std::task::Waker::noop());
                 let mut rb = ReadBuf::new(&mut b);
-                matches!(
-                    Pin::new(s.as_mut()).poll_read(&mut cx, &mut rb),
-                    Poll::Pending
-                )
+                matches!(Pin::new(self).poll_read(&mut cx, &mut rb), Poll::Pending)
             }
             ServerStream::H2(s) => {
                 let mut cx = Context::from_waker(std::task::Waker::noop());
@@ -73,6 +73,7 @@ impl AsyncRead for ServerStream {
             ServerStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             ServerStream::H2(s) => Pin::new(s).poll_read(cx, buf),
             ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            ServerStream::TlsUnix(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -88,6 +89,7 @@ impl AsyncWrite for ServerStream {
             ServerStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             ServerStream::H2(s) => Pin::new(s).poll_write(cx, buf),
             ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            ServerStream::TlsUnix(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -96,6 +98,7 @@ impl AsyncWrite for ServerStream {
             ServerStream::Unix(s) => Pin::new(s).poll_flush(cx),
             ServerStream::H2(s) => Pin::new(s).poll_flush(cx),
             ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            ServerStream::TlsUnix(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -104,6 +107,7 @@ impl AsyncWrite for ServerStream {
             ServerStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
             ServerStream::H2(s) => Pin::new(s).poll_shutdown(cx),
             ServerStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            ServerStream::TlsUnix(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
@@ -114,13 +118,18 @@ impl crate::relay::Peer for ServerStream {
             ServerStream::Tcp(s) => s.poll_read_ready(cx),
             ServerStream::Unix(s) => s.poll_read_ready(cx),
             // rustls may hold decrypted bytes the socket no longer shows.
-            ServerStream::Tls(_) | ServerStream::H2(_) => Poll::Ready(Ok(())),
+            ServerStream::Tls(_) | ServerStream::TlsUnix(_) | ServerStream::H2(_) => {
+                Poll::Ready(Ok(()))
+            }
         }
     }
     fn tcp(&self) -> Option<&TcpStream> {
         match self {
             ServerStream::Tcp(s) => Some(s),
-            ServerStream::Tls(_) | ServerStream::Unix(_) | ServerStream::H2(_) => None,
+            ServerStream::Tls(_)
+            | ServerStream::Unix(_)
+            | ServerStream::TlsUnix(_)
+            | ServerStream::H2(_) => None,
         }
     }
 }

@@ -958,20 +958,23 @@ impl Sess {
                 .and_then(|_| self.proxy_header(be.server(srv).map(|x| x.send_proxy)));
             proxy_sent = header.is_some();
             let unix = sspec.unix.clone();
+            let (unix_tls, tls) = match unix {
+                Some(_) => (Some((tls, header)), (None, None)),
+                None => (None, (tls, header)),
+            };
             let tcp = connect_tls(
                 connect_via(addr, sspec.socks4, sspec.source, bspec.tcp_keepalive),
-                header,
-                tls,
+                tls.1,
+                tls.0,
                 ip,
             );
-            // §2.3 a UNIX-socket server (`/path`, `unix@path`): no TCP, no TLS.
+            // §2.3 a UNIX-socket server (`/path`, `unix@path`): no TCP; TLS over
+            // it with `ssl`.
             let h2 = crate::http2::upstream::Want::of(be, srv);
             let attempt = async move {
-                let s = match unix {
-                    Some(p) => tokio::net::UnixStream::connect(&*p)
-                        .await
-                        .map(ServerStream::Unix),
-                    None => tcp.await,
+                let s = match (unix, unix_tls) {
+                    (Some(p), Some((tls, header))) => connect_unix(&p, header, tls, ip).await,
+                    _ => tcp.await,
                 };
                 match h2 {
                     Some(w) => w.open(s).await,
@@ -1110,6 +1113,24 @@ async fn connect_tls(
     }
     let t = connector.connect(s, sni.as_deref(), ip).await?;
     Ok(ServerStream::Tls(Box::new(t)))
+}
+
+/// [`connect_tls`] for a UNIX-socket server.
+async fn connect_unix(
+    path: &std::path::Path,
+    header: Option<Vec<u8>>,
+    tls: Option<(haproxide_tls::Connector, Option<String>)>,
+    ip: IpAddr,
+) -> std::io::Result<ServerStream> {
+    let mut s = tokio::net::UnixStream::connect(path).await?;
+    let Some((connector, sni)) = tls else {
+        return Ok(ServerStream::Unix(s));
+    };
+    if let Some(h) = header {
+        s.write_all(&h).await?;
+    }
+    let t = connector.connect(s, sni.as_deref(), ip).await?;
+    Ok(ServerStream::TlsUnix(Box::new(t)))
 }
 
 /// An idle server connection kept by an HTTP session between requests.

@@ -56,6 +56,8 @@ fn req() -> Msg {
             ("X-Forwarded-For", "10.0.0.1"),
             // bob:secret
             ("Authorization", "Basic Ym9iOnNlY3JldA=="),
+            // As a `set-header x-pad "  v w  "` leaves it.
+            ("x-pad", "  v w  "),
         ],
         ..Msg::default()
     }
@@ -93,6 +95,7 @@ fn single_values() {
         ("req.hdr(x-list,9)", None),
         ("req.fhdr(x-list)", Some("\"c,d\"")),
         ("req.fhdr(x-list,1)", Some("a, b")),
+        ("req.fhdr(x-pad)", Some("v w")),
         ("hdr_cnt(x-list)", Some("3")),
         ("req.fhdr_cnt(x-list)", Some("2")),
         ("hdr_cnt(nope)", Some("0")),

@@ -323,10 +323,13 @@ impl Sess {
         let page_closes = matches!(term, [b'P', _]) && matches!(reply.head.code, 400 | 408);
         let keep = keep && !page_closes;
         let http10 = !req.version.is_11() || !reply.head.version.is_11();
-        self.log_status(reply.head.code);
         if reply.silent {
+            self.log_status(reply.head.code);
             return Some(Next::Close(term));
         }
+        let mut reply = reply;
+        self.after_response_on_reply(req, &mut reply.head);
+        self.log_status(reply.head.code);
         // An answer to HEAD has no body (nor counts one), as HAProxy's.
         let body = if req.method == b"HEAD" {
             0
@@ -349,6 +352,46 @@ impl Sess {
             return Some(Next::Close(term));
         }
         Some(Next::Answered(term))
+    }
+
+    /// §4.2 `http-after-response`: the rules also run on the proxy's own
+    /// answers (`deny`, `return`, `redirect`, `auth`, `http-response deny`): the
+    /// backend's (once chosen), then the frontend's (not twice for a `listen`);
+    /// `allow` ends a side's rules, other final verdicts are ignored here. The
+    /// rules see the transaction's request and this reply, but not the
+    /// transaction's variables (a fresh set: a `set-var(res.x)` then
+    /// `var(res.x)` works, `txn.` variables of the request rules do not).
+    pub(super) fn after_response_on_reply(&mut self, req: &RequestHead, head: &mut ResponseHead) {
+        let shared = self.shared.clone();
+        let fert = &shared.frontends[self.fe];
+        let be = self.backend.clone();
+        let fe_spec = fert.spec.http.as_ref();
+        let be_spec = be.as_ref().and_then(|b| b.spec.http.as_ref());
+        let same = be.as_ref().is_some_and(|b| b.spec.name == fert.spec.name);
+        let sides = [be_spec, if same { None } else { fe_spec }];
+        let mut vars = haproxide_http::rules::Vars::default();
+        for spec in sides.into_iter().flatten() {
+            if spec.http_after_response.is_empty() {
+                continue;
+            }
+            let mut txn = Txn {
+                src: self.src,
+                dst: self.dst,
+                frontend: fert.spec.name.as_str(),
+                backend: be.as_ref().map(|b| b.spec.name.as_str()),
+                server: None,
+                vars: &mut vars,
+                userlists: &spec.userlists,
+                errors: &spec.errors,
+                log_level: None,
+                captures: Vec::new(),
+                tls: self.tls.as_deref(),
+                servers: Some(&*shared),
+                body: None,
+                seen: self.seen(&shared),
+            };
+            let _ = run_response_from(&spec.http_after_response, 0, req, head, &mut txn);
+        }
     }
 
     /// Whether the request's body is entirely in the client buffer (none, or

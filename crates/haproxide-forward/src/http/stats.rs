@@ -101,20 +101,27 @@ impl Sess {
         // A request with a body closes the connection after the answer (the
         // body, read or not, is not taken out of the buffer).
         let keep = peer_keeps_alive(req.head.version, &req.info) && body_len == 0;
-        self.log_status(reply.status);
-        let mut out = format!(
-            "HTTP/1.1 {} {}\r\n",
-            reply.status,
-            haproxide_http::reply::reason(reply.status)
-        )
-        .into_bytes();
+        // §4.2 `http-after-response` rules run on the stats answer too.
+        let mut head = haproxide_http::reply::Reply::head(reply.status, None);
         for (n, v) in &reply.headers {
-            out.extend_from_slice(n.as_bytes());
+            head.headers.push(n.as_bytes(), v.as_bytes());
+        }
+        head.headers
+            .push(b"content-length", reply.body.len().to_string().as_bytes());
+        self.after_response_on_reply(&req.head, &mut head);
+        self.log_status(head.code);
+        let mut out = Vec::with_capacity(256 + reply.body.len());
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(&head.status);
+        out.push(b' ');
+        out.extend_from_slice(&head.reason);
+        out.extend_from_slice(b"\r\n");
+        for h in &head.headers.0 {
+            out.extend_from_slice(&h.name);
             out.extend_from_slice(b": ");
-            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(&h.value);
             out.extend_from_slice(b"\r\n");
         }
-        out.extend_from_slice(format!("content-length: {}\r\n", reply.body.len()).as_bytes());
         if let Some(c) = connection_value(keep, http10) {
             out.extend_from_slice(b"connection: ");
             out.extend_from_slice(c);

@@ -109,7 +109,8 @@ impl Want {
     pub(crate) async fn open(self, s: io::Result<ServerStream>) -> io::Result<ServerStream> {
         let s = s?;
         let speak = self.prior
-            || matches!(&s, ServerStream::Tls(t) if t.get_ref().1.alpn_protocol() == Some(b"h2"));
+            || matches!(&s, ServerStream::Tls(t) if t.get_ref().1.alpn_protocol() == Some(b"h2"))
+            || matches!(&s, ServerStream::TlsUnix(t) if t.get_ref().1.alpn_protocol() == Some(b"h2"));
         if !speak {
             return Ok(s);
         }

@@ -107,10 +107,6 @@ pub(super) fn backend(
         let mut spec = server_spec(s, ip, port, unresolved);
         spec.proto_h2 = proto_h2;
         match server_tls(s) {
-            Ok(Some(_)) if spec.unix.is_some() => {
-                errors.push(unsupported(s.span, "`ssl` to a UNIX-socket server"));
-                continue;
-            }
             Ok(t) => spec.tls = t,
             Err(e) => {
                 errors.push(*e);

@@ -32,6 +32,8 @@ pub(crate) mod health;
 #[cfg(test)]
 mod http_tests;
 mod stats;
+#[cfg(test)]
+mod unix_tests;
 
 mod compression;
 mod external;

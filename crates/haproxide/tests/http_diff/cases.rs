@@ -807,6 +807,7 @@ pub fn all() -> Vec<Case> {
         super::hdrnames::cases(),
         super::waitbody::cases(),
         super::monitor::cases(),
+        super::after::cases(),
     ]
     .into_iter()
     .flatten()

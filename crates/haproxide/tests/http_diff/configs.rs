@@ -352,6 +352,7 @@ pub fn all() -> Vec<Config> {
     v.extend(super::hdrnames::configs());
     v.extend(super::waitbody::configs());
     v.extend(super::monitor::configs());
+    v.extend(super::after::configs());
     v.sort_by_key(|c| c.name);
     v
 }

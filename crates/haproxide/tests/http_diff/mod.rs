@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod actions;
+pub mod after;
 pub mod cases;
 pub mod configs;
 pub mod hdrnames;
