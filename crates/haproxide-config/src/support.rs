@@ -303,7 +303,6 @@ pub struct NotRun {
 /// as HAProxy 2.6 does: "'http-request' rules ignored for backend 'b' as they
 /// require HTTP mode.", a warning the config crate gives too.)
 const TCP_REFUSED: &[&str] = &[
-    "tcp-request session",
     "use-server",
     "dispatch",
     "filter",
@@ -341,7 +340,6 @@ const HTTP_REFUSED: &[(&str, &str)] = &[
     ("capture cookie", "capture cookie"),
     ("use-server", "use-server"),
     ("persist", "persist rdp-cookie"),
-    ("tcp-request session", "tcp-request session"),
     ("tcp-response", "tcp-response content"),
     ("dispatch", "dispatch"),
     ("rate-limit", "rate-limit sessions"),

@@ -54,14 +54,28 @@ pub(super) fn frontend(
         (haproxide_expr::Uses::TCP, "TCP mode")
     };
     binds(p, &mut f, errors);
+    let mut sessions = 0;
     for r in p
         .rules
         .iter()
         .filter(|r| r.ruleset.starts_with("tcp-request"))
     {
+        // `tcp-request session` rules (§4.2) run once the session exists, before
+        // the content rules; they see layer 4 only, so they never wait for data.
+        let session = r.ruleset == "tcp-request session";
+        let (uses, mode) = if session {
+            (haproxide_expr::Uses::L4, "a tcp-request session rule")
+        } else {
+            (uses, mode)
+        };
         let Some(rule) = super::tcp_rules::tcp_rule(p, r, uses, mode, errors) else {
             continue;
         };
+        if session {
+            f.tcp_content_rules.insert(sessions, rule);
+            sessions += 1;
+            continue;
+        }
         match r.ruleset.as_str() {
             "tcp-request connection" => f.tcp_connection_rules.push(rule),
             "tcp-request content" => f.tcp_content_rules.push(rule),
