@@ -389,6 +389,8 @@ impl Sess {
                 servers: Some(&*shared),
                 body: None,
                 seen: self.seen(&shared),
+                // HAProxy's own replies: no tracking there.
+                stick: None,
             };
             let _ = run_response_from(&spec.http_after_response, 0, req, head, &mut txn);
         }
