@@ -154,6 +154,15 @@ fn var_name(action: &str) -> Result<String, RuleError> {
     }
 }
 
+/// The counter of `sc-inc-gpc0(<n>)` & co (0 to 2: `tune.stick-counters`).
+fn sc_id(action: &str) -> Result<u8, RuleError> {
+    match paren(action).map(str::parse::<u8>) {
+        Some(Ok(n)) if n < 3 => Ok(n),
+        Some(_) => Err("invalid stick table track ID. The max allowed ID is 2".into()),
+        None => Err("missing stick counter id".into()),
+    }
+}
+
 /// Types one rule's action; `Ok(None)` for an action this engine does not type
 /// (the translate layer refuses it with its line).
 pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, RuleError> {
@@ -398,6 +407,32 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
                 _ => AddrField::DstPort,
             };
             Action::SetAddr { field, expr }
+        }
+        "sc-inc-gpc0" | "sc-inc-gpc1" => {
+            let ctr = sc_id(name)?;
+            if let Some(w) = a.first() {
+                return Err(leftover(w));
+            }
+            Action::ScIncGpc {
+                ctr,
+                idx: u8::from(base.ends_with('1')),
+            }
+        }
+        "sc-set-gpt0" => {
+            let ctr = sc_id(name)?;
+            let Some(e) = a.first() else {
+                return Err("expects an integer or a sample expression".into());
+            };
+            let lit = format!("int({e})");
+            let value = if e.parse::<i64>().is_ok() {
+                expr_or_none!(lit.as_str())
+            } else {
+                expr_or_none!(e)
+            };
+            if let Some(w) = a.get(1) {
+                return Err(leftover(w));
+            }
+            Action::ScSetGpt0 { ctr, value }
         }
         b if b.starts_with("track-sc") => {
             let n = b["track-sc".len()..].parse::<u8>().unwrap_or(0);

@@ -601,7 +601,16 @@ pub struct StickTableCfg {
     pub kind: String,
     pub size: u64,
     pub expire: Option<Millis>,
-    /// `store ...`, `peers ...`, `srvkey ...`, `nopurge`: what the engine does not run.
+    /// `len <n>` of `string` / `binary` keys.
+    pub len: Option<u64>,
+    /// `store <type>[(<period>)],...`: the data types, periods in ms for rates.
+    pub store: Vec<(haproxide_expr::stktab::Data, u32)>,
+    /// `nopurge`.
+    pub nopurge: bool,
+    /// `peers <section>`.
+    pub peers: Option<String>,
+    /// `srvkey ...`, `write-to`, `recv-only`, unknown data types: what the engine
+    /// does not run.
     pub other: Vec<String>,
 }
 

@@ -502,7 +502,7 @@ fn check_references(cfg: &Config, diags: &mut Vec<Diagnostic>) {
 
 /// The local peer name: `localpeer` in global, else the host name (configuration.txt
 /// §3.1 `localpeer`).
-fn local_peer_name(cfg: &Config) -> String {
+pub fn local_peer_name(cfg: &Config) -> String {
     if let Some(d) = cfg
         .global
         .directives

@@ -426,9 +426,12 @@ pub static MAP_CONVERTERS: [ConvDef; 33] = maps![
     "map_regm_ip", Str => Addr;
 ];
 
-/// Every converter: [`CONVERTERS`] then [`MAP_CONVERTERS`].
+/// Every converter: [`CONVERTERS`], [`MAP_CONVERTERS`], then the stick-table ones.
 pub fn all() -> impl Iterator<Item = &'static ConvDef> {
-    CONVERTERS.iter().chain(MAP_CONVERTERS.iter())
+    CONVERTERS
+        .iter()
+        .chain(MAP_CONVERTERS.iter())
+        .chain(crate::stktab::CONVERTERS)
 }
 
 /// The converter named `name`.

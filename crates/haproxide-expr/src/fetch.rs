@@ -123,6 +123,11 @@ pub trait Context {
     fn server_id(&self) -> Option<i64> {
         None
     }
+    /// The stick tables and the session's tracked counters (`sc_*`, `src_*`,
+    /// `table_*`: crate::stktab); `None` where there are none.
+    fn stick(&self) -> Option<&dyn crate::stktab::StickCtx> {
+        None
+    }
     /// The usable servers of the named backend, else of the current one
     /// (`nbsrv`, §7.3.3: its active UP servers, else its backup ones); `None`
     /// when there is no such backend or no runtime to ask.
@@ -778,7 +783,10 @@ pub static FETCHES: &[FetchDef] = &[
 
 /// The fetch named `name`.
 pub fn find_fetch(name: &str) -> Option<&'static FetchDef> {
-    FETCHES.iter().find(|f| f.name == name)
+    FETCHES
+        .iter()
+        .chain(crate::stktab::FETCHES)
+        .find(|f| f.name == name)
 }
 
 #[cfg(test)]

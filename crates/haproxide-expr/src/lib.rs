@@ -42,6 +42,7 @@ pub mod rawtext;
 pub mod sample;
 pub mod script;
 pub mod ssl;
+pub mod stktab;
 pub mod strconv;
 
 pub use acl::{is_predefined, patterns_from_file, Acl, AclExpr, AclSet, Opts, SampleExpr};
@@ -124,7 +125,7 @@ mod doc_tests {
             .find("## Keyword tables")
             .map_or(doc.len(), |e| start + e);
         let sec = &doc[start..end];
-        for f in crate::fetch::FETCHES {
+        for f in crate::fetch::FETCHES.iter().chain(crate::stktab::FETCHES) {
             assert!(sec.contains(&format!("`{}`", f.name)), "fetch {}", f.name);
         }
         for c in crate::conv::all() {

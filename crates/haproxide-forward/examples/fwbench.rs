@@ -135,6 +135,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         threads: 0,
         spread: ThreadSpread::default(),
         no_splice: false,
+        stick_tables: Vec::new(),
     };
     let engine = Engine::start(spec, Arc::new(AlwaysUp), Arc::new(NoLog)).await?;
     let proxy = engine.local_addrs()[0].1;

@@ -96,6 +96,7 @@ mod splice;
 #[allow(unsafe_code)]
 pub mod sys;
 mod tcprules;
+mod track;
 mod txnlog;
 mod workers;
 
@@ -380,6 +381,8 @@ struct ListenerFd {
 
 /// State shared by listeners and sessions.
 pub(crate) struct Shared {
+    /// The stick tables (`show table` reads them through [`Engine::stick_tables`]).
+    pub(crate) tables: Arc<haproxide_stick::Tables>,
     pub(crate) frontends: Vec<FrontendRt>,
     pub(crate) backends: Vec<Arc<BackendRt>>,
     pub(crate) logger: Arc<dyn SessionLogger>,
@@ -467,7 +470,9 @@ impl Engine {
             threads,
             spread,
             no_splice,
+            stick_tables,
         } = spec;
+        let tables = Arc::new(haproxide_stick::Tables::new(stick_tables));
         let global = Arc::new(listener::Limit::new(maxconn));
         let fe_limits: Vec<Arc<listener::Limit>> = frontends
             .iter()
@@ -554,6 +559,7 @@ impl Engine {
             global,
             soft: Signal::default(),
             no_splice,
+            tables,
         });
         let mut addrs = Vec::new();
         let mut handles = Vec::new();
@@ -681,6 +687,12 @@ impl Engine {
             },
             None => Counters::default(),
         }
+    }
+
+    /// The stick tables (`show table`, `clear table`, `set table`; a reload
+    /// hands them to the next engine with `Tables::adopt`).
+    pub fn stick_tables(&self) -> Arc<haproxide_stick::Tables> {
+        self.shared.tables.clone()
     }
 
     /// Sessions alive on the engine (HAProxy's `actconn`).

@@ -92,6 +92,9 @@ pub(crate) struct Sess {
     pub(crate) direct: Option<(usize, bool)>,
     /// HTTP mode: the hash of the request key of `balance uri|url_param|hdr`.
     pub(crate) lb_hash: Option<u32>,
+    /// The session's tracked counters (`track-sc*`), when the configuration
+    /// has stick tables.
+    pub(crate) stk: Option<Box<haproxide_stick::Tracker>>,
     /// The frontend's bind (index) that accepted the connection (`so_name`).
     pub(crate) bind: Option<usize>,
     /// Variables set by TCP rules (`set-var` in `tcp-request content`...);
@@ -369,9 +372,11 @@ impl Sess {
             h2: None,
             direct: None,
             lb_hash: None,
+            stk: None,
             bind: None,
             vars: None,
         }
+        .with_tracker()
     }
 
     /// Publishes what is left of the session's byte counts (`bin`/`bout`) to the
@@ -402,6 +407,7 @@ impl Sess {
     /// Log the session (or, in HTTP mode, the request) that ends with `term`, begun
     /// at `accepted_at` / `t0`.
     pub(crate) fn log(&mut self, term: [u8; 2], accepted_at: SystemTime, t0: Instant) {
+        self.stick_stream_end();
         // §4.2 `option dontlognull`: no log for sessions that received no client byte.
         let fert = &self.shared.frontends[self.fe];
         let null = fert.spec.dont_log_null && self.bytes.from_client == self.bytes_base.from_client;

@@ -29,6 +29,9 @@ pub struct EngineSpec {
     /// Global `nosplice` (§3.2): never use splice(2). Without it, bulk TCP-to-TCP
     /// directions splice (see the `splice` module).
     pub no_splice: bool,
+    /// Every `stick-table` (§4.2), named after its proxy: `track-sc*` and the
+    /// `sc_*`/`src_*`/`table_*` fetches use them.
+    pub stick_tables: Vec<haproxide_stick::TableSpec>,
 }
 
 /// §3.2 `tune.listener.multi-queue { on | fair | off }`: which thread runs a session

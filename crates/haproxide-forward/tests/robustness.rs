@@ -37,6 +37,7 @@ async fn two_fronts(
         threads: 0,
         spread: ThreadSpread::default(),
         no_splice: false,
+        stick_tables: Vec::new(),
     }
 }
 

@@ -32,6 +32,7 @@ async fn two_backends() -> (Mock, Mock, EngineSpec) {
         threads: 0,
         spread: ThreadSpread::default(),
         no_splice: false,
+        stick_tables: Vec::new(),
     };
     (a, b, spec)
 }

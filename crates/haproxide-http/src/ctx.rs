@@ -38,6 +38,8 @@ pub struct MsgCtx<'a> {
     pub server_id: Option<i64>,
     /// The client connection's TLS session (`ssl_fc*`, `ssl_c_*`).
     pub tls: Option<&'a haproxide_expr::TlsSession>,
+    /// The stick tables and tracked counters (`sc_*`, `src_*`, `track-sc`).
+    pub stick: Option<&'a (dyn haproxide_expr::stktab::StickCtx + Sync)>,
     /// The engine's servers (`nbsrv`).
     pub servers: Option<&'a dyn Servers>,
     /// What the transaction captured, and the session's listener.
@@ -68,6 +70,10 @@ fn field(h: &Headers, i: usize) -> Option<(&[u8], &[u8])> {
 }
 
 impl Context for MsgCtx<'_> {
+    fn stick(&self) -> Option<&dyn haproxide_expr::stktab::StickCtx> {
+        self.stick
+            .map(|s| s as &dyn haproxide_expr::stktab::StickCtx)
+    }
     fn src(&self) -> Option<SocketAddr> {
         self.src
     }

@@ -178,12 +178,23 @@ pub enum Action {
         field: AddrField,
         expr: SampleExpr,
     },
-    /// `track-sc0/1/2 <key> [table <t>]`: typed; needs stick tables (the
-    /// translate layer refuses it with its line until they exist).
+    /// `track-sc0/1/2 <key> [table <t>]`: the session's counter `n` tracks
+    /// `key` in the table (the proxy's own by default), through the
+    /// context's stick tables (`Context::stick`).
     TrackSc {
         n: u8,
         key: SampleExpr,
         table: Option<String>,
+    },
+    /// `sc-inc-gpc0(<n>)` / `sc-inc-gpc1(<n>)`: `idx` 0 or 1.
+    ScIncGpc {
+        ctr: u8,
+        idx: u8,
+    },
+    /// `sc-set-gpt0(<n>) <int|expr>`.
+    ScSetGpt0 {
+        ctr: u8,
+        value: SampleExpr,
     },
     /// `wait-for-body time <time> [at-least <bytes>]` (§4.3): the engine waits
     /// for the whole body, `at_least` bytes of it, or a full buffer, up to `time`
@@ -210,10 +221,8 @@ pub enum Action {
 impl Action {
     /// What the engine cannot run yet, if anything.
     pub fn not_run(&self) -> Option<&'static str> {
-        match self {
-            Action::TrackSc { .. } => Some("track-sc (stick tables)"),
-            _ => None,
-        }
+        // Every typed action runs now (`track-sc*` on the stick tables).
+        None
     }
 }
 
@@ -313,6 +322,8 @@ pub struct Txn<'a> {
     /// The request body when the engine buffered it whole (`option
     /// http-buffer-request`, a Content-Length body): `req.body`, `req.body_len`.
     pub body: Option<&'a [u8]>,
+    /// The stick tables and the session's tracked counters.
+    pub stick: Option<&'a (dyn haproxide_expr::stktab::StickCtx + Sync)>,
     /// Captures and the listener (`capture.req.hdr`, `so_name`...).
     pub seen: crate::ctx::Seen<'a>,
 }
@@ -336,6 +347,7 @@ impl Txn<'_> {
             server: self.server.map(|s| s.0),
             server_id: self.server.map(|s| s.1),
             tls: self.tls,
+            stick: self.stick,
             servers: self.servers,
             seen: self.seen,
             new_caps: &self.captures,
@@ -603,10 +615,31 @@ fn prepare(
             }
         }
         Action::SetAddr { field, expr } => Step::SetAddr(*field, expr.value(ctx).map(owned)),
-        Action::TrackSc { .. }
-        | Action::WaitForBody { .. }
-        | Action::Script { .. }
-        | Action::Service { .. } => Step::Nothing,
+        Action::TrackSc { n, key, table } => {
+            if let (Some(st), Some(k)) = (ctx.stick(), key.value(ctx)) {
+                st.track(usize::from(*n), table.as_deref(), &k, res.map(|r| r.code));
+            }
+            Step::Nothing
+        }
+        Action::ScIncGpc { ctr, idx } => {
+            if let Some(st) = ctx.stick() {
+                let t = haproxide_expr::stktab::Target::Ctr(usize::from(*ctr), None);
+                st.sc(t, haproxide_expr::stktab::Op::IncGpc(*idx));
+            }
+            Step::Nothing
+        }
+        Action::ScSetGpt0 { ctr, value } => {
+            let v = value
+                .value(ctx)
+                .and_then(|v| v.cast(haproxide_expr::SmpType::Sint));
+            if let (Some(st), Some(Sample::Sint(v))) = (ctx.stick(), v) {
+                st.set_gpt0(usize::from(*ctr), v);
+            }
+            Step::Nothing
+        }
+        Action::WaitForBody { .. } | Action::Script { .. } | Action::Service { .. } => {
+            Step::Nothing
+        }
     }
 }
 

@@ -652,6 +652,10 @@ impl RuntimeState for Live {
         self.engine.kill_session(id)
     }
 
+    fn stick_tables(&self) -> Option<Arc<haproxide_stick::Tables>> {
+        Some(self.engine.stick_tables())
+    }
+
     fn set_global_maxconn(&self, maxconn: u64) -> Result<(), ActionError> {
         if maxconn > self.hard_maxconn {
             return Err(ActionError("Value out of range.".into()));

@@ -22,6 +22,9 @@ pub struct Reply {
 pub struct Session<'a> {
     state: &'a dyn RuntimeState,
     level: Level,
+    /// The listener's level (`stats socket ... level`): what `show table`
+    /// dumps depends on it, not on `user`/`operator` (HAProxy 2.6.12).
+    bind_level: Level,
     interactive: bool,
     /// The payload (`<<` ... empty line) of the command being run.
     payload: Option<String>,
@@ -135,6 +138,7 @@ impl<'a> Session<'a> {
         Session {
             state,
             level,
+            bind_level: level,
             interactive: false,
             payload: None,
         }
@@ -255,11 +259,19 @@ impl<'a> Session<'a> {
             }
             // management.txt §9.3 `show version`.
             ["show", "version", ..] => Text(format!("{}\n", self.state.info().version)),
-            // `show table`: haproxide runs no stick-table (configurations with one
-            // are refused), so the list is empty and any name is unknown, as
-            // HAProxy 2.6 answers for a configuration without tables.
-            ["show", "table"] => Text(String::new()),
-            ["show", "table", ..] => Text("No such table\n".into()),
+            // management.txt §9.3 `show|clear|set table` (cli/table.rs).
+            [verb @ ("show" | "clear" | "set"), "table", rest @ ..] => {
+                let levels = (
+                    self.bind_level >= Level::Operator,
+                    self.level >= Level::Operator,
+                );
+                Text(super::table::run(
+                    self.state.stick_tables(),
+                    verb,
+                    rest,
+                    levels,
+                ))
+            }
             ["show", "errors", rest @ ..] => {
                 if let Some(d) = self.need(Level::Operator) {
                     return d;

@@ -33,6 +33,7 @@ pub mod help;
 pub mod listen;
 pub mod ssl;
 pub mod stat;
+pub mod table;
 
 #[cfg(test)]
 mod tests;
@@ -603,6 +604,11 @@ pub trait RuntimeState: Send + Sync {
     /// `show sess`: every live session, oldest first (none by default).
     fn sessions(&self) -> Vec<SessionSnapshot> {
         Vec::new()
+    }
+    /// The stick tables (`show table`, `clear table`, `set table`); None
+    /// when the process runs none.
+    fn stick_tables(&self) -> Option<std::sync::Arc<haproxide_stick::Tables>> {
+        None
     }
     /// `shutdown session <id>`: whether that session existed (and is now cut).
     fn shutdown_session(&self, id: u64) -> bool {

@@ -238,6 +238,9 @@ impl RuntimeState for HttpModes {
     fn sessions(&self) -> Vec<crate::cli::SessionSnapshot> {
         self.inner.sessions()
     }
+    fn stick_tables(&self) -> Option<Arc<haproxide_stick::Tables>> {
+        self.inner.stick_tables()
+    }
     fn proxies_with_disabled(&self) -> Vec<crate::cli::ProxySnapshot> {
         self.inner.proxies_with_disabled()
     }

@@ -114,6 +114,10 @@ impl Sess {
                 return Next::Close(t);
             }
         };
+        // §4.2 `track-sc*`: one more request on the session's counters.
+        if let Some(tr) = self.stk.as_deref() {
+            tr.http_req();
+        }
         if let Some(m) = fh.monitor_uri.as_deref() {
             if haproxide_expr::http::is_monitor_uri(m, &req.head.uri) {
                 let ctx = self.req_ctx(&req.head, &conn.vars, &fert.spec.name);

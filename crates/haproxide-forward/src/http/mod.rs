@@ -170,10 +170,14 @@ impl Sess {
                     rest(&mut conn.chunk);
                 }
                 Next::Retry => {
+                    self.stick_stream_end();
                     let _ = client.shutdown().await;
                     return Flow::Done(*b"SH");
                 }
                 Next::Close(term) => {
+                    // The stream ends before the client sees the close, as
+                    // HAProxy frees its stream (`track-sc*` counters) first.
+                    self.stick_stream_end();
                     let _ = client.shutdown().await;
                     return Flow::Done(term);
                 }

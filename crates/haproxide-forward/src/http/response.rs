@@ -94,6 +94,10 @@ impl Sess {
         if let Some(b) = &self.backend {
             shared.http.backend_response(b.idx, self.server, code);
         }
+        // §4.2 `track-sc*`: a 4xx is a client error, a 5xx a server failure.
+        if let Some(tr) = self.stk.as_deref() {
+            tr.http_status(code);
+        }
         if let Some(h) = self.http_log.as_mut() {
             h.status = Some(resp.head.code);
             h.t_res = t_res;

@@ -44,7 +44,11 @@ impl Sess {
         let mut from = 0;
         let (verdict, captures, src, dst) = loop {
             let (run, captures, src, dst) = {
+                let view = self.stick_view(backend.unwrap_or(fe), haproxide_stick::Level::Http);
                 let mut txn = Txn {
+                    stick: view
+                        .as_ref()
+                        .map(|v| v as &(dyn haproxide_expr::stktab::StickCtx + Sync)),
                     src: self.src,
                     dst: self.dst,
                     frontend: fe,
@@ -216,7 +220,11 @@ impl Sess {
             _ => None,
         };
         let sides: &[&HttpSpec] = if same_proxy { &[be] } else { &[be, fe] };
-        for spec in sides {
+        for (side, spec) in sides.iter().enumerate() {
+            let cur = match (side, be_name.as_deref()) {
+                (0, Some(b)) => b,
+                _ => fe_name,
+            };
             let rules = match set {
                 Set::Response => &spec.http_response,
                 Set::AfterResponse => &spec.http_after_response,
@@ -227,7 +235,11 @@ impl Sess {
             let mut from = 0;
             let verdict = loop {
                 let run = {
+                    let view = self.stick_view(cur, haproxide_stick::Level::Http);
                     let mut txn = Txn {
+                        stick: view
+                            .as_ref()
+                            .map(|v| v as &(dyn haproxide_expr::stktab::StickCtx + Sync)),
                         src: self.src,
                         dst: self.dst,
                         frontend: fe_name,
@@ -289,6 +301,11 @@ impl Sess {
         req: &RequestHead,
         tc: Option<Duration>,
     ) -> Option<Next> {
+        // A deny or tarpit counts as an HTTP error on the tracked counters.
+        if let (Verdict::Reply(_) | Verdict::Tarpit(_), Some(tr)) = (&verdict, self.stk.as_deref())
+        {
+            tr.http_err();
+        }
         let (reply, term) = match verdict {
             Verdict::Continue | Verdict::Allow => return None,
             Verdict::Reply(r) => (r, *b"PR"),
@@ -372,6 +389,8 @@ impl Sess {
                 servers: Some(&*shared),
                 body: None,
                 seen: self.seen(&shared),
+                // HAProxy's own replies: no tracking there.
+                stick: None,
             };
             let _ = run_response_from(&spec.http_after_response, 0, req, head, &mut txn);
         }

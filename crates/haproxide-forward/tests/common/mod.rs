@@ -92,6 +92,7 @@ pub fn simple(servers: Vec<ServerSpec>) -> EngineSpec {
         threads: 0,
         spread: ThreadSpread::default(),
         no_splice: false,
+        stick_tables: Vec::new(),
     }
 }
 

@@ -48,6 +48,7 @@ fn run(rules: &[HttpRule], head: &mut RequestHead, vars: &mut Vars) -> Verdict {
     }];
     let pages = ErrorPages::default();
     let mut txn = Txn {
+        stick: None,
         seen: Default::default(),
         server: None,
         src: None,
@@ -331,6 +332,7 @@ fn response_rules_set_status_and_headers() {
     let pages = ErrorPages::default();
     let mut vars = Vars::default();
     let mut txn = Txn {
+        stick: None,
         seen: Default::default(),
         server: None,
         src: None,
@@ -394,6 +396,7 @@ fn wait_for_body_stops_the_rule_set_and_resumes_after_it() {
     let pages = ErrorPages::default();
     let mut vars = Vars::default();
     let mut txn = Txn {
+        stick: None,
         seen: Default::default(),
         server: None,
         src: None,

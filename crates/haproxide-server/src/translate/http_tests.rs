@@ -88,8 +88,7 @@ fn http_request_rules_run() {
         .iter()
         .map(|d| (d.span.map(|s| s.line).unwrap_or(0), d.message.as_str()))
         .collect();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].1.contains("track-sc"), "{lines:?}");
+    assert!(lines.is_empty(), "track-sc runs: {lines:?}");
     let _ = p;
 }
 

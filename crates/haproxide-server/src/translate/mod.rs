@@ -115,6 +115,8 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
     };
     // §3.2 `nosplice`: the engine splices bulk data unless told not to.
     plan.engine.no_splice = cfg.global.nosplice;
+    // §4.2 `stick-table`: the tables `track-sc*` and the `sc_*` fetches use.
+    plan.engine.stick_tables = persist::tables(cfg, &mut errors);
     // §3.7 `program` sections run in master-worker mode (the master starts them:
     // haproxide_process::mworker::programs); lifecycle refuses them otherwise.
     let live: Vec<&Proxy> = cfg
@@ -657,7 +659,7 @@ pub(crate) mod tests {
         let (_, errors) = plan(
             "defaults\n mode tcp\n timeout connect 1s\n timeout client 1s\n timeout server 1s\n\
              frontend fe\n bind 127.0.0.1:7000\n acl h req.rdp_cookie_cnt gt 0\n use_backend a if h\n default_backend a\n\
-             backend a\n stick-table type ip size 1k store conn_rate(10s)\n server s1 127.0.0.1:9000\n",
+             backend a\n stick-table type ip size 1k store conn_rate(10s),gpc(2)\n server s1 127.0.0.1:9000\n",
         );
         let lines: Vec<u32> = errors
             .iter()

@@ -50,11 +50,15 @@ pub(super) fn stick(p: &Proxy, errors: &mut Vec<Diagnostic>) -> Option<fw::Stick
     }
     let t = p.stick_table.as_ref();
     match t {
-        Some(t) if matches!(t.value.kind.as_str(), "ip" | "ipv6") && t.value.other.is_empty() => {}
+        Some(t) if matches!(t.value.kind.as_str(), "ip" | "ipv6") => {}
+        // The table runs (`tables`), but `stick` rules only on addresses.
+        Some(t) if p.stick_rules.is_empty() => {
+            let _ = t;
+        }
         Some(t) => {
             errors.push(unsupported(
                 t.span,
-                "`stick-table` other than `type ip|ipv6 size <n> [expire <t>]` (store, peers, other key types, track-sc)",
+                "`stick on|match|store-request` on a `stick-table` other than `type ip|ipv6`",
             ));
             ok = false;
         }
@@ -78,4 +82,86 @@ pub(super) fn stick(p: &Proxy, errors: &mut Vec<Diagnostic>) -> Option<fw::Stick
         matches,
         stores,
     })
+}
+
+/// Every `stick-table` of the running proxies (§4.2) → the engine's tables,
+/// named after their proxy; what does not run is refused with its line:
+/// data types and options the engine lacks, and `peers` sections with remote
+/// peers (only the local peer runs: the table is kept across a reload).
+pub(super) fn tables(
+    cfg: &haproxide_config::model::Config,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<haproxide_stick::TableSpec> {
+    use haproxide_stick::KeyType;
+    let mut out = Vec::new();
+    for p in cfg
+        .proxies
+        .iter()
+        .filter(|p| p.kind != ProxyKind::Defaults && !p.disabled)
+    {
+        let Some(t) = p.stick_table.as_ref() else {
+            continue;
+        };
+        let v = &t.value;
+        let len = v.len.map(|l| l.clamp(1, 1 << 16) as usize);
+        let key = match v.kind.as_str() {
+            "ip" => KeyType::Ip,
+            "ipv6" => KeyType::Ipv6,
+            "integer" => KeyType::Integer,
+            "string" => KeyType::String(len.unwrap_or(32)),
+            "binary" => KeyType::Binary(len.unwrap_or(32)),
+            _ => {
+                errors.push(unsupported(
+                    t.span,
+                    "a `stick-table` key type other than ip, ipv6, integer, string, binary",
+                ));
+                continue;
+            }
+        };
+        if let Some(o) = v.other.first() {
+            errors.push(unsupported(
+                t.span,
+                format!("`stick-table ... {o}` (data types gpc/gpt arrays, server_key, srvkey, write-to, recv-only)"),
+            ));
+            continue;
+        }
+        if let Some(peers) = &v.peers {
+            if let Some(span) = remote_peer(cfg, peers) {
+                errors.push(unsupported(
+                    span,
+                    "a remote peer (stick-table synchronisation with other hosts; only the local peer runs)",
+                ));
+                continue;
+            }
+        }
+        out.push(haproxide_stick::TableSpec {
+            name: p.name.name.clone(),
+            key,
+            size: v.size.min(1 << 26) as usize,
+            expire: v.expire.map(|m| u32::try_from(m.0).unwrap_or(u32::MAX)),
+            store: v.store.clone(),
+            nopurge: v.nopurge,
+        });
+    }
+    out
+}
+
+/// The line of a peer of `peers` section `name` other than the local one.
+fn remote_peer(
+    cfg: &haproxide_config::model::Config,
+    name: &str,
+) -> Option<haproxide_config::Span> {
+    let s = cfg
+        .others
+        .iter()
+        .find(|s| s.kind == "peers" && s.name.as_ref().is_some_and(|n| n.name == name))?;
+    let local = haproxide_config::resolve::local_peer_name(cfg);
+    s.directives
+        .iter()
+        .find(|d| {
+            matches!(d.keyword.as_str(), "peer" | "server")
+                && d.line.arg(1) != local
+                && !d.line.arg(2).is_empty()
+        })
+        .map(|d| d.line.span_from(0))
 }
