@@ -95,6 +95,7 @@ mod session;
 mod splice;
 #[allow(unsafe_code)]
 pub mod sys;
+mod task;
 mod tcprules;
 mod track;
 mod txnlog;

@@ -318,7 +318,7 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, m
                     crate::workers::pick(&shared.threads, me, shared.spread, &shared.turn)
                 });
                 let live = crate::session::Live::count(&shared, fe, thread, permits);
-                let session = crate::session::run(
+                let session = crate::task::run(
                     live,
                     Accepted { sock, tcp },
                     peer,

@@ -109,82 +109,6 @@ pub(crate) enum Flow {
     Idle(Option<Box<crate::http::Conn>>),
 }
 
-/// Run a session to its end. Never panics on I/O; every path closes both sockets.
-/// `client` is registered with the runtime this runs on (the thread it was placed on).
-#[allow(clippy::manual_async_fn)] // on purpose: see the comment in the body
-pub(crate) fn run(
-    live: Live,
-    client: crate::listener::Accepted,
-    src: Option<SocketAddr>,
-    dst: Option<SocketAddr>,
-    accept_proxy: bool,
-    tls: Option<(haproxide_tls::Acceptor, usize)>,
-    (bind, proto_h2): (usize, bool),
-) -> impl Future<Output = ()> {
-    // An async block, not an `async fn`: the task keeps each argument once (an
-    // `async fn` stores them twice), and an idle session's task is its memory.
-    // The arguments used only at the start come in one box: captured one by
-    // one they would stay in the task for its whole life (`http::park`).
-    let start = Box::new((client, src, dst, accept_proxy, tls, bind, proto_h2));
-    async move {
-        // Unboxed in a block: the box is freed here, not when the task ends.
-        let (client, src, dst, accept_proxy, tls, bind, proto_h2) = {
-            let b = start;
-            *b
-        };
-        let (shared, fe) = (live.shared.clone(), live.fe);
-        let mut client = match client.register() {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!("accepted socket unusable: {e}");
-                return;
-            }
-        };
-        let accepted_at = SystemTime::now();
-        let t0 = Instant::now();
-        let sid = shared.next_sid.fetch_add(1, Ordering::Relaxed);
-        let kill = Arc::new(Kill::for_session(fe, src, dst, accepted_at, t0.into_std()));
-        shared.sessions.insert(sid, kill.clone());
-        let _registered = Registered {
-            shared: shared.clone(),
-            sid,
-        };
-        // A hard stop that went through the table before this session was in it.
-        if shared.stop.is_raised() {
-            kill.kill(crate::CutReason::Killed);
-        }
-        let meter = SessionMeter::new(&shared.meters, live.thread, fe);
-        // Boxed, and the body's future too: the task itself stays small, so that
-        // an idle HTTP keep-alive connection, parked, holds little more than
-        // its socket (`http::park`).
-        let mut s = Box::new(Sess::new(
-            shared.clone(),
-            fe,
-            (src, dst),
-            sid,
-            kill.clone(),
-            meter,
-            (accepted_at, t0),
-        ));
-        s.bind = Some(bind);
-        let flow = {
-            let body = Box::pin(s.body(&mut client, accept_proxy, tls, proto_h2));
-            tokio::select! {
-                biased;
-                why = kill.wait() => Err(why),
-                f = body => Ok(f),
-            }
-        };
-        let (mut s, term) =
-            crate::http::park::until_done(s, flow, &mut client, &(&shared, sid, &kill, bind)).await;
-        drop(client);
-        s.finish(term);
-        // Release in order: server slot (wakes queued sessions), backend, frontend, permits.
-        drop(s);
-        drop(live);
-    }
-}
-
 /// A session counted on the process, its frontend and its thread, holding its
 /// listener permits. Counted when accepted, before its task is spawned, so that a soft
 /// stop waiting for `actconn == 0` never misses a session not started yet (it was
@@ -262,7 +186,7 @@ impl SessionTable {
         m.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn insert(&self, sid: u64, kill: Arc<Kill>) {
+    pub(crate) fn insert(&self, sid: u64, kill: Arc<Kill>) {
         self.shard(sid).insert(sid, kill);
     }
 
@@ -295,9 +219,9 @@ impl SessionTable {
 }
 
 /// A session's entry in the [`SessionTable`], removed when the session ends.
-struct Registered {
-    shared: Arc<Shared>,
-    sid: u64,
+pub(crate) struct Registered {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) sid: u64,
 }
 
 impl Drop for Registered {
@@ -516,7 +440,7 @@ impl Sess {
         }
     }
 
-    async fn body(
+    pub(crate) async fn body(
         &mut self,
         client: &mut ClientStream,
         accept_proxy: bool,

@@ -274,7 +274,7 @@ mod tests {
 
         // The whole session task.
         let live = crate::session::Live::count(&shared, 0, None, Vec::new());
-        let task = crate::session::run(
+        let task = crate::task::run(
             live,
             crate::listener::Accepted::tcp(sock),
             None,
