@@ -182,50 +182,40 @@ impl Sess {
         }
         let mut dec = BodyDecoder::new(resp.body, ParseOptions::default().max_head);
         let chunked_out = resp.body == BodyLength::Chunked || enc.is_some();
-        let pumped = if ex.client_head {
-            // A response to HEAD (HAProxy decides on the client's method, even
-            // after `set-method`): the server's body is read to its end and
-            // dropped, then the head goes as the server framed it (HAProxy keeps
-            // its Content-Length / Transfer-Encoding). Head last: the server
-            // connection is back in the idle pool before the client can ask
-            // again (an HTTP/2 client's next stream would find it busy).
-            let head = std::mem::take(&mut conn.out);
-            let drained = Pump {
-                src: &mut server,
-                buf: &mut conn.srv_buf,
-                dst: &mut tokio::io::sink(),
-                out: &mut conn.out,
-                chunk: &mut conn.chunk,
-                htx: &mut self.htx.from_server,
-                src_timeout: ex.ts,
-                dst_timeout: ex.tc,
-                moved: &mut self.bytes.from_server,
-                comp: enc.as_mut(),
-            }
-            .run(&mut dec, chunked_out)
-            .await;
+        // A response to HEAD (HAProxy decides on the client's method, even
+        // after `set-method`): the server's body is read to its end and
+        // dropped, then the head goes as the server framed it (HAProxy keeps
+        // its Content-Length / Transfer-Encoding). Head last: the server
+        // connection is back in the idle pool before the client can ask again
+        // (an HTTP/2 client's next stream would find it busy).
+        let head = ex.client_head.then(|| std::mem::take(&mut conn.out));
+        let mut sink = tokio::io::sink();
+        let mut dst: &mut (dyn tokio::io::AsyncWrite + Unpin + Send) = if head.is_some() {
+            &mut sink
+        } else {
+            &mut *client
+        };
+        let pumped = Pump {
+            src: &mut server,
+            buf: &mut conn.srv_buf,
+            dst: &mut dst,
+            out: &mut conn.out,
+            chunk: &mut conn.chunk,
+            htx: &mut self.htx.from_server,
+            src_timeout: ex.ts,
+            dst_timeout: ex.tc,
+            moved: &mut self.bytes.from_server,
+            comp: enc.as_mut(),
+        }
+        .run(&mut dec, chunked_out)
+        .await;
+        if let Some(head) = head {
             conn.out = head;
             if write_all(client, &conn.out, ex.tc).await.is_err() {
                 return Err(Next::Close(*b"CD"));
             }
             conn.out.clear();
-            drained
-        } else {
-            Pump {
-                src: &mut server,
-                buf: &mut conn.srv_buf,
-                dst: client,
-                out: &mut conn.out,
-                chunk: &mut conn.chunk,
-                htx: &mut self.htx.from_server,
-                src_timeout: ex.ts,
-                dst_timeout: ex.tc,
-                moved: &mut self.bytes.from_server,
-                comp: enc.as_mut(),
-            }
-            .run(&mut dec, chunked_out)
-            .await
-        };
+        }
         match pumped {
             Ok(()) => {}
             Err(PumpFail::SrcTimeout) => return Err(Next::Close(*b"sD")),
