@@ -222,16 +222,7 @@ mod tests {
     }
 
     fn checked(text: &str) -> crate::Config {
-        let no_env = |_: &str| None;
-        let opts = crate::CheckOptions {
-            target: crate::Target::V2_6,
-            env: &no_env,
-            ignore_resolution_failures: false,
-            resolver: crate::Resolver::Off,
-            check_files: false,
-            accounts: &crate::NoAccounts,
-        };
-        let c = crate::check_bytes("t.cfg", text.as_bytes().to_vec(), &opts);
+        let c = crate::test_support::check_text(text);
         assert!(
             !c.diagnostics.iter().any(|d| d.is_error()),
             "{:?}",

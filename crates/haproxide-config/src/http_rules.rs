@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use haproxide_expr::logfmt::{LfMode, LogFormat};
-use haproxide_expr::{MatchMethod, SampleExpr};
+use haproxide_expr::{MatchMethod, SampleExpr, VarCond};
 use haproxide_http::reply::{ErrorPages, ERROR_STATUSES};
 use haproxide_http::rules::{
     Action, AddrField, Fmt, Password, Redirect, RedirectKind, Regex, ReplyBody, ReplySpec, UriPart,
@@ -141,8 +141,18 @@ fn paren(action: &str) -> Option<&str> {
     action[open + 1..].strip_suffix(')')
 }
 
+/// `set-var(<name>[,<cond>...])`: the name and its conditions (§4.2,
+/// [`VarCond`]).
+fn var_name_cond(action: &str) -> Result<(String, VarCond), RuleError> {
+    let (name, cond) = haproxide_expr::varcond::split(paren(action).unwrap_or(""))?;
+    Ok((var_name_checked(name)?, cond))
+}
+
 fn var_name(action: &str) -> Result<String, RuleError> {
-    let name = paren(action).unwrap_or("");
+    var_name_checked(paren(action).unwrap_or(""))
+}
+
+fn var_name_checked(name: &str) -> Result<String, RuleError> {
     let scopes = ["proc.", "sess.", "txn.", "req.", "res."];
     if scopes
         .iter()
@@ -285,7 +295,7 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
             }
         }
         "set-var" => {
-            let name = var_name(name)?;
+            let (name, cond) = var_name_cond(name)?;
             let Some(e) = a.first() else {
                 return Err("expects a sample expression".into());
             };
@@ -293,10 +303,10 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
             if let Some(w) = a.get(1) {
                 return Err(leftover(w));
             }
-            Action::SetVar { name, expr }
+            Action::SetVar { name, expr, cond }
         }
         "set-var-fmt" => {
-            let name = var_name(name)?;
+            let (name, cond) = var_name_cond(name)?;
             let Some(f) = a.first() else {
                 return Err("expects a format string".into());
             };
@@ -304,7 +314,7 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
             if let Some(w) = a.get(1) {
                 return Err(leftover(w));
             }
-            Action::SetVarFmt { name, fmt }
+            Action::SetVarFmt { name, fmt, cond }
         }
         "unset-var" => Action::UnsetVar {
             name: var_name(name)?,

@@ -35,6 +35,9 @@ pub mod source;
 pub mod support;
 pub mod value;
 
+#[cfg(test)]
+pub(crate) mod test_support;
+
 use std::path::PathBuf;
 
 pub use accounts::{Accounts, FixedAccounts, NoAccounts};

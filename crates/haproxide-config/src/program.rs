@@ -61,16 +61,7 @@ mod tests {
         let text =
             "global\n    master-worker\nprogram a\n    command /bin/sleep 30\n    user nobody\n\
                     program b\n    command /bin/true\n    no option start-on-reload\n";
-        let no_env = |_: &str| None;
-        let opts = crate::CheckOptions {
-            target: crate::Target::V2_6,
-            env: &no_env,
-            ignore_resolution_failures: false,
-            resolver: crate::Resolver::Off,
-            check_files: false,
-            accounts: &crate::NoAccounts,
-        };
-        let checked = crate::check_bytes("t.cfg", text.as_bytes().to_vec(), &opts);
+        let checked = crate::test_support::check_text(text);
         let p = programs(&checked.config);
         assert_eq!(p.len(), 2);
         assert_eq!(

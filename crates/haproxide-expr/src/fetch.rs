@@ -92,6 +92,12 @@ pub trait Context {
         let _ = name;
         None
     }
+    /// Stores `v` in variable `name` when `cond` permits (the `set-var`
+    /// converter, §7.3.1); `false` when nothing was stored or there is no store.
+    fn set_var(&self, name: &str, v: &Sample<'_>, cond: crate::VarCond) -> bool {
+        let _ = (name, v, cond);
+        false
+    }
     /// Whether `user`/`pass` are valid in the userlist `list` (`http_auth`).
     fn userlist_check(&self, list: &str, user: &[u8], pass: &[u8]) -> bool {
         let _ = (list, user, pass);

@@ -44,6 +44,7 @@ pub mod script;
 pub mod ssl;
 pub mod stktab;
 pub mod strconv;
+pub mod varcond;
 
 pub use acl::{is_predefined, patterns_from_file, Acl, AclExpr, AclSet, Opts, SampleExpr};
 pub use cond::{eval_opt, Cond};
@@ -53,6 +54,7 @@ pub use logfmt::{LfMode, LogFormat, LogFormatError, LogVar, LogVars};
 pub use pattern::MatchMethod;
 pub use sample::{Sample, SmpType};
 pub use ssl::TlsSession;
+pub use varcond::VarCond;
 
 /// HAProxy's `ACL_TEST_FAIL` (0), `ACL_TEST_MISS` (1), `ACL_TEST_PASS` (3): AND is
 /// `&`, OR is `|`, negation swaps pass and fail and keeps a miss.

@@ -65,6 +65,14 @@ impl haproxide_expr::Context for EvalCtx<'_> {
     fn var(&self, name: &str) -> Option<haproxide_expr::Sample<'_>> {
         self.vars?.get(name)
     }
+    fn set_var(
+        &self,
+        name: &str,
+        v: &haproxide_expr::Sample<'_>,
+        cond: haproxide_expr::VarCond,
+    ) -> bool {
+        self.vars.is_some_and(|vars| vars.set_if(name, v, cond))
+    }
     fn res_data(&self) -> Option<&[u8]> {
         self.res
     }

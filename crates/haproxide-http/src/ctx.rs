@@ -113,6 +113,9 @@ impl Context for MsgCtx<'_> {
     fn var(&self, name: &str) -> Option<Sample<'_>> {
         self.vars?.get(name)
     }
+    fn set_var(&self, name: &str, v: &Sample<'_>, cond: haproxide_expr::VarCond) -> bool {
+        self.vars.is_some_and(|vars| vars.set_if(name, v, cond))
+    }
     fn userlist_check(&self, list: &str, user: &[u8], pass: &[u8]) -> bool {
         self.userlists
             .iter()

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use haproxide_expr::logfmt::{Flags, LogFormat, LogVar, LogVars};
-use haproxide_expr::{Cond, Context, MatchMethod, Sample, SampleExpr, Tri};
+use haproxide_expr::{Cond, Context, MatchMethod, Sample, SampleExpr, Tri, VarCond};
 
 pub use crate::auth::{Password, User, Userlist};
 use crate::ctx::MsgCtx;
@@ -150,11 +150,14 @@ pub enum Action {
     SetVar {
         name: String,
         expr: SampleExpr,
+        /// `set-var(<name>,<cond>...)`: stored only when these hold.
+        cond: VarCond,
     },
     /// `set-var-fmt(<scope>.<name>) <fmt>`: the rendered string.
     SetVarFmt {
         name: String,
         fmt: Fmt,
+        cond: VarCond,
     },
     /// `unset-var(<scope>.<name>)`.
     UnsetVar {
@@ -282,26 +285,58 @@ impl Eq for RuleSets {}
 /// `proc`, `sess`, `txn`, `req`, `res`). The engine keeps one per session and
 /// calls [`Vars::end_txn`] between transactions. `proc` variables are kept per
 /// session (not shared between sessions yet).
-#[derive(Debug, Clone, Default)]
-pub struct Vars(HashMap<String, Sample<'static>>);
+///
+/// The map sits behind a mutex so that an expression evaluated over a shared
+/// view (the `set-var` converter, §7.3.1) can store too; a session owns its
+/// `Vars`, so the lock is never contended.
+#[derive(Debug, Default)]
+pub struct Vars(std::sync::Mutex<HashMap<String, Sample<'static>>>);
+
+impl Clone for Vars {
+    fn clone(&self) -> Vars {
+        Vars(std::sync::Mutex::new(self.map().clone()))
+    }
+}
 
 impl Vars {
-    pub fn get(&self, name: &str) -> Option<Sample<'_>> {
-        self.0.get(name).cloned()
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Sample<'static>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+    fn map_mut(&mut self) -> &mut HashMap<String, Sample<'static>> {
+        self.0
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+    pub fn get(&self, name: &str) -> Option<Sample<'static>> {
+        self.map().get(name).cloned()
     }
     /// No variable set (an idle connection then keeps nothing).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.map().is_empty()
     }
     pub fn set(&mut self, name: &str, v: Sample<'_>) {
-        self.0.insert(name.to_string(), crate::script::owned(v));
+        self.map_mut()
+            .insert(name.to_string(), crate::script::owned(v));
+    }
+    /// `set-var(<name>[,<cond>...])`: stores `v` when the conditions hold
+    /// ([`VarCond::permits`]); whether it did. Through a shared reference: the
+    /// `set-var` converter stores while the rule's expression reads.
+    pub fn set_if(&self, name: &str, v: &Sample<'_>, cond: VarCond) -> bool {
+        let mut m = self.map();
+        if !cond.permits(name, m.get(name), v) {
+            return false;
+        }
+        m.insert(name.to_string(), crate::script::owned(v.clone()));
+        true
     }
     pub fn unset(&mut self, name: &str) {
-        self.0.remove(name);
+        self.map_mut().remove(name);
     }
     /// Drops the `txn`, `req` and `res` variables (end of a transaction).
     pub fn end_txn(&mut self) {
-        self.0
+        self.map_mut()
             .retain(|k, _| k.starts_with("sess.") || k.starts_with("proc."));
     }
 }
@@ -549,7 +584,7 @@ enum Step {
     },
     SetPart(UriPart, Vec<u8>),
     ReplacePart(UriPart, Regex, Vec<u8>),
-    SetVar(String, Option<Sample<'static>>),
+    SetVar(String, Option<Sample<'static>>, VarCond),
     UnsetVar(String),
     LogLevel(String),
     SetStatus(u16, Option<String>),
@@ -615,10 +650,13 @@ fn prepare(
         Action::ReplacePart { part, re, fmt } => {
             Step::ReplacePart(*part, re.clone(), render(fmt, ctx))
         }
-        Action::SetVar { name, expr } => Step::SetVar(name.clone(), expr.value(ctx).map(owned)),
-        Action::SetVarFmt { name, fmt } => Step::SetVar(
+        Action::SetVar { name, expr, cond } => {
+            Step::SetVar(name.clone(), expr.value(ctx).map(owned), *cond)
+        }
+        Action::SetVarFmt { name, fmt, cond } => Step::SetVar(
             name.clone(),
             Some(Sample::Str(std::borrow::Cow::Owned(render(fmt, ctx)))),
+            *cond,
         ),
         Action::UnsetVar { name } => Step::UnsetVar(name.clone()),
         Action::SetLogLevel(l) => Step::LogLevel(l.clone()),
@@ -723,9 +761,9 @@ fn apply(step: Step, target: Target<'_>, txn: &mut Txn<'_>) -> Verdict {
                 }
             }
         }
-        Step::SetVar(name, v) => {
+        Step::SetVar(name, v, cond) => {
             if let Some(v) = v {
-                txn.vars.set(&name, v);
+                txn.vars.set_if(&name, &v, cond);
             }
         }
         Step::UnsetVar(name) => txn.vars.unset(&name),

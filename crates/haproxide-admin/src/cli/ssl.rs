@@ -10,6 +10,18 @@ use super::Level;
 
 const DENIED: &str = "Permission denied\n";
 
+/// The process's store, or an empty one kept in `slot` (a process without TLS
+/// binds: every file is unknown, as in HAProxy).
+fn store_or_empty<'a>(
+    store: Option<&'a CertStore>,
+    slot: &'a mut Option<CertStore>,
+) -> &'a CertStore {
+    match store {
+        Some(s) => s,
+        None => slot.insert(CertStore::new(Vec::new())),
+    }
+}
+
 /// One `<verb> ssl cert ...` command; `store` None: a process without TLS binds
 /// (every file is unknown, as in HAProxy).
 pub fn cert_command(
@@ -19,14 +31,8 @@ pub fn cert_command(
     args: &[&str],
     payload: Option<String>,
 ) -> String {
-    let empty;
-    let store = match store {
-        Some(s) => s,
-        None => {
-            empty = CertStore::new(Vec::new());
-            &empty
-        }
-    };
+    let mut empty = None;
+    let store = store_or_empty(store, &mut empty);
     let name = args.first().copied();
     match verb {
         "show" if level < Level::Operator => "Can't allocate memory!\n".into(),
@@ -89,14 +95,8 @@ pub fn ocsp_command(
     args: &[&str],
     payload: Option<String>,
 ) -> String {
-    let empty;
-    let store = match store {
-        Some(s) => s,
-        None => {
-            empty = CertStore::new(Vec::new());
-            &empty
-        }
-    };
+    let mut empty = None;
+    let store = store_or_empty(store, &mut empty);
     if verb == "show" {
         let ids = store.ocsp_ids();
         return match args.first() {

@@ -1,21 +1,7 @@
 //! `http-error` typing and its place among a proxy's error pages.
 
-use crate::{check_bytes, CheckOptions, NoAccounts, Resolver, Target};
-
-fn no_env(_: &str) -> Option<String> {
-    None
-}
-
 fn checked(text: &str) -> crate::Checked {
-    let opts = CheckOptions {
-        target: Target::V2_6,
-        env: &no_env,
-        ignore_resolution_failures: false,
-        resolver: Resolver::Off,
-        check_files: false,
-        accounts: &NoAccounts,
-    };
-    check_bytes("t.cfg", text.as_bytes().to_vec(), &opts)
+    crate::test_support::check_text(text)
 }
 
 /// HAProxy 2.6.12's `haproxy -c` messages for bad `http-error` lines (measured).

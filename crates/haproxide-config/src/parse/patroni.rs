@@ -451,19 +451,9 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use crate::model::Config;
-    use crate::CheckOptions;
 
     fn check(text: &str) -> (Config, Vec<String>) {
-        let no_env = |_: &str| None;
-        let opts = CheckOptions {
-            target: crate::Target::V2_6,
-            env: &no_env,
-            ignore_resolution_failures: false,
-            resolver: crate::Resolver::Off,
-            check_files: false,
-            accounts: &crate::NoAccounts,
-        };
-        let c = crate::check_bytes("t.cfg", text.as_bytes().to_vec(), &opts);
+        let c = crate::test_support::check_text(text);
         let msgs = c
             .diagnostics
             .iter()

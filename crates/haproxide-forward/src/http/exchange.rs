@@ -76,6 +76,9 @@ pub(super) struct Ex<'a> {
     pub comp: Option<haproxide_http::compress::Algo>,
     /// What persistence decided on the request (the backend has some).
     pub persist: Option<super::persist::PersistTxn>,
+    /// The client asked with `HEAD` (before any `set-method`): the response
+    /// goes to it without a body, whatever the server sent (see `response`).
+    pub client_head: bool,
 }
 
 impl Sess {
@@ -114,6 +117,10 @@ impl Sess {
                 return Next::Close(t);
             }
         };
+        // HAProxy decides a response's bodylessness on the client's side, from
+        // the method it received: `http-request set-method GET` on a HEAD still
+        // gives the client no body.
+        let client_head = req.head.method.as_slice() == b"HEAD";
         // §4.2 `track-sc*`: one more request on the session's counters.
         if let Some(tr) = self.stk.as_deref() {
             tr.http_req();
@@ -222,6 +229,7 @@ impl Sess {
                 same_proxy: false,
                 comp: None,
                 persist: None,
+                client_head,
             };
             return self.reply(client, 503, &ex, *b"SC").await;
         };
@@ -279,6 +287,7 @@ impl Sess {
             same_proxy: be.spec.name == fert.spec.name,
             comp,
             persist,
+            client_head,
         };
 
         // A server's `sni` expression reads the request (§5.2 `sni`).

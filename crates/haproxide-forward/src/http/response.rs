@@ -182,10 +182,23 @@ impl Sess {
         }
         let mut dec = BodyDecoder::new(resp.body, ParseOptions::default().max_head);
         let chunked_out = resp.body == BodyLength::Chunked || enc.is_some();
+        // A response to HEAD (HAProxy decides on the client's method, even
+        // after `set-method`): the server's body is read to its end and
+        // dropped, then the head goes as the server framed it (HAProxy keeps
+        // its Content-Length / Transfer-Encoding). Head last: the server
+        // connection is back in the idle pool before the client can ask again
+        // (an HTTP/2 client's next stream would find it busy).
+        let head = ex.client_head.then(|| std::mem::take(&mut conn.out));
+        let mut sink = tokio::io::sink();
+        let mut dst: &mut (dyn tokio::io::AsyncWrite + Unpin + Send) = if head.is_some() {
+            &mut sink
+        } else {
+            &mut *client
+        };
         let pumped = Pump {
             src: &mut server,
             buf: &mut conn.srv_buf,
-            dst: client,
+            dst: &mut dst,
             out: &mut conn.out,
             chunk: &mut conn.chunk,
             htx: &mut self.htx.from_server,
@@ -196,6 +209,13 @@ impl Sess {
         }
         .run(&mut dec, chunked_out)
         .await;
+        if let Some(head) = head {
+            conn.out = head;
+            if write_all(client, &conn.out, ex.tc).await.is_err() {
+                return Err(Next::Close(*b"CD"));
+            }
+            conn.out.clear();
+        }
         match pumped {
             Ok(()) => {}
             Err(PumpFail::SrcTimeout) => return Err(Next::Close(*b"sD")),

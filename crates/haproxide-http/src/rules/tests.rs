@@ -222,6 +222,7 @@ fn header_and_uri_edits_in_order() {
             Action::SetVar {
                 name: "txn.p".into(),
                 expr: SampleExpr::parse("path").unwrap(),
+                cond: haproxide_expr::VarCond::NONE,
             },
             "",
         ),
@@ -440,4 +441,44 @@ fn wait_for_body_stops_the_rule_set_and_resumes_after_it() {
         run_request(&rules, &mut head, &mut txn),
         Verdict::Reply(_)
     ));
+}
+
+/// `set-var(<name>,<cond>...)` actions and the `set-var` converter in a
+/// condition store through the same [`Vars::set_if`] (§4.2, §7.3.1).
+#[test]
+fn set_var_conditions_and_converter() {
+    let set = |name: &str, e: &str, cond: &str| {
+        rule(
+            Action::SetVar {
+                name: name.into(),
+                expr: SampleExpr::parse(e).unwrap(),
+                cond: haproxide_expr::VarCond::parse(cond.split(',').filter(|w| !w.is_empty()))
+                    .unwrap(),
+            },
+            "",
+        )
+    };
+    let rules = vec![
+        set("txn.a", "int(5)", ""),
+        set("txn.a", "int(55)", "ifgt"),
+        set("txn.a", "int(2)", "ifgt"),
+        set("txn.b", "str(x)", "ifexists"),
+        set("proc.c", "str(x)", "ifexists,ifnotset"),
+        set("txn.d", "str()", "ifnotempty"),
+        rule(
+            Action::Deny(spec(403, ReplyBody::ErrorPage, &[])),
+            "if { path,set-var(txn.e,ifnotset),length -m int 0 }",
+        ),
+    ];
+    let mut vars = Vars::default();
+    let mut h = req("/p", &[]);
+    assert_eq!(run(&rules, &mut h, &mut vars), Verdict::Continue);
+    assert_eq!(vars.get("txn.a"), Some(Sample::Sint(2)));
+    assert_eq!(vars.get("txn.b"), None);
+    assert!(vars.get("proc.c").is_some());
+    assert_eq!(vars.get("txn.d"), None);
+    let e = vars
+        .get("txn.e")
+        .and_then(|s| s.bytes().map(<[u8]>::to_vec));
+    assert_eq!(e.as_deref(), Some(&b"/p"[..]));
 }

@@ -23,10 +23,10 @@ pub(super) fn tcp_rule(
         ("accept", _) => (true, None),
         ("reject", _) => (false, None),
         ("close", _) if r.ruleset == "tcp-response content" => (false, Some(fw::TcpAct::Close)),
-        (_, Some(Action::SetVar { name, expr })) if content => {
+        (_, Some(Action::SetVar { name, expr, cond })) if content && cond.is_none() => {
             (true, Some(fw::TcpAct::SetVar(name.clone(), expr.clone())))
         }
-        (_, Some(Action::SetVarFmt { name, fmt })) if content => {
+        (_, Some(Action::SetVarFmt { name, fmt, cond })) if content && cond.is_none() => {
             (true, Some(fw::TcpAct::SetVarFmt(name.clone(), fmt.clone())))
         }
         (_, Some(Action::UnsetVar { name })) if content => {

@@ -808,6 +808,7 @@ pub fn all() -> Vec<Case> {
         super::waitbody::cases(),
         super::monitor::cases(),
         super::after::cases(),
+        super::bodyless::cases(),
     ]
     .into_iter()
     .flatten()

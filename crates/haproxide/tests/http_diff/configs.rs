@@ -353,6 +353,7 @@ pub fn all() -> Vec<Config> {
     v.extend(super::waitbody::configs());
     v.extend(super::monitor::configs());
     v.extend(super::after::configs());
+    v.extend(super::bodyless::configs());
     v.sort_by_key(|c| c.name);
     v
 }

@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod after;
+pub mod bodyless;
 pub mod cases;
 pub mod configs;
 pub mod hdrnames;
