@@ -391,6 +391,20 @@ impl LogFormat {
             .any(|n| matches!(n, Node::Var(v, _) if v.uses_request_line()))
     }
 
+    /// Whether a proxy parsing this format keeps each request's line for
+    /// `capture.req.method`/`capture.req.uri` (HAProxy 2.6's `LW_REQ` in the
+    /// proxy's `to_log`, log.c `add_sample_to_logformat_list`): a variable that
+    /// reads it, or a `%[...]` whose fetch reads the HTTP message. Set even when
+    /// the format is never printed (no log address, a `set-header` value).
+    pub fn keeps_request_line(&self) -> bool {
+        let below_http = crate::fetch::Uses::TCP.union(crate::fetch::Uses::TCP_RES);
+        self.nodes.iter().any(|n| match n {
+            Node::Var(v, _) => v.uses_request_line(),
+            Node::Sample(e, _) => !e.uses().within(below_http),
+            _ => false,
+        })
+    }
+
     /// Appends the rendering to `out`.
     pub fn render(&self, out: &mut Vec<u8>, vars: &dyn LogVars) {
         let mut last_isspace = true;
@@ -589,5 +603,22 @@ mod tests {
         assert!(!LogFormat::parse("%Tw", LfMode::Tcp)
             .unwrap()
             .uses_request_line());
+    }
+
+    #[test]
+    fn http_samples_keep_the_request_line() {
+        // HAProxy 2.6.12 (measured with `capture.req.uri` and no log): an
+        // HTTP fetch or a request-line variable keeps it; L4 and constants not.
+        let keeps = |s| {
+            LogFormat::parse(s, LfMode::Http)
+                .unwrap()
+                .keeps_request_line()
+        };
+        assert!(keeps("%[path]"));
+        assert!(keeps("x %[res.fhdr(a)]"));
+        assert!(keeps("%HU"));
+        assert!(!keeps("%[int(1)]"));
+        assert!(!keeps("%[src] %ci"));
+        assert!(!keeps("plain"));
     }
 }

@@ -116,6 +116,11 @@ pub struct CaptureSlot {
 pub struct CaptureSpec {
     pub request: Vec<CaptureSlot>,
     pub response: Vec<CaptureSlot>,
+    /// Keep each request's line for `capture.req.method`/`capture.req.uri`
+    /// even when no log prints it (HAProxy's `LW_REQ`: the frontend has a
+    /// log-format string with an HTTP sample, see
+    /// `haproxide_expr::LogFormat::keeps_request_line`).
+    pub request_line: bool,
 }
 
 impl CaptureSpec {
@@ -195,6 +200,7 @@ mod tests {
                 },
             ],
             response: vec![],
+            request_line: false,
         };
         let mut slots = Vec::new();
         spec.capture_request(&mut slots, b"X-Other", b"v");

@@ -222,6 +222,28 @@ pub enum Action {
 }
 
 impl Action {
+    /// The log-format strings the action holds (header values, reply bodies
+    /// and headers, redirect targets, `set-var-fmt`...).
+    pub fn formats(&self) -> Vec<&Fmt> {
+        fn reply(r: &ReplySpec) -> Vec<&Fmt> {
+            let mut v: Vec<&Fmt> = r.headers.iter().map(|(_, f)| f).collect();
+            if let ReplyBody::Format { fmt, .. } = &r.body {
+                v.push(fmt);
+            }
+            v
+        }
+        match self {
+            Action::Deny(r) | Action::Tarpit(r) | Action::Return(r) => reply(r),
+            Action::Redirect(r) => vec![&r.target],
+            Action::SetHeader { value: fmt, .. }
+            | Action::ReplaceHeader { fmt, .. }
+            | Action::SetPart { fmt, .. }
+            | Action::ReplacePart { fmt, .. }
+            | Action::SetVarFmt { fmt, .. } => vec![fmt],
+            _ => Vec::new(),
+        }
+    }
+
     /// What the engine cannot run yet, if anything.
     pub fn not_run(&self) -> Option<&'static str> {
         // Every typed action runs now (`track-sc*` on the stick tables).

@@ -174,7 +174,9 @@ impl FrontendLog {
 
 impl SessionLogger for FrontendLog {
     fn wants_request_line(&self, _frontend: &str) -> bool {
-        !self.logger.is_empty() && self.format.uses_request_line()
+        // HAProxy 2.6.12 keeps the line (for `capture.req.uri`) even when the
+        // format is ignored for want of a log address (measured).
+        self.format.uses_request_line()
     }
 
     fn conn_error(&self, e: &haproxide_forward::ConnError<'_>) {

@@ -215,6 +215,7 @@ fn httplog_lines_equal_haproxys() {
             header: Some("content-type".into()),
             len: 20,
         }],
+        request_line: false,
     };
 
     // 1. httplog, captures (duplicate: the last wins, cut to len; absent; encoded

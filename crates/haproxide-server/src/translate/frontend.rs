@@ -14,12 +14,26 @@ fn captures(p: &Proxy, errors: &mut Vec<Diagnostic>) -> haproxide_forward::Captu
         Ok(c) => haproxide_forward::CaptureSpec {
             request: c.request.iter().map(slot).collect(),
             response: c.response.iter().map(slot).collect(),
+            request_line: false,
         },
         Err(e) => {
             errors.push(Diagnostic::error(Code::InvalidArgument, e.message).at(e.span));
             haproxide_forward::CaptureSpec::default()
         }
     }
+}
+
+/// Whether the frontend's HTTP rules make HAProxy keep each request's line for
+/// `capture.req.uri`/`capture.req.method` with no log printing it: a log-format
+/// value with an HTTP sample (`set-header x "%[path]"`) does (HAProxy 2.6.12,
+/// measured: `%[int(1)]` or an ACL on `path` does not). The log format's own
+/// `%r` and `unique-id-format` count too (the logger, translate/mod.rs).
+fn keeps_request_line(h: &fw::HttpSpec) -> bool {
+    [&h.http_request, &h.http_response, &h.http_after_response]
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r.action.formats())
+        .any(|f| f.keeps_request_line())
 }
 
 pub(super) fn frontend(
@@ -44,8 +58,9 @@ pub(super) fn frontend(
     };
     f.inspect_delay = p.inspect_delay.map(ms);
     f.http = http_spec(p, true, errors);
-    if f.http.is_some() {
+    if let Some(h) = &f.http {
         f.captures = captures(p, errors);
+        f.captures.request_line = keeps_request_line(h);
     }
     // Conditions see layers 4 and 6 in TCP mode, 4 and 7 (the request) in HTTP.
     let (uses, mode) = if f.http.is_some() {

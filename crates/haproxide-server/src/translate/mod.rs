@@ -211,9 +211,12 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
                 h.stats = stats::inline(cfg, p, &plan.stats_slot, &mut errors);
                 let defaults = p.defaults.and_then(|d| cfg.proxies.get(d));
                 h.unique_id = match haproxide_config::captures::unique_id(p, defaults) {
-                    Ok(u) => u.map(|u| fw::UniqueIdSpec {
-                        format: std::sync::Arc::new(u.format),
-                        header: u.header,
+                    Ok(u) => u.map(|u| {
+                        f.captures.request_line |= u.format.keeps_request_line();
+                        fw::UniqueIdSpec {
+                            format: std::sync::Arc::new(u.format),
+                            header: u.header,
+                        }
                     }),
                     Err(e) => {
                         errors.push(Diagnostic::error(Code::InvalidArgument, e.message).at(e.span));
