@@ -94,11 +94,45 @@ fn operand(args: &[Arg]) -> i64 {
     }
 }
 
-/// Arithmetic operands are checked (an integer; a variable is not run yet) and
-/// stored as integers.
+/// Arithmetic operands are checked and stored as an integer, or as the name of
+/// the variable read at each evaluation (§7.3.1 `add(<value>)`: "a variable
+/// name").
 fn prepare_operand(conv: &str, args: Vec<Arg>, _: &Opts<'_>) -> Result<Vec<Arg>, ExprError> {
-    Ok(vec![Arg::Int(int_or_var(conv, &args)?)])
+    match int_or_var(conv, &args) {
+        Ok(v) => Ok(vec![Arg::Int(v)]),
+        Err(e) if e.kind == crate::ErrorKind::Unsupported => match args.into_iter().next() {
+            Some(Arg::Str(name)) => Ok(vec![Arg::Str(name.trim().to_string())]),
+            _ => Err(e),
+        },
+        Err(e) => Err(e),
+    }
 }
+
+/// The operand's value: the integer, or the variable's cast to one (HAProxy's
+/// `sample_conv_var2smp_sint`: an unset or uncastable variable fails the
+/// converter).
+fn var_operand(a: &[Arg], ctx: &dyn Context) -> Option<i64> {
+    match a.first() {
+        Some(Arg::Str(name)) => match ctx.var(name)?.cast(SmpType::Sint)? {
+            Sample::Sint(v) => Some(v),
+            _ => None,
+        },
+        Some(Arg::Int(v)) => Some(*v),
+        _ => Some(0),
+    }
+}
+
+/// The arithmetic converters over the context: the operand resolved, then the
+/// plain converter.
+macro_rules! var_operand_convs {
+    ($($w:ident => $f:ident),*) => {$(
+        fn $w<'a>(a: &[Arg], s: Sample<'a>, ctx: &'a dyn Context) -> Option<Sample<'a>> {
+            $f(&[Arg::Int(var_operand(a, ctx)?)], s)
+        }
+    )*};
+}
+var_operand_convs!(add_v => add, sub_v => sub, mul_v => mul, div_v => div,
+    modulo_v => modulo, and_v => and, or_v => or, xor_v => xor);
 
 fn map_bytes<'a>(s: Sample<'a>, f: impl Fn(&[u8]) -> Option<Vec<u8>>) -> Option<Sample<'a>> {
     let Sample::Str(b) = s else { return None };
@@ -342,14 +376,14 @@ pub static CONVERTERS: &[ConvDef] = &[
     conv!("even", &[], 0, Sint => Bool, None, even),
     conv!("neg", &[], 0, Sint => Sint, None, neg),
     conv!("cpl", &[], 0, Sint => Sint, None, cpl),
-    conv!("add", STR1, 1, Sint => Sint, OP, add),
-    conv!("sub", STR1, 1, Sint => Sint, OP, sub),
-    conv!("mul", STR1, 1, Sint => Sint, OP, mul),
-    conv!("div", STR1, 1, Sint => Sint, OP, div),
-    conv!("mod", STR1, 1, Sint => Sint, OP, modulo),
-    conv!("and", STR1, 1, Sint => Sint, OP, and),
-    conv!("or", STR1, 1, Sint => Sint, OP, or),
-    conv!("xor", STR1, 1, Sint => Sint, OP, xor),
+    conv!(@ "add", STR1, 1, Sint => Sint, OP, add, Some(add_v)),
+    conv!(@ "sub", STR1, 1, Sint => Sint, OP, sub, Some(sub_v)),
+    conv!(@ "mul", STR1, 1, Sint => Sint, OP, mul, Some(mul_v)),
+    conv!(@ "div", STR1, 1, Sint => Sint, OP, div, Some(div_v)),
+    conv!(@ "mod", STR1, 1, Sint => Sint, OP, modulo, Some(modulo_v)),
+    conv!(@ "and", STR1, 1, Sint => Sint, OP, and, Some(and_v)),
+    conv!(@ "or", STR1, 1, Sint => Sint, OP, or, Some(or_v)),
+    conv!(@ "xor", STR1, 1, Sint => Sint, OP, xor, Some(xor_v)),
     conv!("ipmask", &[ArgType::Msk4, ArgType::Msk6], 1, Addr => Ipv4, None, ipmask),
     conv!("hex", &[], 0, Bin => Str, None, hex),
     conv!("hex2i", &[], 0, Str => Sint, None, hex2i),

@@ -454,7 +454,7 @@ pub static FETCHES: &[FetchDef] = &[
         req_ssl_hello_type,
         "7.3.5"
     ),
-    fetch!("var", STR1, 1, Any, NONE, http::var, "7.3.2"),
+    fetch!("var", STR2, 1, Any, NONE, http::var, "7.3.2"),
     fetch!("base", &[], 0, Str, L7_REQ, http::base, "7.3.6"),
     fetch!("cook", STR1, 0, Str, L7_REQ, http::req_cook, "7.3.6"),
     fetch!(

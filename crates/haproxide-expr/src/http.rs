@@ -591,13 +591,18 @@ pub(crate) fn http_auth_group<'c>(a: &[Arg], ctx: &'c dyn Context, occ: usize) -
     }
 }
 
-/// `var(<name>)`.
+/// `var(<name>[,<default>])`: an unset variable gives the default, a string
+/// (§7.3.2).
 pub(crate) fn var<'c>(a: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
     let name = match a.first() {
         Some(Arg::Str(s)) => s.as_str(),
         _ => "",
     };
-    one(ctx.var(name))
+    let dflt = match a.get(1) {
+        Some(Arg::Str(d)) => Some(Sample::Str(Cow::Owned(d.as_bytes().to_vec()))),
+        _ => None,
+    };
+    one(ctx.var(name).or(dflt))
 }
 
 #[cfg(test)]

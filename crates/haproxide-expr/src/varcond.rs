@@ -199,6 +199,25 @@ mod tests {
         assert!(err("str(a),set-var(txn.x,ifbig)").contains("unknown condition \"ifbig\""));
     }
 
+    /// `var(<name>,<default>)` and a variable as an arithmetic operand (§7.3.1
+    /// `div(<value>)`), as reg-test sample_fetches/cond_set_var uses them.
+    #[test]
+    fn var_default_and_variable_operand() {
+        let ctx = Store::default();
+        ctx.set_var("proc.int12", &st("12"), VarCond::NONE);
+        let v = |t: &str| crate::SampleExpr::parse(t).unwrap().value(&ctx);
+        assert_eq!(
+            v("var(proc.str60,60),div(proc.int12)"),
+            Some(Sample::Sint(5))
+        );
+        assert_eq!(v("var(proc.int12,60)"), Some(st("12")));
+        assert_eq!(v("int(7),add(proc.int12)"), Some(Sample::Sint(19)));
+        assert_eq!(v("int(7),mul(3)"), Some(Sample::Sint(21)));
+        // An unset operand fails the converter (HAProxy's var2smp_sint).
+        assert_eq!(v("int(7),add(txn.unset)"), None);
+        assert!(crate::SampleExpr::parse("int(7),add(nope)").is_err());
+    }
+
     #[test]
     fn parse_and_split() {
         assert_eq!(split("txn.x").unwrap(), ("txn.x", VarCond::NONE));
