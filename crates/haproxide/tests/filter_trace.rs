@@ -7,10 +7,10 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
-use common::{free_port, haproxide, haproxy, TempDir};
+use common::{free_port, haproxide, haproxy, wait_listening, TempDir};
 
 fn config(tcp: u16, http: u16, origin: u16, echo: u16) -> String {
     format!(
@@ -23,17 +23,6 @@ listen web\n    mode http\n    bind 127.0.0.1:{http}\n    filter trace name H ra
 listen origin\n    mode http\n    bind 127.0.0.1:{origin}\n\
     http-request return status 200 content-type text/plain string \"traced body\" hdr x-a b\n"
     )
-}
-
-fn wait_listening(port: u16) -> bool {
-    let end = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < end {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
 }
 
 fn exchange(port: u16, req: &[u8], until: &[u8]) -> String {

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{free_port, haproxide, haproxy, TempDir};
+use common::{free_port, haproxide, haproxy, wait_listening, TempDir};
 
 /// A SOCKS4 proxy on 127.0.0.1 (its own thread; stops when dropped). `grant`:
 /// reply 0x5A and relay, else reply 0x5B and close. Records every request's
@@ -183,17 +183,6 @@ listen proxied\n    mode tcp\n    bind 127.0.0.1:{}\n\
     server s1 127.0.0.1:{echo} socks4 127.0.0.1:{ok} send-proxy\n",
         ports[0], ports[1], ports[2], ports[3]
     )
-}
-
-fn wait_listening(port: u16) -> bool {
-    let end = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < end {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
 }
 
 /// Sends `req`, reads until what came ends with `until` or the peer closed (5 s at

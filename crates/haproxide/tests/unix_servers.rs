@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{free_port, haproxide, haproxy, TempDir};
+use common::{free_port, haproxide, haproxy, wait_listening, TempDir};
 
 /// A UNIX-socket server on its own thread: `http` answers each request head with
 /// `hello` (and records its request line), else echoes. Stops when dropped.
@@ -107,17 +107,6 @@ listen web\n    mode http\n    bind 127.0.0.1:{http}\n    option httpchk GET /he
 listen down\n    mode http\n    bind 127.0.0.1:{down}\n    option httpchk GET /health\n\
     server s1 {d}/missing.sock check inter 200 fall 1\n    server s2 {d}/http.sock check inter 200\n"
     )
-}
-
-fn wait_listening(port: u16) -> bool {
-    let end = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < end {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
 }
 
 fn exchange(port: u16, req: &[u8]) -> String {
