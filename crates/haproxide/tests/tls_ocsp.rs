@@ -7,11 +7,8 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use common::*;
 
@@ -146,30 +143,11 @@ fn pki(d: &TempDir) {
 }
 
 fn config(d: &TempDir, port: u16, echo: u16) -> std::path::PathBuf {
-    let dir = d.dir().display();
-    let text = format!(
-        "global\n\
-         \x20 stats socket {dir}/admin.sock level admin\n\
-         \x20 stats socket {dir}/oper.sock level operator\n\
-         \x20 stats socket {dir}/user.sock level user\n\
-         defaults\n  mode tcp\n  timeout client 5s\n  timeout server 5s\n  timeout connect 2s\n\
-         frontend fe\n  bind 127.0.0.1:{port} ssl crt {dir}/srv.pem\n  default_backend be\n\
-         backend be\n  server s1 127.0.0.1:{echo}\n"
-    );
-    let path = d.path("ocsp.cfg");
-    std::fs::write(&path, text).unwrap();
-    path
+    tls_cli_config(d, port, echo, "srv.pem", "ocsp.cfg")
 }
 
 fn cli(sock: &Path, cmd: &str) -> String {
-    let Ok(mut c) = UnixStream::connect(sock) else {
-        return "<no connection>".into();
-    };
-    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    c.write_all(format!("{cmd}\n").as_bytes()).unwrap();
-    let mut out = String::new();
-    let _ = c.read_to_string(&mut out);
-    out
+    ask(sock, cmd).unwrap_or_else(|| "<no connection>".into())
 }
 
 /// What `s_client -status` saw: the response status and the certificate status.

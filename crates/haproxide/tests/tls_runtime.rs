@@ -132,19 +132,7 @@ fn certs(d: &TempDir) {
 }
 
 fn config(d: &TempDir, port: u16, echo: u16) -> std::path::PathBuf {
-    let dir = d.dir().display();
-    let text = format!(
-        "global\n\
-         \x20 stats socket {dir}/admin.sock level admin\n\
-         \x20 stats socket {dir}/oper.sock level operator\n\
-         \x20 stats socket {dir}/user.sock level user\n\
-         defaults\n  mode tcp\n  timeout client 5s\n  timeout server 5s\n  timeout connect 2s\n\
-         frontend fe\n  bind 127.0.0.1:{port} ssl crt {dir}/site.pem\n  default_backend be\n\
-         backend be\n  server s1 127.0.0.1:{echo}\n"
-    );
-    let path = d.path("rt.cfg");
-    std::fs::write(&path, text).unwrap();
-    path
+    tls_cli_config(d, port, echo, "site.pem", "rt.cfg")
 }
 
 /// One command on a new connection, with a payload (`<<` ... empty line) when

@@ -27,7 +27,7 @@ pub fn echo_server() -> OnThread {
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -131,4 +131,23 @@ pub fn wait_listening(port: u16) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     false
+}
+
+/// A TCP-mode TLS frontend on `port` serving `<dir>/<pem>` in front of `echo`, with
+/// three stats sockets in `dir`: admin.sock, oper.sock and user.sock (one per CLI
+/// level); written to `<dir>/<file>`.
+pub fn tls_cli_config(d: &TempDir, port: u16, echo: u16, pem: &str, file: &str) -> PathBuf {
+    let dir = d.dir().display();
+    let text = format!(
+        "global\n\
+         \x20 stats socket {dir}/admin.sock level admin\n\
+         \x20 stats socket {dir}/oper.sock level operator\n\
+         \x20 stats socket {dir}/user.sock level user\n\
+         defaults\n  mode tcp\n  timeout client 5s\n  timeout server 5s\n  timeout connect 2s\n\
+         frontend fe\n  bind 127.0.0.1:{port} ssl crt {dir}/{pem}\n  default_backend be\n\
+         backend be\n  server s1 127.0.0.1:{echo}\n"
+    );
+    let path = d.path(file);
+    std::fs::write(&path, text).expect("write the test configuration");
+    path
 }
