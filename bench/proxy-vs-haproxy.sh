@@ -26,8 +26,8 @@ T_BULK=${T_BULK:-5} T_PG=${T_PG:-8} T_CHURN=${T_CHURN:-5}
 IDLE_CONNS=${IDLE_CONNS:-10000} CHURN_WORKERS=${CHURN_WORKERS:-4} SKIP=${SKIP:-}
 CMDLINE="$0 $*"
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # ROOT, HAPROXY, CLK_TCK, free_ports, wait_port, stop_pid, cpu_ticks, rss_kib, loadavg
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 for tool in iperf3 python3 runuser; do
     command -v $tool >/dev/null || { echo "missing: $tool (apt-get install -y iperf3)" >&2; exit 2; }
@@ -77,26 +77,6 @@ trap 'exit 130' INT TERM
 # --- helper: echo/idle server, connect loop, idle-connection holder --------------------------
 cat >"$TMP/tool.py" <<'PY'
 import os, selectors, signal, socket, sys, time
-
-def free_ports(n):
-    # Below the ephemeral range, so that no outgoing connection can take one of them
-    # between now and the moment a proxy binds it.
-    import random
-    lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-    cands = list(range(10000, max(lo, 10000 + 4 * n)))
-    random.shuffle(cands)
-    ports = []
-    for p in cands:
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", p)); ports.append(p)
-        except OSError:
-            pass
-        finally:
-            s.close()
-        if len(ports) == n:
-            break
-    print(" ".join(map(str, ports)))
 
 def serve(port):
     # Echoes what it receives, closes on EOF; holds idle connections forever.
@@ -188,28 +168,15 @@ def idle(port, count, ready, release, limit):
         s.close()
 
 cmd = sys.argv[1]
-if cmd == "ports": free_ports(int(sys.argv[2]))
-elif cmd == "serve": serve(int(sys.argv[2]))
+if cmd == "serve": serve(int(sys.argv[2]))
 elif cmd == "churn": churn(int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]))
 elif cmd == "idle": idle(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], float(sys.argv[6]))
 PY
 TOOL="python3 $TMP/tool.py"
 
 # --- ports: backends, then one frontend per service per proxy ---------------------------------
-read -r P_IPERF P_PG P_ECHO H_BULK H_PG H_ECHO X_BULK X_PG X_ECHO H_IDLE X_IDLE <<<"$($TOOL ports 11)"
+read -r P_IPERF P_PG P_ECHO H_BULK H_PG H_ECHO X_BULK X_PG X_ECHO H_IDLE X_IDLE <<<"$(free_ports 11)"
 
-wait_port() { # PORT SECONDS
-    local end=$((SECONDS + $2))
-    while [ $SECONDS -lt $end ]; do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "port $1 did not open within $2 s" >&2; return 1
-}
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }      # utime + stime, clock ticks
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-CLK_TCK=$(getconf CLK_TCK)
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 write_cfg() { # FILE BULK PG ECHO   (ports; 0 = leave out)
     {
@@ -244,11 +211,6 @@ start_proxy() { # NAME CFG PORT -> echoes PID
     PIDS+=("$pid")
     wait_port "$3" 15 >&2 || { cat "$TMP/$1.log" >&2; exit 1; }
     START_PID=$pid
-}
-stop_pid() { # PID  (SIGTERM, bounded wait, then SIGKILL)
-    kill "$1" 2>/dev/null || return 0
-    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
-    kill -9 "$1" 2>/dev/null || true
 }
 
 # --- backends -------------------------------------------------------------------------------
