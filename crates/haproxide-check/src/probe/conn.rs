@@ -193,29 +193,23 @@ impl Session {
             return open_unix(plan, path, start, step_info).await;
         }
         let dial = plan.socks4.unwrap_or(plan.addr);
-        let mut tcp = match timeout_at(deadline, connect_tcp(dial, plan.quiet_connect)).await {
-            Err(_) => return Err(fail(CheckStatus::L4Tout, step_info.to_string())),
-            Ok(Err(e)) => {
-                return Err(fail(
-                    CheckStatus::L4Con,
-                    format!("{}{step_info}", strerror(&e)),
-                ))
-            }
-            Ok(Ok(s)) => s,
-        };
+        let mut tcp = bounded(
+            timeout_at(deadline, connect_tcp(dial, plan.quiet_connect)).await,
+            (CheckStatus::L4Tout, CheckStatus::L4Con),
+            strerror,
+            &fail,
+            step_info,
+        )?;
         if plan.socks4.is_some() {
             // HAProxy bounds the handshake as the exchange that follows it.
             let io_deadline = plan.io_deadline(Instant::now(), deadline);
-            match timeout_at(io_deadline, super::socks4::handshake(&mut tcp, plan.addr)).await {
-                Err(_) => return Err(fail(CheckStatus::L7Tout, step_info.to_string())),
-                Ok(Err(e)) => {
-                    return Err(fail(
-                        CheckStatus::SockErr,
-                        format!("{}{step_info}", e.text()),
-                    ))
-                }
-                Ok(Ok(())) => {}
-            }
+            bounded(
+                timeout_at(io_deadline, super::socks4::handshake(&mut tcp, plan.addr)).await,
+                (CheckStatus::L7Tout, CheckStatus::SockErr),
+                |e| e.text().to_string(),
+                &fail,
+                step_info,
+            )?;
         }
         // No TCP_NODELAY: each exchange is a single write, Nagle never delays it.
         let local = if plan.send_proxy {
@@ -244,16 +238,13 @@ impl Session {
                 Some(local) => proxy_v1_line(local, plan.addr),
                 None => "PROXY UNKNOWN\r\n".to_string(),
             };
-            match timeout_at(deadline, stream.write_all(line.as_bytes())).await {
-                Err(_) => return Err(fail(CheckStatus::L4Tout, step_info.to_string())),
-                Ok(Err(e)) => {
-                    return Err(fail(
-                        CheckStatus::SockErr,
-                        format!("{}{step_info}", strerror(&e)),
-                    ))
-                }
-                Ok(Ok(())) => {}
-            }
+            bounded(
+                timeout_at(deadline, stream.write_all(line.as_bytes())).await,
+                (CheckStatus::L4Tout, CheckStatus::SockErr),
+                strerror,
+                &fail,
+                step_info,
+            )?;
         }
         let mut tls = false;
         if let Some(t) = &plan.tls {
@@ -335,6 +326,22 @@ impl Session {
     }
 }
 
+/// The result of one step bounded by a deadline: `late` when the deadline passed,
+/// `failed` with the error's text (then `step_info`) when the step failed.
+fn bounded<T, E>(
+    r: Result<Result<T, E>, tokio::time::error::Elapsed>,
+    (late, failed): (CheckStatus, CheckStatus),
+    text: impl FnOnce(&E) -> String,
+    fail: &impl Fn(CheckStatus, String) -> CheckResult,
+    step_info: &str,
+) -> Result<T, CheckResult> {
+    match r {
+        Err(_) => Err(fail(late, step_info.to_string())),
+        Ok(Err(e)) => Err(fail(failed, format!("{}{step_info}", text(&e)))),
+        Ok(Ok(v)) => Ok(v),
+    }
+}
+
 /// Connects to a UNIX-socket server (a failure is L4CON, as HAProxy's connect
 /// error), then as [`Session::open`] goes on.
 async fn open_unix(
@@ -347,16 +354,13 @@ async fn open_unix(
     let fail = |status: CheckStatus, desc: String| {
         CheckResult::new(status, start.elapsed()).with_desc(desc)
     };
-    let s = match timeout_at(deadline, tokio::net::UnixStream::connect(path)).await {
-        Err(_) => return Err(fail(CheckStatus::L4Tout, step_info.to_string())),
-        Ok(Err(e)) => {
-            return Err(fail(
-                CheckStatus::L4Con,
-                format!("{}{step_info}", strerror(&e)),
-            ))
-        }
-        Ok(Ok(s)) => s,
-    };
+    let s = bounded(
+        timeout_at(deadline, tokio::net::UnixStream::connect(path)).await,
+        (CheckStatus::L4Tout, CheckStatus::L4Con),
+        strerror,
+        &fail,
+        step_info,
+    )?;
     Session::finish(plan, Stream(Box::new(s)), None, deadline, start, step_info).await
 }
 
