@@ -47,16 +47,10 @@ fn nginx(dir: &TempDir, clear: u16, tls: u16) -> Proc {
         .map(|i| (b'a' + (i % 26) as u8) as char)
         .collect();
     std::fs::write(d.join("www/big.txt"), big).unwrap();
-    openssl(
+    openssl_req_ec(
         &d,
         &[
-            "req",
             "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
             "-keyout",
             "k.pem",
             "-out",

@@ -21,19 +21,7 @@ use common::*;
 
 fn certs(d: &TempDir) {
     let dir = d.dir();
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    let req = |args: &[&str]| {
-        let mut a = vec!["req"];
-        a.extend(ec);
-        a.extend(args);
-        openssl(dir, &a);
-    };
+    let req = |args: &[&str]| openssl_req_ec(dir, args);
     req(&[
         "-x509",
         "-keyout",

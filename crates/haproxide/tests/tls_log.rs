@@ -16,16 +16,10 @@ use common::*;
 use haproxide_testkit::syslog::UdpCatcher;
 
 fn cert(d: &TempDir) {
-    openssl(
+    openssl_req_ec(
         d.dir(),
         &[
-            "req",
             "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
             "-keyout",
             "k.pem",
             "-out",

@@ -121,6 +121,20 @@ pub fn openssl(dir: &Path, args: &[&str]) {
     assert!(st.success(), "openssl {args:?}");
 }
 
+/// `openssl req` with a fresh ECDSA P-256 key (unencrypted), then `args`.
+pub fn openssl_req_ec(dir: &Path, args: &[&str]) {
+    let mut a = vec![
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    a.extend(args);
+    openssl(dir, &a);
+}
+
 /// Whether something accepts on 127.0.0.1:`port` within 10 s.
 pub fn wait_listening(port: u16) -> bool {
     let end = Instant::now() + Duration::from_secs(10);
