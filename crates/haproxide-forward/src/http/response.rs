@@ -186,7 +186,21 @@ impl Sess {
             super::compress::start(ex.comp, ex.fh, ex.bh, &ex.req.head, &mut resp)
         };
         conn.out.clear();
-        write::response_head(&resp.head, cval, &mut conn.out);
+        // An HTTP/2 client takes the head as it is (no HTTP/1 bytes parsed
+        // again), when its body goes as plain data.
+        let length = match resp.body {
+            BodyLength::None => Some(0),
+            BodyLength::Length(n) => Some(n),
+            _ => None,
+        };
+        let direct = !tunnel
+            && enc.is_none()
+            && !ex.client_head
+            && length.is_some()
+            && client.direct_head(&resp.head, length);
+        if !direct {
+            write::response_head(&resp.head, cval, &mut conn.out);
+        }
         self.phase = b'D';
         if tunnel {
             return Err(self.tunnel(client, conn, server).await);
