@@ -16,6 +16,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("commit ssl cert <certfile>", "commit a certificate file"),
     ("del server <bk>/<srv>", "remove a dynamically added server"),
     (
+        "del ssl cert <certfile>",
+        "delete an unused certificate file",
+    ),
+    (
         "disable frontend <frontend>",
         "temporarily disable specific frontend",
     ),
