@@ -36,6 +36,12 @@ impl Sess {
         req: &mut Request,
         tc: Option<Duration>,
     ) -> Option<Next> {
+        // `tcp-request content` with stick counters first (crate::track).
+        if !spec.tcp_content.is_empty() {
+            if let Some(next) = self.http_tcp_content(conn, spec, backend, &req.head) {
+                return Some(next);
+            }
+        }
         if spec.http_request.is_empty() {
             return self.restrict_names(client, spec, req, tc).await;
         }
