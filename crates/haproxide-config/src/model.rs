@@ -747,6 +747,8 @@ pub struct Proxy {
     pub stick_rules: Vec<StickRuleCfg>,
     /// `http-error` replies, in line order.
     pub http_error: Vec<HttpErrorCfg>,
+    /// `filter spoe` lines with their SPOE file read and typed (§9.3).
+    pub spoe: Vec<crate::spoe::SpoeFilter>,
     /// Every line of the section, typed or not, in order.
     pub directives: Vec<Directive>,
     /// The defaults section this proxy inherits from (index into `Config::proxies`), set by resolve.
@@ -875,6 +877,7 @@ impl Proxy {
             stick_rules: Vec::new(),
             http_error: Vec::new(),
             stats: Vec::new(),
+            spoe: Vec::new(),
             directives: Vec::new(),
             defaults: None,
         }
