@@ -174,7 +174,11 @@ impl Sess {
         let http10 = ex.http10 || !resp.head.version.is_11();
         // The client side closes after a close-delimited body; an early answer
         // (before the request body) leaves the request unsynchronised: close too.
-        let client_keep = ex.client_keep && req_done && resp.body != BodyLength::UntilClose;
+        // An HTTP/1.0 message with Transfer-Encoding: its framing is treated as
+        // faulty and the connection closed after it (RFC 9112 §6.1, as HAProxy).
+        let te10 = !resp.head.version.is_11() && resp.body == BodyLength::Chunked;
+        let client_keep =
+            ex.client_keep && req_done && resp.body != BodyLength::UntilClose && !te10;
         let cval = if tunnel {
             None
         } else {
