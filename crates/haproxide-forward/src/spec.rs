@@ -434,6 +434,8 @@ pub struct HttpSpec {
     pub restrict_hdr_names: haproxide_http::hdrnames::HdrNamePolicy,
     /// `stats enable` / `stats uri` in a proxy that also forwards (§4.2).
     pub stats: Option<StatsHook>,
+    /// `filter spoe` engines of this proxy (§9.3; crate::http::spoe).
+    pub spoe: Vec<std::sync::Arc<haproxide_spoe::Engine>>,
 }
 
 /// `unique-id-format <fmt>` and `unique-id-header <name>` (configuration.txt §4.2):

@@ -219,6 +219,16 @@ pub enum Action {
         name: String,
         host: crate::script::ScriptRef,
     },
+    /// `send-spoe-group <engine> <group>` (§4.2, §9.3): the engine sends the
+    /// group's messages to its agent and waits for the answer
+    /// ([`run_request_from`] / [`run_response_from`] stop there: [`Run::Spoe`]).
+    SendSpoeGroup {
+        engine: String,
+        group: String,
+    },
+    /// `silent-drop` (§4.2 `http-request silent-drop`): the client connection
+    /// disappears without an answer.
+    SilentDrop,
 }
 
 impl Action {
@@ -354,6 +364,9 @@ pub enum Verdict {
     Local(Reply),
     /// `tarpit`: wait `timeout tarpit`, then send this response.
     Tarpit(Reply),
+    /// `silent-drop`: close the client connection so that its peer learns
+    /// nothing (logged `PR`).
+    SilentDrop,
 }
 
 /// A transaction's state the rules read and write, besides the message head.
@@ -449,6 +462,13 @@ pub enum Run {
         time: std::time::Duration,
         at_least: Option<u64>,
     },
+    /// `send-spoe-group` at rule `at`: the engine exchanges with the agent,
+    /// then goes on with the rule after it.
+    Spoe {
+        at: usize,
+        engine: String,
+        group: String,
+    },
 }
 
 /// Runs `http-request` rules on `head` (a `wait-for-body` does not wait).
@@ -457,7 +477,7 @@ pub fn run_request(rules: &[HttpRule], head: &mut RequestHead, txn: &mut Txn<'_>
     loop {
         match run_request_from(rules, from, head, txn) {
             Run::Done(v) => return v,
-            Run::Wait { at, .. } => from = at + 1,
+            Run::Wait { at, .. } | Run::Spoe { at, .. } => from = at + 1,
         }
     }
 }
@@ -482,6 +502,13 @@ pub fn run_request_from(
                     at: i,
                     time: *time,
                     at_least: *at_least,
+                };
+            }
+            if let Action::SendSpoeGroup { engine, group } = &r.action {
+                return Run::Spoe {
+                    at: i,
+                    engine: engine.clone(),
+                    group: group.clone(),
                 };
             }
             if is_script(&r.action) {
@@ -514,7 +541,7 @@ pub fn run_response(
     loop {
         match run_response_from(rules, from, req, res, txn) {
             Run::Done(v) => return v,
-            Run::Wait { at, .. } => from = at + 1,
+            Run::Wait { at, .. } | Run::Spoe { at, .. } => from = at + 1,
         }
     }
 }
@@ -539,6 +566,13 @@ pub fn run_response_from(
                     at: i,
                     time: *time,
                     at_least: *at_least,
+                };
+            }
+            if let Action::SendSpoeGroup { engine, group } = &r.action {
+                return Run::Spoe {
+                    at: i,
+                    engine: engine.clone(),
+                    group: group.clone(),
                 };
             }
             if is_script(&r.action) {
@@ -609,6 +643,7 @@ fn prepare(
 ) -> Step {
     match a {
         Action::Allow => Step::Done(Verdict::Allow),
+        Action::SilentDrop => Step::Done(Verdict::SilentDrop),
         Action::Deny(r) => Step::Done(Verdict::Reply(reply_for(r, ctx, txn.errors))),
         Action::Tarpit(r) => Step::Done(Verdict::Tarpit(reply_for(r, ctx, txn.errors))),
         Action::Return(r) => Step::Done(Verdict::Local(reply_for(r, ctx, txn.errors))),
@@ -697,9 +732,10 @@ fn prepare(
             }
             Step::Nothing
         }
-        Action::WaitForBody { .. } | Action::Script { .. } | Action::Service { .. } => {
-            Step::Nothing
-        }
+        Action::WaitForBody { .. }
+        | Action::Script { .. }
+        | Action::Service { .. }
+        | Action::SendSpoeGroup { .. } => Step::Nothing,
     }
 }
 
