@@ -542,7 +542,7 @@ impl Sess {
             conn.out.clear();
             if self.server_speaks_first(client, &server, ex).await {
                 match self
-                    .response_head(client, conn, &mut server, ex, true, false)
+                    .response_head(client, conn, &mut server, ex, true, reused)
                     .await
                 {
                     Ok(Some(r)) => early = Some(r),
@@ -588,9 +588,8 @@ impl Sess {
         let resp = match early {
             Some(r) => r,
             None => loop {
-                let retry_ok = reused && bodyless;
                 match self
-                    .response_head(client, conn, &mut server, ex, false, retry_ok)
+                    .response_head(client, conn, &mut server, ex, false, reused)
                     .await
                 {
                     Ok(Some(r)) => break r,
