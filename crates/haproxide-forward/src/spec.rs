@@ -436,6 +436,9 @@ pub struct HttpSpec {
     pub stats: Option<StatsHook>,
     /// `filter spoe` engines of this proxy (§9.3; crate::http::spoe).
     pub spoe: Vec<std::sync::Arc<haproxide_spoe::Engine>>,
+    /// The global `tune.bufsize` / `tune.maxrewrite` (§3.2): head limits and
+    /// the room rules have for rewrites.
+    pub tune: haproxide_http::rules::BufTune,
 }
 
 /// `unique-id-format <fmt>` and `unique-id-header <name>` (configuration.txt §4.2):
