@@ -120,6 +120,9 @@ pub struct FrontendSpec {
     pub inspect_delay: Option<Duration>,
     pub tcp_connection_rules: Vec<TcpRule>,
     pub tcp_content_rules: Vec<TcpRule>,
+    /// How many of `tcp_content_rules`, first, are `tcp-request session` rules
+    /// (run once per connection; in HTTP mode the others run per request).
+    pub tcp_session_rules: usize,
     /// `use_backend` rules in order: backend index and condition.
     pub use_backends: Vec<(usize, Option<Cond>)>,
     /// `default_backend` (for a `listen`, its own backend).
