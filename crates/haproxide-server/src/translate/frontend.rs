@@ -108,6 +108,7 @@ pub(super) fn frontend(
             h.tcp_content = f.tcp_content_rules.split_off(sessions);
         }
     }
+    f.tcp_session_rules = sessions;
     for ub in &p.use_backends {
         let cond = match &ub.cond {
             Some(c) => match condition(p, c, uses, mode, errors) {
