@@ -523,7 +523,7 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
         ("server", "proto") => "h2 (mode http)",
         // §9.2: run in `mode http` (haproxide_http::compress); other filters refused.
         ("proxy", "compression") => "yes (mode http)",
-        ("proxy", "filter") => "compression (mode http), trace (no trace lines)",
+        ("proxy", "filter") => "compression (mode http), trace (no trace lines), spoe (mode http: HTTP events and send-spoe-group)",
         _ if runs(table, kw) => "yes",
         _ => "not yet",
     }

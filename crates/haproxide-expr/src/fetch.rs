@@ -550,6 +550,7 @@ pub static FETCHES: &[FetchDef] = &[
         "7.3.6"
     ),
     fetch!("req.hdr", STR_INT, 0, Str, L7_REQ, http::req_hdr, "7.3.6"),
+    fetch!("req.hdrs", &[], 0, Str, L7_REQ, http::req_hdrs, "7.3.6"),
     fetch!(
         "req.hdr_cnt",
         STR1,

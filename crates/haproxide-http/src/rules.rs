@@ -219,6 +219,16 @@ pub enum Action {
         name: String,
         host: crate::script::ScriptRef,
     },
+    /// `send-spoe-group <engine> <group>` (§4.2, §9.3): the engine sends the
+    /// group's messages to its agent and waits for the answer
+    /// ([`run_request_from`] / [`run_response_from`] stop there: [`Run::Spoe`]).
+    SendSpoeGroup {
+        engine: String,
+        group: String,
+    },
+    /// `silent-drop` (§4.2 `http-request silent-drop`): the client connection
+    /// disappears without an answer.
+    SilentDrop,
     /// `strict-mode { on | off }` (§4.2 "http-request strict-mode"): whether a
     /// rewrite that does not fit ends the transaction with a 500 (on, the
     /// default at the start of each rule set) or is ignored (off); see
@@ -394,6 +404,9 @@ pub enum Verdict {
     Local(Reply),
     /// `tarpit`: wait `timeout tarpit`, then send this response.
     Tarpit(Reply),
+    /// `silent-drop`: close the client connection so that its peer learns
+    /// nothing (logged `PR`).
+    SilentDrop,
 }
 
 /// A transaction's state the rules read and write, besides the message head.
@@ -492,6 +505,13 @@ pub enum Run {
         time: std::time::Duration,
         at_least: Option<u64>,
     },
+    /// `send-spoe-group` at rule `at`: the engine exchanges with the agent,
+    /// then goes on with the rule after it.
+    Spoe {
+        at: usize,
+        engine: String,
+        group: String,
+    },
 }
 
 /// Runs `http-request` rules on `head` (a `wait-for-body` does not wait).
@@ -500,7 +520,7 @@ pub fn run_request(rules: &[HttpRule], head: &mut RequestHead, txn: &mut Txn<'_>
     loop {
         match run_request_from(rules, from, head, txn) {
             Run::Done(v) => return v,
-            Run::Wait { at, .. } => from = at + 1,
+            Run::Wait { at, .. } | Run::Spoe { at, .. } => from = at + 1,
         }
     }
 }
@@ -529,6 +549,13 @@ pub fn run_request_from(
                     at: i,
                     time: *time,
                     at_least: *at_least,
+                };
+            }
+            if let Action::SendSpoeGroup { engine, group } = &r.action {
+                return Run::Spoe {
+                    at: i,
+                    engine: engine.clone(),
+                    group: group.clone(),
                 };
             }
             if is_script(&r.action) {
@@ -561,7 +588,7 @@ pub fn run_response(
     loop {
         match run_response_from(rules, from, req, res, txn) {
             Run::Done(v) => return v,
-            Run::Wait { at, .. } => from = at + 1,
+            Run::Wait { at, .. } | Run::Spoe { at, .. } => from = at + 1,
         }
     }
 }
@@ -589,6 +616,13 @@ pub fn run_response_from(
                     at: i,
                     time: *time,
                     at_least: *at_least,
+                };
+            }
+            if let Action::SendSpoeGroup { engine, group } = &r.action {
+                return Run::Spoe {
+                    at: i,
+                    engine: engine.clone(),
+                    group: group.clone(),
                 };
             }
             if is_script(&r.action) {
@@ -660,6 +694,7 @@ fn prepare(
 ) -> Step {
     match a {
         Action::Allow => Step::Done(Verdict::Allow),
+        Action::SilentDrop => Step::Done(Verdict::SilentDrop),
         Action::Deny(r) => Step::Done(Verdict::Reply(reply_for(r, ctx, txn.errors))),
         Action::Tarpit(r) => Step::Done(Verdict::Tarpit(reply_for(r, ctx, txn.errors))),
         Action::Return(r) => Step::Done(Verdict::Local(reply_for(r, ctx, txn.errors))),
@@ -749,9 +784,10 @@ fn prepare(
             Step::Nothing
         }
         Action::StrictMode(on) => Step::Strict(*on),
-        Action::WaitForBody { .. } | Action::Script { .. } | Action::Service { .. } => {
-            Step::Nothing
-        }
+        Action::WaitForBody { .. }
+        | Action::Script { .. }
+        | Action::Service { .. }
+        | Action::SendSpoeGroup { .. } => Step::Nothing,
     }
 }
 

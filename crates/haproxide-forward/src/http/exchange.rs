@@ -23,6 +23,7 @@ static PLAIN: HttpSpec = HttpSpec {
     http_request: Vec::new(),
     http_response: Vec::new(),
     http_after_response: Vec::new(),
+    tcp_content: Vec::new(),
     errors: haproxide_http::reply::ErrorPages {
         custom: Vec::new(),
         replies: Vec::new(),
@@ -43,6 +44,7 @@ static PLAIN: HttpSpec = HttpSpec {
     monitor_fail: Vec::new(),
     restrict_hdr_names: haproxide_http::hdrnames::HdrNamePolicy::Preserve,
     stats: None,
+    spoe: Vec::new(),
     tune: haproxide_http::rules::BufTune::DEFAULT,
 };
 

@@ -23,6 +23,7 @@ mod persist;
 pub(crate) mod pool;
 mod response;
 mod rules;
+pub(crate) mod spoe;
 mod stats;
 mod uid;
 
@@ -173,6 +174,7 @@ impl Sess {
                     self.silent = false;
                     (self.src, self.dst) = addrs;
                     conn.vars.end_txn();
+                    self.spoe = None;
                     first = false;
                     // An idle connection holds no buffer.
                     self.req.release_if_empty();
