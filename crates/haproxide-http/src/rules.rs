@@ -219,6 +219,11 @@ pub enum Action {
         name: String,
         host: crate::script::ScriptRef,
     },
+    /// `http-request cache-use <name>` (§6.2.2): look the request up in the
+    /// cache; a hit is served by the engine after the request rules.
+    CacheUse(crate::cache::CacheRef),
+    /// `http-response cache-store <name>` (§6.2.2): store the response.
+    CacheStore(crate::cache::CacheRef),
 }
 
 impl Action {
@@ -383,6 +388,9 @@ pub struct Txn<'a> {
     pub stick: Option<&'a (dyn haproxide_expr::stktab::StickCtx + Sync)>,
     /// Captures and the listener (`capture.req.hdr`, `so_name`...).
     pub seen: crate::ctx::Seen<'a>,
+    /// The transaction's cache state (`cache-use`, `cache-store`,
+    /// `res.cache_hit`); `None` where the engine has no cache.
+    pub cache: Option<&'a crate::cache::TxnCache>,
 }
 
 impl Txn<'_> {
@@ -408,6 +416,7 @@ impl Txn<'_> {
             servers: self.servers,
             seen: self.seen,
             new_caps: &self.captures,
+            cache: self.cache,
         }
     }
 }
@@ -697,6 +706,23 @@ fn prepare(
             }
             Step::Nothing
         }
+        Action::CacheUse(c) => {
+            if let (Some(cache), Some(t), Some(req)) = (c.get(), txn.cache, req) {
+                t.use_cache(cache, req, crate::cache::now());
+            }
+            Step::Nothing
+        }
+        Action::CacheStore(c) => match (c.get(), txn.cache, req, res) {
+            (Some(cache), Some(t), Some(req), Some(res))
+                if t.store(cache, req, res, crate::cache::now()) =>
+            {
+                Step::DelHeader {
+                    name: "age".to_string(),
+                    method: MatchMethod::Str,
+                }
+            }
+            _ => Step::Nothing,
+        },
         Action::WaitForBody { .. } | Action::Script { .. } | Action::Service { .. } => {
             Step::Nothing
         }

@@ -13,6 +13,7 @@
 //! (HAProxy's one log line per request). docs/http.md describes the lifecycle.
 
 mod buffer;
+mod cache;
 mod compress;
 mod exchange;
 mod headers;
@@ -102,6 +103,9 @@ pub(crate) struct Conn {
     /// The session's variables (`sess.*`; `txn.*`, `req.*`, `res.*` cleared
     /// between transactions).
     pub(crate) vars: haproxide_http::rules::Vars,
+    /// The transaction's cache state, while a rule set with `cache-use` /
+    /// `cache-store` runs (see `cache`); `None` otherwise.
+    pub(crate) cache: Option<Box<haproxide_http::cache::TxnCache>>,
 }
 
 impl Sess {
@@ -162,6 +166,7 @@ impl Sess {
                     self.silent = false;
                     (self.src, self.dst) = addrs;
                     conn.vars.end_txn();
+                    conn.cache = None;
                     first = false;
                     // An idle connection holds no buffer.
                     self.req.release_if_empty();

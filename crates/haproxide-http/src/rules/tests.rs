@@ -63,6 +63,7 @@ fn run(rules: &[HttpRule], head: &mut RequestHead, vars: &mut Vars) -> Verdict {
         body: None,
         tls: None,
         servers: None,
+        cache: None,
     };
     run_request(rules, head, &mut txn)
 }
@@ -348,6 +349,7 @@ fn response_rules_set_status_and_headers() {
         body: None,
         tls: None,
         servers: None,
+        cache: None,
     };
     assert_eq!(
         run_response(&rules, &r, &mut res, &mut txn),
@@ -412,6 +414,7 @@ fn wait_for_body_stops_the_rule_set_and_resumes_after_it() {
         tls: None,
         servers: None,
         body: None,
+        cache: None,
     };
     // The condition holds: the set stops at the wait, the first rule applied.
     let mut head = req("/w", &[]);
