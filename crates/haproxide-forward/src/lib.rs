@@ -110,7 +110,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
-pub use http2::H2Spec;
+pub use http2::{H2Io, H2Spec};
 pub use httpstats::HttpStats;
 pub use lb::DelServerError;
 use lb::{BackendRt, Signal};

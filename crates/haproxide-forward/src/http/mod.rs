@@ -106,6 +106,9 @@ pub(crate) struct Conn {
     /// The transaction's cache state, while a rule set with `cache-use` /
     /// `cache-store` runs (see `cache`); `None` otherwise.
     pub(crate) cache: Option<Box<haproxide_http::cache::TxnCache>>,
+    /// The transaction's rewrite limits, request then response (set when the
+    /// head is received: `haproxide_http::rules::rewrite`).
+    pub(crate) room: [Option<usize>; 2],
 }
 
 impl Sess {

@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use haproxide_http::conn::{connection_value, peer_keeps_alive};
-use haproxide_http::rules::{run_request_from, run_response_from, Run, Txn, Verdict};
+use haproxide_http::rules::rewrite::{request_size, response_size};
+use haproxide_http::rules::{run_request_from, run_response_from, Rewrite, Run, Txn, Verdict};
 use haproxide_http::{BodyLength, Request, RequestHead, ResponseHead};
 
 use super::io::write_all;
@@ -36,6 +37,11 @@ impl Sess {
         req: &mut Request,
         tc: Option<Duration>,
     ) -> Option<Next> {
+        if backend.is_none() {
+            // The room for rewrites, fixed when the head was received.
+            let body = body_in(req.body, self.req.filled().len());
+            conn.room[0] = spec.tune.room(request_size(&req.head), body).limit;
+        }
         if spec.http_request.is_empty() {
             return self.restrict_names(client, spec, req, tc).await;
         }
@@ -43,6 +49,10 @@ impl Sess {
         let shared = self.shared.clone();
         let fe = shared.frontends[self.fe].spec.name.as_str();
         let mut from = 0;
+        let mut rw = Rewrite {
+            limit: conn.room[0],
+            ..Rewrite::default()
+        };
         let (verdict, captures, src, dst) = loop {
             let (run, captures, src, dst) = {
                 let view = self.stick_view(backend.unwrap_or(fe), haproxide_stick::Level::Http);
@@ -72,8 +82,10 @@ impl Sess {
                     },
                     seen: self.seen(&shared),
                     cache: conn.cache.as_deref(),
+                    rw,
                 };
                 let r = run_request_from(&spec.http_request, from, &mut req.head, &mut txn);
+                rw = txn.rw;
                 (r, txn.captures, txn.src, txn.dst)
             };
             match run {
@@ -208,6 +220,14 @@ impl Sess {
                 Set::AfterResponse => s.http_after_response.len(),
             }
         };
+        if matches!(set, Set::Response) {
+            // A response from the cache has no server bytes buffered.
+            let body = match &server_side {
+                Some((_, res_body)) => body_in(*res_body, conn.srv_buf.filled().len()),
+                None => 0,
+            };
+            conn.room[1] = be.tune.room(response_size(res), body).limit;
+        }
         if pick(fe) == 0 && pick(be) == 0 {
             return None;
         }
@@ -235,6 +255,10 @@ impl Sess {
             }
             super::cache::prepare(conn, rules);
             let mut from = 0;
+            let mut rw = Rewrite {
+                limit: conn.room[1],
+                ..Rewrite::default()
+            };
             let verdict = loop {
                 let run = {
                     let view = self.stick_view(cur, haproxide_stick::Level::Http);
@@ -257,8 +281,11 @@ impl Sess {
                         body: None,
                         seen: self.seen(&shared),
                         cache: conn.cache.as_deref(),
+                        rw,
                     };
-                    run_response_from(rules, from, &req.head, res, &mut txn)
+                    let r = run_response_from(rules, from, &req.head, res, &mut txn);
+                    rw = txn.rw;
+                    r
                 };
                 let (at, time, at_least) = match run {
                     Run::Done(v) => break v,
@@ -400,6 +427,7 @@ impl Sess {
                 // HAProxy's own replies: no tracking there.
                 stick: None,
                 cache: None,
+                rw: Rewrite::default(),
             };
             let _ = run_response_from(&spec.http_after_response, 0, req, head, &mut txn);
         }
@@ -440,5 +468,15 @@ impl Sess {
             }
             _ => false,
         }
+    }
+}
+
+/// The body bytes of a message already in its buffer (`have`: the bytes after
+/// the head), for the rewrite room.
+fn body_in(body: BodyLength, have: usize) -> usize {
+    match body {
+        BodyLength::Length(n) => usize::try_from(n).unwrap_or(usize::MAX).min(have),
+        BodyLength::Chunked | BodyLength::UntilClose => have,
+        _ => 0,
     }
 }
