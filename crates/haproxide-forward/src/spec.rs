@@ -224,6 +224,10 @@ pub struct BackendSpec {
     pub retries: u32,
     /// `option redispatch [<interval>]`: on a failed retry, pick another server.
     pub redispatch: bool,
+    /// `option abortonclose` (§4.2): a client that closes its side while its
+    /// request waits in a queue, for a connection or for the response head
+    /// aborts the request (`CQ`, `CC`, `CH`) instead of being served.
+    pub abortonclose: bool,
     /// `option allbackups`: use every backup at once when no active server is up.
     pub all_backups: bool,
     /// `timeout connect` (default: HAProxy has none; we use 5 s and warn at start).

@@ -59,7 +59,18 @@ impl Sess {
                 // An invalid response: 502, the server connection dropped.
                 Err(_) => return Err(self.reply(client, 502, ex, *b"PH").await),
             }
-            match read_into(server, &mut conn.srv_buf, ex.ts).await {
+            let read = self
+                .abort_on_close(client, read_into(server, &mut conn.srv_buf, ex.ts))
+                .await;
+            // §4.2 `option abortonclose`: HAProxy logs the abort 400 `CH`
+            // (the status of the log only: nothing is sent).
+            let crate::session::Race::Done(read) = read else {
+                if let Some(h) = self.http_log.as_mut() {
+                    h.status = Some(400);
+                }
+                return Err(Next::Close(*b"CH"));
+            };
+            match read {
                 Ok(0) | Err(IoFail::Error) if retry_ok && conn.srv_buf.filled().is_empty() => {
                     return Err(Next::Retry)
                 }

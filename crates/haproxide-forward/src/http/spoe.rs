@@ -54,10 +54,11 @@ impl haproxide_spoe::Servers for AgentServers {
 }
 
 /// Binds every SPOE engine of the proxies' HTTP halves to its agent backend.
-pub(crate) fn bind_agents<'a>(
-    specs: impl Iterator<Item = &'a HttpSpec>,
-    backends: &[Arc<BackendRt>],
-) {
+pub(crate) fn bind_agents(frontends: &[crate::FrontendRt], backends: &[Arc<BackendRt>]) {
+    let specs = frontends
+        .iter()
+        .filter_map(|f| f.spec.http.as_ref())
+        .chain(backends.iter().filter_map(|b| b.spec.http.as_ref()));
     for h in specs {
         for e in &h.spoe {
             if let Some(b) = backends.iter().find(|b| b.spec.name == e.spec.backend) {
