@@ -697,37 +697,6 @@ impl Engine {
         self.shared.tables.clone()
     }
 
-    /// The caches the proxies' `cache-use` / `cache-store` rules use (§6; `show
-    /// cache`), each once, in the order the rules name them.
-    pub fn caches(&self) -> Vec<Arc<haproxide_http::cache::Cache>> {
-        let specs = self
-            .shared
-            .frontends
-            .iter()
-            .filter_map(|f| f.spec.http.as_ref())
-            .chain(
-                self.shared
-                    .backends
-                    .iter()
-                    .filter_map(|b| b.spec.http.as_ref()),
-            );
-        let mut out: Vec<Arc<haproxide_http::cache::Cache>> = Vec::new();
-        for h in specs {
-            for r in h.http_request.iter().chain(&h.http_response) {
-                if let haproxide_http::rules::Action::CacheUse(c)
-                | haproxide_http::rules::Action::CacheStore(c) = &r.action
-                {
-                    if let Some(c) = c.get() {
-                        if !out.iter().any(|k| Arc::ptr_eq(k, c)) {
-                            out.push(c.clone());
-                        }
-                    }
-                }
-            }
-        }
-        out
-    }
-
     /// Sessions alive on the engine (HAProxy's `actconn`).
     pub fn active_sessions(&self) -> u64 {
         self.shared.actconn.load(Ordering::Relaxed)

@@ -6,6 +6,7 @@
 //! response `cache-store` accepted is copied as its body is forwarded
 //! (`response.rs` gives the body pump the writer).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use haproxide_http::cache::{Hit, TxnCache};
@@ -138,5 +139,38 @@ impl Sess {
             },
             _ => false,
         }
+    }
+}
+
+impl crate::Engine {
+    /// The caches the proxies' `cache-use` / `cache-store` rules use (§6; `show
+    /// cache`), each once, in the order the rules name them.
+    pub fn caches(&self) -> Vec<Arc<haproxide_http::cache::Cache>> {
+        let specs = self
+            .shared
+            .frontends
+            .iter()
+            .filter_map(|f| f.spec.http.as_ref())
+            .chain(
+                self.shared
+                    .backends
+                    .iter()
+                    .filter_map(|b| b.spec.http.as_ref()),
+            );
+        let mut out: Vec<Arc<haproxide_http::cache::Cache>> = Vec::new();
+        for h in specs {
+            for r in h.http_request.iter().chain(&h.http_response) {
+                if let haproxide_http::rules::Action::CacheUse(c)
+                | haproxide_http::rules::Action::CacheStore(c) = &r.action
+                {
+                    if let Some(c) = c.get() {
+                        if !out.iter().any(|k| Arc::ptr_eq(k, c)) {
+                            out.push(c.clone());
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 }
