@@ -72,6 +72,8 @@ pub(crate) struct Sess {
     pub(crate) bytes_base: Bytes,
     /// HTTP mode: the current transaction's log part, and when its first byte came.
     pub(crate) http_log: Option<Box<crate::HttpTxnLog>>,
+    /// HTTP mode: the transaction's SPOE state (engines off after an error).
+    pub(crate) spoe: Option<Box<crate::http::spoe::SpoeTxn>>,
     pub(crate) first_byte: Option<Instant>,
     /// HTTP mode: when the server connection of the transaction was ready (`Tr`
     /// counts from there).
@@ -289,6 +291,7 @@ impl Sess {
             req_t0: t0,
             bytes_base: Bytes::default(),
             http_log: None,
+            spoe: None,
             first_byte: None,
             connected: None,
             htx: Bytes::default(),
@@ -412,8 +415,40 @@ impl Sess {
         client: &mut ClientStream,
         fut: F,
     ) -> Race<F::Output> {
-        tokio::pin!(fut);
         let tc = self.shared.frontends[self.fe].light.timeout_client;
+        self.watch(client, fut, tc).await
+    }
+
+    /// §4.2 `option abortonclose` of the session's backend: `fut` (the wait
+    /// for the response head) races the client's close, which aborts it; the
+    /// client's bytes meanwhile are kept. No client timeout here. Without the
+    /// option (or for an HTTP/2 stream, whose request end is no close), `fut`.
+    pub(crate) async fn abort_on_close<F: Future>(
+        &mut self,
+        client: &mut ClientStream,
+        fut: F,
+    ) -> Race<F::Output> {
+        if !self.aborts_on_close(client) {
+            return Race::Done(fut.await);
+        }
+        self.watch(client, fut, None).await
+    }
+
+    /// Whether a client's close aborts a waiting request (`option abortonclose`).
+    fn aborts_on_close(&self, client: &ClientStream) -> bool {
+        !matches!(client, ClientStream::H2(_))
+            && self.backend.as_ref().is_some_and(|b| b.spec.abortonclose)
+    }
+
+    async fn watch<F: Future>(
+        &mut self,
+        client: &mut ClientStream,
+        fut: F,
+        tc: Option<Duration>,
+    ) -> Race<F::Output> {
+        tokio::pin!(fut);
+        // §4.2 `option abortonclose`: the client's close aborts the wait.
+        let abort = self.aborts_on_close(client);
         loop {
             let can_read = !self.req.eof && !self.req.is_full();
             // `timeout client` runs while the client may send (HAProxy's armed read
@@ -425,6 +460,7 @@ impl Sess {
                 biased;
                 r = &mut fut => return Race::Done(r),
                 r = client.read(spare), if can_read => match r {
+                    Ok(0) if abort => return Race::ClientAbort,
                     Ok(0) => self.req.eof = true,
                     Ok(n) => {
                         self.req.commit(n);

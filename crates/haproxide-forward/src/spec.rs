@@ -120,6 +120,9 @@ pub struct FrontendSpec {
     pub inspect_delay: Option<Duration>,
     pub tcp_connection_rules: Vec<TcpRule>,
     pub tcp_content_rules: Vec<TcpRule>,
+    /// How many of `tcp_content_rules`, first, are `tcp-request session` rules
+    /// (run once per connection; in HTTP mode the others run per request).
+    pub tcp_session_rules: usize,
     /// `use_backend` rules in order: backend index and condition.
     pub use_backends: Vec<(usize, Option<Cond>)>,
     /// `default_backend` (for a `listen`, its own backend).
@@ -221,6 +224,10 @@ pub struct BackendSpec {
     pub retries: u32,
     /// `option redispatch [<interval>]`: on a failed retry, pick another server.
     pub redispatch: bool,
+    /// `option abortonclose` (§4.2): a client that closes its side while its
+    /// request waits in a queue, for a connection or for the response head
+    /// aborts the request (`CQ`, `CC`, `CH`) instead of being served.
+    pub abortonclose: bool,
     /// `option allbackups`: use every backup at once when no active server is up.
     pub all_backups: bool,
     /// `timeout connect` (default: HAProxy has none; we use 5 s and warn at start).
@@ -434,6 +441,11 @@ pub struct HttpSpec {
     pub restrict_hdr_names: haproxide_http::hdrnames::HdrNamePolicy,
     /// `stats enable` / `stats uri` in a proxy that also forwards (§4.2).
     pub stats: Option<StatsHook>,
+    /// `filter spoe` engines of this proxy (§9.3; crate::http::spoe).
+    pub spoe: Vec<std::sync::Arc<haproxide_spoe::Engine>>,
+    /// The global `tune.bufsize` / `tune.maxrewrite` (§3.2): head limits and
+    /// the room rules have for rewrites.
+    pub tune: haproxide_http::rules::BufTune,
 }
 
 /// `unique-id-format <fmt>` and `unique-id-header <name>` (configuration.txt §4.2):

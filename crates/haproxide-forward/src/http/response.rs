@@ -17,9 +17,13 @@ use crate::session::Sess;
 impl Sess {
     /// Reads the response head; interim responses (1xx but 101) go to the client
     /// as they come. With `stop_at_interim` (a request waiting for `100
-    /// Continue`), returns `Ok(None)` after forwarding one. With `retry_ok` (a
-    /// reused connection, a request without body), a server that closes before
-    /// any byte of answer gives [`Next::Retry`] instead of a 502.
+    /// Continue`), returns `Ok(None)` after forwarding one. On a `reused`
+    /// connection, a request without body, a server that closes before any byte
+    /// of answer gives [`Next::Retry`] instead of a 502. On a new TLS connection,
+    /// an error before any byte of answer (TLS 1.3: the server's alert refusing
+    /// the client certificate comes after the client's handshake ended) is a
+    /// failed connection attempt, 503 `SC`, as HAProxy classifies an SSL error
+    /// on the first read.
     pub(super) async fn response_head(
         &mut self,
         client: &mut ClientStream,
@@ -27,8 +31,10 @@ impl Sess {
         server: &mut ServerStream,
         ex: &Ex<'_>,
         stop_at_interim: bool,
-        retry_ok: bool,
+        reused: bool,
     ) -> Result<Option<Response>, Next> {
+        let bodyless = matches!(ex.req.body, BodyLength::None | BodyLength::Length(0));
+        let retry_ok = reused && bodyless;
         loop {
             match parse_response(conn.srv_buf.filled(), &ex.req.head.method, &ex.bopts) {
                 Ok(Parsed::Complete { message, len }) => {
@@ -53,9 +59,25 @@ impl Sess {
                 // An invalid response: 502, the server connection dropped.
                 Err(_) => return Err(self.reply(client, 502, ex, *b"PH").await),
             }
-            match read_into(server, &mut conn.srv_buf, ex.ts).await {
+            let read = self
+                .abort_on_close(client, read_into(server, &mut conn.srv_buf, ex.ts))
+                .await;
+            // §4.2 `option abortonclose`: HAProxy logs the abort 400 `CH`
+            // (the status of the log only: nothing is sent).
+            let crate::session::Race::Done(read) = read else {
+                if let Some(h) = self.http_log.as_mut() {
+                    h.status = Some(400);
+                }
+                return Err(Next::Close(*b"CH"));
+            };
+            match read {
                 Ok(0) | Err(IoFail::Error) if retry_ok && conn.srv_buf.filled().is_empty() => {
                     return Err(Next::Retry)
+                }
+                Err(IoFail::Error)
+                    if !reused && server.is_tls() && conn.srv_buf.filled().is_empty() =>
+                {
+                    return Err(self.reply(client, 503, ex, *b"SC").await)
                 }
                 Ok(0) | Err(IoFail::Error) => {
                     return Err(self.reply(client, 502, ex, *b"SH").await)
@@ -163,7 +185,11 @@ impl Sess {
         let http10 = ex.http10 || !resp.head.version.is_11();
         // The client side closes after a close-delimited body; an early answer
         // (before the request body) leaves the request unsynchronised: close too.
-        let client_keep = ex.client_keep && req_done && resp.body != BodyLength::UntilClose;
+        // An HTTP/1.0 message with Transfer-Encoding: its framing is treated as
+        // faulty and the connection closed after it (RFC 9112 §6.1, as HAProxy).
+        let te10 = !resp.head.version.is_11() && resp.body == BodyLength::Chunked;
+        let client_keep =
+            ex.client_keep && req_done && resp.body != BodyLength::UntilClose && !te10;
         let cval = if tunnel {
             None
         } else {

@@ -60,6 +60,7 @@ pub(super) fn backend(
         servers: Vec::new(),
         retries: p.retries.unwrap_or(3),
         redispatch: p.option("redispatch") == Some(true),
+        abortonclose: p.option("abortonclose") == Some(true),
         all_backups: p.option("allbackups") == Some(true),
         timeout_connect: p.timeouts.get("connect").copied().map(ms),
         timeout_server: p.timeouts.get("server").copied().map(ms),
