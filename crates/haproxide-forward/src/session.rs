@@ -24,7 +24,7 @@ use crate::lb::{Assign, BackendRt, Kill, SrvSlot};
 use crate::meter::{Publisher, SessionMeter};
 use crate::proxy_proto;
 use crate::relay::{relay, Bytes, ClientStream, Half, RelayTimeouts};
-use crate::rules::{eval_cond, eval_rules, EvalCtx, Tri};
+use crate::rules::{eval_cond, EvalCtx, Tri};
 use crate::server_stream::ServerStream;
 use crate::spec::{Balance, SendProxy, ServerPort};
 use crate::{SessionRecord, Shared};
@@ -405,6 +405,7 @@ impl Sess {
                 .bind
                 .and_then(|b| fe.binds.get(b))
                 .and_then(|b| b.name.as_deref()),
+            stick: self.stick_view(&fe.name, haproxide_stick::Level::Content),
         }
     }
 
@@ -486,7 +487,9 @@ impl Sess {
         let fspec = self.shared.frontends[self.fe].light.clone();
         // `tcp-request connection` (§4.2): layer 4 only, on the real connection
         // addresses even with `accept-proxy` (§5.1); a reject closes silently.
-        if let Ok(Some(false)) = eval_rules(&fspec.tcp_connection_rules, &self.ctx(true)) {
+        if !fspec.tcp_connection_rules.is_empty()
+            && self.tcp_rules(&fspec.tcp_connection_rules, &mut 0, true, None) == Ok(Some(false))
+        {
             self.silent = true;
             return Flow::Done(*b"PR");
         }

@@ -23,6 +23,7 @@ static PLAIN: HttpSpec = HttpSpec {
     http_request: Vec::new(),
     http_response: Vec::new(),
     http_after_response: Vec::new(),
+    tcp_content: Vec::new(),
     errors: haproxide_http::reply::ErrorPages {
         custom: Vec::new(),
         replies: Vec::new(),

@@ -42,6 +42,12 @@ impl Sess {
             let body = body_in(req.body, self.req.filled().len());
             conn.room[0] = spec.tune.room(request_size(&req.head), body).limit;
         }
+        // `tcp-request content` with stick counters first (crate::track).
+        if !spec.tcp_content.is_empty() {
+            if let Some(next) = self.http_tcp_content(conn, spec, backend, &req.head) {
+                return Some(next);
+            }
+        }
         // SPOE.txt §3.3: just before the half's `http-request` rules.
         if !spec.spoe.is_empty() {
             let ev = match backend {

@@ -665,6 +665,7 @@ pub(crate) mod tests {
             vars: None,
             res: None,
             listener: None,
+            stick: None,
         }
     }
 
