@@ -456,12 +456,48 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
             };
             Action::TrackSc { n, key, table }
         }
+        // §6.2.2: `cache-use` / `cache-store <name>`; the assembly binds the
+        // name to the section's store.
+        "cache-use" if !response => match a.as_slice() {
+            [c] if !c.is_empty() => Action::CacheUse(haproxide_http::cache::CacheRef::named(c)),
+            _ => return Err("expects a cache name".into()),
+        },
+        "cache-store" if response => match a.as_slice() {
+            [c] if !c.is_empty() => Action::CacheStore(haproxide_http::cache::CacheRef::named(c)),
+            _ => return Err("expects a cache name".into()),
+        },
+        // §4.2 `strict-mode { on | off }` (HAProxy's parse_http_strict_mode).
+        "strict-mode" => match a.as_slice() {
+            [] | [""] => return Err("expects exactly 1 arguments".into()),
+            [_, w, ..] => return Err(leftover(w)),
+            [v] if v.eq_ignore_ascii_case("on") => Action::StrictMode(true),
+            [v] if v.eq_ignore_ascii_case("off") => Action::StrictMode(false),
+            [v] => {
+                return Err(
+                    format!("Unexpected value '{v}'. Only 'on' and 'off' are supported").into(),
+                )
+            }
+        },
         "use-service" if !response => match a.as_slice() {
             [svc] if svc.starts_with("lua.") => Action::Service {
                 name: svc["lua.".len()..].to_string(),
                 host: Default::default(),
             },
             _ => return Ok(None),
+        },
+        // §4.2 `silent-drop` (no argument in HAProxy 2.6).
+        "silent-drop" if rule.ruleset != "http-after-response" => match a.as_slice() {
+            [] => Action::SilentDrop,
+            [w, ..] => return Err(leftover(w)),
+        },
+        // §9.3: `send-spoe-group <engine-id> <group-name>` (the engine and the
+        // group are checked after parsing, crate::spoe::check_references).
+        "send-spoe-group" if rule.ruleset != "http-after-response" => match a.as_slice() {
+            [e, g] if !e.is_empty() && !g.is_empty() => Action::SendSpoeGroup {
+                engine: e.to_string(),
+                group: g.to_string(),
+            },
+            _ => return Err("expects 2 arguments: <engine-id> <group-id>".into()),
         },
         b if b.starts_with("lua.") => Action::Script {
             name: b["lua.".len()..].to_string(),

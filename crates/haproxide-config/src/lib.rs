@@ -15,6 +15,7 @@
 
 pub mod accounts;
 pub mod balance;
+pub mod cache;
 pub mod captures;
 pub mod checks;
 pub mod compression;
@@ -165,6 +166,9 @@ pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked 
         check_files: opts.check_files,
         resolver: opts.resolver,
         accounts: opts.accounts,
+        file_names: (0..)
+            .map_while(|i| sources.get(source::FileId(i)).map(|f| f.name.clone()))
+            .collect(),
     };
     let (mut config, mut diagnostics, parse_aborted) = parse::parse(events, &popts);
     let aborted = aborted || parse_aborted;
@@ -197,6 +201,9 @@ pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked 
             resolver: opts.resolver,
         };
         diagnostics.extend(resolve::resolve(&mut config, &ropts));
+        // `cache` sections (HAProxy's post-section checks: no size, objects
+        // over half the size).
+        diagnostics.extend(cache::caches(&config).1);
     }
     Checked {
         sources,

@@ -113,6 +113,10 @@ pub struct Global {
     pub cpu_maps: Vec<Span>,
     /// `nosplice` (§3.2).
     pub nosplice: bool,
+    /// `tune.bufsize <number>` (§3.2), rounded up to 16 as HAProxy does.
+    pub tune_bufsize: Option<usize>,
+    /// `tune.maxrewrite <number>` (§3.2).
+    pub tune_maxrewrite: Option<usize>,
     /// `log-tag <string>` (§3.1).
     pub log_tag: Option<Named>,
     /// `log-send-hostname [<string>]` (§3.1): `Some(None)` sends the system's name.

@@ -160,6 +160,11 @@ pub trait Context {
     fn res_data(&self) -> Option<&[u8]> {
         None
     }
+    /// The name of the cache the response came from (`res.cache_name`;
+    /// `res.cache_hit` is whether there is one), configuration.txt §7.3.6.
+    fn cache_name(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// What a fetch reads, HAProxy's `SMP_USE_*` grouped by layer. A rule kind offers a
@@ -179,12 +184,15 @@ impl Uses {
     pub const L7_REQ: Uses = Uses(4);
     /// The HTTP response (§7.3.6 `res.*`, `status`).
     pub const L7_RES: Uses = Uses(8);
+    /// The request's length (`req.len`): the buffer's in TCP, the HTTP
+    /// message's as HAProxy counts it in HTTP.
+    pub const L6_LEN: Uses = Uses(32);
     /// What `tcp-request` and `use_backend` rules of a TCP frontend offer.
-    pub const TCP: Uses = Uses(1 | 2);
+    pub const TCP: Uses = Uses(1 | 2 | 32);
     /// What an HTTP request offers (layer 6 is the HTTP message there).
-    pub const HTTP: Uses = Uses(1 | 4);
+    pub const HTTP: Uses = Uses(1 | 4 | 32);
     /// What an HTTP response offers (`http-response` rules): the request too.
-    pub const HTTP_RES: Uses = Uses(1 | 4 | 8);
+    pub const HTTP_RES: Uses = Uses(1 | 4 | 8 | 32);
     /// The response buffer's contents (§7.3.5 `res.payload`).
     pub const L6_RES: Uses = Uses(16);
     /// What `tcp-response content` rules offer.
@@ -312,8 +320,22 @@ fn dst_port<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
         None => Fetched::none(),
     }
 }
-/// `req.len` (§7.3.5): the bytes buffered so far; may change until final.
+/// `req.len` (§7.3.5): the bytes buffered so far; may change until final. On
+/// an HTTP request HAProxy 2.6 counts its HTX message instead ("not accurate
+/// but kept for backward compatibility"): the start line's 20-byte header with
+/// the method, URI and version, each header's name and value, the end-of-headers
+/// byte, and the body buffered so far.
 fn req_len<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    if let (Some(m), Some(u)) = (ctx.http_method(), ctx.http_uri()) {
+        let mut n = 20 + m.len() + u.len() + "HTTP/1.1".len() + 1;
+        let mut i = 0;
+        while let Some((k, v)) = ctx.http_req_header(i) {
+            n += k.len() + v.len();
+            i += 1;
+        }
+        n += ctx.http_req_body().map_or(0, <[u8]>::len);
+        return Fetched::value(Sample::Sint(n as i64));
+    }
     Fetched {
         value: Some(Sample::Sint(ctx.req_data().len() as i64)),
         may_change: true,
@@ -381,6 +403,16 @@ fn req_ssl_hello_type<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<
     let f = payload::ssl_hello_type(ctx.req_data());
     Fetched::from_payload(f, |v| Sample::Sint(i64::from(v)))
 }
+/// `res.cache_hit`: always a value (HAProxy compares the stream's target).
+fn cache_hit<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    Fetched::value(Sample::Bool(ctx.cache_name().is_some()))
+}
+
+/// `res.cache_name`: only for a response that came from a cache.
+fn cache_name<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    name_sample(ctx.cache_name())
+}
+
 fn name_sample(n: Option<&str>) -> Fetched<'_> {
     match n {
         Some(n) => Fetched::value(Sample::Str(Cow::Borrowed(n.as_bytes()))),
@@ -402,6 +434,7 @@ const INT2: &[ArgType] = &[ArgType::Int, ArgType::Int];
 const STR1: &[ArgType] = &[ArgType::Str];
 const STR2: &[ArgType] = &[ArgType::Str, ArgType::Str];
 const STR_INT: &[ArgType] = &[ArgType::Str, ArgType::Int];
+const INT_STR: &[ArgType] = &[ArgType::Int, ArgType::Str];
 
 macro_rules! fetch {
     ($name:expr, $args:expr, $min:expr, $out:ident, $uses:ident, $f:expr, $doc:expr) => {
@@ -422,12 +455,21 @@ pub static FETCHES: &[FetchDef] = &[
     fetch!("always_false", &[], 0, Bool, NONE, always_false, "7.3.2"),
     fetch!("always_true", &[], 0, Bool, NONE, always_true, "7.3.2"),
     fetch!("wait_end", &[], 0, Bool, NONE, wait_end, "7.3.2"),
+    fetch!(
+        "date",
+        INT_STR,
+        0,
+        Sint,
+        NONE,
+        crate::timefmt::date,
+        "7.3.2"
+    ),
     fetch!("src", &[], 0, Ipv4, L4, src, "7.3.3"),
     fetch!("src_port", &[], 0, Sint, L4, src_port, "7.3.3"),
     fetch!("dst", &[], 0, Ipv4, L4, dst, "7.3.3"),
     fetch!("dst_port", &[], 0, Sint, L4, dst_port, "7.3.3"),
-    fetch!("req.len", &[], 0, Sint, L6_REQ, req_len, "7.3.5"),
-    fetch!("req_len", &[], 0, Sint, L6_REQ, req_len, "7.3.5"),
+    fetch!("req.len", &[], 0, Sint, L6_LEN, req_len, "7.3.5"),
+    fetch!("req_len", &[], 0, Sint, L6_LEN, req_len, "7.3.5"),
     fetch!("req.payload", INT2, 2, Bin, L6_REQ, req_payload, "7.3.5"),
     fetch!("payload", INT2, 2, Bin, L6_REQ, req_payload, "7.3.5"),
     fetch!("res.len", &[], 0, Sint, L6_RES, res_len, "7.3.5"),
@@ -532,6 +574,7 @@ pub static FETCHES: &[FetchDef] = &[
         "7.3.6"
     ),
     fetch!("req.hdr", STR_INT, 0, Str, L7_REQ, http::req_hdr, "7.3.6"),
+    fetch!("req.hdrs", &[], 0, Str, L7_REQ, http::req_hdrs, "7.3.6"),
     fetch!(
         "req.hdr_cnt",
         STR1,
@@ -637,6 +680,8 @@ pub static FETCHES: &[FetchDef] = &[
         "7.3.6"
     ),
     fetch!("res.ver", &[], 0, Str, L7_RES, http::res_ver, "7.3.6"),
+    fetch!("res.cache_hit", &[], 0, Bool, L7_RES, cache_hit, "7.3.6"),
+    fetch!("res.cache_name", &[], 0, Str, L7_RES, cache_name, "7.3.6"),
     fetch!("resp_ver", &[], 0, Str, L7_RES, http::res_ver, "7.3.6"),
     fetch!("scook", STR1, 0, Str, L7_RES, http::res_cook, "7.3.6"),
     fetch!(
@@ -806,6 +851,31 @@ mod tests {
         assert_eq!((p.value, p.may_change), (None, true));
         assert!(f("wait_end", &[]).may_change);
         assert_eq!(f("path", &[]).value, None);
+    }
+
+    /// `req.len` on an HTTP request counts HAProxy 2.6's HTX message: the
+    /// reg-test cond_set_var's c10 request (`GET /converter`, `host:
+    /// 127.0.0.1`, `x-cust: foobar`) is 67 there.
+    #[test]
+    fn req_len_in_http_counts_the_htx_message() {
+        struct Http;
+        impl Context for Http {
+            fn http_method(&self) -> Option<&[u8]> {
+                Some(b"GET")
+            }
+            fn http_uri(&self) -> Option<&[u8]> {
+                Some(b"/converter")
+            }
+            fn http_req_header(&self, i: usize) -> Option<(&[u8], &[u8])> {
+                [(&b"host"[..], &b"127.0.0.1"[..]), (b"x-cust", b"foobar")]
+                    .get(i)
+                    .copied()
+            }
+        }
+        let f = (find_fetch("req.len").expect("req.len").fetch)(&[], &Http, 0);
+        assert_eq!((f.value, f.may_change), (Some(Sample::Sint(67)), false));
+        assert!(Uses::L6_LEN.within(Uses::HTTP) && Uses::L6_LEN.within(Uses::TCP));
+        assert!(!Uses::L6_REQ.within(Uses::HTTP));
     }
 
     #[test]

@@ -36,14 +36,17 @@ pub mod hashconv;
 pub mod http;
 pub mod logfmt;
 pub mod mqtt;
+pub mod patref;
 pub mod pattern;
 pub mod payload;
+pub mod procvars;
 pub mod rawtext;
 pub mod sample;
 pub mod script;
 pub mod ssl;
 pub mod stktab;
 pub mod strconv;
+pub mod timefmt;
 pub mod varcond;
 
 pub use acl::{is_predefined, patterns_from_file, Acl, AclExpr, AclSet, Opts, SampleExpr};

@@ -100,6 +100,32 @@ pub enum TcpAct {
     UnsetVar(String),
     /// `tcp-response content close`: end the server connection.
     Close,
+    /// `track-sc0/1/2 <key> [table <t>]` (§4.2 "tcp-request connection"):
+    /// `session` for `tcp-request connection|session` (the counter lives as
+    /// long as the connection), else a stream's (`tcp-request content`).
+    Track {
+        n: u8,
+        key: haproxide_expr::SampleExpr,
+        table: Option<String>,
+        session: bool,
+    },
+    /// `sc-inc-gpc0(<n>)` / `sc-inc-gpc1(<n>)` (`idx` 0 or 1).
+    ScIncGpc { ctr: u8, idx: u8 },
+    /// `sc-set-gpt0(<n>) <int|expr>`.
+    ScSetGpt0 {
+        ctr: u8,
+        value: haproxide_expr::SampleExpr,
+    },
+}
+
+impl TcpAct {
+    /// A stick-counter action (`track-sc*`, `sc-inc-gpc*`, `sc-set-gpt0`).
+    pub fn is_stick(&self) -> bool {
+        matches!(
+            self,
+            TcpAct::Track { .. } | TcpAct::ScIncGpc { .. } | TcpAct::ScSetGpt0 { .. }
+        )
+    }
 }
 
 /// A frontend (configuration.txt §4).
@@ -120,6 +146,9 @@ pub struct FrontendSpec {
     pub inspect_delay: Option<Duration>,
     pub tcp_connection_rules: Vec<TcpRule>,
     pub tcp_content_rules: Vec<TcpRule>,
+    /// How many of `tcp_content_rules`, first, are `tcp-request session` rules
+    /// (run once per connection; in HTTP mode the others run per request).
+    pub tcp_session_rules: usize,
     /// `use_backend` rules in order: backend index and condition.
     pub use_backends: Vec<(usize, Option<Cond>)>,
     /// `default_backend` (for a `listen`, its own backend).
@@ -221,6 +250,10 @@ pub struct BackendSpec {
     pub retries: u32,
     /// `option redispatch [<interval>]`: on a failed retry, pick another server.
     pub redispatch: bool,
+    /// `option abortonclose` (§4.2): a client that closes its side while its
+    /// request waits in a queue, for a connection or for the response head
+    /// aborts the request (`CQ`, `CC`, `CH`) instead of being served.
+    pub abortonclose: bool,
     /// `option allbackups`: use every backup at once when no active server is up.
     pub all_backups: bool,
     /// `timeout connect` (default: HAProxy has none; we use 5 s and warn at start).
@@ -397,6 +430,11 @@ pub struct HttpSpec {
     pub http_response: Vec<haproxide_http::rules::HttpRule>,
     /// `http-after-response` rules (also on the proxy's own responses).
     pub http_after_response: Vec<haproxide_http::rules::HttpRule>,
+    /// `tcp-request content` rules of an HTTP proxy with stick-counter actions
+    /// (`track-sc*`, `sc-*`): run on each request before its `http-request`
+    /// rules (the frontend's before, the backend's after backend switching),
+    /// as HAProxy 2.6 runs them on each HTX stream (crate::track).
+    pub tcp_content: Vec<TcpRule>,
     /// `errorfile`/`errorfiles`/`http-errors` pages, HAProxy's behind them.
     pub errors: haproxide_http::reply::ErrorPages,
     /// The configuration's `userlist` sections (for `http_auth` and `auth`).
@@ -434,6 +472,15 @@ pub struct HttpSpec {
     pub restrict_hdr_names: haproxide_http::hdrnames::HdrNamePolicy,
     /// `stats enable` / `stats uri` in a proxy that also forwards (§4.2).
     pub stats: Option<StatsHook>,
+    /// `filter spoe` engines of this proxy (§9.3; crate::http::spoe).
+    pub spoe: Vec<std::sync::Arc<haproxide_spoe::Engine>>,
+    /// The global `tune.bufsize` / `tune.maxrewrite` (§3.2): head limits and
+    /// the room rules have for rewrites.
+    pub tune: haproxide_http::rules::BufTune,
+    /// `option splice-request` / `option splice-response` (§4.2): counted as
+    /// spliced (`h1_spliced_bytes_*`), copied as any body.
+    pub splice_request: bool,
+    pub splice_response: bool,
 }
 
 /// `unique-id-format <fmt>` and `unique-id-header <name>` (configuration.txt §4.2):

@@ -47,6 +47,8 @@ pub struct MsgCtx<'a> {
     /// Captures the running rule set made (slot, value), not yet in `seen`:
     /// request slots on a request, response slots on a response.
     pub new_caps: &'a [(usize, Vec<u8>)],
+    /// The transaction's cache state (`res.cache_hit`, `res.cache_name`).
+    pub cache: Option<&'a crate::cache::TxnCache>,
 }
 
 /// What the engine kept of the transaction and the session for the fetches
@@ -111,10 +113,20 @@ impl Context for MsgCtx<'_> {
         self.res.is_some()
     }
     fn var(&self, name: &str) -> Option<Sample<'_>> {
-        self.vars?.get(name)
+        match self.vars {
+            Some(v) => v.get(name),
+            None if haproxide_expr::procvars::is_proc(name) => haproxide_expr::procvars::get(name),
+            None => None,
+        }
     }
     fn set_var(&self, name: &str, v: &Sample<'_>, cond: haproxide_expr::VarCond) -> bool {
-        self.vars.is_some_and(|vars| vars.set_if(name, v, cond))
+        match self.vars {
+            Some(vars) => vars.set_if(name, v, cond),
+            None if haproxide_expr::procvars::is_proc(name) => {
+                haproxide_expr::procvars::set_if(name, v, cond)
+            }
+            None => false,
+        }
     }
     fn userlist_check(&self, list: &str, user: &[u8], pass: &[u8]) -> bool {
         self.userlists
@@ -167,5 +179,8 @@ impl Context for MsgCtx<'_> {
     }
     fn listener_name(&self) -> Option<&str> {
         self.seen.listener
+    }
+    fn cache_name(&self) -> Option<&str> {
+        self.cache.and_then(|c| c.served_by())
     }
 }

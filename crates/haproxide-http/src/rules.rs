@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use haproxide_expr::logfmt::{Flags, LogFormat, LogVar, LogVars};
-use haproxide_expr::{Cond, Context, MatchMethod, Sample, SampleExpr, Tri, VarCond};
+use haproxide_expr::{procvars, Cond, Context, MatchMethod, Sample, SampleExpr, Tri, VarCond};
 
 pub use crate::auth::{Password, User, Userlist};
 use crate::ctx::MsgCtx;
@@ -219,6 +219,26 @@ pub enum Action {
         name: String,
         host: crate::script::ScriptRef,
     },
+    /// `http-request cache-use <name>` (§6.2.2): look the request up in the
+    /// cache; a hit is served by the engine after the request rules.
+    CacheUse(crate::cache::CacheRef),
+    /// `http-response cache-store <name>` (§6.2.2): store the response.
+    CacheStore(crate::cache::CacheRef),
+    /// `send-spoe-group <engine> <group>` (§4.2, §9.3): the engine sends the
+    /// group's messages to its agent and waits for the answer
+    /// ([`run_request_from`] / [`run_response_from`] stop there: [`Run::Spoe`]).
+    SendSpoeGroup {
+        engine: String,
+        group: String,
+    },
+    /// `silent-drop` (§4.2 `http-request silent-drop`): the client connection
+    /// disappears without an answer.
+    SilentDrop,
+    /// `strict-mode { on | off }` (§4.2 "http-request strict-mode"): whether a
+    /// rewrite that does not fit ends the transaction with a 500 (on, the
+    /// default at the start of each rule set) or is ignored (off); see
+    /// [`rewrite`].
+    StrictMode(bool),
 }
 
 impl Action {
@@ -283,40 +303,60 @@ impl Eq for RuleSets {}
 
 /// Variables of a session and its transaction (§2.8 "Variables": scopes
 /// `proc`, `sess`, `txn`, `req`, `res`). The engine keeps one per session and
-/// calls [`Vars::end_txn`] between transactions. `proc` variables are kept per
-/// session (not shared between sessions yet).
+/// calls [`Vars::end_txn`] between transactions. `proc` variables live in the
+/// process-wide store ([`haproxide_expr::procvars`]), shared by every session.
 ///
 /// The map sits behind a mutex so that an expression evaluated over a shared
 /// view (the `set-var` converter, §7.3.1) can store too; a session owns its
-/// `Vars`, so the lock is never contended.
+/// `Vars`, so the lock is never contended. A session that never stored a
+/// variable takes no lock at all: `used` says whether the map may hold one.
 #[derive(Debug, Default)]
-pub struct Vars(std::sync::Mutex<HashMap<String, Sample<'static>>>);
+pub struct Vars {
+    map: std::sync::Mutex<HashMap<String, Sample<'static>>>,
+    used: std::sync::atomic::AtomicBool,
+}
 
 impl Clone for Vars {
     fn clone(&self) -> Vars {
-        Vars(std::sync::Mutex::new(self.map().clone()))
+        Vars {
+            map: std::sync::Mutex::new(self.map().clone()),
+            used: std::sync::atomic::AtomicBool::new(self.in_use()),
+        }
     }
 }
 
 impl Vars {
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Sample<'static>>> {
-        self.0
+        self.map
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
     fn map_mut(&mut self) -> &mut HashMap<String, Sample<'static>> {
-        self.0
+        self.map
             .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+    fn in_use(&self) -> bool {
+        self.used.load(std::sync::atomic::Ordering::Relaxed)
+    }
     pub fn get(&self, name: &str) -> Option<Sample<'static>> {
+        if procvars::is_proc(name) {
+            return procvars::get(name);
+        }
+        if !self.in_use() {
+            return None;
+        }
         self.map().get(name).cloned()
     }
-    /// No variable set (an idle connection then keeps nothing).
+    /// No session variable set (an idle connection then keeps nothing).
     pub fn is_empty(&self) -> bool {
-        self.map().is_empty()
+        !self.in_use() || self.map().is_empty()
     }
     pub fn set(&mut self, name: &str, v: Sample<'_>) {
+        if procvars::is_proc(name) {
+            return procvars::set(name, v);
+        }
+        *self.used.get_mut() = true;
         self.map_mut()
             .insert(name.to_string(), crate::script::owned(v));
     }
@@ -324,20 +364,35 @@ impl Vars {
     /// ([`VarCond::permits`]); whether it did. Through a shared reference: the
     /// `set-var` converter stores while the rule's expression reads.
     pub fn set_if(&self, name: &str, v: &Sample<'_>, cond: VarCond) -> bool {
+        if procvars::is_proc(name) {
+            return procvars::set_if(name, v, cond);
+        }
         let mut m = self.map();
         if !cond.permits(name, m.get(name), v) {
             return false;
         }
         m.insert(name.to_string(), crate::script::owned(v.clone()));
+        self.used.store(true, std::sync::atomic::Ordering::Relaxed);
         true
     }
     pub fn unset(&mut self, name: &str) {
-        self.map_mut().remove(name);
+        if procvars::is_proc(name) {
+            return procvars::unset(name);
+        }
+        if self.in_use() {
+            self.map_mut().remove(name);
+        }
     }
     /// Drops the `txn`, `req` and `res` variables (end of a transaction).
     pub fn end_txn(&mut self) {
-        self.map_mut()
-            .retain(|k, _| k.starts_with("sess.") || k.starts_with("proc."));
+        if !self.in_use() {
+            return;
+        }
+        let m = self.map_mut();
+        m.retain(|k, _| k.starts_with("sess."));
+        if m.is_empty() {
+            *self.used.get_mut() = false;
+        }
     }
 }
 
@@ -354,6 +409,9 @@ pub enum Verdict {
     Local(Reply),
     /// `tarpit`: wait `timeout tarpit`, then send this response.
     Tarpit(Reply),
+    /// `silent-drop`: close the client connection so that its peer learns
+    /// nothing (logged `PR`).
+    SilentDrop,
 }
 
 /// A transaction's state the rules read and write, besides the message head.
@@ -383,6 +441,12 @@ pub struct Txn<'a> {
     pub stick: Option<&'a (dyn haproxide_expr::stktab::StickCtx + Sync)>,
     /// Captures and the listener (`capture.req.hdr`, `so_name`...).
     pub seen: crate::ctx::Seen<'a>,
+    /// The transaction's cache state (`cache-use`, `cache-store`,
+    /// `res.cache_hit`); `None` where the engine has no cache.
+    pub cache: Option<&'a crate::cache::TxnCache>,
+    /// The room the head has for rewrites and the `strict-mode` in force
+    /// ([`rewrite`]); `Rewrite::default()`: no limit.
+    pub rw: Rewrite,
 }
 
 impl Txn<'_> {
@@ -408,6 +472,7 @@ impl Txn<'_> {
             servers: self.servers,
             seen: self.seen,
             new_caps: &self.captures,
+            cache: self.cache,
         }
     }
 }
@@ -449,6 +514,13 @@ pub enum Run {
         time: std::time::Duration,
         at_least: Option<u64>,
     },
+    /// `send-spoe-group` at rule `at`: the engine exchanges with the agent,
+    /// then goes on with the rule after it.
+    Spoe {
+        at: usize,
+        engine: String,
+        group: String,
+    },
 }
 
 /// Runs `http-request` rules on `head` (a `wait-for-body` does not wait).
@@ -457,7 +529,7 @@ pub fn run_request(rules: &[HttpRule], head: &mut RequestHead, txn: &mut Txn<'_>
     loop {
         match run_request_from(rules, from, head, txn) {
             Run::Done(v) => return v,
-            Run::Wait { at, .. } => from = at + 1,
+            Run::Wait { at, .. } | Run::Spoe { at, .. } => from = at + 1,
         }
     }
 }
@@ -470,6 +542,10 @@ pub fn run_request_from(
     head: &mut RequestHead,
     txn: &mut Txn<'_>,
 ) -> Run {
+    if from == 0 {
+        // Each rule set starts in strict mode (HAProxy clears HTTP_MSGF_SOFT_RW).
+        txn.rw.soft = false;
+    }
     for (i, r) in rules.iter().enumerate().skip(from) {
         // Evaluate on a shared borrow, then apply.
         let step = {
@@ -482,6 +558,13 @@ pub fn run_request_from(
                     at: i,
                     time: *time,
                     at_least: *at_least,
+                };
+            }
+            if let Action::SendSpoeGroup { engine, group } = &r.action {
+                return Run::Spoe {
+                    at: i,
+                    engine: engine.clone(),
+                    group: group.clone(),
                 };
             }
             if is_script(&r.action) {
@@ -514,7 +597,7 @@ pub fn run_response(
     loop {
         match run_response_from(rules, from, req, res, txn) {
             Run::Done(v) => return v,
-            Run::Wait { at, .. } => from = at + 1,
+            Run::Wait { at, .. } | Run::Spoe { at, .. } => from = at + 1,
         }
     }
 }
@@ -528,6 +611,9 @@ pub fn run_response_from(
     res: &mut ResponseHead,
     txn: &mut Txn<'_>,
 ) -> Run {
+    if from == 0 {
+        txn.rw.soft = false;
+    }
     for (i, r) in rules.iter().enumerate().skip(from) {
         let step = {
             let ctx = txn.ctx(Some(req), Some(res));
@@ -539,6 +625,13 @@ pub fn run_response_from(
                     at: i,
                     time: *time,
                     at_least: *at_least,
+                };
+            }
+            if let Action::SendSpoeGroup { engine, group } = &r.action {
+                return Run::Spoe {
+                    at: i,
+                    engine: engine.clone(),
+                    group: group.clone(),
                 };
             }
             if is_script(&r.action) {
@@ -590,6 +683,7 @@ enum Step {
     SetStatus(u16, Option<String>),
     Capture(usize, Vec<u8>),
     SetAddr(AddrField, Option<Sample<'static>>),
+    Strict(bool),
     Nothing,
 }
 
@@ -609,6 +703,7 @@ fn prepare(
 ) -> Step {
     match a {
         Action::Allow => Step::Done(Verdict::Allow),
+        Action::SilentDrop => Step::Done(Verdict::SilentDrop),
         Action::Deny(r) => Step::Done(Verdict::Reply(reply_for(r, ctx, txn.errors))),
         Action::Tarpit(r) => Step::Done(Verdict::Tarpit(reply_for(r, ctx, txn.errors))),
         Action::Return(r) => Step::Done(Verdict::Local(reply_for(r, ctx, txn.errors))),
@@ -697,70 +792,50 @@ fn prepare(
             }
             Step::Nothing
         }
-        Action::WaitForBody { .. } | Action::Script { .. } | Action::Service { .. } => {
+        Action::CacheUse(c) => {
+            if let (Some(cache), Some(t), Some(req)) = (c.get(), txn.cache, req) {
+                t.use_cache(cache, req, crate::cache::now());
+            }
             Step::Nothing
         }
+        Action::CacheStore(c) => match (c.get(), txn.cache, req, res) {
+            (Some(cache), Some(t), Some(req), Some(res))
+                if t.store(cache, req, res, crate::cache::now()) =>
+            {
+                Step::DelHeader {
+                    name: "age".to_string(),
+                    method: MatchMethod::Str,
+                }
+            }
+            _ => Step::Nothing,
+        },
+        Action::StrictMode(on) => Step::Strict(*on),
+        Action::WaitForBody { .. }
+        | Action::Script { .. }
+        | Action::Service { .. }
+        | Action::SendSpoeGroup { .. } => Step::Nothing,
     }
 }
 
 fn apply(step: Step, target: Target<'_>, txn: &mut Txn<'_>) -> Verdict {
     match step {
         Step::Done(v) => return v,
-        Step::SetHeader {
-            name,
-            value,
-            replace,
-        } => {
-            let h = match target {
-                Target::Req(r) => &mut r.headers,
-                Target::Res(r) => &mut r.headers,
-            };
-            if replace {
-                h.remove_all(&name);
-            }
-            h.push(name.as_bytes(), &value);
-        }
-        Step::DelHeader { name, method } => {
-            let h = match target {
-                Target::Req(r) => &mut r.headers,
-                Target::Res(r) => &mut r.headers,
-            };
-            h.0.retain(|f| !name_matches(&f.name, &name, method));
-        }
-        Step::ReplaceHeader {
-            name,
-            re,
-            value,
-            items,
-        } => {
-            let h = match target {
-                Target::Req(r) => &mut r.headers,
-                Target::Res(r) => &mut r.headers,
-            };
-            for f in h.0.iter_mut().filter(|f| f.is(&name)) {
-                f.value = if items {
-                    replace_items(&re, &f.value, &value)
-                } else {
-                    match replace_all(&re, &f.value, &value) {
-                        Some(v) => v,
-                        None => continue,
-                    }
-                };
-            }
-        }
-        Step::SetPart(part, v) => {
-            if let Target::Req(r) = target {
-                set_part(r, part, &v);
-            }
-        }
-        Step::ReplacePart(part, re, fmt) => {
-            if let Target::Req(r) = target {
-                let cur = get_part(r, part);
-                if let Some(v) = replace_all(&re, &cur, &fmt) {
-                    set_part(r, part, &v);
+        s @ (Step::SetHeader { .. }
+        | Step::DelHeader { .. }
+        | Step::ReplaceHeader { .. }
+        | Step::SetPart(..)
+        | Step::ReplacePart(..)
+        | Step::SetStatus(..)) => {
+            if !rewrite::apply(s, target, &txn.rw) {
+                txn.rw.failed += 1;
+                if !txn.rw.soft {
+                    // HAProxy's `return_int_err`: its 500 page, the
+                    // transaction ends (logged `PR--`/`PH--`).
+                    return Verdict::Reply(txn.errors.reply(500));
                 }
             }
         }
+        Step::Strict(on) => txn.rw.soft = !on,
         Step::SetVar(name, v, cond) => {
             if let Some(v) = v {
                 txn.vars.set_if(&name, &v, cond);
@@ -768,15 +843,6 @@ fn apply(step: Step, target: Target<'_>, txn: &mut Txn<'_>) -> Verdict {
         }
         Step::UnsetVar(name) => txn.vars.unset(&name),
         Step::LogLevel(l) => txn.log_level = Some(l),
-        Step::SetStatus(code, reason) => {
-            if let Target::Res(r) = target {
-                r.code = code;
-                r.status = code.to_string().into_bytes();
-                r.reason = reason
-                    .unwrap_or_else(|| crate::reply::reason(code).to_string())
-                    .into_bytes();
-            }
-        }
         Step::Capture(slot, v) => txn.captures.push((slot, v)),
         Step::SetAddr(field, v) => match field {
             AddrField::Src | AddrField::SrcPort => txn.src = addr::set(field, txn.src, v),
@@ -963,6 +1029,8 @@ fn redirect(r: &Redirect, ctx: &dyn Context, req: &RequestHead) -> Reply {
 }
 
 mod addr;
+pub mod rewrite;
+pub use rewrite::{BufTune, Rewrite};
 
 #[cfg(test)]
 mod tests;

@@ -27,13 +27,16 @@
 //!   `stats socket` line ([`listen::parse_address`] parses its address).
 
 pub mod adapt;
+mod cache;
 pub mod dcs;
 pub mod exec;
 pub mod help;
 pub mod listen;
+pub mod patcmd;
 pub mod ssl;
 pub mod stat;
 pub mod table;
+pub mod vars;
 
 #[cfg(test)]
 mod tests;
@@ -207,6 +210,8 @@ pub struct HttpCounters {
     /// (`req_rate`, `req_rate_max`; FRONTEND rows only).
     pub req_rate: u64,
     pub req_rate_max: u64,
+    /// `h1_spliced_bytes_in`, `h1_spliced_bytes_out` (FRONTEND and BACKEND rows).
+    pub spliced: [u64; 2],
 }
 
 impl Default for FrontendSnapshot {
@@ -609,6 +614,10 @@ pub trait RuntimeState: Send + Sync {
     /// when the process runs none.
     fn stick_tables(&self) -> Option<std::sync::Arc<haproxide_stick::Tables>> {
         None
+    }
+    /// The caches (`show cache`, management.txt §9.3); none by default.
+    fn caches(&self) -> Vec<std::sync::Arc<haproxide_http::cache::Cache>> {
+        Vec::new()
     }
     /// `shutdown session <id>`: whether that session existed (and is now cut).
     fn shutdown_session(&self, id: u64) -> bool {

@@ -102,10 +102,111 @@ impl Parser<'_> {
             "description" => self.cfg.global.description = rest_of_line(line, start + 1),
             "master-worker" => self.global_master_worker(line, start),
             "tune.listener.multi-queue" => self.global_multi_queue(line, start),
+            "tune.bufsize" | "tune.maxrewrite" => self.global_buffer(line, start, &kw),
             "user" | "group" => self.global_account(line, start),
             "lua-load" | "lua-load-per-thread" => self.global_lua(line, start),
             "issuers-chain-path" => self.global_dir_exists(line, start),
+            "set-var" | "set-var-fmt" => self.global_set_var(line, start),
             _ => {}
+        }
+    }
+
+    /// `set-var <var-name> <expr>` / `set-var-fmt <var-name> <fmt>` (§3.1): a
+    /// `proc.` variable set while the configuration is read, as HAProxy does
+    /// (its `vars_parse_global_set_var` runs the action at once, so a later line
+    /// reads what an earlier one stored).
+    fn global_set_var(&mut self, line: &Line, start: usize) {
+        let kw = line.arg(start).to_string();
+        let fmt = kw == "set-var-fmt";
+        let (name, value) = (
+            line.arg(start + 1).to_string(),
+            line.arg(start + 2).to_string(),
+        );
+        let fail = |me: &mut Self, msg: String| {
+            me.err(
+                Code::InvalidArgument,
+                line.span_from(start),
+                msg.clone(),
+                HaproxyLoc::Parsing,
+                msg,
+            );
+        };
+        if name.is_empty() || value.is_empty() {
+            let what = if fmt {
+                "a format string"
+            } else {
+                "a sample expression"
+            };
+            return fail(
+                self,
+                format!("'{kw}' requires a process-wide variable name ('proc.<name>') and {what}."),
+            );
+        }
+        if !haproxide_expr::procvars::is_proc(&name) {
+            return fail(
+                self,
+                format!(
+                    "'{kw}': cannot set variable '{name}', only scope 'proc' is permitted in the global section."
+                ),
+            );
+        }
+        let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
+        let opts = haproxide_expr::Opts {
+            pattern_file: self
+                .expr_opts()
+                .then_some(&reader as haproxide_expr::acl::FileReader<'_>),
+            ..haproxide_expr::Opts::default()
+        };
+        let done = if fmt {
+            haproxide_expr::LogFormat::parse_with(&value, haproxide_expr::LfMode::Http, &opts)
+                .map(|f| haproxide_expr::procvars::set_from_format(&name, &f))
+                .map_err(|e| e.to_string())
+        } else {
+            haproxide_expr::SampleExpr::parse_with(&value, &opts)
+                .map(|e| haproxide_expr::procvars::set_from_expr(&name, &e))
+                .map_err(|e| e.message)
+        };
+        if let Err(m) = done {
+            fail(self, format!("'{kw}' : failed to parse '{value}': {m}"));
+        }
+    }
+
+    /// `tune.bufsize <number>` / `tune.maxrewrite <number>` (§3.2), read with
+    /// atol() as HAProxy 2.6 does (`1k` is 1); the buffer size is rounded up
+    /// to 16 bytes.
+    fn global_buffer(&mut self, line: &Line, start: usize, kw: &str) {
+        let arg = line.arg(start + 1).to_string();
+        let span = line.span(start + 1);
+        if arg.is_empty() {
+            self.err(
+                Code::MissingArgument,
+                span,
+                format!("`{kw}` needs a number"),
+                HaproxyLoc::Parsing,
+                format!("'{kw}' expects an integer argument."),
+            );
+            return;
+        }
+        let n = value::atol(&arg);
+        let v = if kw == "tune.bufsize" {
+            n.checked_add(15).map(|v| v & !15).filter(|v| *v > 0)
+        } else {
+            Some(n).filter(|v| *v >= 0)
+        };
+        let Some(v) = v.and_then(|v| usize::try_from(v).ok()) else {
+            self.err(
+                Code::InvalidArgument,
+                span,
+                format!("`{kw}` expects a positive number, not `{arg}`"),
+                HaproxyLoc::Parsing,
+                format!("'{kw}' expects a positive integer argument."),
+            );
+            return;
+        };
+        if kw == "tune.bufsize" {
+            self.cfg.global.tune_bufsize = Some(v);
+        } else {
+            self.cfg.global.tune_maxrewrite = Some(v);
         }
     }
 

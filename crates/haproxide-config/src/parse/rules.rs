@@ -212,8 +212,13 @@ impl Parser<'_> {
         }
         // TCP rules' variable actions are typed as the HTTP ones (the same
         // words, §4.2); what does not type is refused by translate.
+        // `track-sc*`, `sc-inc-gpc*` and `sc-set-gpt0` likewise (§4.2
+        // "tcp-request connection", the stick-counter actions).
         if rule.ruleset.starts_with("tcp-")
-            && matches!(base.as_str(), "set-var" | "set-var-fmt" | "unset-var")
+            && (matches!(base.as_str(), "set-var" | "set-var-fmt" | "unset-var")
+                || rule.ruleset.starts_with("tcp-request")
+                    && (base.starts_with("track-sc")
+                        || matches!(base.as_str(), "sc-inc-gpc0" | "sc-inc-gpc1" | "sc-set-gpt0")))
         {
             rule.http = self.type_http_action(pi, &rule).ok().flatten();
         }
@@ -226,7 +231,8 @@ impl Parser<'_> {
         pi: usize,
         rule: &Rule,
     ) -> Result<Option<crate::http_rules::TypedAction>, crate::http_rules::RuleError> {
-        self.with_type_ctx(pi, |cx| {
+        let at = (rule.action.span.file, rule.action.span.line);
+        self.with_type_ctx(pi, at, |cx| {
             crate::http_rules::type_action(rule, cx)
                 .map(|a| a.map(|a| crate::http_rules::TypedAction(std::sync::Arc::new(a))))
         })
@@ -240,7 +246,8 @@ impl Parser<'_> {
             .iter()
             .map(|w| w.text.as_str())
             .collect();
-        match self.with_type_ctx(pi, |cx| crate::http_rules::http_error(&words, cx)) {
+        let at = (line.file, line.line);
+        match self.with_type_ctx(pi, at, |cx| crate::http_rules::http_error(&words, cx)) {
             Ok(Some(reply)) => self.cfg.proxies[pi]
                 .http_error
                 .push(crate::model::HttpErrorCfg {
@@ -263,6 +270,7 @@ impl Parser<'_> {
     fn with_type_ctx<T>(
         &self,
         pi: usize,
+        at: (crate::source::FileId, u32),
         f: impl FnOnce(&crate::http_rules::TypeCtx<'_>) -> T,
     ) -> T {
         let p = &self.cfg.proxies[pi];
@@ -276,6 +284,8 @@ impl Parser<'_> {
                 pattern_file: self
                     .expr_opts()
                     .then_some(&reader as haproxide_expr::acl::FileReader<'_>),
+                refs: self.expr_opts().then(haproxide_expr::patref::global),
+                loc: Some(self.loc_at(at.0, at.1)),
                 ..haproxide_expr::Opts::default()
             },
             proxy: &p.name.name,

@@ -23,6 +23,7 @@ static PLAIN: HttpSpec = HttpSpec {
     http_request: Vec::new(),
     http_response: Vec::new(),
     http_after_response: Vec::new(),
+    tcp_content: Vec::new(),
     errors: haproxide_http::reply::ErrorPages {
         custom: Vec::new(),
         replies: Vec::new(),
@@ -43,6 +44,10 @@ static PLAIN: HttpSpec = HttpSpec {
     monitor_fail: Vec::new(),
     restrict_hdr_names: haproxide_http::hdrnames::HdrNamePolicy::Preserve,
     stats: None,
+    spoe: Vec::new(),
+    tune: haproxide_http::rules::BufTune::DEFAULT,
+    splice_request: false,
+    splice_response: false,
 };
 
 /// How the wait for a request head ended without one.
@@ -92,10 +97,7 @@ impl Sess {
         let fert = &shared.frontends[self.fe];
         let fh = fert.spec.http.as_ref().unwrap_or(&PLAIN);
         let tc = fert.light.timeout_client;
-        let opts = ParseOptions {
-            accept_invalid: fh.accept_invalid,
-            ..ParseOptions::default()
-        };
+        let opts = fh.tune.parse_options(fh.accept_invalid);
         self.phase = b'R';
         let mut req = match self.read_head(client, fh, tc, first, &opts).await {
             Ok(r) => {
@@ -254,6 +256,17 @@ impl Sess {
                     .await;
             }
         }
+        // §6: a hit `cache-use` found is answered without a server.
+        if let Some(hit) = conn.cache.as_deref().and_then(|c| c.take_hit()) {
+            let cx = super::cache::HitCtx {
+                fh,
+                bh,
+                same_proxy: be.spec.name == fert.spec.name,
+                client_keep: client_keep && fh.conn_mode.max(bh.conn_mode) != HttpConnMode::Close,
+                tc,
+            };
+            return self.cache_answer(client, conn, &req, hit, cx).await;
+        }
         // Persistence (§4.2 `cookie`, `ignore-persist`, ...): may choose the server.
         let persist = self.persist_request(&be, conn, &mut req);
         self.lb_hash = be.spec.lb_key.as_ref().and_then(|k| k.hash(&req.head));
@@ -278,10 +291,7 @@ impl Sess {
             http10,
             tc,
             ts: be.spec.timeout_server,
-            bopts: ParseOptions {
-                accept_invalid: bh.accept_invalid,
-                ..ParseOptions::default()
-            },
+            bopts: bh.tune.parse_options(bh.accept_invalid),
             fh,
             bh,
             same_proxy: be.spec.name == fert.spec.name,
@@ -553,6 +563,7 @@ impl Sess {
         let mut req_done = bodyless;
         if early.is_none() {
             let mut dec = BodyDecoder::new(req.body, opts.max_head);
+            let start = (self.htx.from_client, self.req.filled().len());
             let pumped = Pump {
                 src: client,
                 buf: &mut self.req,
@@ -564,9 +575,14 @@ impl Sess {
                 dst_timeout: ex.ts,
                 moved: &mut self.bytes.from_client,
                 comp: None,
+                store: None,
             }
             .run(&mut dec, req.body == BodyLength::Chunked)
             .await;
+            if pumped.is_ok() {
+                let moved = self.htx.from_client - start.0;
+                self.count_spliced(client, &server, ex, be.idx, true, req.body, moved, start.1);
+            }
             match pumped {
                 Ok(()) => req_done = true,
                 Err(PumpFail::SrcTimeout) => return Err(Next::Close(*b"cH")),

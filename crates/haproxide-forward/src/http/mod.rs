@@ -13,6 +13,7 @@
 //! (HAProxy's one log line per request). docs/http.md describes the lifecycle.
 
 mod buffer;
+mod cache;
 mod compress;
 mod exchange;
 mod headers;
@@ -23,6 +24,8 @@ mod persist;
 pub(crate) mod pool;
 mod response;
 mod rules;
+mod splice;
+pub(crate) mod spoe;
 mod stats;
 mod uid;
 
@@ -102,6 +105,12 @@ pub(crate) struct Conn {
     /// The session's variables (`sess.*`; `txn.*`, `req.*`, `res.*` cleared
     /// between transactions).
     pub(crate) vars: haproxide_http::rules::Vars,
+    /// The transaction's cache state, while a rule set with `cache-use` /
+    /// `cache-store` runs (see `cache`); `None` otherwise.
+    pub(crate) cache: Option<Box<haproxide_http::cache::TxnCache>>,
+    /// The transaction's rewrite limits, request then response (set when the
+    /// head is received: `haproxide_http::rules::rewrite`).
+    pub(crate) room: [Option<usize>; 2],
 }
 
 impl Sess {
@@ -150,6 +159,14 @@ impl Sess {
                 }
             }
             woke = false;
+            // `tcp-request content` rules run for each request of a kept-alive
+            // connection too (HAProxy evaluates them per stream); the first
+            // request's ran before the HTTP loop.
+            if !first {
+                if let Some(flow) = self.tcp_content_again(&mut conn) {
+                    return flow;
+                }
+            }
             let next = Box::pin(self.http_exchange(client, &mut conn, first)).await;
             match next {
                 Next::KeepAlive | Next::Answered(_) => {
@@ -162,6 +179,8 @@ impl Sess {
                     self.silent = false;
                     (self.src, self.dst) = addrs;
                     conn.vars.end_txn();
+                    conn.cache = None;
+                    self.spoe = None;
                     first = false;
                     // An idle connection holds no buffer.
                     self.req.release_if_empty();
@@ -188,6 +207,22 @@ impl Sess {
                 Next::H2 => return Box::pin(self.h2_session(client)).await,
             }
         }
+    }
+
+    /// The frontend's `tcp-request content` rules on a later request of the
+    /// connection (its bytes are buffered; no inspect delay is waited again):
+    /// `Some` when a rule rejects it. Nothing runs (nor allocates) without rules.
+    fn tcp_content_again(&mut self, conn: &mut Conn) -> Option<Flow> {
+        let fe = &self.shared.frontends[self.fe];
+        let skip = fe.spec.tcp_session_rules;
+        if fe.light.tcp_content_rules.len() <= skip {
+            return None;
+        }
+        let rules = fe.light.tcp_content_rules.clone();
+        self.vars = Some(Box::new(std::mem::take(&mut conn.vars)));
+        let verdict = self.tcp_rules(&rules, &mut skip.clone(), true, None);
+        conn.vars = self.vars.take().map(|v| *v).unwrap_or_default();
+        matches!(verdict, Ok(Some(false))).then_some(Flow::Done(*b"PR"))
     }
 
     /// Waits for the first bytes of the next request on a kept-alive connection

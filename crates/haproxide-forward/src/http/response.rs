@@ -59,7 +59,18 @@ impl Sess {
                 // An invalid response: 502, the server connection dropped.
                 Err(_) => return Err(self.reply(client, 502, ex, *b"PH").await),
             }
-            match read_into(server, &mut conn.srv_buf, ex.ts).await {
+            let read = self
+                .abort_on_close(client, read_into(server, &mut conn.srv_buf, ex.ts))
+                .await;
+            // §4.2 `option abortonclose`: HAProxy logs the abort 400 `CH`
+            // (the status of the log only: nothing is sent).
+            let crate::session::Race::Done(read) = read else {
+                if let Some(h) = self.http_log.as_mut() {
+                    h.status = Some(400);
+                }
+                return Err(Next::Close(*b"CH"));
+            };
+            match read {
                 Ok(0) | Err(IoFail::Error) if retry_ok && conn.srv_buf.filled().is_empty() => {
                     return Err(Next::Retry)
                 }
@@ -159,7 +170,7 @@ impl Sess {
                     &mut resp.head,
                     keep,
                     ex.tc,
-                    (&mut server, resp.body),
+                    Some((&mut server, resp.body)),
                 )
                 .await
             {
@@ -174,7 +185,11 @@ impl Sess {
         let http10 = ex.http10 || !resp.head.version.is_11();
         // The client side closes after a close-delimited body; an early answer
         // (before the request body) leaves the request unsynchronised: close too.
-        let client_keep = ex.client_keep && req_done && resp.body != BodyLength::UntilClose;
+        // An HTTP/1.0 message with Transfer-Encoding: its framing is treated as
+        // faulty and the connection closed after it (RFC 9112 §6.1, as HAProxy).
+        let te10 = !resp.head.version.is_11() && resp.body == BodyLength::Chunked;
+        let client_keep =
+            ex.client_keep && req_done && resp.body != BodyLength::UntilClose && !te10;
         let cval = if tunnel {
             None
         } else {
@@ -214,12 +229,15 @@ impl Sess {
         // connection is back in the idle pool before the client can ask again
         // (an HTTP/2 client's next stream would find it busy).
         let head = ex.client_head.then(|| std::mem::take(&mut conn.out));
+        // §6 `cache-store`: the body is copied into the cache as it goes.
+        let mut store = conn.cache.as_deref().and_then(|c| c.take_store());
         let mut sink = tokio::io::sink();
         let mut dst: &mut (dyn tokio::io::AsyncWrite + Unpin + Send) = if head.is_some() {
             &mut sink
         } else {
             &mut *client
         };
+        let start = (self.htx.from_server, conn.srv_buf.filled().len());
         let pumped = Pump {
             src: &mut server,
             buf: &mut conn.srv_buf,
@@ -231,6 +249,7 @@ impl Sess {
             dst_timeout: ex.tc,
             moved: &mut self.bytes.from_server,
             comp: enc.as_mut(),
+            store: store.as_mut(),
         }
         .run(&mut dec, chunked_out)
         .await;
@@ -241,8 +260,19 @@ impl Sess {
             }
             conn.out.clear();
         }
+        if let (true, false, false, Some(b)) =
+            (pumped.is_ok(), chunked_out, ex.client_head, &self.backend)
+        {
+            let moved = self.htx.from_server - start.0;
+            let be = b.idx;
+            self.count_spliced(client, &server, ex, be, false, resp.body, moved, start.1);
+        }
         match pumped {
-            Ok(()) => {}
+            Ok(()) => {
+                if let Some(w) = store {
+                    w.finish(haproxide_http::cache::now());
+                }
+            }
             Err(PumpFail::SrcTimeout) => return Err(Next::Close(*b"sD")),
             Err(PumpFail::SrcError | PumpFail::Bad) => return Err(Next::Close(*b"SD")),
             Err(PumpFail::DstTimeout) => return Err(Next::Close(*b"cD")),

@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use haproxide_http::conn::{connection_value, peer_keeps_alive};
-use haproxide_http::rules::{run_request_from, run_response_from, Run, Txn, Verdict};
+use haproxide_http::rules::rewrite::{request_size, response_size};
+use haproxide_http::rules::{run_request_from, run_response_from, Rewrite, Run, Txn, Verdict};
 use haproxide_http::{BodyLength, Request, RequestHead, ResponseHead};
 
 use super::io::write_all;
@@ -36,12 +37,37 @@ impl Sess {
         req: &mut Request,
         tc: Option<Duration>,
     ) -> Option<Next> {
+        if backend.is_none() {
+            // The room for rewrites, fixed when the head was received.
+            let body = body_in(req.body, self.req.filled().len());
+            conn.room[0] = spec.tune.room(request_size(&req.head), body).limit;
+        }
+        // `tcp-request content` with stick counters first (crate::track).
+        if !spec.tcp_content.is_empty() {
+            if let Some(next) = self.http_tcp_content(conn, spec, backend, &req.head) {
+                return Some(next);
+            }
+        }
+        // SPOE.txt §3.3: just before the half's `http-request` rules.
+        if !spec.spoe.is_empty() {
+            let ev = match backend {
+                None => haproxide_spoe::Event::FrontendHttpRequest,
+                Some(_) => haproxide_spoe::Event::BackendHttpRequest,
+            };
+            self.spoe_event(conn, spec, ev, backend, &req.head, None)
+                .await;
+        }
         if spec.http_request.is_empty() {
             return self.restrict_names(client, spec, req, tc).await;
         }
+        super::cache::prepare(conn, &spec.http_request);
         let shared = self.shared.clone();
         let fe = shared.frontends[self.fe].spec.name.as_str();
         let mut from = 0;
+        let mut rw = Rewrite {
+            limit: conn.room[0],
+            ..Rewrite::default()
+        };
         let (verdict, captures, src, dst) = loop {
             let (run, captures, src, dst) = {
                 let view = self.stick_view(backend.unwrap_or(fe), haproxide_stick::Level::Http);
@@ -70,12 +96,23 @@ impl Sess {
                         _ => None,
                     },
                     seen: self.seen(&shared),
+                    cache: conn.cache.as_deref(),
+                    rw,
                 };
                 let r = run_request_from(&spec.http_request, from, &mut req.head, &mut txn);
+                rw = txn.rw;
                 (r, txn.captures, txn.src, txn.dst)
             };
             match run {
                 Run::Done(v) => break (v, captures, src, dst),
+                Run::Spoe { at, engine, group } => {
+                    self.src = src;
+                    self.dst = dst;
+                    self.keep_captures(captures);
+                    self.spoe_group(conn, spec, &engine, &group, backend, &req.head, None)
+                        .await;
+                    from = at + 1;
+                }
                 Run::Wait { at, time, at_least } => {
                     self.src = src;
                     self.dst = dst;
@@ -198,16 +235,24 @@ impl Sess {
         res: &mut ResponseHead,
         keep: bool,
         tc: Option<Duration>,
-        srv: (&mut ServerStream, BodyLength),
+        mut server_side: Option<(&mut ServerStream, BodyLength)>,
     ) -> Option<Next> {
-        let (server, res_body) = srv;
         let pick = |s: &'_ HttpSpec| -> usize {
             match set {
                 Set::Response => s.http_response.len(),
                 Set::AfterResponse => s.http_after_response.len(),
             }
         };
-        if pick(fe) == 0 && pick(be) == 0 {
+        if matches!(set, Set::Response) {
+            // A response from the cache has no server bytes buffered.
+            let body = match &server_side {
+                Some((_, res_body)) => body_in(*res_body, conn.srv_buf.filled().len()),
+                None => 0,
+            };
+            conn.room[1] = be.tune.room(response_size(res), body).limit;
+        }
+        let spoe = matches!(set, Set::Response) && !(fe.spoe.is_empty() && be.spoe.is_empty());
+        if pick(fe) == 0 && pick(be) == 0 && !spoe {
             return None;
         }
         let shared = self.shared.clone();
@@ -229,10 +274,21 @@ impl Sess {
                 Set::Response => &spec.http_response,
                 Set::AfterResponse => &spec.http_after_response,
             };
+            // SPOE.txt §3.3 `on-http-response`: before the half's rules.
+            if spoe && !spec.spoe.is_empty() {
+                let ev = haproxide_spoe::Event::HttpResponse;
+                self.spoe_event(conn, spec, ev, be_name.as_deref(), &req.head, Some(&*res))
+                    .await;
+            }
             if rules.is_empty() {
                 continue;
             }
+            super::cache::prepare(conn, rules);
             let mut from = 0;
+            let mut rw = Rewrite {
+                limit: conn.room[1],
+                ..Rewrite::default()
+            };
             let verdict = loop {
                 let run = {
                     let view = self.stick_view(cur, haproxide_stick::Level::Http);
@@ -254,16 +310,32 @@ impl Sess {
                         servers: Some(&*self.shared),
                         body: None,
                         seen: self.seen(&shared),
+                        cache: conn.cache.as_deref(),
+                        rw,
                     };
-                    run_response_from(rules, from, &req.head, res, &mut txn)
+                    let r = run_response_from(rules, from, &req.head, res, &mut txn);
+                    rw = txn.rw;
+                    r
                 };
                 let (at, time, at_least) = match run {
                     Run::Done(v) => break v,
                     Run::Wait { at, time, at_least } => (at, time, at_least),
+                    Run::Spoe { at, engine, group } => {
+                        let b = be_name.as_deref();
+                        self.spoe_group(conn, spec, &engine, &group, b, &req.head, Some(&*res))
+                            .await;
+                        from = at + 1;
+                        continue;
+                    }
                 };
                 from = at + 1;
                 // §4.3 `http-response wait-for-body`: the server's body (or
                 // `at-least` bytes of it) within `time`, else 504.
+                // A response from the cache has its body whole already.
+                let Some((server, res_body)) = server_side.as_mut().map(|(s, b)| (&mut **s, *b))
+                else {
+                    continue;
+                };
                 if !super::buffer::wait_server_body(server, conn, res_body, time, at_least).await {
                     return self
                         .late_body(client, spec, 504, *b"sH", &req.head, tc)
@@ -284,6 +356,13 @@ impl Sess {
                             Next::Close(t) if t == *b"PR" => Next::Close(*b"PH"),
                             n => n,
                         })
+                }
+                Verdict::SilentDrop => {
+                    // The response was received: its status is logged (HAProxy 2.6.12).
+                    self.log_status(res.code);
+                    return self
+                        .rule_answer(client, Verdict::SilentDrop, spec, keep, &req.head, tc)
+                        .await;
                 }
                 v => return self.rule_answer(client, v, spec, keep, &req.head, tc).await,
             }
@@ -308,6 +387,13 @@ impl Sess {
         }
         let (reply, term) = match verdict {
             Verdict::Continue | Verdict::Allow => return None,
+            Verdict::SilentDrop => {
+                if let Some(t) = crate::relay::Peer::tcp(client) {
+                    crate::sys::silent_drop(std::os::fd::AsRawFd::as_raw_fd(t));
+                }
+                *client = ClientStream::Closed;
+                return Some(Next::Close(*b"PR"));
+            }
             Verdict::Reply(r) => (r, *b"PR"),
             Verdict::Local(r) => (r, *b"LR"),
             Verdict::Tarpit(r) => {
@@ -391,6 +477,8 @@ impl Sess {
                 seen: self.seen(&shared),
                 // HAProxy's own replies: no tracking there.
                 stick: None,
+                cache: None,
+                rw: Rewrite::default(),
             };
             let _ = run_response_from(&spec.http_after_response, 0, req, head, &mut txn);
         }
@@ -431,5 +519,15 @@ impl Sess {
             }
             _ => false,
         }
+    }
+}
+
+/// The body bytes of a message already in its buffer (`have`: the bytes after
+/// the head), for the rewrite room.
+fn body_in(body: BodyLength, have: usize) -> usize {
+    match body {
+        BodyLength::Length(n) => usize::try_from(n).unwrap_or(usize::MAX).min(have),
+        BodyLength::Chunked | BodyLength::UntilClose => have,
+        _ => 0,
     }
 }

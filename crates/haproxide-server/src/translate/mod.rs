@@ -35,11 +35,13 @@ mod stats;
 #[cfg(test)]
 mod unix_tests;
 
+mod cache;
 mod compression;
 mod external;
 mod http_rules;
 mod lua;
 mod persist;
+mod spoe;
 mod tcp_rules;
 use backend::backend;
 use frontend::{binds, frontend};
@@ -159,6 +161,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
             Some(mut b) => {
                 if let Some(h) = b.http.as_mut() {
                     h.compression = comp;
+                    h.tune = buf_tune(cfg);
                     if p.kind == ProxyKind::Backend {
                         h.stats = stats::inline(cfg, p, &plan.stats_slot, &mut errors);
                     }
@@ -208,6 +211,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
             f.h2 = h2_spec(&cfg.global.tune_h2);
             if let Some(h) = f.http.as_mut() {
                 h.compression = comp;
+                h.tune = buf_tune(cfg);
                 h.stats = stats::inline(cfg, p, &plan.stats_slot, &mut errors);
                 let defaults = p.defaults.and_then(|d| cfg.proxies.get(d));
                 h.unique_id = match haproxide_config::captures::unique_id(p, defaults) {
@@ -229,6 +233,8 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
     }
     http_rules::fill_userlists(cfg, &mut plan.engine);
     lua::bind(cfg, &mut plan.engine, &mut errors);
+    cache::bind(cfg, &mut plan.engine, &mut errors);
+    spoe::fill(cfg, &mut plan.engine, &mut errors);
     crate::admin_plan::fill(cfg, &mut plan, &mut errors);
     external::fill_ids(&mut plan);
     plan.dcs = crate::dcs::plan(cfg, &plan.engine);
@@ -308,6 +314,8 @@ pub(crate) fn http_spec(
         buffer_request: p.option("http-buffer-request") == Some(true),
         ignore_probes: p.option("http-ignore-probes") == Some(true),
         timeout_tarpit: p.timeouts.get("tarpit").copied().map(ms),
+        splice_request: p.option("splice-request") == Some(true),
+        splice_response: p.option("splice-response") == Some(true),
         ..fw::HttpSpec::default()
     };
     if rules {
@@ -382,6 +390,11 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+/// The global `tune.bufsize` / `tune.maxrewrite` (§3.2) each HTTP proxy half uses.
+fn buf_tune(cfg: &haproxide_config::model::Config) -> haproxide_http::rules::BufTune {
+    haproxide_http::rules::BufTune::new(cfg.global.tune_bufsize, cfg.global.tune_maxrewrite)
 }
 
 /// The global `tune.h2.*` (§3.2) as the engine's HTTP/2 settings; unset ones
@@ -654,6 +667,7 @@ pub(crate) mod tests {
             vars: None,
             res: None,
             listener: None,
+            stick: None,
         }
     }
 
