@@ -260,11 +260,7 @@ impl Sess {
             conn.out.clear();
         }
         match pumped {
-            Ok(()) => {
-                if let Some(w) = store {
-                    w.finish(haproxide_http::cache::now());
-                }
-            }
+            Ok(()) => {}
             Err(PumpFail::SrcTimeout) => return Err(Next::Close(*b"sD")),
             Err(PumpFail::SrcError | PumpFail::Bad) => return Err(Next::Close(*b"SD")),
             Err(PumpFail::DstTimeout) => return Err(Next::Close(*b"cD")),
