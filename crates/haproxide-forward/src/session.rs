@@ -358,6 +358,9 @@ impl Sess {
             };
             let (srv_name, srv_conn) = match (&self.backend, self.server) {
                 (Some(b), Some(i)) => (b.server(i).map(|x| x.name.clone()), b.server_counts(i).0),
+                _ if http.as_ref().is_some_and(|h| h.from_cache) => {
+                    (Some("<CACHE>".to_string()), 0)
+                }
                 _ => (None, 0),
             };
             let rec = SessionRecord {

@@ -173,3 +173,87 @@ fn hostile_agents_never_reach_the_client() {
         assert!(ours.took < Duration::from_secs(4), "{tag}: {:?}", ours.took);
     }
 }
+
+const SPOE_BE: &str = "\
+spoe-agent b
+  messages on-be on-res
+  option var-prefix be
+  timeout hello 1s
+  timeout idle 10s
+  timeout processing 700ms
+  use-backend agents
+spoe-message on-be
+  args path=path host=req.hdr(host) be=be_name
+  event on-backend-http-request
+spoe-message on-res
+  acl ok status 200
+  args status=status ct=res.hdr(content-type) srv=srv_name
+  event on-http-response if ok
+";
+
+/// A frontend without a filter, a backend with one (no engine name: the
+/// agent's name), its server an HTTP origin.
+fn config_be(port: u16, origin: u16, agent: u16, spoe: &Path) -> String {
+    format!(
+        "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+frontend fe\n  bind 127.0.0.1:{port}\n  default_backend app\n\
+backend app\n  filter spoe config {}\n\
+  http-response set-header x-score %[var(txn.be.score)]\n\
+  server s1 127.0.0.1:{origin}\n\
+listen origin\n  bind 127.0.0.1:{origin}\n\
+  http-request return status 200 content-type text/plain string ok\n\
+backend agents\n  mode tcp\n  server a 127.0.0.1:{agent}\n",
+        spoe.display()
+    )
+}
+
+fn scenario_be(
+    tag: &str,
+    start: impl Fn(&Path) -> Option<common::Proc>,
+) -> Option<(Vec<String>, Vec<Vec<u8>>)> {
+    let dir = TempDir::new(tag);
+    let agent = spoa::OnThread::start(Behaviour::Ack(spoa::set_var_u32(2, "score", 7)));
+    let (port, origin) = (free_port(), free_port());
+    let spoe = dir.path("b.spoe");
+    std::fs::write(&spoe, SPOE_BE).expect("write spoe");
+    let cfg = dir.path("p.cfg");
+    std::fs::write(&cfg, config_be(port, origin, agent.addr.port(), &spoe)).expect("write cfg");
+    let _p = start(&cfg)?;
+    assert!(
+        wait_listening(port) && wait_listening(origin),
+        "{tag}: not listening"
+    );
+    let mut heads = Vec::new();
+    for _ in 0..2 {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+            heads.push("connect failed".into());
+            continue;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = s.write_all(b"GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        // The x-score header the response rule set from the ACK.
+        heads.push(
+            text.lines()
+                .filter(|l| l.to_ascii_lowercase().starts_with("x-score"))
+                .collect(),
+        );
+    }
+    Some((heads, notifies(&agent.frames())))
+}
+
+#[test]
+fn backend_and_response_events_match_haproxy() {
+    let Some(theirs) = scenario_be("spoe-hap-be", haproxy) else {
+        eprintln!("skipped: /usr/sbin/haproxy absent");
+        return;
+    };
+    let ours = scenario_be("spoe-hpx-be", |c| Some(haproxide(c, &[]))).expect("started");
+    assert_eq!(theirs.0, ["x-score: 7", "x-score: 7"]);
+    assert_eq!(ours.0, theirs.0);
+    // Per request: on-backend-http-request, then on-http-response.
+    assert_eq!(theirs.1.len(), 4, "{:?}", theirs.1);
+    assert_eq!(ours.1, theirs.1);
+}

@@ -50,6 +50,7 @@ impl Conn {
             out: Vec::new(),
             chunk: Vec::new(),
             vars: Default::default(),
+            cache: None,
             room: [None; 2],
         }
     }

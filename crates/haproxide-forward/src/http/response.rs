@@ -170,7 +170,7 @@ impl Sess {
                     &mut resp.head,
                     keep,
                     ex.tc,
-                    (&mut server, resp.body),
+                    Some((&mut server, resp.body)),
                 )
                 .await
             {
@@ -229,6 +229,8 @@ impl Sess {
         // connection is back in the idle pool before the client can ask again
         // (an HTTP/2 client's next stream would find it busy).
         let head = ex.client_head.then(|| std::mem::take(&mut conn.out));
+        // §6 `cache-store`: the body is copied into the cache as it goes.
+        let mut store = conn.cache.as_deref().and_then(|c| c.take_store());
         let mut sink = tokio::io::sink();
         let mut dst: &mut (dyn tokio::io::AsyncWrite + Unpin + Send) = if head.is_some() {
             &mut sink
@@ -246,6 +248,7 @@ impl Sess {
             dst_timeout: ex.tc,
             moved: &mut self.bytes.from_server,
             comp: enc.as_mut(),
+            store: store.as_mut(),
         }
         .run(&mut dec, chunked_out)
         .await;
@@ -257,7 +260,11 @@ impl Sess {
             conn.out.clear();
         }
         match pumped {
-            Ok(()) => {}
+            Ok(()) => {
+                if let Some(w) = store {
+                    w.finish(haproxide_http::cache::now());
+                }
+            }
             Err(PumpFail::SrcTimeout) => return Err(Next::Close(*b"sD")),
             Err(PumpFail::SrcError | PumpFail::Bad) => return Err(Next::Close(*b"SD")),
             Err(PumpFail::DstTimeout) => return Err(Next::Close(*b"cD")),

@@ -122,6 +122,12 @@ impl Sess {
             vars: Some(&conn.vars),
             frontend: Some(self.shared.frontends[self.fe].spec.name.as_str()),
             backend,
+            // The server of the response (`srv_name`, `srv_id`), as rules see it.
+            server: res
+                .and(self.server)
+                .and_then(|i| self.backend.as_ref()?.server(i))
+                .map(|s| s.name.as_str()),
+            server_id: res.and(self.server).map(|i| i as i64 + 1),
             tls: self.tls.as_deref(),
             ..Default::default()
         }
