@@ -317,6 +317,8 @@ pub(crate) fn http_spec(
         buffer_request: p.option("http-buffer-request") == Some(true),
         ignore_probes: p.option("http-ignore-probes") == Some(true),
         timeout_tarpit: p.timeouts.get("tarpit").copied().map(ms),
+        splice_request: p.option("splice-request") == Some(true),
+        splice_response: p.option("splice-response") == Some(true),
         ..fw::HttpSpec::default()
     };
     if rules {
