@@ -32,6 +32,7 @@ pub mod dcs;
 pub mod exec;
 pub mod help;
 pub mod listen;
+pub mod patcmd;
 pub mod ssl;
 pub mod stat;
 pub mod table;

@@ -268,11 +268,7 @@ impl Sess {
             self.count_spliced(client, &server, ex, be, false, resp.body, moved, start.1);
         }
         match pumped {
-            Ok(()) => {
-                if let Some(w) = store {
-                    w.finish(haproxide_http::cache::now());
-                }
-            }
+            Ok(()) => {}
             Err(PumpFail::SrcTimeout) => return Err(Next::Close(*b"sD")),
             Err(PumpFail::SrcError | PumpFail::Bad) => return Err(Next::Close(*b"SD")),
             Err(PumpFail::DstTimeout) => return Err(Next::Close(*b"cD")),
