@@ -51,6 +51,7 @@ impl Conn {
             chunk: Vec::new(),
             vars: Default::default(),
             cache: None,
+            replay: false,
             room: [None; 2],
         }
     }

@@ -34,7 +34,7 @@ impl Sess {
         reused: bool,
     ) -> Result<Option<Response>, Next> {
         let bodyless = matches!(ex.req.body, BodyLength::None | BodyLength::Length(0));
-        let retry_ok = reused && bodyless;
+        let retry_ok = reused && (bodyless || conn.replay);
         loop {
             match parse_response(conn.srv_buf.filled(), &ex.req.head.method, &ex.bopts) {
                 Ok(Parsed::Complete { message, len }) => {
@@ -268,11 +268,7 @@ impl Sess {
             self.count_spliced(client, &server, ex, be, false, resp.body, moved, start.1);
         }
         match pumped {
-            Ok(()) => {
-                if let Some(w) = store {
-                    w.finish(haproxide_http::cache::now());
-                }
-            }
+            Ok(()) => {}
             Err(PumpFail::SrcTimeout) => return Err(Next::Close(*b"sD")),
             Err(PumpFail::SrcError | PumpFail::Bad) => return Err(Next::Close(*b"SD")),
             Err(PumpFail::DstTimeout) => return Err(Next::Close(*b"cD")),

@@ -76,6 +76,9 @@ pub struct Plan {
     pub dcs: crate::dcs::DcsPlan,
     /// Per engine backend: what its servers' health checks share (for `add server`).
     pub check_bases: HashMap<usize, health::CheckBase>,
+    /// The stick-table entries the replaced process handed over on a reload
+    /// (`-sf`: haproxide_stick::handover), taken in once the engine runs.
+    pub tables_handover: Option<Vec<u8>>,
 }
 
 /// A configuration item the runtime cannot run yet.
