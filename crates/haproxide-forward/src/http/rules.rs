@@ -265,7 +265,9 @@ impl Sess {
             (Some(b), Some(i)) => b.server(i).map(|s| (s.name.clone(), i as i64 + 1)),
             _ => None,
         };
-        let sides: &[&HttpSpec] = if same_proxy { &[be] } else { &[be, fe] };
+        // A `listen` section's rules are on its frontend half (translate gives
+        // the backend half none, so that they run once).
+        let sides: &[&HttpSpec] = if same_proxy { &[fe] } else { &[be, fe] };
         for (side, spec) in sides.iter().enumerate() {
             let cur = match (side, be_name.as_deref()) {
                 (0, Some(b)) => b,

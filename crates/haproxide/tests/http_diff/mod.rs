@@ -10,6 +10,7 @@ pub mod cache;
 pub mod cases;
 pub mod configs;
 pub mod hdrnames;
+pub mod listen;
 pub mod monitor;
 pub mod page;
 pub mod waitbody;
