@@ -17,6 +17,7 @@ mod compress;
 mod exchange;
 mod headers;
 mod htx;
+pub(crate) mod idle;
 mod io;
 pub(crate) mod park;
 mod persist;
