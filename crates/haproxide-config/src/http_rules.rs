@@ -456,6 +456,18 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
             };
             Action::TrackSc { n, key, table }
         }
+        // §4.2 `strict-mode { on | off }` (HAProxy's parse_http_strict_mode).
+        "strict-mode" => match a.as_slice() {
+            [] | [""] => return Err("expects exactly 1 arguments".into()),
+            [_, w, ..] => return Err(leftover(w)),
+            [v] if v.eq_ignore_ascii_case("on") => Action::StrictMode(true),
+            [v] if v.eq_ignore_ascii_case("off") => Action::StrictMode(false),
+            [v] => {
+                return Err(
+                    format!("Unexpected value '{v}'. Only 'on' and 'off' are supported").into(),
+                )
+            }
+        },
         "use-service" if !response => match a.as_slice() {
             [svc] if svc.starts_with("lua.") => Action::Service {
                 name: svc["lua.".len()..].to_string(),

@@ -32,6 +32,7 @@ pub mod reader;
 pub mod resolve;
 pub mod server_tls;
 pub mod source;
+pub mod spoe;
 pub mod support;
 pub mod value;
 

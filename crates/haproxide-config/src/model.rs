@@ -113,6 +113,10 @@ pub struct Global {
     pub cpu_maps: Vec<Span>,
     /// `nosplice` (§3.2).
     pub nosplice: bool,
+    /// `tune.bufsize <number>` (§3.2), rounded up to 16 as HAProxy does.
+    pub tune_bufsize: Option<usize>,
+    /// `tune.maxrewrite <number>` (§3.2).
+    pub tune_maxrewrite: Option<usize>,
     /// `log-tag <string>` (§3.1).
     pub log_tag: Option<Named>,
     /// `log-send-hostname [<string>]` (§3.1): `Some(None)` sends the system's name.
@@ -747,6 +751,8 @@ pub struct Proxy {
     pub stick_rules: Vec<StickRuleCfg>,
     /// `http-error` replies, in line order.
     pub http_error: Vec<HttpErrorCfg>,
+    /// `filter spoe` lines with their SPOE file read and typed (§9.3).
+    pub spoe: Vec<crate::spoe::SpoeFilter>,
     /// Every line of the section, typed or not, in order.
     pub directives: Vec<Directive>,
     /// The defaults section this proxy inherits from (index into `Config::proxies`), set by resolve.
@@ -875,6 +881,7 @@ impl Proxy {
             stick_rules: Vec::new(),
             http_error: Vec::new(),
             stats: Vec::new(),
+            spoe: Vec::new(),
             directives: Vec::new(),
             defaults: None,
         }

@@ -132,6 +132,7 @@ pub fn resolve(cfg: &mut Config, opts: &ResolveOptions) -> Vec<Diagnostic> {
     check_references(cfg, &mut diags);
     check_peers(cfg, &mut diags);
     check_timeouts(cfg, &mut diags);
+    check_spoe(cfg, &mut diags);
     check_defaults_rules(cfg, &mut diags);
     crate::server_tls::resolve(cfg, &mut diags);
     resolve_servers(cfg, opts, &mut diags);
@@ -821,5 +822,19 @@ fn resolve_servers(cfg: &Config, opts: &ResolveOptions, diags: &mut Vec<Diagnost
                 );
             }
         }
+    }
+}
+
+/// SPOE filters' references and timeouts (§9.3; [`crate::spoe::check_references`]).
+fn check_spoe(cfg: &Config, diags: &mut Vec<Diagnostic>) {
+    for f in crate::spoe::check_references(cfg) {
+        let span = cfg.proxies[f.proxy].span;
+        let first = f.text.lines().next().unwrap_or("").to_string();
+        let d = if f.error {
+            Diagnostic::error(Code::UnknownBackend, first)
+        } else {
+            Diagnostic::warning(Code::MiscWarning, first)
+        };
+        diags.push(d.at(span).hx(HaproxyLoc::None, f.text));
     }
 }

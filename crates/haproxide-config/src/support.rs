@@ -49,6 +49,8 @@ const GLOBAL_TYPED: &[&str] = &[
     "server-state-base",
     "hard-stop-after",
     "tune.listener.multi-queue",
+    "tune.bufsize",
+    "tune.maxrewrite",
     "tune.h2.header-table-size",
     "tune.h2.initial-window-size",
     "tune.h2.max-concurrent-streams",
@@ -251,6 +253,8 @@ const RUN: &[(&str, &str)] = &[
     ("global", "maxconn"),
     // The TCP engine's global settings.
     ("global", "tune.listener.multi-queue"),
+    ("global", "tune.bufsize"),
+    ("global", "tune.maxrewrite"),
     ("global", "nosplice"),
     // HTTP/2 (haproxide-forward's http2 module).
     ("global", "tune.h2.header-table-size"),

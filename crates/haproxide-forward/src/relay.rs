@@ -31,9 +31,8 @@ pub enum ClientStream {
     /// TLS over either (§5.1 `ssl`); bytes read before the handshake (after a
     /// PROXY header) are given back to it.
     Tls(Box<haproxide_tls::TlsStream<haproxide_tls::Prefixed<ClientStream>>>),
-    /// One HTTP/2 stream's bytes, bridged as HTTP/1.1 to the HTTP engine (the
-    /// `h2` module).
-    Mem(tokio::io::DuplexStream),
+    /// One HTTP/2 stream, the HTTP engine's client (the `http2` module).
+    H2(Box<crate::http2::H2Io>),
     /// Moved out (only while a handshake owns the stream): reads end, writes fail.
     Closed,
 }
@@ -48,7 +47,7 @@ impl AsyncRead for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             ClientStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            ClientStream::Mem(s) => Pin::new(s).poll_read(cx, buf),
+            ClientStream::H2(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
@@ -64,7 +63,7 @@ impl AsyncWrite for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            ClientStream::Mem(s) => Pin::new(s).poll_write(cx, buf),
+            ClientStream::H2(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             ClientStream::Closed => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
         }
     }
@@ -73,7 +72,7 @@ impl AsyncWrite for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             ClientStream::Unix(s) => Pin::new(s).poll_flush(cx),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            ClientStream::Mem(s) => Pin::new(s).poll_flush(cx),
+            ClientStream::H2(s) => Pin::new(s.as_mut()).poll_flush(cx),
             ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
@@ -82,7 +81,7 @@ impl AsyncWrite for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             ClientStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            ClientStream::Mem(s) => Pin::new(s).poll_shutdown(cx),
+            ClientStream::H2(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
@@ -127,7 +126,7 @@ impl Peer for ClientStream {
             ClientStream::Unix(s) => s.poll_read_ready(cx),
             // rustls may hold decrypted bytes the socket no longer shows: try a
             // read (the buffer comes from the pool and goes back if it is empty).
-            ClientStream::Tls(_) | ClientStream::Mem(_) | ClientStream::Closed => {
+            ClientStream::Tls(_) | ClientStream::H2(_) | ClientStream::Closed => {
                 Poll::Ready(Ok(()))
             }
         }
@@ -137,7 +136,7 @@ impl Peer for ClientStream {
             ClientStream::Tcp(s) => Some(s),
             ClientStream::Unix(_)
             | ClientStream::Tls(_)
-            | ClientStream::Mem(_)
+            | ClientStream::H2(_)
             | ClientStream::Closed => None,
         }
     }

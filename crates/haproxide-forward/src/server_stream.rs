@@ -35,6 +35,11 @@ impl ServerStream {
         }
     }
 
+    /// TLS to the server (over TCP or a UNIX socket).
+    pub fn is_tls(&self) -> bool {
+        matches!(self, ServerStream::Tls(_) | ServerStream::TlsUnix(_))
+    }
+
     /// Not closed by the server, and nothing unexpected from it (a byte before
     /// any request is a protocol error: the connection is not reused). For TLS,
     /// records are processed without waiting (TLS 1.3 session tickets are not

@@ -434,6 +434,9 @@ pub struct HttpSpec {
     pub restrict_hdr_names: haproxide_http::hdrnames::HdrNamePolicy,
     /// `stats enable` / `stats uri` in a proxy that also forwards (§4.2).
     pub stats: Option<StatsHook>,
+    /// The global `tune.bufsize` / `tune.maxrewrite` (§3.2): head limits and
+    /// the room rules have for rewrites.
+    pub tune: haproxide_http::rules::BufTune,
 }
 
 /// `unique-id-format <fmt>` and `unique-id-header <name>` (configuration.txt §4.2):

@@ -219,6 +219,11 @@ pub enum Action {
         name: String,
         host: crate::script::ScriptRef,
     },
+    /// `strict-mode { on | off }` (§4.2 "http-request strict-mode"): whether a
+    /// rewrite that does not fit ends the transaction with a 500 (on, the
+    /// default at the start of each rule set) or is ignored (off); see
+    /// [`rewrite`].
+    StrictMode(bool),
 }
 
 impl Action {
@@ -383,6 +388,9 @@ pub struct Txn<'a> {
     pub stick: Option<&'a (dyn haproxide_expr::stktab::StickCtx + Sync)>,
     /// Captures and the listener (`capture.req.hdr`, `so_name`...).
     pub seen: crate::ctx::Seen<'a>,
+    /// The room the head has for rewrites and the `strict-mode` in force
+    /// ([`rewrite`]); `Rewrite::default()`: no limit.
+    pub rw: Rewrite,
 }
 
 impl Txn<'_> {
@@ -470,6 +478,10 @@ pub fn run_request_from(
     head: &mut RequestHead,
     txn: &mut Txn<'_>,
 ) -> Run {
+    if from == 0 {
+        // Each rule set starts in strict mode (HAProxy clears HTTP_MSGF_SOFT_RW).
+        txn.rw.soft = false;
+    }
     for (i, r) in rules.iter().enumerate().skip(from) {
         // Evaluate on a shared borrow, then apply.
         let step = {
@@ -528,6 +540,9 @@ pub fn run_response_from(
     res: &mut ResponseHead,
     txn: &mut Txn<'_>,
 ) -> Run {
+    if from == 0 {
+        txn.rw.soft = false;
+    }
     for (i, r) in rules.iter().enumerate().skip(from) {
         let step = {
             let ctx = txn.ctx(Some(req), Some(res));
@@ -590,6 +605,7 @@ enum Step {
     SetStatus(u16, Option<String>),
     Capture(usize, Vec<u8>),
     SetAddr(AddrField, Option<Sample<'static>>),
+    Strict(bool),
     Nothing,
 }
 
@@ -697,6 +713,7 @@ fn prepare(
             }
             Step::Nothing
         }
+        Action::StrictMode(on) => Step::Strict(*on),
         Action::WaitForBody { .. } | Action::Script { .. } | Action::Service { .. } => {
             Step::Nothing
         }
@@ -706,61 +723,22 @@ fn prepare(
 fn apply(step: Step, target: Target<'_>, txn: &mut Txn<'_>) -> Verdict {
     match step {
         Step::Done(v) => return v,
-        Step::SetHeader {
-            name,
-            value,
-            replace,
-        } => {
-            let h = match target {
-                Target::Req(r) => &mut r.headers,
-                Target::Res(r) => &mut r.headers,
-            };
-            if replace {
-                h.remove_all(&name);
-            }
-            h.push(name.as_bytes(), &value);
-        }
-        Step::DelHeader { name, method } => {
-            let h = match target {
-                Target::Req(r) => &mut r.headers,
-                Target::Res(r) => &mut r.headers,
-            };
-            h.0.retain(|f| !name_matches(&f.name, &name, method));
-        }
-        Step::ReplaceHeader {
-            name,
-            re,
-            value,
-            items,
-        } => {
-            let h = match target {
-                Target::Req(r) => &mut r.headers,
-                Target::Res(r) => &mut r.headers,
-            };
-            for f in h.0.iter_mut().filter(|f| f.is(&name)) {
-                f.value = if items {
-                    replace_items(&re, &f.value, &value)
-                } else {
-                    match replace_all(&re, &f.value, &value) {
-                        Some(v) => v,
-                        None => continue,
-                    }
-                };
-            }
-        }
-        Step::SetPart(part, v) => {
-            if let Target::Req(r) = target {
-                set_part(r, part, &v);
-            }
-        }
-        Step::ReplacePart(part, re, fmt) => {
-            if let Target::Req(r) = target {
-                let cur = get_part(r, part);
-                if let Some(v) = replace_all(&re, &cur, &fmt) {
-                    set_part(r, part, &v);
+        s @ (Step::SetHeader { .. }
+        | Step::DelHeader { .. }
+        | Step::ReplaceHeader { .. }
+        | Step::SetPart(..)
+        | Step::ReplacePart(..)
+        | Step::SetStatus(..)) => {
+            if !rewrite::apply(s, target, &txn.rw) {
+                txn.rw.failed += 1;
+                if !txn.rw.soft {
+                    // HAProxy's `return_int_err`: its 500 page, the
+                    // transaction ends (logged `PR--`/`PH--`).
+                    return Verdict::Reply(txn.errors.reply(500));
                 }
             }
         }
+        Step::Strict(on) => txn.rw.soft = !on,
         Step::SetVar(name, v, cond) => {
             if let Some(v) = v {
                 txn.vars.set_if(&name, &v, cond);
@@ -768,15 +746,6 @@ fn apply(step: Step, target: Target<'_>, txn: &mut Txn<'_>) -> Verdict {
         }
         Step::UnsetVar(name) => txn.vars.unset(&name),
         Step::LogLevel(l) => txn.log_level = Some(l),
-        Step::SetStatus(code, reason) => {
-            if let Target::Res(r) = target {
-                r.code = code;
-                r.status = code.to_string().into_bytes();
-                r.reason = reason
-                    .unwrap_or_else(|| crate::reply::reason(code).to_string())
-                    .into_bytes();
-            }
-        }
         Step::Capture(slot, v) => txn.captures.push((slot, v)),
         Step::SetAddr(field, v) => match field {
             AddrField::Src | AddrField::SrcPort => txn.src = addr::set(field, txn.src, v),
@@ -963,6 +932,8 @@ fn redirect(r: &Redirect, ctx: &dyn Context, req: &RequestHead) -> Reply {
 }
 
 mod addr;
+pub mod rewrite;
+pub use rewrite::{BufTune, Rewrite};
 
 #[cfg(test)]
 mod tests;

@@ -60,11 +60,27 @@ struct Side {
 }
 
 fn drain(log: &UdpCatcher, within: Duration) -> Vec<String> {
+    drain_expecting(log, 0, within)
+}
+
+/// The log lines of one case: up to `LOG_WAIT` for the first `want` of them (a
+/// tunnel's line comes when the tunnel closes, which under load took longer than
+/// the silence window), then until `within` of silence.
+fn drain_expecting(log: &UdpCatcher, want: usize, within: Duration) -> Vec<String> {
+    const LOG_WAIT: Duration = Duration::from_millis(600);
+    let start = std::time::Instant::now();
     let mut out = Vec::new();
-    while let Some(l) = log.recv(within) {
-        out.push(mask_log(l.trim_end()));
+    loop {
+        let wait = if out.len() < want {
+            LOG_WAIT.saturating_sub(start.elapsed()).max(within)
+        } else {
+            within
+        };
+        match log.recv(wait) {
+            Some(l) => out.push(mask_log(l.trim_end())),
+            None => return out,
+        }
     }
-    out
 }
 
 /// The first line that says why a proxy did not start.
@@ -163,7 +179,7 @@ fn run_side(program: &str, tag: &str, cfg: &Config, cases: &[&Case], ports: Vec<
             done && codes.iter().filter(|&&c| c >= 200 || c == 101).count() >= want
         };
         let client = converse(fe_ports[case.fe], &steps, &complete, LINGER);
-        let log = drain(&catcher, Duration::from_millis(40));
+        let log = drain_expecting(&catcher, want, Duration::from_millis(40));
         let got = backends
             .iter()
             .zip(&marks)

@@ -272,8 +272,12 @@ fn server_side_tls_matches_haproxy() {
         assert!(get(bad)[0].starts_with("HTTP/1.1 503"), "{bad}: {mine:#?}");
     }
     // TLS 1.3: the server refuses the missing certificate after the client's
-    // handshake ended, so the request is sent and no response comes (502).
-    assert!(!get("no client cert")[0].contains(" 200 "), "{mine:#?}");
+    // handshake ended; the alert on the first read is a failed connection
+    // attempt (503), as HAProxy.
+    assert!(
+        get("no client cert")[0].starts_with("HTTP/1.1 503"),
+        "{mine:#?}"
+    );
     assert!(get("tls 1.2 + global ciphers")[0]
         .contains("proto=TLSv1.2 alpn= cipher=ECDHE-ECDSA-AES256-GCM-SHA384"));
     assert!(get("client cert")[0].contains("dn=/C=FR/O=Test/CN=client one"));
@@ -284,11 +288,15 @@ fn server_side_tls_matches_haproxy() {
     assert!(get("tcp mode")[0].contains("sni=b.example"), "{mine:#?}");
     for ((name, a), (_, b)) in mine.iter().zip(theirs.iter()) {
         if name == "no client cert" {
-            // Known difference (docs/tls.md): a TLS 1.3 server refusing the
-            // absent client certificate alerts after the client's handshake
-            // ended; HAProxy counts it as a connect failure (503), haproxide
-            // sees it on the first read (502). Neither serves the request.
-            assert!(!b[0].contains(" 200 "), "{theirs:#?}");
+            // HAProxy 2.6.12 races here: the alert is a connect failure (503)
+            // when it arrives before the stream saw the connection established,
+            // else a read error (502); measured 4 x 503, 6 x 502 in 10 runs at
+            // load 11. haproxide always answers 503 (docs/tls.md).
+            assert!(
+                b.iter()
+                    .all(|l| l.starts_with("HTTP/1.1 503") || l.starts_with("HTTP/1.1 502")),
+                "{theirs:#?}"
+            );
             continue;
         }
         assert_eq!(

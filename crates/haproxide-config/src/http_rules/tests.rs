@@ -4,6 +4,15 @@ fn checked(text: &str) -> crate::Checked {
     crate::test_support::check_text(text)
 }
 
+/// HAProxy's text of each error.
+fn haproxy_errors(c: &crate::Checked) -> Vec<String> {
+    c.diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .filter_map(|d| d.haproxy.as_ref().map(|h| h.text.clone()))
+        .collect()
+}
+
 /// HAProxy 2.6.12's `haproxy -c` messages for bad `http-error` lines (measured).
 #[test]
 fn http_error_refusals_word_as_haproxy() {
@@ -28,13 +37,7 @@ fn http_error_refusals_word_as_haproxy() {
         let c = checked(&format!(
             "defaults\n  mode http\nfrontend fe\n  bind 127.0.0.1:8080\n  {line}\n"
         ));
-        let texts: Vec<String> = c
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .filter_map(|d| d.haproxy.as_ref().map(|h| h.text.clone()))
-            .collect();
-        assert_eq!(texts, vec![hx.to_string()], "{line}");
+        assert_eq!(haproxy_errors(&c), vec![hx.to_string()], "{line}");
     }
 }
 
@@ -104,4 +107,43 @@ fn deny_without_payload_but_hdr_is_empty() {
         })
         .collect();
     assert_eq!(got, vec![(true, 0), (true, 1), (false, 0), (false, 0)]);
+}
+
+/// `strict-mode` and `tune.bufsize` / `tune.maxrewrite`: HAProxy 2.6.12's
+/// `haproxy -c` messages (measured), and the values typed.
+#[test]
+fn strict_mode_and_buffer_tunes_word_as_haproxy() {
+    let cases = [
+        ("  http-request strict-mode\n", "error detected in frontend 'fe' while parsing 'http-request strict-mode' rule : expects exactly 1 arguments."),
+        ("  http-request strict-mode bla\n", "error detected in frontend 'fe' while parsing 'http-request strict-mode' rule : Unexpected value 'bla'. Only 'on' and 'off' are supported."),
+        ("  http-request strict-mode off foo\n", "'http-request strict-mode' expects either 'if' or 'unless' followed by a condition but found 'foo'."),
+    ];
+    for (line, hx) in cases {
+        let c = checked(&format!(
+            "defaults\n  mode http\nfrontend fe\n  bind 127.0.0.1:8080\n{line}"
+        ));
+        assert_eq!(haproxy_errors(&c), vec![hx.to_string()], "{line}");
+    }
+    let ok = checked("global\n  tune.bufsize 1000\n  tune.maxrewrite abc\ndefaults\n  mode http\nfrontend fe\n  bind 127.0.0.1:8080\n  http-request strict-mode On\n  http-response strict-mode off if { status 200 }\n  http-after-response strict-mode on\n");
+    assert!(!ok.has_errors(), "{:?}", ok.diagnostics);
+    // atol() then rounded up to 16, as HAProxy.
+    assert_eq!(ok.config.global.tune_bufsize, Some(1008));
+    assert_eq!(ok.config.global.tune_maxrewrite, Some(0));
+    for (line, hx) in [
+        (
+            "tune.bufsize 0",
+            "'tune.bufsize' expects a positive integer argument.",
+        ),
+        (
+            "tune.bufsize",
+            "'tune.bufsize' expects an integer argument.",
+        ),
+        (
+            "tune.maxrewrite -1",
+            "'tune.maxrewrite' expects a positive integer argument.",
+        ),
+    ] {
+        let c = checked(&format!("global\n  {line}\n"));
+        assert_eq!(haproxy_errors(&c), vec![hx.to_string()], "{line}");
+    }
 }

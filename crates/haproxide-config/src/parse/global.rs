@@ -102,10 +102,50 @@ impl Parser<'_> {
             "description" => self.cfg.global.description = rest_of_line(line, start + 1),
             "master-worker" => self.global_master_worker(line, start),
             "tune.listener.multi-queue" => self.global_multi_queue(line, start),
+            "tune.bufsize" | "tune.maxrewrite" => self.global_buffer(line, start, &kw),
             "user" | "group" => self.global_account(line, start),
             "lua-load" | "lua-load-per-thread" => self.global_lua(line, start),
             "issuers-chain-path" => self.global_dir_exists(line, start),
             _ => {}
+        }
+    }
+
+    /// `tune.bufsize <number>` / `tune.maxrewrite <number>` (§3.2), read with
+    /// atol() as HAProxy 2.6 does (`1k` is 1); the buffer size is rounded up
+    /// to 16 bytes.
+    fn global_buffer(&mut self, line: &Line, start: usize, kw: &str) {
+        let arg = line.arg(start + 1).to_string();
+        let span = line.span(start + 1);
+        if arg.is_empty() {
+            self.err(
+                Code::MissingArgument,
+                span,
+                format!("`{kw}` needs a number"),
+                HaproxyLoc::Parsing,
+                format!("'{kw}' expects an integer argument."),
+            );
+            return;
+        }
+        let n = value::atol(&arg);
+        let v = if kw == "tune.bufsize" {
+            n.checked_add(15).map(|v| v & !15).filter(|v| *v > 0)
+        } else {
+            Some(n).filter(|v| *v >= 0)
+        };
+        let Some(v) = v.and_then(|v| usize::try_from(v).ok()) else {
+            self.err(
+                Code::InvalidArgument,
+                span,
+                format!("`{kw}` expects a positive number, not `{arg}`"),
+                HaproxyLoc::Parsing,
+                format!("'{kw}' expects a positive integer argument."),
+            );
+            return;
+        };
+        if kw == "tune.bufsize" {
+            self.cfg.global.tune_bufsize = Some(v);
+        } else {
+            self.cfg.global.tune_maxrewrite = Some(v);
         }
     }
 

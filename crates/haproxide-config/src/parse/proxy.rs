@@ -570,7 +570,7 @@ impl Parser<'_> {
         }
     }
 
-    /// `filter spoe ... config <file>`: the SPOE file must exist.
+    /// `filter spoe ... config <file>`: the SPOE file is read ([`Self::filter_spoe`]).
     fn filter_files(&mut self, line: &Line, a: usize) {
         if line.arg(a) == "trace" {
             self.filter_trace(line, a);
@@ -591,10 +591,64 @@ impl Parser<'_> {
         }
         if let (true, Some(j)) = (self.opts.check_files && line.arg(a) == "spoe", cfgi) {
             if let Some(w) = line.words.get(j + 1) {
-                if !Path::new(&w.text).is_file() {
-                    let f = w.text.clone();
-                    self.err(Code::MissingFile, w.span, format!("SPOE configuration file `{f}` does not exist"), HaproxyLoc::Parsing, format!("'filter' : 'Could not open configuration file {f} : No such file or directory'"));
+                self.filter_spoe(line, a, w.text.clone());
+            }
+        }
+    }
+
+    /// `filter spoe [engine <name>] config <file>` (§9.3): the SPOE file read
+    /// and typed now, as HAProxy's parse_spoe_flt does; its errors are HAProxy's,
+    /// each located in the SPOE file, then one on the `filter` line.
+    fn filter_spoe(&mut self, line: &Line, a: usize, file: String) {
+        let engine = (a..line.words.len())
+            .find(|&j| line.arg(j) == "engine")
+            .map(|j| line.arg(j + 1).to_string());
+        let Cur::Proxy(pi) = self.cur else { return };
+        let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
+        let opts = haproxide_expr::Opts {
+            pattern_file: Some(&reader as haproxide_expr::acl::FileReader<'_>),
+            ..haproxide_expr::Opts::default()
+        };
+        let pname = self.cfg.proxies[pi].name.name.clone();
+        let warn = |p: &mut Self, ws: &[String]| {
+            for w in ws {
+                let first = w.lines().next().unwrap_or("").to_string();
+                p.push(
+                    Diagnostic::warning(Code::MiscWarning, format!("SPOE: {first}"))
+                        .at(line.span_from(0))
+                        .hx(HaproxyLoc::None, format!("Proxy '{pname}': {w}")),
+                );
+            }
+        };
+        match crate::spoe::load(&file, engine.as_deref(), self.opts.env, &opts) {
+            Ok(conf) => {
+                warn(self, &conf.warnings);
+                self.cfg.proxies[pi].spoe.push(crate::spoe::SpoeFilter {
+                    span: line.span_from(0),
+                    conf,
+                });
+            }
+            Err(e) => {
+                warn(self, &e.warnings);
+                for m in e.inner {
+                    self.push(
+                        Diagnostic::error(Code::InvalidArgument, format!("in SPOE file: {m}"))
+                            .at(line.span_from(0))
+                            .hx(HaproxyLoc::None, m),
+                    );
                 }
+                let code = if e.filter.starts_with("Could not open") {
+                    Code::MissingFile
+                } else {
+                    Code::InvalidArgument
+                };
+                self.err(
+                    code,
+                    line.span_from(0),
+                    format!("`filter spoe`: {}", e.filter),
+                    HaproxyLoc::Parsing,
+                    format!("'filter' : '{}'", e.filter),
+                );
             }
         }
     }

@@ -43,6 +43,7 @@ static PLAIN: HttpSpec = HttpSpec {
     monitor_fail: Vec::new(),
     restrict_hdr_names: haproxide_http::hdrnames::HdrNamePolicy::Preserve,
     stats: None,
+    tune: haproxide_http::rules::BufTune::DEFAULT,
 };
 
 /// How the wait for a request head ended without one.
@@ -92,10 +93,7 @@ impl Sess {
         let fert = &shared.frontends[self.fe];
         let fh = fert.spec.http.as_ref().unwrap_or(&PLAIN);
         let tc = fert.light.timeout_client;
-        let opts = ParseOptions {
-            accept_invalid: fh.accept_invalid,
-            ..ParseOptions::default()
-        };
+        let opts = fh.tune.parse_options(fh.accept_invalid);
         self.phase = b'R';
         let mut req = match self.read_head(client, fh, tc, first, &opts).await {
             Ok(r) => {
@@ -278,10 +276,7 @@ impl Sess {
             http10,
             tc,
             ts: be.spec.timeout_server,
-            bopts: ParseOptions {
-                accept_invalid: bh.accept_invalid,
-                ..ParseOptions::default()
-            },
+            bopts: bh.tune.parse_options(bh.accept_invalid),
             fh,
             bh,
             same_proxy: be.spec.name == fert.spec.name,
@@ -541,7 +536,7 @@ impl Sess {
             conn.out.clear();
             if self.server_speaks_first(client, &server, ex).await {
                 match self
-                    .response_head(client, conn, &mut server, ex, true, false)
+                    .response_head(client, conn, &mut server, ex, true, reused)
                     .await
                 {
                     Ok(Some(r)) => early = Some(r),
@@ -587,9 +582,8 @@ impl Sess {
         let resp = match early {
             Some(r) => r,
             None => loop {
-                let retry_ok = reused && bodyless;
                 match self
-                    .response_head(client, conn, &mut server, ex, false, retry_ok)
+                    .response_head(client, conn, &mut server, ex, false, reused)
                     .await
                 {
                     Ok(Some(r)) => break r,

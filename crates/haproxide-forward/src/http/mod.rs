@@ -103,6 +103,9 @@ pub(crate) struct Conn {
     /// The session's variables (`sess.*`; `txn.*`, `req.*`, `res.*` cleared
     /// between transactions).
     pub(crate) vars: haproxide_http::rules::Vars,
+    /// The transaction's rewrite limits, request then response (set when the
+    /// head is received: `haproxide_http::rules::rewrite`).
+    pub(crate) room: [Option<usize>; 2],
 }
 
 impl Sess {

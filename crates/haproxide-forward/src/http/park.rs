@@ -50,6 +50,7 @@ impl Conn {
             out: Vec::new(),
             chunk: Vec::new(),
             vars: Default::default(),
+            room: [None; 2],
         }
     }
 

@@ -17,9 +17,13 @@ use crate::session::Sess;
 impl Sess {
     /// Reads the response head; interim responses (1xx but 101) go to the client
     /// as they come. With `stop_at_interim` (a request waiting for `100
-    /// Continue`), returns `Ok(None)` after forwarding one. With `retry_ok` (a
-    /// reused connection, a request without body), a server that closes before
-    /// any byte of answer gives [`Next::Retry`] instead of a 502.
+    /// Continue`), returns `Ok(None)` after forwarding one. On a `reused`
+    /// connection, a request without body, a server that closes before any byte
+    /// of answer gives [`Next::Retry`] instead of a 502. On a new TLS connection,
+    /// an error before any byte of answer (TLS 1.3: the server's alert refusing
+    /// the client certificate comes after the client's handshake ended) is a
+    /// failed connection attempt, 503 `SC`, as HAProxy classifies an SSL error
+    /// on the first read.
     pub(super) async fn response_head(
         &mut self,
         client: &mut ClientStream,
@@ -27,8 +31,10 @@ impl Sess {
         server: &mut ServerStream,
         ex: &Ex<'_>,
         stop_at_interim: bool,
-        retry_ok: bool,
+        reused: bool,
     ) -> Result<Option<Response>, Next> {
+        let bodyless = matches!(ex.req.body, BodyLength::None | BodyLength::Length(0));
+        let retry_ok = reused && bodyless;
         loop {
             match parse_response(conn.srv_buf.filled(), &ex.req.head.method, &ex.bopts) {
                 Ok(Parsed::Complete { message, len }) => {
@@ -56,6 +62,11 @@ impl Sess {
             match read_into(server, &mut conn.srv_buf, ex.ts).await {
                 Ok(0) | Err(IoFail::Error) if retry_ok && conn.srv_buf.filled().is_empty() => {
                     return Err(Next::Retry)
+                }
+                Err(IoFail::Error)
+                    if !reused && server.is_tls() && conn.srv_buf.filled().is_empty() =>
+                {
+                    return Err(self.reply(client, 503, ex, *b"SC").await)
                 }
                 Ok(0) | Err(IoFail::Error) => {
                     return Err(self.reply(client, 502, ex, *b"SH").await)
@@ -163,7 +174,11 @@ impl Sess {
         let http10 = ex.http10 || !resp.head.version.is_11();
         // The client side closes after a close-delimited body; an early answer
         // (before the request body) leaves the request unsynchronised: close too.
-        let client_keep = ex.client_keep && req_done && resp.body != BodyLength::UntilClose;
+        // An HTTP/1.0 message with Transfer-Encoding: its framing is treated as
+        // faulty and the connection closed after it (RFC 9112 §6.1, as HAProxy).
+        let te10 = !resp.head.version.is_11() && resp.body == BodyLength::Chunked;
+        let client_keep =
+            ex.client_keep && req_done && resp.body != BodyLength::UntilClose && !te10;
         let cval = if tunnel {
             None
         } else {
@@ -175,7 +190,21 @@ impl Sess {
             super::compress::start(ex.comp, ex.fh, ex.bh, &ex.req.head, &mut resp)
         };
         conn.out.clear();
-        write::response_head(&resp.head, cval, &mut conn.out);
+        // An HTTP/2 client takes the head as it is (no HTTP/1 bytes parsed
+        // again), when its body goes as plain data.
+        let length = match resp.body {
+            BodyLength::None => Some(0),
+            BodyLength::Length(n) => Some(n),
+            _ => None,
+        };
+        let direct = !tunnel
+            && enc.is_none()
+            && !ex.client_head
+            && length.is_some()
+            && client.direct_head(&resp.head, length);
+        if !direct {
+            write::response_head(&resp.head, cval, &mut conn.out);
+        }
         self.phase = b'D';
         if tunnel {
             return Err(self.tunnel(client, conn, server).await);

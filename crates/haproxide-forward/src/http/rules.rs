@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use haproxide_http::conn::{connection_value, peer_keeps_alive};
-use haproxide_http::rules::{run_request_from, run_response_from, Run, Txn, Verdict};
+use haproxide_http::rules::rewrite::{request_size, response_size};
+use haproxide_http::rules::{run_request_from, run_response_from, Rewrite, Run, Txn, Verdict};
 use haproxide_http::{BodyLength, Request, RequestHead, ResponseHead};
 
 use super::io::write_all;
@@ -36,12 +37,21 @@ impl Sess {
         req: &mut Request,
         tc: Option<Duration>,
     ) -> Option<Next> {
+        if backend.is_none() {
+            // The room for rewrites, fixed when the head was received.
+            let body = body_in(req.body, self.req.filled().len());
+            conn.room[0] = spec.tune.room(request_size(&req.head), body).limit;
+        }
         if spec.http_request.is_empty() {
             return self.restrict_names(client, spec, req, tc).await;
         }
         let shared = self.shared.clone();
         let fe = shared.frontends[self.fe].spec.name.as_str();
         let mut from = 0;
+        let mut rw = Rewrite {
+            limit: conn.room[0],
+            ..Rewrite::default()
+        };
         let (verdict, captures, src, dst) = loop {
             let (run, captures, src, dst) = {
                 let view = self.stick_view(backend.unwrap_or(fe), haproxide_stick::Level::Http);
@@ -70,8 +80,10 @@ impl Sess {
                         _ => None,
                     },
                     seen: self.seen(&shared),
+                    rw,
                 };
                 let r = run_request_from(&spec.http_request, from, &mut req.head, &mut txn);
+                rw = txn.rw;
                 (r, txn.captures, txn.src, txn.dst)
             };
             match run {
@@ -207,6 +219,10 @@ impl Sess {
                 Set::AfterResponse => s.http_after_response.len(),
             }
         };
+        if matches!(set, Set::Response) {
+            let body = body_in(res_body, conn.srv_buf.filled().len());
+            conn.room[1] = be.tune.room(response_size(res), body).limit;
+        }
         if pick(fe) == 0 && pick(be) == 0 {
             return None;
         }
@@ -233,6 +249,10 @@ impl Sess {
                 continue;
             }
             let mut from = 0;
+            let mut rw = Rewrite {
+                limit: conn.room[1],
+                ..Rewrite::default()
+            };
             let verdict = loop {
                 let run = {
                     let view = self.stick_view(cur, haproxide_stick::Level::Http);
@@ -254,8 +274,11 @@ impl Sess {
                         servers: Some(&*self.shared),
                         body: None,
                         seen: self.seen(&shared),
+                        rw,
                     };
-                    run_response_from(rules, from, &req.head, res, &mut txn)
+                    let r = run_response_from(rules, from, &req.head, res, &mut txn);
+                    rw = txn.rw;
+                    r
                 };
                 let (at, time, at_least) = match run {
                     Run::Done(v) => break v,
@@ -391,6 +414,7 @@ impl Sess {
                 seen: self.seen(&shared),
                 // HAProxy's own replies: no tracking there.
                 stick: None,
+                rw: Rewrite::default(),
             };
             let _ = run_response_from(&spec.http_after_response, 0, req, head, &mut txn);
         }
@@ -431,5 +455,15 @@ impl Sess {
             }
             _ => false,
         }
+    }
+}
+
+/// The body bytes of a message already in its buffer (`have`: the bytes after
+/// the head), for the rewrite room.
+fn body_in(body: BodyLength, have: usize) -> usize {
+    match body {
+        BodyLength::Length(n) => usize::try_from(n).unwrap_or(usize::MAX).min(have),
+        BodyLength::Chunked | BodyLength::UntilClose => have,
+        _ => 0,
     }
 }

@@ -16,6 +16,7 @@
 //! resets are counted, and past [`MAX_CLIENT_RESETS`] the connection ends with
 //! GOAWAY ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487).
 
+mod client;
 mod convert;
 mod stream;
 pub(crate) mod upstream;
@@ -29,6 +30,7 @@ use bytes::Bytes;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+pub use client::H2Io;
 pub(crate) use convert::request_head;
 
 use crate::relay::ClientStream;

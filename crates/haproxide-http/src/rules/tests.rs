@@ -38,6 +38,16 @@ fn req(uri: &str, headers: &[(&str, &str)]) -> RequestHead {
 }
 
 fn run(rules: &[HttpRule], head: &mut RequestHead, vars: &mut Vars) -> Verdict {
+    run_rw(rules, head, vars, Rewrite::default()).0
+}
+
+/// [`run`] with a rewrite state; the verdict and the state after the rules.
+pub(super) fn run_rw(
+    rules: &[HttpRule],
+    head: &mut RequestHead,
+    vars: &mut Vars,
+    rw: Rewrite,
+) -> (Verdict, Rewrite) {
     let lists = [Userlist {
         name: "L".into(),
         users: vec![User {
@@ -48,6 +58,7 @@ fn run(rules: &[HttpRule], head: &mut RequestHead, vars: &mut Vars) -> Verdict {
     }];
     let pages = ErrorPages::default();
     let mut txn = Txn {
+        rw,
         stick: None,
         seen: Default::default(),
         server: None,
@@ -64,7 +75,8 @@ fn run(rules: &[HttpRule], head: &mut RequestHead, vars: &mut Vars) -> Verdict {
         tls: None,
         servers: None,
     };
-    run_request(rules, head, &mut txn)
+    let v = run_request(rules, head, &mut txn);
+    (v, txn.rw)
 }
 
 fn bytes(v: Verdict) -> Vec<u8> {
@@ -333,6 +345,7 @@ fn response_rules_set_status_and_headers() {
     let pages = ErrorPages::default();
     let mut vars = Vars::default();
     let mut txn = Txn {
+        rw: Default::default(),
         stick: None,
         seen: Default::default(),
         server: None,
@@ -397,6 +410,7 @@ fn wait_for_body_stops_the_rule_set_and_resumes_after_it() {
     let pages = ErrorPages::default();
     let mut vars = Vars::default();
     let mut txn = Txn {
+        rw: Default::default(),
         stick: None,
         seen: Default::default(),
         server: None,

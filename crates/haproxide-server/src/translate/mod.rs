@@ -159,6 +159,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
             Some(mut b) => {
                 if let Some(h) = b.http.as_mut() {
                     h.compression = comp;
+                    h.tune = buf_tune(cfg);
                     if p.kind == ProxyKind::Backend {
                         h.stats = stats::inline(cfg, p, &plan.stats_slot, &mut errors);
                     }
@@ -208,6 +209,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
             f.h2 = h2_spec(&cfg.global.tune_h2);
             if let Some(h) = f.http.as_mut() {
                 h.compression = comp;
+                h.tune = buf_tune(cfg);
                 h.stats = stats::inline(cfg, p, &plan.stats_slot, &mut errors);
                 let defaults = p.defaults.and_then(|d| cfg.proxies.get(d));
                 h.unique_id = match haproxide_config::captures::unique_id(p, defaults) {
@@ -382,6 +384,11 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+/// The global `tune.bufsize` / `tune.maxrewrite` (§3.2) each HTTP proxy half uses.
+fn buf_tune(cfg: &haproxide_config::model::Config) -> haproxide_http::rules::BufTune {
+    haproxide_http::rules::BufTune::new(cfg.global.tune_bufsize, cfg.global.tune_maxrewrite)
 }
 
 /// The global `tune.h2.*` (§3.2) as the engine's HTTP/2 settings; unset ones
