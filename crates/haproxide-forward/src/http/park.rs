@@ -7,9 +7,10 @@
 //! HAProxy keeps its stream-level state only while a request is served. Here a
 //! session between requests gives up its [`Sess`] (about 500 bytes) and the
 //! HTTP loop's state (about 500 more) for a [`Parked`] record held by the
-//! session task itself, waits for the next request's first byte (a one-byte
-//! `peek`: no buffer) within `timeout http-keep-alive`, then builds its
-//! [`Sess`] again and goes on where it stopped. Only plain TCP connections
+//! session task itself, waits until its socket is readable (no buffer, no
+//! system call) within `timeout http-keep-alive` (after [`super::idle::GRACE`]
+//! in its thread's waiter, out of the task), then builds its [`Sess`] again
+//! and goes on where it stopped. Only plain TCP connections
 //! park; TLS (rustls may hold decrypted bytes the socket does not show), UNIX
 //! sockets and HTTP/2 streams wait in [`Sess::http_loop`] as before.
 
@@ -154,19 +155,19 @@ pub(crate) async fn again(
 }
 
 /// Waits until the client sends something or closes (true), or `to` passes
-/// (false). A one-byte peek (the byte stays for the request's reader), polled
-/// by hand: the runtime keeps the waker in the socket's own slot, where
-/// `TcpStream::peek`'s future would carry a 232-byte waiter.
+/// (false). Readiness only, no system call: the request's reader reads the
+/// bytes (a `peek` here was one more `recvfrom` per keep-alive request).
+/// Polled by hand: the runtime keeps the waker in the socket's own slot,
+/// where a `readable()` future would carry a waiter of its own. A spurious
+/// readiness (none is expected: the runtime forgets readiness when a read
+/// drains the socket) only makes the reader wait, under the same
+/// `timeout http-keep-alive`.
 async fn wait(client: &TcpStream, to: Option<Duration>) -> bool {
-    let mut probe = [0u8; 1];
-    let peek = std::future::poll_fn(|cx| {
-        let mut b = tokio::io::ReadBuf::new(&mut probe);
-        client.poll_peek(cx, &mut b).map(|_| ())
-    });
+    let ready = std::future::poll_fn(|cx| client.poll_read_ready(cx).map(|_| ()));
     match to {
-        Some(t) => tokio::time::timeout(t, peek).await.is_ok(),
+        Some(t) => tokio::time::timeout(t, ready).await.is_ok(),
         None => {
-            peek.await;
+            ready.await;
             true
         }
     }
@@ -239,7 +240,7 @@ mod tests {
     /// allocation 1,152) and the HTTP loop's box 520 more (heaptrack, 2,000
     /// idle connections); HAProxy holds about 1,165 bytes per idle connection
     /// in all. Measured now (debug; release within 8 bytes): `Parked` 200, the
-    /// wait 576 (a `TcpStream::peek` future alone is 232: polled by hand, 16),
+    /// wait 576 (a `TcpStream::peek` future alone is 232: readiness polled by hand, 16),
     /// the task 792 (736 before the hand-over to the waiter). Raise these only
     /// knowingly: each byte here is paid by every busy client.
     #[tokio::test]
