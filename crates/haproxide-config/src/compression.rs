@@ -2,8 +2,9 @@
 //! (configuration.txt §4.2 `compression`, §9 "Filters", §9.2 "HTTP compression"),
 //! with `haproxy -c` 2.6's words for what it refuses. A defaults section's algos and
 //! types are inherited (HAProxy copies them; a proxy's own lines come in front).
-//! The compression filter runs, `filter trace` is accepted (no effect on traffic);
-//! `filter spoe|cache|bwlim-in|bwlim-out|fcgi-app` are named, with their line, as
+//! The compression filter runs, `filter trace` is accepted (no effect on traffic),
+//! `filter spoe` runs in HTTP mode (crate::spoe);
+//! `filter cache|bwlim-in|bwlim-out|fcgi-app` are named, with their line, as
 //! not run yet.
 
 use haproxide_http::compress::{Algo, CompressionSpec};
@@ -77,7 +78,9 @@ pub fn compression(
         let kind = d.line.arg(1);
         // §9.1 `filter trace`: runs; it changes no traffic (its debug lines on
         // stderr are not printed: they describe HAProxy's internal analyzers).
-        if kind != "compression" && kind != "trace" {
+        // §9.3 `filter spoe`: typed with its file (crate::spoe), run by the
+        // HTTP engine.
+        if !matches!(kind, "compression" | "trace" | "spoe") {
             return Err(CompError {
                 span: d.line.span_from(0),
                 message: format!("`filter {kind}`"),

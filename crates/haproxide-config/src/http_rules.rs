@@ -475,6 +475,20 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
             },
             _ => return Ok(None),
         },
+        // §4.2 `silent-drop` (no argument in HAProxy 2.6).
+        "silent-drop" if rule.ruleset != "http-after-response" => match a.as_slice() {
+            [] => Action::SilentDrop,
+            [w, ..] => return Err(leftover(w)),
+        },
+        // §9.3: `send-spoe-group <engine-id> <group-name>` (the engine and the
+        // group are checked after parsing, crate::spoe::check_references).
+        "send-spoe-group" if rule.ruleset != "http-after-response" => match a.as_slice() {
+            [e, g] if !e.is_empty() && !g.is_empty() => Action::SendSpoeGroup {
+                engine: e.to_string(),
+                group: g.to_string(),
+            },
+            _ => return Err("expects 2 arguments: <engine-id> <group-id>".into()),
+        },
         b if b.starts_with("lua.") => Action::Script {
             name: b["lua.".len()..].to_string(),
             args: a.iter().map(|s| s.to_string()).collect(),

@@ -74,6 +74,8 @@ const GLOBAL_TYPED: &[&str] = &[
     "log-tag",
     "log-send-hostname",
     "description",
+    "set-var",
+    "set-var-fmt",
 ];
 const GLOBAL_CHECKED: &[&str] = &["lua-load", "lua-load-per-thread", "issuers-chain-path"];
 /// Typed in `Global::lua` (parse/lua.rs).
@@ -228,6 +230,8 @@ const BIND_CHECKED: &[&str] = &["crl-file"];
 /// listed here says "yes" in the doc's "run by the engine" column.
 const RUN: &[(&str, &str)] = &[
     ("global", "stats socket"),
+    ("global", "set-var"),
+    ("global", "set-var-fmt"),
     ("global", "stats timeout"),
     ("global", "stats maxconn"),
     ("global", "server-state-file"),
@@ -519,7 +523,7 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
         ("server", "proto") => "h2 (mode http)",
         // §9.2: run in `mode http` (haproxide_http::compress); other filters refused.
         ("proxy", "compression") => "yes (mode http)",
-        ("proxy", "filter") => "compression (mode http), trace (no trace lines)",
+        ("proxy", "filter") => "compression (mode http), trace (no trace lines), spoe (mode http: HTTP events and send-spoe-group)",
         _ if runs(table, kw) => "yes",
         _ => "not yet",
     }

@@ -180,12 +180,15 @@ impl Uses {
     pub const L7_REQ: Uses = Uses(4);
     /// The HTTP response (§7.3.6 `res.*`, `status`).
     pub const L7_RES: Uses = Uses(8);
+    /// The request's length (`req.len`): the buffer's in TCP, the HTTP
+    /// message's as HAProxy counts it in HTTP.
+    pub const L6_LEN: Uses = Uses(32);
     /// What `tcp-request` and `use_backend` rules of a TCP frontend offer.
-    pub const TCP: Uses = Uses(1 | 2);
+    pub const TCP: Uses = Uses(1 | 2 | 32);
     /// What an HTTP request offers (layer 6 is the HTTP message there).
-    pub const HTTP: Uses = Uses(1 | 4);
+    pub const HTTP: Uses = Uses(1 | 4 | 32);
     /// What an HTTP response offers (`http-response` rules): the request too.
-    pub const HTTP_RES: Uses = Uses(1 | 4 | 8);
+    pub const HTTP_RES: Uses = Uses(1 | 4 | 8 | 32);
     /// The response buffer's contents (§7.3.5 `res.payload`).
     pub const L6_RES: Uses = Uses(16);
     /// What `tcp-response content` rules offer.
@@ -313,8 +316,22 @@ fn dst_port<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
         None => Fetched::none(),
     }
 }
-/// `req.len` (§7.3.5): the bytes buffered so far; may change until final.
+/// `req.len` (§7.3.5): the bytes buffered so far; may change until final. On
+/// an HTTP request HAProxy 2.6 counts its HTX message instead ("not accurate
+/// but kept for backward compatibility"): the start line's 20-byte header with
+/// the method, URI and version, each header's name and value, the end-of-headers
+/// byte, and the body buffered so far.
 fn req_len<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    if let (Some(m), Some(u)) = (ctx.http_method(), ctx.http_uri()) {
+        let mut n = 20 + m.len() + u.len() + "HTTP/1.1".len() + 1;
+        let mut i = 0;
+        while let Some((k, v)) = ctx.http_req_header(i) {
+            n += k.len() + v.len();
+            i += 1;
+        }
+        n += ctx.http_req_body().map_or(0, <[u8]>::len);
+        return Fetched::value(Sample::Sint(n as i64));
+    }
     Fetched {
         value: Some(Sample::Sint(ctx.req_data().len() as i64)),
         may_change: true,
@@ -427,8 +444,8 @@ pub static FETCHES: &[FetchDef] = &[
     fetch!("src_port", &[], 0, Sint, L4, src_port, "7.3.3"),
     fetch!("dst", &[], 0, Ipv4, L4, dst, "7.3.3"),
     fetch!("dst_port", &[], 0, Sint, L4, dst_port, "7.3.3"),
-    fetch!("req.len", &[], 0, Sint, L6_REQ, req_len, "7.3.5"),
-    fetch!("req_len", &[], 0, Sint, L6_REQ, req_len, "7.3.5"),
+    fetch!("req.len", &[], 0, Sint, L6_LEN, req_len, "7.3.5"),
+    fetch!("req_len", &[], 0, Sint, L6_LEN, req_len, "7.3.5"),
     fetch!("req.payload", INT2, 2, Bin, L6_REQ, req_payload, "7.3.5"),
     fetch!("payload", INT2, 2, Bin, L6_REQ, req_payload, "7.3.5"),
     fetch!("res.len", &[], 0, Sint, L6_RES, res_len, "7.3.5"),
@@ -533,6 +550,7 @@ pub static FETCHES: &[FetchDef] = &[
         "7.3.6"
     ),
     fetch!("req.hdr", STR_INT, 0, Str, L7_REQ, http::req_hdr, "7.3.6"),
+    fetch!("req.hdrs", &[], 0, Str, L7_REQ, http::req_hdrs, "7.3.6"),
     fetch!(
         "req.hdr_cnt",
         STR1,
@@ -830,6 +848,31 @@ mod tests {
         assert_eq!((p.value, p.may_change), (None, true));
         assert!(f("wait_end", &[]).may_change);
         assert_eq!(f("path", &[]).value, None);
+    }
+
+    /// `req.len` on an HTTP request counts HAProxy 2.6's HTX message: the
+    /// reg-test cond_set_var's c10 request (`GET /converter`, `host:
+    /// 127.0.0.1`, `x-cust: foobar`) is 67 there.
+    #[test]
+    fn req_len_in_http_counts_the_htx_message() {
+        struct Http;
+        impl Context for Http {
+            fn http_method(&self) -> Option<&[u8]> {
+                Some(b"GET")
+            }
+            fn http_uri(&self) -> Option<&[u8]> {
+                Some(b"/converter")
+            }
+            fn http_req_header(&self, i: usize) -> Option<(&[u8], &[u8])> {
+                [(&b"host"[..], &b"127.0.0.1"[..]), (b"x-cust", b"foobar")]
+                    .get(i)
+                    .copied()
+            }
+        }
+        let f = (find_fetch("req.len").expect("req.len").fetch)(&[], &Http, 0);
+        assert_eq!((f.value, f.may_change), (Some(Sample::Sint(67)), false));
+        assert!(Uses::L6_LEN.within(Uses::HTTP) && Uses::L6_LEN.within(Uses::TCP));
+        assert!(!Uses::L6_REQ.within(Uses::HTTP));
     }
 
     #[test]

@@ -232,6 +232,25 @@ pub(crate) fn hdr<'c>(a: &[Arg], ctx: &'c dyn Context, occ: usize) -> Fetched<'c
 pub(crate) fn req_hdr<'c>(a: &[Arg], ctx: &'c dyn Context, occ: usize) -> Fetched<'c> {
     hdr_side(a, ctx, occ, false, false)
 }
+/// `req.hdrs` (§7.3.6): the request's header block as HAProxy 2.6 rebuilds it
+/// from HTX: `name: value` lines (names lowercase) and the empty line.
+pub(crate) fn req_hdrs<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    if !has_msg(ctx, false) {
+        return Fetched::none();
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some((n, v)) = ctx.http_req_header(i) {
+        out.extend(n.iter().map(u8::to_ascii_lowercase));
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v);
+        out.extend_from_slice(b"\r\n");
+        i += 1;
+    }
+    out.extend_from_slice(b"\r\n");
+    one(Some(Sample::Str(Cow::Owned(out))))
+}
+
 pub(crate) fn req_fhdr<'c>(a: &[Arg], ctx: &'c dyn Context, occ: usize) -> Fetched<'c> {
     hdr_side(a, ctx, occ, false, true)
 }

@@ -38,6 +38,7 @@ pub mod logfmt;
 pub mod mqtt;
 pub mod pattern;
 pub mod payload;
+pub mod procvars;
 pub mod rawtext;
 pub mod sample;
 pub mod script;

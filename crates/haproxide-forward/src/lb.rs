@@ -382,6 +382,11 @@ impl BackendRt {
             && self.health.usable(self.idx, s)
     }
 
+    /// [`Self::eligible`] for the SPOE client's choice of an agent server.
+    pub(crate) fn eligible_servers(&self) -> Vec<usize> {
+        self.eligible()
+    }
+
     /// Servers that may take traffic now: usable active ones; if none, the first
     /// usable backup, or all usable backups with `option allbackups` (§4.2
     /// `option allbackups`, §5.2 `backup`). Weight 0 servers are never chosen.

@@ -526,11 +526,18 @@ impl Engine {
         let server_counts: Vec<usize> = backends.iter().map(|b| b.servers.len()).collect();
         let meters = meter::ByteMeters::new(frontends.len(), &server_counts, threads);
         let http = httpstats::HttpMeters::new(frontends.len(), &server_counts);
-        let backends = backends
+        let backends: Vec<Arc<BackendRt>> = backends
             .into_iter()
             .enumerate()
             .map(|(i, b)| Arc::new(BackendRt::new(i, b, health.clone())))
             .collect();
+        http::spoe::bind_agents(
+            frontends
+                .iter()
+                .filter_map(|f| f.spec.http.as_ref())
+                .chain(backends.iter().filter_map(|b| b.spec.http.as_ref())),
+            &backends,
+        );
         let workers = match threads {
             0 => None,
             n => Some(workers::Workers::start(n).map_err(StartError::Threads)?),

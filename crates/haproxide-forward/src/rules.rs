@@ -63,7 +63,11 @@ impl haproxide_expr::Context for EvalCtx<'_> {
         }
     }
     fn var(&self, name: &str) -> Option<haproxide_expr::Sample<'_>> {
-        self.vars?.get(name)
+        match self.vars {
+            Some(v) => v.get(name),
+            None if haproxide_expr::procvars::is_proc(name) => haproxide_expr::procvars::get(name),
+            None => None,
+        }
     }
     fn set_var(
         &self,
@@ -71,7 +75,13 @@ impl haproxide_expr::Context for EvalCtx<'_> {
         v: &haproxide_expr::Sample<'_>,
         cond: haproxide_expr::VarCond,
     ) -> bool {
-        self.vars.is_some_and(|vars| vars.set_if(name, v, cond))
+        match self.vars {
+            Some(vars) => vars.set_if(name, v, cond),
+            None if haproxide_expr::procvars::is_proc(name) => {
+                haproxide_expr::procvars::set_if(name, v, cond)
+            }
+            None => false,
+        }
     }
     fn res_data(&self) -> Option<&[u8]> {
         self.res

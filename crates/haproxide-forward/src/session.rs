@@ -72,6 +72,8 @@ pub(crate) struct Sess {
     pub(crate) bytes_base: Bytes,
     /// HTTP mode: the current transaction's log part, and when its first byte came.
     pub(crate) http_log: Option<Box<crate::HttpTxnLog>>,
+    /// HTTP mode: the transaction's SPOE state (engines off after an error).
+    pub(crate) spoe: Option<Box<crate::http::spoe::SpoeTxn>>,
     pub(crate) first_byte: Option<Instant>,
     /// HTTP mode: when the server connection of the transaction was ready (`Tr`
     /// counts from there).
@@ -289,6 +291,7 @@ impl Sess {
             req_t0: t0,
             bytes_base: Bytes::default(),
             http_log: None,
+            spoe: None,
             first_byte: None,
             connected: None,
             htx: Bytes::default(),

@@ -120,6 +120,9 @@ pub struct FrontendSpec {
     pub inspect_delay: Option<Duration>,
     pub tcp_connection_rules: Vec<TcpRule>,
     pub tcp_content_rules: Vec<TcpRule>,
+    /// How many of `tcp_content_rules`, first, are `tcp-request session` rules
+    /// (run once per connection; in HTTP mode the others run per request).
+    pub tcp_session_rules: usize,
     /// `use_backend` rules in order: backend index and condition.
     pub use_backends: Vec<(usize, Option<Cond>)>,
     /// `default_backend` (for a `listen`, its own backend).
@@ -434,6 +437,8 @@ pub struct HttpSpec {
     pub restrict_hdr_names: haproxide_http::hdrnames::HdrNamePolicy,
     /// `stats enable` / `stats uri` in a proxy that also forwards (§4.2).
     pub stats: Option<StatsHook>,
+    /// `filter spoe` engines of this proxy (§9.3; crate::http::spoe).
+    pub spoe: Vec<std::sync::Arc<haproxide_spoe::Engine>>,
     /// The global `tune.bufsize` / `tune.maxrewrite` (§3.2): head limits and
     /// the room rules have for rewrites.
     pub tune: haproxide_http::rules::BufTune,

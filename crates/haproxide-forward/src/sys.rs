@@ -160,3 +160,37 @@ pub(crate) fn epoll_ready(ep: RawFd, out: &mut Vec<u64>) -> io::Result<usize> {
     out.extend(evs.iter().take(n).map(|e| e.u64));
     Ok(n)
 }
+
+/// HAProxy's `silent-drop` on a client socket (configuration.txt §4.2): TCP
+/// repair mode, so that closing sends nothing (needs CAP_NET_ADMIN), else a
+/// TTL of 1 so the reset dies on the way; then no linger (a reset, not a FIN).
+pub(crate) fn silent_drop(fd: RawFd) {
+    let one: libc::c_int = 1;
+    let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    let ptr = (&one as *const libc::c_int).cast::<libc::c_void>();
+    // SAFETY: setsockopt reads `len` bytes from `ptr`, an int on our stack; the
+    // descriptor belongs to the caller's live socket.
+    let repaired = unsafe { libc::setsockopt(fd, libc::SOL_TCP, libc::TCP_REPAIR, ptr, len) } == 0;
+    if !repaired {
+        // SAFETY: as above (IPv4 TTL; the IPv6 hop limit for an IPv6 socket).
+        unsafe {
+            libc::setsockopt(fd, libc::IPPROTO_IP, libc::IP_TTL, ptr, len);
+            libc::setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS, ptr, len);
+        }
+    }
+    let lg = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    let llen = std::mem::size_of::<libc::linger>() as libc::socklen_t;
+    // SAFETY: setsockopt reads a `linger` struct from our stack.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&lg as *const libc::linger).cast::<libc::c_void>(),
+            llen,
+        );
+    }
+}

@@ -48,11 +48,13 @@ impl Sess {
                             self.vars.get_or_insert_with(Default::default).set(&name, v)
                         }
                         Effect::Set(_, None) => {}
-                        Effect::Unset(name) => {
-                            if let Some(v) = self.vars.as_mut() {
-                                v.unset(&name);
+                        Effect::Unset(name) => match self.vars.as_mut() {
+                            Some(v) => v.unset(&name),
+                            None if haproxide_expr::procvars::is_proc(&name) => {
+                                haproxide_expr::procvars::unset(&name)
                             }
-                        }
+                            None => {}
+                        },
                         Effect::Close => return Ok(Some(false)),
                     }
                 }

@@ -111,10 +111,20 @@ impl Context for MsgCtx<'_> {
         self.res.is_some()
     }
     fn var(&self, name: &str) -> Option<Sample<'_>> {
-        self.vars?.get(name)
+        match self.vars {
+            Some(v) => v.get(name),
+            None if haproxide_expr::procvars::is_proc(name) => haproxide_expr::procvars::get(name),
+            None => None,
+        }
     }
     fn set_var(&self, name: &str, v: &Sample<'_>, cond: haproxide_expr::VarCond) -> bool {
-        self.vars.is_some_and(|vars| vars.set_if(name, v, cond))
+        match self.vars {
+            Some(vars) => vars.set_if(name, v, cond),
+            None if haproxide_expr::procvars::is_proc(name) => {
+                haproxide_expr::procvars::set_if(name, v, cond)
+            }
+            None => false,
+        }
     }
     fn userlist_check(&self, list: &str, user: &[u8], pass: &[u8]) -> bool {
         self.userlists

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use haproxide_expr::logfmt::{Flags, LogFormat, LogVar, LogVars};
-use haproxide_expr::{Cond, Context, MatchMethod, Sample, SampleExpr, Tri, VarCond};
+use haproxide_expr::{procvars, Cond, Context, MatchMethod, Sample, SampleExpr, Tri, VarCond};
 
 pub use crate::auth::{Password, User, Userlist};
 use crate::ctx::MsgCtx;
@@ -219,6 +219,16 @@ pub enum Action {
         name: String,
         host: crate::script::ScriptRef,
     },
+    /// `send-spoe-group <engine> <group>` (§4.2, §9.3): the engine sends the
+    /// group's messages to its agent and waits for the answer
+    /// ([`run_request_from`] / [`run_response_from`] stop there: [`Run::Spoe`]).
+    SendSpoeGroup {
+        engine: String,
+        group: String,
+    },
+    /// `silent-drop` (§4.2 `http-request silent-drop`): the client connection
+    /// disappears without an answer.
+    SilentDrop,
     /// `strict-mode { on | off }` (§4.2 "http-request strict-mode"): whether a
     /// rewrite that does not fit ends the transaction with a 500 (on, the
     /// default at the start of each rule set) or is ignored (off); see
@@ -288,40 +298,60 @@ impl Eq for RuleSets {}
 
 /// Variables of a session and its transaction (§2.8 "Variables": scopes
 /// `proc`, `sess`, `txn`, `req`, `res`). The engine keeps one per session and
-/// calls [`Vars::end_txn`] between transactions. `proc` variables are kept per
-/// session (not shared between sessions yet).
+/// calls [`Vars::end_txn`] between transactions. `proc` variables live in the
+/// process-wide store ([`haproxide_expr::procvars`]), shared by every session.
 ///
 /// The map sits behind a mutex so that an expression evaluated over a shared
 /// view (the `set-var` converter, §7.3.1) can store too; a session owns its
-/// `Vars`, so the lock is never contended.
+/// `Vars`, so the lock is never contended. A session that never stored a
+/// variable takes no lock at all: `used` says whether the map may hold one.
 #[derive(Debug, Default)]
-pub struct Vars(std::sync::Mutex<HashMap<String, Sample<'static>>>);
+pub struct Vars {
+    map: std::sync::Mutex<HashMap<String, Sample<'static>>>,
+    used: std::sync::atomic::AtomicBool,
+}
 
 impl Clone for Vars {
     fn clone(&self) -> Vars {
-        Vars(std::sync::Mutex::new(self.map().clone()))
+        Vars {
+            map: std::sync::Mutex::new(self.map().clone()),
+            used: std::sync::atomic::AtomicBool::new(self.in_use()),
+        }
     }
 }
 
 impl Vars {
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Sample<'static>>> {
-        self.0
+        self.map
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
     fn map_mut(&mut self) -> &mut HashMap<String, Sample<'static>> {
-        self.0
+        self.map
             .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+    fn in_use(&self) -> bool {
+        self.used.load(std::sync::atomic::Ordering::Relaxed)
+    }
     pub fn get(&self, name: &str) -> Option<Sample<'static>> {
+        if procvars::is_proc(name) {
+            return procvars::get(name);
+        }
+        if !self.in_use() {
+            return None;
+        }
         self.map().get(name).cloned()
     }
-    /// No variable set (an idle connection then keeps nothing).
+    /// No session variable set (an idle connection then keeps nothing).
     pub fn is_empty(&self) -> bool {
-        self.map().is_empty()
+        !self.in_use() || self.map().is_empty()
     }
     pub fn set(&mut self, name: &str, v: Sample<'_>) {
+        if procvars::is_proc(name) {
+            return procvars::set(name, v);
+        }
+        *self.used.get_mut() = true;
         self.map_mut()
             .insert(name.to_string(), crate::script::owned(v));
     }
@@ -329,20 +359,35 @@ impl Vars {
     /// ([`VarCond::permits`]); whether it did. Through a shared reference: the
     /// `set-var` converter stores while the rule's expression reads.
     pub fn set_if(&self, name: &str, v: &Sample<'_>, cond: VarCond) -> bool {
+        if procvars::is_proc(name) {
+            return procvars::set_if(name, v, cond);
+        }
         let mut m = self.map();
         if !cond.permits(name, m.get(name), v) {
             return false;
         }
         m.insert(name.to_string(), crate::script::owned(v.clone()));
+        self.used.store(true, std::sync::atomic::Ordering::Relaxed);
         true
     }
     pub fn unset(&mut self, name: &str) {
-        self.map_mut().remove(name);
+        if procvars::is_proc(name) {
+            return procvars::unset(name);
+        }
+        if self.in_use() {
+            self.map_mut().remove(name);
+        }
     }
     /// Drops the `txn`, `req` and `res` variables (end of a transaction).
     pub fn end_txn(&mut self) {
-        self.map_mut()
-            .retain(|k, _| k.starts_with("sess.") || k.starts_with("proc."));
+        if !self.in_use() {
+            return;
+        }
+        let m = self.map_mut();
+        m.retain(|k, _| k.starts_with("sess."));
+        if m.is_empty() {
+            *self.used.get_mut() = false;
+        }
     }
 }
 
@@ -359,6 +404,9 @@ pub enum Verdict {
     Local(Reply),
     /// `tarpit`: wait `timeout tarpit`, then send this response.
     Tarpit(Reply),
+    /// `silent-drop`: close the client connection so that its peer learns
+    /// nothing (logged `PR`).
+    SilentDrop,
 }
 
 /// A transaction's state the rules read and write, besides the message head.
@@ -457,6 +505,13 @@ pub enum Run {
         time: std::time::Duration,
         at_least: Option<u64>,
     },
+    /// `send-spoe-group` at rule `at`: the engine exchanges with the agent,
+    /// then goes on with the rule after it.
+    Spoe {
+        at: usize,
+        engine: String,
+        group: String,
+    },
 }
 
 /// Runs `http-request` rules on `head` (a `wait-for-body` does not wait).
@@ -465,7 +520,7 @@ pub fn run_request(rules: &[HttpRule], head: &mut RequestHead, txn: &mut Txn<'_>
     loop {
         match run_request_from(rules, from, head, txn) {
             Run::Done(v) => return v,
-            Run::Wait { at, .. } => from = at + 1,
+            Run::Wait { at, .. } | Run::Spoe { at, .. } => from = at + 1,
         }
     }
 }
@@ -494,6 +549,13 @@ pub fn run_request_from(
                     at: i,
                     time: *time,
                     at_least: *at_least,
+                };
+            }
+            if let Action::SendSpoeGroup { engine, group } = &r.action {
+                return Run::Spoe {
+                    at: i,
+                    engine: engine.clone(),
+                    group: group.clone(),
                 };
             }
             if is_script(&r.action) {
@@ -526,7 +588,7 @@ pub fn run_response(
     loop {
         match run_response_from(rules, from, req, res, txn) {
             Run::Done(v) => return v,
-            Run::Wait { at, .. } => from = at + 1,
+            Run::Wait { at, .. } | Run::Spoe { at, .. } => from = at + 1,
         }
     }
 }
@@ -554,6 +616,13 @@ pub fn run_response_from(
                     at: i,
                     time: *time,
                     at_least: *at_least,
+                };
+            }
+            if let Action::SendSpoeGroup { engine, group } = &r.action {
+                return Run::Spoe {
+                    at: i,
+                    engine: engine.clone(),
+                    group: group.clone(),
                 };
             }
             if is_script(&r.action) {
@@ -625,6 +694,7 @@ fn prepare(
 ) -> Step {
     match a {
         Action::Allow => Step::Done(Verdict::Allow),
+        Action::SilentDrop => Step::Done(Verdict::SilentDrop),
         Action::Deny(r) => Step::Done(Verdict::Reply(reply_for(r, ctx, txn.errors))),
         Action::Tarpit(r) => Step::Done(Verdict::Tarpit(reply_for(r, ctx, txn.errors))),
         Action::Return(r) => Step::Done(Verdict::Local(reply_for(r, ctx, txn.errors))),
@@ -714,9 +784,10 @@ fn prepare(
             Step::Nothing
         }
         Action::StrictMode(on) => Step::Strict(*on),
-        Action::WaitForBody { .. } | Action::Script { .. } | Action::Service { .. } => {
-            Step::Nothing
-        }
+        Action::WaitForBody { .. }
+        | Action::Script { .. }
+        | Action::Service { .. }
+        | Action::SendSpoeGroup { .. } => Step::Nothing,
     }
 }
 

@@ -13,6 +13,7 @@
 //!   REST API mocks (headerless status flips, `/primary` `/replica?lag=` roles).
 //! - [`recorder`]: for HTTP differential tests: a recording keep-alive backend, a
 //!   scripted raw client, a proxy process on a config in a temp dir.
+//! - [`spoa`]: a mock SPOE agent (SPOP v2.0) recording frames, with hostile modes.
 //! - [`syslog`]: UDP and unix-datagram catchers.
 //! - [`tls`]: a TLS ClientHello with or without SNI.
 //! - [`proc`]: a child-process guard.
@@ -37,6 +38,7 @@ pub mod fs;
 pub mod http;
 pub mod proc;
 pub mod recorder;
+pub mod spoa;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod syslog;

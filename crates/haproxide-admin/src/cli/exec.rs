@@ -28,6 +28,8 @@ pub struct Session<'a> {
     interactive: bool,
     /// The payload (`<<` ... empty line) of the command being run.
     payload: Option<String>,
+    /// `experimental-mode on` (`set var` needs it).
+    experimental: bool,
 }
 
 /// Splits a line into commands on unescaped `;`, and each command into words on
@@ -141,6 +143,7 @@ impl<'a> Session<'a> {
             bind_level: level,
             interactive: false,
             payload: None,
+            experimental: false,
         }
     }
 
@@ -229,13 +232,46 @@ impl<'a> Session<'a> {
                     return d;
                 }
                 self.level = Level::Operator;
+                self.experimental = false;
                 silent_or_empty(rest)
             }
             ["user", rest @ ..] => {
                 self.level = Level::User;
+                self.experimental = false;
                 silent_or_empty(rest)
             }
             ["show", "cli", "level", ..] => Text(format!("{}\n", self.level)),
+            ["experimental-mode", rest @ ..] => {
+                if let Some(d) = self.need(Level::Admin) {
+                    return d;
+                }
+                match rest.first() {
+                    None => Text(format!(
+                        "experimental-mode is {}\n",
+                        if self.experimental { "ON" } else { "OFF" }
+                    )),
+                    Some(m) => {
+                        self.experimental = *m == "on";
+                        Text(String::new())
+                    }
+                }
+            }
+            // management.txt §9.3 `get var`, `set var` (cli/vars.rs).
+            ["get", "var", rest @ ..] => {
+                if let Some(d) = self.need(Level::Operator) {
+                    return d;
+                }
+                Text(super::vars::get_var(rest))
+            }
+            ["set", "var", rest @ ..] => {
+                if !self.experimental {
+                    return Text("This command is restricted to experimental mode only.\n".into());
+                }
+                if let Some(d) = self.need(Level::Operator) {
+                    return d;
+                }
+                Text(super::vars::set_var(rest))
+            }
             ["show", "info", rest @ ..] => {
                 let info = self.state.info();
                 Text(if rest.contains(&"json") {

@@ -34,6 +34,7 @@ pub mod listen;
 pub mod ssl;
 pub mod stat;
 pub mod table;
+pub mod vars;
 
 #[cfg(test)]
 mod tests;

@@ -106,7 +106,68 @@ impl Parser<'_> {
             "user" | "group" => self.global_account(line, start),
             "lua-load" | "lua-load-per-thread" => self.global_lua(line, start),
             "issuers-chain-path" => self.global_dir_exists(line, start),
+            "set-var" | "set-var-fmt" => self.global_set_var(line, start),
             _ => {}
+        }
+    }
+
+    /// `set-var <var-name> <expr>` / `set-var-fmt <var-name> <fmt>` (§3.1): a
+    /// `proc.` variable set while the configuration is read, as HAProxy does
+    /// (its `vars_parse_global_set_var` runs the action at once, so a later line
+    /// reads what an earlier one stored).
+    fn global_set_var(&mut self, line: &Line, start: usize) {
+        let kw = line.arg(start).to_string();
+        let fmt = kw == "set-var-fmt";
+        let (name, value) = (
+            line.arg(start + 1).to_string(),
+            line.arg(start + 2).to_string(),
+        );
+        let fail = |me: &mut Self, msg: String| {
+            me.err(
+                Code::InvalidArgument,
+                line.span_from(start),
+                msg.clone(),
+                HaproxyLoc::Parsing,
+                msg,
+            );
+        };
+        if name.is_empty() || value.is_empty() {
+            let what = if fmt {
+                "a format string"
+            } else {
+                "a sample expression"
+            };
+            return fail(
+                self,
+                format!("'{kw}' requires a process-wide variable name ('proc.<name>') and {what}."),
+            );
+        }
+        if !haproxide_expr::procvars::is_proc(&name) {
+            return fail(
+                self,
+                format!(
+                    "'{kw}': cannot set variable '{name}', only scope 'proc' is permitted in the global section."
+                ),
+            );
+        }
+        let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
+        let opts = haproxide_expr::Opts {
+            pattern_file: self
+                .expr_opts()
+                .then_some(&reader as haproxide_expr::acl::FileReader<'_>),
+            ..haproxide_expr::Opts::default()
+        };
+        let done = if fmt {
+            haproxide_expr::LogFormat::parse_with(&value, haproxide_expr::LfMode::Http, &opts)
+                .map(|f| haproxide_expr::procvars::set_from_format(&name, &f))
+                .map_err(|e| e.to_string())
+        } else {
+            haproxide_expr::SampleExpr::parse_with(&value, &opts)
+                .map(|e| haproxide_expr::procvars::set_from_expr(&name, &e))
+                .map_err(|e| e.message)
+        };
+        if let Err(m) = done {
+            fail(self, format!("'{kw}' : failed to parse '{value}': {m}"));
         }
     }
 

@@ -43,6 +43,7 @@ static PLAIN: HttpSpec = HttpSpec {
     monitor_fail: Vec::new(),
     restrict_hdr_names: haproxide_http::hdrnames::HdrNamePolicy::Preserve,
     stats: None,
+    spoe: Vec::new(),
     tune: haproxide_http::rules::BufTune::DEFAULT,
 };
 

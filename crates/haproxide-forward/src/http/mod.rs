@@ -24,6 +24,7 @@ mod persist;
 pub(crate) mod pool;
 mod response;
 mod rules;
+pub(crate) mod spoe;
 mod stats;
 mod uid;
 
@@ -154,6 +155,14 @@ impl Sess {
                 }
             }
             woke = false;
+            // `tcp-request content` rules run for each request of a kept-alive
+            // connection too (HAProxy evaluates them per stream); the first
+            // request's ran before the HTTP loop.
+            if !first {
+                if let Some(flow) = self.tcp_content_again(&mut conn) {
+                    return flow;
+                }
+            }
             let next = Box::pin(self.http_exchange(client, &mut conn, first)).await;
             match next {
                 Next::KeepAlive | Next::Answered(_) => {
@@ -166,6 +175,7 @@ impl Sess {
                     self.silent = false;
                     (self.src, self.dst) = addrs;
                     conn.vars.end_txn();
+                    self.spoe = None;
                     first = false;
                     // An idle connection holds no buffer.
                     self.req.release_if_empty();
@@ -192,6 +202,22 @@ impl Sess {
                 Next::H2 => return Box::pin(self.h2_session(client)).await,
             }
         }
+    }
+
+    /// The frontend's `tcp-request content` rules on a later request of the
+    /// connection (its bytes are buffered; no inspect delay is waited again):
+    /// `Some` when a rule rejects it. Nothing runs (nor allocates) without rules.
+    fn tcp_content_again(&mut self, conn: &mut Conn) -> Option<Flow> {
+        let fe = &self.shared.frontends[self.fe];
+        let skip = fe.spec.tcp_session_rules;
+        if fe.light.tcp_content_rules.len() <= skip {
+            return None;
+        }
+        let rules = fe.light.tcp_content_rules.clone();
+        self.vars = Some(Box::new(std::mem::take(&mut conn.vars)));
+        let verdict = self.tcp_rules(&rules, &mut skip.clone(), true, None);
+        conn.vars = self.vars.take().map(|v| *v).unwrap_or_default();
+        matches!(verdict, Ok(Some(false))).then_some(Flow::Done(*b"PR"))
     }
 
     /// Waits for the first bytes of the next request on a kept-alive connection

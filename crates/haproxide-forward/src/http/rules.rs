@@ -42,6 +42,15 @@ impl Sess {
             let body = body_in(req.body, self.req.filled().len());
             conn.room[0] = spec.tune.room(request_size(&req.head), body).limit;
         }
+        // SPOE.txt §3.3: just before the half's `http-request` rules.
+        if !spec.spoe.is_empty() {
+            let ev = match backend {
+                None => haproxide_spoe::Event::FrontendHttpRequest,
+                Some(_) => haproxide_spoe::Event::BackendHttpRequest,
+            };
+            self.spoe_event(conn, spec, ev, backend, &req.head, None)
+                .await;
+        }
         if spec.http_request.is_empty() {
             return self.restrict_names(client, spec, req, tc).await;
         }
@@ -88,6 +97,14 @@ impl Sess {
             };
             match run {
                 Run::Done(v) => break (v, captures, src, dst),
+                Run::Spoe { at, engine, group } => {
+                    self.src = src;
+                    self.dst = dst;
+                    self.keep_captures(captures);
+                    self.spoe_group(conn, spec, &engine, &group, backend, &req.head, None)
+                        .await;
+                    from = at + 1;
+                }
                 Run::Wait { at, time, at_least } => {
                     self.src = src;
                     self.dst = dst;
@@ -223,7 +240,8 @@ impl Sess {
             let body = body_in(res_body, conn.srv_buf.filled().len());
             conn.room[1] = be.tune.room(response_size(res), body).limit;
         }
-        if pick(fe) == 0 && pick(be) == 0 {
+        let spoe = matches!(set, Set::Response) && !(fe.spoe.is_empty() && be.spoe.is_empty());
+        if pick(fe) == 0 && pick(be) == 0 && !spoe {
             return None;
         }
         let shared = self.shared.clone();
@@ -245,6 +263,12 @@ impl Sess {
                 Set::Response => &spec.http_response,
                 Set::AfterResponse => &spec.http_after_response,
             };
+            // SPOE.txt §3.3 `on-http-response`: before the half's rules.
+            if spoe && !spec.spoe.is_empty() {
+                let ev = haproxide_spoe::Event::HttpResponse;
+                self.spoe_event(conn, spec, ev, be_name.as_deref(), &req.head, Some(&*res))
+                    .await;
+            }
             if rules.is_empty() {
                 continue;
             }
@@ -283,6 +307,13 @@ impl Sess {
                 let (at, time, at_least) = match run {
                     Run::Done(v) => break v,
                     Run::Wait { at, time, at_least } => (at, time, at_least),
+                    Run::Spoe { at, engine, group } => {
+                        let b = be_name.as_deref();
+                        self.spoe_group(conn, spec, &engine, &group, b, &req.head, Some(&*res))
+                            .await;
+                        from = at + 1;
+                        continue;
+                    }
                 };
                 from = at + 1;
                 // §4.3 `http-response wait-for-body`: the server's body (or
@@ -308,6 +339,13 @@ impl Sess {
                             n => n,
                         })
                 }
+                Verdict::SilentDrop => {
+                    // The response was received: its status is logged (HAProxy 2.6.12).
+                    self.log_status(res.code);
+                    return self
+                        .rule_answer(client, Verdict::SilentDrop, spec, keep, &req.head, tc)
+                        .await;
+                }
                 v => return self.rule_answer(client, v, spec, keep, &req.head, tc).await,
             }
         }
@@ -331,6 +369,13 @@ impl Sess {
         }
         let (reply, term) = match verdict {
             Verdict::Continue | Verdict::Allow => return None,
+            Verdict::SilentDrop => {
+                if let Some(t) = crate::relay::Peer::tcp(client) {
+                    crate::sys::silent_drop(std::os::fd::AsRawFd::as_raw_fd(t));
+                }
+                *client = ClientStream::Closed;
+                return Some(Next::Close(*b"PR"));
+            }
             Verdict::Reply(r) => (r, *b"PR"),
             Verdict::Local(r) => (r, *b"LR"),
             Verdict::Tarpit(r) => {

@@ -97,6 +97,7 @@ pub(super) fn frontend(
             other => errors.push(unsupported(r.action.span, format!("`{other}`"))),
         }
     }
+    f.tcp_session_rules = sessions;
     for ub in &p.use_backends {
         let cond = match &ub.cond {
             Some(c) => match condition(p, c, uses, mode, errors) {

@@ -40,6 +40,7 @@ mod external;
 mod http_rules;
 mod lua;
 mod persist;
+mod spoe;
 mod tcp_rules;
 use backend::backend;
 use frontend::{binds, frontend};
@@ -231,6 +232,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
     }
     http_rules::fill_userlists(cfg, &mut plan.engine);
     lua::bind(cfg, &mut plan.engine, &mut errors);
+    spoe::fill(cfg, &mut plan.engine, &mut errors);
     crate::admin_plan::fill(cfg, &mut plan, &mut errors);
     external::fill_ids(&mut plan);
     plan.dcs = crate::dcs::plan(cfg, &plan.engine);
