@@ -456,6 +456,16 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
             };
             Action::TrackSc { n, key, table }
         }
+        // §6.2.2: `cache-use` / `cache-store <name>`; the assembly binds the
+        // name to the section's store.
+        "cache-use" if !response => match a.as_slice() {
+            [c] if !c.is_empty() => Action::CacheUse(haproxide_http::cache::CacheRef::named(c)),
+            _ => return Err("expects a cache name".into()),
+        },
+        "cache-store" if response => match a.as_slice() {
+            [c] if !c.is_empty() => Action::CacheStore(haproxide_http::cache::CacheRef::named(c)),
+            _ => return Err("expects a cache name".into()),
+        },
         // §4.2 `strict-mode { on | off }` (HAProxy's parse_http_strict_mode).
         "strict-mode" => match a.as_slice() {
             [] | [""] => return Err("expects exactly 1 arguments".into()),

@@ -15,6 +15,7 @@
 
 pub mod accounts;
 pub mod balance;
+pub mod cache;
 pub mod captures;
 pub mod checks;
 pub mod compression;
@@ -197,6 +198,9 @@ pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked 
             resolver: opts.resolver,
         };
         diagnostics.extend(resolve::resolve(&mut config, &ropts));
+        // `cache` sections (HAProxy's post-section checks: no size, objects
+        // over half the size).
+        diagnostics.extend(cache::caches(&config).1);
     }
     Checked {
         sources,

@@ -386,6 +386,7 @@ pub static CONVERTERS: &[ConvDef] = &[
     conv!(@ "xor", STR1, 1, Sint => Sint, OP, xor, Some(xor_v)),
     conv!("ipmask", &[ArgType::Msk4, ArgType::Msk6], 1, Addr => Ipv4, None, ipmask),
     conv!("hex", &[], 0, Bin => Str, None, hex),
+    conv!("http_date", &[ArgType::Int, ArgType::Str], 0, Sint => Str, None, crate::timefmt::http_date),
     conv!("hex2i", &[], 0, Str => Sint, None, hex2i),
     conv!("bytes", &[ArgType::Int, ArgType::Int], 1, Bin => Bin, None, bytes),
     conv!("ltrim", STR1, 1, Str => Str, None, ltrim),

@@ -161,6 +161,11 @@ pub trait Context {
     fn res_data(&self) -> Option<&[u8]> {
         None
     }
+    /// The name of the cache the response came from (`res.cache_name`;
+    /// `res.cache_hit` is whether there is one), configuration.txt §7.3.6.
+    fn cache_name(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// What a fetch reads, HAProxy's `SMP_USE_*` grouped by layer. A rule kind offers a
@@ -399,6 +404,16 @@ fn req_ssl_hello_type<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<
     let f = payload::ssl_hello_type(ctx.req_data());
     Fetched::from_payload(f, |v| Sample::Sint(i64::from(v)))
 }
+/// `res.cache_hit`: always a value (HAProxy compares the stream's target).
+fn cache_hit<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    Fetched::value(Sample::Bool(ctx.cache_name().is_some()))
+}
+
+/// `res.cache_name`: only for a response that came from a cache.
+fn cache_name<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
+    name_sample(ctx.cache_name())
+}
+
 fn name_sample(n: Option<&str>) -> Fetched<'_> {
     match n {
         Some(n) => Fetched::value(Sample::Str(Cow::Borrowed(n.as_bytes()))),
@@ -420,6 +435,7 @@ const INT2: &[ArgType] = &[ArgType::Int, ArgType::Int];
 const STR1: &[ArgType] = &[ArgType::Str];
 const STR2: &[ArgType] = &[ArgType::Str, ArgType::Str];
 const STR_INT: &[ArgType] = &[ArgType::Str, ArgType::Int];
+const INT_STR: &[ArgType] = &[ArgType::Int, ArgType::Str];
 
 macro_rules! fetch {
     ($name:expr, $args:expr, $min:expr, $out:ident, $uses:ident, $f:expr, $doc:expr) => {
@@ -440,6 +456,15 @@ pub static FETCHES: &[FetchDef] = &[
     fetch!("always_false", &[], 0, Bool, NONE, always_false, "7.3.2"),
     fetch!("always_true", &[], 0, Bool, NONE, always_true, "7.3.2"),
     fetch!("wait_end", &[], 0, Bool, NONE, wait_end, "7.3.2"),
+    fetch!(
+        "date",
+        INT_STR,
+        0,
+        Sint,
+        NONE,
+        crate::timefmt::date,
+        "7.3.2"
+    ),
     fetch!("src", &[], 0, Ipv4, L4, src, "7.3.3"),
     fetch!("src_port", &[], 0, Sint, L4, src_port, "7.3.3"),
     fetch!("dst", &[], 0, Ipv4, L4, dst, "7.3.3"),
@@ -656,6 +681,8 @@ pub static FETCHES: &[FetchDef] = &[
         "7.3.6"
     ),
     fetch!("res.ver", &[], 0, Str, L7_RES, http::res_ver, "7.3.6"),
+    fetch!("res.cache_hit", &[], 0, Bool, L7_RES, cache_hit, "7.3.6"),
+    fetch!("res.cache_name", &[], 0, Str, L7_RES, cache_name, "7.3.6"),
     fetch!("resp_ver", &[], 0, Str, L7_RES, http::res_ver, "7.3.6"),
     fetch!("scook", STR1, 0, Str, L7_RES, http::res_cook, "7.3.6"),
     fetch!(

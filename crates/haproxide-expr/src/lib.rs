@@ -45,6 +45,7 @@ pub mod script;
 pub mod ssl;
 pub mod stktab;
 pub mod strconv;
+pub mod timefmt;
 pub mod varcond;
 
 pub use acl::{is_predefined, patterns_from_file, Acl, AclExpr, AclSet, Opts, SampleExpr};

@@ -157,6 +157,12 @@ pub trait StickCtx {
     fn track(&self, ctr: usize, table: Option<&str>, key: &Sample<'_>, status: Option<u16>);
     /// `sc-set-gpt0(N) <v>`.
     fn set_gpt0(&self, ctr: usize, v: i64);
+    /// `tcp-request connection|session|content track-scN`: `session` keeps
+    /// the counter for the connection's life, else for the stream's.
+    fn track_at(&self, ctr: usize, table: Option<&str>, key: &Sample<'_>, session: bool) {
+        let _ = session;
+        self.track(ctr, table, key, None);
+    }
 }
 
 fn table_arg(args: &[Arg], i: usize) -> Option<&str> {

@@ -531,13 +531,7 @@ impl Engine {
             .enumerate()
             .map(|(i, b)| Arc::new(BackendRt::new(i, b, health.clone())))
             .collect();
-        http::spoe::bind_agents(
-            frontends
-                .iter()
-                .filter_map(|f| f.spec.http.as_ref())
-                .chain(backends.iter().filter_map(|b| b.spec.http.as_ref())),
-            &backends,
-        );
+        http::spoe::bind_agents(&frontends, &backends);
         let workers = match threads {
             0 => None,
             n => Some(workers::Workers::start(n).map_err(StartError::Threads)?),

@@ -33,6 +33,9 @@ pub struct EvalCtx<'a> {
     pub res: Option<&'a [u8]>,
     /// The `name` of the bind that accepted the connection (`so_name`).
     pub listener: Option<&'a str>,
+    /// The stick tables and the session's tracked counters (`sc_*`,
+    /// `track-sc*`), when the configuration has tables.
+    pub stick: Option<haproxide_stick::View<'a>>,
 }
 
 impl haproxide_expr::Context for EvalCtx<'_> {
@@ -89,6 +92,11 @@ impl haproxide_expr::Context for EvalCtx<'_> {
     fn listener_name(&self) -> Option<&str> {
         self.listener
     }
+    fn stick(&self) -> Option<&dyn haproxide_expr::stktab::StickCtx> {
+        self.stick
+            .as_ref()
+            .map(|v| v as &dyn haproxide_expr::stktab::StickCtx)
+    }
 }
 
 /// What the next rule of a TCP rule set does.
@@ -113,7 +121,9 @@ pub enum Effect {
 }
 
 /// Runs `rules` from `from` up to the first that decides, waits or acts.
-pub fn eval_from(rules: &[TcpRule], from: usize, ctx: &EvalCtx<'_>) -> Step {
+/// The stick-counter actions (`track-sc*`, `sc-inc-gpc*`, `sc-set-gpt0`) run
+/// here, on the context's stick tables, and the rule set goes on.
+pub fn eval_from(rules: &[TcpRule], from: usize, ctx: &dyn haproxide_expr::Context) -> Step {
     use crate::spec::TcpAct;
     for (i, rule) in rules.iter().enumerate().skip(from) {
         match eval_cond(rule.cond.as_ref(), ctx) {
@@ -125,7 +135,7 @@ pub fn eval_from(rules: &[TcpRule], from: usize, ctx: &EvalCtx<'_>) -> Step {
             None => return Step::Final(rule.accept),
             Some(TcpAct::SetVar(n, e)) => {
                 let v = e.eval(ctx, haproxide_expr::http::SINGLE);
-                if v.may_change && !ctx.final_eval {
+                if v.may_change && !ctx.is_final() {
                     return Step::Wait(i);
                 }
                 Effect::Set(n.clone(), v.value.map(owned))
@@ -138,6 +148,40 @@ pub fn eval_from(rules: &[TcpRule], from: usize, ctx: &EvalCtx<'_>) -> Step {
             }
             Some(TcpAct::UnsetVar(n)) => Effect::Unset(n.clone()),
             Some(TcpAct::Close) => Effect::Close,
+            Some(TcpAct::Track {
+                n,
+                key,
+                table,
+                session,
+            }) => {
+                // HAProxy: only the first tracking of a counter applies (the
+                // tracker keeps it), and a key that may still change waits.
+                let Some(st) = ctx.stick() else { continue };
+                let v = key.eval(ctx, haproxide_expr::http::SINGLE);
+                if v.may_change && !ctx.is_final() {
+                    return Step::Wait(i);
+                }
+                if let Some(k) = v.value {
+                    st.track_at(usize::from(*n), table.as_deref(), &k, *session);
+                }
+                continue;
+            }
+            Some(TcpAct::ScIncGpc { ctr, idx }) => {
+                if let Some(st) = ctx.stick() {
+                    let t = haproxide_expr::stktab::Target::Ctr(usize::from(*ctr), None);
+                    st.sc(t, haproxide_expr::stktab::Op::IncGpc(*idx));
+                }
+                continue;
+            }
+            Some(TcpAct::ScSetGpt0 { ctr, value }) => {
+                let v = value
+                    .value(ctx)
+                    .and_then(|v| v.cast(haproxide_expr::SmpType::Sint));
+                if let (Some(st), Some(haproxide_expr::Sample::Sint(v))) = (ctx.stick(), v) {
+                    st.set_gpt0(usize::from(*ctr), v);
+                }
+                continue;
+            }
         };
         return Step::Act(i, eff);
     }
@@ -237,6 +281,7 @@ mod tests {
                 vars: Some(vars),
                 res: None,
                 listener: None,
+                stick: None,
             };
             eval_from(&rules, from, &ctx)
         };
@@ -262,6 +307,7 @@ mod tests {
             vars: None,
             res: None,
             listener: None,
+            stick: None,
         };
         let rules = [rule(true, "if big"), rule(false, "if TRUE")];
         assert_eq!(eval_rules(&rules, &ctx(b"ab", false)), Err(()));

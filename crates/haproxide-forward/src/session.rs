@@ -24,7 +24,7 @@ use crate::lb::{Assign, BackendRt, Kill, SrvSlot};
 use crate::meter::{Publisher, SessionMeter};
 use crate::proxy_proto;
 use crate::relay::{relay, Bytes, ClientStream, Half, RelayTimeouts};
-use crate::rules::{eval_cond, eval_rules, EvalCtx, Tri};
+use crate::rules::{eval_cond, EvalCtx, Tri};
 use crate::server_stream::ServerStream;
 use crate::spec::{Balance, SendProxy, ServerPort};
 use crate::{SessionRecord, Shared};
@@ -358,6 +358,9 @@ impl Sess {
             };
             let (srv_name, srv_conn) = match (&self.backend, self.server) {
                 (Some(b), Some(i)) => (b.server(i).map(|x| x.name.clone()), b.server_counts(i).0),
+                _ if http.as_ref().is_some_and(|h| h.from_cache) => {
+                    (Some("<CACHE>".to_string()), 0)
+                }
                 _ => (None, 0),
             };
             let rec = SessionRecord {
@@ -405,6 +408,7 @@ impl Sess {
                 .bind
                 .and_then(|b| fe.binds.get(b))
                 .and_then(|b| b.name.as_deref()),
+            stick: self.stick_view(&fe.name, haproxide_stick::Level::Content),
         }
     }
 
@@ -415,8 +419,40 @@ impl Sess {
         client: &mut ClientStream,
         fut: F,
     ) -> Race<F::Output> {
-        tokio::pin!(fut);
         let tc = self.shared.frontends[self.fe].light.timeout_client;
+        self.watch(client, fut, tc).await
+    }
+
+    /// §4.2 `option abortonclose` of the session's backend: `fut` (the wait
+    /// for the response head) races the client's close, which aborts it; the
+    /// client's bytes meanwhile are kept. No client timeout here. Without the
+    /// option (or for an HTTP/2 stream, whose request end is no close), `fut`.
+    pub(crate) async fn abort_on_close<F: Future>(
+        &mut self,
+        client: &mut ClientStream,
+        fut: F,
+    ) -> Race<F::Output> {
+        if !self.aborts_on_close(client) {
+            return Race::Done(fut.await);
+        }
+        self.watch(client, fut, None).await
+    }
+
+    /// Whether a client's close aborts a waiting request (`option abortonclose`).
+    fn aborts_on_close(&self, client: &ClientStream) -> bool {
+        !matches!(client, ClientStream::H2(_))
+            && self.backend.as_ref().is_some_and(|b| b.spec.abortonclose)
+    }
+
+    async fn watch<F: Future>(
+        &mut self,
+        client: &mut ClientStream,
+        fut: F,
+        tc: Option<Duration>,
+    ) -> Race<F::Output> {
+        tokio::pin!(fut);
+        // §4.2 `option abortonclose`: the client's close aborts the wait.
+        let abort = self.aborts_on_close(client);
         loop {
             let can_read = !self.req.eof && !self.req.is_full();
             // `timeout client` runs while the client may send (HAProxy's armed read
@@ -428,6 +464,7 @@ impl Sess {
                 biased;
                 r = &mut fut => return Race::Done(r),
                 r = client.read(spare), if can_read => match r {
+                    Ok(0) if abort => return Race::ClientAbort,
                     Ok(0) => self.req.eof = true,
                     Ok(n) => {
                         self.req.commit(n);
@@ -453,7 +490,9 @@ impl Sess {
         let fspec = self.shared.frontends[self.fe].light.clone();
         // `tcp-request connection` (§4.2): layer 4 only, on the real connection
         // addresses even with `accept-proxy` (§5.1); a reject closes silently.
-        if let Ok(Some(false)) = eval_rules(&fspec.tcp_connection_rules, &self.ctx(true)) {
+        if !fspec.tcp_connection_rules.is_empty()
+            && self.tcp_rules(&fspec.tcp_connection_rules, &mut 0, true, None) == Ok(Some(false))
+        {
             self.silent = true;
             return Flow::Done(*b"PR");
         }

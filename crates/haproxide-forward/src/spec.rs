@@ -100,6 +100,32 @@ pub enum TcpAct {
     UnsetVar(String),
     /// `tcp-response content close`: end the server connection.
     Close,
+    /// `track-sc0/1/2 <key> [table <t>]` (§4.2 "tcp-request connection"):
+    /// `session` for `tcp-request connection|session` (the counter lives as
+    /// long as the connection), else a stream's (`tcp-request content`).
+    Track {
+        n: u8,
+        key: haproxide_expr::SampleExpr,
+        table: Option<String>,
+        session: bool,
+    },
+    /// `sc-inc-gpc0(<n>)` / `sc-inc-gpc1(<n>)` (`idx` 0 or 1).
+    ScIncGpc { ctr: u8, idx: u8 },
+    /// `sc-set-gpt0(<n>) <int|expr>`.
+    ScSetGpt0 {
+        ctr: u8,
+        value: haproxide_expr::SampleExpr,
+    },
+}
+
+impl TcpAct {
+    /// A stick-counter action (`track-sc*`, `sc-inc-gpc*`, `sc-set-gpt0`).
+    pub fn is_stick(&self) -> bool {
+        matches!(
+            self,
+            TcpAct::Track { .. } | TcpAct::ScIncGpc { .. } | TcpAct::ScSetGpt0 { .. }
+        )
+    }
 }
 
 /// A frontend (configuration.txt §4).
@@ -224,6 +250,10 @@ pub struct BackendSpec {
     pub retries: u32,
     /// `option redispatch [<interval>]`: on a failed retry, pick another server.
     pub redispatch: bool,
+    /// `option abortonclose` (§4.2): a client that closes its side while its
+    /// request waits in a queue, for a connection or for the response head
+    /// aborts the request (`CQ`, `CC`, `CH`) instead of being served.
+    pub abortonclose: bool,
     /// `option allbackups`: use every backup at once when no active server is up.
     pub all_backups: bool,
     /// `timeout connect` (default: HAProxy has none; we use 5 s and warn at start).
@@ -400,6 +430,11 @@ pub struct HttpSpec {
     pub http_response: Vec<haproxide_http::rules::HttpRule>,
     /// `http-after-response` rules (also on the proxy's own responses).
     pub http_after_response: Vec<haproxide_http::rules::HttpRule>,
+    /// `tcp-request content` rules of an HTTP proxy with stick-counter actions
+    /// (`track-sc*`, `sc-*`): run on each request before its `http-request`
+    /// rules (the frontend's before, the backend's after backend switching),
+    /// as HAProxy 2.6 runs them on each HTX stream (crate::track).
+    pub tcp_content: Vec<TcpRule>,
     /// `errorfile`/`errorfiles`/`http-errors` pages, HAProxy's behind them.
     pub errors: haproxide_http::reply::ErrorPages,
     /// The configuration's `userlist` sections (for `http_auth` and `auth`).

@@ -53,3 +53,62 @@ impl Sess {
         tr.end_stream();
     }
 }
+
+impl Sess {
+    /// An HTTP proxy's `tcp-request content` rules on one request (§4.2; the
+    /// ones with stick-counter actions, see `HttpSpec::tcp_content`): run to
+    /// the end or the first `accept`; a `reject` closes the connection with
+    /// no answer (`PR`).
+    pub(crate) fn http_tcp_content(
+        &mut self,
+        conn: &mut crate::http::Conn,
+        spec: &crate::spec::HttpSpec,
+        backend: Option<&str>,
+        req: &haproxide_http::RequestHead,
+    ) -> Option<crate::http::Next> {
+        use crate::rules::{eval_from, Effect, Step};
+        let shared = self.shared.clone();
+        let fe = shared.frontends[self.fe].spec.name.as_str();
+        // Tracking here counts the request on the new counter, the
+        // backend's too (HAProxy 2.6.12, measured: tests/tcp_track.rs).
+        let level = haproxide_stick::Level::Http;
+        let mut at = 0;
+        loop {
+            let step = {
+                let view = self.stick_view(backend.unwrap_or(fe), level);
+                let ctx = haproxide_http::ctx::MsgCtx {
+                    src: self.src,
+                    dst: self.dst,
+                    req: Some(req),
+                    vars: Some(&conn.vars),
+                    frontend: Some(fe),
+                    backend,
+                    tls: self.tls.as_deref(),
+                    servers: Some(&*self.shared),
+                    stick: view
+                        .as_ref()
+                        .map(|v| v as &(dyn haproxide_expr::stktab::StickCtx + Sync)),
+                    seen: self.seen(&shared),
+                    ..Default::default()
+                };
+                eval_from(&spec.tcp_content, at, &ctx)
+            };
+            match step {
+                Step::Final(true) | Step::End | Step::Wait(_) => return None,
+                Step::Final(false) => {
+                    self.silent = true;
+                    return Some(crate::http::Next::Close(*b"PR"));
+                }
+                Step::Act(i, eff) => {
+                    at = i + 1;
+                    match eff {
+                        Effect::Set(name, Some(v)) => conn.vars.set(&name, v),
+                        Effect::Set(_, None) => {}
+                        Effect::Unset(name) => conn.vars.unset(&name),
+                        Effect::Close => return Some(crate::http::Next::Close(*b"PR")),
+                    }
+                }
+            }
+        }
+    }
+}

@@ -32,6 +32,8 @@ pub struct HttpTxnLog {
     /// [`HttpTxnLog::set_request_line`]. `None` when no valid request line was
     /// received (HAProxy logs `<BADREQ>`).
     pub request_line: Option<Box<[u8]>>,
+    /// The response came from a cache (§6): the log names the server `<CACHE>`.
+    pub from_cache: bool,
     /// The status sent to the client (`%ST`), including HAProxy's own error
     /// responses (400, 403, 408, 502, 503, 504...); `None` logs `-1`.
     pub status: Option<u16>,

@@ -47,6 +47,8 @@ pub struct MsgCtx<'a> {
     /// Captures the running rule set made (slot, value), not yet in `seen`:
     /// request slots on a request, response slots on a response.
     pub new_caps: &'a [(usize, Vec<u8>)],
+    /// The transaction's cache state (`res.cache_hit`, `res.cache_name`).
+    pub cache: Option<&'a crate::cache::TxnCache>,
 }
 
 /// What the engine kept of the transaction and the session for the fetches
@@ -177,5 +179,8 @@ impl Context for MsgCtx<'_> {
     }
     fn listener_name(&self) -> Option<&str> {
         self.seen.listener
+    }
+    fn cache_name(&self) -> Option<&str> {
+        self.cache.and_then(|c| c.served_by())
     }
 }

@@ -29,6 +29,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod cache;
 pub mod chars;
 pub mod compress;
 pub mod conn;

@@ -219,6 +219,11 @@ pub enum Action {
         name: String,
         host: crate::script::ScriptRef,
     },
+    /// `http-request cache-use <name>` (§6.2.2): look the request up in the
+    /// cache; a hit is served by the engine after the request rules.
+    CacheUse(crate::cache::CacheRef),
+    /// `http-response cache-store <name>` (§6.2.2): store the response.
+    CacheStore(crate::cache::CacheRef),
     /// `send-spoe-group <engine> <group>` (§4.2, §9.3): the engine sends the
     /// group's messages to its agent and waits for the answer
     /// ([`run_request_from`] / [`run_response_from`] stop there: [`Run::Spoe`]).
@@ -436,6 +441,9 @@ pub struct Txn<'a> {
     pub stick: Option<&'a (dyn haproxide_expr::stktab::StickCtx + Sync)>,
     /// Captures and the listener (`capture.req.hdr`, `so_name`...).
     pub seen: crate::ctx::Seen<'a>,
+    /// The transaction's cache state (`cache-use`, `cache-store`,
+    /// `res.cache_hit`); `None` where the engine has no cache.
+    pub cache: Option<&'a crate::cache::TxnCache>,
     /// The room the head has for rewrites and the `strict-mode` in force
     /// ([`rewrite`]); `Rewrite::default()`: no limit.
     pub rw: Rewrite,
@@ -464,6 +472,7 @@ impl Txn<'_> {
             servers: self.servers,
             seen: self.seen,
             new_caps: &self.captures,
+            cache: self.cache,
         }
     }
 }
@@ -783,6 +792,23 @@ fn prepare(
             }
             Step::Nothing
         }
+        Action::CacheUse(c) => {
+            if let (Some(cache), Some(t), Some(req)) = (c.get(), txn.cache, req) {
+                t.use_cache(cache, req, crate::cache::now());
+            }
+            Step::Nothing
+        }
+        Action::CacheStore(c) => match (c.get(), txn.cache, req, res) {
+            (Some(cache), Some(t), Some(req), Some(res))
+                if t.store(cache, req, res, crate::cache::now()) =>
+            {
+                Step::DelHeader {
+                    name: "age".to_string(),
+                    method: MatchMethod::Str,
+                }
+            }
+            _ => Step::Nothing,
+        },
         Action::StrictMode(on) => Step::Strict(*on),
         Action::WaitForBody { .. }
         | Action::Script { .. }

@@ -656,6 +656,10 @@ impl RuntimeState for Live {
         Some(self.engine.stick_tables())
     }
 
+    fn caches(&self) -> Vec<Arc<haproxide_http::cache::Cache>> {
+        self.engine.caches()
+    }
+
     fn set_global_maxconn(&self, maxconn: u64) -> Result<(), ActionError> {
         if maxconn > self.hard_maxconn {
             return Err(ActionError("Value out of range.".into()));

@@ -60,6 +60,9 @@ pub struct AgentSpec {
     pub max_idle: usize,
 }
 
+/// The pause between two attempts to open an agent connection.
+const RETRY: Duration = Duration::from_millis(100);
+
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
@@ -257,9 +260,16 @@ impl Agent {
     }
 
     async fn exchange_inner(&self, msgs: &[Message]) -> Result<Vec<Action>, Failure> {
-        let mut c = match self.idle_conn() {
-            Some(c) => c,
-            None => self.connect().await?,
+        // No usable connection: as HAProxy, the stream waits for one (a failed
+        // connect or HELLO is retried) until `timeout processing` (error 1).
+        let mut c = loop {
+            if let Some(c) = self.idle_conn() {
+                break c;
+            }
+            match self.connect().await {
+                Ok(c) => break c,
+                Err(_) => tokio::time::sleep(RETRY).await,
+            }
         };
         let sid = self.next_stream.fetch_add(1, Ordering::Relaxed);
         let fid = 1;

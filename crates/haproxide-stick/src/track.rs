@@ -134,18 +134,6 @@ impl Tracker {
         }
     }
 
-    /// The session was accepted (after `tcp-request session` rules):
-    /// `sess_cnt`/`sess_rate` of what the session tracks.
-    pub fn session_accepted(&self) {
-        let now = now_ms();
-        let sess: Vec<Slot> = self.slots().sess.iter().flatten().cloned().collect();
-        for s in sess {
-            s.table
-                .lock(now)
-                .add(&s.key, Some(Data::SessCnt), Some(Data::SessRate), 1);
-        }
-    }
-
     /// Whether the current stream's end was already counted.
     pub fn stream_ended(&self) -> bool {
         self.slots().ended
@@ -209,6 +197,12 @@ impl Tracker {
             }
         }
         l.add(&k, Some(Data::ConnCnt), Some(Data::ConnRate), 1);
+        // A session-level counter counts the session (HAProxy counts it once
+        // the session is accepted, after the `tcp-request session` rules; a
+        // later `tcp-request session reject` is the one difference).
+        if level == Level::Session {
+            l.add(&k, Some(Data::SessCnt), Some(Data::SessRate), 1);
+        }
         if level == Level::Http {
             l.add(&k, Some(Data::HttpReqCnt), Some(Data::HttpReqRate), 1);
             match status {
@@ -376,6 +370,14 @@ impl StickCtx for View<'_> {
         if let Some(t) = self.table(table) {
             let t = t.clone();
             self.tr.track(ctr, &t, key, self.level, status);
+        }
+    }
+
+    fn track_at(&self, ctr: usize, table: Option<&str>, key: &Sample<'_>, session: bool) {
+        if let Some(t) = self.table(table) {
+            let t = t.clone();
+            let level = if session { Level::Session } else { self.level };
+            self.tr.track(ctr, &t, key, level, None);
         }
     }
 

@@ -213,3 +213,36 @@ pub async fn start(b: Behaviour) -> Spoa {
     let mock = serve_seen(move |s, seen| handle(s, seen, bb.clone())).await;
     Spoa { mock, behaviour }
 }
+
+/// A mock agent on a thread of its own (for tests without a runtime): its
+/// address, the frames it read; stopped when dropped.
+pub struct OnThread {
+    pub addr: std::net::SocketAddr,
+    seen: Seen,
+    _thread: crate::tcp::OnThread,
+}
+
+impl OnThread {
+    pub fn start(b: Behaviour) -> OnThread {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = crate::tcp::OnThread::start(move || async move {
+            let s = start(b).await;
+            let _ = tx.send(s.mock.seen.clone());
+            // The behaviour Arc lives as long as the handler closure.
+            s.mock
+        });
+        let seen = rx
+            .recv_timeout(crate::WAIT)
+            .unwrap_or_else(|_| Arc::new(Mutex::new(Vec::new())));
+        OnThread {
+            addr: thread.addr,
+            seen,
+            _thread: thread,
+        }
+    }
+
+    /// Every frame read so far, without lengths.
+    pub fn frames(&self) -> Vec<Vec<u8>> {
+        self.seen.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}

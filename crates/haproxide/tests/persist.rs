@@ -379,16 +379,8 @@ fn stick_on_src_as_haproxy() {
                 ),
             )
             .expect("write");
-            let guard = if tag == "theirs" {
-                match haproxy(&cfg) {
-                    Some(g) => g,
-                    None => {
-                        eprintln!("skipped: no /usr/sbin/haproxy");
-                        return;
-                    }
-                }
-            } else {
-                haproxide(&cfg, &[])
+            let Some(guard) = common::either(tag, &cfg) else {
+                return;
             };
             let seq: Vec<String> = (0..5)
                 .map(|_| {

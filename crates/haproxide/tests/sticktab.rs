@@ -7,84 +7,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::time::Duration;
 
-use common::{ask, free_port, haproxide, haproxy, wait_for, TempDir};
-
-/// A backend answering 404 on `/missing`, 200 elsewhere, then closing.
-fn backend() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = l.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut s = s;
-                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut buf = Vec::new();
-                let mut b = [0u8; 4096];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut b) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&b[..n]),
-                    }
-                }
-                let code = if buf.starts_with(b"GET /missing") {
-                    "404 Not Found"
-                } else {
-                    "200 OK"
-                };
-                let _ = s.write_all(
-                    format!(
-                        "HTTP/1.1 {code}\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
-                    )
-                    .as_bytes(),
-                );
-            });
-        }
-    });
-    port
-}
-
-/// One request on its own connection: (status, body).
-fn get(port: u16, path: &str) -> (String, String) {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return ("connect failed".into(), String::new());
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
-    );
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).to_string();
-    let status = text.split(' ').nth(1).unwrap_or("").to_string();
-    let body = text.split_once("\r\n\r\n").map_or("", |x| x.1).to_string();
-    (status, body)
-}
-
-/// `show table` output with the entry's address and `exp` masked.
-fn masked(s: &str) -> String {
-    s.lines()
-        .map(|l| {
-            l.split(' ')
-                .map(|w| {
-                    if w.starts_with("0x") && w.ends_with(':') {
-                        "PTR:".to_string()
-                    } else if w.starts_with("exp=") {
-                        "exp=X".to_string()
-                    } else {
-                        w.to_string()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use common::stick::{backend, get, masked};
+use common::{ask, free_port, wait_for, TempDir};
 
 const INFO: &str = "%[sc_http_req_cnt(0)] %[sc0_conn_cur] %[sc_get_gpc0(0)] %[src_http_req_rate] %[sc0_trackers] %[sc0_tracked] %[sc1_tracked] %[sc_inc_gpc0(0)] %[src_get_gpc0] %[table_cnt] %[table_avl] %[src,table_http_req_cnt(F)] %[src,in_table(F)] %[sc_http_err_cnt(0)] %[src_get_gpc1]";
 
@@ -120,16 +46,8 @@ fn rate_limit_fetches_and_show_table_as_haproxy() {
     for tag in ["theirs", "ours"] {
         let port = free_port();
         let cfg = config(dir.dir(), tag, port, be);
-        let guard = if tag == "theirs" {
-            match haproxy(&cfg) {
-                Some(g) => g,
-                None => {
-                    eprintln!("skipped: no /usr/sbin/haproxy");
-                    return;
-                }
-            }
-        } else {
-            haproxide(&cfg, &[])
+        let Some(guard) = common::either(tag, &cfg) else {
+            return;
         };
         let admin = dir.dir().join(format!("{tag}-admin.sock"));
         let user = dir.dir().join(format!("{tag}-user.sock"));

@@ -308,6 +308,13 @@ impl<'a> Session<'a> {
                     levels,
                 ))
             }
+            // management.txt §9.3 `show cache` (cli/cache.rs): admin level.
+            ["show", "cache", ..] => {
+                if let Some(d) = self.need(Level::Admin) {
+                    return d;
+                }
+                Text(super::cache::show_cache(&self.state.caches()))
+            }
             ["show", "errors", rest @ ..] => {
                 if let Some(d) = self.need(Level::Operator) {
                     return d;

@@ -72,6 +72,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "show backend",
         "list backends in the current running config",
     ),
+    ("show cache", "show cache status"),
     (
         "show cli level",
         "display the level of the current CLI session",

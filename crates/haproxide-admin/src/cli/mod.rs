@@ -27,6 +27,7 @@
 //!   `stats socket` line ([`listen::parse_address`] parses its address).
 
 pub mod adapt;
+mod cache;
 pub mod dcs;
 pub mod exec;
 pub mod help;
@@ -610,6 +611,10 @@ pub trait RuntimeState: Send + Sync {
     /// when the process runs none.
     fn stick_tables(&self) -> Option<std::sync::Arc<haproxide_stick::Tables>> {
         None
+    }
+    /// The caches (`show cache`, management.txt §9.3); none by default.
+    fn caches(&self) -> Vec<std::sync::Arc<haproxide_http::cache::Cache>> {
+        Vec::new()
     }
     /// `shutdown session <id>`: whether that session existed (and is now cut).
     fn shutdown_session(&self, id: u64) -> bool {

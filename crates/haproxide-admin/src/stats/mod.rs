@@ -241,6 +241,9 @@ impl RuntimeState for HttpModes {
     fn stick_tables(&self) -> Option<Arc<haproxide_stick::Tables>> {
         self.inner.stick_tables()
     }
+    fn caches(&self) -> Vec<Arc<haproxide_http::cache::Cache>> {
+        self.inner.caches()
+    }
     fn proxies_with_disabled(&self) -> Vec<crate::cli::ProxySnapshot> {
         self.inner.proxies_with_disabled()
     }

@@ -212,8 +212,13 @@ impl Parser<'_> {
         }
         // TCP rules' variable actions are typed as the HTTP ones (the same
         // words, §4.2); what does not type is refused by translate.
+        // `track-sc*`, `sc-inc-gpc*` and `sc-set-gpt0` likewise (§4.2
+        // "tcp-request connection", the stick-counter actions).
         if rule.ruleset.starts_with("tcp-")
-            && matches!(base.as_str(), "set-var" | "set-var-fmt" | "unset-var")
+            && (matches!(base.as_str(), "set-var" | "set-var-fmt" | "unset-var")
+                || rule.ruleset.starts_with("tcp-request")
+                    && (base.starts_with("track-sc")
+                        || matches!(base.as_str(), "sc-inc-gpc0" | "sc-inc-gpc1" | "sc-set-gpt0")))
         {
             rule.http = self.type_http_action(pi, &rule).ok().flatten();
         }

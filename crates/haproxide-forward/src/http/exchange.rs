@@ -23,6 +23,7 @@ static PLAIN: HttpSpec = HttpSpec {
     http_request: Vec::new(),
     http_response: Vec::new(),
     http_after_response: Vec::new(),
+    tcp_content: Vec::new(),
     errors: haproxide_http::reply::ErrorPages {
         custom: Vec::new(),
         replies: Vec::new(),
@@ -252,6 +253,17 @@ impl Sess {
                     .stats_answer(client, conn, hook, Some(&be.spec.name), &mut req, tc)
                     .await;
             }
+        }
+        // §6: a hit `cache-use` found is answered without a server.
+        if let Some(hit) = conn.cache.as_deref().and_then(|c| c.take_hit()) {
+            let cx = super::cache::HitCtx {
+                fh,
+                bh,
+                same_proxy: be.spec.name == fert.spec.name,
+                client_keep: client_keep && fh.conn_mode.max(bh.conn_mode) != HttpConnMode::Close,
+                tc,
+            };
+            return self.cache_answer(client, conn, &req, hit, cx).await;
         }
         // Persistence (§4.2 `cookie`, `ignore-persist`, ...): may choose the server.
         let persist = self.persist_request(&be, conn, &mut req);
@@ -560,6 +572,7 @@ impl Sess {
                 dst_timeout: ex.ts,
                 moved: &mut self.bytes.from_client,
                 comp: None,
+                store: None,
             }
             .run(&mut dec, req.body == BodyLength::Chunked)
             .await;

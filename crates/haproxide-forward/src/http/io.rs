@@ -135,6 +135,9 @@ pub(crate) struct Pump<'a, R, W> {
     /// A compressed response (§9.2, the `compress` module): the data goes through
     /// the encoder, the output is chunked and ends with the encoder's trailer.
     pub comp: Option<&'a mut haproxide_http::compress::Encoder>,
+    /// A response being stored in a cache (§6 `cache-store`): each piece of
+    /// data is copied to it.
+    pub store: Option<&'a mut haproxide_http::cache::Writer>,
 }
 
 enum Got {
@@ -161,6 +164,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                         // from the read buffer to the socket, not copied first.
                         Step::Data(d) if !chunked && self.out.is_empty() => {
                             *self.htx += d.len() as u64;
+                            if let Some(w) = self.store.as_deref_mut() {
+                                w.push(d);
+                            }
                             write_all(&mut *self.dst, d, self.dst_timeout)
                                 .await
                                 .map_err(dst_fail)?;
@@ -168,6 +174,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                         }
                         Step::Data(d) => {
                             *self.htx += d.len() as u64;
+                            if let Some(w) = self.store.as_deref_mut() {
+                                w.push(d);
+                            }
                             if let Some(c) = self.comp.as_deref_mut() {
                                 if !c.push(d, self.chunk) {
                                     return Err(PumpFail::Bad);

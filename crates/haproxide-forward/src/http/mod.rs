@@ -13,6 +13,7 @@
 //! (HAProxy's one log line per request). docs/http.md describes the lifecycle.
 
 mod buffer;
+mod cache;
 mod compress;
 mod exchange;
 mod headers;
@@ -104,6 +105,9 @@ pub(crate) struct Conn {
     /// The session's variables (`sess.*`; `txn.*`, `req.*`, `res.*` cleared
     /// between transactions).
     pub(crate) vars: haproxide_http::rules::Vars,
+    /// The transaction's cache state, while a rule set with `cache-use` /
+    /// `cache-store` runs (see `cache`); `None` otherwise.
+    pub(crate) cache: Option<Box<haproxide_http::cache::TxnCache>>,
     /// The transaction's rewrite limits, request then response (set when the
     /// head is received: `haproxide_http::rules::rewrite`).
     pub(crate) room: [Option<usize>; 2],
@@ -175,6 +179,7 @@ impl Sess {
                     self.silent = false;
                     (self.src, self.dst) = addrs;
                     conn.vars.end_txn();
+                    conn.cache = None;
                     self.spoe = None;
                     first = false;
                     // An idle connection holds no buffer.

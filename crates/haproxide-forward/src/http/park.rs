@@ -51,6 +51,7 @@ impl Conn {
             out: Vec::new(),
             chunk: Vec::new(),
             vars: Default::default(),
+            cache: None,
             room: [None; 2],
         }
     }

@@ -59,7 +59,18 @@ impl Sess {
                 // An invalid response: 502, the server connection dropped.
                 Err(_) => return Err(self.reply(client, 502, ex, *b"PH").await),
             }
-            match read_into(server, &mut conn.srv_buf, ex.ts).await {
+            let read = self
+                .abort_on_close(client, read_into(server, &mut conn.srv_buf, ex.ts))
+                .await;
+            // §4.2 `option abortonclose`: HAProxy logs the abort 400 `CH`
+            // (the status of the log only: nothing is sent).
+            let crate::session::Race::Done(read) = read else {
+                if let Some(h) = self.http_log.as_mut() {
+                    h.status = Some(400);
+                }
+                return Err(Next::Close(*b"CH"));
+            };
+            match read {
                 Ok(0) | Err(IoFail::Error) if retry_ok && conn.srv_buf.filled().is_empty() => {
                     return Err(Next::Retry)
                 }
@@ -159,7 +170,7 @@ impl Sess {
                     &mut resp.head,
                     keep,
                     ex.tc,
-                    (&mut server, resp.body),
+                    Some((&mut server, resp.body)),
                 )
                 .await
             {
@@ -218,6 +229,8 @@ impl Sess {
         // connection is back in the idle pool before the client can ask again
         // (an HTTP/2 client's next stream would find it busy).
         let head = ex.client_head.then(|| std::mem::take(&mut conn.out));
+        // §6 `cache-store`: the body is copied into the cache as it goes.
+        let mut store = conn.cache.as_deref().and_then(|c| c.take_store());
         let mut sink = tokio::io::sink();
         let mut dst: &mut (dyn tokio::io::AsyncWrite + Unpin + Send) = if head.is_some() {
             &mut sink
@@ -235,6 +248,7 @@ impl Sess {
             dst_timeout: ex.tc,
             moved: &mut self.bytes.from_server,
             comp: enc.as_mut(),
+            store: store.as_mut(),
         }
         .run(&mut dec, chunked_out)
         .await;
@@ -246,7 +260,11 @@ impl Sess {
             conn.out.clear();
         }
         match pumped {
-            Ok(()) => {}
+            Ok(()) => {
+                if let Some(w) = store {
+                    w.finish(haproxide_http::cache::now());
+                }
+            }
             Err(PumpFail::SrcTimeout) => return Err(Next::Close(*b"sD")),
             Err(PumpFail::SrcError | PumpFail::Bad) => return Err(Next::Close(*b"SD")),
             Err(PumpFail::DstTimeout) => return Err(Next::Close(*b"cD")),

@@ -42,6 +42,12 @@ impl Sess {
             let body = body_in(req.body, self.req.filled().len());
             conn.room[0] = spec.tune.room(request_size(&req.head), body).limit;
         }
+        // `tcp-request content` with stick counters first (crate::track).
+        if !spec.tcp_content.is_empty() {
+            if let Some(next) = self.http_tcp_content(conn, spec, backend, &req.head) {
+                return Some(next);
+            }
+        }
         // SPOE.txt §3.3: just before the half's `http-request` rules.
         if !spec.spoe.is_empty() {
             let ev = match backend {
@@ -54,6 +60,7 @@ impl Sess {
         if spec.http_request.is_empty() {
             return self.restrict_names(client, spec, req, tc).await;
         }
+        super::cache::prepare(conn, &spec.http_request);
         let shared = self.shared.clone();
         let fe = shared.frontends[self.fe].spec.name.as_str();
         let mut from = 0;
@@ -89,6 +96,7 @@ impl Sess {
                         _ => None,
                     },
                     seen: self.seen(&shared),
+                    cache: conn.cache.as_deref(),
                     rw,
                 };
                 let r = run_request_from(&spec.http_request, from, &mut req.head, &mut txn);
@@ -227,9 +235,8 @@ impl Sess {
         res: &mut ResponseHead,
         keep: bool,
         tc: Option<Duration>,
-        srv: (&mut ServerStream, BodyLength),
+        mut server_side: Option<(&mut ServerStream, BodyLength)>,
     ) -> Option<Next> {
-        let (server, res_body) = srv;
         let pick = |s: &'_ HttpSpec| -> usize {
             match set {
                 Set::Response => s.http_response.len(),
@@ -237,7 +244,11 @@ impl Sess {
             }
         };
         if matches!(set, Set::Response) {
-            let body = body_in(res_body, conn.srv_buf.filled().len());
+            // A response from the cache has no server bytes buffered.
+            let body = match &server_side {
+                Some((_, res_body)) => body_in(*res_body, conn.srv_buf.filled().len()),
+                None => 0,
+            };
             conn.room[1] = be.tune.room(response_size(res), body).limit;
         }
         let spoe = matches!(set, Set::Response) && !(fe.spoe.is_empty() && be.spoe.is_empty());
@@ -272,6 +283,7 @@ impl Sess {
             if rules.is_empty() {
                 continue;
             }
+            super::cache::prepare(conn, rules);
             let mut from = 0;
             let mut rw = Rewrite {
                 limit: conn.room[1],
@@ -298,6 +310,7 @@ impl Sess {
                         servers: Some(&*self.shared),
                         body: None,
                         seen: self.seen(&shared),
+                        cache: conn.cache.as_deref(),
                         rw,
                     };
                     let r = run_response_from(rules, from, &req.head, res, &mut txn);
@@ -318,6 +331,11 @@ impl Sess {
                 from = at + 1;
                 // §4.3 `http-response wait-for-body`: the server's body (or
                 // `at-least` bytes of it) within `time`, else 504.
+                // A response from the cache has its body whole already.
+                let Some((server, res_body)) = server_side.as_mut().map(|(s, b)| (&mut **s, *b))
+                else {
+                    continue;
+                };
                 if !super::buffer::wait_server_body(server, conn, res_body, time, at_least).await {
                     return self
                         .late_body(client, spec, 504, *b"sH", &req.head, tc)
@@ -459,6 +477,7 @@ impl Sess {
                 seen: self.seen(&shared),
                 // HAProxy's own replies: no tracking there.
                 stick: None,
+                cache: None,
                 rw: Rewrite::default(),
             };
             let _ = run_response_from(&spec.http_after_response, 0, req, head, &mut txn);

@@ -54,10 +54,11 @@ impl haproxide_spoe::Servers for AgentServers {
 }
 
 /// Binds every SPOE engine of the proxies' HTTP halves to its agent backend.
-pub(crate) fn bind_agents<'a>(
-    specs: impl Iterator<Item = &'a HttpSpec>,
-    backends: &[Arc<BackendRt>],
-) {
+pub(crate) fn bind_agents(frontends: &[crate::FrontendRt], backends: &[Arc<BackendRt>]) {
+    let specs = frontends
+        .iter()
+        .filter_map(|f| f.spec.http.as_ref())
+        .chain(backends.iter().filter_map(|b| b.spec.http.as_ref()));
     for h in specs {
         for e in &h.spoe {
             if let Some(b) = backends.iter().find(|b| b.spec.name == e.spec.backend) {
@@ -121,6 +122,12 @@ impl Sess {
             vars: Some(&conn.vars),
             frontend: Some(self.shared.frontends[self.fe].spec.name.as_str()),
             backend,
+            // The server of the response (`srv_name`, `srv_id`), as rules see it.
+            server: res
+                .and(self.server)
+                .and_then(|i| self.backend.as_ref()?.server(i))
+                .map(|s| s.name.as_str()),
+            server_id: res.and(self.server).map(|i| i as i64 + 1),
             tls: self.tls.as_deref(),
             ..Default::default()
         }

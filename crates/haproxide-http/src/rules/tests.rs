@@ -74,6 +74,7 @@ pub(super) fn run_rw(
         body: None,
         tls: None,
         servers: None,
+        cache: None,
     };
     let v = run_request(rules, head, &mut txn);
     (v, txn.rw)
@@ -361,6 +362,7 @@ fn response_rules_set_status_and_headers() {
         body: None,
         tls: None,
         servers: None,
+        cache: None,
     };
     assert_eq!(
         run_response(&rules, &r, &mut res, &mut txn),
@@ -426,6 +428,7 @@ fn wait_for_body_stops_the_rule_set_and_resumes_after_it() {
         tls: None,
         servers: None,
         body: None,
+        cache: None,
     };
     // The condition holds: the set stops at the wait, the first rule applied.
     let mut head = req("/w", &[]);

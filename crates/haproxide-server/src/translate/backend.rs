@@ -60,6 +60,7 @@ pub(super) fn backend(
         servers: Vec::new(),
         retries: p.retries.unwrap_or(3),
         redispatch: p.option("redispatch") == Some(true),
+        abortonclose: p.option("abortonclose") == Some(true),
         all_backups: p.option("allbackups") == Some(true),
         timeout_connect: p.timeouts.get("connect").copied().map(ms),
         timeout_server: p.timeouts.get("server").copied().map(ms),
@@ -79,6 +80,19 @@ pub(super) fn backend(
         },
         res_inspect_delay: p.res_inspect_delay.map(ms),
     };
+    // An HTTP backend's `tcp-request content` rules run on each request after
+    // backend switching, before its `http-request` rules (a `listen` runs
+    // them once, on its frontend half).
+    if let (Some(h), ProxyKind::Backend) = (b.http.as_mut(), p.kind) {
+        h.tcp_content = p
+            .rules
+            .iter()
+            .filter(|r| r.ruleset == "tcp-request content")
+            .filter_map(|r| {
+                super::tcp_rules::tcp_rule(p, r, haproxide_expr::Uses::HTTP, "HTTP mode", errors)
+            })
+            .collect();
+    }
     let defaults = p.defaults.and_then(|d| cfg.proxies.get(d));
     let base = health::CheckBase::of(p, defaults, errors);
     plan.check_bases.insert(bi, base.clone());

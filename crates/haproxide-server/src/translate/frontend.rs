@@ -97,6 +97,17 @@ pub(super) fn frontend(
             other => errors.push(unsupported(r.action.span, format!("`{other}`"))),
         }
     }
+    // HTTP mode: `tcp-request content` rules with stick-counter actions run on
+    // each request (HAProxy 2.6 runs them on each HTX stream, before the
+    // `http-request` rules), so the whole content rule set moves there.
+    if let Some(h) = f.http.as_mut() {
+        let sticky = f.tcp_content_rules[sessions..]
+            .iter()
+            .any(|r| r.act.as_ref().is_some_and(fw::TcpAct::is_stick));
+        if sticky {
+            h.tcp_content = f.tcp_content_rules.split_off(sessions);
+        }
+    }
     f.tcp_session_rules = sessions;
     for ub in &p.use_backends {
         let cond = match &ub.cond {

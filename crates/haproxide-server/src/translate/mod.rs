@@ -35,6 +35,7 @@ mod stats;
 #[cfg(test)]
 mod unix_tests;
 
+mod cache;
 mod compression;
 mod external;
 mod http_rules;
@@ -232,6 +233,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
     }
     http_rules::fill_userlists(cfg, &mut plan.engine);
     lua::bind(cfg, &mut plan.engine, &mut errors);
+    cache::bind(cfg, &mut plan.engine, &mut errors);
     spoe::fill(cfg, &mut plan.engine, &mut errors);
     crate::admin_plan::fill(cfg, &mut plan, &mut errors);
     external::fill_ids(&mut plan);
@@ -663,6 +665,7 @@ pub(crate) mod tests {
             vars: None,
             res: None,
             listener: None,
+            stick: None,
         }
     }
 

@@ -32,6 +32,42 @@ pub(super) fn tcp_rule(
         (_, Some(Action::UnsetVar { name })) if content => {
             (true, Some(fw::TcpAct::UnsetVar(name.clone())))
         }
+        (_, Some(Action::TrackSc { n, key, table })) if r.ruleset.starts_with("tcp-request") => {
+            let session = r.ruleset != "tcp-request content";
+            if !key.uses().within(uses) {
+                errors.push(unsupported(
+                    r.action.span,
+                    format!(
+                        "the sample fetch `{}` as the key of `{} {}` in {mode}",
+                        key.fetch_name(),
+                        r.ruleset,
+                        r.action.name
+                    ),
+                ));
+                return None;
+            }
+            let act = fw::TcpAct::Track {
+                n: *n,
+                key: key.clone(),
+                table: table.clone(),
+                session,
+            };
+            (true, Some(act))
+        }
+        (_, Some(Action::ScIncGpc { ctr, idx })) if r.ruleset.starts_with("tcp-request") => (
+            true,
+            Some(fw::TcpAct::ScIncGpc {
+                ctr: *ctr,
+                idx: *idx,
+            }),
+        ),
+        (_, Some(Action::ScSetGpt0 { ctr, value })) if r.ruleset.starts_with("tcp-request") => (
+            true,
+            Some(fw::TcpAct::ScSetGpt0 {
+                ctr: *ctr,
+                value: value.clone(),
+            }),
+        ),
         (other, _) => {
             errors.push(unsupported(
                 r.action.span,

@@ -3,6 +3,8 @@
 //! dirs and waits come from haproxide-testkit; what stays here knows haproxide.
 #![allow(dead_code, unused_imports)]
 
+pub mod stick;
+
 pub use haproxide_testkit::fs::TempDir;
 pub use haproxide_testkit::proc::Proc;
 pub use haproxide_testkit::tcp::{free_port, round_trip, ConnectLoop, OnThread};
@@ -164,4 +166,18 @@ pub fn tls_cli_config(d: &TempDir, port: u16, echo: u16, pem: &str, file: &str) 
     let path = d.path(file);
     std::fs::write(&path, text).expect("write the test configuration");
     path
+}
+
+/// The proxy of a side-by-side run: HAProxy for `"theirs"`, haproxide
+/// otherwise; None (the test skips) when HAProxy is not installed.
+pub fn either(tag: &str, cfg: &Path) -> Option<Proc> {
+    if tag == "theirs" {
+        let g = haproxy(cfg);
+        if g.is_none() {
+            eprintln!("skipped: no /usr/sbin/haproxy");
+        }
+        g
+    } else {
+        Some(haproxide(cfg, &[]))
+    }
 }

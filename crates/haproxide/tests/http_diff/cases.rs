@@ -809,6 +809,7 @@ pub fn all() -> Vec<Case> {
         super::monitor::cases(),
         super::after::cases(),
         super::bodyless::cases(),
+        super::cache::cases(),
     ]
     .into_iter()
     .flatten()

@@ -354,6 +354,7 @@ pub fn all() -> Vec<Config> {
     v.extend(super::monitor::configs());
     v.extend(super::after::configs());
     v.extend(super::bodyless::configs());
+    v.extend(super::cache::configs());
     v.sort_by_key(|c| c.name);
     v
 }

@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod after;
 pub mod bodyless;
+pub mod cache;
 pub mod cases;
 pub mod configs;
 pub mod hdrnames;
@@ -133,6 +134,18 @@ pub fn respond(name: &str, req: &[u8]) -> Reply {
         "silent" => return Reply::Silent,
         "cut" => return Reply::Close(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..".to_vec()),
         "nocontent" => b"HTTP/1.1 204 No Content\r\nX-A: b\r\n\r\n".to_vec(),
+        "cacheable" => response(
+            200,
+            "OK",
+            "Cache-Control: max-age=60\r\nETag: \"v1\"\r\nLast-Modified: Thu, 22 Oct 2020 16:51:12 GMT\r\n",
+            name,
+        ),
+        "vary" => response(
+            200,
+            "OK",
+            "Cache-Control: max-age=60\r\nVary: Accept-Encoding\r\nContent-Encoding: gzip\r\n",
+            name,
+        ),
         "notmodified" => b"HTTP/1.1 304 Not Modified\r\nETag: \"e\"\r\nContent-Length: 10\r\n\r\n".to_vec(),
         "hdrs" => response(
             200,
