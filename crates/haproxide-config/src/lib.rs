@@ -166,6 +166,9 @@ pub fn check_read(read: reader::ReadOutput, opts: &CheckOptions<'_>) -> Checked 
         check_files: opts.check_files,
         resolver: opts.resolver,
         accounts: opts.accounts,
+        file_names: (0..)
+            .map_while(|i| sources.get(source::FileId(i)).map(|f| f.name.clone()))
+            .collect(),
     };
     let (mut config, mut diagnostics, parse_aborted) = parse::parse(events, &popts);
     let aborted = aborted || parse_aborted;

@@ -501,9 +501,21 @@ fn check_references(cfg: &Config, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The local peer's name given on the command line (`-L <name>`,
+/// management.txt §3): it wins over `localpeer` and the host name.
+static LOCAL_PEER_ARG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets the `-L <name>` of this process (once; later calls are ignored).
+pub fn set_local_peer_arg(name: &str) {
+    let _ = LOCAL_PEER_ARG.set(name.to_string());
+}
+
 /// The local peer name: `localpeer` in global, else the host name (configuration.txt
 /// §3.1 `localpeer`).
 pub fn local_peer_name(cfg: &Config) -> String {
+    if let Some(n) = LOCAL_PEER_ARG.get() {
+        return n.clone();
+    }
     if let Some(d) = cfg
         .global
         .directives

@@ -10,6 +10,7 @@ use crate::args::{split_args, type_args, Arg};
 use crate::conv::{find_conv, ConvDef};
 use crate::error::{ErrorKind, ExprError};
 use crate::fetch::{find_fetch, Context, FetchDef, Fetched, Uses};
+use crate::patref::{Consumer, Elt, Live, PatRef};
 use crate::pattern::{MatchMethod, Patterns, Resolver};
 use crate::sample::{Sample, SmpType};
 use crate::Tri;
@@ -26,6 +27,20 @@ pub struct Opts<'r> {
     /// Reads a `-f` pattern file's text; without it `-f` is
     /// [`ErrorKind::Unsupported`].
     pub pattern_file: Option<FileReader<'r>>,
+    /// Where pattern references are registered (the runtime API's `acl`/`map`
+    /// commands change them); without it patterns are fixed.
+    pub refs: Option<&'r crate::patref::Registry>,
+    /// The configuration file and line being read (`show acl` names them).
+    pub loc: Option<(&'r str, u32)>,
+    /// Typing a condition (`if`/`unless`): its references come after those of
+    /// the rule's action on the same line.
+    pub in_cond: bool,
+}
+
+impl Opts<'_> {
+    fn at(&self) -> Option<(&str, u32, u8)> {
+        self.loc.map(|(f, l)| (f, l, u8::from(self.in_cond)))
+    }
 }
 
 /// HAProxy's `is_idchar`: the characters of a fetch or converter name.
@@ -216,6 +231,59 @@ fn acl_keyword(kw: &str) -> Option<(&'static FetchDef, MatchMethod)> {
 pub struct AclExpr {
     smp: SampleExpr,
     pat: Patterns,
+    /// The patterns as the runtime API changed them (crate::patref).
+    live: Option<Arc<AclLive>>,
+}
+
+/// An ACL expression's patterns as a reader of its references: recompiled
+/// from their current entries when the runtime API changes one.
+#[derive(Debug)]
+struct AclLive {
+    refs: Vec<Arc<PatRef>>,
+    method: MatchMethod,
+    ignore_case: bool,
+    live: Live<Patterns>,
+}
+
+impl AclLive {
+    fn compile(&self, keys: &[String]) -> Result<Patterns, ExprError> {
+        Patterns::parse(self.method, self.ignore_case, true, keys, None)
+    }
+}
+
+impl Consumer for AclLive {
+    fn rebuild(&self) {
+        let keys: Vec<String> = self
+            .refs
+            .iter()
+            .flat_map(|r| r.current().into_iter().map(|(k, _)| k))
+            .collect();
+        if let Ok(p) = self.compile(&keys) {
+            self.live.store(p);
+        }
+    }
+    fn check(&self, key: &str, _: Option<&str>) -> Result<(), String> {
+        if key.is_empty() {
+            return Ok(());
+        }
+        self.compile(&[key.to_string()])
+            .map(|_| ())
+            .map_err(|e| e.message)
+    }
+    fn lookup(&self, entries: &[Elt], sample: &str, map: bool) -> String {
+        let keys: Vec<String> = entries.iter().map(|e| e.key.clone()).collect();
+        let found = self
+            .compile(&keys)
+            .ok()
+            .and_then(|p| p.position(Sample::Str(std::borrow::Cow::Borrowed(sample.as_bytes()))));
+        crate::patref::lookup_line(
+            self.method.name(),
+            self.ignore_case,
+            found.and_then(|i| entries.get(i)),
+            map,
+            None,
+        )
+    }
 }
 
 impl AclExpr {
@@ -243,6 +311,8 @@ impl AclExpr {
         let mut ignore_case = false;
         let mut no_dns = false;
         let mut from_files: Vec<String> = Vec::new();
+        let mut refs: Vec<Arc<PatRef>> = Vec::new();
+        let (cfg_file, cfg_line) = opts.loc.unwrap_or(("?", 0));
         let mut loaded = false;
         let mut as_map = false;
         let mut i = 1;
@@ -268,6 +338,19 @@ impl AclExpr {
                         ExprError::invalid(format!("failed to open pattern file <{next}>"))
                     })?;
                     from_files.extend(patterns_from_file(&text, as_map));
+                    if let Some(reg) = opts.refs {
+                        refs.push(reg.file(
+                            next,
+                            opts.at(),
+                            crate::patref::ACL,
+                            || {
+                                format!(
+                                    "pattern loaded from file '{next}' used by acl at file '{cfg_file}' line {cfg_line}"
+                                )
+                            },
+                            || crate::patref::entries_from_file(&text, as_map),
+                        ));
+                    }
                     loaded = true;
                     i += 1;
                 }
@@ -312,9 +395,25 @@ impl AclExpr {
             })?,
         };
         let mut all = from_files;
-        all.extend(words.get(i..).unwrap_or(&[]).iter().map(|s| s.to_string()));
+        let inline = words.get(i..).unwrap_or(&[]);
+        all.extend(inline.iter().map(|s| s.to_string()));
         let pat = Patterns::parse(method, ignore_case, no_dns, &all, opts.resolve)?;
-        Ok(AclExpr { smp, pat })
+        let live = opts.refs.map(|reg| {
+            refs.push(reg.anonymous(
+                opts.at(),
+                format!("acl '{}' file '{cfg_file}' line {cfg_line}", &crit[..end]),
+                &crate::pattern::normalize_ops(method, inline),
+            ));
+            let live = Arc::new(AclLive {
+                refs,
+                method,
+                ignore_case,
+                live: Live::new(),
+            });
+            reg.add_reader(&live.refs, live.clone());
+            live
+        });
+        Ok(AclExpr { smp, pat, live })
     }
 
     /// The sample expression.
@@ -332,6 +431,8 @@ impl AclExpr {
     /// miss until the evaluation is final.
     fn eval(&self, ctx: &dyn Context) -> Tri {
         let final_eval = ctx.is_final();
+        let live = self.live.as_ref().and_then(|l| l.live.load());
+        let pat = live.as_deref().unwrap_or(&self.pat);
         let mut occ = 0;
         loop {
             let f = self.smp.eval(ctx, occ);
@@ -342,7 +443,7 @@ impl AclExpr {
                     Tri::Fail
                 };
             };
-            if self.pat.matches(v) {
+            if pat.matches(v) {
                 return Tri::Pass;
             }
             if f.more {

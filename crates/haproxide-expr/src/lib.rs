@@ -36,6 +36,7 @@ pub mod hashconv;
 pub mod http;
 pub mod logfmt;
 pub mod mqtt;
+pub mod patref;
 pub mod pattern;
 pub mod payload;
 pub mod procvars;

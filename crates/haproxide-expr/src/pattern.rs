@@ -145,6 +145,32 @@ fn parse_ll(s: &str) -> Option<i64> {
     s.parse().ok()
 }
 
+/// An ACL's inline words as the patterns HAProxy stores for them: for `int`
+/// and `len`, `eq|ge|gt|le|lt` apply to the numbers after them and become
+/// ranges (`gt 3` is `4:`), as `parse_acl_expr` writes them into the reference.
+pub fn normalize_ops(method: MatchMethod, words: &[&str]) -> Vec<String> {
+    if !matches!(method, MatchMethod::Int | MatchMethod::Len) {
+        return words.iter().map(|w| w.to_string()).collect();
+    }
+    let mut op = "eq";
+    let mut out = Vec::with_capacity(words.len());
+    for w in words {
+        if let Some(o) = std_op(w) {
+            op = o;
+            continue;
+        }
+        let v = (!w.contains([':', '-'])).then(|| parse_ll(w)).flatten();
+        out.push(match (op, v) {
+            ("ge", Some(v)) => format!("{v}:"),
+            ("gt", Some(v)) => format!("{}:", v.saturating_add(1)),
+            ("le", Some(v)) => format!(":{v}"),
+            ("lt", Some(v)) => format!(":{}", v.saturating_sub(1)),
+            _ => w.to_string(),
+        });
+    }
+    out
+}
+
 /// `pat_parse_int`: `N`, `N:M`, `:M`, `N:` (`-` also separates).
 fn parse_int(text: &str) -> Result<Pat, ExprError> {
     let bad_range = || ExprError::invalid(format!("'{text}' is not a valid number range"));
@@ -315,6 +341,14 @@ impl Patterns {
         })
     }
 
+    /// The one string pattern, for an exact index (`str` without `-i`).
+    pub(crate) fn single_bytes(&self) -> Option<&[u8]> {
+        match (self.method, self.ignore_case, self.pats.as_slice()) {
+            (MatchMethod::Str, false, [Pat::Bytes(b)]) => Some(b),
+            _ => None,
+        }
+    }
+
     /// Number of patterns.
     pub fn len(&self) -> usize {
         self.pats.len()
@@ -329,27 +363,32 @@ impl Patterns {
     /// the method's type first; a failed cast does not match.
     pub fn matches(&self, s: Sample<'_>) -> bool {
         use MatchMethod::*;
-        if self.method == Found {
-            return true;
-        }
-        let Some(s) = s.cast(self.method.expects()) else {
-            return false;
-        };
         match self.method {
             Found => true,
-            Bool => matches!(s, Sample::Sint(v) if v != 0),
+            Bool => matches!(s.cast(SmpType::Sint), Some(Sample::Sint(v)) if v != 0),
+            _ => self.position(s).is_some(),
+        }
+    }
+
+    /// The first pattern `s` matches (`get acl|map` names it); `found` and
+    /// `bool` have none.
+    pub fn position(&self, s: Sample<'_>) -> Option<usize> {
+        use MatchMethod::*;
+        let s = s.cast(self.method.expects())?;
+        match self.method {
+            Found | Bool => None,
             Int => match s {
-                Sample::Sint(v) => self.pats.iter().any(|p| in_range(p, v)),
-                _ => false,
+                Sample::Sint(v) => self.pats.iter().position(|p| in_range(p, v)),
+                _ => None,
             },
-            Len => match s.bytes() {
-                Some(b) => self.pats.iter().any(|p| in_range(p, b.len() as i64)),
-                None => false,
-            },
-            Ip => self.pats.iter().any(|p| ip_match(p, &s)),
+            Len => {
+                let n = s.bytes()?.len() as i64;
+                self.pats.iter().position(|p| in_range(p, n))
+            }
+            Ip => self.pats.iter().position(|p| ip_match(p, &s)),
             Bin | Str | Beg | Sub | Dir | Dom | End | Reg => {
-                let Some(b) = s.bytes() else { return false };
-                self.pats.iter().any(|p| self.bytes_match(p, b))
+                let b = s.bytes()?;
+                self.pats.iter().position(|p| self.bytes_match(p, b))
             }
         }
     }

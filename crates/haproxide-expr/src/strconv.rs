@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::acl::Opts;
 use crate::args::Arg;
 use crate::error::ExprError;
+use crate::patref::{Consumer, Elt, Live, PatRef};
 use crate::pattern::{MatchMethod, Patterns};
 use crate::sample::{Sample, SmpType};
 
@@ -259,15 +260,16 @@ pub(crate) fn regsub<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
 }
 
 /// A map file loaded for a `map_*` converter (configuration.txt §7.3.1 "map"):
-/// each line `<key> <value>`, matched with `method`, in file order.
+/// each line `<key> <value>`, matched with `method`, in file order. With a
+/// pattern registry (crate::patref) the runtime API's `add/del/set/clear map`
+/// change what [`Map::live`] holds.
 #[derive(Debug)]
 pub struct Map {
     pub file: String,
-    entries: Vec<(Patterns, Vec<u8>)>,
+    table: MapTable,
     default: Option<Vec<u8>>,
     out: SmpType,
-    /// `map_regm*`: each key's regex, its captures `\1`-`\9` expanded in the value.
-    regm: Vec<regex::bytes::Regex>,
+    live: Option<Arc<MapLive>>,
 }
 impl PartialEq for Map {
     fn eq(&self, o: &Map) -> bool {
@@ -275,6 +277,121 @@ impl PartialEq for Map {
     }
 }
 impl Eq for Map {}
+
+/// A map's compiled entries.
+#[derive(Debug, Default)]
+struct MapTable {
+    entries: Vec<(Patterns, Vec<u8>)>,
+    /// `map_regm*`: each key's regex, its captures `\1`-`\9` expanded in the value.
+    regm: Vec<regex::bytes::Regex>,
+    /// `map`/`map_str`: the first entry of each key (HAProxy looks exact
+    /// strings up in a tree; the first loaded wins).
+    index: Option<std::collections::HashMap<Vec<u8>, usize>>,
+}
+
+/// How a map converter compiles its reference's entries.
+#[derive(Debug, Clone)]
+struct MapKind {
+    name: String,
+    method: MatchMethod,
+    out: SmpType,
+}
+
+impl MapKind {
+    /// Compiles `(line, key, value)` items; `bad` words an error of one line.
+    fn compile<'i>(
+        &self,
+        items: impl IntoIterator<Item = (usize, &'i str, &'i str)>,
+        bad: &dyn Fn(usize, ExprError) -> ExprError,
+    ) -> Result<MapTable, ExprError> {
+        let mut t = MapTable::default();
+        let backref = self.name.starts_with("map_regm");
+        for (n, k, v) in items {
+            if self.out == SmpType::Sint && v.parse::<i64>().is_err() {
+                return Err(bad(
+                    n,
+                    ExprError::invalid(format!("unable to parse '{v}' as integer")),
+                ));
+            }
+            let p = Patterns::parse(self.method, false, true, &[k.to_string()], None)
+                .map_err(|e| bad(n, e))?;
+            if backref {
+                let re = regex::bytes::RegexBuilder::new(k)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|_| bad(n, ExprError::invalid(format!("regex '{k}' is invalid"))))?;
+                t.regm.push(re);
+            }
+            t.entries.push((p, v.as_bytes().to_vec()));
+        }
+        if self.method == MatchMethod::Str {
+            let mut idx = std::collections::HashMap::with_capacity(t.entries.len());
+            for (i, (p, _)) in t.entries.iter().enumerate() {
+                if let Some(k) = p.single_bytes() {
+                    idx.entry(k.to_vec()).or_insert(i);
+                }
+            }
+            t.index = Some(idx);
+        }
+        Ok(t)
+    }
+}
+
+/// A map converter as a reader of its file's reference.
+#[derive(Debug)]
+struct MapLive {
+    kind: MapKind,
+    pref: Arc<PatRef>,
+    live: Live<MapTable>,
+}
+
+impl Consumer for MapLive {
+    fn rebuild(&self) {
+        let cur = self.pref.current();
+        let items = cur
+            .iter()
+            .map(|(k, v)| (0, k.as_str(), v.as_deref().unwrap_or("")));
+        if let Ok(t) = self.kind.compile(items, &|_, e| e) {
+            self.live.store(t);
+        }
+    }
+    fn check(&self, key: &str, value: Option<&str>) -> Result<(), String> {
+        let key = if key.is_empty() { "x" } else { key };
+        self.kind
+            .compile([(0, key, value.unwrap_or("0"))], &|_, e| e)
+            .map(|_| ())
+            .map_err(|e| e.message)
+    }
+    fn lookup(&self, entries: &[Elt], sample: &str, map: bool) -> String {
+        let items = entries
+            .iter()
+            .map(|e| (0, e.key.as_str(), e.value.as_deref().unwrap_or("")));
+        let found = self.kind.compile(items, &|_, e| e).ok().and_then(|t| {
+            let s = Sample::Str(Cow::Borrowed(sample.as_bytes()));
+            if t.regm.is_empty() {
+                t.entries.iter().position(|(p, _)| p.matches(s.clone()))
+            } else {
+                t.regm.iter().position(|re| re.is_match(sample.as_bytes()))
+            }
+        });
+        let hit = found.and_then(|i| entries.get(i));
+        let vtype = hit.and_then(|e| {
+            let v = Sample::Str(Cow::Owned(e.value.clone()?.into_bytes()));
+            let v = if self.kind.out == SmpType::Str {
+                Some(v)
+            } else {
+                v.cast(self.kind.out)
+            };
+            v.map(|v| v.ty().name())
+        });
+        let method = if self.kind.name.starts_with("map_regm") {
+            "regm"
+        } else {
+            self.kind.method.name()
+        };
+        crate::patref::lookup_line(method, false, hit, map, vtype)
+    }
+}
 
 /// The match method and output type a map converter's name says.
 pub(crate) fn map_kind(name: &str) -> (MatchMethod, SmpType) {
@@ -329,9 +446,7 @@ pub(crate) fn prepare_map(
             "invalid arg 1 in converter '{name}' : failed to open map file '{file}'"
         ))
     })?;
-    let mut entries = Vec::new();
-    let mut regm = Vec::new();
-    let backref = name.starts_with("map_regm");
+    let mut items = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let l = line.trim_matches([' ', '\t', '\r']);
         if l.is_empty() || l.starts_with('#') {
@@ -341,34 +456,52 @@ pub(crate) fn prepare_map(
             Some(i) => (&l[..i], l[i..].trim_matches([' ', '\t'])),
             None => (l, ""),
         };
-        let bad = |e: ExprError| {
-            ExprError::invalid(format!(
-                "invalid arg 1 in converter '{name}' : file '{file}', line {} : {}",
-                n + 1,
-                e.message
-            ))
-        };
-        if out == SmpType::Sint && v.parse::<i64>().is_err() {
-            return Err(bad(ExprError::invalid(format!(
-                "unable to parse '{v}' as integer"
-            ))));
-        }
-        let p = Patterns::parse(method, false, true, &[k.to_string()], None).map_err(bad)?;
-        if backref {
-            let re = regex::bytes::RegexBuilder::new(k)
-                .size_limit(1 << 20)
-                .build()
-                .map_err(|_| bad(ExprError::invalid(format!("regex '{k}' is invalid"))))?;
-            regm.push(re);
-        }
-        entries.push((p, v.as_bytes().to_vec()));
+        items.push((n + 1, k, v));
     }
+    let kind = MapKind {
+        name: name.to_string(),
+        method,
+        out,
+    };
+    let bad = |n: usize, e: ExprError| {
+        ExprError::invalid(format!(
+            "invalid arg 1 in converter '{name}' : file '{file}', line {n} : {}",
+            e.message
+        ))
+    };
+    let table = kind.compile(items.iter().copied(), &bad)?;
+    let live = opts.refs.map(|reg| {
+        let (cfg_file, cfg_line) = opts.loc.unwrap_or(("?", 0));
+        let pref = reg.file(
+            &file,
+            opts.loc.map(|(f, l)| (f, l, u8::from(opts.in_cond))),
+            crate::patref::MAP | crate::patref::SMP,
+            || {
+                format!(
+                    "pattern loaded from file '{file}' used by map at file '{cfg_file}' line {cfg_line}"
+                )
+            },
+            || {
+                items
+                    .iter()
+                    .map(|(_, k, v)| (k.to_string(), Some(v.to_string())))
+                    .collect()
+            },
+        );
+        let live = Arc::new(MapLive {
+            kind: kind.clone(),
+            pref: pref.clone(),
+            live: Live::new(),
+        });
+        reg.add_reader(std::slice::from_ref(&pref), live.clone());
+        live
+    });
     Ok(vec![Arg::Map(Arc::new(Map {
         file,
-        entries,
+        table,
         default,
         out,
-        regm,
+        live,
     }))])
 }
 
@@ -376,13 +509,20 @@ pub(crate) fn map<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
     let Some(Arg::Map(m)) = a.first() else {
         return None;
     };
-    if !m.regm.is_empty() {
-        return map_regm(m, s);
+    let live = m.live.as_ref().and_then(|l| l.live.load());
+    let t = live.as_deref().unwrap_or(&m.table);
+    if !t.regm.is_empty() {
+        return map_regm(m, t, s);
     }
-    let v = m
-        .entries
-        .iter()
-        .find(|(p, _)| p.matches(s.clone()))
+    let hit = match &t.index {
+        Some(idx) => s
+            .clone()
+            .cast(SmpType::Str)
+            .and_then(|k| k.bytes().and_then(|b| idx.get(b).copied())),
+        None => t.entries.iter().position(|(p, _)| p.matches(s.clone())),
+    };
+    let v = hit
+        .and_then(|i| t.entries.get(i))
         .map(|(_, v)| v.as_slice())
         .or(m.default.as_deref())?;
     let s = Sample::Str(Cow::Owned(v.to_vec()));
@@ -394,10 +534,10 @@ pub(crate) fn map<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
 
 /// `map_regm`: the first key whose regex matches; the value's `\N` references
 /// are replaced by the match's captures (HAProxy's `map_regm`, §7.3.1 "map").
-fn map_regm<'a>(m: &Map, s: Sample<'a>) -> Option<Sample<'a>> {
+fn map_regm<'a>(m: &Map, t: &MapTable, s: Sample<'a>) -> Option<Sample<'a>> {
     let b = s.bytes()?;
     let mut out = Vec::new();
-    let hit = m.regm.iter().zip(&m.entries).find_map(|(re, (_, v))| {
+    let hit = t.regm.iter().zip(&t.entries).find_map(|(re, (_, v))| {
         let caps = re.captures(b)?;
         expand(v, &caps, &mut out);
         Some(())

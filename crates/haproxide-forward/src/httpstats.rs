@@ -23,6 +23,8 @@ pub(crate) struct HttpCells {
     unparsed: AtomicU64,
     hrsp: [AtomicU64; 6],
     req_rate: Rate,
+    /// Body bytes HAProxy's H1 layer would splice, in and out.
+    spliced: [AtomicU64; 2],
 }
 
 /// The HTTP counters of one object, as read.
@@ -39,6 +41,9 @@ pub struct HttpStats {
     /// HAProxy 2.6.12 creates no stream for them, so `show info`'s `CumReq` does
     /// not count them (measured).
     pub unparsed: u64,
+    /// Body bytes received and sent by splicing (`h1_spliced_bytes_in`,
+    /// `h1_spliced_bytes_out`; [`HttpMeters::spliced`]).
+    pub spliced: [u64; 2],
 }
 
 /// The `hrsp_*` slot of a status: 1xx..5xx, else "other".
@@ -69,13 +74,14 @@ impl HttpCells {
             hrsp: std::array::from_fn(|i| self.hrsp[i].load(Ordering::Relaxed)),
             req_rate: self.req_rate.get(),
             unparsed: self.unparsed.load(Ordering::Relaxed),
+            spliced: std::array::from_fn(|i| self.spliced[i].load(Ordering::Relaxed)),
         }
     }
 
     fn clear_totals(&self) {
         self.req_tot.store(0, Ordering::Relaxed);
         self.unparsed.store(0, Ordering::Relaxed);
-        for c in &self.hrsp {
+        for c in self.hrsp.iter().chain(&self.spliced) {
             c.store(0, Ordering::Relaxed);
         }
     }
@@ -149,6 +155,21 @@ impl HttpMeters {
         }
     }
 
+    /// §4.2 `option splice-request` / `splice-response`: `n` body bytes that
+    /// HAProxy 2.6 would move by splice(2) from the client to the server
+    /// (`to_server`) or back: the client side's frontend counts them in or
+    /// out, the server side's backend the other way. haproxide copies them
+    /// (the bytes on the wire are the same).
+    pub(crate) fn spliced(&self, fe: usize, be: usize, to_server: bool, n: u64) {
+        let (f, b) = if to_server { (0, 1) } else { (1, 0) };
+        if let Some(c) = self.frontends.get(fe) {
+            c.spliced[f].fetch_add(n, Ordering::Relaxed);
+        }
+        if let Some(c) = self.backends.get(be) {
+            c.spliced[b].fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn frontend(&self, fe: usize) -> HttpStats {
         self.frontends
             .get(fe)
@@ -215,9 +236,16 @@ mod tests {
         assert_eq!(m.server(0, 1).req_tot, 2);
         assert_eq!(m.server(0, 0).req_tot, 0);
         assert_eq!(m.server(3, 0), HttpStats::default());
+        // A request body goes in on the frontend, out on the backend; a
+        // response body the other way.
+        m.spliced(0, 0, true, 10);
+        m.spliced(0, 0, false, 7);
+        assert_eq!(m.frontend(0).spliced, [10, 7]);
+        assert_eq!(m.backend(0).spliced, [7, 10]);
         m.clear_totals();
         m.clear_max();
         assert_eq!(m.frontend(0).req_tot, 0);
         assert_eq!(m.frontend(0).req_rate.max, 0);
+        assert_eq!(m.backend(0).spliced, [0, 0]);
     }
 }

@@ -477,6 +477,10 @@ pub struct HttpSpec {
     /// The global `tune.bufsize` / `tune.maxrewrite` (§3.2): head limits and
     /// the room rules have for rewrites.
     pub tune: haproxide_http::rules::BufTune,
+    /// `option splice-request` / `option splice-response` (§4.2): counted as
+    /// spliced (`h1_spliced_bytes_*`), copied as any body.
+    pub splice_request: bool,
+    pub splice_response: bool,
 }
 
 /// `unique-id-format <fmt>` and `unique-id-header <name>` (configuration.txt §4.2):

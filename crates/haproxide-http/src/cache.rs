@@ -269,35 +269,35 @@ pub struct Hit {
 pub struct Writer {
     cache: Arc<Cache>,
     key: Vec<u8>,
-    entry: Entry,
+    /// `None` once finished (or abandoned).
+    entry: Option<Entry>,
     head_size: u64,
-    failed: bool,
 }
 
 impl Writer {
     /// Body data (decoded, as the client gets it before compression).
     pub fn push(&mut self, d: &[u8]) {
-        if self.failed {
-            return;
-        }
-        let size = self.head_size + (self.entry.body.len() + d.len()) as u64;
+        let Some(e) = self.entry.as_mut() else { return };
+        let size = self.head_size + (e.body.len() + d.len()) as u64;
         if size > self.cache.spec.max_object_size {
-            self.failed = true;
-            self.entry.body = Vec::new();
+            // Over `max-object-size`: abandoned.
+            self.entry = None;
             return;
         }
-        self.entry.body.extend_from_slice(d);
+        e.body.extend_from_slice(d);
     }
 
-    /// The body ended whole: the entry goes in the cache. Whether it did.
-    pub fn finish(mut self, now: u64) -> bool {
-        if self.failed {
+    /// The body ended whole: the entry goes in the cache (once; the engine
+    /// calls this before the end of the body reaches the client, so that its
+    /// next request finds the entry). Whether it did.
+    pub fn finish(&mut self, now: u64) -> bool {
+        let Some(mut e) = self.entry.take() else {
             return false;
-        }
-        let size = self.head_size + self.entry.body.len() as u64;
-        self.entry.blocks = size.div_ceil(BLOCK).max(1);
-        self.entry.body.shrink_to_fit();
-        self.cache.insert(self.key, self.entry, now)
+        };
+        let size = self.head_size + e.body.len() as u64;
+        e.blocks = size.div_ceil(BLOCK).max(1);
+        e.body.shrink_to_fit();
+        self.cache.insert(std::mem::take(&mut self.key), e, now)
     }
 }
 
@@ -454,7 +454,7 @@ impl TxnCache {
         st.store = Some(Writer {
             cache: cache.clone(),
             key,
-            entry: Entry {
+            entry: Some(Entry {
                 last_modified: last_modified(&head.headers, now),
                 head,
                 body: Vec::new(),
@@ -464,9 +464,8 @@ impl TxnCache {
                 sec,
                 blocks: 0,
                 used: AtomicU64::new(0),
-            },
+            }),
             head_size,
-            failed: false,
         });
         drop_age
     }

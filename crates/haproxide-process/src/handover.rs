@@ -162,10 +162,65 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Also answers each connection on `tables.sock` (same directory) with
+    /// `data()` at that moment, then closes: the stick tables a successor
+    /// takes over (haproxide_stick::handover). Runs on its own thread.
+    pub fn serve_tables<F>(&self, owner: Option<(u32, Option<u32>)>, data: F) -> io::Result<()>
+    where
+        F: Fn() -> Vec<u8> + Send + 'static,
+    {
+        let dir = self.path.parent().unwrap_or(Path::new("/nonexistent"));
+        let path = dir.join(TABLES);
+        let listener = UnixListener::bind(&path)?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::chown(&path, Some(uid), gid)?;
+        }
+        std::thread::Builder::new()
+            .name("haproxide-tables".into())
+            .spawn(move || {
+                use std::io::Write;
+                for conn in listener.incoming() {
+                    let Ok(mut conn) = conn else { continue };
+                    let _ = conn.set_write_timeout(Some(std::time::Duration::from_secs(5)));
+                    let _ = conn.write_all(&data());
+                }
+            })?;
+        Ok(())
+    }
+}
+
+/// The stick tables' socket next to `listeners.sock`.
+const TABLES: &str = "tables.sock";
+
+/// What the process serving `listeners` (a [`default_path`]) hands over of its
+/// stick tables, at most `max` bytes; the same trust as [`fetch`].
+pub fn fetch_tables(listeners: &Path, trust: &Trust, max: usize) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let dir = listeners
+        .parent()
+        .ok_or_else(|| refuse(format!("{}: no directory", listeners.display())))?;
+    check_private_dir(dir, &trust.uids)?;
+    let path = dir.join(TABLES);
+    let sock = UnixStream::connect(&path)?;
+    check_peer(&sock, &path, trust)?;
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    let mut out = Vec::new();
+    sock.take(max as u64 + 1).read_to_end(&mut out)?;
+    if out.len() > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: more than {max} bytes", path.display()),
+        ));
+    }
+    Ok(out)
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
         if let Some(dir) = self.path.parent() {
+            let _ = std::fs::remove_file(dir.join(TABLES));
             let _ = std::fs::remove_dir(dir);
         }
     }

@@ -335,6 +335,18 @@ pub fn run(args: Options, console: Arc<dyn Console>) -> Result<u8> {
         } else {
             haproxide_process::handover::fetch(&path, &trust)
         };
+        // §3.5 `peers`: the stick tables the local peer hands over (not
+        // through `-x`, HAProxy's socket: its tables come by its protocol).
+        if !explicit && plan.engine.stick_tables.iter().any(|t| t.handover) {
+            match haproxide_process::handover::fetch_tables(&path, &trust, 256 << 20) {
+                Ok(data) => plan.tables_handover = Some(data),
+                Err(e) => eprintln!(
+                    "[WARNING]  ({}) : stick tables not taken over from {}: {e}",
+                    std::process::id(),
+                    path.display()
+                ),
+            }
+        }
         match fetched {
             Ok(fds) => {
                 let n = crate::run::adopt_listeners(&mut plan, fds);

@@ -34,6 +34,7 @@ fn http_counters(h: haproxide_forward::HttpStats) -> HttpCounters {
     HttpCounters {
         req_tot: h.req_tot,
         hrsp: h.hrsp,
+        spliced: h.spliced,
         ..HttpCounters::default()
     }
 }
@@ -179,6 +180,7 @@ impl Live {
                     hrsp: h.hrsp,
                     req_rate: h.req_rate.current,
                     req_rate_max: h.req_rate.max,
+                    spliced: h.spliced,
                     ..HttpCounters::default()
                 }
             }),

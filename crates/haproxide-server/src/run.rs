@@ -347,6 +347,13 @@ pub async fn start_with(
     let (open, gate) = tokio::sync::watch::channel(false);
     let engine =
         Arc::new(Engine::start_gated(engine_spec, health.clone(), logger, Some(gate)).await?);
+    // §3.5 `peers`: the replaced process's entries, before any traffic.
+    if let Some(data) = &plan.tables_handover {
+        match engine.stick_tables().import(data) {
+            Ok(n) => tracing::debug!("took over {n} stick-table entries"),
+            Err(e) => tracing::warn!("stick tables not taken over: {e}"),
+        }
+    }
     let live_view = view.clone();
     let _ = link.engine.set(Arc::clone(&engine));
     // A server that went DOWN while the engine was starting: its sessions (opened
@@ -460,6 +467,15 @@ pub async fn start_with(
     )
     .map_err(|e| tracing::warn!("cannot serve listeners for reloads: {e}"))
     .ok();
+    // The tables bound to a `peers` section go to the next process too.
+    if let Some(h) = handover.as_ref() {
+        let tables = engine.stick_tables();
+        if tables.list.iter().any(|t| t.spec.handover) {
+            if let Err(e) = h.serve_tables(owner, move || tables.export()) {
+                tracing::warn!("cannot serve stick tables for reloads: {e}");
+            }
+        }
+    }
     // Everything is bound: drop the privileges, then serve.
     before_serving().map_err(RunError::Privileges)?;
     let _ = open.send(true);

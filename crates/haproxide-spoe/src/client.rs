@@ -105,7 +105,7 @@ fn engine_uuid() -> String {
     h2.write_u64(a);
     let b = h2.finish();
     format!(
-        "{:08X}-{:04X}-4{:03X}-{:04X}-{:012X}",
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
         a >> 32,
         (a >> 16) & 0xFFFF,
         a & 0xFFF,

@@ -109,6 +109,17 @@ async fn notify_ack_sets_known_variables_only() {
     assert!(contains(hello, b"\x12supported-versions\x08\x032.0"));
     assert!(contains(hello, b"\x0ccapabilities\x08\x0apipelining"));
     assert!(contains(hello, b"\x0emax-frame-size\x03\xfc\xf0\x06"));
+    // engine-id: a 36-character lowercase UUID, as HAProxy's generate_pseudo_uuid.
+    let at = hello
+        .windows(12)
+        .position(|w| w == b"\x09engine-id\x08\x24")
+        .expect("engine-id");
+    let id = &hello[at + 12..at + 12 + 36];
+    assert!(
+        id.iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b) || *b == b'-'),
+        "{id:?}"
+    );
     let (ty, sid, fid) = spoa::ids(&frames[1]).expect("ids");
     assert_eq!((ty, fid), (3, 1));
     let mut want = vec![3, 0, 0, 0, 1];

@@ -400,6 +400,7 @@ mod tests {
             expire: Some(60_000),
             store: vec![(Data::Gpc0, 0), (Data::HttpReqRate, 10_000)],
             nopurge: false,
+            handover: false,
         }])
     }
 

@@ -6,7 +6,8 @@
 //! - [`freq`]: HAProxy's frequency counters (rates over a period);
 //! - [`track`]: a session's tracked counters (`track-sc0..2`) and the
 //!   [`haproxide_expr::stktab::StickCtx`] the expression engine reads them by;
-//! - [`cli`]: the runtime API's table commands, worded as HAProxy 2.6.12.
+//! - [`cli`]: the runtime API's table commands, worded as HAProxy 2.6.12;
+//! - [`handover`]: a reload's entries, from the old process to the new one.
 //!
 //! Time is a millisecond clock ([`now_ms`]); every call takes it so tests
 //! can move it.
@@ -14,6 +15,7 @@
 
 pub mod cli;
 pub mod freq;
+pub mod handover;
 pub mod table;
 pub mod track;
 

@@ -98,6 +98,9 @@ pub struct TableSpec {
     pub store: Vec<(Data, u32)>,
     /// `nopurge`: a full table refuses new keys instead of evicting.
     pub nopurge: bool,
+    /// `peers <section>` with the local peer: the entries go to the next
+    /// process on a reload ([`crate::handover`]).
+    pub handover: bool,
 }
 
 /// A stored value: a number or a frequency counter.
@@ -195,7 +198,7 @@ impl Inner {
         }
     }
 
-    fn index(&mut self, k: &[u8], exp: u64) {
+    pub(crate) fn index(&mut self, k: &[u8], exp: u64) {
         self.unindex(k);
         self.seq += 1;
         let seq = self.seq;
@@ -381,6 +384,22 @@ pub fn copy_entries(from: &Table, to: &Table, now: u64) {
     }
 }
 
+/// Sets `key`'s values in `to` (created if room), expiring at `exp`: `false`
+/// when the table is full.
+pub(crate) fn copy_vals(to: &Table, key: &[u8], vals: &[Val], exp: u64, now: u64) -> bool {
+    let mut l = to.lock(now);
+    if !l.get_or_create(key) {
+        return false;
+    }
+    if let Some(v) = l.vals(key) {
+        for (d, s) in v.iter_mut().zip(vals) {
+            *d = *s;
+        }
+    }
+    l.g.index(key, exp);
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,6 +412,7 @@ mod tests {
             expire: Some(10_000),
             store: vec![(Data::Gpc0, 0), (Data::HttpReqRate, 10_000)],
             nopurge: false,
+            handover: false,
         }
     }
 

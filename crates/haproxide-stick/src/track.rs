@@ -418,6 +418,7 @@ mod tests {
                 (Data::HttpErrCnt, 0),
             ],
             nopurge: false,
+            handover: false,
         }]))
     }
 

@@ -90,6 +90,11 @@ pub(crate) struct HaproxyArgs {
     /// `_getsocks` (`-x`; without it, `-sf PID` takes them from that haproxide).
     #[arg(short = 'x', value_name = "SOCKET")]
     pub(crate) takeover: Option<PathBuf>,
+    /// The local peer's name (`-L`, management.txt §3): the `peers` server
+    /// line without an address naming it is this process (else `localpeer`,
+    /// else the host name).
+    #[arg(short = 'L', value_name = "NAME")]
+    pub(crate) local_peer: Option<String>,
     /// Master-worker mode (`-W`): a master process starts a worker that serves,
     /// reloads it on SIGUSR2/SIGHUP and answers the master CLI (`-S`).
     #[arg(short = 'W')]
@@ -387,6 +392,9 @@ fn check_condition(text: &str) -> u8 {
 }
 
 fn haproxy_command(args: HaproxyArgs) -> Result<u8> {
+    if let Some(n) = &args.local_peer {
+        haproxide_config::resolve::set_local_peer_arg(n);
+    }
     if let Some(cond) = &args.check_condition {
         return Ok(check_condition(cond));
     }

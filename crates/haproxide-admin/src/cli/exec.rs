@@ -256,6 +256,21 @@ impl<'a> Session<'a> {
                     }
                 }
             }
+            // management.txt §9.3 the acl/map commands (cli/patcmd.rs): admin only.
+            [verb @ ("show" | "add" | "del" | "clear" | "get" | "prepare" | "commit"), what @ ("acl" | "map"), rest @ ..]
+            | [verb @ "set", what @ "map", rest @ ..] => {
+                if let Some(d) = self.need(Level::Admin) {
+                    return d;
+                }
+                let payload = self.payload.take();
+                Text(super::patcmd::run(
+                    haproxide_expr::patref::global(),
+                    verb,
+                    what,
+                    rest,
+                    payload.as_deref(),
+                ))
+            }
             // management.txt §9.3 `get var`, `set var` (cli/vars.rs).
             ["get", "var", rest @ ..] => {
                 if let Some(d) = self.need(Level::Operator) {

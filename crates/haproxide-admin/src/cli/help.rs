@@ -8,12 +8,20 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "abort ssl cert <certfile>",
         "abort a transaction for a certificate file",
     ),
+    ("add acl [@<ver>] <acl> <pattern>", "add an acl entry"),
+    ("add map [@<ver>] <map> <key> <val>", "add a map entry (payload supported instead of key/val)"),
     ("add server <bk>/<srv>", "create a new server"),
+    ("clear acl [@<ver>] <acl>", "clear the contents of this acl"),
     (
         "clear counters [all]",
         "clear max statistics counters (or all counters)",
     ),
+    ("clear map [@<ver>] <map>", "clear the contents of this map"),
+    ("commit acl @<ver> <acl>", "commit the ACL at this version"),
+    ("commit map @<ver> <map>", "commit the map at this version"),
     ("commit ssl cert <certfile>", "commit a certificate file"),
+    ("del acl <acl> [<key>|#<ref>]", "delete acl entries matching <key>"),
+    ("del map <map> [<key>|#<ref>]", "delete map entries matching <key>"),
     ("del server <bk>/<srv>", "remove a dynamically added server"),
     (
         "disable frontend <frontend>",
@@ -31,6 +39,9 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "enable server  (DEPRECATED)",
         "enable a disabled server (use 'set server' instead)",
     ),
+    ("get acl <acl> <value>", "report the patterns matching a sample for an ACL"),
+    ("get map <acl> <value>", "report the keys and values matching a sample for a map"),
+    ("get var <name>", "retrieve contents of a process-wide variable"),
     ("get weight <bk>/<srv>", "report a server's current weight"),
     (
         "new ssl cert <certfile>",
@@ -40,6 +51,9 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "operator",
         "lower the level of the current CLI session to operator",
     ),
+    ("prepare acl <acl>", "prepare a new version for atomic ACL replacement"),
+    ("prepare map <acl>", "prepare a new version for atomic map replacement"),
+    ("set map <map> [<key>|#<ref>] <value>", "modify a map entry"),
     (
         "set maxconn frontend <frontend> <value>",
         "change a frontend's maxconn setting",
@@ -68,6 +82,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "set weight <bk>/<srv>  (DEPRECATED)",
         "change a server's weight (use 'set server' instead)",
     ),
+    ("show acl [@<ver>] <acl>]", "report available acls or dump an acl's contents"),
     (
         "show backend",
         "list backends in the current running config",
@@ -85,6 +100,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "show info [desc|json|typed|float]*",
         "report information about the running process",
     ),
+    ("show map [@ver] [map]", "report available maps or dump a map's contents"),
     (
         "show servers state [<backend>]",
         "dump volatile server information (all or for a single backend)",

@@ -32,6 +32,7 @@ pub mod dcs;
 pub mod exec;
 pub mod help;
 pub mod listen;
+pub mod patcmd;
 pub mod ssl;
 pub mod stat;
 pub mod table;
@@ -209,6 +210,8 @@ pub struct HttpCounters {
     /// (`req_rate`, `req_rate_max`; FRONTEND rows only).
     pub req_rate: u64,
     pub req_rate_max: u64,
+    /// `h1_spliced_bytes_in`, `h1_spliced_bytes_out` (FRONTEND and BACKEND rows).
+    pub spliced: [u64; 2],
 }
 
 impl Default for FrontendSnapshot {

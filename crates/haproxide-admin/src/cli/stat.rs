@@ -260,7 +260,16 @@ fn frontend_row(px: &ProxySnapshot, fe: &FrontendSnapshot) -> Row {
     r.set("wrew", 0);
     r.set("eint", fe.eint);
     r.zero_range("ssl_sess", "h1_spliced_bytes_out");
+    if let Some(h) = &fe.http {
+        spliced(&mut r, h);
+    }
     r
+}
+
+/// `h1_spliced_bytes_in` / `_out` of an HTTP FRONTEND or BACKEND row.
+fn spliced(r: &mut Row, h: &super::HttpCounters) {
+    r.set("h1_spliced_bytes_in", h.spliced[0]);
+    r.set("h1_spliced_bytes_out", h.spliced[1]);
 }
 
 /// `hrsp_1xx`..`hrsp_other` and `req_tot` (HTTP proxies and their servers).
@@ -427,6 +436,9 @@ fn backend_row(px: &ProxySnapshot, be: &BackendSnapshot, flags: &StatFilter) -> 
         "agg_check_status",
     ]);
     r.zero_range("ssl_sess", "h1_spliced_bytes_out");
+    if let Some(h) = &be.http {
+        spliced(&mut r, h);
+    }
     r
 }
 

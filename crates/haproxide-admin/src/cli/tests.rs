@@ -445,7 +445,7 @@ pub(super) fn cli_help_lines_are_haproxys() {
     // `help get` lists the matching commands then help/prompt/quit.
     assert_eq!(
         run(&*f, Level::User, "help get"),
-        "The following commands are valid at this level:\n  get weight <bk>/<srv>                   : report a server's current weight\n  help [<command>]                        : list matching or all commands\n  prompt                                  : toggle interactive mode with prompt\n  quit                                    : disconnect\n\n"
+        "The following commands are valid at this level:\n  get acl <acl> <value>                   : report the patterns matching a sample for an ACL\n  get map <acl> <value>                   : report the keys and values matching a sample for a map\n  get var <name>                          : retrieve contents of a process-wide variable\n  get weight <bk>/<srv>                   : report a server's current weight\n  help [<command>]                        : list matching or all commands\n  prompt                                  : toggle interactive mode with prompt\n  quit                                    : disconnect\n\n"
     );
 }
 
@@ -454,7 +454,7 @@ pub(super) fn cli_unknown_commands_answer_like_haproxy() {
     let f = Fake::new();
     let empty = run(&*f, Level::Admin, "");
     assert!(empty.starts_with(
-        "Unknown command. Please enter one of the following commands only:\n  abort ssl cert <certfile>               : abort a transaction for a certificate file\n  add server <bk>/<srv>                   : create a new server\n  clear counters [all]                    : clear max"
+        "Unknown command. Please enter one of the following commands only:\n  abort ssl cert <certfile>               : abort a transaction for a certificate file\n  add acl [@<ver>] <acl> <pattern>        : add an acl entry\n  add map [@<ver>] <map> <key> <val>      : add a map entry (payload supported instead of key/val)\n  add server <bk>/<srv>                   : create a new server\n  clear acl [@<ver>] <acl>                : clear the contents of this acl\n  clear counters [all]                    : clear max"
     ));
     assert!(empty.ends_with("  quit                                    : disconnect\n\n"));
     let foo = run(&*f, Level::Admin, "foo bar");

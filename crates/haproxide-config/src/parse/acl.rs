@@ -77,6 +77,8 @@ impl Parser<'_> {
                 let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
                 let opts = haproxide_expr::Opts {
                     pattern_file: opts.then_some(&reader as haproxide_expr::acl::FileReader<'_>),
+                    refs: opts.then(haproxide_expr::patref::global),
+                    loc: Some(self.loc(line)),
                     ..haproxide_expr::Opts::default()
                 };
                 let mut untyped = None;
@@ -230,6 +232,21 @@ impl Parser<'_> {
         self.opts.check_files
     }
 
+    /// The file and line `line` comes from, as `show acl` names them.
+    pub(super) fn loc(&self, line: &Line) -> (&str, u32) {
+        self.loc_at(line.file, line.line)
+    }
+
+    /// [`Self::loc`] of a file id and line number.
+    pub(super) fn loc_at(&self, file: crate::source::FileId, line: u32) -> (&str, u32) {
+        let f = self
+            .opts
+            .file_names
+            .get(file.0 as usize)
+            .map_or("?", String::as_str);
+        (f, line)
+    }
+
     /// Type a condition (the words from `if`/`unless` on) with the expression
     /// engine against the proxy's ACLs. An error HAProxy also makes is reported
     /// with its text; `Err` holds why the engine cannot type a valid one.
@@ -246,6 +263,9 @@ impl Parser<'_> {
             pattern_file: self
                 .expr_opts()
                 .then_some(&reader as haproxide_expr::acl::FileReader<'_>),
+            refs: self.expr_opts().then(haproxide_expr::patref::global),
+            loc: Some(self.loc(line)),
+            in_cond: true,
             ..haproxide_expr::Opts::default()
         };
         match haproxide_expr::Cond::parse(&words, &self.cfg.proxies[pi].acl_set, &opts) {

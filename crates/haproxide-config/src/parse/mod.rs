@@ -60,6 +60,8 @@ pub struct ParseOptions<'a> {
     pub resolver: Resolver,
     /// How `user`/`group` names become ids.
     pub accounts: &'a dyn crate::Accounts,
+    /// Each file's display name, by `FileId` (`show acl` names the line).
+    pub file_names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +109,10 @@ struct Parser<'a> {
 
 /// Parse the reader's events into a [`Config`], appending diagnostics in order.
 pub fn parse(events: Vec<Event>, opts: &ParseOptions<'_>) -> (Config, Vec<Diagnostic>, bool) {
+    // A new configuration: the runtime API's pattern references are its own.
+    if opts.check_files {
+        haproxide_expr::patref::global().clear();
+    }
     let mut p = Parser {
         kw: keywords(opts.table),
         opts,

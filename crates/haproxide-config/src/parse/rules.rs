@@ -231,7 +231,8 @@ impl Parser<'_> {
         pi: usize,
         rule: &Rule,
     ) -> Result<Option<crate::http_rules::TypedAction>, crate::http_rules::RuleError> {
-        self.with_type_ctx(pi, |cx| {
+        let at = (rule.action.span.file, rule.action.span.line);
+        self.with_type_ctx(pi, at, |cx| {
             crate::http_rules::type_action(rule, cx)
                 .map(|a| a.map(|a| crate::http_rules::TypedAction(std::sync::Arc::new(a))))
         })
@@ -245,7 +246,8 @@ impl Parser<'_> {
             .iter()
             .map(|w| w.text.as_str())
             .collect();
-        match self.with_type_ctx(pi, |cx| crate::http_rules::http_error(&words, cx)) {
+        let at = (line.file, line.line);
+        match self.with_type_ctx(pi, at, |cx| crate::http_rules::http_error(&words, cx)) {
             Ok(Some(reply)) => self.cfg.proxies[pi]
                 .http_error
                 .push(crate::model::HttpErrorCfg {
@@ -268,6 +270,7 @@ impl Parser<'_> {
     fn with_type_ctx<T>(
         &self,
         pi: usize,
+        at: (crate::source::FileId, u32),
         f: impl FnOnce(&crate::http_rules::TypeCtx<'_>) -> T,
     ) -> T {
         let p = &self.cfg.proxies[pi];
@@ -281,6 +284,8 @@ impl Parser<'_> {
                 pattern_file: self
                     .expr_opts()
                     .then_some(&reader as haproxide_expr::acl::FileReader<'_>),
+                refs: self.expr_opts().then(haproxide_expr::patref::global),
+                loc: Some(self.loc_at(at.0, at.1)),
                 ..haproxide_expr::Opts::default()
             },
             proxy: &p.name.name,

@@ -46,6 +46,8 @@ static PLAIN: HttpSpec = HttpSpec {
     stats: None,
     spoe: Vec::new(),
     tune: haproxide_http::rules::BufTune::DEFAULT,
+    splice_request: false,
+    splice_response: false,
 };
 
 /// How the wait for a request head ended without one.
@@ -561,6 +563,7 @@ impl Sess {
         let mut req_done = bodyless;
         if early.is_none() {
             let mut dec = BodyDecoder::new(req.body, opts.max_head);
+            let start = (self.htx.from_client, self.req.filled().len());
             let pumped = Pump {
                 src: client,
                 buf: &mut self.req,
@@ -576,6 +579,10 @@ impl Sess {
             }
             .run(&mut dec, req.body == BodyLength::Chunked)
             .await;
+            if pumped.is_ok() {
+                let moved = self.htx.from_client - start.0;
+                self.count_spliced(client, &server, ex, be.idx, true, req.body, moved, start.1);
+            }
             match pumped {
                 Ok(()) => req_done = true,
                 Err(PumpFail::SrcTimeout) => return Err(Next::Close(*b"cH")),

@@ -202,6 +202,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                         }
                         Step::Done => {
                             self.end_compressed();
+                            self.stored();
                             Got::Done
                         }
                         Step::NeedMore => Got::More,
@@ -223,12 +224,22 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                 Ok(0) => {
                     dec.at_eof().map_err(|_| PumpFail::SrcError)?;
                     self.end_compressed();
+                    self.stored();
                     return self.flush().await;
                 }
                 Ok(n) => *self.moved += n as u64,
                 Err(IoFail::Timeout) => return Err(PumpFail::SrcTimeout),
                 Err(IoFail::Error) => return Err(PumpFail::SrcError),
             }
+        }
+    }
+
+    /// The body is whole: a response being stored goes in its cache now,
+    /// before its last bytes reach the client (whose next request may ask
+    /// for it at once).
+    fn stored(&mut self) {
+        if let Some(w) = self.store.as_deref_mut() {
+            w.finish(haproxide_http::cache::now());
         }
     }
 

@@ -25,6 +25,7 @@ mod persist;
 pub(crate) mod pool;
 mod response;
 mod rules;
+mod splice;
 pub(crate) mod spoe;
 mod stats;
 mod uid;

@@ -237,6 +237,7 @@ impl Sess {
         } else {
             &mut *client
         };
+        let start = (self.htx.from_server, conn.srv_buf.filled().len());
         let pumped = Pump {
             src: &mut server,
             buf: &mut conn.srv_buf,
@@ -259,12 +260,15 @@ impl Sess {
             }
             conn.out.clear();
         }
+        if let (true, false, false, Some(b)) =
+            (pumped.is_ok(), chunked_out, ex.client_head, &self.backend)
+        {
+            let moved = self.htx.from_server - start.0;
+            let be = b.idx;
+            self.count_spliced(client, &server, ex, be, false, resp.body, moved, start.1);
+        }
         match pumped {
-            Ok(()) => {
-                if let Some(w) = store {
-                    w.finish(haproxide_http::cache::now());
-                }
-            }
+            Ok(()) => {}
             Err(PumpFail::SrcTimeout) => return Err(Next::Close(*b"sD")),
             Err(PumpFail::SrcError | PumpFail::Bad) => return Err(Next::Close(*b"SD")),
             Err(PumpFail::DstTimeout) => return Err(Next::Close(*b"cD")),

@@ -36,7 +36,7 @@ enum Body {
 
 /// The engine's side of one stream.
 pub struct H2Io {
-    /// The request head (HTTP/1.1 bytes) not read yet, then nothing.
+    /// The request head (HTTP/1.1 bytes), read up to `head_pos`.
     head: Vec<u8>,
     head_pos: usize,
     body: RecvStream,
@@ -389,6 +389,13 @@ impl H2Io {
         o.send_head(head, framing).is_ok()
     }
 
+    /// The request line (what HAProxy logs for a transaction aborted before
+    /// its head was parsed).
+    pub(crate) fn request_line(&self) -> &[u8] {
+        let end = self.head.iter().position(|&b| b == b'\r');
+        &self.head[..end.unwrap_or(0)]
+    }
+
     fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
         loop {
             match self.state {
@@ -454,10 +461,6 @@ impl tokio::io::AsyncRead for H2Io {
             let n = buf.remaining().min(me.head.len() - me.head_pos);
             buf.put_slice(&me.head[me.head_pos..me.head_pos + n]);
             me.head_pos += n;
-            if me.head_pos == me.head.len() {
-                me.head = Vec::new();
-                me.head_pos = 0;
-            }
             return Poll::Ready(Ok(()));
         }
         if me.pending_pos >= me.pending.len() {

@@ -177,11 +177,18 @@ impl Sess {
         let limit = max_client_resets(spec.max_concurrent_streams);
         let mut tasks = JoinSet::new();
         let mut streams: u64 = 0;
-        let mut idle_until = Instant::now() + idle;
+        // The waits that outlive one turn of the loop are made once (a soft
+        // stop's waiter is a shared list: entering it per stream would cost
+        // two locks each).
+        let soft = shared.soft.wait();
+        tokio::pin!(soft);
+        let idle_sleep = tokio::time::sleep_until(Instant::now() + idle);
+        tokio::pin!(idle_sleep);
         // After a GOAWAY: the streams finish; a client that never reads it is
         // dropped after `timeout client` once no stream is left.
-        let mut going: Option<Instant> = None;
-        let far = Instant::now() + Duration::from_secs(86400 * 365);
+        let mut going = false;
+        let going_sleep = tokio::time::sleep_until(Instant::now() + idle);
+        tokio::pin!(going_sleep);
         loop {
             tokio::select! {
                 r = conn.accept() => match r {
@@ -193,20 +200,22 @@ impl Sess {
                     Some(Err(_)) | None => break,
                 },
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {
-                    if tasks.is_empty() {
-                        idle_until = Instant::now() + idle;
+                    if tasks.is_empty() && !going {
+                        idle_sleep.as_mut().reset(Instant::now() + idle);
                     }
                 }
-                _ = shared.soft.wait(), if going.is_none() => {
+                () = &mut soft, if !going => {
                     // Soft stop (SIGUSR1, reload): GOAWAY, the streams in flight finish.
                     conn.graceful_shutdown();
-                    going = Some(Instant::now() + tc.unwrap_or(idle));
+                    going = true;
+                    going_sleep.as_mut().reset(Instant::now() + tc.unwrap_or(idle));
                 }
-                _ = tokio::time::sleep_until(idle_until), if tasks.is_empty() && going.is_none() => {
+                () = &mut idle_sleep, if tasks.is_empty() && !going => {
                     conn.graceful_shutdown();
-                    going = Some(Instant::now() + tc.unwrap_or(idle));
+                    going = true;
+                    going_sleep.as_mut().reset(Instant::now() + tc.unwrap_or(idle));
                 }
-                _ = tokio::time::sleep_until(going.unwrap_or(far)), if going.is_some() && tasks.is_empty() => break,
+                () = &mut going_sleep, if going && tasks.is_empty() => break,
             }
             if info.resets.load(Ordering::Relaxed) > limit {
                 conn.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);

@@ -47,10 +47,6 @@ async fn serve_stream(
         }
     };
     let head_req = parts.method == http::Method::HEAD;
-    // The request line as HAProxy logs it for a transaction aborted before
-    // the engine parsed its head.
-    let line_end = head.iter().position(|&b| b == b'\r').unwrap_or(0);
-    let line = head[..line_end].to_vec();
     let (io, out) = H2Io::new(head, body, chunked, respond, head_req, info.credits.clone());
     let mut c = ClientStream::H2(Box::new(io));
     let kill = s.kill.clone();
@@ -76,10 +72,10 @@ async fn serve_stream(
         () = watch => {
             // Before the engine parsed the head: the request line as HAProxy
             // logs it (it had the head), `TR` 0, no status.
-            if s.http_log.is_none() {
+            if let (None, ClientStream::H2(io)) = (&s.http_log, &c) {
                 let mut h = Box::new(crate::HttpTxnLog::new());
                 h.t_req = 0;
-                let mut p = line.splitn(3, |&b| b == b' ');
+                let mut p = io.request_line().splitn(3, |&b| b == b' ');
                 if let (Some(m), Some(u), Some(v)) = (p.next(), p.next(), p.next()) {
                     h.set_request_line(m, u, v);
                 }

@@ -76,6 +76,9 @@ pub struct Plan {
     pub dcs: crate::dcs::DcsPlan,
     /// Per engine backend: what its servers' health checks share (for `add server`).
     pub check_bases: HashMap<usize, health::CheckBase>,
+    /// The stick-table entries the replaced process handed over on a reload
+    /// (`-sf`: haproxide_stick::handover), taken in once the engine runs.
+    pub tables_handover: Option<Vec<u8>>,
 }
 
 /// A configuration item the runtime cannot run yet.
@@ -314,6 +317,8 @@ pub(crate) fn http_spec(
         buffer_request: p.option("http-buffer-request") == Some(true),
         ignore_probes: p.option("http-ignore-probes") == Some(true),
         timeout_tarpit: p.timeouts.get("tarpit").copied().map(ms),
+        splice_request: p.option("splice-request") == Some(true),
+        splice_response: p.option("splice-response") == Some(true),
         ..fw::HttpSpec::default()
     };
     if rules {

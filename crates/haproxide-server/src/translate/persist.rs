@@ -141,6 +141,8 @@ pub(super) fn tables(
             expire: v.expire.map(|m| u32::try_from(m.0).unwrap_or(u32::MAX)),
             store: v.store.clone(),
             nopurge: v.nopurge,
+            // Remote peers are refused above: a `peers` table has the local one.
+            handover: v.peers.is_some(),
         });
     }
     out
