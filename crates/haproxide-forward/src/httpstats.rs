@@ -25,6 +25,8 @@ pub(crate) struct HttpCells {
     req_rate: Rate,
     /// Body bytes HAProxy's H1 layer would splice, in and out.
     spliced: [AtomicU64; 2],
+    /// Rewrites that did not fit (`wrew`).
+    wrew: AtomicU64,
 }
 
 /// The HTTP counters of one object, as read.
@@ -44,6 +46,8 @@ pub struct HttpStats {
     /// Body bytes received and sent by splicing (`h1_spliced_bytes_in`,
     /// `h1_spliced_bytes_out`; [`HttpMeters::spliced`]).
     pub spliced: [u64; 2],
+    /// Failed rewrites (`wrew`, [`HttpMeters::failed_rewrites`]).
+    pub wrew: u64,
 }
 
 /// The `hrsp_*` slot of a status: 1xx..5xx, else "other".
@@ -75,6 +79,7 @@ impl HttpCells {
             req_rate: self.req_rate.get(),
             unparsed: self.unparsed.load(Ordering::Relaxed),
             spliced: std::array::from_fn(|i| self.spliced[i].load(Ordering::Relaxed)),
+            wrew: self.wrew.load(Ordering::Relaxed),
         }
     }
 
@@ -84,6 +89,7 @@ impl HttpCells {
         for c in self.hrsp.iter().chain(&self.spliced) {
             c.store(0, Ordering::Relaxed);
         }
+        self.wrew.store(0, Ordering::Relaxed);
     }
 }
 
@@ -170,6 +176,18 @@ impl HttpMeters {
         }
     }
 
+    /// `n` rewrites that did not fit the buffer's room (§4.2 `strict-mode`):
+    /// counted on the frontend, on the backend once assigned, and on the
+    /// server once one is (HAProxy's `failed_rewrites`, the `wrew` column).
+    pub(crate) fn failed_rewrites(&self, fe: usize, be: Option<usize>, srv: Option<usize>, n: u64) {
+        let be_cells = be.and_then(|b| self.backends.get(b));
+        let srv_cells = be.zip(srv).and_then(|(b, s)| self.servers.get(b)?.get(s));
+        let fe_cells = self.frontends.get(fe);
+        for c in [fe_cells, be_cells, srv_cells].into_iter().flatten() {
+            c.wrew.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn frontend(&self, fe: usize) -> HttpStats {
         self.frontends
             .get(fe)
@@ -242,6 +260,11 @@ mod tests {
         m.spliced(0, 0, false, 7);
         assert_eq!(m.frontend(0).spliced, [10, 7]);
         assert_eq!(m.backend(0).spliced, [7, 10]);
+        m.failed_rewrites(0, None, None, 1);
+        m.failed_rewrites(0, Some(0), Some(1), 2);
+        assert_eq!(m.frontend(0).wrew, 3);
+        assert_eq!(m.backend(0).wrew, 2);
+        assert_eq!((m.server(0, 1).wrew, m.server(0, 0).wrew), (2, 0));
         m.clear_totals();
         m.clear_max();
         assert_eq!(m.frontend(0).req_tot, 0);

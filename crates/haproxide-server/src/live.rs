@@ -35,6 +35,7 @@ fn http_counters(h: haproxide_forward::HttpStats) -> HttpCounters {
         req_tot: h.req_tot,
         hrsp: h.hrsp,
         spliced: h.spliced,
+        wrew: h.wrew,
         ..HttpCounters::default()
     }
 }
@@ -181,6 +182,7 @@ impl Live {
                     req_rate: h.req_rate.current,
                     req_rate_max: h.req_rate.max,
                     spliced: h.spliced,
+                    wrew: h.wrew,
                     ..HttpCounters::default()
                 }
             }),

@@ -212,6 +212,8 @@ pub struct HttpCounters {
     pub req_rate_max: u64,
     /// `h1_spliced_bytes_in`, `h1_spliced_bytes_out` (FRONTEND and BACKEND rows).
     pub spliced: [u64; 2],
+    /// Failed rewrites (`wrew`).
+    pub wrew: u64,
 }
 
 impl Default for FrontendSnapshot {

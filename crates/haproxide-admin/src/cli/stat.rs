@@ -257,7 +257,7 @@ fn frontend_row(px: &ProxySnapshot, fe: &FrontendSnapshot) -> Row {
     r.set("conn_tot", fe.conn_tot);
     r.set("dcon", fe.dcon);
     r.set("dses", fe.dses);
-    r.set("wrew", 0);
+    r.set("wrew", fe.http.as_ref().map_or(0, |h| h.wrew));
     r.set("eint", fe.eint);
     r.zero_range("ssl_sess", "h1_spliced_bytes_out");
     if let Some(h) = &fe.http {
@@ -286,6 +286,7 @@ fn http_counters(r: &mut Row, h: &super::HttpCounters) {
         r.set(c, v);
     }
     r.set("req_tot", h.req_tot);
+    r.set("wrew", h.wrew);
 }
 
 fn traffic(r: &mut Row, c: &super::TrafficCounters) {

@@ -12,6 +12,7 @@ fn http(req_tot: u64, hrsp: [u64; 6], rate: (u64, u64)) -> HttpCounters {
         req_rate: rate.0,
         req_rate_max: rate.1,
         spliced: [0; 2],
+        wrew: 0,
     }
 }
 

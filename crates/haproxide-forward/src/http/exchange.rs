@@ -535,12 +535,22 @@ impl Sess {
     ) -> Result<(ServerStream, bool), Next> {
         let req = ex.req;
         let bodyless = matches!(req.body, BodyLength::None | BodyLength::Length(0));
-        // A request sent on a reused connection that the server closed meanwhile is
-        // sent again on a new one (`http-reuse safe`); only without a body.
+        // A request sent on a reused connection that the server closed before
+        // any byte of answer is sent again on a new one (HAProxy's l7 retry on
+        // an empty response; without it HAProxy 2.6.12 drops the request): a request
+        // without a body, or whose Content-Length body came whole with the head
+        // (the bytes are here to send again: see `super::replay`).
+        let whole = super::replay::whole_body(req, self.req.filled().len());
+        let replay = bodyless || whole.is_some();
+        conn.replay = replay;
         let mut resend = Vec::new();
-        if reused && bodyless {
+        if reused && replay {
             resend.extend_from_slice(&conn.out);
+            if let Some(n) = whole {
+                resend.extend_from_slice(self.req.filled().get(..n).unwrap_or_default());
+            }
         }
+        let before = self.req.filled().len();
         let mut early = None;
         if req.info.expect_continue && !bodyless && self.req.filled().is_empty() {
             // `Expect: 100-continue`: the head goes alone; the server's 100 (or
@@ -593,9 +603,14 @@ impl Sess {
                     return Err(Next::Close(*b"PH"));
                 }
                 Err(PumpFail::DstTimeout) => return Err(self.reply(client, 504, ex, *b"sH").await),
-                Err(PumpFail::DstError) if reused && bodyless => {
+                Err(PumpFail::DstError) if reused && replay => {
+                    // What the pump left of the body is in the resent bytes.
+                    let consumed = before - self.req.filled().len();
+                    self.req
+                        .consume(whole.unwrap_or(0).saturating_sub(consumed));
                     server = self.reconnect(client, be, &resend, ex).await?;
                     reused = false;
+                    req_done = true;
                 }
                 Err(PumpFail::DstError) => return Err(self.reply(client, 502, ex, *b"SH").await),
             }

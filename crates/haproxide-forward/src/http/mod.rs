@@ -23,6 +23,7 @@ mod io;
 pub(crate) mod park;
 mod persist;
 pub(crate) mod pool;
+mod replay;
 mod response;
 mod rules;
 mod splice;
@@ -109,6 +110,8 @@ pub(crate) struct Conn {
     /// The transaction's cache state, while a rule set with `cache-use` /
     /// `cache-store` runs (see `cache`); `None` otherwise.
     pub(crate) cache: Option<Box<haproxide_http::cache::TxnCache>>,
+    /// The request being forwarded can be sent again whole (see `replay`).
+    pub(crate) replay: bool,
     /// The transaction's rewrite limits, request then response (set when the
     /// head is received: `haproxide_http::rules::rewrite`).
     pub(crate) room: [Option<usize>; 2],

@@ -52,6 +52,7 @@ impl Conn {
             chunk: Vec::new(),
             vars: Default::default(),
             cache: None,
+            replay: false,
             room: [None; 2],
         }
     }

@@ -34,7 +34,7 @@ impl Sess {
         reused: bool,
     ) -> Result<Option<Response>, Next> {
         let bodyless = matches!(ex.req.body, BodyLength::None | BodyLength::Length(0));
-        let retry_ok = reused && bodyless;
+        let retry_ok = reused && (bodyless || conn.replay);
         loop {
             match parse_response(conn.srv_buf.filled(), &ex.req.head.method, &ex.bopts) {
                 Ok(Parsed::Complete { message, len }) => {

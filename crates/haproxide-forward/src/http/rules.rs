@@ -133,6 +133,7 @@ impl Sess {
                 }
             }
         };
+        self.count_failed_rewrites(rw.failed);
         // `set-src`/`set-dst` & co: the session's addresses from now on (later
         // rules, `option forwardfor`, the log), as HAProxy's session origin.
         self.src = src;
@@ -318,7 +319,10 @@ impl Sess {
                     r
                 };
                 let (at, time, at_least) = match run {
-                    Run::Done(v) => break v,
+                    Run::Done(v) => {
+                        self.count_failed_rewrites(rw.failed);
+                        break v;
+                    }
                     Run::Wait { at, time, at_least } => (at, time, at_least),
                     Run::Spoe { at, engine, group } => {
                         let b = be_name.as_deref();
@@ -368,6 +372,18 @@ impl Sess {
             }
         }
         None
+    }
+
+    /// `failed_rewrites` of the frontend, the backend once assigned and the
+    /// server once chosen (the `wrew` stats column).
+    fn count_failed_rewrites(&self, n: u32) {
+        if n > 0 {
+            let be = self.backend.as_ref().map(|b| b.idx);
+            let srv = self.server;
+            self.shared
+                .http
+                .failed_rewrites(self.fe, be, srv, u64::from(n));
+        }
     }
 
     /// Sends the answer of a final verdict (after `timeout tarpit` for a tarpit).
