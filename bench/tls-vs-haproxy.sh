@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark: TLS termination in TCP mode (issue 15), HAProxy 2.6 (OpenSSL 3.0) vs
-# haproxide (rustls, ring), interleaved, on 127.0.0.1, in front of one echo backend:
+# haproxide (rustls, aws-lc-rs), interleaved, on 127.0.0.1, in front of one echo backend:
 #   full-ec   new TLS connection per request, ECDSA P-256 certificate (full handshakes/s)
 #   full-rsa  the same with an RSA-2048 certificate
 #   resumed   new connection per request, TLS 1.3 session resumption (tickets), ECDSA
@@ -13,7 +13,8 @@
 # Medians of ROUNDS rounds; the order of the two proxies alternates every round.
 #
 # Usage: bench/tls-vs-haproxy.sh [-r ROUNDS] [--no-build]
-# Env:   HAPROXY (default /usr/sbin/haproxy), HAPROXIDE (skip the build), T=5 (seconds
+# Env:   HAPROXY (default /usr/sbin/haproxy), HAPROXIDE (skip the build), TLSLOAD (the
+#        load generator, default the example's release build), T=5 (seconds
 #        per run), CONNS=16 (concurrent client connections), IDLE_CONNS=1000,
 #        SKIP="full-ec full-rsa resumed bulk idle"
 set -euo pipefail
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         -r) ROUNDS=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -35,7 +36,7 @@ if [ "$BUILD" = 1 ]; then
     (cd "$ROOT" && cargo build --release -q -p haproxide && cargo build --release -q -p haproxide-tls --example tlsload)
 fi
 HAPROXIDE=${HAPROXIDE:-$TARGET/release/haproxide}
-LOAD=$TARGET/release/examples/tlsload
+LOAD=${TLSLOAD:-$TARGET/release/examples/tlsload}
 for b in "$HAPROXY" "$HAPROXIDE" "$LOAD"; do [ -x "$b" ] || { echo "missing: $b" >&2; exit 2; }; done
 command -v openssl >/dev/null || { echo "missing: openssl" >&2; exit 2; }
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -83,6 +84,10 @@ CFG
 "$HAPROXIDE" -c -q -f "$TMP/tls.cfg"
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# The load generator's own CPU (user+system seconds) goes to $TMP/ltime: with both
+# programs on 2 vCPUs, proxy % + client % near 200 means the machine, not the
+# proxy, caps the rate.
+ltime() { /usr/bin/time -f "%U %S" -o "$TMP/ltime" "$@"; }
 HZ=$(getconf CLK_TCK)
 
 # run NAME PROG TEST -> appends "name test rate cpu_us_per_unit" to $TMP/results
@@ -113,26 +118,29 @@ run() {
     fi
     c0=$(cpu_ticks $pid)
     case $test in
-        full-ec) out=$("$LOAD" hs 127.0.0.1:$PEC "$T" "$CONNS") ;;
-        full-rsa) out=$("$LOAD" hs 127.0.0.1:$PRSA "$T" "$CONNS") ;;
-        resumed) out=$("$LOAD" hs 127.0.0.1:$PEC "$T" "$CONNS" resume) ;;
-        bulk) out=$("$LOAD" bulk 127.0.0.1:$PEC "$T" 4) ;;
+        full-ec) out=$(ltime "$LOAD" hs 127.0.0.1:$PEC "$T" "$CONNS") ;;
+        full-rsa) out=$(ltime "$LOAD" hs 127.0.0.1:$PRSA "$T" "$CONNS") ;;
+        resumed) out=$(ltime "$LOAD" hs 127.0.0.1:$PEC "$T" "$CONNS" resume) ;;
+        bulk) out=$(ltime "$LOAD" bulk 127.0.0.1:$PEC "$T" 4) ;;
     esac
     c1=$(cpu_ticks $pid)
     kill $pid; wait $pid 2>/dev/null || true
-    python3 - "$name" "$test" "$out" "$((c1 - c0))" "$HZ" >> "$TMP/results" <<'PY'
+    python3 - "$name" "$test" "$out" "$((c1 - c0))" "$HZ" "$(cat "$TMP/ltime")" >> "$TMP/results" <<'PY'
 import sys
 name, test, out, ticks, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+client = sum(float(x) for x in sys.argv[6].split())
 kv = dict(x.split("=") for x in out.split())
 secs = float(kv["secs"])
 cpu = ticks / hz
+# proxy and client CPU as % of one core over the run
+share = f"{cpu/secs*100:.0f} {client/secs*100:.0f}"
 if test == "bulk":
     mb = int(kv["bytes"]) / 1e6
-    print(f"{name} {test} {mb/secs:.1f} {cpu/mb*1e6:.0f}")
+    print(f"{name} {test} {mb/secs:.1f} {cpu/mb*1e6:.0f} {share}")
 else:
     n = int(kv["handshakes"])
     note = f" resumed={kv.get('resumed')}" if test == "resumed" else ""
-    print(f"{name} {test} {n/secs:.0f} {cpu/max(n,1)*1e6:.0f}{note}")
+    print(f"{name} {test} {n/secs:.0f} {cpu/max(n,1)*1e6:.0f} {share}{note}")
 PY
 }
 
@@ -151,8 +159,8 @@ cat "$TMP/results"
 python3 - "$TMP/results" <<'PY'
 import sys, statistics as st
 rows = [l.split() for l in open(sys.argv[1])]
-print("| test | haproxy rate | haproxide rate | rate ratio | haproxy CPU | haproxide CPU | CPU ratio |")
-print("|---|---|---|---|---|---|---|")
+print("| test | haproxy rate | haproxide rate | rate ratio | haproxy CPU | haproxide CPU | CPU ratio | CPU % proxy/client: haproxy, haproxide |")
+print("|---|---|---|---|---|---|---|---|")
 for t in dict.fromkeys(r[1] for r in rows):
     h = [r for r in rows if r[1] == t and r[0] == "haproxy"]
     x = [r for r in rows if r[1] == t and r[0] == "haproxide"]
@@ -160,5 +168,7 @@ for t in dict.fromkeys(r[1] for r in rows):
     hc, xc = st.median(float(r[3]) for r in h), st.median(float(r[3]) for r in x)
     unit = {"bulk": "MB/s", "idle": "conns"}.get(t, "/s")
     cu = {"bulk": "us/MB", "idle": "B/conn"}.get(t, "us/hs")
-    print(f"| {t} | {hr:.0f} {unit} | {xr:.0f} {unit} | {xr/hr:.2f}x | {hc:.0f} {cu} | {xc:.0f} {cu} | {xc/hc:.2f}x |")
+    # idle rows have no CPU shares
+    sh = lambda rs: "/".join(f"{st.median(float(r[i]) for r in rs):.0f}" for i in (4, 5)) if len(rs[0]) > 5 and not rs[0][4].startswith("resumed") else "-"
+    print(f"| {t} | {hr:.0f} {unit} | {xr:.0f} {unit} | {xr/hr:.2f}x | {hc:.0f} {cu} | {xc:.0f} {cu} | {xc/hc:.2f}x | {sh(h)}, {sh(x)} |")
 PY

@@ -18,7 +18,6 @@ use crate::constfetch as cf;
 use crate::http;
 use crate::payload::{self, Fetch};
 use crate::sample::{Sample, SmpType};
-use crate::ssl;
 
 /// What an evaluation may look at. Everything has a default ("not known here"), so
 /// a context implements only what it knows: a TCP session its addresses and
@@ -738,30 +737,6 @@ pub static FETCHES: &[FetchDef] = &[
     fetch!("url_param", STR2, 0, Str, L7_REQ, http::url_param, "7.3.6"),
     fetch!("urlp", STR2, 0, Str, L7_REQ, http::url_param, "7.3.6"),
     fetch!("urlp_val", STR2, 0, Sint, L7_REQ, http::urlp_val, "7.3.6"),
-    fetch!("ssl_fc", &[], 0, Bool, L4, ssl::ssl_fc, "7.3.4"),
-    fetch!("ssl_fc_sni", &[], 0, Str, L4, ssl::ssl_fc_sni, "7.3.4"),
-    fetch!(
-        "ssl_fc_protocol",
-        &[],
-        0,
-        Str,
-        L4,
-        ssl::ssl_fc_protocol,
-        "7.3.4"
-    ),
-    fetch!(
-        "ssl_fc_cipher",
-        &[],
-        0,
-        Str,
-        L4,
-        ssl::ssl_fc_cipher,
-        "7.3.4"
-    ),
-    fetch!("ssl_fc_alpn", &[], 0, Str, L4, ssl::ssl_fc_alpn, "7.3.4"),
-    fetch!("ssl_c_used", &[], 0, Bool, L4, ssl::ssl_c_used, "7.3.4"),
-    fetch!("ssl_c_verify", &[], 0, Sint, L4, ssl::ssl_c_verify, "7.3.4"),
-    fetch!("ssl_c_s_dn", &[], 0, Str, L4, ssl::ssl_c_s_dn, "7.3.4"),
     fetch!("fe_name", &[], 0, Str, NONE, fe_name, "7.3.3"),
     fetch!("be_name", &[], 0, Str, NONE, be_name, "7.3.3"),
     fetch!("srv_name", &[], 0, Str, NONE, srv_name, "7.3.3"),
@@ -837,6 +812,7 @@ pub fn find_fetch(name: &str) -> Option<&'static FetchDef> {
     FETCHES
         .iter()
         .chain(crate::stktab::FETCHES)
+        .chain(crate::ssl::FETCHES)
         .find(|f| f.name == name)
 }
 

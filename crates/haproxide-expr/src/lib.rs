@@ -56,7 +56,7 @@ pub use fetch::{Context, Uses};
 pub use logfmt::{LfMode, LogFormat, LogFormatError, LogVar, LogVars};
 pub use pattern::MatchMethod;
 pub use sample::{Sample, SmpType};
-pub use ssl::TlsSession;
+pub use ssl::{CertFacts, TlsSession};
 pub use varcond::VarCond;
 
 /// HAProxy's `ACL_TEST_FAIL` (0), `ACL_TEST_MISS` (1), `ACL_TEST_PASS` (3): AND is
@@ -130,7 +130,11 @@ mod doc_tests {
             .find("## Keyword tables")
             .map_or(doc.len(), |e| start + e);
         let sec = &doc[start..end];
-        for f in crate::fetch::FETCHES.iter().chain(crate::stktab::FETCHES) {
+        for f in crate::fetch::FETCHES
+            .iter()
+            .chain(crate::stktab::FETCHES)
+            .chain(crate::ssl::FETCHES)
+        {
             assert!(sec.contains(&format!("`{}`", f.name)), "fetch {}", f.name);
         }
         for c in crate::conv::all() {

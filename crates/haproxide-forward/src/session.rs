@@ -705,8 +705,8 @@ impl Sess {
             alpn: info.alpn,
             version: info.version,
             cipher: info.cipher,
-            client_cert: info.client_cert,
-            client_dn: info.client_dn,
+            client: info.client,
+            frontend: info.frontend,
         }));
         Ok(())
     }

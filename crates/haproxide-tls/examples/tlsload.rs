@@ -56,7 +56,7 @@ impl ServerCertVerifier for NoVerify {
         Ok(HandshakeSignatureValid::assertion())
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        rustls::crypto::ring::default_provider()
+        haproxide_tls::crypto::default_provider()
             .signature_verification_algorithms
             .supported_schemes()
     }
@@ -64,7 +64,7 @@ impl ServerCertVerifier for NoVerify {
 
 fn client(resume: bool) -> Arc<ClientConfig> {
     let mut c =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        ClientConfig::builder_with_provider(Arc::new(haproxide_tls::crypto::default_provider()))
             .with_safe_default_protocol_versions()
             .map(|b| {
                 b.dangerous()

@@ -16,6 +16,7 @@ use tokio_rustls::LazyConfigAcceptor;
 
 use crate::load::{CaBundle, CertKey};
 use crate::suites::{self, Ver};
+use haproxide_expr::CertFacts;
 
 /// §5.1 `verify`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +180,8 @@ struct Inner {
     entries: Vec<CrtEntry>,
     configs: Vec<Arc<ServerConfig>>,
     keys: Vec<Arc<CertifiedKey>>,
+    /// Each entry's leaf as the `ssl_f_*` fetches read it (read once, here).
+    facts: Vec<Option<Arc<CertFacts>>>,
     exact: HashMap<String, Vec<usize>>,
     wild: HashMap<String, Vec<usize>>,
     /// The first certificate (none with `strict-sni`).
@@ -239,6 +242,7 @@ impl Params {
         }
         let mut configs = Vec::new();
         let mut keys = Vec::new();
+        let mut facts = Vec::new();
         let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
         let mut wild: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
@@ -253,6 +257,7 @@ impl Params {
             .map_err(|m| format!("{}: {m}", e.cert.path))?;
             configs.push(Arc::new(cfg));
             keys.push(e.cert.key.clone());
+            facts.push(crate::fields::facts(&e.cert.key.cert));
             let (ex, wi) = entry_names(e);
             for n in ex {
                 exact.entry(n).or_default().push(i);
@@ -266,6 +271,7 @@ impl Params {
             entries,
             configs,
             keys,
+            facts,
             exact,
             wild,
             default: (!self.strict_sni).then_some(0),
@@ -294,7 +300,7 @@ pub(crate) fn provider(
     o: &TlsOptions,
     versions: &[Ver],
 ) -> Result<rustls::crypto::CryptoProvider, String> {
-    let mut provider = rustls::crypto::ring::default_provider();
+    let mut provider = crate::crypto::default_provider();
     let mut cs = Vec::new();
     if versions.contains(&Ver::Tls13) {
         match &o.ciphersuites {
@@ -414,7 +420,7 @@ impl Acceptor {
             max_record: spec.max_record,
             shared: Shared {
                 cache: rustls::server::ServerSessionMemoryCache::new(spec.cache_size.max(1)),
-                tickets: rustls::crypto::ring::Ticketer::new().ok(),
+                tickets: crate::crypto::Ticketer::new().ok(),
             },
         };
         let inner = params.inner_for(spec.entries.clone())?;
@@ -484,19 +490,21 @@ impl Acceptor {
         IO: AsyncRead + AsyncWrite + Unpin,
     {
         let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), io).await?;
-        let (cfg, sni) = {
+        let (cfg, sni, frontend) = {
             let hello = start.client_hello();
             let sni = hello.server_name().map(str::to_string);
             let inner = self.inner();
-            let cfg = match Acceptor::choose(&inner, sni.as_deref(), hello.signature_schemes()) {
-                Some(k) => inner.configs[k].clone(),
-                None => inner.refuse.clone(),
-            };
-            (cfg, sni)
+            match Acceptor::choose(&inner, sni.as_deref(), hello.signature_schemes()) {
+                Some(k) => (
+                    inner.configs[k].clone(),
+                    sni,
+                    inner.facts.get(k).cloned().flatten(),
+                ),
+                None => (inner.refuse.clone(), sni, None),
+            }
         };
         let stream = start.into_stream(cfg).await?;
         let conn = stream.get_ref().1;
-        let peer = conn.peer_certificates().and_then(|c| c.first());
         let info = TlsInfo {
             sni,
             alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
@@ -507,8 +515,8 @@ impl Acceptor {
             cipher: conn
                 .negotiated_cipher_suite()
                 .map_or("", suites::openssl_name),
-            client_cert: peer.is_some(),
-            client_dn: peer.and_then(crate::load::subject_dn),
+            client: conn.peer_certificates().and_then(crate::fields::facts),
+            frontend,
         };
         Ok((stream, info))
     }
@@ -524,9 +532,9 @@ pub struct TlsInfo {
     pub version: &'static str,
     /// OpenSSL's name of the suite.
     pub cipher: &'static str,
-    /// The client presented a certificate (it was verified, or the handshake
+    /// The certificate the client presented (it was verified, or the handshake
     /// would have failed).
-    pub client_cert: bool,
-    /// Its subject, `/C=../CN=..`.
-    pub client_dn: Option<String>,
+    pub client: Option<Arc<CertFacts>>,
+    /// The certificate this bind presented.
+    pub frontend: Option<Arc<CertFacts>>,
 }

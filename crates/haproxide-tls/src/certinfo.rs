@@ -220,7 +220,7 @@ pub fn key_matches(cert: &CertificateDer<'_>, key: &dyn rustls::sign::SigningKey
 
 /// The SHA-1 fingerprint of a DER certificate, upper-case hex.
 pub fn sha1_hex(der: &[u8]) -> String {
-    hex(ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der).as_ref())
+    hex(&crate::crypto::sha1(der))
 }
 
 /// Subject and issuer (one-line DNs) of a certificate, for the chain lines.

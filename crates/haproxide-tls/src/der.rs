@@ -21,7 +21,7 @@ pub(crate) fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 }
 
 /// OpenSSL's short name of an attribute type (its dotted form when unknown).
-fn short_name(oid: &[u8]) -> String {
+pub(crate) fn short_name(oid: &[u8]) -> String {
     let known: &[(&[u8], &str)] = &[
         (&[0x55, 0x04, 0x03], "CN"),
         (&[0x55, 0x04, 0x04], "SN"),

@@ -1,5 +1,6 @@
-//! TLS for haproxide, on rustls with the *ring* provider (docs/tls.md says why).
+//! TLS for haproxide, on rustls with the aws-lc-rs provider (docs/tls.md says why).
 //!
+//! - [`crypto`]: the crypto provider (aws-lc-rs), named in this one place;
 //! - [`load`]: certificate files as HAProxy reads them (`crt`, `ca-file`), checked
 //!   when the configuration is read;
 //! - [`suites`]: OpenSSL's cipher, group and version names mapped onto rustls;
@@ -7,6 +8,7 @@
 //! - [`connector`]: the client side, for `server ... ssl` and `check-ssl`;
 //! - [`store`]: the certificate files of a running process, changed by the CLI
 //!   (`set/commit ssl cert`), [`certinfo`] what `show ssl cert` prints of them;
+//! - [`fields`]: a certificate's fields for the `ssl_c_*` / `ssl_f_*` fetches;
 //! - [`ocsp`]: OCSP responses stapled from `<crt>.ocsp`;
 //! - [`Prefixed`]: bytes read before the handshake (after a PROXY header) given back
 //!   to it.
@@ -19,7 +21,9 @@
 pub mod acceptor;
 pub mod certinfo;
 pub mod connector;
+pub mod crypto;
 mod der;
+pub mod fields;
 pub mod load;
 pub mod ocsp;
 mod prefixed;

@@ -77,12 +77,6 @@ pub fn cert_names(cert: &CertificateDer<'_>) -> Vec<String> {
     names
 }
 
-/// The subject of a certificate as `ssl_c_s_dn` prints it (`/C=../CN=..`).
-pub fn subject_dn(cert: &CertificateDer<'_>) -> Option<String> {
-    let ee = webpki::EndEntityCert::try_from(cert).ok()?;
-    Some(crate::der::oneline(ee.subject()))
-}
-
 /// Load one `crt` file (§5.1): certificate, chain, key (or `<file>.key`).
 pub fn load_crt_file(path: &str) -> Result<CertKey, LoadError> {
     let data = std::fs::read(path).map_err(|_| LoadError::Missing(path.to_string()))?;
@@ -98,7 +92,7 @@ pub fn load_crt_file(path: &str) -> Result<CertKey, LoadError> {
     }
     let key = key.ok_or_else(|| LoadError::NoKey(path.to_string()))?;
     let names = cert_names(&chain[0]);
-    let provider = rustls::crypto::ring::default_provider();
+    let provider = crate::crypto::default_provider();
     let signer = provider
         .key_provider
         .load_private_key(key)

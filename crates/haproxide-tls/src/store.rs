@@ -105,6 +105,12 @@ pub enum StoreError {
     KeyMismatch(String),
     #[error("Certificate '{0}' already exists!")]
     Exists(String),
+    /// `del ssl cert` of a file no bind loaded and `new ssl cert` did not create.
+    #[error("certificate '{0}' doesn't exist!")]
+    NoSuchCert(String),
+    /// `del ssl cert` of a file a bind uses.
+    #[error("certificate '{0}' in use, can't be deleted!")]
+    InUse(String),
     /// A bind could not be rebuilt with the new certificate.
     #[error("{0}")]
     Bind(String),
@@ -274,6 +280,20 @@ impl CertStore {
         Ok(())
     }
 
+    /// `del ssl cert <file>`: forget a file no bind uses (one `new ssl cert`
+    /// created, or one every bind stopped using).
+    pub fn delete(&self, path: &str) -> Result<(), StoreError> {
+        let mut st = self.lock();
+        if !st.files.contains_key(path) {
+            return Err(StoreError::NoSuchCert(path.to_string()));
+        }
+        if self.instances(path) > 0 {
+            return Err(StoreError::InUse(path.to_string()));
+        }
+        st.files.remove(path);
+        Ok(())
+    }
+
     /// `set ssl cert <name> <payload>`: start or update the transaction. `<name>`
     /// ending in `.key` replaces the key only, `.ocsp` the OCSP response (base64
     /// of the DER); otherwise the payload is a PEM with the chain and (usually) the
@@ -415,7 +435,7 @@ impl CertStore {
 
 /// The transaction's new contents: `base` with `part` replaced from `payload`.
 fn load_part(mut base: Data, path: &str, part: Part, payload: &str) -> Result<Data, StoreError> {
-    let provider = rustls::crypto::ring::default_provider();
+    let provider = crate::crypto::default_provider();
     let key_of = |k| provider.key_provider.load_private_key(k).ok();
     match part {
         Part::Pem => {

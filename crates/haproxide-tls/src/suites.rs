@@ -1,13 +1,13 @@
 //! OpenSSL's names (what HAProxy's `ciphers`, `ciphersuites`, `curves`,
 //! `ssl-min-ver`... take, configuration.txt §5.1) mapped onto what rustls offers.
 //!
-//! rustls (ring provider) has six TLS 1.2 suites, all ECDHE with an AEAD, three
+//! rustls (aws-lc-rs provider, crate::crypto) has six TLS 1.2 suites, all ECDHE with an AEAD, three
 //! TLS 1.3 suites and three groups. A name of something OpenSSL has and rustls
 //! does not (a CBC or DHE suite, `X448`) selects nothing, as a suite missing from
 //! an OpenSSL build does; a name neither knows is an error; a list that selects
 //! nothing at all is an error.
 
-use rustls::crypto::ring::{cipher_suite as cs, kx_group};
+use crate::crypto::{cipher_suite as cs, kx_group};
 use rustls::crypto::SupportedKxGroup;
 use rustls::SupportedCipherSuite;
 

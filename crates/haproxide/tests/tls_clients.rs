@@ -311,3 +311,89 @@ fn client_certificates_and_renegotiation_match_haproxy() {
     );
     assert_eq!(my_reneg, their_reneg);
 }
+
+/// The certificate fetches (§7.3.4 `ssl_c_*`, `ssl_f_*`) print the same through
+/// both proxies: the client's certificate (sent with its CA as a chain) and the
+/// frontend's, every field, and the DN entry arguments.
+#[test]
+fn certificate_fetches_match_haproxy() {
+    let d = TempDir::new("tls-fetches");
+    certs(&d);
+    let dir = d.dir();
+    let mut chain = std::fs::read(dir.join("cl.crt")).unwrap();
+    chain.extend(std::fs::read(dir.join("ca.pem")).unwrap());
+    std::fs::write(dir.join("clchain.crt"), chain).unwrap();
+    let port = free_port();
+    let fields = [
+        "ssl_c_der,hex",
+        "ssl_c_chain_der,hex",
+        "ssl_c_sha1,hex",
+        "ssl_c_serial,hex",
+        "ssl_c_notbefore",
+        "ssl_c_notafter",
+        "ssl_c_sig_alg",
+        "ssl_c_key_alg",
+        "ssl_c_version",
+        "ssl_c_s_dn",
+        "ssl_c_i_dn",
+        "ssl_c_s_dn(CN)",
+        "ssl_c_s_dn(O,1)",
+        "ssl_c_s_dn(C,-1)",
+        "ssl_c_s_dn(OU)",
+        "ssl_c_err",
+        "ssl_c_ca_err",
+        "ssl_fc_has_crt",
+        "ssl_fc_has_sni",
+        "ssl_f_der,hex",
+        "ssl_f_sha1,hex",
+        "ssl_f_serial,hex",
+        "ssl_f_notbefore",
+        "ssl_f_notafter",
+        "ssl_f_sig_alg",
+        "ssl_f_key_alg",
+        "ssl_f_version",
+        "ssl_f_s_dn",
+        "ssl_f_i_dn",
+        "ssl_f_s_dn(CN)",
+    ];
+    let body: String = fields.iter().map(|f| format!("{f}=%[{f}]\\n")).collect();
+    let text = format!(
+        "defaults\n  mode http\n  timeout client 5s\n  timeout server 5s\n  timeout connect 2s\n\
+         frontend facts\n\
+         \x20 bind 127.0.0.1:{port} ssl crt {d}/srv.pem ca-file {d}/ca.pem verify optional\n\
+         \x20 http-request return status 200 content-type text/plain lf-string \"{body}\"\n",
+        d = dir.display()
+    );
+    let cfg = d.path("facts.cfg");
+    std::fs::write(&cfg, text).unwrap();
+    let ask = || {
+        assert!(wait_listening(port), "nothing listens on {port}");
+        [
+            curl(dir, port, &["--cert", "clchain.crt", "--key", "cl.key"]),
+            curl(dir, port, &[]),
+        ]
+    };
+    let mine = {
+        let _h = haproxide(&cfg, &[]);
+        ask()
+    };
+    assert!(
+        mine[0].contains("ssl_c_s_dn(CN)=client one\n"),
+        "{}",
+        mine[0]
+    );
+    assert!(
+        mine[0].contains("ssl_f_s_dn=/CN=localhost\n"),
+        "{}",
+        mine[0]
+    );
+    assert!(mine[0].contains("ssl_c_version=3\n"), "{}", mine[0]);
+    assert!(mine[1].contains("ssl_c_sha1,hex=\n"), "{}", mine[1]);
+    let Some(_h) = haproxy(&cfg) else {
+        return;
+    };
+    let theirs = ask();
+    for (a, b) in mine.iter().zip(&theirs) {
+        assert_eq!(a.lines().collect::<Vec<_>>(), b.lines().collect::<Vec<_>>());
+    }
+}

@@ -320,6 +320,19 @@ fn run_sequence(d: &TempDir, port: u16) -> (Vec<(String, String)>, Vec<String>, 
     ask(&admin, format!("commit ssl cert {x}"), None);
     ask(&admin, format!("show ssl cert {x}"), None);
     ask(&admin, "show ssl cert".into(), None);
+    // `del ssl cert`: only admin, only a file no bind uses.
+    ask(&oper, format!("del ssl cert {x}"), None);
+    ask(&admin, "del ssl cert".into(), None);
+    ask(&admin, format!("del ssl cert {site}"), None);
+    ask(
+        &admin,
+        format!("del ssl cert {dir}/nope.pem", dir = dir.display()),
+        None,
+    );
+    ask(&admin, format!("del ssl cert {x}"), None);
+    ask(&admin, format!("del ssl cert {x}"), None);
+    ask(&admin, format!("show ssl cert {x}"), None);
+    ask(&admin, "show ssl cert".into(), None);
     subjects.push(subject(port));
     (answers, subjects, held_before && held_after)
 }

@@ -357,8 +357,9 @@ impl<'a> Session<'a> {
                     "No such session (use 'show sess').\n".into()
                 })
             }
-            // management.txt §9.3 `show/set/commit/abort/new ssl cert` (cli/ssl.rs).
-            [verb @ ("show" | "set" | "commit" | "abort" | "new"), "ssl", "cert", rest @ ..] => {
+            // management.txt §9.3 `show/set/commit/abort/new/del ssl cert` (cli/ssl.rs).
+            [verb @ ("show" | "set" | "commit" | "abort" | "new" | "del"), "ssl", "cert", rest @ ..] =>
+            {
                 let store = self.state.cert_store();
                 Text(super::ssl::cert_command(
                     store.as_deref(),

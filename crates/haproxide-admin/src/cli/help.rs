@@ -24,6 +24,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("del map <map> [<key>|#<ref>]", "delete map entries matching <key>"),
     ("del server <bk>/<srv>", "remove a dynamically added server"),
     (
+        "del ssl cert <certfile>",
+        "delete an unused certificate file",
+    ),
+    (
         "disable frontend <frontend>",
         "temporarily disable specific frontend",
     ),

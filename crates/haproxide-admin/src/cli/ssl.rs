@@ -1,6 +1,6 @@
 //! Certificates at run time (management.txt §9.3): `show ssl cert [<file>]`,
 //! `new ssl cert <file>`, `set ssl cert <file> <payload>`, `commit ssl cert
-//! <file>`, `abort ssl cert <file>`, with HAProxy 2.6.12's levels and answers
+//! <file>`, `abort ssl cert <file>`, `del ssl cert <file>`, with HAProxy 2.6.12's levels and answers
 //! (measured: `show` needs operator — a user gets HAProxy's "Can't allocate
 //! memory!" — the others admin). The store itself is `haproxide_tls::store`.
 
@@ -73,6 +73,14 @@ pub fn cert_command(
             Some(n) => match store.commit(n) {
                 Ok(k) => format!("Committing {n}{}\nSuccess!\n", ".".repeat(k)),
                 Err(e) => format!("{e}\nCan't commit {n}!\n"),
+            },
+        },
+        "del" => match name {
+            None => "'del ssl cert' expects a certificate name\n".into(),
+            Some(n) => match store.delete(n) {
+                Ok(()) => format!("Certificate '{n}' deleted!\n"),
+                // HAProxy's reason ends with a newline of its own, then one more.
+                Err(e) => format!("Can't remove the certificate: {e}\n\n"),
             },
         },
         _ => match name {

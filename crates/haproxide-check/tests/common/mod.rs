@@ -26,7 +26,7 @@ pub async fn tls_server() -> Mock {
             .expect("key")
             .expect("a key");
     let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
+        haproxide_tls::crypto::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .expect("versions")
