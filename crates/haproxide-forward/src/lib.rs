@@ -110,6 +110,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
+pub use http::idle::idle_connections_held;
 pub use http2::{H2Io, H2Spec};
 pub use httpstats::HttpStats;
 pub use lb::DelServerError;

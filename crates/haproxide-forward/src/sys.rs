@@ -102,6 +102,65 @@ pub(crate) fn poll_listener(sock: Socket) -> io::Result<tokio::io::unix::AsyncFd
         .map_err(io::Error::from)
 }
 
+/// A new epoll instance, close-on-exec, registered with the current
+/// runtime's IO driver for readability (something it watches is ready): the
+/// per-thread waiter of idle HTTP keep-alive connections (`http::idle`).
+pub(crate) fn epoll_new() -> io::Result<tokio::io::unix::AsyncFd<OwnedFd>> {
+    // SAFETY: epoll_create1 takes no pointer; a non-negative result is a new
+    // descriptor that nothing else owns.
+    let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just opened and is owned by no one else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: an OwnedFd keeps its descriptor open and the same for as long as
+    // the AsyncFd owns it, and as_raw_fd() always returns it.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+        .map_err(io::Error::from)
+}
+
+/// Watches `fd` for input, hang-up or error (level-triggered), reported with
+/// `token`.
+pub(crate) fn epoll_add(ep: RawFd, fd: RawFd, token: u64) -> io::Result<()> {
+    let mut ev = libc::epoll_event {
+        events: (libc::EPOLLIN | libc::EPOLLRDHUP) as u32,
+        u64: token,
+    };
+    // SAFETY: `ev` is a valid epoll_event for the duration of the call; the
+    // kernel checks both descriptors.
+    if unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Stops watching `fd`.
+pub(crate) fn epoll_del(ep: RawFd, fd: RawFd) -> io::Result<()> {
+    // SAFETY: EPOLL_CTL_DEL ignores the event pointer (null is allowed since
+    // Linux 2.6.9); the kernel checks both descriptors.
+    if unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The tokens of the watched descriptors ready now (at most 64; no wait),
+/// appended to `out`; how many.
+pub(crate) fn epoll_ready(ep: RawFd, out: &mut Vec<u64>) -> io::Result<usize> {
+    const MAX: usize = 64;
+    let mut evs = [libc::epoll_event { events: 0, u64: 0 }; MAX];
+    // SAFETY: `evs` has room for MAX events and outlives the call; timeout 0
+    // never blocks.
+    let n = unsafe { libc::epoll_wait(ep, evs.as_mut_ptr(), MAX as libc::c_int, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    out.extend(evs.iter().take(n).map(|e| e.u64));
+    Ok(n)
+}
+
 /// HAProxy's `silent-drop` on a client socket (configuration.txt §4.2): TCP
 /// repair mode, so that closing sends nothing (needs CAP_NET_ADMIN), else a
 /// TTL of 1 so the reset dies on the way; then no linger (a reset, not a FIN).

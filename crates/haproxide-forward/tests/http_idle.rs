@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::http::{get, server, text, Client};
+use common::http::{get, keep_alive_spec, server, text, Client};
 use common::*;
 use haproxide_forward::*;
 
@@ -18,13 +18,7 @@ const N: usize = 32;
 #[tokio::test]
 async fn idle_keep_alive_connections_hold_no_buffer() {
     let (m, _rx) = server("a").await;
-    let mut spec = simple(vec![common::server("a", m.addr)]);
-    for h in [&mut spec.frontends[0].http, &mut spec.backends[0].http] {
-        *h = Some(HttpSpec {
-            conn_mode: HttpConnMode::KeepAlive,
-            ..HttpSpec::default()
-        });
-    }
+    let spec = keep_alive_spec(m.addr, None);
     let p = start(spec).await;
     let mut clients = Vec::new();
     for i in 0..N {

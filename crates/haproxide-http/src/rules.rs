@@ -854,15 +854,20 @@ fn apply(step: Step, target: Target<'_>, txn: &mut Txn<'_>) -> Verdict {
 }
 
 fn name_matches(field: &[u8], pat: &str, m: MatchMethod) -> bool {
-    let f = field.to_ascii_lowercase();
-    let p = pat.to_ascii_lowercase();
-    let p = p.as_bytes();
+    // Case-insensitive without lowercased copies: this runs for every header
+    // of every request a `del-header` rule sees.
+    let p = pat.as_bytes();
+    let eq = |a: &[u8]| a.eq_ignore_ascii_case(p);
     match m {
-        MatchMethod::Beg => f.starts_with(p),
-        MatchMethod::End => f.ends_with(p),
-        MatchMethod::Sub => f.windows(p.len().max(1)).any(|w| w == p) || p.is_empty(),
+        MatchMethod::Beg => field.get(..p.len()).is_some_and(eq),
+        MatchMethod::End => field
+            .len()
+            .checked_sub(p.len())
+            .and_then(|at| field.get(at..))
+            .is_some_and(eq),
+        MatchMethod::Sub => p.is_empty() || field.windows(p.len()).any(eq),
         MatchMethod::Reg => regex::bytes::Regex::new(pat).is_ok_and(|r| r.is_match(field)),
-        _ => f == p,
+        _ => eq(field),
     }
 }
 

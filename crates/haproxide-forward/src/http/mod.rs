@@ -18,6 +18,7 @@ mod compress;
 mod exchange;
 mod headers;
 mod htx;
+pub(crate) mod idle;
 mod io;
 pub(crate) mod park;
 mod persist;
@@ -133,7 +134,7 @@ impl Sess {
         first: bool,
         park: bool,
     ) -> Flow {
-        // After a park the next request's bytes are there (peeked): read them.
+        // After a park the next request's bytes are there (the socket is readable): read them.
         let mut woke = !first;
         // The variables TCP rules set come in with the first request.
         let mut conn = match conn {

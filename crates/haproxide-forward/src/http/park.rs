@@ -7,9 +7,10 @@
 //! HAProxy keeps its stream-level state only while a request is served. Here a
 //! session between requests gives up its [`Sess`] (about 500 bytes) and the
 //! HTTP loop's state (about 500 more) for a [`Parked`] record held by the
-//! session task itself, waits for the next request's first byte (a one-byte
-//! `peek`: no buffer) within `timeout http-keep-alive`, then builds its
-//! [`Sess`] again and goes on where it stopped. Only plain TCP connections
+//! session task itself, waits until its socket is readable (no buffer, no
+//! system call) within `timeout http-keep-alive` (after [`super::idle::GRACE`]
+//! in its thread's waiter, out of the task), then builds its [`Sess`] again
+//! and goes on where it stopped. Only plain TCP connections
 //! park; TLS (rustls may hold decrypted bytes the socket does not show), UNIX
 //! sockets and HTTP/2 streams wait in [`Sess::http_loop`] as before.
 
@@ -73,39 +74,57 @@ impl Conn {
 /// id, its kill switch and its bind.
 pub(crate) type Ids<'a> = (&'a Arc<crate::Shared>, u64, &'a Arc<Kill>, usize);
 
+/// How a session's life after its body ends: over, with its termination
+/// state; or idle past the grace, its connection to go to the thread's waiter
+/// ([`super::idle`]) with what it keeps and its keep-alive deadline.
+#[allow(clippy::large_enum_variant)] // returned once, moved on at once: a box would be one more allocation
+pub(crate) enum Parting {
+    Ended(Box<Sess>, [u8; 2]),
+    Held(Parked, Option<Instant>),
+}
+
 /// The rest of a session whose body ended with `flow` (`Err`: killed, with
 /// the reason): an HTTP connection that went idle is parked until its next
 /// request (or `timeout http-keep-alive`: closed without a log line, as
-/// HAProxy does), then served again, until it ends; the session and its
-/// termination state. One function, not a nest of them: its state is the
-/// task's while a connection is idle.
+/// HAProxy does), then served again, until it ends. Idle longer than
+/// [`super::idle::GRACE`], it leaves its task ([`Parting::Held`]). One
+/// function, not a nest of them: its state is the task's while a connection
+/// is idle.
 pub(crate) async fn until_done(
     mut s: Box<Sess>,
     mut flow: Result<Flow, u8>,
     client: &mut ClientStream,
     &(shared, sid, kill, bind): &Ids<'_>,
-) -> (Box<Sess>, [u8; 2]) {
+) -> Parting {
     loop {
         let conn = match flow {
             Err(why) => {
                 let t = [why, s.phase];
-                return (s, t);
+                return Parting::Ended(s, t);
             }
-            Ok(Flow::Done(t)) => return (s, t),
+            Ok(Flow::Done(t)) => return Parting::Ended(s, t),
             Ok(Flow::Idle(conn)) => conn,
         };
         let ClientStream::Tcp(tcp) = &*client else {
             // Only plain TCP parks (`Sess::http_loop`).
             s.silent = true;
-            return (s, *b"--");
+            return Parting::Ended(s, *b"--");
         };
         let (fe, to) = (s.fe, keep_alive_timeout(&s));
+        // Waiting longer than the grace: the grace in the task, the rest in
+        // the thread's waiter (when it has one: else all here).
+        let grace = super::idle::GRACE;
+        let long = to.is_none_or(|t| t > grace) && super::idle::available();
         let parked = s.park(conn);
         let woke = tokio::select! {
             biased;
             why = kill.wait() => Err(why),
-            r = wait(tcp, to) => Ok(r),
+            r = wait(tcp, if long { Some(grace) } else { to }) => Ok(r),
         };
+        if long && matches!(woke, Ok(false)) {
+            let deadline = to.map(|t| Instant::now() + (t - grace));
+            return Parting::Held(parked, deadline);
+        }
         let (back, conn) = Sess::unpark(parked, shared.clone(), fe, sid, kill.clone());
         s = back;
         s.bind = Some(bind);
@@ -117,32 +136,40 @@ pub(crate) async fn until_done(
             }
             // Bytes came (or the client closed: the loop reads it and ends
             // silently).
-            Ok(true) => {
-                let more = Box::pin(s.http_loop(client, conn, false, true));
-                tokio::select! {
-                    biased;
-                    why = kill.wait() => Err(why),
-                    f = more => Ok(f),
-                }
-            }
+            Ok(true) => again(&mut s, client, conn, kill).await,
         };
     }
 }
 
+/// Serves a parked connection again: its client sent bytes (or closed).
+pub(crate) async fn again(
+    s: &mut Sess,
+    client: &mut ClientStream,
+    conn: Option<Box<Conn>>,
+    kill: &Kill,
+) -> Result<Flow, u8> {
+    let more = Box::pin(s.http_loop(client, conn, false, true));
+    tokio::select! {
+        biased;
+        why = kill.wait() => Err(why),
+        f = more => Ok(f),
+    }
+}
+
 /// Waits until the client sends something or closes (true), or `to` passes
-/// (false). A one-byte peek (the byte stays for the request's reader), polled
-/// by hand: the runtime keeps the waker in the socket's own slot, where
-/// `TcpStream::peek`'s future would carry a 232-byte waiter.
+/// (false). Readiness only, no system call: the request's reader reads the
+/// bytes (a `peek` here was one more `recvfrom` per keep-alive request).
+/// Polled by hand: the runtime keeps the waker in the socket's own slot,
+/// where a `readable()` future would carry a waiter of its own. A spurious
+/// readiness (none is expected: the runtime forgets readiness when a read
+/// drains the socket) only makes the reader wait, under the same
+/// `timeout http-keep-alive`.
 async fn wait(client: &TcpStream, to: Option<Duration>) -> bool {
-    let mut probe = [0u8; 1];
-    let peek = std::future::poll_fn(|cx| {
-        let mut b = tokio::io::ReadBuf::new(&mut probe);
-        client.poll_peek(cx, &mut b).map(|_| ())
-    });
+    let ready = std::future::poll_fn(|cx| client.poll_read_ready(cx).map(|_| ()));
     match to {
-        Some(t) => tokio::time::timeout(t, peek).await.is_ok(),
+        Some(t) => tokio::time::timeout(t, ready).await.is_ok(),
         None => {
-            peek.await;
+            ready.await;
             true
         }
     }
@@ -161,7 +188,7 @@ pub(super) fn keep_alive_timeout(s: &Sess) -> Option<Duration> {
 impl Sess {
     /// The parts of a session between requests that outlive it; the rest is
     /// dropped (the slot, backend and server were released by `end_request`).
-    fn park(self: Box<Self>, conn: Option<Box<Conn>>) -> Parked {
+    pub(super) fn park(self: Box<Self>, conn: Option<Box<Conn>>) -> Parked {
         let s = *self;
         Parked {
             src: s.src,
@@ -176,7 +203,7 @@ impl Sess {
     }
 
     /// The session of a parked connection, as `end_request` left it.
-    fn unpark(
+    pub(super) fn unpark(
         p: Parked,
         shared: Arc<crate::Shared>,
         fe: usize,
@@ -207,16 +234,17 @@ mod tests {
     use crate::spec::{BindSpec, EngineSpec, FrontendSpec, HttpSpec, ListenAddr};
     use crate::{AlwaysUp, Engine, NoLog};
 
-    /// What an idle keep-alive connection costs in its task, pinned: the
+    /// What an idle keep-alive connection costs in its task during the
+    /// grace (`idle::GRACE`; after it, no task: `idle`), pinned: the
     /// session task's future (the `session::run` block: live counters, the
     /// socket, a boxed `Sess`, and the parked wait at its largest await), and
     /// the parked record. Before parking the task's future was 952 bytes (its
     /// allocation 1,152) and the HTTP loop's box 520 more (heaptrack, 2,000
     /// idle connections); HAProxy holds about 1,165 bytes per idle connection
     /// in all. Measured now (debug; release within 8 bytes): `Parked` 200, the
-    /// wait 536 (a `TcpStream::peek` future alone is 232: polled by hand, 16),
-    /// the task 736. Raise these only knowingly: each byte here is paid by
-    /// every idle client.
+    /// wait 576 (a `TcpStream::peek` future alone is 232: readiness polled by hand, 16),
+    /// the task 792 (736 before the hand-over to the waiter). Raise these only
+    /// knowingly: each byte here is paid by every busy client.
     #[tokio::test]
     async fn an_idle_session_is_small() {
         let spec = EngineSpec {
@@ -272,7 +300,7 @@ mod tests {
         let parked = std::mem::size_of::<super::Parked>();
         assert!(parked <= 200, "Parked is {parked} bytes");
         let w = size_of_val(&wait);
-        assert!(w <= 544, "the parked wait's future is {w} bytes");
+        assert!(w <= 576, "the parked wait's future is {w} bytes");
         drop(wait);
 
         // The whole session task.
@@ -287,6 +315,6 @@ mod tests {
             (0, false),
         );
         let t = size_of_val(&task);
-        assert!(t <= 736, "the session task's future is {t} bytes");
+        assert!(t <= 792, "the session task's future is {t} bytes");
     }
 }

@@ -226,3 +226,20 @@ pub fn get(path: &str) -> Vec<u8> {
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).to_string()
 }
+
+/// `simple(server)` in HTTP keep-alive mode on both sides, with this
+/// `timeout http-keep-alive`.
+pub fn keep_alive_spec(
+    server: std::net::SocketAddr,
+    keep_alive: Option<Duration>,
+) -> haproxide_forward::EngineSpec {
+    let mut spec = super::simple(vec![super::server("a", server)]);
+    for h in [&mut spec.frontends[0].http, &mut spec.backends[0].http] {
+        *h = Some(haproxide_forward::HttpSpec {
+            conn_mode: haproxide_forward::HttpConnMode::KeepAlive,
+            timeout_keep_alive: keep_alive,
+            ..haproxide_forward::HttpSpec::default()
+        });
+    }
+    spec
+}

@@ -499,3 +499,20 @@ fn set_var_conditions_and_converter() {
         .and_then(|s| s.bytes().map(<[u8]>::to_vec));
     assert_eq!(e.as_deref(), Some(&b"/p"[..]));
 }
+
+/// `del-header -m str|beg|end|sub`: case-insensitive on both sides, no match
+/// past either end.
+#[test]
+fn header_names_match_case_insensitively_by_method() {
+    use super::name_matches as m;
+    use MatchMethod::*;
+    assert!(m(b"X-Remove-Me", "x-remove-me", Str));
+    assert!(!m(b"X-Remove-Me", "x-remove", Str));
+    assert!(m(b"X-Remove-Me", "X-REM", Beg));
+    assert!(!m(b"X-R", "x-remove", Beg));
+    assert!(m(b"X-Remove-Me", "-ME", End));
+    assert!(!m(b"Me", "x-me", End));
+    assert!(m(b"X-Remove-Me", "MOVE", Sub));
+    assert!(!m(b"X-Remove-Me", "moved", Sub));
+    assert!(m(b"X-Remove-Me", "", Sub));
+}

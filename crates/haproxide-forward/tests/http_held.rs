@@ -1,0 +1,96 @@
+//! Idle HTTP keep-alive connections leave their tasks (issue 14, RSS per idle
+//! connection): after the grace (`http::idle::GRACE`, 500 ms) without a byte
+//! from its client, a parked connection goes to its thread's waiter; its next
+//! request is served on the same connection as before; `shutdown session`
+//! still reaches it; `timeout http-keep-alive` closes it without a log line.
+//! Its own test binary: the held count is process-wide.
+
+mod common;
+
+use std::time::Duration;
+
+use common::http::{get, keep_alive_spec, server, text, Client};
+use common::*;
+use haproxide_forward::*;
+
+const N: usize = 8;
+
+async fn until(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !ok() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connections_leave_their_tasks_and_come_back() {
+    let (m, _rx) = server("a").await;
+    let spec = keep_alive_spec(m.addr, Some(Duration::from_millis(2500)));
+    let p = start(spec).await;
+    let mut clients = Vec::new();
+    for i in 0..N {
+        let mut c = Client::connect(p.addr).await;
+        c.send(&get(&format!("/r{i}"))).await;
+        let (r, body) = c.response(b"GET").await.expect("response");
+        assert_eq!(r.head.code, 200);
+        assert_eq!(text(&body), format!("a /r{i} conn={}", i + 1));
+        clients.push(c);
+    }
+    // Within the grace they are still in their tasks.
+    assert_eq!(idle_connections_held(), 0, "none held within the grace");
+    until("every idle connection held by the waiter", || {
+        idle_connections_held() == N
+    })
+    .await;
+    assert_eq!(
+        p.engine.sessions().len(),
+        N,
+        "held sessions are still listed"
+    );
+    p.log.wait(N).await;
+
+    // Each comes back on its next request (pipelined), then goes idle again.
+    for (i, c) in clients.iter_mut().enumerate() {
+        c.send(&[get("/x"), get("/y")].concat()).await;
+        for path in ["/x", "/y"] {
+            let (r, body) = c.response(b"GET").await.expect("response");
+            assert_eq!(r.head.code, 200, "client {i}");
+            assert!(
+                text(&body).starts_with(&format!("a {path} conn=")),
+                "client {i}"
+            );
+        }
+    }
+    let logged = p.log.wait(3 * N).await.len();
+    assert_eq!(logged, 3 * N, "one log line per request");
+    until("held again", || idle_connections_held() == N).await;
+
+    // `shutdown session` reaches a held connection: closed, logged as killed.
+    let sid = p.engine.sessions()[0].id;
+    assert!(p.engine.kill_session(sid));
+    let mut closed = 0;
+    for c in clients.iter_mut() {
+        if c.closed_within(Duration::from_millis(200)).await {
+            closed += 1;
+        }
+    }
+    assert_eq!(
+        closed, 1,
+        "exactly the killed session's client sees a close"
+    );
+    let recs = p.log.wait(3 * N + 1).await;
+    assert_eq!(term(&recs[3 * N]), "KR", "{:?}", recs[3 * N]);
+    assert_eq!(idle_connections_held(), N - 1);
+
+    // `timeout http-keep-alive` (2.5 s) closes the others, without a log line.
+    for c in clients.iter_mut() {
+        assert!(
+            c.closed_within(WAIT).await,
+            "closed at the keep-alive timeout"
+        );
+    }
+    until("none held", || idle_connections_held() == 0).await;
+    until("no session left", || p.engine.sessions().is_empty()).await;
+    assert_eq!(p.log.len(), 3 * N + 1, "idle timeouts are not logged");
+}
