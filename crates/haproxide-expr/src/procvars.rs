@@ -42,15 +42,7 @@ fn write() -> std::sync::RwLockWriteGuard<'static, BTreeMap<String, Sample<'stat
 
 /// A sample that owns its bytes (kept past the request that made it).
 pub fn owned(v: Sample<'_>) -> Sample<'static> {
-    match v {
-        Sample::Str(s) => Sample::Str(s.into_owned().into()),
-        Sample::Bin(s) => Sample::Bin(s.into_owned().into()),
-        Sample::Meth(s) => Sample::Meth(s.into_owned().into()),
-        Sample::Bool(b) => Sample::Bool(b),
-        Sample::Sint(i) => Sample::Sint(i),
-        Sample::Ipv4(a) => Sample::Ipv4(a),
-        Sample::Ipv6(a) => Sample::Ipv6(a),
-    }
+    v.into_static()
 }
 
 /// The value of the process variable `name` (with its `proc.` prefix).

@@ -73,6 +73,20 @@ pub enum Sample<'a> {
 }
 
 impl<'a> Sample<'a> {
+    /// A sample that owns its bytes (kept past the request that made it:
+    /// variables, Lua, the process-wide store).
+    pub fn into_static(self) -> Sample<'static> {
+        match self {
+            Sample::Str(s) => Sample::Str(Cow::Owned(s.into_owned())),
+            Sample::Bin(s) => Sample::Bin(Cow::Owned(s.into_owned())),
+            Sample::Meth(s) => Sample::Meth(Cow::Owned(s.into_owned())),
+            Sample::Bool(b) => Sample::Bool(b),
+            Sample::Sint(i) => Sample::Sint(i),
+            Sample::Ipv4(a) => Sample::Ipv4(a),
+            Sample::Ipv6(a) => Sample::Ipv6(a),
+        }
+    }
+
     /// The value's type.
     pub fn ty(&self) -> SmpType {
         match self {

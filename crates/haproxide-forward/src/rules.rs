@@ -189,17 +189,7 @@ pub fn eval_from(rules: &[TcpRule], from: usize, ctx: &dyn haproxide_expr::Conte
 }
 
 fn owned(s: haproxide_expr::Sample<'_>) -> haproxide_expr::Sample<'static> {
-    use haproxide_expr::Sample as S;
-    use std::borrow::Cow::Owned;
-    match s {
-        S::Str(b) => S::Str(Owned(b.into_owned())),
-        S::Bin(b) => S::Bin(Owned(b.into_owned())),
-        S::Meth(b) => S::Meth(Owned(b.into_owned())),
-        S::Bool(b) => S::Bool(b),
-        S::Sint(i) => S::Sint(i),
-        S::Ipv4(a) => S::Ipv4(a),
-        S::Ipv6(a) => S::Ipv6(a),
-    }
+    s.into_static()
 }
 
 /// `set-var-fmt` values: `%[...]` samples; log variables print `-`.

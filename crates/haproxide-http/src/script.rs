@@ -115,15 +115,7 @@ impl fmt::Debug for ScriptRef {
 
 /// An owned copy of a sample.
 pub fn owned(v: Sample<'_>) -> Sample<'static> {
-    match v {
-        Sample::Str(s) => Sample::Str(s.into_owned().into()),
-        Sample::Bin(s) => Sample::Bin(s.into_owned().into()),
-        Sample::Meth(s) => Sample::Meth(s.into_owned().into()),
-        Sample::Bool(b) => Sample::Bool(b),
-        Sample::Sint(i) => Sample::Sint(i),
-        Sample::Ipv4(a) => Sample::Ipv4(a),
-        Sample::Ipv6(a) => Sample::Ipv6(a),
-    }
+    v.into_static()
 }
 
 /// The request half being edited, or read only (response rules).
