@@ -177,7 +177,12 @@ run_idle() { # TARGET: a fresh proxy process
     start_proxy "$1" "$(port_of "$1")"; pid=$START_PID
     if [ "$1" = haproxy ]; then HPID=$pid; else XPID=$pid; fi
     port=$(port_of "$1")
-    sleep 0.5
+    # Warm-up: a few requests first, so that the code serving them is paged in
+    # before the baseline. Without it the first-use page faults of the binary's
+    # text (file-backed, counted in VmRSS) landed in the per-connection figure:
+    # ~650 B per connection for haproxide's larger binary, ~0 for HAProxy's.
+    for _ in $(seq 20); do curl -s --max-time 5 -o /dev/null "http://127.0.0.1:$port/small" || true; done
+    sleep 1.5
     r0=$(rss_kib "$pid")
     ready=$TMP/idle.ready release=$TMP/idle.release
     rm -f "$ready" "$release"
