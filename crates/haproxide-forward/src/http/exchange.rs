@@ -765,6 +765,12 @@ impl Sess {
         if head_req {
             page.truncate(page.len() - reply.body.len());
         }
+        // The stream's `track-sc*` counters are released before the client can
+        // see the end of the answer, as HAProxy frees its stream: a `show table`
+        // sent once the client has it sees `use=0` (reg-test
+        // stick-table/converteers_ref_cnt_never_dec raced this). Its bytes are
+        // counted above.
+        self.stick_stream_end();
         if write_all(client, &page, ex.tc).await.is_err() || !keep {
             return Next::Close(term);
         }
