@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::http::{get, keep_alive_spec, server, text, Client};
+use common::http::{get, keep_alive_spec, served_clients, server, text};
 use common::*;
 use haproxide_forward::*;
 
@@ -28,15 +28,7 @@ async fn idle_keep_alive_connections_leave_their_tasks_and_come_back() {
     let (m, _rx) = server("a").await;
     let spec = keep_alive_spec(m.addr, Some(Duration::from_millis(2500)));
     let p = start(spec).await;
-    let mut clients = Vec::new();
-    for i in 0..N {
-        let mut c = Client::connect(p.addr).await;
-        c.send(&get(&format!("/r{i}"))).await;
-        let (r, body) = c.response(b"GET").await.expect("response");
-        assert_eq!(r.head.code, 200);
-        assert_eq!(text(&body), format!("a /r{i} conn={}", i + 1));
-        clients.push(c);
-    }
+    let mut clients = served_clients(p.addr, N).await;
     // Within the grace they are still in their tasks.
     assert_eq!(idle_connections_held(), 0, "none held within the grace");
     until("every idle connection held by the waiter", || {

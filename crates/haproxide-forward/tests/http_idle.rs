@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::http::{get, keep_alive_spec, server, text, Client};
+use common::http::{get, keep_alive_spec, served_clients, server, text};
 use common::*;
 use haproxide_forward::*;
 
@@ -20,15 +20,7 @@ async fn idle_keep_alive_connections_hold_no_buffer() {
     let (m, _rx) = server("a").await;
     let spec = keep_alive_spec(m.addr, None);
     let p = start(spec).await;
-    let mut clients = Vec::new();
-    for i in 0..N {
-        let mut c = Client::connect(p.addr).await;
-        c.send(&get(&format!("/r{i}"))).await;
-        let (r, body) = c.response(b"GET").await.expect("response");
-        assert_eq!(r.head.code, 200);
-        assert_eq!(text(&body), format!("a /r{i} conn={}", i + 1));
-        clients.push(c);
-    }
+    let mut clients = served_clients(p.addr, N).await;
     // Every session now waits for its next request, its server connection kept.
     let deadline = tokio::time::Instant::now() + WAIT;
     while buffers_held() > 0 && tokio::time::Instant::now() < deadline {

@@ -243,3 +243,18 @@ pub fn keep_alive_spec(
     }
     spec
 }
+
+/// `n` keep-alive clients of server "a" at `addr`, each served one request
+/// (`/r<i>`, answered 200 on a connection of its own), kept open.
+pub async fn served_clients(addr: std::net::SocketAddr, n: usize) -> Vec<Client> {
+    let mut clients = Vec::new();
+    for i in 0..n {
+        let mut c = Client::connect(addr).await;
+        c.send(&get(&format!("/r{i}"))).await;
+        let (r, body) = c.response(b"GET").await.expect("response");
+        assert_eq!(r.head.code, 200);
+        assert_eq!(text(&body), format!("a /r{i} conn={}", i + 1));
+        clients.push(c);
+    }
+    clients
+}
