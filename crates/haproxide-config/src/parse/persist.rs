@@ -238,6 +238,99 @@ impl Parser<'_> {
     /// `stick-table type <type> [len <n>] size <size> [expire <t>] [...]`
     /// (§4.2): what the engine needs, the rest kept by name.
     pub(super) fn kw_stick_table(&mut self, pi: usize, line: &Line, a: usize) {
+        let t = stick_table(line, a);
+        self.cfg.proxies[pi].stick_table = Some(Spanned {
+            value: t,
+            span: line.span_from(0),
+        });
+    }
+
+    /// `table <name> type <type> ...` in a `peers` section (§3.5): the table
+    /// `<section>/<name>`.
+    pub(super) fn kw_peers_table(&mut self, section: &str, line: &Line, start: usize) {
+        let name = line.arg(start + 1);
+        if name.is_empty() {
+            return;
+        }
+        let t = stick_table(line, start + 2);
+        self.cfg.peer_tables.push(crate::model::PeerTableCfg {
+            section: section.to_string(),
+            name: name.to_string(),
+            table: Spanned {
+                value: t,
+                span: line.span_from(start),
+            },
+        });
+    }
+
+    /// `stick on|match|store-request|store-response <pattern> [table <t>]
+    /// [{if|unless} <cond>]` (§4.2).
+    pub(super) fn kw_stick(&mut self, pi: usize, line: &Line, a: usize) {
+        let kind = line.arg(a).to_string();
+        let mut pattern = Vec::new();
+        let mut table = None;
+        let mut has_cond = false;
+        let mut k = a + 1;
+        while !line.arg(k).is_empty() {
+            match line.arg(k) {
+                "table" => {
+                    table = Some(line.arg(k + 1).to_string());
+                    k += 2;
+                }
+                "if" | "unless" => {
+                    has_cond = true;
+                    break;
+                }
+                w => {
+                    pattern.push(w.to_string());
+                    k += 1;
+                }
+            }
+        }
+        let pattern = pattern.join(" ");
+        let cond = if has_cond {
+            let what = "'stick': error detected while parsing sticking condition : {}.";
+            match self.condition(pi, line, k, what) {
+                Some(c) => Some(c),
+                None => return,
+            }
+        } else {
+            None
+        };
+        let at = (line.file, line.line);
+        let typed = self.with_type_ctx(pi, at, |cx| {
+            haproxide_expr::SampleExpr::parse_with(&pattern, &cx.opts)
+                .map_err(|e| (e.is_invalid(), e.message))
+        });
+        let expr = match typed {
+            Ok(e) => Ok(e),
+            Err((true, m)) => {
+                self.err(
+                    Code::InvalidArgument,
+                    line.span(a + 1),
+                    format!("`stick {kind}`: {m}"),
+                    HaproxyLoc::Parsing,
+                    format!("'stick': {m}"),
+                );
+                return;
+            }
+            Err((false, m)) => Err(m),
+        };
+        self.cfg.proxies[pi].stick_rules.push(StickRuleCfg {
+            kind,
+            pattern,
+            expr,
+            table,
+            has_cond,
+            cond,
+            span: line.span_from(0),
+        });
+    }
+}
+
+/// The words of a `stick-table` line from `a` (after the keyword): what the
+/// engine needs, the rest kept by name.
+fn stick_table(line: &Line, a: usize) -> StickTableCfg {
         let mut t = StickTableCfg {
             kind: String::new(),
             size: 0,
@@ -246,6 +339,7 @@ impl Parser<'_> {
             store: Vec::new(),
             nopurge: false,
             peers: None,
+            srvkey_addr: false,
             other: Vec::new(),
         };
         let mut k = a;
@@ -282,6 +376,7 @@ impl Parser<'_> {
                     k += 1;
                     continue;
                 }
+                "srvkey" if v == "addr" || v == "name" => t.srvkey_addr = v == "addr",
                 "write-to" | "recv-only" => {
                     t.other.push(w.to_string());
                     k += 1;
@@ -291,42 +386,5 @@ impl Parser<'_> {
             }
             k += 2;
         }
-        self.cfg.proxies[pi].stick_table = Some(Spanned {
-            value: t,
-            span: line.span_from(0),
-        });
-    }
-
-    /// `stick on|match|store-request|store-response <pattern> [table <t>]
-    /// [{if|unless} <cond>]` (§4.2).
-    pub(super) fn kw_stick(&mut self, pi: usize, line: &Line, a: usize) {
-        let kind = line.arg(a).to_string();
-        let mut pattern = Vec::new();
-        let mut table = None;
-        let mut has_cond = false;
-        let mut k = a + 1;
-        while !line.arg(k).is_empty() {
-            match line.arg(k) {
-                "table" => {
-                    table = Some(line.arg(k + 1).to_string());
-                    k += 2;
-                }
-                "if" | "unless" => {
-                    has_cond = true;
-                    break;
-                }
-                w => {
-                    pattern.push(w.to_string());
-                    k += 1;
-                }
-            }
-        }
-        self.cfg.proxies[pi].stick_rules.push(StickRuleCfg {
-            kind,
-            pattern: pattern.join(" "),
-            table,
-            has_cond,
-            span: line.span_from(0),
-        });
-    }
+    t
 }
