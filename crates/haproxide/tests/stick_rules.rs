@@ -80,7 +80,10 @@ fn stick_rules_and_peers_tables_as_haproxy() {
             ("/u?user=zed", ""),
         ];
         for (path, extra) in seq {
-            seen.push(format!("{path} {extra:?} -> {}", served_by(http, path, extra)));
+            seen.push(format!(
+                "{path} {extra:?} -> {}",
+                served_by(http, path, extra)
+            ));
         }
         for _ in 0..3 {
             seen.push(format!("tcp -> {}", served_by(tcp, "/", "")));

@@ -331,60 +331,60 @@ impl Parser<'_> {
 /// The words of a `stick-table` line from `a` (after the keyword): what the
 /// engine needs, the rest kept by name.
 fn stick_table(line: &Line, a: usize) -> StickTableCfg {
-        let mut t = StickTableCfg {
-            kind: String::new(),
-            size: 0,
-            expire: None,
-            len: None,
-            store: Vec::new(),
-            nopurge: false,
-            peers: None,
-            srvkey_addr: false,
-            other: Vec::new(),
-        };
-        let mut k = a;
-        while !line.arg(k).is_empty() {
-            let w = line.arg(k);
-            let v = line.arg(k + 1);
-            match w {
-                "type" => t.kind = v.to_string(),
-                "len" => t.len = v.parse().ok(),
-                "size" => t.size = value::parse_size(v).unwrap_or(0),
-                "expire" => t.expire = value::parse_time(v, 1).ok(),
-                "peers" => t.peers = Some(v.to_string()),
-                "store" => {
-                    for item in v.split(',').filter(|i| !i.is_empty()) {
-                        let (name, period) = match item.split_once('(') {
-                            Some((n, p)) => (n, Some(p.trim_end_matches(')'))),
-                            None => (item, None),
-                        };
-                        let d = haproxide_expr::stktab::Data::from_name(name);
-                        let ms = period.map(|p| value::parse_time(p, 1).map(|m| m.0));
-                        match (d, ms) {
-                            (Some(d), None) if !d.is_rate() => t.store.push((d, 0)),
-                            (Some(d), Some(Ok(ms))) if d.is_rate() => {
-                                t.store.push((d, u32::try_from(ms).unwrap_or(u32::MAX)))
-                            }
-                            _ => t.other.push(format!("store {item}")),
+    let mut t = StickTableCfg {
+        kind: String::new(),
+        size: 0,
+        expire: None,
+        len: None,
+        store: Vec::new(),
+        nopurge: false,
+        peers: None,
+        srvkey_addr: false,
+        other: Vec::new(),
+    };
+    let mut k = a;
+    while !line.arg(k).is_empty() {
+        let w = line.arg(k);
+        let v = line.arg(k + 1);
+        match w {
+            "type" => t.kind = v.to_string(),
+            "len" => t.len = v.parse().ok(),
+            "size" => t.size = value::parse_size(v).unwrap_or(0),
+            "expire" => t.expire = value::parse_time(v, 1).ok(),
+            "peers" => t.peers = Some(v.to_string()),
+            "store" => {
+                for item in v.split(',').filter(|i| !i.is_empty()) {
+                    let (name, period) = match item.split_once('(') {
+                        Some((n, p)) => (n, Some(p.trim_end_matches(')'))),
+                        None => (item, None),
+                    };
+                    let d = haproxide_expr::stktab::Data::from_name(name);
+                    let ms = period.map(|p| value::parse_time(p, 1).map(|m| m.0));
+                    match (d, ms) {
+                        (Some(d), None) if !d.is_rate() => t.store.push((d, 0)),
+                        (Some(d), Some(Ok(ms))) if d.is_rate() => {
+                            t.store.push((d, u32::try_from(ms).unwrap_or(u32::MAX)))
                         }
+                        _ => t.other.push(format!("store {item}")),
                     }
-                    t.store.sort();
-                    t.store.dedup_by_key(|s| s.0);
                 }
-                "nopurge" => {
-                    t.nopurge = true;
-                    k += 1;
-                    continue;
-                }
-                "srvkey" if v == "addr" || v == "name" => t.srvkey_addr = v == "addr",
-                "write-to" | "recv-only" => {
-                    t.other.push(w.to_string());
-                    k += 1;
-                    continue;
-                }
-                other => t.other.push(other.to_string()),
+                t.store.sort();
+                t.store.dedup_by_key(|s| s.0);
             }
-            k += 2;
+            "nopurge" => {
+                t.nopurge = true;
+                k += 1;
+                continue;
+            }
+            "srvkey" if v == "addr" || v == "name" => t.srvkey_addr = v == "addr",
+            "write-to" | "recv-only" => {
+                t.other.push(w.to_string());
+                k += 1;
+                continue;
+            }
+            other => t.other.push(other.to_string()),
         }
+        k += 2;
+    }
     t
 }

@@ -58,9 +58,15 @@ pub(super) fn stick(
         };
         let (uses, mode) = match (http, response) {
             (true, false) => (haproxide_expr::Uses::HTTP, "an HTTP stick rule"),
-            (true, true) => (haproxide_expr::Uses::HTTP_RES, "an HTTP stick store-response rule"),
+            (true, true) => (
+                haproxide_expr::Uses::HTTP_RES,
+                "an HTTP stick store-response rule",
+            ),
             (false, false) => (haproxide_expr::Uses::TCP, "a TCP stick rule"),
-            (false, true) => (haproxide_expr::Uses::TCP_RES, "a TCP stick store-response rule"),
+            (false, true) => (
+                haproxide_expr::Uses::TCP_RES,
+                "a TCP stick store-response rule",
+            ),
         };
         let name = rule_table(p, r);
         let Some(table) = tables.iter().position(|t| t.name == name) else {
@@ -125,7 +131,11 @@ pub(super) fn tables(
             .iter()
             .filter(|p| p.kind != ProxyKind::Defaults && !p.disabled)
     };
-    let mut decl: Vec<(String, &haproxide_config::model::Spanned<StickTableCfg>, Option<&str>)> = live()
+    let mut decl: Vec<(
+        String,
+        &haproxide_config::model::Spanned<StickTableCfg>,
+        Option<&str>,
+    )> = live()
         .filter_map(|p| Some((p.name.name.clone(), p.stick_table.as_ref()?, None)))
         .collect();
     for t in &cfg.peer_tables {
@@ -135,7 +145,11 @@ pub(super) fn tables(
             .iter()
             .any(|s| s.kind == "peers" && s.name.as_ref().is_some_and(|n| n.name == t.section));
         if kept {
-            decl.push((format!("{}/{}", t.section, t.name), &t.table, Some(&t.section)));
+            decl.push((
+                format!("{}/{}", t.section, t.name),
+                &t.table,
+                Some(&t.section),
+            ));
         }
     }
     decl.sort_by_key(|d| (d.1.span.file.0, d.1.span.line));
