@@ -638,20 +638,37 @@ pub struct StickTableCfg {
     pub nopurge: bool,
     /// `peers <section>`.
     pub peers: Option<String>,
+    /// `srvkey addr` (else `srvkey name`, the default): `stick` rules store and
+    /// match a server by its address.
+    pub srvkey_addr: bool,
     /// `srvkey ...`, `write-to`, `recv-only`, unknown data types: what the engine
     /// does not run.
     pub other: Vec<String>,
 }
 
 /// `stick on|match|store-request|store-response <pattern> [table <t>] [if|unless ...]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct StickRuleCfg {
     /// `on`, `match`, `store-request`, `store-response`.
     pub kind: String,
     pub pattern: String,
+    /// The pattern typed by the expression engine, or why it could not be (a
+    /// fetch or converter HAProxy has and this engine not yet).
+    pub expr: Result<haproxide_expr::SampleExpr, String>,
     pub table: Option<String>,
     pub has_cond: bool,
+    /// The `if|unless` condition.
+    pub cond: Option<Condition>,
     pub span: Span,
+}
+
+/// `table <name> type ...` in a `peers` section (§3.5): a stick table named
+/// `<section>/<name>`.
+#[derive(Debug, Clone)]
+pub struct PeerTableCfg {
+    pub section: String,
+    pub name: String,
+    pub table: Spanned<StickTableCfg>,
 }
 
 /// `ignore-persist` / `force-persist { if | unless } <condition>` (§4.2).
@@ -946,6 +963,8 @@ pub struct Config {
     /// `defaults`, `frontend`, `backend` and `listen`, in file order.
     pub proxies: Vec<Proxy>,
     pub others: Vec<OtherSection>,
+    /// `table` lines of `peers` sections (§3.5), in file order.
+    pub peer_tables: Vec<PeerTableCfg>,
     /// haproxide-only: `patroni` sections and `patroni-role` lines.
     pub patroni: crate::parse::Patroni,
 }

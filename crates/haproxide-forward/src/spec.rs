@@ -279,25 +279,37 @@ pub struct BackendSpec {
     pub persist: Option<Box<PersistSpec>>,
     /// The request key of `balance uri|url_param|hdr(<name>)` and its hash.
     pub lb_key: Option<haproxide_http::lbkey::LbKey>,
-    /// `stick-table` + `stick on|match|store-request src` (§4.2).
-    pub stick: Option<StickSpec>,
+    /// `stick match|on|store-request|store-response` (§4.2); None: no rule.
+    pub stick: Option<Box<StickSpec>>,
     /// `tcp-response content` rules (§4.2), TCP mode.
     pub tcp_response_rules: Vec<TcpRule>,
     /// `tcp-response inspect-delay`.
     pub res_inspect_delay: Option<Duration>,
 }
 
-/// Persistence on the client's address (§4.2 `stick-table type ip|ipv6
-/// size <n> expire <t>` with `stick on src` / `stick match src` / `stick
-/// store-request src`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A backend's `stick match|on|store-request|store-response` rules (§4.2).
+#[derive(Debug, Clone, Default)]
 pub struct StickSpec {
-    pub size: usize,
-    pub expire: Option<Duration>,
-    /// `stick on` / `stick match`: a stored server is reused.
+    /// `stick match|on|store-request`, in order: run before the server is
+    /// chosen.
+    pub request: Vec<StickRule>,
+    /// `stick store-response`, in order: run on the response's head.
+    pub response: Vec<StickRule>,
+}
+
+/// One `stick` rule.
+#[derive(Debug, Clone)]
+pub struct StickRule {
+    /// `match` or `on`: a stored server that runs is used.
     pub matches: bool,
-    /// `stick on` / `stick store-request`: the server is stored.
+    /// `on`, `store-request`, `store-response`: the chosen server is stored.
     pub stores: bool,
+    /// The key (`<pattern>`: a sample expression with converters).
+    pub expr: haproxide_expr::SampleExpr,
+    /// The table: its index in [`EngineSpec::stick_tables`].
+    pub table: usize,
+    /// `if|unless <condition>`.
+    pub cond: Option<Cond>,
 }
 
 /// A backend's persistence settings (configuration.txt §4.2 `cookie`,

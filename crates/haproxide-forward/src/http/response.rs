@@ -150,6 +150,8 @@ impl Sess {
             return Err(self.reply(client, 502, ex, *b"PH").await);
         }
         let mut resp = resp;
+        // §4.2 `stick store-response` and the stores, before the rules.
+        self.stick_response(&ex.req.head, &resp.head, Some(&conn.vars));
         // `http-response` then `http-after-response` rules; an answer replaces
         // the server's response (whose body is not read: the server connection
         // is dropped).

@@ -78,7 +78,7 @@ pub(super) fn backend(
         http: http_spec(p, p.kind != ProxyKind::Listen, errors),
         persist: super::persist::spec(p, errors),
         lb_key,
-        stick: super::persist::stick(p, errors),
+        stick: super::persist::stick(p, &plan.engine.stick_tables, errors),
         tcp_response_rules: if http {
             Vec::new()
         } else {
