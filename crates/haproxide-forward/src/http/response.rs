@@ -144,6 +144,7 @@ impl Sess {
         let tunnel = resp.body == BodyLength::Tunnel;
         // HAProxy counts the response it received, even one it then refuses.
         self.count_head(&resp);
+        conn.private |= super::reuse::auth_private(&resp.head);
         if tunnel && resp.head.code == 101 && !ex.req.info.upgrade {
             // A 101 to a request that asked for no upgrade: an invalid response.
             return Err(self.reply(client, 502, ex, *b"PH").await);
