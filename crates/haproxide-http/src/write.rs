@@ -17,7 +17,7 @@ fn version(v: Version, out: &mut Vec<u8>) {
 fn fields(h: &Headers, connection: Option<&[u8]>, out: &mut Vec<u8>) {
     for f in h.iter() {
         let value: std::borrow::Cow<'_, [u8]> = if f.is("connection") {
-            let kept: Vec<&[u8]> = list_items(&f.value)
+            let kept: Vec<&[u8]> = list_items(f.value)
                 .filter(|t| {
                     !t.eq_ignore_ascii_case(b"close") && !t.eq_ignore_ascii_case(b"keep-alive")
                 })
@@ -27,7 +27,7 @@ fn fields(h: &Headers, connection: Option<&[u8]>, out: &mut Vec<u8>) {
             }
             kept.join(&b", "[..]).into()
         } else {
-            f.value.as_slice().into()
+            f.value.into()
         };
         out.extend(f.name.iter().map(u8::to_ascii_lowercase));
         out.extend_from_slice(b": ");
@@ -83,7 +83,7 @@ pub fn last_chunk(trailers: &Headers, out: &mut Vec<u8>) {
     for f in trailers.iter() {
         out.extend(f.name.iter().map(u8::to_ascii_lowercase));
         out.extend_from_slice(b": ");
-        out.extend_from_slice(&f.value);
+        out.extend_from_slice(f.value);
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
