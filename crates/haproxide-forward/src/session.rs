@@ -96,6 +96,8 @@ pub(crate) struct Sess {
     /// The session's tracked counters (`track-sc*`), when the configuration
     /// has stick tables.
     pub(crate) stk: Option<Box<haproxide_stick::Tracker>>,
+    /// Keys `stick` rules will store with the chosen server (`crate::lb::stick`).
+    pub(crate) stick_pending: Vec<crate::lb::stick::Pending>,
     /// The frontend's bind (index) that accepted the connection (`so_name`).
     pub(crate) bind: Option<usize>,
     /// Variables set by TCP rules (`set-var` in `tcp-request content`...);
@@ -235,6 +237,7 @@ impl Sess {
             direct: None,
             lb_hash: None,
             stk: None,
+            stick_pending: Vec::new(),
             bind: None,
             vars: None,
         }
@@ -738,22 +741,13 @@ impl Sess {
         let mut avoid = None;
         let mut tc_start = Instant::now();
         let mut proxy_sent;
+        // §4.2 `stick match|on|store-request`, once, before the server choice.
+        if self.slot.is_none() && bspec.stick.is_some() {
+            self.stick_request(be, sni_ctx.map(|c| c as &dyn haproxide_expr::Context));
+        }
         let server: ServerStream = loop {
             // Server assignment, possibly through a queue.
             if self.slot.is_none() {
-                // §4.2 `stick on src`: the server stored for this client, if
-                // it runs (or `option persist` holds, via the cookie's flag).
-                if let (None, Some(t), Some(ip)) = (self.direct, be.stick.as_ref(), client_ip) {
-                    if bspec.stick.is_some_and(|k| k.matches) && avoid.is_none() {
-                        let got = t
-                            .lock()
-                            .ok()
-                            .and_then(|mut t| t.get(ip, std::time::Instant::now()));
-                        if let Some(s) = got.filter(|&s| be.server_running(s)) {
-                            self.direct = Some((s, false));
-                        }
-                    }
-                }
                 self.phase = b'Q';
                 if self.tw_start.is_none() {
                     self.tw_start = Some(Instant::now());
@@ -915,13 +909,10 @@ impl Sess {
             let refused = match res {
                 Ok(Ok(stream)) => {
                     self.tc = tc_start.elapsed().as_millis() as i64;
-                    // §4.2 `stick store-request src`: remembered once connected.
-                    if let (Some(t), Some(ip)) = (be.stick.as_ref(), client_ip) {
-                        if bspec.stick.is_some_and(|k| k.stores) {
-                            if let Ok(mut t) = t.lock() {
-                                t.store(ip, srv, std::time::Instant::now());
-                            }
-                        }
+                    // §4.2 `stick store-*`: a TCP stream stores once connected
+                    // (HTTP: on the response's head).
+                    if sni_ctx.is_none() && !self.stick_pending.is_empty() {
+                        self.stick_store(be, None);
                     }
                     break stream;
                 }

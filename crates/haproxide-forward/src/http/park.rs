@@ -60,6 +60,8 @@ impl Conn {
             vars: Default::default(),
             cache: None,
             replay: false,
+            private: false,
+            prefer_last: false,
             room: [None; 2],
         }
     }

@@ -144,11 +144,14 @@ impl Sess {
         let tunnel = resp.body == BodyLength::Tunnel;
         // HAProxy counts the response it received, even one it then refuses.
         self.count_head(&resp);
+        conn.private |= super::reuse::auth_private(&resp.head);
         if tunnel && resp.head.code == 101 && !ex.req.info.upgrade {
             // A 101 to a request that asked for no upgrade: an invalid response.
             return Err(self.reply(client, 502, ex, *b"PH").await);
         }
         let mut resp = resp;
+        // §4.2 `stick store-response` and the stores, before the rules.
+        self.stick_response(&ex.req.head, &resp.head, Some(&conn.vars));
         // `http-response` then `http-after-response` rules; an answer replaces
         // the server's response (whose body is not read: the server connection
         // is dropped).
