@@ -948,7 +948,9 @@ impl Engine {
             .all()
             .into_iter()
             .map(|(id, k)| {
-                let session::Facts { fe, src, started, .. } = k;
+                let session::Facts {
+                    fe, src, started, ..
+                } = k;
                 let backend = k.backend;
                 let server = on_server
                     .get(&id)

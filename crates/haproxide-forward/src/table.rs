@@ -227,7 +227,10 @@ mod tests {
         drop(other);
         assert!(!t.fold(8, &k, nowhere()), "not this session's entry");
         k.kill(crate::CutReason::Killed);
-        assert!(!t.fold(7, &k, nowhere()), "already killed: ended by its task");
+        assert!(
+            !t.fold(7, &k, nowhere()),
+            "already killed: ended by its task"
+        );
         let k = switch();
         t.insert(7, k.clone());
         assert!(t.fold(7, &k, nowhere()));

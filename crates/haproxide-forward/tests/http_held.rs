@@ -126,10 +126,17 @@ async fn the_hard_stop_closes_held_connections() {
     }
     p.engine.hard_stop();
     for (i, c) in clients.iter_mut().enumerate() {
-        assert!(c.closed_within(WAIT).await, "client {i} closed by the hard stop");
+        assert!(
+            c.closed_within(WAIT).await,
+            "client {i} closed by the hard stop"
+        );
     }
     until("no session left", || p.engine.sessions().is_empty()).await;
     let recs = p.log.wait(2 * M).await;
     assert_eq!(recs.len(), 2 * M, "each killed session logged once more");
-    assert!(recs[M..].iter().all(|r| term(r) == "KR"), "{:?}", &recs[M..]);
+    assert!(
+        recs[M..].iter().all(|r| term(r) == "KR"),
+        "{:?}",
+        &recs[M..]
+    );
 }

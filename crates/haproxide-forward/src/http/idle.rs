@@ -162,11 +162,16 @@ struct Slots {
 
 impl Slots {
     fn get(&self, i: u32) -> Option<&Entry> {
-        self.pages.get(i as usize / PAGE)?.get(i as usize % PAGE)?.as_ref()
+        self.pages
+            .get(i as usize / PAGE)?
+            .get(i as usize % PAGE)?
+            .as_ref()
     }
 
     fn get_mut(&mut self, i: u32) -> Option<&mut Option<Entry>> {
-        self.pages.get_mut(i as usize / PAGE)?.get_mut(i as usize % PAGE)
+        self.pages
+            .get_mut(i as usize / PAGE)?
+            .get_mut(i as usize % PAGE)
     }
 
     /// A free slot, a new page when none is.
