@@ -98,7 +98,8 @@ fn response(s: &mut TcpStream) -> String {
 enum Step {
     Get(usize),
     Ntlm(usize),
-    /// A request whose answer comes 400 ms later, not read yet.
+    /// A request whose answer comes 400 ms later (the next step starts 150 ms
+    /// later), not read yet.
     Send(usize),
     /// Read the answer to a `Send`.
     Recv(usize),
@@ -151,7 +152,9 @@ fn play(port: u16, steps: &[Step], accepted: &AtomicUsize) -> String {
                 if let Some(c) = slot.as_mut() {
                     let _ = c.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
                 }
-                std::thread::sleep(Duration::from_millis(60));
+                // Answers 150 ms apart: the order the proxy gets them back
+                // is the order they were sent, even on a loaded machine.
+                std::thread::sleep(Duration::from_millis(150));
             }
             Recv(n) => {
                 let got = clients

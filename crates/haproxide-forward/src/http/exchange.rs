@@ -588,6 +588,7 @@ impl Sess {
                 moved: &mut self.bytes.from_client,
                 comp: None,
                 store: None,
+                end: None,
             }
             .run(&mut dec, req.body == BodyLength::Chunked)
             .await;
