@@ -84,6 +84,32 @@ pub fn idle_heap_trims() -> usize {
 
 static TRIMS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// A trim is under way (one at a time for the process).
+static TRIMMING: AtomicBool = AtomicBool::new(false);
+
+/// Trims the C heap on the runtime's blocking pool: `malloc_trim` walks the
+/// heap's free blocks (milliseconds on a large one), which an engine thread
+/// must not wait for.
+fn trim_heap() {
+    /// Ends the trim when dropped: run, or dropped unrun with its runtime.
+    struct Running;
+    impl Drop for Running {
+        fn drop(&mut self) {
+            TRIMMING.store(false, Ordering::SeqCst);
+        }
+    }
+    if TRIMMING.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let running = Running;
+    drop(tokio::task::spawn_blocking(move || {
+        let _running = running;
+        if crate::sys::heap_trim() {
+            TRIMS.fetch_add(1, Ordering::Relaxed);
+        }
+    }));
+}
+
 /// What an idle connection keeps besides its socket.
 pub(crate) struct Rest {
     pub(crate) parked: Parked,
@@ -612,9 +638,7 @@ impl Future for Run {
                 w.untrimmed = 0;
                 w.trim_first = None;
                 w.trim_last = None;
-                if crate::sys::heap_trim() {
-                    TRIMS.fetch_add(1, Ordering::Relaxed);
-                }
+                trim_heap();
             }
             let next = w
                 .deadlines
