@@ -31,7 +31,7 @@ start_origin "$P_ORIGIN"
 start_log_sink "$P_LOG"
 cat >"$TMP/haproxide.cfg" <<EOF
 global
-    maxconn 20000
+    maxconn 4000
     nbthread 2
     log 127.0.0.1:$P_LOG local0 info
 defaults
@@ -59,16 +59,16 @@ ht_run() { # NAME SECONDS
     heaptrack -o "$TMP/$1" "$HAPROXIDE" -db -f "$TMP/haproxide.cfg" >"$TMP/$1.log" 2>&1 &
     ht=$!
     PIDS+=("$ht")
-    wait_port "$P_FE" 60
+    wait_port "$P_FE" 60 || { cat "$TMP/$1.log" >&2; exit 1; }
     N=0
     if [ "$2" != 0 ]; then
         out=$(timeout $(($2 + 30)) wrk -t2 -c"$CONNS" -d"$2s" "http://127.0.0.1:$P_FE/small" 2>&1 || true)
         N=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$out")
     fi
-    # SIGTERM to heaptrack's child (the proxy); heaptrack then writes its file.
-    pkill -TERM -P "$ht" 2>/dev/null || true
+    # SIGTERM to the proxy alone (heaptrack's other children write its file).
+    kill -TERM $(ps -o pid=,args= --ppid "$ht" | awk -v b="$HAPROXIDE" '$2 == b {print $1}') 2>/dev/null || true
     for _ in $(seq 600); do kill -0 "$ht" 2>/dev/null || break; sleep 0.1; done
-    f=$(ls "$TMP/$1".*zst "$TMP/$1".*gz 2>/dev/null | head -1)
+    f=$(ls "$TMP/$1".*zst "$TMP/$1".*gz 2>/dev/null | head -1 || true)
     [ -n "$f" ] || { echo "no heaptrack output:" >&2; cat "$TMP/$1.log" >&2; exit 1; }
     PRINT=$TMP/$1.txt
     heaptrack_print -f "$f" -a 0 -p 0 -T 0 --flamegraph-cost-type allocations -F "$TMP/$1.stacks" >"$PRINT" 2>/dev/null || true
@@ -94,7 +94,7 @@ for line in open(sys.argv[1], errors="replace"):
     frames = stack.split(";")
     own = [f for f in frames if re.match(r"^(<)?haproxide", f)]
     key = own[-1] if own else (frames[-1] if frames else "?")
-    by[re.sub(r"::\{\{closure\}\}|::h[0-9a-f]{16}$", "", key)[:150]] += int(count)
+    by[re.sub(r"::\{\{closure\}\}|::h[0-9a-f]{16}\b", "", key)[:150]] += int(count)
 for k, v in by.most_common(top):
     print(f"{v / max(n, 1):7.2f}  {k}")
 PY

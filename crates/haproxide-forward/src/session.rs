@@ -292,7 +292,10 @@ impl Sess {
                 h.ta = if h.t_req < 0 { -1 } else { tt - h.th - h.ti };
             }
             let (be_name, beconn) = match &self.backend {
-                Some(b) => (Some(Cow::Borrowed(&*b.spec.name)), b.cur.load(Ordering::Relaxed)),
+                Some(b) => (
+                    Some(Cow::Borrowed(&*b.spec.name)),
+                    b.cur.load(Ordering::Relaxed),
+                ),
                 None => (None, 0),
             };
             let (srv_name, srv_conn) = match (&self.backend, self.server) {

@@ -743,9 +743,7 @@ fn prepare<'r>(
             items: *items,
         },
         Action::SetPart { part, fmt } => Step::SetPart(*part, render(fmt, ctx)),
-        Action::ReplacePart { part, re, fmt } => {
-            Step::ReplacePart(*part, re, render(fmt, ctx))
-        }
+        Action::ReplacePart { part, re, fmt } => Step::ReplacePart(*part, re, render(fmt, ctx)),
         Action::SetVar { name, expr, cond } => {
             Step::SetVar(name, expr.value(ctx).map(owned), *cond)
         }

@@ -106,7 +106,10 @@ pub struct Capture {
 
 impl SessionLogger for Capture {
     fn log(&self, record: &SessionRecord) {
-        self.records.lock().expect("lock").push(record.clone().into_owned());
+        self.records
+            .lock()
+            .expect("lock")
+            .push(record.clone().into_owned());
         self.notify.notify_waiters();
     }
 }
