@@ -111,6 +111,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
 pub use http::idle::idle_connections_held;
+pub use http::pool::PoolStats;
 pub use http2::{H2Io, H2Spec};
 pub use httpstats::HttpStats;
 pub use lb::DelServerError;
