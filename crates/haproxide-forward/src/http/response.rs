@@ -124,7 +124,7 @@ impl Sess {
             h.status = Some(resp.head.code);
             h.t_res = t_res;
             for f in resp.head.headers.iter() {
-                caps.capture_response(&mut h.res_captures, &f.name, &f.value);
+                caps.capture_response(&mut h.res_captures, f.name, f.value);
             }
         }
     }
@@ -241,6 +241,13 @@ impl Sess {
             &mut *client
         };
         let start = (self.htx.from_server, conn.srv_buf.filled().len());
+        let end = crate::track::stream_end(
+            self.stk.as_deref(),
+            self.http_log.is_some(),
+            &self.htx,
+            &self.bytes,
+            &self.bytes_base,
+        );
         let pumped = Pump {
             src: &mut server,
             buf: &mut conn.srv_buf,
@@ -253,6 +260,7 @@ impl Sess {
             moved: &mut self.bytes.from_server,
             comp: enc.as_mut(),
             store: store.as_mut(),
+            end,
         }
         .run(&mut dec, chunked_out)
         .await;
