@@ -332,6 +332,10 @@ impl Sess {
         self.connected = Some(Instant::now());
         if let Some(srv) = self.server {
             shared.http.server_request(be.idx, srv);
+            // HAProxy's `srv_use_conn`: the most connections in use at once.
+            if be.spec.reuse != crate::spec::HttpReuse::Never {
+                super::pool::note_use(&be, srv);
+            }
         }
         // What a previous server connection left (a response it could not
         // parse) is not this one's (a kept connection leaves nothing: see
