@@ -687,6 +687,9 @@ pub struct PersistRule {
 pub struct UseBackend {
     pub backend: Named,
     pub cond: Option<Condition>,
+    /// A name with `%` is a log-format, resolved per request (§4.2
+    /// `use_backend`): typed by the expression engine, or why it could not be.
+    pub format: Option<Result<std::sync::Arc<haproxide_expr::LogFormat>, String>>,
 }
 
 /// A rule of `tcp-request`/`http-request`/... with its action and condition.

@@ -93,6 +93,7 @@ pub mod rules;
 mod server_stream;
 mod session;
 mod splice;
+mod switching;
 #[allow(unsafe_code)]
 pub mod sys;
 mod task;
@@ -514,6 +515,7 @@ impl Engine {
                     tcp_connection_rules: Arc::new(spec.tcp_connection_rules.clone()),
                     tcp_content_rules: Arc::new(spec.tcp_content_rules.clone()),
                     use_backends: Arc::new(spec.use_backends.clone()),
+                    dyn_backends: Arc::new(spec.dyn_backends.clone()),
                     default_backend: spec.default_backend,
                 },
                 spec,
