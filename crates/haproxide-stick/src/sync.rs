@@ -54,9 +54,27 @@ pub struct Update {
 }
 
 impl Table {
-    /// Runs `f` after each local update (once; later calls are ignored).
+    /// Runs `f` on each local update, the table locked: `f` must not lock
+    /// it (once; later calls are ignored).
     pub fn on_update(&self, f: Box<dyn Fn() + Send + Sync>) {
         let _ = self.hook.0.set(f);
+    }
+
+    /// Sets what [`Table::push_now`] and [`Table::pull_now`] run.
+    pub fn on_sync(&self, push: Box<dyn Fn() + Send + Sync>, pull: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.push.0.set(push);
+        let _ = self.pull.0.set(pull);
+    }
+
+    /// Writes pending local updates to the peers now (after a `stick` store,
+    /// before the client is answered).
+    pub fn push_now(&self) {
+        self.push.fire();
+    }
+
+    /// Reads what the peers already sent (before a `stick` lookup).
+    pub fn pull_now(&self) {
+        self.pull.fire();
     }
 
     /// The last local update's number.

@@ -147,8 +147,12 @@ pub struct Inner {
 pub struct Table {
     pub spec: TableSpec,
     inner: Mutex<Inner>,
-    /// Called after a local update of a peers table (wakes its sessions).
+    /// Run on each local update of a peers table, the table locked (it must
+    /// not lock it: it wakes the peers sessions).
     pub(crate) hook: crate::sync::Hook,
+    /// Run by [`Table::push_now`] and [`Table::pull_now`], the table unlocked.
+    pub(crate) push: crate::sync::Hook,
+    pub(crate) pull: crate::sync::Hook,
 }
 
 impl Table {
@@ -157,6 +161,8 @@ impl Table {
             spec,
             inner: Mutex::new(Inner::default()),
             hook: crate::sync::Hook::default(),
+            push: crate::sync::Hook::default(),
+            pull: crate::sync::Hook::default(),
         }
     }
 

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
@@ -56,12 +57,16 @@ pub struct PeersError {
     pub source: std::io::Error,
 }
 
+/// A live session: its generation, its stop switch, the connection.
+type Live1 = (u64, watch::Sender<bool>, Arc<Conn>);
+
 struct Section {
     spec: PeersSpec,
     tables: Arc<Tables>,
     updates: watch::Receiver<u64>,
-    /// The live session per remote peer: its generation and its stop switch.
-    live: Mutex<HashMap<String, (u64, watch::Sender<bool>)>>,
+    /// The live session per remote peer: its generation, its stop switch,
+    /// the connection.
+    live: Mutex<HashMap<String, Live1>>,
     gen: std::sync::atomic::AtomicU64,
     handshakes: Arc<Semaphore>,
     /// Kept for the tables' hooks' lifetime (they hold clones).
@@ -77,12 +82,6 @@ pub fn start(specs: Vec<PeersSpec>, tables: Arc<Tables>) -> Result<(), PeersErro
         }
         let (tx, rx) = watch::channel(0u64);
         let tx = Arc::new(tx);
-        for t in &spec.tables {
-            if let Some(tb) = tables.list.get(t.index) {
-                let tx = tx.clone();
-                tb.on_update(Box::new(move || tx.send_modify(|n| *n = n.wrapping_add(1))));
-            }
-        }
         let listener = match &spec.bind {
             Some(a) => Some(bind(a).map_err(|source| PeersError {
                 section: spec.section.clone(),
@@ -99,6 +98,32 @@ pub fn start(specs: Vec<PeersSpec>, tables: Arc<Tables>) -> Result<(), PeersErro
             handshakes: Arc::new(Semaphore::new(HANDSHAKES)),
             _tx: tx,
         });
+        // A local update is written from the thread that made it (the task
+        // is woken for what the socket did not take); a lookup first reads
+        // what the peers sent.
+        for t in &sec.spec.tables {
+            if let Some(tb) = tables.list.get(t.index) {
+                let tx = sec._tx.clone();
+                tb.on_update(Box::new(move || tx.send_modify(|n| *n = n.wrapping_add(1))));
+                let (w, r) = (Arc::downgrade(&sec), Arc::downgrade(&sec));
+                tb.on_sync(
+                    Box::new(move || {
+                        if let Some(sec) = w.upgrade() {
+                            for c in sec.conns() {
+                                c.pump_out(&sec, true);
+                            }
+                        }
+                    }),
+                    Box::new(move || {
+                        if let Some(sec) = r.upgrade() {
+                            for c in sec.conns() {
+                                c.pump_in(&sec, true);
+                            }
+                        }
+                    }),
+                );
+            }
+        }
         if let Some(l) = listener {
             tokio::spawn(accept_loop(sec.clone(), l));
         }
@@ -140,15 +165,16 @@ async fn accept_loop(sec: Arc<Section>, l: TcpListener) {
         tokio::spawn(async move {
             let hello = tokio::time::timeout(SILENCE, server_hello(&sec, s)).await;
             drop(permit);
-            if let Ok(Some((s, peer))) = hello {
-                run(sec, s, peer).await;
+            if let Ok(Some((s, peer, early))) = hello {
+                run(sec, s, peer, early).await;
             }
         });
     }
 }
 
 /// The accepting side's handshake: three lines, a status line back.
-async fn server_hello(sec: &Section, s: TcpStream) -> Option<(TcpStream, String)> {
+/// The stream, the peer's name, and what it sent after its hello.
+async fn server_hello(sec: &Section, s: TcpStream) -> Option<(TcpStream, String, Vec<u8>)> {
     let mut r = BufReader::with_capacity(1024, s);
     let mut lines = Vec::new();
     for _ in 0..3 {
@@ -175,9 +201,10 @@ async fn server_hello(sec: &Section, s: TcpStream) -> Option<(TcpStream, String)
         }
     }
     let peer = lines[2].split(' ').next().unwrap_or("").to_string();
+    let early = r.buffer().to_vec();
     let mut s = r.into_inner();
     s.write_all(b"200\n").await.ok()?;
-    Some((s, peer))
+    Some((s, peer, early))
 }
 
 /// 501 (not the protocol) or 502 (a version other than 2.0/2.1).
@@ -191,17 +218,25 @@ fn proto_code(line: &str) -> Option<u16> {
     }
 }
 
+/// Connects to a remote peer whenever no session with it is up: failed
+/// attempts back off from 100 ms to HAProxy's 5 s reconnect delay (a peer
+/// starting at the same time is reached at once).
 async fn connect_loop(sec: Arc<Section>, name: String, addr: SocketAddr) {
+    let mut delay = Duration::from_millis(100);
     loop {
         if !sec.has_live(&name) {
             let hello = tokio::time::timeout(SILENCE, client_hello(&sec, &name, addr)).await;
             if let Ok(Some(s)) = hello {
-                run(sec.clone(), s, name.clone()).await;
+                run(sec.clone(), s, name.clone(), Vec::new()).await;
+                delay = Duration::from_millis(100);
                 // HAProxy's collision rule: retry after a random delay.
                 let jitter = 50 + u64::from(std::process::id() ^ now_nanos()) % 2000;
                 tokio::time::sleep(Duration::from_millis(jitter)).await;
                 continue;
             }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(SILENCE);
+            continue;
         }
         tokio::time::sleep(SILENCE).await;
     }
@@ -245,11 +280,11 @@ impl Section {
     }
 
     /// Registers a new session for `peer` (the old one is told to stop).
-    fn register(&self, peer: &str) -> (u64, watch::Receiver<bool>) {
+    fn register(&self, peer: &str, conn: Arc<Conn>) -> (u64, watch::Receiver<bool>) {
         let g = self.gen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (tx, rx) = watch::channel(false);
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, old)) = live.insert(peer.to_string(), (g, tx)) {
+        if let Some((_, old, _)) = live.insert(peer.to_string(), (g, tx, conn)) {
             let _ = old.send(true);
         }
         (g, rx)
@@ -257,9 +292,15 @@ impl Section {
 
     fn unregister(&self, peer: &str, g: u64) {
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-        if live.get(peer).is_some_and(|(x, _)| *x == g) {
+        if live.get(peer).is_some_and(|(x, _, _)| *x == g) {
             live.remove(peer);
         }
+    }
+
+    /// The live connections (a snapshot).
+    fn conns(&self) -> Vec<Arc<Conn>> {
+        let live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.values().map(|(_, _, c)| c.clone()).collect()
     }
 }
 
@@ -281,90 +322,226 @@ struct State {
     teach: bool,
 }
 
-async fn run(sec: Arc<Section>, s: TcpStream, peer: String) {
-    let (g, stop) = sec.register(&peer);
-    let _ = session(&sec, s, stop).await;
-    sec.unregister(&peer, g);
+/// One live session, shared by its task and by the request paths: a local
+/// update is written from the thread that made it, and a `stick` lookup first
+/// reads what the peer already sent (so that an update a peer wrote before
+/// answering its client is seen by the next request here, as HAProxy's
+/// single event loop orders it).
+pub(crate) struct Conn {
+    sock: TcpStream,
+    /// The same socket (a duplicate descriptor) for the request paths: tokio's
+    /// `try_read` reads only once its reactor has seen the socket readable,
+    /// which may not have happened yet when a lookup wants the bytes. The
+    /// task uses `sock`, whose readiness its own reads keep right.
+    raw: Option<std::net::TcpStream>,
+    live: Mutex<Live>,
 }
 
-async fn session(
-    sec: &Section,
-    mut s: TcpStream,
-    mut stop: watch::Receiver<bool>,
-) -> Result<(), WireError> {
-    let mut st = State {
+struct Live {
+    st: State,
+    buf: Vec<u8>,
+    out: Vec<u8>,
+    last_rx: Instant,
+    last_tx: Instant,
+    /// Why the session must end (set by whichever side found it).
+    end: Option<Option<WireError>>,
+}
+
+/// Pending output beyond which no more updates are encoded (the peer is slow:
+/// they wait in the table), and beyond which the session is cut.
+const OUT_SOFT: usize = 256 * 1024;
+const OUT_HARD: usize = 1024 * 1024;
+/// Input kept unparsed at most (one message and a read).
+const IN_MAX: usize = wire::MAX_BODY + 64 * 1024;
+
+impl Conn {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read(&self, sync: bool, b: &mut [u8]) -> std::io::Result<usize> {
+        match (&self.raw, sync) {
+            (Some(r), true) => std::io::Read::read(&mut &*r, b),
+            _ => self.sock.try_read(b),
+        }
+    }
+
+    fn write(&self, sync: bool, b: &[u8]) -> std::io::Result<usize> {
+        match (&self.raw, sync) {
+            (Some(r), true) => std::io::Write::write(&mut &*r, b),
+            _ => self.sock.try_write(b),
+        }
+    }
+
+    /// Reads what is readable now and handles it; acknowledgements queued.
+    /// `sync`: from a request path (see [`Conn::raw`]).
+    fn pump_in(&self, sec: &Section, sync: bool) {
+        let mut l = self.lock();
+        let l = &mut *l;
+        if l.end.is_some() {
+            return;
+        }
+        let mut rd = [0u8; 4096];
+        loop {
+            match self.read(sync, &mut rd) {
+                Ok(0) => {
+                    l.end = Some(None);
+                    break;
+                }
+                Ok(n) => {
+                    l.buf.extend_from_slice(&rd[..n]);
+                    l.last_rx = Instant::now();
+                    if l.buf.len() > IN_MAX {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    l.end = Some(None);
+                    break;
+                }
+            }
+        }
+        let mut used = 0;
+        loop {
+            match wire::split(&l.buf[used..]) {
+                Ok(Some((c, t, body, n))) => {
+                    let body = &l.buf[used..][body];
+                    if let Err(e) = handle(sec, &mut l.st, c, t, body, &mut l.out) {
+                        l.end = Some(Some(e));
+                        break;
+                    }
+                    used += n;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    l.end = Some(Some(e));
+                    break;
+                }
+            }
+        }
+        l.buf.drain(..used);
+        acks(&mut l.st, &mut l.out);
+    }
+
+    /// Encodes local updates (while the output is small) and writes what the
+    /// socket takes now; whether more updates wait.
+    fn pump_out(&self, sec: &Section, sync: bool) -> bool {
+        let mut l = self.lock();
+        let l = &mut *l;
+        if l.end.is_some() {
+            return false;
+        }
+        let mut more = false;
+        if l.out.len() < OUT_SOFT {
+            more = push(sec, &mut l.st, &mut l.out);
+        }
+        while !l.out.is_empty() {
+            match self.write(sync, &l.out) {
+                Ok(n) => {
+                    l.out.drain(..n);
+                    l.last_tx = Instant::now();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    l.end = Some(None);
+                    return false;
+                }
+            }
+        }
+        if l.out.len() > OUT_HARD {
+            l.end = Some(None);
+        }
+        more && l.out.len() < OUT_SOFT
+    }
+}
+
+async fn run(sec: Arc<Section>, s: TcpStream, peer: String, early: Vec<u8>) {
+    let st = State {
         pushed: vec![(0, false); sec.spec.tables.len()],
         ..State::default()
     };
+    let now = Instant::now();
+    let raw = s
+        .into_std()
+        .and_then(|std| Ok((std.try_clone().ok(), TcpStream::from_std(std)?)));
+    let Ok((raw, s)) = raw else {
+        return;
+    };
+    let conn = Arc::new(Conn {
+        raw,
+        sock: s,
+        live: Mutex::new(Live {
+            st,
+            buf: early,
+            // Learn what the peer has.
+            out: wire::short(wire::CLASS_CONTROL, wire::CTRL_RESYNCREQ).to_vec(),
+            last_rx: now,
+            last_tx: now,
+            end: None,
+        }),
+    });
+    let (g, stop) = sec.register(&peer, conn.clone());
+    session(&sec, &conn, stop).await;
+    sec.unregister(&peer, g);
+}
+
+async fn session(sec: &Section, conn: &Conn, mut stop: watch::Receiver<bool>) {
     let mut updates = sec.updates.clone();
-    let mut buf: Vec<u8> = Vec::with_capacity(4096);
-    let mut rd = vec![0u8; 4096];
-    let mut last_rx = Instant::now();
-    let mut last_tx = Instant::now();
-    // Learn what the peer has.
-    let mut out = wire::short(wire::CLASS_CONTROL, wire::CTRL_RESYNCREQ).to_vec();
     loop {
-        let more = push(sec, &mut st, &mut out);
-        if !out.is_empty() {
-            let w = tokio::time::timeout(SILENCE, s.write_all(&out)).await;
-            if !matches!(w, Ok(Ok(()))) {
-                return Ok(());
+        conn.pump_in(sec, false);
+        let more = conn.pump_out(sec, false);
+        let (end, pending, last_rx, last_tx) = {
+            let l = conn.lock();
+            (l.end, !l.out.is_empty(), l.last_rx, l.last_tx)
+        };
+        if let Some(e) = end {
+            if let Some(e) = e {
+                fail(&conn.sock, e).await;
             }
-            out.clear();
-            last_tx = Instant::now();
+            return;
         }
         if more {
+            tokio::task::yield_now().await;
             continue;
         }
-        let tick = tokio::time::sleep_until((last_tx + HEARTBEAT).min(last_rx + SILENCE).into());
+        // Silence, or a peer that takes nothing for as long: the end.
+        if last_rx.elapsed() >= SILENCE || (pending && last_tx.elapsed() >= SILENCE) {
+            return;
+        }
+        if !pending && last_tx.elapsed() >= HEARTBEAT {
+            let mut l = conn.lock();
+            l.out
+                .extend_from_slice(&wire::short(wire::CLASS_CONTROL, wire::CTRL_HEARTBEAT));
+            continue;
+        }
+        let beat = if pending { SILENCE } else { HEARTBEAT };
+        let tick = tokio::time::sleep_until((last_tx + beat).min(last_rx + SILENCE).into());
+        let io = async {
+            if pending {
+                let _ = conn.sock.writable().await;
+            } else {
+                let _ = conn.sock.readable().await;
+            }
+        };
         tokio::select! {
-            r = s.read(&mut rd) => {
-                let n = match r { Ok(0) | Err(_) => return Ok(()), Ok(n) => n };
-                buf.extend_from_slice(&rd[..n]);
-                last_rx = Instant::now();
-                let mut used = 0;
-                loop {
-                    match wire::split(&buf[used..]) {
-                        Ok(Some((c, t, body, n))) => {
-                            let body = &buf[used..][body];
-                            if let Err(e) = handle(sec, &mut st, c, t, body, &mut out) {
-                                return fail(&mut s, e).await;
-                            }
-                            used += n;
-                        }
-                        Ok(None) => break,
-                        Err(e) => return fail(&mut s, e).await,
-                    }
-                }
-                buf.drain(..used);
-                acks(&mut st, &mut out);
-            }
+            _ = io => {}
+            r = conn.sock.readable(), if pending => { let _ = r; }
             _ = updates.changed() => {}
-            _ = stop.changed() => return Ok(()),
-            _ = tick => {
-                if last_rx.elapsed() >= SILENCE {
-                    return Ok(());
-                }
-                if last_tx.elapsed() >= HEARTBEAT {
-                    out.extend_from_slice(&wire::short(wire::CLASS_CONTROL, wire::CTRL_HEARTBEAT));
-                }
-            }
+            _ = stop.changed() => return,
+            _ = tick => {}
         }
     }
 }
 
 /// An error message to the peer, then the end.
-async fn fail(s: &mut TcpStream, e: WireError) -> Result<(), WireError> {
+async fn fail(s: &TcpStream, e: WireError) {
     let code = match e {
         WireError::Malformed => wire::ERR_PROTOCOL,
         WireError::TooBig => wire::ERR_SIZELIMIT,
     };
-    let _ = tokio::time::timeout(
-        Duration::from_secs(1),
-        s.write_all(&wire::short(wire::CLASS_ERROR, code)),
-    )
-    .await;
-    Err(e)
+    let _ = tokio::time::timeout(Duration::from_secs(1), s.writable()).await;
+    let _ = s.try_write(&wire::short(wire::CLASS_ERROR, code));
 }
 
 /// Local updates not yet pushed, a batch per table; whether more remain.

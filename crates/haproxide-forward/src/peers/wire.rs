@@ -54,11 +54,11 @@ fn bad<T>(_: T) -> WireError {
     WireError::Malformed
 }
 
-/// One message split off the front of `buf`: (class, type, body range,
-/// bytes used); `None` until it is whole.
-pub(crate) fn split(
-    buf: &[u8],
-) -> Result<Option<(u8, u8, std::ops::Range<usize>, usize)>, WireError> {
+/// One message: (class, type, body range, bytes used).
+pub(crate) type Split = (u8, u8, std::ops::Range<usize>, usize);
+
+/// One message split off the front of `buf`; `None` until it is whole.
+pub(crate) fn split(buf: &[u8]) -> Result<Option<Split>, WireError> {
     if buf.len() < 2 {
         return Ok(None);
     }
