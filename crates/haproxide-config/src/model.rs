@@ -363,6 +363,22 @@ impl ProxyKind {
     }
 }
 
+/// `http-reuse` (configuration.txt §4.2): which idle server connections a
+/// request may be sent on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum HttpReuse {
+    /// A server connection belongs to its client connection.
+    Never,
+    /// A client connection's first request never goes on an idle connection of
+    /// another; its next requests may (HAProxy's default).
+    #[default]
+    Safe,
+    /// First requests may take connections that served two requests or more.
+    Aggressive,
+    /// First requests may take any idle connection.
+    Always,
+}
+
 /// `mode` (configuration.txt §4.2 `mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
@@ -470,6 +486,15 @@ pub struct ServerParams {
     pub resolvers: Option<Named>,
     pub slowstart: Option<Millis>,
     pub source: Option<String>,
+    /// `pool-max-conn <n>` (§5.2): idle connections kept for the server, -1
+    /// unlimited (the default), 0 none.
+    pub pool_max_conn: Option<i32>,
+    /// `pool-purge-delay <time>` (§5.2, default 5s; 0: no idle connection kept).
+    pub pool_purge_delay: Option<Millis>,
+    /// `pool-low-conn <n>` (§5.2, default 0).
+    pub pool_low_conn: Option<u32>,
+    /// `max-reuse <n>` (§5.2): -1 (the default) unlimited.
+    pub max_reuse: Option<i32>,
 }
 
 impl ServerParams {
@@ -779,6 +804,8 @@ pub struct Proxy {
     pub stick_rules: Vec<StickRuleCfg>,
     /// `http-error` replies, in line order.
     pub http_error: Vec<HttpErrorCfg>,
+    /// `http-reuse <mode>` (§4.2): this section's own, else its defaults section's.
+    pub http_reuse: Option<Spanned<HttpReuse>>,
     /// `filter spoe` lines with their SPOE file read and typed (§9.3).
     pub spoe: Vec<crate::spoe::SpoeFilter>,
     /// Every line of the section, typed or not, in order.
@@ -910,6 +937,7 @@ impl Proxy {
             http_error: Vec::new(),
             stats: Vec::new(),
             spoe: Vec::new(),
+            http_reuse: None,
             directives: Vec::new(),
             defaults: None,
         }

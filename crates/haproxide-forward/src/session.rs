@@ -17,7 +17,6 @@ use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use crate::lb::{Assign, BackendRt, Kill, SrvSlot};
@@ -106,6 +105,10 @@ pub(crate) struct Sess {
     pub(crate) vars: Option<Box<haproxide_http::rules::Vars>>,
 }
 
+#[path = "table.rs"]
+mod table;
+pub(crate) use table::{Facts, Registered, SessionTable};
+
 pub(crate) enum Flow {
     Done([u8; 2]),
     /// HTTP/1 over plain TCP, between two requests: [`run`] parks the session
@@ -123,7 +126,7 @@ pub(crate) struct Live {
     pub(crate) fe: usize,
     /// The engine thread it was placed on (counted there by the accept loop).
     pub(crate) thread: Option<usize>,
-    pub(crate) _permits: Vec<OwnedSemaphorePermit>,
+    pub(crate) _permits: crate::listener::Permits,
 }
 
 impl Live {
@@ -131,7 +134,7 @@ impl Live {
         shared: &Arc<Shared>,
         fe: usize,
         thread: Option<usize>,
-        permits: Vec<OwnedSemaphorePermit>,
+        permits: crate::listener::Permits,
     ) -> Live {
         shared.actconn.fetch_add(1, Ordering::Relaxed);
         if let Some(f) = shared.frontends.get(fe) {
@@ -163,74 +166,6 @@ impl Drop for Live {
         }
         self.shared.actconn.fetch_sub(1, Ordering::Relaxed);
         self.shared.idle.notify_waiters();
-    }
-}
-
-/// Every live session's kill switch, by session id: the hard stop reaches them all
-/// through it, and `shutdown session` finds one. Sharded by id, so that sessions
-/// starting and ending on different threads rarely meet on a lock.
-pub(crate) struct SessionTable {
-    shards: [std::sync::Mutex<std::collections::HashMap<u64, Arc<Kill>>>; 16],
-}
-
-impl Default for SessionTable {
-    fn default() -> Self {
-        SessionTable {
-            shards: std::array::from_fn(|_| Default::default()),
-        }
-    }
-}
-
-impl SessionTable {
-    fn shard(
-        &self,
-        sid: u64,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, Arc<Kill>>> {
-        let m = &self.shards[(sid % 16) as usize];
-        m.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn insert(&self, sid: u64, kill: Arc<Kill>) {
-        self.shard(sid).insert(sid, kill);
-    }
-
-    fn remove(&self, sid: u64) {
-        self.shard(sid).remove(&sid);
-    }
-
-    pub(crate) fn get(&self, sid: u64) -> Option<Arc<Kill>> {
-        self.shard(sid).get(&sid).cloned()
-    }
-
-    /// Every session registered now, by id (for `show sess`).
-    pub(crate) fn all(&self) -> Vec<(u64, Arc<Kill>)> {
-        let mut out = Vec::new();
-        for m in &self.shards {
-            let m = m.lock().unwrap_or_else(|e| e.into_inner());
-            out.extend(m.iter().map(|(id, k)| (*id, k.clone())));
-        }
-        out.sort_by_key(|(id, _)| *id);
-        out
-    }
-
-    /// Kill every session registered now (sessions registering later see the
-    /// engine's stop flag themselves). No lock is held while killing.
-    pub(crate) fn kill_all(&self, why: crate::CutReason) {
-        for (_, k) in self.all() {
-            k.kill(why);
-        }
-    }
-}
-
-/// A session's entry in the [`SessionTable`], removed when the session ends.
-pub(crate) struct Registered {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) sid: u64,
-}
-
-impl Drop for Registered {
-    fn drop(&mut self) {
-        self.shared.sessions.remove(self.sid);
     }
 }
 

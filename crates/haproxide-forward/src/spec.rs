@@ -254,6 +254,8 @@ pub struct BackendSpec {
     /// request waits in a queue, for a connection or for the response head
     /// aborts the request (`CQ`, `CC`, `CH`) instead of being served.
     pub abortonclose: bool,
+    /// `http-reuse` (§4.2): which idle server connections a request may take.
+    pub reuse: HttpReuse,
     /// `option allbackups`: use every backup at once when no active server is up.
     pub all_backups: bool,
     /// `timeout connect` (default: HAProxy has none; we use 5 s and warn at start).
@@ -385,6 +387,48 @@ pub struct ServerSpec {
     /// server speaks HTTP/2 when its `alpn` offered `h2` and the server chose
     /// it). HTTP backends only: crate::http2::upstream.
     pub proto_h2: bool,
+    /// `pool-max-conn`, `pool-purge-delay`, `pool-low-conn`, `max-reuse` (§5.2).
+    pub pool: ServerPool,
+}
+
+/// `http-reuse` (configuration.txt §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpReuse {
+    /// A server connection belongs to its client connection.
+    Never,
+    /// A client connection's first request gets a connection of its own
+    /// (HAProxy's default).
+    #[default]
+    Safe,
+    /// A first request may take an idle connection that served two requests.
+    Aggressive,
+    /// A first request may take any idle connection.
+    Always,
+}
+
+/// A server's idle-connection settings (configuration.txt §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerPool {
+    /// `pool-max-conn`: None unlimited (-1, the default), 0 keeps none.
+    pub max_conn: Option<usize>,
+    /// `pool-purge-delay` (default 5 s; 0 keeps none).
+    pub purge_delay: Duration,
+    /// `pool-low-conn` (default 0): idle connections kept beyond the estimate.
+    pub low_conn: usize,
+    /// `max-reuse`: requests a connection may carry after its first (None: -1,
+    /// unlimited). HAProxy 2.6 applies it to HTTP/2 server connections only.
+    pub max_reuse: Option<u32>,
+}
+
+impl Default for ServerPool {
+    fn default() -> ServerPool {
+        ServerPool {
+            max_conn: None,
+            purge_delay: Duration::from_secs(5),
+            low_conn: 0,
+            max_reuse: None,
+        }
+    }
 }
 
 /// A server's TLS side (configuration.txt §5.2 `ssl`, `sni`).
