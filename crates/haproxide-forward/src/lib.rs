@@ -78,8 +78,6 @@
 
 #![deny(unsafe_code)]
 
-pub mod spec;
-
 mod dynamic;
 mod http;
 mod http2;
@@ -87,11 +85,13 @@ pub mod httpstats;
 mod lb;
 mod listener;
 mod meter;
+pub mod peers;
 mod proxy_proto;
 mod relay;
 pub mod rules;
 mod server_stream;
 mod session;
+pub mod spec;
 mod splice;
 mod switching;
 #[allow(unsafe_code)]
