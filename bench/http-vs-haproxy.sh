@@ -14,7 +14,7 @@
 # Env:   HAPROXY (default /usr/sbin/haproxy), HAPROXIDE (skip the build, use this binary),
 #        T=5 (seconds per wrk run), CONNS=50 (wrk connections), THREADS=2 (wrk threads),
 #        IDLE_CONNS=2000, FEATURES="httplog forwardfor rules" (what the config turns on),
-#        SKIP="ka close big post idle"
+#        SKIP="ka close big post idle", IDLE_DETAIL=1 (idle: RssAnon, malloc stats, after trim)
 # Needs: wrk, nginx (apt-get install -y wrk nginx-light), python3.
 set -euo pipefail
 
@@ -171,6 +171,23 @@ PY
     echo "  $test $target: $rps req/s, p99 $p99 ms, CPU $cpu s for $n requests, non-2xx+errors $((non2xx + errs))" >&2
 }
 
+rss_anon_kib() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }
+
+# IDLE_DETAIL=1: where an idle connection's bytes are. Anonymous RSS alone (no
+# binary pages), the glibc heap's bytes in use vs held (malloc_stats(3), all
+# arenas, called through gdb: it prints on the proxy's stderr), then the
+# anonymous RSS once malloc_trim(0) gave back the free pages it can.
+idle_detail() { # TARGET PID ANON_KIB_BEFORE
+    local a1 log=$TMP/$1.log
+    a1=$(rss_anon_kib "$2")
+    echo "    $1: RssAnon $3 -> $a1 KiB = $(( (a1 - $3) * 1024 / IDLE_CONNS )) B per connection" >&2
+    command -v gdb >/dev/null || return 0
+    timeout 60 gdb -q -batch -p "$2" -ex 'call (void) malloc_stats()' \
+        -ex 'call (int) malloc_trim(0)' >/dev/null 2>&1 || true
+    echo "    $1: malloc_stats total: $(grep -A2 '^Total (incl. mmap)' "$log" | tail -2 | tr -s ' \n' ' ');" \
+        "RssAnon after malloc_trim(0): $(rss_anon_kib "$2") KiB" >&2
+}
+
 run_idle() { # TARGET: a fresh proxy process
     local port pid r0 r1 ready release cpid
     stop_pid "$(pid_of "$1")"
@@ -184,6 +201,7 @@ run_idle() { # TARGET: a fresh proxy process
     for _ in $(seq 20); do curl -s --max-time 5 -o /dev/null "http://127.0.0.1:$port/small" || true; done
     sleep 1.5
     r0=$(rss_kib "$pid")
+    a0=$(rss_anon_kib "$pid")
     ready=$TMP/idle.ready release=$TMP/idle.release
     rm -f "$ready" "$release"
     $TOOL "$port" "$IDLE_CONNS" "$ready" "$release" 120 &
@@ -194,6 +212,7 @@ run_idle() { # TARGET: a fresh proxy process
         r1=$(rss_kib "$pid")
         rec idle "$1" bytes_per_conn "$(awk -v a="$r0" -v b="$r1" -v n="$IDLE_CONNS" 'BEGIN {printf "%.0f", (b - a) * 1024 / n}')"
         echo "  idle x$IDLE_CONNS $1: RSS $r0 -> $r1 KiB" >&2
+        if [ -n "${IDLE_DETAIL:-}" ]; then idle_detail "$1" "$pid" "$a0"; fi
     else
         echo "  idle $1: FAILED" >&2; rec idle "$1" failed 1
     fi

@@ -363,6 +363,22 @@ impl ProxyKind {
     }
 }
 
+/// `http-reuse` (configuration.txt §4.2): which idle server connections a
+/// request may be sent on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum HttpReuse {
+    /// A server connection belongs to its client connection.
+    Never,
+    /// A client connection's first request never goes on an idle connection of
+    /// another; its next requests may (HAProxy's default).
+    #[default]
+    Safe,
+    /// First requests may take connections that served two requests or more.
+    Aggressive,
+    /// First requests may take any idle connection.
+    Always,
+}
+
 /// `mode` (configuration.txt §4.2 `mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
@@ -470,6 +486,15 @@ pub struct ServerParams {
     pub resolvers: Option<Named>,
     pub slowstart: Option<Millis>,
     pub source: Option<String>,
+    /// `pool-max-conn <n>` (§5.2): idle connections kept for the server, -1
+    /// unlimited (the default), 0 none.
+    pub pool_max_conn: Option<i32>,
+    /// `pool-purge-delay <time>` (§5.2, default 5s; 0: no idle connection kept).
+    pub pool_purge_delay: Option<Millis>,
+    /// `pool-low-conn <n>` (§5.2, default 0).
+    pub pool_low_conn: Option<u32>,
+    /// `max-reuse <n>` (§5.2): -1 (the default) unlimited.
+    pub max_reuse: Option<i32>,
 }
 
 impl ServerParams {
@@ -613,20 +638,37 @@ pub struct StickTableCfg {
     pub nopurge: bool,
     /// `peers <section>`.
     pub peers: Option<String>,
+    /// `srvkey addr` (else `srvkey name`, the default): `stick` rules store and
+    /// match a server by its address.
+    pub srvkey_addr: bool,
     /// `srvkey ...`, `write-to`, `recv-only`, unknown data types: what the engine
     /// does not run.
     pub other: Vec<String>,
 }
 
 /// `stick on|match|store-request|store-response <pattern> [table <t>] [if|unless ...]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct StickRuleCfg {
     /// `on`, `match`, `store-request`, `store-response`.
     pub kind: String,
     pub pattern: String,
+    /// The pattern typed by the expression engine, or why it could not be (a
+    /// fetch or converter HAProxy has and this engine not yet).
+    pub expr: Result<haproxide_expr::SampleExpr, String>,
     pub table: Option<String>,
     pub has_cond: bool,
+    /// The `if|unless` condition.
+    pub cond: Option<Condition>,
     pub span: Span,
+}
+
+/// `table <name> type ...` in a `peers` section (§3.5): a stick table named
+/// `<section>/<name>`.
+#[derive(Debug, Clone)]
+pub struct PeerTableCfg {
+    pub section: String,
+    pub name: String,
+    pub table: Spanned<StickTableCfg>,
 }
 
 /// `ignore-persist` / `force-persist { if | unless } <condition>` (§4.2).
@@ -751,6 +793,8 @@ pub struct Proxy {
     pub stick_rules: Vec<StickRuleCfg>,
     /// `http-error` replies, in line order.
     pub http_error: Vec<HttpErrorCfg>,
+    /// `http-reuse <mode>` (§4.2): this section's own, else its defaults section's.
+    pub http_reuse: Option<Spanned<HttpReuse>>,
     /// `filter spoe` lines with their SPOE file read and typed (§9.3).
     pub spoe: Vec<crate::spoe::SpoeFilter>,
     /// Every line of the section, typed or not, in order.
@@ -882,6 +926,7 @@ impl Proxy {
             http_error: Vec::new(),
             stats: Vec::new(),
             spoe: Vec::new(),
+            http_reuse: None,
             directives: Vec::new(),
             defaults: None,
         }
@@ -918,6 +963,8 @@ pub struct Config {
     /// `defaults`, `frontend`, `backend` and `listen`, in file order.
     pub proxies: Vec<Proxy>,
     pub others: Vec<OtherSection>,
+    /// `table` lines of `peers` sections (§3.5), in file order.
+    pub peer_tables: Vec<PeerTableCfg>,
     /// haproxide-only: `patroni` sections and `patroni-role` lines.
     pub patroni: crate::parse::Patroni,
 }

@@ -120,7 +120,11 @@ pub fn inherit_params(into: &mut ServerParams, from: &ServerParams, overwrite: b
         agent_send,
         resolvers,
         slowstart,
-        source
+        source,
+        pool_max_conn,
+        pool_purge_delay,
+        pool_low_conn,
+        max_reuse
     );
 }
 
@@ -316,6 +320,9 @@ fn inherit_proxy(p: &mut Proxy, d: &Proxy) {
     }
     if p.fullconn.is_none() {
         p.fullconn = d.fullconn;
+    }
+    if p.http_reuse.is_none() && p.kind.has_backend() {
+        p.http_reuse = d.http_reuse;
     }
     // TCP/HTTP rules of a named `defaults` (HAProxy 2.5+, §4 "defaults"): run
     // before the proxy's own, each set as a whole (an `allow` there ends the

@@ -128,6 +128,7 @@ const PROXY_TYPED: &[&str] = &[
     "ignore-persist",
     "force-persist",
     "http-error",
+    "http-reuse",
 ];
 const PROXY_CHECKED_PREFIXES: &[&str] = &[
     "option ",
@@ -190,6 +191,10 @@ const SERVER_TYPED: &[&str] = &[
     "slowstart",
     "source",
     "id",
+    "pool-max-conn",
+    "pool-purge-delay",
+    "pool-low-conn",
+    "max-reuse",
 ];
 const BIND_TYPED: &[&str] = &[
     "name",
@@ -290,6 +295,11 @@ const RUN: &[(&str, &str)] = &[
     ("proxy", "option persist"),
     ("proxy", "option prefer-last-server"),
     ("server", "cookie"),
+    // Server-side connection reuse (forward's http/pool.rs; tests/http_reuse.rs).
+    ("proxy", "http-reuse"),
+    ("server", "pool-max-conn"),
+    ("server", "pool-purge-delay"),
+    ("server", "pool-low-conn"),
     // External checks (haproxide-check's probe::external; tests/external_check.rs).
     ("global", "external-check"),
     ("global", "insecure-fork-wanted"),

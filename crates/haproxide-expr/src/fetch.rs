@@ -112,6 +112,11 @@ pub trait Context {
     fn tls(&self) -> Option<&crate::ssl::TlsSession> {
         None
     }
+    /// The certificate the server presented on this stream's `server ... ssl`
+    /// connection (`ssl_s_*`); `None` in clear or before a server is connected.
+    fn server_cert(&self) -> Option<&crate::ssl::CertFacts> {
+        None
+    }
     /// The frontend's name (`fe_name`).
     fn frontend_name(&self) -> Option<&str> {
         None

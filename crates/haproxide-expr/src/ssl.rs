@@ -1,7 +1,8 @@
 //! The TLS fetches (configuration.txt §7.3.4): the client connection's handshake
-//! (`ssl_fc*`), the certificate the client presented (`ssl_c_*`) and the one the
+//! (`ssl_fc*`), the certificate the client presented (`ssl_c_*`), the one the
 //! frontend presented (`ssl_f_*`), as the engine tells them through
-//! [`crate::Context::tls`].
+//! [`crate::Context::tls`], and the one the server presented on a `server ... ssl`
+//! connection (`ssl_s_*`, [`crate::Context::server_cert`]).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -122,23 +123,32 @@ fn zero<'c>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
 
 /// Which certificate a fetch reads.
 trait Which {
-    fn cert(t: &TlsSession) -> Option<&CertFacts>;
+    fn cert(ctx: &dyn Context) -> Option<&CertFacts>;
 }
 struct Client;
 impl Which for Client {
-    fn cert(t: &TlsSession) -> Option<&CertFacts> {
-        t.client.as_deref()
+    fn cert(ctx: &dyn Context) -> Option<&CertFacts> {
+        ctx.tls()?.client.as_deref()
     }
 }
 struct Frontend;
 impl Which for Frontend {
-    fn cert(t: &TlsSession) -> Option<&CertFacts> {
-        t.frontend.as_deref()
+    fn cert(ctx: &dyn Context) -> Option<&CertFacts> {
+        ctx.tls()?.frontend.as_deref()
+    }
+}
+/// The server's certificate (`ssl_s_*`): its `chain_der` starts with the
+/// certificate itself (HAProxy reads the client side's SSL_get_peer_cert_chain,
+/// which includes the peer's certificate).
+struct Server;
+impl Which for Server {
+    fn cert(ctx: &dyn Context) -> Option<&CertFacts> {
+        ctx.server_cert()
     }
 }
 
 fn cert<W: Which>(ctx: &dyn Context) -> Option<&CertFacts> {
-    W::cert(ctx.tls()?)
+    W::cert(ctx)
 }
 
 fn der<'c, W: Which>(_: &[Arg], ctx: &'c dyn Context, _: usize) -> Fetched<'c> {
@@ -284,6 +294,17 @@ pub static FETCHES: &[FetchDef] = &[
     tls_fetch!("ssl_f_version", Sint, version::<Frontend>),
     tls_fetch!("ssl_f_s_dn", DN_ARGS, Str, s_dn::<Frontend>),
     tls_fetch!("ssl_f_i_dn", DN_ARGS, Str, i_dn::<Frontend>),
+    tls_fetch!("ssl_s_der", Bin, der::<Server>),
+    tls_fetch!("ssl_s_chain_der", Bin, chain_der::<Server>),
+    tls_fetch!("ssl_s_sha1", Bin, sha1::<Server>),
+    tls_fetch!("ssl_s_serial", Bin, serial::<Server>),
+    tls_fetch!("ssl_s_notbefore", Str, notbefore::<Server>),
+    tls_fetch!("ssl_s_notafter", Str, notafter::<Server>),
+    tls_fetch!("ssl_s_sig_alg", Str, sig_alg::<Server>),
+    tls_fetch!("ssl_s_key_alg", Str, key_alg::<Server>),
+    tls_fetch!("ssl_s_version", Sint, version::<Server>),
+    tls_fetch!("ssl_s_s_dn", DN_ARGS, Str, s_dn::<Server>),
+    tls_fetch!("ssl_s_i_dn", DN_ARGS, Str, i_dn::<Server>),
 ];
 
 #[cfg(test)]
@@ -291,10 +312,13 @@ mod tests {
     use super::*;
     use crate::fetch::find_fetch;
 
-    struct Ctx(Option<TlsSession>);
+    struct Ctx(Option<TlsSession>, Option<Arc<CertFacts>>);
     impl Context for Ctx {
         fn tls(&self) -> Option<&TlsSession> {
             self.0.as_ref()
+        }
+        fn server_cert(&self) -> Option<&CertFacts> {
+            self.1.as_deref()
         }
     }
 
@@ -332,8 +356,8 @@ mod tests {
             client: Some(facts("c")),
             frontend: Some(facts("f")),
         };
-        let on = Ctx(Some(t));
-        let off = Ctx(None);
+        let on = Ctx(Some(t), Some(facts("s")));
+        let off = Ctx(None, None);
         assert_eq!(f(&on, "ssl_fc", &[]), Some("Bool(true)".into()));
         assert_eq!(f(&off, "ssl_fc", &[]), Some("Bool(false)".into()));
         for d in FETCHES.iter().filter(|d| d.name != "ssl_fc") {
@@ -344,6 +368,13 @@ mod tests {
         let str_ = |x: &str| Some(format!("{:?}", Sample::Str(Cow::Borrowed(x.as_bytes()))));
         assert_eq!(f(&on, "ssl_c_s_dn", &cn), str_("c"));
         assert_eq!(f(&on, "ssl_f_s_dn", &cn), str_("f"));
+        assert_eq!(f(&on, "ssl_s_s_dn", &cn), str_("s"));
+        // A TLS server behind a cleartext frontend: only the `ssl_s_*` fetches.
+        let srv = Ctx(None, Some(facts("s")));
+        assert_eq!(f(&srv, "ssl_s_s_dn", &cn), str_("s"));
+        assert_eq!(f(&srv, "ssl_s_version", &[]), Some("Sint(3)".into()));
+        assert_eq!(f(&srv, "ssl_f_s_dn", &cn), None);
+        assert_eq!(f(&srv, "ssl_fc", &[]), Some("Bool(false)".into()));
     }
 
     #[test]
@@ -373,7 +404,7 @@ mod tests {
             frontend: Some(facts("f")),
             ..Default::default()
         };
-        let c = Ctx(Some(t));
+        let c = Ctx(Some(t), None);
         assert_eq!(f(&c, "ssl_c_used", &[]), Some("Bool(false)".into()));
         assert_eq!(f(&c, "ssl_c_sha1", &[]), None);
         assert_eq!(f(&c, "ssl_c_s_dn", &[]), None);

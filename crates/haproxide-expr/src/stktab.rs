@@ -34,13 +34,15 @@ pub enum Data {
     BytesOutRate,
     Gpc1,
     Gpc1Rate,
+    /// The server's name or address (`srvkey`), a string; `stick` rules store it.
+    ServerKey,
     HttpFailCnt,
     HttpFailRate,
 }
 
 impl Data {
     /// Every data type, in order.
-    pub const ALL: [Data; 21] = [
+    pub const ALL: [Data; 22] = [
         Data::ServerId,
         Data::Gpt0,
         Data::Gpc0,
@@ -60,6 +62,7 @@ impl Data {
         Data::BytesOutRate,
         Data::Gpc1,
         Data::Gpc1Rate,
+        Data::ServerKey,
         Data::HttpFailCnt,
         Data::HttpFailRate,
     ];
@@ -86,6 +89,7 @@ impl Data {
             Data::BytesOutRate => "bytes_out_rate",
             Data::Gpc1 => "gpc1",
             Data::Gpc1Rate => "gpc1_rate",
+            Data::ServerKey => "server_key",
             Data::HttpFailCnt => "http_fail_cnt",
             Data::HttpFailRate => "http_fail_rate",
         }

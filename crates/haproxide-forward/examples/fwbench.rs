@@ -128,6 +128,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 unix: None,
                 socks4: None,
                 proto_h2: false,
+                pool: Default::default(),
             }],
             ..BackendSpec::default()
         }],

@@ -251,8 +251,6 @@ pub(crate) struct BackendRt {
     pub(crate) sess_rate: crate::meter::Rate,
     /// The servers: the configured ones, then those `add server` appended.
     servers: Slots<SrvEntry>,
-    /// `stick on src`'s table (§4.2 `stick-table`).
-    pub(crate) stick: Option<Mutex<stick::StickTable>>,
 }
 
 /// The outcome of a server choice.
@@ -287,9 +285,6 @@ impl BackendRt {
             ..BeState::default()
         };
         BackendRt {
-            stick: spec
-                .stick
-                .map(|k| Mutex::new(stick::StickTable::new(k.size, k.expire))),
             servers: spec.servers.iter().cloned().map(SrvEntry::new).collect(),
             spec,
             idx,

@@ -110,7 +110,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
-pub use http::idle::idle_connections_held;
+pub use http::idle::{idle_connections_held, idle_heap_trims};
 pub use http2::{H2Io, H2Spec};
 pub use httpstats::HttpStats;
 pub use lb::DelServerError;
@@ -948,8 +948,10 @@ impl Engine {
             .all()
             .into_iter()
             .map(|(id, k)| {
-                let (fe, src, started) = k.origin;
-                let backend = k.backend();
+                let session::Facts {
+                    fe, src, started, ..
+                } = k;
+                let backend = k.backend;
                 let server = on_server
                     .get(&id)
                     .filter(|(b, _)| Some(*b) == backend)
@@ -972,13 +974,8 @@ impl Engine {
     /// [`Engine::sessions`] (ids count accepted connections from 1). Returns
     /// whether it was found. It ends with termination state `K`.
     pub fn kill_session(&self, sid: u64) -> bool {
-        match self.shared.sessions.get(sid) {
-            Some(k) => {
-                k.kill(CutReason::Killed);
-                true
-            }
-            None => false,
-        }
+        // Reached in its task or in its thread's idle-connection waiter.
+        self.shared.sessions.kill(sid, CutReason::Killed)
     }
 
     /// The listening sockets, for handing them to a new process (`-sf` reloads with

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use socket2::{Domain, SockAddr, Socket, Type};
 use tokio::net::{TcpStream, UnixStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::relay::ClientStream;
 use crate::spec::{BindSpec, ListenAddr};
@@ -187,12 +187,50 @@ impl Limit {
     }
 }
 
-async fn acquire(limits: &Limits) -> Option<Vec<OwnedSemaphorePermit>> {
-    let mut permits = Vec::with_capacity(limits.len());
-    for l in limits {
-        permits.push(l.clone().acquire_owned().await.ok()?);
+/// The listener permits a connection holds: one of each of its listener's
+/// limits, given back when dropped. Counted, not kept as tokio permits: a
+/// `Vec` of those was one more small heap block per connection, allocated
+/// among its first request's short-lived ones and kept as long as the
+/// connection (issue 14, RSS per idle keep-alive connection).
+pub(crate) struct Permits {
+    limits: Option<Arc<[Arc<Semaphore>]>>,
+    /// How many of `limits` (the first ones) are held.
+    held: usize,
+}
+
+impl Permits {
+    /// None held (a connection not counted against listener limits).
+    #[cfg(test)]
+    pub(crate) fn none() -> Permits {
+        Permits {
+            limits: None,
+            held: 0,
+        }
     }
-    Some(permits)
+}
+
+impl Drop for Permits {
+    fn drop(&mut self) {
+        if let Some(l) = &self.limits {
+            for s in l.iter().take(self.held) {
+                s.add_permits(1);
+            }
+        }
+    }
+}
+
+/// One permit of each limit, innermost first; `None` when one is closed
+/// (the ones taken are given back, as they are if this is cancelled).
+async fn acquire(limits: &Arc<[Arc<Semaphore>]>) -> Option<Permits> {
+    let mut p = Permits {
+        limits: Some(limits.clone()),
+        held: 0,
+    };
+    for l in limits.iter() {
+        l.acquire().await.ok()?.forget();
+        p.held += 1;
+    }
+    Some(p)
 }
 
 /// `sock` comes from `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`: already non-blocking, so
@@ -234,6 +272,7 @@ impl Accepted {
 /// `me`: the engine thread it runs on (None: the caller's runtime, no placement).
 pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, me: Option<usize>) {
     let (fe, bind, tcp, local) = (b.fe, b.bind, b.tcp, b.local);
+    let limits: Arc<[Arc<Semaphore>]> = limits.into();
     let fd = match crate::sys::poll_listener(b.sock) {
         Ok(fd) => fd,
         Err(e) => {

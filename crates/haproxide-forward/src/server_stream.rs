@@ -40,6 +40,16 @@ impl ServerStream {
         matches!(self, ServerStream::Tls(_) | ServerStream::TlsUnix(_))
     }
 
+    /// The certificate the server presented (`ssl_s_*` fetches); `None` in clear.
+    pub fn peer_cert(&self) -> Option<std::sync::Arc<haproxide_expr::CertFacts>> {
+        let certs = match self {
+            ServerStream::Tls(s) => s.get_ref().1.peer_certificates(),
+            ServerStream::TlsUnix(s) => s.get_ref().1.peer_certificates(),
+            _ => None,
+        };
+        certs.and_then(haproxide_tls::fields::server_facts)
+    }
+
     /// Not closed by the server, and nothing unexpected from it (a byte before
     /// any request is a protocol error: the connection is not reused). For TLS,
     /// records are processed without waiting (TLS 1.3 session tickets are not

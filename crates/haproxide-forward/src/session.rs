@@ -17,7 +17,6 @@ use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use crate::lb::{Assign, BackendRt, Kill, SrvSlot};
@@ -97,12 +96,18 @@ pub(crate) struct Sess {
     /// The session's tracked counters (`track-sc*`), when the configuration
     /// has stick tables.
     pub(crate) stk: Option<Box<haproxide_stick::Tracker>>,
+    /// Keys `stick` rules will store with the chosen server (`crate::lb::stick`).
+    pub(crate) stick_pending: Vec<crate::lb::stick::Pending>,
     /// The frontend's bind (index) that accepted the connection (`so_name`).
     pub(crate) bind: Option<usize>,
     /// Variables set by TCP rules (`set-var` in `tcp-request content`...);
     /// HTTP mode takes them into its transaction's variables.
     pub(crate) vars: Option<Box<haproxide_http::rules::Vars>>,
 }
+
+#[path = "table.rs"]
+mod table;
+pub(crate) use table::{Facts, Registered, SessionTable};
 
 pub(crate) enum Flow {
     Done([u8; 2]),
@@ -121,7 +126,7 @@ pub(crate) struct Live {
     pub(crate) fe: usize,
     /// The engine thread it was placed on (counted there by the accept loop).
     pub(crate) thread: Option<usize>,
-    pub(crate) _permits: Vec<OwnedSemaphorePermit>,
+    pub(crate) _permits: crate::listener::Permits,
 }
 
 impl Live {
@@ -129,7 +134,7 @@ impl Live {
         shared: &Arc<Shared>,
         fe: usize,
         thread: Option<usize>,
-        permits: Vec<OwnedSemaphorePermit>,
+        permits: crate::listener::Permits,
     ) -> Live {
         shared.actconn.fetch_add(1, Ordering::Relaxed);
         if let Some(f) = shared.frontends.get(fe) {
@@ -161,74 +166,6 @@ impl Drop for Live {
         }
         self.shared.actconn.fetch_sub(1, Ordering::Relaxed);
         self.shared.idle.notify_waiters();
-    }
-}
-
-/// Every live session's kill switch, by session id: the hard stop reaches them all
-/// through it, and `shutdown session` finds one. Sharded by id, so that sessions
-/// starting and ending on different threads rarely meet on a lock.
-pub(crate) struct SessionTable {
-    shards: [std::sync::Mutex<std::collections::HashMap<u64, Arc<Kill>>>; 16],
-}
-
-impl Default for SessionTable {
-    fn default() -> Self {
-        SessionTable {
-            shards: std::array::from_fn(|_| Default::default()),
-        }
-    }
-}
-
-impl SessionTable {
-    fn shard(
-        &self,
-        sid: u64,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, Arc<Kill>>> {
-        let m = &self.shards[(sid % 16) as usize];
-        m.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn insert(&self, sid: u64, kill: Arc<Kill>) {
-        self.shard(sid).insert(sid, kill);
-    }
-
-    fn remove(&self, sid: u64) {
-        self.shard(sid).remove(&sid);
-    }
-
-    pub(crate) fn get(&self, sid: u64) -> Option<Arc<Kill>> {
-        self.shard(sid).get(&sid).cloned()
-    }
-
-    /// Every session registered now, by id (for `show sess`).
-    pub(crate) fn all(&self) -> Vec<(u64, Arc<Kill>)> {
-        let mut out = Vec::new();
-        for m in &self.shards {
-            let m = m.lock().unwrap_or_else(|e| e.into_inner());
-            out.extend(m.iter().map(|(id, k)| (*id, k.clone())));
-        }
-        out.sort_by_key(|(id, _)| *id);
-        out
-    }
-
-    /// Kill every session registered now (sessions registering later see the
-    /// engine's stop flag themselves). No lock is held while killing.
-    pub(crate) fn kill_all(&self, why: crate::CutReason) {
-        for (_, k) in self.all() {
-            k.kill(why);
-        }
-    }
-}
-
-/// A session's entry in the [`SessionTable`], removed when the session ends.
-pub(crate) struct Registered {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) sid: u64,
-}
-
-impl Drop for Registered {
-    fn drop(&mut self) {
-        self.shared.sessions.remove(self.sid);
     }
 }
 
@@ -300,6 +237,7 @@ impl Sess {
             direct: None,
             lb_hash: None,
             stk: None,
+            stick_pending: Vec::new(),
             bind: None,
             vars: None,
         }
@@ -803,22 +741,13 @@ impl Sess {
         let mut avoid = None;
         let mut tc_start = Instant::now();
         let mut proxy_sent;
+        // §4.2 `stick match|on|store-request`, once, before the server choice.
+        if self.slot.is_none() && bspec.stick.is_some() {
+            self.stick_request(be, sni_ctx.map(|c| c as &dyn haproxide_expr::Context));
+        }
         let server: ServerStream = loop {
             // Server assignment, possibly through a queue.
             if self.slot.is_none() {
-                // §4.2 `stick on src`: the server stored for this client, if
-                // it runs (or `option persist` holds, via the cookie's flag).
-                if let (None, Some(t), Some(ip)) = (self.direct, be.stick.as_ref(), client_ip) {
-                    if bspec.stick.is_some_and(|k| k.matches) && avoid.is_none() {
-                        let got = t
-                            .lock()
-                            .ok()
-                            .and_then(|mut t| t.get(ip, std::time::Instant::now()));
-                        if let Some(s) = got.filter(|&s| be.server_running(s)) {
-                            self.direct = Some((s, false));
-                        }
-                    }
-                }
                 self.phase = b'Q';
                 if self.tw_start.is_none() {
                     self.tw_start = Some(Instant::now());
@@ -980,13 +909,10 @@ impl Sess {
             let refused = match res {
                 Ok(Ok(stream)) => {
                     self.tc = tc_start.elapsed().as_millis() as i64;
-                    // §4.2 `stick store-request src`: remembered once connected.
-                    if let (Some(t), Some(ip)) = (be.stick.as_ref(), client_ip) {
-                        if bspec.stick.is_some_and(|k| k.stores) {
-                            if let Ok(mut t) = t.lock() {
-                                t.store(ip, srv, std::time::Instant::now());
-                            }
-                        }
+                    // §4.2 `stick store-*`: a TCP stream stores once connected
+                    // (HTTP: on the response's head).
+                    if sni_ctx.is_none() && !self.stick_pending.is_empty() {
+                        self.stick_store(be, None);
                     }
                     break stream;
                 }

@@ -254,6 +254,8 @@ pub struct BackendSpec {
     /// request waits in a queue, for a connection or for the response head
     /// aborts the request (`CQ`, `CC`, `CH`) instead of being served.
     pub abortonclose: bool,
+    /// `http-reuse` (§4.2): which idle server connections a request may take.
+    pub reuse: HttpReuse,
     /// `option allbackups`: use every backup at once when no active server is up.
     pub all_backups: bool,
     /// `timeout connect` (default: HAProxy has none; we use 5 s and warn at start).
@@ -277,25 +279,37 @@ pub struct BackendSpec {
     pub persist: Option<Box<PersistSpec>>,
     /// The request key of `balance uri|url_param|hdr(<name>)` and its hash.
     pub lb_key: Option<haproxide_http::lbkey::LbKey>,
-    /// `stick-table` + `stick on|match|store-request src` (§4.2).
-    pub stick: Option<StickSpec>,
+    /// `stick match|on|store-request|store-response` (§4.2); None: no rule.
+    pub stick: Option<Box<StickSpec>>,
     /// `tcp-response content` rules (§4.2), TCP mode.
     pub tcp_response_rules: Vec<TcpRule>,
     /// `tcp-response inspect-delay`.
     pub res_inspect_delay: Option<Duration>,
 }
 
-/// Persistence on the client's address (§4.2 `stick-table type ip|ipv6
-/// size <n> expire <t>` with `stick on src` / `stick match src` / `stick
-/// store-request src`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A backend's `stick match|on|store-request|store-response` rules (§4.2).
+#[derive(Debug, Clone, Default)]
 pub struct StickSpec {
-    pub size: usize,
-    pub expire: Option<Duration>,
-    /// `stick on` / `stick match`: a stored server is reused.
+    /// `stick match|on|store-request`, in order: run before the server is
+    /// chosen.
+    pub request: Vec<StickRule>,
+    /// `stick store-response`, in order: run on the response's head.
+    pub response: Vec<StickRule>,
+}
+
+/// One `stick` rule.
+#[derive(Debug, Clone)]
+pub struct StickRule {
+    /// `match` or `on`: a stored server that runs is used.
     pub matches: bool,
-    /// `stick on` / `stick store-request`: the server is stored.
+    /// `on`, `store-request`, `store-response`: the chosen server is stored.
     pub stores: bool,
+    /// The key (`<pattern>`: a sample expression with converters).
+    pub expr: haproxide_expr::SampleExpr,
+    /// The table: its index in [`EngineSpec::stick_tables`].
+    pub table: usize,
+    /// `if|unless <condition>`.
+    pub cond: Option<Cond>,
 }
 
 /// A backend's persistence settings (configuration.txt §4.2 `cookie`,
@@ -373,6 +387,48 @@ pub struct ServerSpec {
     /// server speaks HTTP/2 when its `alpn` offered `h2` and the server chose
     /// it). HTTP backends only: crate::http2::upstream.
     pub proto_h2: bool,
+    /// `pool-max-conn`, `pool-purge-delay`, `pool-low-conn`, `max-reuse` (§5.2).
+    pub pool: ServerPool,
+}
+
+/// `http-reuse` (configuration.txt §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpReuse {
+    /// A server connection belongs to its client connection.
+    Never,
+    /// A client connection's first request gets a connection of its own
+    /// (HAProxy's default).
+    #[default]
+    Safe,
+    /// A first request may take an idle connection that served two requests.
+    Aggressive,
+    /// A first request may take any idle connection.
+    Always,
+}
+
+/// A server's idle-connection settings (configuration.txt §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerPool {
+    /// `pool-max-conn`: None unlimited (-1, the default), 0 keeps none.
+    pub max_conn: Option<usize>,
+    /// `pool-purge-delay` (default 5 s; 0 keeps none).
+    pub purge_delay: Duration,
+    /// `pool-low-conn` (default 0): idle connections kept beyond the estimate.
+    pub low_conn: usize,
+    /// `max-reuse`: requests a connection may carry after its first (None: -1,
+    /// unlimited). HAProxy 2.6 applies it to HTTP/2 server connections only.
+    pub max_reuse: Option<u32>,
+}
+
+impl Default for ServerPool {
+    fn default() -> ServerPool {
+        ServerPool {
+            max_conn: None,
+            purge_delay: Duration::from_secs(5),
+            low_conn: 0,
+            max_reuse: None,
+        }
+    }
 }
 
 /// A server's TLS side (configuration.txt §5.2 `ssl`, `sni`).

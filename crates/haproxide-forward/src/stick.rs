@@ -1,101 +1,234 @@
-//! A stick table of `stick on src` persistence (configuration.txt §4.2
-//! `stick-table`, `stick on`, `stick match`, `stick store-request`), sans-IO:
-//! client address → server, bounded by `size` (the entry closest to expiry is
-//! evicted first, as HAProxy's `stktable_trash_oldest`) and `expire`.
+//! Session persistence on stick tables (configuration.txt §4.2 `stick match`,
+//! `stick on`, `stick store-request`, `stick store-response`), as HAProxy 2.6's
+//! `process_sticking_rules` and `process_store_rules` run them:
+//!
+//! - before the server is chosen (after cookie persistence and the server
+//!   rules), each request rule whose condition passes computes its key: a
+//!   `match`/`on` rule whose entry names a server that runs sends the request
+//!   there; a storing rule keeps its key for later (only the first storing rule
+//!   per table counts, at most 8 per stream);
+//! - once the response head is in (HTTP) or the server connection is up
+//!   (TCP), `store-response` rules add their keys, then every kept key is
+//!   written with the chosen server: `server_id` (its position from 1) and
+//!   `server_key` (its name, or `ip:port` with the table's `srvkey addr`).
+//!
+//! A stored server is found again by `server_key` (name or address) first, then
+//! by `server_id`, as `sticking_rule_find_target`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-/// Client address → server index, at most `size` entries.
+use haproxide_expr::{Context, Tri};
+
+use crate::lb::BackendRt;
+use crate::session::Sess;
+use crate::spec::{ServerPort, ServerSpec, StickRule};
+
+/// HAProxy's `s->store[]`: at most this many keys to store per stream.
+const MAX_STORES: usize = 8;
+
+/// A key a storing rule computed, to be written with the chosen server.
 #[derive(Debug)]
-pub struct StickTable {
-    size: usize,
-    expire: Option<Duration>,
-    map: HashMap<IpAddr, (usize, Instant, u64)>,
-    order: BTreeMap<(Instant, u64), IpAddr>,
-    seq: u64,
+pub(crate) struct Pending {
+    table: usize,
+    key: Box<[u8]>,
 }
 
-impl StickTable {
-    pub fn new(size: usize, expire: Option<Duration>) -> StickTable {
-        StickTable {
-            size: size.max(1),
-            expire,
-            map: HashMap::new(),
-            order: BTreeMap::new(),
-            seq: 0,
+impl Sess {
+    /// HTTP: the response head is in (HAProxy's `AN_RES_STORE_RULES`, before
+    /// the `http-response` rules): `store-response` rules, then the stores.
+    pub(crate) fn stick_response(
+        &mut self,
+        req: &haproxide_http::head::RequestHead,
+        res: &haproxide_http::head::ResponseHead,
+        vars: Option<&haproxide_http::rules::Vars>,
+    ) {
+        let Some(be) = self.backend.clone() else {
+            return;
+        };
+        if be.spec.stick.is_none() {
+            return;
+        }
+        let tls = self.tls.take();
+        let ctx = haproxide_http::ctx::MsgCtx {
+            src: self.src,
+            dst: self.dst,
+            req: Some(req),
+            res: Some(res),
+            vars,
+            tls: tls.as_deref(),
+            ..Default::default()
+        };
+        self.stick_store(&be, Some(&ctx));
+        self.tls = tls;
+    }
+}
+
+/// `server_key` of a server under `srvkey addr` (HAProxy's `sa2str`: `ip:port`,
+/// a signed port with mapped ports); `None` without an address.
+fn addr_key(s: &ServerSpec) -> Option<String> {
+    if s.ip.is_unspecified() {
+        return None;
+    }
+    Some(match s.port {
+        ServerPort::Fixed(p) => format!("{}:{p}", s.ip),
+        ServerPort::SameAsClient => format!("{}:0", s.ip),
+        ServerPort::Offset(o) => format!("{}:{o:+}", s.ip),
+    })
+}
+
+/// The key rule `r` computes on `ctx` when its condition passes.
+fn rule_key(r: &StickRule, t: &haproxide_stick::Table, ctx: &dyn Context) -> Option<Box<[u8]>> {
+    if let Some(c) = &r.cond {
+        if c.eval(ctx) != Tri::Pass {
+            return None;
         }
     }
+    let v = r.expr.value(ctx)?;
+    t.spec.key.key_of(&v)
+}
 
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    #[cfg(test)]
-    fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
-    fn purge(&mut self, now: Instant) {
-        while let Some((&(exp, seq), &k)) = self.order.iter().next() {
-            if exp > now {
-                break;
+impl Sess {
+    /// The request's stick rules (`match`, `on`, `store-request`) on `ctx`:
+    /// a stored server that runs becomes the request's (unless persistence
+    /// already chose one); storing rules' keys are kept for
+    /// [`Sess::stick_store`].
+    pub(crate) fn stick_request(&mut self, be: &BackendRt, ctx: Option<&dyn Context>) {
+        let Some(spec) = be.spec.stick.as_deref() else {
+            return;
+        };
+        let mut pending = std::mem::take(&mut self.stick_pending);
+        pending.clear();
+        let direct = match ctx {
+            Some(c) => self.stick_eval(be, &spec.request, c, &mut pending),
+            None => {
+                let c = self.ctx(true);
+                self.stick_eval(be, &spec.request, &c, &mut pending)
             }
-            self.order.remove(&(exp, seq));
-            self.map.remove(&k);
-        }
+        };
+        self.direct = direct;
+        self.stick_pending = pending;
     }
 
-    /// The server stored for `key`, if any and not expired.
-    pub fn get(&mut self, key: IpAddr, now: Instant) -> Option<usize> {
-        self.purge(now);
-        self.map.get(&key).map(|e| e.0)
-    }
-
-    /// Stores `key → srv` (refreshes its expiry); evicts the entry closest
-    /// to expiry when the table is full.
-    pub fn store(&mut self, key: IpAddr, srv: usize, now: Instant) {
-        self.purge(now);
-        // Without `expire` entries never expire: ordered by insertion.
-        let exp = now
-            + self
-                .expire
-                .unwrap_or(Duration::from_secs(100 * 365 * 86400));
-        self.seq += 1;
-        if let Some(old) = self.map.insert(key, (srv, exp, self.seq)) {
-            self.order.remove(&(old.1, old.2));
-        }
-        self.order.insert((exp, self.seq), key);
-        while self.map.len() > self.size {
-            let Some((&first, &k)) = self.order.iter().next() else {
-                break;
+    fn stick_eval(
+        &self,
+        be: &BackendRt,
+        rules: &[StickRule],
+        ctx: &dyn Context,
+        pending: &mut Vec<Pending>,
+    ) -> Option<(usize, bool)> {
+        let tables = &self.shared.tables;
+        let now = haproxide_stick::now_ms();
+        let mut direct = self.direct;
+        for r in rules {
+            let Some(t) = tables.list.get(r.table) else {
+                continue;
             };
-            self.order.remove(&first);
-            self.map.remove(&k);
+            // Only the first storing rule of each table applies.
+            if r.stores && pending.iter().any(|p| p.table == r.table) {
+                continue;
+            }
+            let Some(key) = rule_key(r, t, ctx) else {
+                continue;
+            };
+            if r.matches {
+                let found = t.lock(now).server_of(&key);
+                if let (None, Some((id, skey))) = (direct, found) {
+                    if let Some(s) = find_server(be, t, id, skey.as_deref()) {
+                        if be.server_running(s) {
+                            direct = Some((s, false));
+                        }
+                    }
+                }
+            }
+            if r.stores && pending.len() < MAX_STORES {
+                pending.push(Pending {
+                    table: r.table,
+                    key,
+                });
+            }
         }
+        direct
+    }
+
+    /// `store-response` rules on `res` (the response's context; `None`: none
+    /// run), then every kept key written with the chosen server.
+    pub(crate) fn stick_store(&mut self, be: &BackendRt, res: Option<&dyn Context>) {
+        let Some(spec) = be.spec.stick.as_deref() else {
+            return;
+        };
+        let tables = self.shared.tables.clone();
+        let nreq = self.stick_pending.len();
+        if let Some(ctx) = res {
+            for r in &spec.response {
+                let Some(t) = tables.list.get(r.table) else {
+                    continue;
+                };
+                // One store-response entry per table, beside the request's.
+                if self.stick_pending[nreq..]
+                    .iter()
+                    .any(|p| p.table == r.table)
+                {
+                    continue;
+                }
+                if let Some(key) = rule_key(r, t, ctx) {
+                    if self.stick_pending.len() < MAX_STORES {
+                        self.stick_pending.push(Pending {
+                            table: r.table,
+                            key,
+                        });
+                    }
+                }
+            }
+        }
+        let pending = std::mem::take(&mut self.stick_pending);
+        let Some(srv) = self.server else {
+            return;
+        };
+        let Some(s) = be.server(srv) else {
+            return;
+        };
+        let now = haproxide_stick::now_ms();
+        for p in &pending {
+            let Some(t) = tables.list.get(p.table) else {
+                continue;
+            };
+            let skey: Option<Arc<str>> = if t.spec.srvkey_addr {
+                addr_key(s).map(Arc::from)
+            } else {
+                Some(Arc::from(s.name.as_str()))
+            };
+            t.lock(now).set_server(&p.key, srv as i64 + 1, skey);
+        }
+        // The buffer is kept for the next request of the connection.
+        self.stick_pending = pending;
+        self.stick_pending.clear();
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_key_flood_stays_within_size_and_entries_expire() {
-        let now = Instant::now();
-        let mut t = StickTable::new(100, Some(Duration::from_secs(10)));
-        for i in 0..100_000u32 {
-            t.store(IpAddr::from(i.to_be_bytes()), (i % 3) as usize, now);
-            assert!(t.len() <= 100);
+/// The server of `be` an entry names: by `server_key` (name, or address with
+/// `srvkey addr`) first, then by `server_id` (HAProxy's
+/// `sticking_rule_find_target`).
+fn find_server(
+    be: &BackendRt,
+    t: &haproxide_stick::Table,
+    id: Option<i64>,
+    skey: Option<&str>,
+) -> Option<usize> {
+    let n = be.server_count();
+    if let Some(k) = skey {
+        let by_key = (0..n).find(|&i| {
+            be.server(i).is_some_and(|s| {
+                if t.spec.srvkey_addr {
+                    addr_key(s).as_deref() == Some(k)
+                } else {
+                    s.name == k
+                }
+            })
+        });
+        if by_key.is_some() {
+            return by_key;
         }
-        assert_eq!(t.len(), 100);
-        // The newest survive.
-        let last = IpAddr::from(99_999u32.to_be_bytes());
-        assert_eq!(t.get(last, now), Some(99_999 % 3));
-        assert_eq!(t.get(IpAddr::from(0u32.to_be_bytes()), now), None);
-        assert_eq!(t.get(last, now + Duration::from_secs(11)), None);
-        assert!(t.is_empty());
     }
+    let i = usize::try_from(id?).ok()?.checked_sub(1)?;
+    (i < n && be.server(i).is_some()).then_some(i)
 }

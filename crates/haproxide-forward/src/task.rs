@@ -84,7 +84,7 @@ pub(crate) fn run(
                     f = body => Ok(f),
                 }
             };
-            tail(s, flow, client, live, registered, kill, bind)
+            tail(s, flow, client, live, registered, kill, (bind, false))
         };
         rest.await;
     }
@@ -92,7 +92,8 @@ pub(crate) fn run(
 
 /// A session's end, from the end of its body (or of a parked connection
 /// served again, `http::idle`): parked between HTTP requests, then logged, or
-/// handed to the thread's idle-connection waiter while its client is idle.
+/// handed to the thread's idle-connection waiter while its client is idle
+/// (`was_held`: it was before, its grace is shorter).
 #[allow(clippy::manual_async_fn)] // on purpose: each argument kept once (see `run`)
 pub(crate) fn tail(
     s: Box<Sess>,
@@ -101,10 +102,10 @@ pub(crate) fn tail(
     live: Live,
     registered: Registered,
     kill: Arc<Kill>,
-    bind: usize,
+    (bind, was_held): (usize, bool),
 ) -> impl Future<Output = ()> + Send {
     async move {
-        let ids = (&registered.shared, registered.sid, &kill, bind);
+        let ids = (&registered.shared, registered.sid, &kill, bind, was_held);
         match crate::http::park::until_done(s, flow, &mut client, &ids).await {
             crate::http::park::Parting::Ended(mut s, term) => {
                 drop(client);

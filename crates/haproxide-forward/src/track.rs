@@ -54,6 +54,57 @@ impl Sess {
     }
 }
 
+/// The end of a relayed response's stream, fired by the body pump (http/io.rs
+/// `Pump::end`) just before the body's last bytes are written to the client:
+/// HAProxy frees its stream, and with it the `track-sc*` entries, before the
+/// client has the whole response, so a `show table` sent once it has it sees
+/// `use=0` (reg-test http-rules/converters_ipmask_concat_strcmp_field_word
+/// raced the release at log time).
+pub(crate) struct StreamEnd<'a> {
+    tr: &'a haproxide_stick::Tracker,
+    from_client: u64,
+    /// `None`: the server's side counts in HTX sizes (the pump's `htx`); else
+    /// the bytes read since this base (the pump's `moved`).
+    server_base: Option<u64>,
+}
+
+impl StreamEnd<'_> {
+    /// The stream's bytes counted, its counters released.
+    pub(crate) fn fire(self, htx: u64, moved: u64) {
+        let from_server = match self.server_base {
+            None => htx,
+            Some(base) => moved.saturating_sub(base),
+        };
+        self.tr.bytes(self.from_client, from_server);
+        self.tr.end_stream();
+    }
+}
+
+/// What `Sess::stick_stream_end` would count, for the pump to fire at the end
+/// of the body (fields passed one by one: the pump borrows the byte counters).
+pub(crate) fn stream_end<'a>(
+    stk: Option<&'a haproxide_stick::Tracker>,
+    http_log: bool,
+    htx: &crate::relay::Bytes,
+    bytes: &crate::relay::Bytes,
+    base: &crate::relay::Bytes,
+) -> Option<StreamEnd<'a>> {
+    let tr = stk.filter(|t| t.any() && !t.stream_ended())?;
+    Some(if http_log {
+        StreamEnd {
+            tr,
+            from_client: htx.from_client,
+            server_base: None,
+        }
+    } else {
+        StreamEnd {
+            tr,
+            from_client: bytes.from_client - base.from_client,
+            server_base: Some(base.from_server),
+        }
+    })
+}
+
 impl Sess {
     /// An HTTP proxy's `tcp-request content` rules on one request (§4.2; the
     /// ones with stick-counter actions, see `HttpSpec::tcp_content`): run to

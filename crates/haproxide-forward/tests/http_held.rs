@@ -3,7 +3,9 @@
 //! from its client, a parked connection goes to its thread's waiter; its next
 //! request is served on the same connection as before; `shutdown session`
 //! still reaches it; `timeout http-keep-alive` closes it without a log line.
-//! Its own test binary: the held count is process-wide.
+//! The session table names a held connection's slot (its kill switch is
+//! folded into it): `show sess` lists it with the same facts, the hard stop
+//! reaches it. Its own test binary: the held count is process-wide.
 
 mod common;
 
@@ -14,6 +16,10 @@ use common::*;
 use haproxide_forward::*;
 
 const N: usize = 8;
+const GRACE_MS: Duration = Duration::from_millis(500);
+
+/// The held count is process-wide: one test at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn until(what: &str, mut ok: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -25,6 +31,7 @@ async fn until(what: &str, mut ok: impl FnMut() -> bool) {
 
 #[tokio::test]
 async fn idle_keep_alive_connections_leave_their_tasks_and_come_back() {
+    let _one = SERIAL.lock().await;
     let (m, _rx) = server("a").await;
     let spec = keep_alive_spec(m.addr, Some(Duration::from_millis(2500)));
     let p = start(spec).await;
@@ -35,11 +42,21 @@ async fn idle_keep_alive_connections_leave_their_tasks_and_come_back() {
         idle_connections_held() == N
     })
     .await;
-    assert_eq!(
-        p.engine.sessions().len(),
-        N,
-        "held sessions are still listed"
-    );
+    // Listed as before they left their tasks (`show sess`): their kill
+    // switches were folded into the waiter's slots, the facts kept there.
+    let listed = p.engine.sessions();
+    assert_eq!(listed.len(), N, "held sessions are still listed");
+    let mut srcs: Vec<_> = listed.iter().map(|s| s.src).collect();
+    let mut want: Vec<_> = clients.iter().map(|c| c.s.local_addr().ok()).collect();
+    srcs.sort();
+    want.sort();
+    assert_eq!(srcs, want, "each held session's client address");
+    for s in &listed {
+        assert_eq!(s.frontend, 0);
+        assert_eq!(s.backend, Some(0), "the backend of its last request");
+        assert_eq!(s.dst, Some(p.addr));
+        assert!(s.age >= GRACE_MS, "{:?}", s.age);
+    }
     p.log.wait(N).await;
 
     // Each comes back on its next request (pipelined), then goes idle again.
@@ -85,4 +102,41 @@ async fn idle_keep_alive_connections_leave_their_tasks_and_come_back() {
     until("none held", || idle_connections_held() == 0).await;
     until("no session left", || p.engine.sessions().is_empty()).await;
     assert_eq!(p.log.len(), 3 * N + 1, "idle timeouts are not logged");
+}
+
+/// The hard stop reaches every held connection (the session table names
+/// their slots); a burst of connections going idle has the waiter give the
+/// C heap's free pages back once their tasks are gone.
+#[tokio::test]
+async fn the_hard_stop_closes_held_connections() {
+    const M: usize = 70; // more than the waiter's trim threshold (64)
+    let _one = SERIAL.lock().await;
+    let (m, _rx) = server("a").await;
+    let spec = keep_alive_spec(m.addr, Some(Duration::from_secs(30)));
+    let p = start(spec).await;
+    let trims = idle_heap_trims();
+    let mut clients = served_clients(p.addr, M).await;
+    p.log.wait(M).await;
+    until("held", || {
+        p.engine.sessions().len() == M && idle_connections_held() >= M
+    })
+    .await;
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        until("the heap trimmed", || idle_heap_trims() > trims).await;
+    }
+    p.engine.hard_stop();
+    for (i, c) in clients.iter_mut().enumerate() {
+        assert!(
+            c.closed_within(WAIT).await,
+            "client {i} closed by the hard stop"
+        );
+    }
+    until("no session left", || p.engine.sessions().is_empty()).await;
+    let recs = p.log.wait(2 * M).await;
+    assert_eq!(recs.len(), 2 * M, "each killed session logged once more");
+    assert!(
+        recs[M..].iter().all(|r| term(r) == "KR"),
+        "{:?}",
+        &recs[M..]
+    );
 }

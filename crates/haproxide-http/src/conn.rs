@@ -1,7 +1,7 @@
 //! Keep-alive decisions (configuration.txt §1.1 and §4 `option http-keep-alive`,
 //! HAProxy's default mode).
 
-use crate::head::Version;
+use crate::head::{Headers, Version};
 use crate::parse::Info;
 
 /// Whether the peer that sent a message of `version` with these `Connection`
@@ -27,6 +27,84 @@ pub fn connection_value(keep_alive: bool, http10_involved: bool) -> Option<&'sta
         (true, true) => Some(b"keep-alive"),
         (true, false) => None,
     }
+}
+
+/// Removes the `close` and `keep-alive` tokens from the `Connection` headers of a
+/// parsed head, and the headers left empty, as HAProxy 2.6's HTTP/1 parser does
+/// for requests and responses before any rule sees them (h1.c
+/// `h1_parse_connection_header` with `H1_MF_CLEAN_CONN_HDR`): `req.hdr_cnt`,
+/// `req.hdrs` and the HTX sizes in the log count only what is left. Measured on
+/// HAProxy 2.6.12 (tests/http_diff/hdrcnt.rs): `upgrade, close` -> `upgrade`,
+/// `foo ,  close,bar , keep-alive` -> `foo ,bar` (the value is kept raw up to
+/// the first removed token, later tokens are appended trimmed after a comma).
+/// The caller reads the tokens' meaning ([`Info`]) before cleaning.
+pub fn clean_connection(headers: &mut Headers) {
+    if !headers.iter().any(|h| h.is("connection")) {
+        return;
+    }
+    headers.0.retain_mut(|h| {
+        if !h.is("connection") {
+            return true;
+        }
+        if let Some(v) = cleaned(&h.value) {
+            h.value = v;
+        }
+        !h.value.is_empty()
+    });
+}
+
+/// The cleaned value of one `Connection` header, `None` when nothing is removed.
+pub(crate) fn cleaned(v: &[u8]) -> Option<Vec<u8>> {
+    let lws = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let mut out: Option<Vec<u8>> = None;
+    let mut raw_end = 0;
+    let mut i = 0;
+    while i < v.len() {
+        if lws(v[i]) {
+            i += 1;
+            continue;
+        }
+        let n = value_end(v, i);
+        let mut word = &v[i..n];
+        while let [rest @ .., last] = word {
+            if !lws(*last) {
+                break;
+            }
+            word = rest;
+        }
+        if word.eq_ignore_ascii_case(b"close") || word.eq_ignore_ascii_case(b"keep-alive") {
+            out.get_or_insert_with(|| v[..raw_end].to_vec());
+        } else {
+            match &mut out {
+                None => raw_end = n,
+                Some(o) => {
+                    if !o.is_empty() {
+                        o.push(b',');
+                    }
+                    o.extend_from_slice(word);
+                }
+            }
+        }
+        i = n + 1;
+    }
+    out
+}
+
+/// The next comma at or after `from` outside a quoted string, or the end
+/// (HAProxy's `http_find_hdr_value_end`).
+fn value_end(v: &[u8], from: usize) -> usize {
+    let mut quoted = false;
+    let mut i = from;
+    while i < v.len() {
+        match v[i] {
+            b'\\' if quoted => i += 1,
+            b'"' => quoted = !quoted,
+            b',' if !quoted => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    v.len()
 }
 
 #[cfg(test)]
@@ -74,5 +152,41 @@ mod tests {
         assert_eq!(connection_value(true, true), Some(&b"keep-alive"[..]));
         assert_eq!(connection_value(false, false), Some(&b"close"[..]));
         assert_eq!(connection_value(false, true), Some(&b"close"[..]));
+    }
+
+    #[test]
+    fn connection_cleaned_as_haproxy() {
+        // (value, what is left; None: the header is removed), measured on 2.6.12.
+        let table: [(&str, Option<&str>); 9] = [
+            ("close", None),
+            ("keep-alive", None),
+            ("close, keep-alive", None),
+            ("upgrade, close", Some("upgrade")),
+            ("CLOSE , foo", Some("foo")),
+            ("foo,bar", Some("foo,bar")),
+            ("foo ,  close,bar , keep-alive", Some("foo ,bar")),
+            ("foo,,bar", Some("foo,,bar")),
+            ("close;q=1", Some("close;q=1")),
+        ];
+        for (value, want) in table {
+            let mut h = Headers::default();
+            h.push(b"host", b"a");
+            h.push(b"Connection", value.as_bytes());
+            h.push(b"x", b"1");
+            clean_connection(&mut h);
+            let got = h
+                .get("connection")
+                .map(|v| String::from_utf8_lossy(v).into_owned());
+            assert_eq!(got.as_deref(), want, "{value:?}");
+            assert_eq!(h.len(), 2 + usize::from(want.is_some()), "{value:?}");
+        }
+        let mut h = Headers::default();
+        h.push(b"connection", b"");
+        h.push(b"connection", b"\"a,close\", close");
+        clean_connection(&mut h);
+        assert_eq!(
+            h.get_all("connection").collect::<Vec<_>>(),
+            vec![&b"\"a,close\""[..]]
+        );
     }
 }

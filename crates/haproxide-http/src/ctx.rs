@@ -64,6 +64,9 @@ pub struct Seen<'a> {
     pub request_line: Option<&'a [u8]>,
     /// The `name` of the listener (`bind ... name`).
     pub listener: Option<&'a str>,
+    /// The certificate the server presented on a `server ... ssl` connection
+    /// (`ssl_s_*`, for `http-response` rules).
+    pub server_cert: Option<&'a haproxide_expr::CertFacts>,
 }
 
 fn field(h: &Headers, i: usize) -> Option<(&[u8], &[u8])> {
@@ -81,6 +84,9 @@ impl Context for MsgCtx<'_> {
     }
     fn tls(&self) -> Option<&haproxide_expr::TlsSession> {
         self.tls
+    }
+    fn server_cert(&self) -> Option<&haproxide_expr::CertFacts> {
+        self.seen.server_cert
     }
     fn dst(&self) -> Option<SocketAddr> {
         self.dst

@@ -565,6 +565,7 @@ pub fn parse_request(buf: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>,
     absolute_form(&mut head, opts, off + uri_start)?;
 
     let mut info = info_of(&head.headers);
+    crate::conn::clean_connection(&mut head.headers);
     if info.upgrade
         && head.headers.has_token("upgrade", "websocket")
         && !head.headers.contains("sec-websocket-key")
@@ -661,6 +662,7 @@ pub fn parse_response(
         head.headers.remove_all("transfer-encoding");
     }
     let mut info = info_of(&head.headers);
+    crate::conn::clean_connection(&mut head.headers);
     info.close_required = both || body == BodyLength::UntilClose;
     Ok(Parsed::Complete {
         message: Response { head, body, info },

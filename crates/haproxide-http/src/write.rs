@@ -4,7 +4,6 @@
 //! as parsed, CR LF line ends, the `Connection` header cleaned of `close` and
 //! `keep-alive` (HAProxy decides those itself) and the decided value appended.
 
-use crate::chars::list_items;
 use crate::head::{Headers, RequestHead, ResponseHead, Version};
 
 fn version(v: Version, out: &mut Vec<u8>) {
@@ -17,15 +16,13 @@ fn version(v: Version, out: &mut Vec<u8>) {
 fn fields(h: &Headers, connection: Option<&[u8]>, out: &mut Vec<u8>) {
     for f in h.iter() {
         let value: std::borrow::Cow<'_, [u8]> = if f.is("connection") {
-            let kept: Vec<&[u8]> = list_items(&f.value)
-                .filter(|t| {
-                    !t.eq_ignore_ascii_case(b"close") && !t.eq_ignore_ascii_case(b"keep-alive")
-                })
-                .collect();
-            if kept.is_empty() {
+            // Cleaned as the parser cleans (a rule may have set one).
+            let v: std::borrow::Cow<'_, [u8]> =
+                crate::conn::cleaned(&f.value).map_or(f.value.as_slice().into(), Into::into);
+            if v.is_empty() {
                 continue;
             }
-            kept.join(&b", "[..]).into()
+            v
         } else {
             f.value.as_slice().into()
         };

@@ -137,6 +137,9 @@ fn entry(out: &mut String, l: &mut Locked<'_>, k: &[u8]) {
             let _ = write!(out, " {}({})={}", d.name(), period, v.f.read(*period, tick));
         } else {
             match d {
+                Data::ServerKey => {
+                    let _ = write!(out, " {}={}", d.name(), e.skey.as_deref().unwrap_or("-"));
+                }
                 Data::ServerId => {
                     let _ = write!(out, " {}={}", d.name(), v.n as u32 as i32);
                 }
@@ -401,6 +404,7 @@ mod tests {
             store: vec![(Data::Gpc0, 0), (Data::HttpReqRate, 10_000)],
             nopurge: false,
             handover: false,
+            srvkey_addr: false,
         }])
     }
 

@@ -147,6 +147,7 @@ mod tests {
             store: vec![(Data::Gpc0, 0), (Data::HttpReqRate, 10_000)],
             nopurge: false,
             handover,
+            srvkey_addr: false,
         }]))
     }
 

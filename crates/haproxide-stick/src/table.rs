@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use haproxide_expr::stktab::Data;
 use haproxide_expr::{Sample, SmpType};
@@ -101,6 +101,9 @@ pub struct TableSpec {
     /// `peers <section>` with the local peer: the entries go to the next
     /// process on a reload ([`crate::handover`]).
     pub handover: bool,
+    /// `srvkey addr`: `server_key` is the server's address (`ip:port`), else
+    /// its name.
+    pub srvkey_addr: bool,
 }
 
 /// A stored value: a number or a frequency counter.
@@ -118,6 +121,8 @@ pub struct Entry {
     pub exp: u64,
     /// Sessions tracking it (`use=` in `show table`).
     pub refs: u32,
+    /// `server_key` (a `stick` rule's server name or address), if stored.
+    pub skey: Option<Arc<str>>,
     seq: u64,
     /// In the expiry index (not while a referenced entry is past its expiry).
     indexed: bool,
@@ -242,6 +247,7 @@ impl Locked<'_> {
                 vals,
                 exp: 0,
                 refs: 0,
+                skey: None,
                 seq: 0,
                 indexed: false,
             },
@@ -336,6 +342,37 @@ impl Locked<'_> {
         })
     }
 
+    /// Sets `k`'s server (`server_id`, and `server_key` when stored), the
+    /// entry created if room (`process_store_rules`), its expiry refreshed.
+    pub fn set_server(&mut self, k: &[u8], id: i64, key: Option<Arc<str>>) -> bool {
+        if !self.get_or_create(k) {
+            return false;
+        }
+        let id_slot = self.t.slot(Data::ServerId);
+        let key_slot = self.t.slot(Data::ServerKey);
+        if let Some(e) = self.g.map.get_mut(k) {
+            if let Some(i) = id_slot {
+                e.vals[i].n = id as u64;
+            }
+            if key_slot.is_some() {
+                e.skey = key;
+            }
+        }
+        self.touch(k);
+        true
+    }
+
+    /// `k`'s stored server: (`server_id` if stored, `server_key`); `None`
+    /// when `k` is absent. Touches the entry (`stick match` refreshes it).
+    pub fn server_of(&mut self, k: &[u8]) -> Option<(Option<i64>, Option<Arc<str>>)> {
+        let id_slot = self.t.slot(Data::ServerId);
+        let e = self.g.map.get(k)?;
+        let id = id_slot.map(|i| e.vals[i].n as u32 as i32 as i64);
+        let key = e.skey.clone();
+        self.touch(k);
+        Some((id, key))
+    }
+
     /// Removes `k` unless a session tracks it; whether it went.
     pub fn remove(&mut self, k: &[u8]) -> bool {
         if self.g.map.get(k).is_some_and(|e| e.refs == 0) {
@@ -373,6 +410,9 @@ pub fn copy_entries(from: &Table, to: &Table, now: u64) {
             for (i, val) in pairs {
                 v[i] = val;
             }
+        }
+        if let Some(t) = l.g.map.get_mut(&k) {
+            t.skey = e.skey.clone();
         }
         // The remaining time to live carries over.
         let exp = if e.exp == u64::MAX || to.spec.expire.is_none() {
@@ -413,6 +453,7 @@ mod tests {
             store: vec![(Data::Gpc0, 0), (Data::HttpReqRate, 10_000)],
             nopurge: false,
             handover: false,
+            srvkey_addr: false,
         }
     }
 

@@ -419,6 +419,7 @@ mod tests {
             ],
             nopurge: false,
             handover: false,
+            srvkey_addr: false,
         }]))
     }
 

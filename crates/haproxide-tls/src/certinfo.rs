@@ -91,6 +91,12 @@ fn tbs(der: &[u8]) -> Option<Tbs<'_>> {
     })
 }
 
+/// A certificate's SubjectPublicKeyInfo, DER with its header (read without
+/// webpki, which refuses X.509 v1 certificates).
+pub(crate) fn spki_der(der: &[u8]) -> Option<&[u8]> {
+    tbs(der).map(|t| t.spki_der)
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02X}")).collect()
 }

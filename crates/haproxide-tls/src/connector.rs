@@ -84,12 +84,11 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        let algs = &self.provider.signature_verification_algorithms;
+        match rustls::crypto::verify_tls12_signature(message, cert, dss, algs) {
+            Err(_) if self.roots.is_none() => raw_key_signature(message, cert, dss, algs),
+            r => r,
+        }
     }
     fn verify_tls13_signature(
         &self,
@@ -97,18 +96,67 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        let algs = &self.provider.signature_verification_algorithms;
+        match rustls::crypto::verify_tls13_signature(message, cert, dss, algs) {
+            Err(_) if self.roots.is_none() && tls13_scheme(dss.scheme) => {
+                raw_key_signature(message, cert, dss, algs)
+            }
+            r => r,
+        }
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
     }
+}
+
+/// With `verify none`, the handshake signature checked with the certificate's
+/// public key read from its DER, for the certificates webpki will not parse (X.509
+/// v1, as in HAProxy's reg-tests: OpenSSL accepts them; rustls' check refuses
+/// the handshake). The signature itself is still verified.
+fn raw_key_signature(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+    algs: &rustls::crypto::WebPkiSupportedAlgorithms,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    let bad = || rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature);
+    let spki = crate::certinfo::spki_der(cert.as_ref()).ok_or(
+        rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding),
+    )?;
+    let spki = rustls::pki_types::SubjectPublicKeyInfoDer::from(spki);
+    let key = webpki::RawPublicKeyEntity::try_from(&spki).map_err(|_| bad())?;
+    let candidates = algs
+        .mapping
+        .iter()
+        .find(|(s, _)| *s == dss.scheme)
+        .map_or(&[][..], |(_, a)| *a);
+    candidates
+        .iter()
+        .find(|alg| {
+            key.verify_signature(**alg, message, dss.signature())
+                .is_ok()
+        })
+        .map(|_| HandshakeSignatureValid::assertion())
+        .ok_or_else(bad)
+}
+
+/// The schemes TLS 1.3 allows in CertificateVerify (RFC 8446 §4.2.3: no PKCS#1
+/// v1.5, no SHA-1).
+fn tls13_scheme(s: SignatureScheme) -> bool {
+    use SignatureScheme as S;
+    matches!(
+        s,
+        S::ECDSA_NISTP256_SHA256
+            | S::ECDSA_NISTP384_SHA384
+            | S::ECDSA_NISTP521_SHA512
+            | S::RSA_PSS_SHA256
+            | S::RSA_PSS_SHA384
+            | S::RSA_PSS_SHA512
+            | S::ED25519
+            | S::ED448
+    )
 }
 
 /// `crt`: the one client certificate, shown when the server asks.

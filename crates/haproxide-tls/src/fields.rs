@@ -73,6 +73,38 @@ pub fn facts(chain: &[CertificateDer<'_>]) -> Option<Arc<CertFacts>> {
     }))
 }
 
+/// The facts of the certificate a server presented (`ssl_s_*`): `chain_der` is
+/// the whole chain the server sent, its own certificate first (HAProxy reads
+/// OpenSSL's client-side peer chain, which starts with it). A server presents
+/// the same chain to every connection, so the last few are kept and a new
+/// connection's costs a comparison, not a parse and a SHA-1.
+pub fn server_facts(chain: &[CertificateDer<'_>]) -> Option<Arc<CertFacts>> {
+    use std::sync::Mutex;
+    static SEEN: Mutex<Vec<Arc<CertFacts>>> = Mutex::new(Vec::new());
+    const KEEP: usize = 16;
+    let same = |f: &CertFacts| {
+        let mut rest = f.chain_der.as_slice();
+        chain.iter().all(|c| match rest.strip_prefix(c.as_ref()) {
+            Some(r) => {
+                rest = r;
+                true
+            }
+            None => false,
+        }) && rest.is_empty()
+    };
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(f) = seen.iter().find(|f| same(f)) {
+        return Some(f.clone());
+    }
+    let mut f = facts(chain)?;
+    Arc::make_mut(&mut f).chain_der = chain.iter().flat_map(|c| c.as_ref().to_vec()).collect();
+    if seen.len() >= KEEP {
+        seen.remove(0);
+    }
+    seen.push(f.clone());
+    Some(f)
+}
+
 /// As HAProxy's `ssl_sock_get_time`: a UTCTime as written (not from 2050), a
 /// GeneralizedTime from 20xx without its century.
 fn time(tag: u8, v: &[u8]) -> Option<String> {
@@ -159,5 +191,6 @@ mod tests {
             let _ = facts(&[c]);
         }
         assert!(facts(&[]).is_none());
+        assert!(server_facts(&[]).is_none());
     }
 }

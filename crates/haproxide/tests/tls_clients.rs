@@ -397,3 +397,94 @@ fn certificate_fetches_match_haproxy() {
         assert_eq!(a.lines().collect::<Vec<_>>(), b.lines().collect::<Vec<_>>());
     }
 }
+
+/// The server certificate fetches (§7.3.4 `ssl_s_*`) in `http-response` rules of a
+/// cleartext `listen` whose server is TLS (`ssl verify none`, a certificate sent
+/// with its CA as the chain), as reg-test ssl/ssl_server_samples uses them: the
+/// same headers through both proxies.
+#[test]
+fn server_certificate_fetches_match_haproxy() {
+    let d = TempDir::new("tls-sfetches");
+    certs(&d);
+    let dir = d.dir();
+    let mut pem = std::fs::read(dir.join("cl.crt")).unwrap();
+    pem.extend(std::fs::read(dir.join("ca.pem")).unwrap());
+    pem.extend(std::fs::read(dir.join("cl.key")).unwrap());
+    std::fs::write(dir.join("clfull.pem"), pem).unwrap();
+    let (clear, tls) = (free_port(), free_port());
+    let fields = [
+        "ssl_s_der,hex",
+        "ssl_s_chain_der,hex",
+        "ssl_s_sha1,hex",
+        "ssl_s_serial,hex",
+        "ssl_s_notbefore",
+        "ssl_s_notafter",
+        "ssl_s_sig_alg",
+        "ssl_s_key_alg",
+        "ssl_s_version",
+        "ssl_s_s_dn",
+        "ssl_s_i_dn",
+        "ssl_s_s_dn(CN)",
+        "ssl_s_s_dn(O,1)",
+        "ssl_s_i_dn(CN)",
+    ];
+    let rules: String = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| format!("  http-response set-header x-f{i:02} \"{f}=%[{f}]\"\n"))
+        .collect();
+    let text = format!(
+        "defaults\n  mode http\n  timeout client 5s\n  timeout server 5s\n  timeout connect 2s\n\
+         listen clear\n  bind 127.0.0.1:{clear}\n{rules}\
+         \x20 server s1 127.0.0.1:{tls} ssl verify none sni str(localhost)\n\
+         frontend tls\n  bind 127.0.0.1:{tls} ssl crt {d}/clfull.pem\n\
+         \x20 http-request return status 200 content-type text/plain string ok\n",
+        d = dir.display()
+    );
+    let cfg = d.path("sfacts.cfg");
+    std::fs::write(&cfg, text).unwrap();
+    let ask = || -> Vec<String> {
+        assert!(wait_listening(clear), "nothing listens on {clear}");
+        assert!(wait_listening(tls), "nothing listens on {tls}");
+        let out = Command::new("curl")
+            .args(["-s", "-D-", "-o/dev/null", "--max-time", "5"])
+            .arg(format!("http://127.0.0.1:{clear}/"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let mut v: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("x-f"))
+            .map(|l| l.trim_end().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let mine = {
+        let _h = haproxide(&cfg, &[]);
+        ask()
+    };
+    assert_eq!(mine.len(), fields.len(), "{mine:?}");
+    assert!(
+        mine.contains(&"09: ssl_s_s_dn=/C=FR/O=Test/CN=client one".to_string()),
+        "{mine:?}"
+    );
+    assert!(
+        mine.contains(&"13: ssl_s_i_dn(CN)=test ca".to_string()),
+        "{mine:?}"
+    );
+    assert!(
+        mine.contains(&"08: ssl_s_version=3".to_string()),
+        "{mine:?}"
+    );
+    let der = mine[0].trim_start_matches("00: ssl_s_der,hex=");
+    let chain = mine[1].trim_start_matches("01: ssl_s_chain_der,hex=");
+    assert!(
+        der.len() > 100 && chain.starts_with(der) && chain.len() > der.len(),
+        "{mine:?}"
+    );
+    let Some(_h) = haproxy(&cfg) else {
+        return;
+    };
+    assert_eq!(mine, ask());
+}

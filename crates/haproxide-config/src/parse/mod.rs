@@ -25,6 +25,7 @@ mod persist;
 mod proxy;
 mod removed;
 mod resolver;
+mod reuse;
 mod rules;
 mod section;
 mod server;

@@ -238,62 +238,28 @@ impl Parser<'_> {
     /// `stick-table type <type> [len <n>] size <size> [expire <t>] [...]`
     /// (§4.2): what the engine needs, the rest kept by name.
     pub(super) fn kw_stick_table(&mut self, pi: usize, line: &Line, a: usize) {
-        let mut t = StickTableCfg {
-            kind: String::new(),
-            size: 0,
-            expire: None,
-            len: None,
-            store: Vec::new(),
-            nopurge: false,
-            peers: None,
-            other: Vec::new(),
-        };
-        let mut k = a;
-        while !line.arg(k).is_empty() {
-            let w = line.arg(k);
-            let v = line.arg(k + 1);
-            match w {
-                "type" => t.kind = v.to_string(),
-                "len" => t.len = v.parse().ok(),
-                "size" => t.size = value::parse_size(v).unwrap_or(0),
-                "expire" => t.expire = value::parse_time(v, 1).ok(),
-                "peers" => t.peers = Some(v.to_string()),
-                "store" => {
-                    for item in v.split(',').filter(|i| !i.is_empty()) {
-                        let (name, period) = match item.split_once('(') {
-                            Some((n, p)) => (n, Some(p.trim_end_matches(')'))),
-                            None => (item, None),
-                        };
-                        let d = haproxide_expr::stktab::Data::from_name(name);
-                        let ms = period.map(|p| value::parse_time(p, 1).map(|m| m.0));
-                        match (d, ms) {
-                            (Some(d), None) if !d.is_rate() => t.store.push((d, 0)),
-                            (Some(d), Some(Ok(ms))) if d.is_rate() => {
-                                t.store.push((d, u32::try_from(ms).unwrap_or(u32::MAX)))
-                            }
-                            _ => t.other.push(format!("store {item}")),
-                        }
-                    }
-                    t.store.sort();
-                    t.store.dedup_by_key(|s| s.0);
-                }
-                "nopurge" => {
-                    t.nopurge = true;
-                    k += 1;
-                    continue;
-                }
-                "write-to" | "recv-only" => {
-                    t.other.push(w.to_string());
-                    k += 1;
-                    continue;
-                }
-                other => t.other.push(other.to_string()),
-            }
-            k += 2;
-        }
+        let t = stick_table(line, a);
         self.cfg.proxies[pi].stick_table = Some(Spanned {
             value: t,
             span: line.span_from(0),
+        });
+    }
+
+    /// `table <name> type <type> ...` in a `peers` section (§3.5): the table
+    /// `<section>/<name>`.
+    pub(super) fn kw_peers_table(&mut self, section: &str, line: &Line, start: usize) {
+        let name = line.arg(start + 1);
+        if name.is_empty() {
+            return;
+        }
+        let t = stick_table(line, start + 2);
+        self.cfg.peer_tables.push(crate::model::PeerTableCfg {
+            section: section.to_string(),
+            name: name.to_string(),
+            table: Spanned {
+                value: t,
+                span: line.span_from(start),
+            },
         });
     }
 
@@ -321,12 +287,104 @@ impl Parser<'_> {
                 }
             }
         }
+        let pattern = pattern.join(" ");
+        let cond = if has_cond {
+            let what = "'stick': error detected while parsing sticking condition : {}.";
+            match self.condition(pi, line, k, what) {
+                Some(c) => Some(c),
+                None => return,
+            }
+        } else {
+            None
+        };
+        let at = (line.file, line.line);
+        let typed = self.with_type_ctx(pi, at, |cx| {
+            haproxide_expr::SampleExpr::parse_with(&pattern, &cx.opts)
+                .map_err(|e| (e.is_invalid(), e.message))
+        });
+        let expr = match typed {
+            Ok(e) => Ok(e),
+            Err((true, m)) => {
+                self.err(
+                    Code::InvalidArgument,
+                    line.span(a + 1),
+                    format!("`stick {kind}`: {m}"),
+                    HaproxyLoc::Parsing,
+                    format!("'stick': {m}"),
+                );
+                return;
+            }
+            Err((false, m)) => Err(m),
+        };
         self.cfg.proxies[pi].stick_rules.push(StickRuleCfg {
             kind,
-            pattern: pattern.join(" "),
+            pattern,
+            expr,
             table,
             has_cond,
+            cond,
             span: line.span_from(0),
         });
     }
+}
+
+/// The words of a `stick-table` line from `a` (after the keyword): what the
+/// engine needs, the rest kept by name.
+fn stick_table(line: &Line, a: usize) -> StickTableCfg {
+    let mut t = StickTableCfg {
+        kind: String::new(),
+        size: 0,
+        expire: None,
+        len: None,
+        store: Vec::new(),
+        nopurge: false,
+        peers: None,
+        srvkey_addr: false,
+        other: Vec::new(),
+    };
+    let mut k = a;
+    while !line.arg(k).is_empty() {
+        let w = line.arg(k);
+        let v = line.arg(k + 1);
+        match w {
+            "type" => t.kind = v.to_string(),
+            "len" => t.len = v.parse().ok(),
+            "size" => t.size = value::parse_size(v).unwrap_or(0),
+            "expire" => t.expire = value::parse_time(v, 1).ok(),
+            "peers" => t.peers = Some(v.to_string()),
+            "store" => {
+                for item in v.split(',').filter(|i| !i.is_empty()) {
+                    let (name, period) = match item.split_once('(') {
+                        Some((n, p)) => (n, Some(p.trim_end_matches(')'))),
+                        None => (item, None),
+                    };
+                    let d = haproxide_expr::stktab::Data::from_name(name);
+                    let ms = period.map(|p| value::parse_time(p, 1).map(|m| m.0));
+                    match (d, ms) {
+                        (Some(d), None) if !d.is_rate() => t.store.push((d, 0)),
+                        (Some(d), Some(Ok(ms))) if d.is_rate() => {
+                            t.store.push((d, u32::try_from(ms).unwrap_or(u32::MAX)))
+                        }
+                        _ => t.other.push(format!("store {item}")),
+                    }
+                }
+                t.store.sort();
+                t.store.dedup_by_key(|s| s.0);
+            }
+            "nopurge" => {
+                t.nopurge = true;
+                k += 1;
+                continue;
+            }
+            "srvkey" if v == "addr" || v == "name" => t.srvkey_addr = v == "addr",
+            "write-to" | "recv-only" => {
+                t.other.push(w.to_string());
+                k += 1;
+                continue;
+            }
+            other => t.other.push(other.to_string()),
+        }
+        k += 2;
+    }
+    t
 }

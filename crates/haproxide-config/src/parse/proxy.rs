@@ -257,6 +257,7 @@ impl Parser<'_> {
             "force-persist" => self.kw_persist_rule(pi, line, a, true),
             "stick-table" => self.kw_stick_table(pi, line, a),
             "stick" => self.kw_stick(pi, line, start + 1),
+            "http-reuse" => self.kw_http_reuse(pi, line, a),
             _ => {}
         }
     }

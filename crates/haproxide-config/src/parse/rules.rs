@@ -267,7 +267,7 @@ impl Parser<'_> {
     }
 
     /// Runs `f` with what typing an HTTP action of proxy `pi` needs.
-    fn with_type_ctx<T>(
+    pub(super) fn with_type_ctx<T>(
         &self,
         pi: usize,
         at: (crate::source::FileId, u32),

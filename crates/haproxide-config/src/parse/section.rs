@@ -324,6 +324,11 @@ impl Parser<'_> {
         if kw == "errorfile" {
             self.errorfile_exists(line, start + 2);
         }
+        if kw == "table" && sec == "peers" {
+            let name = self.cfg.others.get(i).and_then(|s| s.name.as_ref());
+            let name = name.map(|n| n.name.clone()).unwrap_or_default();
+            self.kw_peers_table(&name, line, start);
+        }
         if let Some(s) = self.cfg.others.get_mut(i) {
             s.directives.push(placeholder(kw, Modifier::None, line));
             self.pending = Some(Slot::Other(i, s.directives.len() - 1));

@@ -328,6 +328,19 @@ impl Parser<'_> {
             } else {
                 None
             };
+            if takes
+                && arg.as_deref().is_none_or(str::is_empty)
+                && super::reuse::POOL_OPTIONS.contains(&k.as_str())
+            {
+                self.err(
+                    Code::MissingArgument,
+                    line.span(i),
+                    format!("server option `{k}` needs an argument"),
+                    HaproxyLoc::Bracket,
+                    format!("{sctx} : '{k}' expects <value> as argument.."),
+                );
+                return None;
+            }
             if takes && arg.as_deref().is_none_or(str::is_empty) {
                 self.err(
                     Code::MissingArgument,
@@ -348,6 +361,7 @@ impl Parser<'_> {
             let handled = server_flag(&mut sd.params, &k)
                 || self.server_time(&opt, sd)?
                 || self.server_number(&opt, sd)?
+                || self.server_pool(&opt, &mut sd.params)?
                 || self.server_action(&opt, &mut sd.params)?
                 || self.server_socks4(&opt, &mut sd.params)?
                 || self.server_tls_file(&opt, &mut sd.params, &bases)

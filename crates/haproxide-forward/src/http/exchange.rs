@@ -269,6 +269,7 @@ impl Sess {
         }
         // Persistence (§4.2 `cookie`, `ignore-persist`, ...): may choose the server.
         let persist = self.persist_request(&be, conn, &mut req);
+        self.prefer_private(&be, conn);
         self.lb_hash = be.spec.lb_key.as_ref().and_then(|k| k.hash(&req.head));
         let mode = fh.conn_mode.max(bh.conn_mode);
         // Headers the proxy adds (§4 `option forwardfor`, `option originalto`).
@@ -310,19 +311,21 @@ impl Sess {
             tls: tls_copy.as_deref(),
             ..Default::default()
         };
-        // §4.2 `http-reuse safe`: a first request has a connection of its own;
-        // the next ones may take any idle connection to the server. A server
-        // connection that carries a PROXY header is the client's alone.
-        let take = if first {
-            super::pool::Take::None
-        } else {
-            super::pool::Take::Any
-        };
+        // §4.2 `http-reuse`: which idle connections of the server's pool this
+        // request may take (http/pool.rs); the session's own private ones first.
+        let take = super::pool::Take::of(be.spec.reuse, first);
+        let own = conn.idle.len();
         let (server, reused) = match self
             .connect_server(client, &be, &mut conn.idle, take, Some(&sni_ctx))
             .await
         {
-            Ok(x) => x,
+            // A connection out of the session's own list stays private (one
+            // the server had closed leaves it too: a new one is then kept
+            // private as well, which only shares less).
+            Ok(x) => {
+                conn.private = conn.prefer_last && x.1 && conn.idle.len() < own;
+                x
+            }
             Err(t) if t[0].eq_ignore_ascii_case(&b'c') => return Next::Close(t),
             Err(t) => return self.reply(client, 503, &ex, t).await,
         };
@@ -363,12 +366,18 @@ impl Sess {
             Ok((server, server_keep)) => {
                 if server_keep && mode == HttpConnMode::KeepAlive {
                     // A TLS connection whose SNI comes from the request is not
-                    // shared either (another request may need another name).
-                    let private = be.server(srv).is_none_or(|s| {
-                        s.send_proxy != crate::spec::SendProxy::None
-                            || s.tls.as_ref().is_some_and(|t| t.sni.is_some())
-                    });
+                    // shared either (another request may need another name),
+                    // nor one under `http-reuse never`, nor one that answered an
+                    // NTLM / Negotiate challenge (`conn.private`).
+                    let sspec = be.server(srv);
+                    let private = conn.private
+                        || be.spec.reuse == crate::spec::HttpReuse::Never
+                        || sspec.is_none_or(|s| {
+                            s.send_proxy != crate::spec::SendProxy::None
+                                || s.tls.as_ref().is_some_and(|t| t.sni.is_some())
+                        });
                     if private {
+                        conn.prefer_last |= conn.private;
                         if conn.idle.len() >= super::MAX_IDLE {
                             conn.idle.remove(0);
                         }
@@ -379,15 +388,8 @@ impl Sess {
                         });
                     } else {
                         let in_flight = be.server_counts(srv).0 as usize;
-                        super::pool::put(
-                            &be,
-                            srv,
-                            server,
-                            reused,
-                            in_flight,
-                            None,
-                            super::pool::PURGE_DEFAULT,
-                        );
+                        let pool = sspec.map(|s| s.pool).unwrap_or_default();
+                        super::pool::put(&be, srv, server, reused, in_flight, &pool);
                     }
                 }
                 if ex.client_keep && !self.req.eof {
@@ -586,6 +588,7 @@ impl Sess {
                 moved: &mut self.bytes.from_client,
                 comp: None,
                 store: None,
+                end: None,
             }
             .run(&mut dec, req.body == BodyLength::Chunked)
             .await;

@@ -17,7 +17,13 @@
 //!
 //! The grace keeps the cost away from busy connections: a client that sends
 //! its next request within it never leaves its task; one idle longer pays
-//! four `epoll_ctl` and a task spawn when it comes back.
+//! four `epoll_ctl` and a task spawn when it comes back, and has a shorter
+//! grace ([`REGRACE`]) from then on.
+//!
+//! A held connection's kill switch is folded into its slot: the session
+//! table names the slot ([`HeldAt`]) and the slot keeps what `show sess`
+//! tells and a kill flag. Slots come in fixed pages; after a burst of
+//! connections went idle the waiter trims the C heap (their tasks' memory).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -27,7 +33,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::io::unix::AsyncFd;
 use tokio::net::TcpStream;
@@ -36,11 +42,30 @@ use tokio::time::{Instant, Sleep};
 use super::park::Parked;
 use crate::lb::Kill;
 use crate::relay::ClientStream;
-use crate::session::{Live, Registered, Sess};
+use crate::session::{Facts, Live, Registered, Sess};
 
 /// How long an idle keep-alive connection waits in its own task before it
 /// goes to the waiter.
 pub(crate) const GRACE: Duration = Duration::from_millis(500);
+
+/// The grace of a connection that was held before: a client that once stayed
+/// idle longer than [`GRACE`] is likely to again (a browser between pages),
+/// and the task's memory is most of what an idle connection costs; a burst
+/// of requests (a page's resources) still stays in its task.
+pub(crate) const REGRACE: Duration = Duration::from_millis(50);
+
+/// Slots come in pages of this many, never moved once made (a doubling `Vec`
+/// copied every held connection at each growth and left its old copies in
+/// the heap).
+const PAGE: usize = 64;
+
+/// After this many connections went idle since the last trim, the C heap is
+/// trimmed ([`TRIM_QUIET`] after the last of them, at most [`TRIM_LATEST`]
+/// after the first): their tasks' memory is free but stays resident until
+/// then (glibc returns only the top of its heaps by itself).
+const TRIM_AFTER: usize = 64;
+const TRIM_QUIET: Duration = Duration::from_millis(100);
+const TRIM_LATEST: Duration = Duration::from_secs(1);
 
 /// Connections the waiters of the process hold now.
 static HELD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -49,6 +74,40 @@ static HELD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::ne
 /// waiter now, out of any task (process-wide). For tests and accounting.
 pub fn idle_connections_held() -> usize {
     HELD.load(Ordering::Relaxed)
+}
+
+/// How many times a waiter gave the C heap's free pages back
+/// (process-wide). For tests and accounting.
+pub fn idle_heap_trims() -> usize {
+    TRIMS.load(Ordering::Relaxed)
+}
+
+static TRIMS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A trim is under way (one at a time for the process).
+static TRIMMING: AtomicBool = AtomicBool::new(false);
+
+/// Trims the C heap on the runtime's blocking pool: `malloc_trim` walks the
+/// heap's free blocks (milliseconds on a large one), which an engine thread
+/// must not wait for.
+fn trim_heap() {
+    /// Ends the trim when dropped: run, or dropped unrun with its runtime.
+    struct Running;
+    impl Drop for Running {
+        fn drop(&mut self) {
+            TRIMMING.store(false, Ordering::SeqCst);
+        }
+    }
+    if TRIMMING.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let running = Running;
+    drop(tokio::task::spawn_blocking(move || {
+        let _running = running;
+        if crate::sys::heap_trim() {
+            TRIMS.fetch_add(1, Ordering::Relaxed);
+        }
+    }));
 }
 
 /// What an idle connection keeps besides its socket.
@@ -60,20 +119,107 @@ pub(crate) struct Rest {
     pub(crate) bind: usize,
 }
 
+/// How a held connection is reached by `shutdown session` and the hard stop.
+enum Switch {
+    /// Through its slot ([`HeldAt`] in the session table): its kill switch
+    /// was freed, what `show sess` tells of it is here (with the `Parked`
+    /// addresses and `Live` frontend), and a kill sets `killed`.
+    Folded {
+        started: std::time::Instant,
+        accepted: SystemTime,
+        backend: Option<usize>,
+        killed: u8,
+    },
+    /// Through its kill switch: someone held a copy of it when the
+    /// connection came (a `show sess` under way), so it could not be folded.
+    Shared(Arc<Kill>),
+}
+
 /// One connection held by a waiter. `tag` tells a slot's successive
 /// occupants apart (a readiness or deadline for an earlier one is stale).
 struct Entry {
     sock: std::net::TcpStream,
-    rest: Rest,
+    parked: Parked,
+    live: Live,
+    registered: Registered,
+    bind: usize,
+    switch: Switch,
     tag: u32,
     deadline: Option<Instant>,
+}
+
+impl Entry {
+    fn killed(&self) -> u8 {
+        match &self.switch {
+            Switch::Folded { killed, .. } => *killed,
+            Switch::Shared(k) => k.reason(),
+        }
+    }
+
+    fn facts(&self) -> Facts {
+        match &self.switch {
+            Switch::Folded {
+                started,
+                accepted,
+                backend,
+                ..
+            } => {
+                let (src, dst) = self.parked.addrs();
+                Facts {
+                    fe: self.live.fe,
+                    src,
+                    dst,
+                    started: *started,
+                    accepted: *accepted,
+                    backend: *backend,
+                }
+            }
+            Switch::Shared(k) => Facts::of(k),
+        }
+    }
+}
+
+/// The slots, in fixed pages; free ones listed.
+#[derive(Default)]
+struct Slots {
+    pages: Vec<Box<[Option<Entry>]>>,
+    free: Vec<u32>,
+}
+
+impl Slots {
+    fn get(&self, i: u32) -> Option<&Entry> {
+        self.pages
+            .get(i as usize / PAGE)?
+            .get(i as usize % PAGE)?
+            .as_ref()
+    }
+
+    fn get_mut(&mut self, i: u32) -> Option<&mut Option<Entry>> {
+        self.pages
+            .get_mut(i as usize / PAGE)?
+            .get_mut(i as usize % PAGE)
+    }
+
+    /// A free slot, a new page when none is.
+    fn alloc(&mut self) -> u32 {
+        if let Some(s) = self.free.pop() {
+            return s;
+        }
+        let base = (self.pages.len() * PAGE) as u32;
+        self.pages.push((0..PAGE).map(|_| None).collect());
+        self.free.extend((base + 1..base + PAGE as u32).rev());
+        base
+    }
+
+    fn len(&self) -> u32 {
+        (self.pages.len() * PAGE) as u32
+    }
 }
 
 /// One engine thread's idle connections.
 struct Waiter {
     ep: AsyncFd<OwnedFd>,
-    slots: Vec<Option<Entry>>,
-    free: Vec<u32>,
+    slots: Slots,
     held: usize,
     next_tag: u32,
     /// (deadline, slot, tag), earliest first; stale ones are skipped.
@@ -83,6 +229,64 @@ struct Waiter {
     task: Option<Waker>,
     kills: Arc<Kills>,
     ready: Vec<u64>,
+    /// Connections that came since the last heap trim, the first one's and
+    /// the last one's arrival.
+    untrimmed: usize,
+    trim_first: Option<Instant>,
+    trim_last: Option<Instant>,
+}
+
+/// Where a held connection is (its entry in the session table): a weak
+/// reference to its thread's waiter and its slot, no allocation of its own.
+#[derive(Clone)]
+pub(crate) struct HeldAt {
+    waiter: Weak<Mutex<Waiter>>,
+    slot: u32,
+}
+
+impl HeldAt {
+    /// A place no waiter holds (table tests).
+    #[cfg(test)]
+    pub(crate) fn nowhere() -> HeldAt {
+        HeldAt {
+            waiter: Weak::new(),
+            slot: 0,
+        }
+    }
+
+    /// Kills session `sid` held here for `why`; false when it is not here
+    /// (gone back to a task, or ended).
+    pub(crate) fn kill(&self, sid: u64, why: u8) -> bool {
+        let Some(w) = self.waiter.upgrade() else {
+            return false;
+        };
+        let mut guard = lock(&w);
+        let Some(Some(e)) = guard.slots.get_mut(self.slot) else {
+            return false;
+        };
+        if e.registered.sid != sid {
+            return false;
+        }
+        match &mut e.switch {
+            Switch::Folded { killed, .. } => {
+                if *killed == 0 {
+                    *killed = why;
+                }
+            }
+            // Not folded: the table names its kill switch, not this slot.
+            Switch::Shared(_) => return false,
+        }
+        guard.kills.wake_by_ref();
+        true
+    }
+
+    /// What `show sess` tells of session `sid` held here.
+    pub(crate) fn facts(&self, sid: u64) -> Option<Facts> {
+        let w = self.waiter.upgrade()?;
+        let guard = lock(&w);
+        let e = guard.slots.get(self.slot)?;
+        (e.registered.sid == sid).then(|| e.facts())
+    }
 }
 
 /// The waker every held connection's kill switch holds: raises `hit` and
@@ -133,8 +337,7 @@ fn waiter() -> Option<Arc<Mutex<Waiter>>> {
     };
     let w = Arc::new(Mutex::new(Waiter {
         ep,
-        slots: Vec::new(),
-        free: Vec::new(),
+        slots: Slots::default(),
         held: 0,
         next_tag: 0,
         deadlines: BinaryHeap::new(),
@@ -145,6 +348,9 @@ fn waiter() -> Option<Arc<Mutex<Waiter>>> {
             task: Mutex::new(None),
         }),
         ready: Vec::new(),
+        untrimmed: 0,
+        trim_first: None,
+        trim_last: None,
     }));
     WAITER.with(|cell| *cell.borrow_mut() = Arc::downgrade(&w));
     drop(tokio::spawn(Run(w.clone())));
@@ -165,7 +371,7 @@ pub(crate) fn hold(client: ClientStream, rest: Rest, deadline: Option<Instant>) 
     };
     // `until_done` asked `available()` on this thread just before, without
     // an await in between: the waiter is there.
-    let Some(w) = waiter() else {
+    let Some(wa) = waiter() else {
         drop(tcp);
         return end(rest, None);
     };
@@ -176,32 +382,63 @@ pub(crate) fn hold(client: ClientStream, rest: Rest, deadline: Option<Instant>) 
             return end(rest, None);
         }
     };
-    let mut guard = lock(&w);
+    let mut guard = lock(&wa);
     let w = &mut *guard;
-    // Killed between its last check and now: the kill found the task's waker.
-    let kw = Waker::from(w.kills.clone());
-    if let Poll::Ready(why) = std::pin::pin!(rest.kill.wait()).poll(&mut Context::from_waker(&kw)) {
+    if let Some(why) = Some(rest.kill.reason()).filter(|r| *r != 0) {
         drop(guard);
         drop(sock);
         return end(rest, Some(why));
     }
-    let slot = match w.free.pop() {
-        Some(s) => s,
-        None => {
-            w.slots.push(None);
-            (w.slots.len() - 1) as u32
-        }
-    };
+    let slot = w.slots.alloc();
     let tag = w.next_tag;
     w.next_tag = w.next_tag.wrapping_add(1);
     let token = u64::from(slot) | (u64::from(tag) << 32);
     if let Err(e) = crate::sys::epoll_add(w.ep.as_raw_fd(), sock.as_raw_fd(), token) {
-        w.free.push(slot);
+        w.slots.free.push(slot);
         drop(guard);
         tracing::warn!("idle connection closed, cannot be watched: {e}");
         drop(sock);
         return end(rest, None);
     }
+    let Rest {
+        parked,
+        live,
+        kill,
+        registered,
+        bind,
+    } = rest;
+    let at = HeldAt {
+        waiter: Arc::downgrade(&wa),
+        slot,
+    };
+    let switch = if registered.shared.sessions.fold(registered.sid, &kill, at) {
+        let f = Facts::of(&kill);
+        Switch::Folded {
+            started: f.started,
+            accepted: f.accepted,
+            backend: f.backend,
+            killed: 0,
+        }
+    } else {
+        // Killed between the check above and now: its kill found the task's
+        // waker; from now on it wakes the waiter.
+        let kw = Waker::from(w.kills.clone());
+        if let Poll::Ready(why) = std::pin::pin!(kill.wait()).poll(&mut Context::from_waker(&kw)) {
+            let _ = crate::sys::epoll_del(w.ep.as_raw_fd(), sock.as_raw_fd());
+            w.slots.free.push(slot);
+            drop(guard);
+            drop(sock);
+            let rest = Rest {
+                parked,
+                live,
+                kill,
+                registered,
+                bind,
+            };
+            return end(rest, Some(why));
+        }
+        Switch::Shared(kill)
+    };
     if let Some(d) = deadline {
         w.deadlines.push(Reverse((d, slot, tag)));
         let later = w.sleep.as_ref().is_none_or(|s| d < s.deadline());
@@ -211,31 +448,75 @@ pub(crate) fn hold(client: ClientStream, rest: Rest, deadline: Option<Instant>) 
             }
         }
     }
-    if let Some(e) = w.slots.get_mut(slot as usize) {
+    if let Some(e) = w.slots.get_mut(slot) {
         *e = Some(Entry {
             sock,
-            rest,
+            parked,
+            live,
+            registered,
+            bind,
+            switch,
             tag,
             deadline,
         });
     }
     w.held += 1;
     HELD.fetch_add(1, Ordering::Relaxed);
+    // The task that held it ends now: its memory is free soon after.
+    let now = Instant::now();
+    w.untrimmed += 1;
+    w.trim_first.get_or_insert(now);
+    w.trim_last = Some(now);
+    if w.untrimmed == TRIM_AFTER {
+        if let Some(t) = &w.task {
+            t.wake_by_ref();
+        }
+    }
 }
 
 impl Waiter {
-    /// Takes the connection in `slot` if it is still `tag`'s.
-    fn take(&mut self, slot: u32, tag: u32) -> Option<Entry> {
-        let e = self.slots.get_mut(slot as usize)?;
+    /// Takes the connection in `slot` if it is still `tag`'s: its socket,
+    /// what it keeps (its kill switch made again when it was folded, and the
+    /// session table names it again) and the reason it was killed (0: not).
+    fn take(&mut self, slot: u32, tag: u32) -> Option<(std::net::TcpStream, Rest, u8)> {
+        let e = self.slots.get_mut(slot)?;
         if e.as_ref()?.tag != tag {
             return None;
         }
         let e = e.take()?;
         let _ = crate::sys::epoll_del(self.ep.as_raw_fd(), e.sock.as_raw_fd());
-        self.free.push(slot);
+        self.slots.free.push(slot);
         self.held -= 1;
         HELD.fetch_sub(1, Ordering::Relaxed);
-        Some(e)
+        let why = e.killed();
+        let facts = e.facts();
+        let Entry {
+            sock,
+            parked,
+            live,
+            registered,
+            bind,
+            switch,
+            ..
+        } = e;
+        let kill = match switch {
+            Switch::Shared(k) => k,
+            Switch::Folded { .. } => {
+                // Under the waiter's lock: a kill looking for it here retries
+                // in the table and finds the new switch.
+                let k = Arc::new(facts.kill());
+                registered.shared.sessions.revive(registered.sid, k.clone());
+                k
+            }
+        };
+        let rest = Rest {
+            parked,
+            live,
+            kill,
+            registered,
+            bind,
+        };
+        Some((sock, rest, why))
     }
 
     /// Drops deadlines of connections no longer held, when they are most of
@@ -244,19 +525,24 @@ impl Waiter {
         if self.deadlines.len() <= 2 * self.held + 64 {
             return;
         }
-        self.deadlines = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| {
-                let e = e.as_ref()?;
-                Some(Reverse((e.deadline?, i as u32, e.tag)))
+        self.deadlines = (0..self.slots.len())
+            .filter_map(|i| {
+                let e = self.slots.get(i)?;
+                Some(Reverse((e.deadline?, i, e.tag)))
             })
             .collect();
         if self.held == 0 {
-            self.slots = Vec::new();
-            self.free = Vec::new();
+            self.slots = Slots::default();
         }
+    }
+
+    /// When the C heap is to be trimmed next (`None`: not yet due).
+    fn trim_at(&self) -> Option<Instant> {
+        if self.untrimmed < TRIM_AFTER {
+            return None;
+        }
+        let quiet = self.trim_last? + TRIM_QUIET;
+        Some(quiet.min(self.trim_first? + TRIM_LATEST))
     }
 }
 
@@ -303,12 +589,17 @@ impl Future for Run {
                 }
             }
             for t in ready.drain(..) {
-                if let Some(e) = w.take(t as u32, (t >> 32) as u32) {
-                    match TcpStream::from_std(e.sock) {
-                        Ok(tcp) => drop(tokio::spawn(resume(tcp, e.rest))),
+                if let Some((sock, rest, why)) = w.take(t as u32, (t >> 32) as u32) {
+                    if why != 0 {
+                        drop(sock);
+                        end(rest, Some(why));
+                        continue;
+                    }
+                    match TcpStream::from_std(sock) {
+                        Ok(tcp) => drop(tokio::spawn(resume(tcp, rest))),
                         Err(err) => {
                             tracing::warn!("idle connection lost returning to the runtime: {err}");
-                            end(e.rest, None);
+                            end(rest, None);
                         }
                     }
                 }
@@ -317,16 +608,13 @@ impl Future for Run {
             // Killed ones (rare: look at all).
             if w.kills.hit.swap(false, Ordering::SeqCst) {
                 for i in 0..w.slots.len() {
-                    let Some((why, tag)) = w.slots[i]
-                        .as_ref()
-                        .map(|e| (e.rest.kill.reason(), e.tag))
-                        .filter(|(why, _)| *why != 0)
+                    let Some(tag) = w.slots.get(i).filter(|e| e.killed() != 0).map(|e| e.tag)
                     else {
                         continue;
                     };
-                    if let Some(e) = w.take(i as u32, tag) {
-                        drop(e.sock);
-                        end(e.rest, Some(why));
+                    if let Some((sock, rest, why)) = w.take(i, tag) {
+                        drop(sock);
+                        end(rest, Some(why));
                     }
                 }
             }
@@ -337,13 +625,29 @@ impl Future for Run {
                     break;
                 }
                 w.deadlines.pop();
-                if let Some(e) = w.take(slot, tag) {
-                    drop(e.sock);
-                    end(e.rest, None);
+                if let Some((sock, rest, why)) = w.take(slot, tag) {
+                    drop(sock);
+                    end(rest, Some(why).filter(|w| *w != 0));
                 }
             }
             w.compact();
-            if let Some(&Reverse((d, _, _))) = w.deadlines.peek() {
+            // The tasks of connections that came are gone: their memory back
+            // to the system.
+            let trim = w.trim_at();
+            if trim.is_some_and(|t| t <= now) {
+                w.untrimmed = 0;
+                w.trim_first = None;
+                w.trim_last = None;
+                trim_heap();
+            }
+            let next = w
+                .deadlines
+                .peek()
+                .map(|&Reverse((d, _, _))| d)
+                .into_iter()
+                .chain(w.trim_at())
+                .min();
+            if let Some(d) = next {
                 let sleep = w
                     .sleep
                     .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(d)));
@@ -418,18 +722,21 @@ async fn resume(tcp: TcpStream, rest: Rest) {
     let (mut s, conn, live, registered, kill) = rest.unpark();
     let mut client = ClientStream::Tcp(tcp);
     let flow = super::park::again(&mut s, &mut client, conn, &kill).await;
-    crate::task::tail(s, flow, client, live, registered, kill, bind).await;
+    crate::task::tail(s, flow, client, live, registered, kill, (bind, true)).await;
 }
 #[cfg(test)]
 mod tests {
-    /// What a connection held by its waiter costs in the waiter's slots,
-    /// pinned: the socket, the `Parked` record (200), the session's counting
-    /// (`Live`), its kill switch and table entry, its deadline. Besides this,
-    /// an idle connection holds its `Kill` (an `Arc`, 160 with its header)
-    /// and its session-table entry; no task, no runtime registration.
+    /// What a connection held by its waiter costs, pinned: its slot holds
+    /// the socket, the `Parked` record (200), the session's counting
+    /// (`Live`), its table entry's guard, its deadline, and what its kill
+    /// switch told (`show sess`) and a kill flag (the switch itself, a
+    /// 176-byte heap block allocated among the short-lived ones of the first
+    /// request, is freed). Besides this slot (in a page of 64), an idle
+    /// connection holds its session-table entry and a deadline in the heap;
+    /// no task, no runtime registration.
     #[test]
     fn a_held_connection_is_small() {
-        let e = std::mem::size_of::<super::Entry>();
-        assert!(e <= 320, "Entry is {e} bytes");
+        let e = std::mem::size_of::<Option<super::Entry>>();
+        assert!(e <= 360, "a slot is {e} bytes");
     }
 }

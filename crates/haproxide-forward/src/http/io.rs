@@ -138,6 +138,9 @@ pub(crate) struct Pump<'a, R, W> {
     /// A response being stored in a cache (§6 `cache-store`): each piece of
     /// data is copied to it.
     pub store: Option<&'a mut haproxide_http::cache::Writer>,
+    /// The stream's end (track.rs `StreamEnd`), fired just before the body's
+    /// last bytes are written.
+    pub end: Option<crate::track::StreamEnd<'a>>,
 }
 
 enum Got {
@@ -166,6 +169,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                             *self.htx += d.len() as u64;
                             if let Some(w) = self.store.as_deref_mut() {
                                 w.push(d);
+                            }
+                            if dec.is_done() {
+                                if let Some(e) = self.end.take() {
+                                    e.fire(*self.htx, *self.moved);
+                                }
                             }
                             write_all(&mut *self.dst, d, self.dst_timeout)
                                 .await
@@ -203,6 +211,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                         Step::Done => {
                             self.end_compressed();
                             self.stored();
+                            self.ending();
                             Got::Done
                         }
                         Step::NeedMore => Got::More,
@@ -225,6 +234,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                     dec.at_eof().map_err(|_| PumpFail::SrcError)?;
                     self.end_compressed();
                     self.stored();
+                    self.ending();
                     return self.flush().await;
                 }
                 Ok(n) => *self.moved += n as u64,
@@ -240,6 +250,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
     fn stored(&mut self) {
         if let Some(w) = self.store.as_deref_mut() {
             w.finish(haproxide_http::cache::now());
+        }
+    }
+
+    /// The body is whole: the stream ends before its last bytes go.
+    fn ending(&mut self) {
+        if let Some(e) = self.end.take() {
+            e.fire(*self.htx, *self.moved);
         }
     }
 

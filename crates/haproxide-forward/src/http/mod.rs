@@ -25,6 +25,7 @@ mod persist;
 pub(crate) mod pool;
 mod replay;
 mod response;
+mod reuse;
 mod rules;
 mod splice;
 pub(crate) mod spoe;
@@ -112,6 +113,13 @@ pub(crate) struct Conn {
     pub(crate) cache: Option<Box<haproxide_http::cache::TxnCache>>,
     /// The request being forwarded can be sent again whole (see `replay`).
     pub(crate) replay: bool,
+    /// The server connection of this transaction answered an NTLM / Negotiate
+    /// challenge: it stays with this client connection (`exchange`, §4.2
+    /// `http-reuse`).
+    pub(crate) private: bool,
+    /// A private connection was kept for an NTLM / Negotiate exchange: the
+    /// next requests prefer its server (HAProxy's `SESS_FL_PREFER_LAST`).
+    pub(crate) prefer_last: bool,
     /// The transaction's rewrite limits, request then response (set when the
     /// head is received: `haproxide_http::rules::rewrite`).
     pub(crate) room: [Option<usize>; 2],

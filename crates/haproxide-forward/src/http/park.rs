@@ -42,6 +42,13 @@ pub(crate) struct Parked {
     conn: Option<Box<Conn>>,
 }
 
+impl Parked {
+    /// The client's address and the address it reached.
+    pub(crate) fn addrs(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
+        (self.src, self.dst)
+    }
+}
+
 impl Conn {
     /// The state of a connection that has not served a request yet.
     pub(crate) fn new() -> Conn {
@@ -53,6 +60,8 @@ impl Conn {
             vars: Default::default(),
             cache: None,
             replay: false,
+            private: false,
+            prefer_last: false,
             room: [None; 2],
         }
     }
@@ -72,7 +81,9 @@ impl Conn {
 
 /// What the session task shares with a parked wait: the engine, the session
 /// id, its kill switch and its bind.
-pub(crate) type Ids<'a> = (&'a Arc<crate::Shared>, u64, &'a Arc<Kill>, usize);
+/// The last: whether the connection was held by the waiter before (then its
+/// grace is [`super::idle::REGRACE`]).
+pub(crate) type Ids<'a> = (&'a Arc<crate::Shared>, u64, &'a Arc<Kill>, usize, bool);
 
 /// How a session's life after its body ends: over, with its termination
 /// state; or idle past the grace, its connection to go to the thread's waiter
@@ -94,7 +105,7 @@ pub(crate) async fn until_done(
     mut s: Box<Sess>,
     mut flow: Result<Flow, u8>,
     client: &mut ClientStream,
-    &(shared, sid, kill, bind): &Ids<'_>,
+    &(shared, sid, kill, bind, was_held): &Ids<'_>,
 ) -> Parting {
     loop {
         let conn = match flow {
@@ -113,7 +124,11 @@ pub(crate) async fn until_done(
         let (fe, to) = (s.fe, keep_alive_timeout(&s));
         // Waiting longer than the grace: the grace in the task, the rest in
         // the thread's waiter (when it has one: else all here).
-        let grace = super::idle::GRACE;
+        let grace = if was_held {
+            super::idle::REGRACE
+        } else {
+            super::idle::GRACE
+        };
         let long = to.is_none_or(|t| t > grace) && super::idle::available();
         let parked = s.park(conn);
         let woke = tokio::select! {
@@ -294,7 +309,7 @@ mod tests {
             (std::time::SystemTime::now(), tokio::time::Instant::now()),
         ));
         let kill = s.kill.clone();
-        let ids = (&shared, 1, &kill, 0);
+        let ids = (&shared, 1, &kill, 0, false);
         let mut client = crate::relay::ClientStream::Tcp(tcp);
         let wait = super::until_done(s, Ok(super::Flow::Idle(None)), &mut client, &ids);
         let parked = std::mem::size_of::<super::Parked>();
@@ -304,7 +319,7 @@ mod tests {
         drop(wait);
 
         // The whole session task.
-        let live = crate::session::Live::count(&shared, 0, None, Vec::new());
+        let live = crate::session::Live::count(&shared, 0, None, crate::listener::Permits::none());
         let task = crate::task::run(
             live,
             crate::listener::Accepted::tcp(sock),

@@ -1,32 +1,46 @@
 //! Idle server connections shared between the client connections of a thread
 //! (configuration.txt §4.2 `http-reuse`, §5.2 `pool-max-conn`,
-//! `pool-purge-delay`).
+//! `pool-purge-delay`, `pool-low-conn`), as HAProxy 2.6 keeps them.
 //!
 //! After a response, a server connection that may serve another request goes
 //! to its server's pool on the thread that served it (each worker thread has
-//! its own reactor, as HAProxy keeps per-thread idle lists). A later request
-//! to the same server takes it: with `http-reuse safe` (the default) only a
-//! request that is not the first of its client connection; the first one gets
-//! a connection of its own (HAProxy 2.6.12 opens one per first request:
-//! measured with strace). A connection that served two requests or more is
-//! marked proven reusable (what `aggressive` would let first requests take; the
-//! other modes are not configurable yet). A connection that carries a PROXY
-//! header stays private to its client connection (the session's own list,
-//! [`super::MAX_IDLE`]).
+//! its own reactor, as HAProxy keeps per-thread idle lists), in one of two
+//! lists: *idle* when it served one request, *safe* when it served two or more
+//! (proven to keep connections alive). Which lists a request may take from
+//! depends on `http-reuse` and on whether it is its client connection's first
+//! request ([`Take::of`], HAProxy's `connect_server` table):
 //!
-//! Memory is bounded as HAProxy bounds it: a server keeps no more idle
-//! connections than it recently needed at once (the most requests it had in
-//! flight during the current and the previous `pool-purge-delay`), and at most
-//! `pool-max-conn`; connections idle for a whole `pool-purge-delay` are closed.
-//! So 2,000 client connections that each made one request hold one or two
-//! server connections, not 2,000 (HAProxy 2.6.12 holds two: measured with
-//! `ss`).
+//! | mode       | first request      | later requests   |
+//! |------------|--------------------|------------------|
+//! | never      | none (private)     | none (private)   |
+//! | safe       | none               | idle, then safe  |
+//! | aggressive | safe               | idle, then safe  |
+//! | always     | safe, then idle    | idle, then safe  |
+//!
+//! Under `never` a connection is private to its client connection (the
+//! session's own list, [`super::MAX_IDLE`] as HAProxy's
+//! `max-session-srv-conns`), as is one that carries a PROXY header, one whose
+//! SNI comes from the request, and one that answered an NTLM / Negotiate
+//! challenge (a 401 or 407: see `exchange`).
+//!
+//! Memory is bounded as HAProxy's `srv_add_to_idle_list` bounds it: a
+//! released connection is kept when the thread has none of its kind yet, or
+//! when the server's used plus idle connections stay within what it recently
+//! needed (`max(used, need_est) + pool-low-conn`); never more than
+//! `pool-max-conn`; never with `pool-purge-delay 0`. Every `pool-purge-delay`
+//! (5 s by default) while a server has idle connections, half of those beyond
+//! the estimate are closed, and the estimate decays (HAProxy's
+//! `srv_cleanup_idle_conns`). So 2,000 client connections that each made one
+//! request hold one server connection, not 2,000, and an unused one lasts two
+//! to three delays. HAProxy counts these per server over all threads;
+//! haproxide per server and thread (the differential tests run one thread).
 
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::server_stream::ServerStream;
+use crate::spec::{HttpReuse, ServerPool};
 use tokio::time::Instant;
 
 use crate::lb::BackendRt;
@@ -38,24 +52,57 @@ pub(crate) const PURGE_DEFAULT: Duration = Duration::from_secs(5);
 /// (§4.2 `http-reuse`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Take {
-    /// None: a first request under `safe`.
+    /// None: a first request under `safe`, every request under `never`.
     None,
-    /// Any.
+    /// Only connections that served two requests or more (`aggressive`'s
+    /// first requests).
+    Safe,
+    /// Those, else any (`always`'s first requests).
+    SafeFirst,
+    /// Any, those that served one request first (a later request).
     Any,
+}
+
+impl Take {
+    /// HAProxy 2.6's choice for a request of backend mode `mode`; `first`: the
+    /// first request of its client connection.
+    pub(crate) fn of(mode: HttpReuse, first: bool) -> Take {
+        match (mode, first) {
+            (HttpReuse::Never, _) => Take::None,
+            (_, false) => Take::Any,
+            (HttpReuse::Safe, true) => Take::None,
+            (HttpReuse::Aggressive, true) => Take::Safe,
+            (HttpReuse::Always, true) => Take::SafeFirst,
+        }
+    }
+}
+
+/// One idle connection.
+struct Idle {
+    stream: ServerStream,
+    /// It served two requests or more (HAProxy's safe list).
+    safe: bool,
 }
 
 /// One server's idle connections on this thread.
 struct Slot {
     be: Weak<BackendRt>,
     srv: usize,
-    /// (connection, idle since, proven reusable), oldest first.
-    idle: Vec<(ServerStream, Instant, bool)>,
-    /// Most requests in flight seen at release time, this window and the last.
-    peak: usize,
-    prev_peak: usize,
-    window: Instant,
-    /// The server's `pool-purge-delay` (zero: never purged by age).
-    purge: Duration,
+    /// Oldest first.
+    idle: Vec<Idle>,
+    /// Most connections in use since the last purge (HAProxy's `max_used_conns`).
+    used_max: usize,
+    /// The estimate of connections needed (HAProxy's `est_need_conns`).
+    need_est: usize,
+    pool: ServerPool,
+    /// The next purge, while idle connections are kept.
+    purge_at: Option<Instant>,
+}
+
+impl Slot {
+    fn count(&self, safe: bool) -> usize {
+        self.idle.iter().filter(|c| c.safe == safe).count()
+    }
 }
 
 thread_local! {
@@ -67,23 +114,24 @@ fn same(slot: &Slot, be: &Arc<BackendRt>, srv: usize) -> bool {
     slot.srv == srv && std::ptr::eq(slot.be.as_ptr(), Arc::as_ptr(be))
 }
 
-/// A live idle connection to `be`/`srv` that `take` allows, most recent first;
-/// returns it with whether it was proven reusable.
+/// A live idle connection to `be`/`srv` that `take` allows (the oldest of the
+/// first list `take` names that has one, as HAProxy's tree lookups).
 pub(crate) fn take(be: &Arc<BackendRt>, srv: usize, take: Take) -> Option<ServerStream> {
-    if take == Take::None {
-        return None;
-    }
+    let order: &[bool] = match take {
+        Take::None => return None,
+        Take::Safe => &[true],
+        Take::SafeFirst => &[true, false],
+        Take::Any => &[false, true],
+    };
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         let slot = p.iter_mut().find(|s| same(s, be, srv))?;
-        while let Some(i) = slot
-            .idle
-            .iter()
-            .rposition(|(_, _, safe)| take == Take::Any || *safe)
-        {
-            let (mut stream, _, _) = slot.idle.remove(i);
-            if stream.alive() {
-                return Some(stream);
+        for &safe in order {
+            while let Some(i) = slot.idle.iter().position(|c| c.safe == safe) {
+                let mut c = slot.idle.remove(i);
+                if c.stream.alive() {
+                    return Some(c.stream);
+                }
             }
         }
         None
@@ -91,7 +139,7 @@ pub(crate) fn take(be: &Arc<BackendRt>, srv: usize, take: Take) -> Option<Server
 }
 
 /// Gives a server connection that may serve another request back to its
-/// server's pool; closes it instead when the pool is full (see the module
+/// server's pool, or closes it when the pool does not want it (see the module
 /// documentation). `in_flight`: the server's requests in flight now, this one
 /// included. `reused`: it served a request before this one.
 pub(crate) fn put(
@@ -100,9 +148,11 @@ pub(crate) fn put(
     stream: ServerStream,
     reused: bool,
     in_flight: usize,
-    max_conn: Option<usize>,
-    purge: Duration,
+    pool: &ServerPool,
 ) {
+    if pool.purge_delay.is_zero() || pool.max_conn == Some(0) {
+        return;
+    }
     let now = Instant::now();
     let spawn = POOL.with(|p| {
         let mut p = p.borrow_mut();
@@ -113,10 +163,10 @@ pub(crate) fn put(
                     be: Arc::downgrade(be),
                     srv,
                     idle: Vec::new(),
-                    peak: 0,
-                    prev_peak: 0,
-                    window: now,
-                    purge,
+                    used_max: 0,
+                    need_est: 0,
+                    pool: *pool,
+                    purge_at: None,
                 });
                 p.len() - 1
             }
@@ -124,17 +174,28 @@ pub(crate) fn put(
         let Some(slot) = p.get_mut(i) else {
             return false;
         };
-        slot.purge = purge;
-        roll(slot, now);
-        slot.peak = slot.peak.max(in_flight);
-        // This request is done: it no longer needs its connection.
-        let need = slot.peak.max(slot.prev_peak).max(1);
-        let cap = max_conn.map_or(need, |m| m.min(need));
-        // The oldest goes first: the most recent connections are the warmest.
-        while slot.idle.len() >= cap && !slot.idle.is_empty() {
-            slot.idle.remove(0);
+        slot.pool = *pool;
+        // What `srv_use_conn` records when a request takes a connection: the
+        // most in use at once is seen when the first of them is released.
+        slot.used_max = slot.used_max.max(in_flight);
+        slot.need_est = slot.need_est.max(in_flight);
+        let (idle, safe) = (slot.count(false), slot.count(true));
+        let total = idle + safe;
+        if pool.max_conn.is_some_and(|m| total >= m) {
+            return false;
         }
-        slot.idle.push((stream, now, reused));
+        let first_of_kind = safe == 0 && (reused || idle == 0);
+        let within = in_flight + total <= in_flight.max(slot.need_est) + pool.low_conn;
+        if !(first_of_kind || within) {
+            return false;
+        }
+        slot.idle.push(Idle {
+            stream,
+            safe: reused,
+        });
+        if slot.purge_at.is_none() {
+            slot.purge_at = Some(now + slot.pool.purge_delay);
+        }
         !PURGER.with(|f| f.replace(true))
     });
     if spawn {
@@ -143,48 +204,67 @@ pub(crate) fn put(
     }
 }
 
-/// Starts a new estimate window every `pool-purge-delay` (every 5 s when the
-/// delay is 0).
-fn roll(slot: &mut Slot, now: Instant) {
-    let window = if slot.purge.is_zero() {
-        PURGE_DEFAULT
-    } else {
-        slot.purge
-    };
-    if now.saturating_duration_since(slot.window) >= window {
-        slot.prev_peak = slot.peak;
-        slot.peak = 0;
-        slot.window = now;
-    }
-}
-
-/// Closes connections idle for their server's `pool-purge-delay` or more, those
-/// the server closed, and those of backends no longer running; returns how
-/// many remain.
-fn purge_now(now: Instant) -> usize {
+/// One purge of the slots whose time came (HAProxy's `srv_cleanup_idle_conns`):
+/// connections the server closed go; then half of those beyond the estimate
+/// (idle ones first, then safe, oldest first), and the estimate decays. Slots
+/// of backends no longer running go whole. Returns the next purge time.
+fn purge_now(now: Instant) -> Option<Instant> {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         p.retain_mut(|slot| {
-            if slot.be.strong_count() == 0 {
+            let Some(be) = slot.be.upgrade() else {
                 return false;
+            };
+            let Some(at) = slot.purge_at else {
+                return !slot.idle.is_empty();
+            };
+            if at > now {
+                return true;
             }
-            roll(slot, now);
-            let purge = slot.purge;
-            slot.idle.retain_mut(|(stream, since, _)| {
-                (purge.is_zero() || now.saturating_duration_since(*since) < purge) && stream.alive()
-            });
-            !slot.idle.is_empty() || slot.peak > 0 || slot.prev_peak > 0
+            slot.idle.retain_mut(|c| c.stream.alive());
+            let used = be.server_counts(slot.srv).0 as usize;
+            let curr = slot.idle.len();
+            if curr > 0 {
+                let exceed = (used + curr) as i64 - slot.used_max.max(slot.need_est) as i64;
+                let to_kill = if exceed > 0 { (exceed + 1) / 2 } else { 0 };
+                slot.need_est = ((slot.need_est + slot.used_max) / 2).max(slot.used_max);
+                slot.used_max = used;
+                for _ in 0..to_kill {
+                    let i = slot
+                        .idle
+                        .iter()
+                        .position(|c| !c.safe)
+                        .or((!slot.idle.is_empty()).then_some(0));
+                    match i {
+                        Some(i) => drop(slot.idle.remove(i)),
+                        None => break,
+                    }
+                }
+            }
+            slot.purge_at = (!slot.idle.is_empty()).then(|| now + slot.pool.purge_delay);
+            true
         });
-        p.iter().map(|s| s.idle.len()).sum()
+        p.iter().filter_map(|s| s.purge_at).min()
     })
 }
 
 async fn purger() {
+    let mut next = Instant::now() + Duration::from_millis(100);
     loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        if purge_now(Instant::now()) == 0 {
-            PURGER.with(|f| f.set(false));
-            return;
+        tokio::time::sleep_until(next).await;
+        match purge_now(Instant::now()) {
+            // A slot added meanwhile may purge sooner: look at least every 500 ms.
+            Some(at) => {
+                let now = Instant::now();
+                next = at.clamp(
+                    now + Duration::from_millis(10),
+                    now + Duration::from_millis(500),
+                );
+            }
+            None => {
+                PURGER.with(|f| f.set(false));
+                return;
+            }
         }
     }
 }

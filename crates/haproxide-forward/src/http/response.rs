@@ -144,11 +144,14 @@ impl Sess {
         let tunnel = resp.body == BodyLength::Tunnel;
         // HAProxy counts the response it received, even one it then refuses.
         self.count_head(&resp);
+        conn.private |= super::reuse::auth_private(&resp.head);
         if tunnel && resp.head.code == 101 && !ex.req.info.upgrade {
             // A 101 to a request that asked for no upgrade: an invalid response.
             return Err(self.reply(client, 502, ex, *b"PH").await);
         }
         let mut resp = resp;
+        // §4.2 `stick store-response` and the stores, before the rules.
+        self.stick_response(&ex.req.head, &resp.head, Some(&conn.vars));
         // `http-response` then `http-after-response` rules; an answer replaces
         // the server's response (whose body is not read: the server connection
         // is dropped).
@@ -238,6 +241,13 @@ impl Sess {
             &mut *client
         };
         let start = (self.htx.from_server, conn.srv_buf.filled().len());
+        let end = crate::track::stream_end(
+            self.stk.as_deref(),
+            self.http_log.is_some(),
+            &self.htx,
+            &self.bytes,
+            &self.bytes_base,
+        );
         let pumped = Pump {
             src: &mut server,
             buf: &mut conn.srv_buf,
@@ -250,6 +260,7 @@ impl Sess {
             moved: &mut self.bytes.from_server,
             comp: enc.as_mut(),
             store: store.as_mut(),
+            end,
         }
         .run(&mut dec, chunked_out)
         .await;

@@ -183,6 +183,7 @@ impl Sess {
                 res_caps: &h.res_captures,
                 request_line: h.request_line.as_deref(),
                 listener,
+                server_cert: None,
             },
             None => haproxide_http::ctx::Seen {
                 listener,
@@ -265,6 +266,8 @@ impl Sess {
             (Some(b), Some(i)) => b.server(i).map(|s| (s.name.clone(), i as i64 + 1)),
             _ => None,
         };
+        // `ssl_s_*` (§7.3.4): the certificate of a TLS server connection.
+        let server_cert = server_side.as_ref().and_then(|(s, _)| s.peer_cert());
         // A `listen` section's rules are on its frontend half (translate gives
         // the backend half none, so that they run once).
         let sides: &[&HttpSpec] = if same_proxy { &[fe] } else { &[be, fe] };
@@ -312,7 +315,10 @@ impl Sess {
                         tls: self.tls.as_deref(),
                         servers: Some(&*self.shared),
                         body: None,
-                        seen: self.seen(&shared),
+                        seen: haproxide_http::ctx::Seen {
+                            server_cert: server_cert.as_deref(),
+                            ..self.seen(&shared)
+                        },
                         cache: conn.cache.as_deref(),
                         rw,
                     };

@@ -46,6 +46,7 @@ pub fn server(name: &str, addr: SocketAddr) -> ServerSpec {
         unix: None,
         socks4: None,
         proto_h2: false,
+        pool: Default::default(),
     }
 }
 

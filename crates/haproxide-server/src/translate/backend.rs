@@ -61,6 +61,12 @@ pub(super) fn backend(
         retries: p.retries.unwrap_or(3),
         redispatch: p.option("redispatch") == Some(true),
         abortonclose: p.option("abortonclose") == Some(true),
+        reuse: match p.http_reuse.map(|r| r.value) {
+            Some(haproxide_config::model::HttpReuse::Never) => fw::HttpReuse::Never,
+            Some(haproxide_config::model::HttpReuse::Aggressive) => fw::HttpReuse::Aggressive,
+            Some(haproxide_config::model::HttpReuse::Always) => fw::HttpReuse::Always,
+            Some(haproxide_config::model::HttpReuse::Safe) | None => fw::HttpReuse::Safe,
+        },
         all_backups: p.option("allbackups") == Some(true),
         timeout_connect: p.timeouts.get("connect").copied().map(ms),
         timeout_server: p.timeouts.get("server").copied().map(ms),
@@ -72,7 +78,7 @@ pub(super) fn backend(
         http: http_spec(p, p.kind != ProxyKind::Listen, errors),
         persist: super::persist::spec(p, errors),
         lb_key,
-        stick: super::persist::stick(p, errors),
+        stick: super::persist::stick(p, &plan.engine.stick_tables, errors),
         tcp_response_rules: if http {
             Vec::new()
         } else {
@@ -224,6 +230,27 @@ pub(crate) fn server_spec(
         unix: server_unix(s),
         socks4: None,
         proto_h2: false,
+        pool: server_pool(sp),
+    }
+}
+
+/// §5.2 `pool-max-conn` (-1: unlimited), `pool-purge-delay` (5 s),
+/// `pool-low-conn`, `max-reuse` (-1: unlimited).
+fn server_pool(sp: &haproxide_config::model::ServerParams) -> fw::ServerPool {
+    let d = fw::ServerPool::default();
+    fw::ServerPool {
+        max_conn: match sp.pool_max_conn {
+            Some(n) if n >= 0 => Some(n as usize),
+            _ => d.max_conn,
+        },
+        purge_delay: sp
+            .pool_purge_delay
+            .map_or(d.purge_delay, |t| t.as_duration()),
+        low_conn: sp.pool_low_conn.map_or(d.low_conn, |n| n as usize),
+        max_reuse: match sp.max_reuse {
+            Some(n) if n >= 0 => Some(n as u32),
+            _ => d.max_reuse,
+        },
     }
 }
 

@@ -26,82 +26,135 @@ pub(super) fn spec(p: &Proxy, errors: &mut Vec<Diagnostic>) -> Option<Box<fw::Pe
         .then(|| Box::new(s))
 }
 
-/// `stick-table` + `stick on|match|store-request src` (§4.2) → the engine's
-/// [`fw::StickSpec`]; what it does not run is refused with its line.
-pub(super) fn stick(p: &Proxy, errors: &mut Vec<Diagnostic>) -> Option<fw::StickSpec> {
-    if p.stick_rules.is_empty() && p.stick_table.is_none() {
-        return None;
-    }
-    let mut ok = true;
-    let (mut matches, mut stores) = (false, false);
-    for r in &p.stick_rules {
-        let own = r.table.as_deref().is_none_or(|t| t == p.name.name);
-        let kind_ok = matches!(r.kind.as_str(), "on" | "match" | "store-request");
-        if r.pattern != "src" || !own || r.has_cond || !kind_ok {
-            errors.push(unsupported(
-                r.span,
-                "`stick` other than `stick on|match|store-request src` on the proxy's own table without a condition",
-            ));
-            ok = false;
-            continue;
-        }
-        matches |= matches!(r.kind.as_str(), "on" | "match");
-        stores |= matches!(r.kind.as_str(), "on" | "store-request");
-    }
-    let t = p.stick_table.as_ref();
-    match t {
-        Some(t) if matches!(t.value.kind.as_str(), "ip" | "ipv6") => {}
-        // The table runs (`tables`), but `stick` rules only on addresses.
-        Some(t) if p.stick_rules.is_empty() => {
-            let _ = t;
-        }
-        Some(t) => {
-            errors.push(unsupported(
-                t.span,
-                "`stick on|match|store-request` on a `stick-table` other than `type ip|ipv6`",
-            ));
-            ok = false;
-        }
-        None => {
-            if let Some(r) = p.stick_rules.first() {
-                errors.push(unsupported(
-                    r.span,
-                    "`stick` without a `stick-table` in its proxy",
-                ));
-            }
-            ok = false;
-        }
-    }
-    let t = t?;
-    (ok && !p.stick_rules.is_empty()).then(|| fw::StickSpec {
-        size: t.value.size.clamp(1, 1 << 24) as usize,
-        expire: t
-            .value
-            .expire
-            .map(|m| std::time::Duration::from_millis(m.0)),
-        matches,
-        stores,
-    })
+/// The table a `stick` rule of `p` names: `table <t>` (a proxy's name or
+/// `<peers>/<table>`), else the proxy's own.
+fn rule_table<'a>(p: &'a Proxy, r: &'a haproxide_config::model::StickRuleCfg) -> &'a str {
+    r.table.as_deref().unwrap_or(&p.name.name)
 }
 
-/// Every `stick-table` of the running proxies (§4.2) → the engine's tables,
-/// named after their proxy; what does not run is refused with its line:
-/// data types and options the engine lacks, and `peers` sections with remote
-/// peers (only the local peer runs: the table is kept across a reload).
+/// `stick match|on|store-request|store-response <pattern> [table <t>]
+/// [{if|unless} <cond>]` (§4.2) → the engine's [`fw::StickSpec`]; what it does
+/// not run is refused with its line. `tables`: the engine's tables, in order.
+pub(super) fn stick(
+    p: &Proxy,
+    tables: &[haproxide_stick::TableSpec],
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Box<fw::StickSpec>> {
+    if p.stick_rules.is_empty() {
+        return None;
+    }
+    let http = p.effective_mode() == Mode::Http;
+    let mut spec = fw::StickSpec::default();
+    for r in &p.stick_rules {
+        let (matches, stores, response) = match r.kind.as_str() {
+            "on" => (true, true, false),
+            "match" => (true, false, false),
+            "store-request" => (false, true, false),
+            "store-response" => (false, true, true),
+            other => {
+                errors.push(unsupported(r.span, format!("`stick {other}`")));
+                continue;
+            }
+        };
+        let (uses, mode) = match (http, response) {
+            (true, false) => (haproxide_expr::Uses::HTTP, "an HTTP stick rule"),
+            (true, true) => (
+                haproxide_expr::Uses::HTTP_RES,
+                "an HTTP stick store-response rule",
+            ),
+            (false, false) => (haproxide_expr::Uses::TCP, "a TCP stick rule"),
+            (false, true) => (
+                haproxide_expr::Uses::TCP_RES,
+                "a TCP stick store-response rule",
+            ),
+        };
+        let name = rule_table(p, r);
+        let Some(table) = tables.iter().position(|t| t.name == name) else {
+            errors.push(unsupported(
+                r.span,
+                format!("`stick` on table `{name}`, which is not a running stick table"),
+            ));
+            continue;
+        };
+        let expr = match &r.expr {
+            Ok(e) if e.uses().within(uses) => e.clone(),
+            Ok(e) => {
+                errors.push(unsupported(
+                    r.span,
+                    format!("the sample fetch `{}` in {mode}", e.fetch_name()),
+                ));
+                continue;
+            }
+            Err(why) => {
+                errors.push(unsupported(r.span, why.clone()));
+                continue;
+            }
+        };
+        let cond = match &r.cond {
+            Some(c) => match condition(p, c, uses, mode, errors) {
+                Some(c) => Some(c),
+                None => continue,
+            },
+            None => None,
+        };
+        let rule = fw::StickRule {
+            matches,
+            stores,
+            expr,
+            table,
+            cond,
+        };
+        if response {
+            spec.response.push(rule);
+        } else {
+            spec.request.push(rule);
+        }
+    }
+    Some(Box::new(spec))
+}
+
+/// Every `stick-table` of the running proxies and every `table` of a `peers`
+/// section (§4.2, §3.5) → the engine's tables, named after their proxy or
+/// `<peers>/<table>`, in declaration order; what does not run is refused with
+/// its line: data types and options the engine lacks, and `peers` sections
+/// with remote peers (only the local peer runs: the table is kept across a
+/// reload). A table that `stick` rules use stores `server_id` and
+/// `server_key` (as HAProxy adds them).
 pub(super) fn tables(
     cfg: &haproxide_config::model::Config,
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<haproxide_stick::TableSpec> {
+    use haproxide_config::model::StickTableCfg;
     use haproxide_stick::KeyType;
+    let live = || {
+        cfg.proxies
+            .iter()
+            .filter(|p| p.kind != ProxyKind::Defaults && !p.disabled)
+    };
+    let mut decl: Vec<(
+        String,
+        &haproxide_config::model::Spanned<StickTableCfg>,
+        Option<&str>,
+    )> = live()
+        .filter_map(|p| Some((p.name.name.clone(), p.stick_table.as_ref()?, None)))
+        .collect();
+    for t in &cfg.peer_tables {
+        // A `peers` section without the local peer was removed (resolve).
+        let kept = cfg
+            .others
+            .iter()
+            .any(|s| s.kind == "peers" && s.name.as_ref().is_some_and(|n| n.name == t.section));
+        if kept {
+            decl.push((
+                format!("{}/{}", t.section, t.name),
+                &t.table,
+                Some(&t.section),
+            ));
+        }
+    }
+    decl.sort_by_key(|d| (d.1.span.file.0, d.1.span.line));
     let mut out = Vec::new();
-    for p in cfg
-        .proxies
-        .iter()
-        .filter(|p| p.kind != ProxyKind::Defaults && !p.disabled)
-    {
-        let Some(t) = p.stick_table.as_ref() else {
-            continue;
-        };
+    for (name, t, section) in decl {
         let v = &t.value;
         let len = v.len.map(|l| l.clamp(1, 1 << 16) as usize);
         let key = match v.kind.as_str() {
@@ -121,11 +174,12 @@ pub(super) fn tables(
         if let Some(o) = v.other.first() {
             errors.push(unsupported(
                 t.span,
-                format!("`stick-table ... {o}` (data types gpc/gpt arrays, server_key, srvkey, write-to, recv-only)"),
+                format!("`stick-table ... {o}` (data types gpc/gpt arrays, write-to, recv-only)"),
             ));
             continue;
         }
-        if let Some(peers) = &v.peers {
+        let peers = section.or(v.peers.as_deref());
+        if let Some(peers) = peers {
             if let Some(span) = remote_peer(cfg, peers) {
                 errors.push(unsupported(
                     span,
@@ -134,15 +188,27 @@ pub(super) fn tables(
                 continue;
             }
         }
+        let mut store = v.store.clone();
+        let used_by_stick = live().any(|p| p.stick_rules.iter().any(|r| rule_table(p, r) == name));
+        if used_by_stick {
+            use haproxide_expr::stktab::Data;
+            for d in [Data::ServerId, Data::ServerKey] {
+                if !store.iter().any(|s| s.0 == d) {
+                    store.push((d, 0));
+                }
+            }
+            store.sort();
+        }
         out.push(haproxide_stick::TableSpec {
-            name: p.name.name.clone(),
+            name,
             key,
             size: v.size.min(1 << 26) as usize,
             expire: v.expire.map(|m| u32::try_from(m.0).unwrap_or(u32::MAX)),
-            store: v.store.clone(),
+            store,
             nopurge: v.nopurge,
             // Remote peers are refused above: a `peers` table has the local one.
-            handover: v.peers.is_some(),
+            handover: peers.is_some(),
+            srvkey_addr: v.srvkey_addr,
         });
     }
     out

@@ -9,6 +9,7 @@ pub mod bodyless;
 pub mod cache;
 pub mod cases;
 pub mod configs;
+pub mod hdrcnt;
 pub mod hdrnames;
 pub mod listen;
 pub mod monitor;
@@ -155,6 +156,7 @@ pub fn respond(name: &str, req: &[u8]) -> Reply {
             name,
         ),
         "leak" => response(200, "OK", "X-Leak: secret\r\n", name),
+        "conn" => response(200, "OK", "Connection: keep-alive, x-hop\r\nX-Hop: 1\r\n", name),
         "early" => {
             let mut b = b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n".to_vec();
             b.extend(response(200, "OK", "", name));
