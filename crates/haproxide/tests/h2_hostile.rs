@@ -159,7 +159,7 @@ struct Setup {
     backend: Backend,
     port: u16,
     /// Requests in flight at the backend now, and the most seen at once.
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 fn setup(tag: &str, inflight: Arc<(AtomicUsize, AtomicUsize)>) -> Setup {
@@ -180,6 +180,12 @@ fn setup(tag: &str, inflight: Arc<(AtomicUsize, AtomicUsize)>) -> Setup {
             let t = haproxide_testkit::http::target(req);
             match t.as_str() {
                 "/big" => Reply::Send(body_of(1 << 20)),
+                "/hold" => {
+                    fl.0.fetch_add(1, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_secs(4));
+                    fl.0.fetch_sub(1, Ordering::SeqCst);
+                    Reply::Send(body_of(2))
+                }
                 "/slow" => {
                     let now = fl.0.fetch_add(1, Ordering::SeqCst) + 1;
                     fl.1.fetch_max(now, Ordering::SeqCst);
@@ -197,10 +203,11 @@ fn setup(tag: &str, inflight: Arc<(AtomicUsize, AtomicUsize)>) -> Setup {
     std::fs::write(
         &cfg,
         format!(
-            "global\n  tune.h2.max-concurrent-streams 16\n\
+            "global\n  tune.h2.max-concurrent-streams 16\n  stats socket {} level admin\n\
              defaults\n  mode http\n  timeout connect 2s\n  timeout client 2s\n  timeout server 10s\n\
              frontend fe\n  bind 127.0.0.1:{port} proto h2\n  default_backend be\n\
              backend be\n  server s1 127.0.0.1:{}\n",
+            dir.path("s.sock").display(),
             backend.port()
         ),
     )
@@ -218,7 +225,7 @@ fn setup(tag: &str, inflight: Arc<(AtomicUsize, AtomicUsize)>) -> Setup {
         proxy,
         backend,
         port,
-        _dir: dir,
+        dir,
     }
 }
 
@@ -589,4 +596,47 @@ fn window_overrun_is_a_connection_error() {
         got[0].len()
     );
     drop(st.proxy);
+}
+
+/// `shutdown session` on an HTTP/2 connection whose streams wait for a server
+/// ends the connection and its streams at once (every stream shares the
+/// connection's kill switch; the session's task is the one woken).
+#[test]
+fn shutdown_session_ends_an_h2_connection_with_streams_waiting() {
+    let fl = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+    let st = setup("shutsess", fl.clone());
+    let sock = st.dir.path("s.sock");
+    let p = Peer::connect(st.port, &[]);
+    let mut w = p.s.try_clone().unwrap();
+    for id in [1u32, 3] {
+        w.write_all(&frame(HEADERS, END_STREAM | END_HEADERS, id, &get_block("/hold")))
+            .unwrap();
+    }
+    assert!(
+        wait_until(Duration::from_secs(5), || fl.0.load(Ordering::SeqCst) == 2),
+        "the requests did not reach the backend"
+    );
+    let sess = wait_for(&sock, "show sess", |s| s.contains(" fe=fe "));
+    let line = sess.lines().find(|l| l.contains(" fe=fe ")).unwrap_or("");
+    let id = line.split(':').next().unwrap_or("");
+    let t0 = Instant::now();
+    assert_eq!(must_ask(&sock, &format!("shutdown session {id}")), "\n");
+    // The connection closes (EOF) well before the backend answers (4 s).
+    let got = p.wait(Duration::from_secs(3), |f| f.0 == DATA);
+    assert!(got.is_none(), "a stream was answered: {got:?}");
+    assert!(
+        t0.elapsed() < Duration::from_millis(2500),
+        "the connection stayed open {:?}",
+        t0.elapsed()
+    );
+    let mut probe = p.s.try_clone().unwrap();
+    probe
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut b = [0u8; 64];
+    assert!(
+        matches!(probe.read(&mut b), Ok(0) | Err(_)),
+        "the client connection is still open"
+    );
+    witness(st.port);
 }

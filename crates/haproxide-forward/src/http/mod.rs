@@ -126,11 +126,6 @@ pub(crate) struct Conn {
 }
 
 impl Sess {
-    /// Serve HTTP requests on `client` until the connection ends.
-    pub(crate) async fn http_session(&mut self, client: &mut ClientStream) -> Flow {
-        self.http_loop(client, None, true, false).await
-    }
-
     /// The HTTP loop: from the connection's first request (`first`), or again
     /// after a park (`conn`: what the connection kept, see [`park`]). With
     /// `park`, a plain TCP connection between requests returns
@@ -219,6 +214,58 @@ impl Sess {
                 Next::H2 => return Box::pin(self.h2_session(client)).await,
             }
         }
+    }
+
+    /// One HTTP/2 stream's transaction (`http2/stream.rs`): one exchange, as
+    /// [`Sess::http_loop`] runs it, but awaited in place (not boxed: the
+    /// stream's own future, one allocation, holds it) and no next request (a
+    /// stream carries one). The request is logged here; the stream's `finish`
+    /// logs nothing more.
+    pub(crate) async fn h2_stream_exchange(&mut self, client: &mut ClientStream) -> Flow {
+        let mut conn = Conn {
+            vars: self.vars.take().map(|v| *v).unwrap_or_default(),
+            ..Conn::new()
+        };
+        // Streams after a connection's first run `tcp-request content` again,
+        // as a kept-alive HTTP/1 request.
+        let first = self.h2 != Some(false);
+        if !first {
+            if let Some(flow) = self.tcp_content_again(&mut conn) {
+                return flow;
+            }
+        }
+        let flow = match self.http_exchange(client, &mut conn, first).await {
+            Next::KeepAlive => {
+                self.end_request(*b"--");
+                self.silent = true;
+                Flow::Done(*b"--")
+            }
+            Next::Answered(t) => {
+                self.end_request(t);
+                self.silent = true;
+                Flow::Done(t)
+            }
+            Next::Retry => {
+                self.stick_stream_end();
+                Flow::Done(*b"SH")
+            }
+            Next::Close(t) => {
+                self.stick_stream_end();
+                Flow::Done(t)
+            }
+            Next::Idle => {
+                self.silent = true;
+                Flow::Done(*b"--")
+            }
+            // A preface as a stream's request: refused as on a later HTTP/1
+            // request (`read_head` only asks for HTTP/2 on a first request of a
+            // connection that is not HTTP/2 already).
+            Next::H2 => Flow::Done(*b"PR"),
+        };
+        // The write vectors go back to the thread's pool for the next stream.
+        rest(&mut conn.out);
+        rest(&mut conn.chunk);
+        flow
     }
 
     /// The frontend's `tcp-request content` rules on a later request of the

@@ -36,7 +36,8 @@ enum Body {
 
 /// The engine's side of one stream.
 pub struct H2Io {
-    /// The request head (HTTP/1.1 bytes), read up to `head_pos`.
+    /// The request head (HTTP/1.1 bytes), read up to `head_pos`, when it did
+    /// not go to the engine's buffer at once (empty then).
     head: Vec<u8>,
     head_pos: usize,
     body: RecvStream,
@@ -313,6 +314,13 @@ impl Out {
     }
 }
 
+/// The request line of a head (what HAProxy logs for a transaction aborted
+/// before its head was parsed).
+pub(crate) fn first_line(head: &[u8]) -> &[u8] {
+    let end = head.iter().position(|&b| b == b'\r');
+    &head[..end.unwrap_or(0)]
+}
+
 fn gone() -> io::Error {
     io::ErrorKind::BrokenPipe.into()
 }
@@ -389,11 +397,10 @@ impl H2Io {
         o.send_head(head, framing).is_ok()
     }
 
-    /// The request line (what HAProxy logs for a transaction aborted before
-    /// its head was parsed).
-    pub(crate) fn request_line(&self) -> &[u8] {
-        let end = self.head.iter().position(|&b| b == b'\r');
-        &self.head[..end.unwrap_or(0)]
+    /// The request head when the stream holds it (one beyond the engine's
+    /// buffer); `None` when it went to the engine's buffer at once.
+    pub(crate) fn head_left(&self) -> Option<&[u8]> {
+        (!self.head.is_empty()).then_some(&self.head[..])
     }
 
     fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {

@@ -25,15 +25,28 @@ pub(crate) enum Refused {
 
 /// The HTTP/1.1 head for an HTTP/2 request, and whether its body goes chunked.
 /// `end_stream`: the HEADERS frame ended the stream (no body).
+#[cfg(test)]
 pub(crate) fn request(
     parts: &Parts,
     tls: bool,
     end_stream: bool,
 ) -> Result<(Vec<u8>, bool), Refused> {
+    let mut out = Vec::new();
+    let chunked = request_into(parts, tls, end_stream, &mut out)?;
+    Ok((out, chunked))
+}
+
+/// [`request`] written at the end of `out` (a buffer the caller reuses: no
+/// allocation per stream); true when the body goes chunked.
+pub(crate) fn request_into(
+    parts: &Parts,
+    tls: bool,
+    end_stream: bool,
+    out: &mut Vec<u8>,
+) -> Result<bool, Refused> {
     if parts.method == http::Method::CONNECT {
         return Err(Refused::Connect);
     }
-    let mut out = Vec::with_capacity(512);
     out.extend_from_slice(parts.method.as_str().as_bytes());
     out.push(b' ');
     let path = parts
@@ -57,7 +70,7 @@ pub(crate) fn request(
     out.extend_from_slice(path.as_bytes());
     out.extend_from_slice(b" HTTP/2.0\r\n");
     if let Some(a) = authority {
-        field(&mut out, b"host", a.as_bytes())?;
+        field(out, b"host", a.as_bytes())?;
     }
     let mut cookie: Vec<u8> = Vec::new();
     let mut has_length = false;
@@ -73,17 +86,17 @@ pub(crate) fn request(
             continue;
         }
         has_length |= name == http::header::CONTENT_LENGTH;
-        field(&mut out, name.as_str().as_bytes(), value.as_bytes())?;
+        field(out, name.as_str().as_bytes(), value.as_bytes())?;
     }
     if !cookie.is_empty() {
-        field(&mut out, b"cookie", &cookie)?;
+        field(out, b"cookie", &cookie)?;
     }
     let chunked = !end_stream && !has_length;
     if chunked {
         out.extend_from_slice(b"transfer-encoding: chunked\r\n");
     }
     out.extend_from_slice(b"\r\n");
-    Ok((out, chunked))
+    Ok(chunked)
 }
 
 fn field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) -> Result<(), Refused> {

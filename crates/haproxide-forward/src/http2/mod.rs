@@ -1,8 +1,8 @@
 //! HTTP/2 on the client side (configuration.txt §5.1 `alpn h2`, `proto h2`;
 //! §3.2 `tune.h2.*`), onto the same HTTP engine as HTTP/1: the `h2` crate
 //! (hyperium) speaks the protocol (frames, HPACK, flow control, stream states);
-//! each stream becomes one HTTP/1.1 transaction on an in-memory pipe that the
-//! engine's own connection loop ([`Sess::http_session`]) serves, so rules,
+//! each stream becomes one HTTP/1.1 transaction whose client is the stream
+//! itself, served by the engine's own exchange ([`Sess::h2_stream_exchange`]), so rules,
 //! backend switching, server choice, reuse, error pages and the log line are
 //! HTTP/1's (the log shows `HTTP/2.0` and the absolute URI, as HAProxy's).
 //! docs/h2.md says why, and what bounds a client.
@@ -22,12 +22,13 @@ mod stream;
 pub(crate) mod upstream;
 mod wire;
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::task::JoinSet;
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 pub use client::H2Io;
@@ -110,6 +111,20 @@ impl H2Spec {
     }
 }
 
+/// A connection's stream tasks: ended with it, also when the session's kill
+/// switch drops the connection's future (the session task waits on the kill
+/// switch; the streams only read its flag, so that its one waker stays the
+/// session's).
+struct Streams(Vec<AbortHandle>);
+
+impl Drop for Streams {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
 /// What every stream of one connection shares.
 pub(crate) struct ConnInfo {
     /// What the engine took of each stream's body (credit for the client).
@@ -117,6 +132,23 @@ pub(crate) struct ConnInfo {
     pub(crate) tls: Option<Box<haproxide_expr::TlsSession>>,
     /// Streams the client reset after the engine took them.
     pub(crate) resets: AtomicU32,
+    /// Stream tasks running.
+    pub(crate) live: AtomicUsize,
+    /// The last running stream task ended.
+    pub(crate) idle: Notify,
+}
+
+impl ConnInfo {
+    /// A stream task ends (the last one wakes the connection's loop).
+    pub(crate) fn stream_ended(&self) {
+        if self.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_one();
+        }
+    }
+
+    fn streams_running(&self) -> bool {
+        self.live.load(Ordering::Acquire) > 0
+    }
 }
 
 impl Sess {
@@ -173,9 +205,15 @@ impl Sess {
             credits,
             tls: self.tls.clone(),
             resets: AtomicU32::new(0),
+            live: AtomicUsize::new(0),
+            idle: Notify::new(),
         });
         let limit = max_client_resets(spec.max_concurrent_streams);
-        let mut tasks = JoinSet::new();
+        // The stream tasks, to end them with the connection (a `JoinSet` would
+        // cost an allocation and three locks per stream): pruned of finished
+        // ones as it grows.
+        let mut tasks = Streams(Vec::new());
+        let mut prune_at = 64;
         let mut streams: u64 = 0;
         // The waits that outlive one turn of the loop are made once (a soft
         // stop's waiter is a shared list: entering it per stream would cost
@@ -195,12 +233,22 @@ impl Sess {
                     Some(Ok((req, respond))) => {
                         let s = self.for_stream(streams == 0);
                         streams += 1;
-                        tasks.spawn(stream::serve(s, info.clone(), req, respond));
+                        info.live.fetch_add(1, Ordering::AcqRel);
+                        // Boxed: tokio moves a task's future by value several
+                        // times (spawn, the task cell, its end), and this one
+                        // holds a whole exchange (about 7 KB): measured, the
+                        // moves cost more than the allocation they save.
+                        let t = tokio::spawn(Box::pin(stream::serve(s, info.clone(), req, respond)));
+                        if tasks.0.len() >= prune_at {
+                            tasks.0.retain(|t| !t.is_finished());
+                            prune_at = (tasks.0.len() * 2).max(64);
+                        }
+                        tasks.0.push(t.abort_handle());
                     }
                     Some(Err(_)) | None => break,
                 },
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {
-                    if tasks.is_empty() && !going {
+                () = info.idle.notified(), if info.streams_running() => {
+                    if !info.streams_running() && !going {
                         idle_sleep.as_mut().reset(Instant::now() + idle);
                     }
                 }
@@ -210,12 +258,12 @@ impl Sess {
                     going = true;
                     going_sleep.as_mut().reset(Instant::now() + tc.unwrap_or(idle));
                 }
-                () = &mut idle_sleep, if tasks.is_empty() && !going => {
+                () = &mut idle_sleep, if !info.streams_running() && !going => {
                     conn.graceful_shutdown();
                     going = true;
                     going_sleep.as_mut().reset(Instant::now() + tc.unwrap_or(idle));
                 }
-                () = &mut going_sleep, if going && tasks.is_empty() => break,
+                () = &mut going_sleep, if going && !info.streams_running() => break,
             }
             if info.resets.load(Ordering::Relaxed) > limit {
                 conn.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
@@ -228,7 +276,7 @@ impl Sess {
                 break;
             }
         }
-        tasks.shutdown().await;
+        drop(tasks);
         Flow::Done(*b"--")
     }
 

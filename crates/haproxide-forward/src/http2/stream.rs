@@ -1,12 +1,10 @@
-//! One HTTP/2 stream: the engine's connection loop ([`Sess::http_session`])
+//! One HTTP/2 stream: the engine's exchange ([`Sess::h2_stream_exchange`])
 //! serves it with the stream itself as its client ([`H2Io`]: the request head
 //! and body read from the stream, the response written as frames), in the
 //! stream's own task. Beside the engine, the task watches for the client's
 //! RST_STREAM (counted for the rapid-reset guard) and a broken request body
 //! (the transaction is aborted); after it, the response is ended.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -15,30 +13,54 @@ use h2::server::SendResponse;
 use h2::RecvStream;
 
 use super::client::{H2Io, Watch};
+
+thread_local! {
+    /// Where each stream's request head is written before it is copied into
+    /// the engine's buffer (kept between streams).
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
 use super::{convert, ConnInfo};
 use crate::relay::ClientStream;
 use crate::session::{Flow, Sess};
 
 /// Serves one stream to its end, then logs it as the engine logs a request.
-/// Boxed as `dyn Send`: the engine it runs may switch to HTTP/2 itself (a
-/// preface on an HTTP/1 bind), a cycle the compiler cannot see `Send` through.
-pub(super) fn serve(
-    s: Sess,
-    info: Arc<ConnInfo>,
-    req: http::Request<RecvStream>,
-    respond: SendResponse<Bytes>,
-) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-    Box::pin(serve_stream(s, info, req, respond))
-}
-
-async fn serve_stream(
+/// One allocation holds the whole stream: the exchange runs in place (see
+/// [`Sess::h2_stream_exchange`]).
+pub(super) async fn serve(
     mut s: Sess,
     info: Arc<ConnInfo>,
     req: http::Request<RecvStream>,
     mut respond: SendResponse<Bytes>,
 ) {
+    let _running = Running(&info);
     let (parts, body) = req.into_parts();
-    let (head, chunked) = match convert::request(&parts, info.tls.is_some(), body.is_end_stream()) {
+    // The request head as HTTP/1.1 bytes, straight into the engine's request
+    // buffer (as if read from a client) through a per-thread scratch vector:
+    // no allocation, no read turn. A head beyond the buffer stays with the
+    // stream, read as an HTTP/1 client's would be (the engine refuses it).
+    let head = SCRATCH.with(|v| {
+        let mut v = v.take();
+        v.clear();
+        let r = convert::request_into(&parts, info.tls.is_some(), body.is_end_stream(), &mut v);
+        let r = r.map(|chunked| {
+            let spare = s.req.spare();
+            let head = if v.len() <= spare.len() {
+                spare[..v.len()].copy_from_slice(&v);
+                s.req.commit(v.len());
+                s.bytes.from_client += v.len() as u64;
+                Vec::new()
+            } else {
+                v.clone()
+            };
+            (head, chunked)
+        });
+        v.clear();
+        if v.capacity() <= 2 * crate::relay::BUFSIZE {
+            SCRATCH.set(v);
+        }
+        r
+    });
+    let (head, chunked) = match head {
         Ok(x) => x,
         Err(_) => {
             respond.send_reset(h2::Reason::PROTOCOL_ERROR);
@@ -63,9 +85,15 @@ async fn serve_stream(
             }
         }
     };
+    // The kill switch's flag, read at each wake-up of the stream (its waker is
+    // the connection's session's, which ends every stream when it fires).
+    let killed = std::future::poll_fn(|_| match kill.reason() {
+        0 => std::task::Poll::Pending,
+        why => std::task::Poll::Ready(why),
+    });
     let term = tokio::select! {
         biased;
-        why = kill.wait() => [why, s.phase],
+        why = killed => [why, s.phase],
         // A broken request body aborts the transaction as a client abort
         // (HAProxy 2.6.12 logs `CR--` with `<NOSRV>`: nothing reaches the
         // server).
@@ -75,7 +103,8 @@ async fn serve_stream(
             if let (None, ClientStream::H2(io)) = (&s.http_log, &c) {
                 let mut h = Box::new(crate::HttpTxnLog::new());
                 h.t_req = 0;
-                let mut p = io.request_line().splitn(3, |&b| b == b' ');
+                let line = super::client::first_line(io.head_left().unwrap_or(s.req.filled()));
+                let mut p = line.splitn(3, |&b| b == b' ');
                 if let (Some(m), Some(u), Some(v)) = (p.next(), p.next(), p.next()) {
                     h.set_request_line(m, u, v);
                 }
@@ -84,7 +113,7 @@ async fn serve_stream(
             out.reset(h2::Reason::CANCEL);
             [b'C', s.phase]
         }
-        Flow::Done(t) = s.http_session(&mut c) => t,
+        Flow::Done(t) = s.h2_stream_exchange(&mut c) => t,
     };
     // What the engine wrote goes out as the client's window allows (a client
     // that grants none for `timeout client` gets its stream reset), then
@@ -104,4 +133,13 @@ async fn serve_stream(
     drop(c);
     // As `session::run` ends a session: counters, then the log line.
     s.finish(term);
+}
+
+/// Counts the stream task out when it ends, whichever way.
+struct Running<'a>(&'a ConnInfo);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.stream_ended();
+    }
 }
