@@ -11,12 +11,22 @@
 # TLS 1.2-1.3, tickets on). One client for both: crates/haproxide-tls/examples/tlsload.rs
 # (rustls, no certificate verification, so the proxy limits the rate).
 # Medians of ROUNDS rounds; the order of the two proxies alternates every round.
+# Also per run: the echo backend's CPU and the machine's idle CPU (/proc/stat), as %
+# of one core: proxy + client + echo + idle near 100 x nproc says where the cores went.
+#
+# PIN=1: the proxy runs on CPU 0 only (taskset, `nbthread 1`), the client and the
+# echo backend on the other CPUs. On a 2-vCPU machine, unpinned, the client takes
+# 40-60 % of the cores the proxy would use, so the rate measures proxy + client
+# together and a cheaper proxy gains less than its CPU ratio; pinned, each proxy has
+# one whole core and the rate is what that core sustains (the client keeps up: it
+# needs ~150 us per handshake on its own core). Same pinning for both proxies.
 #
 # Usage: bench/tls-vs-haproxy.sh [-r ROUNDS] [--no-build]
 # Env:   HAPROXY (default /usr/sbin/haproxy), HAPROXIDE (skip the build), TLSLOAD (the
 #        load generator, default the example's release build), T=5 (seconds
 #        per run), CONNS=16 (concurrent client connections), IDLE_CONNS=1000,
-#        SKIP="full-ec full-rsa resumed bulk idle"
+#        SKIP="full-ec full-rsa resumed bulk idle", PIN=0|1, NBTHREAD (default 2, 1
+#        with PIN=1)
 set -euo pipefail
 
 ROUNDS=3 BUILD=1
@@ -28,7 +38,16 @@ while [ $# -gt 0 ]; do
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
-T=${T:-5} CONNS=${CONNS:-16} SKIP=${SKIP:-} IDLE_CONNS=${IDLE_CONNS:-1000}
+T=${T:-5} CONNS=${CONNS:-16} SKIP=${SKIP:-} IDLE_CONNS=${IDLE_CONNS:-1000} PIN=${PIN:-0}
+NCPU=$(nproc)
+if [ "$PIN" = 1 ]; then
+    [ "$NCPU" -ge 2 ] || { echo "PIN=1 needs 2 CPUs" >&2; exit 2; }
+    NBTHREAD=${NBTHREAD:-1}
+    ON_PROXY=(taskset -c 0) ON_CLIENT=(taskset -c "1-$((NCPU - 1))")
+else
+    NBTHREAD=${NBTHREAD:-2}
+    ON_PROXY=() ON_CLIENT=()
+fi
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -61,10 +80,11 @@ cat "$TMP/rsa.crt" "$TMP/rsa.key" > "$TMP/rsa.pem"
 
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 ECHO=$(port) PEC=$(port) PRSA=$(port)
-"$LOAD" echo "$ECHO" & PIDS+=($!)
+"${ON_CLIENT[@]}" "$LOAD" echo "$ECHO" & PIDS+=($!)
+ECHO_PID=$!
 cat > "$TMP/tls.cfg" <<CFG
 global
-    nbthread 2
+    nbthread $NBTHREAD
     maxconn 4000
 defaults
     mode tcp
@@ -87,7 +107,9 @@ cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 # The load generator's own CPU (user+system seconds) goes to $TMP/ltime: with both
 # programs on 2 vCPUs, proxy % + client % near 200 means the machine, not the
 # proxy, caps the rate.
-ltime() { /usr/bin/time -f "%U %S" -o "$TMP/ltime" "$@"; }
+ltime() { "${ON_CLIENT[@]}" /usr/bin/time -f "%U %S" -o "$TMP/ltime" "$@"; }
+# The machine's idle jiffies (all CPUs).
+idle_ticks() { awk '/^cpu /{print $5+$6}' /proc/stat; }
 HZ=$(getconf CLK_TCK)
 
 # run NAME PROG TEST -> appends "name test rate cpu_us_per_unit" to $TMP/results
@@ -96,9 +118,9 @@ run() {
     # Foreground, one process: HAProxy's -db; haproxide stays in the foreground
     # without -D.
     if [ "$name" = haproxy ]; then
-        "$prog" -db -f "$TMP/tls.cfg" >/dev/null 2>&1 & pid=$!
+        "${ON_PROXY[@]}" "$prog" -db -f "$TMP/tls.cfg" >/dev/null 2>&1 & pid=$!
     else
-        "$prog" -f "$TMP/tls.cfg" >/dev/null 2>&1 & pid=$!
+        "${ON_PROXY[@]}" "$prog" -f "$TMP/tls.cfg" >/dev/null 2>&1 & pid=$!
     fi
     for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$PEC) 2>/dev/null && break; sleep 0.05; done
     sleep 0.3
@@ -106,7 +128,7 @@ run() {
         local r0 r1 fifo=$TMP/idle.$name
         r0=$(awk '/VmRSS/{print $2}' /proc/$pid/status)
         rm -f "$fifo"; mkfifo "$fifo"
-        "$LOAD" idle 127.0.0.1:$PEC "$IDLE_CONNS" 3 > "$fifo" & local lp=$!
+        "${ON_CLIENT[@]}" "$LOAD" idle 127.0.0.1:$PEC "$IDLE_CONNS" 3 > "$fifo" & local lp=$!
         read -r out < "$fifo"
         sleep 1
         r1=$(awk '/VmRSS/{print $2}' /proc/$pid/status)
@@ -116,24 +138,26 @@ run() {
         echo "$name idle $n $(( (r1 - r0) * 1024 / (n > 0 ? n : 1) ))" >> "$TMP/results"
         return
     fi
-    c0=$(cpu_ticks $pid)
+    c0=$(cpu_ticks $pid) e0=$(cpu_ticks $ECHO_PID) i0=$(idle_ticks)
     case $test in
         full-ec) out=$(ltime "$LOAD" hs 127.0.0.1:$PEC "$T" "$CONNS") ;;
         full-rsa) out=$(ltime "$LOAD" hs 127.0.0.1:$PRSA "$T" "$CONNS") ;;
         resumed) out=$(ltime "$LOAD" hs 127.0.0.1:$PEC "$T" "$CONNS" resume) ;;
         bulk) out=$(ltime "$LOAD" bulk 127.0.0.1:$PEC "$T" 4) ;;
     esac
-    c1=$(cpu_ticks $pid)
+    c1=$(cpu_ticks $pid) e1=$(cpu_ticks $ECHO_PID) i1=$(idle_ticks)
     kill $pid; wait $pid 2>/dev/null || true
-    python3 - "$name" "$test" "$out" "$((c1 - c0))" "$HZ" "$(cat "$TMP/ltime")" >> "$TMP/results" <<'PY'
+    python3 - "$name" "$test" "$out" "$((c1 - c0))" "$HZ" "$(cat "$TMP/ltime")" \
+        "$((e1 - e0))" "$((i1 - i0))" >> "$TMP/results" <<'PY'
 import sys
 name, test, out, ticks, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 client = sum(float(x) for x in sys.argv[6].split())
+echo, idle = int(sys.argv[7]) / hz, int(sys.argv[8]) / hz
 kv = dict(x.split("=") for x in out.split())
 secs = float(kv["secs"])
 cpu = ticks / hz
-# proxy and client CPU as % of one core over the run
-share = f"{cpu/secs*100:.0f} {client/secs*100:.0f}"
+# proxy, client, echo CPU and the machine's idle as % of one core over the run
+share = f"{cpu/secs*100:.0f} {client/secs*100:.0f} {echo/secs*100:.0f} {idle/secs*100:.0f}"
 if test == "bulk":
     mb = int(kv["bytes"]) / 1e6
     print(f"{name} {test} {mb/secs:.1f} {cpu/mb*1e6:.0f} {share}")
@@ -154,12 +178,12 @@ for r in $(seq "$ROUNDS"); do
         done
     done
 done
-echo "# $(date -u +%FT%TZ) $0 -r $ROUNDS (T=$T CONNS=$CONNS) at $(cd "$ROOT" && git rev-parse --short HEAD)"
+echo "# $(date -u +%FT%TZ) $0 -r $ROUNDS (T=$T CONNS=$CONNS PIN=$PIN nbthread $NBTHREAD, $NCPU CPUs) at $(cd "$ROOT" && git rev-parse --short HEAD)"
 cat "$TMP/results"
 python3 - "$TMP/results" <<'PY'
 import sys, statistics as st
 rows = [l.split() for l in open(sys.argv[1])]
-print("| test | haproxy rate | haproxide rate | rate ratio | haproxy CPU | haproxide CPU | CPU ratio | CPU % proxy/client: haproxy, haproxide |")
+print("| test | haproxy rate | haproxide rate | rate ratio | haproxy CPU | haproxide CPU | CPU ratio | CPU % proxy/client/echo/idle: haproxy, haproxide |")
 print("|---|---|---|---|---|---|---|---|")
 for t in dict.fromkeys(r[1] for r in rows):
     h = [r for r in rows if r[1] == t and r[0] == "haproxy"]
@@ -169,6 +193,6 @@ for t in dict.fromkeys(r[1] for r in rows):
     unit = {"bulk": "MB/s", "idle": "conns"}.get(t, "/s")
     cu = {"bulk": "us/MB", "idle": "B/conn"}.get(t, "us/hs")
     # idle rows have no CPU shares
-    sh = lambda rs: "/".join(f"{st.median(float(r[i]) for r in rs):.0f}" for i in (4, 5)) if len(rs[0]) > 5 and not rs[0][4].startswith("resumed") else "-"
+    sh = lambda rs: "/".join(f"{st.median(float(r[i]) for r in rs):.0f}" for i in (4, 5, 6, 7)) if len(rs[0]) > 7 else "-"
     print(f"| {t} | {hr:.0f} {unit} | {xr:.0f} {unit} | {xr/hr:.2f}x | {hc:.0f} {cu} | {xc:.0f} {cu} | {xc/hc:.2f}x | {sh(h)}, {sh(x)} |")
 PY

@@ -580,6 +580,8 @@ pub struct BindTls {
     /// What HAProxy accepts and rustls cannot do (TLS below 1.2, `npn`...): the
     /// engine refuses the bind with these.
     pub refused: Vec<(String, Span)>,
+    /// The bind line's `<file>:<line>` (the CLI's `del ssl crt-list` names it).
+    pub at: String,
 }
 
 /// An ACL expression: `fetch[(args)][,conv...] [-flags] [patterns]` (configuration.txt §7.1).

@@ -501,13 +501,13 @@ fn request_refuses(req: &RequestHead) -> bool {
     let mut pragma = false;
     let mut cc = false;
     for h in req.headers.iter() {
-        if h.is("pragma") && starts_ci(&h.value, "no-cache") {
+        if h.is("pragma") && starts_ci(h.value, "no-cache") {
             pragma = true;
         } else if h.is("authorization") {
             return true;
         } else if h.is("cache-control") {
             cc = true;
-            if starts_ci(&h.value, "no-cache") || starts_ci(&h.value, "no-store") {
+            if starts_ci(h.value, "no-cache") || starts_ci(h.value, "no-store") {
                 return true;
             }
         }

@@ -215,9 +215,17 @@ pub fn rewrite_head(algo: Algo, res: &mut ResponseHead) {
     if !res.headers.has_token("transfer-encoding", "chunked") {
         res.headers.push(b"Transfer-Encoding", b"chunked");
     }
-    if let Some(h) = res.headers.0.iter_mut().find(|h| h.is("etag")) {
-        if h.value.first() == Some(&b'"') {
-            h.value.splice(0..0, *b"W/");
+    if let Some(i) = res.headers.position("etag") {
+        if let Some(v) = res
+            .headers
+            .at(i)
+            .map(|h| h.value)
+            .filter(|v| v.first() == Some(&b'"'))
+        {
+            let mut weak = Vec::with_capacity(v.len() + 2);
+            weak.extend_from_slice(b"W/");
+            weak.extend_from_slice(v);
+            res.headers.set_value(i, &weak);
         }
     }
     res.headers.push(b"Vary", b"Accept-Encoding");

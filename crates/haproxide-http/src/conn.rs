@@ -42,15 +42,22 @@ pub fn clean_connection(headers: &mut Headers) {
     if !headers.iter().any(|h| h.is("connection")) {
         return;
     }
-    headers.0.retain_mut(|h| {
+    let mut i = 0;
+    while let Some(h) = headers.at(i) {
         if !h.is("connection") {
-            return true;
+            i += 1;
+            continue;
         }
-        if let Some(v) = cleaned(&h.value) {
-            h.value = v;
+        match cleaned(h.value) {
+            Some(v) if v.is_empty() => headers.remove(i),
+            Some(v) => {
+                headers.set_value(i, &v);
+                i += 1;
+            }
+            None if h.value.is_empty() => headers.remove(i),
+            None => i += 1,
         }
-        !h.value.is_empty()
-    });
+    }
 }
 
 /// The cleaned value of one `Connection` header, `None` when nothing is removed.

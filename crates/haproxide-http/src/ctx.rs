@@ -70,8 +70,8 @@ pub struct Seen<'a> {
 }
 
 fn field(h: &Headers, i: usize) -> Option<(&[u8], &[u8])> {
-    let f = h.0.get(i)?;
-    Some((&f.name, &f.value))
+    let f = h.at(i)?;
+    Some((f.name, f.value))
 }
 
 impl Context for MsgCtx<'_> {

@@ -30,10 +30,10 @@ pub fn apply(policy: HdrNamePolicy, headers: &mut Headers) -> bool {
     match policy {
         HdrNamePolicy::Preserve => true,
         HdrNamePolicy::Delete => {
-            headers.0.retain(|h| is_restricted_name(&h.name));
+            headers.retain(|h| is_restricted_name(h.name));
             true
         }
-        HdrNamePolicy::Reject => headers.iter().all(|h| is_restricted_name(&h.name)),
+        HdrNamePolicy::Reject => headers.iter().all(|h| is_restricted_name(h.name)),
     }
 }
 
@@ -61,7 +61,7 @@ mod tests {
     fn delete_removes_only_bad_names_in_order() {
         let mut h = hdrs();
         assert!(apply(HdrNamePolicy::Delete, &mut h));
-        let names: Vec<&[u8]> = h.iter().map(|x| x.name.as_slice()).collect();
+        let names: Vec<&[u8]> = h.iter().map(|x| x.name).collect();
         assert_eq!(names, vec![&b"Host"[..], b"x-ok-2"]);
     }
 

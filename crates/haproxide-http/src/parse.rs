@@ -35,7 +35,7 @@
 
 use crate::body::BodyLength;
 use crate::chars::{is_spht, is_token, is_uri_strict, list_items, trim_spht};
-use crate::head::{Header, Headers, RequestHead, ResponseHead, Version};
+use crate::head::{Headers, RequestHead, ResponseHead, Version};
 
 /// Raw bytes a head may take: `tune.bufsize` (16384), HAProxy's input buffer.
 pub const DEFAULT_MAX_HEAD: usize = 16384;
@@ -219,28 +219,74 @@ fn skip_empty_lines(buf: &[u8]) -> usize {
     }
 }
 
-/// The lines of a complete head: (content without CR LF, offset, line-ending length).
-/// A CR anywhere but before an LF is [`ErrorKind::BareCr`].
-/// A line of a head: content without CR LF, offset in the input, line-ending length.
-type Line<'a> = (&'a [u8], usize, usize);
-
-fn lines(head: &[u8], base: usize) -> Result<Vec<Line<'_>>, ParseError> {
-    let mut out = Vec::with_capacity(16);
-    let mut start = 0;
-    for (i, &b) in head.iter().enumerate() {
-        if b == b'\n' {
-            let (content, eol) = match head[start..i].strip_suffix(b"\r") {
-                Some(c) => (c, 2),
-                None => (&head[start..i], 1),
-            };
-            if let Some(p) = content.iter().position(|&c| c == b'\r') {
-                return Err(err(ErrorKind::BareCr, base + start + p));
-            }
-            out.push((content, base + start, eol));
-            start = i + 1;
+/// A CR anywhere but before an LF is [`ErrorKind::BareCr`] (checked over the whole
+/// head before anything else, so that it wins over the other errors).
+fn bare_cr(head: &[u8], base: usize) -> Result<(), ParseError> {
+    let mut i = 0;
+    while let Some(p) = head
+        .get(i..)
+        .and_then(|s| s.iter().position(|&b| b == b'\r'))
+    {
+        let at = i + p;
+        if head.get(at + 1) != Some(&b'\n') {
+            return Err(err(ErrorKind::BareCr, base + at));
         }
+        i = at + 2;
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The lines of a complete head (checked by [`bare_cr`]): content without CR LF,
+/// offset of the content in the input, line-ending length.
+struct Lines<'a> {
+    head: &'a [u8],
+    base: usize,
+    pos: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(head: &'a [u8], base: usize) -> Lines<'a> {
+        Lines { head, base, pos: 0 }
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (&'a [u8], usize, usize);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self.pos;
+        let rest = self.head.get(start..)?;
+        let nl = rest.iter().position(|&b| b == b'\n')?;
+        self.pos = start + nl + 1;
+        let line = &rest[..nl];
+        Some(match line.strip_suffix(b"\r") {
+            Some(c) => (c, self.base + start, 2),
+            None => (line, self.base + start, 1),
+        })
+    }
+}
+
+/// A complete head `buf[start..end]` (checked for bare CRs): its start line, the
+/// line's offset, the header section's offset and the header section (the lines
+/// between the start line and the final empty one). None when there is no line.
+type HeadParts<'a> = (&'a [u8], usize, usize, &'a [u8]);
+
+fn split_head(buf: &[u8], start: usize, end: usize) -> Option<Result<HeadParts<'_>, ParseError>> {
+    let head = buf.get(start..end)?;
+    if let Err(e) = bare_cr(head, start) {
+        return Some(Err(e));
+    }
+    let mut lines = Lines::new(head, start);
+    let (line, off, _) = lines.next()?;
+    let hoff = start + lines.pos;
+    // The final empty line: LF or CR LF.
+    let last = if end >= 2 && buf.get(end - 2) == Some(&b'\r') {
+        end - 2
+    } else {
+        end.saturating_sub(1)
+    };
+    let fields = buf.get(hoff..last).unwrap_or_default();
+    Some(Ok((line, off, hoff, fields)))
 }
 
 fn parse_version(v: &[u8]) -> Option<Version> {
@@ -255,59 +301,137 @@ fn parse_version(v: &[u8]) -> Option<Version> {
     }
 }
 
-/// Header lines (after the start line, before the empty line) into fields.
-/// `refuse_nul`: requests only (a response's NUL is forwarded, as HAProxy 2.6.12).
+/// A logical header line being read: where it is in the store, and the input
+/// offset of its first line.
+struct Logical {
+    start: usize,
+    len: usize,
+    off: usize,
+    /// Rebuilt at the end of the store (obs-fold continuations appended).
+    folded: bool,
+}
+
+/// The header section (the lines after the start line, before the empty line) into
+/// fields. `base`: the section's offset in the input. `refuse_nul`: requests only (a
+/// response's NUL is forwarded, as HAProxy 2.6.12).
+///
+/// The section is copied once into the [`Headers`] store and each field is a pair
+/// of ranges into it; a folded line is rebuilt at the end of the store, its line
+/// breaks as spaces (HAProxy overwrites the CR LF in place). Errors come in
+/// HAProxy's order: a fold before the first field, then too many fields, then the
+/// first bad field.
 fn parse_fields(
-    lines: &[Line<'_>],
+    section: &[u8],
+    base: usize,
     opts: &ParseOptions,
     refuse_nul: bool,
 ) -> Result<Headers, ParseError> {
-    // Logical lines: obs-fold continuations appended, each line break as spaces
-    // (HAProxy overwrites the CR LF in place).
-    // Borrowed unless folded (one copy per header saved on the common path).
-    let mut logical: Vec<(std::borrow::Cow<'_, [u8]>, usize)> = Vec::with_capacity(lines.len());
+    let mut store = Vec::with_capacity(section.len() + crate::head::SPARE_BYTES);
+    store.extend_from_slice(section);
+    // An upper bound on the fields: one per line.
+    let n_lines = section.iter().filter(|&&b| b == b'\n').count();
+    let mut h = Headers::from_store(
+        store,
+        n_lines.min(opts.max_headers) + crate::head::SPARE_FIELDS,
+    );
+    let mut cur: Option<Logical> = None;
+    let mut count = 0usize;
+    let mut first_err: Option<ParseError> = None;
     let mut prev_eol = 0;
-    for &(line, off, eol) in lines {
+    for (line, off, eol) in Lines::new(section, 0) {
+        let at = off;
+        let off = base + off;
         if line.first().copied().is_some_and(is_spht) {
-            let Some((cur, _)) = logical.last_mut() else {
+            let Some(c) = cur.as_mut() else {
                 return Err(err(ErrorKind::FoldAtStart, off));
             };
-            let cur = cur.to_mut();
-            cur.extend(std::iter::repeat_n(b' ', prev_eol));
-            cur.extend_from_slice(line);
+            if !c.folded {
+                c.start = h.store_copy(c.start, c.len);
+                c.folded = true;
+            }
+            h.store_fill(b' ', prev_eol);
+            h.store_copy(at, line.len());
+            c.len += prev_eol + line.len();
         } else {
-            logical.push((std::borrow::Cow::Borrowed(line), off));
+            if count == opts.max_headers {
+                return Err(err(ErrorKind::TooManyHeaders, off));
+            }
+            count += 1;
+            if let Some(c) = cur.take() {
+                field(&mut h, &c, opts, refuse_nul, &mut first_err);
+            }
+            cur = Some(Logical {
+                start: at,
+                len: line.len(),
+                off,
+                folded: false,
+            });
         }
         prev_eol = eol;
     }
-    if logical.len() > opts.max_headers {
-        let off = logical.get(opts.max_headers).map_or(0, |l| l.1);
-        return Err(err(ErrorKind::TooManyHeaders, off));
+    if let Some(c) = cur {
+        field(&mut h, &c, opts, refuse_nul, &mut first_err);
     }
-    // Room for the few headers the proxy usually adds (X-Forwarded-For, rules).
-    let mut headers = Vec::with_capacity(logical.len() + 4);
-    for (raw, off) in logical {
-        let Some(colon) = raw.iter().position(|&b| b == b':') else {
-            return Err(err(ErrorKind::MissingColon, off));
-        };
-        let name = &raw[..colon];
-        if name.is_empty() {
-            return Err(err(ErrorKind::BadHeaderName, off));
-        }
-        if !opts.accept_invalid {
-            if let Some(p) = name.iter().position(|&b| !is_token(b)) {
-                return Err(err(ErrorKind::BadHeaderName, off + p));
-            }
-        }
-        let value = trim_spht(&raw[colon + 1..]);
-        if refuse_nul && !opts.accept_invalid {
-            if let Some(p) = value.iter().position(|&b| b == 0) {
-                return Err(err(ErrorKind::NulInValue, off + colon + 1 + p));
-            }
-        }
-        headers.push(Header::new(name, value));
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(h),
     }
-    Ok(Headers(headers))
+}
+
+/// One logical header line into a field of `h` (or the first error kept).
+fn field(
+    h: &mut Headers,
+    c: &Logical,
+    opts: &ParseOptions,
+    refuse_nul: bool,
+    first_err: &mut Option<ParseError>,
+) {
+    if first_err.is_some() {
+        return;
+    }
+    match split_field(h.store(), c, opts, refuse_nul) {
+        Ok((name, value)) => h.push_spans(name, value),
+        Err(e) => *first_err = Some(e),
+    }
+}
+
+/// A logical line's name and value as (start, length) in the store.
+type FieldSpans = ((usize, usize), (usize, usize));
+
+fn split_field(
+    store: &[u8],
+    c: &Logical,
+    opts: &ParseOptions,
+    refuse_nul: bool,
+) -> Result<FieldSpans, ParseError> {
+    let raw = store.get(c.start..c.start + c.len).unwrap_or_default();
+    let off = c.off;
+    let Some(colon) = raw.iter().position(|&b| b == b':') else {
+        return Err(err(ErrorKind::MissingColon, off));
+    };
+    let name = &raw[..colon];
+    if name.is_empty() {
+        return Err(err(ErrorKind::BadHeaderName, off));
+    }
+    if !opts.accept_invalid {
+        if let Some(p) = name.iter().position(|&b| !is_token(b)) {
+            return Err(err(ErrorKind::BadHeaderName, off + p));
+        }
+    }
+    let rest = &raw[colon + 1..];
+    let lead = rest.iter().take_while(|&&b| is_spht(b)).count();
+    let trail = rest[lead..]
+        .iter()
+        .rev()
+        .take_while(|&&b| is_spht(b))
+        .count();
+    let value = &rest[lead..rest.len() - trail];
+    if refuse_nul && !opts.accept_invalid {
+        if let Some(p) = value.iter().position(|&b| b == 0) {
+            return Err(err(ErrorKind::NulInValue, off + colon + 1 + p));
+        }
+    }
+    Ok(((c.start, colon), (c.start + colon + 1 + lead, value.len())))
 }
 
 /// Content-Length and Transfer-Encoding: returns the framing they give (None when
@@ -351,21 +475,38 @@ fn framing(headers: &mut Headers, off: usize) -> Result<(Option<BodyLength>, boo
     match length {
         Some(n) => {
             // One header, the first one, with the plain number.
-            let mut seen = false;
-            headers.0.retain_mut(|h| {
-                if !h.is("content-length") {
-                    return true;
+            let mut digits = [0u8; 20];
+            let plain = u64_digits(n, &mut digits);
+            if let Some(i) = headers.position("content-length") {
+                if headers.at(i).is_some_and(|h| h.value != plain) {
+                    headers.set_value(i, plain);
                 }
-                if seen {
-                    return false;
-                }
-                seen = true;
-                h.value = n.to_string().into_bytes();
-                true
-            });
+                let mut seen = false;
+                headers.retain(|h| {
+                    if !h.is("content-length") {
+                        return true;
+                    }
+                    let keep = !seen;
+                    seen = true;
+                    keep
+                });
+            }
             Ok((Some(BodyLength::Length(n)), false))
         }
         None => Ok((None, false)),
+    }
+}
+
+/// `n` in decimal, written at the end of `out`.
+fn u64_digits(mut n: u64, out: &mut [u8; 20]) -> &[u8] {
+    let mut i = out.len();
+    loop {
+        i -= 1;
+        out[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &out[i..];
+        }
     }
 }
 
@@ -444,11 +585,14 @@ fn absolute_form(req: &mut RequestHead, opts: &ParseOptions, off: usize) -> Resu
         req.uri.drain(auth_start + cut..auth_end);
         authority_now.truncate(cut);
         // The Host header loses the same default port.
-        for h in req.headers.0.iter_mut().filter(|h| h.is("host")) {
-            let (hh, hp) = split_port(&h.value);
+        for i in 0..req.headers.len() {
+            let Some(h) = req.headers.at(i).filter(|h| h.is("host")) else {
+                continue;
+            };
+            let (hh, hp) = split_port(h.value);
             if hp.is_some_and(is_default) {
                 let n = hh.len();
-                h.value.truncate(n);
+                req.headers.truncate_value(i, n);
             }
         }
     }
@@ -477,10 +621,8 @@ pub fn parse_request(buf: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>,
     if end - start > opts.max_head {
         return Err(err(ErrorKind::TooLarge, start + opts.max_head));
     }
-    let all = lines(&buf[start..end], start)?;
-    // The last line is the empty one.
-    let (&(line, off, _), rest) = all.split_first().ok_or(err(ErrorKind::BadMethod, start))?;
-    let fields = rest.split_last().map_or(&[][..], |(_, f)| f);
+    let (line, off, hoff, fields) =
+        split_head(buf, start, end).ok_or(err(ErrorKind::BadMethod, start))??;
 
     // Method SP+ target SP+ version
     let m = line.iter().take_while(|&&b| is_token(b)).count();
@@ -513,7 +655,7 @@ pub fn parse_request(buf: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>,
     }
     let version = parse_version(&line[i..]).ok_or(err(ErrorKind::BadVersion, off + i))?;
 
-    let headers = parse_fields(fields, opts, true)?;
+    let headers = parse_fields(fields, hoff, opts, true)?;
     if htx_size([&line[..m], uri, &line[i..]], &headers) > opts.max_htx {
         return Err(err(ErrorKind::TooLarge, off));
     }
@@ -523,24 +665,25 @@ pub fn parse_request(buf: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>,
         version,
         headers,
     };
-    let hoff = rest.first().map_or(off, |l| l.1);
     let (framing, both) = framing(&mut head.headers, hoff)?;
 
     // TE: only `trailers` may go on (HAProxy's h1_parse_te_header): a TE that
     // lists it becomes `te: trailers`, one that does not is dropped (an item
     // with parameters, `trailers;q=1`, does not count: measured on 2.6.12).
     if head.headers.contains("te") {
-        head.headers.0.retain_mut(|h| {
+        let mut i = 0;
+        while let Some(h) = head.headers.at(i) {
             if !h.is("te") {
-                return true;
-            }
-            if list_items(&h.value).any(|t| t.eq_ignore_ascii_case(b"trailers")) {
-                h.value = b"trailers".to_vec();
-                true
+                i += 1;
+            } else if list_items(h.value).any(|t| t.eq_ignore_ascii_case(b"trailers")) {
+                if h.value != b"trailers" {
+                    head.headers.set_value(i, b"trailers");
+                }
+                i += 1;
             } else {
-                false
+                head.headers.remove(i);
             }
-        });
+        }
     }
 
     // Host: identical duplicates merged, different ones refused.
@@ -553,7 +696,7 @@ pub fn parse_request(buf: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>,
             return Err(err(ErrorKind::MultipleHosts, hoff));
         }
         let mut seen = false;
-        head.headers.0.retain(|h| {
+        head.headers.retain(|h| {
             if !h.is("host") {
                 return true;
             }
@@ -604,9 +747,8 @@ pub fn parse_response(
     if end > opts.max_head {
         return Err(err(ErrorKind::TooLarge, opts.max_head));
     }
-    let all = lines(&buf[..end], 0)?;
-    let (&(line, off, _), rest) = all.split_first().ok_or(err(ErrorKind::BadVersion, 0))?;
-    let fields = rest.split_last().map_or(&[][..], |(_, f)| f);
+    let (line, off, hoff, fields) =
+        split_head(buf, 0, end).ok_or(err(ErrorKind::BadVersion, 0))??;
 
     let version = line
         .get(..8)
@@ -633,7 +775,7 @@ pub fn parse_response(
         Some(_) => return Err(err(ErrorKind::BadStatus, off + i)),
     };
 
-    let headers = parse_fields(fields, opts, false)?;
+    let headers = parse_fields(fields, hoff, opts, false)?;
     if htx_size([&line[..8], status, reason], &headers) > opts.max_htx {
         return Err(err(ErrorKind::TooLarge, off));
     }
@@ -644,7 +786,6 @@ pub fn parse_response(
         reason: reason.to_vec(),
         headers,
     };
-    let hoff = rest.first().map_or(off, |l| l.1);
     let (framing, both) = framing(&mut head.headers, hoff)?;
     let code = head.code;
     let body = if request_method == b"HEAD" || (100..200).contains(&code) && code != 101 {

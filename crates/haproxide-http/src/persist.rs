@@ -199,12 +199,12 @@ pub fn client_side(
     let mut assigned = flags.assigned;
     let name = spec.name.as_bytes();
     let mut i = 0;
-    while i < headers.0.len() {
-        if !headers.0[i].is("cookie") {
+    while let Some(h) = headers.at(i) {
+        if !h.is("cookie") {
             i += 1;
             continue;
         }
-        let mut v = std::mem::take(&mut headers.0[i].value);
+        let mut v = h.value.to_vec();
         let mut del_from: Option<usize> = None;
         let mut preserve_hdr = false;
         let mut prev = 0usize;
@@ -345,9 +345,9 @@ pub fn client_side(
             v.truncate(if preserve_hdr { df } else { 0 });
         }
         if v.is_empty() {
-            headers.0.remove(i);
+            headers.remove(i);
         } else {
-            headers.0[i].value = v;
+            set_if_changed(headers, i, &v);
             i += 1;
         }
     }
@@ -367,12 +367,12 @@ pub fn server_side(
     let mut state = b'N';
     let name = spec.name.as_bytes();
     let mut i = 0;
-    while i < headers.0.len() {
-        if !headers.0[i].is("set-cookie") {
+    while let Some(h) = headers.at(i) {
+        if !h.is("set-cookie") {
             i += 1;
             continue;
         }
-        let v = &mut headers.0[i].value;
+        let v = &mut h.value.to_vec();
         let mut att_beg = 0;
         while att_beg < v.len() && sp(v[att_beg]) {
             att_beg += 1;
@@ -406,13 +406,14 @@ pub fn server_side(
         }
         squeeze_equal(v, att_end, &mut equal, &mut val_beg, &mut val_end);
         if ignore || att_end - att_beg != name.len() || &v[att_beg..att_end] != name {
+            set_if_changed(headers, i, v);
             i += 1;
             continue;
         }
         state = b'P';
         if spec.preserve {
         } else if spec.mode == CookieMode::Insert || (direct && spec.indirect) {
-            headers.0.remove(i);
+            headers.remove(i);
             state = b'D';
             continue;
         } else if let (Some(c), CookieMode::Rewrite) = (server_cookie, spec.mode) {
@@ -424,9 +425,17 @@ pub fn server_side(
             v.splice(val_beg..val_beg, ins);
             state = b'R';
         }
+        set_if_changed(headers, i, v);
         i += 1;
     }
     state
+}
+
+/// Writes a rewritten cookie header value back (nothing when it is unchanged).
+fn set_if_changed(headers: &mut Headers, i: usize, v: &[u8]) {
+    if headers.at(i).is_some_and(|h| h.value != v) {
+        headers.set_value(i, v);
+    }
 }
 
 /// The transaction facts [`insert`] needs.

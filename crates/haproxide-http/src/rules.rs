@@ -966,10 +966,7 @@ pub fn reply_for(r: &ReplySpec, ctx: &dyn Context, pages: &ErrorPages) -> Reply 
             let mut rep = pages.reply_ctx(r.status, ctx);
             // `hdr` lines come before the page's own headers.
             for (i, (n, v)) in headers.into_iter().enumerate() {
-                rep.head
-                    .headers
-                    .0
-                    .insert(i, crate::head::Header::new(&n, &v));
+                rep.head.headers.insert(i, &n, &v);
             }
             rep
         }

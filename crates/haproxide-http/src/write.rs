@@ -18,13 +18,13 @@ fn fields(h: &Headers, connection: Option<&[u8]>, out: &mut Vec<u8>) {
         let value: std::borrow::Cow<'_, [u8]> = if f.is("connection") {
             // Cleaned as the parser cleans (a rule may have set one).
             let v: std::borrow::Cow<'_, [u8]> =
-                crate::conn::cleaned(&f.value).map_or(f.value.as_slice().into(), Into::into);
+                crate::conn::cleaned(f.value).map_or(f.value.into(), Into::into);
             if v.is_empty() {
                 continue;
             }
             v
         } else {
-            f.value.as_slice().into()
+            f.value.into()
         };
         out.extend(f.name.iter().map(u8::to_ascii_lowercase));
         out.extend_from_slice(b": ");
@@ -80,7 +80,7 @@ pub fn last_chunk(trailers: &Headers, out: &mut Vec<u8>) {
     for f in trailers.iter() {
         out.extend(f.name.iter().map(u8::to_ascii_lowercase));
         out.extend_from_slice(b": ");
-        out.extend_from_slice(&f.value);
+        out.extend_from_slice(f.value);
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");

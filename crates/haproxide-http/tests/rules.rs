@@ -478,8 +478,8 @@ fn decode(
             Step::Trailers(t) => trailers.extend(t.iter().map(|h| {
                 format!(
                     "{}={}",
-                    String::from_utf8_lossy(&h.name),
-                    String::from_utf8_lossy(&h.value)
+                    String::from_utf8_lossy(h.name),
+                    String::from_utf8_lossy(h.value)
                 )
             })),
             Step::Done => return Ok((data, trailers, input.len() - off)),

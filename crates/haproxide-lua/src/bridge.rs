@@ -181,7 +181,7 @@ fn headers_table(lua: &Lua, h: Option<&Headers>) -> mlua::Result<Table> {
         let mut i = 1;
         for f in h.iter() {
             t.raw_set(i, lua.create_string(f.name.to_ascii_lowercase())?)?;
-            t.raw_set(i + 1, lua.create_string(&f.value)?)?;
+            t.raw_set(i + 1, lua.create_string(f.value)?)?;
             i += 2;
         }
     }

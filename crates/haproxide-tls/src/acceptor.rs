@@ -137,6 +137,19 @@ pub struct CrtEntry {
     pub filters: Vec<String>,
     /// `crt-list` `[...]` options (inheriting the bind's).
     pub options: Option<TlsOptions>,
+    /// The `crt-list` line it came from (`show/del ssl crt-list`); None: `crt`.
+    pub origin: Option<CrtOrigin>,
+}
+
+/// A `crt-list` line as the CLI shows it (management.txt §9.3 `show ssl crt-list`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrtOrigin {
+    /// The `crt-list` file, as named on the bind line.
+    pub list: String,
+    /// Its line number (from 1).
+    pub line: u32,
+    /// What follows the certificate on the line: `[options] filters`.
+    pub text: String,
 }
 
 /// Everything a TLS bind needs.
@@ -150,6 +163,8 @@ pub struct BindTlsSpec {
     pub cache_size: usize,
     /// `tune.ssl.maxrecord` (0: rustls's default, 16 kB records).
     pub max_record: usize,
+    /// Where the bind line is (`<file>:<line>`, for the CLI's messages).
+    pub at: String,
 }
 
 /// A resolver that always answers one certificate.
@@ -200,6 +215,7 @@ struct Params {
     options: TlsOptions,
     strict_sni: bool,
     max_record: usize,
+    at: String,
     shared: Shared,
 }
 
@@ -418,6 +434,7 @@ impl Acceptor {
             options: spec.options.clone(),
             strict_sni: spec.strict_sni,
             max_record: spec.max_record,
+            at: spec.at.clone(),
             shared: Shared {
                 cache: rustls::server::ServerSessionMemoryCache::new(spec.cache_size.max(1)),
                 tickets: crate::crypto::Ticketer::new().ok(),
@@ -454,6 +471,40 @@ impl Acceptor {
             e.cert = cert.clone();
             n += 1;
         }
+        if n > 0 {
+            let inner = self.0.params.inner_for(entries)?;
+            *self.0.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(inner);
+        }
+        Ok(n)
+    }
+
+    /// Where the bind line is (`<file>:<line>`).
+    pub fn at(&self) -> &str {
+        &self.0.params.at
+    }
+
+    /// Whether the entry of `crt-list` `list` line `line` is this bind's default
+    /// certificate (its first, without `strict-sni`): it cannot be deleted.
+    pub fn is_default_line(&self, list: &str, line: u32) -> bool {
+        !self.0.params.strict_sni
+            && self.entries().first().is_some_and(|e| {
+                e.origin
+                    .as_ref()
+                    .is_some_and(|o| o.list == list && o.line == line)
+            })
+    }
+
+    /// `del ssl crt-list`: the entries of `crt-list` `list` line `line` are
+    /// removed (new handshakes no longer see them). Returns how many.
+    pub fn remove_line(&self, list: &str, line: u32) -> Result<usize, String> {
+        let mut entries = self.entries();
+        let before = entries.len();
+        entries.retain(|e| {
+            !e.origin
+                .as_ref()
+                .is_some_and(|o| o.list == list && o.line == line)
+        });
+        let n = before - entries.len();
         if n > 0 {
             let inner = self.0.params.inner_for(entries)?;
             *self.0.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(inner);

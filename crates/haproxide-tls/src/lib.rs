@@ -30,7 +30,7 @@ mod prefixed;
 pub mod store;
 pub mod suites;
 
-pub use acceptor::{Acceptor, BindTlsSpec, CrtEntry, TlsInfo, TlsOptions, Verify};
+pub use acceptor::{Acceptor, BindTlsSpec, CrtEntry, CrtOrigin, TlsInfo, TlsOptions, Verify};
 pub use connector::{Connector, ServerTlsSpec};
 pub use load::{load_ca, load_crt, CaBundle, CertKey, LoadError};
 pub use prefixed::Prefixed;

@@ -116,6 +116,27 @@ pub enum StoreError {
     Bind(String),
 }
 
+/// Why `del ssl crt-list` failed; `Display` is HAProxy 2.6.12's text (after
+/// "Can't delete the entry: ").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CrtListError {
+    #[error("crt-list '{0}' does not exist!")]
+    NoList(String),
+    #[error("certificate '{0}' does not exist!")]
+    NoCert(String),
+    /// haproxide's words: a known certificate on no line of this list.
+    #[error("certificate '{crt}' is not in crt-list '{list}'!")]
+    NotInList { crt: String, list: String },
+    #[error("found the certificate '{crt}' in several entries, please specify a line number preceded by colons ({lines})!")]
+    Several { crt: String, lines: String },
+    #[error("found a certificate '{crt}' but the line number is incorrect, please specify a correct line number preceded by colons ({lines})!")]
+    BadLine { crt: String, lines: String },
+    #[error("certificate '{crt}' cannot be deleted, it is used as default certificate by the following frontends:\n{binds}")]
+    Default { crt: String, binds: String },
+    #[error("{0}")]
+    Bind(String),
+}
+
 /// Why `set ssl ocsp-response` failed; `Display` is HAProxy 2.6.12's line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OcspError {
@@ -412,6 +433,127 @@ impl CertStore {
             if let Some(d) = st.files.get_mut(&p).and_then(|f| f.data.as_mut()) {
                 d.ocsp = Some(der.to_vec());
             }
+        }
+        Ok(())
+    }
+
+    /// The lines of `crt-list` `list` as the binds use them now: (certificate,
+    /// origin), one per line, in line order; None: no bind loaded that list.
+    fn list_lines(&self, list: &str) -> Option<Vec<(String, crate::CrtOrigin)>> {
+        let mut found = false;
+        let mut lines: Vec<(String, crate::CrtOrigin)> = Vec::new();
+        for b in &self.binds {
+            for e in b.entries() {
+                let Some(o) = e.origin.filter(|o| o.list == list) else {
+                    continue;
+                };
+                found = true;
+                if !lines.iter().any(|(_, l)| l.line == o.line) {
+                    lines.push((e.cert.path.clone(), o));
+                }
+            }
+        }
+        lines.sort_by_key(|(_, o)| o.line);
+        found.then_some(lines)
+    }
+
+    /// `show ssl crt-list`: the `crt-list` files the binds loaded, in name order.
+    pub fn crt_lists(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .binds
+            .iter()
+            .flat_map(|b| b.entries())
+            .filter_map(|e| e.origin.map(|o| o.list))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// `show ssl crt-list [-n] <list>`: HAProxy's dump (`numbered`: each
+    /// certificate followed by `:<line>`); None: no such list.
+    pub fn show_crt_list(&self, list: &str, numbered: bool) -> Option<String> {
+        let lines = self.list_lines(list)?;
+        let mut out = format!("# {list}\n");
+        for (crt, o) in lines {
+            out.push_str(&crt);
+            if numbered {
+                out.push_str(&format!(":{}", o.line));
+            }
+            if !o.text.is_empty() {
+                out.push(' ');
+                out.push_str(&o.text);
+            }
+            out.push('\n');
+        }
+        Some(out)
+    }
+
+    /// `del ssl crt-list <list> <crt>[:<line>]`: the line leaves every bind that
+    /// loaded the list (not a bind's default certificate: its first, without
+    /// `strict-sni`); the certificate stays in the store.
+    pub fn del_crt_list(&self, list: &str, spec: &str) -> Result<(), CrtListError> {
+        let (crt, line) = match spec.rsplit_once(':') {
+            Some((c, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                (c, n.parse::<u32>().ok())
+            }
+            _ => (spec, None),
+        };
+        let lines = self
+            .list_lines(list)
+            .ok_or_else(|| CrtListError::NoList(list.to_string()))?;
+        if !self.lock().files.contains_key(crt) {
+            return Err(CrtListError::NoCert(crt.to_string()));
+        }
+        let mine: Vec<u32> = lines
+            .iter()
+            .filter(|(c, _)| c == crt)
+            .map(|(_, o)| o.line)
+            .collect();
+        let numbers = || {
+            mine.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let target = match (line, mine.as_slice()) {
+            (_, []) => {
+                return Err(CrtListError::NotInList {
+                    crt: crt.to_string(),
+                    list: list.to_string(),
+                })
+            }
+            (None, [one]) => *one,
+            (None, _) => {
+                return Err(CrtListError::Several {
+                    crt: crt.to_string(),
+                    lines: numbers(),
+                })
+            }
+            (Some(n), _) if mine.contains(&n) => n,
+            (Some(_), _) => {
+                return Err(CrtListError::BadLine {
+                    crt: crt.to_string(),
+                    lines: numbers(),
+                })
+            }
+        };
+        let defaults: Vec<&Acceptor> = self
+            .binds
+            .iter()
+            .filter(|b| b.is_default_line(list, target))
+            .collect();
+        if !defaults.is_empty() {
+            return Err(CrtListError::Default {
+                crt: crt.to_string(),
+                binds: defaults
+                    .iter()
+                    .map(|b| format!("\t- {}\n", b.at()))
+                    .collect(),
+            });
+        }
+        for b in &self.binds {
+            b.remove_line(list, target).map_err(CrtListError::Bind)?;
         }
         Ok(())
     }

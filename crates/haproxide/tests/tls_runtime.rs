@@ -154,17 +154,7 @@ fn cli(sock: &Path, cmd: &str, payload: Option<&str>) -> String {
 
 /// The subject of the certificate a new handshake gets.
 fn subject(port: u16) -> String {
-    let out = Command::new("timeout")
-        .args(["5", "openssl", "s_client", "-connect"])
-        .arg(format!("127.0.0.1:{port}"))
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .expect("s_client");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("subject=").map(str::to_string))
-        .unwrap_or_default()
+    s_client_subject(port, None)
 }
 
 /// An `openssl s_client` session kept open: lines written, echoed lines read.

@@ -369,6 +369,16 @@ impl<'a> Session<'a> {
                     self.payload.take(),
                 ))
             }
+            // management.txt §9.3 `show/del ssl crt-list` (cli/ssl.rs).
+            [verb @ ("show" | "del"), "ssl", "crt-list", rest @ ..] => {
+                let store = self.state.cert_store();
+                Text(super::ssl::crt_list_command(
+                    store.as_deref(),
+                    self.level,
+                    verb,
+                    rest,
+                ))
+            }
             [verb @ ("show" | "set"), "ssl", "ocsp-response", rest @ ..] => {
                 let store = self.state.cert_store();
                 Text(super::ssl::ocsp_command(

@@ -28,6 +28,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "delete an unused certificate file",
     ),
     (
+        "del ssl crt-list <list> <cert[:line]>",
+        "delete a line <cert> from crt-list file <list>",
+    ),
+    (
         "disable frontend <frontend>",
         "temporarily disable specific frontend",
     ),
@@ -116,6 +120,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (
         "show ssl cert [<certfile>]",
         "display the SSL certificates used in memory, or the details of a file",
+    ),
+    (
+        "show ssl crt-list [-n] [<list>]",
+        "show the list of crt-lists or the content of a crt-list file <list>",
     ),
     (
         "show ssl ocsp-response [id]",

@@ -93,6 +93,50 @@ pub fn cert_command(
     }
 }
 
+/// `show ssl crt-list [-n] [<list>]` and `del ssl crt-list <list> <crt>[:<line>]`
+/// (management.txt §9.3), admin level only as in HAProxy 2.6.12 (measured:
+/// operator and user sockets get "Permission denied").
+pub fn crt_list_command(
+    store: Option<&CertStore>,
+    level: Level,
+    verb: &str,
+    args: &[&str],
+) -> String {
+    if level < Level::Admin {
+        return DENIED.into();
+    }
+    let mut empty = None;
+    let store = store_or_empty(store, &mut empty);
+    if verb == "del" {
+        return match args {
+            [list, crt, ..] => match store.del_crt_list(list, crt) {
+                Ok(()) => format!("Entry '{}' deleted in crtlist '{list}'!\n", crt_name(crt)),
+                Err(e) => format!("Can't delete the entry: {e}\n"),
+            },
+            _ => "'del ssl crtlist' expects a filename and a certificate name\n".into(),
+        };
+    }
+    let (numbered, name) = match args {
+        ["-n", rest @ ..] => (true, rest.first()),
+        _ => (false, args.first()),
+    };
+    match name {
+        None if numbered => "'show ssl crt-list -n' expects a filename or a directory\n".into(),
+        None => store.crt_lists().iter().map(|l| format!("{l}\n")).collect(),
+        Some(n) => store
+            .show_crt_list(n, numbered)
+            .unwrap_or_else(|| "didn't find the specified filename\n".into()),
+    }
+}
+
+/// `<crt>` of `<crt>[:<line>]`.
+fn crt_name(spec: &str) -> &str {
+    match spec.rsplit_once(':') {
+        Some((c, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => c,
+        _ => spec,
+    }
+}
+
 /// `show ssl ocsp-response` (any level) and `set ssl ocsp-response <base64>|<<`
 /// (admin: HAProxy 2.6.12 lets even a `level user` socket replace a stapled
 /// response; haproxide does not, docs/tls.md).

@@ -28,8 +28,8 @@ impl StatsPage for InlinePage {
                 .iter()
                 .map(|h| {
                     (
-                        String::from_utf8_lossy(&h.name).to_ascii_lowercase(),
-                        String::from_utf8_lossy(&h.value).into_owned(),
+                        String::from_utf8_lossy(h.name).to_ascii_lowercase(),
+                        String::from_utf8_lossy(h.value).into_owned(),
                     )
                 })
                 .collect(),

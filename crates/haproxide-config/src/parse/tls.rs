@@ -3,7 +3,7 @@
 //! typed into [`haproxide_tls::TlsOptions`]; certificate files are loaded and
 //! checked here, with `haproxy -c`'s messages.
 
-use haproxide_tls::{load_ca, load_crt, CrtEntry, LoadError, TlsOptions, Ver, Verify};
+use haproxide_tls::{load_ca, load_crt, CrtEntry, CrtOrigin, LoadError, TlsOptions, Ver, Verify};
 
 use super::*;
 
@@ -75,6 +75,7 @@ impl Parser<'_> {
                             cert,
                             filters: Vec::new(),
                             options: None,
+                            origin: None,
                         })),
                         Err(e) => self.tls_file_error(line.span(i + 1), &prefix, &e),
                     }
@@ -181,6 +182,7 @@ impl Parser<'_> {
             };
             let mut o = TlsOptions::default();
             let words: Vec<&str> = opts_text.split_whitespace().collect();
+            let mut parsed: Vec<(&str, Option<&str>)> = Vec::new();
             let mut w = 0;
             let mut bad = None;
             while w < words.len() {
@@ -223,8 +225,10 @@ impl Parser<'_> {
                         }
                     },
                 };
+                parsed.push((k, (step == 2).then_some(a)));
                 w += step;
             }
+            let shown = crt_list_shown(&mut parsed, filters);
             if let Some(b) = bad {
                 self.err(
                     Code::InvalidArgument,
@@ -244,6 +248,11 @@ impl Parser<'_> {
                     cert,
                     filters: filters.split_whitespace().map(str::to_string).collect(),
                     options: (!words.is_empty()).then(|| o.clone()),
+                    origin: Some(CrtOrigin {
+                        list: path.to_string(),
+                        line: n as u32 + 1,
+                        text: shown.clone(),
+                    }),
                 })),
                 Err(e) => self.tls_file_error(span, prefix, &e),
             }
@@ -260,6 +269,8 @@ impl Parser<'_> {
         b: &mut Bind,
     ) {
         let defaults = self.cfg.global.ssl_default_bind.clone();
+        let (file, at_line) = self.loc_at(line.file, line.line);
+        b.tls.at = format!("{file}:{at_line}");
         b.tls.cache_size = self.cfg.global.tune_ssl_cachesize;
         b.tls.max_record = self.cfg.global.tune_ssl_maxrecord;
         b.tls.options.inherit(&defaults);
@@ -399,5 +410,34 @@ impl Parser<'_> {
             _ => return false,
         }
         true
+    }
+}
+
+/// A `crt-list` line after its certificate as `show ssl crt-list` prints it:
+/// HAProxy 2.6.12 writes the options in its own order (alpn, verify, ciphers,
+/// ciphersuites, curves, ssl-min-ver, ssl-max-ver), then the filters.
+fn crt_list_shown(parsed: &mut [(&str, Option<&str>)], filters: &str) -> String {
+    const ORDER: [&str; 7] = [
+        "alpn",
+        "verify",
+        "ciphers",
+        "ciphersuites",
+        "curves",
+        "ssl-min-ver",
+        "ssl-max-ver",
+    ];
+    parsed.sort_by_key(|(k, _)| ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()));
+    let opts: Vec<String> = parsed
+        .iter()
+        .map(|(k, a)| match a {
+            Some(a) => format!("{k} {a}"),
+            None => k.to_string(),
+        })
+        .collect();
+    let f = filters.split_whitespace().collect::<Vec<_>>().join(" ");
+    match (opts.is_empty(), f.is_empty()) {
+        (true, _) => f,
+        (false, true) => format!("[{}]", opts.join(" ")),
+        (false, false) => format!("[{}] {f}", opts.join(" ")),
     }
 }

@@ -425,7 +425,7 @@ impl Sess {
         if !caps.is_empty() {
             (h.req_captures, h.res_captures) = caps.slots();
             for f in req.head.headers.iter() {
-                caps.capture_request(&mut h.req_captures, &f.name, &f.value);
+                caps.capture_request(&mut h.req_captures, f.name, f.value);
             }
         }
         self.http_log = Some(h);

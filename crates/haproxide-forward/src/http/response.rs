@@ -124,7 +124,7 @@ impl Sess {
             h.status = Some(resp.head.code);
             h.t_res = t_res;
             for f in resp.head.headers.iter() {
-                caps.capture_response(&mut h.res_captures, &f.name, &f.value);
+                caps.capture_response(&mut h.res_captures, f.name, f.value);
             }
         }
     }

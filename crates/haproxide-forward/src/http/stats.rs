@@ -116,10 +116,10 @@ impl Sess {
         out.push(b' ');
         out.extend_from_slice(&head.reason);
         out.extend_from_slice(b"\r\n");
-        for h in &head.headers.0 {
-            out.extend_from_slice(&h.name);
+        for h in &head.headers {
+            out.extend_from_slice(h.name);
             out.extend_from_slice(b": ");
-            out.extend_from_slice(&h.value);
+            out.extend_from_slice(h.value);
             out.extend_from_slice(b"\r\n");
         }
         if let Some(c) = connection_value(keep, http10) {

@@ -155,12 +155,12 @@ pub(crate) fn response(head: &ResponseHead) -> Option<http::Response<()>> {
     *r.status_mut() = status;
     let map = r.headers_mut();
     for h in head.headers.iter() {
-        if connection_specific(&h.name) {
+        if connection_specific(h.name) {
             continue;
         }
         let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(&h.name),
-            HeaderValue::from_bytes(&h.value),
+            HeaderName::from_bytes(h.name),
+            HeaderValue::from_bytes(h.value),
         ) else {
             continue;
         };
@@ -173,12 +173,12 @@ pub(crate) fn response(head: &ResponseHead) -> Option<http::Response<()>> {
 pub(crate) fn trailers(t: &Headers) -> http::HeaderMap {
     let mut map = http::HeaderMap::new();
     for h in t.iter() {
-        if connection_specific(&h.name) {
+        if connection_specific(h.name) {
             continue;
         }
         if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(&h.name),
-            HeaderValue::from_bytes(&h.value),
+            HeaderName::from_bytes(h.name),
+            HeaderValue::from_bytes(h.value),
         ) {
             map.append(n, v);
         }
@@ -258,7 +258,7 @@ pub(crate) fn upstream_request(head: &RequestHead, https: bool) -> Option<http::
         }
         if let (Ok(n), Ok(v)) = (
             HeaderName::from_bytes(&lower),
-            HeaderValue::from_bytes(&h.value),
+            HeaderValue::from_bytes(h.value),
         ) {
             map.append(n, v);
         }
@@ -364,7 +364,7 @@ mod tests {
             method: b"GET".to_vec(),
             uri: uri.to_vec(),
             version: Version { major: 2, minor: 0 },
-            headers: Headers(vec![Header::new(b"host", b"h")]),
+            headers: Headers::from(vec![Header::new(b"host", b"h")]),
         };
         for (uri, want) in [
             (
@@ -387,7 +387,7 @@ mod tests {
             status: b"200".to_vec(),
             code: 200,
             reason: b"OK".to_vec(),
-            headers: Headers(vec![
+            headers: Headers::from(vec![
                 Header::new(b"Content-Length", b"3"),
                 Header::new(b"Connection", b"keep-alive, X-Hop"),
                 Header::new(b"x-hop", b"1"),
@@ -410,7 +410,7 @@ mod tests {
             method: b"POST".to_vec(),
             uri: b"/p?q=1".to_vec(),
             version: Version::HTTP_11,
-            headers: Headers(vec![
+            headers: Headers::from(vec![
                 Header::new(b"Host", b"a.example:8080"),
                 Header::new(b"Connection", b"keep-alive, X-Hop"),
                 Header::new(b"X-Hop", b"1"),
@@ -426,7 +426,7 @@ mod tests {
         assert_eq!(names, ["x-up"]);
         // No host: no authority, the crate sends `:scheme http` alone.
         let bare = RequestHead {
-            headers: Headers(Vec::new()),
+            headers: Headers::new(),
             ..head
         };
         let r = upstream_request(&bare, false).unwrap();

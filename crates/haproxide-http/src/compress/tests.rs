@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use super::*;
-use crate::head::{Headers, Version};
+use crate::head::Version;
 
 fn spec(algos: &[&str], types: &[&str], offload: bool) -> CompressionSpec {
     CompressionSpec {
@@ -22,11 +22,10 @@ fn req(hdrs: &[(&str, &str)]) -> RequestHead {
         method: b"GET".to_vec(),
         uri: b"/".to_vec(),
         version: Version { major: 1, minor: 1 },
-        headers: Headers(
-            hdrs.iter()
-                .map(|(n, v)| crate::head::Header::new(n.as_bytes(), v.as_bytes()))
-                .collect(),
-        ),
+        headers: hdrs
+            .iter()
+            .map(|(n, v)| crate::head::Header::new(n.as_bytes(), v.as_bytes()))
+            .collect(),
     }
 }
 fn res(code: u16, hdrs: &[(&str, &str)]) -> ResponseHead {
@@ -35,11 +34,10 @@ fn res(code: u16, hdrs: &[(&str, &str)]) -> ResponseHead {
         status: code.to_string().into_bytes(),
         code,
         reason: b"OK".to_vec(),
-        headers: Headers(
-            hdrs.iter()
-                .map(|(n, v)| crate::head::Header::new(n.as_bytes(), v.as_bytes()))
-                .collect(),
-        ),
+        headers: hdrs
+            .iter()
+            .map(|(n, v)| crate::head::Header::new(n.as_bytes(), v.as_bytes()))
+            .collect(),
     }
 }
 
@@ -185,8 +183,8 @@ fn head_rewrite() {
         .iter()
         .map(|h| {
             (
-                String::from_utf8_lossy(&h.name).into(),
-                String::from_utf8_lossy(&h.value).into(),
+                String::from_utf8_lossy(h.name).into(),
+                String::from_utf8_lossy(h.value).into(),
             )
         })
         .collect();

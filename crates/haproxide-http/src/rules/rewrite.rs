@@ -133,7 +133,7 @@ impl Rewrite {
 pub(crate) fn named_size(h: &Headers, name: &str) -> usize {
     h.iter()
         .filter(|f| f.is(name))
-        .map(|f| header_size(&f.name, &f.value))
+        .map(|f| header_size(f.name, f.value))
         .sum()
 }
 
@@ -177,9 +177,7 @@ pub(super) fn apply(step: Step, mut target: Target<'_>, rw: &Rewrite) -> bool {
             h.push(name.as_bytes(), &value);
         }
         Step::DelHeader { name, method } => {
-            headers(&mut target)
-                .0
-                .retain(|f| !name_matches(&f.name, &name, method));
+            headers(&mut target).retain(|f| !name_matches(f.name, &name, method));
         }
         Step::ReplaceHeader {
             name,
@@ -189,11 +187,11 @@ pub(super) fn apply(step: Step, mut target: Target<'_>, rw: &Rewrite) -> bool {
         } => {
             let h = headers(&mut target);
             let mut new = Vec::new();
-            for (i, f) in h.0.iter().enumerate().filter(|(_, f)| f.is(&name)) {
+            for (i, f) in h.iter().enumerate().filter(|(_, f)| f.is(&name)) {
                 let v = if items {
-                    replace_items(&re, &f.value, &value)
+                    replace_items(&re, f.value, &value)
                 } else {
-                    match replace_all(&re, &f.value, &value) {
+                    match replace_all(&re, f.value, &value) {
                         Some(v) => v,
                         None => continue,
                     }
@@ -201,14 +199,18 @@ pub(super) fn apply(step: Step, mut target: Target<'_>, rw: &Rewrite) -> bool {
                 new.push((i, v));
             }
             if let Some(n) = now {
-                let old: usize = new.iter().map(|(i, _)| h.0[*i].value.len()).sum();
+                let old: usize = new
+                    .iter()
+                    .filter_map(|(i, _)| h.at(*i))
+                    .map(|f| f.value.len())
+                    .sum();
                 let grown: usize = new.iter().map(|(_, v)| v.len()).sum();
                 if !rw.fits((n + grown).saturating_sub(old)) {
                     return false;
                 }
             }
             for (i, v) in new {
-                h.0[i].value = v;
+                h.set_value(i, &v);
             }
         }
         Step::SetPart(part, v) => return set_part_within(target, part, &v, now, rw),
@@ -352,7 +354,7 @@ mod tests {
         let (v, h, failed) = run_with(&rules, Some(base + one + 8 + 3));
         assert_eq!(v, Verdict::Continue);
         assert_eq!(failed, 1);
-        let names: Vec<&[u8]> = h.headers.iter().map(|f| &f.name[..]).collect();
+        let names: Vec<&[u8]> = h.headers.iter().map(|f| f.name).collect();
         assert_eq!(names, [&b"x-a"[..], b"x-c"]);
         // `set-header` on an existing field replaces it within the same room.
         let (v, _, failed) = run_with(&[set("x-a", x), set("x-a", x)], Some(base + one));

@@ -197,6 +197,7 @@ fn tls_acceptor(
         strict_sni: b.tls.strict_sni,
         cache_size: b.tls.cache_size.unwrap_or(20000) as usize,
         max_record: b.tls.max_record.unwrap_or(0) as usize,
+        at: b.tls.at.clone(),
     };
     haproxide_tls::Acceptor::build(&spec).map_err(|e| Box::new(unsupported(b.span, e)))
 }

@@ -155,17 +155,47 @@ pub fn wait_listening(port: u16) -> bool {
 pub fn tls_cli_config(d: &TempDir, port: u16, echo: u16, pem: &str, file: &str) -> PathBuf {
     let dir = d.dir().display();
     let text = format!(
-        "global\n\
-         \x20 stats socket {dir}/admin.sock level admin\n\
-         \x20 stats socket {dir}/oper.sock level operator\n\
-         \x20 stats socket {dir}/user.sock level user\n\
-         defaults\n  mode tcp\n  timeout client 5s\n  timeout server 5s\n  timeout connect 2s\n\
+        "{}defaults\n  mode tcp\n  timeout client 5s\n  timeout server 5s\n  timeout connect 2s\n\
          frontend fe\n  bind 127.0.0.1:{port} ssl crt {dir}/{pem}\n  default_backend be\n\
-         backend be\n  server s1 127.0.0.1:{echo}\n"
+         backend be\n  server s1 127.0.0.1:{echo}\n",
+        cli_sockets(d)
     );
     let path = d.path(file);
     std::fs::write(&path, text).expect("write the test configuration");
     path
+}
+
+/// A `global` section with three stats sockets in `d`: admin.sock, oper.sock,
+/// user.sock at those levels.
+pub fn cli_sockets(d: &TempDir) -> String {
+    let dir = d.dir().display();
+    format!(
+        "global\n\
+         \x20 stats socket {dir}/admin.sock level admin\n\
+         \x20 stats socket {dir}/oper.sock level operator\n\
+         \x20 stats socket {dir}/user.sock level user\n"
+    )
+}
+
+/// The subject of the certificate a new `openssl s_client` handshake gets (with
+/// SNI `sni`); "" when the handshake fails.
+pub fn s_client_subject(port: u16, sni: Option<&str>) -> String {
+    let mut c = Command::new("timeout");
+    c.args(["5", "openssl", "s_client"]);
+    if let Some(n) = sni {
+        c.args(["-servername", n]);
+    }
+    let out = c
+        .arg("-connect")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .expect("s_client");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("subject=").map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// The proxy of a side-by-side run: HAProxy for `"theirs"`, haproxide
