@@ -688,6 +688,7 @@ fn redirect(a: &[&str], cx: &TypeCtx<'_>) -> Result<Option<Redirect>, RuleError>
     let mut drop_query = false;
     let mut append_slash = false;
     let mut cookie = None;
+    let mut ignore_empty = false;
     let mut i = 0;
     while i < a.len() {
         let next = a.get(i + 1).copied();
@@ -731,7 +732,7 @@ fn redirect(a: &[&str], cx: &TypeCtx<'_>) -> Result<Option<Redirect>, RuleError>
             }
             "drop-query" => drop_query = true,
             "append-slash" => append_slash = true,
-            "ignore-empty" => {}
+            "ignore-empty" => ignore_empty = true,
             other => {
                 return Err(format!(
                     "expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query', 'ignore-empty' or 'append-slash' (was '{other}')"
@@ -753,6 +754,7 @@ fn redirect(a: &[&str], cx: &TypeCtx<'_>) -> Result<Option<Redirect>, RuleError>
         code,
         drop_query,
         append_slash,
+        ignore_empty,
         cookie,
     }))
 }

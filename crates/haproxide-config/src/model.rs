@@ -664,6 +664,17 @@ pub struct StickRuleCfg {
     pub span: Span,
 }
 
+/// `bind <addr>`, `peer <name> <addr>` or `server <name> [<addr>]` in a
+/// `peers` section (§3.5); the address as read (environment expanded).
+#[derive(Debug, Clone)]
+pub struct PeerLineCfg {
+    pub section: String,
+    /// The peer's name; `None` for `bind`.
+    pub name: Option<String>,
+    pub addr: Option<crate::value::Address>,
+    pub span: Span,
+}
+
 /// `table <name> type ...` in a `peers` section (§3.5): a stick table named
 /// `<section>/<name>`.
 #[derive(Debug, Clone)]
@@ -687,6 +698,9 @@ pub struct PersistRule {
 pub struct UseBackend {
     pub backend: Named,
     pub cond: Option<Condition>,
+    /// A name with `%` is a log-format, resolved per request (§4.2
+    /// `use_backend`): typed by the expression engine, or why it could not be.
+    pub format: Option<Result<std::sync::Arc<haproxide_expr::LogFormat>, String>>,
 }
 
 /// A rule of `tcp-request`/`http-request`/... with its action and condition.
@@ -967,6 +981,8 @@ pub struct Config {
     pub others: Vec<OtherSection>,
     /// `table` lines of `peers` sections (§3.5), in file order.
     pub peer_tables: Vec<PeerTableCfg>,
+    /// `bind`, `peer` and `server` lines of `peers` sections (§3.5).
+    pub peer_lines: Vec<PeerLineCfg>,
     /// haproxide-only: `patroni` sections and `patroni-role` lines.
     pub patroni: crate::parse::Patroni,
 }

@@ -78,8 +78,6 @@
 
 #![deny(unsafe_code)]
 
-pub mod spec;
-
 mod dynamic;
 mod http;
 mod http2;
@@ -87,12 +85,15 @@ pub mod httpstats;
 mod lb;
 mod listener;
 mod meter;
+pub mod peers;
 mod proxy_proto;
 mod relay;
 pub mod rules;
 mod server_stream;
 mod session;
+pub mod spec;
 mod splice;
+mod switching;
 #[allow(unsafe_code)]
 pub mod sys;
 mod task;
@@ -111,6 +112,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
 pub use http::idle::{idle_connections_held, idle_heap_trims};
+pub use http::pool::PoolStats;
 pub use http2::{H2Io, H2Spec};
 pub use httpstats::HttpStats;
 pub use lb::DelServerError;
@@ -511,6 +513,7 @@ impl Engine {
                     tcp_connection_rules: Arc::new(spec.tcp_connection_rules.clone()),
                     tcp_content_rules: Arc::new(spec.tcp_content_rules.clone()),
                     use_backends: Arc::new(spec.use_backends.clone()),
+                    dyn_backends: Arc::new(spec.dyn_backends.clone()),
                     default_backend: spec.default_backend,
                 },
                 spec,

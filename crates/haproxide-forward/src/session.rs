@@ -1104,5 +1104,6 @@ pub(crate) struct FeLight {
     pub tcp_connection_rules: Arc<Vec<crate::spec::TcpRule>>,
     pub tcp_content_rules: Arc<Vec<crate::spec::TcpRule>>,
     pub use_backends: Arc<Vec<(usize, Option<crate::spec::Cond>)>>,
+    pub dyn_backends: Arc<Vec<crate::spec::DynBackend>>,
     pub default_backend: Option<usize>,
 }

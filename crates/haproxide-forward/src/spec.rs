@@ -128,6 +128,16 @@ impl TcpAct {
     }
 }
 
+/// A `use_backend` rule whose backend name is built per request (§4.2: "If
+/// the resulting backend name does not correspond to any valid backend, no
+/// other rule is evaluated, and the default_backend directive is applied").
+#[derive(Debug, Clone)]
+pub struct DynBackend {
+    pub at: usize,
+    pub name: std::sync::Arc<haproxide_expr::LogFormat>,
+    pub cond: Option<Cond>,
+}
+
 /// A frontend (configuration.txt §4).
 #[derive(Debug, Clone, Default)]
 pub struct FrontendSpec {
@@ -151,6 +161,9 @@ pub struct FrontendSpec {
     pub tcp_session_rules: usize,
     /// `use_backend` rules in order: backend index and condition.
     pub use_backends: Vec<(usize, Option<Cond>)>,
+    /// `use_backend` rules whose name is a log-format (HTTP frontends), each
+    /// evaluated before `use_backends[at]` (at the end when `at` is past it).
+    pub dyn_backends: Vec<DynBackend>,
     /// `default_backend` (for a `listen`, its own backend).
     pub default_backend: Option<usize>,
     /// `option clitcpka`.

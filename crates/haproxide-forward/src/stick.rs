@@ -131,6 +131,9 @@ impl Sess {
                 continue;
             };
             if r.matches {
+                if t.spec.handover {
+                    t.pull_now();
+                }
                 let found = t.lock(now).server_of(&key);
                 if let (None, Some((id, skey))) = (direct, found) {
                     if let Some(s) = find_server(be, t, id, skey.as_deref()) {
@@ -198,6 +201,9 @@ impl Sess {
                 Some(Arc::from(s.name.as_str()))
             };
             t.lock(now).set_server(&p.key, srv as i64 + 1, skey);
+            if t.spec.handover {
+                t.push_now();
+            }
         }
         // The buffer is kept for the next request of the connection.
         self.stick_pending = pending;

@@ -70,6 +70,8 @@ pub struct Redirect {
     pub code: u16,
     pub drop_query: bool,
     pub append_slash: bool,
+    /// `ignore-empty`: a target format that renders empty skips the rule.
+    pub ignore_empty: bool,
     /// `set-cookie NAME[=value]` / `clear-cookie NAME[=]`: the header value.
     pub cookie: Option<String>,
 }
@@ -714,7 +716,10 @@ fn prepare(
             Step::Done(Verdict::Local(rep))
         }
         Action::Redirect(r) => match req {
-            Some(req) => Step::Done(Verdict::Local(redirect(r, ctx, req))),
+            Some(req) => match redirect(r, ctx, req) {
+                Some(rep) => Step::Done(Verdict::Local(rep)),
+                None => Step::Nothing,
+            },
             None => Step::Nothing,
         },
         Action::SetHeader {
@@ -990,8 +995,12 @@ pub fn reply_for(r: &ReplySpec, ctx: &dyn Context, pages: &ErrorPages) -> Reply 
 }
 
 /// The redirect response (HAProxy's `http_apply_redirect_rule`).
-fn redirect(r: &Redirect, ctx: &dyn Context, req: &RequestHead) -> Reply {
+/// `None`: `ignore-empty` and the target rendered empty (the rule is skipped).
+fn redirect(r: &Redirect, ctx: &dyn Context, req: &RequestHead) -> Option<Reply> {
     let target = render(&r.target, ctx);
+    if r.ignore_empty && target.is_empty() {
+        return None;
+    }
     let (p, q) = split_uri(&req.uri);
     let mut path = req.uri[p..q].to_vec();
     if r.append_slash && path.last() != Some(&b'/') {
@@ -1023,11 +1032,11 @@ fn redirect(r: &Redirect, ctx: &dyn Context, req: &RequestHead) -> Reply {
     if let Some(c) = &r.cookie {
         head.headers.push(b"set-cookie", c.as_bytes());
     }
-    Reply {
+    Some(Reply {
         head,
         body: Vec::new(),
         silent: false,
-    }
+    })
 }
 
 mod addr;

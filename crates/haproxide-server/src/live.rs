@@ -273,6 +273,19 @@ impl Live {
             row.http = p
                 .http
                 .then(|| http_counters(self.engine.server_http(bi, si)));
+            // `show servers conn`; `need_conn_est` of `show stat` is the same estimate.
+            let pool = self.engine.server_pool(bi, si);
+            row.need_conn_est = pool.need_est;
+            row.conn = haproxide_admin::cli::ConnSnapshot {
+                purge_delay: pool.purge_delay_ms,
+                used_cur: pool.used_cur,
+                used_max: pool.used_max,
+                need_est: pool.need_est,
+                unsafe_nb: pool.unsafe_nb,
+                safe_nb: pool.safe_nb,
+                idle_lim: pool.idle_lim,
+                per_thread: pool.per_thread,
+            };
             // The checker's text is `last_chk` ("Connection refused"); `check_desc`
             // is the status's description ("Layer4 connection problem").
             if let Some(c) = row.check.as_mut() {

@@ -70,6 +70,8 @@ pub enum RunError {
     Engine(#[from] haproxide_forward::StartError),
     #[error("patroni: {0}")]
     Dcs(String),
+    #[error("{0}")]
+    Peers(#[from] haproxide_forward::peers::PeersError),
     #[error("stats socket {addr}: {source}")]
     StatsSocket {
         addr: String,
@@ -354,6 +356,8 @@ pub async fn start_with(
             Err(e) => tracing::warn!("stick tables not taken over: {e}"),
         }
     }
+    // §3.5 `peers`: sessions with the remote peers.
+    haproxide_forward::peers::start(plan.peers.clone(), engine.stick_tables())?;
     let live_view = view.clone();
     let _ = link.engine.set(Arc::clone(&engine));
     // A server that went DOWN while the engine was starting: its sessions (opened

@@ -7,7 +7,9 @@
 //! - [`track`]: a session's tracked counters (`track-sc0..2`) and the
 //!   [`haproxide_expr::stktab::StickCtx`] the expression engine reads them by;
 //! - [`cli`]: the runtime API's table commands, worded as HAProxy 2.6.12;
-//! - [`handover`]: a reload's entries, from the old process to the new one.
+//! - [`handover`]: a reload's entries, from the old process to the new one;
+//! - [`sync`]: what the peers protocol reads and writes: local updates to
+//!   push, entries a remote peer sent.
 //!
 //! Time is a millisecond clock ([`now_ms`]); every call takes it so tests
 //! can move it.
@@ -16,6 +18,7 @@
 pub mod cli;
 pub mod freq;
 pub mod handover;
+pub mod sync;
 pub mod table;
 pub mod track;
 

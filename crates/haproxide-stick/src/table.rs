@@ -126,6 +126,8 @@ pub struct Entry {
     seq: u64,
     /// In the expiry index (not while a referenced entry is past its expiry).
     indexed: bool,
+    /// Its last local update's number for the peers (0: none).
+    pub(crate) upd: u32,
 }
 
 /// The mutable part of a table.
@@ -134,6 +136,10 @@ pub struct Inner {
     pub map: BTreeMap<Box<[u8]>, Entry>,
     order: BTreeMap<(u64, u64), Box<[u8]>>,
     seq: u64,
+    /// Local updates to push to remote peers, by number (one per key: its
+    /// latest), and the last number given (HAProxy's `localupdate`).
+    pub(crate) updates: BTreeMap<u32, Box<[u8]>>,
+    pub(crate) upd_seq: u32,
 }
 
 /// A stick table.
@@ -141,6 +147,12 @@ pub struct Inner {
 pub struct Table {
     pub spec: TableSpec,
     inner: Mutex<Inner>,
+    /// Run on each local update of a peers table, the table locked (it must
+    /// not lock it: it wakes the peers sessions).
+    pub(crate) hook: crate::sync::Hook,
+    /// Run by [`Table::push_now`] and [`Table::pull_now`], the table unlocked.
+    pub(crate) push: crate::sync::Hook,
+    pub(crate) pull: crate::sync::Hook,
 }
 
 impl Table {
@@ -148,6 +160,9 @@ impl Table {
         Table {
             spec,
             inner: Mutex::new(Inner::default()),
+            hook: crate::sync::Hook::default(),
+            push: crate::sync::Hook::default(),
+            pull: crate::sync::Hook::default(),
         }
     }
 
@@ -186,12 +201,33 @@ impl Inner {
             match self.map.get_mut(&k) {
                 // HAProxy keeps an entry a session tracks; it dies on release.
                 Some(e) if e.refs > 0 => e.indexed = false,
-                Some(_) => {
-                    self.map.remove(&k);
-                }
+                Some(_) => self.forget(&k),
                 None => {}
             }
         }
+    }
+
+    /// Removes `k` and its pending update.
+    pub(crate) fn forget(&mut self, k: &[u8]) {
+        if let Some(e) = self.map.remove(k) {
+            if e.upd != 0 {
+                self.updates.remove(&e.upd);
+            }
+        }
+    }
+
+    /// Records a local update of `k` (a new number; the previous one dropped).
+    fn mark_update(&mut self, k: &[u8]) {
+        self.upd_seq = self.upd_seq.wrapping_add(1).max(1);
+        let n = self.upd_seq;
+        let Some(e) = self.map.get_mut(k) else {
+            return;
+        };
+        let old = std::mem::replace(&mut e.upd, n);
+        if old != 0 {
+            self.updates.remove(&old);
+        }
+        self.updates.insert(n, Box::from(k));
     }
 
     fn unindex(&mut self, k: &[u8]) {
@@ -250,6 +286,7 @@ impl Locked<'_> {
                 skey: None,
                 seq: 0,
                 indexed: false,
+                upd: 0,
             },
         );
         let exp = self.exp();
@@ -268,15 +305,26 @@ impl Locked<'_> {
         match victim {
             Some((o, k)) => {
                 self.g.order.remove(&o);
-                self.g.map.remove(&k);
+                self.g.forget(&k);
                 true
             }
             None => false,
         }
     }
 
-    /// Refreshes `k`'s expiry (`stktable_touch_local`).
+    /// Refreshes `k`'s expiry (`stktable_touch_local`); on a table shared
+    /// with peers, the entry is to be pushed to them.
     pub fn touch(&mut self, k: &[u8]) {
+        let exp = self.exp();
+        self.g.index(k, exp);
+        if self.t.spec.handover {
+            self.g.mark_update(k);
+            self.t.hook.fire();
+        }
+    }
+
+    /// `k`'s expiry refreshed without a local update (an entry a peer sent).
+    pub(crate) fn touch_remote(&mut self, k: &[u8]) {
         let exp = self.exp();
         self.g.index(k, exp);
     }
@@ -325,7 +373,7 @@ impl Locked<'_> {
         };
         if gone {
             self.g.unindex(k);
-            self.g.map.remove(k);
+            self.g.forget(k);
         }
     }
 
@@ -377,7 +425,7 @@ impl Locked<'_> {
     pub fn remove(&mut self, k: &[u8]) -> bool {
         if self.g.map.get(k).is_some_and(|e| e.refs == 0) {
             self.g.unindex(k);
-            self.g.map.remove(k);
+            self.g.forget(k);
             return true;
         }
         false

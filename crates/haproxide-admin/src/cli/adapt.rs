@@ -185,6 +185,7 @@ pub fn server_snapshot(f: &ServerFacts<'_>, st: Option<&ServerStats>) -> ServerS
         },
         check_health,
         need_conn_est: 0,
+        conn: Default::default(),
         agent,
         agent_configured: f.agent_configured,
         agent_enabled: f.agent_configured && f.agent_enabled,

@@ -305,6 +305,14 @@ impl<'a> Session<'a> {
                     None => Text("Can't find backend.\n".into()),
                 }
             }
+            ["show", "servers", "conn", rest @ ..] => {
+                let px = self.state.proxies_with_disabled();
+                let threads = self.state.info().nbthread as usize;
+                match stat::servers_conn(&px, rest.first().copied(), threads) {
+                    Some(s) => Text(s),
+                    None => Text("Can't find backend.\n".into()),
+                }
+            }
             ["show", "backend", ..] => {
                 Text(stat::show_backend(&self.state.proxies_with_disabled()))
             }

@@ -110,6 +110,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     ("show map [@ver] [map]", "report available maps or dump a map's contents"),
     (
+        "show servers conn [<backend>]",
+        "dump server connections status (all or for a single backend)",
+    ),
+    (
         "show servers state [<backend>]",
         "dump volatile server information (all or for a single backend)",
     ),

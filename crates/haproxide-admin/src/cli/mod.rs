@@ -374,6 +374,24 @@ pub struct AgentSnapshot {
     pub health: u32,
 }
 
+/// A server's connections as `show servers conn` prints them (management.txt;
+/// HAProxy's `dump_servers_state`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnSnapshot {
+    /// `pool-purge-delay` in ms.
+    pub purge_delay: u64,
+    pub used_cur: u64,
+    pub used_max: u64,
+    pub need_est: u64,
+    /// Idle connections that served one request, and those that served more.
+    pub unsafe_nb: u64,
+    pub safe_nb: u64,
+    /// `pool-max-conn` (-1: unlimited).
+    pub idle_lim: i64,
+    /// Idle connections per thread.
+    pub per_thread: Vec<u64>,
+}
+
 /// A server row (and a `show servers state` line).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSnapshot {
@@ -413,6 +431,8 @@ pub struct ServerSnapshot {
     /// `srv_check_health` (also without a check: HAProxy keeps `rise`-based values).
     pub check_health: u32,
     pub need_conn_est: u64,
+    /// Its idle connections (`show servers conn`).
+    pub conn: ConnSnapshot,
     pub agent: Option<AgentSnapshot>,
     /// `agent-check` on the server line.
     pub agent_configured: bool,
@@ -456,6 +476,7 @@ impl Default for ServerSnapshot {
             check_result: 0,
             check_health: 0,
             need_conn_est: 0,
+            conn: ConnSnapshot::default(),
             agent: None,
             agent_configured: false,
             agent_enabled: false,

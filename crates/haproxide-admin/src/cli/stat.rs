@@ -691,6 +691,65 @@ pub fn servers_state(proxies: &[ProxySnapshot], only: Option<&str>) -> Option<St
     Some(out)
 }
 
+/// `show servers conn [backend]` (management.txt): None when the backend
+/// does not exist. `threads`: the per-thread columns.
+pub fn servers_conn(
+    proxies: &[ProxySnapshot],
+    only: Option<&str>,
+    threads: usize,
+) -> Option<String> {
+    if let Some(name) = only {
+        if !proxies
+            .iter()
+            .any(|p| p.name == name && p.backend.is_some())
+        {
+            return None;
+        }
+    }
+    let threads = threads.max(1);
+    let mut out = format!(
+        "# bkname/svname bkid/svid addr port - purge_delay used_cur used_max need_est unsafe_nb safe_nb idle_lim idle_cur idle_per_thr[{threads}]\n"
+    );
+    for px in proxies {
+        let Some(be) = &px.backend else { continue };
+        if only.is_some_and(|n| n != px.name) {
+            continue;
+        }
+        for s in &be.servers {
+            let c = &s.conn;
+            out.push_str(&format!(
+                "{}/{} {}/{} {} {} - {} {} {} {} {} {} {} {}",
+                px.name,
+                s.name,
+                px.iid,
+                s.sid,
+                if s.resolution.is_some() {
+                    "-"
+                } else {
+                    s.host.as_str()
+                },
+                s.port,
+                c.purge_delay,
+                c.used_cur,
+                c.used_max,
+                c.need_est,
+                c.unsafe_nb,
+                c.safe_nb,
+                c.idle_lim,
+                c.unsafe_nb + c.safe_nb,
+            ));
+            // HAProxy has no per-thread counts for a server with `pool-max-conn 0`.
+            let threads = if c.idle_lim == 0 { 0 } else { threads };
+            for t in 0..threads {
+                out.push_str(&format!(" {}", c.per_thread.get(t).copied().unwrap_or(0)));
+            }
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+    Some(out)
+}
+
 /// `show backend`.
 pub fn show_backend(proxies: &[ProxySnapshot]) -> String {
     let mut out = String::from("# name\n");

@@ -36,9 +36,24 @@ impl Parser<'_> {
                 return;
             }
         };
+        let format = w.text.contains('%').then(|| {
+            let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
+            let opts = haproxide_expr::Opts {
+                pattern_file: self
+                    .expr_opts()
+                    .then_some(&reader as haproxide_expr::acl::FileReader<'_>),
+                refs: self.expr_opts().then(haproxide_expr::patref::global),
+                loc: Some(self.loc(line)),
+                ..haproxide_expr::Opts::default()
+            };
+            haproxide_expr::LogFormat::parse_with(&w.text, haproxide_expr::LfMode::Http, &opts)
+                .map(std::sync::Arc::new)
+                .map_err(|e| e.to_string())
+        });
         self.cfg.proxies[pi].use_backends.push(UseBackend {
             backend: Named::from_word(w),
             cond,
+            format,
         });
     }
 

@@ -324,6 +324,23 @@ impl Parser<'_> {
         if kw == "errorfile" {
             self.errorfile_exists(line, start + 2);
         }
+        if sec == "peers" && matches!(kw.as_str(), "bind" | "peer" | "server") {
+            let section = self.cfg.others.get(i).and_then(|s| s.name.as_ref());
+            let section = section.map(|n| n.name.clone()).unwrap_or_default();
+            let bind = kw == "bind";
+            let at = if bind { start + 1 } else { start + 2 };
+            let addr = line.words.get(at).and_then(|w| {
+                let e = value::expand_env(&w.text, self.opts.env);
+                let usage = if bind { AddrUse::Bind } else { AddrUse::Other };
+                value::parse_address(&e, usage).ok()
+            });
+            self.cfg.peer_lines.push(crate::model::PeerLineCfg {
+                section,
+                name: (!bind).then(|| line.arg(start + 1).to_string()),
+                addr,
+                span: line.span_from(start),
+            });
+        }
         if kw == "table" && sec == "peers" {
             let name = self.cfg.others.get(i).and_then(|s| s.name.as_ref());
             let name = name.map(|n| n.name.clone()).unwrap_or_default();

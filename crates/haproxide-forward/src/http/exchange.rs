@@ -206,11 +206,7 @@ impl Sess {
         // Backend switching (§4.2 `use_backend`, `default_backend`).
         let chosen = {
             let ctx = self.req_ctx(&req.head, &conn.vars, &fert.spec.name);
-            fert.light
-                .use_backends
-                .iter()
-                .find(|(_, c)| eval_cond(c.as_ref(), &ctx) == Tri::Pass)
-                .map(|(b, _)| *b)
+            crate::switching::choose(&fert.light, &ctx, &shared.backends)
         };
         let client_keep = peer_keeps_alive(req.head.version, &req.info);
         let http10 = !req.head.version.is_11();
@@ -332,6 +328,10 @@ impl Sess {
         self.connected = Some(Instant::now());
         if let Some(srv) = self.server {
             shared.http.server_request(be.idx, srv);
+            // HAProxy's `srv_use_conn`: the most connections in use at once.
+            if be.spec.reuse != crate::spec::HttpReuse::Never {
+                super::pool::note_use(&be, srv);
+            }
         }
         // What a previous server connection left (a response it could not
         // parse) is not this one's (a kept connection leaves nothing: see

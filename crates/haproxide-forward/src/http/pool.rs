@@ -36,7 +36,8 @@
 //! haproxide per server and thread (the differential tests run one thread).
 
 use std::cell::RefCell;
-use std::sync::{Arc, Weak};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::server_stream::ServerStream;
@@ -97,15 +98,149 @@ struct Slot {
     pool: ServerPool,
     /// The next purge, while idle connections are kept.
     purge_at: Option<Instant>,
+    /// What `show servers conn` reads of this slot.
+    shown: Arc<Shown>,
 }
 
 impl Slot {
     fn count(&self, safe: bool) -> usize {
         self.idle.iter().filter(|c| c.safe == safe).count()
     }
+
+    /// Publishes the slot's numbers for `show servers conn`.
+    fn publish(&self) {
+        let t = thread_index();
+        let set = |a: &[AtomicUsize; MAX_THREADS], v: usize| {
+            if let Some(x) = a.get(t) {
+                x.store(v, Ordering::Relaxed);
+            }
+        };
+        set(&self.shown.idle, self.count(false));
+        set(&self.shown.safe, self.count(true));
+        set(&self.shown.used_max, self.used_max);
+        set(&self.shown.need_est, self.need_est);
+    }
+}
+
+/// Threads `show servers conn` tells apart (more share the last column).
+const MAX_THREADS: usize = 64;
+
+/// One server's pool numbers, per thread (written by its slots).
+struct Shown {
+    idle: [AtomicUsize; MAX_THREADS],
+    safe: [AtomicUsize; MAX_THREADS],
+    used_max: [AtomicUsize; MAX_THREADS],
+    need_est: [AtomicUsize; MAX_THREADS],
+}
+
+/// Every server's [`Shown`], by backend (compared by address) and server.
+type Registry = Vec<(Weak<BackendRt>, usize, Arc<Shown>)>;
+static SHOWN: Mutex<Registry> = Mutex::new(Vec::new());
+static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
+
+fn thread_index() -> usize {
+    THREAD.with(|t| match t.get() {
+        Some(i) => i,
+        None => {
+            let i = NEXT_THREAD
+                .fetch_add(1, Ordering::Relaxed)
+                .min(MAX_THREADS - 1);
+            t.set(Some(i));
+            i
+        }
+    })
+}
+
+fn shown(be: &Arc<BackendRt>, srv: usize, create: bool) -> Option<Arc<Shown>> {
+    let mut reg = SHOWN.lock().unwrap_or_else(|e| e.into_inner());
+    reg.retain(|(b, _, _)| b.strong_count() > 0);
+    if let Some((_, _, s)) = reg
+        .iter()
+        .find(|(b, s, _)| *s == srv && std::ptr::eq(b.as_ptr(), Arc::as_ptr(be)))
+    {
+        return Some(s.clone());
+    }
+    if !create {
+        return None;
+    }
+    let s = Arc::new(Shown {
+        idle: std::array::from_fn(|_| AtomicUsize::new(0)),
+        safe: std::array::from_fn(|_| AtomicUsize::new(0)),
+        used_max: std::array::from_fn(|_| AtomicUsize::new(0)),
+        need_est: std::array::from_fn(|_| AtomicUsize::new(0)),
+    });
+    reg.push((Arc::downgrade(be), srv, s.clone()));
+    Some(s)
+}
+
+/// A server's idle connections as `show servers conn` prints them
+/// (management.txt; HAProxy's `dump_servers_state`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// `pool-purge-delay` in ms.
+    pub purge_delay_ms: u64,
+    /// Connections in use (requests in flight to the server).
+    pub used_cur: u64,
+    /// Most in use since the last purge (the largest of the threads').
+    pub used_max: u64,
+    /// The estimate of connections needed (the largest of the threads').
+    pub need_est: u64,
+    /// Idle connections that served one request, and those that served more.
+    pub unsafe_nb: u64,
+    pub safe_nb: u64,
+    /// `pool-max-conn` (-1: unlimited).
+    pub idle_lim: i64,
+    /// Idle connections per thread.
+    pub per_thread: Vec<u64>,
+}
+
+impl crate::Engine {
+    /// A server's idle connections, for `show servers conn` (one column per
+    /// engine thread).
+    pub fn server_pool(&self, backend: usize, server: usize) -> PoolStats {
+        match self.shared.backends.get(backend) {
+            Some(be) => stats(be, server, self.shared.threads.len()),
+            None => PoolStats::default(),
+        }
+    }
+}
+
+/// `show servers conn` numbers of server `srv` of `be`, with `threads`
+/// per-thread columns.
+pub(crate) fn stats(be: &Arc<BackendRt>, srv: usize, threads: usize) -> PoolStats {
+    let pool = be.server(srv).map(|s| s.pool).unwrap_or_default();
+    let mut st = PoolStats {
+        purge_delay_ms: pool.purge_delay.as_millis() as u64,
+        used_cur: be.server_counts(srv).0,
+        idle_lim: pool.max_conn.map_or(-1, |m| m as i64),
+        per_thread: vec![0; threads.clamp(1, MAX_THREADS)],
+        ..PoolStats::default()
+    };
+    if let Some(s) = shown(be, srv, false) {
+        let last = st.per_thread.len() - 1;
+        for t in 0..MAX_THREADS {
+            let (i, sf) = (
+                s.idle[t].load(Ordering::Relaxed) as u64,
+                s.safe[t].load(Ordering::Relaxed) as u64,
+            );
+            st.unsafe_nb += i;
+            st.safe_nb += sf;
+            if let Some(x) = st.per_thread.get_mut(t.min(last)) {
+                *x += i + sf;
+            }
+            st.used_max = st
+                .used_max
+                .max(s.used_max[t].load(Ordering::Relaxed) as u64);
+            st.need_est = st
+                .need_est
+                .max(s.need_est[t].load(Ordering::Relaxed) as u64);
+        }
+    }
+    st
 }
 
 thread_local! {
+    static THREAD: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
     static POOL: RefCell<Vec<Slot>> = const { RefCell::new(Vec::new()) };
     static PURGER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
@@ -126,16 +261,46 @@ pub(crate) fn take(be: &Arc<BackendRt>, srv: usize, take: Take) -> Option<Server
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         let slot = p.iter_mut().find(|s| same(s, be, srv))?;
-        for &safe in order {
+        let mut got = None;
+        'lists: for &safe in order {
             while let Some(i) = slot.idle.iter().position(|c| c.safe == safe) {
                 let mut c = slot.idle.remove(i);
                 if c.stream.alive() {
-                    return Some(c.stream);
+                    got = Some(c.stream);
+                    break 'lists;
                 }
             }
         }
-        None
+        slot.publish();
+        got
     })
+}
+
+/// A request of `be`/`srv` got a connection (HAProxy's `srv_use_conn`): the
+/// most in use at once and the estimate follow the requests in flight.
+pub(crate) fn note_use(be: &Arc<BackendRt>, srv: usize) {
+    let used = be.server_counts(srv).0 as usize;
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if let Some(slot) = p.iter_mut().find(|s| same(s, be, srv)) {
+            slot.used_max = slot.used_max.max(used);
+            slot.need_est = slot.need_est.max(used);
+            slot.publish();
+        } else if let Some(shown) = shown(be, srv, true) {
+            let slot = Slot {
+                be: Arc::downgrade(be),
+                srv,
+                idle: Vec::new(),
+                used_max: used,
+                need_est: used,
+                pool: be.server(srv).map(|s| s.pool).unwrap_or_default(),
+                purge_at: None,
+                shown,
+            };
+            slot.publish();
+            p.push(slot);
+        }
+    });
 }
 
 /// Gives a server connection that may serve another request back to its
@@ -150,15 +315,15 @@ pub(crate) fn put(
     in_flight: usize,
     pool: &ServerPool,
 ) {
-    if pool.purge_delay.is_zero() || pool.max_conn == Some(0) {
-        return;
-    }
     let now = Instant::now();
     let spawn = POOL.with(|p| {
         let mut p = p.borrow_mut();
         let i = match p.iter().position(|s| same(s, be, srv)) {
             Some(i) => i,
             None => {
+                let Some(shown) = shown(be, srv, true) else {
+                    return false;
+                };
                 p.push(Slot {
                     be: Arc::downgrade(be),
                     srv,
@@ -167,6 +332,7 @@ pub(crate) fn put(
                     need_est: 0,
                     pool: *pool,
                     purge_at: None,
+                    shown,
                 });
                 p.len() - 1
             }
@@ -181,18 +347,22 @@ pub(crate) fn put(
         slot.need_est = slot.need_est.max(in_flight);
         let (idle, safe) = (slot.count(false), slot.count(true));
         let total = idle + safe;
-        if pool.max_conn.is_some_and(|m| total >= m) {
+        // `pool-purge-delay 0` and `pool-max-conn 0` keep none.
+        if pool.purge_delay.is_zero() || pool.max_conn == Some(0) {
+            slot.publish();
             return false;
         }
         let first_of_kind = safe == 0 && (reused || idle == 0);
         let within = in_flight + total <= in_flight.max(slot.need_est) + pool.low_conn;
-        if !(first_of_kind || within) {
+        if pool.max_conn.is_some_and(|m| total >= m) || !(first_of_kind || within) {
+            slot.publish();
             return false;
         }
         slot.idle.push(Idle {
             stream,
             safe: reused,
         });
+        slot.publish();
         if slot.purge_at.is_none() {
             slot.purge_at = Some(now + slot.pool.purge_delay);
         }
@@ -215,8 +385,11 @@ fn purge_now(now: Instant) -> Option<Instant> {
             let Some(be) = slot.be.upgrade() else {
                 return false;
             };
+            // A slot with nothing to purge stays while its backend runs: it
+            // holds the server's `used_max` and `need_est` (HAProxy keeps them
+            // in the server), which a new slot would restart from one request.
             let Some(at) = slot.purge_at else {
-                return !slot.idle.is_empty();
+                return true;
             };
             if at > now {
                 return true;
@@ -242,6 +415,7 @@ fn purge_now(now: Instant) -> Option<Instant> {
                 }
             }
             slot.purge_at = (!slot.idle.is_empty()).then(|| now + slot.pool.purge_delay);
+            slot.publish();
             true
         });
         p.iter().filter_map(|s| s.purge_at).min()

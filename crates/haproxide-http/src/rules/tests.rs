@@ -105,6 +105,7 @@ fn redir(kind: RedirectKind, t: &str, code: u16) -> Redirect {
         code,
         drop_query: false,
         append_slash: false,
+        ignore_empty: false,
         cookie: None,
     }
 }

@@ -117,6 +117,22 @@ pub(super) fn frontend(
             },
             None => None,
         };
+        // A name built per request (HTTP frontends; §4.2).
+        match (&ub.format, f.http.is_some()) {
+            (Some(Ok(name)), true) => {
+                f.dyn_backends.push(fw::DynBackend {
+                    at: f.use_backends.len(),
+                    name: name.clone(),
+                    cond,
+                });
+                continue;
+            }
+            (Some(Err(why)), true) => {
+                errors.push(unsupported(ub.backend.span, why.clone()));
+                continue;
+            }
+            _ => {}
+        }
         let Some(&bi) = backends.get(ub.backend.name.as_str()) else {
             if failed.contains(ub.backend.name.as_str()) {
                 blocked = true;

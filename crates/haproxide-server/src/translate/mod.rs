@@ -40,6 +40,7 @@ mod compression;
 mod external;
 mod http_rules;
 mod lua;
+mod peers;
 mod persist;
 mod spoe;
 mod tcp_rules;
@@ -79,6 +80,8 @@ pub struct Plan {
     /// The stick-table entries the replaced process handed over on a reload
     /// (`-sf`: haproxide_stick::handover), taken in once the engine runs.
     pub tables_handover: Option<Vec<u8>>,
+    /// `peers` sections with remote peers (§3.5): started once the engine runs.
+    pub peers: Vec<haproxide_forward::peers::PeersSpec>,
 }
 
 /// A configuration item the runtime cannot run yet.
@@ -122,6 +125,7 @@ pub fn translate(cfg: &Resolved) -> (Plan, Vec<Diagnostic>) {
     plan.engine.no_splice = cfg.global.nosplice;
     // §4.2 `stick-table`: the tables `track-sc*` and the `sc_*` fetches use.
     plan.engine.stick_tables = persist::tables(cfg, &mut errors);
+    plan.peers = peers::peers(cfg, &plan.engine.stick_tables, &mut errors);
     // §3.7 `program` sections run in master-worker mode (the master starts them:
     // haproxide_process::mworker::programs); lifecycle refuses them otherwise.
     let live: Vec<&Proxy> = cfg

@@ -116,9 +116,7 @@ pub(super) fn stick(
 /// Every `stick-table` of the running proxies and every `table` of a `peers`
 /// section (§4.2, §3.5) → the engine's tables, named after their proxy or
 /// `<peers>/<table>`, in declaration order; what does not run is refused with
-/// its line: data types and options the engine lacks, and `peers` sections
-/// with remote peers (only the local peer runs: the table is kept across a
-/// reload). A table that `stick` rules use stores `server_id` and
+/// its line: data types and options the engine lacks. A table that `stick` rules use stores `server_id` and
 /// `server_key` (as HAProxy adds them).
 pub(super) fn tables(
     cfg: &haproxide_config::model::Config,
@@ -179,15 +177,6 @@ pub(super) fn tables(
             continue;
         }
         let peers = section.or(v.peers.as_deref());
-        if let Some(peers) = peers {
-            if let Some(span) = remote_peer(cfg, peers) {
-                errors.push(unsupported(
-                    span,
-                    "a remote peer (stick-table synchronisation with other hosts; only the local peer runs)",
-                ));
-                continue;
-            }
-        }
         let mut store = v.store.clone();
         let used_by_stick = live().any(|p| p.stick_rules.iter().any(|r| rule_table(p, r) == name));
         if used_by_stick {
@@ -206,30 +195,10 @@ pub(super) fn tables(
             expire: v.expire.map(|m| u32::try_from(m.0).unwrap_or(u32::MAX)),
             store,
             nopurge: v.nopurge,
-            // Remote peers are refused above: a `peers` table has the local one.
+            // Kept across a reload (the local peer), synchronised with remote ones.
             handover: peers.is_some(),
             srvkey_addr: v.srvkey_addr,
         });
     }
     out
-}
-
-/// The line of a peer of `peers` section `name` other than the local one.
-fn remote_peer(
-    cfg: &haproxide_config::model::Config,
-    name: &str,
-) -> Option<haproxide_config::Span> {
-    let s = cfg
-        .others
-        .iter()
-        .find(|s| s.kind == "peers" && s.name.as_ref().is_some_and(|n| n.name == name))?;
-    let local = haproxide_config::resolve::local_peer_name(cfg);
-    s.directives
-        .iter()
-        .find(|d| {
-            matches!(d.keyword.as_str(), "peer" | "server")
-                && d.line.arg(1) != local
-                && !d.line.arg(2).is_empty()
-        })
-        .map(|d| d.line.span_from(0))
 }

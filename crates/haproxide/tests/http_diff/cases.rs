@@ -804,6 +804,7 @@ pub fn all() -> Vec<Case> {
         cookie(),
         stick(),
         super::actions::cases(),
+        super::dynbe::cases(),
         super::hdrcnt::cases(),
         super::hdrnames::cases(),
         super::waitbody::cases(),

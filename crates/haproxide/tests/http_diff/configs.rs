@@ -349,6 +349,7 @@ pub fn all() -> Vec<Config> {
         ),
     ];
     v.extend(super::actions::configs());
+    v.extend(super::dynbe::configs());
     v.extend(super::hdrcnt::configs());
     v.extend(super::hdrnames::configs());
     v.extend(super::waitbody::configs());

@@ -9,6 +9,7 @@ pub mod bodyless;
 pub mod cache;
 pub mod cases;
 pub mod configs;
+pub mod dynbe;
 pub mod hdrcnt;
 pub mod hdrnames;
 pub mod listen;
