@@ -385,8 +385,11 @@ fn purge_now(now: Instant) -> Option<Instant> {
             let Some(be) = slot.be.upgrade() else {
                 return false;
             };
+            // A slot with nothing to purge stays while its backend runs: it
+            // holds the server's `used_max` and `need_est` (HAProxy keeps them
+            // in the server), which a new slot would restart from one request.
             let Some(at) = slot.purge_at else {
-                return !slot.idle.is_empty();
+                return true;
             };
             if at > now {
                 return true;
