@@ -609,8 +609,13 @@ fn shutdown_session_ends_an_h2_connection_with_streams_waiting() {
     let p = Peer::connect(st.port, &[]);
     let mut w = p.s.try_clone().unwrap();
     for id in [1u32, 3] {
-        w.write_all(&frame(HEADERS, END_STREAM | END_HEADERS, id, &get_block("/hold")))
-            .unwrap();
+        w.write_all(&frame(
+            HEADERS,
+            END_STREAM | END_HEADERS,
+            id,
+            &get_block("/hold"),
+        ))
+        .unwrap();
     }
     assert!(
         wait_until(Duration::from_secs(5), || fl.0.load(Ordering::SeqCst) == 2),

@@ -345,18 +345,30 @@ pub(crate) fn put(
         // most in use at once is seen when the first of them is released.
         slot.used_max = slot.used_max.max(in_flight);
         slot.need_est = slot.need_est.max(in_flight);
-        let (idle, safe) = (slot.count(false), slot.count(true));
-        let total = idle + safe;
         // `pool-purge-delay 0` and `pool-max-conn 0` keep none.
         if pool.purge_delay.is_zero() || pool.max_conn == Some(0) {
             slot.publish();
             return false;
         }
-        let first_of_kind = safe == 0 && (reused || idle == 0);
-        let within = in_flight + total <= in_flight.max(slot.need_est) + pool.low_conn;
-        if pool.max_conn.is_some_and(|m| total >= m) || !(first_of_kind || within) {
-            slot.publish();
-            return false;
+        let keep = |slot: &Slot| {
+            let (idle, safe) = (slot.count(false), slot.count(true));
+            let total = idle + safe;
+            let first_of_kind = safe == 0 && (reused || idle == 0);
+            let within = in_flight + total <= in_flight.max(slot.need_est) + pool.low_conn;
+            pool.max_conn.is_none_or(|m| total < m) && (first_of_kind || within)
+        };
+        // HAProxy drops an idle connection as soon as its server closes it
+        // (the idle connection stays polled); here the pool learns it when it
+        // looks: before refusing this one, the idle connections the server
+        // closed go (a server that closes its kept connections between clients
+        // would otherwise have each new client's connection refused after one
+        // request, for a dead one still counted).
+        if !keep(slot) {
+            slot.idle.retain_mut(|c| c.stream.alive());
+            if !keep(slot) {
+                slot.publish();
+                return false;
+            }
         }
         slot.idle.push(Idle {
             stream,
