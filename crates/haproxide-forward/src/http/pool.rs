@@ -389,7 +389,7 @@ pub(crate) fn put(
 /// One purge of the slots whose time came (HAProxy's `srv_cleanup_idle_conns`):
 /// connections the server closed go; then half of those beyond the estimate
 /// (idle ones first, then safe, oldest first), and the estimate decays. Slots
-/// of backends no longer running go whole. Returns the next purge time.
+/// of backends no longer running go whole; the others stay. Returns the next purge time.
 fn purge_now(now: Instant) -> Option<Instant> {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
@@ -397,8 +397,11 @@ fn purge_now(now: Instant) -> Option<Instant> {
             let Some(be) = slot.be.upgrade() else {
                 return false;
             };
+            // A slot without idle connections stays with its numbers (HAProxy's
+            // purge visits only servers with idle ones): one slot per server
+            // and thread at most.
             let Some(at) = slot.purge_at else {
-                return !slot.idle.is_empty();
+                return true;
             };
             if at > now {
                 return true;
@@ -449,5 +452,40 @@ async fn purger() {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that keeps no idle connection (`pool-max-conn 0`) keeps its
+    /// numbers across a purge: HAProxy's purge only visits servers with idle
+    /// connections, so their `used_max`/`need_est` stay (a slot dropped and
+    /// made again started them over from the requests in flight then).
+    #[tokio::test]
+    async fn a_purge_keeps_the_numbers_of_a_server_without_idle_connections() {
+        let be = Arc::new(BackendRt::new(
+            0,
+            crate::spec::BackendSpec::default(),
+            Arc::new(crate::AlwaysUp),
+        ));
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let none = ServerPool {
+            max_conn: Some(0),
+            ..ServerPool::default()
+        };
+        // Released with 3 requests in flight: not kept, the numbers noted.
+        put(&be, 0, ServerStream::Tcp(s), false, 3, &none);
+        assert_eq!(stats(&be, 0, 1).used_max, 3);
+        purge_now(Instant::now() + Duration::from_secs(3600));
+        // The next request (none other in flight) sees the same numbers.
+        note_use(&be, 0);
+        let st = stats(&be, 0, 1);
+        assert_eq!((st.used_max, st.need_est), (3, 3));
     }
 }
