@@ -111,10 +111,8 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
-pub use http::{
-    idle::{idle_connections_held, idle_heap_trims},
-    pool::PoolStats,
-};
+pub use http::idle::{idle_connections_held, idle_heap_trims};
+pub use http::pool::PoolStats;
 pub use http2::{H2Io, H2Spec};
 pub use httpstats::HttpStats;
 pub use lb::DelServerError;
