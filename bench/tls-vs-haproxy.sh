@@ -168,6 +168,7 @@ else:
 PY
 }
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 TESTS=""
 for t in full-ec full-rsa resumed bulk idle; do case " $SKIP " in *" $t "*) ;; *) TESTS="$TESTS $t" ;; esac; done
 for r in $(seq "$ROUNDS"); do
@@ -178,7 +179,7 @@ for r in $(seq "$ROUNDS"); do
         done
     done
 done
-echo "# $(date -u +%FT%TZ) $0 -r $ROUNDS (T=$T CONNS=$CONNS PIN=$PIN nbthread $NBTHREAD, $NCPU CPUs) at $(cd "$ROOT" && git rev-parse --short HEAD)"
+echo "# $(date -u +%FT%TZ) $0 -r $ROUNDS (T=$T CONNS=$CONNS PIN=$PIN nbthread $NBTHREAD, $NCPU CPUs) at $(cd "$ROOT" && git rev-parse --short HEAD), load $LOAD0 at the start, $(cut -d" " -f1-3 /proc/loadavg) at the end"
 cat "$TMP/results"
 python3 - "$TMP/results" <<'PY'
 import sys, statistics as st

@@ -463,6 +463,15 @@ pub fn push_ip(out: &mut Vec<u8>, ip: Option<std::net::IpAddr>, f: Flags) {
             }
             Ok(())
         }
+        (std::net::IpAddr::V4(a), false) => {
+            for (i, b) in a.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                push_dec(out, u64::from(b));
+            }
+            Ok(())
+        }
         (ip, false) => write!(out, "{ip}"),
     };
     if f.quote {
@@ -476,7 +485,10 @@ pub fn push_port(out: &mut Vec<u8>, port: Option<u16>, f: Flags) {
     let _ = match port {
         None => write!(out, "-"),
         Some(p) if f.hex => write!(out, "{p:04X}"),
-        Some(p) => write!(out, "{p}"),
+        Some(p) => {
+            push_dec(out, u64::from(p));
+            Ok(())
+        }
     };
 }
 
@@ -487,8 +499,46 @@ pub fn push_hexable(out: &mut Vec<u8>, n: u64, f: Flags, width: usize) {
     let _ = if f.hex {
         write!(out, "{n:0width$X}")
     } else {
-        write!(out, "{n}")
+        push_dec(out, n);
+        Ok(())
     };
+}
+
+/// `n` in decimal, appended to `out` (as `{n}` prints it, without the
+/// formatting machinery: a log line prints a dozen numbers).
+pub fn push_dec(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// `n` in decimal with a `-` when negative (as `{n}` prints it).
+pub fn push_dec_signed(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    push_dec(out, n.unsigned_abs());
+}
+
+/// `n` in decimal, zero-padded to at least `width` digits (as `{n:0width$}`
+/// prints it).
+pub fn push_dec_padded(out: &mut Vec<u8>, n: u64, width: usize) {
+    let mut digits = 1;
+    let mut m = n / 10;
+    while m > 0 {
+        digits += 1;
+        m /= 10;
+    }
+    out.extend(std::iter::repeat_n(b'0', width.saturating_sub(digits)));
+    push_dec(out, n);
 }
 
 /// HAProxy's `lf_encode_chunk` with `http_encode_map`: bytes 0x00-0x08,
@@ -620,5 +670,45 @@ mod tests {
         assert!(!keeps("%[int(1)]"));
         assert!(!keeps("%[src] %ci"));
         assert!(!keeps("plain"));
+    }
+
+    /// The decimal writers print what `{n}` / `{n:0w$}` print.
+    #[test]
+    fn decimal_writers_match_format() {
+        let mut vals = vec![
+            0u64,
+            1,
+            9,
+            10,
+            99,
+            100,
+            65_535,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ];
+        vals.extend((0..64).map(|s| 1u64 << s).flat_map(|v| [v - 1, v, v + 1]));
+        for v in vals {
+            let mut o = Vec::new();
+            push_dec(&mut o, v);
+            assert_eq!(o, v.to_string().into_bytes());
+            for w in [0usize, 2, 3, 4, 25] {
+                let mut o = Vec::new();
+                push_dec_padded(&mut o, v, w);
+                assert_eq!(o, format!("{v:0w$}").into_bytes());
+            }
+        }
+        for v in [0i64, -1, 1, -10, i64::MIN, i64::MAX, -1_234_567] {
+            let mut o = Vec::new();
+            push_dec_signed(&mut o, v);
+            assert_eq!(o, v.to_string().into_bytes());
+        }
+        for ip in ["0.0.0.0", "127.0.0.1", "255.255.255.255", "10.200.3.45"] {
+            let mut o = Vec::new();
+            push_ip(&mut o, ip.parse().ok(), Flags::default());
+            assert_eq!(o, ip.as_bytes());
+        }
+        let mut o = Vec::new();
+        push_port(&mut o, Some(65_535), Flags::default());
+        assert_eq!(o, b"65535");
     }
 }

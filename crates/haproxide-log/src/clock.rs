@@ -173,34 +173,40 @@ impl Tm {
     /// [`Tm::accept_date`] appended to `out` (the log line's hot path: no
     /// temporary strings).
     pub fn push_accept_date(&self, out: &mut Vec<u8>) {
-        let _ = std::io::Write::write_fmt(
-            out,
-            format_args!(
-                "{:02}/{}/{:04}:{:02}:{:02}:{:02}.{:03}",
-                self.day,
-                self.month_name(),
-                self.year,
-                self.hour,
-                self.min,
-                self.sec,
-                self.micros / 1000
-            ),
-        );
+        use haproxide_expr::logfmt::push_dec_padded as pad;
+        pad(out, u64::from(self.day), 2);
+        out.push(b'/');
+        out.extend_from_slice(self.month_name().as_bytes());
+        out.push(b'/');
+        if self.year < 0 {
+            out.push(b'-');
+            pad(out, self.year.unsigned_abs(), 3);
+        } else {
+            pad(out, self.year.unsigned_abs(), 4);
+        }
+        for (sep, n) in [(b':', self.hour), (b':', self.min), (b':', self.sec)] {
+            out.push(sep);
+            pad(out, u64::from(n), 2);
+        }
+        out.push(b'.');
+        pad(out, u64::from(self.micros / 1000), 3);
     }
 
     /// [`Tm::rfc3164`] appended to `out`.
     pub fn push_rfc3164(&self, out: &mut Vec<u8>) {
-        let _ = std::io::Write::write_fmt(
-            out,
-            format_args!(
-                "{} {:2} {:02}:{:02}:{:02}",
-                self.month_name(),
-                self.day,
-                self.hour,
-                self.min,
-                self.sec
-            ),
-        );
+        use haproxide_expr::logfmt::{push_dec, push_dec_padded as pad};
+        out.extend_from_slice(self.month_name().as_bytes());
+        out.push(b' ');
+        if self.day < 10 {
+            out.push(b' ');
+        }
+        push_dec(out, u64::from(self.day));
+        out.push(b' ');
+        pad(out, u64::from(self.hour), 2);
+        out.push(b':');
+        pad(out, u64::from(self.min), 2);
+        out.push(b':');
+        pad(out, u64::from(self.sec), 2);
     }
 
     /// `26/Nov/2026:10:00:00.123456`: the date `show sess <id>` prints.
@@ -241,6 +247,34 @@ mod tests {
         assert_eq!(tm.clf_date(), "26/Nov/2026:06:30:00 -0330");
         let early = UNIX_EPOCH + Duration::from_secs(1_770_379_929); // 2026-02-06
         assert_eq!(Tm::new(early, Zone::Utc).rfc3164(), "Feb  6 12:12:09");
+    }
+
+    /// The log line's hot-path writers print what the formatting machinery
+    /// prints, across days, hours and milliseconds of every width.
+    #[test]
+    fn pushed_dates_match_formatted() {
+        for k in 0..2_000u64 {
+            let us = 1_770_379_929_000_000 + k * 3_700_001_237;
+            let tm = Tm::new(UNIX_EPOCH + Duration::from_micros(us), Zone::Utc);
+            let mut a = Vec::new();
+            tm.push_rfc3164(&mut a);
+            assert_eq!(String::from_utf8(a).unwrap(), tm.rfc3164());
+            let mut d = Vec::new();
+            tm.push_accept_date(&mut d);
+            let want = format!(
+                "{:02}/{}/{:04}:{:02}:{:02}:{:02}.{:03}",
+                tm.day,
+                tm.month_name(),
+                tm.year,
+                tm.hour,
+                tm.min,
+                tm.sec,
+                tm.micros / 1000
+            );
+            assert_eq!(String::from_utf8(d).unwrap(), want);
+        }
+        let tm = Tm::new(UNIX_EPOCH + Duration::from_micros(5_000), Zone::Utc);
+        assert_eq!(tm.accept_date(), "01/Jan/1970:00:00:00.005");
     }
 
     #[test]

@@ -208,8 +208,14 @@ fn push_fmt(out: &mut Vec<u8>, a: std::fmt::Arguments<'_>) {
     let _ = std::io::Write::write_fmt(out, a);
 }
 
-fn push_num(out: &mut Vec<u8>, n: impl std::fmt::Display) {
-    push_fmt(out, format_args!("{n}"))
+/// A number of the log line, in decimal (see [`haproxide_expr::logfmt::push_dec`]).
+fn push_num(out: &mut Vec<u8>, n: impl Into<i64>) {
+    haproxide_expr::logfmt::push_dec_signed(out, n.into())
+}
+
+/// An unsigned counter of the log line, in decimal.
+fn push_count(out: &mut Vec<u8>, n: u64) {
+    haproxide_expr::logfmt::push_dec(out, n)
 }
 
 /// HAProxy's `hdr_encode_map` (captures: `"#{|}`) or `url_encode_map` (`%r`:
@@ -399,7 +405,11 @@ impl LogVars for RecVars<'_> {
             LogVar::RequestDateLocal => {
                 out.extend_from_slice(self.request_tm(ctx.zone).clf_date().as_bytes())
             }
-            LogVar::AcceptMs => push_fmt(out, format_args!("{:03}", self.accept.micros / 1000)),
+            LogVar::AcceptMs => haproxide_expr::logfmt::push_dec_padded(
+                out,
+                u64::from(self.accept.micros / 1000),
+                3,
+            ),
             LogVar::Timestamp => push_hexable(out, self.accept.unix.max(0) as u64, f, 8),
             LogVar::Frontend => str_(out, Some(&rec.frontend)),
             // `~` after the name of a frontend reached over TLS (§8.2.4 `%ft`).
@@ -436,8 +446,8 @@ impl LogVars for RecVars<'_> {
                 };
                 push_num(out, td);
             }
-            LogVar::BytesRead => push_num(out, rec.bytes_read),
-            LogVar::BytesUploaded => push_num(out, rec.bytes_uploaded),
+            LogVar::BytesRead => push_count(out, rec.bytes_read),
+            LogVar::BytesUploaded => push_count(out, rec.bytes_uploaded),
             LogVar::TermState | LogVar::TermStateCookie => {
                 for b in rec.termination {
                     out.push(if b.is_ascii_graphic() { b } else { b'-' });
@@ -449,18 +459,18 @@ impl LogVars for RecVars<'_> {
                     }
                 }
             }
-            LogVar::ActConn => push_num(out, rec.actconn),
-            LogVar::FeConn => push_num(out, rec.feconn),
-            LogVar::BeConn => push_num(out, rec.beconn),
-            LogVar::SrvConn => push_num(out, rec.srv_conn),
+            LogVar::ActConn => push_count(out, rec.actconn),
+            LogVar::FeConn => push_count(out, rec.feconn),
+            LogVar::BeConn => push_count(out, rec.beconn),
+            LogVar::SrvConn => push_count(out, rec.srv_conn),
             LogVar::Retries => {
                 if rec.redispatched {
                     out.push(b'+');
                 }
                 push_num(out, rec.retries);
             }
-            LogVar::SrvQueue => push_num(out, rec.srv_queue),
-            LogVar::BackendQueue => push_num(out, rec.backend_queue),
+            LogVar::SrvQueue => push_count(out, rec.srv_queue),
+            LogVar::BackendQueue => push_count(out, rec.backend_queue),
             LogVar::LogCounter => push_hexable(out, ctx.log_counter, f, 4),
             LogVar::RequestCounter => push_hexable(out, ctx.request_counter, f, 4),
             LogVar::Status => match http {

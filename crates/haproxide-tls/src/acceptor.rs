@@ -340,7 +340,7 @@ pub(crate) fn provider(
             ),
         }
     }
-    provider.cipher_suites = cs;
+    provider.cipher_suites = cs.into_iter().map(crate::crypto::fast_hkdf).collect();
     if let Some(c) = &o.curves {
         provider.kx_groups = suites::parse_curves(c)?;
     }

@@ -106,15 +106,17 @@ fn distinct_ports(n: usize) -> Vec<u16> {
         .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
         .unwrap_or(32768);
     let span = u32::from(low.saturating_sub(10_000)).max(1000);
-    let start = 10_000 + (std::process::id() * 97) % span;
+    // The search wraps around the span: a start near its top still finds `n`.
+    let offset = (std::process::id() * 97) % span;
     let mut out = Vec::new();
-    let mut p = start;
-    while out.len() < n && p < u32::from(low) {
-        let port = u16::try_from(p).unwrap_or(u16::MAX);
+    for i in 0..span {
+        if out.len() == n {
+            break;
+        }
+        let port = u16::try_from(10_000 + (offset + i) % span).unwrap_or(u16::MAX);
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
             out.push(port);
         }
-        p += 1;
     }
     assert_eq!(out.len(), n, "not enough free ports below {low}");
     out

@@ -397,9 +397,9 @@ fn purge_now(now: Instant) -> Option<Instant> {
             let Some(be) = slot.be.upgrade() else {
                 return false;
             };
-            // A slot without idle connections stays with its numbers (HAProxy's
-            // purge visits only servers with idle ones): one slot per server
-            // and thread at most.
+            // A slot with nothing to purge stays while its backend runs: it
+            // holds the server's `used_max` and `need_est` (HAProxy keeps them
+            // in the server), which a new slot would restart from one request.
             let Some(at) = slot.purge_at else {
                 return true;
             };

@@ -153,8 +153,13 @@ mod tests {
     fn refusal_names_the_missing_fetch() {
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            super::missing_sample(&args(&["code", "308", "location", "/%[ssl_s_sha1]"])),
-            Some("the sample fetch `ssl_s_sha1`".to_string())
+            super::missing_sample(&args(&[
+                "code",
+                "308",
+                "location",
+                "/%[distcc_param(DOTI)]"
+            ])),
+            Some("the sample fetch `distcc_param`".to_string())
         );
         assert_eq!(
             super::missing_sample(&args(&["hdr", "x", "%[path,nosuchconv]"])),
