@@ -32,8 +32,9 @@ fn read_head(s: &mut TcpStream) -> Option<String> {
 /// An origin that numbers its connections in accept order and answers each
 /// request with that number; `/ntlm` gets a 401 NTLM challenge. Stops
 /// accepting when the test process ends (threads are detached; each
-/// connection has a read timeout).
-fn origin() -> (u16, Arc<AtomicUsize>) {
+/// connection has a read timeout). Each connection is closed after its
+/// `after`-th answer.
+fn origin_closing(after: usize) -> (u16, Arc<AtomicUsize>) {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind origin");
     let port = l.local_addr().map(|a| a.port()).unwrap_or(0);
     let conns = Arc::new(AtomicUsize::new(0));
@@ -44,7 +45,12 @@ fn origin() -> (u16, Arc<AtomicUsize>) {
             let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
             let id = seen.fetch_add(1, Ordering::SeqCst);
             std::thread::spawn(move || {
-                while let Some(head) = read_head(&mut s) {
+                let mut served = 0;
+                while served < after {
+                    let Some(head) = read_head(&mut s) else {
+                        return;
+                    };
+                    served += 1;
                     let body = format!("c{id}");
                     if head.starts_with("GET /slow") {
                         std::thread::sleep(Duration::from_millis(800));
@@ -186,6 +192,8 @@ struct Case {
     backend: &'static str,
     server: &'static str,
     steps: &'static [Step],
+    /// The origin closes each connection after this many answers.
+    close_after: usize,
 }
 
 /// Two clients each making two requests, one after the other, then a third
@@ -251,6 +259,12 @@ const CONCURRENT: &[Step] = &[
 /// closed within three or four (HAProxy halves the excess every delay).
 const PURGE: &[Step] = &[Get(0), Sleep(1500), Get(1), Sleep(3500), Get(2)];
 
+/// The origin closes a connection after two answers (as VTest's `accept`
+/// between clients in reg-test compression/basic): the next client's
+/// connection is kept for its second request, not refused by the pool for
+/// the dead one still listed.
+const SERVER_CLOSES: &[Step] = &[Get(0), Get(0), Close(0), Get(1), Get(1), Get(1)];
+
 fn cases() -> Vec<Case> {
     let mut v = Vec::new();
     for (mode, name) in [
@@ -272,6 +286,7 @@ fn cases() -> Vec<Case> {
                 backend,
                 server: "",
                 steps,
+                close_after: usize::MAX,
             });
         }
     }
@@ -291,6 +306,7 @@ fn cases() -> Vec<Case> {
                 backend: "  http-reuse always\n",
                 server,
                 steps,
+                close_after: usize::MAX,
             });
         }
     }
@@ -299,6 +315,14 @@ fn cases() -> Vec<Case> {
         backend: "  http-reuse always\n",
         server: " pool-purge-delay 1s",
         steps: PURGE,
+        close_after: usize::MAX,
+    });
+    v.push(Case {
+        name: "safe/server-closes",
+        backend: "  http-reuse safe\n",
+        server: "",
+        steps: SERVER_CLOSES,
+        close_after: 2,
     });
     v
 }
@@ -312,7 +336,7 @@ fn config(dir: &Path, cases: &[Case]) -> (std::path::PathBuf, Vec<(u16, Arc<Atom
     );
     let mut ends = Vec::new();
     for (i, c) in cases.iter().enumerate() {
-        let (oport, accepted) = origin();
+        let (oport, accepted) = origin_closing(c.close_after);
         let port = free_port();
         text.push_str(&format!(
             "listen l{i}\n  bind 127.0.0.1:{port}\n{}  server s1 127.0.0.1:{oport}{}\n",
@@ -448,6 +472,12 @@ fn modes_behave_as_documented() {
     assert_eq!(
         one("always/ntlm"),
         "0:c0 1:c1 1:c1 0:c0 0:c0 2:c1 1:c1 conns=2"
+    );
+    // A connection the server closed does not count against the next one
+    // (client 1's: kept for its second request; the origin closes it after two).
+    assert_eq!(
+        one("safe/server-closes"),
+        "0:c0 0:c0 1:c1 1:c1 1:c2 conns=3"
     );
     // pool-max-conn 0: nothing kept.
     assert_eq!(

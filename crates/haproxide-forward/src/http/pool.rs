@@ -345,18 +345,30 @@ pub(crate) fn put(
         // most in use at once is seen when the first of them is released.
         slot.used_max = slot.used_max.max(in_flight);
         slot.need_est = slot.need_est.max(in_flight);
-        let (idle, safe) = (slot.count(false), slot.count(true));
-        let total = idle + safe;
         // `pool-purge-delay 0` and `pool-max-conn 0` keep none.
         if pool.purge_delay.is_zero() || pool.max_conn == Some(0) {
             slot.publish();
             return false;
         }
-        let first_of_kind = safe == 0 && (reused || idle == 0);
-        let within = in_flight + total <= in_flight.max(slot.need_est) + pool.low_conn;
-        if pool.max_conn.is_some_and(|m| total >= m) || !(first_of_kind || within) {
-            slot.publish();
-            return false;
+        let keep = |slot: &Slot| {
+            let (idle, safe) = (slot.count(false), slot.count(true));
+            let total = idle + safe;
+            let first_of_kind = safe == 0 && (reused || idle == 0);
+            let within = in_flight + total <= in_flight.max(slot.need_est) + pool.low_conn;
+            pool.max_conn.is_none_or(|m| total < m) && (first_of_kind || within)
+        };
+        // HAProxy drops an idle connection as soon as its server closes it
+        // (the idle connection stays polled); here the pool learns it when it
+        // looks: before refusing this one, the idle connections the server
+        // closed go (a server that closes its kept connections between clients
+        // would otherwise have each new client's connection refused after one
+        // request, for a dead one still counted).
+        if !keep(slot) {
+            slot.idle.retain_mut(|c| c.stream.alive());
+            if !keep(slot) {
+                slot.publish();
+                return false;
+            }
         }
         slot.idle.push(Idle {
             stream,
@@ -377,7 +389,7 @@ pub(crate) fn put(
 /// One purge of the slots whose time came (HAProxy's `srv_cleanup_idle_conns`):
 /// connections the server closed go; then half of those beyond the estimate
 /// (idle ones first, then safe, oldest first), and the estimate decays. Slots
-/// of backends no longer running go whole. Returns the next purge time.
+/// of backends no longer running go whole; the others stay. Returns the next purge time.
 fn purge_now(now: Instant) -> Option<Instant> {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
@@ -440,5 +452,40 @@ async fn purger() {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that keeps no idle connection (`pool-max-conn 0`) keeps its
+    /// numbers across a purge: HAProxy's purge only visits servers with idle
+    /// connections, so their `used_max`/`need_est` stay (a slot dropped and
+    /// made again started them over from the requests in flight then).
+    #[tokio::test]
+    async fn a_purge_keeps_the_numbers_of_a_server_without_idle_connections() {
+        let be = Arc::new(BackendRt::new(
+            0,
+            crate::spec::BackendSpec::default(),
+            Arc::new(crate::AlwaysUp),
+        ));
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let none = ServerPool {
+            max_conn: Some(0),
+            ..ServerPool::default()
+        };
+        // Released with 3 requests in flight: not kept, the numbers noted.
+        put(&be, 0, ServerStream::Tcp(s), false, 3, &none);
+        assert_eq!(stats(&be, 0, 1).used_max, 3);
+        purge_now(Instant::now() + Duration::from_secs(3600));
+        // The next request (none other in flight) sees the same numbers.
+        note_use(&be, 0);
+        let st = stats(&be, 0, 1);
+        assert_eq!((st.used_max, st.need_est), (3, 3));
     }
 }

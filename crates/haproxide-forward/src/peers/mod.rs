@@ -68,6 +68,9 @@ struct Section {
     /// the connection.
     live: Mutex<HashMap<String, Live1>>,
     gen: std::sync::atomic::AtomicU64,
+    /// Bumped when a session ends: a connector waiting for the live session
+    /// to end connects at once.
+    ended: watch::Sender<u64>,
     handshakes: Arc<Semaphore>,
     /// Kept for the tables' hooks' lifetime (they hold clones).
     _tx: Arc<watch::Sender<u64>>,
@@ -95,6 +98,7 @@ pub fn start(specs: Vec<PeersSpec>, tables: Arc<Tables>) -> Result<(), PeersErro
             updates: rx,
             live: Mutex::new(HashMap::new()),
             gen: std::sync::atomic::AtomicU64::new(1),
+            ended: watch::channel(0).0,
             handshakes: Arc::new(Semaphore::new(HANDSHAKES)),
             _tx: tx,
         });
@@ -220,10 +224,16 @@ fn proto_code(line: &str) -> Option<u16> {
 
 /// Connects to a remote peer whenever no session with it is up: failed
 /// attempts back off from 100 ms to HAProxy's 5 s reconnect delay (a peer
-/// starting at the same time is reached at once).
+/// starting at the same time is reached at once). While a session the peer
+/// opened is up, waits for its end and connects at once (as HAProxy, whose
+/// sync task reconnects when the session is released and the random
+/// collision delay is over): a 5 s wait there left both peers without a
+/// session after a collision, and updates made meanwhile missed the other.
 async fn connect_loop(sec: Arc<Section>, name: String, addr: SocketAddr) {
     let mut delay = Duration::from_millis(100);
+    let mut ended = sec.ended.subscribe();
     loop {
+        ended.borrow_and_update();
         if !sec.has_live(&name) {
             let hello = tokio::time::timeout(SILENCE, client_hello(&sec, &name, addr)).await;
             if let Ok(Some(s)) = hello {
@@ -238,7 +248,7 @@ async fn connect_loop(sec: Arc<Section>, name: String, addr: SocketAddr) {
             delay = (delay * 2).min(SILENCE);
             continue;
         }
-        tokio::time::sleep(SILENCE).await;
+        let _ = tokio::time::timeout(SILENCE, ended.changed()).await;
     }
 }
 
@@ -294,6 +304,8 @@ impl Section {
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
         if live.get(peer).is_some_and(|(x, _, _)| *x == g) {
             live.remove(peer);
+            drop(live);
+            self.ended.send_modify(|n| *n = n.wrapping_add(1));
         }
     }
 
@@ -462,6 +474,11 @@ async fn run(sec: Arc<Section>, s: TcpStream, peer: String, early: Vec<u8>) {
         ..State::default()
     };
     let now = Instant::now();
+    // No Nagle delay (HAProxy sets TCP_NODELAY on its connections): an update
+    // written before the client is answered must reach the peer before that
+    // client's next request does, not wait for the peer's delayed ACK (40 ms)
+    // behind the previous update.
+    let _ = s.set_nodelay(true);
     let raw = s
         .into_std()
         .and_then(|std| Ok((std.try_clone().ok(), TcpStream::from_std(std)?)));
