@@ -269,6 +269,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+thread_local! {
+    /// [`BackendRt::assign`]'s candidate and free-server lists, reused.
+    static PICK: std::cell::RefCell<(Vec<usize>, Vec<usize>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
 impl BackendRt {
     pub(crate) fn new(idx: usize, spec: BackendSpec, health: Arc<dyn ServerHealth>) -> BackendRt {
         let seed = {
@@ -386,19 +392,25 @@ impl BackendRt {
     /// usable backup, or all usable backups with `option allbackups` (§4.2
     /// `option allbackups`, §5.2 `backup`). Weight 0 servers are never chosen.
     fn eligible(&self) -> Vec<usize> {
+        let mut v = Vec::new();
+        self.eligible_into(&mut v);
+        v
+    }
+
+    /// [`Self::eligible`] into `out` (cleared first).
+    fn eligible_into(&self, out: &mut Vec<usize>) {
         let servers = &self.servers;
         let backup = |s: usize| servers.get(s).is_some_and(|e| e.spec.backup);
-        let act: Vec<usize> = (0..servers.len())
-            .filter(|&s| !backup(s) && self.usable(s))
-            .collect();
-        if !act.is_empty() {
-            return act;
+        out.clear();
+        out.extend((0..servers.len()).filter(|&s| !backup(s) && self.usable(s)));
+        if !out.is_empty() {
+            return;
         }
         let mut bck = (0..servers.len()).filter(|&s| backup(s) && self.usable(s));
         if self.spec.all_backups {
-            bck.collect()
+            out.extend(bck);
         } else {
-            bck.next().into_iter().collect()
+            out.extend(bck.next());
         }
     }
 
@@ -530,7 +542,38 @@ impl BackendRt {
         sid: u64,
         kill: &Arc<Kill>,
     ) -> Assign {
-        let cands = self.eligible();
+        // The candidate lists live in this thread's scratch (no allocation per
+        // request); a reentrant call gets fresh ones.
+        PICK.with(|c| match c.try_borrow_mut() {
+            Ok(mut p) => {
+                let (cands, free) = &mut *p;
+                self.assign_in(cands, free, client_ip, key_hash, avoid, sid, kill)
+            }
+            Err(_) => self.assign_in(
+                &mut Vec::new(),
+                &mut Vec::new(),
+                client_ip,
+                key_hash,
+                avoid,
+                sid,
+                kill,
+            ),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assign_in(
+        self: &Arc<Self>,
+        cands: &mut Vec<usize>,
+        free: &mut Vec<usize>,
+        client_ip: Option<IpAddr>,
+        key_hash: Option<u32>,
+        avoid: Option<usize>,
+        sid: u64,
+        kill: &Arc<Kill>,
+    ) -> Assign {
+        self.eligible_into(cands);
+        let cands = &*cands;
         if cands.is_empty() {
             if self.awaiting_first_check() {
                 // Hold it until a first check brings a server UP (`wake_queues`) or
@@ -549,23 +592,25 @@ impl BackendRt {
             _ => key_hash,
         };
         if let Some(h) = hash.filter(|_| self.spec.balance.is_hash()) {
-            let s = self.hash_pick(&mut st, &cands, h, avoid);
+            let s = self.hash_pick(&mut st, cands, h, avoid);
             return self.onto(&mut st, s, sid, kill);
         }
         if !st.queue.is_empty() {
             // Others are already waiting because every server was full: FIFO. If a
             // slot opened meanwhile without a release (server back up), hand it out now.
             let ticket = self.enqueue(&mut st, None);
-            for &c in &cands {
-                self.dispatch(&mut st, c, Some(&cands));
+            for &c in cands {
+                self.dispatch(&mut st, c, Some(cands));
             }
             return Assign::Queued(ticket);
         }
-        let mut free: Vec<usize> = cands
-            .iter()
-            .copied()
-            .filter(|&s| st.srv[s].queue.is_empty() && self.has_slot(&st, s))
-            .collect();
+        free.clear();
+        free.extend(
+            cands
+                .iter()
+                .copied()
+                .filter(|&s| st.srv[s].queue.is_empty() && self.has_slot(&st, s)),
+        );
         if free.len() > 1 {
             if let Some(a) = avoid {
                 free.retain(|&s| s != a);
@@ -580,10 +625,10 @@ impl BackendRt {
             | Balance::Source
             | Balance::Uri
             | Balance::UrlParam
-            | Balance::Hdr => self.rr_pick(&mut st, &free),
-            Balance::LeastConn => self.lc_pick(&mut st, &free),
+            | Balance::Hdr => self.rr_pick(&mut st, free),
+            Balance::LeastConn => self.lc_pick(&mut st, free),
             Balance::First => free[0],
-            Balance::Random { draws } => self.random_pick(&mut st, &free, draws),
+            Balance::Random { draws } => self.random_pick(&mut st, free, draws),
         };
         Assign::Server(self.take(&mut st, s, sid, kill))
     }

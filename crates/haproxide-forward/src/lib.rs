@@ -127,7 +127,7 @@ pub use server_stream::ServerStream;
 pub use session::DEFAULT_TIMEOUT_CONNECT;
 
 pub use spec::*;
-pub use txnlog::{CaptureSlot, CaptureSpec, Captures, HttpTxnLog, LOGURILEN};
+pub use txnlog::{CaptureSlot, CaptureSpec, Captures, HttpTxnLog, SessionRecord, LOGURILEN};
 
 /// Pipes in use for splice(2) and the most the process allows (`show info`'s
 /// `PipesUsed` and `Maxpipes`).
@@ -232,55 +232,9 @@ impl CutReason {
     }
 }
 
-/// One finished session (TCP mode) or transaction (HTTP mode): what `option tcplog`
-/// (configuration.txt §8.2.2) and `option httplog` (§8.2.3) print.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionRecord {
-    pub client: SocketAddr,
-    /// The address the client connected to.
-    pub frontend_addr: Option<SocketAddr>,
-    pub accepted_at: SystemTime,
-    pub frontend: String,
-    /// `<NOSRV>`-style placeholders are the logger's business: None means none chosen.
-    pub backend: Option<String>,
-    pub server: Option<String>,
-    /// `Tw`: time waiting in queues, ms (-1 if never reached).
-    pub tw: i64,
-    /// `Tc`: time to establish the server connection, ms (-1 if never established).
-    pub tc: i64,
-    /// `Tt`: total session duration, ms.
-    pub tt: i64,
-    /// Bytes sent from the server to the client (HAProxy's `bytes_read`).
-    pub bytes_read: u64,
-    /// Bytes sent from the client to the server.
-    pub bytes_uploaded: u64,
-    /// HAProxy's two-character termination state (`--`, `CD`, `SD`, `sC`, `SC`, `CC`, `cD`, `sD`, `KD`...).
-    pub termination: [u8; 2],
-    /// Concurrent sessions on the process, frontend, backend and server at logging time.
-    pub actconn: u64,
-    pub feconn: u64,
-    pub beconn: u64,
-    pub srv_conn: u64,
-    /// Connection retries to servers.
-    pub retries: u32,
-    /// Whether a retry went to another server (`+` prefix on retries).
-    pub redispatched: bool,
-    /// Sessions served before this one while it waited in its server's queue (0 if it
-    /// never queued there), as `srv_queue` in §8.2.2.
-    pub srv_queue: u64,
-    /// The same for the backend's queue (`backend_queue`).
-    pub backend_queue: u64,
-    /// HTTP mode: the transaction's request line, status, timers, captures,
-    /// cookie letters and unique ID (see [`HttpTxnLog`]); `None` in TCP mode.
-    pub http: Option<Box<HttpTxnLog>>,
-    /// What the TLS handshake settled, on a `bind ... ssl` (`%ft`'s `~`, `%sslv`,
-    /// `%sslc`, the `ssl_*` fetches of log-format); `None` in clear.
-    pub tls: Option<Box<haproxide_expr::TlsSession>>,
-}
-
 /// Receives each finished session.
 pub trait SessionLogger: Send + Sync + 'static {
-    fn log(&self, record: &SessionRecord);
+    fn log(&self, record: &SessionRecord<'_>);
     /// Whether `frontend`'s log lines use the HTTP request line (HAProxy's
     /// `LW_REQ`): when not, the engine need not copy it into
     /// [`HttpTxnLog::request_line`].
@@ -311,7 +265,7 @@ pub struct ConnError<'a> {
 pub struct NoLog;
 
 impl SessionLogger for NoLog {
-    fn log(&self, _record: &SessionRecord) {}
+    fn log(&self, _record: &SessionRecord<'_>) {}
 }
 
 /// Why the engine could not start.

@@ -27,6 +27,7 @@ use crate::rules::{eval_cond, EvalCtx, Tri};
 use crate::server_stream::ServerStream;
 use crate::spec::{Balance, SendProxy, ServerPort};
 use crate::{SessionRecord, Shared};
+use std::borrow::Cow;
 
 /// HAProxy has no default `timeout connect`; without one we bound connects to 5 s.
 pub const DEFAULT_TIMEOUT_CONNECT: Duration = Duration::from_secs(5);
@@ -291,13 +292,19 @@ impl Sess {
                 h.ta = if h.t_req < 0 { -1 } else { tt - h.th - h.ti };
             }
             let (be_name, beconn) = match &self.backend {
-                Some(b) => (Some(b.spec.name.clone()), b.cur.load(Ordering::Relaxed)),
+                Some(b) => (
+                    Some(Cow::Borrowed(&*b.spec.name)),
+                    b.cur.load(Ordering::Relaxed),
+                ),
                 None => (None, 0),
             };
             let (srv_name, srv_conn) = match (&self.backend, self.server) {
-                (Some(b), Some(i)) => (b.server(i).map(|x| x.name.clone()), b.server_counts(i).0),
+                (Some(b), Some(i)) => (
+                    b.server(i).map(|x| Cow::Borrowed(&*x.name)),
+                    b.server_counts(i).0,
+                ),
                 _ if http.as_ref().is_some_and(|h| h.from_cache) => {
-                    (Some("<CACHE>".to_string()), 0)
+                    (Some(Cow::Borrowed("<CACHE>")), 0)
                 }
                 _ => (None, 0),
             };
@@ -307,7 +314,7 @@ impl Sess {
                     .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
                 frontend_addr: self.dst,
                 accepted_at,
-                frontend: fert.spec.name.clone(),
+                frontend: Cow::Borrowed(&fert.spec.name),
                 backend: be_name,
                 server: srv_name,
                 tw: self.tw,

@@ -15,6 +15,10 @@
 //! says so (HAProxy copies the request line only when the log format uses it,
 //! `LW_REQ`).
 
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
 /// HAProxy's default `tune.http.logurilen` (1024): the request line logged is cut to
 /// `LOGURILEN - 1` bytes.
 pub const LOGURILEN: usize = 1024;
@@ -213,5 +217,86 @@ mod tests {
         assert_eq!(slots[0].as_deref(), Some(&b"seco"[..]));
         assert_eq!(slots[1], None);
         assert_eq!(slots[2], None);
+    }
+}
+
+/// One finished session (TCP mode) or transaction (HTTP mode): what `option tcplog`
+/// (configuration.txt §8.2.2) and `option httplog` (§8.2.3) print.
+///
+/// Names are borrowed from the running configuration while the record is
+/// logged (no copy per request); [`SessionRecord::into_owned`] keeps one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord<'a> {
+    pub client: SocketAddr,
+    /// The address the client connected to.
+    pub frontend_addr: Option<SocketAddr>,
+    pub accepted_at: SystemTime,
+    pub frontend: Cow<'a, str>,
+    /// `<NOSRV>`-style placeholders are the logger's business: None means none chosen.
+    pub backend: Option<Cow<'a, str>>,
+    pub server: Option<Cow<'a, str>>,
+    /// `Tw`: time waiting in queues, ms (-1 if never reached).
+    pub tw: i64,
+    /// `Tc`: time to establish the server connection, ms (-1 if never established).
+    pub tc: i64,
+    /// `Tt`: total session duration, ms.
+    pub tt: i64,
+    /// Bytes sent from the server to the client (HAProxy's `bytes_read`).
+    pub bytes_read: u64,
+    /// Bytes sent from the client to the server.
+    pub bytes_uploaded: u64,
+    /// HAProxy's two-character termination state (`--`, `CD`, `SD`, `sC`, `SC`, `CC`, `cD`, `sD`, `KD`...).
+    pub termination: [u8; 2],
+    /// Concurrent sessions on the process, frontend, backend and server at logging time.
+    pub actconn: u64,
+    pub feconn: u64,
+    pub beconn: u64,
+    pub srv_conn: u64,
+    /// Connection retries to servers.
+    pub retries: u32,
+    /// Whether a retry went to another server (`+` prefix on retries).
+    pub redispatched: bool,
+    /// Sessions served before this one while it waited in its server's queue (0 if it
+    /// never queued there), as `srv_queue` in §8.2.2.
+    pub srv_queue: u64,
+    /// The same for the backend's queue (`backend_queue`).
+    pub backend_queue: u64,
+    /// HTTP mode: the transaction's request line, status, timers, captures,
+    /// cookie letters and unique ID (see [`HttpTxnLog`]); `None` in TCP mode.
+    pub http: Option<Box<HttpTxnLog>>,
+    /// What the TLS handshake settled, on a `bind ... ssl` (`%ft`'s `~`, `%sslv`,
+    /// `%sslc`, the `ssl_*` fetches of log-format); `None` in clear.
+    pub tls: Option<Box<haproxide_expr::TlsSession>>,
+}
+
+impl SessionRecord<'_> {
+    /// The record with its own copy of the names (to keep it past the
+    /// [`crate::SessionLogger::log`] call).
+    pub fn into_owned(self) -> SessionRecord<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        SessionRecord {
+            frontend: own(self.frontend),
+            backend: self.backend.map(own),
+            server: self.server.map(own),
+            client: self.client,
+            frontend_addr: self.frontend_addr,
+            accepted_at: self.accepted_at,
+            tw: self.tw,
+            tc: self.tc,
+            tt: self.tt,
+            bytes_read: self.bytes_read,
+            bytes_uploaded: self.bytes_uploaded,
+            termination: self.termination,
+            actconn: self.actconn,
+            feconn: self.feconn,
+            beconn: self.beconn,
+            srv_conn: self.srv_conn,
+            retries: self.retries,
+            redispatched: self.redispatched,
+            srv_queue: self.srv_queue,
+            backend_queue: self.backend_queue,
+            http: self.http,
+            tls: self.tls,
+        }
     }
 }

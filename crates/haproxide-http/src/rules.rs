@@ -659,30 +659,31 @@ fn is_script(a: &Action) -> bool {
     matches!(a, Action::Script { .. } | Action::Service { .. })
 }
 
-/// An action with its values computed (the context is no longer borrowed).
-enum Step {
+/// An action with its values computed (the context is no longer borrowed);
+/// names and patterns are borrowed from the rule (no copy per request).
+enum Step<'r> {
     Done(Verdict),
     SetHeader {
-        name: String,
+        name: &'r str,
         value: Vec<u8>,
         replace: bool,
     },
     DelHeader {
-        name: String,
+        name: &'r str,
         method: MatchMethod,
     },
     ReplaceHeader {
-        name: String,
-        re: Regex,
+        name: &'r str,
+        re: &'r Regex,
         value: Vec<u8>,
         items: bool,
     },
     SetPart(UriPart, Vec<u8>),
-    ReplacePart(UriPart, Regex, Vec<u8>),
-    SetVar(String, Option<Sample<'static>>, VarCond),
-    UnsetVar(String),
-    LogLevel(String),
-    SetStatus(u16, Option<String>),
+    ReplacePart(UriPart, &'r Regex, Vec<u8>),
+    SetVar(&'r str, Option<Sample<'static>>, VarCond),
+    UnsetVar(&'r str),
+    LogLevel(&'r str),
+    SetStatus(u16, Option<&'r str>),
     Capture(usize, Vec<u8>),
     SetAddr(AddrField, Option<Sample<'static>>),
     Strict(bool),
@@ -696,13 +697,13 @@ enum Target<'h> {
 
 use crate::script::owned;
 
-fn prepare(
-    a: &Action,
+fn prepare<'r>(
+    a: &'r Action,
     ctx: &dyn Context,
     req: Option<&RequestHead>,
     res: Option<&ResponseHead>,
     txn: &Txn<'_>,
-) -> Step {
+) -> Step<'r> {
     match a {
         Action::Allow => Step::Done(Verdict::Allow),
         Action::SilentDrop => Step::Done(Verdict::SilentDrop),
@@ -727,12 +728,12 @@ fn prepare(
             value,
             replace,
         } => Step::SetHeader {
-            name: name.clone(),
+            name,
             value: render(value, ctx),
             replace: *replace,
         },
         Action::DelHeader { name, method } => Step::DelHeader {
-            name: name.clone(),
+            name,
             method: *method,
         },
         Action::ReplaceHeader {
@@ -741,27 +742,25 @@ fn prepare(
             fmt,
             items,
         } => Step::ReplaceHeader {
-            name: name.clone(),
-            re: re.clone(),
+            name,
+            re,
             value: render(fmt, ctx),
             items: *items,
         },
         Action::SetPart { part, fmt } => Step::SetPart(*part, render(fmt, ctx)),
-        Action::ReplacePart { part, re, fmt } => {
-            Step::ReplacePart(*part, re.clone(), render(fmt, ctx))
-        }
+        Action::ReplacePart { part, re, fmt } => Step::ReplacePart(*part, re, render(fmt, ctx)),
         Action::SetVar { name, expr, cond } => {
-            Step::SetVar(name.clone(), expr.value(ctx).map(owned), *cond)
+            Step::SetVar(name, expr.value(ctx).map(owned), *cond)
         }
         Action::SetVarFmt { name, fmt, cond } => Step::SetVar(
-            name.clone(),
+            name,
             Some(Sample::Str(std::borrow::Cow::Owned(render(fmt, ctx)))),
             *cond,
         ),
-        Action::UnsetVar { name } => Step::UnsetVar(name.clone()),
-        Action::SetLogLevel(l) => Step::LogLevel(l.clone()),
+        Action::UnsetVar { name } => Step::UnsetVar(name),
+        Action::SetLogLevel(l) => Step::LogLevel(l),
         Action::SetStatus { code, reason } => match res {
-            Some(_) => Step::SetStatus(*code, reason.clone()),
+            Some(_) => Step::SetStatus(*code, reason.as_deref()),
             None => Step::Nothing,
         },
         Action::Capture { expr, slot, len } => {
@@ -808,7 +807,7 @@ fn prepare(
                 if t.store(cache, req, res, crate::cache::now()) =>
             {
                 Step::DelHeader {
-                    name: "age".to_string(),
+                    name: "age",
                     method: MatchMethod::Str,
                 }
             }
@@ -822,7 +821,7 @@ fn prepare(
     }
 }
 
-fn apply(step: Step, target: Target<'_>, txn: &mut Txn<'_>) -> Verdict {
+fn apply(step: Step<'_>, target: Target<'_>, txn: &mut Txn<'_>) -> Verdict {
     match step {
         Step::Done(v) => return v,
         s @ (Step::SetHeader { .. }
@@ -843,11 +842,11 @@ fn apply(step: Step, target: Target<'_>, txn: &mut Txn<'_>) -> Verdict {
         Step::Strict(on) => txn.rw.soft = !on,
         Step::SetVar(name, v, cond) => {
             if let Some(v) = v {
-                txn.vars.set_if(&name, &v, cond);
+                txn.vars.set_if(name, &v, cond);
             }
         }
-        Step::UnsetVar(name) => txn.vars.unset(&name),
-        Step::LogLevel(l) => txn.log_level = Some(l),
+        Step::UnsetVar(name) => txn.vars.unset(name),
+        Step::LogLevel(l) => txn.log_level = Some(l.to_string()),
         Step::Capture(slot, v) => txn.captures.push((slot, v)),
         Step::SetAddr(field, v) => match field {
             AddrField::Src | AddrField::SrcPort => txn.src = addr::set(field, txn.src, v),

@@ -102,7 +102,7 @@ impl ProxyLogs {
 
 impl SessionLogger for ProxyLogs {
     fn log(&self, record: &SessionRecord) {
-        if let Some(f) = self.frontends.get(record.frontend.as_str()) {
+        if let Some(f) = self.frontends.get(&*record.frontend) {
             f.log(record);
         }
     }

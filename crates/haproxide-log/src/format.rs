@@ -121,18 +121,26 @@ impl LogFormatString {
     /// Renders one session or transaction.
     pub fn render(&self, rec: &SessionRecord, ctx: &RenderContext<'_>) -> String {
         let mut out = Vec::with_capacity(160);
+        self.render_into(&mut out, rec, ctx);
+        match String::from_utf8(out) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }
+    }
+}
+
+impl LogFormatString {
+    /// [`LogFormatString::render`] appended to `out`, as bytes (what a
+    /// `%[sample]` printed is not checked for UTF-8 here).
+    pub fn render_into(&self, out: &mut Vec<u8>, rec: &SessionRecord, ctx: &RenderContext<'_>) {
         let vars = RecVars {
             rec,
             ctx,
             accept: Tm::new(rec.accepted_at, ctx.zone),
             sample: RecContext(rec),
         };
-        self.fmt.render(&mut out, &vars);
+        self.fmt.render(out, &vars);
         out.extend_from_slice(self.tail.as_bytes());
-        match String::from_utf8(out) {
-            Ok(s) => s,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        }
     }
 }
 
@@ -173,7 +181,7 @@ impl Default for RenderContext<'_> {
 }
 
 /// The sample context of a finished session: its addresses.
-struct RecContext<'a>(&'a SessionRecord);
+struct RecContext<'a>(&'a SessionRecord<'a>);
 
 impl Context for RecContext<'_> {
     fn src(&self) -> Option<SocketAddr> {
@@ -197,7 +205,7 @@ impl Context for RecContext<'_> {
 }
 
 struct RecVars<'a> {
-    rec: &'a SessionRecord,
+    rec: &'a SessionRecord<'a>,
     ctx: &'a RenderContext<'a>,
     accept: Tm,
     sample: RecContext<'a>,

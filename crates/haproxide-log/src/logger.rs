@@ -86,41 +86,103 @@ pub fn render_message(
     msg: &str,
     max_len: usize,
 ) -> Vec<u8> {
-    let pri = u32::from(facility.code()) * 8 + u32::from(level.code());
-    let tag = tag.unwrap_or(&ident.tag);
-    let pid = ident.pid;
-    use std::io::Write as _;
     let mut line = Vec::with_capacity(64 + msg.len().min(max_len));
-    let mut out = match format {
-        // The common formats written in place (one allocation per line).
-        LogFormat::Local | LogFormat::Rfc3164 => {
-            let _ = write!(line, "<{pri}>");
-            tm.push_rfc3164(&mut line);
-            if format == LogFormat::Rfc3164 {
-                let h = ident.hostname.as_deref().unwrap_or("localhost");
-                let _ = write!(line, " {h}");
+    let head = Header {
+        format,
+        facility,
+        level,
+        ident,
+        tag,
+        tm,
+    };
+    head.message_into(&mut line, msg.as_bytes(), max_len);
+    line
+}
+
+/// What goes before a message.
+struct Header<'a> {
+    format: LogFormat,
+    facility: Facility,
+    level: Level,
+    ident: &'a SyslogIdentity,
+    tag: Option<&'a str>,
+    tm: &'a Tm,
+}
+
+impl Header<'_> {
+    /// [`render_message`] into `line` (cleared first).
+    fn message_into(&self, line: &mut Vec<u8>, msg: &[u8], max_len: usize) {
+        use std::io::Write as _;
+        let Header {
+            format,
+            facility,
+            level,
+            ident,
+            tag,
+            tm,
+        } = *self;
+        let pri = u32::from(facility.code()) * 8 + u32::from(level.code());
+        let tag = tag.unwrap_or(&ident.tag);
+        let pid = ident.pid;
+        line.clear();
+        match format {
+            LogFormat::Local | LogFormat::Rfc3164 => {
+                let _ = write!(line, "<{pri}>");
+                tm.push_rfc3164(line);
+                if format == LogFormat::Rfc3164 {
+                    let h = ident.hostname.as_deref().unwrap_or("localhost");
+                    let _ = write!(line, " {h}");
+                }
+                let _ = write!(line, " {tag}[{pid}]: ");
             }
-            let _ = write!(line, " {tag}[{pid}]: ");
-            line.extend_from_slice(msg.as_bytes());
-            line.truncate(max_len);
-            line.push(b'\n');
-            return line;
+            LogFormat::Rfc5424 => {
+                let h = ident.hostname.as_deref().unwrap_or("-");
+                let _ = write!(line, "<{pri}>1 {} {h} {tag} {pid} - - ", tm.iso());
+            }
+            LogFormat::Priority => {
+                let _ = write!(line, "<{pri}>");
+            }
+            LogFormat::Short => {
+                let _ = write!(line, "<{}>", level.code());
+            }
+            LogFormat::Timed => {
+                let _ = write!(line, "<{}>{} ", level.code(), tm.iso());
+            }
+            LogFormat::Iso => {
+                let _ = write!(line, "{} ", tm.iso());
+            }
+            LogFormat::Raw => {}
         }
-        LogFormat::Rfc5424 => {
-            let h = ident.hostname.as_deref().unwrap_or("-");
-            format!("<{pri}>1 {} {h} {tag} {pid} - - ", tm.iso())
-        }
-        LogFormat::Priority => format!("<{pri}>"),
-        LogFormat::Short => format!("<{}>", level.code()),
-        LogFormat::Timed => format!("<{}>{} ", level.code(), tm.iso()),
-        LogFormat::Iso => format!("{} ", tm.iso()),
-        LogFormat::Raw => String::new(),
+        line.extend_from_slice(msg);
+        line.truncate(max_len);
+        line.push(b'\n');
     }
-    .into_bytes();
-    out.extend_from_slice(msg.as_bytes());
-    out.truncate(max_len);
-    out.push(b'\n');
-    out
+}
+
+/// Runs `f` with this thread's scratch buffer `cell` (emptied), or with a
+/// fresh one if it is in use (a reentrant call). Lines are rendered there, so
+/// that logging a request allocates nothing once the buffer has grown; a
+/// buffer grown past 64 KiB by a huge line is given back.
+pub(crate) fn with_scratch<R>(
+    cell: &'static std::thread::LocalKey<std::cell::RefCell<Vec<u8>>>,
+    f: impl FnOnce(&mut Vec<u8>) -> R,
+) -> R {
+    cell.with(|c| match c.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            let r = f(&mut buf);
+            if buf.capacity() > 64 * 1024 {
+                *buf = Vec::new();
+            }
+            r
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
+thread_local! {
+    /// The syslog message being sent (header + line), per thread.
+    static MESSAGE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 enum Output {
@@ -386,6 +448,16 @@ impl Logger {
 
     /// [`Logger::send_tagged`] with an explicit header date (tests).
     pub fn send_at(&self, level: Level, tag: Option<&str>, msg: &str, now: SystemTime) {
+        self.send_bytes_at(level, tag, msg.as_bytes(), now);
+    }
+
+    /// [`Logger::send_tagged`] of a line as bytes (a session line rendered in
+    /// a reused buffer: see `FrontendLog`).
+    pub fn send_bytes_tagged(&self, level: Level, tag: Option<&str>, msg: &[u8]) {
+        self.send_bytes_at(level, tag, msg, SystemTime::now());
+    }
+
+    fn send_bytes_at(&self, level: Level, tag: Option<&str>, msg: &[u8], now: SystemTime) {
         if self.inner.sinks.is_empty() {
             return;
         }
@@ -400,28 +472,36 @@ impl Logger {
                     continue;
                 }
             }
-            let bytes = render_message(
-                sink.target.format,
-                sink.target.facility,
-                lvl,
-                &self.inner.ident,
+            let head = Header {
+                format: sink.target.format,
+                facility: sink.target.facility,
+                level: lvl,
+                ident: &self.inner.ident,
                 tag,
-                &tm,
-                msg,
-                sink.target.max_len,
-            );
+                tm: &tm,
+            };
+            let max_len = sink.target.max_len;
             let ok = match &sink.out {
-                Output::Udp(s, addr) => s.send_to(&bytes, addr).is_ok(),
-                Output::Unix(s, path) => match s.send_to(&bytes, path) {
-                    Ok(_) => true,
-                    Err(e) => {
-                        if e.kind() != ErrorKind::WouldBlock {
-                            tracing::trace!(path = %path.display(), error = %e, "log send failed");
+                Output::Udp(s, addr) => with_scratch(&MESSAGE, |b| {
+                    head.message_into(b, msg, max_len);
+                    s.send_to(b, addr).is_ok()
+                }),
+                Output::Unix(s, path) => with_scratch(&MESSAGE, |b| {
+                    head.message_into(b, msg, max_len);
+                    match s.send_to(b, path) {
+                        Ok(_) => true,
+                        Err(e) => {
+                            if e.kind() != ErrorKind::WouldBlock {
+                                tracing::trace!(path = %path.display(), error = %e, "log send failed");
+                            }
+                            false
                         }
-                        false
                     }
-                },
+                }),
                 Output::Stream(tx, start) => {
+                    // The writer thread owns the line: one allocation here.
+                    let mut bytes = Vec::with_capacity(64 + msg.len().min(max_len));
+                    head.message_into(&mut bytes, msg, max_len);
                     if let Some(f) = start.lock().ok().and_then(|mut g| g.take()) {
                         f();
                     }

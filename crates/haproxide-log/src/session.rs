@@ -147,6 +147,18 @@ impl FrontendLog {
     /// The line for `rec` (advances the `%lc` counter), and its level, or
     /// `None` if `dontlog-normal` skips it.
     pub fn render(&self, rec: &SessionRecord) -> Option<(Level, String)> {
+        let mut out = Vec::new();
+        let level = self.render_into(&mut out, rec)?;
+        let line = match String::from_utf8(out) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        Some((level, line))
+    }
+
+    /// [`FrontendLog::render`] appended to `out` (as the bytes the line is
+    /// sent as: invalid UTF-8 is replaced, as in `render`).
+    fn render_into(&self, out: &mut Vec<u8>, rec: &SessionRecord) -> Option<Level> {
         let abnormal = is_abnormal(rec);
         if self.dontlog_normal && !abnormal {
             return None;
@@ -163,13 +175,24 @@ impl FrontendLog {
             log_counter: self.counter.fetch_add(1, Ordering::Relaxed),
             request_counter: REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed),
         };
-        let line = match &self.format {
-            SessionFormat::Default => default_line(rec),
-            SessionFormat::TcpLog => LogFormatString::tcplog().render(rec, &ctx),
-            SessionFormat::Custom(f) => f.render(rec, &ctx),
-        };
-        Some((level, line))
+        let start = out.len();
+        match &self.format {
+            SessionFormat::Default => out.extend_from_slice(default_line(rec).as_bytes()),
+            SessionFormat::TcpLog => LogFormatString::tcplog().render_into(out, rec, &ctx),
+            SessionFormat::Custom(f) => f.render_into(out, rec, &ctx),
+        }
+        if std::str::from_utf8(&out[start..]).is_err() {
+            let fixed = String::from_utf8_lossy(&out[start..]).into_owned();
+            out.truncate(start);
+            out.extend_from_slice(fixed.as_bytes());
+        }
+        Some(level)
     }
+}
+
+thread_local! {
+    /// The session line being logged, per thread (see `logger::with_scratch`).
+    static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl SessionLogger for FrontendLog {
@@ -196,9 +219,12 @@ impl SessionLogger for FrontendLog {
         if self.logger.is_empty() {
             return;
         }
-        if let Some((level, line)) = self.render(record) {
-            self.logger.send_tagged(level, self.tag.as_deref(), &line);
-        }
+        super::logger::with_scratch(&LINE, |line| {
+            if let Some(level) = self.render_into(line, record) {
+                self.logger
+                    .send_bytes_tagged(level, self.tag.as_deref(), line);
+            }
+        });
     }
 }
 

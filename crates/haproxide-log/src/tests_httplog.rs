@@ -107,7 +107,7 @@ fn parse_date(s: &str) -> SystemTime {
         + Duration::from_millis(ms as u64)
 }
 
-fn record(client: SocketAddr, bind: SocketAddr, fe: &str) -> SessionRecord {
+fn record(client: SocketAddr, bind: SocketAddr, fe: &str) -> SessionRecord<'_> {
     SessionRecord {
         client,
         frontend_addr: Some(bind),

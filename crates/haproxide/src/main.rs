@@ -450,3 +450,18 @@ fn haproxy_command(args: HaproxyArgs) -> Result<u8> {
     std::mem::forget(checked);
     Ok(u8::try_from(code).unwrap_or(1))
 }
+
+/// jemalloc, only to measure again (`--features alloc-jemalloc`): ~6 % less CPU
+/// per keep-alive HTTP/1 request than glibc's malloc, but 2.6x its RSS per idle
+/// keep-alive connection (glibc's `malloc_trim` gives those pages back) and ~9 %
+/// more CPU per h2c request; the default build keeps the C library's malloc
+/// (docs/performance.md "Session 10 (alloc)").
+#[cfg(feature = "alloc-jemalloc")]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// mimalloc, only to measure again (`--features alloc-mimalloc`): 3.2x glibc's
+/// RSS per idle keep-alive connection.
+#[cfg(all(feature = "alloc-mimalloc", not(feature = "alloc-jemalloc")))]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -545,8 +545,9 @@ impl Sess {
         let whole = super::replay::whole_body(req, self.req.filled().len());
         let replay = bodyless || whole.is_some();
         conn.replay = replay;
-        let mut resend = Vec::new();
+        let mut resend = Spare::default();
         if reused && replay {
+            resend = Spare::take();
             resend.extend_from_slice(&conn.out);
             if let Some(n) = whole {
                 resend.extend_from_slice(self.req.filled().get(..n).unwrap_or_default());
@@ -696,6 +697,46 @@ impl Sess {
             _ = server.readable() => true,
             _ = client_ready => false,
             _ = tokio::time::sleep(wait) => false,
+        }
+    }
+}
+
+thread_local! {
+    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// A byte buffer taken from this thread's spare and given back when dropped
+/// (to the thread it ends on): the copy of a request kept to send it again
+/// costs no allocation per keep-alive request once the spare has grown.
+#[derive(Default)]
+struct Spare(Vec<u8>);
+
+impl Spare {
+    fn take() -> Spare {
+        Spare(SPARE.try_with(|c| c.take()).unwrap_or_default())
+    }
+}
+
+impl std::ops::Deref for Spare {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Spare {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        let mut v = std::mem::take(&mut self.0);
+        // A large request's copy is not kept.
+        if v.capacity() > 0 && v.capacity() <= 16 * 1024 {
+            v.clear();
+            let _ = SPARE.try_with(|c| c.set(v));
         }
     }
 }

@@ -100,20 +100,23 @@ pub fn simple(servers: Vec<ServerSpec>) -> EngineSpec {
 /// Records every session.
 #[derive(Default)]
 pub struct Capture {
-    pub records: Mutex<Vec<SessionRecord>>,
+    pub records: Mutex<Vec<SessionRecord<'static>>>,
     notify: Notify,
 }
 
 impl SessionLogger for Capture {
     fn log(&self, record: &SessionRecord) {
-        self.records.lock().expect("lock").push(record.clone());
+        self.records
+            .lock()
+            .expect("lock")
+            .push(record.clone().into_owned());
         self.notify.notify_waiters();
     }
 }
 
 impl Capture {
     /// Wait until at least `n` sessions were logged; panics after [`WAIT`].
-    pub async fn wait(&self, n: usize) -> Vec<SessionRecord> {
+    pub async fn wait(&self, n: usize) -> Vec<SessionRecord<'static>> {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let notified = self.notify.notified();

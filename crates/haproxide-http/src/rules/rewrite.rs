@@ -157,7 +157,7 @@ fn headers<'t>(t: &'t mut Target<'_>) -> &'t mut Headers {
 /// it; false when it does not (nothing changed then, except the fields a
 /// `set-header` replaces, which HAProxy removes before adding the new one).
 /// A `replace-header` changes all its fields or none.
-pub(super) fn apply(step: Step, mut target: Target<'_>, rw: &Rewrite) -> bool {
+pub(super) fn apply(step: Step<'_>, mut target: Target<'_>, rw: &Rewrite) -> bool {
     let now = size_of(&target, rw);
     match step {
         Step::SetHeader {
@@ -166,9 +166,9 @@ pub(super) fn apply(step: Step, mut target: Target<'_>, rw: &Rewrite) -> bool {
             replace,
         } => {
             let h = headers(&mut target);
-            let removed = if replace { named_size(h, &name) } else { 0 };
+            let removed = if replace { named_size(h, name) } else { 0 };
             if replace {
-                h.remove_all(&name);
+                h.remove_all(name);
             }
             let after = now.map(|n| n - removed + header_size(name.as_bytes(), &value));
             if !after.is_none_or(|a| rw.fits(a)) {
@@ -177,7 +177,7 @@ pub(super) fn apply(step: Step, mut target: Target<'_>, rw: &Rewrite) -> bool {
             h.push(name.as_bytes(), &value);
         }
         Step::DelHeader { name, method } => {
-            headers(&mut target).retain(|f| !name_matches(f.name, &name, method));
+            headers(&mut target).retain(|f| !name_matches(f.name, name, method));
         }
         Step::ReplaceHeader {
             name,
@@ -187,11 +187,11 @@ pub(super) fn apply(step: Step, mut target: Target<'_>, rw: &Rewrite) -> bool {
         } => {
             let h = headers(&mut target);
             let mut new = Vec::new();
-            for (i, f) in h.iter().enumerate().filter(|(_, f)| f.is(&name)) {
+            for (i, f) in h.iter().enumerate().filter(|(_, f)| f.is(name)) {
                 let v = if items {
-                    replace_items(&re, f.value, &value)
+                    replace_items(re, f.value, &value)
                 } else {
-                    match replace_all(&re, f.value, &value) {
+                    match replace_all(re, f.value, &value) {
                         Some(v) => v,
                         None => continue,
                     }
@@ -217,7 +217,7 @@ pub(super) fn apply(step: Step, mut target: Target<'_>, rw: &Rewrite) -> bool {
         Step::ReplacePart(part, re, fmt) => {
             if let Target::Req(r) = &target {
                 let cur = get_part(r, part);
-                if let Some(v) = replace_all(&re, &cur, &fmt) {
+                if let Some(v) = replace_all(re, &cur, &fmt) {
                     return set_part_within(target, part, &v, now, rw);
                 }
             }
@@ -227,8 +227,9 @@ pub(super) fn apply(step: Step, mut target: Target<'_>, rw: &Rewrite) -> bool {
                 let saved = now.map(|_| (r.status.clone(), r.reason.clone()));
                 let status = code.to_string().into_bytes();
                 let reason = reason
-                    .unwrap_or_else(|| crate::reply::reason(code).to_string())
-                    .into_bytes();
+                    .unwrap_or_else(|| crate::reply::reason(code))
+                    .as_bytes()
+                    .to_vec();
                 r.status = status;
                 r.reason = reason;
                 if let Some((status, reason)) = saved.filter(|_| !rw.fits(response_size(r))) {

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# User-space instructions and malloc calls per keep-alive HTTP/1 request, HAProxy 2.6 vs
+# haproxide, under callgrind (issue 14): counts the machine's load does not change, unlike
+# the CPU time of bench/http-vs-haproxy.sh. Each proxy runs under `valgrind
+# --tool=callgrind --instr-atstart=no` with http-vs-haproxy.sh's configuration (nbthread
+# 2, option httplog to a UDP sink, option forwardfor, 3 header rules, one nginx origin);
+# after a warm-up (h2load --h1 -n 2000) instrumentation is switched on, h2load --h1 -n N
+# -c C runs (keep-alive HTTP/1.1, one request at a time per connection), the counters are
+# dumped, and the instructions (Ir) and the calls to glibc's malloc are divided by N.
+# Kernel work is not counted. A haproxide built with jemalloc shows 0 malloc calls.
+#
+# Usage: bench/http1-callgrind.sh
+# Env:   HAPROXY, HAPROXIDE (default: the release build), N=10000, C=20,
+#        WHO="haproxy haproxide", KEEP=<dir> (keep the callgrind files, for
+#        callgrind_annotate)
+set -euo pipefail
+N=${N:-10000} C=${C:-20} M=1 WHO=${WHO:-haproxy haproxide}
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_need h2load valgrind callgrind_control python3
+bench_binary 0
+bench_tmp h1cg
+read -r P_ORIGIN P_LOG P_C <<<"$(free_ports 3)"
+start_origin "$P_ORIGIN"
+start_log_sink "$P_LOG"
+cat >"$TMP/proxy.cfg" <<CFG
+global
+    maxconn 5000
+    nbthread 2
+    log 127.0.0.1:$P_LOG local0 info
+defaults
+    mode http
+    log global
+    option httplog
+    option forwardfor
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+frontend fe
+    bind 127.0.0.1:$P_C
+    http-request set-header X-Bench haproxide-bench
+    http-request del-header X-Remove-Me
+    http-response set-header X-Served-By proxy
+    default_backend be
+backend be
+    server o1 127.0.0.1:$P_ORIGIN
+CFG
+
+count() { # CALLGRIND_FILE -> "instructions malloc_calls"
+    python3 - "$1" <<'PY'
+import re, sys
+names, tot, ir, target, take = {}, 0, 0, None, False
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?", line)
+    if m:
+        if m.group(3):
+            names[m.group(2)] = m.group(3).strip()
+        if m.group(1) == "cfn":
+            target = names.get(m.group(2))
+        continue
+    if line.startswith("summary:") or line.startswith("totals:"):
+        ir = int(line.split()[1])
+    if line.startswith("calls=") and target == "malloc":
+        tot += int(line.split("=")[1].split()[0])
+print(ir, tot)
+PY
+}
+
+echo "# h2load --h1 -n $N -c $C (HTTP/1.1 keep-alive), callgrind, load $(loadavg); haproxide $(cd "$ROOT" && git rev-parse --short HEAD)"
+printf '%-10s %12s %10s\n' proxy "Ir/req" "malloc/req"
+for who in $WHO; do
+    if [ "$who" = haproxy ]; then prog=$HAPROXY; else prog=$HAPROXIDE; fi
+    out="$TMP/cg.$who"
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
+        "$prog" -db -f "$TMP/proxy.cfg" >"$TMP/$who.log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    wait_port "$P_C" 60
+    h2load --h1 -n 2000 -c "$C" -m "$M" "http://127.0.0.1:$P_C/small" >/dev/null 2>&1 || true
+    callgrind_control -i on "$pid" >/dev/null 2>&1
+    res=$(timeout 600 h2load --h1 -n "$N" -c "$C" -m "$M" "http://127.0.0.1:$P_C/small" 2>&1 || true)
+    callgrind_control -d "$pid" >/dev/null 2>&1
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' <<<"$res")
+    [ "${ok:-0}" = "$N" ] || { echo "h2load through $who failed: $res" >&2; exit 1; }
+    dump=$(ls -t "$out".* | head -1)
+    read -r ir mallocs <<<"$(count "$dump")"
+    printf '%-10s %12d %10.1f\n' "$who" $((ir / N)) "$(python3 -c "print($mallocs / $N)")"
+    if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp "$dump" "$KEEP/$who.callgrind"; fi
+    rm -f "$out" "$out".*
+done
