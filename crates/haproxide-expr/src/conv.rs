@@ -410,6 +410,7 @@ pub static CONVERTERS: &[ConvDef] = &[
     ctxconv!("set-var", STR5, 1, Any => Any, Some(crate::varcond::prepare_set_var), crate::varcond::set_var_conv),
     ctxconv!("add_item", STR3, 1, Str => Str, VARS, cx::add_item),
     ctxconv!("strcmp", STR1, 1, Str => Sint, VARS, cx::strcmp),
+    ctxconv!("secure_memcmp", STR1, 1, Bin => Bool, VARS, cx::secure_memcmp),
     conv!("crc32", INT1, 0, Bin => Sint, None, hc::conv_crc32),
     conv!("crc32c", INT1, 0, Bin => Sint, None, hc::conv_crc32c),
     conv!("djb2", INT1, 0, Bin => Sint, None, hc::conv_djb2),

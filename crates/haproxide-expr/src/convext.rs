@@ -1,7 +1,7 @@
 //! More converters of configuration.txt §7.3.1: `be2dec`, `be2hex`, `ub64enc`,
 //! `ub64dec`, `url_enc`, `iif`, `json` with its input codes, `json_query`, and the
-//! converters that read a variable (`concat`, `add_item`, `strcmp`), which take the
-//! evaluation's [`Context`].
+//! converters that read a variable (`concat`, `add_item`, `strcmp`,
+//! `secure_memcmp`), which take the evaluation's [`Context`].
 
 use std::borrow::Cow;
 
@@ -364,14 +364,19 @@ fn fmt_g(f: f64) -> String {
     }
 }
 
-/// A converter argument that names a variable (`concat`, `add_item`, `strcmp`):
+/// A converter argument that names a variable (`concat`, `add_item`, `strcmp`,
+/// `secure_memcmp`):
 /// HAProxy's `vars_check_arg` wants a scope.
 pub(crate) fn prepare_var_args(
     name: &str,
     a: Vec<Arg>,
     _: &Opts<'_>,
 ) -> Result<Vec<Arg>, ExprError> {
-    let pos = if name == "strcmp" { 0 } else { 1 };
+    let pos = if matches!(name, "strcmp" | "secure_memcmp") {
+        0
+    } else {
+        1
+    };
     let v = str_arg(&a, pos);
     const SCOPES: [&str; 5] = ["proc.", "sess.", "txn.", "req.", "res."];
     if !v.is_empty() && !SCOPES.iter().any(|s| v.starts_with(s) && v.len() > s.len()) {
@@ -432,6 +437,28 @@ pub(crate) fn strcmp<'a>(a: &[Arg], s: Sample<'a>, ctx: &'a dyn Context) -> Opti
         std::cmp::Ordering::Greater => 1,
     };
     Some(Sample::Sint(r))
+}
+
+/// `secure_memcmp(<var>)` (configuration.txt §7.3.1): whether the input and the
+/// variable, both as binary strings, are equal; compared in constant time when
+/// their lengths are equal (different lengths: false at once). No variable:
+/// the converter fails, as HAProxy's.
+pub(crate) fn secure_memcmp<'a>(
+    a: &[Arg],
+    s: Sample<'a>,
+    ctx: &'a dyn Context,
+) -> Option<Sample<'a>> {
+    let name = str_arg(a, 0);
+    if name.is_empty() {
+        return None;
+    }
+    let v = ctx.var(name)?.cast(SmpType::Bin)?;
+    let (x, y) = (s.bytes()?, v.bytes()?);
+    if x.len() != y.len() {
+        return Some(Sample::Bool(false));
+    }
+    let diff = x.iter().zip(y.iter()).fold(0u8, |d, (p, q)| d | (p ^ q));
+    Some(Sample::Bool(std::hint::black_box(diff) == 0))
 }
 
 #[cfg(test)]
@@ -577,6 +604,18 @@ mod tests {
         assert_eq!(strcmp(&one, s("var_content"), &Vars), Some(Sample::Sint(0)));
         assert_eq!(strcmp(&one, s("var"), &Vars), Some(Sample::Sint(-1)));
         assert_eq!(strcmp(&[Arg::Str("txn.unset".into())], s("x"), &Vars), None);
+        let eq = |x: &'static str| secure_memcmp(&one, s(x), &Vars);
+        assert_eq!(eq("var_content"), Some(Sample::Bool(true)));
+        assert_eq!(eq("var_contenu"), Some(Sample::Bool(false)));
+        assert_eq!(eq("var"), Some(Sample::Bool(false)));
+        let unset = [Arg::Str("txn.unset".into())];
+        assert_eq!(secure_memcmp(&unset, s("x"), &Vars), None);
+        assert!(prepare_var_args(
+            "secure_memcmp",
+            vec![Arg::Str("nope".into())],
+            &Opts::default()
+        )
+        .is_err());
         assert!(prepare_var_args("concat", a("", "nope", ""), &Opts::default()).is_err());
         assert!(prepare_var_args("add_item", a(",", "", ""), &Opts::default()).is_err());
     }

@@ -211,11 +211,6 @@ struct RecVars<'a> {
     sample: RecContext<'a>,
 }
 
-fn push_fmt(out: &mut Vec<u8>, a: std::fmt::Arguments<'_>) {
-    // Straight into the line: no temporary string per field.
-    let _ = std::io::Write::write_fmt(out, a);
-}
-
 /// A number of the log line, in decimal (see [`haproxide_expr::logfmt::push_dec`]).
 fn push_num(out: &mut Vec<u8>, n: impl Into<i64>) {
     haproxide_expr::logfmt::push_dec_signed(out, n.into())
@@ -227,19 +222,40 @@ fn push_count(out: &mut Vec<u8>, n: u64) {
 }
 
 /// HAProxy's `hdr_encode_map` (captures: `"#{|}`) or `url_encode_map` (`%r`:
-/// `"#`), plus bytes < 32 and >= 127, as `#XX`.
-fn push_encoded(out: &mut Vec<u8>, s: &[u8], extra: &[u8]) {
-    for &c in s {
-        if !(32..127).contains(&c) || extra.contains(&c) {
-            push_fmt(out, format_args!("#{c:02X}"));
-        } else {
-            out.push(c);
-        }
+/// `"#`), plus bytes < 32 and >= 127, as `#XX`. Runs of bytes that need no
+/// encoding are copied whole.
+fn push_encoded(out: &mut Vec<u8>, s: &[u8], map: &EncodeMap) {
+    let mut rest = s;
+    while let Some(i) = rest.iter().position(|&c| map[usize::from(c)]) {
+        out.extend_from_slice(&rest[..i]);
+        let c = rest[i];
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        out.extend_from_slice(&[b'#', HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]);
+        rest = &rest[i + 1..];
     }
+    out.extend_from_slice(rest);
 }
 
-const HDR_ENCODE: &[u8] = b"\"#{|}";
-const URL_ENCODE: &[u8] = b"\"#";
+/// The bytes a log field encodes: `true` at each byte to print as `#XX`.
+type EncodeMap = [bool; 256];
+
+const fn encode_map(extra: &[u8]) -> EncodeMap {
+    let mut m = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        m[c] = c < 32 || c >= 127;
+        c += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        m[extra[i] as usize] = true;
+        i += 1;
+    }
+    m
+}
+
+const HDR_ENCODE: &EncodeMap = &encode_map(b"\"#{|}");
+const URL_ENCODE: &EncodeMap = &encode_map(b"\"#");
 
 fn push_captures(out: &mut Vec<u8>, caps: &[Option<Box<[u8]>>], n: usize, f: Flags) {
     if n == 0 {
@@ -557,4 +573,35 @@ pub fn default_line(rec: &SessionRecord) -> String {
     push_addr(&mut out, rec.frontend_addr);
     let _ = write!(out, " ({}/TCP)", rec.frontend);
     out
+}
+
+#[cfg(test)]
+mod encode_tests {
+    use super::*;
+
+    /// Every byte, alone and in a run: printed as HAProxy's maps say (`#XX`
+    /// for controls, bytes >= 127 and the map's extra characters).
+    #[test]
+    fn encoded_bytes_follow_the_maps() {
+        for (map, extra) in [(HDR_ENCODE, &b"\"#{|}"[..]), (URL_ENCODE, &b"\"#"[..])] {
+            let all: Vec<u8> = (0..=255u8).collect();
+            let mut got = Vec::new();
+            push_encoded(&mut got, &all, map);
+            let mut want = String::new();
+            for c in 0..=255u8 {
+                if !(32..127).contains(&c) || extra.contains(&c) {
+                    want.push_str(&format!("#{c:02X}"));
+                } else {
+                    want.push(char::from(c));
+                }
+            }
+            assert_eq!(String::from_utf8(got).unwrap(), want);
+        }
+        let mut o = Vec::new();
+        push_encoded(&mut o, b"GET /a{b} HTTP/1.1", URL_ENCODE);
+        assert_eq!(o, b"GET /a{b} HTTP/1.1");
+        o.clear();
+        push_encoded(&mut o, b"a{b}\n", HDR_ENCODE);
+        assert_eq!(o, b"a#7Bb#7D#0A");
+    }
 }
