@@ -40,26 +40,6 @@ backend be
     server o1 127.0.0.1:$P_ORIGIN
 CFG
 
-count() { # CALLGRIND_FILE -> "instructions malloc_calls"
-    python3 - "$1" <<'PY'
-import re, sys
-names, tot, ir, target, take = {}, 0, 0, None, False
-for line in open(sys.argv[1], errors="replace"):
-    m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?", line)
-    if m:
-        if m.group(3):
-            names[m.group(2)] = m.group(3).strip()
-        if m.group(1) == "cfn":
-            target = names.get(m.group(2))
-        continue
-    if line.startswith("summary:") or line.startswith("totals:"):
-        ir = int(line.split()[1])
-    if line.startswith("calls=") and target == "malloc":
-        tot += int(line.split("=")[1].split()[0])
-print(ir, tot)
-PY
-}
-
 echo "# h2load -n $N -c $C -m $M (h2c), callgrind, load $(loadavg); haproxide $(cd "$ROOT" && git rev-parse --short HEAD)"
 printf '%-10s %12s %10s\n' proxy "Ir/req" "malloc/req"
 for who in $WHO; do
@@ -79,7 +59,7 @@ for who in $WHO; do
     ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' <<<"$res")
     [ "${ok:-0}" = "$N" ] || { echo "h2load through $who failed: $res" >&2; exit 1; }
     dump=$(ls -t "$out".* | head -1)
-    read -r ir mallocs <<<"$(count "$dump")"
+    read -r ir mallocs <<<"$(callgrind_count "$dump")"
     printf '%-10s %12d %10.1f\n' "$who" $((ir / N)) "$(python3 -c "print($mallocs / $N)")"
     if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp "$dump" "$KEEP/$who.callgrind"; fi
     rm -f "$out" "$out".*

@@ -149,3 +149,24 @@ while True:
 PY
     PIDS+=($!)
 }
+
+# The total instructions of a callgrind dump and its calls to malloc (bench/*-callgrind.sh).
+callgrind_count() { # CALLGRIND_FILE -> "instructions malloc_calls"
+    python3 - "$1" <<'PY'
+import re, sys
+names, tot, ir, target, take = {}, 0, 0, None, False
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?", line)
+    if m:
+        if m.group(3):
+            names[m.group(2)] = m.group(3).strip()
+        if m.group(1) == "cfn":
+            target = names.get(m.group(2))
+        continue
+    if line.startswith("summary:") or line.startswith("totals:"):
+        ir = int(line.split()[1])
+    if line.startswith("calls=") and target == "malloc":
+        tot += int(line.split("=")[1].split()[0])
+print(ir, tot)
+PY
+}
