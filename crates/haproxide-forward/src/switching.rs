@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use haproxide_expr::logfmt::{Flags, LogVar, LogVars};
 use haproxide_expr::{Context, Tri};
 
 use crate::lb::BackendRt;
@@ -50,27 +49,10 @@ fn by_name(
     if eval_cond(d.cond.as_ref(), ctx) != Tri::Pass {
         return None;
     }
-    let mut name = Vec::new();
-    d.name.render(&mut name, &Vars(ctx));
+    let name = haproxide_http::rules::render(&d.name, ctx);
     Some(
         backends
             .iter()
             .position(|b| b.spec.http.is_some() && b.spec.name.as_bytes() == name.as_slice()),
     )
-}
-
-/// `%[...]` samples through the request's context; log variables print
-/// nothing useful here (`-`), as in HTTP rules' formats.
-struct Vars<'c>(&'c dyn Context);
-
-impl LogVars for Vars<'_> {
-    fn var(&self, out: &mut Vec<u8>, _: LogVar, f: Flags) {
-        haproxide_expr::logfmt::push_text(out, None, f);
-    }
-    fn context(&self) -> &dyn Context {
-        self.0
-    }
-    fn dash_for_absent(&self) -> bool {
-        false
-    }
 }

@@ -495,7 +495,9 @@ impl LogVars for RuleVars<'_> {
     }
 }
 
-fn render(fmt: &LogFormat, ctx: &dyn Context) -> Vec<u8> {
+/// A rule's log-format value rendered through `ctx` (log variables print
+/// nothing: see [`RuleVars`]); also the forwarder's dynamic `use_backend` names.
+pub fn render(fmt: &LogFormat, ctx: &dyn Context) -> Vec<u8> {
     let mut out = Vec::new();
     fmt.render(&mut out, &RuleVars(ctx));
     out
