@@ -355,15 +355,27 @@ fn run(tag: &str, cases: &[Case]) -> Option<Vec<String>> {
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     let n = RUNS.fetch_add(1, Ordering::SeqCst);
     let dir = TempDir::new(&format!("http-reuse-{tag}-{n}"));
-    let (cfg, ends) = config(dir.dir(), cases);
-    let _p = if tag == "theirs" {
-        haproxy(&cfg)?
-    } else {
-        haproxide(&cfg, &[])
+    // The listeners' ports were free when chosen, but another test's client
+    // may take one before the proxy binds (the proxy then exits): such a start
+    // is tried again with new ports, at most three times.
+    let mut started = None;
+    for _ in 0..3 {
+        let (cfg, ends) = config(dir.dir(), cases);
+        let p = if tag == "theirs" {
+            haproxy(&cfg)?
+        } else {
+            haproxide(&cfg, &[])
+        };
+        if ends.iter().all(|(port, _)| wait_listening(*port)) {
+            started = Some((p, ends));
+            break;
+        }
+    }
+    let Some((_p, ends)) = started else {
+        panic!("{tag}: the proxy did not listen on its ports in three starts");
     };
     let mut out = Vec::new();
     for (i, (c, (port, accepted))) in cases.iter().zip(&ends).enumerate() {
-        assert!(wait_listening(*port), "{tag}: {} not listening", c.name);
         let played = play(*port, c.steps, accepted);
         out.push(format!("{played} | {}", conn_line(dir.dir(), i)));
     }
