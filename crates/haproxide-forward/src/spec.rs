@@ -79,6 +79,22 @@ pub struct BindSpec {
     pub proto_h2: bool,
 }
 
+impl BindSpec {
+    /// A bind on `addr` with no option (no name, backlog, maxconn, TLS...).
+    pub fn plain(addr: ListenAddr) -> BindSpec {
+        BindSpec {
+            addr,
+            name: None,
+            backlog: None,
+            maxconn: None,
+            v6only: false,
+            accept_proxy: false,
+            tls: None,
+            proto_h2: false,
+        }
+    }
+}
+
 /// `tcp-request connection|content` / `tcp-response content` rule (§4.2):
 /// `accept|reject [if cond]`, or a non-final action (`act`).
 #[derive(Debug, Clone, PartialEq)]

@@ -265,16 +265,9 @@ mod tests {
         let spec = EngineSpec {
             frontends: vec![FrontendSpec {
                 name: "fe".into(),
-                binds: vec![BindSpec {
-                    addr: ListenAddr::Tcp("127.0.0.1:0".parse().expect("addr")),
-                    name: None,
-                    backlog: None,
-                    maxconn: None,
-                    v6only: false,
-                    accept_proxy: false,
-                    tls: None,
-                    proto_h2: false,
-                }],
+                binds: vec![BindSpec::plain(ListenAddr::Tcp(
+                    "127.0.0.1:0".parse().expect("addr"),
+                ))],
                 http: Some(HttpSpec::default()),
                 ..FrontendSpec::default()
             }],

@@ -141,16 +141,7 @@ pub fn start(specs: Vec<PeersSpec>, tables: Arc<Tables>) -> Result<(), PeersErro
 }
 
 fn bind(a: &crate::spec::ListenAddr) -> std::io::Result<TcpListener> {
-    let spec = crate::spec::BindSpec {
-        addr: a.clone(),
-        name: None,
-        backlog: None,
-        maxconn: None,
-        v6only: false,
-        accept_proxy: false,
-        tls: None,
-        proto_h2: false,
-    };
+    let spec = crate::spec::BindSpec::plain(a.clone());
     let b = crate::listener::bind_one("peers", 0, 0, &spec, 64, &mut HashMap::new())
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     TcpListener::from_std(std::net::TcpListener::from(b.sock))

@@ -62,16 +62,7 @@ pub fn backend(name: &str, servers: Vec<ServerSpec>) -> BackendSpec {
 }
 
 pub fn bind_tcp(addr: &str) -> BindSpec {
-    BindSpec {
-        addr: ListenAddr::Tcp(addr.parse().expect("addr")),
-        name: None,
-        backlog: None,
-        maxconn: None,
-        v6only: false,
-        accept_proxy: false,
-        tls: None,
-        proto_h2: false,
-    }
+    BindSpec::plain(ListenAddr::Tcp(addr.parse().expect("addr")))
 }
 
 pub fn frontend(name: &str, default_backend: Option<usize>) -> FrontendSpec {
