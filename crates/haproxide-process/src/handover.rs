@@ -322,6 +322,12 @@ mod tests {
         early.write_all(b"hi").expect("write");
         let trust = Trust::this_user(None, Some(std::process::id()));
         let got = fetch(&path, &trust).expect("fetch");
+        // The server marks the hand-over after its reply is written: the
+        // client may read the reply first (CI saw it once).
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !server.handed_over.load(Ordering::SeqCst) && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         assert!(server.handed_over.load(Ordering::SeqCst));
         let fd = got
             .get(&addr.to_string())
