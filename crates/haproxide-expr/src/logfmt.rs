@@ -139,8 +139,9 @@ impl LogVar {
 /// One compiled piece of a format.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
-    /// Literal text (no space in it).
-    Lit(Box<str>),
+    /// Literal text (no space in it), as the bytes it prints (configuration
+    /// escapes turned back into their bytes once, when the format is compiled).
+    Lit(Box<[u8]>),
     /// A run of spaces.
     Sep,
     /// `%var`.
@@ -210,6 +211,9 @@ pub struct LogFormat {
     /// HAProxy's `LOG_OPT_HTTP` (a header value: `unique-id-format`, HTTP rule
     /// arguments): samples are `%XX`-encoded and an absent one prints nothing.
     http_value: bool,
+    /// [`LogFormat::uses_request_line`], read once per request: known when the
+    /// format is compiled.
+    request_line: bool,
 }
 
 impl PartialEq for LogFormat {
@@ -254,7 +258,8 @@ fn apply_flags(mut base: Flags, spec: &str) -> Flags {
 
 fn flush(nodes: &mut Vec<Node>, lit: &mut String) {
     if !lit.is_empty() {
-        nodes.push(Node::Lit(std::mem::take(lit).into()));
+        let text = std::mem::take(lit);
+        nodes.push(Node::Lit(crate::rawtext::to_bytes(&text).into()));
     }
 }
 
@@ -351,10 +356,14 @@ impl LogFormat {
         }
         push_literal(&mut nodes, &mut lit, rest);
         flush(&mut nodes, &mut lit);
+        let request_line = nodes
+            .iter()
+            .any(|n| matches!(n, Node::Var(v, _) if v.uses_request_line()));
         Ok(LogFormat {
             src: s.into(),
             nodes,
             http_value: false,
+            request_line,
         })
     }
 
@@ -386,9 +395,7 @@ impl LogFormat {
 
     /// Whether a variable reads the request line (HAProxy's `LW_REQ`).
     pub fn uses_request_line(&self) -> bool {
-        self.nodes
-            .iter()
-            .any(|n| matches!(n, Node::Var(v, _) if v.uses_request_line()))
+        self.request_line
     }
 
     /// Whether a proxy parsing this format keeps each request's line for
@@ -411,7 +418,7 @@ impl LogFormat {
         for node in &self.nodes {
             match node {
                 Node::Lit(s) => {
-                    out.extend_from_slice(&crate::rawtext::to_bytes(s));
+                    out.extend_from_slice(s);
                     last_isspace = false;
                 }
                 Node::Sep => {

@@ -421,7 +421,7 @@ impl LogVars for RecVars<'_> {
             }
             LogVar::LocalDate => out.extend_from_slice(self.accept.clf_date().as_bytes()),
             LogVar::RequestDate => {
-                out.extend_from_slice(self.request_tm(ctx.zone).accept_date().as_bytes())
+                self.request_tm(ctx.zone).push_accept_date(out)
             }
             LogVar::RequestDateGmt => {
                 out.extend_from_slice(self.request_tm(Zone::Utc).clf_date().as_bytes())
