@@ -580,7 +580,8 @@ fn split_port(authority: &[u8]) -> (&[u8], Option<&[u8]>) {
 }
 
 /// Scheme-based normalisation and the authority/Host agreement (HAProxy 2.6's
-/// `http_scheme_based_normalize` and h1's authority check).
+/// `http_scheme_based_normalize` and h1's authority check). No allocation: the
+/// authority is a range of the target.
 fn absolute_form(req: &mut RequestHead, opts: &ParseOptions, off: usize) -> Result<(), ParseError> {
     let Some(sep) = req.uri.windows(3).position(|w| w == b"://") else {
         return Ok(());
@@ -593,27 +594,24 @@ fn absolute_form(req: &mut RequestHead, opts: &ParseOptions, off: usize) -> Resu
     {
         return Ok(());
     }
-    let auth_start = sep + 3;
-    let auth_end = req.uri[auth_start..]
-        .iter()
-        .position(|&b| b == b'/' || b == b'?' || b == b'#')
-        .map_or(req.uri.len(), |p| auth_start + p);
-    let default_port: &[u8] = if scheme.eq_ignore_ascii_case(b"http") {
+    let default_port: &'static [u8] = if scheme.eq_ignore_ascii_case(b"http") {
         b"80"
     } else if scheme.eq_ignore_ascii_case(b"https") {
         b"443"
     } else {
         b""
     };
-    let authority = req.uri[auth_start..auth_end].to_vec();
-    let (host_part, port) = split_port(&authority);
+    let auth_start = sep + 3;
+    let mut auth_end = req.uri[auth_start..]
+        .iter()
+        .position(|&b| b == b'/' || b == b'?' || b == b'#')
+        .map_or(req.uri.len(), |p| auth_start + p);
     let is_default = |p: &[u8]| !default_port.is_empty() && (p.is_empty() || p == default_port);
-    let mut authority_now = authority.clone();
-    if let Some(p) = port.filter(|p| is_default(p)) {
+    let (host_part, port) = split_port(&req.uri[auth_start..auth_end]);
+    if port.is_some_and(is_default) {
         let cut = host_part.len();
-        let _ = p;
         req.uri.drain(auth_start + cut..auth_end);
-        authority_now.truncate(cut);
+        auth_end = auth_start + cut;
         // The Host header loses the same default port.
         for i in 0..req.headers.len() {
             let Some(h) = req.headers.at(i).filter(|h| h.is("host")) else {
@@ -629,7 +627,7 @@ fn absolute_form(req: &mut RequestHead, opts: &ParseOptions, off: usize) -> Resu
     if let Some(host) = req.headers.get("host") {
         let (hh, hp) = split_port(host);
         let host_norm: &[u8] = if hp.is_some_and(is_default) { hh } else { host };
-        if !host_norm.eq_ignore_ascii_case(&authority_now) && !opts.accept_invalid {
+        if !host_norm.eq_ignore_ascii_case(&req.uri[auth_start..auth_end]) && !opts.accept_invalid {
             return Err(err(ErrorKind::HostMismatch, off));
         }
     }
@@ -689,12 +687,63 @@ pub fn parse_request(buf: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>,
     if htx_size([&line[..m], uri, &line[i..]], &headers) > opts.max_htx {
         return Err(err(ErrorKind::TooLarge, off));
     }
-    let mut head = RequestHead {
+    let head = RequestHead {
         method: line[..m].to_vec(),
         uri: uri.to_vec(),
         version,
         headers,
     };
+    let message = finish_request(head, opts, hoff, off + uri_start)?;
+    Ok(Parsed::Complete { message, len: end })
+}
+
+/// A request head whose start line and fields come already split (HTTP/2's
+/// HEADERS, converted as HAProxy 2.6 converts them: docs/h2.md), checked and
+/// normalised as [`parse_request`] checks and normalises the same head written
+/// as HTTP/1 bytes: the method a token, the target's bytes, the field count,
+/// names tokens and no NUL in values (unless `accept_invalid`), the size as
+/// HAProxy counts it, then framing, TE, Host, the absolute form and the
+/// Connection tokens. Values must come trimmed of spaces and tabs, as the
+/// parser trims them; the version must be one [`parse_request`] could read.
+/// Errors carry offset 0 (there are no input bytes).
+pub fn request_from_fields(head: RequestHead, opts: &ParseOptions) -> Result<Request, ParseError> {
+    if head.method.is_empty() || !head.method.iter().all(|&b| is_token(b)) {
+        return Err(err(ErrorKind::BadMethod, 0));
+    }
+    if head.uri.is_empty()
+        || !head
+            .uri
+            .iter()
+            .all(|&b| is_uri_strict(b) || (opts.accept_invalid && b >= 0x80))
+    {
+        return Err(err(ErrorKind::BadUri, 0));
+    }
+    if head.headers.len() > opts.max_headers {
+        return Err(err(ErrorKind::TooManyHeaders, 0));
+    }
+    for h in head.headers.iter() {
+        if h.name.is_empty() || !(opts.accept_invalid || h.name.iter().all(|&b| is_token(b))) {
+            return Err(err(ErrorKind::BadHeaderName, 0));
+        }
+        if !opts.accept_invalid && h.value.contains(&0) {
+            return Err(err(ErrorKind::NulInValue, 0));
+        }
+    }
+    // `HTTP/x.y`: eight bytes, as the parser reads it.
+    if htx_size([&head.method, &head.uri, b"HTTP/x.y"], &head.headers) > opts.max_htx {
+        return Err(err(ErrorKind::TooLarge, 0));
+    }
+    finish_request(head, opts, 0, 0)
+}
+
+/// What [`parse_request`] does once the head is split: framing, TE, Host, the
+/// absolute form, the Connection tokens. `hoff`, `uri_off`: error offsets.
+fn finish_request(
+    mut head: RequestHead,
+    opts: &ParseOptions,
+    hoff: usize,
+    uri_off: usize,
+) -> Result<Request, ParseError> {
     let (framing, both) = framing(&mut head.headers, hoff)?;
 
     // TE: only `trailers` may go on (HAProxy's h1_parse_te_header): a TE that
@@ -735,7 +784,7 @@ pub fn parse_request(buf: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>,
             keep
         });
     }
-    absolute_form(&mut head, opts, off + uri_start)?;
+    absolute_form(&mut head, opts, uri_off)?;
 
     let mut info = info_of(&head.headers);
     crate::conn::clean_connection(&mut head.headers);
@@ -746,18 +795,15 @@ pub fn parse_request(buf: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>,
         return Err(err(ErrorKind::WebSocketKeyMissing, hoff));
     }
     info.close_required = both;
-    info.expect_continue = version.is_11()
+    info.expect_continue = head.version.is_11()
         && head
             .headers
             .get("expect")
             .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
-    Ok(Parsed::Complete {
-        message: Request {
-            head,
-            body: framing.unwrap_or(BodyLength::None),
-            info,
-        },
-        len: end,
+    Ok(Request {
+        head,
+        body: framing.unwrap_or(BodyLength::None),
+        info,
     })
 }
 
