@@ -92,15 +92,16 @@ impl Credits {
         }
     }
 
-    fn take(&self, waker: &Waker) -> (Vec<(u32, u32)>, Vec<u32>) {
-        match self.inner.lock() {
-            Ok(mut p) => {
-                if !p.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                    p.waker = Some(waker.clone());
-                }
-                (std::mem::take(&mut p.credit), std::mem::take(&mut p.done))
+    /// The reports since the last call, swapped into `credit` and `done`
+    /// (empty vectors whose room the tasks' next reports reuse: no
+    /// allocation per report).
+    fn take(&self, waker: &Waker, credit: &mut Vec<(u32, u32)>, done: &mut Vec<u32>) {
+        if let Ok(mut p) = self.inner.lock() {
+            if !p.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                p.waker = Some(waker.clone());
             }
-            Err(_) => (Vec::new(), Vec::new()),
+            std::mem::swap(&mut p.credit, credit);
+            std::mem::swap(&mut p.done, done);
         }
     }
 }
@@ -195,6 +196,8 @@ pub(crate) struct Wire<IO> {
     pad_of: Option<u32>,
     /// Credit to give that no stream task reports (padding).
     local_credit: Vec<(u32, u32)>,
+    /// Empty vectors kept for [`Credits::take`].
+    spare: (Vec<(u32, u32)>, Vec<u32>),
     wr: Framer,
     mode: Mode,
     collect: Vec<u8>,
@@ -222,6 +225,7 @@ impl<IO> Wire<IO> {
             rd: Framer::new(),
             pad_of: None,
             local_credit: Vec::new(),
+            spare: (Vec::new(), Vec::new()),
             wr: Framer::new(),
             mode: Mode::Pass,
             collect: Vec::new(),
@@ -307,8 +311,11 @@ impl<IO> Wire<IO> {
     /// At a frame boundary of the output: WINDOW_UPDATE frames for the credit
     /// the stream tasks reported.
     fn inject(&mut self, waker: &Waker) {
-        let (mut credit, done) = self.credits.take(waker);
-        for sid in done {
+        let (mut credit, mut done) = std::mem::take(&mut self.spare);
+        credit.clear();
+        done.clear();
+        self.credits.take(waker, &mut credit, &mut done);
+        for sid in done.drain(..) {
             // What the stream's task never took goes back to the connection.
             if let Some(w) = self.windows.remove(&sid) {
                 let left = self.initial - w;
@@ -320,11 +327,12 @@ impl<IO> Wire<IO> {
         credit.append(&mut self.local_credit);
         if !self.wr.at_boundary() {
             // Not now: keep them for the next boundary.
-            self.local_credit = credit;
+            std::mem::swap(&mut self.local_credit, &mut credit);
+            self.spare = (credit, done);
             return;
         }
         let mut conn: u64 = 0;
-        for (sid, n) in credit {
+        for (sid, n) in credit.drain(..) {
             conn += n as u64;
             let Some(w) = self.windows.get_mut(&sid) else {
                 continue;
@@ -348,6 +356,7 @@ impl<IO> Wire<IO> {
             frame(&mut self.out, 4, WINDOW_UPDATE, 0, 0);
             self.out.extend_from_slice(&n.to_be_bytes());
         }
+        self.spare = (credit, done);
     }
 
     fn goaway(&mut self) {
