@@ -448,7 +448,11 @@ impl LogFormat {
     }
 
     /// Appends the rendering to `out`.
-    pub fn render(&self, out: &mut Vec<u8>, vars: &dyn LogVars) {
+    ///
+    /// Generic over the variables' source so that a caller with a concrete
+    /// type (the session log line: 26 variables) gets its `var` inlined; a
+    /// `&dyn LogVars` works as before.
+    pub fn render<V: LogVars + ?Sized>(&self, out: &mut Vec<u8>, vars: &V) {
         let mut last_isspace = true;
         for node in &self.nodes {
             match node {

@@ -17,7 +17,7 @@
 pub(crate) mod stick;
 
 use crate::CutReason;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -182,7 +182,7 @@ struct SrvState {
     queue: VecDeque<Waiter>,
     /// Sessions taken out of `queue` so far (for the log's queue positions).
     dequeued: u64,
-    sessions: HashMap<u64, Arc<Kill>>,
+    sessions: rustc_hash::FxHashMap<u64, Arc<Kill>>,
     /// Smooth weighted round-robin score.
     rr_score: i64,
 }
