@@ -139,8 +139,9 @@ impl LogVar {
 /// One compiled piece of a format.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
-    /// Literal text (no space in it).
-    Lit(Box<str>),
+    /// Literal text (no space in it), as the bytes it prints (configuration
+    /// escapes turned back into their bytes once, when the format is compiled).
+    Lit(Box<[u8]>),
     /// A run of spaces.
     Sep,
     /// `%var`.
@@ -210,6 +211,12 @@ pub struct LogFormat {
     /// HAProxy's `LOG_OPT_HTTP` (a header value: `unique-id-format`, HTTP rule
     /// arguments): samples are `%XX`-encoded and an absent one prints nothing.
     http_value: bool,
+    /// [`LogFormat::uses_request_line`], read once per request: known when the
+    /// format is compiled.
+    request_line: bool,
+    /// What the format prints when it has no variable and no sample (literal
+    /// text and spaces only): rendered once, when compiled.
+    constant: Option<Box<[u8]>>,
 }
 
 impl PartialEq for LogFormat {
@@ -233,6 +240,29 @@ pub trait LogVars {
     }
 }
 
+/// The rendering of nodes that are all literal text and spaces (as
+/// [`LogFormat::render`] prints them), None when one is a variable or a sample.
+fn constant_text(nodes: &[Node]) -> Option<Box<[u8]>> {
+    let mut out = Vec::new();
+    let mut last_isspace = true;
+    for n in nodes {
+        match n {
+            Node::Lit(s) => {
+                out.extend_from_slice(s);
+                last_isspace = false;
+            }
+            Node::Sep => {
+                if !last_isspace {
+                    out.push(b' ');
+                    last_isspace = true;
+                }
+            }
+            Node::Var(..) | Node::Sample(..) => return None,
+        }
+    }
+    Some(out.into())
+}
+
 /// Applies `{+Q,-X,...}` modifiers to `base`; unknown letters are ignored, as
 /// HAProxy does.
 fn apply_flags(mut base: Flags, spec: &str) -> Flags {
@@ -254,7 +284,8 @@ fn apply_flags(mut base: Flags, spec: &str) -> Flags {
 
 fn flush(nodes: &mut Vec<Node>, lit: &mut String) {
     if !lit.is_empty() {
-        nodes.push(Node::Lit(std::mem::take(lit).into()));
+        let text = std::mem::take(lit);
+        nodes.push(Node::Lit(crate::rawtext::to_bytes(&text).into()));
     }
 }
 
@@ -351,10 +382,16 @@ impl LogFormat {
         }
         push_literal(&mut nodes, &mut lit, rest);
         flush(&mut nodes, &mut lit);
+        let request_line = nodes
+            .iter()
+            .any(|n| matches!(n, Node::Var(v, _) if v.uses_request_line()));
+        let constant = constant_text(&nodes);
         Ok(LogFormat {
             src: s.into(),
             nodes,
             http_value: false,
+            request_line,
+            constant,
         })
     }
 
@@ -386,9 +423,14 @@ impl LogFormat {
 
     /// Whether a variable reads the request line (HAProxy's `LW_REQ`).
     pub fn uses_request_line(&self) -> bool {
-        self.nodes
-            .iter()
-            .any(|n| matches!(n, Node::Var(v, _) if v.uses_request_line()))
+        self.request_line
+    }
+
+    /// What the format prints whatever the transaction, when it has neither
+    /// variable nor sample (`set-header X-Foo bar`): the caller may borrow it
+    /// instead of rendering.
+    pub fn constant(&self) -> Option<&[u8]> {
+        self.constant.as_deref()
     }
 
     /// Whether a proxy parsing this format keeps each request's line for
@@ -411,7 +453,11 @@ impl LogFormat {
         for node in &self.nodes {
             match node {
                 Node::Lit(s) => {
-                    out.extend_from_slice(&crate::rawtext::to_bytes(s));
+                    // Most literals are one separator (`:`, `/`, `[`).
+                    match **s {
+                        [b] => out.push(b),
+                        _ => out.extend_from_slice(s),
+                    }
                     last_isspace = false;
                 }
                 Node::Sep => {
@@ -507,6 +553,21 @@ pub fn push_hexable(out: &mut Vec<u8>, n: u64, f: Flags, width: usize) {
 /// `n` in decimal, appended to `out` (as `{n}` prints it, without the
 /// formatting machinery: a log line prints a dozen numbers).
 pub fn push_dec(out: &mut Vec<u8>, mut n: u64) {
+    // Most numbers of a log line (timers, status, counters) have at most three
+    // digits: written as fixed-size pieces, without a copy of variable length.
+    let d = |n: u64| b'0' + (n % 10) as u8;
+    if n < 10 {
+        out.push(d(n));
+        return;
+    }
+    if n < 100 {
+        out.extend_from_slice(&[d(n / 10), d(n)]);
+        return;
+    }
+    if n < 1000 {
+        out.extend_from_slice(&[d(n / 100), d(n / 10), d(n)]);
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {
@@ -624,6 +685,22 @@ mod tests {
             "\"ClientIp\" \"10.0.0.1\" \"10.0.0.0\""
         );
         assert_eq!(render("%[src_port,add(1)]|100%%"), "1235|100%");
+    }
+
+    /// A format of literal text and spaces only is rendered once; its text is
+    /// what a rendering prints.
+    #[test]
+    fn constant_formats_print_their_rendering() {
+        for s in ["haproxide-bench", " a  b ", "100%%", "", "x\\ y"] {
+            let f = LogFormat::parse_http_value(s).unwrap();
+            let mut out = Vec::new();
+            f.render(&mut out, &Vars(Ctx("10.0.0.1:1234".parse().unwrap())));
+            assert_eq!(f.constant(), Some(&out[..]), "{s:?}");
+        }
+        for s in ["%ci", "a %[src]", "%{+Q}o"] {
+            let f = LogFormat::parse(s, LfMode::Http).unwrap();
+            assert_eq!(f.constant().is_some(), f.nodes().is_empty(), "{s:?}");
+        }
     }
 
     #[test]

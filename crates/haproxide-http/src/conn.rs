@@ -39,10 +39,15 @@ pub fn connection_value(keep_alive: bool, http10_involved: bool) -> Option<&'sta
 /// the first removed token, later tokens are appended trimmed after a comma).
 /// The caller reads the tokens' meaning ([`Info`]) before cleaning.
 pub fn clean_connection(headers: &mut Headers) {
-    if !headers.iter().any(|h| h.is("connection")) {
-        return;
+    if let Some(first) = headers.position("connection") {
+        clean_connection_from(headers, first);
     }
-    let mut i = 0;
+}
+
+/// [`clean_connection`] for a head whose first `Connection` field is at
+/// `first` (the parser found it reading the tokens).
+pub(crate) fn clean_connection_from(headers: &mut Headers, first: usize) {
+    let mut i = first;
     while let Some(h) = headers.at(i) {
         if !h.is("connection") {
             i += 1;
@@ -62,6 +67,10 @@ pub fn clean_connection(headers: &mut Headers) {
 
 /// The cleaned value of one `Connection` header, `None` when nothing is removed.
 pub(crate) fn cleaned(v: &[u8]) -> Option<Vec<u8>> {
+    // The usual value, one token to remove (what the walk below gives for it).
+    if v.eq_ignore_ascii_case(b"keep-alive") || v.eq_ignore_ascii_case(b"close") {
+        return Some(Vec::new());
+    }
     let lws = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
     let mut out: Option<Vec<u8>> = None;
     let mut raw_end = 0;

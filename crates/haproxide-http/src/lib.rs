@@ -49,5 +49,6 @@ pub mod write;
 pub use body::{BodyDecoder, BodyError, BodyLength, Step};
 pub use head::{Header, Headers, RequestHead, ResponseHead, Version};
 pub use parse::{
-    parse_request, parse_response, ErrorKind, ParseError, ParseOptions, Parsed, Request, Response,
+    parse_request, parse_response, request_from_fields, ErrorKind, ParseError, ParseOptions,
+    Parsed, Request, Response,
 };

@@ -667,7 +667,8 @@ enum Step<'r> {
     Done(Verdict),
     SetHeader {
         name: &'r str,
-        value: Vec<u8>,
+        /// Borrowed from the rule when its format is constant.
+        value: std::borrow::Cow<'r, [u8]>,
         replace: bool,
     },
     DelHeader {
@@ -731,7 +732,10 @@ fn prepare<'r>(
             replace,
         } => Step::SetHeader {
             name,
-            value: render(value, ctx),
+            value: match value.constant() {
+                Some(v) => std::borrow::Cow::Borrowed(v),
+                None => std::borrow::Cow::Owned(render(value, ctx)),
+            },
             replace: *replace,
         },
         Action::DelHeader { name, method } => Step::DelHeader {

@@ -83,6 +83,42 @@ pub fn unix_parts(t: SystemTime) -> (i64, u32) {
 
 pub use crate::sys::local_offset;
 
+/// A text that depends only on a [`Tm`]'s second and offset (Unix seconds,
+/// offset, the text), kept per thread: log lines of the same second print the
+/// same date, which is then one copy instead of a dozen number conversions.
+type SecondText = std::cell::RefCell<(i64, i32, Vec<u8>)>;
+
+/// Appends `tm`'s text from `cell`, rendering it with `render` (and keeping
+/// it) when the cell holds another second's.
+fn push_per_second(
+    cell: &'static std::thread::LocalKey<SecondText>,
+    tm: &Tm,
+    out: &mut Vec<u8>,
+    render: fn(&Tm, &mut Vec<u8>),
+) {
+    let hit = cell.with(|c| match c.try_borrow() {
+        Ok(c) if c.0 == tm.unix && c.1 == tm.offset => {
+            out.extend_from_slice(&c.2);
+            true
+        }
+        _ => false,
+    });
+    if hit {
+        return;
+    }
+    let start = out.len();
+    render(tm, out);
+    let text = out.get(start..).unwrap_or_default();
+    cell.with(|c| {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            c.0 = tm.unix;
+            c.1 = tm.offset;
+            c.2.clear();
+            c.2.extend_from_slice(text);
+        }
+    });
+}
+
 impl Tm {
     /// Breaks `t` down in `zone`.
     pub fn new(t: SystemTime, zone: Zone) -> Tm {
@@ -92,6 +128,22 @@ impl Tm {
             Zone::Fixed(o) => o,
             Zone::Local => local_offset(unix),
         };
+        // The calendar fields change once a second: one computation per second
+        // and thread (a log line asks twice, the syslog header and `%t`).
+        thread_local! {
+            static LAST: std::cell::Cell<Option<Tm>> = const { std::cell::Cell::new(None) };
+        }
+        if let Some(tm) = LAST.with(|c| c.get()) {
+            if tm.unix == unix && tm.offset == offset {
+                return Tm { micros, ..tm };
+            }
+        }
+        let tm = Tm::compute(unix, micros, offset);
+        LAST.with(|c| c.set(Some(tm)));
+        tm
+    }
+
+    fn compute(unix: i64, micros: u32, offset: i32) -> Tm {
         let local = unix + i64::from(offset);
         let days = local.div_euclid(86_400);
         let rem = local.rem_euclid(86_400) as u32;
@@ -173,6 +225,16 @@ impl Tm {
     /// [`Tm::accept_date`] appended to `out` (the log line's hot path: no
     /// temporary strings).
     pub fn push_accept_date(&self, out: &mut Vec<u8>) {
+        thread_local! {
+            static DAY_TIME: SecondText = const { SecondText::new((i64::MIN, 0, Vec::new())) };
+        }
+        push_per_second(&DAY_TIME, self, out, Tm::push_day_time);
+        out.push(b'.');
+        haproxide_expr::logfmt::push_dec_padded(out, u64::from(self.micros / 1000), 3);
+    }
+
+    /// `26/Nov/2026:10:00:00` appended to `out`.
+    fn push_day_time(&self, out: &mut Vec<u8>) {
         use haproxide_expr::logfmt::push_dec_padded as pad;
         pad(out, u64::from(self.day), 2);
         out.push(b'/');
@@ -188,12 +250,17 @@ impl Tm {
             out.push(sep);
             pad(out, u64::from(n), 2);
         }
-        out.push(b'.');
-        pad(out, u64::from(self.micros / 1000), 3);
     }
 
     /// [`Tm::rfc3164`] appended to `out`.
     pub fn push_rfc3164(&self, out: &mut Vec<u8>) {
+        thread_local! {
+            static RFC3164: SecondText = const { SecondText::new((i64::MIN, 0, Vec::new())) };
+        }
+        push_per_second(&RFC3164, self, out, Tm::push_rfc3164_now);
+    }
+
+    fn push_rfc3164_now(&self, out: &mut Vec<u8>) {
         use haproxide_expr::logfmt::{push_dec, push_dec_padded as pad};
         out.extend_from_slice(self.month_name().as_bytes());
         out.push(b' ');
@@ -275,6 +342,49 @@ mod tests {
         }
         let tm = Tm::new(UNIX_EPOCH + Duration::from_micros(5_000), Zone::Utc);
         assert_eq!(tm.accept_date(), "01/Jan/1970:00:00:00.005");
+    }
+
+    /// The texts kept per second follow the second and the zone, not the
+    /// microseconds (a hit, a new second, another zone in the same second).
+    #[test]
+    fn per_second_texts_follow_second_and_zone() {
+        let base = 1_795_687_200_123_456u64; // 2026-11-26T10:00:00.123456Z
+        let cases = [
+            (0, Zone::Utc, "26/Nov/2026:10:00:00.123", "Nov 26 10:00:00"),
+            (
+                800_000,
+                Zone::Utc,
+                "26/Nov/2026:10:00:00.923",
+                "Nov 26 10:00:00",
+            ),
+            (
+                1_000_000,
+                Zone::Utc,
+                "26/Nov/2026:10:00:01.123",
+                "Nov 26 10:00:01",
+            ),
+            (
+                1_000_000,
+                Zone::Fixed(-12_600),
+                "26/Nov/2026:06:30:01.123",
+                "Nov 26 06:30:01",
+            ),
+            (
+                1_000_000,
+                Zone::Utc,
+                "26/Nov/2026:10:00:01.123",
+                "Nov 26 10:00:01",
+            ),
+            (0, Zone::Utc, "26/Nov/2026:10:00:00.123", "Nov 26 10:00:00"),
+        ];
+        for (plus, zone, date, rfc) in cases {
+            let tm = Tm::new(UNIX_EPOCH + Duration::from_micros(base + plus), zone);
+            assert_eq!(tm.accept_date(), date);
+            let mut a = b"x".to_vec();
+            tm.push_rfc3164(&mut a);
+            assert_eq!(a, format!("x{rfc}").as_bytes());
+            assert_eq!(tm, Tm::compute(tm.unix, tm.micros, tm.offset));
+        }
     }
 
     #[test]

@@ -34,7 +34,7 @@ struct ProxyLog {
 pub struct ProxyLogs {
     global: Logger,
     proxies: HashMap<String, ProxyLog>,
-    frontends: HashMap<String, FrontendLog>,
+    frontends: rustc_hash::FxHashMap<String, FrontendLog>,
 }
 
 impl ProxyLogs {
@@ -43,7 +43,7 @@ impl ProxyLogs {
         ProxyLogs {
             global,
             proxies: HashMap::new(),
-            frontends: HashMap::new(),
+            frontends: Default::default(),
         }
     }
 

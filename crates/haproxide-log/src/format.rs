@@ -403,16 +403,17 @@ impl LogVars for RecVars<'_> {
         let rec = self.rec;
         let ctx = self.ctx;
         let http = self.http();
-        let backend = rec.backend.as_deref().unwrap_or(&rec.frontend);
-        let server = rec.server.as_deref().unwrap_or("<NOSRV>");
-        let fe_ip = rec.frontend_addr.map(|a| a.ip());
-        let fe_port = rec.frontend_addr.map(|a| a.port());
+        // Read by the arms that print them (not computed for every variable).
+        let backend = || rec.backend.as_deref().unwrap_or(&rec.frontend);
+        let server = || rec.server.as_deref().unwrap_or("<NOSRV>");
+        let fe_ip = || rec.frontend_addr.map(|a| a.ip());
+        let fe_port = || rec.frontend_addr.map(|a| a.port());
         let str_ = |out: &mut Vec<u8>, s: Option<&str>| push_text(out, s.map(str::as_bytes), f);
         match v {
             LogVar::ClientIp => push_ip(out, Some(rec.client.ip()), f),
             LogVar::ClientPort => push_port(out, Some(rec.client.port()), f),
-            LogVar::FrontendIp => push_ip(out, fe_ip, f),
-            LogVar::FrontendPort => push_port(out, fe_port, f),
+            LogVar::FrontendIp => push_ip(out, fe_ip(), f),
+            LogVar::FrontendPort => push_port(out, fe_port(), f),
             LogVar::BackendSrcIp | LogVar::ServerIp => push_ip(out, None, f),
             LogVar::BackendSrcPort | LogVar::ServerPort => push_port(out, None, f),
             LogVar::AcceptDate => self.accept.push_accept_date(out),
@@ -420,9 +421,7 @@ impl LogVars for RecVars<'_> {
                 out.extend_from_slice(Tm::new(rec.accepted_at, Zone::Utc).clf_date().as_bytes())
             }
             LogVar::LocalDate => out.extend_from_slice(self.accept.clf_date().as_bytes()),
-            LogVar::RequestDate => {
-                out.extend_from_slice(self.request_tm(ctx.zone).accept_date().as_bytes())
-            }
+            LogVar::RequestDate => self.request_tm(ctx.zone).push_accept_date(out),
             LogVar::RequestDateGmt => {
                 out.extend_from_slice(self.request_tm(Zone::Utc).clf_date().as_bytes())
             }
@@ -441,8 +440,8 @@ impl LogVars for RecVars<'_> {
                 str_(out, Some(&format!("{}~", rec.frontend)))
             }
             LogVar::FrontendTransport => str_(out, Some(&rec.frontend)),
-            LogVar::Backend => str_(out, Some(backend)),
-            LogVar::Server => str_(out, Some(server)),
+            LogVar::Backend => str_(out, Some(backend())),
+            LogVar::Server => str_(out, Some(server())),
             LogVar::Hostname => str_(out, Some(ctx.hostname)),
             LogVar::UniqueId => str_(out, http.and_then(|h| h.unique_id.as_deref())),
             LogVar::SslCipher => str_(out, rec.tls.as_ref().map(|t| t.cipher)),

@@ -127,13 +127,22 @@ impl Header<'_> {
         line.clear();
         match format {
             LogFormat::Local | LogFormat::Rfc3164 => {
-                let _ = write!(line, "<{pri}>");
+                // Pushed piece by piece (each log line: no formatting machinery).
+                use haproxide_expr::logfmt::push_dec;
+                line.push(b'<');
+                push_dec(line, u64::from(pri));
+                line.push(b'>');
                 tm.push_rfc3164(line);
                 if format == LogFormat::Rfc3164 {
                     let h = ident.hostname.as_deref().unwrap_or("localhost");
-                    let _ = write!(line, " {h}");
+                    line.push(b' ');
+                    line.extend_from_slice(h.as_bytes());
                 }
-                let _ = write!(line, " {tag}[{pid}]: ");
+                line.push(b' ');
+                line.extend_from_slice(tag.as_bytes());
+                line.push(b'[');
+                push_dec(line, u64::from(pid));
+                line.extend_from_slice(b"]: ");
             }
             LogFormat::Rfc5424 => {
                 let h = ident.hostname.as_deref().unwrap_or("-");

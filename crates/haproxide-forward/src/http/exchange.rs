@@ -466,12 +466,14 @@ impl Sess {
             fh.timeout_keep_alive.or(req_to)
         };
         let mut deadline = idle_to.map(|d| Instant::now() + d);
-        let mut started = first && !self.req.filled().is_empty();
+        // An HTTP/2 stream's head comes parsed from its HEADERS (`http2/`).
+        let mut direct = client.take_h2_head();
+        let mut started = first && (direct.is_some() || !self.req.filled().is_empty());
         if started {
             self.first_byte = Some(Instant::now());
         }
         loop {
-            if !self.req.filled().is_empty() {
+            if direct.is_some() || !self.req.filled().is_empty() {
                 if !started {
                     started = true;
                     self.first_byte = Some(Instant::now());
@@ -481,7 +483,11 @@ impl Sess {
                         deadline = req_to.map(|d| Instant::now() + d);
                     }
                 }
-                match parse_request(self.req.filled(), opts) {
+                let parsed = match direct.take() {
+                    Some(r) => r.map(|message| Parsed::Complete { message, len: 0 }),
+                    None => parse_request(self.req.filled(), opts),
+                };
+                match parsed {
                     Ok(Parsed::Complete { message, len }) => {
                         // The HTTP/2 preface: HAProxy switches the connection to
                         // HTTP/2 (prior knowledge on an h1 bind), on the first

@@ -69,6 +69,25 @@ pub(crate) fn forwardfor(
 /// Appends `name: ip` (the address formatted on the stack, not in a string).
 fn push_ip(h: &mut Headers, name: &str, ip: IpAddr) {
     use std::io::Write as _;
+    if let IpAddr::V4(a) = ip {
+        // Dotted decimal by hand (each request: no formatting machinery).
+        let mut buf = [0u8; 15];
+        let mut n = 0;
+        for (i, o) in a.octets().into_iter().enumerate() {
+            if i > 0 {
+                buf[n] = b'.';
+                n += 1;
+            }
+            for (p, div) in [(o >= 100, 100), (o >= 10, 10), (true, 1)] {
+                if p {
+                    buf[n] = b'0' + o / div % 10;
+                    n += 1;
+                }
+            }
+        }
+        h.push(name.as_bytes(), buf.get(..n).unwrap_or_default());
+        return;
+    }
     let mut buf = [0u8; 64];
     let mut cur = std::io::Cursor::new(&mut buf[..]);
     let _ = write!(cur, "{ip}");
@@ -107,6 +126,27 @@ mod tests {
             header: "X-Forwarded-For".into(),
             except,
             if_none,
+        }
+    }
+
+    /// The hand-written dotted decimal is what `Display` prints.
+    #[test]
+    fn pushed_addresses_match_display() {
+        let mut ips: Vec<IpAddr> = [
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.1.2.3",
+            "100.20.3.0",
+            "::1",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        ips.extend((0..=255u8).map(|o| IpAddr::from([o, 255 - o, o / 3, o % 100])));
+        for ip in ips {
+            let mut h = Headers::default();
+            push_ip(&mut h, "x", ip);
+            assert_eq!(h.get("x"), Some(ip.to_string().as_bytes()), "{ip}");
         }
     }
 

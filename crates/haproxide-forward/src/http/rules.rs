@@ -259,11 +259,13 @@ impl Sess {
         }
         let shared = self.shared.clone();
         let fe_name = shared.frontends[self.fe].spec.name.as_str();
-        let be_name = self.backend.as_ref().map(|b| b.spec.name.clone());
+        // The backend held by its `Arc` (no copy of its or its server's name).
+        let backend = self.backend.clone();
+        let be_name = backend.as_ref().map(|b| b.spec.name.as_str());
         // `srv_name` / `srv_id` (§7.3.3): the id is the server's position from 1,
         // HAProxy's automatic numbering.
-        let srv = match (&self.backend, self.server) {
-            (Some(b), Some(i)) => b.server(i).map(|s| (s.name.clone(), i as i64 + 1)),
+        let srv = match (&backend, self.server) {
+            (Some(b), Some(i)) => b.server(i).map(|s| (s.name.as_str(), i as i64 + 1)),
             _ => None,
         };
         // `ssl_s_*` (§7.3.4): the certificate of a TLS server connection.
@@ -272,7 +274,7 @@ impl Sess {
         // the backend half none, so that they run once).
         let sides: &[&HttpSpec] = if same_proxy { &[fe] } else { &[be, fe] };
         for (side, spec) in sides.iter().enumerate() {
-            let cur = match (side, be_name.as_deref()) {
+            let cur = match (side, be_name) {
                 (0, Some(b)) => b,
                 _ => fe_name,
             };
@@ -283,7 +285,7 @@ impl Sess {
             // SPOE.txt §3.3 `on-http-response`: before the half's rules.
             if spoe && !spec.spoe.is_empty() {
                 let ev = haproxide_spoe::Event::HttpResponse;
-                self.spoe_event(conn, spec, ev, be_name.as_deref(), &req.head, Some(&*res))
+                self.spoe_event(conn, spec, ev, be_name, &req.head, Some(&*res))
                     .await;
             }
             if rules.is_empty() {
@@ -305,8 +307,8 @@ impl Sess {
                         src: self.src,
                         dst: self.dst,
                         frontend: fe_name,
-                        backend: be_name.as_deref(),
-                        server: srv.as_ref().map(|(n, id)| (n.as_str(), *id)),
+                        backend: be_name,
+                        server: srv,
                         vars: &mut conn.vars,
                         userlists: &spec.userlists,
                         errors: &spec.errors,
@@ -333,7 +335,7 @@ impl Sess {
                     }
                     Run::Wait { at, time, at_least } => (at, time, at_least),
                     Run::Spoe { at, engine, group } => {
-                        let b = be_name.as_deref();
+                        let b = be_name;
                         self.spoe_group(conn, spec, &engine, &group, b, &req.head, Some(&*res))
                             .await;
                         from = at + 1;

@@ -1,5 +1,7 @@
 //! One HTTP/2 stream as the engine's client ([`ClientStream::H2`]): no pipe and
-//! no task of its own. Reads give the engine the request head, then the body
+//! no task of its own. The engine takes the request head already parsed
+//! ([`ClientStream::take_h2_head`]; as bytes in two cases, see `stream.rs`);
+//! reads give it the body
 //! from DATA frames (re-chunked when the request has no `content-length`);
 //! writes take the engine's HTTP/1 response and send it as HEADERS and DATA
 //! frames, within the client's window (a write waits for window, so the engine's
@@ -11,6 +13,7 @@
 //! the response after the engine (END_STREAM, or a reset if it was cut short).
 //!
 //! [`ClientStream::H2`]: crate::relay::ClientStream::H2
+//! [`ClientStream::take_h2_head`]: crate::relay::ClientStream::take_h2_head
 
 use std::io;
 use std::pin::Pin;
@@ -36,6 +39,9 @@ enum Body {
 
 /// The engine's side of one stream.
 pub struct H2Io {
+    /// The request head as the engine's parsed head (built from the HEADERS
+    /// frame: no HTTP/1 bytes), until the engine takes it.
+    direct: Option<Result<haproxide_http::Request, haproxide_http::ParseError>>,
     /// The request head (HTTP/1.1 bytes), read up to `head_pos`, when it did
     /// not go to the engine's buffer at once (empty then).
     head: Vec<u8>,
@@ -330,9 +336,12 @@ fn bad() -> io::Error {
 }
 
 impl H2Io {
-    /// A stream's engine side: `head` is the request head (HTTP/1.1 bytes);
+    /// A stream's engine side: `direct` is the request head as parsed, else
+    /// `head` is it as HTTP/1.1 bytes (when not in the engine's buffer);
     /// `chunked`, its body goes chunked.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
+        direct: Option<Result<haproxide_http::Request, haproxide_http::ParseError>>,
         head: Vec<u8>,
         body: RecvStream,
         chunked: bool,
@@ -360,6 +369,7 @@ impl H2Io {
             reset_seen: false,
         })));
         let io = H2Io {
+            direct,
             head,
             head_pos: 0,
             body,
@@ -401,6 +411,15 @@ impl H2Io {
     /// buffer); `None` when it went to the engine's buffer at once.
     pub(crate) fn head_left(&self) -> Option<&[u8]> {
         (!self.head.is_empty()).then_some(&self.head[..])
+    }
+
+    /// The request's method and target when the engine has not taken its
+    /// parsed head yet (see [`H2Io::take_head`]).
+    pub(crate) fn direct_line(&self) -> Option<(&[u8], &[u8])> {
+        match &self.direct {
+            Some(Ok(r)) => Some((&r.head.method, &r.head.uri)),
+            _ => None,
+        }
     }
 
     fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
@@ -512,7 +531,16 @@ impl tokio::io::AsyncWrite for H2Io {
             return Poll::Ready(Err(gone()));
         }
         let n = data.len().min(BUFSIZE);
-        o.raw.extend_from_slice(&data[..n]);
+        if o.direct && o.send.is_some() && o.unsent.is_empty() {
+            // Body data after a direct head: straight to the frame's buffer
+            // (not through `raw`, which would cost a second allocation).
+            if let Some(l) = o.left.as_mut() {
+                *l = l.saturating_sub(n as u64);
+            }
+            o.unsent = Bytes::copy_from_slice(&data[..n]);
+        } else {
+            o.raw.extend_from_slice(&data[..n]);
+        }
         match o.drain(cx) {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             _ => Poll::Ready(Ok(n)),
@@ -537,6 +565,18 @@ impl Drop for H2Io {
 }
 
 impl crate::relay::ClientStream {
+    /// An HTTP/2 stream's request head, already parsed from its HEADERS
+    /// frame (`None` for other clients, and once taken): the engine uses it
+    /// instead of parsing bytes.
+    pub(crate) fn take_h2_head(
+        &mut self,
+    ) -> Option<Result<haproxide_http::Request, haproxide_http::ParseError>> {
+        match self {
+            crate::relay::ClientStream::H2(io) => io.direct.take(),
+            _ => None,
+        }
+    }
+
     /// Gives an HTTP/2 stream the final response head directly (see
     /// [`H2Io::direct_head`]); false for other clients, which get the head's
     /// bytes.

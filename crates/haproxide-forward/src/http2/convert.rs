@@ -10,7 +10,10 @@
 //! the `h2` crate itself before a request reaches here (a stream error,
 //! PROTOCOL_ERROR, as HAProxy).
 
-use haproxide_http::{write, Headers, RequestHead, ResponseHead};
+use haproxide_http::{
+    write, ErrorKind, Headers, ParseError, ParseOptions, Request, RequestHead, ResponseHead,
+    Version,
+};
 use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 
@@ -99,6 +102,123 @@ pub(crate) fn request_into(
     Ok(chunked)
 }
 
+/// An HTTP/2 request as the engine's parsed request head, without the HTTP/1.1
+/// bytes: the same head [`request_into`] writes, checked and normalised as the
+/// parser does it ([`haproxide_http::request_from_fields`]), so that the engine
+/// sees what it would have parsed. Also the length of those bytes (what the
+/// client is counted for) and whether the body goes chunked.
+pub(crate) struct Direct {
+    pub(crate) req: Result<Request, ParseError>,
+    pub(crate) len: usize,
+    pub(crate) chunked: bool,
+}
+
+/// [`Direct`] for `parts` (`end_stream`: the HEADERS frame ended the stream).
+pub(crate) fn request_direct(
+    parts: &Parts,
+    tls: bool,
+    end_stream: bool,
+    opts: &ParseOptions,
+) -> Result<Direct, Refused> {
+    if parts.method == http::Method::CONNECT {
+        return Err(Refused::Connect);
+    }
+    let method = parts.method.as_str().as_bytes();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let authority = parts.uri.authority().map(|a| a.as_str());
+    let scheme = match authority {
+        Some(_) if path.starts_with('/') => {
+            Some(
+                parts
+                    .uri
+                    .scheme_str()
+                    .unwrap_or(if tls { "https" } else { "http" }),
+            )
+        }
+        _ => None,
+    };
+    let mut uri = Vec::with_capacity(
+        scheme.map_or(0, |s| s.len() + 3 + authority.map_or(0, str::len)) + path.len(),
+    );
+    if let (Some(s), Some(a)) = (scheme, authority) {
+        uri.extend_from_slice(s.as_bytes());
+        uri.extend_from_slice(b"://");
+        uri.extend_from_slice(a.as_bytes());
+    }
+    uri.extend_from_slice(path.as_bytes());
+    // The bytes `request_into` writes: `M U HTTP/2.0\r\n`, fields, `\r\n`.
+    let mut len = method.len() + 1 + uri.len() + 11 + 2;
+    let bytes = authority.map_or(0, |a| a.len() + 4)
+        + parts
+            .headers
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len())
+            .sum::<usize>()
+        + 32;
+    let mut headers = Headers::with_capacity(parts.headers.len() + 2, bytes);
+    if let Some(a) = authority {
+        push(&mut headers, &mut len, b"host", a.as_bytes())?;
+    }
+    let mut cookie: Vec<u8> = Vec::new();
+    let mut has_length = false;
+    for (name, value) in parts.headers.iter() {
+        if name == http::header::HOST && authority.is_some() {
+            continue;
+        }
+        if name == http::header::COOKIE {
+            if !cookie.is_empty() {
+                cookie.extend_from_slice(b"; ");
+            }
+            cookie.extend_from_slice(value.as_bytes());
+            continue;
+        }
+        has_length |= name == http::header::CONTENT_LENGTH;
+        push(
+            &mut headers,
+            &mut len,
+            name.as_str().as_bytes(),
+            value.as_bytes(),
+        )?;
+    }
+    if !cookie.is_empty() {
+        push(&mut headers, &mut len, b"cookie", &cookie)?;
+    }
+    let chunked = !end_stream && !has_length;
+    if chunked {
+        push(&mut headers, &mut len, b"transfer-encoding", b"chunked")?;
+    }
+    let req = if len > opts.max_head {
+        Err(ParseError {
+            kind: ErrorKind::TooLarge,
+            offset: opts.max_head,
+        })
+    } else {
+        let head = RequestHead {
+            method: method.to_vec(),
+            uri,
+            version: Version { major: 2, minor: 0 },
+            headers,
+        };
+        haproxide_http::request_from_fields(head, opts)
+    };
+    Ok(Direct { req, len, chunked })
+}
+
+/// One field of [`request_direct`], as [`field`] writes it and the parser
+/// reads it back (the value trimmed).
+fn push(h: &mut Headers, len: &mut usize, name: &[u8], value: &[u8]) -> Result<(), Refused> {
+    if value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(Refused::BadField);
+    }
+    *len += name.len() + 2 + value.len() + 2;
+    h.push(name, haproxide_http::chars::trim_spht(value));
+    Ok(())
+}
+
 fn field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) -> Result<(), Refused> {
     if value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
         return Err(Refused::BadField);
@@ -149,23 +269,36 @@ fn connection_specific(name: &[u8]) -> bool {
 /// lower-cased, connection-specific fields dropped (HAProxy's H2 mux does the
 /// same); a field `http` cannot carry (a byte not allowed in HTTP/2) is
 /// dropped. `None` for a status outside 100..=999.
+///
+/// The values share one buffer (two allocations for all of them, not one
+/// each) and the map is sized once.
 pub(crate) fn response(head: &ResponseHead) -> Option<http::Response<()>> {
     let status = http::StatusCode::from_u16(head.code).ok()?;
     let mut r = http::Response::new(());
     *r.status_mut() = status;
-    let map = r.headers_mut();
+    let size: usize = head.headers.iter().map(|h| h.value.len()).sum();
+    let mut all = Vec::with_capacity(size);
     for h in head.headers.iter() {
+        all.extend_from_slice(h.value);
+    }
+    let all = bytes::Bytes::from(all);
+    let mut map = http::HeaderMap::with_capacity(head.headers.len());
+    let mut at = 0;
+    for h in head.headers.iter() {
+        let v = all.slice(at..at + h.value.len());
+        at += h.value.len();
         if connection_specific(h.name) {
             continue;
         }
         let (Ok(n), Ok(v)) = (
             HeaderName::from_bytes(h.name),
-            HeaderValue::from_bytes(h.value),
+            HeaderValue::from_maybe_shared(v),
         ) else {
             continue;
         };
         map.append(n, v);
     }
+    *r.headers_mut() = map;
     Some(r)
 }
 
@@ -356,6 +489,170 @@ mod tests {
         assert!(!request(&p, true, false).unwrap().1);
         let p = parts(http::Request::connect("a.example:443").body(()).unwrap());
         assert_eq!(request(&p, true, false), Err(Refused::Connect));
+    }
+
+    /// The head built from HEADERS is what the engine parses from the bytes
+    /// `request` writes: same head, framing, flags, refusals and byte count.
+    #[test]
+    fn direct_head_is_the_parsed_bytes() {
+        let big = "v".repeat(9000);
+        let cases: Vec<(http::Request<()>, bool, bool)> = vec![
+            (
+                http::Request::get("http://127.0.0.1:18080/p?q=1")
+                    .header("user-agent", "curl")
+                    .header("cookie", "a=1")
+                    .header("x-up", "V")
+                    .header("cookie", "b=2")
+                    .body(())
+                    .unwrap(),
+                false,
+                true,
+            ),
+            (
+                http::Request::post("https://a.example/up")
+                    .header("host", "b.example")
+                    .body(())
+                    .unwrap(),
+                true,
+                false,
+            ),
+            (
+                http::Request::post("https://a.example/up")
+                    .header("content-length", "5")
+                    .body(())
+                    .unwrap(),
+                true,
+                false,
+            ),
+            (
+                http::Request::post("/up")
+                    .header("content-length", "05")
+                    .header("content-length", "5")
+                    .body(())
+                    .unwrap(),
+                true,
+                false,
+            ),
+            (
+                http::Request::post("/up")
+                    .header("content-length", "x5")
+                    .body(())
+                    .unwrap(),
+                true,
+                false,
+            ),
+            (
+                http::Request::get("http://a.example:80/x")
+                    .header("expect", "100-continue")
+                    .body(())
+                    .unwrap(),
+                false,
+                true,
+            ),
+            (
+                http::Request::get("https://a.example:443")
+                    .body(())
+                    .unwrap(),
+                true,
+                true,
+            ),
+            (
+                http::Request::get("https://a.example:8443/")
+                    .header("te", "trailers")
+                    .body(())
+                    .unwrap(),
+                true,
+                true,
+            ),
+            (
+                http::Request::get("/nohost")
+                    .header("host", "h.example")
+                    .header("host", "h.example")
+                    .body(())
+                    .unwrap(),
+                false,
+                true,
+            ),
+            (
+                http::Request::get("/twohosts")
+                    .header("host", "h.example")
+                    .header("host", "i.example")
+                    .body(())
+                    .unwrap(),
+                false,
+                true,
+            ),
+            (
+                http::Request::get("/v")
+                    .header("x-s", "  padded\t")
+                    .header("x-e", "")
+                    .body(())
+                    .unwrap(),
+                false,
+                true,
+            ),
+            (
+                http::Request::get("/caf\u{e9}").body(()).unwrap(),
+                false,
+                true,
+            ),
+            (
+                http::Request::get("/big")
+                    .header("x-big", big.as_str())
+                    .header("x-big2", big.as_str())
+                    .body(())
+                    .unwrap(),
+                false,
+                true,
+            ),
+            (
+                http::Request::get("/ws")
+                    .header("upgrade", "websocket")
+                    .body(())
+                    .unwrap(),
+                false,
+                true,
+            ),
+            (
+                http::Request::connect("a.example:443").body(()).unwrap(),
+                true,
+                false,
+            ),
+        ];
+        let mut many = http::Request::get("/many");
+        for i in 0..101 {
+            many = many.header(format!("x-{i}"), "1");
+        }
+        let mut cases = cases;
+        cases.push((many.body(()).unwrap(), false, true));
+        for (i, (r, tls, end)) in cases.into_iter().enumerate() {
+            let p = parts(r);
+            for invalid in [false, true] {
+                let opts = ParseOptions {
+                    accept_invalid: invalid,
+                    ..ParseOptions::default()
+                };
+                let d = request_direct(&p, tls, end, &opts);
+                let Ok((bytes, chunked)) = request(&p, tls, end) else {
+                    assert_eq!(d.err(), request(&p, tls, end).err(), "case {i}");
+                    continue;
+                };
+                let d = d.unwrap();
+                assert_eq!((d.len, d.chunked), (bytes.len(), chunked), "case {i}");
+                let parsed = haproxide_http::parse_request(&bytes, &opts).map(|r| match r {
+                    haproxide_http::Parsed::Complete { message, len } => {
+                        assert_eq!(len, bytes.len());
+                        message
+                    }
+                    haproxide_http::Parsed::Partial => panic!("case {i}: partial"),
+                });
+                match (d.req, parsed) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b, "case {i}"),
+                    (Err(a), Err(b)) => assert_eq!(a.kind, b.kind, "case {i}"),
+                    (a, b) => panic!("case {i} (accept_invalid {invalid}): {a:?} vs {b:?}"),
+                }
+            }
+        }
     }
 
     #[test]

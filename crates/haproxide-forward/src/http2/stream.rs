@@ -34,33 +34,37 @@ pub(super) async fn serve(
 ) {
     let _running = Running(&info);
     let (parts, body) = req.into_parts();
-    // The request head as HTTP/1.1 bytes, straight into the engine's request
-    // buffer (as if read from a client) through a per-thread scratch vector:
-    // no allocation, no read turn. A head beyond the buffer stays with the
-    // stream, read as an HTTP/1 client's would be (the engine refuses it).
-    let head = SCRATCH.with(|v| {
-        let mut v = v.take();
-        v.clear();
-        let r = convert::request_into(&parts, info.tls.is_some(), body.is_end_stream(), &mut v);
-        let r = r.map(|chunked| {
-            let spare = s.req.spare();
-            let head = if v.len() <= spare.len() {
-                spare[..v.len()].copy_from_slice(&v);
-                s.req.commit(v.len());
-                s.bytes.from_client += v.len() as u64;
-                Vec::new()
-            } else {
-                v.clone()
-            };
-            (head, chunked)
-        });
-        v.clear();
-        if v.capacity() <= 2 * crate::relay::BUFSIZE {
-            SCRATCH.set(v);
-        }
-        r
-    });
-    let (head, chunked) = match head {
+    let end_stream = body.is_end_stream();
+    // The request head as the engine's parsed head, built from the HEADERS
+    // (no HTTP/1 bytes written then parsed), unless `tcp-request content`
+    // rules run again for the stream (they read the request's bytes) or the
+    // head would not fit the engine's buffer (it is then read as an HTTP/1
+    // client's, and refused).
+    let fe = &s.shared.frontends[s.fe];
+    let opts = fe
+        .spec
+        .http
+        .as_ref()
+        .filter(|_| fe.light.tcp_content_rules.len() <= fe.spec.tcp_session_rules)
+        .map(|fh| fh.tune.parse_options(fh.accept_invalid));
+    let room = crate::relay::BUFSIZE - s.req.filled().len();
+    let direct = match opts {
+        Some(o) => match convert::request_direct(&parts, info.tls.is_some(), end_stream, &o) {
+            Ok(d) if d.len <= room => {
+                s.bytes.from_client += d.len as u64;
+                Ok(Some(d))
+            }
+            Ok(_) => Ok(None),
+            Err(e) => Err(e),
+        },
+        None => Ok(None),
+    };
+    let head = match direct {
+        Ok(Some(d)) => Ok((Some(d.req), Vec::new(), d.chunked)),
+        Ok(None) => bytes_head(&mut s, &parts, info.tls.is_some(), end_stream),
+        Err(e) => Err(e),
+    };
+    let (direct, head, chunked) = match head {
         Ok(x) => x,
         Err(_) => {
             respond.send_reset(h2::Reason::PROTOCOL_ERROR);
@@ -69,7 +73,15 @@ pub(super) async fn serve(
         }
     };
     let head_req = parts.method == http::Method::HEAD;
-    let (io, out) = H2Io::new(head, body, chunked, respond, head_req, info.credits.clone());
+    let (io, out) = H2Io::new(
+        direct,
+        head,
+        body,
+        chunked,
+        respond,
+        head_req,
+        info.credits.clone(),
+    );
     let mut c = ClientStream::H2(Box::new(io));
     let kill = s.kill.clone();
     let tc = s.shared.frontends[s.fe].light.timeout_client;
@@ -103,10 +115,14 @@ pub(super) async fn serve(
             if let (None, ClientStream::H2(io)) = (&s.http_log, &c) {
                 let mut h = Box::new(crate::HttpTxnLog::new());
                 h.t_req = 0;
-                let line = super::client::first_line(io.head_left().unwrap_or(s.req.filled()));
-                let mut p = line.splitn(3, |&b| b == b' ');
-                if let (Some(m), Some(u), Some(v)) = (p.next(), p.next(), p.next()) {
-                    h.set_request_line(m, u, v);
+                if let Some((m, u)) = io.direct_line() {
+                    h.set_request_line(m, u, b"HTTP/2.0");
+                } else {
+                    let line = super::client::first_line(io.head_left().unwrap_or(s.req.filled()));
+                    let mut p = line.splitn(3, |&b| b == b' ');
+                    if let (Some(m), Some(u), Some(v)) = (p.next(), p.next(), p.next()) {
+                        h.set_request_line(m, u, v);
+                    }
                 }
                 s.http_log = Some(h);
             }
@@ -143,3 +159,42 @@ impl Drop for Running<'_> {
         self.0.stream_ended();
     }
 }
+
+/// The request head as HTTP/1.1 bytes, straight into the engine's request
+/// buffer (as if read from a client) through a per-thread scratch vector: no
+/// allocation, no read turn. A head beyond the buffer stays with the stream
+/// (returned), read as an HTTP/1 client's would be (the engine refuses it).
+/// Also whether the body goes chunked.
+#[allow(clippy::type_complexity)]
+fn bytes_head(
+    s: &mut Sess,
+    parts: &http::request::Parts,
+    tls: bool,
+    end_stream: bool,
+) -> Result<(Option<DirectHead>, Vec<u8>, bool), convert::Refused> {
+    SCRATCH.with(|v| {
+        let mut v = v.take();
+        v.clear();
+        let r = convert::request_into(parts, tls, end_stream, &mut v);
+        let r = r.map(|chunked| {
+            let spare = s.req.spare();
+            let head = if v.len() <= spare.len() {
+                spare[..v.len()].copy_from_slice(&v);
+                s.req.commit(v.len());
+                s.bytes.from_client += v.len() as u64;
+                Vec::new()
+            } else {
+                v.clone()
+            };
+            (None, head, chunked)
+        });
+        v.clear();
+        if v.capacity() <= 2 * crate::relay::BUFSIZE {
+            SCRATCH.set(v);
+        }
+        r
+    })
+}
+
+/// A request head built from the HEADERS frame (see [`convert::request_direct`]).
+type DirectHead = Result<haproxide_http::Request, haproxide_http::ParseError>;

@@ -122,3 +122,21 @@ fn advertised_settings_match_haproxy_order() {
     );
     assert_eq!(adv(65535).payload(), [0, 3, 0, 0, 0, 100]);
 }
+
+/// The window map's hash keeps every stream apart (odd ids, as clients use).
+#[test]
+fn stream_id_hash_map_finds_every_stream() {
+    let mut m: HashMap<u32, i64, BuildHasherDefault<StreamIdHash>> = HashMap::default();
+    for id in (1..2000u32).step_by(2) {
+        m.insert(id, i64::from(id) * 3);
+    }
+    assert_eq!(m.len(), 1000);
+    for id in (1..2000u32).step_by(2) {
+        assert_eq!(m.get(&id), Some(&(i64::from(id) * 3)));
+        assert_eq!(m.get(&(id + 1)), None);
+    }
+    for id in (1..2000u32).step_by(4) {
+        assert_eq!(m.remove(&id), Some(i64::from(id) * 3));
+    }
+    assert_eq!(m.len(), 500);
+}

@@ -167,7 +167,9 @@ pub(super) fn apply(step: Step<'_>, mut target: Target<'_>, rw: &Rewrite) -> boo
         } => {
             let h = headers(&mut target);
             let removed = if replace { named_size(h, name) } else { 0 };
-            if replace {
+            // (A field's size is never 0: the walk to remove runs only when
+            // there is something to remove.)
+            if removed > 0 {
                 h.remove_all(name);
             }
             let after = now.map(|n| n - removed + header_size(name.as_bytes(), &value));
@@ -177,7 +179,14 @@ pub(super) fn apply(step: Step<'_>, mut target: Target<'_>, rw: &Rewrite) -> boo
             h.push(name.as_bytes(), &value);
         }
         Step::DelHeader { name, method } => {
-            headers(&mut target).retain(|f| !name_matches(f.name, name, method));
+            let h = headers(&mut target);
+            // Looked for first: the fields are rewritten only when one matches
+            // (`-m reg` compiles its pattern per field: one walk only).
+            if matches!(method, super::MatchMethod::Reg)
+                || h.iter().any(|f| name_matches(f.name, name, method))
+            {
+                h.retain(|f| !name_matches(f.name, name, method));
+            }
         }
         Step::ReplaceHeader {
             name,
