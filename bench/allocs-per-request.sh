@@ -7,7 +7,8 @@
 # allocation sites (heaptrack_print) per request.
 #
 # Usage: bench/allocs-per-request.sh [--no-build] [-n TOP]
-# Env:   HAPROXIDE (skip the build, use this binary), T=4 (seconds of wrk), CONNS=50
+# Env:   HAPROXIDE (skip the build, use this binary), T=4 (seconds of wrk), CONNS=50,
+#        CLOSE=1 (one request per connection: wrk sends Connection: close)
 # Needs: heaptrack (apt-get install -y heaptrack), wrk, nginx, python3.
 set -euo pipefail
 
@@ -20,7 +21,9 @@ while [ $# -gt 0 ]; do
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
-T=${T:-4} CONNS=${CONNS:-50}
+T=${T:-4} CONNS=${CONNS:-50} CLOSE=${CLOSE:-0}
+WRK_HDR=()
+[ "$CLOSE" = 1 ] && WRK_HDR=(-H "Connection: close")
 # shellcheck source=bench/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_need wrk heaptrack heaptrack_print python3 curl
@@ -62,7 +65,7 @@ ht_run() { # NAME SECONDS
     wait_port "$P_FE" 60 || { cat "$TMP/$1.log" >&2; exit 1; }
     N=0
     if [ "$2" != 0 ]; then
-        out=$(timeout $(($2 + 30)) wrk -t2 -c"$CONNS" -d"$2s" "http://127.0.0.1:$P_FE/small" 2>&1 || true)
+        out=$(timeout $(($2 + 30)) wrk -t2 -c"$CONNS" -d"$2s" "${WRK_HDR[@]}" "http://127.0.0.1:$P_FE/small" 2>&1 || true)
         N=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$out")
     fi
     # SIGTERM to the proxy alone (heaptrack's other children write its file).
@@ -79,7 +82,7 @@ ht_run() { # NAME SECONDS
 # requests' (and their CONNS connections', amortized).
 ht_run idle 0; T0=$TOTAL
 ht_run run "$T"; n=$N
-echo "# $(date -u '+%F %H:%M UTC') $0: $("$HAPROXIDE" -v 2>/dev/null | head -1), wrk ${T}s + 1s warm-up, $CONNS conns; load $(loadavg)"
+echo "# $(date -u '+%F %H:%M UTC') $0: $("$HAPROXIDE" -v 2>/dev/null | head -1), wrk ${T}s + 1s warm-up, $CONNS conns$([ "$CLOSE" = 1 ] && echo ", Connection: close"); load $(loadavg)"
 echo "requests: $n; allocation calls: $TOTAL with them, $T0 without (start and stop only)"
 echo "allocations per request: $(awk -v a="$TOTAL" -v b="$T0" -v n="$n" 'BEGIN {printf "%.1f", (a - b) / n}')"
 echo "by the innermost haproxide frame (per request, the whole run):"

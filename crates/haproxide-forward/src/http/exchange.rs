@@ -63,6 +63,14 @@ pub(super) enum Head {
     H2,
 }
 
+/// A transaction whose response went out whole: its server connection, whether
+/// that connection may serve another request, and whether the client's may.
+pub(super) struct Served {
+    pub(super) server: ServerStream,
+    pub(super) server_keep: bool,
+    pub(super) client_keep: bool,
+}
+
 /// A request being answered: what the steps after the head need.
 pub(super) struct Ex<'a> {
     pub req: &'a Request,
@@ -363,7 +371,11 @@ impl Sess {
             .forward(client, conn, server, reused, &be, &ex, &opts)
             .await;
         match done {
-            Ok((server, server_keep)) => {
+            Ok(Served {
+                server,
+                server_keep,
+                client_keep,
+            }) => {
                 if server_keep && mode == HttpConnMode::KeepAlive {
                     // A TLS connection whose SNI comes from the request is not
                     // shared either (another request may need another name),
@@ -391,8 +403,12 @@ impl Sess {
                         let pool = sspec.map(|s| s.pool).unwrap_or_default();
                         super::pool::put(&be, srv, server, reused, in_flight, &pool);
                     }
+                } else if server_keep {
+                    // `http-server-close` / `httpclose`: the exchange is over,
+                    // the connection is not kept.
+                    server.close_silently();
                 }
-                if ex.client_keep && !self.req.eof {
+                if client_keep && ex.client_keep && !self.req.eof {
                     Next::KeepAlive
                 } else {
                     Next::Close(*b"--")
@@ -540,7 +556,7 @@ impl Sess {
         be: &std::sync::Arc<crate::lb::BackendRt>,
         ex: &Ex<'_>,
         opts: &ParseOptions,
-    ) -> Result<(ServerStream, bool), Next> {
+    ) -> Result<Served, Next> {
         let req = ex.req;
         let bodyless = matches!(req.body, BodyLength::None | BodyLength::Length(0));
         // A request sent on a reused connection that the server closed before

@@ -304,8 +304,8 @@ pub(crate) fn note_use(be: &Arc<BackendRt>, srv: usize) {
 }
 
 /// Gives a server connection that may serve another request back to its
-/// server's pool, or closes it when the pool does not want it (see the module
-/// documentation). `in_flight`: the server's requests in flight now, this one
+/// server's pool, or closes it (silently: [`ServerStream::close_silently`])
+/// when the pool does not want it (see the module documentation). `in_flight`: the server's requests in flight now, this one
 /// included. `reused`: it served a request before this one.
 pub(crate) fn put(
     be: &Arc<BackendRt>,
@@ -316,6 +316,7 @@ pub(crate) fn put(
     pool: &ServerPool,
 ) {
     let now = Instant::now();
+    let mut stream = Some(stream);
     let spawn = POOL.with(|p| {
         let mut p = p.borrow_mut();
         let i = match p.iter().position(|s| same(s, be, srv)) {
@@ -370,6 +371,9 @@ pub(crate) fn put(
                 return false;
             }
         }
+        let Some(stream) = stream.take() else {
+            return false;
+        };
         slot.idle.push(Idle {
             stream,
             safe: reused,
@@ -380,6 +384,10 @@ pub(crate) fn put(
         }
         !PURGER.with(|f| f.replace(true))
     });
+    // Not kept: closed as HAProxy closes it (no TIME_WAIT left here).
+    if let Some(s) = stream {
+        s.close_silently();
+    }
     if spawn {
         // One purge task per thread while its pool holds connections.
         tokio::spawn(purger());

@@ -7,7 +7,7 @@ use haproxide_http::{
     parse_response, write, BodyDecoder, BodyLength, ParseOptions, Parsed, Response,
 };
 
-use super::exchange::Ex;
+use super::exchange::{Ex, Served};
 use super::io::{read_into, write_all, IoFail, Pump, PumpFail};
 use super::rules::Set;
 use super::{Conn, Next};
@@ -140,7 +140,7 @@ impl Sess {
         ex: &Ex<'_>,
         resp: Response,
         req_done: bool,
-    ) -> Result<(ServerStream, bool), Next> {
+    ) -> Result<Served, Next> {
         let tunnel = resp.body == BodyLength::Tunnel;
         // HAProxy counts the response it received, even one it then refuses.
         self.count_head(&resp);
@@ -285,14 +285,18 @@ impl Sess {
             Err(PumpFail::DstTimeout) => return Err(Next::Close(*b"cD")),
             Err(PumpFail::DstError) => return Err(Next::Close(*b"CD")),
         }
-        if !client_keep {
-            return Err(Next::Close(*b"--"));
-        }
+        // A client that closes after this response leaves its server
+        // connection to the pool all the same (HAProxy 2.6 keeps it idle:
+        // tests/server_close.rs).
         let server_keep = req_done
             && peer_keeps_alive(resp.head.version, &resp.info)
             && !ex.req.info.close_required
             && conn.srv_buf.filled().is_empty();
-        Ok((server, server_keep))
+        Ok(Served {
+            server,
+            server_keep,
+            client_keep,
+        })
     }
 
     /// After `101 Switching Protocols` (WebSocket and other upgrades): the head
