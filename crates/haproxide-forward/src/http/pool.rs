@@ -360,12 +360,12 @@ pub(crate) fn put(
         };
         // HAProxy drops an idle connection as soon as its server closes it
         // (the idle connection stays polled); here the pool learns it when it
-        // looks: before refusing this one, the idle connections the server
+        // looks: before refusing this one, the oldest idle connections the server
         // closed go (a server that closes its kept connections between clients
         // would otherwise have each new client's connection refused after one
         // request, for a dead one still counted).
         if !keep(slot) {
-            slot.idle.retain_mut(|c| c.stream.alive());
+            sweep_oldest(&mut slot.idle);
             if !keep(slot) {
                 slot.publish();
                 return false;
@@ -391,6 +391,28 @@ pub(crate) fn put(
     if spawn {
         // One purge task per thread while its pool holds connections.
         tokio::spawn(purger());
+    }
+}
+
+/// How many idle connections, oldest first, a refusal looks at (see
+/// [`sweep_oldest`]).
+const SWEEP: usize = 4;
+
+/// Drops the dead among the [`SWEEP`] oldest idle connections. A release adds
+/// at most one connection, so dead ones cannot pile up; looking at all of them
+/// at every refusal cost 2,044 instructions per request with one request per
+/// client connection (25 idle connections per thread, each released one
+/// refused: bench/http1-callgrind.sh CLOSE=1).
+fn sweep_oldest(idle: &mut Vec<Idle>) {
+    let (mut i, mut looked) = (0, 0);
+    while looked < SWEEP {
+        let Some(c) = idle.get_mut(i) else { break };
+        looked += 1;
+        if c.stream.alive() {
+            i += 1;
+        } else {
+            drop(idle.remove(i));
+        }
     }
 }
 
