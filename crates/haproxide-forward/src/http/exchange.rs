@@ -10,7 +10,7 @@ use haproxide_http::{
 };
 use tokio::time::Instant;
 
-use super::io::{read_into, write_all, IoFail, Pump, PumpFail};
+use super::io::{read_until, write_all, IoFail, Pump, PumpFail};
 use super::{headers, Conn, Next};
 use crate::relay::ClientStream;
 use crate::rules::{eval_cond, Tri};
@@ -476,11 +476,12 @@ impl Sess {
             if direct.is_some() || !self.req.filled().is_empty() {
                 if !started {
                     started = true;
-                    self.first_byte = Some(Instant::now());
+                    let now = Instant::now();
+                    self.first_byte = Some(now);
                     if !first {
                         self.req_at = SystemTime::now();
-                        self.req_t0 = Instant::now();
-                        deadline = req_to.map(|d| Instant::now() + d);
+                        self.req_t0 = now;
+                        deadline = req_to.map(|d| now + d);
                     }
                 }
                 let parsed = match direct.take() {
@@ -522,8 +523,7 @@ impl Sess {
                     Head::Idle
                 });
             }
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            match read_into(client, &mut self.req, left).await {
+            match read_until(client, &mut self.req, deadline).await {
                 Ok(0) => self.req.eof = true,
                 Ok(n) => {
                     self.bytes.from_client += n as u64;

@@ -31,6 +31,30 @@ pub(crate) async fn read_into<R: AsyncRead + Unpin>(
     buf: &mut Half,
     timeout: Option<Duration>,
 ) -> Result<usize, IoFail> {
+    read_limited(r, buf, timeout.map(Limit::After)).await
+}
+
+/// [`read_into`] bounded by a deadline instead of a duration: no clock read
+/// when data is already waiting.
+pub(crate) async fn read_until<R: AsyncRead + Unpin>(
+    r: &mut R,
+    buf: &mut Half,
+    deadline: Option<tokio::time::Instant>,
+) -> Result<usize, IoFail> {
+    read_limited(r, buf, deadline.map(Limit::At)).await
+}
+
+/// How long a read may wait.
+enum Limit {
+    After(Duration),
+    At(tokio::time::Instant),
+}
+
+async fn read_limited<R: AsyncRead + Unpin>(
+    r: &mut R,
+    buf: &mut Half,
+    limit: Option<Limit>,
+) -> Result<usize, IoFail> {
     if buf.is_full() {
         buf.compact();
     }
@@ -57,13 +81,14 @@ pub(crate) async fn read_into<R: AsyncRead + Unpin>(
     // Data already waiting (the common case on a busy connection) needs no timer.
     match poll_once(read.as_mut()).await {
         Some(r) => r,
-        None => match timeout {
-            Some(t) => match tokio::time::timeout(t, read).await {
-                Ok(r) => r,
-                Err(_) => Err(IoFail::Timeout),
-            },
-            None => read.await,
-        },
+        None => {
+            let waited = match limit {
+                Some(Limit::After(t)) => tokio::time::timeout(t, read).await,
+                Some(Limit::At(d)) => tokio::time::timeout_at(d, read).await,
+                None => Ok(read.await),
+            };
+            waited.unwrap_or(Err(IoFail::Timeout))
+        }
     }
 }
 
