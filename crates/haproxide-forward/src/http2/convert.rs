@@ -50,30 +50,91 @@ pub(crate) fn request_into(
     if parts.method == http::Method::CONNECT {
         return Err(Refused::Connect);
     }
+    let t = target(parts, tls);
     out.extend_from_slice(parts.method.as_str().as_bytes());
     out.push(b' ');
+    t.push_uri(out);
+    out.extend_from_slice(b" HTTP/2.0\r\n");
+    let chunked = each_field(parts, t.authority, end_stream, |n, v| {
+        out.extend_from_slice(n);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v);
+        out.extend_from_slice(b"\r\n");
+    })?;
+    out.extend_from_slice(b"\r\n");
+    Ok(chunked)
+}
+
+/// The request target of the HTTP/1 head: `scheme://authority` before the path
+/// when `:authority` is given and the path is in origin form, else the path.
+struct Target<'a> {
+    scheme: Option<&'a str>,
+    authority: Option<&'a str>,
+    path: &'a str,
+}
+
+fn target(parts: &Parts, tls: bool) -> Target<'_> {
     let path = parts
         .uri
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
     let authority = parts.uri.authority().map(|a| a.as_str());
-    match authority {
-        Some(a) if path.starts_with('/') => {
-            let scheme = parts
-                .uri
-                .scheme_str()
-                .unwrap_or(if tls { "https" } else { "http" });
-            out.extend_from_slice(scheme.as_bytes());
+    let scheme = match authority {
+        Some(_) if path.starts_with('/') => {
+            Some(
+                parts
+                    .uri
+                    .scheme_str()
+                    .unwrap_or(if tls { "https" } else { "http" }),
+            )
+        }
+        _ => None,
+    };
+    Target {
+        scheme,
+        authority,
+        path,
+    }
+}
+
+impl Target<'_> {
+    fn len(&self) -> usize {
+        self.scheme
+            .map_or(0, |s| s.len() + 3 + self.authority.map_or(0, str::len))
+            + self.path.len()
+    }
+
+    fn push_uri(&self, out: &mut Vec<u8>) {
+        if let (Some(s), Some(a)) = (self.scheme, self.authority) {
+            out.extend_from_slice(s.as_bytes());
             out.extend_from_slice(b"://");
             out.extend_from_slice(a.as_bytes());
         }
-        _ => {}
+        out.extend_from_slice(self.path.as_bytes());
     }
-    out.extend_from_slice(path.as_bytes());
-    out.extend_from_slice(b" HTTP/2.0\r\n");
+}
+
+/// Gives `emit` each field of the HTTP/1 head, in order: `host` from
+/// `:authority` (replacing a `host` field), the fields, the `cookie` fields
+/// joined with `"; "`, and `transfer-encoding: chunked` when a body comes
+/// without `content-length` (returns whether it does). A value with a CR, LF
+/// or NUL refuses the request.
+fn each_field(
+    parts: &Parts,
+    authority: Option<&str>,
+    end_stream: bool,
+    mut emit: impl FnMut(&[u8], &[u8]),
+) -> Result<bool, Refused> {
+    let mut field = |name: &[u8], value: &[u8]| {
+        if value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(Refused::BadField);
+        }
+        emit(name, value);
+        Ok(())
+    };
     if let Some(a) = authority {
-        field(out, b"host", a.as_bytes())?;
+        field(b"host", a.as_bytes())?;
     }
     let mut cookie: Vec<u8> = Vec::new();
     let mut has_length = false;
@@ -89,16 +150,15 @@ pub(crate) fn request_into(
             continue;
         }
         has_length |= name == http::header::CONTENT_LENGTH;
-        field(out, name.as_str().as_bytes(), value.as_bytes())?;
+        field(name.as_str().as_bytes(), value.as_bytes())?;
     }
     if !cookie.is_empty() {
-        field(out, b"cookie", &cookie)?;
+        field(b"cookie", &cookie)?;
     }
     let chunked = !end_stream && !has_length;
     if chunked {
-        out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+        field(b"transfer-encoding", b"chunked")?;
     }
-    out.extend_from_slice(b"\r\n");
     Ok(chunked)
 }
 
@@ -124,35 +184,12 @@ pub(crate) fn request_direct(
         return Err(Refused::Connect);
     }
     let method = parts.method.as_str().as_bytes();
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let authority = parts.uri.authority().map(|a| a.as_str());
-    let scheme = match authority {
-        Some(_) if path.starts_with('/') => {
-            Some(
-                parts
-                    .uri
-                    .scheme_str()
-                    .unwrap_or(if tls { "https" } else { "http" }),
-            )
-        }
-        _ => None,
-    };
-    let mut uri = Vec::with_capacity(
-        scheme.map_or(0, |s| s.len() + 3 + authority.map_or(0, str::len)) + path.len(),
-    );
-    if let (Some(s), Some(a)) = (scheme, authority) {
-        uri.extend_from_slice(s.as_bytes());
-        uri.extend_from_slice(b"://");
-        uri.extend_from_slice(a.as_bytes());
-    }
-    uri.extend_from_slice(path.as_bytes());
+    let t = target(parts, tls);
+    let mut uri = Vec::with_capacity(t.len());
+    t.push_uri(&mut uri);
     // The bytes `request_into` writes: `M U HTTP/2.0\r\n`, fields, `\r\n`.
     let mut len = method.len() + 1 + uri.len() + 11 + 2;
-    let bytes = authority.map_or(0, |a| a.len() + 4)
+    let bytes = t.authority.map_or(0, |a| a.len() + 4)
         + parts
             .headers
             .iter()
@@ -160,37 +197,12 @@ pub(crate) fn request_direct(
             .sum::<usize>()
         + 32;
     let mut headers = Headers::with_capacity(parts.headers.len() + 2, bytes);
-    if let Some(a) = authority {
-        push(&mut headers, &mut len, b"host", a.as_bytes())?;
-    }
-    let mut cookie: Vec<u8> = Vec::new();
-    let mut has_length = false;
-    for (name, value) in parts.headers.iter() {
-        if name == http::header::HOST && authority.is_some() {
-            continue;
-        }
-        if name == http::header::COOKIE {
-            if !cookie.is_empty() {
-                cookie.extend_from_slice(b"; ");
-            }
-            cookie.extend_from_slice(value.as_bytes());
-            continue;
-        }
-        has_length |= name == http::header::CONTENT_LENGTH;
-        push(
-            &mut headers,
-            &mut len,
-            name.as_str().as_bytes(),
-            value.as_bytes(),
-        )?;
-    }
-    if !cookie.is_empty() {
-        push(&mut headers, &mut len, b"cookie", &cookie)?;
-    }
-    let chunked = !end_stream && !has_length;
-    if chunked {
-        push(&mut headers, &mut len, b"transfer-encoding", b"chunked")?;
-    }
+    // Each field as `request_into` writes it and the parser reads it back
+    // (the value trimmed).
+    let chunked = each_field(parts, t.authority, end_stream, |name, value| {
+        len += name.len() + 2 + value.len() + 2;
+        headers.push(name, haproxide_http::chars::trim_spht(value));
+    })?;
     let req = if len > opts.max_head {
         Err(ParseError {
             kind: ErrorKind::TooLarge,
@@ -206,28 +218,6 @@ pub(crate) fn request_direct(
         haproxide_http::request_from_fields(head, opts)
     };
     Ok(Direct { req, len, chunked })
-}
-
-/// One field of [`request_direct`], as [`field`] writes it and the parser
-/// reads it back (the value trimmed).
-fn push(h: &mut Headers, len: &mut usize, name: &[u8], value: &[u8]) -> Result<(), Refused> {
-    if value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(Refused::BadField);
-    }
-    *len += name.len() + 2 + value.len() + 2;
-    h.push(name, haproxide_http::chars::trim_spht(value));
-    Ok(())
-}
-
-fn field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) -> Result<(), Refused> {
-    if value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(Refused::BadField);
-    }
-    out.extend_from_slice(name);
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
-    Ok(())
 }
 
 /// What the server receives for a bridged request: the head as HTTP/1 writes it,
