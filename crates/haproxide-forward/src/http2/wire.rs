@@ -29,8 +29,6 @@
 //! stream still receiving (at most twice the stream limit, plus a margin), and
 //! at most [`OUT_MAX`] bytes held on the way out.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -54,35 +52,11 @@ const FLOW_CONTROL_ERROR: u32 = 3;
 /// The largest window (RFC 9113 §6.9.1): what the crate is given.
 pub(crate) const MAX_WINDOW: u32 = (1 << 31) - 1;
 
-/// The hash of a stream id for [`Wire`]'s window map: one multiplication
-/// (the map is looked up for every stream that ends and every DATA frame;
-/// SipHash cost about 110 instructions a lookup). At most `max_windows`
-/// entries, so a client choosing ids that collide costs at most a scan of
-/// them.
-#[derive(Default)]
-pub(crate) struct StreamIdHash(u64);
-
-impl Hasher for StreamIdHash {
-    fn finish(&self) -> u64 {
-        // The product's low bits depend only on the id's low bits (ids are
-        // odd): the high half is folded in for the bucket index.
-        self.0 ^ (self.0 >> 32)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u8(b);
-        }
-    }
-
-    fn write_u8(&mut self, b: u8) {
-        self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
+/// [`Wire`]'s window map: FxHash (looked up for every stream that ends and
+/// every DATA frame; SipHash cost about 110 instructions a lookup). At most
+/// `max_windows` entries, so a client choosing ids that collide costs at most
+/// a scan of them.
+pub(crate) type WindowMap = rustc_hash::FxHashMap<u32, i64>;
 
 /// What the stream tasks report to the connection's wire.
 #[derive(Default)]
@@ -218,7 +192,7 @@ pub(crate) struct Wire<IO> {
     max_frame: usize,
     settings: Vec<u8>,
     /// Streams still receiving: the window the client has left on each.
-    windows: HashMap<u32, i64, BuildHasherDefault<StreamIdHash>>,
+    windows: WindowMap,
     max_windows: usize,
     last_stream: u32,
     preface_left: usize,
@@ -247,7 +221,7 @@ impl<IO> Wire<IO> {
             initial: adv.initial_window_size as i64,
             max_frame: adv.max_frame_size as usize,
             settings: adv.payload(),
-            windows: HashMap::default(),
+            windows: WindowMap::default(),
             max_windows: (adv.max_concurrent_streams as usize)
                 .saturating_mul(2)
                 .saturating_add(32),

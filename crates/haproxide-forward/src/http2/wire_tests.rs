@@ -123,10 +123,10 @@ fn advertised_settings_match_haproxy_order() {
     assert_eq!(adv(65535).payload(), [0, 3, 0, 0, 0, 100]);
 }
 
-/// The window map's hash keeps every stream apart (odd ids, as clients use).
+/// The window map keeps every stream apart (odd ids, as clients use).
 #[test]
 fn stream_id_hash_map_finds_every_stream() {
-    let mut m: HashMap<u32, i64, BuildHasherDefault<StreamIdHash>> = HashMap::default();
+    let mut m = WindowMap::default();
     for id in (1..2000u32).step_by(2) {
         m.insert(id, i64::from(id) * 3);
     }
