@@ -514,12 +514,9 @@ pub fn push_ip(out: &mut Vec<u8>, ip: Option<std::net::IpAddr>, f: Flags) {
             Ok(())
         }
         (std::net::IpAddr::V4(a), false) => {
-            for (i, b) in a.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
-                }
-                push_dec(out, u64::from(b));
-            }
+            let mut buf = [0u8; 15];
+            let n = ipv4_dotted(a, &mut buf);
+            out.extend_from_slice(buf.get(..n).unwrap_or_default());
             Ok(())
         }
         (ip, false) => write!(out, "{ip}"),
@@ -527,6 +524,26 @@ pub fn push_ip(out: &mut Vec<u8>, ip: Option<std::net::IpAddr>, f: Flags) {
     if f.quote {
         out.push(b'"');
     }
+}
+
+/// `a` in dotted decimal, written at the start of `buf` (15 bytes hold the
+/// longest); the length written. No formatting machinery: the log line's
+/// addresses and `option forwardfor`'s header, each request.
+pub fn ipv4_dotted(a: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> usize {
+    let mut n = 0;
+    for (i, o) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            buf[n] = b'.';
+            n += 1;
+        }
+        for (p, div) in [(o >= 100, 100), (o >= 10, 10), (true, 1)] {
+            if p {
+                buf[n] = b'0' + o / div % 10;
+                n += 1;
+            }
+        }
+    }
+    n
 }
 
 /// A port (`%cp %fp %sp %bp`): `X` prints `%04X`; never quoted; absent: `-`.

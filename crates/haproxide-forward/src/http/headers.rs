@@ -70,21 +70,8 @@ pub(crate) fn forwardfor(
 fn push_ip(h: &mut Headers, name: &str, ip: IpAddr) {
     use std::io::Write as _;
     if let IpAddr::V4(a) = ip {
-        // Dotted decimal by hand (each request: no formatting machinery).
         let mut buf = [0u8; 15];
-        let mut n = 0;
-        for (i, o) in a.octets().into_iter().enumerate() {
-            if i > 0 {
-                buf[n] = b'.';
-                n += 1;
-            }
-            for (p, div) in [(o >= 100, 100), (o >= 10, 10), (true, 1)] {
-                if p {
-                    buf[n] = b'0' + o / div % 10;
-                    n += 1;
-                }
-            }
-        }
+        let n = haproxide_expr::logfmt::ipv4_dotted(a, &mut buf);
         h.push(name.as_bytes(), buf.get(..n).unwrap_or_default());
         return;
     }
