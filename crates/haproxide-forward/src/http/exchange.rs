@@ -408,7 +408,7 @@ impl Sess {
                     // the connection is not kept.
                     server.close_silently();
                 }
-                if client_keep && ex.client_keep && !self.req.eof {
+                if client_keep && !self.req.eof {
                     Next::KeepAlive
                 } else {
                     Next::Close(*b"--")
