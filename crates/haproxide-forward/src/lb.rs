@@ -669,7 +669,7 @@ impl BackendRt {
         st.srv[s].cur += 1;
         st.srv[s].max = st.srv[s].max.max(st.srv[s].cur);
         st.srv[s].total += 1;
-        st.srv[s].rate.hit(tokio::time::Instant::now());
+        st.srv[s].rate.hit(crate::clock::now());
         st.srv[s].sessions.insert(sid, kill.clone());
         SrvSlot {
             be: self.clone(),
@@ -903,7 +903,7 @@ impl BackendRt {
                 st.srv[s].cur -= 1;
                 st.srv[s].total -= 1;
             } else {
-                st.srv[s].rate.hit(tokio::time::Instant::now());
+                st.srv[s].rate.hit(crate::clock::now());
             }
         }
     }

@@ -78,6 +78,7 @@
 
 #![deny(unsafe_code)]
 
+mod clock;
 mod dynamic;
 mod http;
 mod http2;

@@ -357,7 +357,8 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, m
                     crate::workers::pick(&shared.threads, me, shared.spread, &shared.turn)
                 });
                 let live = crate::session::Live::count(&shared, fe, thread, permits);
-                let session = crate::task::run(
+                // Each poll of the session has one time (`crate::clock`).
+                let session = crate::clock::Timed::new(crate::task::run(
                     live,
                     Accepted { sock, tcp },
                     peer,
@@ -365,7 +366,7 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, m
                     accept_proxy,
                     tls.clone(),
                     (bind, proto_h2),
-                );
+                ));
                 match thread.and_then(|t| shared.threads.get(t)) {
                     Some(s) if thread != me => drop(s.handle.spawn(session)),
                     _ => drop(tokio::spawn(session)),

@@ -277,7 +277,7 @@ impl Rate {
     }
 
     pub(crate) fn hit(&self) {
-        self.lock().hit(Instant::now());
+        self.lock().hit(crate::clock::now());
     }
 
     pub(crate) fn get(&self) -> RateSnapshot {

@@ -262,7 +262,7 @@ impl Sess {
         self.publish_bytes();
         if let Some(ts) = self.tw_start {
             if self.tw < 0 {
-                self.tw = ts.elapsed().as_millis() as i64;
+                self.tw = crate::clock::since(ts).as_millis() as i64;
             }
         }
         self.log(term, self.req_at, self.req_t0);
@@ -278,7 +278,7 @@ impl Sess {
         let fert = &self.shared.frontends[self.fe];
         let null = fert.spec.dont_log_null && self.bytes.from_client == self.bytes_base.from_client;
         if !self.silent && !null {
-            let tt = t0.elapsed().as_millis() as i64;
+            let tt = crate::clock::since(t0).as_millis() as i64;
             let (bytes_read, bytes_uploaded) = if self.http_log.is_some() {
                 (self.htx.from_server, self.htx.from_client)
             } else {
@@ -335,6 +335,9 @@ impl Sess {
                 tls: self.tls.clone(),
             };
             self.shared.logger.log(&rec);
+            if let Some(h) = rec.http {
+                crate::HttpTxnLog::recycle(h);
+            }
         }
     }
 
@@ -748,7 +751,7 @@ impl Sess {
         let tqueue = bspec.timeout_queue.unwrap_or(tconn);
         let client_ip: Option<IpAddr> = self.src.map(|a| a.ip());
         let mut avoid = None;
-        let mut tc_start = Instant::now();
+        let mut tc_start = crate::clock::now();
         let mut proxy_sent;
         // §4.2 `stick match|on|store-request`, once, before the server choice.
         if self.slot.is_none() && bspec.stick.is_some() {
@@ -759,7 +762,7 @@ impl Sess {
             if self.slot.is_none() {
                 self.phase = b'Q';
                 if self.tw_start.is_none() {
-                    self.tw_start = Some(Instant::now());
+                    self.tw_start = Some(crate::clock::now());
                 }
                 let assigned = match self.direct {
                     Some((s, _)) => be.assign_to(s, self.sid, &self.kill),
@@ -823,10 +826,10 @@ impl Sess {
                 return Err(*b"SC");
             };
             if let Some(ts) = self.tw_start {
-                self.tw = self.tw.max(0) + ts.elapsed().as_millis() as i64;
+                self.tw = self.tw.max(0) + crate::clock::since(ts).as_millis() as i64;
                 self.tw_start = None;
                 // §8.4 `Tc` counts from leaving the queue, retries included.
-                tc_start = Instant::now();
+                tc_start = crate::clock::now();
             }
             self.server = Some(srv);
             self.phase = b'C';
@@ -915,7 +918,7 @@ impl Sess {
             // sized for its largest state, and an idle session sits in the relay for
             // hours (864 of its 1,952 bytes were this connect's state).
             let res =
-                match Box::pin(self.watch_client(client, tokio::time::timeout(tconn, attempt)))
+                match Box::pin(self.watch_client(client, crate::clock::timeout(tconn, attempt)))
                     .await
                 {
                     Race::Done(r) => r,
@@ -924,7 +927,7 @@ impl Sess {
                 };
             let refused = match res {
                 Ok(Ok(stream)) => {
-                    self.tc = tc_start.elapsed().as_millis() as i64;
+                    self.tc = crate::clock::since(tc_start).as_millis() as i64;
                     // §4.2 `stick store-*`: a TCP stream stores once connected
                     // (HTTP: on the response's head).
                     if sni_ctx.is_none() && !self.stick_pending.is_empty() {

@@ -35,7 +35,7 @@ pub struct HttpTxnLog {
     /// `http_fmt_req_line`), cut to [`LOGURILEN`]` - 1` bytes; build it with
     /// [`HttpTxnLog::set_request_line`]. `None` when no valid request line was
     /// received (HAProxy logs `<BADREQ>`).
-    pub request_line: Option<Box<[u8]>>,
+    pub request_line: Option<Vec<u8>>,
     /// The response came from a cache (§6): the log names the server `<CACHE>`.
     pub from_cache: bool,
     /// The status sent to the client (`%ST`), including HAProxy's own error
@@ -90,7 +90,15 @@ impl HttpTxnLog {
     /// cut to [`LOGURILEN`]` - 1` bytes.
     pub fn set_request_line(&mut self, method: &[u8], uri: &[u8], version: &[u8]) {
         let max = LOGURILEN - 1;
-        let mut v = Vec::with_capacity((method.len() + uri.len() + version.len() + 2).min(max));
+        let mut v = self.request_line.take().unwrap_or_else(|| {
+            let line = SPARE_LINES
+                .try_with(|p| p.borrow_mut().pop())
+                .ok()
+                .flatten();
+            line.unwrap_or_default()
+        });
+        v.clear();
+        v.reserve((method.len() + uri.len() + version.len() + 2).min(max));
         for (i, part) in [method, uri, version].into_iter().enumerate() {
             if i > 0 {
                 if v.len() >= max {
@@ -101,8 +109,49 @@ impl HttpTxnLog {
             let room = max - v.len();
             v.extend_from_slice(&part[..part.len().min(room)]);
         }
-        self.request_line = Some(v.into_boxed_slice());
+        self.request_line = Some(v);
     }
+
+    /// A new record part ([`HttpTxnLog::new`]) in a box this thread's logged
+    /// transactions gave back ([`HttpTxnLog::recycle`]) when there is one: no
+    /// allocation per request for the box nor for the request line.
+    pub(crate) fn boxed() -> Box<HttpTxnLog> {
+        match SPARE_LOGS.try_with(|p| p.borrow_mut().pop()).ok().flatten() {
+            Some(b) => b,
+            None => Box::new(HttpTxnLog::new()),
+        }
+    }
+
+    /// Gives a logged transaction's part back to its thread (at most
+    /// [`SPARE_MAX`] kept, each reset: its captures freed; the request line's
+    /// buffer kept apart, cleared).
+    pub(crate) fn recycle(mut b: Box<HttpTxnLog>) {
+        if let Some(mut line) = b.request_line.take() {
+            line.clear();
+            let _ = SPARE_LINES.try_with(|p| {
+                let mut p = p.borrow_mut();
+                if p.len() < SPARE_MAX {
+                    p.push(line);
+                }
+            });
+        }
+        *b = HttpTxnLog::new();
+        let _ = SPARE_LOGS.try_with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < SPARE_MAX {
+                p.push(b);
+            }
+        });
+    }
+}
+
+/// Record parts and request-line buffers kept per thread between requests
+/// (each a few hundred bytes, the line at most [`LOGURILEN`]).
+const SPARE_MAX: usize = 64;
+
+thread_local! {
+    static SPARE_LOGS: std::cell::RefCell<Vec<Box<HttpTxnLog>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SPARE_LINES: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// One capture slot of a frontend (configuration.txt §4.2 `capture request header`,

@@ -138,7 +138,7 @@ impl Headers {
     pub(crate) fn from_store(buf: Vec<u8>, fields: usize) -> Headers {
         Headers {
             buf,
-            list: Vec::with_capacity(fields),
+            list: SLOT_SPARES.take(fields, fields),
             garbage: 0,
         }
     }
@@ -430,6 +430,35 @@ impl std::fmt::Debug for Headers {
                 )
             }))
             .finish()
+    }
+}
+
+thread_local! {
+    static SLOTS: std::cell::RefCell<Vec<Vec<Slot>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The thread's spare field lists ([`crate::spare`]).
+static SLOT_SPARES: crate::spare::Stack<Slot> = crate::spare::Stack(&SLOTS);
+
+/// A head's buffers go back to the thread's spares ([`crate::spare`]).
+impl Drop for Headers {
+    fn drop(&mut self) {
+        crate::spare::give_bytes(std::mem::take(&mut self.buf));
+        SLOT_SPARES.give(std::mem::take(&mut self.list), crate::spare::max_fields());
+    }
+}
+
+impl Drop for RequestHead {
+    fn drop(&mut self) {
+        crate::spare::give_bytes(std::mem::take(&mut self.method));
+        crate::spare::give_bytes(std::mem::take(&mut self.uri));
+    }
+}
+
+impl Drop for ResponseHead {
+    fn drop(&mut self) {
+        crate::spare::give_bytes(std::mem::take(&mut self.status));
+        crate::spare::give_bytes(std::mem::take(&mut self.reason));
     }
 }
 

@@ -322,8 +322,8 @@ fn parse_fields(
     opts: &ParseOptions,
     refuse_nul: bool,
 ) -> Result<Headers, ParseError> {
-    let mut store = Vec::with_capacity(section.len() + crate::head::SPARE_BYTES);
-    store.extend_from_slice(section);
+    // The copy in a spare buffer of the thread (`crate::spare`).
+    let store = crate::spare::bytes_from(section, crate::head::SPARE_BYTES);
     // An upper bound on the fields: one per line.
     let n_lines = memchr::memchr_iter(b'\n', section).count();
     let mut h = Headers::from_store(
@@ -706,8 +706,8 @@ pub fn parse_request(buf: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>,
         return Err(err(ErrorKind::TooLarge, off));
     }
     let head = RequestHead {
-        method: line[..m].to_vec(),
-        uri: uri.to_vec(),
+        method: crate::spare::bytes_from(&line[..m], 0),
+        uri: crate::spare::bytes_from(uri, 0),
         version,
         headers,
     };
@@ -880,9 +880,9 @@ pub fn parse_response(
     }
     let mut head = ResponseHead {
         version,
-        status: status.to_vec(),
+        status: crate::spare::bytes_from(status, 0),
         code: code as u16,
-        reason: reason.to_vec(),
+        reason: crate::spare::bytes_from(reason, 0),
         headers,
     };
     let (framing, both) = framing(&mut head.headers, hoff)?;

@@ -105,3 +105,35 @@ fn a_parsed_response_head_costs_four_allocations() {
     eprintln!("allocations: {n}");
     assert!(n <= 4, "{n} allocations");
 }
+
+/// A thread's next request and response reuse the buffers of the heads it
+/// dropped (docs/performance.md "Session 12 (ka2)"): no allocation for either.
+#[test]
+fn the_next_heads_of_a_thread_cost_no_allocation() {
+    let opts = ParseOptions::default();
+    for _ in 0..2 {
+        let req = parse_request(REQUEST, &opts);
+        let res = parse_response(RESPONSE, b"GET", &opts);
+        drop((req, res));
+    }
+    let (n, (req, res)) = allocs(|| {
+        (
+            parse_request(REQUEST, &opts),
+            parse_response(RESPONSE, b"GET", &opts),
+        )
+    });
+    let (Ok(Parsed::Complete { message: q, .. }), Ok(Parsed::Complete { message: s, .. })) =
+        (req, res)
+    else {
+        panic!("not parsed");
+    };
+    assert_eq!(q.head.method, b"GET");
+    assert_eq!(q.head.uri, b"/static/app.js?v=12");
+    assert_eq!(q.head.headers.get("host"), Some(&b"www.example.com"[..]));
+    assert_eq!(
+        (&s.head.status[..], &s.head.reason[..]),
+        (&b"200"[..], &b"OK"[..])
+    );
+    assert_eq!(s.head.headers.get("etag"), Some(&b"\"5f1-1a2b\""[..]));
+    assert_eq!(n, 0, "{n} allocations");
+}

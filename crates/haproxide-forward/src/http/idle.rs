@@ -596,7 +596,7 @@ impl Future for Run {
                         continue;
                     }
                     match TcpStream::from_std(sock) {
-                        Ok(tcp) => drop(tokio::spawn(resume(tcp, rest))),
+                        Ok(tcp) => drop(tokio::spawn(crate::clock::Timed::new(resume(tcp, rest)))),
                         Err(err) => {
                             tracing::warn!("idle connection lost returning to the runtime: {err}");
                             end(rest, None);

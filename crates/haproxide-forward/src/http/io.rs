@@ -83,7 +83,7 @@ async fn read_limited<R: AsyncRead + Unpin>(
         Some(r) => r,
         None => {
             let waited = match limit {
-                Some(Limit::After(t)) => tokio::time::timeout(t, read).await,
+                Some(Limit::After(t)) => crate::clock::timeout(t, read).await,
                 Some(Limit::At(d)) => tokio::time::timeout_at(d, read).await,
                 None => Ok(read.await),
             };
@@ -106,7 +106,7 @@ pub(crate) async fn write_all<W: AsyncWrite + Unpin>(
     let r = match poll_once(write.as_mut()).await {
         Some(r) => r,
         None => match timeout {
-            Some(t) => match tokio::time::timeout(t, write).await {
+            Some(t) => match crate::clock::timeout(t, write).await {
                 Ok(r) => r,
                 Err(_) => return Err(IoFail::Timeout),
             },

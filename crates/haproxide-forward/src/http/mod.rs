@@ -125,6 +125,9 @@ pub(crate) struct Conn {
     pub(crate) room: [Option<usize>; 2],
 }
 
+/// A connection's addresses (source, destination).
+type Addrs = (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>);
+
 impl Sess {
     /// The HTTP loop: from the connection's first request (`first`), or again
     /// after a park (`conn`: what the connection kept, see [`park`]). With
@@ -176,43 +179,88 @@ impl Sess {
             }
             let next = Box::pin(self.http_exchange(client, &mut conn, first)).await;
             match next {
-                Next::KeepAlive | Next::Answered(_) => {
-                    let term = match next {
-                        Next::Answered(t) => t,
-                        _ => *b"--",
-                    };
-                    self.end_request(term);
-                    // A `monitor-uri` answer was not logged; the next is.
-                    self.silent = false;
-                    (self.src, self.dst) = addrs;
-                    conn.vars.end_txn();
-                    conn.cache = None;
-                    self.spoe = None;
-                    first = false;
-                    // An idle connection holds no buffer.
-                    self.req.release_if_empty();
-                    conn.srv_buf.release_if_empty();
-                    rest(&mut conn.out);
-                    rest(&mut conn.chunk);
-                }
-                Next::Retry => {
-                    self.stick_stream_end();
-                    let _ = client.shutdown().await;
-                    return Flow::Done(*b"SH");
-                }
-                Next::Close(term) => {
-                    // The stream ends before the client sees the close, as
-                    // HAProxy frees its stream (`track-sc*` counters) first.
-                    self.stick_stream_end();
-                    let _ = client.shutdown().await;
-                    return Flow::Done(term);
-                }
-                Next::Idle => {
-                    self.silent = true;
-                    return Flow::Done(*b"--");
-                }
-                Next::H2 => return Box::pin(self.h2_session(client)).await,
+                Next::KeepAlive | Next::Answered(_) => self.kept_alive(&next, &mut conn, addrs),
+                _ => return self.ended(client, next).await,
             }
+            first = false;
+        }
+    }
+
+    /// [`Sess::http_loop`] for a parked plain TCP connection whose client
+    /// sent bytes (`park::again`): the same steps, the exchange awaited in
+    /// place (the caller's one box holds it: one allocation per request, not
+    /// two), and back to the park whenever no request is waiting.
+    pub(crate) async fn http_loop_parked(
+        &mut self,
+        client: &mut ClientStream,
+        conn: Option<Box<Conn>>,
+    ) -> Flow {
+        let mut conn = match conn {
+            Some(c) => *c,
+            None => Conn {
+                vars: self.vars.take().map(|v| *v).unwrap_or_default(),
+                ..Conn::new()
+            },
+        };
+        let addrs = (self.src, self.dst);
+        loop {
+            if let Some(flow) = self.tcp_content_again(&mut conn) {
+                return flow;
+            }
+            let next = self.http_exchange(client, &mut conn, false).await;
+            match next {
+                Next::KeepAlive | Next::Answered(_) => self.kept_alive(&next, &mut conn, addrs),
+                _ => return self.ended(client, next).await,
+            }
+            if self.req.filled().is_empty() && !self.req.eof {
+                return Flow::Idle(conn.keep());
+            }
+        }
+    }
+
+    /// After an exchange that keeps the connection (`KeepAlive`,
+    /// `Answered`): the request ends, the connection's state is made ready
+    /// for the next one.
+    fn kept_alive(&mut self, next: &Next, conn: &mut Conn, addrs: Addrs) {
+        let term = match next {
+            Next::Answered(t) => *t,
+            _ => *b"--",
+        };
+        self.end_request(term);
+        // A `monitor-uri` answer was not logged; the next is.
+        self.silent = false;
+        (self.src, self.dst) = addrs;
+        conn.vars.end_txn();
+        conn.cache = None;
+        self.spoe = None;
+        // An idle connection holds no buffer.
+        self.req.release_if_empty();
+        conn.srv_buf.release_if_empty();
+        rest(&mut conn.out);
+        rest(&mut conn.chunk);
+    }
+
+    /// After an exchange that ends the connection (or turns it to HTTP/2).
+    async fn ended(&mut self, client: &mut ClientStream, next: Next) -> Flow {
+        match next {
+            Next::KeepAlive | Next::Answered(_) => Flow::Done(*b"--"),
+            Next::Retry => {
+                self.stick_stream_end();
+                let _ = client.shutdown().await;
+                Flow::Done(*b"SH")
+            }
+            Next::Close(term) => {
+                // The stream ends before the client sees the close, as
+                // HAProxy frees its stream (`track-sc*` counters) first.
+                self.stick_stream_end();
+                let _ = client.shutdown().await;
+                Flow::Done(term)
+            }
+            Next::Idle => {
+                self.silent = true;
+                Flow::Done(*b"--")
+            }
+            Next::H2 => Box::pin(self.h2_session(client)).await,
         }
     }
 
@@ -294,7 +342,7 @@ impl Sess {
             Ok(0) => self.req.eof = true,
             Ok(n) => {
                 self.bytes.from_client += n as u64;
-                self.client_active = tokio::time::Instant::now();
+                self.client_active = crate::clock::now();
                 return None;
             }
             Err(_) => {}
@@ -326,7 +374,7 @@ impl Sess {
         // The next transaction's log counts from here (HAProxy: `Ti` is the idle
         // time since the end of the previous one).
         self.req_at = std::time::SystemTime::now();
-        self.req_t0 = tokio::time::Instant::now();
+        self.req_t0 = crate::clock::now();
         self.first_byte = None;
         self.connected = None;
         self.htx = crate::relay::Bytes::default();

@@ -130,7 +130,10 @@ pub(crate) async fn until_done(
             super::idle::GRACE
         };
         let long = to.is_none_or(|t| t > grace) && super::idle::available();
-        let parked = s.park(conn);
+        // The session as `unpark` would build it for the next request, in the
+        // box it has (no allocation per request); the request's state is
+        // dropped now, as a park drops it.
+        s.renew(shared.clone(), fe, sid, kill.clone());
         let woke = tokio::select! {
             biased;
             why = kill.wait() => Err(why),
@@ -138,10 +141,8 @@ pub(crate) async fn until_done(
         };
         if long && matches!(woke, Ok(false)) {
             let deadline = to.map(|t| Instant::now() + (t - grace));
-            return Parting::Held(parked, deadline);
+            return Parting::Held(s.park(conn), deadline);
         }
-        let (back, conn) = Sess::unpark(parked, shared.clone(), fe, sid, kill.clone());
-        s = back;
         s.bind = Some(bind);
         flow = match woke {
             Err(why) => Err(why),
@@ -163,7 +164,7 @@ pub(crate) async fn again(
     conn: Option<Box<Conn>>,
     kill: &Kill,
 ) -> Result<Flow, u8> {
-    let more = Box::pin(s.http_loop(client, conn, false, true));
+    let more = Box::pin(s.http_loop_parked(client, conn));
     tokio::select! {
         biased;
         why = kill.wait() => Err(why),
@@ -215,6 +216,25 @@ impl Sess {
             tls: s.tls,
             conn,
         }
+    }
+
+    /// This session replaced by the one [`Sess::unpark`] would make of its
+    /// park: what outlives a request kept, the rest dropped.
+    fn renew(&mut self, shared: Arc<crate::Shared>, fe: usize, sid: u64, kill: Arc<Kill>) {
+        let meter = std::mem::take(&mut self.meter);
+        let next = Sess::new(
+            shared,
+            fe,
+            (self.src, self.dst),
+            sid,
+            kill,
+            meter,
+            (self.req_at, self.req_t0),
+        );
+        let old = std::mem::replace(self, next);
+        self.bytes = old.bytes;
+        self.bytes_base = old.bytes;
+        self.tls = old.tls;
     }
 
     /// The session of a parked connection, as `end_request` left it.

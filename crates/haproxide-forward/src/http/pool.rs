@@ -315,7 +315,7 @@ pub(crate) fn put(
     in_flight: usize,
     pool: &ServerPool,
 ) {
-    let now = Instant::now();
+    let now = crate::clock::now();
     let mut stream = Some(stream);
     let spawn = POOL.with(|p| {
         let mut p = p.borrow_mut();

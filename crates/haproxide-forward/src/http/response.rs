@@ -108,7 +108,7 @@ impl Sess {
         let caps = &shared.frontends[self.fe].spec.captures;
         let t_res = self
             .connected
-            .map(|c| c.elapsed().as_millis() as i64)
+            .map(|c| crate::clock::since(c).as_millis() as i64)
             .unwrap_or(-1);
         let code = resp.head.code;
         // The frontend counts the status its client gets (after the response

@@ -712,10 +712,8 @@ mod tests {
         let names: Vec<_> = r.headers().keys().map(|n| n.as_str()).collect();
         assert_eq!(names, ["x-up"]);
         // No host: no authority, the crate sends `:scheme http` alone.
-        let bare = RequestHead {
-            headers: Headers::new(),
-            ..head
-        };
+        let mut bare = head.clone();
+        bare.headers = Headers::new();
         let r = upstream_request(&bare, false).unwrap();
         assert_eq!(r.uri().authority(), None);
         assert_eq!(r.version(), http::Version::HTTP_11);
