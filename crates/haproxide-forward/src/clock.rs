@@ -98,7 +98,7 @@ mod tests {
         assert!(b >= a);
         // ...a sleep does: the next poll reads the clock again.
         assert!(c >= a + Duration::from_millis(15), "{:?}", c - a);
-        assert_eq!(NOW.with(Cell::get).0, false);
+        assert!(!NOW.with(Cell::get).0);
         let t = now();
         tokio::time::advance(Duration::from_millis(1)).await;
         assert_eq!(now() - t, Duration::from_millis(1));

@@ -150,6 +150,8 @@ impl HttpTxnLog {
 const SPARE_MAX: usize = 64;
 
 thread_local! {
+    // The boxes are what is kept: a request takes one whole.
+    #[allow(clippy::vec_box)]
     static SPARE_LOGS: std::cell::RefCell<Vec<Box<HttpTxnLog>>> = const { std::cell::RefCell::new(Vec::new()) };
     static SPARE_LINES: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
 }

@@ -5,12 +5,13 @@
 //! counters, the previous request's end (the next one's `Ti` counts from
 //! there), the session variables and idle server connections if it has any.
 //! HAProxy keeps its stream-level state only while a request is served. Here a
-//! session between requests gives up its [`Sess`] (about 500 bytes) and the
-//! HTTP loop's state (about 500 more) for a [`Parked`] record held by the
-//! session task itself, waits until its socket is readable (no buffer, no
-//! system call) within `timeout http-keep-alive` (after [`super::idle::GRACE`]
-//! in its thread's waiter, out of the task), then builds its [`Sess`] again
-//! and goes on where it stopped. Only plain TCP connections
+//! session between requests gives up the HTTP loop's state (about 500 bytes)
+//! and resets its [`Sess`] in its box (the request's state dropped, the box
+//! kept for the next request: no allocation per request), waits until its
+//! socket is readable (no buffer, no system call) within `timeout
+//! http-keep-alive`; past [`super::idle::GRACE`] the [`Sess`] gives way to a
+//! [`Parked`] record in its thread's waiter, out of the task, and is built
+//! again when the client sends. Only plain TCP connections
 //! park; TLS (rustls may hold decrypted bytes the socket does not show), UNIX
 //! sockets and HTTP/2 streams wait in [`Sess::http_loop`] as before.
 
