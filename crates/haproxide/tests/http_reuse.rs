@@ -16,6 +16,9 @@ use std::time::Duration;
 mod common;
 use common::{free_port, haproxide, haproxy, wait_listening, TempDir};
 
+/// Where the origins listen (see `origin_closing`).
+const ORIGIN_ADDR: &str = "127.0.0.2:0";
+
 /// Reads one request head (the test sends no bodies); false at EOF.
 fn read_head(s: &mut TcpStream) -> Option<String> {
     let mut buf = Vec::new();
@@ -34,8 +37,15 @@ fn read_head(s: &mut TcpStream) -> Option<String> {
 /// accepting when the test process ends (threads are detached; each
 /// connection has a read timeout). Each connection is closed after its
 /// `after`-th answer.
+///
+/// The origin listens on 127.0.0.2, not 127.0.0.1: the other tests of this file
+/// pick their proxies' ports with `free_port()` (a port free on 127.0.0.1 a moment
+/// ago) and probe them with `wait_listening`; when the kernel had just given such a
+/// port to an origin here, that probe was accepted and numbered as connection c0,
+/// shifting every number (the `low-conn-2/sequential` flake: `0:c1 ... conns=2`).
+/// Nothing connects to 127.0.0.2 but the proxy under test.
 fn origin_closing(after: usize) -> (u16, Arc<AtomicUsize>) {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind origin");
+    let l = TcpListener::bind(ORIGIN_ADDR).expect("bind origin");
     let port = l.local_addr().map(|a| a.port()).unwrap_or(0);
     let conns = Arc::new(AtomicUsize::new(0));
     let seen = conns.clone();
@@ -339,7 +349,7 @@ fn config(dir: &Path, cases: &[Case]) -> (std::path::PathBuf, Vec<(u16, Arc<Atom
         let (oport, accepted) = origin_closing(c.close_after);
         let port = free_port();
         text.push_str(&format!(
-            "listen l{i}\n  bind 127.0.0.1:{port}\n{}  server s1 127.0.0.1:{oport}{}\n",
+            "listen l{i}\n  bind 127.0.0.1:{port}\n{}  server s1 127.0.0.2:{oport}{}\n",
             c.backend, c.server
         ));
         ends.push((port, accepted));

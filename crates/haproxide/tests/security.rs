@@ -816,13 +816,16 @@ fn serving_starts_after_privileges_are_dropped() {
         std::fs::write(
             &cfg,
             format!(
-                "global\n    user nobody\n{DEFAULTS}listen app\n    bind 127.0.0.1:{port}\n    option httpchk\n    server s1 127.0.0.1:{cport} check inter 100ms\n"
+                "global\n    user nobody\n{DEFAULTS}listen app\n    bind 127.0.0.1:{port}\n    option httpchk\n    timeout check 5s\n    server s1 127.0.0.1:{cport} check inter 100ms\n"
             ),
         )
         .expect("cfg");
         let mut p = Prog::Haproxide.spawn(&cfg, &["-db"]);
         let pid = p.pid();
         // Connections whose socket the checker already closed tell nothing (None).
+        // `timeout check 5s`: without it a check's timeout is `inter` (100 ms), and
+        // under CI load reading /proc/net/tcp (thousands of sockets) took longer,
+        // so every check had given up, its socket orphaned, before we looked.
         // 30 s: under CI load (load average 18: two cores, other builds) the first
         // three checks once took longer than 10 s.
         let checked = wait_until(Duration::from_secs(30), || {
