@@ -98,7 +98,8 @@ pub fn check_private_dir(dir: &Path, uids: &[u32]) -> io::Result<()> {
 /// Serves this process's listening sockets to a successor.
 pub struct Server {
     path: PathBuf,
-    /// Set once a successor fetched the sockets: on stop, leave them open for it.
+    /// Set when the sockets are sent to a successor (before the first one leaves):
+    /// on stop, leave them open for it.
     pub handed_over: Arc<AtomicBool>,
 }
 
@@ -137,6 +138,14 @@ impl Server {
                 for conn in listener.incoming() {
                     let Ok(conn) = conn else { continue };
                     let list = fds();
+                    // Set before the first descriptor leaves, not after the last: the
+                    // successor may signal the soft stop as soon as it has them, and a
+                    // stop that found the flag unset would shut the shared sockets down
+                    // under it. Set in vain (the send fails), it only means our copies
+                    // are closed without shutdown(2), which closes unshared sockets too.
+                    if !list.is_empty() {
+                        flag.store(true, Ordering::SeqCst);
+                    }
                     let mut ok = true;
                     for chunk in list.chunks(FDS_PER_MESSAGE) {
                         let lines: String = chunk
@@ -149,8 +158,8 @@ impl Server {
                         }
                     }
                     // An empty message ends the list.
-                    if ok && sys::send_with_fds(&conn, b"\n", &[]).is_ok() && !list.is_empty() {
-                        flag.store(true, Ordering::SeqCst);
+                    if ok {
+                        let _ = sys::send_with_fds(&conn, b"\n", &[]);
                     }
                 }
             })?;

@@ -390,11 +390,16 @@ impl RuntimeState for Live {
                 .into_iter()
                 .map(|(_, _, fd)| fd)
                 .collect();
-            let n = haproxide_process::getsocks::serve(&conn, &fds)?;
-            if n > 0 {
+            // Marked before the descriptors leave: the peer (`haproxy -x ... -sf`)
+            // sends SIGUSR1 as soon as it has them, and a soft stop that found the
+            // flag unset would shut the shared sockets down under it (HAProxy's
+            // accept() then fails with EINVAL and it pauses its proxy: the
+            // getsocks test's refused connections). Marked in vain, our copies are
+            // only closed without shutdown(2).
+            if !fds.is_empty() {
                 exported.store(true, Ordering::SeqCst);
             }
-            Ok(n)
+            haproxide_process::getsocks::serve(&conn, &fds)
         }))
     }
 

@@ -36,7 +36,8 @@ fn haproxide(cfg: &Path, log: &Path, extra: &[String]) -> Proc {
     guard(child)
 }
 
-fn oracle(cfg: &Path, extra: &[String]) -> Proc {
+/// HAProxy with `-db`; its stderr goes to `log` (what it said about `-x`).
+fn oracle(cfg: &Path, log: Option<&Path>, extra: &[String]) -> Proc {
     assert!(
         Path::new(ORACLE).exists(),
         "HAProxy 2.6.12 (the oracle) is not installed: run scripts/install-deps"
@@ -47,7 +48,10 @@ fn oracle(cfg: &Path, extra: &[String]) -> Proc {
         .arg(cfg)
         .args(extra)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(
+            log.and_then(|l| std::fs::File::create(l).ok())
+                .map_or_else(Stdio::null, Stdio::from),
+        )
         .spawn()
         .expect("spawn haproxy");
     Proc::new(child)
@@ -179,7 +183,7 @@ enum Prog {
 
 fn spawn(prog: Prog, cfg: &Path, log: &Path, extra: &[String]) -> Proc {
     match prog {
-        Prog::Haproxy => oracle(cfg, extra),
+        Prog::Haproxy => oracle(cfg, Some(log), extra),
         Prog::Haproxide => haproxide(cfg, log, extra),
     }
 }
@@ -239,8 +243,10 @@ fn migrate(tag: &str, old_prog: Prog, new_prog: Prog) {
     }
     assert!(ok > 0, "the client got through");
     assert_eq!(
-        failed, 0,
-        "refused or reset during the migration: {errors:?}"
+        failed,
+        0,
+        "refused or reset during the migration: {errors:?}; {new_prog:?} said: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
     );
     assert_eq!(
         listening_inodes(port),
@@ -291,7 +297,7 @@ fn both_replies(tag: &str, opts: &str) -> (Vec<u8>, Vec<u8>) {
         let cfg = dir.path("h.cfg");
         std::fs::write(&cfg, config(&sock, opts, port, echo.port)).expect("cfg");
         let p = if oracle_side {
-            oracle(&cfg, &[])
+            oracle(&cfg, None, &[])
         } else {
             haproxide(&cfg, &dir.path("h.log"), &[])
         };
