@@ -277,16 +277,42 @@ pub(crate) fn response(head: &ResponseHead) -> Option<http::Response<()>> {
         if connection_specific(h.name) {
             continue;
         }
-        let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(h.name),
-            HeaderValue::from_maybe_shared(v),
-        ) else {
+        let (Ok(n), Ok(v)) = (response_name(h.name), HeaderValue::from_maybe_shared(v)) else {
             continue;
         };
         map.append(n, v);
     }
     *r.headers_mut() = map;
     Some(r)
+}
+
+/// A response field's name as `HeaderName::from_bytes` makes it, the usual
+/// ones straight from the `http` crate's constants (`from_bytes` lower-cases
+/// the name into a scratch buffer and looks it up: about 115 instructions
+/// each).
+fn response_name(n: &[u8]) -> Result<HeaderName, http::header::InvalidHeaderName> {
+    use http::header as h;
+    let is = |s: &[u8]| n.eq_ignore_ascii_case(s);
+    let known = match n.len() {
+        4 if is(b"date") => Some(h::DATE),
+        4 if is(b"etag") => Some(h::ETAG),
+        4 if is(b"vary") => Some(h::VARY),
+        6 if is(b"server") => Some(h::SERVER),
+        7 if is(b"expires") => Some(h::EXPIRES),
+        8 if is(b"location") => Some(h::LOCATION),
+        10 if is(b"set-cookie") => Some(h::SET_COOKIE),
+        12 if is(b"content-type") => Some(h::CONTENT_TYPE),
+        13 if is(b"last-modified") => Some(h::LAST_MODIFIED),
+        13 if is(b"cache-control") => Some(h::CACHE_CONTROL),
+        13 if is(b"accept-ranges") => Some(h::ACCEPT_RANGES),
+        14 if is(b"content-length") => Some(h::CONTENT_LENGTH),
+        16 if is(b"content-encoding") => Some(h::CONTENT_ENCODING),
+        _ => None,
+    };
+    match known {
+        Some(k) => Ok(k),
+        None => HeaderName::from_bytes(n),
+    }
 }
 
 /// Value bytes in one allocation with their count of users
@@ -736,6 +762,45 @@ mod tests {
             names,
             ["content-length", "x-hop", "set-cookie", "set-cookie"]
         );
+    }
+
+    /// The usual names taken from constants are the names `from_bytes`
+    /// makes, whatever their case; others (and bad ones) go through it.
+    #[test]
+    fn response_names_as_from_bytes() {
+        for n in [
+            "date",
+            "etag",
+            "vary",
+            "server",
+            "expires",
+            "location",
+            "set-cookie",
+            "content-type",
+            "last-modified",
+            "cache-control",
+            "accept-ranges",
+            "content-length",
+            "content-encoding",
+            "x-date",
+            "dates",
+            "age",
+            "x-custom-field",
+        ] {
+            for v in [n.to_string(), n.to_ascii_uppercase(), {
+                let mut c = n.as_bytes().to_vec();
+                c[0] = c[0].to_ascii_uppercase();
+                String::from_utf8(c).unwrap()
+            }] {
+                let got = response_name(v.as_bytes()).unwrap();
+                assert_eq!(got, HeaderName::from_bytes(v.as_bytes()).unwrap(), "{v}");
+                assert_eq!(got.as_str(), n);
+            }
+        }
+        for bad in [&b""[..], b"da te", b"content-type:", b"\x00date"] {
+            assert!(response_name(bad).is_err());
+            assert!(HeaderName::from_bytes(bad).is_err());
+        }
     }
 
     /// The values keep their bytes and order whichever buffer holds them
