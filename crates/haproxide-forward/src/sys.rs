@@ -210,3 +210,14 @@ pub(crate) fn heap_trim() -> bool {
 pub(crate) fn heap_trim() -> bool {
     false
 }
+
+/// `value` written into `slot`, a box allocated before `value` was built
+/// (what `Box::write` does, stable only since Rust 1.87, above the MSRV): a
+/// large value, such as an HTTP/2 stream's 7 KB future, is then built in its
+/// box, where `Box::new` builds it on the stack and copies it whole.
+#[inline(always)]
+pub(crate) fn box_write<T>(mut slot: Box<std::mem::MaybeUninit<T>>, value: T) -> Box<T> {
+    slot.write(value);
+    // SAFETY: the box's contents were initialised on the line above.
+    unsafe { slot.assume_init() }
+}

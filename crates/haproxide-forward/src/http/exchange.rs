@@ -723,19 +723,30 @@ impl Sess {
     }
 }
 
+/// Spare buffers kept per thread: one per transaction waiting for its server
+/// (the HTTP/2 streams of a connection wait at once; a single spare left all
+/// but one of them to allocate).
+const SPARES_MAX: usize = 32;
+
 thread_local! {
-    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    static SPARE: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// A byte buffer taken from this thread's spare and given back when dropped
+/// A byte buffer taken from this thread's spares and given back when dropped
 /// (to the thread it ends on): the copy of a request kept to send it again
-/// costs no allocation per keep-alive request once the spare has grown.
+/// costs no allocation per keep-alive request once the spares have grown.
 #[derive(Default)]
 struct Spare(Vec<u8>);
 
 impl Spare {
     fn take() -> Spare {
-        Spare(SPARE.try_with(|c| c.take()).unwrap_or_default())
+        Spare(
+            SPARE
+                .try_with(|c| c.borrow_mut().pop())
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+        )
     }
 }
 
@@ -758,7 +769,12 @@ impl Drop for Spare {
         // A large request's copy is not kept.
         if v.capacity() > 0 && v.capacity() <= 16 * 1024 {
             v.clear();
-            let _ = SPARE.try_with(|c| c.set(v));
+            let _ = SPARE.try_with(|c| {
+                let mut c = c.borrow_mut();
+                if c.len() < SPARES_MAX {
+                    c.push(v);
+                }
+            });
         }
     }
 }

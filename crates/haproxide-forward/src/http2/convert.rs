@@ -260,23 +260,20 @@ fn connection_specific(name: &[u8]) -> bool {
 /// same); a field `http` cannot carry (a byte not allowed in HTTP/2) is
 /// dropped. `None` for a status outside 100..=999.
 ///
-/// The values share one buffer (two allocations for all of them, not one
-/// each) and the map is sized once.
+/// The values share one buffer (see [`values`]) and the map is sized once.
 pub(crate) fn response(head: &ResponseHead) -> Option<http::Response<()>> {
     let status = http::StatusCode::from_u16(head.code).ok()?;
     let mut r = http::Response::new(());
     *r.status_mut() = status;
-    let size: usize = head.headers.iter().map(|h| h.value.len()).sum();
-    let mut all = Vec::with_capacity(size);
-    for h in head.headers.iter() {
-        all.extend_from_slice(h.value);
-    }
-    let all = bytes::Bytes::from(all);
+    let all = values(&head.headers);
     let mut map = http::HeaderMap::with_capacity(head.headers.len());
     let mut at = 0;
     for h in head.headers.iter() {
-        let v = all.slice(at..at + h.value.len());
-        at += h.value.len();
+        let end = at + h.value.len();
+        let Some(v) = (end <= all.len()).then(|| all.slice(at..end)) else {
+            break;
+        };
+        at = end;
         if connection_specific(h.name) {
             continue;
         }
@@ -290,6 +287,56 @@ pub(crate) fn response(head: &ResponseHead) -> Option<http::Response<()>> {
     }
     *r.headers_mut() = map;
     Some(r)
+}
+
+/// Value bytes in one allocation with their count of users
+/// (`Bytes::from_owner`), for heads whose values fit `N` bytes.
+struct Inline<const N: usize> {
+    len: usize,
+    buf: [u8; N],
+}
+
+impl<const N: usize> AsRef<[u8]> for Inline<N> {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl<const N: usize> Inline<N> {
+    fn bytes(headers: &Headers) -> bytes::Bytes {
+        let mut b = Inline {
+            len: 0,
+            buf: [0; N],
+        };
+        for h in headers.iter() {
+            let end = b.len + h.value.len();
+            if let Some(d) = b.buf.get_mut(b.len..end) {
+                d.copy_from_slice(h.value);
+                b.len = end;
+            }
+        }
+        bytes::Bytes::from_owner(b)
+    }
+}
+
+/// All the fields' values one after the other, in one shared buffer the
+/// `HeaderValue`s are slices of: one allocation for a head whose values fit
+/// 512 bytes (the buffer and its count together; a smaller one for values
+/// within 128 bytes, less to clear and copy), else two (a vector, then its
+/// count when first sliced).
+fn values(headers: &Headers) -> bytes::Bytes {
+    let size: usize = headers.iter().map(|h| h.value.len()).sum();
+    if size <= 128 {
+        return Inline::<128>::bytes(headers);
+    }
+    if size <= 512 {
+        return Inline::<512>::bytes(headers);
+    }
+    let mut all = Vec::with_capacity(size);
+    for h in headers.iter() {
+        all.extend_from_slice(h.value);
+    }
+    bytes::Bytes::from(all)
 }
 
 /// Trailers of a chunked response body as HTTP/2 trailers.
@@ -689,6 +736,43 @@ mod tests {
             names,
             ["content-length", "x-hop", "set-cookie", "set-cookie"]
         );
+    }
+
+    /// The values keep their bytes and order whichever buffer holds them
+    /// (inline within 128 or 512 bytes, a vector beyond), a dropped field's
+    /// value included in the buffer but not in the map.
+    #[test]
+    fn response_values_in_every_buffer_size() {
+        for size in [0, 1, 60, 127, 128, 129, 300, 511, 512, 513, 5000] {
+            let long = "v".repeat(size);
+            let head = ResponseHead {
+                version: Version::HTTP_11,
+                status: b"200".to_vec(),
+                code: 200,
+                reason: b"OK".to_vec(),
+                headers: Headers::from(vec![
+                    Header::new(b"Date", b"Sun, 06 Dec 2026 04:00:00 GMT"),
+                    Header::new(b"Connection", b"close"),
+                    Header::new(b"X-Long", long.as_bytes()),
+                    Header::new(b"Content-Length", b"12"),
+                ]),
+            };
+            let r = response(&head).unwrap();
+            let got: Vec<(String, Vec<u8>)> = r
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("date".into(), b"Sun, 06 Dec 2026 04:00:00 GMT".to_vec()),
+                    ("x-long".into(), long.into_bytes()),
+                    ("content-length".into(), b"12".to_vec()),
+                ],
+                "values of {size} bytes"
+            );
+        }
     }
 
     #[test]
