@@ -1,5 +1,6 @@
-//! The forwarding engine's system calls: every `unsafe` block of the crate is
-//! here, each with the reason it is sound. The rest of the crate is safe code.
+//! The forwarding engine's system calls (and one in-place box write): every
+//! `unsafe` block of the crate is here, each with the reason it is sound. The
+//! rest of the crate is safe code.
 
 use std::io;
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
