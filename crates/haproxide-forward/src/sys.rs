@@ -1,5 +1,6 @@
-//! The forwarding engine's system calls: every `unsafe` block of the crate is
-//! here, each with the reason it is sound. The rest of the crate is safe code.
+//! The forwarding engine's system calls (and one in-place box write): every
+//! `unsafe` block of the crate is here, each with the reason it is sound. The
+//! rest of the crate is safe code.
 
 use std::io;
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
@@ -209,4 +210,15 @@ pub(crate) fn heap_trim() -> bool {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub(crate) fn heap_trim() -> bool {
     false
+}
+
+/// `value` written into `slot`, a box allocated before `value` was built
+/// (what `Box::write` does, stable only since Rust 1.87, above the MSRV): a
+/// large value, such as an HTTP/2 stream's 7 KB future, is then built in its
+/// box, where `Box::new` builds it on the stack and copies it whole.
+#[inline(always)]
+pub(crate) fn box_write<T>(mut slot: Box<std::mem::MaybeUninit<T>>, value: T) -> Box<T> {
+    slot.write(value);
+    // SAFETY: the box's contents were initialised on the line above.
+    unsafe { slot.assume_init() }
 }

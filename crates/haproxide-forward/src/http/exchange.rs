@@ -722,19 +722,30 @@ impl Sess {
     }
 }
 
-/// A byte buffer taken from this thread's write vectors (`super::vecs_take`)
-/// and given back when dropped (to the thread it ends on): the copy of a
-/// request kept to send it again costs no allocation per keep-alive request,
-/// however many exchanges a thread has under way (a single spare per thread
-/// served one of them: 0.89 allocations per request with 50 connections).
+/// Spare buffers kept per thread: one per transaction waiting for its server
+/// (the HTTP/2 streams of a connection wait at once; a single spare left all
+/// but one of them to allocate).
+const SPARES_MAX: usize = 32;
+
+thread_local! {
+    static SPARE: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A byte buffer taken from this thread's spares and given back when dropped
+/// (to the thread it ends on): the copy of a request kept to send it again
+/// costs no allocation per keep-alive request once the spares have grown.
 #[derive(Default)]
 struct Spare(Vec<u8>);
 
 impl Spare {
     fn take() -> Spare {
-        let mut v = Vec::new();
-        super::vecs_take(&mut v);
-        Spare(v)
+        Spare(
+            SPARE
+                .try_with(|c| c.borrow_mut().pop())
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+        )
     }
 }
 
@@ -753,8 +764,17 @@ impl std::ops::DerefMut for Spare {
 
 impl Drop for Spare {
     fn drop(&mut self) {
-        self.0.clear();
-        super::rest(&mut self.0);
+        let mut v = std::mem::take(&mut self.0);
+        // A large request's copy is not kept.
+        if v.capacity() > 0 && v.capacity() <= 16 * 1024 {
+            v.clear();
+            let _ = SPARE.try_with(|c| {
+                let mut c = c.borrow_mut();
+                if c.len() < SPARES_MAX {
+                    c.push(v);
+                }
+            });
+        }
     }
 }
 

@@ -45,6 +45,10 @@ pub(crate) const MAX_IDLE: usize = 10;
 /// connection holds none and a next request allocates none.
 const VECS_MAX: usize = 64;
 
+/// What a stream's write vector is first sized for (an HTTP/2 stream's
+/// request head to the server, with room to spare).
+const H2_HEAD_GUESS: usize = 512;
+
 thread_local! {
     static VECS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -282,6 +286,13 @@ impl Sess {
                 return flow;
             }
         }
+        // The server's request head goes to `out`: a pooled vector, else one
+        // sized for a usual head at once (the pool runs dry with a hundred
+        // streams in flight; growing from empty cost a malloc and reallocs).
+        vecs_take(&mut conn.out);
+        if conn.out.capacity() == 0 {
+            conn.out.reserve(H2_HEAD_GUESS);
+        }
         let flow = match self.http_exchange(client, &mut conn, first).await {
             Next::KeepAlive => {
                 self.end_request(*b"--");
@@ -310,7 +321,12 @@ impl Sess {
             // connection that is not HTTP/2 already).
             Next::H2 => Flow::Done(*b"PR"),
         };
-        // The write vectors go back to the thread's pool for the next stream.
+        // The write vectors go back to the thread's pool for the next stream
+        // (what the last write left is stale: a vector not emptied would be
+        // dropped with the stream's state, and the next stream's head would
+        // grow a fresh one).
+        conn.out.clear();
+        conn.chunk.clear();
         rest(&mut conn.out);
         rest(&mut conn.chunk);
         flow

@@ -260,36 +260,109 @@ fn connection_specific(name: &[u8]) -> bool {
 /// same); a field `http` cannot carry (a byte not allowed in HTTP/2) is
 /// dropped. `None` for a status outside 100..=999.
 ///
-/// The values share one buffer (two allocations for all of them, not one
-/// each) and the map is sized once.
+/// The values share one buffer (see [`values`]) and the map is sized once.
 pub(crate) fn response(head: &ResponseHead) -> Option<http::Response<()>> {
     let status = http::StatusCode::from_u16(head.code).ok()?;
     let mut r = http::Response::new(());
     *r.status_mut() = status;
-    let size: usize = head.headers.iter().map(|h| h.value.len()).sum();
-    let mut all = Vec::with_capacity(size);
-    for h in head.headers.iter() {
-        all.extend_from_slice(h.value);
-    }
-    let all = bytes::Bytes::from(all);
+    let all = values(&head.headers);
     let mut map = http::HeaderMap::with_capacity(head.headers.len());
     let mut at = 0;
     for h in head.headers.iter() {
-        let v = all.slice(at..at + h.value.len());
-        at += h.value.len();
+        let end = at + h.value.len();
+        let Some(v) = (end <= all.len()).then(|| all.slice(at..end)) else {
+            break;
+        };
+        at = end;
         if connection_specific(h.name) {
             continue;
         }
-        let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(h.name),
-            HeaderValue::from_maybe_shared(v),
-        ) else {
+        let (Ok(n), Ok(v)) = (response_name(h.name), HeaderValue::from_maybe_shared(v)) else {
             continue;
         };
         map.append(n, v);
     }
     *r.headers_mut() = map;
     Some(r)
+}
+
+/// A response field's name as `HeaderName::from_bytes` makes it, the usual
+/// ones straight from the `http` crate's constants (`from_bytes` lower-cases
+/// the name into a scratch buffer and looks it up: about 115 instructions
+/// each).
+fn response_name(n: &[u8]) -> Result<HeaderName, http::header::InvalidHeaderName> {
+    use http::header as h;
+    let is = |s: &[u8]| n.eq_ignore_ascii_case(s);
+    let known = match n.len() {
+        4 if is(b"date") => Some(h::DATE),
+        4 if is(b"etag") => Some(h::ETAG),
+        4 if is(b"vary") => Some(h::VARY),
+        6 if is(b"server") => Some(h::SERVER),
+        7 if is(b"expires") => Some(h::EXPIRES),
+        8 if is(b"location") => Some(h::LOCATION),
+        10 if is(b"set-cookie") => Some(h::SET_COOKIE),
+        12 if is(b"content-type") => Some(h::CONTENT_TYPE),
+        13 if is(b"last-modified") => Some(h::LAST_MODIFIED),
+        13 if is(b"cache-control") => Some(h::CACHE_CONTROL),
+        13 if is(b"accept-ranges") => Some(h::ACCEPT_RANGES),
+        14 if is(b"content-length") => Some(h::CONTENT_LENGTH),
+        16 if is(b"content-encoding") => Some(h::CONTENT_ENCODING),
+        _ => None,
+    };
+    match known {
+        Some(k) => Ok(k),
+        None => HeaderName::from_bytes(n),
+    }
+}
+
+/// Value bytes in one allocation with their count of users
+/// (`Bytes::from_owner`), for heads whose values fit `N` bytes.
+struct Inline<const N: usize> {
+    len: usize,
+    buf: [u8; N],
+}
+
+impl<const N: usize> AsRef<[u8]> for Inline<N> {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl<const N: usize> Inline<N> {
+    fn bytes(headers: &Headers) -> bytes::Bytes {
+        let mut b = Inline {
+            len: 0,
+            buf: [0; N],
+        };
+        for h in headers.iter() {
+            let end = b.len + h.value.len();
+            if let Some(d) = b.buf.get_mut(b.len..end) {
+                d.copy_from_slice(h.value);
+                b.len = end;
+            }
+        }
+        bytes::Bytes::from_owner(b)
+    }
+}
+
+/// All the fields' values one after the other, in one shared buffer the
+/// `HeaderValue`s are slices of: one allocation for a head whose values fit
+/// 512 bytes (the buffer and its count together; a smaller one for values
+/// within 128 bytes, less to clear and copy), else two (a vector, then its
+/// count when first sliced).
+fn values(headers: &Headers) -> bytes::Bytes {
+    let size: usize = headers.iter().map(|h| h.value.len()).sum();
+    if size <= 128 {
+        return Inline::<128>::bytes(headers);
+    }
+    if size <= 512 {
+        return Inline::<512>::bytes(headers);
+    }
+    let mut all = Vec::with_capacity(size);
+    for h in headers.iter() {
+        all.extend_from_slice(h.value);
+    }
+    bytes::Bytes::from(all)
 }
 
 /// Trailers of a chunked response body as HTTP/2 trailers.
@@ -689,6 +762,82 @@ mod tests {
             names,
             ["content-length", "x-hop", "set-cookie", "set-cookie"]
         );
+    }
+
+    /// The usual names taken from constants are the names `from_bytes`
+    /// makes, whatever their case; others (and bad ones) go through it.
+    #[test]
+    fn response_names_as_from_bytes() {
+        for n in [
+            "date",
+            "etag",
+            "vary",
+            "server",
+            "expires",
+            "location",
+            "set-cookie",
+            "content-type",
+            "last-modified",
+            "cache-control",
+            "accept-ranges",
+            "content-length",
+            "content-encoding",
+            "x-date",
+            "dates",
+            "age",
+            "x-custom-field",
+        ] {
+            for v in [n.to_string(), n.to_ascii_uppercase(), {
+                let mut c = n.as_bytes().to_vec();
+                c[0] = c[0].to_ascii_uppercase();
+                String::from_utf8(c).unwrap()
+            }] {
+                let got = response_name(v.as_bytes()).unwrap();
+                assert_eq!(got, HeaderName::from_bytes(v.as_bytes()).unwrap(), "{v}");
+                assert_eq!(got.as_str(), n);
+            }
+        }
+        for bad in [&b""[..], b"da te", b"content-type:", b"\x00date"] {
+            assert!(response_name(bad).is_err());
+            assert!(HeaderName::from_bytes(bad).is_err());
+        }
+    }
+
+    /// The values keep their bytes and order whichever buffer holds them
+    /// (inline within 128 or 512 bytes, a vector beyond), a dropped field's
+    /// value included in the buffer but not in the map.
+    #[test]
+    fn response_values_in_every_buffer_size() {
+        for size in [0, 1, 60, 127, 128, 129, 300, 511, 512, 513, 5000] {
+            let long = "v".repeat(size);
+            let head = ResponseHead {
+                version: Version::HTTP_11,
+                status: b"200".to_vec(),
+                code: 200,
+                reason: b"OK".to_vec(),
+                headers: Headers::from(vec![
+                    Header::new(b"Date", b"Sun, 06 Dec 2026 04:00:00 GMT"),
+                    Header::new(b"Connection", b"close"),
+                    Header::new(b"X-Long", long.as_bytes()),
+                    Header::new(b"Content-Length", b"12"),
+                ]),
+            };
+            let r = response(&head).unwrap();
+            let got: Vec<(String, Vec<u8>)> = r
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("date".into(), b"Sun, 06 Dec 2026 04:00:00 GMT".to_vec()),
+                    ("x-long".into(), long.into_bytes()),
+                    ("content-length".into(), b"12".to_vec()),
+                ],
+                "values of {size} bytes"
+            );
+        }
     }
 
     #[test]
