@@ -90,13 +90,7 @@ impl HttpTxnLog {
     /// cut to [`LOGURILEN`]` - 1` bytes.
     pub fn set_request_line(&mut self, method: &[u8], uri: &[u8], version: &[u8]) {
         let max = LOGURILEN - 1;
-        let mut v = self.request_line.take().unwrap_or_else(|| {
-            let line = SPARE_LINES
-                .try_with(|p| p.borrow_mut().pop())
-                .ok()
-                .flatten();
-            line.unwrap_or_default()
-        });
+        let mut v = self.request_line.take().unwrap_or_else(|| LINES.take(0, 0));
         v.clear();
         v.reserve((method.len() + uri.len() + version.len() + 2).min(max));
         for (i, part) in [method, uri, version].into_iter().enumerate() {
@@ -126,14 +120,8 @@ impl HttpTxnLog {
     /// [`SPARE_MAX`] kept, each reset: its captures freed; the request line's
     /// buffer kept apart, cleared).
     pub(crate) fn recycle(mut b: Box<HttpTxnLog>) {
-        if let Some(mut line) = b.request_line.take() {
-            line.clear();
-            let _ = SPARE_LINES.try_with(|p| {
-                let mut p = p.borrow_mut();
-                if p.len() < SPARE_MAX {
-                    p.push(line);
-                }
-            });
+        if let Some(line) = b.request_line.take() {
+            LINES.give(line, usize::MAX);
         }
         *b = HttpTxnLog::new();
         let _ = SPARE_LOGS.try_with(|p| {
@@ -155,6 +143,8 @@ thread_local! {
     static SPARE_LOGS: std::cell::RefCell<Vec<Box<HttpTxnLog>>> = const { std::cell::RefCell::new(Vec::new()) };
     static SPARE_LINES: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
+static LINES: haproxide_http::spare::Stack<u8> =
+    haproxide_http::spare::Stack::new(&SPARE_LINES, SPARE_MAX);
 
 /// One capture slot of a frontend (configuration.txt §4.2 `capture request header`,
 /// `capture response header`, `declare capture`, `http-request capture`).

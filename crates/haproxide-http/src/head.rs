@@ -438,13 +438,14 @@ thread_local! {
 }
 
 /// The thread's spare field lists ([`crate::spare`]).
-static SLOT_SPARES: crate::spare::Stack<Slot> = crate::spare::Stack(&SLOTS);
+static SLOT_SPARES: crate::spare::Stack<Slot> =
+    crate::spare::Stack::new(&SLOTS, crate::spare::KEEP);
 
 /// A head's buffers go back to the thread's spares ([`crate::spare`]).
 impl Drop for Headers {
     fn drop(&mut self) {
         crate::spare::give_bytes(std::mem::take(&mut self.buf));
-        SLOT_SPARES.give(std::mem::take(&mut self.list), crate::spare::max_fields());
+        SLOT_SPARES.give(std::mem::take(&mut self.list), crate::spare::MAX_FIELDS);
     }
 }
 

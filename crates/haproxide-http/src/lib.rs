@@ -44,7 +44,7 @@ pub mod persist;
 pub mod reply;
 pub mod rules;
 pub mod script;
-mod spare;
+pub mod spare;
 pub mod write;
 
 pub use body::{BodyDecoder, BodyError, BodyLength, Step};

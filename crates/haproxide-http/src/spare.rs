@@ -12,6 +12,10 @@
 //! [`MAX_BYTES`] (a buffer that grew past it, for a large head, is freed), so
 //! what a thread holds between requests does not depend on its connections
 //! (an idle connection holds no head: docs/performance.md "Session 12 (ka2)").
+//!
+//! [`Stack`], the bounded per-thread stack of spare vectors under it, is public:
+//! the forwarding engine keeps its per-request buffers (request copies, write
+//! vectors, log lines) in the same kind of stack.
 
 use std::cell::RefCell;
 
@@ -28,25 +32,36 @@ pub(crate) const MAX_BYTES: usize = 4096;
 /// a small buffer; longer ones and header stores take a large one.
 const SMALL: usize = 64;
 /// The largest field list kept (in fields).
-const MAX_FIELDS: usize = 64;
+pub(crate) const MAX_FIELDS: usize = 64;
 
 thread_local! {
     static SMALL_BYTES: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
     static LARGE_BYTES: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A per-thread stack of spare vectors.
-pub(crate) struct Stack<T: 'static>(
-    pub(crate) &'static std::thread::LocalKey<RefCell<Vec<Vec<T>>>>,
-);
+/// A per-thread stack of spare vectors: at most `keep` kept, each emptied.
+/// Never panics: a stack gone (thread exit) or in use (re-entered) takes and
+/// keeps nothing.
+pub struct Stack<T: 'static> {
+    key: &'static std::thread::LocalKey<RefCell<Vec<Vec<T>>>>,
+    keep: usize,
+}
 
 impl<T> Stack<T> {
+    /// The stack kept in `key`, holding at most `keep` vectors.
+    pub const fn new(
+        key: &'static std::thread::LocalKey<RefCell<Vec<Vec<T>>>>,
+        keep: usize,
+    ) -> Stack<T> {
+        Stack { key, keep }
+    }
+
     /// An empty vector with room for at least `cap` items: a kept one when
     /// there is one (grown if it is too small), else a new one of `fresh`
     /// items (at least `cap`).
-    pub(crate) fn take(&self, cap: usize, fresh: usize) -> Vec<T> {
+    pub fn take(&self, cap: usize, fresh: usize) -> Vec<T> {
         let kept = self
-            .0
+            .key
             .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
             .ok()
             .flatten();
@@ -61,15 +76,15 @@ impl<T> Stack<T> {
 
     /// Keeps `v` for a later [`Stack::take`] (emptied) unless the stack is full
     /// or `v` holds no allocation or more than `max` items.
-    pub(crate) fn give(&self, mut v: Vec<T>, max: usize) {
+    pub fn give(&self, mut v: Vec<T>, max: usize) {
         if v.capacity() == 0 || v.capacity() > max {
             return;
         }
         v.clear();
         // During the thread's exit the stack may be gone: `v` is then freed.
-        let _ = self.0.try_with(|s| {
+        let _ = self.key.try_with(|s| {
             if let Ok(mut s) = s.try_borrow_mut() {
-                if s.len() < KEEP {
+                if s.len() < self.keep {
                     s.push(v);
                 }
             }
@@ -79,9 +94,9 @@ impl<T> Stack<T> {
 
 fn stack_for(len: usize) -> Stack<u8> {
     if len <= SMALL {
-        Stack(&SMALL_BYTES)
+        Stack::new(&SMALL_BYTES, KEEP)
     } else {
-        Stack(&LARGE_BYTES)
+        Stack::new(&LARGE_BYTES, KEEP)
     }
 }
 
@@ -98,11 +113,6 @@ pub(crate) fn bytes_from(bytes: &[u8], extra: usize) -> Vec<u8> {
 pub(crate) fn give_bytes(v: Vec<u8>) {
     let cap = v.capacity();
     stack_for(cap).give(v, MAX_BYTES);
-}
-
-/// The bound of a kept field list.
-pub(crate) const fn max_fields() -> usize {
-    MAX_FIELDS
 }
 
 #[cfg(test)]

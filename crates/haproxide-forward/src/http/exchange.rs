@@ -730,6 +730,8 @@ const SPARES_MAX: usize = 32;
 thread_local! {
     static SPARE: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
+static SPARES: haproxide_http::spare::Stack<u8> =
+    haproxide_http::spare::Stack::new(&SPARE, SPARES_MAX);
 
 /// A byte buffer taken from this thread's spares and given back when dropped
 /// (to the thread it ends on): the copy of a request kept to send it again
@@ -739,13 +741,7 @@ struct Spare(Vec<u8>);
 
 impl Spare {
     fn take() -> Spare {
-        Spare(
-            SPARE
-                .try_with(|c| c.borrow_mut().pop())
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
-        )
+        Spare(SPARES.take(0, 0))
     }
 }
 
@@ -764,17 +760,8 @@ impl std::ops::DerefMut for Spare {
 
 impl Drop for Spare {
     fn drop(&mut self) {
-        let mut v = std::mem::take(&mut self.0);
         // A large request's copy is not kept.
-        if v.capacity() > 0 && v.capacity() <= 16 * 1024 {
-            v.clear();
-            let _ = SPARE.try_with(|c| {
-                let mut c = c.borrow_mut();
-                if c.len() < SPARES_MAX {
-                    c.push(v);
-                }
-            });
-        }
+        SPARES.give(std::mem::take(&mut self.0), 16 * 1024);
     }
 }
 

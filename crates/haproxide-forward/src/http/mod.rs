@@ -52,6 +52,7 @@ const H2_HEAD_GUESS: usize = 512;
 thread_local! {
     static VECS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
+static POOL: haproxide_http::spare::Stack<u8> = haproxide_http::spare::Stack::new(&VECS, VECS_MAX);
 
 /// After a request: `v` goes to the per-thread pool (dropped if it grew beyond
 /// 32 KiB or the pool is full); the connection holds an empty, unallocated one.
@@ -59,24 +60,13 @@ fn rest(v: &mut Vec<u8>) {
     if !v.is_empty() {
         return;
     }
-    let v = std::mem::take(v);
-    if v.capacity() == 0 || v.capacity() > 2 * crate::relay::BUFSIZE {
-        return;
-    }
-    VECS.with(|p| {
-        let mut p = p.borrow_mut();
-        if p.len() < VECS_MAX {
-            p.push(v);
-        }
-    });
+    POOL.give(std::mem::take(v), 2 * crate::relay::BUFSIZE);
 }
 
 /// When a request came: a vector from the pool if `v` has none.
 pub(crate) fn vecs_take(v: &mut Vec<u8>) {
     if v.capacity() == 0 {
-        if let Some(got) = VECS.with(|p| p.borrow_mut().pop()) {
-            *v = got;
-        }
+        *v = POOL.take(0, 0);
     }
 }
 
