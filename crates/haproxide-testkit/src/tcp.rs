@@ -340,13 +340,31 @@ pub async fn smtp_dyn(ok: Arc<AtomicBool>) -> Mock {
     .await
 }
 
+/// Ports already handed out by [`refused_addr`] / [`free_port`] in this process.
+static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+
 /// An address nothing listens on (bound, then released): connections are refused.
+///
+/// Never the same port twice in one process: the kernel may give a released
+/// port again to the next `bind(:0)`, and two listeners of one test (or of two
+/// tests running in parallel) would then share it through SO_REUSEPORT, each
+/// getting part of the other's connections.
 pub fn refused_addr() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr")
+    let mut seen = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut last = None;
+    for _ in 0..256 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let a = l.local_addr().expect("addr");
+        if !seen.contains(&a.port()) {
+            seen.push(a.port());
+            return a;
+        }
+        last = Some(a);
+    }
+    last.expect("a port")
 }
 
-/// A port free at the time of the call.
+/// A port free at the time of the call, not handed out before in this process.
 pub fn free_port() -> u16 {
     refused_addr().port()
 }
