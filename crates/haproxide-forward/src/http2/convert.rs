@@ -185,7 +185,9 @@ pub(crate) fn request_direct(
     }
     let method = parts.method.as_str().as_bytes();
     let t = target(parts, tls);
-    let mut uri = Vec::with_capacity(t.len());
+    // The start line's pieces and the field store come from the thread's
+    // spare buffers (a head's go back there when it is dropped).
+    let mut uri = haproxide_http::spare::with_capacity(t.len());
     t.push_uri(&mut uri);
     // The bytes `request_into` writes: `M U HTTP/2.0\r\n`, fields, `\r\n`.
     let mut len = method.len() + 1 + uri.len() + 11 + 2;
@@ -209,8 +211,10 @@ pub(crate) fn request_direct(
             offset: opts.max_head,
         })
     } else {
+        let mut m = haproxide_http::spare::with_capacity(method.len());
+        m.extend_from_slice(method);
         let head = RequestHead {
-            method: method.to_vec(),
+            method: m,
             uri,
             version: Version { major: 2, minor: 0 },
             headers,
