@@ -32,7 +32,7 @@ pub enum ClientStream {
     /// PROXY header) are given back to it.
     Tls(Box<haproxide_tls::TlsStream<haproxide_tls::Prefixed<ClientStream>>>),
     /// One HTTP/2 stream, the HTTP engine's client (the `http2` module).
-    H2(Box<crate::http2::H2Io>),
+    H2(crate::http2::H2Io),
     /// Moved out (only while a handshake owns the stream): reads end, writes fail.
     Closed,
 }
@@ -47,7 +47,7 @@ impl AsyncRead for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             ClientStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            ClientStream::H2(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            ClientStream::H2(s) => Pin::new(s).poll_read(cx, buf),
             ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
@@ -63,7 +63,7 @@ impl AsyncWrite for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            ClientStream::H2(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            ClientStream::H2(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Closed => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
         }
     }
@@ -72,7 +72,7 @@ impl AsyncWrite for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             ClientStream::Unix(s) => Pin::new(s).poll_flush(cx),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            ClientStream::H2(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            ClientStream::H2(s) => Pin::new(s).poll_flush(cx),
             ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
@@ -81,7 +81,7 @@ impl AsyncWrite for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             ClientStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            ClientStream::H2(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            ClientStream::H2(s) => Pin::new(s).poll_shutdown(cx),
             ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
