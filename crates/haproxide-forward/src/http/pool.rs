@@ -103,22 +103,39 @@ struct Slot {
 }
 
 impl Slot {
-    fn count(&self, safe: bool) -> usize {
-        self.idle.iter().filter(|c| c.safe == safe).count()
+    /// Its idle connections that served one request, and those that served
+    /// more (the safe ones), in one walk of the list.
+    fn counts(&self) -> (usize, usize) {
+        let safe = self.idle.iter().filter(|c| c.safe).count();
+        (self.idle.len() - safe, safe)
     }
 
     /// Publishes the slot's numbers for `show servers conn`.
     fn publish(&self) {
+        let (idle, safe) = self.counts();
+        self.publish_counts(idle, safe);
+    }
+
+    /// [`Slot::publish`] with the counts known (see [`Slot::counts`]).
+    fn publish_counts(&self, idle: usize, safe: usize) {
         let t = thread_index();
-        let set = |a: &[AtomicUsize; MAX_THREADS], v: usize| {
-            if let Some(x) = a.get(t) {
-                x.store(v, Ordering::Relaxed);
-            }
-        };
-        set(&self.shown.idle, self.count(false));
-        set(&self.shown.safe, self.count(true));
-        set(&self.shown.used_max, self.used_max);
-        set(&self.shown.need_est, self.need_est);
+        set_at(&self.shown.idle, t, idle);
+        set_at(&self.shown.safe, t, safe);
+        self.publish_use();
+    }
+
+    /// Publishes what a request's use changes (the idle lists unchanged).
+    fn publish_use(&self) {
+        let t = thread_index();
+        set_at(&self.shown.used_max, t, self.used_max);
+        set_at(&self.shown.need_est, t, self.need_est);
+    }
+}
+
+/// Thread `t`'s number of a [`Shown`] counter.
+fn set_at(a: &[AtomicUsize; MAX_THREADS], t: usize, v: usize) {
+    if let Some(x) = a.get(t) {
+        x.store(v, Ordering::Relaxed);
     }
 }
 
@@ -285,7 +302,7 @@ pub(crate) fn note_use(be: &Arc<BackendRt>, srv: usize) {
         if let Some(slot) = p.iter_mut().find(|s| same(s, be, srv)) {
             slot.used_max = slot.used_max.max(used);
             slot.need_est = slot.need_est.max(used);
-            slot.publish();
+            slot.publish_use();
         } else if let Some(shown) = shown(be, srv, true) {
             let slot = Slot {
                 be: Arc::downgrade(be),
@@ -351,8 +368,10 @@ pub(crate) fn put(
             slot.publish();
             return false;
         }
-        let keep = |slot: &Slot| {
-            let (idle, safe) = (slot.count(false), slot.count(true));
+        // The counts walk the list once (a refusal walks it again after its
+        // sweep): with one request per client connection a thread's pool
+        // holds a score of them, and each release walked them six times.
+        let keep = |(idle, safe): (usize, usize)| {
             let total = idle + safe;
             let first_of_kind = safe == 0 && (reused || idle == 0);
             let within = in_flight + total <= in_flight.max(slot.need_est) + pool.low_conn;
@@ -364,10 +383,12 @@ pub(crate) fn put(
         // closed go (a server that closes its kept connections between clients
         // would otherwise have each new client's connection refused after one
         // request, for a dead one still counted).
-        if !keep(slot) {
+        let mut counts = slot.counts();
+        if !keep(counts) {
             sweep_oldest(&mut slot.idle);
-            if !keep(slot) {
-                slot.publish();
+            counts = slot.counts();
+            if !keep(counts) {
+                slot.publish_counts(counts.0, counts.1);
                 return false;
             }
         }
@@ -378,7 +399,11 @@ pub(crate) fn put(
             stream,
             safe: reused,
         });
-        slot.publish();
+        match reused {
+            true => counts.1 += 1,
+            false => counts.0 += 1,
+        }
+        slot.publish_counts(counts.0, counts.1);
         if slot.purge_at.is_none() {
             slot.purge_at = Some(now + slot.pool.purge_delay);
         }
