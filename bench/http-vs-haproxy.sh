@@ -146,8 +146,17 @@ run_wrk() { # TEST TARGET PATH [wrk args...]
     pid=$(pid_of "$target"); port=$(port_of "$target")
     out=$TMP/wrk.out
     c0=$(cpu_ticks "$pid")
+    # The origin's balance: server connections per nginx worker, 1 s into the run
+    # (keep-alive tests: the proxy's connections to nginx live through the run).
+    (sleep 1; ss -tnpH state established "( sport = :$P_ORIGIN or dport = :$P_ORIGIN )" 2>/dev/null |
+        awk -v o=":$P_ORIGIN" -v p="pid=$pid," '
+            $3 ~ o"$" { match($0, /pid=[0-9]+/); w[$4] = substr($0, RSTART, RLENGTH) }  # nginx side: peer -> worker
+            $4 ~ o"$" && index($0, p) { mine[$3] = 1 }                                  # this proxy: its local address
+            END { for (a in mine) if (a in w) n[w[a]]++; for (k in n) printf "%d ", n[k] }' >"$TMP/split") &
+    local probe=$!
     timeout $((T + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${T}s" --latency "$@" "http://127.0.0.1:$port$path" >"$out" 2>&1 || true
     c1=$(cpu_ticks "$pid")
+    wait "$probe" 2>/dev/null || true
     read -r rps p99 n non2xx errs < <(python3 - "$out" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
@@ -168,7 +177,7 @@ PY
     rec "$test" "$target" p99_ms "$p99"
     [ "$n" -gt 0 ] && rec "$test" "$target" cpu_us_per_req "$(awk -v c="$cpu" -v n="$n" 'BEGIN {printf "%.2f", c * 1e6 / n}')"
     rec "$test" "$target" bad "$((non2xx + errs))"
-    echo "  $test $target: $rps req/s, p99 $p99 ms, CPU $cpu s for $n requests, non-2xx+errors $((non2xx + errs))" >&2
+    echo "  $test $target: $rps req/s, p99 $p99 ms, CPU $cpu s for $n requests, non-2xx+errors $((non2xx + errs)), origin connections per nginx worker: $(cat "$TMP/split" 2>/dev/null)" >&2
 }
 
 rss_anon_kib() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }

@@ -141,7 +141,8 @@ fn pick(n: usize, pos: Option<i64>, occ: usize, last: bool) -> Option<(usize, bo
             (i < n).then_some((i, false))
         }
         Some(p) if p < 0 => {
-            let back = usize::try_from(-p).ok()?;
+            // unsigned_abs: `-p` overflows for i64::MIN (a configured position)
+            let back = usize::try_from(p.unsigned_abs()).ok()?;
             (occ == 0 || occ == SINGLE).then_some(())?;
             (back <= n).then(|| (n - back, false))
         }

@@ -131,13 +131,23 @@ fn field_word<'a>(a: &[Arg], s: Sample<'a>, merge: bool) -> Option<Sample<'a>> {
         spans.retain(|(s, e)| s < e);
     }
     let n = spans.len() as i64;
+    // Index and count come from the configuration, any i64: saturating, a huge
+    // count reaches the end and a huge index no field, as in HAProxy.
     let (first, last) = if *idx > 0 {
         let f = idx - 1;
-        let l = if count == 0 { n - 1 } else { f + count - 1 };
+        let l = if count == 0 {
+            n - 1
+        } else {
+            f.saturating_add(count).saturating_sub(1)
+        };
         (f, l.min(n - 1))
     } else if *idx < 0 {
         let l = n + idx;
-        let f = if count == 0 { 0 } else { l - count + 1 };
+        let f = if count == 0 {
+            0
+        } else {
+            l.saturating_sub(count).saturating_add(1)
+        };
         (f.max(0), l)
     } else {
         return None;

@@ -40,7 +40,9 @@ fn offset(a: Option<&Arg>) -> i64 {
 /// the epoch, plus `offset` in that unit.
 pub(crate) fn date<'c>(args: &[Arg], _: &'c dyn Context, _: usize) -> Fetched<'c> {
     match unit(args.get(1)) {
-        Some(div) => Fetched::value(Sample::Sint(now_us() / div + offset(args.first()))),
+        Some(div) => Fetched::value(Sample::Sint(
+            (now_us() / div).wrapping_add(offset(args.first())),
+        )),
         None => Fetched::none(),
     }
 }
@@ -51,7 +53,11 @@ pub(crate) fn http_date<'a>(args: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
     let Sample::Sint(v) = s else { return None };
     let div = unit(args.get(1))?;
     let per_s = 1_000_000 / div;
-    let secs = (v + offset(args.first())).div_euclid(per_s.max(1));
+    // The offset wraps, as HAProxy's `smp->data.u.sint += args[0].data.sint`: an
+    // integer from the request plus the configured offset never overflows a panic.
+    let secs = v
+        .wrapping_add(offset(args.first()))
+        .div_euclid(per_s.max(1));
     Some(Sample::Str(Cow::Owned(imf_fixdate(secs).into_bytes())))
 }
 

@@ -4,7 +4,7 @@
 //! (§3.1 `server-state-file`, `server-state-base`; §4.2
 //! `load-server-state-from-file`, `server-state-file-name`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -205,15 +205,20 @@ pub fn fill(cfg: &Resolved, plan: &mut Plan, errors: &mut Vec<Diagnostic>) {
             .and_then(|b| plan.engine.backends.get(b))
             .map(|b| {
                 let mut used: HashSet<u32> = HashSet::new();
+                // Each server's forced id by name, the first of a name as `find`
+                // gave it: one lookup per server (a search per server was
+                // quadratic: 65,535 servers of a `server-template` took 75 s).
+                let mut forced: HashMap<&str, Option<u32>> =
+                    HashMap::with_capacity(p.servers.len());
+                for d in &p.servers {
+                    forced
+                        .entry(d.name.name.as_str())
+                        .or_insert(d.id.map(|id| id.value));
+                }
                 let ids: Vec<Option<u32>> = b
                     .servers
                     .iter()
-                    .map(|s| {
-                        p.servers
-                            .iter()
-                            .find(|d| d.name.name == s.name)
-                            .and_then(|d| d.id.map(|id| id.value))
-                    })
+                    .map(|s| forced.get(s.name.as_str()).copied().flatten())
                     .collect();
                 used.extend(ids.iter().flatten());
                 // As for proxies (cfgparse.c): the counter moves past every

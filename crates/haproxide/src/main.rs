@@ -27,7 +27,7 @@ use haproxide_config::{lexer::ProcessEnv, CheckOptions, Target};
 
 use render::Format;
 
-/// HAProxy-compatible configuration checker and TCP proxy.
+/// HAProxy-compatible load balancer (TCP, HTTP/1.1, HTTP/2, TLS) and configuration checker.
 #[derive(Debug, Parser)]
 #[command(name = "haproxide", version, about, long_about = None, args_conflicts_with_subcommands = true, disable_version_flag = true)]
 struct Cli {
@@ -403,7 +403,7 @@ fn haproxy_command(args: HaproxyArgs) -> Result<u8> {
     }
     if args.show_version > 0 {
         println!(
-            "haproxide version {} - HAProxy-compatible configuration checker and TCP proxy",
+            "haproxide version {} - HAProxy-compatible load balancer and configuration checker",
             env!("CARGO_PKG_VERSION")
         );
         if args.show_version > 1 {

@@ -128,9 +128,20 @@ fn through(program: &str, tag: &str) -> Result<Vec<String>, String> {
         fail.push(format!("wrk: {got}"));
     }
 
-    // Chromium: the page, then the pixels.
-    let pages_mark = pages.mark();
-    let assets_mark = assets.mark();
+    // Chromium: the page, then the pixels. wrk's last requests may still be on
+    // their way to the backends when wrk has exited (the proxy forwards a request
+    // it read even when its client has gone): wait until the backends have
+    // received nothing new for 300 ms (at most 5 s) before counting.
+    let mut marks = (pages.mark(), assets.mark());
+    for _ in 0..16 {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = (pages.mark(), assets.mark());
+        if now == marks {
+            break;
+        }
+        marks = now;
+    }
+    let (pages_mark, assets_mark) = marks;
     let shot = work.path("shot.png");
     let out = Command::new("timeout")
         .args([
