@@ -32,7 +32,7 @@ pub enum ClientStream {
     /// PROXY header) are given back to it.
     Tls(Box<haproxide_tls::TlsStream<haproxide_tls::Prefixed<ClientStream>>>),
     /// One HTTP/2 stream, the HTTP engine's client (the `http2` module).
-    H2(Box<crate::http2::H2Io>),
+    H2(crate::http2::H2Io),
     /// Moved out (only while a handshake owns the stream): reads end, writes fail.
     Closed,
 }
@@ -47,7 +47,7 @@ impl AsyncRead for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             ClientStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            ClientStream::H2(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            ClientStream::H2(s) => Pin::new(s).poll_read(cx, buf),
             ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
@@ -63,7 +63,7 @@ impl AsyncWrite for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            ClientStream::H2(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            ClientStream::H2(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Closed => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
         }
     }
@@ -72,7 +72,7 @@ impl AsyncWrite for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             ClientStream::Unix(s) => Pin::new(s).poll_flush(cx),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            ClientStream::H2(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            ClientStream::H2(s) => Pin::new(s).poll_flush(cx),
             ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
@@ -81,7 +81,7 @@ impl AsyncWrite for ClientStream {
             ClientStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             ClientStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
             ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            ClientStream::H2(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            ClientStream::H2(s) => Pin::new(s).poll_shutdown(cx),
             ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
@@ -160,16 +160,24 @@ pub fn buffers_held() -> usize {
     HELD.load(Ordering::Relaxed)
 }
 
+/// A spare buffer, or a new one. `try_with`/`try_borrow_mut`: a buffer taken or
+/// given back while the thread's pool is gone (a `Half` dropped by another
+/// thread-local's destructor at thread exit) or busy is allocated or freed
+/// instead; `with` panicked there, and a panic in a thread-local destructor
+/// aborts the process.
 fn pool_get() -> Box<[u8]> {
-    POOL.with(|p| p.borrow_mut().pop())
+    POOL.try_with(|p| p.try_borrow_mut().ok()?.pop())
+        .ok()
+        .flatten()
         .unwrap_or_else(|| vec![0u8; BUFSIZE].into_boxed_slice())
 }
 
 fn pool_put(b: Box<[u8]>) {
-    POOL.with(|p| {
-        let mut p = p.borrow_mut();
-        if p.len() < POOL_MAX {
-            p.push(b);
+    let _ = POOL.try_with(|p| {
+        if let Ok(mut p) = p.try_borrow_mut() {
+            if p.len() < POOL_MAX {
+                p.push(b);
+            }
         }
     });
 }
@@ -625,4 +633,37 @@ where
         publish.publish(bytes);
         r
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `Half` dropped by another thread-local's destructor, after the buffer
+    /// pool's own thread-local is gone (thread exit, a runtime kept in a
+    /// thread-local): the buffer is freed, never a panic (which, in a
+    /// thread-local destructor, aborts the process).
+    #[test]
+    fn a_half_dropped_after_the_pool_is_gone_does_not_panic() {
+        struct Keep(std::cell::RefCell<Option<Half>>);
+        impl Drop for Keep {
+            fn drop(&mut self) {
+                drop(self.0.borrow_mut().take());
+            }
+        }
+        thread_local! {
+            static KEEP: Keep = const { Keep(std::cell::RefCell::new(None)) };
+        }
+        let held = std::thread::spawn(|| {
+            // KEEP's destructor is registered first, so it runs after POOL's.
+            KEEP.with(|_| ());
+            let mut h = Half::new();
+            h.spare()[0] = 1;
+            h.commit(1);
+            pool_put(pool_get());
+            KEEP.with(|k| *k.0.borrow_mut() = Some(h));
+        })
+        .join();
+        assert!(held.is_ok());
+    }
 }

@@ -124,13 +124,11 @@ impl Headers {
         Headers::default()
     }
 
-    /// Empty, with room for `fields` fields holding `bytes` bytes of names and values.
+    /// Empty, with room for `fields` fields holding `bytes` bytes of names and
+    /// values: the thread's spare buffers when it has some ([`crate::spare`]),
+    /// as a parsed head's.
     pub fn with_capacity(fields: usize, bytes: usize) -> Headers {
-        Headers {
-            buf: Vec::with_capacity(bytes),
-            list: Vec::with_capacity(fields),
-            garbage: 0,
-        }
+        Headers::from_store(crate::spare::with_capacity(bytes), fields)
     }
 
     /// A store whose first bytes are `buf` (the parser's copy of a header section);

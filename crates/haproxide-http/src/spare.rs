@@ -102,11 +102,17 @@ fn stack_for(len: usize) -> Stack<u8> {
 
 /// A copy of `bytes` in a spare buffer (`extra`: room to keep beyond them).
 pub(crate) fn bytes_from(bytes: &[u8], extra: usize) -> Vec<u8> {
-    let cap = bytes.len() + extra;
-    let fresh = if cap <= SMALL { SMALL } else { cap };
-    let mut v = stack_for(cap).take(cap, fresh);
+    let mut v = with_capacity(bytes.len() + extra);
     v.extend_from_slice(bytes);
     v
+}
+
+/// An empty buffer with room for `cap` bytes, a spare one when the thread has
+/// one: for a start-line piece or a header store built from fields (an HTTP/2
+/// request's), given back when its head is dropped.
+pub fn with_capacity(cap: usize) -> Vec<u8> {
+    let fresh = if cap <= SMALL { SMALL } else { cap };
+    stack_for(cap).take(cap, fresh)
 }
 
 /// Gives a head's byte buffer back to its thread's spares.

@@ -42,9 +42,20 @@ fn fields(h: &Headers, connection: Option<&[u8]>, out: &mut Vec<u8>) {
 /// Writes a request head; `connection` is the value decided by
 /// [`crate::conn::connection_value`], if any.
 pub fn request_head(head: &RequestHead, connection: Option<&[u8]>, out: &mut Vec<u8>) {
+    request_head_to(head, &head.uri, connection, out);
+}
+
+/// [`request_head`] with `uri` as the request target, not the head's (a
+/// bridged HTTP/2 request's origin form).
+pub fn request_head_to(
+    head: &RequestHead,
+    uri: &[u8],
+    connection: Option<&[u8]>,
+    out: &mut Vec<u8>,
+) {
     out.extend_from_slice(&head.method);
     out.push(b' ');
-    out.extend_from_slice(&head.uri);
+    out.extend_from_slice(uri);
     out.push(b' ');
     version(head.version.on_the_wire(), out);
     out.extend_from_slice(b"\r\n");

@@ -36,6 +36,7 @@
 //! haproxide per server and thread (the differential tests run one thread).
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -85,12 +86,71 @@ struct Idle {
     safe: bool,
 }
 
+/// A server's idle connections on one thread, oldest first, with the count of
+/// safe ones kept as they come and go: with a hundred idle connections (HTTP/2
+/// streams in flight to one server) counting them at each take and release,
+/// and shifting a vector to take the oldest, cost about 3,000 instructions per
+/// request (callgrind, docs/performance.md "Session 13 (h2d)").
+#[derive(Default)]
+struct Conns {
+    list: VecDeque<Idle>,
+    safe: usize,
+}
+
+impl Conns {
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Idle connections that served two requests or more (`safe`), or one.
+    fn count(&self, safe: bool) -> usize {
+        if safe {
+            self.safe
+        } else {
+            self.list.len() - self.safe
+        }
+    }
+
+    /// The oldest connection of a kind.
+    fn first_of(&self, safe: bool) -> Option<usize> {
+        match self.count(safe) {
+            0 => None,
+            n if n == self.list.len() => Some(0),
+            _ => self.list.iter().position(|c| c.safe == safe),
+        }
+    }
+
+    fn push(&mut self, c: Idle) {
+        self.safe += usize::from(c.safe);
+        self.list.push_back(c);
+    }
+
+    fn remove(&mut self, i: usize) -> Option<Idle> {
+        let c = self.list.remove(i)?;
+        self.safe -= usize::from(c.safe);
+        Some(c)
+    }
+
+    fn get_mut(&mut self, i: usize) -> Option<&mut Idle> {
+        self.list.get_mut(i)
+    }
+
+    /// Drops the connections their servers closed.
+    fn retain_alive(&mut self) {
+        self.list.retain_mut(|c| c.stream.alive());
+        self.safe = self.list.iter().filter(|c| c.safe).count();
+    }
+}
+
 /// One server's idle connections on this thread.
 struct Slot {
     be: Weak<BackendRt>,
     srv: usize,
-    /// Oldest first.
-    idle: Vec<Idle>,
+    idle: Conns,
     /// Most connections in use since the last purge (HAProxy's `max_used_conns`).
     used_max: usize,
     /// The estimate of connections needed (HAProxy's `est_need_conns`).
@@ -103,39 +163,22 @@ struct Slot {
 }
 
 impl Slot {
-    /// Its idle connections that served one request, and those that served
-    /// more (the safe ones), in one walk of the list.
-    fn counts(&self) -> (usize, usize) {
-        let safe = self.idle.iter().filter(|c| c.safe).count();
-        (self.idle.len() - safe, safe)
+    fn count(&self, safe: bool) -> usize {
+        self.idle.count(safe)
     }
 
     /// Publishes the slot's numbers for `show servers conn`.
     fn publish(&self) {
-        let (idle, safe) = self.counts();
-        self.publish_counts(idle, safe);
-    }
-
-    /// [`Slot::publish`] with the counts known (see [`Slot::counts`]).
-    fn publish_counts(&self, idle: usize, safe: usize) {
         let t = thread_index();
-        set_at(&self.shown.idle, t, idle);
-        set_at(&self.shown.safe, t, safe);
-        self.publish_use();
-    }
-
-    /// Publishes what a request's use changes (the idle lists unchanged).
-    fn publish_use(&self) {
-        let t = thread_index();
-        set_at(&self.shown.used_max, t, self.used_max);
-        set_at(&self.shown.need_est, t, self.need_est);
-    }
-}
-
-/// Thread `t`'s number of a [`Shown`] counter.
-fn set_at(a: &[AtomicUsize; MAX_THREADS], t: usize, v: usize) {
-    if let Some(x) = a.get(t) {
-        x.store(v, Ordering::Relaxed);
+        let set = |a: &[AtomicUsize; MAX_THREADS], v: usize| {
+            if let Some(x) = a.get(t) {
+                x.store(v, Ordering::Relaxed);
+            }
+        };
+        set(&self.shown.idle, self.count(false));
+        set(&self.shown.safe, self.count(true));
+        set(&self.shown.used_max, self.used_max);
+        set(&self.shown.need_est, self.need_est);
     }
 }
 
@@ -280,8 +323,10 @@ pub(crate) fn take(be: &Arc<BackendRt>, srv: usize, take: Take) -> Option<Server
         let slot = p.iter_mut().find(|s| same(s, be, srv))?;
         let mut got = None;
         'lists: for &safe in order {
-            while let Some(i) = slot.idle.iter().position(|c| c.safe == safe) {
-                let mut c = slot.idle.remove(i);
+            while let Some(i) = slot.idle.first_of(safe) {
+                let Some(mut c) = slot.idle.remove(i) else {
+                    break;
+                };
                 if c.stream.alive() {
                     got = Some(c.stream);
                     break 'lists;
@@ -302,12 +347,12 @@ pub(crate) fn note_use(be: &Arc<BackendRt>, srv: usize) {
         if let Some(slot) = p.iter_mut().find(|s| same(s, be, srv)) {
             slot.used_max = slot.used_max.max(used);
             slot.need_est = slot.need_est.max(used);
-            slot.publish_use();
+            slot.publish();
         } else if let Some(shown) = shown(be, srv, true) {
             let slot = Slot {
                 be: Arc::downgrade(be),
                 srv,
-                idle: Vec::new(),
+                idle: Conns::default(),
                 used_max: used,
                 need_est: used,
                 pool: be.server(srv).map(|s| s.pool).unwrap_or_default(),
@@ -345,7 +390,7 @@ pub(crate) fn put(
                 p.push(Slot {
                     be: Arc::downgrade(be),
                     srv,
-                    idle: Vec::new(),
+                    idle: Conns::default(),
                     used_max: 0,
                     need_est: 0,
                     pool: *pool,
@@ -368,10 +413,8 @@ pub(crate) fn put(
             slot.publish();
             return false;
         }
-        // The counts walk the list once (a refusal walks it again after its
-        // sweep): with one request per client connection a thread's pool
-        // holds a score of them, and each release walked them six times.
-        let keep = |(idle, safe): (usize, usize)| {
+        let keep = |slot: &Slot| {
+            let (idle, safe) = (slot.count(false), slot.count(true));
             let total = idle + safe;
             let first_of_kind = safe == 0 && (reused || idle == 0);
             let within = in_flight + total <= in_flight.max(slot.need_est) + pool.low_conn;
@@ -383,12 +426,10 @@ pub(crate) fn put(
         // closed go (a server that closes its kept connections between clients
         // would otherwise have each new client's connection refused after one
         // request, for a dead one still counted).
-        let mut counts = slot.counts();
-        if !keep(counts) {
+        if !keep(slot) {
             sweep_oldest(&mut slot.idle);
-            counts = slot.counts();
-            if !keep(counts) {
-                slot.publish_counts(counts.0, counts.1);
+            if !keep(slot) {
+                slot.publish();
                 return false;
             }
         }
@@ -399,11 +440,7 @@ pub(crate) fn put(
             stream,
             safe: reused,
         });
-        match reused {
-            true => counts.1 += 1,
-            false => counts.0 += 1,
-        }
-        slot.publish_counts(counts.0, counts.1);
+        slot.publish();
         if slot.purge_at.is_none() {
             slot.purge_at = Some(now + slot.pool.purge_delay);
         }
@@ -428,7 +465,7 @@ const SWEEP: usize = 4;
 /// at every refusal cost 2,044 instructions per request with one request per
 /// client connection (25 idle connections per thread, each released one
 /// refused: bench/http1-callgrind.sh CLOSE=1).
-fn sweep_oldest(idle: &mut Vec<Idle>) {
+fn sweep_oldest(idle: &mut Conns) {
     let (mut i, mut looked) = (0, 0);
     while looked < SWEEP {
         let Some(c) = idle.get_mut(i) else { break };
@@ -461,7 +498,7 @@ fn purge_now(now: Instant) -> Option<Instant> {
             if at > now {
                 return true;
             }
-            slot.idle.retain_mut(|c| c.stream.alive());
+            slot.idle.retain_alive();
             let used = be.server_counts(slot.srv).0 as usize;
             let curr = slot.idle.len();
             if curr > 0 {
@@ -472,8 +509,7 @@ fn purge_now(now: Instant) -> Option<Instant> {
                 for _ in 0..to_kill {
                     let i = slot
                         .idle
-                        .iter()
-                        .position(|c| !c.safe)
+                        .first_of(false)
                         .or((!slot.idle.is_empty()).then_some(0));
                     match i {
                         Some(i) => drop(slot.idle.remove(i)),
@@ -513,6 +549,55 @@ async fn purger() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The kept count of safe connections follows every change, and the
+    /// oldest of a kind is the one found, as a scan of the list finds it.
+    #[tokio::test]
+    async fn idle_counts_and_oldest_of_a_kind() {
+        let mut peers = Vec::new();
+        let mut conn = |safe: bool| {
+            let (a, b) = tokio::io::duplex(64);
+            peers.push(b);
+            Idle {
+                stream: ServerStream::H2(a),
+                safe,
+            }
+        };
+        let mut c = Conns::default();
+        let check = |c: &Conns| {
+            let safe = c.list.iter().filter(|i| i.safe).count();
+            assert_eq!((c.count(true), c.count(false)), (safe, c.len() - safe));
+            for kind in [false, true] {
+                assert_eq!(
+                    c.first_of(kind),
+                    c.list.iter().position(|i| i.safe == kind),
+                    "kind {kind}"
+                );
+            }
+        };
+        check(&c);
+        for safe in [false, true, false, true, true] {
+            c.push(conn(safe));
+            check(&c);
+        }
+        assert_eq!((c.first_of(true), c.first_of(false)), (Some(1), Some(0)));
+        assert!(c.remove(0).is_some_and(|i| !i.safe));
+        check(&c);
+        assert_eq!(c.first_of(true), Some(0));
+        assert!(c.remove(1).is_some_and(|i| !i.safe));
+        check(&c);
+        // All safe: the oldest at once.
+        assert_eq!((c.first_of(true), c.first_of(false)), (Some(0), None));
+        assert!(c.remove(9).is_none());
+        check(&c);
+        // Servers that closed: their connections go, the count follows.
+        c.push(conn(false));
+        drop(peers.remove(5));
+        drop(peers.remove(1));
+        c.retain_alive();
+        check(&c);
+        assert_eq!((c.len(), c.count(true)), (2, 2));
+    }
 
     /// A server that keeps no idle connection (`pool-max-conn 0`) keeps its
     /// numbers across a purge: HAProxy's purge only visits servers with idle

@@ -37,8 +37,13 @@ enum Body {
     Done,
 }
 
-/// The engine's side of one stream.
-pub struct H2Io {
+/// The engine's side of one stream: a handle on the state it shares with the
+/// stream's task ([`Shared`]), the receive side and the send side in one
+/// allocation (the engine's client is not boxed).
+pub struct H2Io(Arc<Shared>);
+
+/// The receive side: what the engine reads.
+struct In {
     /// The request head as the engine's parsed head (built from the HEADERS
     /// frame: no HTTP/1 bytes), until the engine takes it.
     direct: Option<Result<haproxide_http::Request, haproxide_http::ParseError>>,
@@ -52,13 +57,16 @@ pub struct H2Io {
     /// Body bytes (a DATA frame, or one chunk of it) not read yet.
     pending: Bytes,
     pending_pos: usize,
-    credits: Arc<super::wire::Credits>,
-    sid: u32,
-    out: Arc<Shared>,
 }
 
-/// The send side, shared with the stream's task.
-pub(crate) struct Shared(Mutex<Out>);
+/// A stream's state, shared by the engine ([`H2Io`]) and the stream's task
+/// (which watches the send side and ends it).
+pub(crate) struct Shared {
+    out: Mutex<Out>,
+    input: Mutex<In>,
+    credits: Arc<super::wire::Credits>,
+    sid: u32,
+}
 
 /// How the stream's send side stands.
 pub(crate) enum Watch {
@@ -95,7 +103,12 @@ struct Out {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Out> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.out.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The receive side (taken before the send side when both are).
+    fn input(&self) -> MutexGuard<'_, In> {
+        self.input.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Resolves when the client resets the stream or its request body broke.
@@ -355,20 +368,7 @@ impl H2Io {
         } else {
             Body::Data
         };
-        let out = Arc::new(Shared(Mutex::new(Out {
-            respond,
-            send: None,
-            head_req,
-            raw: Vec::new(),
-            unsent: Bytes::new(),
-            dec: None,
-            left: None,
-            direct: false,
-            ended: false,
-            aborted: false,
-            reset_seen: false,
-        })));
-        let io = H2Io {
+        let input = In {
             direct,
             head,
             head_pos: 0,
@@ -377,11 +377,26 @@ impl H2Io {
             chunked,
             pending: Bytes::new(),
             pending_pos: 0,
+        };
+        let shared = Arc::new(Shared {
+            out: Mutex::new(Out {
+                respond,
+                send: None,
+                head_req,
+                raw: Vec::new(),
+                unsent: Bytes::new(),
+                dec: None,
+                left: None,
+                direct: false,
+                ended: false,
+                aborted: false,
+                reset_seen: false,
+            }),
+            input: Mutex::new(input),
             credits,
             sid,
-            out: out.clone(),
-        };
-        (io, out)
+        });
+        (H2Io(shared.clone()), shared)
     }
 
     /// The final response head, as the engine parsed it (no second parse):
@@ -393,7 +408,7 @@ impl H2Io {
         head: &haproxide_http::ResponseHead,
         length: Option<u64>,
     ) -> bool {
-        let mut o = self.out.lock();
+        let mut o = self.0.lock();
         if o.send.is_some() || o.ended || !o.raw.is_empty() {
             return false;
         }
@@ -407,22 +422,30 @@ impl H2Io {
         o.send_head(head, framing).is_ok()
     }
 
-    /// The request head when the stream holds it (one beyond the engine's
-    /// buffer); `None` when it went to the engine's buffer at once.
-    pub(crate) fn head_left(&self) -> Option<&[u8]> {
-        (!self.head.is_empty()).then_some(&self.head[..])
-    }
-
-    /// The request's method and target when the engine has not taken its
-    /// parsed head yet (see [`H2Io::take_head`]).
-    pub(crate) fn direct_line(&self) -> Option<(&[u8], &[u8])> {
-        match &self.direct {
-            Some(Ok(r)) => Some((&r.head.method, &r.head.uri)),
-            _ => None,
+    /// The request line of a transaction aborted before the engine parsed
+    /// its head, into `log`: from the parsed head the engine has not taken
+    /// yet, else from the head's bytes (the stream's when it holds them, one
+    /// beyond the engine's buffer, else `buffered`, the engine's).
+    pub(crate) fn log_request_line(&self, buffered: &[u8], log: &mut crate::HttpTxnLog) {
+        let i = self.0.input();
+        if let Some(Ok(r)) = &i.direct {
+            log.set_request_line(&r.head.method, &r.head.uri, b"HTTP/2.0");
+            return;
+        }
+        let head = if i.head.is_empty() {
+            buffered
+        } else {
+            &i.head[..]
+        };
+        let mut p = first_line(head).splitn(3, |&b| b == b' ');
+        if let (Some(m), Some(u), Some(v)) = (p.next(), p.next(), p.next()) {
+            log.set_request_line(m, u, v);
         }
     }
+}
 
-    fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+impl In {
+    fn poll_body(&mut self, cx: &mut Context<'_>, sh: &Shared) -> Poll<io::Result<bool>> {
         loop {
             match self.state {
                 Body::Data => match self.body.poll_data(cx) {
@@ -436,7 +459,7 @@ impl H2Io {
                         // connection window; the client's stream window
                         // through the wire, at once, as HAProxy's mux).
                         let _ = self.body.flow_control().release_capacity(n);
-                        self.credits.credit(self.sid, n as u32);
+                        sh.credits.credit(sh.sid, n as u32);
                         self.pending = if self.chunked {
                             Bytes::from(convert::chunk(&d))
                         } else {
@@ -448,7 +471,7 @@ impl H2Io {
                     Poll::Ready(Some(Err(_))) => {
                         // A broken body (its content-length exceeded, a
                         // reset): the stream's task aborts the transaction.
-                        self.out.lock().aborted = true;
+                        sh.lock().aborted = true;
                         cx.waker().wake_by_ref();
                         return Poll::Pending;
                     }
@@ -482,7 +505,8 @@ impl tokio::io::AsyncRead for H2Io {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let me = self.get_mut();
+        let sh = &*self.0;
+        let mut me = sh.input();
         if me.head_pos < me.head.len() {
             let n = buf.remaining().min(me.head.len() - me.head_pos);
             buf.put_slice(&me.head[me.head_pos..me.head_pos + n]);
@@ -490,7 +514,7 @@ impl tokio::io::AsyncRead for H2Io {
             return Poll::Ready(Ok(()));
         }
         if me.pending_pos >= me.pending.len() {
-            match me.poll_body(cx) {
+            match me.poll_body(cx, sh) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Ready(Ok(true)) => {}
@@ -498,7 +522,7 @@ impl tokio::io::AsyncRead for H2Io {
                     // The request is whole. The client is not gone (a
                     // half-closed stream is no abort): the end comes once
                     // the response has (the engine then ends its loop).
-                    let mut o = me.out.lock();
+                    let mut o = sh.lock();
                     return match o.drain(cx) {
                         Poll::Ready(Ok(())) if o.ended => Poll::Ready(Ok(())),
                         Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -520,7 +544,7 @@ impl tokio::io::AsyncWrite for H2Io {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let mut o = self.out.lock();
+        let mut o = self.0.lock();
         // What an earlier write left goes first (it waits for window).
         match o.drain(cx) {
             Poll::Ready(Ok(())) => {}
@@ -548,7 +572,7 @@ impl tokio::io::AsyncWrite for H2Io {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.out.lock().drain(cx)
+        self.0.lock().drain(cx)
     }
 
     /// The engine is done with the stream: the stream's task ends the
@@ -560,7 +584,7 @@ impl tokio::io::AsyncWrite for H2Io {
 
 impl Drop for H2Io {
     fn drop(&mut self) {
-        self.credits.done(self.sid);
+        self.0.credits.done(self.0.sid);
     }
 }
 
@@ -572,7 +596,7 @@ impl crate::relay::ClientStream {
         &mut self,
     ) -> Option<Result<haproxide_http::Request, haproxide_http::ParseError>> {
         match self {
-            crate::relay::ClientStream::H2(io) => io.direct.take(),
+            crate::relay::ClientStream::H2(io) => io.0.input().direct.take(),
             _ => None,
         }
     }

@@ -185,7 +185,9 @@ pub(crate) fn request_direct(
     }
     let method = parts.method.as_str().as_bytes();
     let t = target(parts, tls);
-    let mut uri = Vec::with_capacity(t.len());
+    // The start line's pieces and the field store come from the thread's
+    // spare buffers (a head's go back there when it is dropped).
+    let mut uri = haproxide_http::spare::with_capacity(t.len());
     t.push_uri(&mut uri);
     // The bytes `request_into` writes: `M U HTTP/2.0\r\n`, fields, `\r\n`.
     let mut len = method.len() + 1 + uri.len() + 11 + 2;
@@ -209,8 +211,10 @@ pub(crate) fn request_direct(
             offset: opts.max_head,
         })
     } else {
+        let mut m = haproxide_http::spare::with_capacity(method.len());
+        m.extend_from_slice(method);
         let head = RequestHead {
-            method: method.to_vec(),
+            method: m,
             uri,
             version: Version { major: 2, minor: 0 },
             headers,
@@ -222,23 +226,24 @@ pub(crate) fn request_direct(
 
 /// What the server receives for a bridged request: the head as HTTP/1 writes it,
 /// with the absolute URI in origin form (HAProxy's HTX "normalized URI").
+/// Written at once (not the absolute form, then cut: a second copy of the
+/// head's bytes).
 pub(crate) fn request_head(head: &RequestHead, connection: Option<&[u8]>, out: &mut Vec<u8>) {
-    let start = out.len();
-    write::request_head(head, connection, out);
-    let uri = &head.uri;
+    write::request_head_to(head, origin_form(&head.uri), connection, out);
+}
+
+/// The origin form of an `http://` or `https://` URI (`scheme://authority`
+/// alone: `/`); other targets as they are.
+fn origin_form(uri: &[u8]) -> &[u8] {
     let Some(rest) = uri
         .strip_prefix(b"https://")
         .or_else(|| uri.strip_prefix(b"http://"))
     else {
-        return;
+        return uri;
     };
-    let cut = uri.len() - rest.len() + rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
-    let at = start + head.method.len() + 1;
-    if rest.contains(&b'/') {
-        out.drain(at..at + cut);
-    } else {
-        // `scheme://authority` alone: the server gets `/`.
-        out.splice(at..at + cut, *b"/");
+    match rest.iter().position(|&b| b == b'/') {
+        Some(p) => &rest[p..],
+        None => b"/",
     }
 }
 
@@ -733,6 +738,12 @@ mod tests {
             ),
             (b"http://h", "GET / HTTP/1.1\r\nhost: h\r\n\r\n"),
             (b"/plain", "GET /plain HTTP/1.1\r\nhost: h\r\n\r\n"),
+            (b"https://h:8443/", "GET / HTTP/1.1\r\nhost: h\r\n\r\n"),
+            // No path: `/` (a query without one goes too).
+            (b"http://h?q", "GET / HTTP/1.1\r\nhost: h\r\n\r\n"),
+            // Other schemes and forms as they are.
+            (b"ftp://h/x", "GET ftp://h/x HTTP/1.1\r\nhost: h\r\n\r\n"),
+            (b"*", "GET * HTTP/1.1\r\nhost: h\r\n\r\n"),
         ] {
             let mut out = b"x".to_vec();
             request_head(&head(uri), None, &mut out);

@@ -82,7 +82,7 @@ pub(super) async fn serve(
         head_req,
         info.credits.clone(),
     );
-    let mut c = ClientStream::H2(Box::new(io));
+    let mut c = ClientStream::H2(io);
     let kill = s.kill.clone();
     let tc = s.shared.frontends[s.fe].light.timeout_client;
     let watch = async {
@@ -115,15 +115,7 @@ pub(super) async fn serve(
             if let (None, ClientStream::H2(io)) = (&s.http_log, &c) {
                 let mut h = Box::new(crate::HttpTxnLog::new());
                 h.t_req = 0;
-                if let Some((m, u)) = io.direct_line() {
-                    h.set_request_line(m, u, b"HTTP/2.0");
-                } else {
-                    let line = super::client::first_line(io.head_left().unwrap_or(s.req.filled()));
-                    let mut p = line.splitn(3, |&b| b == b' ');
-                    if let (Some(m), Some(u), Some(v)) = (p.next(), p.next(), p.next()) {
-                        h.set_request_line(m, u, v);
-                    }
-                }
+                io.log_request_line(s.req.filled(), &mut h);
                 s.http_log = Some(h);
             }
             out.reset(h2::Reason::CANCEL);
