@@ -79,6 +79,7 @@
 #![deny(unsafe_code)]
 
 mod clock;
+mod connect;
 mod dynamic;
 mod http;
 mod http2;

@@ -199,6 +199,9 @@ impl crate::relay::Publish for Publisher<'_> {
 pub(crate) struct FreqCtr {
     /// Start of the current period (None before the first event).
     tick: Option<Instant>,
+    /// Its end (`tick` + [`PERIOD`]): an event before it is compared, not
+    /// subtracted (`hit` runs a few times per connection).
+    until: Option<Instant>,
     curr: u64,
     prev: u64,
     max: u64,
@@ -209,19 +212,22 @@ const PERIOD: Duration = Duration::from_secs(1);
 impl FreqCtr {
     /// One event at `now`.
     pub(crate) fn hit(&mut self, now: Instant) {
-        match self.tick {
-            Some(t) if now.saturating_duration_since(t) < PERIOD => self.curr += 1,
-            Some(t) if now.saturating_duration_since(t) < 2 * PERIOD => {
+        match (self.tick, self.until) {
+            (Some(t), Some(u)) if now < u && now >= t => self.curr += 1,
+            (Some(t), Some(u)) if now >= u && now.saturating_duration_since(t) < 2 * PERIOD => {
                 // The next period: the current one becomes the previous one.
                 self.prev = self.curr;
                 self.curr = 1;
-                self.tick = Some(t + PERIOD);
+                self.tick = Some(u);
+                self.until = Some(u + PERIOD);
             }
+            (Some(t), _) if now < t => self.curr += 1,
             _ => {
                 // First event, or two periods or more without any: start afresh.
                 self.prev = 0;
                 self.curr = 1;
                 self.tick = Some(now);
+                self.until = Some(now + PERIOD);
             }
         }
         self.max = self.max.max(self.curr);

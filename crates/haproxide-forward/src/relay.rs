@@ -160,16 +160,24 @@ pub fn buffers_held() -> usize {
     HELD.load(Ordering::Relaxed)
 }
 
+/// A spare buffer, or a new one. `try_with`/`try_borrow_mut`: a buffer taken or
+/// given back while the thread's pool is gone (a `Half` dropped by another
+/// thread-local's destructor at thread exit) or busy is allocated or freed
+/// instead; `with` panicked there, and a panic in a thread-local destructor
+/// aborts the process.
 fn pool_get() -> Box<[u8]> {
-    POOL.with(|p| p.borrow_mut().pop())
+    POOL.try_with(|p| p.try_borrow_mut().ok()?.pop())
+        .ok()
+        .flatten()
         .unwrap_or_else(|| vec![0u8; BUFSIZE].into_boxed_slice())
 }
 
 fn pool_put(b: Box<[u8]>) {
-    POOL.with(|p| {
-        let mut p = p.borrow_mut();
-        if p.len() < POOL_MAX {
-            p.push(b);
+    let _ = POOL.try_with(|p| {
+        if let Ok(mut p) = p.try_borrow_mut() {
+            if p.len() < POOL_MAX {
+                p.push(b);
+            }
         }
     });
 }
@@ -625,4 +633,37 @@ where
         publish.publish(bytes);
         r
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `Half` dropped by another thread-local's destructor, after the buffer
+    /// pool's own thread-local is gone (thread exit, a runtime kept in a
+    /// thread-local): the buffer is freed, never a panic (which, in a
+    /// thread-local destructor, aborts the process).
+    #[test]
+    fn a_half_dropped_after_the_pool_is_gone_does_not_panic() {
+        struct Keep(std::cell::RefCell<Option<Half>>);
+        impl Drop for Keep {
+            fn drop(&mut self) {
+                drop(self.0.borrow_mut().take());
+            }
+        }
+        thread_local! {
+            static KEEP: Keep = const { Keep(std::cell::RefCell::new(None)) };
+        }
+        let held = std::thread::spawn(|| {
+            // KEEP's destructor is registered first, so it runs after POOL's.
+            KEEP.with(|_| ());
+            let mut h = Half::new();
+            h.spare()[0] = 1;
+            h.commit(1);
+            pool_put(pool_get());
+            KEEP.with(|k| *k.0.borrow_mut() = Some(h));
+        })
+        .join();
+        assert!(held.is_ok());
+    }
 }

@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 
+use crate::connect::{connect_tls, connect_unix, Started, Via};
 use crate::lb::{Assign, BackendRt, Kill, SrvSlot};
 use crate::meter::{Publisher, SessionMeter};
 use crate::proxy_proto;
@@ -408,7 +408,7 @@ impl Sess {
             // `timeout client` runs while the client may send (HAProxy's armed read
             // timeout on the request channel), also while queued or connecting.
             let expiry = tc.filter(|_| can_read).map(|t| self.client_active + t);
-            let far = Instant::now() + Duration::from_secs(86400);
+            let far = crate::clock::now() + Duration::from_secs(86400);
             let spare = self.req.spare();
             tokio::select! {
                 biased;
@@ -437,7 +437,9 @@ impl Sess {
         tls: Option<(haproxide_tls::Acceptor, usize)>,
         proto_h2: bool,
     ) -> Flow {
-        let fspec = self.shared.frontends[self.fe].light.clone();
+        // One reference count, not one per rule list (they are shared).
+        let shared = self.shared.clone();
+        let fspec = &shared.frontends[self.fe].light;
         // `tcp-request connection` (§4.2): layer 4 only, on the real connection
         // addresses even with `accept-proxy` (§5.1); a reject closes silently.
         if !fspec.tcp_connection_rules.is_empty()
@@ -563,7 +565,12 @@ impl Sess {
                 return Box::pin(self.h2_session(client)).await;
             }
             // Boxed: the HTTP loop's state would otherwise size every TCP
-            // session's future too. It ends when the connection goes idle (parked).
+            // session's future too. It ends when the connection goes idle
+            // (parked); a plain TCP one holds its first exchange in the same
+            // box (a connection closed after one request: one box, not two).
+            if matches!(client, ClientStream::Tcp(_)) {
+                return Box::pin(self.http_loop_parked(client, None, true)).await;
+            }
             return Box::pin(self.http_loop(client, None, true, true)).await;
         }
 
@@ -584,7 +591,7 @@ impl Sess {
         // Boxed like the HTTP loop: the task is sized for its largest state, and
         // this one (608 bytes) would otherwise be paid by every idle HTTP
         // keep-alive connection too; a TCP session pays it once either way.
-        Box::pin(self.connect_and_relay(client, &be, &fspec)).await
+        Box::pin(self.connect_and_relay(client, &be, fspec)).await
     }
 
     /// Counts the session (in HTTP mode: the request) on backend `b`.
@@ -674,6 +681,7 @@ impl Sess {
                 &mut Vec::new(),
                 crate::http::pool::Take::None,
                 None,
+                None,
             )
             .await
         {
@@ -745,6 +753,7 @@ impl Sess {
         reuse: &mut Vec<Reuse>,
         shared: crate::http::pool::Take,
         sni_ctx: Option<&(dyn haproxide_expr::Context + Sync)>,
+        mut early: Option<&mut Vec<u8>>,
     ) -> Result<(ServerStream, bool), [u8; 2]> {
         let bspec = &be.spec;
         let tconn = bspec.timeout_connect.unwrap_or(DEFAULT_TIMEOUT_CONNECT);
@@ -897,34 +906,59 @@ impl Sess {
             // §2.3 a UNIX-socket server (`/path`, `unix@path`): no TCP; TLS over
             // it with `ssl`.
             let h2 = crate::http2::upstream::Want::of(be, srv);
-            // Each future is made where it is awaited (one awaited from a
-            // variable is stored twice), and the rare kinds are boxed: this
-            // future is as large as its largest state, and it is moved whole into
-            // its box at every connect (11,488 bytes and 11.5k instructions of
-            // memcpy per connection before; bench/http1-callgrind.sh CLOSE=1).
-            let attempt = async move {
-                let s = match (unix, unix_tls) {
-                    (Some(p), Some((tls, header))) => {
-                        Box::pin(connect_unix(&p, header, tls, ip)).await
+            // The request's first bytes go with the connect on a plain TCP
+            // connection that carries nothing before them (see `connect`).
+            let plain = tls.0.is_none()
+                && unix.is_none()
+                && h2.is_none()
+                && via.socks4.is_none()
+                && sspec.send_proxy == SendProxy::None;
+            // Opened here, without a future, when the head went with the
+            // connect (the usual case); else only the wait for it is left.
+            let (fast, opening) = match early.as_deref_mut().filter(|_| plain) {
+                None => (None, None),
+                Some(head) => match crate::connect::start(&via, head) {
+                    Ok(Started::Up(s)) => (Some(Ok(ServerStream::Tcp(s))), None),
+                    Ok(Started::Opening(s)) => (None, Some(s)),
+                    Err(e) => (Some(Err(e)), None),
+                },
+            };
+            let res = match fast {
+                Some(r) => Ok(r),
+                None => {
+                    // Each future is made where it is awaited (one awaited from a
+                    // variable is stored twice), and the rare kinds are boxed: this
+                    // future is as large as its largest state, and it is moved whole
+                    // into its box at every connect (11,488 bytes and 11.5k
+                    // instructions of memcpy per connection before;
+                    // bench/http1-callgrind.sh CLOSE=1).
+                    let attempt = async move {
+                        if let Some(s) = opening {
+                            return crate::connect::opened(s).await.map(ServerStream::Tcp);
+                        }
+                        let s = match (unix, unix_tls) {
+                            (Some(p), Some((tls, header))) => {
+                                Box::pin(connect_unix(&p, header, tls, ip)).await
+                            }
+                            _ => connect_tls(via, tls.1, tls.0, ip).await,
+                        };
+                        match h2 {
+                            Some(w) => Box::pin(w.open(s)).await,
+                            None => s,
+                        }
+                    };
+                    // Boxed, as the other waits before the data phase: the session's
+                    // task is sized for its largest state, and an idle session sits in
+                    // the relay for hours (864 of its 1,952 bytes were this connect's
+                    // state).
+                    let wait = crate::clock::timeout(tconn, attempt);
+                    match Box::pin(self.watch_client(client, wait)).await {
+                        Race::Done(r) => r,
+                        Race::ClientAbort => return Err(*b"CC"),
+                        Race::ClientTimeout => return Err(*b"cC"),
                     }
-                    _ => connect_tls(via, tls.1, tls.0, ip).await,
-                };
-                match h2 {
-                    Some(w) => Box::pin(w.open(s)).await,
-                    None => s,
                 }
             };
-            // Boxed, as the other waits before the data phase: the session's task is
-            // sized for its largest state, and an idle session sits in the relay for
-            // hours (864 of its 1,952 bytes were this connect's state).
-            let res =
-                match Box::pin(self.watch_client(client, crate::clock::timeout(tconn, attempt)))
-                    .await
-                {
-                    Race::Done(r) => r,
-                    Race::ClientAbort => return Err(*b"CC"),
-                    Race::ClientTimeout => return Err(*b"cC"),
-                };
             let refused = match res {
                 Ok(Ok(stream)) => {
                     self.tc = crate::clock::since(tc_start).as_millis() as i64;
@@ -1026,48 +1060,6 @@ fn sni_value(e: &haproxide_expr::SampleExpr, ctx: &dyn haproxide_expr::Context) 
     (!b.is_empty()).then(|| String::from_utf8_lossy(b).into_owned())
 }
 
-/// Connect, then for a `ssl` server send the PROXY header (if any) and run the
-/// TLS handshake: all of it is the connect phase (`timeout connect`, `retries`).
-async fn connect_tls(
-    via: Via,
-    header: Option<Vec<u8>>,
-    tls: Option<(haproxide_tls::Connector, Option<String>)>,
-    ip: IpAddr,
-) -> std::io::Result<ServerStream> {
-    let mut s = connect_via(via).await?;
-    let Some((connector, sni)) = tls else {
-        return Ok(ServerStream::Tcp(s));
-    };
-    // Boxed: the handshake's state is kilobytes, which a plain TCP connect
-    // would otherwise carry (and copy) too.
-    let t = Box::pin(async move {
-        if let Some(h) = header {
-            s.write_all(&h).await?;
-        }
-        connector.connect(s, sni.as_deref(), ip).await
-    })
-    .await?;
-    Ok(ServerStream::Tls(Box::new(t)))
-}
-
-/// [`connect_tls`] for a UNIX-socket server.
-async fn connect_unix(
-    path: &std::path::Path,
-    header: Option<Vec<u8>>,
-    tls: Option<(haproxide_tls::Connector, Option<String>)>,
-    ip: IpAddr,
-) -> std::io::Result<ServerStream> {
-    let mut s = tokio::net::UnixStream::connect(path).await?;
-    let Some((connector, sni)) = tls else {
-        return Ok(ServerStream::Unix(s));
-    };
-    if let Some(h) = header {
-        s.write_all(&h).await?;
-    }
-    let t = connector.connect(s, sni.as_deref(), ip).await?;
-    Ok(ServerStream::TlsUnix(Box::new(t)))
-}
-
 /// An idle server connection kept by an HTTP session between requests.
 pub(crate) struct Reuse {
     pub(crate) be: usize,
@@ -1077,59 +1069,6 @@ pub(crate) struct Reuse {
 
 fn be_usable(be: &BackendRt, s: usize) -> bool {
     be.server(s).is_some_and(|x| x.weight > 0 && !x.disabled) && be.server_usable(s)
-}
-
-/// Connect to a server, optionally from a `source` address, with `option srvtcpka`.
-async fn connect(
-    addr: SocketAddr,
-    source: Option<IpAddr>,
-    keepalive: bool,
-) -> std::io::Result<TcpStream> {
-    let sock = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    sock.set_nodelay(true)?;
-    if keepalive {
-        sock.set_keepalive(true)?;
-    }
-    if let Some(ip) = source {
-        sock.bind(SocketAddr::new(ip, 0))?;
-    }
-    sock.connect(addr).await
-}
-
-/// [`connect`], through the server's SOCKS4 proxy when it has one (§5.2 `socks4`):
-/// the TCP connection goes to the proxy, which is asked to CONNECT to `addr`; a
-/// denial or a short reply fails the attempt as a refused connection would.
-/// Where and how to open a server's TCP connection.
-#[derive(Clone, Copy)]
-struct Via {
-    addr: SocketAddr,
-    /// §5.2 `socks4`: through this SOCKS4 proxy.
-    socks4: Option<SocketAddr>,
-    /// §5.2 `source`.
-    source: Option<IpAddr>,
-    /// §4.2 `option srvtcpka`.
-    keepalive: bool,
-}
-
-async fn connect_via(via: Via) -> std::io::Result<TcpStream> {
-    let Via {
-        addr,
-        socks4,
-        source,
-        keepalive,
-    } = via;
-    let Some(proxy) = socks4 else {
-        return connect(addr, source, keepalive).await;
-    };
-    let mut s = connect(proxy, source, keepalive).await?;
-    Box::pin(haproxide_check::probe::socks4::handshake(&mut s, addr))
-        .await
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::ConnectionRefused, e.text()))?;
-    Ok(s)
 }
 
 /// The frontend fields a session needs, cloned once (rules are shared via Arc).

@@ -314,12 +314,41 @@ impl Sess {
             tls: tls_copy.as_deref(),
             ..Default::default()
         };
+        // The server connection stays open in keep-alive mode; an HTTP/1.0
+        // request says so (not a chunked one: measured on HAProxy 2.6.12).
+        // Otherwise `close`, except to an HTTP/1.0 request (closing is its default;
+        // HAProxy 2.6.12 adds nothing then).
+        let sconn: Option<&[u8]> = if req.info.upgrade {
+            // An upgrade keeps its own `Connection: upgrade` (HAProxy adds nothing).
+            None
+        } else if mode == HttpConnMode::KeepAlive {
+            connection_value(true, http10 && req.body != BodyLength::Chunked)
+        } else if http10 {
+            None
+        } else {
+            Some(b"close")
+        };
+        // The head is ready before the connect: a new plain connection sends
+        // it at once (`session::connect`); what did not go stays in `out`.
+        conn.out.clear();
+        if self.h2.is_some() {
+            crate::http2::request_head(&req.head, sconn, &mut conn.out);
+        } else {
+            write::request_head(&req.head, sconn, &mut conn.out);
+        }
         // §4.2 `http-reuse`: which idle connections of the server's pool this
         // request may take (http/pool.rs); the session's own private ones first.
         let take = super::pool::Take::of(be.spec.reuse, first);
         let own = conn.idle.len();
         let (server, reused) = match self
-            .connect_server(client, &be, &mut conn.idle, take, Some(&sni_ctx))
+            .connect_server(
+                client,
+                &be,
+                &mut conn.idle,
+                take,
+                Some(&sni_ctx),
+                Some(&mut conn.out),
+            )
             .await
         {
             // A connection out of the session's own list stays private (one
@@ -344,26 +373,6 @@ impl Sess {
         // parse) is not this one's (a kept connection leaves nothing: see
         // `response`; a reused one may come from another client's session).
         conn.srv_buf.clear();
-        // The server connection stays open in keep-alive mode; an HTTP/1.0
-        // request says so (not a chunked one: measured on HAProxy 2.6.12).
-        // Otherwise `close`, except to an HTTP/1.0 request (closing is its default;
-        // HAProxy 2.6.12 adds nothing then).
-        let sconn: Option<&[u8]> = if req.info.upgrade {
-            // An upgrade keeps its own `Connection: upgrade` (HAProxy adds nothing).
-            None
-        } else if mode == HttpConnMode::KeepAlive {
-            connection_value(true, http10 && req.body != BodyLength::Chunked)
-        } else if http10 {
-            None
-        } else {
-            Some(b"close")
-        };
-        conn.out.clear();
-        if self.h2.is_some() {
-            crate::http2::request_head(&req.head, sconn, &mut conn.out);
-        } else {
-            write::request_head(&req.head, sconn, &mut conn.out);
-        }
         let srv = self.server.unwrap_or(0);
         self.phase = b'H';
         let done = self
@@ -686,6 +695,7 @@ impl Sess {
                 &mut Vec::new(),
                 super::pool::Take::None,
                 Some(&sni_ctx),
+                None,
             )
             .await
         {

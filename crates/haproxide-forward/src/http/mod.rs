@@ -139,10 +139,7 @@ impl Sess {
         // The variables TCP rules set come in with the first request.
         let mut conn = match conn {
             Some(c) => *c,
-            None => Conn {
-                vars: self.vars.take().map(|v| *v).unwrap_or_default(),
-                ..Conn::new()
-            },
+            None => Conn::with_vars(self.vars.take().map(|v| *v).unwrap_or_default()),
         };
         let mut first = first && self.h2 != Some(false);
         // The connection's addresses: `set-src`/`set-dst` change them for one
@@ -180,28 +177,32 @@ impl Sess {
         }
     }
 
-    /// [`Sess::http_loop`] for a parked plain TCP connection whose client
-    /// sent bytes (`park::again`): the same steps, the exchange awaited in
-    /// place (the caller's one box holds it: one allocation per request, not
-    /// two), and back to the park whenever no request is waiting.
+    /// [`Sess::http_loop`] for a plain TCP connection, which parks between
+    /// requests: its first request (`first`, from `Sess::body`) or a parked
+    /// connection whose client sent bytes (`park::again`). The same steps, the
+    /// exchange awaited in place (the caller's one box holds it: one
+    /// allocation per request, not two), and back to the park whenever no
+    /// request is waiting.
     pub(crate) async fn http_loop_parked(
         &mut self,
         client: &mut ClientStream,
         conn: Option<Box<Conn>>,
+        mut first: bool,
     ) -> Flow {
         let mut conn = match conn {
             Some(c) => *c,
-            None => Conn {
-                vars: self.vars.take().map(|v| *v).unwrap_or_default(),
-                ..Conn::new()
-            },
+            None => Conn::with_vars(self.vars.take().map(|v| *v).unwrap_or_default()),
         };
         let addrs = (self.src, self.dst);
         loop {
-            if let Some(flow) = self.tcp_content_again(&mut conn) {
-                return flow;
+            // The first request's `tcp-request content` rules ran before.
+            if !first {
+                if let Some(flow) = self.tcp_content_again(&mut conn) {
+                    return flow;
+                }
             }
-            let next = self.http_exchange(client, &mut conn, false).await;
+            let next = self.http_exchange(client, &mut conn, first).await;
+            first = false;
             match next {
                 Next::KeepAlive | Next::Answered(_) => self.kept_alive(&next, &mut conn, addrs),
                 _ => return self.ended(client, next).await,
@@ -264,10 +265,7 @@ impl Sess {
     /// stream carries one). The request is logged here; the stream's `finish`
     /// logs nothing more.
     pub(crate) async fn h2_stream_exchange(&mut self, client: &mut ClientStream) -> Flow {
-        let mut conn = Conn {
-            vars: self.vars.take().map(|v| *v).unwrap_or_default(),
-            ..Conn::new()
-        };
+        let mut conn = Conn::with_vars(self.vars.take().map(|v| *v).unwrap_or_default());
         // Streams after a connection's first run `tcp-request content` again,
         // as a kept-alive HTTP/1 request.
         let first = self.h2 != Some(false);
