@@ -351,19 +351,21 @@ fn bad() -> io::Error {
 impl H2Io {
     /// A stream's engine side: `direct` is the request head as parsed, else
     /// `head` is it as HTTP/1.1 bytes (when not in the engine's buffer);
-    /// `chunked`, its body goes chunked.
+    /// `end_stream`, the HEADERS frame ended the stream (no body); `chunked`,
+    /// its body goes chunked.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         direct: Option<Result<haproxide_http::Request, haproxide_http::ParseError>>,
         head: Vec<u8>,
         body: RecvStream,
+        end_stream: bool,
         chunked: bool,
         respond: SendResponse<Bytes>,
         head_req: bool,
         credits: Arc<super::wire::Credits>,
     ) -> (H2Io, Arc<Shared>) {
         let sid = body.stream_id().as_u32();
-        let state = if body.is_end_stream() && !chunked {
+        let state = if end_stream && !chunked {
             Body::Done
         } else {
             Body::Data

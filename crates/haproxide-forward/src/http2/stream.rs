@@ -48,35 +48,37 @@ pub(super) async fn serve(
         .filter(|_| fe.light.tcp_content_rules.len() <= fe.spec.tcp_session_rules)
         .map(|fh| fh.tune.parse_options(fh.accept_invalid));
     let room = crate::relay::BUFSIZE - s.req.filled().len();
-    let direct = match opts {
-        Some(o) => match convert::request_direct(&parts, info.tls.is_some(), end_stream, &o) {
-            Ok(d) if d.len <= room => {
-                s.bytes.from_client += d.len as u64;
-                Ok(Some(d))
-            }
-            Ok(_) => Ok(None),
-            Err(e) => Err(e),
-        },
-        None => Ok(None),
-    };
-    let head = match direct {
-        Ok(Some(d)) => Ok((Some(d.req), Vec::new(), d.chunked)),
-        Ok(None) => bytes_head(&mut s, &parts, info.tls.is_some(), end_stream),
-        Err(e) => Err(e),
-    };
-    let (direct, head, chunked) = match head {
-        Ok(x) => x,
-        Err(_) => {
-            respond.send_reset(h2::Reason::PROTOCOL_ERROR);
-            info.credits.done(body.stream_id().as_u32());
-            return;
+    let tls = info.tls.is_some();
+    // Each piece goes once to its place (the parsed head is moved once, not
+    // through a chain of results: each move is a copy of it).
+    let (mut direct, mut head, mut chunked) = (None, Vec::new(), false);
+    let refused = match opts.map(|o| convert::request_direct(&parts, tls, end_stream, &o)) {
+        Some(Ok(d)) if d.len <= room => {
+            s.bytes.from_client += d.len as u64;
+            chunked = d.chunked;
+            direct = Some(d.req);
+            false
         }
+        Some(Err(_)) => true,
+        Some(Ok(_)) | None => match bytes_head(&mut s, &parts, tls, end_stream) {
+            Ok((h, c)) => {
+                (head, chunked) = (h, c);
+                false
+            }
+            Err(_) => true,
+        },
     };
+    if refused {
+        respond.send_reset(h2::Reason::PROTOCOL_ERROR);
+        info.credits.done(body.stream_id().as_u32());
+        return;
+    }
     let head_req = parts.method == http::Method::HEAD;
     let (io, out) = H2Io::new(
         direct,
         head,
         body,
+        end_stream,
         chunked,
         respond,
         head_req,
@@ -157,13 +159,12 @@ impl Drop for Running<'_> {
 /// allocation, no read turn. A head beyond the buffer stays with the stream
 /// (returned), read as an HTTP/1 client's would be (the engine refuses it).
 /// Also whether the body goes chunked.
-#[allow(clippy::type_complexity)]
 fn bytes_head(
     s: &mut Sess,
     parts: &http::request::Parts,
     tls: bool,
     end_stream: bool,
-) -> Result<(Option<DirectHead>, Vec<u8>, bool), convert::Refused> {
+) -> Result<(Vec<u8>, bool), convert::Refused> {
     SCRATCH.with(|v| {
         let mut v = v.take();
         v.clear();
@@ -178,7 +179,7 @@ fn bytes_head(
             } else {
                 v.clone()
             };
-            (None, head, chunked)
+            (head, chunked)
         });
         v.clear();
         if v.capacity() <= 2 * crate::relay::BUFSIZE {
@@ -187,6 +188,3 @@ fn bytes_head(
         r
     })
 }
-
-/// A request head built from the HEADERS frame (see [`convert::request_direct`]).
-type DirectHead = Result<haproxide_http::Request, haproxide_http::ParseError>;
