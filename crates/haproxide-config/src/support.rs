@@ -229,7 +229,7 @@ const BIND_TYPED: &[&str] = &[
     "prefer-client-ciphers",
     "proto",
 ];
-const BIND_CHECKED: &[&str] = &["crl-file"];
+const BIND_CHECKED: &[&str] = &["crl-file", "id"];
 
 /// Keywords `haproxide` runs, per table: the runtime API (issue 5). A keyword
 /// listed here says "yes" in the doc's "run by the engine" column.

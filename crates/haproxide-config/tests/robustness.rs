@@ -400,3 +400,69 @@ fn big_file_with_garbage() {
 fn hundred_megabyte_file_debug() {
     big_file(100 << 20);
 }
+
+/// `bind` `maxconn`, `backlog` and `id` at the edges of C's `int`, as HAProxy 2.6.12
+/// answers them (`haproxy -c`, scripts/config-edge-numbers): refused with its text,
+/// or taken. They were all taken before (an out-of-range value silently dropped).
+#[test]
+fn bind_numbers_out_of_int_range_are_refused_as_haproxy_does() {
+    let cfg = |opt: &str| {
+        format!(
+            "defaults\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n\
+             listen l\n bind 127.0.0.1:8443 {opt}\n server s 127.0.0.1:80\n"
+        )
+    };
+    let refused = [
+        ("id -1", "'id' : custom id has to be > 0"),
+        ("id 0", "'id' : custom id has to be > 0"),
+        ("id 2147483648", "'id' : custom id has to be > 0"),
+        ("id 4294967296", "'id' : custom id has to be > 0"),
+        ("id 18446744073709551616", "'id' : custom id has to be > 0"),
+        (
+            "id 2147483647d",
+            "'id' : expects an integer argument, found '2147483647d'",
+        ),
+        ("id -", "'id' : expects an integer argument, found '-'"),
+        ("id", "'id' : expects an integer argument"),
+        ("maxconn -1", "'maxconn' : invalid value -1, must be >= 0"),
+        (
+            "maxconn 2147483648",
+            "'maxconn' : invalid value -2147483648, must be >= 0",
+        ),
+        (
+            "maxconn 9223372036854775807",
+            "'maxconn' : invalid value -1, must be >= 0",
+        ),
+        ("maxconn", "'maxconn' : missing value"),
+        ("backlog -1", "'backlog' : invalid value -1, must be > 0"),
+        (
+            "backlog 2147483648",
+            "'backlog' : invalid value -2147483648, must be > 0",
+        ),
+    ];
+    for (opt, text) in refused {
+        let c = run(cfg(opt).into_bytes());
+        assert_refused(&c);
+        let want = format!("'bind 127.0.0.1:8443' in section 'listen' : {text}");
+        assert!(
+            c.diagnostics
+                .iter()
+                .any(|d| d.haproxy.as_ref().is_some_and(|h| h.text == want)),
+            "{opt}: {:?}",
+            c.diagnostics
+        );
+    }
+    for opt in [
+        "id 5",
+        "id 4294967297",
+        "maxconn 0",
+        "maxconn 2147483647",
+        "maxconn 4294967296",
+        "maxconn 12abc",
+        "backlog 0",
+        "backlog 2147483647",
+    ] {
+        let c = run(cfg(opt).into_bytes());
+        assert!(!c.has_errors(), "{opt}: {:?}", c.diagnostics);
+    }
+}

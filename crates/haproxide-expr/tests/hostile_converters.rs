@@ -474,3 +474,105 @@ fn most_negative_header_position_finds_nothing() {
     assert_eq!(at(i64::MIN), None);
     assert_eq!(at(i64::MAX), None);
 }
+
+/// Prints every variable as its name: the formats' own parsing and `%[...]`
+/// samples are what is attacked here (the engine prints the variables).
+struct Names<'c>(&'c Hostile);
+impl haproxide_expr::LogVars for Names<'_> {
+    fn var(&self, out: &mut Vec<u8>, v: haproxide_expr::LogVar, _: haproxide_expr::logfmt::Flags) {
+        out.extend_from_slice(format!("{v:?}").as_bytes());
+    }
+    fn context(&self) -> &dyn Context {
+        self.0
+    }
+}
+
+/// Log formats (configuration text: `log-format`, `http-request set-header`, ...)
+/// assembled from the pieces of their syntax, well and badly formed: parsed in
+/// both modes, and rendered against hostile requests when taken.
+#[test]
+fn log_formats_from_hostile_pieces_never_panic() {
+    let _one = HOOK.lock().unwrap_or_else(|e| e.into_inner());
+    const PIECES: &[&str] = &[
+        "%",
+        "%%",
+        "%{",
+        "}",
+        "+Q",
+        "-Q",
+        "+X",
+        "+E",
+        "%[",
+        "]",
+        "src",
+        " ",
+        "\\",
+        "\"",
+        "x",
+        "%ci",
+        "%Tr",
+        "%B",
+        "%ST",
+        "%{+Q}r",
+        "%H",
+        "%ID",
+        "%{+X}o",
+        "%{}",
+        "%{+E}o",
+        "%rt",
+        "%[req.hdr(host,-9223372036854775808)]",
+        "%[src,field(-9223372036854775808,x,2)]",
+        "%[int(9223372036854775807),http_date(9223372036854775807)]",
+        "%[var(txn.x),add(9223372036854775807),mul(-9223372036854775808)]",
+        "%[req.hdr(x),bytes(9223372036854775807,-1)]",
+        "%[req.payload(9223372036854775807,2)]",
+        ",lower",
+        "(",
+        ")",
+        ",",
+    ];
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let ctx = Hostile {
+        data: b"\x16\x03\x01\xff\xff".to_vec(),
+        method: b"-9223372036854775808".to_vec(),
+        uri: b"/%zz?a=;".to_vec(),
+        headers: vec![
+            (b"host".to_vec(), b"99999999999999999999".to_vec()),
+            (b"x".to_vec(), Vec::new()),
+        ],
+        body: Vec::new(),
+    };
+    let mut rng = Rng(0xA076_1D64_78BD_642F);
+    let (mut failed, mut taken) = (Vec::new(), 0);
+    for _ in 0..20_000 {
+        let n = (rng.next() % 10) as usize;
+        let text: String = (0..n)
+            .map(|_| PIECES[(rng.next() % PIECES.len() as u64) as usize])
+            .collect();
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            let mut ok = 0;
+            for mode in [haproxide_expr::LfMode::Tcp, haproxide_expr::LfMode::Http] {
+                if let Ok(f) = haproxide_expr::LogFormat::parse(&text, mode) {
+                    let mut out = Vec::new();
+                    f.render(&mut out, &Names(&ctx));
+                    ok += 1;
+                }
+            }
+            let _ = haproxide_expr::LogFormat::parse_http_value(&text);
+            ok
+        }));
+        match r {
+            Ok(n) => taken += n,
+            Err(_) => failed.push(text),
+        }
+    }
+    std::panic::set_hook(hook);
+    assert!(
+        failed.is_empty(),
+        "{} formats panicked: {:#?}",
+        failed.len(),
+        &failed[..failed.len().min(20)]
+    );
+    assert!(taken > 1_000, "{taken}");
+}

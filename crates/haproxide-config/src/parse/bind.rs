@@ -127,6 +127,9 @@ impl Parser<'_> {
             }
             let takes = !option_takes_no_arg(&k) || k == "expose-fd";
             let arg = takes.then(|| line.arg(i + 1).to_string());
+            if matches!(k.as_str(), "maxconn" | "backlog" | "id") {
+                self.bind_number(pi, line, i, addr_text);
+            }
             match k.as_str() {
                 "name" => b.name = arg.clone(),
                 "maxconn" => {
@@ -163,6 +166,73 @@ impl Parser<'_> {
             i += if takes { 2 } else { 1 };
         }
         Some(())
+    }
+
+    /// HAProxy's checks of `bind` `maxconn`, `backlog` and `id` (configuration.txt
+    /// §5.1): the value is read as C reads it into an `int` (atol/strtol, then the
+    /// low 32 bits), so 2147483648 is negative and refused; `id` must be a whole
+    /// integer. The values themselves are taken as before (a refused one no longer
+    /// passes silently).
+    fn bind_number(&mut self, pi: usize, line: &Line, i: usize, addr_text: &str) {
+        let k = line.arg(i).to_string();
+        let arg = line.arg(i + 1).to_string();
+        let section = self.cfg.proxies[pi].kind.as_str();
+        let prefix = format!("'bind {addr_text}' in section '{section}' : '{k}' : ");
+        // C's long-to-int conversion keeps the low 32 bits: intended truncation.
+        let as_int = |v: i64| v as i32;
+        let (code, at, ours, theirs) = match k.as_str() {
+            _ if arg.is_empty() => {
+                let theirs = if k == "id" {
+                    "expects an integer argument"
+                } else {
+                    "missing value"
+                };
+                (
+                    Code::MissingArgument,
+                    i,
+                    format!("`{k}` needs a number"),
+                    theirs.to_string(),
+                )
+            }
+            "id" if !arg
+                .strip_prefix(['+', '-'])
+                .unwrap_or(&arg)
+                .bytes()
+                .all(|c| c.is_ascii_digit())
+                || arg.trim_start_matches(['+', '-']).is_empty() =>
+            {
+                (
+                    Code::InvalidArgument,
+                    i + 1,
+                    format!("bind `id` `{arg}` is not an integer"),
+                    format!("expects an integer argument, found '{arg}'"),
+                )
+            }
+            "id" if as_int(value::atol(&arg)) <= 0 => (
+                Code::InvalidArgument,
+                i + 1,
+                format!("bind `id` `{arg}` must be between 1 and 2147483647"),
+                "custom id has to be > 0".to_string(),
+            ),
+            "maxconn" | "backlog" if as_int(value::atol(&arg)) < 0 => {
+                let v = as_int(value::atol(&arg));
+                let bound = if k == "maxconn" { ">= 0" } else { "> 0" };
+                (
+                    Code::InvalidArgument,
+                    i + 1,
+                    format!("bind `{k}` `{arg}` must be between 0 and 2147483647"),
+                    format!("invalid value {v}, must be {bound}"),
+                )
+            }
+            _ => return,
+        };
+        self.err(
+            code,
+            line.span(at),
+            ours,
+            HaproxyLoc::Parsing,
+            format!("{prefix}{theirs}"),
+        );
     }
 
     /// Protocols the selected HAProxy lacks: 2.6 has no MPTCP, and the reference
