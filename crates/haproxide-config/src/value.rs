@@ -109,6 +109,8 @@ pub fn parse_size(s: &str) -> Result<u64, char> {
 /// C's `atol()`: leading white space, optional sign, then digits; anything else ends
 /// the number (and yields 0 if nothing was read). Many HAProxy keywords use it, so
 /// `retries x` is accepted as 0: we report such values as warnings, not errors.
+/// Out of range, glibc's: `i64::MAX` above, `i64::MIN` below (the negative side is
+/// accumulated as such, so `-9223372036854775808` is exact).
 pub fn atol(s: &str) -> i64 {
     let t = s.trim_start();
     let (neg, digits) = match t.as_bytes().first() {
@@ -118,13 +120,15 @@ pub fn atol(s: &str) -> i64 {
     };
     let mut v: i64 = 0;
     for b in digits.bytes().take_while(u8::is_ascii_digit) {
-        v = v.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+        let d = i64::from(b - b'0');
+        v = v.saturating_mul(10);
+        v = if neg {
+            v.saturating_sub(d)
+        } else {
+            v.saturating_add(d)
+        };
     }
-    if neg {
-        -v
-    } else {
-        v
-    }
+    v
 }
 
 /// Whether a string is a complete decimal integer.

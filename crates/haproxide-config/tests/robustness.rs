@@ -466,3 +466,67 @@ fn bind_numbers_out_of_int_range_are_refused_as_haproxy_does() {
         assert!(!c.has_errors(), "{opt}: {:?}", c.diagnostics);
     }
 }
+
+/// Server `rise`, `fall` and `weight` past C's `int`, as HAProxy 2.6.12 reads them
+/// (atol, then the low 32 bits; `haproxy -c` gave each answer below): 4294967297 is 1,
+/// 2147483648 is negative, and an atol out of range saturates as glibc's.
+#[test]
+fn server_numbers_past_int_are_read_as_haproxy_does() {
+    let cfg = |opt: &str| {
+        format!(
+            "defaults\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n\
+             listen l\n bind 127.0.0.1:8443\n server s 127.0.0.1:80 check {opt}\n"
+        )
+    };
+    let refused = [
+        ("rise 2147483648", "'server l/s' : 'rise' has to be > 0."),
+        ("fall 4294967296", "'server l/s' : 'fall' has to be > 0."),
+        (
+            "weight 2147483648",
+            "'server l/s' : weight of server s is not within 0 and 256 (-2147483648)..",
+        ),
+        (
+            "weight 4294967553",
+            "'server l/s' : weight of server s is not within 0 and 256 (257)..",
+        ),
+        (
+            "weight 300",
+            "'server l/s' : weight of server s is not within 0 and 256 (300)..",
+        ),
+    ];
+    for (opt, want) in refused {
+        let c = run(cfg(opt).into_bytes());
+        assert_refused(&c);
+        assert!(
+            c.diagnostics
+                .iter()
+                .any(|d| d.haproxy.as_ref().is_some_and(|h| h.text == want)),
+            "{opt}: {:?}",
+            c.diagnostics
+        );
+    }
+    for opt in [
+        "rise 4294967297",
+        "fall -4294967295",
+        "weight 4294967296",
+        "weight -9223372036854775809",
+        "weight 256",
+        "fall 3",
+    ] {
+        let c = run(cfg(opt).into_bytes());
+        assert!(!c.has_errors(), "{opt}: {:?}", c.diagnostics);
+    }
+    assert_eq!(
+        haproxide_config::value::atol("-9223372036854775809"),
+        i64::MIN
+    );
+    assert_eq!(
+        haproxide_config::value::atol("-9223372036854775808"),
+        i64::MIN
+    );
+    assert_eq!(
+        haproxide_config::value::atol("18446744073709551616"),
+        i64::MAX
+    );
+    assert_eq!(haproxide_config::value::atol(" -12x"), -12);
+}

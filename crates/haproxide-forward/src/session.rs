@@ -568,8 +568,11 @@ impl Sess {
             // session's future too. It ends when the connection goes idle
             // (parked); a plain TCP one holds its first exchange in the same
             // box (a connection closed after one request: one box, not two).
+            // Built in its box (`sys::box_write`), not copied into it.
             if matches!(client, ClientStream::Tcp(_)) {
-                return Box::pin(self.http_loop_parked(client, None, true)).await;
+                let slot = Box::new_uninit();
+                let fut = crate::sys::box_write(slot, self.http_loop_parked(client, None, true));
+                return Box::into_pin(fut).await;
             }
             return Box::pin(self.http_loop(client, None, true, true)).await;
         }

@@ -447,8 +447,10 @@ impl Parser<'_> {
         let (k, a, sctx) = (o.k, o.a.as_str(), o.sctx);
         let p = &mut sd.params;
         match k {
+            // HAProxy reads these into an `int` (atol, then the low 32 bits: an
+            // intended truncation), so 4294967297 is 1 and 2147483648 negative.
             "rise" | "fall" => {
-                let v = value::atol(a);
+                let v = i64::from(value::atol(a) as i32);
                 if v <= 0 {
                     self.err(
                         Code::InvalidArgument,
@@ -467,7 +469,7 @@ impl Parser<'_> {
                 }
             }
             "weight" => {
-                let v = value::atol(a);
+                let v = i64::from(value::atol(a) as i32);
                 if !(0..=256).contains(&v) {
                     self.err(
                         Code::InvalidArgument,

@@ -186,7 +186,12 @@ pub(crate) async fn again(
     conn: Option<Box<Conn>>,
     kill: &Kill,
 ) -> Result<Flow, u8> {
-    let more = Box::pin(s.http_loop_parked(client, conn, false));
+    // Built in its box (`sys::box_write`): `Box::pin` would build the loop's
+    // future, an exchange's state, on the stack and copy it whole.
+    let more = Box::into_pin(crate::sys::box_write(
+        Box::new_uninit(),
+        s.http_loop_parked(client, conn, false),
+    ));
     tokio::select! {
         biased;
         why = kill.wait() => Err(why),
