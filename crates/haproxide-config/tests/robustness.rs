@@ -579,3 +579,46 @@ fn stats_refresh_is_read_in_seconds_as_haproxy_does() {
     assert_eq!(parse_time_secs("2m"), Ok(120));
     assert_eq!(parse_time_secs("2147483647"), Ok(2_147_483_647));
 }
+
+/// `tune.bufsize` / `tune.maxrewrite` read into C's `int` and the 256 MB buffer
+/// limit, as HAProxy 2.6.12 (each checked with `haproxy -c`): a 4 GiB buffer (a head
+/// limit per client) was taken before.
+#[test]
+fn buffer_sizes_past_int_or_256_mb_are_refused_as_haproxy_does() {
+    let cfg = |opt: &str| {
+        format!(
+            "global\n {opt}\ndefaults\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n\
+             listen l\n bind 127.0.0.1:8443\n server s 127.0.0.1:80\n"
+        )
+    };
+    let refused = [
+        ("tune.bufsize 2147483647", "'tune.bufsize' expects a positive integer argument."),
+        ("tune.bufsize 2147483648", "'tune.bufsize' expects a positive integer argument."),
+        ("tune.bufsize 4294967296", "'tune.bufsize' expects a positive integer argument."),
+        ("tune.bufsize 2147483632", "global.tune.bufsize must be below 256 MB when HTTP is in use (current value = 2147483632)."),
+        ("tune.bufsize 268435456", "global.tune.bufsize must be below 256 MB when HTTP is in use (current value = 268435456)."),
+        ("tune.maxrewrite 2147483648", "'tune.maxrewrite' expects a positive integer argument."),
+        ("tune.maxrewrite -1", "'tune.maxrewrite' expects a positive integer argument."),
+    ];
+    for (opt, want) in refused {
+        let c = run(cfg(opt).into_bytes());
+        assert_refused(&c);
+        assert!(
+            c.diagnostics
+                .iter()
+                .any(|d| d.haproxy.as_ref().is_some_and(|h| h.text == want)),
+            "{opt}: {:?}",
+            c.diagnostics
+        );
+    }
+    for opt in [
+        "tune.bufsize 268435440",
+        "tune.bufsize 4294967312",
+        "tune.bufsize 16384",
+        "tune.maxrewrite 4294967296",
+        "tune.maxrewrite 1024",
+    ] {
+        let c = run(cfg(opt).into_bytes());
+        assert!(!c.has_errors(), "{opt}: {:?}", c.diagnostics);
+    }
+}
