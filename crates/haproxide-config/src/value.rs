@@ -38,6 +38,47 @@ pub fn parse_time(s: &str, default_unit_ms: u64) -> Result<Millis, TimeError> {
     parse_time_lenient(s, default_unit_ms).map(|(ms, _)| ms)
 }
 
+/// A time in seconds, as HAProxy's `parse_time_err(.., TIME_UNIT_S)` reads `stats
+/// refresh` (configuration.txt §4.2): the default unit is the second, a value is
+/// rounded up to the next second, and the limit is 2^31-1 seconds (not ms).
+/// Characters after a valid unit are ignored (HAProxy warns).
+pub fn parse_time_secs(s: &str) -> Result<u64, TimeError> {
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return Err(TimeError::UnexpectedChar(s.chars().next().unwrap_or(' ')));
+    }
+    let (num, unit) = s.split_at(digits);
+    let mut value: u64 = 0;
+    for b in num.bytes() {
+        value = value.saturating_mul(10).saturating_add(u64::from(b - b'0'));
+    }
+    // (numerator, denominator) in seconds.
+    let (mul, div): (u64, u64) = if unit.is_empty() {
+        (1, 1)
+    } else if unit.starts_with("us") {
+        (1, 1_000_000)
+    } else if unit.starts_with("ms") {
+        (1, 1000)
+    } else {
+        match unit.as_bytes().first() {
+            Some(b's') => (1, 1),
+            Some(b'm') => (60, 1),
+            Some(b'h') => (3600, 1),
+            Some(b'd') => (86_400, 1),
+            _ => {
+                return Err(TimeError::UnexpectedChar(
+                    unit.chars().next().unwrap_or(' '),
+                ))
+            }
+        }
+    };
+    let secs = value.saturating_mul(mul).saturating_add(div - 1) / div;
+    if secs > MAX_TIME_MS {
+        return Err(TimeError::Overflow);
+    }
+    Ok(secs)
+}
+
 /// Like [`parse_time`], but also returns the first character after a valid unit
 /// (`15min` → 15 minutes and `Some('i')`): HAProxy accepts it with a warning.
 pub fn parse_time_lenient(

@@ -530,3 +530,95 @@ fn server_numbers_past_int_are_read_as_haproxy_does() {
     );
     assert_eq!(haproxide_config::value::atol(" -12x"), -12);
 }
+
+/// `stats refresh` is a time in seconds up to 2^31-1 s (HAProxy's TIME_UNIT_S),
+/// refused with HAProxy 2.6.12's texts past it or when not a time (each checked with
+/// `haproxy -c`); before, such values were dropped silently, and 2147483647 (s) too.
+#[test]
+fn stats_refresh_is_read_in_seconds_as_haproxy_does() {
+    let cfg = |v: &str| {
+        format!(
+            "defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n\
+             listen l\n bind 127.0.0.1:8443\n stats refresh {v}\n server s 127.0.0.1:80\n"
+        )
+    };
+    let refused = [
+        ("-1", "unexpected character '-' in argument to stats refresh interval."),
+        ("10x", "unexpected character 'x' in argument to stats refresh interval."),
+        ("", "unexpected character '"),
+        ("2147483648", "timer overflow in argument <2147483648> to stats refresh interval, maximum value is 2147483647 s (~68 years)."),
+        ("35791395m", "timer overflow in argument <35791395m> to stats refresh interval, maximum value is 2147483647 s (~68 years)."),
+        ("2147483647d", "timer overflow in argument <2147483647d> to stats refresh interval, maximum value is 2147483647 s (~68 years)."),
+    ];
+    for (v, want) in refused {
+        let c = run(cfg(v).into_bytes());
+        assert_refused(&c);
+        assert!(
+            c.diagnostics
+                .iter()
+                .any(|d| d.haproxy.as_ref().is_some_and(|h| h.text == want)),
+            "{v}: {:?}",
+            c.diagnostics
+        );
+    }
+    for v in [
+        "0",
+        "5",
+        "1500ms",
+        "100us",
+        "2147483647",
+        "2147483647s",
+        "35791394m",
+    ] {
+        let c = run(cfg(v).into_bytes());
+        assert!(!c.has_errors(), "{v}: {:?}", c.diagnostics);
+    }
+    use haproxide_config::value::parse_time_secs;
+    assert_eq!(parse_time_secs("1500ms"), Ok(2));
+    assert_eq!(parse_time_secs("100us"), Ok(1));
+    assert_eq!(parse_time_secs("2m"), Ok(120));
+    assert_eq!(parse_time_secs("2147483647"), Ok(2_147_483_647));
+}
+
+/// `tune.bufsize` / `tune.maxrewrite` read into C's `int` and the 256 MB buffer
+/// limit, as HAProxy 2.6.12 (each checked with `haproxy -c`): a 4 GiB buffer (a head
+/// limit per client) was taken before.
+#[test]
+fn buffer_sizes_past_int_or_256_mb_are_refused_as_haproxy_does() {
+    let cfg = |opt: &str| {
+        format!(
+            "global\n {opt}\ndefaults\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n\
+             listen l\n bind 127.0.0.1:8443\n server s 127.0.0.1:80\n"
+        )
+    };
+    let refused = [
+        ("tune.bufsize 2147483647", "'tune.bufsize' expects a positive integer argument."),
+        ("tune.bufsize 2147483648", "'tune.bufsize' expects a positive integer argument."),
+        ("tune.bufsize 4294967296", "'tune.bufsize' expects a positive integer argument."),
+        ("tune.bufsize 2147483632", "global.tune.bufsize must be below 256 MB when HTTP is in use (current value = 2147483632)."),
+        ("tune.bufsize 268435456", "global.tune.bufsize must be below 256 MB when HTTP is in use (current value = 268435456)."),
+        ("tune.maxrewrite 2147483648", "'tune.maxrewrite' expects a positive integer argument."),
+        ("tune.maxrewrite -1", "'tune.maxrewrite' expects a positive integer argument."),
+    ];
+    for (opt, want) in refused {
+        let c = run(cfg(opt).into_bytes());
+        assert_refused(&c);
+        assert!(
+            c.diagnostics
+                .iter()
+                .any(|d| d.haproxy.as_ref().is_some_and(|h| h.text == want)),
+            "{opt}: {:?}",
+            c.diagnostics
+        );
+    }
+    for opt in [
+        "tune.bufsize 268435440",
+        "tune.bufsize 4294967312",
+        "tune.bufsize 16384",
+        "tune.maxrewrite 4294967296",
+        "tune.maxrewrite 1024",
+    ] {
+        let c = run(cfg(opt).into_bytes());
+        assert!(!c.has_errors(), "{opt}: {:?}", c.diagnostics);
+    }
+}

@@ -187,7 +187,10 @@ impl Parser<'_> {
             );
             return;
         }
-        let n = value::atol(&arg);
+        // HAProxy keeps the value in an `int`: atol's low 32 bits (an intended
+        // truncation), so 2147483648 is negative and 4294967312 is 16; the
+        // rounding up to 16 bytes overflows past 2147483632.
+        let n = value::atol(&arg) as i32;
         let v = if kw == "tune.bufsize" {
             n.checked_add(15).map(|v| v & !15).filter(|v| *v > 0)
         } else {
@@ -204,6 +207,17 @@ impl Parser<'_> {
             return;
         };
         if kw == "tune.bufsize" {
+            // Checked after parsing by HAProxy 2.6.12, with or without HTTP proxies.
+            if v >= 256 << 20 {
+                self.err(
+                    Code::InvalidArgument,
+                    span,
+                    format!("`tune.bufsize` must be below 256 MB, not {v}"),
+                    HaproxyLoc::None,
+                    format!("global.tune.bufsize must be below 256 MB when HTTP is in use (current value = {v})."),
+                );
+                return;
+            }
             self.cfg.global.tune_bufsize = Some(v);
         } else {
             self.cfg.global.tune_maxrewrite = Some(v);

@@ -398,11 +398,29 @@ impl Parser<'_> {
                 };
                 StatsKw::Admin(c)
             }
-            "stats refresh" => StatsKw::Refresh(
-                value::parse_time(line.arg(a), 1000)
-                    .ok()
-                    .map(|t| t.as_duration().as_secs()),
-            ),
+            "stats refresh" => {
+                let t = line.arg(a).to_string();
+                match value::parse_time_secs(&t) {
+                    Ok(secs) => StatsKw::Refresh(Some(secs)),
+                    Err(e) => {
+                        // HAProxy 2.6.12's texts; with no argument it prints the
+                        // NUL it met, which ends its line after the quote.
+                        let theirs = match e {
+                            value::TimeError::Overflow => format!("timer overflow in argument <{t}> to stats refresh interval, maximum value is 2147483647 s (~68 years)."),
+                            value::TimeError::UnexpectedChar(c) if !t.is_empty() => format!("unexpected character '{c}' in argument to stats refresh interval."),
+                            _ => "unexpected character '".to_string(),
+                        };
+                        self.err(
+                            Code::InvalidArgument,
+                            line.span(a),
+                            format!("`stats refresh` takes a time in seconds up to 2147483647 s, not `{t}`"),
+                            HaproxyLoc::ParsingTight,
+                            theirs,
+                        );
+                        return;
+                    }
+                }
+            }
             "stats hide-version" => StatsKw::HideVersion,
             "stats show-legends" => StatsKw::ShowLegends,
             "stats show-node" => StatsKw::ShowNode(arg()),
