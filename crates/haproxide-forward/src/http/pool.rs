@@ -32,8 +32,10 @@
 //! the estimate are closed, and the estimate decays (HAProxy's
 //! `srv_cleanup_idle_conns`). So 2,000 client connections that each made one
 //! request hold one server connection, not 2,000, and an unused one lasts two
-//! to three delays. HAProxy counts these per server over all threads;
-//! haproxide per server and thread (the differential tests run one thread).
+//! to three delays. As HAProxy, the bounds count the server's connections
+//! over all threads (each thread publishes its idle count); the first of a
+//! kind is per thread, and a purge takes from each thread its share of the
+//! excess.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -165,6 +167,26 @@ struct Slot {
 impl Slot {
     fn count(&self, safe: bool) -> usize {
         self.idle.count(safe)
+    }
+
+    /// The server's idle connections on every thread: this thread's own list
+    /// and what the other threads last published. HAProxy bounds a server's
+    /// idle connections by its totals over all threads (`curr_idle_conns`);
+    /// comparing the server's requests in flight (counted over all threads)
+    /// with one thread's idle list let each of N threads keep as many as
+    /// HAProxy keeps in all (measured: 100 idle connections after a `Connection:
+    /// close` load of 50 clients on 2 threads, HAProxy 51).
+    fn idle_all(&self) -> usize {
+        let me = thread_index();
+        let threads = NEXT_THREAD.load(Ordering::Relaxed).min(MAX_THREADS);
+        let others: usize = (0..threads)
+            .filter(|&t| t != me)
+            .map(|t| {
+                self.shown.idle[t].load(Ordering::Relaxed)
+                    + self.shown.safe[t].load(Ordering::Relaxed)
+            })
+            .sum();
+        self.idle.len() + others
     }
 
     /// Publishes the slot's numbers for `show servers conn`.
@@ -415,8 +437,10 @@ pub(crate) fn put(
         }
         let keep = |slot: &Slot| {
             let (idle, safe) = (slot.count(false), slot.count(true));
-            let total = idle + safe;
+            // This thread's lists decide the first of a kind; the server's
+            // totals over all threads the rest (HAProxy's `srv_add_to_idle_list`).
             let first_of_kind = safe == 0 && (reused || idle == 0);
+            let total = slot.idle_all();
             let within = in_flight + total <= in_flight.max(slot.need_est) + pool.low_conn;
             pool.max_conn.is_none_or(|m| total < m) && (first_of_kind || within)
         };
@@ -502,8 +526,20 @@ fn purge_now(now: Instant) -> Option<Instant> {
             let used = be.server_counts(slot.srv).0 as usize;
             let curr = slot.idle.len();
             if curr > 0 {
-                let exceed = (used + curr) as i64 - slot.used_max.max(slot.need_est) as i64;
-                let to_kill = if exceed > 0 { (exceed + 1) / 2 } else { 0 };
+                // Half of the server's excess over all threads, this thread
+                // taking its share of it, as HAProxy's `srv_cleanup_idle_conns`
+                // spreads the kill over the threads' idle lists.
+                let all = slot.idle_all().max(curr);
+                let exceed = (used + all) as i64 - slot.used_max.max(slot.need_est) as i64;
+                let half = if exceed > 0 { (exceed + 1) / 2 } else { 0 };
+                // (Rounded up: with one thread, or none other holding any, the
+                // whole half, as before.)
+                let (c, a) = (curr as i64, all as i64);
+                let to_kill = if half > 0 {
+                    ((half * c + a - 1) / a).min(c)
+                } else {
+                    0
+                };
                 slot.need_est = ((slot.need_est + slot.used_max) / 2).max(slot.used_max);
                 slot.used_max = used;
                 for _ in 0..to_kill {
@@ -627,5 +663,65 @@ mod tests {
         note_use(&be, 0);
         let st = stats(&be, 0, 1);
         assert_eq!((st.used_max, st.need_est), (3, 3));
+    }
+    /// The bounds count the server's idle connections on every thread, as
+    /// HAProxy's do: four requests in flight on each of two threads, released
+    /// one by one (4, 3, 2, 1 still in flight), leave five idle connections in
+    /// all (the first thread's four, then the second thread's first of its
+    /// kind), not eight (four per thread).
+    #[test]
+    fn the_bounds_count_idle_connections_of_every_thread() {
+        let be = Arc::new(BackendRt::new(
+            0,
+            crate::spec::BackendSpec::default(),
+            Arc::new(crate::AlwaysUp),
+        ));
+        // Each thread releases its four, says so, and keeps its peers (the
+        // kept connections alive) until told to end.
+        let release_four = |be: Arc<BackendRt>| {
+            let (done_tx, done) = std::sync::mpsc::channel::<()>();
+            let (end, end_rx) = std::sync::mpsc::channel::<()>();
+            let t = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+                        .await
+                        .expect("bind");
+                    let addr = l.local_addr().expect("addr");
+                    let mut peers = Vec::new();
+                    for in_flight in [4, 3, 2, 1] {
+                        let s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+                        peers.push(l.accept().await.expect("accept"));
+                        put(
+                            &be,
+                            0,
+                            ServerStream::Tcp(s),
+                            false,
+                            in_flight,
+                            &ServerPool::default(),
+                        );
+                    }
+                    let _ = done_tx.send(());
+                    let _ = end_rx.recv_timeout(Duration::from_secs(30));
+                    drop(peers);
+                });
+            });
+            let _ = done.recv_timeout(Duration::from_secs(30));
+            (t, end)
+        };
+        let a = release_four(be.clone());
+        let b = release_four(be.clone());
+        let st = stats(&be, 0, MAX_THREADS);
+        for (t, end) in [a, b] {
+            let _ = end.send(());
+            let _ = t.join();
+        }
+        assert_eq!(st.unsafe_nb + st.safe_nb, 5, "{st:?}");
+        let mut per: Vec<u64> = st.per_thread.into_iter().filter(|&n| n > 0).collect();
+        per.sort();
+        assert_eq!(per, [1, 4]);
     }
 }
