@@ -262,6 +262,26 @@ fn show_stat_and_servers_state_layout_match_haproxy() {
     // number of fields, and every field but the time since the last change equal.
     same_servers_state(&ours_state, &theirs_state);
 
+    // show servers conn: the same header, the same servers and addresses, the
+    // same number of columns, one blank line ending the answer (not two). The
+    // counts may differ: HAProxy's checks leave used_max/need_est at 1 here.
+    let (o, t) = (
+        must_ask(&ours_admin, "show servers conn"),
+        must_ask(&theirs_admin, "show servers conn"),
+    );
+    let shape = |s: &str| -> Vec<(String, usize)> {
+        s.split('\n')
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                (
+                    f.iter().take(6).copied().collect::<Vec<_>>().join(" "),
+                    f.len(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(shape(&o), shape(&t), "show servers conn:\n{o:?}\n{t:?}");
+
     // The same admin commands on both: the same answers, states and statuses.
     for cmd in [
         "disable server be1/s3",

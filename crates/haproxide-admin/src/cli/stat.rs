@@ -746,7 +746,7 @@ pub fn servers_conn(
             out.push('\n');
         }
     }
-    out.push('\n');
+    // (The blank line that ends the answer is the CLI's, as for every command.)
     Some(out)
 }
 
