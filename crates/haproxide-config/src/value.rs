@@ -43,36 +43,11 @@ pub fn parse_time(s: &str, default_unit_ms: u64) -> Result<Millis, TimeError> {
 /// rounded up to the next second, and the limit is 2^31-1 seconds (not ms).
 /// Characters after a valid unit are ignored (HAProxy warns).
 pub fn parse_time_secs(s: &str) -> Result<u64, TimeError> {
-    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        return Err(TimeError::UnexpectedChar(s.chars().next().unwrap_or(' ')));
-    }
-    let (num, unit) = s.split_at(digits);
-    let mut value: u64 = 0;
-    for b in num.bytes() {
-        value = value.saturating_mul(10).saturating_add(u64::from(b - b'0'));
-    }
-    // (numerator, denominator) in seconds.
-    let (mul, div): (u64, u64) = if unit.is_empty() {
-        (1, 1)
-    } else if unit.starts_with("us") {
-        (1, 1_000_000)
-    } else if unit.starts_with("ms") {
-        (1, 1000)
-    } else {
-        match unit.as_bytes().first() {
-            Some(b's') => (1, 1),
-            Some(b'm') => (60, 1),
-            Some(b'h') => (3600, 1),
-            Some(b'd') => (86_400, 1),
-            _ => {
-                return Err(TimeError::UnexpectedChar(
-                    unit.chars().next().unwrap_or(' '),
-                ))
-            }
-        }
-    };
-    let secs = value.saturating_mul(mul).saturating_add(div - 1) / div;
+    let (value, unit_us, _) = split_time(s)?;
+    let secs = value
+        .saturating_mul(unit_us.unwrap_or(1_000_000))
+        .saturating_add(999_999)
+        / 1_000_000;
     if secs > MAX_TIME_MS {
         return Err(TimeError::Overflow);
     }
@@ -88,6 +63,21 @@ pub fn parse_time_lenient(
     if s.is_empty() {
         return Err(TimeError::Empty);
     }
+    let (value, unit_us, trailing) = split_time(s)?;
+    let us = unit_us.unwrap_or(default_unit_ms.saturating_mul(1000));
+    let ms = value.saturating_mul(us).saturating_add(999) / 1000;
+    if value != 0 && ms == 0 {
+        return Err(TimeError::Underflow);
+    }
+    if ms > MAX_TIME_MS {
+        return Err(TimeError::Overflow);
+    }
+    Ok((Millis(ms), trailing))
+}
+
+/// A time's digits (saturating), its unit in microseconds (None: no unit, the
+/// caller's default) and the first character after the unit.
+fn split_time(s: &str) -> Result<(u64, Option<u64>, Option<char>), TimeError> {
     let digits = s.bytes().take_while(u8::is_ascii_digit).count();
     if digits == 0 {
         return Err(TimeError::UnexpectedChar(s.chars().next().unwrap_or(' ')));
@@ -97,19 +87,18 @@ pub fn parse_time_lenient(
     for b in num.bytes() {
         value = value.saturating_mul(10).saturating_add(u64::from(b - b'0'));
     }
-    // (numerator, denominator) in ms, and the length of the unit.
-    let (mul, div, len): (u64, u64, usize) = if unit.is_empty() {
-        (default_unit_ms, 1, 0)
+    let (unit_us, len): (Option<u64>, usize) = if unit.is_empty() {
+        (None, 0)
     } else if unit.starts_with("us") {
-        (1, 1000, 2)
+        (Some(1), 2)
     } else if unit.starts_with("ms") {
-        (1, 1, 2)
+        (Some(1000), 2)
     } else {
-        match unit.as_bytes()[0] {
-            b's' => (1000, 1, 1),
-            b'm' => (60_000, 1, 1),
-            b'h' => (3_600_000, 1, 1),
-            b'd' => (86_400_000, 1, 1),
+        match unit.as_bytes().first() {
+            Some(b's') => (Some(1_000_000), 1),
+            Some(b'm') => (Some(60_000_000), 1),
+            Some(b'h') => (Some(3_600_000_000), 1),
+            Some(b'd') => (Some(86_400_000_000), 1),
             _ => {
                 return Err(TimeError::UnexpectedChar(
                     unit.chars().next().unwrap_or(' '),
@@ -117,15 +106,11 @@ pub fn parse_time_lenient(
             }
         }
     };
-    let trailing = unit.get(len..).and_then(|r| r.chars().next());
-    let ms = value.saturating_mul(mul).saturating_add(div - 1) / div;
-    if value != 0 && ms == 0 {
-        return Err(TimeError::Underflow);
-    }
-    if ms > MAX_TIME_MS {
-        return Err(TimeError::Overflow);
-    }
-    Ok((Millis(ms), trailing))
+    Ok((
+        value,
+        unit_us,
+        unit.get(len..).and_then(|r| r.chars().next()),
+    ))
 }
 
 /// Parse a size: digits then an optional `k`, `m` or `g` (case-insensitive), as
