@@ -21,28 +21,7 @@ bench_tmp h1sys
 read -r P_ORIGIN P_LOG P_C <<<"$(free_ports 3)"
 start_origin "$P_ORIGIN"
 start_log_sink "$P_LOG"
-cat >"$TMP/proxy.cfg" <<CFG
-global
-    maxconn 5000
-    nbthread 2
-    log 127.0.0.1:$P_LOG local0 info
-defaults
-    mode http
-    log global
-    option httplog
-    option forwardfor
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-frontend fe
-    bind 127.0.0.1:$P_C
-    http-request set-header X-Bench haproxide-bench
-    http-request del-header X-Remove-Me
-    http-response set-header X-Served-By proxy
-    default_backend be
-backend be
-    server o1 127.0.0.1:$P_ORIGIN
-CFG
+http1_bench_cfg "$TMP/proxy.cfg" "$P_LOG" "$P_C" "$P_ORIGIN"
 hdr=()
 [ "$CLOSE" = 1 ] && hdr=(-H "Connection: close")
 echo "# wrk -t1 -c $C -d ${T}s ${hdr[*]:-}, strace -c -f, load $(loadavg); haproxide $(cd "$ROOT" && git rev-parse --short HEAD)"

@@ -175,3 +175,31 @@ for line in open(sys.argv[1], errors="replace"):
 print(ir, tot)
 PY
 }
+
+http1_bench_cfg() { # FILE LOG_PORT FRONTEND_PORT ORIGIN_PORT
+    # The HTTP/1 per-request measurements' proxy configuration (http1-callgrind.sh,
+    # http1-syscalls.sh): the bench's features (httplog, forwardfor, 3 header rules),
+    # the same for both proxies.
+    cat >"$1" <<CFG
+global
+    maxconn 5000
+    nbthread 2
+    log 127.0.0.1:$2 local0 info
+defaults
+    mode http
+    log global
+    option httplog
+    option forwardfor
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+frontend fe
+    bind 127.0.0.1:$3
+    http-request set-header X-Bench haproxide-bench
+    http-request del-header X-Remove-Me
+    http-response set-header X-Served-By proxy
+    default_backend be
+backend be
+    server o1 127.0.0.1:$4
+CFG
+}
