@@ -439,10 +439,13 @@ pub(crate) fn put(
             let (idle, safe) = (slot.count(false), slot.count(true));
             // This thread's lists decide the first of a kind; the server's
             // totals over all threads the rest (HAProxy's `srv_add_to_idle_list`).
+            // (The totals only when a bound needs them: a kept-alive request's
+            // connection usually comes back to an empty list, the first of its kind.)
             let first_of_kind = safe == 0 && (reused || idle == 0);
-            let total = slot.idle_all();
-            let within = in_flight + total <= in_flight.max(slot.need_est) + pool.low_conn;
-            pool.max_conn.is_none_or(|m| total < m) && (first_of_kind || within)
+            let total = std::cell::OnceCell::new();
+            let total = || *total.get_or_init(|| slot.idle_all());
+            let within = || in_flight + total() <= in_flight.max(slot.need_est) + pool.low_conn;
+            pool.max_conn.is_none_or(|m| total() < m) && (first_of_kind || within())
         };
         // HAProxy drops an idle connection as soon as its server closes it
         // (the idle connection stays polled); here the pool learns it when it
