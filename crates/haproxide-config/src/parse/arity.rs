@@ -8,7 +8,7 @@ use crate::reader::Line;
 
 impl Parser<'_> {
     /// Whether `line` (its keyword at word `start`) has a word after the ones
-    /// `e` allows: reported as HAProxy's fatal alert, and the caller stops
+    /// `e` allows: reported with HAProxy's alert (fatal unless `e.fatal` is false), and the caller stops
     /// reading the line as HAProxy does.
     pub(super) fn too_many_args(&mut self, line: &Line, start: usize, e: &MaxArgs) -> bool {
         let at = start + e.named + e.max;
@@ -29,17 +29,15 @@ impl Parser<'_> {
             1 => "takes one argument".to_string(),
             n => format!("takes at most {n} arguments"),
         };
-        let (msg, hx) = (
-            format!("`{}` {takes}; `{extra}` is extra", e.keyword),
-            format!("'{named}' cannot handle unexpected argument '{extra}'."),
-        );
-        self.err(
-            Code::TooManyArguments,
-            line.span(at),
-            msg,
-            HaproxyLoc::Parsing,
-            hx,
-        );
+        let hx = format!("'{named}' cannot handle unexpected argument '{extra}'.");
+        let msg = format!("`{}` {takes}; `{extra}` is extra", e.keyword);
+        let span = line.span(at);
+        if e.fatal {
+            self.err(Code::TooManyArguments, span, msg, HaproxyLoc::Parsing, hx);
+        } else {
+            let msg = format!("{msg}: HAProxy 2.6 ignores the line");
+            self.warn(Code::TooManyArguments, span, msg, HaproxyLoc::Parsing, hx);
+        }
         true
     }
 }
