@@ -19,7 +19,25 @@ impl Parser<'_> {
             self.proxy_unknown(line, start, section, &words);
             return;
         };
-        if !self.proxy_kw_placed(pi, kind, line, start, &words, &canon, &allow) {
+        // HAProxy counts a generic option's arguments before it looks at the
+        // proxy's capabilities, the other keywords' after it warned about them
+        // (cfgparse-listen.c).
+        let arity = crate::arity::proxy(&canon);
+        let option = canon.starts_with("option ");
+        if let Some(e) = arity.filter(|_| option) {
+            if self.too_many_args(line, start, e) {
+                return;
+            }
+        }
+        let before = self.diags.len();
+        let placed = self.proxy_kw_placed(pi, kind, line, start, &words, &canon, &allow);
+        let refused = self.diags[before..].iter().any(|d| d.is_error());
+        if let Some(e) = arity.filter(|_| !option && !refused) {
+            if self.too_many_args(line, start, e) {
+                return;
+            }
+        }
+        if !placed {
             return;
         }
         if allow.deprecated {
