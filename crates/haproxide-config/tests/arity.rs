@@ -45,7 +45,13 @@ fn line(e: &MaxArgs, n: usize) -> String {
     // (`capture request header`: `header` is one of the 4).
     let mut words: Vec<String> = e.keyword.split(' ').map(str::to_string).collect();
     while words.len() < e.named + n {
-        words.push("1".into());
+        // The arguments HAProxy reads before it counts them.
+        let legal = match e.keyword {
+            "option httplog" => "clf",
+            "dispatch" => "127.0.0.1:80",
+            _ => "1",
+        };
+        words.push(legal.into());
     }
     words.join(" ")
 }
@@ -110,6 +116,23 @@ fn every_entry_is_a_keyword_of_haproxy_2_6() {
     }
     for e in PROXY {
         assert!(k.proxy.contains_key(e.keyword), "{}", e.keyword);
+    }
+}
+
+#[test]
+fn option_httplog_takes_only_clf() {
+    let c = check(&config("", "option httplog x"));
+    assert!(too_many(&c).is_empty());
+    let hx: Vec<_> = c
+        .diagnostics
+        .iter()
+        .filter_map(|d| d.haproxy.clone())
+        .collect();
+    assert_eq!(hx.len(), 1, "{hx:?}");
+    assert_eq!(hx[0].text, "keyword 'httplog' only supports option 'clf'.");
+    assert_eq!(c.exit_code(false), 1);
+    for legal in ["option httplog", "option httplog clf"] {
+        assert_eq!(check(&config("", legal)).exit_code(false), 0, "{legal}");
     }
 }
 
