@@ -106,6 +106,36 @@ pub const PROXY: &[MaxArgs] = &[
     m("option pgsql-check", 2, 2),
     m("option mysql-check", 2, 3),
     m("option httpchk", 2, 3),
+    // `option httplog [clf]`; `option http-restrict-req-hdr-names <policy>`
+    // is counted from `option` (HAProxy's message names only that word).
+    m("option httplog", 2, 1),
+    m("option http-restrict-req-hdr-names", 1, 2),
+    // The other keywords of cfgparse-listen.c: counted after the capability
+    // warning (`maxconn` in a backend is warned about, then refused).
+    m("mode", 1, 1),
+    m("id", 1, 1),
+    m("monitor-uri", 1, 1),
+    m("retries", 1, 1),
+    m("maxconn", 1, 1),
+    m("backlog", 1, 1),
+    m("fullconn", 1, 1),
+    m("dispatch", 1, 1),
+    m("server-state-file-name", 1, 1),
+    m("default_backend", 1, 1),
+    m("disabled", 1, 0),
+    m("enabled", 1, 0),
+    m("transparent", 1, 0),
+    // `capture cookie <name> len <length>` takes one word more than it uses
+    // (HAProxy counts 4 after `capture cookie`);
+    // `capture request|response header <name> len <length>`.
+    m("capture cookie", 2, 4),
+    m("capture request header", 2, 4),
+    m("capture response header", 2, 4),
+    // tcpcheck.c, extcheck.c.
+    m("http-check disable-on-404", 1, 1),
+    m("http-check send-state", 1, 1),
+    m("external-check command", 1, 2),
+    m("external-check path", 1, 2),
 ];
 
 /// Global keywords (configuration.txt §3), HAProxy 2.6's cfgparse-global.c and
