@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod arity;
 pub mod balance;
 pub mod cache;
 pub mod captures;

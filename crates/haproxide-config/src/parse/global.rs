@@ -44,6 +44,11 @@ impl Parser<'_> {
         };
         g.directives.push(placeholder(keyword, modifier, line));
         self.pending = Some(Slot::Global(g.directives.len() - 1));
+        if let Some(e) = crate::arity::global(&kw) {
+            if self.too_many_args(line, start, e) {
+                return;
+            }
+        }
         if self.global_tls(line, start, &kw)
             || self.global_h2(line, start, &kw)
             || self.global_lua_tune(line, start, &kw)
@@ -502,17 +507,8 @@ impl Parser<'_> {
             "fair" if !v2_6 => Some(MultiQueue::Fair),
             _ => None,
         };
-        let extra = line.arg(start + 2).to_string();
-        if !extra.is_empty() {
-            // HAProxy counts the arguments first.
-            self.err(
-                Code::TooManyArguments,
-                line.span(start + 2),
-                format!("`tune.listener.multi-queue` takes one argument; `{extra}` is extra"),
-                HaproxyLoc::Parsing,
-                format!("'tune.listener.multi-queue' cannot handle unexpected argument '{extra}'."),
-            );
-        } else if mq.is_none() {
+        // An extra argument was refused before (`crate::arity`).
+        if mq.is_none() {
             let (choices, hx) = if v2_6 {
                 ("`on` or `off`", format!("'tune.listener.multi-queue' expects either 'on' or 'off' but got '{arg1}'."))
             } else {

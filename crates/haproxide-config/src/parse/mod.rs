@@ -15,6 +15,7 @@
 //! the line dispatch.
 
 mod acl;
+mod arity;
 mod bind;
 mod global;
 mod h2;

@@ -19,7 +19,28 @@ impl Parser<'_> {
             self.proxy_unknown(line, start, section, &words);
             return;
         };
-        if !self.proxy_kw_placed(pi, kind, line, start, &words, &canon, &allow) {
+        // HAProxy counts a generic option's arguments before it looks at the
+        // proxy's capabilities, the other keywords' after it warned about them
+        // (cfgparse-listen.c).
+        let arity = crate::arity::proxy(&canon);
+        let option = canon.starts_with("option ");
+        if option && self.option_value_refused(line, start, &canon) {
+            return;
+        }
+        if let Some(e) = arity.filter(|_| option) {
+            if self.too_many_args(line, start, e) {
+                return;
+            }
+        }
+        let before = self.diags.len();
+        let placed = self.proxy_kw_placed(pi, kind, line, start, &words, &canon, &allow);
+        let refused = self.diags[before..].iter().any(|d| d.is_error());
+        if let Some(e) = arity.filter(|_| !option && !refused) {
+            if self.too_many_args(line, start, e) {
+                return;
+            }
+        }
+        if !placed {
             return;
         }
         if allow.deprecated {
@@ -309,17 +330,7 @@ impl Parser<'_> {
             );
             return;
         }
-        let extra = line.arg(a + 1).to_string();
-        if !extra.is_empty() {
-            self.err(
-                Code::TooManyArguments,
-                line.span(a + 1),
-                format!("`backlog` takes one argument; `{extra}` is extra"),
-                HaproxyLoc::Parsing,
-                format!("'backlog' cannot handle unexpected argument '{extra}'."),
-            );
-            return;
-        }
+        // An extra argument was refused before (`crate::arity`).
         let n = value::atol(&text);
         if n <= 0 {
             self.push(
@@ -525,6 +536,23 @@ impl Parser<'_> {
             negated: modifier == Modifier::No,
             args,
         });
+    }
+
+    /// An option's argument HAProxy refuses before it counts them:
+    /// `option httplog [clf]` (configuration.txt §4.2 `option httplog`).
+    fn option_value_refused(&mut self, line: &Line, start: usize, canon: &str) -> bool {
+        let arg = line.arg(start + 2);
+        if canon != "option httplog" || arg.is_empty() || arg == "clf" {
+            return false;
+        }
+        self.err(
+            Code::InvalidArgument,
+            line.span(start + 2),
+            format!("`option httplog` takes only `clf`, not `{arg}`"),
+            HaproxyLoc::Parsing,
+            "keyword 'httplog' only supports option 'clf'.",
+        );
+        true
     }
 
     /// `log-format`, `option tcplog`, `option httplog` and `option httpslog` share
@@ -815,16 +843,7 @@ impl Parser<'_> {
                 None
             }
         };
-        if m.is_some() && !line.arg(a + 1).is_empty() {
-            let extra = line.arg(a + 1).to_string();
-            self.err(
-                Code::TooManyArguments,
-                line.span(a + 1),
-                format!("`mode` takes one argument; `{extra}` is extra"),
-                HaproxyLoc::Parsing,
-                format!("'mode' cannot handle unexpected argument '{extra}'."),
-            );
-        }
+        // An extra argument was refused before the mode was read (`crate::arity`).
         if let Some(m) = m {
             self.cfg.proxies[pi].mode = Some(m);
         }

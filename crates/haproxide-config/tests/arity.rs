@@ -1,0 +1,222 @@
+//! Keywords with more arguments than they take (`haproxide_config::arity`'s
+//! tables): refused with HAProxy 2.6's fatal alert, the legal form still taken,
+//! and the same verdict and message as the real `haproxy -c` (the oracle,
+//! installed by scripts/install-deps) for every entry of the tables.
+
+#[path = "support/getent.rs"]
+mod getent;
+use getent::Getent;
+
+use std::process::Command;
+
+use haproxide_config::arity::{MaxArgs, GLOBAL, PROXY};
+use haproxide_config::{check_bytes, CheckOptions, Checked, Code, Resolver, Target};
+use haproxide_testkit::fs::TempDir;
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn check(text: &str) -> Checked {
+    let opts = CheckOptions {
+        target: Target::parse("2.6").expect("2.6 is a target"),
+        env: &no_env,
+        ignore_resolution_failures: false,
+        resolver: Resolver::Off,
+        check_files: false,
+        accounts: &Getent,
+    };
+    check_bytes("t.cfg", text.as_bytes().to_vec(), &opts)
+}
+
+/// A valid configuration with `line` in its `listen` section (`proxy`) or its
+/// `global` section (experimental directives allowed: HAProxy refuses them
+/// before it counts their arguments).
+fn config(global: &str, proxy: &str) -> String {
+    format!(
+        "global\n expose-experimental-directives\n {global}\ndefaults\n mode http\n timeout client 1s\n timeout server 1s\n \
+         timeout connect 1s\nlisten l\n bind 127.0.0.1:8443\n {proxy}\n server s 127.0.0.1:80\n"
+    )
+}
+
+/// `e`'s keyword with `n` filler arguments after its named words.
+fn line(e: &MaxArgs, n: usize) -> String {
+    // The keyword's words past the named ones count as arguments
+    // (`capture request header`: `header` is one of the 4).
+    let mut words: Vec<String> = e.keyword.split(' ').map(str::to_string).collect();
+    while words.len() < e.named + n {
+        // The arguments HAProxy reads before it counts them.
+        let legal = match e.keyword {
+            "option httplog" => "clf",
+            "dispatch" => "127.0.0.1:80",
+            _ => "1",
+        };
+        words.push(legal.into());
+    }
+    words.join(" ")
+}
+
+/// HAProxy's texts of the too-many-arguments errors of a check.
+fn too_many(c: &Checked) -> Vec<String> {
+    c.diagnostics
+        .iter()
+        .filter(|d| d.code == Code::TooManyArguments)
+        .map(|d| {
+            let fatal = GLOBAL
+                .iter()
+                .all(|e| e.fatal || !d.message.contains(e.keyword));
+            assert_eq!(d.is_error(), fatal, "{d:?}");
+            d.haproxy
+                .as_ref()
+                .map(|h| h.text.clone())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Every entry of both tables: (entry, its legal form, the form with one
+/// argument too many), each in a whole configuration.
+fn cases() -> impl Iterator<Item = (&'static MaxArgs, String, String)> {
+    let global = GLOBAL.iter().map(|e| (e, true));
+    global
+        .chain(PROXY.iter().map(|e| (e, false)))
+        .map(|(e, in_global)| {
+            let (legal, extra) = (line(e, e.max), format!("{} extra", line(e, e.max)));
+            if in_global {
+                (e, config(&legal, ""), config(&extra, ""))
+            } else {
+                (e, config("", &legal), config("", &extra))
+            }
+        })
+}
+
+#[test]
+fn keywords_with_an_extra_argument_are_refused_as_haproxy_does() {
+    assert!(PROXY.len() >= 48 && GLOBAL.len() >= 100);
+    for (e, legal, extra) in cases() {
+        let named: Vec<&str> = e.keyword.split(' ').take(e.named).collect();
+        assert_eq!(
+            too_many(&check(&extra)),
+            vec![format!(
+                "'{}' cannot handle unexpected argument 'extra'.",
+                named.join(" ")
+            )],
+            "{}",
+            e.keyword
+        );
+        assert!(too_many(&check(&legal)).is_empty(), "{legal}");
+    }
+}
+
+#[test]
+fn every_entry_is_a_keyword_of_haproxy_2_6() {
+    let k = haproxide_config::keywords::keywords(haproxide_config::TableSet::V2_6);
+    for e in GLOBAL {
+        assert!(k.global.contains(e.keyword), "{}", e.keyword);
+    }
+    for e in PROXY {
+        assert!(k.proxy.contains_key(e.keyword), "{}", e.keyword);
+    }
+}
+
+#[test]
+fn option_httplog_takes_only_clf() {
+    let c = check(&config("", "option httplog x"));
+    assert!(too_many(&c).is_empty());
+    let hx: Vec<_> = c
+        .diagnostics
+        .iter()
+        .filter_map(|d| d.haproxy.clone())
+        .collect();
+    assert_eq!(hx.len(), 1, "{hx:?}");
+    assert_eq!(hx[0].text, "keyword 'httplog' only supports option 'clf'.");
+    assert_eq!(c.exit_code(false), 1);
+    for legal in ["option httplog", "option httplog clf"] {
+        assert_eq!(check(&config("", legal)).exit_code(false), 0, "{legal}");
+    }
+}
+
+#[test]
+fn global_keywords_count_after_no() {
+    let c = check(&config("no busy-polling y", ""));
+    assert_eq!(
+        too_many(&c),
+        vec!["'busy-polling' cannot handle unexpected argument 'y'."]
+    );
+    assert_eq!(c.exit_code(false), 1);
+    assert!(too_many(&check(&config("no busy-polling", ""))).is_empty());
+}
+
+#[test]
+fn negated_options_count_their_arguments_too() {
+    let c = check(&config("", "no option dontlognull x"));
+    assert_eq!(
+        too_many(&c),
+        vec!["'option dontlognull' cannot handle unexpected argument 'x'."]
+    );
+    assert!(too_many(&check(&config("", "no option dontlognull"))).is_empty());
+}
+
+#[test]
+fn an_option_a_backend_ignores_is_still_refused_with_an_extra_argument() {
+    // HAProxy counts the arguments before it warns that a backend has no use for
+    // a frontend option.
+    let text = config("", "option dontlognull").replace(
+        "server s 127.0.0.1:80\n",
+        "server s 127.0.0.1:80\nbackend b\n option dontlognull x\n",
+    );
+    let c = check(&text);
+    assert_eq!(
+        too_many(&c),
+        vec!["'option dontlognull' cannot handle unexpected argument 'x'."]
+    );
+    assert_eq!(c.exit_code(false), 1);
+}
+
+/// Keywords of HAProxy 2.6's source that Debian's 2.6.12 build does not register
+/// (built without USE_MEMORY_PROFILING and USE_ZLIB): the oracle cannot judge them.
+const NOT_BUILT: &[&str] = &[
+    "profiling.memory",
+    "tune.zlib.memlevel",
+    "tune.zlib.windowsize",
+];
+
+/// Each table entry's refused and legal forms through the real HAProxy 2.6:
+/// the same exit code, and HAProxy's first alert is haproxide's message.
+#[test]
+fn the_tables_agree_with_haproxy_c() {
+    let dir = TempDir::new("arity");
+    let path = dir.path("h.cfg");
+    let (mut checked, mut not_built) = (0, 0);
+    for (e, legal, extra) in cases() {
+        for (text, refused) in [(extra, true), (legal, false)] {
+            std::fs::write(&path, &text).expect("write the configuration");
+            let out = Command::new("haproxy")
+                .arg("-c")
+                .arg("-f")
+                .arg(&path)
+                .output()
+                .expect("haproxy (the oracle) is installed by scripts/install-deps");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if stderr.contains(&format!("unknown keyword '{}'", e.keyword)) {
+                assert!(NOT_BUILT.contains(&e.keyword), "{}:\n{stderr}", e.keyword);
+                not_built += 1;
+                continue;
+            }
+            let theirs = stderr
+                .lines()
+                .find(|l| l.contains("cannot handle unexpected argument"))
+                .map(|l| l.rsplit(" : ").next().unwrap_or("").to_string());
+            let ours = too_many(&check(&text));
+            assert_eq!(theirs, ours.first().cloned(), "{}:\n{stderr}", e.keyword);
+            if refused {
+                let code = check(&text).exit_code(false);
+                assert_eq!(out.status.code(), Some(code), "{}", e.keyword);
+                assert_eq!(code, if e.fatal { 1 } else { 0 }, "{}", e.keyword);
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(not_built, 2 * NOT_BUILT.len());
+    assert_eq!(checked + not_built, 2 * (PROXY.len() + GLOBAL.len()));
+}
