@@ -19,6 +19,7 @@ pub mod balance;
 pub mod cache;
 pub mod captures;
 pub mod checks;
+pub mod choices;
 pub mod compression;
 pub mod cond;
 pub mod diag;

@@ -1,7 +1,8 @@
 //! Keywords with more arguments than they take (`haproxide_config::arity`'s
-//! tables): refused with HAProxy 2.6's fatal alert, the legal form still taken,
-//! and the same verdict and message as the real `haproxy -c` (the oracle,
-//! installed by scripts/install-deps) for every entry of the tables.
+//! tables) and keywords whose argument is a word from a list
+//! (`haproxide_config::choices`): refused with HAProxy 2.6's alert, the legal
+//! forms still taken, and the same verdict and message as the real `haproxy -c`
+//! (the oracle, installed by scripts/install-deps) for every entry of the tables.
 
 #[path = "support/getent.rs"]
 mod getent;
@@ -10,6 +11,7 @@ use getent::Getent;
 use std::process::Command;
 
 use haproxide_config::arity::{MaxArgs, GLOBAL, PROXY};
+use haproxide_config::choices::{Choices, Place, CHOICES};
 use haproxide_config::{check_bytes, CheckOptions, Checked, Code, Resolver, Target};
 use haproxide_testkit::fs::TempDir;
 
@@ -173,6 +175,33 @@ fn an_option_a_backend_ignores_is_still_refused_with_an_extra_argument() {
     assert_eq!(c.exit_code(false), 1);
 }
 
+/// The real `haproxy -c` on configurations written to a temporary file.
+struct Oracle {
+    _dir: TempDir,
+    path: std::path::PathBuf,
+}
+
+impl Oracle {
+    fn new(tag: &str) -> Oracle {
+        let dir = TempDir::new(tag);
+        let path = dir.path("h.cfg");
+        Oracle { _dir: dir, path }
+    }
+
+    /// Its exit code and standard error on `text`.
+    fn check(&self, text: &str) -> (Option<i32>, String) {
+        std::fs::write(&self.path, text).expect("write the configuration");
+        let out = Command::new("haproxy")
+            .arg("-c")
+            .arg("-f")
+            .arg(&self.path)
+            .output()
+            .expect("haproxy (the oracle) is installed by scripts/install-deps");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        (out.status.code(), stderr)
+    }
+}
+
 /// Keywords of HAProxy 2.6's source that Debian's 2.6.12 build does not register
 /// (built without USE_MEMORY_PROFILING and USE_ZLIB): the oracle cannot judge them.
 const NOT_BUILT: &[&str] = &[
@@ -185,19 +214,11 @@ const NOT_BUILT: &[&str] = &[
 /// the same exit code, and HAProxy's first alert is haproxide's message.
 #[test]
 fn the_tables_agree_with_haproxy_c() {
-    let dir = TempDir::new("arity");
-    let path = dir.path("h.cfg");
+    let oracle = Oracle::new("arity");
     let (mut checked, mut not_built) = (0, 0);
     for (e, legal, extra) in cases() {
         for (text, refused) in [(extra, true), (legal, false)] {
-            std::fs::write(&path, &text).expect("write the configuration");
-            let out = Command::new("haproxy")
-                .arg("-c")
-                .arg("-f")
-                .arg(&path)
-                .output()
-                .expect("haproxy (the oracle) is installed by scripts/install-deps");
-            let stderr = String::from_utf8_lossy(&out.stderr);
+            let (status, stderr) = oracle.check(&text);
             if stderr.contains(&format!("unknown keyword '{}'", e.keyword)) {
                 assert!(NOT_BUILT.contains(&e.keyword), "{}:\n{stderr}", e.keyword);
                 not_built += 1;
@@ -211,7 +232,7 @@ fn the_tables_agree_with_haproxy_c() {
             assert_eq!(theirs, ours.first().cloned(), "{}:\n{stderr}", e.keyword);
             if refused {
                 let code = check(&text).exit_code(false);
-                assert_eq!(out.status.code(), Some(code), "{}", e.keyword);
+                assert_eq!(status, Some(code), "{}", e.keyword);
                 assert_eq!(code, if e.fatal { 1 } else { 0 }, "{}", e.keyword);
             }
             checked += 1;
@@ -219,4 +240,82 @@ fn the_tables_agree_with_haproxy_c() {
     }
     assert_eq!(not_built, 2 * NOT_BUILT.len());
     assert_eq!(checked + not_built, 2 * (PROXY.len() + GLOBAL.len()));
+}
+
+/// A valid configuration with `e`'s keyword and `arg` where it belongs
+/// (experimental directives allowed: `tune.fd.edge-triggered` is one).
+fn choice_config(e: &Choices, arg: &str) -> String {
+    let (mut global, mut bind, mut server) = (String::new(), String::new(), String::new());
+    let words = format!(" {} {arg}", e.keyword);
+    match e.place {
+        Place::Global => global = words,
+        Place::Bind => bind = words,
+        Place::Server => server = words,
+    }
+    format!(
+        "global\n expose-experimental-directives\n{global}\ndefaults\n mode http\n \
+         timeout client 1s\n timeout server 1s\n timeout connect 1s\nlisten l\n \
+         bind 127.0.0.1:8443{bind}\n server s 127.0.0.1:80{server}\n"
+    )
+}
+
+/// HAProxy's texts of haproxide's errors.
+fn hx(c: &Checked) -> Vec<String> {
+    c.diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .filter_map(|d| d.haproxy.as_ref().map(|h| h.text.clone()))
+        .collect()
+}
+
+fn refusal(e: &Choices, arg: &str) -> String {
+    let text = e.haproxy.replace("{arg}", arg);
+    match e.place {
+        Place::Global => text,
+        Place::Bind => format!("'bind 127.0.0.1:8443' in section 'listen' : {text}"),
+        Place::Server => format!("'server l/s' : {text}"),
+    }
+}
+
+#[test]
+fn a_word_outside_the_list_is_refused_and_every_listed_word_taken() {
+    assert!(CHOICES.len() >= 15);
+    for e in CHOICES {
+        let c = check(&choice_config(e, "bogus"));
+        assert_eq!(hx(&c), vec![refusal(e, "bogus")], "{}", e.keyword);
+        assert_eq!(c.exit_code(false), 1);
+        for v in e.values {
+            let c = check(&choice_config(e, v));
+            assert!(!hx(&c).contains(&refusal(e, v)), "{} {v}", e.keyword);
+        }
+    }
+}
+
+/// Each entry through the real HAProxy 2.6: a word outside the list gets the
+/// same first alert and exit code 1; no listed word gets that alert.
+#[test]
+fn the_choices_agree_with_haproxy_c() {
+    let oracle = Oracle::new("choices");
+    let haproxy = |text: &str| oracle.check(text);
+    for e in CHOICES {
+        let (code, stderr) = haproxy(&choice_config(e, "bogus"));
+        assert_eq!(code, Some(1), "{}: {stderr}", e.keyword);
+        let first = stderr
+            .lines()
+            .find(|l| l.starts_with("[ALERT]"))
+            .unwrap_or("");
+        assert!(
+            first.ends_with(&refusal(e, "bogus")),
+            "{}: {stderr}",
+            e.keyword
+        );
+        for v in e.values {
+            let (_, stderr) = haproxy(&choice_config(e, v));
+            assert!(
+                !stderr.contains(&refusal(e, v)),
+                "{} {v}: {stderr}",
+                e.keyword
+            );
+        }
+    }
 }

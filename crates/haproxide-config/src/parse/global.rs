@@ -49,6 +49,11 @@ impl Parser<'_> {
                 return;
             }
         }
+        if let Some(e) = crate::choices::lookup(crate::choices::Place::Global, &kw) {
+            if self.refused_choice(line, start, e, "", HaproxyLoc::Parsing) {
+                return;
+            }
+        }
         if self.global_tls(line, start, &kw)
             || self.global_h2(line, start, &kw)
             || self.global_lua_tune(line, start, &kw)

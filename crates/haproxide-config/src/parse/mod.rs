@@ -17,6 +17,7 @@
 mod acl;
 mod arity;
 mod bind;
+mod choices;
 mod global;
 mod h2;
 mod log;
