@@ -4,32 +4,15 @@
 //! forms still taken, and the same verdict and message as the real `haproxy -c`
 //! (the oracle, installed by scripts/install-deps) for every entry of the tables.
 
-#[path = "support/getent.rs"]
-mod getent;
-use getent::Getent;
-
-use std::process::Command;
+#[path = "support/check26.rs"]
+mod check26;
+use check26::check;
 
 use haproxide_config::arity::{MaxArgs, Wording, GLOBAL, PROXY};
 use haproxide_config::choices::{Choices, Place, CHOICES};
-use haproxide_config::{check_bytes, CheckOptions, Checked, Code, Resolver, Target};
+use haproxide_config::{Checked, Code};
 use haproxide_testkit::fs::TempDir;
-
-fn no_env(_: &str) -> Option<String> {
-    None
-}
-
-fn check(text: &str) -> Checked {
-    let opts = CheckOptions {
-        target: Target::parse("2.6").expect("2.6 is a target"),
-        env: &no_env,
-        ignore_resolution_failures: false,
-        resolver: Resolver::Off,
-        check_files: false,
-        accounts: &Getent,
-    };
-    check_bytes("t.cfg", text.as_bytes().to_vec(), &opts)
-}
+use std::process::Command;
 
 /// A valid configuration with `line` in its `listen` section (`proxy`) or its
 /// `global` section (experimental directives allowed: HAProxy refuses them

@@ -56,7 +56,11 @@ impl Parser<'_> {
         dirs.push(placeholder(canon.clone(), modifier, line));
         self.pending = Some(Slot::Proxy(pi, dirs.len() - 1));
         let a = start + n; // first argument after the keyword
+        let applied_from = self.diags.len();
         self.proxy_kw_apply(pi, line, start, a, &words, &canon, modifier);
+        if let Some(k) = super::order::Placed::of(&canon) {
+            self.rule_placed(pi, line, k, applied_from);
+        }
     }
 
     /// Whether the keyword may appear in this proxy (§4.1 matrix): reports it when not.

@@ -438,8 +438,7 @@ impl Sess {
         let fert = &self.shared.frontends[self.fe];
         self.shared.http.frontend_request(self.fe);
         let version = super::htx::version(req.head.version);
-        if fert.spec.captures.request_line || self.shared.logger.wants_request_line(&fert.spec.name)
-        {
+        if fert.spec.captures.request_line || fert.log_wants_line {
             h.set_request_line(&req.head.method, &req.head.uri, &version);
         }
         self.htx.from_client += super::htx::head(
