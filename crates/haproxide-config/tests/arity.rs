@@ -8,7 +8,7 @@
 mod check26;
 use check26::check;
 
-use haproxide_config::arity::{MaxArgs, GLOBAL, PROXY};
+use haproxide_config::arity::{MaxArgs, Wording, GLOBAL, PROXY};
 use haproxide_config::choices::{Choices, Place, CHOICES};
 use haproxide_config::{Checked, Code};
 use haproxide_testkit::fs::TempDir;
@@ -39,6 +39,22 @@ fn line(e: &MaxArgs, n: usize) -> String {
         words.push(legal.into());
     }
     words.join(" ")
+}
+
+/// HAProxy's refusal of `e` with the word `extra` too many.
+fn expected(e: &MaxArgs) -> String {
+    let named = e
+        .keyword
+        .split(' ')
+        .take(e.named)
+        .collect::<Vec<_>>()
+        .join(" ");
+    match e.wording {
+        Wording::Unexpected => format!("'{named}' cannot handle unexpected argument 'extra'."),
+        Wording::EscapeSpaces => {
+            format!("{named} expects only one argument, don't forget to escape spaces!")
+        }
+    }
 }
 
 /// HAProxy's texts of the too-many-arguments errors of a check.
@@ -79,16 +95,7 @@ fn cases() -> impl Iterator<Item = (&'static MaxArgs, String, String)> {
 fn keywords_with_an_extra_argument_are_refused_as_haproxy_does() {
     assert!(PROXY.len() >= 48 && GLOBAL.len() >= 100);
     for (e, legal, extra) in cases() {
-        let named: Vec<&str> = e.keyword.split(' ').take(e.named).collect();
-        assert_eq!(
-            too_many(&check(&extra)),
-            vec![format!(
-                "'{}' cannot handle unexpected argument 'extra'.",
-                named.join(" ")
-            )],
-            "{}",
-            e.keyword
-        );
+        assert_eq!(too_many(&check(&extra)), vec![expected(e)], "{}", e.keyword);
         assert!(too_many(&check(&legal)).is_empty(), "{legal}");
     }
 }
@@ -209,7 +216,10 @@ fn the_tables_agree_with_haproxy_c() {
             }
             let theirs = stderr
                 .lines()
-                .find(|l| l.contains("cannot handle unexpected argument"))
+                .find(|l| {
+                    l.contains("cannot handle unexpected argument")
+                        || l.contains("expects only one argument")
+                })
                 .map(|l| l.rsplit(" : ").next().unwrap_or("").to_string());
             let ours = too_many(&check(&text));
             assert_eq!(theirs, ours.first().cloned(), "{}:\n{stderr}", e.keyword);
