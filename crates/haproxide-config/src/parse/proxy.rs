@@ -497,6 +497,18 @@ impl Parser<'_> {
                 ),
             );
         }
+        // §4.2 `option httpchk <method> <uri> <version>`: headers or a body
+        // smuggled into the version string after a CRLF still work, with
+        // HAProxy 2.6's warning (tcpcheck.c `proxy_parse_httpchk_req`).
+        if name.name == "httpchk" && line.arg(start + 4).contains("\r\n") {
+            self.warn(
+                Code::Deprecated,
+                line.span(start + 4),
+                "headers or a body after the version of `option httpchk` are deprecated: use `http-check send`",
+                HaproxyLoc::ParsingTight,
+                "'option httpchk' : hiding headers or body at the end of the version string is deprecated. Please, consider to use 'http-check send' directive instead.",
+            );
+        }
         // The log formats take no `no`/`default` (HAProxy refuses it for every
         // option outside its generic tables; these are the ones typed here).
         if modifier != Modifier::None
