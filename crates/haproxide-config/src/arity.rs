@@ -29,6 +29,18 @@ pub struct MaxArgs {
     /// the error code back where HAProxy expects a warning: the line is ignored
     /// and `haproxy -c` still exits 0.
     pub fatal: bool,
+    /// How HAProxy words the refusal.
+    pub wording: Wording,
+}
+
+/// HAProxy's two messages for an argument too many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wording {
+    /// `'<keyword>' cannot handle unexpected argument '<arg>'.`
+    Unexpected,
+    /// `<keyword> expects only one argument, don't forget to escape spaces!`
+    /// (the log and unique-id formats).
+    EscapeSpaces,
 }
 
 const fn m(keyword: &'static str, named: usize, max: usize) -> MaxArgs {
@@ -37,6 +49,15 @@ const fn m(keyword: &'static str, named: usize, max: usize) -> MaxArgs {
         named,
         max,
         fatal: true,
+        wording: Wording::Unexpected,
+    }
+}
+
+/// A format keyword: one argument, whose spaces must be escaped.
+const fn format(keyword: &'static str) -> MaxArgs {
+    MaxArgs {
+        wording: Wording::EscapeSpaces,
+        ..m(keyword, 1, 1)
     }
 }
 
@@ -136,6 +157,11 @@ pub const PROXY: &[MaxArgs] = &[
     m("http-check send-state", 1, 1),
     m("external-check command", 1, 2),
     m("external-check path", 1, 2),
+    // The formats (cfgparse-listen.c): "expects only one argument".
+    format("log-format"),
+    format("log-format-sd"),
+    format("error-log-format"),
+    format("unique-id-format"),
 ];
 
 /// Global keywords (configuration.txt §3), HAProxy 2.6's cfgparse-global.c and

@@ -123,6 +123,7 @@ codes! {
     NoListener = "HPX0701", "no-listener", "The configuration is valid but has no listener: HAProxy exits 2.";
     MissingTimeouts = "HPX0702", "missing-timeouts", "A proxy lacks `timeout client`, `connect` or `server`.";
     ZeroWarning = "HPX0703", "zero-warning", "Warnings were found and `zero-warning`/--deny-warnings is set.";
+    RuleOrder = "HPX0704", "rule-order", "A rule written after a rule of a kind that runs later: it still runs first.";
     // 08xx: haproxide's own limits.
     NotRunYet = "HPX0801", "not-run-yet", "Valid HAProxy, parsed, but not run by haproxide yet.";
     Ignored = "HPX0802", "ignored", "A keyword HAProxy accepts and ignores (deprecated no-op).";

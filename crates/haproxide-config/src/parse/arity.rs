@@ -2,7 +2,7 @@
 //! refused as HAProxy 2.6 refuses them, with its message.
 
 use super::Parser;
-use crate::arity::MaxArgs;
+use crate::arity::{MaxArgs, Wording};
 use crate::diag::{Code, HaproxyLoc};
 use crate::reader::Line;
 
@@ -29,8 +29,18 @@ impl Parser<'_> {
             1 => "takes one argument".to_string(),
             n => format!("takes at most {n} arguments"),
         };
-        let hx = format!("'{named}' cannot handle unexpected argument '{extra}'.");
-        let msg = format!("`{}` {takes}; `{extra}` is extra", e.keyword);
+        let hx = match e.wording {
+            Wording::Unexpected => {
+                format!("'{named}' cannot handle unexpected argument '{extra}'.")
+            }
+            Wording::EscapeSpaces => {
+                format!("{named} expects only one argument, don't forget to escape spaces!")
+            }
+        };
+        let mut msg = format!("`{}` {takes}; `{extra}` is extra", e.keyword);
+        if e.wording == Wording::EscapeSpaces {
+            msg.push_str(" (write the format's spaces as `\\ `, or quote it)");
+        }
         let span = line.span(at);
         if e.fatal {
             self.err(Code::TooManyArguments, span, msg, HaproxyLoc::Parsing, hx);

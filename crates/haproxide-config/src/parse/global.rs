@@ -595,13 +595,21 @@ impl Parser<'_> {
     fn global_dir_exists(&mut self, line: &Line, start: usize) {
         let kw = line.arg(start).to_string();
         if let Some(w) = line.words.get(start + 1) {
-            if self.opts.check_files && !Path::new(&w.text).is_dir() {
+            let path = Path::new(&w.text);
+            if self.opts.check_files && !path.is_dir() {
+                // HAProxy's texts end with a newline of their own (cfgparse-ssl.c
+                // `ssl_load_global_issuers_from_path`): a blank line follows.
+                let hx = if path.exists() {
+                    format!("global statement '{kw}': {} is not a directory.\n", w.text)
+                } else {
+                    format!("global statement '{kw}' expects a directory path as an argument.\n")
+                };
                 self.err(
                     Code::MissingFile,
                     w.span,
                     format!("`{}` is not a directory", w.text),
                     HaproxyLoc::Parsing,
-                    format!("global statement '{kw}' expects a directory path as an argument."),
+                    hx,
                 );
             }
         }

@@ -22,6 +22,7 @@ mod global;
 mod h2;
 mod log;
 mod lua;
+mod order;
 mod patroni;
 mod persist;
 mod proxy;
@@ -92,6 +93,8 @@ struct Parser<'a> {
     aborted: bool,
     /// ACL names declared so far in the current proxy.
     acl_names: HashSet<String>,
+    /// The kinds of ordered rules each proxy has so far (`order::Placed` bits).
+    placed: HashMap<usize, u8>,
     has_lua: bool,
     removed: Vec<Removed>,
     /// The first server of each name, per proxy: (proxy index, name) → index in its
@@ -126,6 +129,7 @@ pub fn parse(events: Vec<Event>, opts: &ParseOptions<'_>) -> (Config, Vec<Diagno
         stopped_file: false,
         aborted: false,
         acl_names: HashSet::new(),
+        placed: HashMap::new(),
         has_lua: false,
         removed: removed_table(),
         server_index: HashMap::new(),

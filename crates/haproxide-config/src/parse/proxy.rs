@@ -56,7 +56,11 @@ impl Parser<'_> {
         dirs.push(placeholder(canon.clone(), modifier, line));
         self.pending = Some(Slot::Proxy(pi, dirs.len() - 1));
         let a = start + n; // first argument after the keyword
+        let applied_from = self.diags.len();
         self.proxy_kw_apply(pi, line, start, a, &words, &canon, modifier);
+        if let Some(k) = super::order::Placed::of(&canon) {
+            self.rule_placed(pi, line, k, applied_from);
+        }
     }
 
     /// Whether the keyword may appear in this proxy (§4.1 matrix): reports it when not.
@@ -491,6 +495,18 @@ impl Parser<'_> {
                     "backend '{pname}' : 'option {}' directive is ignored in backends.",
                     name.name
                 ),
+            );
+        }
+        // §4.2 `option httpchk <method> <uri> <version>`: headers or a body
+        // smuggled into the version string after a CRLF still work, with
+        // HAProxy 2.6's warning (tcpcheck.c `proxy_parse_httpchk_req`).
+        if name.name == "httpchk" && line.arg(start + 4).contains("\r\n") {
+            self.warn(
+                Code::Deprecated,
+                line.span(start + 4),
+                "headers or a body after the version of `option httpchk` are deprecated: use `http-check send`",
+                HaproxyLoc::ParsingTight,
+                "'option httpchk' : hiding headers or body at the end of the version string is deprecated. Please, consider to use 'http-check send' directive instead.",
             );
         }
         // The log formats take no `no`/`default` (HAProxy refuses it for every

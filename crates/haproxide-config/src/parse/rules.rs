@@ -154,6 +154,11 @@ impl Parser<'_> {
         if !self.rule_fetch_known(pi, line, ai, &rs, &action)
             || !self.rule_map_files_exist(pi, line, ai, &rs, &action)
         {
+            // An HTTP rule HAProxy cannot build stops its reading here
+            // (cfgparse-listen.c: ERR_ABORT), as below.
+            if rs.starts_with("http-") {
+                self.aborted = true;
+            }
             return;
         }
         let ci = (ai + 1..line.words.len()).find(|&j| matches!(line.arg(j), "if" | "unless"));
@@ -445,12 +450,45 @@ impl Parser<'_> {
             for w in &line.words[ai + 1..] {
                 for (conv, file) in map_files_in(&w.text) {
                     if !Path::new(&file).exists() {
-                        let pname = self.cfg.proxies[pi].name.name.clone();
-                        let kind = self.cfg.proxies[pi].kind.as_str();
+                        let p = &self.cfg.proxies[pi];
+                        let pname = p.name.name.clone();
+                        let kind = match p.kind {
+                            ProxyKind::Listen => "proxy",
+                            k => k.as_str(),
+                        };
+                        // A sample expression argument (`set-var`, `set-src`...)
+                        // reports the converter's error as it is; a log-format
+                        // one (`set-header ... %[...]`) through log.c's
+                        // "failed to parse sample expression".
+                        let base = action.split('(').next().unwrap_or(action);
+                        let sample_arg = matches!(
+                            base,
+                            "set-var"
+                                | "set-src"
+                                | "set-src-port"
+                                | "set-dst"
+                                | "set-dst-port"
+                                | "capture"
+                                | "track-sc0"
+                                | "track-sc1"
+                                | "track-sc2"
+                                | "track-sc"
+                                | "set-priority-class"
+                                | "set-priority-offset"
+                                | "do-resolve"
+                        );
+                        let expr = if sample_arg {
+                            String::new()
+                        } else {
+                            format!(
+                                "failed to parse sample expression <{}> : ",
+                                w.text.trim_start_matches("%[")
+                            )
+                        };
                         self.push(
                             Diagnostic::error(Code::MissingFile, format!("map file `{file}` does not exist"))
                                 .at(w.span)
-                                .hx(HaproxyLoc::Parsing, format!("error detected in {kind} '{pname}' while parsing '{rs} {action}' rule : failed to parse sample expression <{}> : invalid args in converter '{conv}' : failed to open pattern file <{file}>.", w.text.trim_start_matches("%["))),
+                                .hx(HaproxyLoc::Parsing, format!("error detected in {kind} '{pname}' while parsing '{rs} {action}' rule : {expr}invalid args in converter '{conv}' : failed to open pattern file <{file}>.")),
                         );
                         return false;
                     }
