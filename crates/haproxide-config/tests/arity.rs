@@ -8,11 +8,13 @@
 mod check26;
 use check26::check;
 
+#[path = "support/oracle.rs"]
+mod oracle;
+use oracle::Oracle;
+
 use haproxide_config::arity::{MaxArgs, Wording, GLOBAL, PROXY};
 use haproxide_config::choices::{Choices, Place, CHOICES};
 use haproxide_config::{Checked, Code};
-use haproxide_testkit::fs::TempDir;
-use std::process::Command;
 
 /// A valid configuration with `line` in its `listen` section (`proxy`) or its
 /// `global` section (experimental directives allowed: HAProxy refuses them
@@ -163,33 +165,6 @@ fn an_option_a_backend_ignores_is_still_refused_with_an_extra_argument() {
         vec!["'option dontlognull' cannot handle unexpected argument 'x'."]
     );
     assert_eq!(c.exit_code(false), 1);
-}
-
-/// The real `haproxy -c` on configurations written to a temporary file.
-struct Oracle {
-    _dir: TempDir,
-    path: std::path::PathBuf,
-}
-
-impl Oracle {
-    fn new(tag: &str) -> Oracle {
-        let dir = TempDir::new(tag);
-        let path = dir.path("h.cfg");
-        Oracle { _dir: dir, path }
-    }
-
-    /// Its exit code and standard error on `text`.
-    fn check(&self, text: &str) -> (Option<i32>, String) {
-        std::fs::write(&self.path, text).expect("write the configuration");
-        let out = Command::new("haproxy")
-            .arg("-c")
-            .arg("-f")
-            .arg(&self.path)
-            .output()
-            .expect("haproxy (the oracle) is installed by scripts/install-deps");
-        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        (out.status.code(), stderr)
-    }
 }
 
 /// Keywords of HAProxy 2.6's source that Debian's 2.6.12 build does not register
