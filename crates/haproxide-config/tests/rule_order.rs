@@ -27,6 +27,14 @@ fn config(lines: &[&str]) -> String {
     s
 }
 
+/// HAProxy's text of a finding.
+fn hx_text(d: &haproxide_config::Diagnostic) -> String {
+    d.haproxy
+        .as_ref()
+        .map(|h| h.text.clone())
+        .unwrap_or_default()
+}
+
 /// The rule-order and ACL warnings, as HAProxy prints them (`parsing [t.cfg:N] : ...`).
 fn warnings(c: &Checked) -> Vec<String> {
     c.diagnostics
@@ -38,11 +46,7 @@ fn warnings(c: &Checked) -> Vec<String> {
                     .is_some_and(|h| h.text.starts_with("parsing acl keyword"))
         })
         .map(|d| {
-            let text = d
-                .haproxy
-                .as_ref()
-                .map(|h| h.text.clone())
-                .unwrap_or_default();
+            let text = hx_text(d);
             match d.code {
                 Code::RuleOrder => format!(
                     "parsing [t.cfg:{}] : {text}",
@@ -132,6 +136,23 @@ fn rules_out_of_order_are_warned_as_haproxy_warns() {
     }
 }
 
+/// `haproxy -c` of `text` written to `path` (named `t.cfg`): its messages
+/// after `config : `.
+fn haproxy_c(path: &std::path::Path, text: &str) -> Vec<String> {
+    std::fs::write(path, text).expect("write");
+    let out = Command::new("/usr/sbin/haproxy")
+        .arg("-c")
+        .arg("-f")
+        .arg("t.cfg")
+        .current_dir(path.parent().expect("a directory"))
+        .output()
+        .expect("run haproxy");
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| l.split_once(" : config : ").map(|(_, m)| m.to_string()))
+        .collect()
+}
+
 #[test]
 fn the_warnings_are_haproxy_cs() {
     if !std::path::Path::new("/usr/sbin/haproxy").exists() {
@@ -141,21 +162,78 @@ fn the_warnings_are_haproxy_cs() {
     let dir = TempDir::new("rule-order");
     let path = dir.path("t.cfg");
     for (lines, want) in cases() {
-        std::fs::write(&path, config(&lines)).expect("write");
-        let out = Command::new("/usr/sbin/haproxy")
-            .arg("-c")
-            .arg("-f")
-            .arg("t.cfg")
-            .current_dir(path.parent().expect("a directory"))
-            .output()
-            .expect("run haproxy");
-        let theirs: Vec<String> = String::from_utf8_lossy(&out.stderr)
-            .lines()
-            .filter_map(|l| l.split_once(" : config : ").map(|(_, m)| m.to_string()))
+        let theirs: Vec<String> = haproxy_c(&path, &config(&lines))
+            .into_iter()
             .filter(|m| {
                 m.contains("will still be processed before") || m.starts_with("parsing acl keyword")
             })
             .collect();
         assert_eq!(theirs, want, "{lines:?}");
+    }
+}
+
+/// The rule sets whose unknown actions HAProxy lists.
+const RULE_SETS: [&str; 7] = [
+    "tcp-request connection",
+    "tcp-request session",
+    "tcp-request content",
+    "tcp-response content",
+    "http-request",
+    "http-response",
+    "http-after-response",
+];
+
+/// A `listen` with `<rs> bogusaction` on line 8, then a second bad line.
+fn bad_action(rs: &str) -> String {
+    format!(
+        "defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n\
+         listen l\n bind 127.0.0.1:8443\n {rs} bogusaction\n {rs} otherbogus\n server s 127.0.0.1:80\n"
+    )
+}
+
+/// Our unknown-action alerts as HAProxy prints them (the first line of each).
+fn unknown_actions(c: &Checked) -> Vec<String> {
+    c.diagnostics
+        .iter()
+        .filter(|d| d.code == Code::UnknownAction)
+        .map(|d| {
+            let text = hx_text(d);
+            let line = d.span.map(|s| s.line).unwrap_or(0);
+            let sep = if text.contains(", but got") {
+                ":"
+            } else {
+                " :"
+            };
+            format!("parsing [t.cfg:{line}]{sep} {}", text.trim_end())
+        })
+        .collect()
+}
+
+/// An unknown action: HAProxy's list of the rule set's actions in its order,
+/// its wording for TCP and HTTP rules, and an HTTP rule stops the reading
+/// (the second bad line is not reported), a TCP rule does not.
+#[test]
+fn unknown_actions_are_listed_as_haproxy_lists_them() {
+    for rs in RULE_SETS {
+        let ours = unknown_actions(&check(&bad_action(rs)));
+        let want = if rs.starts_with("http-") { 1 } else { 2 };
+        assert_eq!(ours.len(), want, "{rs}: {ours:#?}");
+        assert!(
+            ours[0].contains("'accept'") || ours[0].contains("'add-header'"),
+            "{rs}"
+        );
+    }
+    if !std::path::Path::new("/usr/sbin/haproxy").exists() {
+        eprintln!("oracle skipped: no /usr/sbin/haproxy");
+        return;
+    }
+    let dir = TempDir::new("unknown-action");
+    let path = dir.path("t.cfg");
+    for rs in RULE_SETS {
+        let theirs: Vec<String> = haproxy_c(&path, &bad_action(rs))
+            .into_iter()
+            .filter(|m| m.contains(" expects "))
+            .collect();
+        assert_eq!(unknown_actions(&check(&bad_action(rs))), theirs, "{rs}");
     }
 }

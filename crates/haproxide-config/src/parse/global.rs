@@ -579,7 +579,14 @@ impl Parser<'_> {
 
     /// `lua-load <file>` / `lua-load-per-thread <file>` (§3.1).
     fn global_lua(&mut self, line: &Line, start: usize) {
-        self.has_lua = true;
+        // A file that cannot be loaded registers nothing: its `lua.*` actions,
+        // services and fetches are then unknown, as in HAProxy.
+        let loaded = !self.opts.check_files
+            || line
+                .words
+                .get(start + 1)
+                .is_some_and(|w| Path::new(&w.text).exists());
+        self.has_lua |= loaded;
         if let Some(w) = line.words.get(start + 1) {
             self.cfg.global.lua_loads.push(Named::from_word(w));
             self.cfg.global.lua.per_thread |= line.arg(start) == "lua-load-per-thread";

@@ -15,6 +15,7 @@
 //! the line dispatch.
 
 mod acl;
+mod action_lists;
 mod arity;
 mod bind;
 mod choices;

@@ -134,21 +134,74 @@ impl Parser<'_> {
                 Code::UnknownAction,
                 format!("unknown `{rs}` action `{base}`"),
             )
-            .at(action_w.span)
-            .hx(
-                HaproxyLoc::ParsingTight,
-                format!(
-                    "'{rs}' expects {} but got '{action}'.",
+            .at(action_w.span);
+            // HAProxy's list in its order when recorded; else the known ones.
+            let listed = super::action_lists::list(&rs)
+                .map(str::to_string)
+                .unwrap_or_else(|| {
                     list.iter()
                         .map(|a| format!("'{a}'"))
                         .collect::<Vec<_>>()
                         .join(", ")
-                ),
-            );
+                });
+            d = if rs.starts_with("tcp-") {
+                // tcp_rules.c: the proxy named, `tcp-request`'s text ending in
+                // a newline of its own (a blank line follows).
+                let p = &self.cfg.proxies[pi];
+                let kind = match p.kind {
+                    ProxyKind::Listen => "proxy",
+                    k => k.as_str(),
+                };
+                let nl = if rs.starts_with("tcp-request") {
+                    "\n"
+                } else {
+                    ""
+                };
+                d.hx(
+                    HaproxyLoc::Parsing,
+                    format!(
+                        "'{rs}' expects {listed} in {kind} '{}' (got '{action}').{nl}",
+                        p.name.name
+                    ),
+                )
+            } else {
+                d.hx(
+                    HaproxyLoc::ParsingTight,
+                    format!("'{rs}' expects {listed}, but got '{action}'."),
+                )
+            };
             if let Some(h) = hint {
                 d = d.help(format!("did you mean `{h}`?"));
             }
             self.push(d);
+            // An HTTP rule HAProxy cannot build stops its reading (ERR_ABORT).
+            if rs.starts_with("http-") {
+                self.aborted = true;
+            }
+            return;
+        }
+        // §4.2 `http-request use-service lua.<name>`: a service of a Lua file
+        // that was loaded (HAProxy 2.6: "'lua.x' unknown service name.").
+        let svc = line.arg(ai + 1);
+        if rs == "http-request" && base == "use-service" && svc.starts_with("lua.") && !self.has_lua
+        {
+            let p = &self.cfg.proxies[pi];
+            let kind = match p.kind {
+                ProxyKind::Listen => "proxy",
+                k => k.as_str(),
+            };
+            let hx = format!(
+                "error detected in {kind} '{}' while parsing '{rs} {action}' rule : '{svc}' unknown service name..",
+                p.name.name
+            );
+            self.err(
+                Code::UnknownAction,
+                line.span(ai + 1),
+                format!("no Lua file loaded registers the service `{svc}`"),
+                HaproxyLoc::Parsing,
+                hx,
+            );
+            self.aborted = true;
             return;
         }
         if !self.rule_fetch_known(pi, line, ai, &rs, &action)
