@@ -284,6 +284,47 @@ pub const GLOBAL: &[MaxArgs] = &[
     m("presetenv", 1, 3),
 ];
 
+/// A keyword HAProxy refuses with fewer arguments than it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinArgs {
+    pub keyword: &'static str,
+    /// How many words must follow the keyword.
+    pub min: usize,
+    /// HAProxy's message (after `parsing [FILE:LINE]:`, without the space
+    /// before the colon when `tight`).
+    pub haproxy: &'static str,
+    pub tight: bool,
+}
+
+/// Global keywords with required arguments that no handler reads
+/// (cfgparse-global.c, mux_h1.c).
+pub const GLOBAL_MIN: &[MinArgs] = &[
+    MinArgs {
+        keyword: "setenv",
+        min: 2,
+        haproxy: "'setenv' expects a name and a value.",
+        tight: true,
+    },
+    MinArgs {
+        keyword: "presetenv",
+        min: 2,
+        haproxy: "'presetenv' expects a name and a value.",
+        tight: true,
+    },
+    MinArgs {
+        keyword: "unsetenv",
+        min: 1,
+        haproxy: "'unsetenv' expects at least one variable name.",
+        tight: true,
+    },
+    MinArgs {
+        keyword: "h1-case-adjust",
+        min: 2,
+        haproxy: "'h1-case-adjust' expects <from> and <to> as argument.",
+        tight: false,
+    },
+];
+
 /// The entry for a global keyword, if HAProxy counts its arguments.
 pub fn global(keyword: &str) -> Option<&'static MaxArgs> {
     static INDEX: OnceLock<HashMap<&'static str, &'static MaxArgs>> = OnceLock::new();

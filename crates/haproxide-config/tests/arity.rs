@@ -12,7 +12,7 @@ use check26::check;
 mod oracle;
 use oracle::Oracle;
 
-use haproxide_config::arity::{MaxArgs, Wording, GLOBAL, PROXY};
+use haproxide_config::arity::{MaxArgs, MinArgs, Wording, GLOBAL, GLOBAL_MIN, PROXY};
 use haproxide_config::choices::{Choices, Place, CHOICES};
 use haproxide_config::{Checked, Code};
 
@@ -284,6 +284,58 @@ fn the_choices_agree_with_haproxy_c() {
                 "{} {v}: {stderr}",
                 e.keyword
             );
+        }
+    }
+}
+
+/// `e`'s keyword with `n` arguments, in the global section.
+fn min_config(e: &MinArgs, n: usize) -> String {
+    let args: Vec<&str> = std::iter::repeat_n("A", n).collect();
+    config(&format!("{} {}", e.keyword, args.join(" ")), "")
+}
+
+#[test]
+fn global_keywords_with_too_few_arguments_are_refused_as_haproxy_does() {
+    for e in GLOBAL_MIN {
+        for n in 0..e.min {
+            let c = check(&min_config(e, n));
+            let texts: Vec<String> = c
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .filter_map(|d| d.haproxy.as_ref().map(|h| h.text.clone()))
+                .collect();
+            assert_eq!(texts, vec![e.haproxy.to_string()], "{} with {n}", e.keyword);
+        }
+        let c = check(&min_config(e, e.min));
+        assert!(
+            !c.diagnostics
+                .iter()
+                .any(|d| d.haproxy.as_ref().is_some_and(|h| h.text == e.haproxy)),
+            "{}",
+            e.keyword
+        );
+    }
+}
+
+#[test]
+fn the_minimums_agree_with_haproxy_c() {
+    let oracle = Oracle::new("min-args");
+    for e in GLOBAL_MIN {
+        for n in 0..=e.min {
+            let (status, stderr) = oracle.check(&min_config(e, n));
+            let refused = stderr.lines().find(|l| l.ends_with(e.haproxy));
+            assert_eq!(
+                refused.is_some(),
+                n < e.min,
+                "{} with {n}: {stderr}",
+                e.keyword
+            );
+            if let Some(l) = refused {
+                let tight = l.contains("]: ");
+                assert_eq!(tight, e.tight, "{l}");
+                assert_eq!(status, Some(1));
+            }
         }
     }
 }

@@ -396,7 +396,15 @@ fn is_spht(c: u8) -> bool {
 /// The parts of the request line `%HM %HU %HP %HPO %HQ %HV` print (HAProxy's
 /// `sess_build_logline`): `None` prints `<BADREQ>`.
 fn request_part(line: Option<&[u8]>, v: LogVar) -> Option<&[u8]> {
+    use LogVar::*;
     let line = line?;
+    // `%r` is the whole line: its parts are not looked for (a walk of it).
+    if !matches!(
+        v,
+        HttpMethod | HttpUri | HttpPath | HttpPathOnly | HttpQuery | HttpVersion
+    ) {
+        return Some(line);
+    }
     let end = line.len();
     let m_end = line.iter().position(|&c| is_spht(c)).unwrap_or(end);
     let mut u = m_end;

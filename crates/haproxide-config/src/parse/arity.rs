@@ -2,7 +2,7 @@
 //! refused as HAProxy 2.6 refuses them, with its message.
 
 use super::Parser;
-use crate::arity::{MaxArgs, Wording};
+use crate::arity::{MaxArgs, MinArgs, Wording};
 use crate::diag::{Code, HaproxyLoc};
 use crate::reader::Line;
 
@@ -48,6 +48,27 @@ impl Parser<'_> {
             let msg = format!("{msg}: HAProxy 2.6 ignores the line");
             self.warn(Code::TooManyArguments, span, msg, HaproxyLoc::Parsing, hx);
         }
+        true
+    }
+
+    /// Whether `line` (its keyword at word `start`) has fewer arguments than
+    /// `e` needs: reported with HAProxy's fatal alert.
+    pub(super) fn too_few_args(&mut self, line: &Line, start: usize, e: &MinArgs) -> bool {
+        if !line.arg(start + e.min).is_empty() {
+            return false;
+        }
+        let needs = match e.min {
+            1 => "an argument".to_string(),
+            n => format!("{n} arguments"),
+        };
+        let loc = if e.tight {
+            HaproxyLoc::ParsingTight
+        } else {
+            HaproxyLoc::Parsing
+        };
+        let span = line.span_from(start);
+        let msg = format!("`{}` needs {needs}", e.keyword);
+        self.err(Code::MissingArgument, span, msg, loc, e.haproxy);
         true
     }
 }

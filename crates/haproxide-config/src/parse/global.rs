@@ -49,6 +49,11 @@ impl Parser<'_> {
                 return;
             }
         }
+        if let Some(e) = crate::arity::GLOBAL_MIN.iter().find(|e| e.keyword == kw) {
+            if self.too_few_args(line, start, e) {
+                return;
+            }
+        }
         if let Some(e) = crate::choices::lookup(crate::choices::Place::Global, &kw) {
             if self.refused_choice(line, start, e, "", HaproxyLoc::Parsing) {
                 return;
