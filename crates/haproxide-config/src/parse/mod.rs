@@ -18,6 +18,7 @@ mod acl;
 mod action_lists;
 mod arity;
 mod bind;
+mod capture;
 mod choices;
 mod global;
 mod h2;

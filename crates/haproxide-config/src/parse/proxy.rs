@@ -283,6 +283,8 @@ impl Parser<'_> {
             "stick-table" => self.kw_stick_table(pi, line, a),
             "stick" => self.kw_stick(pi, line, start + 1),
             "http-reuse" => self.kw_http_reuse(pi, line, a),
+            "capture" => self.kw_capture(line, start),
+            "declare" if canon == "declare capture" => self.kw_declare_capture(line, a),
             _ => {}
         }
     }
