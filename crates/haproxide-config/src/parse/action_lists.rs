@@ -1,5 +1,5 @@
-//! The actions HAProxy 2.6.12 (Debian 12's build) lists when a rule names an
-//! unknown one, in its own order (its keyword registrations; `(*)` marks a
+//! Name lists in HAProxy 2.6's own order. The actions HAProxy 2.6.12 (Debian
+//! 12's build) lists when a rule names an unknown one, in its own order (its keyword registrations; `(*)` marks a
 //! prefix, `...` a range), as `haproxy -c` prints them: recorded from the real
 //! binary for each rule set (`tests/arity.rs`-style oracle runs keep them honest:
 //! `unknown_actions_are_listed_as_haproxy_lists_them` in tests/rule_order.rs).
@@ -40,3 +40,62 @@ pub(super) const LISTS: [(&str, &str); 7] = [
 pub(super) fn list(rs: &str) -> Option<&'static str> {
     LISTS.iter().find(|(r, _)| *r == rs).map(|(_, l)| *l)
 }
+
+/// The options HAProxy 2.6 compares an unknown `option` with, in the order it
+/// walks them (proxy.c `cfg_opts`, `cfg_opts2`, then cfgparse-listen.c
+/// `common_options`; `proxy_find_best_option`): the first of equally close
+/// ones is proposed.
+pub(super) const OPTIONS: [&str; 52] = [
+    "abortonclose",
+    "allbackups",
+    "checkcache",
+    "clitcpka",
+    "contstats",
+    "dontlognull",
+    "http-buffer-request",
+    "http-ignore-probes",
+    "idle-close-on-response",
+    "prefer-last-server",
+    "logasap",
+    "nolinger",
+    "persist",
+    "srvtcpka",
+    "transparent",
+    "splice-request",
+    "splice-response",
+    "splice-auto",
+    "accept-invalid-http-request",
+    "accept-invalid-http-response",
+    "dontlog-normal",
+    "log-separate-errors",
+    "log-health-checks",
+    "socket-stats",
+    "tcp-smart-accept",
+    "tcp-smart-connect",
+    "independent-streams",
+    "http-use-proxy-header",
+    "http-pretend-keepalive",
+    "http-no-delay",
+    "h1-case-adjust-bogus-client",
+    "h1-case-adjust-bogus-server",
+    "disable-h2-upgrade",
+    "httpclose",
+    "http-server-close",
+    "http-keep-alive",
+    "redispatch",
+    "httplog",
+    "tcplog",
+    "tcpka",
+    "httpchk",
+    "ssl-hello-chk",
+    "smtpchk",
+    "pgsql-check",
+    "redis-check",
+    "mysql-check",
+    "ldap-check",
+    "spop-check",
+    "tcp-check",
+    "external-check",
+    "forwardfor",
+    "original-to",
+];

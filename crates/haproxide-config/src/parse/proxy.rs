@@ -794,10 +794,11 @@ impl Parser<'_> {
             let hint = suggest(sub, subs.iter().copied());
             let (msg, hx) = match kw0 {
                 "option" => {
-                    let mut hx = format!("unknown option '{sub}'.");
-                    if let Some(h) = hint {
-                        hx = format!("unknown option '{sub}'; did you mean '{h}' maybe ?");
-                    }
+                    let best = crate::diag::haproxy_best_match(sub, super::action_lists::OPTIONS);
+                    let hx = match best {
+                        Some(h) => format!("unknown option '{sub}'; did you mean '{h}' maybe ?"),
+                        None => format!("unknown option '{sub}'."),
+                    };
                     (format!("unknown option `{sub}`"), hx)
                 }
                 "timeout" => (
