@@ -183,7 +183,7 @@ pub fn haproxy_message(d: &Diagnostic, sources: &SourceMap) -> String {
         .map(|s| format!("{}:{}", sources.name(s.file), s.line))
         .unwrap_or_default();
     match h.loc {
-        HaproxyLoc::Parsing => format!("parsing [{loc}] : {text}"),
+        HaproxyLoc::Parsing | HaproxyLoc::ParsingPost => format!("parsing [{loc}] : {text}"),
         HaproxyLoc::ParsingTight => format!("parsing [{loc}]: {text}"),
         HaproxyLoc::ParsingCapital => format!("Parsing [{loc}]: {text}"),
         HaproxyLoc::Bracket | HaproxyLoc::BracketPost => format!("[{loc}] : {text}"),
@@ -291,7 +291,27 @@ pub fn haproxy(
     let mut parse_err_files: Vec<haproxide_config::FileId> = Vec::new();
     let mut post = false;
     let mut addr = false;
+    // A failed parse stops HAProxy before its post-parse checks.
+    let parse_failed = checked.diagnostics.iter().any(|d| {
+        d.is_error()
+            && d.haproxy.as_ref().is_some_and(|h| {
+                matches!(
+                    h.loc,
+                    HaproxyLoc::Parsing
+                        | HaproxyLoc::ParsingTight
+                        | HaproxyLoc::ParsingCapital
+                        | HaproxyLoc::Bracket
+                )
+            })
+    });
     for d in &checked.diagnostics {
+        if parse_failed
+            && d.haproxy
+                .as_ref()
+                .is_some_and(|h| h.loc == HaproxyLoc::ParsingPost)
+        {
+            continue;
+        }
         let tag = match d.severity {
             Severity::Error => "[ALERT]",
             Severity::Warning => "[WARNING]",
@@ -314,7 +334,10 @@ pub fn haproxy(
                 (haproxide_config::Code::UnresolvableAddress, _) => addr = true,
                 (_, Some(s))
                     if d.haproxy.as_ref().is_some_and(|h| {
-                        !matches!(h.loc, HaproxyLoc::None | HaproxyLoc::BracketPost)
+                        !matches!(
+                            h.loc,
+                            HaproxyLoc::None | HaproxyLoc::BracketPost | HaproxyLoc::ParsingPost
+                        )
                     }) =>
                 {
                     if !parse_err_files.contains(&s.file) {
