@@ -246,6 +246,16 @@ pub fn json(checked: &Checked, target: &str, exit_code: i32) -> String {
 }
 
 /// `haproxy`: what `haproxy -c` prints, as (stdout, stderr).
+/// HAProxy's tag for a severity.
+fn tag_of(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "[ALERT]",
+        Severity::Warning => "[WARNING]",
+        Severity::Notice => "[NOTICE]",
+        Severity::Info => "[DIAG]",
+    }
+}
+
 pub fn haproxy(
     checked: &Checked,
     exit_code: i32,
@@ -304,6 +314,33 @@ pub fn haproxy(
                 )
             })
     });
+    // `quiet` in global (§3.1) silences HAProxy from the moment it is read:
+    // what came before it is printed, then nothing (no verdict either).
+    let quiet_at = checked
+        .config
+        .global
+        .quiet
+        .then(|| {
+            checked
+                .config
+                .global
+                .directives
+                .iter()
+                .find(|d| d.keyword == "quiet")
+                .map(|d| (d.line.file, d.line.line))
+        })
+        .map(|at| at.unwrap_or((haproxide_config::FileId(0), 0)));
+    if let Some(at) = quiet_at {
+        for d in &checked.diagnostics {
+            let before = d.span.is_some_and(|s| (s.file, s.line) < at);
+            if before && d.severity != Severity::Info {
+                notices(&mut err);
+                let msg = haproxy_message(d, &checked.sources);
+                line(&mut err, tag_of(d.severity), true, &msg);
+            }
+        }
+        return (String::new(), err);
+    }
     for d in &checked.diagnostics {
         if parse_failed
             && d.haproxy
@@ -312,12 +349,7 @@ pub fn haproxy(
         {
             continue;
         }
-        let tag = match d.severity {
-            Severity::Error => "[ALERT]",
-            Severity::Warning => "[WARNING]",
-            Severity::Notice => "[NOTICE]",
-            Severity::Info => "[DIAG]",
-        };
+        let tag = tag_of(d.severity);
         if d.severity == Severity::Info {
             continue;
         }
