@@ -92,12 +92,13 @@ impl Parser<'_> {
             return;
         };
         let sctx = format!("'server {pname}/{}'", head.name.name);
-        let Some(parsed) = self.server_address(&head, &sctx) else {
-            return;
-        };
+        // The name first, then the address (server.c `_srv_parse_init`).
         if !self.server_name_ok(pi, &head.name, is_default) {
             return;
         }
+        let Some(parsed) = self.server_address(&head, &sctx) else {
+            return;
+        };
         let mut sd = ServerDef {
             name: head.name,
             address: head.address,
