@@ -55,6 +55,21 @@ for fn in ['global.tsv','proxy-keywords.tsv','server-options.tsv','bind-options.
             assert a not in have, a
             txt+=f'{a}\tdump\n'
     open(f'{OUT}/v2.6/{fn}','w').write(txt)
+# proxy keywords HAProxy 2.6 parses (cfgparse-listen.c) and documents in section 4.2
+# but the 4.1 matrix omits: their sections from their 4.2 entries (hash-balance-factor
+# is taken in a listen too, as haproxy -c does)
+PROXY_ADDS={'v2.6':[('dynamic-cookie-key','X','-','X','X'),('hash-balance-factor','X','-','X','X'),
+                    ('max-session-srv-conns','X','X','X','-')],
+            'master':[('dynamic-cookie-key','X','-','X','X')]}
+for v,rows in PROXY_ADDS.items():
+    p=f'{OUT}/{v}/proxy-keywords.tsv'
+    lines=open(p).read().rstrip('\n').split('\n')
+    head=[l for l in lines if l.startswith('#') or l.startswith('keyword\t')]
+    body=[l for l in lines if not (l.startswith('#') or l.startswith('keyword\t'))]
+    for r in rows:   # each before the first keyword that sorts after it
+        i=next(i for i,l in enumerate(body) if l.split('\t')[0]>r[0])
+        body.insert(i,'\t'.join(r)+'\t')
+    open(p,'w').write('\n'.join(head+body)+'\n')
 
 # ---------- 2. sections
 MULTI={'timeout','option','http-check','tcp-check'}

@@ -429,6 +429,17 @@ pub fn parse_rule(line: &crate::reader::Line) -> Result<CheckRule, RuleError> {
         e.word += offset;
         e
     };
+    // `set-var(<name>)` and its kin need their variable name in parentheses
+    // (configuration.txt §4.2 `http-check set-var`): HAProxy refuses the bare
+    // action word.
+    if matches!(sub, "set-var" | "set-var-fmt" | "unset-var") {
+        let which = if http { "http-check" } else { "tcp-check" };
+        return Err(RuleError {
+            word: 1,
+            message: format!("`{which} {sub}` needs a variable name: `{sub}(<var-name>)`"),
+            haproxy: format!("'{which} {sub}' : '{sub}' : invalid or incomplete action '{sub}'. Expects 'set-var(<var-name>)', 'set-var-fmt(<var-name>)' or 'unset-var(<var-name>)'."),
+        });
+    }
     Ok(match sub {
         "comment" => CheckRule::Comment(rest.join(" ")),
         "connect" => CheckRule::Connect(parse_connect(rest)),

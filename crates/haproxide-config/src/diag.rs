@@ -123,6 +123,7 @@ codes! {
     NoListener = "HPX0701", "no-listener", "The configuration is valid but has no listener: HAProxy exits 2.";
     MissingTimeouts = "HPX0702", "missing-timeouts", "A proxy lacks `timeout client`, `connect` or `server`.";
     ZeroWarning = "HPX0703", "zero-warning", "Warnings were found and `zero-warning`/--deny-warnings is set.";
+    RuleOrder = "HPX0704", "rule-order", "A rule written after a rule of a kind that runs later: it still runs first.";
     // 08xx: haproxide's own limits.
     NotRunYet = "HPX0801", "not-run-yet", "Valid HAProxy, parsed, but not run by haproxide yet.";
     Ignored = "HPX0802", "ignored", "A keyword HAProxy accepts and ignores (deprecated no-op).";
@@ -258,6 +259,57 @@ where
         }
     }
     best.map(|(_, c)| c)
+}
+
+/// The keyword HAProxy 2.6 proposes for an unknown `word` ("did you mean 'X'
+/// maybe ?"), by its own measure (tools.c `make_word_fingerprint`,
+/// cfgparse.c `cfg_find_best_match`): each word's transitions between
+/// character classes (a letter each, digits, others, the ends) are counted and
+/// the candidate whose counts differ least wins, the first one on a tie; none
+/// when the difference exceeds twice either word's length. `candidates` in
+/// HAProxy's order where it is known. Used for `--format haproxy`; the human
+/// hint stays [`suggest`]'s (HAProxy proposes `httpclose` for `http-use-htx`).
+pub fn haproxy_best_match<'a, I>(word: &str, candidates: I) -> Option<&'a str>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let sig = fingerprint(word);
+    let mut best: Option<(u32, &'a str)> = None;
+    for c in candidates {
+        let fp = fingerprint(c);
+        let d: u32 = sig
+            .iter()
+            .zip(fp.iter())
+            .map(|(a, b)| u32::from(a.abs_diff(*b)))
+            .sum();
+        if best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    let (d, c) = best?;
+    let limit = |w: &str| 2 * w.len() as u64;
+    (u64::from(d) <= limit(word) && u64::from(d) <= limit(c)).then_some(c)
+}
+
+/// A word's fingerprint: a presence mark per character class and a count per
+/// transition (`32 * from + to`; classes 1-26 letters, 27 digits, 28 others
+/// and the word's two ends). Counts wrap as HAProxy's bytes do.
+fn fingerprint(word: &str) -> [u8; 1024] {
+    let class = |c: u8| match c.to_ascii_lowercase() {
+        l @ b'a'..=b'z' => usize::from(l - b'a' + 1),
+        b'0'..=b'9' => 27,
+        _ => 28,
+    };
+    let mut fp = [0u8; 1024];
+    let mut from = 28;
+    for &c in word.as_bytes() {
+        let to = class(c);
+        fp[to] = 1;
+        fp[32 * from + to] = fp[32 * from + to].wrapping_add(1);
+        from = to;
+    }
+    fp[32 * from + 28] = fp[32 * from + 28].wrapping_add(1);
+    fp
 }
 
 /// Optimal string alignment distance (Levenshtein plus adjacent transpositions).

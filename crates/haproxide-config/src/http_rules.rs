@@ -557,8 +557,11 @@ fn reply_spec(
                 } else {
                     "<str>"
                 })?;
+                // HAProxy's words (http_htx.c): `errorfile` goes through
+                // `http_load_errorfile`, whose message ends with a period.
+                let dot = if a[i] == "errorfile" { "." } else { "" };
                 let open = |v: &str| -> Result<Vec<u8>, RuleError> {
-                    (cx.read)(v).map_err(|e| format!("failed to open file '{v}' ({e})").into())
+                    (cx.read)(v).map_err(|_| format!("error opening file '{v}'{dot}").into())
                 };
                 let file = if a[i].ends_with("file") {
                     Some(open(v)?)

@@ -14,10 +14,12 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod arity;
 pub mod balance;
 pub mod cache;
 pub mod captures;
 pub mod checks;
+pub mod choices;
 pub mod compression;
 pub mod cond;
 pub mod diag;

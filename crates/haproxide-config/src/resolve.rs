@@ -493,7 +493,9 @@ fn check_references(cfg: &Config, diags: &mut Vec<Diagnostic>) {
                     .at(p.span)
                     .hx(HaproxyLoc::None, format!("Proxy '{}' : 'option external-check' unable to find required 'global.external-check'.", p.name.name)),
             );
-        } else if p.option("external-check") == Some(true)
+        }
+        // Both alerts when both are missing (cfgparse.c).
+        if p.option("external-check") == Some(true)
             && p.kind != ProxyKind::Defaults
             && crate::checks::external_check(p, p.defaults.and_then(|d| cfg.proxies.get(d)))
                 .command
@@ -504,6 +506,21 @@ fn check_references(cfg: &Config, diags: &mut Vec<Diagnostic>) {
                     .at(p.span)
                     .hx(HaproxyLoc::None, format!("Proxy '{}' : 'option external-check' unable to find required 'external-check command'.", p.name.name)),
             );
+        }
+        // After its alerts, whether or not there were any (cfgparse.c).
+        if p.option("external-check") == Some(true)
+            && !cfg
+                .global
+                .directives
+                .iter()
+                .any(|d| d.keyword == "insecure-fork-wanted")
+        {
+            diags.push(hx_warn(
+                Code::MiscWarning,
+                Some(p.name.span),
+                "`option external-check` without `insecure-fork-wanted` in global: the check will likely fail".into(),
+                format!("Proxy '{}' : 'insecure-fork-wanted' not enabled in the global section, 'option external-check' will likely fail.", p.name.name),
+            ));
         }
     }
 }
@@ -587,7 +604,7 @@ fn hx_warn(code: Code, span: Option<crate::source::Span>, msg: String, hx: Strin
 
 /// Per-proxy post-parse warnings, in the order HAProxy prints them: a frontend
 /// without `bind`, missing timeouts, a log format without a log target, HTTP-only
-/// settings in a TCP proxy, `option external-check` without `insecure-fork-wanted`.
+/// settings in a TCP proxy.
 fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
     let global_logs = !cfg.global.logs.is_empty();
     for p in cfg
@@ -666,10 +683,14 @@ fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
         if p.kind.has_frontend() && missing("client") {
             need.push("client");
         }
-        if p.kind.has_backend() && missing("connect") {
+        // A backend without servers needs none (HAProxy 2.6's
+        // `check_config_validity`); in TCP mode `timeout tunnel` stands in
+        // for `timeout server`.
+        let be = p.kind.has_backend() && !p.servers.is_empty();
+        if be && missing("connect") {
             need.push("connect");
         }
-        if p.kind.has_backend() && missing("server") {
+        if be && missing("server") && (p.effective_mode() == Mode::Http || missing("tunnel")) {
             need.push("server");
         }
         if !need.is_empty() {
@@ -736,11 +757,7 @@ fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
                 }
             }
             if p.kind.has_backend() {
-                for s in p
-                    .servers
-                    .iter()
-                    .filter(|s| s.other.iter().any(|(k, _, _)| k == "cookie"))
-                {
+                for s in p.servers.iter().filter(|s| s.params.cookie.is_some()) {
                     diags.push(hx_warn(
                         Code::MiscWarning,
                         Some(s.name.span),
@@ -749,21 +766,6 @@ fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
                     ));
                 }
             }
-        }
-        if p.option("external-check") == Some(true)
-            && cfg.global.external_check
-            && !cfg
-                .global
-                .directives
-                .iter()
-                .any(|d| d.keyword == "insecure-fork-wanted")
-        {
-            diags.push(hx_warn(
-                Code::MiscWarning,
-                Some(p.name.span),
-                "`option external-check` without `insecure-fork-wanted` in global: the check will likely fail".into(),
-                format!("Proxy '{name}' : 'insecure-fork-wanted' not enabled in the global section, 'option external-check' will likely fail."),
-            ));
         }
     }
 }

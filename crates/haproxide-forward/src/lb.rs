@@ -706,6 +706,11 @@ impl BackendRt {
     /// Smooth weighted round robin: every candidate gains its weight, the highest
     /// score wins and pays the total (ties go to the lowest index).
     fn rr_pick(&self, st: &mut BeState, free: &[usize]) -> usize {
+        // One candidate: it wins, and gains then pays its own weight (its score
+        // is unchanged), so its weight is not read (two health look-ups).
+        if let [only] = free {
+            return *only;
+        }
         let total: i64 = free.iter().map(|&s| self.w(s) as i64).sum();
         let mut best = free[0];
         for &s in free {

@@ -331,6 +331,10 @@ pub(crate) struct FrontendRt {
     pub(crate) paused: tokio::sync::watch::Sender<bool>,
     /// The frontend's `maxconn`, changeable at run time.
     pub(crate) limit: Arc<listener::Limit>,
+    /// The logger reads its transactions' request line
+    /// ([`SessionLogger::wants_request_line`], asked once: the logger and
+    /// its formats do not change while the engine runs).
+    pub(crate) log_wants_line: bool,
 }
 
 /// A second descriptor of a listening socket, kept by the engine.
@@ -464,6 +468,7 @@ impl Engine {
             .into_iter()
             .zip(fe_limits)
             .map(|(spec, limit)| FrontendRt {
+                log_wants_line: logger.wants_request_line(&spec.name),
                 light: session::FeLight {
                     timeout_client: spec.timeout_client,
                     timeout_client_fin: spec.timeout_client_fin,

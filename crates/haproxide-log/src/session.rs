@@ -181,7 +181,8 @@ impl FrontendLog {
             SessionFormat::TcpLog => LogFormatString::tcplog().render_into(out, rec, &ctx),
             SessionFormat::Custom(f) => f.render_into(out, rec, &ctx),
         }
-        if std::str::from_utf8(&out[start..]).is_err() {
+        // Most lines are ASCII (a word at a time), checked whole only when not.
+        if !out[start..].is_ascii() && std::str::from_utf8(&out[start..]).is_err() {
             let fixed = String::from_utf8_lossy(&out[start..]).into_owned();
             out.truncate(start);
             out.extend_from_slice(fixed.as_bytes());

@@ -23,7 +23,7 @@ fn ident() -> SyslogIdentity {
     }
 }
 
-fn record() -> SessionRecord<'static> {
+pub(crate) fn record() -> SessionRecord<'static> {
     SessionRecord {
         client: "10.0.1.2:33313".parse().unwrap(),
         frontend_addr: Some("10.0.3.31:8012".parse().unwrap()),

@@ -274,8 +274,15 @@ pub fn haproxy(
         let first = lines.next().unwrap_or("");
         let ctx = if ctx { "config : " } else { "" };
         let _ = writeln!(err, "{tag:<11}({pid}) : {ctx}{first}");
+        // HAProxy's continuation lines: "   | " before each, except the
+        // ones its text indents itself (an ACL's missing patterns, the
+        // caret under a lexer error).
         for l in lines {
-            let _ = writeln!(err, "   | {l}");
+            if l.starts_with("  ") {
+                let _ = writeln!(err, "{l}");
+            } else {
+                let _ = writeln!(err, "   | {l}");
+            }
         }
         if msg.ends_with('\n') {
             err.push('\n');

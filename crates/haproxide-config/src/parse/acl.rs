@@ -83,7 +83,10 @@ impl Parser<'_> {
                 };
                 let mut untyped = None;
                 match haproxide_expr::AclExpr::parse(&words, &opts) {
-                    Ok(typed) => self.cfg.proxies[pi].acl_set.add(&name_s, typed),
+                    Ok(typed) => {
+                        self.acl_without_patterns(line, &words, &typed);
+                        self.cfg.proxies[pi].acl_set.add(&name_s, typed)
+                    }
                     Err(e) if e.is_invalid() => {
                         self.push(
                             Diagnostic::error(Code::InvalidArgument, e.message.clone())
@@ -117,6 +120,32 @@ impl Parser<'_> {
                 ));
             }
         }
+    }
+
+    /// An ACL with nothing after its criterion (no flag, no pattern) never
+    /// matches unless its sample is a boolean: HAProxy 2.6 warns (acl.c
+    /// `parse_acl_expr`). Typically a pattern from an unset environment
+    /// variable (`acl api path_beg "$PATH_PREFIX"`).
+    fn acl_without_patterns(
+        &mut self,
+        line: &Line,
+        words: &[&str],
+        typed: &haproxide_expr::AclExpr,
+    ) {
+        let bare = words.get(1).is_none_or(|w| w.is_empty());
+        if !bare || typed.sample().out_type() == haproxide_expr::sample::SmpType::Bool {
+            return;
+        }
+        let crit = words.first().copied().unwrap_or("");
+        self.warn(
+            Code::MiscWarning,
+            line.span_from(0),
+            format!("ACL criterion `{crit}` without a pattern never matches (add `--` if intended, or use `-m found`)"),
+            HaproxyLoc::None,
+            format!(
+                "parsing acl keyword '{crit}' :\n  no pattern to match against were provided, so this ACL will never match.\n  If this is what you intended, please add '--' to get rid of this warning.\n  If you intended to match only for existence, please use '-m found'.\n  If you wanted to force an int to match as a bool, please use '-m bool'.\n"
+            ),
+        );
     }
 
     /// Parse an ACL expression starting at word `i` (`words` = the words from there).

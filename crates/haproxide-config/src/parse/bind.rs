@@ -127,6 +127,13 @@ impl Parser<'_> {
             }
             let takes = !option_takes_no_arg(&k) || k == "expose-fd";
             let arg = takes.then(|| line.arg(i + 1).to_string());
+            if let Some(e) = crate::choices::lookup(crate::choices::Place::Bind, &k) {
+                let section = self.cfg.proxies[pi].kind.as_str();
+                let context = format!("'bind {addr_text}' in section '{section}' : ");
+                if self.refused_choice(line, i, e, &context, HaproxyLoc::Parsing) {
+                    return None;
+                }
+            }
             if matches!(k.as_str(), "maxconn" | "backlog" | "id") {
                 self.bind_number(pi, line, i, addr_text);
             }

@@ -44,6 +44,21 @@ impl Parser<'_> {
         };
         g.directives.push(placeholder(keyword, modifier, line));
         self.pending = Some(Slot::Global(g.directives.len() - 1));
+        if let Some(e) = crate::arity::global(&kw) {
+            if self.too_many_args(line, start, e) {
+                return;
+            }
+        }
+        if let Some(e) = crate::arity::GLOBAL_MIN.iter().find(|e| e.keyword == kw) {
+            if self.too_few_args(line, start, e) {
+                return;
+            }
+        }
+        if let Some(e) = crate::choices::lookup(crate::choices::Place::Global, &kw) {
+            if self.refused_choice(line, start, e, "", HaproxyLoc::Parsing) {
+                return;
+            }
+        }
         if self.global_tls(line, start, &kw)
             || self.global_h2(line, start, &kw)
             || self.global_lua_tune(line, start, &kw)
@@ -502,17 +517,8 @@ impl Parser<'_> {
             "fair" if !v2_6 => Some(MultiQueue::Fair),
             _ => None,
         };
-        let extra = line.arg(start + 2).to_string();
-        if !extra.is_empty() {
-            // HAProxy counts the arguments first.
-            self.err(
-                Code::TooManyArguments,
-                line.span(start + 2),
-                format!("`tune.listener.multi-queue` takes one argument; `{extra}` is extra"),
-                HaproxyLoc::Parsing,
-                format!("'tune.listener.multi-queue' cannot handle unexpected argument '{extra}'."),
-            );
-        } else if mq.is_none() {
+        // An extra argument was refused before (`crate::arity`).
+        if mq.is_none() {
             let (choices, hx) = if v2_6 {
                 ("`on` or `off`", format!("'tune.listener.multi-queue' expects either 'on' or 'off' but got '{arg1}'."))
             } else {
@@ -573,7 +579,14 @@ impl Parser<'_> {
 
     /// `lua-load <file>` / `lua-load-per-thread <file>` (§3.1).
     fn global_lua(&mut self, line: &Line, start: usize) {
-        self.has_lua = true;
+        // A file that cannot be loaded registers nothing: its `lua.*` actions,
+        // services and fetches are then unknown, as in HAProxy.
+        let loaded = !self.opts.check_files
+            || line
+                .words
+                .get(start + 1)
+                .is_some_and(|w| Path::new(&w.text).exists());
+        self.has_lua |= loaded;
         if let Some(w) = line.words.get(start + 1) {
             self.cfg.global.lua_loads.push(Named::from_word(w));
             self.cfg.global.lua.per_thread |= line.arg(start) == "lua-load-per-thread";
@@ -594,13 +607,21 @@ impl Parser<'_> {
     fn global_dir_exists(&mut self, line: &Line, start: usize) {
         let kw = line.arg(start).to_string();
         if let Some(w) = line.words.get(start + 1) {
-            if self.opts.check_files && !Path::new(&w.text).is_dir() {
+            let path = Path::new(&w.text);
+            if self.opts.check_files && !path.is_dir() {
+                // HAProxy's texts end with a newline of their own (cfgparse-ssl.c
+                // `ssl_load_global_issuers_from_path`): a blank line follows.
+                let hx = if path.exists() {
+                    format!("global statement '{kw}': {} is not a directory.\n", w.text)
+                } else {
+                    format!("global statement '{kw}' expects a directory path as an argument.\n")
+                };
                 self.err(
                     Code::MissingFile,
                     w.span,
                     format!("`{}` is not a directory", w.text),
                     HaproxyLoc::Parsing,
-                    format!("global statement '{kw}' expects a directory path as an argument."),
+                    hx,
                 );
             }
         }

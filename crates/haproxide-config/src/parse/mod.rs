@@ -15,11 +15,16 @@
 //! the line dispatch.
 
 mod acl;
+mod action_lists;
+mod arity;
 mod bind;
+mod capture;
+mod choices;
 mod global;
 mod h2;
 mod log;
 mod lua;
+mod order;
 mod patroni;
 mod persist;
 mod proxy;
@@ -90,6 +95,8 @@ struct Parser<'a> {
     aborted: bool,
     /// ACL names declared so far in the current proxy.
     acl_names: HashSet<String>,
+    /// The kinds of ordered rules each proxy has so far (`order::Placed` bits).
+    placed: HashMap<usize, u8>,
     has_lua: bool,
     removed: Vec<Removed>,
     /// The first server of each name, per proxy: (proxy index, name) → index in its
@@ -124,6 +131,7 @@ pub fn parse(events: Vec<Event>, opts: &ParseOptions<'_>) -> (Config, Vec<Diagno
         stopped_file: false,
         aborted: false,
         acl_names: HashSet::new(),
+        placed: HashMap::new(),
         has_lua: false,
         removed: removed_table(),
         server_index: HashMap::new(),

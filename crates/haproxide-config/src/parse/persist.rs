@@ -297,6 +297,27 @@ impl Parser<'_> {
         } else {
             None
         };
+        // HAProxy looks the fetch up before anything else (its message has no
+        // final period here).
+        let head = acl::split_converters(&pattern)
+            .first()
+            .map(|s| s.to_string());
+        let fname = head
+            .as_deref()
+            .unwrap_or("")
+            .split('(')
+            .next()
+            .unwrap_or("");
+        if !fname.is_empty() && !self.kw.fetches.contains(fname) && !self.is_lua_sample(fname) {
+            self.err(
+                Code::UnknownFetch,
+                line.span(a + 1),
+                format!("`stick {kind}`: unknown fetch method `{fname}`"),
+                HaproxyLoc::Parsing,
+                format!("'stick': unknown fetch method '{fname}'"),
+            );
+            return;
+        }
         let at = (line.file, line.line);
         let typed = self.with_type_ctx(pi, at, |cx| {
             haproxide_expr::SampleExpr::parse_with(&pattern, &cx.opts)

@@ -19,7 +19,28 @@ impl Parser<'_> {
             self.proxy_unknown(line, start, section, &words);
             return;
         };
-        if !self.proxy_kw_placed(pi, kind, line, start, &words, &canon, &allow) {
+        // HAProxy counts a generic option's arguments before it looks at the
+        // proxy's capabilities, the other keywords' after it warned about them
+        // (cfgparse-listen.c).
+        let arity = crate::arity::proxy(&canon);
+        let option = canon.starts_with("option ");
+        if option && self.option_value_refused(line, start, &canon) {
+            return;
+        }
+        if let Some(e) = arity.filter(|_| option) {
+            if self.too_many_args(line, start, e) {
+                return;
+            }
+        }
+        let before = self.diags.len();
+        let placed = self.proxy_kw_placed(pi, kind, line, start, &words, &canon, &allow);
+        let refused = self.diags[before..].iter().any(|d| d.is_error());
+        if let Some(e) = arity.filter(|_| !option && !refused) {
+            if self.too_many_args(line, start, e) {
+                return;
+            }
+        }
+        if !placed {
             return;
         }
         if allow.deprecated {
@@ -35,7 +56,11 @@ impl Parser<'_> {
         dirs.push(placeholder(canon.clone(), modifier, line));
         self.pending = Some(Slot::Proxy(pi, dirs.len() - 1));
         let a = start + n; // first argument after the keyword
+        let applied_from = self.diags.len();
         self.proxy_kw_apply(pi, line, start, a, &words, &canon, modifier);
+        if let Some(k) = super::order::Placed::of(&canon) {
+            self.rule_placed(pi, line, k, applied_from);
+        }
     }
 
     /// Whether the keyword may appear in this proxy (§4.1 matrix): reports it when not.
@@ -258,6 +283,8 @@ impl Parser<'_> {
             "stick-table" => self.kw_stick_table(pi, line, a),
             "stick" => self.kw_stick(pi, line, start + 1),
             "http-reuse" => self.kw_http_reuse(pi, line, a),
+            "capture" => self.kw_capture(line, start),
+            "declare" if canon == "declare capture" => self.kw_declare_capture(line, a),
             _ => {}
         }
     }
@@ -309,17 +336,7 @@ impl Parser<'_> {
             );
             return;
         }
-        let extra = line.arg(a + 1).to_string();
-        if !extra.is_empty() {
-            self.err(
-                Code::TooManyArguments,
-                line.span(a + 1),
-                format!("`backlog` takes one argument; `{extra}` is extra"),
-                HaproxyLoc::Parsing,
-                format!("'backlog' cannot handle unexpected argument '{extra}'."),
-            );
-            return;
-        }
+        // An extra argument was refused before (`crate::arity`).
         let n = value::atol(&text);
         if n <= 0 {
             self.push(
@@ -482,6 +499,18 @@ impl Parser<'_> {
                 ),
             );
         }
+        // §4.2 `option httpchk <method> <uri> <version>`: headers or a body
+        // smuggled into the version string after a CRLF still work, with
+        // HAProxy 2.6's warning (tcpcheck.c `proxy_parse_httpchk_req`).
+        if name.name == "httpchk" && line.arg(start + 4).contains("\r\n") {
+            self.warn(
+                Code::Deprecated,
+                line.span(start + 4),
+                "headers or a body after the version of `option httpchk` are deprecated: use `http-check send`",
+                HaproxyLoc::ParsingTight,
+                "'option httpchk' : hiding headers or body at the end of the version string is deprecated. Please, consider to use 'http-check send' directive instead.",
+            );
+        }
         // The log formats take no `no`/`default` (HAProxy refuses it for every
         // option outside its generic tables; these are the ones typed here).
         if modifier != Modifier::None
@@ -525,6 +554,23 @@ impl Parser<'_> {
             negated: modifier == Modifier::No,
             args,
         });
+    }
+
+    /// An option's argument HAProxy refuses before it counts them:
+    /// `option httplog [clf]` (configuration.txt §4.2 `option httplog`).
+    fn option_value_refused(&mut self, line: &Line, start: usize, canon: &str) -> bool {
+        let arg = line.arg(start + 2);
+        if canon != "option httplog" || arg.is_empty() || arg == "clf" {
+            return false;
+        }
+        self.err(
+            Code::InvalidArgument,
+            line.span(start + 2),
+            format!("`option httplog` takes only `clf`, not `{arg}`"),
+            HaproxyLoc::Parsing,
+            "keyword 'httplog' only supports option 'clf'.",
+        );
+        true
     }
 
     /// `log-format`, `option tcplog`, `option httplog` and `option httpslog` share
@@ -748,10 +794,11 @@ impl Parser<'_> {
             let hint = suggest(sub, subs.iter().copied());
             let (msg, hx) = match kw0 {
                 "option" => {
-                    let mut hx = format!("unknown option '{sub}'.");
-                    if let Some(h) = hint {
-                        hx = format!("unknown option '{sub}'; did you mean '{h}' maybe ?");
-                    }
+                    let best = crate::diag::haproxy_best_match(sub, super::action_lists::OPTIONS);
+                    let hx = match best {
+                        Some(h) => format!("unknown option '{sub}'; did you mean '{h}' maybe ?"),
+                        None => format!("unknown option '{sub}'."),
+                    };
                     (format!("unknown option `{sub}`"), hx)
                 }
                 "timeout" => (
@@ -815,16 +862,7 @@ impl Parser<'_> {
                 None
             }
         };
-        if m.is_some() && !line.arg(a + 1).is_empty() {
-            let extra = line.arg(a + 1).to_string();
-            self.err(
-                Code::TooManyArguments,
-                line.span(a + 1),
-                format!("`mode` takes one argument; `{extra}` is extra"),
-                HaproxyLoc::Parsing,
-                format!("'mode' cannot handle unexpected argument '{extra}'."),
-            );
-        }
+        // An extra argument was refused before the mode was read (`crate::arity`).
         if let Some(m) = m {
             self.cfg.proxies[pi].mode = Some(m);
         }

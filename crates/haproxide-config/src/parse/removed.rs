@@ -72,11 +72,22 @@ impl Parser<'_> {
         )
         .at(line.span_from(start))
         .label("removed keyword")
-        .hx(HaproxyLoc::Parsing, r.message.clone());
+        .hx(removed_loc(&r.keyword), r.message.clone());
         if !r.replacement.is_empty() {
             d = d.help(format!("use `{}` instead", r.replacement));
         }
         self.push(d);
         true
+    }
+}
+
+/// Where HAProxy 2.6 puts the location of a removed keyword's alert:
+/// `parsing [file:line] : ` for all but `option http_proxy`, whose alert
+/// (cfgparse-listen.c) has no space before the colon.
+fn removed_loc(keyword: &str) -> HaproxyLoc {
+    if keyword == "option http_proxy" {
+        HaproxyLoc::ParsingTight
+    } else {
+        HaproxyLoc::Parsing
     }
 }

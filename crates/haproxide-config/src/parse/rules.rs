@@ -134,26 +134,84 @@ impl Parser<'_> {
                 Code::UnknownAction,
                 format!("unknown `{rs}` action `{base}`"),
             )
-            .at(action_w.span)
-            .hx(
-                HaproxyLoc::ParsingTight,
-                format!(
-                    "'{rs}' expects {} but got '{action}'.",
+            .at(action_w.span);
+            // HAProxy's list in its order when recorded; else the known ones.
+            let listed = super::action_lists::list(&rs)
+                .map(str::to_string)
+                .unwrap_or_else(|| {
                     list.iter()
                         .map(|a| format!("'{a}'"))
                         .collect::<Vec<_>>()
                         .join(", ")
-                ),
-            );
+                });
+            d = if rs.starts_with("tcp-") {
+                // tcp_rules.c: the proxy named, `tcp-request`'s text ending in
+                // a newline of its own (a blank line follows).
+                let p = &self.cfg.proxies[pi];
+                let kind = match p.kind {
+                    ProxyKind::Listen => "proxy",
+                    k => k.as_str(),
+                };
+                let nl = if rs.starts_with("tcp-request") {
+                    "\n"
+                } else {
+                    ""
+                };
+                d.hx(
+                    HaproxyLoc::Parsing,
+                    format!(
+                        "'{rs}' expects {listed} in {kind} '{}' (got '{action}').{nl}",
+                        p.name.name
+                    ),
+                )
+            } else {
+                d.hx(
+                    HaproxyLoc::ParsingTight,
+                    format!("'{rs}' expects {listed}, but got '{action}'."),
+                )
+            };
             if let Some(h) = hint {
                 d = d.help(format!("did you mean `{h}`?"));
             }
             self.push(d);
+            // An HTTP rule HAProxy cannot build stops its reading (ERR_ABORT).
+            if rs.starts_with("http-") {
+                self.aborted = true;
+            }
+            return;
+        }
+        // §4.2 `http-request use-service lua.<name>`: a service of a Lua file
+        // that was loaded (HAProxy 2.6: "'lua.x' unknown service name.").
+        let svc = line.arg(ai + 1);
+        if rs == "http-request" && base == "use-service" && svc.starts_with("lua.") && !self.has_lua
+        {
+            let p = &self.cfg.proxies[pi];
+            let kind = match p.kind {
+                ProxyKind::Listen => "proxy",
+                k => k.as_str(),
+            };
+            let hx = format!(
+                "error detected in {kind} '{}' while parsing '{rs} {action}' rule : '{svc}' unknown service name..",
+                p.name.name
+            );
+            self.err(
+                Code::UnknownAction,
+                line.span(ai + 1),
+                format!("no Lua file loaded registers the service `{svc}`"),
+                HaproxyLoc::Parsing,
+                hx,
+            );
+            self.aborted = true;
             return;
         }
         if !self.rule_fetch_known(pi, line, ai, &rs, &action)
             || !self.rule_map_files_exist(pi, line, ai, &rs, &action)
         {
+            // An HTTP rule HAProxy cannot build stops its reading here
+            // (cfgparse-listen.c: ERR_ABORT), as below.
+            if rs.starts_with("http-") {
+                self.aborted = true;
+            }
             return;
         }
         let ci = (ai + 1..line.words.len()).find(|&j| matches!(line.arg(j), "if" | "unless"));
@@ -445,12 +503,45 @@ impl Parser<'_> {
             for w in &line.words[ai + 1..] {
                 for (conv, file) in map_files_in(&w.text) {
                     if !Path::new(&file).exists() {
-                        let pname = self.cfg.proxies[pi].name.name.clone();
-                        let kind = self.cfg.proxies[pi].kind.as_str();
+                        let p = &self.cfg.proxies[pi];
+                        let pname = p.name.name.clone();
+                        let kind = match p.kind {
+                            ProxyKind::Listen => "proxy",
+                            k => k.as_str(),
+                        };
+                        // A sample expression argument (`set-var`, `set-src`...)
+                        // reports the converter's error as it is; a log-format
+                        // one (`set-header ... %[...]`) through log.c's
+                        // "failed to parse sample expression".
+                        let base = action.split('(').next().unwrap_or(action);
+                        let sample_arg = matches!(
+                            base,
+                            "set-var"
+                                | "set-src"
+                                | "set-src-port"
+                                | "set-dst"
+                                | "set-dst-port"
+                                | "capture"
+                                | "track-sc0"
+                                | "track-sc1"
+                                | "track-sc2"
+                                | "track-sc"
+                                | "set-priority-class"
+                                | "set-priority-offset"
+                                | "do-resolve"
+                        );
+                        let expr = if sample_arg {
+                            String::new()
+                        } else {
+                            format!(
+                                "failed to parse sample expression <{}> : ",
+                                w.text.trim_start_matches("%[")
+                            )
+                        };
                         self.push(
                             Diagnostic::error(Code::MissingFile, format!("map file `{file}` does not exist"))
                                 .at(w.span)
-                                .hx(HaproxyLoc::Parsing, format!("error detected in {kind} '{pname}' while parsing '{rs} {action}' rule : failed to parse sample expression <{}> : invalid args in converter '{conv}' : failed to open pattern file <{file}>.", w.text.trim_start_matches("%["))),
+                                .hx(HaproxyLoc::Parsing, format!("error detected in {kind} '{pname}' while parsing '{rs} {action}' rule : {expr}invalid args in converter '{conv}' : failed to open pattern file <{file}>.")),
                         );
                         return false;
                     }

@@ -378,9 +378,15 @@ impl Parser<'_> {
             );
             return;
         }
+        // HAProxy's proposal by its own measure over the section's keywords
+        // (its registration order is not known here: sorted, the first of
+        // equally close ones).
+        let mut sorted = cands.clone();
+        sorted.sort_unstable();
+        let best = crate::diag::haproxy_best_match(&kw, sorted);
         let hint = suggest(&kw, cands);
         let mut hx = format!("unknown keyword '{kw}' in '{section}' section");
-        if let Some(s) = hint {
+        if let Some(s) = best {
             hx.push_str(&format!("; did you mean '{s}' maybe ?"));
         }
         let newer = self.opts.table == TableSet::V2_6 && {

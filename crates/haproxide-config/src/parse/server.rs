@@ -351,6 +351,12 @@ impl Parser<'_> {
                 );
                 return None;
             }
+            if let Some(e) = crate::choices::lookup(crate::choices::Place::Server, &k) {
+                let context = format!("{sctx} : ");
+                if self.refused_choice(line, i, e, &context, HaproxyLoc::Bracket) {
+                    return None;
+                }
+            }
             let opt = ServerOpt {
                 line,
                 i,

@@ -362,11 +362,13 @@ impl Sess {
             Err(t) => return self.reply(client, 503, &ex, t).await,
         };
         self.connected = Some(crate::clock::now());
+        // HAProxy's `srv_use_conn`: the connection counts as in use (for the
+        // pool's bounds) until it goes back to the pool or away.
+        let mut in_use = None;
         if let Some(srv) = self.server {
             shared.http.server_request(be.idx, srv);
-            // HAProxy's `srv_use_conn`: the most connections in use at once.
             if be.spec.reuse != crate::spec::HttpReuse::Never {
-                super::pool::note_use(&be, srv);
+                in_use = super::pool::use_conn(&be, srv);
             }
         }
         // What a previous server connection left (a response it could not
@@ -407,9 +409,8 @@ impl Sess {
                             stream: server,
                         });
                     } else {
-                        let in_flight = be.server_counts(srv).0 as usize;
                         let pool = sspec.map(|s| s.pool).unwrap_or_default();
-                        super::pool::put(&be, srv, server, reused, in_flight, &pool);
+                        super::pool::put(&be, srv, server, reused, in_use.take(), &pool);
                     }
                 } else if server_keep {
                     // `http-server-close` / `httpclose`: the exchange is over,
@@ -437,8 +438,7 @@ impl Sess {
         let fert = &self.shared.frontends[self.fe];
         self.shared.http.frontend_request(self.fe);
         let version = super::htx::version(req.head.version);
-        if fert.spec.captures.request_line || self.shared.logger.wants_request_line(&fert.spec.name)
-        {
+        if fert.spec.captures.request_line || fert.log_wants_line {
             h.set_request_line(&req.head.method, &req.head.uri, &version);
         }
         self.htx.from_client += super::htx::head(

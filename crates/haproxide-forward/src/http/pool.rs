@@ -189,6 +189,15 @@ impl Slot {
         self.idle.len() + others
     }
 
+    /// The server's connections in use on every thread (HAProxy's
+    /// `curr_used_conns`): each thread counts its own ([`InUse`]).
+    fn used_all(&self) -> usize {
+        let threads = NEXT_THREAD.load(Ordering::Relaxed).min(MAX_THREADS);
+        (0..threads)
+            .map(|t| self.shown.used[t].load(Ordering::Relaxed))
+            .sum()
+    }
+
     /// Publishes the slot's numbers for `show servers conn`.
     fn publish(&self) {
         let t = thread_index();
@@ -209,6 +218,8 @@ const MAX_THREADS: usize = 64;
 
 /// One server's pool numbers, per thread (written by its slots).
 struct Shown {
+    /// Connections in use, per thread (see [`InUse`]).
+    used: [AtomicUsize; MAX_THREADS],
     idle: [AtomicUsize; MAX_THREADS],
     safe: [AtomicUsize; MAX_THREADS],
     used_max: [AtomicUsize; MAX_THREADS],
@@ -246,6 +257,7 @@ fn shown(be: &Arc<BackendRt>, srv: usize, create: bool) -> Option<Arc<Shown>> {
         return None;
     }
     let s = Arc::new(Shown {
+        used: std::array::from_fn(|_| AtomicUsize::new(0)),
         idle: std::array::from_fn(|_| AtomicUsize::new(0)),
         safe: std::array::from_fn(|_| AtomicUsize::new(0)),
         used_max: std::array::from_fn(|_| AtomicUsize::new(0)),
@@ -293,12 +305,19 @@ pub(crate) fn stats(be: &Arc<BackendRt>, srv: usize, threads: usize) -> PoolStat
     let pool = be.server(srv).map(|s| s.pool).unwrap_or_default();
     let mut st = PoolStats {
         purge_delay_ms: pool.purge_delay.as_millis() as u64,
+        // Without pool numbers (`http-reuse never`): the requests in flight.
         used_cur: be.server_counts(srv).0,
         idle_lim: pool.max_conn.map_or(-1, |m| m as i64),
         per_thread: vec![0; threads.clamp(1, MAX_THREADS)],
         ..PoolStats::default()
     };
     if let Some(s) = shown(be, srv, false) {
+        // HAProxy's `curr_used_conns`: connections in use, not requests.
+        st.used_cur = s
+            .used
+            .iter()
+            .map(|u| u.load(Ordering::Relaxed) as u64)
+            .sum();
         let last = st.per_thread.len() - 1;
         for t in 0..MAX_THREADS {
             let (i, sf) = (
@@ -360,78 +379,110 @@ pub(crate) fn take(be: &Arc<BackendRt>, srv: usize, take: Take) -> Option<Server
     })
 }
 
-/// A request of `be`/`srv` got a connection (HAProxy's `srv_use_conn`): the
-/// most in use at once and the estimate follow the requests in flight.
-pub(crate) fn note_use(be: &Arc<BackendRt>, srv: usize) {
-    let used = be.server_counts(srv).0 as usize;
-    POOL.with(|p| {
-        let mut p = p.borrow_mut();
-        if let Some(slot) = p.iter_mut().find(|s| same(s, be, srv)) {
-            slot.used_max = slot.used_max.max(used);
-            slot.need_est = slot.need_est.max(used);
-            slot.publish();
-        } else if let Some(shown) = shown(be, srv, true) {
-            let slot = Slot {
+/// This thread's slot of `be`/`srv`, made (with `pool`) when it has none yet.
+fn slot_of<'a>(
+    p: &'a mut Vec<Slot>,
+    be: &Arc<BackendRt>,
+    srv: usize,
+    pool: ServerPool,
+) -> Option<&'a mut Slot> {
+    let i = match p.iter().position(|s| same(s, be, srv)) {
+        Some(i) => i,
+        None => {
+            let shown = shown(be, srv, true)?;
+            p.push(Slot {
                 be: Arc::downgrade(be),
                 srv,
                 idle: Conns::default(),
-                used_max: used,
-                need_est: used,
-                pool: be.server(srv).map(|s| s.pool).unwrap_or_default(),
+                used_max: 0,
+                need_est: 0,
+                pool,
                 purge_at: None,
                 shown,
-            };
-            slot.publish();
-            p.push(slot);
+            });
+            p.len() - 1
         }
-    });
+    };
+    p.get_mut(i)
+}
+
+/// A server connection in use by a request, counted on its thread until this
+/// is dropped (HAProxy's `curr_used_conns`, which `srv_use_conn` raises and
+/// `srv_add_to_idle_list` or the connection's end lowers). The pool's bounds
+/// compare the server's idle connections with these counts; they used to take
+/// the server's requests in flight, which count a request from the moment a
+/// server is chosen (before it takes an idle connection) until its session
+/// lets go of the server (after its connection went back to the pool), so
+/// another thread's release saw one connection too many in either window
+/// and closed one that was needed: with 50 keep-alive clients on two
+/// threads, 18 server connections closed and opened again per second
+/// (HAProxy 2.6: none).
+pub(crate) struct InUse {
+    shown: Arc<Shown>,
+    thread: usize,
+}
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        if let Some(x) = self.shown.used.get(self.thread) {
+            x.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A request of `be`/`srv` got a connection (HAProxy's `srv_use_conn`): it is
+/// counted in use until the returned guard goes (given to [`put`], or dropped
+/// when the connection is not kept); the most in use at once and the estimate
+/// follow. `None` only when the server's numbers cannot be registered.
+pub(crate) fn use_conn(be: &Arc<BackendRt>, srv: usize) -> Option<InUse> {
+    let thread = thread_index();
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        let pool = be.server(srv).map(|s| s.pool).unwrap_or_default();
+        let slot = slot_of(&mut p, be, srv, pool)?;
+        slot.shown.used.get(thread)?.fetch_add(1, Ordering::Relaxed);
+        let used = slot.used_all();
+        slot.used_max = slot.used_max.max(used);
+        slot.need_est = slot.need_est.max(used);
+        slot.publish();
+        Some(InUse {
+            shown: slot.shown.clone(),
+            thread,
+        })
+    })
 }
 
 /// Gives a server connection that may serve another request back to its
 /// server's pool, or closes it (silently: [`ServerStream::close_silently`])
-/// when the pool does not want it (see the module documentation). `in_flight`: the server's requests in flight now, this one
-/// included. `reused`: it served a request before this one.
+/// when the pool does not want it (see the module documentation). `in_use`:
+/// the connection's count from [`use_conn`] (it counts as in use while the
+/// bounds are read, as in HAProxy's `srv_add_to_idle_list`, and no longer once
+/// it is idle). `reused`: it served a request before this one.
 pub(crate) fn put(
     be: &Arc<BackendRt>,
     srv: usize,
     stream: ServerStream,
     reused: bool,
-    in_flight: usize,
+    in_use: Option<InUse>,
     pool: &ServerPool,
 ) {
     let now = crate::clock::now();
     let mut stream = Some(stream);
+    let mut in_use = in_use;
     let spawn = POOL.with(|p| {
         let mut p = p.borrow_mut();
-        let i = match p.iter().position(|s| same(s, be, srv)) {
-            Some(i) => i,
-            None => {
-                let Some(shown) = shown(be, srv, true) else {
-                    return false;
-                };
-                p.push(Slot {
-                    be: Arc::downgrade(be),
-                    srv,
-                    idle: Conns::default(),
-                    used_max: 0,
-                    need_est: 0,
-                    pool: *pool,
-                    purge_at: None,
-                    shown,
-                });
-                p.len() - 1
-            }
-        };
-        let Some(slot) = p.get_mut(i) else {
+        let Some(slot) = slot_of(&mut p, be, srv, *pool) else {
             return false;
         };
         slot.pool = *pool;
-        // What `srv_use_conn` records when a request takes a connection: the
-        // most in use at once is seen when the first of them is released.
-        slot.used_max = slot.used_max.max(in_flight);
-        slot.need_est = slot.need_est.max(in_flight);
+        // The server's connections in use, this one included (a connection
+        // without a count is counted here).
+        let used = slot.used_all() + usize::from(in_use.is_none());
+        slot.used_max = slot.used_max.max(used);
+        slot.need_est = slot.need_est.max(used);
         // `pool-purge-delay 0` and `pool-max-conn 0` keep none.
         if pool.purge_delay.is_zero() || pool.max_conn == Some(0) {
+            drop(in_use.take());
             slot.publish();
             return false;
         }
@@ -444,7 +495,7 @@ pub(crate) fn put(
             let first_of_kind = safe == 0 && (reused || idle == 0);
             let total = std::cell::OnceCell::new();
             let total = || *total.get_or_init(|| slot.idle_all());
-            let within = || in_flight + total() <= in_flight.max(slot.need_est) + pool.low_conn;
+            let within = || used + total() <= used.max(slot.need_est) + pool.low_conn;
             pool.max_conn.is_none_or(|m| total() < m) && (first_of_kind || within())
         };
         // HAProxy drops an idle connection as soon as its server closes it
@@ -453,12 +504,16 @@ pub(crate) fn put(
         // closed go (a server that closes its kept connections between clients
         // would otherwise have each new client's connection refused after one
         // request, for a dead one still counted).
-        if !keep(slot) {
+        let kept = keep(slot) || {
             sweep_oldest(&mut slot.idle);
-            if !keep(slot) {
-                slot.publish();
-                return false;
-            }
+            keep(slot)
+        };
+        // No longer in use before it counts as idle (a bound read meanwhile
+        // on another thread sees one connection too few, never one too many).
+        drop(in_use.take());
+        if !kept {
+            slot.publish();
+            return false;
         }
         let Some(stream) = stream.take() else {
             return false;
@@ -513,9 +568,9 @@ fn purge_now(now: Instant) -> Option<Instant> {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         p.retain_mut(|slot| {
-            let Some(be) = slot.be.upgrade() else {
+            if slot.be.strong_count() == 0 {
                 return false;
-            };
+            }
             // A slot with nothing to purge stays while its backend runs: it
             // holds the server's `used_max` and `need_est` (HAProxy keeps them
             // in the server), which a new slot would restart from one request.
@@ -526,7 +581,7 @@ fn purge_now(now: Instant) -> Option<Instant> {
                 return true;
             }
             slot.idle.retain_alive();
-            let used = be.server_counts(slot.srv).0 as usize;
+            let used = slot.used_all();
             let curr = slot.idle.len();
             if curr > 0 {
                 // Half of the server's excess over all threads, this thread
@@ -589,6 +644,15 @@ async fn purger() {
 mod tests {
     use super::*;
 
+    /// A backend with one server (the pool's tests need no more).
+    fn backend() -> Arc<BackendRt> {
+        Arc::new(BackendRt::new(
+            0,
+            crate::spec::BackendSpec::default(),
+            Arc::new(crate::AlwaysUp),
+        ))
+    }
+
     /// The kept count of safe connections follows every change, and the
     /// oldest of a kind is the one found, as a scan of the list finds it.
     #[tokio::test]
@@ -644,11 +708,7 @@ mod tests {
     /// made again started them over from the requests in flight then).
     #[tokio::test]
     async fn a_purge_keeps_the_numbers_of_a_server_without_idle_connections() {
-        let be = Arc::new(BackendRt::new(
-            0,
-            crate::spec::BackendSpec::default(),
-            Arc::new(crate::AlwaysUp),
-        ));
+        let be = backend();
         let l = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -658,27 +718,86 @@ mod tests {
             max_conn: Some(0),
             ..ServerPool::default()
         };
-        // Released with 3 requests in flight: not kept, the numbers noted.
-        put(&be, 0, ServerStream::Tcp(s), false, 3, &none);
+        // Released with 3 connections in use: not kept, the numbers noted.
+        let mut used: Vec<_> = (0..3).map(|_| use_conn(&be, 0)).collect();
+        put(
+            &be,
+            0,
+            ServerStream::Tcp(s),
+            false,
+            used.pop().flatten(),
+            &none,
+        );
         assert_eq!(stats(&be, 0, 1).used_max, 3);
+        drop(used);
         purge_now(Instant::now() + Duration::from_secs(3600));
-        // The next request (none other in flight) sees the same numbers.
-        note_use(&be, 0);
+        // The next request (none other in use) sees the same numbers.
+        let _one = use_conn(&be, 0);
         let st = stats(&be, 0, 1);
         assert_eq!((st.used_max, st.need_est), (3, 3));
     }
+    /// A connection counts as in use from [`use_conn`] until it is back in the
+    /// pool or gone, on the thread that used it, and the other threads' bounds
+    /// see it so: what a request holds, not whether its session still holds
+    /// the server. (The bounds took the server's requests in flight, which
+    /// still counted a request whose connection was already idle: another
+    /// thread then saw one connection too many and closed one; 148 closed and
+    /// reopened in 3 s of 50 keep-alive clients on two threads, none now.)
+    #[test]
+    fn a_connection_counts_as_in_use_until_it_is_back_in_the_pool() {
+        let be = backend();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let used = |be: &Arc<BackendRt>| stats(be, 0, MAX_THREADS).used_cur;
+        rt.block_on(async {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = l.local_addr().expect("addr");
+            let mut peers = Vec::new();
+            let conn = || async {
+                let s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+                (ServerStream::Tcp(s), l.accept().await.expect("accept"))
+            };
+            // Two in use here, one on another thread.
+            let (a, b) = (use_conn(&be, 0), use_conn(&be, 0));
+            let other = {
+                let be = be.clone();
+                std::thread::spawn(move || use_conn(&be, 0).map(std::mem::forget).is_some())
+            };
+            assert_eq!(other.join().ok(), Some(true));
+            assert_eq!(used(&be), 3);
+            // One back in the pool: no longer in use, now idle.
+            let (s, p) = conn().await;
+            peers.push(p);
+            put(&be, 0, s, false, a, &ServerPool::default());
+            let st = stats(&be, 0, MAX_THREADS);
+            assert_eq!((st.used_cur, st.unsafe_nb), (2, 1), "{st:?}");
+            assert_eq!((st.used_max, st.need_est), (3, 3), "{st:?}");
+            // One that ends without going back (an error, `http-server-close`).
+            drop(b);
+            assert_eq!(used(&be), 1);
+            // The next release sees one in use (the other thread's) besides
+            // itself and one idle: 2 + 1 <= 3, kept.
+            let c = use_conn(&be, 0);
+            let (s, p) = conn().await;
+            peers.push(p);
+            put(&be, 0, s, false, c, &ServerPool::default());
+            let st = stats(&be, 0, MAX_THREADS);
+            assert_eq!((st.used_cur, st.unsafe_nb), (1, 2), "{st:?}");
+        });
+    }
+
     /// The bounds count the server's idle connections on every thread, as
-    /// HAProxy's do: four requests in flight on each of two threads, released
-    /// one by one (4, 3, 2, 1 still in flight), leave five idle connections in
+    /// HAProxy's do: four connections in use on each of two threads, released
+    /// one by one (4, 3, 2, 1 still in use), leave five idle connections in
     /// all (the first thread's four, then the second thread's first of its
     /// kind), not eight (four per thread).
     #[test]
     fn the_bounds_count_idle_connections_of_every_thread() {
-        let be = Arc::new(BackendRt::new(
-            0,
-            crate::spec::BackendSpec::default(),
-            Arc::new(crate::AlwaysUp),
-        ));
+        let be = backend();
         // Each thread releases its four, says so, and keeps its peers (the
         // kept connections alive) until told to end.
         let release_four = |be: Arc<BackendRt>| {
@@ -695,7 +814,8 @@ mod tests {
                         .expect("bind");
                     let addr = l.local_addr().expect("addr");
                     let mut peers = Vec::new();
-                    for in_flight in [4, 3, 2, 1] {
+                    let mut used: Vec<_> = (0..4).map(|_| use_conn(&be, 0)).collect();
+                    while let Some(in_use) = used.pop() {
                         let s = tokio::net::TcpStream::connect(addr).await.expect("connect");
                         peers.push(l.accept().await.expect("accept"));
                         put(
@@ -703,7 +823,7 @@ mod tests {
                             0,
                             ServerStream::Tcp(s),
                             false,
-                            in_flight,
+                            in_use,
                             &ServerPool::default(),
                         );
                     }

@@ -31,6 +31,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
@@ -62,6 +63,9 @@ pub(crate) type WindowMap = rustc_hash::FxHashMap<u32, i64>;
 #[derive(Default)]
 pub(crate) struct Credits {
     inner: Mutex<Pending>,
+    /// Reports wait in `inner`: set with them, cleared by [`Credits::take`]
+    /// (the wire looks at every write, mostly to find none: without the lock).
+    pending: AtomicBool,
 }
 
 #[derive(Default)]
@@ -88,6 +92,7 @@ impl Credits {
         let w = match self.inner.lock() {
             Ok(mut p) => {
                 f(&mut p);
+                self.pending.store(true, Ordering::Release);
                 p.waker.take()
             }
             Err(_) => None,
@@ -107,7 +112,15 @@ impl Credits {
             }
             std::mem::swap(&mut p.credit, credit);
             std::mem::swap(&mut p.done, done);
+            self.pending.store(false, Ordering::Relaxed);
         }
+    }
+
+    /// Nothing reported since the last [`Credits::take`], which registered
+    /// `waker` (a report takes the waker it wakes and sets the flag, so the
+    /// flag down means that one is still registered).
+    fn quiet_for(&self, last: Option<&Waker>, waker: &Waker) -> bool {
+        !self.pending.load(Ordering::Acquire) && last.is_some_and(|w| w.will_wake(waker))
     }
 }
 
@@ -203,6 +216,8 @@ pub(crate) struct Wire<IO> {
     local_credit: Vec<(u32, u32)>,
     /// Empty vectors kept for [`Credits::take`].
     spare: (Vec<(u32, u32)>, Vec<u32>),
+    /// The waker the last [`Credits::take`] registered.
+    taken_by: Option<Waker>,
     wr: Framer,
     mode: Mode,
     collect: Vec<u8>,
@@ -231,6 +246,7 @@ impl<IO> Wire<IO> {
             pad_of: None,
             local_credit: Vec::new(),
             spare: (Vec::new(), Vec::new()),
+            taken_by: None,
             wr: Framer::new(),
             mode: Mode::Pass,
             collect: Vec::new(),
@@ -316,10 +332,17 @@ impl<IO> Wire<IO> {
     /// At a frame boundary of the output: WINDOW_UPDATE frames for the credit
     /// the stream tasks reported.
     fn inject(&mut self, waker: &Waker) {
+        // Nothing to give (most calls): what the walk below would find.
+        if self.local_credit.is_empty() && self.credits.quiet_for(self.taken_by.as_ref(), waker) {
+            return;
+        }
         let (mut credit, mut done) = std::mem::take(&mut self.spare);
         credit.clear();
         done.clear();
         self.credits.take(waker, &mut credit, &mut done);
+        if !self.taken_by.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            self.taken_by = Some(waker.clone());
+        }
         for sid in done.drain(..) {
             // What the stream's task never took goes back to the connection.
             if let Some(w) = self.windows.remove(&sid) {

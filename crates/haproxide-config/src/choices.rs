@@ -1,0 +1,82 @@
+//! Keywords whose one argument is a word from a fixed list, where HAProxy 2.6
+//! refuses any other word with a fatal alert (configuration.txt §3 for the
+//! global keywords, §5.1 `bind` options, §5.2 `server` options). Read by the
+//! parser only (`parse::choices`), before the keyword is applied.
+
+/// Where the keyword is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Global,
+    Server,
+    Bind,
+}
+
+/// One keyword and the words it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choices {
+    pub place: Place,
+    pub keyword: &'static str,
+    pub values: &'static [&'static str],
+    /// HAProxy's message (after its location and the server or bind line's
+    /// context); `{arg}` stands for the refused word.
+    pub haproxy: &'static str,
+}
+
+const fn c(
+    place: Place,
+    keyword: &'static str,
+    values: &'static [&'static str],
+    haproxy: &'static str,
+) -> Choices {
+    Choices {
+        place,
+        keyword,
+        values,
+        haproxy,
+    }
+}
+
+const ON_OFF: &[&str] = &["on", "off"];
+
+/// HAProxy 2.6's lists: cfgparse-global.c, cfgparse-ssl.c, http_client.c,
+/// activity.c, server.c, task.c, fd.c (global); server.c, log.c (server);
+/// cli.c (bind, on `stats socket` lines and proxies alike).
+pub const CHOICES: &[Choices] = &[
+    c(Place::Global, "ssl-server-verify", &["none", "required"],
+        "'ssl-server-verify' expects 'none' or 'required' as argument."),
+    c(Place::Global, "httpclient.ssl.verify", &["none", "required"],
+        "'httpclient.ssl.verify' expects 'none' or 'required' as argument."),
+    c(Place::Global, "httpclient.resolvers.prefer", &["ipv4", "ipv6"],
+        "'httpclient.resolvers.prefer' expects 'ipv4' or 'ipv6' as argument."),
+    c(Place::Global, "profiling.tasks", &["on", "auto", "off"],
+        "'profiling.tasks' expects either 'on', 'auto', or 'off' but got '{arg}'."),
+    c(Place::Global, "tune.idle-pool.shared", ON_OFF,
+        "'tune.idle-pool.shared' expects either 'on' or 'off' but got '{arg}'."),
+    c(Place::Global, "tune.sched.low-latency", ON_OFF,
+        "'tune.sched.low-latency' expects either 'on' or 'off' but got '{arg}'."),
+    c(Place::Global, "tune.fd.edge-triggered", ON_OFF,
+        "'tune.fd.edge-triggered' expects either 'on' or 'off' but got '{arg}'."),
+    c(Place::Global, "tune.ssl.keylog", ON_OFF,
+        "'tune.ssl.keylog' expects either 'on' or 'off' but got '{arg}'."),
+    c(Place::Global, "default-path", &["current", "config", "parent", "origin"],
+        "unsupported default-path mode '{arg}' for 'default-path', supported modes include 'current', 'config', 'parent', and 'origin'."),
+    c(Place::Server, "observe", &["none", "layer4", "layer7"],
+        "'observe' expects one of 'none', 'layer4', 'layer7' but got '{arg}'."),
+    c(Place::Server, "log-proto", &["legacy", "octet-count"],
+        "'log-proto' expects one of 'legacy' or 'octet-count' but got '{arg}'."),
+    c(Place::Server, "resolve-prefer", &["ipv4", "ipv6"],
+        "'resolve-prefer' expects either ipv4 or ipv6 as argument.."),
+    c(Place::Server, "ws", &["auto", "h1", "h2"],
+        "'ws' has to be 'auto', 'h1' or 'h2'."),
+    c(Place::Bind, "level", &["user", "operator", "admin"],
+        "'level' only supports 'user', 'operator', and 'admin' (got '{arg}')"),
+    c(Place::Bind, "severity-output", &["none", "number", "string"],
+        "'severity-output' only supports 'none', 'number', and 'string' (got '{arg}')"),
+];
+
+/// The entry for `keyword` at `place`, if its argument is a word from a list.
+pub fn lookup(place: Place, keyword: &str) -> Option<&'static Choices> {
+    CHOICES
+        .iter()
+        .find(|e| e.place == place && e.keyword == keyword)
+}
