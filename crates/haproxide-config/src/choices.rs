@@ -1,7 +1,8 @@
-//! Keywords whose one argument is a word from a fixed list, where HAProxy 2.6
-//! refuses any other word with a fatal alert (configuration.txt §3 for the
-//! global keywords, §5.1 `bind` options, §5.2 `server` options). Read by the
-//! parser only (`parse::choices`), before the keyword is applied.
+//! Keywords whose one argument is a word from a fixed list, or a number in a
+//! range, where HAProxy 2.6 refuses anything else with a fatal alert
+//! (configuration.txt §3 for the global keywords, §5.1 `bind` options, §5.2
+//! `server` options). Read by the parser only (`parse::choices`), before the
+//! keyword is applied.
 
 /// Where the keyword is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,3 +81,87 @@ pub fn lookup(place: Place, keyword: &str) -> Option<&'static Choices> {
         .iter()
         .find(|e| e.place == place && e.keyword == keyword)
 }
+
+/// A global keyword whose number HAProxy reads with atoi() (an `int`: the low
+/// 32 bits of what strtol() saturates to) and refuses outside `lo..=hi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntRange {
+    pub keyword: &'static str,
+    pub lo: i32,
+    pub hi: i32,
+    /// HAProxy's message after its location.
+    pub haproxy: &'static str,
+    /// HAProxy's message for a missing number (after `parsing [FILE:LINE]:`,
+    /// without the space before the colon when the flag is set); None: an
+    /// empty word is read as 0.
+    pub missing: Option<(&'static str, bool)>,
+}
+
+const fn r(keyword: &'static str, lo: i32, hi: i32, haproxy: &'static str) -> IntRange {
+    IntRange {
+        keyword,
+        lo,
+        hi,
+        haproxy,
+        missing: Some((haproxy, false)),
+    }
+}
+
+const fn missing(e: IntRange, text: Option<(&'static str, bool)>) -> IntRange {
+    IntRange { missing: text, ..e }
+}
+
+/// cfgparse-global.c, pool.c, server.c (HAProxy 2.6).
+pub const GLOBAL_RANGES: &[IntRange] = &[
+    r(
+        "maxcompcpuusage",
+        0,
+        100,
+        "'maxcompcpuusage' expects an integer argument between 0 and 100.",
+    ),
+    missing(
+        r(
+            "tune.fail-alloc",
+            0,
+            100,
+            "'tune.fail-alloc' expects a numeric value between 0 and 100.",
+        ),
+        None,
+    ),
+    r(
+        "tune.pool-high-fd-ratio",
+        0,
+        100,
+        "'tune.pool-high-fd-ratio' expects an integer argument between 0 and 100.",
+    ),
+    r(
+        "tune.pool-low-fd-ratio",
+        0,
+        100,
+        "'tune.pool-low-fd-ratio' expects an integer argument between 0 and 100.",
+    ),
+    r(
+        "tune.comp.maxlevel",
+        1,
+        9,
+        "'tune.comp.maxlevel' expects a numeric value between 1 and 9",
+    ),
+    missing(
+        r(
+            "tune.http.maxhdr",
+            1,
+            32767,
+            "'tune.http.maxhdr' expects a numeric value between 1 and 32767",
+        ),
+        Some(("'tune.http.maxhdr' expects an integer argument.", false)),
+    ),
+    missing(
+        r(
+            "spread-checks",
+            0,
+            50,
+            "'spread-checks' needs a positive value in range 0..50.",
+        ),
+        Some(("'spread-checks' expects an integer argument (0..50).", true)),
+    ),
+];

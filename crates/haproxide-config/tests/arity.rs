@@ -13,7 +13,7 @@ mod oracle;
 use oracle::Oracle;
 
 use haproxide_config::arity::{MaxArgs, MinArgs, Wording, GLOBAL, GLOBAL_MIN, PROXY};
-use haproxide_config::choices::{Choices, Place, CHOICES};
+use haproxide_config::choices::{Choices, Place, CHOICES, GLOBAL_RANGES};
 use haproxide_config::{Checked, Code};
 
 /// A valid configuration with `line` in its `listen` section (`proxy`) or its
@@ -338,4 +338,79 @@ fn the_minimums_agree_with_haproxy_c() {
             }
         }
     }
+}
+
+/// The numbers the ranges are tried with: the edges, C's conversions, text.
+const NUMBERS: &[&str] = &[
+    "-9223372036854775809",
+    "-1",
+    "0",
+    "1",
+    "9",
+    "50",
+    "100",
+    "101",
+    "65536",
+    "2147483648",
+    "4294967296",
+    "4294967297",
+    "9223372036854775807",
+    "18446744073709551616",
+    "2147483647d",
+    "5x",
+    "",
+];
+
+#[test]
+fn numbers_out_of_range_are_refused_as_haproxy_reads_them() {
+    for e in GLOBAL_RANGES {
+        for v in NUMBERS {
+            let c = check(&config(&format!("{} {v}", e.keyword), ""));
+            // atoi(): the low 32 bits of what strtol() saturates to.
+            let n = haproxide_config::value::atol(v) as i32;
+            let want = match (v.is_empty(), e.missing) {
+                (true, Some((hx, _))) => Some(hx),
+                _ if (e.lo..=e.hi).contains(&n) => None,
+                _ => Some(e.haproxy),
+            };
+            let got = c
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .find_map(|d| d.haproxy.as_ref().map(|h| h.text.clone()));
+            assert_eq!(got.as_deref(), want, "{} {v}", e.keyword);
+        }
+    }
+}
+
+#[test]
+fn the_ranges_agree_with_haproxy_c() {
+    let oracle = Oracle::new("ranges");
+    let mut internal = 0;
+    for e in GLOBAL_RANGES {
+        for v in NUMBERS {
+            let text = config(&format!("{} {v}", e.keyword), "");
+            let (status, stderr) = oracle.check(&text);
+            if stderr.contains("Internal error: invalid default message") {
+                // HAProxy cannot build its own error pages with so few headers.
+                assert_eq!(e.keyword, "tune.http.maxhdr", "{stderr}");
+                internal += 1;
+                continue;
+            }
+            let theirs = stderr
+                .lines()
+                .find(|l| l.starts_with("[ALERT]"))
+                .and_then(|l| l.split_once("]: ").or_else(|| l.split_once("] : ")))
+                .map(|(_, m)| m.to_string());
+            let c = check(&text);
+            let ours = c
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .find_map(|d| d.haproxy.as_ref().map(|h| h.text.clone()));
+            assert_eq!(theirs, ours, "{} {v}: {stderr}", e.keyword);
+            assert_eq!(status, Some(c.exit_code(false)), "{} {v}", e.keyword);
+        }
+    }
+    assert!(internal <= 4, "{internal}");
 }

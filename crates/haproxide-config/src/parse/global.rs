@@ -54,6 +54,14 @@ impl Parser<'_> {
                 return;
             }
         }
+        if let Some(e) = crate::choices::GLOBAL_RANGES
+            .iter()
+            .find(|e| e.keyword == kw)
+        {
+            if self.refused_range(line, start, e) {
+                return;
+            }
+        }
         if let Some(e) = crate::choices::lookup(crate::choices::Place::Global, &kw) {
             if self.refused_choice(line, start, e, "", HaproxyLoc::Parsing) {
                 return;

@@ -284,7 +284,7 @@ impl Parser<'_> {
                 Diagnostic::error(Code::DuplicateServer, format!("server `{}` is defined twice in {kind} `{pname}`", name.name))
                     .at(name.span)
                     .related(ps, "first defined here")
-                    .hx(HaproxyLoc::Parsing, format!("{kind} '{pname}', another server named '{}' was already defined at line {pl}, please use distinct names.", name.name)),
+                    .hx(HaproxyLoc::ParsingPost, format!("{kind} '{pname}', another server named '{}' was already defined at line {pl}, please use distinct names.", name.name)),
             );
         }
         true
