@@ -298,24 +298,33 @@ impl Parser<'_> {
                 let expanded = value::expand_env(&w.text, self.opts.env);
                 let bad = match value::parse_address(&expanded, AddrUse::Other) {
                     Ok(a) => match &a.host {
+                        // str2sa_range's text for a name that does not
+                        // resolve ends with its own newline (tools.c): a
+                        // blank line follows HAProxy's alert.
                         Host::Name(n) if !self.opts.resolver.resolves(n) => {
-                            Some(format!("invalid address: '{n}' in '{}'", w.text))
+                            Some(format!("invalid address: '{n}' in '{}'\n", w.text))
                         }
                         _ => None,
                     },
                     Err(e) => Some(e.haproxy_text(&w.text)),
                 };
                 if let Some(msg) = bad {
-                    let ctx = if sec == "peers" && kw == "server" {
-                        "server (null)/".to_string() + line.arg(start + 1)
+                    // A peers section's `peer` and `server` lines are read as
+                    // servers (peers.c): HAProxy names them so, located as its
+                    // server lines are.
+                    let (ctx, loc) = if sec == "peers" {
+                        (
+                            "server (null)/".to_string() + line.arg(start + 1),
+                            HaproxyLoc::Bracket,
+                        )
                     } else {
-                        format!("{kw} {}", line.arg(start + 1))
+                        (format!("{kw} {}", line.arg(start + 1)), HaproxyLoc::Parsing)
                     };
                     self.err(
                         Code::InvalidAddress,
                         w.span,
                         format!("invalid or unresolvable address `{}`", w.text),
-                        HaproxyLoc::Parsing,
+                        loc,
                         format!("'{ctx}' : {msg}"),
                     );
                 }

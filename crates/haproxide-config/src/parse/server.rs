@@ -92,12 +92,13 @@ impl Parser<'_> {
             return;
         };
         let sctx = format!("'server {pname}/{}'", head.name.name);
-        let Some(parsed) = self.server_address(&head, &sctx) else {
-            return;
-        };
+        // The name first, then the address (server.c `_srv_parse_init`).
         if !self.server_name_ok(pi, &head.name, is_default) {
             return;
         }
+        let Some(parsed) = self.server_address(&head, &sctx) else {
+            return;
+        };
         let mut sd = ServerDef {
             name: head.name,
             address: head.address,
@@ -284,7 +285,7 @@ impl Parser<'_> {
                 Diagnostic::error(Code::DuplicateServer, format!("server `{}` is defined twice in {kind} `{pname}`", name.name))
                     .at(name.span)
                     .related(ps, "first defined here")
-                    .hx(HaproxyLoc::Parsing, format!("{kind} '{pname}', another server named '{}' was already defined at line {pl}, please use distinct names.", name.name)),
+                    .hx(HaproxyLoc::ParsingPost, format!("{kind} '{pname}', another server named '{}' was already defined at line {pl}, please use distinct names.", name.name)),
             );
         }
         true
