@@ -33,28 +33,9 @@ for who in $WHO; do
     wait_port "$P_C" 30
     url="http://127.0.0.1:$P_C/small"
     wrk -t1 -c "$C" -d 2s "${hdr[@]}" "$url" >/dev/null 2>&1 || true
-    strace -c -f -p "$pid" -o "$TMP/strace.$who" &
-    spid=$!
-    sleep 1
-    res=$(timeout $((T + 30)) wrk -t1 -c "$C" -d "${T}s" "${hdr[@]}" "$url" 2>&1 || true)
-    sleep 0.5
-    kill -INT "$spid" 2>/dev/null || true
-    wait "$spid" 2>/dev/null || true
+    res=$(strace_during "$pid" "$TMP/strace.$who" timeout $((T + 30)) wrk -t1 -c "$C" -d "${T}s" "${hdr[@]}" "$url" 2>&1)
     stop_pid "$pid"
     n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$res")
     [ "${n:-0}" -gt 0 ] || { echo "wrk through $who failed: $res" >&2; exit 1; }
-    python3 - "$TMP/strace.$who" "$n" "$who" <<'PY'
-import sys
-path, n, who = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-rows = []
-for line in open(path):
-    f = line.split()
-    # % time, seconds, usecs/call, calls, [errors], syscall
-    if len(f) >= 5 and f[0][0].isdigit() and f[-1] != "total":
-        rows.append((int(f[3]), f[-1]))
-total = sum(c for c, _ in rows)
-rows.sort(reverse=True)
-print(f"{who}: {total / n:.2f} syscalls per request over {n} requests")
-print("  " + ", ".join(f"{name} {c / n:.2f}" for c, name in rows if c / n >= 0.005))
-PY
+    strace_per "$TMP/strace.$who" "$n" "$who" request
 done

@@ -14,6 +14,10 @@
 #   start_origin PORT                   nginx (2 workers, no access log) answering
 #                                       /small ("ok\n"), /1mb (1 MiB) and /post (body read)
 #   start_log_sink PORT [COUNT_FILE]    a UDP syslog sink (counts datagrams into COUNT_FILE)
+#   tls_bench_files DIR ...             the TLS benches' certificates and configuration
+#   strace_during PID FILE COMMAND...   COMMAND's output, `strace -c -f -p PID -o FILE` meanwhile
+#   strace_per FILE N LABEL UNIT        an `strace -c` summary as system calls per UNIT
+#   tls_target TEST                     `tlsload hs` arguments of a TLS bench test
 # Every process started goes into PIDS; every wait is bounded.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -202,4 +206,78 @@ frontend fe
 backend be
     server o1 127.0.0.1:$4
 CFG
+}
+
+tls_bench_files() { # DIR NBTHREAD ECHO_PORT EC_PORT RSA_PORT TIMEOUT CONNECT_TIMEOUT
+    # The TLS benches' certificates (self-signed ECDSA P-256 and RSA-2048, CN
+    # bench.example: DIR/ec.pem, DIR/rsa.pem) and proxy configuration (DIR/tls.cfg:
+    # TCP mode, one `bind ... ssl crt` per certificate type in front of the echo
+    # backend, default TLS settings), the same for both proxies
+    # (tls-vs-haproxy.sh, tls-callgrind.sh, tls-syscalls.sh).
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1/ec.key" \
+        -out "$1/ec.crt" -subj /CN=bench.example -days 2 2>/dev/null
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$1/rsa.key" -out "$1/rsa.crt" \
+        -subj /CN=bench.example -days 2 2>/dev/null
+    cat "$1/ec.crt" "$1/ec.key" >"$1/ec.pem"
+    cat "$1/rsa.crt" "$1/rsa.key" >"$1/rsa.pem"
+    cat >"$1/tls.cfg" <<CFG
+global
+    nbthread $2
+    maxconn 4000
+defaults
+    mode tcp
+    timeout client $6
+    timeout server $6
+    timeout connect $7
+frontend ec
+    bind 127.0.0.1:$4 ssl crt $1/ec.pem
+    default_backend echo
+frontend rsa
+    bind 127.0.0.1:$5 ssl crt $1/rsa.pem
+    default_backend echo
+backend echo
+    server s 127.0.0.1:$3
+CFG
+}
+
+tls_target() { # TEST -> "ADDR [resume]" (with tls_bench_files' EC and RSA ports in PEC, PRSA)
+    case $1 in
+        full-ec) echo "127.0.0.1:$PEC" ;;
+        full-rsa) echo "127.0.0.1:$PRSA" ;;
+        resumed) echo "127.0.0.1:$PEC resume" ;;
+        *) echo "unknown test: $1" >&2; return 2 ;;
+    esac
+}
+
+strace_during() { # PID STRACE_C_FILE COMMAND...
+    strace -c -f -p "$1" -o "$2" 2>/dev/null &
+    local spid=$!
+    shift 2
+    sleep 1
+    "$@" || true
+    sleep 0.5
+    kill -INT "$spid" 2>/dev/null || true
+    wait "$spid" 2>/dev/null || true
+}
+
+strace_per() { # STRACE_C_FILE N LABEL UNIT
+    # `strace -c -o FILE` divided by N (requests, handshakes): the total and each
+    # call at 0.005 or more per UNIT, with how many of them failed (EAGAIN...).
+    python3 - "$@" <<'PY'
+import sys
+path, n, label, unit = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+rows = []
+for line in open(path):
+    f = line.split()
+    # % time, seconds, usecs/call, calls, [errors], syscall
+    if len(f) >= 5 and f[0][0].isdigit() and f[-1] != "total":
+        errs = int(f[4]) if len(f) == 6 else 0
+        rows.append((int(f[3]), errs, f[-1]))
+total = sum(c for c, _, _ in rows)
+rows.sort(reverse=True)
+print(f"{label}: {total / n:.2f} syscalls per {unit} over {n} {unit}s")
+print("  " + ", ".join(
+    f"{name} {c / n:.2f}" + (f" ({e / n:.2f} failed)" if e else "")
+    for c, e, name in rows if c / n >= 0.005))
+PY
 }

@@ -34,44 +34,19 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/ec.key" \
-    -out "$TMP/ec.crt" -subj /CN=bench.example -days 2 2>/dev/null
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/rsa.key" -out "$TMP/rsa.crt" \
-    -subj /CN=bench.example -days 2 2>/dev/null
-cat "$TMP/ec.crt" "$TMP/ec.key" > "$TMP/ec.pem"
-cat "$TMP/rsa.crt" "$TMP/rsa.key" > "$TMP/rsa.pem"
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 ECHO=$(port) PEC=$(port) PRSA=$(port)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+tls_bench_files "$TMP" 1 "$ECHO" "$PEC" "$PRSA" 30s 5s
 "$LOAD" echo "$ECHO" & PIDS+=($!)
-cat > "$TMP/tls.cfg" <<CFG
-global
-    nbthread 1
-    maxconn 4000
-defaults
-    mode tcp
-    timeout client 30s
-    timeout server 30s
-    timeout connect 5s
-frontend ec
-    bind 127.0.0.1:$PEC ssl crt $TMP/ec.pem
-    default_backend echo
-frontend rsa
-    bind 127.0.0.1:$PRSA ssl crt $TMP/rsa.pem
-    default_backend echo
-backend echo
-    server s 127.0.0.1:$ECHO
-CFG
 
 echo "# $(date -u +%FT%TZ) $0 $TESTS (T=$T WARM=$WARM CONNS=$CONNS) at $(cd "$ROOT" && git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| proxy | test | handshakes | instructions per handshake |"
 echo "|---|---|---|---|"
 for test in $TESTS; do
-    case $test in
-        full-ec) addr=127.0.0.1:$PEC extra= ;;
-        full-rsa) addr=127.0.0.1:$PRSA extra= ;;
-        resumed) addr=127.0.0.1:$PEC extra=resume ;;
-        *) echo "unknown test: $test" >&2; exit 2 ;;
-    esac
+    target=$(tls_target "$test") || exit 2
+    read -r addr extra <<<"$target"
     for who in $WHO; do
         out=$TMP/cg.$who.$test
         if [ "$who" = haproxy ]; then args=("$HAPROXY" -db -f "$TMP/tls.cfg"); else args=("$HAPROXIDE" -f "$TMP/tls.cfg"); fi

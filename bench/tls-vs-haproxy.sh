@@ -71,35 +71,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/ec.key" \
-    -out "$TMP/ec.crt" -subj /CN=bench.example -days 2 2>/dev/null
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/rsa.key" -out "$TMP/rsa.crt" \
-    -subj /CN=bench.example -days 2 2>/dev/null
-cat "$TMP/ec.crt" "$TMP/ec.key" > "$TMP/ec.pem"
-cat "$TMP/rsa.crt" "$TMP/rsa.key" > "$TMP/rsa.pem"
-
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 ECHO=$(port) PEC=$(port) PRSA=$(port)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+tls_bench_files "$TMP" "$NBTHREAD" "$ECHO" "$PEC" "$PRSA" 10s 2s
 "${ON_CLIENT[@]}" "$LOAD" echo "$ECHO" & PIDS+=($!)
 ECHO_PID=$!
-cat > "$TMP/tls.cfg" <<CFG
-global
-    nbthread $NBTHREAD
-    maxconn 4000
-defaults
-    mode tcp
-    timeout client 10s
-    timeout server 10s
-    timeout connect 2s
-frontend ec
-    bind 127.0.0.1:$PEC ssl crt $TMP/ec.pem
-    default_backend echo
-frontend rsa
-    bind 127.0.0.1:$PRSA ssl crt $TMP/rsa.pem
-    default_backend echo
-backend echo
-    server s 127.0.0.1:$ECHO
-CFG
 "$HAPROXY" -c -q -f "$TMP/tls.cfg"
 "$HAPROXIDE" -c -q -f "$TMP/tls.cfg"
 

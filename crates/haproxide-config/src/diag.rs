@@ -145,6 +145,11 @@ pub enum HaproxyLoc {
     /// `[FILE:LINE] : msg` from a post-parse check (a server's TLS setup): no
     /// "Error(s) found in configuration file" line follows.
     BracketPost,
+    /// `parsing [FILE:LINE] : msg` from a post-parse check (duplicate server
+    /// names, cfgparse.c `check_config_validity`): no "Error(s) found in
+    /// configuration file" line follows, and HAProxy does not print it when the
+    /// parse itself failed (it stops before those checks).
+    ParsingPost,
     /// No location at all (post-parse checks).
     None,
 }

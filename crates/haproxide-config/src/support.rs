@@ -533,6 +533,10 @@ pub fn run_status(table: &str, kw: &str) -> &'static str {
         ("server", "proto") => "h2 (mode http)",
         // §9.2: run in `mode http` (haproxide_http::compress); other filters refused.
         ("proxy", "compression") => "yes (mode http)",
+        // TCP_QUICKACK off on the listener (haproxide-server's translate/frontend.rs):
+        // HTTP mode keeps quick ACKs until the engine turns them back on while a
+        // request is incomplete, as HAProxy does.
+        ("proxy", "option tcp-smart-accept") => "yes (mode tcp; default on `ssl` binds)",
         ("proxy", "filter") => "compression (mode http), trace (no trace lines), spoe (mode http: HTTP events and send-spoe-group)",
         _ if runs(table, kw) => "yes",
         _ => "not yet",

@@ -98,6 +98,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 accept_proxy: false,
                 tls: None,
                 proto_h2: false,
+                smart_accept: false,
             }],
             default_backend: Some(0),
             timeout_client: Some(Duration::from_secs(30)),

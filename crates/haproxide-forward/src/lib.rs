@@ -11,7 +11,9 @@
 //!   so that a new process binds while the old one listens; `v6only`; `backlog`
 //!   (default: the frontend's, else global maxconn); UNIX sockets (bound under a
 //!   temporary name, then renamed into place); `fd@N` (checked to be an open, listening
-//!   stream socket, else a [`StartError`] and the descriptor is left alone).
+//!   stream socket, else a [`StartError`] and the descriptor is left alone);
+//!   `option tcp-smart-accept` (§4.2; [`spec::BindSpec::smart_accept`]): TCP_QUICKACK
+//!   off on the listener, so the client's first data is acknowledged with the reply.
 //! - Limits (§3.2 `maxconn`, §4.2 `maxconn`, §5.1 `maxconn`): a listener accepts only
 //!   while it holds a slot of every limit; beyond them connections wait in the kernel
 //!   backlog (never accepted and closed).

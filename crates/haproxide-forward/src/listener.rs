@@ -72,6 +72,10 @@ pub(crate) fn bind_one(
             sock.set_nonblocking(true).map_err(err)?;
             sock.bind(&SockAddr::from(*addr)).map_err(err)?;
             sock.listen(backlog).map_err(err)?;
+            // As HAProxy: best effort, a failure only costs an ACK per connection.
+            if spec.smart_accept {
+                let _ = sock.set_tcp_quickack(false);
+            }
             let local = sock.local_addr().ok().and_then(|a| a.as_socket());
             Ok(Bound {
                 fe,
@@ -123,6 +127,10 @@ pub(crate) fn bind_one(
             sock.set_nonblocking(true).map_err(err)?;
             let local = sock.local_addr().ok().and_then(|a| a.as_socket());
             let tcp = local.is_some();
+            // An inherited socket may carry another configuration's setting.
+            if tcp {
+                let _ = sock.set_tcp_quickack(!spec.smart_accept);
+            }
             Ok(Bound {
                 fe,
                 bind,
@@ -419,5 +427,43 @@ mod backlog_tests {
         assert_eq!(default_backlog(&fe(None, None), Some(9)), 9);
         assert_eq!(default_backlog(&fe(None, None), None), 1024);
         assert_eq!(default_backlog(&fe(Some(100_000), None), None), 65535);
+    }
+}
+
+#[cfg(test)]
+mod smart_accept_tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// Whether a connection accepted on a listener bound with `smart_accept`, once it
+    /// has read the client's first bytes, is in delayed-ACK mode: TCP_QUICKACK reads
+    /// back as the kernel's "ACK at once" state (quick ACKs pending and not
+    /// interactive), which an accepted socket inherits from its listener.
+    fn acks_at_once(smart_accept: bool) -> bool {
+        let spec = BindSpec {
+            smart_accept,
+            ..BindSpec::plain(ListenAddr::Tcp("127.0.0.1:0".parse().expect("addr")))
+        };
+        let b = bind_one("f", 0, 0, &spec, 16, &mut HashMap::new()).expect("bind");
+        let addr = b.local.expect("local address");
+        let mut c = std::net::TcpStream::connect(addr).expect("connect");
+        b.sock.set_nonblocking(false).expect("blocking");
+        let (s, _) = b.sock.accept().expect("accept");
+        c.write_all(b"hello").expect("write");
+        let mut got = [0u8; 5];
+        let mut s = std::net::TcpStream::from(s);
+        s.read_exact(&mut got).expect("read");
+        socket2::SockRef::from(&s)
+            .tcp_quickack()
+            .expect("getsockopt")
+    }
+
+    #[test]
+    fn smart_accept_delays_the_first_ack() {
+        assert!(acks_at_once(false), "a plain listener acknowledges at once");
+        assert!(
+            !acks_at_once(true),
+            "a smart-accept listener delays the ACK"
+        );
     }
 }

@@ -77,6 +77,10 @@ pub struct BindSpec {
     pub tls: Option<haproxide_tls::Acceptor>,
     /// `proto h2` (§5.1): HTTP/2 with prior knowledge on a clear bind.
     pub proto_h2: bool,
+    /// §4.2 `option tcp-smart-accept` applies: the listening socket has TCP_QUICKACK
+    /// off (inherited by what it accepts), so the kernel does not acknowledge the
+    /// client's first data on its own but with the reply.
+    pub smart_accept: bool,
 }
 
 impl BindSpec {
@@ -91,6 +95,7 @@ impl BindSpec {
             accept_proxy: false,
             tls: None,
             proto_h2: false,
+            smart_accept: false,
         }
     }
 }

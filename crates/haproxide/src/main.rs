@@ -304,8 +304,6 @@ fn check_command(args: CheckArgs) -> Result<u8> {
         Format::Json => {
             let _ = out.write_all(render::json(&checked, &version, code).as_bytes());
         }
-        // `quiet` in global silences HAProxy entirely, alerts included.
-        Format::Haproxy if checked.config.global.quiet => {}
         Format::Haproxy => {
             let hv = if target.table == haproxide_config::TableSet::V2_6 {
                 "2.6.12".to_string()

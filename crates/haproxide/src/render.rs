@@ -183,7 +183,7 @@ pub fn haproxy_message(d: &Diagnostic, sources: &SourceMap) -> String {
         .map(|s| format!("{}:{}", sources.name(s.file), s.line))
         .unwrap_or_default();
     match h.loc {
-        HaproxyLoc::Parsing => format!("parsing [{loc}] : {text}"),
+        HaproxyLoc::Parsing | HaproxyLoc::ParsingPost => format!("parsing [{loc}] : {text}"),
         HaproxyLoc::ParsingTight => format!("parsing [{loc}]: {text}"),
         HaproxyLoc::ParsingCapital => format!("Parsing [{loc}]: {text}"),
         HaproxyLoc::Bracket | HaproxyLoc::BracketPost => format!("[{loc}] : {text}"),
@@ -246,6 +246,16 @@ pub fn json(checked: &Checked, target: &str, exit_code: i32) -> String {
 }
 
 /// `haproxy`: what `haproxy -c` prints, as (stdout, stderr).
+/// HAProxy's tag for a severity.
+fn tag_of(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "[ALERT]",
+        Severity::Warning => "[WARNING]",
+        Severity::Notice => "[NOTICE]",
+        Severity::Info => "[DIAG]",
+    }
+}
+
 pub fn haproxy(
     checked: &Checked,
     exit_code: i32,
@@ -284,20 +294,64 @@ pub fn haproxy(
                 let _ = writeln!(err, "   | {l}");
             }
         }
-        if msg.ends_with('\n') {
+        // A text ending with newlines of its own: as many blank lines.
+        let blank = msg.len() - msg.trim_end_matches('\n').len();
+        for _ in 0..blank {
             err.push('\n');
         }
     };
     let mut parse_err_files: Vec<haproxide_config::FileId> = Vec::new();
     let mut post = false;
     let mut addr = false;
+    // A failed parse stops HAProxy before its post-parse checks.
+    let parse_failed = checked.diagnostics.iter().any(|d| {
+        d.is_error()
+            && d.haproxy.as_ref().is_some_and(|h| {
+                matches!(
+                    h.loc,
+                    HaproxyLoc::Parsing
+                        | HaproxyLoc::ParsingTight
+                        | HaproxyLoc::ParsingCapital
+                        | HaproxyLoc::Bracket
+                )
+            })
+    });
+    // `quiet` in global (§3.1) silences HAProxy from the moment it is read:
+    // what came before it is printed, then nothing (no verdict either).
+    let quiet_at = checked
+        .config
+        .global
+        .quiet
+        .then(|| {
+            checked
+                .config
+                .global
+                .directives
+                .iter()
+                .find(|d| d.keyword == "quiet")
+                .map(|d| (d.line.file, d.line.line))
+        })
+        .map(|at| at.unwrap_or((haproxide_config::FileId(0), 0)));
+    if let Some(at) = quiet_at {
+        for d in &checked.diagnostics {
+            let before = d.span.is_some_and(|s| (s.file, s.line) < at);
+            if before && d.severity != Severity::Info {
+                notices(&mut err);
+                let msg = haproxy_message(d, &checked.sources);
+                line(&mut err, tag_of(d.severity), true, &msg);
+            }
+        }
+        return (String::new(), err);
+    }
     for d in &checked.diagnostics {
-        let tag = match d.severity {
-            Severity::Error => "[ALERT]",
-            Severity::Warning => "[WARNING]",
-            Severity::Notice => "[NOTICE]",
-            Severity::Info => "[DIAG]",
-        };
+        if parse_failed
+            && d.haproxy
+                .as_ref()
+                .is_some_and(|h| h.loc == HaproxyLoc::ParsingPost)
+        {
+            continue;
+        }
+        let tag = tag_of(d.severity);
         if d.severity == Severity::Info {
             continue;
         }
@@ -314,7 +368,10 @@ pub fn haproxy(
                 (haproxide_config::Code::UnresolvableAddress, _) => addr = true,
                 (_, Some(s))
                     if d.haproxy.as_ref().is_some_and(|h| {
-                        !matches!(h.loc, HaproxyLoc::None | HaproxyLoc::BracketPost)
+                        !matches!(
+                            h.loc,
+                            HaproxyLoc::None | HaproxyLoc::BracketPost | HaproxyLoc::ParsingPost
+                        )
                     }) =>
                 {
                     if !parse_err_files.contains(&s.file) {

@@ -256,6 +256,47 @@ impl Parser<'_> {
         format!("\u{1}{}\u{1}", file.0)
     }
 
+    /// A ring's `size <size>` (configuration.txt §3.9): HAProxy 2.6 reads it
+    /// with atol() (no unit: `1M` is 1 byte), refuses 0 and keeps out a size
+    /// smaller than the ring's current one (16384 bytes at first), with a warning
+    /// (2.6.12's sink.c): `size 1M` leaves a 16 kB ring.
+    fn ring_size(&mut self, i: usize, line: &Line, start: usize) {
+        let arg = line.arg(start + 1).to_string();
+        let v = value::atol(&arg);
+        let Some(sec) = self.cfg.others.get(i) else {
+            return;
+        };
+        let name = sec
+            .name
+            .as_ref()
+            .map(|n| n.name.clone())
+            .unwrap_or_default();
+        // The sizes taken before this line.
+        let cur = sec
+            .directives
+            .iter()
+            .filter(|d| d.keyword == "size" && d.line.line < line.line)
+            .map(|d| value::atol(d.line.words.get(1).map_or("", |w| w.text.as_str())))
+            .fold(16384, |c, v| if v > c { v } else { c });
+        if v == 0 {
+            self.err(
+                Code::InvalidArgument,
+                line.span(start + 1),
+                format!("ring size `{arg}` is not a number of bytes"),
+                HaproxyLoc::Parsing,
+                format!("invalid size '{arg}' for new sink buffer."),
+            );
+        } else if (0..cur).contains(&v) {
+            self.warn(
+                Code::MiscWarning,
+                line.span(start + 1),
+                format!("ring size `{arg}` is read as {v} bytes (no unit in 2.6), smaller than the ring's {cur}: ignored"),
+                HaproxyLoc::Parsing,
+                format!("ignoring new size '{v}' that is smaller than current size '{cur}' for ring '{name}'."),
+            );
+        }
+    }
+
     pub(super) fn other_kw(&mut self, i: usize, line: &Line, start: usize) {
         let kw = line.arg(start).to_string();
         let Some(sec) = self.cfg.others.get(i).map(|s| s.kind.clone()) else {
@@ -290,6 +331,9 @@ impl Parser<'_> {
             }
             self.push(d);
         }
+        if sec == "ring" && kw == "size" {
+            self.ring_size(i, line, start);
+        }
         // Addresses resolved at parse time in mailers, resolvers and peers sections.
         if let ("mailer", "mailers") | ("nameserver", "resolvers") | ("peer" | "server", "peers") =
             (kw.as_str(), sec.as_str())
@@ -298,24 +342,33 @@ impl Parser<'_> {
                 let expanded = value::expand_env(&w.text, self.opts.env);
                 let bad = match value::parse_address(&expanded, AddrUse::Other) {
                     Ok(a) => match &a.host {
+                        // str2sa_range's text for a name that does not
+                        // resolve ends with its own newline (tools.c): a
+                        // blank line follows HAProxy's alert.
                         Host::Name(n) if !self.opts.resolver.resolves(n) => {
-                            Some(format!("invalid address: '{n}' in '{}'", w.text))
+                            Some(format!("invalid address: '{n}' in '{}'\n", w.text))
                         }
                         _ => None,
                     },
                     Err(e) => Some(e.haproxy_text(&w.text)),
                 };
                 if let Some(msg) = bad {
-                    let ctx = if sec == "peers" && kw == "server" {
-                        "server (null)/".to_string() + line.arg(start + 1)
+                    // A peers section's `peer` and `server` lines are read as
+                    // servers (peers.c): HAProxy names them so, located as its
+                    // server lines are.
+                    let (ctx, loc) = if sec == "peers" {
+                        (
+                            "server (null)/".to_string() + line.arg(start + 1),
+                            HaproxyLoc::Bracket,
+                        )
                     } else {
-                        format!("{kw} {}", line.arg(start + 1))
+                        (format!("{kw} {}", line.arg(start + 1)), HaproxyLoc::Parsing)
                     };
                     self.err(
                         Code::InvalidAddress,
                         w.span,
                         format!("invalid or unresolvable address `{}`", w.text),
-                        HaproxyLoc::Parsing,
+                        loc,
                         format!("'{ctx}' : {msg}"),
                     );
                 }

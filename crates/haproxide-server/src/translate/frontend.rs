@@ -163,6 +163,8 @@ pub(super) fn frontend(
 
 /// The listeners of a frontend's `bind` lines.
 pub(super) fn binds(p: &Proxy, f: &mut fw::FrontendSpec, errors: &mut Vec<Diagnostic>) {
+    let tcp_mode = p.effective_mode() != Mode::Http;
+    let option = p.option("tcp-smart-accept");
     for b in &p.binds {
         let tls = if b.ssl {
             match tls_acceptor(b) {
@@ -193,10 +195,21 @@ pub(super) fn binds(p: &Proxy, f: &mut fw::FrontendSpec, errors: &mut Vec<Diagno
                     accept_proxy: b.accept_proxy,
                     tls: tls.clone(),
                     proto_h2: b.proto_h2,
+                    smart_accept: smart_accept(tcp_mode, option, b.ssl),
                 });
             }
         }
     }
+}
+
+/// Whether §4.2 `option tcp-smart-accept` applies to a bind: when set, not with
+/// `no option`, and by default on `ssl` binds (HAProxy 2.6.12 sets TCP_QUICKACK
+/// off on those listeners, measured with strace). HTTP mode keeps quick ACKs for
+/// now: HAProxy, which defaults the option on there too, turns them back on while
+/// a request is incomplete so that a client waiting for an ACK (Nagle) is not held
+/// 40 ms, and the HTTP engine does not do that yet.
+pub(super) fn smart_accept(tcp_mode: bool, option: Option<bool>, ssl: bool) -> bool {
+    tcp_mode && option.unwrap_or(ssl)
 }
 
 /// The TLS acceptor of a `bind ... ssl` line (docs/tls.md): what rustls cannot do

@@ -483,6 +483,35 @@ pub(crate) mod tests {
         );
     }
 
+    /// §4.2 `option tcp-smart-accept`: set in a defaults section it reaches the TCP
+    /// frontends' binds, `no option` turns it off, HTTP mode keeps quick ACKs; by
+    /// default it is on for `ssl` binds of TCP frontends only.
+    #[test]
+    fn tcp_smart_accept_reaches_the_binds() {
+        let (p, errors) = plan(
+            "defaults\n mode tcp\n option tcp-smart-accept\n\
+             timeout client 1s\n timeout server 1s\n timeout connect 1s\n\
+             frontend a\n bind 127.0.0.1:5001\n default_backend b\n\
+             frontend c\n bind 127.0.0.1:5002\n no option tcp-smart-accept\n default_backend b\n\
+             frontend h\n mode http\n bind 127.0.0.1:5003\n default_backend hb\n\
+             backend b\n server s 127.0.0.1:5432\n\
+             backend hb\n mode http\n server s 127.0.0.1:80\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let smart: Vec<_> = p
+            .engine
+            .frontends
+            .iter()
+            .map(|f| (f.name.as_str(), f.binds[0].smart_accept))
+            .collect();
+        assert_eq!(smart, [("a", true), ("c", false), ("h", false)]);
+        use frontend::smart_accept;
+        assert!(smart_accept(true, None, true), "ssl bind, TCP mode");
+        assert!(!smart_accept(true, None, false), "clear bind, TCP mode");
+        assert!(!smart_accept(true, Some(false), true), "no option");
+        assert!(!smart_accept(false, None, true), "HTTP mode");
+    }
+
     /// `backlog` (configuration.txt §4.2) in a defaults section reaches the
     /// frontends that inherit it; a frontend's own wins; a backend has none.
     #[test]
