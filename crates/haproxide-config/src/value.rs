@@ -361,7 +361,12 @@ pub fn parse_address(s: &str, usage: AddrUse) -> Result<Address, AddrError> {
             | "dgram" | "quic4" | "quic6" | "mptcp" | "mptcp4" | "mptcp6",
         )
         | None => {}
-        Some(_) => return Err(AddrError::Invalid(s.to_string())),
+        // Not a prefix HAProxy 2.6 knows: part of the host, which ends at the
+        // last colon (str2sa_range).
+        Some(_) => {
+            let host = s.rfind(':').map_or(s, |i| &s[..i]);
+            return Err(AddrError::Invalid(host.to_string()));
+        }
     }
     if prefix.is_none() && rest.starts_with('/') {
         return Ok(Address {
@@ -377,7 +382,12 @@ pub fn parse_address(s: &str, usage: AddrUse) -> Result<Address, AddrError> {
                 let after = &inner[i + 1..];
                 let port = after.strip_prefix(':');
                 if !after.is_empty() && port.is_none() {
-                    return Err(AddrError::Invalid(rest.to_string()));
+                    // HAProxy finds no port before it looks at the host.
+                    return Err(if usage == AddrUse::Bind {
+                        AddrError::MissingPort
+                    } else {
+                        AddrError::Invalid(rest.to_string())
+                    });
                 }
                 (&inner[..i], port)
             }
@@ -389,6 +399,11 @@ pub fn parse_address(s: &str, usage: AddrUse) -> Result<Address, AddrError> {
             None => (rest, None),
         }
     };
+    // A mandatory port that is not there is reported before the host is read
+    // (str2sa_range: `missing port specification` for `bind foo/bar`).
+    if usage == AddrUse::Bind && port_str.is_none() && !host_str.contains(':') {
+        return Err(AddrError::MissingPort);
+    }
     let host = if host_str.is_empty() || host_str == "*" {
         Host::Any
     } else if let Ok(a) = host_str.parse::<Ipv4Addr>() {

@@ -5,11 +5,12 @@
 
 #[path = "support/check26.rs"]
 mod check26;
-use check26::check;
 
 #[path = "support/oracle.rs"]
 mod oracle;
-use oracle::Oracle;
+
+#[path = "support/forms.rs"]
+mod forms;
 
 fn config(line: &str) -> String {
     format!(
@@ -61,38 +62,12 @@ const FORMS: &[(&str, Option<&str>)] = &[
     ("capture response header a len 3", None),
 ];
 
-fn first_alert(text: &str) -> Option<String> {
-    check(text)
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .find_map(|d| d.haproxy.as_ref().map(|h| h.text.clone()))
-}
-
 #[test]
 fn refused_forms_get_haproxy_s_message_and_the_others_are_taken() {
-    for (form, refusal) in FORMS {
-        let text = config(form);
-        assert_eq!(first_alert(&text).as_deref(), *refusal, "{form}");
-        let code = if refusal.is_some() { 1 } else { 0 };
-        assert_eq!(check(&text).exit_code(false), code, "{form}");
-    }
+    forms::assert_ours(FORMS, config);
 }
 
 #[test]
 fn the_verdicts_are_haproxy_c_s() {
-    let oracle = Oracle::new("capture");
-    for (form, refusal) in FORMS {
-        let (status, stderr) = oracle.check(&config(form));
-        let theirs = stderr
-            .lines()
-            .find(|l| l.starts_with("[ALERT]"))
-            .and_then(|l| l.split_once("] : ").map(|(_, m)| m.to_string()));
-        assert_eq!(theirs.as_deref(), *refusal, "{form}: {stderr}");
-        assert_eq!(
-            status,
-            Some(if refusal.is_some() { 1 } else { 0 }),
-            "{form}"
-        );
-    }
+    forms::assert_theirs("capture", FORMS, config);
 }

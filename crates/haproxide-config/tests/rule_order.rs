@@ -237,3 +237,39 @@ fn unknown_actions_are_listed_as_haproxy_lists_them() {
         assert_eq!(unknown_actions(&check(&bad_action(rs))), theirs, "{rs}");
     }
 }
+
+/// A ring's `size` read as HAProxy 2.6.12 reads it (atol: `1M` is 1 byte; a
+/// size smaller than the ring's current one is ignored with a warning; 0 is
+/// refused), compared with `haproxy -c`.
+#[test]
+fn ring_sizes_are_read_as_haproxy_reads_them() {
+    let text = "ring r1\n size 1M\n size 20000\n size 100\n format raw\nring r2\n size 0\n";
+    let c = check(text);
+    let ours: Vec<String> = c
+        .diagnostics
+        .iter()
+        .map(|d| {
+            format!(
+                "parsing [t.cfg:{}] : {}",
+                d.span.map(|s| s.line).unwrap_or(0),
+                hx_text(d)
+            )
+        })
+        .collect();
+    assert_eq!(
+        ours,
+        [
+            "parsing [t.cfg:2] : ignoring new size '1' that is smaller than current size '16384' for ring 'r1'.",
+            "parsing [t.cfg:4] : ignoring new size '100' that is smaller than current size '20000' for ring 'r1'.",
+            "parsing [t.cfg:7] : invalid size '0' for new sink buffer.",
+        ]
+    );
+    if std::path::Path::new("/usr/sbin/haproxy").exists() {
+        let dir = TempDir::new("ring-size");
+        let theirs: Vec<String> = haproxy_c(&dir.path("t.cfg"), text)
+            .into_iter()
+            .filter(|m| m.contains("size"))
+            .collect();
+        assert_eq!(ours, theirs);
+    }
+}

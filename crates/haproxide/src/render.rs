@@ -294,7 +294,9 @@ pub fn haproxy(
                 let _ = writeln!(err, "   | {l}");
             }
         }
-        if msg.ends_with('\n') {
+        // A text ending with newlines of its own: as many blank lines.
+        let blank = msg.len() - msg.trim_end_matches('\n').len();
+        for _ in 0..blank {
             err.push('\n');
         }
     };

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// Byte-identical outputs measured when this test was last tightened.
-const FLOOR: usize = 152;
+const FLOOR: usize = 157;
 
 fn normalise(s: &str) -> String {
     s.lines()

@@ -257,7 +257,11 @@ impl Parser<'_> {
                 "unsupported stream protocol for datagram family {} address '{raw}'; QUIC is not compiled in if this is what you were looking for.",
                 if q == "quic6" { 10 } else { 2 }
             ))),
-            Some("mptcp" | "mptcp4" | "mptcp6") => Err(value::AddrError::Invalid(raw.to_string())),
+            // Not a prefix in 2.6: part of the host, which ends at the last
+            // colon (str2sa_range: 'mptcp@[::]' in 'mptcp@[::]:5000').
+            Some("mptcp" | "mptcp4" | "mptcp6") => Err(value::AddrError::Invalid(
+                raw.rfind(':').map_or(raw, |i| &raw[..i]).to_string(),
+            )),
             _ => Ok(a),
         }
     }

@@ -353,7 +353,21 @@ impl Parser<'_> {
         let parsed = match value::parse_address(&expanded, AddrUse::Bind) {
             Ok(a) => Some(a),
             Err(e) => {
-                let hx = format!("'stats socket' : {}", e.haproxy_text(&w.text));
+                // HAProxy words it with the location twice and a newline of
+                // its own (cfgparse-global.c builds the message with the
+                // location, and the caller prints it with it again).
+                // ("invalid address" has str2sa_range's own newline too.)
+                let nl = if matches!(e, value::AddrError::Invalid(_)) {
+                    "\n"
+                } else {
+                    ""
+                };
+                let hx = format!(
+                    "parsing [{}:{}] : 'stats socket' : {}\n{nl}",
+                    self.file_marker(line.file),
+                    line.line,
+                    e.haproxy_text(&w.text)
+                );
                 self.err(
                     Code::InvalidAddress,
                     w.span,

@@ -256,6 +256,47 @@ impl Parser<'_> {
         format!("\u{1}{}\u{1}", file.0)
     }
 
+    /// A ring's `size <size>` (configuration.txt §3.9): HAProxy 2.6 reads it
+    /// with atol() (no unit: `1M` is 1 byte), refuses 0 and keeps out a size
+    /// smaller than the ring's current one (16384 bytes at first), with a warning
+    /// (2.6.12's sink.c): `size 1M` leaves a 16 kB ring.
+    fn ring_size(&mut self, i: usize, line: &Line, start: usize) {
+        let arg = line.arg(start + 1).to_string();
+        let v = value::atol(&arg);
+        let Some(sec) = self.cfg.others.get(i) else {
+            return;
+        };
+        let name = sec
+            .name
+            .as_ref()
+            .map(|n| n.name.clone())
+            .unwrap_or_default();
+        // The sizes taken before this line.
+        let cur = sec
+            .directives
+            .iter()
+            .filter(|d| d.keyword == "size" && d.line.line < line.line)
+            .map(|d| value::atol(d.line.words.get(1).map_or("", |w| w.text.as_str())))
+            .fold(16384, |c, v| if v > c { v } else { c });
+        if v == 0 {
+            self.err(
+                Code::InvalidArgument,
+                line.span(start + 1),
+                format!("ring size `{arg}` is not a number of bytes"),
+                HaproxyLoc::Parsing,
+                format!("invalid size '{arg}' for new sink buffer."),
+            );
+        } else if (0..cur).contains(&v) {
+            self.warn(
+                Code::MiscWarning,
+                line.span(start + 1),
+                format!("ring size `{arg}` is read as {v} bytes (no unit in 2.6), smaller than the ring's {cur}: ignored"),
+                HaproxyLoc::Parsing,
+                format!("ignoring new size '{v}' that is smaller than current size '{cur}' for ring '{name}'."),
+            );
+        }
+    }
+
     pub(super) fn other_kw(&mut self, i: usize, line: &Line, start: usize) {
         let kw = line.arg(start).to_string();
         let Some(sec) = self.cfg.others.get(i).map(|s| s.kind.clone()) else {
@@ -289,6 +330,9 @@ impl Parser<'_> {
                 d = d.help(format!("did you mean `{s}`?"));
             }
             self.push(d);
+        }
+        if sec == "ring" && kw == "size" {
+            self.ring_size(i, line, start);
         }
         // Addresses resolved at parse time in mailers, resolvers and peers sections.
         if let ("mailer", "mailers") | ("nameserver", "resolvers") | ("peer" | "server", "peers") =

@@ -92,12 +92,13 @@ impl Parser<'_> {
             return;
         };
         let sctx = format!("'server {pname}/{}'", head.name.name);
-        let Some(parsed) = self.server_address(&head, &sctx) else {
-            return;
-        };
+        // The name first, then the address (server.c `_srv_parse_init`).
         if !self.server_name_ok(pi, &head.name, is_default) {
             return;
         }
+        let Some(parsed) = self.server_address(&head, &sctx) else {
+            return;
+        };
         let mut sd = ServerDef {
             name: head.name,
             address: head.address,
@@ -370,7 +371,7 @@ impl Parser<'_> {
                 || self.server_pool(&opt, &mut sd.params)?
                 || self.server_action(&opt, &mut sd.params)?
                 || self.server_socks4(&opt, &mut sd.params)?
-                || self.server_tls_file(&opt, &mut sd.params, &bases)
+                || self.server_tls_file(&opt, &mut sd.params, &bases)?
                 || self.server_tls_opt(&opt, &mut sd.params)?
                 || server_text(&opt, &mut sd.params);
             if !handled {
@@ -590,10 +591,10 @@ impl Parser<'_> {
         o: &ServerOpt<'_>,
         p: &mut ServerParams,
         bases: &TlsBases,
-    ) -> bool {
+    ) -> Option<bool> {
         let (k, a, sctx) = (o.k, o.a.as_str(), o.sctx);
         if !matches!(k, "ca-file" | "crt" | "crl-file") {
-            return false;
+            return Some(false);
         }
         let base = if k == "crt" {
             bases.crt.as_deref()
@@ -601,12 +602,12 @@ impl Parser<'_> {
             bases.ca.as_deref()
         };
         let path = with_base(base, a);
-        if self.opts.check_files && !Path::new(&path).exists() && !a.starts_with('@') {
-            let hx = if k == "crt" {
-                format!("{sctx} : unable to stat SSL certificate from file '{path}' : No such file or directory.")
-            } else {
-                format!("{sctx} : unable to load {path}")
-            };
+        // A missing `crt` is found after the parse (server_tls.rs, as
+        // HAProxy's ssl_sock_prepare_srv_ctx); a CA or CRL file is read here.
+        if k != "crt" && self.opts.check_files && !Path::new(&path).exists() && !a.starts_with('@') {
+            // ssl_sock.c's words, "ca-file" for a CRL too, then the keyword's
+            // own alert.
+            let hx = format!("{sctx} : Couldn't open the ca-file '{path}' (No such file or directory).");
             self.err(
                 Code::MissingFile,
                 o.line.span(o.i + 1),
@@ -614,6 +615,12 @@ impl Parser<'_> {
                 HaproxyLoc::Bracket,
                 hx,
             );
+            let mut d = Diagnostic::error(Code::MissingFile, format!("{k} file `{path}` cannot be loaded"))
+                .hx(HaproxyLoc::None, format!("'{k}' : unable to load {path}."));
+            d.span = Some(o.line.span(o.i + 1));
+            self.push(d);
+            // HAProxy stops reading the server line at this error.
+            return None;
         }
         // The path as opened (after `ca-base` / `crt-base`).
         if let Some(w) = o.line.words.get(o.i + 1) {
@@ -627,7 +634,7 @@ impl Parser<'_> {
                 p.crt = Some(named)
             }
         }
-        true
+        Some(true)
     }
 
     /// Add the server to its proxy: `default-server` lines accumulate; a template

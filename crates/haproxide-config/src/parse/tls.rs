@@ -383,6 +383,16 @@ impl Parser<'_> {
             "ciphersuites" => o.ciphersuites = Some(arg),
             "curves" => o.curves = Some(arg),
             "options" => {
+                if arg.is_empty() {
+                    self.err(
+                        Code::MissingArgument,
+                        line.span(start),
+                        format!("`{kw}` needs at least one option"),
+                        HaproxyLoc::Parsing,
+                        format!("global statement '{kw}' expects an option as an argument."),
+                    );
+                    return true;
+                }
                 let mut i = start + 1;
                 while !line.arg(i).is_empty() {
                     let (k, a) = (line.arg(i).to_string(), line.arg(i + 1).to_string());
@@ -391,9 +401,22 @@ impl Parser<'_> {
                     } else {
                         &mut self.cfg.global.ssl_default_server
                     };
+                    // `prefer-client-ciphers` is a listener's option only
+                    // (cfgparse-ssl.c, ssl_parse_default_server_options).
+                    let known = side || k != "prefer-client-ciphers";
                     match version_option(o, &k, &a) {
                         Ok(true) if k.starts_with("ssl-m") => i += 2,
-                        Ok(_) => i += 1,
+                        Ok(true) if known => i += 1,
+                        Ok(_) => {
+                            self.err(
+                                Code::InvalidArgument,
+                                line.span(i),
+                                format!("unknown option `{k}` for `{kw}`"),
+                                HaproxyLoc::Parsing,
+                                format!("unknown option '{k}' on global statement '{kw}'."),
+                            );
+                            return true;
+                        }
                         Err(hx) => {
                             self.err(
                                 Code::InvalidArgument,

@@ -246,7 +246,11 @@ impl Sess {
                             slot,
                             stream::serve(s, info.clone(), req, respond),
                         );
-                        let t = tokio::spawn(Box::into_pin(fut));
+                        // Timed: one clock read per poll of the stream, as
+                        // for an HTTP/1 session (`crate::clock`): its timers,
+                        // rate counters and pool read `now()` ~20 times a
+                        // request.
+                        let t = tokio::spawn(crate::clock::Timed::new(Box::into_pin(fut)));
                         if tasks.0.len() >= prune_at {
                             tasks.0.retain(|t| !t.is_finished());
                             prune_at = (tasks.0.len() * 2).max(64);
