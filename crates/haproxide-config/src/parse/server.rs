@@ -604,10 +604,12 @@ impl Parser<'_> {
         let path = with_base(base, a);
         // A missing `crt` is found after the parse (server_tls.rs, as
         // HAProxy's ssl_sock_prepare_srv_ctx); a CA or CRL file is read here.
-        if k != "crt" && self.opts.check_files && !Path::new(&path).exists() && !a.starts_with('@') {
+        if k != "crt" && self.opts.check_files && !Path::new(&path).exists() && !a.starts_with('@')
+        {
             // ssl_sock.c's words, "ca-file" for a CRL too, then the keyword's
             // own alert.
-            let hx = format!("{sctx} : Couldn't open the ca-file '{path}' (No such file or directory).");
+            let hx =
+                format!("{sctx} : Couldn't open the ca-file '{path}' (No such file or directory).");
             self.err(
                 Code::MissingFile,
                 o.line.span(o.i + 1),
@@ -615,8 +617,11 @@ impl Parser<'_> {
                 HaproxyLoc::Bracket,
                 hx,
             );
-            let mut d = Diagnostic::error(Code::MissingFile, format!("{k} file `{path}` cannot be loaded"))
-                .hx(HaproxyLoc::None, format!("'{k}' : unable to load {path}."));
+            let mut d = Diagnostic::error(
+                Code::MissingFile,
+                format!("{k} file `{path}` cannot be loaded"),
+            )
+            .hx(HaproxyLoc::None, format!("'{k}' : unable to load {path}."));
             d.span = Some(o.line.span(o.i + 1));
             self.push(d);
             // HAProxy stops reading the server line at this error.
