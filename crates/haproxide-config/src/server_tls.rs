@@ -62,6 +62,12 @@ pub fn spec(
         let b = load_ca(&ca.name).map_err(|e| (format!("ca-file: {e}"), e.to_string()))?;
         o.ca = Some(std::sync::Arc::new(b));
     }
+    // The client certificate is loaded before the verify settings are
+    // looked at (HAProxy reports a missing `crt` first).
+    let crt = match &sp.crt {
+        Some(c) => Some(load_crt_file(&c.name).map_err(|e| (format!("crt: {e}"), e.to_string()))?),
+        None => None,
+    };
     if o.verify == Some(Verify::Required) && o.ca.is_none() {
         let hx = if sp.verify.is_some() {
             "verify is enabled but no CA file specified.".to_string()
@@ -81,10 +87,6 @@ pub fn spec(
         haproxide_tls::suites::parse_ciphersuites(c)
             .map_err(|e| (e, format!("unable to set TLS 1.3 cipher suites to '{c}'.")))?;
     }
-    let crt = match &sp.crt {
-        Some(c) => Some(load_crt_file(&c.name).map_err(|e| (format!("crt: {e}"), e.to_string()))?),
-        None => None,
-    };
     Ok(ServerTlsSpec {
         options: o,
         crt,
