@@ -244,6 +244,15 @@ pub fn build_feature_of(kw: &str) -> Option<&'static str> {
         Some("51DEGREES")
     } else if kw.starts_with("deviceatlas-") {
         Some("DEVICEATLAS")
+    } else if kw == "ssl-engine" {
+        Some("OpenSSL engines (USE_ENGINE)")
+    } else if kw == "profiling.memory" {
+        Some("memory profiling (USE_MEMORY_PROFILING)")
+    } else if kw.starts_with("tune.zlib.") {
+        // Debian's build compresses with libslz.
+        Some("zlib (USE_ZLIB)")
+    } else if kw.starts_with("tune.quic.") {
+        Some("QUIC (USE_QUIC)")
     } else {
         None
     }

@@ -96,7 +96,10 @@ fn cases() -> impl Iterator<Item = (&'static MaxArgs, String, String)> {
 #[test]
 fn keywords_with_an_extra_argument_are_refused_as_haproxy_does() {
     assert!(PROXY.len() >= 48 && GLOBAL.len() >= 100);
-    for (e, legal, extra) in cases() {
+    // A keyword of a feature Debian's build lacks (profiling.memory,
+    // tune.zlib.*) is an unknown keyword under 2.6 before its arguments count.
+    let built = |e: &&MaxArgs| haproxide_config::keywords::build_feature_of(e.keyword).is_none();
+    for (e, legal, extra) in cases().filter(|(e, _, _)| built(e)) {
         assert_eq!(too_many(&check(&extra)), vec![expected(e)], "{}", e.keyword);
         assert!(too_many(&check(&legal)).is_empty(), "{legal}");
     }

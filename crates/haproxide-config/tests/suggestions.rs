@@ -97,3 +97,45 @@ fn option_proposals_are_haproxys() {
     }
     assert!(n > 100, "{n} misspellings compared");
 }
+
+/// Global keywords of features Debian's 2.6.12 build lacks (OpenSSL engines,
+/// memory profiling, zlib, QUIC, WURFL) are unknown keywords there, with
+/// HAProxy's proposal among the keywords the build has; a plain misspelling too.
+#[test]
+fn keywords_the_reference_build_lacks_are_unknown_as_in_haproxy() {
+    let lines = [
+        "ssl-engine rdrand",
+        "profiling.memory on",
+        "tune.zlib.memlevel 8",
+        "tune.zlib.windowsize 10",
+        "tune.quic.frontend.conn-tx-buffers.limit 10",
+        "tune.quic.retry-threshold 10",
+        "wurfl-data-file /x",
+        "tune.bogus 1",
+    ];
+    for l in lines {
+        let c = check(&format!("global\n {l}\n"));
+        assert!(c.has_errors(), "{l}: taken");
+    }
+    assert_eq!(
+        ours("tune.zlib.memlevel 8", "global"),
+        "unknown keyword 'tune.zlib.memlevel' in 'global' section; did you mean 'tune.comp.maxlevel' maybe ?"
+    );
+    if !std::path::Path::new("/usr/sbin/haproxy").exists() {
+        eprintln!("oracle skipped: no /usr/sbin/haproxy");
+        return;
+    }
+    let h = oracle::Oracle::new("suggest-global");
+    for l in lines {
+        let (code, stderr) = h.check(&format!("global\n {l}\n"));
+        assert_eq!(code, Some(1), "{l}");
+        let want = stderr
+            .lines()
+            .find_map(|x| {
+                x.split_once("] : unknown keyword")
+                    .map(|(_, m)| format!("unknown keyword{m}"))
+            })
+            .unwrap_or_default();
+        assert_eq!(ours(l, "global"), want, "{l}");
+    }
+}

@@ -413,6 +413,19 @@ impl Parser<'_> {
         cands: Vec<&str>,
     ) {
         let kw = line.arg(start).to_string();
+        // HAProxy's proposal by its own measure over the section's keywords the
+        // build has (its registration order is not known here: sorted, the
+        // first of equally close ones).
+        let mut sorted: Vec<&str> = cands
+            .iter()
+            .copied()
+            .filter(|c| build_feature_of(c).is_none())
+            .collect();
+        sorted.sort_unstable();
+        let best = crate::diag::haproxy_best_match(&kw, sorted);
+        let did_you_mean = best
+            .map(|s| format!("; did you mean '{s}' maybe ?"))
+            .unwrap_or_default();
         // A keyword of a newer HAProxy, or of a feature the reference build lacks.
         if let Some(feature) = build_feature_of(&kw) {
             self.push(
@@ -426,22 +439,13 @@ impl Parser<'_> {
                 ))
                 .hx(
                     HaproxyLoc::Parsing,
-                    format!("unknown keyword '{kw}' in '{section}' section"),
+                    format!("unknown keyword '{kw}' in '{section}' section{did_you_mean}"),
                 ),
             );
             return;
         }
-        // HAProxy's proposal by its own measure over the section's keywords
-        // (its registration order is not known here: sorted, the first of
-        // equally close ones).
-        let mut sorted = cands.clone();
-        sorted.sort_unstable();
-        let best = crate::diag::haproxy_best_match(&kw, sorted);
         let hint = suggest(&kw, cands);
-        let mut hx = format!("unknown keyword '{kw}' in '{section}' section");
-        if let Some(s) = best {
-            hx.push_str(&format!("; did you mean '{s}' maybe ?"));
-        }
+        let hx = format!("unknown keyword '{kw}' in '{section}' section{did_you_mean}");
         let newer = self.opts.table == TableSet::V2_6 && {
             let m = keywords(TableSet::Master);
             match section {
