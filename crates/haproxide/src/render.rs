@@ -288,7 +288,10 @@ pub fn haproxy(
         // ones its text indents itself (an ACL's missing patterns, the
         // caret under a lexer error).
         for l in lines {
-            if l.starts_with("  ") {
+            // A line HAProxy prints as it is (marked '\u{2}' by the checker).
+            if let Some(raw) = l.strip_prefix('\u{2}') {
+                let _ = writeln!(err, "{raw}");
+            } else if l.starts_with("  ") {
                 let _ = writeln!(err, "{l}");
             } else {
                 let _ = writeln!(err, "   | {l}");

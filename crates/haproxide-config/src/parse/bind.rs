@@ -137,6 +137,13 @@ impl Parser<'_> {
             if matches!(k.as_str(), "maxconn" | "backlog" | "id") {
                 self.bind_number(pi, line, i, addr_text);
             }
+            if k == "process" {
+                let section = self.cfg.proxies[pi].kind.as_str();
+                let ctx = format!("'bind {addr_text}' in section '{section}'");
+                if !self.bind_process(line, i, &ctx, false) {
+                    return None;
+                }
+            }
             match k.as_str() {
                 "name" => b.name = arg.clone(),
                 "maxconn" => {
@@ -173,6 +180,58 @@ impl Parser<'_> {
             i += if takes { 2 } else { 1 };
         }
         Some(())
+    }
+
+    /// `process <set>[/<threads>]` on a `bind` or `stats socket` line
+    /// (configuration.txt §5.1, deprecated in 2.6): HAProxy 2.6 reads the set
+    /// against its one process (listener.c `bind_parse_process`, tools.c
+    /// `parse_process_number`: `all`, `odd`, `even`, a number or a range
+    /// starting at one) and warns that the keyword goes in 2.7. `ctx` is how
+    /// HAProxy names the line; with `quoted`, the alert puts the error in
+    /// quotes, its newline included (the stats socket's). False after an
+    /// error (HAProxy stops the line).
+    pub(super) fn bind_process(&mut self, line: &Line, i: usize, ctx: &str, quoted: bool) -> bool {
+        let arg = line.arg(i + 1).to_string();
+        let (procs, threads) = match arg.split_once('/') {
+            Some((p, t)) => (p, Some(t)),
+            None => (arg.as_str(), None),
+        };
+        let err =
+            process_set_error(procs, 1).or_else(|| threads.and_then(|t| process_set_error(t, 64)));
+        match err {
+            Some(e) => {
+                let hx = if quoted {
+                    // The newline of the text, then the closing quote alone.
+                    format!("{ctx} : ''process' : {}\n\u{2}'", e.trim_end_matches('\n'))
+                } else {
+                    format!("{ctx} : 'process' : {}", e.trim_end_matches('\n'))
+                };
+                self.err(
+                    Code::InvalidArgument,
+                    line.span(i + 1),
+                    format!("`process {arg}`: haproxide, as HAProxy 2.6, runs one process"),
+                    HaproxyLoc::Parsing,
+                    hx,
+                );
+                false
+            }
+            None => {
+                let mut hx = format!(
+                    "{ctx} : 'process {arg}' on 'bind' lines is deprecated and will be removed in 2.7."
+                );
+                if let Some(t) = threads {
+                    hx.push_str(&format!(" Please use 'thread {t}' instead."));
+                }
+                self.warn(
+                    Code::Deprecated,
+                    line.span(i),
+                    "`process` on a bind line is deprecated (removed in HAProxy 2.7)",
+                    HaproxyLoc::Parsing,
+                    hx,
+                );
+                true
+            }
+        }
     }
 
     /// HAProxy's checks of `bind` `maxconn`, `backlog` and `id` (configuration.txt
@@ -265,4 +324,36 @@ impl Parser<'_> {
             _ => Ok(a),
         }
     }
+}
+
+/// tools.c `parse_process_number`'s refusal of `s` with numbers up to `max`,
+/// in its words (the out-of-range text ends with a newline of its own).
+fn process_set_error(s: &str, max: u32) -> Option<String> {
+    if matches!(s, "all" | "odd" | "even") {
+        return None;
+    }
+    let mut dash = None;
+    for (at, c) in s.char_indices() {
+        if c == '-' && dash.is_none() {
+            dash = Some(at);
+        } else if !c.is_ascii_digit() {
+            return Some(format!("'{s}' is not a valid number/range."));
+        }
+    }
+    // str2uic: the leading digits, saturating.
+    let num = |t: &str| {
+        t.bytes().take_while(u8::is_ascii_digit).fold(0u64, |n, d| {
+            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+        })
+    };
+    let low = num(s);
+    let high = match dash {
+        Some(at) if at + 1 == s.len() => u64::from(max),
+        Some(at) => num(&s[at + 1..]),
+        None => low,
+    };
+    let low = low.min(high);
+    (low < 1 || low > u64::from(max)).then(|| {
+        format!("'{s}' is not a valid number/range. It supports numbers from 1 to {max}.\n")
+    })
 }

@@ -397,6 +397,9 @@ impl Parser<'_> {
                 );
                 break;
             }
+            if k == "process" && !self.bind_process(line, i, "'stats socket'", true) {
+                break;
+            }
             let takes = !option_takes_no_arg(&k);
             // The files a `bind`'s SSL options name must exist, as HAProxy
             // opens them while parsing (the same check as for `bind`).
