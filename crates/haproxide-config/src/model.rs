@@ -77,6 +77,9 @@ pub struct Global {
     /// the other processes down.
     pub master_worker_no_exit_on_failure: bool,
     pub quiet: bool,
+    /// Where `quiet` was first read (file, line): HAProxy is silent from there
+    /// on, what it printed before stays (the `--format haproxy` renderer).
+    pub quiet_at: Option<(crate::source::FileId, u32)>,
     pub zero_warning: bool,
     pub external_check: bool,
     pub pidfile: Option<Named>,

@@ -321,20 +321,7 @@ pub fn haproxy(
     });
     // `quiet` in global (§3.1) silences HAProxy from the moment it is read:
     // what came before it is printed, then nothing (no verdict either).
-    let quiet_at = checked
-        .config
-        .global
-        .quiet
-        .then(|| {
-            checked
-                .config
-                .global
-                .directives
-                .iter()
-                .find(|d| d.keyword == "quiet")
-                .map(|d| (d.line.file, d.line.line))
-        })
-        .map(|at| at.unwrap_or((haproxide_config::FileId(0), 0)));
+    let quiet_at = checked.config.global.quiet_at;
     if let Some(at) = quiet_at {
         for d in &checked.diagnostics {
             let before = d.span.is_some_and(|s| (s.file, s.line) < at);

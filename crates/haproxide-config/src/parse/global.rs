@@ -89,7 +89,10 @@ impl Parser<'_> {
             "maxconn" => g.maxconn = num(&arg1),
             "nbthread" => g.nbthread = num(&arg1),
             "daemon" => g.daemon = true,
-            "quiet" => g.quiet = true,
+            "quiet" => {
+                g.quiet = true;
+                g.quiet_at.get_or_insert((line.file, line.line));
+            }
             "zero-warning" => g.zero_warning = true,
             "external-check" => g.external_check = true,
             "spread-checks" => g.spread_checks = num(&arg1),
