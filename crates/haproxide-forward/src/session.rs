@@ -201,7 +201,7 @@ impl Sess {
         meter: SessionMeter,
         (at, t0): (SystemTime, Instant),
     ) -> Sess {
-        Sess {
+        let mut s = Sess {
             shared,
             fe,
             src,
@@ -241,8 +241,9 @@ impl Sess {
             stick_pending: Vec::new(),
             bind: None,
             vars: None,
-        }
-        .with_tracker()
+        };
+        s.add_tracker();
+        s
     }
 
     /// Publishes what is left of the session's byte counts (`bin`/`bout`) to the
