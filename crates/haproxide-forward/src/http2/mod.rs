@@ -129,7 +129,7 @@ impl Drop for Streams {
 pub(crate) struct ConnInfo {
     /// What the engine took of each stream's body (credit for the client).
     pub(crate) credits: Arc<wire::Credits>,
-    pub(crate) tls: Option<Box<haproxide_expr::TlsSession>>,
+    pub(crate) tls: Option<std::sync::Arc<haproxide_expr::TlsSession>>,
     /// Streams the client reset after the engine took them.
     pub(crate) resets: AtomicU32,
     /// Stream tasks running.
@@ -327,7 +327,7 @@ pub(crate) struct StreamOrigin {
     kill: Arc<crate::lb::Kill>,
     meter: crate::meter::SessionMeter,
     when: (std::time::SystemTime, Instant),
-    tls: Option<Box<haproxide_expr::TlsSession>>,
+    tls: Option<std::sync::Arc<haproxide_expr::TlsSession>>,
     bind: Option<usize>,
     first: bool,
 }
