@@ -3,12 +3,14 @@
 //! as in OpenSSL, 2.2x less than in *ring*). Everything else in the crate, the
 //! load generator and the health checks take the provider from here.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use rustls::crypto::aws_lc_rs;
 use rustls::crypto::hash::HashAlgorithm;
-use rustls::crypto::CryptoProvider;
-use rustls::{SupportedCipherSuite, Tls13CipherSuite};
+use rustls::crypto::{CryptoProvider, KeyProvider};
+use rustls::pki_types::{PrivateKeyDer, SubjectPublicKeyInfoDer};
+use rustls::sign::{CertifiedKey, Signer, SigningKey};
+use rustls::{SignatureAlgorithm, SignatureScheme, SupportedCipherSuite, Tls13CipherSuite};
 
 use crate::hkdf::{FastHkdf, HKDF_SHA256, HKDF_SHA384};
 
@@ -19,13 +21,105 @@ pub use aws_lc_rs::{cipher_suite, kx_group, Ticketer};
 /// which OpenSSL 3.0 does not have: left out, so that the same clients negotiate
 /// the same group with both proxies and `curves` lists mean the same).
 ///
-/// Its TLS 1.3 suites derive keys with [`fast_hkdf`]'s HKDF.
+/// Its TLS 1.3 suites derive keys with [`fast_hkdf`]'s HKDF; its RSA keys choose
+/// their signature scheme in OpenSSL's order ([`OPENSSL_RSA_ORDER`]).
 pub fn default_provider() -> CryptoProvider {
     let p = aws_lc_rs::default_provider();
     CryptoProvider {
         kx_groups: vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1],
         cipher_suites: p.cipher_suites.iter().copied().map(fast_hkdf).collect(),
+        key_provider: &KEYS,
         ..p
+    }
+}
+
+/// The RSA signature schemes in the order OpenSSL 3.0's default list has them
+/// (`tls12_sigalgs` in ssl/t1_lib.c): with HAProxy's default server preference
+/// (no `prefer-client-ciphers`, §5.1) an RSA key signs with the first of these the
+/// client offers, whatever the client's order. rustls' own order starts from
+/// RSA-PSS-SHA512; OpenSSL's from RSA-PSS-SHA256, which is also cheaper (MGF1 over
+/// SHA-256). Checked with `openssl s_client -sigalgs` against HAProxy 2.6.12
+/// (docs/performance.md, session 15).
+pub const OPENSSL_RSA_ORDER: [SignatureScheme; 6] = [
+    SignatureScheme::RSA_PSS_SHA256,
+    SignatureScheme::RSA_PSS_SHA384,
+    SignatureScheme::RSA_PSS_SHA512,
+    SignatureScheme::RSA_PKCS1_SHA256,
+    SignatureScheme::RSA_PKCS1_SHA384,
+    SignatureScheme::RSA_PKCS1_SHA512,
+];
+
+/// `ck` for a bind with `prefer-client-ciphers` (§5.1): OpenSSL then takes the
+/// signature schemes in the client's order too, so an RSA key signs with the first
+/// scheme the client offers (of [`OPENSSL_RSA_ORDER`]'s). Other keys have one scheme
+/// each: `ck` itself. Built once per certificate entry, with the configuration.
+pub fn in_client_order(ck: &Arc<CertifiedKey>) -> Arc<CertifiedKey> {
+    if ck.key.algorithm() != SignatureAlgorithm::RSA {
+        return ck.clone();
+    }
+    let key = RsaOrder {
+        key: ck.key.clone(),
+        client_first: true,
+    };
+    let mut c = CertifiedKey::new(ck.cert.clone(), Arc::new(key));
+    c.ocsp.clone_from(&ck.ocsp);
+    Arc::new(c)
+}
+
+/// aws-lc-rs' key loading, RSA keys wrapped in [`RsaOrder`] (OpenSSL's order).
+#[derive(Debug)]
+struct Keys;
+
+static KEYS: Keys = Keys;
+
+impl KeyProvider for Keys {
+    fn load_private_key(
+        &self,
+        key_der: PrivateKeyDer<'static>,
+    ) -> Result<Arc<dyn SigningKey>, rustls::Error> {
+        let key = aws_lc_rs::default_provider()
+            .key_provider
+            .load_private_key(key_der)?;
+        Ok(match key.algorithm() {
+            SignatureAlgorithm::RSA => Arc::new(RsaOrder {
+                key,
+                client_first: false,
+            }),
+            _ => key,
+        })
+    }
+}
+
+/// An RSA key that picks its scheme among [`OPENSSL_RSA_ORDER`]'s: the first of
+/// that order the client offers, or the client's first of them (`client_first`).
+#[derive(Debug)]
+struct RsaOrder {
+    key: Arc<dyn SigningKey>,
+    client_first: bool,
+}
+
+impl SigningKey for RsaOrder {
+    fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn Signer>> {
+        let sign_with = |s: &SignatureScheme| self.key.choose_scheme(std::slice::from_ref(s));
+        if self.client_first {
+            offered
+                .iter()
+                .filter(|s| OPENSSL_RSA_ORDER.contains(s))
+                .find_map(sign_with)
+        } else {
+            OPENSSL_RSA_ORDER
+                .iter()
+                .filter(|s| offered.contains(s))
+                .find_map(sign_with)
+        }
+    }
+
+    fn public_key(&self) -> Option<SubjectPublicKeyInfoDer<'_>> {
+        self.key.public_key()
+    }
+
+    fn algorithm(&self) -> SignatureAlgorithm {
+        self.key.algorithm()
     }
 }
 
@@ -120,6 +214,63 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// An RSA key signs with the first scheme of OpenSSL's order the client offers,
+    /// not the client's (nor rustls') first: RSA-PSS-SHA256 for rustls' clients,
+    /// as HAProxy 2.6 does.
+    #[test]
+    fn rsa_schemes_in_openssls_order() {
+        use aws_lc_rs_crate::encoding::AsDer;
+        use aws_lc_rs_crate::rsa::{KeyPair, KeySize};
+        use aws_lc_rs_crate::signature::KeyPair as _;
+        use rustls::pki_types::PrivatePkcs8KeyDer;
+        use SignatureScheme as S;
+        let kp = KeyPair::generate(KeySize::Rsa2048).unwrap();
+        let der = kp.as_der().unwrap();
+        let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der.as_ref().to_vec()));
+        let key = default_provider()
+            .key_provider
+            .load_private_key(der)
+            .unwrap();
+        assert_eq!(key.algorithm(), SignatureAlgorithm::RSA);
+        assert!(key.public_key().is_some());
+        let pick = |offered: &[S]| key.choose_scheme(offered).map(|s| s.scheme());
+        // rustls' client order (tlsload, the benches).
+        let rustls_client = default_provider()
+            .signature_verification_algorithms
+            .supported_schemes();
+        assert_eq!(pick(&rustls_client), Some(S::RSA_PSS_SHA256));
+        let tls12 = [
+            S::RSA_PKCS1_SHA512,
+            S::RSA_PKCS1_SHA384,
+            S::RSA_PKCS1_SHA256,
+        ];
+        assert_eq!(pick(&tls12), Some(S::RSA_PKCS1_SHA256));
+        assert_eq!(
+            pick(&[S::RSA_PSS_SHA512, S::RSA_PKCS1_SHA256]),
+            Some(S::RSA_PSS_SHA512)
+        );
+        assert_eq!(pick(&[S::RSA_PSS_SHA384]), Some(S::RSA_PSS_SHA384));
+        assert!(pick(&[S::ECDSA_NISTP256_SHA256, S::ED25519]).is_none());
+        // prefer-client-ciphers: the client's order.
+        let ck = Arc::new(CertifiedKey::new(vec![], key.clone()));
+        let client = in_client_order(&ck);
+        let pick_c = |offered: &[S]| client.key.choose_scheme(offered).map(|s| s.scheme());
+        assert_eq!(pick_c(&rustls_client), Some(S::RSA_PSS_SHA512));
+        assert_eq!(pick_c(&tls12), Some(S::RSA_PKCS1_SHA512));
+        assert_eq!(
+            pick_c(&[S::ED25519, S::RSA_PKCS1_SHA256, S::RSA_PSS_SHA256]),
+            Some(S::RSA_PKCS1_SHA256)
+        );
+        // The signature verifies under the scheme it names.
+        let signer = key.choose_scheme(&rustls_client).unwrap();
+        let sig = signer.sign(b"message").unwrap();
+        let public = aws_lc_rs_crate::signature::UnparsedPublicKey::new(
+            &aws_lc_rs_crate::signature::RSA_PSS_2048_8192_SHA256,
+            kp.public_key().as_ref(),
+        );
+        assert!(public.verify(b"message", &sig).is_ok());
     }
 
     #[test]
