@@ -264,13 +264,14 @@ impl Params {
         for (i, e) in entries.iter().enumerate() {
             let mut o = e.options.clone().unwrap_or_default();
             o.inherit(&self.options);
-            let cfg = server_config(
-                &o,
-                Arc::new(Fixed(e.cert.key.clone())),
-                &self.shared,
-                self.max_record,
-            )
-            .map_err(|m| format!("{}: {m}", e.cert.path))?;
+            // §5.1 prefer-client-ciphers: the client's order for signature schemes too.
+            let key = if o.prefer_client_ciphers {
+                crate::crypto::in_client_order(&e.cert.key)
+            } else {
+                e.cert.key.clone()
+            };
+            let cfg = server_config(&o, Arc::new(Fixed(key)), &self.shared, self.max_record)
+                .map_err(|m| format!("{}: {m}", e.cert.path))?;
             configs.push(Arc::new(cfg));
             keys.push(e.cert.key.clone());
             facts.push(crate::fields::facts(&e.cert.key.cert));

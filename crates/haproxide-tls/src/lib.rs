@@ -24,6 +24,7 @@ pub mod connector;
 pub mod crypto;
 mod der;
 pub mod fields;
+mod hkdf;
 pub mod load;
 pub mod ocsp;
 mod prefixed;

@@ -152,14 +152,7 @@ fn cli(sock: &Path, cmd: &str) -> String {
 
 /// What `s_client -status` saw: the response status and the certificate status.
 fn stapled(port: u16) -> String {
-    let out = Command::new("timeout")
-        .args(["5", "openssl", "s_client", "-status", "-connect"])
-        .arg(format!("127.0.0.1:{port}"))
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .expect("s_client");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = s_client_stdout(port, &["-status"]);
     let pick: Vec<&str> = text
         .lines()
         .map(str::trim)

@@ -177,25 +177,39 @@ pub fn cli_sockets(d: &TempDir) -> String {
     )
 }
 
-/// The subject of the certificate a new `openssl s_client` handshake gets (with
-/// SNI `sni`); "" when the handshake fails.
-pub fn s_client_subject(port: u16, sni: Option<&str>) -> String {
-    let mut c = Command::new("timeout");
-    c.args(["5", "openssl", "s_client"]);
-    if let Some(n) = sni {
-        c.args(["-servername", n]);
-    }
-    let out = c
+/// The stdout of `openssl s_client <args> -connect 127.0.0.1:<port>` (no input, 5 s
+/// at most).
+pub fn s_client_stdout(port: u16, args: &[&str]) -> String {
+    let out = Command::new("timeout")
+        .args(["5", "openssl", "s_client"])
+        .args(args)
         .arg("-connect")
         .arg(format!("127.0.0.1:{port}"))
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output()
         .expect("s_client");
-    String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The subject of the certificate a new `openssl s_client` handshake gets (with
+/// SNI `sni`); "" when the handshake fails.
+pub fn s_client_subject(port: u16, sni: Option<&str>) -> String {
+    let args = match sni {
+        Some(n) => vec!["-servername", n],
+        None => vec![],
+    };
+    s_client_stdout(port, &args)
         .lines()
         .find_map(|l| l.strip_prefix("subject=").map(str::to_string))
         .unwrap_or_default()
+}
+
+/// `openssl req` with a fresh RSA-2048 key (unencrypted), then `args`.
+pub fn openssl_req_rsa(dir: &Path, args: &[&str]) {
+    let mut a = vec!["req", "-newkey", "rsa:2048", "-nodes"];
+    a.extend(args);
+    openssl(dir, &a);
 }
 
 /// The proxy of a side-by-side run: HAProxy for `"theirs"`, haproxide
