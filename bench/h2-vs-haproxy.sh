@@ -39,26 +39,8 @@ cat "$TMP/c.pem" "$TMP/k.pem" >"$TMP/srv.pem"
 start_origin "$P_ORIGIN"
 start_log_sink "$P_LOG"
 
-cat >"$TMP/proxy.cfg" <<EOF
-global
-    maxconn 5000
-    nbthread 2
-    no strict-limits
-    log 127.0.0.1:$P_LOG local0 info
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-frontend fe
-    bind 127.0.0.1:$P_C proto h2
-    bind 127.0.0.1:$P_T ssl crt $TMP/srv.pem alpn h2,http/1.1
-    default_backend be
-backend be
-    server o1 127.0.0.1:$P_ORIGIN
-EOF
+h2_bench_cfg "$TMP/proxy.cfg" "$P_LOG" "$P_ORIGIN" "bind 127.0.0.1:$P_C proto h2" \
+    "bind 127.0.0.1:$P_T ssl crt $TMP/srv.pem alpn h2,http/1.1"
 
 run_one() { # PROG TEST -> "rps cpu_us_per_req"
     local prog=$1 test=$2 pid url out ticks0 ticks1 rps ok

@@ -14,6 +14,7 @@
 #   start_origin PORT                   nginx (2 workers, no access log) answering
 #                                       /small ("ok\n"), /1mb (1 MiB) and /post (body read)
 #   start_log_sink PORT [COUNT_FILE]    a UDP syslog sink (counts datagrams into COUNT_FILE)
+#   h2_bench_cfg FILE LOG ORIGIN BIND.. the HTTP/2 benches' proxy configuration
 #   tls_bench_files DIR ...             the TLS benches' certificates and configuration
 #   strace_during PID FILE COMMAND...   COMMAND's output, `strace -c -f -p PID -o FILE` meanwhile
 #   strace_per FILE N LABEL UNIT        an `strace -c` summary as system calls per UNIT
@@ -205,6 +206,34 @@ frontend fe
     default_backend be
 backend be
     server o1 127.0.0.1:$4
+CFG
+}
+
+h2_bench_cfg() { # FILE LOG_PORT ORIGIN_PORT BIND_LINE...
+    # The HTTP/2 benches' proxy configuration (h2-vs-haproxy.sh, h2-callgrind.sh,
+    # h2-syscalls.sh): httplog to the UDP sink, nbthread 2, one origin; each
+    # BIND_LINE a `bind` line of the frontend. The same for both proxies.
+    local file=$1 log=$2 origin=$3 binds
+    shift 3
+    binds=$(printf '    %s\n' "$@")
+    cat >"$file" <<CFG
+global
+    maxconn 5000
+    nbthread 2
+    no strict-limits
+    log 127.0.0.1:$log local0 info
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+frontend fe
+$binds
+    default_backend be
+backend be
+    server o1 127.0.0.1:$origin
 CFG
 }
 

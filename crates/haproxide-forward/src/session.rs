@@ -82,7 +82,7 @@ pub(crate) struct Sess {
     /// the `http::htx` module), replacing `bytes` in the record.
     pub(crate) htx: Bytes,
     /// What the TLS handshake settled, on a TLS bind.
-    pub(crate) tls: Option<Box<haproxide_expr::TlsSession>>,
+    pub(crate) tls: Option<std::sync::Arc<haproxide_expr::TlsSession>>,
     /// An HTTP/2 stream bridged to the HTTP engine (the `http2` module): the
     /// request goes to the server in origin form. `Some(true)` for its
     /// connection's first stream, `Some(false)` for the next ones, which may
@@ -201,7 +201,7 @@ impl Sess {
         meter: SessionMeter,
         (at, t0): (SystemTime, Instant),
     ) -> Sess {
-        Sess {
+        let mut s = Sess {
             shared,
             fe,
             src,
@@ -241,8 +241,9 @@ impl Sess {
             stick_pending: Vec::new(),
             bind: None,
             vars: None,
-        }
-        .with_tracker()
+        };
+        s.add_tracker();
+        s
     }
 
     /// Publishes what is left of the session's byte counts (`bin`/`bout`) to the
@@ -660,7 +661,7 @@ impl Sess {
         })?;
         *client = ClientStream::Tls(Box::new(stream));
         self.client_active = Instant::now();
-        self.tls = Some(Box::new(haproxide_expr::TlsSession {
+        self.tls = Some(Arc::new(haproxide_expr::TlsSession {
             sni: info.sni,
             alpn: info.alpn,
             version: info.version,
@@ -1040,7 +1041,10 @@ impl Sess {
 
     /// A copy of the client's TLS session when a server of `be` has an `sni`
     /// expression (the request's context borrows it while the session connects).
-    pub(crate) fn tls_for_sni(&self, be: &BackendRt) -> Option<Box<haproxide_expr::TlsSession>> {
+    pub(crate) fn tls_for_sni(
+        &self,
+        be: &BackendRt,
+    ) -> Option<std::sync::Arc<haproxide_expr::TlsSession>> {
         let t = self.tls.as_ref()?;
         (0..be.server_count())
             .any(|i| {

@@ -5,12 +5,14 @@
 use crate::session::Sess;
 
 impl Sess {
-    pub(crate) fn with_tracker(mut self) -> Sess {
+    /// Gives the session its stick-counter tracker when there are tables
+    /// (in place: taking and returning the session by value copied all of it,
+    /// about a kilobyte, once per session and HTTP/2 stream).
+    pub(crate) fn add_tracker(&mut self) {
         if !self.shared.tables.list.is_empty() {
             let t = haproxide_stick::Tracker::new(self.shared.tables.clone());
             self.stk = Some(Box::new(t));
         }
-        self
     }
 
     /// The stick tables as the rules of proxy `cur` see them at `level`.

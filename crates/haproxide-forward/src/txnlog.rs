@@ -306,8 +306,10 @@ pub struct SessionRecord<'a> {
     /// cookie letters and unique ID (see [`HttpTxnLog`]); `None` in TCP mode.
     pub http: Option<Box<HttpTxnLog>>,
     /// What the TLS handshake settled, on a `bind ... ssl` (`%ft`'s `~`, `%sslv`,
-    /// `%sslc`, the `ssl_*` fetches of log-format); `None` in clear.
-    pub tls: Option<Box<haproxide_expr::TlsSession>>,
+    /// `%sslc`, the `ssl_*` fetches of log-format); `None` in clear. Shared
+    /// with the session (each log line and HTTP/2 stream of a connection
+    /// counts one more user, no copy of the facts).
+    pub tls: Option<std::sync::Arc<haproxide_expr::TlsSession>>,
 }
 
 impl SessionRecord<'_> {

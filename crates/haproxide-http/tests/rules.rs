@@ -2,7 +2,7 @@
 
 use haproxide_http::body::{BodyDecoder, BodyError, BodyLength, Step};
 use haproxide_http::parse::{
-    parse_request, parse_response, ErrorKind, ParseOptions, Parsed, Request, Response,
+    htx_size, parse_request, parse_response, ErrorKind, ParseOptions, Parsed, Request, Response,
 };
 use haproxide_http::write;
 
@@ -456,6 +456,50 @@ fn limits() {
         parse_request(&at(fits + 1), &o).map_err(|e| e.kind),
         Err(ErrorKind::TooLarge)
     );
+}
+
+/// The HTX limit around a head's exact size, for heads whose raw section is
+/// longer than their fields (spaces around values, folded lines, many fields):
+/// refused exactly when `htx_size` of the parsed head is beyond the limit (the
+/// parser skips the walk when the raw length already fits).
+#[test]
+fn htx_limit_is_exact_at_every_size() {
+    let heads: [&[u8]; 4] = [
+        b"GET /a HTTP/1.1\r\nHost:   x  \r\nX-A: 1\r\nX-B:\t\t22 \r\n\r\n",
+        b"GET / HTTP/1.1\r\nX: a\r\n  b\r\n\tc\r\nY:  yy  \r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nServer:  s  \r\nContent-Length: 0\r\nX: 1\r\n\r\n",
+        b"HTTP/1.1 404 Not Found\r\nA: a\r\n b\r\nB:   \r\n\r\n",
+    ];
+    for raw in heads {
+        let response = raw.starts_with(b"HTTP/");
+        let loose = ParseOptions::default();
+        let exact = if response {
+            match parse_response(raw, b"GET", &loose) {
+                Ok(Parsed::Complete { message, .. }) => htx_size(
+                    [b"HTTP/1.1", &message.head.status, &message.head.reason],
+                    &message.head.headers,
+                ),
+                other => panic!("{other:?}"),
+            }
+        } else {
+            match parse_request(raw, &loose) {
+                Ok(Parsed::Complete { message, .. }) => htx_size(
+                    [&message.head.method, &message.head.uri, b"HTTP/1.1"],
+                    &message.head.headers,
+                ),
+                other => panic!("{other:?}"),
+            }
+        };
+        for max_htx in exact - 4..=exact + 4 {
+            let o = ParseOptions { max_htx, ..loose };
+            let too_large = if response {
+                matches!(parse_response(raw, b"GET", &o), Err(e) if e.kind == ErrorKind::TooLarge)
+            } else {
+                matches!(parse_request(raw, &o), Err(e) if e.kind == ErrorKind::TooLarge)
+            };
+            assert_eq!(too_large, exact > max_htx, "{max_htx} for {exact}");
+        }
+    }
 }
 
 /// Runs a decoder over `input` fed in pieces of `step` bytes; returns the data,

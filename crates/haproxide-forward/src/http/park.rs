@@ -37,7 +37,7 @@ pub(crate) struct Parked {
     meter: SessionMeter,
     req_at: SystemTime,
     req_t0: Instant,
-    tls: Option<Box<haproxide_expr::TlsSession>>,
+    tls: Option<std::sync::Arc<haproxide_expr::TlsSession>>,
     /// The HTTP loop's connection state, when it holds anything (variables of
     /// the `sess` scope, private idle server connections).
     conn: Option<Box<Conn>>,

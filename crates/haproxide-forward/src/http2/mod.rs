@@ -129,7 +129,7 @@ impl Drop for Streams {
 pub(crate) struct ConnInfo {
     /// What the engine took of each stream's body (credit for the client).
     pub(crate) credits: Arc<wire::Credits>,
-    pub(crate) tls: Option<Box<haproxide_expr::TlsSession>>,
+    pub(crate) tls: Option<std::sync::Arc<haproxide_expr::TlsSession>>,
     /// Streams the client reset after the engine took them.
     pub(crate) resets: AtomicU32,
     /// Stream tasks running.
@@ -292,29 +292,65 @@ impl Sess {
         Flow::Done(*b"--")
     }
 
+    /// What a stream's session is made of, taken when the stream is accepted
+    /// (its id, accept dates and counters): the session itself is built in
+    /// the stream's task ([`StreamOrigin::sess`]), in place, not built here
+    /// and moved into the task (a kilobyte copied three times per stream).
+    fn for_stream(&self, first: bool) -> StreamOrigin {
+        let shared = self.shared.clone();
+        let sid = shared.next_sid.fetch_add(1, Ordering::Relaxed);
+        let meter = crate::meter::SessionMeter::new(&shared.meters, None, self.fe);
+        // The connection's task is polled through `clock::Timed`: the streams
+        // its poll accepts share one reading of the monotonic clock.
+        let when = (std::time::SystemTime::now(), crate::clock::now());
+        StreamOrigin {
+            shared,
+            fe: self.fe,
+            addrs: (self.src, self.dst),
+            sid,
+            kill: self.kill.clone(),
+            meter,
+            when,
+            tls: self.tls.clone(),
+            bind: self.bind,
+            first,
+        }
+    }
+}
+
+/// A stream's session before it is built ([`Sess::for_stream`]).
+pub(crate) struct StreamOrigin {
+    shared: Arc<crate::Shared>,
+    fe: usize,
+    addrs: (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>),
+    sid: u64,
+    kill: Arc<crate::lb::Kill>,
+    meter: crate::meter::SessionMeter,
+    when: (std::time::SystemTime, Instant),
+    tls: Option<std::sync::Arc<haproxide_expr::TlsSession>>,
+    bind: Option<usize>,
+    first: bool,
+}
+
+impl StreamOrigin {
     /// A transaction's session for one stream: the connection's addresses,
     /// frontend, TLS facts and kill switch (a hard stop or `shutdown session`
     /// ends every stream), its own counters and log. Streams after the first
     /// are not a connection's first request (`http-reuse safe` lets them take
     /// idle server connections, as HAProxy's streams of one session).
-    fn for_stream(&self, first: bool) -> Sess {
-        let shared = self.shared.clone();
-        let sid = shared.next_sid.fetch_add(1, Ordering::Relaxed);
-        let meter = crate::meter::SessionMeter::new(&shared.meters, None, self.fe);
-        let when = (std::time::SystemTime::now(), Instant::now());
-        let kill = self.kill.clone();
+    pub(crate) fn sess(self) -> Sess {
         let mut s = Sess::new(
-            shared,
+            self.shared,
             self.fe,
-            (self.src, self.dst),
-            sid,
-            kill,
-            meter,
-            when,
+            self.addrs,
+            self.sid,
+            self.kill,
+            self.meter,
+            self.when,
         );
-        s.tls = self.tls.clone();
+        s.tls = self.tls;
         s.bind = self.bind;
-        s.h2 = Some(first);
+        s.h2 = Some(self.first);
         s
     }
 }

@@ -19,7 +19,7 @@ thread_local! {
     /// the engine's buffer (kept between streams).
     static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
-use super::{convert, ConnInfo};
+use super::{convert, ConnInfo, StreamOrigin};
 use crate::relay::ClientStream;
 use crate::session::{Flow, Sess};
 
@@ -27,12 +27,14 @@ use crate::session::{Flow, Sess};
 /// One allocation holds the whole stream: the exchange runs in place (see
 /// [`Sess::h2_stream_exchange`]).
 pub(super) async fn serve(
-    mut s: Sess,
+    origin: StreamOrigin,
     info: Arc<ConnInfo>,
     req: http::Request<RecvStream>,
     mut respond: SendResponse<Bytes>,
 ) {
     let _running = Running(&info);
+    // Built here, in the task's state (see `Sess::for_stream`).
+    let mut s = origin.sess();
     let (parts, body) = req.into_parts();
     let end_stream = body.is_end_stream();
     // The request head as the engine's parsed head, built from the HEADERS
@@ -105,9 +107,15 @@ pub(super) async fn serve(
         0 => std::task::Poll::Pending,
         why => std::task::Poll::Ready(why),
     });
+    // The exchange is polled before the watch: on the wake-up that ends the
+    // exchange (most often the second and last), the watch's look at the
+    // stream (a lock of the crate's store, a waker registered) is not needed.
+    // A reset or a broken body while the exchange waits is seen as before
+    // (the watch runs whenever the exchange is pending).
     let term = tokio::select! {
         biased;
         why = killed => [why, s.phase],
+        Flow::Done(t) = s.h2_stream_exchange(&mut c) => t,
         // A broken request body aborts the transaction as a client abort
         // (HAProxy 2.6.12 logs `CR--` with `<NOSRV>`: nothing reaches the
         // server).
@@ -123,7 +131,6 @@ pub(super) async fn serve(
             out.reset(h2::Reason::CANCEL);
             [b'C', s.phase]
         }
-        Flow::Done(t) = s.h2_stream_exchange(&mut c) => t,
     };
     // What the engine wrote goes out as the client's window allows (a client
     // that grants none for `timeout client` gets its stream reset), then
