@@ -111,8 +111,90 @@ const fn missing(e: IntRange, text: Option<(&'static str, bool)>) -> IntRange {
     IntRange { missing: text, ..e }
 }
 
-/// cfgparse-global.c, pool.c, server.c (HAProxy 2.6).
+/// A `tune.ssl.*`/`maxsslconn` number (cfgparse-ssl.c `ssl_parse_global_int`):
+/// refused when missing or negative as an `int`.
+const fn ssl_int(keyword: &'static str, haproxy: &'static str, missing: &'static str) -> IntRange {
+    IntRange {
+        keyword,
+        lo: 0,
+        hi: i32::MAX,
+        haproxy,
+        missing: Some((missing, false)),
+    }
+}
+
+/// A `tune.h2.*` number (mux_h2.c): an empty word is atoi()'s 0.
+const fn h2(keyword: &'static str, lo: i32, hi: i32, haproxy: &'static str) -> IntRange {
+    IntRange {
+        keyword,
+        lo,
+        hi,
+        haproxy,
+        missing: None,
+    }
+}
+
+/// cfgparse-global.c, pool.c, server.c, cfgparse-ssl.c, mux_h2.c (HAProxy 2.6).
 pub const GLOBAL_RANGES: &[IntRange] = &[
+    h2(
+        "tune.h2.header-table-size",
+        4096,
+        65536,
+        "'tune.h2.header-table-size' expects a numeric value between 4096 and 65536.",
+    ),
+    h2(
+        "tune.h2.initial-window-size",
+        0,
+        i32::MAX,
+        "'tune.h2.initial-window-size' expects a positive numeric value.",
+    ),
+    h2(
+        "tune.h2.max-concurrent-streams",
+        0,
+        i32::MAX,
+        "'tune.h2.max-concurrent-streams' expects a positive numeric value.",
+    ),
+    h2(
+        "tune.h2.max-frame-size",
+        16384,
+        16_777_215,
+        "'tune.h2.max-frame-size' expects a numeric value between 16384 and 16777215.",
+    ),
+    ssl_int(
+        "tune.ssl.cachesize",
+        "'tune.ssl.cachesize' expects a positive numeric value.",
+        "'tune.ssl.cachesize' expects an integer argument.",
+    ),
+    ssl_int(
+        "tune.ssl.maxrecord",
+        "'tune.ssl.maxrecord' expects a positive numeric value.",
+        "'tune.ssl.maxrecord' expects an integer argument.",
+    ),
+    ssl_int(
+        "tune.ssl.hard-maxrecord",
+        "'tune.ssl.hard-maxrecord' expects a positive numeric value.",
+        "'tune.ssl.hard-maxrecord' expects an integer argument.",
+    ),
+    ssl_int(
+        "tune.ssl.ssl-ctx-cache-size",
+        "'tune.ssl.ssl-ctx-cache-size' expects a positive numeric value.",
+        "'tune.ssl.ssl-ctx-cache-size' expects an integer argument.",
+    ),
+    ssl_int(
+        "maxsslconn",
+        "'maxsslconn' expects a positive numeric value.",
+        "'maxsslconn' expects an integer argument.",
+    ),
+    ssl_int(
+        "tune.ssl.capture-buffer-size",
+        "'tune.ssl.capture-buffer-size' expects a positive numeric value.",
+        "'tune.ssl.capture-buffer-size' expects an integer argument.",
+    ),
+    ssl_int(
+        "tune.ssl.capture-cipherlist-size",
+        "'tune.ssl.capture-cipherlist-size' expects a positive numeric value.",
+        "'tune.ssl.capture-cipherlist-size' expects an integer argument.",
+    ),
     r(
         "maxcompcpuusage",
         0,

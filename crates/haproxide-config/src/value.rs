@@ -43,23 +43,23 @@ pub fn parse_time(s: &str, default_unit_ms: u64) -> Result<Millis, TimeError> {
 /// rounded up to the next second, and the limit is 2^31-1 seconds (not ms).
 /// Characters after a valid unit are ignored (HAProxy warns).
 pub fn parse_time_secs(s: &str) -> Result<u64, TimeError> {
-    let (value, unit_us, _) = split_time(s)?;
-    let secs = value
-        .saturating_mul(unit_us.unwrap_or(1_000_000))
-        .saturating_add(999_999)
-        / 1_000_000;
-    if secs > MAX_TIME_MS {
-        return Err(TimeError::Overflow);
-    }
-    Ok(secs)
+    parse_time_c(s, TimeUnit::S).map(|(v, _)| u64::from(v))
 }
 
 /// Like [`parse_time`], but also returns the first character after a valid unit
 /// (`15min` → 15 minutes and `Some('i')`): HAProxy accepts it with a warning.
+/// A default unit of 1 ms or 1 s is read with HAProxy's own arithmetic
+/// ([`parse_time_c`]: the number wraps as C's does, so `18446744073709551616`
+/// is 0); other default units keep a saturating reading.
 pub fn parse_time_lenient(
     s: &str,
     default_unit_ms: u64,
 ) -> Result<(Millis, Option<char>), TimeError> {
+    match default_unit_ms {
+        1 => return parse_time_c(s, TimeUnit::Ms).map(|(v, t)| (Millis(u64::from(v)), t)),
+        1000 => return parse_time_c(s, TimeUnit::S).map(|(v, t)| (Millis(u64::from(v) * 1000), t)),
+        _ => {}
+    }
     if s.is_empty() {
         return Err(TimeError::Empty);
     }
@@ -73,6 +73,93 @@ pub fn parse_time_lenient(
         return Err(TimeError::Overflow);
     }
     Ok((Millis(ms), trailing))
+}
+
+/// The unit a keyword's time is stored in (HAProxy's `TIME_UNIT_MS` /
+/// `TIME_UNIT_S`): also the unit of a number written without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    Ms,
+    S,
+}
+
+/// HAProxy 2.6's `parse_time_err()` (tools.c) as it computes, for keywords
+/// whose verdict depends on its arithmetic (configuration.txt §2.5): the
+/// digits and the scaling wrap modulo 2^64 as C's `unsigned long long` does
+/// (so `18446744073709551616` is 0 and taken), a result of 2^31 or more is an
+/// overflow, a non-zero number rounded to 0 an underflow. Returns the value in
+/// `unit` and the first character after a valid unit (HAProxy warns).
+pub fn parse_time_c(s: &str, unit: TimeUnit) -> Result<(u32, Option<char>), TimeError> {
+    let first = s.chars().next().ok_or(TimeError::Empty)?;
+    if !first.is_ascii_digit() {
+        return Err(TimeError::UnexpectedChar(first));
+    }
+    let (mut omult, mut odiv): (u64, u64) = match unit {
+        TimeUnit::Ms => (1000, 1),
+        TimeUnit::S => (1, 1),
+    };
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let (num, rest) = s.split_at(digits);
+    let value = num.bytes().fold(0u64, |v, b| {
+        v.wrapping_mul(10).wrapping_add(u64::from(b - b'0'))
+    });
+    let (mut imult, mut idiv): (u64, u64) = (1, 1);
+    let b = rest.as_bytes();
+    let len = match b.first() {
+        None => {
+            omult = 1;
+            odiv = 1;
+            0
+        }
+        Some(b's') => 1,
+        Some(b'u') if b.get(1) == Some(&b's') => {
+            idiv = 1_000_000;
+            2
+        }
+        Some(b'm') if b.get(1) == Some(&b's') => {
+            idiv = 1000;
+            2
+        }
+        Some(b'm') => {
+            imult = 60;
+            1
+        }
+        Some(b'h') => {
+            imult = 3600;
+            1
+        }
+        Some(b'd') => {
+            imult = 86400;
+            1
+        }
+        Some(_) => {
+            return Err(TimeError::UnexpectedChar(
+                rest.chars().next().unwrap_or(' '),
+            ))
+        }
+    };
+    let trailing = rest.get(len..).and_then(|r| r.chars().next());
+    // HAProxy simplifies the factors pairwise, in this order.
+    let reduce = |a: &mut u64, b: &mut u64| {
+        if *a % *b == 0 {
+            *a /= *b;
+            *b = 1;
+        }
+    };
+    reduce(&mut omult, &mut idiv);
+    reduce(&mut idiv, &mut omult);
+    reduce(&mut imult, &mut odiv);
+    reduce(&mut odiv, &mut imult);
+    let div = idiv * odiv;
+    let result = value.wrapping_mul(imult * omult).wrapping_add(div - 1) / div;
+    if result >= 0x8000_0000 {
+        return Err(TimeError::Overflow);
+    }
+    if result == 0 && value != 0 {
+        return Err(TimeError::Underflow);
+    }
+    // Below 2^31: fits.
+    Ok((result as u32, trailing))
 }
 
 /// A time's digits (saturating), its unit in microseconds (None: no unit, the
@@ -504,6 +591,35 @@ mod tests {
         assert_eq!(parse_time("", 1), Err(TimeError::Empty));
         assert_eq!(parse_time("99999999999", 1), Err(TimeError::Overflow));
         assert_eq!(parse_time("25d", 1), Err(TimeError::Overflow));
+        assert_eq!(parse_time("18446744073709551616", 1), Ok(Millis(0)));
+        assert_eq!(parse_time("2s", 1000), Ok(Millis(2000)));
+        assert_eq!(parse_time("1500ms", 1000), Ok(Millis(2000)));
+        assert_eq!(parse_time("3", 60_000), Ok(Millis(180_000)));
+        assert_eq!(parse_time_secs("2147483648"), Err(TimeError::Overflow));
+    }
+
+    #[test]
+    fn times_computed_as_haproxy_does() {
+        let ms = |s| parse_time_c(s, TimeUnit::Ms);
+        let secs = |s| parse_time_c(s, TimeUnit::S);
+        assert_eq!(ms("5s"), Ok((5000, None)));
+        assert_eq!(ms("1500us"), Ok((2, None)));
+        assert_eq!(ms("2147483647"), Ok((2_147_483_647, None)));
+        assert_eq!(ms("2147483648"), Err(TimeError::Overflow));
+        assert_eq!(ms("100us"), Ok((1, None)));
+        assert_eq!(ms("0us"), Ok((0, None)));
+        // 2^64 wraps to 0, as C's unsigned long long.
+        assert_eq!(ms("18446744073709551616"), Ok((0, None)));
+        assert_eq!(ms("18446744073709551617"), Ok((1, None)));
+        assert_eq!(ms("10mx"), Ok((600_000, Some('x'))));
+        assert_eq!(ms("1x"), Err(TimeError::UnexpectedChar('x')));
+        assert_eq!(ms("-1"), Err(TimeError::UnexpectedChar('-')));
+        assert_eq!(ms(""), Err(TimeError::Empty));
+        assert_eq!(secs("2147483647"), Ok((2_147_483_647, None)));
+        assert_eq!(secs("1500ms"), Ok((2, None)));
+        assert_eq!(secs("100ms"), Ok((1, None)));
+        assert_eq!(secs("2m"), Ok((120, None)));
+        assert_eq!(secs("2147483647d"), Err(TimeError::Overflow));
     }
 
     #[test]

@@ -134,6 +134,15 @@ impl Parser<'_> {
                     return None;
                 }
             }
+            if !self.bind_value_taken(pi, line, i, addr_text) {
+                return None;
+            }
+            if k == "tcp-ut" {
+                let section = self.cfg.proxies[pi].kind.as_str();
+                let context = format!("'bind {addr_text}' in section '{section}' : ");
+                let t = super::timers::tcp_ut(context, "", HaproxyLoc::Parsing);
+                self.c_timer(line, i, &t)?;
+            }
             if matches!(k.as_str(), "maxconn" | "backlog" | "id") {
                 self.bind_number(pi, line, i, addr_text);
             }
@@ -328,7 +337,7 @@ impl Parser<'_> {
 
 /// tools.c `parse_process_number`'s refusal of `s` with numbers up to `max`,
 /// in its words (the out-of-range text ends with a newline of its own).
-fn process_set_error(s: &str, max: u32) -> Option<String> {
+pub(super) fn process_set_error(s: &str, max: u32) -> Option<String> {
     if matches!(s, "all" | "odd" | "even") {
         return None;
     }

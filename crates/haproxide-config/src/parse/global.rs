@@ -44,6 +44,15 @@ impl Parser<'_> {
         };
         g.directives.push(placeholder(keyword, modifier, line));
         self.pending = Some(Slot::Global(g.directives.len() - 1));
+        if kw == "tune.ssl.capture-cipherlist-size" {
+            self.warn(
+                Code::Deprecated,
+                line.span(start),
+                "`tune.ssl.capture-cipherlist-size` is deprecated (removed in HAProxy 2.7): use `tune.ssl.capture-buffer-size`",
+                HaproxyLoc::ParsingTight,
+                "'tune.ssl.capture-cipherlist-size' is deprecated and will be removed in version 2.7. Please use 'tune.ssl.capture-buffer-size' instead.",
+            );
+        }
         if let Some(e) = crate::arity::global(&kw) {
             if self.too_many_args(line, start, e) {
                 return;
@@ -133,7 +142,12 @@ impl Parser<'_> {
             "lua-load" | "lua-load-per-thread" => self.global_lua(line, start),
             "issuers-chain-path" => self.global_dir_exists(line, start),
             "set-var" | "set-var-fmt" => self.global_set_var(line, start),
-            _ => {}
+            "close-spread-time" if arg1 == "infinite" => {}
+            _ => {
+                if let Some(t) = super::timers::global(&kw) {
+                    self.c_timer(line, start, &t);
+                }
+            }
         }
     }
 

@@ -7,54 +7,21 @@ use crate::reader::Line;
 use crate::value;
 
 impl Parser<'_> {
-    /// `tune.h2.*`; false when `kw` is none of them.
+    /// `tune.h2.*`; false when `kw` is none of them. HAProxy reads each with
+    /// atoi() (an `int`: the low 32 bits of what strtol() saturates to); the
+    /// ranges it refuses outside are checked before, from
+    /// `crate::choices::GLOBAL_RANGES`.
     pub(super) fn global_h2(&mut self, line: &Line, start: usize, kw: &str) -> bool {
-        let arg = line.arg(start + 1).to_string();
-        let n = value::atol(&arg);
-        let span = line.span(start + 1);
-        let (bad, hx) = match kw {
-            "tune.h2.header-table-size" => {
-                let ok = (4096..=65536).contains(&n);
-                if ok {
-                    self.cfg.global.tune_h2.header_table_size = Some(n as u32);
-                }
-                (!ok, "expects a numeric value between 4096 and 65536.")
-            }
-            "tune.h2.initial-window-size" => {
-                // HAProxy takes atoi() of anything here.
-                self.cfg.global.tune_h2.initial_window_size = Some(
-                    u32::try_from(n.max(0))
-                        .unwrap_or(u32::MAX)
-                        .min((1 << 31) - 1),
-                );
-                (false, "")
-            }
-            "tune.h2.max-concurrent-streams" => {
-                // HAProxy refuses only a negative value (0 is accepted).
-                let ok = n >= 0;
-                if ok {
-                    self.cfg.global.tune_h2.max_concurrent_streams =
-                        Some(u32::try_from(n).unwrap_or(u32::MAX));
-                }
-                (!ok, "expects a positive numeric value.")
-            }
-            "tune.h2.max-frame-size" => {
-                let ok = (16384..=16777215).contains(&n);
-                if ok {
-                    self.cfg.global.tune_h2.max_frame_size = Some(n as u32);
-                }
-                (!ok, "expects a numeric value between 16384 and 16777215.")
-            }
+        // Intended truncation: C's long-to-int conversion.
+        let n = value::atol(line.arg(start + 1)) as i32;
+        let v = u32::try_from(n).ok();
+        let h2 = &mut self.cfg.global.tune_h2;
+        match kw {
+            "tune.h2.header-table-size" => h2.header_table_size = v,
+            "tune.h2.initial-window-size" => h2.initial_window_size = v,
+            "tune.h2.max-concurrent-streams" => h2.max_concurrent_streams = v,
+            "tune.h2.max-frame-size" => h2.max_frame_size = v,
             _ => return false,
-        };
-        if bad {
-            self.err(
-                Code::InvalidArgument,
-                span,
-                format!("`{kw}` {hx}"),
-                HaproxyLoc::Parsing,
-                format!("'{kw}' {hx}"),
-            );
         }
         true
     }

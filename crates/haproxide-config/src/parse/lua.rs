@@ -43,39 +43,38 @@ impl Parser<'_> {
                 "'{kw}' expects an integer argument (Lua memory size in MB)."
             )),
             "tune.lua.maxmem" | "tune.lua.forced-yield" => {
-                match arg.find(|c: char| !c.is_ascii_digit()) {
+                // hlua.c: strtoll(arg, &end, 10) must read the whole word
+                // (white space and a sign first; `-1` is taken).
+                let (n, rest) = strtoll10(&arg);
+                match rest.chars().next() {
                     None => {
-                        let n = arg.parse::<u64>().unwrap_or(u64::MAX);
                         if kw == "tune.lua.maxmem" {
-                            self.cfg.global.lua.maxmem_mb = Some(n);
+                            // A negative size is no limit (HAProxy's size_t wraps).
+                            self.cfg.global.lua.maxmem_mb = u64::try_from(n).ok();
                         } else {
-                            self.cfg.global.lua.forced_yield =
-                                Some(u32::try_from(n).unwrap_or(u32::MAX));
+                            // An `unsigned int` (intended truncation, as C's).
+                            self.cfg.global.lua.forced_yield = Some(n as u32);
                         }
                         None
                     }
                     Some(_) if kw == "tune.lua.forced-yield" => {
                         Some(format!("{kw}: invalid number"))
                     }
-                    Some(i) => Some(format!(
-                        "{kw}: invalid number {arg} (error at '{}')",
-                        arg[i..].chars().next().unwrap_or(' ')
-                    )),
+                    Some(c) => Some(format!("{kw}: invalid number {arg} (error at '{c}')")),
                 }
             }
             "tune.lua.session-timeout" | "tune.lua.service-timeout" => {
-                match value::parse_time(&arg, 1) {
-                    Ok(t) => {
-                        let l = &mut self.cfg.global.lua;
-                        if kw == "tune.lua.session-timeout" {
-                            l.session_timeout = Some(t);
-                        } else {
-                            l.service_timeout = Some(t);
-                        }
-                        None
+                let texts = super::timers::global(kw);
+                if let Some(v) = texts.and_then(|t| self.c_timer(line, start, &t)) {
+                    let t = Some(value::Millis(u64::from(v)));
+                    let l = &mut self.cfg.global.lua;
+                    if kw == "tune.lua.session-timeout" {
+                        l.session_timeout = t;
+                    } else {
+                        l.service_timeout = t;
                     }
-                    Err(_) => Some(format!("{kw}: invalid timeout")),
                 }
+                None
             }
             _ => return false,
         };
@@ -89,5 +88,31 @@ impl Parser<'_> {
             );
         }
         true
+    }
+}
+
+/// C's strtoll(s, &end, 10), saturating: the number and what is left after it
+/// (the whole word when no digit was read).
+fn strtoll10(s: &str) -> (i64, &str) {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let body = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let n = body.bytes().take_while(u8::is_ascii_digit).count();
+    if n == 0 {
+        return (0, s);
+    }
+    (value::atol(t), &body[n..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strtoll10;
+
+    #[test]
+    fn strtoll_reads_as_c_does() {
+        assert_eq!(strtoll10("-1"), (-1, ""));
+        assert_eq!(strtoll10(" 12x"), (12, "x"));
+        assert_eq!(strtoll10("-"), (0, "-"));
+        assert_eq!(strtoll10(""), (0, ""));
+        assert_eq!(strtoll10("99999999999999999999"), (i64::MAX, ""));
     }
 }

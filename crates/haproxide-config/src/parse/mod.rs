@@ -17,7 +17,9 @@
 mod acl;
 mod action_lists;
 mod arity;
+mod balance_args;
 mod bind;
+mod bind_values;
 mod capture;
 mod choices;
 mod global;
@@ -35,6 +37,8 @@ mod rules;
 mod section;
 mod server;
 mod server_tls;
+mod server_values;
+mod timers;
 mod tls;
 
 pub use patroni::{Patroni, PatroniCluster, PatroniMatch, PatroniRole, PatroniRoleKind};

@@ -222,6 +222,11 @@ impl Parser<'_> {
                     line.words.get(a).map(Named::from_word)
             }
             "bind" => self.kw_bind(pi, line, start),
+            "clitcpka-idle" | "clitcpka-intvl" | "srvtcpka-idle" | "srvtcpka-intvl" => {
+                let t = super::timers::plain(value::TimeUnit::S, "'{kw}' expects an integer value");
+                self.c_timer(line, start, &t);
+            }
+            "clitcpka-cnt" | "srvtcpka-cnt" => self.tcpka_cnt(line, start),
             "server" | "default-server" | "server-template" => self.kw_server(pi, line, start),
             "balance" => {
                 self.cfg.proxies[pi].balance_span = Some(line.span_from(0));
@@ -245,8 +250,30 @@ impl Parser<'_> {
             "disabled" => self.cfg.proxies[pi].disabled = true,
             "enabled" => self.cfg.proxies[pi].disabled = false,
             "hash-type" => {
+                if let Some(e) = super::balance_args::hash_type_refusal(words) {
+                    let msg = format!("`{}` is refused by HAProxy", words.join(" "));
+                    return self.err(
+                        Code::InvalidArgument,
+                        line.span_from(a),
+                        msg,
+                        HaproxyLoc::Parsing,
+                        e,
+                    );
+                }
                 self.cfg.proxies[pi].hash_type =
                     Some(words[1..].iter().map(|s| s.to_string()).collect())
+            }
+            "hash-balance-factor" => {
+                if let Some(e) = super::balance_args::hash_balance_factor_refusal(line.arg(a)) {
+                    let msg = format!("`hash-balance-factor {}` is refused", line.arg(a));
+                    self.err(
+                        Code::InvalidArgument,
+                        line.span_from(a),
+                        msg,
+                        HaproxyLoc::Parsing,
+                        e,
+                    );
+                }
             }
             "default_backend" => match line.words.get(a) {
                 Some(w) => self.cfg.proxies[pi].default_backend = Some(Named::from_word(w)),
@@ -619,6 +646,24 @@ impl Parser<'_> {
         match crate::checks::parse_rule(line) {
             Ok(rule) => {
                 let p = &mut self.cfg.proxies[pi];
+                let list = if kw0 == "http-check" {
+                    &p.http_checks
+                } else {
+                    &p.tcp_checks
+                };
+                if matches!(rule, crate::checks::CheckRule::Connect(_))
+                    && !crate::checks::connect_may_follow(list)
+                {
+                    self.err(
+                        Code::InvalidArgument,
+                        line.span(start + 1),
+                        format!("`{kw0} connect` must be the first step (after `comment`, `set-var` or `unset-var` only) of a ruleset with a `connect`"),
+                        HaproxyLoc::Parsing,
+                        format!("'{kw0} connect' : first step MUST also be a 'connect', optionally preceded by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in the tcp-check ruleset."),
+                    );
+                    return;
+                }
+                let p = &mut self.cfg.proxies[pi];
                 if kw0 == "http-check" {
                     p.http_checks.push(rule);
                 } else {
@@ -877,6 +922,16 @@ impl Parser<'_> {
             .skip(a + 1)
             .map(|w| w.text.clone())
             .collect();
+        if let Some(e) = super::balance_args::refusal(&alg, &rest) {
+            self.err(
+                Code::InvalidArgument,
+                line.span_from(a),
+                format!("`balance {alg}` arguments are refused by HAProxy: {e}"),
+                HaproxyLoc::Parsing,
+                format!("balance {e}"),
+            );
+            return;
+        }
         let b = match alg.as_str() {
             "roundrobin" => Some(Balance::RoundRobin),
             "static-rr" => Some(Balance::StaticRr),
@@ -897,12 +952,14 @@ impl Parser<'_> {
                     .unwrap_or(2);
                 Some(Balance::Random { draws })
             }
-            s if s.starts_with("hdr(") && s.ends_with(')') => Some(Balance::Hdr {
-                name: s[4..s.len() - 1].to_string(),
+            s if super::balance_args::hdr_name(s).is_some() => Some(Balance::Hdr {
+                name: super::balance_args::hdr_name(s)
+                    .unwrap_or_default()
+                    .to_string(),
                 args: rest,
             }),
-            s if s.starts_with("rdp-cookie(") && s.ends_with(')') => Some(Balance::RdpCookie {
-                name: Some(s[11..s.len() - 1].to_string()),
+            s if super::balance_args::rdp_cookie_name(s).is_some() => Some(Balance::RdpCookie {
+                name: super::balance_args::rdp_cookie_name(s).map(str::to_string),
             }),
             "hash" => Some(Balance::Hash {
                 expr: rest.join(" "),

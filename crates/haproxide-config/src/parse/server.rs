@@ -358,6 +358,13 @@ impl Parser<'_> {
                     return None;
                 }
             }
+            if !self.server_value_taken(line, i, sctx) {
+                return None;
+            }
+            if k == "tcp-ut" {
+                let t = super::timers::tcp_ut(format!("{sctx} : "), ".", HaproxyLoc::Bracket);
+                self.c_timer(line, i, &t)?;
+            }
             let opt = ServerOpt {
                 line,
                 i,

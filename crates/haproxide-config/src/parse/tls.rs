@@ -355,9 +355,7 @@ impl Parser<'_> {
             (false, w)
         } else {
             match kw {
-                "tune.ssl.cachesize" => {
-                    self.cfg.global.tune_ssl_cachesize = u32::try_from(value::atol(&arg)).ok()
-                }
+                "tune.ssl.cachesize" => self.cfg.global.tune_ssl_cachesize = atoi_u32(&arg),
                 // §3.1 `ssl-server-verify`: the servers' default `verify`.
                 "ssl-server-verify" => {
                     self.cfg.global.ssl_default_server.verify = match arg.as_str() {
@@ -365,8 +363,24 @@ impl Parser<'_> {
                         _ => Some(Verify::Required),
                     }
                 }
-                "tune.ssl.maxrecord" => {
-                    self.cfg.global.tune_ssl_maxrecord = u32::try_from(value::atol(&arg)).ok()
+                "tune.ssl.maxrecord" => self.cfg.global.tune_ssl_maxrecord = atoi_u32(&arg),
+                // cfgparse-ssl.c: atoi() into an `unsigned int`, so a
+                // negative number is a large one and taken.
+                "tune.ssl.default-dh-param" => {
+                    let hx = if arg.is_empty() {
+                        "'tune.ssl.default-dh-param' expects an integer argument."
+                    } else if atoi_u32_wrapping(&arg) < 1024 {
+                        "'tune.ssl.default-dh-param' expects a value >= 1024."
+                    } else {
+                        return true;
+                    };
+                    self.err(
+                        Code::InvalidArgument,
+                        line.span(start + 1),
+                        format!("`{kw}` takes a number of bits of at least 1024"),
+                        HaproxyLoc::Parsing,
+                        hx,
+                    );
                 }
                 _ => return false,
             }
@@ -463,4 +477,18 @@ fn crt_list_shown(parsed: &mut [(&str, Option<&str>)], filters: &str) -> String 
         (false, true) => format!("[{}]", opts.join(" ")),
         (false, false) => format!("[{}] {f}", opts.join(" ")),
     }
+}
+
+/// C's atoi() of a `tune.ssl.*` number (the low 32 bits of what strtol()
+/// saturates to): a negative one was refused before
+/// (`crate::choices::GLOBAL_RANGES`).
+fn atoi_u32(s: &str) -> Option<u32> {
+    // Intended truncation: C's long-to-int conversion.
+    u32::try_from(value::atol(s) as i32).ok()
+}
+
+/// C's atoi() stored into an `unsigned int`.
+fn atoi_u32_wrapping(s: &str) -> u32 {
+    // Intended truncation and sign reinterpretation, as C's conversions.
+    value::atol(s) as i32 as u32
 }

@@ -1,0 +1,283 @@
+//! Values HAProxy 2.6 checks one keyword each while it reads the line: times
+//! (`grace`, `close-spread-time`, `tune.idletimer`, `max-spread-checks`,
+//! `tune.ssl.lifetime`, `tune.lua.*`, `clitcpka-*`/`srvtcpka-*`, `tcp-ut`),
+//! `tune.h2.*`/`tune.ssl.*` numbers, `balance`/`hash-type` arguments, bind
+//! `mss`/`nice`/`shards`/`thread`/`ca-ignore-err`/`crt-ignore-err`, server
+//! `proto`/`check-proto`/`init-addr`/`resolve-opts`/`proxy-v2-options`/
+//! `error-limit` (configuration.txt §3.1, §4.2, §5.1, §5.2). For each keyword and each value
+//! below, the verdict (exit code) and the first alert, location form
+//! included, are the real `haproxy -c`'s (the oracle, installed by
+//! scripts/install-deps).
+
+#[path = "support/check26.rs"]
+mod check26;
+use check26::check;
+
+#[path = "support/oracle.rs"]
+mod oracle;
+use oracle::Oracle;
+
+use haproxide_config::HaproxyLoc;
+
+/// The values of scripts/config-edge-numbers and a few of each keyword's own.
+const NUMBERS: &[&str] = &[
+    "-9223372036854775809",
+    "-1",
+    "0",
+    "1",
+    "65536",
+    "2147483647",
+    "2147483648",
+    "4294967296",
+    "9223372036854775807",
+    "18446744073709551616",
+    "2147483647d",
+    "100us",
+    "1x",
+    "10mx",
+];
+
+/// Where the keyword goes: `global`, a `listen` line, a `bind` or a `server` option.
+#[derive(Clone, Copy)]
+enum At {
+    Global,
+    Proxy,
+    Bind,
+    Server,
+}
+
+const KEYWORDS: &[(At, &str, &[&str])] = &[
+    (At::Global, "grace", &[]),
+    (At::Global, "close-spread-time", &["infinite"]),
+    (
+        At::Global,
+        "tune.ssl.default-dh-param",
+        &["1023", "1024", "x", ""],
+    ),
+    (At::Global, "tune.idletimer", &["65535", "65536", "65s", ""]),
+    (At::Global, "max-spread-checks", &["5s", ""]),
+    (At::Global, "tune.ssl.lifetime", &["300", "1500ms", ""]),
+    (At::Global, "tune.lua.session-timeout", &["4s", ""]),
+    (At::Global, "tune.lua.service-timeout", &[]),
+    (At::Global, "tune.lua.task-timeout", &[]),
+    (At::Global, "tune.lua.maxmem", &[" 12", "12x", "-", ""]),
+    (At::Global, "tune.lua.forced-yield", &["+5", "x", ""]),
+    (
+        At::Proxy,
+        "hash-balance-factor",
+        &["100", "101", "4294967396", "4294967397", ""],
+    ),
+    (
+        At::Proxy,
+        "hash-type",
+        &[
+            "consistent",
+            "map-based crc32 avalanche",
+            "consistent md5",
+            "avalanche",
+            "map-based sdbm x",
+        ],
+    ),
+    (
+        At::Proxy,
+        "balance uri depth",
+        &["3 whole", "", "len 4294967297 path-only"],
+    ),
+    (At::Proxy, "balance uri len", &[]),
+    (
+        At::Proxy,
+        "balance",
+        &[
+            "random(3)",
+            "random()",
+            "randomx",
+            "random(0)",
+            "random(2",
+            "random(0x10)",
+            "random(3)x",
+            "hdr(host)x use_domain_only",
+            "hdr() x",
+            "hdr(host) x",
+            "hash",
+            "hash a b",
+            "url_param",
+            "url_param a b",
+            "url_param a check_post",
+            "rdp-cookie(a)b",
+            "rdp-cookiex",
+            "rdp-cookie()",
+        ],
+    ),
+    (At::Proxy, "clitcpka-idle", &["1500ms"]),
+    (At::Proxy, "clitcpka-intvl", &[]),
+    (At::Proxy, "srvtcpka-idle", &[]),
+    (At::Proxy, "srvtcpka-intvl", &["24856d"]),
+    (At::Proxy, "clitcpka-cnt", &["0x10", "08", "x"]),
+    (At::Proxy, "srvtcpka-cnt", &[]),
+    (At::Bind, "tcp-ut", &[]),
+    (At::Server, "tcp-ut", &[]),
+    (At::Bind, "mss", &["-1460", "65535", "-65536"]),
+    (At::Bind, "nice", &["-1024", "1024", "1025"]),
+    (At::Bind, "shards", &["by-thread", "64"]),
+    (
+        At::Bind,
+        "thread",
+        &["1-64", "1/all", "2/1", "/1", "odd", "65"],
+    ),
+    (
+        At::Bind,
+        "ca-ignore-err",
+        &["all", "1,94", "1,95", "3,x", "1,", " 5"],
+    ),
+    (At::Bind, "crt-ignore-err", &["63,2147483648"]),
+    (At::Server, "proto", &["h1", "h2", "tcp", "H2"]),
+    (At::Server, "check-proto", &["none", "http"]),
+    (
+        At::Server,
+        "init-addr",
+        &[
+            "last,libc,none,1.2.3.4",
+            "0.0.0.0,1.2.3.4",
+            "1.2.3.4,5.6.7.8",
+            ",",
+            ",,",
+            "[::1]",
+            "[1.2.3.4]",
+            "*,::",
+            "1.2.3",
+            "last,last,last,last,last,last,last,last,last,last",
+            "last,last,last,last,last,last,last,last,last,last,libc",
+        ],
+    ),
+    (
+        At::Server,
+        "resolve-opts",
+        &["allow-dup-ip,ignore-weight", ",", "prevent-dup-ip,", "x"],
+    ),
+    (
+        At::Server,
+        "proxy-v2-options",
+        &["ssl,cert-cn,unique-id", "ssl,", ",ssl", "crc32c,authority"],
+    ),
+    (At::Server, "error-limit", &["4294967297", "x"]),
+];
+
+/// Times read by other keywords with the same arithmetic: their verdicts
+/// (not all their texts) are HAProxy's.
+const TIMES: &[(At, &str)] = &[
+    (At::Proxy, "timeout connect"),
+    (At::Proxy, "timeout tunnel"),
+    (At::Proxy, "tcp-request inspect-delay"),
+    (At::Proxy, "stats refresh"),
+    (At::Proxy, "cookie c maxidle"),
+    (At::Server, "slowstart"),
+    (At::Server, "pool-purge-delay"),
+    (At::Global, "hard-stop-after"),
+];
+
+fn config(at: At, line: &str) -> String {
+    let (g, p, b, s) = match at {
+        At::Global => (line, "", "", ""),
+        At::Proxy => ("", line, "", ""),
+        At::Bind => ("", "", line, ""),
+        At::Server => ("", "", "", line),
+    };
+    format!(
+        "global\n {g}\ndefaults\n mode http\n timeout client 1s\n timeout server 1s\n \
+         timeout connect 1s\nlisten l\n bind 127.0.0.1:8443 {b}\n {p}\n \
+         server s 127.0.0.1:80 check {s}\nbackend b\n server s 127.0.0.1:80\n"
+    )
+}
+
+/// Our first alert as HAProxy prints it after `config : `, in `file`.
+fn our_alert(text: &str, file: &str) -> Option<String> {
+    let c = check(text);
+    let d = c.diagnostics.iter().find(|d| d.is_error())?;
+    let h = d.haproxy.as_ref()?;
+    let line = d.span.map_or(0, |s| s.line);
+    let msg = h.text.trim_end_matches('\n');
+    Some(match h.loc {
+        HaproxyLoc::Parsing | HaproxyLoc::ParsingPost => {
+            format!("parsing [{file}:{line}] : {msg}")
+        }
+        HaproxyLoc::ParsingTight => format!("parsing [{file}:{line}]: {msg}"),
+        HaproxyLoc::ParsingCapital => format!("Parsing [{file}:{line}]: {msg}"),
+        HaproxyLoc::Bracket | HaproxyLoc::BracketPost => format!("[{file}:{line}] : {msg}"),
+        HaproxyLoc::None => msg.to_string(),
+    })
+}
+
+/// `[/tmp/.../h.cfg:2]` as `[h.cfg:2]`.
+fn without_dir(m: &str) -> String {
+    match m.find("/h.cfg:") {
+        Some(pos) => {
+            let open = m[..pos].rfind('[').map_or(0, |o| o + 1);
+            format!("{}{}", &m[..open], &m[pos + 1..])
+        }
+        None => m.to_string(),
+    }
+}
+
+fn cases() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (at, kw, own) in KEYWORDS {
+        for v in NUMBERS.iter().chain(own.iter()) {
+            let line = format!("{kw} {v}");
+            out.push((line.clone(), config(*at, &line)));
+        }
+    }
+    out
+}
+
+#[test]
+fn refusals_and_texts_are_haproxy_c_s() {
+    let oracle = Oracle::new("value-checks");
+    let (mut refused, cases) = (0, cases());
+    let total = cases.len();
+    for (line, text) in cases {
+        let (status, stderr) = oracle.check(&text);
+        let theirs = stderr
+            .lines()
+            .find(|l| l.starts_with("[ALERT]"))
+            .and_then(|l| l.split_once("config : "))
+            .map(|(_, m)| without_dir(m));
+        let ours = our_alert(&text, "h.cfg");
+        assert_eq!(ours, theirs, "{line}\n{stderr}");
+        assert_eq!(status, Some(check(&text).exit_code(false)), "{line}");
+        refused += usize::from(status == Some(1));
+    }
+    // The values above reach refusals and taken values alike.
+    assert!(refused > 100 && refused < total, "{refused} of {total}");
+}
+
+#[test]
+fn other_times_have_haproxy_c_s_verdicts() {
+    let oracle = Oracle::new("value-times");
+    for (at, kw) in TIMES {
+        for v in NUMBERS.iter().chain(&["100ms", "18446744073709551617"]) {
+            let text = config(*at, &format!("{kw} {v}"));
+            let (status, stderr) = oracle.check(&text);
+            let c = check(&text);
+            assert_eq!(status, Some(c.exit_code(false)), "{kw} {v}\n{stderr}");
+        }
+    }
+}
+
+#[test]
+fn taken_values_stay_taken() {
+    for (at, line) in [
+        (At::Global, "grace 10s"),
+        (At::Global, "close-spread-time infinite"),
+        (At::Proxy, "clitcpka-idle 2147483647"),
+        (At::Proxy, "srvtcpka-cnt 0x10"),
+        (At::Bind, "tcp-ut 18446744073709551616"),
+        (At::Bind, "mss 2147483648"),
+        (At::Bind, "thread 1/1-64"),
+        (At::Bind, "crt-ignore-err all"),
+        (At::Server, "tcp-ut 20s"),
+        (At::Proxy, "timeout connect 18446744073709551617"),
+    ] {
+        let c = check(&config(at, line));
+        assert_eq!(c.exit_code(false), 0, "{line}: {:?}", c.diagnostics);
+    }
+}
