@@ -87,7 +87,7 @@ pub struct Expect {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Connect {
     pub default: bool,
-    pub port: Option<String>,
+    pub port: Option<ConnectPort>,
     pub addr: Option<String>,
     pub send_proxy: bool,
     pub via_socks4: bool,
@@ -97,6 +97,17 @@ pub struct Connect {
     pub proto: Option<String>,
     pub linger: bool,
     pub comment: Option<String>,
+}
+
+/// The `port` of a `connect` rule (configuration.txt §4.2 `tcp-check connect`:
+/// "port <expr>: if not set, check port or server port is used. ... <expr> can be
+/// an integer or a sample-fetch expression").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectPort {
+    /// A TCP port, 1 to 65535.
+    Number(u16),
+    /// A sample expression, evaluated at each check (parsed: its text).
+    Expr(String),
 }
 
 /// `http-check send` (configuration.txt §4.2).
@@ -365,29 +376,112 @@ fn parse_expect(words: &[&str], http: bool) -> Result<Expect, RuleError> {
     Ok(e)
 }
 
-fn parse_connect(words: &[&str]) -> Connect {
+/// `connect` options, read and refused as HAProxy 2.6's `parse_tcpcheck_connect`
+/// does (its messages; `which` is `http-check` or `tcp-check`). `words` are the
+/// options after `connect`, the first at index 2 of the line.
+fn parse_connect(which: &str, words: &[&str]) -> Result<Connect, RuleError> {
     let mut c = Connect::default();
     let mut i = 0;
+    let fail = |i: usize, m: String| RuleError {
+        word: i + 2,
+        message: format!("`{which} connect`: {}", m.trim_end_matches('.')),
+        haproxy: format!("'{which} connect' : {m}."),
+    };
     while let Some(&w) = words.get(i) {
-        let v = words.get(i + 1).map(|s| s.to_string());
-        let mut take = false;
+        let v = words.get(i + 1).copied().filter(|v| !v.is_empty());
+        let need = |what: &str| fail(i, format!("'{w}' expects {what} as argument."));
         match w {
             "default" => c.default = true,
             "send-proxy" => c.send_proxy = true,
             "via-socks4" => c.via_socks4 = true,
             "ssl" => c.ssl = true,
             "linger" => c.linger = true,
-            "port" => (c.port, take) = (v, true),
-            "addr" => (c.addr, take) = (v, true),
-            "sni" => (c.sni, take) = (v, true),
-            "alpn" => (c.alpn, take) = (v, true),
-            "proto" => (c.proto, take) = (v, true),
-            "comment" => (c.comment, take) = (v, true),
-            _ => {}
+            "port" => {
+                let v = v.ok_or_else(|| need("a port number or a sample expression"))?;
+                c.port = Some(connect_port(v).map_err(|m| fail(i + 1, m))?);
+                i += 1;
+            }
+            "addr" => {
+                c.addr = Some(v.ok_or_else(|| need("<ipv4|ipv6>"))?.to_string());
+                i += 1;
+            }
+            "sni" | "comment" => {
+                let v = v.ok_or_else(|| need("a string"))?.to_string();
+                if w == "sni" {
+                    c.sni = Some(v);
+                } else {
+                    c.comment = Some(v);
+                }
+                i += 1;
+            }
+            "alpn" => {
+                c.alpn = v.map(str::to_string);
+                i += 1;
+            }
+            "proto" => {
+                let v = v.ok_or_else(|| need("a MUX protocol"))?;
+                // HAProxy 2.6's multiplexers, by mode (`get_mux_proto`).
+                let mode_ok = match v {
+                    "h1" | "h2" => which == "http-check",
+                    "none" => which == "tcp-check",
+                    "fcgi" => which == "http-check",
+                    _ => return Err(fail(i, format!("'{w}' : unknown MUX protocol '{v}'."))),
+                };
+                if !mode_ok {
+                    return Err(fail(i, format!("'{w}' : invalid MUX protocol '{v}' for {which}")));
+                }
+                c.proto = Some(v.to_string());
+                i += 1;
+            }
+            other => {
+                return Err(fail(
+                    i,
+                    format!("expects 'comment', 'port', 'addr', 'send-proxy', 'ssl', 'sni', 'alpn' or 'via-socks4', 'linger', 'default' but got '{other}' as argument."),
+                ))
+            }
         }
-        i += if take { 2 } else { 1 };
+        i += 1;
     }
-    c
+    Ok(c)
+}
+
+/// Whether a `connect` rule may come after the rules `before` it (HAProxy 2.6's
+/// `parse_tcpcheck_connect`): a ruleset with a `connect` starts with one, after
+/// comments and variable settings only.
+pub fn connect_may_follow(before: &[CheckRule]) -> bool {
+    before
+        .iter()
+        .take_while(|r| !matches!(r, CheckRule::Connect(_)))
+        .all(|r| {
+            matches!(
+                r,
+                CheckRule::Comment(_) | CheckRule::SetVar { .. } | CheckRule::UnsetVar { .. }
+            )
+        })
+}
+
+/// A `connect` rule's `port` value as HAProxy reads it: the digits it starts
+/// with (`read_uint`) when they are the whole word, a TCP port; otherwise a
+/// sample expression.
+fn connect_port(v: &str) -> Result<ConnectPort, String> {
+    if v.bytes().all(|b| b.is_ascii_digit()) {
+        return match v.parse::<u32>() {
+            Ok(n @ 1..=65535) => Ok(ConnectPort::Number(n as u16)),
+            _ => Err(format!(
+                "expects a valid TCP port (from range 1 to 65535) or a sample expression, got {v}."
+            )),
+        };
+    }
+    match haproxide_expr::SampleExpr::parse(v) {
+        Ok(_) => Ok(ConnectPort::Expr(v.to_string())),
+        Err(e) if e.kind == haproxide_expr::ErrorKind::Unsupported => {
+            Ok(ConnectPort::Expr(v.to_string()))
+        }
+        Err(e) => Err(format!(
+            "error detected while parsing port expression : {}",
+            e.message
+        )),
+    }
 }
 
 fn parse_send(words: &[&str]) -> HttpSend {
@@ -442,7 +536,10 @@ pub fn parse_rule(line: &crate::reader::Line) -> Result<CheckRule, RuleError> {
     }
     Ok(match sub {
         "comment" => CheckRule::Comment(rest.join(" ")),
-        "connect" => CheckRule::Connect(parse_connect(rest)),
+        "connect" => CheckRule::Connect(parse_connect(
+            if http { "http-check" } else { "tcp-check" },
+            rest,
+        )?),
         "send" if http => CheckRule::HttpSend(parse_send(rest)),
         "send" | "send-lf" => CheckRule::Send {
             data: rest.first().copied().unwrap_or("").to_string(),
@@ -573,8 +670,8 @@ mod tests {
             panic!("not connect")
         };
         assert_eq!(
-            (c.port.as_deref(), c.ssl, c.sni.as_deref(), c.linger),
-            (Some("8008"), true, Some("x"), true)
+            (c.port, c.ssl, c.sni.as_deref(), c.linger),
+            (Some(ConnectPort::Number(8008)), true, Some("x"), true)
         );
         assert_eq!(
             parse_rule(&line_of("tcp-check send-binary 2a310d0a")).expect("ok"),

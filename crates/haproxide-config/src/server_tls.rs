@@ -7,6 +7,7 @@
 use haproxide_tls::load::load_crt_file;
 use haproxide_tls::{load_ca, ServerTlsSpec, Verify};
 
+use crate::checks::CheckRule;
 use crate::diag::{Code, Diagnostic, HaproxyLoc};
 use crate::model::{Config, ProxyKind, ServerDef, ServerParams};
 
@@ -22,13 +23,29 @@ pub(crate) fn resolve(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
         .filter(|p| p.kind != ProxyKind::Defaults)
     {
         let pname = p.name.name.clone();
+        // HAProxy 2.6 prepares (and so checks) a server's TLS context when it
+        // uses TLS for traffic (`ssl`) or checks (`check-ssl`), when a `connect`
+        // rule of its proxy says `ssl`, or when its default-server says `ssl`
+        // (cfgparse.c, before `prepare_srv`): the verify/CA alert of a server
+        // that only checks over TLS is HAProxy's too.
+        let rules_ssl = p
+            .http_checks
+            .iter()
+            .chain(&p.tcp_checks)
+            .any(|r| matches!(r, CheckRule::Connect(c) if c.ssl));
+        let default_ssl = p
+            .default_server
+            .as_ref()
+            .is_some_and(|d| d.params.ssl == Some(true));
         for s in p.servers.iter_mut() {
-            if s.params.ssl != Some(true) {
+            let traffic = s.params.ssl == Some(true);
+            if !(traffic || s.params.check_ssl == Some(true) || rules_ssl || default_ssl) {
                 continue;
             }
             let sctx = format!("'server {pname}/{}'", s.name.name);
             match spec(&s.params, &defaults) {
-                Ok(t) => s.tls = Some(t),
+                Ok(t) if traffic => s.tls = Some(t),
+                Ok(_) => {}
                 Err((msg, hx)) => diags.push(error(s, msg, format!("{sctx} : {hx}"))),
             }
         }

@@ -33,7 +33,12 @@ const TAKEN: &[&str] = &[
 ];
 
 fn first_alert(rule: &str) -> Option<String> {
-    check(&config(rule))
+    alert_of(&config(rule))
+}
+
+/// Our first alert for a configuration text, in HAProxy's words.
+fn alert_of(text: &str) -> Option<String> {
+    check(text)
         .diagnostics
         .iter()
         .filter(|d| d.is_error())
@@ -63,13 +68,104 @@ fn the_bare_action_word_is_refused_and_the_named_form_taken() {
 fn the_verdicts_are_haproxy_c_s() {
     let oracle = Oracle::new("check-rules");
     for rule in REFUSED.iter().chain(TAKEN) {
-        let text = config(rule);
-        let (status, stderr) = oracle.check(&text);
-        let theirs = stderr
-            .lines()
-            .find(|l| l.starts_with("[ALERT]"))
-            .and_then(|l| l.split_once("] : ").map(|(_, m)| m.to_string()));
-        assert_eq!(theirs, first_alert(rule), "{rule}: {stderr}");
-        assert_eq!(status, Some(check(&text).exit_code(false)), "{rule}");
+        oracle_agrees(&oracle, &config(rule), rule);
+    }
+}
+
+/// `connect` options (§4.2 `tcp-check connect`), in a proxy of the rule's kind.
+fn connect_config(rules: &str) -> String {
+    let (mode, option) = if rules.starts_with("http-check") {
+        ("http", "httpchk")
+    } else {
+        ("tcp", "tcp-check")
+    };
+    format!(
+        "defaults\n mode {mode}\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n\
+         backend b\n option {option}\n {rules}\n server s 127.0.0.1:80 check\n"
+    )
+}
+
+/// Rules (lines joined by `|`) and the alert haproxy -c gives, `None` when it
+/// takes them.
+const CONNECT: &[(&str, Option<&str>)] = &[
+    ("tcp-check connect port 8008 sni db linger", None),
+    ("tcp-check connect port src_port", None),
+    ("tcp-check connect port str(1),add(3)", None),
+    ("tcp-check comment c|tcp-check set-var(check.x) int(1)|tcp-check connect", None),
+    ("http-check connect proto h2", None),
+    (
+        "tcp-check connect port 0",
+        Some("'tcp-check connect' : expects a valid TCP port (from range 1 to 65535) or a sample expression, got 0.."),
+    ),
+    (
+        "tcp-check connect port 70000",
+        Some("'tcp-check connect' : expects a valid TCP port (from range 1 to 65535) or a sample expression, got 70000.."),
+    ),
+    (
+        // An unset environment variable is kept as written (corpus file 026).
+        "http-check connect port ${UNSET_PATRONI_PORT} ssl",
+        Some("'http-check connect' : error detected while parsing port expression : missing fetch method."),
+    ),
+    (
+        "tcp-check connect port nosuchfetch",
+        Some("'tcp-check connect' : error detected while parsing port expression : unknown fetch method 'nosuchfetch'."),
+    ),
+    (
+        "tcp-check connect port",
+        Some("'tcp-check connect' : 'port' expects a port number or a sample expression as argument.."),
+    ),
+    (
+        "tcp-check connect bogus",
+        Some("'tcp-check connect' : expects 'comment', 'port', 'addr', 'send-proxy', 'ssl', 'sni', 'alpn' or 'via-socks4', 'linger', 'default' but got 'bogus' as argument.."),
+    ),
+    (
+        "tcp-check connect proto h2",
+        Some("'tcp-check connect' : 'proto' : invalid MUX protocol 'h2' for tcp-check."),
+    ),
+    (
+        "http-check connect proto h9",
+        Some("'http-check connect' : 'proto' : unknown MUX protocol 'h9'.."),
+    ),
+    (
+        "tcp-check connect addr",
+        Some("'tcp-check connect' : 'addr' expects <ipv4|ipv6> as argument.."),
+    ),
+    (
+        "tcp-check expect string x|tcp-check connect port 1",
+        Some("'tcp-check connect' : first step MUST also be a 'connect', optionally preceded by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in the tcp-check ruleset."),
+    ),
+    (
+        "http-check send meth GET|http-check connect",
+        Some("'http-check connect' : first step MUST also be a 'connect', optionally preceded by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in the tcp-check ruleset."),
+    ),
+];
+
+fn connect_alert(rules: &str) -> Option<String> {
+    alert_of(&connect_config(&rules.replace('|', "\n ")))
+}
+
+/// `haproxy -c`'s first alert and exit code for `text` are ours.
+fn oracle_agrees(oracle: &Oracle, text: &str, what: &str) {
+    let (status, stderr) = oracle.check(text);
+    let theirs = stderr
+        .lines()
+        .find(|l| l.starts_with("[ALERT]"))
+        .and_then(|l| l.split_once("] : ").map(|(_, m)| m.to_string()));
+    assert_eq!(theirs, alert_of(text), "{what}: {stderr}");
+    assert_eq!(status, Some(check(text).exit_code(false)), "{what}");
+}
+
+#[test]
+fn connect_options_are_read_as_haproxy_reads_them() {
+    for (rules, alert) in CONNECT {
+        assert_eq!(connect_alert(rules).as_deref(), *alert, "{rules}");
+    }
+}
+
+#[test]
+fn connect_verdicts_are_haproxy_c_s() {
+    let oracle = Oracle::new("check-connect");
+    for (rules, _) in CONNECT {
+        oracle_agrees(&oracle, &connect_config(&rules.replace('|', "\n ")), rules);
     }
 }

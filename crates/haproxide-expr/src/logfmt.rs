@@ -575,19 +575,36 @@ pub fn push_hexable(out: &mut Vec<u8>, n: u64, f: Flags, width: usize) {
 /// formatting machinery: a log line prints a dozen numbers).
 pub fn push_dec(out: &mut Vec<u8>, mut n: u64) {
     // Most numbers of a log line (timers, status, counters) have at most three
-    // digits: written as fixed-size pieces, without a copy of variable length.
+    // digits, ports and process ids five to seven: written as fixed-size
+    // pieces, without a copy of variable length (a `memcpy` call cost the
+    // syslog header's pid 112 instructions, callgrind).
     let d = |n: u64| b'0' + (n % 10) as u8;
-    if n < 10 {
-        out.push(d(n));
-        return;
-    }
-    if n < 100 {
-        out.extend_from_slice(&[d(n / 10), d(n)]);
-        return;
-    }
-    if n < 1000 {
-        out.extend_from_slice(&[d(n / 100), d(n / 10), d(n)]);
-        return;
+    match n {
+        0..=9 => return out.push(d(n)),
+        10..=99 => return out.extend_from_slice(&[d(n / 10), d(n)]),
+        100..=999 => return out.extend_from_slice(&[d(n / 100), d(n / 10), d(n)]),
+        1_000..=9_999 => {
+            return out.extend_from_slice(&[d(n / 1_000), d(n / 100), d(n / 10), d(n)]);
+        }
+        10_000..=99_999 => {
+            let (hi, lo) = (n / 1_000, n % 1_000);
+            return out.extend_from_slice(&[d(hi / 10), d(hi), d(lo / 100), d(lo / 10), d(lo)]);
+        }
+        100_000..=9_999_999 => {
+            let (hi, lo) = (n / 1_000, n % 1_000);
+            if hi >= 1_000 {
+                out.push(d(hi / 1_000));
+            }
+            return out.extend_from_slice(&[
+                d(hi / 100),
+                d(hi / 10),
+                d(hi),
+                d(lo / 100),
+                d(lo / 10),
+                d(lo),
+            ]);
+        }
+        _ => {}
     }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
@@ -785,6 +802,12 @@ mod tests {
             u64::MAX,
         ];
         vals.extend((0..64).map(|s| 1u64 << s).flat_map(|v| [v - 1, v, v + 1]));
+        // Each digit count's edges (the fixed-size pieces up to seven digits).
+        let mut p = 1u64;
+        for _ in 0..19 {
+            p *= 10;
+            vals.extend([p - 1, p, p + 1, p + p / 3]);
+        }
         for v in vals {
             let mut o = Vec::new();
             push_dec(&mut o, v);

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// Byte-identical outputs measured when this test was last tightened.
-const FLOOR: usize = 158;
+const FLOOR: usize = 159;
 
 fn normalise(s: &str) -> String {
     s.lines()

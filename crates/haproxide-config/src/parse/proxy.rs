@@ -656,6 +656,24 @@ impl Parser<'_> {
         match crate::checks::parse_rule(line) {
             Ok(rule) => {
                 let p = &mut self.cfg.proxies[pi];
+                let list = if kw0 == "http-check" {
+                    &p.http_checks
+                } else {
+                    &p.tcp_checks
+                };
+                if matches!(rule, crate::checks::CheckRule::Connect(_))
+                    && !crate::checks::connect_may_follow(list)
+                {
+                    self.err(
+                        Code::InvalidArgument,
+                        line.span(start + 1),
+                        format!("`{kw0} connect` must be the first step (after `comment`, `set-var` or `unset-var` only) of a ruleset with a `connect`"),
+                        HaproxyLoc::Parsing,
+                        format!("'{kw0} connect' : first step MUST also be a 'connect', optionally preceded by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in the tcp-check ruleset."),
+                    );
+                    return;
+                }
+                let p = &mut self.cfg.proxies[pi];
                 if kw0 == "http-check" {
                     p.http_checks.push(rule);
                 } else {

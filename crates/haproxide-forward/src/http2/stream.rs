@@ -137,7 +137,8 @@ pub(super) async fn serve(
     // END_STREAM.
     let fin = std::future::poll_fn(|cx| out.poll_finish(cx));
     let fin = match tc {
-        Some(t) => tokio::time::timeout(t, fin).await.ok(),
+        // Its deadline from the poll's clock reading (`clock::Timed`).
+        Some(t) => crate::clock::timeout(t, fin).await.ok(),
         None => Some(fin.await),
     };
     match fin {

@@ -94,7 +94,10 @@ pub(super) fn probe_spec(
                             kind,
                         });
                     }
-                    CheckRule::Connect(c) => spec.connect = Some(connect_rule(c)),
+                    CheckRule::Connect(c) => match connect_rule(c) {
+                        Ok(c) => spec.connect = Some(c),
+                        Err(what) => errors.push(unsupported(p.name.span, what)),
+                    },
                     CheckRule::DisableOn404 => spec.disable_on_404 = true,
                     CheckRule::SendState => spec.send_state = true,
                     CheckRule::Comment(_) => {}
@@ -110,7 +113,10 @@ pub(super) fn probe_spec(
             let mut rules = Vec::new();
             for r in &p.tcp_checks {
                 match r {
-                    CheckRule::Connect(c) => rules.push(TcpCheckRule::Connect(connect_rule(c))),
+                    CheckRule::Connect(c) => match connect_rule(c) {
+                        Ok(c) => rules.push(TcpCheckRule::Connect(c)),
+                        Err(what) => errors.push(unsupported(p.name.span, what)),
+                    },
                     CheckRule::Send {
                         data,
                         log_format: false,
@@ -198,15 +204,27 @@ pub(super) fn probe_spec(
     }
 }
 
-pub(super) fn connect_rule(c: &checks::Connect) -> ConnectRule {
-    ConnectRule {
-        port: c.port.as_deref().and_then(|p| p.parse().ok()),
+/// A `connect` rule's probe settings; `Err` names what the checker does not run:
+/// a port given by a sample expression (configuration.txt §4.2 `tcp-check
+/// connect`), evaluated by HAProxy at each check.
+pub(super) fn connect_rule(c: &checks::Connect) -> Result<ConnectRule, String> {
+    let port = match &c.port {
+        None => None,
+        Some(checks::ConnectPort::Number(n)) => Some(*n),
+        Some(checks::ConnectPort::Expr(e)) => {
+            return Err(format!(
+                "`connect port {e}` (a port from a sample expression)"
+            ))
+        }
+    };
+    Ok(ConnectRule {
+        port,
         addr: c.addr.as_deref().and_then(|a| a.parse().ok()),
         send_proxy: c.send_proxy,
         ssl: c.ssl,
         sni: c.sni.clone(),
         via_socks4: c.via_socks4,
-    }
+    })
 }
 
 /// A server's check settings (configuration.txt §5.2 `check`, `inter`, `rise`...).
