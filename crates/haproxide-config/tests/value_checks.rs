@@ -198,6 +198,37 @@ const KEYWORDS: &[(At, &str, &[&str])] = &[
         "option mysql-check",
         &["", "user", "user u", "user u pre-41", "user u 42", "usr"],
     ),
+    (
+        At::Proxy,
+        "stick-table",
+        &[
+            "type ip size 1m expire 30s store gpc0,http_req_rate(10s)",
+            "type string len 32 size 10 store gpc(3),gpc_rate(2,1m),conn_cur",
+            "type binary len 0 size 10",
+            "type ip size 0",
+            "type ip size 4g",
+            "type ip size 1mx",
+            "type ip size 10 expire 1x",
+            "type ip size 10 expire 2147483648",
+            "type ip size 10 expire 100us",
+            "type ip size 10 store gpc0(1)",
+            "type ip size 10 store http_req_rate",
+            "type ip size 10 store http_req_rate(1x)",
+            "type ip size 10 store gpc(101)",
+            "type ip size 10 store gpc(2",
+            "type ip size 10 store gpt(1),gpt0",
+            "type ip size 10 store x",
+            "type ip size 10 nopurge peers",
+            "type ip size 10 srvkey addr",
+            "type ip size 10 srvkey id",
+            "type ip len 4 size 10",
+            "type ipv6 size 10 store gpc0,gpc0",
+            "size 10",
+            "type integer",
+            "type",
+            "",
+        ],
+    ),
     (At::Server, "proto", &["h1", "h2", "tcp", "H2"]),
     (At::Server, "check-proto", &["none", "http"]),
     (
@@ -352,5 +383,39 @@ fn taken_values_stay_taken() {
     ] {
         let c = check(&config(at, line));
         assert_eq!(c.exit_code(false), 0, "{line}: {:?}", c.diagnostics);
+    }
+}
+
+/// `check_bytes` against the latest keyword set (what `haproxide -c` uses).
+fn check_latest(text: &str) -> haproxide_config::Checked {
+    let no_env = |_: &str| None;
+    let opts = haproxide_config::CheckOptions {
+        target: haproxide_config::Target::LATEST,
+        env: &no_env,
+        ignore_resolution_failures: false,
+        resolver: haproxide_config::Resolver::Off,
+        check_files: false,
+        accounts: &haproxide_config::NoAccounts,
+    };
+    haproxide_config::check_bytes("t.cfg", text.as_bytes().to_vec(), &opts)
+}
+
+#[test]
+fn what_later_versions_add_is_refused_for_2_6_only() {
+    for (at, line) in [
+        (At::Server, "proto spop"),
+        (At::Bind, "thread 2/1"),
+        (At::Bind, "ca-ignore-err X509_V_ERR_CERT_HAS_EXPIRED"),
+        (At::Bind, "shards 65"),
+        (At::Global, "nbthread 65"),
+        (At::Proxy, "errorfile 414 /dev/null"),
+        (At::Proxy, "compression algo-req gzip"),
+        (At::Proxy, "hash-type consistent none"),
+        (At::Proxy, "stick-table type ip size 10 store glitch_cnt"),
+        (At::Proxy, "stick-table type ip size 10 recv-only"),
+    ] {
+        let text = config(at, line);
+        assert_eq!(check(&text).exit_code(false), 1, "2.6: {line}");
+        assert_eq!(check_latest(&text).exit_code(false), 0, "latest: {line}");
     }
 }

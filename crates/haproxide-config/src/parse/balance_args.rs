@@ -80,8 +80,9 @@ pub(super) fn refusal(alg: &str, rest: &[String]) -> Option<String> {
     }
 }
 
-/// HAProxy's refusal of `hash-type <words>` (its full text).
-pub(super) fn hash_type_refusal(words: &[&str]) -> Option<String> {
+/// HAProxy's refusal of `hash-type <words>` (its full text); `latest`: as
+/// the latest HAProxy (also the `none` function).
+pub(super) fn hash_type_refusal(words: &[&str], latest: bool) -> Option<String> {
     let arg = |i: usize| words.get(i).copied().unwrap_or("");
     match arg(1) {
         "consistent" | "map-based" => {}
@@ -93,7 +94,8 @@ pub(super) fn hash_type_refusal(words: &[&str]) -> Option<String> {
     if arg(2).is_empty() {
         return None;
     }
-    if !matches!(arg(2), "sdbm" | "djb2" | "wt6" | "crc32") {
+    let known = matches!(arg(2), "sdbm" | "djb2" | "wt6" | "crc32") || (latest && arg(2) == "none");
+    if !known {
         return Some(
             "'hash-type' only supports 'sdbm', 'djb2', 'crc32', or 'wt6' hash functions.".into(),
         );
@@ -181,12 +183,17 @@ mod tests {
         assert_eq!(r("rdp-cookie(a)b", &[]), None);
         assert!(r("rdp-cookiex", &[]).is_some());
         use super::{hash_balance_factor_refusal as hbf, hash_type_refusal as ht};
-        assert_eq!(ht(&["hash-type", "consistent", "crc32", "avalanche"]), None);
-        assert!(ht(&["hash-type", "consistent", "md5"]).is_some());
-        assert!(ht(&["hash-type", "avalanche"]).is_some());
+        assert_eq!(
+            ht(&["hash-type", "consistent", "crc32", "avalanche"], false),
+            None
+        );
+        assert!(ht(&["hash-type", "consistent", "md5"], false).is_some());
+        assert!(ht(&["hash-type", "avalanche"], false).is_some());
         assert_eq!(hbf("0"), None);
         assert_eq!(hbf("4294967397"), None);
         assert!(hbf("4294967396").is_some());
         assert!(hbf("2147483648").is_some());
+        assert!(ht(&["hash-type", "consistent", "none"], false).is_some());
+        assert_eq!(ht(&["hash-type", "consistent", "none"], true), None);
     }
 }

@@ -25,8 +25,9 @@ fn as_int(s: &str) -> i32 {
 }
 
 /// HAProxy's refusal of the value of bind option `k`, after `'<k>' : ` unless
-/// the text names the value first (`thread`); None when taken.
-fn refusal(k: &str, arg: &str) -> Option<String> {
+/// the text names the value first (`thread`); None when taken. `latest`: as
+/// the latest HAProxy (32 thread groups, more threads, error names).
+fn refusal(k: &str, arg: &str, latest: bool) -> Option<String> {
     let quoted = |t: String| Some(format!("'{k}' : {t}"));
     match k {
         "mss" if arg.is_empty() => quoted("missing MSS value".into()),
@@ -47,7 +48,7 @@ fn refusal(k: &str, arg: &str) -> Option<String> {
         "shards" if arg == "by-thread" => None,
         "shards" => {
             let v = as_int(arg);
-            (!(1..=MAX_THREADS).contains(&v)).then(|| {
+            (v < 1 || (!latest && v > MAX_THREADS)).then(|| {
                 format!(
                     "'{k}' : invalid value {v}, allowed range is 1..{MAX_THREADS} or 'by-thread'"
                 )
@@ -58,6 +59,10 @@ fn refusal(k: &str, arg: &str) -> Option<String> {
         }
         "ca-ignore-err" | "crt-ignore-err" if arg == "all" => None,
         "ca-ignore-err" | "crt-ignore-err" => arg.split(',').find_map(|id| {
+            // Later versions also take X509_V_ERR_* names.
+            if latest && !id.starts_with(|c: char| c.is_ascii_digit()) {
+                return None;
+            }
             let code = as_int(id);
             (!(1..=MAX_VFY_ERROR).contains(&code)).then(|| {
                 format!(
@@ -65,14 +70,14 @@ fn refusal(k: &str, arg: &str) -> Option<String> {
                 )
             })
         }),
-        "thread" => thread_refusal(arg),
+        "thread" => thread_refusal(arg, if latest { 32 } else { MAX_TGROUPS }),
         _ => None,
     }
 }
 
 /// listener.c `bind_parse_thread`: an optional `<group>/` (strtol, base 10),
 /// then a thread set read by `parse_process_number` up to `MAX_THREADS`.
-fn thread_refusal(arg: &str) -> Option<String> {
+fn thread_refusal(arg: &str, max_tgroups: i64) -> Option<String> {
     let digits = arg
         .trim_start_matches([' ', '\t'])
         .strip_prefix(['+', '-'])
@@ -83,9 +88,9 @@ fn thread_refusal(arg: &str) -> Option<String> {
     let set = match rest.strip_prefix('/') {
         Some(set) => {
             let group = if n > 0 { value::atol(arg) } else { 0 };
-            if !(1..=MAX_TGROUPS).contains(&group) {
+            if !(1..=max_tgroups).contains(&group) {
                 return Some(format!(
-                    "'{arg}' thread-group number must be between 1 and {MAX_TGROUPS} (was {group})"
+                    "'{arg}' thread-group number must be between 1 and {max_tgroups} (was {group})"
                 ));
             }
             set
@@ -107,7 +112,8 @@ impl Parser<'_> {
         addr_text: &str,
     ) -> bool {
         let (k, arg) = (line.arg(i), line.arg(i + 1));
-        let Some(theirs) = refusal(k, arg) else {
+        let latest = self.opts.table != crate::keywords::TableSet::V2_6;
+        let Some(theirs) = refusal(k, arg, latest) else {
             return true;
         };
         let section = self.cfg.proxies[pi].kind.as_str();
@@ -129,33 +135,34 @@ mod tests {
 
     #[test]
     fn values_are_read_as_c_reads_them() {
-        assert_eq!(refusal("mss", "1460"), None);
-        assert_eq!(refusal("mss", "-1460"), None);
+        assert_eq!(refusal("mss", "1460", false), None);
+        assert_eq!(refusal("mss", "-1460", false), None);
         // 2^31 is INT_MIN, whose abs() stays negative: taken, as by HAProxy.
-        assert_eq!(refusal("mss", "2147483648"), None);
-        assert!(refusal("mss", "65536").is_some());
-        assert!(refusal("mss", "0").is_some());
-        assert_eq!(refusal("nice", "4294967296"), None);
+        assert_eq!(refusal("mss", "2147483648", false), None);
+        assert!(refusal("mss", "65536", false).is_some());
+        assert!(refusal("mss", "0", false).is_some());
+        assert_eq!(refusal("nice", "4294967296", false), None);
         assert_eq!(
-            refusal("nice", "2147483648").as_deref(),
+            refusal("nice", "2147483648", false).as_deref(),
             Some("'nice' : invalid value -2147483648, allowed range is -1024..1024")
         );
-        assert_eq!(refusal("shards", "by-thread"), None);
-        assert!(refusal("shards", "65").is_some());
-        assert_eq!(refusal("crt-ignore-err", "1,94"), None);
+        assert_eq!(refusal("shards", "by-thread", false), None);
+        assert!(refusal("shards", "65", false).is_some());
+        assert_eq!(refusal("crt-ignore-err", "1,94", false), None);
         assert_eq!(
-            refusal("ca-ignore-err", "1,95").as_deref(),
+            refusal("ca-ignore-err", "1,95", false).as_deref(),
             Some("'ca-ignore-err' : ID '95' out of range (1..94) in error IDs list '1,95'")
         );
-        assert_eq!(refusal("thread", "1-64"), None);
-        assert_eq!(refusal("thread", "1/all"), None);
+        assert_eq!(refusal("thread", "1-64", false), None);
+        assert_eq!(refusal("thread", "1/all", false), None);
         assert_eq!(
-            refusal("thread", "2/1").as_deref(),
+            refusal("thread", "2/1", false).as_deref(),
             Some("'2/1' thread-group number must be between 1 and 1 (was 2)")
         );
-        assert!(refusal("thread", "65").is_some());
+        assert!(refusal("thread", "65", false).is_some());
+        assert_eq!(refusal("thread", "2/1", true), None);
         assert_eq!(
-            refusal("thread", "/1").as_deref(),
+            refusal("thread", "/1", false).as_deref(),
             Some("'/1' thread-group number must be between 1 and 1 (was 0)")
         );
     }

@@ -13,8 +13,9 @@ use crate::value::{self, TimeUnit};
 const MAX_THREADS: i64 = 64;
 
 /// HAProxy's refusal of global `kw`'s argument `arg`, None when taken or
-/// not one of these keywords.
-fn refusal(kw: &str, arg: &str) -> Option<String> {
+/// not one of these keywords; `latest`: as the latest HAProxy (no 64-thread
+/// limit).
+fn refusal(kw: &str, arg: &str, latest: bool) -> Option<String> {
     match kw {
         "nbthread" => {
             // strtol(arg, &end, 10): white space and a sign, then digits to the end.
@@ -27,7 +28,7 @@ fn refusal(kw: &str, arg: &str) -> Option<String> {
                 ));
             }
             let n = value::atol(t);
-            (!(1..=MAX_THREADS).contains(&n))
+            (n < 1 || (!latest && n > MAX_THREADS))
                 .then(|| format!("'{kw}' value must be between 1 and {MAX_THREADS} (was {n})"))
         }
         "tune.maxaccept" if arg.is_empty() => Some(format!("'{kw}' expects an integer argument.")),
@@ -56,7 +57,8 @@ impl Parser<'_> {
     /// Whether global `kw`'s argument is taken (a refusal is reported).
     pub(super) fn global_value_taken(&mut self, line: &Line, start: usize, kw: &str) -> bool {
         let arg = line.arg(start + 1);
-        let Some(hx) = refusal(kw, arg) else {
+        let latest = self.opts.table != crate::keywords::TableSet::V2_6;
+        let Some(hx) = refusal(kw, arg, latest) else {
             return true;
         };
         self.err(
@@ -98,12 +100,12 @@ mod tests {
 
     #[test]
     fn numbers_are_read_as_haproxy_reads_them() {
-        assert_eq!(refusal("nbthread", "64"), None);
-        assert_eq!(refusal("nbthread", " +2"), None);
-        assert!(refusal("nbthread", "65").is_some());
-        assert!(refusal("nbthread", "2x").is_some());
-        assert!(refusal("nbthread", "").is_some());
-        assert_eq!(refusal("tune.maxaccept", "-5"), None);
-        assert!(refusal("tune.maxaccept", "2147483648").is_some());
+        assert_eq!(refusal("nbthread", "64", false), None);
+        assert_eq!(refusal("nbthread", " +2", false), None);
+        assert!(refusal("nbthread", "65", false).is_some());
+        assert!(refusal("nbthread", "2x", false).is_some());
+        assert!(refusal("nbthread", "", false).is_some());
+        assert_eq!(refusal("tune.maxaccept", "-5", false), None);
+        assert!(refusal("tune.maxaccept", "2147483648", false).is_some());
     }
 }

@@ -40,6 +40,7 @@ mod section;
 mod server;
 mod server_tls;
 mod server_values;
+mod stick_table_args;
 mod timers;
 mod tls;
 

@@ -256,7 +256,8 @@ impl Parser<'_> {
             "disabled" => self.cfg.proxies[pi].disabled = true,
             "enabled" => self.cfg.proxies[pi].disabled = false,
             "hash-type" => {
-                if let Some(e) = super::balance_args::hash_type_refusal(words) {
+                let latest = self.opts.table != TableSet::V2_6;
+                if let Some(e) = super::balance_args::hash_type_refusal(words, latest) {
                     let msg = format!("`{}` is refused by HAProxy", words.join(" "));
                     return self.err(
                         Code::InvalidArgument,

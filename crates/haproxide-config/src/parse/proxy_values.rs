@@ -3,7 +3,8 @@
 //! `errorloc`/`errorloc302`/`errorloc303` (http_htx.c: a status HAProxy has a
 //! message for), `compression` (flt_http_comp.c: the build's algorithms),
 //! `option forwardfor`/`originalto`/`http-restrict-req-hdr-names`
-//! (cfgparse-listen.c) and `option mysql-check`/`pgsql-check` (tcpcheck.c).
+//! (cfgparse-listen.c), `option mysql-check`/`pgsql-check` (tcpcheck.c) and
+//! `stick-table` (`super::stick_table_args`).
 
 use super::Parser;
 use crate::diag::{Code, HaproxyLoc};
@@ -14,13 +15,28 @@ const ERR_CODES: &[i32] = &[
     200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 421, 422, 425, 429, 500, 501, 502, 503, 504,
 ];
 
+/// The statuses later versions add.
+const LATER_ERR_CODES: &[i32] = &[414, 431];
+
+/// `compression` keywords later versions add (they are not checked here).
+const LATER_COMPRESSION: &[&str] = &[
+    "algo-req",
+    "algo-res",
+    "type-req",
+    "type-res",
+    "minsize-req",
+    "minsize-res",
+    "direction",
+];
+
 /// The compression algorithms of Debian's 2.6.12 build (`haproxy -vv`).
 const ALGOS: &[&str] = &["identity", "deflate", "raw-deflate", "gzip"];
 
 /// HAProxy's refusal of proxy keyword `kw` (its canonical form) with the
 /// words `args` after it, None when taken. `here` is `parsing [FILE:LINE]`
-/// for the one text that names its place twice.
-fn refusal(kw: &str, args: &[&str], here: &str) -> Option<String> {
+/// for the one text that names its place twice; `latest`: as the latest
+/// HAProxy (more statuses and `compression` keywords).
+fn refusal(kw: &str, args: &[&str], here: &str, latest: bool) -> Option<String> {
     let arg = |i: usize| args.get(i).copied().unwrap_or("");
     match kw {
         "errorfile" | "errorloc" | "errorloc302" | "errorloc303" => {
@@ -32,9 +48,12 @@ fn refusal(kw: &str, args: &[&str], here: &str) -> Option<String> {
             }
             // atol() into an `int`: an intended truncation, as C's.
             let status = crate::value::atol(arg(0)) as i32;
-            (!ERR_CODES.contains(&status))
+            let known =
+                ERR_CODES.contains(&status) || (latest && LATER_ERR_CODES.contains(&status));
+            (!known)
                 .then(|| format!("{kw} : status code '{status}' not handled."))
         }
+        "compression" if latest && LATER_COMPRESSION.contains(&arg(0)) => None,
         "compression" => match arg(0) {
             "algo" if arg(1).is_empty() => {
                 Some(format!("{here} : 'compression' expects <algorithm>."))
@@ -105,14 +124,27 @@ impl Parser<'_> {
     ) -> bool {
         let args: Vec<&str> = line.words.iter().skip(a).map(|w| w.text.as_str()).collect();
         let here = format!("parsing [{}:{}]", self.file_marker(line.file), line.line);
-        let Some(hx) = refusal(canon, &args, &here) else {
+        let latest = self.opts.table != crate::keywords::TableSet::V2_6;
+        let found = if canon == "stick-table" {
+            super::stick_table_args::refusal(&args, latest).map(|(tight, t)| {
+                let loc = if tight {
+                    HaproxyLoc::ParsingTight
+                } else {
+                    HaproxyLoc::Parsing
+                };
+                (loc, t)
+            })
+        } else {
+            refusal(canon, &args, &here, latest).map(|t| (HaproxyLoc::Parsing, t))
+        };
+        let Some((loc, hx)) = found else {
             return false;
         };
         self.err(
             Code::InvalidArgument,
             line.span_from(start),
             format!("`{canon}` is refused by HAProxy with these arguments"),
-            HaproxyLoc::Parsing,
+            loc,
             hx,
         );
         true
@@ -125,7 +157,7 @@ mod tests {
 
     #[test]
     fn arguments_are_read_as_haproxy_reads_them() {
-        let r = |kw, args: &[&str]| refusal(kw, args, "parsing [f:1]");
+        let r = |kw, args: &[&str]| refusal(kw, args, "parsing [f:1]", false);
         assert_eq!(r("errorfile", &["503", "/x"]), None);
         assert_eq!(r("errorloc303", &["4294967799", "/x"]), None);
         assert!(r("errorloc", &["302", "/x"]).is_some());

@@ -15,6 +15,8 @@ use crate::value;
 /// The multiplexers `proto` names in Debian's 2.6.12 build (`haproxy -vv`,
 /// "Available multiplexer protocols").
 const MUX_NAMES: &[&str] = &["h2", "fcgi", "h1", "none"];
+/// The ones later HAProxy versions add (the latest keyword set's `-c`).
+const LATER_MUX_NAMES: &[&str] = &["quic", "qmux", "spop"];
 
 /// The pieces of a comma-separated list as HAProxy's `for (p = arg; *p; p =
 /// end)` loops cut it: an empty piece before a comma counts, a trailing
@@ -89,11 +91,12 @@ fn init_addr_refusal(k: &str, arg: &str) -> Option<String> {
 }
 
 /// HAProxy's refusal of server option `k`'s value (before the `.` it adds),
-/// None when taken.
-fn refusal(k: &str, arg: &str) -> Option<String> {
+/// None when taken; `latest`: as the latest HAProxy (more multiplexers).
+fn refusal(k: &str, arg: &str, latest: bool) -> Option<String> {
     match k {
         "proto" | "check-proto" if arg.is_empty() => Some(format!("'{k}' : missing value")),
-        "proto" | "check-proto" => (!MUX_NAMES.contains(&arg))
+        "proto" | "check-proto" => (!(MUX_NAMES.contains(&arg)
+            || (latest && LATER_MUX_NAMES.contains(&arg))))
             .then(|| format!("'{k}' :  unknown MUX protocol '{arg}'")),
         "init-addr" => init_addr_refusal(k, arg),
         "resolve-opts" => pieces(arg)
@@ -132,7 +135,8 @@ impl Parser<'_> {
     /// reported after the line's context `sctx` (HAProxy stops the line).
     pub(super) fn server_value_taken(&mut self, line: &Line, i: usize, sctx: &str) -> bool {
         let (k, arg) = (line.arg(i), line.arg(i + 1));
-        let Some(theirs) = refusal(k, arg) else {
+        let latest = self.opts.table != crate::keywords::TableSet::V2_6;
+        let Some(theirs) = refusal(k, arg, latest) else {
             return true;
         };
         self.err(
@@ -160,30 +164,34 @@ mod tests {
 
     #[test]
     fn values_are_read_as_haproxy_reads_them() {
-        assert_eq!(refusal("proto", "h2"), None);
-        assert!(refusal("check-proto", "tcp").is_some());
-        assert_eq!(refusal("init-addr", "last,libc,none,1.2.3.4"), None);
-        assert_eq!(refusal("init-addr", "0.0.0.0,1.2.3.4"), None);
-        assert_eq!(refusal("init-addr", ","), None);
-        assert_eq!(refusal("init-addr", "[::1]"), None);
-        assert!(refusal("init-addr", "1.2.3.4,[::1]").is_some());
-        assert!(refusal("init-addr", "65536").is_some());
+        assert_eq!(refusal("proto", "h2", false), None);
+        assert!(refusal("check-proto", "tcp", false).is_some());
+        assert!(refusal("proto", "spop", false).is_some());
+        assert_eq!(refusal("proto", "spop", true), None);
+        assert_eq!(refusal("init-addr", "last,libc,none,1.2.3.4", false), None);
+        assert_eq!(refusal("init-addr", "0.0.0.0,1.2.3.4", false), None);
+        assert_eq!(refusal("init-addr", ",", false), None);
+        assert_eq!(refusal("init-addr", "[::1]", false), None);
+        assert!(refusal("init-addr", "1.2.3.4,[::1]", false).is_some());
+        assert!(refusal("init-addr", "65536", false).is_some());
         assert_eq!(
             refusal(
                 "init-addr",
-                "last,last,last,last,last,last,last,last,last,last"
+                "last,last,last,last,last,last,last,last,last,last",
+                false
             ),
             None
         );
         assert!(refusal(
             "init-addr",
-            "last,last,last,last,last,last,last,last,last,last,libc"
+            "last,last,last,last,last,last,last,last,last,last,libc",
+            false
         )
         .is_some());
-        assert!(refusal("resolve-opts", ",").is_some());
-        assert_eq!(refusal("resolve-opts", "ignore-weight,"), None);
-        assert!(refusal("proxy-v2-options", "ssl,").is_some());
-        assert_eq!(refusal("error-limit", "4294967297"), None);
-        assert!(refusal("error-limit", "2147483648").is_some());
+        assert!(refusal("resolve-opts", ",", false).is_some());
+        assert_eq!(refusal("resolve-opts", "ignore-weight,", false), None);
+        assert!(refusal("proxy-v2-options", "ssl,", false).is_some());
+        assert_eq!(refusal("error-limit", "4294967297", false), None);
+        assert!(refusal("error-limit", "2147483648", false).is_some());
     }
 }
