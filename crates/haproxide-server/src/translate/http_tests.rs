@@ -95,14 +95,13 @@ fn http_request_rules_run() {
 #[test]
 fn errorfiles_come_from_defaults_then_the_proxy() {
     let (p, errors) = plan(&format!(
-        "{HEAD} errorfile 503 /dev/null\n errorfile 418 /dev/null\n\
+        "{HEAD} errorfile 503 /dev/null\n\
          frontend web\n bind 127.0.0.1:8080\n errorfile 403 /dev/null\n default_backend b\n\
          backend b\n server s 127.0.0.1:80\n"
     ));
     assert!(errors.is_empty(), "{errors:?}");
     let codes = |h: &fw::HttpSpec| h.errors.custom.iter().map(|(c, _)| *c).collect::<Vec<_>>();
     let fe = p.engine.frontends[0].http.as_ref().expect("http");
-    // 418 has no HAProxy page: ignored, as HAProxy does.
     assert_eq!(codes(fe), vec![503, 403]);
     let be = p.engine.backends[0].http.as_ref().expect("http");
     assert_eq!(codes(be), vec![503]);
@@ -130,14 +129,28 @@ fn compression_is_typed_into_both_halves() {
     let be = be.expect("backend compression");
     use haproxide_http::compress::Algo;
     assert_eq!(be.algos, vec![Algo::Deflate, Algo::Gzip], "HAProxy's order");
-    let (_, errors) = plan(&format!(
+    // An algorithm HAProxy does not have is refused by the check itself, with
+    // haproxy -c's text (the config crate's parse::proxy_values).
+    let env = |_: &str| None;
+    let opts = haproxide_config::CheckOptions {
+        target: haproxide_config::Target::LATEST,
+        env: &env,
+        ignore_resolution_failures: false,
+        resolver: haproxide_config::Resolver::Off,
+        check_files: false,
+        accounts: &haproxide_config::NoAccounts,
+    };
+    let text = format!(
         "{HEAD}frontend web\n bind 127.0.0.1:8080\n compression algo brotli\n default_backend b\n\
          backend b\n server s 127.0.0.1:80\n"
-    ));
+    );
+    let checked = haproxide_config::check_bytes("t.cfg", text.into_bytes(), &opts);
     assert!(
-        errors
-            .iter()
-            .any(|e| e.message.contains("'brotli' is not a supported algorithm")),
-        "{errors:?}"
+        checked.diagnostics.iter().any(|d| d.is_error()
+            && d.haproxy.as_ref().is_some_and(
+                |h| h.text == "'compression' : 'brotli' is not a supported algorithm."
+            )),
+        "{:?}",
+        checked.diagnostics
     );
 }
