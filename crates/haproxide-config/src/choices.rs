@@ -111,8 +111,9 @@ const fn missing(e: IntRange, text: Option<(&'static str, bool)>) -> IntRange {
     IntRange { missing: text, ..e }
 }
 
-/// A `tune.ssl.*`/`maxsslconn` number (cfgparse-ssl.c `ssl_parse_global_int`):
-/// refused when missing or negative as an `int`.
+/// A `tune.ssl.*`/`maxsslconn` number (cfgparse-ssl.c `ssl_parse_global_int`)
+/// or `tune.pattern.cache-size` (cfgparse-global.c): refused when missing or
+/// negative as an `int`.
 const fn ssl_int(keyword: &'static str, haproxy: &'static str, missing: &'static str) -> IntRange {
     IntRange {
         keyword,
@@ -136,6 +137,11 @@ const fn h2(keyword: &'static str, lo: i32, hi: i32, haproxy: &'static str) -> I
 
 /// cfgparse-global.c, pool.c, server.c, cfgparse-ssl.c, mux_h2.c (HAProxy 2.6).
 pub const GLOBAL_RANGES: &[IntRange] = &[
+    ssl_int(
+        "tune.pattern.cache-size",
+        "'tune.pattern.cache-size' expects a positive numeric value",
+        "'tune.pattern.cache-size' expects a positive numeric value",
+    ),
     h2(
         "tune.h2.header-table-size",
         4096,

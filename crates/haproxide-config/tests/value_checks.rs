@@ -4,7 +4,9 @@
 //! `tune.h2.*`/`tune.ssl.*` numbers, `balance`/`hash-type` arguments, bind
 //! `mss`/`nice`/`shards`/`thread`/`ca-ignore-err`/`crt-ignore-err`, server
 //! `proto`/`check-proto`/`init-addr`/`resolve-opts`/`proxy-v2-options`/
-//! `error-limit` (configuration.txt §3.1, §4.2, §5.1, §5.2). For each keyword and each value
+//! `error-limit`, `errorfile`/`errorloc*`, `compression`, `option forwardfor`/
+//! `originalto`/`http-restrict-req-hdr-names`/`pgsql-check`/`mysql-check`
+//! (configuration.txt §3.1, §4.2, §5.1, §5.2). For each keyword and each value
 //! below, the verdict (exit code) and the first alert, location form
 //! included, are the real `haproxy -c`'s (the oracle, installed by
 //! scripts/install-deps).
@@ -55,6 +57,18 @@ const KEYWORDS: &[(At, &str, &[&str])] = &[
         &["1023", "1024", "x", ""],
     ),
     (At::Global, "tune.idletimer", &["65535", "65536", "65s", ""]),
+    (At::Global, "nbthread", &["64", " +2", "2x", ""]),
+    (At::Global, "tune.maxaccept", &[""]),
+    (At::Global, "tune.pattern.cache-size", &[""]),
+    (At::Global, "stats timeout", &["0us", "10s"]),
+    (At::Global, "stats maxconn", &["10", "x"]),
+    (At::Server, "inter", &["2s"]),
+    (At::Server, "fastinter", &[]),
+    (At::Server, "downinter", &[]),
+    (At::Server, "agent-inter", &[]),
+    (At::Server, "slowstart", &[]),
+    (At::Server, "id", &["7", "x"]),
+    (At::Server, "pool-max-conn", &["-2", "x"]),
     (At::Global, "max-spread-checks", &["5s", ""]),
     (At::Global, "tune.ssl.lifetime", &["300", "1500ms", ""]),
     (At::Global, "tune.lua.session-timeout", &["4s", ""]),
@@ -130,6 +144,60 @@ const KEYWORDS: &[(At, &str, &[&str])] = &[
         &["all", "1,94", "1,95", "3,x", "1,", " 5"],
     ),
     (At::Bind, "crt-ignore-err", &["63,2147483648"]),
+    (At::Proxy, "id", &["7"]),
+    (
+        At::Proxy,
+        "errorfile",
+        &["503 /dev/null", "302 /dev/null", "4294967799 /dev/null", ""],
+    ),
+    (At::Proxy, "errorloc", &["503 /x", "302 /x", ""]),
+    (At::Proxy, "errorloc302", &["429 /x"]),
+    (At::Proxy, "errorloc303", &["200 /x"]),
+    (
+        At::Proxy,
+        "compression",
+        &[
+            "algo",
+            "algo gzip deflate raw-deflate identity",
+            "algo gzip br",
+            "type",
+            "type text/html",
+            "offload",
+            "",
+        ],
+    ),
+    (
+        At::Proxy,
+        "option forwardfor",
+        &[
+            "",
+            "if-none",
+            "header",
+            "header x-ff if-none",
+            "except",
+            "except 10.0.0.0/8",
+        ],
+    ),
+    (
+        At::Proxy,
+        "option originalto",
+        &["", "if-none", "header x-o"],
+    ),
+    (
+        At::Proxy,
+        "option http-restrict-req-hdr-names",
+        &["", "preserve", "reject", "delete", "x"],
+    ),
+    (
+        At::Proxy,
+        "option pgsql-check",
+        &["", "user", "user u", "usr u"],
+    ),
+    (
+        At::Proxy,
+        "option mysql-check",
+        &["", "user", "user u", "user u pre-41", "user u 42", "usr"],
+    ),
     (At::Server, "proto", &["h1", "h2", "tcp", "H2"]),
     (At::Server, "check-proto", &["none", "http"]),
     (
@@ -170,7 +238,6 @@ const TIMES: &[(At, &str)] = &[
     (At::Proxy, "tcp-request inspect-delay"),
     (At::Proxy, "stats refresh"),
     (At::Proxy, "cookie c maxidle"),
-    (At::Server, "slowstart"),
     (At::Server, "pool-purge-delay"),
     (At::Global, "hard-stop-after"),
 ];
@@ -195,7 +262,14 @@ fn our_alert(text: &str, file: &str) -> Option<String> {
     let d = c.diagnostics.iter().find(|d| d.is_error())?;
     let h = d.haproxy.as_ref()?;
     let line = d.span.map_or(0, |s| s.line);
-    let msg = h.text.trim_end_matches('\n');
+    // The configuration crate names files by id between two \u{1}.
+    let msg: String = h
+        .text
+        .split('\u{1}')
+        .enumerate()
+        .map(|(i, p)| if i % 2 == 1 { file } else { p })
+        .collect();
+    let msg = msg.trim_end_matches('\n');
     Some(match h.loc {
         HaproxyLoc::Parsing | HaproxyLoc::ParsingPost => {
             format!("parsing [{file}:{line}] : {msg}")
@@ -207,15 +281,14 @@ fn our_alert(text: &str, file: &str) -> Option<String> {
     })
 }
 
-/// `[/tmp/.../h.cfg:2]` as `[h.cfg:2]`.
+/// Each `[/tmp/.../h.cfg:2]` as `[h.cfg:2]`.
 fn without_dir(m: &str) -> String {
-    match m.find("/h.cfg:") {
-        Some(pos) => {
-            let open = m[..pos].rfind('[').map_or(0, |o| o + 1);
-            format!("{}{}", &m[..open], &m[pos + 1..])
-        }
-        None => m.to_string(),
+    let mut m = m.to_string();
+    while let Some(pos) = m.find("/h.cfg:") {
+        let open = m[..pos].rfind('[').map_or(0, |o| o + 1);
+        m = format!("{}{}", &m[..open], &m[pos + 1..]);
     }
+    m
 }
 
 fn cases() -> Vec<(String, String)> {

@@ -76,6 +76,9 @@ impl Parser<'_> {
                 return;
             }
         }
+        if !self.global_value_taken(line, start, &kw) {
+            return;
+        }
         if self.global_tls(line, start, &kw)
             || self.global_h2(line, start, &kw)
             || self.global_lua_tune(line, start, &kw)
@@ -674,12 +677,12 @@ impl Parser<'_> {
         match sub.as_str() {
             "socket" => self.global_stats_socket(line, start),
             "timeout" => {
-                if let Some(t) = self.time_arg(line, start + 2, "stats timeout") {
-                    self.cfg.global.stats_timeout = Some(t);
+                if let Some(t) = self.global_stats_timeout(line, start) {
+                    self.cfg.global.stats_timeout = Some(value::Millis(u64::from(t)));
                 }
             }
             "maxconn" => {
-                if let Ok(n) = line.arg(start + 2).parse::<u32>() {
+                if let Some(n) = self.global_stats_maxconn(line, start) {
                     self.cfg.global.stats_maxconn = Some(n);
                 }
             }

@@ -32,6 +32,9 @@ impl Parser<'_> {
                 return;
             }
         }
+        if option && self.proxy_value_refused(line, start, start + 2, &canon) {
+            return;
+        }
         let before = self.diags.len();
         let placed = self.proxy_kw_placed(pi, kind, line, start, &words, &canon, &allow);
         let refused = self.diags[before..].iter().any(|d| d.is_error());
@@ -51,6 +54,9 @@ impl Parser<'_> {
                 HaproxyLoc::Parsing,
                 format!("'{canon}' is deprecated and will be removed in a future version."),
             );
+        }
+        if !option && self.proxy_value_refused(line, start, start + n, &canon) {
+            return;
         }
         let dirs = &mut self.cfg.proxies[pi].directives;
         dirs.push(placeholder(canon.clone(), modifier, line));
@@ -329,7 +335,11 @@ impl Parser<'_> {
             );
             return;
         }
-        match u32::try_from(value::atol(&text)).ok().filter(|v| *v > 0) {
+        // An `int` (intended truncation: the low 32 bits, as C's).
+        match u32::try_from(value::atol(&text) as i32)
+            .ok()
+            .filter(|v| *v > 0)
+        {
             Some(value) => {
                 self.cfg.proxies[pi].id = Some(Spanned {
                     value,

@@ -54,13 +54,9 @@ impl Parser<'_> {
     /// HAProxy reads the numbers with atoi(); `pool-max-conn` must be >= -1.
     pub(super) fn server_pool(&mut self, o: &ServerOpt<'_>, p: &mut ServerParams) -> Option<bool> {
         let (k, a, sctx) = (o.k, o.a.as_str(), o.sctx);
-        let atoi = || {
-            i32::try_from(value::atol(a)).unwrap_or(if a.starts_with('-') {
-                i32::MIN
-            } else {
-                i32::MAX
-            })
-        };
+        // C's atoi(): the low 32 bits of what strtol() saturates to
+        // (an intended truncation).
+        let atoi = || value::atol(a) as i32;
         match k {
             "pool-max-conn" => {
                 let v = atoi();

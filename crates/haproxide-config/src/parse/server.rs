@@ -430,30 +430,41 @@ impl Parser<'_> {
             "slowstart" => &mut p.slowstart,
             _ => return Some(false),
         };
-        match value::parse_time(&o.a, 1) {
-            Ok(t) => {
-                *slot = Some(t);
-                Some(true)
+        // check.c `srv_parse_check_inter` (its bad-character text names
+        // `agent-inter` whatever the keyword) and server.c `srv_parse_slowstart`.
+        let (k, a, sctx, name) = (o.k, &o.a, o.sctx, &sd.name.name);
+        let start = k == "slowstart";
+        let timer = if start { "" } else { "timer " };
+        let text = match value::parse_time_c(a, value::TimeUnit::Ms) {
+            Ok((0, _)) if !start => format!("invalid value 0 for argument '{k}' of server {name}."),
+            Ok((v, _)) => {
+                *slot = Some(value::Millis(u64::from(v)));
+                return Some(true);
             }
+            Err(value::TimeError::Empty) if !start => format!("'{k}' expects a delay as argument."),
+            Err(value::TimeError::Overflow) => format!(
+                "{timer}overflow in argument <{a}> to <{k}> of server {name}, maximum value is 2147483647 ms (~24.8 days)."
+            ),
+            Err(value::TimeError::Underflow) => format!(
+                "{timer}underflow in argument <{a}> to <{k}> of server {name}, minimum non-null value is 1 ms."
+            ),
             Err(e) => {
                 let c = match e {
                     value::TimeError::UnexpectedChar(c) => c,
                     _ => ' ',
                 };
-                let (k, a, sctx) = (o.k, &o.a, o.sctx);
-                self.err(
-                    Code::InvalidArgument,
-                    o.line.span(o.i + 1),
-                    format!("invalid time `{a}` for `{k}`"),
-                    HaproxyLoc::Bracket,
-                    format!(
-                        "{sctx} : unexpected character '{c}' in '{k}' argument of server {}..",
-                        sd.name.name
-                    ),
-                );
-                None
+                let what = if start { "slowstart" } else { "agent-inter" };
+                format!("unexpected character '{c}' in '{what}' argument of server {name}.")
             }
-        }
+        };
+        self.err(
+            Code::InvalidArgument,
+            o.line.span(o.i + 1),
+            format!("invalid time `{a}` for `{k}`"),
+            HaproxyLoc::Bracket,
+            format!("{sctx} : {text}."),
+        );
+        None
     }
 
     /// `rise`, `fall`, `weight`, `maxconn`, `maxqueue`, `minconn`, `port`, `agent-port`, `id`.
@@ -505,7 +516,8 @@ impl Parser<'_> {
             "port" => p.port = u16::try_from(value::atol(a)).ok(),
             "agent-port" => p.agent_port = u16::try_from(value::atol(a)).ok(),
             // §5.2 `id`: a positive number (HAProxy reads it with atol()).
-            "id" => match u32::try_from(value::atol(a)).ok().filter(|v| *v > 0) {
+            // An `int` (intended truncation: the low 32 bits, as C's).
+            "id" => match u32::try_from(value::atol(a) as i32).ok().filter(|v| *v > 0) {
                 Some(value) => {
                     sd.id = Some(Spanned {
                         value,

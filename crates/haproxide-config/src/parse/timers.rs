@@ -24,8 +24,9 @@ pub(super) struct TimerTexts {
     pub bad_char: (HaproxyLoc, &'static str),
     pub over: (HaproxyLoc, &'static str),
     pub under: (HaproxyLoc, &'static str),
-    /// A larger value than the keyword takes (`tune.idletimer`).
-    pub max: Option<(u32, HaproxyLoc, &'static str)>,
+    /// The values the keyword takes once read (`tune.idletimer`: up to
+    /// 65535 ms; `stats timeout`: not 0), and its refusal of others.
+    pub range: Option<(u32, u32, HaproxyLoc, &'static str)>,
 }
 
 const OVER: &str =
@@ -45,7 +46,7 @@ pub(super) fn plain(unit: TimeUnit, missing: &'static str) -> TimerTexts {
         bad_char: (P, "unexpected character '{c}' in argument to <{kw}>.\n"),
         over: (P, OVER),
         under: (P, UNDER),
-        max: None,
+        range: None,
     }
 }
 
@@ -59,7 +60,7 @@ pub(super) fn tcp_ut(context: String, suffix: &'static str, loc: HaproxyLoc) -> 
         bad_char: (loc, "'{kw}' : expects a positive delay in milliseconds"),
         over: (loc, OVER),
         under: (loc, UNDER),
-        max: None,
+        range: None,
     }
 }
 
@@ -74,7 +75,7 @@ pub(super) fn global(kw: &str) -> Option<TimerTexts> {
         bad_char,
         over,
         under,
-        max: None,
+        range: None,
     };
     let lua_over = (P, "timer overflow in argument <{arg}> to <{kw}> (maximum value is 2147483647 ms or ~24.8 days)");
     let lua_under = (
@@ -85,7 +86,7 @@ pub(super) fn global(kw: &str) -> Option<TimerTexts> {
     Some(match kw {
         "grace" | "close-spread-time" => plain(TimeUnit::Ms, "'{kw}' expects <time> as argument.\n"),
         "tune.idletimer" => TimerTexts {
-            max: Some((65535, P, "'{kw}' expects a timer value between 0 and 65535 ms.")),
+            range: Some((0, 65535, P, "'{kw}' expects a timer value between 0 and 65535 ms.")),
             ..t(
                 TimeUnit::Ms,
                 (P, "'{kw}' expects a timer value between 0 and 65535 ms."),
@@ -124,11 +125,14 @@ impl Parser<'_> {
         let arg = line.arg(i + 1);
         let owned = |(loc, text): (HaproxyLoc, &str)| (loc, text.to_string());
         let (at, ours, (loc, theirs)) = match value::parse_time_c(arg, t.unit) {
-            Ok((v, _)) if t.max.is_some_and(|(m, _, _)| v > m) => {
-                let (m, loc, text) = t.max.unwrap_or((0, P, ""));
+            Ok((v, _))
+                if t.range
+                    .is_some_and(|(lo, hi, _, _)| !(lo..=hi).contains(&v)) =>
+            {
+                let (lo, hi, loc, text) = t.range.unwrap_or((0, 0, P, ""));
                 (
                     i + 1,
-                    format!("`{kw}` takes at most {m}"),
+                    format!("`{kw}` takes {lo} to {hi}"),
                     owned((loc, text)),
                 )
             }

@@ -1,0 +1,109 @@
+//! Global numbers HAProxy 2.6 checks with its own reading, refused with its
+//! texts (configuration.txt §3.1, §3.2): `nbthread` (thread.c: strtol() of
+//! the whole word, 1 to `MAX_THREADS`), `tune.maxaccept` (cfgparse-global.c:
+//! atol() up to INT_MAX), `stats maxconn` and `stats timeout` (cli.c).
+
+use super::timers::TimerTexts;
+use super::Parser;
+use crate::diag::{Code, HaproxyLoc};
+use crate::reader::Line;
+use crate::value::{self, TimeUnit};
+
+/// Debian's 2.6.12 build: 64 threads.
+const MAX_THREADS: i64 = 64;
+
+/// HAProxy's refusal of global `kw`'s argument `arg`, None when taken or
+/// not one of these keywords.
+fn refusal(kw: &str, arg: &str) -> Option<String> {
+    match kw {
+        "nbthread" => {
+            // strtol(arg, &end, 10): white space and a sign, then digits to the end.
+            let t = arg.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+            let body = t.strip_prefix(['+', '-']).unwrap_or(t);
+            let whole = !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit());
+            if !whole {
+                return Some(format!(
+                    "'{kw}' passed a missing or unparsable integer value in '{arg}'"
+                ));
+            }
+            let n = value::atol(t);
+            (!(1..=MAX_THREADS).contains(&n))
+                .then(|| format!("'{kw}' value must be between 1 and {MAX_THREADS} (was {n})"))
+        }
+        "tune.maxaccept" if arg.is_empty() => Some(format!("'{kw}' expects an integer argument.")),
+        "tune.maxaccept" => (value::atol(arg) > i64::from(i32::MAX))
+            .then(|| format!("'{kw}' expects -1 or an integer from 0 to INT_MAX.")),
+        _ => None,
+    }
+}
+
+/// `stats timeout`'s texts (cli.c): a positive time.
+fn stats_timeout() -> TimerTexts {
+    const P: HaproxyLoc = HaproxyLoc::Parsing;
+    TimerTexts {
+        unit: TimeUnit::Ms,
+        context: String::new(),
+        suffix: "",
+        missing: (P, "'stats {kw}' expects a positive value"),
+        bad_char: (P, "'stats {kw}' : unexpected character '{c}'"),
+        over: (P, "timer overflow in argument '{arg}' to 'stats {kw}' (maximum value is 2147483647 ms or ~24.8 days)"),
+        under: (P, "timer underflow in argument '{arg}' to 'stats {kw}' (minimum non-null value is 1 ms)"),
+        range: Some((1, u32::MAX, P, "'stats {kw}' expects a positive value")),
+    }
+}
+
+impl Parser<'_> {
+    /// Whether global `kw`'s argument is taken (a refusal is reported).
+    pub(super) fn global_value_taken(&mut self, line: &Line, start: usize, kw: &str) -> bool {
+        let arg = line.arg(start + 1);
+        let Some(hx) = refusal(kw, arg) else {
+            return true;
+        };
+        self.err(
+            Code::InvalidArgument,
+            line.span(start + 1),
+            format!("`{kw}` does not take `{arg}`"),
+            HaproxyLoc::Parsing,
+            hx,
+        );
+        false
+    }
+
+    /// `stats timeout <time>` (§3.1): the time, None after a refusal.
+    pub(super) fn global_stats_timeout(&mut self, line: &Line, start: usize) -> Option<u32> {
+        self.c_timer(line, start + 1, &stats_timeout())
+    }
+
+    /// `stats maxconn <n>` (§3.1): atol() into an `int`, positive.
+    pub(super) fn global_stats_maxconn(&mut self, line: &Line, start: usize) -> Option<u32> {
+        // Intended truncation: C's long-to-int conversion.
+        let n = value::atol(line.arg(start + 2)) as i32;
+        if n > 0 {
+            return u32::try_from(n).ok();
+        }
+        self.err(
+            Code::InvalidArgument,
+            line.span(start + 2),
+            "`stats maxconn` takes a positive number",
+            HaproxyLoc::Parsing,
+            "'stats maxconn' expects a positive value",
+        );
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal;
+
+    #[test]
+    fn numbers_are_read_as_haproxy_reads_them() {
+        assert_eq!(refusal("nbthread", "64"), None);
+        assert_eq!(refusal("nbthread", " +2"), None);
+        assert!(refusal("nbthread", "65").is_some());
+        assert!(refusal("nbthread", "2x").is_some());
+        assert!(refusal("nbthread", "").is_some());
+        assert_eq!(refusal("tune.maxaccept", "-5"), None);
+        assert!(refusal("tune.maxaccept", "2147483648").is_some());
+    }
+}

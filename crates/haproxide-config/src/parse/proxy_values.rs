@@ -1,0 +1,144 @@
+//! Proxy keywords whose arguments HAProxy 2.6 checks while it reads the line,
+//! refused with its texts (configuration.txt §4.2): `errorfile` and
+//! `errorloc`/`errorloc302`/`errorloc303` (http_htx.c: a status HAProxy has a
+//! message for), `compression` (flt_http_comp.c: the build's algorithms),
+//! `option forwardfor`/`originalto`/`http-restrict-req-hdr-names`
+//! (cfgparse-listen.c) and `option mysql-check`/`pgsql-check` (tcpcheck.c).
+
+use super::Parser;
+use crate::diag::{Code, HaproxyLoc};
+use crate::reader::Line;
+
+/// The statuses HAProxy 2.6 has an error message for (http.c `http_err_codes`).
+const ERR_CODES: &[i32] = &[
+    200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 421, 422, 425, 429, 500, 501, 502, 503, 504,
+];
+
+/// The compression algorithms of Debian's 2.6.12 build (`haproxy -vv`).
+const ALGOS: &[&str] = &["identity", "deflate", "raw-deflate", "gzip"];
+
+/// HAProxy's refusal of proxy keyword `kw` (its canonical form) with the
+/// words `args` after it, None when taken. `here` is `parsing [FILE:LINE]`
+/// for the one text that names its place twice.
+fn refusal(kw: &str, args: &[&str], here: &str) -> Option<String> {
+    let arg = |i: usize| args.get(i).copied().unwrap_or("");
+    match kw {
+        "errorfile" | "errorloc" | "errorloc302" | "errorloc303" => {
+            let what = if kw == "errorfile" { "file" } else { "url" };
+            if arg(0).is_empty() || arg(1).is_empty() {
+                return Some(format!(
+                    "{kw} : expects <status_code> and <{what}> as arguments.\n"
+                ));
+            }
+            // atol() into an `int`: an intended truncation, as C's.
+            let status = crate::value::atol(arg(0)) as i32;
+            (!ERR_CODES.contains(&status))
+                .then(|| format!("{kw} : status code '{status}' not handled."))
+        }
+        "compression" => match arg(0) {
+            "algo" if arg(1).is_empty() => {
+                Some(format!("{here} : 'compression' expects <algorithm>."))
+            }
+            "algo" => args[1..]
+                .iter()
+                .find(|a| !ALGOS.contains(a))
+                .map(|a| format!("'compression' : '{a}' is not a supported algorithm.")),
+            "type" if arg(1).is_empty() => Some("'compression' expects <type>.".into()),
+            "type" | "offload" => None,
+            _ => Some("'compression' expects 'algo', 'type' or 'offload'".into()),
+        },
+        "option forwardfor" | "option originalto" => {
+            let ff = kw == "option forwardfor";
+            let mut i = 0;
+            while !arg(i).is_empty() {
+                match arg(i) {
+                    // The address is checked as HAProxy's str2net() reads it
+                    // (names resolve): only its absence is refused here.
+                    "except" if arg(i + 1).is_empty() => {
+                        return Some(format!("'{kw} except' expects <address>[/mask] as argument."))
+                    }
+                    "header" if arg(i + 1).is_empty() => {
+                        return Some(format!("'{kw} header' expects <header_name> as argument."))
+                    }
+                    "except" | "header" => i += 2,
+                    "if-none" if ff => i += 1,
+                    _ if ff => return Some(format!("'{kw}' only supports optional values: 'except', 'header' and 'if-none'.")),
+                    _ => return Some(format!("'{kw}' only supports optional values: 'except' and 'header'.")),
+                }
+            }
+            None
+        }
+        "option http-restrict-req-hdr-names" => match arg(0) {
+            "" => Some("missing parameter. option 'http-restrict-req-hdr-names' expects 'preserve', 'reject' or 'delete' option.".into()),
+            "preserve" | "reject" | "delete" => None,
+            other => Some(format!("invalid parameter '{other}'. option 'http-restrict-req-hdr-names' expects 'preserve', 'reject' or 'delete' option.")),
+        },
+        "option pgsql-check" if arg(0).is_empty() || arg(1).is_empty() => {
+            Some(format!("'{kw}' expects 'user <username>' as argument."))
+        }
+        "option pgsql-check" => (arg(0) != "user")
+            .then(|| format!("'{kw}' only supports optional values: 'user'.")),
+        "option mysql-check" => match (arg(0), arg(1), arg(2)) {
+            ("", _, _) => None,
+            (u, _, _) if u != "user" => Some(format!(
+                "'{kw}' only supports optional values: 'user' (got '{u}')."
+            )),
+            (_, "", _) => Some(format!("'{kw} user' expects <username> as argument.")),
+            (_, _, "" | "post-41" | "pre-41") => None,
+            (_, _, v) => Some(format!(
+                "keyword 'user' only supports 'post-41' and 'pre-41' (got '{v}')."
+            )),
+        },
+        _ => None,
+    }
+}
+
+impl Parser<'_> {
+    /// Whether the proxy keyword `canon` at `start` (its words from `a` on) is
+    /// refused; reported with HAProxy's text.
+    pub(super) fn proxy_value_refused(
+        &mut self,
+        line: &Line,
+        start: usize,
+        a: usize,
+        canon: &str,
+    ) -> bool {
+        let args: Vec<&str> = line.words.iter().skip(a).map(|w| w.text.as_str()).collect();
+        let here = format!("parsing [{}:{}]", self.file_marker(line.file), line.line);
+        let Some(hx) = refusal(canon, &args, &here) else {
+            return false;
+        };
+        self.err(
+            Code::InvalidArgument,
+            line.span_from(start),
+            format!("`{canon}` is refused by HAProxy with these arguments"),
+            HaproxyLoc::Parsing,
+            hx,
+        );
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal;
+
+    #[test]
+    fn arguments_are_read_as_haproxy_reads_them() {
+        let r = |kw, args: &[&str]| refusal(kw, args, "parsing [f:1]");
+        assert_eq!(r("errorfile", &["503", "/x"]), None);
+        assert_eq!(r("errorloc303", &["4294967799", "/x"]), None);
+        assert!(r("errorloc", &["302", "/x"]).is_some());
+        assert!(r("errorfile", &["503"]).is_some());
+        assert_eq!(r("compression", &["algo", "gzip", "deflate"]), None);
+        assert!(r("compression", &["algo", "br"]).is_some());
+        assert!(r("compression", &[]).is_some());
+        assert_eq!(r("option forwardfor", &["if-none", "header", "x"]), None);
+        assert!(r("option originalto", &["if-none"]).is_some());
+        assert!(r("option forwardfor", &["except"]).is_some());
+        assert!(r("option pgsql-check", &[]).is_some());
+        assert_eq!(r("option pgsql-check", &["user", "u"]), None);
+        assert_eq!(r("option mysql-check", &[]), None);
+        assert!(r("option mysql-check", &["user", "u", "x"]).is_some());
+    }
+}
