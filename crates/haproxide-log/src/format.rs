@@ -555,7 +555,15 @@ impl LogVars for RecVars<'_> {
             LogVar::Frontend => str_(out, Some(&rec.frontend)),
             // `~` after the name of a frontend reached over TLS (§8.2.4 `%ft`).
             LogVar::FrontendTransport if rec.tls.is_some() => {
-                str_(out, Some(&format!("{}~", rec.frontend)))
+                // The name then `~` (inside the quotes with `+Q`; `~` is never
+                // escaped): no formatted copy per line (a `format!` and its
+                // allocation for every request over TLS).
+                str_(out, Some(&rec.frontend));
+                if f.quote {
+                    out.insert(out.len().saturating_sub(1), b'~');
+                } else {
+                    out.push(b'~');
+                }
             }
             LogVar::FrontendTransport => str_(out, Some(&rec.frontend)),
             LogVar::Backend => str_(out, Some(backend())),

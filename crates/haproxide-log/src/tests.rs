@@ -298,6 +298,13 @@ fn log_format_variables() {
         render("%{+E}f %{+Q,+E}f %f", &r),
         "a\\\"b\\\\c\\]d \"a\\\"b\\\\c\\]d\" a\"b\\c]d"
     );
+    // `%ft` over TLS: `~` after the name, inside the quotes, never escaped.
+    r.tls = Some(Default::default());
+    assert_eq!(
+        render("%ft %{+Q}ft %{+E}ft %{+Q,+E}ft %f", &r),
+        "a\"b\\c]d~ \"a\"b\\c]d~\" a\\\"b\\\\c\\]d~ \"a\\\"b\\\\c\\]d~\" a\"b\\c]d"
+    );
+    r.tls = None;
 }
 
 #[test]

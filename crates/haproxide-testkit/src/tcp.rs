@@ -349,8 +349,34 @@ static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
 /// port again to the next `bind(:0)`, and two listeners of one test (or of two
 /// tests running in parallel) would then share it through SO_REUSEPORT, each
 /// getting part of the other's connections.
+///
+/// Taken below the kernel's ephemeral range (`ip_local_port_range`) when there
+/// is room: a port `bind(:0)` gave could be taken, before the proxy under test
+/// binds it, by the source port of an outgoing connection of a test running
+/// beside (a proxy then exits with "address in use" and the test sees nothing
+/// listen); connections never take a source port below that range.
 pub fn refused_addr() -> SocketAddr {
     let mut seen = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((lo, hi)) = below_ephemeral() {
+        let span = u64::from(hi - lo) + 1;
+        let mut x = seed();
+        for _ in 0..256 {
+            // xorshift64: no generator crate for a port pick.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let port = lo + (x % span) as u16;
+            if seen.contains(&port) {
+                continue;
+            }
+            if let Ok(l) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+                if let Ok(a) = l.local_addr() {
+                    seen.push(port);
+                    return a;
+                }
+            }
+        }
+    }
     let mut last = None;
     for _ in 0..256 {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -362,6 +388,23 @@ pub fn refused_addr() -> SocketAddr {
         last = Some(a);
     }
     last.expect("a port")
+}
+
+/// Ports below the ephemeral range to pick test ports from: from 10000 up to
+/// the range's start (Linux default 32768), when that leaves at least 1000.
+fn below_ephemeral() -> Option<(u16, u16)> {
+    let r = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    let lo: u16 = r.split_whitespace().next()?.parse().ok()?;
+    (lo > 11_000).then(|| (10_000, lo - 1))
+}
+
+/// A per-process seed: the clock's nanoseconds and the process id.
+fn seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    (t ^ (u64::from(std::process::id()) << 32)) | 1
 }
 
 /// A port free at the time of the call, not handed out before in this process.

@@ -734,8 +734,12 @@ impl Sess {
 
 /// Spare buffers kept per thread: one per transaction waiting for its server
 /// (the HTTP/2 streams of a connection wait at once; a single spare left all
-/// but one of them to allocate).
-const SPARES_MAX: usize = 32;
+/// but one of them to allocate). Enough for the streams a thread has in
+/// flight (h2load's 20 connections × 10 streams on 2 threads: about 100,
+/// swinging by tens): with 32 the stack ran dry and overflowed in turn, a
+/// `malloc` and a `free` for most streams. At most 256 × 16 KB per thread
+/// after a burst of large requests; a few tens of KB with usual heads.
+const SPARES_MAX: usize = 256;
 
 thread_local! {
     static SPARE: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
