@@ -1,7 +1,8 @@
 //! Global numbers HAProxy 2.6 checks with its own reading, refused with its
 //! texts (configuration.txt §3.1, §3.2): `nbthread` (thread.c: strtol() of
 //! the whole word, 1 to `MAX_THREADS`), `tune.maxaccept` (cfgparse-global.c:
-//! atol() up to INT_MAX), `stats maxconn` and `stats timeout` (cli.c).
+//! atol() up to INT_MAX), `stats maxconn` and `stats timeout` (cli.c),
+//! `tune.vars.*-max-size` (vars.c: strtol() of the whole word, base 10).
 
 use super::timers::TimerTexts;
 use super::Parser;
@@ -31,6 +32,12 @@ fn refusal(kw: &str, arg: &str, latest: bool) -> Option<String> {
             (n < 1 || (!latest && n > MAX_THREADS))
                 .then(|| format!("'{kw}' value must be between 1 and {MAX_THREADS} (was {n})"))
         }
+        "tune.vars.global-max-size"
+        | "tune.vars.proc-max-size"
+        | "tune.vars.reqres-max-size"
+        | "tune.vars.sess-max-size"
+        | "tune.vars.txn-max-size" => (!super::lua::strtoll10(arg).1.is_empty())
+            .then(|| format!("{kw}: '{arg}' is an invalid size")),
         "tune.maxaccept" if arg.is_empty() => Some(format!("'{kw}' expects an integer argument.")),
         "tune.maxaccept" => (value::atol(arg) > i64::from(i32::MAX))
             .then(|| format!("'{kw}' expects -1 or an integer from 0 to INT_MAX.")),
@@ -106,6 +113,8 @@ mod tests {
         assert!(refusal("nbthread", "2x", false).is_some());
         assert!(refusal("nbthread", "", false).is_some());
         assert_eq!(refusal("tune.maxaccept", "-5", false), None);
+        assert_eq!(refusal("tune.vars.txn-max-size", "-1", false), None);
+        assert!(refusal("tune.vars.txn-max-size", "1k", false).is_some());
         assert!(refusal("tune.maxaccept", "2147483648", false).is_some());
     }
 }

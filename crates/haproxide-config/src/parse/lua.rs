@@ -93,7 +93,7 @@ impl Parser<'_> {
 
 /// C's strtoll(s, &end, 10), saturating: the number and what is left after it
 /// (the whole word when no digit was read).
-fn strtoll10(s: &str) -> (i64, &str) {
+pub(super) fn strtoll10(s: &str) -> (i64, &str) {
     let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let body = t.strip_prefix(['+', '-']).unwrap_or(t);
     let n = body.bytes().take_while(u8::is_ascii_digit).count();

@@ -4,7 +4,8 @@
 //! message for), `compression` (flt_http_comp.c: the build's algorithms),
 //! `option forwardfor`/`originalto`/`http-restrict-req-hdr-names`
 //! (cfgparse-listen.c), `option mysql-check`/`pgsql-check` (tcpcheck.c) and
-//! `stick-table` (`super::stick_table_args`).
+//! `stick-table` (`super::stick_table_args`); `max-keep-alive-queue` and
+//! `rate-limit sessions` (proxy.c: strtol()/strtoul() of the whole word).
 
 use super::Parser;
 use crate::diag::{Code, HaproxyLoc};
@@ -87,6 +88,16 @@ fn refusal(kw: &str, args: &[&str], here: &str, latest: bool) -> Option<String> 
             }
             None
         }
+        "max-keep-alive-queue" if arg(0).is_empty() => Some(format!(
+            "'{kw}' expects expects an integer value (or -1 to disable)"
+        )),
+        "rate-limit sessions" if arg(0).is_empty() => Some(format!(
+            "'{kw}' expects expects an integer value (in sessions/second)"
+        )),
+        "max-keep-alive-queue" | "rate-limit sessions" => super::timers::strtol_rest(arg(0))
+            .chars()
+            .next()
+            .map(|c| format!("'{kw}' : unexpected character '{c}' in integer value '{}'", arg(0))),
         "option http-restrict-req-hdr-names" => match arg(0) {
             "" => Some("missing parameter. option 'http-restrict-req-hdr-names' expects 'preserve', 'reject' or 'delete' option.".into()),
             "preserve" | "reject" | "delete" => None,
@@ -171,6 +182,8 @@ mod tests {
         assert!(r("option pgsql-check", &[]).is_some());
         assert_eq!(r("option pgsql-check", &["user", "u"]), None);
         assert_eq!(r("option mysql-check", &[]), None);
+        assert_eq!(r("rate-limit sessions", &["0x10"]), None);
+        assert!(r("max-keep-alive-queue", &["5x"]).is_some());
         assert!(r("option mysql-check", &["user", "u", "x"]).is_some());
     }
 }

@@ -207,7 +207,7 @@ impl Parser<'_> {
 /// What C's strtol(s, &end, 0) leaves after the number: white space and a
 /// sign, then `0x` and hexadecimal digits, `0` and octal digits, or decimal
 /// digits; with no digit at all, the whole string.
-fn strtol_rest(s: &str) -> &str {
+pub(super) fn strtol_rest(s: &str) -> &str {
     let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let t = t.strip_prefix(['+', '-']).unwrap_or(t);
     let hex = t
