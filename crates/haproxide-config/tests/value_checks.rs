@@ -70,6 +70,24 @@ const KEYWORDS: &[(At, &str, &[&str])] = &[
     (At::Global, "tune.vars.global-max-size", &[]),
     (At::Proxy, "max-keep-alive-queue", &["5x", "0x10", "08", ""]),
     (At::Proxy, "rate-limit sessions", &["10x", "0x10", ""]),
+    (
+        At::Proxy,
+        "retry-on",
+        &[
+            "conn-failure 503",
+            "none",
+            "none 503",
+            "503 none",
+            "429",
+            "all-retryable-errors",
+            "",
+        ],
+    ),
+    (
+        At::Proxy,
+        "use-server",
+        &["s if TRUE", "s unless FALSE", "s x", "s", ""],
+    ),
     (At::Global, "tune.pattern.cache-size", &[""]),
     (At::Global, "stats timeout", &["0us", "10s"]),
     (At::Global, "stats maxconn", &["10", "x"]),
@@ -422,6 +440,7 @@ fn what_later_versions_add_is_refused_for_2_6_only() {
         (At::Proxy, "errorfile 414 /dev/null"),
         (At::Proxy, "compression algo-req gzip"),
         (At::Proxy, "hash-type consistent none"),
+        (At::Proxy, "retry-on 429"),
         (At::Proxy, "stick-table type ip size 10 store glitch_cnt"),
         (At::Proxy, "stick-table type ip size 10 recv-only"),
     ] {

@@ -5,7 +5,9 @@
 //! `option forwardfor`/`originalto`/`http-restrict-req-hdr-names`
 //! (cfgparse-listen.c), `option mysql-check`/`pgsql-check` (tcpcheck.c) and
 //! `stick-table` (`super::stick_table_args`); `max-keep-alive-queue` and
-//! `rate-limit sessions` (proxy.c: strtol()/strtoul() of the whole word).
+//! `rate-limit sessions` (proxy.c: strtol()/strtoul() of the whole word);
+//! `retry-on` events (proxy.c) and `use-server`'s name and condition
+//! (cfgparse-listen.c).
 
 use super::Parser;
 use crate::diag::{Code, HaproxyLoc};
@@ -29,6 +31,28 @@ const LATER_COMPRESSION: &[&str] = &[
     "minsize-res",
     "direction",
 ];
+
+/// `retry-on` events of 2.6 (proxy.c `proxy_parse_retry_on`), and those
+/// later versions add.
+const RETRY_ON: &[&str] = &[
+    "conn-failure",
+    "empty-response",
+    "response-timeout",
+    "401",
+    "403",
+    "404",
+    "408",
+    "425",
+    "500",
+    "501",
+    "502",
+    "503",
+    "504",
+    "0rtt-rejected",
+    "junk-response",
+    "all-retryable-errors",
+];
+const LATER_RETRY_ON: &[&str] = &["421", "429"];
 
 /// The compression algorithms of Debian's 2.6.12 build (`haproxy -vv`).
 const ALGOS: &[&str] = &["identity", "deflate", "raw-deflate", "gzip"];
@@ -98,6 +122,21 @@ fn refusal(kw: &str, args: &[&str], here: &str, latest: bool) -> Option<String> 
             .chars()
             .next()
             .map(|c| format!("'{kw}' : unexpected character '{c}' in integer value '{}'", arg(0))),
+        "retry-on" if arg(0).is_empty() => Some(format!(
+            "'{kw}' needs at least one keyword to specify when to retry"
+        )),
+        "retry-on" => args.iter().enumerate().find_map(|(i, a)| match *a {
+            "none" if i != 0 || args.len() > 1 => {
+                Some(format!("'{kw}' 'none' keyworld only usable alone"))
+            }
+            "none" => None,
+            a if RETRY_ON.contains(&a) || (latest && LATER_RETRY_ON.contains(&a)) => None,
+            a => Some(format!("'{kw}': unknown keyword '{a}'")),
+        }),
+        "use-server" if arg(0).is_empty() => Some(format!("'{kw}' expects a server name.")),
+        "use-server" => (!matches!(arg(1), "if" | "unless")).then(|| {
+            format!("'{kw}' requires either 'if' or 'unless' followed by a condition.")
+        }),
         "option http-restrict-req-hdr-names" => match arg(0) {
             "" => Some("missing parameter. option 'http-restrict-req-hdr-names' expects 'preserve', 'reject' or 'delete' option.".into()),
             "preserve" | "reject" | "delete" => None,
@@ -182,6 +221,10 @@ mod tests {
         assert!(r("option pgsql-check", &[]).is_some());
         assert_eq!(r("option pgsql-check", &["user", "u"]), None);
         assert_eq!(r("option mysql-check", &[]), None);
+        assert_eq!(r("retry-on", &["conn-failure", "503"]), None);
+        assert!(r("retry-on", &["503", "none"]).is_some());
+        assert!(r("retry-on", &["429"]).is_some());
+        assert!(r("use-server", &["s", "x"]).is_some());
         assert_eq!(r("rate-limit sessions", &["0x10"]), None);
         assert!(r("max-keep-alive-queue", &["5x"]).is_some());
         assert!(r("option mysql-check", &["user", "u", "x"]).is_some());
