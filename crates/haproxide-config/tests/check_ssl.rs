@@ -7,7 +7,7 @@
 
 #[path = "support/check26.rs"]
 mod check26;
-use check26::check;
+use check26::{alerts, check};
 
 #[path = "support/oracle.rs"]
 mod oracle;
@@ -39,15 +39,6 @@ const CASES: &[(&str, bool)] = &[
         false,
     ),
 ];
-
-fn alerts(text: &str) -> Vec<String> {
-    check(text)
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .filter_map(|d| d.haproxy.as_ref().map(|h| h.text.clone()))
-        .collect()
-}
 
 #[test]
 fn servers_that_check_over_tls_have_their_verify_settings_checked() {

@@ -5,7 +5,7 @@
 
 #[path = "support/check26.rs"]
 mod check26;
-use check26::check;
+use check26::{alerts, check};
 
 #[path = "support/oracle.rs"]
 mod oracle;
@@ -22,16 +22,6 @@ fn config(rule: &str) -> String {
 const KINDS: &[&str] = &["on", "match", "store-request", "store-response"];
 const UNKNOWN: &[&str] = &["65536", "-1", "nosuchfetch", "nosuchfetch,lower"];
 const KNOWN: &[&str] = &["src", "src,ipmask(24)"];
-
-/// HAProxy's texts of the errors of a check.
-fn alerts(text: &str) -> Vec<String> {
-    check(text)
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .filter_map(|d| d.haproxy.as_ref().map(|h| h.text.clone()))
-        .collect()
-}
 
 #[test]
 fn an_unknown_fetch_is_refused_and_a_known_one_taken() {

@@ -21,3 +21,14 @@ pub fn check(text: &str) -> Checked {
     };
     check_bytes("t.cfg", text.as_bytes().to_vec(), &opts)
 }
+
+/// HAProxy's texts of the errors of a check (not every test file uses it).
+#[allow(dead_code)]
+pub fn alerts(text: &str) -> Vec<String> {
+    check(text)
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .filter_map(|d| d.haproxy.as_ref().map(|h| h.text.clone()))
+        .collect()
+}
