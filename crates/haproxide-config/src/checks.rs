@@ -382,11 +382,7 @@ fn parse_expect(words: &[&str], http: bool) -> Result<Expect, RuleError> {
 fn parse_connect(which: &str, words: &[&str]) -> Result<Connect, RuleError> {
     let mut c = Connect::default();
     let mut i = 0;
-    let fail = |i: usize, m: String| RuleError {
-        word: i + 2,
-        message: format!("`{which} connect`: {}", m.trim_end_matches('.')),
-        haproxy: format!("'{which} connect' : {m}."),
-    };
+    let fail = |i: usize, m: String| rule_error(which, "connect", i + 2, m);
     while let Some(&w) = words.get(i) {
         let v = words.get(i + 1).copied().filter(|v| !v.is_empty());
         let need = |what: &str| fail(i, format!("'{w}' expects {what} as argument."));
@@ -484,32 +480,69 @@ fn connect_port(v: &str) -> Result<ConnectPort, String> {
     }
 }
 
-fn parse_send(words: &[&str]) -> HttpSend {
+/// An error of `<which> <sub>` at word `word` of the line: HAProxy's text is
+/// `'<which> <sub>' : <m>.` (`proxy_parse_tcpcheck`/`httpcheck`).
+fn rule_error(which: &str, sub: &str, word: usize, m: String) -> RuleError {
+    RuleError {
+        word,
+        message: format!("`{which} {sub}`: {}", m.trim_end_matches('.')),
+        haproxy: format!("'{which} {sub}' : {m}."),
+    }
+}
+
+/// `http-check send` options, read and refused as HAProxy 2.6's
+/// `parse_tcpcheck_send_http` does (its messages). `Content-Length` and
+/// `Transfer-Encoding` headers are dropped, as HAProxy drops them (the check
+/// frames its body itself).
+fn parse_send(words: &[&str]) -> Result<HttpSend, RuleError> {
     let mut s = HttpSend::default();
     let mut i = 0;
+    let fail = |i: usize, m: String| rule_error("http-check", "send", i + 2, m);
     while let Some(&w) = words.get(i) {
-        let v = words.get(i + 1).map(|s| s.to_string());
-        let mut step = 2;
+        let v = words.get(i + 1).copied().filter(|v| !v.is_empty());
+        let need = || fail(i, format!("'{w}' expects a string as argument."));
         match w {
-            "meth" => s.method = v,
-            "uri" => s.uri = v,
-            "uri-lf" => (s.uri, s.uri_lf) = (v, true),
-            "ver" => s.version = v,
-            "body" => s.body = v,
-            "body-lf" => (s.body, s.body_lf) = (v, true),
-            "comment" => s.comment = v,
-            "hdr" => {
-                s.headers.push((
-                    v.unwrap_or_default(),
-                    words.get(i + 2).map(|s| s.to_string()).unwrap_or_default(),
-                ));
-                step = 3;
+            "meth" => s.method = Some(v.ok_or_else(need)?.to_string()),
+            "uri" | "uri-lf" => {
+                (s.uri, s.uri_lf) = (Some(v.ok_or_else(need)?.to_string()), w == "uri-lf");
             }
-            _ => step = 1,
+            "ver" => s.version = Some(v.ok_or_else(need)?.to_string()),
+            "body" | "body-lf" => {
+                (s.body, s.body_lf) = (Some(v.ok_or_else(need)?.to_string()), w == "body-lf");
+            }
+            "comment" => s.comment = Some(v.ok_or_else(need)?.to_string()),
+            "hdr" => {
+                let value = words.get(i + 2).copied().filter(|v| !v.is_empty());
+                let (Some(name), Some(value)) = (v, value) else {
+                    return Err(fail(i, format!("'{w}' expects <name> and <value> as arguments")));
+                };
+                if name.eq_ignore_ascii_case("host") {
+                    if let Some((_, prev)) =
+                        s.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("host"))
+                    {
+                        return Err(fail(
+                            i,
+                            format!("'{name}' header already defined (previous value is '{prev}')"),
+                        ));
+                    }
+                }
+                if !name.eq_ignore_ascii_case("content-length")
+                    && !name.eq_ignore_ascii_case("transfer-encoding")
+                {
+                    s.headers.push((name.to_string(), value.to_string()));
+                }
+                i += 1;
+            }
+            other => {
+                return Err(fail(
+                    i,
+                    format!("expects 'comment', 'meth', 'uri', 'uri-lf', 'ver', 'hdr', 'body' or 'body-lf' but got '{other}' as argument."),
+                ))
+            }
         }
-        i += step;
+        i += 2;
     }
-    s
+    Ok(s)
 }
 
 /// Parse one `http-check ...` or `tcp-check ...` directive into a rule.
@@ -540,7 +573,7 @@ pub fn parse_rule(line: &crate::reader::Line) -> Result<CheckRule, RuleError> {
             if http { "http-check" } else { "tcp-check" },
             rest,
         )?),
-        "send" if http => CheckRule::HttpSend(parse_send(rest)),
+        "send" if http => CheckRule::HttpSend(parse_send(rest)?),
         "send" | "send-lf" => CheckRule::Send {
             data: rest.first().copied().unwrap_or("").to_string(),
             log_format: sub == "send-lf",

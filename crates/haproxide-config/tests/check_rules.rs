@@ -72,7 +72,8 @@ fn the_verdicts_are_haproxy_c_s() {
     }
 }
 
-/// `connect` options (§4.2 `tcp-check connect`), in a proxy of the rule's kind.
+/// `connect` and `send` options (§4.2 `tcp-check connect`, `http-check send`), in a
+/// proxy of the rule's kind.
 fn connect_config(rules: &str) -> String {
     let (mode, option) = if rules.starts_with("http-check") {
         ("http", "httpchk")
@@ -87,7 +88,7 @@ fn connect_config(rules: &str) -> String {
 
 /// Rules (lines joined by `|`) and the alert haproxy -c gives, `None` when it
 /// takes them.
-const CONNECT: &[(&str, Option<&str>)] = &[
+const OPTIONS: &[(&str, Option<&str>)] = &[
     ("tcp-check connect port 8008 sni db linger", None),
     ("tcp-check connect port src_port", None),
     ("tcp-check connect port str(1),add(3)", None),
@@ -138,6 +139,28 @@ const CONNECT: &[(&str, Option<&str>)] = &[
         "http-check send meth GET|http-check connect",
         Some("'http-check connect' : first step MUST also be a 'connect', optionally preceded by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in the tcp-check ruleset."),
     ),
+    ("http-check send meth GET uri /x ver HTTP/1.1 hdr Host h body b comment c", None),
+    ("http-check send hdr Content-Length 5 meth GET", None),
+    (
+        "http-check send meth",
+        Some("'http-check send' : 'meth' expects a string as argument.."),
+    ),
+    (
+        "http-check send meth GET uri",
+        Some("'http-check send' : 'uri' expects a string as argument.."),
+    ),
+    (
+        "http-check send bogus x",
+        Some("'http-check send' : expects 'comment', 'meth', 'uri', 'uri-lf', 'ver', 'hdr', 'body' or 'body-lf' but got 'bogus' as argument.."),
+    ),
+    (
+        "http-check send hdr X",
+        Some("'http-check send' : 'hdr' expects <name> and <value> as arguments."),
+    ),
+    (
+        "http-check send hdr Host a hdr host b",
+        Some("'http-check send' : 'host' header already defined (previous value is 'a')."),
+    ),
 ];
 
 fn connect_alert(rules: &str) -> Option<String> {
@@ -156,16 +179,16 @@ fn oracle_agrees(oracle: &Oracle, text: &str, what: &str) {
 }
 
 #[test]
-fn connect_options_are_read_as_haproxy_reads_them() {
-    for (rules, alert) in CONNECT {
+fn connect_and_send_options_are_read_as_haproxy_reads_them() {
+    for (rules, alert) in OPTIONS {
         assert_eq!(connect_alert(rules).as_deref(), *alert, "{rules}");
     }
 }
 
 #[test]
-fn connect_verdicts_are_haproxy_c_s() {
+fn connect_and_send_verdicts_are_haproxy_c_s() {
     let oracle = Oracle::new("check-connect");
-    for (rules, _) in CONNECT {
+    for (rules, _) in OPTIONS {
         oracle_agrees(&oracle, &connect_config(&rules.replace('|', "\n ")), rules);
     }
 }
