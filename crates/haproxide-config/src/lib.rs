@@ -29,6 +29,7 @@ pub mod http_rules;
 pub mod keywords;
 pub mod lexer;
 pub mod model;
+pub(crate) mod mux_checks;
 pub mod parse;
 pub mod program;
 pub mod reader;

@@ -139,6 +139,7 @@ pub fn resolve(cfg: &mut Config, opts: &ResolveOptions) -> Vec<Diagnostic> {
     check_spoe(cfg, &mut diags);
     check_defaults_rules(cfg, &mut diags);
     crate::server_tls::resolve(cfg, &mut diags);
+    crate::mux_checks::check(cfg, &mut diags);
     resolve_servers(cfg, opts, &mut diags);
     if opts.ignore_resolution_failures {
         dr_allows_none(cfg);
@@ -587,7 +588,7 @@ fn check_peers(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
 }
 
 /// HAProxy's word for a proxy kind in post-parse messages.
-fn type_str(k: ProxyKind) -> &'static str {
+pub(crate) fn type_str(k: ProxyKind) -> &'static str {
     match k {
         ProxyKind::Frontend => "frontend",
         ProxyKind::Backend => "backend",

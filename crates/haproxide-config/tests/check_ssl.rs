@@ -59,11 +59,7 @@ fn the_verdicts_are_haproxy_c_s() {
     for (body, _) in CASES {
         let text = config(body);
         let (status, stderr) = oracle.check(&text);
-        let theirs: Vec<String> = stderr
-            .lines()
-            .filter(|l| l.starts_with("[ALERT]") && !l.contains("Fatal errors"))
-            .filter_map(|l| l.split_once("] : ").map(|(_, m)| m.to_string()))
-            .collect();
+        let theirs = oracle::alerts_after(&stderr, "] : ");
         assert_eq!(theirs, alerts(&text), "{body}: {stderr}");
         assert_eq!(status, Some(check(&text).exit_code(false)), "{body}");
     }
