@@ -776,6 +776,11 @@ pub struct Proxy {
     pub http_checks: Vec<crate::checks::CheckRule>,
     /// `tcp-check ...` rules, in order.
     pub tcp_checks: Vec<crate::checks::CheckRule>,
+    /// Whether `http-check` / `tcp-check` rules were written while no
+    /// `option httpchk` / `option tcp-check` was in effect, and no check option
+    /// came after them (HAProxy 2.6's `TCPCHK_RULES_UNUSED_*_RS`): the rules
+    /// are ignored, with a warning.
+    pub unused_checks: UnusedChecks,
     /// `id <number>` (§4.2): the proxy's forced unique id.
     pub id: Option<Spanned<u32>>,
     /// Where this section's own `mode` line is (an inherited mode has none).
@@ -900,6 +905,13 @@ pub enum StateFrom {
     None,
 }
 
+/// See [`Proxy::unused_checks`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnusedChecks {
+    pub http: bool,
+    pub tcp: bool,
+}
+
 impl Proxy {
     pub fn new(kind: ProxyKind, name: Named, span: Span) -> Proxy {
         Proxy {
@@ -928,6 +940,7 @@ impl Proxy {
             disabled: false,
             http_checks: Vec::new(),
             tcp_checks: Vec::new(),
+            unused_checks: UnusedChecks::default(),
             id: None,
             mode_span: None,
             balance_span: None,

@@ -624,7 +624,21 @@ fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
             ));
             continue;
         }
+        let unused = |what: &str, option: &str| {
+            hx_warn(
+                Code::MiscWarning,
+                Some(p.name.span),
+                format!("{ts} `{name}` has `{what}` rules but no `option {option}`: the rules are ignored"),
+                format!("{ts} '{name}' uses {what} rules without 'option {option}', so the rules are ignored."),
+            )
+        };
+        if p.unused_checks.http {
+            diags.push(unused("http-check", "httpchk"));
+        }
         if !matches!(p.effective_mode(), Mode::Tcp | Mode::Http) {
+            if p.unused_checks.tcp {
+                diags.push(unused("tcp-check", "tcp-check"));
+            }
             continue;
         }
         // An HTTP log format in a TCP frontend (HAProxy names the line that set it,
@@ -706,6 +720,9 @@ fn check_timeouts(cfg: &Config, diags: &mut Vec<Diagnostic>) {
                         ),
                     ),
             );
+        }
+        if p.unused_checks.tcp {
+            diags.push(unused("tcp-check", "tcp-check"));
         }
         // A log format with nowhere to log.
         let has_format = p.kind.has_frontend() && p.log_format.is_some();

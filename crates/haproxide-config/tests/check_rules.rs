@@ -192,3 +192,56 @@ fn connect_and_send_verdicts_are_haproxy_c_s() {
         oracle_agrees(&oracle, &connect_config(&rules.replace('|', "\n ")), rules);
     }
 }
+
+/// Check rules written where no option of theirs is in effect (and none
+/// follows) are ignored by HAProxy 2.6, with a post-parse warning
+/// (`TCPCHK_RULES_UNUSED_*_RS`): (defaults lines, backend lines, warnings).
+const UNUSED: &[(&str, &str, &[&str])] = &[
+    ("", "tcp-check connect", &["backend 'b' uses tcp-check rules without 'option tcp-check', so the rules are ignored."]),
+    ("", "option httpchk|tcp-check connect", &["backend 'b' uses tcp-check rules without 'option tcp-check', so the rules are ignored."]),
+    ("", "tcp-check connect|option httpchk", &[]),
+    ("", "tcp-check connect|option tcp-check", &[]),
+    ("", "option tcp-check|http-check send meth GET", &["backend 'b' uses http-check rules without 'option httpchk', so the rules are ignored."]),
+    ("", "http-check expect status 200|tcp-check connect", &[
+        "backend 'b' uses http-check rules without 'option httpchk', so the rules are ignored.",
+        "backend 'b' uses tcp-check rules without 'option tcp-check', so the rules are ignored.",
+    ]),
+    ("option httpchk", "http-check send meth GET", &[]),
+    ("option httpchk", "tcp-check connect", &["backend 'b' uses tcp-check rules without 'option tcp-check', so the rules are ignored."]),
+    ("tcp-check connect", "option tcp-check", &[]),
+    ("tcp-check connect", "", &[]),
+];
+
+fn unused_config(defaults: &str, backend: &str) -> String {
+    format!(
+        "defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n {}\n\
+         backend b\n {}\n server s 127.0.0.1:1 check\n",
+        defaults.replace('|', "\n "),
+        backend.replace('|', "\n ")
+    )
+}
+
+fn warnings(text: &str) -> Vec<String> {
+    check(text)
+        .diagnostics
+        .iter()
+        .filter(|d| !d.is_error())
+        .filter_map(|d| d.haproxy.as_ref().map(|h| h.text.clone()))
+        .collect()
+}
+
+#[test]
+fn rules_without_their_option_are_ignored_with_haproxy_s_warning() {
+    let oracle = Oracle::new("check-unused");
+    for (d, b, expected) in UNUSED {
+        let text = unused_config(d, b);
+        assert_eq!(warnings(&text), *expected, "[{d}] [{b}]");
+        let (_, stderr) = oracle.check(&text);
+        let theirs: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("[WARNING]"))
+            .filter_map(|l| l.split_once(" : config : ").map(|(_, m)| m))
+            .collect();
+        assert_eq!(theirs, *expected, "[{d}] [{b}]: {stderr}");
+    }
+}

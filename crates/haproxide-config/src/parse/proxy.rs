@@ -1,5 +1,18 @@
 use super::*;
 
+/// The options that choose a proxy's health check (§4.2).
+const CHECK_OPTIONS: &[&str] = &[
+    "httpchk",
+    "tcp-check",
+    "ssl-hello-chk",
+    "smtpchk",
+    "pgsql-check",
+    "redis-check",
+    "mysql-check",
+    "ldap-check",
+    "spop-check",
+];
+
 impl Parser<'_> {
     /// Proxy keywords (configuration.txt §4.1 matrix, §4.2 entries).
     pub(super) fn proxy_kw(&mut self, pi: usize, line: &Line, start: usize, modifier: Modifier) {
@@ -586,6 +599,15 @@ impl Parser<'_> {
                 self.set_log_format(pi, f, what, line.span_from(0));
             }
         }
+        // A check option takes its proxy's waiting rules or drops them
+        // (tcpcheck.c: each option's parser clears `TCPCHK_RULES_UNUSED_RS`,
+        // `option tcp-check` unless tcp-check is already in effect).
+        if modifier == Modifier::None
+            && CHECK_OPTIONS.contains(&name.name.as_str())
+            && !(name.name == "tcp-check" && self.check_option_at(pi) == Some("tcp-check"))
+        {
+            self.cfg.proxies[pi].unused_checks = Default::default();
+        }
         let args = words[2..].iter().map(|s| s.to_string()).collect();
         self.cfg.proxies[pi].options.push(ProxyOption {
             name,
@@ -636,6 +658,33 @@ impl Parser<'_> {
         self.cfg.proxies[pi].log_format = Some(new);
     }
 
+    /// The health-check option in effect in proxy `pi` so far: its own last
+    /// one, else its defaults' (by `from`, else the last `defaults` before it).
+    fn check_option_at(&self, pi: usize) -> Option<&'static str> {
+        let mut i = pi;
+        loop {
+            let p = self.cfg.proxies.get(i)?;
+            let own = p
+                .options
+                .iter()
+                .rev()
+                .filter(|o| !o.negated)
+                .find_map(|o| CHECK_OPTIONS.iter().find(|c| **c == o.name.name));
+            if let Some(c) = own {
+                return Some(c);
+            }
+            i = match &p.from {
+                Some(from) => self.cfg.proxies[..i]
+                    .iter()
+                    .rposition(|d| d.kind == ProxyKind::Defaults && d.name.name == from.name)?,
+                None if p.kind != ProxyKind::Defaults => self.cfg.proxies[..i]
+                    .iter()
+                    .rposition(|d| d.kind == ProxyKind::Defaults)?,
+                None => return None,
+            };
+        }
+    }
+
     /// A defaults section's log format so far: its own, else the one its `from`
     /// chain gives (resolution has not run yet while parsing).
     fn defaults_log_format(&self, pi: usize) -> Option<SessionLog> {
@@ -674,7 +723,22 @@ impl Parser<'_> {
                     );
                     return;
                 }
+                // HAProxy uses the rules only under their option; otherwise
+                // they wait for one (tcpcheck.c `proxy_parse_tcpcheck`).
+                let wants = if kw0 == "http-check" {
+                    "httpchk"
+                } else {
+                    "tcp-check"
+                };
+                let used = self.check_option_at(pi) == Some(wants);
                 let p = &mut self.cfg.proxies[pi];
+                if !used {
+                    if kw0 == "http-check" {
+                        p.unused_checks.http = true;
+                    } else {
+                        p.unused_checks.tcp = true;
+                    }
+                }
                 if kw0 == "http-check" {
                     p.http_checks.push(rule);
                 } else {
