@@ -330,7 +330,7 @@ fn parse_expect(words: &[&str], http: bool) -> Result<Expect, RuleError> {
         return Err(RuleError {
             word: i,
             message: format!("`{which} expect {kw}` needs a pattern"),
-            haproxy: format!("'{which} expect {kw}' expects <pattern> as an argument."),
+            haproxy: format!("'{which} expect' : '{kw}' expects a <pattern> as argument."),
         });
     }
     e.matcher = match kw {

@@ -139,6 +139,14 @@ const OPTIONS: &[(&str, Option<&str>)] = &[
         "http-check send meth GET|http-check connect",
         Some("'http-check connect' : first step MUST also be a 'connect', optionally preceded by a 'set-var', an 'unset-var' or a 'comment', when there is a 'connect' step in the tcp-check ruleset."),
     ),
+    (
+        "tcp-check expect string",
+        Some("'tcp-check expect' : 'string' expects a <pattern> as argument."),
+    ),
+    (
+        "http-check expect status",
+        Some("'http-check expect' : 'status' expects a <pattern> as argument."),
+    ),
     ("http-check send meth GET uri /x ver HTTP/1.1 hdr Host h body b comment c", None),
     ("http-check send hdr Content-Length 5 meth GET", None),
     (
