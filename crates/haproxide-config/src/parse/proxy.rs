@@ -29,7 +29,7 @@ impl Parser<'_> {
             .lookup_proxy(&words)
             .map(|(c, n, a)| (c.to_string(), n, *a))
         else {
-            self.proxy_unknown(line, start, section, &words);
+            self.proxy_unknown(pi, line, start, section, &words);
             return;
         };
         // HAProxy counts a generic option's arguments before it looks at the
@@ -892,6 +892,7 @@ impl Parser<'_> {
 
     pub(super) fn proxy_unknown(
         &mut self,
+        pi: usize,
         line: &Line,
         start: usize,
         section: &str,
@@ -925,10 +926,17 @@ impl Parser<'_> {
                     format!("unknown timeout `{sub}`"),
                     format!("'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', 'http-request', 'tunnel', 'tarpit', 'client-fin' and 'server-fin' (got '{sub}')"),
                 ),
-                _ => (
-                    format!("unknown `{kw0} {sub}`"),
-                    format!("'{kw0}' expects one of {} but got '{sub}'.", subs.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")),
-                ),
+                _ => {
+                    let kind = self.cfg.proxies[pi].kind;
+                    let pname = &self.cfg.proxies[pi].name.name;
+                    let mut known: Vec<&str> = subs.clone();
+                    known.sort_unstable();
+                    known.dedup();
+                    (
+                        format!("unknown `{kw0} {sub}` (known: {})", known.join(", ")),
+                        unknown_sub_text(kw0, sub, crate::resolve::type_str(kind), pname),
+                    )
+                }
             };
             let code = if kw0 == "option" {
                 Code::UnknownOption
@@ -1077,5 +1085,36 @@ impl Parser<'_> {
                 self.push(d);
             }
         }
+    }
+}
+
+/// HAProxy 2.6's alert for a prefixed proxy keyword (`tcp-request`, `stick`...)
+/// followed by a word it does not know, or by nothing (each keyword's parser
+/// has its own text: cfgparse-listen.c, tcpcheck.c, extcheck.c, mailers.c).
+fn unknown_sub_text(kw0: &str, sub: &str, ts: &str, pname: &str) -> String {
+    match (kw0, sub.is_empty()) {
+        ("capture", _) => "'capture' expects 'cookie' or 'request header' or 'response header'.".into(),
+        ("declare", true) => "'declare' needs a second keyword that specify the type of declaration ('capture')".into(),
+        ("declare", false) => format!("unknown declaration type '{sub}' (supports 'capture')"),
+        ("email-alert", true) => "missing argument after 'email-alert'.".into(),
+        ("email-alert", false) => format!("email-alert: unknown argument '{sub}'."),
+        // extcheck.c's message ends with a newline: a blank line follows.
+        ("external-check", true) => "missing argument after 'external-check'.\n".into(),
+        ("external-check", false) => {
+            format!("'external-check' only supports 'command' and 'path'. but got '{sub}'.")
+        }
+        ("http-check", _) => format!("'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', 'send', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '{sub}'"),
+        ("tcp-check", _) => format!("'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '{sub}'"),
+        ("monitor", _) => "'monitor' only supports 'fail'.".into(),
+        ("persist", true) => "missing persist method.".into(),
+        ("persist", false) => "unknown persist method.".into(),
+        ("rate-limit", _) => format!("'rate-limit' only supports 'sessions' (got '{sub}')"),
+        ("stick", _) => "'stick' expects 'on', 'match', or 'store'.".into(),
+        ("tcp-request" | "tcp-response", true) => {
+            format!("missing argument for '{kw0}' in {ts} '{pname}'")
+        }
+        ("tcp-request", false) => format!("'tcp-request' expects 'inspect-delay', 'connection', or 'content' in {ts} '{pname}' (got '{sub}')"),
+        ("tcp-response", false) => format!("'tcp-response' expects 'inspect-delay' or 'content' in {ts} '{pname}' (got '{sub}')"),
+        _ => format!("unknown keyword '{kw0} {sub}'."),
     }
 }
