@@ -444,15 +444,35 @@ pub fn type_action(rule: &Rule, cx: &TypeCtx<'_>) -> Result<Option<Action>, Rule
             }
             Action::ScSetGpt0 { ctr, value }
         }
+        // §4.2 `http-request track-sc<n> <key> [table <table>]`, read as HAProxy
+        // 2.6's parse_http_track_sc and cfg_parse_track_sc_num do (`track-sc`
+        // alone is sc0).
         b if b.starts_with("track-sc") => {
-            let n = b["track-sc".len()..].parse::<u8>().unwrap_or(0);
-            let Some(k) = a.first() else {
-                return Err("missing key".into());
+            let num = &b["track-sc".len()..];
+            if !num.bytes().all(|c| c.is_ascii_digit()) {
+                return Err(format!("Wrong track-sc number '{num}'").into());
+            }
+            let n = match num.parse::<u64>() {
+                Ok(n @ 0..=2) => n as u8,
+                Ok(n) => {
+                    return Err(format!(
+                        "{} track-sc number exceeding 2 (MAX_SESS_STKCTR-1) value",
+                        n as u32
+                    )
+                    .into())
+                }
+                Err(_) if num.is_empty() => 0,
+                Err(_) => return Err(format!("Wrong track-sc number '{num}'").into()),
+            };
+            let Some(k) = a.first().filter(|k| !k.is_empty()) else {
+                return Err("missing fetch method".into());
             };
             let key = expr_or_none!(k);
             let table = match &a[1..] {
+                [] => None,
+                ["table"] | ["table", ""] => return Err("missing table name".into()),
                 ["table", t] => Some(t.to_string()),
-                _ => None,
+                ["table", _, w, ..] | [w, ..] => return Err(leftover(w)),
             };
             Action::TrackSc { n, key, table }
         }

@@ -55,3 +55,37 @@ fn each_prefix_has_its_own_alert_as_haproxy_c_gives_it() {
         }
     }
 }
+
+/// `http-request track-sc<n>` read as HAProxy 2.6's `parse_http_track_sc`.
+#[test]
+fn http_track_sc_is_read_as_haproxy_reads_it() {
+    let oracle = Oracle::new("track-sc");
+    for rule in [
+        "http-request track-sc0",
+        "http-request track-sc0 src table",
+        "http-request track-sc5 src",
+        "http-request track-scx src",
+        "http-request track-sc src",
+        "http-request track-sc0 src foo",
+        "http-request track-sc1 src table t",
+        "http-request track-sc99999999999 src",
+    ] {
+        let text = format!(
+            "defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n\
+             backend t\n stick-table type ip size 1k\n\
+             listen b\n bind 127.0.0.1:19997\n stick-table type ip size 1k\n {rule}\n server s 127.0.0.1:1\n"
+        );
+        let (status, stderr) = oracle.check(&text);
+        // `parsing [f:l] : ` or, for a leftover word, `parsing [f:l]: `.
+        let theirs = oracle::alerts_after(&stderr, "] : ")
+            .into_iter()
+            .chain(oracle::alerts_after(&stderr, "]: "))
+            .next();
+        assert_eq!(
+            theirs.as_deref(),
+            alerts(&text).first().map(|a| a.trim_end()),
+            "{rule}: {stderr}"
+        );
+        assert_eq!(status, Some(check(&text).exit_code(false)), "{rule}");
+    }
+}
