@@ -18,12 +18,11 @@ fn http_mux(name: &str) -> Option<bool> {
     }
 }
 
-/// A server option haproxide keeps untyped (`proto`, `check-proto`).
-fn opt<'a>(s: &'a ServerDef, name: &str) -> Option<&'a str> {
+/// A server's `check-proto` (kept untyped, as `proto`: [`ServerDef::proto`]).
+fn check_proto(s: &ServerDef) -> Option<&str> {
     s.other
         .iter()
-        .rev()
-        .find(|(k, _, _)| k == name)
+        .find(|(k, _, _)| k == "check-proto")
         .and_then(|(_, v, _)| v.as_deref())
 }
 
@@ -39,7 +38,7 @@ pub(crate) fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
     for p in proxies() {
         let http = p.mode == Some(Mode::Http);
         for s in &p.servers {
-            let Some(proto) = opt(s, "proto") else {
+            let Some((proto, _)) = s.proto() else {
                 continue;
             };
             if http_mux(proto).is_some_and(|h| h != http) {
@@ -63,7 +62,11 @@ pub(crate) fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
         if has_fcgi_app(p) {
             continue;
         }
-        if let Some(s) = p.servers.iter().find(|s| opt(s, "proto") == Some("fcgi")) {
+        if let Some(s) = p
+            .servers
+            .iter()
+            .find(|s| s.proto().is_some_and(|(m, _)| m == "fcgi"))
+        {
             diags.push(alert(
                 s,
                 "an `fcgi` server needs `use-fcgi-app` in its proxy".to_string(),
@@ -77,7 +80,7 @@ pub(crate) fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
     for p in proxies() {
         let http_check = matches!(check_kind(p), CheckKind::Http { .. });
         for s in p.servers.iter().filter(|s| s.params.check == Some(true)) {
-            let Some(proto) = opt(s, "check-proto") else {
+            let Some(proto) = check_proto(s) else {
                 continue;
             };
             if http_mux(proto).is_some_and(|h| h != http_check) {

@@ -425,6 +425,13 @@ pub(crate) mod tests {
 
     /// Check and translate a configuration text (the other modules' tests use it too).
     pub(crate) fn plan(text: &str) -> (Plan, Vec<Diagnostic>) {
+        let checked = check_text(text);
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        translate(&checked.config)
+    }
+
+    /// The check of a configuration text (latest keywords, hosts-file names).
+    pub(crate) fn check_text(text: &str) -> haproxide_config::Checked {
         let env = |_: &str| None;
         let opts = CheckOptions {
             target: Target::LATEST,
@@ -434,9 +441,7 @@ pub(crate) mod tests {
             check_files: false,
             accounts: &haproxide_config::NoAccounts,
         };
-        let checked = check_bytes("t.cfg", text.as_bytes().to_vec(), &opts);
-        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-        translate(&checked.config)
+        check_bytes("t.cfg", text.as_bytes().to_vec(), &opts)
     }
 
     const PATRONI: &str = include_str!("../../../../examples/patroni/haproxy.cfg");
@@ -471,15 +476,19 @@ pub(crate) mod tests {
             servers.iter().map(|s| s.proto_h2).collect::<Vec<_>>(),
             [true, false]
         );
-        let (_, errors) = plan(
+        // In TCP mode the check itself refuses it (the config crate's
+        // mux_checks, with haproxy -c's text), before any translation.
+        let checked = check_text(
             "defaults\n mode tcp\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n\
              listen l\n bind 127.0.0.1:5001\n server s 127.0.0.1:80 proto h2\n",
         );
         assert!(
-            errors.iter().any(|e| e
-                .message
-                .contains("MUX protocol 'h2' is not usable for server 's'")),
-            "{errors:?}"
+            checked.diagnostics.iter().any(|d| d.is_error()
+                && d.haproxy.as_ref().is_some_and(|h| h
+                    .text
+                    .contains("MUX protocol 'h2' is not usable for server 's'"))),
+            "{:?}",
+            checked.diagnostics
         );
     }
 
