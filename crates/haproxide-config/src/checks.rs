@@ -159,6 +159,20 @@ pub struct RuleError {
     pub haproxy: String,
 }
 
+/// The options that choose a proxy's health check (§4.2), the
+/// names [`check_kind`] reads.
+pub(crate) const CHECK_OPTIONS: &[&str] = &[
+    "httpchk",
+    "tcp-check",
+    "ssl-hello-chk",
+    "smtpchk",
+    "pgsql-check",
+    "redis-check",
+    "mysql-check",
+    "ldap-check",
+    "spop-check",
+];
+
 /// The health-check settings of a proxy, from its (inherited) options and rules.
 pub fn check_kind(p: &Proxy) -> CheckKind {
     let mut kind = CheckKind::Tcp;

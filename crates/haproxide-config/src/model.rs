@@ -539,9 +539,15 @@ impl ServerDef {
     /// `proto <name>` (configuration.txt §5.2: the multiplexer spoken to the
     /// server, `h1` or `h2`), with where it was written.
     pub fn proto(&self) -> Option<(&str, Span)> {
+        self.other_option("proto")
+    }
+
+    /// An option kept untyped (`other`), with its value (empty when it has
+    /// none) and place: the first one written.
+    pub fn other_option(&self, name: &str) -> Option<(&str, Span)> {
         self.other
             .iter()
-            .find(|(k, _, _)| k == "proto")
+            .find(|(k, _, _)| k == name)
             .map(|(_, v, span)| (v.as_deref().unwrap_or(""), *span))
     }
 }

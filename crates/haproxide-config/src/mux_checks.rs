@@ -18,14 +18,6 @@ fn http_mux(name: &str) -> Option<bool> {
     }
 }
 
-/// A server's `check-proto` (kept untyped, as `proto`: [`ServerDef::proto`]).
-fn check_proto(s: &ServerDef) -> Option<&str> {
-    s.other
-        .iter()
-        .find(|(k, _, _)| k == "check-proto")
-        .and_then(|(_, v, _)| v.as_deref())
-}
-
 fn alert(s: &ServerDef, msg: String, hx: String) -> Diagnostic {
     Diagnostic::error(Code::InvalidArgument, msg)
         .at(s.span)
@@ -80,7 +72,7 @@ pub(crate) fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
     for p in proxies() {
         let http_check = matches!(check_kind(p), CheckKind::Http { .. });
         for s in p.servers.iter().filter(|s| s.params.check == Some(true)) {
-            let Some(proto) = check_proto(s) else {
+            let Some((proto, _)) = s.other_option("check-proto") else {
                 continue;
             };
             if http_mux(proto).is_some_and(|h| h != http_check) {

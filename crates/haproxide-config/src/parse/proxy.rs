@@ -1,18 +1,5 @@
 use super::*;
 
-/// The options that choose a proxy's health check (§4.2).
-const CHECK_OPTIONS: &[&str] = &[
-    "httpchk",
-    "tcp-check",
-    "ssl-hello-chk",
-    "smtpchk",
-    "pgsql-check",
-    "redis-check",
-    "mysql-check",
-    "ldap-check",
-    "spop-check",
-];
-
 impl Parser<'_> {
     /// Proxy keywords (configuration.txt §4.1 matrix, §4.2 entries).
     pub(super) fn proxy_kw(&mut self, pi: usize, line: &Line, start: usize, modifier: Modifier) {
@@ -603,7 +590,7 @@ impl Parser<'_> {
         // (tcpcheck.c: each option's parser clears `TCPCHK_RULES_UNUSED_RS`,
         // `option tcp-check` unless tcp-check is already in effect).
         if modifier == Modifier::None
-            && CHECK_OPTIONS.contains(&name.name.as_str())
+            && crate::checks::CHECK_OPTIONS.contains(&name.name.as_str())
             && !(name.name == "tcp-check" && self.check_option_at(pi) == Some("tcp-check"))
         {
             self.cfg.proxies[pi].unused_checks = Default::default();
@@ -664,12 +651,11 @@ impl Parser<'_> {
         let mut i = pi;
         loop {
             let p = self.cfg.proxies.get(i)?;
-            let own = p
-                .options
-                .iter()
-                .rev()
-                .filter(|o| !o.negated)
-                .find_map(|o| CHECK_OPTIONS.iter().find(|c| **c == o.name.name));
+            let own = p.options.iter().rev().filter(|o| !o.negated).find_map(|o| {
+                crate::checks::CHECK_OPTIONS
+                    .iter()
+                    .find(|c| **c == o.name.name)
+            });
             if let Some(c) = own {
                 return Some(c);
             }

@@ -131,20 +131,11 @@ fn compression_is_typed_into_both_halves() {
     assert_eq!(be.algos, vec![Algo::Deflate, Algo::Gzip], "HAProxy's order");
     // An algorithm HAProxy does not have is refused by the check itself, with
     // haproxy -c's text (the config crate's parse::proxy_values).
-    let env = |_: &str| None;
-    let opts = haproxide_config::CheckOptions {
-        target: haproxide_config::Target::LATEST,
-        env: &env,
-        ignore_resolution_failures: false,
-        resolver: haproxide_config::Resolver::Off,
-        check_files: false,
-        accounts: &haproxide_config::NoAccounts,
-    };
     let text = format!(
         "{HEAD}frontend web\n bind 127.0.0.1:8080\n compression algo brotli\n default_backend b\n\
          backend b\n server s 127.0.0.1:80\n"
     );
-    let checked = haproxide_config::check_bytes("t.cfg", text.into_bytes(), &opts);
+    let checked = super::tests::check_text(&text);
     assert!(
         checked.diagnostics.iter().any(|d| d.is_error()
             && d.haproxy.as_ref().is_some_and(
