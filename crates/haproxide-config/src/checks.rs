@@ -348,25 +348,11 @@ fn parse_expect(words: &[&str], http: bool) -> Result<Expect, RuleError> {
         });
     }
     e.matcher = match kw {
-        "status" => {
-            let mut ranges = Vec::new();
-            for part in pat.split(',') {
-                let (a, b) = part.split_once('-').unwrap_or((part, part));
-                match (a.parse::<u16>(), b.parse::<u16>()) {
-                    (Ok(a), Ok(b)) if a <= b => ranges.push((a, b)),
-                    _ => {
-                        return Err(RuleError {
-                            word: i + 1,
-                            message: format!("invalid status code or range `{part}`"),
-                            haproxy: format!(
-                                "'{which} expect status' : invalid status code '{part}'."
-                            ),
-                        })
-                    }
-                }
-            }
-            ExpectMatch::Status(ranges)
-        }
+        "status" => ExpectMatch::Status(status_codes(&pat).map_err(|m| RuleError {
+            word: i + 1,
+            message: m.clone(),
+            haproxy: format!("'{which} expect' : {m}."),
+        })?),
         "rstatus" => ExpectMatch::RStatus(pat),
         "string" => ExpectMatch::String(pat),
         "rstring" => ExpectMatch::RString(pat),
@@ -388,6 +374,49 @@ fn parse_expect(words: &[&str], http: bool) -> Result<Expect, RuleError> {
         }
     };
     Ok(e)
+}
+
+/// The `<codes>` of `http-check expect status` (configuration.txt §4.2
+/// "http-check expect": "a list of status codes or ranges"), read as HAProxy
+/// 2.6's `parse_tcpcheck_expect` reads them: each code is `read_uint()`'s
+/// digits (none is 0, wrapping past 2^32), a range `<a>-<b>` needs `a <= b`,
+/// items are separated by `,`. A code past 65535 is kept as 65535: no status
+/// reaches it either way.
+fn status_codes(pat: &str) -> Result<Vec<(u16, u16)>, String> {
+    fn read_uint(s: &mut &[u8]) -> u32 {
+        let mut v = 0u32;
+        while let Some((&c, rest)) = s.split_first().filter(|(c, _)| c.is_ascii_digit()) {
+            v = v.wrapping_mul(10).wrapping_add(u32::from(c - b'0'));
+            *s = rest;
+        }
+        v
+    }
+    let mut p = pat.as_bytes();
+    let mut out = Vec::new();
+    loop {
+        let a = read_uint(&mut p);
+        let mut b = a;
+        if let Some(rest) = p.strip_prefix(b"-") {
+            p = rest;
+            b = read_uint(&mut p);
+        }
+        if a > b {
+            return Err(format!("invalid range of status codes '{pat}'"));
+        }
+        let clamp = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
+        out.push((clamp(a), clamp(b)));
+        match p.split_first() {
+            None => return Ok(out),
+            Some((b',', rest)) => p = rest,
+            Some(_) => {
+                let at = pat.len() - p.len();
+                let c = pat.get(at..).and_then(|r| r.chars().next()).unwrap_or('?');
+                return Err(format!(
+                    "invalid character '{c}' in the list of status codes"
+                ));
+            }
+        }
+    }
 }
 
 /// `connect` options, read and refused as HAProxy 2.6's `parse_tcpcheck_connect`
@@ -643,6 +672,24 @@ mod tests {
             line: 1,
             words,
         }
+    }
+
+    #[test]
+    fn status_codes_are_read_as_read_uint() {
+        assert_eq!(
+            status_codes("200-399,500"),
+            Ok(vec![(200, 399), (500, 500)])
+        );
+        // No digits is 0; 2^32 + 5 wraps to 5; past 65535 no status reaches.
+        assert_eq!(status_codes("-5,"), Ok(vec![(0, 5), (0, 0)]));
+        assert_eq!(status_codes("4294967301"), Ok(vec![(5, 5)]));
+        assert_eq!(status_codes("65536-70000"), Ok(vec![(65535, 65535)]));
+        assert!(status_codes("5-1").is_err());
+        assert!(status_codes("200-").is_err());
+        assert_eq!(
+            status_codes("2é"),
+            Err("invalid character 'é' in the list of status codes".to_string())
+        );
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! `mss`/`nice`/`shards`/`thread`/`ca-ignore-err`/`crt-ignore-err`, server
 //! `proto`/`check-proto`/`init-addr`/`resolve-opts`/`proxy-v2-options`/
 //! `error-limit`, `errorfile`/`errorloc*`, `compression`, `option forwardfor`/
-//! `originalto`/`http-restrict-req-hdr-names`/`pgsql-check`/`mysql-check`
-//! (configuration.txt §3.1, §4.2, §5.1, §5.2). For each keyword and each value
+//! `originalto`/`http-restrict-req-hdr-names`/`pgsql-check`/`mysql-check`,
+//! `http-check expect status` codes, integer arguments of sample fetches and
+//! converters and header occurrences (configuration.txt §3.1, §4.2, §5.1,
+//! §5.2, §7.1, §7.3). For each keyword and each value
 //! below, the verdict (exit code) and the first alert, location form
 //! included, are the real `haproxy -c`'s (the oracle, installed by
 //! scripts/install-deps).
@@ -288,6 +290,75 @@ const KEYWORDS: &[(At, &str, &[&str])] = &[
         &["ssl,cert-cn,unique-id", "ssl,", ",ssl", "crc32c,authority"],
     ),
     (At::Server, "error-limit", &["4294967297", "x"]),
+    (
+        At::Proxy,
+        "http-check expect status",
+        &[
+            "200-399,500",
+            "x",
+            "5-1",
+            "200-",
+            "-5",
+            "200,,300",
+            "4294967297-2",
+            "200,x",
+            "",
+        ],
+    ),
+    // Sample fetch arguments (`V` is the value): integers as `read_int64()`
+    // reads them, header occurrences `val_hdr` checks.
+    (
+        At::Proxy,
+        "tcp-request content reject if { req.payload(V,1) -m found }",
+        &["-", "+", "+5", "-0", "--5", "5x", "-9223372036854775808"],
+    ),
+    (
+        At::Proxy,
+        "http-request set-header x %[req.hdr(host,V)]",
+        &["-10", "-11", "-", "x"],
+    ),
+    (
+        At::Proxy,
+        "acl a res.hdr_val(x,V) -m found",
+        &["-10", "-11"],
+    ),
+    (
+        At::Proxy,
+        "http-request set-var(txn.x) int(V),add(V)",
+        &["-", "+", "", "x"],
+    ),
+    (At::Proxy, "acl a req.cook(x,V) -m found", &["-11"]),
+    // One argument too many: HAProxy quotes the rest of the expression.
+    (
+        At::Proxy,
+        "http-request set-header x %[req.payload(0,1,V)]%[src]",
+        &[],
+    ),
+    (
+        At::Proxy,
+        "acl a src,ipmask(24,V,3),lower -m found",
+        &["64"],
+    ),
+    // Masks: str2mask()'s strtol() and dotted masks of any bits.
+    (
+        At::Proxy,
+        "acl a src,ipmask(V) -m found",
+        &[
+            "255.0.255.0",
+            "-4294967295",
+            "+5",
+            "33",
+            "1.2.3",
+            "0x10",
+            "32",
+        ],
+    ),
+    (
+        At::Proxy,
+        "acl a src,ipmask(8,V) -m found",
+        &["ffff::ff", "129", ":"],
+    ),
+    (At::Proxy, "http-request set-header x %[src,lower(V)]x", &[]),
 ];
 
 /// Times read by other keywords with the same arithmetic: their verdicts
@@ -355,7 +426,10 @@ fn cases() -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (at, kw, own) in KEYWORDS {
         for v in NUMBERS.iter().chain(own.iter()) {
-            let line = format!("{kw} {v}");
+            let line = match kw.contains('V') {
+                true => kw.replace('V', v),
+                false => format!("{kw} {v}"),
+            };
             out.push((line.clone(), config(*at, &line)));
         }
     }

@@ -91,8 +91,11 @@ impl SampleExpr {
         let name = fetch.name;
         let (words, mut rest) = split_args(rest)
             .map_err(|e| ExprError::invalid(format!("fetch method '{name}' : {e}")))?;
-        let args = type_args(words.as_deref(), fetch.args, fetch.min_args)
-            .map_err(|e| ExprError::invalid(format!("fetch method '{name}' : {e}")))?;
+        let args = type_args(words.as_ref(), fetch.args, fetch.min_args)
+            .map_err(|(_, e)| ExprError::invalid(format!("fetch method '{name}' : {e}")))?;
+        crate::http::check_occurrence(name, &args).map_err(|e| {
+            ExprError::invalid(format!("invalid args in fetch method '{name}' : {e}"))
+        })?;
         let mut out = fetch.out;
         let mut convs = Vec::new();
         let mut ckw: Option<&str> = None;
@@ -122,9 +125,11 @@ impl SampleExpr {
             let (words, r) = split_args(&r[end..]).map_err(|e| {
                 ExprError::invalid(format!("invalid arg 1 in converter '{cname}' : {e}"))
             })?;
-            let mut args = type_args(words.as_deref(), conv.args, conv.min_args).map_err(|e| {
-                ExprError::invalid(format!("invalid arg 1 in converter '{cname}' : {e}"))
-            })?;
+            let mut args =
+                type_args(words.as_ref(), conv.args, conv.min_args).map_err(|(pos, e)| {
+                    let n = pos + 1;
+                    ExprError::invalid(format!("invalid arg {n} in converter '{cname}' : {e}"))
+                })?;
             if let Some(n) = lua {
                 args.insert(0, Arg::Str(n.to_string()));
             }

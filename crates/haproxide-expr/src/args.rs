@@ -34,8 +34,10 @@ impl ArgType {
 pub enum Arg {
     Int(i64),
     Str(String),
-    /// A prefix length (from a length or a dotted IPv4 mask).
+    /// A prefix length.
     Mask(u8),
+    /// An IPv4 mask written as a dotted address, any bits.
+    Mask4(u32),
     /// An IPv6 mask written as an address (`ffff:ffff::`), any bits.
     Mask6(u128),
     /// A map file, loaded at configuration time (`map_*` converters).
@@ -44,14 +46,26 @@ pub enum Arg {
     Regex(std::sync::Arc<crate::strconv::Re>),
 }
 
+/// The argument words of a keyword (see [`split_args`]).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ArgWords<'t> {
+    pub words: Vec<String>,
+    /// The offset in `text` of the `,` after each word but the last.
+    seps: Vec<usize>,
+    /// The keyword's text from its `(` to the end of the expression: HAProxy
+    /// quotes it from an extra `,` on ("expected ')' before ...").
+    text: &'t str,
+}
+
 /// Split `text` (which starts right after a keyword) into its argument words if it
 /// starts with `(`; returns the words and what follows the closing `)`. Quotes and
 /// backslashes protect `,` and `)`.
-pub(crate) fn split_args(text: &str) -> Result<(Option<Vec<String>>, &str), String> {
+pub(crate) fn split_args(text: &str) -> Result<(Option<ArgWords<'_>>, &str), String> {
     let Some(body) = text.strip_prefix('(') else {
         return Ok((None, text));
     };
     let mut words = vec![String::new()];
+    let mut seps = Vec::new();
     let mut quote: Option<char> = None;
     let mut chars = body.char_indices();
     while let Some((i, c)) = chars.next() {
@@ -64,13 +78,16 @@ pub(crate) fn split_args(text: &str) -> Result<(Option<Vec<String>>, &str), Stri
             (Some(q), c) if c == q => quote = None,
             (Some(_), c) => words.last_mut().into_iter().for_each(|w| w.push(c)),
             (None, '\'' | '"') => quote = Some(c),
-            (None, ',') => words.push(String::new()),
+            (None, ',') => {
+                words.push(String::new());
+                seps.push(i + 1);
+            }
             (None, ')') => {
                 let rest = &body[i + 1..];
                 if words.len() == 1 && words[0].is_empty() {
                     words.clear();
                 }
-                return Ok((Some(words), rest));
+                return Ok((Some(ArgWords { words, seps, text }), rest));
             }
             (None, c) => words.last_mut().into_iter().for_each(|w| w.push(c)),
         }
@@ -78,37 +95,86 @@ pub(crate) fn split_args(text: &str) -> Result<(Option<Vec<String>>, &str), Stri
     Err(format!("expected ')' before '{body}'"))
 }
 
+/// A whole word read as HAProxy 2.6's `read_int64()` reads an integer argument
+/// (`make_arg_list`, `check_operator`): an optional `-` or `+`, then decimal
+/// digits, possibly none; past 2^63-1 (below -2^63) the value saturates. `None`
+/// when a character other than a digit follows.
+pub(crate) fn read_int64(w: &str) -> Option<i64> {
+    let (neg, digits) = match w.as_bytes().first() {
+        Some(b'-') => (true, &w[1..]),
+        Some(b'+') => (false, &w[1..]),
+        _ => (false, w),
+    };
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // read_uint64(): u64 arithmetic, ULLONG_MAX on overflow.
+    let u = digits.bytes().try_fold(0u64, |i, b| {
+        i.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    });
+    let u = u.unwrap_or(u64::MAX);
+    Some(if neg {
+        // -(2^63) and below are i64::MIN; the rest negates exactly.
+        0i64.checked_sub_unsigned(u).unwrap_or(i64::MIN)
+    } else {
+        i64::try_from(u).unwrap_or(i64::MAX)
+    })
+}
+
+/// A mask length as HAProxy 2.6's `str2mask()`/`str2mask6()` read it: the
+/// whole word through strtol() (leading blanks, a sign, saturating at the
+/// `long` range), whose low 32 bits must be at most `max`.
+fn mask_len(w: &str, max: u32) -> Option<u8> {
+    let t = w.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v = digits.bytes().try_fold(0i64, |v, b| {
+        v.checked_mul(10)?.checked_add(i64::from(b - b'0'))
+    });
+    let v = match (v, neg) {
+        (Some(v), false) => v,
+        (Some(v), true) => -v,
+        (None, false) => i64::MAX,
+        (None, true) => i64::MIN,
+    };
+    // `(unsigned)len`: the low 32 bits.
+    let low = v as u32;
+    (low <= max).then_some(low as u8)
+}
+
 fn parse_one(t: ArgType, w: &str) -> Option<Arg> {
     match t {
-        ArgType::Int => w.trim().parse::<i64>().ok().map(Arg::Int),
+        ArgType::Int => read_int64(w).map(Arg::Int),
         ArgType::Str => Some(Arg::Str(w.to_string())),
-        ArgType::Msk4 => match w.parse::<u8>() {
-            Ok(n) if n <= 32 => Some(Arg::Mask(n)),
-            Ok(_) => None,
-            Err(_) => {
-                let m = u32::from(w.parse::<std::net::Ipv4Addr>().ok()?);
-                // A contiguous mask only.
-                (m.leading_ones() == m.count_ones()).then(|| Arg::Mask(m.count_ones() as u8))
-            }
-        },
-        ArgType::Msk6 => match w.parse::<u8>() {
-            Ok(n) if n <= 128 => Some(Arg::Mask(n)),
-            Ok(_) => None,
-            Err(_) => Some(Arg::Mask6(u128::from(
-                w.parse::<std::net::Ipv6Addr>().ok()?,
-            ))),
-        },
+        // str2mask(): a dotted mask (any bits) or a length read by strtol().
+        ArgType::Msk4 if w.contains('.') => {
+            Some(Arg::Mask4(u32::from(w.parse::<std::net::Ipv4Addr>().ok()?)))
+        }
+        ArgType::Msk4 => mask_len(w, 32).map(Arg::Mask),
+        // str2mask6(): an address-shaped mask or a length.
+        ArgType::Msk6 if w.contains(':') => Some(Arg::Mask6(u128::from(
+            w.parse::<std::net::Ipv6Addr>().ok()?,
+        ))),
+        ArgType::Msk6 => mask_len(w, 128).map(Arg::Mask),
     }
 }
 
 /// Type the argument words against `spec` (`min` of them mandatory), as
-/// `make_arg_list` does. `words` is `None` when the keyword had no parentheses.
+/// `make_arg_list` does. `args` is `None` when the keyword had no parentheses.
+/// An error is HAProxy's text with the argument position it reports
+/// (`err_arg`, from 0: "invalid arg <n+1> in converter").
 pub(crate) fn type_args(
-    words: Option<&[String]>,
+    args: Option<&ArgWords<'_>>,
     spec: &[ArgType],
     min: usize,
-) -> Result<Vec<Arg>, String> {
-    let words = words.unwrap_or(&[]);
+) -> Result<Vec<Arg>, (usize, String)> {
+    let words = args.map_or(&[][..], |a| &a.words[..]);
     // A missing string argument is an empty one (`haproxy -c` 2.6 accepts a bare
     // `add`, it does not accept a bare `ipmask`).
     let min = if spec.iter().take(min).all(|t| *t == ArgType::Str) && words.is_empty() {
@@ -116,42 +182,57 @@ pub(crate) fn type_args(
     } else {
         min
     };
-    if words.is_empty() && min > 0 {
-        return Err(format!(
-            "expected type '{}' at position 1, but got nothing",
-            spec[0].name()
-        ));
-    }
-    if words.len() > spec.len() {
-        if spec.is_empty() {
-            return Err(format!("expected ')' before '{})'", words.join(",")));
-        }
-        return Err(format!(
-            "end of arguments expected at position {}, but got '{}'",
-            spec.len() + 1,
-            words[spec.len()..].join(",")
+    if let (true, Some(first)) = (words.is_empty() && min > 0, spec.first()) {
+        return Err((
+            0,
+            format!(
+                "expected type '{}' at position 1, but got nothing",
+                first.name()
+            ),
         ));
     }
     let mut out = Vec::with_capacity(words.len());
-    for (i, w) in words.iter().enumerate() {
-        match parse_one(spec[i], w) {
+    for (i, (w, t)) in words.iter().zip(spec).enumerate() {
+        match parse_one(*t, w) {
             Some(a) => out.push(a),
             None => {
-                return Err(format!(
-                    "failed to parse '{w}' as type '{}' at position {}",
-                    spec[i].name(),
-                    i + 1
+                return Err((
+                    i,
+                    format!(
+                        "failed to parse '{w}' as type '{}' at position {}",
+                        t.name(),
+                        i + 1
+                    ),
                 ))
             }
         }
     }
-    if out.len() < min {
-        return Err(format!(
-            "missing arguments (got {}/{}), type '{}' expected",
+    if let (true, Some(t)) = (out.len() < min, spec.get(out.len())) {
+        return Err((
             out.len(),
-            min,
-            spec[out.len()].name()
+            format!(
+                "missing arguments (got {}/{}), type '{}' expected",
+                out.len(),
+                min,
+                t.name()
+            ),
         ));
+    }
+    if let Some(a) = args.filter(|a| a.words.len() > spec.len()) {
+        // HAProxy reads its arguments first, stops after its last one and
+        // quotes the text from there (from the `,`, or right after `(` when it
+        // takes none), then reports the position before (when past the first).
+        let from = match spec.len() {
+            0 => 1,
+            n => a.seps.get(n - 1).copied().unwrap_or(a.text.len()),
+        };
+        let pos = if spec.len() > 1 {
+            spec.len() - 1
+        } else {
+            spec.len()
+        };
+        let rest = a.text.get(from..).unwrap_or("");
+        return Err((pos, format!("expected ')' before '{rest}'")));
     }
     Ok(out)
 }
@@ -164,7 +245,7 @@ pub(crate) fn int_or_var(conv: &str, args: &[Arg]) -> Result<i64, ExprError> {
         None => return Ok(0),
         Some(_) => "",
     };
-    if let Ok(v) = s.trim().parse::<i64>() {
+    if let Some(v) = read_int64(s) {
         return Ok(v);
     }
     let is_var = ["proc.", "sess.", "txn.", "req.", "res."]
@@ -184,55 +265,107 @@ pub(crate) fn int_or_var(conv: &str, args: &[Arg]) -> Result<i64, ExprError> {
 mod tests {
     use super::*;
 
+    /// `type_args` on the arguments of `text` (a keyword's text after its name).
+    fn typed(text: &str, spec: &[ArgType], min: usize) -> Result<Vec<Arg>, (usize, String)> {
+        let (args, _) = split_args(text).unwrap();
+        type_args(args.as_ref(), spec, min)
+    }
+
     #[test]
     fn splitting_and_typing_use_haproxys_words() {
         let (w, rest) = split_args("(0,3),lower").unwrap();
-        assert_eq!(w.as_deref(), Some(&["0".to_string(), "3".into()][..]));
+        assert_eq!(w.map(|a| a.words), Some(vec!["0".to_string(), "3".into()]));
         assert_eq!(rest, ",lower");
         assert_eq!(split_args(",x").unwrap(), (None, ",x"));
-        assert_eq!(split_args("()").unwrap(), (Some(vec![]), ""));
+        assert_eq!(split_args("()").unwrap().0.map(|a| a.words), Some(vec![]));
         assert_eq!(
-            split_args("('a,b',\\))").unwrap().0.unwrap(),
+            split_args("('a,b',\\))").unwrap().0.unwrap().words,
             vec!["a,b", ")"]
         );
         assert!(split_args("(0,3").is_err());
         let int2 = [ArgType::Int, ArgType::Int];
-        let cases: &[(Option<&[&str]>, &str)] = &[
+        let cases: &[(&str, usize, &str)] = &[
             (
-                None,
+                "",
+                0,
                 "expected type 'integer' at position 1, but got nothing",
             ),
             (
-                Some(&["0"]),
+                "(0)",
+                1,
                 "missing arguments (got 1/2), type 'integer' expected",
             ),
             (
-                Some(&["a", "1"]),
+                "(a,1)",
+                0,
                 "failed to parse 'a' as type 'integer' at position 1",
             ),
             (
-                Some(&["1", "2", "3"]),
-                "end of arguments expected at position 3, but got '3'",
+                "(1,a)",
+                1,
+                "failed to parse 'a' as type 'integer' at position 2",
             ),
+            // From the extra `,` to the end of the expression, as HAProxy.
+            ("(1,2,'3'),lower", 1, "expected ')' before ',\'3\'),lower'"),
         ];
-        for (words, msg) in cases {
-            let words: Option<Vec<String>> =
-                words.map(|w| w.iter().map(|s| s.to_string()).collect());
-            assert_eq!(type_args(words.as_deref(), &int2, 2).unwrap_err(), *msg);
+        for (text, pos, msg) in cases {
+            assert_eq!(
+                typed(text, &int2, 2),
+                Err((*pos, msg.to_string())),
+                "{text}"
+            );
         }
-        let ok = type_args(Some(&["0".into(), "3".into()]), &int2, 2).unwrap();
-        assert_eq!(ok, vec![Arg::Int(0), Arg::Int(3)]);
+        assert_eq!(typed("(0,3)", &int2, 2), Ok(vec![Arg::Int(0), Arg::Int(3)]));
         let m = [ArgType::Msk4, ArgType::Msk6];
+        assert_eq!(typed("(16)", &m, 1), Ok(vec![Arg::Mask(16)]));
         assert_eq!(
-            type_args(Some(&["255.255.0.0".into()]), &m, 1).unwrap(),
-            vec![Arg::Mask(16)]
+            typed("(255.0.255.0,ffff::)", &m, 1),
+            Ok(vec![Arg::Mask4(0xff00_ff00), Arg::Mask6(0xffff << 112)])
         );
-        assert!(type_args(Some(&["33".into()]), &m, 1).is_err());
-        assert!(type_args(Some(&["255.0.255.0".into()]), &m, 1).is_err());
+        // strtol() then the low 32 bits, as str2mask() does.
+        for (w, v) in [
+            ("+5", Some(5)),
+            ("4294967296", Some(0)),
+            ("-4294967295", Some(1)),
+        ] {
+            assert_eq!(
+                typed(&format!("({w})"), &m, 1).ok(),
+                v.map(|v| vec![Arg::Mask(v)])
+            );
+        }
+        for w in ["33", "-1", "0x10", "", "5 ", "1.2.3"] {
+            assert!(typed(&format!("({w})"), &m, 1).is_err(), "{w}");
+        }
         assert_eq!(
-            type_args(Some(&["1".into()]), &[], 0).unwrap_err(),
-            "expected ')' before '1)'"
+            typed("(1),upper", &[], 0),
+            Err((0, "expected ')' before '1),upper'".to_string()))
         );
+        assert_eq!(
+            typed("(x,1)", &[ArgType::Str], 0),
+            Err((1, "expected ')' before ',1)'".to_string()))
+        );
+    }
+
+    #[test]
+    fn integers_are_read_as_read_int64() {
+        for (w, v) in [
+            ("5", Some(5)),
+            ("+5", Some(5)),
+            ("-0", Some(0)),
+            ("-", Some(0)),
+            ("", Some(0)),
+            ("9223372036854775807", Some(i64::MAX)),
+            ("9223372036854775808", Some(i64::MAX)),
+            ("18446744073709551616", Some(i64::MAX)),
+            ("-9223372036854775808", Some(i64::MIN)),
+            ("-9223372036854775809", Some(i64::MIN)),
+            ("-99999999999999999999", Some(i64::MIN)),
+            ("--5", None),
+            (" 5", None),
+            ("5x", None),
+        ] {
+            assert_eq!(read_int64(w), v, "{w}");
+        }
     }
 
     #[test]

@@ -214,11 +214,12 @@ fn xor<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
     Some(Sample::Sint(int(&s) ^ operand(a)))
 }
 /// `ipmask(<mask4>[,<mask6>])`: an IPv4-mapped or 6to4 IPv6 address is masked as
-/// IPv4 (HAProxy's `c_ipv62ip` first); another IPv6 address needs the second mask,
-/// a prefix length or an address-shaped mask of any bits.
+/// IPv4 (HAProxy's `c_ipv62ip` first); another IPv6 address needs the second mask.
+/// Each mask is a prefix length or an address-shaped mask of any bits.
 fn ipmask<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
-    let bits4 = match a.first() {
-        Some(Arg::Mask(m)) => u32::from(*m),
+    let mask4 = match a.first() {
+        Some(Arg::Mask(m)) => u32::MAX.checked_shl(32 - u32::from(*m)).unwrap_or(0),
+        Some(Arg::Mask4(m)) => *m,
         _ => return None,
     };
     let s = match s {
@@ -229,10 +230,7 @@ fn ipmask<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
         s => s,
     };
     match s {
-        Sample::Ipv4(ip) => {
-            let m = u32::MAX.checked_shl(32 - bits4).unwrap_or(0);
-            Some(Sample::Ipv4(Ipv4Addr::from(u32::from(ip) & m)))
-        }
+        Sample::Ipv4(ip) => Some(Sample::Ipv4(Ipv4Addr::from(u32::from(ip) & mask4))),
         Sample::Ipv6(ip) => {
             let m = match a.get(1) {
                 Some(Arg::Mask(b6)) => u128::MAX.checked_shl(128 - u32::from(*b6)).unwrap_or(0),
@@ -526,6 +524,12 @@ mod tests {
                 vec![Arg::Mask(24)],
                 Sample::Ipv6(Ipv6Addr::LOCALHOST),
                 None,
+            ),
+            (
+                "ipmask",
+                vec![Arg::Mask4(0xff00_ff00)],
+                Sample::Ipv4(Ipv4Addr::new(10, 1, 2, 3)),
+                Some(Sample::Ipv4(Ipv4Addr::new(10, 0, 2, 0))),
             ),
             (
                 "ipmask",

@@ -131,6 +131,38 @@ fn fields<'c>(
         .map(|(_, v)| v)
 }
 
+/// The fetches whose `<occ>` HAProxy 2.6 checks at configuration time
+/// (`val_hdr`, configuration.txt §7.3.6: "negative values indicate positions
+/// relative to the last one, with -1 being the last one"; HAProxy keeps
+/// `MAX_HDR_HISTORY` = 10 of them).
+const OCC_CHECKED: &[&str] = &[
+    "hdr",
+    "hdr_ip",
+    "hdr_val",
+    "req.fhdr",
+    "req.hdr",
+    "req.hdr_ip",
+    "req.hdr_val",
+    "res.fhdr",
+    "res.hdr",
+    "res.hdr_ip",
+    "res.hdr_val",
+    "shdr",
+    "shdr_ip",
+    "shdr_val",
+];
+
+/// HAProxy's `val_hdr` on the typed arguments of fetch `name`: an occurrence
+/// below -10 is refused with its text.
+pub(crate) fn check_occurrence(name: &str, args: &[Arg]) -> Result<(), String> {
+    match args.get(1) {
+        Some(Arg::Int(occ)) if *occ < -10 && OCC_CHECKED.contains(&name) => {
+            Err("header occurrence must be >= -10".to_string())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Picks occurrence `occ` of `n` values: `pos` (the `<occ>` argument) when
 /// given, else the ACL's iteration or, for [`SINGLE`], the last (`last`) or first.
 fn pick(n: usize, pos: Option<i64>, occ: usize, last: bool) -> Option<(usize, bool)> {

@@ -349,7 +349,15 @@ impl LogFormat {
                 let text = &r[..end];
                 let expr = SampleExpr::parse_with(text, opts).map_err(|e| {
                     let invalid = e.is_invalid();
-                    LogFormatError::Sample(text.to_string(), e.message, invalid)
+                    // HAProxy's expression runs to the end of the format: the
+                    // text it quotes after an argument list does too.
+                    let m = match e.message.strip_suffix('\'') {
+                        Some(m) if m.contains("expected ')' before '") => {
+                            format!("{m}{}'", &r[end..])
+                        }
+                        _ => e.message,
+                    };
+                    LogFormatError::Sample(text.to_string(), m, invalid)
                 })?;
                 flush(&mut nodes, &mut lit);
                 nodes.push(Node::Sample(Box::new(expr), flags));

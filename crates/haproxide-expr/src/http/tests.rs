@@ -305,7 +305,7 @@ fn hostile_values_do_not_panic() {
     for e in [
         "req.cook(a)",
         "hdr(x,-1)",
-        "hdr(x,-99)",
+        "hdr(x,-10)",
         "hdr_cnt(x)",
         "urlp(a)",
         "query",
@@ -316,4 +316,10 @@ fn hostile_values_do_not_panic() {
     }
     assert_eq!(one_value(&m, "hdr_cnt(x)"), Some(b"3".to_vec()));
     assert!(find_fetch("hdr").is_some());
+    // Below -10 HAProxy 2.6 refuses the occurrence (`val_hdr`), and so do we.
+    let e = SampleExpr::parse("hdr(x,-99)").map(|_| ()).unwrap_err();
+    assert_eq!(
+        e.message,
+        "invalid args in fetch method 'hdr' : header occurrence must be >= -10"
+    );
 }
