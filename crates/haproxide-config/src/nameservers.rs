@@ -1,13 +1,16 @@
-//! The nameservers of `resolvers` sections (configuration.txt §5.3.2
-//! `nameserver`, `parse-resolv-conf`), tried as HAProxy 2.6 tries them after
-//! the parse (resolvers.c `resolvers_finalize_config`): a UDP socket connected
-//! to each one, which sends nothing. One that cannot be connected (no route:
-//! a host without network) is warned about; HAProxy 2.6.12 warns, 2.6.0 refused.
+//! What HAProxy 2.6 checks of `resolvers` sections after the parse
+//! (configuration.txt §5.3.2; resolvers.c `resolvers_finalize_config`, the
+//! httpclient's `do-resolve`): the section `httpclient.resolvers.id` names, a
+//! UDP socket connected to each nameserver (which sends nothing: one that
+//! cannot be connected, no route on a host without network, is warned about;
+//! HAProxy 2.6.12 warns, 2.6.0 refused), then the section each server's
+//! `resolvers` names (`default` always exists).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 
 use crate::diag::{Code, Diagnostic, HaproxyLoc};
-use crate::model::Config;
+use crate::model::{Config, ProxyKind};
+use crate::resolve::type_str;
 use crate::value::{parse_address, AddrUse, Host, PortSpec};
 
 /// A nameserver HAProxy would reach over UDP: its id and address.
@@ -68,24 +71,82 @@ fn connects(to: SocketAddr) -> bool {
     UdpSocket::bind(SocketAddr::new(any, 0)).is_ok_and(|s| s.connect(to).is_ok())
 }
 
-/// HAProxy's warning for each nameserver a UDP socket cannot reach.
-pub(crate) fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
-    let resolv_conf = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    for (section, id, addr) in udp_nameservers(cfg, &resolv_conf) {
-        if connects(addr) {
-            continue;
-        }
-        diags.push(
-            Diagnostic::warning(
-                Code::MiscWarning,
-                format!("resolvers `{section}`: nameserver `{id}` ({addr}) is unreachable"),
-            )
-            .hx(
-                HaproxyLoc::None,
-                format!("resolvers '{section}': can't connect socket for nameserver '{id}'."),
+/// HAProxy's findings in its order; `sockets`: try the nameservers (not in
+/// unit tests). True when HAProxy stops there (a missing section).
+pub(crate) fn check(cfg: &Config, sockets: bool, diags: &mut Vec<Diagnostic>) -> bool {
+    let names: Vec<&str> = cfg
+        .others
+        .iter()
+        .filter(|s| s.kind == "resolvers")
+        .filter_map(|s| s.name.as_ref().map(|n| n.name.as_str()))
+        .chain(["default"])
+        .collect();
+    let mut fatal = false;
+    let httpclient = cfg
+        .global
+        .directives
+        .iter()
+        .rfind(|d| d.line.arg(0) == "httpclient.resolvers.id");
+    if let Some(d) = httpclient.filter(|d| !names.contains(&d.line.arg(1))) {
+        let id = d.line.arg(1);
+        let mut e = Diagnostic::error(
+            Code::UnknownSection,
+            format!("`httpclient.resolvers.id` names no resolvers section `{id}`"),
+        )
+        .hx(
+            HaproxyLoc::None,
+            format!(
+                "Proxy '<HTTPCLIENT>': Can't find resolvers section '{id}' for do-resolve action."
             ),
         );
+        e.span = d.line.words.get(1).map(|w| w.span);
+        diags.push(e);
+        fatal = true;
     }
+    if sockets {
+        let resolv_conf = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        for (section, id, addr) in udp_nameservers(cfg, &resolv_conf) {
+            if connects(addr) {
+                continue;
+            }
+            diags.push(
+                Diagnostic::warning(
+                    Code::MiscWarning,
+                    format!("resolvers `{section}`: nameserver `{id}` ({addr}) is unreachable"),
+                )
+                .hx(
+                    HaproxyLoc::None,
+                    format!("resolvers '{section}': can't connect socket for nameserver '{id}'."),
+                ),
+            );
+        }
+    }
+    for p in cfg.proxies.iter().filter(|p| p.kind != ProxyKind::Defaults) {
+        for s in &p.servers {
+            let Some(r) = s.params.resolvers.as_ref() else {
+                continue;
+            };
+            if names.contains(&r.name.as_str()) {
+                continue;
+            }
+            let (kind, px, srv, id) = (type_str(p.kind), &p.name.name, &s.name.name, &r.name);
+            diags.push(
+                Diagnostic::error(
+                    Code::UnknownSection,
+                    format!("server `{srv}` names no resolvers section `{id}`"),
+                )
+                .at(r.span)
+                .hx(
+                    HaproxyLoc::None,
+                    format!(
+                        "{kind} '{px}', server '{srv}': unable to find required resolvers '{id}'"
+                    ),
+                ),
+            );
+            fatal = true;
+        }
+    }
+    fatal
 }
 
 #[cfg(test)]
