@@ -114,6 +114,7 @@ codes! {
     UnknownDefaults = "HPX0505", "unknown-defaults", "`from` names no defaults section.";
     UnknownTrack = "HPX0506", "unknown-track", "`track` names no server.";
     MissingGlobalSetting = "HPX0507", "missing-global-setting", "A proxy setting needs a global setting that is absent.";
+    UnknownSection = "HPX0508", "unknown-section", "A keyword names a section (`resolvers`, `http-errors`, `fcgi-app`...) that is not declared.";
     // 06xx: the environment (what HAProxy opens or resolves at start-up).
     UnresolvableAddress = "HPX0601", "unresolvable-address", "A server host name does not resolve (an error unless init-addr allows it or -dr is given).";
     MissingFile = "HPX0602", "missing-file", "A file HAProxy opens at parse time (certificate, CA, errorfile, Lua, map, pattern file) does not exist.";

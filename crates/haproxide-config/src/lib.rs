@@ -30,6 +30,7 @@ pub mod keywords;
 pub mod lexer;
 pub mod model;
 pub(crate) mod mux_checks;
+mod nameservers;
 pub mod parse;
 pub mod program;
 pub mod reader;

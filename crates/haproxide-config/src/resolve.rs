@@ -140,6 +140,11 @@ pub fn resolve(cfg: &mut Config, opts: &ResolveOptions) -> Vec<Diagnostic> {
     check_defaults_rules(cfg, &mut diags);
     crate::server_tls::resolve(cfg, &mut diags);
     crate::mux_checks::check(cfg, &mut diags);
+    // Sockets are tried only where names are resolved (not in unit tests); a
+    // missing resolvers section stops HAProxy there (ERR_ABORT).
+    if crate::nameservers::check(cfg, opts.resolver != Resolver::Off, &mut diags) {
+        return diags;
+    }
     resolve_servers(cfg, opts, &mut diags);
     if opts.ignore_resolution_failures {
         dr_allows_none(cfg);

@@ -175,6 +175,10 @@ const KEYWORDS: &[(At, &str, &[&str])] = &[
         &["all", "1,94", "1,95", "3,x", "1,", " 5"],
     ),
     (At::Bind, "crt-ignore-err", &["63,2147483648"]),
+    (At::Server, "resolvers", &["default", "x"]),
+    (At::Global, "httpclient.resolvers.id", &["default", "x"]),
+    (At::Bind, "user", &["root", "nobody", "haproxy", ""]),
+    (At::Bind, "group", &["root", "nogroup", ""]),
     (At::Proxy, "id", &["7"]),
     (
         At::Proxy,
@@ -359,6 +363,22 @@ const KEYWORDS: &[(At, &str, &[&str])] = &[
         &["ffff::ff", "129", ":"],
     ),
     (At::Proxy, "http-request set-header x %[src,lower(V)]x", &[]),
+    // An empty optional number ends the argument list.
+    (
+        At::Proxy,
+        "http-request set-var(txn.x) str(a),field(V,\\,,V),bytes(V,V)",
+        &[],
+    ),
+    (
+        At::Proxy,
+        "http-request set-var(txn.x) str(a),field(1,V),bytes(1,V)",
+        &["", "x", "\\,"],
+    ),
+    (
+        At::Proxy,
+        "http-request set-var(txn.x) str(a),word(V,x,V)",
+        &["", "x"],
+    ),
 ];
 
 /// Times read by other keywords with the same arithmetic: their verdicts

@@ -67,12 +67,25 @@ pub(crate) fn split_args(text: &str) -> Result<(Option<ArgWords<'_>>, &str), Str
     let mut words = vec![String::new()];
     let mut seps = Vec::new();
     let mut quote: Option<char> = None;
-    let mut chars = body.char_indices();
+    let mut chars = body.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         match (quote, c) {
-            (_, '\\') => {
-                if let (Some((_, n)), Some(w)) = (chars.next(), words.last_mut()) {
-                    w.push(n);
+            // make_arg_list: outside single quotes a backslash escapes `\`,
+            // space and quotes, and makes `r`, `n`, `t` control characters;
+            // before anything else it is kept as it is.
+            (None | Some('"'), '\\') => {
+                let escaped = match chars.peek().map(|&(_, n)| n) {
+                    Some(n @ ('\\' | ' ' | '"' | '\'')) => Some(n),
+                    Some('r') => Some('\r'),
+                    Some('n') => Some('\n'),
+                    Some('t') => Some('\t'),
+                    _ => None,
+                };
+                if escaped.is_some() {
+                    chars.next();
+                }
+                if let Some(w) = words.last_mut() {
+                    w.push(escaped.unwrap_or('\\'));
                 }
             }
             (Some(q), c) if c == q => quote = None,
@@ -193,6 +206,24 @@ pub(crate) fn type_args(
     }
     let mut out = Vec::with_capacity(words.len());
     for (i, (w, t)) in words.iter().zip(spec).enumerate() {
+        // An empty number, mask...: HAProxy's `empty_err`, the end of the list
+        // when the argument is optional (then `)` must follow).
+        if w.is_empty() && *t != ArgType::Str {
+            if i < min {
+                let m = format!(
+                    "expected type '{}' at position {}, but got nothing",
+                    t.name(),
+                    i + 1
+                );
+                return Err((i, m));
+            }
+            let Some(from) = args.and_then(|a| a.seps.get(i).map(|&f| (a, f))) else {
+                break;
+            };
+            let rest = from.0.text.get(from.1..).unwrap_or("");
+            let pos = if i > 1 { i - 1 } else { i };
+            return Err((pos, format!("expected ')' before '{rest}'")));
+        }
         match parse_one(*t, w) {
             Some(a) => out.push(a),
             None => {
@@ -279,9 +310,13 @@ mod tests {
         assert_eq!(split_args(",x").unwrap(), (None, ",x"));
         assert_eq!(split_args("()").unwrap().0.map(|a| a.words), Some(vec![]));
         assert_eq!(
-            split_args("('a,b',\\))").unwrap().0.unwrap().words,
-            vec!["a,b", ")"]
+            split_args("('a,b',\\\\,\\'\\n)").unwrap().0.unwrap().words,
+            vec!["a,b", "\\", "'\n"]
         );
+        // A backslash before another character is kept, and `)` still ends.
+        let (w, rest) = split_args("(\\,\\)x").unwrap();
+        assert_eq!(w.unwrap().words, vec!["\\", "\\"]);
+        assert_eq!(rest, "x");
         assert!(split_args("(0,3").is_err());
         let int2 = [ArgType::Int, ArgType::Int];
         let cases: &[(&str, usize, &str)] = &[
@@ -307,6 +342,16 @@ mod tests {
             ),
             // From the extra `,` to the end of the expression, as HAProxy.
             ("(1,2,'3'),lower", 1, "expected ')' before ',\'3\'),lower'"),
+            (
+                "(,2)",
+                0,
+                "expected type 'integer' at position 1, but got nothing",
+            ),
+            (
+                "(1,)",
+                1,
+                "expected type 'integer' at position 2, but got nothing",
+            ),
         ];
         for (text, pos, msg) in cases {
             assert_eq!(
@@ -339,6 +384,13 @@ mod tests {
         assert_eq!(
             typed("(1),upper", &[], 0),
             Err((0, "expected ')' before '1),upper'".to_string()))
+        );
+        // An empty optional number ends the list.
+        let sis = [ArgType::Str, ArgType::Int, ArgType::Str];
+        assert_eq!(typed("(a,)", &sis, 1), Ok(vec![Arg::Str("a".into())]));
+        assert_eq!(
+            typed("(a,,b,c)", &sis, 1),
+            Err((1, "expected ')' before ',b,c)'".to_string()))
         );
         assert_eq!(
             typed("(x,1)", &[ArgType::Str], 0),

@@ -392,8 +392,8 @@ pub static CONVERTERS: &[ConvDef] = &[
     conv!("base64", &[], 0, Bin => Str, None, sc::base64),
     conv!("b64dec", &[], 0, Str => Bin, None, sc::b64dec),
     conv!("url_dec", &[ArgType::Int], 0, Str => Str, None, sc::url_dec),
-    conv!("field", FIELD, 2, Str => Str, None, sc::field),
-    conv!("word", FIELD, 2, Str => Str, None, sc::word),
+    conv!("field", FIELD, 2, Str => Str, Some(cx::prepare_field), sc::field),
+    conv!("word", FIELD, 2, Str => Str, Some(cx::prepare_field), sc::word),
     conv!("regsub", &[ArgType::Str, ArgType::Str, ArgType::Str], 2, Str => Str, Some(prepare_regsub), sc::regsub),
     conv!("json", STR1, 0, Str => Str, Some(cx::prepare_json), cx::json),
     // §7.3.1, added for HAProxy's converter/* and sample_fetches/* reg-tests.

@@ -159,6 +159,19 @@ pub(crate) fn prepare_url_enc(_: &str, a: Vec<Arg>, _: &Opts<'_>) -> Result<Vec<
     }
 }
 
+/// `field`/`word` arguments (HAProxy's `sample_conv_field_check`, §7.3.1): an
+/// index other than 0 and a non-empty list of separators.
+pub(crate) fn prepare_field(name: &str, a: Vec<Arg>, _: &Opts<'_>) -> Result<Vec<Arg>, ExprError> {
+    let m = match (a.first(), str_arg(&a, 1)) {
+        (Some(Arg::Int(0)), _) => "Unexpected value 0 for index",
+        (_, "") => "Empty separators list",
+        _ => return Ok(a),
+    };
+    Err(ExprError::invalid(format!(
+        "invalid args in converter '{name}' : {m}"
+    )))
+}
+
 /// `iif(<true>,<false>)`: a boolean chooses one of two strings.
 pub(crate) fn iif<'a>(a: &[Arg], s: Sample<'a>) -> Option<Sample<'a>> {
     let t = matches!(s, Sample::Bool(true)) || matches!(s, Sample::Sint(v) if v != 0);

@@ -74,7 +74,7 @@ impl Parser<'_> {
         match self.acl_expr(line, a + 1, &words) {
             Ok(expr) => {
                 let opts = self.expr_opts();
-                let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
+                let reader = |p: &str| self.read_pattern_file(p);
                 let opts = haproxide_expr::Opts {
                     pattern_file: opts.then_some(&reader as haproxide_expr::acl::FileReader<'_>),
                     refs: opts.then(haproxide_expr::patref::global),
@@ -192,7 +192,7 @@ impl Parser<'_> {
         }
         for c in &parts {
             if let Some((conv, file)) = map_file(c) {
-                if self.opts.check_files && !Path::new(&file).exists() {
+                if self.opts.check_files && self.pattern_file_fails(&file) {
                     return Err((
                         Code::MissingFile,
                         line.span(i),
@@ -225,7 +225,7 @@ impl Parser<'_> {
             if takes {
                 if let Some(v) = words.get(k + 1) {
                     flags.push(v.to_string());
-                    if *f == "-f" && self.opts.check_files && !Path::new(v).exists() {
+                    if *f == "-f" && self.opts.check_files && self.pattern_file_fails(v) {
                         return Err((
                             Code::MissingFile,
                             line.span(i + k + 1),
@@ -254,6 +254,25 @@ impl Parser<'_> {
                 .map(|s| s.to_string())
                 .collect(),
         })
+    }
+
+    /// Whether pattern or map file `f` is reported as missing: it cannot be
+    /// opened and its name was not used before (see `unopened_files`).
+    pub(super) fn pattern_file_fails(&self, f: &str) -> bool {
+        !Path::new(f).exists() && self.unopened_files.borrow_mut().insert(f.to_string())
+    }
+
+    /// A pattern file's text for the expression engine; a name HAProxy failed
+    /// to open before reads as an empty file, as its empty reference does.
+    pub(super) fn read_pattern_file(&self, f: &str) -> Result<String, String> {
+        match std::fs::read_to_string(f) {
+            Ok(t) => Ok(t),
+            Err(_) if self.unopened_files.borrow().contains(f) => Ok(String::new()),
+            Err(e) => {
+                self.unopened_files.borrow_mut().insert(f.to_string());
+                Err(e.to_string())
+            }
+        }
     }
 
     /// Whether `-f` pattern files are read (they are when files are checked).
@@ -287,7 +306,7 @@ impl Parser<'_> {
         what: &str,
     ) -> Option<Result<haproxide_expr::Cond, String>> {
         let words: Vec<&str> = line.words[i..].iter().map(|w| w.text.as_str()).collect();
-        let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
+        let reader = |p: &str| self.read_pattern_file(p);
         let opts = haproxide_expr::Opts {
             pattern_file: self
                 .expr_opts()

@@ -1,8 +1,9 @@
 //! `bind` options whose value HAProxy 2.6 checks while it reads the line
 //! (configuration.txt §5.1), refused with its texts: `mss` (cfgparse-tcp.c),
 //! `nice`, `shards` and `thread` (listener.c), `ca-ignore-err` and
-//! `crt-ignore-err` (cfgparse-ssl.c). Checks only: what haproxide applies of
-//! them is read elsewhere.
+//! `crt-ignore-err` (cfgparse-ssl.c), `user` and `group` (cfgparse-unix.c: the
+//! names must exist). Checks only: what haproxide applies of them is read
+//! elsewhere.
 
 use super::Parser;
 use crate::diag::{Code, HaproxyLoc};
@@ -113,13 +114,30 @@ impl Parser<'_> {
     ) -> bool {
         let (k, arg) = (line.arg(i), line.arg(i + 1));
         let latest = self.opts.table != crate::keywords::TableSet::V2_6;
-        let Some(theirs) = refusal(k, arg, latest) else {
-            return true;
+        // UNIX socket owners (cfgparse-unix.c): getpwnam()/getgrnam() through
+        // the caller's accounts.
+        let accounts = self.opts.accounts;
+        let unknown = match k {
+            "user" | "group" if arg.is_empty() => Some(format!("'{k}' : missing {k} name")),
+            "user" if accounts.user_id(arg).is_none() => {
+                Some(format!("'{k}' : unknown user name '{arg}'"))
+            }
+            "group" if accounts.group_id(arg).is_none() => {
+                Some(format!("'{k}' : unknown group name '{arg}'"))
+            }
+            _ => None,
+        };
+        let (code, theirs) = match unknown {
+            Some(t) => (Code::UnknownUser, t),
+            None => match refusal(k, arg, latest) {
+                Some(t) => (Code::InvalidArgument, t),
+                None => return true,
+            },
         };
         let section = self.cfg.proxies[pi].kind.as_str();
         let at = if arg.is_empty() { i } else { i + 1 };
         self.err(
-            Code::InvalidArgument,
+            code,
             line.span(at),
             format!("bind `{k}` does not take `{arg}`"),
             HaproxyLoc::Parsing,

@@ -193,7 +193,7 @@ impl Parser<'_> {
                 ),
             );
         }
-        let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
+        let reader = |p: &str| self.read_pattern_file(p);
         let opts = haproxide_expr::Opts {
             pattern_file: self
                 .expr_opts()

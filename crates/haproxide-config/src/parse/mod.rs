@@ -102,6 +102,11 @@ struct Parser<'a> {
     aborted: bool,
     /// ACL names declared so far in the current proxy.
     acl_names: HashSet<String>,
+    /// Pattern and map files that could not be opened, by name: HAProxy
+    /// registers a pattern reference under the file's name before it reads the
+    /// file (pattern.c `pattern_read_from_file`), so a later use of the same
+    /// name finds it, reads nothing and reports nothing.
+    unopened_files: std::cell::RefCell<HashSet<String>>,
     /// The kinds of ordered rules each proxy has so far (`order::Placed` bits).
     placed: HashMap<usize, u8>,
     has_lua: bool,
@@ -138,6 +143,7 @@ pub fn parse(events: Vec<Event>, opts: &ParseOptions<'_>) -> (Config, Vec<Diagno
         stopped_file: false,
         aborted: false,
         acl_names: HashSet::new(),
+        unopened_files: std::cell::RefCell::default(),
         placed: HashMap::new(),
         has_lua: false,
         removed: removed_table(),

@@ -775,7 +775,7 @@ impl Parser<'_> {
             .find(|&j| line.arg(j) == "engine")
             .map(|j| line.arg(j + 1).to_string());
         let Cur::Proxy(pi) = self.cur else { return };
-        let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
+        let reader = |p: &str| self.read_pattern_file(p);
         let opts = haproxide_expr::Opts {
             pattern_file: Some(&reader as haproxide_expr::acl::FileReader<'_>),
             ..haproxide_expr::Opts::default()

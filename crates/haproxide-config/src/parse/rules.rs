@@ -37,7 +37,7 @@ impl Parser<'_> {
             }
         };
         let format = w.text.contains('%').then(|| {
-            let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
+            let reader = |p: &str| self.read_pattern_file(p);
             let opts = haproxide_expr::Opts {
                 pattern_file: self
                     .expr_opts()
@@ -351,7 +351,7 @@ impl Parser<'_> {
         let known = |n: &str| {
             self.kw.fetches.contains(n) || self.kw.converters.contains(n) || self.is_lua_sample(n)
         };
-        let reader = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
+        let reader = |p: &str| self.read_pattern_file(p);
         let cx = crate::http_rules::TypeCtx {
             opts: haproxide_expr::Opts {
                 pattern_file: self
@@ -502,7 +502,7 @@ impl Parser<'_> {
         if self.opts.check_files {
             for w in &line.words[ai + 1..] {
                 for (conv, file) in map_files_in(&w.text) {
-                    if !Path::new(&file).exists() {
+                    if self.pattern_file_fails(&file) {
                         let p = &self.cfg.proxies[pi];
                         let pname = p.name.name.clone();
                         let kind = match p.kind {

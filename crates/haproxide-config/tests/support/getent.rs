@@ -12,7 +12,12 @@ fn id(db: &str, name: &str) -> Option<u32> {
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines().next()?.split(':').nth(2)?.parse().ok()
+    let mut fields = text.lines().next()?.split(':');
+    // getent also looks numeric ids up (`getent passwd 0`); getpwnam() does not.
+    if fields.next()? != name {
+        return None;
+    }
+    fields.nth(1)?.parse().ok()
 }
 
 impl Accounts for Getent {

@@ -20,6 +20,42 @@ pub fn guard(child: std::process::Child) -> Proc {
     Proc::new(child).remove_on_drop(sock).remove_on_drop(dir)
 }
 
+/// The lines of a `-c` output (either program's) without NOTICE lines and with
+/// `(PID)` for the pid: `[ALERT]    (123) : ...` -> `[ALERT]    (PID) : ...`.
+pub fn check_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with("[NOTICE]"))
+        .map(|l| match (l.find('('), l.find(") : ")) {
+            (Some(a), Some(b)) if a < b && l.starts_with('[') => {
+                format!("{}(PID){}", &l[..a], &l[b + 1..])
+            }
+            _ => l.to_string(),
+        })
+        .collect()
+}
+
+/// `haproxide check` as `haproxy -c` 2.6 checks a file (names from /etc/hosts
+/// only, HAProxy's output format); the file name follows.
+pub const CHECK_26: &[&str] = &[
+    "check",
+    "--haproxy-version",
+    "2.6",
+    "--resolve",
+    "hosts",
+    "--format",
+    "haproxy",
+    "-f",
+];
+
+/// Whether `unshare -rn` (a user and network namespace: only a loopback that is
+/// down) works here.
+pub fn offline_works() -> bool {
+    std::process::Command::new("unshare")
+        .args(["-rn", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// A TCP echo server on 127.0.0.1 (stopped when dropped; `.port` is its port).
 pub fn echo_server() -> OnThread {
     OnThread::start(haproxide_testkit::tcp::echo)

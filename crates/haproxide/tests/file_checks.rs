@@ -1,0 +1,110 @@
+//! What `haproxy -c` 2.6.12 finds in the environment (files, sockets), against
+//! `haproxide check --format haproxy` on the same configuration in the same
+//! environment: every printed line (pids and NOTICE lines aside) and the exit
+//! code must be the same. Pattern and map files (configuration.txt §7.1 `-f`,
+//! §7.3.1 `map`), `resolvers` nameservers (§5.3.2), run also without network
+//! (`unshare -rn`: a loopback that is down), as the corpus was captured.
+
+mod common;
+
+use std::process::{Command, Output};
+
+const HEAD: &str =
+    "defaults\n mode http\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n";
+
+/// Standard error then output, as lines without pids and NOTICE lines.
+fn strip(o: &Output) -> Vec<String> {
+    let text = String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
+    common::check_lines(&text)
+}
+
+/// Both programs on `text`, prefixed by `unshare -rn` when `offline`; the
+/// differences as text.
+fn compare(
+    dir: &haproxide_testkit::fs::TempDir,
+    i: usize,
+    text: &str,
+    offline: bool,
+) -> Option<String> {
+    let path = dir.path(&format!("c{i}.cfg"));
+    std::fs::write(&path, text).expect("write the configuration");
+    let run = |prog: &str, args: &[&str]| {
+        let mut c = if offline {
+            Command::new("unshare")
+        } else {
+            Command::new(prog)
+        };
+        if offline {
+            c.args(["-rn", prog]);
+        }
+        c.args(args).arg(&path).output().expect("run")
+    };
+    let theirs = run("haproxy", &["-c", "-f"]);
+    let ours = run(env!("CARGO_BIN_EXE_haproxide"), common::CHECK_26);
+    let (w, g) = (strip(&theirs), strip(&ours));
+    (w != g || theirs.status.code() != ours.status.code()).then(|| {
+        format!(
+            "{text}\n  haproxy   {:?} {w:#?}\n  haproxide {:?} {g:#?}",
+            theirs.status.code(),
+            ours.status.code()
+        )
+    })
+}
+
+/// A missing pattern or map file is reported once: HAProxy registers its
+/// reference by name before reading it, a second use finds the reference.
+/// (Not compared: one name used both as an ACL's `-f` and by `map`, which
+/// HAProxy refuses as "already used as one column file".)
+#[test]
+fn a_missing_pattern_file_is_reported_once_per_name() {
+    let dir = haproxide_testkit::fs::TempDir::new("file-checks-patterns");
+    let cases = [
+        "frontend f\n bind 127.0.0.1:18600\n acl a hdr(host) -f /nonexistent/x.lst\n \
+         use_backend b if a\nfrontend g\n bind 127.0.0.1:18601\n acl a req.ssl_sni -f /nonexistent/x.lst\n \
+         use_backend b if a\n acl c path -f /nonexistent/y.lst\nbackend b\n server s 127.0.0.1:80\n",
+        "frontend f\n bind 127.0.0.1:18600\n acl a hdr(host) -f /nonexistent/x.lst -f /nonexistent/x.lst\n \
+         use_backend b if a\nbackend b\n server s 127.0.0.1:80\n",
+        "frontend f\n bind 127.0.0.1:18600\n http-request set-var(txn.x) req.hdr(host),map(/nonexistent/m.map)\n \
+         http-request set-var(txn.y) req.hdr(host),map(/nonexistent/m.map)\n \
+         acl a req.hdr(host),map(/nonexistent/m.map) -m found\n default_backend b\nbackend b\n server s 127.0.0.1:80\n",
+    ];
+    let diffs: Vec<String> = cases
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| compare(&dir, i, &format!("{HEAD}{c}"), false))
+        .collect();
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// Nameservers a UDP socket cannot be connected to are warned about, after the
+/// proxies' post-parse warnings and before the servers' addresses.
+#[test]
+fn unreachable_nameservers_are_warned_about_as_haproxy_does() {
+    if !common::offline_works() {
+        assert!(std::env::var_os("CI").is_none(), "unshare -rn fails in CI");
+        eprintln!("unshare -rn fails: skipped");
+        return;
+    }
+    let dir = haproxide_testkit::fs::TempDir::new("file-checks-nameservers");
+    let cases = [
+        "resolvers dns\n nameserver a 127.0.0.11:53\n nameserver b 10.255.255.53:53\n \
+         nameserver c tcp@127.0.0.1:53\nfrontend f\n bind 127.0.0.1:18600\n default_backend b\n\
+         backend b\n server s 127.0.0.1:80 resolvers dns\n",
+        "resolvers r1\n parse-resolv-conf\n nameserver x [::1]:53\nresolvers r2\n nameserver y 127.0.0.1:5353\n\
+         frontend f\n bind 127.0.0.1:18600\n default_backend b\nbackend b\n server s 127.0.0.1:80\n",
+        "resolvers dns\n nameserver a 127.0.0.11:53\nfrontend f\n bind 127.0.0.1:18600\n\
+         backend b\n server s 127.0.0.1:80\n",
+    ];
+    let mut diffs = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        for offline in [true, false] {
+            diffs.extend(compare(
+                &dir,
+                2 * i + usize::from(offline),
+                &format!("{HEAD}{c}"),
+                offline,
+            ));
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
