@@ -30,6 +30,9 @@ pub(crate) struct Bound {
     pub(crate) local: Option<SocketAddr>,
     /// Whether accepted sockets are TCP (else UNIX).
     pub(crate) tcp: bool,
+    /// `TCP_NODELAY` is set on the listening socket, so accepted sockets have it
+    /// already (Linux copies it into them): no `setsockopt` per connection.
+    pub(crate) nodelay: bool,
 }
 
 fn bind_err(frontend: &str, addr: &ListenAddr, source: io::Error) -> StartError {
@@ -76,6 +79,7 @@ pub(crate) fn bind_one(
             if spec.smart_accept {
                 let _ = sock.set_tcp_quickack(false);
             }
+            let nodelay = sock.set_tcp_nodelay(true).is_ok();
             let local = sock.local_addr().ok().and_then(|a| a.as_socket());
             Ok(Bound {
                 fe,
@@ -83,6 +87,7 @@ pub(crate) fn bind_one(
                 sock,
                 local,
                 tcp: true,
+                nodelay,
             })
         }
         ListenAddr::Unix(path) => {
@@ -109,6 +114,7 @@ pub(crate) fn bind_one(
                 sock,
                 local: None,
                 tcp: false,
+                nodelay: false,
             })
         }
         ListenAddr::Fd(n) => {
@@ -131,12 +137,14 @@ pub(crate) fn bind_one(
             if tcp {
                 let _ = sock.set_tcp_quickack(!spec.smart_accept);
             }
+            let nodelay = tcp && sock.set_tcp_nodelay(true).is_ok();
             Ok(Bound {
                 fe,
                 bind,
                 sock,
                 local,
                 tcp,
+                nodelay,
             })
         }
     }
@@ -279,7 +287,7 @@ impl Accepted {
 /// Accept loop of one listener; ends when the task is aborted (which closes the socket).
 /// `me`: the engine thread it runs on (None: the caller's runtime, no placement).
 pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, me: Option<usize>) {
-    let (fe, bind, tcp, local) = (b.fe, b.bind, b.tcp, b.local);
+    let (fe, bind, tcp, local, nodelay) = (b.fe, b.bind, b.tcp, b.local, b.nodelay);
     let limits: Arc<[Arc<Semaphore>]> = limits.into();
     let fd = match crate::sys::poll_listener(b.sock) {
         Ok(fd) => fd,
@@ -332,7 +340,9 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, b: Bound, limits: Limits, m
             Ok(Ok((sock, peer))) => {
                 let peer = peer.as_socket();
                 if tcp {
-                    let _ = sock.set_tcp_nodelay(true);
+                    if !nodelay {
+                        let _ = sock.set_tcp_nodelay(true);
+                    }
                     if shared.frontends[fe].spec.tcp_keepalive {
                         let _ = sock.set_keepalive(true);
                     }
@@ -456,6 +466,21 @@ mod smart_accept_tests {
         socket2::SockRef::from(&s)
             .tcp_quickack()
             .expect("getsockopt")
+    }
+
+    #[test]
+    fn accepted_sockets_inherit_nodelay() {
+        let spec = BindSpec::plain(ListenAddr::Tcp("127.0.0.1:0".parse().expect("addr")));
+        let b = bind_one("f", 0, 0, &spec, 16, &mut HashMap::new()).expect("bind");
+        assert!(b.nodelay, "set on the listener");
+        let addr = b.local.expect("local address");
+        let _c = std::net::TcpStream::connect(addr).expect("connect");
+        b.sock.set_nonblocking(false).expect("blocking");
+        let (s, _) = b.sock.accept().expect("accept");
+        assert!(
+            s.tcp_nodelay().expect("getsockopt"),
+            "the accepted socket has it"
+        );
     }
 
     #[test]

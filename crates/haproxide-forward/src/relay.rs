@@ -37,6 +37,19 @@ pub enum ClientStream {
     Closed,
 }
 
+impl ClientStream {
+    /// Copies into `buf` the plaintext a TLS stream has already decrypted, without
+    /// reading the socket; 0 when there is none (or not TLS).
+    pub(crate) fn take_decrypted(&mut self, buf: &mut [u8]) -> usize {
+        match self {
+            ClientStream::Tls(s) => {
+                std::io::Read::read(&mut s.get_mut().1.reader(), buf).unwrap_or(0)
+            }
+            _ => 0,
+        }
+    }
+}
+
 impl AsyncRead for ClientStream {
     fn poll_read(
         self: Pin<&mut Self>,

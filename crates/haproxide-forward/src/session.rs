@@ -672,12 +672,35 @@ impl Sess {
         Ok(())
     }
 
+    /// The bytes a TLS client's records already gave (its first bytes often
+    /// arrive with its Finished, decrypted by the handshake's last read), moved
+    /// into the request buffer and copied out, so that they go with the connect
+    /// to a plain TCP server (`connect::start`: no wait for the connection, no
+    /// `getsockopt(SO_ERROR)`); None when there are none or the buffer already
+    /// holds data (inspected by `tcp-request content`), which the relay sends.
+    fn decrypted_ahead(&mut self, client: &mut ClientStream) -> Option<Vec<u8>> {
+        if !self.req.filled().is_empty() || self.req.eof {
+            return None;
+        }
+        let n = client.take_decrypted(self.req.spare());
+        if n == 0 {
+            self.req.release_if_empty();
+            return None;
+        }
+        self.req.commit(n);
+        self.bytes.from_client += n as u64;
+        self.client_active = Instant::now();
+        Some(self.req.filled().to_vec())
+    }
+
     async fn connect_and_relay(
         &mut self,
         client: &mut ClientStream,
         be: &Arc<BackendRt>,
         fspec: &FeLight,
     ) -> Flow {
+        let mut early = self.decrypted_ahead(client);
+        let ahead = early.as_ref().map_or(0, Vec::len);
         let mut server = match self
             .connect_server(
                 client,
@@ -685,13 +708,18 @@ impl Sess {
                 &mut Vec::new(),
                 crate::http::pool::Take::None,
                 None,
-                None,
+                early.as_mut(),
             )
             .await
         {
             Ok((s, _)) => s,
             Err(term) => return Flow::Done(term),
         };
+        // What went with the connect leaves the request buffer; the rest is
+        // the relay's to send.
+        if let Some(rest) = early {
+            self.req.consume(ahead - rest.len().min(ahead));
+        }
         if !be.spec.tcp_response_rules.is_empty() {
             if let Err(term) = Box::pin(self.tcp_response_rules(client, &mut server, be)).await {
                 return Flow::Done(term);

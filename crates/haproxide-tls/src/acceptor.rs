@@ -16,6 +16,7 @@ use tokio_rustls::LazyConfigAcceptor;
 
 use crate::load::{CaBundle, CertKey};
 use crate::suites::{self, Ver};
+use crate::Prefixed;
 use haproxide_expr::CertFacts;
 
 /// §5.1 `verify`.
@@ -536,11 +537,18 @@ impl Acceptor {
         i.default
     }
 
-    /// Run the server side of a handshake on `io`.
-    pub async fn accept<IO>(&self, io: IO) -> io::Result<(TlsStream<IO>, TlsInfo)>
+    /// Run the server side of a handshake on `io`. TLS 1.3 session tickets are
+    /// held back in `io` until the first write after the handshake (see
+    /// [`Prefixed`]); an alert written by a failed handshake is sent before the
+    /// error is returned.
+    pub async fn accept<IO>(
+        &self,
+        mut io: Prefixed<IO>,
+    ) -> io::Result<(TlsStream<Prefixed<IO>>, TlsInfo)>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
+        io.hold_tickets();
         let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), io).await?;
         let (cfg, sni, frontend) = {
             let hello = start.client_hello();
@@ -555,7 +563,14 @@ impl Acceptor {
                 None => (inner.refuse.clone(), sni, None),
             }
         };
-        let stream = start.into_stream(cfg).await?;
+        let mut stream = match start.into_stream(cfg).into_fallible().await {
+            Ok(s) => s,
+            Err((e, mut io)) => {
+                let _ = std::future::poll_fn(|cx| io.poll_release(cx)).await;
+                return Err(e);
+            }
+        };
+        stream.get_mut().0.handshake_done();
         let conn = stream.get_ref().1;
         let info = TlsInfo {
             sni,

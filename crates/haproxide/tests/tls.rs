@@ -25,19 +25,7 @@ fn certs(d: &TempDir) {
         "ec_paramgen_curve:P-256",
         "-nodes",
     ];
-    let mut a = vec!["req", "-x509"];
-    a.extend(ec);
-    a.extend([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-subj",
-        "/CN=test ca",
-        "-days",
-        "2",
-    ]);
-    openssl(dir, &a);
+    ec_test_ca(dir);
     let mut a = vec!["req", "-x509"];
     a.extend(ec);
     a.extend([

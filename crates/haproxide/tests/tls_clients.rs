@@ -22,17 +22,7 @@ use common::*;
 fn certs(d: &TempDir) {
     let dir = d.dir();
     let req = |args: &[&str]| openssl_req_ec(dir, args);
-    req(&[
-        "-x509",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-subj",
-        "/CN=test ca",
-        "-days",
-        "2",
-    ]);
+    ec_test_ca(dir);
     req(&[
         "-x509",
         "-keyout",

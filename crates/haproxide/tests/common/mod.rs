@@ -173,6 +173,50 @@ pub fn openssl_req_ec(dir: &Path, args: &[&str]) {
     openssl(dir, &a);
 }
 
+/// A self-signed ECDSA P-256 CA for 2 days, "CN=test ca": `<dir>/ca.key`,
+/// `<dir>/ca.pem` (the TLS tests sign their client and server certificates with it).
+pub fn ec_test_ca(dir: &Path) {
+    openssl_req_ec(
+        dir,
+        &[
+            "-x509",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-subj",
+            "/CN=test ca",
+            "-days",
+            "2",
+        ],
+    );
+}
+
+/// `openssl x509 -req`: `<dir>/<csr>` signed by `ca` (certificate, key) for `days`
+/// with the extensions of `<dir>/<ext>`, written to `<dir>/<out>`.
+pub fn sign_csr(dir: &Path, ca: [&str; 2], csr: &str, ext: &str, days: &str, out: &str) {
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            ca[0],
+            "-CAkey",
+            ca[1],
+            "-CAcreateserial",
+            "-out",
+            out,
+            "-days",
+            days,
+            "-extfile",
+            ext,
+        ],
+    );
+}
+
 /// Whether something accepts on 127.0.0.1:`port` within 10 s.
 pub fn wait_listening(port: u16) -> bool {
     let end = Instant::now() + Duration::from_secs(10);
