@@ -79,6 +79,9 @@ impl Parser<'_> {
         if !self.global_value_taken(line, start, &kw) {
             return;
         }
+        if kw == "ssl-dh-param-file" && self.global_dh_file_refused(line, start) {
+            return;
+        }
         if self.global_tls(line, start, &kw)
             || self.global_h2(line, start, &kw)
             || self.global_lua_tune(line, start, &kw)
