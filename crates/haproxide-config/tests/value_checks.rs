@@ -176,6 +176,22 @@ const KEYWORDS: &[(At, &str, &[&str])] = &[
     ),
     (At::Bind, "crt-ignore-err", &["63,2147483648"]),
     (At::Server, "resolvers", &["default", "x"]),
+    (
+        At::Proxy,
+        "bind-process",
+        &["1", "all 5", "1 x", "odd", "2", "1-", "0-1", ""],
+    ),
+    (
+        At::Global,
+        "stats bind-process",
+        &["1", "1 x", "all x", "2-3"],
+    ),
+    (At::Global, "thread-groups", &["1", "2", "1x", " 1", ""]),
+    (
+        At::Global,
+        "thread-group",
+        &["1", "1 1-64", "1 0", "1 2-65", "1 x", "1 3-", "2 1", ""],
+    ),
     (At::Global, "httpclient.resolvers.id", &["default", "x"]),
     (At::Bind, "user", &["root", "nobody", "haproxy", ""]),
     (At::Bind, "group", &["root", "nogroup", ""]),

@@ -343,6 +343,21 @@ impl Server {
         }
     }
 
+    /// The whole client preface arrived.
+    pub fn preface_received(&self) -> bool {
+        !matches!(self.phase, Phase::Preface(_))
+    }
+
+    /// The stream is open (either side).
+    pub fn stream_open(&self, stream: u32) -> bool {
+        self.streams.contains_key(&stream)
+    }
+
+    /// We may still send on the stream.
+    pub fn send_open(&self, stream: u32) -> bool {
+        self.streams.get(&stream).is_some_and(|s| s.send_open)
+    }
+
     /// Streams open (either side).
     pub fn open_streams(&self) -> usize {
         self.streams.len()
@@ -825,18 +840,18 @@ impl Server {
     }
 
     /// The application took `n` bytes of a stream's body: WINDOW_UPDATE for
-    /// the stream (while the client may still send on it), then for the
-    /// connection, as HAProxy does per DATA frame.
+    /// the stream (while it is open, even half-closed by the client), then for
+    /// the connection, as HAProxy does per DATA frame.
     pub fn release(&mut self, stream: u32, n: usize) {
         let n = n.min(MAX_WINDOW as usize) as u32;
         if n == 0 || self.failed().is_some() {
             return;
         }
+        // Also once the client ended the stream, as HAProxy does (reg-test
+        // http-messaging/h2_to_h1 waits for it after a body with END_STREAM).
         if let Some(st) = self.streams.get_mut(&stream) {
-            if st.recv_open {
-                st.recv_window += n as i64;
-                frame::write_window_update(&mut self.out, stream, n);
-            }
+            st.recv_window += n as i64;
+            frame::write_window_update(&mut self.out, stream, n);
         }
         self.credit_conn(n);
     }

@@ -108,3 +108,46 @@ fn unreachable_nameservers_are_warned_about_as_haproxy_does() {
     }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
+
+/// Files read while a line is parsed (bind CA, CRL and ticket key files, DH
+/// parameters, network namespaces) and after it (`h1-case-adjust-file`,
+/// `httpclient.ssl.ca-file`): missing, or holding nothing HAProxy can use
+/// (the PEM blocks CA, CRL and DH files need).
+#[test]
+fn files_read_for_a_line_are_refused_as_haproxy_does() {
+    let dir = haproxide_testkit::fs::TempDir::new("file-checks-files");
+    let listen = |global: &str, bind: &str, server: &str| {
+        format!(
+            "global\n {global}\n{HEAD}listen l\n bind 127.0.0.1:18600 {bind}\n \
+             server s 127.0.0.1:80 {server}\n"
+        )
+    };
+    let ca = "/etc/ssl/certs/ca-certificates.crt";
+    let mut cases = Vec::new();
+    for f in ["/nonexistent/x", "/etc/hostname", ca] {
+        cases.push(listen(&format!("ssl-dh-param-file {f}"), "", ""));
+        cases.push(listen(&format!("httpclient.ssl.ca-file {f}"), "", ""));
+        for k in ["ca-file", "ca-verify-file", "crl-file"] {
+            cases.push(listen("", &format!("{k} {f}"), ""));
+        }
+    }
+    // Missing only: their lines are not read here (not compared: a file that
+    // opens but holds no valid line).
+    cases.push(listen("h1-case-adjust-file /nonexistent/x", "", ""));
+    cases.push(listen("", "tls-ticket-keys /nonexistent/x", ""));
+    cases.push(listen("ca-base /tmp", "ca-verify-file x", ""));
+    cases.push(listen("", "namespace nonexistent", ""));
+    cases.push(listen("", "", "namespace nonexistent"));
+    let diffs: Vec<String> = cases
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| compare(&dir, i, c, false))
+        .collect();
+    assert!(
+        diffs.is_empty(),
+        "{} of {}:\n{}",
+        diffs.len(),
+        cases.len(),
+        diffs.join("\n")
+    );
+}

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// Byte-identical outputs measured when this test was last tightened.
-const FLOOR: usize = 166;
+const FLOOR: usize = 167;
 
 fn normalise(s: &str) -> String {
     common::check_lines(s).join("\n")

@@ -171,7 +171,7 @@ impl Parser<'_> {
                 "ssl" => b.ssl = true,
                 "proto" => self.bind_proto(pi, line, i, addr_text, &mut b.proto_h2),
                 _ if self.bind_tls_option(pi, line, i, addr_text, &mut b.tls) => {}
-                "crt" | "ca-file" | "crl-file" | "crt-list" => {
+                "crt" | "ca-file" | "crt-list" => {
                     if let Some(f) = arg.as_deref() {
                         let section = self.cfg.proxies[pi].kind.as_str();
                         self.bind_tls_file(&k, f, line.span(i + 1), |k, path| {
@@ -183,6 +183,26 @@ impl Parser<'_> {
                         });
                     }
                     b.other.push((k.clone(), arg.clone(), line.span(i)));
+                }
+                "namespace" if self.namespace_missing(line.arg(i + 1)) => {
+                    let (ns, section) = (line.arg(i + 1), self.cfg.proxies[pi].kind.as_str());
+                    let hx = format!("'bind {addr_text}' in section '{section}' : error encountered while processing 'namespace'.");
+                    let mut d = Diagnostic::error(
+                        Code::MissingFile,
+                        format!("network namespace `{ns}` cannot be opened"),
+                    )
+                    .hx(HaproxyLoc::None, format!("Cannot open namespace '{ns}'."));
+                    d.span = Some(line.span(i + 1));
+                    self.push(d);
+                    let span = line.span(i);
+                    self.err(
+                        Code::MissingFile,
+                        span,
+                        "bind `namespace` refused",
+                        HaproxyLoc::Parsing,
+                        hx,
+                    );
+                    return None;
                 }
                 _ => b.other.push((k.clone(), arg.clone(), line.span(i))),
             }

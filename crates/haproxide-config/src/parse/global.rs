@@ -79,6 +79,9 @@ impl Parser<'_> {
         if !self.global_value_taken(line, start, &kw) {
             return;
         }
+        if kw == "ssl-dh-param-file" && self.global_dh_file_refused(line, start) {
+            return;
+        }
         if self.global_tls(line, start, &kw)
             || self.global_h2(line, start, &kw)
             || self.global_lua_tune(line, start, &kw)
@@ -686,7 +689,18 @@ impl Parser<'_> {
                     self.cfg.global.stats_maxconn = Some(n);
                 }
             }
-            "bind-process" => {}
+            "bind-process" => {
+                let sets: Vec<&str> = line.words[start + 2..].iter().map(|w| w.text.as_str()).collect();
+                if let Some(e) = super::proxy_values::process_sets_refusal(&sets) {
+                    self.err(
+                        Code::InvalidArgument,
+                        line.span_from(start + 2),
+                        "`stats bind-process` takes process sets of one process",
+                        HaproxyLoc::Parsing,
+                        format!("'stats bind-process' : {e}"),
+                    );
+                }
+            }
             _ => self.err(
                 Code::UnknownKeyword,
                 line.span(start + 1),

@@ -2,7 +2,8 @@
 //! texts (configuration.txt §3.1, §3.2): `nbthread` (thread.c: strtol() of
 //! the whole word, 1 to `MAX_THREADS`), `tune.maxaccept` (cfgparse-global.c:
 //! atol() up to INT_MAX), `stats maxconn` and `stats timeout` (cli.c),
-//! `tune.vars.*-max-size` (vars.c: strtol() of the whole word, base 10).
+//! `tune.vars.*-max-size` (vars.c: strtol() of the whole word, base 10),
+//! `thread-groups` and `thread-group` (thread.c: one group in 2.6).
 
 use super::timers::TimerTexts;
 use super::Parser;
@@ -10,8 +11,63 @@ use crate::diag::{Code, HaproxyLoc};
 use crate::reader::Line;
 use crate::value::{self, TimeUnit};
 
-/// Debian's 2.6.12 build: 64 threads.
+/// Debian's 2.6.12 build: 64 threads, one thread group (later versions: 32).
 const MAX_THREADS: i64 = 64;
+const MAX_TGROUPS: i64 = 1;
+const LATEST_MAX_TGROUPS: i64 = 32;
+
+/// strtol(s, &end, 10): the value (saturated as glibc's) and what follows the
+/// number (all of `s` when there is no digit).
+fn strtol(s: &str) -> (i64, &str) {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let body = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let n = body.bytes().take_while(u8::is_ascii_digit).count();
+    match n {
+        0 => (0, s),
+        _ => (value::atol(t), &body[n..]),
+    }
+}
+
+/// thread.c `cfg_parse_thread_groups`/`cfg_parse_thread_group` (§3.1
+/// `thread-groups`, `thread-group`): a whole number of groups or a group
+/// number in range, then thread numbers or ranges (`<n>[-<m>]`) up to
+/// `MAX_THREADS`. Which threads a group gets is not checked here.
+fn thread_group_refusal(words: &[&str], latest: bool) -> Option<String> {
+    let (kw, arg) = (words.first().copied()?, words.get(1).copied().unwrap_or(""));
+    let max = if latest {
+        LATEST_MAX_TGROUPS
+    } else {
+        MAX_TGROUPS
+    };
+    let (n, rest) = strtol(arg);
+    if arg.is_empty() || !rest.is_empty() {
+        return Some(format!(
+            "'{kw}' passed a missing or unparsable integer value in '{arg}'"
+        ));
+    }
+    if kw == "thread-groups" {
+        return (!(1..=max).contains(&n))
+            .then(|| format!("'{kw}' value must be between 1 and {max} (was {n})"));
+    }
+    if !(1..=max).contains(&n) {
+        return Some(format!(
+            "'{kw}' thread-group number must be between 1 and {max} (was {n})"
+        ));
+    }
+    words[2..].iter().take_while(|w| !w.is_empty()).find_map(|w| {
+        let (first, rest) = strtol(w);
+        let (last, rest) = match rest.strip_prefix('-') {
+            Some(r) => strtol(r),
+            None => (first, rest),
+        };
+        let bad = |t: i64| !(1..=MAX_THREADS).contains(&t);
+        (!rest.is_empty() || bad(first) || bad(last)).then(|| {
+            format!(
+                "'{kw} {n}' passed an unparsable or invalid thread number '{w}' (valid range is 1 to {MAX_THREADS})"
+            )
+        })
+    })
+}
 
 /// HAProxy's refusal of global `kw`'s argument `arg`, None when taken or
 /// not one of these keywords; `latest`: as the latest HAProxy (no 64-thread
@@ -65,7 +121,17 @@ impl Parser<'_> {
     pub(super) fn global_value_taken(&mut self, line: &Line, start: usize, kw: &str) -> bool {
         let arg = line.arg(start + 1);
         let latest = self.opts.table != crate::keywords::TableSet::V2_6;
-        let Some(hx) = refusal(kw, arg, latest) else {
+        let refused = match kw {
+            "thread-groups" | "thread-group" => {
+                let words: Vec<&str> = line.words[start..]
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect();
+                thread_group_refusal(&words, latest)
+            }
+            _ => refusal(kw, arg, latest),
+        };
+        let Some(hx) = refused else {
             return true;
         };
         self.err(
@@ -103,7 +169,7 @@ impl Parser<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::refusal;
+    use super::{refusal, thread_group_refusal};
 
     #[test]
     fn numbers_are_read_as_haproxy_reads_them() {
@@ -116,5 +182,13 @@ mod tests {
         assert_eq!(refusal("tune.vars.txn-max-size", "-1", false), None);
         assert!(refusal("tune.vars.txn-max-size", "1k", false).is_some());
         assert!(refusal("tune.maxaccept", "2147483648", false).is_some());
+        let tg = |w: &[&str]| thread_group_refusal(w, false);
+        assert_eq!(tg(&["thread-groups", "1"]), None);
+        assert!(tg(&["thread-groups", "2"]).is_some());
+        assert!(tg(&["thread-groups", "1x"]).is_some());
+        assert_eq!(tg(&["thread-group", "1", "1-64", "3"]), None);
+        assert!(tg(&["thread-group", "1", "0"]).is_some());
+        assert!(tg(&["thread-group", "1", "2-65"]).is_some());
+        assert_eq!(thread_group_refusal(&["thread-groups", "32"], true), None);
     }
 }

@@ -22,6 +22,7 @@ mod bind;
 mod bind_values;
 mod capture;
 mod choices;
+mod file_values;
 mod global;
 mod global_values;
 mod h2;
@@ -201,6 +202,7 @@ pub fn parse(events: Vec<Event>, opts: &ParseOptions<'_>) -> (Config, Vec<Diagno
         }
     }
     p.check_patroni();
+    p.check_global_files();
     (p.cfg, p.diags, p.aborted)
 }
 

@@ -61,9 +61,20 @@ const ALGOS: &[&str] = &["identity", "deflate", "raw-deflate", "gzip"];
 /// words `args` after it, None when taken. `here` is `parsing [FILE:LINE]`
 /// for the one text that names its place twice; `latest`: as the latest
 /// HAProxy (more statuses and `compression` keywords).
+/// `parse_process_number()`'s text for the first of `sets` (up to `all`) that
+/// is not a process set of HAProxy 2.6's one process.
+pub(super) fn process_sets_refusal(sets: &[&str]) -> Option<String> {
+    sets.iter()
+        .take_while(|w| !w.is_empty() && **w != "all")
+        .find_map(|w| super::bind::process_set_error(w, 1))
+}
+
 fn refusal(kw: &str, args: &[&str], here: &str, latest: bool) -> Option<String> {
     let arg = |i: usize| args.get(i).copied().unwrap_or("");
     match kw {
+        // §4.2 `bind-process` (cfgparse-listen.c): process sets read against
+        // 2.6's one process, up to `all`.
+        "bind-process" => process_sets_refusal(args).map(|e| format!("{kw} : {e}")),
         "errorfile" | "errorloc" | "errorloc302" | "errorloc303" => {
             let what = if kw == "errorfile" { "file" } else { "url" };
             if arg(0).is_empty() || arg(1).is_empty() {
@@ -188,6 +199,15 @@ impl Parser<'_> {
             refusal(canon, &args, &here, latest).map(|t| (HaproxyLoc::Parsing, t))
         };
         let Some((loc, hx)) = found else {
+            if canon == "bind-process" {
+                self.warn(
+                    Code::Deprecated,
+                    line.span(start),
+                    "`bind-process` has no effect and is deprecated",
+                    HaproxyLoc::ParsingTight,
+                    "'bind-process' has no effect, is deprecated, and will be removed in version 2.7.",
+                );
+            }
             return false;
         };
         self.err(

@@ -511,6 +511,17 @@ impl Parser<'_> {
                 p.weight = Some(v as u32);
             }
             "maxconn" => p.maxconn = u32::try_from(value::atol(a)).ok(),
+            // §5.2 `namespace`: HAProxy opens /var/run/netns/<name> (server.c).
+            "namespace" if self.namespace_missing(a) => {
+                self.err(
+                    Code::MissingFile,
+                    o.line.span(o.i + 1),
+                    format!("network namespace `{a}` cannot be opened"),
+                    HaproxyLoc::Bracket,
+                    format!("{sctx} : Cannot open namespace '{a}'."),
+                );
+                return None;
+            }
             "maxqueue" => p.maxqueue = u32::try_from(value::atol(a)).ok(),
             "minconn" => p.minconn = u32::try_from(value::atol(a)).ok(),
             "port" => p.port = u16::try_from(value::atol(a)).ok(),

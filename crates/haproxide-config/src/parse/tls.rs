@@ -90,17 +90,24 @@ impl Parser<'_> {
             "ca-file" => {
                 if self.opts.check_files && !arg.is_empty() {
                     let path = with_base(self.global_dir("ca-base").as_deref(), &arg);
-                    match load_ca(&path) {
-                        Ok(ca) => t.options.ca = Some(std::sync::Arc::new(ca)),
-                        Err(_) => self.err(
-                            Code::MissingFile,
-                            line.span(i + 1),
-                            format!("ca-file `{path}` cannot be loaded"),
-                            HaproxyLoc::Parsing,
-                            format!("'bind {addr_text}' : unable to load {path}"),
-                        ),
+                    if !self.bind_ca_refused(line, i, &prefix, &path) {
+                        if let Ok(ca) = load_ca(&path) {
+                            t.options.ca = Some(std::sync::Arc::new(ca));
+                        }
                     }
                 }
+            }
+            // Checked here, kept as other options (bind.rs).
+            "crl-file" | "ca-verify-file" | "tls-ticket-keys" => {
+                if self.opts.check_files && !arg.is_empty() {
+                    if k == "tls-ticket-keys" {
+                        self.bind_ticket_keys_refused(line, i, &prefix);
+                    } else {
+                        let path = with_base(self.global_dir("ca-base").as_deref(), &arg);
+                        self.bind_ca_refused(line, i, &prefix, &path);
+                    }
+                }
+                return false;
             }
             "verify" => match arg.as_str() {
                 "none" => t.options.verify = Some(Verify::None),

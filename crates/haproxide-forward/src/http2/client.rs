@@ -21,11 +21,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use h2::server::SendResponse;
-use h2::{RecvStream, SendStream};
+use haproxide_h2::ErrorCode;
 use haproxide_http::{parse_response, BodyDecoder, BodyLength, ParseOptions, Parsed, Step};
 use tokio::io::ReadBuf;
 
+use super::conn::StreamRef;
 use super::convert;
 use crate::relay::BUFSIZE;
 
@@ -51,7 +51,7 @@ struct In {
     /// not go to the engine's buffer at once (empty then).
     head: Vec<u8>,
     head_pos: usize,
-    body: RecvStream,
+    body: StreamRef,
     state: Body,
     chunked: bool,
     /// Body bytes (a DATA frame, or one chunk of it) not read yet.
@@ -64,8 +64,18 @@ struct In {
 pub(crate) struct Shared {
     out: Mutex<Out>,
     input: Mutex<In>,
-    credits: Arc<super::wire::Credits>,
-    sid: u32,
+}
+
+impl Drop for Shared {
+    /// The engine and the stream's task are done: the stream is closed in
+    /// the codec (see [`StreamRef::close`]).
+    fn drop(&mut self) {
+        self.input
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .body
+            .close();
+    }
 }
 
 /// How the stream's send side stands.
@@ -77,8 +87,9 @@ pub(crate) enum Watch {
 }
 
 struct Out {
-    respond: SendResponse<Bytes>,
-    send: Option<SendStream<Bytes>>,
+    stream: StreamRef,
+    /// The final response head went.
+    sent_head: bool,
     /// The request method is HEAD: the response has no body.
     head_req: bool,
     /// Response bytes the engine wrote, not decoded yet (a head being
@@ -120,16 +131,12 @@ impl Shared {
         if o.ended || o.reset_seen {
             return Poll::Pending;
         }
-        let r = match o.send.as_mut() {
-            Some(s) => s.poll_reset(cx),
-            None => o.respond.poll_reset(cx),
-        };
-        match r {
-            Poll::Ready(Ok(_)) => {
+        match o.stream.poll_reset(cx) {
+            Poll::Ready(_) => {
                 o.reset_seen = true;
                 Poll::Ready(Watch::Reset)
             }
-            _ => Poll::Pending,
+            Poll::Pending => Poll::Pending,
         }
     }
 
@@ -141,7 +148,7 @@ impl Shared {
         match o.drain(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Err(_)) => {
-                o.reset(h2::Reason::CANCEL);
+                o.reset(ErrorCode::CANCEL);
                 return Poll::Ready(Err(()));
             }
             Poll::Ready(Ok(())) => {}
@@ -149,39 +156,34 @@ impl Shared {
         if o.ended {
             return Poll::Ready(Ok(()));
         }
-        let complete = match (o.send.is_some(), o.dec.as_mut()) {
+        let complete = match (o.sent_head, o.dec.as_mut()) {
             (false, _) => false,
             (true, Some(d)) => d.at_eof().is_ok(),
             // A direct head: complete when its length is (or it had none).
             (true, None) => o.left.is_none_or(|l| l == 0),
         };
         if complete {
-            if let Some(s) = o.send.as_mut() {
-                let _ = s.send_data(Bytes::new(), true);
-            }
+            let _ = o.stream.send_data(b"", true);
             o.ended = true;
         } else {
-            o.reset(h2::Reason::CANCEL);
+            o.reset(ErrorCode::CANCEL);
         }
         Poll::Ready(Ok(()))
     }
 
     /// Resets the stream (a timeout while waiting for window).
-    pub(crate) fn reset(&self, reason: h2::Reason) {
-        self.lock().reset(reason);
+    pub(crate) fn reset(&self, code: ErrorCode) {
+        self.lock().reset(code);
     }
 }
 
 impl Out {
-    fn reset(&mut self, reason: h2::Reason) {
+    fn reset(&mut self, code: ErrorCode) {
         if self.ended {
             return;
         }
         self.ended = true;
-        match self.send.as_mut() {
-            Some(s) => s.send_reset(reason),
-            None => self.respond.send_reset(reason),
-        }
+        self.stream.reset(code);
     }
 
     /// Sends what is buffered as far as the window allows. Ready(Ok) when
@@ -189,14 +191,13 @@ impl Out {
     fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
             if !self.unsent.is_empty() {
-                let Some(send) = self.send.as_mut() else {
+                if !self.sent_head {
                     return Poll::Ready(Err(gone()));
-                };
-                send.reserve_capacity(self.unsent.len());
-                let cap = match send.poll_capacity(cx) {
-                    Poll::Ready(Some(Ok(0))) | Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Some(Ok(n))) => n,
-                    Poll::Ready(Some(Err(_))) | Poll::Ready(None) => {
+                }
+                let cap = match self.stream.poll_capacity(cx) {
+                    Poll::Ready(Ok(0)) | Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(n)) => n,
+                    Poll::Ready(Err(())) => {
                         self.ended = true;
                         return Poll::Ready(Err(gone()));
                     }
@@ -207,7 +208,7 @@ impl Out {
                         Some(d) => d.is_done(),
                         None => self.left == Some(0),
                     };
-                if send.send_data(part, last).is_err() {
+                if self.stream.send_data(&part, last) != Ok(part.len()) {
                     self.ended = true;
                     return Poll::Ready(Err(gone()));
                 }
@@ -220,7 +221,7 @@ impl Out {
                 self.raw.clear();
                 return Poll::Ready(Ok(()));
             }
-            if self.send.is_none() {
+            if !self.sent_head {
                 if !self.head_from_raw()? {
                     return Poll::Ready(Ok(()));
                 }
@@ -245,20 +246,16 @@ impl Out {
                 Step::Trailers(t) => {
                     self.raw.clear();
                     let map = convert::trailers(&t);
-                    if let Some(s) = self.send.as_mut() {
-                        let _ = if map.is_empty() {
-                            s.send_data(Bytes::new(), true)
-                        } else {
-                            s.send_trailers(map)
-                        };
-                    }
+                    let _ = if map.is_empty() {
+                        self.stream.send_data(b"", true).map(|_| ())
+                    } else {
+                        self.stream.send_trailers(&map)
+                    };
                     self.ended = true;
                 }
                 Step::Done => {
                     self.raw.clear();
-                    if let Some(s) = self.send.as_mut() {
-                        let _ = s.send_data(Bytes::new(), true);
-                    }
+                    let _ = self.stream.send_data(b"", true);
                     self.ended = true;
                 }
                 Step::NeedMore => {
@@ -283,7 +280,7 @@ impl Out {
                     if message.head.code < 200 && message.head.code != 101 =>
                 {
                     if let Some(r) = convert::response(&message.head) {
-                        let _ = self.respond.send_informational(r);
+                        let _ = self.stream.send_response(&r, false);
                     }
                     self.raw.drain(..len);
                 }
@@ -299,7 +296,7 @@ impl Out {
                 }
                 Ok(Parsed::Partial) if self.raw.len() <= BUFSIZE * 2 => return Ok(false),
                 Ok(Parsed::Partial) | Err(_) => {
-                    self.reset(h2::Reason::INTERNAL_ERROR);
+                    self.reset(ErrorCode::INTERNAL_ERROR);
                     return Err(bad());
                 }
             }
@@ -313,14 +310,14 @@ impl Out {
         length: BodyLength,
     ) -> io::Result<()> {
         let Some(r) = convert::response(head) else {
-            self.reset(h2::Reason::INTERNAL_ERROR);
+            self.reset(ErrorCode::INTERNAL_ERROR);
             return Err(bad());
         };
         let dec = BodyDecoder::new(length, BUFSIZE);
         let empty = dec.is_done();
-        match self.respond.send_response(r, empty) {
-            Ok(s) => self.send = Some(s),
-            Err(_) => {
+        match self.stream.send_response(&r, empty) {
+            Ok(()) => self.sent_head = true,
+            Err(()) => {
                 self.ended = true;
                 return Err(gone());
             }
@@ -357,14 +354,11 @@ impl H2Io {
     pub(crate) fn new(
         direct: Option<Result<haproxide_http::Request, haproxide_http::ParseError>>,
         head: Vec<u8>,
-        body: RecvStream,
+        body: StreamRef,
         end_stream: bool,
         chunked: bool,
-        respond: SendResponse<Bytes>,
         head_req: bool,
-        credits: Arc<super::wire::Credits>,
     ) -> (H2Io, Arc<Shared>) {
-        let sid = body.stream_id().as_u32();
         let state = if end_stream && !chunked {
             Body::Done
         } else {
@@ -374,7 +368,7 @@ impl H2Io {
             direct,
             head,
             head_pos: 0,
-            body,
+            body: body.clone(),
             state,
             chunked,
             pending: Bytes::new(),
@@ -382,8 +376,8 @@ impl H2Io {
         };
         let shared = Arc::new(Shared {
             out: Mutex::new(Out {
-                respond,
-                send: None,
+                stream: body,
+                sent_head: false,
                 head_req,
                 raw: Vec::new(),
                 unsent: Bytes::new(),
@@ -395,8 +389,6 @@ impl H2Io {
                 reset_seen: false,
             }),
             input: Mutex::new(input),
-            credits,
-            sid,
         });
         (H2Io(shared.clone()), shared)
     }
@@ -411,7 +403,7 @@ impl H2Io {
         length: Option<u64>,
     ) -> bool {
         let mut o = self.0.lock();
-        if o.send.is_some() || o.ended || !o.raw.is_empty() {
+        if o.sent_head || o.ended || !o.raw.is_empty() {
             return false;
         }
         o.direct = true;
@@ -457,11 +449,9 @@ impl In {
                         if n == 0 {
                             continue;
                         }
-                        // Credit back what the engine takes (the crate's
-                        // connection window; the client's stream window
-                        // through the wire, at once, as HAProxy's mux).
-                        let _ = self.body.flow_control().release_capacity(n);
-                        sh.credits.credit(sh.sid, n as u32);
+                        // Credit back what the engine takes, at once, as
+                        // HAProxy's mux.
+                        self.body.release(n);
                         self.pending = if self.chunked {
                             Bytes::from(convert::chunk(&d))
                         } else {
@@ -486,10 +476,7 @@ impl In {
                     }
                 },
                 Body::Trailers => {
-                    let t = match self.body.poll_trailers(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(r) => r.ok().flatten(),
-                    };
+                    let t = self.body.take_trailers();
                     self.pending = Bytes::from(convert::last_chunk(t.as_ref()));
                     self.pending_pos = 0;
                     self.state = Body::Done;
@@ -557,7 +544,7 @@ impl tokio::io::AsyncWrite for H2Io {
             return Poll::Ready(Err(gone()));
         }
         let n = data.len().min(BUFSIZE);
-        if o.direct && o.send.is_some() && o.unsent.is_empty() {
+        if o.direct && o.sent_head && o.unsent.is_empty() {
             // Body data after a direct head: straight to the frame's buffer
             // (not through `raw`, which would cost a second allocation).
             if let Some(l) = o.left.as_mut() {
@@ -581,12 +568,6 @@ impl tokio::io::AsyncWrite for H2Io {
     /// response (see [`Shared::poll_finish`]); nothing waits here.
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
-    }
-}
-
-impl Drop for H2Io {
-    fn drop(&mut self) {
-        self.0.credits.done(self.0.sid);
     }
 }
 

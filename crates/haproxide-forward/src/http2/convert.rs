@@ -7,8 +7,8 @@
 //! `"; "` into one, appended last; a body without `content-length` goes chunked.
 //! Connection-specific fields (`connection`, `keep-alive`, `proxy-connection`,
 //! `transfer-encoding`, `upgrade`, a `te` other than `trailers`) are refused by
-//! the `h2` crate itself before a request reaches here (a stream error,
-//! PROTOCOL_ERROR, as HAProxy).
+//! the codec (`haproxide_h2::request`) before a request reaches here (a stream
+//! error, PROTOCOL_ERROR, as HAProxy).
 
 use haproxide_http::{
     write, ErrorKind, Headers, ParseError, ParseOptions, Request, RequestHead, ResponseHead,

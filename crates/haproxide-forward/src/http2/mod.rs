@@ -1,32 +1,34 @@
 //! HTTP/2 on the client side (configuration.txt §5.1 `alpn h2`, `proto h2`;
-//! §3.2 `tune.h2.*`), onto the same HTTP engine as HTTP/1: the `h2` crate
-//! (hyperium) speaks the protocol (frames, HPACK, flow control, stream states);
-//! each stream becomes one HTTP/1.1 transaction whose client is the stream
-//! itself, served by the engine's own exchange ([`Sess::h2_stream_exchange`]), so rules,
-//! backend switching, server choice, reuse, error pages and the log line are
-//! HTTP/1's (the log shows `HTTP/2.0` and the absolute URI, as HAProxy's).
-//! docs/h2.md says why, and what bounds a client.
+//! §3.2 `tune.h2.*`), onto the same HTTP engine as HTTP/1: our own codec
+//! (`haproxide-h2`, sans-IO: frames, HPACK, flow control, stream states, the
+//! guards) driven by the connection's loop ([`Sess::h2_session`], state shared
+//! with the streams in `conn.rs`); each stream becomes one HTTP/1.1
+//! transaction whose client is the stream itself, served by the engine's own
+//! exchange ([`Sess::h2_stream_exchange`]), so rules, backend switching, server
+//! choice, reuse, error pages and the log line are HTTP/1's (the log shows
+//! `HTTP/2.0` and the absolute URI, as HAProxy's). docs/h2.md says why, and
+//! what bounds a client.
 //!
 //! Bounds per client connection: `tune.h2.max-concurrent-streams` streams, each
-//! holding at most `tune.h2.initial-window-size` bytes of request body in the
-//! crate and one pipe buffer each way ([`crate::BUFSIZE`]); the connection
-//! window is one stream window; a header list is at most `tune.bufsize`
-//! (SETTINGS_MAX_HEADER_LIST_SIZE; a bigger one is refused before it is
-//! decoded in full, which also ends a CONTINUATION flood); streams the client
-//! resets are counted, and past [`MAX_CLIENT_RESETS`] the connection ends with
-//! GOAWAY ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487).
+//! holding at most `tune.h2.initial-window-size` bytes of request body (credit
+//! goes back as the engine takes it) and one pipe buffer each way
+//! ([`crate::BUFSIZE`]); a header list is at most `tune.bufsize`
+//! (SETTINGS_MAX_HEADER_LIST_SIZE, bounded while it is decoded); a header
+//! block's bytes are bounded (CONTINUATION flood); resets (the client's and our
+//! stream errors) past twice the stream limit plus [`MAX_CLIENT_RESETS`] end the
+//! connection with GOAWAY ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487).
 
 mod client;
+mod conn;
 mod convert;
 mod stream;
 pub(crate) mod upstream;
-mod wire;
 
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
@@ -76,38 +78,27 @@ impl Default for H2Spec {
 }
 
 impl H2Spec {
-    /// What the client is told in SETTINGS (HAProxy 2.6.12's values: the
-    /// frame size is bounded by the buffer, so `tune.h2.max-frame-size` above
-    /// `tune.bufsize` - 9 is not advertised, measured).
-    fn advertised(&self) -> wire::Advertised {
+    /// The codec's settings: what the client is told in SETTINGS is HAProxy
+    /// 2.6.12's (the frame size is bounded by the buffer, so
+    /// `tune.h2.max-frame-size` above `tune.bufsize` - 9 is not advertised,
+    /// measured); resets past [`max_client_resets`] end the connection.
+    fn codec(&self) -> haproxide_h2::Settings {
         let mfs = self
             .max_frame_size
             .min((crate::relay::BUFSIZE - 9) as u32)
             .max(16384);
-        wire::Advertised {
+        let streams = self.max_concurrent_streams.max(1);
+        haproxide_h2::Settings {
             header_table_size: self.header_table_size,
-            initial_window_size: self.initial_window_size.min(wire::MAX_WINDOW),
-            max_concurrent_streams: self.max_concurrent_streams.max(1),
+            initial_window_size: self
+                .initial_window_size
+                .min(haproxide_h2::frame::MAX_WINDOW),
+            max_concurrent_streams: streams,
             max_frame_size: mfs,
+            max_header_list_size: self.max_header_list_size,
+            max_resets: max_client_resets(streams),
+            ..haproxide_h2::Settings::default()
         }
-    }
-
-    /// The crate's settings: its windows are the largest (the stream windows
-    /// the client sees are kept by [`wire::Wire`]).
-    fn builder(&self) -> h2::server::Builder {
-        let mut b = h2::server::Builder::new();
-        let adv = self.advertised();
-        b.header_table_size(self.header_table_size)
-            .initial_window_size(wire::MAX_WINDOW)
-            .initial_connection_window_size(wire::MAX_WINDOW)
-            .max_frame_size(adv.max_frame_size)
-            .max_header_list_size(self.max_header_list_size)
-            .max_concurrent_streams(self.max_concurrent_streams.max(1))
-            .max_concurrent_reset_streams(self.max_concurrent_streams as usize)
-            .max_pending_accept_reset_streams(20)
-            .max_local_error_reset_streams(Some(256))
-            .max_send_buffer_size(crate::relay::BUFSIZE * 4);
-        b
     }
 }
 
@@ -127,11 +118,7 @@ impl Drop for Streams {
 
 /// What every stream of one connection shares.
 pub(crate) struct ConnInfo {
-    /// What the engine took of each stream's body (credit for the client).
-    pub(crate) credits: Arc<wire::Credits>,
     pub(crate) tls: Option<std::sync::Arc<haproxide_expr::TlsSession>>,
-    /// Streams the client reset after the engine took them.
-    pub(crate) resets: AtomicU32,
     /// Stream tasks running.
     pub(crate) live: AtomicUsize,
     /// The last running stream task ended.
@@ -172,43 +159,14 @@ impl Sess {
         let pre = self.req.filled().to_vec();
         self.req.consume(pre.len());
         self.req.release_if_empty();
-        let io = haproxide_tls::Prefixed::new(pre, std::mem::replace(client, ClientStream::Closed));
-        let credits = Arc::new(wire::Credits::default());
-        let io = wire::Wire::new(io, credits.clone(), &spec.advertised());
-        let hs = spec.builder().handshake::<_, Bytes>(io);
-        // The preface and the SETTINGS exchange within `timeout http-request`,
-        // else `timeout client`.
-        let first = fh.and_then(|h| h.timeout_request).or(tc);
-        let r = match first {
-            Some(t) => match tokio::time::timeout(t, hs).await {
-                Ok(r) => r,
-                Err(_) => return Flow::Done(*b"cR"),
-            },
-            None => hs.await,
-        };
-        let mut conn = match r {
-            Ok(c) => c,
-            Err(e) => {
-                // Closed before a whole preface: HAProxy 2.6.12 logs a `<BADREQ>`
-                // with `PR--` (measured; a wrong preface closes silently).
-                if e.is_io() {
-                    self.silent = false;
-                    let mut h = Box::new(crate::HttpTxnLog::new());
-                    h.status = Some(0);
-                    self.http_log = Some(h);
-                    return Flow::Done(*b"PR");
-                }
-                return Flow::Done(*b"CR");
-            }
-        };
+        let mut io =
+            haproxide_tls::Prefixed::new(pre, std::mem::replace(client, ClientStream::Closed));
+        let conn = conn::Conn::new(spec.codec());
         let info = Arc::new(ConnInfo {
-            credits,
             tls: self.tls.clone(),
-            resets: AtomicU32::new(0),
             live: AtomicUsize::new(0),
             idle: Notify::new(),
         });
-        let limit = max_client_resets(spec.max_concurrent_streams);
         // The stream tasks, to end them with the connection (a `JoinSet` would
         // cost an allocation and three locks per stream): pruned of finished
         // ones as it grows.
@@ -222,18 +180,66 @@ impl Sess {
         tokio::pin!(soft);
         let idle_sleep = tokio::time::sleep_until(Instant::now() + idle);
         tokio::pin!(idle_sleep);
+        // The preface within `timeout http-request`, else `timeout client`.
+        let first = fh.and_then(|h| h.timeout_request).or(tc);
+        let first_sleep = tokio::time::sleep_until(Instant::now() + first.unwrap_or(idle));
+        tokio::pin!(first_sleep);
+        let mut opened = false;
         // After a GOAWAY: the streams finish; a client that never reads it is
         // dropped after `timeout client` once no stream is left.
         let mut going = false;
         let going_sleep = tokio::time::sleep_until(Instant::now() + idle);
         tokio::pin!(going_sleep);
+        let mut rbuf = vec![0u8; 16 * 1024];
+        let mut wbuf = Vec::with_capacity(16 * 1024);
+        let mut new = Vec::new();
+        let write_limit = tc.unwrap_or(idle);
+        let mut flow = *b"--";
         loop {
+            // What the codec queued goes out first (a client that does not
+            // read for `timeout client` is dropped).
+            conn.take_output(&mut wbuf);
+            if !wbuf.is_empty() {
+                let w = async {
+                    io.write_all(&wbuf).await?;
+                    io.flush().await
+                };
+                match tokio::time::timeout(write_limit, w).await {
+                    Ok(Ok(())) => wbuf.clear(),
+                    _ => break,
+                }
+            }
+            if conn.failed().is_some() {
+                if !opened && !conn.preface_received() {
+                    flow = *b"CR";
+                }
+                break;
+            }
             tokio::select! {
-                r = conn.accept() => match r {
-                    Some(Ok((req, respond))) => {
+                r = io.read(&mut rbuf) => {
+                    let n = match r {
+                        Ok(n) if n > 0 => n,
+                        _ => {
+                            if !opened && !conn.preface_received() {
+                                // Closed before a whole preface: HAProxy 2.6.12
+                                // logs a `<BADREQ>` with `PR--` (measured; a
+                                // wrong preface closes silently).
+                                self.silent = false;
+                                let mut h = Box::new(crate::HttpTxnLog::new());
+                                h.status = Some(0);
+                                self.http_log = Some(h);
+                                return Flow::Done(*b"PR");
+                            }
+                            break;
+                        }
+                    };
+                    let r = conn.feed(&rbuf[..n], &mut new);
+                    opened |= conn.preface_received();
+                    for ns in new.drain(..) {
                         let s = self.for_stream(streams == 0);
                         streams += 1;
                         info.live.fetch_add(1, Ordering::AcqRel);
+                        let stream = conn::StreamRef::new(conn.clone(), ns.id);
                         // Boxed: tokio moves a task's future by value several
                         // times (spawn, the task cell, its end), and this one
                         // holds a whole exchange (about 7 KB): measured, the
@@ -244,7 +250,7 @@ impl Sess {
                         let slot = Box::new_uninit();
                         let fut = crate::sys::box_write(
                             slot,
-                            stream::serve(s, info.clone(), req, respond),
+                            stream::serve(s, info.clone(), ns, stream),
                         );
                         // Timed: one clock read per poll of the stream, as
                         // for an HTTP/1 session (`crate::clock`): its timers,
@@ -257,8 +263,13 @@ impl Sess {
                         }
                         tasks.0.push(t.abort_handle());
                     }
-                    Some(Err(_)) | None => break,
-                },
+                    if r.is_err() {
+                        // GOAWAY queued: written at the top of the loop.
+                        continue;
+                    }
+                }
+                () = conn.out_ready.notified() => {}
+                () = &mut first_sleep, if !opened => return Flow::Done(*b"cR"),
                 () = info.idle.notified(), if info.streams_running() => {
                     if !info.streams_running() && !going {
                         idle_sleep.as_mut().reset(Instant::now() + idle);
@@ -266,30 +277,35 @@ impl Sess {
                 }
                 () = &mut soft, if !going => {
                     // Soft stop (SIGUSR1, reload): GOAWAY, the streams in flight finish.
-                    conn.graceful_shutdown();
+                    conn.goaway(haproxide_h2::ErrorCode::NO_ERROR);
                     going = true;
                     going_sleep.as_mut().reset(Instant::now() + tc.unwrap_or(idle));
                 }
                 () = &mut idle_sleep, if !info.streams_running() && !going => {
-                    conn.graceful_shutdown();
+                    conn.goaway(haproxide_h2::ErrorCode::NO_ERROR);
                     going = true;
                     going_sleep.as_mut().reset(Instant::now() + tc.unwrap_or(idle));
                 }
                 () = &mut going_sleep, if going && !info.streams_running() => break,
             }
-            if info.resets.load(Ordering::Relaxed) > limit {
-                conn.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
-                // Let the GOAWAY out, bounded.
-                let _ = tokio::time::timeout(
-                    Duration::from_secs(1),
-                    std::future::poll_fn(|cx| conn.poll_closed(cx)),
-                )
-                .await;
-                break;
+            if going && !info.streams_running() {
+                conn.take_output(&mut wbuf);
+                if wbuf.is_empty() {
+                    break;
+                }
             }
         }
+        // Let a last GOAWAY out, bounded.
+        conn.take_output(&mut wbuf);
+        if !wbuf.is_empty() {
+            let w = async {
+                io.write_all(&wbuf).await?;
+                io.flush().await
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(1), w).await;
+        }
         drop(tasks);
-        Flow::Done(*b"--")
+        Flow::Done(flow)
     }
 
     /// What a stream's session is made of, taken when the stream is accepted

@@ -5,14 +5,12 @@
 //! RST_STREAM (counted for the rapid-reset guard) and a broken request body
 //! (the transaction is aborted); after it, the response is ended.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use h2::server::SendResponse;
-use h2::RecvStream;
+use haproxide_h2::ErrorCode;
 
 use super::client::{H2Io, Watch};
+use super::conn::{request_parts, NewStream, StreamRef};
 
 thread_local! {
     /// Where each stream's request head is written before it is copied into
@@ -29,14 +27,19 @@ use crate::session::{Flow, Sess};
 pub(super) async fn serve(
     origin: StreamOrigin,
     info: Arc<ConnInfo>,
-    req: http::Request<RecvStream>,
-    mut respond: SendResponse<Bytes>,
+    new: NewStream,
+    stream: StreamRef,
 ) {
     let _running = Running(&info);
     // Built here, in the task's state (see `Sess::for_stream`).
     let mut s = origin.sess();
-    let (parts, body) = req.into_parts();
-    let end_stream = body.is_end_stream();
+    let end_stream = new.end_stream;
+    let Some(parts) = request_parts(&new.head) else {
+        stream.reset(ErrorCode::PROTOCOL_ERROR);
+        stream.close();
+        return;
+    };
+    drop(new);
     // The request head as the engine's parsed head, built from the HEADERS
     // (no HTTP/1 bytes written then parsed), unless `tcp-request content`
     // rules run again for the stream (they read the request's bytes) or the
@@ -71,32 +74,22 @@ pub(super) async fn serve(
         },
     };
     if refused {
-        respond.send_reset(h2::Reason::PROTOCOL_ERROR);
-        info.credits.done(body.stream_id().as_u32());
+        stream.reset(ErrorCode::PROTOCOL_ERROR);
+        stream.close();
         return;
     }
     let head_req = parts.method == http::Method::HEAD;
-    let (io, out) = H2Io::new(
-        direct,
-        head,
-        body,
-        end_stream,
-        chunked,
-        respond,
-        head_req,
-        info.credits.clone(),
-    );
+    let (io, out) = H2Io::new(direct, head, stream, end_stream, chunked, head_req);
     let mut c = ClientStream::H2(io);
     let kill = s.kill.clone();
     let tc = s.shared.frontends[s.fe].light.timeout_client;
     let watch = async {
         loop {
             match std::future::poll_fn(|cx| out.poll_watch(cx)).await {
-                // The client reset the stream: counted; the engine goes on
-                // (its writes fail) as HAProxy's stream ends on its own.
-                Watch::Reset => {
-                    info.resets.fetch_add(1, Ordering::Relaxed);
-                }
+                // The client reset the stream (the codec counts it against
+                // the reset budget); the engine goes on (its writes fail) as
+                // HAProxy's stream ends on its own.
+                Watch::Reset => {}
                 Watch::Aborted => return,
             }
         }
@@ -109,7 +102,7 @@ pub(super) async fn serve(
     });
     // The exchange is polled before the watch: on the wake-up that ends the
     // exchange (most often the second and last), the watch's look at the
-    // stream (a lock of the crate's store, a waker registered) is not needed.
+    // stream (a lock of the connection's state, a waker registered) is not needed.
     // A reset or a broken body while the exchange waits is seen as before
     // (the watch runs whenever the exchange is pending).
     let term = tokio::select! {
@@ -128,7 +121,7 @@ pub(super) async fn serve(
                 io.log_request_line(s.req.filled(), &mut h);
                 s.http_log = Some(h);
             }
-            out.reset(h2::Reason::CANCEL);
+            out.reset(ErrorCode::CANCEL);
             [b'C', s.phase]
         }
     };
@@ -141,12 +134,8 @@ pub(super) async fn serve(
         Some(t) => crate::clock::timeout(t, fin).await.ok(),
         None => Some(fin.await),
     };
-    match fin {
-        Some(Ok(())) => {}
-        Some(Err(())) => {
-            info.resets.fetch_add(1, Ordering::Relaxed);
-        }
-        None => out.reset(h2::Reason::CANCEL),
+    if fin.is_none() {
+        out.reset(ErrorCode::CANCEL);
     }
     drop(c);
     // As `session::run` ends a session: counters, then the log line.
