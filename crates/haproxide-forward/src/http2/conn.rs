@@ -380,36 +380,3 @@ impl StreamRef {
         self.queued();
     }
 }
-
-/// The request head as the `http` crate's parts, which the conversion to the
-/// engine's head takes (`convert`): the URI from `:scheme`, `:authority` and
-/// `:path` (origin form without an authority), the other fields in order.
-/// `None` when a piece is not valid for the `http` types (the stream is then
-/// reset PROTOCOL_ERROR, as before with the `h2` crate).
-pub(crate) fn request_parts(head: &RequestHead) -> Option<http::request::Parts> {
-    let method = http::Method::from_bytes(head.method()).ok()?;
-    let mut uri = http::Uri::builder();
-    if let Some(a) = head.authority() {
-        if let Some(s) = head.scheme() {
-            uri = uri.scheme(s);
-        }
-        uri = uri.authority(a);
-    }
-    if let Some(p) = head.path() {
-        uri = uri.path_and_query(p);
-    }
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(uri.build().ok()?)
-        .version(http::Version::HTTP_2)
-        .body(())
-        .ok()?;
-    let map = req.headers_mut();
-    map.reserve(head.list().len());
-    for (n, v) in head.fields() {
-        let n = http::header::HeaderName::from_bytes(n).ok()?;
-        let v = http::HeaderValue::from_bytes(v).ok()?;
-        map.append(n, v);
-    }
-    Some(req.into_parts().0)
-}
