@@ -363,6 +363,36 @@ impl AddrError {
     }
 }
 
+/// HAProxy's `str2sa_range()` refusal of `raw` as a single address (`dispatch`,
+/// `source`, server `addr`): no port range, no port offset, a port when
+/// `port_needed` (not for UNIX sockets), a host name `resolves` knows. The
+/// port is looked at before the host, as HAProxy does.
+pub fn single_address_error(
+    raw: &str,
+    port_needed: bool,
+    resolves: &dyn Fn(&str) -> bool,
+) -> Option<String> {
+    let a = match parse_address(raw, AddrUse::Server) {
+        Ok(a) => a,
+        Err(e) => return Some(e.haproxy_text(raw)),
+    };
+    let ip_like = matches!(
+        a.host,
+        Host::Any | Host::V4(_) | Host::V6(_) | Host::Name(_)
+    );
+    match a.port {
+        PortSpec::Offset(_) => return Some(format!("port offset not permitted here in '{raw}'")),
+        PortSpec::None if port_needed && ip_like => {
+            return Some(format!("missing port specification in '{raw}'"))
+        }
+        _ => {}
+    }
+    match &a.host {
+        Host::Name(n) if !resolves(n) => Some(format!("invalid address: '{n}' in '{raw}'")),
+        _ => None,
+    }
+}
+
 /// HAProxy's `env_expand()`: `$NAME` and `${NAME}` anywhere in an address.
 pub fn expand_env(raw: &str, env: &dyn crate::lexer::Env) -> String {
     let b = raw.as_bytes();

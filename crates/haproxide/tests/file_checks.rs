@@ -51,6 +51,22 @@ fn compare(
     })
 }
 
+/// Every case compared online; the differences listed on failure.
+fn all_the_same(dir: &haproxide_testkit::fs::TempDir, cases: &[String]) {
+    let diffs: Vec<String> = cases
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| compare(dir, i, c, false))
+        .collect();
+    assert!(
+        diffs.is_empty(),
+        "{} of {}:\n{}",
+        diffs.len(),
+        cases.len(),
+        diffs.join("\n")
+    );
+}
+
 /// A missing pattern or map file is reported once: HAProxy registers its
 /// reference by name before reading it, a second use finds the reference.
 /// (Not compared: one name used both as an ACL's `-f` and by `map`, which
@@ -68,12 +84,8 @@ fn a_missing_pattern_file_is_reported_once_per_name() {
          http-request set-var(txn.y) req.hdr(host),map(/nonexistent/m.map)\n \
          acl a req.hdr(host),map(/nonexistent/m.map) -m found\n default_backend b\nbackend b\n server s 127.0.0.1:80\n",
     ];
-    let diffs: Vec<String> = cases
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| compare(&dir, i, &format!("{HEAD}{c}"), false))
-        .collect();
-    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let cases: Vec<String> = cases.iter().map(|c| format!("{HEAD}{c}")).collect();
+    all_the_same(&dir, &cases);
 }
 
 /// Nameservers a UDP socket cannot be connected to are warned about, after the
@@ -138,16 +150,37 @@ fn files_read_for_a_line_are_refused_as_haproxy_does() {
     cases.push(listen("ca-base /tmp", "ca-verify-file x", ""));
     cases.push(listen("", "namespace nonexistent", ""));
     cases.push(listen("", "", "namespace nonexistent"));
-    let diffs: Vec<String> = cases
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| compare(&dir, i, c, false))
-        .collect();
-    assert!(
-        diffs.is_empty(),
-        "{} of {}:\n{}",
-        diffs.len(),
-        cases.len(),
-        diffs.join("\n")
-    );
+    all_the_same(&dir, &cases);
+}
+
+/// Single addresses (`source`, server `addr`, `agent-addr`; configuration.txt
+/// §4.2, §5.2) read as `str2sa_range()` reads them: no port range or offset,
+/// and names resolved (from /etc/hosts here, as `--resolve hosts`).
+#[test]
+fn single_addresses_are_refused_as_haproxy_does() {
+    let dir = haproxide_testkit::fs::TempDir::new("file-checks-addresses");
+    let values = [
+        "127.0.0.1",
+        "127.0.0.1:80",
+        "localhost",
+        "foo.invalid",
+        "-1",
+        "127.0.0.1:+1",
+        "127.0.0.1:80-90",
+        "127.0.0.1:x",
+        "/tmp/x",
+        "[::1]:80",
+    ];
+    let mut cases = Vec::new();
+    for v in values {
+        cases.push(format!(
+            "{HEAD}listen l\n bind 127.0.0.1:18600\n source {v}\n server s 127.0.0.1:80\n"
+        ));
+        for k in ["addr", "agent-addr"] {
+            cases.push(format!(
+                "{HEAD}listen l\n bind 127.0.0.1:18600\n server s 127.0.0.1:80 {k} {v}\n"
+            ));
+        }
+    }
+    all_the_same(&dir, &cases);
 }

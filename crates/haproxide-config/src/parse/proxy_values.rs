@@ -186,7 +186,25 @@ impl Parser<'_> {
         let args: Vec<&str> = line.words.iter().skip(a).map(|w| w.text.as_str()).collect();
         let here = format!("parsing [{}:{}]", self.file_marker(line.file), line.line);
         let latest = self.opts.table != crate::keywords::TableSet::V2_6;
-        let found = if canon == "stick-table" {
+        let resolver = self.opts.resolver;
+        let resolves = |n: &str| resolver.resolves(n);
+        // An address that does not resolve ends with str2sa_range's newline.
+        let address = |needed: bool| {
+            let raw = args.first().copied().unwrap_or("");
+            crate::value::single_address_error(raw, needed, &resolves).map(|e| {
+                match e.starts_with("invalid address") {
+                    true => e + "\n",
+                    false => e,
+                }
+            })
+        };
+        let found = if canon == "dispatch" && !args.is_empty() {
+            // §4.2 `dispatch <address>:<port>`, `source <addr>[:<port>]`.
+            address(true).map(|e| (HaproxyLoc::Parsing, format!("'dispatch' : {e}")))
+        } else if canon == "source" && !args.is_empty() {
+            let raw = args.first().copied().unwrap_or("");
+            address(false).map(|e| (HaproxyLoc::Parsing, format!("'source {raw}' : {e}")))
+        } else if canon == "stick-table" {
             super::stick_table_args::refusal(&args, latest).map(|(tight, t)| {
                 let loc = if tight {
                     HaproxyLoc::ParsingTight

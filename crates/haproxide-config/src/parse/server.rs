@@ -467,7 +467,8 @@ impl Parser<'_> {
         None
     }
 
-    /// `rise`, `fall`, `weight`, `maxconn`, `maxqueue`, `minconn`, `port`, `agent-port`, `id`.
+    /// `rise`, `fall`, `weight`, `maxconn`, `maxqueue`, `minconn`, `port`, `agent-port`, `id`;
+    /// the addresses of `addr` and `agent-addr` (checked only).
     fn server_number(&mut self, o: &ServerOpt<'_>, sd: &mut ServerDef) -> Option<bool> {
         let (k, a, sctx) = (o.k, o.a.as_str(), o.sctx);
         let p = &mut sd.params;
@@ -511,6 +512,35 @@ impl Parser<'_> {
                 p.weight = Some(v as u32);
             }
             "maxconn" => p.maxconn = u32::try_from(value::atol(a)).ok(),
+            // §5.2 `addr`, `agent-addr`: one address, no port needed.
+            "addr" | "agent-addr" => {
+                let resolver = self.opts.resolver;
+                let resolves = |n: &str| resolver.resolves(n);
+                let e = match k {
+                    "addr" => value::single_address_error(a, false, &resolves),
+                    // str2ip(): an IP address or a host name, nothing else.
+                    _ => (a.parse::<std::net::IpAddr>().is_err()
+                        && (a.is_empty() || a.contains([':', '/', '[']) || !resolves(a)))
+                    .then(|| format!("invalid agent address '{a}'")),
+                };
+                if let Some(e) = e {
+                    let e = e.trim_end_matches('\n');
+                    let hx = match k {
+                        "addr" => format!("{sctx} : 'addr' : {e}."),
+                        _ => format!("{sctx} : parsing agent-addr failed. Check if '{a}' is correct address.."),
+                    };
+                    self.err(
+                        Code::InvalidAddress,
+                        o.line.span(o.i + 1),
+                        format!("`{k}` is not a usable address: {e}"),
+                        HaproxyLoc::Bracket,
+                        hx,
+                    );
+                    return None;
+                }
+                // Stored as before.
+                return Some(false);
+            }
             // §5.2 `namespace`: HAProxy opens /var/run/netns/<name> (server.c).
             "namespace" if self.namespace_missing(a) => {
                 self.err(

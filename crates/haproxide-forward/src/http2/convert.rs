@@ -15,7 +15,59 @@ use haproxide_http::{
     Version,
 };
 use http::header::{HeaderName, HeaderValue};
+#[cfg(test)]
 use http::request::Parts;
+
+/// An HTTP/2 request head as the conversion reads it: the codec's
+/// [`haproxide_h2::request::RequestHead`] (checked by it, RFC 9113 §8.3), or,
+/// in tests, the `http` crate's parts.
+pub(crate) trait H2Head {
+    fn method(&self) -> &[u8];
+    fn scheme(&self) -> Option<&[u8]>;
+    fn authority(&self) -> Option<&[u8]>;
+    fn path(&self) -> Option<&[u8]>;
+    /// The regular fields, in order.
+    fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])>;
+}
+
+impl H2Head for haproxide_h2::request::RequestHead {
+    fn method(&self) -> &[u8] {
+        self.method()
+    }
+    fn scheme(&self) -> Option<&[u8]> {
+        self.scheme()
+    }
+    fn authority(&self) -> Option<&[u8]> {
+        self.authority()
+    }
+    fn path(&self) -> Option<&[u8]> {
+        self.path()
+    }
+    fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.fields()
+    }
+}
+
+#[cfg(test)]
+impl H2Head for Parts {
+    fn method(&self) -> &[u8] {
+        self.method.as_str().as_bytes()
+    }
+    fn scheme(&self) -> Option<&[u8]> {
+        self.uri.scheme_str().map(str::as_bytes)
+    }
+    fn authority(&self) -> Option<&[u8]> {
+        self.uri.authority().map(|a| a.as_str().as_bytes())
+    }
+    fn path(&self) -> Option<&[u8]> {
+        self.uri.path_and_query().map(|p| p.as_str().as_bytes())
+    }
+    fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.headers
+            .iter()
+            .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()))
+    }
+}
 
 /// Why a request is refused (the stream is reset with PROTOCOL_ERROR).
 #[derive(Debug, PartialEq, Eq)]
@@ -30,7 +82,7 @@ pub(crate) enum Refused {
 /// `end_stream`: the HEADERS frame ended the stream (no body).
 #[cfg(test)]
 pub(crate) fn request(
-    parts: &Parts,
+    parts: &impl H2Head,
     tls: bool,
     end_stream: bool,
 ) -> Result<(Vec<u8>, bool), Refused> {
@@ -42,16 +94,16 @@ pub(crate) fn request(
 /// [`request`] written at the end of `out` (a buffer the caller reuses: no
 /// allocation per stream); true when the body goes chunked.
 pub(crate) fn request_into(
-    parts: &Parts,
+    parts: &impl H2Head,
     tls: bool,
     end_stream: bool,
     out: &mut Vec<u8>,
 ) -> Result<bool, Refused> {
-    if parts.method == http::Method::CONNECT {
+    if parts.method() == b"CONNECT" {
         return Err(Refused::Connect);
     }
     let t = target(parts, tls);
-    out.extend_from_slice(parts.method.as_str().as_bytes());
+    out.extend_from_slice(parts.method());
     out.push(b' ');
     t.push_uri(out);
     out.extend_from_slice(b" HTTP/2.0\r\n");
@@ -68,25 +120,20 @@ pub(crate) fn request_into(
 /// The request target of the HTTP/1 head: `scheme://authority` before the path
 /// when `:authority` is given and the path is in origin form, else the path.
 struct Target<'a> {
-    scheme: Option<&'a str>,
-    authority: Option<&'a str>,
-    path: &'a str,
+    scheme: Option<&'a [u8]>,
+    authority: Option<&'a [u8]>,
+    path: &'a [u8],
 }
 
-fn target(parts: &Parts, tls: bool) -> Target<'_> {
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let authority = parts.uri.authority().map(|a| a.as_str());
+fn target(parts: &impl H2Head, tls: bool) -> Target<'_> {
+    let path = parts.path().unwrap_or(b"/");
+    let authority = parts.authority();
     let scheme = match authority {
-        Some(_) if path.starts_with('/') => {
+        Some(_) if path.starts_with(b"/") => {
             Some(
                 parts
-                    .uri
-                    .scheme_str()
-                    .unwrap_or(if tls { "https" } else { "http" }),
+                    .scheme()
+                    .unwrap_or(if tls { b"https" } else { b"http" }),
             )
         }
         _ => None,
@@ -101,17 +148,17 @@ fn target(parts: &Parts, tls: bool) -> Target<'_> {
 impl Target<'_> {
     fn len(&self) -> usize {
         self.scheme
-            .map_or(0, |s| s.len() + 3 + self.authority.map_or(0, str::len))
+            .map_or(0, |s| s.len() + 3 + self.authority.map_or(0, <[u8]>::len))
             + self.path.len()
     }
 
     fn push_uri(&self, out: &mut Vec<u8>) {
         if let (Some(s), Some(a)) = (self.scheme, self.authority) {
-            out.extend_from_slice(s.as_bytes());
+            out.extend_from_slice(s);
             out.extend_from_slice(b"://");
-            out.extend_from_slice(a.as_bytes());
+            out.extend_from_slice(a);
         }
-        out.extend_from_slice(self.path.as_bytes());
+        out.extend_from_slice(self.path);
     }
 }
 
@@ -121,8 +168,8 @@ impl Target<'_> {
 /// without `content-length` (returns whether it does). A value with a CR, LF
 /// or NUL refuses the request.
 fn each_field(
-    parts: &Parts,
-    authority: Option<&str>,
+    parts: &impl H2Head,
+    authority: Option<&[u8]>,
     end_stream: bool,
     mut emit: impl FnMut(&[u8], &[u8]),
 ) -> Result<bool, Refused> {
@@ -134,23 +181,23 @@ fn each_field(
         Ok(())
     };
     if let Some(a) = authority {
-        field(b"host", a.as_bytes())?;
+        field(b"host", a)?;
     }
     let mut cookie: Vec<u8> = Vec::new();
     let mut has_length = false;
-    for (name, value) in parts.headers.iter() {
-        if name == http::header::HOST && authority.is_some() {
+    for (name, value) in parts.fields() {
+        if name == b"host" && authority.is_some() {
             continue;
         }
-        if name == http::header::COOKIE {
+        if name == b"cookie" {
             if !cookie.is_empty() {
                 cookie.extend_from_slice(b"; ");
             }
-            cookie.extend_from_slice(value.as_bytes());
+            cookie.extend_from_slice(value);
             continue;
         }
-        has_length |= name == http::header::CONTENT_LENGTH;
-        field(name.as_str().as_bytes(), value.as_bytes())?;
+        has_length |= name == b"content-length";
+        field(name, value)?;
     }
     if !cookie.is_empty() {
         field(b"cookie", &cookie)?;
@@ -175,15 +222,15 @@ pub(crate) struct Direct {
 
 /// [`Direct`] for `parts` (`end_stream`: the HEADERS frame ended the stream).
 pub(crate) fn request_direct(
-    parts: &Parts,
+    parts: &impl H2Head,
     tls: bool,
     end_stream: bool,
     opts: &ParseOptions,
 ) -> Result<Direct, Refused> {
-    if parts.method == http::Method::CONNECT {
+    let method = parts.method();
+    if method == b"CONNECT" {
         return Err(Refused::Connect);
     }
-    let method = parts.method.as_str().as_bytes();
     let t = target(parts, tls);
     // The start line's pieces and the field store come from the thread's
     // spare buffers (a head's go back there when it is dropped).
@@ -191,14 +238,11 @@ pub(crate) fn request_direct(
     t.push_uri(&mut uri);
     // The bytes `request_into` writes: `M U HTTP/2.0\r\n`, fields, `\r\n`.
     let mut len = method.len() + 1 + uri.len() + 11 + 2;
-    let bytes = t.authority.map_or(0, |a| a.len() + 4)
-        + parts
-            .headers
-            .iter()
-            .map(|(n, v)| n.as_str().len() + v.len())
-            .sum::<usize>()
-        + 32;
-    let mut headers = Headers::with_capacity(parts.headers.len() + 2, bytes);
+    let (count, bytes) = parts
+        .fields()
+        .fold((0, 0), |(c, b), (n, v)| (c + 1, b + n.len() + v.len()));
+    let bytes = t.authority.map_or(0, |a| a.len() + 4) + bytes + 32;
+    let mut headers = Headers::with_capacity(count + 2, bytes);
     // Each field as `request_into` writes it and the parser reads it back
     // (the value trimmed).
     let chunked = each_field(parts, t.authority, end_stream, |name, value| {

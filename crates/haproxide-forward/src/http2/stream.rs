@@ -10,7 +10,7 @@ use std::sync::Arc;
 use haproxide_h2::ErrorCode;
 
 use super::client::{H2Io, Watch};
-use super::conn::{request_parts, NewStream, StreamRef};
+use super::conn::{NewStream, StreamRef};
 
 thread_local! {
     /// Where each stream's request head is written before it is copied into
@@ -34,12 +34,7 @@ pub(super) async fn serve(
     // Built here, in the task's state (see `Sess::for_stream`).
     let mut s = origin.sess();
     let end_stream = new.end_stream;
-    let Some(parts) = request_parts(&new.head) else {
-        stream.reset(ErrorCode::PROTOCOL_ERROR);
-        stream.close();
-        return;
-    };
-    drop(new);
+    let parts = &new.head;
     // The request head as the engine's parsed head, built from the HEADERS
     // (no HTTP/1 bytes written then parsed), unless `tcp-request content`
     // rules run again for the stream (they read the request's bytes) or the
@@ -57,7 +52,7 @@ pub(super) async fn serve(
     // Each piece goes once to its place (the parsed head is moved once, not
     // through a chain of results: each move is a copy of it).
     let (mut direct, mut head, mut chunked) = (None, Vec::new(), false);
-    let refused = match opts.map(|o| convert::request_direct(&parts, tls, end_stream, &o)) {
+    let refused = match opts.map(|o| convert::request_direct(parts, tls, end_stream, &o)) {
         Some(Ok(d)) if d.len <= room => {
             s.bytes.from_client += d.len as u64;
             chunked = d.chunked;
@@ -65,7 +60,7 @@ pub(super) async fn serve(
             false
         }
         Some(Err(_)) => true,
-        Some(Ok(_)) | None => match bytes_head(&mut s, &parts, tls, end_stream) {
+        Some(Ok(_)) | None => match bytes_head(&mut s, parts, tls, end_stream) {
             Ok((h, c)) => {
                 (head, chunked) = (h, c);
                 false
@@ -78,7 +73,8 @@ pub(super) async fn serve(
         stream.close();
         return;
     }
-    let head_req = parts.method == http::Method::HEAD;
+    let head_req = parts.method() == b"HEAD";
+    drop(new);
     let (io, out) = H2Io::new(direct, head, stream, end_stream, chunked, head_req);
     let mut c = ClientStream::H2(io);
     let kill = s.kill.clone();
@@ -158,7 +154,7 @@ impl Drop for Running<'_> {
 /// Also whether the body goes chunked.
 fn bytes_head(
     s: &mut Sess,
-    parts: &http::request::Parts,
+    parts: &haproxide_h2::request::RequestHead,
     tls: bool,
     end_stream: bool,
 ) -> Result<(Vec<u8>, bool), convert::Refused> {
