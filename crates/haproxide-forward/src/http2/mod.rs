@@ -185,11 +185,9 @@ impl Sess {
         let first_sleep = tokio::time::sleep_until(Instant::now() + first.unwrap_or(idle));
         tokio::pin!(first_sleep);
         let mut opened = false;
-        // After a GOAWAY: the streams finish; a client that never reads it is
-        // dropped after `timeout client` once no stream is left.
+        // After a GOAWAY: the streams finish, then the connection closes (a
+        // client that does not read it is dropped after `timeout client`).
         let mut going = false;
-        let going_sleep = tokio::time::sleep_until(Instant::now() + idle);
-        tokio::pin!(going_sleep);
         let mut rbuf = vec![0u8; 16 * 1024];
         let mut wbuf = Vec::with_capacity(16 * 1024);
         let mut new = Vec::new();
@@ -205,7 +203,10 @@ impl Sess {
                     io.flush().await
                 };
                 match tokio::time::timeout(write_limit, w).await {
-                    Ok(Ok(())) => wbuf.clear(),
+                    Ok(Ok(())) => {
+                        wbuf.clear();
+                        conn.written();
+                    }
                     _ => break,
                 }
             }
@@ -213,6 +214,11 @@ impl Sess {
                 if !opened && !conn.preface_received() {
                     flow = *b"CR";
                 }
+                break;
+            }
+            // After our GOAWAY, the connection closes once it is written and
+            // no stream is left.
+            if going && !info.streams_running() {
                 break;
             }
             tokio::select! {
@@ -279,19 +285,10 @@ impl Sess {
                     // Soft stop (SIGUSR1, reload): GOAWAY, the streams in flight finish.
                     conn.goaway(haproxide_h2::ErrorCode::NO_ERROR);
                     going = true;
-                    going_sleep.as_mut().reset(Instant::now() + tc.unwrap_or(idle));
                 }
                 () = &mut idle_sleep, if !info.streams_running() && !going => {
                     conn.goaway(haproxide_h2::ErrorCode::NO_ERROR);
                     going = true;
-                    going_sleep.as_mut().reset(Instant::now() + tc.unwrap_or(idle));
-                }
-                () = &mut going_sleep, if going && !info.streams_running() => break,
-            }
-            if going && !info.streams_running() {
-                conn.take_output(&mut wbuf);
-                if wbuf.is_empty() {
-                    break;
                 }
             }
         }
