@@ -176,6 +176,8 @@ const KEYWORDS: &[(At, &str, &[&str])] = &[
     ),
     (At::Bind, "crt-ignore-err", &["63,2147483648"]),
     (At::Server, "resolvers", &["default", "x"]),
+    (At::Proxy, "use-fcgi-app", &["x"]),
+    (At::Proxy, "errorfiles", &["x", "x 503"]),
     (
         At::Proxy,
         "email-alert level",
@@ -486,11 +488,11 @@ fn our_alert(text: &str, file: &str) -> Option<String> {
     })
 }
 
-/// Each `[/tmp/.../h.cfg:2]` as `[h.cfg:2]`.
+/// Each `[/tmp/.../h.cfg:2]` as `[h.cfg:2]` (and `(at /tmp/.../h.cfg:2)`).
 fn without_dir(m: &str) -> String {
     let mut m = m.to_string();
     while let Some(pos) = m.find("/h.cfg:") {
-        let open = m[..pos].rfind('[').map_or(0, |o| o + 1);
+        let open = m[..pos].rfind(['[', ' ']).map_or(0, |o| o + 1);
         m = format!("{}{}", &m[..open], &m[pos + 1..]);
     }
     m
