@@ -11,7 +11,7 @@
 //! - [`fields`]: a certificate's fields for the `ssl_c_*` / `ssl_f_*` fetches;
 //! - [`ocsp`]: OCSP responses stapled from `<crt>.ocsp`;
 //! - [`Prefixed`]: bytes read before the handshake (after a PROXY header) given back
-//!   to it.
+//!   to it; the TLS 1.3 session tickets held until the first write after it.
 //!
 //! The config crate types the keywords and loads the files into a
 //! [`BindTlsSpec`]; the engine only calls [`Acceptor::accept`].

@@ -13,7 +13,10 @@
 //!   without end (up to 64 MB) → the connection closed, the writer stopped
 //!   within the loopback socket buffers (< 16 MB);
 //! - window-zero slow reader: SETTINGS_INITIAL_WINDOW_SIZE 0 and a 1 MB answer →
-//!   the stream reset after `timeout client` (2 s), the server side freed.
+//!   the stream reset after `timeout client` (2 s), the server side freed;
+//! - open-window non-reader: windows of 2^31 - 1, eight 24 MB answers asked
+//!   for, the socket never read → the proxy holds a bounded backlog (its RSS
+//!   grows by less than 40 MB, not 192), the witness unaffected.
 //!
 //! And the polite end: on a soft stop (SIGUSR1) a connection gets GOAWAY, its
 //! stream in flight still gets its whole answer, then the process exits.
@@ -41,6 +44,9 @@ const GOAWAY: u8 = 7;
 const CONTINUATION: u8 = 9;
 const END_STREAM: u8 = 1;
 const END_HEADERS: u8 = 4;
+const WINDOW_UPDATE: u8 = 8;
+/// The body of `/huge`: 24 MB.
+const HUGE: usize = 24 << 20;
 
 fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     let n = payload.len() as u32;
@@ -163,6 +169,11 @@ struct Setup {
 }
 
 fn setup(tag: &str, inflight: Arc<(AtomicUsize, AtomicUsize)>) -> Setup {
+    setup_with(tag, inflight, "2s")
+}
+
+/// [`setup`] with its `timeout client`.
+fn setup_with(tag: &str, inflight: Arc<(AtomicUsize, AtomicUsize)>, tc: &str) -> Setup {
     let fl = inflight.clone();
     let backend = Backend::start(
         |b: &[u8]| {
@@ -180,6 +191,7 @@ fn setup(tag: &str, inflight: Arc<(AtomicUsize, AtomicUsize)>) -> Setup {
             let t = haproxide_testkit::http::target(req);
             match t.as_str() {
                 "/big" => Reply::Send(body_of(1 << 20)),
+                "/huge" => Reply::Send(body_of(HUGE)),
                 "/hold" => {
                     fl.0.fetch_add(1, Ordering::SeqCst);
                     std::thread::sleep(Duration::from_secs(4));
@@ -204,7 +216,7 @@ fn setup(tag: &str, inflight: Arc<(AtomicUsize, AtomicUsize)>) -> Setup {
         &cfg,
         format!(
             "global\n  tune.h2.max-concurrent-streams 16\n  stats socket {} level admin\n\
-             defaults\n  mode http\n  timeout connect 2s\n  timeout client 2s\n  timeout server 10s\n\
+             defaults\n  mode http\n  timeout connect 2s\n  timeout client {tc}\n  timeout server 10s\n\
              frontend fe\n  bind 127.0.0.1:{port} proto h2\n  default_backend be\n\
              backend be\n  server s1 127.0.0.1:{}\n",
             dir.path("s.sock").display(),
@@ -644,4 +656,68 @@ fn shutdown_session_ends_an_h2_connection_with_streams_waiting() {
         "the client connection is still open"
     );
     witness(st.port);
+}
+
+/// Flow control is the client's to give; memory is ours. A client that opens
+/// every window to 2^31 - 1, asks for eight 24 MB answers and never reads its
+/// socket must not make the proxy hold 192 MB: what waits unwritten for one
+/// connection is bounded, the backends are read no faster than the client
+/// takes (issue 15: memory per client is bounded).
+#[test]
+fn open_window_non_reader_is_bounded() {
+    if curl_missing() {
+        return;
+    }
+    let fl = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+    let st = setup_with("nonreader", fl, "20s");
+    let pid = st.proxy.0.id();
+    let rss = || -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+            .unwrap_or(0)
+    };
+    witness(st.port);
+    let before = rss();
+    let mut s = TcpStream::connect(("127.0.0.1", st.port)).expect("connect");
+    s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut hello = PREFACE.to_vec();
+    // SETTINGS_INITIAL_WINDOW_SIZE (4) = 2^31 - 1, and the connection's window
+    // raised by as much as it may be.
+    hello.extend(frame(SETTINGS, 0, 0, &[0, 4, 0x7f, 0xff, 0xff, 0xff]));
+    hello.extend(frame(
+        WINDOW_UPDATE,
+        0,
+        0,
+        &(0x7fff_ffffu32 - 65_535).to_be_bytes(),
+    ));
+    for i in 0..8u32 {
+        hello.extend(frame(
+            HEADERS,
+            END_STREAM | END_HEADERS,
+            1 + 2 * i,
+            &get_block("/huge"),
+        ));
+    }
+    s.write_all(&hello).expect("requests");
+    // Never read. Watch the proxy for 4 s (the backends answer 192 MB in
+    // far less on loopback).
+    let mut most = before;
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(4) {
+        most = most.max(rss());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let grew_mb = most.saturating_sub(before) / 1024;
+    eprintln!("open-window non-reader: RSS {before} -> {most} kB");
+    witness(st.port);
+    assert!(
+        grew_mb < 40,
+        "the proxy's RSS grew by {grew_mb} MB for one client that does not read"
+    );
+    drop(s);
 }

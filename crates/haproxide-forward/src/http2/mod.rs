@@ -210,7 +210,10 @@ impl Sess {
                     io.flush().await
                 };
                 match tokio::time::timeout(write_limit, w).await {
-                    Ok(Ok(())) => wbuf.clear(),
+                    Ok(Ok(())) => {
+                        wbuf.clear();
+                        conn.written();
+                    }
                     _ => break,
                 }
             }
