@@ -35,6 +35,7 @@ pub mod parse;
 pub mod program;
 pub mod reader;
 pub mod resolve;
+mod section_refs;
 pub mod server_tls;
 pub mod source;
 pub mod spoe;

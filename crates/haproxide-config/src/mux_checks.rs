@@ -50,24 +50,37 @@ pub(crate) fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
             }
         }
     }
+    // fcgi-app.c `fcgi_app_postcheck`: its first finding ends it.
     for p in proxies().filter(|p| p.mode == Some(Mode::Http)) {
-        if has_fcgi_app(p) {
-            continue;
-        }
-        if let Some(s) = p
+        let fcgi = p
             .servers
             .iter()
-            .find(|s| s.proto().is_some_and(|(m, _)| m == "fcgi"))
-        {
-            diags.push(alert(
+            .find(|s| s.proto().is_some_and(|(m, _)| m == "fcgi"));
+        let d = match (has_fcgi_app(p), fcgi) {
+            (false, Some(s)) => alert(
                 s,
                 "an `fcgi` server needs `use-fcgi-app` in its proxy".to_string(),
                 format!(
                     "proxy '{}': FCGI server '{}' has no FCGI app configured.",
                     p.name.name, s.name.name
                 ),
-            ));
-        }
+            ),
+            (true, None) => Diagnostic::error(
+                Code::InvalidArgument,
+                "`use-fcgi-app` in a proxy without an `fcgi` server".to_string(),
+            )
+            .at(p.span)
+            .hx(
+                HaproxyLoc::None,
+                format!(
+                    "proxy '{}': FCGI app configured but no FCGI server found.",
+                    p.name.name
+                ),
+            ),
+            _ => continue,
+        };
+        diags.push(d);
+        break;
     }
     for p in proxies() {
         let http_check = matches!(check_kind(p), CheckKind::Http { .. });

@@ -139,6 +139,7 @@ pub fn resolve(cfg: &mut Config, opts: &ResolveOptions) -> Vec<Diagnostic> {
     check_spoe(cfg, &mut diags);
     check_defaults_rules(cfg, &mut diags);
     crate::server_tls::resolve(cfg, &mut diags);
+    crate::section_refs::check(cfg, &mut diags);
     crate::mux_checks::check(cfg, &mut diags);
     // Sockets are tried only where names are resolved (not in unit tests); a
     // missing resolvers section stops HAProxy there (ERR_ABORT).

@@ -176,6 +176,32 @@ const KEYWORDS: &[(At, &str, &[&str])] = &[
     ),
     (At::Bind, "crt-ignore-err", &["63,2147483648"]),
     (At::Server, "resolvers", &["default", "x"]),
+    (At::Proxy, "use-fcgi-app", &["x"]),
+    (At::Proxy, "errorfiles", &["x", "x 503"]),
+    (
+        At::Proxy,
+        "email-alert level",
+        &["info", "emerg", "debug", "x", "INFO", ""],
+    ),
+    (
+        At::Server,
+        "resolve-net",
+        &[
+            "10.0.0.0/8",
+            "10.0.0.0/255.0.0.0,::1/64",
+            "10.0.0.0/33",
+            "10.0.0.0/4294967304",
+            "::/-4294967295",
+            "::/129",
+            "1.2.3",
+            "1.2.3.4,,5.6.7.8",
+            "1.2.3.4,",
+            "1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4,5.5.5.5",
+            "1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4,5.5.5.5,6.6.6.6",
+            "10.0.0.0/",
+            "",
+        ],
+    ),
     (
         At::Proxy,
         "dispatch",
@@ -462,11 +488,11 @@ fn our_alert(text: &str, file: &str) -> Option<String> {
     })
 }
 
-/// Each `[/tmp/.../h.cfg:2]` as `[h.cfg:2]`.
+/// Each `[/tmp/.../h.cfg:2]` as `[h.cfg:2]` (and `(at /tmp/.../h.cfg:2)`).
 fn without_dir(m: &str) -> String {
     let mut m = m.to_string();
     while let Some(pos) = m.find("/h.cfg:") {
-        let open = m[..pos].rfind('[').map_or(0, |o| o + 1);
+        let open = m[..pos].rfind(['[', ' ']).map_or(0, |o| o + 1);
         m = format!("{}{}", &m[..open], &m[pos + 1..]);
     }
     m

@@ -126,6 +126,14 @@ fn refusal(kw: &str, args: &[&str], here: &str, latest: bool) -> Option<String> 
         "max-keep-alive-queue" if arg(0).is_empty() => Some(format!(
             "'{kw}' expects expects an integer value (or -1 to disable)"
         )),
+        // §4.2 `email-alert level`: a syslog level (log.c `get_log_level`);
+        // HAProxy's text names the keyword's words the other way round.
+        "email-alert level" => {
+            const LEVELS: &[&str] =
+                &["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
+            (!LEVELS.contains(&arg(0)))
+                .then(|| format!("unknown log level 'level' after '{}'", arg(0)))
+        }
         "rate-limit sessions" if arg(0).is_empty() => Some(format!(
             "'{kw}' expects expects an integer value (in sessions/second)"
         )),

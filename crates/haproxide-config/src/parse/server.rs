@@ -342,7 +342,8 @@ impl Parser<'_> {
                 );
                 return None;
             }
-            if takes && arg.as_deref().is_none_or(str::is_empty) {
+            // `resolve-net` has its own text (server_values.rs).
+            if takes && arg.as_deref().is_none_or(str::is_empty) && k != "resolve-net" {
                 self.err(
                     Code::MissingArgument,
                     line.span(i),

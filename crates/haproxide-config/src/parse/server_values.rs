@@ -2,7 +2,7 @@
 //! (configuration.txt §5.2), refused with its texts (server.c): `proto` and
 //! `check-proto` (a multiplexer of the build: `h1`, `h2`, `fcgi`, `none`),
 //! `init-addr` (methods and literal addresses), `resolve-opts`,
-//! `proxy-v2-options` and `error-limit`. Checks only: what haproxide applies
+//! `resolve-net` (networks), `proxy-v2-options` and `error-limit`. Checks only: what haproxide applies
 //! of them is read elsewhere.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -92,6 +92,49 @@ fn init_addr_refusal(k: &str, arg: &str) -> Option<String> {
 
 /// HAProxy's refusal of server option `k`'s value (before the `.` it adds),
 /// None when taken; `latest`: as the latest HAProxy (more multiplexers).
+/// The low 32 bits (C's `(unsigned)len`) of glibc's strtol() (or strtoul(),
+/// `unsigned`) of a whole word: leading blanks, a sign, digits to the end,
+/// saturated as glibc saturates; None when the word is not all read.
+fn low32_of_strtol(s: &str, unsigned: bool) -> Option<u32> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let neg = t.starts_with('-');
+    let body = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mag = body.bytes().try_fold(0u64, |v, b| {
+        v.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    });
+    let v: u64 = match (mag, unsigned, neg) {
+        (None, true, _) => u64::MAX,
+        (Some(m), true, true) => m.wrapping_neg(),
+        (Some(m), true, false) => m,
+        // strtol: saturated at LONG_MIN / LONG_MAX, as two's complement bits.
+        (_, false, _) => value::atol(t) as u64,
+    };
+    // Intended truncation: C's conversion to `unsigned`.
+    Some(v as u32)
+}
+
+/// tools.c `str2net(p, 0)` or `str62net(p)`: an IPv4 network (`a.b.c.d`, an
+/// optional `/` then a dotted mask or a length up to 32: str2mask) or an IPv6
+/// one (an optional `/` then a length up to 128).
+fn is_network(p: &str) -> bool {
+    let (addr, mask) = match p.rsplit_once('/') {
+        Some((a, m)) => (a, Some(m)),
+        None => (p, None),
+    };
+    // `(unsigned)len`: the low 32 bits of the value.
+    let len_ok =
+        |m: &str, max: u32, unsigned: bool| low32_of_strtol(m, unsigned).is_some_and(|v| v <= max);
+    let v4 = addr.parse::<Ipv4Addr>().is_ok()
+        && mask.is_none_or(|m| match m.contains('.') {
+            true => m.parse::<Ipv4Addr>().is_ok(),
+            false => len_ok(m, 32, false),
+        });
+    v4 || (addr.parse::<Ipv6Addr>().is_ok() && mask.is_none_or(|m| len_ok(m, 128, true)))
+}
+
 fn refusal(k: &str, arg: &str, latest: bool) -> Option<String> {
     match k {
         "proto" | "check-proto" if arg.is_empty() => Some(format!("'{k}' : missing value")),
@@ -99,6 +142,12 @@ fn refusal(k: &str, arg: &str, latest: bool) -> Option<String> {
             || (latest && LATER_MUX_NAMES.contains(&arg))))
             .then(|| format!("'{k}' :  unknown MUX protocol '{arg}'")),
         "init-addr" => init_addr_refusal(k, arg),
+        "resolve-net" if arg.is_empty() => Some(format!("'{k}' expects a list of networks.")),
+        // SRV_MAX_PREF_NET: 5 networks.
+        "resolve-net" => pieces(arg).into_iter().enumerate().find_map(|(n, p)| match n {
+            5.. => Some(format!("'{k}' exceed 5 networks.")),
+            _ => (!is_network(p)).then(|| format!("'{k}' invalid network '{p}'.")),
+        }),
         "resolve-opts" => pieces(arg)
             .into_iter()
             .find(|p| !matches!(*p, "allow-dup-ip" | "ignore-weight" | "prevent-dup-ip"))
