@@ -148,12 +148,17 @@ impl Sess {
         let spec = fert.spec.h2;
         let tc = fert.light.timeout_client;
         let fh = fert.spec.http.as_ref();
-        // An idle connection (no stream) closes after `timeout http-keep-alive`,
-        // else `timeout client` (HAProxy's H2 mux), with a GOAWAY.
+        // A connection without a stream running closes with a GOAWAY, as
+        // HAProxy 2.6's H2 mux (`h2c_update_timeout`): before its first stream
+        // after `timeout http-request`, else `timeout client`; idle after one,
+        // after `timeout http-keep-alive`, else `timeout http-request`, else
+        // `timeout client` (measured: 5 s and 1 s with client 5s, keep-alive 1s).
+        let hour = Duration::from_secs(3600);
+        let before_first = fh.and_then(|h| h.timeout_request).or(tc).unwrap_or(hour);
         let idle = fh
-            .and_then(|h| h.timeout_keep_alive)
+            .and_then(|h| h.timeout_keep_alive.or(h.timeout_request))
             .or(tc)
-            .unwrap_or(Duration::from_secs(3600));
+            .unwrap_or(hour);
         // Bytes already read (the preface, on an HTTP/1 bind that saw it) are
         // given back to the HTTP/2 side first.
         let pre = self.req.filled().to_vec();
@@ -178,20 +183,22 @@ impl Sess {
         // two locks each).
         let soft = shared.soft.wait();
         tokio::pin!(soft);
-        let idle_sleep = tokio::time::sleep_until(Instant::now() + idle);
+        let idle_sleep = tokio::time::sleep_until(Instant::now() + before_first);
         tokio::pin!(idle_sleep);
         // The preface within `timeout http-request`, else `timeout client`.
         let first = fh.and_then(|h| h.timeout_request).or(tc);
-        let first_sleep = tokio::time::sleep_until(Instant::now() + first.unwrap_or(idle));
+        let first_sleep = tokio::time::sleep_until(Instant::now() + first.unwrap_or(hour));
         tokio::pin!(first_sleep);
         let mut opened = false;
         // After a GOAWAY: the streams finish, then the connection closes (a
         // client that does not read it is dropped after `timeout client`).
         let mut going = false;
+        // Streams ran since the idle timer was last set.
+        let mut busy = false;
         let mut rbuf = vec![0u8; 16 * 1024];
         let mut wbuf = Vec::with_capacity(16 * 1024);
         let mut new = Vec::new();
-        let write_limit = tc.unwrap_or(idle);
+        let write_limit = tc.unwrap_or(hour);
         let mut flow = *b"--";
         loop {
             // What the codec queued goes out first (a client that does not
@@ -218,9 +225,16 @@ impl Sess {
             }
             // After our GOAWAY, the connection closes once it is written and
             // no stream is left.
-            if going && !info.streams_running() {
+            let running = info.streams_running();
+            if going && !running {
                 break;
             }
+            // Idle from the moment its streams ended (they may have ended
+            // before the loop looked).
+            if busy && !running {
+                idle_sleep.as_mut().reset(Instant::now() + idle);
+            }
+            busy = running;
             tokio::select! {
                 r = io.read(&mut rbuf) => {
                     let n = match r {
@@ -241,6 +255,7 @@ impl Sess {
                     };
                     let r = conn.feed(&rbuf[..n], &mut new);
                     opened |= conn.preface_received();
+                    busy |= !new.is_empty();
                     for ns in new.drain(..) {
                         let s = self.for_stream(streams == 0);
                         streams += 1;
@@ -276,11 +291,8 @@ impl Sess {
                 }
                 () = conn.out_ready.notified() => {}
                 () = &mut first_sleep, if !opened => return Flow::Done(*b"cR"),
-                () = info.idle.notified(), if info.streams_running() => {
-                    if !info.streams_running() && !going {
-                        idle_sleep.as_mut().reset(Instant::now() + idle);
-                    }
-                }
+                // The last stream ended: the idle timer is set at the top.
+                () = info.idle.notified(), if info.streams_running() => {}
                 () = &mut soft, if !going => {
                     // Soft stop (SIGUSR1, reload): GOAWAY, the streams in flight finish.
                     conn.goaway(haproxide_h2::ErrorCode::NO_ERROR);
