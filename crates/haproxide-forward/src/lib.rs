@@ -83,6 +83,7 @@
 mod clock;
 mod connect;
 mod dynamic;
+mod gather;
 mod http;
 mod http2;
 pub mod httpstats;

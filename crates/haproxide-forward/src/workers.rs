@@ -116,8 +116,13 @@ impl Workers {
                     // Ends when the sender is dropped or used.
                     rt.block_on(async move {
                         let beat = tokio::spawn(heartbeat());
+                        let gather = crate::gather::enabled()
+                            .then(|| tokio::spawn(crate::gather::flusher()));
                         let _ = rx.await;
                         beat.abort();
+                        if let Some(g) = gather {
+                            g.abort();
+                        }
                     });
                 })?;
             w.threads.push(t);

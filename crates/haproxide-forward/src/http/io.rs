@@ -92,8 +92,23 @@ async fn read_limited<R: AsyncRead + Unpin>(
     }
 }
 
-/// Writes all of `data`, each write bounded by `timeout`.
+/// Writes all of `data`, each write bounded by `timeout`, after the other
+/// sessions this wake-up of the thread made ready (`crate::gather`): for a
+/// message's first bytes (its head), not for the rest of a body.
 pub(crate) async fn write_all<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    data: &[u8],
+    timeout: Option<Duration>,
+) -> Result<(), IoFail> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    crate::gather::turn().await;
+    write_at_once(w, data, timeout).await
+}
+
+/// [`write_all`] without waiting for the other sessions: a body's next bytes.
+pub(crate) async fn write_at_once<W: AsyncWrite + Unpin>(
     w: &mut W,
     data: &[u8],
     timeout: Option<Duration>,
@@ -182,6 +197,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
         dec: &mut BodyDecoder,
         chunked: bool,
     ) -> Result<(), PumpFail> {
+        // The first write (with the head, when it waits in `out`) is gathered,
+        // the body's next ones go at once.
+        let mut gather = true;
         loop {
             // Decode what is buffered into `out`, flushing it when it is large.
             loop {
@@ -200,9 +218,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                                     e.fire(*self.htx, *self.moved);
                                 }
                             }
-                            write_all(&mut *self.dst, d, self.dst_timeout)
+                            write(&mut *self.dst, d, self.dst_timeout, gather)
                                 .await
                                 .map_err(dst_fail)?;
+                            gather = false;
                             Got::Sent
                         }
                         Step::Data(d) => {
@@ -248,19 +267,19 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                     // Decode on: the end of the body may be next.
                     Got::Sent => {}
                     Got::Data if self.out.len() + self.chunk.len() < BUFSIZE => {}
-                    Got::Data => self.flush().await?,
-                    Got::Done => return self.flush().await,
+                    Got::Data => self.flush(&mut gather).await?,
+                    Got::Done => return self.flush(&mut gather).await,
                     Got::More => break,
                 }
             }
-            self.flush().await?;
+            self.flush(&mut gather).await?;
             match read_into(self.src, self.buf, self.src_timeout).await {
                 Ok(0) => {
                     dec.at_eof().map_err(|_| PumpFail::SrcError)?;
                     self.end_compressed();
                     self.stored();
                     self.ending();
-                    return self.flush().await;
+                    return self.flush(&mut gather).await;
                 }
                 Ok(n) => *self.moved += n as u64,
                 Err(IoFail::Timeout) => return Err(PumpFail::SrcTimeout),
@@ -296,7 +315,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
         }
     }
 
-    async fn flush(&mut self) -> Result<(), PumpFail> {
+    async fn flush(&mut self, gather: &mut bool) -> Result<(), PumpFail> {
         // A sync flush: what arrived is sent now (long polling, streams).
         if let Some(c) = self.comp.as_deref_mut().filter(|c| !c.is_finished()) {
             if !c.flush(self.chunk) {
@@ -307,9 +326,25 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
             write::chunk(self.chunk, self.out);
             self.chunk.clear();
         }
-        let r = write_all(self.dst, self.out, self.dst_timeout).await;
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let r = write(self.dst, self.out, self.dst_timeout, *gather).await;
+        *gather = false;
         self.out.clear();
         r.map_err(dst_fail)
+    }
+}
+
+async fn write<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    data: &[u8],
+    timeout: Option<Duration>,
+    gather: bool,
+) -> Result<(), IoFail> {
+    match gather {
+        true => write_all(w, data, timeout).await,
+        false => write_at_once(w, data, timeout).await,
     }
 }
 
