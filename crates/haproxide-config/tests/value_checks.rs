@@ -229,6 +229,19 @@ const KEYWORDS: &[(At, &str, &[&str])] = &[
     (At::Global, "thread-groups", &["1", "2", "1x", " 1", ""]),
     (
         At::Global,
+        "unix-bind",
+        &[
+            "prefix /tmp mode 600 uid 0 gid 0",
+            "prefix",
+            "user root group root",
+            "user nosuchuser",
+            "group nosuchgroup",
+            "mode",
+            "",
+        ],
+    ),
+    (
+        At::Global,
         "thread-group",
         &["1", "1 1-64", "1 0", "1 2-65", "1 x", "1 3-", "2 1", ""],
     ),

@@ -3,7 +3,8 @@
 //! the whole word, 1 to `MAX_THREADS`), `tune.maxaccept` (cfgparse-global.c:
 //! atol() up to INT_MAX), `stats maxconn` and `stats timeout` (cli.c),
 //! `tune.vars.*-max-size` (vars.c: strtol() of the whole word, base 10),
-//! `thread-groups` and `thread-group` (thread.c: one group in 2.6).
+//! `thread-groups` and `thread-group` (thread.c: one group in 2.6),
+//! `unix-bind` (its options and account names).
 
 use super::timers::TimerTexts;
 use super::Parser;
@@ -101,6 +102,35 @@ fn refusal(kw: &str, arg: &str, latest: bool) -> Option<String> {
     }
 }
 
+/// cfgparse-global.c's `unix-bind` (§3.1): its options, a path after `prefix`,
+/// user and group names that exist (`accounts`: getpwnam()/getgrnam()). Not
+/// checked: a `prefix` given twice (HAProxy's alert without an error).
+fn unix_bind_refusal(words: &[&str], accounts: &dyn crate::Accounts) -> Option<String> {
+    let mut i = 1;
+    while let Some(&w) = words.get(i).filter(|w| !w.is_empty()) {
+        let arg = words.get(i + 1).copied().unwrap_or("");
+        match w {
+            "prefix" if arg.is_empty() => {
+                return Some(format!("unix_bind '{w}' expects a path as an argument."))
+            }
+            "user" if accounts.user_id(arg).is_none() => {
+                return Some(format!("'unix-bind' : '{arg}' unknown user."))
+            }
+            "group" if accounts.group_id(arg).is_none() => {
+                return Some(format!("'unix-bind' : '{arg}' unknown group."))
+            }
+            "prefix" | "mode" | "uid" | "gid" | "user" | "group" => i += 2,
+            _ => {
+                return Some(
+                    "'unix-bind' only supports the 'prefix', 'mode', 'uid', 'gid', 'user' and 'group' options."
+                        .to_string(),
+                )
+            }
+        }
+    }
+    None
+}
+
 /// `stats timeout`'s texts (cli.c): a positive time.
 fn stats_timeout() -> TimerTexts {
     const P: HaproxyLoc = HaproxyLoc::Parsing;
@@ -122,12 +152,15 @@ impl Parser<'_> {
         let arg = line.arg(start + 1);
         let latest = self.opts.table != crate::keywords::TableSet::V2_6;
         let refused = match kw {
-            "thread-groups" | "thread-group" => {
+            "thread-groups" | "thread-group" | "unix-bind" => {
                 let words: Vec<&str> = line.words[start..]
                     .iter()
                     .map(|w| w.text.as_str())
                     .collect();
-                thread_group_refusal(&words, latest)
+                match kw {
+                    "unix-bind" => unix_bind_refusal(&words, self.opts.accounts),
+                    _ => thread_group_refusal(&words, latest),
+                }
             }
             _ => refusal(kw, arg, latest),
         };
