@@ -40,8 +40,34 @@ thread_local! {
 
 /// Whether writes are gathered (`HAPROXIDE_GATHER=0` turns it off, to compare).
 pub(crate) fn enabled() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("HAPROXIDE_GATHER").is_none_or(|v| v != "0"))
+    mode() != 0
+}
+
+/// `HAPROXIDE_GATHER`: unset both sides, `0` none, `server`, `client`.
+fn mode() -> u8 {
+    static MODE: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    *MODE.get_or_init(|| match std::env::var("HAPROXIDE_GATHER").as_deref() {
+        Ok("0") => 0,
+        Ok("server") => 1,
+        Ok("client") => 2,
+        _ => 3,
+    })
+}
+
+/// Which way a message goes.
+#[derive(Clone, Copy)]
+pub(crate) enum Side {
+    /// Requests, to the servers.
+    Server = 1,
+    /// Responses, to the clients.
+    Client = 2,
+}
+
+impl Side {
+    /// Whether a message's first write on this side is gathered.
+    pub(crate) fn on(self) -> bool {
+        mode() & self as u8 != 0
+    }
 }
 
 /// Waits for this thread's flusher to run once: returns at once on a thread

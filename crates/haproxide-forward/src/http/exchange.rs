@@ -620,6 +620,7 @@ impl Sess {
                 comp: None,
                 store: None,
                 end: None,
+                gather: crate::gather::Side::Server.on(),
             }
             .run(&mut dec, req.body == BodyLength::Chunked)
             .await;

@@ -181,6 +181,9 @@ pub(crate) struct Pump<'a, R, W> {
     /// The stream's end (track.rs `StreamEnd`), fired just before the body's
     /// last bytes are written.
     pub end: Option<crate::track::StreamEnd<'a>>,
+    /// Whether the first write waits for the other sessions of the wake-up
+    /// (`crate::gather`).
+    pub gather: bool,
 }
 
 enum Got {
@@ -199,7 +202,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
     ) -> Result<(), PumpFail> {
         // The first write (with the head, when it waits in `out`) is gathered,
         // the body's next ones go at once.
-        let mut gather = true;
+        let mut gather = self.gather;
         loop {
             // Decode what is buffered into `out`, flushing it when it is large.
             loop {

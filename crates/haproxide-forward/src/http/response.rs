@@ -235,6 +235,11 @@ impl Sess {
         // §6 `cache-store`: the body is copied into the cache as it goes.
         let mut store = conn.cache.as_deref().and_then(|c| c.take_store());
         let mut sink = tokio::io::sink();
+        // An HTTP/2 stream's answer goes to its connection's task, which
+        // writes for all its streams: nothing to gather there.
+        let gather = crate::gather::Side::Client.on()
+            && head.is_none()
+            && !matches!(client, ClientStream::H2(_));
         let mut dst: &mut (dyn tokio::io::AsyncWrite + Unpin + Send) = if head.is_some() {
             &mut sink
         } else {
@@ -261,6 +266,7 @@ impl Sess {
             comp: enc.as_mut(),
             store: store.as_mut(),
             end,
+            gather,
         }
         .run(&mut dec, chunked_out)
         .await;
