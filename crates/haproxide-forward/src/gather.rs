@@ -43,14 +43,18 @@ pub(crate) fn enabled() -> bool {
     mode() != 0
 }
 
-/// `HAPROXIDE_GATHER`: unset both sides, `0` none, `server`, `client`.
+/// `HAPROXIDE_GATHER`: unset everything; `0` nothing; else a list of
+/// `server`, `client`, `log` (e.g. `server,client`).
 fn mode() -> u8 {
     static MODE: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
-    *MODE.get_or_init(|| match std::env::var("HAPROXIDE_GATHER").as_deref() {
-        Ok("0") => 0,
-        Ok("server") => 1,
-        Ok("client") => 2,
-        _ => 3,
+    *MODE.get_or_init(|| match std::env::var("HAPROXIDE_GATHER") {
+        Ok(v) => v.split(',').fold(0, |m, w| match w {
+            "server" => m | Side::Server as u8,
+            "client" => m | Side::Client as u8,
+            "log" => m | Side::Log as u8,
+            _ => m,
+        }),
+        Err(_) => 7,
     })
 }
 
@@ -61,6 +65,8 @@ pub(crate) enum Side {
     Server = 1,
     /// Responses, to the clients.
     Client = 2,
+    /// An HTTP request's log line, after the answers of the wake-up.
+    Log = 4,
 }
 
 impl Side {

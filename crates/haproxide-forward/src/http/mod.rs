@@ -173,6 +173,7 @@ impl Sess {
                 }
             }
             let next = Box::pin(self.http_exchange(client, &mut conn, first)).await;
+            self.log_turn().await;
             match next {
                 Next::KeepAlive | Next::Answered(_) => self.kept_alive(&next, &mut conn, addrs),
                 _ => return self.ended(client, next).await,
@@ -207,6 +208,7 @@ impl Sess {
             }
             let next = self.http_exchange(client, &mut conn, first).await;
             first = false;
+            self.log_turn().await;
             match next {
                 Next::KeepAlive | Next::Answered(_) => self.kept_alive(&next, &mut conn, addrs),
                 _ => return self.ended(client, next).await,
@@ -357,6 +359,15 @@ impl Sess {
         }
         self.silent = true;
         Some(Flow::Done(*b"--"))
+    }
+
+    /// Before a request's log line: the other sessions this wake-up of the
+    /// thread made ready write their answers first (`crate::gather`), so the
+    /// log lines of one wake-up leave together, after the answers.
+    async fn log_turn(&self) {
+        if self.http_log.is_some() && crate::gather::Side::Log.on() {
+            crate::gather::turn().await;
+        }
     }
 
     /// Logs the request that just finished and resets what is per request.
