@@ -181,8 +181,9 @@ pub(crate) struct Pump<'a, R, W> {
     /// The stream's end (track.rs `StreamEnd`), fired just before the body's
     /// last bytes are written.
     pub end: Option<crate::track::StreamEnd<'a>>,
-    /// Whether the first write waits for the other sessions of the wake-up
-    /// (`crate::gather`).
+    /// Whether the next write waits for the other sessions of the wake-up
+    /// (`crate::gather`): the first one (with the head, when it waits in
+    /// `out`), if the caller asks; the body's next ones go at once.
     pub gather: bool,
 }
 
@@ -200,9 +201,6 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
         dec: &mut BodyDecoder,
         chunked: bool,
     ) -> Result<(), PumpFail> {
-        // The first write (with the head, when it waits in `out`) is gathered,
-        // the body's next ones go at once.
-        let mut gather = self.gather;
         loop {
             // Decode what is buffered into `out`, flushing it when it is large.
             loop {
@@ -221,10 +219,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                                     e.fire(*self.htx, *self.moved);
                                 }
                             }
-                            write(&mut *self.dst, d, self.dst_timeout, gather)
+                            write(&mut *self.dst, d, self.dst_timeout, self.gather)
                                 .await
                                 .map_err(dst_fail)?;
-                            gather = false;
+                            self.gather = false;
                             Got::Sent
                         }
                         Step::Data(d) => {
@@ -270,19 +268,19 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
                     // Decode on: the end of the body may be next.
                     Got::Sent => {}
                     Got::Data if self.out.len() + self.chunk.len() < BUFSIZE => {}
-                    Got::Data => self.flush(&mut gather).await?,
-                    Got::Done => return self.flush(&mut gather).await,
+                    Got::Data => self.flush().await?,
+                    Got::Done => return self.flush().await,
                     Got::More => break,
                 }
             }
-            self.flush(&mut gather).await?;
+            self.flush().await?;
             match read_into(self.src, self.buf, self.src_timeout).await {
                 Ok(0) => {
                     dec.at_eof().map_err(|_| PumpFail::SrcError)?;
                     self.end_compressed();
                     self.stored();
                     self.ending();
-                    return self.flush(&mut gather).await;
+                    return self.flush().await;
                 }
                 Ok(n) => *self.moved += n as u64,
                 Err(IoFail::Timeout) => return Err(PumpFail::SrcTimeout),
@@ -318,7 +316,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
         }
     }
 
-    async fn flush(&mut self, gather: &mut bool) -> Result<(), PumpFail> {
+    async fn flush(&mut self) -> Result<(), PumpFail> {
         // A sync flush: what arrived is sent now (long polling, streams).
         if let Some(c) = self.comp.as_deref_mut().filter(|c| !c.is_finished()) {
             if !c.flush(self.chunk) {
@@ -332,8 +330,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Pump<'_, R, W> {
         if self.out.is_empty() {
             return Ok(());
         }
-        let r = write(self.dst, self.out, self.dst_timeout, *gather).await;
-        *gather = false;
+        let r = write(self.dst, self.out, self.dst_timeout, self.gather).await;
+        self.gather = false;
         self.out.clear();
         r.map_err(dst_fail)
     }
@@ -345,10 +343,10 @@ async fn write<W: AsyncWrite + Unpin>(
     timeout: Option<Duration>,
     gather: bool,
 ) -> Result<(), IoFail> {
-    match gather {
-        true => write_all(w, data, timeout).await,
-        false => write_at_once(w, data, timeout).await,
+    if gather {
+        crate::gather::turn().await;
     }
+    write_at_once(w, data, timeout).await
 }
 
 fn dst_fail(e: IoFail) -> PumpFail {
