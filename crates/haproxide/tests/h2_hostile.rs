@@ -163,6 +163,8 @@ fn body_of(n: usize) -> Vec<u8> {
 struct Setup {
     proxy: Proc,
     backend: Backend,
+    /// The server of `/stall`: accepts and never reads.
+    _stall: Stall,
     port: u16,
     /// Requests in flight at the backend now, and the most seen at once.
     dir: TempDir,
@@ -209,6 +211,7 @@ fn setup_with(tag: &str, inflight: Arc<(AtomicUsize, AtomicUsize)>, tc: &str) ->
             }
         },
     );
+    let stall = Stall::start();
     let dir = TempDir::new(&format!("h2-hostile-{tag}"));
     let port = free_port();
     let cfg = dir.path("h.cfg");
@@ -218,9 +221,12 @@ fn setup_with(tag: &str, inflight: Arc<(AtomicUsize, AtomicUsize)>, tc: &str) ->
             "global\n  tune.h2.max-concurrent-streams 16\n  stats socket {} level admin\n\
              defaults\n  mode http\n  timeout connect 2s\n  timeout client {tc}\n  timeout server 10s\n\
              frontend fe\n  bind 127.0.0.1:{port} proto h2\n  default_backend be\n\
-             backend be\n  server s1 127.0.0.1:{}\n",
+             \x20 use_backend stall if {{ path /stall }}\n\
+             backend be\n  server s1 127.0.0.1:{}\n\
+             backend stall\n  server s1 127.0.0.1:{}\n",
             dir.path("s.sock").display(),
-            backend.port()
+            backend.port(),
+            stall.port,
         ),
     )
     .unwrap();
@@ -236,8 +242,51 @@ fn setup_with(tag: &str, inflight: Arc<(AtomicUsize, AtomicUsize)>, tc: &str) ->
     Setup {
         proxy,
         backend,
+        _stall: stall,
         port,
         dir,
+    }
+}
+
+/// A server that accepts connections and never reads them: what is sent to
+/// it stops at the loopback socket buffers (a few MB at most), so the proxy
+/// stops taking a request body sent to it. Stopped when dropped.
+struct Stall {
+    port: u16,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Stall {
+    fn start() -> Stall {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.set_nonblocking(true).expect("nonblocking");
+        let port = l.local_addr().expect("addr").port();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !flag.load(Ordering::SeqCst) {
+                match l.accept() {
+                    Ok((s, _)) => held.push(s),
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Stall {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Stall {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
@@ -543,9 +592,11 @@ fn connection_specific_fields_reset_only_their_stream() {
 
 /// A client that ignores its stream window (RFC 9113 §6.9.1): the window it
 /// was granted is `tune.h2.initial-window-size` (65535) plus what the engine
-/// took; 200 KB sent at once on a stream whose request waits for a slow
-/// backend gets GOAWAY FLOW_CONTROL_ERROR and the connection ends, the
-/// witness unaffected. A polite upload of 1 MB on the same setup (curl) goes
+/// took; 8 MB sent in one write on a stream whose server never reads (the
+/// engine can take no more than the loopback socket buffers hold, 4 MB at
+/// most, so the window is overrun whatever the timing; a server that reads let
+/// the engine keep up with a slow writer) gets GOAWAY FLOW_CONTROL_ERROR and
+/// the connection ends, the witness unaffected. A polite upload of 1 MB on the same setup (curl) goes
 /// through: credit comes back per DATA frame.
 #[test]
 fn window_overrun_is_a_connection_error() {
@@ -559,17 +610,19 @@ fn window_overrun_is_a_connection_error() {
     let mut b = Vec::new();
     b.push(0x83); // :method POST (static index 3)
     b.push(0x86);
-    literal(&mut b, b":path", b"/slow");
+    literal(&mut b, b":path", b"/stall");
     literal(&mut b, b":authority", b"localhost");
-    literal(&mut b, b"content-length", b"204800");
+    literal(&mut b, b"content-length", b"8388608");
     w.write_all(&frame(HEADERS, END_HEADERS, 1, &b)).unwrap();
     let chunk = vec![b'u'; 16384];
-    // Writes may fail once the proxy closed: that is the point.
-    for _ in 0..12 {
-        if w.write_all(&frame(DATA, 0, 1, &chunk)).is_err() {
-            break;
-        }
+    let mut all = Vec::with_capacity(8 << 20 | 4096);
+    for _ in 0..512 {
+        all.extend_from_slice(&frame(DATA, 0, 1, &chunk));
     }
+    // The write may fail once the proxy closed: that is the point (bounded,
+    // should the proxy stop reading without closing).
+    w.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = w.write_all(&all);
     let g = p.wait(Duration::from_secs(5), |f| f.0 == GOAWAY);
     let g = g.expect("GOAWAY for a window overrun");
     assert_eq!(code(&g), 3, "FLOW_CONTROL_ERROR");
