@@ -109,16 +109,18 @@ async fn idle_keep_alive_connections_leave_their_tasks_and_come_back() {
 /// C heap's free pages back once their tasks are gone.
 #[tokio::test]
 async fn the_hard_stop_closes_held_connections() {
-    const M: usize = 70; // more than the waiter's trim threshold (64)
+    // More than the waiter's trim threshold (64) on each engine thread (the
+    // sessions are spread evenly, each thread has its own waiter).
+    let count = 70 * test_threads().unwrap_or(1).max(1);
     let _one = SERIAL.lock().await;
     let (m, _rx) = server("a").await;
     let spec = keep_alive_spec(m.addr, Some(Duration::from_secs(30)));
     let p = start(spec).await;
     let trims = idle_heap_trims();
-    let mut clients = served_clients(p.addr, M).await;
-    p.log.wait(M).await;
+    let mut clients = served_clients(p.addr, count).await;
+    p.log.wait(count).await;
     until("held", || {
-        p.engine.sessions().len() == M && idle_connections_held() >= M
+        p.engine.sessions().len() == count && idle_connections_held() >= count
     })
     .await;
     if cfg!(all(target_os = "linux", target_env = "gnu")) {
@@ -132,11 +134,15 @@ async fn the_hard_stop_closes_held_connections() {
         );
     }
     until("no session left", || p.engine.sessions().is_empty()).await;
-    let recs = p.log.wait(2 * M).await;
-    assert_eq!(recs.len(), 2 * M, "each killed session logged once more");
+    let recs = p.log.wait(2 * count).await;
+    assert_eq!(
+        recs.len(),
+        2 * count,
+        "each killed session logged once more"
+    );
     assert!(
-        recs[M..].iter().all(|r| term(r) == "KR"),
+        recs[count..].iter().all(|r| term(r) == "KR"),
         "{:?}",
-        &recs[M..]
+        &recs[count..]
     );
 }

@@ -33,7 +33,8 @@ async fn idle_keep_alive_connections_hold_no_buffer() {
     );
     // They still work; pipelined requests too. These are not first requests, so
     // (`http-reuse safe`) they take the server's shared idle connection: the
-    // pool kept one (they came one at a time), not one per client.
+    // pool kept one (they came one at a time), not one per client; one per
+    // engine thread when the suite runs on threads (each has its own pool).
     let mut conns = std::collections::BTreeSet::new();
     for (i, c) in clients.iter_mut().enumerate() {
         let two = [get("/x"), get("/y")].concat();
@@ -46,7 +47,11 @@ async fn idle_keep_alive_connections_hold_no_buffer() {
             conns.insert(conn.to_string());
         }
     }
-    assert_eq!(conns.len(), 1, "one shared server connection: {conns:?}");
+    let pools = test_threads().unwrap_or(1).max(1);
+    assert!(
+        !conns.is_empty() && conns.len() <= pools,
+        "one shared server connection per thread ({pools}): {conns:?}"
+    );
     assert_eq!(
         m.accepted.load(std::sync::atomic::Ordering::SeqCst),
         N as u64,

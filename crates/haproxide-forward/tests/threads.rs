@@ -1,5 +1,5 @@
 //! `EngineSpec::threads`: sessions run on the engine's own single-threaded runtimes.
-//! (The whole suite also runs in this mode with `HAPROXIDE_TEST_THREADS=2`.)
+//! (The whole suite also runs in this mode with `HAPROXIDE_TEST_THREADS=2`: scripts/test.)
 
 mod common;
 

@@ -187,13 +187,18 @@ pub struct Running {
     pub health: Arc<Health>,
 }
 
+/// `HAPROXIDE_TEST_THREADS=N`: the engine threads every engine of the suite runs on
+/// (`None`: the test's runtime).
+pub fn test_threads() -> Option<usize> {
+    std::env::var("HAPROXIDE_TEST_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+}
+
 /// `HAPROXIDE_TEST_THREADS=N` runs every engine of the suite on N threads of its own
 /// (`EngineSpec::threads`) instead of the test's runtime.
 pub async fn start(mut spec: EngineSpec) -> Running {
-    if let Some(n) = std::env::var("HAPROXIDE_TEST_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    if let Some(n) = test_threads() {
         spec.threads = n;
     }
     let health = Health::new(&spec);
