@@ -10,12 +10,19 @@
 //! early by at most the time the poll has run so far, and a timer read in it
 //! is that much short: below the milliseconds of HAProxy's timers and logs.
 //! Outside a [`Timed`] poll (other tasks, tests) [`now`] reads the clock.
+//!
+//! Dates (a request's accept date, its log's) are the monotonic reading plus
+//! the offset to the wall clock, read again at most once a second per thread
+//! ([`now_wall`]), as HAProxy derives `date` from `now`: a request read the
+//! wall clock three more times (h2c, callgrind: 7.6 clock reads per request,
+//! HAProxy 0.2; docs/performance.md "Session 18 (h2w)"). A step of the system
+//! clock shows in the dates within that second.
 
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
@@ -36,6 +43,31 @@ pub(crate) fn now() -> Instant {
         (false, _) => Instant::now(),
     })
     .unwrap_or_else(|_| Instant::now())
+}
+
+thread_local! {
+    /// The last reading of the wall clock, and the monotonic time it was taken at.
+    static WALL: Cell<Option<(Instant, SystemTime)>> = const { Cell::new(None) };
+}
+
+/// How long a wall-clock reading serves (see the module's documentation).
+const WALL_FOR: Duration = Duration::from_secs(1);
+
+/// The date and the time ([`now`]): the date is the thread's last wall-clock
+/// reading moved on by the monotonic clock, read again once it is a second old.
+pub(crate) fn now_wall() -> (SystemTime, Instant) {
+    let t = now();
+    let date = WALL
+        .try_with(|w| match w.get() {
+            Some((at, date)) if t >= at && t - at < WALL_FOR => date + (t - at),
+            _ => {
+                let date = SystemTime::now();
+                w.set(Some((t, date)));
+                date
+            }
+        })
+        .unwrap_or_else(|_| SystemTime::now());
+    (date, t)
 }
 
 /// `t.elapsed()` against [`now`].
@@ -79,6 +111,43 @@ impl<F: Future> Future for Timed<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The derived date follows the monotonic clock between readings of the
+    /// wall clock, and stays within a millisecond of it.
+    #[test]
+    fn dates_follow_the_monotonic_clock() {
+        let (d0, t0) = now_wall();
+        std::thread::sleep(Duration::from_millis(30));
+        let (d1, t1) = now_wall();
+        let moved = d1.duration_since(d0).unwrap_or_default();
+        assert_eq!(moved, t1 - t0, "derived from the same reading");
+        let wall = SystemTime::now();
+        let off = match wall.duration_since(d1) {
+            Ok(d) => d,
+            Err(e) => e.duration(),
+        };
+        assert!(
+            off < Duration::from_millis(5),
+            "{off:?} from the wall clock"
+        );
+    }
+
+    /// A reading older than a second is taken again.
+    #[test]
+    fn the_wall_clock_is_read_again_after_a_second() {
+        let (_, t0) = now_wall();
+        WALL.with(|w| {
+            // As if read 2 s ago, and 10 s off since (a step of the clock).
+            let at = t0 - Duration::from_secs(2);
+            w.set(Some((at, SystemTime::now() - Duration::from_secs(12))));
+        });
+        let (d, _) = now_wall();
+        let off = match SystemTime::now().duration_since(d) {
+            Ok(x) => x,
+            Err(e) => e.duration(),
+        };
+        assert!(off < Duration::from_secs(1), "the step shows: {off:?}");
+    }
 
     /// One reading per poll: the same time within a poll, a new one in the
     /// next; outside, the clock itself.

@@ -1,7 +1,7 @@
 //! One request and its response on an HTTP client connection (see the module
 //! documentation of [`super`]; docs/http.md has the states and timeouts).
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::server_stream::ServerStream;
 use haproxide_http::conn::{connection_value, peer_keeps_alive};
@@ -484,10 +484,10 @@ impl Sess {
             if direct.is_some() || !self.req.filled().is_empty() {
                 if !started {
                     started = true;
-                    let now = crate::clock::now();
+                    let (date, now) = crate::clock::now_wall();
                     self.first_byte = Some(now);
                     if !first {
-                        self.req_at = SystemTime::now();
+                        self.req_at = date;
                         self.req_t0 = now;
                         deadline = req_to.map(|d| now + d);
                     }

@@ -392,8 +392,7 @@ impl Sess {
         self.phase = b'R';
         // The next transaction's log counts from here (HAProxy: `Ti` is the idle
         // time since the end of the previous one).
-        self.req_at = std::time::SystemTime::now();
-        self.req_t0 = crate::clock::now();
+        (self.req_at, self.req_t0) = crate::clock::now_wall();
         self.first_byte = None;
         self.connected = None;
         self.htx = crate::relay::Bytes::default();

@@ -327,7 +327,7 @@ impl Sess {
         let meter = crate::meter::SessionMeter::new(&shared.meters, None, self.fe);
         // The connection's task is polled through `clock::Timed`: the streams
         // its poll accepts share one reading of the monotonic clock.
-        let when = (std::time::SystemTime::now(), crate::clock::now());
+        let when = crate::clock::now_wall();
         StreamOrigin {
             shared,
             fe: self.fe,
