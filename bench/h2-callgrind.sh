@@ -14,7 +14,8 @@
 # Usage: bench/h2-callgrind.sh
 # Env:   HAPROXY, HAPROXIDE (default: the release build), N=10000, C=20, M=10,
 #        TLS=0, WHO="haproxy haproxide", KEEP=<dir> (keep the callgrind files,
-#        for callgrind_annotate)
+#        for callgrind_annotate), CGOPTS (more valgrind options, e.g. --dump-instr=yes
+#        for bench/atomics-per-request.py)
 set -euo pipefail
 N=${N:-10000} C=${C:-20} M=${M:-10} TLS=${TLS:-0} WHO=${WHO:-haproxy haproxide}
 # shellcheck source=bench/lib.sh
@@ -44,7 +45,8 @@ printf '%-10s %12s %10s\n' proxy "Ir/req" "malloc/req"
 for who in $WHO; do
     if [ "$who" = haproxy ]; then prog=$HAPROXY; else prog=$HAPROXIDE; fi
     out="$TMP/cg.$who"
-    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
+    # shellcheck disable=SC2086 # CGOPTS: several options
+    valgrind --tool=callgrind --instr-atstart=no ${CGOPTS:-} --callgrind-out-file="$out" \
         "$prog" -db -f "$TMP/proxy.cfg" >"$TMP/$who.log" 2>&1 &
     pid=$!
     PIDS+=("$pid")
