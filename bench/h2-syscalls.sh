@@ -28,22 +28,16 @@ h2_bench_cfg "$TMP/proxy.cfg" "$P_LOG" "$P_ORIGIN" "bind 127.0.0.1:$P_C proto h2
 echo "# h2load -n $N -c $C -m $M (h2c), strace -c -f, load $(loadavg); haproxide $(cd "$ROOT" && git rev-parse --short HEAD)"
 for who in $WHO; do
     if [ "$who" = haproxy ]; then prog=$HAPROXY; else prog=$HAPROXIDE; fi
-    "$prog" -db -f "$TMP/proxy.cfg" >"$TMP/$who.log" 2>&1 &
-    pid=$!
-    PIDS+=("$pid")
-    wait_port "$P_C" 30
     url="http://127.0.0.1:$P_C/small"
-    h2load -n 2000 -c "$C" -m "$M" "$url" >/dev/null 2>&1 || true
+    start_h2_proxy "$prog" "$P_C" "$url"
+    pid=$PROXY_PID
     res=$(strace_during "$pid" "$TMP/strace.$who" timeout 300 h2load -n "$N" -c "$C" -m "$M" "$url" 2>&1)
     stop_pid "$pid"
     ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' <<<"$res")
     [ "${ok:-0}" = "$N" ] || { echo "h2load through $who failed: $res" >&2; exit 1; }
     strace_per "$TMP/strace.$who" "$N" "$who" request
-    "$prog" -db -f "$TMP/proxy.cfg" >"$TMP/$who.log" 2>&1 &
-    pid=$!
-    PIDS+=("$pid")
-    wait_port "$P_C" 30
-    h2load -n 2000 -c "$C" -m "$M" "$url" >/dev/null 2>&1 || true
+    start_h2_proxy "$prog" "$P_C" "$url"
+    pid=$PROXY_PID
     perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$pid" -o "$TMP/perf.$who" 2>/dev/null &
     ppid=$!
     sleep 1

@@ -69,12 +69,9 @@ echo "# h2load -n $N -c $C -m $M $URLPATH (h2c), per request, load $(loadavg); h
 for round in $(seq "$ROUNDS"); do
     for who in $WHO; do
         if [ "$who" = haproxy ]; then prog=$HAPROXY; else prog=$HAPROXIDE; fi
-        "$prog" -db -f "$TMP/proxy.cfg" >"$TMP/$who.log" 2>&1 &
-        pid=$!
-        PIDS+=("$pid")
-        wait_port "$P_C" 30
         url="http://127.0.0.1:$P_C$URLPATH"
-        h2load -n 2000 -c "$C" -m "$M" "$url" >/dev/null 2>&1 || true
+        start_h2_proxy "$prog" "$P_C" "$url"
+        pid=$PROXY_PID
         perfs=() pre=()
         if [ "$PERF" = 1 ]; then
             for t in proxy:"$pid" nginx:"$workers" sink:"$sink"; do

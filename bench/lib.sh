@@ -15,6 +15,8 @@
 #                                       /small ("ok\n"), /1mb (1 MiB) and /post (body read)
 #   start_log_sink PORT [COUNT_FILE]    a UDP syslog sink (counts datagrams into COUNT_FILE)
 #   h2_bench_cfg FILE LOG ORIGIN BIND.. the HTTP/2 benches' proxy configuration
+#   start_h2_proxy PROG PORT URL        PROG on $TMP/proxy.cfg, waited for on PORT, warmed up
+#                                       (h2load -n 2000 -c C -m M URL); sets PROXY_PID
 #   tls_bench_files DIR ...             the TLS benches' certificates and configuration
 #   strace_during PID FILE COMMAND...   COMMAND's output, `strace -c -f -p PID -o FILE` meanwhile
 #   strace_per FILE N LABEL UNIT        an `strace -c` summary as system calls per UNIT
@@ -139,6 +141,14 @@ EOF
     "$NGINX" -c "$TMP/nginx.conf" -p "$TMP/nginx" >"$TMP/nginx.log" 2>&1 &
     PIDS+=($!)
     wait_port "$1" 10
+}
+
+start_h2_proxy() { # PROG PORT URL
+    "$1" -db -f "$TMP/proxy.cfg" >"$TMP/proxy.log" 2>&1 &
+    PROXY_PID=$!
+    PIDS+=("$PROXY_PID")
+    wait_port "$2" 30
+    h2load -n 2000 -c "${C:-20}" -m "${M:-10}" "$3" >/dev/null 2>&1 || true
 }
 
 start_log_sink() { # PORT [COUNT_FILE]
