@@ -11,12 +11,8 @@
 //! docs/performance.md "Session 13 (ka3)"). Here a freed block of such an
 //! alignment, up to [`CLASSES`] × 128 bytes, stays on its thread's list of its
 //! size for the next one, as HAProxy keeps its pools per thread: at most
-//! [`BUDGET`] bytes per size (and [`MAX_DEPTH`] blocks), so a thread holds at
-//! most 8 × 64 KiB this way (below the 512 KiB of HAProxy's per-thread pool
-//! cache), whatever its connections. Sixteen per size were too few: an HTTP/2
-//! connection's streams end in bursts, and 0.76 of the 1.0 stream tasks per
-//! request still went to `posix_memalign` (h2load -c 20 -m 10: 100 streams per
-//! thread; docs/performance.md "Session 18 (h2w)"). The lists are freed when
+//! [`DEPTH`] per size, so a thread holds at most 16 × 128 × (1 + ... + 8)
+//! bytes (73,728) this way, whatever its connections. The lists are freed when
 //! their thread ends. Every other allocation goes to malloc as before.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -26,32 +22,20 @@ use std::cell::RefCell;
 const LINE: usize = 128;
 /// Sizes kept: 128, 256, ... up to `CLASSES * LINE` bytes.
 const CLASSES: usize = 8;
-/// Bytes kept per size and thread.
-const BUDGET: usize = 64 * 1024;
-/// Blocks kept per size and thread, at most (the smallest sizes).
-const MAX_DEPTH: usize = 256;
-
-/// How many blocks of `class` a thread keeps.
-const fn depth(class: usize) -> usize {
-    let d = BUDGET / ((class + 1) * LINE);
-    if d < MAX_DEPTH {
-        d
-    } else {
-        MAX_DEPTH
-    }
-}
+/// Blocks kept per size and thread.
+const DEPTH: usize = 16;
 
 /// One thread's kept blocks, by size class.
 struct Bins {
     len: [usize; CLASSES],
-    blocks: [[*mut u8; MAX_DEPTH]; CLASSES],
+    blocks: [[*mut u8; DEPTH]; CLASSES],
 }
 
 impl Bins {
     const fn new() -> Bins {
         Bins {
             len: [0; CLASSES],
-            blocks: [[std::ptr::null_mut(); MAX_DEPTH]; CLASSES],
+            blocks: [[std::ptr::null_mut(); DEPTH]; CLASSES],
         }
     }
 
@@ -68,9 +52,6 @@ impl Bins {
         let (Some(n), Some(list)) = (self.len.get_mut(class), self.blocks.get_mut(class)) else {
             return false;
         };
-        if *n >= depth(class) {
-            return false;
-        }
         match list.get_mut(*n) {
             Some(slot) => {
                 *slot = p;
@@ -195,14 +176,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn depths_keep_the_budget() {
-        assert_eq!(depth(0), MAX_DEPTH);
-        assert_eq!(depth(1), 256);
-        assert_eq!(depth(7), 64);
-        assert!((0..CLASSES).all(|c| depth(c) * (c + 1) * LINE <= BUDGET));
-    }
-
-    #[test]
     fn classes_cover_aligned_sizes_up_to_a_kilobyte_only() {
         let l = |size, align| Layout::from_size_align(size, align).unwrap();
         assert_eq!(class_of(&l(64, 8)), None, "malloc's own alignment");
@@ -231,9 +204,7 @@ mod tests {
 
     #[test]
     fn a_full_list_frees_and_every_block_stays_aligned_and_distinct() {
-        let class = class_of(&Layout::new::<Padded>()).unwrap();
-        let depth = depth(class);
-        let many: Vec<Box<Padded>> = (0..3 * depth)
+        let many: Vec<Box<Padded>> = (0..3 * DEPTH)
             .map(|i| Box::new(Padded([i as u8; 300])))
             .collect();
         let mut addrs: Vec<usize> = many
@@ -246,10 +217,10 @@ mod tests {
         }
         addrs.sort();
         addrs.dedup();
-        assert_eq!(addrs.len(), 3 * depth);
+        assert_eq!(addrs.len(), 3 * DEPTH);
         drop(many);
-        let kept = BINS.with(|b| b.borrow().len[class]);
-        assert_eq!(kept, depth, "at most the class's depth kept");
+        let kept = BINS.with(|b| b.borrow().len[class_of(&Layout::new::<Padded>()).unwrap()]);
+        assert_eq!(kept, DEPTH, "at most DEPTH kept");
     }
 
     #[test]
