@@ -113,7 +113,7 @@ mod tests {
     use super::*;
 
     /// The derived date follows the monotonic clock between readings of the
-    /// wall clock, and stays within a millisecond of it.
+    /// wall clock, and stays within a few milliseconds of it.
     #[test]
     fn dates_follow_the_monotonic_clock() {
         let (d0, t0) = now_wall();

@@ -111,7 +111,7 @@ async fn idle_keep_alive_connections_leave_their_tasks_and_come_back() {
 async fn the_hard_stop_closes_held_connections() {
     // More than the waiter's trim threshold (64) on each engine thread (the
     // sessions are spread evenly, each thread has its own waiter).
-    let count = 70 * test_threads().unwrap_or(1).max(1);
+    let count = 70 * threads_per_engine();
     let _one = SERIAL.lock().await;
     let (m, _rx) = server("a").await;
     let spec = keep_alive_spec(m.addr, Some(Duration::from_secs(30)));

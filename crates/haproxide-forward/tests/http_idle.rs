@@ -47,7 +47,7 @@ async fn idle_keep_alive_connections_hold_no_buffer() {
             conns.insert(conn.to_string());
         }
     }
-    let pools = test_threads().unwrap_or(1).max(1);
+    let pools = threads_per_engine();
     assert!(
         !conns.is_empty() && conns.len() <= pools,
         "one shared server connection per thread ({pools}): {conns:?}"

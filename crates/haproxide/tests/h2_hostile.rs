@@ -163,8 +163,9 @@ fn body_of(n: usize) -> Vec<u8> {
 struct Setup {
     proxy: Proc,
     backend: Backend,
-    /// The server of `/stall`: accepts and never reads.
-    _stall: Stall,
+    /// The server of `/stall`: accepts and never reads (what is sent to it
+    /// stops at the loopback socket buffers, a few MB at most).
+    _stall: OnThread,
     port: u16,
     /// Requests in flight at the backend now, and the most seen at once.
     dir: TempDir,
@@ -211,7 +212,7 @@ fn setup_with(tag: &str, inflight: Arc<(AtomicUsize, AtomicUsize)>, tc: &str) ->
             }
         },
     );
-    let stall = Stall::start();
+    let stall = OnThread::start(haproxide_testkit::tcp::silent);
     let dir = TempDir::new(&format!("h2-hostile-{tag}"));
     let port = free_port();
     let cfg = dir.path("h.cfg");
@@ -245,48 +246,6 @@ fn setup_with(tag: &str, inflight: Arc<(AtomicUsize, AtomicUsize)>, tc: &str) ->
         _stall: stall,
         port,
         dir,
-    }
-}
-
-/// A server that accepts connections and never reads them: what is sent to
-/// it stops at the loopback socket buffers (a few MB at most), so the proxy
-/// stops taking a request body sent to it. Stopped when dropped.
-struct Stall {
-    port: u16,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Stall {
-    fn start() -> Stall {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.set_nonblocking(true).expect("nonblocking");
-        let port = l.local_addr().expect("addr").port();
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let mut held = Vec::new();
-            while !flag.load(Ordering::SeqCst) {
-                match l.accept() {
-                    Ok((s, _)) => held.push(s),
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
-        });
-        Stall {
-            port,
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Stall {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
@@ -596,8 +555,8 @@ fn connection_specific_fields_reset_only_their_stream() {
 /// engine can take no more than the loopback socket buffers hold, 4 MB at
 /// most, so the window is overrun whatever the timing; a server that reads let
 /// the engine keep up with a slow writer) gets GOAWAY FLOW_CONTROL_ERROR and
-/// the connection ends, the witness unaffected. A polite upload of 1 MB on the same setup (curl) goes
-/// through: credit comes back per DATA frame.
+/// the connection ends, the witness unaffected. A polite upload of 1 MB on the
+/// same setup (curl) goes through: credit comes back per DATA frame.
 #[test]
 fn window_overrun_is_a_connection_error() {
     if curl_missing() {
@@ -614,11 +573,8 @@ fn window_overrun_is_a_connection_error() {
     literal(&mut b, b":authority", b"localhost");
     literal(&mut b, b"content-length", b"8388608");
     w.write_all(&frame(HEADERS, END_HEADERS, 1, &b)).unwrap();
-    let chunk = vec![b'u'; 16384];
-    let mut all = Vec::with_capacity(8 << 20 | 4096);
-    for _ in 0..512 {
-        all.extend_from_slice(&frame(DATA, 0, 1, &chunk));
-    }
+    let data = frame(DATA, 0, 1, &[b'u'; 16384]);
+    let all = data.repeat(512);
     // The write may fail once the proxy closed: that is the point (bounded,
     // should the proxy stop reading without closing).
     w.set_write_timeout(Some(Duration::from_secs(10))).unwrap();

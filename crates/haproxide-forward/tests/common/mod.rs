@@ -195,6 +195,12 @@ pub fn test_threads() -> Option<usize> {
         .and_then(|v| v.parse().ok())
 }
 
+/// The engine threads each engine has (1 on the test's runtime): each has its own
+/// server-connection pool and idle waiter.
+pub fn threads_per_engine() -> usize {
+    test_threads().unwrap_or(1).max(1)
+}
+
 /// `HAPROXIDE_TEST_THREADS=N` runs every engine of the suite on N threads of its own
 /// (`EngineSpec::threads`) instead of the test's runtime.
 pub async fn start(mut spec: EngineSpec) -> Running {
